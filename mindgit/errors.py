@@ -1,0 +1,29 @@
+"""The root of every error mindgit raises on purpose.
+
+Each subsystem defines its own subclasses next to the code that raises them, carrying the data
+that explains the failure. The CLI catches ``MindgitError`` once and prints ``str(error)`` as a
+single line; anything else is a bug and is reported as such.
+"""
+
+from __future__ import annotations
+
+
+class MindgitError(Exception):
+    """An expected failure: bad input, a refused object, a missing store.
+
+    ``hint`` says what the user can do next; the CLI prints it after the message.
+    """
+
+    exit_code = 1
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+
+class UsageError(MindgitError):
+    """The command line itself is wrong (a flag combination, a missing argument)."""
+
+    exit_code = 2
