@@ -1,0 +1,124 @@
+"""Signatures inside git commit objects: the ``gpgsig`` header.
+
+git signs a commit by signing its content without any signature header, then inserting the
+armoured signature as a header at the end of the header block, each line after the first
+prefixed by one space. To verify, git removes every ``gpgsig*`` header (and its continuation
+lines) from the header block and checks the signature against what is left. These two
+functions do exactly that, so a commit mindgit signs verifies under ``git verify-commit``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from mindgit.errors import MindgitError
+
+ObjectFormat = Literal["sha1", "sha256"]
+
+# git names the signature header after the repository's object format; a commit may carry
+# both, and each format's verification ignores the other's.
+_HEADERS: dict[str, bytes] = {"sha1": b"gpgsig", "sha256": b"gpgsig-sha256"}
+
+
+class CommitAlreadySigned(MindgitError):
+    """``add_gpgsig`` was given a commit that already carries a signature header."""
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+        super().__init__(
+            f"the commit already has a {header} header",
+            hint="sign the unsigned content (split_gpgsig gives it back) rather than a signed commit",
+        )
+
+
+class MalformedArmour(MindgitError):
+    """The signature text cannot be stored as a commit header."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"cannot put this signature in a commit header: {reason}",
+            hint="pass the armoured block sshsig.sign returned, unchanged",
+        )
+
+
+def add_gpgsig(
+    commit_content: bytes, armored: str, *, object_format: ObjectFormat = "sha1"
+) -> bytes:
+    """Insert ``armored`` as the commit's signature header; returns the signed commit content.
+
+    ``commit_content`` is the raw commit (as ``git cat-file commit`` prints it) with no
+    signature; ``armored`` is the block ``sshsig.sign`` returned for exactly those bytes.
+    """
+    header = _HEADERS[object_format]
+    payload, existing = split_gpgsig(commit_content, object_format=object_format)
+    if existing is not None or payload != commit_content:
+        raise CommitAlreadySigned(_signature_header_name(commit_content))
+    lines = armored.rstrip("\n").split("\n")
+    if not armored.strip():
+        raise MalformedArmour("it is empty")
+    if any("\r" in line or "\0" in line for line in lines):
+        raise MalformedArmour("it contains a carriage return or NUL")
+    try:
+        encoded = [line.encode("ascii") for line in lines]
+    except UnicodeEncodeError:
+        raise MalformedArmour("it is not ASCII") from None
+    block = header + b"".join(b" " + line + b"\n" for line in encoded)
+    end_of_headers = commit_content.find(b"\n\n")
+    at = len(commit_content) if end_of_headers < 0 else end_of_headers + 1
+    return commit_content[:at] + block + commit_content[at:]
+
+
+def split_gpgsig(
+    raw_commit: bytes, *, object_format: ObjectFormat = "sha1"
+) -> tuple[bytes, str | None]:
+    """Split a commit into (signed payload, armoured signature or None), as git does to verify.
+
+    The payload is the commit without any ``gpgsig``/``gpgsig-sha256`` header; the signature is
+    the header's value with continuation spaces removed and a final newline. Only the header
+    block is searched: a message line that looks like a header is message text.
+    """
+    header = _HEADERS[object_format]
+    header_space = header + b" "
+    payload = bytearray()
+    signature = bytearray()
+    saw_signature = False
+    in_signature = False  # inside our signature header: continuation lines belong to it
+    in_other = False  # inside another signature header: dropped from the payload too
+    pos = 0
+    size = len(raw_commit)
+    while pos < size:
+        newline = raw_commit.find(b"\n", pos)
+        nxt = size if newline < 0 else newline + 1
+        line = raw_commit[pos:nxt]
+        if in_signature and line.startswith(b" "):
+            signature += line[1:]
+        elif line.startswith(header_space):
+            signature += line[len(header_space) :]
+            saw_signature = True
+            in_signature = True
+            in_other = False
+        else:
+            in_signature = False
+            if line.startswith(b"gpgsig"):
+                in_other = True
+            elif in_other and not line.startswith(b" "):
+                in_other = False
+            if line == b"\n":
+                # End of the header block: the message is payload, verbatim.
+                payload += raw_commit[pos:]
+                break
+            if not in_other:
+                payload += line
+        pos = nxt
+    if not saw_signature:
+        return bytes(payload), None
+    return bytes(payload), signature.decode("ascii", errors="surrogateescape")
+
+
+def _signature_header_name(commit: bytes) -> str:
+    headers = commit.split(b"\n\n", 1)[0]
+    for line in headers.split(b"\n"):
+        if line.startswith(b"gpgsig"):
+            return line.split(b" ", 1)[0].decode("ascii", errors="replace")
+    raise AssertionError("split_gpgsig removed a line that is not a signature header")

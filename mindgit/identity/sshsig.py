@@ -1,0 +1,175 @@
+"""SSH signatures (OpenSSH's SSHSIG format), the format git uses when ``gpg.format=ssh``.
+
+A signature is the armoured blob ``ssh-keygen -Y sign`` writes::
+
+    "SSHSIG" u32(1) string(public key) string(namespace) string(reserved)
+    string(hash algorithm) string(string("ssh-ed25519") string(64-byte signature))
+
+and the ed25519 signature covers ``"SSHSIG" string(namespace) string("") string(hash algorithm)
+string(H(message))``. ``verify`` sits on the commit-verification hot path, so it does the
+parsing by hand and costs little more than the one libsodium call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import nacl.bindings
+import nacl.exceptions
+
+from mindgit.errors import MindgitError
+from mindgit.identity._wire import Reader, WireError, armour, dearmour, string, u32
+from mindgit.identity.keys import KEY_TYPE, MalformedKey, NodeKey, PublicKey
+
+MAGIC = b"SSHSIG"
+VERSION = 1
+LABEL = "SSH SIGNATURE"
+SIGN_HASH = "sha512"
+# The SSHSIG spec allows exactly these two; ssh-keygen signs with sha512 by default.
+_HASHES = {b"sha512": hashlib.sha512, b"sha256": hashlib.sha256}
+_BEGIN = b"-----BEGIN SSH SIGNATURE-----"
+_END = b"-----END SSH SIGNATURE-----"
+
+
+class BadSignature(MindgitError):
+    """A signature that does not prove what it claims; ``reason`` says why.
+
+    Subclasses name the kind of failure; catch ``BadSignature`` to refuse them all.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"bad SSH signature: {reason}", hint=self._hint)
+
+    _hint = "the data or its signature was altered, or was signed by another tool or key"
+
+
+class MalformedSignature(BadSignature):
+    """The armour or the blob inside it is not a well-formed SSHSIG signature."""
+
+    _hint = "the signature text is damaged or is not an SSH signature"
+
+
+class UnsupportedSignature(BadSignature):
+    """A well-formed signature of a version, hash or key type mindgit does not accept."""
+
+    _hint = "mindgit accepts SSHSIG v1 signatures by ed25519 keys (sha512 or sha256)"
+
+
+class WrongNamespace(BadSignature):
+    """The signature was made for another purpose (namespace) than the one being checked."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"signed for namespace {actual!r}, expected {expected!r}")
+
+    _hint = "a signature made for one purpose cannot be reused for another"
+
+
+class InvalidSignature(BadSignature):
+    """The signature does not match the data and the key it names."""
+
+
+class InvalidNamespace(MindgitError):
+    """``sign`` was asked for an empty namespace, which SSHSIG forbids."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        super().__init__(
+            f"invalid SSH signature namespace {namespace!r}",
+            hint="use a non-empty namespace such as 'git'",
+        )
+
+
+def sign(key: NodeKey, data: bytes, namespace: str = "git") -> str:
+    """Sign ``data``; returns the armoured block byte-for-byte as ``ssh-keygen -Y sign`` writes it."""
+    if not namespace:
+        raise InvalidNamespace(namespace)
+    ns = namespace.encode("utf-8")
+    hash_name = SIGN_HASH.encode("ascii")
+    digest = _HASHES[hash_name](data).digest()
+    signed = MAGIC + string(ns) + string(b"") + string(hash_name) + string(digest)
+    signature = string(KEY_TYPE) + string(key.sign(signed))
+    blob = (
+        MAGIC
+        + u32(VERSION)
+        + string(key.public.ssh_blob)
+        + string(ns)
+        + string(b"")
+        + string(hash_name)
+        + string(signature)
+    )
+    return armour(blob, LABEL)
+
+
+def verify(armored: str | bytes, data: bytes, namespace: str = "git") -> PublicKey:
+    """Check an armoured SSH signature over ``data``; returns the key that made it.
+
+    Whether that key is trusted is the caller's question (``TrustStore.find``).
+    Raises a ``BadSignature`` subclass for anything but a valid signature.
+    """
+    try:
+        text = armored.encode("ascii") if isinstance(armored, str) else armored
+    except UnicodeEncodeError:
+        raise MalformedSignature("the armour contains non-ASCII characters") from None
+    try:
+        blob = dearmour(text, LABEL)
+    except WireError as exc:
+        raise MalformedSignature(str(exc)) from None
+    if not blob.startswith(MAGIC):
+        raise MalformedSignature("the blob does not start with the SSHSIG magic")
+    reader = Reader(blob)
+    reader.fixed(len(MAGIC), "magic")
+    try:
+        version = reader.u32("version")
+        if version != VERSION:
+            raise UnsupportedSignature(f"SSHSIG version {version}, only version 1 is known")
+        public_blob = reader.string("public key")
+        ns = reader.string("namespace")
+        reader.string("reserved")  # ignored, as OpenSSH does; the signed data uses ""
+        hash_name = reader.string("hash algorithm")
+        sig_field = reader.string("signature")
+        reader.expect_end("the signature")
+        sig_reader = Reader(sig_field)
+        sig_type = sig_reader.string("signature type")
+        raw_sig = sig_reader.string("signature bytes")
+        sig_reader.expect_end("the signature bytes")
+    except WireError as exc:
+        raise MalformedSignature(str(exc)) from None
+    # The key type check is redundant with from_ssh_blob but names the failure precisely.
+    if not public_blob.startswith(b"\0\0\0\x0bssh-ed25519"):
+        raise UnsupportedSignature(
+            f"signed by a {_key_type_name(public_blob)} key; only ssh-ed25519"
+        )
+    try:
+        signer = PublicKey.from_ssh_blob(public_blob)
+    except MalformedKey as exc:
+        raise MalformedSignature(f"public key: {exc.reason}") from None
+    expected_ns = namespace.encode("utf-8")
+    if ns != expected_ns:
+        raise WrongNamespace(namespace, ns.decode("utf-8", errors="replace"))
+    hasher = _HASHES.get(hash_name)
+    if hasher is None:
+        raise UnsupportedSignature(
+            f"hash algorithm {hash_name.decode('ascii', errors='replace')!r}; want sha512 or sha256"
+        )
+    if sig_type != KEY_TYPE:
+        raise InvalidSignature(
+            f"signature type {sig_type.decode('ascii', errors='replace')!r} does not match the ssh-ed25519 key"
+        )
+    if len(raw_sig) != 64:
+        raise MalformedSignature(f"an ed25519 signature is 64 bytes, not {len(raw_sig)}")
+    signed = MAGIC + string(ns) + string(b"") + string(hash_name) + string(hasher(data).digest())
+    try:
+        nacl.bindings.crypto_sign_open(raw_sig + signed, signer.raw)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
+        raise InvalidSignature(f"does not match the data for key {signer.fingerprint}") from None
+    return signer
+
+
+def _key_type_name(public_blob: bytes) -> str:
+    try:
+        return Reader(public_blob).string("key type").decode("ascii", errors="replace")
+    except WireError:
+        return "malformed"

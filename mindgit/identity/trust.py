@@ -1,0 +1,530 @@
+"""The trust store: the nodes whose signatures this node accepts.
+
+The store is an OpenSSH ``allowed_signers`` file (ssh-keygen(1), ALLOWED SIGNERS), so
+``git -c gpg.ssh.allowedSignersFile=<it> verify-commit`` trusts exactly the nodes mindgit
+trusts. mindgit writes one line per node::
+
+    did:key:z6Mk... namespaces="git" ssh-ed25519 AAAA... <name>
+
+The principal is the node's did:key: git asks ``ssh-keygen -Y find-principals`` which principal
+holds the signing key and verifies with that one, so it need not match anything in the commit.
+The name rides in the trailing comment, which OpenSSH ignores. Lines written by hand in any form
+``ssh-keygen`` accepts are read too; mindgit keeps them as they are when it rewrites the file.
+"""
+
+from __future__ import annotations
+
+import binascii
+import contextlib
+import fcntl
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.bindings
+
+from mindgit.errors import MindgitError
+from mindgit.identity.keys import DID_PREFIX, MalformedKey, PublicKey
+
+NAMESPACE = "git"
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+# Key types OpenSSH knows; the token after the principals is options unless it is one of these.
+_KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ssh-dss",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "ssh-xmss@openssh.com",
+    }
+)
+_CERT_SUFFIX = "-cert-v01@openssh.com"
+
+
+def _is_key_type(token: str) -> bool:
+    return token in _KEY_TYPES or token.endswith(_CERT_SUFFIX)
+
+
+class InvalidNodeName(MindgitError):
+    """A node name outside ``[A-Za-z0-9._-]{1,64}``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"invalid node name {name!r}",
+            hint="use 1 to 64 characters from letters, digits, '.', '_' and '-'",
+        )
+
+
+class TrustConflict(MindgitError):
+    """The name is taken by another key, or the key is already trusted under another name."""
+
+    def __init__(self, name: str, key: PublicKey, existing: TrustedNode) -> None:
+        self.name = name
+        self.key = key
+        self.existing = existing
+        if existing.name == name:
+            message = f"node name {name!r} is already trusted with another key ({existing.key.did})"
+            hint = "choose another name, or remove the existing node first"
+        else:
+            message = f"key {key.did} is already trusted as {existing.name!r}"
+            hint = "remove it first if you mean to rename it"
+        super().__init__(message, hint=hint)
+
+
+class UnknownNode(MindgitError):
+    """No trusted node has that name or did:key."""
+
+    def __init__(self, query: str, path: Path) -> None:
+        self.query = query
+        self.path = path
+        super().__init__(
+            f"no trusted node {query!r} in {path}",
+            hint="list the trusted nodes to see their names and ids",
+        )
+
+
+class TrustFileCorrupt(MindgitError):
+    """A line of the allowed-signers file that neither OpenSSH nor mindgit can read."""
+
+    def __init__(self, path: Path, line: int, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        super().__init__(
+            f"{path}:{line}: {reason}",
+            hint='fix or delete that line; the form is: <did:key> namespaces="git" ssh-ed25519 <base64> <name>',
+        )
+
+
+class TrustFileUnreadable(MindgitError):
+    """The trust file exists but cannot be read."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot read trust file {path}: {reason}", hint="check its permissions")
+
+
+class TrustFileUnwritable(MindgitError):
+    """The trust file (or its lock or temporary file) cannot be written."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"cannot write trust file {path}: {reason}",
+            hint="check that its directory exists and is writable",
+        )
+
+
+def check_node_name(name: str) -> str:
+    """Return ``name`` if it is a valid node name (``[A-Za-z0-9._-]{1,64}``), else raise."""
+    if not _NAME.match(name):
+        raise InvalidNodeName(name)
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedNode:
+    """A node whose signatures are accepted: its local name and its key."""
+
+    name: str
+    key: PublicKey
+
+    @property
+    def did(self) -> str:
+        """The node's did:key."""
+        return self.key.did
+
+    def allowed_signers_line(self) -> str:
+        """The line mindgit writes for this node (no newline)."""
+        return f'{self.key.did} namespaces="{NAMESPACE}" {self.key.openssh} {self.name}'
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: str  # as read, without the line ending
+    key: bytes | None  # the ed25519 key on the line, if there is one
+    for_git: bool  # git may accept this key's plain signatures in namespace "git"
+    node: TrustedNode | None  # set when mindgit trusts the key unconditionally
+
+
+class _Snapshot:
+    __slots__ = ("by_key", "by_name", "lines", "stamp")
+
+    def __init__(self, stamp: tuple[int, ...] | None, lines: list[_Line]) -> None:
+        self.stamp = stamp
+        self.lines = lines
+        self.by_key: dict[bytes, TrustedNode] = {}
+        self.by_name: dict[str, TrustedNode] = {}
+        for line in lines:
+            node = line.node
+            if node is not None and node.key.raw not in self.by_key:
+                self.by_key[node.key.raw] = node
+                self.by_name[node.name] = node
+
+    def text(self) -> str:
+        return "".join(line.text + "\n" for line in self.lines)
+
+
+class TrustStore:
+    """The allowed-signers file at ``path`` (absent means no node is trusted).
+
+    Reads are cached and refreshed when the file changes on disk; writes take a lock
+    (``<path>.lock``), re-read, and replace the file atomically.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._snapshot: _Snapshot | None = None
+
+    def nodes(self) -> list[TrustedNode]:
+        """Every trusted node, in file order."""
+        return list(self._current().by_key.values())
+
+    def add(self, key: PublicKey, name: str) -> TrustedNode:
+        """Trust ``key`` under ``name``; adding the same pair again changes nothing."""
+        check_node_name(name)
+        with self._locked():
+            snapshot = self._load()
+            existing = snapshot.by_name.get(name)
+            if existing is not None:
+                if existing.key == key:
+                    return existing
+                raise TrustConflict(name, key, existing)
+            other = snapshot.by_key.get(key.raw)
+            if other is not None:
+                raise TrustConflict(name, key, other)
+            node = TrustedNode(name, key)
+            new_line = _Line(node.allowed_signers_line(), key.raw, True, node)
+            self._write([*snapshot.lines, new_line])
+            return node
+
+    def remove(self, name_or_did: str) -> TrustedNode:
+        """Stop trusting a node: every line that lets git accept its key goes."""
+        with self._locked():
+            snapshot = self._load()
+            node = self._lookup(snapshot, name_or_did)
+            kept = [
+                line for line in snapshot.lines if not (line.key == node.key.raw and line.for_git)
+            ]
+            self._write(kept)
+            return node
+
+    def get(self, name_or_did: str) -> TrustedNode:
+        """The trusted node with this name or did:key; ``UnknownNode`` if there is none."""
+        return self._lookup(self._current(), name_or_did)
+
+    def find(self, key: PublicKey) -> TrustedNode | None:
+        """The trusted node holding ``key``, or None (a dict lookup after one ``stat``)."""
+        return self._current().by_key.get(key.raw)
+
+    def export(self) -> str:
+        """The allowed-signers file content, as git and ssh-keygen read it."""
+        return self._current().text()
+
+    def _lookup(self, snapshot: _Snapshot, name_or_did: str) -> TrustedNode:
+        if name_or_did.startswith(DID_PREFIX):
+            node = snapshot.by_key.get(PublicKey.parse(name_or_did).raw)
+        else:
+            node = snapshot.by_name.get(name_or_did)
+        if node is None:
+            raise UnknownNode(name_or_did, self.path)
+        return node
+
+    def _current(self) -> _Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.stamp != self._stamp():
+            snapshot = self._load()
+        return snapshot
+
+    def _stamp(self) -> tuple[int, ...] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise TrustFileUnreadable(self.path, exc.strerror or str(exc)) from None
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def _load(self) -> _Snapshot:
+        try:
+            with open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                data = f.read()
+        except FileNotFoundError:
+            snapshot = _Snapshot(None, [])
+        except OSError as exc:
+            raise TrustFileUnreadable(self.path, exc.strerror or str(exc)) from None
+        else:
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            snapshot = _Snapshot(stamp, _parse_file(self.path, data))
+        self._snapshot = snapshot
+        return snapshot
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise TrustFileUnwritable(self.path, exc.strerror or str(exc)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _write(self, lines: list[_Line]) -> None:
+        text = "".join(line.text + "\n" for line in lines).encode("utf-8")
+        mode = 0o644
+        with contextlib.suppress(OSError):
+            mode = stat.S_IMODE(os.stat(self.path).st_mode)
+        tmp = self.path.with_name(f".{self.path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                os.fchmod(fd, mode)
+                view = memoryview(text)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise TrustFileUnwritable(self.path, exc.strerror or str(exc)) from None
+        _fsync_dir(self.path.parent)
+        self._load()
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _parse_file(path: Path, data: bytes) -> list[_Line]:
+    """Parse every line; the first unreadable one raises ``TrustFileCorrupt``."""
+    lines: list[_Line] = []
+    names: dict[str, tuple[int, bytes]] = {}  # name -> (line number, key)
+    keys: dict[bytes, tuple[int, str]] = {}  # key -> (line number, name)
+    chunks = data.split(b"\n")
+    if chunks[-1] == b"":
+        chunks.pop()  # the empty remainder after a final newline is not a line
+    for number, raw in enumerate(chunks, start=1):
+        raw = raw.removesuffix(b"\r")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TrustFileCorrupt(path, number, "the line is not UTF-8") from None
+        try:
+            line = _parse_line(text, names, keys, number)
+        except _LineError as exc:
+            raise TrustFileCorrupt(path, number, str(exc)) from None
+        lines.append(line if line is not None else _Line(text, None, False, None))
+    return lines
+
+
+class _LineError(ValueError):
+    """Why one line cannot be read; the caller adds the file and line number."""
+
+
+def _parse_line(
+    text: str,
+    names: dict[str, tuple[int, bytes]],
+    keys: dict[bytes, tuple[int, str]],
+    number: int,
+) -> _Line | None:
+    """Parse one line; None for blank and comment lines (kept verbatim by the caller)."""
+    rest = text.strip(" \t")
+    if not rest or rest.startswith("#"):
+        return None
+    principals, rest = _take_principals(rest)
+    token = rest.split(None, 1)[0] if rest.split() else ""
+    options: list[tuple[str, str | None]] = []
+    if token and not _is_key_type(token):
+        options_text, rest = _take_options(rest)
+        options = _parse_options(options_text)
+    fields = rest.split(None, 2)
+    if not fields:
+        raise _LineError("no key after the principals")
+    key_type = fields[0]
+    if not _is_key_type(key_type):
+        raise _LineError(f"{key_type!r} is not an SSH key type")
+    if len(fields) < 2:
+        raise _LineError("the key is missing after its type")
+    comment = fields[2].strip() if len(fields) > 2 else ""
+    if key_type != "ssh-ed25519":
+        # A legal line for another kind of key: git may use it, mindgit nodes never do.
+        return _Line(text, None, False, None)
+    key = _decode_ed25519(fields[1])
+    option_names = {name for name, _ in options}
+    for_git = "cert-authority" not in option_names and _namespaces_allow(options, NAMESPACE)
+    for principal in principals:
+        literal = principal.startswith(DID_PREFIX) and not any(c in principal for c in "*?!")
+        if literal and principal != key.did:
+            raise _LineError(f"principal {principal} is not the did:key of the key on this line")
+    if not for_git or option_names & {"valid-after", "valid-before"}:
+        # mindgit does not evaluate validity windows: such a key is not trusted by mindgit
+        # (git may still accept it within the window); the line is kept as written.
+        return _Line(text, key.raw, for_git, None)
+    name = _explicit_name(principals, comment)
+    if name is not None:
+        taken = names.get(name)
+        if taken is not None and taken[1] != key.raw:
+            raise _LineError(
+                f"node name {name!r} is already used for another key on line {taken[0]}"
+            )
+        known = keys.get(key.raw)
+        if known is not None and known[1] != name:
+            raise _LineError(f"this key is already trusted as {known[1]!r} on line {known[0]}")
+    else:
+        known = keys.get(key.raw)
+        name = known[1] if known is not None else _derived_name(principals, key, names)
+    names.setdefault(name, (number, key.raw))
+    keys.setdefault(key.raw, (number, name))
+    return _Line(text, key.raw, True, TrustedNode(name, key))
+
+
+def _take_principals(rest: str) -> tuple[list[str], str]:
+    if rest.startswith('"'):
+        end = rest.find('"', 1)
+        if end < 0:
+            raise _LineError("unterminated quote in the principals")
+        field, rest = rest[1:end], rest[end + 1 :]
+        if rest and not rest[0].isspace():
+            raise _LineError("text directly after the quoted principals")
+    else:
+        parts = rest.split(None, 1)
+        field, rest = parts[0], (parts[1] if len(parts) > 1 else "")
+    principals = field.split(",")
+    if not field or any(not p for p in principals):
+        raise _LineError("empty principal")
+    return principals, rest.lstrip(" \t")
+
+
+def _take_options(rest: str) -> tuple[str, str]:
+    quoted = False
+    for i, c in enumerate(rest):
+        if c == '"':
+            quoted = not quoted
+        elif c.isspace() and not quoted:
+            return rest[:i], rest[i:].lstrip(" \t")
+    if quoted:
+        raise _LineError("unterminated quote in the options")
+    return rest, ""
+
+
+def _parse_options(text: str) -> list[tuple[str, str | None]]:
+    """Split ``a,b="x,y"`` into (lower-case name, unquoted value or None), as OpenSSH reads them."""
+    options: list[tuple[str, str | None]] = []
+    i = 0
+    while i < len(text):
+        match = re.match(r"[A-Za-z-]+", text[i:])
+        if match is None:
+            raise _LineError(f"bad options at {text[i:]!r}")
+        name = match.group().lower()
+        i += match.end()
+        value: str | None = None
+        if i < len(text) and text[i] == "=":
+            if i + 1 >= len(text) or text[i + 1] != '"':
+                raise _LineError(f"the value of option {name!r} must be in double quotes")
+            end = text.find('"', i + 2)
+            if end < 0:
+                raise _LineError(f"unterminated quote in option {name!r}")
+            value = text[i + 2 : end]
+            i = end + 1
+        if name == "cert-authority":
+            if value is not None:
+                raise _LineError("cert-authority takes no value")
+        elif name in ("namespaces", "valid-after", "valid-before"):
+            if value is None:
+                raise _LineError(f"option {name!r} needs a value")
+        else:
+            raise _LineError(f"unknown option {name!r}")
+        options.append((name, value))
+        if i < len(text):
+            if text[i] != ",":
+                raise _LineError(f"bad options at {text[i:]!r}")
+            i += 1
+            if i == len(text):
+                raise _LineError("options end with a comma")
+    return options
+
+
+def _namespaces_allow(options: list[tuple[str, str | None]], namespace: str) -> bool:
+    for name, value in options:
+        if name == "namespaces" and value is not None and not _match_pattern_list(namespace, value):
+            return False
+    return True
+
+
+def _match_pattern_list(string: str, patterns: str) -> bool:
+    """OpenSSH's pattern-list rule: any negated match refuses, else any positive match accepts."""
+    positive = False
+    for pattern in patterns.split(","):
+        negated = pattern.startswith("!")
+        if _glob(pattern[1:] if negated else pattern).fullmatch(string):
+            if negated:
+                return False
+            positive = True
+    return positive
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.S
+    )
+
+
+def _decode_ed25519(b64: str) -> PublicKey:
+    try:
+        blob = binascii.a2b_base64(b64.encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise _LineError("the key is not valid base64") from None
+    try:
+        key = PublicKey.from_ssh_blob(blob)
+    except MalformedKey as exc:
+        raise _LineError(f"bad ssh-ed25519 key: {exc.reason}") from None
+    if not nacl.bindings.crypto_core_ed25519_is_valid_point(key.raw):
+        raise _LineError("the key is not a valid ed25519 point")
+    return key
+
+
+def _explicit_name(principals: list[str], comment: str) -> str | None:
+    for principal in principals:
+        if _NAME.match(principal):
+            return principal
+    words = comment.split()
+    if words and _NAME.match(words[0]):
+        return words[0]
+    return None
+
+
+def _derived_name(
+    principals: list[str], key: PublicKey, names: dict[str, tuple[int, bytes]]
+) -> str:
+    # A hand-written line such as "dev@example.com ssh-ed25519 ..." has no usable name:
+    # derive a stable one rather than refuse a file git itself accepts.
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", principals[0]).strip("-")[:64] or "node"
+    taken = names.get(base)
+    if taken is None or taken[1] == key.raw:
+        return base
+    return f"{base[:55]}-{key.did[-8:]}"
