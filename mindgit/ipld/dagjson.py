@@ -1,0 +1,398 @@
+"""Canonical DAG-JSON: the one byte string per value, the same the JavaScript IPLD stack writes.
+
+A block's CID is the hash of its bytes, so every implementation must spell a value identically.
+``encode`` writes, and ``decode`` accepts, exactly one form, checked against the official IPLD
+fixtures and against ``@ipld/dag-json`` (see ``docs/ipld.md``):
+
+* no whitespace; map keys sorted by their UTF-8 bytes (the DAG-JSON spec);
+* strings escaped as ``JSON.stringify`` does: ``\\"`` ``\\\\`` ``\\b`` ``\\f`` ``\\n`` ``\\r``
+  ``\\t``, other control characters as lowercase ``\\u00XX``, everything else as raw UTF-8;
+* integers in decimal, limited to -2**64 .. 2**64-1 (what DAG-CBOR can carry too);
+* floats in the ECMAScript shortest round-trip form (``1e-7``, ``1.5e+21``, ``0.1``,
+  ``-8.940696716308594e-8``), because that is what ``@ipld/dag-json`` writes;
+* links as ``{"/":"<cid>"}`` (CIDv1 in base32, CIDv0 in base58btc), bytes as
+  ``{"/":{"bytes":"<base64, standard alphabet, no padding>"}}``.
+
+Floats and integers: JavaScript has one number type, so an integral float in the safe range
+(``2.0``, ``-3.0``, up to 2**53-1) is written as the integer ``2``, ``-3``; an integral float
+beyond it keeps a marker (``9007199254740992.0``, ``1e+21``). ``decode`` therefore returns an
+``int`` for a float that happened to be integral. Callers coerce by their own declared types
+(a genome knows which genes are floats); the spelling never decides it.
+
+Refused by ``encode`` (``DagJsonEncodeError``): NaN, ±Infinity, -0.0, non-string map keys,
+integers outside the 64-bit range, strings with lone surrogates, maps in the DAG-JSON reserved
+namespace (a ``"/"`` first key holding a string, or ``{"bytes": <string>, ...}``), nesting deeper
+than ``MAX_DEPTH``, and maps whose keys sort differently by UTF-8 bytes (the spec) and by UTF-16
+code units (``@ipld/dag-json``): no byte string has the same CID in both, so we make none.
+
+``decode`` is strict: it succeeds only on bytes that ``encode`` would write for the value it
+returns (``encode(decode(b)) == b``); anything else raises ``DagJsonDecodeError``, or its
+subclass ``NonCanonical`` when the bytes are valid JSON spelled differently.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring
+from typing import Any, TypeAlias
+
+from mindgit.errors import MindgitError
+from mindgit.ipld.cid import CID, InvalidCID
+
+Node: TypeAlias = bool | int | float | str | bytes | list["Node"] | dict[str, "Node"] | CID | None
+"""A value of the IPLD data model as ``decode`` returns it."""
+
+Encodable: TypeAlias = (
+    bool
+    | int
+    | float
+    | str
+    | bytes
+    | Sequence["Encodable"]
+    | Mapping[str, "Encodable"]
+    | CID
+    | None
+)
+"""What ``encode`` accepts: a ``Node``, with tuples and any mappings allowed too."""
+
+MAX_DEPTH = 256
+"""Deepest nesting of lists and maps ``encode`` and ``decode`` accept."""
+
+MIN_INT = -(2**64)
+MAX_INT = 2**64 - 1
+MAX_SAFE_INTEGER = 2**53 - 1
+"""JavaScript's ``Number.MAX_SAFE_INTEGER``: integral floats up to here are written as integers."""
+
+
+class DagJsonError(MindgitError):
+    """Base of the DAG-JSON codec errors."""
+
+
+class DagJsonEncodeError(DagJsonError):
+    """A value has no canonical DAG-JSON form."""
+
+    def __init__(self, reason: str, *, path: str = "$") -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(
+            f"cannot encode DAG-JSON at {path}: {reason}",
+            hint="change the value so that the IPLD data model can hold it",
+        )
+
+
+class DagJsonDecodeError(DagJsonError):
+    """Bytes that are not canonical DAG-JSON (malformed, or outside the data model)."""
+
+    def __init__(self, reason: str, *, offset: int | None = None) -> None:
+        self.reason = reason
+        self.offset = offset
+        where = "" if offset is None else f" at byte {offset}"
+        super().__init__(
+            f"invalid DAG-JSON{where}: {reason}",
+            hint="the block is corrupt or was written by a non-conforming encoder",
+        )
+
+
+class NonCanonical(DagJsonDecodeError):
+    """Valid JSON for an IPLD value, but not spelled the one canonical way."""
+
+    def __init__(self, offset: int, found: bytes, expected: bytes) -> None:
+        self.found = found
+        self.expected = expected
+        super().__init__(
+            f"not in canonical form: found {found!r} where the canonical encoding has {expected!r}",
+            offset=offset,
+        )
+
+
+class _Refused(Exception):
+    """Raised deep inside the encoder; the path is filled in while it unwinds."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str | int] = []
+
+
+def _path_text(path: list[str | int]) -> str:
+    parts = ["$"]
+    steps = path[::-1]
+    if len(steps) > 12:
+        # A path through hundreds of levels says nothing more than its last few steps.
+        parts.append(f"...({len(steps) - 10} levels)...")
+        steps = steps[-10:]
+    for step in steps:
+        parts.append(f"[{step}]" if isinstance(step, int) else f"[{step!r}]")
+    return "".join(parts)
+
+
+def float_text(value: float) -> str:
+    """The canonical DAG-JSON spelling of a finite float (ECMAScript ``Number#toString`` form).
+
+    >>> [float_text(x) for x in (2.0, 0.1, 1e-7, 1.5e21, 2.0**53)]
+    ['2', '0.1', '1e-7', '1.5e+21', '9007199254740992.0']
+    """
+    try:
+        return _float_text(value)
+    except _Refused as refused:
+        raise DagJsonEncodeError(refused.reason) from None
+
+
+def _float_text(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _Refused(f"{value!r} is not in the IPLD data model")
+    if value == 0.0 and str(value)[0] == "-":
+        raise _Refused("-0.0 is not in the IPLD data model; write 0.0")
+    text = float.__repr__(value)
+    if "e" not in text:
+        # Python and ECMAScript agree on plain notation for 1e-4 <= |x| < 1e16, except that
+        # ECMAScript drops ".0" from integers; @ipld/dag-json restores it beyond 2**53-1.
+        if text.endswith(".0") and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return text[:-2]
+        return text
+    mantissa, exponent = text.split("e")
+    sign = ""
+    if mantissa[0] == "-":
+        sign = "-"
+        mantissa = mantissa[1:]
+    digits = mantissa.replace(".", "").rstrip("0")
+    k = len(digits)
+    n = int(exponent) + 1  # value = 0.<digits> * 10**n
+    if k <= n <= 21:
+        body = digits + "0" * (n - k)
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return sign + body
+        return sign + body + ".0"
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * -n + digits
+    e = n - 1
+    e_text = f"e+{e}" if e >= 0 else f"e-{-e}"
+    if k == 1:
+        return sign + digits + e_text
+    return sign + digits[0] + "." + digits[1:] + e_text
+
+
+def _utf16_key(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _check_map_keys(keys: list[str]) -> None:
+    # Code point order equals UTF-8 byte order; JavaScript sorts by UTF-16 code units. They
+    # differ only between U+E000..U+FFFF and astral characters, so only non-ASCII maps can clash.
+    if not "".join(keys).isascii() and sorted(keys, key=_utf16_key) != keys:
+        utf16 = sorted(keys, key=_utf16_key)
+        first = next(i for i, (a, b) in enumerate(zip(keys, utf16, strict=True)) if a != b)
+        raise _Refused(
+            f"keys {keys[first]!r} and {utf16[first]!r} sort differently in UTF-8 (DAG-JSON spec) "
+            "and UTF-16 (@ipld/dag-json), so no encoding has one CID everywhere; rename one"
+        )
+
+
+def _check_reserved(value: object) -> None:
+    # The DAG-JSON spec reserves maps whose first key is "/" holding a string (a link) or a map
+    # whose first key is "bytes" holding a string (bytes); a plain map of that shape would decode
+    # as something else, so it cannot be written at all.
+    if isinstance(value, str):
+        raise _Refused('a map whose first key is "/" with a string value is a DAG-JSON link form')
+    if isinstance(value, Mapping) and isinstance(value.get("bytes"), str):
+        inner = [k for k in value if isinstance(k, str)]
+        if len(inner) == len(value) and min(inner) == "bytes":
+            raise _Refused(
+                'a map {"/": {"bytes": <string>, ...}} is the DAG-JSON bytes form; use bytes'
+            )
+
+
+def _encode_into(value: Any, out: list[str], depth: int) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(encode_basestring(value))
+    elif kind is int:
+        if not MIN_INT <= value <= MAX_INT:
+            raise _Refused(f"integer {value} is outside -2**64..2**64-1")
+        out.append(int.__repr__(value))
+    elif kind is float:
+        out.append(_float_text(value))
+    elif value is None:
+        out.append("null")
+    elif kind is bool:
+        out.append("true" if value else "false")
+    elif kind is dict or isinstance(value, Mapping):
+        _encode_map(value, out, depth)
+    elif kind is list or kind is tuple:
+        _encode_list(value, out, depth)
+    elif kind is CID or isinstance(value, CID):
+        out.append('{"/":"')
+        out.append(str(value))
+        out.append('"}')
+    elif kind is bytes or isinstance(value, bytes | bytearray | memoryview):
+        out.append('{"/":{"bytes":"')
+        out.append(base64.b64encode(value).decode("ascii").rstrip("="))
+        out.append('"}}')
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, int):
+        _encode_into(int(value), out, depth)
+    elif isinstance(value, float):
+        out.append(_float_text(float(value)))
+    elif isinstance(value, str):
+        out.append(encode_basestring(str(value)))
+    elif isinstance(value, list | tuple):
+        _encode_list(value, out, depth)
+    else:
+        raise _Refused(f"{kind.__name__} is not an IPLD data model kind")
+
+
+def _encode_list(items: Sequence[object], out: list[str], depth: int) -> None:
+    if depth >= MAX_DEPTH:
+        raise _Refused(f"nested deeper than {MAX_DEPTH} lists and maps")
+    out.append("[")
+    for index, item in enumerate(items):
+        if index:
+            out.append(",")
+        try:
+            _encode_into(item, out, depth + 1)
+        except _Refused as refused:
+            refused.path.append(index)
+            raise
+    out.append("]")
+
+
+def _encode_map(mapping: Mapping[object, object], out: list[str], depth: int) -> None:
+    if depth >= MAX_DEPTH:
+        raise _Refused(f"nested deeper than {MAX_DEPTH} lists and maps")
+    str_keys: list[str] = []
+    for key in mapping:
+        if not isinstance(key, str):
+            raise _Refused(f"map key {key!r} is a {type(key).__name__}; DAG-JSON keys are strings")
+        str_keys.append(key)
+    str_keys.sort()
+    if str_keys:
+        _check_map_keys(str_keys)
+        if str_keys[0] == "/":
+            try:
+                _check_reserved(mapping["/"])
+            except _Refused as refused:
+                refused.path.append("/")
+                raise
+    out.append("{")
+    first = True
+    for key in str_keys:
+        if first:
+            first = False
+        else:
+            out.append(",")
+        out.append(encode_basestring(key))
+        out.append(":")
+        try:
+            _encode_into(mapping[key], out, depth + 1)
+        except _Refused as refused:
+            refused.path.append(key)
+            raise
+    out.append("}")
+
+
+def encode(value: Encodable) -> bytes:
+    """Encode ``value`` as canonical DAG-JSON bytes.
+
+    >>> encode({"b": [1, 2.5, None], "a": b"\\x01", "link": CID.of(b"null")})
+    b'{"a":{"/":{"bytes":"AQ"}},"b":[1,2.5,null],"link":{"/":"baguqeeraoqru5gfp45ey7no26hzwvqwxrlgdhfde7fihao4magmjf6mcxefq"}}'
+    """
+    out: list[str] = []
+    try:
+        _encode_into(value, out, 0)
+    except _Refused as refused:
+        raise DagJsonEncodeError(refused.reason, path=_path_text(refused.path)) from None
+    except RecursionError:
+        raise DagJsonEncodeError("nested too deeply for this Python stack") from None
+    text = "".join(out)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = error.object[error.start]
+        raise DagJsonEncodeError(
+            f"string holds the lone surrogate U+{ord(bad):04X}, which UTF-8 cannot carry"
+        ) from None
+
+
+def _decode_base64(text: str) -> bytes:
+    if len(text) % 4 == 1:
+        raise DagJsonDecodeError(f"bytes {text[:40]!r} are not valid unpadded base64")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except binascii.Error:
+        raise DagJsonDecodeError(f"bytes {text[:40]!r} are not valid unpadded base64") from None
+
+
+def _object_hook(pairs: list[tuple[str, object]]) -> object:
+    first_key, first_value = pairs[0] if pairs else ("", None)
+    if first_key == "/":
+        if isinstance(first_value, str):
+            if len(pairs) != 1:
+                raise DagJsonDecodeError('a link {"/": "<cid>"} may not have other keys')
+            try:
+                return CID.parse(first_value)
+            except InvalidCID as error:
+                raise DagJsonDecodeError(f"link {first_value[:80]!r}: {error.reason}") from None
+        if (
+            isinstance(first_value, dict)
+            and first_value
+            and next(iter(first_value)) == "bytes"
+            and isinstance(first_value["bytes"], str)
+        ):
+            if len(pairs) != 1 or len(first_value) != 1:
+                raise DagJsonDecodeError(
+                    'a bytes form {"/": {"bytes": ...}} may not have other keys'
+                )
+            return _decode_base64(first_value["bytes"])
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise DagJsonDecodeError(f"repeated map key {duplicate!r}")
+    return result
+
+
+def _refuse_constant(name: str) -> object:
+    raise DagJsonDecodeError(f"{name} is not in the IPLD data model")
+
+
+_decoder = json.JSONDecoder(object_pairs_hook=_object_hook, parse_constant=_refuse_constant)
+
+
+def decode(data: bytes) -> Node:
+    """Decode canonical DAG-JSON bytes; raise on anything else (see the module docstring).
+
+    >>> decode(b'{"a":[1,2.5,null],"b":{"/":{"bytes":"AQ"}}}')
+    {'a': [1, 2.5, None], 'b': b'\\x01'}
+    """
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DagJsonDecodeError("not valid UTF-8", offset=error.start) from None
+    try:
+        value = _decoder.decode(text)
+    except json.JSONDecodeError as error:
+        raise DagJsonDecodeError(error.msg, offset=len(text[: error.pos].encode("utf-8"))) from None
+    except RecursionError:
+        raise DagJsonDecodeError("nested too deeply for this Python stack") from None
+    except ValueError as error:  # e.g. an integer with more digits than Python will convert
+        raise DagJsonDecodeError(str(error)) from None
+    # Canonical means: exactly what encode writes for this value, so compare with that.
+    try:
+        canonical = encode(value)
+    except DagJsonEncodeError as error:
+        raise DagJsonDecodeError(f"{error.reason} (at {error.path})") from None
+    if canonical != data:
+        offset = next(
+            (i for i, (a, b) in enumerate(zip(canonical, data, strict=False)) if a != b),
+            min(len(canonical), len(data)),
+        )
+        raise NonCanonical(
+            offset, bytes(data[offset : offset + 16]), canonical[offset : offset + 16]
+        )
+    return value  # type: ignore[no-any-return]
