@@ -113,6 +113,9 @@ def verify(armored: str | bytes, data: bytes, namespace: str = "git") -> PublicK
         text = armored.encode("ascii") if isinstance(armored, str) else armored
     except UnicodeEncodeError:
         raise MalformedSignature("the armour contains non-ASCII characters") from None
+    if b"\r" in text:
+        # ssh-keygen (and so git) refuses CRLF armour; refusing it too keeps the verdicts equal.
+        raise MalformedSignature("the armour contains carriage returns")
     try:
         blob = dearmour(text, LABEL)
     except WireError as exc:
