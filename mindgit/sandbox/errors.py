@@ -1,0 +1,253 @@
+"""What can go wrong when loading or running a fitness module, each failure a type with its data.
+
+Two families: ``LoadError`` refuses a module before any of its code runs; ``EvaluationError``
+is one evaluation failing, which ``score_batch`` reports per individual as a ``FitnessFailure``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mindgit.errors import MindgitError
+
+
+class SandboxError(MindgitError):
+    """Any failure of the fitness sandbox."""
+
+
+# ---- refused before running ----------------------------------------------------------------
+
+
+class LoadError(SandboxError):
+    """The module was refused at load time; nothing of it ran."""
+
+
+class NotWasm(LoadError):
+    """The bytes are neither a valid WebAssembly binary nor WAT text that compiles."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"fitness module is not valid WebAssembly: {detail}",
+            hint="give a .wasm binary or .wat text that a WebAssembly validator accepts",
+        )
+
+
+class ModuleTooLarge(LoadError):
+    """The module's bytes exceed ``Limits.max_module_bytes``."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"fitness module is {size} bytes, over the {limit}-byte limit",
+            hint="shrink the module (build it optimised, strip debug sections) or raise the limit",
+        )
+
+
+class ForbiddenImport(LoadError):
+    """The module imports something the fitness ABI does not provide (WASI, a clock, ...)."""
+
+    def __init__(self, module: str, name: str, detail: str = "") -> None:
+        self.module = module
+        self.name = name
+        self.detail = detail
+        why = f" ({detail})" if detail else ""
+        super().__init__(
+            f"fitness module imports {module}.{name}{why}; the fitness ABI allows no import "
+            "but env.abort(i32, i32, i32, i32)",
+            hint="rebuild the module without WASI, clocks, randomness or other host calls",
+        )
+
+
+class MissingExport(LoadError):
+    """A required export (``memory``, ``alloc``, ``fitness``) is absent."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"fitness module does not export {name!r}, which the fitness ABI requires",
+            hint="export memory, alloc(i32) -> i32 and fitness(i32, i32) -> f64",
+        )
+
+
+class WrongExportType(LoadError):
+    """An export the ABI names exists with the wrong kind or signature."""
+
+    def __init__(self, name: str, expected: str, actual: str) -> None:
+        self.name = name
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"fitness module exports {name!r} as {actual}, the fitness ABI needs {expected}",
+            hint="fix the export's signature (see docs/fitness-abi.md)",
+        )
+
+
+class InvalidLimits(SandboxError):
+    """A sandbox limit is out of range."""
+
+    def __init__(self, field: str, value: int) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"sandbox limit {field}={value} is out of range; it must be positive")
+
+
+class InvalidBatch(SandboxError):
+    """The caller's batch of genome vectors is malformed (a caller bug, not the module's)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"invalid fitness batch: {detail}")
+
+
+class UnsafeCacheDir(SandboxError):
+    """The compiled-module cache directory is not private to this user."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            f"refusing compiled-module cache {path}: {detail}",
+            hint="use a cache directory owned by you with mode 0700",
+        )
+
+
+# ---- one evaluation failing -----------------------------------------------------------------
+
+
+class EvaluationError(SandboxError):
+    """One evaluation of the module failed; ``reason`` is its short code in a FitnessFailure."""
+
+    reason = "error"
+
+
+class FuelExhausted(EvaluationError):
+    """The evaluation used up its fuel (an endless or too-long loop)."""
+
+    reason = "fuel"
+
+    def __init__(self, fuel: int) -> None:
+        self.fuel = fuel
+        super().__init__(
+            f"fitness module ran out of fuel ({fuel} units) before returning a score",
+            hint="fix the module's loop, or raise the fuel limit if it is just slow",
+        )
+
+
+class MemoryLimitExceeded(EvaluationError):
+    """The module needed more linear memory than ``Limits.memory_bytes``."""
+
+    reason = "memory"
+
+    def __init__(self, limit: int, used: int | None = None) -> None:
+        self.limit = limit
+        self.used = used
+        at = f" (it reached {used} bytes)" if used is not None else ""
+        super().__init__(
+            f"fitness module needed more than its {limit}-byte memory limit{at}",
+            hint="raise the memory limit, or fix the module's allocation",
+        )
+
+
+class TableLimitExceeded(EvaluationError):
+    """The module's tables need more elements than ``Limits.table_elements``."""
+
+    reason = "table"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"fitness module needs more than {limit} table elements",
+            hint="raise the table limit, or shrink the module's tables",
+        )
+
+
+class StackOverflow(EvaluationError):
+    """The module recursed past the wasm stack limit."""
+
+    reason = "stack"
+
+    def __init__(self, stack_bytes: int | None = None) -> None:
+        self.stack_bytes = stack_bytes
+        size = f" of {stack_bytes} bytes" if stack_bytes is not None else ""
+        super().__init__(
+            f"fitness module overflowed its wasm stack{size} (unbounded recursion?)",
+            hint="bound the module's recursion, or raise the stack limit",
+        )
+
+
+class Trap(EvaluationError):
+    """The module trapped: ``unreachable``, an out-of-bounds access, a division by zero..."""
+
+    reason = "trap"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        self.message = message
+        self.code = code
+        super().__init__(f"fitness module trapped: {message}")
+
+
+class ModuleAborted(Trap):
+    """The module called ``env.abort`` (AssemblyScript's assertion and error path)."""
+
+    reason = "abort"
+
+    def __init__(self, text: str, file: str, line: int, column: int) -> None:
+        self.text = text
+        self.file = file
+        self.line = line
+        self.column = column
+        where = f" at {file}:{line}:{column}" if file else ""
+        super().__init__(f"module called env.abort: {text or '(no message)'}{where}", "abort")
+
+
+class AbiViolation(EvaluationError):
+    """The module broke the ABI at run time, e.g. ``alloc`` returned memory it does not have."""
+
+    reason = "abi"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"fitness module broke the fitness ABI: {detail}",
+            hint="see docs/fitness-abi.md for what alloc and fitness must do",
+        )
+
+
+class InvalidScore(EvaluationError):
+    """The module returned NaN or an infinity, which cannot be compared or verified."""
+
+    reason = "invalid"
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+        super().__init__(
+            f"fitness module returned {value!r}, not a finite score",
+            hint="a score must be a finite f64; NaN and infinities are refused",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FitnessFailure:
+    """One individual's failed evaluation inside a batch: a short ``reason`` code and the message.
+
+    ``reason`` is the ``EvaluationError.reason`` of the failure: "fuel", "memory", "table",
+    "stack", "trap", "abort", "abi" or "invalid".
+    """
+
+    reason: str
+    error: str
+
+    @classmethod
+    def from_error(cls, error: EvaluationError) -> FitnessFailure:
+        """The failure value that stands for ``error`` in a result list."""
+        return cls(reason=error.reason, error=str(error))
+
+
+def check_score(value: float) -> float:
+    """``value`` if it is finite, else ``InvalidScore``."""
+    if not math.isfinite(value):
+        raise InvalidScore(value)
+    return value

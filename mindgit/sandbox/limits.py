@@ -1,0 +1,33 @@
+"""The resource limits one fitness evaluation runs under."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from mindgit.sandbox.errors import InvalidLimits
+
+# The largest wasm32 linear memory: 65536 pages of 64 KiB.
+MAX_MEMORY_BYTES = 1 << 32
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-evaluation limits. A batch of ``count`` individuals gets ``fuel * count`` fuel.
+
+    Fuel costs differ by toolchain for the same function (WAT, AssemblyScript and C differ by
+    about 2x), so a fuel budget belongs with a module, not with a language-independent constant.
+    """
+
+    fuel: int = 50_000_000
+    memory_bytes: int = 128 << 20
+    table_elements: int = 10_000
+    max_module_bytes: int = 16 << 20
+    stack_bytes: int = 512 << 10
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise InvalidLimits(field.name, value)
+        if self.memory_bytes > MAX_MEMORY_BYTES:
+            raise InvalidLimits("memory_bytes", self.memory_bytes)

@@ -1,0 +1,374 @@
+"""Compiling, checking and running a fitness module under wasmtime.
+
+Every evaluation (one state, or one whole batch) gets a fresh Store and instance, so nothing one
+evaluation leaves in memory or globals can change another's score, and its fuel, memory and
+table limits are its own. Copies between Python and wasm memory go straight through the
+memory's base pointer, after a bounds check against its current length (memory can move when
+it grows, so the pointer is re-read after every call into wasm).
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import ctypes
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import wasmtime
+
+from mindgit.sandbox import abi, cache
+from mindgit.sandbox.engine import config_key, engine
+from mindgit.sandbox.errors import (
+    AbiViolation,
+    EvaluationError,
+    FitnessFailure,
+    ForbiddenImport,
+    FuelExhausted,
+    MemoryLimitExceeded,
+    MissingExport,
+    ModuleAborted,
+    NotWasm,
+    StackOverflow,
+    TableLimitExceeded,
+    Trap,
+    WrongExportType,
+    check_score,
+)
+from mindgit.sandbox.limits import Limits
+
+T = TypeVar("T")
+
+_WASM_MAGIC = b"\0asm"
+_PAGE = 65536
+# Tables per store: ample for any toolchain's output, small enough that table_elements bounds
+# the total.
+_MAX_TABLES = 8
+# env.abort messages are AssemblyScript strings; a longer one is cut.
+_ABORT_TEXT_BYTES = 4096
+_LITTLE_ENDIAN = sys.byteorder == "little"
+_CAUSE_NUMBER = re.compile(r"^\s*\d+:\s*")
+
+
+def _one_line(text: str) -> str:
+    """wasmtime's multi-line error text as one line: its cause chain, without the backtrace."""
+    head, _, causes = text.partition("Caused by:")
+    lines = head.strip().splitlines()
+    parts = []
+    if lines and not lines[0].startswith("error while executing at wasm backtrace"):
+        parts.append(lines[0].strip())
+        where = next((line.split("-->", 1)[1].strip() for line in lines if "-->" in line), None)
+        if where:
+            parts[0] += f" (at {where.removeprefix('<anon>:')})"
+    for line in causes.splitlines():
+        line = _CAUSE_NUMBER.sub("", line).strip()
+        if line:
+            parts.append(line)
+    return ": ".join(parts) if parts else text.strip()
+
+
+def _to_binary(wasm: bytes) -> bytes:
+    """The module as a wasm binary; WAT text is assembled. Anything else is ``NotWasm``."""
+    if wasm.startswith(_WASM_MAGIC):
+        return wasm
+    if not wasm or wasm[:1] == b"\0":
+        raise NotWasm("the bytes start with neither the \\0asm magic nor WAT text")
+    try:
+        text = wasm.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotWasm("no \\0asm magic, and not UTF-8 WAT text either") from None
+    try:
+        return bytes(wasmtime.wat2wasm(text))
+    except wasmtime.WasmtimeError as exc:
+        raise NotWasm(f"no \\0asm magic, and not valid WAT text: {_one_line(str(exc))}") from exc
+
+
+def compile_module(
+    wasm: bytes, digest: bytes, limits: Limits, cache_dir: Path | None
+) -> wasmtime.Module:
+    """Compile ``wasm`` (binary or WAT), or load its compiled code from the private cache."""
+    eng = engine(limits.stack_bytes)
+    path = None
+    if cache_dir is not None:
+        path = cache.cache_file(cache_dir, config_key(limits.stack_bytes), digest)
+        cached = cache.load(path, eng)
+        if cached is not None:
+            return cached
+    binary = _to_binary(wasm)
+    try:
+        module = wasmtime.Module(eng, binary)
+    except wasmtime.WasmtimeError as exc:
+        raise NotWasm(_one_line(str(exc))) from exc
+    if path is not None:
+        # The cache only saves time: a full disk must not stop a module from loading.
+        with contextlib.suppress(OSError):
+            cache.store(path, module)
+    return module
+
+
+def _signature(ty: wasmtime.FuncType) -> abi.Signature:
+    return tuple(str(p) for p in ty.params), tuple(str(r) for r in ty.results)
+
+
+def _describe(ty: object) -> str:
+    if isinstance(ty, wasmtime.FuncType):
+        return abi.describe_signature(_signature(ty))
+    if isinstance(ty, wasmtime.MemoryType):
+        return "a 64-bit memory" if ty.is_64 else "a shared memory" if ty.is_shared else "a memory"
+    if isinstance(ty, wasmtime.GlobalType):
+        return "a global"
+    if isinstance(ty, wasmtime.TableType):
+        return "a table"
+    return type(ty).__name__
+
+
+def check_imports(module: wasmtime.Module) -> bool:
+    """Refuse every import the ABI does not name; True if the module imports env.abort."""
+    wants_abort = False
+    for imp in module.imports:
+        name = imp.name or ""
+        allowed = abi.ALLOWED_IMPORTS.get((imp.module, name))
+        if allowed is None:
+            raise ForbiddenImport(imp.module, name)
+        if not isinstance(imp.type, wasmtime.FuncType) or _signature(imp.type) != allowed:
+            raise ForbiddenImport(
+                imp.module,
+                name,
+                f"as {_describe(imp.type)} instead of {abi.describe_signature(allowed)}",
+            )
+        wants_abort = True
+    return wants_abort
+
+
+def check_exports(module: wasmtime.Module) -> bool:
+    """Check the exports the ABI names; True if the module has ``fitness_batch``."""
+    exports = {exp.name: exp.type for exp in module.exports}
+    memory = exports.get(abi.MEMORY_EXPORT)
+    if memory is None:
+        raise MissingExport(abi.MEMORY_EXPORT)
+    if not isinstance(memory, wasmtime.MemoryType) or memory.is_64 or memory.is_shared:
+        raise WrongExportType(abi.MEMORY_EXPORT, "a 32-bit unshared memory", _describe(memory))
+    for name, sig in (*abi.REQUIRED_FUNCS.items(), *abi.OPTIONAL_FUNCS.items()):
+        ty = exports.get(name)
+        if ty is None:
+            if name in abi.REQUIRED_FUNCS:
+                raise MissingExport(name)
+            continue
+        if not isinstance(ty, wasmtime.FuncType) or _signature(ty) != sig:
+            raise WrongExportType(name, abi.describe_signature(sig), _describe(ty))
+    return abi.BATCH_EXPORT in exports
+
+
+def _as_string(store: wasmtime.Caller, memory: wasmtime.Memory, ptr: int) -> str:
+    """An AssemblyScript string (UTF-16LE, byte length at ptr - 4), read defensively."""
+    ptr &= 0xFFFFFFFF
+    size = memory.data_len(store)
+    if ptr < 4 or ptr > size:
+        return ""
+    length = int.from_bytes(memory.read(store, ptr - 4, ptr), "little")
+    end = min(ptr + min(length, _ABORT_TEXT_BYTES), size)
+    return bytes(memory.read(store, ptr, end)).decode("utf-16-le", errors="replace")
+
+
+def _abort(caller: wasmtime.Caller, message: int, file: int, line: int, column: int) -> None:
+    memory = caller.get(abi.MEMORY_EXPORT)
+    if isinstance(memory, wasmtime.Memory):
+        raise ModuleAborted(
+            _as_string(caller, memory, message), _as_string(caller, memory, file), line, column
+        )
+    raise ModuleAborted("", "", line, column)
+
+
+def _i32(value: int) -> int:
+    """An unsigned 32-bit address as the signed i32 wasm parameters carry."""
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _base(memory: wasmtime.Memory, store: wasmtime.Store) -> int:
+    address = ctypes.cast(memory.data_ptr(store), ctypes.c_void_p).value
+    return address or 0
+
+
+class Runner:
+    """A compiled, checked module, ready to be instantiated once per evaluation."""
+
+    __slots__ = ("_engine", "_limits", "_pre", "has_batch")
+
+    def __init__(self, module: wasmtime.Module, limits: Limits) -> None:
+        wants_abort = check_imports(module)
+        self.has_batch = check_exports(module)
+        self._limits = limits
+        self._engine = engine(limits.stack_bytes)
+        linker = wasmtime.Linker(self._engine)
+        if wants_abort:
+            i32 = wasmtime.ValType.i32()
+            linker.define_func(
+                "env", "abort", wasmtime.FuncType([i32, i32, i32, i32], []), _abort, True
+            )
+        self._pre = linker.instantiate_pre(module)
+
+    # ---- one evaluation --------------------------------------------------------------------
+
+    def _run(
+        self,
+        fuel: int,
+        entry: str,
+        body: Callable[[wasmtime.Store, wasmtime.Memory, wasmtime.Func, wasmtime.Func], T],
+    ) -> T:
+        """Instantiate afresh with ``fuel`` and run ``body(store, memory, alloc, entry)``.
+
+        Every failure comes out as its ``EvaluationError``.
+        """
+        limits = self._limits
+        store = wasmtime.Store(self._engine)
+        store.set_limits(
+            memory_size=limits.memory_bytes,
+            table_elements=limits.table_elements,
+            instances=1,
+            tables=_MAX_TABLES,
+            memories=1,
+        )
+        store.set_fuel(fuel)
+        memory: wasmtime.Memory | None = None
+        try:
+            exports = self._pre.instantiate(store).exports(store)
+            found, alloc, func = (
+                exports[abi.MEMORY_EXPORT],
+                exports[abi.ALLOC_EXPORT],
+                exports[entry],
+            )
+            # check_exports made sure of these kinds before the module was accepted.
+            assert isinstance(found, wasmtime.Memory)
+            assert isinstance(alloc, wasmtime.Func) and isinstance(func, wasmtime.Func)
+            memory = found
+            return body(store, memory, alloc, func)
+        except EvaluationError:
+            raise
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+            raise self._classify(exc, store, memory, fuel) from exc
+
+    def _classify(
+        self,
+        exc: wasmtime.Trap | wasmtime.WasmtimeError,
+        store: wasmtime.Store,
+        memory: wasmtime.Memory | None,
+        fuel: int,
+    ) -> EvaluationError:
+        limits = self._limits
+        code = exc.trap_code if isinstance(exc, wasmtime.Trap) else None
+        if code == wasmtime.TrapCode.STACK_OVERFLOW:
+            return StackOverflow(limits.stack_bytes)
+        # A refused memory.grow just returns -1 to the module; what we can see is the failure
+        # it then causes while its memory is at the cap. A module that asks for far more than
+        # the cap in one step fails with its own trap instead.
+        if memory is not None:
+            used = memory.data_len(store)
+            if used > limits.memory_bytes - max(_PAGE, limits.memory_bytes // 16):
+                return MemoryLimitExceeded(limits.memory_bytes, used)
+        if code == wasmtime.TrapCode.OUT_OF_FUEL:
+            return FuelExhausted(fuel)
+        text = _one_line(exc.message if isinstance(exc, wasmtime.Trap) else str(exc))
+        if "exceeds memory limits" in text:
+            return MemoryLimitExceeded(limits.memory_bytes)
+        if "exceeds table limits" in text:
+            return TableLimitExceeded(limits.table_elements)
+        if isinstance(exc, wasmtime.Trap):
+            # Keep what the trap says, not where: "wasm `unreachable` instruction executed".
+            text = text.rsplit("wasm trap: ", 1)[-1]
+        return Trap(text, code.name.lower() if code is not None else None)
+
+    def _put(
+        self,
+        store: wasmtime.Store,
+        memory: wasmtime.Memory,
+        alloc: wasmtime.Func,
+        data: bytes | array.array[float],
+        size: int,
+        extra: int,
+    ) -> int:
+        """Ask ``alloc`` for ``size + extra`` bytes and copy ``data`` (``size`` bytes) there."""
+        total = size + extra
+        if total > self._limits.memory_bytes:
+            raise MemoryLimitExceeded(self._limits.memory_bytes, total)
+        ptr = int(alloc(store, total)) & 0xFFFFFFFF
+        have = memory.data_len(store)
+        if ptr + total > have:
+            raise AbiViolation(f"alloc({total}) returned {ptr}, past its {have}-byte memory")
+        if size:
+            if isinstance(data, bytes):
+                ctypes.memmove(_base(memory, store) + ptr, data, size)
+            else:
+                ctypes.memmove(_base(memory, store) + ptr, data.buffer_info()[0], size)
+        return ptr
+
+    def fitness(self, manifest: bytes) -> float:
+        """Call ``fitness`` on one state's canonical manifest bytes."""
+
+        def body(
+            store: wasmtime.Store,
+            memory: wasmtime.Memory,
+            alloc: wasmtime.Func,
+            fitness: wasmtime.Func,
+        ) -> float:
+            ptr = self._put(store, memory, alloc, manifest, len(manifest), 0)
+            return float(fitness(store, _i32(ptr), len(manifest)))
+
+        return check_score(self._run(self._limits.fuel, abi.FITNESS_EXPORT, body))
+
+    def batch(self, vectors: bytes | array.array[float], count: int, dim: int) -> list[float]:
+        """Call ``fitness_batch`` once on ``count`` packed vectors; raw scores, unchecked."""
+        size = count * dim * 8
+
+        def body(
+            store: wasmtime.Store,
+            memory: wasmtime.Memory,
+            alloc: wasmtime.Func,
+            batch: wasmtime.Func,
+        ) -> list[float]:
+            ptr = self._put(store, memory, alloc, vectors, size, count * 8)
+            out = ptr + size
+            batch(store, _i32(ptr), count, dim, _i32(out))
+            if out + count * 8 > memory.data_len(store):
+                raise AbiViolation("the score buffer fell outside memory")
+            scores: array.array[float] = array.array("d")
+            scores.frombytes(ctypes.string_at(_base(memory, store) + out, count * 8))
+            if not _LITTLE_ENDIAN:
+                scores.byteswap()
+            return scores.tolist()
+
+        return self._run(self._limits.fuel * max(count, 1), abi.BATCH_EXPORT, body)
+
+    def batch_checked(
+        self, vectors: bytes | array.array[float], count: int, dim: int
+    ) -> list[float | FitnessFailure]:
+        """``batch``, with failures as values; a failed call is retried one vector at a time."""
+        try:
+            scores = self.batch(vectors, count, dim)
+        except (FuelExhausted, StackOverflow, Trap, MemoryLimitExceeded) as exc:
+            if count == 1:
+                return [FitnessFailure.from_error(exc)]
+            return self._one_by_one(vectors, count, dim)
+        results: list[float | FitnessFailure] = []
+        for score in scores:
+            try:
+                results.append(check_score(score))
+            except EvaluationError as exc:
+                results.append(FitnessFailure.from_error(exc))
+        return results
+
+    def _one_by_one(
+        self, vectors: bytes | array.array[float], count: int, dim: int
+    ) -> list[float | FitnessFailure]:
+        raw = vectors if isinstance(vectors, bytes) else vectors.tobytes()
+        width = dim * 8
+        results: list[float | FitnessFailure] = []
+        for i in range(count):
+            one = raw[i * width : (i + 1) * width]
+            try:
+                results.append(check_score(self.batch(one, 1, dim)[0]))
+            except EvaluationError as exc:
+                results.append(FitnessFailure.from_error(exc))
+        return results
