@@ -13,7 +13,9 @@ FIXTURES = ROOT / "fixtures"
 
 
 @pytest.fixture(autouse=True)
-def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def hermetic_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -26,3 +28,34 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.delenv("MINDGIT_STORE", raising=False)
     monkeypatch.delenv("GIT_DIR", raising=False)
     yield
+
+
+def git(*args: str, cwd: Path | None = None, check: bool = True, input: bytes | None = None) -> str:
+    """Run the real git and return its stdout."""
+    import subprocess
+
+    proc = subprocess.run(["git", *args], cwd=cwd, input=input, capture_output=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr.decode()}"
+        )
+    return proc.stdout.decode()
+
+
+def fsck(path: Path) -> None:
+    """`git fsck --strict` must be clean."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "--git-dir", str(path), "fsck", "--strict", "--no-progress"], capture_output=True
+    )
+    assert proc.returncode == 0, proc.stderr.decode() + proc.stdout.decode()
+    assert b"error" not in proc.stderr and b"warning" not in proc.stderr, proc.stderr.decode()
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh store for node 'alpha'."""
+    from mindgit.store.repository import init_store
+
+    return init_store(tmp_path / "alpha", "alpha")

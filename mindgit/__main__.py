@@ -1,0 +1,3 @@
+from mindgit.cli.main import main
+
+main()

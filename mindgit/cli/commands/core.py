@@ -1,0 +1,438 @@
+"""Core commands: init, id, think, forget, genome, show, log, fork, switch, experiments, diff, config."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.output import emit_json, info, table
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="This node's name (letters, digits, . _ -).")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(path_type=Path),
+    help="Use this OpenSSH ed25519 key instead of making one (one identity, several stores).",
+)
+@json_option
+def init(path: Path, name: str, key_file: Path | None, as_json: bool) -> None:
+    """Create a store at PATH with this node's key; print the node's did:key."""
+    from mindgit.store.repository import init_store
+
+    store = init_store(path, name, key_file=key_file)
+    did = store.public_key.did
+    if as_json:
+        emit_json({"store": str(store.path), "name": name, "did": did})
+    else:
+        click.echo(did)
+        info(f"initialised store {store.path} for node {name}")
+
+
+@click.command("id")
+@json_option
+@click.pass_context
+def id_(ctx: click.Context, as_json: bool) -> None:
+    """This node's did:key, OpenSSH public key and key fingerprint."""
+    store = open_store_from(ctx)
+    key = store.public_key
+    data = {
+        "name": store.name,
+        "did": key.did,
+        "openssh": key.openssh,
+        "fingerprint": key.fingerprint,
+    }
+    if as_json:
+        emit_json(data)
+    else:
+        for k in ("name", "did", "openssh", "fingerprint"):
+            click.echo(f"{k + ':':13}{data[k]}")
+
+
+@click.command()
+@click.argument("text")
+@click.option("--tag", "tags", multiple=True, help="A tag for the thought (repeatable).")
+@experiment_option
+@json_option
+@click.pass_context
+def think(
+    ctx: click.Context, text: str, tags: tuple[str, ...], experiment: str | None, as_json: bool
+) -> None:
+    """Add a thought to the current state (a new signed commit)."""
+    store = open_store_from(ctx)
+    commit, cid = store.think(text, tags, experiment=experiment)
+    if as_json:
+        emit_json(
+            {
+                "thought": str(cid),
+                "commit": commit.id,
+                "experiment": commit.experiment,
+                "state": str(commit.manifest),
+            }
+        )
+    else:
+        click.echo(str(cid))
+
+
+@click.command()
+@click.argument("cid")
+@experiment_option
+@json_option
+@click.pass_context
+def forget(ctx: click.Context, cid: str, experiment: str | None, as_json: bool) -> None:
+    """Remove a thought (by CID) from the current state."""
+    from mindgit.ipld.cid import CID
+
+    store = open_store_from(ctx)
+    commit = store.forget(CID.parse(cid), experiment=experiment)
+    if as_json:
+        emit_json(
+            {"commit": commit.id, "experiment": commit.experiment, "state": str(commit.manifest)}
+        )
+    else:
+        click.echo(commit.id)
+
+
+@click.group()
+def genome() -> None:
+    """Read and change the genome (typed, evolvable parameters)."""
+
+
+@genome.command("set")
+@click.argument("assignments", nargs=-1, required=True, metavar="NAME=VALUE...")
+@click.option("--min", "lo", type=float, help="Lower bound for these numeric genes.")
+@click.option("--max", "hi", type=float, help="Upper bound for these numeric genes.")
+@click.option("--scale", type=float, help="Mutation scale for these numeric genes.")
+@click.option("--choices", help="Comma-separated choices: makes these genes choice genes.")
+@experiment_option
+@json_option
+@click.pass_context
+def genome_set(
+    ctx: click.Context,
+    assignments: tuple[str, ...],
+    lo: float | None,
+    hi: float | None,
+    scale: float | None,
+    choices: str | None,
+    experiment: str | None,
+    as_json: bool,
+) -> None:
+    """Set genes: `mindgit genome set curiosity=0.7 patience=3 mode=explore`.
+
+    A new gene's type comes from its value (true/false, 3, 0.7, [0.1,0.2], text); an existing gene
+    keeps its type. Bounds and choices apply to every gene named in the command.
+    """
+    from mindgit.store.genome import parse_assignment
+
+    store = open_store_from(ctx)
+    current = store.state(store.head(experiment)).genome
+    opts = [c for c in choices.split(",")] if choices is not None else None
+    genes = [
+        parse_assignment(
+            a, current.get(a.partition("=")[0].strip()), min=lo, max=hi, scale=scale, choices=opts
+        )
+        for a in assignments
+    ]
+    commit = store.set_genes(genes, experiment=experiment)
+    if as_json:
+        emit_json(
+            {
+                "commit": commit.id,
+                "experiment": commit.experiment,
+                "state": str(commit.manifest),
+                "genes": {g.name: g.to_node() for g in genes},
+            }
+        )
+    else:
+        click.echo(commit.id)
+
+
+@genome.command("unset")
+@click.argument("names", nargs=-1, required=True)
+@experiment_option
+@json_option
+@click.pass_context
+def genome_unset(
+    ctx: click.Context, names: tuple[str, ...], experiment: str | None, as_json: bool
+) -> None:
+    """Remove genes."""
+    store = open_store_from(ctx)
+    commit = store.unset_genes(names, experiment=experiment)
+    if as_json:
+        emit_json(
+            {"commit": commit.id, "experiment": commit.experiment, "state": str(commit.manifest)}
+        )
+    else:
+        click.echo(commit.id)
+
+
+@click.command()
+@click.argument("rev", required=False)
+@experiment_option
+@json_option
+@click.pass_context
+def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: bool) -> None:
+    """The state at REV (default: the current experiment): genome, thoughts, signer, CIDs."""
+    from mindgit.ipld import dagjson
+    from mindgit.store.history import log
+
+    store = open_store_from(ctx)
+    target = rev if rev is not None else store.head(experiment)
+    snap = store.snapshot(target)
+    entry = next(log(store, snap.commit, limit=1))
+    thoughts = []
+    for cid in sorted(snap.state.thoughts, key=str):
+        node = dagjson.decode(store.thought(cid, snap.commit))
+        thoughts.append({"cid": str(cid), **_thought_json(node)})
+    data = {
+        "commit": snap.commit,
+        "experiment": experiment or (None if rev else store.current),
+        "state": str(snap.manifest.cid),
+        "signer": entry.signer,
+        "trusted_as": entry.trusted_as,
+        "signature": entry.status,
+        "genome": {g.name: g.to_node() for g in snap.state.genome.genes},
+        "thoughts": thoughts,
+    }
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"state      {data['state']}")
+    click.echo(f"commit     {snap.commit}")
+    signer = f"{entry.trusted_as} ({entry.signer})" if entry.trusted_as else str(entry.signer)
+    click.echo(f"signature  {entry.status}: {signer}")
+    click.echo(f"genome     {len(snap.state.genome)} genes")
+    for g in snap.state.genome.genes:
+        extra = []
+        if g.min is not None or g.max is not None:
+            extra.append(f"[{_num(g.min)}, {_num(g.max)}]")
+        if g.choices:
+            extra.append("{" + ",".join(g.choices) + "}")
+        click.echo(
+            f"  {g.name} = {g.display()}  ({g.kind}{' ' + ' '.join(extra) if extra else ''})"
+        )
+    click.echo(f"thoughts   {len(thoughts)}")
+    for t in thoughts:
+        tags = f"  [{', '.join(t['tags'])}]" if t.get("tags") else ""
+        click.echo(f"  {t['cid']}  {t.get('text', '(' + str(t.get('type')) + ')')}{tags}")
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def _thought_json(node: Any) -> dict[str, Any]:
+    if isinstance(node, dict) and node.get("type") == "note":
+        return {"type": "note", "text": node["text"], "tags": node["tags"]}
+    return {"type": node.get("type") if isinstance(node, dict) else None}
+
+
+@click.command("log")
+@click.argument("rev", required=False)
+@click.option("-n", "--max-count", type=click.IntRange(min=1), help="Show at most N commits.")
+@experiment_option
+@json_option
+@click.pass_context
+def log(
+    ctx: click.Context,
+    rev: str | None,
+    max_count: int | None,
+    experiment: str | None,
+    as_json: bool,
+) -> None:
+    """History of an experiment, newest first, with each commit's signature status."""
+    from mindgit.store import history
+
+    store = open_store_from(ctx)
+    target = rev if rev is not None else store.head(experiment)
+    entries = list(history.log(store, target, limit=max_count))
+    if as_json:
+        emit_json(
+            [
+                {
+                    "commit": e.commit,
+                    "parents": list(e.parents),
+                    "time": e.time,
+                    "summary": e.summary,
+                    "signer": e.signer,
+                    "trusted_as": e.trusted_as,
+                    "signature": e.status,
+                    "problems": list(e.problems),
+                    "state": e.manifest,
+                }
+                for e in entries
+            ]
+        )
+        return
+    for e in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.time))
+        who = e.trusted_as or (e.signer[:24] + "…" if e.signer else "-")
+        click.echo(f"{e.commit[:12]}  {when}  {e.status:9}  {who:12}  {e.summary}")
+        for p in e.problems:
+            click.echo(f"    ! {p}")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--from", "start", metavar="REV", help="Start from REV instead of the current head.")
+@click.option("--no-switch", is_flag=True, help="Do not make the new experiment current.")
+@json_option
+@click.pass_context
+def fork(ctx: click.Context, name: str, start: str | None, no_switch: bool, as_json: bool) -> None:
+    """A new experiment branched from the current state (and now current)."""
+    store = open_store_from(ctx)
+    commit = store.fork(name, start=start, switch=not no_switch)
+    if as_json:
+        emit_json({"experiment": name, "commit": commit, "current": store.current})
+    else:
+        info(f"experiment {name} at {commit[:12]}" + ("" if no_switch else " (now current)"))
+
+
+@click.command()
+@click.argument("name")
+@click.pass_context
+def switch(ctx: click.Context, name: str) -> None:
+    """Make NAME the current experiment."""
+    store = open_store_from(ctx)
+    store.switch(name)
+    info(f"current experiment: {name}")
+
+
+@click.command()
+@json_option
+@click.pass_context
+def experiments(ctx: click.Context, as_json: bool) -> None:
+    """Every experiment: head, signer, size."""
+    from mindgit.store import history
+
+    store = open_store_from(ctx)
+    current = store.current
+    rows = []
+    for name in store.experiments():
+        head = store.head(name)
+        snap = store.snapshot(head)
+        entry = next(history.log(store, head, limit=1))
+        rows.append(
+            {
+                "name": name,
+                "current": name == current,
+                "head": head,
+                "state": str(snap.manifest.cid),
+                "signer": entry.trusted_as or entry.signer,
+                "signature": entry.status,
+                "genes": len(snap.state.genome),
+                "thoughts": len(snap.state.thoughts),
+            }
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        "experiments",
+        ["", "name", "head", "signer", "signature", "genes", "thoughts"],
+        [
+            [
+                "*" if r["current"] else "",
+                r["name"],
+                str(r["head"])[:12],
+                r["signer"],
+                r["signature"],
+                r["genes"],
+                r["thoughts"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@click.command()
+@click.argument("old")
+@click.argument("new")
+@json_option
+@click.pass_context
+def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
+    """What changed from OLD to NEW: thoughts added/removed, genes changed."""
+    from mindgit.ipld import dagjson
+    from mindgit.store import history
+
+    store = open_store_from(ctx)
+    d = history.diff(store, old, new)
+
+    def thought(c: Any, data: bytes) -> dict[str, Any]:
+        return {"cid": str(c), **_thought_json(dagjson.decode(data))}
+
+    if as_json:
+        emit_json(
+            {
+                "old": d.old_commit,
+                "new": d.new_commit,
+                "thoughts_added": [thought(c, b) for c, b in d.thoughts_added],
+                "thoughts_removed": [thought(c, b) for c, b in d.thoughts_removed],
+                "genes": [
+                    {
+                        "name": g.name,
+                        "old": g.old.to_node() if g.old else None,
+                        "new": g.new.to_node() if g.new else None,
+                    }
+                    for g in d.genes
+                ],
+            }
+        )
+        return
+    if d.empty:
+        info("no differences")
+    for c, b in d.thoughts_added:
+        click.echo(f"+ thought {c}  {thought(c, b).get('text', '')}")
+    for c, b in d.thoughts_removed:
+        click.echo(f"- thought {c}  {thought(c, b).get('text', '')}")
+    for g in d.genes:
+        if g.old is None and g.new is not None:
+            click.echo(f"+ gene {g.name} = {g.new.display()} ({g.new.kind})")
+        elif g.new is None and g.old is not None:
+            click.echo(f"- gene {g.name} = {g.old.display()} ({g.old.kind})")
+        elif g.old is not None and g.new is not None:
+            click.echo(f"~ gene {g.name}: {g.old.display()} -> {g.new.display()}")
+
+
+@click.group()
+def config() -> None:
+    """Read and set store settings (kept in the store's git config, section mindgit)."""
+
+
+@config.command("get")
+@click.argument("key")
+@click.pass_context
+def config_get(ctx: click.Context, key: str) -> None:
+    """Print a setting; exit 1 when it is not set."""
+    from mindgit.cli.main import exit_with
+
+    store = open_store_from(ctx)
+    value = store.config_get(_config_key(key))
+    if value is None:
+        info(f"{key} is not set")
+        exit_with(1)
+    click.echo(value)
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.pass_context
+def config_set(ctx: click.Context, key: str, value: str) -> None:
+    """Set a setting, e.g. `mindgit config set fitness rastrigin`."""
+    store = open_store_from(ctx)
+    store.config_set(_config_key(key), value)
+
+
+def _config_key(key: str) -> str:
+    from mindgit.errors import UsageError
+
+    if not key or not all(part.replace("-", "").isalnum() for part in key.split(".")):
+        raise UsageError(f"invalid setting name {key!r}")
+    return key if "." in key else f"mindgit.{key}"

@@ -1,0 +1,66 @@
+"""`mindgit trust`: the nodes whose signatures this node accepts."""
+
+from __future__ import annotations
+
+import click
+
+from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.output import emit_json, info, table
+
+
+@click.group()
+def trust() -> None:
+    """Manage trusted nodes (an OpenSSH allowed_signers file inside the store)."""
+
+
+@trust.command("add")
+@click.argument("key")
+@click.option("--name", required=True, help="A name for the node (letters, digits, . _ -).")
+@json_option
+@click.pass_context
+def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
+    """Trust KEY (a did:key or an `ssh-ed25519 AAAA...` line) under NAME."""
+    from mindgit.identity.keys import PublicKey
+
+    store = open_store_from(ctx)
+    node = store.trust.add(PublicKey.parse(key), name)
+    if as_json:
+        emit_json({"name": node.name, "did": node.key.did, "fingerprint": node.key.fingerprint})
+    else:
+        info(f"trusted {node.name}: {node.key.did}")
+
+
+@trust.command("remove")
+@click.argument("node")
+@click.pass_context
+def trust_remove(ctx: click.Context, node: str) -> None:
+    """Stop trusting NODE (a name or did:key)."""
+    store = open_store_from(ctx)
+    removed = store.trust.remove(node)
+    info(f"no longer trusted: {removed.name} ({removed.key.did})")
+
+
+@trust.command("list")
+@json_option
+@click.pass_context
+def trust_list(ctx: click.Context, as_json: bool) -> None:
+    """Trusted nodes: name, did:key, fingerprint."""
+    store = open_store_from(ctx)
+    nodes = store.trust.nodes()
+    rows = [{"name": n.name, "did": n.key.did, "fingerprint": n.key.fingerprint} for n in nodes]
+    if as_json:
+        emit_json(rows)
+    else:
+        table(
+            "trusted nodes",
+            ["name", "did", "fingerprint"],
+            [[r["name"], r["did"], r["fingerprint"]] for r in rows],
+        )
+
+
+@trust.command("export")
+@click.pass_context
+def trust_export(ctx: click.Context) -> None:
+    """Print the trusted keys as an OpenSSH allowed_signers file (for git verify-commit)."""
+    store = open_store_from(ctx)
+    click.echo(store.trust.export(), nl=False)

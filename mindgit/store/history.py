@@ -1,0 +1,102 @@
+"""Reading an experiment's history: log entries with signature status, and state diffs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pygit2
+
+from mindgit.ipld.cid import CID
+from mindgit.store.genome import Gene
+from mindgit.store.repository import Store
+from mindgit.store.verify import Verifier, trailer
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    commit: str
+    parents: tuple[str, ...]
+    time: int
+    summary: str
+    signer: str | None  # did:key of the signer, if the signature parses
+    trusted_as: str | None  # the trusted node's name
+    status: str  # "good" | "untrusted" | "bad" | "unsigned" | "invalid"
+    problems: tuple[str, ...]
+    manifest: str | None
+
+
+def log(store: Store, rev: str | None = None, *, limit: int | None = None) -> Iterator[LogEntry]:
+    """Commits reachable from ``rev`` (default: the current experiment), newest first."""
+    start = store.head() if rev is None else store.resolve(rev)
+    verifier = Verifier(store.repo, store.trust)
+    walker = store.repo.walk(pygit2.Oid(hex=start), pygit2.enums.SortMode.TOPOLOGICAL)
+    for n, commit in enumerate(walker):
+        if limit is not None and n >= limit:
+            return
+        result = verifier.check_commit(str(commit.id))
+        reasons = tuple(str(p.reason) for p in result.problems)
+        if result.ok:
+            status = "good"
+        elif any(r == "unsigned commit" for r in reasons):
+            status = "unsigned"
+        elif any(r.startswith("bad signature") for r in reasons):
+            status = "bad"
+        elif result.signer is not None and result.trusted_as is None:
+            status = "untrusted"
+        else:
+            status = "invalid"
+        yield LogEntry(
+            commit=str(commit.id),
+            parents=tuple(str(p) for p in commit.parent_ids),
+            time=commit.commit_time,
+            summary=commit.message.splitlines()[0] if commit.message else "",
+            signer=result.signer.did if result.signer else None,
+            trusted_as=result.trusted_as,
+            status=status,
+            problems=reasons,
+            manifest=trailer(commit.message, "Mindgit-State"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GeneChange:
+    name: str
+    old: Gene | None
+    new: Gene | None
+
+
+@dataclass(frozen=True, slots=True)
+class StateDiff:
+    old_commit: str
+    new_commit: str
+    thoughts_added: tuple[tuple[CID, bytes], ...]
+    thoughts_removed: tuple[tuple[CID, bytes], ...]
+    genes: tuple[GeneChange, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.thoughts_added or self.thoughts_removed or self.genes)
+
+
+def diff(store: Store, old_rev: str, new_rev: str) -> StateDiff:
+    """What changed from the state at ``old_rev`` to the one at ``new_rev``."""
+    a = store.snapshot(old_rev)
+    b = store.snapshot(new_rev)
+    from mindgit.store.layout import read_thought
+
+    added = tuple(
+        (c, read_thought(store.repo, b.tree, c))
+        for c in sorted(b.state.thoughts - a.state.thoughts, key=str)
+    )
+    removed = tuple(
+        (c, read_thought(store.repo, a.tree, c))
+        for c in sorted(a.state.thoughts - b.state.thoughts, key=str)
+    )
+    changes = []
+    for name in sorted(set(a.state.genome) | set(b.state.genome)):
+        old = a.state.genome.get(name)
+        new = b.state.genome.get(name)
+        if old != new:
+            changes.append(GeneChange(name, old, new))
+    return StateDiff(a.commit, b.commit, added, removed, tuple(changes))

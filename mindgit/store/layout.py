@@ -1,0 +1,87 @@
+"""How a state is laid out as a git tree, and reading it back.
+
+A state tree holds exactly::
+
+    manifest.json          the manifest block (canonical DAG-JSON)
+    thoughts/<cid>         one blob per thought, named by the CID of its bytes
+
+so identical thoughts are one blob, and two experiments adding different thoughts never touch the
+same path: git's own tree merge unions them without conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.ipld.cid import CID
+from mindgit.store.state import Block, State, parse_manifest
+
+MANIFEST = "manifest.json"
+THOUGHTS = "thoughts"
+BLOB = pygit2.enums.FileMode.BLOB
+TREE = pygit2.enums.FileMode.TREE
+
+
+class StateNotFound(MindgitError):
+    """A tree or block that should hold state content does not."""
+
+
+def write_state(
+    repo: pygit2.Repository,
+    state: State,
+    new_blocks: Mapping[CID, bytes],
+    base: pygit2.Tree | None = None,
+) -> tuple[pygit2.Oid, Block]:
+    """Write ``state`` as a tree, reusing thought blobs from ``base`` (a state tree) where it can.
+
+    Every thought of ``state`` must be in ``new_blocks`` or in ``base``.
+    Returns the tree id and the manifest block.
+    """
+    manifest = state.manifest()
+    old_thoughts = _subtree(repo, base, THOUGHTS)
+    tb = repo.TreeBuilder(old_thoughts) if old_thoughts is not None else repo.TreeBuilder()
+    if old_thoughts is not None:
+        keep = {str(c) for c in state.thoughts}
+        for entry in old_thoughts:
+            if entry.name is not None and entry.name not in keep:
+                tb.remove(entry.name)
+    for cid in state.thoughts:
+        name = str(cid)
+        if cid in new_blocks:
+            tb.insert(name, repo.create_blob(new_blocks[cid]), BLOB)
+        elif tb.get(name) is None:
+            raise StateNotFound(f"thought {cid} is neither new nor in the base state")
+    root = repo.TreeBuilder()
+    root.insert(MANIFEST, repo.create_blob(manifest.data), BLOB)
+    if state.thoughts:
+        root.insert(THOUGHTS, tb.write(), TREE)
+    return root.write(), manifest
+
+
+def _subtree(repo: pygit2.Repository, tree: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
+    if tree is None or name not in tree:
+        return None
+    obj = repo[tree[name].id]
+    return obj if isinstance(obj, pygit2.Tree) else None
+
+
+def read_state(repo: pygit2.Repository, tree: pygit2.Tree) -> tuple[State, Block]:
+    """The state a tree holds and its manifest block (decoded strictly)."""
+    if MANIFEST not in tree:
+        raise StateNotFound(f"tree {tree.id} holds no {MANIFEST}")
+    data = repo[tree[MANIFEST].id].read_raw()
+    cid = CID.of(data)
+    return parse_manifest(data, cid), Block(cid, data)
+
+
+def read_thought(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
+    """The bytes of one thought of the state in ``tree``."""
+    thoughts = _subtree(repo, tree, THOUGHTS)
+    name = str(cid)
+    if thoughts is None or name not in thoughts:
+        raise StateNotFound(f"thought {cid} is not in tree {tree.id}")
+    data: bytes = repo[thoughts[name].id].read_raw()
+    return data

@@ -1,0 +1,158 @@
+"""Compare-and-swap ref updates that interoperate with git's own locking.
+
+pygit2 has no compare-and-swap, so this follows git's lockfile protocol: create
+``<ref>.lock`` exclusively, re-read the ref under the lock, write the new id into the lock file
+and rename it over the ref. Stock git (``git update-ref``, ``receive-pack``) takes the same lock,
+so mindgit and git never interleave an update of the same ref.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from mindgit.errors import MindgitError
+
+# git check-ref-format rules, reduced to what mindgit ever needs to write.
+_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,99}")
+_ZERO = "0" * 40
+
+
+class RefError(MindgitError):
+    """A ref name is invalid or a ref cannot be updated."""
+
+
+class RefMoved(RefError):
+    """The ref changed between reading it and writing it (compare-and-swap failed)."""
+
+    def __init__(self, ref: str, expected: str | None, actual: str | None) -> None:
+        super().__init__(
+            f"{ref} moved while this command ran (expected {expected or 'none'}, "
+            f"found {actual or 'none'}); nothing was changed",
+            hint="run the command again",
+        )
+        self.ref = ref
+        self.expected = expected
+        self.actual = actual
+
+
+class RefLocked(RefError):
+    """Another writer holds the ref's lock for longer than we wait."""
+
+    def __init__(self, ref: str, lock: Path, waited: float) -> None:
+        super().__init__(
+            f"{ref} is locked by another writer ({lock} held for over {waited:.0f}s)",
+            hint=f"if no mindgit or git process is running, remove {lock}",
+        )
+        self.ref = ref
+        self.lock = lock
+
+
+def check_ref_name(ref: str) -> str:
+    """Refuse names git would refuse or that could escape the refs directory."""
+    parts = ref.split("/")
+    if len(parts) < 2 or parts[0] != "refs" or not all(_COMPONENT.fullmatch(p) for p in parts[1:]):
+        raise RefError(f"invalid ref name {ref!r}")
+    if any(p.endswith(".lock") or ".." in p for p in parts):
+        raise RefError(f"invalid ref name {ref!r}")
+    return ref
+
+
+@dataclass(frozen=True, slots=True)
+class RefUpdate:
+    ref: str
+    old: str | None
+    new: str
+
+
+def read_ref(repo: pygit2.Repository, ref: str) -> str | None:
+    """The commit id a ref points at, or None; symbolic refs are followed."""
+    try:
+        return str(repo.lookup_reference(ref).resolve().target)
+    except (KeyError, pygit2.InvalidSpecError):
+        return None
+
+
+def update_ref(
+    repo: pygit2.Repository,
+    ref: str,
+    new: str,
+    expected: str | None,
+    *,
+    message: str,
+    committer: str,
+    wait: float = 10.0,
+) -> RefUpdate:
+    """Point ``ref`` at ``new`` only if it still points at ``expected`` (None: must not exist).
+
+    Waits up to ``wait`` seconds for a concurrent writer's lock, then raises :class:`RefLocked`.
+    Raises :class:`RefMoved` when the ref no longer holds ``expected``.
+    """
+    check_ref_name(ref)
+    gitdir = Path(repo.path)
+    path = gitdir / ref
+    lock = path.with_name(path.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = _acquire(lock, ref, wait)
+    try:
+        actual = read_ref(repo, ref)
+        if actual != expected:
+            raise RefMoved(ref, expected, actual)
+        os.write(fd, (new + "\n").encode())
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        _append_reflog(gitdir, ref, expected, new, committer, message)
+        os.replace(lock, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        lock.unlink(missing_ok=True)
+        raise
+    return RefUpdate(ref, expected, new)
+
+
+def _acquire(lock: Path, ref: str, wait: float) -> int:
+    deadline = time.monotonic() + wait
+    delay = 0.002
+    while True:
+        try:
+            return os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if time.monotonic() >= deadline:
+                raise RefLocked(ref, lock, wait) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def _append_reflog(gitdir: Path, ref: str, old: str | None, new: str, who: str, msg: str) -> None:
+    log = gitdir / "logs" / ref
+    log.parent.mkdir(parents=True, exist_ok=True)
+    stamp = f"{int(time.time())} +0000"
+    line = f"{old or _ZERO} {new} {who} {stamp}\t{msg.splitlines()[0] if msg else ''}\n"
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(line)
+
+
+def set_head(repo: pygit2.Repository, ref: str) -> None:
+    """Make HEAD a symbolic ref to ``ref``, atomically, as git does."""
+    check_ref_name(ref)
+    gitdir = Path(repo.path)
+    lock = gitdir / "HEAD.lock"
+    fd = _acquire(lock, "HEAD", 10.0)
+    try:
+        os.write(fd, f"ref: {ref}\n".encode())
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(lock, gitdir / "HEAD")
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        lock.unlink(missing_ok=True)
+        raise

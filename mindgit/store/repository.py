@@ -1,0 +1,444 @@
+"""A node's store: a bare git repository of signed states, with this node's key and trust.
+
+Layout inside the git dir (nothing here is ever pushed; only objects and refs travel)::
+
+    mindgit/node.key          this node's ed25519 key, OpenSSH format, mode 0600
+    mindgit/allowed_signers   the trust store (an OpenSSH allowed_signers file)
+    config [mindgit]          name, keyfile (when --key points elsewhere)
+
+Experiments are ``refs/heads/<name>``; the current one is what ``HEAD`` points at.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.identity.keys import NodeKey, PublicKey
+from mindgit.identity.sshsig import sign
+from mindgit.identity.trust import TrustStore
+from mindgit.ipld.cid import CID
+from mindgit.store import layout
+from mindgit.store.genome import Gene
+from mindgit.store.refs import RefError, RefMoved, check_ref_name, read_ref, set_head, update_ref
+from mindgit.store.state import Block, State, make_thought
+
+HEADS = "refs/heads/"
+MINDGIT_DIR = "mindgit"
+KEY_FILE = "node.key"
+TRUST_FILE = "allowed_signers"
+DEFAULT_EXPERIMENT = "main"
+CAS_ATTEMPTS = 20
+
+
+class NotAStore(MindgitError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path} is not a mindgit store",
+            hint="create one with `mindgit init PATH`, or point at one with --store or MINDGIT_STORE",
+        )
+        self.path = path
+
+
+class StoreExists(MindgitError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} already exists and is not empty; nothing was changed")
+        self.path = path
+
+
+class UnknownRef(MindgitError):
+    def __init__(self, rev: str) -> None:
+        super().__init__(
+            f"unknown experiment or revision {rev!r}",
+            hint="`mindgit experiments` lists the experiments",
+        )
+        self.rev = rev
+
+
+class ExperimentExists(MindgitError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"experiment {name!r} already exists")
+        self.name = name
+
+
+class NothingChanged(MindgitError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"nothing changed: {what}")
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A commit mindgit wrote: its id, the experiment it moved, and the state's manifest CID."""
+
+    id: str
+    experiment: str
+    manifest: CID
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A state as read from a commit."""
+
+    commit: str
+    state: State
+    manifest: Block
+    tree: pygit2.Tree
+
+
+def check_experiment_name(name: str) -> str:
+    if not name or name.startswith("-"):
+        raise RefError(f"invalid experiment name {name!r}")
+    check_ref_name(HEADS + name)
+    return name
+
+
+def discover(start: Path) -> Path:
+    """The store at ``start`` or the nearest parent directory that is one."""
+    start = start.resolve()
+    for d in (start, *start.parents):
+        if is_store(d):
+            return d
+    raise NotAStore(start)
+
+
+def is_store(path: Path) -> bool:
+    return (
+        (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / MINDGIT_DIR).is_dir()
+    )
+
+
+class Store:
+    """A node's store. Open with :func:`open_store`, create with :func:`init_store`."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        if not is_store(path):
+            raise NotAStore(path)
+        self.path = path.resolve()
+        self.repo = pygit2.Repository(str(self.path))
+        self._key: NodeKey | None = None
+        self._trust: TrustStore | None = None
+
+    # -- identity -------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        try:
+            return str(self.repo.config["mindgit.name"])
+        except KeyError:
+            return self.path.name.removesuffix(".git")
+
+    @property
+    def key_path(self) -> Path:
+        try:
+            return Path(str(self.repo.config["mindgit.keyfile"]))
+        except KeyError:
+            return self.path / MINDGIT_DIR / KEY_FILE
+
+    @property
+    def key(self) -> NodeKey:
+        """This node's private key, loaded (and checked) on first use."""
+        if self._key is None:
+            self._key = NodeKey.load(self.key_path)
+        return self._key
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self.key.public
+
+    @property
+    def trust(self) -> TrustStore:
+        if self._trust is None:
+            self._trust = TrustStore(self.path / MINDGIT_DIR / TRUST_FILE)
+        return self._trust
+
+    def config_get(self, key: str) -> str | None:
+        try:
+            return str(self.repo.config[key])
+        except KeyError:
+            return None
+
+    def config_set(self, key: str, value: str) -> None:
+        self.repo.config[key] = value
+
+    # -- experiments ----------------------------------------------------------------------
+
+    @property
+    def current(self) -> str:
+        """The current experiment: the branch HEAD names."""
+        target = self.repo.lookup_reference("HEAD").target
+        return str(target).removeprefix(HEADS)
+
+    def experiment(self, name: str | None) -> str:
+        """``name`` checked to exist, or the current experiment."""
+        exp = self.current if name is None else check_experiment_name(name)
+        if read_ref(self.repo, HEADS + exp) is None:
+            raise UnknownRef(exp)
+        return exp
+
+    def experiments(self) -> list[str]:
+        return sorted(r.removeprefix(HEADS) for r in self.repo.references if r.startswith(HEADS))
+
+    def head(self, experiment: str | None = None) -> str:
+        exp = self.experiment(experiment)
+        oid = read_ref(self.repo, HEADS + exp)
+        assert oid is not None  # experiment() checked it exists
+        return oid
+
+    def resolve(self, rev: str) -> str:
+        """The commit id of an experiment name, ``name~N``, a ref or a commit id."""
+        candidates = [HEADS + rev, rev] if not rev.startswith("refs/") else [rev]
+        for cand in candidates:
+            try:
+                obj = self.repo.revparse_single(cand)
+            except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+                continue
+            commit = obj.peel(pygit2.Commit)
+            return str(commit.id)
+        raise UnknownRef(rev)
+
+    def fork(self, name: str, *, start: str | None = None, switch: bool = True) -> str:
+        """A new experiment at ``start`` (default: the current experiment's head)."""
+        check_experiment_name(name)
+        if read_ref(self.repo, HEADS + name) is not None:
+            raise ExperimentExists(name)
+        commit = self.resolve(start) if start is not None else self.head()
+        update_ref(
+            self.repo,
+            HEADS + name,
+            commit,
+            None,
+            message=f"fork: from {start or self.current}",
+            committer=self._reflog_identity(),
+        )
+        if switch:
+            set_head(self.repo, HEADS + name)
+        return commit
+
+    def switch(self, name: str) -> None:
+        set_head(self.repo, HEADS + self.experiment(name))
+
+    # -- reading --------------------------------------------------------------------------
+
+    def snapshot(self, rev: str | None = None) -> Snapshot:
+        """The state at ``rev`` (default: the current experiment's head)."""
+        oid = self.head() if rev is None else self.resolve(rev)
+        commit = self.repo[oid]
+        assert isinstance(commit, pygit2.Commit)
+        state, manifest = layout.read_state(self.repo, commit.tree)
+        return Snapshot(oid, state, manifest, commit.tree)
+
+    def state(self, rev: str | None = None) -> State:
+        return self.snapshot(rev).state
+
+    def thought(self, cid: CID, rev: str | None = None) -> bytes:
+        return layout.read_thought(self.repo, self.snapshot(rev).tree, cid)
+
+    def thoughts(self, rev: str | None = None) -> Iterator[tuple[CID, bytes]]:
+        snap = self.snapshot(rev)
+        for cid in sorted(snap.state.thoughts, key=str):
+            yield cid, layout.read_thought(self.repo, snap.tree, cid)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def update(
+        self,
+        change: Callable[[State], tuple[State, Mapping[CID, bytes]]],
+        message: str,
+        *,
+        experiment: str | None = None,
+        trailers: Mapping[str, str] | None = None,
+    ) -> Commit:
+        """Apply ``change`` to the experiment's head state and commit the result, signed.
+
+        The ref moves by compare-and-swap. If another writer moved it first, ``change`` is applied
+        again to the new head, so concurrent writers never lose each other's commits.
+        """
+        exp = self.experiment(experiment)
+        ref = HEADS + exp
+        _ = self.key  # a bad key file must fail before any object is written
+        for _ in range(CAS_ATTEMPTS):
+            head = read_ref(self.repo, ref)
+            assert head is not None
+            base = self.repo[head]
+            assert isinstance(base, pygit2.Commit)
+            old, _ = layout.read_state(self.repo, base.tree)
+            new, blocks = change(old)
+            tree, manifest = layout.write_state(self.repo, new, blocks, base.tree)
+            if tree == base.tree.id:
+                raise NothingChanged(message.splitlines()[0])
+            oid = self.write_commit(tree, [head], message, manifest.cid, trailers)
+            try:
+                update_ref(
+                    self.repo, ref, oid, head, message=message, committer=self._reflog_identity()
+                )
+            except RefMoved:
+                continue
+            return Commit(oid, exp, manifest.cid)
+        raise RefMoved(ref, head, read_ref(self.repo, ref))
+
+    def write_commit(
+        self,
+        tree: pygit2.Oid | str,
+        parents: Iterable[str],
+        message: str,
+        manifest: CID | None = None,
+        trailers: Mapping[str, str] | None = None,
+        *,
+        when: int | None = None,
+    ) -> str:
+        """Write a commit signed with this node's key (SSHSIG in ``gpgsig``); return its id."""
+        body = message.rstrip("\n") + "\n"
+        lines = dict(trailers or {})
+        if manifest is not None:
+            lines["Mindgit-State"] = str(manifest)
+        if lines:
+            body += "\n" + "".join(f"{k}: {v}\n" for k, v in lines.items())
+        who = pygit2.Signature(self.name, self.public_key.did, int(when or time.time()), 0)
+        tree_id = tree if isinstance(tree, pygit2.Oid) else pygit2.Oid(hex=tree)
+        content: str = self.repo.create_commit_string(  # type: ignore[assignment]
+            who, who, body, tree_id, [pygit2.Oid(hex=p) for p in parents]
+        )
+        armored = sign(self.key, content.encode())
+        return str(self.repo.create_commit_with_signature(content, armored, "gpgsig"))
+
+    def commit_state(
+        self,
+        state: State,
+        blocks: Mapping[CID, bytes],
+        message: str,
+        *,
+        experiment: str | None = None,
+        trailers: Mapping[str, str] | None = None,
+    ) -> Commit:
+        """Replace the experiment's state with ``state`` (thoughts not in ``blocks`` must be in the head)."""
+        return self.update(
+            lambda _old: (state, blocks), message, experiment=experiment, trailers=trailers
+        )
+
+    def think(
+        self, text: str, tags: Iterable[str] = (), *, experiment: str | None = None
+    ) -> tuple[Commit, CID]:
+        """Add a thought to the experiment's state."""
+        block = make_thought(text, tags)
+
+        def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+            return state.with_thoughts(state.thoughts | {block.cid}), {block.cid: block.data}
+
+        summary = text.splitlines()[0][:60]
+        return self.update(change, f"think: {summary}", experiment=experiment), block.cid
+
+    def forget(self, cid: CID, *, experiment: str | None = None) -> Commit:
+        """Remove a thought from the experiment's state."""
+
+        def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+            if cid not in state.thoughts:
+                raise UnknownThought(cid)
+            return state.with_thoughts(state.thoughts - {cid}), {}
+
+        return self.update(change, f"forget: {cid}", experiment=experiment)
+
+    def set_genes(self, genes: Iterable[Gene], *, experiment: str | None = None) -> Commit:
+        """Add or replace genes."""
+        genes = tuple(genes)
+        if not genes:
+            raise NothingChanged("no genes given")
+
+        def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+            return state.with_genome(state.genome.with_genes(*genes)), {}
+
+        names = ", ".join(f"{g.name}={g.display()}" for g in genes)
+        return self.update(change, f"genome: set {names}"[:200], experiment=experiment)
+
+    def unset_genes(self, names: Iterable[str], *, experiment: str | None = None) -> Commit:
+        names = tuple(names)
+
+        def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+            return state.with_genome(state.genome.without(*names)), {}
+
+        return self.update(change, f"genome: unset {', '.join(names)}", experiment=experiment)
+
+    def _reflog_identity(self) -> str:
+        try:
+            did = self.public_key.did
+        except MindgitError:
+            did = "unknown"
+        return f"{self.name} <{did}>"
+
+
+class UnknownThought(MindgitError):
+    def __init__(self, cid: CID) -> None:
+        super().__init__(f"no thought {cid} in this state")
+        self.cid = cid
+
+
+def open_store(path: Path | str | None = None) -> Store:
+    """Open the store at ``path``, or find one from ``MINDGIT_STORE`` or the current directory."""
+    if path is not None:
+        return Store(Path(path))
+    env = os.environ.get("MINDGIT_STORE")
+    if env:
+        return Store(Path(env))
+    return Store(discover(Path.cwd()))
+
+
+def init_store(path: Path | str, name: str, *, key_file: Path | str | None = None) -> Store:
+    """Create a bare store with this node's key, trusting itself, holding an empty ``main``.
+
+    With ``key_file`` an existing OpenSSH ed25519 key is used (one identity, several stores) and
+    only its path is recorded; otherwise a new key is written inside the store, mode 0600.
+    """
+    from mindgit.identity.trust import check_node_name
+
+    target = Path(path)
+    check_node_name(name)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise StoreExists(target)
+    key = NodeKey.load(Path(key_file)) if key_file is not None else NodeKey.generate()
+    created = not target.exists()
+    try:
+        repo = pygit2.init_repository(str(target), bare=True, initial_head=DEFAULT_EXPERIMENT)
+        gitdir = Path(repo.path)
+        (gitdir / MINDGIT_DIR).mkdir(mode=0o700)
+        trust_path = gitdir / MINDGIT_DIR / TRUST_FILE
+        if key_file is None:
+            key.save(gitdir / MINDGIT_DIR / KEY_FILE, comment=name)
+        else:
+            repo.config["mindgit.keyfile"] = str(Path(key_file).resolve())
+        repo.config["mindgit.name"] = name
+        # Let stock git check signatures inside the store with no extra flags.
+        repo.config["gpg.format"] = "ssh"
+        repo.config["gpg.ssh.allowedSignersFile"] = str(trust_path)
+        store = Store(gitdir)
+        store._key = key
+        store.trust.add(key.public, name)
+        tree, manifest = layout.write_state(store.repo, State(), {})
+        oid = store.write_commit(tree, [], f"init: {name}", manifest.cid)
+        update_ref(
+            store.repo,
+            HEADS + DEFAULT_EXPERIMENT,
+            oid,
+            None,
+            message="init",
+            committer=store._reflog_identity(),
+        )
+    except BaseException:
+        _remove_partial(target, created)
+        raise
+    return store
+
+
+def _remove_partial(target: Path, created: bool) -> None:
+    import shutil
+
+    if created:
+        shutil.rmtree(target, ignore_errors=True)
+    elif target.is_dir():
+        for child in target.iterdir():
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()

@@ -1,0 +1,145 @@
+"""A state: one snapshot of a mind, as IPLD blocks.
+
+A state is a manifest block that links its thoughts. Both are canonical DAG-JSON; each block is
+named by the CIDv1 of its exact bytes. The manifest holds only content (no clock, no node id), so
+the same genome and thoughts give the same manifest CID on every node.
+
+Manifest (schema 1)::
+
+    {"genome": {<name>: <gene>}, "schema": 1, "thoughts": [{"/": "<cid>"}, ...]}
+
+``thoughts`` is a set: links sorted by CID string, no repeats. A thought is a map with a
+``type``; a plain note is ``{"tags": [...], "text": "...", "type": "note"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mindgit.errors import MindgitError
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store.genome import Genome, GenomeError
+
+SCHEMA_VERSION = 1
+MANIFEST_KEYS = frozenset({"schema", "genome", "thoughts"})
+THOUGHT_TYPES = frozenset({"note"})
+MAX_THOUGHT_BYTES = 1 << 20
+
+
+class SchemaError(MindgitError):
+    """A manifest or thought does not follow the state schema."""
+
+    def __init__(self, what: str, problem: str) -> None:
+        super().__init__(f"{what}: {problem}")
+        self.what = what
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Exact bytes and the CID naming them."""
+
+    cid: CID
+    data: bytes
+
+    @classmethod
+    def encode(cls, node: dagjson.Node) -> Block:
+        data = dagjson.encode(node)
+        return cls(CID.of(data), data)
+
+
+def make_thought(text: str, tags: Iterable[str] = ()) -> Block:
+    """A note thought. Tags are a set: sorted, without repeats."""
+    if not isinstance(text, str) or not text.strip():
+        raise SchemaError("thought", "the text must be a non-empty string")
+    tag_names = sorted(set(tags))
+    for tag in tag_names:
+        if not tag or tag != tag.strip() or len(tag) > 128:
+            raise SchemaError("thought", f"bad tag {tag!r}: 1-128 characters, no outer spaces")
+    tag_list: list[dagjson.Node] = list(tag_names)
+    block = Block.encode({"tags": tag_list, "text": text, "type": "note"})
+    if len(block.data) > MAX_THOUGHT_BYTES:
+        raise SchemaError(
+            "thought", f"{len(block.data)} bytes is over the {MAX_THOUGHT_BYTES} limit"
+        )
+    return block
+
+
+def check_thought(cid: CID, data: bytes) -> dict[str, Any]:
+    """Decode a thought block strictly and check its schema; return its map."""
+    where = f"thought {cid}"
+    if len(data) > MAX_THOUGHT_BYTES:
+        raise SchemaError(where, f"{len(data)} bytes is over the {MAX_THOUGHT_BYTES} limit")
+    try:
+        node = dagjson.decode(data)
+    except MindgitError as e:
+        raise SchemaError(where, str(e)) from None
+    if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+        raise SchemaError(where, "a thought is a map with a string 'type'")
+    if node["type"] == "note":
+        if set(node) != {"tags", "text", "type"}:
+            raise SchemaError(where, "a note has exactly 'tags', 'text' and 'type'")
+        tags = node["tags"]
+        if not isinstance(node["text"], str) or not isinstance(tags, list):
+            raise SchemaError(where, "a note's text is a string and its tags a list")
+        if not all(isinstance(t, str) for t in tags) or tags != sorted({str(t) for t in tags}):
+            raise SchemaError(where, "a note's tags are sorted, unique strings")
+    elif node["type"] not in THOUGHT_TYPES:
+        raise SchemaError(where, f"unknown thought type {node['type']!r}")
+    return node
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A mind state: a genome and a set of thoughts (by CID, with their bytes when known)."""
+
+    genome: Genome = field(default_factory=Genome)
+    thoughts: frozenset[CID] = frozenset()
+
+    def manifest(self) -> Block:
+        """The manifest block: canonical bytes and CID."""
+        links: list[dagjson.Node] = list(sorted(self.thoughts, key=str))
+        return Block.encode(
+            {"genome": self.genome.to_node(), "schema": SCHEMA_VERSION, "thoughts": links}
+        )
+
+    def with_genome(self, genome: Genome) -> State:
+        return State(genome, self.thoughts)
+
+    def with_thoughts(self, thoughts: Iterable[CID]) -> State:
+        return State(self.genome, frozenset(thoughts))
+
+
+def parse_manifest(data: bytes, cid: CID | None = None) -> State:
+    """Decode manifest bytes strictly (canonical DAG-JSON, schema 1) into a :class:`State`."""
+    where = f"manifest {cid}" if cid is not None else "manifest"
+    try:
+        node = dagjson.decode(data)
+    except MindgitError as e:
+        raise SchemaError(where, str(e)) from None
+    return state_from_node(node, where)
+
+
+def state_from_node(node: object, where: str = "manifest") -> State:
+    if not isinstance(node, dict):
+        raise SchemaError(where, "a manifest is a map")
+    if set(node) != MANIFEST_KEYS:
+        missing = sorted(MANIFEST_KEYS - set(node))
+        extra = sorted(set(node) - MANIFEST_KEYS)
+        raise SchemaError(where, f"missing {missing}, unknown {extra}")
+    if node["schema"] != SCHEMA_VERSION or isinstance(node["schema"], bool):
+        raise SchemaError(where, f"schema {node['schema']!r} is not {SCHEMA_VERSION}")
+    try:
+        genome = Genome.from_node(node["genome"])
+    except GenomeError as e:
+        raise SchemaError(where, str(e)) from None
+    links = node["thoughts"]
+    if not isinstance(links, list) or not all(isinstance(x, CID) for x in links):
+        raise SchemaError(where, "'thoughts' is a list of links")
+    names = [str(x) for x in links]
+    if names != sorted(set(names)):
+        raise SchemaError(where, "'thoughts' links are sorted by CID and unique")
+    return State(genome, frozenset(links))

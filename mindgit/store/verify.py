@@ -1,0 +1,274 @@
+"""Verification of commits: a trusted signature, the state schema, and every CID against its bytes.
+
+This is what CI runs and what sync runs on everything a peer sends before any ref moves. Each
+tree and blob is checked once per run (they are shared between commits), so verifying a long
+history costs about one signature check per commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.identity.gitsig import split_gpgsig
+from mindgit.identity.keys import PublicKey
+from mindgit.identity.sshsig import BadSignature, verify
+from mindgit.identity.trust import TrustStore
+from mindgit.ipld.cid import CID, DAG_JSON
+from mindgit.store import layout
+from mindgit.store.state import SchemaError, check_thought, parse_manifest
+
+MAX_BLOB_BYTES = 16 << 20
+STATE_TRAILER = "Mindgit-State"
+# Tree kinds other layers write through the store (see store/generation.py).
+GENERATION_FILE = "generation.json"
+FITNESS_FILE = "fitness.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a commit is refused: which commit, which object, why."""
+
+    commit: str
+    reason: str
+    object: str | None = None
+
+    def __str__(self) -> str:
+        where = f" ({self.object})" if self.object else ""
+        return f"{self.commit[:12]}{where}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    commit: str
+    signer: PublicKey | None
+    trusted_as: str | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(slots=True)
+class Report:
+    results: list[CommitResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for r in self.results for p in r.problems]
+
+
+class VerificationFailed(MindgitError):
+    def __init__(self, problems: list[Problem]) -> None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"verification failed: {first}{more}")
+        self.problems = problems
+
+
+TreeCheck = Callable[[pygit2.Repository, pygit2.Tree], Iterator[tuple[str | None, str]]]
+
+
+class Verifier:
+    """Checks commits against a trust store, remembering the trees and blobs already checked."""
+
+    def __init__(self, repo: pygit2.Repository, trust: TrustStore) -> None:
+        self.repo = repo
+        self.trust = trust
+        self._trees: dict[pygit2.Oid, tuple[tuple[str | None, str], ...]] = {}
+        self._blobs: dict[pygit2.Oid, str | None] = {}
+
+    def check_commit(self, oid: str) -> CommitResult:
+        problems: list[Problem] = []
+        try:
+            kind, raw = self.repo.read(oid)
+        except KeyError:
+            return CommitResult(oid, None, None, (Problem(oid, "object missing"),))
+        if kind != pygit2.enums.ObjectType.COMMIT:
+            return CommitResult(oid, None, None, (Problem(oid, "not a commit"),))
+        signer: PublicKey | None = None
+        trusted: str | None = None
+        payload, armored = split_gpgsig(raw)
+        if armored is None:
+            problems.append(Problem(oid, "unsigned commit"))
+        else:
+            try:
+                signer = verify(armored, payload)
+            except BadSignature as e:
+                problems.append(Problem(oid, f"bad signature: {e}"))
+            else:
+                node = self.trust.find(signer)
+                if node is None:
+                    problems.append(
+                        Problem(oid, f"signed by untrusted key {signer.did} ({signer.fingerprint})")
+                    )
+                else:
+                    trusted = node.name
+        commit = self.repo[oid]
+        assert isinstance(commit, pygit2.Commit)
+        for obj, reason in self._check_tree(commit.tree):
+            problems.append(Problem(oid, reason, obj))
+        if not problems:
+            problems.extend(self._check_trailer(oid, commit))
+        return CommitResult(oid, signer, trusted, tuple(problems))
+
+    def _check_trailer(self, oid: str, commit: pygit2.Commit) -> Iterator[Problem]:
+        claimed = trailer(commit.message, STATE_TRAILER)
+        if claimed is None or layout.MANIFEST not in commit.tree:
+            return
+        data = self.repo[commit.tree[layout.MANIFEST].id].read_raw()
+        actual = str(CID.of(data))
+        if claimed != actual:
+            yield Problem(oid, f"{STATE_TRAILER} says {claimed} but the manifest is {actual}")
+
+    def _check_tree(self, tree: pygit2.Tree) -> tuple[tuple[str | None, str], ...]:
+        cached = self._trees.get(tree.id)
+        if cached is None:
+            cached = tuple(self._tree_problems(tree))
+            self._trees[tree.id] = cached
+        return cached
+
+    def _tree_problems(self, tree: pygit2.Tree) -> Iterator[tuple[str | None, str]]:
+        names = {e.name for e in tree}
+        if layout.MANIFEST in names:
+            yield from check_state_tree(self.repo, tree, self._blob_problem)
+        elif GENERATION_FILE in names:
+            from mindgit.store.generation import check_generation_tree
+
+            yield from check_generation_tree(self.repo, tree, self._blob_problem)
+        elif FITNESS_FILE in names:
+            from mindgit.store.generation import check_fitness_tree
+
+            yield from check_fitness_tree(self.repo, tree)
+        else:
+            yield None, f"tree {tree.id} is neither a state, a run generation nor a fitness module"
+
+    def _blob_problem(self, oid: pygit2.Oid, cid: CID, is_manifest: bool) -> str | None:
+        if oid in self._blobs:
+            return self._blobs[oid]
+        problem = _blob_problem(self.repo, oid, cid, is_manifest)
+        self._blobs[oid] = problem
+        return problem
+
+
+def check_state_tree(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree,
+    blob_check: Callable[[pygit2.Oid, CID, bool], str | None] | None = None,
+) -> Iterator[tuple[str | None, str]]:
+    """Problems of a state tree: (object, reason) pairs; nothing means it is a valid state."""
+    check = blob_check or (lambda oid, cid, m: _blob_problem(repo, oid, cid, m))
+    extra = {str(e.name) for e in tree} - {layout.MANIFEST, layout.THOUGHTS}
+    for name in sorted(extra):
+        yield name, "unexpected entry in a state tree"
+    entry = tree[layout.MANIFEST]
+    if entry.filemode != layout.BLOB:
+        yield layout.MANIFEST, "the manifest is not a regular file"
+        return
+    data = repo[entry.id].read_raw()
+    cid = CID.of(data)
+    try:
+        state = parse_manifest(data, cid)
+    except SchemaError as e:
+        yield f"manifest {cid}", str(e.problem)
+        return
+    if state.manifest().data != data:
+        yield f"manifest {cid}", "not in canonical form for its schema"
+        return
+    thoughts: pygit2.Tree | None = None
+    if layout.THOUGHTS in tree:
+        sub = repo[tree[layout.THOUGHTS].id]
+        if not isinstance(sub, pygit2.Tree):
+            yield layout.THOUGHTS, "is not a directory"
+            return
+        thoughts = sub
+    present = {str(e.name): e for e in thoughts} if thoughts is not None else {}
+    wanted = {str(c): c for c in state.thoughts}
+    for name in sorted(set(present) - set(wanted)):
+        yield f"{layout.THOUGHTS}/{name}", "not linked from the manifest"
+    for name, tcid in sorted(wanted.items()):
+        found = present.get(name)
+        if found is None:
+            yield f"thought {name}", "linked from the manifest but missing"
+            continue
+        if found.filemode != layout.BLOB:
+            yield f"thought {name}", "not a regular file"
+            continue
+        problem = check(found.id, tcid, False)
+        if problem is not None:
+            yield f"thought {name}", problem
+
+
+def _blob_problem(
+    repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, is_manifest: bool
+) -> str | None:
+    obj = repo.get(oid)
+    if obj is None:
+        return "blob missing"
+    if not isinstance(obj, pygit2.Blob):
+        return "not a blob"
+    if obj.size > MAX_BLOB_BYTES:
+        return f"{obj.size} bytes is over the {MAX_BLOB_BYTES}-byte limit"
+    if cid.codec != DAG_JSON:
+        return f"codec 0x{cid.codec:x} is not dag-json"
+    data = obj.read_raw()
+    if CID.of(data, cid.codec) != cid:
+        return f"bytes hash to {CID.of(data, cid.codec)}, not to their name"
+    if not is_manifest:
+        try:
+            check_thought(cid, data)
+        except SchemaError as e:
+            return e.problem
+    return None
+
+
+def trailer(message: str, key: str) -> str | None:
+    """The last value of ``key`` in the message's trailer block."""
+    value = None
+    prefix = key + ": "
+    for line in message.splitlines():
+        if line.startswith(prefix):
+            value = line[len(prefix) :].strip()
+    return value
+
+
+def walk(repo: pygit2.Repository, tips: Iterable[str], hide: Iterable[str] = ()) -> Iterator[str]:
+    """Every commit reachable from ``tips`` and not from ``hide``, parents before children."""
+    walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    pushed = False
+    for tip in tips:
+        walker.push(pygit2.Oid(hex=tip))
+        pushed = True
+    if not pushed:
+        return
+    for h in hide:
+        walker.hide(pygit2.Oid(hex=h))
+    for commit in walker:
+        yield str(commit.id)
+
+
+def verify_commits(
+    repo: pygit2.Repository,
+    trust: TrustStore,
+    tips: Iterable[str],
+    hide: Iterable[str] = (),
+    *,
+    on_result: Callable[[CommitResult], None] | None = None,
+) -> Report:
+    """Verify every commit reachable from ``tips`` but not from ``hide``."""
+    v = Verifier(repo, trust)
+    report = Report()
+    for oid in walk(repo, tips, hide):
+        result = v.check_commit(oid)
+        report.results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return report

@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mindgit.ipld import dagjson
+from mindgit.store.genome import Gene
+from mindgit.store.repository import (
+    ExperimentExists,
+    NotAStore,
+    NothingChanged,
+    Store,
+    StoreExists,
+    UnknownRef,
+    init_store,
+    open_store,
+)
+from tests.conftest import fsck, git
+
+
+def test_init_makes_a_bare_signed_store(store: Store) -> None:
+    assert store.repo.is_bare
+    assert store.current == "main"
+    key = store.path / "mindgit" / "node.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert store.public_key.did.startswith("did:key:z6Mk")
+    assert [n.name for n in store.trust.nodes()] == ["alpha"]
+    fsck(store.path)
+    out = git("--git-dir", str(store.path), "log", "--format=%s %G?", "main")
+    assert out.strip() == "init: alpha G"
+
+
+def test_think_and_genome_commit_signed_states(store: Store) -> None:
+    _c1, cid = store.think("the garden is quiet at dawn", ["observation"])
+    store.set_genes([Gene.make("curiosity", "float", 0.7), Gene.make("patience", "int", 3)])
+    snap = store.snapshot()
+    assert snap.state.thoughts == {cid}
+    assert snap.state.genome["curiosity"].value == 0.7
+    assert dagjson.decode(store.thought(cid)) == {
+        "tags": ["observation"],
+        "text": "the garden is quiet at dawn",
+        "type": "note",
+    }
+    # the blob is named by the CID of its bytes, and the manifest links it
+    tree = git("--git-dir", str(store.path), "ls-tree", "-r", "--name-only", "main")
+    assert tree.split() == ["manifest.json", f"thoughts/{cid}"]
+    fsck(store.path)
+    verified = subprocess.run(
+        ["git", "--git-dir", str(store.path), "verify-commit", "main"], capture_output=True
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert b'Good "git" signature' in verified.stderr
+
+
+def test_identical_thoughts_are_stored_once(store: Store) -> None:
+    _, a = store.think("same", ["t"])
+    with pytest.raises(NothingChanged):
+        store.think("same", ["t"])
+    assert len(store.state().thoughts) == 1
+    store.fork("other")
+    store.forget(a)
+    _, b = store.think("same", ["t"])
+    assert a == b
+    blob_main = store.snapshot("main").tree["thoughts"][str(a)].id
+    blob_other = store.snapshot("other").tree["thoughts"][str(b)].id
+    assert blob_main == blob_other
+
+
+def test_state_tree_has_no_clock_or_node_id(tmp_path: Path) -> None:
+    a = init_store(tmp_path / "a", "a")
+    b = init_store(tmp_path / "b", "b")
+    for s in (a, b):
+        s.think("hello")
+        s.set_genes([Gene.make("x", "float", 0.5)])
+    assert a.snapshot().tree.id == b.snapshot().tree.id
+    assert a.snapshot().commit != b.snapshot().commit
+
+
+def test_fork_switch_and_experiments(store: Store) -> None:
+    store.think("one")
+    store.fork("dreamer")
+    assert store.current == "dreamer"
+    store.think("two")
+    store.switch("main")
+    assert store.current == "main"
+    assert store.experiments() == ["dreamer", "main"]
+    assert len(store.state("dreamer").thoughts) == 2
+    assert len(store.state().thoughts) == 1
+    with pytest.raises(ExperimentExists):
+        store.fork("dreamer")
+    with pytest.raises(UnknownRef):
+        store.switch("nope")
+    assert store.resolve("dreamer~1") == store.head("main")
+
+
+@pytest.mark.parametrize("name", ["", "-x", "a..b", "a b", "x.lock", "a//b", "../../evil"])
+def test_bad_experiment_names(store: Store, name: str) -> None:
+    from mindgit.errors import MindgitError
+
+    before = sorted(store.repo.references)
+    with pytest.raises(MindgitError):
+        store.fork(name)
+    assert sorted(store.repo.references) == before
+
+
+def test_open_finds_store_from_env_and_parents(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(store.path / "refs" / "heads")
+    assert open_store().path == store.path
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotAStore):
+        open_store()
+    monkeypatch.setenv("MINDGIT_STORE", str(store.path))
+    assert open_store().path == store.path
+    with pytest.raises(NotAStore):
+        open_store(tmp_path / "nothing")
+
+
+def test_init_refuses_non_empty_target(tmp_path: Path) -> None:
+    target = tmp_path / "full"
+    target.mkdir()
+    (target / "file").write_text("keep me")
+    with pytest.raises(StoreExists):
+        init_store(target, "x")
+    assert [p.name for p in target.iterdir()] == ["file"]
+
+
+def test_init_with_existing_key(tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    a = init_store(tmp_path / "a", "a", key_file=key)
+    b = init_store(tmp_path / "b", "b", key_file=key)
+    assert a.public_key == b.public_key
+    pub = (tmp_path / "id_ed25519.pub").read_text().split()[1]
+    assert a.public_key.openssh.split()[1] == pub
+    assert not (a.path / "mindgit" / "node.key").exists()
+
+
+def test_world_readable_key_is_refused_and_nothing_changes(store: Store) -> None:
+    from mindgit.errors import MindgitError
+
+    key = store.path / "mindgit" / "node.key"
+    os.chmod(key, 0o644)
+    head = store.head()
+    fresh = Store(store.path)
+    with pytest.raises(MindgitError, match="other users") as err:
+        fresh.think("x")
+    assert "chmod 600" in str(err.value.hint)
+    assert fresh.head() == head
+
+
+def test_concurrent_writers_lose_nothing(store: Store) -> None:
+    script = (
+        "import sys; from mindgit.store.repository import Store\n"
+        "s = Store(sys.argv[1])\n"
+        "for i in range(15): s.think(f'{sys.argv[2]} {i}')\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(store.path), w])
+        for w in ("p", "q", "r")
+    ]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    assert len(store.state().thoughts) == 45
+    fsck(store.path)
+
+
+def test_cas_refuses_a_moved_ref(store: Store) -> None:
+    from mindgit.store.refs import RefMoved, update_ref
+
+    head = store.head()
+    c, _ = store.think("moved")
+    with pytest.raises(RefMoved):
+        update_ref(store.repo, "refs/heads/main", head, head, message="x", committer="t <t>")
+    assert store.head() == c.id
+
+
+def test_git_update_ref_lock_is_respected(store: Store) -> None:
+    from mindgit.store.refs import RefLocked, update_ref
+
+    lock = store.path / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    head = store.head()
+    with pytest.raises(RefLocked):
+        update_ref(
+            store.repo, "refs/heads/main", head, head, message="x", committer="t <t>", wait=0.2
+        )
+    assert lock.exists()  # someone else's lock is never removed
