@@ -77,6 +77,27 @@ class Reader:
             raise WireError(f"{len(self._buf) - self._pos} unexpected bytes after {what}")
 
 
+def read_strings(buf: bytes, pos: int, names: tuple[str, ...]) -> list[bytes]:
+    """Read one SSH ``string`` per name from ``pos`` to exactly the end of ``buf``.
+
+    The fast path for fixed layouts (a signature blob): no per-field method calls.
+    """
+    out: list[bytes] = []
+    size = len(buf)
+    unpack = _U32.unpack_from
+    for name in names:
+        if pos + 4 > size:
+            raise WireError(f"truncated before {name}")
+        end = pos + 4 + unpack(buf, pos)[0]
+        if end > size:
+            raise WireError(f"{name} runs past the end ({end - pos - 4} bytes declared)")
+        out.append(buf[pos + 4 : end])
+        pos = end
+    if pos != size:
+        raise WireError(f"{size - pos} unexpected bytes after {names[-1]}")
+    return out
+
+
 def armour(blob: bytes, label: str) -> str:
     """Wrap ``blob`` as OpenSSH does: BEGIN line, base64 at 70 columns, END line, final newline."""
     b64 = binascii.b2a_base64(blob, newline=False).decode("ascii")
@@ -98,7 +119,7 @@ def dearmour(text: bytes, label: str) -> bytes:
     if not body.endswith(end):
         raise WireError(f"does not end with '{end.decode()}'")
     inner = body[len(begin) : len(body) - len(end)]
-    compact = b"".join(inner.split())
+    compact = inner.translate(None, b" \t\n\r\v\f")
     if not compact:
         raise WireError("empty armour")
     try:

@@ -78,24 +78,33 @@ def split_gpgsig(
     the header's value with continuation spaces removed and a final newline. Only the header
     block is searched: a message line that looks like a header is message text.
     """
-    header = _HEADERS[object_format]
-    header_space = header + b" "
-    payload = bytearray()
-    signature = bytearray()
-    saw_signature = False
+    size = len(raw_commit)
+    if raw_commit.startswith(b"\n"):
+        body_at = 0
+    else:
+        blank = raw_commit.find(b"\n\n")
+        body_at = size if blank < 0 else blank + 1
+    head = raw_commit[:body_at]
+    if b"gpgsig" not in head:
+        return raw_commit, None  # the common unsigned case, and no header to drop
+    header_space = _HEADERS[object_format] + b" "
+    kept: list[bytes] = []
+    signature: list[bytes] = []
     in_signature = False  # inside our signature header: continuation lines belong to it
     in_other = False  # inside another signature header: dropped from the payload too
-    pos = 0
-    size = len(raw_commit)
-    while pos < size:
-        newline = raw_commit.find(b"\n", pos)
-        nxt = size if newline < 0 else newline + 1
-        line = raw_commit[pos:nxt]
+    lines = head.split(b"\n")
+    last = len(lines) - 1
+    for index, text in enumerate(lines):
+        if index == last:
+            if not text:
+                break
+            line = text  # a final header line without a newline (no message at all)
+        else:
+            line = text + b"\n"
         if in_signature and line.startswith(b" "):
-            signature += line[1:]
+            signature.append(line[1:])
         elif line.startswith(header_space):
-            signature += line[len(header_space) :]
-            saw_signature = True
+            signature.append(line[len(header_space) :])
             in_signature = True
             in_other = False
         else:
@@ -104,16 +113,13 @@ def split_gpgsig(
                 in_other = True
             elif in_other and not line.startswith(b" "):
                 in_other = False
-            if line == b"\n":
-                # End of the header block: the message is payload, verbatim.
-                payload += raw_commit[pos:]
-                break
             if not in_other:
-                payload += line
-        pos = nxt
-    if not saw_signature:
-        return bytes(payload), None
-    return bytes(payload), signature.decode("ascii", errors="surrogateescape")
+                kept.append(line)
+    kept.append(raw_commit[body_at:])
+    payload = b"".join(kept)
+    if not signature:
+        return payload, None
+    return payload, b"".join(signature).decode("ascii", errors="surrogateescape")
 
 
 def _signature_header_name(commit: bytes) -> str:

@@ -18,7 +18,7 @@ import nacl.bindings
 import nacl.exceptions
 
 from mindgit.errors import MindgitError
-from mindgit.identity._wire import Reader, WireError, armour, dearmour, string, u32
+from mindgit.identity._wire import Reader, WireError, armour, dearmour, read_strings, string, u32
 from mindgit.identity.keys import KEY_TYPE, MalformedKey, NodeKey, PublicKey
 
 MAGIC = b"SSHSIG"
@@ -27,8 +27,13 @@ LABEL = "SSH SIGNATURE"
 SIGN_HASH = "sha512"
 # The SSHSIG spec allows exactly these two; ssh-keygen signs with sha512 by default.
 _HASHES = {b"sha512": hashlib.sha512, b"sha256": hashlib.sha256}
-_BEGIN = b"-----BEGIN SSH SIGNATURE-----"
-_END = b"-----END SSH SIGNATURE-----"
+_FIELDS_AT = len(MAGIC) + 4  # the string fields start after the magic and the version
+_BLOB_FIELDS = ("public key", "namespace", "reserved", "hash algorithm", "signature")
+_SIG_FIELDS = ("signature type", "signature bytes")
+_KEY_PREFIX = string(KEY_TYPE) + u32(32)
+_EMPTY_STRING = string(b"")
+_SIGNERS: dict[bytes, PublicKey] = {}
+_SIGNERS_MAX = 4096
 
 
 class BadSignature(MindgitError):
@@ -122,35 +127,21 @@ def verify(armored: str | bytes, data: bytes, namespace: str = "git") -> PublicK
         raise MalformedSignature(str(exc)) from None
     if not blob.startswith(MAGIC):
         raise MalformedSignature("the blob does not start with the SSHSIG magic")
-    reader = Reader(blob)
-    reader.fixed(len(MAGIC), "magic")
+    if len(blob) < _FIELDS_AT:
+        raise MalformedSignature("truncated before version")
+    version = int.from_bytes(blob[len(MAGIC) : _FIELDS_AT], "big")
+    if version != VERSION:
+        raise UnsupportedSignature(f"SSHSIG version {version}, only version 1 is known")
     try:
-        version = reader.u32("version")
-        if version != VERSION:
-            raise UnsupportedSignature(f"SSHSIG version {version}, only version 1 is known")
-        public_blob = reader.string("public key")
-        ns = reader.string("namespace")
-        reader.string("reserved")  # ignored, as OpenSSH does; the signed data uses ""
-        hash_name = reader.string("hash algorithm")
-        sig_field = reader.string("signature")
-        reader.expect_end("the signature")
-        sig_reader = Reader(sig_field)
-        sig_type = sig_reader.string("signature type")
-        raw_sig = sig_reader.string("signature bytes")
-        sig_reader.expect_end("the signature bytes")
+        # The reserved field is ignored, as OpenSSH does; the signed data always uses "".
+        public_blob, ns, _, hash_name, sig_field = read_strings(blob, _FIELDS_AT, _BLOB_FIELDS)
+        sig_type, raw_sig = read_strings(sig_field, 0, _SIG_FIELDS)
     except WireError as exc:
         raise MalformedSignature(str(exc)) from None
-    # The key type check is redundant with from_ssh_blob but names the failure precisely.
-    if not public_blob.startswith(b"\0\0\0\x0bssh-ed25519"):
-        raise UnsupportedSignature(
-            f"signed by a {_key_type_name(public_blob)} key; only ssh-ed25519"
-        )
-    try:
-        signer = PublicKey.from_ssh_blob(public_blob)
-    except MalformedKey as exc:
-        raise MalformedSignature(f"public key: {exc.reason}") from None
-    expected_ns = namespace.encode("utf-8")
-    if ns != expected_ns:
+    if len(public_blob) != len(_KEY_PREFIX) + 32 or not public_blob.startswith(_KEY_PREFIX):
+        raise _bad_key(public_blob)
+    raw_key = public_blob[len(_KEY_PREFIX) :]
+    if ns != namespace.encode("utf-8"):
         raise WrongNamespace(namespace, ns.decode("utf-8", errors="replace"))
     hasher = _HASHES.get(hash_name)
     if hasher is None:
@@ -163,12 +154,36 @@ def verify(armored: str | bytes, data: bytes, namespace: str = "git") -> PublicK
         )
     if len(raw_sig) != 64:
         raise MalformedSignature(f"an ed25519 signature is 64 bytes, not {len(raw_sig)}")
-    signed = MAGIC + string(ns) + string(b"") + string(hash_name) + string(hasher(data).digest())
+    signed = MAGIC + string(ns) + _EMPTY_STRING + string(hash_name) + string(hasher(data).digest())
     try:
-        nacl.bindings.crypto_sign_open(raw_sig + signed, signer.raw)
+        nacl.bindings.crypto_sign_open(raw_sig + signed, raw_key)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
-        raise InvalidSignature(f"does not match the data for key {signer.fingerprint}") from None
-    return signer
+        raise InvalidSignature(
+            f"does not match the data for key {PublicKey(raw_key).fingerprint}"
+        ) from None
+    return _signer(raw_key)
+
+
+def _signer(raw_key: bytes) -> PublicKey:
+    # One PublicKey per signer, so its did is computed once however many commits it signed.
+    key = _SIGNERS.get(raw_key)
+    if key is None:
+        if len(_SIGNERS) >= _SIGNERS_MAX:
+            _SIGNERS.clear()
+        key = _SIGNERS[raw_key] = PublicKey(raw_key)
+    return key
+
+
+def _bad_key(public_blob: bytes) -> BadSignature:
+    if not public_blob.startswith(string(KEY_TYPE)):
+        return UnsupportedSignature(
+            f"signed by a {_key_type_name(public_blob)} key; only ssh-ed25519"
+        )
+    try:
+        PublicKey.from_ssh_blob(public_blob)
+    except MalformedKey as exc:
+        return MalformedSignature(f"public key: {exc.reason}")
+    raise AssertionError("a blob with the ed25519 prefix and 32 key bytes was refused")
 
 
 def _key_type_name(public_blob: bytes) -> str:

@@ -132,3 +132,52 @@ def test_matches_git_signing_byte_for_byte(tmp_path: Path) -> None:
     assert sshsig.verify(armored, payload) == key.public
     assert sshsig.sign(key, payload) == armored
     assert add_gpgsig(payload, armored) == raw
+
+
+def reference_split(raw: bytes, header: bytes = b"gpgsig") -> tuple[bytes, str | None]:
+    """git's parse_buffer_signed_by_header, line by line, kept naive on purpose."""
+    payload, signature = b"", b""
+    saw = in_sig = other = False
+    pos = 0
+    while pos < len(raw):
+        nl = raw.find(b"\n", pos)
+        nxt = len(raw) if nl < 0 else nl + 1
+        line = raw[pos:nxt]
+        sig = None
+        if in_sig and line[:1] == b" ":
+            sig = line[1:]
+        elif line.startswith(header + b" "):
+            sig = line[len(header) + 1 :]
+            other = False
+        elif line.startswith(b"gpgsig"):
+            other = True
+        elif other and line[:1] != b" ":
+            other = False
+        if sig is not None:
+            signature += sig
+            saw = in_sig = True
+        else:
+            if line[:1] == b"\n":
+                nxt = len(raw)
+                line = raw[pos:]
+            if not other:
+                payload += line
+            in_sig = False
+        pos = nxt
+    return payload, (signature.decode("ascii", "surrogateescape") if saw else None)
+
+
+commit_line = st.one_of(
+    header_line,
+    continuation,
+    st.sampled_from(
+        [b"gpgsig x", b"gpgsig-sha256 y", b"gpgsig", b"gpgsigz q", b" cont", b"", b"gpgsig "]
+    ),
+)
+
+
+@given(lines=st.lists(commit_line, max_size=12), final_newline=st.booleans())
+def test_split_matches_gits_algorithm(lines: list[bytes], final_newline: bool) -> None:
+    raw = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    assert split_gpgsig(raw) == reference_split(raw)
+    assert split_gpgsig(raw, object_format="sha256") == reference_split(raw, b"gpgsig-sha256")
