@@ -4,6 +4,7 @@ A state tree holds exactly::
 
     manifest.json          the manifest block (canonical DAG-JSON)
     thoughts/<cid>         one blob per thought, named by the CID of its bytes
+    blocks/<cid>           memories and data blocks the manifest names (only when there are any)
 
 so identical thoughts are one blob, and two experiments adding different thoughts never touch the
 same path: git's own tree merge unions them without conflict.
@@ -21,6 +22,7 @@ from mindgit.store.state import Block, State, parse_manifest
 
 MANIFEST = "manifest.json"
 THOUGHTS = "thoughts"
+BLOCKS = "blocks"
 BLOB = pygit2.enums.FileMode.BLOB
 TREE = pygit2.enums.FileMode.TREE
 
@@ -35,30 +37,42 @@ def write_state(
     new_blocks: Mapping[CID, bytes],
     base: pygit2.Tree | None = None,
 ) -> tuple[pygit2.Oid, Block]:
-    """Write ``state`` as a tree, reusing thought blobs from ``base`` (a state tree) where it can.
+    """Write ``state`` as a tree, reusing blobs from ``base`` (a state tree) where it can.
 
-    Every thought of ``state`` must be in ``new_blocks`` or in ``base``.
+    Every thought and block of ``state`` must be in ``new_blocks`` or in ``base``.
     Returns the tree id and the manifest block.
     """
     manifest = state.manifest()
-    old_thoughts = _subtree(repo, base, THOUGHTS)
-    tb = repo.TreeBuilder(old_thoughts) if old_thoughts is not None else repo.TreeBuilder()
-    if old_thoughts is not None:
-        keep = {str(c) for c in state.thoughts}
-        for entry in old_thoughts:
+    root = repo.TreeBuilder()
+    root.insert(MANIFEST, repo.create_blob(manifest.data), BLOB)
+    for dirname, wanted in ((THOUGHTS, state.thoughts), (BLOCKS, state.blocks)):
+        if wanted:
+            sub = _write_cid_dir(repo, dirname, wanted, new_blocks, _subtree(repo, base, dirname))
+            root.insert(dirname, sub, TREE)
+    return root.write(), manifest
+
+
+def _write_cid_dir(
+    repo: pygit2.Repository,
+    dirname: str,
+    wanted: frozenset[CID],
+    new_blocks: Mapping[CID, bytes],
+    old: pygit2.Tree | None,
+) -> pygit2.Oid:
+    tb = repo.TreeBuilder(old) if old is not None else repo.TreeBuilder()
+    if old is not None:
+        keep = {str(c) for c in wanted}
+        for entry in old:
             if entry.name is not None and entry.name not in keep:
                 tb.remove(entry.name)
-    for cid in state.thoughts:
+    for cid in wanted:
         name = str(cid)
         if cid in new_blocks:
             tb.insert(name, repo.create_blob(new_blocks[cid]), BLOB)
         elif tb.get(name) is None:
-            raise StateNotFound(f"thought {cid} is neither new nor in the base state")
-    root = repo.TreeBuilder()
-    root.insert(MANIFEST, repo.create_blob(manifest.data), BLOB)
-    if state.thoughts:
-        root.insert(THOUGHTS, tb.write(), TREE)
-    return root.write(), manifest
+            raise StateNotFound(f"{dirname} block {cid} is neither new nor in the base state")
+    oid: pygit2.Oid = tb.write()
+    return oid
 
 
 def _subtree(repo: pygit2.Repository, tree: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
@@ -84,4 +98,14 @@ def read_thought(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
     if thoughts is None or name not in thoughts:
         raise StateNotFound(f"thought {cid} is not in tree {tree.id}")
     data: bytes = repo[thoughts[name].id].read_raw()
+    return data
+
+
+def read_block(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
+    """The bytes of one memory or data block of the state in ``tree``."""
+    blocks = _subtree(repo, tree, BLOCKS)
+    name = str(cid)
+    if blocks is None or name not in blocks:
+        raise StateNotFound(f"block {cid} is not in tree {tree.id}")
+    data: bytes = repo[blocks[name].id].read_raw()
     return data

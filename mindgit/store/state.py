@@ -8,13 +8,20 @@ Manifest (schema 1)::
 
     {"genome": {<name>: <gene>}, "schema": 1, "thoughts": [{"/": "<cid>"}, ...]}
 
+plus, only when non-empty, ``"memories": {<name>: <link>}`` (named, editable memories: an edit
+is a new block, so history shows each version) and ``"data": {<name>: <link>}`` (opaque
+canonical blocks an adapter keeps, e.g. an agent file's tools).
+
 ``thoughts`` is a set: links sorted by CID string, no repeats. A thought is a map with a
-``type``; a plain note is ``{"tags": [...], "text": "...", "type": "note"}``.
+``type``; a plain note is ``{"tags": [...], "text": "...", "type": "note"}``. Other thought
+types are checked by the module named for them in ``THOUGHT_CHECKS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +32,17 @@ from mindgit.store.genome import Genome, GenomeError
 
 SCHEMA_VERSION = 1
 MANIFEST_KEYS = frozenset({"schema", "genome", "thoughts"})
-THOUGHT_TYPES = frozenset({"note"})
+OPTIONAL_KEYS = frozenset({"memories", "data"})
 MAX_THOUGHT_BYTES = 1 << 20
+_BLOCK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}")
+
+# Thought type -> "module:function" that checks the decoded map and raises SchemaError.
+# Modules are imported only when a thought of their type is met.
+THOUGHT_CHECKS: dict[str, str] = {
+    "note": "mindgit.store.state:check_note",
+    "sealed": "mindgit.store.sealed:check_sealed",
+    "message": "mindgit.store.agent_schema:check_message",
+}
 
 
 class SchemaError(MindgitError):
@@ -79,17 +95,35 @@ def check_thought(cid: CID, data: bytes) -> dict[str, Any]:
         raise SchemaError(where, str(e)) from None
     if not isinstance(node, dict) or not isinstance(node.get("type"), str):
         raise SchemaError(where, "a thought is a map with a string 'type'")
-    if node["type"] == "note":
-        if set(node) != {"tags", "text", "type"}:
-            raise SchemaError(where, "a note has exactly 'tags', 'text' and 'type'")
-        tags = node["tags"]
-        if not isinstance(node["text"], str) or not isinstance(tags, list):
-            raise SchemaError(where, "a note's text is a string and its tags a list")
-        if not all(isinstance(t, str) for t in tags) or tags != sorted({str(t) for t in tags}):
-            raise SchemaError(where, "a note's tags are sorted, unique strings")
-    elif node["type"] not in THOUGHT_TYPES:
-        raise SchemaError(where, f"unknown thought type {node['type']!r}")
+    _thought_checker(where, str(node["type"]))(where, node)
     return node
+
+
+def _thought_checker(where: str, kind: str) -> Callable[[str, dict[str, Any]], None]:
+    spec = THOUGHT_CHECKS.get(kind)
+    if spec is None:
+        raise SchemaError(where, f"unknown thought type {kind!r}")
+    module, _, func = spec.partition(":")
+    try:
+        check: Callable[[str, dict[str, Any]], None] = getattr(
+            importlib.import_module(module), func
+        )
+    except (ImportError, AttributeError):
+        raise SchemaError(
+            where, f"thought type {kind!r} is not supported by this mindgit"
+        ) from None
+    return check
+
+
+def check_note(where: str, node: dict[str, Any]) -> None:
+    """A note has exactly a text and a sorted, unique list of string tags."""
+    if set(node) != {"tags", "text", "type"}:
+        raise SchemaError(where, "a note has exactly 'tags', 'text' and 'type'")
+    tags = node["tags"]
+    if not isinstance(node["text"], str) or not isinstance(tags, list):
+        raise SchemaError(where, "a note's text is a string and its tags a list")
+    if not all(isinstance(t, str) for t in tags) or tags != sorted({str(t) for t in tags}):
+        raise SchemaError(where, "a note's tags are sorted, unique strings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,19 +132,64 @@ class State:
 
     genome: Genome = field(default_factory=Genome)
     thoughts: frozenset[CID] = frozenset()
+    memories: tuple[tuple[str, CID], ...] = ()  # sorted by name
+    data: tuple[tuple[str, CID], ...] = ()  # sorted by name
+
+    def __post_init__(self) -> None:
+        for attr in ("memories", "data"):
+            pairs = getattr(self, attr)
+            if isinstance(pairs, Mapping):
+                pairs = tuple(pairs.items())
+            object.__setattr__(self, attr, tuple(sorted(pairs)))
 
     def manifest(self) -> Block:
         """The manifest block: canonical bytes and CID."""
         links: list[dagjson.Node] = list(sorted(self.thoughts, key=str))
-        return Block.encode(
-            {"genome": self.genome.to_node(), "schema": SCHEMA_VERSION, "thoughts": links}
-        )
+        node: dict[str, dagjson.Node] = {
+            "genome": self.genome.to_node(),
+            "schema": SCHEMA_VERSION,
+            "thoughts": links,
+        }
+        if self.memories:
+            node["memories"] = dict(self.memories)
+        if self.data:
+            node["data"] = dict(self.data)
+        return Block.encode(node)
+
+    @property
+    def blocks(self) -> frozenset[CID]:
+        """Every linked block other than thoughts (memories and data)."""
+        return frozenset(c for _, c in self.memories) | frozenset(c for _, c in self.data)
+
+    def memory(self, name: str) -> CID:
+        for n, c in self.memories:
+            if n == name:
+                return c
+        raise KeyError(name)
 
     def with_genome(self, genome: Genome) -> State:
-        return State(genome, self.thoughts)
+        return State(genome, self.thoughts, self.memories, self.data)
 
     def with_thoughts(self, thoughts: Iterable[CID]) -> State:
-        return State(self.genome, frozenset(thoughts))
+        return State(self.genome, frozenset(thoughts), self.memories, self.data)
+
+    def with_memories(self, memories: Mapping[str, CID]) -> State:
+        for name in memories:
+            check_block_name("memory", name)
+        return State(self.genome, self.thoughts, tuple(memories.items()), self.data)
+
+    def with_data(self, data: Mapping[str, CID]) -> State:
+        for name in data:
+            check_block_name("data", name)
+        return State(self.genome, self.thoughts, self.memories, tuple(data.items()))
+
+
+def check_block_name(kind: str, name: str) -> str:
+    if not isinstance(name, str) or not _BLOCK_NAME.fullmatch(name):
+        raise SchemaError(
+            f"{kind} {name!r}", "a name is 1-128 of [A-Za-z0-9_.:-], not starting with . : or -"
+        )
+    return name
 
 
 def parse_manifest(data: bytes, cid: CID | None = None) -> State:
@@ -126,9 +205,9 @@ def parse_manifest(data: bytes, cid: CID | None = None) -> State:
 def state_from_node(node: object, where: str = "manifest") -> State:
     if not isinstance(node, dict):
         raise SchemaError(where, "a manifest is a map")
-    if set(node) != MANIFEST_KEYS:
+    if not MANIFEST_KEYS <= set(node) <= MANIFEST_KEYS | OPTIONAL_KEYS:
         missing = sorted(MANIFEST_KEYS - set(node))
-        extra = sorted(set(node) - MANIFEST_KEYS)
+        extra = sorted(set(node) - MANIFEST_KEYS - OPTIONAL_KEYS)
         raise SchemaError(where, f"missing {missing}, unknown {extra}")
     if node["schema"] != SCHEMA_VERSION or isinstance(node["schema"], bool):
         raise SchemaError(where, f"schema {node['schema']!r} is not {SCHEMA_VERSION}")
@@ -142,4 +221,14 @@ def state_from_node(node: object, where: str = "manifest") -> State:
     names = [str(x) for x in links]
     if names != sorted(set(names)):
         raise SchemaError(where, "'thoughts' links are sorted by CID and unique")
-    return State(genome, frozenset(links))
+    named: dict[str, tuple[tuple[str, CID], ...]] = {}
+    for key in ("memories", "data"):
+        table = node.get(key, {})
+        if not isinstance(table, dict) or (key in node and not table):
+            raise SchemaError(where, f"'{key}' is a non-empty map of name to link when present")
+        for name, link in table.items():
+            check_block_name(key, name)
+            if not isinstance(link, CID):
+                raise SchemaError(where, f"'{key}' entry {name!r} is not a link")
+        named[key] = tuple(table.items())
+    return State(genome, frozenset(links), named["memories"], named["data"])

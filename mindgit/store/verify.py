@@ -17,6 +17,7 @@ from mindgit.identity.gitsig import split_gpgsig
 from mindgit.identity.keys import PublicKey
 from mindgit.identity.sshsig import BadSignature, verify
 from mindgit.identity.trust import TrustStore
+from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.store import layout
 from mindgit.store.state import SchemaError, check_thought, parse_manifest
@@ -84,7 +85,7 @@ class Verifier:
         self.repo = repo
         self.trust = trust
         self._trees: dict[pygit2.Oid, tuple[tuple[str | None, str], ...]] = {}
-        self._blobs: dict[pygit2.Oid, str | None] = {}
+        self._blobs: dict[tuple[pygit2.Oid, CID, bool], str | None] = {}
 
     def check_commit(self, oid: str) -> CommitResult:
         problems: list[Problem] = []
@@ -151,12 +152,11 @@ class Verifier:
         else:
             yield None, f"tree {tree.id} is neither a state, a run generation nor a fitness module"
 
-    def _blob_problem(self, oid: pygit2.Oid, cid: CID, is_manifest: bool) -> str | None:
-        if oid in self._blobs:
-            return self._blobs[oid]
-        problem = _blob_problem(self.repo, oid, cid, is_manifest)
-        self._blobs[oid] = problem
-        return problem
+    def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
+        key = (oid, cid, opaque)
+        if key not in self._blobs:
+            self._blobs[key] = _blob_problem(self.repo, oid, cid, opaque)
+        return self._blobs[key]
 
 
 def check_state_tree(
@@ -166,7 +166,7 @@ def check_state_tree(
 ) -> Iterator[tuple[str | None, str]]:
     """Problems of a state tree: (object, reason) pairs; nothing means it is a valid state."""
     check = blob_check or (lambda oid, cid, m: _blob_problem(repo, oid, cid, m))
-    extra = {str(e.name) for e in tree} - {layout.MANIFEST, layout.THOUGHTS}
+    extra = {str(e.name) for e in tree} - {layout.MANIFEST, layout.THOUGHTS, layout.BLOCKS}
     for name in sorted(extra):
         yield name, "unexpected entry in a state tree"
     entry = tree[layout.MANIFEST]
@@ -183,33 +183,47 @@ def check_state_tree(
     if state.manifest().data != data:
         yield f"manifest {cid}", "not in canonical form for its schema"
         return
-    thoughts: pygit2.Tree | None = None
-    if layout.THOUGHTS in tree:
-        sub = repo[tree[layout.THOUGHTS].id]
+    for dirname, wanted, kind in (
+        (layout.THOUGHTS, state.thoughts, "thought"),
+        (layout.BLOCKS, state.blocks, "block"),
+    ):
+        yield from _check_cid_dir(repo, tree, dirname, wanted, kind, check)
+
+
+def _check_cid_dir(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree,
+    dirname: str,
+    wanted_cids: frozenset[CID],
+    kind: str,
+    check: Callable[[pygit2.Oid, CID, bool], str | None],
+) -> Iterator[tuple[str | None, str]]:
+    present: dict[str, pygit2.Object] = {}
+    if dirname in tree:
+        sub = repo[tree[dirname].id]
         if not isinstance(sub, pygit2.Tree):
-            yield layout.THOUGHTS, "is not a directory"
+            yield dirname, "is not a directory"
             return
-        thoughts = sub
-    present = {str(e.name): e for e in thoughts} if thoughts is not None else {}
-    wanted = {str(c): c for c in state.thoughts}
+        present = {str(e.name): e for e in sub}
+    wanted = {str(c): c for c in wanted_cids}
     for name in sorted(set(present) - set(wanted)):
-        yield f"{layout.THOUGHTS}/{name}", "not linked from the manifest"
-    for name, tcid in sorted(wanted.items()):
+        yield f"{dirname}/{name}", "not linked from the manifest"
+    for name, cid in sorted(wanted.items()):
         found = present.get(name)
         if found is None:
-            yield f"thought {name}", "linked from the manifest but missing"
+            yield f"{kind} {name}", "linked from the manifest but missing"
             continue
         if found.filemode != layout.BLOB:
-            yield f"thought {name}", "not a regular file"
+            yield f"{kind} {name}", "not a regular file"
             continue
-        problem = check(found.id, tcid, False)
+        # Memories and data are opaque canonical blocks; only thoughts have a schema.
+        problem = check(found.id, cid, kind != "thought")
         if problem is not None:
-            yield f"thought {name}", problem
+            yield f"{kind} {name}", problem
 
 
-def _blob_problem(
-    repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, is_manifest: bool
-) -> str | None:
+def _blob_problem(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
+    """Why a blob is not the block ``cid`` names; ``opaque`` blocks need no thought schema."""
     obj = repo.get(oid)
     if obj is None:
         return "blob missing"
@@ -222,7 +236,12 @@ def _blob_problem(
     data = obj.read_raw()
     if CID.of(data, cid.codec) != cid:
         return f"bytes hash to {CID.of(data, cid.codec)}, not to their name"
-    if not is_manifest:
+    if opaque:
+        try:
+            dagjson.decode(data)
+        except MindgitError as e:
+            return f"not canonical DAG-JSON: {e}"
+    else:
         try:
             check_thought(cid, data)
         except SchemaError as e:

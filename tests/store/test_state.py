@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import pygit2
+import pytest
+
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store import layout
+from mindgit.store.repository import Store
+from mindgit.store.state import (
+    Block,
+    SchemaError,
+    State,
+    check_thought,
+    make_thought,
+    parse_manifest,
+)
+from mindgit.store.verify import verify_commits
+
+
+def test_manifest_without_memories_has_only_the_three_keys() -> None:
+    m = State().manifest()
+    assert m.data == b'{"genome":{},"schema":1,"thoughts":[]}'
+    assert str(m.cid) == str(CID.of(m.data))
+
+
+def memory_state(store: Store) -> tuple[State, dict[CID, bytes]]:
+    human = Block.encode({"label": "human", "value": "First name: Ada"})
+    tools = Block.encode({"tools": ["search"]})
+    state = store.state().with_memories({"human": human.cid}).with_data({"agent": tools.cid})
+    return state, {human.cid: human.data, tools.cid: tools.data}
+
+
+def test_memories_and_data_roundtrip_and_verify(store: Store) -> None:
+    state, blocks = memory_state(store)
+    commit = store.commit_state(state, blocks, "memories")
+    snap = store.snapshot()
+    assert snap.state == state
+    assert snap.manifest.cid == commit.manifest
+    node = dagjson.decode(snap.manifest.data)
+    assert isinstance(node, dict) and set(node) == {
+        "data",
+        "genome",
+        "memories",
+        "schema",
+        "thoughts",
+    }
+    human = state.memory("human")
+    assert (
+        dagjson.decode(layout.read_block(store.repo, snap.tree, human))["value"]
+        == "First name: Ada"
+    )  # type: ignore[index]
+    assert verify_commits(store.repo, store.trust, [store.head()]).ok
+    # an edit is a new block; the old one leaves the tree
+    new = Block.encode({"label": "human", "value": "First name: Grace"})
+    store.commit_state(state.with_memories({"human": new.cid}), {new.cid: new.data}, "edit")
+    tree = store.snapshot().tree
+    assert sorted(e.name for e in store.repo[tree["blocks"].id]) == sorted(
+        [str(new.cid), str(state.data[0][1])]
+    )
+    assert verify_commits(store.repo, store.trust, [store.head()]).ok
+
+
+def test_missing_and_extra_blocks_are_named(store: Store) -> None:
+    state, blocks = memory_state(store)
+    store.commit_state(state, blocks, "memories")
+    head = store.head()
+    commit = store.repo[head]
+    sub = store.repo.TreeBuilder(store.repo[commit.tree["blocks"].id])
+    sub.remove(str(state.memory("human")))
+    sub.insert(str(CID.of(b"{}")), store.repo.create_blob(b"{}"), pygit2.enums.FileMode.BLOB)
+    root = store.repo.TreeBuilder(commit.tree)
+    root.insert("blocks", sub.write(), pygit2.enums.FileMode.TREE)
+    oid = store.write_commit(root.write(), [head], "broken")
+    report = verify_commits(store.repo, store.trust, [oid])
+    reasons = sorted(p.reason for p in report.problems)
+    assert reasons == ["linked from the manifest but missing", "not linked from the manifest"]
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        b'{"genome":{},"schema":2,"thoughts":[]}',
+        b'{"genome":{},"schema":1}',
+        b'{"extra":1,"genome":{},"schema":1,"thoughts":[]}',
+        b'{"genome":{},"memories":{},"schema":1,"thoughts":[]}',
+        b'{"genome":{},"memories":{"../x":{"/":"baguqeera4vd5tybgxaub4elwag6v7yhswhflfyopogr7r32b7dpt5mqfmmoq"}},"schema":1,"thoughts":[]}',
+        b'{"genome":{},"memories":{"h":"not a link"},"schema":1,"thoughts":[]}',
+        b'{"genome":{},"schema":1,"thoughts":["x"]}',
+        b'{"genome":{"x":{"type":"float","value":"a"}},"schema":1,"thoughts":[]}',
+        b'{"genome": {},"schema":1,"thoughts":[]}',
+        b"not json",
+    ],
+)
+def test_bad_manifests_are_refused(manifest: bytes) -> None:
+    with pytest.raises(SchemaError):
+        parse_manifest(manifest)
+
+
+def test_thought_types() -> None:
+    note = make_thought("hello", ["b", "a"])
+    assert dagjson.decode(note.data) == {"tags": ["a", "b"], "text": "hello", "type": "note"}
+    for bad in (
+        b'{"type":"alien"}',
+        b'{"tags":[],"text":"x","type":"note","x":1}',
+        b'{"tags":["b","a"],"text":"x","type":"note"}',
+        b'{"tags":[],"text":1,"type":"note"}',
+        b"[]",
+    ):
+        with pytest.raises(SchemaError):
+            check_thought(CID.of(bad), bad)
