@@ -29,8 +29,13 @@ _DIGEST_SIZE = 32
 
 def _make_private(path: Path) -> None:
     """Create ``path`` with mode 0700, or check that the existing one is ours and private."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = path.lstat()
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.lstat()
+    except FileExistsError:
+        raise UnsafeCacheDir(str(path), "it is not a directory") from None
+    except OSError as exc:
+        raise UnsafeCacheDir(str(path), f"cannot create it ({exc.strerror})") from exc
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise UnsafeCacheDir(str(path), "it is not a plain directory")
     if info.st_uid != os.geteuid():

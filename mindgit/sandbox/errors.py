@@ -137,14 +137,17 @@ class FuelExhausted(EvaluationError):
 
 
 class MemoryLimitExceeded(EvaluationError):
-    """The module needed more linear memory than ``Limits.memory_bytes``."""
+    """The module needed more linear memory than ``Limits.memory_bytes``.
+
+    ``used`` is how much it was seen to want, when that is known.
+    """
 
     reason = "memory"
 
     def __init__(self, limit: int, used: int | None = None) -> None:
         self.limit = limit
         self.used = used
-        at = f" (it reached {used} bytes)" if used is not None else ""
+        at = f" (it wanted at least {used} bytes)" if used is not None else ""
         super().__init__(
             f"fitness module needed more than its {limit}-byte memory limit{at}",
             hint="raise the memory limit, or fix the module's allocation",

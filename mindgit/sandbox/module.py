@@ -94,7 +94,7 @@ class FitnessModule:
         return results
 
     def score_batch(
-        self, vectors: Sequence[Sequence[float]] | bytes, dim: int
+        self, vectors: Sequence[Sequence[float]] | bytes | bytearray | memoryview, dim: int
     ) -> list[float | FitnessFailure]:
         """Score genome vectors of ``dim`` f64 each with one call to ``fitness_batch``.
 

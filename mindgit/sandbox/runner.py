@@ -15,8 +15,9 @@ import ctypes
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar, cast
 
 import wasmtime
 
@@ -38,12 +39,11 @@ from mindgit.sandbox.errors import (
     WrongExportType,
     check_score,
 )
-from mindgit.sandbox.limits import Limits
+from mindgit.sandbox.limits import MAX_MEMORY_BYTES, Limits
 
 T = TypeVar("T")
 
 _WASM_MAGIC = b"\0asm"
-_PAGE = 65536
 # Tables per store: ample for any toolchain's output, small enough that table_elements bounds
 # the total.
 _MAX_TABLES = 8
@@ -192,6 +192,17 @@ def _base(memory: wasmtime.Memory, store: wasmtime.Store) -> int:
     return address or 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome(Generic[T]):
+    """How one attempt ended: a value, or an error and what wasmtime raised; and its memory."""
+
+    value: T | None
+    error: EvaluationError | None
+    cause: BaseException | None
+    memory_grew: bool
+    memory_used: int
+
+
 class Runner:
     """A compiled, checked module, ready to be instantiated once per evaluation."""
 
@@ -222,10 +233,39 @@ class Runner:
 
         Every failure comes out as its ``EvaluationError``.
         """
+        cap = self._limits.memory_bytes
+        outcome = self._attempt(fuel, entry, body, cap)
+        if outcome.error is None:
+            return cast(T, outcome.value)
+        error = outcome.error
+        # A refused memory.grow only returns -1 to the module, which then fails in its own way
+        # (a trap, an abort, an endless retry). So after a trap, or after running out of fuel
+        # with memory grown, run the evaluation again with twice the room: if it then grows
+        # past the cap, the cap was the cause. The cap itself stays hard, only failures pay
+        # for the second run, and a module asking for more than twice the cap in one step
+        # keeps its own error.
+        retried = isinstance(error, Trap) or (
+            isinstance(error, FuelExhausted) and outcome.memory_grew
+        )
+        if retried and cap < MAX_MEMORY_BYTES:
+            probe = self._attempt(fuel, entry, body, min(2 * cap, MAX_MEMORY_BYTES))
+            if probe.memory_used > cap:
+                raise MemoryLimitExceeded(cap, probe.memory_used) from outcome.cause
+        if outcome.cause is error:
+            raise error
+        raise error from outcome.cause
+
+    def _attempt(
+        self,
+        fuel: int,
+        entry: str,
+        body: Callable[[wasmtime.Store, wasmtime.Memory, wasmtime.Func, wasmtime.Func], T],
+        memory_cap: int,
+    ) -> _Outcome[T]:
         limits = self._limits
         store = wasmtime.Store(self._engine)
         store.set_limits(
-            memory_size=limits.memory_bytes,
+            memory_size=memory_cap,
             table_elements=limits.table_elements,
             instances=1,
             tables=_MAX_TABLES,
@@ -233,6 +273,9 @@ class Runner:
         )
         store.set_fuel(fuel)
         memory: wasmtime.Memory | None = None
+        initial = 0
+        error: EvaluationError
+        cause: BaseException
         try:
             exports = self._pre.instantiate(store).exports(store)
             found, alloc, func = (
@@ -244,33 +287,25 @@ class Runner:
             assert isinstance(found, wasmtime.Memory)
             assert isinstance(alloc, wasmtime.Func) and isinstance(func, wasmtime.Func)
             memory = found
-            return body(store, memory, alloc, func)
-        except EvaluationError:
-            raise
+            initial = memory.data_len(store)
+            value = body(store, memory, alloc, func)
+            return _Outcome(value, None, None, False, memory.data_len(store))
+        except EvaluationError as exc:
+            error = cause = exc
         except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
-            raise self._classify(exc, store, memory, fuel) from exc
+            error, cause = self._classify(exc, fuel), exc
+        used = memory.data_len(store) if memory is not None else 0
+        return _Outcome(None, error, cause, used > initial, used)
 
-    def _classify(
-        self,
-        exc: wasmtime.Trap | wasmtime.WasmtimeError,
-        store: wasmtime.Store,
-        memory: wasmtime.Memory | None,
-        fuel: int,
-    ) -> EvaluationError:
+    def _classify(self, exc: wasmtime.Trap | wasmtime.WasmtimeError, fuel: int) -> EvaluationError:
         limits = self._limits
         code = exc.trap_code if isinstance(exc, wasmtime.Trap) else None
         if code == wasmtime.TrapCode.STACK_OVERFLOW:
             return StackOverflow(limits.stack_bytes)
-        # A refused memory.grow just returns -1 to the module; what we can see is the failure
-        # it then causes while its memory is at the cap. A module that asks for far more than
-        # the cap in one step fails with its own trap instead.
-        if memory is not None:
-            used = memory.data_len(store)
-            if used > limits.memory_bytes - max(_PAGE, limits.memory_bytes // 16):
-                return MemoryLimitExceeded(limits.memory_bytes, used)
         if code == wasmtime.TrapCode.OUT_OF_FUEL:
             return FuelExhausted(fuel)
         text = _one_line(exc.message if isinstance(exc, wasmtime.Trap) else str(exc))
+        # Instantiation refused by the store's limits (a module's declared minimum sizes).
         if "exceeds memory limits" in text:
             return MemoryLimitExceeded(limits.memory_bytes)
         if "exceeds table limits" in text:
