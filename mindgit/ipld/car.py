@@ -200,7 +200,9 @@ class CarReader:
         for name in ("codec", "hash function", "digest length"):
             value = self._read_varint(f"the CID's {name}", CarSectionError)
             if value is None:
-                raise CarTruncated("stream ends inside a section's CID", offset=self._offset)
+                raise CarTruncated(
+                    f"stream ends inside a section's CID, before its {name}", offset=self._offset
+                )
             used += len(encode_uvarint(value))
             fields.append(value)
         codec, hash_code, digest_length = fields

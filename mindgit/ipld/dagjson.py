@@ -83,6 +83,14 @@ class DagJsonEncodeError(DagJsonError):
         )
 
 
+class ReservedForm(DagJsonEncodeError):
+    """A map in the DAG-JSON reserved namespace: it would read back as a link or as bytes."""
+
+
+class AmbiguousKeyOrder(DagJsonEncodeError):
+    """Map keys that sort differently by UTF-8 (the spec) and UTF-16 (``@ipld/dag-json``)."""
+
+
 class DagJsonDecodeError(DagJsonError):
     """Bytes that are not canonical DAG-JSON (malformed, or outside the data model)."""
 
@@ -111,9 +119,10 @@ class NonCanonical(DagJsonDecodeError):
 class _Refused(Exception):
     """Raised deep inside the encoder; the path is filled in while it unwinds."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, kind: type[DagJsonEncodeError] = DagJsonEncodeError) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
         self.path: list[str | int] = []
 
 
@@ -138,7 +147,7 @@ def float_text(value: float) -> str:
     try:
         return _float_text(value)
     except _Refused as refused:
-        raise DagJsonEncodeError(refused.reason) from None
+        raise refused.kind(refused.reason) from None
 
 
 def _float_text(value: float) -> str:
@@ -189,7 +198,8 @@ def _check_map_keys(keys: list[str]) -> None:
         first = next(i for i, (a, b) in enumerate(zip(keys, utf16, strict=True)) if a != b)
         raise _Refused(
             f"keys {keys[first]!r} and {utf16[first]!r} sort differently in UTF-8 (DAG-JSON spec) "
-            "and UTF-16 (@ipld/dag-json), so no encoding has one CID everywhere; rename one"
+            "and UTF-16 (@ipld/dag-json), so no encoding has one CID everywhere; rename one",
+            AmbiguousKeyOrder,
         )
 
 
@@ -198,12 +208,16 @@ def _check_reserved(value: object) -> None:
     # whose first key is "bytes" holding a string (bytes); a plain map of that shape would decode
     # as something else, so it cannot be written at all.
     if isinstance(value, str):
-        raise _Refused('a map whose first key is "/" with a string value is a DAG-JSON link form')
+        raise _Refused(
+            'a map whose first key is "/" with a string value is the DAG-JSON link form',
+            ReservedForm,
+        )
     if isinstance(value, Mapping) and isinstance(value.get("bytes"), str):
         inner = [k for k in value if isinstance(k, str)]
         if len(inner) == len(value) and min(inner) == "bytes":
             raise _Refused(
-                'a map {"/": {"bytes": <string>, ...}} is the DAG-JSON bytes form; use bytes'
+                'a map {"/": {"bytes": <string>, ...}} is the DAG-JSON bytes form; use bytes',
+                ReservedForm,
             )
 
 
@@ -306,7 +320,7 @@ def encode(value: Encodable) -> bytes:
     try:
         _encode_into(value, out, 0)
     except _Refused as refused:
-        raise DagJsonEncodeError(refused.reason, path=_path_text(refused.path)) from None
+        raise refused.kind(refused.reason, path=_path_text(refused.path)) from None
     except RecursionError:
         raise DagJsonEncodeError("nested too deeply for this Python stack") from None
     text = "".join(out)
