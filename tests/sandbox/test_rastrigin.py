@@ -172,3 +172,19 @@ def test_parse_is_exact_for_short_decimals() -> None:
         ("1e+21", 1e21),
     ]:
         assert reference.parse_number(text) == value
+
+
+fifteen_digits = st.floats(min_value=1e-6, max_value=1e6).map(lambda x: float(f"{x:.15g}"))
+
+
+@given(st.lists(st.tuples(fifteen_digits, st.booleans()), min_size=1, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_parse_is_exact_up_to_fifteen_digits(signed: list[tuple[float, bool]]) -> None:
+    # docs/fitness-abi.md promises exact parses (so equal entry points) for these numbers.
+    xs = [-x if negative else x for x, negative in signed]
+    for x in xs:
+        assert reference.parse_number(repr(x)) == x
+        assert reference.parse_number(es_number(x)) == x
+    module = load("rastrigin.wat")
+    [from_vector] = module.score_batch([xs], len(xs))
+    assert bits(module.score(manifest(float_genome(xs), es_number))) == bits(from_vector)
