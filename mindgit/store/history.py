@@ -9,7 +9,8 @@ import pygit2
 
 from mindgit.ipld.cid import CID
 from mindgit.store.genome import Gene
-from mindgit.store.repository import Store
+from mindgit.store.layout import read_block, read_thought
+from mindgit.store.repository import Snapshot, Store
 from mindgit.store.verify import Verifier, trailer
 
 
@@ -73,18 +74,29 @@ class StateDiff:
     thoughts_added: tuple[tuple[CID, bytes], ...]
     thoughts_removed: tuple[tuple[CID, bytes], ...]
     genes: tuple[GeneChange, ...]
+    memories: tuple[BlockChange, ...] = ()
+    data: tuple[BlockChange, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.thoughts_added or self.thoughts_removed or self.genes)
+        return not (
+            self.thoughts_added or self.thoughts_removed or self.genes or self.memories or self.data
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockChange:
+    """A named memory or data block that was added, removed or replaced (bytes of each side)."""
+
+    name: str
+    old: tuple[CID, bytes] | None
+    new: tuple[CID, bytes] | None
 
 
 def diff(store: Store, old_rev: str, new_rev: str) -> StateDiff:
     """What changed from the state at ``old_rev`` to the one at ``new_rev``."""
     a = store.snapshot(old_rev)
     b = store.snapshot(new_rev)
-    from mindgit.store.layout import read_thought
-
     added = tuple(
         (c, read_thought(store.repo, b.tree, c))
         for c in sorted(b.state.thoughts - a.state.thoughts, key=str)
@@ -99,4 +111,30 @@ def diff(store: Store, old_rev: str, new_rev: str) -> StateDiff:
         new = b.state.genome.get(name)
         if old != new:
             changes.append(GeneChange(name, old, new))
-    return StateDiff(a.commit, b.commit, added, removed, tuple(changes))
+    return StateDiff(
+        a.commit,
+        b.commit,
+        added,
+        removed,
+        tuple(changes),
+        _named_changes(store, a, b, "memories"),
+        _named_changes(store, a, b, "data"),
+    )
+
+
+def _named_changes(store: Store, a: Snapshot, b: Snapshot, attr: str) -> tuple[BlockChange, ...]:
+    old = dict(getattr(a.state, attr))
+    new = dict(getattr(b.state, attr))
+    out = []
+    for name in sorted(set(old) | set(new)):
+        o, n = old.get(name), new.get(name)
+        if o == n:
+            continue
+        out.append(
+            BlockChange(
+                name,
+                None if o is None else (o, read_block(store.repo, a.tree, o)),
+                None if n is None else (n, read_block(store.repo, b.tree, n)),
+            )
+        )
+    return tuple(out)

@@ -195,3 +195,18 @@ def test_entry_point_runs_as_a_process(alpha: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "did:key:" in proc.stdout
+
+
+def test_show_and_diff_memories(alpha: Path, mg: Mg) -> None:
+    from mindgit.store.repository import open_store
+    from mindgit.store.state import Block
+
+    store = open_store(alpha)
+    a = Block.encode({"label": "human", "value": "First name: Ada\nLikes: tea"})
+    store.commit_state(store.state().with_memories({"human": a.cid}), {a.cid: a.data}, "mem")
+    b = Block.encode({"label": "human", "value": "First name: Grace\nLikes: tea"})
+    store.commit_state(store.state().with_memories({"human": b.cid}), {b.cid: b.data}, "edit")
+    shown = json.loads(mg("show", "--json").out)
+    assert shown["memories"]["human"]["value"].startswith("First name: Grace")
+    out = mg("diff", "main~1", "main").out
+    assert "~ memory human" in out and "-First name: Ada" in out and "+First name: Grace" in out

@@ -109,3 +109,15 @@ def test_thought_types() -> None:
     ):
         with pytest.raises(SchemaError):
             check_thought(CID.of(bad), bad)
+
+
+def test_diff_reports_memory_changes(store: Store) -> None:
+    from mindgit.store.history import diff
+
+    state, blocks = memory_state(store)
+    store.commit_state(state, blocks, "memories")
+    new = Block.encode({"label": "human", "value": "First name: Grace"})
+    store.commit_state(state.with_memories({"human": new.cid}), {new.cid: new.data}, "edit")
+    d = diff(store, "main~1", "main")
+    assert [m.name for m in d.memories] == ["human"] and not d.data and not d.genes
+    assert d.memories[0].new == (new.cid, new.data)

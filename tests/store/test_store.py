@@ -162,11 +162,14 @@ def test_concurrent_writers_lose_nothing(store: Store) -> None:
         "for i in range(15): s.think(f'{sys.argv[2]} {i}')\n"
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(store.path), w])
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(store.path), w], stderr=subprocess.PIPE, text=True
+        )
         for w in ("p", "q", "r")
     ]
     for p in procs:
-        assert p.wait(timeout=120) == 0
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
     assert len(store.state().thoughts) == 45
     fsck(store.path)
 

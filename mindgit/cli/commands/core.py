@@ -199,6 +199,10 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
         "signature": entry.status,
         "genome": {g.name: g.to_node() for g in snap.state.genome.genes},
         "thoughts": thoughts,
+        "memories": {
+            name: {"cid": str(c), **_block_json(store, snap, c)} for name, c in snap.state.memories
+        },
+        "data": {name: str(c) for name, c in snap.state.data},
     }
     if as_json:
         emit_json(data)
@@ -221,6 +225,24 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     for t in thoughts:
         tags = f"  [{', '.join(t['tags'])}]" if t.get("tags") else ""
         click.echo(f"  {t['cid']}  {t.get('text', '(' + str(t.get('type')) + ')')}{tags}")
+    if data["memories"]:
+        click.echo(f"memories   {len(data['memories'])}")
+        for name, m in data["memories"].items():
+            preview = " ".join(str(m.get("value", "")).split())[:60]
+            click.echo(f"  {name}  {m['cid']}  {preview}")
+    if data["data"]:
+        click.echo(f"data       {', '.join(data['data'])}")
+
+
+def _block_json(store: Any, snap: Any, cid: Any) -> dict[str, Any]:
+    """A memory block's fields for display: its value and description when it has them."""
+    from mindgit.ipld import dagjson
+    from mindgit.store.layout import read_block
+
+    node = dagjson.decode(read_block(store.repo, snap.tree, cid))
+    if not isinstance(node, dict):
+        return {}
+    return {k: node[k] for k in ("label", "description", "value") if isinstance(node.get(k), str)}
 
 
 def _num(x: float | None) -> str:
@@ -382,6 +404,8 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
                     }
                     for g in d.genes
                 ],
+                "memories": [_block_change_json(m) for m in d.memories],
+                "data": [_block_change_json(m) for m in d.data],
             }
         )
         return
@@ -398,6 +422,43 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
             click.echo(f"- gene {g.name} = {g.old.display()} ({g.old.kind})")
         elif g.old is not None and g.new is not None:
             click.echo(f"~ gene {g.name}: {g.old.display()} -> {g.new.display()}")
+    for kind, changes in (("memory", d.memories), ("data", d.data)):
+        for m in changes:
+            mark = "+" if m.old is None else "-" if m.new is None else "~"
+            click.echo(f"{mark} {kind} {m.name}")
+            for line in _value_diff(m):
+                click.echo(f"    {line}")
+
+
+def _value_text(side: Any) -> str | None:
+    from mindgit.ipld import dagjson
+
+    if side is None:
+        return ""
+    node = dagjson.decode(side[1])
+    if isinstance(node, dict) and isinstance(node.get("value"), str):
+        return str(node["value"])
+    return None
+
+
+def _value_diff(change: Any) -> list[str]:
+    """A unified diff of a block's text value, when both sides have one."""
+    import difflib
+
+    old, new = _value_text(change.old), _value_text(change.new)
+    if old is None or new is None:
+        return []
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "old", "new", lineterm="", n=1)
+    return list(lines)[2:]
+
+
+def _block_change_json(change: Any) -> dict[str, Any]:
+    return {
+        "name": change.name,
+        "old": str(change.old[0]) if change.old else None,
+        "new": str(change.new[0]) if change.new else None,
+        "value_diff": _value_diff(change),
+    }
 
 
 @click.group()
