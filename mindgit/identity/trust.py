@@ -20,6 +20,7 @@ import fcntl
 import os
 import re
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from mindgit.errors import MindgitError
 from mindgit.identity.keys import DID_PREFIX, MalformedKey, PublicKey
 
 NAMESPACE = "git"
+# How long after a change the file's timestamps cannot prove it unchanged (see _load).
+_RACY_NS = 2_000_000_000
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 # Key types OpenSSH knows; the token after the principals is options unless it is one of these.
 _KEY_TYPES = frozenset(
@@ -158,11 +161,13 @@ class _Line:
 
 
 class _Snapshot:
-    __slots__ = ("by_key", "by_name", "lines", "stamp")
+    __slots__ = ("by_key", "by_name", "data", "lines", "racy", "stamp")
 
-    def __init__(self, stamp: tuple[int, ...] | None, lines: list[_Line]) -> None:
+    def __init__(self, stamp: tuple[int, ...] | None, data: bytes, lines: list[_Line]) -> None:
         self.stamp = stamp
+        self.data = data
         self.lines = lines
+        self.racy = False
         self.by_key: dict[bytes, TrustedNode] = {}
         self.by_name: dict[str, TrustedNode] = {}
         for line in lines:
@@ -242,7 +247,7 @@ class TrustStore:
 
     def _current(self) -> _Snapshot:
         snapshot = self._snapshot
-        if snapshot is None or snapshot.stamp != self._stamp():
+        if snapshot is None or snapshot.stamp != self._stamp() or snapshot.racy:
             snapshot = self._load()
         return snapshot
 
@@ -256,17 +261,27 @@ class TrustStore:
         return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     def _load(self) -> _Snapshot:
+        now = time.time_ns()
         try:
             with open(self.path, "rb") as f:
                 st = os.fstat(f.fileno())
                 data = f.read()
         except FileNotFoundError:
-            snapshot = _Snapshot(None, [])
+            snapshot = _Snapshot(None, b"", [])
         except OSError as exc:
             raise TrustFileUnreadable(self.path, exc.strerror or str(exc)) from None
         else:
             stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            snapshot = _Snapshot(stamp, _parse_file(self.path, data))
+            previous = self._snapshot
+            if previous is not None and previous.data == data:
+                snapshot = previous
+                snapshot.stamp = stamp
+            else:
+                snapshot = _Snapshot(stamp, data, _parse_file(self.path, data))
+            # File times are coarse (a clock tick, or worse) and inode numbers are reused, so a
+            # file changed again within the same tick can keep the same stamp. Until its times
+            # are safely in the past, re-read it on every use instead of trusting the stamp.
+            snapshot.racy = now - max(st.st_mtime_ns, st.st_ctime_ns) < _RACY_NS
         self._snapshot = snapshot
         return snapshot
 

@@ -381,3 +381,30 @@ def test_corrupt_file_is_not_rewritten(store: TrustStore) -> None:
     with pytest.raises(TrustFileCorrupt):
         store.add(A, "alpha")
     assert store.path.read_bytes() == before
+
+
+def test_a_change_within_one_clock_tick_is_still_seen(
+    store: TrustStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Simulate a filesystem whose coarse times (and a reused inode) give a rewritten file the old stamp."""
+    store.add(A, "alpha")
+    frozen = store._stamp()
+    monkeypatch.setattr(TrustStore, "_stamp", lambda self: frozen)
+    write(store, f"beta {B.openssh}")  # same stamp as far as the store can tell
+    assert store.find(A) is None
+    assert store.get("beta").key == B
+
+
+def test_an_old_file_is_trusted_by_its_stamp(
+    store: TrustStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the check above: a file last changed long ago is not re-read on every lookup."""
+    store.add(A, "alpha")
+    past = 1_000_000_000_000_000_000
+    os.utime(store.path, ns=(past, past))
+    monkeypatch.setattr("mindgit.identity.trust._RACY_NS", 0)
+    assert store.find(A) is not None  # loads: the stamp changed
+    frozen = store._stamp()
+    monkeypatch.setattr(TrustStore, "_stamp", lambda self: frozen)
+    store.path.write_text(f"beta {B.openssh}\n")
+    assert store.find(A) is not None  # the cached snapshot is used, as intended
