@@ -151,16 +151,17 @@ def float_text(value: float) -> str:
 
 
 def _float_text(value: float) -> str:
-    if value != value or value in (float("inf"), float("-inf")):
-        raise _Refused(f"{value!r} is not in the IPLD data model")
-    if value == 0.0 and str(value)[0] == "-":
-        raise _Refused("-0.0 is not in the IPLD data model; write 0.0")
     text = float.__repr__(value)
     if "e" not in text:
         # Python and ECMAScript agree on plain notation for 1e-4 <= |x| < 1e16, except that
         # ECMAScript drops ".0" from integers; @ipld/dag-json restores it beyond 2**53-1.
-        if text.endswith(".0") and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            return text[:-2]
+        if text[-1] > "9":  # 'nan', 'inf', '-inf': the only reprs not ending in a digit
+            raise _Refused(f"{text} is not in the IPLD data model")
+        if text[-2:] == ".0":
+            if text == "-0.0":
+                raise _Refused("-0.0 is not in the IPLD data model; write 0.0")
+            if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+                return text[:-2]
         return text
     mantissa, exponent = text.split("e")
     sign = ""
@@ -261,53 +262,76 @@ def _encode_into(value: Any, out: list[str], depth: int) -> None:
         raise _Refused(f"{kind.__name__} is not an IPLD data model kind")
 
 
-def _encode_list(items: Sequence[object], out: list[str], depth: int) -> None:
+# The list and map loops spell the common scalar kinds inline: a call per item is most of the cost.
+
+
+def _encode_list(items: Sequence[Any], out: list[str], depth: int) -> None:
     if depth >= MAX_DEPTH:
         raise _Refused(f"nested deeper than {MAX_DEPTH} lists and maps")
-    out.append("[")
+    append = out.append
+    separator = "["
     for index, item in enumerate(items):
-        if index:
-            out.append(",")
+        append(separator)
+        separator = ","
+        kind = type(item)
         try:
-            _encode_into(item, out, depth + 1)
+            if kind is float:
+                append(_float_text(item))
+            elif kind is str:
+                append(encode_basestring(item))
+            elif kind is int and MIN_INT <= item <= MAX_INT:
+                append(int.__repr__(item))
+            else:
+                _encode_into(item, out, depth + 1)
         except _Refused as refused:
             refused.path.append(index)
             raise
-    out.append("]")
+    append("[]" if separator == "[" else "]")
 
 
-def _encode_map(mapping: Mapping[object, object], out: list[str], depth: int) -> None:
+def _encode_map(mapping: Mapping[Any, Any], out: list[str], depth: int) -> None:
     if depth >= MAX_DEPTH:
         raise _Refused(f"nested deeper than {MAX_DEPTH} lists and maps")
-    str_keys: list[str] = []
-    for key in mapping:
-        if not isinstance(key, str):
-            raise _Refused(f"map key {key!r} is a {type(key).__name__}; DAG-JSON keys are strings")
-        str_keys.append(key)
+    str_keys: list[str] = list(mapping)
+    if not all([type(key) is str for key in str_keys]):
+        for key in str_keys:
+            if not isinstance(key, str):
+                raise _Refused(
+                    f"map key {key!r} is a {type(key).__name__}; DAG-JSON keys are strings"
+                )
     str_keys.sort()
-    if str_keys:
-        _check_map_keys(str_keys)
-        if str_keys[0] == "/":
-            try:
-                _check_reserved(mapping["/"])
-            except _Refused as refused:
-                refused.path.append("/")
-                raise
-    out.append("{")
-    first = True
-    for key in str_keys:
-        if first:
-            first = False
-        else:
-            out.append(",")
-        out.append(encode_basestring(key))
-        out.append(":")
+    if not str_keys:
+        out.append("{}")
+        return
+    _check_map_keys(str_keys)
+    if str_keys[0] == "/":
         try:
-            _encode_into(mapping[key], out, depth + 1)
+            _check_reserved(mapping["/"])
+        except _Refused as refused:
+            refused.path.append("/")
+            raise
+    append = out.append
+    separator = "{"
+    for key in str_keys:
+        append(separator)
+        separator = ","
+        append(encode_basestring(key))
+        append(":")
+        value = mapping[key]
+        kind = type(value)
+        try:
+            if kind is str:
+                append(encode_basestring(value))
+            elif kind is float:
+                append(_float_text(value))
+            elif kind is int and MIN_INT <= value <= MAX_INT:
+                append(int.__repr__(value))
+            else:
+                _encode_into(value, out, depth + 1)
         except _Refused as refused:
             refused.path.append(key)
             raise
-    out.append("}")
+    append("}")
 
 
 def encode(value: Encodable) -> bytes:
