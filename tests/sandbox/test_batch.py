@@ -138,11 +138,11 @@ def test_score_many_reports_failures_as_values() -> None:
 
 
 def test_population_too_big_for_memory_is_scored_one_by_one() -> None:
-    # 3000 x 8 f64 = 192 KiB of input, over a 128 KiB cap: the batch cannot be placed, each
+    # 2100 x 8 f64 (+ scores) = 148 KiB, over a 128 KiB cap: the batch cannot be placed, each
     # individual alone can.
     limits = Limits(memory_bytes=128 << 10)
     module = load("rastrigin.wat", limits)
-    population = [[float(i % 5)] * 8 for i in range(3000)]
+    population = [[float(i % 5)] * 8 for i in range(2100)]
     scores = module.score_batch(population, 8)
     assert scores == [reference.rastrigin_score(v) for v in population]
 
