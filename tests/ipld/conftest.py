@@ -6,9 +6,9 @@ session runs ``npm ci --no-audit --no-fund`` there if ``node_modules`` is missin
 the lock file; an npm failure fails the test loudly. Only when ``node`` or ``npm`` is not on PATH
 is the test skipped, with that reason. Node takes ~0.3 s to start: check many blocks per call.
 
-Usage from another layer's tests: pytest puts ``tests/`` on ``sys.path`` (for the root
-conftest), so a ``tests/<layer>/conftest.py`` makes the fixture visible with
-``from ipld.conftest import js_ipld  # noqa: F401``; then::
+Usage from another layer's tests (``tests`` is a package and the repository root is on
+``pythonpath``): a ``tests/<layer>/conftest.py`` makes the fixture visible with
+``from tests.ipld.conftest import js_ipld  # noqa: F401``; then::
 
     def test_export_loads_in_js(js_ipld, tmp_path):
         car = tmp_path / "state.car"
