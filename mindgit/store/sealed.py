@@ -1,0 +1,116 @@
+"""The sealed-thought envelope: a private thought as a canonical DAG-JSON block.
+
+A private thought is stored only as its envelope (version 1)::
+
+    {"box": <bytes>, "cipher": "xsalsa20poly1305", "commitment": <bytes>, "nonce": <bytes>,
+     "recipients": [{"key": "did:key:z6Mk...", "wrapped": <bytes>}, ...],
+     "type": "sealed", "v": 1}
+
+``box`` is the SecretBox ciphertext of the plaintext note block's exact bytes; ``wrapped`` is the
+thought key sealed to one recipient; ``commitment`` binds the thought key (see
+``mindgit.identity.seal``). Binary fields use DAG-JSON's bytes form
+(``{"/": {"bytes": "<base64>"}}``). Recipients are sorted by did:key, each at most once.
+The envelope's CID names the thought, like any thought, and the commit signature covers it.
+Nothing here decrypts: checking an envelope needs no key, so verify, fitness and merge treat a
+sealed thought as an opaque pattern.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mindgit.errors import MindgitError
+from mindgit.identity.keys import DID_PREFIX, PublicKey
+from mindgit.identity.seal import CIPHER, MalformedSealed, Recipient, Sealed
+from mindgit.ipld import dagjson
+from mindgit.store.state import Block, SchemaError
+
+SEALED_TYPE = "sealed"
+ENVELOPE_VERSION = 1
+ENVELOPE_KEYS = frozenset({"box", "cipher", "commitment", "nonce", "recipients", "type", "v"})
+RECIPIENT_KEYS = frozenset({"key", "wrapped"})
+
+
+def envelope_node(sealed: Sealed) -> dict[str, dagjson.Node]:
+    """The envelope map for a sealed message."""
+    recipients: list[dagjson.Node] = [
+        {"key": r.key.did, "wrapped": r.wrapped} for r in sealed.recipients
+    ]
+    return {
+        "box": sealed.box,
+        "cipher": CIPHER,
+        "commitment": sealed.commitment,
+        "nonce": sealed.nonce,
+        "recipients": recipients,
+        "type": SEALED_TYPE,
+        "v": ENVELOPE_VERSION,
+    }
+
+
+def encode_envelope(sealed: Sealed) -> Block:
+    """The envelope block: canonical bytes and the CID that names the private thought."""
+    return Block.encode(envelope_node(sealed))
+
+
+def decode_envelope(data: bytes, where: str = "sealed thought") -> Sealed:
+    """Decode envelope bytes strictly; ``SchemaError`` for anything but a valid envelope."""
+    try:
+        node = dagjson.decode(data)
+    except MindgitError as e:
+        raise SchemaError(where, str(e)) from None
+    if not isinstance(node, dict):
+        raise SchemaError(where, "an envelope is a map")
+    return sealed_from_node(where, node)
+
+
+def check_sealed(where: str, node: dict[str, Any]) -> None:
+    """The schema check registered for thought type "sealed" (see ``state.THOUGHT_CHECKS``)."""
+    sealed_from_node(where, node)
+
+
+def is_sealed(node: object) -> bool:
+    """Whether a decoded thought claims to be a sealed envelope."""
+    return isinstance(node, dict) and node.get("type") == SEALED_TYPE
+
+
+def sealed_from_node(where: str, node: dict[str, Any]) -> Sealed:
+    """The sealed message an envelope map holds; ``SchemaError`` names the first problem."""
+    if set(node) != ENVELOPE_KEYS:
+        missing = sorted(ENVELOPE_KEYS - set(node))
+        extra = sorted(set(node) - ENVELOPE_KEYS)
+        raise SchemaError(where, f"a sealed thought has missing {missing}, unknown {extra}")
+    if node["type"] != SEALED_TYPE:
+        raise SchemaError(where, f"type {node['type']!r} is not {SEALED_TYPE!r}")
+    version = node["v"]
+    if version != ENVELOPE_VERSION or isinstance(version, bool):
+        raise SchemaError(where, f"envelope version {version!r} is not {ENVELOPE_VERSION}")
+    if node["cipher"] != CIPHER:
+        raise SchemaError(where, f"cipher {node['cipher']!r} is not {CIPHER!r}")
+    for name in ("box", "commitment", "nonce"):
+        if not isinstance(node[name], bytes):
+            raise SchemaError(where, f"'{name}' is bytes")
+    entries = node["recipients"]
+    if not isinstance(entries, list) or not entries:
+        raise SchemaError(where, "'recipients' is a non-empty list")
+    recipients = tuple(_recipient(where, n, entry) for n, entry in enumerate(entries))
+    try:
+        return Sealed(node["nonce"], node["box"], node["commitment"], recipients)
+    except MalformedSealed as e:
+        raise SchemaError(where, e.reason) from None
+
+
+def _recipient(where: str, n: int, entry: object) -> Recipient:
+    if not isinstance(entry, dict) or set(entry) != RECIPIENT_KEYS:
+        raise SchemaError(where, f"recipient {n} is a map of exactly 'key' and 'wrapped'")
+    did, wrapped = entry["key"], entry["wrapped"]
+    if not isinstance(did, str) or not did.startswith(DID_PREFIX):
+        raise SchemaError(where, f"recipient {n}: 'key' is a did:key string")
+    if not isinstance(wrapped, bytes):
+        raise SchemaError(where, f"recipient {n}: 'wrapped' is bytes")
+    try:
+        key = PublicKey.parse(did)
+    except MindgitError as e:
+        raise SchemaError(where, f"recipient {n}: {e}") from None
+    if key.did != did:
+        raise SchemaError(where, f"recipient {n}: {did!r} is not the canonical did:key spelling")
+    return Recipient(key, wrapped)
