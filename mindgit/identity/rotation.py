@@ -1,0 +1,135 @@
+"""Key rotation records: "node <name> now uses key <new> instead of <old>".
+
+A record is a canonical DAG-JSON block::
+
+    {"name": "alpha", "new": "did:key:z6Mk...", "old": "did:key:z6Mk...",
+     "type": "key-rotation", "v": 1}
+
+Two signatures make it believable. The old key signs it (the store puts the record in a commit
+signed by the old key): only the holder of the trusted key can move its trust elsewhere. The new
+key signs it too (``prove``, an SSHSIG in its own namespace): whoever announces a key holds it,
+so nobody can redirect a node's trust, or its private thoughts, to a key they do not control.
+
+The name is the announcing node's own name, for people reading the record; a peer keeps the
+name it already gave the old key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mindgit.errors import MindgitError
+from mindgit.identity import sshsig
+from mindgit.identity.keys import NodeKey, PublicKey
+from mindgit.identity.trust import check_node_name
+from mindgit.ipld import dagjson
+
+ROTATION_TYPE = "key-rotation"
+RECORD_VERSION = 1
+PROOF_NAMESPACE = "mindgit-key-rotation"
+_RECORD_KEYS = frozenset({"name", "new", "old", "type", "v"})
+_RETIRED = re.compile(r"(?P<base>.+)\.retired-(?P<n>[1-9][0-9]*)\Z")
+_MAX_NAME = 64
+
+
+class BadRotation(MindgitError):
+    """A rotation record, or its proof, that cannot be accepted; ``reason`` says why."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        self.what = what
+        self.reason = reason
+        super().__init__(
+            f"refused key rotation {what}: {reason}",
+            hint="a key rotation must be the record mindgit writes, signed by both the old and the new key",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RotationRecord:
+    """The announcement that ``name`` moved from key ``old`` to key ``new``."""
+
+    old: PublicKey
+    new: PublicKey
+    name: str
+
+    def __post_init__(self) -> None:
+        check_node_name(self.name)
+        if self.old == self.new:
+            raise BadRotation("record", "the old and new keys are the same")
+
+    def to_bytes(self) -> bytes:
+        """The record's canonical DAG-JSON bytes (what both keys sign)."""
+        return dagjson.encode(
+            {
+                "name": self.name,
+                "new": self.new.did,
+                "old": self.old.did,
+                "type": ROTATION_TYPE,
+                "v": RECORD_VERSION,
+            }
+        )
+
+    @classmethod
+    def parse(cls, data: bytes, what: str = "record") -> RotationRecord:
+        """Read a record strictly (canonical DAG-JSON, exactly the fields above)."""
+        try:
+            node = dagjson.decode(data)
+        except MindgitError as e:
+            raise BadRotation(what, str(e)) from None
+        if not isinstance(node, dict) or set(node) != _RECORD_KEYS:
+            raise BadRotation(what, f"a record is a map of exactly {sorted(_RECORD_KEYS)}")
+        if node["type"] != ROTATION_TYPE:
+            raise BadRotation(what, f"type {node['type']!r} is not {ROTATION_TYPE!r}")
+        if node["v"] != RECORD_VERSION or isinstance(node["v"], bool):
+            raise BadRotation(what, f"record version {node['v']!r} is not {RECORD_VERSION}")
+        fields = {}
+        for field in ("old", "new", "name"):
+            value = node[field]
+            if not isinstance(value, str):
+                raise BadRotation(what, f"'{field}' is a string")
+            fields[field] = value
+        try:
+            record = cls(
+                PublicKey.parse(fields["old"]), PublicKey.parse(fields["new"]), fields["name"]
+            )
+        except BadRotation as e:
+            raise BadRotation(what, e.reason) from None
+        except MindgitError as e:
+            raise BadRotation(what, str(e)) from None
+        if record.old.did != fields["old"] or record.new.did != fields["new"]:
+            raise BadRotation(what, "keys must be written as canonical did:key strings")
+        return record
+
+
+def prove(record: RotationRecord, new_key: NodeKey) -> str:
+    """The new key's signature over the record (armoured SSHSIG): proof that it is held."""
+    if new_key.public != record.new:
+        raise BadRotation("record", "the proof must be made with the record's new key")
+    return sshsig.sign(new_key, record.to_bytes(), PROOF_NAMESPACE)
+
+
+def check_proof(record: RotationRecord, armored: str | bytes, what: str = "record") -> None:
+    """Refuse a proof that is not the record's new key signing exactly this record."""
+    try:
+        signer = sshsig.verify(armored, record.to_bytes(), PROOF_NAMESPACE)
+    except sshsig.BadSignature as e:
+        raise BadRotation(what, f"the new key's proof: {e.reason}") from None
+    if signer != record.new:
+        raise BadRotation(what, f"the proof is signed by {signer.did}, not by the new key")
+
+
+def retired_name(name: str, taken: set[str]) -> str:
+    """The first free ``<name>.retired-<n>``: the name a node's replaced key is trusted under."""
+    n = 1
+    while True:
+        suffix = f".retired-{n}"
+        candidate = name[: _MAX_NAME - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+def is_retired_name(name: str) -> bool:
+    """Whether ``name`` is one that ``retired_name`` gives (a key its node has replaced)."""
+    return _RETIRED.match(name) is not None

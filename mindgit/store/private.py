@@ -1,0 +1,539 @@
+"""Private thoughts in a store, and the key rotations that keep them readable.
+
+A private thought is a note sealed (``mindgit.identity.seal``) to nodes this node trusts, and to
+this node itself; the store holds only its envelope (``mindgit.store.sealed``). The plaintext
+exists only in memory: commit messages name the envelope's CID, and no error message repeats the
+text or the tags.
+
+Key rotation replaces this node's key. The old key file is kept under ``mindgit/retired/`` (mode
+0600) so thoughts sealed to it stay readable; the change is announced by a commit on
+``refs/keys/announce`` that the old key signs, holding the rotation record and the new key's
+proof (``mindgit.identity.rotation``). Peers that trust the old key accept the new one with
+``apply_rotations``; the old key stays trusted under ``<name>.retired-<n>`` so the commits it
+signed still verify.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.identity.gitsig import split_gpgsig
+from mindgit.identity.keys import DID_PREFIX, NodeKey, PublicKey
+from mindgit.identity.rotation import (
+    BadRotation,
+    RotationRecord,
+    check_proof,
+    is_retired_name,
+    prove,
+    retired_name,
+)
+from mindgit.identity.seal import add_recipient, open_sealed, seal
+from mindgit.identity.sshsig import BadSignature, verify
+from mindgit.identity.trust import TrustedNode, TrustStore, UnknownNode
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store import layout
+from mindgit.store.refs import read_ref, update_ref
+from mindgit.store.repository import KEY_FILE, MINDGIT_DIR, Commit, Store, UnknownThought
+from mindgit.store.sealed import encode_envelope, is_sealed, sealed_from_node
+from mindgit.store.state import MAX_THOUGHT_BYTES, Block, SchemaError, State, check_note
+from mindgit.store.state import check_thought as _check_thought
+from mindgit.store.state import make_thought as _make_thought
+from mindgit.store.verify import walk
+
+ANNOUNCE_REF = "refs/keys/announce"
+RECORD_FILE = "rotation.json"
+PROOF_FILE = "proof.sig"
+RETIRED_DIR = "retired"
+PENDING_KEY = "pending.key"
+TRUST_JOURNAL = "rotation-journal.json"
+_MAX_TAG = 128
+
+
+class UnknownRecipient(MindgitError):
+    """A recipient name that no trusted node has."""
+
+    def __init__(self, name: str, trust_file: Path) -> None:
+        self.name = name
+        self.trust_file = trust_file
+        super().__init__(
+            f"no trusted node named {name!r} to seal a private thought to",
+            hint="`mindgit trust list` shows the names; add a node with: mindgit trust add <did:key> --name <name>",
+        )
+
+
+class UntrustedRecipient(MindgitError):
+    """A recipient given by did:key whose key this node does not trust."""
+
+    def __init__(self, did: str) -> None:
+        self.did = did
+        super().__init__(
+            f"recipient {did} is not a trusted node; private thoughts are sealed only to trusted keys",
+            hint=f"if you know this node, trust it first: mindgit trust add {did} --name <name>",
+        )
+
+
+class RetiredRecipient(MindgitError):
+    """A recipient key its node has replaced: whoever holds it now may not be that node."""
+
+    def __init__(self, node: TrustedNode) -> None:
+        self.node = node
+        base = node.name.rsplit(".retired-", 1)[0]
+        super().__init__(
+            f"{node.name} ({node.did}) is a retired key; private thoughts are sealed to current keys",
+            hint=f"seal to the node's current key: --to {base}",
+        )
+
+
+class NotSealed(MindgitError):
+    """A thought asked to be revealed or shared that is not private."""
+
+    def __init__(self, cid: CID) -> None:
+        self.cid = cid
+        super().__init__(f"thought {cid} is not a private (sealed) thought")
+
+
+class UntrustedRotation(MindgitError):
+    """A key rotation not signed by a key this node trusts as a node's current key."""
+
+    def __init__(self, commit: str, old: PublicKey, reason: str) -> None:
+        self.commit = commit
+        self.old = old
+        self.reason = reason
+        super().__init__(
+            f"refused key rotation {commit[:12]}: {reason}; nothing was changed",
+            hint=f"if you know this node, trust its key first: mindgit trust add {old.did} --name <name>",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """This node's key rotation: the announcement commit, the keys and where the old one went."""
+
+    commit: str
+    old: PublicKey
+    new: PublicKey
+    name: str
+    retired_as: str
+    retired_key: Path
+
+
+@dataclass(frozen=True, slots=True)
+class RotationOutcome:
+    """What ``apply_rotations`` did with one announcement."""
+
+    commit: str
+    old: PublicKey | None
+    new: PublicKey | None
+    name: str | None  # the local name the new key is trusted under
+    status: Literal["applied", "already", "refused"]
+    reason: str | None = None
+
+
+# -- private thoughts ---------------------------------------------------------------------
+
+
+def resolve_recipient(store: Store, who: str) -> TrustedNode:
+    """The trusted node a recipient name or did:key stands for (current keys only)."""
+    if who.startswith(DID_PREFIX) or who.startswith("did:"):
+        key = PublicKey.parse(who)
+        node = store.trust.find(key)
+        if node is None:
+            raise UntrustedRecipient(key.did)
+    else:
+        try:
+            node = store.trust.get(who)
+        except UnknownNode:
+            raise UnknownRecipient(who, store.trust.path) from None
+    if is_retired_name(node.name):
+        raise RetiredRecipient(node)
+    return node
+
+
+def resolve_recipients(store: Store, to: Iterable[str]) -> tuple[PublicKey, ...]:
+    """The keys to seal to: each named node, and always this node (it must read its own thought)."""
+    keys = {store.public_key.raw: store.public_key}
+    for who in to:
+        node = resolve_recipient(store, who)
+        keys.setdefault(node.key.raw, node.key)
+    return tuple(sorted(keys.values(), key=lambda k: k.did))
+
+
+def seal_note(text: str, tags: Iterable[str], recipients: Iterable[PublicKey]) -> Block:
+    """The envelope block of a note sealed to ``recipients``; errors never quote the text or tags."""
+    tag_list = list(tags)
+    for tag in tag_list:
+        if not isinstance(tag, str) or not tag or tag != tag.strip() or len(tag) > _MAX_TAG:
+            raise SchemaError(
+                "private thought",
+                f"a tag is empty, has outer spaces or is over {_MAX_TAG} characters"
+                " (not shown: tags of a private thought are private)",
+            )
+    note = _make_thought(text, tag_list)
+    block = encode_envelope(seal(note.data, recipients))
+    if len(block.data) > MAX_THOUGHT_BYTES:
+        raise SchemaError(
+            "private thought",
+            f"sealed, it is {len(block.data)} bytes, over the {MAX_THOUGHT_BYTES}-byte limit",
+        )
+    return block
+
+
+def think_private(
+    store: Store,
+    text: str,
+    tags: Iterable[str] = (),
+    to: Iterable[str] = (),
+    *,
+    experiment: str | None = None,
+) -> tuple[Commit, CID]:
+    """Add a note sealed to the nodes in ``to`` (names or did:keys) and to this node.
+
+    ``think_private(store, "the key is under the third stone", to=["beta"])``. The commit message
+    is ``think: private thought <cid>``: it names the envelope, never the text.
+    """
+    block = seal_note(text, tags, resolve_recipients(store, to))
+
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        return state.with_thoughts(state.thoughts | {block.cid}), {block.cid: block.data}
+
+    commit = store.update(change, f"think: private thought {block.cid}", experiment=experiment)
+    return commit, block.cid
+
+
+def node_keys(store: Store) -> tuple[NodeKey, ...]:
+    """This node's private keys: the current one first, then every retired one."""
+    return (store.key, *retired_keys(store))
+
+
+def retired_keys(store: Store) -> list[NodeKey]:
+    """The keys this node has rotated away from, oldest file name first."""
+    folder = store.path / MINDGIT_DIR / RETIRED_DIR
+    if not folder.is_dir():
+        return []
+    return [NodeKey.load(p) for p in sorted(folder.glob("*.key"))]
+
+
+def open_envelope(cid: CID, node: Mapping[str, Any], keys: Sequence[NodeKey]) -> dict[str, Any]:
+    """The note inside a decoded envelope, for a holder of a recipient key.
+
+    Raises ``NotARecipient``, ``IntegrityError`` (message starting "cannot decrypt: integrity
+    check failed") or ``SchemaError``.
+    """
+    where = f"private thought {cid}"
+    sealed = sealed_from_node(where, dict(node))
+    plaintext = open_sealed(sealed, keys, f"thought {cid}")
+    # The plaintext was authenticated, so a bad note is its writer's doing; the message stays
+    # generic because a decoder's complaint would quote the private bytes.
+    problem = "the sealed content is not a canonical note block"
+    try:
+        note = dagjson.decode(plaintext)
+    except MindgitError:
+        raise SchemaError(where, problem) from None
+    if not isinstance(note, dict) or note.get("type") != "note":
+        raise SchemaError(where, problem)
+    try:
+        check_note(where, note)
+    except SchemaError:
+        raise SchemaError(where, problem) from None
+    return note
+
+
+def reveal(store: Store, cid: CID, rev: str | None = None) -> dict[str, Any]:
+    """The note a private thought holds, for a recipient (current or retired key).
+
+    ``NotARecipient`` for other nodes, ``IntegrityError`` when the envelope was altered.
+    """
+    return open_envelope(cid, _envelope(store, cid, rev), node_keys(store))
+
+
+def share(
+    store: Store, cid: CID, with_: str, *, experiment: str | None = None
+) -> tuple[Commit, CID]:
+    """Re-seal a private thought for one more node; returns the commit and the new envelope's CID.
+
+    Only a recipient can share. The new envelope has the same ciphertext and one more recipient;
+    it replaces the old one in the state, in a commit that records the consent:
+    ``share: <old cid> with <name>``.
+    """
+    target = resolve_recipient(store, with_)
+    exp = store.experiment(experiment)
+    node = _envelope(store, cid, store.head(exp))
+    sealed = sealed_from_node(f"private thought {cid}", node)
+    block = encode_envelope(add_recipient(sealed, node_keys(store), target.key, f"thought {cid}"))
+
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        if cid not in state.thoughts:
+            raise UnknownThought(cid)
+        return (
+            state.with_thoughts((state.thoughts - {cid}) | {block.cid}),
+            {block.cid: block.data},
+        )
+
+    commit = store.update(
+        change,
+        f"share: {cid} with {target.name}",
+        experiment=exp,
+        trailers={"Mindgit-Shared-With": target.did, "Mindgit-Envelope": str(block.cid)},
+    )
+    return commit, block.cid
+
+
+def _envelope(store: Store, cid: CID, rev: str | None) -> dict[str, Any]:
+    snap = store.snapshot(rev)
+    if cid not in snap.state.thoughts:
+        raise UnknownThought(cid)
+    node = _check_thought(cid, layout.read_thought(store.repo, snap.tree, cid))
+    if not is_sealed(node):
+        raise NotSealed(cid)
+    return node
+
+
+# -- key rotation -------------------------------------------------------------------------
+
+
+def read_announcement(store: Store, commit: str) -> RotationRecord:
+    """The rotation record of an announcement commit, once both signatures are checked.
+
+    The commit must be signed by the record's old key and hold the new key's proof. Whether the
+    old key is trusted is the caller's question.
+    """
+    what = commit[:12]
+    obj = store.repo.get(commit)
+    if not isinstance(obj, pygit2.Commit):
+        raise BadRotation(what, "not a commit in this store")
+    names = {str(e.name) for e in obj.tree}
+    if names != {RECORD_FILE, PROOF_FILE}:
+        raise BadRotation(
+            what, f"the tree holds {sorted(names)}, not {RECORD_FILE} and {PROOF_FILE}"
+        )
+    blobs: dict[str, bytes] = {}
+    for name in (RECORD_FILE, PROOF_FILE):
+        entry = obj.tree[name]
+        blob = store.repo.get(entry.id)
+        if entry.filemode != layout.BLOB or not isinstance(blob, pygit2.Blob):
+            raise BadRotation(what, f"{name} is not a regular file")
+        blobs[name] = blob.read_raw()
+    record = RotationRecord.parse(blobs[RECORD_FILE], what)
+    check_proof(record, blobs[PROOF_FILE], what)
+    payload, armored = split_gpgsig(store.repo.read(commit)[1])
+    if armored is None:
+        raise BadRotation(what, "the announcement is not signed")
+    try:
+        signer = verify(armored, payload)
+    except BadSignature as e:
+        raise BadRotation(what, f"the commit signature: {e.reason}") from None
+    if signer != record.old:
+        raise BadRotation(what, f"the commit is signed by {signer.did}, not by the old key")
+    return record
+
+
+def rotate_key(store: Store) -> Rotation:
+    """Give this node a new key, announced on ``refs/keys/announce`` and signed by the old one.
+
+    The old key moves to ``mindgit/retired/`` and stays trusted as ``<name>.retired-<n>``; the
+    new key becomes ``mindgit/node.key`` and is trusted under the node's name. Interrupted, it
+    can be run again and finishes the same rotation.
+    """
+    _finish_trust_journal(store)
+    old = store.key
+    folder = store.path / MINDGIT_DIR
+    # With --key the store's own node.key is unused, so the new key waits there and the switch
+    # is one step (dropping mindgit.keyfile); otherwise it waits beside it and replaces it.
+    external = store.config_get("mindgit.keyfile") is not None
+    pending = folder / (KEY_FILE if external else PENDING_KEY)
+    if pending.exists():
+        new = NodeKey.load(pending)  # an interrupted rotation: finish it with the same key
+    else:
+        new = NodeKey.generate()
+        new.save(pending, comment=store.name)
+    retired_path = _retire_key_file(store, old)
+    record = RotationRecord(old.public, new.public, store.name)
+    commit = _announce(store, record, new)
+    own = store.trust.find(old.public)
+    name = own.name if own is not None else store.name
+    retired_as = _move_trust(store, old.public, new.public, name)
+    if external:
+        del store.repo.config["mindgit.keyfile"]
+    else:
+        os.replace(pending, folder / KEY_FILE)
+        _fsync_dir(folder)
+    # The store caches its loaded key; make it load the new one on next use.
+    store._key = None
+    return Rotation(commit, old.public, new.public, name, retired_as, retired_path)
+
+
+def apply_rotations(
+    store: Store, commit_ids: Iterable[str], *, strict: bool = True
+) -> list[RotationOutcome]:
+    """Accept peers' key rotations: announcement commits (and their ancestors), oldest first.
+
+    A rotation signed by the current key of a trusted node moves that node's name to the new
+    key and keeps the old key trusted as ``<name>.retired-<n>``. One signed by an unknown or a
+    retired key, or malformed, is refused: with ``strict`` the first refusal raises
+    (``UntrustedRotation`` or ``BadRotation``) before anything changes; otherwise it is reported
+    and the rest applied.
+    """
+    _finish_trust_journal(store)
+    tips = [store.resolve(c) for c in commit_ids]
+    by_key = {n.key.raw: n.name for n in store.trust.nodes()}
+    taken = set(by_key.values())
+    plans: list[tuple[PublicKey, PublicKey, str, str]] = []
+    outcomes: list[RotationOutcome] = []
+    for oid in walk(store.repo, tips):
+        try:
+            record = read_announcement(store, oid)
+        except BadRotation as e:
+            if strict:
+                raise
+            outcomes.append(RotationOutcome(oid, None, None, None, "refused", e.reason))
+            continue
+        trusted_new = by_key.get(record.new.raw)
+        if trusted_new is not None:
+            outcomes.append(RotationOutcome(oid, record.old, record.new, trusted_new, "already"))
+            continue
+        old_name = by_key.get(record.old.raw)
+        if old_name is None or is_retired_name(old_name):
+            reason = (
+                f"signed by {record.old.did}, which this node does not trust"
+                if old_name is None
+                else f"signed by {record.old.did}, a key already retired as {old_name}"
+            )
+            if strict:
+                raise UntrustedRotation(oid, record.old, reason)
+            outcomes.append(RotationOutcome(oid, record.old, record.new, None, "refused", reason))
+            continue
+        retired_as = retired_name(old_name, taken)
+        taken.add(retired_as)
+        by_key[record.old.raw] = retired_as
+        by_key[record.new.raw] = old_name
+        plans.append((record.old, record.new, old_name, retired_as))
+        outcomes.append(RotationOutcome(oid, record.old, record.new, old_name, "applied"))
+    for old, new, name, retired_as in plans:
+        _move_trust(store, old, new, name, retired_as)
+    return outcomes
+
+
+def _retire_key_file(store: Store, old: NodeKey) -> Path:
+    folder = store.path / MINDGIT_DIR / RETIRED_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / (old.public.did.removeprefix(DID_PREFIX) + ".key")
+    if path.exists():
+        kept = NodeKey.load(path)
+        if kept.public != old.public:
+            raise BadRotation("retire", f"{path} holds another key than the one it is named for")
+        return path
+    old.save(path, comment=f"{store.name} (retired)")
+    return path
+
+
+def _announce(store: Store, record: RotationRecord, new: NodeKey) -> str:
+    tip = read_ref(store.repo, ANNOUNCE_REF)
+    if tip is not None and read_announcement(store, tip) == record:
+        return tip  # announced before an interruption
+    tb = store.repo.TreeBuilder()
+    tb.insert(RECORD_FILE, store.repo.create_blob(record.to_bytes()), layout.BLOB)
+    tb.insert(PROOF_FILE, store.repo.create_blob(prove(record, new).encode()), layout.BLOB)
+    message = f"keys: rotate {record.name}\n\nold: {record.old.did}\nnew: {record.new.did}\n"
+    commit = store.write_commit(tb.write(), [tip] if tip else [], message)
+    update_ref(
+        store.repo,
+        ANNOUNCE_REF,
+        commit,
+        tip,
+        message=f"keys: rotate {record.name}",
+        committer=f"{store.name} <{record.old.did}>",
+    )
+    return commit
+
+
+def _move_trust(
+    store: Store, old: PublicKey, new: PublicKey, name: str, retired_as: str | None = None
+) -> str:
+    """Trust ``new`` as ``name`` and ``old`` as a retired name, surviving a crash halfway.
+
+    The trust file cannot rename in one write, so the intent is journalled first and replayed
+    by the next rotation call; otherwise a crash between "forget old" and "trust old under its
+    retired name" would leave the old key untrusted, and its rotation could never be accepted.
+    """
+    trust = store.trust
+    current = trust.find(new)
+    if current is not None:
+        node = trust.find(old)
+        return node.name if node is not None else current.name
+    if retired_as is None:
+        retired_as = retired_name(name, {n.name for n in trust.nodes()})
+    journal = store.path / MINDGIT_DIR / TRUST_JOURNAL
+    _write_atomic(
+        journal,
+        dagjson.encode({"name": name, "new": new.did, "old": old.did, "retired": retired_as}),
+    )
+    _complete_move(trust, old, new, name, retired_as)
+    journal.unlink()
+    return retired_as
+
+
+def _complete_move(
+    trust: TrustStore, old: PublicKey, new: PublicKey, name: str, retired: str
+) -> None:
+    try:
+        holder = trust.get(name)
+    except UnknownNode:
+        holder = None
+    if holder is not None and holder.key == old:
+        trust.remove(old.did)
+    if trust.find(old) is None:
+        trust.add(old, retired)
+    if trust.find(new) is None:
+        trust.add(new, name)
+
+
+def _finish_trust_journal(store: Store) -> None:
+    journal = store.path / MINDGIT_DIR / TRUST_JOURNAL
+    try:
+        data = journal.read_bytes()
+    except FileNotFoundError:
+        return
+    try:
+        node = dagjson.decode(data)
+        if not isinstance(node, dict) or set(node) != {"name", "new", "old", "retired"}:
+            raise ValueError
+        name, retired = str(node["name"]), str(node["retired"])
+        old, new = PublicKey.parse(str(node["old"])), PublicKey.parse(str(node["new"]))
+    except (MindgitError, ValueError):
+        raise BadRotation(
+            "journal", f"{journal} is damaged; check `mindgit trust list`, then delete it"
+        ) from None
+    _complete_move(store.trust, old, new, name, retired)
+    journal.unlink()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

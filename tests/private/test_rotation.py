@@ -1,0 +1,365 @@
+"""Key rotation: the node's own store, the announcement on refs/keys/announce, and peers that
+learn the new key over plain `git fetch`."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mindgit.identity import sshsig
+from mindgit.identity.keys import NodeKey
+from mindgit.identity.rotation import (
+    PROOF_NAMESPACE,
+    BadRotation,
+    RotationRecord,
+    check_proof,
+    is_retired_name,
+    prove,
+    retired_name,
+)
+from mindgit.identity.trust import check_node_name
+from mindgit.ipld import dagjson
+from mindgit.store import private
+from mindgit.store.private import (
+    ANNOUNCE_REF,
+    PROOF_FILE,
+    RECORD_FILE,
+    TRUST_JOURNAL,
+    UntrustedRotation,
+    apply_rotations,
+    read_announcement,
+    reveal,
+    rotate_key,
+    think_private,
+)
+from mindgit.store.repository import Store, init_store, open_store
+from mindgit.store.verify import verify_commits
+from tests.conftest import fsck, git
+from tests.private.conftest import Nodes, fetch
+
+A = NodeKey.from_seed(bytes([1]) * 32)
+B = NodeKey.from_seed(bytes([2]) * 32)
+C = NodeKey.from_seed(bytes([3]) * 32)
+
+
+def names(store: Store) -> dict[str, str]:
+    return {n.name: n.did for n in store.trust.nodes()}
+
+
+# -- records ----------------------------------------------------------------------------------
+
+
+def test_record_round_trip_and_proof() -> None:
+    record = RotationRecord(A.public, B.public, "alpha")
+    data = record.to_bytes()
+    assert dagjson.decode(data) == {
+        "name": "alpha",
+        "new": B.public.did,
+        "old": A.public.did,
+        "type": "key-rotation",
+        "v": 1,
+    }
+    assert RotationRecord.parse(data) == record
+    proof = prove(record, B)
+    check_proof(record, proof)
+    with pytest.raises(BadRotation, match="new key"):
+        prove(record, C)
+    with pytest.raises(BadRotation, match="not by the new key"):
+        check_proof(record, sshsig.sign(C, data, PROOF_NAMESPACE))
+    with pytest.raises(BadRotation, match="proof"):
+        check_proof(RotationRecord(A.public, B.public, "beta"), proof)
+
+
+def test_proof_is_a_plain_ssh_signature(tmp_path: Path) -> None:
+    record = RotationRecord(A.public, B.public, "alpha")
+    (tmp_path / "record").write_bytes(record.to_bytes())
+    (tmp_path / "proof").write_text(prove(record, B))
+    (tmp_path / "allowed").write_text(f'new namespaces="{PROOF_NAMESPACE}" {B.public.openssh}\n')
+    with open(tmp_path / "record", "rb") as stdin:
+        check = subprocess.run(
+            [
+                *("ssh-keygen", "-Y", "verify", "-f", str(tmp_path / "allowed"), "-I", "new"),
+                *("-n", PROOF_NAMESPACE, "-s", str(tmp_path / "proof")),
+            ],
+            stdin=stdin,
+            capture_output=True,
+        )
+    assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.parametrize(
+    ("node", "match"),
+    [
+        ([], "a map of exactly"),
+        ({"name": "a", "new": "x", "old": "y", "type": "key-rotation"}, "a map of exactly"),
+        ({"name": "a", "new": "x", "old": "y", "type": "other", "v": 1}, "type 'other'"),
+        ({"name": "a", "new": "x", "old": "y", "type": "key-rotation", "v": 2}, "version 2"),
+        ({"name": 5, "new": "x", "old": "y", "type": "key-rotation", "v": 1}, "'name' is a string"),
+        ({"name": "a", "new": "x", "old": "y", "type": "key-rotation", "v": 1}, "not an ed25519"),
+    ],
+)
+def test_bad_records_are_refused(node: object, match: str) -> None:
+    with pytest.raises(BadRotation, match=match):
+        RotationRecord.parse(dagjson.encode(node))  # type: ignore[arg-type]
+
+
+def test_record_refuses_same_keys_bad_names_and_non_canonical_bytes() -> None:
+    with pytest.raises(BadRotation, match="same"):
+        RotationRecord(A.public, A.public, "alpha")
+    good = RotationRecord(A.public, B.public, "alpha").to_bytes()
+    with pytest.raises(BadRotation, match="invalid DAG-JSON"):
+        RotationRecord.parse(good.replace(b"{", b"{ ", 1))
+    bad_name = dagjson.encode(
+        {
+            "name": "no spaces",
+            "new": B.public.did,
+            "old": A.public.did,
+            "type": "key-rotation",
+            "v": 1,
+        }
+    )
+    with pytest.raises(BadRotation, match="invalid node name"):
+        RotationRecord.parse(bad_name)
+
+
+def test_retired_names() -> None:
+    assert retired_name("beta", {"beta"}) == "beta.retired-1"
+    assert retired_name("beta", {"beta", "beta.retired-1"}) == "beta.retired-2"
+    long = "n" * 64
+    assert check_node_name(retired_name(long, set())) == "n" * 54 + ".retired-1"
+    assert is_retired_name("beta.retired-12") and not is_retired_name("beta")
+    assert not is_retired_name("beta.retired-0") and not is_retired_name(".retired-1")
+
+
+# -- this node ------------------------------------------------------------------------------
+
+
+def test_rotate_keeps_the_old_key_and_announces_the_new(nodes: Nodes) -> None:
+    alpha, _beta = nodes("alpha", "beta")
+    _, before = think_private(alpha, "sealed to the old key", (), ["beta"])
+    old = alpha.public_key
+    r = rotate_key(alpha)
+    assert (r.old, r.name, r.retired_as) == (old, "alpha", "alpha.retired-1")
+    assert alpha.public_key == r.new != old
+    again = open_store(alpha.path)
+    assert again.public_key == r.new and again.key_path == alpha.path / "mindgit" / "node.key"
+    assert stat.S_IMODE(again.key_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(r.retired_key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(r.retired_key.parent.stat().st_mode) == 0o700
+    assert NodeKey.load(r.retired_key).public == old
+    assert names(alpha)["alpha"] == r.new.did and names(alpha)["alpha.retired-1"] == old.did
+    assert not (alpha.path / "mindgit" / "pending.key").exists()
+    assert not (alpha.path / "mindgit" / TRUST_JOURNAL).exists()
+
+    # Old private thoughts stay readable; new ones are sealed to the new key.
+    assert reveal(alpha, before)["text"] == "sealed to the old key"
+    _, after = think_private(alpha, "sealed to the new key")
+    assert reveal(open_store(alpha.path), after)["text"] == "sealed to the new key"
+
+    # The announcement: signed by the old key, holding the record and the new key's proof.
+    tip = git("--git-dir", str(alpha.path), "rev-parse", ANNOUNCE_REF).strip()
+    assert tip == r.commit
+    assert read_announcement(alpha, tip) == RotationRecord(old, r.new, "alpha")
+    listing = git("--git-dir", str(alpha.path), "ls-tree", "--name-only", ANNOUNCE_REF)
+    assert listing.split() == sorted([PROOF_FILE, RECORD_FILE])
+    assert git("--git-dir", str(alpha.path), "log", "--format=%G? %GK", ANNOUNCE_REF).split() == [
+        "G",
+        old.fingerprint,
+    ]
+    assert git("--git-dir", str(alpha.path), "log", "-1", "--format=%G? %GK", "main").split() == [
+        "G",
+        r.new.fingerprint,
+    ]
+    assert verify_commits(alpha.repo, alpha.trust, [alpha.head()]).ok
+    fsck(alpha.path)
+
+
+def test_rotate_twice_reads_thoughts_for_every_old_key(nodes: Nodes) -> None:
+    (alpha,) = nodes("alpha")
+    _, first = think_private(alpha, "first key")
+    r1 = rotate_key(alpha)
+    _, second = think_private(alpha, "second key")
+    r2 = rotate_key(alpha)
+    assert r2.old == r1.new and r2.retired_as == "alpha.retired-2"
+    assert [reveal(alpha, c)["text"] for c in (first, second)] == ["first key", "second key"]
+    log = git("--git-dir", str(alpha.path), "log", "--format=%s", ANNOUNCE_REF).splitlines()
+    assert log == ["keys: rotate alpha", "keys: rotate alpha"]
+
+
+def test_rotate_a_store_using_an_external_key(tmp_path: Path) -> None:
+    external = tmp_path / "id_ed25519"
+    A.save(external, comment="shared identity")
+    alpha = init_store(tmp_path / "alpha", "alpha", key_file=external)
+    _, cid = think_private(alpha, "before")
+    r = rotate_key(alpha)
+    assert alpha.config_get("mindgit.keyfile") is None
+    assert alpha.key_path == alpha.path / "mindgit" / "node.key"
+    assert NodeKey.load(external).public == A.public  # other stores may still use it
+    assert open_store(alpha.path).public_key == r.new
+    assert reveal(alpha, cid)["text"] == "before"
+
+
+def test_an_interrupted_rotation_finishes_with_the_same_key(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (alpha,) = nodes("alpha")
+
+    def crash(*_: object, **__: object) -> str:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(private, "_move_trust", crash)
+        with pytest.raises(KeyboardInterrupt):
+            rotate_key(alpha)
+    announced = read_announcement(alpha, alpha.resolve(ANNOUNCE_REF))
+    assert open_store(alpha.path).public_key == announced.old  # not switched yet
+    r = rotate_key(open_store(alpha.path))
+    assert (r.old, r.new) == (announced.old, announced.new)
+    assert git("--git-dir", str(alpha.path), "rev-list", "--count", ANNOUNCE_REF).strip() == "1"
+
+
+# -- peers ----------------------------------------------------------------------------------
+
+
+def test_a_peer_accepts_a_rotation_signed_by_the_trusted_key(nodes: Nodes) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    alpha.think("signed by the old key")
+    old = alpha.public_key
+    r = rotate_key(alpha)
+    alpha.think("signed by the new key")
+    fetch(beta, alpha, f"{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    fetch(beta, alpha, "main:refs/remotes/alpha/main")
+    out = apply_rotations(beta, ["refs/keys/peers/alpha"])
+    assert [(o.status, o.name, o.new) for o in out] == [("applied", "alpha", r.new)]
+    assert names(beta)["alpha"] == r.new.did and names(beta)["alpha.retired-1"] == old.did
+    # Both the old and the new commits verify on the peer.
+    assert verify_commits(beta.repo, beta.trust, [beta.resolve("refs/remotes/alpha/main")]).ok
+    # Applying again changes nothing.
+    again = apply_rotations(beta, ["refs/keys/peers/alpha"])
+    assert [o.status for o in again] == ["already"]
+    # The peer now seals to the new key, and alpha reads it.
+    _, cid = think_private(beta, "for alpha's new key", (), ["alpha"])
+    fetch(alpha, beta, "main:refs/remotes/beta/main")
+    assert reveal(alpha, cid, "refs/remotes/beta/main")["text"] == "for alpha's new key"
+
+
+def test_a_chain_of_rotations_is_applied_in_order(nodes: Nodes) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    first = rotate_key(alpha)
+    second = rotate_key(alpha)
+    fetch(beta, alpha, f"{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    out = apply_rotations(beta, ["refs/keys/peers/alpha"])
+    assert [o.status for o in out] == ["applied", "applied"]
+    assert names(beta)["alpha"] == second.new.did
+    assert names(beta)["alpha.retired-1"] == first.old.did
+    assert names(beta)["alpha.retired-2"] == first.new.did
+
+
+def test_a_peer_keeps_its_own_name_for_the_node(nodes: Nodes, tmp_path: Path) -> None:
+    (alpha,) = nodes("alpha")
+    beta = init_store(tmp_path / "beta", "beta")
+    beta.trust.add(alpha.public_key, "friend")
+    r = rotate_key(alpha)
+    fetch(beta, alpha, f"{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    apply_rotations(beta, ["refs/keys/peers/alpha"])
+    assert names(beta)["friend"] == r.new.did and "alpha" not in names(beta)
+
+
+def test_a_rotation_by_an_untrusted_key_is_refused(nodes: Nodes) -> None:
+    beta, gamma = nodes("beta", "gamma", trust=False)
+    rotate_key(gamma)
+    fetch(beta, gamma, f"{ANNOUNCE_REF}:refs/keys/peers/gamma")
+    before = beta.trust.export()
+    with pytest.raises(UntrustedRotation, match="does not trust") as info:
+        apply_rotations(beta, ["refs/keys/peers/gamma"])
+    assert "mindgit trust add" in (info.value.hint or "")
+    assert beta.trust.export() == before
+    out = apply_rotations(beta, ["refs/keys/peers/gamma"], strict=False)
+    assert [o.status for o in out] == ["refused"]
+    assert beta.trust.export() == before
+
+
+def test_a_rotation_signed_by_a_retired_key_is_refused(nodes: Nodes, tmp_path: Path) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    r = rotate_key(alpha)
+    fetch(beta, alpha, f"{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    apply_rotations(beta, ["refs/keys/peers/alpha"])
+    # Whoever holds the retired key (say, a thief) announces a key of their own.
+    mallory = init_store(tmp_path / "mallory", "alpha", key_file=r.retired_key)
+    rotate_key(mallory)
+    fetch(beta, mallory, f"{ANNOUNCE_REF}:refs/keys/peers/mallory")
+    before = beta.trust.export()
+    with pytest.raises(UntrustedRotation, match=r"already retired as alpha\.retired-1"):
+        apply_rotations(beta, ["refs/keys/peers/mallory"])
+    assert beta.trust.export() == before
+
+
+def _forge(store: Store, files: dict[str, bytes]) -> str:
+    tb = store.repo.TreeBuilder()
+    for name, data in files.items():
+        tb.insert(name, store.repo.create_blob(data), 0o100644)
+    return store.write_commit(tb.write(), [], "keys: forged")
+
+
+def test_forged_announcements_are_refused(nodes: Nodes) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    record = RotationRecord(alpha.public_key, B.public, "alpha")
+    cases = {
+        "no proof": {RECORD_FILE: record.to_bytes()},
+        "extra file": {
+            RECORD_FILE: record.to_bytes(),
+            PROOF_FILE: prove(record, B).encode(),
+            "x": b"",
+        },
+        "proof by another key": {
+            RECORD_FILE: record.to_bytes(),
+            PROOF_FILE: prove(RotationRecord(A.public, C.public, "alpha"), C).encode(),
+        },
+        "not by the old key": {
+            RECORD_FILE: RotationRecord(A.public, B.public, "alpha").to_bytes(),
+            PROOF_FILE: prove(RotationRecord(A.public, B.public, "alpha"), B).encode(),
+        },
+    }
+    expected = {
+        "no proof": "the tree holds",
+        "extra file": "the tree holds",
+        "proof by another key": "the new key's proof",
+        "not by the old key": "not by the old key",
+    }
+    before = beta.trust.export()
+    for label, files in cases.items():
+        commit = _forge(alpha, files)
+        git("--git-dir", str(alpha.path), "update-ref", "refs/keys/forged", commit)
+        fetch(beta, alpha, "+refs/keys/forged:refs/keys/forged")
+        with pytest.raises(BadRotation) as info:
+            apply_rotations(beta, ["refs/keys/forged"])
+        assert info.value.what == commit[:12], label
+        assert expected[label] in info.value.reason, label
+        out = apply_rotations(beta, ["refs/keys/forged"], strict=False)
+        assert [o.status for o in out] == ["refused"], label
+    assert beta.trust.export() == before
+
+
+def test_an_interrupted_trust_update_is_finished_on_the_next_call(nodes: Nodes) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    old = alpha.public_key
+    # The state a crash leaves between "forget the old key" and "trust it as retired".
+    (beta.path / "mindgit" / TRUST_JOURNAL).write_bytes(
+        dagjson.encode(
+            {"name": "alpha", "new": B.public.did, "old": old.did, "retired": "alpha.retired-1"}
+        )
+    )
+    beta.trust.remove("alpha")
+    assert apply_rotations(beta, []) == []
+    assert names(beta)["alpha"] == B.public.did and names(beta)["alpha.retired-1"] == old.did
+    assert not (beta.path / "mindgit" / TRUST_JOURNAL).exists()
+
+
+def test_a_damaged_journal_is_reported(nodes: Nodes) -> None:
+    (beta,) = nodes("beta")
+    (beta.path / "mindgit" / TRUST_JOURNAL).write_bytes(b"{}")
+    with pytest.raises(BadRotation, match="damaged"):
+        apply_rotations(beta, [])
