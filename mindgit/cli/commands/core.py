@@ -58,15 +58,50 @@ def id_(ctx: click.Context, as_json: bool) -> None:
 @click.command()
 @click.argument("text")
 @click.option("--tag", "tags", multiple=True, help="A tag for the thought (repeatable).")
+@click.option(
+    "--private",
+    is_flag=True,
+    help="Seal the thought: only this node and the --to nodes can read it.",
+)
+@click.option(
+    "--to",
+    "recipients",
+    multiple=True,
+    metavar="NODE",
+    help="With --private: a trusted node (name or did:key) that may read it (repeatable).",
+)
 @experiment_option
 @json_option
 @click.pass_context
 def think(
-    ctx: click.Context, text: str, tags: tuple[str, ...], experiment: str | None, as_json: bool
+    ctx: click.Context,
+    text: str,
+    tags: tuple[str, ...],
+    private: bool,
+    recipients: tuple[str, ...],
+    experiment: str | None,
+    as_json: bool,
 ) -> None:
-    """Add a thought to the current state (a new signed commit)."""
+    """Add a thought to the current state (a new signed commit).
+
+    TEXT `-` reads the text from stdin, which keeps a private thought out of shell history and
+    the process list.
+    """
+    from mindgit.errors import UsageError
+
+    if recipients and not private:
+        raise UsageError("--to names who may read a private thought; add --private")
+    if text == "-":
+        import sys
+
+        text = sys.stdin.read().rstrip("\n")
     store = open_store_from(ctx)
-    commit, cid = store.think(text, tags, experiment=experiment)
+    if private:
+        from mindgit.store.private import think_private
+
+        commit, cid = think_private(store, text, tags, recipients, experiment=experiment)
+    else:
+        commit, cid = store.think(text, tags, experiment=experiment)
     if as_json:
         emit_json(
             {
@@ -74,6 +109,7 @@ def think(
                 "commit": commit.id,
                 "experiment": commit.experiment,
                 "state": str(commit.manifest),
+                "private": private,
             }
         )
     else:
@@ -187,9 +223,10 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     snap = store.snapshot(target)
     entry = next(log(store, snap.commit, limit=1))
     thoughts = []
+    keys = _Keys(store)
     for cid in sorted(snap.state.thoughts, key=str):
         node = dagjson.decode(store.thought(cid, snap.commit))
-        thoughts.append({"cid": str(cid), **_thought_json(node)})
+        thoughts.append({"cid": str(cid), **_thought_json(node, keys, cid)})
     data = {
         "commit": snap.commit,
         "experiment": experiment or (None if rev else store.current),
@@ -224,6 +261,15 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     click.echo(f"thoughts   {len(thoughts)}")
     for t in thoughts:
         tags = f"  [{', '.join(t['tags'])}]" if t.get("tags") else ""
+        if t.get("private"):
+            count = f"{t['recipients']} recipient{'' if t['recipients'] == 1 else 's'}"
+            if "text" in t:
+                click.echo(f"  {t['cid']}  {t['text']}{tags}  (private, {count})")
+            elif "error" in t:
+                click.echo(f"  {t['cid']}  private ({count}): {t['error']}")
+            else:
+                click.echo(f"  {t['cid']}  private ({count})")
+            continue
         click.echo(f"  {t['cid']}  {t.get('text', '(' + str(t.get('type')) + ')')}{tags}")
     if data["memories"]:
         click.echo(f"memories   {len(data['memories'])}")
@@ -249,10 +295,55 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:g}"
 
 
-def _thought_json(node: Any) -> dict[str, Any]:
+class _Keys:
+    """This node's private keys, loaded only when a private thought is met."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._keys: tuple[Any, ...] | None = None
+
+    def get(self) -> tuple[Any, ...]:
+        if self._keys is None:
+            from mindgit.identity.keys import KeyFileError
+            from mindgit.store.private import node_keys
+
+            try:
+                self._keys = node_keys(self.store)
+            except KeyFileError:
+                self._keys = ()  # a store without its key still shows what it can
+        return self._keys
+
+
+def _thought_json(node: Any, keys: _Keys | None = None, cid: Any = None) -> dict[str, Any]:
+    """A thought for display; a private one shows its text only to a recipient (given ``keys``)."""
     if isinstance(node, dict) and node.get("type") == "note":
         return {"type": "note", "text": node["text"], "tags": node["tags"]}
+    if isinstance(node, dict) and node.get("type") == "sealed":
+        return _sealed_json(node, keys, cid)
     return {"type": node.get("type") if isinstance(node, dict) else None}
+
+
+def _sealed_json(node: dict[str, Any], keys: _Keys | None, cid: Any) -> dict[str, Any]:
+    from mindgit.identity.seal import IntegrityError, NotARecipient
+    from mindgit.store.private import open_envelope
+    from mindgit.store.state import SchemaError
+
+    recipients = node.get("recipients")
+    out: dict[str, Any] = {
+        "type": "sealed",
+        "private": True,
+        "recipients": len(recipients) if isinstance(recipients, list) else 0,
+        "readable": False,
+    }
+    if keys is None or cid is None:
+        return out
+    try:
+        note = open_envelope(cid, node, keys.get())
+    except NotARecipient:
+        return out
+    except (IntegrityError, SchemaError) as e:
+        return {**out, "error": str(e)}
+    return {**out, "readable": True, "text": note["text"], "tags": note["tags"]}
 
 
 @click.command("log")

@@ -1,0 +1,130 @@
+"""`mindgit share` and `mindgit keys`: private thoughts shared by consent, and key rotation."""
+
+from __future__ import annotations
+
+import click
+
+from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.output import emit_json, info, table
+
+
+@click.command()
+@click.argument("cid")
+@click.option(
+    "--with",
+    "with_",
+    required=True,
+    metavar="NODE",
+    help="The trusted node (name or did:key) that may read the thought from now on.",
+)
+@experiment_option
+@json_option
+@click.pass_context
+def share(ctx: click.Context, cid: str, with_: str, experiment: str | None, as_json: bool) -> None:
+    """Let one more node read the private thought CID (only a recipient can).
+
+    The thought gets a new envelope, and so a new CID, printed on stdout.
+    """
+    from mindgit.ipld.cid import CID
+    from mindgit.store.private import share as share_thought
+
+    store = open_store_from(ctx)
+    commit, new = share_thought(store, CID.parse(cid), with_, experiment=experiment)
+    if as_json:
+        emit_json(
+            {
+                "thought": str(new),
+                "replaces": cid,
+                "with": with_,
+                "commit": commit.id,
+                "experiment": commit.experiment,
+                "state": str(commit.manifest),
+            }
+        )
+    else:
+        click.echo(str(new))
+        info(f"shared with {with_}; the thought is now {new}")
+
+
+@click.group()
+def keys() -> None:
+    """This node's keys: rotate them, list them, accept peers' rotations."""
+
+
+@keys.command("rotate")
+@json_option
+@click.pass_context
+def keys_rotate(ctx: click.Context, as_json: bool) -> None:
+    """Replace this node's key; the old one is kept so old private thoughts stay readable.
+
+    The new key is announced on refs/keys/announce in a commit signed by the old key; peers that
+    trust the old key accept the new one (`mindgit keys apply`).
+    """
+    from mindgit.store.private import rotate_key
+
+    store = open_store_from(ctx)
+    r = rotate_key(store)
+    if as_json:
+        emit_json(
+            {
+                "name": r.name,
+                "old": r.old.did,
+                "new": r.new.did,
+                "announcement": r.commit,
+                "retired_as": r.retired_as,
+                "retired_key": str(r.retired_key),
+            }
+        )
+    else:
+        click.echo(r.new.did)
+        info(f"rotated {r.name}: old key kept as {r.retired_as} ({r.retired_key})")
+        info(f"announced in {r.commit[:12]} on refs/keys/announce; push it to your peers")
+
+
+@keys.command("list")
+@json_option
+@click.pass_context
+def keys_list(ctx: click.Context, as_json: bool) -> None:
+    """This node's current key and the retired keys it still reads private thoughts with."""
+    from mindgit.store.private import retired_keys
+
+    store = open_store_from(ctx)
+    rows = [{"status": "current", "did": store.public_key.did, "path": str(store.key_path)}]
+    rows += [{"status": "retired", "did": k.public.did, "path": ""} for k in retired_keys(store)]
+    if as_json:
+        emit_json(rows)
+    else:
+        table("keys", ["status", "did"], [[r["status"], r["did"]] for r in rows])
+
+
+@keys.command("apply")
+@click.argument("revs", nargs=-1, required=True)
+@json_option
+@click.pass_context
+def keys_apply(ctx: click.Context, revs: tuple[str, ...], as_json: bool) -> None:
+    """Accept peers' key rotations from REVS (e.g. a fetched refs/keys/... ref).
+
+    Only rotations signed by a trusted node's current key are accepted; any other is refused
+    and nothing changes.
+    """
+    from mindgit.store.private import apply_rotations
+
+    store = open_store_from(ctx)
+    outcomes = apply_rotations(store, revs)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "commit": o.commit,
+                    "status": o.status,
+                    "name": o.name,
+                    "old": o.old.did if o.old else None,
+                    "new": o.new.did if o.new else None,
+                }
+                for o in outcomes
+            ]
+        )
+        return
+    for o in outcomes:
+        new = o.new.did if o.new else "-"
+        info(f"{o.commit[:12]}  {o.status:8} {o.name or '-'}  {new}")

@@ -1,0 +1,159 @@
+"""The command line of private thoughts: think --private, show, share, keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+
+import pytest
+
+from mindgit.ipld.cid import CID
+from mindgit.store.private import ANNOUNCE_REF
+from mindgit.store.repository import Store
+from mindgit.store.sealed import decode_envelope, encode_envelope
+from tests.private.conftest import Mg, Nodes, fetch
+
+SECRET = "the key is under the third stone"
+
+
+def test_think_private_and_show_for_a_recipient(nodes: Nodes, mg: Mg) -> None:
+    alpha, beta, _gamma = nodes("alpha", "beta", "gamma")
+    r = mg(
+        "--store", str(alpha.path), "think", SECRET, "--private", "--to", "beta", "--to", "gamma"
+    )
+    assert r.code == 0, r.err
+    cid = r.out.strip()
+    assert CID.parse(cid) in alpha.state().thoughts
+    shown = mg("--store", str(alpha.path), "show")
+    assert f"{cid}  {SECRET}  (private, 3 recipients)" in shown.out
+    data = json.loads(mg("--store", str(alpha.path), "show", "--json").out)
+    assert data["thoughts"] == [
+        {
+            "cid": cid,
+            "type": "sealed",
+            "private": True,
+            "recipients": 3,
+            "readable": True,
+            "text": SECRET,
+            "tags": [],
+        }
+    ]
+    log = mg("--store", str(alpha.path), "log", "-n", "1")
+    assert f"think: private thought {cid}" in log.out and SECRET not in log.out
+    fetch(beta, alpha, "main:refs/remotes/alpha/main")
+    assert SECRET in mg("--store", str(beta.path), "show", "refs/remotes/alpha/main").out
+
+
+def test_show_for_a_non_recipient(nodes: Nodes, mg: Mg) -> None:
+    alpha, _beta, delta = nodes("alpha", "beta", "delta")
+    cid = mg("--store", str(alpha.path), "think", SECRET, "--private", "--to", "beta").out.strip()
+    fetch(delta, alpha, "main:refs/remotes/alpha/main")
+    shown = mg("--store", str(delta.path), "show", "refs/remotes/alpha/main")
+    assert shown.code == 0, shown.err
+    assert f"{cid}  private (2 recipients)" in shown.out
+    assert SECRET not in shown.out + shown.err
+    data = json.loads(
+        mg("--store", str(delta.path), "show", "--json", "refs/remotes/alpha/main").out
+    )
+    assert data["thoughts"] == [
+        {"cid": cid, "type": "sealed", "private": True, "recipients": 2, "readable": False}
+    ]
+
+
+def test_show_reports_a_tampered_envelope_and_goes_on(nodes: Nodes, mg: Mg) -> None:
+    (alpha,) = nodes("alpha")
+    cid = CID.parse(mg("--store", str(alpha.path), "think", SECRET, "--private").out.strip())
+    sealed = decode_envelope(alpha.thought(cid))
+    block = encode_envelope(
+        dataclasses.replace(sealed, box=bytes([sealed.box[0] ^ 1]) + sealed.box[1:])
+    )
+    alpha.update(
+        lambda s: (s.with_thoughts({block.cid}), {block.cid: block.data}), "tamper", experiment=None
+    )
+    mg("--store", str(alpha.path), "think", "public")
+    shown = mg("--store", str(alpha.path), "show")
+    assert shown.code == 0, shown.err
+    assert "private (1 recipient): cannot decrypt: integrity check failed" in shown.out
+    assert "public" in shown.out
+
+
+def test_private_text_from_stdin(nodes: Nodes, mg: Mg, monkeypatch: pytest.MonkeyPatch) -> None:
+    (alpha,) = nodes("alpha")
+    monkeypatch.setattr("sys.stdin", io.StringIO(SECRET + "\n"))
+    r = mg("--store", str(alpha.path), "think", "-", "--private", "--json")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    assert out["private"] is True
+    assert SECRET in mg("--store", str(alpha.path), "show").out
+
+
+def test_think_bad_input(nodes: Nodes, mg: Mg) -> None:
+    alpha, stranger = nodes("alpha", "stranger", trust=False)
+    store = str(alpha.path)
+    r = mg("--store", store, "think", SECRET, "--to", "beta")
+    assert r.code == 2 and "add --private" in r.err
+    r = mg("--store", store, "think", SECRET, "--private", "--to", "gamma")
+    assert r.code == 1 and "no trusted node named 'gamma'" in r.err
+    did = stranger.public_key.did
+    r = mg("--store", store, "think", SECRET, "--private", "--to", did)
+    assert r.code == 1 and f"mindgit trust add {did} --name" in r.err
+    for result in (r,):
+        assert SECRET not in result.err and SECRET not in result.out
+    assert len(alpha.state().thoughts) == 0
+
+
+def test_share_and_its_refusals(nodes: Nodes, mg: Mg) -> None:
+    alpha, _beta, gamma, delta = nodes("alpha", "beta", "gamma", "delta")
+    cid = mg("--store", str(alpha.path), "think", SECRET, "--private", "--to", "beta").out.strip()
+    r = mg("--store", str(alpha.path), "share", cid, "--with", "delta")
+    assert r.code == 0, r.err
+    new = r.out.strip()
+    assert alpha.state().thoughts == {CID.parse(new)}
+    assert f"share: {cid} with delta" in mg("--store", str(alpha.path), "log", "-n", "1").out
+    fetch(delta, alpha, "main:refs/remotes/alpha/main")
+    assert SECRET in mg("--store", str(delta.path), "show", "refs/remotes/alpha/main").out
+    # gamma holds the thought but is no recipient: it cannot pass it on.
+    fetch(gamma, alpha, "main:refs/heads/from-alpha")
+    r = mg("--store", str(gamma.path), "share", new, "--with", "delta", "-e", "from-alpha")
+    assert r.code == 1 and "not a recipient" in r.err
+    r = mg("--store", str(alpha.path), "share", new, "--with", "delta")
+    assert r.code == 1 and "already a recipient" in r.err
+    r = mg("--store", str(alpha.path), "share", new, "--with", "nobody")
+    assert r.code == 1 and "no trusted node named 'nobody'" in r.err
+
+
+def _trusted(store: Store) -> dict[str, str]:
+    return {n.name: n.did for n in store.trust.nodes()}
+
+
+def test_keys_rotate_list_and_apply(nodes: Nodes, mg: Mg) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    cid = mg("--store", str(alpha.path), "think", SECRET, "--private").out.strip()
+    old = alpha.public_key.did
+    r = mg("--store", str(alpha.path), "keys", "rotate", "--json")
+    assert r.code == 0, r.err
+    rotated = json.loads(r.out)
+    assert rotated["old"] == old and rotated["retired_as"] == "alpha.retired-1"
+    listed = json.loads(mg("--store", str(alpha.path), "keys", "list", "--json").out)
+    assert [(k["status"], k["did"]) for k in listed] == [
+        ("current", rotated["new"]),
+        ("retired", old),
+    ]
+    assert f"{cid[:8]}" in mg("--store", str(alpha.path), "show").out
+    assert SECRET in mg("--store", str(alpha.path), "show").out
+    fetch(beta, alpha, f"{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    r = mg("--store", str(beta.path), "keys", "apply", "refs/keys/peers/alpha", "--json")
+    assert r.code == 0, r.err
+    assert [o["status"] for o in json.loads(r.out)] == ["applied"]
+    assert _trusted(beta)["alpha"] == rotated["new"]
+
+
+def test_keys_apply_refuses_an_untrusted_rotation(nodes: Nodes, mg: Mg) -> None:
+    beta, gamma = nodes("beta", "gamma", trust=False)
+    assert mg("--store", str(gamma.path), "keys", "rotate").code == 0
+    fetch(beta, gamma, f"{ANNOUNCE_REF}:refs/keys/peers/gamma")
+    before = beta.trust.export()
+    r = mg("--store", str(beta.path), "keys", "apply", "refs/keys/peers/gamma")
+    assert r.code == 1 and "refused key rotation" in r.err and "does not trust" in r.err
+    assert beta.trust.export() == before
