@@ -366,16 +366,29 @@ def _decode_base64(text: str) -> bytes:
         raise DagJsonDecodeError(f"bytes {text[:40]!r} are not valid unpadded base64") from None
 
 
+# Successive states of a mind link mostly the same blocks; parsing each link once per process
+# keeps decoding a manifest of thousands of links cheap. CIDs are immutable, so sharing is safe.
+_LINK_CACHE_SIZE = 1 << 16
+_link_cache: dict[str, CID] = {}
+
+
 def _object_hook(pairs: list[tuple[str, object]]) -> object:
     first_key, first_value = pairs[0] if pairs else ("", None)
     if first_key == "/":
         if isinstance(first_value, str):
             if len(pairs) != 1:
                 raise DagJsonDecodeError('a link {"/": "<cid>"} may not have other keys')
+            cached = _link_cache.get(first_value)
+            if cached is not None:
+                return cached
             try:
-                return CID.parse(first_value)
+                cid = CID.parse(first_value)
             except InvalidCID as error:
                 raise DagJsonDecodeError(f"link {first_value[:80]!r}: {error.reason}") from None
+            if len(_link_cache) >= _LINK_CACHE_SIZE:
+                _link_cache.clear()
+            _link_cache[first_value] = cid
+            return cid
         if (
             isinstance(first_value, dict)
             and first_value

@@ -103,8 +103,9 @@ def update_ref(
         actual = read_ref(repo, ref)
         if actual != expected:
             raise RefMoved(ref, expected, actual)
+        # No fsync, like git's default: a killed process loses nothing the page cache holds, and
+        # libgit2 does not fsync the objects either, so syncing the ref alone would buy nothing.
         os.write(fd, (new + "\n").encode())
-        os.fsync(fd)
         os.close(fd)
         fd = -1
         _append_reflog(gitdir, ref, expected, new, committer, message)

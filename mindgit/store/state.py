@@ -215,6 +215,10 @@ def state_from_node(node: object, where: str = "manifest") -> State:
         genome = Genome.from_node(node["genome"])
     except GenomeError as e:
         raise SchemaError(where, str(e)) from None
+    # One state, one manifest: a gene spelled otherwise than the genome writes it (a null bound,
+    # say) would give the same state a second CID.
+    if node["genome"] != genome.to_node():
+        raise SchemaError(where, "the genome is not written in its canonical form")
     links = node["thoughts"]
     if not isinstance(links, list) or not all(isinstance(x, CID) for x in links):
         raise SchemaError(where, "'thoughts' is a list of links")

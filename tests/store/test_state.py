@@ -121,3 +121,35 @@ def test_diff_reports_memory_changes(store: Store) -> None:
     d = diff(store, "main~1", "main")
     assert [m.name for m in d.memories] == ["human"] and not d.data and not d.genes
     assert d.memories[0].new == (new.cid, new.data)
+
+
+def test_manifest_with_a_null_bound_is_not_canonical() -> None:
+    data = b'{"genome":{"x":{"max":null,"type":"float","value":1}},"schema":1,"thoughts":[]}'
+    with pytest.raises(SchemaError, match="canonical"):
+        parse_manifest(data)
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_gene_nodes = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.just("float"), "value": st.floats(-10, 10)},
+        optional={"min": st.just(-10.0), "max": st.just(10.0), "scale": st.floats(0.1, 2)},
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("int"), "value": st.integers(-5, 5)}, optional={"min": st.just(-5)}
+    ),
+    st.fixed_dictionaries({"type": st.just("bool"), "value": st.booleans()}),
+    st.fixed_dictionaries({"type": st.just("str"), "value": st.text(max_size=5)}),
+)
+
+
+@given(st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), _gene_nodes, max_size=6))
+def test_any_manifest_that_parses_reencodes_to_the_same_bytes(genome: dict[str, object]) -> None:
+    data = dagjson.encode({"genome": genome, "schema": 1, "thoughts": []})  # type: ignore[dict-item]
+    try:
+        state = parse_manifest(data)
+    except SchemaError:
+        return
+    assert state.manifest().data == data

@@ -1,0 +1,128 @@
+"""Store benchmarks: signed commits vs raw pygit2 commits, verify throughput, CLI start-up.
+
+Run: .venv/bin/python bench/store.py [--commits N]
+
+Prints figures and ratios measured in the same run; asserts nothing.
+Targets (issue 2): signed/raw time <= 1.5x; verify >= 10,000 commits/s on one core;
+`mindgit id` <= 1.5x the time of `python -c "import pygit2, nacl.signing, click"`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pygit2
+
+from mindgit.store import layout
+from mindgit.store.genome import Gene
+from mindgit.store.repository import HEADS, init_store
+from mindgit.store.state import State, make_thought
+from mindgit.store.verify import verify_commits
+
+
+def states(n: int, base_thoughts: int = 20) -> list[tuple[State, dict]]:  # type: ignore[type-arg]
+    """A typical history: a mind with ~20 thoughts and 8 genes; each commit changes a gene, and
+    every tenth adds a thought (as `think` and `genome set` would)."""
+    out = []
+    first = [make_thought(f"background thought {i}", ["bench"]) for i in range(base_thoughts)]
+    genes = [Gene.make(f"g{k}", "float", 0.0, min=-5, max=5) for k in range(8)]
+    state = State().with_genome(State().genome.with_genes(*genes))
+    state = state.with_thoughts(b.cid for b in first)
+    blocks = {b.cid: b.data for b in first}
+    for i in range(n):
+        new = {}
+        if i % 10 == 9:
+            block = make_thought(f"thought number {i}", ["bench"])
+            state = state.with_thoughts(state.thoughts | {block.cid})
+            new[block.cid] = block.data
+        gene = Gene.make(f"g{i % 8}", "float", (i % 1000) * 0.001, min=-5, max=5)
+        state = state.with_genome(state.genome.with_genes(gene))
+        out.append((state, {**blocks, **new} if i == 0 else new))
+    return out
+
+
+def bench_commits(n: int, tmp: Path) -> tuple[float, float, Path]:
+    plan = states(n)
+    store = init_store(tmp / "signed", "bench")
+    # raw: the same trees, committed unsigned with plain pygit2, parent chain, no ref CAS
+    raw = pygit2.init_repository(str(tmp / "raw"), bare=True)
+    sig = pygit2.Signature("bench", "bench@example.invalid", 0, 0)
+    t0 = time.perf_counter()
+    parent: list[pygit2.Oid] = []
+    base = None
+    for state, blocks in plan:
+        tree, _ = layout.write_state(raw, state, blocks, base)
+        base = raw[tree]
+        oid = raw.create_commit(None, sig, sig, "raw", tree, parent)
+        parent = [oid]
+    raw.references.create("refs/heads/main", parent[0])
+    raw_time = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    for state, blocks in plan:
+        store.commit_state(state, blocks, "signed")
+    signed_time = time.perf_counter() - t0
+    return raw_time, signed_time, store.path
+
+
+def bench_verify(path: Path) -> tuple[int, float]:
+    from mindgit.store.repository import Store
+
+    store = Store(path)
+    tip = str(store.repo.references[HEADS + "main"].target)
+    t0 = time.perf_counter()
+    report = verify_commits(store.repo, store.trust, [tip])
+    elapsed = time.perf_counter() - t0
+    assert report.ok, report.problems[:3]
+    return len(report.results), elapsed
+
+
+def best_of(cmd: list[str], runs: int, cwd: Path | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, cwd=cwd)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--commits", type=int, default=2000)
+    ap.add_argument("--runs", type=int, default=15)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        raw_t, signed_t, path = bench_commits(args.commits, tmp)
+        n = args.commits
+        print(f"commits: {n}")
+        print(f"  raw pygit2 (unsigned) {n / raw_t:9.0f} commits/s")
+        print(f"  mindgit (signed, CAS) {n / signed_t:9.0f} commits/s")
+        print(f"  ratio signed/raw time {signed_t / raw_t:9.2f}x   (target <= 1.5x)")
+        count, vt = bench_verify(path)
+        print(
+            f"verify: {count} commits in {vt:.3f}s = {count / vt:.0f} commits/s (target >= 10,000)"
+        )
+
+        env = dict(os.environ, MINDGIT_STORE=str(path))
+        base = best_of([sys.executable, "-c", "import pygit2, nacl.signing, click"], args.runs)
+        ident = best_of([sys.executable, "-m", "mindgit", "id"], args.runs, cwd=path)
+        del env
+        print(
+            f"start-up: imports {base * 1000:.0f} ms, `mindgit id` {ident * 1000:.0f} ms, "
+            f"ratio {ident / base:.2f}x (target <= 1.5x)"
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
