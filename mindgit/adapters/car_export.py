@@ -1,0 +1,210 @@
+"""Exporting states as CAR v1 files for IPFS, and reading any block of the store by CID.
+
+A plain export's root is the state's manifest; its blocks are the manifest, every thought and
+every memory and data block the manifest links, each exactly as the store holds it (so their CIDs
+need no re-encoding, and are checked against the bytes on the way out). With ``history=True``
+every ancestor state goes too, and the root is the head commit's history block (see
+``car_history``), from which IPLD tools reach every commit's block and every state.
+
+Nothing is gathered in memory first: blocks stream from git's object database into the CAR as
+they are read, and what is remembered is a set of the CIDs already written (each block goes out
+once) and, with history, one CID per commit.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pygit2
+
+from mindgit.adapters.car_history import state_history
+from mindgit.errors import MindgitError
+from mindgit.ipld.car import write_car
+from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256
+from mindgit.store import layout
+from mindgit.store.repository import HEADS, Store
+from mindgit.store.state import parse_manifest
+
+
+class BlockNotFound(MindgitError):
+    """No state of any experiment (nor any history block of theirs) is the block asked for."""
+
+    def __init__(self, cid: CID, reason: str | None = None) -> None:
+        self.cid = cid
+        self.reason = reason
+        why = f": {reason}" if reason else ""
+        super().__init__(
+            f"block {cid} is not in this store{why}",
+            hint="`mindgit show --json` lists a state's CIDs; `mindgit import` brings in a CAR",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """What an export wrote: the CAR's root, the head state and commit, and how much."""
+
+    root: CID
+    state: CID
+    commit: str
+    states: int
+    blocks: int
+    bytes: int
+    history: bool
+
+
+def export(store: Store, rev: str | None, out: BinaryIO, *, history: bool = False) -> ExportSummary:
+    """Write the state at ``rev`` (default: the current experiment) to ``out`` as a CAR v1.
+
+    Example::
+
+        with open("dreamer.car", "wb") as out:
+            summary = export(open_store(), "dreamer", out, history=True)
+        print(summary.root)  # the head commit's history block
+    """
+    commit = store.head() if rev is None else store.resolve(rev)
+    repo = store.repo
+    seen: set[bytes] = set()
+    counts = _Counts()
+    if not history:
+        snap = store.snapshot(commit)
+        root = state = snap.manifest.cid
+        data = snap.manifest.data
+        blocks = _state_blocks(repo, snap.tree, state, lambda: data, seen, counts)
+    else:
+        # The root goes in the header, before any block, and the head's history block depends
+        # on every ancestor's: one pass to name it, a second to write.
+        # The walk yields parents first, so the tip itself comes last.
+        (head,) = deque(state_history(repo, [commit]), maxlen=1)
+        root, state = head.block.cid, head.manifest
+        blocks = _history_blocks(repo, commit, seen, counts)
+    size = write_car(out, [root], counts.wrap(blocks))
+    return ExportSummary(root, state, commit, counts.states, counts.blocks, size, history)
+
+
+class _Counts:
+    def __init__(self) -> None:
+        self.states = 0
+        self.blocks = 0
+
+    def wrap(self, blocks: Iterable[tuple[CID, bytes]]) -> Iterator[tuple[CID, bytes]]:
+        for block in blocks:
+            self.blocks += 1
+            yield block
+
+
+def _history_blocks(
+    repo: pygit2.Repository, commit: str, seen: set[bytes], counts: _Counts
+) -> Iterator[tuple[CID, bytes]]:
+    for item in state_history(repo, [commit]):
+        blob = item.manifest_blob
+
+        def manifest(blob: pygit2.Oid = blob) -> bytes:
+            data: bytes = repo[blob].read_raw()
+            return data
+
+        yield from _state_blocks(repo, item.tree, item.manifest, manifest, seen, counts)
+        key = item.block.cid.to_bytes()
+        if key not in seen:
+            seen.add(key)
+            yield item.block.cid, item.block.data
+
+
+def _state_blocks(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree,
+    manifest: CID,
+    manifest_data: Callable[[], bytes],
+    seen: set[bytes],
+    counts: _Counts,
+) -> Iterator[tuple[CID, bytes]]:
+    key = manifest.to_bytes()
+    if key in seen:
+        # The same state again (a revert, a merge of equal states): all of it went out already.
+        return
+    data = manifest_data()
+    manifest.verify(data)
+    state = parse_manifest(data, manifest)
+    seen.add(key)
+    counts.states += 1
+    yield manifest, data
+    for dirname, cids in ((layout.THOUGHTS, state.thoughts), (layout.BLOCKS, state.blocks)):
+        sub = _subtree(repo, tree, dirname)
+        for cid in sorted(cids, key=str):
+            key = cid.to_bytes()
+            if key in seen:
+                continue
+            name = str(cid)
+            if sub is None or name not in sub:
+                raise layout.StateNotFound(
+                    f"{dirname}/{name}, linked from manifest {manifest}, is not in tree {tree.id}"
+                )
+            data = repo[sub[name].id].read_raw()
+            cid.verify(data)
+            seen.add(key)
+            yield cid, data
+
+
+def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> pygit2.Tree | None:
+    if name not in tree:
+        return None
+    obj = repo[tree[name].id]
+    return obj if isinstance(obj, pygit2.Tree) else None
+
+
+def cat(store: Store, cid: CID) -> bytes:
+    """The bytes of block ``cid`` from any state on any experiment, or from their history.
+
+    Manifests, thoughts, memories and data blocks are found by name in the state trees, newest
+    commits first; a history block (see ``car_history``) is recomputed from the commits.
+    Raises ``BlockNotFound`` when no experiment holds it.
+    """
+    if cid.codec != DAG_JSON or cid.hash_code != SHA2_256:
+        raise BlockNotFound(cid, "mindgit keeps only DAG-JSON blocks named by sha2-256")
+    repo = store.repo
+    tips = sorted(
+        str(repo.lookup_reference(r).resolve().target)
+        for r in repo.references
+        if r.startswith(HEADS)
+    )
+    found = _find_in_states(repo, tips, cid)
+    if found is None:
+        for item in state_history(repo, tips, skip_non_states=True):
+            if item.block.cid == cid:
+                found = item.block.data
+                break
+    if found is None:
+        raise BlockNotFound(cid)
+    cid.verify(found)
+    return found
+
+
+def _find_in_states(repo: pygit2.Repository, tips: list[str], cid: CID) -> bytes | None:
+    name = str(cid)
+    walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME)
+    for tip in tips:
+        walker.push(pygit2.Oid(hex=tip))
+    seen_trees: set[pygit2.Oid] = set()
+    manifests: set[pygit2.Oid] = set()
+    for commit in walker:
+        tree = commit.tree
+        if tree.id in seen_trees or layout.MANIFEST not in tree:
+            continue
+        seen_trees.add(tree.id)
+        blob = tree[layout.MANIFEST].id
+        if blob not in manifests:
+            manifests.add(blob)
+            data: bytes = repo[blob].read_raw()
+            if CID.of(data) == cid:
+                return data
+        for dirname in (layout.THOUGHTS, layout.BLOCKS):
+            sub = _subtree(repo, tree, dirname)
+            if sub is None or sub.id in seen_trees:
+                continue
+            seen_trees.add(sub.id)
+            if name in sub:
+                found: bytes = repo[sub[name].id].read_raw()
+                return found
+    return None

@@ -1,0 +1,436 @@
+"""Importing CAR v1 files: every block verified, the whole DAG checked, then one signed commit.
+
+An import runs in three steps, and only the last writes to the store:
+
+1. **Read.** The CAR streams through ``CarReader``; each block must be DAG-JSON named by a full
+   sha2-256 CID, and must hash to that CID. Blocks wait in a private on-disk ``Spool``.
+2. **Check.** The root must be a state manifest (a plain export) or a history block (an export
+   with ``--history``). From it, every link must lead to a block in the CAR: history to parents
+   and states, manifests to thoughts, memories and data, and any link inside those. Every
+   manifest and thought must pass the state schema, exactly as ``mindgit verify`` checks a store
+   (and a manifest must be the canonical encoding of its state, so that the store writes the very
+   bytes, and CID, it arrived with). Blocks nothing links to are ignored.
+3. **Write.** Blobs and trees go into one new pack; then the commits, signed by this node: one
+   for a plain export; for a history, one per history block, parents first, with the parents
+   the history names. A new experiment points at the result; an existing one gets a commit on
+   top of its head (with the rebuilt history, if any, as a second parent).
+
+Importing a CAR whose state the experiment already holds at its head writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pygit2
+
+from mindgit.adapters.car_history import HistoryBlock, is_history_node, split_trailers
+from mindgit.adapters.car_pack import OBJ_BLOB, OBJ_TREE, PackWriter, git_oid, tree_bytes
+from mindgit.adapters.car_spool import Spool
+from mindgit.errors import MindgitError
+from mindgit.ipld import dagjson
+from mindgit.ipld.car import CarReader
+from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
+from mindgit.store import layout
+from mindgit.store.refs import RefMoved, read_ref, update_ref
+from mindgit.store.repository import CAS_ATTEMPTS, HEADS, Store, check_experiment_name
+from mindgit.store.state import SchemaError, State, check_thought, parse_manifest
+from mindgit.store.verify import MAX_BLOB_BYTES
+
+_CODEC_NAMES = {DAG_JSON: "dag-json", DAG_CBOR: "dag-cbor", DAG_PB: "dag-pb", RAW: "raw"}
+_SHA256_LENGTH = 32
+
+
+class CarImportError(MindgitError):
+    """A CAR that is well formed but is not a complete, valid mindgit state or history."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            message + "; nothing was imported",
+            hint=hint or "export it again with `mindgit export` (or `ipfs dag export <root>`)",
+        )
+
+
+class CarRootError(CarImportError):
+    """The CAR does not have exactly one root, or its root is no state manifest or history block."""
+
+    def __init__(self, root: CID | None, problem: str) -> None:
+        self.root = root
+        self.problem = problem
+        what = "the CAR" if root is None else f"the CAR's root {root}"
+        super().__init__(
+            f"{what} is not a mindgit state: {problem}",
+            hint="mindgit imports CARs whose root is a state manifest or a history block "
+            "(`mindgit export`); other IPLD data stays in IPFS",
+        )
+
+
+class UnsupportedBlock(CarImportError):
+    """A block mindgit cannot keep: a codec other than DAG-JSON, or a hash other than sha2-256."""
+
+    def __init__(self, cid: CID, problem: str) -> None:
+        self.cid = cid
+        self.problem = problem
+        super().__init__(
+            f"block {cid}: {problem}",
+            hint="mindgit states are DAG-JSON blocks named by sha2-256 CIDv1; "
+            "this CAR holds other data",
+        )
+
+
+class CarIncomplete(CarImportError):
+    """A block the DAG links to is not in the CAR."""
+
+    def __init__(self, cid: CID, linked_from: CID | None) -> None:
+        self.cid = cid
+        self.linked_from = linked_from
+        source = "the header's root" if linked_from is None else f"block {linked_from}"
+        super().__init__(
+            f"block {cid}, linked from {source}, is missing from the CAR",
+            hint="export the whole DAG (`ipfs dag export <root>` includes every linked block)",
+        )
+
+
+class CarInvalidState(CarImportError):
+    """A manifest, thought or block fails the state schema (or links what no state can keep)."""
+
+    def __init__(self, cid: CID, problem: str) -> None:
+        self.cid = cid
+        self.problem = problem
+        super().__init__(f"block {cid} is not a valid part of a state: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import found and did.
+
+    ``commit`` is the experiment's head afterwards; ``changed`` is False when it already held
+    the imported state (then nothing was written). ``states`` and ``blocks`` count the distinct
+    states and blocks reachable from the root, ``ignored`` the blocks of the CAR that are not;
+    ``commits`` counts the commits written.
+    """
+
+    root: CID
+    experiment: str
+    state: CID
+    commit: str
+    changed: bool
+    created: bool
+    history: bool
+    states: int
+    commits: int
+    blocks: int
+    ignored: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One state to commit, in parents-first order; ``history`` is None for a plain export."""
+
+    history: CID | None
+    state: CID
+    parents: tuple[CID, ...]
+    message: str
+
+
+def import_car(
+    store: Store,
+    stream: BinaryIO,
+    *,
+    experiment: str,
+    max_block_size: int = MAX_BLOB_BYTES,
+    spool_dir: Path | str | None = None,
+) -> ImportSummary:
+    """Import the CAR read from ``stream`` as experiment ``experiment`` (created if missing).
+
+    Raises a ``MindgitError`` for anything wrong with the CAR (the ``CarError`` family,
+    ``CIDMismatch``, ``UnsupportedBlock``, ``CarRootError``, ``CarIncomplete``,
+    ``CarInvalidState``, ``HistoryFormatError``) before writing anything. Blocks are spooled in
+    a private temporary directory under ``spool_dir`` (default: the system's), removed after.
+
+    Example::
+
+        with open("dreamer.car", "rb") as car:
+            summary = import_car(store, car, experiment="dreamer-copy")
+    """
+    check_experiment_name(experiment)
+    _ = store.key  # a bad key file must fail before the CAR is read
+    with Spool(spool_dir) as spool:
+        root = _read(stream, spool, max_block_size)
+        steps, checker = _check(spool, root)
+        return _write(store, spool, root, steps, experiment, checker)
+
+
+def _read(stream: BinaryIO, spool: Spool, max_block_size: int) -> CID:
+    reader = CarReader(stream, max_block_size=max_block_size, verify=False)
+    if len(reader.roots) != 1:
+        raise CarRootError(None, f"it has {len(reader.roots)} roots, a mindgit export has one")
+    root = reader.roots[0]
+    problem = _unsupported(root)
+    if problem is not None:
+        raise CarRootError(root, problem)
+    for cid, data in reader:
+        problem = _unsupported(cid)
+        if problem is not None:
+            raise UnsupportedBlock(cid, problem)
+        cid.verify(data)
+        spool.add(cid, data)
+    return root
+
+
+def _unsupported(cid: CID) -> str | None:
+    if cid.codec != DAG_JSON:
+        name = _CODEC_NAMES.get(cid.codec, f"0x{cid.codec:x}")
+        return f"its codec is {name}, and mindgit keeps only dag-json blocks"
+    if cid.hash_code != SHA2_256 or len(cid.digest) != _SHA256_LENGTH:
+        return f"its hash is multihash 0x{cid.hash_code:x} ({len(cid.digest)} bytes), not sha2-256"
+    return None
+
+
+def _check(spool: Spool, root: CID) -> tuple[list[_Step], _StateChecker]:
+    data = spool.get(root)
+    if data is None:
+        raise CarIncomplete(root, None)
+    try:
+        node = dagjson.decode(data)
+    except dagjson.DagJsonError as error:
+        raise CarRootError(root, f"it is not canonical DAG-JSON ({error})") from None
+    if is_history_node(node):
+        steps = _history_steps(spool, root)
+    elif isinstance(node, dict) and ("genome" in node or "thoughts" in node):
+        steps = [_Step(None, root, (), "")]
+    else:
+        raise CarRootError(root, "it is neither a state manifest nor a history block")
+    checker = _StateChecker(spool)
+    for step in steps:
+        checker.check(step.state, step.history)
+    return steps, checker
+
+
+def _history_steps(spool: Spool, root: CID) -> list[_Step]:
+    """Every history block reachable from ``root``, parents before children (iteratively)."""
+    blocks: dict[CID, HistoryBlock] = {}
+    done: set[CID] = set()
+    order: list[_Step] = []
+    stack: list[tuple[CID, CID | None, bool]] = [(root, None, False)]
+    while stack:
+        cid, child, expanded = stack.pop()
+        if expanded:
+            block = blocks[cid]
+            done.add(cid)
+            order.append(_Step(cid, block.state, block.parents, block.message))
+            continue
+        if cid in done:
+            continue
+        if cid in blocks:
+            # Expanded but not finished: on the path from the root to here, so a cycle. SHA-256
+            # makes one impossible to build, but a loop must not be what proves it.
+            raise CarInvalidState(cid, "the history links form a cycle")
+        data = spool.get(cid)
+        if data is None:
+            raise CarIncomplete(cid, child)
+        block = HistoryBlock.decode(cid, data)
+        blocks[cid] = block
+        stack.append((cid, child, True))
+        for parent in reversed(block.parents):
+            stack.append((parent, cid, False))
+    return order
+
+
+class _StateChecker:
+    """Checks states once each, and each thought or block once, remembering only CIDs."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self.states: set[CID] = set()
+        self.thoughts: set[CID] = set()
+        self.others: set[CID] = set()
+        # Links found inside thoughts and blocks (rare): each state must name what they point at.
+        self.inner_links: dict[CID, tuple[CID, ...]] = {}
+
+    def reachable(self) -> int:
+        """How many distinct blocks the checked states are made of."""
+        return len(self.states | self.thoughts | self.others)
+
+    def check(self, manifest: CID, linked_from: CID | None) -> None:
+        if manifest in self.states:
+            return
+        data = self.spool.get(manifest)
+        if data is None:
+            raise CarIncomplete(manifest, linked_from)
+        try:
+            state = parse_manifest(data, manifest)
+        except SchemaError as error:
+            raise CarInvalidState(manifest, error.problem) from None
+        if state.manifest().data != data:
+            raise CarInvalidState(manifest, "the manifest is not in canonical form for its schema")
+        named = state.thoughts | state.blocks
+        for cid in state.thoughts:
+            self._check_block(cid, manifest, named, self.thoughts)
+        for cid in state.blocks:
+            self._check_block(cid, manifest, named, self.others)
+        self.states.add(manifest)
+
+    def _check_block(
+        self, cid: CID, manifest: CID, named: frozenset[CID], checked: set[CID]
+    ) -> None:
+        if cid not in checked:
+            data = self.spool.get(cid)
+            if data is None:
+                raise CarIncomplete(cid, manifest)
+            try:
+                node: dagjson.Node = (
+                    check_thought(cid, data) if checked is self.thoughts else dagjson.decode(data)
+                )
+            except (SchemaError, dagjson.DagJsonError) as error:
+                problem = error.problem if isinstance(error, SchemaError) else str(error)
+                raise CarInvalidState(cid, problem) from None
+            links = tuple(_links(node))
+            if links:
+                self.inner_links[cid] = links
+            checked.add(cid)
+        for link in self.inner_links.get(cid, ()):
+            if link not in self.spool:
+                raise CarIncomplete(link, cid)
+            if link not in named:
+                raise CarInvalidState(
+                    cid,
+                    f"it links {link}, which manifest {manifest} does not name, so no state "
+                    "could keep it",
+                )
+
+
+def _links(node: dagjson.Node) -> Iterator[CID]:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CID):
+            yield item
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+
+
+def _manifest_cid(repo: pygit2.Repository, commit: str) -> CID | None:
+    obj = repo[commit]
+    assert isinstance(obj, pygit2.Commit)
+    if layout.MANIFEST not in obj.tree:
+        return None
+    return CID.of(repo[obj.tree[layout.MANIFEST].id].read_raw())
+
+
+def _write(
+    store: Store,
+    spool: Spool,
+    root: CID,
+    steps: list[_Step],
+    experiment: str,
+    checker: _StateChecker,
+) -> ImportSummary:
+    repo = store.repo
+    ref = HEADS + experiment
+    target = steps[-1].state
+    history = steps[-1].history is not None
+    head = read_ref(repo, ref)
+
+    blocks = checker.reachable() + (len(steps) if history else 0)
+
+    def summary(commit: str, changed: bool, commits: int) -> ImportSummary:
+        return ImportSummary(
+            root=root,
+            experiment=experiment,
+            state=target,
+            commit=commit,
+            changed=changed,
+            created=head is None and changed,
+            history=history,
+            states=len(checker.states),
+            commits=commits,
+            blocks=blocks,
+            ignored=spool.count - blocks,
+        )
+
+    if head is not None and _manifest_cid(repo, head) == target:
+        return summary(head, False, 0)
+
+    trees: dict[CID, pygit2.Oid] = {}
+    with PackWriter(Path(repo.path) / "objects") as pack:
+        for step in steps:
+            if step.state not in trees:
+                trees[step.state] = _write_tree(repo, pack, spool, step.state)
+        pack.finish()
+
+    written = 0
+    rebuilt: dict[CID, str] = {}
+    for step in steps if history else ():
+        assert step.history is not None
+        body, trailers = split_trailers(step.message)
+        parents = [rebuilt[p] for p in step.parents]
+        rebuilt[step.history] = store.write_commit(
+            trees[step.state], parents, body, step.state, trailers
+        )
+        written += 1
+    tree = trees[target]
+    who = f"{store.name} <{store.public_key.did}>"
+    message = f"import: {'history' if history else 'state'} {root}"
+    if head is None:
+        if history:
+            new = rebuilt[root]
+        else:
+            new = store.write_commit(tree, [], message, target)
+            written += 1
+        update_ref(repo, ref, new, None, message=message, committer=who)
+        return summary(new, True, written)
+    current: str | None = head
+    for _ in range(CAS_ATTEMPTS):
+        assert current is not None
+        if _manifest_cid(repo, current) == target:
+            return summary(current, False, written)
+        parents = [current, rebuilt[root]] if history else [current]
+        new = store.write_commit(tree, parents, message, target)
+        written += 1
+        try:
+            update_ref(repo, ref, new, current, message=message, committer=who)
+        except RefMoved:
+            current = read_ref(repo, ref)
+            if current is None:
+                raise
+            continue
+        return summary(new, True, written)
+    raise RefMoved(ref, current, read_ref(repo, ref))
+
+
+def _write_tree(
+    repo: pygit2.Repository, pack: PackWriter, spool: Spool, manifest: CID
+) -> pygit2.Oid:
+    """Write the state tree ``layout.write_state`` would write, as pack objects."""
+    data = spool.get(manifest)
+    assert data is not None  # checked before anything is written
+    state: State = parse_manifest(data, manifest)
+    entries = [(layout.MANIFEST, False, _put(repo, pack, OBJ_BLOB, data))]
+    for dirname, cids in ((layout.THOUGHTS, state.thoughts), (layout.BLOCKS, state.blocks)):
+        if not cids:
+            continue
+        # Every entry is a blob named by an ASCII CID string, so git's order is str order.
+        body = bytearray()
+        for cid in sorted(cids, key=str):
+            oid = spool.oid(cid)
+            assert oid is not None
+            if oid not in pack and not repo.odb.exists(pygit2.Oid(raw=oid)):
+                block = spool.get(cid)
+                assert block is not None
+                pack.add(OBJ_BLOB, block, oid)
+            body += b"100644 " + str(cid).encode() + b"\0" + oid
+        entries.append((dirname, True, _put(repo, pack, OBJ_TREE, bytes(body))))
+    return pygit2.Oid(raw=_put(repo, pack, OBJ_TREE, tree_bytes(entries)))
+
+
+def _put(repo: pygit2.Repository, pack: PackWriter, kind: int, data: bytes) -> bytes:
+    oid = git_oid(kind, data)
+    if oid not in pack and not repo.odb.exists(pygit2.Oid(raw=oid)):
+        pack.add(kind, data, oid)
+    return oid
