@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("core", "config"),
     "trust": ("trust", "trust"),
     "verify": ("verify", "verify"),
+    "share": ("private", "share"),
+    "keys": ("private", "keys"),
 }
 
 

@@ -1,0 +1,22 @@
+"""Every registered command loads and documents itself; the top-level help lists them all."""
+
+from __future__ import annotations
+
+import pytest
+
+from mindgit.cli.main import COMMANDS
+from tests.cli.conftest import Mg
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help(mg: Mg, name: str) -> None:
+    r = mg(name, "--help")
+    assert r.code == 0, r.err
+    assert "Usage: mindgit " + name in r.out
+
+
+def test_top_level_help_lists_every_command(mg: Mg) -> None:
+    r = mg("--help")
+    assert r.code == 0
+    for name in COMMANDS:
+        assert name in r.out
