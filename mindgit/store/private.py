@@ -214,12 +214,15 @@ def node_keys(store: Store) -> tuple[NodeKey, ...]:
     return (store.key, *retired_keys(store))
 
 
-def retired_keys(store: Store) -> list[NodeKey]:
-    """The keys this node has rotated away from, oldest file name first."""
+def retired_key_files(store: Store) -> list[Path]:
+    """The files of the keys this node has rotated away from (``mindgit/retired/*.key``)."""
     folder = store.path / MINDGIT_DIR / RETIRED_DIR
-    if not folder.is_dir():
-        return []
-    return [NodeKey.load(p) for p in sorted(folder.glob("*.key"))]
+    return sorted(folder.glob("*.key")) if folder.is_dir() else []
+
+
+def retired_keys(store: Store) -> list[NodeKey]:
+    """The keys this node has rotated away from, loaded (each file must be mode 0600)."""
+    return [NodeKey.load(p) for p in retired_key_files(store)]
 
 
 def open_envelope(cid: CID, node: Mapping[str, Any], keys: Sequence[NodeKey]) -> dict[str, Any]:

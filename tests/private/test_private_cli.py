@@ -136,9 +136,9 @@ def test_keys_rotate_list_and_apply(nodes: Nodes, mg: Mg) -> None:
     rotated = json.loads(r.out)
     assert rotated["old"] == old and rotated["retired_as"] == "alpha.retired-1"
     listed = json.loads(mg("--store", str(alpha.path), "keys", "list", "--json").out)
-    assert [(k["status"], k["did"]) for k in listed] == [
-        ("current", rotated["new"]),
-        ("retired", old),
+    assert [(k["status"], k["did"], k["path"]) for k in listed] == [
+        ("current", rotated["new"], str(alpha.path / "mindgit" / "node.key")),
+        ("retired", old, rotated["retired_key"]),
     ]
     assert f"{cid[:8]}" in mg("--store", str(alpha.path), "show").out
     assert SECRET in mg("--store", str(alpha.path), "show").out

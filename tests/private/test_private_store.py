@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 
+import pygit2
 import pytest
 
 from mindgit.identity.keys import MalformedKey, NodeKey
@@ -30,6 +31,12 @@ from tests.private.conftest import Nodes, fetch
 SECRET = "the key is under the third stone"
 
 
+def commit_message(store: Store, oid: str) -> str:
+    commit = store.repo[oid]
+    assert isinstance(commit, pygit2.Commit)
+    return str(commit.message)
+
+
 def test_think_private_seals_to_the_named_nodes_and_the_sender(nodes: Nodes) -> None:
     alpha, beta, gamma = nodes("alpha", "beta", "gamma")
     commit, cid = think_private(alpha, SECRET, ["stones"], ["beta"])
@@ -37,7 +44,7 @@ def test_think_private_seals_to_the_named_nodes_and_the_sender(nodes: Nodes) -> 
     assert set(envelope.keys) == {alpha.public_key, beta.public_key}
     assert alpha.state().thoughts == {cid}
     assert reveal(alpha, cid) == {"tags": ["stones"], "text": SECRET, "type": "note"}
-    message = alpha.repo[commit.id].message
+    message = commit_message(alpha, commit.id)
     assert message.splitlines()[0] == f"think: private thought {cid}"
     assert SECRET not in message and "stones" not in message
     fetch(beta, alpha, "main:refs/remotes/alpha/main")
@@ -189,7 +196,7 @@ def test_share_adds_one_recipient_and_records_consent(nodes: Nodes) -> None:
     assert (new_env.nonce, new_env.box) == (old_env.nonce, old_env.box)
     assert set(new_env.keys) == {alpha.public_key, beta.public_key, delta.public_key}
     assert alpha.state().thoughts == {new}
-    message = alpha.repo[commit.id].message
+    message = commit_message(alpha, commit.id)
     assert message.splitlines()[0] == f"share: {cid} with delta"
     assert f"Mindgit-Shared-With: {delta.public_key.did}" in message
     assert SECRET not in message

@@ -86,15 +86,19 @@ def keys_rotate(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def keys_list(ctx: click.Context, as_json: bool) -> None:
     """This node's current key and the retired keys it still reads private thoughts with."""
-    from mindgit.store.private import retired_keys
+    from mindgit.identity.keys import NodeKey
+    from mindgit.store.private import retired_key_files
 
     store = open_store_from(ctx)
     rows = [{"status": "current", "did": store.public_key.did, "path": str(store.key_path)}]
-    rows += [{"status": "retired", "did": k.public.did, "path": ""} for k in retired_keys(store)]
+    rows += [
+        {"status": "retired", "did": NodeKey.load(p).public.did, "path": str(p)}
+        for p in retired_key_files(store)
+    ]
     if as_json:
         emit_json(rows)
     else:
-        table("keys", ["status", "did"], [[r["status"], r["did"]] for r in rows])
+        table("keys", ["status", "did", "file"], [[r["status"], r["did"], r["path"]] for r in rows])
 
 
 @keys.command("apply")
