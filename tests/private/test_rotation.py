@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from mindgit.identity import sshsig
 from mindgit.identity.keys import NodeKey
@@ -88,6 +90,21 @@ def test_proof_is_a_plain_ssh_signature(tmp_path: Path) -> None:
             capture_output=True,
         )
     assert check.returncode == 0, check.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+    st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True),
+)
+def test_any_record_round_trips(old_seed: bytes, new_seed: bytes, name: str) -> None:
+    old, new = NodeKey.from_seed(old_seed).public, NodeKey.from_seed(new_seed).public
+    assume(old != new)
+    record = RotationRecord(old, new, name)
+    data = record.to_bytes()
+    assert RotationRecord.parse(data) == record
+    assert dagjson.encode(dagjson.decode(data)) == data
 
 
 @pytest.mark.parametrize(

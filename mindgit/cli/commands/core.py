@@ -307,10 +307,14 @@ class _Keys:
             from mindgit.identity.keys import KeyFileError
             from mindgit.store.private import node_keys
 
+            # A store without its key (or with a damaged retired key) still shows what it can.
             try:
                 self._keys = node_keys(self.store)
             except KeyFileError:
-                self._keys = ()  # a store without its key still shows what it can
+                try:
+                    self._keys = (self.store.key,)
+                except KeyFileError:
+                    self._keys = ()
         return self._keys
 
 
