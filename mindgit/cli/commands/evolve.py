@@ -1,0 +1,510 @@
+"""Evolution commands: fitness (add, list), evolve, runs, lineage, plot, demo."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from mindgit.cli.main import exit_with
+from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.output import emit_json, info, table
+
+_DEFAULTS = {
+    "population": 64,
+    "generations": 50,
+    "mutation_scale": 0.1,
+    "crossover_rate": 0.5,
+    "elite": 1,
+    "tournament": 3,
+    "seed": 0,
+}
+
+
+def _size(text: str | None, what: str) -> int | None:
+    if text is None:
+        return None
+    from mindgit.evolve.fitness import parse_size
+
+    return parse_size(text, what)
+
+
+# ---- fitness -----------------------------------------------------------------------------------
+
+
+@click.group()
+def fitness() -> None:
+    """Fitness modules kept in the store (WebAssembly, named by CID)."""
+
+
+@fitness.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="Name to store it under (default: the file's stem).")
+@json_option
+@click.pass_context
+def fitness_add(ctx: click.Context, path: Path, name: str | None, as_json: bool) -> None:
+    """Check a .wat/.wasm module with the sandbox and store it; print its CID."""
+    from mindgit.evolve.fitness import add_fitness
+
+    store = open_store_from(ctx)
+    entry = add_fitness(store, path, name)
+    if as_json:
+        emit_json({"name": entry.name, "module": str(entry.cid), "commit": entry.commit})
+    else:
+        click.echo(str(entry.cid))
+        info(f"stored fitness module {entry.name} (refs/fitness/{entry.name})")
+
+
+@fitness.command("list")
+@json_option
+@click.pass_context
+def fitness_list(ctx: click.Context, as_json: bool) -> None:
+    """The stored fitness modules."""
+    from mindgit.store.fitness_store import list_modules, read_module
+
+    store = open_store_from(ctx)
+    entries = list_modules(store)
+    if as_json:
+        emit_json(
+            [
+                {"name": e.name, "module": str(e.cid), "bytes": len(read_module(store, e))}
+                for e in entries
+            ]
+        )
+        return
+    rows = [(e.name, str(e.cid), len(read_module(store, e))) for e in entries]
+    table("fitness modules", ["name", "module", "bytes"], rows)
+
+
+# ---- evolve ------------------------------------------------------------------------------------
+
+
+class _Stopper:
+    """First Ctrl-C: stop after the generation being bred is committed. Second: stop now."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        info("stopping after this generation is committed (Ctrl-C again to stop at once)")
+
+
+@contextmanager
+def _interruptible() -> Iterator[_Stopper]:
+    stopper = _Stopper()
+    old = signal.signal(signal.SIGINT, stopper.handle)
+    try:
+        yield stopper
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+class _Progress:
+    """Rich progress on a terminal; a line every few seconds otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+        self._enabled = enabled
+        self._last = 0.0
+        if enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("generation"),
+                MofNCompleteColumn(),
+                BarColumn(),
+                TextColumn("{task.fields[stats]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, p: Any) -> None:
+        from mindgit.evolve.chart import label
+
+        best = "-" if p.best is None else label(p.best)
+        mean = "-" if p.mean is None else label(p.mean)
+        rate = p.evaluations / p.elapsed if p.elapsed > 0 else 0.0
+        failed = f"  failed {p.failures}" if p.failures else ""
+        stats = f"best {best}  mean {mean}  {rate:,.0f} evals/s{failed}"
+        if self._bar is not None:
+            if self._task is None:
+                self._task = self._bar.add_task("evolve", total=p.generations, stats=stats)
+            self._bar.update(self._task, completed=p.generation + 1, stats=stats)
+        elif self._enabled and time.monotonic() - self._last >= 5.0:
+            self._last = time.monotonic()
+            info(f"generation {p.generation + 1}/{p.generations}  {stats}")
+
+
+def _result_data(r: Any) -> dict[str, Any]:
+    return {
+        "run": r.run_id,
+        "experiment": r.experiment,
+        "generations": r.generations_done,
+        "of": r.generations,
+        "complete": r.complete,
+        "stopped": r.stopped,
+        "best": r.best_score,
+        "state": None if r.best_state is None else str(r.best_state),
+        "commit": r.result_commit,
+        "run_commit": r.tip,
+        "start": r.start_score,
+    }
+
+
+def _report(r: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(_result_data(r))
+    else:
+        click.echo(f"run         {r.run_id}")
+        click.echo(f"generations {r.generations_done}/{r.generations}")
+        if r.start_score is not None:
+            click.echo(f"start       {r.start_score!r}")
+        click.echo(f"best        {r.best_score!r}")
+        if r.best_state is not None:
+            click.echo(f"state       {r.best_state}")
+        if r.result_commit is not None:
+            click.echo(f"commit      {r.result_commit}  (on {r.experiment})")
+        elif r.complete:
+            info("the best state is already the experiment's state; nothing new was committed")
+    if r.stopped:
+        info(f"stopped; continue with `mindgit evolve --resume {r.run_id}`")
+        exit_with(130)
+
+
+def _run_with_progress(
+    as_json: bool, quiet: bool, call: Callable[[Any, Callable[[], bool]], Any]
+) -> Any:
+    with _interruptible() as stopper, _Progress(not quiet and not as_json) as progress:
+        return call(progress, stopper)
+
+
+@click.command()
+@click.option("--fitness", "fitness_ref", metavar="NAME|CID|PATH", help="The fitness module.")
+@click.option(
+    "--population",
+    type=int,
+    default=None,
+    help=f"Individuals per generation.  [default: {_DEFAULTS['population']}]",
+)
+@click.option(
+    "--generations",
+    type=int,
+    default=None,
+    help=f"Generations to breed.  [default: {_DEFAULTS['generations']}]",
+)
+@click.option(
+    "--mutation-rate",
+    type=float,
+    default=None,
+    help="Chance that each gene of a child mutates.  [default: 1/number of genes]",
+)
+@click.option(
+    "--mutation-scale",
+    type=float,
+    default=None,
+    help="Mutation step as a fraction of a gene's range (of 1 if unbounded), unless the gene "
+    f"declares its own scale.  [default: {_DEFAULTS['mutation_scale']}]",
+)
+@click.option(
+    "--crossover-rate",
+    type=float,
+    default=None,
+    help=f"Chance that a child has two parents.  [default: {_DEFAULTS['crossover_rate']}]",
+)
+@click.option(
+    "--elite",
+    type=int,
+    default=None,
+    help=f"Fittest kept unchanged.  [default: {_DEFAULTS['elite']}]",
+)
+@click.option(
+    "--tournament",
+    type=int,
+    default=None,
+    help=f"Tournament size.  [default: {_DEFAULTS['tournament']}]",
+)
+@click.option(
+    "--seed", type=int, default=None, help=f"Random seed.  [default: {_DEFAULTS['seed']}]"
+)
+@click.option("--minimize", is_flag=True, help="Lower scores are fitter.")
+@click.option(
+    "--fuel",
+    type=int,
+    default=None,
+    help="Fuel per evaluation.  [default: config mindgit.fuel, else 50000000]",
+)
+@click.option(
+    "--memory",
+    metavar="SIZE",
+    default=None,
+    help="Memory per evaluation, e.g. 64M.  [default: config mindgit.memory, else 128M]",
+)
+@click.option(
+    "--resume",
+    "resume",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[RUN]",
+    help="Continue the experiment's unfinished run (or RUN) after a crash or Ctrl-C.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress display.")
+@experiment_option
+@json_option
+@click.pass_context
+def evolve(ctx: click.Context, /, **opts: Any) -> None:
+    """Breed the current state under a fitness module; commit the best state at the end.
+
+    Each generation is a signed commit on refs/runs/<run>. Ctrl-C stops after the current
+    generation is committed; --resume continues with exactly the result of an uninterrupted run.
+    """
+    from mindgit.errors import UsageError
+    from mindgit.evolve.run import resume_run, start_run
+    from mindgit.store.generation import RunParams
+
+    store = open_store_from(ctx)
+    as_json = opts["as_json"]
+    names = (*_DEFAULTS, "mutation_rate", "minimize")
+    typed = click.core.ParameterSource.COMMANDLINE
+    given = {n: opts[n] for n in names if ctx.get_parameter_source(n) == typed}
+    memory = _size(opts["memory"], "--memory")
+    if opts["resume"] is not None:
+        expect: dict[str, Any] = dict(given)
+        if opts["fitness_ref"] is not None:
+            expect["fitness"] = opts["fitness_ref"]
+        if opts["fuel"] is not None:
+            expect["fuel"] = opts["fuel"]
+        if memory is not None:
+            expect["memory"] = memory
+
+        def call(progress: Any, stop: Callable[[], bool]) -> Any:
+            return resume_run(
+                store,
+                opts["resume"] or None,
+                experiment=opts["experiment"],
+                expect=expect,
+                on_progress=progress,
+                should_stop=stop,
+            )
+
+    else:
+        if opts["fitness_ref"] is None:
+            raise UsageError("--fitness is required (a stored name, a module CID or a file)")
+        params = RunParams(**{**_DEFAULTS, **given})
+
+        def call(progress: Any, stop: Callable[[], bool]) -> Any:
+            return start_run(
+                store,
+                opts["fitness_ref"],
+                params,
+                experiment=opts["experiment"],
+                fuel=opts["fuel"],
+                memory=memory,
+                on_progress=progress,
+                should_stop=stop,
+            )
+
+    result = _run_with_progress(as_json, opts["quiet"], call)
+    _report(result, as_json)
+
+
+# ---- runs, lineage, plot -----------------------------------------------------------------------
+
+
+@click.command()
+@json_option
+@click.pass_context
+def runs(ctx: click.Context, as_json: bool) -> None:
+    """Every run: experiment, generations, best fitness, module, seed."""
+    from mindgit.evolve.runs import list_runs
+
+    store = open_store_from(ctx)
+    summaries = list_runs(store)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "run": s.run_id,
+                    "experiment": s.experiment,
+                    "generations": s.generation + 1,
+                    "of": s.generations,
+                    "complete": s.complete,
+                    "best": s.best,
+                    "module": str(s.module),
+                    "seed": s.seed,
+                    "commit": s.commit,
+                    "start": s.start_commit,
+                }
+                for s in summaries
+            ]
+        )
+        return
+    rows = [
+        (
+            s.run_id,
+            s.experiment or "",
+            f"{s.generation + 1}/{s.generations}",
+            "-" if s.best is None else repr(s.best),
+            str(s.module),
+            s.seed,
+        )
+        for s in summaries
+    ]
+    table("runs", ["run", "experiment", "generations", "best", "module", "seed"], rows)
+
+
+@click.command()
+@click.argument("target", metavar="STATE_CID|COMMIT")
+@click.option("--all", "show_all", is_flag=True, help="Every ancestor, not only first parents.")
+@json_option
+@click.pass_context
+def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> None:
+    """The ancestry of a state back to the commit its first run started from."""
+    from mindgit.evolve.runs import lineage as find_lineage
+    from mindgit.evolve.runs import main_line
+
+    store = open_store_from(ctx)
+    lin = find_lineage(store, target)
+    if as_json:
+
+        def anc(a: Any) -> dict[str, Any]:
+            return {
+                "generation": a.generation,
+                "index": a.index,
+                "state": str(a.state),
+                "score": a.score,
+                "failure": a.failure,
+                "parents": list(a.parents),
+            }
+
+        emit_json(
+            {
+                "state": str(lin.state),
+                "origin": lin.origin,
+                "runs": [
+                    {
+                        "run": r.run_id,
+                        "experiment": r.experiment,
+                        "start": r.start_commit,
+                        "start_state": str(r.start_state),
+                        "main_line": [anc(a) for a in main_line(r)],
+                        "ancestors": [[anc(a) for a in level] for level in r.generations],
+                    }
+                    for r in lin.runs
+                ],
+            }
+        )
+        return
+    click.echo(f"state {lin.state}")
+    for r in lin.runs:
+        click.echo(f"run {r.run_id}" + (f" on {r.experiment}" if r.experiment else ""))
+        if show_all:
+            for level in r.generations:
+                items = "  ".join(
+                    f"#{a.index}<-{','.join(map(str, a.parents)) or 'start'}" for a in level
+                )
+                click.echo(f"  g{level[0].generation:<5} {items}")
+        else:
+            prev: str | None = None
+            for a in main_line(r):
+                score = a.failure or ("-" if a.score is None else repr(a.score))
+                kept = " (kept)" if prev == str(a.state) else ""
+                click.echo(f"  g{a.generation:<5} #{a.index:<4} {score:<24} {a.state}{kept}")
+                prev = str(a.state)
+        click.echo(f"  start {r.start_commit}  state {r.start_state}")
+    click.echo(f"origin {lin.origin}")
+
+
+@click.command()
+@click.argument("run")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write a PNG here.")
+@click.option("--width", type=int, default=None, help="Chart width (columns, or pixels for PNG).")
+@json_option
+@click.pass_context
+def plot(
+    ctx: click.Context, run: str, output: Path | None, width: int | None, as_json: bool
+) -> None:
+    """Best and mean fitness per generation: a terminal chart, or a PNG with -o."""
+    from mindgit.evolve.chart import png_chart, text_chart
+    from mindgit.evolve.runs import history
+
+    store = open_store_from(ctx)
+    stats = history(store, run)
+    best = [s.best for s in stats]
+    mean = [s.mean for s in stats]
+    if as_json:
+        emit_json(
+            [
+                {"generation": s.generation, "best": s.best, "mean": s.mean, "failures": s.failures}
+                for s in stats
+            ]
+        )
+        return
+    if output is not None:
+        output.write_bytes(png_chart(best, mean, width=width or 800))
+        info(f"wrote {output}")
+        return
+    for line in text_chart(best, mean, width=width or 60):
+        click.echo(line)
+
+
+@click.command()
+@click.option(
+    "--keep", type=click.Path(path_type=Path), help="Make the demo node here and keep it."
+)
+@click.option("--generations", type=int, default=50, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@json_option
+def demo(keep: Path | None, generations: int, seed: int, as_json: bool) -> None:
+    """A temporary node, a shipped 32-gene state and Rastrigin module, an evolution run."""
+    from mindgit.demo import run_demo
+
+    def go(path: Path) -> None:
+        def call(progress: Any, stop: Callable[[], bool]) -> Any:
+            return run_demo(
+                path, generations=generations, seed=seed, on_progress=progress, should_stop=stop
+            )
+
+        result = _run_with_progress(as_json, False, call)
+        if not as_json:
+            info(f"demo node at {result.store} ({'kept' if keep else 'removed afterwards'})")
+            info(f"fitness module rastrigin {result.module} (higher is fitter; best is 0)")
+        _report(result.result, as_json)
+
+    if keep is not None:
+        go(keep)
+        return
+    with tempfile.TemporaryDirectory(prefix="mindgit-demo-") as tmp:
+        go(Path(tmp) / "demo")

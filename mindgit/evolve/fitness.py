@@ -1,0 +1,150 @@
+"""Fitness modules for evolution: adding them to the store (checked first), finding and loading.
+
+``--fitness`` takes a stored module's name, a module CID, or a path to a ``.wat``/``.wasm`` file
+(which is added to the store first, named after the file). Limits come from the defaults, then
+the store's config (``mindgit.fuel``, ``mindgit.memory``, ``mindgit.stack``, ``mindgit.table``),
+then the caller's explicit values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from mindgit.errors import MindgitError, UsageError
+from mindgit.ipld.cid import CID, InvalidCID
+from mindgit.sandbox import FitnessModule, Limits, NotWasm
+from mindgit.store.fitness_store import (
+    FitnessEntry,
+    UnknownFitness,
+    check_module_name,
+    find_module,
+    module_cid,
+    read_module,
+    store_module,
+)
+from mindgit.store.repository import MINDGIT_DIR, Store
+
+_WASM_MAGIC = b"\0asm"
+_SIZE = re.compile(r"(\d+)\s*([kmg]i?b?)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+CONFIG_KEYS = {
+    "fuel": "mindgit.fuel",
+    "memory_bytes": "mindgit.memory",
+    "stack_bytes": "mindgit.stack",
+    "table_elements": "mindgit.table",
+}
+
+
+class FitnessFileError(MindgitError):
+    """A fitness module file cannot be read."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"cannot read fitness module {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def parse_size(text: str, what: str) -> int:
+    """``134217728``, ``128M``, ``128MiB``, ``64k`` -> bytes (powers of 1024)."""
+    m = _SIZE.fullmatch(str(text).strip())
+    if m is None:
+        raise UsageError(f"{what} {text!r} is not a size (e.g. 134217728, 128M, 64k)")
+    unit = (m.group(2) or "")[:1].lower()
+    value = int(m.group(1)) * _UNITS[unit]
+    if value <= 0:
+        raise UsageError(f"{what} must be positive, not {text!r}")
+    return value
+
+
+def limits_for(store: Store, *, fuel: int | None = None, memory: int | None = None) -> Limits:
+    """The sandbox limits: defaults, then the store's config, then these explicit values."""
+    limits = Limits()
+    for field, key in CONFIG_KEYS.items():
+        raw = store.config_get(key)
+        if raw is not None:
+            limits = replace(limits, **{field: parse_size(raw, f"config {key}")})
+    if fuel is not None:
+        limits = replace(limits, fuel=fuel)
+    if memory is not None:
+        limits = replace(limits, memory_bytes=memory)
+    return limits
+
+
+def cache_dir(store: Store) -> Path:
+    """Where this node keeps compiled modules: inside the store's private directory."""
+    return store.path / MINDGIT_DIR / "wasm-cache"
+
+
+def to_wasm(source: bytes) -> bytes:
+    """A wasm binary from wasm bytes or WAT text."""
+    if source.startswith(_WASM_MAGIC):
+        return source
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotWasm("no \\0asm magic, and not UTF-8 WAT text either") from None
+    import wasmtime  # ~80 ms to import: only when WAT is given
+
+    try:
+        return bytes(wasmtime.wat2wasm(text))
+    except wasmtime.WasmtimeError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid"
+        raise NotWasm(f"not valid WAT text: {first}") from None
+
+
+def add_fitness(
+    store: Store, path: Path | str, name: str | None = None, *, limits: Limits | None = None
+) -> FitnessEntry:
+    """Check a ``.wat``/``.wasm`` file with the sandbox and store it; named after the file."""
+    path = Path(path)
+    try:
+        source = path.read_bytes()
+    except OSError as e:
+        raise FitnessFileError(path, e.strerror or str(e)) from None
+    name = check_module_name(name if name is not None else path.stem)
+    return add_fitness_bytes(store, source, name, limits=limits)
+
+
+def add_fitness_bytes(
+    store: Store, source: bytes, name: str, *, limits: Limits | None = None
+) -> FitnessEntry:
+    """Check wasm bytes or WAT text with the sandbox and store them as module ``name``."""
+    check_module_name(name)
+    wasm = to_wasm(source)
+    # Refused here (imports, exports, validation) before anything is written.
+    FitnessModule.load(wasm, limits=limits or limits_for(store), cache_dir=cache_dir(store))
+    return store_module(store, wasm, name)
+
+
+def resolve_fitness(store: Store, spec: str, *, limits: Limits | None = None) -> FitnessEntry:
+    """A stored module by name or CID; an existing file path is added first."""
+    try:
+        return find_module(store, spec)
+    except UnknownFitness:
+        pass
+    path = Path(spec)
+    if path.is_file():
+        return add_fitness(store, path, limits=limits)
+    try:
+        CID.parse(spec)
+    except InvalidCID:
+        pass
+    else:
+        raise UnknownFitness(spec)
+    if "/" in spec or spec.endswith((".wat", ".wasm")):
+        raise FitnessFileError(path, "no such file")
+    raise UnknownFitness(spec)
+
+
+def load_fitness(store: Store, wasm: bytes, limits: Limits) -> FitnessModule:
+    """Compile (or load from this node's cache) a stored module under ``limits``."""
+    return FitnessModule.load(wasm, limits=limits, cache_dir=cache_dir(store))
+
+
+def entry_bytes(store: Store, entry: FitnessEntry) -> bytes:
+    data = read_module(store, entry)
+    if module_cid(data) != entry.cid:
+        raise MindgitError(f"stored module {entry.name} does not hash to {entry.cid}")
+    return data

@@ -1,0 +1,313 @@
+"""Persisting generations, overlapped with breeding on the second core.
+
+Storing a generation (spelling 200 manifests, hashing, packing, signing a commit, moving a ref)
+is pure-Python work of the same size as breeding one, so a thread would only take turns with the
+breeding thread for the GIL. On POSIX the writer is a forked child process instead: the parent
+sends each scored generation down a pipe and goes on breeding, the child writes. When the child
+falls behind it writes all queued generations as one pack, stored uncompressed (``git gc``
+compresses them later), and moves the run ref once for the batch, so it catches up; when it
+keeps up it deflates and moves the ref for every generation.
+
+Crash safety is the writer's (objects, then commits, then the ref by compare-and-swap). The
+child ignores SIGINT (the parent decides when to stop and then waits for it) and dies with its
+parent (``PR_SET_PDEATHSIG`` on Linux; elsewhere it stops at the end of its input), so a
+``kill -9`` of ``mindgit evolve`` never leaves a writer behind.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import signal
+import struct
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mindgit.errors import MindgitError
+from mindgit.evolve.genes import GenomeCodec, Values
+from mindgit.evolve.writer import GenerationWriter
+from mindgit.ipld.cid import CID
+from mindgit.sandbox import FitnessFailure
+from mindgit.store.generation import Failure, GenerationRecord, Individual, best_index
+
+_HEADER = struct.Struct(">Q")
+_READ = 1 << 20
+_PR_SET_PDEATHSIG = 1
+_PIPE_BYTES = 1 << 20
+
+Job = tuple[
+    int,  # generation
+    Sequence[Values],  # population
+    Sequence[tuple[int, ...]],  # parents
+    Sequence[float | FitnessFailure],  # results
+    list[bytes] | None,  # manifests, if the scorer already encoded them
+]
+WriterFactory = Callable[[], GenerationWriter]
+
+
+class PersistFailed(MindgitError):
+    """Writing a generation failed; the message is the writer's error."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+
+
+def make_record(
+    codec: GenomeCodec, minimize: bool, job: Job
+) -> tuple[GenerationRecord, dict[CID, bytes]]:
+    """The generation record of a scored population, and its manifests by CID."""
+    generation, population, parents, results, manifests = job
+    if manifests is None:
+        encode = codec.encode
+        manifests = [encode(v) for v in population]
+    cids = [CID.of(m) for m in manifests]
+    individuals = []
+    scores: list[float | None] = []
+    for cid, r, p in zip(cids, results, parents, strict=True):
+        if isinstance(r, FitnessFailure):
+            individuals.append(Individual(cid, None, p, Failure(r.reason, r.error)))
+            scores.append(None)
+        else:
+            individuals.append(Individual(cid, r, p))
+            scores.append(r)
+    record = GenerationRecord(generation, tuple(individuals), best_index(scores, minimize))
+    return record, dict(zip(cids, manifests, strict=True))
+
+
+class Persister:
+    """Writes submitted generations in order. ``written`` is the last one on the run ref."""
+
+    written: int = -1
+    tip: str | None = None
+
+    def submit(self, job: Job) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Wait until everything submitted is written; raise the first write error."""
+        raise NotImplementedError
+
+
+class InlinePersister(Persister):
+    """Writes each generation before ``submit`` returns."""
+
+    def __init__(self, writer: GenerationWriter, codec: GenomeCodec, minimize: bool) -> None:
+        self._writer = writer
+        self._codec = codec
+        self._minimize = minimize
+
+    def submit(self, job: Job) -> None:
+        self.tip = self._writer.write([make_record(self._codec, self._minimize, job)])[-1]
+        self.written = job[0]
+
+    def close(self) -> None:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _frame(obj: object) -> bytes:
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(payload)) + payload
+
+
+class _Reader:
+    """Length-prefixed pickles from a pipe, with a non-blocking 'what has arrived' mode."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+        self.eof = False
+
+    def _fill(self, block: bool) -> None:
+        if self.eof:
+            return
+        if not block and not select.select([self.fd], [], [], 0)[0]:
+            return
+        data = os.read(self.fd, _READ)
+        if data:
+            self.buf += data
+        else:
+            self.eof = True
+
+    def _take(self) -> Any:
+        if len(self.buf) < _HEADER.size:
+            return None
+        (n,) = _HEADER.unpack_from(self.buf)
+        if len(self.buf) < _HEADER.size + n:
+            return None
+        payload = bytes(self.buf[_HEADER.size : _HEADER.size + n])
+        del self.buf[: _HEADER.size + n]
+        return pickle.loads(payload)
+
+    def available(self) -> list[Any]:
+        """Every complete message that has arrived, without waiting."""
+        out = []
+        while True:
+            msg = self._take()
+            if msg is not None:
+                out.append(msg)
+                continue
+            before = len(self.buf)
+            self._fill(block=False)
+            if len(self.buf) == before:
+                return out
+
+    def next(self) -> Any | None:
+        """The next message, waiting for it; None at the end of the stream."""
+        while True:
+            msg = self._take()
+            if msg is not None:
+                return msg
+            if self.eof:
+                return None  # a torn last message means the sender died mid-write: drop it
+            self._fill(block=True)
+
+
+class ProcessPersister(Persister):
+    """Writes generations in a forked child process (see the module docstring)."""
+
+    def __init__(self, factory: WriterFactory, codec: GenomeCodec, minimize: bool) -> None:
+        jobs_r, jobs_w = os.pipe()
+        _widen(jobs_w)
+        status_r, status_w = os.pipe()
+        parent = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child; exercised by the evolve tests
+            os.close(jobs_w)
+            os.close(status_r)
+            _child(parent, jobs_r, status_w, factory, codec, minimize)
+        os.close(jobs_r)
+        os.close(status_w)
+        self._pid = pid
+        self._jobs = jobs_w
+        self._status = _Reader(status_r)
+        self._error: PersistFailed | None = None
+        self._closed = False
+
+    def submit(self, job: Job) -> None:
+        self._poll(block=False)
+        self._raise()
+        try:
+            _write_all(self._jobs, _frame(job))
+        except BrokenPipeError:
+            self._poll(block=True)
+            self._raise()
+            raise PersistFailed("the generation writer stopped unexpectedly") from None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            os.close(self._jobs)
+            try:
+                self._poll(block=True)
+            finally:
+                os.close(self._status.fd)
+                os.waitpid(self._pid, 0)
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _poll(self, *, block: bool) -> None:
+        messages = self._status.available() if not block else []
+        if block:
+            while True:
+                msg = self._status.next()
+                if msg is None:
+                    break
+                messages.append(msg)
+        for msg in messages:
+            if msg[0] == "ok":
+                self.written = msg[1]
+                self.tip = msg[2]
+            elif msg[0] == "error" and self._error is None:
+                self._error = PersistFailed(msg[1], msg[2])
+        ended = any(m[0] in ("done", "error") for m in messages)
+        if block and not ended and self._error is None:
+            self._error = PersistFailed("the generation writer died before finishing")
+
+
+def _widen(fd: int) -> None:
+    # A pipe holds one generation by default; room for a dozen lets the child batch them.
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _child(
+    parent: int,
+    jobs_fd: int,
+    status_fd: int,
+    factory: WriterFactory,
+    codec: GenomeCodec,
+    minimize: bool,
+) -> None:  # pragma: no cover - runs in the child
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _die_with_parent(parent)
+        writer = factory()
+        reader = _Reader(jobs_fd)
+        while True:
+            first = reader.next()
+            if first is None:
+                break
+            jobs = [first, *reader.available()]
+            # Alone in the queue: there is time to deflate. Behind: store, and catch up.
+            backlog = len(jobs) > 1 or bool(reader.buf)
+            batch = [make_record(codec, minimize, job) for job in jobs]
+            commits = writer.write(batch, compress=not backlog)
+            _write_all(status_fd, _frame(("ok", jobs[-1][0], commits[-1])))
+        _write_all(status_fd, _frame(("done",)))
+    except BaseException as e:
+        code = 1
+        try:
+            hint = e.hint if isinstance(e, MindgitError) else None
+            text = str(e) if isinstance(e, MindgitError) else f"{type(e).__name__}: {e}"
+            _write_all(status_fd, _frame(("error", text, hint)))
+        except BaseException:
+            pass
+    finally:
+        os._exit(code)
+
+
+def can_fork() -> bool:
+    """Whether generations are written by a second process (``MINDGIT_EVOLVE_FORK=0``: not)."""
+    return hasattr(os, "fork") and os.environ.get("MINDGIT_EVOLVE_FORK", "1") != "0"
+
+
+def make_persister(
+    factory: WriterFactory, codec: GenomeCodec, minimize: bool, *, fork: bool
+) -> Persister:
+    """A persister on a second process (``fork``), else one that writes inline."""
+    if fork:
+        return ProcessPersister(factory, codec, minimize)
+    return InlinePersister(factory(), codec, minimize)

@@ -1,0 +1,519 @@
+"""``mindgit evolve``: breed a state under a sandboxed fitness module, one commit per generation.
+
+The main thread breeds and scores; a second thread persists each generation (encoding its
+states, hashing, compressing, writing the pack, signing the commit, moving the ref) while the
+next one is bred, so the second core does the storage work. A generation counts once its ref
+has moved; stopping (``should_stop``) or an exception waits for the generations already handed
+over, so nothing that was bred is dropped on a clean stop, and a crash loses only generations
+that never reached their ref.
+
+Resuming reads the run's last generation (population, scores) and continues with the stream of
+the next generation number, so a resumed run ends bit-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pygit2
+
+from mindgit.errors import MindgitError, UsageError
+from mindgit.evolve.fitness import entry_bytes, limits_for, load_fitness, resolve_fitness
+from mindgit.evolve.genes import GenomeCodec, Values
+from mindgit.evolve.operators import (
+    Breeder,
+    Variation,
+    default_mutation_rate,
+    initial_population,
+)
+from mindgit.evolve.persist import can_fork, make_persister
+from mindgit.evolve.prng import Stream
+from mindgit.evolve.writer import GenerationWriter
+from mindgit.ipld.cid import CID
+from mindgit.sandbox import FitnessFailure, FitnessModule, Limits
+from mindgit.store import layout
+from mindgit.store.generation import (
+    MODULE_FILE,
+    RUNS_PREFIX,
+    TRAILER_FITNESS,
+    TRAILER_GENERATION,
+    TRAILER_MODULE,
+    TRAILER_RUN,
+    RunInfo,
+    RunLimits,
+    RunParams,
+    RunTip,
+    best_index,
+    check_run_id,
+    read_generation_commit,
+    read_manifest,
+    read_run_tip,
+)
+from mindgit.store.refs import read_ref
+from mindgit.store.repository import HEADS, NothingChanged, Store
+from mindgit.store.verify import STATE_TRAILER, trailer
+
+ENTRY_BATCH = "fitness_batch"
+ENTRY_FITNESS = "fitness"
+# How far back along an experiment to look for a run's result commit.
+_RESULT_SEARCH = 1000
+
+
+class RunExists(MindgitError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"run {run_id} exists (same start state, module and parameters); nothing was changed",
+            hint=f"continue it with `mindgit evolve --resume {run_id}`, or change --seed",
+        )
+        self.run_id = run_id
+
+
+class UnknownRun(MindgitError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run {run_id} in this store", hint="`mindgit runs` lists the runs")
+        self.run_id = run_id
+
+
+class NothingToResume(MindgitError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"nothing to resume: {what}", hint="`mindgit runs` lists the runs")
+        self.what = what
+
+
+class AmbiguousResume(UsageError):
+    def __init__(self, experiment: str, runs: Sequence[str]) -> None:
+        super().__init__(
+            f"experiment {experiment!r} has {len(runs)} unfinished runs ({', '.join(runs)})",
+            hint="name one: `mindgit evolve --resume RUN`",
+        )
+        self.experiment = experiment
+        self.runs = tuple(runs)
+
+
+class ParametersDiffer(UsageError):
+    def __init__(self, run_id: str, name: str, given: object, recorded: object) -> None:
+        super().__init__(
+            f"run {run_id} was started with {name} {recorded!r}, not {given!r}; nothing was changed",
+            hint="resume without changing parameters, or start a new run",
+        )
+        self.run_id = run_id
+        self.name = name
+        self.given = given
+        self.recorded = recorded
+
+
+class StartStateFails(MindgitError):
+    def __init__(self, module: CID, failure: FitnessFailure) -> None:
+        super().__init__(
+            f"fitness module {module} fails on the start state ({failure.reason}): "
+            f"{failure.error}; nothing was run"
+        )
+        self.module = module
+        self.failure = failure
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Reported after each generation is bred and scored (and handed over to be written)."""
+
+    run_id: str
+    generation: int  # 0-based
+    generations: int
+    best: float | None
+    mean: float | None
+    failures: int
+    evaluations: int  # in this process so far
+    elapsed: float  # seconds in this process so far
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    experiment: str
+    generations_done: int
+    generations: int
+    stopped: bool
+    best_score: float | None
+    best_state: CID | None
+    tip: str
+    result_commit: str | None
+    start_score: float | None = None  # known when the run started in this call
+
+    @property
+    def complete(self) -> bool:
+        return self.generations_done == self.generations
+
+
+ProgressCallback = Callable[[Progress], None]
+StopCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    info: RunInfo
+    experiment: str
+    codec: GenomeCodec
+    module: FitnessModule
+    module_blob: pygit2.Oid
+    thoughts_tree: pygit2.Oid | None
+    start_tree: pygit2.Tree
+    start_score: float | None = None
+
+
+def _limits_node(limits: Limits) -> RunLimits:
+    return RunLimits(limits.fuel, limits.memory_bytes, limits.stack_bytes, limits.table_elements)
+
+
+def _limits_of(run: RunLimits) -> Limits:
+    return Limits(
+        fuel=run.fuel, memory_bytes=run.memory, stack_bytes=run.stack, table_elements=run.table
+    )
+
+
+def _thoughts_tree(tree: pygit2.Tree) -> pygit2.Oid | None:
+    return tree[layout.THOUGHTS].id if layout.THOUGHTS in tree else None
+
+
+def plan_run(
+    store: Store,
+    fitness: str,
+    params: RunParams,
+    *,
+    experiment: str | None = None,
+    fuel: int | None = None,
+    memory: int | None = None,
+) -> _Plan:
+    """Everything a new run needs, checked, before anything is written (but the module, if a
+    path was given, which is stored)."""
+    exp = store.experiment(experiment)
+    snap = store.snapshot(exp)
+    codec = GenomeCodec(snap.state, params.mutation_scale)
+    limits = limits_for(store, fuel=fuel, memory=memory)
+    entry = resolve_fitness(store, fitness, limits=limits)
+    module = load_fitness(store, entry_bytes(store, entry), limits)
+    if params.mutation_rate is None:
+        params = replace(params, mutation_rate=default_mutation_rate(codec))
+    entry_point = ENTRY_BATCH if module.has_batch and codec.batchable else ENTRY_FITNESS
+    info = RunInfo(
+        params, entry.cid, entry_point, _limits_node(limits), snap.commit, snap.manifest.cid
+    )
+    scorer = _Scorer(module, codec, entry_point)
+    start_score = scorer.score([codec.start_values])[0][0]
+    if isinstance(start_score, FitnessFailure):
+        raise StartStateFails(entry.cid, start_score)
+    if read_ref(store.repo, info.ref) is not None:
+        raise RunExists(info.run_id)
+    return _Plan(
+        info, exp, codec, module, entry.blob, _thoughts_tree(snap.tree), snap.tree, start_score
+    )
+
+
+def start_run(
+    store: Store,
+    fitness: str,
+    params: RunParams,
+    *,
+    experiment: str | None = None,
+    fuel: int | None = None,
+    memory: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> RunResult:
+    """Evolve the experiment's current state; commit the best state on it when done.
+
+    >>> start_run(store, "rastrigin", RunParams(generations=50, seed=7))  # doctest: +SKIP
+    """
+    plan = plan_run(store, fitness, params, experiment=experiment, fuel=fuel, memory=memory)
+    return _execute(store, plan, None, on_progress, should_stop)
+
+
+def find_resumable(store: Store, experiment: str | None = None) -> str:
+    """The one unfinished run of an experiment (default: the current one)."""
+    exp = store.experiment(experiment)
+    unfinished = []
+    for ref in sorted(r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
+        run_id = ref.removeprefix(RUNS_PREFIX)
+        tip = read_run_tip(store.repo, run_id)
+        if tip is None or tip.experiment != exp:
+            continue
+        if tip.record.generation + 1 < tip.info.params.generations or not _result_committed(
+            store, tip
+        ):
+            unfinished.append(run_id)
+    if not unfinished:
+        raise NothingToResume(f"experiment {exp!r} has no unfinished run")
+    if len(unfinished) > 1:
+        raise AmbiguousResume(exp, unfinished)
+    return unfinished[0]
+
+
+def _result_committed(store: Store, tip: RunTip) -> bool:
+    exp = tip.experiment
+    if exp is None:
+        return True
+    head = read_ref(store.repo, HEADS + exp)
+    if head is None:
+        return True  # the experiment is gone: there is nowhere to commit a result
+    best = tip.record.best
+    # When the best state was already the experiment's state there is no commit to find.
+    best_state = str(tip.record.individuals[best].state) if best is not None else None
+    walker = store.repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)
+    walker.simplify_first_parent()
+    for n, commit in enumerate(walker):
+        if n >= _RESULT_SEARCH:
+            return False
+        if trailer(commit.message, TRAILER_RUN) == tip.run_id:
+            return True
+        if (
+            n == 0
+            and best_state is not None
+            and trailer(commit.message, STATE_TRAILER) == best_state
+        ):
+            return True
+        if str(commit.id) == tip.info.start_commit:
+            return False
+    return False
+
+
+def resume_run(
+    store: Store,
+    run: str | None = None,
+    *,
+    experiment: str | None = None,
+    expect: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> RunResult:
+    """Continue a run from its last stored generation (``run`` or the experiment's unfinished one).
+
+    ``expect`` holds parameters the caller gave explicitly (``population``, ``seed``, ...,
+    ``fitness``, ``fuel``, ``memory``); any that differs from the run's is refused.
+    """
+    run_id = check_run_id(run) if run is not None else find_resumable(store, experiment)
+    tip = read_run_tip(store.repo, run_id)
+    if tip is None:
+        raise UnknownRun(run_id)
+    info = tip.info
+    _check_expected(store, info, expect or {})
+    exp = tip.experiment or store.current
+    if tip.record.generation + 1 >= info.params.generations and _result_committed(store, tip):
+        raise NothingToResume(f"run {run_id} is complete and its result is committed")
+    snap = store.snapshot(info.start_commit)
+    if snap.manifest.cid != info.start_state:
+        raise MindgitError(f"run {run_id}: start commit does not hold its start state")
+    codec = GenomeCodec(snap.state, info.params.mutation_scale)
+    wasm: bytes = store.repo[tip.tree[MODULE_FILE].id].read_raw()
+    module = load_fitness(store, wasm, _limits_of(info.limits))
+    plan = _Plan(
+        info,
+        exp,
+        codec,
+        module,
+        tip.tree[MODULE_FILE].id,
+        _thoughts_tree(snap.tree),
+        snap.tree,
+    )
+    return _execute(store, plan, tip, on_progress, should_stop)
+
+
+def _check_expected(store: Store, info: RunInfo, expect: Mapping[str, Any]) -> None:
+    recorded: dict[str, Any] = info.params.to_node()
+    recorded["fuel"] = info.limits.fuel
+    recorded["memory"] = info.limits.memory
+    for name, given in expect.items():
+        if name == "fitness":
+            from mindgit.store.fitness_store import UnknownFitness, find_module
+
+            try:
+                cid = find_module(store, str(given)).cid
+            except UnknownFitness:
+                cid = None
+            if cid != info.module:
+                raise ParametersDiffer(info.run_id, "fitness", given, str(info.module))
+            continue
+        if name not in recorded:
+            raise UsageError(f"unknown run parameter {name!r}")
+        if given is not None and given != recorded[name]:
+            raise ParametersDiffer(info.run_id, name, given, recorded[name])
+
+
+class _Scorer:
+    """Scores a population with one sandbox call (or one per state without a batch entry)."""
+
+    def __init__(self, module: FitnessModule, codec: GenomeCodec, entry: str) -> None:
+        self._module = module
+        self._codec = codec
+        self.entry = entry
+
+    def score(
+        self, population: Sequence[Values]
+    ) -> tuple[list[float | FitnessFailure], list[bytes] | None]:
+        if self.entry == ENTRY_BATCH:
+            return self._module.score_batch(population, self._codec.dim), None
+        manifests = [self._codec.encode(v) for v in population]
+        return self._module.score_many(manifests), manifests
+
+
+def _scores(results: Sequence[float | FitnessFailure]) -> list[float | None]:
+    return [None if isinstance(r, FitnessFailure) else r for r in results]
+
+
+def _progress(
+    run_id: str,
+    generation: int,
+    total: int,
+    scores: Sequence[float | None],
+    minimize: bool,
+    evaluations: int,
+    started: float,
+) -> Progress:
+    ok = [s for s in scores if s is not None]
+    best = (min(ok) if minimize else max(ok)) if ok else None
+    mean = sum(ok) / len(ok) if ok else None
+    return Progress(
+        run_id,
+        generation,
+        total,
+        best,
+        mean,
+        len(scores) - len(ok),
+        evaluations,
+        time.perf_counter() - started,
+    )
+
+
+def _execute(
+    store: Store,
+    plan: _Plan,
+    tip: RunTip | None,
+    on_progress: ProgressCallback | None,
+    should_stop: StopCheck | None,
+) -> RunResult:
+    info = plan.info
+    params = info.params
+    codec = plan.codec
+    scorer = _Scorer(plan.module, codec, info.entry)
+    breeder = Breeder(codec, Variation.of(params))
+    tip_commit = tip.commit if tip is not None else None
+    fork = can_fork()
+
+    def make_writer(in_child: bool) -> GenerationWriter:
+        return GenerationWriter(
+            Store(store.path) if in_child else store,
+            info,
+            plan.experiment,
+            tip=tip_commit,
+            module_blob=plan.module_blob,
+            thoughts_tree=plan.thoughts_tree,
+        )
+
+    started = time.perf_counter()
+    evaluations = 0
+    generation: int
+    population: list[Values]
+    scores: list[float | None]
+    if tip is not None:
+        generation = tip.record.generation
+        population = [
+            codec.values_of_manifest(ind.state, read_manifest(store.repo, tip.tree, ind.state))
+            for ind in tip.record.individuals
+        ]
+        scores = [ind.score for ind in tip.record.individuals]
+    persister = make_persister(lambda: make_writer(fork), codec, params.minimize, fork=fork)
+    stopped = False
+    try:
+        if tip is None:
+            generation = 0
+            population, parents = initial_population(
+                codec, params.population, Stream.for_generation(params.seed, 0)
+            )
+            results, manifests = scorer.score(population)
+            evaluations += len(population)
+            scores = _scores(results)
+            persister.submit((0, population, parents, results, manifests))
+            if on_progress is not None:
+                on_progress(
+                    _progress(
+                        info.run_id,
+                        0,
+                        params.generations,
+                        scores,
+                        params.minimize,
+                        evaluations,
+                        started,
+                    )
+                )
+        while generation + 1 < params.generations:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            generation += 1
+            population, parents = breeder.breed(
+                population, scores, Stream.for_generation(params.seed, generation)
+            )
+            results, manifests = scorer.score(population)
+            evaluations += len(population)
+            scores = _scores(results)
+            persister.submit((generation, population, parents, results, manifests))
+            if on_progress is not None:
+                on_progress(
+                    _progress(
+                        info.run_id,
+                        generation,
+                        params.generations,
+                        scores,
+                        params.minimize,
+                        evaluations,
+                        started,
+                    )
+                )
+    finally:
+        persister.close()
+    done = generation + 1
+    best = best_index(scores, params.minimize)
+    best_score = scores[best] if best is not None else None
+    best_cid = CID.of(codec.encode(population[best])) if best is not None else None
+    result_commit = None
+    if done == params.generations and best is not None:
+        result_commit = _commit_result(store, plan, population[best], best_score, generation)
+    return RunResult(
+        info.run_id,
+        plan.experiment,
+        done,
+        params.generations,
+        stopped,
+        best_score,
+        best_cid,
+        persister.tip or tip_commit or info.start_commit,
+        result_commit,
+        plan.start_score,
+    )
+
+
+def _commit_result(
+    store: Store, plan: _Plan, values: Values, score: float | None, generation: int
+) -> str | None:
+    info = plan.info
+    state = plan.codec.to_state(values)
+    blocks = {cid: layout.read_thought(store.repo, plan.start_tree, cid) for cid in state.thoughts}
+    trailers = {
+        TRAILER_RUN: info.run_id,
+        TRAILER_GENERATION: str(generation),
+        TRAILER_FITNESS: repr(score),
+        TRAILER_MODULE: str(info.module),
+    }
+    message = f"evolve {info.run_id}: best of {info.params.generations} generations, {score!r}"
+    try:
+        return store.commit_state(
+            state, blocks, message, experiment=plan.experiment, trailers=trailers
+        ).id
+    except NothingChanged:
+        return None
+
+
+def read_generation(store: Store, commit: str) -> RunTip:
+    """A generation commit, parsed (see ``mindgit.store.generation``)."""
+    return read_generation_commit(store.repo, commit)

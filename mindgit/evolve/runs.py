@@ -1,0 +1,304 @@
+"""Reading runs back: the list of runs, a run's fitness per generation, and lineage.
+
+Lineage follows the parent indices each generation records, back to generation 0, whose origin
+is the commit the run started from; if that commit is itself the result of an earlier run, the
+walk goes on into that run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.ipld.cid import CID, InvalidCID
+from mindgit.store.generation import (
+    GENERATION_FILE,
+    RUNS_PREFIX,
+    STATES,
+    TRAILER_GENERATION,
+    TRAILER_RUN,
+    RunInfo,
+    RunTip,
+    read_generation_commit,
+    read_run_tip,
+)
+from mindgit.store.repository import Store, UnknownRef
+from mindgit.store.verify import STATE_TRAILER, trailer
+
+# A chain of runs started from each other's results is followed this far.
+MAX_RUN_CHAIN = 100
+
+
+class NotFromARun(MindgitError):
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} was not produced by a run in this store",
+            hint="lineage takes a state CID or a commit that `mindgit evolve` wrote",
+        )
+        self.what = what
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run as ``mindgit runs`` lists it (``generation`` is the last one written, 0-based)."""
+
+    run_id: str
+    experiment: str | None
+    generation: int
+    generations: int
+    best: float | None
+    module: CID
+    seed: int
+    commit: str
+    start_commit: str
+
+    @property
+    def complete(self) -> bool:
+        return self.generation + 1 == self.generations
+
+
+def _summary(tip: RunTip) -> RunSummary:
+    rec = tip.record
+    best = rec.individuals[rec.best].score if rec.best is not None else None
+    return RunSummary(
+        tip.run_id,
+        tip.experiment,
+        rec.generation,
+        tip.info.params.generations,
+        best,
+        tip.info.module,
+        tip.info.params.seed,
+        tip.commit,
+        tip.info.start_commit,
+    )
+
+
+def list_runs(store: Store) -> list[RunSummary]:
+    """Every run in the store, newest first."""
+    out = []
+    for ref in (r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
+        tip = read_run_tip(store.repo, ref.removeprefix(RUNS_PREFIX))
+        if tip is not None:
+            out.append(_summary(tip))
+    times = {s.run_id: store.repo[s.commit].peel(pygit2.Commit).commit_time for s in out}
+    return sorted(out, key=lambda s: (-times[s.run_id], s.run_id))
+
+
+def get_run(store: Store, run_id: str) -> RunTip:
+    from mindgit.evolve.run import UnknownRun
+    from mindgit.store.generation import check_run_id
+
+    tip = read_run_tip(store.repo, check_run_id(run_id))
+    if tip is None:
+        raise UnknownRun(run_id)
+    return tip
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationStats:
+    generation: int
+    best: float | None
+    mean: float | None
+    failures: int
+    commit: str
+
+
+def _generation_commits(store: Store, tip: str) -> Iterator[pygit2.Commit]:
+    """A run's generation commits, newest first (first parents until the start commit)."""
+    commit = store.repo[tip]
+    while isinstance(commit, pygit2.Commit) and GENERATION_FILE in commit.tree:
+        yield commit
+        if not commit.parent_ids:
+            return
+        commit = store.repo[commit.parent_ids[0]]
+
+
+def history(store: Store, run_id: str) -> list[GenerationStats]:
+    """Best and mean fitness of every generation of a run, oldest first."""
+    tip = get_run(store, run_id)
+    minimize = tip.info.params.minimize
+    out = []
+    for commit in _generation_commits(store, tip.commit):
+        # Read for display, not verified (that is `mindgit verify`): plain JSON is enough.
+        node = json.loads(store.repo[commit.tree[GENERATION_FILE].id].read_raw())
+        scores = [float(i["score"]) for i in node["individuals"] if "score" in i]
+        best = (min(scores) if minimize else max(scores)) if scores else None
+        mean = sum(scores) / len(scores) if scores else None
+        failures = len(node["individuals"]) - len(scores)
+        out.append(GenerationStats(int(node["generation"]), best, mean, failures, str(commit.id)))
+    out.reverse()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Ancestor:
+    """One individual on a lineage."""
+
+    generation: int
+    index: int
+    state: CID
+    score: float | None
+    failure: str | None
+    parents: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RunLineage:
+    """The ancestors of an individual within one run: per generation, newest first."""
+
+    run_id: str
+    experiment: str | None
+    generations: tuple[tuple[Ancestor, ...], ...]
+    start_commit: str
+    start_state: CID
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """Where a state came from: the runs that bred it, newest first, and the origin commit."""
+
+    state: CID
+    runs: tuple[RunLineage, ...]
+    origin: str
+
+
+def lineage(store: Store, target: str) -> Lineage:
+    """The ancestry of a state (by CID) or of a commit a run wrote (generation or result).
+
+    A generation commit stands for its best individual; a result commit for the state it holds.
+    """
+    state, run_tip, generation = _locate(store, target)
+    runs: list[RunLineage] = []
+    origin = run_tip.info.start_commit
+    for _ in range(MAX_RUN_CHAIN):
+        rl = _walk(store, run_tip, generation, state)
+        runs.append(rl)
+        origin = rl.start_commit
+        nxt = _result_source(store, origin)
+        if nxt is None:
+            break
+        run_tip, generation, state = nxt
+    return Lineage(runs[0].generations[0][0].state, tuple(runs), origin)
+
+
+def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
+    try:
+        cid = CID.parse(target)
+    except InvalidCID:
+        cid = None
+    if cid is not None and len(target) > 40:
+        found = _find_state(store, cid)
+        if found is None:
+            raise NotFromARun(f"state {cid}")
+        return cid, found[0], found[1]
+    try:
+        commit_id = store.resolve(target)
+    except UnknownRef:
+        raise NotFromARun(target) from None
+    commit = store.repo[commit_id]
+    assert isinstance(commit, pygit2.Commit)
+    if GENERATION_FILE in commit.tree:
+        tip = read_generation_commit(store.repo, commit_id)
+        best = tip.record.best
+        if best is None:
+            raise NotFromARun(f"generation commit {commit_id[:12]} (every individual failed)")
+        return tip.record.individuals[best].state, tip, tip.record.generation
+    found = _result_source(store, commit_id)
+    if found is None:
+        raise NotFromARun(f"commit {commit_id[:12]}")
+    return found[2], found[0], found[1]
+
+
+def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | None:
+    """If ``commit_id`` records a run's result: that run, the generation and the state."""
+    commit = store.repo.get(commit_id)
+    if not isinstance(commit, pygit2.Commit):
+        return None
+    run_id = trailer(commit.message, TRAILER_RUN)
+    gen = trailer(commit.message, TRAILER_GENERATION)
+    state = trailer(commit.message, STATE_TRAILER)
+    if run_id is None or gen is None or state is None or not gen.isdigit():
+        return None
+    try:
+        tip = read_run_tip(store.repo, run_id)
+    except MindgitError:
+        return None
+    if tip is None:
+        return None
+    try:
+        cid = CID.parse(state)
+    except InvalidCID:
+        return None
+    return tip, int(gen), cid
+
+
+def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:
+    """The newest generation, of any run, holding the state ``cid``."""
+    name = str(cid)
+    for summary in list_runs(store):
+        for commit in _generation_commits(store, summary.commit):
+            states = store.repo[commit.tree[STATES].id]
+            assert isinstance(states, pygit2.Tree)
+            if name in states:
+                tip = read_run_tip(store.repo, summary.run_id)
+                assert tip is not None
+                return tip, read_generation_commit(store.repo, str(commit.id)).record.generation
+    return None
+
+
+def _walk(store: Store, tip: RunTip, generation: int, state: CID) -> RunLineage:
+    commits = _generation_commits(store, tip.commit)
+    record = None
+    for commit in commits:
+        gen_tip = read_generation_commit(store.repo, str(commit.id))
+        if gen_tip.record.generation == generation:
+            record = gen_tip.record
+            break
+    if record is None:
+        raise NotFromARun(f"generation {generation} of run {tip.run_id}")
+    index = next((i for i, ind in enumerate(record.individuals) if ind.state == state), None)
+    if index is None:
+        raise NotFromARun(f"state {state} in generation {generation} of run {tip.run_id}")
+    levels: list[tuple[Ancestor, ...]] = []
+    current = {index}
+    while True:
+        level = tuple(
+            Ancestor(
+                record.generation,
+                i,
+                record.individuals[i].state,
+                record.individuals[i].score,
+                f.reason if (f := record.individuals[i].failure) else None,
+                record.individuals[i].parents,
+            )
+            for i in sorted(current)
+        )
+        levels.append(level)
+        current = {p for a in level for p in a.parents}
+        if record.generation == 0 or not current:
+            break
+        older = next(commits, None)
+        if older is None:
+            break
+        record = read_generation_commit(store.repo, str(older.id)).record
+    info: RunInfo = tip.info
+    return RunLineage(
+        tip.run_id, tip.experiment, tuple(levels), info.start_commit, info.start_state
+    )
+
+
+def main_line(run: RunLineage) -> list[Ancestor]:
+    """The first-parent chain through a run's lineage, newest first."""
+    out = []
+    index: int | None = run.generations[0][0].index
+    for level in run.generations:
+        found = next((a for a in level if a.index == index), None)
+        if found is None:
+            break
+        out.append(found)
+        index = found.parents[0] if found.parents else None
+    return out

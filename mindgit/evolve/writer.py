@@ -1,0 +1,313 @@
+"""Writing a run's generations: one pack of objects, one signed commit each, the ref last.
+
+pygit2 writes one loose file per object (a few thousand a second); a generation is a few
+hundred objects, so it is written as a pack (v2, with its v2 index) made here: the objects'
+ids, their zlib streams, the index. The format is ``mindgit.store.generation``'s; this module
+only puts it on disk, in the order that makes a crash harmless (see :meth:`GenerationWriter.write`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import pygit2
+
+from mindgit.ipld.cid import CID
+from mindgit.store.generation import (
+    GENERATION_FILE,
+    MODULE_FILE,
+    RUN_FILE,
+    STATES,
+    THOUGHTS,
+    TRAILER_EXPERIMENT,
+    TRAILER_FITNESS,
+    TRAILER_GENERATION,
+    TRAILER_MODULE,
+    TRAILER_RUN,
+    GenerationRecord,
+    RunInfo,
+)
+from mindgit.store.refs import update_ref
+from mindgit.store.repository import Store
+
+OBJ_COMMIT, OBJ_TREE, OBJ_BLOB = 1, 2, 3
+
+_TYPE_NAMES = {OBJ_TREE: b"tree", OBJ_BLOB: b"blob"}
+_MODE_BLOB = b"100644"
+_MODE_TREE = b"40000"
+
+
+def git_oid(kind: int, data: bytes) -> bytes:
+    """The raw SHA-1 git names an object by."""
+    h = hashlib.sha1(_TYPE_NAMES[kind])
+    h.update(b" %d\0" % len(data))
+    h.update(data)
+    return h.digest()
+
+
+def tree_bytes(entries: Iterable[tuple[str, bool, bytes]]) -> bytes:
+    """A git tree of (name, is_tree, raw oid) entries, sorted the way git sorts them."""
+    items = sorted(entries, key=lambda e: e[0] + "/" if e[1] else e[0])
+    return b"".join(
+        (_MODE_TREE if is_tree else _MODE_BLOB) + b" " + name.encode() + b"\0" + oid
+        for name, is_tree, oid in items
+    )
+
+
+def _pack_header(kind: int, size: int) -> bytes:
+    out = bytearray()
+    byte = (kind << 4) | (size & 0x0F)
+    size >>= 4
+    while size:
+        out.append(byte | 0x80)
+        byte = size & 0x7F
+        size >>= 7
+    out.append(byte)
+    return bytes(out)
+
+
+def _stored(data: bytes) -> bytes:
+    """A zlib stream of ``data`` in stored (uncompressed) blocks: valid for git, ~20x cheaper
+    to make than level-1 deflate. ``git gc`` compresses such objects later."""
+    out = [b"\x78\x01"]
+    n = len(data)
+    pos = 0
+    while True:
+        chunk = data[pos : pos + 0xFFFF]
+        pos += 0xFFFF
+        last = pos >= n
+        size = len(chunk)
+        out.append(struct.pack("<BHH", 1 if last else 0, size, size ^ 0xFFFF))
+        out.append(chunk)
+        if last:
+            break
+    out.append(struct.pack(">I", zlib.adler32(data)))
+    return b"".join(out)
+
+
+def _deflate(data: bytes) -> bytes:
+    # A small window keeps zlib's per-stream set-up cheap; manifests are a few KiB.
+    z = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
+    return z.compress(data) + z.flush()
+
+
+def write_pack(
+    objects_dir: Path,
+    objects: Sequence[tuple[int, bytes, bytes]],
+    *,
+    compress: bool = True,
+    fsync: bool = False,
+) -> None:
+    """Write ``objects`` (type, content, raw oid) as one pack with its v2 index, pack first.
+
+    git only looks at a pack once its ``.idx`` exists, so a crash at any moment leaves either a
+    complete pack or stray temporary files (which ``git gc`` removes), never a torn pack.
+    """
+    if not objects:
+        return
+    pack_object = _deflate if compress else _stored
+    entries: list[tuple[bytes, int, int]] = []  # (oid, crc32, offset)
+    chunks = [b""]
+    offset = 12
+    seen: set[bytes] = set()
+    for kind, data, oid in objects:
+        if oid in seen:
+            continue
+        seen.add(oid)
+        body = _pack_header(kind, len(data)) + pack_object(data)
+        entries.append((oid, zlib.crc32(body), offset))
+        chunks.append(body)
+        offset += len(body)
+    chunks[0] = b"PACK" + struct.pack(">II", 2, len(entries))
+    pack = b"".join(chunks)
+    pack_sum = hashlib.sha1(pack).digest()
+    pack += pack_sum
+    entries.sort()
+    fanout = [0] * 256
+    for oid, _, _ in entries:
+        fanout[oid[0]] += 1
+    total = 0
+    for i in range(256):
+        total += fanout[i]
+        fanout[i] = total
+    large: list[int] = []
+    small: list[int] = []
+    for _, _, off in entries:
+        if off < 0x80000000:
+            small.append(off)
+        else:
+            small.append(0x80000000 | len(large))
+            large.append(off)
+    idx = b"".join(
+        (
+            b"\xfftOc",
+            struct.pack(">I", 2),
+            struct.pack(">256I", *fanout),
+            b"".join(oid for oid, _, _ in entries),
+            struct.pack(f">{len(entries)}I", *(crc for _, crc, _ in entries)),
+            struct.pack(f">{len(small)}I", *small),
+            struct.pack(f">{len(large)}Q", *large),
+            pack_sum,
+        )
+    )
+    idx += hashlib.sha1(idx).digest()
+    pack_dir = objects_dir / "pack"
+    pack_dir.mkdir(parents=True, exist_ok=True)
+    base = pack_dir / f"pack-{pack_sum.hex()}"
+    _write_file(pack_dir, base.with_suffix(".pack"), pack, fsync)
+    _write_file(pack_dir, base.with_suffix(".idx"), idx, fsync)
+
+
+def _write_file(directory: Path, final: Path, data: bytes, fsync: bool) -> None:
+    fd, tmp = tempfile.mkstemp(prefix="tmp_pack_", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class GenerationWriter:
+    """Writes one run's generations: objects as a pack, then a signed commit, then the ref (CAS).
+
+    ``store`` is a ``mindgit.store.repository.Store`` (its signing key and identity are used).
+    Not thread-safe: one writer per run, used from one thread at a time.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        info: RunInfo,
+        experiment: str,
+        *,
+        tip: str | None,
+        module_blob: pygit2.Oid,
+        thoughts_tree: pygit2.Oid | None,
+        fsync: bool = False,
+    ) -> None:
+        self._store = store
+        self._repo: pygit2.Repository = store.repo
+        self.info = info
+        self.experiment = experiment
+        self.tip = tip
+        self._module = module_blob.raw
+        self._thoughts = thoughts_tree.raw if thoughts_tree is not None else None
+        self._fsync = fsync
+        self._objects = Path(self._repo.path) / "objects"
+        self._run_blob = info.encode()
+        self._run_oid = git_oid(OBJ_BLOB, self._run_blob)
+        self._run_written = False
+        # Blobs already in the store that the next generation may reuse: the previous
+        # generation's states. Writing one again would be harmless, but is wasted work.
+        self._present: dict[CID, bytes] = {}
+        if tip is not None:
+            commit = self._repo[tip]
+            assert isinstance(commit, pygit2.Commit)
+            if STATES in commit.tree:
+                states = self._repo[commit.tree[STATES].id]
+                assert isinstance(states, pygit2.Tree)
+                self._present = {CID.parse(e.name): e.id.raw for e in states}
+            self._run_written = True
+
+    def write(
+        self,
+        batch: Sequence[tuple[GenerationRecord, Mapping[CID, bytes]]],
+        *,
+        compress: bool = True,
+    ) -> list[str]:
+        """Persist consecutive generations (``manifests`` holds the bytes of every state a
+        record links): their objects as one pack, then one signed commit each, then the run
+        ref moves once, by compare-and-swap (``RefMoved`` if someone else moved it).
+        Returns the commit ids."""
+        objects: list[tuple[int, bytes, bytes]] = []
+        roots: list[bytes] = []
+        for record, manifests in batch:
+            roots.append(self._stage(record, manifests, objects))
+        write_pack(self._objects, objects, compress=compress, fsync=self._fsync)
+        commits = []
+        parent = self.tip if self.tip is not None else self.info.start_commit
+        message = ""
+        for (record, _), root in zip(batch, roots, strict=True):
+            parent, message = self._commit(record, root, parent)
+            commits.append(parent)
+        if commits:
+            who = f"{self._store.name} <{self._store.public_key.did}>"
+            update_ref(
+                self._repo, self.info.ref, commits[-1], self.tip, message=message, committer=who
+            )
+            self.tip = commits[-1]
+        return commits
+
+    def _stage(
+        self,
+        record: GenerationRecord,
+        manifests: Mapping[CID, bytes],
+        objects: list[tuple[int, bytes, bytes]],
+    ) -> bytes:
+        states: dict[CID, bytes] = {}
+        present = self._present
+        for ind in record.individuals:
+            cid = ind.state
+            if cid in states:
+                continue
+            oid = present.get(cid)
+            if oid is None:
+                data = manifests[cid]
+                oid = git_oid(OBJ_BLOB, data)
+                objects.append((OBJ_BLOB, data, oid))
+            states[cid] = oid
+        states_tree = b"".join(
+            _MODE_BLOB + b" " + str(cid).encode() + b"\0" + oid
+            for cid, oid in sorted(states.items(), key=lambda kv: str(kv[0]))
+        )
+        gen_blob = record.encode()
+        gen_oid = git_oid(OBJ_BLOB, gen_blob)
+        states_oid = git_oid(OBJ_TREE, states_tree)
+        root_entries = [
+            (RUN_FILE, False, self._run_oid),
+            (GENERATION_FILE, False, gen_oid),
+            (MODULE_FILE, False, self._module),
+            (STATES, True, states_oid),
+        ]
+        if self._thoughts is not None:
+            root_entries.append((THOUGHTS, True, self._thoughts))
+        root = tree_bytes(root_entries)
+        root_oid = git_oid(OBJ_TREE, root)
+        objects.append((OBJ_BLOB, gen_blob, gen_oid))
+        objects.append((OBJ_TREE, states_tree, states_oid))
+        objects.append((OBJ_TREE, root, root_oid))
+        if not self._run_written:
+            objects.append((OBJ_BLOB, self._run_blob, self._run_oid))
+            self._run_written = True
+        self._present = states
+        return root_oid
+
+    def _commit(self, record: GenerationRecord, root: bytes, parent: str) -> tuple[str, str]:
+        info = self.info
+        best = record.best
+        score = "none" if best is None else repr(record.individuals[best].score)
+        trailers = {
+            TRAILER_RUN: info.run_id,
+            TRAILER_GENERATION: str(record.generation),
+            TRAILER_EXPERIMENT: self.experiment,
+            TRAILER_FITNESS: score,
+            TRAILER_MODULE: str(info.module),
+        }
+        message = (
+            f"evolve {info.run_id}: generation {record.generation + 1}/"
+            f"{info.params.generations}, best {score}"
+        )
+        commit = self._store.write_commit(pygit2.Oid(raw=root), [parent], message, None, trailers)
+        return str(commit), message

@@ -1,0 +1,226 @@
+"""Fitness modules kept in the store, each on ``refs/fitness/<name>``.
+
+A module is a signed commit whose tree holds ``module.wasm`` (the exact wasm bytes) and
+``fitness.json`` (``{"abi": 1, "module": {"/": <CID>}, "name": ...}``). The module's id is the
+CIDv1 with the raw codec (0x55) over its bytes, so a module is the same module on every node.
+Adding different bytes under an existing name makes a new commit on top of the old one, so
+every version stays reachable and runs that used an older one can still name it by CID.
+
+This layer stores bytes; checking that they are a usable fitness module is the caller's job
+(``mindgit.evolve.fitness`` runs them through the sandbox first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pygit2
+
+from mindgit.errors import MindgitError, UsageError
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID, RAW, InvalidCID
+from mindgit.store.generation import (
+    MODULE_FILE,
+    TRAILER_MODULE,
+    WASM_MAGIC,
+    Problems,
+    blob_or_problem,
+)
+from mindgit.store.layout import BLOB
+from mindgit.store.refs import read_ref, update_ref
+from mindgit.store.repository import Store
+
+# How many versions of one name a CID lookup looks through.
+_MAX_VERSIONS = 1000
+
+FITNESS_FILE = "fitness.json"
+FITNESS_PREFIX = "refs/fitness/"
+FITNESS_ABI = 1
+MAX_MODULE_BYTES = 16 << 20
+_MODULE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,99}")
+
+
+def check_module_name(name: str) -> str:
+    """A fitness module's name: what ``refs/fitness/<name>`` can hold."""
+    if not isinstance(name, str) or not _MODULE_NAME.fullmatch(name) or name.endswith(".lock"):
+        raise UsageError(
+            f"invalid fitness module name {name!r}",
+            hint="use letters, digits and _ . + = @ - (up to 100, not starting with . or -)",
+        )
+    return name
+
+
+def fitness_node(module: CID, name: str) -> dict[str, Any]:
+    """The ``fitness.json`` of a stored module."""
+    return {"abi": FITNESS_ABI, "module": module, "name": name}
+
+
+def check_fitness_module_tree(repo: pygit2.Repository, tree: pygit2.Tree) -> Problems:
+    """Problems of a fitness module tree (``fitness.json`` + ``module.wasm``)."""
+    for name in sorted({e.name or "" for e in tree} - {FITNESS_FILE, MODULE_FILE}):
+        yield name, "unexpected entry in a fitness module tree"
+    data = blob_or_problem(repo, tree, FITNESS_FILE)
+    if isinstance(data, str):
+        yield FITNESS_FILE, data
+        return
+    try:
+        node = dagjson.decode(data)
+    except MindgitError as e:
+        yield FITNESS_FILE, str(e)
+        return
+    if not isinstance(node, dict) or set(node) != {"abi", "module", "name"}:
+        yield FITNESS_FILE, "must be a map with exactly 'abi', 'module' and 'name'"
+        return
+    if node["abi"] != FITNESS_ABI or isinstance(node["abi"], bool):
+        yield FITNESS_FILE, f"abi {node['abi']!r} is not {FITNESS_ABI}"
+    module_name = node["name"]
+    if not isinstance(module_name, str) or not _MODULE_NAME.fullmatch(module_name):
+        yield FITNESS_FILE, f"name {module_name!r} is not a valid module name"
+    cid = node["module"]
+    if not isinstance(cid, CID) or cid.codec != RAW or cid.version != 1:
+        yield FITNESS_FILE, "module must be a link with the raw codec"
+        return
+    module = blob_or_problem(repo, tree, MODULE_FILE)
+    if isinstance(module, str):
+        yield MODULE_FILE, module
+        return
+    if len(module) > MAX_MODULE_BYTES:
+        yield MODULE_FILE, f"{len(module)} bytes is over the {MAX_MODULE_BYTES}-byte limit"
+    elif CID.of(module, RAW) != cid:
+        yield MODULE_FILE, f"bytes hash to {CID.of(module, RAW)}, not to {cid}"
+    elif not module.startswith(WASM_MAGIC):
+        yield MODULE_FILE, "is not a WebAssembly binary"
+
+
+class UnknownFitness(MindgitError):
+    """No stored module has this name or CID."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(
+            f"no fitness module named {ref!r} in this store",
+            hint="`mindgit fitness list` shows the stored ones; `mindgit fitness add FILE` adds one",
+        )
+        self.ref = ref
+
+
+class NotAWasmBinary(MindgitError):
+    """Bytes offered for storage are not a WebAssembly binary."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "a stored fitness module must be a WebAssembly binary (\\0asm...)",
+            hint="compile WAT to wasm before storing it",
+        )
+        self.size = size
+
+
+@dataclass(frozen=True, slots=True)
+class FitnessEntry:
+    """A stored fitness module: its name, id, the commit holding it and its blob."""
+
+    name: str
+    cid: CID
+    commit: str
+    blob: pygit2.Oid
+
+
+def module_cid(wasm: bytes) -> CID:
+    """A module's id: CIDv1, raw codec, sha2-256 of its bytes."""
+    return CID.of(wasm, RAW)
+
+
+def _entry(repo: pygit2.Repository, name: str, commit_id: str) -> FitnessEntry:
+    commit = repo[commit_id]
+    assert isinstance(commit, pygit2.Commit)
+    tree = commit.tree
+    node = dagjson.decode(repo[tree[FITNESS_FILE].id].read_raw())
+    assert isinstance(node, dict)
+    cid = node["module"]
+    assert isinstance(cid, CID)
+    return FitnessEntry(name, cid, commit_id, tree[MODULE_FILE].id)
+
+
+def store_module(store: Store, wasm: bytes, name: str) -> FitnessEntry:
+    """Store ``wasm`` (already checked) as module ``name``; idempotent for the same bytes."""
+    check_module_name(name)
+    wasm = bytes(wasm)
+    if not wasm.startswith(WASM_MAGIC):
+        raise NotAWasmBinary(len(wasm))
+    if len(wasm) > MAX_MODULE_BYTES:
+        raise MindgitError(f"fitness module is {len(wasm)} bytes, over {MAX_MODULE_BYTES}")
+    repo = store.repo
+    cid = module_cid(wasm)
+    ref = FITNESS_PREFIX + name
+    old = read_ref(repo, ref)
+    if old is not None:
+        current = _entry(repo, name, old)
+        if current.cid == cid:
+            return current
+    blob = repo.create_blob(wasm)
+    tb = repo.TreeBuilder()
+    tb.insert(MODULE_FILE, blob, BLOB)
+    tb.insert(FITNESS_FILE, repo.create_blob(dagjson.encode(fitness_node(cid, name))), BLOB)
+    message = f"fitness: {'update' if old else 'add'} {name}"
+    commit = store.write_commit(
+        tb.write(), [old] if old else [], message, None, {TRAILER_MODULE: str(cid)}
+    )
+    who = f"{store.name} <{store.public_key.did}>"
+    update_ref(repo, ref, commit, old, message=message, committer=who)
+    return FitnessEntry(name, cid, commit, blob)
+
+
+def list_modules(store: Store) -> list[FitnessEntry]:
+    """The newest version of every stored module, by name."""
+    repo = store.repo
+    out = []
+    for ref in sorted(r for r in repo.references if r.startswith(FITNESS_PREFIX)):
+        commit = read_ref(repo, ref)
+        if commit is not None:
+            out.append(_entry(repo, ref.removeprefix(FITNESS_PREFIX), commit))
+    return out
+
+
+def _versions(repo: pygit2.Repository, name: str, tip: str) -> Iterator[FitnessEntry]:
+    commit_id: str | None = tip
+    for _ in range(_MAX_VERSIONS):
+        if commit_id is None:
+            return
+        yield _entry(repo, name, commit_id)
+        commit = repo[commit_id]
+        assert isinstance(commit, pygit2.Commit)
+        commit_id = str(commit.parent_ids[0]) if commit.parent_ids else None
+
+
+def find_module(store: Store, ref: str) -> FitnessEntry:
+    """A stored module by name, or by CID (any stored version of any name)."""
+    repo = store.repo
+    try:
+        cid = CID.parse(ref)
+    except InvalidCID:
+        cid = None
+    if cid is not None and cid.codec == RAW:
+        for ref_name in sorted(r for r in repo.references if r.startswith(FITNESS_PREFIX)):
+            tip = read_ref(repo, ref_name)
+            if tip is None:
+                continue
+            for entry in _versions(repo, ref_name.removeprefix(FITNESS_PREFIX), tip):
+                if entry.cid == cid:
+                    return entry
+        raise UnknownFitness(ref)
+    try:
+        check_module_name(ref)
+    except MindgitError:
+        raise UnknownFitness(ref) from None
+    tip = read_ref(repo, FITNESS_PREFIX + ref)
+    if tip is None:
+        raise UnknownFitness(ref)
+    return _entry(repo, ref, tip)
+
+
+def read_module(store: Store, entry: FitnessEntry) -> bytes:
+    """The wasm bytes of a stored module."""
+    data: bytes = store.repo[entry.blob].read_raw()
+    return data

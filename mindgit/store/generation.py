@@ -1,0 +1,722 @@
+"""How a run of ``mindgit evolve`` is kept: one signed commit per generation on ``refs/runs/<id>``.
+
+A generation commit's parent is the previous generation (generation 0's parent is the experiment
+commit the run started from). Its tree holds::
+
+    run.json             the run's definition: parameters, seed, start, module, limits (DAG-JSON)
+    generation.json      this generation: each individual's state link, score or failure, and
+                         the indices of its parents in the previous generation; the best index
+    states/<cid>         the manifests of the population, once each (content-deduplicated)
+    thoughts/<cid>       the thoughts the states link (carried along unchanged from the start)
+    module.wasm          the fitness module, so anyone holding the run can re-check its scores
+
+``run.json``::
+
+    {"algorithm": 1, "entry": "fitness_batch", "limits": {"fuel": .., "memory": .., "stack": ..,
+     "table": ..}, "module": {"/": <raw CID of the wasm>}, "params": {...}, "run": "<id>",
+     "schema": 1, "start": {"commit": "<hex>", "state": {"/": <manifest CID>}}}
+
+``generation.json``::
+
+    {"best": 3, "generation": 12, "individuals": [{"parents": [0, 5], "score": -1.5,
+     "state": {"/": <cid>}}, {"failure": {"error": "...", "reason": "fuel"}, "parents": [2],
+     "state": {"/": <cid>}}, ...], "schema": 1}
+
+The run id is a hash of everything that decides the result (start state, module, entry point,
+limits, parameters), so the same run started twice has the same id. Objects of a generation are
+written as one pack (``objects/pack``) before its commit, and the ref moves last by
+compare-and-swap: a crash leaves at most unreferenced objects, never a half-written generation.
+Writing generation 1,000 costs what writing generation 1 costs: nothing here walks history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from json.encoder import encode_basestring
+from typing import Any
+
+import pygit2
+
+from mindgit.errors import MindgitError, UsageError
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID, DAG_JSON, RAW
+from mindgit.store import layout
+from mindgit.store.refs import read_ref
+from mindgit.store.state import SchemaError, State, parse_manifest
+
+RUN_FILE = "run.json"
+GENERATION_FILE = "generation.json"
+STATES = "states"
+THOUGHTS = layout.THOUGHTS
+MODULE_FILE = "module.wasm"
+RUNS_PREFIX = "refs/runs/"
+SCHEMA = 1
+ALGORITHM = 1
+ENTRIES = ("fitness_batch", "fitness")
+WASM_MAGIC = b"\0asm"
+MAX_SEED = 2**53 - 1
+MAX_POPULATION = 100_000
+MAX_GENERATIONS = 10_000_000
+RUN_ID_LENGTH = 12
+_RUN_ID = re.compile(r"[0-9a-f]{12}")
+
+# Trailers of generation commits (and of the commit that records a run's result).
+TRAILER_RUN = "Mindgit-Run"
+TRAILER_GENERATION = "Mindgit-Generation"
+TRAILER_FITNESS = "Mindgit-Fitness"
+TRAILER_MODULE = "Mindgit-Module"
+TRAILER_EXPERIMENT = "Mindgit-Experiment"
+
+Problems = Iterator[tuple[str | None, str]]
+BlobCheck = Callable[[pygit2.Oid, CID, bool], str | None]
+
+
+class InvalidParameter(UsageError):
+    """A run parameter is out of range."""
+
+    def __init__(self, name: str, value: object, rule: str) -> None:
+        super().__init__(f"--{name.replace('_', '-')} {value!r}: {rule}")
+        self.name = name
+        self.value = value
+        self.rule = rule
+
+
+class RunFormatError(MindgitError):
+    """A run's ``run.json`` or ``generation.json`` does not follow the run format."""
+
+    def __init__(self, what: str, problem: str) -> None:
+        super().__init__(f"{what}: {problem}", hint="the run is corrupt; `mindgit verify` names it")
+        self.what = what
+        self.problem = problem
+
+
+def _int(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InvalidParameter(name, value, f"must be an integer in {lo}..{hi}")
+    return value
+
+
+def _rate(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidParameter(name, value, "must be a number in 0..1")
+    x = float(value)
+    if not 0.0 <= x <= 1.0:
+        raise InvalidParameter(name, value, "must be a number in 0..1")
+    return x + 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunParams:
+    """Every parameter that decides what a run breeds. ``mutation_rate`` None means 1/genes."""
+
+    population: int = 64
+    generations: int = 50
+    mutation_rate: float | None = None
+    mutation_scale: float = 0.1
+    crossover_rate: float = 0.5
+    elite: int = 1
+    tournament: int = 3
+    seed: int = 0
+    minimize: bool = False
+
+    def __post_init__(self) -> None:
+        _int("population", self.population, 1, MAX_POPULATION)
+        _int("generations", self.generations, 1, MAX_GENERATIONS)
+        if self.mutation_rate is not None:
+            object.__setattr__(self, "mutation_rate", _rate("mutation_rate", self.mutation_rate))
+        scale = self.mutation_scale
+        if isinstance(scale, bool) or not isinstance(scale, int | float):
+            raise InvalidParameter("mutation_scale", scale, "must be a positive number")
+        if not (float(scale) > 0.0 and math.isfinite(scale)):
+            raise InvalidParameter("mutation_scale", scale, "must be a positive number")
+        object.__setattr__(self, "mutation_scale", float(scale))
+        object.__setattr__(self, "crossover_rate", _rate("crossover_rate", self.crossover_rate))
+        _int("elite", self.elite, 0, max(self.population - 1, 0))
+        _int("tournament", self.tournament, 1, 1000)
+        _int("seed", self.seed, 0, MAX_SEED)
+        if not isinstance(self.minimize, bool):
+            raise InvalidParameter("minimize", self.minimize, "must be true or false")
+
+    def to_node(self) -> dict[str, Any]:
+        if self.mutation_rate is None:
+            raise RunFormatError("run parameters", "the mutation rate must be resolved first")
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_node(cls, node: object) -> RunParams:
+        names = {f.name for f in fields(cls)}
+        if not isinstance(node, dict) or set(node) != names:
+            raise RunFormatError("run.json params", f"must be a map with exactly {sorted(names)}")
+        values = dict(node)
+        for key in ("mutation_rate", "mutation_scale", "crossover_rate"):
+            if isinstance(values[key], int) and not isinstance(values[key], bool):
+                values[key] = float(values[key])  # DAG-JSON writes 1.0 as 1
+        try:
+            return cls(**values)
+        except InvalidParameter as e:
+            raise RunFormatError("run.json params", f"{e.name} {e.value!r} {e.rule}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimits:
+    """The sandbox limits each evaluation ran under; they decide which individuals fail."""
+
+    fuel: int
+    memory: int
+    stack: int
+    table: int
+
+    def to_node(self) -> dict[str, int]:
+        return {"fuel": self.fuel, "memory": self.memory, "stack": self.stack, "table": self.table}
+
+    @classmethod
+    def from_node(cls, node: object) -> RunLimits:
+        keys = {"fuel", "memory", "stack", "table"}
+        if not isinstance(node, dict) or set(node) != keys:
+            raise RunFormatError("run.json limits", f"must be a map with exactly {sorted(keys)}")
+        for k in keys:
+            v = node[k]
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 2**53:
+                raise RunFormatError("run.json limits", f"{k} must be a positive integer")
+        return cls(node["fuel"], node["memory"], node["stack"], node["table"])
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """What ``run.json`` holds: everything that decides the run, and where it started."""
+
+    params: RunParams
+    module: CID
+    entry: str
+    limits: RunLimits
+    start_commit: str
+    start_state: CID
+    algorithm: int = ALGORITHM
+    run_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.entry not in ENTRIES:
+            raise RunFormatError("run.json", f"entry {self.entry!r} is not one of {ENTRIES}")
+        if self.module.codec != RAW or self.module.version != 1:
+            raise RunFormatError("run.json", "module must be a CIDv1 with the raw codec")
+        if self.start_state.codec != DAG_JSON or self.start_state.version != 1:
+            raise RunFormatError("run.json", "start.state must be a dag-json CIDv1")
+        if not re.fullmatch(r"[0-9a-f]{40}", self.start_commit):
+            raise RunFormatError("run.json", "start.commit must be a 40-digit hex commit id")
+        if self.algorithm != ALGORITHM:
+            raise RunFormatError("run.json", f"algorithm {self.algorithm!r} is not {ALGORITHM}")
+        identity = dagjson.encode(
+            {
+                "algorithm": self.algorithm,
+                "entry": self.entry,
+                "limits": self.limits.to_node(),
+                "module": self.module,
+                "params": self.params.to_node(),
+                "start": self.start_state,
+            }
+        )
+        object.__setattr__(self, "run_id", hashlib.sha256(identity).hexdigest()[:RUN_ID_LENGTH])
+
+    @property
+    def ref(self) -> str:
+        return RUNS_PREFIX + self.run_id
+
+    def to_node(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.algorithm,
+            "entry": self.entry,
+            "limits": self.limits.to_node(),
+            "module": self.module,
+            "params": self.params.to_node(),
+            "run": self.run_id,
+            "schema": SCHEMA,
+            "start": {"commit": self.start_commit, "state": self.start_state},
+        }
+
+    def encode(self) -> bytes:
+        return dagjson.encode(self.to_node())
+
+    @classmethod
+    def decode(cls, data: bytes) -> RunInfo:
+        """Parse ``run.json`` strictly, checking that its run id is the hash of its content."""
+        try:
+            node = dagjson.decode(data)
+        except MindgitError as e:
+            raise RunFormatError(RUN_FILE, str(e)) from None
+        keys = {"algorithm", "entry", "limits", "module", "params", "run", "schema", "start"}
+        if not isinstance(node, dict) or set(node) != keys:
+            raise RunFormatError(RUN_FILE, f"must be a map with exactly {sorted(keys)}")
+        if node["schema"] != SCHEMA or isinstance(node["schema"], bool):
+            raise RunFormatError(RUN_FILE, f"schema {node['schema']!r} is not {SCHEMA}")
+        start = node["start"]
+        if not isinstance(start, dict) or set(start) != {"commit", "state"}:
+            raise RunFormatError(RUN_FILE, "start must be a map with 'commit' and 'state'")
+        if not isinstance(start["state"], CID) or not isinstance(node["module"], CID):
+            raise RunFormatError(RUN_FILE, "start.state and module must be links")
+        if not isinstance(start["commit"], str) or not isinstance(node["entry"], str):
+            raise RunFormatError(RUN_FILE, "start.commit and entry must be strings")
+        algorithm = node["algorithm"]
+        if isinstance(algorithm, bool) or not isinstance(algorithm, int):
+            raise RunFormatError(RUN_FILE, "algorithm must be an integer")
+        info = cls(
+            RunParams.from_node(node["params"]),
+            node["module"],
+            node["entry"],
+            RunLimits.from_node(node["limits"]),
+            start["commit"],
+            start["state"],
+            algorithm,
+        )
+        if node["run"] != info.run_id:
+            raise RunFormatError(RUN_FILE, f"run id {node['run']!r} is not the hash of its content")
+        if info.encode() != data:
+            raise RunFormatError(RUN_FILE, "not in canonical form")
+        return info
+
+
+def check_run_id(text: str) -> str:
+    """A run id as users type it (``refs/runs/`` may be given too), checked."""
+    run_id = text.removeprefix(RUNS_PREFIX)
+    if not _RUN_ID.fullmatch(run_id):
+        raise UsageError(f"{text!r} is not a run id (12 hex digits, as `mindgit runs` lists)")
+    return run_id
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an individual was disqualified: the sandbox's short reason code and its message."""
+
+    reason: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Individual:
+    """One member of a generation: its state, its score or failure, its parents' indices."""
+
+    state: CID
+    score: float | None
+    parents: tuple[int, ...]
+    failure: Failure | None = None
+
+    def __post_init__(self) -> None:
+        if (self.score is None) == (self.failure is None):
+            raise RunFormatError("individual", "has exactly one of a score and a failure")
+        if self.score is not None:
+            if not math.isfinite(self.score):
+                raise RunFormatError("individual", f"score {self.score!r} is not finite")
+            object.__setattr__(self, "score", float(self.score) + 0.0)
+
+
+def best_index(scores: Sequence[float | None], minimize: bool) -> int | None:
+    """The fittest individual (lowest index among equals), or None if every one failed."""
+    best: int | None = None
+    for i, s in enumerate(scores):
+        if s is None:
+            continue
+        if best is None:
+            best = i
+            continue
+        b = scores[best]
+        assert b is not None
+        if (s < b) if minimize else (s > b):
+            best = i
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRecord:
+    """What ``generation.json`` holds."""
+
+    generation: int
+    individuals: tuple[Individual, ...]
+    best: int | None
+
+    def encode(self) -> bytes:
+        """Canonical DAG-JSON, written directly: this runs once per generation on the hot path."""
+        ft = dagjson.float_text
+        out = ['{"best":', "null" if self.best is None else str(self.best)]
+        out.append(f',"generation":{self.generation},"individuals":[')
+        for n, ind in enumerate(self.individuals):
+            if n:
+                out.append(",")
+            out.append("{")
+            if ind.failure is not None:
+                out.append('"failure":{"error":')
+                out.append(encode_basestring(ind.failure.error))
+                out.append(',"reason":')
+                out.append(encode_basestring(ind.failure.reason))
+                out.append("},")
+            out.append('"parents":[')
+            out.append(",".join(map(str, ind.parents)))
+            out.append("],")
+            if ind.score is not None:
+                out.append('"score":')
+                out.append(ft(ind.score))
+                out.append(",")
+            out.append('"state":{"/":"')
+            out.append(str(ind.state))
+            out.append('"}}')
+        out.append('],"schema":1}')
+        return "".join(out).encode("utf-8")
+
+    def to_node(self) -> dict[str, Any]:
+        individuals: list[dict[str, Any]] = []
+        for ind in self.individuals:
+            node: dict[str, Any] = {"parents": list(ind.parents), "state": ind.state}
+            if ind.score is not None:
+                node["score"] = ind.score
+            if ind.failure is not None:
+                node["failure"] = {"error": ind.failure.error, "reason": ind.failure.reason}
+            individuals.append(node)
+        return {
+            "best": self.best,
+            "generation": self.generation,
+            "individuals": individuals,
+            "schema": SCHEMA,
+        }
+
+    @classmethod
+    def decode(cls, data: bytes, params: RunParams) -> GenerationRecord:
+        """Parse ``generation.json`` strictly and check it against the run's parameters."""
+        try:
+            node = dagjson.decode(data)
+        except MindgitError as e:
+            raise RunFormatError(GENERATION_FILE, str(e)) from None
+        keys = {"best", "generation", "individuals", "schema"}
+        if not isinstance(node, dict) or set(node) != keys:
+            raise RunFormatError(GENERATION_FILE, f"must be a map with exactly {sorted(keys)}")
+        if node["schema"] != SCHEMA or isinstance(node["schema"], bool):
+            raise RunFormatError(GENERATION_FILE, f"schema {node['schema']!r} is not {SCHEMA}")
+        gen = node["generation"]
+        if isinstance(gen, bool) or not isinstance(gen, int) or not 0 <= gen < params.generations:
+            raise RunFormatError(GENERATION_FILE, f"generation {gen!r} is outside the run")
+        raw = node["individuals"]
+        if not isinstance(raw, list) or len(raw) != params.population:
+            raise RunFormatError(
+                GENERATION_FILE, f"must list exactly {params.population} individuals"
+            )
+        individuals = tuple(_individual(i, x, gen, params.population) for i, x in enumerate(raw))
+        best = node["best"]
+        expected = best_index([i.score for i in individuals], params.minimize)
+        if best != expected or isinstance(best, bool):
+            raise RunFormatError(GENERATION_FILE, f"best is {best!r} but the fittest is {expected}")
+        record = cls(gen, individuals, expected)
+        if record.encode() != data:
+            raise RunFormatError(GENERATION_FILE, "not in canonical form")
+        return record
+
+
+def _individual(index: int, node: object, generation: int, population: int) -> Individual:
+    what = f"{GENERATION_FILE} individual {index}"
+    if not isinstance(node, dict) or not {"parents", "state"} <= set(node):
+        raise RunFormatError(what, "must be a map with 'parents' and 'state'")
+    if set(node) - {"parents", "state", "score", "failure"}:
+        raise RunFormatError(what, f"unknown keys {sorted(set(node) - {'parents', 'state'})}")
+    state = node["state"]
+    if not isinstance(state, CID) or state.codec != DAG_JSON or state.version != 1:
+        raise RunFormatError(what, "state must be a link to a dag-json manifest")
+    parents = node["parents"]
+    if not isinstance(parents, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and 0 <= p < population for p in parents
+    ):
+        raise RunFormatError(what, f"parents must be indices in 0..{population - 1}")
+    if generation == 0 and parents:
+        raise RunFormatError(what, "generation 0 has no parents in the run")
+    if generation > 0 and not 1 <= len(parents) <= 2:
+        raise RunFormatError(what, "has one or two parents")
+    score = node.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+        raise RunFormatError(what, "score must be a number")
+    failure = None
+    if "failure" in node:
+        f = node["failure"]
+        if (
+            not isinstance(f, dict)
+            or set(f) != {"error", "reason"}
+            or not all(isinstance(v, str) for v in f.values())
+        ):
+            raise RunFormatError(what, "failure must be a map of 'error' and 'reason' strings")
+        failure = Failure(f["reason"], f["error"])
+    return Individual(state, None if score is None else float(score), tuple(parents), failure)
+
+
+FLOAT_SLOT, INT_SLOT, BOOL_SLOT, CHOICE_SLOT = 0, 1, 2, 3
+_SENTINEL = "\x00mindgit-value\x00"
+_QUOTED_SENTINEL = encode_basestring(_SENTINEL)
+_VALUE = r'("(?:[^"\\]|\\.)*"|[^,\]}"]*)'
+_INT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_MAX_SAFE_INT = 2**53 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSlot:
+    """One gene value of a manifest shape: a float/int/bool/choice gene or a ``floats`` element."""
+
+    gene: str
+    kind: int
+    lo: float
+    hi: float
+    choices: tuple[str, ...] = ()
+
+
+class ManifestShape:
+    """The manifests that differ from ``state``'s only in gene values, as a template.
+
+    Every gene value (each element of a ``floats`` gene) is a slot, in gene-name order (the
+    canonical order); keys, bounds, fixed genes and thought links are literal text. ``template``
+    is a ``%``-format string that spells a manifest from its slot texts; ``match`` reads the
+    slot texts back, accepting exactly the manifests that ``parse_manifest`` accepts and
+    re-encodes to the same bytes.
+    """
+
+    def __init__(self, state: State) -> None:
+        slots: list[ValueSlot] = []
+        genome: dict[str, Any] = {}
+        for gene in state.genome.genes:
+            node = gene.to_node()
+            lo = -math.inf if gene.min is None else gene.min
+            hi = math.inf if gene.max is None else gene.max
+            if gene.kind == "floats":
+                n = len(gene.value)  # type: ignore[arg-type]
+                slots.extend(ValueSlot(gene.name, FLOAT_SLOT, lo, hi) for _ in range(n))
+                node["value"] = [_SENTINEL] * n
+            elif gene.kind != "str":
+                kind = {"float": FLOAT_SLOT, "int": INT_SLOT, "bool": BOOL_SLOT}.get(
+                    gene.kind, CHOICE_SLOT
+                )
+                slots.append(ValueSlot(gene.name, kind, lo, hi, gene.choices or ()))
+                node["value"] = _SENTINEL
+            genome[gene.name] = node
+        links = sorted(state.thoughts, key=str)
+        text = dagjson.encode({"genome": genome, "schema": 1, "thoughts": links}).decode()
+        pieces = text.split(_QUOTED_SENTINEL)
+        if len(pieces) != len(slots) + 1:
+            raise MindgitError("a gene's text collides with the manifest template's marker")
+        self.slots = tuple(slots)
+        self.template = "%s".join(p.replace("%", "%%") for p in pieces)
+        self._re = re.compile(_VALUE.join(re.escape(p) for p in pieces), re.DOTALL)
+        self._choices = [frozenset(encode_basestring(c) for c in s.choices) for s in slots]
+
+    def match(self, data: bytes) -> tuple[str, ...] | None:
+        """The slot texts of a manifest of this shape, or None if it is not one (or invalid)."""
+        try:
+            m = self._re.fullmatch(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+        if m is None:
+            return None
+        texts = m.groups()
+        float_text = dagjson.float_text
+        for slot, choices, t in zip(self.slots, self._choices, texts, strict=True):
+            kind = slot.kind
+            if kind == FLOAT_SLOT:
+                try:
+                    x = float(t)
+                    if float_text(x) != t:
+                        return None
+                except (ValueError, MindgitError):
+                    return None
+                if not slot.lo <= x <= slot.hi:
+                    return None
+            elif kind == INT_SLOT:
+                if not _INT_TEXT.fullmatch(t) or t == "-0":
+                    return None
+                v = int(t)
+                if abs(v) > _MAX_SAFE_INT or not slot.lo <= v <= slot.hi:
+                    return None
+            elif kind == BOOL_SLOT:
+                if t != "true" and t != "false":
+                    return None
+            elif t not in choices:
+                return None
+        return texts
+
+
+@dataclass(frozen=True, slots=True)
+class RunTip:
+    """The newest generation of a run as its ref names it."""
+
+    run_id: str
+    commit: str
+    info: RunInfo
+    record: GenerationRecord
+    tree: pygit2.Tree
+    experiment: str | None
+
+
+def read_run_tip(repo: pygit2.Repository, run_id: str) -> RunTip | None:
+    """The newest generation of a run, or None if the store has no such run."""
+    commit_id = read_ref(repo, RUNS_PREFIX + run_id)
+    if commit_id is None:
+        return None
+    return read_generation_commit(repo, commit_id)
+
+
+def read_generation_commit(repo: pygit2.Repository, commit_id: str) -> RunTip:
+    """A generation commit's run, record and tree (strictly parsed)."""
+    commit = repo[commit_id]
+    if not isinstance(commit, pygit2.Commit):
+        raise RunFormatError(commit_id, "is not a commit")
+    tree = commit.tree
+    for name in (RUN_FILE, GENERATION_FILE):
+        if name not in tree:
+            raise RunFormatError(f"commit {commit_id[:12]}", f"holds no {name}: not a generation")
+    info = RunInfo.decode(repo[tree[RUN_FILE].id].read_raw())
+    record = GenerationRecord.decode(repo[tree[GENERATION_FILE].id].read_raw(), info.params)
+    experiment = _trailer(commit.message, TRAILER_EXPERIMENT)
+    return RunTip(info.run_id, commit_id, info, record, tree, experiment)
+
+
+def read_manifest(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
+    """The bytes of one state of a generation tree."""
+    states = repo[tree[STATES].id]
+    assert isinstance(states, pygit2.Tree)
+    name = str(cid)
+    if name not in states:
+        raise RunFormatError(f"generation tree {tree.id}", f"has no state {cid}")
+    data: bytes = repo[states[name].id].read_raw()
+    return data
+
+
+def _trailer(message: str, key: str) -> str | None:
+    value = None
+    prefix = key + ": "
+    for line in message.splitlines():
+        if line.startswith(prefix):
+            value = line[len(prefix) :].strip()
+    return value
+
+
+# ---- verification -----------------------------------------------------------------------------
+
+
+def blob_or_problem(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> bytes | str:
+    """The bytes of a regular file entry, or the reason it is not one."""
+    if name not in tree:
+        return "missing"
+    entry = tree[name]
+    if entry.filemode != layout.BLOB:
+        return "not a regular file"
+    obj = repo.get(entry.id)
+    if obj is None:
+        return "blob missing"
+    if not isinstance(obj, pygit2.Blob):
+        return "not a blob"
+    data: bytes = obj.read_raw()
+    return data
+
+
+def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> pygit2.Tree | str | None:
+    if name not in tree:
+        return None
+    obj = repo.get(tree[name].id)
+    if not isinstance(obj, pygit2.Tree):
+        return "is not a directory"
+    return obj
+
+
+def check_generation_tree(
+    repo: pygit2.Repository, tree: pygit2.Tree, blob_check: BlobCheck
+) -> Problems:
+    """Problems of a run generation tree as (object, reason) pairs; nothing means it is valid.
+
+    Checks ``run.json`` and ``generation.json`` (schema, canonical form, run id), the module's
+    bytes against its CID, every state manifest (bytes against CID, schema, canonical form) and
+    that every link is present and every entry linked.
+    """
+    allowed = {RUN_FILE, GENERATION_FILE, MODULE_FILE, STATES, THOUGHTS}
+    for name in sorted({e.name or "" for e in tree} - allowed):
+        yield name, "unexpected entry in a run generation tree"
+    run_data = blob_or_problem(repo, tree, RUN_FILE)
+    if isinstance(run_data, str):
+        yield RUN_FILE, run_data
+        return
+    try:
+        info = RunInfo.decode(run_data)
+    except RunFormatError as e:
+        yield RUN_FILE, e.problem
+        return
+    module = blob_or_problem(repo, tree, MODULE_FILE)
+    if isinstance(module, str):
+        yield MODULE_FILE, module
+    elif CID.of(module, RAW) != info.module:
+        yield MODULE_FILE, f"bytes hash to {CID.of(module, RAW)}, not to run.json's {info.module}"
+    elif not module.startswith(WASM_MAGIC):
+        yield MODULE_FILE, "is not a WebAssembly binary"
+    gen_data = blob_or_problem(repo, tree, GENERATION_FILE)
+    if isinstance(gen_data, str):
+        yield GENERATION_FILE, gen_data
+        return
+    try:
+        record = GenerationRecord.decode(gen_data, info.params)
+    except RunFormatError as e:
+        yield GENERATION_FILE, e.problem
+        return
+    states = _subtree(repo, tree, STATES)
+    if not isinstance(states, pygit2.Tree):
+        yield STATES, states or "missing"
+        return
+    thoughts = _subtree(repo, tree, THOUGHTS)
+    if isinstance(thoughts, str):
+        yield THOUGHTS, thoughts
+        return
+    present = {e.name or "": e for e in states}
+    wanted = {str(ind.state): ind.state for ind in record.individuals}
+    for name in sorted(set(present) - set(wanted)):
+        yield f"{STATES}/{name}", "not linked from generation.json"
+    linked_thoughts: dict[str, CID] = {}
+    shape: ManifestShape | None = None
+    for name, cid in sorted(wanted.items()):
+        entry = present.get(name)
+        where = f"state {name}"
+        if entry is None:
+            yield where, "linked from generation.json but missing"
+            continue
+        if entry.filemode != layout.BLOB:
+            yield where, "not a regular file"
+            continue
+        problem = blob_check(entry.id, cid, True)
+        if problem is not None:
+            yield where, problem
+            continue
+        data = repo[entry.id].read_raw()
+        # The states of a run differ in gene values only: after one full parse, the others
+        # are checked against its shape, ~100x faster; anything else gets the full parse.
+        if shape is not None and shape.match(data) is not None:
+            continue
+        try:
+            state = parse_manifest(data, cid)
+        except SchemaError as e:
+            yield where, e.problem
+            continue
+        if state.manifest().data != data:
+            yield where, "not in canonical form for its schema"
+            continue
+        linked_thoughts.update((str(c), c) for c in state.thoughts)
+        if shape is None:
+            shape = ManifestShape(state)
+    have = {e.name or "": e for e in thoughts} if thoughts is not None else {}
+    for name in sorted(set(have) - set(linked_thoughts)):
+        yield f"{THOUGHTS}/{name}", "not linked from any state"
+    for name, tcid in sorted(linked_thoughts.items()):
+        entry = have.get(name)
+        if entry is None:
+            yield f"thought {name}", "linked from a state but missing"
+        elif entry.filemode != layout.BLOB:
+            yield f"thought {name}", "not a regular file"
+        else:
+            problem = blob_check(entry.id, tcid, False)
+            if problem is not None:
+                yield f"thought {name}", problem
+
+
+def check_fitness_tree(repo: pygit2.Repository, tree: pygit2.Tree) -> Problems:
+    """Problems of a fitness module tree (``fitness.json`` + ``module.wasm``)."""
+    from mindgit.store.fitness_store import check_fitness_module_tree
+
+    yield from check_fitness_module_tree(repo, tree)
