@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -313,20 +313,7 @@ def read_announcement(store: Store, commit: str) -> RotationRecord:
     obj = store.repo.get(commit)
     if not isinstance(obj, pygit2.Commit):
         raise BadRotation(what, "not a commit in this store")
-    names = {str(e.name) for e in obj.tree}
-    if names != {RECORD_FILE, PROOF_FILE}:
-        raise BadRotation(
-            what, f"the tree holds {sorted(names)}, not {RECORD_FILE} and {PROOF_FILE}"
-        )
-    blobs: dict[str, bytes] = {}
-    for name in (RECORD_FILE, PROOF_FILE):
-        entry = obj.tree[name]
-        blob = store.repo.get(entry.id)
-        if entry.filemode != layout.BLOB or not isinstance(blob, pygit2.Blob):
-            raise BadRotation(what, f"{name} is not a regular file")
-        blobs[name] = blob.read_raw()
-    record = RotationRecord.parse(blobs[RECORD_FILE], what)
-    check_proof(record, blobs[PROOF_FILE], what)
+    record = _announced_record(store.repo, obj.tree, what)
     payload, armored = split_gpgsig(store.repo.read(commit)[1])
     if armored is None:
         raise BadRotation(what, "the announcement is not signed")
@@ -337,6 +324,35 @@ def read_announcement(store: Store, commit: str) -> RotationRecord:
     if signer != record.old:
         raise BadRotation(what, f"the commit is signed by {signer.did}, not by the old key")
     return record
+
+
+def _announced_record(repo: pygit2.Repository, tree: pygit2.Tree, what: str) -> RotationRecord:
+    """The record an announcement tree holds, with the new key's proof checked."""
+    names = {str(e.name) for e in tree}
+    if names != {RECORD_FILE, PROOF_FILE}:
+        raise BadRotation(
+            what, f"the tree holds {sorted(names)}, not {RECORD_FILE} and {PROOF_FILE}"
+        )
+    blobs: dict[str, bytes] = {}
+    for name in (RECORD_FILE, PROOF_FILE):
+        entry = tree[name]
+        blob = repo.get(entry.id)
+        if entry.filemode != layout.BLOB or not isinstance(blob, pygit2.Blob):
+            raise BadRotation(what, f"{name} is not a regular file")
+        blobs[name] = blob.read_raw()
+    record = RotationRecord.parse(blobs[RECORD_FILE], what)
+    check_proof(record, blobs[PROOF_FILE], what)
+    return record
+
+
+def check_rotation_tree(
+    repo: pygit2.Repository, tree: pygit2.Tree
+) -> Iterator[tuple[str | None, str]]:
+    """Problems of a key-rotation announcement tree, for the verifier (same contract as states)."""
+    try:
+        _announced_record(repo, tree, f"tree {tree.id}")
+    except BadRotation as e:
+        yield RECORD_FILE, str(e)
 
 
 def rotate_key(store: Store) -> Rotation:
@@ -370,7 +386,7 @@ def rotate_key(store: Store) -> Rotation:
         os.replace(pending, folder / KEY_FILE)
         _fsync_dir(folder)
     # The store caches its loaded key; make it load the new one on next use.
-    store._key = None
+    store.forget_key()
     return Rotation(commit, old.public, new.public, name, retired_as, retired_path)
 
 

@@ -148,6 +148,10 @@ class Store:
             self._key = NodeKey.load(self.key_path)
         return self._key
 
+    def forget_key(self) -> None:
+        """Drop the cached key, so the next use reads the key file again (after a rotation)."""
+        self._key = None
+
     @property
     def public_key(self) -> PublicKey:
         return self.key.public

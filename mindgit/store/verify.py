@@ -27,6 +27,7 @@ STATE_TRAILER = "Mindgit-State"
 # Tree kinds other layers write through the store (see store/generation.py).
 GENERATION_FILE = "generation.json"
 FITNESS_FILE = "fitness.json"
+ROTATION_FILE = "rotation.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +146,19 @@ class Verifier:
             from mindgit.store.generation import check_generation_tree
 
             yield from check_generation_tree(self.repo, tree, self._blob_problem)
+        elif ROTATION_FILE in names:
+            from mindgit.store.private import check_rotation_tree
+
+            yield from check_rotation_tree(self.repo, tree)
         elif FITNESS_FILE in names:
             from mindgit.store.generation import check_fitness_tree
 
             yield from check_fitness_tree(self.repo, tree)
         else:
-            yield None, f"tree {tree.id} is neither a state, a run generation nor a fitness module"
+            yield (
+                None,
+                f"tree {tree.id} is not a state, a run generation, a fitness module or a key rotation",
+            )
 
     def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
         key = (oid, cid, opaque)

@@ -7,6 +7,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pygit2
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -380,3 +381,25 @@ def test_a_damaged_journal_is_reported(nodes: Nodes) -> None:
     (beta.path / "mindgit" / TRUST_JOURNAL).write_bytes(b"{}")
     with pytest.raises(BadRotation, match="damaged"):
         apply_rotations(beta, [])
+
+
+def test_verify_accepts_a_rotation_announcement_and_names_a_forged_one(tmp_path: Path) -> None:
+    """The announcement ref is verified like any other: signed by a trusted key, well-formed."""
+    from mindgit.store.private import ANNOUNCE_REF, rotate_key
+    from mindgit.store.refs import read_ref
+    from mindgit.store.repository import init_store
+    from mindgit.store.verify import verify_commits
+
+    store = init_store(tmp_path / "rot", "rot")
+    rotate_key(store)
+    tip = read_ref(store.repo, ANNOUNCE_REF)
+    assert tip is not None
+    assert verify_commits(store.repo, store.trust, [tip]).ok
+    # the same tree with the record altered (proof no longer matches), re-signed by the node
+    commit = store.repo[tip]
+    tb = store.repo.TreeBuilder(commit.tree)
+    data = store.repo[commit.tree["rotation.json"].id].read_raw().replace(b"rot", b"ROT", 1)
+    tb.insert("rotation.json", store.repo.create_blob(data), pygit2.enums.FileMode.BLOB)
+    forged = store.write_commit(tb.write(), [tip], "forged")
+    report = verify_commits(store.repo, store.trust, [forged])
+    assert not report.ok and report.problems[0].object == "rotation.json"

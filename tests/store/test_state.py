@@ -141,13 +141,21 @@ _gene_nodes = st.one_of(
         {"type": st.just("int"), "value": st.integers(-5, 5)}, optional={"min": st.just(-5)}
     ),
     st.fixed_dictionaries({"type": st.just("bool"), "value": st.booleans()}),
-    st.fixed_dictionaries({"type": st.just("str"), "value": st.text(max_size=5)}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("str"),
+            "value": st.text(st.characters(exclude_categories=["Cs"]), max_size=5),
+        }
+    ),
 )
 
 
 @given(st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), _gene_nodes, max_size=6))
 def test_any_manifest_that_parses_reencodes_to_the_same_bytes(genome: dict[str, object]) -> None:
-    data = dagjson.encode({"genome": genome, "schema": 1, "thoughts": []})  # type: ignore[dict-item]
+    try:
+        data = dagjson.encode({"genome": genome, "schema": 1, "thoughts": []})  # type: ignore[dict-item]
+    except dagjson.DagJsonEncodeError:
+        return  # not a DAG-JSON value at all (e.g. -0.0): nothing to parse
     try:
         state = parse_manifest(data)
     except SchemaError:
