@@ -31,6 +31,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("core", "config"),
     "trust": ("trust", "trust"),
     "verify": ("verify", "verify"),
+    "fitness": ("evolve", "fitness"),
+    "evolve": ("evolve", "evolve"),
+    "runs": ("evolve", "runs"),
+    "lineage": ("evolve", "lineage"),
+    "plot": ("evolve", "plot"),
+    "demo": ("evolve", "demo"),
     "share": ("private", "share"),
     "keys": ("private", "keys"),
 }

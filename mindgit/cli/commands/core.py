@@ -481,8 +481,10 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
     store = open_store_from(ctx)
     d = history.diff(store, old, new)
 
+    keys = _Keys(store)
+
     def thought(c: Any, data: bytes) -> dict[str, Any]:
-        return {"cid": str(c), **_thought_json(dagjson.decode(data))}
+        return {"cid": str(c), **_thought_json(dagjson.decode(data), keys, c)}
 
     if as_json:
         emit_json(
