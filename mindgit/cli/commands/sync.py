@@ -1,0 +1,433 @@
+"""Sync commands: remote (add, remove, list), push, pull, sync, peers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.output import emit_json, info, table
+
+if TYPE_CHECKING:
+    from mindgit.store.repository import Store
+    from mindgit.sync.outcomes import Event, PeerSync, PullReport, PushReport, RefOutcome
+    from mindgit.sync.peers import PeerStatus
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TIMEOUT_KEY = "mindgit.synctimeout"
+
+
+def _timeout_option(f: F) -> F:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=None,
+        metavar="SECONDS",
+        help="Give up on a peer after this long (default: config mindgit.syncTimeout, else 60).",
+    )(f)
+
+
+def _verbose_option(f: F) -> F:
+    return click.option("-v", "--verbose", is_flag=True, help="Report each step on stderr.")(f)
+
+
+def _merge_options(f: F) -> F:
+    f = click.option(
+        "--allow-rewind",
+        is_flag=True,
+        help="Accept a peer's ref that moved backwards from the last head seen from it.",
+    )(f)
+    return click.option(
+        "--fitness",
+        metavar="MODULE",
+        default=None,
+        help="Fitness module (name or CID) that decides merges of diverged experiments.",
+    )(f)
+
+
+def _timeout(store: Store, given: float | None) -> float:
+    from mindgit.errors import UsageError
+    from mindgit.sync.transport import DEFAULT_TIMEOUT
+
+    if given is not None:
+        return given
+    configured = store.config_get(TIMEOUT_KEY)
+    if configured is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(configured)
+    except ValueError:
+        raise UsageError(
+            f"config {TIMEOUT_KEY} = {configured!r} is not a number of seconds"
+        ) from None
+    if value <= 0:
+        raise UsageError(f"config {TIMEOUT_KEY} must be positive, not {configured}")
+    return value
+
+
+def _progress(verbose: bool) -> Callable[[Event], None] | None:
+    if not verbose:
+        return None
+
+    def show(event: Event) -> None:
+        info(f"{event.peer}: {event.message}")
+
+    return show
+
+
+def _short(oid: str | None) -> str:
+    return oid[:12] if oid else "-"
+
+
+def _ref_json(r: RefOutcome) -> dict[str, Any]:
+    return {
+        "ref": r.ref,
+        "status": r.status,
+        "theirs": r.theirs,
+        "before": r.before,
+        "after": r.after,
+        "detail": r.detail,
+    }
+
+
+def _ref_rows(refs: Sequence[RefOutcome]) -> list[list[Any]]:
+    return [[r.status, r.ref, _short(r.before), _short(r.after), r.detail or ""] for r in refs]
+
+
+def _pull_json(report: PullReport) -> dict[str, Any]:
+    return {
+        "peer": report.peer,
+        "url": report.url,
+        "verified": report.verified,
+        "refs": [_ref_json(r) for r in report.refs],
+        "rotations": [
+            {
+                "commit": o.commit,
+                "status": o.status,
+                "old": o.old.did if o.old else None,
+                "new": o.new.did if o.new else None,
+                "name": o.name,
+                "reason": o.reason,
+            }
+            for o in report.rotations
+        ],
+    }
+
+
+def _push_json(report: PushReport) -> dict[str, Any]:
+    return {
+        "peer": report.peer,
+        "url": report.url,
+        "ok": report.ok,
+        "refs": [_ref_json(r) for r in report.refs],
+        "remote": report.remote_messages,
+    }
+
+
+def _say_pull(report: PullReport) -> None:
+    table(
+        f"pull {report.peer}",
+        ["status", "ref", "before", "after", "detail"],
+        _ref_rows(report.refs),
+    )
+    for o in report.rotations:
+        if o.status == "applied":
+            info(
+                f"{report.peer}: key rotation applied: {o.name} now uses {o.new.did if o.new else '?'}"
+            )
+    for r in report.attention:
+        info(f"{report.peer}: {r.ref} {r.status}: {r.detail}")
+    info(f"pulled from {report.peer}: {len(report.changed)} refs changed")
+
+
+def _say_push(report: PushReport) -> None:
+    table(
+        f"push {report.peer}",
+        ["status", "ref", "before", "after", "detail"],
+        _ref_rows(report.refs),
+    )
+    if report.remote_messages:
+        for line in report.remote_messages.splitlines():
+            info(f"{report.peer}: remote: {line}")
+    for r in report.failed:
+        info(f"{report.peer}: {r.ref} not pushed ({r.status}): {r.detail}")
+    sent = sum(1 for r in report.refs if r.status in ("created", "pushed"))
+    info(f"pushed to {report.peer}: {sent} refs updated, {len(report.failed)} not pushed")
+
+
+# -- remote ----------------------------------------------------------------------------------
+
+
+@click.group()
+def remote() -> None:
+    """Manage peers: git remotes of other nodes."""
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option(
+    "--node",
+    metavar="NAME|DID",
+    default=None,
+    help="The node expected at this URL: a trusted node's name, or its did:key.",
+)
+@json_option
+@click.pass_context
+def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_json: bool) -> None:
+    """Add peer NAME at URL (a path, file://, ssh://, git:// or https:// URL)."""
+    from mindgit.identity.keys import PublicKey
+    from mindgit.sync.peers import add_peer
+
+    store = open_store_from(ctx)
+    peer = add_peer(store, name, url, node=node)
+    if as_json:
+        emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
+        return
+    info(f"added peer {peer.name}: {peer.url}")
+    if peer.node is not None and store.trust.find(PublicKey.parse(peer.node)) is None:
+        info(
+            f"{peer.node} is not trusted yet; to accept what it signs: "
+            f"mindgit trust add {peer.node} --name {peer.name}"
+        )
+
+
+@remote.command("remove")
+@click.argument("name")
+@click.pass_context
+def remote_remove(ctx: click.Context, name: str) -> None:
+    """Forget peer NAME: its remote, last-seen heads and recorded state."""
+    from mindgit.sync.peers import remove_peer
+
+    peer = remove_peer(open_store_from(ctx), name)
+    info(f"removed peer {peer.name} ({peer.url})")
+
+
+@remote.command("list")
+@json_option
+@click.pass_context
+def remote_list(ctx: click.Context, as_json: bool) -> None:
+    """Peers: name, URL, expected node."""
+    from mindgit.sync.peers import list_peers
+
+    peers = list_peers(open_store_from(ctx))
+    if as_json:
+        emit_json([{"name": p.name, "url": p.url, "node": p.node} for p in peers])
+    else:
+        table("peers", ["name", "url", "node"], [[p.name, p.url, p.node or ""] for p in peers])
+
+
+# -- push, pull, sync ------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("peer")
+@click.argument("experiments", nargs=-1)
+@_timeout_option
+@_verbose_option
+@json_option
+@click.pass_context
+def push(
+    ctx: click.Context,
+    peer: str,
+    experiments: tuple[str, ...],
+    timeout: float | None,
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Push EXPERIMENTS (default: all) with their runs, fitness modules and key chains to PEER.
+
+    Only fast-forwards; every commit is verified before it is sent. Exit 1 if a ref was not pushed.
+    """
+    from mindgit.cli.main import exit_with
+    from mindgit.sync.push import push as push_to
+
+    store = open_store_from(ctx)
+    report = push_to(
+        store, peer, experiments, timeout=_timeout(store, timeout), on_event=_progress(verbose)
+    )
+    if as_json:
+        emit_json(_push_json(report))
+    else:
+        _say_push(report)
+    if not report.ok:
+        exit_with(1)
+
+
+@click.command()
+@click.argument("peer")
+@_merge_options
+@_timeout_option
+@_verbose_option
+@json_option
+@click.pass_context
+def pull(
+    ctx: click.Context,
+    peer: str,
+    fitness: str | None,
+    allow_rewind: bool,
+    timeout: float | None,
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Fetch PEER's experiments, runs, modules and key chains; verify all; then accept.
+
+    One commit that does not verify refuses the whole update and changes nothing.
+    """
+    from mindgit.sync.pull import pull as pull_from
+
+    store = open_store_from(ctx)
+    report = pull_from(
+        store,
+        peer,
+        allow_rewind=allow_rewind,
+        fitness=fitness,
+        timeout=_timeout(store, timeout),
+        on_event=_progress(verbose),
+    )
+    if as_json:
+        emit_json(_pull_json(report))
+    else:
+        _say_pull(report)
+
+
+def _sync_json(result: PeerSync) -> dict[str, Any]:
+    return {
+        "peer": result.peer,
+        "url": result.url,
+        "ok": result.ok,
+        "error": None if result.error is None else str(result.error),
+        "hint": None if result.error is None else result.error.hint,
+        "pull": _pull_json(result.pull) if result.pull else None,
+        "push": _push_json(result.push) if result.push else None,
+    }
+
+
+@click.command("sync")
+@click.argument("peers", nargs=-1)
+@_merge_options
+@_timeout_option
+@_verbose_option
+@json_option
+@click.pass_context
+def sync(
+    ctx: click.Context,
+    peers: tuple[str, ...],
+    fitness: str | None,
+    allow_rewind: bool,
+    timeout: float | None,
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Pull from and push to PEERS (default: every peer). A failing peer is reported and the
+    others go on; exit 1 if any peer failed."""
+    from mindgit.cli.main import exit_with
+    from mindgit.sync.session import sync as sync_all
+
+    store = open_store_from(ctx)
+    results = sync_all(
+        store,
+        peers or None,
+        allow_rewind=allow_rewind,
+        fitness=fitness,
+        timeout=_timeout(store, timeout),
+        on_event=_progress(verbose),
+    )
+    if as_json:
+        emit_json([_sync_json(r) for r in results])
+    else:
+        rows = []
+        for r in results:
+            if r.pull is not None:
+                rows += [[r.peer, "pull", *row] for row in _ref_rows(r.pull.refs)]
+            if r.push is not None:
+                rows += [[r.peer, "push", *row] for row in _ref_rows(r.push.refs)]
+        table("sync", ["peer", "step", "status", "ref", "before", "after", "detail"], rows)
+        for r in results:
+            if r.error is not None:
+                hint = f" (hint: {r.error.hint})" if r.error.hint else ""
+                info(f"mindgit: peer {r.peer} failed: {' '.join(str(r.error).split())}{hint}")
+            else:
+                assert r.pull is not None and r.push is not None
+                for ref in r.pull.attention:
+                    info(f"{r.peer}: {ref.ref} {ref.status}: {ref.detail}")
+                for ref in r.push.failed:
+                    info(f"{r.peer}: {ref.ref} not pushed ({ref.status}): {ref.detail}")
+        failed = [r.peer for r in results if not r.ok]
+        info(
+            f"synced with {len(results) - len(failed)} of {len(results)} peers"
+            + (f"; failed: {', '.join(failed)}" if failed else "")
+        )
+    if any(not r.ok for r in results):
+        exit_with(1)
+
+
+# -- peers -----------------------------------------------------------------------------------
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _status_json(s: PeerStatus, now: float) -> dict[str, Any]:
+    seen = []
+    for ref, commit in sorted(s.marks.items()):
+        times = s.state.seen.get(ref)
+        known = times is not None and times.commit == commit
+        seen.append(
+            {
+                "ref": ref,
+                "commit": commit,
+                "first_seen": times.first if known and times else None,
+                "last_seen": times.last if known and times else None,
+                "age_seconds": now - times.last if known and times else None,
+            }
+        )
+    err = s.state.last_error
+    return {
+        "name": s.peer.name,
+        "url": s.peer.url,
+        "node": s.peer.node,
+        "trusted_as": s.trusted_as,
+        "last_pull": s.state.last_pull,
+        "last_push": s.state.last_push,
+        "last_error": None
+        if err is None
+        else {"at": err.at, "operation": err.operation, "message": err.message},
+        "seen": seen,
+    }
+
+
+@click.command()
+@json_option
+@click.pass_context
+def peers(ctx: click.Context, as_json: bool) -> None:
+    """Each peer: URL, expected key and its trust, last head seen per ref and its age, last error."""
+    from mindgit.sync.peers import peer_statuses
+
+    now = time.time()
+    statuses = [_status_json(s, now) for s in peer_statuses(open_store_from(ctx))]
+    if as_json:
+        emit_json(statuses)
+        return
+    rows = []
+    for s in statuses:
+        if s["node"] is None:
+            key = "(no node given)"
+        else:
+            key = f"{s['node']} ({s['trusted_as'] or 'NOT TRUSTED'})"
+        err = s["last_error"]
+        error = f"{_age(now - err['at'])} ago, {err['operation']}: {err['message']}" if err else ""
+        rows.append([s["name"], "", s["url"], key, error])
+        for seen in s["seen"]:
+            age = _age(seen["age_seconds"]) if seen["age_seconds"] is not None else "?"
+            rows.append(["", seen["ref"], seen["commit"][:12], age, ""])
+    table("peers", ["peer", "ref", "url / head", "key / age", "last error"], rows)

@@ -1,0 +1,187 @@
+"""Key-rotation chains between nodes: name them, check them, and trust what they announce.
+
+A chain is a node's announcements (``mindgit.store.private``), each commit the parent of the
+next, each signed by the key it retires and carrying the new key's proof. Its synced name is
+``refs/keys/<root>`` (see ``refspace``), the root being the key its first rotation replaced.
+
+Before a pull verifies anything, :func:`plan_rotations` works out which rotations this node
+would accept (the same rule as ``apply_rotations``: signed by a trusted node's current key) and
+adds their new keys to a scratch copy of the trust store, so commits a peer signed with a new
+key verify; only when the whole update passed are the rotations applied for real.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from mindgit.identity.keys import PublicKey
+from mindgit.identity.rotation import BadRotation, is_retired_name, retired_name
+from mindgit.identity.trust import TrustStore
+from mindgit.store.private import ANNOUNCE_REF, read_announcement
+from mindgit.store.refs import read_ref
+from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.store.verify import Problem
+from mindgit.sync import refspace
+
+# A chain is a handful of commits; a longer one is an attack on the time of whoever reads it.
+MAX_CHAIN = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A checked chain: its synced ref, its commits oldest first, and the key it started from."""
+
+    ref: str
+    commits: tuple[str, ...]
+    root: PublicKey
+
+    @property
+    def tip(self) -> str:
+        return self.commits[-1]
+
+
+def read_chain(store: Store, tip: str) -> Chain:
+    """The chain ending at ``tip``, every announcement checked; :class:`BadRotation` if not."""
+    commits: list[str] = []
+    oid: str | None = tip
+    while oid is not None:
+        if len(commits) >= MAX_CHAIN:
+            raise BadRotation(tip[:12], f"a key chain longer than {MAX_CHAIN} announcements")
+        obj = store.repo.get(oid)
+        if not isinstance(obj, pygit2.Commit):
+            raise BadRotation(oid[:12], "not a commit in this store")
+        if len(obj.parent_ids) > 1:
+            raise BadRotation(oid[:12], "a key chain has no merges")
+        commits.append(oid)
+        oid = str(obj.parent_ids[0]) if obj.parent_ids else None
+    commits.reverse()
+    records = [read_announcement(store, c) for c in commits]
+    for before, after, commit in zip(records, records[1:], commits[1:], strict=False):
+        if after.old != before.new:
+            raise BadRotation(
+                commit[:12], f"rotates {after.old.did}, not {before.new.did} the chain moved to"
+            )
+    root = records[0].old
+    return Chain(refspace.key_chain_ref(root.did), tuple(commits), root)
+
+
+def own_chain(store: Store) -> Chain | None:
+    """This node's own chain (``refs/keys/announce``), if it ever rotated its key."""
+    tip = read_ref(store.repo, ANNOUNCE_REF)
+    return read_chain(store, tip) if tip is not None else None
+
+
+def local_chains(store: Store) -> dict[str, str]:
+    """Peers' chains this node keeps: synced ref -> tip (its own chain left out)."""
+    out = {}
+    for ref in store.repo.references:
+        if ref.startswith(refspace.KEYS_PREFIX) and ref != ANNOUNCE_REF:
+            tip = read_ref(store.repo, ref)
+            if tip is not None:
+                out[ref] = tip
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPlan:
+    """What a pull would do with the chains it knows: accepted prefixes and skipped ones."""
+
+    accepted: Mapping[str, str]  # synced ref -> last acceptable announcement
+    skipped: Mapping[str, str]  # synced ref -> why (part of) it was not accepted
+    new_keys: tuple[PublicKey, ...]  # keys the accepted rotations move trust to
+
+    def trust_for_verification(self, trust: TrustStore, scratch: Path) -> TrustStore:
+        """``trust`` plus the new keys (a copy under ``scratch``), or ``trust`` if none."""
+        if not self.new_keys:
+            return trust
+        copy = scratch / "allowed_signers"
+        if trust.path.exists():
+            shutil.copyfile(trust.path, copy)
+        scratch_trust = TrustStore(copy)
+        taken = {n.name for n in trust.nodes()}
+        n = 0
+        for key in self.new_keys:
+            if scratch_trust.find(key) is not None:
+                continue
+            n += 1
+            while f"rotated-{n}" in taken:
+                n += 1
+            scratch_trust.add(key, f"rotated-{n}")
+        return scratch_trust
+
+
+def plan_rotations(store: Store, chains: Iterable[Chain]) -> RotationPlan:
+    """Which announcements of ``chains`` this node accepts, following ``apply_rotations``' rule.
+
+    A chain is accepted up to its first rotation signed by a key this node does not trust as a
+    node's current key; nothing after that point is believed.
+    """
+    by_key = {n.key.raw: n.name for n in store.trust.nodes()}
+    accepted: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    new_keys: list[PublicKey] = []
+    for chain in chains:
+        last_ok: str | None = None
+        for commit in chain.commits:
+            record = read_announcement(store, commit)
+            if record.new.raw in by_key:
+                last_ok = commit
+                continue
+            name = by_key.get(record.old.raw)
+            if name is None or is_retired_name(name):
+                why = "not trusted" if name is None else f"retired as {name}"
+                skipped[chain.ref] = (
+                    f"rotation {commit[:12]} is signed by {record.old.did}, {why} here"
+                )
+                break
+            by_key[record.old.raw] = retired_name(name, set(by_key.values()))
+            by_key[record.new.raw] = name
+            new_keys.append(record.new)
+            last_ok = commit
+        if last_ok is not None:
+            accepted[chain.ref] = last_ok
+    return RotationPlan(accepted, skipped, tuple(new_keys))
+
+
+def chain_problems(
+    store: Store, offered: Mapping[str, str]
+) -> tuple[dict[str, Chain], list[Problem]]:
+    """Check a peer's offered chains (synced ref -> tip); one chain per root.
+
+    The peer's own ``refs/keys/announce`` is filed under its root's name; a ref named for one
+    root that holds another root's chain, or two diverged offers of one chain, is a problem.
+    """
+    chains: dict[str, Chain] = {}
+    problems: list[Problem] = []
+    for ref, tip in sorted(offered.items()):
+        try:
+            chain = read_chain(store, tip)
+        except BadRotation as e:
+            problems.append(Problem(tip, f"{ref}: {e.reason}", e.what))
+            continue
+        if ref != ANNOUNCE_REF and ref != chain.ref:
+            problems.append(Problem(tip, f"{ref} holds the key chain of {chain.root.did}"))
+            continue
+        other = chains.get(chain.ref)
+        if other is None or _descends(store.repo, chain.tip, other.tip):
+            chains[chain.ref] = chain
+        elif not _descends(store.repo, other.tip, chain.tip):
+            problems.append(Problem(tip, f"two diverged versions of key chain {chain.ref}"))
+    return chains, problems
+
+
+def _descends(repo: pygit2.Repository, new: str, old: str) -> bool:
+    return new == old or bool(repo.descendant_of(new, old))
+
+
+def scratch_dir(store: Store) -> Path:
+    """A private scratch directory inside the store's mindgit folder (caller removes it)."""
+    base = store.path / MINDGIT_DIR / "peers"
+    base.mkdir(mode=0o700, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".scratch-", dir=base))

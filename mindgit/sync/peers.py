@@ -1,0 +1,409 @@
+"""Peers: git remotes of the store, what mindgit knows about each, and what it last saw.
+
+A peer is a plain git remote (``remote.<name>.url`` in the store's config, so ``git remote -v``
+lists it) with no fetch refspec, so a hand-run ``git fetch <name>`` cannot move anything mindgit
+has not verified. ``remote.<name>.mindgitNode`` optionally names the did:key of the node
+expected at that URL.
+
+What a node remembers of each peer stays in its git dir and is never pushed:
+
+- ``refs/peers/<peer>/...``: the last head of each synced ref seen from the peer, the mark a
+  peer's ref may only move forward from;
+- ``mindgit/peers/<peer>.json``: when each of those heads was first and last seen, and the
+  last success and the last error of a pull or push.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from mindgit.errors import MindgitError, UsageError
+from mindgit.identity.keys import DID_PREFIX, PublicKey
+from mindgit.identity.trust import TrustedNode, UnknownNode
+from mindgit.store.refs import read_ref
+from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.sync import refspace
+
+PEERS_DIR = "peers"
+NODE_KEY = "mindgitNode"
+STATE_VERSION = 1
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_LOCK_WAIT = 30.0
+
+
+class InvalidPeerName(UsageError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"invalid peer name {name!r}",
+            hint="use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+        self.name = name
+
+
+class InvalidURL(UsageError):
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"invalid peer URL {url!r}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class UnknownPeer(MindgitError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        listing = ", ".join(known) if known else "none yet"
+        super().__init__(
+            f"no peer named {name!r} (peers: {listing})",
+            hint="add one with `mindgit remote add NAME URL`",
+        )
+        self.name = name
+        self.known = known
+
+
+class PeerExists(MindgitError):
+    def __init__(self, name: str, url: str) -> None:
+        super().__init__(
+            f"peer {name!r} already exists ({url}); nothing was changed",
+            hint=f"remove it first with `mindgit remote remove {name}`",
+        )
+        self.name = name
+        self.url = url
+
+
+class PeerBusy(MindgitError):
+    def __init__(self, name: str, lock: Path) -> None:
+        super().__init__(
+            f"another pull or push with peer {name!r} is running ({lock} is held)",
+            hint=f"wait for it; if no mindgit process is running, remove {lock}",
+        )
+        self.name = name
+        self.lock = lock
+
+
+class PeerStateCorrupt(MindgitError):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot read peer state {path}: {reason}",
+            hint="delete the file; it only holds times and errors, which the next sync records again",
+        )
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A configured peer: its name, URL and (optionally) the did:key expected to sign for it."""
+
+    name: str
+    url: str
+    node: str | None = None
+
+
+def check_peer_name(name: str) -> str:
+    """``name`` if it can be a git remote name and one ref path component, else raise."""
+    if not _NAME.fullmatch(name) or name.endswith(".lock") or ".." in name:
+        raise InvalidPeerName(name)
+    return name
+
+
+def check_url(url: str) -> str:
+    """Refuse what git would read as an option, or transports that run commands."""
+    if not url or url != url.strip():
+        raise InvalidURL(url, "empty or surrounded by spaces")
+    if url.startswith("-"):
+        raise InvalidURL(url, "it would be read as an option")
+    if url.startswith("ext::") or url.startswith("fd::"):
+        raise InvalidURL(url, "the ext:: and fd:: transports are not allowed")
+    if any(c in url for c in "\n\r\0"):
+        raise InvalidURL(url, "contains a control character")
+    return url
+
+
+def _resolve_node(store: Store, node: str) -> str:
+    """A did:key from a trusted node's name or a did:key (trusted or not yet)."""
+    if node.startswith(DID_PREFIX):
+        return PublicKey.parse(node).did
+    try:
+        trusted: TrustedNode = store.trust.get(node)
+    except UnknownNode:
+        raise UsageError(
+            f"no trusted node named {node!r} to expect at this peer",
+            hint="give its did:key instead, or trust it first: mindgit trust add <did:key> --name "
+            + node,
+        ) from None
+    return trusted.did
+
+
+def add_peer(store: Store, name: str, url: str, *, node: str | None = None) -> Peer:
+    """Add a peer (a git remote); ``node`` is the trusted name or did:key expected there."""
+    check_peer_name(name)
+    check_url(url)
+    existing = _peer_or_none(store, name)
+    if existing is not None:
+        raise PeerExists(name, existing.url)
+    did = _resolve_node(store, node) if node is not None else None
+    hide_private_refs(store)
+    config = store.repo.config
+    config[f"remote.{name}.url"] = url
+    if did is not None:
+        config[f"remote.{name}.{NODE_KEY}"] = did
+    return Peer(name, url, did)
+
+
+def hide_private_refs(store: Store) -> None:
+    """Keep quarantine and peer marks out of what this store shows or accepts over git."""
+    config = store.repo.config
+    present = {str(v) for v in config.get_multivar("transfer.hideRefs")}
+    for prefix in refspace.HIDDEN_PREFIXES:
+        if prefix not in present:
+            config.set_multivar("transfer.hideRefs", "^$", prefix)
+
+
+def remove_peer(store: Store, name: str) -> Peer:
+    """Forget a peer: its remote, its last-seen marks, its state file."""
+    peer = get_peer(store, name)
+    with peer_lock(store, name):
+        config = store.repo.config
+        for key in ("url", NODE_KEY, "fetch", "pushurl"):
+            with contextlib.suppress(KeyError):
+                del config[f"remote.{name}.{key}"]
+        delete_refs(store.repo, refspace.seen_prefix(name))
+        delete_refs(store.repo, refspace.quarantine_prefix(name))
+        state_path(store, name).unlink(missing_ok=True)
+    return peer
+
+
+def _peer_or_none(store: Store, name: str) -> Peer | None:
+    config = store.repo.config
+    try:
+        url = str(config[f"remote.{name}.url"])
+    except KeyError:
+        return None
+    try:
+        node: str | None = str(config[f"remote.{name}.{NODE_KEY}"])
+    except KeyError:
+        node = None
+    return Peer(name, url, node)
+
+
+def get_peer(store: Store, name: str) -> Peer:
+    """The configured peer ``name``, or :class:`UnknownPeer`."""
+    peer = _peer_or_none(store, name) if _NAME.fullmatch(name) else None
+    if peer is None:
+        raise UnknownPeer(name, [p.name for p in list_peers(store)])
+    return peer
+
+
+def list_peers(store: Store) -> list[Peer]:
+    """Every configured peer, by name."""
+    names = set()
+    for entry in store.repo.config:
+        key = str(entry.name)
+        if key.startswith("remote.") and key.endswith(".url"):
+            names.add(key[len("remote.") : -len(".url")])
+    peers = [_peer_or_none(store, n) for n in sorted(names) if _NAME.fullmatch(n)]
+    return [p for p in peers if p is not None]
+
+
+def delete_refs(repo: pygit2.Repository, prefix: str) -> None:
+    """Delete every ref under ``prefix`` (only mindgit's own namespaces are passed here)."""
+    for ref in [r for r in repo.references if r.startswith(prefix)]:
+        with contextlib.suppress(KeyError):
+            repo.references.delete(ref)
+
+
+def seen_heads(store: Store, peer: str) -> dict[str, str]:
+    """The last head seen from ``peer`` of each synced ref (synced name -> commit)."""
+    prefix = refspace.seen_prefix(peer)
+    out = {}
+    for ref in store.repo.references:
+        if ref.startswith(prefix):
+            oid = read_ref(store.repo, ref)
+            if oid is not None:
+                out[refspace.synced_name(prefix, ref)] = oid
+    return out
+
+
+# -- the state file -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """When a head was first and last seen at a peer."""
+
+    commit: str
+    first: float
+    last: float
+
+
+@dataclass(frozen=True, slots=True)
+class PeerError:
+    at: float
+    operation: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerState:
+    """Times and errors of one peer (``mindgit/peers/<peer>.json``)."""
+
+    seen: Mapping[str, Seen] = field(default_factory=dict)
+    last_pull: float | None = None
+    last_push: float | None = None
+    last_error: PeerError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "seen": {
+                ref: {"commit": s.commit, "first": s.first, "last": s.last}
+                for ref, s in sorted(self.seen.items())
+            },
+            "last_pull": self.last_pull,
+            "last_push": self.last_push,
+            "last_error": None
+            if self.last_error is None
+            else {
+                "at": self.last_error.at,
+                "operation": self.last_error.operation,
+                "message": self.last_error.message,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, node: Any) -> PeerState:
+        if not isinstance(node, dict) or node.get("version") != STATE_VERSION:
+            raise ValueError(f"not a version {STATE_VERSION} peer state")
+        seen = {
+            str(ref): Seen(str(s["commit"]), float(s["first"]), float(s["last"]))
+            for ref, s in dict(node["seen"]).items()
+        }
+        err = node.get("last_error")
+        last_error = (
+            None
+            if err is None
+            else PeerError(float(err["at"]), str(err["operation"]), str(err["message"]))
+        )
+        return cls(
+            seen, _opt_float(node.get("last_pull")), _opt_float(node.get("last_push")), last_error
+        )
+
+    def saw(self, heads: Mapping[str, str], now: float) -> PeerState:
+        """This state with ``heads`` (synced ref -> commit) seen at ``now``."""
+        seen = dict(self.seen)
+        for ref, commit in heads.items():
+            old = seen.get(ref)
+            first = old.first if old is not None and old.commit == commit else now
+            seen[ref] = Seen(commit, first, now)
+        return replace(self, seen=seen)
+
+
+def _opt_float(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a time")
+    return float(value)
+
+
+def state_path(store: Store, peer: str) -> Path:
+    return store.path / MINDGIT_DIR / PEERS_DIR / f"{peer}.json"
+
+
+def read_state(store: Store, peer: str) -> PeerState:
+    """The peer's recorded state (empty when nothing was recorded yet)."""
+    path = state_path(store, peer)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return PeerState()
+    except OSError as e:
+        raise PeerStateCorrupt(path, e.strerror or str(e)) from None
+    try:
+        return PeerState.from_json(json.loads(data))
+    except (ValueError, KeyError, TypeError) as e:
+        raise PeerStateCorrupt(path, str(e)) from None
+
+
+def write_state(store: Store, peer: str, state: PeerState) -> None:
+    """Replace the peer's state file atomically."""
+    path = state_path(store, peer)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+    try:
+        tmp.write_text(json.dumps(state.to_json(), indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def record_error(store: Store, peer: str, operation: str, error: BaseException) -> None:
+    """Remember that ``operation`` with ``peer`` failed, and why."""
+    state = _readable_state(store, peer)
+    message = " ".join(str(error).split())
+    write_state(store, peer, replace(state, last_error=PeerError(time.time(), operation, message)))
+
+
+def _readable_state(store: Store, peer: str) -> PeerState:
+    try:
+        return read_state(store, peer)
+    except PeerStateCorrupt:
+        return PeerState()  # a damaged file only held times; start again rather than fail
+
+
+@contextlib.contextmanager
+def peer_lock(store: Store, peer: str, wait: float = _LOCK_WAIT) -> Iterator[None]:
+    """One pull or push with a peer at a time (they share its quarantine and marks)."""
+    folder = store.path / MINDGIT_DIR / PEERS_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    lock = folder / f"{peer}.lock"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            if time.monotonic() >= deadline:
+                raise PeerBusy(peer, lock) from None
+            time.sleep(0.05)
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    """Everything ``mindgit peers`` shows about one peer."""
+
+    peer: Peer
+    trusted_as: str | None  # the trust name of ``peer.node``, if it is trusted
+    marks: Mapping[str, str]  # synced ref -> last head seen (refs/peers/<peer>/...)
+    state: PeerState
+
+
+def peer_statuses(store: Store) -> list[PeerStatus]:
+    """Each peer with its expected key's trust, its last-seen heads, times and last error."""
+    out = []
+    for peer in list_peers(store):
+        trusted_as = None
+        if peer.node is not None:
+            with contextlib.suppress(MindgitError):
+                found = store.trust.find(PublicKey.parse(peer.node))
+                trusted_as = found.name if found is not None else None
+        out.append(
+            PeerStatus(
+                peer, trusted_as, seen_heads(store, peer.name), _readable_state(store, peer.name)
+            )
+        )
+    return out

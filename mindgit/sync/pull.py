@@ -1,0 +1,257 @@
+"""``pull``: fetch a peer's refs into quarantine, verify every new commit, then accept.
+
+1. ``git fetch`` (with git's own object checks) into ``refs/quarantine/<peer>/...``: objects
+   arrive, but no ref this node reads moves. Quarantine refs are hidden from anyone fetching
+   from this store and are removed when the pull ends, however it ends.
+2. The gate (``mindgit.sync.gate``) checks every offered ref against the last head seen from
+   the peer (no rewind unless allowed) and every commit this store has not accepted before:
+   object sizes and names, a trusted signature, the schema and every CID. Key-rotation chains
+   are read first, so that commits signed with a key a trusted node rotated to also verify.
+3. One problem anywhere refuses the whole update: nothing changes but the recorded error.
+4. Otherwise: accepted key rotations are applied, then each ref is created, fast-forwarded,
+   fitness-merged (diverged experiments), or kept (ours ahead, conflicts, unrelated histories),
+   and the peer's heads are recorded as last seen.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+
+from mindgit.errors import MindgitError
+from mindgit.store.private import RotationOutcome, apply_rotations
+from mindgit.store.refs import RefMoved, read_ref, update_ref
+from mindgit.store.repository import HEADS, Store
+from mindgit.store.verify import Problem
+from mindgit.sync import keychains, refspace, transport
+from mindgit.sync.ancestry import descends, reflog_identity, same_tree
+from mindgit.sync.gate import RefUpdate, check_updates
+from mindgit.sync.outcomes import OnEvent, PullReport, RefOutcome, emit, rejection
+from mindgit.sync.peers import (
+    Peer,
+    delete_refs,
+    get_peer,
+    peer_lock,
+    read_state,
+    record_error,
+    seen_heads,
+    write_state,
+)
+
+_CAS_ATTEMPTS = 5
+
+
+def pull(
+    store: Store,
+    peer_name: str,
+    *,
+    allow_rewind: bool = False,
+    fitness: str | None = None,
+    timeout: float = transport.DEFAULT_TIMEOUT,
+    on_event: OnEvent | None = None,
+) -> PullReport:
+    """Fetch, verify and accept everything ``peer_name`` offers; see the module docstring.
+
+    ``fitness`` names the module that decides merges of diverged experiments (default: the
+    merge layer's own default). Raises :class:`~mindgit.sync.outcomes.PullRejected` (nothing
+    changed) or a :class:`~mindgit.sync.transport.TransportError`.
+    """
+    peer = get_peer(store, peer_name)
+    with peer_lock(store, peer.name):
+        try:
+            return _pull(store, peer, allow_rewind, fitness, timeout, on_event)
+        except MindgitError as e:
+            record_error(store, peer.name, "pull", e)
+            raise
+        finally:
+            delete_refs(store.repo, refspace.quarantine_prefix(peer.name))
+
+
+def _pull(
+    store: Store,
+    peer: Peer,
+    allow_rewind: bool,
+    fitness: str | None,
+    timeout: float,
+    on_event: OnEvent | None,
+) -> PullReport:
+    repo = store.repo
+    qprefix = refspace.quarantine_prefix(peer.name)
+    delete_refs(repo, qprefix)  # left over from a pull that was killed
+    emit(on_event, peer.name, "fetch", f"fetching from {peer.url}")
+    transport.fetch(
+        store.path, peer.url, refspace.fetch_refspecs(peer.name), peer=peer.name, timeout=timeout
+    )
+    offered: dict[str, str] = {}
+    for ref in repo.references:
+        if ref.startswith(qprefix):
+            oid = read_ref(repo, ref)
+            if oid is not None:
+                offered[refspace.synced_name(qprefix, ref)] = oid
+    seen = seen_heads(store, peer.name)
+    problems: list[Problem] = []
+    content: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for ref, oid in sorted(offered.items()):
+        try:
+            refspace.check_synced_ref(ref)
+        except refspace.BadRefName as e:
+            problems.append(Problem(oid, f"{ref}: {e.reason}"))
+            continue
+        (keys if ref.startswith(refspace.KEYS_PREFIX) else content)[ref] = oid
+
+    # Key chains first: which rotations would be accepted decides which keys may sign.
+    chains, chain_problems = keychains.chain_problems(store, keys)
+    problems.extend(chain_problems)
+    own = keychains.own_chain(store)
+    incoming: dict[str, keychains.Chain] = {}
+    for ref, chain in chains.items():
+        last = seen.get(ref)
+        if last is not None and not allow_rewind and not descends(repo, chain.tip, last):
+            problems.append(
+                Problem(chain.tip, f"rewinds {ref}: the last head seen was {last}", ref)
+            )
+        elif own is not None and ref == own.ref:
+            if not descends(repo, own.tip, chain.tip):
+                problems.append(
+                    Problem(
+                        chain.tip, f"a rotation of this node's own key that it never made ({ref})"
+                    )
+                )
+        else:
+            incoming[ref] = chain
+    known = {
+        ref: keychains.read_chain(store, tip) for ref, tip in keychains.local_chains(store).items()
+    }
+    planning = dict(known)
+    for ref, chain in incoming.items():
+        mine = known.get(ref)
+        if mine is None or descends(repo, chain.tip, mine.tip):
+            planning[ref] = chain
+    plan = keychains.plan_rotations(store, planning.values())
+
+    updates = [RefUpdate(ref, seen.get(ref), oid) for ref, oid in sorted(content.items())]
+    for ref in sorted(incoming):
+        tip = plan.accepted.get(ref)
+        if tip is not None and ref in planning and planning[ref] is incoming[ref]:
+            # Ancestry against the last seen head was checked above, on the whole chain.
+            updates.append(RefUpdate(ref, None, tip))
+    scratch = keychains.scratch_dir(store)
+    try:
+        trust = plan.trust_for_verification(store.trust, scratch)
+        emit(on_event, peer.name, "verify", f"verifying {len(updates)} refs")
+        problems.extend(check_updates(repo, trust, updates, allow_rewind=allow_rewind))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if problems:
+        raise rejection(peer.name, problems, expected=peer.node)
+
+    # Verified: from here on, things change.
+    rotations: list[RotationOutcome] = []
+    outcomes: list[RefOutcome] = []
+    rotate_tips = [plan.accepted[r] for r in sorted(plan.accepted)]
+    if plan.new_keys:
+        rotations = apply_rotations(store, rotate_tips, strict=True)
+    for ref in sorted(incoming):
+        tip = plan.accepted.get(ref)
+        if tip is None:
+            outcomes.append(
+                RefOutcome(ref, "skipped", incoming[ref].tip, None, None, plan.skipped.get(ref))
+            )
+            continue
+        outcome = _accept(store, peer, ref, tip, fitness, mergeable=False)
+        if tip != incoming[ref].tip:
+            outcome = replace(outcome, detail=plan.skipped.get(ref))
+        outcomes.append(outcome)
+    for ref, oid in sorted(content.items()):
+        outcomes.append(_accept(store, peer, ref, oid, fitness, mergeable=ref.startswith(HEADS)))
+        emit(on_event, peer.name, "accept", f"{ref}: {outcomes[-1].status}")
+
+    now = time.time()
+    marks = {**content, **{ref: c.tip for ref, c in chains.items()}}
+    _mark_seen(store, peer.name, marks, seen)
+    state = read_state(store, peer.name).saw(marks, now)
+    write_state(store, peer.name, replace(state, last_pull=now))
+    return PullReport(peer.name, peer.url, tuple(outcomes), tuple(rotations), len(updates))
+
+
+def _accept(
+    store: Store, peer: Peer, ref: str, theirs: str, fitness: str | None, *, mergeable: bool
+) -> RefOutcome:
+    """Bring one verified ref of the peer's into this store (compare-and-swap, retried)."""
+    repo = store.repo
+    who = reflog_identity(store)
+    for _ in range(_CAS_ATTEMPTS):
+        ours = read_ref(repo, ref)
+        try:
+            if ours is None:
+                update_ref(repo, ref, theirs, None, message=f"pull {peer.name}: new", committer=who)
+                return RefOutcome(ref, "new", theirs, None, theirs)
+            if ours == theirs:
+                return RefOutcome(ref, "up-to-date", theirs, ours, ours)
+            if descends(repo, theirs, ours):
+                update_ref(
+                    repo,
+                    ref,
+                    theirs,
+                    ours,
+                    message=f"pull {peer.name}: fast-forward",
+                    committer=who,
+                )
+                return RefOutcome(ref, "fast-forward", theirs, ours, theirs)
+            if descends(repo, ours, theirs):
+                return RefOutcome(ref, "ahead", theirs, ours, ours)
+            if same_tree(repo, ours, theirs):
+                return RefOutcome(ref, "same-content", theirs, ours, ours)
+            kept = f"kept ours; theirs is {refspace.seen_ref(peer.name, ref)}"
+            if repo.merge_base(ours, theirs) is None:
+                return RefOutcome(
+                    ref, "unrelated", theirs, ours, ours, f"no common history: {kept}"
+                )
+            if not mergeable:
+                return RefOutcome(ref, "conflict", theirs, ours, ours, f"diverged: {kept}")
+            return _merge(store, peer, ref, ours, theirs, fitness, kept)
+        except RefMoved:
+            continue  # someone committed here meanwhile: look again
+    raise RefMoved(ref, ours, read_ref(repo, ref))
+
+
+def _merge(
+    store: Store, peer: Peer, ref: str, ours: str, theirs: str, fitness: str | None, kept: str
+) -> RefOutcome:
+    from mindgit.merge import MergeConflict, merge
+
+    experiment = ref.removeprefix(HEADS)
+    try:
+        outcome = merge(store, theirs, into=experiment, fitness=fitness)
+    except MergeConflict as e:
+        detail = f"both sides changed {', '.join(e.patterns)} and no fitness decides: {kept}"
+        return RefOutcome(ref, "conflict", theirs, ours, ours, detail)
+    except RefMoved:
+        raise
+    except MindgitError as e:
+        # A module that fails, say, is this node's problem, not the peer's: keep ours, go on.
+        detail = f"merge failed ({' '.join(str(e).split())}): {kept}"
+        return RefOutcome(ref, "conflict", theirs, ours, ours, detail)
+    by_fitness = sum(1 for d in outcome.decisions if d.reason == "fitness")
+    detail = f"{len(outcome.decisions)} changed pattern(s), {by_fitness} decided by fitness" + (
+        f" ({outcome.module})" if outcome.module is not None else ""
+    )
+    return RefOutcome(ref, "merged", theirs, ours, outcome.commit, detail)
+
+
+def _mark_seen(store: Store, peer: str, marks: Mapping[str, str], seen: Mapping[str, str]) -> None:
+    who = reflog_identity(store)
+    for ref, oid in sorted(marks.items()):
+        if seen.get(ref) == oid:
+            continue
+        update_ref(
+            store.repo,
+            refspace.seen_ref(peer, ref),
+            oid,
+            seen.get(ref),
+            message=f"seen at {peer}",
+            committer=who,
+        )

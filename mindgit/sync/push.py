@@ -1,0 +1,205 @@
+"""``push``: offer a peer this node's experiments, runs, fitness modules and key chains.
+
+Only fast-forwards: a ref the peer holds at a commit that is not an ancestor of ours is not
+pushed (``diverged``: pull first, which merges) or, if this node does not know the peer's commit,
+is left to git, which refuses it. Before anything is sent, every commit the peer does not have
+yet is verified here with the same gate a pull uses; a ref with a commit this node cannot verify
+is not pushed. What is pushed is the commit that was verified, not whatever the ref points at
+by the time git runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.store.generation import RUNS_PREFIX, TRAILER_EXPERIMENT
+from mindgit.store.refs import RefMoved, read_ref, update_ref
+from mindgit.store.repository import HEADS, Store, UnknownRef, check_experiment_name
+from mindgit.store.verify import Problem, trailer
+from mindgit.sync import keychains, refspace, transport
+from mindgit.sync.ancestry import descends, exists, reflog_identity, same_tree
+from mindgit.sync.gate import check_commits
+from mindgit.sync.outcomes import OnEvent, PushReport, RefOutcome, emit
+from mindgit.sync.peers import (
+    Peer,
+    get_peer,
+    peer_lock,
+    read_state,
+    record_error,
+    seen_heads,
+    write_state,
+)
+
+_PUSHED = {" ": "pushed", "*": "created", "=": "up-to-date", "+": "pushed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One ref to offer: our commit and the peer's ref name for it."""
+
+    ref: str  # the name at the peer (the synced name)
+    commit: str
+
+
+def offers(store: Store, experiments: Iterable[str] = ()) -> list[Offer]:
+    """What a push sends: the named experiments (default: every one) and their runs, every
+    fitness module, this node's key chain and the chains it keeps for others."""
+    repo = store.repo
+    wanted = [check_experiment_name(e) for e in experiments]
+    for name in wanted:
+        if read_ref(repo, HEADS + name) is None:
+            raise UnknownRef(name)
+    out: list[Offer] = []
+    for ref in sorted(repo.references):
+        oid = read_ref(repo, ref)
+        if oid is None or not refspace.is_synced(ref) or ref.startswith(refspace.KEYS_PREFIX):
+            continue
+        if wanted and ref.startswith(HEADS) and ref.removeprefix(HEADS) not in wanted:
+            continue
+        if wanted and ref.startswith(RUNS_PREFIX):
+            commit = repo[oid]
+            assert isinstance(commit, pygit2.Commit)
+            if trailer(commit.message, TRAILER_EXPERIMENT) not in wanted:
+                continue
+        out.append(Offer(ref, oid))
+    own = keychains.own_chain(store)
+    if own is not None:
+        out.append(Offer(own.ref, own.tip))
+    for ref, tip in sorted(keychains.local_chains(store).items()):
+        if own is None or ref != own.ref:
+            out.append(Offer(ref, tip))
+    return out
+
+
+def push(
+    store: Store,
+    peer_name: str,
+    experiments: Iterable[str] = (),
+    *,
+    timeout: float = transport.DEFAULT_TIMEOUT,
+    on_event: OnEvent | None = None,
+) -> PushReport:
+    """Push to ``peer_name``; see the module docstring. Per-ref outcomes are in the report;
+    a peer that cannot be reached raises a :class:`~mindgit.sync.transport.TransportError`."""
+    peer = get_peer(store, peer_name)
+    planned = offers(store, experiments)
+    with peer_lock(store, peer.name):
+        try:
+            return _push(store, peer, planned, timeout, on_event)
+        except MindgitError as e:
+            record_error(store, peer.name, "push", e)
+            raise
+
+
+def _push(
+    store: Store, peer: Peer, planned: list[Offer], timeout: float, on_event: OnEvent | None
+) -> PushReport:
+    repo = store.repo
+    emit(on_event, peer.name, "list", f"listing {peer.url}")
+    remote = transport.ls_remote(store.path, peer.url, peer=peer.name, timeout=timeout)
+    outcomes: list[RefOutcome] = []
+    candidates: list[Offer] = []
+    for offer in planned:
+        theirs = remote.get(offer.ref)
+        known = theirs is not None and exists(repo, theirs)
+        status: str | None = None
+        if theirs == offer.commit:
+            status = "up-to-date"
+        elif theirs is not None and known:
+            if descends(repo, theirs, offer.commit):
+                status = "behind"
+            elif descends(repo, offer.commit, theirs):
+                status = None
+            elif same_tree(repo, theirs, offer.commit):
+                status = "same-content"
+            else:
+                status = "diverged"
+        if status is None:
+            candidates.append(offer)
+        else:
+            detail = "pull first to merge" if status == "diverged" else None
+            outcomes.append(RefOutcome(offer.ref, status, theirs, theirs, theirs, detail))
+
+    # Never push what this node could not verify. What the peer has, it has already.
+    hide = [
+        c for c in [*remote.values(), *seen_heads(store, peer.name).values()] if exists(repo, c)
+    ]
+    emit(on_event, peer.name, "verify", f"verifying {len(candidates)} refs before pushing")
+    problems = check_commits(repo, store.trust, [o.commit for o in candidates], hide)
+    bad = _refs_with_problems(repo, candidates, problems)
+    to_send = []
+    for offer in candidates:
+        found = bad.get(offer.ref)
+        if found is not None:
+            theirs = remote.get(offer.ref)
+            outcomes.append(RefOutcome(offer.ref, "unverified", theirs, theirs, theirs, str(found)))
+        else:
+            to_send.append(offer)
+
+    messages = ""
+    pushed: dict[str, str] = {}
+    if to_send:
+        emit(on_event, peer.name, "push", f"pushing {len(to_send)} refs to {peer.url}")
+        specs = [f"{o.commit}:{o.ref}" for o in to_send]
+        results, messages = transport.push(
+            store.path, peer.url, specs, peer=peer.name, timeout=timeout
+        )
+        by_ref = {r.ref: r for r in results}
+        for offer in to_send:
+            theirs = remote.get(offer.ref)
+            result = by_ref.get(offer.ref)
+            if result is None or not result.ok:
+                reason = (result.reason or result.summary) if result is not None else "no answer"
+                outcomes.append(RefOutcome(offer.ref, "rejected", theirs, theirs, theirs, reason))
+                continue
+            status = _PUSHED.get(result.flag, "pushed")
+            if theirs is None and status == "pushed":
+                status = "created"
+            outcomes.append(RefOutcome(offer.ref, status, theirs, theirs, offer.commit))
+            pushed[offer.ref] = offer.commit
+    now = time.time()
+    # Only heads this node holds and verified are recorded as seen (as a pull records them).
+    confirmed = {o.ref: o.after for o in outcomes if o.status == "up-to-date" and o.after}
+    confirmed.update(pushed)
+    _mark_pushed(store, peer.name, pushed)
+    state = read_state(store, peer.name).saw(confirmed, now)
+    write_state(store, peer.name, replace(state, last_push=now))
+    outcomes.sort(key=lambda o: o.ref)
+    return PushReport(peer.name, peer.url, tuple(outcomes), messages)
+
+
+def _refs_with_problems(
+    repo: pygit2.Repository, offers: list[Offer], problems: list[Problem]
+) -> dict[str, Problem]:
+    """The first problem reachable from each offered ref."""
+    out: dict[str, Problem] = {}
+    for problem in problems:
+        for offer in offers:
+            if offer.ref in out:
+                continue
+            if offer.commit == problem.commit or (
+                exists(repo, problem.commit) and repo.descendant_of(offer.commit, problem.commit)
+            ):
+                out[offer.ref] = problem
+    return out
+
+
+def _mark_pushed(store: Store, peer: str, pushed: dict[str, str]) -> None:
+    """The peer now holds these heads: they are the marks a later pull may not rewind."""
+    who = reflog_identity(store)
+    for ref, oid in sorted(pushed.items()):
+        mark = refspace.seen_ref(peer, ref)
+        for _ in range(3):
+            old = read_ref(store.repo, mark)
+            if old is not None and (old == oid or store.repo.descendant_of(old, oid)):
+                break
+            try:
+                update_ref(store.repo, mark, oid, old, message=f"pushed to {peer}", committer=who)
+                break
+            except RefMoved:
+                continue

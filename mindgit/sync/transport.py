@@ -1,0 +1,290 @@
+"""Talking to a peer: stock ``git fetch``, ``git push`` and ``git ls-remote`` in a subprocess.
+
+git already speaks every transport a user may have (a path, file://, ssh://, git://, https://),
+so mindgit never implements one. What it adds is a bound on time: a subprocess that has not
+finished within ``timeout`` seconds is killed with its whole process group (git starts ssh or
+git-remote-https as children), and the low-level knobs make a dead link fail sooner than that
+(``GIT_HTTP_LOW_SPEED_*`` for http, ``ConnectTimeout`` for ssh). Credentials are never asked
+for: a prompt would hang a sync.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mindgit.errors import MindgitError
+
+DEFAULT_TIMEOUT = 60.0
+# A link slower than this many bytes/s for this many seconds is dead (http only).
+_LOW_SPEED_LIMIT = "1000"
+_CONNECT_TIMEOUT = 10
+# What git prints when it could not reach the other side at all.
+_UNREACHABLE = (
+    "connection refused",
+    "could not resolve host",
+    "could not read from remote repository",
+    "unable to connect",
+    "unable to access",
+    "does not appear to be a git repository",
+    "no such file or directory",
+    "repository not found",
+    "connection timed out",
+    "network is unreachable",
+    "no route to host",
+    "the remote end hung up unexpectedly",
+    "unable to look up",
+)
+
+
+class TransportError(MindgitError):
+    """git could not fetch from or push to a peer; ``detail`` is git's own last words."""
+
+    def __init__(
+        self,
+        peer: str,
+        url: str,
+        operation: str,
+        detail: str,
+        *,
+        message: str | None = None,
+        hint: str = "check the URL with `mindgit remote list`, and that the peer is up",
+    ) -> None:
+        self.peer = peer
+        self.url = url
+        self.operation = operation
+        self.detail = detail
+        super().__init__(
+            message or f"{operation} {peer} ({url}) failed: {detail or 'git gave no reason'}",
+            hint=hint,
+        )
+
+
+class PeerUnreachable(TransportError):
+    """The peer's URL leads nowhere: refused, unresolvable, no repository there."""
+
+    def __init__(self, peer: str, url: str, operation: str, detail: str) -> None:
+        super().__init__(
+            peer,
+            url,
+            operation,
+            detail,
+            message=f"{operation} {peer}: cannot reach {url}: {detail or 'no answer'}",
+            hint="check that the peer is up and the URL is right (`mindgit remote list`)",
+        )
+
+
+class PeerTimeout(TransportError):
+    """The peer did not answer within the time allowed."""
+
+    def __init__(self, peer: str, url: str, operation: str, timeout: float) -> None:
+        super().__init__(
+            peer,
+            url,
+            operation,
+            f"no answer within {timeout:g}s",
+            message=f"{operation} {peer}: {url} did not answer within {timeout:g}s",
+            hint="the peer may be down or the link slow; raise --timeout if it is only slow",
+        )
+        self.timeout = timeout
+
+
+@dataclass(frozen=True, slots=True)
+class GitResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def git_env(base: Mapping[str, str] | None = None, *, timeout: float) -> dict[str, str]:
+    """The environment a transport subprocess runs with: no prompts, bounded stalls."""
+    env = dict(os.environ if base is None else base)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_ASKPASS"] = "true"
+    env["SSH_ASKPASS"] = "true"
+    env["GCM_INTERACTIVE"] = "never"
+    stall = str(max(1, int(timeout)))
+    env.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", _LOW_SPEED_LIMIT)
+    env.setdefault("GIT_HTTP_LOW_SPEED_TIME", stall)
+    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
+        connect = min(_CONNECT_TIMEOUT, max(1, int(timeout)))
+        env["GIT_SSH_COMMAND"] = f"ssh -o BatchMode=yes -o ConnectTimeout={connect}"
+    return env
+
+
+def run_git(
+    gitdir: Path,
+    args: Sequence[str],
+    *,
+    peer: str,
+    url: str,
+    operation: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    config: Sequence[str] = (),
+) -> GitResult:
+    """Run ``git --git-dir=<gitdir> [-c ...] <args>``; kill it (and its children) on timeout.
+
+    A non-zero exit is returned, not raised: push reports rejected refs that way.
+    """
+    cmd = ["git", f"--git-dir={gitdir}", "-c", "protocol.ext.allow=never"]
+    for item in config:
+        cmd += ["-c", item]
+    cmd += list(args)
+    env = git_env(timeout=timeout)
+    # A session of its own, so that a timeout can kill git and every helper it started.
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise PeerTimeout(peer, url, operation, timeout) from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return GitResult(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+def failure(peer: str, url: str, operation: str, result: GitResult) -> TransportError:
+    """The error for a git transport command that failed, unreachable peers told apart."""
+    lines = [
+        line.strip()
+        for line in result.stderr.splitlines()
+        if line.strip() and not line.startswith(("remote: ", "hint: "))
+    ]
+    detail = "; ".join(line.removeprefix("fatal: ").removeprefix("error: ") for line in lines[-2:])
+    lowered = result.stderr.lower()
+    if any(marker in lowered for marker in _UNREACHABLE):
+        return PeerUnreachable(peer, url, operation, detail)
+    return TransportError(peer, url, operation, detail)
+
+
+def ls_remote(
+    gitdir: Path, url: str, *, peer: str, timeout: float = DEFAULT_TIMEOUT
+) -> dict[str, str]:
+    """The peer's refs (name -> commit id), peeled tags and HEAD left out."""
+    result = run_git(
+        gitdir,
+        ["ls-remote", "--refs", "--", url],
+        peer=peer,
+        url=url,
+        operation="list",
+        timeout=timeout,
+    )
+    if result.code != 0:
+        raise failure(peer, url, "list", result)
+    refs: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        oid, _, name = line.partition("\t")
+        if name.startswith("refs/") and len(oid) == 40:
+            refs[name] = oid
+    return refs
+
+
+def fetch(
+    gitdir: Path,
+    url: str,
+    refspecs: Sequence[str],
+    *,
+    peer: str,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> None:
+    """Fetch ``refspecs`` from ``url``, with git checking every object it receives (fsck)."""
+    result = run_git(
+        gitdir,
+        [
+            "fetch",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-auto-gc",
+            "--no-recurse-submodules",
+            "--quiet",
+            "--",
+            url,
+            *refspecs,
+        ],
+        peer=peer,
+        url=url,
+        operation="pull from",
+        timeout=timeout,
+        # git refuses malformed objects, and tree entries such as "..", ".git" or names with "/",
+        # before they reach the object store.
+        config=("fetch.fsckObjects=true", "transfer.fsckObjects=true"),
+    )
+    if result.code != 0:
+        raise failure(peer, url, "pull from", result)
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRef:
+    """One line of ``git push --porcelain``: what happened to one ref."""
+
+    ref: str  # the peer's ref
+    flag: str  # git's: " " fast-forward, "*" new, "=" up to date, "!" rejected, ...
+    summary: str
+    reason: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.flag != "!"
+
+
+def push(
+    gitdir: Path,
+    url: str,
+    refspecs: Sequence[str],
+    *,
+    peer: str,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[list[PushedRef], str]:
+    """Push ``refspecs`` (never forced); each ref's outcome, and the peer's messages."""
+    result = run_git(
+        gitdir,
+        ["push", "--porcelain", "--no-progress", "--", url, *refspecs],
+        peer=peer,
+        url=url,
+        operation="push to",
+        timeout=timeout,
+    )
+    refs = parse_porcelain(result.stdout)
+    if result.code != 0 and not refs:
+        raise failure(peer, url, "push to", result)
+    remote = "\n".join(
+        line.removeprefix("remote: ").rstrip()
+        for line in result.stderr.splitlines()
+        if line.startswith("remote: ")
+    )
+    return refs, remote
+
+
+def parse_porcelain(stdout: str) -> list[PushedRef]:
+    """Parse ``git push --porcelain`` output: ``<flag>\\t<from>:<to>\\t<summary> (<reason>)``."""
+    refs = []
+    for line in stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3 or len(parts[0]) != 1:
+            continue
+        flag, spec, summary = parts
+        dst = spec.rpartition(":")[2]
+        reason = None
+        if summary.endswith(")") and " (" in summary:
+            summary, _, reason = summary[:-1].partition(" (")
+        refs.append(PushedRef(dst, flag, summary.strip(), reason))
+    return refs
