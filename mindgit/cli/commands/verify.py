@@ -2,10 +2,67 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import click
 
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info
+
+# What `--all` verifies: experiments, runs, fitness modules and key rotations.
+ALL_PREFIXES = ("refs/heads/", "refs/runs/", "refs/fitness/", "refs/keys/")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The repository to verify, the keys to trust, and where compiled modules may be cached."""
+
+    repo: Any  # pygit2.Repository, imported lazily
+    trust: Any  # TrustStore
+    cache_dir: Path | None
+    store: Any | None  # the Store, when verifying one
+
+    def resolve(self, rev: str) -> str:
+        if self.store is not None:
+            return str(self.store.resolve(rev))
+        import pygit2
+
+        from mindgit.store.repository import UnknownRef
+
+        try:
+            commit = self.repo.revparse_single(rev).peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise UnknownRef(rev) from None
+        return str(commit.id)
+
+    def head(self) -> str:
+        if self.store is not None:
+            return str(self.store.head())
+        return self.resolve("HEAD")
+
+
+def _target(ctx: click.Context, trust_file: Path | None) -> _Target:
+    if trust_file is None:
+        from mindgit.evolve.fitness import cache_dir
+
+        store = open_store_from(ctx)
+        return _Target(store.repo, store.trust, cache_dir(store), store)
+    # With --trust any git repository will do: a CI checkout is not a store.
+    import pygit2
+
+    from mindgit.errors import UsageError
+    from mindgit.identity.trust import TrustStore
+    from mindgit.store.repository import NotAStore
+
+    if not trust_file.is_file():
+        raise UsageError(f"--trust {trust_file}: no such file")
+    where = Path(ctx.find_root().obj.get("store") or ".")
+    found = pygit2.discover_repository(str(where))
+    if found is None:
+        raise NotAStore(where.resolve())
+    return _Target(pygit2.Repository(found), TrustStore(trust_file), None, None)
 
 
 @click.command()
@@ -14,54 +71,113 @@ from mindgit.cli.output import emit_json, info
     "--all",
     "all_refs",
     is_flag=True,
-    help="Every experiment and run, not just the current experiment.",
+    help="Every experiment, run, fitness module and key rotation, not just the current experiment.",
 )
 @click.option(
     "--since", metavar="REV", help="Only commits not reachable from REV (e.g. origin/main)."
 )
+@click.option(
+    "--recompute",
+    metavar="N|all",
+    help="Also re-run N fitness claims (spread evenly, plus every final one) or all of them "
+    "in the sandbox; any score that is not bit-identical fails.",
+)
+@click.option(
+    "--trust",
+    "trust_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Trust the keys of this allowed-signers file; then any git repository can be "
+    "verified (a CI checkout), not only a store.",
+)
 @json_option
 @click.pass_context
 def verify(
-    ctx: click.Context, revs: tuple[str, ...], all_refs: bool, since: str | None, as_json: bool
+    ctx: click.Context,
+    revs: tuple[str, ...],
+    all_refs: bool,
+    since: str | None,
+    recompute: str | None,
+    trust_file: Path | None,
+    as_json: bool,
 ) -> None:
     """Check every commit: trusted signature, schema, CIDs. Exit 1 on any failure."""
     from mindgit.cli.main import exit_with
     from mindgit.store.verify import verify_commits
+    from mindgit.sync.recompute import parse_count
 
-    store = open_store_from(ctx)
+    count = parse_count(recompute) if recompute is not None else None
+    target = _target(ctx, trust_file)
+    repo = target.repo
     if all_refs:
         tips = [
-            str(store.repo.references[r].resolve().target)
-            for r in store.repo.references
-            if r.startswith(("refs/heads/", "refs/runs/"))
+            str(repo.references[r].resolve().target)
+            for r in repo.references
+            if r.startswith(ALL_PREFIXES)
         ]
     elif revs:
-        tips = [store.resolve(r) for r in revs]
+        tips = [target.resolve(r) for r in revs]
     else:
-        tips = [store.head()]
-    hide = [store.resolve(since)] if since else []
-    report = verify_commits(store.repo, store.trust, tips, hide)
+        tips = [target.head()]
+    hide = [target.resolve(since)] if since else []
+    report = verify_commits(repo, target.trust, tips, hide)
+    claims = None
+    if recompute is not None:
+        from mindgit.sync.recompute import recompute as rerun
+
+        claims = rerun(repo, tips, hide, count, cache_dir=target.cache_dir)
+    ok = report.ok and (claims is None or claims.ok)
     if as_json:
-        emit_json(
-            {
-                "ok": report.ok,
-                "checked": len(report.results),
-                "commits": [
+        out: dict[str, Any] = {
+            "ok": ok,
+            "checked": len(report.results),
+            "commits": [
+                {
+                    "commit": r.commit,
+                    "ok": r.ok,
+                    "signer": r.signer.did if r.signer else None,
+                    "trusted_as": r.trusted_as,
+                    "problems": [{"object": p.object, "reason": p.reason} for p in r.problems],
+                }
+                for r in report.results
+            ],
+        }
+        if claims is not None:
+            out["recompute"] = {
+                "ok": claims.ok,
+                "claims": claims.found,
+                "recomputed": [
                     {
-                        "commit": r.commit,
-                        "ok": r.ok,
-                        "signer": r.signer.did if r.signer else None,
-                        "trusted_as": r.trusted_as,
-                        "problems": [{"object": p.object, "reason": p.reason} for p in r.problems],
+                        "commit": c.commit,
+                        "kind": c.kind,
+                        "run": c.run_id,
+                        "generation": c.generation,
                     }
-                    for r in report.results
+                    for c in claims.checked
+                ],
+                "problems": [
+                    {
+                        "commit": p.commit,
+                        "individual": p.individual,
+                        "reason": p.reason,
+                        "claimed": p.claimed,
+                        "recomputed": p.recomputed,
+                    }
+                    for p in claims.problems
                 ],
             }
-        )
+        emit_json(out)
     else:
         for p in report.problems:
             click.echo(f"FAIL {p}")
         bad = len({p.commit for p in report.problems})
         info(f"{len(report.results)} commits checked, {bad} failed")
-    if not report.ok:
+        if claims is not None:
+            for c in claims.problems:
+                click.echo(f"FAIL {c}")
+            wrong = len({c.commit for c in claims.problems})
+            info(
+                f"{len(claims.checked)} of {claims.found} fitness claims recomputed, {wrong} failed"
+            )
+    if not ok:
         exit_with(1)

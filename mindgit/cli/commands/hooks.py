@@ -1,0 +1,179 @@
+"""`mindgit hooks install` and the hidden `mindgit hook NAME` the installed scripts run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.output import emit_json, info
+
+
+@click.group()
+def hooks() -> None:
+    """Git hooks that refuse pushes of commits mindgit would not accept (docs/hooks.md)."""
+
+
+@hooks.command("install")
+@click.option(
+    "--server",
+    metavar="PATH",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Guard this shared git repository (pre-receive) instead of this store (pre-push).",
+)
+@click.option(
+    "--trust",
+    "trust_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The allowed-signers file the server trusts (default: this store's trusted nodes).",
+)
+@click.option(
+    "--update-hook",
+    is_flag=True,
+    help="With --server: install the per-ref `update` hook instead of `pre-receive`.",
+)
+@click.option(
+    "--allow-rewind/--no-allow-rewind",
+    default=None,
+    help="With --server: accept non-fast-forward pushes (default: refuse).",
+)
+@click.option(
+    "--allow-delete/--no-allow-delete",
+    default=None,
+    help="With --server: accept ref deletions (default: refuse).",
+)
+@click.option(
+    "--max-object-bytes",
+    metavar="SIZE",
+    help="With --server: the largest object a push may bring (default 32M).",
+)
+@click.option("--force", is_flag=True, help="Replace a hook that mindgit did not write.")
+@json_option
+@click.pass_context
+def hooks_install(
+    ctx: click.Context,
+    server: Path | None,
+    trust_file: Path | None,
+    update_hook: bool,
+    allow_rewind: bool | None,
+    allow_delete: bool | None,
+    max_object_bytes: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Install the pre-push hook into this store, or (--server) pre-receive into a shared repo."""
+    from dataclasses import replace
+
+    from mindgit.errors import MindgitError, UsageError
+    from mindgit.sync import hooks as lib
+
+    server_only = {
+        "--trust": trust_file is not None,
+        "--update-hook": update_hook,
+        "--allow-rewind": allow_rewind is not None,
+        "--allow-delete": allow_delete is not None,
+        "--max-object-bytes": max_object_bytes is not None,
+    }
+    if server is None:
+        misplaced = [name for name, given in server_only.items() if given]
+        if misplaced:
+            raise UsageError(f"{', '.join(misplaced)} only go with --server PATH")
+        store = open_store_from(ctx)
+        path = lib.install_hook(store.repo, "pre-push", sys.executable, force=force)
+        if as_json:
+            emit_json({"hooks": [str(path)]})
+        else:
+            info(f"installed {path}")
+        return
+
+    trust_text = None
+    if trust_file is None and not (server / lib.TRUST_DIR / lib.TRUST_FILE).is_file():
+        # No trust given and none there yet: the server trusts what this store trusts.
+        try:
+            trust_text = open_store_from(ctx).trust.export()
+        except MindgitError:
+            trust_text = None
+    policy = None
+    if allow_rewind is not None or allow_delete is not None or max_object_bytes is not None:
+        import pygit2
+
+        from mindgit.evolve.fitness import parse_size
+
+        try:
+            current = lib.read_policy(pygit2.Repository(str(server)))
+        except pygit2.GitError:
+            raise lib.NotARepository(server) from None
+        policy = replace(
+            current,
+            allow_rewind=current.allow_rewind if allow_rewind is None else allow_rewind,
+            allow_delete=current.allow_delete if allow_delete is None else allow_delete,
+            max_object_bytes=(
+                current.max_object_bytes
+                if max_object_bytes is None
+                else parse_size(max_object_bytes, "--max-object-bytes")
+            ),
+        )
+    done = lib.install_server(
+        server,
+        trust_file=trust_file,
+        trust_text=trust_text,
+        python=sys.executable,
+        hooks=("update",) if update_hook else ("pre-receive",),
+        policy=policy,
+        force=force,
+    )
+    if as_json:
+        emit_json(
+            {
+                "hooks": [str(p) for p in done.hooks],
+                "trust_file": str(done.trust_file),
+                "trusted": done.trusted,
+                "allow_rewind": done.policy.allow_rewind,
+                "allow_delete": done.policy.allow_delete,
+                "max_object_bytes": done.policy.max_object_bytes,
+            }
+        )
+    else:
+        for p in done.hooks:
+            info(f"installed {p}")
+        info(f"trusting {done.trusted} node(s) from {done.trust_file}")
+
+
+@click.command(hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("name", type=click.Choice(["pre-receive", "update", "pre-push"]))
+@click.argument("args", nargs=-1)
+def hook(name: str, args: tuple[str, ...]) -> None:
+    """Run git hook NAME (git calls this through the scripts `mindgit hooks install` writes)."""
+    from mindgit.cli.main import exit_with
+    from mindgit.errors import UsageError
+    from mindgit.sync import hooks as lib
+
+    stdin = sys.stdin
+    if name == "pre-receive":
+        repo = lib.open_repository()
+        problems = lib.pre_receive(repo, lib.parse_ref_updates(name, stdin))
+    elif name == "update":
+        if len(args) != 3:
+            raise UsageError("the update hook takes <ref> <old> <new>")
+        problems = lib.update(lib.open_repository(), *args)
+    else:
+        from mindgit.store.repository import Store
+
+        if len(args) != 2:
+            raise UsageError("the pre-push hook takes <remote name> <remote url>")
+        store = Store(Path(os.environ.get("GIT_DIR") or "."))
+        policy = lib.read_policy(store.repo)
+        problems = lib.pre_push(
+            store.repo,
+            store.trust,
+            lib.parse_pushed_refs(stdin),
+            max_object_bytes=policy.max_object_bytes,
+        )
+    for p in problems:
+        click.echo(f"mindgit: refused: {lib.format_problem(p)}", err=True)
+    if problems:
+        exit_with(1)

@@ -1,0 +1,389 @@
+"""The gate every incoming ref update passes: a server's pre-receive hook and ``pull`` alike.
+
+``check_update`` answers "may ``ref`` move from ``old`` to ``new``?" with the list of reasons it
+may not (empty: it may). It checks, in this order, so that nothing large or hostile is read
+before it is known to be safe to read:
+
+1. the ref: only ``refs/heads/*``, ``refs/runs/*``, ``refs/fitness/*`` and ``refs/keys/*``, no
+   deletion unless allowed, and no rewind (``old`` must be an ancestor of ``new``) unless allowed;
+2. every object the update brings (commits, trees, blobs reachable from ``new`` and from no ref
+   already accepted): its size from the object database's header, before its content is read;
+3. every tree entry name in those trees (``..``, ``.``, ``.git``, ``/``, ``\\``, empty, NUL);
+4. every new commit: a signature by a trusted key, and a mindgit tree (state, run generation,
+   fitness module, or key-rotation announcement signed by its old key) whose every block
+   matches its CID;
+5. the new tip is the kind of commit its namespace holds (a state on ``refs/heads/*``...).
+
+Commits already reachable from an accepted ref (``refs/heads|runs|fitness|keys/*``) are not
+checked again: the store accepted them before. Refs elsewhere (a fetch's quarantine namespace,
+``refs/remotes/*``) are never taken as accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.identity.keys import PublicKey
+from mindgit.identity.rotation import BadRotation, RotationRecord
+from mindgit.identity.trust import TrustStore
+from mindgit.store import layout
+from mindgit.store.refs import RefError, check_ref_name
+from mindgit.store.verify import FITNESS_FILE, GENERATION_FILE, Problem, Verifier, walk
+
+HEADS = "refs/heads/"
+RUNS = "refs/runs/"
+FITNESS = "refs/fitness/"
+KEYS = "refs/keys/"
+ACCEPTED_PREFIXES = (HEADS, RUNS, FITNESS, KEYS)
+# The largest legitimate object is a 16 MiB fitness module or a population's states tree;
+# twice that leaves room and still keeps a hostile push from filling memory.
+DEFAULT_MAX_OBJECT_BYTES = 32 << 20
+ZERO_OID = "0" * 40
+# Key-rotation announcements (mindgit.store.private writes them on refs/keys/announce).
+ROTATION_RECORD = "rotation.json"
+ROTATION_PROOF = "proof.sig"
+
+_TREE_MODES = {int(pygit2.enums.FileMode.TREE)}
+_GITLINK = int(pygit2.enums.FileMode.COMMIT)
+_TIP_KINDS = {
+    HEADS: ("state", "a state commit (manifest.json)"),
+    RUNS: ("generation", "a run generation commit (generation.json)"),
+    FITNESS: ("fitness", "a fitness module commit (fitness.json)"),
+    KEYS: ("announcement", "a key-rotation announcement (rotation.json, proof.sig)"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RefUpdate:
+    """One requested ref change; ``old`` None creates the ref, ``new`` None deletes it."""
+
+    ref: str
+    old: str | None
+    new: str | None
+
+    @classmethod
+    def of(cls, ref: str, old: str | None, new: str | None) -> RefUpdate:
+        """An update from git's spelling, where 40 zeros stand for "no commit"."""
+        return cls(ref, _oid_or_none(old), _oid_or_none(new))
+
+
+class UpdateRefused(MindgitError):
+    """At least one ref update did not pass the gate; ``problems`` says each reason."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(
+            f"update refused: {first}{more}; nothing was changed",
+            hint="every commit must be signed by a trusted key and hold a valid mindgit tree",
+        )
+        self.problems = tuple(problems)
+
+
+def _oid_or_none(oid: str | None) -> str | None:
+    if oid is None or oid == "" or set(oid) == {"0"}:
+        return None
+    return oid
+
+
+def check_update(
+    repo: pygit2.Repository,
+    trust: TrustStore,
+    ref: str,
+    old: str | None,
+    new: str,
+    *,
+    allow_rewind: bool = False,
+    allow_delete: bool = False,
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+) -> list[Problem]:
+    """Why ``ref`` may not move from ``old`` to ``new`` (empty: it may).
+
+    ``old`` None (or zeros) creates the ref; ``new`` as zeros deletes it. ``repo`` must see the
+    incoming objects (a hook opens it with :func:`mindgit.sync.hooks.open_repository`).
+    """
+    return check_updates(
+        repo,
+        trust,
+        [RefUpdate.of(ref, old, new)],
+        allow_rewind=allow_rewind,
+        allow_delete=allow_delete,
+        max_object_bytes=max_object_bytes,
+    )
+
+
+def check_updates(
+    repo: pygit2.Repository,
+    trust: TrustStore,
+    updates: Sequence[RefUpdate],
+    *,
+    allow_rewind: bool = False,
+    allow_delete: bool = False,
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+) -> list[Problem]:
+    """:func:`check_update` for several refs at once; each new commit is checked once."""
+    problems: list[Problem] = []
+    tips: list[str] = []
+    kinds: list[tuple[RefUpdate, str]] = []
+    for u in updates:
+        problems.extend(_ref_problems(repo, u, allow_rewind, allow_delete))
+        if u.new is not None and _is_commit(repo, u.new):
+            tips.append(u.new)
+            if _namespace(u.ref):
+                kinds.append((u, _namespace(u.ref)))
+    hide = [u.old for u in updates if u.old is not None and _exists(repo, u.old)]
+    hide.extend(accepted_heads(repo))
+    commit_problems = check_commits(repo, trust, tips, hide, max_object_bytes=max_object_bytes)
+    problems.extend(commit_problems)
+    if not commit_problems:
+        for u, prefix in kinds:
+            assert u.new is not None
+            problems.extend(_tip_kind_problems(repo, u.ref, u.new, prefix))
+    return problems
+
+
+def accepted_heads(repo: pygit2.Repository) -> list[str]:
+    """The commits the store already accepted: the targets of its refs in the accepted namespaces."""
+    out = []
+    for name in repo.references:
+        if not name.startswith(ACCEPTED_PREFIXES):
+            continue
+        try:
+            target = repo.references[name].resolve().target
+        except (KeyError, pygit2.GitError):
+            continue
+        oid = str(target)
+        if _exists(repo, oid):
+            out.append(oid)
+    return out
+
+
+def _namespace(ref: str) -> str:
+    for prefix in ACCEPTED_PREFIXES:
+        if ref.startswith(prefix):
+            return prefix
+    return ""
+
+
+def _exists(repo: pygit2.Repository, oid: str) -> bool:
+    try:
+        return pygit2.Oid(hex=oid) in repo.odb
+    except ValueError:
+        return False
+
+
+def _ref_problems(
+    repo: pygit2.Repository, u: RefUpdate, allow_rewind: bool, allow_delete: bool
+) -> Iterator[Problem]:
+    at = u.new or u.old or ZERO_OID
+    prefix = _namespace(u.ref)
+    if not prefix or len(u.ref) == len(prefix):
+        allowed = ", ".join(p + "*" for p in ACCEPTED_PREFIXES)
+        yield Problem(at, f"ref {u.ref} is outside the namespaces a store accepts ({allowed})")
+        return
+    try:
+        check_ref_name(u.ref)
+    except RefError:
+        yield Problem(at, f"ref name {u.ref!r} is not one mindgit accepts")
+        return
+    if u.new is None:
+        if not allow_delete:
+            yield Problem(at, f"deleting {u.ref} is refused (the server does not allow deletions)")
+        return
+    if not _is_commit(repo, u.new):
+        yield Problem(u.new, f"is not a commit (the new value of {u.ref})")
+        return
+    if u.old is None or u.old == u.new or allow_rewind:
+        return
+    if not _is_commit(repo, u.old):
+        yield Problem(
+            u.new, f"the current {u.ref} ({u.old[:12]}) is missing; cannot check ancestry"
+        )
+        return
+    if not repo.descendant_of(pygit2.Oid(hex=u.new), pygit2.Oid(hex=u.old)):
+        yield Problem(
+            u.new,
+            f"rewinds {u.ref}: its current head {u.old} is not an ancestor of {u.new}",
+            u.ref,
+        )
+
+
+def _is_commit(repo: pygit2.Repository, oid: str) -> bool:
+    try:
+        kind, _ = repo.odb.read_header(pygit2.Oid(hex=oid))
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+    return bool(kind == pygit2.enums.ObjectType.COMMIT)
+
+
+def check_commits(
+    repo: pygit2.Repository,
+    trust: TrustStore,
+    tips: Iterable[str],
+    hide: Iterable[str] = (),
+    *,
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+) -> list[Problem]:
+    """Problems of every commit reachable from ``tips`` and not from ``hide``: object sizes and
+    tree entry names first, then (only if no object is too large) signatures and content."""
+    tips = list(tips)
+    if not tips:
+        return []
+    try:
+        commits = list(walk(repo, tips, hide))
+    except (KeyError, ValueError, pygit2.GitError) as e:
+        return [Problem(tips[0], f"history cannot be walked ({e}); objects are missing")]
+    scanner = _Scanner(repo, max_object_bytes)
+    problems: list[Problem] = []
+    for oid in commits:
+        problems.extend(scanner.commit(oid))
+    if scanner.too_large:
+        return problems
+    verifier = Verifier(repo, trust)
+    for oid in commits:
+        result = verifier.check_commit(oid)
+        problems.extend(result.problems)
+        commit = repo[oid]
+        assert isinstance(commit, pygit2.Commit)
+        if result.ok and _kind(commit.tree) == "announcement":
+            problems.extend(_announcement_problems(repo, oid, commit, result.signer))
+    return problems
+
+
+# ---- object sizes and names -------------------------------------------------------------------
+
+
+def name_problem(name: bytes) -> str | None:
+    """Why a tree entry name is refused, or None if it is harmless."""
+    if not name:
+        return "an empty tree entry name is refused"
+    if b"\0" in name:
+        return "a tree entry name containing NUL is refused"
+    if b"/" in name or b"\\" in name:
+        return f"tree entry name {_show(name)} contains a path separator"
+    if name in (b".", b".."):
+        return f"tree entry name {_show(name)} would escape its directory"
+    # git itself refuses these spellings of .git (case, trailing dots and spaces on NTFS, the
+    # 8.3 short name): checking one out would overwrite a repository's own files.
+    folded = name.decode("utf-8", errors="replace").casefold().rstrip(". ")
+    if folded in (".git", "git~1"):
+        return f"tree entry name {_show(name)} names a git directory"
+    return None
+
+
+def _show(name: bytes) -> str:
+    return repr(name.decode("utf-8", errors="backslashreplace"))
+
+
+class _Scanner:
+    """Checks the size of every object and the name of every tree entry, each object once."""
+
+    def __init__(self, repo: pygit2.Repository, limit: int) -> None:
+        self.repo = repo
+        self.odb = repo.odb
+        self.limit = limit
+        self.seen: set[pygit2.Oid] = set()
+        self.too_large = False
+
+    def _size_problem(self, oid: pygit2.Oid, what: str) -> str | None:
+        try:
+            _, size = self.odb.read_header(oid)
+        except (KeyError, pygit2.GitError):
+            return f"{what} {oid} is missing"
+        if size > self.limit:
+            self.too_large = True
+            return f"{what} {oid} is {size} bytes, over the {self.limit}-byte limit"
+        return None
+
+    def commit(self, hexoid: str) -> Iterator[Problem]:
+        oid = pygit2.Oid(hex=hexoid)
+        problem = self._size_problem(oid, "commit")
+        if problem is not None:
+            yield Problem(hexoid, problem)
+            return
+        commit = self.repo[oid]
+        assert isinstance(commit, pygit2.Commit)
+        for path, reason in self._tree(commit.tree_id, ""):
+            yield Problem(hexoid, reason, path or None)
+
+    def _tree(self, oid: pygit2.Oid, path: str) -> Iterator[tuple[str, str]]:
+        # An explicit stack: a hostile tree may nest deeper than Python recursion goes.
+        stack = [(oid, path)]
+        while stack:
+            oid, path = stack.pop()
+            if oid in self.seen:
+                continue
+            self.seen.add(oid)
+            problem = self._size_problem(oid, "tree")
+            if problem is not None:
+                yield path, problem
+                continue
+            tree = self.repo[oid]
+            if not isinstance(tree, pygit2.Tree):
+                yield path, f"{oid} is not a tree"
+                continue
+            for entry in tree:
+                raw = entry.raw_name or b""
+                where = f"{path}/{_display(raw)}" if path else _display(raw)
+                bad = name_problem(raw)
+                if bad is not None:
+                    yield where, bad
+                mode = int(entry.filemode)
+                if mode == _GITLINK:
+                    yield where, "a submodule (gitlink) entry is not part of any mindgit tree"
+                elif mode in _TREE_MODES:
+                    stack.append((entry.id, where))
+                elif entry.id not in self.seen:
+                    self.seen.add(entry.id)
+                    problem = self._size_problem(entry.id, "blob")
+                    if problem is not None:
+                        yield where, problem
+
+
+def _display(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+# ---- commit kinds -----------------------------------------------------------------------------
+
+
+def _kind(tree: pygit2.Tree) -> str:
+    names = {e.name for e in tree}
+    if layout.MANIFEST in names:
+        return "state"
+    if GENERATION_FILE in names:
+        return "generation"
+    if FITNESS_FILE in names:
+        return "fitness"
+    if names == {ROTATION_RECORD, ROTATION_PROOF}:
+        return "announcement"
+    return "unknown"
+
+
+def _tip_kind_problems(
+    repo: pygit2.Repository, ref: str, new: str, prefix: str
+) -> Iterator[Problem]:
+    wanted, description = _TIP_KINDS[prefix]
+    commit = repo[new]
+    assert isinstance(commit, pygit2.Commit)
+    if _kind(commit.tree) != wanted:
+        yield Problem(new, f"{ref} must point at {description}", ref)
+
+
+def _announcement_problems(
+    repo: pygit2.Repository, oid: str, commit: pygit2.Commit, signer: PublicKey | None
+) -> Iterator[Problem]:
+    """Only the old key may announce its own rotation (the verifier checked record and proof)."""
+    try:
+        record = RotationRecord.parse(repo[commit.tree[ROTATION_RECORD].id].read_raw(), oid[:12])
+    except BadRotation as e:
+        yield Problem(oid, e.reason, ROTATION_RECORD)
+        return
+    if signer is not None and signer != record.old:
+        yield Problem(
+            oid, f"the rotation is signed by {signer.did}, not by its old key", ROTATION_RECORD
+        )

@@ -1,0 +1,453 @@
+"""Git hooks that gate pushes: ``pre-receive``/``update`` on a server, ``pre-push`` on a client.
+
+The hook files are tiny shell scripts (``hooks/`` in the source tree holds them as shipped) that
+``exec`` ``mindgit hook <name>`` with the Python that installed them, so a hook keeps working
+when ``mindgit`` is not on the ``PATH`` git runs hooks with. All the checking is here, in the
+library: :mod:`mindgit.sync.gate` decides, this module reads what git hands a hook.
+
+A server needs no mindgit store, only its trust file at ``<git dir>/mindgit/allowed_signers``
+(an OpenSSH allowed-signers file, like a store's) and, optionally, these git config keys::
+
+    mindgit.maxObjectBytes   largest object a push may bring (default 32 MiB; 64k, 16M, ...)
+    mindgit.allowRewind      accept non-fast-forward updates (default false)
+    mindgit.allowDelete      accept ref deletions (default false)
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from mindgit.errors import MindgitError, UsageError
+from mindgit.identity.trust import TrustFileUnreadable, TrustStore
+from mindgit.store.verify import Problem
+from mindgit.sync.gate import (
+    DEFAULT_MAX_OBJECT_BYTES,
+    RefUpdate,
+    check_commits,
+    check_updates,
+)
+
+SERVER_HOOKS = ("pre-receive", "update")
+CLIENT_HOOKS = ("pre-push",)
+HOOK_NAMES = SERVER_HOOKS + CLIENT_HOOKS
+TRUST_DIR = "mindgit"
+TRUST_FILE = "allowed_signers"
+MARKER = "# mindgit-hook: "
+CONFIG_MAX_OBJECT = "mindgit.maxObjectBytes"
+CONFIG_REWIND = "mindgit.allowRewind"
+CONFIG_DELETE = "mindgit.allowDelete"
+
+_PYTHON_LINE = "MINDGIT_PYTHON="
+_PURPOSE = {
+    "pre-receive": "Refuses a whole push if any commit in it is not one mindgit accepts",
+    "update": "Refuses a ref update if any commit it brings is not one mindgit accepts",
+    "pre-push": "Refuses to push unsigned or unverifiable commits from this store",
+}
+
+
+class HookInputError(MindgitError):
+    """Git handed the hook input it does not send: the hook was called by hand, wrongly."""
+
+    def __init__(self, hook: str, line: str, problem: str) -> None:
+        super().__init__(
+            f"{hook}: cannot read {line!r}: {problem}",
+            hint="git runs this hook itself; see docs/hooks.md to call it by hand",
+        )
+        self.hook = hook
+        self.line = line
+        self.problem = problem
+
+
+class NoServerTrust(MindgitError):
+    """A gated repository has no trust file, so no push could ever be accepted."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"no trust file at {path}; every push is refused",
+            hint="install one: mindgit hooks install --server <repo> --trust <allowed_signers>",
+        )
+        self.path = path
+
+
+class EmptyTrust(MindgitError):
+    """A trust file that trusts nobody would make a server refuse every push."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path} trusts no key; a server with it would refuse every push",
+            hint="add nodes first (`mindgit trust add`), or give another --trust file",
+        )
+        self.path = path
+
+
+class HookExists(MindgitError):
+    """A hook that mindgit did not write is in the way."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path} exists and is not a mindgit hook; nothing was changed",
+            hint="move it aside (or chain it from a wrapper), or pass --force to replace it",
+        )
+        self.path = path
+
+
+class NotARepository(MindgitError):
+    """The path given for a server is not a git repository."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path} is not a git repository",
+            hint="create the shared repository first: git init --bare <path>",
+        )
+        self.path = path
+
+
+# ---- what git hands a hook ---------------------------------------------------------------------
+
+
+def open_repository(path: str | Path | None = None) -> pygit2.Repository:
+    """The repository a hook runs in, seeing the objects of a push still in quarantine.
+
+    git keeps a push's objects in a quarantine directory until ``pre-receive`` and ``update``
+    have accepted them, and tells hooks where through ``GIT_OBJECT_DIRECTORY`` and
+    ``GIT_ALTERNATE_OBJECT_DIRECTORIES`` (git >= 2.11). libgit2 reads neither, so they are added
+    to the object database here, or the gate would find the pushed commits missing.
+    """
+    where = Path(path) if path is not None else Path(os.environ.get("GIT_DIR") or ".")
+    try:
+        repo = pygit2.Repository(str(where))
+    except pygit2.GitError:
+        raise NotARepository(where) from None
+    extra = []
+    objects = os.environ.get("GIT_OBJECT_DIRECTORY")
+    if objects:
+        extra.append(objects)
+    extra.extend(_path_list(os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "")))
+    own = Path(repo.path, "objects").resolve()
+    for directory in extra:
+        resolved = Path(directory).resolve()
+        if resolved != own and resolved.is_dir():
+            repo.odb.add_disk_alternate(str(resolved))
+    return repo
+
+
+def _path_list(text: str) -> list[str]:
+    # git's alternates list: separated by ':' (';' on Windows); an entry may be double-quoted.
+    out = []
+    for part in text.split(os.pathsep):
+        part = part.strip()
+        if len(part) >= 2 and part[0] == part[-1] == '"':
+            part = part[1:-1]
+        if part:
+            out.append(part)
+    return out
+
+
+def parse_ref_updates(hook: str, lines: Iterable[str]) -> list[RefUpdate]:
+    """``pre-receive`` input: one ``<old> <new> <ref>`` line per ref."""
+    updates = []
+    for line in lines:
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        parts = line.split(" ")
+        if len(parts) != 3:
+            raise HookInputError(hook, line, "expected '<old> <new> <ref>'")
+        old, new, ref = parts
+        _check_oid(hook, line, old)
+        _check_oid(hook, line, new)
+        updates.append(RefUpdate.of(ref, old, new))
+    return updates
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRef:
+    """One ``pre-push`` input line: what is pushed where, and what the remote has there now."""
+
+    local_ref: str
+    local: str | None
+    remote_ref: str
+    remote: str | None
+
+
+def parse_pushed_refs(lines: Iterable[str]) -> list[PushedRef]:
+    """``pre-push`` input: one ``<local ref> <local sha> <remote ref> <remote sha>`` per ref."""
+    pushed = []
+    for line in lines:
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        parts = line.split(" ")
+        if len(parts) != 4:
+            raise HookInputError(
+                "pre-push", line, "expected '<local ref> <local sha> <remote ref> <remote sha>'"
+            )
+        local_ref, local, remote_ref, remote = parts
+        _check_oid("pre-push", line, local)
+        _check_oid("pre-push", line, remote)
+        update = RefUpdate.of(remote_ref, remote, local)
+        pushed.append(PushedRef(local_ref, update.new, remote_ref, update.old))
+    return pushed
+
+
+def _check_oid(hook: str, line: str, oid: str) -> None:
+    if len(oid) not in (40, 64) or any(c not in "0123456789abcdef" for c in oid):
+        raise HookInputError(hook, line, f"{oid!r} is not an object id")
+
+
+# ---- what a hook decides -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerPolicy:
+    """What a gated repository accepts beyond the checks every push gets."""
+
+    allow_rewind: bool = False
+    allow_delete: bool = False
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
+
+
+def read_policy(repo: pygit2.Repository) -> ServerPolicy:
+    """The policy in a repository's git config (``mindgit.*`` keys; defaults when absent)."""
+    from mindgit.evolve.fitness import parse_size
+
+    config = repo.config
+    limit = DEFAULT_MAX_OBJECT_BYTES
+    if CONFIG_MAX_OBJECT in config:
+        limit = parse_size(str(config[CONFIG_MAX_OBJECT]), f"config {CONFIG_MAX_OBJECT}")
+    return ServerPolicy(
+        allow_rewind=_config_bool(config, CONFIG_REWIND),
+        allow_delete=_config_bool(config, CONFIG_DELETE),
+        max_object_bytes=limit,
+    )
+
+
+def _config_bool(config: pygit2.Config, key: str) -> bool:
+    if key not in config:
+        return False
+    try:
+        return bool(config.get_bool(key))
+    except pygit2.GitError:
+        raise UsageError(
+            f"config {key} is {config[key]!r}, not a boolean", hint="use true or false"
+        ) from None
+
+
+def server_trust_path(repo: pygit2.Repository) -> Path:
+    """Where a gated repository keeps the keys it trusts."""
+    return Path(repo.path) / TRUST_DIR / TRUST_FILE
+
+
+def server_trust(repo: pygit2.Repository) -> TrustStore:
+    """A gated repository's trust store; ``NoServerTrust`` if it has none."""
+    path = server_trust_path(repo)
+    if not path.is_file():
+        raise NoServerTrust(path)
+    return TrustStore(path)
+
+
+def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[Problem]:
+    """Why a push of ``updates`` must be refused as a whole (empty: accept it)."""
+    trust = server_trust(repo)
+    policy = read_policy(repo)
+    return check_updates(
+        repo,
+        trust,
+        updates,
+        allow_rewind=policy.allow_rewind,
+        allow_delete=policy.allow_delete,
+        max_object_bytes=policy.max_object_bytes,
+    )
+
+
+def update(repo: pygit2.Repository, ref: str, old: str, new: str) -> list[Problem]:
+    """The ``update`` hook: why this one ref must not move (empty: let it)."""
+    for oid in (old, new):
+        _check_oid("update", f"{ref} {old} {new}", oid)
+    return pre_receive(repo, [RefUpdate.of(ref, old, new)])
+
+
+def pre_push(
+    repo: pygit2.Repository,
+    trust: TrustStore,
+    pushed: Sequence[PushedRef],
+    *,
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+) -> list[Problem]:
+    """Why a push must not leave this store: problems of every commit it would send.
+
+    The commits sent are those reachable from what is pushed and from none of the commits the
+    remote already has there (as far as this store holds them).
+    """
+    tips = [p.local for p in pushed if p.local is not None]
+    hide = [p.remote for p in pushed if p.remote is not None and _has(repo, p.remote)]
+    return check_commits(repo, trust, tips, hide, max_object_bytes=max_object_bytes)
+
+
+def _has(repo: pygit2.Repository, oid: str) -> bool:
+    try:
+        return pygit2.Oid(hex=oid) in repo.odb
+    except ValueError:
+        return False
+
+
+def format_problem(problem: Problem) -> str:
+    """One line for a refused commit: its id, the object at fault, the reason."""
+    where = f" {problem.object}" if problem.object else ""
+    return f"{problem.commit}{where}: {problem.reason}"
+
+
+# ---- installing --------------------------------------------------------------------------------
+
+
+def hook_script(name: str, python: str | None = None) -> str:
+    """The shell script for hook ``name``; it runs ``python -m mindgit`` if given, else ``mindgit``.
+
+    ``hooks/<name>`` in the source tree is ``hook_script(name)``: copied by hand it finds
+    ``mindgit`` on the ``PATH``.
+    """
+    if name not in HOOK_NAMES:
+        raise UsageError(f"unknown hook {name!r}", hint=f"one of {', '.join(HOOK_NAMES)}")
+    quoted = shlex.quote(python) if python else "''"
+    return (
+        "#!/bin/sh\n"
+        f"{MARKER}{name}\n"
+        f"# {_PURPOSE[name]} (see docs/hooks.md).\n"
+        "# `mindgit hooks install` records the Python that runs mindgit here; left empty,\n"
+        "# `mindgit` on the PATH runs.\n"
+        f"{_PYTHON_LINE}{quoted}\n"
+        'if [ -n "$MINDGIT_PYTHON" ] && [ -x "$MINDGIT_PYTHON" ]; then\n'
+        f'    exec "$MINDGIT_PYTHON" -m mindgit hook {name} "$@"\n'
+        "fi\n"
+        f'exec mindgit hook {name} "$@"\n'
+    )
+
+
+def hooks_dir(repo: pygit2.Repository) -> Path:
+    """Where git looks for this repository's hooks (``core.hooksPath`` if set)."""
+    gitdir = Path(repo.path)
+    if "core.hooksPath" in repo.config:
+        configured = Path(os.path.expanduser(str(repo.config["core.hooksPath"])))
+        base = Path(repo.workdir) if repo.workdir else gitdir
+        return configured if configured.is_absolute() else base / configured
+    return gitdir / "hooks"
+
+
+def install_hook(
+    repo: pygit2.Repository, name: str, python: str | None, *, force: bool = False
+) -> Path:
+    """Write hook ``name`` into ``repo`` (executable, atomically); returns its path.
+
+    A hook mindgit wrote before is replaced; any other file there only with ``force``.
+    """
+    script = hook_script(name, python)
+    directory = hooks_dir(repo)
+    target = directory / name
+    if target.exists() and not force and not _is_ours(target):
+        raise HookExists(target)
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_atomic(target, script.encode(), 0o755)
+    return target
+
+
+def _is_ours(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    return MARKER.encode() in head
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInstall:
+    """What ``install_server`` wrote: the hooks, the trust file, and the policy in force."""
+
+    hooks: tuple[Path, ...]
+    trust_file: Path
+    trusted: int
+    policy: ServerPolicy
+
+
+def install_server(
+    path: Path | str,
+    *,
+    trust_file: Path | None = None,
+    trust_text: str | None = None,
+    python: str | None = None,
+    hooks: Sequence[str] = ("pre-receive",),
+    policy: ServerPolicy | None = None,
+    force: bool = False,
+) -> ServerInstall:
+    """Gate a shared repository: its trust file, its policy, and its server hooks.
+
+    The trust comes from ``trust_file`` or ``trust_text`` (an allowed-signers file's content);
+    with neither, the repository must already have one. ``policy`` None keeps what is configured.
+    """
+    target = Path(path)
+    try:
+        repo = pygit2.Repository(str(target))
+    except pygit2.GitError:
+        raise NotARepository(target) from None
+    for name in hooks:
+        if name not in SERVER_HOOKS:
+            raise UsageError(f"{name!r} is not a server hook", hint="use pre-receive or update")
+    trust_path = server_trust_path(repo)
+    if trust_file is not None:
+        trust_text = _read_trust(Path(trust_file))
+    elif trust_text is not None:
+        _check_trust_text(trust_text, trust_path)
+    elif not trust_path.is_file():
+        raise NoServerTrust(trust_path)
+    # Everything that can fail on bad input has been checked: now write.
+    if trust_text is not None:
+        trust_path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(trust_path, trust_text.encode(), 0o644)
+    if policy is not None:
+        repo.config[CONFIG_REWIND] = policy.allow_rewind
+        repo.config[CONFIG_DELETE] = policy.allow_delete
+        repo.config[CONFIG_MAX_OBJECT] = str(policy.max_object_bytes)
+    written = tuple(install_hook(repo, name, python, force=force) for name in hooks)
+    trusted = len(TrustStore(trust_path).nodes())
+    return ServerInstall(written, trust_path, trusted, read_policy(repo))
+
+
+def _read_trust(path: Path) -> str:
+    """An allowed-signers file's text, once the trust store has parsed it without complaint."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise TrustFileUnreadable(path, reason) from None
+    if not TrustStore(path).nodes():
+        raise EmptyTrust(path)
+    return text
+
+
+def _check_trust_text(text: str, origin: Path) -> None:
+    # Parsed by the trust store itself, from a private copy, so bad text is refused before
+    # anything is written.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / TRUST_FILE
+        copy.write_text(text, encoding="utf-8")
+        if not TrustStore(copy).nodes():
+            raise EmptyTrust(origin)
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

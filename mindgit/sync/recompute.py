@@ -1,0 +1,446 @@
+"""Re-running fitness claims in the sandbox instead of believing them (``verify --recompute``).
+
+A store makes two kinds of fitness claim, both in signed commits:
+
+* a **generation** of a run (``refs/runs/<id>``): ``generation.json`` records every individual's
+  score or failure, and the commit's ``Mindgit-Fitness`` trailer the best score;
+* a **result**: the best state committed on an experiment, whose ``Mindgit-Fitness`` trailer
+  claims its score under the module of run ``Mindgit-Run``.
+
+Evolution is deterministic and the sandbox bit-exact, so re-running a claim with the run's own
+module (``module.wasm`` of the run's tree), entry point and limits (``run.json``) must give the
+same float, bit for bit. A generation is re-scored the way it was scored, as one population;
+a result, as its state alone. Scores are compared as IEEE-754 bit patterns; failures by reason.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID, RAW
+from mindgit.sandbox import (
+    ENTRY_BATCH,
+    ENTRY_FITNESS,
+    FitnessFailure,
+    FitnessModule,
+    Limits,
+    SandboxError,
+    genome_vector,
+)
+from mindgit.store import layout
+from mindgit.store.generation import (
+    GENERATION_FILE,
+    MODULE_FILE,
+    RUNS_PREFIX,
+    TRAILER_FITNESS,
+    TRAILER_GENERATION,
+    TRAILER_MODULE,
+    TRAILER_RUN,
+    RunFormatError,
+    RunInfo,
+    RunTip,
+    read_generation_commit,
+    read_manifest,
+)
+from mindgit.store.refs import read_ref
+from mindgit.store.verify import trailer, walk
+
+GENERATION = "generation"
+RESULT = "result"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A commit that claims fitness: a run's generation, or a result committed on an experiment."""
+
+    commit: str
+    kind: str  # GENERATION or RESULT
+    run_id: str
+    generation: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimProblem:
+    """A claim that does not hold, or cannot be re-checked; ``individual`` None is the whole claim.
+
+    ``claimed`` and ``recomputed`` spell both values (with their bits) when the scores differ.
+    """
+
+    commit: str
+    reason: str
+    individual: int | None = None
+    claimed: str | None = None
+    recomputed: str | None = None
+
+    def __str__(self) -> str:
+        who = f" individual {self.individual}" if self.individual is not None else ""
+        return f"{self.commit[:12]}{who}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecomputeReport:
+    """Which claims were re-run (of how many found) and what did not hold."""
+
+    found: int
+    checked: tuple[Claim, ...]
+    problems: tuple[ClaimProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class InvalidRecomputeCount(MindgitError):
+    """``--recompute`` was given something other than a count or ``all``."""
+
+    exit_code = 2
+
+    def __init__(self, text: str) -> None:
+        super().__init__(
+            f"--recompute {text!r}: give a number of claims (0 or more) or 'all'",
+            hint="e.g. --recompute 20, or --recompute all",
+        )
+        self.text = text
+
+
+def parse_count(text: str) -> int | None:
+    """``"20"`` -> 20, ``"all"`` -> None (every claim)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        raise InvalidRecomputeCount(text) from None
+    if count < 0:
+        raise InvalidRecomputeCount(text)
+    return count
+
+
+def bits(value: float) -> str:
+    """The IEEE-754 binary64 bit pattern of ``value``, as 16 hex digits."""
+    return struct.pack(">d", value).hex()
+
+
+def spell(value: float | FitnessFailure | None) -> str:
+    """A score with its bits (``-1.5 (0xbff8000000000000)``), or a failure by its reason."""
+    if value is None:
+        return "no score"
+    if isinstance(value, FitnessFailure):
+        return f"failure ({value.reason})"
+    return f"{value!r} (0x{bits(value)})"
+
+
+# ---- finding and choosing claims ---------------------------------------------------------------
+
+
+def find_claims(
+    repo: pygit2.Repository, tips: Iterable[str], hide: Iterable[str] = ()
+) -> list[Claim]:
+    """Every fitness claim among the commits reachable from ``tips`` and not from ``hide``,
+    oldest first."""
+    claims: list[Claim] = []
+    for oid in walk(repo, tips, hide):
+        commit = repo[oid]
+        assert isinstance(commit, pygit2.Commit)
+        message = commit.message
+        run_id = trailer(message, TRAILER_RUN)
+        if run_id is None or trailer(message, TRAILER_FITNESS) is None:
+            continue
+        names = {e.name for e in commit.tree}
+        if GENERATION_FILE in names:
+            kind = GENERATION
+        elif layout.MANIFEST in names:
+            kind = RESULT
+        else:
+            continue
+        claims.append(Claim(oid, kind, run_id, _int_or_none(trailer(message, TRAILER_GENERATION))))
+    return claims
+
+
+def _int_or_none(text: str | None) -> int | None:
+    if text is None or not text.isdigit():
+        return None
+    return int(text)
+
+
+def select_claims(claims: Sequence[Claim], count: int | None) -> list[Claim]:
+    """The claims to re-run: every final claim (each result, and each run's newest generation
+    here), plus ``count`` of the others spread evenly over them (None: all). Deterministic."""
+    newest: dict[str, Claim] = {}
+    for c in claims:
+        if c.kind == GENERATION:
+            held = newest.get(c.run_id)
+            if held is None or (c.generation or -1) >= (held.generation or -1):
+                newest[c.run_id] = c
+    final = {c.commit for c in claims if c.kind == RESULT} | {c.commit for c in newest.values()}
+    others = [c for c in claims if c.commit not in final]
+    if count is None or count >= len(others):
+        chosen = {c.commit for c in others}
+    else:
+        # The middle of each of ``count`` equal slices: spread out, and never the same one twice.
+        n = len(others)
+        chosen = {others[(2 * i + 1) * n // (2 * count)].commit for i in range(count)}
+    return [c for c in claims if c.commit in final or c.commit in chosen]
+
+
+# ---- re-running one claim ----------------------------------------------------------------------
+
+
+def _limits(info: RunInfo) -> Limits:
+    run = info.limits
+    return Limits(
+        fuel=run.fuel, memory_bytes=run.memory, stack_bytes=run.stack, table_elements=run.table
+    )
+
+
+class _Unverifiable(Exception):
+    """A claim that cannot be re-run; the message says why."""
+
+
+class Recomputer:
+    """Re-runs claims in one repository, compiling each (module, limits) once."""
+
+    def __init__(self, repo: pygit2.Repository, *, cache_dir: Path | None = None) -> None:
+        self.repo = repo
+        self.cache_dir = cache_dir
+        self._modules: dict[tuple[CID, Limits], FitnessModule] = {}
+
+    def check(self, claim: Claim) -> list[ClaimProblem]:
+        """What does not hold about ``claim`` (empty: every score is re-run bit-identical)."""
+        try:
+            if claim.kind == GENERATION:
+                return self._generation(claim)
+            return self._result(claim)
+        except _Unverifiable as e:
+            return [ClaimProblem(claim.commit, f"cannot be re-checked: {e}")]
+
+    def _module(self, tip: RunTip) -> FitnessModule:
+        info = tip.info
+        key = (info.module, _limits(info))
+        module = self._modules.get(key)
+        if module is None:
+            if MODULE_FILE not in tip.tree:
+                raise _Unverifiable(f"the run's tree {tip.tree.id} holds no {MODULE_FILE}")
+            wasm = self.repo[tip.tree[MODULE_FILE].id].read_raw()
+            if CID.of(wasm, RAW) != info.module:
+                raise _Unverifiable(f"{MODULE_FILE} is not the module {info.module} run.json names")
+            try:
+                module = FitnessModule.load(wasm, limits=key[1], cache_dir=self.cache_dir)
+            except SandboxError as e:
+                raise _Unverifiable(f"module {info.module} does not load: {e}") from None
+            self._modules[key] = module
+        return module
+
+    def _score(
+        self, module: FitnessModule, entry: str, manifests: Sequence[bytes]
+    ) -> list[float | FitnessFailure]:
+        if entry == ENTRY_FITNESS:
+            return module.score_many(manifests)
+        if entry != ENTRY_BATCH:
+            raise _Unverifiable(f"entry point {entry!r} is not one this mindgit runs")
+        vectors = []
+        for data in manifests:
+            node = dagjson.decode(data)
+            genome = node.get("genome") if isinstance(node, dict) else None
+            vector = None
+            if isinstance(genome, dict) and all(isinstance(g, dict) for g in genome.values()):
+                vector = genome_vector(cast(dict[str, dict[str, Any]], genome))
+            if vector is None:
+                raise _Unverifiable(f"a state has no numeric genome for {ENTRY_BATCH}")
+            vectors.append(vector)
+        dims = {len(v) for v in vectors}
+        if len(dims) != 1:
+            raise _Unverifiable("the population's genome vectors differ in length")
+        return module.score_batch(vectors, dims.pop())
+
+    def _read_generation(self, commit: str) -> RunTip:
+        try:
+            return read_generation_commit(self.repo, commit)
+        except (RunFormatError, KeyError) as e:
+            raise _Unverifiable(f"its run generation cannot be read ({e})") from None
+
+    def _generation(self, claim: Claim) -> list[ClaimProblem]:
+        tip = self._read_generation(claim.commit)
+        module = self._module(tip)
+        individuals = tip.record.individuals
+        try:
+            manifests = [read_manifest(self.repo, tip.tree, ind.state) for ind in individuals]
+        except (RunFormatError, KeyError) as e:
+            raise _Unverifiable(f"a state of the generation is missing ({e})") from None
+        results = self._score(module, tip.info.entry, manifests)
+        problems = []
+        for i, (ind, got) in enumerate(zip(individuals, results, strict=True)):
+            claimed: float | FitnessFailure | None = ind.score
+            if ind.failure is not None:
+                claimed = FitnessFailure(ind.failure.reason, ind.failure.error)
+            if not _same(claimed, got):
+                problems.append(_mismatch(claim.commit, i, f"state {ind.state}", claimed, got))
+        commit = self.repo[claim.commit]
+        assert isinstance(commit, pygit2.Commit)
+        text = trailer(commit.message, TRAILER_FITNESS) or ""
+        best = tip.record.best
+        recorded = individuals[best].score if best is not None else None
+        if not _trailer_matches(text, recorded):
+            problems.append(
+                ClaimProblem(
+                    claim.commit,
+                    f"{TRAILER_FITNESS} says {text!r} but generation.json's best is "
+                    f"{spell(recorded)}",
+                    claimed=text,
+                    recomputed=spell(recorded),
+                )
+            )
+        if claim.generation != tip.record.generation:
+            problems.append(
+                ClaimProblem(
+                    claim.commit,
+                    f"{TRAILER_GENERATION} says {claim.generation} but generation.json is "
+                    f"generation {tip.record.generation}",
+                )
+            )
+        return problems
+
+    def _result(self, claim: Claim) -> list[ClaimProblem]:
+        commit = self.repo[claim.commit]
+        assert isinstance(commit, pygit2.Commit)
+        text = trailer(commit.message, TRAILER_FITNESS) or ""
+        claimed = _parse_score(text)
+        if claimed is None:
+            return [ClaimProblem(claim.commit, f"{TRAILER_FITNESS} {text!r} is not a finite score")]
+        data = self.repo[commit.tree[layout.MANIFEST].id].read_raw()
+        state = CID.of(data)
+        run_tip = read_ref(self.repo, RUNS_PREFIX + claim.run_id)
+        if run_tip is None:
+            raise _Unverifiable(
+                f"run {claim.run_id} is not in this store (fetch refs/runs/* to re-check it)"
+            )
+        tip = self._read_generation(run_tip)
+        problems = []
+        module_text = trailer(commit.message, TRAILER_MODULE)
+        if module_text != str(tip.info.module):
+            problems.append(
+                ClaimProblem(
+                    claim.commit,
+                    f"{TRAILER_MODULE} says {module_text} but run {claim.run_id} used "
+                    f"{tip.info.module}",
+                )
+            )
+        problems.extend(self._best_of_generation(claim, tip, state))
+        got = self._score(self._module(tip), tip.info.entry, [data])[0]
+        if not _same(claimed, got):
+            problems.append(_mismatch(claim.commit, None, f"state {state}", claimed, got))
+        return problems
+
+    def _best_of_generation(self, claim: Claim, tip: RunTip, state: CID) -> list[ClaimProblem]:
+        """The result must be the best of the generation it names, in the run it names."""
+        wanted = claim.generation
+        if wanted is None or wanted > tip.record.generation:
+            return [
+                ClaimProblem(
+                    claim.commit,
+                    f"{TRAILER_GENERATION} {wanted} is not a generation of run {claim.run_id} here",
+                )
+            ]
+        oid = tip.commit
+        for _ in range(tip.record.generation - wanted):
+            commit = self.repo[oid]
+            assert isinstance(commit, pygit2.Commit)
+            if not commit.parent_ids:
+                raise _Unverifiable(f"run {claim.run_id} is shorter than its generation numbers")
+            oid = str(commit.parent_ids[0])
+        generation = self._read_generation(oid)
+        record = generation.record
+        best = record.best
+        best_state = record.individuals[best].state if best is not None else None
+        if record.generation != wanted or generation.run_id != claim.run_id:
+            raise _Unverifiable(f"generation {wanted} of run {claim.run_id} cannot be found")
+        if best_state != state:
+            return [
+                ClaimProblem(
+                    claim.commit,
+                    f"generation {wanted} of run {claim.run_id} has best state {best_state}, "
+                    f"not this state {state}",
+                )
+            ]
+        return []
+
+
+def _parse_score(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _trailer_matches(text: str, recorded: float | None) -> bool:
+    if recorded is None:
+        return text == "none"
+    value = _parse_score(text)
+    return value is not None and bits(value) == bits(recorded)
+
+
+def _same(claimed: float | FitnessFailure | None, got: float | FitnessFailure) -> bool:
+    if isinstance(claimed, FitnessFailure) or isinstance(got, FitnessFailure):
+        return (
+            isinstance(claimed, FitnessFailure)
+            and isinstance(got, FitnessFailure)
+            and claimed.reason == got.reason
+        )
+    # DAG-JSON has no -0.0, so a stored score is always normalised by adding 0.0.
+    return claimed is not None and bits(claimed + 0.0) == bits(got + 0.0)
+
+
+def _mismatch(
+    commit: str,
+    individual: int | None,
+    what: str,
+    claimed: float | FitnessFailure | None,
+    got: float | FitnessFailure,
+) -> ClaimProblem:
+    c, g = spell(claimed), spell(got)
+    return ClaimProblem(
+        commit,
+        f"{what}: claimed {c} but the sandbox gives {g}",
+        individual,
+        c,
+        g,
+    )
+
+
+ClaimCallback = Callable[[Claim, list[ClaimProblem]], None]
+
+
+def recompute(
+    repo: pygit2.Repository,
+    tips: Iterable[str],
+    hide: Iterable[str] = (),
+    count: int | None = None,
+    *,
+    cache_dir: Path | None = None,
+    on_claim: ClaimCallback | None = None,
+) -> RecomputeReport:
+    """Re-run ``count`` fitness claims (None: all) among the commits ``tips`` bring past ``hide``.
+
+    >>> recompute(store.repo, [store.head()], count=20).ok  # doctest: +SKIP
+    True
+    """
+    claims = find_claims(repo, tips, hide)
+    chosen = select_claims(claims, count)
+    recomputer = Recomputer(repo, cache_dir=cache_dir)
+    problems: list[ClaimProblem] = []
+    for claim in chosen:
+        found = recomputer.check(claim)
+        problems.extend(found)
+        if on_claim is not None:
+            on_claim(claim, found)
+    return RecomputeReport(len(claims), tuple(chosen), tuple(problems))
