@@ -1,1 +1,88 @@
+"""Fitness-guided three-way merge of mind states, and the git merge driver.
 
+``merge`` merges experiments in a store; ``merge_states`` is the pure core; ``mindgit.merge.
+gitdriver`` runs the same merge on ``manifest.json`` under stock ``git merge``. docs/merge.md
+explains the rule with a worked example.
+"""
+
+from __future__ import annotations
+
+from mindgit.merge.core import (
+    BY_FITNESS,
+    OURS_ONLY,
+    THEIRS_ONLY,
+    Conflict,
+    Decision,
+    ThreeWay,
+    merge_thoughts,
+    three_way,
+)
+from mindgit.merge.engine import (
+    MergeOutcome,
+    MergePlan,
+    UnrelatedHistories,
+    apply_merge,
+    merge,
+    merge_bases,
+    plan_merge,
+)
+from mindgit.merge.lookup import BadSetting, FitnessChoice, ModuleCorrupt, find_fitness
+from mindgit.merge.search import (
+    EXHAUSTIVE_LIMIT,
+    MAX_ROUNDS,
+    Candidates,
+    FitnessFailedEverywhere,
+    MergeConflict,
+    ModuleScorer,
+    Resolution,
+    Scorer,
+    StateScorer,
+    resolve,
+)
+from mindgit.store.state import State
+
+
+def merge_states(
+    base: State | None, ours: State, theirs: State, *, scorer: Scorer | None = None
+) -> tuple[State, tuple[Decision, ...]]:
+    """Merge two states from their base (None: unrelated) by the three-way rule; conflicts
+    are decided by ``scorer`` (``MergeConflict`` if there are any and no scorer).
+
+    >>> merged, decisions = merge_states(base, ours, theirs, scorer=StateScorer(f))  # doctest: +SKIP
+    """
+    resolution = resolve(three_way(base, ours, theirs), scorer)
+    return resolution.state, resolution.decisions
+
+
+__all__ = [
+    "BY_FITNESS",
+    "EXHAUSTIVE_LIMIT",
+    "MAX_ROUNDS",
+    "OURS_ONLY",
+    "THEIRS_ONLY",
+    "BadSetting",
+    "Candidates",
+    "Conflict",
+    "Decision",
+    "FitnessChoice",
+    "FitnessFailedEverywhere",
+    "MergeConflict",
+    "MergeOutcome",
+    "MergePlan",
+    "ModuleCorrupt",
+    "ModuleScorer",
+    "Resolution",
+    "Scorer",
+    "StateScorer",
+    "ThreeWay",
+    "UnrelatedHistories",
+    "apply_merge",
+    "find_fitness",
+    "merge",
+    "merge_bases",
+    "merge_states",
+    "merge_thoughts",
+    "plan_merge",
+    "resolve",
+    "three_way",
+]

@@ -1,0 +1,192 @@
+"""Merge commands: merge, merge-driver (what git calls), git-setup (registers it in a clone)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.output import emit_json, info
+
+if TYPE_CHECKING:
+    from mindgit.merge.core import Decision
+
+
+@click.command("merge")
+@click.argument("theirs")
+@click.option("--into", metavar="EXP", default=None, help="Merge into this experiment.")
+@click.option(
+    "--fitness",
+    metavar="NAME|CID|PATH",
+    default=None,
+    help="The module that decides conflicts (default: config fitness, else the latest run's).",
+)
+@click.option("--dry-run", is_flag=True, help="Show the decisions; write nothing.")
+@click.option(
+    "--allow-unrelated", is_flag=True, help="Merge histories that share no commit (no base)."
+)
+@json_option
+@click.pass_context
+def merge(
+    ctx: click.Context,
+    theirs: str,
+    into: str | None,
+    fitness: str | None,
+    dry_run: bool,
+    allow_unrelated: bool,
+    as_json: bool,
+) -> None:
+    """Merge THEIRS (an experiment or commit) into the current experiment, keeping the fitter
+    patterns; print what was kept and why."""
+    from mindgit.merge.engine import merge as run_merge
+    from mindgit.merge.engine import outcome_json
+
+    store = open_store_from(ctx)
+    out = run_merge(
+        store,
+        theirs,
+        into=into,
+        fitness=fitness,
+        dry_run=dry_run,
+        allow_unrelated=allow_unrelated,
+    )
+    if as_json:
+        emit_json(outcome_json(out))
+        return
+    if out.up_to_date:
+        info(f"{out.into} is already up to date with {theirs}")
+        click.echo(out.commit or out.ours)
+        return
+    if out.fast_forward:
+        info(f"fast-forward {out.into} to {theirs} ({len(out.thoughts_added)} thought(s) added)")
+        click.echo(out.commit or f"(dry run) {out.theirs}")
+        return
+    for line in decision_lines(out.decisions, theirs):
+        click.echo(line)
+    click.echo(
+        f"thoughts: {len(out.thoughts_added)} added from {theirs}, "
+        f"{len(out.thoughts_removed)} removed"
+    )
+    if out.module is not None:
+        direction = "lower" if out.minimize else "higher"
+        info(
+            f"{out.candidates_scored} candidate(s) scored by {out.module} "
+            f"({out.fitness_source}, {out.entry}, {direction} is fitter)"
+        )
+    if out.commit is None:
+        info(f"dry run: nothing written (the merged state would be {out.manifest})")
+    else:
+        info(f"merged {theirs} into {out.into}: state {out.manifest}")
+        click.echo(out.commit)
+
+
+def decision_lines(decisions: Sequence[Decision], theirs: str = "theirs") -> list[str]:
+    """One line per pattern the sides disagree on: which side was kept and why."""
+    from mindgit.merge.core import BY_FITNESS, OURS_ONLY
+
+    lines = []
+    for d in decisions:
+        if d.winner == "ours":
+            side = "ours"
+        else:
+            side = "theirs" if theirs == "theirs" else f"theirs ({theirs})"
+        if d.reason == BY_FITNESS:
+            why = (
+                f"fitness: ours {_score(d.scores.get('ours'))}, "
+                f"theirs {_score(d.scores.get('theirs'))}"
+            )
+        elif d.reason == OURS_ONLY:
+            why = "only ours changed it"
+        else:
+            why = "only theirs changed it"
+        lines.append(f"kept {side} for {d.pattern}: {why}")
+    return lines
+
+
+def _score(value: float | None) -> str:
+    return "failed" if value is None else repr(value)
+
+
+@click.command("merge-driver")
+@click.argument("base", required=False, type=click.Path(path_type=Path))
+@click.argument("ours", required=False, type=click.Path(path_type=Path))
+@click.argument("theirs", required=False, type=click.Path(path_type=Path))
+@click.argument("path", required=False)
+@click.option(
+    "--tidy",
+    is_flag=True,
+    help="After a merge commit, make blocks/ exactly what its manifest links (the post-merge hook).",
+)
+def merge_driver(
+    base: Path | None, ours: Path | None, theirs: Path | None, path: str | None, tidy: bool
+) -> None:
+    """The git merge driver for manifest.json: `mindgit merge-driver %O %A %B %P`.
+
+    Writes the merged manifest over %A and exits 0; on failure leaves %A as it was, says why on
+    stderr and exits non-zero, so git records a conflict.
+    """
+    from mindgit.errors import UsageError
+
+    if tidy:
+        if base is not None:
+            raise UsageError("--tidy takes no file arguments")
+        from mindgit.merge.gitdriver import tidy_blocks
+
+        tidied = tidy_blocks()
+        if tidied.commit is not None:
+            info(
+                f"mindgit: blocks/ tidied after the merge ({len(tidied.removed)} unlinked removed, "
+                f"{len(tidied.restored)} restored); merge commit is now {tidied.commit}"
+            )
+        return
+    if base is None or ours is None or theirs is None:
+        raise UsageError("usage: mindgit merge-driver BASE OURS THEIRS [PATH]  (git's %O %A %B %P)")
+    from mindgit.merge.gitdriver import merge_files
+
+    result = merge_files(base, ours, theirs)
+    where = path or "manifest.json"
+    for line in decision_lines(result.decisions):
+        info(f"mindgit: {where}: {line}")
+    if result.module is not None:
+        info(
+            f"mindgit: {result.candidates_scored} candidate(s) scored by {result.module} "
+            f"({result.fitness_source})"
+        )
+    info(f"mindgit: {where} merged: state {result.manifest}")
+
+
+@click.command("git-setup")
+@click.argument(
+    "path", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--remote", default="origin", show_default=True, help="Fetch modules and runs from.")
+@click.option("--no-fetch", is_flag=True, help="Only write the configuration; fetch nothing.")
+@click.option("--no-hook", is_flag=True, help="Do not install the post-merge hook.")
+@json_option
+def git_setup(path: Path, remote: str, no_fetch: bool, no_hook: bool, as_json: bool) -> None:
+    """Register mindgit's merge driver in a `git clone` of a store, so that `git merge` merges
+    states as `mindgit merge` does."""
+    from mindgit.merge.gitdriver import git_setup as setup
+
+    result = setup(path, remote=remote, fetch=not no_fetch, hook=not no_hook)
+    if as_json:
+        emit_json(
+            {
+                "repository": str(result.repository),
+                "attributes": str(result.attributes),
+                "driver": result.driver,
+                "refspecs": list(result.refspecs),
+                "fetched": result.fetched,
+                "hook": None if result.hook is None else str(result.hook),
+            }
+        )
+        return
+    click.echo(str(result.repository))
+    info(f"merge driver 'mindgit' registered ({result.attributes})")
+    if result.fetched:
+        info(f"fetched fitness modules and runs from {remote}")
+    if result.hook is None and not no_hook:
+        info("a post-merge hook exists already: blocks/ is not tidied after merges")

@@ -1,0 +1,369 @@
+"""``mindgit merge``: merge one experiment (or any commit) into another, in a store.
+
+- Up to date when theirs is an ancestor of into's head; a fast-forward (no new commit) when
+  into's head is an ancestor of theirs.
+- Otherwise a three-way merge of the states from their merge base (``mindgit.merge.core``),
+  conflicts decided by fitness (``mindgit.merge.search``), written as a signed commit with both
+  heads as parents, whose trailers record each fitness decision. The experiment's ref moves by
+  compare-and-swap from the head the merge was computed on: if it moved meanwhile, nothing
+  changes (``RefMoved``).
+- Histories with no common commit need ``allow_unrelated`` (the merge then has no base).
+  Several merge bases (criss-cross history) are merged into one virtual base first, oldest
+  first, as git's ``ort`` strategy does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.ipld.cid import CID
+from mindgit.merge.core import BY_FITNESS, Decision, three_way
+from mindgit.merge.lookup import FitnessChoice, find_fitness, module_cache
+from mindgit.merge.search import ModuleScorer, Scorer, resolve
+from mindgit.store import layout
+from mindgit.store.refs import update_ref
+from mindgit.store.repository import HEADS, Snapshot, Store
+from mindgit.store.state import State
+
+TRAILER_PATTERN = "Mindgit-Merge-Pattern"
+TRAILER_MODULE = "Mindgit-Module"
+TRAILER_ENTRY = "Mindgit-Merge-Entry"
+TRAILER_STATE = "Mindgit-State"
+# Criss-cross histories nest virtual bases; git bounds its own recursion similarly.
+_MAX_DEPTH = 32
+
+
+class UnrelatedHistories(MindgitError):
+    """The two sides share no commit, and the caller did not allow that."""
+
+    def __init__(self, into: str, theirs: str) -> None:
+        super().__init__(
+            f"{theirs} and {into} share no history; nothing was changed",
+            hint="merge anyway with --allow-unrelated (every pattern then counts as added)",
+        )
+        self.into = into
+        self.theirs = theirs
+
+
+@dataclass(frozen=True, slots=True)
+class MergeOutcome:
+    """What a merge did (or, for a dry run, would do).
+
+    ``commit`` is what the experiment points at afterwards (the new merge commit, theirs for a
+    fast-forward, the unchanged head when up to date); None for a dry run.
+    """
+
+    commit: str | None
+    manifest: CID
+    fast_forward: bool
+    up_to_date: bool
+    decisions: tuple[Decision, ...]
+    module: CID | None
+    candidates_scored: int
+    into: str = ""
+    ours: str = ""
+    theirs: str = ""
+    bases: tuple[str, ...] = ()
+    entry: str | None = None
+    minimize: bool = False
+    fitness_source: str | None = None
+    thoughts_added: tuple[CID, ...] = ()
+    thoughts_removed: tuple[CID, ...] = ()
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MergePlan:
+    """A merge computed and checked, not yet written: :func:`apply_merge` writes it."""
+
+    outcome: MergeOutcome
+    state: State
+    message: str
+    theirs_tree: pygit2.Tree | None = field(default=None, compare=False)
+    ours_tree: pygit2.Tree | None = field(default=None, compare=False)
+
+
+def merge(
+    store: Store,
+    theirs: str,
+    *,
+    into: str | None = None,
+    fitness: str | None = None,
+    dry_run: bool = False,
+    allow_unrelated: bool = False,
+) -> MergeOutcome:
+    """Merge ``theirs`` (an experiment, ``name~N``, a commit id) into ``into`` (default: the
+    current experiment).
+
+    >>> merge(store, "dreamer", fitness="rastrigin").decisions  # doctest: +SKIP
+    """
+    plan = plan_merge(store, theirs, into=into, fitness=fitness, allow_unrelated=allow_unrelated)
+    if dry_run:
+        return plan.outcome
+    return apply_merge(store, plan)
+
+
+def plan_merge(
+    store: Store,
+    theirs: str,
+    *,
+    into: str | None = None,
+    fitness: str | None = None,
+    allow_unrelated: bool = False,
+) -> MergePlan:
+    """Compute a merge without writing anything (but a module given as a path is stored)."""
+    exp = store.experiment(into)
+    ours_id = store.head(exp)
+    theirs_id = store.resolve(theirs)
+    ours_snap = store.snapshot(ours_id)
+    theirs_snap = store.snapshot(theirs_id)
+    repo = store.repo
+    if ours_id == theirs_id or repo.descendant_of(ours_id, theirs_id):
+        return _trivial(exp, ours_snap, theirs_snap, up_to_date=True)
+    if repo.descendant_of(theirs_id, ours_id):
+        return _trivial(exp, ours_snap, theirs_snap, up_to_date=False)
+    bases = merge_bases(repo, ours_id, theirs_id)
+    if not bases and not allow_unrelated:
+        raise UnrelatedHistories(exp, theirs)
+
+    choice: list[FitnessChoice | None] = []
+    scorers: list[Scorer | None] = []
+
+    def scorer() -> Scorer | None:
+        if not scorers:
+            found = find_fitness(repo, spec=fitness, experiment=exp, store=store)
+            choice.append(found)
+            scorers.append(
+                None
+                if found is None
+                else ModuleScorer(found.load(module_cache(store)), found.cid, found.minimize)
+            )
+        return scorers[0]
+
+    base = base_state(repo, bases, scorer)
+    merge3 = three_way(base, ours_snap.state, theirs_snap.state)
+    resolution = resolve(merge3, scorer() if merge3.conflicts else None)
+    found = choice[0] if choice else None
+    module = found.cid if found is not None and resolution.candidates_scored else None
+    manifest = resolution.state.manifest()
+    outcome = MergeOutcome(
+        commit=None,
+        manifest=manifest.cid,
+        fast_forward=False,
+        up_to_date=False,
+        decisions=resolution.decisions,
+        module=module,
+        candidates_scored=resolution.candidates_scored,
+        into=exp,
+        ours=ours_id,
+        theirs=theirs_id,
+        bases=tuple(bases),
+        entry=resolution.entry,
+        minimize=found.minimize if module is not None and found is not None else False,
+        fitness_source=found.source if module is not None and found is not None else None,
+        thoughts_added=_sorted(resolution.state.thoughts - ours_snap.state.thoughts),
+        thoughts_removed=_sorted(ours_snap.state.thoughts - resolution.state.thoughts),
+        dry_run=True,
+    )
+    message = merge_message(theirs, exp, outcome)
+    return MergePlan(outcome, resolution.state, message, theirs_snap.tree, ours_snap.tree)
+
+
+def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
+    """Write a planned merge: the commit, then the ref by compare-and-swap from the planned head."""
+    out = plan.outcome
+    ref = HEADS + out.into
+    if out.up_to_date:
+        return _done(out, out.ours)
+    who = f"{store.name} <{store.public_key.did}>"  # a bad key fails before anything is written
+    if out.fast_forward:
+        update_ref(
+            store.repo, ref, out.theirs, out.ours, message="merge: fast-forward", committer=who
+        )
+        return _done(out, out.theirs)
+    assert plan.ours_tree is not None and plan.theirs_tree is not None
+    repo = store.repo
+    state = plan.state
+    new: dict[CID, bytes] = {}
+    ours_state, _ = layout.read_state(repo, plan.ours_tree)
+    for cid in state.thoughts - ours_state.thoughts:
+        new[cid] = layout.read_thought(repo, plan.theirs_tree, cid)
+    for cid in state.blocks - ours_state.blocks:
+        new[cid] = layout.read_block(repo, plan.theirs_tree, cid)
+    tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
+    assert manifest.cid == out.manifest
+    commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)
+    update_ref(repo, ref, commit, out.ours, message=plan.message.splitlines()[0], committer=who)
+    return _done(out, commit)
+
+
+def merge_message(theirs: str, into: str, outcome: MergeOutcome) -> str:
+    """The merge commit's message: a summary and one trailer block recording the decisions."""
+    fitness = [d for d in outcome.decisions if d.reason == BY_FITNESS]
+    lines = [f"merge {theirs} into {into}", ""]
+    taken = sum(1 for d in outcome.decisions if d.winner == "theirs")
+    lines.append(
+        f"{taken} of {len(outcome.decisions)} changed pattern(s) from {theirs}, "
+        f"{len(fitness)} decided by fitness; {len(outcome.thoughts_added)} thought(s) added, "
+        f"{len(outcome.thoughts_removed)} removed."
+    )
+    lines.append("")
+    for d in fitness:
+        lines.append(
+            f"{TRAILER_PATTERN}: {d.pattern} ours={_score(d.scores['ours'])} "
+            f"theirs={_score(d.scores['theirs'])} winner={d.winner}"
+        )
+    if outcome.module is not None:
+        lines.append(f"{TRAILER_MODULE}: {outcome.module}")
+        lines.append(f"{TRAILER_ENTRY}: {outcome.entry}")
+    lines.append(f"{TRAILER_STATE}: {outcome.manifest}")
+    return "\n".join(lines) + "\n"
+
+
+def _score(value: float | None) -> str:
+    return "failed" if value is None else repr(value)
+
+
+def _sorted(cids: frozenset[CID]) -> tuple[CID, ...]:
+    return tuple(sorted(cids, key=str))
+
+
+def _done(outcome: MergeOutcome, commit: str) -> MergeOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, commit=commit, dry_run=False)
+
+
+def _trivial(exp: str, ours: Snapshot, theirs: Snapshot, *, up_to_date: bool) -> MergePlan:
+    target = ours if up_to_date else theirs
+    outcome = MergeOutcome(
+        commit=None,
+        manifest=target.manifest.cid,
+        fast_forward=not up_to_date,
+        up_to_date=up_to_date,
+        decisions=(),
+        module=None,
+        candidates_scored=0,
+        into=exp,
+        ours=ours.commit,
+        theirs=theirs.commit,
+        thoughts_added=() if up_to_date else _sorted(theirs.state.thoughts - ours.state.thoughts),
+        thoughts_removed=() if up_to_date else _sorted(ours.state.thoughts - theirs.state.thoughts),
+        dry_run=True,
+    )
+    return MergePlan(outcome, target.state, "")
+
+
+def merge_bases(repo: pygit2.Repository, a: str | Sequence[str], b: str) -> list[str]:
+    """Every best common ancestor of ``a`` (one commit, or all of several) and ``b``, oldest
+    first (by commit time, then id)."""
+    tips = [a] if isinstance(a, str) else list(a)
+    if all(repo.merge_base(pygit2.Oid(hex=t), pygit2.Oid(hex=b)) is None for t in tips):
+        return []
+    walker = repo.walk(None)
+    for tip in tips:
+        walker.push(pygit2.Oid(hex=tip))
+    ancestors = {str(c.id) for c in walker}
+    found: set[str] = set()
+    seen: set[str] = set()
+    todo = [b]
+    while todo:
+        cid = todo.pop()
+        if cid in seen:
+            continue
+        seen.add(cid)
+        if cid in ancestors:
+            found.add(cid)  # its own ancestors are common too, but never better
+            continue
+        commit = repo[cid]
+        assert isinstance(commit, pygit2.Commit)
+        todo.extend(str(p) for p in commit.parent_ids)
+    best = [c for c in found if not any(d != c and repo.descendant_of(d, c) for d in found)]
+    return sorted(best, key=lambda c: (_time(repo, c), c))
+
+
+def base_state(
+    repo: pygit2.Repository,
+    bases: Sequence[str],
+    scorer: Callable[[], Scorer | None],
+    depth: int = 0,
+) -> State | None:
+    """The merge base's state; several bases are merged into one (oldest first), like git."""
+    if not bases:
+        return None
+    merged = _state(repo, bases[0])
+    if depth >= _MAX_DEPTH:
+        return merged
+    merged_from = [bases[0]]
+    for commit in bases[1:]:
+        # The virtual base so far descends from every base merged into it.
+        inner = base_state(repo, merge_bases(repo, merged_from, commit), scorer, depth + 1)
+        merge3 = three_way(inner, merged, _state(repo, commit))
+        merged = resolve(merge3, scorer() if merge3.conflicts else None).state
+        merged_from.append(commit)
+    return merged
+
+
+def _state(repo: pygit2.Repository, commit_id: str) -> State:
+    commit = repo[commit_id]
+    assert isinstance(commit, pygit2.Commit)
+    return layout.read_state(repo, commit.tree)[0]
+
+
+def _time(repo: pygit2.Repository, commit_id: str) -> int:
+    commit = repo[commit_id]
+    assert isinstance(commit, pygit2.Commit)
+    return commit.commit_time
+
+
+def decisions_json(decisions: Sequence[Decision]) -> list[dict[str, object]]:
+    """Decisions as plain JSON data (for ``--json`` and other tools)."""
+    return [
+        {
+            "pattern": d.pattern,
+            "kind": d.kind,
+            "ours": _value_json(d.ours),
+            "theirs": _value_json(d.theirs),
+            "scores": dict(d.scores),
+            "winner": d.winner,
+            "reason": d.reason,
+        }
+        for d in decisions
+    ]
+
+
+def _value_json(value: object) -> object:
+    from mindgit.store.genome import Gene
+
+    if isinstance(value, Gene):
+        return value.to_node()
+    if isinstance(value, CID):
+        return {"/": str(value)}
+    return None
+
+
+def outcome_json(outcome: MergeOutcome) -> Mapping[str, object]:
+    """A merge outcome as plain JSON data."""
+    return {
+        "commit": outcome.commit,
+        "manifest": str(outcome.manifest),
+        "fast_forward": outcome.fast_forward,
+        "up_to_date": outcome.up_to_date,
+        "dry_run": outcome.dry_run,
+        "into": outcome.into,
+        "ours": outcome.ours,
+        "theirs": outcome.theirs,
+        "bases": list(outcome.bases),
+        "module": None if outcome.module is None else str(outcome.module),
+        "fitness_source": outcome.fitness_source,
+        "entry": outcome.entry,
+        "minimize": outcome.minimize,
+        "candidates_scored": outcome.candidates_scored,
+        "decisions": decisions_json(outcome.decisions),
+        "thoughts_added": [str(c) for c in outcome.thoughts_added],
+        "thoughts_removed": [str(c) for c in outcome.thoughts_removed],
+    }

@@ -1,0 +1,351 @@
+"""The same merge under stock ``git merge``: a merge driver for ``manifest.json``.
+
+In a plain ``git clone`` of a store, ``mindgit git-setup`` (:func:`git_setup`) registers:
+
+- ``$GIT_DIR/info/attributes``: ``/manifest.json merge=mindgit`` (there rather than in a
+  ``.gitattributes`` file, so the work tree holds only the state);
+- ``merge.mindgit.name`` and ``merge.mindgit.driver`` (``<python> -m mindgit merge-driver %O %A
+  %B %P``, with the interpreter that ran the setup, so it works from a virtualenv);
+- ``+refs/fitness/*:refs/fitness/*`` and ``+refs/runs/*:refs/runs/*`` in the remote's fetch
+  refspecs, then fetches them, so the driver finds fitness modules the way ``mindgit merge``
+  does (``mindgit.merge.lookup``; ``mindgit.fitness`` and ``mindgit.minimize`` may be set in
+  the clone's git config).
+
+git merges ``thoughts/`` and ``blocks/`` itself (every name is a CID, so two sides never
+conflict there) and calls the driver on ``manifest.json`` when both sides changed it. The
+driver reads the three manifests, applies the same rule as ``mindgit merge`` and writes the
+merged manifest over ``%A``. On any failure it leaves ``%A`` untouched, so git records a
+conflict and nothing is lost.
+
+``blocks/`` needs one more step: git's tree merge keeps the losing side's block of a memory or
+data conflict, and drops a block that one side stopped using even when the merged manifest still
+links it under another name. :func:`tidy_blocks` (run by the ``post-merge`` hook that
+``git-setup`` installs) rewrites ``blocks/`` of the merge commit to exactly the blocks the
+merged manifest links, so the commit holds the same tree as ``mindgit merge`` writes.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.ipld.cid import CID
+from mindgit.merge.core import Decision, three_way
+from mindgit.merge.lookup import FitnessChoice, find_fitness
+from mindgit.merge.search import ModuleScorer, Resolution, resolve
+from mindgit.store import layout
+from mindgit.store.fitness_store import FITNESS_PREFIX
+from mindgit.store.generation import RUNS_PREFIX
+from mindgit.store.repository import HEADS
+from mindgit.store.state import SchemaError, State, parse_manifest
+
+DRIVER = "mindgit"
+ATTRIBUTE_LINE = f"/{layout.MANIFEST} merge={DRIVER}"
+DRIVER_NAME = "mindgit fitness-guided merge of mind states"
+REFSPECS = (f"+{FITNESS_PREFIX}*:{FITNESS_PREFIX}*", f"+{RUNS_PREFIX}*:{RUNS_PREFIX}*")
+HOOK = "post-merge"
+HOOK_MARK = "# written by mindgit git-setup"
+
+
+class MalformedManifest(MindgitError):
+    """A manifest handed to the merge driver is not a valid state manifest."""
+
+    def __init__(self, side: str, path: Path, problem: str) -> None:
+        super().__init__(
+            f"{side} manifest ({path}) is not a valid mindgit manifest: {problem}; "
+            "the file was left as it was"
+        )
+        self.side = side
+        self.path = path
+        self.problem = problem
+
+
+class NotAClone(MindgitError):
+    """git-setup was pointed at something that is not a git work tree."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"{path} {why}",
+            hint="run `mindgit git-setup` inside a `git clone` of a store",
+        )
+        self.path = path
+
+
+class GitSetupError(MindgitError):
+    """A git command that git-setup runs failed."""
+
+    def __init__(self, command: str, detail: str) -> None:
+        super().__init__(f"`{command}` failed: {detail}")
+        self.command = command
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class DriverResult:
+    """What the driver wrote over ``%A``, and how it decided."""
+
+    manifest: CID
+    decisions: tuple[Decision, ...]
+    module: CID | None
+    candidates_scored: int
+    fitness_source: str | None
+
+
+def open_repository(start: Path | None = None) -> pygit2.Repository:
+    """The repository git is working in: ``$GIT_DIR`` if set, else found from ``start``."""
+    start = Path.cwd() if start is None else start
+    git_dir = os.environ.get("GIT_DIR")
+    found = str(start / git_dir) if git_dir else pygit2.discover_repository(str(start))
+    if not found:
+        raise NotAClone(start, "is not inside a git repository")
+    return pygit2.Repository(found)
+
+
+def current_branch(repo: pygit2.Repository) -> str | None:
+    """The branch HEAD names (the experiment being merged into), or None if detached."""
+    try:
+        target = repo.lookup_reference("HEAD").target
+    except KeyError:
+        return None
+    name = str(target)
+    return name.removeprefix(HEADS) if name.startswith(HEADS) else None
+
+
+def merge_files(
+    base: Path, ours: Path, theirs: Path, *, repo_dir: Path | None = None
+) -> DriverResult:
+    """Merge three manifest files as the driver does, writing the result over ``ours``.
+
+    An empty ``base`` means no common ancestor (``git merge --allow-unrelated-histories``).
+    Nothing is written unless the merge succeeds.
+    """
+    states: list[State | None] = []
+    for side, path in (("base", base), ("ours", ours), ("theirs", theirs)):
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise MalformedManifest(side, path, e.strerror or str(e)) from None
+        if side == "base" and not data:
+            states.append(None)
+            continue
+        try:
+            states.append(parse_manifest(data))
+        except SchemaError as e:
+            raise MalformedManifest(side, path, e.problem) from None
+    base_state, ours_state, theirs_state = states
+    assert ours_state is not None and theirs_state is not None
+    merge3 = three_way(base_state, ours_state, theirs_state)
+    found: FitnessChoice | None = None
+    resolution: Resolution
+    if merge3.conflicts:
+        repo = open_repository(repo_dir)
+        found = find_fitness(repo, experiment=current_branch(repo))
+        scorer = None if found is None else ModuleScorer(found.load(), found.cid, found.minimize)
+        resolution = resolve(merge3, scorer)
+    else:
+        resolution = resolve(merge3, None)
+    manifest = resolution.state.manifest()
+    ours.write_bytes(manifest.data)
+    return DriverResult(
+        manifest.cid,
+        resolution.decisions,
+        found.cid if found is not None else None,
+        resolution.candidates_scored,
+        found.source if found is not None else None,
+    )
+
+
+def driver_command(command: str | None = None) -> str:
+    """The ``merge.mindgit.driver`` value: how git calls ``mindgit merge-driver``."""
+    prefix = command if command is not None else f"{shlex.quote(sys.executable)} -m mindgit"
+    return f"{prefix} merge-driver %O %A %B %P"
+
+
+@dataclass(frozen=True, slots=True)
+class SetupResult:
+    """What git-setup wrote."""
+
+    repository: Path
+    attributes: Path
+    driver: str
+    refspecs: tuple[str, ...]
+    fetched: bool
+    hook: Path | None
+
+
+def git_setup(
+    path: Path,
+    *,
+    remote: str = "origin",
+    command: str | None = None,
+    fetch: bool = True,
+    hook: bool = True,
+) -> SetupResult:
+    """Register the mindgit merge driver in the clone at ``path`` (see the module docstring).
+
+    Running it again changes nothing. An existing ``post-merge`` hook not written by mindgit is
+    left alone (and reported as not installed).
+    """
+    repo = open_repository(path)
+    if repo.is_bare or repo.workdir is None:
+        raise NotAClone(path, "is a bare repository (a store); clone it with `git clone` first")
+    git_dir = Path(repo.path)
+    attributes = git_dir / "info" / "attributes"
+    attributes.parent.mkdir(parents=True, exist_ok=True)
+    lines = attributes.read_text().splitlines() if attributes.exists() else []
+    if ATTRIBUTE_LINE not in lines:
+        with open(attributes, "a", encoding="utf-8") as f:
+            if lines and attributes.read_bytes()[-1:] != b"\n":
+                f.write("\n")
+            f.write(ATTRIBUTE_LINE + "\n")
+    driver = driver_command(command)
+    repo.config[f"merge.{DRIVER}.name"] = DRIVER_NAME
+    repo.config[f"merge.{DRIVER}.driver"] = driver
+    refspecs: tuple[str, ...] = ()
+    if remote in repo.remotes.names():
+        key = f"remote.{remote}.fetch"
+        for spec in REFSPECS:
+            # Replace our own earlier line (same source prefix), else add it.
+            pattern = "^" + spec.split(":")[0].replace("+", r"\+").replace("*", r"\*") + ":"
+            repo.config.set_multivar(key, pattern, spec)
+        refspecs = REFSPECS
+    elif fetch:
+        raise NotAClone(path, f"has no remote {remote!r} to fetch fitness modules and runs from")
+    if fetch:
+        _git(Path(repo.workdir), "fetch", "--quiet", remote)
+    hook_path = _install_hook(git_dir, command) if hook else None
+    return SetupResult(
+        Path(repo.workdir), attributes, driver, refspecs, fetch and bool(refspecs), hook_path
+    )
+
+
+def _git(cwd: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env} if env else None,
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()
+        raise GitSetupError("git " + " ".join(args), detail[-1] if detail else "no output")
+    return proc.stdout
+
+
+def _install_hook(git_dir: Path, command: str | None) -> Path | None:
+    hooks = git_dir / "hooks"
+    path = hooks / HOOK
+    if path.exists() and HOOK_MARK not in path.read_text(errors="replace"):
+        return None
+    prefix = command if command is not None else f"{shlex.quote(sys.executable)} -m mindgit"
+    hooks.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{HOOK_MARK}\nexec {prefix} merge-driver --tidy\n")
+    path.chmod(0o755)
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class TidyResult:
+    """What :func:`tidy_blocks` changed: the blocks removed and restored, and the new commit."""
+
+    removed: tuple[str, ...]
+    restored: tuple[str, ...]
+    commit: str | None
+
+
+def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
+    """Make ``blocks/`` of the merge commit at HEAD exactly the blocks its manifest links.
+
+    Does nothing unless HEAD is a merge commit holding a state whose ``blocks/`` differs from
+    what its manifest links. Otherwise it removes the unlinked blocks and restores linked ones
+    from the merge's parents, in the index and the work tree, and amends the merge commit
+    with the same parents, author and message (the user's committer identity, and signing if
+    ``commit.gpgsign`` is set).
+    """
+    repo = open_repository(repo_dir)
+    if repo.is_bare or repo.workdir is None or repo.head_is_unborn:
+        return TidyResult((), (), None)
+    head = repo.head.peel(pygit2.Commit)
+    if len(head.parent_ids) < 2 or layout.MANIFEST not in head.tree:
+        return TidyResult((), (), None)
+    # A merge commit that came from elsewhere (a fast-forward onto it) is not ours to rewrite.
+    for ref in repo.references:
+        if ref.startswith("refs/remotes/"):
+            tip = repo.lookup_reference(ref).resolve().target
+            if tip == head.id or repo.descendant_of(tip, head.id):
+                return TidyResult((), (), None)
+    try:
+        state, _ = layout.read_state(repo, head.tree)
+    except MindgitError:
+        return TidyResult((), (), None)
+    linked = {str(c) for c in state.blocks}
+    present = _names(repo, head.tree)
+    removed = tuple(sorted(present - linked))
+    missing = sorted(linked - present)
+    restored: list[tuple[str, pygit2.Oid]] = []
+    for name in missing:
+        for parent in head.parents:
+            if name in _names(repo, parent.tree):
+                sub = repo[parent.tree[layout.BLOCKS].id]
+                assert isinstance(sub, pygit2.Tree)
+                restored.append((name, sub[name].id))
+                break
+    if not removed and not restored:
+        return TidyResult((), (), None)
+    work = Path(repo.workdir)
+    if removed:
+        _git(work, "rm", "--quiet", "--cached", "--", *(f"{layout.BLOCKS}/{n}" for n in removed))
+        for name in removed:
+            (work / layout.BLOCKS / name).unlink(missing_ok=True)
+    for name, oid in restored:
+        rel = f"{layout.BLOCKS}/{name}"
+        _git(work, "update-index", "--add", "--cacheinfo", f"100644,{oid},{rel}")
+        _git(work, "checkout-index", "--force", "--", rel)
+    # `git commit --amend` refuses while MERGE_HEAD exists, which it still does in post-merge:
+    # write the replacement commit with the same parents, author and message instead.
+    tree = _git(work, "write-tree").strip()
+    author = head.author
+    env = {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_AUTHOR_DATE": f"@{author.time} {_offset(author.offset)}",
+    }
+    args = ["commit-tree", tree]
+    for parent_id in head.parent_ids:
+        args += ["-p", str(parent_id)]
+    if _config_true(repo, "commit.gpgsign"):
+        args.append("-S")
+    commit = _git(work, *args, input=head.message, env=env).strip()
+    _git(
+        work, "update-ref", "-m", "mindgit: tidy blocks/ after merge", "HEAD", commit, str(head.id)
+    )
+    return TidyResult(removed, tuple(n for n, _ in restored), commit)
+
+
+def _offset(minutes: int) -> str:
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _config_true(repo: pygit2.Repository, key: str) -> bool:
+    try:
+        return bool(repo.config.get_bool(key))
+    except (KeyError, pygit2.GitError):
+        return False
+
+
+def _names(repo: pygit2.Repository, tree: pygit2.Tree) -> set[str]:
+    if layout.BLOCKS not in tree:
+        return set()
+    sub = repo[tree[layout.BLOCKS].id]
+    return {str(e.name) for e in sub} if isinstance(sub, pygit2.Tree) else set()

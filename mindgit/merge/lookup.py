@@ -1,0 +1,248 @@
+"""Which fitness module decides a merge: found the same way in a store and in a plain git clone.
+
+In order: ``--fitness NAME|CID|PATH``; else the git config ``mindgit.fitness`` (a store's, set
+with ``mindgit config set fitness NAME``, or a clone's, set with ``git config``); else the module
+of the latest run of the experiment being merged into (``refs/runs/*`` whose generations name
+that experiment; the newest by its last generation's commit time, then by run id).
+
+A module found through a run keeps the sandbox limits the run recorded; otherwise the limits
+come from the config (``mindgit.fuel``, ``mindgit.memory``, ``mindgit.stack``,
+``mindgit.table``) over the defaults. Scores are maximised unless ``mindgit.minimize`` is true,
+or, when it is not set, the latest run of that experiment used this same module to minimise.
+
+Only a ``pygit2.Repository`` is needed (a git merge driver has no node key and no store). A
+:class:`Store`, when there is one, also keeps a module given as a path, like ``mindgit evolve``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.evolve.fitness import (
+    CONFIG_KEYS,
+    FitnessFileError,
+    cache_dir,
+    entry_bytes,
+    parse_size,
+    resolve_fitness,
+    to_wasm,
+)
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID, RAW, InvalidCID
+from mindgit.sandbox import FitnessModule, Limits
+from mindgit.store.fitness_store import (
+    FITNESS_FILE,
+    FITNESS_PREFIX,
+    UnknownFitness,
+    check_module_name,
+    module_cid,
+)
+from mindgit.store.generation import MODULE_FILE, RUNS_PREFIX, RunTip, read_run_tip
+from mindgit.store.refs import read_ref
+from mindgit.store.repository import Store
+
+CONFIG_FITNESS = "mindgit.fitness"
+CONFIG_MINIMIZE = "mindgit.minimize"
+# How many versions of one module name a CID lookup looks through (as fitness_store does).
+_MAX_VERSIONS = 1000
+
+
+class BadSetting(MindgitError):
+    """A git config value mindgit reads is not what it should be."""
+
+    def __init__(self, key: str, value: str, expected: str) -> None:
+        super().__init__(
+            f"config {key} is {value!r}, not {expected}",
+            hint=f"fix it with `git config {key} VALUE` (or `mindgit config set` in a store)",
+        )
+        self.key = key
+        self.value = value
+
+
+class ModuleCorrupt(MindgitError):
+    """A stored module's bytes do not hash to the CID it is stored under."""
+
+    def __init__(self, where: str, cid: CID) -> None:
+        super().__init__(f"{where}: the module's bytes do not hash to {cid}")
+        self.where = where
+        self.cid = cid
+
+
+@dataclass(frozen=True, slots=True)
+class FitnessChoice:
+    """The module that decides, its limits, its direction, and where it was found."""
+
+    cid: CID
+    wasm: bytes
+    limits: Limits
+    minimize: bool
+    source: str
+
+    def load(self, cache: Path | None = None) -> FitnessModule:
+        return FitnessModule.load(self.wasm, limits=self.limits, cache_dir=cache)
+
+
+def find_fitness(
+    repo: pygit2.Repository,
+    *,
+    spec: str | None = None,
+    experiment: str | None = None,
+    store: Store | None = None,
+) -> FitnessChoice | None:
+    """The module that decides a merge into ``experiment``, or None if none is configured."""
+    run = latest_run(repo, experiment) if experiment is not None else None
+    config_limits = _config_limits(repo)
+    found: tuple[CID, bytes, str] | None = None
+    limits = config_limits
+    if spec is not None:
+        found = (*_module(repo, spec, store, config_limits), "--fitness")
+    else:
+        configured = _config(repo, CONFIG_FITNESS)
+        if configured:
+            found = (*_module(repo, configured, store, config_limits), f"config {CONFIG_FITNESS}")
+        elif run is not None:
+            wasm: bytes = repo[run.tree[MODULE_FILE].id].read_raw()
+            if module_cid(wasm) != run.info.module:
+                raise ModuleCorrupt(f"run {run.run_id}", run.info.module)
+            found = (run.info.module, wasm, f"run {run.run_id}")
+            r = run.info.limits
+            limits = Limits(
+                fuel=r.fuel, memory_bytes=r.memory, stack_bytes=r.stack, table_elements=r.table
+            )
+    if found is None:
+        return None
+    cid, wasm, source = found
+    minimize = _minimize(repo)
+    if minimize is None:
+        minimize = run is not None and run.info.module == cid and run.info.params.minimize
+    return FitnessChoice(cid, wasm, limits, minimize, source)
+
+
+def module_cache(store: Store | None) -> Path | None:
+    """Where compiled modules are cached: a store's private cache; nowhere in a clone."""
+    return cache_dir(store) if store is not None else None
+
+
+def latest_run(repo: pygit2.Repository, experiment: str) -> RunTip | None:
+    """The newest run of ``experiment`` (by its last generation's commit time, then run id)."""
+    best: tuple[int, str, RunTip] | None = None
+    for ref in sorted(r for r in repo.references if r.startswith(RUNS_PREFIX)):
+        tip = read_run_tip(repo, ref.removeprefix(RUNS_PREFIX))
+        if tip is None or tip.experiment != experiment:
+            continue
+        commit = repo[tip.commit]
+        assert isinstance(commit, pygit2.Commit)
+        key = (commit.commit_time, tip.run_id)
+        if best is None or key > best[:2]:
+            best = (*key, tip)
+    return best[2] if best is not None else None
+
+
+def _config(repo: pygit2.Repository, key: str) -> str | None:
+    try:
+        return str(repo.config[key])
+    except KeyError:
+        return None
+
+
+def _minimize(repo: pygit2.Repository) -> bool | None:
+    raw = _config(repo, CONFIG_MINIMIZE)
+    if raw is None:
+        return None
+    value = raw.strip().lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise BadSetting(CONFIG_MINIMIZE, raw, "true or false")
+
+
+def _config_limits(repo: pygit2.Repository) -> Limits:
+    # The same keys and parsing as mindgit.evolve.fitness.limits_for, over any repository.
+    limits = Limits()
+    for name, key in CONFIG_KEYS.items():
+        raw = _config(repo, key)
+        if raw is not None:
+            limits = replace(limits, **{name: parse_size(raw, f"config {key}")})
+    return limits
+
+
+def _module(
+    repo: pygit2.Repository, spec: str, store: Store | None, limits: Limits
+) -> tuple[CID, bytes]:
+    """A module by name, CID or path. A store keeps a path's module, as ``evolve`` does."""
+    stored = _stored(repo, spec)
+    if stored is not None:
+        return stored
+    if store is not None:
+        entry = resolve_fitness(store, spec, limits=limits)
+        return entry.cid, entry_bytes(store, entry)
+    path = Path(spec)
+    if path.is_file():
+        try:
+            wasm = to_wasm(path.read_bytes())
+        except OSError as e:
+            raise FitnessFileError(path, e.strerror or str(e)) from None
+        return module_cid(wasm), wasm
+    if "/" in spec or spec.endswith((".wat", ".wasm")):
+        raise FitnessFileError(path, "no such file")
+    raise UnknownFitness(spec)
+
+
+def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
+    """A module kept on ``refs/fitness/*`` (by name, or any version by CID) or in a run."""
+    try:
+        cid: CID | None = CID.parse(spec)
+    except InvalidCID:
+        cid = None
+    if cid is not None:
+        if cid.codec != RAW:
+            return None
+        for ref in sorted(r for r in repo.references if r.startswith(FITNESS_PREFIX)):
+            commit_id = read_ref(repo, ref)
+            for _ in range(_MAX_VERSIONS):
+                if commit_id is None:
+                    break
+                commit = repo[commit_id]
+                assert isinstance(commit, pygit2.Commit)
+                found = _tree_module(repo, commit.tree, ref)
+                if found is not None and found[0] == cid:
+                    return found
+                commit_id = str(commit.parent_ids[0]) if commit.parent_ids else None
+        for ref in sorted(r for r in repo.references if r.startswith(RUNS_PREFIX)):
+            tip = read_run_tip(repo, ref.removeprefix(RUNS_PREFIX))
+            if tip is not None and tip.info.module == cid:
+                wasm: bytes = repo[tip.tree[MODULE_FILE].id].read_raw()
+                if module_cid(wasm) != cid:
+                    raise ModuleCorrupt(f"run {tip.run_id}", cid)
+                return cid, wasm
+        return None
+    try:
+        check_module_name(spec)
+    except MindgitError:
+        return None
+    head = read_ref(repo, FITNESS_PREFIX + spec)
+    if head is None:
+        return None
+    commit = repo[head]
+    assert isinstance(commit, pygit2.Commit)
+    return _tree_module(repo, commit.tree, FITNESS_PREFIX + spec)
+
+
+def _tree_module(
+    repo: pygit2.Repository, tree: pygit2.Tree, where: str
+) -> tuple[CID, bytes] | None:
+    if FITNESS_FILE not in tree or MODULE_FILE not in tree:
+        return None
+    node = dagjson.decode(repo[tree[FITNESS_FILE].id].read_raw())
+    cid = node.get("module") if isinstance(node, dict) else None
+    if not isinstance(cid, CID):
+        return None
+    wasm: bytes = repo[tree[MODULE_FILE].id].read_raw()
+    if module_cid(wasm) != cid:
+        raise ModuleCorrupt(where, cid)
+    return cid, wasm
