@@ -149,13 +149,13 @@ def is_history_node(node: object) -> bool:
 
 
 def portable_message(message: str) -> str:
-    """A commit message without its ``Mindgit-State`` trailer and trailing whitespace."""
-    lines = message.rstrip().split("\n")
+    """A commit message without its ``Mindgit-State`` trailer and trailing newlines."""
+    lines = message.rstrip("\n").split("\n")
     start = _last_paragraph(lines)
     kept = [line for line in lines[start:] if not line.startswith(STATE_TRAILER + ":")]
     if not any(line.strip() for line in kept):
         kept = []
-    return "\n".join(lines[:start] + kept).rstrip()
+    return "\n".join(lines[:start] + kept).rstrip("\n")
 
 
 def split_trailers(message: str) -> tuple[str, dict[str, str]]:
@@ -167,7 +167,7 @@ def split_trailers(message: str) -> tuple[str, dict[str, str]]:
     """
     lines = message.split("\n")
     start = _last_paragraph(lines)
-    body = "\n".join(lines[:start]).rstrip()
+    body = "\n".join(lines[:start]).rstrip("\n")
     tail = lines[start:]
     if not body or not tail:
         return message, {}

@@ -1,0 +1,211 @@
+"""CAR commands: export, import, cat (IPFS interop; see docs/ipfs.md)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+
+from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.output import emit_json, info
+from mindgit.errors import UsageError
+
+
+@click.command()
+@click.argument("rev", required=False)
+@click.option(
+    "--car",
+    "car_path",
+    required=True,
+    metavar="FILE",
+    help="Write the CAR v1 file here ('-' for stdout).",
+)
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Also every ancestor state, linked by history blocks; the root is the head's.",
+)
+@json_option
+@click.pass_context
+def export(
+    ctx: click.Context, rev: str | None, car_path: str, history: bool, as_json: bool
+) -> None:
+    """Export the state at REV (default: the current experiment) as a CAR file for IPFS.
+
+    The root is the state's manifest CID, or with --history the head commit's history block.
+    Prints the root CID.
+    """
+    from mindgit.adapters.car_export import export as export_car
+
+    if car_path == "-" and as_json:
+        raise UsageError("--json prints on stdout, where --car - writes the CAR; pick one")
+    store = open_store_from(ctx)
+    if car_path == "-":
+        summary = export_car(store, rev, sys.stdout.buffer, history=history)
+    else:
+        with _atomic_output(Path(car_path)) as out:
+            summary = export_car(store, rev, out, history=history)
+    data = {
+        "root": str(summary.root),
+        "state": str(summary.state),
+        "commit": summary.commit,
+        "history": summary.history,
+        "states": summary.states,
+        "blocks": summary.blocks,
+        "bytes": summary.bytes,
+        "car": car_path,
+    }
+    if as_json:
+        emit_json(data)
+        return
+    if car_path != "-":
+        click.echo(str(summary.root))
+    info(
+        f"exported {summary.states} state(s), {summary.blocks} blocks, {summary.bytes} bytes "
+        f"to {'stdout' if car_path == '-' else car_path}; root {summary.root}"
+    )
+
+
+class _atomic_output:
+    """A file written under a temporary name and renamed into place only on success."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp: Path | None = None
+        self.file: BinaryIO | None = None
+
+    def __enter__(self) -> BinaryIO:
+        directory = self.path.parent if str(self.path.parent) else Path(".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
+        except OSError as error:
+            raise UsageError(f"cannot write {self.path}: {error.strerror}") from None
+        self.tmp = Path(tmp)
+        self.file = os.fdopen(fd, "wb", buffering=1 << 20)
+        return self.file
+
+    def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
+        assert self.file is not None and self.tmp is not None
+        try:
+            self.file.close()
+            if kind is None:
+                os.chmod(self.tmp, 0o644)
+                try:
+                    os.replace(self.tmp, self.path)
+                except OSError as failure:
+                    raise UsageError(f"cannot write {self.path}: {failure.strerror}") from None
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+@click.command("import")
+@click.argument("car_path", metavar="FILE")
+@click.option(
+    "--as",
+    "experiment",
+    required=True,
+    metavar="NAME",
+    help="The experiment to import into: created if missing, else the state goes on top of it.",
+)
+@json_option
+@click.pass_context
+def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -> None:
+    """Import a CAR file ('-' for stdin): verify every block, then commit the state(s) signed.
+
+    Nothing is written unless the whole CAR checks out. Importing the same CAR again changes
+    nothing.
+    """
+    from mindgit.adapters.car_import import import_car
+
+    store = open_store_from(ctx)
+    with contextlib.ExitStack() as stack:
+        if car_path == "-":
+            stream: BinaryIO = sys.stdin.buffer
+        else:
+            try:
+                stream = stack.enter_context(open(car_path, "rb", buffering=1 << 20))
+            except OSError as error:
+                raise UsageError(f"cannot read {car_path}: {error.strerror}") from None
+        summary = import_car(store, stream, experiment=experiment)
+    if as_json:
+        emit_json(
+            {
+                "root": str(summary.root),
+                "experiment": summary.experiment,
+                "state": str(summary.state),
+                "commit": summary.commit,
+                "changed": summary.changed,
+                "created": summary.created,
+                "history": summary.history,
+                "states": summary.states,
+                "commits": summary.commits,
+                "blocks": summary.blocks,
+                "ignored": summary.ignored,
+            }
+        )
+        return
+    click.echo(summary.commit)
+    if not summary.changed:
+        info(
+            f"nothing changed: experiment {summary.experiment} already holds state {summary.state}"
+        )
+        return
+    verb = "created" if summary.created else "updated"
+    info(
+        f"{verb} experiment {summary.experiment}: state {summary.state} "
+        f"({summary.states} state(s), {summary.blocks} blocks, {summary.commits} commit(s))"
+    )
+    if summary.ignored:
+        info(f"ignored {summary.ignored} block(s) that nothing in the DAG links to")
+
+
+@click.command()
+@click.argument("cid")
+@click.option("--raw", is_flag=True, help="Print the block's exact bytes.")
+@json_option
+@click.pass_context
+def cat(ctx: click.Context, cid: str, raw: bool, as_json: bool) -> None:
+    """Print a block by CID (manifest, thought, memory, data, history), like `ipfs dag get`."""
+    from mindgit.adapters.car_export import cat as cat_block
+    from mindgit.ipld import dagjson
+    from mindgit.ipld.cid import CID
+
+    if raw and as_json:
+        raise UsageError("--raw and --json are two different outputs; pick one")
+    store = open_store_from(ctx)
+    target = CID.parse(cid)
+    data = cat_block(store, target)
+    if raw:
+        out = sys.stdout.buffer
+        out.write(data)
+        out.flush()
+        return
+    node = dagjson.decode(data)
+    if as_json:
+        import json
+
+        emit_json({"cid": str(target), "size": len(data), "value": json.loads(data)})
+        return
+    click.echo(_pretty(node, 0))
+
+
+def _pretty(node: Any, depth: int) -> str:
+    """Indented DAG-JSON; every scalar, link and bytes value spelled as the codec spells it."""
+    from mindgit.ipld import dagjson
+
+    pad = "  " * (depth + 1)
+    end = "  " * depth
+    if isinstance(node, dict) and node:
+        items = [
+            f"{pad}{dagjson.encode(key).decode()}: {_pretty(value, depth + 1)}"
+            for key, value in sorted(node.items(), key=lambda kv: kv[0].encode())
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + end + "}"
+    if isinstance(node, list) and node:
+        return "[\n" + ",\n".join(pad + _pretty(v, depth + 1) for v in node) + "\n" + end + "]"
+    return dagjson.encode(node).decode()
