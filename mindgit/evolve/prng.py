@@ -124,10 +124,6 @@ class Stream:
         """A float in [0, 1): 53 random bits, exactly."""
         return (self.word() >> 11) * _TWO_M53
 
-    def open_uniform(self) -> float:
-        """A float in (0, 1]."""
-        return ((self.word() >> 11) + 1) * _TWO_M53
-
     def below(self, n: int) -> int:
         """An integer in [0, n) by multiply-shift (bias below 2**-64 * n, irrelevant here)."""
         return (self.word() * n) >> 64
@@ -147,12 +143,3 @@ class Stream:
         f = math.sqrt(-2.0 * ln(s) / s)
         self._spare = v * f
         return u * f
-
-    def skip(self, log_keep: float) -> int:
-        """How many Bernoulli trials fail before the next success, for success probability p.
-
-        ``log_keep`` is ``ln(1 - p)`` (negative); the count is geometric, drawn by inversion, so
-        choosing which of many genes mutate costs one draw per mutation, not one per gene.
-        """
-        k = ln(self.open_uniform()) / log_keep
-        return int(k) if k < 1e18 else 10**18

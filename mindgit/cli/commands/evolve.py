@@ -322,7 +322,10 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
     else:
         if opts["fitness_ref"] is None:
             raise UsageError("--fitness is required (a stored name, a module CID or a file)")
-        params = RunParams(**{**_DEFAULTS, **given})
+        settings = {**_DEFAULTS, **given}
+        if "elite" not in given:  # a population of one has no room for an elite
+            settings["elite"] = min(settings["elite"], max(settings["population"] - 1, 0))
+        params = RunParams(**settings)
 
         def call(progress: Any, stop: Callable[[], bool]) -> Any:
             return start_run(

@@ -1,0 +1,164 @@
+"""check_generation_tree: a real run's trees pass; every kind of tampering is named."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pygit2
+import pytest
+
+from mindgit.evolve.run import start_run
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store.generation import (
+    GENERATION_FILE,
+    MODULE_FILE,
+    RUN_FILE,
+    STATES,
+    THOUGHTS,
+    RunParams,
+)
+from mindgit.store.repository import Store
+from mindgit.store.verify import verify_commits
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+
+BLOB = pygit2.enums.FileMode.BLOB
+TREE = pygit2.enums.FileMode.TREE
+
+
+@pytest.fixture(scope="module")
+def run_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str]:
+    store = new_store(tmp_path_factory.mktemp("v") / "s", float_genes(4))
+    r = start_run(store, str(RASTRIGIN), RunParams(population=6, generations=3, seed=5))
+    return store, r.tip
+
+
+def problems(store: Store, tree: pygit2.Tree) -> list[tuple[str | None, str]]:
+    """What `mindgit verify` says of a signed commit holding ``tree``."""
+    commit = store.write_commit(tree.id, [], "tampered")
+    report = verify_commits(store.repo, store.trust, [commit])
+    return [(p.object, p.reason) for p in report.problems]
+
+
+Edit = Callable[[pygit2.Repository, pygit2.TreeBuilder, pygit2.Tree], None]
+
+
+def edited(store: Store, tip: str, edit: Edit) -> pygit2.Tree:
+    repo = store.repo
+    commit = repo[tip]
+    assert isinstance(commit, pygit2.Commit)
+    tb = repo.TreeBuilder(commit.tree)
+    edit(repo, tb, commit.tree)
+    tree = repo[tb.write()]
+    assert isinstance(tree, pygit2.Tree)
+    return tree
+
+
+def test_a_real_run_verifies(run_store: tuple[Store, str]) -> None:
+    store, tip = run_store
+    commit = store.repo[tip]
+    assert isinstance(commit, pygit2.Commit)
+    assert problems(store, commit.tree) == []
+    assert verify_commits(store.repo, store.trust, [tip]).ok
+
+
+def _json(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> dict:  # type: ignore[type-arg]
+    node = dagjson.decode(repo[tree[name].id].read_raw())
+    assert isinstance(node, dict)
+    return node
+
+
+def set_blob(name: str, data: bytes) -> Edit:
+    return lambda repo, tb, tree: tb.insert(name, repo.create_blob(data), BLOB)
+
+
+def edit_json(name: str, change: Callable[[dict], None]) -> Edit:  # type: ignore[type-arg]
+    def edit(repo: pygit2.Repository, tb: pygit2.TreeBuilder, tree: pygit2.Tree) -> None:
+        node = _json(repo, tree, name)
+        change(node)
+        tb.insert(name, repo.create_blob(dagjson.encode(node)), BLOB)
+
+    return edit
+
+
+def edit_states(
+    change: Callable[[pygit2.Repository, pygit2.TreeBuilder, pygit2.Tree], None],
+) -> Edit:
+    def edit(repo: pygit2.Repository, tb: pygit2.TreeBuilder, tree: pygit2.Tree) -> None:
+        states = repo[tree[STATES].id]
+        assert isinstance(states, pygit2.Tree)
+        sub = repo.TreeBuilder(states)
+        change(repo, sub, states)
+        tb.insert(STATES, sub.write(), TREE)
+
+    return edit
+
+
+def first_state(states: pygit2.Tree) -> str:
+    return next(iter(states)).name or ""
+
+
+CASES: dict[str, tuple[Edit, str]] = {
+    "extra entry": (set_blob("notes.txt", b"x"), "unexpected entry"),
+    "module bytes": (set_blob(MODULE_FILE, b"\0asm\x01\0\0\0"), "hash to"),
+    "score": (
+        edit_json(GENERATION_FILE, lambda n: n["individuals"][-1].update(score=1e9)),
+        "best is",
+    ),
+    "run params": (edit_json(RUN_FILE, lambda n: n["params"].update(seed=99)), "not the hash"),
+    "run.json form": (set_blob(RUN_FILE, b'{"run":"x"}'), "must be a map"),
+    "generation.json bytes": (set_blob(GENERATION_FILE, b"{ }"), "DAG-JSON"),
+    "missing state": (
+        edit_states(lambda repo, sub, states: sub.remove(first_state(states))),
+        "missing",
+    ),
+    "stray state": (
+        edit_states(
+            lambda repo, sub, states: sub.insert(str(CID.of(b"{}")), repo.create_blob(b"{}"), BLOB)
+        ),
+        "not linked",
+    ),
+    "swapped state bytes": (
+        edit_states(
+            lambda repo, sub, states: sub.insert(
+                first_state(states),
+                repo.create_blob(b'{"genome":{},"schema":1,"thoughts":[]}'),
+                BLOB,
+            )
+        ),
+        "hash to",
+    ),
+    "missing thoughts": (lambda repo, tb, tree: tb.remove(THOUGHTS), "missing"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_tampering_is_named(run_store: tuple[Store, str], case: str) -> None:
+    store, tip = run_store
+    edit, reason = CASES[case]
+    found = problems(store, edited(store, tip, edit))
+    assert found, case
+    assert any(reason in r for _, r in found), found
+
+
+def test_a_non_canonical_state_is_found(run_store: tuple[Store, str]) -> None:
+    store, tip = run_store
+
+    def respell(repo: pygit2.Repository, tb: pygit2.TreeBuilder, tree: pygit2.Tree) -> None:
+        states = repo[tree[STATES].id]
+        assert isinstance(states, pygit2.Tree)
+        name = first_state(states)
+        data = repo[states[name].id].read_raw().replace(b'"schema":1', b'"schema":1.0')
+        new = CID.of(data)
+        sub = repo.TreeBuilder(states)
+        sub.remove(name)
+        sub.insert(str(new), repo.create_blob(data), BLOB)
+        tb.insert(STATES, sub.write(), TREE)
+        node = _json(repo, tree, GENERATION_FILE)
+        for ind in node["individuals"]:
+            if str(ind["state"]) == name:
+                ind["state"] = new
+        tb.insert(GENERATION_FILE, repo.create_blob(dagjson.encode(node)), BLOB)
+
+    found = problems(store, edited(store, tip, respell))
+    assert any("canonical" in reason for _, reason in found), found
