@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -94,6 +95,25 @@ class PeerTimeout(TransportError):
         self.timeout = timeout
 
 
+class ObjectsRefused(TransportError):
+    """git's own object check (fsck) refused something the peer sent; nothing was kept."""
+
+    def __init__(self, peer: str, url: str, operation: str, detail: str) -> None:
+        super().__init__(
+            peer,
+            url,
+            operation,
+            detail,
+            message=f"{operation} {peer} refused: git found a malformed object: {detail}; "
+            "nothing was changed",
+            hint=f"{peer} serves objects no git should accept; tell its owner, or "
+            f"`mindgit remote remove {peer}`",
+        )
+
+
+_FSCK_LINE = re.compile(r"^error: object ([0-9a-f]{40}): (.*)$", re.M)
+
+
 @dataclass(frozen=True, slots=True)
 class GitResult:
     code: int
@@ -170,6 +190,9 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
         if line.strip() and not line.startswith(("remote: ", "hint: "))
     ]
     detail = "; ".join(line.removeprefix("fatal: ").removeprefix("error: ") for line in lines[-2:])
+    fsck = _FSCK_LINE.search(result.stderr)
+    if fsck is not None:
+        return ObjectsRefused(peer, url, operation, f"object {fsck.group(1)}: {fsck.group(2)}")
     lowered = result.stderr.lower()
     if any(marker in lowered for marker in _UNREACHABLE):
         return PeerUnreachable(peer, url, operation, detail)

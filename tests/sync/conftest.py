@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mindgit.store.repository import Store, init_store
+from mindgit.sync.peers import add_peer
+from tests.sync.daemons import GitDaemon
+
+# The sync commands, registered here until mindgit.cli.main lists them (a no-op after that).
+SYNC_COMMANDS = {
+    "remote": ("sync", "remote"),
+    "push": ("sync", "push"),
+    "pull": ("sync", "pull"),
+    "sync": ("sync", "sync"),
+    "peers": ("sync", "peers"),
+}
+
+
+class Nodes:
+    """Stores for several nodes under one directory, each with its own key."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.stores: dict[str, Store] = {}
+
+    def __getitem__(self, name: str) -> Store:
+        return self.stores[name]
+
+    def make(self, name: str) -> Store:
+        store = init_store(self.base / name, name)
+        self.stores[name] = store
+        return store
+
+    def trust_all(self) -> None:
+        """Every node trusts every other node under its own name."""
+        for a in self.stores.values():
+            for b in self.stores.values():
+                if a is not b:
+                    a.trust.add(b.public_key, b.name)
+
+    def link(self, a: str, b: str, url: str | None = None) -> None:
+        """Give ``a`` a peer named ``b`` (default URL: file:// to b's store)."""
+        add_peer(self.stores[a], b, url or f"file://{self.stores[b].path}")
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Nodes:
+    base = tmp_path / "nodes"
+    base.mkdir()
+    return Nodes(base)
+
+
+@pytest.fixture
+def pair(nodes: Nodes) -> Nodes:
+    """alpha and beta, trusting each other, each the other's peer over file://."""
+    nodes.make("alpha")
+    nodes.make("beta")
+    nodes.trust_all()
+    nodes.link("alpha", "beta")
+    nodes.link("beta", "alpha")
+    return nodes
+
+
+@pytest.fixture
+def daemon() -> Iterator[Callable[[Path], GitDaemon]]:
+    """Start git daemons serving a directory; every one is stopped at teardown."""
+    started: list[GitDaemon] = []
+
+    def start(base: Path) -> GitDaemon:
+        d = GitDaemon(base).start()
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        d.stop()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def mg(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """Run `mindgit ARGS...` in-process; returns exit code, stdout, stderr."""
+    from mindgit.cli.main import COMMANDS, run
+
+    for name, spec in SYNC_COMMANDS.items():
+        monkeypatch.setitem(COMMANDS, name, spec)
+
+    def call(*args: str) -> Result:
+        capsys.readouterr()
+        code = run(list(args))
+        cap = capsys.readouterr()
+        return Result(code, cap.out, cap.err)
+
+    return call
