@@ -106,6 +106,8 @@ def _pull(
     chains, chain_problems = keychains.chain_problems(store, keys)
     problems.extend(chain_problems)
     own = keychains.own_chain(store)
+    # This node's chain is rooted at its first key, or at its current one if it never rotated.
+    own_ref = own.ref if own is not None else refspace.key_chain_ref(store.public_key.did)
     incoming: dict[str, keychains.Chain] = {}
     for ref, chain in chains.items():
         last = seen.get(ref)
@@ -113,8 +115,9 @@ def _pull(
             problems.append(
                 Problem(chain.tip, f"rewinds {ref}: the last head seen was {last}", ref)
             )
-        elif own is not None and ref == own.ref:
-            if not descends(repo, own.tip, chain.tip):
+        elif ref == own_ref:
+            # Only this node rotates its own key; anything else was signed with a stolen one.
+            if own is None or not descends(repo, own.tip, chain.tip):
                 problems.append(
                     Problem(
                         chain.tip, f"a rotation of this node's own key that it never made ({ref})"

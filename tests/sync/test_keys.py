@@ -1,0 +1,102 @@
+"""Key rotations travel with sync: accepted from trusted keys, relayed, never forged."""
+
+from __future__ import annotations
+
+import pytest
+
+from mindgit.store.private import ANNOUNCE_REF, rotate_key
+from mindgit.store.repository import init_store
+from mindgit.sync.outcomes import PullRejected
+from mindgit.sync.peers import add_peer
+from mindgit.sync.pull import pull
+from mindgit.sync.push import push
+from mindgit.sync.refspace import key_chain_ref
+from tests.sync.conftest import Nodes
+
+
+def names(store: object) -> dict[str, str]:
+    from mindgit.store.repository import Store
+
+    assert isinstance(store, Store)
+    return {n.name: n.did for n in store.trust.nodes()}
+
+
+def test_a_pulled_rotation_is_applied_and_new_key_commits_accepted(pair: Nodes) -> None:
+    alpha, beta = pair["alpha"], pair["beta"]
+    old = alpha.public_key
+    rotation = rotate_key(alpha)
+    alpha.fork("after")
+    alpha.think("signed with the new key")
+    report = pull(beta, "alpha")
+    assert [(o.status, o.name) for o in report.rotations] == [("applied", "alpha")]
+    assert names(beta)["alpha"] == rotation.new.did
+    assert names(beta)["alpha.retired-1"] == old.did
+    assert beta.head("after") == alpha.head("after")
+    chain = key_chain_ref(old.did)
+    assert beta.resolve(chain) == alpha.resolve(ANNOUNCE_REF)
+    new_chain = next(r for r in report.refs if r.ref == chain)
+    assert new_chain.status == "new"
+    # Pulled again: nothing more to apply.
+    assert pull(beta, "alpha").rotations == ()
+
+
+def test_rotations_are_relayed_by_a_peer_that_trusts_them(nodes: Nodes) -> None:
+    for name in ("alpha", "beta", "gamma"):
+        nodes.make(name)
+    nodes.trust_all()
+    nodes.link("beta", "alpha")
+    nodes.link("gamma", "beta")
+    alpha, beta, gamma = nodes["alpha"], nodes["beta"], nodes["gamma"]
+    rotation = rotate_key(alpha)
+    alpha.fork("after")
+    alpha.think("signed with the new key")
+    pull(beta, "alpha")
+    report = pull(gamma, "beta")  # gamma never talks to alpha
+    assert [o.status for o in report.rotations] == ["applied"]
+    assert names(gamma)["alpha"] == rotation.new.did
+    assert gamma.head("after") == alpha.head("after")
+
+
+def test_a_pushed_chain_is_applied_at_the_next_pull(pair: Nodes) -> None:
+    alpha, beta = pair["alpha"], pair["beta"]
+    pull(alpha, "beta")
+    rotation = rotate_key(alpha)
+    alpha.fork("after")
+    alpha.think("signed with the new key")
+    assert push(alpha, "beta").ok
+    assert names(beta)["alpha"] != rotation.new.did  # a push changes no trust
+    report = pull(beta, "alpha")
+    assert [o.status for o in report.rotations] == ["applied"]
+    assert names(beta)["alpha"] == rotation.new.did
+
+
+def test_chains_of_untrusted_nodes_are_skipped_not_fatal(nodes: Nodes) -> None:
+    for name in ("beta", "gamma", "delta"):
+        nodes.make(name)
+    beta, gamma, delta = nodes["beta"], nodes["gamma"], nodes["delta"]
+    beta.trust.add(gamma.public_key, "gamma")
+    gamma.trust.add(delta.public_key, "delta")
+    nodes.link("gamma", "delta")
+    nodes.link("beta", "gamma")
+    root = delta.public_key.did
+    rotate_key(delta)
+    pull(gamma, "delta")
+    assert gamma.resolve(key_chain_ref(root))
+    report = pull(beta, "gamma")
+    skipped = next(r for r in report.refs if r.ref == key_chain_ref(root))
+    assert skipped.status == "skipped" and "not trusted" in (skipped.detail or "")
+    assert key_chain_ref(root) not in beta.repo.references
+    assert report.rotations == ()
+
+
+def test_a_rotation_of_our_own_key_made_elsewhere_is_refused(pair: Nodes) -> None:
+    alpha = pair["alpha"]
+    # Someone holding a copy of alpha's key announces a new key for it.
+    thief = init_store(pair.base / "thief", "alpha", key_file=alpha.key_path)
+    rotate_key(thief)
+    add_peer(alpha, "thief", f"file://{thief.path}")
+    before = names(alpha)
+    with pytest.raises(PullRejected) as info:
+        pull(alpha, "thief")
+    assert "own key that it never made" in str(info.value)
+    assert names(alpha) == before
