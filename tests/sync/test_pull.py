@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from mindgit.evolve.fitness import add_fitness
@@ -96,6 +97,7 @@ def test_diverged_experiments_are_merged(pair: Nodes) -> None:
     assert merged.status == "merged" and merged.before == ours
     assert merged.after == alpha.head("shared")
     commit = alpha.repo[alpha.head("shared")]
+    assert isinstance(commit, pygit2.Commit)
     assert [str(p) for p in commit.parent_ids] == [ours, theirs]
     texts = {json.loads(data)["text"] for _, data in alpha.thoughts("shared")}
     assert {"alpha's branch of it", "beta's branch of it", "the root idea"} <= texts

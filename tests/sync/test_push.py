@@ -64,10 +64,8 @@ def test_behind(pair: Nodes) -> None:
     beta.fork("ideas")
     pull(alpha, "beta")
     beta.think("beta is ahead", experiment="ideas")
-    pull(alpha, "beta", allow_rewind=False)
-    alpha.repo.references.create(
-        "refs/heads/ideas", alpha.repo[alpha.head("ideas")].parent_ids[0], force=True
-    )
+    pull(alpha, "beta")
+    forge.point(alpha, "ideas", alpha.resolve("ideas~1"))
     report = push(alpha, "beta", ["ideas"])
     assert outcome(report, "refs/heads/ideas").status == "behind"
     assert report.ok
