@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mindgit.cli.main import COMMANDS, main  # noqa: E402
+from mindgit.cli.main import COMMANDS, main
 
 COMMANDS.setdefault("merge", ("merge", "merge"))
 COMMANDS.setdefault("merge-driver", ("merge", "merge_driver"))

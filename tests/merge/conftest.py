@@ -1,0 +1,119 @@
+"""Builders for merge tests: stores with two experiments that diverge, genes, blocks, the CLI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pytest
+
+from mindgit.cli.main import COMMANDS
+from mindgit.evolve.fitness import add_fitness
+from mindgit.ipld.cid import CID
+from mindgit.store.genome import Gene
+from mindgit.store.repository import Commit, Store
+from mindgit.store.state import Block, State
+from tests.cli.conftest import Mg, Result
+from tests.conftest import FIXTURES
+
+FITNESS = FIXTURES / "fitness"
+RASTRIGIN = FITNESS / "rastrigin.wat"
+ONEMAX = FITNESS / "onemax.wat"
+HOSTILE = FITNESS / "hostile"
+LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
+MERGE_COMMANDS = {
+    "merge": ("merge", "merge"),
+    "merge-driver": ("merge", "merge_driver"),
+    "git-setup": ("merge", "git_setup"),
+}
+
+__all__ = ["Mg", "Result"]
+
+
+def x(name: str, value: float) -> Gene:
+    """A Rastrigin gene."""
+    return Gene.make(name, "float", value, min=-5.12, max=5.12)
+
+
+def block(value: str) -> Block:
+    """An opaque memory/data block."""
+    return Block.encode({"value": value})
+
+
+def set_memories(
+    store: Store, memories: Mapping[str, Block], *, experiment: str | None = None
+) -> Commit:
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        return (
+            state.with_memories({k: b.cid for k, b in memories.items()}),
+            {b.cid: b.data for b in memories.values()},
+        )
+
+    return store.update(change, "memories", experiment=experiment)
+
+
+def set_data(store: Store, data: Mapping[str, Block], *, experiment: str | None = None) -> Commit:
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        return (
+            state.with_data({k: b.cid for k, b in data.items()}),
+            {b.cid: b.data for b in data.values()},
+        )
+
+    return store.update(change, "data", experiment=experiment)
+
+
+def diverge(
+    store: Store,
+    ours: Iterable[Gene],
+    theirs: Iterable[Gene],
+    *,
+    start: Iterable[Gene] = (),
+    name: str = "dreamer",
+) -> None:
+    """``main`` gets ``start``, then forks ``name``; each side then sets its own genes."""
+    start = tuple(start)
+    if start:
+        store.set_genes(start)
+    store.fork(name, switch=False)
+    theirs = tuple(theirs)
+    if theirs:
+        store.set_genes(theirs, experiment=name)
+    ours = tuple(ours)
+    if ours:
+        store.set_genes(ours, experiment="main")
+
+
+@pytest.fixture
+def rastrigin(store: Store) -> Store:
+    """The alpha store with the Rastrigin module stored as ``rastrigin``."""
+    add_fitness(store, RASTRIGIN)
+    return store
+
+
+@pytest.fixture
+def mg(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Mg:
+    """Run `mindgit ARGS...` in-process with the merge commands registered (main.py's table
+    is the lead's); returns exit code, stdout, stderr."""
+    from mindgit.cli.main import run
+
+    for name, spec in MERGE_COMMANDS.items():
+        monkeypatch.setitem(COMMANDS, name, spec)
+
+    def call(*args: str) -> Result:
+        capsys.readouterr()
+        code = run(list(args))
+        cap = capsys.readouterr()
+        return Result(code, cap.out, cap.err)
+
+    return call
+
+
+# Read before any test patches COMMANDS: does main.py itself list the merge commands yet?
+_REGISTERED = "merge-driver" in COMMANDS
+
+
+def driver_prefix() -> str | None:
+    """How git should run mindgit: the default once main.py lists merge-driver, else the
+    launcher that registers it."""
+    return None if _REGISTERED else f"{sys.executable} {LAUNCHER}"

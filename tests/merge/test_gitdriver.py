@@ -1,0 +1,287 @@
+"""Stock `git merge` in a plain clone of a store, through the driver git-setup registers: the same
+state as `mindgit merge`, and failures that leave git's conflict state intact."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mindgit.evolve.run import start_run
+from mindgit.ipld.cid import CID
+from mindgit.merge import merge
+from mindgit.merge.gitdriver import (
+    ATTRIBUTE_LINE,
+    HOOK_MARK,
+    REFSPECS,
+    MalformedManifest,
+    NotAClone,
+    git_setup,
+    merge_files,
+)
+from mindgit.store.generation import RunParams
+from mindgit.store.repository import Store
+from mindgit.store.state import State
+from tests.cli.conftest import Mg
+from tests.conftest import git
+from tests.merge.conftest import (
+    HOSTILE,
+    block,
+    diverge,
+    driver_prefix,
+    set_data,
+    set_memories,
+    x,
+)
+
+USER = ("-c", "user.name=Ada", "-c", "user.email=ada@example.invalid")
+
+
+def clone(store: Store, to: Path) -> Path:
+    git("clone", "-q", str(store.path), str(to))
+    git_setup(to, command=driver_prefix())
+    return to
+
+
+def git_merge(work: Path, rev: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *USER, "merge", "--no-edit", rev], cwd=work, capture_output=True, text=True
+    )
+
+
+def tree_of(path: Path, rev: str, *, bare: bool = False) -> str:
+    where = ("--git-dir", str(path)) if bare else ("-C", str(path))
+    return git(*where, "rev-parse", f"{rev}^{{tree}}").strip()
+
+
+def manifest_cid(path: Path, rev: str, *, bare: bool = False) -> CID:
+    where = ("--git-dir", str(path)) if bare else ("-C", str(path))
+    data = subprocess.run(
+        ["git", *where, "cat-file", "blob", f"{rev}:manifest.json"], capture_output=True, check=True
+    ).stdout
+    return CID.of(data)
+
+
+def driver(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    prefix = driver_prefix() or f"{shlex.quote(sys.executable)} -m mindgit"
+    return subprocess.run(
+        [*shlex.split(prefix), "merge-driver", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_git_merge_gives_the_same_state_as_mindgit_merge(rastrigin: Store, tmp_path: Path) -> None:
+    store = rastrigin
+    store.set_genes([x(f"x{i}", 1.5) for i in range(4)])
+    store.think("shared")
+    # The clone finds the module the way mindgit does: through main's latest run.
+    start_run(store, "rastrigin", RunParams(population=4, generations=2, seed=5))
+    diverge(
+        store,
+        ours=[x("x0", 1.0), x("x1", 0.1), x("x3", 1.0)],
+        theirs=[x("x0", 0.0), x("x1", 2.0), x("x2", 3.0)],
+    )
+    store.think("a dream", experiment="dreamer")
+    store.think("a plan", experiment="main")
+    shared = next(c for c, b in store.thoughts() if b"shared" in b)
+    store.forget(shared, experiment="dreamer")
+    work = clone(store, tmp_path / "work")
+    assert git("-C", str(work), "for-each-ref", "--format=%(refname)", "refs/runs/").strip()
+
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = merge(store, "dreamer")
+
+    assert out.module is not None and out.candidates_scored == 4
+    assert manifest_cid(work, "HEAD") == out.manifest
+    assert out.commit is not None
+    assert git("-C", str(work), "rev-parse", "HEAD:thoughts") == git(
+        "--git-dir", str(store.path), "rev-parse", f"{out.commit}:thoughts"
+    )
+    assert tree_of(work, "HEAD") == tree_of(store.path, out.commit, bare=True)
+    assert shared not in store.state().thoughts
+    assert git("-C", str(work), "status", "--porcelain") == ""
+    assert "kept theirs for x0: fitness" in proc.stderr
+
+
+def test_memory_conflicts_under_git_match_after_the_hook(store: Store, tmp_path: Path) -> None:
+    from tests.merge.conftest import ONEMAX
+
+    set_memories(store, {"human": block("base"), "notes": block("same")})
+    set_data(store, {"tools": block("t0")})
+    store.fork("dreamer", switch=False)
+    # theirs: a new human, and notes moved to another block; ours: another human, and a second
+    # name for the block theirs stopped using (git alone would drop that block).
+    set_memories(store, {"human": block("theirs"), "notes": block("new")}, experiment="dreamer")
+    set_data(store, {"tools": block("t1")}, experiment="dreamer")
+    set_memories(store, {"human": block("ours"), "notes": block("same"), "copy": block("same")})
+    work = clone(store, tmp_path / "work")
+    git("-C", str(work), "config", "mindgit.fitness", str(ONEMAX))
+
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0, proc.stderr
+    out = merge(store, "dreamer", fitness=str(ONEMAX))
+
+    assert manifest_cid(work, "HEAD") == out.manifest
+    assert out.commit is not None
+    assert tree_of(work, "HEAD") == tree_of(store.path, out.commit, bare=True)
+    assert "tidied" in proc.stderr
+    assert git("-C", str(work), "status", "--porcelain") == ""
+    parents = git("-C", str(work), "log", "-1", "--format=%P").split()
+    assert parents[1] == git("-C", str(work), "rev-parse", "origin/dreamer").strip()
+    # The tidied commit replaces git's merge commit with the same author, parents and message.
+    fmt = "--format=%an <%ae> %ad %P %B"
+    assert git("-C", str(work), "log", "-1", fmt, "HEAD") == git(
+        "-C", str(work), "log", "-1", fmt, "HEAD@{1}"
+    )
+
+
+def conflicting_clone(store: Store, tmp_path: Path) -> Path:
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 3.0)])
+    return clone(store, tmp_path / "work")
+
+
+def assert_conflict_left_for_git(work: Path, proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode != 0
+    assert git("-C", str(work), "diff", "--name-only", "--diff-filter=U").split() == [
+        "manifest.json"
+    ]
+    # The driver left %A alone: the work tree holds our manifest, nothing lost.
+    assert (work / "manifest.json").read_bytes() == subprocess.run(
+        ["git", "-C", str(work), "cat-file", "blob", "HEAD:manifest.json"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    head = git("-C", str(work), "rev-parse", "HEAD")
+    git("-C", str(work), "merge", "--abort")
+    assert git("-C", str(work), "rev-parse", "HEAD") == head
+
+
+def test_conflicts_with_no_fitness_stop_git_with_the_patterns(store: Store, tmp_path: Path) -> None:
+    work = conflicting_clone(store, tmp_path)
+    proc = git_merge(work, "origin/dreamer")
+    assert "both sides changed 1 pattern(s) differently (x0)" in proc.stderr
+    assert_conflict_left_for_git(work, proc)
+
+
+def test_a_module_that_traps_everywhere_stops_git(store: Store, tmp_path: Path) -> None:
+    work = conflicting_clone(store, tmp_path)
+    git("-C", str(work), "config", "mindgit.fitness", str(HOSTILE / "unreachable.wat"))
+    proc = git_merge(work, "origin/dreamer")
+    assert "failed on all 2 candidate merge(s)" in proc.stderr
+    assert_conflict_left_for_git(work, proc)
+
+
+def write(path: Path, state: State | bytes) -> Path:
+    path.write_bytes(state if isinstance(state, bytes) else state.manifest().data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("side", "bad"),
+    [
+        ("base", b"{not json"),
+        ("ours", b'{"genome":{},"schema":2,"thoughts":[]}'),
+        ("theirs", b'{"genome": {}, "schema": 1, "thoughts": []}'),
+        ("ours", b""),
+    ],
+)
+def test_a_malformed_manifest_leaves_ours_untouched(tmp_path: Path, side: str, bad: bytes) -> None:
+    good = State().with_genome(State().genome.with_genes(x("x0", 1.0)))
+    files = {
+        "base": write(tmp_path / "O", State()),
+        "ours": write(tmp_path / "A", good),
+        "theirs": write(tmp_path / "B", State()),
+    }
+    write(files[side], bad)
+    before = files["ours"].read_bytes()
+    with pytest.raises(MalformedManifest) as e:
+        merge_files(files["base"], files["ours"], files["theirs"], repo_dir=tmp_path)
+    assert e.value.side == side
+    assert files["ours"].read_bytes() == before
+    proc = driver(
+        *(str(files[k]) for k in ("base", "ours", "theirs")), "manifest.json", cwd=tmp_path
+    )
+    assert proc.returncode == 1
+    assert f"{side} manifest" in proc.stderr and "not a valid mindgit manifest" in proc.stderr
+    assert files["ours"].read_bytes() == before
+
+
+def test_the_driver_merges_files_and_needs_no_repository_without_conflicts(tmp_path: Path) -> None:
+    base = State().with_genome(State().genome.with_genes(x("x0", 0.0), x("x1", 0.0)))
+    ours = base.with_genome(base.genome.with_genes(x("x0", 1.0)))
+    theirs = base.with_genome(base.genome.with_genes(x("x1", 2.0)))
+    a = write(tmp_path / "A", ours)
+    proc = driver(
+        str(write(tmp_path / "O", base)), str(a), str(write(tmp_path / "B", theirs)), cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    merged = base.with_genome(base.genome.with_genes(x("x0", 1.0), x("x1", 2.0)))
+    assert a.read_bytes() == merged.manifest().data
+    # An empty base file: no common ancestor (git merge --allow-unrelated-histories).
+    only_x0 = State().with_genome(State().genome.with_genes(x("x0", 1.0)))
+    only_x1 = State().with_genome(State().genome.with_genes(x("x1", 2.0)))
+    write(a, only_x0)
+    result = merge_files(
+        write(tmp_path / "O", b""), a, write(tmp_path / "B", only_x1), repo_dir=tmp_path
+    )
+    assert result.manifest == merged.manifest().cid == CID.of(a.read_bytes())
+
+
+def test_driver_usage_errors(tmp_path: Path, mg: Mg) -> None:
+    r = mg("merge-driver", str(tmp_path / "O"))
+    assert r.code == 2 and "usage: mindgit merge-driver" in r.err
+    r = mg("merge-driver", "--tidy", str(tmp_path / "O"))
+    assert r.code == 2
+
+
+def test_git_setup_is_idempotent_and_keeps_the_work_tree_clean(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    r = mg("git-setup", str(work), "--json")
+    assert r.code == 0, r.err
+    r = mg("git-setup", str(work))
+    assert r.code == 0, r.err
+    attributes = (work / ".git" / "info" / "attributes").read_text().splitlines()
+    assert attributes.count(ATTRIBUTE_LINE) == 1
+    fetch = git("-C", str(work), "config", "--get-all", "remote.origin.fetch").split()
+    assert fetch == ["+refs/heads/*:refs/remotes/origin/*", *REFSPECS]
+    assert (
+        git("-C", str(work), "config", "merge.mindgit.driver")
+        .strip()
+        .endswith("merge-driver %O %A %B %P")
+    )
+    assert git("-C", str(work), "check-attr", "merge", "manifest.json").strip() == (
+        "manifest.json: merge: mindgit"
+    )
+    assert git("-C", str(work), "status", "--porcelain") == ""
+    assert HOOK_MARK in (work / ".git" / "hooks" / "post-merge").read_text()
+
+
+def test_git_setup_leaves_a_foreign_hook_alone(store: Store, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    hook = work / ".git" / "hooks" / "post-merge"
+    hook.write_text("#!/bin/sh\necho mine\n")
+    result = git_setup(work, fetch=False)
+    assert result.hook is None and hook.read_text() == "#!/bin/sh\necho mine\n"
+
+
+def test_git_setup_refuses_what_is_not_a_clone(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(NotAClone, match="bare repository"):
+        git_setup(store.path)
+    plain = tmp_path / "plain"
+    git("init", "-q", str(plain))
+    with pytest.raises(NotAClone, match="no remote 'origin'"):
+        git_setup(plain)
+    assert git_setup(plain, fetch=False).refspecs == ()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    os.environ.pop("GIT_DIR", None)
+    with pytest.raises(NotAClone, match="not inside a git repository"):
+        git_setup(empty, fetch=False)
