@@ -425,7 +425,11 @@ def peers(ctx: click.Context, as_json: bool) -> None:
         else:
             key = f"{s['node']} ({s['trusted_as'] or 'NOT TRUSTED'})"
         err = s["last_error"]
-        error = f"{_age(now - err['at'])} ago, {err['operation']}: {err['message']}" if err else ""
+        error = ""
+        if err is not None:
+            error = f"{_age(now - err['at'])} ago, {err['operation']}: {err['message']}"
+            if err["at"] < max(s["last_pull"] or 0, s["last_push"] or 0):
+                error = "(since succeeded) " + error
         rows.append([s["name"], "", s["url"], key, error])
         for seen in s["seen"]:
             age = _age(seen["age_seconds"]) if seen["age_seconds"] is not None else "?"
