@@ -54,26 +54,47 @@ class PersistFailed(MindgitError):
         super().__init__(message, hint=hint)
 
 
-def make_record(
-    codec: GenomeCodec, minimize: bool, job: Job
-) -> tuple[GenerationRecord, dict[CID, bytes]]:
-    """The generation record of a scored population, and its manifests by CID."""
-    generation, population, parents, results, manifests = job
-    if manifests is None:
-        encode = codec.encode
-        manifests = [encode(v) for v in population]
-    cids = [CID.of(m) for m in manifests]
-    individuals = []
-    scores: list[float | None] = []
-    for cid, r, p in zip(cids, results, parents, strict=True):
-        if isinstance(r, FitnessFailure):
-            individuals.append(Individual(cid, None, p, Failure(r.reason, r.error)))
-            scores.append(None)
-        else:
-            individuals.append(Individual(cid, r, p))
-            scores.append(r)
-    record = GenerationRecord(generation, tuple(individuals), best_index(scores, minimize))
-    return record, dict(zip(cids, manifests, strict=True))
+class RecordMaker:
+    """Turns scored populations into generation records, one generation after the other.
+
+    A child that is an unchanged copy of its one parent (an elite, or a clone that neither
+    crossed nor mutated) reuses the parent's manifest and CID instead of spelling and hashing
+    them again.
+    """
+
+    def __init__(self, codec: GenomeCodec, minimize: bool) -> None:
+        self._codec = codec
+        self._minimize = minimize
+        self._previous: tuple[Sequence[Values], list[bytes], list[CID]] | None = None
+
+    def __call__(self, job: Job) -> tuple[GenerationRecord, dict[CID, bytes]]:
+        generation, population, parents, results, given = job
+        encode = self._codec.encode
+        prev = self._previous
+        manifests: list[bytes] = []
+        cids: list[CID] = []
+        for n, (values, ps) in enumerate(zip(population, parents, strict=True)):
+            if prev is not None and len(ps) == 1 and prev[0][ps[0]] == values:
+                manifests.append(prev[1][ps[0]])
+                cids.append(prev[2][ps[0]])
+                continue
+            data = given[n] if given is not None else encode(values)
+            manifests.append(data)
+            cids.append(CID.of(data))
+        individuals = []
+        scores: list[float | None] = []
+        for cid, r, p in zip(cids, results, parents, strict=True):
+            if isinstance(r, FitnessFailure):
+                individuals.append(Individual(cid, None, p, Failure(r.reason, r.error)))
+                scores.append(None)
+            else:
+                individuals.append(Individual(cid, r, p))
+                scores.append(r)
+        best = best_index(scores, self._minimize)
+        self._previous = (population, manifests, cids)
+        return GenerationRecord(generation, tuple(individuals), best), dict(
+            zip(cids, manifests, strict=True)
+        )
 
 
 class Persister:
@@ -95,11 +116,10 @@ class InlinePersister(Persister):
 
     def __init__(self, writer: GenerationWriter, codec: GenomeCodec, minimize: bool) -> None:
         self._writer = writer
-        self._codec = codec
-        self._minimize = minimize
+        self._records = RecordMaker(codec, minimize)
 
     def submit(self, job: Job) -> None:
-        self.tip = self._writer.write([make_record(self._codec, self._minimize, job)])[-1]
+        self.tip = self._writer.write([self._records(job)])[-1]
         self.written = job[0]
 
     def close(self) -> None:
@@ -275,6 +295,7 @@ def _child(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _die_with_parent(parent)
         writer = factory()
+        records = RecordMaker(codec, minimize)
         reader = _Reader(jobs_fd)
         while True:
             first = reader.next()
@@ -283,7 +304,7 @@ def _child(
             jobs = [first, *reader.available()]
             # Alone in the queue: there is time to deflate. Behind: store, and catch up.
             backlog = len(jobs) > 1 or bool(reader.buf)
-            batch = [make_record(codec, minimize, job) for job in jobs]
+            batch = [records(job) for job in jobs]
             commits = writer.write(batch, compress=not backlog)
             _write_all(status_fd, _frame(("ok", jobs[-1][0], commits[-1])))
         _write_all(status_fd, _frame(("done",)))
