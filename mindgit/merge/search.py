@@ -20,19 +20,19 @@ memories, then data, each by name).
 
 from __future__ import annotations
 
-import array
-import sys
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from mindgit.errors import MindgitError
+from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import KINDS, Conflict, Decision, Side, ThreeWay
 from mindgit.sandbox import FitnessFailure, FitnessModule
 from mindgit.sandbox.abi import gene_values
 from mindgit.sandbox.errors import EvaluationError
-from mindgit.store.genome import Gene
+from mindgit.store.genome import Gene, Genome
 from mindgit.store.state import State
 
 EXHAUSTIVE_LIMIT = 12
@@ -79,6 +79,7 @@ class Candidates:
         self.conflicts: tuple[Conflict, ...] = merge.conflicts
         self.size = len(self.conflicts)
         self._vectors = self._vector_parts()
+        self._template = self._manifest_template()
 
     def sides(self, mask: int) -> tuple[Side, ...]:
         return tuple("theirs" if mask >> i & 1 else "ours" for i in range(self.size))
@@ -87,37 +88,42 @@ class Candidates:
         return self.merge.state(self.sides(mask))
 
     def manifest(self, mask: int) -> bytes:
-        return self.state(mask).manifest().data
+        """The candidate's canonical manifest bytes (what ``fitness`` scores)."""
+        if self._template is None:
+            return self.state(mask).manifest().data
+        pieces, values = self._template
+        out = [pieces[0]]
+        for (ours, theirs, bit), piece in zip(values, pieces[1:], strict=True):
+            out.append(theirs if mask >> bit & 1 else ours)
+            out.append(piece)
+        return b"".join(out)
 
     @property
     def batchable(self) -> bool:
         """Whether every candidate has a genome vector, all of one non-zero length."""
         return self._vectors is not None
 
-    def vectors(self, masks: Sequence[int]) -> tuple[array.array[float], int]:
-        """The candidates' genome vectors, packed little-endian, and their length."""
+    def vectors(self, masks: Sequence[int]) -> tuple[bytes, int]:
+        """The candidates' genome vectors, packed little-endian f64, and their length."""
         if self._vectors is None:
             raise ValueError("these candidates have no genome vectors")
         parts, dim = self._vectors
-        packed: array.array[float] = array.array("d")
+        chunks: list[bytes] = []
         for mask in masks:
-            for ours, theirs, bit in parts:
-                packed.extend(theirs if bit >= 0 and mask >> bit & 1 else ours)
-        if sys.byteorder != "little":
-            packed.byteswap()
-        return packed, dim
+            chunks.extend([t if bit >= 0 and mask >> bit & 1 else o for o, t, bit in parts])
+        return b"".join(chunks), dim
 
-    def _vector_parts(self) -> tuple[list[tuple[list[float], list[float], int]], int] | None:
+    def _vector_parts(self) -> tuple[list[tuple[bytes, bytes, int]], int] | None:
         # A genome vector is each gene's values in gene-name order (docs/fitness-abi.md), so a
         # candidate's vector is fixed runs with the conflicting genes' values between them:
-        # parts of (ours, theirs, conflict index), index -1 for a fixed run. Only when every
-        # conflict is a gene present on both sides with values of one length do all candidates
-        # share one layout; otherwise they are scored as manifests.
+        # parts of packed (ours, theirs, conflict index), index -1 for a fixed run. Only when
+        # every conflict is a gene present on both sides with values of one length do all
+        # candidates share one layout; otherwise they are scored as manifests.
         if any(c.kind != "gene" or c.ours is None or c.theirs is None for c in self.conflicts):
             return None
         at = {c.name: i for i, c in enumerate(self.conflicts)}
         fixed = {g.name: g for g in self.merge.genome}
-        parts: list[tuple[list[float], list[float], int]] = []
+        parts: list[tuple[bytes, bytes, int]] = []
         run: list[float] = []
         dim = 0
         for name in sorted(set(fixed) | set(at)):
@@ -128,19 +134,74 @@ class Candidates:
                 if ours is None or theirs is None or len(ours) != len(theirs):
                     return None
                 if run:
-                    parts.append((run, run, -1))
+                    parts.append((_pack(run), _pack(run), -1))
                     run = []
-                parts.append((ours, theirs, at[name]))
+                parts.append((_pack(ours), _pack(theirs), at[name]))
                 dim += len(ours)
             else:
                 values = _values(fixed[name])
                 if values is None:
                     return None
-                run = run + values
+                run.extend(values)
                 dim += len(values)
         if run:
-            parts.append((run, run, -1))
+            parts.append((_pack(run), _pack(run), -1))
         return (parts, dim) if dim > 0 else None
+
+    def _manifest_template(self) -> tuple[list[bytes], list[tuple[bytes, bytes, int]]] | None:
+        # Canonical DAG-JSON writes a map value the same wherever it sits, so a candidate's
+        # manifest is the manifest of a stand-in state, each conflict's value replaced by a
+        # unique placeholder, with each placeholder's text swapped for the chosen side's. This
+        # keeps the encoding of the settled part (thoughts above all) out of the per-candidate
+        # cost. A conflict where one side removed the pattern changes the keys: no template.
+        if any(c.ours is None or c.theirs is None for c in self.conflicts):
+            return None
+        genes = {g.name: g for g in self.merge.genome}
+        tables: dict[str, dict[str, CID]] = {
+            "memory": dict(self.merge.memories),
+            "data": dict(self.merge.data),
+        }
+        marks: list[tuple[bytes, bytes, bytes, int]] = []
+        for i, c in enumerate(self.conflicts):
+            sentinel = f"\x00mindgit-merge-candidate-{i}\x00"
+            if c.kind == "gene":
+                assert isinstance(c.ours, Gene) and isinstance(c.theirs, Gene)
+                stand_in = Gene.make(c.name, "str", sentinel)
+                genes[c.name] = stand_in
+                mark = dagjson.encode(stand_in.to_node())
+                ours, theirs = dagjson.encode(c.ours.to_node()), dagjson.encode(c.theirs.to_node())
+            else:
+                assert isinstance(c.ours, CID) and isinstance(c.theirs, CID)
+                link = CID.of(sentinel.encode())
+                tables[c.kind][c.name] = link
+                mark = dagjson.encode(link)
+                ours, theirs = dagjson.encode(c.ours), dagjson.encode(c.theirs)
+            marks.append((mark, ours, theirs, i))
+        text = (
+            State(
+                Genome(tuple(genes[n] for n in sorted(genes))),
+                self.merge.thoughts,
+                tuple(tables["memory"].items()),
+                tuple(tables["data"].items()),
+            )
+            .manifest()
+            .data
+        )
+        if any(text.count(mark) != 1 for mark, *_ in marks):
+            return None  # a placeholder's text also occurs elsewhere: build each state instead
+        marks.sort(key=lambda m: text.index(m[0]))
+        pieces: list[bytes] = []
+        at = 0
+        for mark, *_ in marks:
+            where = text.index(mark)
+            pieces.append(text[at:where])
+            at = where + len(mark)
+        pieces.append(text[at:])
+        return pieces, [(ours, theirs, i) for _, ours, theirs, i in marks]
+
+
+def _pack(values: Sequence[float]) -> bytes:
+    return struct.pack(f"<{len(values)}d", *values)
 
 
 def _values(gene: Gene) -> list[float] | None:
@@ -181,7 +242,7 @@ class ModuleScorer:
             return []
         if self.entry(candidates) == ENTRY_BATCH:
             packed, dim = candidates.vectors(masks)
-            return self.fitness.score_batch(memoryview(packed).cast("B"), dim)
+            return self.fitness.score_batch(packed, dim)
         return self.fitness.score_many([candidates.manifest(m) for m in masks])
 
 

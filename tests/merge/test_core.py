@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 
 import pytest
@@ -318,7 +319,7 @@ def test_packed_vectors_match_each_candidates_genome_vector(
     for i, mask in enumerate(masks):
         expected = genome_vector(candidates.state(mask).genome.to_node())
         assert expected is not None and len(expected) == dim
-        got = tuple(packed[i * dim : (i + 1) * dim])
+        got = struct.unpack_from(f"<{dim}d", packed, i * dim * 8)
         assert all(
             math.isclose(a, b, abs_tol=0) and a == b for a, b in zip(got, expected, strict=True)
         )
@@ -350,3 +351,27 @@ def test_candidates_without_one_vector_layout_are_not_batchable() -> None:
         )
     )
     assert not memory.batchable
+
+
+@given(st.one_of(st.none(), states()), states(), states())
+def test_candidate_manifests_are_each_states_canonical_manifest(
+    base: State | None, ours: State, theirs: State
+) -> None:
+    candidates = Candidates(three_way(base, ours, theirs))
+    for mask in range(1 << min(candidates.size, 5)):
+        assert candidates.manifest(mask) == candidates.state(mask).manifest().data
+
+
+def test_candidate_manifests_with_text_and_block_conflicts() -> None:
+    text = Gene.make("s", "str", 'quote " and \x00 and \u00e9')
+    base = State(Genome((x("x0", 0.0), Gene.make("s", "str", "b"))))
+    ours = State(Genome((x("x0", 1.0), text)), frozenset(THOUGHTS[:3]), (("m", BLOCKS[1]),))
+    theirs = State(
+        Genome((x("x0", 2.0), Gene.make("s", "str", "t"))),
+        frozenset(THOUGHTS[2:]),
+        (("m", BLOCKS[2]),),
+    )
+    candidates = Candidates(three_way(base, ours, theirs))
+    assert candidates.size == 3 and not candidates.batchable
+    for mask in range(8):
+        assert candidates.manifest(mask) == candidates.state(mask).manifest().data
