@@ -1,0 +1,380 @@
+"""Letta agent files (``.af``) in and out of the store: one experiment per agent.
+
+An agent becomes a state (``docs/agent-files.md`` has the whole mapping):
+
+* each memory block a **memory**, named after its label (``/`` written ``:``), holding the block's
+  JSON, so ``show`` and ``diff`` see its label, description and value and an edit is a new CID;
+* each message a **thought** of type ``message``; their order in the data block ``af.messages``;
+* its numeric LLM settings **genes** (``llm.temperature``...), which export writes back;
+* everything else **data blocks**: ``af.agent`` (the agent object), ``af.tools``,
+  ``af.tool_rules`` and ``af.file`` (what belongs to the file: other parts, how it was written).
+
+``export_af`` of a state nothing changed gives back the same file, equal as JSON with the exact
+number types; byte for byte when the file was written as Letta writes (see the docs for the one
+normalisation: the key order of a map is the order first seen for its set of keys).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from mindgit.adapters import agentfile_format as fmt
+from mindgit.adapters.agentfile_blocks import (
+    DATA_AGENT,
+    DATA_FILE,
+    DATA_MESSAGES,
+    DATA_RULES,
+    DATA_TOOLS,
+    FILE_FORMAT,
+    MAPPING_VERSION,
+    BlockTooLong,
+    UnknownBlock,
+    memory_block,
+    memory_name,
+    memory_names,
+    restore_block,
+    set_block,
+    tool_name,
+)
+from mindgit.adapters.agentfile_export import (
+    AgentSummary,
+    ExportConflict,
+    Exported,
+    NotAnImportedAgent,
+    describe,
+    export_af,
+)
+from mindgit.adapters.agentfile_genes import genes_of
+from mindgit.adapters.agentfile_json import (
+    AgentFileError,
+    CorruptAgentState,
+    Json,
+    Style,
+    key_orders,
+    parse_document,
+    to_node,
+)
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store import layout
+from mindgit.store.refs import RefError, read_ref, update_ref
+from mindgit.store.repository import (
+    HEADS,
+    Store,
+    check_experiment_name,
+)
+from mindgit.store.state import MAX_THOUGHT_BYTES, Block, State
+
+MAX_FILE_BYTES = 64 * 2**20
+"""Agent files above this size are refused before they are read."""
+_SLUG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class FileTooLarge(AgentFileError):
+    """An agent file larger than :data:`MAX_FILE_BYTES`."""
+
+    def __init__(self, source: str, size: int, limit: int) -> None:
+        super().__init__(
+            source,
+            f"{'over ' if size > limit else ''}{size} bytes is above the {limit} byte limit",
+            hint="mindgit refuses agent files above 64 MiB; trim the message history first",
+        )
+        self.size = size
+        self.limit = limit
+
+
+class MessageTooLarge(AgentFileError):
+    """One message is larger than a thought may be."""
+
+    def __init__(self, source: str, agent: str, index: int, size: int) -> None:
+        super().__init__(
+            source,
+            f"agent {agent} message #{index + 1} is {size} bytes, over the {MAX_THOUGHT_BYTES} "
+            "byte limit of a thought",
+        )
+        self.agent = agent
+        self.index = index
+        self.size = size
+
+
+class BadExperimentName(AgentFileError):
+    """An experiment the import would create exists already, or its name is not usable."""
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedAgent:
+    """One agent of a file, now an experiment."""
+
+    experiment: str
+    agent_name: str | None
+    commit: str
+    state: CID
+    memories: tuple[str, ...]  # memory names (labels with / written :)
+    messages: int
+    tools: tuple[str, ...]
+    genes: tuple[str, ...]
+    warnings: tuple[str, ...]  # secrets dropped, said once per agent (file-wide ones: first agent)
+
+
+# -- names -----------------------------------------------------------------------------------------
+
+
+def _slug(name: object, fallback: str) -> str:
+    text = _SLUG_CHARS.sub("-", name).strip("-.") if isinstance(name, str) else ""
+    return text[:100].rstrip("-.") or fallback
+
+
+def experiment_names(agent_names: Sequence[object], name: str | None) -> list[str]:
+    """Experiment names for a file's agents.
+
+    One agent: ``name``, else the agent's name made ref-safe. Several: ``name-1``, ``name-2``...
+    in file order, else each agent's name (repeats get ``-2``, ``-3``).
+    """
+    if name is not None:
+        if len(agent_names) == 1:
+            return [name]
+        return [f"{name}-{n + 1}" for n in range(len(agent_names))]
+    out: list[str] = []
+    for agent in agent_names:
+        base = _slug(agent, "agent")
+        candidate, n = base, 1
+        while candidate in out:
+            n += 1
+            candidate = f"{base}-{n}"
+        out.append(candidate)
+    return out
+
+
+# -- reading files ---------------------------------------------------------------------------------
+
+
+def read_limited(
+    source: str | os.PathLike[str] | IO[bytes], limit: int = MAX_FILE_BYTES
+) -> tuple[bytes, str]:
+    """The bytes of a path or binary stream, refusing more than ``limit`` before reading them all."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        label = str(path)
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise FileTooLarge(label, size, limit)
+            with path.open("rb") as f:
+                data = f.read(limit + 1)
+        except OSError as e:
+            raise AgentFileError(label, f"cannot read it ({e.strerror or e})") from None
+    else:
+        label = str(getattr(source, "name", "<stream>"))
+        data = source.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(label, len(data), limit)
+    return data, label
+
+
+# -- import ----------------------------------------------------------------------------------------
+
+
+def _stored(value: Json, *, reserved: Iterable[str] = ()) -> dict[str, Any]:
+    s = to_node(value, reserved=reserved)
+    node: dict[str, Any] = {"json": s.node}
+    if s.fix is not None:
+        node["fix"] = s.fix
+    return node
+
+
+def _message_thought(message: dict[str, Any]) -> Block:
+    s = to_node(message)
+    node: dict[str, Any] = {"message": s.node, "type": "message"}
+    if s.fix is not None:
+        node["fix"] = s.fix
+    return Block.encode(node)
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    experiment: str
+    parts: fmt.AgentParts
+    state: State
+    blocks: dict[CID, bytes]
+    memories: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def _plan(
+    parts: fmt.AgentParts, file_node: Block, experiment: str, source: str, warnings: Sequence[str]
+) -> _Planned:
+    blocks: dict[CID, bytes] = {file_node.cid: file_node.data}
+    labels = [b["label"] for b in parts.blocks]
+    names = memory_names(labels)
+    memories: dict[str, CID] = {}
+    for name, block in zip(names, parts.blocks, strict=True):
+        b = memory_block(block)
+        blocks[b.cid] = b.data
+        memories[name] = b.cid
+    order: list[dagjson.Node] = []
+    for n, message in enumerate(parts.messages):
+        t = _message_thought(message)
+        if len(t.data) > MAX_THOUGHT_BYTES:
+            raise MessageTooLarge(source, parts.display_name, n, len(t.data))
+        blocks[t.cid] = t.data
+        order.append(t.cid)
+    agent_node = _stored(parts.agent)
+    agent_node.update({"index": parts.index, "memories": list(names), "split": list(parts.split)})
+    data: dict[str, CID] = {DATA_FILE: file_node.cid}
+    named: list[tuple[str, dict[str, Any]]] = [(DATA_AGENT, agent_node)]
+    if parts.tools or "tools" in parts.split or parts.agent.get("tool_ids"):
+        named.append((DATA_TOOLS, _stored(list(parts.tools))))
+    if "tool_rules" in parts.split:
+        named.append((DATA_RULES, _stored(parts.tool_rules)))
+    if "messages" in parts.split:
+        named.append((DATA_MESSAGES, {"order": order}))
+    for data_name, node in named:
+        b = Block.encode(node)
+        blocks[b.cid] = b.data
+        data[data_name] = b.cid
+    state = (
+        State(
+            genes_of(parts.agent),
+            frozenset(c for c in order if isinstance(c, CID)),
+        )
+        .with_memories(memories)
+        .with_data(data)
+    )
+    return _Planned(experiment, parts, state, blocks, tuple(names), tuple(warnings))
+
+
+def _file_block(parts: fmt.FileParts, style: Style, value: Json) -> Block:
+    orders: dict[tuple[str, ...], list[str]] = {}
+    key_orders(value, orders)
+    node = _stored(parts.envelope)
+    node.update(
+        {
+            "agents": [a.agent["id"] for a in parts.agents if isinstance(a.agent.get("id"), str)],
+            "format": FILE_FORMAT,
+            "key_orders": _stored([orders[k] for k in sorted(orders)]),
+            "layout": parts.layout,
+            "mapping": MAPPING_VERSION,
+            "order": {k: list(v) for k, v in parts.order.items()},
+            "split": list(parts.split),
+            "style": style.to_node(),
+        }
+    )
+    return Block.encode(node)
+
+
+def _check_names(store: Store, names: Sequence[str], source: str) -> None:
+    existing = set(store.experiments())
+    for name in names:
+        try:
+            check_experiment_name(name)
+        except RefError as e:
+            raise BadExperimentName(source, f"experiment name {name!r}: {e}") from None
+        if name in existing or read_ref(store.repo, HEADS + name) is not None:
+            raise BadExperimentName(
+                source,
+                f"experiment {name!r} already exists",
+                hint="choose another name with --as NAME, or remove that experiment first",
+            )
+        # git keeps refs as files: "a" and "a/b" cannot both exist.
+        clash = [e for e in existing if e.startswith(name + "/") or name.startswith(e + "/")]
+        lock = Path(store.repo.path) / (HEADS + name + ".lock")
+        if clash or lock.exists():
+            raise BadExperimentName(
+                source, f"experiment {name!r} clashes with {clash[0] if clash else 'a lock file'}"
+            )
+    if len(set(names)) != len(names):
+        raise BadExperimentName(source, "two agents would get the same experiment name")
+
+
+def import_af(
+    store: Store,
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    name: str | None = None,
+    limit: int = MAX_FILE_BYTES,
+) -> list[ImportedAgent]:
+    """Import every agent of an agent file as a new experiment; return what each became.
+
+    All checks run before anything is written: bad input leaves refs and objects untouched.
+    """
+    data, label = read_limited(source, limit)
+    value, style = parse_document(data, label)
+    parts = fmt.split_file(value, label)
+    names = experiment_names([a.agent.get("name") for a in parts.agents], name)
+    _check_names(store, names, label)
+    file_node = _file_block(parts, style, value)
+    plans = []
+    for n, (agent, experiment) in enumerate(zip(parts.agents, names, strict=True)):
+        warnings = (*parts.warnings, *agent.warnings) if n == 0 else agent.warnings
+        plans.append(_plan(agent, file_node, experiment, label, warnings))
+    _ = store.key  # a bad key must fail before any object is written
+    commits = []
+    for plan in plans:
+        tree, manifest = layout.write_state(store.repo, plan.state, plan.blocks)
+        title = f"import-af: {Path(label).name} agent {plan.parts.display_name}"
+        if len(plans) > 1:
+            title += f" ({plan.parts.index + 1} of {len(plans)})"
+        oid = store.write_commit(tree, [], title, manifest.cid, {"Mindgit-Import": FILE_FORMAT})
+        commits.append((oid, manifest.cid))
+    _create_refs(store, [(p.experiment, c[0]) for p, c in zip(plans, commits, strict=True)])
+    return [
+        ImportedAgent(
+            plan.experiment,
+            plan.parts.agent.get("name") if isinstance(plan.parts.agent.get("name"), str) else None,
+            oid,
+            cid,
+            plan.memories,
+            len(plan.parts.messages),
+            tuple(tool_name(t) for t in plan.parts.tools),
+            tuple(plan.state.genome),
+            plan.warnings,
+        )
+        for plan, (oid, cid) in zip(plans, commits, strict=True)
+    ]
+
+
+def _create_refs(store: Store, refs: Sequence[tuple[str, str]]) -> None:
+    """Create every experiment, or none: a failure part-way removes the ones made."""
+    who = f"{store.name} <{store.public_key.did}>"
+    made: list[tuple[str, str]] = []
+    try:
+        for experiment, oid in refs:
+            update_ref(
+                store.repo, HEADS + experiment, oid, None, message="import-af", committer=who
+            )
+            made.append((experiment, oid))
+    except BaseException:
+        for experiment, oid in made:
+            if read_ref(store.repo, HEADS + experiment) == oid:
+                store.repo.references.delete(HEADS + experiment)
+        raise
+
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "AgentFileError",
+    "AgentSummary",
+    "BlockTooLong",
+    "CorruptAgentState",
+    "ExportConflict",
+    "Exported",
+    "FileTooLarge",
+    "ImportedAgent",
+    "MessageTooLarge",
+    "NotAnImportedAgent",
+    "UnknownBlock",
+    "describe",
+    "export_af",
+    "import_af",
+    "memory_name",
+    "restore_block",
+    "set_block",
+]

@@ -1,0 +1,183 @@
+"""Memory blocks of imported agents: their names, their stored form, and editing one.
+
+A Letta memory block is stored as a memory whose map is the block's own JSON (so ``show`` and
+``diff`` see its ``label``, ``description`` and ``value``), plus, only when that JSON holds
+something canonical DAG-JSON cannot spell exactly, the fix record under :data:`FIX_KEY`.
+A memory is named after its block's label; these functions find it by either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mindgit.adapters.agentfile_json import (
+    CorruptAgentState,
+    drop_fixes_under,
+    from_node,
+    to_node,
+)
+from mindgit.errors import MindgitError
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store import layout
+from mindgit.store.repository import Commit, Snapshot, Store
+from mindgit.store.state import Block, State, check_block_name
+
+MAPPING_VERSION = 1
+FILE_FORMAT = "letta-agent-file"
+DATA_FILE, DATA_AGENT, DATA_TOOLS, DATA_RULES, DATA_MESSAGES = (
+    "af.file",
+    "af.agent",
+    "af.tools",
+    "af.tool_rules",
+    "af.messages",
+)
+FIX_KEY = "mindgit:fix"
+"""The key of a memory block that holds its fix record (the rest is the block's own JSON)."""
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+def tool_name(tool: object) -> str:
+    if isinstance(tool, dict):
+        name = tool.get("name")
+        if not isinstance(name, str):
+            schema = tool.get("json_schema")
+            name = schema.get("name") if isinstance(schema, dict) else None
+        if isinstance(name, str):
+            return name
+    return "?"
+
+
+class UnknownBlock(MindgitError):
+    """No memory of that label (or name) in the state."""
+
+    def __init__(self, label: str, rev: str, known: Sequence[str]) -> None:
+        listed = ", ".join(known) if known else "none"
+        super().__init__(
+            f"no memory block {label!r} in {rev}", hint=f"the blocks there are: {listed}"
+        )
+        self.label = label
+        self.rev = rev
+
+
+class BlockTooLong(MindgitError):
+    """A new value longer than the block's character limit."""
+
+    def __init__(self, label: str, length: int, limit: int) -> None:
+        super().__init__(
+            f"the new value of block {label!r} has {length} characters, over its limit of {limit}",
+            hint="shorten it; the agent cannot hold more in that block",
+        )
+        self.label = label
+        self.length = length
+        self.limit = limit
+
+
+def memory_name(label: str) -> str:
+    """The memory name for a block label: ``/`` becomes ``:``, other odd characters ``_``.
+
+    >>> memory_name("system/human/family")
+    'system:human:family'
+    """
+    name = _NAME_CHARS.sub("_", label.replace("/", ":"))
+    if name[:1] in ".:-":
+        name = "_" + name
+    return name[:128]
+
+
+def memory_names(labels: Sequence[str]) -> list[str]:
+    """Names for one agent's labels, unique: a clash (after mapping) gets ``-2``, ``-3``..."""
+    names: list[str] = []
+    for label in labels:
+        base = memory_name(label)
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base[: 128 - len(str(n)) - 1]}-{n}"
+        names.append(check_block_name("memory", name))
+    return names
+
+
+def memory_block(block: dict[str, Any]) -> Block:
+    s = to_node(block, reserved=(FIX_KEY,))
+    node = dict(s.node)
+    if s.fix is not None:
+        node[FIX_KEY] = s.fix
+    return Block.encode(node)
+
+
+def memory_json(node: dict[str, Any], what: str) -> dict[str, Any]:
+    """A memory block's own JSON (its stored map without mindgit's fix record)."""
+    fix = node.pop(FIX_KEY, None)
+    value = from_node(node, fix, what)
+    assert isinstance(value, dict)
+    return value
+
+
+def find_memory(store: Store, snap: Snapshot, label: str, rev: str) -> str:
+    """The memory name for ``label``: an exact name, the label's mapped name, or a block's label."""
+    names = dict(snap.state.memories)
+    if label in names:
+        return label
+    mapped = memory_name(label)
+    if mapped in names:
+        return mapped
+    for name, cid in names.items():
+        node = dagjson.decode(layout.read_block(store.repo, snap.tree, cid))
+        if isinstance(node, dict) and node.get("label") == label:
+            return name
+    raise UnknownBlock(label, rev, sorted(names))
+
+
+def set_block(store: Store, label: str, value: str, *, experiment: str | None = None) -> Commit:
+    """A new signed commit in which memory block ``label`` holds ``value``."""
+    exp = store.experiment(experiment)
+    snap = store.snapshot(exp)
+    name = find_memory(store, snap, label, exp)
+
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        here = snap if state.memories == snap.state.memories else store.snapshot(exp)
+        if name not in dict(state.memories):
+            raise UnknownBlock(label, exp, [n for n, _ in state.memories])
+        node = dagjson.decode(layout.read_block(store.repo, here.tree, state.memory(name)))
+        if not isinstance(node, dict):
+            raise CorruptAgentState(f"{exp} memory {name!r}", "is not a map")
+        limit = node.get("limit")
+        if type(limit) is int and len(value) > limit:
+            raise BlockTooLong(label, len(value), limit)
+        old_fix = node.pop(FIX_KEY, None)
+        fix = drop_fixes_under(old_fix if isinstance(old_fix, dict) else None, ["value"])
+        stored = to_node(value)
+        node["value"] = stored.node
+        if stored.fix is not None:
+            # A value DAG-JSON cannot spell (a lone surrogate) is kept as its JSON text.
+            fix = dict(fix or {})
+            fix["raw"] = [*fix.get("raw", []), ["value"]]
+        if fix:
+            node[FIX_KEY] = fix
+        block = Block.encode(node)
+        memories = dict(state.memories)
+        memories[name] = block.cid
+        return state.with_memories(memories), {block.cid: block.data}
+
+    return store.update(change, f"block set {label}", experiment=exp)
+
+
+def restore_block(
+    store: Store, label: str, from_rev: str, *, experiment: str | None = None
+) -> Commit:
+    """A new signed commit in which memory block ``label`` is as it was at ``from_rev``."""
+    exp = store.experiment(experiment)
+    source = store.snapshot(from_rev)
+    name = find_memory(store, source, label, from_rev)
+    cid = source.state.memory(name)
+    data = layout.read_block(store.repo, source.tree, cid)
+
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        memories = dict(state.memories)
+        memories[name] = cid
+        return state.with_memories(memories), {cid: data}
+
+    return store.update(change, f"block restore {label} from {from_rev}", experiment=exp)

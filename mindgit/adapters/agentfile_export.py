@@ -1,0 +1,324 @@
+"""Imported agents back out of the store: one agent file from one or more states.
+
+The inverse of :func:`mindgit.adapters.agentfile.import_af`: the agent object from ``af.agent``,
+its genes written back into its settings, its memories as blocks (import order, then new ones by
+name), its messages in ``af.messages`` order (then new ones by CID), and the file around it from
+``af.file``, written in the style it was read in.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from mindgit.adapters import agentfile_format as fmt
+from mindgit.adapters.agentfile_blocks import (
+    DATA_AGENT,
+    DATA_FILE,
+    DATA_MESSAGES,
+    DATA_RULES,
+    DATA_TOOLS,
+    FILE_FORMAT,
+    MAPPING_VERSION,
+    memory_json,
+    tool_name,
+)
+from mindgit.adapters.agentfile_genes import apply_genes
+from mindgit.adapters.agentfile_json import (
+    CorruptAgentState,
+    Json,
+    Style,
+    from_node,
+    ordered,
+    render_document,
+)
+from mindgit.errors import MindgitError
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store import layout
+from mindgit.store.repository import Snapshot, Store
+
+
+class NotAnImportedAgent(MindgitError):
+    """A state that holds no imported agent (no ``af.agent`` data block)."""
+
+    def __init__(self, rev: str) -> None:
+        super().__init__(
+            f"{rev} holds no imported agent",
+            hint="import one with `mindgit import-af FILE`; only those states can be exported",
+        )
+        self.rev = rev
+
+
+class ExportConflict(MindgitError):
+    """States that cannot go into one agent file together."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"cannot export these agents together: {problem}")
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """What ``export_af`` wrote."""
+
+    agents: tuple[str, ...]  # agent names, in file order
+    size: int
+    layout: str
+    warnings: tuple[str, ...] = ()  # parts of the imported file left out
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSummary:
+    """An imported agent as ``show`` cannot tell it: its tools and messages."""
+
+    name: str | None
+    layout: str
+    agent_type: str | None
+    model: str | None
+    memories: tuple[tuple[str, str], ...]  # (memory name, label)
+    tools: tuple[str, ...]
+    tool_rules: int
+    messages: int
+    genes: tuple[str, ...]
+
+
+# -- reading states back ---------------------------------------------------------------------------
+
+
+def _decode_block(store: Store, snap: Snapshot, cid: CID, what: str) -> dict[str, Any]:
+    try:
+        node = dagjson.decode(layout.read_block(store.repo, snap.tree, cid))
+    except MindgitError as e:
+        raise CorruptAgentState(what, str(e)) from None
+    if not isinstance(node, dict):
+        raise CorruptAgentState(what, "is not a map")
+    return node
+
+
+def _unstore(node: dict[str, Any], what: str) -> Json:
+    if "json" not in node:
+        raise CorruptAgentState(what, "has no 'json'")
+    return from_node(node["json"], node.get("fix"), what)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    rev: str
+    snap: Snapshot
+    data: dict[str, CID]
+    file: dict[str, Any]
+    agent_node: dict[str, Any]
+
+
+def _load(store: Store, rev: str) -> _Loaded:
+    snap = store.snapshot(rev)
+    data = dict(snap.state.data)
+    if DATA_AGENT not in data or DATA_FILE not in data:
+        raise NotAnImportedAgent(rev)
+    file_node = _decode_block(store, snap, data[DATA_FILE], f"{rev} {DATA_FILE}")
+    if file_node.get("format") != FILE_FORMAT or file_node.get("mapping") != MAPPING_VERSION:
+        raise CorruptAgentState(
+            f"{rev} {DATA_FILE}", "is not an agent-file record this mindgit reads"
+        )
+    if file_node.get("layout") not in ("v1", "v2"):
+        raise CorruptAgentState(f"{rev} {DATA_FILE}", "names no known layout")
+    agent_node = _decode_block(store, snap, data[DATA_AGENT], f"{rev} {DATA_AGENT}")
+    return _Loaded(rev, snap, data, file_node, agent_node)
+
+
+def _string_list(node: dict[str, Any], key: str, what: str) -> list[str]:
+    value = node.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise CorruptAgentState(what, f"'{key}' is not a list of strings")
+    return value
+
+
+def _memories_in_order(store: Store, loaded: _Loaded) -> list[dict[str, Any]]:
+    state = loaded.snap.state
+    present = dict(state.memories)
+    first = [n for n in _string_list(loaded.agent_node, "memories", loaded.rev) if n in present]
+    names = first + sorted(set(present) - set(first))
+    out = []
+    for name in names:
+        what = f"{loaded.rev} memory {name!r}"
+        out.append(memory_json(_decode_block(store, loaded.snap, present[name], what), what))
+    return out
+
+
+def _messages_in_order(store: Store, loaded: _Loaded) -> list[dict[str, Any]]:
+    state = loaded.snap.state
+    order: list[CID] = []
+    if DATA_MESSAGES in loaded.data:
+        node = _decode_block(store, loaded.snap, loaded.data[DATA_MESSAGES], loaded.rev)
+        links = node.get("order")
+        if not isinstance(links, list) or not all(isinstance(c, CID) for c in links):
+            raise CorruptAgentState(
+                f"{loaded.rev} {DATA_MESSAGES}", "'order' is not a list of links"
+            )
+        order = [c for c in links if c in state.thoughts]
+    known = set(order)
+    # Messages added after the import (a merge, say) follow, in CID order.
+    extra = sorted((c for c in state.thoughts if c not in known), key=str)
+    out = []
+    for cid in [*order, *extra]:
+        thought = dagjson.decode(layout.read_thought(store.repo, loaded.snap.tree, cid))
+        if isinstance(thought, dict) and thought.get("type") == "message":
+            value = from_node(thought["message"], thought.get("fix"), f"{loaded.rev} thought {cid}")
+            out.append(value)
+    return out
+
+
+def _agent_out(store: Store, loaded: _Loaded) -> tuple[fmt.AgentOut, str]:
+    rev = loaded.rev
+    agent = _unstore(loaded.agent_node, f"{rev} {DATA_AGENT}")
+    if not isinstance(agent, dict):
+        raise CorruptAgentState(f"{rev} {DATA_AGENT}", "is not an agent object")
+    split = _string_list(loaded.agent_node, "split", rev)
+    apply_genes(agent, loaded.snap.state.genome)
+    memories = _memories_in_order(store, loaded)
+    tools: list[dict[str, Any]] = []
+    if DATA_TOOLS in loaded.data:
+        stored = _unstore(_decode_block(store, loaded.snap, loaded.data[DATA_TOOLS], rev), rev)
+        if not isinstance(stored, list) or not all(isinstance(t, dict) for t in stored):
+            raise CorruptAgentState(f"{rev} {DATA_TOOLS}", "is not a list of tools")
+        tools = stored
+    if "tool_rules" in split and DATA_RULES in loaded.data:
+        rules = _decode_block(store, loaded.snap, loaded.data[DATA_RULES], rev)
+        agent["tool_rules"] = _unstore(rules, f"{rev} {DATA_RULES}")
+    if "messages" in split or _has_messages(loaded):
+        agent["messages"] = _messages_in_order(store, loaded)
+    file_layout = str(loaded.file["layout"])
+    if file_layout == "v1":
+        if "core_memory" in split or memories:
+            agent["core_memory"] = memories
+        if "tools" in split or tools:
+            agent["tools"] = tools
+        return fmt.AgentOut(agent, (), ()), file_layout
+    if "block_ids" in split:
+        agent["block_ids"] = []
+    return fmt.AgentOut(agent, tuple(memories), tuple(tools)), file_layout
+
+
+def _has_messages(loaded: _Loaded) -> bool:
+    return DATA_MESSAGES in loaded.data or bool(loaded.snap.state.thoughts)
+
+
+def export_af(
+    store: Store, rev: str | Sequence[str], out: str | os.PathLike[str] | IO[bytes]
+) -> Exported:
+    """Write the agent(s) at ``rev`` as one agent file (a path, written atomically, or a stream).
+
+    Several revisions give one file with their agents in that order: the experiments of one
+    multi-agent import, exported together, give back that file.
+    """
+    revs = [rev] if isinstance(rev, str) else list(rev)
+    if not revs:
+        raise ExportConflict("no agents given")
+    loaded = [_load(store, r) for r in revs]
+    outs = [_agent_out(store, x) for x in loaded]
+    layouts = {lay for _, lay in outs}
+    if len(layouts) > 1:
+        raise ExportConflict("some are Letta 0.x agents (one per file) and some are not")
+    first = loaded[0].file
+    what = f"{loaded[0].rev} {DATA_FILE}"
+    style = Style.from_node(first.get("style"), what)
+    orders = _orders(first.get("key_orders"), what)
+    value: Json
+    warnings: list[str] = []
+    if layouts == {"v1"}:
+        if len(outs) > 1:
+            raise ExportConflict("a Letta 0.x agent file holds one agent; export each on its own")
+        value = outs[0][0].agent
+    else:
+        ids = [a.agent.get("id") for a, _ in outs if a.agent.get("id") is not None]
+        if len(set(map(str, ids))) != len(ids):
+            raise ExportConflict(
+                "two of them have the same agent id (imported from the same file twice?)"
+            )
+        envelope = _unstore(first, what)
+        if not isinstance(envelope, dict):
+            raise CorruptAgentState(what, "the file's own part is not an object")
+        order = first.get("order", {})
+        if not isinstance(order, dict):
+            raise CorruptAgentState(what, "'order' is not a map")
+        exported = {str(i) for i in ids}
+        value, warnings = fmt.assemble_v2(
+            envelope,
+            _string_list(first, "split", what),
+            {k: _string_list(order, k, what) for k in order},
+            [a for a, _ in outs],
+            absent=[i for i in _string_list(first, "agents", what) if i not in exported],
+        )
+    data = render_document(ordered(value, orders), style)
+    _write(out, data)
+    names = tuple(str(a.agent.get("name")) for a, _ in outs)
+    return Exported(names, len(data), layouts.pop(), tuple(warnings))
+
+
+def _orders(node: object, what: str) -> dict[tuple[str, ...], list[str]]:
+    if not isinstance(node, dict):
+        raise CorruptAgentState(what, "'key_orders' is not a stored list")
+    lists = _unstore(node, what)
+    if not isinstance(lists, list):
+        raise CorruptAgentState(what, "'key_orders' is not a list")
+    out: dict[tuple[str, ...], list[str]] = {}
+    for keys in lists:
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise CorruptAgentState(what, "'key_orders' holds something other than key lists")
+        out[tuple(sorted(keys))] = keys
+    return out
+
+
+def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
+    if not isinstance(out, str | os.PathLike):
+        out.write(data)
+        return
+    target = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- describing and editing ------------------------------------------------------------------------
+
+
+def describe(store: Store, rev: str) -> AgentSummary:
+    """An imported agent's name, model, memories, tools, message count and genes."""
+    loaded = _load(store, rev)
+    agent = _unstore(loaded.agent_node, f"{rev} {DATA_AGENT}")
+    if not isinstance(agent, dict):
+        raise CorruptAgentState(f"{rev} {DATA_AGENT}", "is not an agent object")
+    tools: Json = []
+    if DATA_TOOLS in loaded.data:
+        tools = _unstore(_decode_block(store, loaded.snap, loaded.data[DATA_TOOLS], rev), rev)
+    rules: Json = None
+    if DATA_RULES in loaded.data:
+        rules = _unstore(_decode_block(store, loaded.snap, loaded.data[DATA_RULES], rev), rev)
+    memories = []
+    for name, cid in loaded.snap.state.memories:
+        node = _decode_block(store, loaded.snap, cid, f"{rev} memory {name!r}")
+        label = node.get("label")
+        memories.append((name, label if isinstance(label, str) else name))
+    llm = agent.get("llm_config")
+    model = llm.get("model") if isinstance(llm, dict) else None
+    return AgentSummary(
+        name=agent.get("name") if isinstance(agent.get("name"), str) else None,
+        layout=str(loaded.file["layout"]),
+        agent_type=agent.get("agent_type") if isinstance(agent.get("agent_type"), str) else None,
+        model=model if isinstance(model, str) else None,
+        memories=tuple(memories),
+        tools=tuple(tool_name(t) for t in tools) if isinstance(tools, list) else (),
+        tool_rules=len(rules) if isinstance(rules, list) else 0,
+        messages=len(_messages_in_order(store, loaded)),
+        genes=tuple(loaded.snap.state.genome),
+    )

@@ -1,0 +1,475 @@
+"""Letta agent files as JSON: recognise the two layouts, check them, split them into parts per
+agent, drop secrets, and put the parts back together.
+
+Two layouts exist (both are "Agent File", ``.af``):
+
+* **v2**, Letta's ``AgentFileSchema`` (Letta 0.11 and later): ``{"agents": [...], "blocks":
+  [...], "tools": [...], "groups", "files", "sources", "mcp_servers", "metadata", "created_at"}``;
+  agents name their memory blocks and tools by file-local ids (``block_ids``, ``tool_ids``).
+* **v1**, the single-agent layout of Letta 0.6 to 0.10: one agent object with its blocks inline
+  (``core_memory``), ``messages``, ``tools``, ``tool_rules`` and a Letta ``version`` ("0.6.47").
+
+Nothing here touches the store; ``agentfile`` maps the parts onto states.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mindgit.adapters.agentfile_json import AgentFileError, Json
+
+Layout = Literal["v1", "v2"]
+
+_V1_VERSION = re.compile(r"0\.\d+(\.\d+)*([.+-]?[A-Za-z0-9.+-]*)?")
+# Keys whose string value is a credential wherever it appears (compared lower-case, "-" as "_").
+SECRET_NAMES = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "x_api_key",
+        "access_token",
+        "auth_token",
+        "bearer_token",
+        "refresh_token",
+        "session_token",
+        "token",
+        "password",
+        "passwd",
+        "secret",
+        "secret_key",
+        "client_secret",
+        "private_key",
+        "authorization",
+        "aws_secret_access_key",
+        "aws_session_token",
+    }
+)
+# Fields that hold environment values or credentials as a whole (every string in them).
+AGENT_SECRET_FIELDS = ("tool_exec_environment_variables", "secrets")
+MCP_SECRET_FIELDS = ("token", "custom_headers", "auth_header", "auth_token")
+
+
+class NotAnAgentFile(AgentFileError):
+    """JSON, but not a Letta agent file in either layout."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(
+            source,
+            f"not a Letta agent file ({reason})",
+            hint="mindgit reads Letta .af files: {'agents': [...]} or a Letta 0.x agent object",
+        )
+        self.reason = reason
+
+
+class UnknownFormatVersion(AgentFileError):
+    """A layout mindgit recognises, with a version it does not know."""
+
+    def __init__(self, source: str, version: object) -> None:
+        super().__init__(
+            source,
+            f"unknown agent file format version {version!r}",
+            hint="mindgit reads Letta 0.x agent files and the AgentFileSchema layout (no version)",
+        )
+        self.version = version
+
+
+class BlockWithoutLabel(AgentFileError):
+    """A memory block with no label (or a label that is not a non-empty string)."""
+
+    def __init__(self, source: str, where: str) -> None:
+        super().__init__(source, f"{where} has no label", hint="give every memory block a label")
+        self.where = where
+
+
+class DuplicateLabel(AgentFileError):
+    """Two memory blocks of one agent share a label."""
+
+    def __init__(self, source: str, agent: str, label: str) -> None:
+        super().__init__(
+            source,
+            f"agent {agent} has two memory blocks labelled {label!r}",
+            hint="rename one of them; a label names one block of an agent",
+        )
+        self.agent = agent
+        self.label = label
+
+
+class DanglingReference(AgentFileError):
+    """An agent names a block or tool the file does not hold (or ids repeat)."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(source, problem)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentParts:
+    """One agent split into what mindgit keeps apart."""
+
+    index: int
+    agent: dict[str, Any]  # the agent object without the split keys
+    split: tuple[str, ...]  # keys taken out of the agent that export puts back
+    blocks: tuple[dict[str, Any], ...]  # memory blocks, in the agent's order
+    messages: tuple[dict[str, Any], ...]
+    tools: tuple[dict[str, Any], ...]
+    tool_rules: Json = None  # meaningful when "tool_rules" is in split
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        name = self.agent.get("name")
+        return repr(name) if isinstance(name, str) else f"#{self.index + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileParts:
+    """An agent file split into its agents and what belongs to the file as a whole."""
+
+    layout: Layout
+    envelope: dict[str, Any]  # file-level JSON without the split keys (empty for v1)
+    split: tuple[str, ...]  # file-level keys export rebuilds ("agents", "blocks", "tools")
+    order: dict[str, list[str]] = field(default_factory=dict)  # ids of blocks/tools, file order
+    agents: tuple[AgentParts, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def split_file(value: Json, source: str) -> FileParts:
+    """Check an agent file's JSON and split it; secrets are blanked (see :func:`scrub`)."""
+    if not isinstance(value, dict):
+        kind = "a string" if isinstance(value, str) else f"a JSON {type(value).__name__}"
+        raise NotAnAgentFile(source, f"the document is {kind}, not an object")
+    if "agents" in value:
+        return _split_v2(value, source)
+    if "core_memory" in value or ("llm_config" in value and "messages" in value):
+        return _split_v1(value, source)
+    raise NotAnAgentFile(source, "no 'agents' list and no 'core_memory'")
+
+
+def _list_of_maps(value: object, source: str, what: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise NotAnAgentFile(source, f"{what} is not a list of objects")
+    return value
+
+
+def _ids(value: object, source: str, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise NotAnAgentFile(source, f"{what} is not a list of ids")
+    return value
+
+
+def _check_label(block: dict[str, Any], source: str, where: str) -> str:
+    label = block.get("label")
+    if not isinstance(label, str) or not label:
+        raise BlockWithoutLabel(source, where)
+    return label
+
+
+def _split_v2(value: dict[str, Any], source: str) -> FileParts:
+    for key in ("version", "schema_version", "format_version"):
+        if key in value:
+            raise UnknownFormatVersion(source, value[key])
+    agents = value["agents"]
+    if not isinstance(agents, list) or not agents:
+        raise NotAnAgentFile(source, "'agents' is not a non-empty list")
+    agents = _list_of_maps(agents, source, "'agents'")
+    file_warnings = scrub_file(value)
+    top = {k: v for k, v in value.items() if k != "agents"}
+    split = ["agents"]
+    pools: dict[str, dict[str, dict[str, Any]]] = {}
+    order: dict[str, list[str]] = {}
+    for kind in ("blocks", "tools"):
+        items = value.get(kind)
+        pool: dict[str, dict[str, Any]] = {}
+        if isinstance(items, list):
+            for n, item in enumerate(_list_of_maps(items, source, f"'{kind}'")):
+                ident = item.get("id")
+                what = f"{kind[:-1]} #{n + 1}"
+                if not isinstance(ident, str) or ident in pool:
+                    raise DanglingReference(source, f"{what} has a missing or repeated 'id'")
+                if kind == "blocks":
+                    _check_label(item, source, f"{what} (id {ident})")
+                pool[ident] = item
+            split.append(kind)
+            order[kind] = list(pool)
+        elif items is not None:
+            raise NotAnAgentFile(source, f"'{kind}' is not a list")
+        pools[kind] = pool
+    used: dict[str, set[str]] = {"blocks": set(), "tools": set()}
+    parts = []
+    for index, agent in enumerate(agents):
+        agent_warnings = scrub_agent(agent, f"agent #{index + 1}")
+        block_ids = _ids(agent.get("block_ids"), source, f"agent #{index + 1} 'block_ids'")
+        tool_ids = _ids(agent.get("tool_ids"), source, f"agent #{index + 1} 'tool_ids'")
+        for kind, ids in (("blocks", block_ids), ("tools", tool_ids)):
+            for ident in ids:
+                if ident not in pools[kind]:
+                    raise DanglingReference(
+                        source,
+                        f"agent #{index + 1} names {kind[:-1]} {ident!r}, which the file lacks",
+                    )
+            used[kind].update(ids)
+        blocks = [pools["blocks"][i] for i in block_ids]
+        _check_unique_labels(blocks, source, f"#{index + 1}")
+        tools = [pools["tools"][i] for i in tool_ids]
+        parts.append(
+            _agent_parts(index, agent, blocks, tools, ["block_ids"], agent_warnings, source)
+        )
+    for kind in ("blocks", "tools"):
+        if kind in split:
+            top[kind] = [item for i, item in pools[kind].items() if i not in used[kind]]
+    envelope = {k: v for k, v in top.items() if k not in split}
+    # Orphans (blocks and tools no agent names) stay with the file, under their own keys.
+    for kind in ("blocks", "tools"):
+        if kind in split:
+            envelope[kind] = top[kind]
+    return FileParts("v2", envelope, tuple(split), order, tuple(parts), tuple(file_warnings))
+
+
+def _check_unique_labels(blocks: Sequence[dict[str, Any]], source: str, agent: str) -> None:
+    seen: set[str] = set()
+    for block in blocks:
+        label = block["label"]
+        if label in seen:
+            raise DuplicateLabel(source, agent, label)
+        seen.add(label)
+
+
+def _agent_parts(
+    index: int,
+    agent: dict[str, Any],
+    blocks: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    also_split: list[str],
+    warnings: list[str],
+    source: str,
+) -> AgentParts:
+    where = f"agent #{index + 1}"
+    split = [k for k in also_split if isinstance(agent.get(k), list)]
+    messages: list[dict[str, Any]] = []
+    if isinstance(agent.get("messages"), list):
+        messages = _list_of_maps(agent["messages"], source, f"{where} 'messages'")
+        split.append("messages")
+    elif agent.get("messages") is not None:
+        raise NotAnAgentFile(source, f"{where} 'messages' is not a list")
+    if "tool_rules" in agent:
+        split.append("tool_rules")
+    rest = {k: v for k, v in agent.items() if k not in split}
+    return AgentParts(
+        index,
+        rest,
+        tuple(split),
+        tuple(blocks),
+        tuple(messages),
+        tuple(tools),
+        agent.get("tool_rules"),
+        tuple(warnings),
+    )
+
+
+def _split_v1(value: dict[str, Any], source: str) -> FileParts:
+    version = value.get("version")
+    if not isinstance(version, str) or not _V1_VERSION.fullmatch(version):
+        raise UnknownFormatVersion(source, version)
+    warnings = scrub_file(value) + scrub_agent(value, "the agent")
+    blocks = _list_of_maps(value.get("core_memory"), source, "'core_memory'")
+    for n, block in enumerate(blocks):
+        _check_label(block, source, f"core_memory block #{n + 1}")
+    _check_unique_labels(blocks, source, repr(value.get("name")))
+    tools = _list_of_maps(value.get("tools"), source, "'tools'")
+    parts = _agent_parts(0, value, blocks, tools, ["core_memory", "tools"], warnings, source)
+    return FileParts("v1", {}, (), {}, (parts,), ())
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+
+def _is_secret(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _blank(value: Json) -> Json:
+    """The same shape with every string emptied."""
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, dict):
+        return {k: _blank(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_blank(v) for v in value]
+    return value
+
+
+def _holds_secret(value: Json) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_secret(v) for v in value)
+    return _is_secret(value)
+
+
+def scrub_agent(agent: dict[str, Any], where: str) -> list[str]:
+    """Empty the agent's environment values and secrets in place; say which were dropped.
+
+    Letta itself exports these fields with empty values; a file that carries real values had
+    them added by hand, and mindgit must not commit them.
+    """
+    warnings = []
+    for name in AGENT_SECRET_FIELDS:
+        holder = agent.get(name)
+        if isinstance(holder, dict):
+            for key, value in holder.items():
+                if _holds_secret(value):
+                    holder[key] = _blank(value)
+                    warnings.append(_dropped(where, f"{name}[{key!r}]"))
+        elif isinstance(holder, list):
+            for n, entry in enumerate(holder):
+                if isinstance(entry, dict) and _holds_secret(entry.get("value")):
+                    key = entry.get("key", n)
+                    entry["value"] = _blank(entry["value"])
+                    warnings.append(_dropped(where, f"{name}[{key!r}]"))
+    return warnings
+
+
+def scrub_file(value: dict[str, Any]) -> list[str]:
+    """Empty MCP server credentials and every string under a credential-named key, in place."""
+    warnings = []
+    servers = value.get("mcp_servers")
+    for n, server in enumerate(servers if isinstance(servers, list) else []):
+        if not isinstance(server, dict):
+            continue
+        where = f"mcp server #{n + 1}"
+        for name in MCP_SECRET_FIELDS:
+            if _holds_secret(server.get(name)):
+                server[name] = _blank(server[name])
+                warnings.append(_dropped(where, name))
+        stdio = server.get("stdio_config")
+        if isinstance(stdio, dict) and _holds_secret(stdio.get("env")):
+            stdio["env"] = _blank(stdio["env"])
+            warnings.append(_dropped(where, "stdio_config.env"))
+    stack: list[tuple[Json, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                here = f"{path}.{key}" if path else key
+                if key.lower().replace("-", "_") in SECRET_NAMES and _is_secret(child):
+                    item[key] = ""
+                    warnings.append(_dropped("the file", here))
+                else:
+                    stack.append((child, here))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
+    return warnings
+
+
+def _dropped(where: str, what: str) -> str:
+    return (
+        f"{where}: dropped the value of secret {what} (not committed; the exported file has it "
+        "empty, set it again where the agent runs)"
+    )
+
+
+# -- putting files back together -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOut:
+    """One agent read back from a state, ready to be written into a file."""
+
+    agent: dict[str, Any]  # complete agent object (v1: the whole file)
+    blocks: tuple[dict[str, Any], ...]  # v2: memory blocks, each with its id
+    tools: tuple[dict[str, Any], ...]  # v2: tools
+
+
+def assemble_v2(
+    envelope: dict[str, Any],
+    split: Sequence[str],
+    order: dict[str, list[str]],
+    agents: Sequence[AgentOut],
+    absent: Collection[str] = (),
+) -> tuple[dict[str, Any], list[str]]:
+    """The file's JSON from its envelope and its agents, and warnings about what was left out.
+
+    ``absent`` names agents of the imported file that are not exported: groups naming one of
+    them are left out (Letta would refuse them).
+
+    Ids of blocks and tools stay unique: when two agents carry different content under one id
+    (a shared block edited in one experiment), the later one gets a fresh id and its agent's
+    ``block_ids``/``tool_ids`` follow.
+    """
+    top = {k: v for k, v in envelope.items() if k not in ("blocks", "tools")}
+    out_agents = [dict(a.agent) for a in agents]
+    top["agents"] = out_agents
+    for kind, ref in (("blocks", "block_ids"), ("tools", "tool_ids")):
+        orphans = envelope.get(kind) if kind in split else None
+        chosen: dict[str, dict[str, Any]] = {}
+        for item in orphans if isinstance(orphans, list) else []:
+            chosen.setdefault(str(item.get("id")), item)
+        taken = set(chosen) | {
+            it["id"]
+            for a in agents
+            for it in (a.blocks if kind == "blocks" else a.tools)
+            if isinstance(it.get("id"), str)
+        }
+        for a, agent in zip(agents, out_agents, strict=True):
+            renamed: dict[str, str] = {}
+            final: list[str] = []
+            for item in a.blocks if kind == "blocks" else a.tools:
+                ident = item.get("id")
+                if not isinstance(ident, str) or (ident in chosen and chosen[ident] != item):
+                    fresh = _fresh_id(kind[:-1], taken)
+                    if isinstance(ident, str):
+                        renamed[ident] = fresh
+                    item, ident = {**item, "id": fresh}, fresh
+                chosen.setdefault(ident, item)
+                final.append(ident)
+            if kind == "blocks" and (isinstance(agent.get(ref), list) or final):
+                # An agent's blocks are its memories, in the order the state keeps them.
+                agent[ref] = final
+            elif renamed and isinstance(agent.get(ref), list):
+                agent[ref] = [renamed.get(i, i) for i in agent[ref]]
+        if kind in split or chosen:
+            rank = {ident: n for n, ident in enumerate(order.get(kind, []))}
+            top[kind] = sorted(
+                chosen.values(), key=lambda it: rank.get(str(it.get("id")), len(rank))
+            )
+        elif kind in envelope:
+            top[kind] = envelope[kind]
+    warnings = []
+    groups = top.get("groups")
+    if absent and isinstance(groups, list):
+        kept = []
+        for group in groups:
+            missing = sorted(_group_agents(group) & set(absent))
+            if missing:
+                warnings.append(
+                    f"group {group.get('id')!r} left out: it names agent(s) not exported "
+                    f"({', '.join(missing)})"
+                )
+            else:
+                kept.append(group)
+        top["groups"] = kept
+    return top, warnings
+
+
+def _group_agents(group: object) -> set[str]:
+    if not isinstance(group, dict):
+        return set()
+    names = group.get("agent_ids")
+    found = {a for a in names if isinstance(a, str)} if isinstance(names, list) else set()
+    config = group.get("manager_config")
+    manager = config.get("manager_agent_id") if isinstance(config, dict) else None
+    return found | ({manager} if isinstance(manager, str) else set())
+
+
+def _fresh_id(prefix: str, taken: set[str]) -> str:
+    n = 0
+    while f"{prefix}-{n}" in taken:
+        n += 1
+    taken.add(f"{prefix}-{n}")
+    return f"{prefix}-{n}"

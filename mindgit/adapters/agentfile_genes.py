@@ -1,0 +1,142 @@
+"""An agent's LLM settings as typed genes, so that ``evolve`` can tune them, and back.
+
+Genes come from the numeric (and a few enumerated) fields of the agent's ``llm_config``
+(``llm.<field>``), of ``model_settings`` (``model.<field>``, newer Letta) and of the agent's own
+overrides (``agent.<field>``). A null field makes no gene. Bounds are the table's, widened to
+include the imported value, so an import never fails on an unusual setting.
+
+On export a gene's value replaces the field; an integer stays an integer, a float a float (an
+integral float is written ``1.0``, an integral value of a field that was an integer ``1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mindgit.store.genome import Gene, GeneKind, Genome, GenomeError
+
+SOURCES: tuple[tuple[str | None, str], ...] = (
+    ("llm_config", "llm"),
+    ("model_settings", "model"),
+    (None, "agent"),  # the agent object itself
+)
+AGENT_FIELDS = frozenset({"context_window_limit", "max_tokens", "max_reasoning_tokens"})
+Bound = Literal["window", "value"]
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    kind: GeneKind
+    lo: float | None = None
+    hi: float | Bound | None = None
+    scale: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+_TOKENS = Spec("int", 1, "window")
+SPECS: dict[str, Spec] = {
+    "temperature": Spec("float", 0.0, 2.0, 0.1),
+    "top_p": Spec("float", 0.0, 1.0, 0.05),
+    "frequency_penalty": Spec("float", -2.0, 2.0, 0.1),
+    "presence_penalty": Spec("float", -2.0, 2.0, 0.1),
+    "top_k": Spec("int", 1, 100),
+    "max_tokens": _TOKENS,
+    "max_output_tokens": _TOKENS,
+    "max_completion_tokens": _TOKENS,
+    "max_reasoning_tokens": Spec("int", 0, "window"),
+    "budget_tokens": Spec("int", 0, "window"),
+    # Evolution may shrink a context window (cheaper runs) but never grow it past the model's.
+    "context_window": Spec("int", 1024, "value"),
+    "context_window_limit": Spec("int", 1024, "value"),
+    "reasoning_effort": Spec("choice", choices=("minimal", "low", "medium", "high")),
+    "effort": Spec("choice", choices=("low", "medium", "high")),
+    "verbosity": Spec("choice", choices=("low", "medium", "high")),
+}
+
+
+def _fields(agent: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(gene name, the map holding the field, field) for every field a gene may come from."""
+    for key, prefix in SOURCES:
+        holder = agent if key is None else agent.get(key)
+        if not isinstance(holder, dict):
+            continue
+        for name in holder:
+            if name in SPECS and (key is not None or name in AGENT_FIELDS):
+                yield f"{prefix}.{name}", holder, name
+
+
+def _window(agent: dict[str, Any]) -> int | None:
+    llm = agent.get("llm_config")
+    cw = llm.get("context_window") if isinstance(llm, dict) else None
+    return cw if type(cw) is int and cw > 0 else None
+
+
+def genes_of(agent: dict[str, Any]) -> Genome:
+    """The genes an agent's settings give (fields that are null or odd give none)."""
+    genes = []
+    window = _window(agent)
+    for gene_name, holder, name in _fields(agent):
+        gene = _gene(gene_name, SPECS[name], holder[name], window)
+        if gene is not None:
+            genes.append(gene)
+    return Genome(tuple(genes))
+
+
+def _gene(name: str, spec: Spec, value: object, window: int | None) -> Gene | None:
+    try:
+        if spec.kind == "choice":
+            if not isinstance(value, str):
+                return None
+            choices = spec.choices if value in spec.choices else (*spec.choices, value)
+            return Gene.make(name, "choice", value, choices=choices)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if spec.kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                return None
+            value = int(value)
+        hi: float | None
+        if spec.hi == "window":
+            hi = float(window) if window is not None else float(value)
+        elif spec.hi == "value":
+            hi = float(value)
+        else:
+            hi = spec.hi
+        lo = spec.lo if spec.lo is None else min(spec.lo, value)
+        hi = hi if hi is None else max(hi, value)
+        return Gene.make(name, spec.kind, value, min=lo, max=hi, scale=spec.scale)
+    except GenomeError:
+        return None
+
+
+def apply_genes(agent: dict[str, Any], genome: Genome) -> None:
+    """Write the genes' values back into the agent's settings, in place.
+
+    A field whose gene is gone keeps its imported value; genes of other names are mindgit's own.
+    """
+    for key, prefix in SOURCES:
+        holder = agent if key is None else agent.get(key)
+        if not isinstance(holder, dict):
+            continue
+        for gene in genome.genes:
+            head, _, name = gene.name.partition(".")
+            if head != prefix or name not in SPECS or (key is None and name not in AGENT_FIELDS):
+                continue
+            holder[name] = json_value(gene, holder.get(name))
+
+
+def json_value(gene: Gene, imported: object) -> Any:
+    """A gene's value in the JSON type of the field it came from."""
+    value = gene.value
+    if gene.kind == "floats":
+        return list(value)  # type: ignore[arg-type]
+    if gene.kind in ("float", "int"):
+        number = float(value)  # type: ignore[arg-type]
+        if type(imported) in (int, float) and float(imported) == number:  # type: ignore[arg-type]
+            return imported  # unchanged: keep its exact spelling (1 vs 1.0, -0.0)
+        if type(imported) is int or (imported is None and gene.kind == "int"):
+            return int(number) if number.is_integer() else number
+        return number
+    return value

@@ -1,0 +1,187 @@
+"""Letta agent files: import-af, export-af, af-info, and editing memory blocks (block set/restore)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.output import emit_json, info
+
+
+@click.command("import-af")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
+@click.option(
+    "--as",
+    "name",
+    metavar="NAME",
+    help="Experiment name (several agents: NAME-1, NAME-2...; default: the agents' names).",
+)
+@json_option
+@click.pass_context
+def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) -> None:
+    """Import a Letta agent file (.af): one new experiment per agent in it.
+
+    Memory blocks become named memories, messages thoughts, LLM settings genes; secrets are
+    dropped with a warning. FILE may be - for stdin.
+    """
+    from mindgit.adapters.agentfile import import_af as run_import
+
+    store = open_store_from(ctx)
+    source: Any = sys.stdin.buffer if file == "-" else file
+    agents = run_import(store, source, name=name)
+    for agent in agents:
+        for warning in agent.warnings:
+            info(f"warning: {warning}")
+    if as_json:
+        emit_json(
+            [
+                {
+                    "experiment": a.experiment,
+                    "agent": a.agent_name,
+                    "commit": a.commit,
+                    "state": str(a.state),
+                    "memories": list(a.memories),
+                    "messages": a.messages,
+                    "tools": list(a.tools),
+                    "genes": list(a.genes),
+                    "warnings": list(a.warnings),
+                }
+                for a in agents
+            ]
+        )
+        return
+    for a in agents:
+        click.echo(a.experiment)
+        info(
+            f"imported agent {a.agent_name or '(unnamed)'} as {a.experiment}: "
+            f"{len(a.memories)} blocks, {a.messages} messages, {len(a.tools)} tools, "
+            f"{len(a.genes)} genes"
+        )
+
+
+@click.command("export-af")
+@click.argument("revs", nargs=-1, required=True, metavar="REV...")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
+    help="The .af file to write (- for stdout).",
+)
+@json_option
+@click.pass_context
+def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: bool) -> None:
+    """Write imported agent(s) as one Letta agent file.
+
+    Give every experiment of a multi-agent import, in order, to get that file back.
+    """
+    from mindgit.adapters.agentfile import export_af as run_export
+
+    store = open_store_from(ctx)
+    out: Any = sys.stdout.buffer if output == "-" else Path(output)
+    result = run_export(store, list(revs), out)
+    if output == "-":
+        sys.stdout.buffer.flush()
+    for warning in result.warnings:
+        info(f"warning: {warning}")
+    data = {
+        "output": output,
+        "agents": list(result.agents),
+        "bytes": result.size,
+        "warnings": list(result.warnings),
+    }
+    if as_json and output != "-":
+        emit_json(data)
+    else:
+        info(f"wrote {len(result.agents)} agent(s) to {output} ({result.size} bytes)")
+
+
+@click.command("af-info")
+@click.argument("rev", required=False)
+@experiment_option
+@json_option
+@click.pass_context
+def af_info(ctx: click.Context, rev: str | None, experiment: str | None, as_json: bool) -> None:
+    """An imported agent: model, memory blocks, tools, message count, genes."""
+    from mindgit.adapters.agentfile import describe
+
+    store = open_store_from(ctx)
+    target = rev if rev is not None else store.head(experiment)
+    s = describe(store, target)
+    if as_json:
+        emit_json(
+            {
+                "name": s.name,
+                "layout": s.layout,
+                "agent_type": s.agent_type,
+                "model": s.model,
+                "memories": [{"name": n, "label": label} for n, label in s.memories],
+                "tools": list(s.tools),
+                "tool_rules": s.tool_rules,
+                "messages": s.messages,
+                "genes": list(s.genes),
+            }
+        )
+        return
+    click.echo(f"agent      {s.name or '(unnamed)'}  ({s.agent_type or '?'}, {s.layout})")
+    click.echo(f"model      {s.model or '?'}")
+    click.echo(f"blocks     {len(s.memories)}")
+    for name, label in s.memories:
+        click.echo(f"  {label}" + (f"  (memory {name})" if name != label else ""))
+    click.echo(f"tools      {len(s.tools)}: {', '.join(s.tools)}")
+    click.echo(f"tool rules {s.tool_rules}")
+    click.echo(f"messages   {s.messages}")
+    click.echo(f"genes      {', '.join(s.genes)}")
+
+
+@click.group()
+def block() -> None:
+    """Edit an imported agent's memory blocks, one signed commit per change."""
+
+
+@block.command("set")
+@click.argument("label")
+@click.argument("value")
+@experiment_option
+@json_option
+@click.pass_context
+def block_set(
+    ctx: click.Context, label: str, value: str, experiment: str | None, as_json: bool
+) -> None:
+    """Give block LABEL the text VALUE (a new commit; `mindgit diff` shows the change)."""
+    from mindgit.adapters.agentfile import set_block
+
+    store = open_store_from(ctx)
+    _report(set_block(store, label, value, experiment=experiment), as_json)
+
+
+@click.command("restore")
+@click.argument("label")
+@click.option("--from", "from_rev", required=True, metavar="REV", help="Take the block from here.")
+@experiment_option
+@json_option
+@click.pass_context
+def restore(
+    ctx: click.Context, label: str, from_rev: str, experiment: str | None, as_json: bool
+) -> None:
+    """Roll block LABEL back to what it was at REV, as a new commit."""
+    from mindgit.adapters.agentfile import restore_block
+
+    store = open_store_from(ctx)
+    _report(restore_block(store, label, from_rev, experiment=experiment), as_json)
+
+
+block.add_command(restore)
+
+
+def _report(commit: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {"commit": commit.id, "experiment": commit.experiment, "state": str(commit.manifest)}
+        )
+    else:
+        click.echo(commit.id)
