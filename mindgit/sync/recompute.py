@@ -88,11 +88,13 @@ class ClaimProblem:
 
 @dataclass(frozen=True, slots=True)
 class RecomputeReport:
-    """Which claims were re-run (of how many found) and what did not hold."""
+    """Which claims were re-run (of how many found) and what did not hold; ``runs`` are the
+    run tips the results rest on (verify their signatures too)."""
 
     found: int
     checked: tuple[Claim, ...]
     problems: tuple[ClaimProblem, ...]
+    runs: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -146,9 +148,28 @@ def find_claims(
     repo: pygit2.Repository, tips: Iterable[str], hide: Iterable[str] = ()
 ) -> list[Claim]:
     """Every fitness claim among the commits reachable from ``tips`` and not from ``hide``,
-    oldest first."""
+    oldest first; with each result, the generations of its run (they are its evidence)."""
+    hide = list(hide)
+    claims = _claims_in(repo, walk(repo, tips, hide))
+    run_tips = run_tips_of(repo, claims)
+    if run_tips:
+        seen = {c.commit for c in claims}
+        for claim in _claims_in(repo, walk(repo, run_tips, hide)):
+            if claim.commit not in seen:
+                claims.append(claim)
+    return claims
+
+
+def run_tips_of(repo: pygit2.Repository, claims: Iterable[Claim]) -> list[str]:
+    """The newest generation commit of each run the results among ``claims`` name (if held)."""
+    runs = sorted({c.run_id for c in claims if c.kind == RESULT})
+    tips = (read_ref(repo, RUNS_PREFIX + run_id) for run_id in runs)
+    return [t for t in tips if t is not None]
+
+
+def _claims_in(repo: pygit2.Repository, commits: Iterable[str]) -> list[Claim]:
     claims: list[Claim] = []
-    for oid in walk(repo, tips, hide):
+    for oid in commits:
         commit = repo[oid]
         assert isinstance(commit, pygit2.Commit)
         message = commit.message
@@ -429,7 +450,8 @@ def recompute(
     cache_dir: Path | None = None,
     on_claim: ClaimCallback | None = None,
 ) -> RecomputeReport:
-    """Re-run ``count`` fitness claims (None: all) among the commits ``tips`` bring past ``hide``.
+    """Re-run ``count`` fitness claims (None: all) among the commits ``tips`` bring past ``hide``
+    (with the generations of the runs their results name).
 
     >>> recompute(store.repo, [store.head()], count=20).ok  # doctest: +SKIP
     True
@@ -443,4 +465,5 @@ def recompute(
         problems.extend(found)
         if on_claim is not None:
             on_claim(claim, found)
-    return RecomputeReport(len(claims), tuple(chosen), tuple(problems))
+    runs = tuple(run_tips_of(repo, claims))
+    return RecomputeReport(len(claims), tuple(chosen), tuple(problems), runs)

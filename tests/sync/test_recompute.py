@@ -325,6 +325,16 @@ def test_claims_are_found_only_in_the_range(evolved: tuple[Store, RunResult]) ->
     assert len(find_claims(store.repo, everything(store))) == GENERATIONS + 1
 
 
+def test_a_result_brings_the_generations_of_its_run(evolved: tuple[Store, RunResult]) -> None:
+    store, result = evolved
+    found = find_claims(store.repo, [store.head()])
+    assert [c.kind for c in found] == [RESULT] + [GENERATION] * GENERATIONS
+    assert [c.generation for c in found[1:]] == list(range(GENERATIONS))
+    # Generations already behind --since stay there.
+    tip = str(store.repo.references[f"refs/runs/{result.run_id}"].target)
+    assert [c.kind for c in find_claims(store.repo, [store.head()], [tip])] == [RESULT]
+
+
 # ---- the command ------------------------------------------------------------------------------
 
 
@@ -388,11 +398,10 @@ def test_verify_with_a_trust_file_in_a_plain_clone(
     )
     res = cli("--store", str(clone), "verify", "--trust", str(trust), "--recompute", "all")
     assert res.code == 0, res.out + res.err
-    # The experiment holds one claim, the result; the run's generations are not on its history.
-    assert "1 of 1 fitness claims recomputed, 0 failed" in res.err
-    res = cli("--store", str(clone), "verify", "--trust", str(trust), "--all", "--recompute", "all")
-    assert res.code == 0, res.out + res.err
-    assert f"{GENERATIONS + 1} of {GENERATIONS + 1} fitness claims recomputed" in res.err
+    # The experiment holds one claim, the result; its run's generations come with it, and the
+    # run's commits are verified too (3 on the experiment, 6 generations).
+    assert f"{GENERATIONS + 1} of {GENERATIONS + 1} fitness claims recomputed, 0 failed" in res.err
+    assert f"{3 + GENERATIONS} commits checked, 0 failed" in res.err
     missing = cli("--store", str(clone), "verify", "--trust", str(tmp_path / "nope"))
     assert missing.code == 2 and "no such file" in missing.err
     elsewhere = cli("--store", str(tmp_path), "verify", "--trust", str(trust))

@@ -120,12 +120,14 @@ def verify(
     else:
         tips = [target.head()]
     hide = [target.resolve(since)] if since else []
-    report = verify_commits(repo, target.trust, tips, hide)
     claims = None
     if recompute is not None:
         from mindgit.sync.recompute import recompute as rerun
 
         claims = rerun(repo, tips, hide, count, cache_dir=target.cache_dir)
+        # The runs the results rest on are part of what is verified.
+        tips = [*tips, *(t for t in claims.runs if t not in tips)]
+    report = verify_commits(repo, target.trust, tips, hide)
     ok = report.ok and (claims is None or claims.ok)
     if as_json:
         out: dict[str, Any] = {
