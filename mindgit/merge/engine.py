@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pygit2
 
@@ -25,6 +25,7 @@ from mindgit.merge.core import BY_FITNESS, Decision, three_way
 from mindgit.merge.lookup import FitnessChoice, find_fitness, module_cache
 from mindgit.merge.search import ModuleScorer, Scorer, resolve
 from mindgit.store import layout
+from mindgit.store.genome import Gene
 from mindgit.store.refs import update_ref
 from mindgit.store.repository import HEADS, Snapshot, Store
 from mindgit.store.state import State
@@ -130,25 +131,12 @@ def plan_merge(
     if not bases and not allow_unrelated:
         raise UnrelatedHistories(exp, theirs)
 
-    choice: list[FitnessChoice | None] = []
-    scorers: list[Scorer | None] = []
-
-    def scorer() -> Scorer | None:
-        if not scorers:
-            found = find_fitness(repo, spec=fitness, experiment=exp, store=store)
-            choice.append(found)
-            scorers.append(
-                None
-                if found is None
-                else ModuleScorer(found.load(module_cache(store)), found.cid, found.minimize)
-            )
-        return scorers[0]
-
-    base = base_state(repo, bases, scorer)
+    lazy = _LazyFitness(store, fitness, exp)
+    base = base_state(repo, bases, lazy.scorer)
     merge3 = three_way(base, ours_snap.state, theirs_snap.state)
-    resolution = resolve(merge3, scorer() if merge3.conflicts else None)
-    found = choice[0] if choice else None
-    module = found.cid if found is not None and resolution.candidates_scored else None
+    resolution = resolve(merge3, lazy.scorer() if merge3.conflicts else None)
+    found = lazy.choice if resolution.candidates_scored else None
+    module = found.cid if found is not None else None
     manifest = resolution.state.manifest()
     outcome = MergeOutcome(
         commit=None,
@@ -163,14 +151,38 @@ def plan_merge(
         theirs=theirs_id,
         bases=tuple(bases),
         entry=resolution.entry,
-        minimize=found.minimize if module is not None and found is not None else False,
-        fitness_source=found.source if module is not None and found is not None else None,
+        minimize=found.minimize if found is not None else False,
+        fitness_source=found.source if found is not None else None,
         thoughts_added=_sorted(resolution.state.thoughts - ours_snap.state.thoughts),
         thoughts_removed=_sorted(ours_snap.state.thoughts - resolution.state.thoughts),
         dry_run=True,
     )
     message = merge_message(theirs, exp, outcome)
     return MergePlan(outcome, resolution.state, message, theirs_snap.tree, ours_snap.tree)
+
+
+class _LazyFitness:
+    """The merge's fitness module: looked up and compiled only when a conflict needs it."""
+
+    def __init__(self, store: Store, spec: str | None, experiment: str) -> None:
+        self._store = store
+        self._spec = spec
+        self._experiment = experiment
+        self._looked = False
+        self._scorer: Scorer | None = None
+        self.choice: FitnessChoice | None = None
+
+    def scorer(self) -> Scorer | None:
+        if not self._looked:
+            self._looked = True
+            store = self._store
+            self.choice = find_fitness(
+                store.repo, spec=self._spec, experiment=self._experiment, store=store
+            )
+            if self.choice is not None:
+                module = self.choice.load(module_cache(store))
+                self._scorer = ModuleScorer(module, self.choice.cid, self.choice.minimize)
+        return self._scorer
 
 
 def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
@@ -233,8 +245,6 @@ def _sorted(cids: frozenset[CID]) -> tuple[CID, ...]:
 
 
 def _done(outcome: MergeOutcome, commit: str) -> MergeOutcome:
-    from dataclasses import replace
-
     return replace(outcome, commit=commit, dry_run=False)
 
 
@@ -337,8 +347,6 @@ def decisions_json(decisions: Sequence[Decision]) -> list[dict[str, object]]:
 
 
 def _value_json(value: object) -> object:
-    from mindgit.store.genome import Gene
-
     if isinstance(value, Gene):
         return value.to_node()
     if isinstance(value, CID):

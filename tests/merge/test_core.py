@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,14 +17,15 @@ from mindgit.merge import (
     Decision,
     FitnessFailedEverywhere,
     MergeConflict,
+    ModuleScorer,
     StateScorer,
     merge_states,
     three_way,
 )
-from mindgit.sandbox import Trap, genome_vector
+from mindgit.sandbox import FitnessModule, Trap, genome_vector
 from mindgit.store.genome import Gene, Genome
 from mindgit.store.state import Block, State, make_thought
-from tests.merge.conftest import x
+from tests.merge.conftest import RASTRIGIN, x
 
 THOUGHTS = [make_thought(f"thought {i}").cid for i in range(8)]
 BLOCKS = [Block.encode({"value": f"block {i}"}).cid for i in range(4)]
@@ -375,3 +376,26 @@ def test_candidate_manifests_with_text_and_block_conflicts() -> None:
     assert candidates.size == 3 and not candidates.batchable
     for mask in range(8):
         assert candidates.manifest(mask) == candidates.state(mask).manifest().data
+
+
+@pytest.fixture(scope="module")
+def rastrigin_module() -> Iterator[FitnessModule]:
+    module = FitnessModule.load(RASTRIGIN.read_bytes())
+    yield module
+    del module  # before interpreter shutdown tears wasmtime down
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conflicting())
+def test_with_the_real_module_the_result_is_at_least_as_fit_as_either_side(
+    rastrigin_module: FitnessModule, sides: tuple[State, State, State]
+) -> None:
+    base, ours, theirs = sides
+    module = rastrigin_module
+    merged, _ = merge_states(base, ours, theirs, scorer=ModuleScorer(module, None))
+    vectors = [genome_vector(s.genome.to_node()) for s in (merged, ours, theirs)]
+    assert all(v is not None for v in vectors)
+    results = module.score_batch([v for v in vectors if v is not None], len(vectors[0] or ()))
+    scores = [r for r in results if isinstance(r, float)]
+    assert len(scores) == 3
+    assert scores[0] >= max(scores[1], scores[2])

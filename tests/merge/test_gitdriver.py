@@ -285,3 +285,23 @@ def test_git_setup_refuses_what_is_not_a_clone(store: Store, tmp_path: Path) -> 
     os.environ.pop("GIT_DIR", None)
     with pytest.raises(NotAClone, match="not inside a git repository"):
         git_setup(empty, fetch=False)
+
+
+def test_criss_cross_histories_merge_the_same_under_git(store: Store, tmp_path: Path) -> None:
+    store.set_genes([x("x0", 0.0), x("x1", 0.0), x("x2", 0.0)])
+    store.fork("dreamer", switch=False)
+    store.set_genes([x("x0", 1.0)])
+    store.set_genes([x("x1", 1.0)], experiment="dreamer")
+    a, b = store.head("main"), store.head("dreamer")
+    merge(store, b, into="main")
+    merge(store, a, into="dreamer")
+    store.set_genes([x("x2", 2.0)])
+    store.set_genes([x("x0", -1.0)], experiment="dreamer")
+    work = clone(store, tmp_path / "work")
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0, proc.stderr
+    out = merge(store, "dreamer")
+    assert len(out.bases) == 2
+    assert manifest_cid(work, "HEAD") == out.manifest
+    assert out.commit is not None
+    assert tree_of(work, "HEAD") == tree_of(store.path, out.commit, bare=True)
