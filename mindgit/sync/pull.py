@@ -157,17 +157,25 @@ def _pull(
     rotate_tips = [plan.accepted[r] for r in sorted(plan.accepted)]
     if plan.new_keys:
         rotations = apply_rotations(store, rotate_tips, strict=True)
-    for ref in sorted(incoming):
+    for ref, chain in sorted(incoming.items()):
+        mine = known.get(ref)
         tip = plan.accepted.get(ref)
-        if tip is None:
+        if planning[ref] is not chain:
+            # Ours is ahead of theirs, or the two diverged: ours was planned and stays.
+            assert mine is not None
+            status = "ahead" if descends(repo, mine.tip, chain.tip) else "conflict"
+            kept = f"diverged key chain: kept ours; theirs is {refspace.seen_ref(peer.name, ref)}"
+            detail = kept if status == "conflict" else None
+            outcomes.append(RefOutcome(ref, status, chain.tip, mine.tip, mine.tip, detail))
+        elif tip is None:
             outcomes.append(
-                RefOutcome(ref, "skipped", incoming[ref].tip, None, None, plan.skipped.get(ref))
+                RefOutcome(ref, "skipped", chain.tip, None, None, plan.skipped.get(ref))
             )
-            continue
-        outcome = _accept(store, peer, ref, tip, fitness, mergeable=False)
-        if tip != incoming[ref].tip:
-            outcome = replace(outcome, detail=plan.skipped.get(ref))
-        outcomes.append(outcome)
+        else:
+            outcome = _accept(store, peer, ref, tip, fitness, mergeable=False)
+            if tip != chain.tip:
+                outcome = replace(outcome, detail=plan.skipped.get(ref))
+            outcomes.append(outcome)
     for ref, oid in sorted(content.items()):
         outcomes.append(_accept(store, peer, ref, oid, fitness, mergeable=ref.startswith(HEADS)))
         emit(on_event, peer.name, "accept", f"{ref}: {outcomes[-1].status}")

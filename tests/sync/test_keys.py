@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import pygit2
 import pytest
 
-from mindgit.store.private import ANNOUNCE_REF, rotate_key
+from mindgit.identity.keys import NodeKey
+from mindgit.identity.rotation import RotationRecord, prove
+from mindgit.store import layout
+from mindgit.store.private import ANNOUNCE_REF, PROOF_FILE, RECORD_FILE, rotate_key
 from mindgit.store.repository import init_store
 from mindgit.sync.outcomes import PullRejected
 from mindgit.sync.peers import add_peer
 from mindgit.sync.pull import pull
 from mindgit.sync.push import push
 from mindgit.sync.refspace import key_chain_ref
+from tests.sync import forge
 from tests.sync.conftest import Nodes
 
 
@@ -100,3 +105,27 @@ def test_a_rotation_of_our_own_key_made_elsewhere_is_refused(pair: Nodes) -> Non
         pull(alpha, "thief")
     assert "own key that it never made" in str(info.value)
     assert names(alpha) == before
+
+
+def test_a_second_rotation_of_a_retired_key_is_never_believed(pair: Nodes) -> None:
+    alpha, beta = pair["alpha"], pair["beta"]
+    old_key = alpha.key
+    rotation = rotate_key(alpha)
+    pull(beta, "alpha")
+    # Whoever kept alpha's old key announces another successor for it.
+    other = NodeKey.generate()
+    record = RotationRecord(old_key.public, other.public, "alpha")
+    tb = alpha.repo.TreeBuilder()
+    tb.insert(RECORD_FILE, alpha.repo.create_blob(record.to_bytes()), layout.BLOB)
+    tb.insert(PROOF_FILE, alpha.repo.create_blob(prove(record, other).encode()), layout.BLOB)
+    forged = forge.commit_tree(alpha.repo, tb.write(), [], "keys: rotate alpha", old_key)
+    alpha.repo.references.create(ANNOUNCE_REF, pygit2.Oid(hex=forged), force=True)
+    with pytest.raises(PullRejected) as info:
+        pull(beta, "alpha")
+    assert any("rewinds refs/keys/" in p.reason for p in info.value.problems)
+    report = pull(beta, "alpha", allow_rewind=True)
+    chain = next(r for r in report.refs if r.ref == key_chain_ref(old_key.public.did))
+    assert chain.status == "conflict"
+    assert report.rotations == ()
+    assert names(beta)["alpha"] == rotation.new.did
+    assert other.public.did not in names(beta).values()
