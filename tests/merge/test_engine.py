@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pygit2
@@ -318,3 +321,31 @@ def test_criss_cross_histories_merge_from_a_virtual_base(store: Store) -> None:
     assert len(out.bases) == 2
     assert {g.name: g.value for g in store.state().genome.genes} == {"x0": 2.0, "x1": 1.0}
     assert verify_commits(store.repo, store.trust, [store.head()]).ok
+
+
+def test_a_writer_holding_the_ref_lock_then_moving_it_changes_nothing(rastrigin: Store) -> None:
+    store = rastrigin
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 3.0)])
+    plan = plan_merge(store, "dreamer", fitness="rastrigin")
+    other = store.think("written by another process")[0].id  # a commit a writer will publish
+    ref = store.path / "refs" / "heads" / "main"
+    store_ref = ref.read_text()
+    ref.write_text(plan.outcome.ours + "\n")  # as it was when the merge was planned
+    lock = ref.with_name("main.lock")
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL)  # git's lock protocol: held
+
+    def publish() -> None:
+        time.sleep(0.2)
+        os.write(fd, f"{other}\n".encode())
+        os.close(fd)
+        os.replace(lock, ref)
+
+    writer = threading.Thread(target=publish)
+    writer.start()
+    try:
+        with pytest.raises(RefMoved):
+            apply_merge(store, plan)  # waits for the lock, then finds the ref moved
+    finally:
+        writer.join()
+    assert store.head("main") == other == store_ref.strip()
+    assert not lock.exists()
