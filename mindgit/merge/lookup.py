@@ -195,10 +195,7 @@ def _module(
 
 def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
     """A module kept on ``refs/fitness/*`` (by name, or any version by CID) or in a run."""
-    try:
-        cid: CID | None = CID.parse(spec)
-    except InvalidCID:
-        cid = None
+    cid = _as_cid(spec)
     if cid is not None:
         if cid.codec != RAW:
             return None
@@ -231,6 +228,17 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
     commit = repo[head]
     assert isinstance(commit, pygit2.Commit)
     return _tree_module(repo, commit.tree, FITNESS_PREFIX + spec)
+
+
+def _as_cid(text: str) -> CID | None:
+    # Only what is spelled like a CID (base32 b..., base58 z... or Qm...): a module name such as
+    # "fitness" must not be read as another multibase (f is base16).
+    if not (len(text) > 40 and (text[0] in "bz" or text.startswith("Qm"))):
+        return None
+    try:
+        return CID.parse(text)
+    except InvalidCID:
+        return None
 
 
 def _tree_module(
