@@ -421,3 +421,27 @@ def test_pre_commit_manifest(store: Store, cli: Cli) -> None:
     forge.point(store, "main", forge.unsigned(store, "main"))
     failed = cli("--store", str(store.path), *entry)
     assert failed.code == 1 and "unsigned commit" in failed.out
+
+
+def test_docs_hooks_install_commands_run_as_written(store: Store, tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "hooks.md").read_text()
+    block = text.split("## On a server: pre-receive\n\n```sh\n", 1)[1].split("```", 1)[0]
+    assert block == (
+        "git init --bare /srv/minds.git\n"
+        "mindgit hooks install --server /srv/minds.git --trust allowed_signers\n"
+    )
+    (tmp_path / "allowed_signers").write_text(store.trust.export())
+    script = block.replace("/srv/", f"{tmp_path}/srv/")
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
+    proc = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    server = tmp_path / "srv" / "minds.git"
+    assert (server / "hooks" / "pre-receive").read_text() == hook_script(
+        "pre-receive", sys.executable
+    )
+    populated(store)
+    assert push(store, str(server), "main").returncode == 0
+    forge.point(store, "main", forge.unsigned(store, "main"))
+    assert push(store, str(server), "main").returncode != 0
