@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from mindgit.errors import MindgitError, UsageError
-from mindgit.ipld.cid import CID, InvalidCID
 from mindgit.sandbox import FitnessModule, Limits, NotWasm
 from mindgit.store.fitness_store import (
     FitnessEntry,
@@ -21,6 +20,7 @@ from mindgit.store.fitness_store import (
     check_module_name,
     find_module,
     module_cid,
+    parse_cid,
     read_module,
     store_module,
 )
@@ -127,11 +127,7 @@ def resolve_fitness(store: Store, spec: str, *, limits: Limits | None = None) ->
     path = Path(spec)
     if path.is_file():
         return add_fitness(store, path, limits=limits)
-    try:
-        CID.parse(spec)
-    except InvalidCID:
-        pass
-    else:
+    if parse_cid(spec) is not None:
         raise UnknownFitness(spec)
     if "/" in spec or spec.endswith((".wat", ".wasm")):
         raise FitnessFileError(path, "no such file")

@@ -13,12 +13,20 @@ the next generation number, so a resumed run ends bit-identical to an uninterrup
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pygit2
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no forked writer, nothing to guard
+    fcntl = None  # type: ignore[assignment]
 
 from mindgit.errors import MindgitError, UsageError
 from mindgit.evolve.fitness import entry_bytes, limits_for, load_fitness, resolve_fitness
@@ -53,7 +61,7 @@ from mindgit.store.generation import (
     read_run_tip,
 )
 from mindgit.store.refs import read_ref
-from mindgit.store.repository import HEADS, NothingChanged, Store
+from mindgit.store.repository import HEADS, MINDGIT_DIR, NothingChanged, Store
 from mindgit.store.verify import STATE_TRAILER, trailer
 
 ENTRY_BATCH = "fitness_batch"
@@ -227,7 +235,10 @@ def start_run(
     >>> start_run(store, "rastrigin", RunParams(generations=50, seed=7))  # doctest: +SKIP
     """
     plan = plan_run(store, fitness, params, experiment=experiment, fuel=fuel, memory=memory)
-    return _execute(store, plan, None, on_progress, should_stop)
+    with run_lock(store, plan.info.run_id):
+        if read_ref(store.repo, plan.info.ref) is not None:
+            raise RunExists(plan.info.run_id)
+        return _execute(store, plan, None, on_progress, should_stop)
 
 
 def find_resumable(store: Store, experiment: str | None = None) -> str:
@@ -293,11 +304,22 @@ def resume_run(
     ``fitness``, ``fuel``, ``memory``); any that differs from the run's is refused.
     """
     run_id = check_run_id(run) if run is not None else find_resumable(store, experiment)
+    with run_lock(store, run_id):
+        return _resume(store, run_id, expect or {}, on_progress, should_stop)
+
+
+def _resume(
+    store: Store,
+    run_id: str,
+    expect: Mapping[str, Any],
+    on_progress: ProgressCallback | None,
+    should_stop: StopCheck | None,
+) -> RunResult:
     tip = read_run_tip(store.repo, run_id)
     if tip is None:
         raise UnknownRun(run_id)
     info = tip.info
-    _check_expected(store, info, expect or {})
+    _check_expected(store, info, expect)
     exp = tip.experiment or store.current
     if tip.record.generation + 1 >= info.params.generations and _result_committed(store, tip):
         raise NothingToResume(f"run {run_id} is complete and its result is committed")
@@ -317,6 +339,37 @@ def resume_run(
         snap.tree,
     )
     return _execute(store, plan, tip, on_progress, should_stop)
+
+
+class RunBusy(MindgitError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"run {run_id} is being run by another process right now",
+            hint="wait for it to finish, or stop it (Ctrl-C) first",
+        )
+        self.run_id = run_id
+
+
+@contextmanager
+def run_lock(store: Store, run_id: str) -> Iterator[None]:
+    """Hold the run for this process (an advisory lock the kernel drops when it dies).
+
+    A ``kill -9`` can leave git's ``refs/runs/<id>.lock`` behind mid-update; while we hold
+    the run, no live process can own that file, so it is removed.
+    """
+    directory = store.path / MINDGIT_DIR / "runs"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(directory / f"{run_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunBusy(run_id) from None
+            (Path(store.repo.path) / f"{RUNS_PREFIX}{run_id}.lock").unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _check_expected(store: Store, info: RunInfo, expect: Mapping[str, Any]) -> None:

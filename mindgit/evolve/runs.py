@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pygit2
 
 from mindgit.errors import MindgitError
-from mindgit.ipld.cid import CID, InvalidCID
+from mindgit.ipld.cid import CID
+from mindgit.store.fitness_store import parse_cid
 from mindgit.store.generation import (
     GENERATION_FILE,
     RUNS_PREFIX,
@@ -186,11 +187,8 @@ def lineage(store: Store, target: str) -> Lineage:
 
 
 def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
-    try:
-        cid = CID.parse(target)
-    except InvalidCID:
-        cid = None
-    if cid is not None and len(target) > 40:
+    cid = parse_cid(target)
+    if cid is not None:
         found = _find_state(store, cid)
         if found is None:
             raise NotFromARun(f"state {cid}")
@@ -229,9 +227,8 @@ def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | No
         return None
     if tip is None:
         return None
-    try:
-        cid = CID.parse(state)
-    except InvalidCID:
+    cid = parse_cid(state)
+    if cid is None:
         return None
     return tip, int(gen), cid
 

@@ -8,7 +8,9 @@ only puts it on disk, in the order that makes a crash harmless (see :meth:`Gener
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import os
 import struct
 import tempfile
@@ -60,6 +62,7 @@ def tree_bytes(entries: Iterable[tuple[str, bool, bytes]]) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _pack_header(kind: int, size: int) -> bytes:
     out = bytearray()
     byte = (kind << 4) | (size & 0x0F)
@@ -72,22 +75,33 @@ def _pack_header(kind: int, size: int) -> bytes:
     return bytes(out)
 
 
+_STORED_HEAD = struct.Struct("<BHH")
+_ADLER = struct.Struct(">I")
+
+
 def _stored(data: bytes) -> bytes:
     """A zlib stream of ``data`` in stored (uncompressed) blocks: valid for git, ~20x cheaper
     to make than level-1 deflate. ``git gc`` compresses such objects later."""
-    out = [b"\x78\x01"]
     n = len(data)
+    if n < 0xFFFF:  # one block: every manifest
+        return (
+            b"\x78\x01"
+            + _STORED_HEAD.pack(1, n, n ^ 0xFFFF)
+            + data
+            + _ADLER.pack(zlib.adler32(data))
+        )
+    out = [b"\x78\x01"]
     pos = 0
     while True:
         chunk = data[pos : pos + 0xFFFF]
         pos += 0xFFFF
         last = pos >= n
         size = len(chunk)
-        out.append(struct.pack("<BHH", 1 if last else 0, size, size ^ 0xFFFF))
+        out.append(_STORED_HEAD.pack(1 if last else 0, size, size ^ 0xFFFF))
         out.append(chunk)
         if last:
             break
-    out.append(struct.pack(">I", zlib.adler32(data)))
+    out.append(_ADLER.pack(zlib.adler32(data)))
     return b"".join(out)
 
 
@@ -111,46 +125,36 @@ def write_pack(
     """
     if not objects:
         return
+    # Written as comprehensions over all objects at once: per-object Python work is what a
+    # generation's write costs, so it is kept to a few C-level passes.
+    unique = list({oid: (kind, data, oid) for kind, data, oid in objects}.values())
     pack_object = _deflate if compress else _stored
-    entries: list[tuple[bytes, int, int]] = []  # (oid, crc32, offset)
-    chunks = [b""]
-    offset = 12
-    seen: set[bytes] = set()
-    for kind, data, oid in objects:
-        if oid in seen:
-            continue
-        seen.add(oid)
-        body = _pack_header(kind, len(data)) + pack_object(data)
-        entries.append((oid, zlib.crc32(body), offset))
-        chunks.append(body)
-        offset += len(body)
-    chunks[0] = b"PACK" + struct.pack(">II", 2, len(entries))
-    pack = b"".join(chunks)
-    pack_sum = hashlib.sha1(pack).digest()
-    pack += pack_sum
-    entries.sort()
+    bodies = [_pack_header(kind, len(data)) + pack_object(data) for kind, data, _ in unique]
+    crcs = list(map(zlib.crc32, bodies))
+    offsets = list(itertools.accumulate(map(len, bodies), initial=12))[:-1]
+    head = b"PACK" + struct.pack(">II", 2, len(bodies))
+    digest = hashlib.sha1(head)
+    for body in bodies:
+        digest.update(body)
+    pack_sum = digest.digest()
+    order = sorted(range(len(unique)), key=[o[2] for o in unique].__getitem__)
+    oids = [unique[i][2] for i in order]
     fanout = [0] * 256
-    for oid, _, _ in entries:
+    for oid in oids:
         fanout[oid[0]] += 1
-    total = 0
-    for i in range(256):
-        total += fanout[i]
-        fanout[i] = total
-    large: list[int] = []
-    small: list[int] = []
-    for _, _, off in entries:
-        if off < 0x80000000:
-            small.append(off)
-        else:
-            small.append(0x80000000 | len(large))
-            large.append(off)
+    fanout = list(itertools.accumulate(fanout))
+    small = [offsets[i] for i in order]
+    large = [off for off in small if off >= 0x80000000]
+    if large:
+        n = itertools.count()
+        small = [off if off < 0x80000000 else 0x80000000 | next(n) for off in small]
     idx = b"".join(
         (
             b"\xfftOc",
             struct.pack(">I", 2),
             struct.pack(">256I", *fanout),
-            b"".join(oid for oid, _, _ in entries),
-            struct.pack(f">{len(entries)}I", *(crc for _, crc, _ in entries)),
+            b"".join(oids),
+            struct.pack(f">{len(oids)}I", *(crcs[i] for i in order)),
             struct.pack(f">{len(small)}I", *small),
             struct.pack(f">{len(large)}Q", *large),
             pack_sum,
@@ -160,15 +164,15 @@ def write_pack(
     pack_dir = objects_dir / "pack"
     pack_dir.mkdir(parents=True, exist_ok=True)
     base = pack_dir / f"pack-{pack_sum.hex()}"
-    _write_file(pack_dir, base.with_suffix(".pack"), pack, fsync)
-    _write_file(pack_dir, base.with_suffix(".idx"), idx, fsync)
+    _write_file(pack_dir, base.with_suffix(".pack"), [head, *bodies, pack_sum], fsync)
+    _write_file(pack_dir, base.with_suffix(".idx"), [idx], fsync)
 
 
-def _write_file(directory: Path, final: Path, data: bytes, fsync: bool) -> None:
+def _write_file(directory: Path, final: Path, parts: Sequence[bytes], fsync: bool) -> None:
     fd, tmp = tempfile.mkstemp(prefix="tmp_pack_", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.writelines(parts)
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
@@ -211,14 +215,14 @@ class GenerationWriter:
         self._run_written = False
         # Blobs already in the store that the next generation may reuse: the previous
         # generation's states. Writing one again would be harmless, but is wasted work.
-        self._present: dict[CID, bytes] = {}
+        self._present: dict[str, bytes] = {}
         if tip is not None:
             commit = self._repo[tip]
             assert isinstance(commit, pygit2.Commit)
             if STATES in commit.tree:
                 states = self._repo[commit.tree[STATES].id]
                 assert isinstance(states, pygit2.Tree)
-                self._present = {CID.parse(e.name): e.id.raw for e in states}
+                self._present = {e.name or "": e.id.raw for e in states}
             self._run_written = True
 
     def write(
@@ -256,21 +260,21 @@ class GenerationWriter:
         manifests: Mapping[CID, bytes],
         objects: list[tuple[int, bytes, bytes]],
     ) -> bytes:
-        states: dict[CID, bytes] = {}
+        # Keyed by CID text: str hashes are cached, CID dataclass hashes are not.
+        states: dict[str, bytes] = {}
         present = self._present
         for ind in record.individuals:
-            cid = ind.state
-            if cid in states:
+            name = str(ind.state)
+            if name in states:
                 continue
-            oid = present.get(cid)
+            oid = present.get(name)
             if oid is None:
-                data = manifests[cid]
+                data = manifests[ind.state]
                 oid = git_oid(OBJ_BLOB, data)
                 objects.append((OBJ_BLOB, data, oid))
-            states[cid] = oid
+            states[name] = oid
         states_tree = b"".join(
-            _MODE_BLOB + b" " + str(cid).encode() + b"\0" + oid
-            for cid, oid in sorted(states.items(), key=lambda kv: str(kv[0]))
+            b"100644 " + name.encode() + b"\0" + states[name] for name in sorted(states)
         )
         gen_blob = record.encode()
         gen_oid = git_oid(OBJ_BLOB, gen_blob)

@@ -194,13 +194,24 @@ def _versions(repo: pygit2.Repository, name: str, tip: str) -> Iterator[FitnessE
         commit_id = str(commit.parent_ids[0]) if commit.parent_ids else None
 
 
+def parse_cid(text: str) -> CID | None:
+    """``text`` as a CID if it is spelled like one (base32 ``b...`` or base58 ``z...``/``Qm...``).
+
+    Names are not tried as other multibases: that would import the slow ``multiformats``
+    library for every lookup by name, and would read a name like ``fitness`` as base16.
+    """
+    if not (len(text) > 40 and (text[0] in "bz" or text.startswith("Qm"))):
+        return None
+    try:
+        return CID.parse(text)
+    except InvalidCID:
+        return None
+
+
 def find_module(store: Store, ref: str) -> FitnessEntry:
     """A stored module by name, or by CID (any stored version of any name)."""
     repo = store.repo
-    try:
-        cid = CID.parse(ref)
-    except InvalidCID:
-        cid = None
+    cid = parse_cid(ref)
     if cid is not None and cid.codec == RAW:
         for ref_name in sorted(r for r in repo.references if r.startswith(FITNESS_PREFIX)):
             tip = read_ref(repo, ref_name)

@@ -341,24 +341,32 @@ class GenerationRecord:
         ft = dagjson.float_text
         out = ['{"best":', "null" if self.best is None else str(self.best)]
         out.append(f',"generation":{self.generation},"individuals":[')
-        for n, ind in enumerate(self.individuals):
-            if n:
+        first = True
+        for ind in self.individuals:
+            if not first:
                 out.append(",")
-            out.append("{")
-            if ind.failure is not None:
-                out.append('"failure":{"error":')
-                out.append(encode_basestring(ind.failure.error))
+            first = False
+            failure = ind.failure
+            if failure is not None:
+                out.append('{"failure":{"error":')
+                out.append(encode_basestring(failure.error))
                 out.append(',"reason":')
-                out.append(encode_basestring(ind.failure.reason))
-                out.append("},")
-            out.append('"parents":[')
+                out.append(encode_basestring(failure.reason))
+                out.append('},"parents":[')
+            else:
+                out.append('{"parents":[')
             out.append(",".join(map(str, ind.parents)))
-            out.append("],")
-            if ind.score is not None:
-                out.append('"score":')
-                out.append(ft(ind.score))
-                out.append(",")
-            out.append('"state":{"/":"')
+            score = ind.score
+            if score is not None:
+                # repr is the canonical spelling but for "2.0" (-> "2") and exponent forms.
+                t = float.__repr__(score)
+                if "e" in t or t[-2:] == ".0":
+                    t = ft(score)
+                out.append('],"score":')
+                out.append(t)
+                out.append(',"state":{"/":"')
+            else:
+                out.append('],"state":{"/":"')
             out.append(str(ind.state))
             out.append('"}}')
         out.append('],"schema":1}')
@@ -499,11 +507,14 @@ class ManifestShape:
             raise MindgitError("a gene's text collides with the manifest template's marker")
         self.slots = tuple(slots)
         self.template = "%s".join(p.replace("%", "%%") for p in pieces)
-        self._re = re.compile(_VALUE.join(re.escape(p) for p in pieces), re.DOTALL)
+        self._pieces = pieces
+        self._re: re.Pattern[str] | None = None  # compiled on first use: only readers need it
         self._choices = [frozenset(encode_basestring(c) for c in s.choices) for s in slots]
 
     def match(self, data: bytes) -> tuple[str, ...] | None:
         """The slot texts of a manifest of this shape, or None if it is not one (or invalid)."""
+        if self._re is None:
+            self._re = re.compile(_VALUE.join(re.escape(p) for p in self._pieces), re.DOTALL)
         try:
             m = self._re.fullmatch(data.decode("utf-8"))
         except UnicodeDecodeError:

@@ -54,7 +54,8 @@ if point == "idx-half":
             if seen["n"] > pause_at:
                 import tempfile
                 fd, tmp = tempfile.mkstemp(prefix="tmp_pack_", dir=directory)
-                os.write(fd, data[: len(data) // 2])
+                blob = b"".join(data)
+                os.write(fd, blob[: len(blob) // 2])
                 pause()
         real_write_file(directory, final, data, fsync)
     writer._write_file = _write_file

@@ -13,11 +13,13 @@ from mindgit.evolve.run import (
     AmbiguousResume,
     NothingToResume,
     ParametersDiffer,
+    RunBusy,
     RunExists,
     RunResult,
     StartStateFails,
     UnknownRun,
     resume_run,
+    run_lock,
     start_run,
 )
 from mindgit.store.generation import (
@@ -228,3 +230,18 @@ def test_bad_input_changes_nothing(tmp_path: Path) -> None:
         RunParams(generations=0)
     assert store.head() == head
     assert not [r for r in store.repo.references if r.startswith(RUNS_PREFIX)]
+
+
+def test_a_lock_left_by_a_killed_writer_does_not_block_resume(rstore: Store) -> None:
+    r = start_run(rstore, str(RASTRIGIN), PARAMS, should_stop=lambda: True)
+    stale = Path(rstore.repo.path) / f"{RUNS_PREFIX}{r.run_id}.lock"
+    stale.write_text("0" * 40 + "\n")  # as a kill -9 inside update_ref leaves it
+    assert resume_run(rstore).complete
+    assert not stale.exists()
+
+
+def test_a_run_is_run_by_one_process_at_a_time(rstore: Store) -> None:
+    r = start_run(rstore, str(RASTRIGIN), PARAMS, should_stop=lambda: True)
+    with run_lock(rstore, r.run_id), pytest.raises(RunBusy):
+        resume_run(rstore, r.run_id)
+    assert resume_run(rstore, r.run_id).complete
