@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lineage": ("evolve", "lineage"),
     "plot": ("evolve", "plot"),
     "demo": ("evolve", "demo"),
+    "remote": ("sync", "remote"),
+    "push": ("sync", "push"),
+    "pull": ("sync", "pull"),
+    "sync": ("sync", "sync"),
+    "peers": ("sync", "peers"),
     "share": ("private", "share"),
     "keys": ("private", "keys"),
 }
