@@ -176,7 +176,8 @@ def agent_file_v2(draw: st.DrawFn) -> dict[str, Any]:
             ident = f"block-{len(blocks)}"
             blocks.append(draw(block(label, ident)))
             ids.append(ident)
-        if blocks and draw(st.booleans()):
+        share: bool = draw(st.booleans())
+        if blocks and share:
             # A block shared with an earlier agent, when its label is free here.
             shared = draw(st.sampled_from(blocks))
             if shared["label"] not in own and shared["id"] not in ids:

@@ -31,7 +31,7 @@ from tests.adapters.test_agentfile_builders import as_parsed, json_values, keys,
 def through_dagjson(value: Any, reserved: tuple[str, ...] = ()) -> Any:
     stored = to_node(value, reserved=reserved)
     data = dagjson.encode({"fix": stored.fix, "json": stored.node})
-    node = dagjson.decode(data)
+    node: Any = dagjson.decode(data)
     assert dagjson.encode(node) == data  # canonical: one CID on every node
     return from_node(node["json"], node["fix"], "test")
 

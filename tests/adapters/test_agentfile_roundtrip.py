@@ -67,7 +67,9 @@ def test_a_real_file_as_a_state(store: Store) -> None:
     assert agent.experiment == "memgpt" and agent.agent_name == "memgpt_agent"
     assert agent.memories == ("human", "persona") and agent.warnings == ()
     snap = store.snapshot("memgpt")
-    human = dagjson.decode(layout.read_block(store.repo, snap.tree, snap.state.memory("human")))
+    human: Any = dagjson.decode(
+        layout.read_block(store.repo, snap.tree, snap.state.memory("human"))
+    )
     assert isinstance(human, dict)
     assert human["label"] == "human" and human["value"].startswith("\nThis is what I know")
     assert isinstance(human["description"], str) and human["limit"] == 20000

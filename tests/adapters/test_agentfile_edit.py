@@ -1,0 +1,284 @@
+"""Editing imported agents: blocks (set, restore, history), genes written back, secrets never
+committed, and the command line of the issue's walkthrough."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mindgit.adapters.agentfile import (
+    BlockTooLong,
+    UnknownBlock,
+    export_af,
+    import_af,
+    restore_block,
+    set_block,
+)
+from mindgit.cli import main
+from mindgit.store import history
+from mindgit.store.repository import NothingChanged, Store
+from tests.adapters.test_agentfile_builders import AGENT_FILES, load_json, same, write_af
+from tests.conftest import fsck
+
+
+def exported(store: Store, rev: str, tmp_path: Path) -> Any:
+    out = tmp_path / f"{rev.replace('~', '_')}.af"
+    export_af(store, rev, out)
+    return load_json(out.read_bytes())
+
+
+def test_set_and_restore_a_block(store: Store, tmp_path: Path) -> None:
+    path = AGENT_FILES / "memgpt_agent.af"
+    import_af(store, path, name="memgpt")
+    first = store.state("memgpt").memory("human")
+    commit = set_block(store, "human", "First name: Ada", experiment="memgpt")
+    assert commit.experiment == "memgpt"
+    d = history.diff(store, "memgpt~1", "memgpt")
+    assert [m.name for m in d.memories] == ["human"] and not d.genes and not d.data
+    data = exported(store, "memgpt", tmp_path)
+    original = load_json(path.read_bytes())
+    human = next(b for b in data["blocks"] if b["label"] == "human")
+    before = next(b for b in original["blocks"] if b["label"] == "human")
+    assert human["value"] == "First name: Ada" and human["id"] == before["id"]
+    assert same({**human, "value": before["value"]}, before)
+    assert same(data["agents"], original["agents"])  # nothing else moved
+    restore_block(store, "human", "memgpt~1", experiment="memgpt")
+    assert store.state("memgpt").memory("human") == first
+    export_af(store, "memgpt", tmp_path / "back.af")
+    assert (tmp_path / "back.af").read_bytes() == path.read_bytes()
+    with pytest.raises(NothingChanged):
+        restore_block(store, "human", "memgpt~2", experiment="memgpt")
+
+
+def test_blocks_are_found_by_label_or_name(store: Store, tmp_path: Path) -> None:
+    value = {
+        "agents": [{"id": "agent-0", "name": "a", "block_ids": ["block-0"]}],
+        "blocks": [{"id": "block-0", "label": "system/human", "value": "v", "limit": 8}],
+    }
+    write_af(tmp_path / "a.af", value)
+    import_af(store, tmp_path / "a.af")
+    set_block(store, "system/human", "by label", experiment="a")
+    with pytest.raises(BlockTooLong, match="9 characters, over its limit of 8"):
+        set_block(store, "system:human", "too long!", experiment="a")
+    set_block(store, "system:human", "name", experiment="a")
+    with pytest.raises(UnknownBlock, match="no memory block 'persona' in a") as e:
+        set_block(store, "persona", "x", experiment="a")
+    assert e.value.hint == "the blocks there are: system:human"
+    with pytest.raises(UnknownBlock):
+        restore_block(store, "persona", "a~1", experiment="a")
+
+
+def test_a_value_with_a_lone_surrogate_round_trips(store: Store, tmp_path: Path) -> None:
+    import_af(store, AGENT_FILES / "memgpt_agent.af", name="m")
+    set_block(store, "persona", "odd \ud800 text", experiment="m")
+    data = exported(store, "m", tmp_path)
+    assert next(b for b in data["blocks"] if b["label"] == "persona")["value"] == "odd \ud800 text"
+
+
+def test_genes_are_written_back_in_the_field_types(store: Store, tmp_path: Path) -> None:
+    value = {
+        "agents": [
+            {
+                "id": "agent-0",
+                "name": "g",
+                "llm_config": {"temperature": 1, "max_tokens": 4096, "context_window": 8192},
+                "max_tokens": None,
+            }
+        ]
+    }
+    write_af(tmp_path / "g.af", value)
+    import_af(store, tmp_path / "g.af")
+    genome = store.state("g").genome
+    assert genome["llm.max_tokens"].max == 8192 and genome["llm.context_window"].min == 1024
+    assert set(genome) == {"llm.temperature", "llm.max_tokens", "llm.context_window"}
+    assert same(exported(store, "g", tmp_path)["agents"][0]["llm_config"]["temperature"], 1)
+    store.set_genes([genome["llm.temperature"].with_value(0.85)], experiment="g")
+    store.set_genes([genome["llm.max_tokens"].with_value(1000)], experiment="g")
+    llm = exported(store, "g", tmp_path)["agents"][0]["llm_config"]
+    assert same(llm["temperature"], 0.85) and same(llm["max_tokens"], 1000)
+    store.set_genes([genome["llm.temperature"].with_value(2.0)], experiment="g")
+    assert same(exported(store, "g", tmp_path)["agents"][0]["llm_config"]["temperature"], 2)
+    store.unset_genes(["llm.temperature"], experiment="g")
+    assert same(exported(store, "g", tmp_path)["agents"][0]["llm_config"]["temperature"], 1)
+
+
+def _all_objects(store: Store) -> bytes:
+    proc = subprocess.run(
+        ["git", "--git-dir", str(store.path), "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True,
+        check=True,
+    )
+    return proc.stdout
+
+
+def test_secrets_are_never_committed(store: Store, tmp_path: Path) -> None:
+    value = {
+        "agents": [
+            {
+                "id": "agent-0",
+                "name": "s",
+                "tool_exec_environment_variables": {"TAVILY_API_KEY": "tvly-SECRET1", "EMPTY": ""},
+                "secrets": {"DISCORD_BOT_TOKEN": "SECRET2"},
+                "llm_config": {"api_key": "sk-SECRET3"},
+            }
+        ],
+        "mcp_servers": [
+            {"id": "mcp-0", "token": "SECRET4", "stdio_config": {"env": {"K": "SECRET5"}}}
+        ],
+    }
+    write_af(tmp_path / "s.af", value)
+    [agent] = import_af(store, tmp_path / "s.af")
+    assert len(agent.warnings) == 5
+    assert any("TAVILY_API_KEY" in w for w in agent.warnings)
+    assert b"SECRET" not in _all_objects(store)
+    out = exported(store, "s", tmp_path)
+    assert out["agents"][0]["tool_exec_environment_variables"] == {
+        "TAVILY_API_KEY": "",
+        "EMPTY": "",
+    }
+    assert out["agents"][0]["secrets"] == {"DISCORD_BOT_TOKEN": ""}
+    assert out["agents"][0]["llm_config"]["api_key"] == ""
+    assert out["mcp_servers"][0]["token"] == "" and out["mcp_servers"][0]["stdio_config"][
+        "env"
+    ] == {"K": ""}
+
+
+def test_v1_environment_values_are_dropped(store: Store, tmp_path: Path) -> None:
+    original = load_json((AGENT_FILES / "letta-0.6_memgpt_agent.af").read_bytes())
+    original["tool_exec_environment_variables"] = [{"key": "K", "value": "SECRET6"}]
+    write_af(tmp_path / "v1.af", original)
+    [agent] = import_af(store, tmp_path / "v1.af")
+    assert agent.warnings and "'K'" in agent.warnings[0]
+    assert b"SECRET6" not in _all_objects(store)
+    assert exported(store, agent.experiment, tmp_path)["tool_exec_environment_variables"] == [
+        {"key": "K", "value": ""}
+    ]
+
+
+def test_a_shared_block_edited_in_one_agent_splits(store: Store, tmp_path: Path) -> None:
+    shared = {"id": "block-0", "label": "shared", "value": "same"}
+    value = {
+        "agents": [
+            {"id": "agent-0", "name": "a", "block_ids": ["block-0"]},
+            {"id": "agent-1", "name": "b", "block_ids": ["block-0"]},
+        ],
+        "blocks": [shared],
+    }
+    write_af(tmp_path / "two.af", value)
+    import_af(store, tmp_path / "two.af", name="t")
+    set_block(store, "shared", "changed", experiment="t-2")
+    out = tmp_path / "out.af"
+    export_af(store, ["t-1", "t-2"], out)
+    data = load_json(out.read_bytes())
+    assert [a["block_ids"] for a in data["agents"]] == [["block-0"], ["block-1"]]
+    assert [b["value"] for b in data["blocks"]] == ["same", "changed"]
+
+
+def test_messages_follow_the_state(store: Store, tmp_path: Path) -> None:
+    messages = [{"role": "user", "text": str(n)} for n in range(3)] + [
+        {"role": "user", "text": "0"}
+    ]
+    value = {"agents": [{"id": "agent-0", "name": "m", "messages": messages}]}
+    write_af(tmp_path / "m.af", value)
+    [agent] = import_af(store, tmp_path / "m.af")
+    assert agent.messages == 4 and len(store.state("m").thoughts) == 3  # a repeat is one thought
+    assert exported(store, "m", tmp_path)["agents"][0]["messages"] == messages
+    store.think("a note is mindgit's own, not a message", experiment="m")
+    assert exported(store, "m", tmp_path)["agents"][0]["messages"] == messages
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+Cli = Callable[..., Ran]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """`mindgit ARGS...` in-process, with this module's commands registered as main.py will."""
+    for name, func in [
+        ("import-af", "import_af"),
+        ("export-af", "export_af"),
+        ("af-info", "af_info"),
+        ("block", "block"),
+        ("restore", "restore"),
+    ]:
+        monkeypatch.setitem(main.COMMANDS, name, ("agentfile", func))
+
+    def call(*args: str) -> Ran:
+        capsys.readouterr()
+        code = main.run(list(args))
+        cap = capsys.readouterr()
+        return Ran(code, cap.out, cap.err)
+
+    path = tmp_path / "alpha"
+    assert call("init", str(path), "--name", "alpha").code == 0
+    monkeypatch.chdir(path)
+    return call
+
+
+def test_the_issue_walkthrough(cli: Cli, tmp_path: Path) -> None:
+    fixture = AGENT_FILES / "memgpt_agent.af"
+    r = cli("import-af", str(fixture), "--as", "memgpt")
+    assert r.code == 0 and r.out == "memgpt\n" and "2 blocks, 1 messages" in r.err
+    show = json.loads(cli("show", "-e", "memgpt", "--json").out)
+    assert show["memories"]["human"]["label"] == "human"
+    assert show["genome"]["llm.temperature"]["value"] == 0.7
+    info = json.loads(cli("af-info", "-e", "memgpt", "--json").out)
+    assert info["tools"] == ["conversation_search", "memory_replace", "memory_insert"]
+    assert info["messages"] == 1
+    assert "tools      3: conversation_search" in cli("af-info", "memgpt").out
+    assert cli("block", "set", "human", "First name: Ada", "-e", "memgpt").code == 0
+    diff = cli("diff", "memgpt~1", "memgpt").out
+    assert "~ memory human" in diff and "+First name: Ada" in diff
+    assert cli("restore", "human", "--from", "memgpt~1", "-e", "memgpt").code == 0
+    assert cli("block", "restore", "human", "--from", "memgpt~1", "-e", "memgpt").code == 0
+    out = tmp_path / "memgpt.af"
+    r = cli("export-af", "memgpt", "-o", str(out), "--json")
+    assert r.code == 0 and json.loads(r.out)["agents"] == ["memgpt_agent"]
+    assert out.read_bytes() != fixture.read_bytes()  # the last restore took Ada back
+    assert cli("restore", "human", "--from", "memgpt~3", "-e", "memgpt").code == 0
+    cli("export-af", "memgpt", "-o", str(out))
+    assert out.read_bytes() == fixture.read_bytes()
+    assert cli("verify", "--all").code == 0
+    fsck(Path.cwd())
+
+
+def test_cli_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.af"
+    bad.write_text("nope")
+    r = cli("import-af", str(bad))
+    assert r.code == 1 and r.out == ""
+    assert r.err.startswith(f"mindgit: error: {bad}: not JSON") and r.err.count("\n") == 1
+    r = cli("block", "set", "human", "x")
+    assert r.code == 1 and "no memory block 'human' in main" in r.err
+
+
+def test_cli_warns_about_secrets_and_reads_stdin(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = {"agents": [{"name": "s", "secrets": {"K": "hush"}}]}
+    data = json.dumps(value).encode()
+
+    class Stdin:
+        buffer = __import__("io").BytesIO(data)
+
+    monkeypatch.setattr("sys.stdin", Stdin)
+    r = cli("import-af", "-", "--json")
+    assert r.code == 0 and "warning: agent #1: dropped the value of secret secrets['K']" in r.err
+    assert json.loads(r.out)[0]["experiment"] == "s"
+    r = cli("export-af", "s", "-o", "-")
+    assert r.code == 0
