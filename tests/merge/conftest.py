@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 import pytest
 
-from mindgit.cli.main import COMMANDS
 from mindgit.evolve.fitness import add_fitness
 from mindgit.ipld.cid import CID
 from mindgit.store.genome import Gene
@@ -21,12 +18,6 @@ FITNESS = FIXTURES / "fitness"
 RASTRIGIN = FITNESS / "rastrigin.wat"
 ONEMAX = FITNESS / "onemax.wat"
 HOSTILE = FITNESS / "hostile"
-LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
-MERGE_COMMANDS = {
-    "merge": ("merge", "merge"),
-    "merge-driver": ("merge", "merge_driver"),
-    "git-setup": ("merge", "git_setup"),
-}
 
 __all__ = ["Mg", "Result"]
 
@@ -93,12 +84,8 @@ def rastrigin(store: Store) -> Store:
 
 @pytest.fixture
 def mg(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Mg:
-    """Run `mindgit ARGS...` in-process with the merge commands registered (main.py's table
-    is the lead's); returns exit code, stdout, stderr."""
+    """Run `mindgit ARGS...` in-process; returns exit code, stdout, stderr."""
     from mindgit.cli.main import run
-
-    for name, spec in MERGE_COMMANDS.items():
-        monkeypatch.setitem(COMMANDS, name, spec)
 
     def call(*args: str) -> Result:
         capsys.readouterr()
@@ -107,13 +94,3 @@ def mg(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> M
         return Result(code, cap.out, cap.err)
 
     return call
-
-
-# Read before any test patches COMMANDS: does main.py itself list the merge commands yet?
-_REGISTERED = "merge-driver" in COMMANDS
-
-
-def driver_prefix() -> str | None:
-    """How git should run mindgit: the default once main.py lists merge-driver, else the
-    launcher that registers it."""
-    return None if _REGISTERED else f"{sys.executable} {LAUNCHER}"

@@ -32,7 +32,6 @@ from tests.merge.conftest import (
     HOSTILE,
     block,
     diverge,
-    driver_prefix,
     set_data,
     set_memories,
     x,
@@ -43,7 +42,7 @@ USER = ("-c", "user.name=Ada", "-c", "user.email=ada@example.invalid")
 
 def clone(store: Store, to: Path) -> Path:
     git("clone", "-q", str(store.path), str(to))
-    git_setup(to, command=driver_prefix())
+    git_setup(to, command=f"{shlex.quote(sys.executable)} -m mindgit")
     return to
 
 
@@ -67,7 +66,7 @@ def manifest_cid(path: Path, rev: str, *, bare: bool = False) -> CID:
 
 
 def driver(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    prefix = driver_prefix() or f"{shlex.quote(sys.executable)} -m mindgit"
+    prefix = f"{shlex.quote(sys.executable)} -m mindgit"
     return subprocess.run(
         [*shlex.split(prefix), "merge-driver", *args], cwd=cwd, capture_output=True, text=True
     )
