@@ -204,32 +204,48 @@ def _check_cid_dir(
     check: Callable[[pygit2.Oid, CID, bool], str | None],
 ) -> Iterator[tuple[str | None, str]]:
     present: dict[str, tuple[pygit2.Oid, int]] = {}
+    key: tuple[pygit2.Oid, str] | None = None
     if dirname in tree:
         sub = repo[tree[dirname].id]
         if not isinstance(sub, pygit2.Tree):
             yield dirname, "is not a directory"
             return
+        key = (sub.id, kind)
+        # Most commits change a gene, not the thoughts: the same directory checked clean against
+        # the same links needs no second look (both are content-addressed).
+        if _clean_dirs.get(key) == wanted_cids:
+            return
         present = _entries(sub)
+    clean = True
     wanted = {str(c): c for c in wanted_cids}
     for name in sorted(set(present) - set(wanted)):
+        clean = False
         yield f"{dirname}/{name}", "not linked from the manifest"
     for name, cid in sorted(wanted.items()):
         found = present.get(name)
         if found is None:
+            clean = False
             yield f"{kind} {name}", "linked from the manifest but missing"
             continue
         oid, mode = found
         if mode != layout.BLOB:
+            clean = False
             yield f"{kind} {name}", "not a regular file"
             continue
         # Memories and data are opaque canonical blocks; only thoughts have a schema.
         problem = check(oid, cid, kind != "thought")
         if problem is not None:
+            clean = False
             yield f"{kind} {name}", problem
+    if clean and key is not None:
+        if len(_clean_dirs) >= _ENTRY_CACHE_SIZE:
+            _clean_dirs.clear()
+        _clean_dirs[key] = wanted_cids
 
 
 _ENTRY_CACHE_SIZE = 4096
 _entry_cache: dict[pygit2.Oid, dict[str, tuple[pygit2.Oid, int]]] = {}
+_clean_dirs: dict[tuple[pygit2.Oid, str], frozenset[CID]] = {}
 
 
 def _entries(tree: pygit2.Tree) -> dict[str, tuple[pygit2.Oid, int]]:
