@@ -243,6 +243,9 @@ class Recomputer:
             return self._result(claim)
         except _Unverifiable as e:
             return [ClaimProblem(claim.commit, f"cannot be re-checked: {e}")]
+        except MindgitError as e:
+            # Content the verifier refuses too (a manifest that does not decode, say).
+            return [ClaimProblem(claim.commit, f"cannot be re-checked: {e}")]
 
     def _module(self, tip: RunTip) -> FitnessModule:
         info = tip.info

@@ -406,3 +406,48 @@ def test_verify_with_a_trust_file_in_a_plain_clone(
     assert missing.code == 2 and "no such file" in missing.err
     elsewhere = cli("--store", str(tmp_path), "verify", "--trust", str(trust))
     assert elsewhere.code == 1 and "is not a mindgit store" in elsewhere.err
+
+
+def replace_in_run_tip(store: Store, run_id: str, path: list[str], data: bytes) -> str:
+    """The run's newest generation with the blob at ``path`` replaced, re-signed."""
+    ref = f"refs/runs/{run_id}"
+    tip = str(store.repo.references[ref].target)
+    commit = store.repo[tip]
+    assert isinstance(commit, pygit2.Commit)
+
+    def rebuild(tree: pygit2.Tree, rest: list[str]) -> pygit2.Oid:
+        tb = store.repo.TreeBuilder(tree)
+        if len(rest) == 1:
+            tb.insert(rest[0], store.repo.create_blob(data), pygit2.enums.FileMode.BLOB)
+        else:
+            sub = store.repo[tree[rest[0]].id]
+            assert isinstance(sub, pygit2.Tree)
+            tb.insert(rest[0], rebuild(sub, rest[1:]), pygit2.enums.FileMode.TREE)
+        oid: pygit2.Oid = tb.write()
+        return oid
+
+    new = resign(store, tip, rebuild(commit.tree, path), commit.message)
+    store.repo.references.create(ref, new, force=True)
+    return new
+
+
+def test_a_swapped_module_cannot_be_rechecked(evolved: tuple[Store, RunResult]) -> None:
+    store, result = evolved
+    other = (FIXTURES / "fitness" / "onemax.wat").read_bytes()
+    bad = replace_in_run_tip(store, result.run_id, ["module.wasm"], other)
+    problems = recompute(store.repo, [bad], count=0).problems
+    assert [p.commit for p in problems] == [bad]
+    assert "cannot be re-checked: module.wasm is not the module" in problems[0].reason
+
+
+def test_a_state_that_does_not_decode_cannot_be_rechecked(
+    evolved: tuple[Store, RunResult],
+) -> None:
+    store, result = evolved
+    tip = read_generation_commit(
+        store.repo, str(store.repo.references[f"refs/runs/{result.run_id}"].target)
+    )
+    state = str(tip.record.individuals[0].state)
+    bad = replace_in_run_tip(store, result.run_id, ["states", state], b"{not json")
+    (problem,) = recompute(store.repo, [bad], count=0).problems
+    assert problem.commit == bad and problem.reason.startswith("cannot be re-checked: ")
