@@ -42,7 +42,7 @@ Job = tuple[
     Sequence[Values],  # population
     Sequence[tuple[int, ...]],  # parents
     Sequence[float | FitnessFailure],  # results
-    list[bytes] | None,  # manifests, if the scorer already encoded them
+    Sequence[bytes | None] | None,  # manifests spelled already (None: an unchanged copy)
 ]
 WriterFactory = Callable[[], GenerationWriter]
 
@@ -74,11 +74,13 @@ class RecordMaker:
         manifests: list[bytes] = []
         cids: list[CID] = []
         for n, (values, ps) in enumerate(zip(population, parents, strict=True)):
-            if prev is not None and len(ps) == 1 and prev[0][ps[0]] == values:
+            data = given[n] if given is not None else None
+            if data is None and prev is not None and len(ps) == 1 and prev[0][ps[0]] == values:
                 manifests.append(prev[1][ps[0]])
                 cids.append(prev[2][ps[0]])
                 continue
-            data = given[n] if given is not None else encode(values)
+            if data is None:
+                data = encode(values)
             manifests.append(data)
             cids.append(CID.of(data))
         individuals = []
@@ -95,6 +97,29 @@ class RecordMaker:
         return GenerationRecord(generation, tuple(individuals), best), dict(
             zip(cids, manifests, strict=True)
         )
+
+
+class Speller:
+    """Spells the manifests of new individuals on the breeding side, to balance the two
+    processes: ``None`` stands for an unchanged copy, which the writer takes from the last
+    generation it recorded (it sees the same sequence of generations)."""
+
+    def __init__(self, codec: GenomeCodec) -> None:
+        self._codec = codec
+        self._previous: Sequence[Values] | None = None
+
+    def __call__(
+        self, population: Sequence[Values], parents: Sequence[tuple[int, ...]]
+    ) -> list[bytes | None]:
+        encode = self._codec.encode
+        prev = self._previous
+        self._previous = population
+        if prev is None:
+            return [encode(v) for v in population]
+        return [
+            None if len(ps) == 1 and prev[ps[0]] == v else encode(v)
+            for v, ps in zip(population, parents, strict=True)
+        ]
 
 
 class Persister:

@@ -37,7 +37,7 @@ from mindgit.evolve.operators import (
     default_mutation_rate,
     initial_population,
 )
-from mindgit.evolve.persist import can_fork, make_persister
+from mindgit.evolve.persist import Speller, can_fork, make_persister
 from mindgit.evolve.prng import Stream
 from mindgit.evolve.writer import GenerationWriter
 from mindgit.ipld.cid import CID
@@ -476,6 +476,7 @@ def _execute(
         ]
         scores = [ind.score for ind in tip.record.individuals]
     persister = make_persister(lambda: make_writer(fork), codec, params.minimize, fork=fork)
+    speller = Speller(codec) if fork else None
     stopped = False
     try:
         if tip is None:
@@ -483,9 +484,12 @@ def _execute(
             population, parents = initial_population(
                 codec, params.population, Stream.for_generation(params.seed, 0)
             )
-            results, manifests = scorer.score(population)
+            results, spelled = scorer.score(population)
             evaluations += len(population)
             scores = _scores(results)
+            manifests = (
+                speller(population, parents) if speller is not None and spelled is None else spelled
+            )
             persister.submit((0, population, parents, results, manifests))
             if on_progress is not None:
                 on_progress(
@@ -507,9 +511,12 @@ def _execute(
             population, parents = breeder.breed(
                 population, scores, Stream.for_generation(params.seed, generation)
             )
-            results, manifests = scorer.score(population)
+            results, spelled = scorer.score(population)
             evaluations += len(population)
             scores = _scores(results)
+            manifests = (
+                speller(population, parents) if speller is not None and spelled is None else spelled
+            )
             persister.submit((generation, population, parents, results, manifests))
             if on_progress is not None:
                 on_progress(
