@@ -16,12 +16,14 @@ parent (``PR_SET_PDEATHSIG`` on Linux; elsewhere it stops at the end of its inpu
 
 from __future__ import annotations
 
+import collections
 import os
 import pickle
 import select
 import signal
 import struct
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,6 +38,8 @@ _HEADER = struct.Struct(">Q")
 _READ = 1 << 20
 _PR_SET_PDEATHSIG = 1
 _PIPE_BYTES = 1 << 20
+# Generations breeding may run ahead of the writer (each ~0.5 MB in flight for 200 x 32 genes).
+MAX_BACKLOG = 64
 
 Job = tuple[
     int,  # generation
@@ -216,6 +220,42 @@ class _Reader:
             self._fill(block=True)
 
 
+class _Drain(_Reader):
+    """A `_Reader` whose pipe is emptied by a thread as data arrives, so the sender never waits
+    on a full pipe and the writer sees the whole backlog at once (one pack for all of it)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(fd)
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._cv = threading.Condition()
+        self._done = False
+        threading.Thread(target=self._pump, name="mindgit-drain", daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                data = os.read(self.fd, _READ)
+            except OSError:
+                data = b""
+            with self._cv:
+                if data:
+                    self._chunks.append(data)
+                else:
+                    self._done = True
+                self._cv.notify()
+            if not data:
+                return
+
+    def _fill(self, block: bool) -> None:
+        with self._cv:
+            while block and not self._chunks and not self._done:
+                self._cv.wait()
+            while self._chunks:
+                self.buf += self._chunks.popleft()
+            if self._done and not self._chunks:
+                self.eof = True
+
+
 class ProcessPersister(Persister):
     """Writes generations in a forked child process (see the module docstring)."""
 
@@ -248,6 +288,14 @@ class ProcessPersister(Persister):
             self._poll(block=True)
             self._raise()
             raise PersistFailed("the generation writer stopped unexpectedly") from None
+        # The writer drains the pipe at once, so bound how far breeding may run ahead of it.
+        while job[0] - self.written > MAX_BACKLOG and self._error is None:
+            msg = self._status.next()
+            if msg is None:
+                self._poll(block=True)
+                break
+            self._handle([msg])
+        self._raise()
 
     def close(self) -> None:
         if not self._closed:
@@ -273,15 +321,18 @@ class ProcessPersister(Persister):
                 if msg is None:
                     break
                 messages.append(msg)
+        self._handle(messages)
+        ended = any(m[0] in ("done", "error") for m in messages)
+        if block and not ended and self._error is None:
+            self._error = PersistFailed("the generation writer died before finishing")
+
+    def _handle(self, messages: list[Any]) -> None:
         for msg in messages:
             if msg[0] == "ok":
                 self.written = msg[1]
                 self.tip = msg[2]
             elif msg[0] == "error" and self._error is None:
                 self._error = PersistFailed(msg[1], msg[2])
-        ended = any(m[0] in ("done", "error") for m in messages)
-        if block and not ended and self._error is None:
-            self._error = PersistFailed("the generation writer died before finishing")
 
 
 def _widen(fd: int) -> None:
@@ -321,7 +372,7 @@ def _child(
         _die_with_parent(parent)
         writer = factory()
         records = RecordMaker(codec, minimize)
-        reader = _Reader(jobs_fd)
+        reader = _Drain(jobs_fd)
         while True:
             first = reader.next()
             if first is None:

@@ -56,3 +56,12 @@ def test_stray_temporary_files_do_not_trouble_fsck(tmp_path: Path) -> None:
     pack_dir.mkdir(parents=True, exist_ok=True)
     (pack_dir / "tmp_pack_abc123").write_bytes(b"PACK\0\0\0\2 torn")
     fsck(Path(repo.path))
+
+
+def test_parts_are_written_whole_and_in_order(tmp_path: Path) -> None:
+    from mindgit.evolve.writer import _write_file
+
+    parts = [bytes([i % 251]) * (i % 7) for i in range(2000)] + [b"x" * 200_000]
+    _write_file(tmp_path, tmp_path / "out", parts, True)
+    assert (tmp_path / "out").read_bytes() == b"".join(parts)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -1,0 +1,188 @@
+"""Evolution benchmark: `mindgit evolve` against DEAP and against a bare wasm loop.
+
+Run: .venv/bin/python bench/evolve.py [--jobs short,long] [--problems rastrigin,onemax]
+
+Each job is a whole process, timed from exec to exit, so start-up counts as a user feels it:
+  (a) `mindgit evolve`: sandboxed wasm fitness, every generation committed and signed;
+  (b) DEAP `eaSimple` with the same operators and a Python fitness, nothing persisted;
+  (c) a bare loop scoring a population with the wasm module each generation: the floor.
+Problems: Rastrigin (32 floats in [-5.12, 5.12]) and OneMax (256 bools), population 200.
+Jobs: short = 50 generations (what users type first), long = 500 (steady-state throughput).
+
+Matching operators: tournament of 3; crossover with probability 0.5 (DEAP: cxpb 0.5 on pairs,
+cxUniform indpb 0.5; mindgit: --crossover-rate 0.5, uniform); on average one mutated gene per
+child (DEAP: mutpb 0.2 x indpb 5/n; mindgit: --mutation-rate 1/n), Gaussian sigma 1.024 clamped
+to the bounds for Rastrigin (mindgit: --mutation-scale 0.1 of the range, reflected), bit flips
+for OneMax. Evaluations per second are population x generations / wall time for all three (DEAP
+re-evaluates only changed individuals; mindgit scores every individual of every generation).
+Peak memory is the largest resident set of the job's processes (wait4 ru_maxrss); CPU is the
+user + system time of the job and its children: on a machine busy with other work, the CPU ratio
+says more than the wall-time ratio.
+
+Targets (issue 3): short (a) <= 1.25x DEAP's time; long (a) at least as fast as DEAP (aim 2x);
+(a) within 3x of (c). Printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FITNESS = ROOT / "fixtures" / "fitness"
+POPULATION = 200
+JOBS = {"short": 50, "long": 500}
+
+# Registers the evolve commands if this checkout's CLI does not list them yet, then runs mindgit.
+MINDGIT = r"""
+import sys
+from mindgit.cli import main as m
+for name in ("fitness", "evolve", "runs", "lineage", "plot", "demo"):
+    m.COMMANDS.setdefault(name, ("evolve", name))
+sys.exit(m.run(sys.argv[1:]))
+"""
+
+DEAP = r"""
+import math, random, sys
+from deap import algorithms, base, creator, tools
+
+problem, generations, population = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+random.seed(1)
+tb = base.Toolbox()
+if problem == "rastrigin":
+    n, lo, hi = 32, -5.12, 5.12
+    creator.create("Fit", base.Fitness, weights=(-1.0,))
+    creator.create("Ind", list, fitness=creator.Fit)
+    tb.register("attr", random.uniform, lo, hi)
+    def evaluate(ind):
+        return (10 * len(ind) + sum(x * x - 10 * math.cos(2 * math.pi * x) for x in ind),)
+    tb.register("mutate", tools.mutGaussian, mu=0.0, sigma=0.1 * (hi - lo), indpb=5 / n)
+    def clamp(func):
+        def wrapper(*args, **kwargs):
+            offspring = func(*args, **kwargs)
+            for child in offspring:
+                for i, x in enumerate(child):
+                    child[i] = lo if x < lo else hi if x > hi else x
+            return offspring
+        return wrapper
+    tb.decorate("mutate", clamp)
+else:
+    n = 256
+    creator.create("Fit", base.Fitness, weights=(1.0,))
+    creator.create("Ind", list, fitness=creator.Fit)
+    tb.register("attr", random.randint, 0, 1)
+    def evaluate(ind):
+        return (sum(ind),)
+    tb.register("mutate", tools.mutFlipBit, indpb=5 / n)
+tb.register("individual", tools.initRepeat, creator.Ind, tb.attr, n)
+tb.register("population", tools.initRepeat, list, tb.individual)
+tb.register("evaluate", evaluate)
+tb.register("mate", tools.cxUniform, indpb=0.5)
+tb.register("select", tools.selTournament, tournsize=3)
+pop = tb.population(n=population)
+algorithms.eaSimple(pop, tb, cxpb=0.5, mutpb=0.2, ngen=generations - 1, verbose=False)
+"""
+
+FLOOR = r"""
+import random, sys
+from pathlib import Path
+from mindgit.sandbox import FitnessModule
+
+wasm, n, generations, population = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+module = FitnessModule.load(Path(wasm).read_bytes())
+rng = random.Random(1)
+pop = [[rng.uniform(-5.12, 5.12) for _ in range(n)] for _ in range(population)]
+for _ in range(generations):
+    module.score_batch(pop, n)
+"""
+
+
+def run(argv: list[str], cwd: Path | None = None) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds (user + system, with its children)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise SystemExit(f"{argv[:4]} failed ({proc.returncode}): {err}")
+    return wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+
+def prepare_store(problem: str, where: Path) -> Path:
+    from mindgit.evolve.fitness import add_fitness
+    from mindgit.store.genome import Gene
+    from mindgit.store.repository import init_store
+
+    store = init_store(where, "bench")
+    if problem == "rastrigin":
+        genes = [
+            Gene.make(
+                f"x{i:02d}",
+                "float",
+                round(((i * 37 + 11) % 97) / 97 * 10.24 - 5.12, 2),
+                min=-5.12,
+                max=5.12,
+            )
+            for i in range(32)
+        ]
+        add_fitness(store, FITNESS / "rastrigin.wat", "fitness")
+    else:
+        genes = [Gene.make(f"b{i:03d}", "bool", False) for i in range(256)]
+        add_fitness(store, FITNESS / "onemax.wat", "fitness")
+    store.set_genes(genes)
+    return store.path
+
+
+def measure(problem: str, generations: int) -> dict[str, tuple[float, int, float]]:
+    n = 32 if problem == "rastrigin" else 256
+    with tempfile.TemporaryDirectory(prefix="mindgit-bench-") as tmp:
+        store = prepare_store(problem, Path(tmp) / "store")
+        a = run(
+            [
+                sys.executable, "-c", MINDGIT, "--store", str(store), "evolve",
+                "--fitness", "fitness", "--population", str(POPULATION),
+                "--generations", str(generations), "--seed", "1", "--tournament", "3",
+                "--crossover-rate", "0.5", "--mutation-rate", repr(1 / n),
+                "--mutation-scale", "0.1", "-q",
+            ]
+        )  # fmt: skip
+    b = run([sys.executable, "-c", DEAP, problem, str(generations), str(POPULATION)])
+    wat = FITNESS / ("rastrigin.wat" if problem == "rastrigin" else "onemax.wat")
+    c = run([sys.executable, "-c", FLOOR, str(wat), str(n), str(generations), str(POPULATION)])
+    return {"a": a, "b": b, "c": c}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", default="short,long", help="short,long")
+    parser.add_argument("--problems", default="rastrigin,onemax", help="rastrigin,onemax")
+    args = parser.parse_args()
+    names = {"a": "(a) mindgit evolve", "b": "(b) DEAP eaSimple", "c": "(c) bare wasm loop"}
+    print(f"population {POPULATION}; each job a whole process; {os.cpu_count()} cores")
+    for problem in args.problems.split(","):
+        for job in args.jobs.split(","):
+            generations = JOBS[job]
+            results = measure(problem, generations)
+            evals = POPULATION * generations
+            print(f"\n{problem}, {job} job ({generations} generations)")
+            print(f"  {'':22}{'wall s':>9}{'evals/s':>11}{'peak MiB':>10}{'CPU s':>8}")
+            for key, (wall, rss, cpu) in results.items():
+                print(
+                    f"  {names[key]:22}{wall:9.2f}{evals / wall:11,.0f}{rss / 1024:10.1f}{cpu:8.2f}"
+                )
+            ta, tb, tc = (results[k][0] for k in "abc")
+            ca, cb = results["a"][2], results["b"][2]
+            print(
+                f"  time (b)/(a) = {tb / ta:.2f}   (c)/(a) = {tc / ta:.2f}   CPU (b)/(a) = {cb / ca:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
