@@ -241,7 +241,7 @@ def check_commits(
     problems: list[Problem] = []
     for oid in commits:
         problems.extend(scanner.commit(oid))
-    if scanner.too_large:
+    if scanner.unsafe:
         return problems
     verifier = Verifier(repo, trust)
     for oid in commits:
@@ -287,7 +287,8 @@ class _Scanner:
         self.odb = repo.odb
         self.limit = limit
         self.seen: set[pygit2.Oid] = set()
-        self.too_large = False
+        # Set when an object is too large or unparseable: the content checks would read it.
+        self.unsafe = False
 
     def _size_problem(self, oid: pygit2.Oid, what: str) -> str | None:
         try:
@@ -295,7 +296,7 @@ class _Scanner:
         except (KeyError, pygit2.GitError):
             return f"{what} {oid} is missing"
         if size > self.limit:
-            self.too_large = True
+            self.unsafe = True
             return f"{what} {oid} is {size} bytes, over the {self.limit}-byte limit"
         return None
 
@@ -305,7 +306,12 @@ class _Scanner:
         if problem is not None:
             yield Problem(hexoid, problem)
             return
-        commit = self.repo[oid]
+        try:
+            commit = self.repo[oid]
+        except pygit2.GitError as e:
+            self.unsafe = True
+            yield Problem(hexoid, f"the commit cannot be parsed ({e})")
+            return
         assert isinstance(commit, pygit2.Commit)
         for path, reason in self._tree(commit.tree_id, ""):
             yield Problem(hexoid, reason, path or None)
@@ -322,7 +328,13 @@ class _Scanner:
             if problem is not None:
                 yield path, problem
                 continue
-            tree = self.repo[oid]
+            try:
+                tree = self.repo[oid]
+            except pygit2.GitError as e:
+                # libgit2 refuses to parse some hostile trees (an empty entry name, say).
+                self.unsafe = True
+                yield path, f"tree {oid} cannot be parsed ({e})"
+                continue
             if not isinstance(tree, pygit2.Tree):
                 yield path, f"{oid} is not a tree"
                 continue
