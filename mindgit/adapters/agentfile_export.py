@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import pygit2
+
 from mindgit.adapters import agentfile_format as fmt
 from mindgit.adapters.agentfile_blocks import (
     DATA_AGENT,
@@ -66,7 +68,7 @@ class ExportConflict(MindgitError):
 class Exported:
     """What ``export_af`` wrote."""
 
-    agents: tuple[str, ...]  # agent names, in file order
+    agents: tuple[str | None, ...]  # agent names, in file order
     size: int
     layout: str
     warnings: tuple[str, ...] = ()  # parts of the imported file left out
@@ -165,11 +167,20 @@ def _messages_in_order(store: Store, loaded: _Loaded) -> list[dict[str, Any]]:
     # Messages added after the import (a merge, say) follow, in CID order.
     extra = sorted((c for c in state.thoughts if c not in known), key=str)
     out = []
+    # One lookup of the thoughts tree, not one per message: layout.read_thought re-reads it.
+    tree = loaded.snap.tree
+    thoughts = store.repo[tree[layout.THOUGHTS].id] if layout.THOUGHTS in tree else None
     for cid in [*order, *extra]:
-        thought = dagjson.decode(layout.read_thought(store.repo, loaded.snap.tree, cid))
+        what = f"{loaded.rev} thought {cid}"
+        if not isinstance(thoughts, pygit2.Tree) or str(cid) not in thoughts:
+            raise CorruptAgentState(what, "is not in the state's tree")
+        try:
+            thought = dagjson.decode(store.repo[thoughts[str(cid)].id].read_raw())
+        except MindgitError as e:
+            raise CorruptAgentState(what, str(e)) from None
+        # Notes and other thoughts are mindgit's own; only messages go into the file.
         if isinstance(thought, dict) and thought.get("type") == "message":
-            value = from_node(thought["message"], thought.get("fix"), f"{loaded.rev} thought {cid}")
-            out.append(value)
+            out.append(from_node(thought.get("message"), thought.get("fix"), what))
     return out
 
 
@@ -190,8 +201,9 @@ def _agent_out(store: Store, loaded: _Loaded) -> tuple[fmt.AgentOut, str]:
     if "tool_rules" in split and DATA_RULES in loaded.data:
         rules = _decode_block(store, loaded.snap, loaded.data[DATA_RULES], rev)
         agent["tool_rules"] = _unstore(rules, f"{rev} {DATA_RULES}")
-    if "messages" in split or _has_messages(loaded):
-        agent["messages"] = _messages_in_order(store, loaded)
+    messages = _messages_in_order(store, loaded)
+    if "messages" in split or messages:
+        agent["messages"] = messages
     file_layout = str(loaded.file["layout"])
     if file_layout == "v1":
         if "core_memory" in split or memories:
@@ -202,10 +214,6 @@ def _agent_out(store: Store, loaded: _Loaded) -> tuple[fmt.AgentOut, str]:
     if "block_ids" in split:
         agent["block_ids"] = []
     return fmt.AgentOut(agent, tuple(memories), tuple(tools)), file_layout
-
-
-def _has_messages(loaded: _Loaded) -> bool:
-    return DATA_MESSAGES in loaded.data or bool(loaded.snap.state.thoughts)
 
 
 def export_af(
@@ -256,8 +264,13 @@ def export_af(
         )
     data = render_document(ordered(value, orders), style)
     _write(out, data)
-    names = tuple(str(a.agent.get("name")) for a, _ in outs)
+    names = tuple(_name(a.agent) for a, _ in outs)
     return Exported(names, len(data), layouts.pop(), tuple(warnings))
+
+
+def _name(agent: dict[str, Any]) -> str | None:
+    name = agent.get("name")
+    return name if isinstance(name, str) else None
 
 
 def _orders(node: object, what: str) -> dict[tuple[str, ...], list[str]]:
@@ -289,7 +302,7 @@ def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
         raise
 
 
-# -- describing and editing ------------------------------------------------------------------------
+# -- describing ----------------------------------------------------------------------------------------
 
 
 def describe(store: Store, rev: str) -> AgentSummary:
@@ -312,7 +325,7 @@ def describe(store: Store, rev: str) -> AgentSummary:
     llm = agent.get("llm_config")
     model = llm.get("model") if isinstance(llm, dict) else None
     return AgentSummary(
-        name=agent.get("name") if isinstance(agent.get("name"), str) else None,
+        name=_name(agent),
         layout=str(loaded.file["layout"]),
         agent_type=agent.get("agent_type") if isinstance(agent.get("agent_type"), str) else None,
         model=model if isinstance(model, str) else None,

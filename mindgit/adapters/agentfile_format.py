@@ -128,7 +128,7 @@ class FileParts:
     """An agent file split into its agents and what belongs to the file as a whole."""
 
     layout: Layout
-    envelope: dict[str, Any]  # file-level JSON without the split keys (empty for v1)
+    envelope: dict[str, Any]  # file-level JSON without agents; blocks/tools: orphans only
     split: tuple[str, ...]  # file-level keys export rebuilds ("agents", "blocks", "tools")
     order: dict[str, list[str]] = field(default_factory=dict)  # ids of blocks/tools, file order
     agents: tuple[AgentParts, ...] = ()
@@ -136,7 +136,7 @@ class FileParts:
 
 
 def split_file(value: Json, source: str) -> FileParts:
-    """Check an agent file's JSON and split it; secrets are blanked (see :func:`scrub`)."""
+    """Check an agent file's JSON and split it; secrets are blanked (:func:`scrub_file`)."""
     if not isinstance(value, dict):
         kind = "a string" if isinstance(value, str) else f"a JSON {type(value).__name__}"
         raise NotAnAgentFile(source, f"the document is {kind}, not an object")
@@ -179,7 +179,6 @@ def _split_v2(value: dict[str, Any], source: str) -> FileParts:
         raise NotAnAgentFile(source, "'agents' is not a non-empty list")
     agents = _list_of_maps(agents, source, "'agents'")
     file_warnings = scrub_file(value)
-    top = {k: v for k, v in value.items() if k != "agents"}
     split = ["agents"]
     pools: dict[str, dict[str, dict[str, Any]]] = {}
     order: dict[str, list[str]] = {}
@@ -220,14 +219,10 @@ def _split_v2(value: dict[str, Any], source: str) -> FileParts:
         parts.append(
             _agent_parts(index, agent, blocks, tools, ["block_ids"], agent_warnings, source)
         )
-    for kind in ("blocks", "tools"):
-        if kind in split:
-            top[kind] = [item for i, item in pools[kind].items() if i not in used[kind]]
-    envelope = {k: v for k, v in top.items() if k not in split}
-    # Orphans (blocks and tools no agent names) stay with the file, under their own keys.
-    for kind in ("blocks", "tools"):
-        if kind in split:
-            envelope[kind] = top[kind]
+    envelope = {k: v for k, v in value.items() if k != "agents"}
+    for kind in split[1:]:
+        # Orphans (blocks and tools no agent names) stay with the file.
+        envelope[kind] = [item for i, item in pools[kind].items() if i not in used[kind]]
     return FileParts("v2", envelope, tuple(split), order, tuple(parts), tuple(file_warnings))
 
 

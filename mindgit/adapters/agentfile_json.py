@@ -40,6 +40,8 @@ Path = list[str | int]
 
 MAX_NEST = 200
 """Deeper lists and maps are kept as JSON text: stored blocks add a few levels of their own."""
+MAX_DEPTH = 500
+"""Documents nested deeper than this are refused: no agent file is, and Python's stack is finite."""
 MAX_LAYERS = 3
 """A document may be a JSON string holding JSON this many times, no more."""
 
@@ -362,11 +364,27 @@ def _finite_float(text: str) -> float:
 
 def _parse(text: str, source: str) -> Json:
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise NotJson(source, "nested too deeply") from None
     except ValueError as e:  # JSONDecodeError, and integers too long for int()
         raise NotJson(source, str(e).split("\n")[0]) from None
+    if _depth(value) > MAX_DEPTH:
+        raise NotJson(source, f"nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _depth(value: Json) -> int:
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 def _separators(body: str, indented: bool) -> tuple[str, str]:

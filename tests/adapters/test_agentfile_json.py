@@ -157,6 +157,7 @@ def test_double_encoded_documents_are_unwrapped() -> None:
         (b'{"a": NaN}', "NaN"),
         (b'{"a": 1e400}', "out of range"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b"[" * 600 + b"]" * 600, "nested deeper than 500 levels"),
         (b'{"a": ' + b"9" * 5000 + b"}", "digits"),
         (json.dumps('{"half": ').encode(), "Expecting value"),
     ],

@@ -1,0 +1,36 @@
+"""docs/agent-files.md: its Python example runs as written, and its tables match the code."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from mindgit.adapters.agentfile import MAX_FILE_BYTES
+from mindgit.adapters.agentfile_format import MCP_SECRET_FIELDS, SECRET_NAMES
+from mindgit.adapters.agentfile_genes import SPECS
+from tests.conftest import ROOT
+
+DOC = ROOT / "docs" / "agent-files.md"
+
+
+def test_the_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    exec(compile(blocks[0], str(DOC), "exec"), {"__name__": "agent_files_doc_example"})
+    assert (next(tmp_path.iterdir()) / "memgpt.af").exists()
+
+
+def test_the_tables_name_what_the_code_does() -> None:
+    text = DOC.read_text()
+    for name in [*SPECS, *SECRET_NAMES, *MCP_SECRET_FIELDS]:
+        assert f"`{name}`" in text, name
+    assert MAX_FILE_BYTES == 64 * 2**20 and "64 MiB" in text
+    # Every command line of the walkthrough is one the CLI module defines.
+    shell = "".join(re.findall(r"```sh\n(.*?)```", text, re.S))
+    commands = set(re.findall(r"^mindgit ([a-z-]+)", shell, re.M))
+    assert commands == {"import-af", "show", "af-info", "block", "diff", "restore", "export-af"}
