@@ -160,8 +160,8 @@ def import_car(
     _ = store.key  # a bad key file must fail before the CAR is read
     with Spool(spool_dir) as spool:
         root = _read(stream, spool, max_block_size)
-        steps, checker = _check(spool, root)
-        return _write(store, spool, root, steps, experiment, checker)
+        steps, counts = _check(spool, root)
+        return _write(store, spool, root, steps, experiment, counts)
 
 
 def _read(stream: BinaryIO, spool: Spool, max_block_size: int) -> CID:
@@ -190,7 +190,8 @@ def _unsupported(cid: CID) -> str | None:
     return None
 
 
-def _check(spool: Spool, root: CID) -> tuple[list[_Step], _StateChecker]:
+def _check(spool: Spool, root: CID) -> tuple[list[_Step], tuple[int, int]]:
+    """The states to commit, parents first, and how many distinct states and blocks there are."""
     data = spool.get(root)
     if data is None:
         raise CarIncomplete(root, None)
@@ -206,8 +207,10 @@ def _check(spool: Spool, root: CID) -> tuple[list[_Step], _StateChecker]:
         raise CarRootError(root, "it is neither a state manifest nor a history block")
     checker = _StateChecker(spool)
     for step in steps:
+        if step.history is not None:
+            checker.mark(step.history, _HISTORY)
         checker.check(step.state, step.history)
-    return steps, checker
+    return steps, (checker.states, len(checker.checked))
 
 
 def _history_steps(spool: Spool, root: CID) -> list[_Step]:
@@ -240,23 +243,38 @@ def _history_steps(spool: Spool, root: CID) -> list[_Step]:
     return order
 
 
+# What a block was checked as (a block can be both a thought and a memory, say).
+_MANIFEST = 1
+_THOUGHT = 2
+_BLOCK = 4
+_HISTORY = 8
+
+
 class _StateChecker:
-    """Checks states once each, and each thought or block once, remembering only CIDs."""
+    """Checks each state once, and each thought or block once.
+
+    What was checked is remembered by binary CID (about 100 bytes a block): the set of CIDs an
+    import must keep anyway to dedupe, where the bytes stay in the spool on disk.
+    """
 
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
-        self.states: set[CID] = set()
-        self.thoughts: set[CID] = set()
-        self.others: set[CID] = set()
+        self.checked: dict[bytes, int] = {}
+        self.states = 0
         # Links found inside thoughts and blocks (rare): each state must name what they point at.
         self.inner_links: dict[CID, tuple[CID, ...]] = {}
 
-    def reachable(self) -> int:
-        """How many distinct blocks the checked states are made of."""
-        return len(self.states | self.thoughts | self.others)
+    def mark(self, cid: CID, kind: int) -> bool:
+        """Note that ``cid`` was checked as ``kind``; False if it already was."""
+        key = cid.to_bytes()
+        marks = self.checked.get(key, 0)
+        if marks & kind:
+            return False
+        self.checked[key] = marks | kind
+        return True
 
     def check(self, manifest: CID, linked_from: CID | None) -> None:
-        if manifest in self.states:
+        if self.checked.get(manifest.to_bytes(), 0) & _MANIFEST:
             return
         data = self.spool.get(manifest)
         if data is None:
@@ -267,23 +285,21 @@ class _StateChecker:
             raise CarInvalidState(manifest, error.problem) from None
         if state.manifest().data != data:
             raise CarInvalidState(manifest, "the manifest is not in canonical form for its schema")
-        named = state.thoughts | state.blocks
         for cid in state.thoughts:
-            self._check_block(cid, manifest, named, self.thoughts)
+            self._check_block(cid, state, manifest, _THOUGHT)
         for cid in state.blocks:
-            self._check_block(cid, manifest, named, self.others)
-        self.states.add(manifest)
+            self._check_block(cid, state, manifest, _BLOCK)
+        self.mark(manifest, _MANIFEST)
+        self.states += 1
 
-    def _check_block(
-        self, cid: CID, manifest: CID, named: frozenset[CID], checked: set[CID]
-    ) -> None:
-        if cid not in checked:
+    def _check_block(self, cid: CID, state: State, manifest: CID, kind: int) -> None:
+        if not self.checked.get(cid.to_bytes(), 0) & kind:
             data = self.spool.get(cid)
             if data is None:
                 raise CarIncomplete(cid, manifest)
             try:
                 node: dagjson.Node = (
-                    check_thought(cid, data) if checked is self.thoughts else dagjson.decode(data)
+                    check_thought(cid, data) if kind == _THOUGHT else dagjson.decode(data)
                 )
             except (SchemaError, dagjson.DagJsonError) as error:
                 problem = error.problem if isinstance(error, SchemaError) else str(error)
@@ -291,11 +307,11 @@ class _StateChecker:
             links = tuple(_links(node))
             if links:
                 self.inner_links[cid] = links
-            checked.add(cid)
+            self.mark(cid, kind)
         for link in self.inner_links.get(cid, ()):
             if link not in self.spool:
                 raise CarIncomplete(link, cid)
-            if link not in named:
+            if link not in state.thoughts and link not in state.blocks:
                 raise CarInvalidState(
                     cid,
                     f"it links {link}, which manifest {manifest} does not name, so no state "
@@ -329,7 +345,7 @@ def _write(
     root: CID,
     steps: list[_Step],
     experiment: str,
-    checker: _StateChecker,
+    counts: tuple[int, int],
 ) -> ImportSummary:
     repo = store.repo
     ref = HEADS + experiment
@@ -337,7 +353,7 @@ def _write(
     history = steps[-1].history is not None
     head = read_ref(repo, ref)
 
-    blocks = checker.reachable() + (len(steps) if history else 0)
+    states, blocks = counts
 
     def summary(commit: str, changed: bool, commits: int) -> ImportSummary:
         return ImportSummary(
@@ -348,7 +364,7 @@ def _write(
             changed=changed,
             created=head is None and changed,
             history=history,
-            states=len(checker.states),
+            states=states,
             commits=commits,
             blocks=blocks,
             ignored=spool.count - blocks,
@@ -358,10 +374,11 @@ def _write(
         return summary(head, False, 0)
 
     trees: dict[CID, pygit2.Oid] = {}
+    present = _present_blobs(repo, head)
     with PackWriter(Path(repo.path) / "objects") as pack:
         for step in steps:
             if step.state not in trees:
-                trees[step.state] = _write_tree(repo, pack, spool, step.state)
+                trees[step.state] = _write_tree(repo, pack, spool, step.state, present)
         pack.finish()
 
     written = 0
@@ -404,8 +421,31 @@ def _write(
     raise RefMoved(ref, current, read_ref(repo, ref))
 
 
+def _present_blobs(repo: pygit2.Repository, commit: str | None) -> set[bytes]:
+    """The blob ids of the thoughts and blocks of ``commit``'s state: surely in the store.
+
+    Asking libgit2 about a missing object rescans the pack directory (~80 µs), once per blob of
+    an import; an import's blobs mostly either are the experiment's already or are new.
+    """
+    if commit is None:
+        return set()
+    obj = repo[commit]
+    assert isinstance(obj, pygit2.Commit)
+    present: set[bytes] = set()
+    for dirname in (layout.THOUGHTS, layout.BLOCKS):
+        if dirname in obj.tree:
+            sub = repo[obj.tree[dirname].id]
+            if isinstance(sub, pygit2.Tree):
+                present.update(entry.id.raw for entry in sub)
+    return present
+
+
 def _write_tree(
-    repo: pygit2.Repository, pack: PackWriter, spool: Spool, manifest: CID
+    repo: pygit2.Repository,
+    pack: PackWriter,
+    spool: Spool,
+    manifest: CID,
+    present: set[bytes],
 ) -> pygit2.Oid:
     """Write the state tree ``layout.write_state`` would write, as pack objects."""
     data = spool.get(manifest)
@@ -418,18 +458,17 @@ def _write_tree(
         # Every entry is a blob named by an ASCII CID string, so git's order is str order.
         body = bytearray()
         for cid in sorted(cids, key=str):
-            oid = spool.oid(cid)
-            assert oid is not None
-            if oid not in pack and not repo.odb.exists(pygit2.Oid(raw=oid)):
-                block = spool.get(cid)
-                assert block is not None
+            found = spool.get_with_oid(cid)
+            assert found is not None
+            oid, block = found
+            if oid not in present:
                 pack.add(OBJ_BLOB, block, oid)
             body += b"100644 " + str(cid).encode() + b"\0" + oid
-        entries.append((dirname, True, _put(repo, pack, OBJ_TREE, bytes(body))))
+        entries.append((dirname, True, _put(repo, pack, OBJ_TREE, body)))
     return pygit2.Oid(raw=_put(repo, pack, OBJ_TREE, tree_bytes(entries)))
 
 
-def _put(repo: pygit2.Repository, pack: PackWriter, kind: int, data: bytes) -> bytes:
+def _put(repo: pygit2.Repository, pack: PackWriter, kind: int, data: bytes | bytearray) -> bytes:
     oid = git_oid(kind, data)
     if oid not in pack and not repo.odb.exists(pygit2.Oid(raw=oid)):
         pack.add(kind, data, oid)

@@ -33,13 +33,16 @@ _HEADER = struct.Struct(">4sII")
 _LARGE_OFFSET = 0x80000000
 _COPY_CHUNK = 1 << 20
 _SMALL = 4096
+_RECORD = 32
+_RECORD_TAIL = struct.Struct(">IQ")
+_OFFSET = struct.Struct(">Q")
 
 
 class PackWriteError(MindgitError):
     """The pack could not be written (or was used after it was finished)."""
 
 
-def git_oid(kind: int, data: bytes) -> bytes:
+def git_oid(kind: int, data: bytes | bytearray) -> bytes:
     """The raw SHA-1 object id git gives ``data`` as an object of ``kind`` (blob or tree)."""
     h = hashlib.sha1(_TYPE_NAMES[kind] + b" %d\0" % len(data))
     h.update(data)
@@ -97,17 +100,19 @@ class PackWriter:
         self._file: BinaryIO | None = os.fdopen(fd, "w+b", buffering=_COPY_CHUNK)
         self._file.write(_HEADER.pack(b"PACK", 2, 0))
         self._offset = _HEADER.size
-        self._entries: list[tuple[bytes, int, int]] = []  # (oid, crc32, offset)
+        # One 32-byte record per object: oid (20), CRC-32 (4), offset (8), big-endian, so that
+        # sorting the records sorts by oid; a tuple per object would cost six times as much.
+        self._records = bytearray()
         self._seen: set[bytes] = set()
         self.bytes_written = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._seen)
 
     def __contains__(self, oid: bytes) -> bool:
         return oid in self._seen
 
-    def add(self, kind: int, data: bytes, oid: bytes | None = None) -> bytes:
+    def add(self, kind: int, data: bytes | bytearray, oid: bytes | None = None) -> bytes:
         """Write one object (unless already written); return its raw object id."""
         if self._file is None:
             raise PackWriteError("this pack is already finished or aborted; start a new one")
@@ -120,13 +125,20 @@ class PackWriter:
         # window and 64 KiB hash table cost more to set up than to use.
         if len(data) <= _SMALL:
             z = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
+            parts = [_object_header(kind, len(data)) + z.compress(data) + z.flush()]
         else:
+            # Big objects (a state's thoughts tree) go out in pieces, not copied into one buffer.
             z = zlib.compressobj(1)
-        body = _object_header(kind, len(data)) + z.compress(data) + z.flush()
-        self._file.write(body)
-        self._entries.append((oid, zlib.crc32(body), self._offset))
+            parts = [_object_header(kind, len(data)), z.compress(data), z.flush()]
+        crc = 0
+        size = 0
+        for part in parts:
+            self._file.write(part)
+            crc = zlib.crc32(part, crc)
+            size += len(part)
+        self._records += oid + _RECORD_TAIL.pack(crc, self._offset)
         self._seen.add(oid)
-        self._offset += len(body)
+        self._offset += size
         return oid
 
     def finish(self) -> Path | None:
@@ -134,13 +146,13 @@ class PackWriter:
         file = self._file
         if file is None:
             raise PackWriteError("this pack is already finished or aborted; start a new one")
-        if not self._entries:
+        if not self._seen:
             self.abort()
             return None
         # The object count sits in the header, before the objects: patch it, then hash the
         # whole file once more (from the page cache) for the trailing checksum.
         file.seek(8)
-        file.write(struct.pack(">I", len(self._entries)))
+        file.write(struct.pack(">I", len(self._seen)))
         file.flush()
         file.seek(0)
         digest = hashlib.sha1()
@@ -163,30 +175,34 @@ class PackWriter:
         return pack_path
 
     def _write_index(self, path: Path, pack_sum: bytes) -> None:
-        entries = sorted(self._entries)
+        records = self._records
+        entries = sorted(bytes(records[i : i + _RECORD]) for i in range(0, len(records), _RECORD))
         fanout = [0] * 256
-        for oid, _, _ in entries:
-            fanout[oid[0]] += 1
+        for record in entries:
+            fanout[record[0]] += 1
         total = 0
         for i in range(256):
             total += fanout[i]
             fanout[i] = total
-        small: list[int] = []
-        large: list[int] = []
-        for _, _, offset in entries:
+        crcs = bytearray()
+        small = bytearray()
+        large = bytearray()
+        for record in entries:
+            crcs += record[20:24]
+            (offset,) = _OFFSET.unpack_from(record, 24)
             if offset < _LARGE_OFFSET:
-                small.append(offset)
+                small += struct.pack(">I", offset)
             else:
-                small.append(_LARGE_OFFSET | len(large))
-                large.append(offset)
+                small += struct.pack(">I", _LARGE_OFFSET | (len(large) // 8))
+                large += record[24:32]
         body = b"".join(
             (
                 b"\xfftOc" + struct.pack(">I", 2),
                 struct.pack(">256I", *fanout),
-                b"".join(oid for oid, _, _ in entries),
-                struct.pack(f">{len(entries)}I", *(crc for _, crc, _ in entries)),
-                struct.pack(f">{len(small)}I", *small),
-                struct.pack(f">{len(large)}Q", *large),
+                b"".join(record[:20] for record in entries),
+                crcs,
+                small,
+                large,
                 pack_sum,
             )
         )

@@ -209,8 +209,9 @@ def plain(source: Store) -> tuple[tuple[CID, ...], list[tuple[CID, bytes]]]:
 
 def bad_block(source: Store) -> bytes:
     roots, sections = plain(source)
-    cid, data = sections[1]
-    return make_car(roots, [sections[0], (cid, data.replace(b"flight", b"fright")), *sections[2:]])
+    changed = [(c, d.replace(b"flight", b"fright")) for c, d in sections]
+    assert changed != sections
+    return make_car(roots, changed)
 
 
 def truncated(source: Store) -> bytes:
