@@ -181,28 +181,20 @@ class GenomeCodec:
     def encode(self, values: Sequence[Any]) -> bytes:
         """The canonical manifest bytes of the state with these slot values."""
         if self.all_float:
+            # Shortest round-trip printing costs ~1 us a float; a child shares all but a gene
+            # or two with its parents, so recent spellings are remembered.
             cache = self._float_texts
-            try:
-                texts = [cache[v] for v in values]
-            except KeyError:
-                texts = self._float_miss(values)
+            texts = list(map(cache.get, values))
+            if None in texts:
+                if len(cache) > _FLOAT_CACHE:
+                    cache.clear()
+                ft = dagjson.float_text
+                for i, t in enumerate(texts):
+                    if t is None:
+                        v = values[i]
+                        texts[i] = cache[v] = ft(v)
             return (self._template % tuple(texts)).encode("utf-8")
         return (self._template % tuple(self._texts(values))).encode("utf-8")
-
-    def _float_miss(self, values: Sequence[Any]) -> list[str]:
-        # Shortest round-trip printing costs ~1 us a float; a child shares all but a gene or
-        # two with its parents, so remembering recent spellings saves most of it.
-        cache = self._float_texts
-        if len(cache) > _FLOAT_CACHE:
-            cache.clear()
-        ft = dagjson.float_text
-        out = []
-        for v in values:
-            t = cache.get(v)
-            if t is None:
-                t = cache[v] = ft(v)
-            out.append(t)
-        return out
 
     def _texts(self, values: Sequence[Any]) -> list[str]:
         ft = dagjson.float_text

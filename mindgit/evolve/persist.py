@@ -39,7 +39,7 @@ _READ = 1 << 20
 _PR_SET_PDEATHSIG = 1
 _PIPE_BYTES = 1 << 20
 # Generations breeding may run ahead of the writer (each ~0.5 MB in flight for 200 x 32 genes).
-MAX_BACKLOG = 64
+MAX_BACKLOG = 16
 
 Job = tuple[
     int,  # generation
