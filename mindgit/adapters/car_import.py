@@ -110,7 +110,7 @@ class ImportSummary:
     ``commit`` is the experiment's head afterwards; ``changed`` is False when it already held
     the imported state (then nothing was written). ``states`` and ``blocks`` count the distinct
     states and blocks reachable from the root, ``ignored`` the blocks of the CAR that are not;
-    ``commits`` counts the commits written.
+    ``commits`` counts the commits the experiment gained.
     """
 
     root: CID
@@ -381,7 +381,6 @@ def _write(
                 trees[step.state] = _write_tree(repo, pack, spool, step.state, present)
         pack.finish()
 
-    written = 0
     rebuilt: dict[CID, str] = {}
     for step in steps if history else ():
         assert step.history is not None
@@ -390,26 +389,21 @@ def _write(
         rebuilt[step.history] = store.write_commit(
             trees[step.state], parents, body, step.state, trailers
         )
-        written += 1
     tree = trees[target]
     who = f"{store.name} <{store.public_key.did}>"
     message = f"import: {'history' if history else 'state'} {root}"
     if head is None:
-        if history:
-            new = rebuilt[root]
-        else:
-            new = store.write_commit(tree, [], message, target)
-            written += 1
+        new = rebuilt[root] if history else store.write_commit(tree, [], message, target)
         update_ref(repo, ref, new, None, message=message, committer=who)
-        return summary(new, True, written)
+        return summary(new, True, len(rebuilt) or 1)
     current: str | None = head
     for _ in range(CAS_ATTEMPTS):
         assert current is not None
         if _manifest_cid(repo, current) == target:
-            return summary(current, False, written)
+            # Another writer put the same state there meanwhile: ours would change nothing.
+            return summary(current, False, 0)
         parents = [current, rebuilt[root]] if history else [current]
         new = store.write_commit(tree, parents, message, target)
-        written += 1
         try:
             update_ref(repo, ref, new, current, message=message, committer=who)
         except RefMoved:
@@ -417,7 +411,7 @@ def _write(
             if current is None:
                 raise
             continue
-        return summary(new, True, written)
+        return summary(new, True, len(rebuilt) + 1)
     raise RefMoved(ref, current, read_ref(repo, ref))
 
 

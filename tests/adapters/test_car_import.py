@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
@@ -101,6 +102,58 @@ def test_history_round_trip_rebuilds_the_chain(source: Store, target: Store) -> 
     assert export_bytes(target, "dreamer", history=True) == car
 
 
+def test_a_merge_keeps_its_parents_in_order(store: Store, target: Store) -> None:
+    store.think("on main")
+    store.fork("side", switch=False)
+    store.think("side thought", experiment="side")
+    store.think("main thought")
+    ours, theirs = store.head("main"), store.head("side")
+    union = store.state("main").with_thoughts(
+        store.state("main").thoughts | store.state("side").thoughts
+    )
+    blocks = {c: store.thought(c, "side") for c in store.state("side").thoughts}
+    tree, manifest = layout.write_state(store.repo, union, blocks, store.snapshot("main").tree)
+    merge = store.write_commit(tree, [ours, theirs], "merge side", manifest.cid)
+    car = export_bytes(store, merge, history=True)
+    summary = load(target, car, "merged")
+    rebuilt = target.repo[summary.commit]
+    assert isinstance(rebuilt, pygit2.Commit) and len(rebuilt.parents) == 2
+    firsts = [target.snapshot(str(p)).manifest.cid for p in rebuilt.parent_ids]
+    assert firsts == [store.snapshot(ours).manifest.cid, store.snapshot(theirs).manifest.cid]
+    assert export_bytes(target, "merged", history=True) == car
+    assert_verified(target)
+
+
+def test_a_writer_moving_the_experiment_meanwhile_is_not_lost(source: Store, target: Store) -> None:
+    class Racing(Store):
+        raced = False
+
+        def write_commit(self, *args: Any, **kwargs: Any) -> str:
+            oid = super().write_commit(*args, **kwargs)
+            if not self.raced and str(args[2]).startswith("import:"):
+                self.raced = True
+                Store(self.path).think("written meanwhile")  # another process, as it were
+            return oid
+
+    racing = Racing(target.path)
+    summary = load(racing, export_bytes(source, "dreamer"), "main")
+    assert racing.raced and summary.changed
+    commit = target.repo[summary.commit]
+    assert isinstance(commit, pygit2.Commit)
+    parent = target.repo[commit.parent_ids[0]]
+    assert isinstance(parent, pygit2.Commit) and parent.message.startswith(
+        "think: written meanwhile"
+    )
+    assert summary.commits == 1
+    assert_verified(target)
+
+
+def test_blocks_may_come_in_any_order(source: Store, target: Store) -> None:
+    roots, sections = car_sections(export_bytes(source, "dreamer", history=True))
+    summary = load(target, make_car(roots, reversed(sections)))
+    assert summary.state == source.snapshot("dreamer").manifest.cid
+
+
 def test_importing_the_same_car_again_changes_nothing(source: Store, target: Store) -> None:
     for history in (False, True):
         car = export_bytes(source, "dreamer", history=history)
@@ -177,6 +230,22 @@ def test_the_spool_directory_is_removed(source: Store, target: Store, tmp_path: 
     assert list(parent.iterdir()) == []
 
 
+def test_blocks_wait_in_a_private_directory(source: Store, target: Store, tmp_path: Path) -> None:
+    parent = tmp_path / "spool"
+    parent.mkdir()
+    seen: list[int] = []
+
+    class Watched(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            if not seen:
+                (spool,) = parent.iterdir()
+                seen.append(spool.stat().st_mode & 0o777)
+            return super().read(n)
+
+    import_car(target, Watched(export_bytes(source)), experiment="x", spool_dir=parent)
+    assert seen == [0o700] and list(parent.iterdir()) == []
+
+
 def test_a_bad_experiment_name_is_refused_before_reading(target: Store) -> None:
     class Unread(io.BytesIO):
         def read(self, n: int | None = -1) -> bytes:
@@ -212,6 +281,11 @@ def bad_block(source: Store) -> bytes:
     changed = [(c, d.replace(b"flight", b"fright")) for c, d in sections]
     assert changed != sections
     return make_car(roots, changed)
+
+
+def root_block_missing(source: Store) -> bytes:
+    roots, sections = plain(source)
+    return make_car(roots, sections[1:])
 
 
 def truncated(source: Store) -> bytes:
@@ -324,6 +398,7 @@ BAD_CARS = {
     "bad block": (bad_block, CIDMismatch),
     "truncated section": (truncated, CarTruncated),
     "missing linked block": (missing_block, CarIncomplete),
+    "missing root block": (root_block_missing, CarIncomplete),
     "missing history parent": (missing_parent, CarIncomplete),
     "unknown codec": (unknown_codec, UnsupportedBlock),
     "unknown hash": (unknown_hash, UnsupportedBlock),
