@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("sync", "pull"),
     "sync": ("sync", "sync"),
     "peers": ("sync", "peers"),
+    "hooks": ("hooks", "hooks"),
+    "hook": ("hooks", "hook"),
     "share": ("private", "share"),
     "keys": ("private", "keys"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import stat
 import subprocess
 import sys
@@ -438,9 +439,11 @@ def test_docs_hooks_install_commands_run_as_written(store: Store, tmp_path: Path
     )
     assert proc.returncode == 0, proc.stderr
     server = tmp_path / "srv" / "minds.git"
-    assert (server / "hooks" / "pre-receive").read_text() == hook_script(
-        "pre-receive", sys.executable
-    )
+    installed = (server / "hooks" / "pre-receive").read_text()
+    # The recorded Python is the one the `mindgit` on PATH runs with (python or python3).
+    recorded = shlex.split(installed.split("MINDGIT_PYTHON=", 1)[1].splitlines()[0])[0]
+    assert Path(recorded).resolve() == Path(sys.executable).resolve()
+    assert installed == hook_script("pre-receive", recorded)
     populated(store)
     assert push(store, str(server), "main").returncode == 0
     forge.point(store, "main", forge.unsigned(store, "main"))

@@ -186,7 +186,7 @@ def test_porcelain_push_output_parses(
         "refs/runs/0123456789ab",
         "refs/fitness/rastrigin",
         "refs/keys/announce",
-        refspace.key_chain_ref(NodeKey.generate().public.did),
+        refspace.key_chain_ref(NodeKey.from_seed(bytes(32)).public.did),
     ],
 )
 def test_synced_ref_names(ref: str) -> None:
