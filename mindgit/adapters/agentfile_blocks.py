@@ -1,9 +1,10 @@
-"""Memory blocks of imported agents: their names, their stored form, and editing one.
+"""How an imported agent is stored, and its memory blocks: their names, their form, editing one.
 
-A Letta memory block is stored as a memory whose map is the block's own JSON (so ``show`` and
-``diff`` see its ``label``, ``description`` and ``value``), plus, only when that JSON holds
-something canonical DAG-JSON cannot spell exactly, the fix record under :data:`FIX_KEY`.
-A memory is named after its block's label; these functions find it by either.
+An agent's state holds the data blocks named below (``DATA_*``). A Letta memory block is a
+memory whose map is the block's own JSON (so ``show`` and ``diff`` see its ``label``,
+``description`` and ``value``), plus, only when that JSON holds something canonical DAG-JSON
+cannot spell exactly, the fix record under :data:`FIX_KEY`. A memory is named after its block's
+label (:func:`memory_name`); the editing functions find it by either.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
 
 
 def tool_name(tool: object) -> str:
+    """A tool's name, from the tool or its JSON schema ("?" when it has none)."""
     if isinstance(tool, dict):
         name = tool.get("name")
         if not isinstance(name, str):
@@ -101,6 +103,7 @@ def memory_names(labels: Sequence[str]) -> list[str]:
 
 
 def memory_block(block: dict[str, Any]) -> Block:
+    """A Letta block as a memory: its JSON, and the fix record when it needs one."""
     s = to_node(block, reserved=(FIX_KEY,))
     node = dict(s.node)
     if s.fix is not None:

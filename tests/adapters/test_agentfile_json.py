@@ -42,7 +42,7 @@ def test_every_json_value_comes_back_with_its_types(value: Any) -> None:
     assert same(through_dagjson(value), value)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(keys, json_values, max_size=6).map(as_parsed))
 def test_reserved_top_level_keys_are_kept_aside(value: dict[str, Any]) -> None:
     stored = to_node(value, reserved=("mindgit:fix",))
@@ -130,7 +130,7 @@ def test_key_order_comes_back_when_each_key_set_has_one_order(value: Any) -> Non
     assert json.dumps(back) == json.dumps(value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(st.dictionaries(keys, json_values), st.lists(json_values)).map(as_parsed), styles)
 def test_documents_are_written_back_as_they_were_read(value: Any, style: Style) -> None:
     data = render_document(value, style)

@@ -10,10 +10,11 @@ from mindgit.store.state import Block, SchemaError, check_thought
 
 
 def test_a_message_thought_passes() -> None:
-    for node in (
+    nodes: list[Any] = [
         {"message": {"role": "user"}, "type": "message"},
         {"fix": {"floats": [["t"]]}, "message": {"t": 1.0}, "type": "message"},
-    ):
+    ]
+    for node in nodes:
         block = Block.encode(node)
         assert check_thought(block.cid, block.data) == node
 
