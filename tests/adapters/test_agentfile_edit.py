@@ -208,15 +208,7 @@ Cli = Callable[..., Ran]
 
 @pytest.fixture
 def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """`mindgit ARGS...` in-process, with this module's commands registered as main.py will."""
-    for name, func in [
-        ("import-af", "import_af"),
-        ("export-af", "export_af"),
-        ("af-info", "af_info"),
-        ("block", "block"),
-        ("restore", "restore"),
-    ]:
-        monkeypatch.setitem(main.COMMANDS, name, ("agentfile", func))
+    """`mindgit ARGS...` in-process."""
 
     def call(*args: str) -> Ran:
         capsys.readouterr()

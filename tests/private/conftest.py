@@ -50,10 +50,6 @@ def mg(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> M
     """Run `mindgit ARGS...` in-process; returns exit code, stdout, stderr."""
     from mindgit.cli import main
 
-    # The commands of this feature, as mindgit.cli.main registers them.
-    monkeypatch.setitem(main.COMMANDS, "share", ("private", "share"))
-    monkeypatch.setitem(main.COMMANDS, "keys", ("private", "keys"))
-
     def call(*args: str) -> Result:
         capsys.readouterr()
         code = main.run(list(args))

@@ -11,13 +11,6 @@ from mindgit.sync.peers import add_peer
 from tests.sync.daemons import GitDaemon
 
 # The sync commands, registered here until mindgit.cli.main lists them (a no-op after that).
-SYNC_COMMANDS = {
-    "remote": ("sync", "remote"),
-    "push": ("sync", "push"),
-    "pull": ("sync", "pull"),
-    "sync": ("sync", "sync"),
-    "peers": ("sync", "peers"),
-}
 
 
 class Nodes:
@@ -92,10 +85,7 @@ def mg(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Result]:
     """Run `mindgit ARGS...` in-process; returns exit code, stdout, stderr."""
-    from mindgit.cli.main import COMMANDS, run
-
-    for name, spec in SYNC_COMMANDS.items():
-        monkeypatch.setitem(COMMANDS, name, spec)
+    from mindgit.cli.main import run
 
     def call(*args: str) -> Result:
         capsys.readouterr()

@@ -57,11 +57,8 @@ Cli = Callable[..., Result]
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """`mindgit ARGS...` in-process (the hooks commands registered, as mindgit.cli.main will)."""
-    from mindgit.cli.main import COMMANDS, run
-
-    monkeypatch.setitem(COMMANDS, "hooks", ("hooks", "hooks"))
-    monkeypatch.setitem(COMMANDS, "hook", ("hooks", "hook"))
+    """`mindgit ARGS...` in-process."""
+    from mindgit.cli.main import run
 
     def call(*args: str, stdin: str | None = None) -> Result:
         if stdin is not None:
