@@ -234,4 +234,4 @@ class GenomeCodec:
         return Genome(tuple(genes))
 
     def to_state(self, values: Sequence[Any]) -> State:
-        return State(self.to_genome(values), self.state.thoughts)
+        return self.state.with_genome(self.to_genome(values))

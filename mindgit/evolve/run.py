@@ -46,6 +46,7 @@ from mindgit.store import layout
 from mindgit.store.generation import (
     MODULE_FILE,
     RUNS_PREFIX,
+    SHARED_DIRS,
     TRAILER_FITNESS,
     TRAILER_GENERATION,
     TRAILER_MODULE,
@@ -166,7 +167,7 @@ class _Plan:
     codec: GenomeCodec
     module: FitnessModule
     module_blob: pygit2.Oid
-    thoughts_tree: pygit2.Oid | None
+    shared: dict[str, pygit2.Oid]
     start_tree: pygit2.Tree
     start_score: float | None = None
 
@@ -181,8 +182,9 @@ def _limits_of(run: RunLimits) -> Limits:
     )
 
 
-def _thoughts_tree(tree: pygit2.Tree) -> pygit2.Oid | None:
-    return tree[layout.THOUGHTS].id if layout.THOUGHTS in tree else None
+def _shared(tree: pygit2.Tree) -> dict[str, pygit2.Oid]:
+    """The start state's thoughts and blocks subtrees, which every generation carries."""
+    return {name: tree[name].id for name in SHARED_DIRS if name in tree}
 
 
 def plan_run(
@@ -214,9 +216,7 @@ def plan_run(
         raise StartStateFails(entry.cid, start_score)
     if read_ref(store.repo, info.ref) is not None:
         raise RunExists(info.run_id)
-    return _Plan(
-        info, exp, codec, module, entry.blob, _thoughts_tree(snap.tree), snap.tree, start_score
-    )
+    return _Plan(info, exp, codec, module, entry.blob, _shared(snap.tree), snap.tree, start_score)
 
 
 def start_run(
@@ -335,7 +335,7 @@ def _resume(
         codec,
         module,
         tip.tree[MODULE_FILE].id,
-        _thoughts_tree(snap.tree),
+        _shared(snap.tree),
         snap.tree,
     )
     return _execute(store, plan, tip, on_progress, should_stop)
@@ -460,7 +460,7 @@ def _execute(
             plan.experiment,
             tip=tip_commit,
             module_blob=plan.module_blob,
-            thoughts_tree=plan.thoughts_tree,
+            shared=plan.shared,
         )
 
     started = time.perf_counter()
@@ -559,6 +559,7 @@ def _commit_result(
     info = plan.info
     state = plan.codec.to_state(values)
     blocks = {cid: layout.read_thought(store.repo, plan.start_tree, cid) for cid in state.thoughts}
+    blocks.update((c, layout.read_block(store.repo, plan.start_tree, c)) for c in state.blocks)
     trailers = {
         TRAILER_RUN: info.run_id,
         TRAILER_GENERATION: str(generation),

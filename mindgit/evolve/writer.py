@@ -26,7 +26,6 @@ from mindgit.store.generation import (
     MODULE_FILE,
     RUN_FILE,
     STATES,
-    THOUGHTS,
     TRAILER_EXPERIMENT,
     TRAILER_FITNESS,
     TRAILER_GENERATION,
@@ -225,7 +224,7 @@ class GenerationWriter:
         *,
         tip: str | None,
         module_blob: pygit2.Oid,
-        thoughts_tree: pygit2.Oid | None,
+        shared: Mapping[str, pygit2.Oid],
         fsync: bool = False,
     ) -> None:
         self._store = store
@@ -234,7 +233,7 @@ class GenerationWriter:
         self.experiment = experiment
         self.tip = tip
         self._module = module_blob.raw
-        self._thoughts = thoughts_tree.raw if thoughts_tree is not None else None
+        self._shared = {name: oid.raw for name, oid in shared.items()}
         self._fsync = fsync
         self._objects = Path(self._repo.path) / "objects"
         self._run_blob = info.encode()
@@ -312,8 +311,7 @@ class GenerationWriter:
             (MODULE_FILE, False, self._module),
             (STATES, True, states_oid),
         ]
-        if self._thoughts is not None:
-            root_entries.append((THOUGHTS, True, self._thoughts))
+        root_entries.extend((name, True, oid) for name, oid in self._shared.items())
         root = tree_bytes(root_entries)
         root_oid = git_oid(OBJ_TREE, root)
         objects.append((OBJ_BLOB, gen_blob, gen_oid))

@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from json.encoder import encode_basestring
 from typing import Any
@@ -52,6 +52,9 @@ RUN_FILE = "run.json"
 GENERATION_FILE = "generation.json"
 STATES = "states"
 THOUGHTS = layout.THOUGHTS
+BLOCKS = layout.BLOCKS
+# Subtrees of the start state that every generation carries unchanged.
+SHARED_DIRS = (THOUGHTS, BLOCKS)
 MODULE_FILE = "module.wasm"
 RUNS_PREFIX = "refs/runs/"
 SCHEMA = 1
@@ -500,8 +503,16 @@ class ManifestShape:
                 slots.append(ValueSlot(gene.name, kind, lo, hi, gene.choices or ()))
                 node["value"] = _SENTINEL
             genome[gene.name] = node
-        links = sorted(state.thoughts, key=str)
-        text = dagjson.encode({"genome": genome, "schema": 1, "thoughts": links}).decode()
+        manifest: dict[str, Any] = {
+            "genome": genome,
+            "schema": 1,
+            "thoughts": sorted(state.thoughts, key=str),
+        }
+        if state.memories:
+            manifest["memories"] = dict(state.memories)
+        if state.data:
+            manifest["data"] = dict(state.data)
+        text = dagjson.encode(manifest).decode()
         pieces = text.split(_QUOTED_SENTINEL)
         if len(pieces) != len(slots) + 1:
             raise MindgitError("a gene's text collides with the manifest template's marker")
@@ -640,7 +651,7 @@ def check_generation_tree(
     bytes against its CID, every state manifest (bytes against CID, schema, canonical form) and
     that every link is present and every entry linked.
     """
-    allowed = {RUN_FILE, GENERATION_FILE, MODULE_FILE, STATES, THOUGHTS}
+    allowed = {RUN_FILE, GENERATION_FILE, MODULE_FILE, STATES, THOUGHTS, BLOCKS}
     for name in sorted({e.name or "" for e in tree} - allowed):
         yield name, "unexpected entry in a run generation tree"
     run_data = blob_or_problem(repo, tree, RUN_FILE)
@@ -672,15 +683,11 @@ def check_generation_tree(
     if not isinstance(states, pygit2.Tree):
         yield STATES, states or "missing"
         return
-    thoughts = _subtree(repo, tree, THOUGHTS)
-    if isinstance(thoughts, str):
-        yield THOUGHTS, thoughts
-        return
     present = {e.name or "": e for e in states}
     wanted = {str(ind.state): ind.state for ind in record.individuals}
     for name in sorted(set(present) - set(wanted)):
         yield f"{STATES}/{name}", "not linked from generation.json"
-    linked_thoughts: dict[str, CID] = {}
+    linked: dict[str, dict[str, CID]] = {THOUGHTS: {}, BLOCKS: {}}
     shape: ManifestShape | None = None
     for name, cid in sorted(wanted.items()):
         entry = present.get(name)
@@ -708,22 +715,40 @@ def check_generation_tree(
         if state.manifest().data != data:
             yield where, "not in canonical form for its schema"
             continue
-        linked_thoughts.update((str(c), c) for c in state.thoughts)
+        linked[THOUGHTS].update((str(c), c) for c in state.thoughts)
+        linked[BLOCKS].update((str(c), c) for c in state.blocks)
         if shape is None:
             shape = ManifestShape(state)
-    have = {e.name or "": e for e in thoughts} if thoughts is not None else {}
-    for name in sorted(set(have) - set(linked_thoughts)):
-        yield f"{THOUGHTS}/{name}", "not linked from any state"
-    for name, tcid in sorted(linked_thoughts.items()):
+    for dirname, kind in ((THOUGHTS, "thought"), (BLOCKS, "block")):
+        yield from _check_linked_dir(repo, tree, dirname, kind, linked[dirname], blob_check)
+
+
+def _check_linked_dir(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree,
+    dirname: str,
+    kind: str,
+    wanted: Mapping[str, CID],
+    blob_check: BlobCheck,
+) -> Problems:
+    sub = _subtree(repo, tree, dirname)
+    if isinstance(sub, str):
+        yield dirname, sub
+        return
+    have = {e.name or "": e for e in sub} if sub is not None else {}
+    for name in sorted(set(have) - set(wanted)):
+        yield f"{dirname}/{name}", "not linked from any state"
+    for name, cid in sorted(wanted.items()):
         entry = have.get(name)
         if entry is None:
-            yield f"thought {name}", "linked from a state but missing"
+            yield f"{kind} {name}", "linked from a state but missing"
         elif entry.filemode != layout.BLOB:
-            yield f"thought {name}", "not a regular file"
+            yield f"{kind} {name}", "not a regular file"
         else:
-            problem = blob_check(entry.id, tcid, False)
+            # Memories and data are opaque canonical blocks; only thoughts have a schema.
+            problem = blob_check(entry.id, cid, kind != "thought")
             if problem is not None:
-                yield f"thought {name}", problem
+                yield f"{kind} {name}", problem
 
 
 def check_fitness_tree(repo: pygit2.Repository, tree: pygit2.Tree) -> Problems:

@@ -109,6 +109,8 @@ def test_fast_encoding_is_the_canonical_encoding(state: State, seed: int) -> Non
         assert codec.values_of_manifest(CID.of(data), data) == values
 
 
+# Spellings of one slot's value. (An empty text would drop an element from a list: another
+# genome layout, which the shape rightly does not match.)
 SPELLINGS = [
     "1",
     "1.0",
@@ -133,7 +135,6 @@ SPELLINGS = [
     "+1",
     "1000001",
     "-1000001",
-    "",
     "null",
     "[]",
     "0.5",

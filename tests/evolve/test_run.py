@@ -245,3 +245,20 @@ def test_a_run_is_run_by_one_process_at_a_time(rstore: Store) -> None:
     with run_lock(rstore, r.run_id), pytest.raises(RunBusy):
         resume_run(rstore, r.run_id)
     assert resume_run(rstore, r.run_id).complete
+
+
+def test_memories_and_data_blocks_are_carried_along(rstore: Store) -> None:
+    from mindgit.store.state import Block
+
+    memory = Block.encode({"text": "the plan so far"})
+    tools = Block.encode({"tools": ["search"]})
+    start = rstore.state().with_memories({"plan": memory.cid}).with_data({"tools": tools.cid})
+    rstore.commit_state(start, {memory.cid: memory.data, tools.cid: tools.data}, "memories")
+    r = start_run(rstore, str(RASTRIGIN), PARAMS)
+    assert r.result_commit is not None
+    result = rstore.state()
+    assert result.memories == start.memories and result.data == start.data
+    assert result.thoughts == start.thoughts and result.genome != start.genome
+    report = verify_commits(rstore.repo, rstore.trust, [r.tip, rstore.head()])
+    assert report.ok, report.problems
+    fsck(rstore.path)
