@@ -157,6 +157,23 @@ def _state_blocks(
 # encoding at all (it is DAG-JSON's reserved form). So the links of a stored manifest are read
 # off its bytes; decoding 100,000 thought links into objects would cost ~35 MB for nothing.
 _LINK = re.compile(rb'\{"/":"([^"]+)"\}')
+_THOUGHTS_KEY = b'"thoughts":['
+
+
+def manifest_links(data: bytes) -> tuple[list[str], Iterator[str]]:
+    """A canonical manifest's memory and data links (sorted, unique) and its thought links.
+
+    Links are read off the bytes as above. The thought list is the manifest's last key (keys are
+    sorted, and no other may follow "thoughts") and holds nothing but links, so its key's last
+    occurrence is the top-level one: links after it are the thoughts, in the manifest's (sorted)
+    order, and links before it are the memories and data. The caller must know that ``data`` is
+    a valid manifest (the import checks this split against the decoded state).
+    """
+    cut = data.rfind(_THOUGHTS_KEY)
+    if cut < 0:
+        return sorted({m.group(1).decode() for m in _LINK.finditer(data)}), iter(())
+    blocks = sorted({m.group(1).decode() for m in _LINK.finditer(data, 0, cut)})
+    return blocks, (m.group(1).decode() for m in _LINK.finditer(data, cut))
 
 
 def _entry(subtrees: list[pygit2.Tree | None], name: str) -> pygit2.Object | None:

@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 import pygit2
 
+from mindgit.adapters.car_export import manifest_links
 from mindgit.adapters.car_history import HistoryBlock, is_history_node, split_trailers
 from mindgit.adapters.car_pack import OBJ_BLOB, OBJ_TREE, PackWriter, git_oid, tree_bytes
 from mindgit.adapters.car_spool import Spool
@@ -200,11 +201,14 @@ def _check(spool: Spool, root: CID) -> tuple[list[_Step], tuple[int, int]]:
     except dagjson.DagJsonError as error:
         raise CarRootError(root, f"it is not canonical DAG-JSON ({error})") from None
     if is_history_node(node):
-        steps = _history_steps(spool, root)
+        kind = "history"
     elif isinstance(node, dict) and ("genome" in node or "thoughts" in node):
-        steps = [_Step(None, root, (), "")]
+        kind = "state"
     else:
         raise CarRootError(root, "it is neither a state manifest nor a history block")
+    # A manifest's links decoded are ~250 bytes a thought; the checks decode it again anyway.
+    del node, data
+    steps = _history_steps(spool, root) if kind == "history" else [_Step(None, root, (), "")]
     checker = _StateChecker(spool)
     for step in steps:
         if step.history is not None:
@@ -285,6 +289,13 @@ class _StateChecker:
             raise CarInvalidState(manifest, error.problem) from None
         if state.manifest().data != data:
             raise CarInvalidState(manifest, "the manifest is not in canonical form for its schema")
+        blocks, thoughts = manifest_links(data)
+        if blocks != sorted(str(c) for c in state.blocks) or sum(1 for _ in thoughts) != len(
+            state.thoughts
+        ):
+            # The write step reads the links off the bytes; a schema that let links live
+            # elsewhere in a manifest would need it changed, and must not pass unnoticed.
+            raise CarInvalidState(manifest, "it has links outside 'thoughts', 'memories', 'data'")
         for cid in state.thoughts:
             self._check_block(cid, state, manifest, _THOUGHT)
         for cid in state.blocks:
@@ -441,24 +452,27 @@ def _write_tree(
     manifest: CID,
     present: set[bytes],
 ) -> pygit2.Oid:
-    """Write the state tree ``layout.write_state`` would write, as pack objects."""
+    """Write the state tree ``layout.write_state`` would write, as pack objects.
+
+    The links come off the checked manifest's bytes, not from a decoded ``State``, which for
+    100,000 thoughts would hold ~35 MB of objects while the trees are built.
+    """
     data = spool.get(manifest)
     assert data is not None  # checked before anything is written
-    state: State = parse_manifest(data, manifest)
+    blocks, thoughts = manifest_links(data)
     entries = [(layout.MANIFEST, False, _put(repo, pack, OBJ_BLOB, data))]
-    for dirname, cids in ((layout.THOUGHTS, state.thoughts), (layout.BLOCKS, state.blocks)):
-        if not cids:
-            continue
-        # Every entry is a blob named by an ASCII CID string, so git's order is str order.
+    for dirname, names in ((layout.THOUGHTS, thoughts), (layout.BLOCKS, iter(blocks))):
+        # Every entry is a blob named by an ASCII CID string, in str order, which is git's.
         body = bytearray()
-        for cid in sorted(cids, key=str):
-            found = spool.get_with_oid(cid)
+        for name in names:
+            found = spool.get_with_oid(CID.parse(name))
             assert found is not None
             oid, block = found
             if oid not in present:
                 pack.add(OBJ_BLOB, block, oid)
-            body += b"100644 " + str(cid).encode() + b"\0" + oid
-        entries.append((dirname, True, _put(repo, pack, OBJ_TREE, body)))
+            body += b"100644 " + name.encode() + b"\0" + oid
+        if body:
+            entries.append((dirname, True, _put(repo, pack, OBJ_TREE, body)))
     return pygit2.Oid(raw=_put(repo, pack, OBJ_TREE, tree_bytes(entries)))
 
 

@@ -209,3 +209,21 @@ def test_cat_of_a_cid_not_in_the_store(store: Store) -> None:
     assert caught.value.cid == absent
     with pytest.raises(BlockNotFound, match="only DAG-JSON"):
         cat(store, CID.of(b"raw bytes", RAW))
+
+
+def test_manifest_links_split_thoughts_from_named_blocks() -> None:
+    from mindgit.adapters.car_export import manifest_links
+    from mindgit.store.genome import parse_assignment
+
+    thoughts = sorted((make_thought(f"t{i}").cid for i in range(5)), key=str)
+    named = Block.encode({"x": 1}).cid
+    other = Block.encode({"y": 2}).cid
+    state = (
+        State(thoughts=frozenset(thoughts))
+        .with_genome(State().genome.with_genes(parse_assignment("thoughts=[0.1,0.2]", None)))
+        .with_memories({"thoughts": named, "a": other})
+        .with_data({"thoughts": named})
+    )
+    blocks, links = manifest_links(state.manifest().data)
+    assert blocks == sorted([str(named), str(other)]) and list(links) == [str(c) for c in thoughts]
+    assert manifest_links(State().manifest().data)[0] == []
