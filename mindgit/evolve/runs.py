@@ -108,7 +108,7 @@ class GenerationStats:
     commit: str
 
 
-def _generation_commits(store: Store, tip: str) -> Iterator[pygit2.Commit]:
+def generation_commits(store: Store, tip: str) -> Iterator[pygit2.Commit]:
     """A run's generation commits, newest first (first parents until the start commit)."""
     commit = store.repo[tip]
     while isinstance(commit, pygit2.Commit) and GENERATION_FILE in commit.tree:
@@ -123,7 +123,7 @@ def history(store: Store, run_id: str) -> list[GenerationStats]:
     tip = get_run(store, run_id)
     minimize = tip.info.params.minimize
     out = []
-    for commit in _generation_commits(store, tip.commit):
+    for commit in generation_commits(store, tip.commit):
         # Read for display, not verified (that is `mindgit verify`): plain JSON is enough.
         node = json.loads(store.repo[commit.tree[GENERATION_FILE].id].read_raw())
         scores = [float(i["score"]) for i in node["individuals"] if "score" in i]
@@ -237,7 +237,7 @@ def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:
     """The newest generation, of any run, holding the state ``cid``."""
     name = str(cid)
     for summary in list_runs(store):
-        for commit in _generation_commits(store, summary.commit):
+        for commit in generation_commits(store, summary.commit):
             states = store.repo[commit.tree[STATES].id]
             assert isinstance(states, pygit2.Tree)
             if name in states:
@@ -248,7 +248,7 @@ def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:
 
 
 def _walk(store: Store, tip: RunTip, generation: int, state: CID) -> RunLineage:
-    commits = _generation_commits(store, tip.commit)
+    commits = generation_commits(store, tip.commit)
     record = None
     for commit in commits:
         gen_tip = read_generation_commit(store.repo, str(commit.id))

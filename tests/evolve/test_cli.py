@@ -101,6 +101,9 @@ def test_evolve_then_runs_lineage_plot(node: Path, mg: Mg, tmp_path: Path) -> No
     check_png(png.read_bytes())
     stats = json.loads(mg("plot", out["run"], "--json").out)
     assert [s["generation"] for s in stats] == [0, 1, 2, 3, 4]
+    check = mg("runs", "--check", out["run"])
+    assert check.code == 0 and "identical" in check.out
+    assert json.loads(mg("runs", "--check", out["run"], "--json").out)["ok"] is True
     assert mg("verify", "--all").code == 0
     fsck(node)
 

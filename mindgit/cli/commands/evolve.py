@@ -347,13 +347,22 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
 
 
 @click.command()
+@click.option(
+    "--check",
+    metavar="RUN",
+    default=None,
+    help="Re-score and re-breed every generation of RUN and compare bit for bit (exit 1 if not).",
+)
 @json_option
 @click.pass_context
-def runs(ctx: click.Context, as_json: bool) -> None:
+def runs(ctx: click.Context, check: str | None, as_json: bool) -> None:
     """Every run: experiment, generations, best fitness, module, seed."""
     from mindgit.evolve.runs import list_runs
 
     store = open_store_from(ctx)
+    if check is not None:
+        _check_run(store, check, as_json)
+        return
     summaries = list_runs(store)
     if as_json:
         emit_json(
@@ -386,6 +395,33 @@ def runs(ctx: click.Context, as_json: bool) -> None:
         for s in summaries
     ]
     table("runs", ["run", "experiment", "generations", "best", "module", "seed"], rows)
+
+
+def _check_run(store: Any, run_id: str, as_json: bool) -> None:
+    from mindgit.evolve.recheck import recheck
+
+    report = recheck(store, run_id)
+    if as_json:
+        emit_json(
+            {
+                "run": report.run_id,
+                "generations": report.generations,
+                "individuals": report.individuals,
+                "ok": report.ok,
+                "discrepancies": [str(d) for d in report.discrepancies],
+            }
+        )
+    elif report.ok:
+        click.echo(
+            f"run {report.run_id}: {report.generations} generations, {report.individuals} "
+            "individuals re-scored and re-bred: identical"
+        )
+    else:
+        for d in report.discrepancies:
+            click.echo(str(d))
+        info(f"run {report.run_id}: {len(report.discrepancies)} recorded facts not reproduced")
+    if not report.ok:
+        exit_with(1)
 
 
 @click.command()
