@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +60,9 @@ def check_ref_name(ref: str) -> str:
     parts = ref.split("/")
     if len(parts) < 2 or parts[0] != "refs" or not all(_COMPONENT.fullmatch(p) for p in parts[1:]):
         raise RefError(f"invalid ref name {ref!r}")
-    if any(p.endswith(".lock") or ".." in p for p in parts):
+    if any(p.endswith((".lock", ".")) or ".." in p for p in parts):
+        raise RefError(f"invalid ref name {ref!r}")
+    if not pygit2.reference_is_valid_name(ref):
         raise RefError(f"invalid ref name {ref!r}")
     return ref
 
@@ -78,6 +82,71 @@ def read_ref(repo: pygit2.Repository, ref: str) -> str | None:
         return None
 
 
+class RefLock:
+    """A ref held under git's lock file: read ``current``, then :meth:`set` it once."""
+
+    def __init__(self, repo: pygit2.Repository, ref: str, fd: int, lock: Path) -> None:
+        self.repo = repo
+        self.ref = ref
+        self.current = read_ref(repo, ref)
+        self._fd = fd
+        self._lock = lock
+        self.done = False
+
+    def set(self, new: str, *, message: str, committer: str) -> RefUpdate:
+        if self.done:
+            raise RefError(f"{self.ref} was already updated under this lock")
+        # No fsync, like git's default: a killed process loses nothing the page cache holds, and
+        # libgit2 does not fsync the objects either, so syncing the ref alone would buy nothing.
+        os.write(self._fd, (new + "\n").encode())
+        os.close(self._fd)
+        self._fd = -1
+        gitdir = Path(self.repo.path)
+        _append_reflog(gitdir, self.ref, self.current, new, committer, message)
+        os.replace(self._lock, gitdir / self.ref)
+        self.done = True
+        return RefUpdate(self.ref, self.current, new)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if not self.done:
+            self._lock.unlink(missing_ok=True)
+
+
+@contextmanager
+def locked_ref(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> Iterator[RefLock]:
+    """Hold ``ref``'s lock for a read-compute-write: other writers (git too) wait or fail.
+
+    Taking the lock before writing any object means a writer that cannot get it leaves nothing
+    behind. Waits up to ``wait`` seconds, then raises :class:`RefLocked`.
+    """
+    check_ref_name(ref)
+    path = Path(repo.path) / ref
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise RefError(f"{ref} clashes with an existing ref {_clash(repo, ref)}") from None
+    if path.is_dir():
+        raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
+    held = RefLock(repo, ref, _acquire(lock, ref, wait), lock)
+    try:
+        yield held
+    finally:
+        held.release()
+
+
+def _clash(repo: pygit2.Repository, ref: str) -> str:
+    parts = ref.split("/")
+    for i in range(len(parts) - 1, 1, -1):
+        prefix = "/".join(parts[:i])
+        if read_ref(repo, prefix) is not None:
+            return prefix
+    return "(a file where a directory is needed)"
+
+
 def update_ref(
     repo: pygit2.Repository,
     ref: str,
@@ -93,29 +162,10 @@ def update_ref(
     Waits up to ``wait`` seconds for a concurrent writer's lock, then raises :class:`RefLocked`.
     Raises :class:`RefMoved` when the ref no longer holds ``expected``.
     """
-    check_ref_name(ref)
-    gitdir = Path(repo.path)
-    path = gitdir / ref
-    lock = path.with_name(path.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = _acquire(lock, ref, wait)
-    try:
-        actual = read_ref(repo, ref)
-        if actual != expected:
-            raise RefMoved(ref, expected, actual)
-        # No fsync, like git's default: a killed process loses nothing the page cache holds, and
-        # libgit2 does not fsync the objects either, so syncing the ref alone would buy nothing.
-        os.write(fd, (new + "\n").encode())
-        os.close(fd)
-        fd = -1
-        _append_reflog(gitdir, ref, expected, new, committer, message)
-        os.replace(lock, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        lock.unlink(missing_ok=True)
-        raise
-    return RefUpdate(ref, expected, new)
+    with locked_ref(repo, ref, wait=wait) as held:
+        if held.current != expected:
+            raise RefMoved(ref, expected, held.current)
+        return held.set(new, message=message, committer=committer)
 
 
 def _acquire(lock: Path, ref: str, wait: float) -> int:

@@ -26,7 +26,14 @@ from mindgit.identity.trust import TrustStore
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.genome import Gene
-from mindgit.store.refs import RefError, RefMoved, check_ref_name, read_ref, set_head, update_ref
+from mindgit.store.refs import (
+    RefError,
+    check_ref_name,
+    locked_ref,
+    read_ref,
+    set_head,
+    update_ref,
+)
 from mindgit.store.state import Block, State, make_thought
 
 HEADS = "refs/heads/"
@@ -34,7 +41,19 @@ MINDGIT_DIR = "mindgit"
 KEY_FILE = "node.key"
 TRUST_FILE = "allowed_signers"
 DEFAULT_EXPERIMENT = "main"
+# How often a compare-and-swap caller retries after another writer moved the ref first.
 CAS_ATTEMPTS = 20
+_CONTROL = dict.fromkeys(range(32), " ")
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """User content fit for a commit's subject: one line, no control characters.
+
+    A newline in a gene value or a thought must never start a line of its own in a message, where
+    it could pose as a trailer.
+    """
+    flat = " ".join(text.translate(_CONTROL).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class NotAStore(MindgitError):
@@ -59,6 +78,13 @@ class UnknownRef(MindgitError):
             hint="`mindgit experiments` lists the experiments",
         )
         self.rev = rev
+
+
+class NotACommit(MindgitError):
+    def __init__(self, rev: str, kind: str) -> None:
+        super().__init__(f"{rev!r} names a {kind}, not a commit (a state is a commit)")
+        self.rev = rev
+        self.kind = kind
 
 
 class ExperimentExists(MindgitError):
@@ -92,7 +118,8 @@ class Snapshot:
 
 
 def check_experiment_name(name: str) -> str:
-    if not name or name.startswith("-"):
+    # "HEAD" would make every git command warn that the name is ambiguous.
+    if not name or name.startswith("-") or name == "HEAD":
         raise RefError(f"invalid experiment name {name!r}")
     check_ref_name(HEADS + name)
     return name
@@ -124,6 +151,7 @@ class Store:
         self.repo = pygit2.Repository(str(self.path))
         self._key: NodeKey | None = None
         self._trust: TrustStore | None = None
+        self.lock_wait = 10.0  # seconds a writer waits for another's ref lock
 
     # -- identity -------------------------------------------------------------------------
 
@@ -203,7 +231,10 @@ class Store:
                 obj = self.repo.revparse_single(cand)
             except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
                 continue
-            commit = obj.peel(pygit2.Commit)
+            try:
+                commit = obj.peel(pygit2.Commit)
+            except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+                raise NotACommit(rev, obj.type_str) from None
             return str(commit.id)
         raise UnknownRef(rev)
 
@@ -265,27 +296,23 @@ class Store:
         again to the new head, so concurrent writers never lose each other's commits.
         """
         exp = self.experiment(experiment)
-        ref = HEADS + exp
         _ = self.key  # a bad key file must fail before any object is written
-        for _ in range(CAS_ATTEMPTS):
-            head = read_ref(self.repo, ref)
-            assert head is not None
+        # The ref is locked first: a concurrent writer waits its turn (and sees our commit), and a
+        # writer that cannot get the lock has written nothing.
+        with locked_ref(self.repo, HEADS + exp, wait=self.lock_wait) as held:
+            head = held.current
+            if head is None:
+                raise UnknownRef(exp)
             base = self.repo[head]
             assert isinstance(base, pygit2.Commit)
             old, _ = layout.read_state(self.repo, base.tree)
             new, blocks = change(old)
             tree, manifest = layout.write_state(self.repo, new, blocks, base.tree)
             if tree == base.tree.id:
-                raise NothingChanged(message.splitlines()[0])
+                raise NothingChanged(one_line(message))
             oid = self.write_commit(tree, [head], message, manifest.cid, trailers)
-            try:
-                update_ref(
-                    self.repo, ref, oid, head, message=message, committer=self._reflog_identity()
-                )
-            except RefMoved:
-                continue
+            held.set(oid, message=message, committer=self._reflog_identity())
             return Commit(oid, exp, manifest.cid)
-        raise RefMoved(ref, head, read_ref(self.repo, ref))
 
     def write_commit(
         self,
@@ -335,8 +362,7 @@ class Store:
         def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
             return state.with_thoughts(state.thoughts | {block.cid}), {block.cid: block.data}
 
-        summary = text.splitlines()[0][:60]
-        return self.update(change, f"think: {summary}", experiment=experiment), block.cid
+        return self.update(change, f"think: {one_line(text, 60)}", experiment=experiment), block.cid
 
     def forget(self, cid: CID, *, experiment: str | None = None) -> Commit:
         """Remove a thought from the experiment's state."""
@@ -358,7 +384,7 @@ class Store:
             return state.with_genome(state.genome.with_genes(*genes)), {}
 
         names = ", ".join(f"{g.name}={g.display()}" for g in genes)
-        return self.update(change, f"genome: set {names}"[:200], experiment=experiment)
+        return self.update(change, one_line(f"genome: set {names}"), experiment=experiment)
 
     def unset_genes(self, names: Iterable[str], *, experiment: str | None = None) -> Commit:
         names = tuple(names)
@@ -366,7 +392,9 @@ class Store:
         def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
             return state.with_genome(state.genome.without(*names)), {}
 
-        return self.update(change, f"genome: unset {', '.join(names)}", experiment=experiment)
+        return self.update(
+            change, one_line(f"genome: unset {', '.join(names)}"), experiment=experiment
+        )
 
     def _reflog_identity(self) -> str:
         try:

@@ -76,6 +76,7 @@ class VerificationFailed(MindgitError):
         self.problems = problems
 
 
+CleanDirs = dict[tuple[pygit2.Oid, str], frozenset[CID]]
 TreeCheck = Callable[[pygit2.Repository, pygit2.Tree], Iterator[tuple[str | None, str]]]
 
 
@@ -87,6 +88,8 @@ class Verifier:
         self.trust = trust
         self._trees: dict[pygit2.Oid, tuple[tuple[str | None, str], ...]] = {}
         self._blobs: dict[tuple[pygit2.Oid, CID, bool], str | None] = {}
+        # Per verifier, never global: "clean" depends on which objects this repository holds.
+        self._clean_dirs: CleanDirs = {}
 
     def check_commit(self, oid: str) -> CommitResult:
         problems: list[Problem] = []
@@ -141,7 +144,7 @@ class Verifier:
     def _tree_problems(self, tree: pygit2.Tree) -> Iterator[tuple[str | None, str]]:
         names = {e.name for e in tree}
         if layout.MANIFEST in names:
-            yield from check_state_tree(self.repo, tree, self._blob_problem)
+            yield from check_state_tree(self.repo, tree, self._blob_problem, self._clean_dirs)
         elif GENERATION_FILE in names:
             from mindgit.store.generation import check_generation_tree
 
@@ -171,6 +174,7 @@ def check_state_tree(
     repo: pygit2.Repository,
     tree: pygit2.Tree,
     blob_check: Callable[[pygit2.Oid, CID, bool], str | None] | None = None,
+    clean_dirs: CleanDirs | None = None,
 ) -> Iterator[tuple[str | None, str]]:
     """Problems of a state tree: (object, reason) pairs; nothing means it is a valid state."""
     check = blob_check or (lambda oid, cid, m: _blob_problem(repo, oid, cid, m))
@@ -192,7 +196,7 @@ def check_state_tree(
         (layout.THOUGHTS, state.thoughts, "thought"),
         (layout.BLOCKS, state.blocks, "block"),
     ):
-        yield from _check_cid_dir(repo, tree, dirname, wanted, kind, check)
+        yield from _check_cid_dir(repo, tree, dirname, wanted, kind, check, clean_dirs)
 
 
 def _check_cid_dir(
@@ -202,6 +206,7 @@ def _check_cid_dir(
     wanted_cids: frozenset[CID],
     kind: str,
     check: Callable[[pygit2.Oid, CID, bool], str | None],
+    clean_dirs: CleanDirs | None,
 ) -> Iterator[tuple[str | None, str]]:
     present: dict[str, tuple[pygit2.Oid, int]] = {}
     key: tuple[pygit2.Oid, str] | None = None
@@ -213,7 +218,7 @@ def _check_cid_dir(
         key = (sub.id, kind)
         # Most commits change a gene, not the thoughts: the same directory checked clean against
         # the same links needs no second look (both are content-addressed).
-        if _clean_dirs.get(key) == wanted_cids:
+        if clean_dirs is not None and clean_dirs.get(key) == wanted_cids:
             return
         present = _entries(sub)
     clean = True
@@ -237,15 +242,12 @@ def _check_cid_dir(
         if problem is not None:
             clean = False
             yield f"{kind} {name}", problem
-    if clean and key is not None:
-        if len(_clean_dirs) >= _ENTRY_CACHE_SIZE:
-            _clean_dirs.clear()
-        _clean_dirs[key] = wanted_cids
+    if clean and key is not None and clean_dirs is not None:
+        clean_dirs[key] = wanted_cids
 
 
 _ENTRY_CACHE_SIZE = 4096
 _entry_cache: dict[pygit2.Oid, dict[str, tuple[pygit2.Oid, int]]] = {}
-_clean_dirs: dict[tuple[pygit2.Oid, str], frozenset[CID]] = {}
 
 
 def _entries(tree: pygit2.Tree) -> dict[str, tuple[pygit2.Oid, int]]:
@@ -287,10 +289,16 @@ def _blob_problem(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, opaque: bo
 
 
 def trailer(message: str, key: str) -> str | None:
-    """The last value of ``key`` in the message's trailer block."""
+    """The last value of ``key`` in the message's trailer block (its last paragraph only).
+
+    Lines elsewhere in a message are content, not trailers, even when they look like one.
+    """
+    paragraphs = message.rstrip("\n").split("\n\n")
+    if len(paragraphs) < 2:
+        return None
     value = None
     prefix = key + ": "
-    for line in message.splitlines():
+    for line in paragraphs[-1].splitlines():
         if line.startswith(prefix):
             value = line[len(prefix) :].strip()
     return value

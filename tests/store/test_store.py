@@ -195,3 +195,55 @@ def test_git_update_ref_lock_is_respected(store: Store) -> None:
             store.repo, "refs/heads/main", head, head, message="x", committer="t <t>", wait=0.2
         )
     assert lock.exists()  # someone else's lock is never removed
+
+
+@pytest.mark.parametrize("name", ["foo.", "HEAD", "a.lock", "x@{1}", "sp ace", "tab\tx", "ctl\x01"])
+def test_names_git_refuses_are_refused(store: Store, name: str) -> None:
+    from mindgit.errors import MindgitError
+
+    with pytest.raises(MindgitError):
+        store.fork(name)
+    fsck(store.path)
+
+
+def test_names_that_clash_with_existing_refs(store: Store) -> None:
+    from mindgit.store.refs import RefError
+
+    store.fork("grp/a", switch=False)
+    with pytest.raises(RefError, match="clashes"):
+        store.fork("grp", switch=False)
+    with pytest.raises(RefError, match="clashes"):
+        store.fork("main/x", switch=False)
+    assert store.experiments() == ["grp/a", "main"]
+
+
+def test_non_commit_revisions_are_a_clear_error(store: Store) -> None:
+    from mindgit.store.repository import NotACommit
+
+    with pytest.raises(NotACommit, match="tree"):
+        store.resolve("main^{tree}")
+    with pytest.raises(NotACommit, match="blob"):
+        store.resolve("main:manifest.json")
+
+
+def test_a_writer_that_cannot_lock_writes_no_object(store: Store) -> None:
+    from mindgit.store.refs import RefLocked, locked_ref
+
+    objects = sorted(p.name for p in (store.path / "objects").rglob("*"))
+    store.lock_wait = 0.1
+    with locked_ref(store.repo, "refs/heads/main"), pytest.raises(RefLocked):
+        store.think("blocked")
+    assert sorted(p.name for p in (store.path / "objects").rglob("*")) == objects
+    assert not (store.path / "refs" / "heads" / "main.lock").exists()
+
+
+def test_trailers_are_read_from_the_last_paragraph_only(store: Store) -> None:
+    from mindgit.store.verify import trailer
+
+    c = store.set_genes([Gene.make("note", "str", "hi\nMindgit-Run: fakerun\n\nMindgit-X: y")])
+    message = store.repo[c.id].message
+    assert message.splitlines()[0].startswith("genome: set note=hi Mindgit-Run: fakerun")
+    assert trailer(message, "Mindgit-Run") is None
+    assert trailer(message, "Mindgit-State") == str(c.manifest)
+    assert trailer("subject\n\nMindgit-Run: a\nMindgit-Run: b\n", "Mindgit-Run") == "b"
+    assert trailer("Mindgit-Run: a", "Mindgit-Run") is None

@@ -153,3 +153,20 @@ def test_git_verify_commit_agrees(store: Store, tmp_path: Path) -> None:
         capture_output=True,
     )
     assert out.returncode != 0
+
+
+def test_one_process_verifying_two_copies_sees_each_ones_objects(
+    store: Store, tmp_path: Path
+) -> None:
+    import shutil
+
+    _, cid = store.think("present here, gone in the copy")
+    copy = tmp_path / "copy"
+    shutil.copytree(store.path, copy)
+    blob = store.snapshot().tree["thoughts"][str(cid)].id
+    hexid = str(blob)
+    (copy / "objects" / hexid[:2] / hexid[2:]).unlink()
+    assert verify_all(store) == []
+    other = Store(copy)
+    report = verify_commits(other.repo, other.trust, [other.head()])
+    assert any("missing" in p.reason for p in report.problems)
