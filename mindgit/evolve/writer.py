@@ -14,12 +14,14 @@ import itertools
 import os
 import struct
 import tempfile
+import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pygit2
 
+from mindgit.identity.sshsig import sign
 from mindgit.ipld.cid import CID
 from mindgit.store.generation import (
     GENERATION_FILE,
@@ -39,7 +41,7 @@ from mindgit.store.repository import Store
 
 OBJ_COMMIT, OBJ_TREE, OBJ_BLOB = 1, 2, 3
 
-_TYPE_NAMES = {OBJ_TREE: b"tree", OBJ_BLOB: b"blob"}
+_TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree", OBJ_BLOB: b"blob"}
 _MODE_BLOB = b"100644"
 _MODE_TREE = b"40000"
 
@@ -262,16 +264,16 @@ class GenerationWriter:
         ref moves once, by compare-and-swap (``RefMoved`` if someone else moved it).
         Returns the commit ids."""
         objects: list[tuple[int, bytes, bytes]] = []
-        roots: list[bytes] = []
-        for record, manifests in batch:
-            roots.append(self._stage(record, manifests, objects))
-        write_pack(self._objects, objects, compress=compress, fsync=self._fsync)
-        commits = []
+        commits: list[str] = []
         parent = self.tip if self.tip is not None else self.info.start_commit
         message = ""
-        for (record, _), root in zip(batch, roots, strict=True):
-            parent, message = self._commit(record, root, parent)
+        for record, manifests in batch:
+            root = self._stage(record, manifests, objects)
+            oid, data, message = self._commit(record, root, parent)
+            objects.append((OBJ_COMMIT, data, oid))
+            parent = oid.hex()
             commits.append(parent)
+        write_pack(self._objects, objects, compress=compress, fsync=self._fsync)
         if commits:
             who = f"{self._store.name} <{self._store.public_key.did}>"
             update_ref(
@@ -323,7 +325,9 @@ class GenerationWriter:
         self._present = states
         return root_oid
 
-    def _commit(self, record: GenerationRecord, root: bytes, parent: str) -> tuple[str, str]:
+    def _commit(
+        self, record: GenerationRecord, root: bytes, parent: str
+    ) -> tuple[bytes, bytes, str]:
         info = self.info
         best = record.best
         score = "none" if best is None else repr(record.individuals[best].score)
@@ -338,5 +342,33 @@ class GenerationWriter:
             f"evolve {info.run_id}: generation {record.generation + 1}/"
             f"{info.params.generations}, best {score}"
         )
-        commit = self._store.write_commit(pygit2.Oid(raw=root), [parent], message, None, trailers)
-        return str(commit), message
+        data = signed_commit(self._store, root.hex(), [parent], message, trailers)
+        return git_oid(OBJ_COMMIT, data), data, message
+
+
+def signed_commit(
+    store: Store,
+    tree: str,
+    parents: Sequence[str],
+    message: str,
+    trailers: Mapping[str, str],
+    *,
+    when: int | None = None,
+) -> bytes:
+    """The bytes of the commit ``Store.write_commit`` would write (same text, same signature),
+    made without writing it, so that it can go into a generation's pack with the rest.
+
+    libgit2 reads every object a commit names before writing the commit; doing that for each
+    generation costs as much as the generation itself, and maps every pack into memory.
+    """
+    body = message.rstrip("\n") + "\n"
+    if trailers:
+        body += "\n" + "".join(f"{k}: {v}\n" for k, v in trailers.items())
+    ident = f"{store.name} <{store.public_key.did}> {int(when or time.time())} +0000"
+    head = f"tree {tree}\n" + "".join(f"parent {p}\n" for p in parents)
+    headers = f"{head}author {ident}\ncommitter {ident}\n".encode()
+    content = headers + b"\n" + body.encode()
+    armored = sign(store.key, content).encode("ascii")
+    # As libgit2 writes it: every line of the armour, the last empty one too, after a space.
+    gpgsig = b"gpgsig" + b"".join(b" " + line + b"\n" for line in armored.split(b"\n"))
+    return headers + gpgsig + b"\n" + body.encode()

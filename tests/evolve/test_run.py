@@ -35,7 +35,7 @@ from mindgit.store.genome import Gene
 from mindgit.store.refs import read_ref, update_ref
 from mindgit.store.repository import Store
 from mindgit.store.verify import trailer, verify_commits
-from tests.conftest import fsck
+from tests.conftest import fsck, git
 from tests.evolve.helpers import HOSTILE, ONEMAX, RASTRIGIN, float_genes, new_store
 
 PARAMS = RunParams(population=8, generations=4, seed=7)
@@ -99,6 +99,8 @@ def test_a_run_commits_every_generation_and_the_result(rstore: Store) -> None:
     assert rstore.state().thoughts == rstore.state(start).thoughts
     report = verify_commits(rstore.repo, rstore.trust, [r.tip, rstore.head()])
     assert report.ok, report.problems
+    for c in (commits[0], commits[-1]):  # stock git agrees (exit code, not text)
+        git("--git-dir", str(rstore.path), "verify-commit", str(c.id))
     fsck(rstore.path)
 
 

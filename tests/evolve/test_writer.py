@@ -7,7 +7,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from mindgit.evolve.writer import OBJ_BLOB, OBJ_TREE, git_oid, tree_bytes, write_pack
+from mindgit.evolve.writer import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, git_oid, tree_bytes, write_pack
 from tests.conftest import fsck, git
 
 
@@ -65,3 +65,15 @@ def test_parts_are_written_whole_and_in_order(tmp_path: Path) -> None:
     _write_file(tmp_path, tmp_path / "out", parts, True)
     assert (tmp_path / "out").read_bytes() == b"".join(parts)
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_generation_commits_are_the_commits_the_store_would_write(store) -> None:  # type: ignore[no-untyped-def]
+    from mindgit.evolve.writer import signed_commit
+
+    head = store.head()
+    tree = str(store.repo[head].tree.id)
+    trailers = {"Mindgit-Run": "0123456789ab", "Mindgit-Generation": "3"}
+    written = store.write_commit(tree, [head], "evolve: a message", None, trailers, when=1700000000)
+    made = signed_commit(store, tree, [head], "evolve: a message", trailers, when=1700000000)
+    assert store.repo[written].read_raw() == made
+    assert git_oid(OBJ_COMMIT, made).hex() == written
