@@ -36,8 +36,8 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.car import CarReader
 from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
 from mindgit.store import layout
-from mindgit.store.refs import RefMoved, read_ref, update_ref
-from mindgit.store.repository import CAS_ATTEMPTS, HEADS, Store, check_experiment_name
+from mindgit.store.refs import locked_ref
+from mindgit.store.repository import HEADS, Store, check_experiment_name
 from mindgit.store.state import SchemaError, State, check_thought, parse_manifest
 from mindgit.store.verify import MAX_BLOB_BYTES
 
@@ -359,71 +359,60 @@ def _write(
     counts: tuple[int, int],
 ) -> ImportSummary:
     repo = store.repo
-    ref = HEADS + experiment
     target = steps[-1].state
     history = steps[-1].history is not None
-    head = read_ref(repo, ref)
-
     states, blocks = counts
+    # As every store writer does: the ref's lock first, so that a concurrent writer waits for
+    # this import (or this one for it), and an import that cannot get the lock writes nothing.
+    with locked_ref(repo, HEADS + experiment, wait=store.lock_wait) as held:
+        head = held.current
 
-    def summary(commit: str, changed: bool, commits: int) -> ImportSummary:
-        return ImportSummary(
-            root=root,
-            experiment=experiment,
-            state=target,
-            commit=commit,
-            changed=changed,
-            created=head is None and changed,
-            history=history,
-            states=states,
-            commits=commits,
-            blocks=blocks,
-            ignored=spool.count - blocks,
-        )
+        def summary(commit: str, commits: int) -> ImportSummary:
+            return ImportSummary(
+                root=root,
+                experiment=experiment,
+                state=target,
+                commit=commit,
+                changed=commits > 0,
+                created=head is None,
+                history=history,
+                states=states,
+                commits=commits,
+                blocks=blocks,
+                ignored=spool.count - blocks,
+            )
 
-    if head is not None and _manifest_cid(repo, head) == target:
-        return summary(head, False, 0)
+        if head is not None and _manifest_cid(repo, head) == target:
+            return summary(head, 0)
 
-    trees: dict[CID, pygit2.Oid] = {}
-    present = _present_blobs(repo, head)
-    with PackWriter(Path(repo.path) / "objects") as pack:
-        for step in steps:
-            if step.state not in trees:
-                trees[step.state] = _write_tree(repo, pack, spool, step.state, present)
-        pack.finish()
+        trees: dict[CID, pygit2.Oid] = {}
+        present = _present_blobs(repo, head)
+        with PackWriter(Path(repo.path) / "objects") as pack:
+            for step in steps:
+                if step.state not in trees:
+                    trees[step.state] = _write_tree(repo, pack, spool, step.state, present)
+            pack.finish()
 
-    rebuilt: dict[CID, str] = {}
-    for step in steps if history else ():
-        assert step.history is not None
-        body, trailers = split_trailers(step.message)
-        parents = [rebuilt[p] for p in step.parents]
-        rebuilt[step.history] = store.write_commit(
-            trees[step.state], parents, body, step.state, trailers
-        )
-    tree = trees[target]
-    who = f"{store.name} <{store.public_key.did}>"
-    message = f"import: {'history' if history else 'state'} {root}"
-    if head is None:
-        new = rebuilt[root] if history else store.write_commit(tree, [], message, target)
-        update_ref(repo, ref, new, None, message=message, committer=who)
-        return summary(new, True, len(rebuilt) or 1)
-    current: str | None = head
-    for _ in range(CAS_ATTEMPTS):
-        assert current is not None
-        if _manifest_cid(repo, current) == target:
-            # Another writer put the same state there meanwhile: ours would change nothing.
-            return summary(current, False, 0)
-        parents = [current, rebuilt[root]] if history else [current]
-        new = store.write_commit(tree, parents, message, target)
-        try:
-            update_ref(repo, ref, new, current, message=message, committer=who)
-        except RefMoved:
-            current = read_ref(repo, ref)
-            if current is None:
-                raise
-            continue
-        return summary(new, True, len(rebuilt) + 1)
-    raise RefMoved(ref, current, read_ref(repo, ref))
+        rebuilt: dict[CID, str] = {}
+        for step in steps if history else ():
+            assert step.history is not None
+            body, trailers = split_trailers(step.message)
+            parents = [rebuilt[p] for p in step.parents]
+            rebuilt[step.history] = store.write_commit(
+                trees[step.state], parents, body, step.state, trailers
+            )
+        message = f"import: {'history' if history else 'state'} {root}"
+        if head is None and history:
+            new, commits = rebuilt[root], len(rebuilt)
+        else:
+            # On top of the experiment's head; a rebuilt history becomes the second parent.
+            parents = ([] if head is None else [head]) + ([rebuilt[root]] if history else [])
+            new, commits = (
+                store.write_commit(trees[target], parents, message, target),
+                len(rebuilt) + 1,
+            )
+        held.set(new, message=message, committer=f"{store.name} <{store.public_key.did}>")
+        return summary(new, commits)
 
 
 def _present_blobs(repo: pygit2.Repository, commit: str | None) -> set[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import pygit2
 import pytest
@@ -23,8 +22,8 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.car import CarHeaderError, CarSectionError, CarTruncated
 from mindgit.ipld.cid import CID, DAG_CBOR, RAW, CIDMismatch
 from mindgit.store import layout
-from mindgit.store.refs import RefError
-from mindgit.store.repository import Store, init_store
+from mindgit.store.refs import RefError, RefLocked, locked_ref
+from mindgit.store.repository import HEADS, Store, init_store
 from mindgit.store.state import Block, State
 from mindgit.store.verify import verify_commits
 from tests.adapters.test_car_builders import (
@@ -124,28 +123,16 @@ def test_a_merge_keeps_its_parents_in_order(store: Store, target: Store) -> None
     assert_verified(target)
 
 
-def test_a_writer_moving_the_experiment_meanwhile_is_not_lost(source: Store, target: Store) -> None:
-    class Racing(Store):
-        raced = False
-
-        def write_commit(self, *args: Any, **kwargs: Any) -> str:
-            oid = super().write_commit(*args, **kwargs)
-            if not self.raced and str(args[2]).startswith("import:"):
-                self.raced = True
-                Store(self.path).think("written meanwhile")  # another process, as it were
-            return oid
-
-    racing = Racing(target.path)
-    summary = load(racing, export_bytes(source, "dreamer"), "main")
-    assert racing.raced and summary.changed
-    commit = target.repo[summary.commit]
-    assert isinstance(commit, pygit2.Commit)
-    parent = target.repo[commit.parent_ids[0]]
-    assert isinstance(parent, pygit2.Commit) and parent.message.startswith(
-        "think: written meanwhile"
-    )
-    assert summary.commits == 1
-    assert_verified(target)
+def test_an_experiment_locked_by_another_writer_gets_nothing(source: Store, target: Store) -> None:
+    car = export_bytes(source, "dreamer")
+    target.lock_wait = 0.2
+    for experiment in ("main", "fresh"):
+        with locked_ref(target.repo, HEADS + experiment):
+            before = store_fingerprint(target)
+            with pytest.raises(RefLocked):
+                load(target, car, experiment)
+            assert store_fingerprint(target) == before
+    assert load(target, car, "main").changed
 
 
 def test_blocks_may_come_in_any_order(source: Store, target: Store) -> None:
