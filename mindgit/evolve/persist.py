@@ -43,7 +43,7 @@ MAX_BACKLOG = 16
 
 Job = tuple[
     int,  # generation
-    Sequence[Values],  # population
+    Sequence[Values] | None,  # population (None when the manifests are given)
     Sequence[tuple[int, ...]],  # parents
     Sequence[float | FitnessFailure],  # results
     Sequence[bytes | None] | None,  # manifests spelled already (None: an unchanged copy)
@@ -69,7 +69,7 @@ class RecordMaker:
     def __init__(self, codec: GenomeCodec, minimize: bool) -> None:
         self._codec = codec
         self._minimize = minimize
-        self._previous: tuple[Sequence[Values], list[bytes], list[CID]] | None = None
+        self._previous: tuple[Sequence[Values] | None, list[bytes], list[CID]] | None = None
 
     def __call__(self, job: Job) -> tuple[GenerationRecord, dict[CID, bytes]]:
         generation, population, parents, results, given = job
@@ -77,13 +77,21 @@ class RecordMaker:
         prev = self._previous
         manifests: list[bytes] = []
         cids: list[CID] = []
-        for n, (values, ps) in enumerate(zip(population, parents, strict=True)):
-            data = given[n] if given is not None else None
-            if data is None and prev is not None and len(ps) == 1 and prev[0][ps[0]] == values:
-                manifests.append(prev[1][ps[0]])
-                cids.append(prev[2][ps[0]])
-                continue
-            if data is None:
+        for n, ps in enumerate(parents):
+            if given is not None:
+                data = given[n]
+                if data is None:  # the breeding side found an unchanged copy of ps[0]
+                    assert prev is not None
+                    manifests.append(prev[1][ps[0]])
+                    cids.append(prev[2][ps[0]])
+                    continue
+            else:
+                assert population is not None
+                values = population[n]
+                if prev and prev[0] is not None and len(ps) == 1 and prev[0][ps[0]] == values:
+                    manifests.append(prev[1][ps[0]])
+                    cids.append(prev[2][ps[0]])
+                    continue
                 data = encode(values)
             manifests.append(data)
             cids.append(CID.of(data))
