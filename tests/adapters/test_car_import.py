@@ -17,6 +17,7 @@ from mindgit.adapters.car_import import (
     UnsupportedBlock,
     import_car,
 )
+from mindgit.adapters.car_spool import SpoolError
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
 from mindgit.ipld.car import CarHeaderError, CarSectionError, CarTruncated
@@ -231,6 +232,15 @@ def test_blocks_wait_in_a_private_directory(source: Store, target: Store, tmp_pa
 
     import_car(target, Watched(export_bytes(source)), experiment="x", spool_dir=parent)
     assert seen == [0o700] and list(parent.iterdir()) == []
+
+
+def test_a_spool_directory_that_cannot_be_made_is_one_error(
+    source: Store, target: Store, tmp_path: Path
+) -> None:
+    before = store_fingerprint(target)
+    with pytest.raises(SpoolError, match="cannot spool"):
+        load(target, export_bytes(source), spool_dir=tmp_path / "absent")
+    assert store_fingerprint(target) == before
 
 
 def test_a_bad_experiment_name_is_refused_before_reading(target: Store) -> None:
