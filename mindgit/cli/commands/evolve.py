@@ -139,6 +139,8 @@ class _Progress:
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
                 transient=True,
+                # No refresh thread: the run forks its writer process, best with one thread.
+                auto_refresh=False,
             )
 
     def __enter__(self) -> _Progress:
@@ -161,7 +163,7 @@ class _Progress:
         if self._bar is not None:
             if self._task is None:
                 self._task = self._bar.add_task("evolve", total=p.generations, stats=stats)
-            self._bar.update(self._task, completed=p.generation + 1, stats=stats)
+            self._bar.update(self._task, completed=p.generation + 1, stats=stats, refresh=True)
         elif self._enabled and time.monotonic() - self._last >= 5.0:
             self._last = time.monotonic()
             info(f"generation {p.generation + 1}/{p.generations}  {stats}")
