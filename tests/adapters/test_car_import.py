@@ -8,6 +8,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from mindgit.adapters.car_export import BlockNotFound, cat
 from mindgit.adapters.car_history import HistoryBlock, HistoryFormatError
 from mindgit.adapters.car_import import (
     CarIncomplete,
