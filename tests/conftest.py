@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,27 @@ def store(tmp_path: Path):  # type: ignore[no-untyped-def]
     from mindgit.store.repository import init_store
 
     return init_store(tmp_path / "alpha", "alpha")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Mg = Callable[..., Result]
+
+
+@pytest.fixture
+def mg(capsys: pytest.CaptureFixture[str]) -> Mg:
+    """Run `mindgit ARGS...` in-process; returns exit code, stdout, stderr."""
+    from mindgit.cli.main import run
+
+    def call(*args: str) -> Result:
+        capsys.readouterr()
+        code = run(list(args))
+        cap = capsys.readouterr()
+        return Result(code, cap.out, cap.err)
+
+    return call

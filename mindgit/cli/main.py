@@ -73,7 +73,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--store",
-    type=click.Path(file_okay=False, path_type=str),
+    metavar="PATH",
     envvar="MINDGIT_STORE",
     help="The store to use (default: $MINDGIT_STORE, else the current directory or a parent).",
 )
@@ -104,6 +104,13 @@ def run(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as e:
+        if "PRIVATE KEY" in e.format_message():
+            # Never echo a pasted private key back to the terminal or a CI log.
+            _error(
+                "that looks like a private key; give the public key (did:key or ssh-ed25519 line)",
+                None,
+            )
+            return 2
         e.show()
         return e.exit_code
     except KeyboardInterrupt:
@@ -111,6 +118,10 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:
+        # The world refused (disk full, permission denied): not a bug in mindgit.
+        _error(f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e), None)
+        return 1
     except Exception as e:
         if debug:
             raise

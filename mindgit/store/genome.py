@@ -325,6 +325,8 @@ def parse_assignment(
     kind: GeneKind
     if current is not None:
         kind = current.kind
+        if opts is not None and kind not in ("str", "choice"):
+            raise GenomeError(name, f"is a {kind} gene; only a text gene can take --choices")
         value: object = _coerce_text(name, raw, kind)
         if kind == "str" and opts is not None:
             kind = "choice"
@@ -356,23 +358,24 @@ def _infer(raw: str) -> tuple[GeneKind, object]:
     s = raw.strip()
     if s in ("true", "false"):
         return "bool", s == "true"
-    if re.fullmatch(r"[+-]?\d+", s):
+    # ASCII digits only: int() would read "٣" (Arabic-Indic three) as 3.
+    if re.fullmatch(r"[+-]?[0-9]+", s):
         return "int", int(s)
     try:
         x = float(s)
     except ValueError:
         pass
     else:
-        if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", s):
+        if re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", s):
             return "float", x
     if s.startswith("["):
         try:
             items = json.loads(s)
         except json.JSONDecodeError:
             return "str", raw
-        if isinstance(items, list) and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in items
-        ):
+        if isinstance(items, list):
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
+                raise GenomeError(raw, "a list gene holds numbers only, e.g. [0.1, 0.2]")
             return "floats", [float(v) for v in items]
     return "str", raw
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pygit2
 
 from mindgit.errors import MindgitError
-from mindgit.identity.keys import NodeKey, PublicKey
+from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey
 from mindgit.identity.sshsig import sign
-from mindgit.identity.trust import TrustStore
+from mindgit.identity.trust import TrustedNode, TrustStore
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.genome import Gene
@@ -35,8 +35,11 @@ from mindgit.store.refs import (
     update_ref,
 )
 from mindgit.store.state import Block, State, make_thought
+from mindgit.store.verify import Report, verify_commits
 
 HEADS = "refs/heads/"
+# Every ref namespace mindgit writes and syncs: experiments, runs, fitness modules, key rotations.
+SYNCED_PREFIXES = ("refs/heads/", "refs/runs/", "refs/fitness/", "refs/keys/")
 MINDGIT_DIR = "mindgit"
 KEY_FILE = "node.key"
 TRUST_FILE = "allowed_signers"
@@ -65,6 +68,12 @@ class NotAStore(MindgitError):
         self.path = path
 
 
+class StoreLocation(MindgitError):
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"cannot create a store at {path}: {problem}; nothing was changed")
+        self.path = path
+
+
 class StoreExists(MindgitError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"{path} already exists and is not empty; nothing was changed")
@@ -78,6 +87,15 @@ class UnknownRef(MindgitError):
             hint="`mindgit experiments` lists the experiments",
         )
         self.rev = rev
+
+
+class TrustOwnKey(MindgitError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"{name} is this node's own key: without it this node's own history would not verify",
+            hint="to change this node's key, use `mindgit keys rotate`",
+        )
+        self.name = name
 
 
 class NotACommit(MindgitError):
@@ -173,7 +191,15 @@ class Store:
     def key(self) -> NodeKey:
         """This node's private key, loaded (and checked) on first use."""
         if self._key is None:
-            self._key = NodeKey.load(self.key_path)
+            try:
+                self._key = NodeKey.load(self.key_path)
+            except KeyFileMissing as e:
+                # A new key would be a new, untrusted identity: say what the lost one means.
+                e.hint = (
+                    "restore this node's key file from a backup; a new key is a new identity "
+                    "that this store's history and its peers do not know"
+                )
+                raise
         return self._key
 
     def forget_key(self) -> None:
@@ -189,6 +215,31 @@ class Store:
         if self._trust is None:
             self._trust = TrustStore(self.path / MINDGIT_DIR / TRUST_FILE)
         return self._trust
+
+    def untrust(self, node: str) -> TrustedNode:
+        """Remove a node from trust; this node's own key cannot be removed (its history would no
+        longer verify)."""
+        found = self.trust.get(node)
+        if found.key == self.public_key:
+            raise TrustOwnKey(found.name)
+        return self.trust.remove(node)
+
+    def verify(
+        self, revs: Iterable[str] = (), *, all_refs: bool = False, since: str | None = None
+    ) -> Report:
+        """Verify the commits of ``revs`` (default: the current experiment), or of every ref
+        mindgit syncs with ``all_refs``, leaving out what ``since`` reaches."""
+        if all_refs:
+            tips = [
+                t
+                for r in self.repo.references
+                if r.startswith(SYNCED_PREFIXES)
+                if (t := read_ref(self.repo, r)) is not None
+            ]
+        else:
+            tips = [self.resolve(r) for r in revs] or [self.head()]
+        hide = [self.resolve(since)] if since else []
+        return verify_commits(self.repo, self.trust, tips, hide)
 
     def config_get(self, key: str) -> str | None:
         try:
@@ -432,6 +483,9 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
     check_node_name(name)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise StoreExists(target)
+    blocked = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise StoreLocation(target, f"{blocked} is a file, not a directory")
     key = NodeKey.load(Path(key_file)) if key_file is not None else NodeKey.generate()
     created = not target.exists()
     try:

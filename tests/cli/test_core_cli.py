@@ -210,3 +210,64 @@ def test_show_and_diff_memories(alpha: Path, mg: Mg) -> None:
     assert shown["memories"]["human"]["value"].startswith("First name: Grace")
     out = mg("diff", "main~1", "main").out
     assert "~ memory human" in out and "-First name: Ada" in out and "+First name: Grace" in out
+
+
+def test_review_fixes_from_the_cli(alpha: Path, mg: Mg, tmp_path: Path) -> None:
+    mg("genome", "set", "x=0.5", "--min", "-1", "--max", "1")
+    before = snapshot_dir(alpha)
+    # a revision and -e together is a usage error
+    assert mg("show", "main", "-e", "main").code == 2
+    # a non-commit revision is one line, exit 1
+    r = mg("show", "main^{tree}")
+    assert r.code == 1 and "not a commit" in r.err
+    # own key cannot be untrusted
+    r = mg("trust", "remove", "alpha")
+    assert r.code == 1 and "own key" in r.err
+    # unknown or malformed settings
+    assert mg("config", "set", "core.bare", "false").code == 1
+    assert mg("config", "set", "fuel", "--", "-5").code == 1
+    assert mg("config", "set", "fuel", "lots").code == 1
+    assert mg("config", "set", "name", "").code == 1
+    # a pasted private key is never echoed back
+    r = mg("trust", "add", "-----BEGIN OPENSSH PRIVATE KEY-----secret", "--name", "x")
+    assert r.code == 2 and "secret" not in r.err and "private key" in r.err
+    assert snapshot_dir(alpha) == before
+    assert mg("config", "set", "fuel", "1000000").code == 0
+    assert json.loads(mg("config", "get", "fuel", "--json").out)["value"] == "1000000"
+    assert json.loads(mg("genome", "show", "--json").out)["x"]["max"] == 1
+    assert json.loads(mg("switch", "main", "--json").out)["current"] == "main"
+    assert mg("fork", "b", "-e", "main", "--no-switch").code == 0
+    assert mg("verify", "-e", "b").code == 0
+
+
+def test_init_under_a_file_and_store_that_is_a_file(tmp_path: Path, mg: Mg) -> None:
+    (tmp_path / "afile").write_text("x")
+    r = mg("init", str(tmp_path / "afile" / "sub"), "--name", "n")
+    assert r.code == 1 and "is a file" in r.err
+    r = mg("--store", str(tmp_path / "afile"), "show")
+    assert r.code == 1 and len(r.err.strip().splitlines()) == 1
+
+
+def test_show_warns_when_the_state_does_not_verify(alpha: Path, mg: Mg) -> None:
+    mg("think", "x")
+    oid = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(alpha),
+            "commit-tree",
+            "-m",
+            "unsigned",
+            "-p",
+            "main",
+            "main^{tree}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    subprocess.run(
+        ["git", "--git-dir", str(alpha), "update-ref", "refs/heads/main", oid], check=True
+    )
+    r = mg("show")
+    assert "signature  unsigned: -" in r.out and "warning: this state does not verify" in r.err

@@ -14,24 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.cli import main as cli_main
 from mindgit.store.generation import RUNS_PREFIX
 from mindgit.store.repository import open_store
-from tests.cli.conftest import Mg
-from tests.conftest import fsck
+from tests.conftest import Mg, fsck
 from tests.evolve.helpers import HOSTILE, RASTRIGIN
 from tests.evolve.test_kill import DRIVER
-
-pytest_plugins = ["tests.cli.conftest"]
-
-EVOLVE_COMMANDS = ("fitness", "evolve", "runs", "lineage", "plot", "demo")
-
-
-@pytest.fixture(autouse=True)
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in EVOLVE_COMMANDS:
-        if name not in cli_main.COMMANDS:
-            monkeypatch.setitem(cli_main.COMMANDS, name, ("evolve", name))
 
 
 @pytest.fixture

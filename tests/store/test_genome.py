@@ -106,3 +106,11 @@ def test_from_node_refuses_unknown_fields() -> None:
         Genome.from_node({"a": {"type": "float", "value": 1, "colour": "red"}})
     with pytest.raises(GenomeError, match="unknown type"):
         Genome.from_node({"a": {"type": "complex", "value": 1}})
+
+
+def test_assignment_quirks_are_refused() -> None:
+    assert parse_assignment("y=\u0663", None).kind == "str"  # an Arabic-Indic digit is text
+    with pytest.raises(GenomeError, match="numbers only"):
+        parse_assignment("y=[true]", None)
+    with pytest.raises(GenomeError, match="--choices"):
+        parse_assignment("g=2", Gene.make("g", "int", 1), choices=["a", "b"])

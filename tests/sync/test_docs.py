@@ -9,19 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.sync.conftest import SYNC_COMMANDS
-
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "sync.md"
 
-# `mindgit` for the example: the real entry point, with the sync commands registered in case
-# mindgit.cli.main does not list them yet.
+# `mindgit` for the example: the real entry point of this checkout.
 SHIM = f"""#!{sys.executable}
 import sys
 sys.path.insert(0, {str(ROOT)!r})
-from mindgit.cli.main import COMMANDS, main
-for name, spec in {SYNC_COMMANDS!r}.items():
-    COMMANDS.setdefault(name, spec)
+from mindgit.cli.main import main
 main()
 """
 

@@ -189,6 +189,25 @@ def genome_set(
         click.echo(commit.id)
 
 
+@genome.command("show")
+@click.argument("rev", required=False)
+@experiment_option
+@json_option
+@click.pass_context
+def genome_show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: bool) -> None:
+    """The genes of a state: name, type, value, bounds or choices."""
+    store = open_store_from(ctx)
+    genome = store.state(_rev_or_experiment(store, rev, experiment)).genome
+    if as_json:
+        emit_json({g.name: g.to_node() for g in genome.genes})
+        return
+    rows = []
+    for g in genome.genes:
+        bounds = f"[{_num(g.min)}, {_num(g.max)}]" if g.min is not None or g.max is not None else ""
+        rows.append([g.name, g.kind, printable(g.display()), bounds or ",".join(g.choices or ())])
+    table("genome", ["name", "type", "value", "bounds/choices"], rows)
+
+
 @genome.command("unset")
 @click.argument("names", nargs=-1, required=True)
 @experiment_option
@@ -217,15 +236,16 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     """The state at REV (default: the current experiment): genome, thoughts, signer, CIDs."""
     from mindgit.ipld import dagjson
     from mindgit.store.history import log
+    from mindgit.store.layout import read_thought
 
     store = open_store_from(ctx)
-    target = rev if rev is not None else store.head(experiment)
+    target = _rev_or_experiment(store, rev, experiment)
     snap = store.snapshot(target)
     entry = next(log(store, snap.commit, limit=1))
     thoughts = []
     keys = _Keys(store)
     for cid in sorted(snap.state.thoughts, key=str):
-        node = dagjson.decode(store.thought(cid, snap.commit))
+        node = dagjson.decode(read_thought(store.repo, snap.tree, cid))
         thoughts.append({"cid": str(cid), **_thought_json(node, keys, cid)})
     data = {
         "commit": snap.commit,
@@ -246,8 +266,10 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
         return
     click.echo(f"state      {data['state']}")
     click.echo(f"commit     {snap.commit}")
-    signer = f"{entry.trusted_as} ({entry.signer})" if entry.trusted_as else str(entry.signer)
+    signer = f"{entry.trusted_as} ({entry.signer})" if entry.trusted_as else entry.signer or "-"
     click.echo(f"signature  {entry.status}: {signer}")
+    for problem in entry.problems:
+        info(f"warning: this state does not verify: {printable(problem)}")
     click.echo(f"genome     {len(snap.state.genome)} genes")
     for g in snap.state.genome.genes:
         extra = []
@@ -270,7 +292,8 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
             else:
                 click.echo(f"  {t['cid']}  private ({count})")
             continue
-        click.echo(f"  {t['cid']}  {t.get('text', '(' + str(t.get('type')) + ')')}{tags}")
+        text = printable(str(t.get("text", "(" + str(t.get("type")) + ")")))
+        click.echo(f"  {t['cid']}  {text}{tags}")
     if data["memories"]:
         click.echo(f"memories   {len(data['memories'])}")
         for name, m in data["memories"].items():
@@ -289,6 +312,19 @@ def _block_json(store: Any, snap: Any, cid: Any) -> dict[str, Any]:
     if not isinstance(node, dict):
         return {}
     return {k: node[k] for k in ("label", "description", "value") if isinstance(node.get(k), str)}
+
+
+def _rev_or_experiment(store: Any, rev: str | None, experiment: str | None) -> str:
+    from mindgit.errors import UsageError
+
+    if rev is not None and experiment is not None:
+        raise UsageError("give a revision or -e/--experiment, not both")
+    return rev if rev is not None else str(store.head(experiment))
+
+
+def printable(text: str) -> str:
+    """Text from a state (maybe a peer's) made safe for a terminal: one line, no control codes."""
+    return "".join(c if c.isprintable() else " " for c in " ".join(text.split()))
 
 
 def _num(x: float | None) -> str:
@@ -367,7 +403,7 @@ def log(
     from mindgit.store import history
 
     store = open_store_from(ctx)
-    target = rev if rev is not None else store.head(experiment)
+    target = _rev_or_experiment(store, rev, experiment)
     entries = list(history.log(store, target, limit=max_count))
     if as_json:
         emit_json(
@@ -390,20 +426,33 @@ def log(
     for e in entries:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.time))
         who = e.trusted_as or (e.signer[:24] + "…" if e.signer else "-")
-        click.echo(f"{e.commit[:12]}  {when}  {e.status:9}  {who:12}  {e.summary}")
+        click.echo(f"{e.commit[:12]}  {when}  {e.status:9}  {who:12}  {printable(e.summary)}")
         for p in e.problems:
-            click.echo(f"    ! {p}")
+            click.echo(f"    ! {printable(p)}")
 
 
 @click.command()
 @click.argument("name")
 @click.option("--from", "start", metavar="REV", help="Start from REV instead of the current head.")
 @click.option("--no-switch", is_flag=True, help="Do not make the new experiment current.")
+@experiment_option
 @json_option
 @click.pass_context
-def fork(ctx: click.Context, name: str, start: str | None, no_switch: bool, as_json: bool) -> None:
-    """A new experiment branched from the current state (and now current)."""
+def fork(
+    ctx: click.Context,
+    name: str,
+    start: str | None,
+    no_switch: bool,
+    experiment: str | None,
+    as_json: bool,
+) -> None:
+    """A new experiment branched from the current state (and now current).
+
+    `-e EXP` forks from experiment EXP's head, like `--from EXP`.
+    """
     store = open_store_from(ctx)
+    if experiment is not None:
+        start = _rev_or_experiment(store, start, experiment)
     commit = store.fork(name, start=start, switch=not no_switch)
     if as_json:
         emit_json({"experiment": name, "commit": commit, "current": store.current})
@@ -413,12 +462,16 @@ def fork(ctx: click.Context, name: str, start: str | None, no_switch: bool, as_j
 
 @click.command()
 @click.argument("name")
+@json_option
 @click.pass_context
-def switch(ctx: click.Context, name: str) -> None:
+def switch(ctx: click.Context, name: str, as_json: bool) -> None:
     """Make NAME the current experiment."""
     store = open_store_from(ctx)
     store.switch(name)
-    info(f"current experiment: {name}")
+    if as_json:
+        emit_json({"current": name, "head": store.head(name)})
+    else:
+        info(f"current experiment: {name}")
 
 
 @click.command()
@@ -426,27 +479,29 @@ def switch(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def experiments(ctx: click.Context, as_json: bool) -> None:
     """Every experiment: head, signer, size."""
+    from mindgit.errors import MindgitError
     from mindgit.store import history
 
     store = open_store_from(ctx)
     current = store.current
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in store.experiments():
         head = store.head(name)
-        snap = store.snapshot(head)
+        row: dict[str, Any] = {"name": name, "current": name == current, "head": head}
         entry = next(history.log(store, head, limit=1))
-        rows.append(
-            {
-                "name": name,
-                "current": name == current,
-                "head": head,
-                "state": str(snap.manifest.cid),
-                "signer": entry.trusted_as or entry.signer,
-                "signature": entry.status,
-                "genes": len(snap.state.genome),
-                "thoughts": len(snap.state.thoughts),
-            }
-        )
+        row.update(signer=entry.trusted_as or entry.signer, signature=entry.status)
+        try:
+            snap = store.snapshot(head)
+        except MindgitError as e:
+            # One broken experiment must not hide the others (git branch -v lists them all).
+            row.update(state=None, genes=None, thoughts=None, error=str(e))
+        else:
+            row.update(
+                state=str(snap.manifest.cid),
+                genes=len(snap.state.genome),
+                thoughts=len(snap.state.thoughts),
+            )
+        rows.append(row)
     if as_json:
         emit_json(rows)
         return
@@ -560,22 +615,34 @@ def _block_change_json(change: Any) -> dict[str, Any]:
 
 @click.group()
 def config() -> None:
-    """Read and set store settings (kept in the store's git config, section mindgit)."""
+    """Read and set store settings (the store's git config, section mindgit).
+
+    \b
+    Settings: fitness, minimize, fuel, memory, stack, table, synctimeout,
+    allowRewind, allowDelete, maxObjectBytes.
+    """
 
 
 @config.command("get")
 @click.argument("key")
+@json_option
 @click.pass_context
-def config_get(ctx: click.Context, key: str) -> None:
+def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
     """Print a setting; exit 1 when it is not set."""
     from mindgit.cli.main import exit_with
+    from mindgit.store.settings import setting_key
 
     store = open_store_from(ctx)
-    value = store.config_get(_config_key(key))
-    if value is None:
+    full = setting_key(key)
+    value = store.config_get(full)
+    if as_json:
+        emit_json({"key": full, "value": value})
+    elif value is None:
         info(f"{key} is not set")
+    else:
+        click.echo(value)
+    if value is None:
         exit_with(1)
-    click.echo(value)
 
 
 @config.command("set")
@@ -584,13 +651,7 @@ def config_get(ctx: click.Context, key: str) -> None:
 @click.pass_context
 def config_set(ctx: click.Context, key: str, value: str) -> None:
     """Set a setting, e.g. `mindgit config set fitness rastrigin`."""
+    from mindgit.store.settings import check_setting
+
     store = open_store_from(ctx)
-    store.config_set(_config_key(key), value)
-
-
-def _config_key(key: str) -> str:
-    from mindgit.errors import UsageError
-
-    if not key or not all(part.replace("-", "").isalnum() for part in key.split(".")):
-        raise UsageError(f"invalid setting name {key!r}")
-    return key if "." in key else f"mindgit.{key}"
+    store.config_set(check_setting(key, value), value)

@@ -32,12 +32,16 @@ def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
 
 @trust.command("remove")
 @click.argument("node")
+@json_option
 @click.pass_context
-def trust_remove(ctx: click.Context, node: str) -> None:
-    """Stop trusting NODE (a name or did:key)."""
+def trust_remove(ctx: click.Context, node: str, as_json: bool) -> None:
+    """Stop trusting NODE (a name or did:key); never this node's own key."""
     store = open_store_from(ctx)
-    removed = store.trust.remove(node)
-    info(f"no longer trusted: {removed.name} ({removed.key.did})")
+    removed = store.untrust(node)
+    if as_json:
+        emit_json({"name": removed.name, "did": removed.key.did})
+    else:
+        info(f"no longer trusted: {removed.name} ({removed.key.did})")
 
 
 @trust.command("list")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info
 
 # What `--all` verifies: experiments, runs, fitness modules and key rotations.
@@ -43,11 +43,14 @@ class _Target:
         return self.resolve("HEAD")
 
 
-def _target(ctx: click.Context, trust_file: Path | None) -> _Target:
+def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _Target:
     if trust_file is None:
+        store = open_store_from(ctx)
+        if not sandbox:
+            return _Target(store.repo, store.trust, None, store)
+        # Only a recompute needs the sandbox (and its import cost).
         from mindgit.evolve.fitness import cache_dir
 
-        store = open_store_from(ctx)
         return _Target(store.repo, store.trust, cache_dir(store), store)
     # With --trust any git repository will do: a CI checkout is not a store.
     import pygit2
@@ -90,6 +93,7 @@ def _target(ctx: click.Context, trust_file: Path | None) -> _Target:
     help="Trust the keys of this allowed-signers file; then any git repository can be "
     "verified (a CI checkout), not only a store.",
 )
+@experiment_option
 @json_option
 @click.pass_context
 def verify(
@@ -99,17 +103,26 @@ def verify(
     since: str | None,
     recompute: str | None,
     trust_file: Path | None,
+    experiment: str | None,
     as_json: bool,
 ) -> None:
     """Check every commit: trusted signature, schema, CIDs. Exit 1 on any failure."""
     from mindgit.cli.main import exit_with
+    from mindgit.errors import UsageError
     from mindgit.store.verify import verify_commits
-    from mindgit.sync.recompute import parse_count
 
-    count = parse_count(recompute) if recompute is not None else None
-    target = _target(ctx, trust_file)
+    count = None
+    if recompute is not None:
+        from mindgit.sync.recompute import parse_count
+
+        count = parse_count(recompute)
+    target = _target(ctx, trust_file, sandbox=recompute is not None)
     repo = target.repo
-    if all_refs:
+    if experiment is not None:
+        if all_refs or revs or target.store is None:
+            raise UsageError("-e/--experiment goes alone, and only with a store")
+        tips = [str(target.store.head(experiment))]
+    elif all_refs:
         tips = [
             str(repo.references[r].resolve().target)
             for r in repo.references
