@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
 
@@ -35,7 +36,9 @@ from mindgit.store.refs import (
     update_ref,
 )
 from mindgit.store.state import Block, State, make_thought
-from mindgit.store.verify import Report, verify_commits
+
+if TYPE_CHECKING:
+    from mindgit.store.verify import Report
 
 HEADS = "refs/heads/"
 # Every ref namespace mindgit writes and syncs: experiments, runs, fitness modules, key rotations.
@@ -239,6 +242,8 @@ class Store:
         else:
             tips = [self.resolve(r) for r in revs] or [self.head()]
         hide = [self.resolve(since)] if since else []
+        from mindgit.store.verify import verify_commits
+
         return verify_commits(self.repo, self.trust, tips, hide)
 
     def config_get(self, key: str) -> str | None:
