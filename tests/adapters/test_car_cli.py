@@ -9,24 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.cli import main
 from mindgit.store.repository import Store, init_store
 from tests.adapters.test_car_builders import car_sections, export_bytes, rich_store
 from tests.cli.conftest import Mg, mg  # noqa: F401
 from tests.conftest import ROOT
 
-CAR_COMMANDS = {"export": ("car", "export"), "import": ("car", "import_"), "cat": ("car", "cat")}
-SHIM = (
-    "import sys; from mindgit.cli.main import COMMANDS, run; "
-    f"COMMANDS.update({CAR_COMMANDS!r}); sys.exit(run(sys.argv[1:]))"
-)
-
-
-@pytest.fixture(autouse=True)
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The commands as main.COMMANDS lists them (a no-op once they are registered there)."""
-    for name, spec in CAR_COMMANDS.items():
-        monkeypatch.setitem(main.COMMANDS, name, spec)
+SHIM = "import sys; from mindgit.cli.main import run; sys.exit(run(sys.argv[1:]))"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ DOC = ROOT / "docs" / "ipfs.md"
 def test_the_runnable_example_runs(tmp_path: Path) -> None:
     blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text(), re.S)
     assert len(blocks) == 1
-    # `mindgit` on PATH, with the CAR commands in its table even before main.COMMANDS has them.
+    # `mindgit` on PATH: the entry point of this checkout.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     launcher = bin_dir / "mindgit"
