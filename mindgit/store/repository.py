@@ -47,8 +47,6 @@ MINDGIT_DIR = "mindgit"
 KEY_FILE = "node.key"
 TRUST_FILE = "allowed_signers"
 DEFAULT_EXPERIMENT = "main"
-# How often a compare-and-swap caller retries after another writer moved the ref first.
-CAS_ATTEMPTS = 20
 _CONTROL = dict.fromkeys(range(32), " ")
 
 
