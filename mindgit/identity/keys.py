@@ -23,6 +23,7 @@ import nacl.signing
 from mindgit.errors import MindgitError
 from mindgit.identity import _base58
 from mindgit.identity._wire import Reader, WireError, armour, dearmour, string, u32
+from mindgit.identity.fsutil import fsync_dir
 
 KEY_TYPE = b"ssh-ed25519"
 DID_PREFIX = "did:key:"
@@ -367,7 +368,7 @@ class NodeKey:
                 raise KeyFileUnwritable(path, exc2.strerror or str(exc2)) from None
         finally:
             _unlink_quietly(tmp)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def sign(self, data: bytes) -> bytes:
         """The raw 64-byte ed25519 signature of ``data``."""
@@ -407,19 +408,6 @@ def _write_new_private_file(path: Path, data: bytes) -> None:
 def _unlink_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        # Some filesystems cannot fsync a directory; the file itself is already synced.
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def encode_private_key(seed: bytes, public: PublicKey, comment: str, checkint: int) -> bytes:

@@ -28,6 +28,7 @@ from pathlib import Path
 import nacl.bindings
 
 from mindgit.errors import MindgitError
+from mindgit.identity.fsutil import fsync_dir
 from mindgit.identity.keys import DID_PREFIX, MalformedKey, PublicKey
 
 NAMESPACE = "git"
@@ -319,20 +320,8 @@ class TrustStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise TrustFileUnwritable(self.path, exc.strerror or str(exc)) from None
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._load()
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _parse_file(path: Path, data: bytes) -> list[_Line]:

@@ -15,7 +15,6 @@ signed still verify.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any, Literal
 import pygit2
 
 from mindgit.errors import MindgitError
+from mindgit.identity.fsutil import fsync_dir
 from mindgit.identity.gitsig import split_gpgsig
 from mindgit.identity.keys import DID_PREFIX, NodeKey, PublicKey
 from mindgit.identity.rotation import (
@@ -384,7 +384,7 @@ def rotate_key(store: Store) -> Rotation:
         del store.repo.config["mindgit.keyfile"]
     else:
         os.replace(pending, folder / KEY_FILE)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     # The store caches its loaded key; make it load the new one on next use.
     store.forget_key()
     return Rotation(commit, old.public, new.public, name, retired_as, retired_path)
@@ -546,13 +546,4 @@ def _write_atomic(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
