@@ -32,6 +32,7 @@ Writing generation 1,000 costs what writing generation 1 costs: nothing here wal
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -64,6 +65,7 @@ WASM_MAGIC = b"\0asm"
 MAX_SEED = 2**53 - 1
 MAX_POPULATION = 100_000
 MAX_GENERATIONS = 10_000_000
+MAX_MANIFEST_BYTES = 16 << 20
 RUN_ID_LENGTH = 12
 _RUN_ID = re.compile(r"[0-9a-f]{12}")
 
@@ -393,11 +395,16 @@ class GenerationRecord:
 
     @classmethod
     def decode(cls, data: bytes, params: RunParams) -> GenerationRecord:
-        """Parse ``generation.json`` strictly and check it against the run's parameters."""
+        """Parse ``generation.json`` strictly and check it against the run's parameters.
+
+        Read as plain JSON (links as ``{"/": text}``), then re-spelled by :meth:`encode`: the
+        bytes must be exactly that canonical spelling, which is a stricter check than the
+        generic DAG-JSON decoder's and ten times cheaper for a few hundred individuals.
+        """
         try:
-            node = dagjson.decode(data)
-        except MindgitError as e:
-            raise RunFormatError(GENERATION_FILE, str(e)) from None
+            node = json.loads(data)
+        except (ValueError, RecursionError) as e:
+            raise RunFormatError(GENERATION_FILE, f"not JSON: {e}") from None
         keys = {"best", "generation", "individuals", "schema"}
         if not isinstance(node, dict) or set(node) != keys:
             raise RunFormatError(GENERATION_FILE, f"must be a map with exactly {sorted(keys)}")
@@ -428,8 +435,14 @@ def _individual(index: int, node: object, generation: int, population: int) -> I
         raise RunFormatError(what, "must be a map with 'parents' and 'state'")
     if set(node) - {"parents", "state", "score", "failure"}:
         raise RunFormatError(what, f"unknown keys {sorted(set(node) - {'parents', 'state'})}")
-    state = node["state"]
-    if not isinstance(state, CID) or state.codec != DAG_JSON or state.version != 1:
+    link = node["state"]
+    state = None
+    if isinstance(link, dict) and set(link) == {"/"} and isinstance(link["/"], str):
+        try:
+            state = CID.parse(link["/"])
+        except MindgitError:
+            state = None
+    if state is None or state.codec != DAG_JSON or state.version != 1:
         raise RunFormatError(what, "state must be a link to a dag-json manifest")
     parents = node["parents"]
     if not isinstance(parents, list) or not all(
@@ -698,11 +711,17 @@ def check_generation_tree(
         if entry.filemode != layout.BLOB:
             yield where, "not a regular file"
             continue
-        problem = blob_check(entry.id, cid, True)
-        if problem is not None:
-            yield where, problem
+        blob = repo.get(entry.id)
+        if not isinstance(blob, pygit2.Blob):
+            yield where, "blob missing" if blob is None else "not a blob"
             continue
-        data = repo[entry.id].read_raw()
+        if blob.size > MAX_MANIFEST_BYTES:
+            yield where, f"{blob.size} bytes is over the {MAX_MANIFEST_BYTES}-byte limit"
+            continue
+        data = blob.read_raw()
+        if CID.of(data) != cid:
+            yield where, f"bytes hash to {CID.of(data)}, not to their name"
+            continue
         # The states of a run differ in gene values only: after one full parse, the others
         # are checked against its shape, ~100x faster; anything else gets the full parse.
         if shape is not None and shape.match(data) is not None:

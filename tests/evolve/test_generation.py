@@ -183,6 +183,13 @@ def test_generation_decode_refuses_what_does_not_fit_the_run() -> None:
         GenerationRecord.decode(gen0.encode(), params)
     with pytest.raises(RunFormatError):
         GenerationRecord.decode(b'{"best":null}', params)
+    for respelled in (
+        ok.encode().replace(b'"best":1', b'"best": 1'),
+        ok.encode().replace(b'"score":1', b'"score":1.0'),
+        ok.encode().replace(b'"schema":1', b'"schema":1,"schema":1'),
+    ):
+        with pytest.raises(RunFormatError, match="canonical"):
+            GenerationRecord.decode(respelled, params)
 
 
 def test_an_individual_has_a_score_or_a_failure() -> None:

@@ -107,7 +107,8 @@ CASES: dict[str, tuple[Edit, str]] = {
     ),
     "run params": (edit_json(RUN_FILE, lambda n: n["params"].update(seed=99)), "not the hash"),
     "run.json form": (set_blob(RUN_FILE, b'{"run":"x"}'), "must be a map"),
-    "generation.json bytes": (set_blob(GENERATION_FILE, b"{ }"), "DAG-JSON"),
+    "generation.json bytes": (set_blob(GENERATION_FILE, b"{ }"), "must be a map"),
+    "generation.json not json": (set_blob(GENERATION_FILE, b'{"best"'), "not JSON"),
     "missing state": (
         edit_states(lambda repo, sub, states: sub.remove(first_state(states))),
         "missing",
