@@ -58,7 +58,6 @@ from mindgit.store.generation import (
     RunTip,
     best_index,
     check_run_id,
-    read_generation_commit,
     read_manifest,
     read_run_tip,
 )
@@ -612,8 +611,3 @@ def _commit_result(
         ).id
     except NothingChanged:
         return None
-
-
-def read_generation(store: Store, commit: str) -> RunTip:
-    """A generation commit, parsed (see ``mindgit.store.generation``)."""
-    return read_generation_commit(store.repo, commit)
