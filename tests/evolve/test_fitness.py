@@ -156,3 +156,12 @@ def test_fitness_tree_problems_are_named(store: Store) -> None:
     assert list(check_fitness_module_tree(repo, tree_with(extra_txt=b"x")))
     assert list(check_fitness_module_tree(repo, tree_with(fitness_json=b'{"abi":2}')))
     assert list(check_fitness_module_tree(repo, tree_with(fitness_json=b"not json")))
+
+
+def test_the_shipped_demo_module_is_the_rastrigin_fixture_compiled() -> None:
+    from mindgit.demo import demo_module, demo_state
+
+    assert demo_module() == wasm_of(RASTRIGIN)
+    state, blocks = demo_state()
+    assert len(state.genome) == 32 and set(blocks) == state.thoughts
+    assert all(g.min == -5.12 and g.max == 5.12 for g in state.genome.values())
