@@ -24,9 +24,6 @@ from mindgit.errors import MindgitError
 from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
-from mindgit.ipld.cid import CID
-from mindgit.store import layout
-from mindgit.store.genome import Gene
 from mindgit.store.refs import (
     RefError,
     check_ref_name,
@@ -35,9 +32,11 @@ from mindgit.store.refs import (
     set_head,
     update_ref,
 )
-from mindgit.store.state import Block, State, make_thought
 
 if TYPE_CHECKING:
+    from mindgit.ipld.cid import CID
+    from mindgit.store.genome import Gene
+    from mindgit.store.state import Block, State
     from mindgit.store.verify import Report
 
 HEADS = "refs/heads/"
@@ -171,6 +170,7 @@ class Store:
         self._key: NodeKey | None = None
         self._trust: TrustStore | None = None
         self.lock_wait = 10.0  # seconds a writer waits for another's ref lock
+        self._written: dict[pygit2.Oid, State] = {}  # the last state this object wrote, by tree
 
     # -- identity -------------------------------------------------------------------------
 
@@ -320,6 +320,8 @@ class Store:
         oid = self.head() if rev is None else self.resolve(rev)
         commit = self.repo[oid]
         assert isinstance(commit, pygit2.Commit)
+        from mindgit.store import layout  # lazy: read commands like `id` never need it
+
         state, manifest = layout.read_state(self.repo, commit.tree)
         return Snapshot(oid, state, manifest, commit.tree)
 
@@ -327,9 +329,13 @@ class Store:
         return self.snapshot(rev).state
 
     def thought(self, cid: CID, rev: str | None = None) -> bytes:
+        from mindgit.store import layout
+
         return layout.read_thought(self.repo, self.snapshot(rev).tree, cid)
 
     def thoughts(self, rev: str | None = None) -> Iterator[tuple[CID, bytes]]:
+        from mindgit.store import layout
+
         snap = self.snapshot(rev)
         for cid in sorted(snap.state.thoughts, key=str):
             yield cid, layout.read_thought(self.repo, snap.tree, cid)
@@ -349,6 +355,8 @@ class Store:
         The ref moves by compare-and-swap. If another writer moved it first, ``change`` is applied
         again to the new head, so concurrent writers never lose each other's commits.
         """
+        from mindgit.store import layout
+
         exp = self.experiment(experiment)
         _ = self.key  # a bad key file must fail before any object is written
         # The ref is locked first: a concurrent writer waits its turn (and sees our commit), and a
@@ -359,9 +367,13 @@ class Store:
                 raise UnknownRef(exp)
             base = self.repo[head]
             assert isinstance(base, pygit2.Commit)
-            old, _ = layout.read_state(self.repo, base.tree)
+            old = self._written.get(base.tree.id)
+            if old is None:
+                old, _ = layout.read_state(self.repo, base.tree)
             new, blocks = change(old)
             tree, manifest = layout.write_state(self.repo, new, blocks, base.tree)
+            # The tree just written is the next update's base: no need to decode it again.
+            self._written = {tree: new}
             if tree == base.tree.id:
                 raise NothingChanged(one_line(message))
             oid = self.write_commit(tree, [head], message, manifest.cid, trailers)
@@ -411,6 +423,8 @@ class Store:
         self, text: str, tags: Iterable[str] = (), *, experiment: str | None = None
     ) -> tuple[Commit, CID]:
         """Add a thought to the experiment's state."""
+        from mindgit.store.state import make_thought
+
         block = make_thought(text, tags)
 
         def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
@@ -507,6 +521,9 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
         store = Store(gitdir)
         store._key = key
         store.trust.add(key.public, name)
+        from mindgit.store import layout
+        from mindgit.store.state import State
+
         tree, manifest = layout.write_state(store.repo, State(), {})
         oid = store.write_commit(tree, [], f"init: {name}", manifest.cid)
         update_ref(
