@@ -84,19 +84,49 @@ def _v1_prefix(codec: int, hash_code: int, length: int) -> bytes:
 
 
 _B32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
-_B32_PAIRS = [a + b for a in _B32_ALPHABET for b in _B32_ALPHABET]
+# Maps each 5-bit value, once spread into a byte of its own, to its base32 character.
+_B32_BYTES = bytes.maketrans(bytes(range(32)), _B32_ALPHABET.encode("ascii"))
+
+
+@functools.lru_cache(maxsize=64)
+def _spread_steps(groups: int) -> tuple[tuple[int, int], ...]:
+    """Masks and shifts that move ``groups`` packed 5-bit groups of an integer apart into
+    8-bit lanes (group k from bit 5k to bit 8k): at each step the groups whose index has bit
+    t set move 3 * 2**t to the left, highest t first, so no group ever lands on another."""
+    pos = [5 * k for k in range(groups)]
+    steps = []
+    for t in range(max(groups - 1, 0).bit_length() - 1, -1, -1):
+        mask = 0
+        for k in range(groups):
+            if k >> t & 1:
+                mask |= 31 << pos[k]
+                pos[k] += 3 << t
+        steps.append((mask, 3 << t))
+    return tuple(steps)
 
 
 def _b32(raw: bytes) -> str:
-    """Lowercase unpadded RFC 4648 base32; ~1.5x faster than ``base64.b32encode`` (pure Python)."""
+    """Lowercase unpadded RFC 4648 base32.
+
+    Each 5-bit group is spread into a byte of its own by a few whole-integer mask-and-shift
+    steps, then the bytes are translated to characters: a handful of C-level operations
+    instead of one Python step per character pair (~2x faster for a CID).
+    """
     nbits = len(raw) * 8
     nchars = -(-nbits // 5)
-    # Left-align the bits on a 10-bit boundary, then emit two characters per 10-bit group.
-    extra = (-nchars) % 2
-    n = int.from_bytes(raw, "big") << (nchars * 5 - nbits + extra * 5)
-    pairs = _B32_PAIRS
-    text = "".join([pairs[(n >> s) & 1023] for s in range((nchars + extra) * 5 - 10, -1, -10)])
-    return text[:-1] if extra else text
+    y = int.from_bytes(raw, "big") << (nchars * 5 - nbits)
+    for mask, shift in _spread_steps(nchars):
+        m = y & mask
+        y = (y ^ m) | (m << shift)
+    return y.to_bytes(nchars, "big").translate(_B32_BYTES).decode("ascii")
+
+
+@functools.lru_cache(maxsize=64)
+def _v1_text_head(codec: int, hash_code: int, length: int) -> str | None:
+    """The text of a CIDv1's binary prefix when it is whole 5-byte groups (dag-json over
+    sha2-256 is), so that only the digest needs encoding; else None."""
+    prefix = _v1_prefix(codec, hash_code, length)
+    return "b" + _b32(prefix) if len(prefix) % 5 == 0 else None
 
 
 def _b58encode(raw: bytes) -> str:
@@ -251,8 +281,12 @@ class CID:
     def __str__(self) -> str:
         text = self._text
         if text is None:
-            raw = self.to_bytes()
-            text = "b" + _b32(raw) if self.version == 1 else _b58encode(raw)
+            if self.version == 1:
+                digest = self.digest
+                head = _v1_text_head(self.codec, self.hash_code, len(digest))
+                text = head + _b32(digest) if head is not None else "b" + _b32(self.to_bytes())
+            else:
+                text = _b58encode(self.to_bytes())
             object.__setattr__(self, "_text", text)
         return text
 

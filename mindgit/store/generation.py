@@ -344,14 +344,21 @@ class GenerationRecord:
     def encode(self) -> bytes:
         """Canonical DAG-JSON, written directly: this runs once per generation on the hot path."""
         ft = dagjson.float_text
-        out = ['{"best":', "null" if self.best is None else str(self.best)]
-        out.append(f',"generation":{self.generation},"individuals":[')
-        first = True
+        parts: list[str] = []
+        append = parts.append
         for ind in self.individuals:
-            if not first:
-                out.append(",")
-            first = False
+            parents = ind.parents
+            p = str(parents[0]) if len(parents) == 1 else ",".join(map(str, parents))
+            score = ind.score
             failure = ind.failure
+            if score is not None and failure is None:
+                # repr is the canonical spelling but for "2.0" (-> "2") and exponent forms.
+                t = float.__repr__(score)
+                if "e" in t or t[-2:] == ".0":
+                    t = ft(score)
+                append(f'{{"parents":[{p}],"score":{t},"state":{{"/":"{ind.state!s}"}}}}')
+                continue
+            out = []
             if failure is not None:
                 out.append('{"failure":{"error":')
                 out.append(encode_basestring(failure.error))
@@ -360,10 +367,8 @@ class GenerationRecord:
                 out.append('},"parents":[')
             else:
                 out.append('{"parents":[')
-            out.append(",".join(map(str, ind.parents)))
-            score = ind.score
+            out.append(p)
             if score is not None:
-                # repr is the canonical spelling but for "2.0" (-> "2") and exponent forms.
                 t = float.__repr__(score)
                 if "e" in t or t[-2:] == ".0":
                     t = ft(score)
@@ -374,8 +379,10 @@ class GenerationRecord:
                 out.append('],"state":{"/":"')
             out.append(str(ind.state))
             out.append('"}}')
-        out.append('],"schema":1}')
-        return "".join(out).encode("utf-8")
+            append("".join(out))
+        best = "null" if self.best is None else str(self.best)
+        head = f'{{"best":{best},"generation":{self.generation},"individuals":['
+        return (head + ",".join(parts) + '],"schema":1}').encode("utf-8")
 
     def to_node(self) -> dict[str, Any]:
         individuals: list[dict[str, Any]] = []
