@@ -202,6 +202,66 @@ def parse_manifest(data: bytes, cid: CID | None = None) -> State:
     return state_from_node(node, where)
 
 
+def check_genome_node(node: object, where: str = "manifest") -> Genome:
+    """The genome a manifest's ``genome`` value holds, if it is valid and canonically spelled."""
+    try:
+        genome = Genome.from_node(node)
+    except GenomeError as e:
+        raise SchemaError(where, str(e)) from None
+    # One state, one manifest: a gene spelled otherwise than the genome writes it (a null bound,
+    # say) would give the same state a second CID.
+    if node != genome.to_node():
+        raise SchemaError(where, "the genome is not written in its canonical form")
+    return genome
+
+
+@dataclass(frozen=True, slots=True)
+class GenomeSplice:
+    """A valid manifest cut around its genome value: ``prefix + <genome> + suffix``.
+
+    A manifest with the same prefix and suffix differs from it in the genome only. Its middle is
+    one complete DAG-JSON value sitting exactly where the genome value sits (JSON's grammar
+    allows no other reading), and a map is canonical when each value is, so such a manifest is
+    valid exactly when the middle alone decodes strictly to a valid, canonical genome. Its links
+    are then those of the manifest the splice was cut from.
+    """
+
+    prefix: bytes
+    suffix: bytes
+    state: State
+
+    @classmethod
+    def of(cls, data: bytes, state: State) -> GenomeSplice | None:
+        """The splice of ``data``, the manifest ``state`` was parsed from; None if it is not
+        the canonical spelling of ``state``."""
+        head: dict[str, dagjson.Node] = {}
+        if state.data:
+            head["data"] = dict(state.data)
+        # The encoder spells a map key by key in order, so the canonical spelling of the keys
+        # before "genome" ends in ',' where the genome key follows.
+        prefix = dagjson.encode(head)[:-1] + (b',"genome":' if head else b'"genome":')
+        genome = dagjson.encode(state.genome.to_node())
+        if state.manifest().data != data or not data.startswith(prefix + genome):
+            return None
+        return cls(prefix, data[len(prefix) + len(genome) :], state)
+
+    def match(self, data: bytes, where: str = "manifest") -> State | None:
+        """The state ``data`` holds if it differs from the splice's manifest in the genome only;
+        None if it differs elsewhere. Raises SchemaError if the genome is invalid."""
+        prefix, suffix = self.prefix, self.suffix
+        if (
+            len(data) <= len(prefix) + len(suffix)
+            or not data.startswith(prefix)
+            or not data.endswith(suffix)
+        ):
+            return None
+        try:
+            node = dagjson.decode(data[len(prefix) : len(data) - len(suffix)])
+        except MindgitError as e:
+            raise SchemaError(where, str(e)) from None
+        return self.state.with_genome(check_genome_node(node, where))
+
+
 def state_from_node(node: object, where: str = "manifest") -> State:
     if not isinstance(node, dict):
         raise SchemaError(where, "a manifest is a map")
@@ -211,14 +271,7 @@ def state_from_node(node: object, where: str = "manifest") -> State:
         raise SchemaError(where, f"missing {missing}, unknown {extra}")
     if node["schema"] != SCHEMA_VERSION or isinstance(node["schema"], bool):
         raise SchemaError(where, f"schema {node['schema']!r} is not {SCHEMA_VERSION}")
-    try:
-        genome = Genome.from_node(node["genome"])
-    except GenomeError as e:
-        raise SchemaError(where, str(e)) from None
-    # One state, one manifest: a gene spelled otherwise than the genome writes it (a null bound,
-    # say) would give the same state a second CID.
-    if node["genome"] != genome.to_node():
-        raise SchemaError(where, "the genome is not written in its canonical form")
+    genome = check_genome_node(node["genome"], where)
     links = node["thoughts"]
     if not isinstance(links, list) or not all(isinstance(x, CID) for x in links):
         raise SchemaError(where, "'thoughts' is a list of links")

@@ -20,7 +20,7 @@ from mindgit.identity.trust import TrustStore
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.store import layout
-from mindgit.store.state import SchemaError, check_thought, parse_manifest
+from mindgit.store.state import GenomeSplice, SchemaError, check_thought, parse_manifest
 
 MAX_BLOB_BYTES = 16 << 20
 STATE_TRAILER = "Mindgit-State"
@@ -77,6 +77,9 @@ class VerificationFailed(MindgitError):
 
 
 CleanDirs = dict[tuple[pygit2.Oid, str], frozenset[CID]]
+ManifestLinks = tuple[frozenset[CID], frozenset[CID]]
+"""A valid manifest's thought links and its other block links (memories and data)."""
+ManifestParse = Callable[[pygit2.Oid, bytes, CID], ManifestLinks]
 TreeCheck = Callable[[pygit2.Repository, pygit2.Tree], Iterator[tuple[str | None, str]]]
 
 
@@ -90,6 +93,10 @@ class Verifier:
         self._blobs: dict[tuple[pygit2.Oid, CID, bool], str | None] = {}
         # Per verifier, never global: "clean" depends on which objects this repository holds.
         self._clean_dirs: CleanDirs = {}
+        self._splice: GenomeSplice | None = None
+        self._splice_links: ManifestLinks = (frozenset(), frozenset())
+        # Manifest blob -> its CID, so the trailer check needs no second read of the blob.
+        self._manifest_cids: dict[pygit2.Oid, CID] = {}
 
     def check_commit(self, oid: str) -> CommitResult:
         problems: list[Problem] = []
@@ -119,18 +126,24 @@ class Verifier:
                     trusted = node.name
         commit = self.repo[oid]
         assert isinstance(commit, pygit2.Commit)
-        for obj, reason in self._check_tree(commit.tree):
+        tree = commit.tree
+        for obj, reason in self._check_tree(tree):
             problems.append(Problem(oid, reason, obj))
         if not problems:
-            problems.extend(self._check_trailer(oid, commit))
+            problems.extend(self._check_trailer(oid, commit, tree))
         return CommitResult(oid, signer, trusted, tuple(problems))
 
-    def _check_trailer(self, oid: str, commit: pygit2.Commit) -> Iterator[Problem]:
+    def _check_trailer(
+        self, oid: str, commit: pygit2.Commit, tree: pygit2.Tree
+    ) -> Iterator[Problem]:
         claimed = trailer(commit.message, STATE_TRAILER)
-        if claimed is None or layout.MANIFEST not in commit.tree:
+        if claimed is None or layout.MANIFEST not in tree:
             return
-        data = self.repo[commit.tree[layout.MANIFEST].id].read_raw()
-        actual = str(CID.of(data))
+        blob_id = tree[layout.MANIFEST].id
+        cid = self._manifest_cids.get(blob_id)
+        if cid is None:
+            cid = CID.of(self.repo[blob_id].read_raw())
+        actual = str(cid)
         if claimed != actual:
             yield Problem(oid, f"{STATE_TRAILER} says {claimed} but the manifest is {actual}")
 
@@ -144,7 +157,9 @@ class Verifier:
     def _tree_problems(self, tree: pygit2.Tree) -> Iterator[tuple[str | None, str]]:
         names = {e.name for e in tree}
         if layout.MANIFEST in names:
-            yield from check_state_tree(self.repo, tree, self._blob_problem, self._clean_dirs)
+            yield from check_state_tree(
+                self.repo, tree, self._blob_problem, self._clean_dirs, self._manifest_links
+            )
         elif GENERATION_FILE in names:
             from mindgit.store.generation import check_generation_tree
 
@@ -163,6 +178,24 @@ class Verifier:
                 f"tree {tree.id} is not a state, a run generation, a fitness module or a key rotation",
             )
 
+    def _manifest_links(self, oid: pygit2.Oid, data: bytes, cid: CID) -> ManifestLinks:
+        if len(self._manifest_cids) >= _ENTRY_CACHE_SIZE:
+            self._manifest_cids.clear()
+        self._manifest_cids[oid] = cid
+        # Successive states of a branch mostly differ in gene values only: such a manifest needs
+        # its genome checked, not a full parse (see GenomeSplice for why that is the same test).
+        splice = self._splice
+        if splice is not None:
+            where = f"manifest {cid}"
+            if splice.match(data, where) is not None:
+                return self._splice_links
+        state = parse_manifest(data, cid)
+        links = (state.thoughts, state.blocks)
+        fresh = GenomeSplice.of(data, state)
+        if fresh is not None:
+            self._splice, self._splice_links = fresh, links
+        return links
+
     def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
         key = (oid, cid, opaque)
         if key not in self._blobs:
@@ -175,8 +208,12 @@ def check_state_tree(
     tree: pygit2.Tree,
     blob_check: Callable[[pygit2.Oid, CID, bool], str | None] | None = None,
     clean_dirs: CleanDirs | None = None,
+    parse: ManifestParse | None = None,
 ) -> Iterator[tuple[str | None, str]]:
-    """Problems of a state tree: (object, reason) pairs; nothing means it is a valid state."""
+    """Problems of a state tree: (object, reason) pairs; nothing means it is a valid state.
+
+    ``parse`` reads a manifest's links, raising SchemaError if it is not a valid manifest.
+    """
     check = blob_check or (lambda oid, cid, m: _blob_problem(repo, oid, cid, m))
     extra = {str(e.name) for e in tree} - {layout.MANIFEST, layout.THOUGHTS, layout.BLOCKS}
     for name in sorted(extra):
@@ -188,15 +225,20 @@ def check_state_tree(
     data = repo[entry.id].read_raw()
     cid = CID.of(data)
     try:
-        state = parse_manifest(data, cid)
+        thoughts, blocks = (parse or _parse_links)(entry.id, data, cid)
     except SchemaError as e:
         yield f"manifest {cid}", str(e.problem)
         return
     for dirname, wanted, kind in (
-        (layout.THOUGHTS, state.thoughts, "thought"),
-        (layout.BLOCKS, state.blocks, "block"),
+        (layout.THOUGHTS, thoughts, "thought"),
+        (layout.BLOCKS, blocks, "block"),
     ):
         yield from _check_cid_dir(repo, tree, dirname, wanted, kind, check, clean_dirs)
+
+
+def _parse_links(oid: pygit2.Oid, data: bytes, cid: CID) -> ManifestLinks:
+    state = parse_manifest(data, cid)
+    return state.thoughts, state.blocks
 
 
 def _check_cid_dir(
@@ -211,14 +253,16 @@ def _check_cid_dir(
     present: dict[str, tuple[pygit2.Oid, int]] = {}
     key: tuple[pygit2.Oid, str] | None = None
     if dirname in tree:
-        sub = repo[tree[dirname].id]
+        entry_id = tree[dirname].id
+        # Most commits change a gene, not the thoughts: the same directory checked clean against
+        # the same links needs no second look (both are content-addressed). A key is only ever
+        # stored for an id that was read as a tree, so it need not be read again to know that.
+        key = (entry_id, kind)
+        if clean_dirs is not None and clean_dirs.get(key) == wanted_cids:
+            return
+        sub = repo.get(entry_id)
         if not isinstance(sub, pygit2.Tree):
             yield dirname, "is not a directory"
-            return
-        key = (sub.id, kind)
-        # Most commits change a gene, not the thoughts: the same directory checked clean against
-        # the same links needs no second look (both are content-addressed).
-        if clean_dirs is not None and clean_dirs.get(key) == wanted_cids:
             return
         present = _entries(sub)
     clean = True

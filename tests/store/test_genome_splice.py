@@ -1,0 +1,144 @@
+"""GenomeSplice must agree with parse_manifest on every manifest it does not pass back to it."""
+
+from __future__ import annotations
+
+import pygit2
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store.genome import Gene
+from mindgit.store.repository import Store
+from mindgit.store.state import GenomeSplice, SchemaError, State, make_thought, parse_manifest
+from mindgit.store.verify import verify_commits
+
+THOUGHTS = [make_thought(f"thought {i}", ["t"]).cid for i in range(3)]
+BASE = (
+    State()
+    .with_genome(
+        State().genome.with_genes(
+            Gene.make("x", "float", 0.5, min=-1, max=1),
+            Gene.make("n", "int", 2, min=0, max=9),
+            Gene.make("on", "bool", True),
+            Gene.make("mode", "choice", "a", choices=["a", "b"]),
+        )
+    )
+    .with_thoughts(THOUGHTS)
+    .with_data({"genome": CID.of(b"{}"), "tools": CID.of(b"[]")})
+)
+BASE_DATA = BASE.manifest().data
+SPLICE = GenomeSplice.of(BASE_DATA, BASE)
+
+_gene_nodes = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.just("float"), "value": st.one_of(st.floats(-2, 2), st.integers(-2, 2))},
+        optional={"min": st.just(-1.0), "max": st.just(1), "scale": st.floats(-1, 2)},
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("int"), "value": st.one_of(st.integers(-3, 12), st.floats(-3, 3))},
+        optional={"min": st.just(0), "max": st.just(9.5)},
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["bool", "choice", "str"]),
+            "value": st.sampled_from([True, 1, 0, "a", "c"]),
+        },
+        optional={"choices": st.just(["a", "b"]), "min": st.none()},
+    ),
+)
+_genomes = st.dictionaries(st.sampled_from(["x", "n", "on", "mode", "", "1x"]), _gene_nodes)
+# Spellings that are valid JSON but not canonical, or not JSON at all.
+_EDITS = [
+    (b":", b": "),
+    (b",", b" ,"),
+    (b"0.5", b"0.50"),
+    (b"true", b"1"),
+    (b"2", b"2.0"),
+    (b'"a"', b'"\\u0061"'),
+    (b"}", b"}}"),
+    (b"{", b""),
+    (b'"x"', b'"x","x"'),
+]
+
+
+def _middles() -> st.SearchStrategy[bytes]:
+    encoded = _genomes.map(lambda g: dagjson.encode(g))  # type: ignore[arg-type]
+    edited = st.tuples(encoded, st.sampled_from(_EDITS)).map(lambda p: p[0].replace(*p[1], 1))
+    return st.one_of(encoded, edited, st.binary(max_size=40))
+
+
+def _outcome(thunk: object) -> object:
+    try:
+        return thunk()  # type: ignore[operator]
+    except SchemaError:
+        return SchemaError
+
+
+def test_the_splice_is_cut_around_the_genome() -> None:
+    assert SPLICE is not None
+    assert SPLICE.prefix.startswith(b'{"data":') and SPLICE.prefix.endswith(b',"genome":')
+    assert SPLICE.suffix.startswith(b',"schema":1,"thoughts":')
+    assert SPLICE.match(BASE_DATA) == BASE
+
+
+@settings(max_examples=400)
+@given(_middles())
+def test_a_spliced_manifest_is_judged_as_parse_manifest_judges_it(middle: bytes) -> None:
+    assert SPLICE is not None
+    data = SPLICE.prefix + middle + SPLICE.suffix
+    fast = _outcome(lambda: SPLICE.match(data))
+    if fast is None:  # same prefix and suffix: the splice's to judge unless there is no middle
+        assert middle == b""
+    else:
+        assert fast == _outcome(lambda: parse_manifest(data))
+
+
+@given(st.binary(max_size=30), st.integers(0, len(BASE_DATA)), st.integers(0, 30))
+def test_a_manifest_changed_outside_the_genome_is_left_to_the_full_parse(
+    insert: bytes, at: int, cut: int
+) -> None:
+    assert SPLICE is not None
+    data = BASE_DATA[:at] + insert + BASE_DATA[at + cut :]
+    fast = _outcome(lambda: SPLICE.match(data))
+    if fast is not None:
+        assert fast == _outcome(lambda: parse_manifest(data))
+
+
+def test_no_splice_for_bytes_that_are_not_the_states_spelling() -> None:
+    assert GenomeSplice.of(BASE_DATA.replace(b":1,", b": 1,"), BASE) is None
+    assert GenomeSplice.of(BASE_DATA, BASE.with_thoughts(THOUGHTS[:1])) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        (b'"value":0.25', b'"value":7', "above"),  # out of bounds
+        (b'"value":0.25', b'"value":0.250', "canonical"),
+        (b'"value":true', b'"value":1', "true or false"),
+        (b'"value":0.25', b'"value": 0.25', "canonical"),
+    ],
+)
+def test_verify_refuses_a_bad_genome_after_good_states(
+    store: Store, old: bytes, new: bytes, reason: str
+) -> None:
+    """The verifier checks a state that differs from the last only in its genome by the splice;
+    a bad genome there must still be refused."""
+    store.think("a thought", ["t"])
+    store.set_genes([Gene.make("x", "float", 0.5, min=-1, max=1), Gene.make("on", "bool", True)])
+    store.set_genes([Gene.make("x", "float", 0.75, min=-1, max=1)])
+    store.set_genes([Gene.make("x", "float", 0.25, min=-1, max=1)])
+    head = store.head()
+    commit = store.repo[head]
+    data = store.repo[commit.tree["manifest.json"].id].read_raw()
+    assert old in data
+    bad = data.replace(old, new, 1)
+    root = store.repo.TreeBuilder(commit.tree)
+    root.insert("manifest.json", store.repo.create_blob(bad), pygit2.enums.FileMode.BLOB)
+    oid = store.write_commit(root.write(), [head], "bad genome")
+    store.repo.references.create("refs/heads/main", oid, force=True)
+    report = verify_commits(store.repo, store.trust, [store.head()])
+    problems = [str(p) for p in report.problems]
+    assert len(problems) == 1 and str(oid)[:12] in problems[0], problems
+    assert "manifest" in problems[0] and reason in problems[0], problems
