@@ -50,7 +50,8 @@ class MergeConflict(MindgitError):
         super().__init__(
             f"both sides changed {len(patterns)} pattern(s) differently "
             f"({', '.join(patterns)}) and no fitness module decides; nothing was changed",
-            hint="pass --fitness NAME|CID|PATH, or set one with `mindgit config set fitness NAME`",
+            hint="pass --fitness NAME|CID|PATH, or set a default: `mindgit config set fitness NAME` "
+            "in a store, `git config mindgit.fitness NAME` in a clone",
         )
         self.patterns = tuple(patterns)
 

@@ -24,7 +24,7 @@ from mindgit.cli import main
 from mindgit.store import history
 from mindgit.store.repository import NothingChanged, Store
 from tests.adapters.test_agentfile_builders import AGENT_FILES, load_json, same, write_af
-from tests.conftest import fsck
+from tests.conftest import ROOT, fsck
 
 
 def exported(store: Store, rev: str, tmp_path: Path) -> Any:
@@ -274,3 +274,18 @@ def test_cli_warns_about_secrets_and_reads_stdin(
     assert json.loads(r.out)[0]["experiment"] == "s"
     r = cli("export-af", "s", "-o", "-")
     assert r.code == 0
+
+
+def test_show_lists_tools_and_message_count(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mindgit.cli.main import run
+
+    af = ROOT / "fixtures" / "agent-files" / "memgpt_agent.af"
+    assert run(["--store", str(store.path), "import-af", str(af), "--as", "memgpt"]) == 0
+    capsys.readouterr()
+    assert run(["--store", str(store.path), "show", "-e", "memgpt", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["agent"]["tools"] == ["conversation_search", "memory_replace", "memory_insert"]
+    assert shown["agent"]["messages"] == 1
+    assert shown["memories"]["human"]["description"].startswith("The human block")

@@ -261,6 +261,9 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
         },
         "data": {name: str(c) for name, c in snap.state.data},
     }
+    agent = _agent_summary(store, snap)
+    if agent is not None:
+        data["agent"] = agent
     if as_json:
         emit_json(data)
         return
@@ -297,10 +300,32 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     if data["memories"]:
         click.echo(f"memories   {len(data['memories'])}")
         for name, m in data["memories"].items():
-            preview = " ".join(str(m.get("value", "")).split())[:60]
+            preview = printable(str(m.get("value", "")))[:60]
             click.echo(f"  {name}  {m['cid']}  {preview}")
+            if m.get("description"):
+                click.echo(f"      {printable(str(m['description']))[:100]}")
     if data["data"]:
         click.echo(f"data       {', '.join(data['data'])}")
+    if agent is not None:
+        click.echo(f"agent      {agent['name'] or '-'} ({agent['model'] or 'no model'})")
+        click.echo(f"tools      {len(agent['tools'])}: {', '.join(agent['tools'])}")
+        click.echo(f"messages   {agent['messages']}")
+
+
+def _agent_summary(store: Any, snap: Any) -> dict[str, Any] | None:
+    """Tools and message count of a state imported from an agent file (else None)."""
+    from mindgit.adapters.agentfile_blocks import DATA_AGENT
+    from mindgit.adapters.agentfile_export import describe
+
+    if DATA_AGENT not in dict(snap.state.data):
+        return None
+    summary = describe(store, snap.commit)
+    return {
+        "name": summary.name,
+        "model": summary.model,
+        "tools": list(summary.tools),
+        "messages": summary.messages,
+    }
 
 
 def _block_json(store: Any, snap: Any, cid: Any) -> dict[str, Any]:

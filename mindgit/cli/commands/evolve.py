@@ -213,7 +213,12 @@ def _run_with_progress(
 
 
 @click.command()
-@click.option("--fitness", "fitness_ref", metavar="NAME|CID|PATH", help="The fitness module.")
+@click.option(
+    "--fitness",
+    "fitness_ref",
+    metavar="NAME|CID|PATH",
+    help="The fitness module.  [default: the store's `fitness` setting]",
+)
 @click.option(
     "--population",
     type=int,
@@ -323,7 +328,13 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
 
     else:
         if opts["fitness_ref"] is None:
-            raise UsageError("--fitness is required (a stored name, a module CID or a file)")
+            # The store's default, as merge uses it.
+            opts["fitness_ref"] = store.config_get("mindgit.fitness")
+        if opts["fitness_ref"] is None:
+            raise UsageError(
+                "--fitness is required (a stored name, a module CID or a file)",
+                hint="or set a default with `mindgit config set fitness NAME`",
+            )
         settings = {**_DEFAULTS, **given}
         if "elite" not in given:  # a population of one has no room for an elite
             settings["elite"] = min(settings["elite"], max(settings["population"] - 1, 0))
@@ -491,7 +502,12 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
 @click.command()
 @click.argument("run")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write a PNG here.")
-@click.option("--width", type=int, default=None, help="Chart width (columns, or pixels for PNG).")
+@click.option(
+    "--width",
+    type=click.IntRange(min=20, max=10_000),
+    default=None,
+    help="Chart width: columns (default: 60), or pixels for PNG (default: 800).",
+)
 @json_option
 @click.pass_context
 def plot(
