@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any, TypeAlias
@@ -415,14 +416,127 @@ def _refuse_constant(name: str) -> object:
 _decoder = json.JSONDecoder(object_pairs_hook=_object_hook, parse_constant=_refuse_constant)
 
 
+class _Fallback(Exception):
+    """The fast check cannot vouch for these bytes; the exact path decides."""
+
+
+def _fast_float(text: str) -> float:
+    value = float(text)
+    try:
+        spelled = _float_text(value)
+    except _Refused:  # -0.0: the exact path names it
+        raise _Fallback from None
+    if spelled != text:
+        raise _Fallback
+    return value
+
+
+def _fast_int(text: str) -> int:
+    value = int(text)
+    if not MIN_INT <= value <= MAX_INT:
+        raise _Fallback
+    return value
+
+
+def _fast_constant(name: str) -> object:
+    raise _Fallback
+
+
+def _fast_resolve(value: Any, depth: int) -> Any:
+    # Turns the link and bytes forms into CIDs and bytes, exactly as _object_hook would; any
+    # other map holding a "/" key is left to the exact path, which knows every rule for them.
+    if depth >= MAX_DEPTH:
+        raise _Fallback
+    if type(value) is dict:
+        if "/" in value:
+            if len(value) != 1:
+                raise _Fallback
+            inner = value["/"]
+            if type(inner) is str:
+                cid = _link_cache.get(inner)
+                if cid is None:
+                    try:
+                        cid = CID.parse(inner)
+                    except InvalidCID:
+                        raise _Fallback from None
+                    if len(_link_cache) >= _LINK_CACHE_SIZE:
+                        _link_cache.clear()
+                    _link_cache[inner] = cid
+                if str(cid) != inner:  # the encoder would spell this link otherwise
+                    raise _Fallback
+                return cid
+            if type(inner) is dict and len(inner) == 1 and type(inner.get("bytes")) is str:
+                text = inner["bytes"]
+                try:
+                    raw = _decode_base64(text)
+                except DagJsonDecodeError:
+                    raise _Fallback from None
+                if base64.b64encode(raw).decode("ascii").rstrip("=") != text:
+                    raise _Fallback
+                return raw
+            raise _Fallback
+        for key, item in value.items():
+            if type(item) is dict or type(item) is list:
+                value[key] = _fast_resolve(item, depth + 1)
+    else:
+        for index, item in enumerate(value):
+            if type(item) is dict or type(item) is list:
+                value[index] = _fast_resolve(item, depth + 1)
+    return value
+
+
+_fast_decoder = json.JSONDecoder(
+    parse_float=_fast_float, parse_int=_fast_int, parse_constant=_fast_constant
+)
+# The C encoder, set to spell strings, separators and key order as ``encode`` does.
+_fast_encoder = json.JSONEncoder(
+    ensure_ascii=False, check_circular=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+# UTF-8 lead bytes of U+E000..U+FFFF and of astral characters: the only ones for which UTF-8 and
+# UTF-16 key orders can differ (AmbiguousKeyOrder), so bytes holding one take the exact path.
+_ORDER_SENSITIVE = re.compile(rb"[\xee-\xff]")
+
+
+def _fast_decode(data: bytes) -> Any:
+    """The value of ``data`` if the C JSON codec proves it canonical, else raise ``_Fallback``.
+
+    Sound because canonical form is checked by spelling the parsed value again with the C
+    encoder, which escapes strings with the very function ``encode`` uses, sorts keys by code
+    point and writes ints as ``int.__repr__``; floats are accepted only where Python's repr, the
+    text read and ``float_text`` all agree. Everything ``encode`` would refuse (ints beyond 64
+    bits, -0.0, lone surrogates, deep nesting, reserved "/" maps, ambiguous key order) and every
+    mismatch falls back, so a block is never accepted here that the exact path refuses.
+    """
+    if _ORDER_SENSITIVE.search(data) is not None:
+        raise _Fallback
+    try:
+        value = _fast_decoder.decode(data.decode("utf-8"))
+        if _fast_encoder.encode(value).encode("utf-8") != data:
+            raise _Fallback
+    except (ValueError, RecursionError, UnicodeError, _Refused):
+        raise _Fallback from None
+    if type(value) is dict or type(value) is list:
+        return _fast_resolve(value, 0)
+    return value
+
+
 def decode(data: bytes) -> Node:
     """Decode canonical DAG-JSON bytes; raise on anything else (see the module docstring).
 
     >>> decode(b'{"a":[1,2.5,null],"b":{"/":{"bytes":"AQ"}}}')
     {'a': [1, 2.5, None], 'b': b'\\x01'}
     """
+    data = bytes(data)
     try:
-        text = bytes(data).decode("utf-8")
+        return _fast_decode(data)  # type: ignore[no-any-return]
+    except _Fallback:
+        pass
+    return _exact_decode(data)
+
+
+def _exact_decode(data: bytes) -> Node:
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise DagJsonDecodeError("not valid UTF-8", offset=error.start) from None
     try:
