@@ -95,23 +95,27 @@ def find_fitness(
 ) -> FitnessChoice | None:
     """The module that decides a merge into ``experiment``, or None if none is configured."""
     run = latest_run(repo, experiment) if experiment is not None else None
-    config_limits = _config_limits(repo)
+    allowed = config_limits(repo)
     found: tuple[CID, bytes, str] | None = None
-    limits = config_limits
+    limits = allowed
     if spec is not None:
-        found = (*_module(repo, spec, store, config_limits), "--fitness")
+        found = (*_module(repo, spec, store, allowed), "--fitness")
     else:
         configured = _config(repo, CONFIG_FITNESS)
         if configured:
-            found = (*_module(repo, configured, store, config_limits), f"config {CONFIG_FITNESS}")
+            found = (*_module(repo, configured, store, allowed), f"config {CONFIG_FITNESS}")
         elif run is not None:
             wasm: bytes = repo[run.tree[MODULE_FILE].id].read_raw()
             if module_cid(wasm) != run.info.module:
                 raise ModuleCorrupt(f"run {run.run_id}", run.info.module)
             found = (run.info.module, wasm, f"run {run.run_id}")
             r = run.info.limits
+            # A run may come from a peer: its limits never exceed this node's own.
             limits = Limits(
-                fuel=r.fuel, memory_bytes=r.memory, stack_bytes=r.stack, table_elements=r.table
+                fuel=min(r.fuel, allowed.fuel),
+                memory_bytes=min(r.memory, allowed.memory_bytes),
+                stack_bytes=min(r.stack, allowed.stack_bytes),
+                table_elements=min(r.table, allowed.table_elements),
             )
     if found is None:
         return None
@@ -161,7 +165,8 @@ def _minimize(repo: pygit2.Repository) -> bool | None:
     raise BadSetting(CONFIG_MINIMIZE, raw, "true or false")
 
 
-def _config_limits(repo: pygit2.Repository) -> Limits:
+def config_limits(repo: pygit2.Repository) -> Limits:
+    """The sandbox limits this node allows: defaults, overridden by the repository's config."""
     # The same keys and parsing as mindgit.evolve.fitness.limits_for, over any repository.
     limits = Limits()
     for name, key in CONFIG_KEYS.items():

@@ -52,6 +52,7 @@ from mindgit.store.verify import walk
 ANNOUNCE_REF = "refs/keys/announce"
 RECORD_FILE = "rotation.json"
 PROOF_FILE = "proof.sig"
+MAX_ANNOUNCEMENT_BYTES = 64 << 10
 RETIRED_DIR = "retired"
 PENDING_KEY = "pending.key"
 TRUST_JOURNAL = "rotation-journal.json"
@@ -336,6 +337,14 @@ def _announced_record(repo: pygit2.Repository, tree: pygit2.Tree, what: str) -> 
     blobs: dict[str, bytes] = {}
     for name in (RECORD_FILE, PROOF_FILE):
         entry = tree[name]
+        # Sized from the object header before anything is read: a peer's announcement is not
+        # trusted yet, and a huge blob must not be inflated into memory to find that out.
+        try:
+            _, size = repo.odb.read_header(entry.id)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise BadRotation(what, f"{name} is missing") from None
+        if size > MAX_ANNOUNCEMENT_BYTES:
+            raise BadRotation(what, f"{name} is {size} bytes, over {MAX_ANNOUNCEMENT_BYTES}")
         blob = repo.get(entry.id)
         if entry.filemode != layout.BLOB or not isinstance(blob, pygit2.Blob):
             raise BadRotation(what, f"{name} is not a regular file")

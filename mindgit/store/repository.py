@@ -218,12 +218,18 @@ class Store:
         return self._trust
 
     def untrust(self, node: str) -> TrustedNode:
-        """Remove a node from trust; this node's own key cannot be removed (its history would no
-        longer verify)."""
+        """Remove a node from trust, with every key it rotated away from (``<name>.retired-N``):
+        a node no longer trusted must not sign through an old key. This node's own key cannot be
+        removed (its history would no longer verify)."""
         found = self.trust.get(node)
         if found.key == self.public_key:
             raise TrustOwnKey(found.name)
-        return self.trust.remove(node)
+        removed = self.trust.remove(node)
+        prefix = removed.name + ".retired-"
+        for other in self.trust.nodes():
+            if other.name.startswith(prefix) and other.name[len(prefix) :].isdigit():
+                self.trust.remove(other.name)
+        return removed
 
     def verify(
         self, revs: Iterable[str] = (), *, all_refs: bool = False, since: str | None = None

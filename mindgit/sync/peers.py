@@ -16,6 +16,7 @@ What a node remembers of each peer stays in its git dir and is never pushed:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -365,21 +366,23 @@ def peer_lock(store: Store, peer: str, wait: float = _LOCK_WAIT) -> Iterator[Non
     folder = store.path / MINDGIT_DIR / PEERS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     lock = folder / f"{peer}.lock"
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            break
-        except FileExistsError:
-            if time.monotonic() >= deadline:
-                raise PeerBusy(peer, lock) from None
-            time.sleep(0.05)
+    # An advisory lock dies with its process: a killed pull never leaves the peer "busy".
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise PeerBusy(peer, lock) from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        os.close(fd)
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ import pygit2
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW
+from mindgit.merge.lookup import config_limits
 from mindgit.sandbox import (
     ENTRY_BATCH,
     ENTRY_FITNESS,
@@ -250,6 +251,19 @@ class Recomputer:
     def _module(self, tip: RunTip) -> FitnessModule:
         info = tip.info
         key = (info.module, _limits(info))
+        ceiling = config_limits(self.repo)
+        # A claim re-runs with the limits its run recorded, but a peer's run must not make this
+        # node spend more than it allows itself (a module that loops up to 2**53 fuel, say).
+        if (
+            key[1].fuel > ceiling.fuel
+            or key[1].memory_bytes > ceiling.memory_bytes
+            or key[1].stack_bytes > ceiling.stack_bytes
+            or key[1].table_elements > ceiling.table_elements
+        ):
+            raise _Unverifiable(
+                f"the run's limits ({key[1]}) exceed this node's ({ceiling}); raise them with "
+                "`mindgit config set fuel|memory|stack|table` to re-check it"
+            )
         module = self._modules.get(key)
         if module is None:
             if MODULE_FILE not in tip.tree:

@@ -403,3 +403,47 @@ def test_verify_accepts_a_rotation_announcement_and_names_a_forged_one(tmp_path:
     forged = store.write_commit(tb.write(), [tip], "forged")
     report = verify_commits(store.repo, store.trust, [forged])
     assert not report.ok and report.problems[0].object == "rotation.json"
+
+
+def test_untrusting_a_node_drops_the_keys_it_rotated_away_from(tmp_path: Path) -> None:
+    from mindgit.store.private import ANNOUNCE_REF, apply_rotations, rotate_key
+    from mindgit.store.refs import read_ref
+    from mindgit.store.repository import init_store
+
+    alpha = init_store(tmp_path / "a", "alpha")
+    beta = init_store(tmp_path / "b", "beta")
+    beta.trust.add(alpha.public_key, "alpha")
+    old = alpha.public_key
+    rotate_key(alpha)
+    subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(beta.path),
+            "fetch",
+            "-q",
+            str(alpha.path),
+            f"{ANNOUNCE_REF}:refs/keys/peers/alpha",
+        ],
+        check=True,
+    )
+    tip = read_ref(beta.repo, "refs/keys/peers/alpha")
+    assert tip is not None
+    apply_rotations(beta, [tip])
+    assert beta.trust.find(old) is not None  # kept, retired, so old history verifies
+    beta.untrust("alpha")
+    assert beta.trust.find(old) is None and beta.trust.find(alpha.public_key) is None
+
+
+def test_a_huge_announcement_blob_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from mindgit.identity.rotation import BadRotation
+    from mindgit.store.private import check_rotation_tree
+    from mindgit.store.repository import init_store
+
+    store = init_store(tmp_path / "h", "h")
+    tb = store.repo.TreeBuilder()
+    tb.insert("rotation.json", store.repo.create_blob(b"0" * (1 << 20)), pygit2.enums.FileMode.BLOB)
+    tb.insert("proof.sig", store.repo.create_blob(b"x"), pygit2.enums.FileMode.BLOB)
+    problems = list(check_rotation_tree(store.repo, store.repo[tb.write()]))
+    assert problems and "over" in problems[0][1]
+    assert BadRotation is not None

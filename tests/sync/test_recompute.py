@@ -451,3 +451,14 @@ def test_a_state_that_does_not_decode_cannot_be_rechecked(
     bad = replace_in_run_tip(store, result.run_id, ["states", state], b"{not json")
     (problem,) = recompute(store.repo, [bad], count=0).problems
     assert problem.commit == bad and problem.reason.startswith("cannot be re-checked: ")
+
+
+def test_a_run_whose_limits_exceed_this_node_s_is_not_rerun(store: Store) -> None:
+    """A peer's run cannot make this node spend more fuel than it allows itself."""
+    store.set_genes([Gene.make(f"x{i}", "float", 1.5 - i, min=-5.12, max=5.12) for i in range(3)])
+    start_run(store, str(RASTRIGIN), RunParams(population=8, generations=2, seed=3), fuel=10**12)
+    report = recompute(store.repo, everything(store), count=None)
+    assert not report.ok
+    assert all("exceed this node's" in p.reason for p in report.problems)
+    store.config_set("mindgit.fuel", str(10**12))
+    assert recompute(store.repo, everything(store), count=None).ok
