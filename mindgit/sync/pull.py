@@ -41,6 +41,18 @@ from mindgit.sync.peers import (
 )
 
 _CAS_ATTEMPTS = 5
+MAX_REFS = 2000  # refs one peer may offer in one pull
+
+
+class TooManyRefs(MindgitError):
+    def __init__(self, peer: str, count: int) -> None:
+        super().__init__(
+            f"pull from {peer} refused: it offers {count} refs, over the limit of {MAX_REFS}; "
+            "nothing was changed",
+            hint=f"ask its owner, or `mindgit remote remove {peer}`",
+        )
+        self.peer = peer
+        self.count = count
 
 
 def pull(
@@ -90,6 +102,11 @@ def _pull(
             oid = read_ref(repo, ref)
             if oid is not None:
                 offered[refspace.synced_name(qprefix, ref)] = oid
+    if len(offered) > MAX_REFS:
+        # Each ref costs a verification and a local ref: a peer offering thousands is refused
+        # whole rather than flooding this store.
+        delete_refs(repo, qprefix)
+        raise TooManyRefs(peer.name, len(offered))
     seen = seen_heads(store, peer.name)
     problems: list[Problem] = []
     content: dict[str, str] = {}
