@@ -119,7 +119,12 @@ class GenomeCodec:
         self.batchable = all(g.kind != "str" for g, _ in self._genes)
         self._float_texts: dict[float, str] = {}
         self._choice_text = [tuple(encode_basestring(c) for c in s.choices) for s in slots]
-        self._template = self.shape.template
+        # The manifest's literal text at even positions, slot texts to go between: joining
+        # this is ~4x faster than %-formatting a template of a few KiB.
+        self._parts: list[str] = []
+        for piece in self.shape.pieces:
+            self._parts += (piece, "")
+        self._parts.pop()
         self.start_values = self.values(state.genome)
         if self.encode(self.start_values) != state.manifest().data:
             raise MindgitError("internal error: the manifest template does not match the encoder")
@@ -194,13 +199,22 @@ class GenomeCodec:
                 i = index(None)
                 while True:
                     v = values[i]
-                    texts[i] = cache[v] = ft(v)
+                    # repr is the canonical text unless it is an exponent form, ends in ".0"
+                    # (integral, or -0.0) or is not a number: those take the full rules.
+                    t = float.__repr__(v)
+                    if "e" in t or t[-2:] == ".0" or t[-1] > "9":
+                        t = ft(v)
+                    texts[i] = cache[v] = t
                     try:
                         i = index(None, i + 1)
                     except ValueError:
                         break
-            return (self._template % tuple(texts)).encode("utf-8")
-        return (self._template % tuple(self._texts(values))).encode("utf-8")
+            parts = self._parts.copy()
+            parts[1::2] = texts  # type: ignore[assignment]  # no None is left
+            return "".join(parts).encode("utf-8")
+        parts = self._parts.copy()
+        parts[1::2] = self._texts(values)
+        return "".join(parts).encode("utf-8")
 
     def _texts(self, values: Sequence[Any]) -> list[str]:
         ft = dagjson.float_text

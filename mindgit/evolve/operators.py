@@ -19,6 +19,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import getitem
 
 from mindgit.evolve.genes import BOOL, CHOICE, FLOAT, INT, GenomeCodec, Slot, Values
 from mindgit.evolve.prng import Stream
@@ -29,6 +30,7 @@ from mindgit.store.generation import RunParams
 INITIAL_RATE = 0.5
 _NEG_INF = -math.inf
 _TWO_M53 = 2.0**-53
+_BITS = bytes.maketrans(b"01", b"\0\1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +227,10 @@ class Breeder:
                 mask = 0
                 for x in w[2 * t + 1 :]:
                     mask = (mask << 64) | x
-                bits = format(mask, f"0{width}b")[-dim:]
-                pa, pb = population[a], population[b]
-                child = [x if c == "1" else y for x, y, c in zip(pa, pb, bits, strict=True)]
+                # A 1 bit takes the gene from a, a 0 from b: the bit string as bytes 1/0
+                # indexes the (b, a) pairs, all in C.
+                take_a = format(mask, f"0{width}b")[-dim:].encode().translate(_BITS)
+                child = list(map(getitem, zip(population[b], population[a], strict=True), take_a))
                 parents.append((a,) if a == b else (a, b))
             else:
                 child = list(population[a])

@@ -77,32 +77,34 @@ class RecordMaker:
         prev = self._previous
         manifests: list[bytes] = []
         cids: list[CID] = []
-        for n, ps in enumerate(parents):
+        individuals: list[Individual] = []
+        scores: list[float | None] = []
+        cid_of = CID.of
+        for n, (ps, r) in enumerate(zip(parents, results, strict=True)):
             if given is not None:
                 data = given[n]
                 if data is None:  # the breeding side found an unchanged copy of ps[0]
                     assert prev is not None
-                    manifests.append(prev[1][ps[0]])
-                    cids.append(prev[2][ps[0]])
-                    continue
+                    data = prev[1][ps[0]]
+                    cid = prev[2][ps[0]]
+                else:
+                    cid = cid_of(data)
             else:
                 assert population is not None
                 values = population[n]
                 if prev and prev[0] is not None and len(ps) == 1 and prev[0][ps[0]] == values:
-                    manifests.append(prev[1][ps[0]])
-                    cids.append(prev[2][ps[0]])
-                    continue
-                data = encode(values)
+                    data = prev[1][ps[0]]
+                    cid = prev[2][ps[0]]
+                else:
+                    data = encode(values)
+                    cid = cid_of(data)
             manifests.append(data)
-            cids.append(CID.of(data))
-        individuals = []
-        scores: list[float | None] = []
-        for cid, r, p in zip(cids, results, parents, strict=True):
+            cids.append(cid)
             if isinstance(r, FitnessFailure):
-                individuals.append(Individual(cid, None, p, Failure(r.reason, r.error)))
+                individuals.append(Individual(cid, None, ps, Failure(r.reason, r.error)))
                 scores.append(None)
             else:
-                individuals.append(Individual(cid, r, p))
+                individuals.append(Individual(cid, r, ps))
                 scores.append(r)
         best = best_index(scores, self._minimize)
         self._previous = (population, manifests, cids)

@@ -102,14 +102,20 @@ class Stream:
 
     def word(self) -> int:
         """The next 64-bit word."""
-        if self._pos >= _BLOCK_WORDS:
+        pos = self._pos
+        if pos >= _BLOCK_WORDS:
             self._refill()
-        w = self._buf[self._pos]
-        self._pos += 1
-        return w
+            pos = 0
+        self._pos = pos + 1
+        return self._buf[pos]
 
     def words(self, n: int) -> list[int]:
         """The next ``n`` words, in order."""
+        pos = self._pos
+        end = pos + n
+        if pos <= end <= _BLOCK_WORDS:  # the common case: all in the current block
+            self._pos = end
+            return list(self._buf[pos:end])
         out: list[int] = []
         while n > 0:
             if self._pos >= _BLOCK_WORDS:

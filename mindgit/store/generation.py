@@ -500,7 +500,8 @@ class ManifestShape:
 
     Every gene value (each element of a ``floats`` gene) is a slot, in gene-name order (the
     canonical order); keys, bounds, fixed genes and thought links are literal text. ``template``
-    is a ``%``-format string that spells a manifest from its slot texts; ``match`` reads the
+    is a ``%``-format string that spells a manifest from its slot texts (``pieces`` is the same
+    text split at the slots); ``match`` reads the
     slot texts back, accepting exactly the manifests that ``parse_manifest`` accepts and
     re-encodes to the same bytes.
     """
@@ -538,6 +539,7 @@ class ManifestShape:
             raise MindgitError("a gene's text collides with the manifest template's marker")
         self.slots = tuple(slots)
         self.template = "%s".join(p.replace("%", "%%") for p in pieces)
+        self.pieces = tuple(pieces)  # the literal text around the slots: len(slots) + 1 pieces
         self._pieces = pieces
         self._re: re.Pattern[str] | None = None  # compiled on first use: only readers need it
         self._choices = [frozenset(encode_basestring(c) for c in s.choices) for s in slots]
