@@ -5,13 +5,13 @@ with ``mindgit config set fitness NAME``, or a clone's, set with ``git config``)
 of the latest run of the experiment being merged into (``refs/runs/*`` whose generations name
 that experiment; the newest by its last generation's commit time, then by run id).
 
-A module found through a run keeps the sandbox limits the run recorded; otherwise the limits
-come from the config (``mindgit.fuel``, ``mindgit.memory``, ``mindgit.stack``,
-``mindgit.table``) over the defaults. Scores are maximised unless ``mindgit.minimize`` is true,
+A module found through a run keeps the sandbox limits the run recorded, never above this node's
+own; otherwise the limits come from the config (``mindgit.fuel``, ``mindgit.memory``,
+``mindgit.stack``, ``mindgit.table``) over the defaults. Scores are maximised unless ``mindgit.minimize`` is true,
 or, when it is not set, the latest run of that experiment used this same module to minimise.
 
 Only a ``pygit2.Repository`` is needed (a git merge driver has no node key and no store). A
-:class:`Store`, when there is one, also keeps a module given as a path, like ``mindgit evolve``.
+module given as a path is read, never added to the store: a merge writes nothing else.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ from mindgit.evolve.fitness import (
     CONFIG_KEYS,
     FitnessFileError,
     cache_dir,
-    entry_bytes,
     parse_size,
-    resolve_fitness,
     to_wasm,
 )
 from mindgit.ipld import dagjson
@@ -99,11 +97,11 @@ def find_fitness(
     found: tuple[CID, bytes, str] | None = None
     limits = allowed
     if spec is not None:
-        found = (*_module(repo, spec, store, allowed), "--fitness")
+        found = (*_module(repo, spec), "--fitness")
     else:
         configured = _config(repo, CONFIG_FITNESS)
         if configured:
-            found = (*_module(repo, configured, store, allowed), f"config {CONFIG_FITNESS}")
+            found = (*_module(repo, configured), f"config {CONFIG_FITNESS}")
         elif run is not None:
             wasm: bytes = repo[run.tree[MODULE_FILE].id].read_raw()
             if module_cid(wasm) != run.info.module:
@@ -176,16 +174,12 @@ def config_limits(repo: pygit2.Repository) -> Limits:
     return limits
 
 
-def _module(
-    repo: pygit2.Repository, spec: str, store: Store | None, limits: Limits
-) -> tuple[CID, bytes]:
-    """A module by name, CID or path. A store keeps a path's module, as ``evolve`` does."""
+def _module(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes]:
+    """A module by name, CID or path. A path's module is read, not added to the store: a merge
+    (a dry run above all) changes nothing but the experiment it merges into."""
     stored = _stored(repo, spec)
     if stored is not None:
         return stored
-    if store is not None:
-        entry = resolve_fitness(store, spec, limits=limits)
-        return entry.cid, entry_bytes(store, entry)
     path = Path(spec)
     if path.is_file():
         try:

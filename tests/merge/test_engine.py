@@ -349,3 +349,23 @@ def test_a_writer_holding_the_ref_lock_then_moving_it_changes_nothing(rastrigin:
         writer.join()
     assert store.head("main") == other == store_ref.strip()
     assert not lock.exists()
+
+
+def test_a_dry_run_with_a_module_path_writes_nothing(tmp_path: Path) -> None:
+    from mindgit.merge import merge
+    from mindgit.store.genome import Gene
+    from mindgit.store.repository import init_store
+    from tests.merge.conftest import RASTRIGIN
+
+    store = init_store(tmp_path / "dry", "dry")
+    store.set_genes([Gene.make("x0", "float", 0.0, min=-5, max=5)])
+    store.fork("dreamer")
+    store.set_genes([Gene.make("x0", "float", 1.0, min=-5, max=5)])
+    store.switch("main")
+    store.set_genes([Gene.make("x0", "float", 2.0, min=-5, max=5)])
+    refs = sorted(store.repo.references)
+    objects = sorted(p.name for p in (store.path / "objects").rglob("*"))
+    outcome = merge(store, "dreamer", fitness=str(RASTRIGIN), dry_run=True)
+    assert outcome.commit is None and outcome.decisions
+    assert sorted(store.repo.references) == refs
+    assert sorted(p.name for p in (store.path / "objects").rglob("*")) == objects
