@@ -231,19 +231,21 @@ class GenomeSplice:
     state: State
 
     @classmethod
-    def of(cls, data: bytes, state: State) -> GenomeSplice | None:
-        """The splice of ``data``, the manifest ``state`` was parsed from; None if it is not
-        the canonical spelling of ``state``."""
+    def parse(cls, data: bytes, cid: CID | None = None) -> tuple[State, GenomeSplice | None]:
+        """``parse_manifest(data, cid)`` and the splice cut from ``data`` (None if it cannot be)."""
+        state = parse_manifest(data, cid)
         head: dict[str, dagjson.Node] = {}
         if state.data:
             head["data"] = dict(state.data)
-        # The encoder spells a map key by key in order, so the canonical spelling of the keys
-        # before "genome" ends in ',' where the genome key follows.
+        # parse_manifest decoded strictly, so data is the canonical spelling of its map: the keys
+        # before "genome" (only "data" sorts before it) spell exactly this prefix. The genome is
+        # a map, whose extent is fixed by its first byte, so its spelling found right after the
+        # prefix is the whole genome value.
         prefix = dagjson.encode(head)[:-1] + (b',"genome":' if head else b'"genome":')
         genome = dagjson.encode(state.genome.to_node())
-        if state.manifest().data != data or not data.startswith(prefix + genome):
-            return None
-        return cls(prefix, data[len(prefix) + len(genome) :], state)
+        if not data.startswith(prefix + genome):
+            return state, None
+        return state, cls(prefix, data[len(prefix) + len(genome) :], state)
 
     def match(self, data: bytes, where: str = "manifest") -> State | None:
         """The state ``data`` holds if it differs from the splice's manifest in the genome only;

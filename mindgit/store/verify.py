@@ -189,9 +189,8 @@ class Verifier:
             where = f"manifest {cid}"
             if splice.match(data, where) is not None:
                 return self._splice_links
-        state = parse_manifest(data, cid)
+        state, fresh = GenomeSplice.parse(data, cid)
         links = (state.thoughts, state.blocks)
-        fresh = GenomeSplice.of(data, state)
         if fresh is not None:
             self._splice, self._splice_links = fresh, links
         return links

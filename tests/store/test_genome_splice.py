@@ -29,7 +29,7 @@ BASE = (
     .with_data({"genome": CID.of(b"{}"), "tools": CID.of(b"[]")})
 )
 BASE_DATA = BASE.manifest().data
-SPLICE = GenomeSplice.of(BASE_DATA, BASE)
+SPLICE = GenomeSplice.parse(BASE_DATA)[1]
 
 
 def _no_minus_zero(x: float) -> float:
@@ -121,9 +121,12 @@ def test_a_manifest_changed_outside_the_genome_is_left_to_the_full_parse(
         assert fast == _outcome(lambda: parse_manifest(data))
 
 
-def test_no_splice_for_bytes_that_are_not_the_states_spelling() -> None:
-    assert GenomeSplice.of(BASE_DATA.replace(b":1,", b": 1,"), BASE) is None
-    assert GenomeSplice.of(BASE_DATA, BASE.with_thoughts(THOUGHTS[:1])) is None
+def test_the_splice_is_cut_only_from_a_valid_manifest() -> None:
+    assert GenomeSplice.parse(BASE_DATA) == (BASE, SPLICE)
+    with pytest.raises(SchemaError):
+        GenomeSplice.parse(BASE_DATA.replace(b":1,", b": 1,"))
+    with pytest.raises(SchemaError):
+        GenomeSplice.parse(BASE_DATA[:-1])
 
 
 @pytest.mark.parametrize(
