@@ -165,13 +165,19 @@ def main() -> None:
     parser.add_argument("--problems", default="rastrigin,onemax", help="rastrigin,onemax")
     args = parser.parse_args()
     names = {"a": "(a) mindgit evolve", "b": "(b) DEAP eaSimple", "c": "(c) bare wasm loop"}
-    print(f"population {POPULATION}; each job a whole process; {os.cpu_count()} cores")
+    cores = os.cpu_count() or 1
+    print(f"population {POPULATION}; each job a whole process; {cores} cores")
     for problem in args.problems.split(","):
         for job in args.jobs.split(","):
             generations = JOBS[job]
+            load = os.getloadavg()[0]
             results = measure(problem, generations)
             evals = POPULATION * generations
             print(f"\n{problem}, {job} job ({generations} generations)")
+            if load > 0.5 * cores:
+                # mindgit needs both cores (breeding and the writer process): wall times taken
+                # while other work runs are not comparable; the CPU column still is, roughly.
+                print(f"  ! load average {load:.1f} on {cores} cores: the machine is busy")
             print(f"  {'':22}{'wall s':>9}{'evals/s':>11}{'peak MiB':>10}{'CPU s':>8}")
             for key, (wall, rss, cpu) in results.items():
                 print(
