@@ -221,9 +221,10 @@ class GenomeSplice:
 
     A manifest with the same prefix and suffix differs from it in the genome only. Its middle is
     one complete DAG-JSON value sitting exactly where the genome value sits (JSON's grammar
-    allows no other reading), and a map is canonical when each value is, so such a manifest is
-    valid exactly when the middle alone decodes strictly to a valid, canonical genome. Its links
-    are then those of the manifest the splice was cut from.
+    allows no other reading), and a map is canonical when each value is, so when the middle
+    alone decodes strictly, the manifest is valid exactly when that value is a valid, canonical
+    genome. Its links are then those of the manifest the splice was cut from. A middle that is
+    not one value (it may hold more keys) is left to the full parse.
     """
 
     prefix: bytes
@@ -249,7 +250,7 @@ class GenomeSplice:
 
     def match(self, data: bytes, where: str = "manifest") -> State | None:
         """The state ``data`` holds if it differs from the splice's manifest in the genome only;
-        None if it differs elsewhere. Raises SchemaError if the genome is invalid."""
+        None if it may differ elsewhere. Raises SchemaError if it holds an invalid genome."""
         prefix, suffix = self.prefix, self.suffix
         if (
             len(data) <= len(prefix) + len(suffix)
@@ -259,8 +260,10 @@ class GenomeSplice:
             return None
         try:
             node = dagjson.decode(data[len(prefix) : len(data) - len(suffix)])
-        except MindgitError as e:
-            raise SchemaError(where, str(e)) from None
+        except MindgitError:
+            # Not one value: the middle may span more keys (a "memories" map added after the
+            # genome, say), which only the full parse can judge.
+            return None
         return self.state.with_genome(check_genome_node(node, where))
 
 

@@ -78,10 +78,15 @@ _EDITS = [
 ]
 
 
+# A middle that spans more keys than the genome: the manifest may be valid all the same.
+_MEMORIES = b',"memories":{"m":{"/":"' + str(CID.of(b"1")).encode() + b'"}}'
+
+
 def _middles() -> st.SearchStrategy[bytes]:
     encoded = _genomes.map(lambda g: dagjson.encode(g))  # type: ignore[arg-type]
     edited = st.tuples(encoded, st.sampled_from(_EDITS)).map(lambda p: p[0].replace(*p[1], 1))
-    return st.one_of(encoded, edited, st.binary(max_size=40))
+    more_keys = encoded.map(lambda m: m + _MEMORIES)
+    return st.one_of(encoded, edited, more_keys, st.binary(max_size=40))
 
 
 def _outcome(thunk: object) -> object:
@@ -104,10 +109,19 @@ def test_a_spliced_manifest_is_judged_as_parse_manifest_judges_it(middle: bytes)
     assert SPLICE is not None
     data = SPLICE.prefix + middle + SPLICE.suffix
     fast = _outcome(lambda: SPLICE.match(data))
-    if fast is None:  # same prefix and suffix: the splice's to judge unless there is no middle
-        assert middle == b""
+    full = _outcome(lambda: parse_manifest(data))
+    if fast is None:  # left to the full parse: only when the middle is not one value
+        with pytest.raises(dagjson.DagJsonDecodeError):
+            dagjson.decode(middle)
     else:
-        assert fast == _outcome(lambda: parse_manifest(data))
+        assert fast == full
+
+
+def test_a_memories_map_added_after_the_genome_is_left_to_the_full_parse() -> None:
+    assert SPLICE is not None
+    data = SPLICE.prefix + dagjson.encode(BASE.genome.to_node()) + _MEMORIES + SPLICE.suffix
+    assert SPLICE.match(data) is None
+    assert parse_manifest(data).memories == (("m", CID.of(b"1")),)
 
 
 @given(st.binary(max_size=30), st.integers(0, len(BASE_DATA)), st.integers(0, 30))
