@@ -150,6 +150,9 @@ class RunResult:
     tip: str
     result_commit: str | None
     start_score: float | None = None  # known when the run started in this call
+    # The experiment the result was committed on: the run's own, or, when that one moved during
+    # the run, result_experiment(experiment, run_id).
+    result_experiment: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -261,10 +264,21 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
     return unfinished[0]
 
 
+def result_experiment(experiment: str, run_id: str) -> str:
+    """Where a run's result goes when its experiment moved during the run."""
+    return f"{experiment}-{run_id}"
+
+
 def _result_committed(store: Store, tip: RunTip) -> bool:
     exp = tip.experiment
     if exp is None:
         return True
+    side = read_ref(store.repo, HEADS + result_experiment(exp, tip.run_id))
+    if side is not None:
+        side_commit = store.repo[side]
+        assert isinstance(side_commit, pygit2.Commit)
+        if trailer(side_commit.message, TRAILER_RUN) == tip.run_id:
+            return True
     head = read_ref(store.repo, HEADS + exp)
     if head is None:
         return True  # the experiment is gone: there is nowhere to commit a result
@@ -574,9 +588,11 @@ def _loop(
     best = best_index(scores, params.minimize)
     best_score = scores[best] if best is not None else None
     best_cid = CID.of(codec.encode(population[best])) if best is not None else None
-    result_commit = None
+    result_commit = result_exp = None
     if done == params.generations and best is not None:
-        result_commit = _commit_result(store, plan, population[best], best_score, generation)
+        result_commit, result_exp = _commit_result(
+            store, plan, population[best], best_score, generation
+        )
     return RunResult(
         info.run_id,
         plan.experiment,
@@ -588,12 +604,13 @@ def _loop(
         persister.tip or tip_commit or info.start_commit,
         result_commit,
         plan.start_score,
+        result_exp,
     )
 
 
 def _commit_result(
     store: Store, plan: _Plan, values: Values, score: float | None, generation: int
-) -> str | None:
+) -> tuple[str | None, str]:
     info = plan.info
     state = plan.codec.to_state(values)
     blocks = {cid: layout.read_thought(store.repo, plan.start_tree, cid) for cid in state.thoughts}
@@ -605,9 +622,18 @@ def _commit_result(
         TRAILER_MODULE: str(info.module),
     }
     message = f"evolve {info.run_id}: best of {info.params.generations} generations, {score!r}"
+    experiment = plan.experiment
+    if store.head(experiment) != info.start_commit:
+        # The experiment moved during the run (a thought, a gene set by hand): committing the
+        # result over it would silently drop that work. The result goes on an experiment of its
+        # own, forked from the run's start, for the user to merge.
+        experiment = result_experiment(plan.experiment, info.run_id)
+        if read_ref(store.repo, HEADS + experiment) is None:
+            store.fork(experiment, start=info.start_commit, switch=False)
     try:
-        return store.commit_state(
-            state, blocks, message, experiment=plan.experiment, trailers=trailers
-        ).id
+        commit = store.commit_state(
+            state, blocks, message, experiment=experiment, trailers=trailers
+        )
     except NothingChanged:
-        return None
+        return None, experiment
+    return commit.id, experiment

@@ -264,3 +264,22 @@ def test_memories_and_data_blocks_are_carried_along(rstore: Store) -> None:
     report = verify_commits(rstore.repo, rstore.trust, [r.tip, rstore.head()])
     assert report.ok, report.problems
     fsck(rstore.path)
+
+
+def test_edits_made_during_a_run_are_not_lost(rstore: Store) -> None:
+    """The experiment moved between Ctrl-C and --resume: its new thought must survive, and the
+    result goes to an experiment of its own, for the user to merge."""
+    from mindgit.evolve.run import result_experiment
+
+    first = start_run(rstore, str(RASTRIGIN), PARAMS, should_stop=stop_after(1))
+    assert first.stopped
+    edit, cid = rstore.think("written while the run was paused")
+    r = resume_run(rstore)
+    assert r.complete and r.result_commit is not None
+    side = result_experiment("main", r.run_id)
+    assert r.result_experiment == side
+    assert rstore.head() == edit.id and cid in rstore.state().thoughts
+    assert rstore.head(side) == r.result_commit
+    assert str(rstore.snapshot(side).manifest.cid) == str(r.best_state)
+    with pytest.raises(NothingToResume):
+        resume_run(rstore)

@@ -180,6 +180,7 @@ def _result_data(r: Any) -> dict[str, Any]:
         "best": r.best_score,
         "state": None if r.best_state is None else str(r.best_state),
         "commit": r.result_commit,
+        "result_experiment": r.result_experiment,
         "run_commit": r.tip,
         "start": r.start_score,
     }
@@ -197,7 +198,13 @@ def _report(r: Any, as_json: bool) -> None:
         if r.best_state is not None:
             click.echo(f"state       {r.best_state}")
         if r.result_commit is not None:
-            click.echo(f"commit      {r.result_commit}  (on {r.experiment})")
+            on = r.result_experiment or r.experiment
+            click.echo(f"commit      {r.result_commit}  (on {on})")
+            if on != r.experiment:
+                info(
+                    f"{r.experiment} changed during the run, so the result is on {on}; "
+                    f"bring it in with `mindgit merge {on} --into {r.experiment}`"
+                )
         elif r.complete:
             info("the best state is already the experiment's state; nothing new was committed")
     if r.stopped:
