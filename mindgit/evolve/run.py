@@ -61,7 +61,7 @@ from mindgit.store.generation import (
     read_manifest,
     read_run_tip,
 )
-from mindgit.store.refs import read_ref
+from mindgit.store.refs import read_ref, update_ref
 from mindgit.store.repository import HEADS, MINDGIT_DIR, NothingChanged, Store
 from mindgit.store.verify import STATE_TRAILER, trailer
 
@@ -199,8 +199,41 @@ def plan_run(
     fuel: int | None = None,
     memory: int | None = None,
 ) -> _Plan:
-    """Everything a new run needs, checked, before anything is written (but the module, if a
-    path was given, which is stored)."""
+    """Everything a new run needs, checked, before anything is written. A module given as a path
+    is stored, and taken back out if the run is refused (it fails on the start state, say)."""
+    before = _fitness_refs(store)
+    try:
+        return _checked_plan(store, fitness, params, experiment, fuel, memory)
+    except BaseException:
+        _restore_fitness_refs(store, before)
+        raise
+
+
+def _fitness_refs(store: Store) -> dict[str, str | None]:
+    return {
+        r: read_ref(store.repo, r) for r in store.repo.references if r.startswith("refs/fitness/")
+    }
+
+
+def _restore_fitness_refs(store: Store, before: dict[str, str | None]) -> None:
+    for ref, now in _fitness_refs(store).items():
+        old = before.get(ref)
+        if now == old:
+            continue
+        if old is None:
+            store.repo.references.delete(ref)
+        else:
+            update_ref(store.repo, ref, old, now, message="run refused", committer="mindgit <>")
+
+
+def _checked_plan(
+    store: Store,
+    fitness: str,
+    params: RunParams,
+    experiment: str | None,
+    fuel: int | None,
+    memory: int | None,
+) -> _Plan:
     exp = store.experiment(experiment)
     snap = store.snapshot(exp)
     codec = GenomeCodec(snap.state, params.mutation_scale)

@@ -283,3 +283,13 @@ def test_edits_made_during_a_run_are_not_lost(rstore: Store) -> None:
     assert str(rstore.snapshot(side).manifest.cid) == str(r.best_state)
     with pytest.raises(NothingToResume):
         resume_run(rstore)
+
+
+def test_a_refused_run_leaves_no_fitness_module_behind(rstore: Store) -> None:
+    from mindgit.evolve.run import StartStateFails
+    from tests.evolve.helpers import HOSTILE
+
+    refs = sorted(rstore.repo.references)
+    with pytest.raises(StartStateFails):
+        start_run(rstore, str(HOSTILE / "nan_score.wat"), PARAMS)
+    assert sorted(rstore.repo.references) == refs
