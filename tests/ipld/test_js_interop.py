@@ -169,3 +169,15 @@ def test_js_flags_bytes_that_are_not_canonical(js_ipld: JsIpld, tmp_path: Path) 
     (report,) = js_ipld.json("check-blocks.mjs", "--dir", str(directory))["blocks"]
     assert report["identical"] is False
     assert report["reencoded_cid"] == str(CID.of(b'{"a":2,"b":1}'))
+
+
+def test_maps_with_slash_and_bytes_keys_are_refused_both_ways() -> None:
+    """@ipld/dag-json fails on {"/": false, "bytes": false} (found by Hypothesis): such a map can
+    have no CID that JavaScript reads back, so it is neither written nor read."""
+    import pytest
+
+    for value in ({"/": False, "bytes": False}, {"": None, "/": 1, "bytes": 2}):
+        with pytest.raises(dagjson.ReservedForm):
+            dagjson.encode(value)  # type: ignore[arg-type]
+    with pytest.raises(dagjson.DagJsonDecodeError):
+        dagjson.decode(b'{"":null,"/":false,"bytes":false}')
