@@ -95,6 +95,19 @@ def test_stock_git_verifies_with_exported_trust(alpha: Path, mg: Mg, tmp_path: P
     assert proc.returncode == 0 and b'Good "git" signature' in proc.stderr
 
 
+def point_main_at_an_unsigned_commit(store: Path) -> str:
+    """A commit made by plain git (unsigned) on top of main; returns its id."""
+    git_dir = ["git", "--git-dir", str(store)]
+    oid = subprocess.run(
+        [*git_dir, "commit-tree", "-m", "unsigned", "-p", "main", "main^{tree}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    subprocess.run([*git_dir, "update-ref", "refs/heads/main", oid], check=True)
+    return oid
+
+
 def snapshot_dir(path: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
@@ -163,25 +176,7 @@ def test_key_file_problems(alpha: Path, mg: Mg, damage: str) -> None:
 
 def test_verify_fails_on_tampering_with_exit_1(alpha: Path, mg: Mg) -> None:
     mg("think", "x")
-    oid = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(alpha),
-            "commit-tree",
-            "-m",
-            "unsigned",
-            "-p",
-            "main",
-            "main^{tree}",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    subprocess.run(
-        ["git", "--git-dir", str(alpha), "update-ref", "refs/heads/main", oid], check=True
-    )
+    oid = point_main_at_an_unsigned_commit(alpha)
     r = mg("verify")
     assert r.code == 1 and f"FAIL {oid[:12]}: unsigned commit" in r.out
     r = mg("verify", "--json")
@@ -250,24 +245,6 @@ def test_init_under_a_file_and_store_that_is_a_file(tmp_path: Path, mg: Mg) -> N
 
 def test_show_warns_when_the_state_does_not_verify(alpha: Path, mg: Mg) -> None:
     mg("think", "x")
-    oid = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(alpha),
-            "commit-tree",
-            "-m",
-            "unsigned",
-            "-p",
-            "main",
-            "main^{tree}",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    subprocess.run(
-        ["git", "--git-dir", str(alpha), "update-ref", "refs/heads/main", oid], check=True
-    )
+    point_main_at_an_unsigned_commit(alpha)
     r = mg("show")
     assert "signature  unsigned: -" in r.out and "warning: this state does not verify" in r.err
