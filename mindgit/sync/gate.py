@@ -384,6 +384,35 @@ def _tip_kind_problems(
     assert isinstance(commit, pygit2.Commit)
     if _kind(commit.tree) != wanted:
         yield Problem(new, f"{ref} must point at {description}", ref)
+    elif prefix == RUNS:
+        yield from _run_ref_problems(repo, ref, new)
+    elif prefix == FITNESS:
+        yield from _module_problems(repo, commit.tree, new)
+
+
+def _run_ref_problems(repo: pygit2.Repository, ref: str, new: str) -> Iterator[Problem]:
+    """A run ref is named by its run's id: another name would list one run twice."""
+    from mindgit.store.generation import read_generation_commit
+
+    try:
+        run_id = read_generation_commit(repo, new).run_id
+    except MindgitError as e:
+        yield Problem(new, f"not a readable run generation: {e}", ref)
+        return
+    if ref.removeprefix(RUNS) != run_id:
+        yield Problem(new, f"{ref} holds run {run_id}; a run's ref is refs/runs/<its id>", ref)
+
+
+def _module_problems(repo: pygit2.Repository, tree: pygit2.Tree, new: str) -> Iterator[Problem]:
+    """A stored fitness module must pass the sandbox's checks (imports, exports), not just look
+    like wasm: a peer's module that asks for WASI is refused when it arrives, not when used."""
+    from mindgit.sandbox import FitnessModule
+    from mindgit.store.generation import MODULE_FILE
+
+    try:
+        FitnessModule.load(repo[tree[MODULE_FILE].id].read_raw())
+    except MindgitError as e:
+        yield Problem(new, f"the fitness module is refused: {e}", MODULE_FILE)
 
 
 def _announcement_problems(

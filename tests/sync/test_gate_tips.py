@@ -1,0 +1,36 @@
+"""What a ref's tip must be beyond a verified commit: a run under its own id, a loadable module."""
+
+from __future__ import annotations
+
+import wasmtime
+
+from mindgit.evolve.run import start_run
+from mindgit.store.fitness_store import store_module
+from mindgit.store.generation import RunParams
+from mindgit.store.genome import Gene
+from mindgit.store.refs import read_ref
+from mindgit.store.repository import Store
+from mindgit.sync.gate import check_update
+from tests.conftest import FIXTURES
+
+FITNESS = FIXTURES / "fitness"
+
+
+def test_a_module_that_imports_wasi_is_refused_on_arrival(store: Store) -> None:
+    wasm = wasmtime.wat2wasm((FITNESS / "hostile" / "wasi_import.wat").read_text())
+    entry = store_module(store, bytes(wasm), "wasi")
+    problems = check_update(store.repo, store.trust, "refs/fitness/wasi", None, entry.commit)
+    assert problems and "refused" in problems[0].reason
+    good = store_module(store, bytes(wasmtime.wat2wasm((FITNESS / "onemax.wat").read_text())), "om")
+    assert check_update(store.repo, store.trust, "refs/fitness/om", None, good.commit) == []
+
+
+def test_a_run_under_another_name_is_refused(store: Store) -> None:
+    store.set_genes([Gene.make(f"x{i}", "float", 1.0, min=-5.12, max=5.12) for i in range(2)])
+    run = start_run(store, str(FITNESS / "rastrigin.wat"), RunParams(population=4, generations=1))
+    tip = read_ref(store.repo, f"refs/runs/{run.run_id}")
+    assert tip is not None
+    wrong = "refs/runs/0123456789ab"
+    problems = check_update(store.repo, store.trust, wrong, None, tip)
+    assert problems and "a run's ref is refs/runs/<its id>" in problems[0].reason
+    assert check_update(store.repo, store.trust, f"refs/runs/{run.run_id}", None, tip) == []
