@@ -24,6 +24,7 @@ import signal
 import struct
 import sys
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -136,18 +137,19 @@ class Speller:
         ]
 
 
-class Persister:
+class Persister(ABC):
     """Writes submitted generations in order. ``written`` is the last one on the run ref."""
 
     written: int = -1
     tip: str | None = None
 
+    @abstractmethod
     def submit(self, job: Job) -> None:
-        raise NotImplementedError
+        """Queue (or write) one generation."""
 
+    @abstractmethod
     def close(self) -> None:
         """Wait until everything submitted is written; raise the first write error."""
-        raise NotImplementedError
 
 
 class InlinePersister(Persister):
