@@ -89,7 +89,6 @@ def find_fitness(
     *,
     spec: str | None = None,
     experiment: str | None = None,
-    store: Store | None = None,
 ) -> FitnessChoice | None:
     """The module that decides a merge into ``experiment``, or None if none is configured."""
     run = latest_run(repo, experiment) if experiment is not None else None

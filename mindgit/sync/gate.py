@@ -32,13 +32,14 @@ from mindgit.identity.rotation import BadRotation, RotationRecord
 from mindgit.identity.trust import TrustStore
 from mindgit.store import layout
 from mindgit.store.refs import RefError, check_ref_name
+from mindgit.store.repository import SYNCED_PREFIXES
 from mindgit.store.verify import FITNESS_FILE, GENERATION_FILE, Problem, Verifier, walk
 
 HEADS = "refs/heads/"
 RUNS = "refs/runs/"
 FITNESS = "refs/fitness/"
 KEYS = "refs/keys/"
-ACCEPTED_PREFIXES = (HEADS, RUNS, FITNESS, KEYS)
+ACCEPTED_PREFIXES = SYNCED_PREFIXES
 # The largest legitimate object is a 16 MiB fitness module or a population's states tree;
 # twice that leaves room and still keeps a hostile push from filling memory.
 DEFAULT_MAX_OBJECT_BYTES = 32 << 20

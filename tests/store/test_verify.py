@@ -121,38 +121,28 @@ def test_removed_trust_makes_old_commits_fail(store: Store, tmp_path: Path) -> N
 def test_git_verify_commit_agrees(store: Store, tmp_path: Path) -> None:
     populated(store)
     signers = tmp_path / "allowed"
+
+    def git_verify() -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(store.path),
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                f"gpg.ssh.allowedSignersFile={signers}",
+                "verify-commit",
+                "main",
+            ],
+            capture_output=True,
+        )
+
     signers.write_text(store.trust.export())
-    out = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(store.path),
-            "-c",
-            "gpg.format=ssh",
-            "-c",
-            f"gpg.ssh.allowedSignersFile={signers}",
-            "verify-commit",
-            "main",
-        ],
-        capture_output=True,
-    )
+    out = git_verify()
     assert out.returncode == 0 and b'Good "git" signature' in out.stderr
     signers.write_text("")
-    out = subprocess.run(
-        [
-            "git",
-            "--git-dir",
-            str(store.path),
-            "-c",
-            "gpg.format=ssh",
-            "-c",
-            f"gpg.ssh.allowedSignersFile={signers}",
-            "verify-commit",
-            "main",
-        ],
-        capture_output=True,
-    )
-    assert out.returncode != 0
+    assert git_verify().returncode != 0
 
 
 def test_one_process_verifying_two_copies_sees_each_ones_objects(

@@ -11,9 +11,6 @@ import click
 from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info
 
-# What `--all` verifies: experiments, runs, fitness modules and key rotations.
-ALL_PREFIXES = ("refs/heads/", "refs/runs/", "refs/fitness/", "refs/keys/")
-
 
 @dataclass(frozen=True)
 class _Target:
@@ -109,6 +106,7 @@ def verify(
     """Check every commit: trusted signature, schema, CIDs. Exit 1 on any failure."""
     from mindgit.cli.main import exit_with
     from mindgit.errors import UsageError
+    from mindgit.store.repository import SYNCED_PREFIXES
     from mindgit.store.verify import verify_commits
 
     count = None
@@ -126,7 +124,7 @@ def verify(
         tips = [
             str(repo.references[r].resolve().target)
             for r in repo.references
-            if r.startswith(ALL_PREFIXES)
+            if r.startswith(SYNCED_PREFIXES)
         ]
     elif revs:
         tips = [target.resolve(r) for r in revs]
