@@ -23,7 +23,7 @@ from typing import Any
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
-from mindgit.store.generation import ManifestShape
+from mindgit.store.generation_check import ManifestShape
 from mindgit.store.genome import Gene, Genome
 from mindgit.store.state import State
 

@@ -23,8 +23,8 @@ from mindgit.store.generation import (
     MODULE_FILE,
     GenerationRecord,
     read_generation_commit,
-    read_manifest,
 )
+from mindgit.store.generation_check import read_manifest
 from mindgit.store.repository import Store
 
 _F64 = struct.Struct("<d")

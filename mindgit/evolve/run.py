@@ -58,9 +58,9 @@ from mindgit.store.generation import (
     RunTip,
     best_index,
     check_run_id,
-    read_manifest,
     read_run_tip,
 )
+from mindgit.store.generation_check import read_manifest
 from mindgit.store.refs import read_ref, update_ref
 from mindgit.store.repository import HEADS, MINDGIT_DIR, NothingChanged, Store
 from mindgit.store.verify import STATE_TRAILER, trailer

@@ -26,9 +26,8 @@ from mindgit.store.generation import (
     MODULE_FILE,
     TRAILER_MODULE,
     WASM_MAGIC,
-    Problems,
-    blob_or_problem,
 )
+from mindgit.store.generation_check import Problems, blob_or_problem
 from mindgit.store.layout import BLOB
 from mindgit.store.refs import read_ref, update_ref
 from mindgit.store.repository import Store

@@ -161,7 +161,7 @@ class Verifier:
                 self.repo, tree, self._blob_problem, self._clean_dirs, self._manifest_links
             )
         elif GENERATION_FILE in names:
-            from mindgit.store.generation import check_generation_tree
+            from mindgit.store.generation_check import check_generation_tree
 
             yield from check_generation_tree(self.repo, tree, self._blob_problem)
         elif ROTATION_FILE in names:
@@ -169,7 +169,7 @@ class Verifier:
 
             yield from check_rotation_tree(self.repo, tree)
         elif FITNESS_FILE in names:
-            from mindgit.store.generation import check_fitness_tree
+            from mindgit.store.generation_check import check_fitness_tree
 
             yield from check_fitness_tree(self.repo, tree)
         else:

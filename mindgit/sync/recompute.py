@@ -50,8 +50,8 @@ from mindgit.store.generation import (
     RunInfo,
     RunTip,
     read_generation_commit,
-    read_manifest,
 )
+from mindgit.store.generation_check import read_manifest
 from mindgit.store.refs import read_ref
 from mindgit.store.verify import trailer, walk
 

@@ -29,7 +29,7 @@ from mindgit.store.fitness_store import (
     read_module,
     store_module,
 )
-from mindgit.store.generation import check_fitness_tree
+from mindgit.store.generation_check import check_fitness_tree
 from mindgit.store.repository import Store
 from mindgit.store.verify import verify_commits
 from tests.conftest import fsck

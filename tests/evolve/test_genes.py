@@ -13,7 +13,7 @@ from mindgit.evolve.genes import GenomeCodec, GenomeMismatch, NoEvolvableGenes
 from mindgit.evolve.operators import Mutator
 from mindgit.evolve.prng import Stream
 from mindgit.ipld.cid import CID
-from mindgit.store.generation import ManifestShape
+from mindgit.store.generation_check import ManifestShape
 from mindgit.store.genome import Gene, Genome
 from mindgit.store.state import State, make_thought, parse_manifest
 
