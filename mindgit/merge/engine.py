@@ -176,7 +176,9 @@ class _LazyFitness:
         if not self._looked:
             self._looked = True
             store = self._store
-            self.choice = find_fitness(store.repo, spec=self._spec, experiment=self._experiment)
+            self.choice = find_fitness(
+                store.repo, spec=self._spec, experiment=self._experiment, own_key=store.public_key
+            )
             if self.choice is not None:
                 module = self.choice.load(module_cache(store))
                 self._scorer = ModuleScorer(module, self.choice.cid, self.choice.minimize)

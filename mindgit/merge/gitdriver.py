@@ -9,7 +9,9 @@ In a plain ``git clone`` of a store, ``mindgit git-setup`` (:func:`git_setup`) r
 - ``+refs/fitness/*:refs/fitness/*`` and ``+refs/runs/*:refs/runs/*`` in the remote's fetch
   refspecs, then fetches them, so the driver finds fitness modules the way ``mindgit merge``
   does (``mindgit.merge.lookup``; ``mindgit.fitness`` and ``mindgit.minimize`` may be set in
-  the clone's git config).
+  the clone's git config);
+- ``mindgit.node``: this node's public key (given, or read from the store the remote names when
+  it is a store on this machine), the only key whose runs may choose the fitness module.
 
 git merges ``thoughts/`` and ``blocks/`` itself (every name is a CID, so two sides never
 conflict there) and calls the driver on ``manifest.json`` when both sides changed it. The
@@ -36,14 +38,15 @@ from pathlib import Path
 import pygit2
 
 from mindgit.errors import MindgitError
+from mindgit.identity.keys import PublicKey
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import Decision, three_way
-from mindgit.merge.lookup import FitnessChoice, find_fitness
+from mindgit.merge.lookup import CONFIG_NODE, FitnessChoice, find_fitness, node_key
 from mindgit.merge.search import ModuleScorer, Resolution, resolve
 from mindgit.store import layout
 from mindgit.store.fitness_store import FITNESS_PREFIX
 from mindgit.store.generation import RUNS_PREFIX
-from mindgit.store.repository import HEADS
+from mindgit.store.repository import HEADS, Store
 from mindgit.store.state import SchemaError, State, parse_manifest
 
 DRIVER = "mindgit"
@@ -146,7 +149,7 @@ def merge_files(
     resolution: Resolution
     if merge3.conflicts:
         repo = open_repository(repo_dir)
-        found = find_fitness(repo, experiment=current_branch(repo))
+        found = find_fitness(repo, experiment=current_branch(repo), own_key=node_key(repo))
         scorer = None if found is None else ModuleScorer(found.load(), found.cid, found.minimize)
         resolution = resolve(merge3, scorer)
     else:
@@ -178,6 +181,7 @@ class SetupResult:
     refspecs: tuple[str, ...]
     fetched: bool
     hook: Path | None
+    node: PublicKey | None = None
 
 
 def git_setup(
@@ -187,11 +191,14 @@ def git_setup(
     command: str | None = None,
     fetch: bool = True,
     hook: bool = True,
+    node: PublicKey | None = None,
 ) -> SetupResult:
     """Register the mindgit merge driver in the clone at ``path`` (see the module docstring).
 
-    Running it again changes nothing. An existing ``post-merge`` hook not written by mindgit is
-    left alone (and reported as not installed).
+    ``node`` is this node's public key; without it, the key of the store ``remote`` names when
+    that is a store on this machine whose key this user can read, else whatever ``mindgit.node``
+    the clone already has. Running it again changes nothing. An existing ``post-merge`` hook not
+    written by mindgit is left alone (and reported as not installed).
     """
     repo = open_repository(path)
     if repo.is_bare or repo.workdir is None:
@@ -216,14 +223,35 @@ def git_setup(
             pattern = "^" + spec.split(":")[0].replace("+", r"\+").replace("*", r"\*") + ":"
             repo.config.set_multivar(key, pattern, spec)
         refspecs = REFSPECS
+        if node is None:
+            node = local_store_key(repo.remotes[remote].url)
     elif fetch:
         raise NotAClone(path, f"has no remote {remote!r} to fetch fitness modules and runs from")
+    if node is not None:
+        repo.config[CONFIG_NODE] = node.did
+    else:
+        node = node_key(repo)
     if fetch:
         _git(Path(repo.workdir), "fetch", "--quiet", remote)
     hook_path = _install_hook(git_dir, command) if hook else None
     return SetupResult(
-        Path(repo.workdir), attributes, driver, refspecs, fetch and bool(refspecs), hook_path
+        Path(repo.workdir), attributes, driver, refspecs, fetch and bool(refspecs), hook_path, node
     )
+
+
+def local_store_key(url: str | None) -> PublicKey | None:
+    """The node key of the store at ``url`` if it is a store on this machine whose key this user
+    can read (it is then this user's own node), else None."""
+    if not url:
+        return None
+    if url.startswith("file://"):
+        url = url.removeprefix("file://")
+    elif "://" in url or (":" in url.split("/", 1)[0]):
+        return None  # ssh, https or scp-style host:path: not a store on this machine
+    try:
+        return Store(Path(url)).public_key
+    except (MindgitError, OSError, pygit2.GitError):
+        return None
 
 
 def _git(cwd: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> str:

@@ -2,16 +2,23 @@
 
 In order: ``--fitness NAME|CID|PATH``; else the git config ``mindgit.fitness`` (a store's, set
 with ``mindgit config set fitness NAME``, or a clone's, set with ``git config``); else the module
-of the latest run of the experiment being merged into (``refs/runs/*`` whose generations name
-that experiment; the newest by its last generation's commit time, then by run id).
+of the latest run of the experiment being merged into that THIS node made: ``refs/runs/*`` whose
+generations name that experiment and whose every generation commit carries a valid signature by
+this node's own key (the newest by its last generation's commit time, then by run id). A run
+pulled from a peer never chooses: its commit times and its module are the peer's to pick. With
+none of these, nothing is chosen and a merge with conflicts stops with ``MergeConflict``.
+
+"This node's own key" is ``Store.public_key`` in a store; in a clone (the git merge driver has
+no store) it is the key named by the clone's config ``mindgit.node`` (a did:key or an
+``ssh-ed25519`` line, which ``mindgit git-setup`` writes).
 
 A module found through a run keeps the sandbox limits the run recorded, never above this node's
 own; otherwise the limits come from the config (``mindgit.fuel``, ``mindgit.memory``,
 ``mindgit.stack``, ``mindgit.table``) over the defaults. Scores are maximised unless ``mindgit.minimize`` is true,
-or, when it is not set, the latest run of that experiment used this same module to minimise.
+or, when it is not set, this node's latest run of that experiment used this same module to minimise.
 
-Only a ``pygit2.Repository`` is needed (a git merge driver has no node key and no store). A
-module given as a path is read, never added to the store: a merge writes nothing else.
+Only a ``pygit2.Repository`` is needed. A module given as a path is read, never added to the
+store: a merge writes nothing else.
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ from mindgit.evolve.fitness import (
     parse_size,
     to_wasm,
 )
+from mindgit.identity.gitsig import split_gpgsig
+from mindgit.identity.keys import MalformedKey, PublicKey
+from mindgit.identity.sshsig import BadSignature, verify
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW, InvalidCID
 from mindgit.sandbox import FitnessModule, Limits
@@ -39,12 +49,19 @@ from mindgit.store.fitness_store import (
     check_module_name,
     module_cid,
 )
-from mindgit.store.generation import MODULE_FILE, RUNS_PREFIX, RunTip, read_run_tip
+from mindgit.store.generation import (
+    MODULE_FILE,
+    RUNS_PREFIX,
+    TRAILER_RUN,
+    RunTip,
+    read_run_tip,
+)
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import Store
 
 CONFIG_FITNESS = "mindgit.fitness"
 CONFIG_MINIMIZE = "mindgit.minimize"
+CONFIG_NODE = "mindgit.node"
 # How many versions of one module name a CID lookup looks through (as fitness_store does).
 _MAX_VERSIONS = 1000
 
@@ -89,9 +106,15 @@ def find_fitness(
     *,
     spec: str | None = None,
     experiment: str | None = None,
+    own_key: PublicKey | None = None,
 ) -> FitnessChoice | None:
-    """The module that decides a merge into ``experiment``, or None if none is configured."""
-    run = latest_run(repo, experiment) if experiment is not None else None
+    """The module that decides a merge into ``experiment``, or None if none is chosen.
+
+    Only runs signed by ``own_key`` (this node's key) are considered; without it, none are.
+    """
+    run = None
+    if experiment is not None and own_key is not None:
+        run = latest_run(repo, experiment, own_key)
     allowed = config_limits(repo)
     found: tuple[CID, bytes, str] | None = None
     limits = allowed
@@ -128,19 +151,59 @@ def module_cache(store: Store | None) -> Path | None:
     return cache_dir(store) if store is not None else None
 
 
-def latest_run(repo: pygit2.Repository, experiment: str) -> RunTip | None:
-    """The newest run of ``experiment`` (by its last generation's commit time, then run id)."""
-    best: tuple[int, str, RunTip] | None = None
+def latest_run(repo: pygit2.Repository, experiment: str, own_key: PublicKey) -> RunTip | None:
+    """The newest run of ``experiment`` (by its last generation's commit time, then run id)
+    whose generation commits are all signed by ``own_key``; None if there is no such run."""
+    found: list[tuple[int, str, RunTip]] = []
     for ref in sorted(r for r in repo.references if r.startswith(RUNS_PREFIX)):
         tip = read_run_tip(repo, ref.removeprefix(RUNS_PREFIX))
         if tip is None or tip.experiment != experiment:
             continue
         commit = repo[tip.commit]
         assert isinstance(commit, pygit2.Commit)
-        key = (commit.commit_time, tip.run_id)
-        if best is None or key > best[:2]:
-            best = (*key, tip)
-    return best[2] if best is not None else None
+        found.append((commit.commit_time, tip.run_id, tip))
+    # Newest first, and only as many signature checks as it takes: a peer's run fails at its tip.
+    for _, _, tip in sorted(found, key=lambda f: f[:2], reverse=True):
+        if signed_by(repo, tip, own_key):
+            return tip
+    return None
+
+
+def signed_by(repo: pygit2.Repository, run: RunTip, key: PublicKey) -> bool:
+    """Whether every generation commit of ``run`` (tip back to its start) is validly signed by
+    ``key``. The signature, not the author line, says who made a commit: anyone can write a name."""
+    commit_id: str | None = run.commit
+    trailer = f"{TRAILER_RUN}: {run.run_id}"
+    # A run holds at most one commit per generation, plus generation 0.
+    for _ in range(run.info.params.generations + 1):
+        if commit_id is None or commit_id == run.info.start_commit:
+            return True
+        payload, armored = split_gpgsig(repo.read(commit_id)[1])
+        if armored is None:
+            return False
+        try:
+            if verify(armored, payload) != key:
+                return False
+        except BadSignature:
+            return False
+        commit = repo[commit_id]
+        assert isinstance(commit, pygit2.Commit)
+        if trailer not in str(commit.message).splitlines():
+            return False  # not a generation of this run: its start was skipped
+        parents = commit.parent_ids
+        commit_id = str(parents[0]) if parents else None
+    return commit_id is None or commit_id == run.info.start_commit
+
+
+def node_key(repo: pygit2.Repository) -> PublicKey | None:
+    """This node's public key as a clone's config names it (``mindgit.node``), or None."""
+    raw = _config(repo, CONFIG_NODE)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return PublicKey.parse(raw)
+    except MalformedKey:
+        raise BadSetting(CONFIG_NODE, raw, "a did:key or an ssh-ed25519 public key") from None
 
 
 def _config(repo: pygit2.Repository, key: str) -> str | None:

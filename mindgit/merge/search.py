@@ -51,7 +51,8 @@ class MergeConflict(MindgitError):
             f"both sides changed {len(patterns)} pattern(s) differently "
             f"({', '.join(patterns)}) and no fitness module decides; nothing was changed",
             hint="pass --fitness NAME|CID|PATH, or set a default: `mindgit config set fitness NAME` "
-            "in a store, `git config mindgit.fitness NAME` in a clone",
+            "in a store, `git config mindgit.fitness NAME` in a clone (a run picks the module "
+            "only if this node signed it)",
         )
         self.patterns = tuple(patterns)
 

@@ -233,14 +233,15 @@ def test_fitness_lookup_config_then_latest_run(rastrigin: Store) -> None:
     run = start_run(
         store, "rastrigin", RunParams(population=4, generations=2, seed=3, minimize=True)
     )
-    found = find_fitness(store.repo, experiment="main")
+    own = store.public_key
+    found = find_fitness(store.repo, experiment="main", own_key=own)
     assert found is not None and found.source == f"run {run.run_id}" and found.minimize
-    assert find_fitness(store.repo, experiment="other") is None
+    assert find_fitness(store.repo, experiment="other", own_key=own) is None
     store.config_set("mindgit.fitness", "onemax")
-    found = find_fitness(store.repo, experiment="main")
+    found = find_fitness(store.repo, experiment="main", own_key=own)
     assert found is not None and found.cid == onemax.cid and not found.minimize
     assert found.source == "config mindgit.fitness"
-    found = find_fitness(store.repo, spec=str(run_module(store)), experiment="main")
+    found = find_fitness(store.repo, spec=str(run_module(store)), experiment="main", own_key=own)
     assert found is not None and found.source == "--fitness" and found.minimize
     store.config_set("mindgit.minimize", "no")
     found = find_fitness(store.repo, spec="rastrigin", experiment="main")

@@ -304,3 +304,57 @@ def test_criss_cross_histories_merge_the_same_under_git(store: Store, tmp_path: 
     assert manifest_cid(work, "HEAD") == out.manifest
     assert out.commit is not None
     assert tree_of(work, "HEAD") == tree_of(store.path, out.commit, bare=True)
+
+
+def test_git_setup_names_this_node_and_only_its_runs_decide(
+    rastrigin: Store, tmp_path: Path
+) -> None:
+    from mindgit.identity.keys import NodeKey
+
+    store = rastrigin
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 3.0)])
+    start_run(store, "rastrigin", RunParams(population=4, generations=2, seed=5), experiment="main")
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    command = f"{shlex.quote(sys.executable)} -m mindgit"
+    # The remote is this node's own store on this machine: its key is the clone's node.
+    result = git_setup(work, command=command)
+    assert result.node == store.public_key
+    assert git("-C", str(work), "config", "mindgit.node").strip() == store.public_key.did
+    # Another node's clone of the same store: the run is not its own, so it decides nothing.
+    stranger = NodeKey.generate().public
+    assert git_setup(work, command=command, node=stranger).node == stranger
+    proc = git_merge(work, "origin/dreamer")
+    assert "both sides changed 1 pattern(s) differently (x0)" in proc.stderr
+    assert "only if this node signed it" in proc.stderr
+    assert_conflict_left_for_git(work, proc)
+    # No node at all: the same.
+    git("-C", str(work), "config", "--unset", "mindgit.node")
+    proc = git_merge(work, "origin/dreamer")
+    assert_conflict_left_for_git(work, proc)
+    # Its own node again: its run decides.
+    git_setup(work, command=command, node=store.public_key)
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0, proc.stderr
+    assert "(run " in proc.stderr
+
+
+def test_git_setup_does_not_guess_a_node_for_a_remote_elsewhere(
+    store: Store, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    git("-C", str(work), "remote", "set-url", "origin", "ssh://example.invalid/alpha")
+    result = git_setup(work, fetch=False, command="mindgit")
+    assert result.node is None
+    assert git("-C", str(work), "config", "--get", "mindgit.node", check=False) == ""
+
+
+def test_git_setup_cli_refuses_a_bad_node(mg: Mg, store: Store, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    r = mg("git-setup", str(work), "--no-fetch", "--node", "did:key:zNope", "--json")
+    assert r.code == 1 and "not an ed25519 public key" in r.err
+    assert git("-C", str(work), "config", "--get", "merge.mindgit.driver", check=False) == ""
+    r = mg("git-setup", str(work), "--no-fetch", "--json")
+    assert r.code == 0 and f'"node": "{store.public_key.did}"' in r.out

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     "--fitness",
     metavar="NAME|CID|PATH",
     default=None,
-    help="The module that decides conflicts (default: config fitness, else the latest run's).",
+    help="The module that decides conflicts (default: config fitness, else the module of "
+    "this node's latest signed run of the experiment).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the decisions; write nothing.")
 @click.option(
@@ -165,13 +166,24 @@ def merge_driver(
 @click.option("--remote", default="origin", show_default=True, help="Fetch modules and runs from.")
 @click.option("--no-fetch", is_flag=True, help="Only write the configuration; fetch nothing.")
 @click.option("--no-hook", is_flag=True, help="Do not install the post-merge hook.")
+@click.option(
+    "--node",
+    metavar="DID",
+    default=None,
+    help="This node's did:key (`mindgit id`): only its runs may pick the fitness module "
+    "(default: the key of the remote's store when it is on this machine).",
+)
 @json_option
-def git_setup(path: Path, remote: str, no_fetch: bool, no_hook: bool, as_json: bool) -> None:
+def git_setup(
+    path: Path, remote: str, no_fetch: bool, no_hook: bool, node: str | None, as_json: bool
+) -> None:
     """Register mindgit's merge driver in a `git clone` of a store, so that `git merge` merges
     states as `mindgit merge` does."""
+    from mindgit.identity.keys import PublicKey
     from mindgit.merge.gitdriver import git_setup as setup
 
-    result = setup(path, remote=remote, fetch=not no_fetch, hook=not no_hook)
+    key = PublicKey.parse(node) if node is not None else None
+    result = setup(path, remote=remote, fetch=not no_fetch, hook=not no_hook, node=key)
     if as_json:
         emit_json(
             {
@@ -181,6 +193,7 @@ def git_setup(path: Path, remote: str, no_fetch: bool, no_hook: bool, as_json: b
                 "refspecs": list(result.refspecs),
                 "fetched": result.fetched,
                 "hook": None if result.hook is None else str(result.hook),
+                "node": None if result.node is None else result.node.did,
             }
         )
         return
@@ -190,3 +203,8 @@ def git_setup(path: Path, remote: str, no_fetch: bool, no_hook: bool, as_json: b
         info(f"fetched fitness modules and runs from {remote}")
     if result.hook is None and not no_hook:
         info("a post-merge hook exists already: blocks/ is not tidied after merges")
+    if result.node is None:
+        info(
+            "no node key known: runs will not pick the fitness module "
+            "(set one with --node DID, or set mindgit.fitness)"
+        )
