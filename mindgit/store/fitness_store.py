@@ -4,7 +4,9 @@ A module is a signed commit whose tree holds ``module.wasm`` (the exact wasm byt
 ``fitness.json`` (``{"abi": 1, "module": {"/": <CID>}, "name": ...}``). The module's id is the
 CIDv1 with the raw codec (0x55) over its bytes, so a module is the same module on every node.
 Adding different bytes under an existing name makes a new commit on top of the old one, so
-every version stays reachable and runs that used an older one can still name it by CID.
+every version stays reachable and runs that used an older one can still name it by CID. Callers
+that act for a user who did not ask to repoint a name call :func:`check_name_free` first
+(``mindgit fitness add`` does, unless given ``--force``).
 
 This layer stores bytes; checking that they are a usable fitness module is the caller's job
 (``mindgit.evolve.fitness`` runs them through the sandbox first).
@@ -116,6 +118,20 @@ class NotAWasmBinary(MindgitError):
         self.size = size
 
 
+class FitnessNameTaken(MindgitError):
+    """A name already holds a module with other bytes, and repointing it was not asked for."""
+
+    def __init__(self, name: str, stored: CID, offered: CID) -> None:
+        super().__init__(
+            f"fitness module {name!r} already holds {stored}, not {offered}; nothing was changed",
+            hint=f"store it under another --name, or repoint {name!r} with --force "
+            "(the old version stays reachable by its CID)",
+        )
+        self.name = name
+        self.stored = stored
+        self.offered = offered
+
+
 @dataclass(frozen=True, slots=True)
 class FitnessEntry:
     """A stored fitness module: its name, id, the commit holding it and its blob."""
@@ -169,6 +185,22 @@ def store_module(store: Store, wasm: bytes, name: str) -> FitnessEntry:
     who = f"{store.name} <{store.public_key.did}>"
     update_ref(repo, ref, commit, old, message=message, committer=who)
     return FitnessEntry(name, cid, commit, blob)
+
+
+def stored_under(store: Store, name: str) -> FitnessEntry | None:
+    """The newest module stored under ``name``, or None if the name is free."""
+    tip = read_ref(store.repo, FITNESS_PREFIX + check_module_name(name))
+    return None if tip is None else _entry(store.repo, name, tip)
+
+
+def check_name_free(store: Store, name: str, wasm: bytes) -> None:
+    """Refuse (``FitnessNameTaken``) if ``name`` holds a module other than ``wasm``; the same
+    bytes again, or a free name, pass."""
+    current = stored_under(store, name)
+    if current is not None:
+        offered = module_cid(bytes(wasm))
+        if current.cid != offered:
+            raise FitnessNameTaken(name, current.cid, offered)
 
 
 def list_modules(store: Store) -> list[FitnessEntry]:

@@ -48,19 +48,48 @@ def fitness() -> None:
 @fitness.command("add")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", default=None, help="Name to store it under (default: the file's stem).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Repoint NAME if it holds another module (the old one stays reachable by its CID).",
+)
 @json_option
 @click.pass_context
-def fitness_add(ctx: click.Context, path: Path, name: str | None, as_json: bool) -> None:
-    """Check a .wat/.wasm module with the sandbox and store it; print its CID."""
-    from mindgit.evolve.fitness import add_fitness
+def fitness_add(
+    ctx: click.Context, path: Path, name: str | None, force: bool, as_json: bool
+) -> None:
+    """Check a .wat/.wasm module with the sandbox and store it; print its CID.
+
+    A NAME that already holds another module is refused unless --force is given."""
+    from mindgit.evolve.fitness import FitnessFileError, add_fitness, to_wasm
+    from mindgit.store.fitness_store import check_module_name, check_name_free, stored_under
 
     store = open_store_from(ctx)
+    name = check_module_name(name if name is not None else path.stem)
+    previous = stored_under(store, name)
+    if previous is not None and not force:
+        try:
+            source = path.read_bytes()
+        except OSError as e:
+            raise FitnessFileError(path, e.strerror or str(e)) from None
+        check_name_free(store, name, to_wasm(source))
     entry = add_fitness(store, path, name)
+    replaced = previous is not None and previous.cid != entry.cid
     if as_json:
-        emit_json({"name": entry.name, "module": str(entry.cid), "commit": entry.commit})
+        emit_json(
+            {
+                "name": entry.name,
+                "module": str(entry.cid),
+                "commit": entry.commit,
+                "replaced": str(previous.cid) if replaced and previous is not None else None,
+            }
+        )
     else:
         click.echo(str(entry.cid))
-        info(f"stored fitness module {entry.name} (refs/fitness/{entry.name})")
+        if replaced and previous is not None:
+            info(f"repointed fitness module {entry.name} from {previous.cid} (--force)")
+        else:
+            info(f"stored fitness module {entry.name} (refs/fitness/{entry.name})")
 
 
 @fitness.command("list")
