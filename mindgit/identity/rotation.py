@@ -2,8 +2,13 @@
 
 A record is a canonical DAG-JSON block::
 
-    {"name": "alpha", "new": "did:key:z6Mk...", "old": "did:key:z6Mk...",
-     "type": "key-rotation", "v": 1}
+    {"heads": ["<commit id>", ...], "name": "alpha", "new": "did:key:z6Mk...",
+     "old": "did:key:z6Mk...", "type": "key-rotation", "v": 2}
+
+``heads`` are the commits at the tips of the node's refs when it rotated. They bound what the
+old key can still sign: its signature counts only on those commits and their ancestors (and on
+its own announcement), whatever date a commit claims, so a stolen retired key cannot sign new
+history that verifies.
 
 Two signatures make it believable. The old key signs it (the store puts the record in a commit
 signed by the old key): only the holder of the trusted key can move its trust elsewhere. The new
@@ -22,13 +27,13 @@ from dataclasses import dataclass
 from mindgit.errors import MindgitError
 from mindgit.identity import sshsig
 from mindgit.identity.keys import NodeKey, PublicKey
-from mindgit.identity.trust import check_node_name
+from mindgit.identity.trust import InvalidHeads, check_heads, check_node_name
 from mindgit.ipld import dagjson
 
 ROTATION_TYPE = "key-rotation"
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 PROOF_NAMESPACE = "mindgit-key-rotation"
-_RECORD_KEYS = frozenset({"name", "new", "old", "type", "v"})
+_RECORD_KEYS = frozenset({"heads", "name", "new", "old", "type", "v"})
 _RETIRED = re.compile(r"(?P<base>.+)\.retired-(?P<n>[1-9][0-9]*)\Z")
 _MAX_NAME = 64
 
@@ -52,16 +57,22 @@ class RotationRecord:
     old: PublicKey
     new: PublicKey
     name: str
+    heads: tuple[str, ...]
 
     def __post_init__(self) -> None:
         check_node_name(self.name)
         if self.old == self.new:
             raise BadRotation("record", "the old and new keys are the same")
+        try:
+            check_heads(self.heads)
+        except InvalidHeads as e:
+            raise BadRotation("record", f"heads: {e.reason}") from None
 
     def to_bytes(self) -> bytes:
         """The record's canonical DAG-JSON bytes (what both keys sign)."""
         return dagjson.encode(
             {
+                "heads": list(self.heads),
                 "name": self.name,
                 "new": self.new.did,
                 "old": self.old.did,
@@ -89,9 +100,18 @@ class RotationRecord:
             if not isinstance(value, str):
                 raise BadRotation(what, f"'{field}' is a string")
             fields[field] = value
+        listed = node["heads"]
+        if not isinstance(listed, list):
+            raise BadRotation(what, "'heads' is a list of commit ids")
+        heads = tuple(h for h in listed if isinstance(h, str))
+        if len(heads) != len(listed):
+            raise BadRotation(what, "'heads' is a list of commit ids")
         try:
             record = cls(
-                PublicKey.parse(fields["old"]), PublicKey.parse(fields["new"]), fields["name"]
+                PublicKey.parse(fields["old"]),
+                PublicKey.parse(fields["new"]),
+                fields["name"],
+                heads,
             )
         except BadRotation as e:
             raise BadRotation(what, e.reason) from None

@@ -10,6 +10,13 @@ The principal is the node's did:key: git asks ``ssh-keygen -Y find-principals`` 
 holds the signing key and verifies with that one, so it need not match anything in the commit.
 The name rides in the trailing comment, which OpenSSH ignores. Lines written by hand in any form
 ``ssh-keygen`` accepts are read too; mindgit keeps them as they are when it rewrites the file.
+
+A key its node has rotated away from is trusted only for the history it signed before the
+rotation: its comment ends in ``heads=<commit>,<commit>...`` (the tips named by the rotation
+record, see ``mindgit.identity.rotation``). mindgit accepts its signature only on those commits
+and their ancestors. OpenSSH has no such option, so git itself still accepts the key anywhere;
+the scope rides in the comment, where ``ssh-keygen`` ignores it and ``trust export`` carries it
+to servers running mindgit's hooks.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ NAMESPACE = "git"
 # How long after a change the file's timestamps cannot prove it unchanged (see _load).
 _RACY_NS = 2_000_000_000
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
+_HEAD = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
+_HEADS_WORD = "heads="
 # Key types OpenSSH knows; the token after the principals is options unless it is one of these.
 _KEY_TYPES = frozenset(
     {
@@ -136,12 +145,38 @@ def check_node_name(name: str) -> str:
     return name
 
 
+class InvalidHeads(MindgitError):
+    """A retired key's bound that is not a sorted list of distinct hex commit ids."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"invalid heads for a retired key: {reason}",
+            hint="heads are the sorted, distinct commit ids a key rotation names",
+        )
+
+
+def check_heads(heads: tuple[str, ...]) -> tuple[str, ...]:
+    """Return ``heads`` if it is sorted, distinct lowercase hex commit ids, else raise.
+
+    One spelling per set keeps a rotation record's bytes, and so its signatures, reproducible.
+    """
+    for head in heads:
+        if not _HEAD.match(head):
+            raise InvalidHeads(f"{head[:80]!r} is not a hex commit id")
+    if list(heads) != sorted(set(heads)):
+        raise InvalidHeads("they must be sorted and distinct")
+    return heads
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedNode:
-    """A node whose signatures are accepted: its local name and its key."""
+    """A node whose signatures are accepted: its local name, its key and, for a retired key,
+    the commits whose history it may sign (None: no bound)."""
 
     name: str
     key: PublicKey
+    heads: tuple[str, ...] | None = None
 
     @property
     def did(self) -> str:
@@ -150,7 +185,10 @@ class TrustedNode:
 
     def allowed_signers_line(self) -> str:
         """The line mindgit writes for this node (no newline)."""
-        return f'{self.key.did} namespaces="{NAMESPACE}" {self.key.openssh} {self.name}'
+        line = f'{self.key.did} namespaces="{NAMESPACE}" {self.key.openssh} {self.name}'
+        if self.heads is not None:
+            line += f" {_HEADS_WORD}{','.join(self.heads)}"
+        return line
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +234,12 @@ class TrustStore:
         """Every trusted node, in file order."""
         return list(self._current().by_key.values())
 
-    def add(self, key: PublicKey, name: str) -> TrustedNode:
-        """Trust ``key`` under ``name``; adding the same pair again changes nothing."""
+    def add(self, key: PublicKey, name: str, heads: tuple[str, ...] | None = None) -> TrustedNode:
+        """Trust ``key`` under ``name`` (for a retired key: only below ``heads``); adding the
+        same pair again changes nothing."""
         check_node_name(name)
+        if heads is not None:
+            check_heads(heads)
         with self._locked():
             snapshot = self._load()
             existing = snapshot.by_name.get(name)
@@ -209,7 +250,7 @@ class TrustStore:
             other = snapshot.by_key.get(key.raw)
             if other is not None:
                 raise TrustConflict(name, key, other)
-            node = TrustedNode(name, key)
+            node = TrustedNode(name, key, heads)
             new_line = _Line(node.allowed_signers_line(), key.raw, True, node)
             self._write([*snapshot.lines, new_line])
             return node
@@ -402,9 +443,10 @@ def _parse_line(
     else:
         known = keys.get(key.raw)
         name = known[1] if known is not None else _derived_name(principals, key, names)
+    heads = _comment_heads(comment)
     names.setdefault(name, (number, key.raw))
     keys.setdefault(key.raw, (number, name))
-    return _Line(text, key.raw, True, TrustedNode(name, key))
+    return _Line(text, key.raw, True, TrustedNode(name, key, heads))
 
 
 def _take_principals(rest: str) -> tuple[list[str], str]:
@@ -520,6 +562,20 @@ def _explicit_name(principals: list[str], comment: str) -> str | None:
     if words and _NAME.match(words[0]):
         return words[0]
     return None
+
+
+def _comment_heads(comment: str) -> tuple[str, ...] | None:
+    words = [w for w in comment.split() if w.startswith(_HEADS_WORD)]
+    if not words:
+        return None
+    if len(words) > 1:
+        raise _LineError(f"more than one {_HEADS_WORD!r} in the comment")
+    text = words[0].removeprefix(_HEADS_WORD)
+    heads = tuple(text.split(",")) if text else ()
+    try:
+        return check_heads(heads)
+    except InvalidHeads as e:
+        raise _LineError(e.reason) from None
 
 
 def _derived_name(

@@ -9,8 +9,9 @@ Key rotation replaces this node's key. The old key file is kept under ``mindgit/
 0600) so thoughts sealed to it stay readable; the change is announced by a commit on
 ``refs/keys/announce`` that the old key signs, holding the rotation record and the new key's
 proof (``mindgit.identity.rotation``). Peers that trust the old key accept the new one with
-``apply_rotations``; the old key stays trusted under ``<name>.retired-<n>`` so the commits it
-signed still verify.
+``apply_rotations``; the old key stays trusted under ``<name>.retired-<n>``, bounded by the heads
+the record names, so the commits it signed before the rotation still verify and nothing it
+signs later does.
 """
 
 from __future__ import annotations
@@ -37,12 +38,20 @@ from mindgit.identity.rotation import (
 )
 from mindgit.identity.seal import add_recipient, open_sealed, seal
 from mindgit.identity.sshsig import BadSignature, verify
-from mindgit.identity.trust import TrustedNode, TrustStore, UnknownNode
+from mindgit.identity.trust import TrustedNode, TrustStore, UnknownNode, check_heads
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.refs import read_ref, update_ref
-from mindgit.store.repository import KEY_FILE, MINDGIT_DIR, Commit, Store, UnknownThought
+from mindgit.store.repository import (
+    KEY_FILE,
+    MINDGIT_DIR,
+    SYNCED_PREFIXES,
+    Commit,
+    Store,
+    UnknownThought,
+)
+from mindgit.store.retired import MAX_ANNOUNCEMENT_BYTES, RECORD_FILE
 from mindgit.store.sealed import encode_envelope, is_sealed, sealed_from_node
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block, SchemaError, State, check_note
 from mindgit.store.state import check_thought as _check_thought
@@ -50,9 +59,7 @@ from mindgit.store.state import make_thought as _make_thought
 from mindgit.store.verify import walk
 
 ANNOUNCE_REF = "refs/keys/announce"
-RECORD_FILE = "rotation.json"
 PROOF_FILE = "proof.sig"
-MAX_ANNOUNCEMENT_BYTES = 64 << 10
 RETIRED_DIR = "retired"
 PENDING_KEY = "pending.key"
 TRUST_JOURNAL = "rotation-journal.json"
@@ -384,11 +391,11 @@ def rotate_key(store: Store) -> Rotation:
         new = NodeKey.generate()
         new.save(pending, comment=store.name)
     retired_path = _retire_key_file(store, old)
-    record = RotationRecord(old.public, new.public, store.name)
-    commit = _announce(store, record, new)
+    record = RotationRecord(old.public, new.public, store.name, rotation_heads(store.repo))
+    commit, record = _announce(store, record, new)
     own = store.trust.find(old.public)
     name = own.name if own is not None else store.name
-    retired_as = _move_trust(store, old.public, new.public, name)
+    retired_as = _move_trust(store, old.public, new.public, name, record.heads)
     if external:
         del store.repo.config["mindgit.keyfile"]
     else:
@@ -397,6 +404,25 @@ def rotate_key(store: Store) -> Rotation:
     # The store caches its loaded key; make it load the new one on next use.
     store.forget_key()
     return Rotation(commit, old.public, new.public, name, retired_as, retired_path)
+
+
+def rotation_heads(repo: pygit2.Repository) -> tuple[str, ...]:
+    """The commits a rotation names as the old key's history: the tips of every experiment,
+    run, fitness module and of this node's own key chain, less those below another tip."""
+    tips: set[str] = set()
+    for name in repo.references:
+        if name.startswith(SYNCED_PREFIXES) and (
+            not name.startswith("refs/keys/") or name == ANNOUNCE_REF
+        ):
+            tip = read_ref(repo, name)
+            if tip is not None:
+                tips.add(tip)
+    below: set[str] = set()
+    for oid in walk(repo, tips):
+        commit = repo[oid]
+        assert isinstance(commit, pygit2.Commit)
+        below.update(str(p) for p in commit.parent_ids)
+    return tuple(sorted(tips - below))
 
 
 def apply_rotations(
@@ -414,7 +440,7 @@ def apply_rotations(
     tips = [store.resolve(c) for c in commit_ids]
     by_key = {n.key.raw: n.name for n in store.trust.nodes()}
     taken = set(by_key.values())
-    plans: list[tuple[PublicKey, PublicKey, str, str]] = []
+    plans: list[tuple[RotationRecord, str, str]] = []
     outcomes: list[RotationOutcome] = []
     for oid in walk(store.repo, tips):
         try:
@@ -443,10 +469,10 @@ def apply_rotations(
         taken.add(retired_as)
         by_key[record.old.raw] = retired_as
         by_key[record.new.raw] = old_name
-        plans.append((record.old, record.new, old_name, retired_as))
+        plans.append((record, old_name, retired_as))
         outcomes.append(RotationOutcome(oid, record.old, record.new, old_name, "applied"))
-    for old, new, name, retired_as in plans:
-        _move_trust(store, old, new, name, retired_as)
+    for record, name, retired_as in plans:
+        _move_trust(store, record.old, record.new, name, record.heads, retired_as)
     return outcomes
 
 
@@ -463,10 +489,14 @@ def _retire_key_file(store: Store, old: NodeKey) -> Path:
     return path
 
 
-def _announce(store: Store, record: RotationRecord, new: NodeKey) -> str:
+def _announce(store: Store, record: RotationRecord, new: NodeKey) -> tuple[str, RotationRecord]:
     tip = read_ref(store.repo, ANNOUNCE_REF)
-    if tip is not None and read_announcement(store, tip) == record:
-        return tip  # announced before an interruption
+    if tip is not None:
+        announced = read_announcement(store, tip)
+        if (announced.old, announced.new) == (record.old, record.new):
+            # Announced before an interruption: the heads it named are the ones that count
+            # (the announcement itself is now a tip, so recomputing them would differ).
+            return tip, announced
     tb = store.repo.TreeBuilder()
     tb.insert(RECORD_FILE, store.repo.create_blob(record.to_bytes()), layout.BLOB)
     tb.insert(PROOF_FILE, store.repo.create_blob(prove(record, new).encode()), layout.BLOB)
@@ -480,11 +510,16 @@ def _announce(store: Store, record: RotationRecord, new: NodeKey) -> str:
         message=f"keys: rotate {record.name}",
         committer=f"{store.name} <{record.old.did}>",
     )
-    return commit
+    return commit, record
 
 
 def _move_trust(
-    store: Store, old: PublicKey, new: PublicKey, name: str, retired_as: str | None = None
+    store: Store,
+    old: PublicKey,
+    new: PublicKey,
+    name: str,
+    heads: tuple[str, ...],
+    retired_as: str | None = None,
 ) -> str:
     """Trust ``new`` as ``name`` and ``old`` as a retired name, surviving a crash halfway.
 
@@ -502,15 +537,28 @@ def _move_trust(
     journal = store.path / MINDGIT_DIR / TRUST_JOURNAL
     _write_atomic(
         journal,
-        dagjson.encode({"name": name, "new": new.did, "old": old.did, "retired": retired_as}),
+        dagjson.encode(
+            {
+                "heads": list(heads),
+                "name": name,
+                "new": new.did,
+                "old": old.did,
+                "retired": retired_as,
+            }
+        ),
     )
-    _complete_move(trust, old, new, name, retired_as)
+    _complete_move(trust, old, new, name, retired_as, heads)
     journal.unlink()
     return retired_as
 
 
 def _complete_move(
-    trust: TrustStore, old: PublicKey, new: PublicKey, name: str, retired: str
+    trust: TrustStore,
+    old: PublicKey,
+    new: PublicKey,
+    name: str,
+    retired: str,
+    heads: tuple[str, ...],
 ) -> None:
     try:
         holder = trust.get(name)
@@ -519,7 +567,7 @@ def _complete_move(
     if holder is not None and holder.key == old:
         trust.remove(old.did)
     if trust.find(old) is None:
-        trust.add(old, retired)
+        trust.add(old, retired, heads)
     if trust.find(new) is None:
         trust.add(new, name)
 
@@ -532,15 +580,19 @@ def _finish_trust_journal(store: Store) -> None:
         return
     try:
         node = dagjson.decode(data)
-        if not isinstance(node, dict) or set(node) != {"name", "new", "old", "retired"}:
+        if not isinstance(node, dict) or set(node) != {"heads", "name", "new", "old", "retired"}:
             raise ValueError
         name, retired = str(node["name"]), str(node["retired"])
         old, new = PublicKey.parse(str(node["old"])), PublicKey.parse(str(node["new"]))
-    except (MindgitError, ValueError):
+        listed = node["heads"]
+        if not isinstance(listed, list):
+            raise ValueError
+        heads = check_heads(tuple(str(h) for h in listed))
+    except (MindgitError, ValueError, TypeError):
         raise BadRotation(
             "journal", f"{journal} is damaged; check `mindgit trust list`, then delete it"
         ) from None
-    _complete_move(store.trust, old, new, name, retired)
+    _complete_move(store.trust, old, new, name, retired, heads)
     journal.unlink()
 
 

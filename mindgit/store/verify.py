@@ -7,6 +7,7 @@ history costs about one signature check per commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -16,11 +17,12 @@ from mindgit.errors import MindgitError
 from mindgit.identity.gitsig import split_gpgsig
 from mindgit.identity.keys import PublicKey
 from mindgit.identity.sshsig import BadSignature, verify
-from mindgit.identity.trust import TrustStore
+from mindgit.identity.trust import TrustedNode, TrustStore
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.store import layout
-from mindgit.store.state import GenomeSplice, SchemaError, check_thought, parse_manifest
+from mindgit.store.retired import RetiredBounds
+from mindgit.store.state import GenomeSplice, SchemaError, check_thought
 
 MAX_BLOB_BYTES = 16 << 20
 STATE_TRAILER = "Mindgit-State"
@@ -76,38 +78,52 @@ class VerificationFailed(MindgitError):
         self.problems = problems
 
 
-CleanDirs = dict[tuple[pygit2.Oid, str], frozenset[CID]]
+CleanDirs = dict[tuple[bytes, str], frozenset[CID]]
 ManifestLinks = tuple[frozenset[CID], frozenset[CID]]
 """A valid manifest's thought links and its other block links (memories and data)."""
-ManifestParse = Callable[[pygit2.Oid, bytes, CID], ManifestLinks]
-TreeCheck = Callable[[pygit2.Repository, pygit2.Tree], Iterator[tuple[str | None, str]]]
+Entries = dict[str, tuple[bytes, int]]
+"""A tree's entries: name -> (raw object id, file mode)."""
+TreeResult = tuple[tuple[tuple[str | None, str], ...], CID | None]
+"""A tree's problems, and its manifest's CID when it is a state tree whose manifest was read."""
+
+_OID_BYTES = 20
+_COMMIT = int(pygit2.enums.ObjectType.COMMIT)
+_TREE = int(pygit2.enums.ObjectType.TREE)
+_BLOB = int(pygit2.enums.ObjectType.BLOB)
+_STATE_NAMES = frozenset({layout.MANIFEST, layout.THOUGHTS, layout.BLOCKS})
 
 
 class Verifier:
-    """Checks commits against a trust store, remembering the trees and blobs already checked."""
+    """Checks commits against a trust store, remembering the trees and blobs already checked.
+
+    Objects are read as raw bytes from the object database and parsed here: building pygit2
+    objects would read and parse each of them again.
+    """
 
     def __init__(self, repo: pygit2.Repository, trust: TrustStore) -> None:
         self.repo = repo
         self.trust = trust
-        self._trees: dict[pygit2.Oid, tuple[tuple[str | None, str], ...]] = {}
+        self._odb = repo.odb
+        self._trees: dict[bytes, TreeResult] = {}
         self._blobs: dict[tuple[pygit2.Oid, CID, bool], str | None] = {}
         # Per verifier, never global: "clean" depends on which objects this repository holds.
         self._clean_dirs: CleanDirs = {}
         self._splice: GenomeSplice | None = None
         self._splice_links: ManifestLinks = (frozenset(), frozenset())
-        # Manifest blob -> its CID, so the trailer check needs no second read of the blob.
-        self._manifest_cids: dict[pygit2.Oid, CID] = {}
+        self._retired = RetiredBounds(repo)
 
     def check_commit(self, oid: str) -> CommitResult:
+        """Check one commit: its signature, its tree, and its ``Mindgit-State`` trailer."""
         problems: list[Problem] = []
         try:
-            kind, raw = self.repo.read(oid)
+            kind, raw = self._odb.read(oid)
         except KeyError:
             return CommitResult(oid, None, None, (Problem(oid, "object missing"),))
-        if kind != pygit2.enums.ObjectType.COMMIT:
+        if kind != _COMMIT:
             return CommitResult(oid, None, None, (Problem(oid, "not a commit"),))
         signer: PublicKey | None = None
         trusted: str | None = None
+        node: TrustedNode | None = None
         payload, armored = split_gpgsig(raw)
         if armored is None:
             problems.append(Problem(oid, "unsigned commit"))
@@ -124,43 +140,59 @@ class Verifier:
                     )
                 else:
                     trusted = node.name
-        commit = self.repo[oid]
-        assert isinstance(commit, pygit2.Commit)
-        tree = commit.tree
-        for obj, reason in self._check_tree(tree):
+        tree_hex = _commit_tree(raw)
+        if tree_hex is None:
+            problems.append(Problem(oid, "malformed commit: it does not start with its tree"))
+            return CommitResult(oid, signer, trusted, tuple(problems))
+        # Only a retired key has bounds; every other signer is spared building the tree object.
+        if node is not None and node.heads is not None:
+            tree = self.repo.get(tree_hex.decode("ascii"))
+            if not isinstance(tree, pygit2.Tree) or not self._retired.allows(node, oid, tree):
+                trusted = None
+                problems.append(
+                    Problem(
+                        oid,
+                        f"signed by {node.name}, a retired key, outside the history its rotation named",
+                    )
+                )
+        tree_problems, manifest = self._check_tree(tree_hex)
+        for obj, reason in tree_problems:
             problems.append(Problem(oid, reason, obj))
-        if not problems:
-            problems.extend(self._check_trailer(oid, commit, tree))
+        if not problems and manifest is not None:
+            claimed = trailer(_message(raw), STATE_TRAILER)
+            if claimed is not None and claimed != str(manifest):
+                problems.append(
+                    Problem(oid, f"{STATE_TRAILER} says {claimed} but the manifest is {manifest}")
+                )
         return CommitResult(oid, signer, trusted, tuple(problems))
 
-    def _check_trailer(
-        self, oid: str, commit: pygit2.Commit, tree: pygit2.Tree
-    ) -> Iterator[Problem]:
-        claimed = trailer(commit.message, STATE_TRAILER)
-        if claimed is None or layout.MANIFEST not in tree:
-            return
-        blob_id = tree[layout.MANIFEST].id
-        cid = self._manifest_cids.get(blob_id)
-        if cid is None:
-            cid = CID.of(self.repo[blob_id].read_raw())
-        actual = str(cid)
-        if claimed != actual:
-            yield Problem(oid, f"{STATE_TRAILER} says {claimed} but the manifest is {actual}")
-
-    def _check_tree(self, tree: pygit2.Tree) -> tuple[tuple[str | None, str], ...]:
-        cached = self._trees.get(tree.id)
+    def _check_tree(self, tree_hex: bytes) -> TreeResult:
+        cached = self._trees.get(tree_hex)
         if cached is None:
-            cached = tuple(self._tree_problems(tree))
-            self._trees[tree.id] = cached
+            cached = self._tree_result(pygit2.Oid(hex=tree_hex.decode("ascii")))
+            self._trees[tree_hex] = cached
         return cached
 
-    def _tree_problems(self, tree: pygit2.Tree) -> Iterator[tuple[str | None, str]]:
-        names = {e.name for e in tree}
-        if layout.MANIFEST in names:
-            yield from check_state_tree(
-                self.repo, tree, self._blob_problem, self._clean_dirs, self._manifest_links
-            )
-        elif GENERATION_FILE in names:
+    def _tree_result(self, tree_id: pygit2.Oid) -> TreeResult:
+        try:
+            kind, raw = self._odb.read(tree_id)
+        except KeyError:
+            return ((None, f"tree {tree_id} is missing"),), None
+        entries = _tree_entries(raw) if kind == _TREE else None
+        if entries is None:
+            return ((None, f"tree {tree_id} is not a well-formed tree"),), None
+        if layout.MANIFEST in entries:
+            problems: list[tuple[str | None, str]] = []
+            manifest = self._state_problems(entries, problems)
+            return tuple(problems), manifest
+        return tuple(self._tree_problems(tree_id, entries)), None
+
+    def _tree_problems(
+        self, tree_id: pygit2.Oid, names: Entries
+    ) -> Iterator[tuple[str | None, str]]:
+        tree = self.repo[tree_id]
+        assert isinstance(tree, pygit2.Tree)
+        if GENERATION_FILE in names:
             from mindgit.store.generation_check import check_generation_tree
 
             yield from check_generation_tree(self.repo, tree, self._blob_problem)
@@ -178,22 +210,93 @@ class Verifier:
                 f"tree {tree.id} is not a state, a run generation, a fitness module or a key rotation",
             )
 
-    def _manifest_links(self, oid: pygit2.Oid, data: bytes, cid: CID) -> ManifestLinks:
-        if len(self._manifest_cids) >= _ENTRY_CACHE_SIZE:
-            self._manifest_cids.clear()
-        self._manifest_cids[oid] = cid
+    def _state_problems(
+        self, entries: Entries, problems: list[tuple[str | None, str]]
+    ) -> CID | None:
+        """Add a state tree's problems to ``problems``; return its manifest's CID if read."""
+        for name in sorted(set(entries) - _STATE_NAMES):
+            problems.append((name, "unexpected entry in a state tree"))
+        manifest_id, mode = entries[layout.MANIFEST]
+        if mode != layout.BLOB:
+            problems.append((layout.MANIFEST, "the manifest is not a regular file"))
+            return None
+        try:
+            kind, data = self._odb.read(pygit2.Oid(raw=manifest_id))
+        except KeyError:
+            problems.append((layout.MANIFEST, "blob missing"))
+            return None
+        if kind != _BLOB:
+            problems.append((layout.MANIFEST, "not a blob"))
+            return None
+        cid = CID.of(data)
+        try:
+            thoughts, blocks = self._manifest_links(data, cid)
+        except SchemaError as e:
+            problems.append((f"manifest {cid}", str(e.problem)))
+            return cid
+        problems.extend(self._check_cid_dir(entries, layout.THOUGHTS, thoughts, "thought"))
+        problems.extend(self._check_cid_dir(entries, layout.BLOCKS, blocks, "block"))
+        return cid
+
+    def _manifest_links(self, data: bytes, cid: CID) -> ManifestLinks:
         # Successive states of a branch mostly differ in gene values only: such a manifest needs
-        # its genome checked, not a full parse (see GenomeSplice for why that is the same test).
+        # its genome checked, often one gene of it, not a full parse (see GenomeSplice for why
+        # that is the same test).
         splice = self._splice
         if splice is not None:
-            where = f"manifest {cid}"
-            if splice.match(data, where) is not None:
+            follow = splice.follow(data, f"manifest {cid}")
+            if follow is not None:
+                self._splice = follow
                 return self._splice_links
         state, fresh = GenomeSplice.parse(data, cid)
         links = (state.thoughts, state.blocks)
         if fresh is not None:
             self._splice, self._splice_links = fresh, links
         return links
+
+    def _check_cid_dir(
+        self, entries: Entries, dirname: str, wanted_cids: frozenset[CID], kind: str
+    ) -> Iterator[tuple[str | None, str]]:
+        present: Entries = {}
+        key: tuple[bytes, str] | None = None
+        entry = entries.get(dirname)
+        if entry is not None:
+            sub_id, mode = entry
+            # Most commits change a gene, not the thoughts: the same directory checked clean
+            # against the same links needs no second look (both are content-addressed). A key
+            # is only ever stored for an id that was read as a tree.
+            key = (sub_id, kind)
+            done = self._clean_dirs.get(key)
+            if done is not None and (done is wanted_cids or done == wanted_cids):
+                return
+            sub = _read_entries(self._odb, sub_id) if mode == layout.TREE else None
+            if sub is None:
+                yield dirname, "is not a directory"
+                return
+            present = sub
+        clean = True
+        wanted = {str(c): c for c in wanted_cids}
+        for name in sorted(set(present) - set(wanted)):
+            clean = False
+            yield f"{dirname}/{name}", "not linked from the manifest"
+        for name, cid in sorted(wanted.items()):
+            found = present.get(name)
+            if found is None:
+                clean = False
+                yield f"{kind} {name}", "linked from the manifest but missing"
+                continue
+            oid, mode = found
+            if mode != layout.BLOB:
+                clean = False
+                yield f"{kind} {name}", "not a regular file"
+                continue
+            # Memories and data are opaque canonical blocks; only thoughts have a schema.
+            problem = self._blob_problem(pygit2.Oid(raw=oid), cid, kind != "thought")
+            if problem is not None:
+                clean = False
+                yield f"{kind} {name}", problem
+        if clean and key is not None:
+            self._clean_dirs[key] = wanted_cids
 
     def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
         key = (oid, cid, opaque)
@@ -202,105 +305,60 @@ class Verifier:
         return self._blobs[key]
 
 
-def check_state_tree(
-    repo: pygit2.Repository,
-    tree: pygit2.Tree,
-    blob_check: Callable[[pygit2.Oid, CID, bool], str | None] | None = None,
-    clean_dirs: CleanDirs | None = None,
-    parse: ManifestParse | None = None,
-) -> Iterator[tuple[str | None, str]]:
-    """Problems of a state tree: (object, reason) pairs; nothing means it is a valid state.
-
-    ``parse`` reads a manifest's links, raising SchemaError if it is not a valid manifest.
-    """
-    check = blob_check or (lambda oid, cid, m: _blob_problem(repo, oid, cid, m))
-    extra = {str(e.name) for e in tree} - {layout.MANIFEST, layout.THOUGHTS, layout.BLOCKS}
-    for name in sorted(extra):
-        yield name, "unexpected entry in a state tree"
-    entry = tree[layout.MANIFEST]
-    if entry.filemode != layout.BLOB:
-        yield layout.MANIFEST, "the manifest is not a regular file"
-        return
-    data = repo[entry.id].read_raw()
-    cid = CID.of(data)
-    try:
-        thoughts, blocks = (parse or _parse_links)(entry.id, data, cid)
-    except SchemaError as e:
-        yield f"manifest {cid}", str(e.problem)
-        return
-    for dirname, wanted, kind in (
-        (layout.THOUGHTS, thoughts, "thought"),
-        (layout.BLOCKS, blocks, "block"),
-    ):
-        yield from _check_cid_dir(repo, tree, dirname, wanted, kind, check, clean_dirs)
+def _commit_tree(raw: bytes) -> bytes | None:
+    """The hex id of a raw commit's tree: git writes it first, as ``tree <hex>\n``."""
+    end = 5 + 2 * _OID_BYTES
+    if not raw.startswith(b"tree ") or raw[end : end + 1] != b"\n":
+        return None
+    tree_hex = raw[5:end]
+    return tree_hex if _HEX.fullmatch(tree_hex) else None
 
 
-def _parse_links(oid: pygit2.Oid, data: bytes, cid: CID) -> ManifestLinks:
-    state = parse_manifest(data, cid)
-    return state.thoughts, state.blocks
+_HEX = re.compile(rb"[0-9a-f]+")
 
 
-def _check_cid_dir(
-    repo: pygit2.Repository,
-    tree: pygit2.Tree,
-    dirname: str,
-    wanted_cids: frozenset[CID],
-    kind: str,
-    check: Callable[[pygit2.Oid, CID, bool], str | None],
-    clean_dirs: CleanDirs | None,
-) -> Iterator[tuple[str | None, str]]:
-    present: dict[str, tuple[pygit2.Oid, int]] = {}
-    key: tuple[pygit2.Oid, str] | None = None
-    if dirname in tree:
-        entry_id = tree[dirname].id
-        # Most commits change a gene, not the thoughts: the same directory checked clean against
-        # the same links needs no second look (both are content-addressed). A key is only ever
-        # stored for an id that was read as a tree, so it need not be read again to know that.
-        key = (entry_id, kind)
-        if clean_dirs is not None and clean_dirs.get(key) == wanted_cids:
-            return
-        sub = repo.get(entry_id)
-        if not isinstance(sub, pygit2.Tree):
-            yield dirname, "is not a directory"
-            return
-        present = _entries(sub)
-    clean = True
-    wanted = {str(c): c for c in wanted_cids}
-    for name in sorted(set(present) - set(wanted)):
-        clean = False
-        yield f"{dirname}/{name}", "not linked from the manifest"
-    for name, cid in sorted(wanted.items()):
-        found = present.get(name)
-        if found is None:
-            clean = False
-            yield f"{kind} {name}", "linked from the manifest but missing"
-            continue
-        oid, mode = found
-        if mode != layout.BLOB:
-            clean = False
-            yield f"{kind} {name}", "not a regular file"
-            continue
-        # Memories and data are opaque canonical blocks; only thoughts have a schema.
-        problem = check(oid, cid, kind != "thought")
-        if problem is not None:
-            clean = False
-            yield f"{kind} {name}", problem
-    if clean and key is not None and clean_dirs is not None:
-        clean_dirs[key] = wanted_cids
+def _message(raw: bytes) -> str:
+    """A raw commit's message: everything after the blank line that ends the headers."""
+    blank = raw.find(b"\n\n")
+    return "" if blank < 0 else raw[blank + 2 :].decode("utf-8", errors="replace")
 
 
+def _tree_entries(raw: bytes) -> Entries | None:
+    """A raw tree's entries (``<octal mode> <name>\0<raw id>`` each); None if malformed."""
+    entries: Entries = {}
+    at, size = 0, len(raw)
+    while at < size:
+        space = raw.find(b" ", at)
+        nul = raw.find(b"\0", space + 1) if space >= 0 else -1
+        if nul < 0 or nul + 1 + _OID_BYTES > size or not _MODE.fullmatch(raw, at, space):
+            return None
+        # A name that is not UTF-8 keeps its bytes visible, and can never equal a CID's text.
+        name = raw[space + 1 : nul].decode("utf-8", errors="backslashreplace")
+        entries[name] = (raw[nul + 1 : nul + 1 + _OID_BYTES], int(raw[at:space], 8))
+        at = nul + 1 + _OID_BYTES
+    return entries
+
+
+_MODE = re.compile(rb"[0-7]{5,6}")
 _ENTRY_CACHE_SIZE = 4096
-_entry_cache: dict[pygit2.Oid, dict[str, tuple[pygit2.Oid, int]]] = {}
+_entry_cache: dict[bytes, Entries] = {}
 
 
-def _entries(tree: pygit2.Tree) -> dict[str, tuple[pygit2.Oid, int]]:
-    """A tree's entries by name; a thoughts tree is shared by many commits, so read it once."""
-    cached = _entry_cache.get(tree.id)
+def _read_entries(odb: pygit2.Odb, oid: bytes) -> Entries | None:
+    """A tree's entries by name, or None if ``oid`` is not a well-formed tree here. A thoughts
+    tree is shared by many commits, so its parse is kept (its id fixes its content)."""
+    cached = _entry_cache.get(oid)
     if cached is None:
+        try:
+            kind, raw = odb.read(pygit2.Oid(raw=oid))
+        except KeyError:
+            return None
+        entries = _tree_entries(raw) if kind == _TREE else None
+        if entries is None:
+            return None
         if len(_entry_cache) >= _ENTRY_CACHE_SIZE:
             _entry_cache.clear()
-        cached = {str(e.name): (e.id, int(e.filemode)) for e in tree}
-        _entry_cache[tree.id] = cached
+        cached = _entry_cache[oid] = entries
     return cached
 
 

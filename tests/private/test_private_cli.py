@@ -131,6 +131,7 @@ def test_keys_rotate_list_and_apply(nodes: Nodes, mg: Mg) -> None:
     alpha, beta = nodes("alpha", "beta")
     cid = mg("--store", str(alpha.path), "think", SECRET, "--private").out.strip()
     old = alpha.public_key.did
+    before = alpha.head()
     r = mg("--store", str(alpha.path), "keys", "rotate", "--json")
     assert r.code == 0, r.err
     rotated = json.loads(r.out)
@@ -147,6 +148,13 @@ def test_keys_rotate_list_and_apply(nodes: Nodes, mg: Mg) -> None:
     assert r.code == 0, r.err
     assert [o["status"] for o in json.loads(r.out)] == ["applied"]
     assert _trusted(beta)["alpha"] == rotated["new"]
+    # trust list shows how far each key may sign: a retired one only below its rotation's heads.
+    trusted = json.loads(mg("--store", str(beta.path), "trust", "list", "--json").out)
+    bounds = {t["name"]: t["heads"] for t in trusted}
+    assert bounds["alpha"] is None and bounds["beta"] is None
+    assert bounds["alpha.retired-1"] == [before]
+    table = mg("--store", str(beta.path), "trust", "list").out
+    assert "history below " + before[:12] in table
 
 
 def test_keys_apply_refuses_an_untrusted_rotation(nodes: Nodes, mg: Mg) -> None:

@@ -46,6 +46,7 @@ from tests.private.conftest import Nodes, fetch
 A = NodeKey.from_seed(bytes([1]) * 32)
 B = NodeKey.from_seed(bytes([2]) * 32)
 C = NodeKey.from_seed(bytes([3]) * 32)
+HEADS = ("0" * 40, "f" * 64)
 
 
 def names(store: Store) -> dict[str, str]:
@@ -56,14 +57,15 @@ def names(store: Store) -> dict[str, str]:
 
 
 def test_record_round_trip_and_proof() -> None:
-    record = RotationRecord(A.public, B.public, "alpha")
+    record = RotationRecord(A.public, B.public, "alpha", HEADS)
     data = record.to_bytes()
     assert dagjson.decode(data) == {
+        "heads": list(HEADS),
         "name": "alpha",
         "new": B.public.did,
         "old": A.public.did,
         "type": "key-rotation",
-        "v": 1,
+        "v": 2,
     }
     assert RotationRecord.parse(data) == record
     proof = prove(record, B)
@@ -73,11 +75,11 @@ def test_record_round_trip_and_proof() -> None:
     with pytest.raises(BadRotation, match="not by the new key"):
         check_proof(record, sshsig.sign(C, data, PROOF_NAMESPACE))
     with pytest.raises(BadRotation, match="proof"):
-        check_proof(RotationRecord(A.public, B.public, "beta"), proof)
+        check_proof(RotationRecord(A.public, B.public, "beta", HEADS), proof)
 
 
 def test_proof_is_a_plain_ssh_signature(tmp_path: Path) -> None:
-    record = RotationRecord(A.public, B.public, "alpha")
+    record = RotationRecord(A.public, B.public, "alpha", HEADS)
     (tmp_path / "record").write_bytes(record.to_bytes())
     (tmp_path / "proof").write_text(prove(record, B))
     (tmp_path / "allowed").write_text(f'new namespaces="{PROOF_NAMESPACE}" {B.public.openssh}\n')
@@ -102,21 +104,30 @@ def test_proof_is_a_plain_ssh_signature(tmp_path: Path) -> None:
 def test_any_record_round_trips(old_seed: bytes, new_seed: bytes, name: str) -> None:
     old, new = NodeKey.from_seed(old_seed).public, NodeKey.from_seed(new_seed).public
     assume(old != new)
-    record = RotationRecord(old, new, name)
+    record = RotationRecord(old, new, name, HEADS)
     data = record.to_bytes()
     assert RotationRecord.parse(data) == record
     assert dagjson.encode(dagjson.decode(data)) == data
+
+
+_R = {"heads": [], "name": "a", "new": "x", "old": "y", "type": "key-rotation", "v": 2}
 
 
 @pytest.mark.parametrize(
     ("node", "match"),
     [
         ([], "a map of exactly"),
-        ({"name": "a", "new": "x", "old": "y", "type": "key-rotation"}, "a map of exactly"),
-        ({"name": "a", "new": "x", "old": "y", "type": "other", "v": 1}, "type 'other'"),
-        ({"name": "a", "new": "x", "old": "y", "type": "key-rotation", "v": 2}, "version 2"),
-        ({"name": 5, "new": "x", "old": "y", "type": "key-rotation", "v": 1}, "'name' is a string"),
-        ({"name": "a", "new": "x", "old": "y", "type": "key-rotation", "v": 1}, "not an ed25519"),
+        ({"name": "a", "new": "x", "old": "y", "type": "key-rotation", "v": 1}, "a map of exactly"),
+        ({**_R, "type": "other"}, "type 'other'"),
+        ({**_R, "v": 1}, "version 1"),
+        ({**_R, "name": 5}, "'name' is a string"),
+        (_R, "not an ed25519"),
+        ({**_R, "old": A.public.did, "new": B.public.did, "heads": "0" * 40}, "list of commit"),
+        ({**_R, "old": A.public.did, "new": B.public.did, "heads": [1]}, "list of commit"),
+        ({**_R, "old": A.public.did, "new": B.public.did, "heads": ["HEAD"]}, "hex commit id"),
+        ({**_R, "old": A.public.did, "new": B.public.did, "heads": ["A" * 40]}, "hex commit id"),
+        ({**_R, "old": A.public.did, "new": B.public.did, "heads": ["f" * 40, "0" * 40]}, "sorted"),
+        ({**_R, "old": A.public.did, "new": B.public.did, "heads": ["0" * 40] * 2}, "distinct"),
     ],
 )
 def test_bad_records_are_refused(node: object, match: str) -> None:
@@ -126,17 +137,18 @@ def test_bad_records_are_refused(node: object, match: str) -> None:
 
 def test_record_refuses_same_keys_bad_names_and_non_canonical_bytes() -> None:
     with pytest.raises(BadRotation, match="same"):
-        RotationRecord(A.public, A.public, "alpha")
-    good = RotationRecord(A.public, B.public, "alpha").to_bytes()
+        RotationRecord(A.public, A.public, "alpha", HEADS)
+    good = RotationRecord(A.public, B.public, "alpha", HEADS).to_bytes()
     with pytest.raises(BadRotation, match="invalid DAG-JSON"):
         RotationRecord.parse(good.replace(b"{", b"{ ", 1))
     bad_name = dagjson.encode(
         {
+            "heads": [],
             "name": "no spaces",
             "new": B.public.did,
             "old": A.public.did,
             "type": "key-rotation",
-            "v": 1,
+            "v": 2,
         }
     )
     with pytest.raises(BadRotation, match="invalid node name"):
@@ -159,6 +171,7 @@ def test_rotate_keeps_the_old_key_and_announces_the_new(nodes: Nodes) -> None:
     alpha, _beta = nodes("alpha", "beta")
     _, before = think_private(alpha, "sealed to the old key", (), ["beta"])
     old = alpha.public_key
+    head_before = alpha.head()
     r = rotate_key(alpha)
     assert (r.old, r.name, r.retired_as) == (old, "alpha", "alpha.retired-1")
     assert alpha.public_key == r.new != old
@@ -180,7 +193,9 @@ def test_rotate_keeps_the_old_key_and_announces_the_new(nodes: Nodes) -> None:
     # The announcement: signed by the old key, holding the record and the new key's proof.
     tip = git("--git-dir", str(alpha.path), "rev-parse", ANNOUNCE_REF).strip()
     assert tip == r.commit
-    assert read_announcement(alpha, tip) == RotationRecord(old, r.new, "alpha")
+    assert read_announcement(alpha, tip) == RotationRecord(old, r.new, "alpha", (head_before,))
+    assert alpha.trust.get("alpha.retired-1").heads == (head_before,)
+    assert alpha.trust.get("alpha").heads is None
     listing = git("--git-dir", str(alpha.path), "ls-tree", "--name-only", ANNOUNCE_REF)
     assert listing.split() == sorted([PROOF_FILE, RECORD_FILE])
     assert git("--git-dir", str(alpha.path), "log", "--format=%G? %GK", ANNOUNCE_REF).split() == [
@@ -324,7 +339,7 @@ def _forge(store: Store, files: dict[str, bytes]) -> str:
 
 def test_forged_announcements_are_refused(nodes: Nodes) -> None:
     alpha, beta = nodes("alpha", "beta")
-    record = RotationRecord(alpha.public_key, B.public, "alpha")
+    record = RotationRecord(alpha.public_key, B.public, "alpha", HEADS)
     cases = {
         "no proof": {RECORD_FILE: record.to_bytes()},
         "extra file": {
@@ -334,11 +349,11 @@ def test_forged_announcements_are_refused(nodes: Nodes) -> None:
         },
         "proof by another key": {
             RECORD_FILE: record.to_bytes(),
-            PROOF_FILE: prove(RotationRecord(A.public, C.public, "alpha"), C).encode(),
+            PROOF_FILE: prove(RotationRecord(A.public, C.public, "alpha", HEADS), C).encode(),
         },
         "not by the old key": {
-            RECORD_FILE: RotationRecord(A.public, B.public, "alpha").to_bytes(),
-            PROOF_FILE: prove(RotationRecord(A.public, B.public, "alpha"), B).encode(),
+            RECORD_FILE: RotationRecord(A.public, B.public, "alpha", HEADS).to_bytes(),
+            PROOF_FILE: prove(RotationRecord(A.public, B.public, "alpha", HEADS), B).encode(),
         },
     }
     expected = {
@@ -367,12 +382,19 @@ def test_an_interrupted_trust_update_is_finished_on_the_next_call(nodes: Nodes) 
     # The state a crash leaves between "forget the old key" and "trust it as retired".
     (beta.path / "mindgit" / TRUST_JOURNAL).write_bytes(
         dagjson.encode(
-            {"name": "alpha", "new": B.public.did, "old": old.did, "retired": "alpha.retired-1"}
+            {
+                "heads": list(HEADS),
+                "name": "alpha",
+                "new": B.public.did,
+                "old": old.did,
+                "retired": "alpha.retired-1",
+            }
         )
     )
     beta.trust.remove("alpha")
     assert apply_rotations(beta, []) == []
     assert names(beta)["alpha"] == B.public.did and names(beta)["alpha.retired-1"] == old.did
+    assert beta.trust.get("alpha.retired-1").heads == HEADS
     assert not (beta.path / "mindgit" / TRUST_JOURNAL).exists()
 
 

@@ -114,7 +114,7 @@ def test_a_second_rotation_of_a_retired_key_is_never_believed(pair: Nodes) -> No
     pull(beta, "alpha")
     # Whoever kept alpha's old key announces another successor for it.
     other = NodeKey.generate()
-    record = RotationRecord(old_key.public, other.public, "alpha")
+    record = RotationRecord(old_key.public, other.public, "alpha", ())
     tb = alpha.repo.TreeBuilder()
     tb.insert(RECORD_FILE, alpha.repo.create_blob(record.to_bytes()), layout.BLOB)
     tb.insert(PROOF_FILE, alpha.repo.create_blob(prove(record, other).encode()), layout.BLOB)

@@ -51,15 +51,32 @@ def trust_list(ctx: click.Context, as_json: bool) -> None:
     """Trusted nodes: name, did:key, fingerprint."""
     store = open_store_from(ctx)
     nodes = store.trust.nodes()
-    rows = [{"name": n.name, "did": n.key.did, "fingerprint": n.key.fingerprint} for n in nodes]
+    rows = [
+        {
+            "name": n.name,
+            "did": n.key.did,
+            "fingerprint": n.key.fingerprint,
+            "heads": None if n.heads is None else list(n.heads),
+        }
+        for n in nodes
+    ]
     if as_json:
         emit_json(rows)
     else:
+        # A retired key signs only below the heads its rotation named (docs/privacy.md).
         table(
             "trusted nodes",
-            ["name", "did", "fingerprint"],
-            [[r["name"], r["did"], r["fingerprint"]] for r in rows],
+            ["name", "did", "fingerprint", "signs"],
+            [[n.name, n.key.did, n.key.fingerprint, _signs(n.heads)] for n in nodes],
         )
+
+
+def _signs(heads: tuple[str, ...] | None) -> str:
+    if heads is None:
+        return "anything"
+    if not heads:
+        return "only its rotation"
+    return "history below " + ", ".join(h[:12] for h in heads)
 
 
 @trust.command("export")

@@ -1,0 +1,151 @@
+"""A retired key signs only the history its rotation named: a thief holding the old key file
+cannot add commits that verify, however they are dated; the history before the rotation, and
+the rotation itself, still verify."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mindgit.identity.trust import TrustFileCorrupt, TrustStore
+from mindgit.store.private import ANNOUNCE_REF, apply_rotations, rotate_key, rotation_heads
+from mindgit.store.refs import read_ref
+from mindgit.store.repository import Store, init_store
+from mindgit.store.verify import verify_commits
+from mindgit.sync.gate import check_update
+from tests.conftest import git
+from tests.private.conftest import Nodes, fetch
+
+RETIRED = "a retired key, outside the history its rotation named"
+
+
+def _thief(tmp_path: Path, victim: Store, key_file: Path, when: int | None = None) -> str:
+    """A commit on top of the victim's main, signed with its retired key; fetched into it."""
+    thief = init_store(tmp_path / "thief", victim.name, key_file=key_file)
+    fetch(thief, victim, "+refs/heads/main:refs/heads/victim")
+    base = read_ref(thief.repo, "refs/heads/victim")
+    assert base is not None
+    commit = thief.write_commit(str(thief.repo[base].tree_id), [base], "evil", when=when)
+    git("--git-dir", str(thief.path), "update-ref", "refs/heads/evil", commit)
+    fetch(victim, thief, "+refs/heads/evil:refs/heads/evil")
+    return commit
+
+
+def test_a_stolen_retired_key_cannot_sign_new_history(tmp_path: Path, nodes: Nodes) -> None:
+    (alpha,) = nodes("alpha")
+    alpha.think("before the rotation")
+    before = alpha.head()
+    r = rotate_key(alpha)
+    alpha.think("after the rotation")
+
+    # Everything the old key signed before, and its announcement, still verifies.
+    assert verify_commits(alpha.repo, alpha.trust, [alpha.head(), r.commit]).ok
+
+    # Dated before the rotation or not, a commit the old key signs now is refused.
+    for when in (None, alpha.repo[before].commit_time - 3600):
+        evil = _thief(tmp_path / str(when), alpha, r.retired_key, when)
+        report = verify_commits(alpha.repo, alpha.trust, [evil])
+        assert not report.ok
+        bad = [p for p in report.problems if p.commit == evil]
+        assert len(bad) == 1 and RETIRED in bad[0].reason
+        assert "alpha.retired-1" in bad[0].reason
+        assert all(p.commit == evil for p in report.problems)
+
+
+def test_a_peer_that_applied_the_rotation_refuses_the_stolen_key(
+    tmp_path: Path, nodes: Nodes
+) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    alpha.think("shared history")
+    before = alpha.head()
+    r = rotate_key(alpha)
+    fetch(beta, alpha, f"+{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    fetch(beta, alpha, "+refs/heads/main:refs/heads/alpha-main")
+    apply_rotations(beta, ["refs/keys/peers/alpha"])
+    assert beta.trust.get("alpha.retired-1").heads == (before,)
+    history = read_ref(beta.repo, "refs/heads/alpha-main")
+    assert history is not None
+    assert verify_commits(beta.repo, beta.trust, [history]).ok
+
+    evil = _thief(tmp_path, alpha, r.retired_key)
+    fetch(beta, alpha, "refs/heads/evil")  # objects only, as a push or pull brings them
+    report = verify_commits(beta.repo, beta.trust, [evil])
+    assert [p.commit for p in report.problems] == [evil]
+    # The server-side gate (pre-receive hook, pull) refuses it the same way.
+    problems = check_update(beta.repo, beta.trust, "refs/heads/evil", None, evil)
+    assert any(RETIRED in p.reason for p in problems), problems
+
+
+def test_the_heads_are_the_tips_not_below_another(nodes: Nodes) -> None:
+    (alpha,) = nodes("alpha")
+    alpha.think("one")
+    alpha.fork("side")
+    alpha.think("two", experiment="side")
+    # main is below side (side was forked from it), so only side names that history.
+    assert rotation_heads(alpha.repo) == (alpha.head("side"),)
+    side = alpha.head("side")
+    alpha.think("three", experiment="main")
+    assert rotation_heads(alpha.repo) == tuple(sorted({alpha.head("main"), side}))
+
+
+def test_a_head_missing_here_covers_nothing_until_it_arrives(nodes: Nodes) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    alpha.think("old")
+    old = alpha.head()
+    alpha.think("newer")
+    r = rotate_key(alpha)
+    # beta holds the older commit only; the head the rotation names is not here yet.
+    git("--git-dir", str(alpha.path), "update-ref", "refs/heads/old", old)
+    fetch(beta, alpha, "+refs/heads/old:refs/heads/alpha-old")
+    fetch(beta, alpha, f"+{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    apply_rotations(beta, ["refs/keys/peers/alpha"])
+    assert not verify_commits(beta.repo, beta.trust, [old]).ok
+    fetch(beta, alpha, "+refs/heads/main:refs/heads/alpha-main")
+    head = read_ref(beta.repo, "refs/heads/alpha-main")
+    assert head is not None
+    assert verify_commits(beta.repo, beta.trust, [head]).ok
+    assert verify_commits(beta.repo, beta.trust, [old, r.commit]).ok
+
+
+def test_the_bound_rides_in_the_trust_file_and_git_still_reads_it(nodes: Nodes) -> None:
+    (alpha,) = nodes("alpha")
+    alpha.think("signed by the first key")
+    first = alpha.head()
+    r = rotate_key(alpha)
+    line = next(x for x in alpha.trust.export().splitlines() if "alpha.retired-1" in x)
+    assert line.endswith(f"alpha.retired-1 heads={first}")
+    allowed = alpha.path / "exported"
+    allowed.write_text(alpha.trust.export())
+    out = subprocess.run(
+        [
+            *("git", "--git-dir", str(alpha.path), "-c", "gpg.format=ssh"),
+            *("-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", first),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0 and 'Good "git" signature' in out.stderr
+    # A server holding the export enforces the same bound.
+    assert TrustStore(allowed).get("alpha.retired-1").heads == (first,)
+    assert r.old == TrustStore(allowed).get("alpha.retired-1").key
+
+
+@pytest.mark.parametrize(
+    ("suffix", "reason"),
+    [
+        ("heads=HEAD", "not a hex commit id"),
+        ("heads=" + "f" * 40 + "," + "0" * 40, "sorted and distinct"),
+        ("heads=" + "0" * 40 + " heads=" + "0" * 40, "more than one"),
+    ],
+)
+def test_a_malformed_bound_is_a_corrupt_trust_file(
+    tmp_path: Path, nodes: Nodes, suffix: str, reason: str
+) -> None:
+    (alpha,) = nodes("alpha")
+    line = alpha.trust.export().splitlines()[0]
+    path = tmp_path / "allowed"
+    path.write_text(line.replace(" alpha", " alpha.retired-1 " + suffix) + "\n")
+    with pytest.raises(TrustFileCorrupt, match=reason):
+        TrustStore(path).nodes()
