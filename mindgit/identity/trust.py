@@ -44,6 +44,9 @@ _RACY_NS = 2_000_000_000
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 _HEAD = re.compile(r"(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
 _HEADS_WORD = "heads="
+# Written by ``remove``: a comment to OpenSSH, a memory to mindgit that the user chose to stop
+# trusting this key, so a peer's key rotation cannot bring it back (see ``is_removed``).
+_REMOVED = re.compile(r"# mindgit removed (did:key:\S+)\Z")
 # Key types OpenSSH knows; the token after the principals is options unless it is one of these.
 _KEY_TYPES = frozenset(
     {
@@ -197,10 +200,11 @@ class _Line:
     key: bytes | None  # the ed25519 key on the line, if there is one
     for_git: bool  # git may accept this key's plain signatures in namespace "git"
     node: TrustedNode | None  # set when mindgit trusts the key unconditionally
+    removed: bool = False  # a marker left by ``TrustStore.remove``
 
 
 class _Snapshot:
-    __slots__ = ("by_key", "by_name", "data", "lines", "racy", "stamp")
+    __slots__ = ("by_key", "by_name", "data", "lines", "racy", "removed", "stamp")
 
     def __init__(self, stamp: tuple[int, ...] | None, data: bytes, lines: list[_Line]) -> None:
         self.stamp = stamp
@@ -209,6 +213,7 @@ class _Snapshot:
         self.racy = False
         self.by_key: dict[bytes, TrustedNode] = {}
         self.by_name: dict[str, TrustedNode] = {}
+        self.removed = {line.key for line in lines if line.removed}
         for line in lines:
             node = line.node
             if node is not None and node.key.raw not in self.by_key:
@@ -252,19 +257,32 @@ class TrustStore:
                 raise TrustConflict(name, key, other)
             node = TrustedNode(name, key, heads)
             new_line = _Line(node.allowed_signers_line(), key.raw, True, node)
-            self._write([*snapshot.lines, new_line])
+            kept = [line for line in snapshot.lines if not (line.removed and line.key == key.raw)]
+            self._write([*kept, new_line])
             return node
 
-    def remove(self, name_or_did: str) -> TrustedNode:
-        """Stop trusting a node: every line that lets git accept its key goes."""
+    def remove(self, name_or_did: str, *, remember: bool = True) -> TrustedNode:
+        """Stop trusting a node: every line that lets git accept its key goes.
+
+        With ``remember`` a comment marks the key as removed on purpose, so that only ``add``
+        trusts it again, never a peer's key rotation (``is_removed``).
+        """
         with self._locked():
             snapshot = self._load()
             node = self._lookup(snapshot, name_or_did)
             kept = [
                 line for line in snapshot.lines if not (line.key == node.key.raw and line.for_git)
             ]
+            if remember and node.key.raw not in snapshot.removed:
+                kept.append(
+                    _Line(f"# mindgit removed {node.key.did}", node.key.raw, False, None, True)
+                )
             self._write(kept)
             return node
+
+    def is_removed(self, key: PublicKey) -> bool:
+        """Whether ``remove`` dropped this key and nobody has added it back since."""
+        return key.raw in self._current().removed
 
     def get(self, name_or_did: str) -> TrustedNode:
         """The trusted node with this name or did:key; ``UnknownNode`` if there is none."""
@@ -399,6 +417,13 @@ def _parse_line(
 ) -> _Line | None:
     """Parse one line; None for blank and comment lines (kept verbatim by the caller)."""
     rest = text.strip(" \t")
+    removed = _REMOVED.match(rest)
+    if removed is not None:
+        try:
+            key = PublicKey.parse(removed.group(1))
+        except MalformedKey as exc:
+            raise _LineError(f"the removed key is not a did:key ({exc})") from None
+        return _Line(text, key.raw, False, None, True)
     if not rest or rest.startswith("#"):
         return None
     principals, rest = _take_principals(rest)

@@ -142,7 +142,9 @@ class RotationOutcome:
     old: PublicKey | None
     new: PublicKey | None
     name: str | None  # the local name the new key is trusted under
-    status: Literal["applied", "already", "refused"]
+    # earlier: the old key of a rotation to a key already trusted here, now trusted (bounded)
+    # so that the node's history from before the rotation verifies
+    status: Literal["applied", "already", "earlier", "refused"]
     reason: str | None = None
 
 
@@ -431,8 +433,10 @@ def apply_rotations(
     """Accept peers' key rotations: announcement commits (and their ancestors), oldest first.
 
     A rotation signed by the current key of a trusted node moves that node's name to the new
-    key and keeps the old key trusted as ``<name>.retired-<n>``. One signed by an unknown or a
-    retired key, or malformed, is refused: with ``strict`` the first refusal raises
+    key and keeps the old key trusted as ``<name>.retired-<n>``. A rotation to a key already
+    trusted here, from a key unknown here, trusts the old key as retired (``_earlier_keys``).
+    Any other signed by an unknown or a retired key, or malformed, is refused: with ``strict``
+    the first refusal raises
     (``UntrustedRotation`` or ``BadRotation``) before anything changes; otherwise it is reported
     and the rest applied.
     """
@@ -440,15 +444,23 @@ def apply_rotations(
     tips = [store.resolve(c) for c in commit_ids]
     by_key = {n.key.raw: n.name for n in store.trust.nodes()}
     taken = set(by_key.values())
-    plans: list[tuple[RotationRecord, str, str]] = []
-    outcomes: list[RotationOutcome] = []
+    records: list[tuple[str, RotationRecord | BadRotation]] = []
     for oid in walk(store.repo, tips):
         try:
-            record = read_announcement(store, oid)
+            records.append((oid, read_announcement(store, oid)))
         except BadRotation as e:
             if strict:
                 raise
-            outcomes.append(RotationOutcome(oid, None, None, None, "refused", e.reason))
+            records.append((oid, e))
+    earlier = _earlier_keys(store, records, by_key, taken)
+    plans: list[tuple[RotationRecord, str, str]] = []
+    outcomes: list[RotationOutcome] = []
+    for oid, record in records:
+        if isinstance(record, BadRotation):
+            outcomes.append(RotationOutcome(oid, None, None, None, "refused", record.reason))
+            continue
+        if oid in earlier:
+            outcomes.append(RotationOutcome(oid, record.old, record.new, earlier[oid], "earlier"))
             continue
         trusted_new = by_key.get(record.new.raw)
         if trusted_new is not None:
@@ -471,9 +483,66 @@ def apply_rotations(
         by_key[record.new.raw] = old_name
         plans.append((record, old_name, retired_as))
         outcomes.append(RotationOutcome(oid, record.old, record.new, old_name, "applied"))
+    for oid, record in records:
+        known = isinstance(record, BadRotation) or store.trust.find(record.old) is not None
+        if oid in earlier and not known:
+            assert isinstance(record, RotationRecord)
+            store.trust.add(record.old, earlier[oid], record.heads)
     for record, name, retired_as in plans:
         _move_trust(store, record.old, record.new, name, record.heads, retired_as)
     return outcomes
+
+
+def _earlier_keys(
+    store: Store,
+    records: Sequence[tuple[str, RotationRecord | BadRotation]],
+    by_key: dict[bytes, str],
+    taken: set[str],
+) -> dict[str, str]:
+    """Rotations read from the far end: announcement -> the retired name its old key gets.
+
+    A node that came to trust alpha after alpha rotated still needs alpha's earlier keys to
+    accept alpha's older history. The key it trusts vouches for the one before it (its proof
+    signs the record); that earlier key vouches for the one before it only if that announcement
+    lies below the heads it was bounded to, which the newer, trusted record fixed. A key
+    removed from trust on purpose is never brought back this way.
+    """
+    vouching: dict[bytes, tuple[str, tuple[str, ...] | None]] = {
+        raw: (name, None) for raw, name in by_key.items() if not is_retired_name(name)
+    }
+    earlier: dict[str, str] = {}
+    # Newest first, until nothing changes: chains may arrive in any order, and one key's
+    # voucher may be found only after the key it vouches for was looked at.
+    changed = True
+    while changed:
+        changed = False
+        for oid, record in reversed(records):
+            if isinstance(record, BadRotation) or record.old.raw in by_key:
+                continue
+            voucher = vouching.get(record.new.raw)
+            if voucher is None or store.trust.is_removed(record.old):
+                continue
+            name, bound = voucher
+            if bound is not None and not _below(store.repo, oid, bound):
+                continue
+            retired_as = retired_name(name, taken)
+            taken.add(retired_as)
+            by_key[record.old.raw] = retired_as
+            vouching[record.old.raw] = (name, record.heads)
+            earlier[oid] = retired_as
+            changed = True
+    return earlier
+
+
+def _below(repo: pygit2.Repository, oid: str, heads: tuple[str, ...]) -> bool:
+    """Whether commit ``oid`` is one of ``heads`` or an ancestor of one held here."""
+    if oid in heads:
+        return True
+    target = pygit2.Oid(hex=oid)
+    return any(
+        isinstance(repo.get(h), pygit2.Commit) and repo.descendant_of(pygit2.Oid(hex=h), target)
+        for h in heads
+    )
 
 
 def _retire_key_file(store: Store, old: NodeKey) -> Path:
@@ -565,7 +634,7 @@ def _complete_move(
     except UnknownNode:
         holder = None
     if holder is not None and holder.key == old:
-        trust.remove(old.did)
+        trust.remove(old.did, remember=False)
     if trust.find(old) is None:
         trust.add(old, retired, heads)
     if trust.find(new) is None:

@@ -149,3 +149,89 @@ def test_a_malformed_bound_is_a_corrupt_trust_file(
     path.write_text(line.replace(" alpha", " alpha.retired-1 " + suffix) + "\n")
     with pytest.raises(TrustFileCorrupt, match=reason):
         TrustStore(path).nodes()
+
+
+def _newcomer(tmp_path: Path, alpha: Store) -> Store:
+    """A node that met alpha only after its rotations: it trusts alpha's current key alone."""
+    gamma = init_store(tmp_path / "gamma", "gamma")
+    gamma.trust.add(alpha.public_key, "alpha")
+    fetch(gamma, alpha, f"+{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    fetch(gamma, alpha, "+refs/heads/main:refs/heads/alpha-main")
+    return gamma
+
+
+def test_a_newcomer_learns_the_earlier_keys_from_the_trusted_one(
+    tmp_path: Path, nodes: Nodes
+) -> None:
+    (alpha,) = nodes("alpha")
+    alpha.think("under the first key")
+    first_heads = rotation_heads(alpha.repo)
+    first = rotate_key(alpha)
+    alpha.think("under the second key")
+    second = rotate_key(alpha)
+    alpha.think("under the third key")
+    gamma = _newcomer(tmp_path, alpha)
+    history = read_ref(gamma.repo, "refs/heads/alpha-main")
+    assert history is not None
+    assert not verify_commits(gamma.repo, gamma.trust, [history]).ok
+
+    outcomes = apply_rotations(gamma, ["refs/keys/peers/alpha"])
+    assert [(o.commit, o.status) for o in outcomes] == [
+        (first.commit, "earlier"),
+        (second.commit, "earlier"),
+    ]
+    by_key = {n.key: n for n in gamma.trust.nodes()}
+    assert by_key[first.old].heads == first_heads
+    assert by_key[second.old].heads is not None and first.commit in by_key[second.old].heads
+    assert gamma.trust.get("alpha").key == alpha.public_key
+    assert verify_commits(gamma.repo, gamma.trust, [history]).ok
+    # Applying again changes nothing; the earlier keys still sign nothing new.
+    before = gamma.trust.export()
+    assert {o.status for o in apply_rotations(gamma, ["refs/keys/peers/alpha"])} == {"already"}
+    assert gamma.trust.export() == before
+    evil = _thief(tmp_path / "t", alpha, first.retired_key)
+    fetch(gamma, alpha, "refs/heads/evil")
+    assert [p.commit for p in verify_commits(gamma.repo, gamma.trust, [evil]).problems] == [evil]
+
+
+def test_a_key_removed_on_purpose_is_not_brought_back(tmp_path: Path, nodes: Nodes) -> None:
+    (alpha,) = nodes("alpha")
+    alpha.think("under the first key")
+    first = rotate_key(alpha)
+    gamma = _newcomer(tmp_path, alpha)
+    apply_rotations(gamma, ["refs/keys/peers/alpha"])
+    gamma.untrust("alpha.retired-1")
+    assert gamma.trust.is_removed(first.old)
+    assert [o.status for o in apply_rotations(gamma, ["refs/keys/peers/alpha"])] == ["already"]
+    assert gamma.trust.find(first.old) is None
+    # Only an explicit add trusts it again (and clears the mark).
+    gamma.trust.add(first.old, "alpha-old")
+    assert not gamma.trust.is_removed(first.old)
+    assert "# mindgit removed" not in gamma.trust.export()
+
+
+def test_a_stolen_retired_key_cannot_vouch_for_a_key_of_its_own(
+    tmp_path: Path, nodes: Nodes
+) -> None:
+    """A thief holding alpha's retired key proves a rotation from a key of his to it: the
+    trusted record's heads do not reach that forged announcement, so nothing is trusted."""
+    from mindgit.identity.keys import NodeKey
+    from mindgit.identity.rotation import RotationRecord, prove
+    from mindgit.store.private import PROOF_FILE, RECORD_FILE
+
+    (alpha,) = nodes("alpha")
+    alpha.think("under the first key")
+    first = rotate_key(alpha)
+    stolen = NodeKey.load(first.retired_key)
+    thief = init_store(tmp_path / "thief", "alpha")
+    record = RotationRecord(thief.public_key, stolen.public, "alpha", ())
+    tb = thief.repo.TreeBuilder()
+    tb.insert(RECORD_FILE, thief.repo.create_blob(record.to_bytes()), 0o100644)
+    tb.insert(PROOF_FILE, thief.repo.create_blob(prove(record, stolen).encode()), 0o100644)
+    forged = thief.write_commit(tb.write(), [], "keys: rotate alpha")
+    git("--git-dir", str(thief.path), "update-ref", "refs/keys/forged", forged)
+    gamma = _newcomer(tmp_path, alpha)
+    fetch(gamma, thief, "+refs/keys/forged:refs/keys/peers/forged")
+    outcomes = apply_rotations(gamma, ["refs/keys/peers/alpha", "refs/keys/peers/forged"])
+    assert {o.commit: o.status for o in outcomes}[first.commit] == "earlier"
+    assert gamma.trust.find(thief.public_key) is None
