@@ -2,18 +2,29 @@
 
 Subcommands are imported only when run, so a read command pays for nothing it does not use.
 Errors are caught once, here: a ``MindgitError`` is one line on stderr and exit 1 (2 for usage),
-anything else is a bug (exit 3, traceback with ``--debug``), Ctrl-C exits 130.
+anything else is a bug (exit 3, traceback with ``--debug``), Ctrl-C exits 130. With ``--json``
+an error is also one JSON document on stdout (``{"error": ..., "hint": ..., "type": ...}``), so a
+script always gets exactly one document. A reader that closes stdout early (``mindgit log |
+head -1``) ends the command quietly with 141, the status git gets from SIGPIPE.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import select
 import sys
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
 
 import click
 
 from mindgit.errors import MindgitError
+
+# What git exits with when a reader closes its stdout: killed by SIGPIPE (128 + 13).
+EXIT_PIPE_CLOSED = 141
+COMPLETE_VAR = "_MINDGIT_COMPLETE"
 
 # command name -> (module under mindgit.cli.commands, function name)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -94,43 +105,125 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Run ``mindgit ARGV`` and return its exit code; nothing escapes but ``--debug`` tracebacks."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    if COMPLETE_VAR in os.environ:
+        # Shell completion is click's own business, and it exits by itself.
+        cli.main(args=args, prog_name="mindgit", complete_var=COMPLETE_VAR)
+    debug = "--debug" in args
+    as_json = wants_json(args)
     try:
-        # Without standalone mode click returns the code of an explicit exit instead of raising.
-        rv = cli.main(args=argv, prog_name="mindgit", standalone_mode=False)
+        # Not cli.main: it turns a closed stdout into a silent exit 1, and a closed pipe is not
+        # an error here (git exits 141). The rest of what it catches is mapped below.
+        with cli.make_context("mindgit", args) as ctx:
+            rv = cli.invoke(ctx)
+        # Buffered output is written here, where a closed pipe can still be told apart.
+        sys.stdout.flush()
+    except BrokenPipeError as e:
+        if _stdout_closed():
+            return _quiet_exit()
+        return _fail(f"{e.strerror or e}", None, 1, "BrokenPipeError", as_json)
     except MindgitError as e:
-        _error(str(e), e.hint)
-        return e.exit_code
+        return _fail(str(e), e.hint, e.exit_code, type(e).__name__, as_json)
     except click.exceptions.Exit as e:
         return int(e.exit_code)
-    except click.Abort:
-        click.echo("aborted", err=True)
-        return 130
+    except (click.Abort, EOFError):
+        return _fail("aborted", None, 130, "Aborted", as_json)
     except click.ClickException as e:
         if "PRIVATE KEY" in e.format_message():
             # Never echo a pasted private key back to the terminal or a CI log.
-            _error(
-                "that looks like a private key; give the public key (did:key or ssh-ed25519 line)",
-                None,
+            message = (
+                "that looks like a private key; give the public key (did:key or ssh-ed25519 line)"
             )
-            return 2
+            return _fail(message, None, 2, type(e).__name__, as_json)
+        if as_json:
+            _emit_error(e.format_message(), None, type(e).__name__)
         e.show()
         return e.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
-    except BrokenPipeError:
-        return 0
+        return _fail("interrupted", None, 130, "KeyboardInterrupt", as_json)
     except OSError as e:
         # The world refused (disk full, permission denied): not a bug in mindgit.
-        _error(f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e), None)
-        return 1
+        text = f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
+        return _fail(text, None, 1, type(e).__name__, as_json)
     except Exception as e:
         if debug:
             raise
-        _error(f"internal error: {type(e).__name__}: {e}", "rerun with --debug for a traceback")
-        return 3
+        hint = "rerun with --debug for a traceback"
+        return _fail(f"internal error: {type(e).__name__}: {e}", hint, 3, type(e).__name__, as_json)
     return rv if isinstance(rv, int) else 0
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether a command line asks for ``--json`` (read before parsing, so that an error in the
+    parse itself is reported as JSON too)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def error_json(message: str, hint: str | None, kind: str) -> dict[str, Any]:
+    """The JSON document of an error: what went wrong, what to do, and the error's type."""
+    return {"error": " ".join(message.split()), "hint": hint, "type": kind}
+
+
+def report_error(
+    message: str,
+    hint: str | None,
+    kind: str,
+    *,
+    as_json: bool,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """An error as the CLI reports it: one line on stderr, and with --json a document on stdout
+    (``details`` adds fields to it)."""
+    if as_json:
+        _emit_error(message, hint, kind, details)
+    _error(message, hint)
+
+
+def _fail(message: str, hint: str | None, code: int, kind: str, as_json: bool) -> int:
+    try:
+        report_error(message, hint, kind, as_json=as_json)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if _stdout_closed():
+            return _quiet_exit()
+        raise
+    return code
+
+
+def _emit_error(
+    message: str, hint: str | None, kind: str, details: Mapping[str, Any] | None = None
+) -> None:
+    data = {**error_json(message, hint, kind), **(details or {})}
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout's reader has gone (a pipe with no reader polls as an error)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True  # not a real file (tests capture it): only a write to it could have failed
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in poller.poll(0))
+
+
+def _quiet_exit() -> int:
+    # Whatever is still buffered would fail again when Python flushes stdout at exit and print
+    # "Exception ignored ... BrokenPipeError": send it nowhere instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return EXIT_PIPE_CLOSED
 
 
 def _error(message: str, hint: str | None) -> None:
@@ -140,6 +233,6 @@ def _error(message: str, hint: str | None) -> None:
     click.echo(f"mindgit: error: {line}", err=True)
 
 
-def exit_with(code: int) -> Any:
+def exit_with(code: int) -> NoReturn:
     """Leave a command with ``code`` without treating it as an error."""
     raise click.exceptions.Exit(code)

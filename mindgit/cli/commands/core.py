@@ -673,10 +673,14 @@ def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
 @config.command("set")
 @click.argument("key")
 @click.argument("value")
+@json_option
 @click.pass_context
-def config_set(ctx: click.Context, key: str, value: str) -> None:
+def config_set(ctx: click.Context, key: str, value: str, as_json: bool) -> None:
     """Set a setting, e.g. `mindgit config set fitness rastrigin`."""
     from mindgit.store.settings import check_setting
 
     store = open_store_from(ctx)
-    store.config_set(check_setting(key, value), value)
+    full = check_setting(key, value)
+    store.config_set(full, value)
+    if as_json:
+        emit_json({"key": full, "value": value})

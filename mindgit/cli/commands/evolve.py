@@ -557,6 +557,10 @@ def plot(
     stats = history(store, run)
     best = [s.best for s in stats]
     mean = [s.mean for s in stats]
+    if output is not None:
+        # Written with --json too: the JSON is the data, the file what -o asked for.
+        output.write_bytes(png_chart(best, mean, width=width or 800))
+        info(f"wrote {output}")
     if as_json:
         emit_json(
             [
@@ -566,8 +570,6 @@ def plot(
         )
         return
     if output is not None:
-        output.write_bytes(png_chart(best, mean, width=width or 800))
-        info(f"wrote {output}")
         return
     for line in text_chart(best, mean, width=width or 60):
         click.echo(line)

@@ -42,18 +42,28 @@ def merge(
 ) -> None:
     """Merge THEIRS (an experiment or commit) into the current experiment, keeping the fitter
     patterns; print what was kept and why."""
+    from mindgit.cli.main import exit_with, report_error
     from mindgit.merge.engine import merge as run_merge
     from mindgit.merge.engine import outcome_json
+    from mindgit.merge.search import MergeConflict
 
     store = open_store_from(ctx)
-    out = run_merge(
-        store,
-        theirs,
-        into=into,
-        fitness=fitness,
-        dry_run=dry_run,
-        allow_unrelated=allow_unrelated,
-    )
+    try:
+        out = run_merge(
+            store,
+            theirs,
+            into=into,
+            fitness=fitness,
+            dry_run=dry_run,
+            allow_unrelated=allow_unrelated,
+        )
+    except MergeConflict as e:
+        if not as_json:
+            raise
+        # The conflicting patterns are data a script wants, not only words in the message.
+        details = {"conflicts": list(e.patterns)}
+        report_error(str(e), e.hint, type(e).__name__, as_json=True, details=details)
+        exit_with(e.exit_code)
     if as_json:
         emit_json(outcome_json(out))
         return

@@ -198,13 +198,17 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
 
 @remote.command("remove")
 @click.argument("name")
+@json_option
 @click.pass_context
-def remote_remove(ctx: click.Context, name: str) -> None:
+def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
     """Forget peer NAME: its remote, last-seen heads and recorded state."""
     from mindgit.sync.peers import remove_peer
 
     peer = remove_peer(open_store_from(ctx), name)
-    info(f"removed peer {peer.name} ({peer.url})")
+    if as_json:
+        emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
+    else:
+        info(f"removed peer {peer.name} ({peer.url})")
 
 
 @remote.command("list")
