@@ -28,7 +28,7 @@ from typing import Any
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
-from mindgit.store.genome import Genome, GenomeError
+from mindgit.store.genome import Gene, Genome, GenomeError
 
 SCHEMA_VERSION = 1
 MANIFEST_KEYS = frozenset({"schema", "genome", "thoughts"})
@@ -225,11 +225,18 @@ class GenomeSplice:
     alone decodes strictly, the manifest is valid exactly when that value is a valid, canonical
     genome. Its links are then those of the manifest the splice was cut from. A middle that is
     not one value (it may hold more keys) is left to the full parse.
+
+    The same holds one level down: ``genes`` says where each gene's map sits in ``genome`` (the
+    genome's bytes), so a genome that keeps every byte outside one gene's map differs in that
+    gene only, and is valid exactly when that gene is (genes are checked one by one, and the
+    keys and their order are unchanged).
     """
 
     prefix: bytes
     suffix: bytes
     state: State
+    genome: bytes = b""
+    genes: tuple[tuple[int, int], ...] = ()  # (start, end) of each gene's map in ``genome``
 
     @classmethod
     def parse(cls, data: bytes, cid: CID | None = None) -> tuple[State, GenomeSplice | None]:
@@ -246,11 +253,37 @@ class GenomeSplice:
         genome = dagjson.encode(state.genome.to_node())
         if not data.startswith(prefix + genome):
             return state, None
-        return state, cls(prefix, data[len(prefix) + len(genome) :], state)
+        return state, cls._cut(prefix, data[len(prefix) + len(genome) :], state, genome)
+
+    @classmethod
+    def _cut(cls, prefix: bytes, suffix: bytes, state: State, genome: bytes) -> GenomeSplice:
+        # Each gene's map is found by spelling it alone; the spans are kept only if the pieces
+        # spell ``genome`` exactly, so they never point anywhere but at a gene's whole map.
+        spans: list[tuple[int, int]] = []
+        pieces = [b"{"]
+        at = 1
+        for gene in state.genome.genes:
+            key = dagjson.encode(gene.name) + b":"
+            value = dagjson.encode(gene.to_node())
+            if spans:
+                key = b"," + key
+            at += len(key)
+            spans.append((at, at + len(value)))
+            at += len(value)
+            pieces += (key, value)
+        pieces.append(b"}")
+        genes = tuple(spans) if b"".join(pieces) == genome else ()
+        return cls(prefix, suffix, state, genome, genes)
 
     def match(self, data: bytes, where: str = "manifest") -> State | None:
         """The state ``data`` holds if it differs from the splice's manifest in the genome only;
         None if it may differ elsewhere. Raises SchemaError if it holds an invalid genome."""
+        follow = self.follow(data, where)
+        return None if follow is None else follow.state
+
+    def follow(self, data: bytes, where: str = "manifest") -> GenomeSplice | None:
+        """:meth:`match`, as the splice cut from ``data`` (so a chain of one-gene changes is
+        checked one gene at a time); None if ``data`` may differ outside the genome."""
         prefix, suffix = self.prefix, self.suffix
         if (
             len(data) <= len(prefix) + len(suffix)
@@ -258,13 +291,52 @@ class GenomeSplice:
             or not data.endswith(suffix)
         ):
             return None
+        middle = data[len(prefix) : len(data) - len(suffix)]
+        if middle == self.genome:
+            return self
+        one = self._one_gene(middle)
+        if one is not None:
+            return one
         try:
-            node = dagjson.decode(data[len(prefix) : len(data) - len(suffix)])
+            node = dagjson.decode(middle)
         except MindgitError:
             # Not one value: the middle may span more keys (a "memories" map added after the
             # genome, say), which only the full parse can judge.
             return None
-        return self.state.with_genome(check_genome_node(node, where))
+        state = self.state.with_genome(check_genome_node(node, where))
+        return self._cut(prefix, suffix, state, middle)
+
+    def _one_gene(self, middle: bytes) -> GenomeSplice | None:
+        """The splice for ``middle`` if it differs from ``genome`` inside one gene's map and that
+        gene is valid and canonical; None whenever that cannot be shown (the caller then checks
+        the whole genome, which also names what is wrong)."""
+        old, spans = self.genome, self.genes
+        if not spans:
+            return None
+        # The last gene whose map starts where middle still agrees with the old genome.
+        lo, hi = 0, len(spans) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if middle.startswith(old[: spans[mid][0]]):
+                lo = mid
+            else:
+                hi = mid - 1
+        start, end = spans[lo]
+        stop = len(middle) - (len(old) - end)
+        if stop <= start or not middle.startswith(old[:start]) or not middle.endswith(old[end:]):
+            return None
+        try:
+            node = dagjson.decode(middle[start:stop])
+            genes = self.state.genome.genes
+            gene = Gene.from_node(genes[lo].name, node)
+        except MindgitError:
+            return None
+        if node != gene.to_node():
+            return None
+        shift = stop - end
+        moved = (*spans[:lo], (start, stop), *((a + shift, b + shift) for a, b in spans[lo + 1 :]))
+        genome = Genome((*genes[:lo], gene, *genes[lo + 1 :]))
+        return GenomeSplice(self.prefix, self.suffix, self.state.with_genome(genome), middle, moved)
 
 
 def state_from_node(node: object, where: str = "manifest") -> State:

@@ -110,6 +110,7 @@ class Verifier:
         self._clean_dirs: CleanDirs = {}
         self._splice: GenomeSplice | None = None
         self._splice_links: ManifestLinks = (frozenset(), frozenset())
+        self._good_blocks: dict[str, set[tuple[bytes, str]]] = {"thought": set(), "block": set()}
         self._retired = RetiredBounds(repo)
 
     def check_commit(self, oid: str) -> CommitResult:
@@ -260,6 +261,8 @@ class Verifier:
         present: Entries = {}
         key: tuple[bytes, str] | None = None
         entry = entries.get(dirname)
+        if entry is None and not wanted_cids:
+            return
         if entry is not None:
             sub_id, mode = entry
             # Most commits change a gene, not the thoughts: the same directory checked clean
@@ -290,9 +293,16 @@ class Verifier:
                 clean = False
                 yield f"{kind} {name}", "not a regular file"
                 continue
+            # A new directory is mostly the last one plus a block: the rest were checked already
+            # (a blob's name is its CID's text, so the pair says what was checked).
+            good = (oid, name)
+            if good in self._good_blocks[kind]:
+                continue
             # Memories and data are opaque canonical blocks; only thoughts have a schema.
             problem = self._blob_problem(pygit2.Oid(raw=oid), cid, kind != "thought")
-            if problem is not None:
+            if problem is None:
+                self._good_blocks[kind].add(good)
+            else:
                 clean = False
                 yield f"{kind} {name}", problem
         if clean and key is not None:

@@ -174,3 +174,102 @@ def test_verify_refuses_a_bad_genome_after_good_states(
     problems = [str(p) for p in report.problems]
     assert len(problems) == 1 and str(oid)[:12] in problems[0], problems
     assert "manifest" in problems[0] and reason in problems[0], problems
+
+
+# ---- one gene at a time -------------------------------------------------------------------------
+
+_GENE_EDITS = [*_EDITS, (b"}", b'},"y":{"type":"bool","value":true}')]
+
+
+def _gene_spans() -> list[bytes]:
+    assert SPLICE is not None
+    return [SPLICE.genome[a:b] for a, b in SPLICE.genes]
+
+
+def _replacements() -> st.SearchStrategy[bytes]:
+    encoded = _gene_nodes.map(lambda g: dagjson.encode(g))  # type: ignore[arg-type]
+    edited = st.tuples(
+        st.one_of(encoded, st.sampled_from(_gene_spans())), st.sampled_from(_GENE_EDITS)
+    ).map(lambda p: p[0].replace(*p[1], 1))
+    return st.one_of(encoded, edited, st.binary(max_size=30))
+
+
+def test_the_genes_are_found_in_the_genome() -> None:
+    assert SPLICE is not None
+    assert _gene_spans() == [dagjson.encode(g.to_node()) for g in BASE.genome.genes]
+
+
+@settings(max_examples=400)
+@given(st.integers(0, len(BASE.genome) - 1), _replacements())
+def test_a_manifest_changed_in_one_gene_is_judged_as_parse_manifest_judges_it(
+    index: int, replacement: bytes
+) -> None:
+    assert SPLICE is not None
+    start, end = SPLICE.genes[index]
+    middle = SPLICE.genome[:start] + replacement + SPLICE.genome[end:]
+    data = SPLICE.prefix + middle + SPLICE.suffix
+    fast = _outcome(lambda: SPLICE.match(data))
+    full = _outcome(lambda: parse_manifest(data))
+    if fast is None:
+        with pytest.raises(dagjson.DagJsonDecodeError):
+            dagjson.decode(middle)
+        return
+    assert fast == full
+    one = SPLICE._one_gene(middle)
+    if one is not None:  # the gene alone was judged: it must have been a valid one
+        assert one.state == full
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(BASE.genome) - 1),
+            st.floats(-1, 1).map(_no_minus_zero),
+            st.integers(0, 9),
+        ),
+        max_size=12,
+    )
+)
+def test_a_chain_of_gene_changes_follows_one_gene_at_a_time(
+    changes: list[tuple[int, float, int]],
+) -> None:
+    """Each state of a chain is judged by its one changed gene, and the splice it leaves behind
+    is the one a full parse would cut."""
+    assert SPLICE is not None
+    splice, state = SPLICE, BASE
+    for index, x, n in changes:
+        old = state.genome.genes[index]
+        values: dict[str, object] = {
+            "x": x,
+            "n": n,
+            "on": not old.value,
+            "mode": "b" if old.value == "a" else "a",
+        }
+        gene = old.with_value(values[old.name])
+        state = state.with_genome(state.genome.with_genes(gene))
+        data = state.manifest().data
+        middle = data[len(splice.prefix) : len(data) - len(splice.suffix)]
+        follow = splice._one_gene(middle) if middle != splice.genome else splice
+        assert follow is not None
+        assert follow.state == state == parse_manifest(data)
+        assert follow == GenomeSplice.parse(data)[1]
+        splice = follow
+
+
+def test_a_bad_gene_is_left_to_the_whole_genome_check_that_names_it() -> None:
+    assert SPLICE is not None
+    start, end = SPLICE.genes[BASE.genome.genes.index(BASE.genome["x"])]
+    gene = SPLICE.genome[start:end]
+    for bad, reason in [
+        (gene.replace(b"0.5", b"7"), "above max"),
+        (gene.replace(b"0.5", b"0.50"), "canonical"),
+        (gene.replace(b'"float"', b'"complex"'), "unknown type"),
+    ]:
+        middle = SPLICE.genome[:start] + bad + SPLICE.genome[end:]
+        data = SPLICE.prefix + middle + SPLICE.suffix
+        assert SPLICE._one_gene(middle) is None
+        with pytest.raises(SchemaError, match=reason):
+            # A middle that does not even decode is left to the full parse, as the verifier does.
+            if SPLICE.match(data) is None:
+                parse_manifest(data)

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pygit2
 
 from mindgit.identity.keys import NodeKey
+from mindgit.ipld.cid import CID
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
-from mindgit.store.verify import verify_commits
+from mindgit.store.verify import Verifier, verify_commits
 from tests.conftest import git
+
+T = TypeVar("T")
 
 
 def verify_all(store: Store) -> list[str]:
@@ -160,3 +165,147 @@ def test_one_process_verifying_two_copies_sees_each_ones_objects(
     other = Store(copy)
     report = verify_commits(other.repo, other.trust, [other.head()])
     assert any("missing" in p.reason for p in report.problems)
+
+
+# ---- the verifier's shortcuts agree with checking each commit afresh ----------------------------
+
+
+def _side_commit(store: Store, build: Callable[[pygit2.Commit], pygit2.Oid], message: str) -> str:
+    """A signed commit on top of main whose tree ``build`` makes; main does not move."""
+    head = store.head()
+    return store.write_commit(build(_object(store, head, pygit2.Commit)), [head], message)
+
+
+def _object(store: Store, oid: str | pygit2.Oid, kind: type[T]) -> T:
+    obj = store.repo[oid]
+    assert isinstance(obj, kind)
+    return obj
+
+
+def _thought_blob(store: Store, cid: CID) -> pygit2.Oid:
+    thoughts = _object(store, store.snapshot().tree["thoughts"].id, pygit2.Tree)
+    return thoughts[str(cid)].id
+
+
+def _with_manifest(
+    store: Store, commit: pygit2.Commit, edit: Callable[[bytes], bytes]
+) -> pygit2.Oid:
+    data = store.repo[commit.tree["manifest.json"].id].read_raw()
+    root = store.repo.TreeBuilder(commit.tree)
+    root.insert("manifest.json", store.repo.create_blob(edit(data)), pygit2.enums.FileMode.BLOB)
+    return root.write()
+
+
+def _with_thought(store: Store, commit: pygit2.Commit, name: str, blob: pygit2.Oid) -> pygit2.Oid:
+    thoughts = store.repo.TreeBuilder(commit.tree["thoughts"].id)
+    thoughts.insert(name, blob, pygit2.enums.FileMode.BLOB)
+    root = store.repo.TreeBuilder(commit.tree)
+    root.insert("thoughts", thoughts.write(), pygit2.enums.FileMode.TREE)
+    return root.write()
+
+
+def test_a_history_verified_in_one_run_gets_the_verdicts_of_fresh_checks(
+    store: Store, tmp_path: Path
+) -> None:
+    """One Verifier reuses what it checked (trees, blobs, the last manifest, one changed gene);
+    each commit must get exactly the result a verifier that has seen nothing gives it."""
+    stranger = init_store(tmp_path / "stranger", "stranger")
+    tips = []
+    _, first = store.think("first", ["t"])
+    _, second = store.think("second", ["t"])
+    first_blob = _thought_blob(store, first)
+    for i in range(12):
+        store.set_genes(
+            [
+                Gene.make("x", "float", i / 16, min=-1, max=1),
+                Gene.make(f"g{i % 3}", "int", i, min=0, max=20),
+                Gene.make("on", "bool", i % 2 == 0),
+            ][: 1 + i % 3]
+        )
+        if i % 4 == 3:
+            store.think(f"thought {i}")
+        edits: list[Callable[[pygit2.Commit], pygit2.Oid]] = [
+            lambda c: _with_manifest(store, c, lambda d: d.replace(b'"value":', b'"value": ', 1)),
+            lambda c: _with_manifest(store, c, lambda d: d.replace(b'"max":1,', b'"max":0,', 1)),
+            lambda c: _with_manifest(
+                store, c, lambda d: d.replace(b'"type":"bool"', b'"type":"boo"')
+            ),
+            # thought 'second' named by the bytes of 'first': checked before, under another name
+            lambda c: _with_thought(store, c, str(second), first_blob),
+            lambda c: _with_thought(store, c, str(first), store.repo.create_blob(b'{"x":1}')),
+        ]
+        tips.append(_side_commit(store, edits[i % len(edits)], f"bad {i}"))
+    stranger_key = stranger.key
+    good_key = store.key
+    store._key = stranger_key
+    tips.append(store.write_commit(store.repo[store.head()].tree.id, [store.head()], "stranger"))
+    store._key = good_key
+    tips.append(store.head())
+
+    report = verify_commits(store.repo, store.trust, tips)
+    assert len(report.results) == 31
+    for result in report.results:
+        fresh = Verifier(store.repo, store.trust).check_commit(result.commit)
+        assert result == fresh
+    reasons = " ".join(p.reason for p in report.problems)
+    for expected in ("canonical", "above max", "unknown type", "hash to", "untrusted key"):
+        assert expected in reasons
+    assert sum(not r.ok for r in report.results) == 13
+
+
+def test_a_blob_checked_under_one_name_is_refused_under_another(store: Store) -> None:
+    _, first = store.think("first")
+    _, second = store.think("second")
+    blob = _thought_blob(store, first)
+    oid = _side_commit(store, lambda c: _with_thought(store, c, str(second), blob), "swap")
+    report = verify_commits(store.repo, store.trust, [store.head(), oid])
+    assert [str(p) for p in report.problems] == [
+        f"{oid[:12]} (thought {second}): bytes hash to {first}, not to their name"
+    ]
+
+
+def test_a_commit_whose_tree_is_missing_is_named(store: Store) -> None:
+    head = store.head()
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    raw = f"tree {missing}\nparent {head}\nauthor a <a> 0 +0000\ncommitter a <a> 0 +0000\n\nx\n"
+    oid = str(store.repo.write(pygit2.enums.ObjectType.COMMIT, raw.encode()))
+    result = Verifier(store.repo, store.trust).check_commit(oid)
+    assert [p.reason for p in result.problems] == [
+        "unsigned commit",
+        f"tree {missing} is missing",
+    ]
+
+
+def test_a_commit_that_does_not_start_with_its_tree_is_named(store: Store) -> None:
+    raw = b"author a <a> 0 +0000\ncommitter a <a> 0 +0000\n\nx\n"
+    oid = str(store.repo.write(pygit2.enums.ObjectType.COMMIT, raw))
+    result = Verifier(store.repo, store.trust).check_commit(oid)
+    assert [p.reason for p in result.problems] == [
+        "unsigned commit",
+        "malformed commit: it does not start with its tree",
+    ]
+
+
+def test_a_malformed_tree_is_named(store: Store) -> None:
+    head = store.head()
+    bad_tree = store.repo.write(pygit2.enums.ObjectType.TREE, b"100644 manifest.json\0short")
+    raw = f"tree {bad_tree}\nparent {head}\nauthor a <a> 0 +0000\ncommitter a <a> 0 +0000\n\nx\n"
+    oid = str(store.repo.write(pygit2.enums.ObjectType.COMMIT, raw.encode()))
+    result = Verifier(store.repo, store.trust).check_commit(oid)
+    assert result.problems[-1].reason == f"tree {bad_tree} is not a well-formed tree"
+
+
+def test_a_thought_name_that_is_not_utf8_is_named_not_linked(store: Store) -> None:
+    populated(store)
+    commit = _object(store, store.head(), pygit2.Commit)
+    thoughts = _object(store, commit.tree["thoughts"].id, pygit2.Tree)
+    entries = b"".join(f"100644 {e.name}\0".encode() + e.id.raw for e in thoughts)
+    blob = store.repo.create_blob(b'{"tags":[],"text":"x","type":"note"}')
+    odd = store.repo.write(pygit2.enums.ObjectType.TREE, entries + b"100644 \xff\xfe\0" + blob.raw)
+    root = store.repo.TreeBuilder(commit.tree)
+    root.insert("thoughts", odd, pygit2.enums.FileMode.TREE)
+    oid = store.write_commit(root.write(), [str(commit.id)], "odd name")
+    result = Verifier(store.repo, store.trust).check_commit(oid)
+    assert [(p.object, p.reason) for p in result.problems] == [
+        ("thoughts/\\xff\\xfe", "not linked from the manifest")
+    ]
