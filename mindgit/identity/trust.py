@@ -261,7 +261,7 @@ class TrustStore:
             self._write([*kept, new_line])
             return node
 
-    def remove(self, name_or_did: str, *, remember: bool = True) -> TrustedNode:
+    def remove(self, name_or_did: str, *, remember: bool = False) -> TrustedNode:
         """Stop trusting a node: every line that lets git accept its key goes.
 
         With ``remember`` a comment marks the key as removed on purpose, so that only ``add``

@@ -634,7 +634,7 @@ def _complete_move(
     except UnknownNode:
         holder = None
     if holder is not None and holder.key == old:
-        trust.remove(old.did, remember=False)
+        trust.remove(old.did)
     if trust.find(old) is None:
         trust.add(old, retired, heads)
     if trust.find(new) is None:

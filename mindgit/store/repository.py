@@ -224,11 +224,12 @@ class Store:
         found = self.trust.get(node)
         if found.key == self.public_key:
             raise TrustOwnKey(found.name)
-        removed = self.trust.remove(node)
+        # remember: a peer's key rotation must not bring back a key the user chose to drop.
+        removed = self.trust.remove(node, remember=True)
         prefix = removed.name + ".retired-"
         for other in self.trust.nodes():
             if other.name.startswith(prefix) and other.name[len(prefix) :].isdigit():
-                self.trust.remove(other.name)
+                self.trust.remove(other.name, remember=True)
         return removed
 
     def verify(

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from mindgit.identity import sshsig
 from mindgit.identity.keys import MalformedKey, NodeKey, PublicKey
 from mindgit.identity.trust import (
+    InvalidHeads,
     InvalidNodeName,
     TrustConflict,
     TrustedNode,
@@ -408,3 +409,32 @@ def test_an_old_file_is_trusted_by_its_stamp(
     monkeypatch.setattr(TrustStore, "_stamp", lambda self: frozen)
     store.path.write_text(f"beta {B.openssh}\n")
     assert store.find(A) is not None  # the cached snapshot is used, as intended
+
+
+def test_remove_can_remember_the_key_until_it_is_added_again(store: TrustStore) -> None:
+    store.add(A, "alpha")
+    store.remove("alpha", remember=True)
+    assert store.is_removed(A) and not store.is_removed(B)
+    assert store.export() == f"# mindgit removed {A.did}\n"
+    assert TrustStore(store.path).is_removed(A)  # read back from the file
+    store.add(A, "alpha")
+    assert not store.is_removed(A)
+    assert store.export() == TrustedNode("alpha", A).allowed_signers_line() + "\n"
+
+
+def test_a_removed_mark_with_a_bad_key_is_a_corrupt_file(tmp_path: Path) -> None:
+    path = tmp_path / "allowed"
+    path.write_text("# mindgit removed did:key:z6Mknot-a-key\n")
+    with pytest.raises(TrustFileCorrupt, match="removed key"):
+        TrustStore(path).nodes()
+
+
+def test_a_bounded_key_round_trips_and_bad_heads_are_refused(store: TrustStore) -> None:
+    heads = ("0" * 40, "a" * 64)
+    node = store.add(A, "alpha.retired-1", heads)
+    assert TrustStore(store.path).get("alpha.retired-1") == node
+    assert node.allowed_signers_line().endswith(" alpha.retired-1 heads=" + ",".join(heads))
+    for bad in (("HEAD",), ("a" * 40, "0" * 40), ("0" * 40, "0" * 40)):
+        with pytest.raises(InvalidHeads):
+            store.add(B, "beta.retired-1", bad)
+    assert store.find(B) is None
