@@ -319,12 +319,16 @@ def read_announcement(store: Store, commit: str) -> RotationRecord:
     The commit must be signed by the record's old key and hold the new key's proof. Whether the
     old key is trusted is the caller's question.
     """
+    return _read_announcement(store.repo, commit)
+
+
+def _read_announcement(repo: pygit2.Repository, commit: str) -> RotationRecord:
     what = commit[:12]
-    obj = store.repo.get(commit)
+    obj = repo.get(commit)
     if not isinstance(obj, pygit2.Commit):
         raise BadRotation(what, "not a commit in this store")
-    record = _announced_record(store.repo, obj.tree, what)
-    payload, armored = split_gpgsig(store.repo.read(commit)[1])
+    record = _announced_record(repo, obj.tree, what)
+    payload, armored = split_gpgsig(repo.read(commit)[1])
     if armored is None:
         raise BadRotation(what, "the announcement is not signed")
     try:
@@ -433,34 +437,81 @@ def apply_rotations(
     """Accept peers' key rotations: announcement commits (and their ancestors), oldest first.
 
     A rotation signed by the current key of a trusted node moves that node's name to the new
-    key and keeps the old key trusted as ``<name>.retired-<n>``. A rotation to a key already
-    trusted here, from a key unknown here, trusts the old key as retired (``_earlier_keys``).
-    Any other signed by an unknown or a retired key, or malformed, is refused: with ``strict``
-    the first refusal raises
-    (``UntrustedRotation`` or ``BadRotation``) before anything changes; otherwise it is reported
-    and the rest applied.
+    key and keeps the old key trusted as ``<name>.retired-<n>``, bounded by the record's heads.
+    A rotation to a key already trusted here, from a key unknown here, trusts the old key as
+    retired (``_earlier_keys``). Any other signed by an unknown or a retired key, or malformed,
+    is refused: with ``strict`` the first refusal raises (``UntrustedRotation`` or
+    ``BadRotation``) before anything changes; otherwise it is reported and the rest applied.
     """
     _finish_trust_journal(store)
-    tips = [store.resolve(c) for c in commit_ids]
-    by_key = {n.key.raw: n.name for n in store.trust.nodes()}
+    plan = plan_key_changes(store.repo, store.trust, [store.resolve(c) for c in commit_ids], strict)
+    for change in plan.changes:
+        if change.new is None:
+            if store.trust.find(change.old) is None:
+                store.trust.add(change.old, change.retired_as, change.heads)
+        else:
+            _move_trust(store, change.old, change.new, change.name, change.heads, change.retired_as)
+    return list(plan.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """One change to the trust store: ``old`` becomes ``retired_as`` (bounded by ``heads``) and,
+    unless ``new`` is None (an earlier key, see ``_earlier_keys``), ``new`` takes ``name``."""
+
+    old: PublicKey
+    new: PublicKey | None
+    name: str
+    retired_as: str
+    heads: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChanges:
+    """What accepting some announcements would do: an outcome for each, and the trust changes."""
+
+    outcomes: tuple[RotationOutcome, ...]
+    changes: tuple[KeyChange, ...]
+
+    def apply_to(self, trust: TrustStore) -> None:
+        """Make the changes in ``trust`` without a journal: for a scratch copy that a pull
+        verifies with, never for the store's own trust file (``apply_rotations`` is for that)."""
+        for change in self.changes:
+            if change.new is None:
+                if trust.find(change.old) is None:
+                    trust.add(change.old, change.retired_as, change.heads)
+            else:
+                _complete_move(
+                    trust, change.old, change.new, change.name, change.retired_as, change.heads
+                )
+
+
+def plan_key_changes(
+    repo: pygit2.Repository, trust: TrustStore, tips: Sequence[str], strict: bool = True
+) -> KeyChanges:
+    """The outcomes and trust changes of accepting the announcements below ``tips``; nothing is
+    changed. With ``strict`` the first refusal raises instead of being reported."""
+    by_key = {n.key.raw: n.name for n in trust.nodes()}
     taken = set(by_key.values())
     records: list[tuple[str, RotationRecord | BadRotation]] = []
-    for oid in walk(store.repo, tips):
+    for oid in walk(repo, tips):
         try:
-            records.append((oid, read_announcement(store, oid)))
+            records.append((oid, _read_announcement(repo, oid)))
         except BadRotation as e:
             if strict:
                 raise
             records.append((oid, e))
-    earlier = _earlier_keys(store, records, by_key, taken)
-    plans: list[tuple[RotationRecord, str, str]] = []
+    earlier = _earlier_keys(repo, trust, records, by_key, taken)
+    changes: list[KeyChange] = []
     outcomes: list[RotationOutcome] = []
     for oid, record in records:
         if isinstance(record, BadRotation):
             outcomes.append(RotationOutcome(oid, None, None, None, "refused", record.reason))
             continue
         if oid in earlier:
-            outcomes.append(RotationOutcome(oid, record.old, record.new, earlier[oid], "earlier"))
+            name, retired_as = earlier[oid]
+            changes.append(KeyChange(record.old, None, name, retired_as, record.heads))
+            outcomes.append(RotationOutcome(oid, record.old, record.new, retired_as, "earlier"))
             continue
         trusted_new = by_key.get(record.new.raw)
         if trusted_new is not None:
@@ -481,25 +532,20 @@ def apply_rotations(
         taken.add(retired_as)
         by_key[record.old.raw] = retired_as
         by_key[record.new.raw] = old_name
-        plans.append((record, old_name, retired_as))
+        changes.append(KeyChange(record.old, record.new, old_name, retired_as, record.heads))
         outcomes.append(RotationOutcome(oid, record.old, record.new, old_name, "applied"))
-    for oid, record in records:
-        known = isinstance(record, BadRotation) or store.trust.find(record.old) is not None
-        if oid in earlier and not known:
-            assert isinstance(record, RotationRecord)
-            store.trust.add(record.old, earlier[oid], record.heads)
-    for record, name, retired_as in plans:
-        _move_trust(store, record.old, record.new, name, record.heads, retired_as)
-    return outcomes
+    return KeyChanges(tuple(outcomes), tuple(changes))
 
 
 def _earlier_keys(
-    store: Store,
+    repo: pygit2.Repository,
+    trust: TrustStore,
     records: Sequence[tuple[str, RotationRecord | BadRotation]],
     by_key: dict[bytes, str],
     taken: set[str],
-) -> dict[str, str]:
-    """Rotations read from the far end: announcement -> the retired name its old key gets.
+) -> dict[str, tuple[str, str]]:
+    """Rotations read from the far end: announcement -> (the node's name, the retired name its
+    old key gets).
 
     A node that came to trust alpha after alpha rotated still needs alpha's earlier keys to
     accept alpha's older history. The key it trusts vouches for the one before it (its proof
@@ -510,7 +556,7 @@ def _earlier_keys(
     vouching: dict[bytes, tuple[str, tuple[str, ...] | None]] = {
         raw: (name, None) for raw, name in by_key.items() if not is_retired_name(name)
     }
-    earlier: dict[str, str] = {}
+    earlier: dict[str, tuple[str, str]] = {}
     # Newest first, until nothing changes: chains may arrive in any order, and one key's
     # voucher may be found only after the key it vouches for was looked at.
     changed = True
@@ -520,16 +566,16 @@ def _earlier_keys(
             if isinstance(record, BadRotation) or record.old.raw in by_key:
                 continue
             voucher = vouching.get(record.new.raw)
-            if voucher is None or store.trust.is_removed(record.old):
+            if voucher is None or trust.is_removed(record.old):
                 continue
             name, bound = voucher
-            if bound is not None and not _below(store.repo, oid, bound):
+            if bound is not None and not _below(repo, oid, bound):
                 continue
             retired_as = retired_name(name, taken)
             taken.add(retired_as)
             by_key[record.old.raw] = retired_as
             vouching[record.old.raw] = (name, record.heads)
-            earlier[oid] = retired_as
+            earlier[oid] = (name, retired_as)
             changed = True
     return earlier
 
