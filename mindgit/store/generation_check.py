@@ -10,8 +10,11 @@ generation be checked by their gene values alone.
 from __future__ import annotations
 
 import math
+import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
@@ -108,6 +111,11 @@ class ManifestShape:
         self._pieces = pieces
         self._re: re.Pattern[str] | None = None  # compiled on first use: only readers need it
         self._choices = [frozenset(encode_basestring(c) for c in s.choices) for s in slots]
+        self._float_at = tuple(i for i, s in enumerate(slots) if s.kind == FLOAT_SLOT)
+        self._other_at = tuple(i for i, s in enumerate(slots) if s.kind != FLOAT_SLOT)
+        self._floats_only = not self._other_at
+        self._float_lo = tuple(slots[i].lo for i in self._float_at)
+        self._float_hi = tuple(slots[i].hi for i in self._float_at)
 
     def match(self, data: bytes) -> tuple[str, ...] | None:
         """The slot texts of a manifest of this shape, or None if it is not one (or invalid)."""
@@ -119,20 +127,14 @@ class ManifestShape:
             return None
         if m is None:
             return None
-        texts = m.groups()
-        float_text = dagjson.float_text
-        for slot, choices, t in zip(self.slots, self._choices, texts, strict=True):
+        texts: tuple[str, ...] = m.groups()
+        floats = texts if self._floats_only else [texts[i] for i in self._float_at]
+        if floats and not self._floats_ok(floats):
+            return None
+        for i in self._other_at:
+            slot, t = self.slots[i], texts[i]
             kind = slot.kind
-            if kind == FLOAT_SLOT:
-                try:
-                    x = float(t)
-                    if float_text(x) != t:
-                        return None
-                except (ValueError, MindgitError):
-                    return None
-                if not slot.lo <= x <= slot.hi:
-                    return None
-            elif kind == INT_SLOT:
+            if kind == INT_SLOT:
                 if not _INT_TEXT.fullmatch(t) or t == "-0":
                     return None
                 v = int(t)
@@ -141,9 +143,35 @@ class ManifestShape:
             elif kind == BOOL_SLOT:
                 if t != "true" and t != "false":
                     return None
-            elif t not in choices:
+            elif t not in self._choices[i]:
                 return None
         return texts
+
+    def _floats_ok(self, texts: Sequence[str]) -> bool:
+        """Whether every float slot text is a canonical float within its gene's bounds."""
+        try:
+            xs = list(map(float, texts))
+        except ValueError:
+            return False
+        # A canonical float text is Python's repr but for integral values (no ".0"), exponent
+        # forms, and the non-numbers the data model refuses ("inf", "nan" hold an "n"). When
+        # every text is its repr and none of those, the texts are canonical; checked in bulk,
+        # as one generation's floats almost always are. Otherwise the exact rule, one by one.
+        joined = ",".join(texts) + ","
+        reprs = list(map(float.__repr__, xs))
+        if reprs != list(texts) or "e" in joined or "n" in joined or ".0," in joined:
+            float_text = dagjson.float_text
+            for x, t, r in zip(xs, texts, reprs, strict=True):
+                if r == t and "e" not in t and "n" not in t and t[-2:] != ".0":
+                    continue
+                try:
+                    if float_text(x) != t:
+                        return False
+                except MindgitError:
+                    return False
+        return all(map(operator.le, self._float_lo, xs)) and all(
+            map(operator.le, xs, self._float_hi)
+        )
 
 
 def read_manifest(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
@@ -182,6 +210,128 @@ def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> pygit2.Tr
     return obj
 
 
+class _Memo:
+    """What one gate run learnt about objects, by object id: each is checked once.
+
+    Only facts that the object ids decide are kept (an object's bytes are its id), and only for
+    the length of one :func:`remembering` block, during which no object leaves the repository.
+    """
+
+    def __init__(self) -> None:
+        self.runs: dict[pygit2.Oid, RunInfo | str] = {}
+        self.modules: dict[tuple[pygit2.Oid, CID], str | None] = {}
+        self.records: dict[tuple[pygit2.Oid, pygit2.Oid], GenerationRecord | str] = {}
+        # Manifest blobs found valid and canonical: their CID and links.
+        self.manifests: dict[pygit2.Oid, tuple[CID, frozenset[CID], frozenset[CID]]] = {}
+        self.shape: tuple[ManifestShape, frozenset[CID], frozenset[CID]] | None = None
+        self.dirs: dict[tuple[pygit2.Oid | None, str, frozenset[str]], tuple[Problem, ...]] = {}
+        self.cids: dict[str, CID] = {}
+
+
+Problem = tuple[str | None, str]
+_MEMO: ContextVar[tuple[pygit2.Repository, _Memo] | None] = ContextVar("_MEMO", default=None)
+
+
+@contextmanager
+def remembering(repo: pygit2.Repository) -> Iterator[None]:
+    """Within the block, generation trees of ``repo`` share their checks of common objects.
+
+    The generations of a run hold the same ``run.json`` and module, mostly the same manifests
+    shape, and often the same manifests: a gate checking a whole run checks each of them once.
+    """
+    token = _MEMO.set((repo, _Memo()))
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _memo_for(repo: pygit2.Repository) -> _Memo:
+    scope = _MEMO.get()
+    if scope is not None and scope[0] is repo:
+        return scope[1]
+    return _Memo()  # outside a block: remembered for this one tree only
+
+
+def _read_blob(odb: pygit2.Odb, oid: pygit2.Oid) -> bytes | str:
+    """A blob's bytes (one read, no object built), or why it is not a blob."""
+    try:
+        kind, data = odb.read(oid)
+    except KeyError:
+        return "blob missing"
+    if kind != pygit2.enums.ObjectType.BLOB:
+        return "not a blob"
+    return bytes(data)
+
+
+def _file(odb: pygit2.Odb, entries: Mapping[str, pygit2.Object], name: str) -> bytes | str:
+    entry = entries.get(name)
+    if entry is None:
+        return "missing"
+    if entry.filemode != layout.BLOB:
+        return "not a regular file"
+    return _read_blob(odb, entry.id)
+
+
+def _run_info(memo: _Memo, odb: pygit2.Odb, entries: Mapping[str, pygit2.Object]) -> RunInfo | str:
+    entry = entries.get(RUN_FILE)
+    if entry is not None and entry.filemode == layout.BLOB and entry.id in memo.runs:
+        return memo.runs[entry.id]
+    data = _file(odb, entries, RUN_FILE)
+    if isinstance(data, str):
+        return data
+    try:
+        info: RunInfo | str = RunInfo.decode(data)
+    except RunFormatError as e:
+        info = e.problem
+    assert entry is not None
+    memo.runs[entry.id] = info
+    return info
+
+
+def _module_problem(
+    memo: _Memo, odb: pygit2.Odb, entries: Mapping[str, pygit2.Object], info: RunInfo
+) -> str | None:
+    entry = entries.get(MODULE_FILE)
+    key = (entry.id, info.module) if entry is not None and entry.filemode == layout.BLOB else None
+    if key is not None and key in memo.modules:
+        return memo.modules[key]
+    module = _file(odb, entries, MODULE_FILE)
+    problem: str | None = None
+    if isinstance(module, str):
+        problem = module
+    elif CID.of(module, RAW) != info.module:
+        problem = f"bytes hash to {CID.of(module, RAW)}, not to run.json's {info.module}"
+    elif not module.startswith(WASM_MAGIC):
+        problem = "is not a WebAssembly binary"
+    if key is not None:
+        memo.modules[key] = problem
+    return problem
+
+
+def _record(
+    memo: _Memo,
+    odb: pygit2.Odb,
+    entries: Mapping[str, pygit2.Object],
+    run: pygit2.Oid,
+    info: RunInfo,
+) -> GenerationRecord | str:
+    entry = entries.get(GENERATION_FILE)
+    key = (entry.id, run) if entry is not None and entry.filemode == layout.BLOB else None
+    if key is not None and key in memo.records:
+        return memo.records[key]
+    data = _file(odb, entries, GENERATION_FILE)
+    if isinstance(data, str):
+        return data
+    try:
+        record: GenerationRecord | str = GenerationRecord.decode(data, info.params, memo.cids)
+    except RunFormatError as e:
+        record = e.problem
+    if key is not None:
+        memo.records[key] = record
+    return record
+
+
 def check_generation_tree(
     repo: pygit2.Repository, tree: pygit2.Tree, blob_check: BlobCheck
 ) -> Problems:
@@ -189,35 +339,25 @@ def check_generation_tree(
 
     Checks ``run.json`` and ``generation.json`` (schema, canonical form, run id), the module's
     bytes against its CID, every state manifest (bytes against CID, schema, canonical form) and
-    that every link is present and every entry linked.
+    that every link is present and every entry linked. Inside :func:`remembering`, objects that
+    several trees share are checked once.
     """
+    memo = _memo_for(repo)
+    odb = repo.odb
+    entries = {e.name or "": e for e in tree}
     allowed = {RUN_FILE, GENERATION_FILE, MODULE_FILE, STATES, THOUGHTS, BLOCKS}
-    for name in sorted({e.name or "" for e in tree} - allowed):
+    for name in sorted(set(entries) - allowed):
         yield name, "unexpected entry in a run generation tree"
-    run_data = blob_or_problem(repo, tree, RUN_FILE)
-    if isinstance(run_data, str):
-        yield RUN_FILE, run_data
+    info = _run_info(memo, odb, entries)
+    if isinstance(info, str):
+        yield RUN_FILE, info
         return
-    try:
-        info = RunInfo.decode(run_data)
-    except RunFormatError as e:
-        yield RUN_FILE, e.problem
-        return
-    module = blob_or_problem(repo, tree, MODULE_FILE)
-    if isinstance(module, str):
-        yield MODULE_FILE, module
-    elif CID.of(module, RAW) != info.module:
-        yield MODULE_FILE, f"bytes hash to {CID.of(module, RAW)}, not to run.json's {info.module}"
-    elif not module.startswith(WASM_MAGIC):
-        yield MODULE_FILE, "is not a WebAssembly binary"
-    gen_data = blob_or_problem(repo, tree, GENERATION_FILE)
-    if isinstance(gen_data, str):
-        yield GENERATION_FILE, gen_data
-        return
-    try:
-        record = GenerationRecord.decode(gen_data, info.params)
-    except RunFormatError as e:
-        yield GENERATION_FILE, e.problem
+    module_problem = _module_problem(memo, odb, entries, info)
+    if module_problem is not None:
+        yield MODULE_FILE, module_problem
+    record = _record(memo, odb, entries, entries[RUN_FILE].id, info)
+    if isinstance(record, str):
+        yield GENERATION_FILE, record
         return
     states = _subtree(repo, tree, STATES)
     if not isinstance(states, pygit2.Tree):
@@ -227,8 +367,8 @@ def check_generation_tree(
     wanted = {str(ind.state): ind.state for ind in record.individuals}
     for name in sorted(set(present) - set(wanted)):
         yield f"{STATES}/{name}", "not linked from generation.json"
-    linked: dict[str, dict[str, CID]] = {THOUGHTS: {}, BLOCKS: {}}
-    shape: ManifestShape | None = None
+    thoughts: set[CID] = set()
+    blocks: set[CID] = set()
     for name, cid in sorted(wanted.items()):
         entry = present.get(name)
         where = f"state {name}"
@@ -238,61 +378,95 @@ def check_generation_tree(
         if entry.filemode != layout.BLOB:
             yield where, "not a regular file"
             continue
-        blob = repo.get(entry.id)
-        if not isinstance(blob, pygit2.Blob):
-            yield where, "blob missing" if blob is None else "not a blob"
+        known = memo.manifests.get(entry.id)
+        if known is not None:
+            if known[0] != cid:
+                yield where, f"bytes hash to {known[0]}, not to their name"
+            else:
+                thoughts |= known[1]
+                blocks |= known[2]
             continue
-        if blob.size > MAX_MANIFEST_BYTES:
-            yield where, f"{blob.size} bytes is over the {MAX_MANIFEST_BYTES}-byte limit"
+        data = _read_blob(odb, entry.id)
+        if isinstance(data, str):
+            yield where, data
             continue
-        data = blob.read_raw()
-        if CID.of(data) != cid:
-            yield where, f"bytes hash to {CID.of(data)}, not to their name"
+        if len(data) > MAX_MANIFEST_BYTES:
+            yield where, f"{len(data)} bytes is over the {MAX_MANIFEST_BYTES}-byte limit"
+            continue
+        actual = CID.of(data)
+        if actual != cid:
+            yield where, f"bytes hash to {actual}, not to their name"
             continue
         # The states of a run differ in gene values only: after one full parse, the others
         # are checked against its shape, ~100x faster; anything else gets the full parse.
-        if shape is not None and shape.match(data) is not None:
-            continue
-        try:
-            state = parse_manifest(data, cid)
-        except SchemaError as e:
-            yield where, e.problem
-            continue
-        if state.manifest().data != data:
-            yield where, "not in canonical form for its schema"
-            continue
-        linked[THOUGHTS].update((str(c), c) for c in state.thoughts)
-        linked[BLOCKS].update((str(c), c) for c in state.blocks)
-        if shape is None:
-            shape = ManifestShape(state)
-    for dirname, kind in ((THOUGHTS, "thought"), (BLOCKS, "block")):
-        yield from _check_linked_dir(repo, tree, dirname, kind, linked[dirname], blob_check)
+        shape = memo.shape
+        if shape is not None and shape[0].match(data) is not None:
+            # The shape's links are literal text in it: a manifest it matches links the same.
+            links = shape[1], shape[2]
+        else:
+            try:
+                state = parse_manifest(data, cid)
+            except SchemaError as e:
+                yield where, e.problem
+                continue
+            if state.manifest().data != data:
+                yield where, "not in canonical form for its schema"
+                continue
+            links = state.thoughts, state.blocks
+            if shape is None:
+                memo.shape = (ManifestShape(state), *links)
+        memo.manifests[entry.id] = (cid, *links)
+        thoughts |= links[0]
+        blocks |= links[1]
+    for dirname, kind, linked in ((THOUGHTS, "thought", thoughts), (BLOCKS, "block", blocks)):
+        yield from _check_linked_dir(memo, repo, entries, dirname, kind, linked, blob_check)
 
 
 def _check_linked_dir(
+    memo: _Memo,
     repo: pygit2.Repository,
-    tree: pygit2.Tree,
+    entries: Mapping[str, pygit2.Object],
+    dirname: str,
+    kind: str,
+    linked: set[CID],
+    blob_check: BlobCheck,
+) -> Problems:
+    wanted = {str(c): c for c in linked}
+    entry = entries.get(dirname)
+    key = (None if entry is None else entry.id, dirname, frozenset(wanted))
+    cached = memo.dirs.get(key)
+    if cached is None:
+        cached = tuple(_linked_dir_problems(repo, entry, dirname, kind, wanted, blob_check))
+        memo.dirs[key] = cached
+    yield from cached
+
+
+def _linked_dir_problems(
+    repo: pygit2.Repository,
+    entry: pygit2.Object | None,
     dirname: str,
     kind: str,
     wanted: Mapping[str, CID],
     blob_check: BlobCheck,
 ) -> Problems:
-    sub = _subtree(repo, tree, dirname)
-    if isinstance(sub, str):
-        yield dirname, sub
-        return
-    have = {e.name or "": e for e in sub} if sub is not None else {}
+    have: dict[str, pygit2.Object] = {}
+    if entry is not None:
+        sub = repo.get(entry.id)
+        if not isinstance(sub, pygit2.Tree):
+            yield dirname, "is not a directory"
+            return
+        have = {e.name or "": e for e in sub}
     for name in sorted(set(have) - set(wanted)):
         yield f"{dirname}/{name}", "not linked from any state"
     for name, cid in sorted(wanted.items()):
-        entry = have.get(name)
-        if entry is None:
+        found = have.get(name)
+        if found is None:
             yield f"{kind} {name}", "linked from a state but missing"
-        elif entry.filemode != layout.BLOB:
+        elif found.filemode != layout.BLOB:
             yield f"{kind} {name}", "not a regular file"
         else:
             # Memories and data are opaque canonical blocks; only thoughts have a schema.
-            problem = blob_check(entry.id, cid, kind != "thought")
+            problem = blob_check(found.id, cid, kind != "thought")
             if problem is not None:
                 yield f"{kind} {name}", problem
 

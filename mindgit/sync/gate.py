@@ -31,6 +31,7 @@ from mindgit.identity.keys import PublicKey
 from mindgit.identity.rotation import BadRotation, RotationRecord
 from mindgit.identity.trust import TrustStore
 from mindgit.store import layout
+from mindgit.store.generation_check import remembering
 from mindgit.store.refs import RefError, check_ref_name
 from mindgit.store.repository import SYNCED_PREFIXES
 from mindgit.store.verify import FITNESS_FILE, GENERATION_FILE, Problem, Verifier, walk
@@ -245,13 +246,15 @@ def check_commits(
     if scanner.unsafe:
         return problems
     verifier = Verifier(repo, trust)
-    for oid in commits:
-        result = verifier.check_commit(oid)
-        problems.extend(result.problems)
-        commit = repo[oid]
-        assert isinstance(commit, pygit2.Commit)
-        if result.ok and _kind(commit.tree) == "announcement":
-            problems.extend(_announcement_problems(repo, oid, commit, result.signer))
+    # The generations of a run share their run.json, module, manifest shape and many states.
+    with remembering(repo):
+        for oid in commits:
+            result = verifier.check_commit(oid)
+            problems.extend(result.problems)
+            commit = repo[oid]
+            assert isinstance(commit, pygit2.Commit)
+            if result.ok and _kind(commit.tree) == "announcement":
+                problems.extend(_announcement_problems(repo, oid, commit, result.signer))
     return problems
 
 
