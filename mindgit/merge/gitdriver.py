@@ -224,7 +224,7 @@ def git_setup(
             repo.config.set_multivar(key, pattern, spec)
         refspecs = REFSPECS
         if node is None:
-            node = local_store_key(repo.remotes[remote].url)
+            node = local_store_key(repo.remotes[remote].url, Path(repo.workdir))
     elif fetch:
         raise NotAClone(path, f"has no remote {remote!r} to fetch fitness modules and runs from")
     if node is not None:
@@ -239,9 +239,10 @@ def git_setup(
     )
 
 
-def local_store_key(url: str | None) -> PublicKey | None:
+def local_store_key(url: str | None, work: Path) -> PublicKey | None:
     """The node key of the store at ``url`` if it is a store on this machine whose key this user
-    can read (it is then this user's own node), else None."""
+    can read (it is then this user's own node), else None. A relative path is read from the
+    clone's work tree ``work``, as git reads it when it fetches."""
     if not url:
         return None
     if url.startswith("file://"):
@@ -249,7 +250,7 @@ def local_store_key(url: str | None) -> PublicKey | None:
     elif "://" in url or (":" in url.split("/", 1)[0]):
         return None  # ssh, https or scp-style host:path: not a store on this machine
     try:
-        return Store(Path(url)).public_key
+        return Store(work / url).public_key
     except (MindgitError, OSError, pygit2.GitError):
         return None
 

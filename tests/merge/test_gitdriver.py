@@ -348,6 +348,9 @@ def test_git_setup_does_not_guess_a_node_for_a_remote_elsewhere(
     result = git_setup(work, fetch=False, command="mindgit")
     assert result.node is None
     assert git("-C", str(work), "config", "--get", "mindgit.node", check=False) == ""
+    # A relative path is the store's as git reads it: from the work tree.
+    git("-C", str(work), "remote", "set-url", "origin", os.path.relpath(store.path, work))
+    assert git_setup(work, fetch=False, command="mindgit").node == store.public_key
 
 
 def test_git_setup_cli_refuses_a_bad_node(mg: Mg, store: Store, tmp_path: Path) -> None:
