@@ -166,3 +166,10 @@ def test_plot_json_with_output_writes_the_file_too(store: Store, mg: Mg, tmp_pat
     data = json.loads(r.out)
     assert [g["generation"] for g in data] == [0, 1, 2]
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_export_af_to_stdout_with_json_is_refused(store: Store, mg: Mg) -> None:
+    """The agent file and the report cannot both be stdout's one document."""
+    r = mg("--store", str(store.path), "export-af", "main", "-o", "-", "--json")
+    assert r.code == 2 and one_document(r.out)["type"] == "UsageError"
+    assert "pick one" in r.err

@@ -10,6 +10,7 @@ import click
 
 from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info
+from mindgit.errors import UsageError
 
 
 @click.command("import-af")
@@ -81,6 +82,8 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
     """
     from mindgit.adapters.agentfile import export_af as run_export
 
+    if output == "-" and as_json:
+        raise UsageError("-o - and --json both write to stdout; pick one")
     store = open_store_from(ctx)
     out: Any = sys.stdout.buffer if output == "-" else Path(output)
     result = run_export(store, list(revs), out)
@@ -94,7 +97,7 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
         "bytes": result.size,
         "warnings": list(result.warnings),
     }
-    if as_json and output != "-":
+    if as_json:
         emit_json(data)
     else:
         info(f"wrote {len(result.agents)} agent(s) to {output} ({result.size} bytes)")
