@@ -40,6 +40,8 @@ from mindgit.store.generation import (
 from mindgit.store.state import SchemaError, State, parse_manifest
 
 MAX_MANIFEST_BYTES = 16 << 20
+# A generation's states kept in memory between being hashed and being checked, at most.
+_HASHED_BYTES = 16 << 20
 
 Problems = Iterator[tuple[str | None, str]]
 BlobCheck = Callable[[pygit2.Oid, CID, bool], str | None]
@@ -332,6 +334,40 @@ def _record(
     return record
 
 
+def _hash_state(odb: pygit2.Odb, entry: pygit2.Object) -> tuple[bytes | str, CID | None]:
+    """A state file's bytes and their CID, or why it cannot be a manifest."""
+    data = _read_blob(odb, entry.id)
+    if isinstance(data, str):
+        return data, None
+    if len(data) > MAX_MANIFEST_BYTES:
+        return f"{len(data)} bytes is over the {MAX_MANIFEST_BYTES}-byte limit", None
+    return data, CID.of(data)
+
+
+def _hash_states(
+    memo: _Memo, odb: pygit2.Odb, present: Mapping[str, pygit2.Object]
+) -> dict[str, tuple[bytes | str, CID | None]]:
+    """Each state file not yet remembered, read and hashed; every state whose name is its CID
+    goes into ``memo.cids`` (with its text, so the record's canonical spelling costs nothing)."""
+    hashed: dict[str, tuple[bytes | str, CID | None]] = {}
+    budget = _HASHED_BYTES  # bytes kept for the checks to come; past it, those read again
+    for name, entry in present.items():
+        if entry.filemode != layout.BLOB:
+            continue
+        known = memo.manifests.get(entry.id)
+        if known is not None:
+            cid: CID | None = known[0]
+        else:
+            read = _hash_state(odb, entry)
+            cid = read[1]
+            if budget >= len(read[0]):
+                budget -= len(read[0])
+                hashed[name] = read
+        if cid is not None and str(cid) == name:
+            memo.cids[name] = cid
+    return hashed
+
+
 def check_generation_tree(
     repo: pygit2.Repository, tree: pygit2.Tree, blob_check: BlobCheck
 ) -> Problems:
@@ -355,15 +391,18 @@ def check_generation_tree(
     module_problem = _module_problem(memo, odb, entries, info)
     if module_problem is not None:
         yield MODULE_FILE, module_problem
+    states = _subtree(repo, tree, STATES)
+    present = {e.name or "": e for e in states} if isinstance(states, pygit2.Tree) else {}
+    # The states are read before the record, so that each link the record names is known as
+    # the CID of bytes already hashed, instead of being parsed from its text again.
+    hashed = _hash_states(memo, odb, present)
     record = _record(memo, odb, entries, entries[RUN_FILE].id, info)
     if isinstance(record, str):
         yield GENERATION_FILE, record
         return
-    states = _subtree(repo, tree, STATES)
     if not isinstance(states, pygit2.Tree):
         yield STATES, states or "missing"
         return
-    present = {e.name or "": e for e in states}
     wanted = {str(ind.state): ind.state for ind in record.individuals}
     for name in sorted(set(present) - set(wanted)):
         yield f"{STATES}/{name}", "not linked from generation.json"
@@ -386,14 +425,10 @@ def check_generation_tree(
                 thoughts |= known[1]
                 blocks |= known[2]
             continue
-        data = _read_blob(odb, entry.id)
+        data, actual = hashed.get(name) or _hash_state(odb, entry)
         if isinstance(data, str):
             yield where, data
             continue
-        if len(data) > MAX_MANIFEST_BYTES:
-            yield where, f"{len(data)} bytes is over the {MAX_MANIFEST_BYTES}-byte limit"
-            continue
-        actual = CID.of(data)
         if actual != cid:
             yield where, f"bytes hash to {actual}, not to their name"
             continue

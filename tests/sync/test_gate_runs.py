@@ -12,6 +12,8 @@ from typing import Any
 
 import pygit2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mindgit.evolve.run import start_run
 from mindgit.ipld import dagjson
@@ -30,7 +32,7 @@ from mindgit.store.generation import (
 from mindgit.store.generation_check import check_generation_tree, remembering
 from mindgit.store.repository import Store
 from mindgit.store.verify import Problem, verify_commits
-from mindgit.sync.gate import check_commits
+from mindgit.sync.gate import _HARMLESS_NAME, check_commits, name_problem
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
 
 BLOB = pygit2.enums.FileMode.BLOB
@@ -239,3 +241,14 @@ def test_a_shared_link_memo_reads_records_as_a_fresh_one_does(
         )
         commit = commit.parents[0]
     assert cids and all(str(c) == text for text, c in cids.items())
+
+
+NAME_BYTES = st.binary(max_size=8) | st.sampled_from(
+    [b".git", b".GIT", b"git~1", b"GIT~1", b".git.", b".git ", b"..", b".", b"a/b", b"a\\b"]
+).flatmap(lambda s: st.tuples(st.just(s), st.binary(max_size=2)).map(lambda p: p[0] + p[1]))
+
+
+@given(NAME_BYTES)
+def test_a_name_the_scanner_waves_through_is_one_name_problem_passes(name: bytes) -> None:
+    if _HARMLESS_NAME.fullmatch(name) is not None:
+        assert name_problem(name) is None, name
