@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
@@ -33,6 +33,28 @@ _FLOAT_CACHE = 1 << 16
 
 Value = float | int | bool
 Values = list[Any]
+Texts = list[str]
+
+
+def float_text(value: float) -> str:
+    """``dagjson.float_text``, by ``repr`` where that is already the canonical text.
+
+    ``repr`` and ECMAScript print the same shortest digits, and place them alike unless the
+    text has an exponent, ends in ".0" (integral, or -0.0) or is not a number; those take the
+    full rules. The test suite checks that the two agree on every float.
+    """
+    t = float.__repr__(value)
+    if "e" in t or t[-2:] == ".0" or t[-1] > "9":
+        return dagjson.float_text(value)
+    return t
+
+
+def _bool_text(value: Any) -> str:
+    return "true" if value else "false"
+
+
+def _call(spell: Callable[[Any], str], value: Any) -> str:
+    return spell(value)
 
 
 class NoEvolvableGenes(MindgitError):
@@ -118,7 +140,7 @@ class GenomeCodec:
         # A str gene has no number in the fitness ABI's genome vector.
         self.batchable = all(g.kind != "str" for g, _ in self._genes)
         self._float_texts: dict[float, str] = {}
-        self._choice_text = [tuple(encode_basestring(c) for c in s.choices) for s in slots]
+        self._spellers: tuple[Callable[[Any], str], ...] = tuple(map(_speller, slots))
         # The manifest's literal text at even positions, slot texts to go between: joining
         # this is ~4x faster than %-formatting a template of a few KiB.
         self._parts: list[str] = []
@@ -186,50 +208,43 @@ class GenomeCodec:
     def encode(self, values: Sequence[Any]) -> bytes:
         """The canonical manifest bytes of the state with these slot values."""
         if self.all_float:
-            # Shortest round-trip printing costs ~1 us a float; a child shares all but a gene
-            # or two with its parents, so recent spellings are remembered.
+            # Spelling a float costs ~1 us; a state shares all but a gene or two with states
+            # encoded just before it, so recent spellings are remembered.
             cache = self._float_texts
             texts = list(map(cache.get, values))
             if None in texts:
                 if len(cache) > _FLOAT_CACHE:
                     cache.clear()
-                ft = dagjson.float_text
                 # Usually one or two misses: find them with list.index (C) rather than a loop.
                 index = texts.index
                 i = index(None)
                 while True:
                     v = values[i]
-                    # repr is the canonical text unless it is an exponent form, ends in ".0"
-                    # (integral, or -0.0) or is not a number: those take the full rules.
-                    t = float.__repr__(v)
-                    if "e" in t or t[-2:] == ".0" or t[-1] > "9":
-                        t = ft(v)
-                    texts[i] = cache[v] = t
+                    texts[i] = cache[v] = float_text(v)
                     try:
                         i = index(None, i + 1)
                     except ValueError:
                         break
-            parts = self._parts.copy()
-            parts[1::2] = texts  # type: ignore[assignment]  # no None is left
-            return "".join(parts).encode("utf-8")
-        parts = self._parts.copy()
-        parts[1::2] = self._texts(values)
-        return "".join(parts).encode("utf-8")
+            return self.join(texts)  # type: ignore[arg-type]  # no None is left
+        return self.join(self.texts(values))
 
-    def _texts(self, values: Sequence[Any]) -> list[str]:
-        ft = dagjson.float_text
-        out: list[str] = []
-        for slot, choice_text, v in zip(self.slots, self._choice_text, values, strict=True):
-            k = slot.kind
-            if k == FLOAT:
-                out.append(ft(v))
-            elif k == INT:
-                out.append(int.__repr__(v))
-            elif k == BOOL:
-                out.append("true" if v else "false")
-            else:
-                out.append(choice_text[v])
-        return out
+    def texts(self, values: Sequence[Any]) -> Texts:
+        """The DAG-JSON text of each slot value, as the manifest spells it."""
+        return list(map(_call, self._spellers, values))
+
+    def spell(self, slot: int, value: Any) -> str:
+        """The DAG-JSON text of one slot's value."""
+        return self._spellers[slot](value)
+
+    def join(self, texts: Sequence[str]) -> bytes:
+        """The canonical manifest bytes of a state whose slot texts are ``texts``.
+
+        Breeding carries each individual's texts with its values, so a child re-spells only
+        the genes it mutated and its manifest is one join (~1.5 us instead of ~8).
+        """
+        parts = self._parts.copy()
+        parts[1::2] = texts
+        return "".join(parts).encode("utf-8")
 
     def vector(self, values: Sequence[Any]) -> list[float]:
         """The fitness ABI genome vector of these values (bool 0/1, choice its index)."""
@@ -255,3 +270,14 @@ class GenomeCodec:
 
     def to_state(self, values: Sequence[Any]) -> State:
         return self.state.with_genome(self.to_genome(values))
+
+
+def _speller(slot: Slot) -> Callable[[Any], str]:
+    """How one slot's value is spelled in a manifest."""
+    if slot.kind == FLOAT:
+        return float_text
+    if slot.kind == INT:
+        return int.__repr__
+    if slot.kind == BOOL:
+        return _bool_text
+    return tuple(encode_basestring(c) for c in slot.choices).__getitem__

@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import getitem
+from typing import Any
 
 from mindgit.evolve.genes import BOOL, CHOICE, FLOAT, INT, GenomeCodec, Slot, Values
 from mindgit.evolve.prng import Stream
@@ -31,6 +32,12 @@ INITIAL_RATE = 0.5
 _NEG_INF = -math.inf
 _TWO_M53 = 2.0**-53
 _BITS = bytes.maketrans(b"01", b"\0\1")
+
+
+# How a child was made, for a writer that keeps the last generation's slot texts: parents a
+# and b, the crossover's genes-from-a mask (None: a copy of a), and each mutated slot's new
+# value. (A plain tuple: a generation's 200 of them cross a pipe.)
+Recipe = tuple[int, int, bytes | None, tuple[tuple[int, Any], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +97,9 @@ class Mutator:
             gaps.append(-p)
         self._gaps = gaps  # increasing: -(1-r)^1, -(1-r)^2, ...
 
-    def __call__(self, values: Values, stream: Stream) -> None:
+    def __call__(self, values: Values, stream: Stream, changed: list[int] | None = None) -> None:
+        """Mutate ``values`` in place; the index of each slot mutated is appended to
+        ``changed`` if given (a slot at most once; its value may happen to stay the same)."""
         rate = self.rate
         if rate <= 0.0:
             return
@@ -101,6 +110,8 @@ class Mutator:
         if rate >= 1.0:
             for i in ev:
                 _mutate_slot(slots[i].kind, slots[i], values, i, stream)
+            if changed is not None:
+                changed.extend(ev)
             return
         gaps = self._gaps
         word = stream.word
@@ -126,6 +137,8 @@ class Mutator:
                 values[i] = x + 0.0  # -0.0 is not a DAG-JSON number
             else:
                 _mutate_slot(k, slot, values, i, stream)
+            if changed is not None:
+                changed.append(i)
             pos += 1 + bisect_right(gaps, -((word() >> 11) + 1) * _TWO_M53)
 
 
@@ -186,13 +199,18 @@ class Breeder:
         self._mutate = Mutator(codec, var.mutation_rate)
 
     def breed(
-        self, population: Sequence[Values], scores: Sequence[float | None], stream: Stream
+        self,
+        population: Sequence[Values],
+        scores: Sequence[float | None],
+        stream: Stream,
+        recipes: list[Recipe] | None = None,
     ) -> tuple[list[Values], list[tuple[int, ...]]]:
         """The next generation and, for each child, the indices of its parents.
 
         The ``elite`` fittest (successfully scored) individuals come first, unchanged. Every
         other child is a tournament winner, crossed (with probability ``crossover_rate``,
-        uniformly, gene by gene) with a second winner, then mutated.
+        uniformly, gene by gene) with a second winner, then mutated. If ``recipes`` is given,
+        each child's :data:`Recipe` is appended to it.
         """
         var = self._var
         codec = self._codec
@@ -203,6 +221,9 @@ class Breeder:
         elites = ranked[: var.elite]
         children: list[Values] = [list(population[i]) for i in elites]
         parents: list[tuple[int, ...]] = [(i,) for i in elites]
+        if recipes is not None:
+            recipes.extend((i, i, None, ()) for i in elites)
+        changed: list[int] | None = None
         t = var.tournament
         cx_threshold = int(var.crossover_rate * 2.0**53)
         dim = codec.dim
@@ -233,8 +254,15 @@ class Breeder:
                 child = list(map(getitem, zip(population[b], population[a], strict=True), take_a))
                 parents.append((a,) if a == b else (a, b))
             else:
+                b = a
+                take_a = None
                 child = list(population[a])
                 parents.append((a,))
-            mutate(child, stream)
+            if recipes is None:
+                mutate(child, stream)
+            else:
+                changed = []
+                mutate(child, stream, changed)
+                recipes.append((a, b, take_a, tuple([(i, child[i]) for i in changed])))
             children.append(child)
         return children, parents

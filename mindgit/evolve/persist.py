@@ -17,6 +17,7 @@ parent (``PR_SET_PDEATHSIG`` on Linux; elsewhere it stops at the end of its inpu
 from __future__ import annotations
 
 import collections
+import hashlib
 import os
 import pickle
 import select
@@ -26,14 +27,19 @@ import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring
+from math import isfinite
+from operator import getitem
 from typing import Any
 
 from mindgit.errors import MindgitError
-from mindgit.evolve.genes import GenomeCodec, Values
-from mindgit.evolve.writer import GenerationWriter
-from mindgit.ipld.cid import CID
+from mindgit.evolve.genes import GenomeCodec, Texts, Values
+from mindgit.evolve.operators import Recipe
+from mindgit.evolve.writer import OBJ_BLOB, GenerationWriter, StagedGeneration, git_oid
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID, _b32
 from mindgit.sandbox import FitnessFailure
-from mindgit.store.generation import Failure, GenerationRecord, Individual, best_index
+from mindgit.store.generation import RunFormatError, best_index
 
 _HEADER = struct.Struct(">Q")
 _READ = 1 << 20
@@ -44,12 +50,20 @@ MAX_BACKLOG = 16
 
 Job = tuple[
     int,  # generation
-    Sequence[Values] | None,  # population (None when the manifests are given)
     Sequence[tuple[int, ...]],  # parents
     Sequence[float | FitnessFailure],  # results
-    Sequence[bytes | None] | None,  # manifests spelled already (None: an unchanged copy)
+    Sequence[Recipe] | None,  # how each child was bred from the last generation sent
+    Sequence[Values] | None,  # or else the whole population (the first generation sent)
 ]
 WriterFactory = Callable[[], GenerationWriter]
+# Every manifest's CID is CIDv1 dag-json sha2-256, whose text is this head and the digest in
+# base32 (the prefix is whole 5-byte groups); the tests check it against CID.
+_CID_HEAD = str(CID.of(b""))[: -len(_b32(bytes(32)))]
+
+
+def cid_text(data: bytes) -> str:
+    """``str(CID.of(data))``, without making the CID (this runs for every new state)."""
+    return _CID_HEAD + _b32(hashlib.sha256(data).digest())
 
 
 class PersistFailed(MindgitError):
@@ -60,81 +74,95 @@ class PersistFailed(MindgitError):
 
 
 class RecordMaker:
-    """Turns scored populations into generation records, one generation after the other.
+    """Turns scored generations into what the writer stores, one generation after the other.
 
-    A child that is an unchanged copy of its one parent (an elite, or a clone that neither
-    crossed nor mutated) reuses the parent's manifest and CID instead of spelling and hashing
-    them again.
+    It keeps the last generation's slot texts, so a child's manifest is its recipe replayed
+    on its parents' texts (only mutated genes are spelled anew) and one join; a child that is
+    an unchanged copy of its parent takes the parent's CID and blob id without hashing.
+    ``generation.json`` is spelled directly, as ``GenerationRecord.encode`` spells it (the
+    tests check they agree), without making 200 ``Individual`` values first.
     """
 
     def __init__(self, codec: GenomeCodec, minimize: bool) -> None:
         self._codec = codec
         self._minimize = minimize
-        self._previous: tuple[Sequence[Values] | None, list[bytes], list[CID]] | None = None
+        self._texts: list[Texts] = []
+        self._named: list[tuple[str, bytes]] = []  # (CID text, blob id) per individual
 
-    def __call__(self, job: Job) -> tuple[GenerationRecord, dict[CID, bytes]]:
-        generation, population, parents, results, given = job
-        encode = self._codec.encode
-        prev = self._previous
-        manifests: list[bytes] = []
-        cids: list[CID] = []
-        individuals: list[Individual] = []
+    def __call__(self, job: Job) -> StagedGeneration:
+        generation, parents, results, recipes, population = job
+        texts, manifests = self._spell(recipes, population)
+        prev = self._named
+        named: list[tuple[str, bytes]] = []
+        new: list[tuple[bytes, bytes]] = []
+        entries: list[str] = []
         scores: list[float | None] = []
-        cid_of = CID.of
-        for n, (ps, r) in enumerate(zip(parents, results, strict=True)):
-            if given is not None:
-                data = given[n]
-                if data is None:  # the breeding side found an unchanged copy of ps[0]
-                    assert prev is not None
-                    data = prev[1][ps[0]]
-                    cid = prev[2][ps[0]]
-                else:
-                    cid = cid_of(data)
+        for ps, r, data in zip(parents, results, manifests, strict=True):
+            if data is None:
+                pair = prev[ps[0]]
             else:
-                assert population is not None
-                values = population[n]
-                if prev and prev[0] is not None and len(ps) == 1 and prev[0][ps[0]] == values:
-                    data = prev[1][ps[0]]
-                    cid = prev[2][ps[0]]
-                else:
-                    data = encode(values)
-                    cid = cid_of(data)
-            manifests.append(data)
-            cids.append(cid)
+                oid = git_oid(OBJ_BLOB, data)
+                pair = (cid_text(data), oid)
+                new.append((oid, data))
+            named.append(pair)
+            p = str(ps[0]) if len(ps) == 1 else ",".join(map(str, ps))
             if isinstance(r, FitnessFailure):
-                individuals.append(Individual(cid, None, ps, Failure(r.reason, r.error)))
                 scores.append(None)
-            else:
-                individuals.append(Individual(cid, r, ps))
-                scores.append(r)
+                entries.append(
+                    f'{{"failure":{{"error":{encode_basestring(r.error)},'
+                    f'"reason":{encode_basestring(r.reason)}}},'
+                    f'"parents":[{p}],"state":{{"/":"{pair[0]}"}}}}'
+                )
+                continue
+            score = float(r) + 0.0  # as Individual keeps it: never -0.0
+            if not isfinite(score):
+                raise RunFormatError("individual", f"score {score!r} is not finite")
+            scores.append(score)
+            t = float.__repr__(score)
+            if "e" in t or t[-2:] == ".0":
+                t = dagjson.float_text(score)
+            entries.append(f'{{"parents":[{p}],"score":{t},"state":{{"/":"{pair[0]}"}}}}')
+        self._texts = texts
+        self._named = named
         best = best_index(scores, self._minimize)
-        self._previous = (population, manifests, cids)
-        return GenerationRecord(generation, tuple(individuals), best), dict(
-            zip(cids, manifests, strict=True)
+        head = f'{{"best":{"null" if best is None else best},"generation":{generation},'
+        record = (head + '"individuals":[' + ",".join(entries) + '],"schema":1}').encode()
+        return StagedGeneration(
+            generation,
+            record,
+            None if best is None else scores[best],
+            dict(named),
+            new,
         )
 
-
-class Speller:
-    """Spells the manifests of new individuals on the breeding side, to balance the two
-    processes: ``None`` stands for an unchanged copy, which the writer takes from the last
-    generation it recorded (it sees the same sequence of generations)."""
-
-    def __init__(self, codec: GenomeCodec) -> None:
-        self._codec = codec
-        self._previous: Sequence[Values] | None = None
-
-    def __call__(
-        self, population: Sequence[Values], parents: Sequence[tuple[int, ...]]
-    ) -> list[bytes | None]:
-        encode = self._codec.encode
-        prev = self._previous
-        self._previous = population
-        if prev is None:
-            return [encode(v) for v in population]
-        return [
-            None if len(ps) == 1 and prev[ps[0]] == v else encode(v)
-            for v, ps in zip(population, parents, strict=True)
-        ]
+    def _spell(
+        self, recipes: Sequence[Recipe] | None, population: Sequence[Values] | None
+    ) -> tuple[list[Texts], list[bytes | None]]:
+        """Each individual's slot texts and manifest (None: an unchanged copy of its parent)."""
+        codec = self._codec
+        join = codec.join
+        if recipes is None:
+            assert population is not None
+            texts = list(map(codec.texts, population))
+            return texts, list(map(join, texts))
+        prev = self._texts
+        spell = codec.spell
+        out: list[Texts] = []
+        manifests: list[bytes | None] = []
+        for a, b, take_a, mutations in recipes:
+            if take_a is None:
+                if not mutations:
+                    out.append(prev[a])
+                    manifests.append(None)
+                    continue
+                t = prev[a].copy()
+            else:
+                t = list(map(getitem, zip(prev[b], prev[a], strict=True), take_a))
+            for i, v in mutations:
+                t[i] = spell(i, v)
+            out.append(t)
+            manifests.append(join(t))
+        return out, manifests
 
 
 class Persister(ABC):

@@ -34,11 +34,12 @@ from mindgit.evolve.fitness import entry_bytes, limits_for, load_fitness, resolv
 from mindgit.evolve.genes import GenomeCodec, Values
 from mindgit.evolve.operators import (
     Breeder,
+    Recipe,
     Variation,
     default_mutation_rate,
     initial_population,
 )
-from mindgit.evolve.persist import Persister, Speller, can_fork, make_persister
+from mindgit.evolve.persist import Persister, can_fork, make_persister
 from mindgit.evolve.prng import Stream
 from mindgit.evolve.writer import GenerationWriter
 from mindgit.ipld.cid import CID
@@ -247,7 +248,7 @@ def _checked_plan(
         params, entry.cid, entry_point, _limits_node(limits), snap.commit, snap.manifest.cid
     )
     scorer = _Scorer(module, codec, entry_point)
-    start_score = scorer.score([codec.start_values])[0][0]
+    start_score = scorer.score([codec.start_values])[0]
     if isinstance(start_score, FitnessFailure):
         raise StartStateFails(entry.cid, start_score)
     if read_ref(store.repo, info.ref) is not None:
@@ -448,13 +449,10 @@ class _Scorer:
         self._codec = codec
         self.entry = entry
 
-    def score(
-        self, population: Sequence[Values]
-    ) -> tuple[list[float | FitnessFailure], list[bytes] | None]:
+    def score(self, population: Sequence[Values]) -> list[float | FitnessFailure]:
         if self.entry == ENTRY_BATCH:
-            return self._module.score_batch(population, self._codec.dim), None
-        manifests = [self._codec.encode(v) for v in population]
-        return self._module.score_many(manifests), manifests
+            return self._module.score_batch(population, self._codec.dim)
+        return self._module.score_many(list(map(self._codec.encode, population)))
 
 
 def _scores(results: Sequence[float | FitnessFailure]) -> list[float | None]:
@@ -510,8 +508,7 @@ def _execute(
         persister = make_persister(
             lambda: make_writer(fork), plan.codec, info.params.minimize, fork=fork
         )
-        speller = Speller(plan.codec) if fork else None
-        return _loop(store, plan, tip, persister, speller, on_progress, should_stop)
+        return _loop(store, plan, tip, persister, on_progress, should_stop)
 
 
 @contextmanager
@@ -538,7 +535,6 @@ def _loop(
     plan: _Plan,
     tip: RunTip | None,
     persister: Persister,
-    speller: Speller | None,
     on_progress: ProgressCallback | None,
     should_stop: StopCheck | None,
 ) -> RunResult:
@@ -553,6 +549,8 @@ def _loop(
     generation: int
     population: list[Values]
     scores: list[float | None]
+    # The writer rebuilds each generation from the last one it was sent and the recipes.
+    sent_whole = False
     if tip is not None:
         generation = tip.record.generation
         population = [
@@ -567,14 +565,11 @@ def _loop(
             population, parents = initial_population(
                 codec, params.population, Stream.for_generation(params.seed, 0)
             )
-            results, spelled = scorer.score(population)
+            results = scorer.score(population)
             evaluations += len(population)
             scores = _scores(results)
-            manifests = (
-                speller(population, parents) if speller is not None and spelled is None else spelled
-            )
-            sent = None if manifests is not None else population
-            persister.submit((0, sent, parents, results, manifests))
+            persister.submit((0, parents, results, None, population))
+            sent_whole = True
             if on_progress is not None:
                 on_progress(
                     _progress(
@@ -592,17 +587,18 @@ def _loop(
                 stopped = True
                 break
             generation += 1
+            recipes: list[Recipe] = []
             population, parents = breeder.breed(
-                population, scores, Stream.for_generation(params.seed, generation)
+                population, scores, Stream.for_generation(params.seed, generation), recipes
             )
-            results, spelled = scorer.score(population)
+            results = scorer.score(population)
             evaluations += len(population)
             scores = _scores(results)
-            manifests = (
-                speller(population, parents) if speller is not None and spelled is None else spelled
-            )
-            sent = None if manifests is not None else population
-            persister.submit((generation, sent, parents, results, manifests))
+            if sent_whole:
+                persister.submit((generation, parents, results, recipes, None))
+            else:
+                persister.submit((generation, parents, results, None, population))
+                sent_whole = True
             if on_progress is not None:
                 on_progress(
                     _progress(

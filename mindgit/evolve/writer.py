@@ -17,12 +17,12 @@ import tempfile
 import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
 from mindgit.identity.sshsig import sign
-from mindgit.ipld.cid import CID
 from mindgit.store.generation import (
     GENERATION_FILE,
     MODULE_FILE,
@@ -33,7 +33,6 @@ from mindgit.store.generation import (
     TRAILER_GENERATION,
     TRAILER_MODULE,
     TRAILER_RUN,
-    GenerationRecord,
     RunInfo,
 )
 from mindgit.store.refs import update_ref
@@ -209,6 +208,18 @@ def _write_file(directory: Path, final: Path, parts: Sequence[bytes], fsync: boo
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class StagedGeneration:
+    """One generation, ready to write: its ``generation.json``, the blob id of every state it
+    links (by CID text), and the manifests that are not in the store yet."""
+
+    generation: int
+    record: bytes
+    best_score: float | None
+    states: Mapping[str, bytes]  # CID text -> raw blob id
+    new: Sequence[tuple[bytes, bytes]]  # (raw blob id, manifest bytes)
+
+
 class GenerationWriter:
     """Writes one run's generations: objects as a pack, then a signed commit, then the ref (CAS).
 
@@ -238,38 +249,21 @@ class GenerationWriter:
         self._objects = Path(self._repo.path) / "objects"
         self._run_blob = info.encode()
         self._run_oid = git_oid(OBJ_BLOB, self._run_blob)
-        self._run_written = False
+        self._run_written = tip is not None
         # Read once: the store's name is a config lookup, which costs as much as a manifest.
         self._who = f"{store.name} <{store.public_key.did}>"
-        # Blobs already in the store that the next generation may reuse: the previous
-        # generation's states. Writing one again would be harmless, but is wasted work.
-        self._present: dict[str, bytes] = {}
-        if tip is not None:
-            commit = self._repo[tip]
-            assert isinstance(commit, pygit2.Commit)
-            if STATES in commit.tree:
-                states = self._repo[commit.tree[STATES].id]
-                assert isinstance(states, pygit2.Tree)
-                self._present = {e.name or "": e.id.raw for e in states}
-            self._run_written = True
 
-    def write(
-        self,
-        batch: Sequence[tuple[GenerationRecord, Mapping[CID, bytes]]],
-        *,
-        compress: bool = True,
-    ) -> list[str]:
-        """Persist consecutive generations (``manifests`` holds the bytes of every state a
-        record links): their objects as one pack, then one signed commit each, then the run
-        ref moves once, by compare-and-swap (``RefMoved`` if someone else moved it).
-        Returns the commit ids."""
+    def write(self, batch: Sequence[StagedGeneration], *, compress: bool = True) -> list[str]:
+        """Persist consecutive generations: their objects as one pack, then one signed commit
+        each, then the run ref moves once, by compare-and-swap (``RefMoved`` if someone else
+        moved it). Returns the commit ids."""
         objects: list[tuple[int, bytes, bytes]] = []
         commits: list[str] = []
         parent = self.tip if self.tip is not None else self.info.start_commit
         message = ""
-        for record, manifests in batch:
-            root = self._stage(record, manifests, objects)
-            oid, data, message = self._commit(record, root, parent)
+        for staged in batch:
+            root = self._stage(staged, objects)
+            oid, data, message = self._commit(staged, root, parent)
             objects.append((OBJ_COMMIT, data, oid))
             parent = oid.hex()
             commits.append(parent)
@@ -286,29 +280,14 @@ class GenerationWriter:
             self.tip = commits[-1]
         return commits
 
-    def _stage(
-        self,
-        record: GenerationRecord,
-        manifests: Mapping[CID, bytes],
-        objects: list[tuple[int, bytes, bytes]],
-    ) -> bytes:
-        # Keyed by CID text: str hashes are cached, CID dataclass hashes are not.
-        states: dict[str, bytes] = {}
-        present = self._present
-        for ind in record.individuals:
-            name = str(ind.state)
-            if name in states:
-                continue
-            oid = present.get(name)
-            if oid is None:
-                data = manifests[ind.state]
-                oid = git_oid(OBJ_BLOB, data)
-                objects.append((OBJ_BLOB, data, oid))
-            states[name] = oid
+    def _stage(self, staged: StagedGeneration, objects: list[tuple[int, bytes, bytes]]) -> bytes:
+        objects.extend((OBJ_BLOB, data, oid) for oid, data in staged.new)
+        states = staged.states
+        # CID texts of one kind have one length, so plain string order is git's tree order.
         states_tree = b"".join(
             b"100644 " + name.encode() + b"\0" + states[name] for name in sorted(states)
         )
-        gen_blob = record.encode()
+        gen_blob = staged.record
         gen_oid = git_oid(OBJ_BLOB, gen_blob)
         states_oid = git_oid(OBJ_TREE, states_tree)
         root_entries = [
@@ -326,24 +305,22 @@ class GenerationWriter:
         if not self._run_written:
             objects.append((OBJ_BLOB, self._run_blob, self._run_oid))
             self._run_written = True
-        self._present = states
         return root_oid
 
     def _commit(
-        self, record: GenerationRecord, root: bytes, parent: str
+        self, staged: StagedGeneration, root: bytes, parent: str
     ) -> tuple[bytes, bytes, str]:
         info = self.info
-        best = record.best
-        score = "none" if best is None else repr(record.individuals[best].score)
+        score = "none" if staged.best_score is None else repr(staged.best_score)
         trailers = {
             TRAILER_RUN: info.run_id,
-            TRAILER_GENERATION: str(record.generation),
+            TRAILER_GENERATION: str(staged.generation),
             TRAILER_EXPERIMENT: self.experiment,
             TRAILER_FITNESS: score,
             TRAILER_MODULE: str(info.module),
         }
         message = (
-            f"evolve {info.run_id}: generation {record.generation + 1}/"
+            f"evolve {info.run_id}: generation {staged.generation + 1}/"
             f"{info.params.generations}, best {score}"
         )
         data = signed_commit(self._store, root.hex(), [parent], message, trailers, who=self._who)
