@@ -216,6 +216,34 @@ def check_genome_node(node: object, where: str = "manifest") -> Genome:
 
 
 @dataclass(frozen=True, slots=True)
+class Links:
+    """Where a manifest's thought links are spelled in a splice's suffix: the list's body starts
+    at ``at``; ``starts`` are each link's offsets in that body and ``texts`` their CID texts, in
+    manifest order (sorted)."""
+
+    at: int
+    starts: tuple[int, ...]
+    texts: tuple[str, ...]
+
+    @classmethod
+    def find(cls, suffix: bytes, thoughts: frozenset[CID]) -> Links | None:
+        """The links of a valid manifest whose suffix is ``suffix``; None if not found there."""
+        texts = sorted(str(c) for c in thoughts)
+        links = [b'{"/":"' + t.encode("ascii") + b'"}' for t in texts]
+        body = b",".join(links)
+        if not suffix.endswith(b'"thoughts":[' + body + b"]}"):
+            return None
+        starts, at = [], 0
+        for link in links:
+            starts.append(at)
+            at += len(link) + 1
+        return cls(len(suffix) - 2 - len(body), tuple(starts), tuple(texts))
+
+
+_ONE_LINK = re.compile(rb'\{"/":"([0-9A-Za-z]{1,256})"\}')
+
+
+@dataclass(frozen=True, slots=True)
 class GenomeSplice:
     """A valid manifest cut around its genome value: ``prefix + <genome> + suffix``.
 
@@ -230,6 +258,11 @@ class GenomeSplice:
     genome's bytes), so a genome that keeps every byte outside one gene's map differs in that
     gene only, and is valid exactly when that gene is (genes are checked one by one, and the
     keys and their order are unchanged).
+
+    And for thoughts (``links``): a manifest with the same prefix and genome whose suffix is this
+    one with one canonical link spelled into the thoughts list, between two links (or at an
+    end), differs by that thought; it is valid exactly when the link's text sorts strictly
+    between its neighbours'.
     """
 
     prefix: bytes
@@ -237,6 +270,7 @@ class GenomeSplice:
     state: State
     genome: bytes = b""
     genes: tuple[tuple[int, int], ...] = ()  # (start, end) of each gene's map in ``genome``
+    links: Links | None = None
 
     @classmethod
     def parse(cls, data: bytes, cid: CID | None = None) -> tuple[State, GenomeSplice | None]:
@@ -253,10 +287,13 @@ class GenomeSplice:
         genome = dagjson.encode(state.genome.to_node())
         if not data.startswith(prefix + genome):
             return state, None
-        return state, cls._cut(prefix, data[len(prefix) + len(genome) :], state, genome)
+        suffix = data[len(prefix) + len(genome) :]
+        return state, cls._cut(prefix, suffix, state, genome, Links.find(suffix, state.thoughts))
 
     @classmethod
-    def _cut(cls, prefix: bytes, suffix: bytes, state: State, genome: bytes) -> GenomeSplice:
+    def _cut(
+        cls, prefix: bytes, suffix: bytes, state: State, genome: bytes, links: Links | None
+    ) -> GenomeSplice:
         # Each gene's map is found by spelling it alone; the spans are kept only if the pieces
         # spell ``genome`` exactly, so they never point anywhere but at a gene's whole map.
         spans: list[tuple[int, int]] = []
@@ -273,25 +310,39 @@ class GenomeSplice:
             pieces += (key, value)
         pieces.append(b"}")
         genes = tuple(spans) if b"".join(pieces) == genome else ()
-        return cls(prefix, suffix, state, genome, genes)
+        return cls(prefix, suffix, state, genome, genes, links)
 
     def match(self, data: bytes, where: str = "manifest") -> State | None:
-        """The state ``data`` holds if it differs from the splice's manifest in the genome only;
-        None if it may differ elsewhere. Raises SchemaError if it holds an invalid genome."""
+        """The state ``data`` holds if it differs from the splice's manifest in the genome only
+        (or by one added thought); None if it may differ otherwise. Raises SchemaError if it
+        holds an invalid genome."""
         follow = self.follow(data, where)
         return None if follow is None else follow.state
 
     def follow(self, data: bytes, where: str = "manifest") -> GenomeSplice | None:
-        """:meth:`match`, as the splice cut from ``data`` (so a chain of one-gene changes is
-        checked one gene at a time); None if ``data`` may differ outside the genome."""
+        """:meth:`match`, as the splice cut from ``data`` (so a chain of gene changes and added
+        thoughts is checked one change at a time); None if ``data`` may differ otherwise."""
         prefix, suffix = self.prefix, self.suffix
-        if (
-            len(data) <= len(prefix) + len(suffix)
-            or not data.startswith(prefix)
-            or not data.endswith(suffix)
-        ):
+        if not data.startswith(prefix):
             return None
-        middle = data[len(prefix) : len(data) - len(suffix)]
+        if len(data) > len(prefix) + len(suffix) and data.endswith(suffix):
+            return self._genome(data[len(prefix) : len(data) - len(suffix)], where)
+        links = self.links
+        if links is None:
+            return None
+        # One thought added, the genome maybe changed too: each change is checked on its own.
+        # Any cut passing both checks proves the whole, so a wrong cut only costs a full parse.
+        at = data.rfind(suffix[: links.at])
+        if at <= len(prefix):
+            return None
+        try:
+            head = self._genome(data[len(prefix) : at], where)
+        except SchemaError:
+            return None  # the full parse names what is wrong
+        return None if head is None else head._one_link(data[at:])
+
+    def _genome(self, middle: bytes, where: str) -> GenomeSplice | None:
+        """The splice for a manifest whose genome is spelled ``middle`` and the rest as here."""
         if middle == self.genome:
             return self
         one = self._one_gene(middle)
@@ -304,7 +355,7 @@ class GenomeSplice:
             # genome, say), which only the full parse can judge.
             return None
         state = self.state.with_genome(check_genome_node(node, where))
-        return self._cut(prefix, suffix, state, middle)
+        return self._cut(self.prefix, self.suffix, state, middle, self.links)
 
     def _one_gene(self, middle: bytes) -> GenomeSplice | None:
         """The splice for ``middle`` if it differs from ``genome`` inside one gene's map and that
@@ -336,7 +387,63 @@ class GenomeSplice:
         shift = stop - end
         moved = (*spans[:lo], (start, stop), *((a + shift, b + shift) for a, b in spans[lo + 1 :]))
         genome = Genome((*genes[:lo], gene, *genes[lo + 1 :]))
-        return GenomeSplice(self.prefix, self.suffix, self.state.with_genome(genome), middle, moved)
+        state = self.state.with_genome(genome)
+        return GenomeSplice(self.prefix, self.suffix, state, middle, moved, self.links)
+
+    def _one_link(self, suffix: bytes) -> GenomeSplice | None:
+        """The splice for a manifest with this prefix and genome whose ``suffix`` is this one's
+        with one thought link added; None whenever that cannot be shown (left to the full
+        parse, which also names what is wrong)."""
+        links, old = self.links, self.suffix
+        grow = len(suffix) - len(old)
+        if links is None or grow <= 0:
+            return None
+        at, starts, texts = links.at, links.starts, links.texts
+        n = len(starts)
+        ends = len(old) - 2  # where the list's body ends: "]}" closes it
+        # The number of old links before the new one: the most whose spelling suffix keeps.
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            cut = at + starts[mid] if mid < n else ends
+            if suffix.startswith(old[:cut]):
+                lo = mid
+            else:
+                hi = mid - 1
+        k = lo
+        cut = at + starts[k] if k < n else ends
+        if not suffix.startswith(old[:cut]) or not suffix.endswith(old[cut:]):
+            return None
+        added = suffix[cut : cut + grow]
+        if k < n:
+            link, comma = added[:-1], added[-1:] == b","
+        elif n:
+            link, comma = added[1:], added[:1] == b","
+        else:
+            link, comma = added, True
+        found = _ONE_LINK.fullmatch(link)
+        if not comma or found is None:
+            return None
+        text = found.group(1).decode("ascii")
+        if (k and texts[k - 1] >= text) or (k < n and text >= texts[k]):
+            return None
+        try:
+            cid = CID.parse(text)
+        except MindgitError:
+            return None
+        if str(cid) != text:
+            return None
+        start = starts[k] if k < n else (ends - at + 1 if n else 0)
+        moved = (*starts[:k], start, *(s + grow for s in starts[k:]))
+        state = self.state.with_thoughts(self.state.thoughts | {cid})
+        return GenomeSplice(
+            self.prefix,
+            suffix,
+            state,
+            self.genome,
+            self.genes,
+            Links(at, moved, (*texts[:k], text, *texts[k:])),
+        )
 
 
 def state_from_node(node: object, where: str = "manifest") -> State:

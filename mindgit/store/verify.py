@@ -240,14 +240,17 @@ class Verifier:
         return cid
 
     def _manifest_links(self, data: bytes, cid: CID) -> ManifestLinks:
-        # Successive states of a branch mostly differ in gene values only: such a manifest needs
-        # its genome checked, often one gene of it, not a full parse (see GenomeSplice for why
-        # that is the same test).
+        # Successive states of a branch mostly differ in a gene or in one added thought: such a
+        # manifest needs that change checked, not a full parse (see GenomeSplice for why that is
+        # the same test).
         splice = self._splice
         if splice is not None:
             follow = splice.follow(data, f"manifest {cid}")
             if follow is not None:
                 self._splice = follow
+                thoughts = follow.state.thoughts
+                if thoughts is not self._splice_links[0]:  # one thought was added
+                    self._splice_links = (thoughts, self._splice_links[1])
                 return self._splice_links
         state, fresh = GenomeSplice.parse(data, cid)
         links = (state.thoughts, state.blocks)

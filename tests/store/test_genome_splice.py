@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mindgit.ipld import dagjson
-from mindgit.ipld.cid import CID
+from mindgit.ipld.cid import CID, _b58encode
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store
 from mindgit.store.state import GenomeSplice, SchemaError, State, make_thought, parse_manifest
@@ -199,7 +199,7 @@ def test_the_genes_are_found_in_the_genome() -> None:
     assert _gene_spans() == [dagjson.encode(g.to_node()) for g in BASE.genome.genes]
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(st.integers(0, len(BASE.genome) - 1), _replacements())
 def test_a_manifest_changed_in_one_gene_is_judged_as_parse_manifest_judges_it(
     index: int, replacement: bytes
@@ -220,7 +220,7 @@ def test_a_manifest_changed_in_one_gene_is_judged_as_parse_manifest_judges_it(
         assert one.state == full
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.tuples(
@@ -273,3 +273,100 @@ def test_a_bad_gene_is_left_to_the_whole_genome_check_that_names_it() -> None:
             # A middle that does not even decode is left to the full parse, as the verifier does.
             if SPLICE.match(data) is None:
                 parse_manifest(data)
+
+
+# ---- one added thought --------------------------------------------------------------------------
+
+_LINK_TEXTS = sorted(str(c) for c in BASE.thoughts)
+
+
+def _texts() -> st.SearchStrategy[str]:
+    new = st.binary(max_size=8).map(lambda b: str(CID.of(b)))
+    # the same CID in base58btc: valid, but not how DAG-JSON spells a CIDv1
+    other_base = st.binary(max_size=8).map(lambda b: "z" + _b58encode(CID.of(b).to_bytes()))
+    return st.one_of(
+        new,
+        st.sampled_from(_LINK_TEXTS),  # a repeat
+        other_base,  # a valid CID, not spelled canonically
+        new.map(str.upper),
+        new.map(lambda t: t[:-1]),
+        st.text("abcdefghijklmnopqrstuvwxyz234567", max_size=70),
+    )
+
+
+def _link_insertions() -> st.SearchStrategy[bytes]:
+    """BASE_DATA with something spelled into its thoughts list at a link boundary."""
+    body_at = BASE_DATA.rindex(b'"thoughts":[') + len(b'"thoughts":[')
+    boundaries = [body_at + i * (len(_LINK_TEXTS[0]) + 9) for i in range(len(_LINK_TEXTS) + 1)]
+    boundaries[-1] -= 1  # the last link has no comma after it
+
+    def spell(k: int, text: str, form: int) -> bytes:
+        link = b'{"/":"' + text.encode() + b'"}'
+        at = boundaries[k]
+        if form == 0:
+            added = link + b"," if k < len(_LINK_TEXTS) else b"," + link
+        elif form == 1:
+            added = link  # no comma
+        else:
+            added = b"," + link + b","
+        return BASE_DATA[:at] + added + BASE_DATA[at:]
+
+    links = st.builds(
+        spell, st.integers(0, len(_LINK_TEXTS)), _texts(), st.sampled_from([0, 0, 0, 1, 2])
+    )
+    junk = st.tuples(st.integers(0, len(BASE_DATA)), st.binary(min_size=1, max_size=12)).map(
+        lambda p: BASE_DATA[: p[0]] + p[1] + BASE_DATA[p[0] :]
+    )
+    # the same with a gene changed too (validly or not), so both changes are judged at once
+    gene = st.sampled_from([b'"value":0.25', b'"value":7', b'"value":0.50', b'"value":"a"'])
+    links = (
+        st.tuples(st.one_of(links, junk), gene).map(lambda p: p[0].replace(b'"value":0.5', p[1], 1))
+        | links
+    )
+    added = st.binary(max_size=8).map(
+        lambda b: BASE.with_thoughts(BASE.thoughts | {CID.of(b)}).manifest().data
+    )
+    return st.one_of(links, junk, added)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_link_insertions())
+def test_a_manifest_with_a_link_spelled_in_is_judged_as_parse_manifest_judges_it(
+    data: bytes,
+) -> None:
+    assert SPLICE is not None
+    fast = _outcome(lambda: SPLICE.match(data))
+    full = _outcome(lambda: parse_manifest(data))
+    if fast is not None:
+        assert fast == full
+    if isinstance(full, State) and len(full.thoughts) == len(BASE.thoughts) + 1:
+        assert fast == full  # a valid added thought is judged by its link alone
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.binary(max_size=6)),
+            st.one_of(st.none(), st.floats(-1, 1).map(_no_minus_zero)),
+        )
+    )
+)
+def test_a_chain_of_added_thoughts_and_genes_follows_one_change_at_a_time(
+    changes: list[tuple[bytes | None, float | None]],
+) -> None:
+    """Thoughts added, genes changed, or both in one state: each is judged by its changes, and
+    leaves the splice a full parse would cut."""
+    assert SPLICE is not None
+    splice, state = SPLICE, BASE
+    for thought, x in changes:
+        if thought is not None:
+            state = state.with_thoughts(state.thoughts | {CID.of(thought)})
+        if x is not None:
+            state = state.with_genome(state.genome.with_genes(state.genome["x"].with_value(x)))
+        data = state.manifest().data
+        follow = splice.follow(data)
+        assert follow is not None
+        assert follow.state == state == parse_manifest(data)
+        assert follow == GenomeSplice.parse(data)[1]
+        splice = follow
