@@ -95,7 +95,12 @@ def to_wasm(source: bytes) -> bytes:
 
 
 def add_fitness(
-    store: Store, path: Path | str, name: str | None = None, *, limits: Limits | None = None
+    store: Store,
+    path: Path | str,
+    name: str | None = None,
+    *,
+    limits: Limits | None = None,
+    replace: bool = True,
 ) -> FitnessEntry:
     """Check a ``.wat``/``.wasm`` file with the sandbox and store it; named after the file."""
     path = Path(path)
@@ -104,18 +109,24 @@ def add_fitness(
     except OSError as e:
         raise FitnessFileError(path, e.strerror or str(e)) from None
     name = check_module_name(name if name is not None else path.stem)
-    return add_fitness_bytes(store, source, name, limits=limits)
+    return add_fitness_bytes(store, source, name, limits=limits, replace=replace)
 
 
 def add_fitness_bytes(
-    store: Store, source: bytes, name: str, *, limits: Limits | None = None
+    store: Store,
+    source: bytes,
+    name: str,
+    *,
+    limits: Limits | None = None,
+    replace: bool = True,
 ) -> FitnessEntry:
-    """Check wasm bytes or WAT text with the sandbox and store them as module ``name``."""
+    """Check wasm bytes or WAT text with the sandbox and store them as module ``name``
+    (a name holding other bytes is repointed only with ``replace``)."""
     check_module_name(name)
     wasm = to_wasm(source)
     # Refused here (imports, exports, validation) before anything is written.
     FitnessModule.load(wasm, limits=limits or limits_for(store), cache_dir=cache_dir(store))
-    return store_module(store, wasm, name)
+    return store_module(store, wasm, name, replace=replace)
 
 
 def resolve_fitness(store: Store, spec: str, *, limits: Limits | None = None) -> FitnessEntry:

@@ -158,8 +158,12 @@ def _entry(repo: pygit2.Repository, name: str, commit_id: str) -> FitnessEntry:
     return FitnessEntry(name, cid, commit_id, tree[MODULE_FILE].id)
 
 
-def store_module(store: Store, wasm: bytes, name: str) -> FitnessEntry:
-    """Store ``wasm`` (already checked) as module ``name``; idempotent for the same bytes."""
+def store_module(store: Store, wasm: bytes, name: str, *, replace: bool = True) -> FitnessEntry:
+    """Store ``wasm`` (already checked) as module ``name``; idempotent for the same bytes.
+
+    Without ``replace`` a name holding other bytes is refused (``FitnessNameTaken``); the
+    check and the ref update are one compare-and-swap, so a writer racing us cannot slip in.
+    """
     check_module_name(name)
     wasm = bytes(wasm)
     if not wasm.startswith(WASM_MAGIC):
@@ -174,6 +178,8 @@ def store_module(store: Store, wasm: bytes, name: str) -> FitnessEntry:
         current = _entry(repo, name, old)
         if current.cid == cid:
             return current
+        if not replace:
+            raise FitnessNameTaken(name, current.cid, cid)
     blob = repo.create_blob(wasm)
     tb = repo.TreeBuilder()
     tb.insert(MODULE_FILE, blob, BLOB)
@@ -191,16 +197,6 @@ def stored_under(store: Store, name: str) -> FitnessEntry | None:
     """The newest module stored under ``name``, or None if the name is free."""
     tip = read_ref(store.repo, FITNESS_PREFIX + check_module_name(name))
     return None if tip is None else _entry(store.repo, name, tip)
-
-
-def check_name_free(store: Store, name: str, wasm: bytes) -> None:
-    """Refuse (``FitnessNameTaken``) if ``name`` holds a module other than ``wasm``; the same
-    bytes again, or a free name, pass."""
-    current = stored_under(store, name)
-    if current is not None:
-        offered = module_cid(bytes(wasm))
-        if current.cid != offered:
-            raise FitnessNameTaken(name, current.cid, offered)
 
 
 def list_modules(store: Store) -> list[FitnessEntry]:

@@ -12,8 +12,8 @@ from mindgit.evolve.fitness import add_fitness, to_wasm
 from mindgit.store.fitness_store import (
     FITNESS_PREFIX,
     FitnessNameTaken,
-    check_name_free,
     module_cid,
+    store_module,
     stored_under,
 )
 from mindgit.store.repository import Store
@@ -32,13 +32,15 @@ def fitness_refs(store: Store) -> dict[str, str]:
     }
 
 
-def test_check_name_free(store: Store) -> None:
+def test_store_module_without_replace(store: Store) -> None:
     wasm = to_wasm(ONEMAX.read_bytes())
-    check_name_free(store, "x", wasm)  # a free name
-    first = add_fitness(store, RASTRIGIN, "x")
-    check_name_free(store, "x", to_wasm(RASTRIGIN.read_bytes()))  # the same bytes
+    first = add_fitness(store, RASTRIGIN, "x", replace=False)  # a free name
+    again = store_module(store, to_wasm(RASTRIGIN.read_bytes()), "x", replace=False)
+    assert again == first  # the same bytes
+    before = fitness_refs(store)
     with pytest.raises(FitnessNameTaken) as e:
-        check_name_free(store, "x", wasm)
+        store_module(store, wasm, "x", replace=False)
+    assert fitness_refs(store) == before
     assert (e.value.name, e.value.stored, e.value.offered) == ("x", first.cid, module_cid(wasm))
     assert "--force" in str(e.value.hint)
     assert stored_under(store, "x") == first and stored_under(store, "y") is None

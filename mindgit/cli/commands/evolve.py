@@ -61,19 +61,13 @@ def fitness_add(
     """Check a .wat/.wasm module with the sandbox and store it; print its CID.
 
     A NAME that already holds another module is refused unless --force is given."""
-    from mindgit.evolve.fitness import FitnessFileError, add_fitness, to_wasm
-    from mindgit.store.fitness_store import check_module_name, check_name_free, stored_under
+    from mindgit.evolve.fitness import add_fitness
+    from mindgit.store.fitness_store import check_module_name, stored_under
 
     store = open_store_from(ctx)
     name = check_module_name(name if name is not None else path.stem)
     previous = stored_under(store, name)
-    if previous is not None and not force:
-        try:
-            source = path.read_bytes()
-        except OSError as e:
-            raise FitnessFileError(path, e.strerror or str(e)) from None
-        check_name_free(store, name, to_wasm(source))
-    entry = add_fitness(store, path, name)
+    entry = add_fitness(store, path, name, replace=force)
     replaced = previous is not None and previous.cid != entry.cid
     if as_json:
         emit_json(
