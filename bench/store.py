@@ -58,11 +58,12 @@ def raw_commits(plan: list[tuple[State, dict]], path: Path, *, move_ref: bool) -
     sig = pygit2.Signature("bench", "bench@example.invalid", 0, 0)
     t0 = time.perf_counter()
     parent: list[pygit2.Oid] = []
-    base = None
+    base: pygit2.Tree | None = None
     for state, blocks in plan:
         tree, _ = layout.write_state(raw, state, blocks, base)
-        base = raw[tree]
-        assert isinstance(base, pygit2.Tree)
+        written = raw[tree]
+        assert isinstance(written, pygit2.Tree)
+        base = written
         oid = raw.create_commit(
             "refs/heads/main" if move_ref else None, sig, sig, "raw", tree, parent
         )
