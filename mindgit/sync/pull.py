@@ -39,6 +39,7 @@ from mindgit.sync.peers import (
     seen_heads,
     write_state,
 )
+from mindgit.sync.quarantine import Quarantine, max_fetch, quarantined
 
 _CAS_ATTEMPTS = 5
 MAX_REFS = 2000  # refs one peer may offer in one pull
@@ -91,22 +92,37 @@ def _pull(
 ) -> PullReport:
     repo = store.repo
     qprefix = refspace.quarantine_prefix(peer.name)
-    delete_refs(repo, qprefix)  # left over from a pull that was killed
-    emit(on_event, peer.name, "fetch", f"fetching from {peer.url}")
-    transport.fetch(
-        store.path, peer.url, refspace.fetch_refspecs(peer.name), peer=peer.name, timeout=timeout
-    )
-    offered: dict[str, str] = {}
-    for ref in repo.references:
-        if ref.startswith(qprefix):
-            oid = read_ref(repo, ref)
-            if oid is not None:
-                offered[refspace.synced_name(qprefix, ref)] = oid
-    if len(offered) > MAX_REFS:
-        # Each ref costs a verification and a local ref: a peer offering thousands is refused
-        # whole rather than flooding this store.
-        delete_refs(repo, qprefix)
-        raise TooManyRefs(peer.name, len(offered))
+    delete_refs(repo, qprefix)  # left by a pull of an older mindgit, which fetched into the store
+    limit = max_fetch(store)
+    with quarantined(store, peer.name) as q:
+        emit(on_event, peer.name, "fetch", f"fetching from {peer.url}")
+        transport.fetch(
+            q.path,
+            peer.url,
+            refspace.fetch_refspecs(peer.name),
+            peer=peer.name,
+            timeout=timeout,
+            max_bytes=limit,
+            received=q.size,
+        )
+        offered = {refspace.synced_name(qprefix, r): oid for r, oid in q.refs(qprefix).items()}
+        if len(offered) > MAX_REFS:
+            # Each ref costs a verification and a local ref: a peer offering thousands is
+            # refused whole rather than flooding this store.
+            raise TooManyRefs(peer.name, len(offered))
+        return _verify_and_accept(store, peer, q, offered, allow_rewind, fitness, on_event)
+
+
+def _verify_and_accept(
+    store: Store,
+    peer: Peer,
+    q: Quarantine,
+    offered: Mapping[str, str],
+    allow_rewind: bool,
+    fitness: str | None,
+    on_event: OnEvent | None,
+) -> PullReport:
+    repo = store.repo
     seen = seen_heads(store, peer.name)
     problems: list[Problem] = []
     content: dict[str, str] = {}
@@ -168,7 +184,8 @@ def _pull(
     if problems:
         raise rejection(peer.name, problems, expected=peer.node)
 
-    # Verified: from here on, things change.
+    # Verified: from here on, things change, starting with the objects joining the store.
+    q.migrate()
     rotations: list[RotationOutcome] = []
     outcomes: list[RefOutcome] = []
     rotate_tips = [plan.accepted[r] for r in sorted(plan.accepted)]

@@ -15,7 +15,8 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ DEFAULT_TIMEOUT = 60.0
 # A link slower than this many bytes/s for this many seconds is dead (http only).
 _LOW_SPEED_LIMIT = "1000"
 _CONNECT_TIMEOUT = 10
+# How often a running fetch is looked at (its size so far), in seconds.
+_WATCH_EVERY = 0.2
 # What git prints when it could not reach the other side at all.
 _UNREACHABLE = (
     "connection refused",
@@ -111,6 +114,24 @@ class ObjectsRefused(TransportError):
         )
 
 
+class FetchTooLarge(TransportError):
+    """A peer sent more than this store accepts in one pull (``mindgit.maxfetch``)."""
+
+    def __init__(self, peer: str, url: str, limit: int, size: int) -> None:
+        super().__init__(
+            peer,
+            url,
+            "pull from",
+            f"{size} bytes received, over the limit of {limit}",
+            message=f"pull from {peer} refused: it sent over {limit} bytes, the most this store "
+            "accepts in one pull (mindgit.maxfetch); nothing was changed",
+            hint=f"if {peer} is trusted to send that much, raise the limit: "
+            "`git config mindgit.maxfetch 4G`",
+        )
+        self.limit = limit
+        self.size = size
+
+
 _FSCK_LINE = re.compile(r"^error: object ([0-9a-f]{40}): (.*)$", re.M)
 
 
@@ -146,8 +167,10 @@ def run_git(
     operation: str,
     timeout: float = DEFAULT_TIMEOUT,
     config: Sequence[str] = (),
+    watch: Callable[[], MindgitError | None] | None = None,
 ) -> GitResult:
-    """Run ``git --git-dir=<gitdir> [-c ...] <args>``; kill it (and its children) on timeout.
+    """Run ``git --git-dir=<gitdir> [-c ...] <args>``; kill it (and its children) on timeout,
+    or as soon as ``watch`` (asked every few tenths of a second) returns an error to raise.
 
     A non-zero exit is returned, not raised: push reports rejected refs that way.
     """
@@ -165,11 +188,21 @@ def run_git(
         env=env,
         start_new_session=True,
     )
+    deadline = time.monotonic() + timeout
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise PeerTimeout(peer, url, operation, timeout) from None
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                out, err = proc.communicate(
+                    timeout=max(0.0, left if watch is None else min(left, _WATCH_EVERY))
+                )
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise PeerTimeout(peer, url, operation, timeout) from None
+                stop = watch() if watch is not None else None
+                if stop is not None:
+                    raise stop from None
     except BaseException:
         _kill_group(proc)
         raise
@@ -228,8 +261,21 @@ def fetch(
     *,
     peer: str,
     timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int | None = None,
+    received: Callable[[], int] | None = None,
 ) -> None:
-    """Fetch ``refspecs`` from ``url``, with git checking every object it receives (fsck)."""
+    """Fetch ``refspecs`` from ``url``, with git checking every object it receives (fsck).
+
+    With ``max_bytes``, git is stopped (:class:`FetchTooLarge`) once ``received()`` (the bytes
+    the fetch has written so far) passes it.
+    """
+
+    def too_large() -> MindgitError | None:
+        if max_bytes is None or received is None:
+            return None
+        size = received()
+        return FetchTooLarge(peer, url, max_bytes, size) if size > max_bytes else None
+
     result = run_git(
         gitdir,
         [
@@ -250,7 +296,12 @@ def fetch(
         # git refuses malformed objects, and tree entries such as "..", ".git" or names with "/",
         # before they reach the object store.
         config=("fetch.fsckObjects=true", "transfer.fsckObjects=true"),
+        watch=too_large,
     )
+    # Checked again at the end: a fetch may finish between two looks.
+    stop = too_large()
+    if stop is not None:
+        raise stop
     if result.code != 0:
         raise failure(peer, url, "pull from", result)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -16,10 +18,24 @@ from tests.sync import forge
 from tests.sync.conftest import Nodes
 
 
-def fingerprint(store: Store) -> tuple[dict[str, str], bytes]:
-    """Every ref and the trust file: what must not change when an update is refused."""
+def fingerprint(store: Store) -> tuple[dict[str, str], bytes, frozenset[str]]:
+    """Every ref, the trust file and every object (as git lists them on disk, with git's
+    temporary files): what must not change when an update is refused."""
     refs = {r: str(store.repo.references[r].resolve().target) for r in store.repo.references}
-    return refs, store.trust.path.read_bytes()
+    return refs, store.trust.path.read_bytes(), stored_objects(store.path)
+
+
+def stored_objects(gitdir: Path) -> frozenset[str]:
+    """The objects in a store's object directory (a fresh git, so no in-process alternate),
+    and any temporary file git left there."""
+    listed = subprocess.run(
+        ["git", f"--git-dir={gitdir}", "cat-file", "--batch-all-objects", "--batch-check"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    temporary = [str(p) for p in (gitdir / "objects").rglob("tmp_*")]
+    return frozenset(listed + temporary)
 
 
 @pytest.fixture
