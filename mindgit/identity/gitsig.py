@@ -88,6 +88,19 @@ def split_gpgsig(
     if b"gpgsig" not in head:
         return raw_commit, None  # the common unsigned case, and no header to drop
     header_space = _HEADERS[object_format] + b" "
+    if head.count(b"gpgsig") == 1:
+        # The common signed case, one signature header and ours (verify runs this per commit):
+        # cut the header and its continuation lines out with bytes operations.
+        start = head.find(b"\n" + header_space)
+        if start >= 0:
+            end = head.find(b"\n", start + 1)
+            while end >= 0 and head.startswith(b" ", end + 1):
+                end = head.find(b"\n", end + 1)
+            if end >= 0:
+                block = head[start + 1 + len(header_space) : end + 1]
+                armour = block.replace(b"\n ", b"\n")
+                payload = raw_commit[: start + 1] + raw_commit[end + 1 :]
+                return payload, armour.decode("ascii", errors="surrogateescape")
     kept: list[bytes] = []
     signature: list[bytes] = []
     in_signature = False  # inside our signature header: continuation lines belong to it

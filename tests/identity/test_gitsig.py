@@ -181,3 +181,28 @@ def test_split_matches_gits_algorithm(lines: list[bytes], final_newline: bool) -
     raw = b"\n".join(lines) + (b"\n" if final_newline else b"")
     assert split_gpgsig(raw) == reference_split(raw)
     assert split_gpgsig(raw, object_format="sha256") == reference_split(raw, b"gpgsig-sha256")
+
+
+@given(
+    before=st.lists(st.one_of(header_line, continuation), min_size=1, max_size=5),
+    value=st.from_regex(rb"\A[ -~]{0,60}\Z"),
+    signature=st.lists(continuation, max_size=6),
+    after=st.lists(st.one_of(header_line, continuation), max_size=4),
+    message=st.one_of(st.none(), st.binary(max_size=80)),
+    sha256=st.booleans(),
+)
+def test_one_signature_header_is_split_as_gits_algorithm_splits_it(
+    before: list[bytes],
+    value: bytes,
+    signature: list[bytes],
+    after: list[bytes],
+    message: bytes | None,
+    sha256: bool,
+) -> None:
+    """One signature header anywhere after the first line (the shape every signed commit has,
+    which split_gpgsig cuts with bytes operations) splits exactly as git's line walk does."""
+    header = b"gpgsig-sha256" if sha256 else b"gpgsig"
+    lines = [*before, header + b" " + value, *signature, *after]
+    raw = b"\n".join(lines) + (b"" if message is None else b"\n\n" + message)
+    assert split_gpgsig(raw) == reference_split(raw)
+    assert split_gpgsig(raw, object_format="sha256") == reference_split(raw, b"gpgsig-sha256")
