@@ -20,7 +20,6 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import getitem
-from typing import Any
 
 from mindgit.evolve.genes import BOOL, CHOICE, FLOAT, INT, GenomeCodec, Slot, Values
 from mindgit.evolve.prng import Stream
@@ -36,8 +35,8 @@ _BITS = bytes.maketrans(b"01", b"\0\1")
 
 # How a child was made, for a writer that keeps the last generation's slot texts: parents a
 # and b, the crossover's genes-from-a mask (None: a copy of a), and each mutated slot's new
-# value. (A plain tuple: a generation's 200 of them cross a pipe.)
-Recipe = tuple[int, int, bytes | None, tuple[tuple[int, Any], ...]]
+# text (``GenomeCodec.spell``). A plain tuple: a generation's 200 of them cross a pipe.
+Recipe = tuple[int, int, bytes | None, tuple[tuple[int, str], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +223,7 @@ class Breeder:
         if recipes is not None:
             recipes.extend((i, i, None, ()) for i in elites)
         changed: list[int] | None = None
+        spell = codec.spell
         t = var.tournament
         cx_threshold = int(var.crossover_rate * 2.0**53)
         dim = codec.dim
@@ -263,6 +263,6 @@ class Breeder:
             else:
                 changed = []
                 mutate(child, stream, changed)
-                recipes.append((a, b, take_a, tuple([(i, child[i]) for i in changed])))
+                recipes.append((a, b, take_a, tuple([(i, spell(i, child[i])) for i in changed])))
             children.append(child)
         return children, parents

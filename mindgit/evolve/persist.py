@@ -35,7 +35,7 @@ from typing import Any
 from mindgit.errors import MindgitError
 from mindgit.evolve.genes import GenomeCodec, Texts, Values
 from mindgit.evolve.operators import Recipe
-from mindgit.evolve.writer import OBJ_BLOB, GenerationWriter, StagedGeneration, git_oid
+from mindgit.evolve.writer import GenerationWriter, StagedGeneration
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, _b32
 from mindgit.sandbox import FitnessFailure
@@ -57,13 +57,8 @@ Job = tuple[
 ]
 WriterFactory = Callable[[], GenerationWriter]
 # Every manifest's CID is CIDv1 dag-json sha2-256, whose text is this head and the digest in
-# base32 (the prefix is whole 5-byte groups); the tests check it against CID.
+# base32 (the prefix is whole 5-byte groups); the tests check the texts against CID.
 _CID_HEAD = str(CID.of(b""))[: -len(_b32(bytes(32)))]
-
-
-def cid_text(data: bytes) -> str:
-    """``str(CID.of(data))``, without making the CID (this runs for every new state)."""
-    return _CID_HEAD + _b32(hashlib.sha256(data).digest())
 
 
 class PersistFailed(MindgitError):
@@ -88,6 +83,7 @@ class RecordMaker:
         self._minimize = minimize
         self._texts: list[Texts] = []
         self._named: list[tuple[str, bytes]] = []  # (CID text, blob id) per individual
+        self._parent_texts: dict[tuple[int, ...], str] = {}
 
     def __call__(self, job: Job) -> StagedGeneration:
         generation, parents, results, recipes, population = job
@@ -95,38 +91,25 @@ class RecordMaker:
         prev = self._named
         named: list[tuple[str, bytes]] = []
         new: list[tuple[bytes, bytes]] = []
-        entries: list[str] = []
-        scores: list[float | None] = []
-        for ps, r, data in zip(parents, results, manifests, strict=True):
+        # Inlined git_oid and cid_text: this loop runs for every new state of every generation.
+        sha1 = hashlib.sha1
+        sha256 = hashlib.sha256
+        b32 = _b32
+        head = _CID_HEAD
+        for ps, data in zip(parents, manifests, strict=True):
             if data is None:
-                pair = prev[ps[0]]
+                named.append(prev[ps[0]])
             else:
-                oid = git_oid(OBJ_BLOB, data)
-                pair = (cid_text(data), oid)
+                oid = sha1(b"blob %d\0%s" % (len(data), data)).digest()
+                named.append((head + b32(sha256(data).digest()), oid))
                 new.append((oid, data))
-            named.append(pair)
-            p = str(ps[0]) if len(ps) == 1 else ",".join(map(str, ps))
-            if isinstance(r, FitnessFailure):
-                scores.append(None)
-                entries.append(
-                    f'{{"failure":{{"error":{encode_basestring(r.error)},'
-                    f'"reason":{encode_basestring(r.reason)}}},'
-                    f'"parents":[{p}],"state":{{"/":"{pair[0]}"}}}}'
-                )
-                continue
-            score = float(r) + 0.0  # as Individual keeps it: never -0.0
-            if not isfinite(score):
-                raise RunFormatError("individual", f"score {score!r} is not finite")
-            scores.append(score)
-            t = float.__repr__(score)
-            if "e" in t or t[-2:] == ".0":
-                t = dagjson.float_text(score)
-            entries.append(f'{{"parents":[{p}],"score":{t},"state":{{"/":"{pair[0]}"}}}}')
         self._texts = texts
         self._named = named
+        scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
         best = best_index(scores, self._minimize)
         head = f'{{"best":{"null" if best is None else best},"generation":{generation},'
-        record = (head + '"individuals":[' + ",".join(entries) + '],"schema":1}').encode()
+        entries = ",".join(map(self._entry, parents, results, scores, named))
+        record = (head + '"individuals":[' + entries + '],"schema":1}').encode()
         return StagedGeneration(
             generation,
             record,
@@ -134,6 +117,31 @@ class RecordMaker:
             dict(named),
             new,
         )
+
+    def _entry(
+        self,
+        parents: tuple[int, ...],
+        result: float | FitnessFailure,
+        score: float | None,
+        named: tuple[str, bytes],
+    ) -> str:
+        """One individual's entry in ``generation.json``."""
+        p = self._parent_texts.get(parents)
+        if p is None:
+            p = self._parent_texts[parents] = ",".join(map(str, parents))
+        if score is None:
+            assert isinstance(result, FitnessFailure)
+            return (
+                f'{{"failure":{{"error":{encode_basestring(result.error)},'
+                f'"reason":{encode_basestring(result.reason)}}},'
+                f'"parents":[{p}],"state":{{"/":"{named[0]}"}}}}'
+            )
+        t = float.__repr__(score)
+        if "e" in t or t[-2:] == ".0" or t[-1] > "9":
+            if not isfinite(score):  # as Individual refuses it
+                raise RunFormatError("individual", f"score {score!r} is not finite")
+            t = dagjson.float_text(score)
+        return f'{{"parents":[{p}],"score":{t},"state":{{"/":"{named[0]}"}}}}'
 
     def _spell(
         self, recipes: Sequence[Recipe] | None, population: Sequence[Values] | None
@@ -146,7 +154,6 @@ class RecordMaker:
             texts = list(map(codec.texts, population))
             return texts, list(map(join, texts))
         prev = self._texts
-        spell = codec.spell
         out: list[Texts] = []
         manifests: list[bytes | None] = []
         for a, b, take_a, mutations in recipes:
@@ -158,8 +165,8 @@ class RecordMaker:
                 t = prev[a].copy()
             else:
                 t = list(map(getitem, zip(prev[b], prev[a], strict=True), take_a))
-            for i, v in mutations:
-                t[i] = spell(i, v)
+            for i, text in mutations:
+                t[i] = text
             out.append(t)
             manifests.append(join(t))
         return out, manifests
