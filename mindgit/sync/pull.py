@@ -1,8 +1,9 @@
 """``pull``: fetch a peer's refs into quarantine, verify every new commit, then accept.
 
-1. ``git fetch`` (with git's own object checks) into ``refs/quarantine/<peer>/...``: objects
-   arrive, but no ref this node reads moves. Quarantine refs are hidden from anyone fetching
-   from this store and are removed when the pull ends, however it ends.
+1. ``git fetch`` (with git's own object checks) into a quarantine repository of its own
+   (:mod:`mindgit.sync.quarantine`), at most ``mindgit.maxfetch`` bytes: objects arrive, but
+   neither the store's objects nor any of its refs change. The quarantine is emptied when the
+   pull ends, however it ends; its objects join the store only once everything is accepted.
 2. The gate (``mindgit.sync.gate``) checks every offered ref against the last head seen from
    the peer (no rewind unless allowed) and every commit this store has not accepted before:
    object sizes and names, a trusted signature, the schema and every CID. Key-rotation chains

@@ -13,7 +13,8 @@ pushed as ``refs/keys/<root>`` so that every node's chain has a name of its own 
 
 Never synced, and hidden from anyone fetching from this store (``transfer.hideRefs``)::
 
-    refs/quarantine/<peer>/<kind>/<name>   what a pull fetched, until it is verified
+    refs/quarantine/<peer>/<kind>/<name>   what a pull fetched, until it is verified (in the
+                                           pull's quarantine repository, not the store)
     refs/peers/<peer>/<kind>/<name>        the last head seen from each peer (the no-rewind mark)
 """
 
