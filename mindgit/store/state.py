@@ -138,6 +138,8 @@ class State:
     def __post_init__(self) -> None:
         for attr in ("memories", "data"):
             pairs = getattr(self, attr)
+            if pairs == ():
+                continue  # most states have neither (and a Mapping check is an ABC call)
             if isinstance(pairs, Mapping):
                 pairs = tuple(pairs.items())
             object.__setattr__(self, attr, tuple(sorted(pairs)))

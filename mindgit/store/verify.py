@@ -215,8 +215,9 @@ class Verifier:
         self, entries: Entries, problems: list[tuple[str | None, str]]
     ) -> CID | None:
         """Add a state tree's problems to ``problems``; return its manifest's CID if read."""
-        for name in sorted(set(entries) - _STATE_NAMES):
-            problems.append((name, "unexpected entry in a state tree"))
+        if not entries.keys() <= _STATE_NAMES:
+            for name in sorted(set(entries) - _STATE_NAMES):
+                problems.append((name, "unexpected entry in a state tree"))
         manifest_id, mode = entries[layout.MANIFEST]
         if mode != layout.BLOB:
             problems.append((layout.MANIFEST, "the manifest is not a regular file"))
@@ -235,8 +236,16 @@ class Verifier:
         except SchemaError as e:
             problems.append((f"manifest {cid}", str(e.problem)))
             return cid
-        problems.extend(self._check_cid_dir(entries, layout.THOUGHTS, thoughts, "thought"))
-        problems.extend(self._check_cid_dir(entries, layout.BLOCKS, blocks, "block"))
+        clean = self._clean_dirs
+        for dirname, wanted, what in (
+            (layout.THOUGHTS, thoughts, "thought"),
+            (layout.BLOCKS, blocks, "block"),
+        ):
+            # Most states keep their directories, or have none (see _check_cid_dir).
+            entry = entries.get(dirname)
+            unchanged = wanted is clean.get((entry[0], what)) if entry else not wanted
+            if not unchanged:
+                problems.extend(self._check_cid_dir(entries, dirname, wanted, what))
         return cid
 
     def _manifest_links(self, data: bytes, cid: CID) -> ManifestLinks:
