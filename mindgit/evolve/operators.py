@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import getitem
 
-from mindgit.evolve.genes import BOOL, CHOICE, FLOAT, INT, GenomeCodec, Slot, Values
+from mindgit.evolve.genes import BOOL, CHOICE, FLOAT, INT, GenomeCodec, Slot, Values, float_text
 from mindgit.evolve.prng import Stream
 from mindgit.store.generation import RunParams
 
@@ -96,9 +96,11 @@ class Mutator:
             gaps.append(-p)
         self._gaps = gaps  # increasing: -(1-r)^1, -(1-r)^2, ...
 
-    def __call__(self, values: Values, stream: Stream, changed: list[int] | None = None) -> None:
-        """Mutate ``values`` in place; the index of each slot mutated is appended to
-        ``changed`` if given (a slot at most once; its value may happen to stay the same)."""
+    def __call__(
+        self, values: Values, stream: Stream, changed: list[tuple[int, str]] | None = None
+    ) -> None:
+        """Mutate ``values`` in place; each slot mutated is appended to ``changed`` if given, as
+        (index, new text): a slot at most once (its value may happen to stay the same)."""
         rate = self.rate
         if rate <= 0.0:
             return
@@ -109,8 +111,8 @@ class Mutator:
         if rate >= 1.0:
             for i in ev:
                 _mutate_slot(slots[i].kind, slots[i], values, i, stream)
-            if changed is not None:
-                changed.extend(ev)
+                if changed is not None:
+                    changed.append((i, codec.spell(i, values[i])))
             return
         gaps = self._gaps
         word = stream.word
@@ -133,11 +135,14 @@ class Mutator:
                     x = hi
                 if x - x != 0.0:  # overflowed to an infinity: keep the old value
                     x = v
-                values[i] = x + 0.0  # -0.0 is not a DAG-JSON number
+                x += 0.0  # -0.0 is not a DAG-JSON number
+                values[i] = x
+                if changed is not None:
+                    changed.append((i, float_text(x)))
             else:
                 _mutate_slot(k, slot, values, i, stream)
-            if changed is not None:
-                changed.append(i)
+                if changed is not None:
+                    changed.append((i, codec.spell(i, values[i])))
             pos += 1 + bisect_right(gaps, -((word() >> 11) + 1) * _TWO_M53)
 
 
@@ -222,8 +227,7 @@ class Breeder:
         parents: list[tuple[int, ...]] = [(i,) for i in elites]
         if recipes is not None:
             recipes.extend((i, i, None, ()) for i in elites)
-        changed: list[int] | None = None
-        spell = codec.spell
+        changed: list[tuple[int, str]]
         t = var.tournament
         cx_threshold = int(var.crossover_rate * 2.0**53)
         dim = codec.dim
@@ -263,6 +267,6 @@ class Breeder:
             else:
                 changed = []
                 mutate(child, stream, changed)
-                recipes.append((a, b, take_a, tuple([(i, spell(i, child[i])) for i in changed])))
+                recipes.append((a, b, take_a, tuple(changed) if changed else ()))
             children.append(child)
         return children, parents
