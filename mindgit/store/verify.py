@@ -347,21 +347,21 @@ def _message(raw: bytes) -> str:
 
 def _tree_entries(raw: bytes) -> Entries | None:
     """A raw tree's entries (``<octal mode> <name>\0<raw id>`` each); None if malformed."""
-    entries: Entries = {}
-    at, size = 0, len(raw)
-    while at < size:
-        space = raw.find(b" ", at)
-        nul = raw.find(b"\0", space + 1) if space >= 0 else -1
-        if nul < 0 or nul + 1 + _OID_BYTES > size or not _MODE.fullmatch(raw, at, space):
-            return None
-        # A name that is not UTF-8 keeps its bytes visible, and can never equal a CID's text.
-        name = raw[space + 1 : nul].decode("utf-8", errors="backslashreplace")
-        entries[name] = (raw[nul + 1 : nul + 1 + _OID_BYTES], int(raw[at:space], 8))
-        at = nul + 1 + _OID_BYTES
-    return entries
+    found = _ENTRY.findall(raw)
+    # An entry can match only one way where it starts, so the matches tile the tree exactly
+    # when their lengths add up to all of it.
+    if sum(len(mode) + len(name) for mode, name, _ in found) + 22 * len(found) != len(raw):
+        return None
+    modes = _MODES
+    # A name that is not UTF-8 keeps its bytes visible, and can never equal a CID's text.
+    return {
+        name.decode("utf-8", errors="backslashreplace"): (oid, modes.get(mode) or int(mode, 8))
+        for mode, name, oid in found
+    }
 
 
-_MODE = re.compile(rb"[0-7]{5,6}")
+_ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0]*)\0(.{%d})" % _OID_BYTES, re.DOTALL)
+_MODES = {b"100644": 0o100644, b"40000": 0o40000}
 _ENTRY_CACHE_SIZE = 4096
 _entry_cache: dict[bytes, Entries] = {}
 

@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import pygit2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mindgit.identity.keys import NodeKey
 from mindgit.ipld.cid import CID
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
-from mindgit.store.verify import Verifier, verify_commits
+from mindgit.store.verify import Verifier, _tree_entries, verify_commits
 from tests.conftest import git
 
 T = TypeVar("T")
@@ -67,7 +69,7 @@ def test_tampered_thought_blob_is_named(store: Store) -> None:
     # Re-sign a tree whose thought blob was swapped for other bytes under the same name.
     bad_blob = store.repo.create_blob(b'{"tags":[],"text":"tampered","type":"note"}')
     commit = store.repo[head]
-    thoughts = store.repo.TreeBuilder(store.repo[commit.tree["thoughts"].id])
+    thoughts = store.repo.TreeBuilder(commit.tree["thoughts"].id)
     thoughts.insert(str(cid), bad_blob, pygit2.enums.FileMode.BLOB)
     root = store.repo.TreeBuilder(commit.tree)
     root.insert("thoughts", thoughts.write(), pygit2.enums.FileMode.TREE)
@@ -158,8 +160,7 @@ def test_one_process_verifying_two_copies_sees_each_ones_objects(
     _, cid = store.think("present here, gone in the copy")
     copy = tmp_path / "copy"
     shutil.copytree(store.path, copy)
-    blob = store.snapshot().tree["thoughts"][str(cid)].id
-    hexid = str(blob)
+    hexid = str(_thought_blob(store, cid))
     (copy / "objects" / hexid[:2] / hexid[2:]).unlink()
     assert verify_all(store) == []
     other = Store(copy)
@@ -309,3 +310,45 @@ def test_a_thought_name_that_is_not_utf8_is_named_not_linked(store: Store) -> No
     assert [(p.object, p.reason) for p in result.problems] == [
         ("thoughts/\\xff\\xfe", "not linked from the manifest")
     ]
+
+
+def _reference_entries(raw: bytes) -> dict[str, tuple[bytes, int]] | None:
+    """A tree's entries read one by one, as git's format says: <octal mode> <name>\\0<20 bytes>."""
+    entries = {}
+    at = 0
+    while at < len(raw):
+        space = raw.find(b" ", at)
+        nul = raw.find(b"\0", space + 1) if space >= 0 else -1
+        mode = raw[at:space] if space >= 0 else b""
+        if nul < 0 or nul + 21 > len(raw) or not (5 <= len(mode) <= 6):
+            return None
+        if any(c not in b"01234567" for c in mode):
+            return None
+        name = raw[space + 1 : nul].decode("utf-8", errors="backslashreplace")
+        entries[name] = (raw[nul + 1 : nul + 21], int(mode, 8))
+        at = nul + 21
+    return entries
+
+
+_tree_entry = st.builds(
+    lambda mode, name, oid: mode + b" " + name + b"\0" + oid,
+    st.sampled_from([b"100644", b"40000", b"100755", b"120000", b"160000", b"1006440", b"644"]),
+    st.binary(max_size=12).filter(lambda n: b"\0" not in n),
+    st.binary(min_size=20, max_size=20),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(_tree_entry, st.binary(max_size=24)), max_size=6).map(b"".join),
+)
+def test_tree_entries_are_read_as_the_format_says(raw: bytes) -> None:
+    assert _tree_entries(raw) == _reference_entries(raw)
+
+
+def test_tree_entries_agree_with_pygit2(store: Store) -> None:
+    populated(store)
+    store.think("another", ["t"])
+    tree = _object(store, store.snapshot().tree["thoughts"].id, pygit2.Tree)
+    _, raw = store.repo.read(tree.id)
+    assert _tree_entries(raw) == {str(e.name): (e.id.raw, int(e.filemode)) for e in tree}
