@@ -247,7 +247,7 @@ def test_the_workflow_parses_as_github_reads_it() -> None:
         in (steps[-1]["run"])
     )
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
     except ImportError:
         return
     theirs = yaml.safe_load(workflow_text())

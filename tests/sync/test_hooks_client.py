@@ -406,7 +406,7 @@ def test_pre_commit_manifest(store: Store, cli: Cli) -> None:
     ]:
         assert line + "\n" in text
     try:
-        from pre_commit.clientlib import load_manifest
+        from pre_commit.clientlib import load_manifest  # type: ignore[import-untyped]
     except ImportError:
         pass  # the framework itself is not installed; the lines above are what it reads
     else:

@@ -287,8 +287,7 @@ def test_an_object_over_the_limit_is_refused_and_nothing_else_is_read(store: Sto
     assert [(p.object, p.reason) for p in problems] == [
         (
             "thoughts/big",
-            f"blob {store.repo[store.repo[new].tree['thoughts'].id]['big'].id} is 5000 bytes, "
-            "over the 4096-byte limit",
+            f"blob {_big_blob(store, new)} is 5000 bytes, over the 4096-byte limit",
         )
     ]
 
@@ -354,3 +353,11 @@ def test_other_store_history_is_checked_in_full(tmp_path: Path) -> None:
     # Both of beta's commits (its init and its thought), each named.
     assert len({p.commit for p in problems}) == 2
     assert all("untrusted key " + beta.public_key.did in p.reason for p in problems)
+
+
+def _big_blob(store: Store, commit: str) -> pygit2.Oid:
+    head = store.repo[commit]
+    assert isinstance(head, pygit2.Commit)
+    thoughts = store.repo[head.tree["thoughts"].id]
+    assert isinstance(thoughts, pygit2.Tree)
+    return thoughts["big"].id
