@@ -42,6 +42,9 @@ from mindgit.store.state import SchemaError, State, parse_manifest
 MAX_MANIFEST_BYTES = 16 << 20
 # A generation's states kept in memory between being hashed and being checked, at most.
 _HASHED_BYTES = 16 << 20
+# Entries a gate run's memo of manifests, links, records and directories holds, at most each.
+_MEMO_ENTRIES = 1 << 16
+_MEMO_RECORDS = 64
 
 Problems = Iterator[tuple[str | None, str]]
 BlobCheck = Callable[[pygit2.Oid, CID, bool], str | None]
@@ -229,6 +232,15 @@ class _Memo:
         self.dirs: dict[tuple[pygit2.Oid | None, str, frozenset[str]], tuple[Problem, ...]] = {}
         self.cids: dict[str, CID] = {}
 
+    def trim(self) -> None:
+        """Forget what grows with history (a gate may check a run of thousands of
+        generations); what a generation shares with the last few is all that pays."""
+        for memo in (self.manifests, self.cids, self.dirs):
+            if len(memo) > _MEMO_ENTRIES:
+                memo.clear()
+        if len(self.records) > _MEMO_RECORDS:  # each holds a whole population
+            self.records.clear()
+
 
 Problem = tuple[str | None, str]
 _MEMO: ContextVar[tuple[pygit2.Repository, _Memo] | None] = ContextVar("_MEMO", default=None)
@@ -379,6 +391,7 @@ def check_generation_tree(
     several trees share are checked once.
     """
     memo = _memo_for(repo)
+    memo.trim()
     odb = repo.odb
     entries = {e.name or "": e for e in tree}
     allowed = {RUN_FILE, GENERATION_FILE, MODULE_FILE, STATES, THOUGHTS, BLOCKS}

@@ -29,7 +29,13 @@ from mindgit.store.generation import (
     RunInfo,
     RunParams,
 )
-from mindgit.store.generation_check import check_generation_tree, remembering
+from mindgit.store.generation_check import (
+    _MEMO_ENTRIES,
+    _MEMO_RECORDS,
+    _Memo,
+    check_generation_tree,
+    remembering,
+)
 from mindgit.store.repository import Store
 from mindgit.store.verify import Problem, verify_commits
 from mindgit.sync.gate import _HARMLESS_NAME, check_commits, name_problem
@@ -252,3 +258,18 @@ NAME_BYTES = st.binary(max_size=8) | st.sampled_from(
 def test_a_name_the_scanner_waves_through_is_one_name_problem_passes(name: bytes) -> None:
     if _HARMLESS_NAME.fullmatch(name) is not None:
         assert name_problem(name) is None, name
+
+
+def test_the_memo_forgets_what_grows_with_history() -> None:
+    memo = _Memo()
+    cid = CID.of(b"{}")
+    memo.cids.update((str(i), cid) for i in range(_MEMO_ENTRIES))
+    memo.trim()
+    assert len(memo.cids) == _MEMO_ENTRIES  # at the bound: kept
+    memo.cids["one more"] = cid
+    memo.records.update(
+        ((pygit2.Oid(raw=bytes([i]) * 20), pygit2.Oid(raw=bytes(20))), "x")
+        for i in range(_MEMO_RECORDS + 1)
+    )
+    memo.trim()
+    assert memo.cids == {} and memo.records == {}
