@@ -10,7 +10,6 @@ generation be checked by their gene values alone.
 from __future__ import annotations
 
 import math
-import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -55,6 +54,7 @@ _QUOTED_SENTINEL = encode_basestring(_SENTINEL)
 _VALUE = r'("(?:[^"\\]|\\.)*"|[^,\]}"]*)'
 _INT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _MAX_SAFE_INT = 2**53 - 1
+_MAX_GOOD_FLOATS = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +119,12 @@ class ManifestShape:
         self._float_at = tuple(i for i, s in enumerate(slots) if s.kind == FLOAT_SLOT)
         self._other_at = tuple(i for i, s in enumerate(slots) if s.kind != FLOAT_SLOT)
         self._floats_only = not self._other_at
-        self._float_lo = tuple(slots[i].lo for i in self._float_at)
-        self._float_hi = tuple(slots[i].hi for i in self._float_at)
+        bounds = sorted({(slots[i].lo, slots[i].hi) for i in self._float_at})
+        self._bounds = tuple(bounds)
+        self._float_group = tuple(bounds.index((slots[i].lo, slots[i].hi)) for i in self._float_at)
+        # (bounds, text) of float values found valid: a generation's children inherit most of
+        # their values from their parents, so most texts were seen before.
+        self._good_floats: set[tuple[int, str]] = set()
 
     def match(self, data: bytes) -> tuple[str, ...] | None:
         """The slot texts of a manifest of this shape, or None if it is not one (or invalid)."""
@@ -154,29 +158,42 @@ class ManifestShape:
 
     def _floats_ok(self, texts: Sequence[str]) -> bool:
         """Whether every float slot text is a canonical float within its gene's bounds."""
-        try:
-            xs = list(map(float, texts))
-        except ValueError:
+        good = self._good_floats
+        fresh = set(zip(self._float_group, texts, strict=True)).difference(good)
+        if not fresh:
+            return True
+        ranges = [self._bounds[g] for g, _ in fresh]
+        if not _floats_valid([t for _, t in fresh], ranges):
             return False
-        # A canonical float text is Python's repr but for integral values (no ".0"), exponent
-        # forms, and the non-numbers the data model refuses ("inf", "nan" hold an "n"). When
-        # every text is its repr and none of those, the texts are canonical; checked in bulk,
-        # as one generation's floats almost always are. Otherwise the exact rule, one by one.
-        joined = ",".join(texts) + ","
-        reprs = list(map(float.__repr__, xs))
-        if reprs != list(texts) or "e" in joined or "n" in joined or ".0," in joined:
-            float_text = dagjson.float_text
-            for x, t, r in zip(xs, texts, reprs, strict=True):
-                if r == t and "e" not in t and "n" not in t and t[-2:] != ".0":
-                    continue
-                try:
-                    if float_text(x) != t:
-                        return False
-                except MindgitError:
+        if len(good) > _MAX_GOOD_FLOATS:
+            good.clear()
+        good |= fresh
+        return True
+
+
+def _floats_valid(texts: Sequence[str], ranges: Sequence[tuple[float, float]]) -> bool:
+    """Whether each text is a canonical float within its (lo, hi) range."""
+    try:
+        xs = list(map(float, texts))
+    except ValueError:
+        return False
+    # A canonical float text is Python's repr but for integral values (no ".0"), exponent
+    # forms, and the non-numbers the data model refuses ("inf", "nan" hold an "n"). When
+    # every text is its repr and none of those, the texts are canonical; checked in bulk,
+    # as one generation's floats almost always are. Otherwise the exact rule, one by one.
+    joined = ",".join(texts) + ","
+    reprs = list(map(float.__repr__, xs))
+    if reprs != list(texts) or "e" in joined or "n" in joined or ".0," in joined:
+        float_text = dagjson.float_text
+        for x, t, r in zip(xs, texts, reprs, strict=True):
+            if r == t and "e" not in t and "n" not in t and t[-2:] != ".0":
+                continue
+            try:
+                if float_text(x) != t:
                     return False
-        return all(map(operator.le, self._float_lo, xs)) and all(
-            map(operator.le, xs, self._float_hi)
-        )
+            except MindgitError:
+                return False
+    return all(lo <= x <= hi for x, (lo, hi) in zip(xs, ranges, strict=True))
 
 
 def read_manifest(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:

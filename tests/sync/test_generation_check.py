@@ -87,6 +87,9 @@ def test_match_agrees_with_the_strict_parser_on_every_slot_at_once(
     state: State, data: st.DataObject
 ) -> None:
     shape = ManifestShape(state)
+    # The state's own manifest first: its values are remembered as valid, which must never
+    # make another text pass.
+    assert shape.match(state.manifest().data) is not None
     texts = [
         data.draw(SLOT_TEXT) if slot.kind == 0 else data.draw(st.sampled_from(["3", "7", "10"]))
         for slot in shape.slots
@@ -99,6 +102,7 @@ def test_match_agrees_with_the_strict_parser_on_every_slot_at_once(
         strict = False
     got = shape.match(raw)
     assert (got is not None) == strict, texts
+    assert (shape.match(raw) is not None) == strict, texts  # again, with texts remembered
     if got is not None:
         assert list(got) == texts
 
@@ -117,3 +121,18 @@ def test_a_canonical_generation_of_floats_matches_and_one_bad_slot_does_not() ->
     ):
         raw = (shape.template % texts).encode()
         assert (shape.match(raw) is not None) is ok, texts
+
+
+def test_a_value_remembered_within_one_genes_bounds_is_not_taken_for_anothers() -> None:
+    state = State(
+        Genome(
+            (
+                Gene.make("a", "float", 1.0, min=0.0, max=10.0),
+                Gene.make("b", "float", 1.0, min=0.0, max=5.0),
+            )
+        )
+    )
+    shape = ManifestShape(state)
+    assert shape.match((shape.template % ("7.5", "1")).encode()) is not None
+    assert shape.match((shape.template % ("1", "7.5")).encode()) is None
+    assert shape.match((shape.template % ("7.5", "7.5")).encode()) is None
