@@ -441,6 +441,33 @@ class GenerationRecord:
 def _individual(
     index: int, node: object, generation: int, population: int, cids: dict[str, CID]
 ) -> Individual:
+    # The common individual, a scored child whose state link was read before, in few steps;
+    # anything else (and every problem) takes the full path below.
+    if type(node) is dict and len(node) == 3 and generation > 0:
+        parents, score, link = node.get("parents"), node.get("score"), node.get("state")
+        if (
+            type(parents) is list
+            and (type(score) is float or type(score) is int)
+            and type(link) is dict
+            and len(link) == 1
+        ):
+            text = link.get("/")
+            state = cids.get(text) if type(text) is str else None
+            n = len(parents)
+            if (
+                state is not None
+                and (n == 1 or n == 2)
+                and type(parents[0]) is int
+                and 0 <= parents[0] < population
+                and (n == 1 or (type(parents[1]) is int and 0 <= parents[1] < population))
+            ):
+                return Individual(state, float(score), tuple(parents), None)
+    return _individual_in_full(index, node, generation, population, cids)
+
+
+def _individual_in_full(
+    index: int, node: object, generation: int, population: int, cids: dict[str, CID]
+) -> Individual:
     what = f"{GENERATION_FILE} individual {index}"
     if not isinstance(node, dict) or "parents" not in node or "state" not in node:
         raise RunFormatError(what, "must be a map with 'parents' and 'state'")
