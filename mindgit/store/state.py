@@ -264,7 +264,8 @@ class GenomeSplice:
     And for thoughts (``links``): a manifest with the same prefix and genome whose suffix is this
     one with one canonical link spelled into the thoughts list, between two links (or at an
     end), differs by that thought; it is valid exactly when the link's text sorts strictly
-    between its neighbours'.
+    between its neighbours'. One whose suffix is this one without one link is valid: what is
+    left of a sorted list without repeats is one.
     """
 
     prefix: bytes
@@ -398,8 +399,10 @@ class GenomeSplice:
         parse, which also names what is wrong)."""
         links, old = self.links, self.suffix
         grow = len(suffix) - len(old)
-        if links is None or grow <= 0:
+        if links is None or grow == 0:
             return None
+        if grow < 0:
+            return self._less_one_link(links, suffix)
         at, starts, texts = links.at, links.starts, links.texts
         n = len(starts)
         ends = len(old) - 2  # where the list's body ends: "]}" closes it
@@ -446,6 +449,47 @@ class GenomeSplice:
             self.genes,
             Links(at, moved, (*texts[:k], text, *texts[k:])),
         )
+
+    def _less_one_link(self, links: Links, suffix: bytes) -> GenomeSplice | None:
+        """The splice for a suffix that is this one's without one thought link (a subset of a
+        sorted, unique list of links is one); None if it is not exactly that."""
+        old, at, starts, texts = self.suffix, links.at, links.starts, links.texts
+        n = len(starts)
+        ends = len(old) - 2
+        # The most old links whose spelling suffix keeps: the one removed is that one, or the
+        # next if it is the last (whose comma comes before it).
+        lo, hi = 0, n - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if suffix.startswith(old[: at + starts[mid]]):
+                lo = mid
+            else:
+                hi = mid - 1
+        for k in (lo, lo + 1):
+            if k >= n:
+                break
+            if k + 1 < n:
+                cut, end = at + starts[k], at + starts[k + 1]
+            else:
+                cut, end = (at + starts[k] - 1 if n > 1 else at), ends
+            if (
+                end - cut == len(old) - len(suffix)
+                and suffix.startswith(old[:cut])
+                and suffix.endswith(old[end:])
+            ):
+                shrink = cut - end
+                moved = (*starts[:k], *(x + shrink for x in starts[k + 1 :]))
+                cid = CID.parse(texts[k])
+                state = self.state.with_thoughts(self.state.thoughts - {cid})
+                return GenomeSplice(
+                    self.prefix,
+                    suffix,
+                    state,
+                    self.genome,
+                    self.genes,
+                    Links(at, moved, (*texts[:k], *texts[k + 1 :])),
+                )
+        return None
 
 
 def state_from_node(node: object, where: str = "manifest") -> State:

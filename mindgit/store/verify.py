@@ -249,7 +249,7 @@ class Verifier:
         return cid
 
     def _manifest_links(self, data: bytes, cid: CID) -> ManifestLinks:
-        # Successive states of a branch mostly differ in a gene or in one added thought: such a
+        # Successive states of a branch mostly differ in a gene or in one thought: such a
         # manifest needs that change checked, not a full parse (see GenomeSplice for why that is
         # the same test).
         splice = self._splice
@@ -258,7 +258,7 @@ class Verifier:
             if follow is not None:
                 self._splice = follow
                 thoughts = follow.state.thoughts
-                if thoughts is not self._splice_links[0]:  # one thought was added
+                if thoughts is not self._splice_links[0]:  # a thought added or taken out
                     self._splice_links = (thoughts, self._splice_links[1])
                 return self._splice_links
         state, fresh = GenomeSplice.parse(data, cid)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mindgit.identity.keys import NodeKey
 from mindgit.ipld.cid import CID
+from mindgit.store import history
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
 from mindgit.store.verify import Verifier, _tree_entries, verify_commits
@@ -224,7 +225,9 @@ def test_a_history_verified_in_one_run_gets_the_verdicts_of_fresh_checks(
             ][: 1 + i % 3]
         )
         if i % 4 == 3:
-            store.think(f"thought {i}")
+            _, latest = store.think(f"thought {i}")
+        if i == 9:
+            store.forget(latest)
         edits: list[Callable[[pygit2.Commit], pygit2.Oid]] = [
             lambda c: _with_manifest(store, c, lambda d: d.replace(b'"value":', b'"value": ', 1)),
             lambda c: _with_manifest(store, c, lambda d: d.replace(b'"max":1,', b'"max":0,', 1)),
@@ -244,10 +247,14 @@ def test_a_history_verified_in_one_run_gets_the_verdicts_of_fresh_checks(
     tips.append(store.head())
 
     report = verify_commits(store.repo, store.trust, tips)
-    assert len(report.results) == 31
+    assert len(report.results) == 32
     for result in report.results:
         fresh = Verifier(store.repo, store.trust).check_commit(result.commit)
         assert result == fresh
+    # `log` checks newest first: each state has a thought fewer or a gene changed
+    for entry in history.log(store):
+        fresh = Verifier(store.repo, store.trust).check_commit(entry.commit)
+        assert entry.problems == tuple(p.reason for p in fresh.problems)
     reasons = " ".join(p.reason for p in report.problems)
     for expected in ("canonical", "above max", "unknown type", "hash to", "untrusted key"):
         assert expected in reasons
