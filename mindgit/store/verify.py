@@ -7,6 +7,7 @@ history costs about one signature check per commit.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -111,15 +112,21 @@ class Verifier:
         self._splice: GenomeSplice | None = None
         self._splice_links: ManifestLinks = (frozenset(), frozenset())
         self._good_blocks: dict[str, set[tuple[bytes, str]]] = {"thought": set(), "block": set()}
+        # Commits read while walking (see linear_history), handed to check_commit once each.
+        self._read_ahead: dict[str, bytes] = {}
         self._retired = RetiredBounds(repo)
 
     def check_commit(self, oid: str) -> CommitResult:
         """Check one commit: its signature, its tree, and its ``Mindgit-State`` trailer."""
         problems: list[Problem] = []
-        try:
-            kind, raw = self._odb.read(oid)
-        except KeyError:
-            return CommitResult(oid, None, None, (Problem(oid, "object missing"),))
+        raw = self._read_ahead.pop(oid, None)
+        if raw is not None:
+            kind = _COMMIT
+        else:
+            try:
+                kind, raw = self._odb.read(oid)
+            except KeyError:
+                return CommitResult(oid, None, None, (Problem(oid, "object missing"),))
         if kind != _COMMIT:
             return CommitResult(oid, None, None, (Problem(oid, "not a commit"),))
         signer: PublicKey | None = None
@@ -166,6 +173,32 @@ class Verifier:
                     Problem(oid, f"{STATE_TRAILER} says {claimed} but the manifest is {manifest}")
                 )
         return CommitResult(oid, signer, trusted, tuple(problems))
+
+    def linear_history(self, tips: list[str]) -> list[str] | None:
+        """The commits from ``tips`` root first, if they are one chain without merges (the
+        order ``walk`` gives it, as a chain has only one); None otherwise, or if any commit
+        cannot be read. The commits read are kept for ``check_commit``: walking with libgit2
+        would read each one twice more."""
+        # Shallow and grafted histories have parents libgit2 rewrites: its walk decides those.
+        if len(set(tips)) != 1 or self.repo.is_shallow or _grafted(self.repo.path):
+            return None
+        chain: list[str] = []
+        oid = tips[0]
+        while len(chain) < _MAX_READ_AHEAD:
+            try:
+                kind, raw = self._odb.read(oid)
+            except (KeyError, ValueError):
+                return None
+            parents = _commit_parents(raw) if kind == _COMMIT else None
+            if parents is None or len(parents) > 1 or oid in self._read_ahead:
+                return None
+            self._read_ahead[oid] = raw
+            chain.append(oid)
+            if not parents:
+                chain.reverse()
+                return chain
+            oid = parents[0]
+        return None
 
     def _check_tree(self, tree_hex: bytes) -> TreeResult:
         cached = self._trees.get(tree_hex)
@@ -337,6 +370,26 @@ def _commit_tree(raw: bytes) -> bytes | None:
 
 
 _HEX = re.compile(rb"[0-9a-f]+")
+_PARENT = re.compile(rb"parent ([0-9a-f]{%d})\n" % (2 * _OID_BYTES))
+# Past this many commits the walk is left to libgit2 (what was read stays for check_commit).
+_MAX_READ_AHEAD = 50_000
+
+
+def _grafted(gitdir: str) -> bool:
+    return os.path.exists(os.path.join(gitdir, "info", "grafts"))
+
+
+def _commit_parents(raw: bytes) -> list[str] | None:
+    """The parent ids of a raw commit (``parent <hex>`` lines right after the tree line, where
+    git writes them); None if it does not start as git writes a commit."""
+    if _commit_tree(raw) is None:
+        return None
+    parents = []
+    at = 6 + 2 * _OID_BYTES
+    while (found := _PARENT.match(raw, at)) is not None:
+        parents.append(found.group(1).decode("ascii"))
+        at = found.end()
+    return None if raw.startswith(b"parent", at) else parents
 
 
 def _message(raw: bytes) -> str:
@@ -453,7 +506,9 @@ def verify_commits(
     """Verify every commit reachable from ``tips`` but not from ``hide``."""
     v = Verifier(repo, trust)
     report = Report()
-    for oid in walk(repo, tips, hide):
+    tips, hide = list(tips), list(hide)
+    history = None if hide else v.linear_history(tips)
+    for oid in walk(repo, tips, hide) if history is None else history:
         result = v.check_commit(oid)
         report.results.append(result)
         if on_result is not None:

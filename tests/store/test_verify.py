@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pygit2
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +15,7 @@ from mindgit.ipld.cid import CID
 from mindgit.store import history
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
-from mindgit.store.verify import Verifier, _tree_entries, verify_commits
+from mindgit.store.verify import Verifier, _tree_entries, verify_commits, walk
 from tests.conftest import git
 
 T = TypeVar("T")
@@ -359,3 +360,57 @@ def test_tree_entries_agree_with_pygit2(store: Store) -> None:
     tree = _object(store, store.snapshot().tree["thoughts"].id, pygit2.Tree)
     _, raw = store.repo.read(tree.id)
     assert _tree_entries(raw) == {str(e.name): (e.id.raw, int(e.filemode)) for e in tree}
+
+
+# ---- a linear history is walked by reading each commit once -------------------------------------
+
+
+def _raw_commit(store: Store, tree: str, parents: list[str], extra: str = "") -> str:
+    lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
+    text = "\n".join(lines) + f"\n{extra}author a <a> 0 +0000\ncommitter a <a> 0 +0000\n\nx\n"
+    return str(store.repo.write(pygit2.enums.ObjectType.COMMIT, text.encode()))
+
+
+def test_a_linear_history_is_verified_in_walk_order_from_one_read_each(store: Store) -> None:
+    populated(store)
+    store.think("more")
+    head = store.head()
+    chain = Verifier(store.repo, store.trust).linear_history([head])
+    assert chain == list(walk(store.repo, [head])) and len(chain) == 4
+    report = verify_commits(store.repo, store.trust, [head])
+    assert [r.commit for r in report.results] == chain and report.ok
+
+
+def test_a_history_with_a_merge_is_left_to_libgit2s_walk(store: Store) -> None:
+    populated(store)
+    head = store.head()
+    tree = str(store.repo[head].tree.id)
+    side = store.write_commit(tree, [head], "side")
+    merge = store.write_commit(tree, [head, side], "merge")
+    top = store.write_commit(tree, [merge], "top")
+    assert Verifier(store.repo, store.trust).linear_history([top]) is None
+    report = verify_commits(store.repo, store.trust, [top])
+    assert [r.commit for r in report.results] == list(walk(store.repo, [top]))
+    assert report.ok
+    # two tips, or commits to hide: libgit2 walks
+    assert Verifier(store.repo, store.trust).linear_history([top, side]) is None
+    shown = verify_commits(store.repo, store.trust, [top], [side])
+    assert [r.commit for r in shown.results] == list(walk(store.repo, [top], [side]))
+
+
+def test_a_commit_git_would_not_parse_or_a_grafted_store_is_left_to_libgit2(store: Store) -> None:
+    head = store.head()
+    tree = str(store.repo[head].tree.id)
+    odd = _raw_commit(store, tree, [head], extra="parent nothex\n")
+    assert Verifier(store.repo, store.trust).linear_history([odd]) is None
+    missing = _raw_commit(store, tree, ["0123456789abcdef0123456789abcdef01234567"])
+    assert Verifier(store.repo, store.trust).linear_history([missing]) is None
+    with pytest.raises(Exception) as walked:
+        list(walk(store.repo, [missing]))
+    with pytest.raises(walked.type):
+        verify_commits(store.repo, store.trust, [missing])
+    fine = _raw_commit(store, tree, [head])
+    assert Verifier(store.repo, store.trust).linear_history([fine]) == [head, fine]
+    (store.path / "info").mkdir(exist_ok=True)
+    (store.path / "info" / "grafts").write_text(f"{fine}\n")
+    assert Verifier(store.repo, store.trust).linear_history([fine]) is None
