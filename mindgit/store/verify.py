@@ -324,10 +324,23 @@ class Verifier:
             present = sub
         clean = True
         wanted = {str(c): c for c in wanted_cids}
-        for name in sorted(set(present) - set(wanted)):
-            clean = False
-            yield f"{dirname}/{name}", "not linked from the manifest"
-        for name, cid in sorted(wanted.items()):
+        good_blocks = self._good_blocks[kind]
+        if present.keys() == wanted.keys():
+            # A new directory is mostly the last one plus a block: only the pairs not checked
+            # already need a look (a blob's name is its CID's text, so the pair says what was
+            # checked). Names are the same on both sides, so none is missing or unlinked.
+            todo = [
+                name
+                for name, (oid, mode) in present.items()
+                if mode != layout.BLOB or (oid, name) not in good_blocks
+            ]
+        else:
+            for name in sorted(present.keys() - wanted.keys()):
+                clean = False
+                yield f"{dirname}/{name}", "not linked from the manifest"
+            todo = list(wanted)
+        for name in sorted(todo):
+            cid = wanted[name]
             found = present.get(name)
             if found is None:
                 clean = False
@@ -338,15 +351,13 @@ class Verifier:
                 clean = False
                 yield f"{kind} {name}", "not a regular file"
                 continue
-            # A new directory is mostly the last one plus a block: the rest were checked already
-            # (a blob's name is its CID's text, so the pair says what was checked).
             good = (oid, name)
-            if good in self._good_blocks[kind]:
+            if good in good_blocks:
                 continue
             # Memories and data are opaque canonical blocks; only thoughts have a schema.
             problem = self._blob_problem(pygit2.Oid(raw=oid), cid, kind != "thought")
             if problem is None:
-                self._good_blocks[kind].add(good)
+                good_blocks.add(good)
             else:
                 clean = False
                 yield f"{kind} {name}", problem

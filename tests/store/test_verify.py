@@ -414,3 +414,19 @@ def test_a_commit_git_would_not_parse_or_a_grafted_store_is_left_to_libgit2(stor
     (store.path / "info").mkdir(exist_ok=True)
     (store.path / "info" / "grafts").write_text(f"{fine}\n")
     assert Verifier(store.repo, store.trust).linear_history([fine]) is None
+
+
+def test_a_linked_thought_filed_as_a_directory_is_named(store: Store) -> None:
+    _, cid = store.think("a thought")
+    empty = store.repo.TreeBuilder().write()
+
+    def as_directory(commit: pygit2.Commit) -> pygit2.Oid:
+        thoughts = store.repo.TreeBuilder(commit.tree["thoughts"].id)
+        thoughts.insert(str(cid), empty, pygit2.enums.FileMode.TREE)
+        root = store.repo.TreeBuilder(commit.tree)
+        root.insert("thoughts", thoughts.write(), pygit2.enums.FileMode.TREE)
+        return root.write()
+
+    oid = _side_commit(store, as_directory, "a directory")
+    report = verify_commits(store.repo, store.trust, [store.head(), oid])
+    assert [str(p) for p in report.problems] == [f"{oid[:12]} (thought {cid}): not a regular file"]
