@@ -1,9 +1,12 @@
 """Persisting generations, overlapped with breeding on the second core.
 
-Storing a generation (spelling 200 manifests, hashing, packing, signing a commit, moving a ref)
-is pure-Python work of the same size as breeding one, so a thread would only take turns with the
-breeding thread for the GIL. On POSIX the writer is a forked child process instead: the parent
-sends each scored generation down a pipe and goes on breeding, the child writes. When the child
+Storing a generation (spelling its new manifests, hashing, packing, signing a commit, moving a
+ref) is pure-Python work of the same size as breeding one, so a thread would only take turns with
+the breeding thread for the GIL. On POSIX the writer is a forked child process instead: the
+parent sends each scored generation down a pipe and goes on breeding, the child writes. What is
+sent is small (~11 KB for 200 x 32 genes): the first generation whole, then for each child its
+breeding recipe (parents, crossover mask, the texts of its mutated genes), which the writer
+replays on the last generation's slot texts to spell the manifest. When the child
 falls behind it writes all queued generations as one pack, stored uncompressed (``git gc``
 compresses them later), and moves the run ref once for the batch, so it catches up; when it
 keeps up it deflates and moves the ref for every generation.
@@ -45,7 +48,7 @@ _HEADER = struct.Struct(">Q")
 _READ = 1 << 20
 _PR_SET_PDEATHSIG = 1
 _PIPE_BYTES = 1 << 20
-# Generations breeding may run ahead of the writer (each ~0.5 MB in flight for 200 x 32 genes).
+# Generations breeding may run ahead of the writer (each ~11 KB in flight for 200 x 32 genes).
 MAX_BACKLOG = 16
 
 Job = tuple[
@@ -383,7 +386,8 @@ class ProcessPersister(Persister):
 
 
 def _widen(fd: int) -> None:
-    # A pipe holds one generation by default; room for a dozen lets the child batch them.
+    # Room for the whole backlog, so that breeding never waits on a full pipe while the child's
+    # drain thread waits for the GIL.
     try:
         import fcntl
 

@@ -1,11 +1,11 @@
 """``mindgit evolve``: breed a state under a sandboxed fitness module, one commit per generation.
 
-The main thread breeds and scores; a second thread persists each generation (encoding its
-states, hashing, compressing, writing the pack, signing the commit, moving the ref) while the
-next one is bred, so the second core does the storage work. A generation counts once its ref
-has moved; stopping (``should_stop``) or an exception waits for the generations already handed
-over, so nothing that was bred is dropped on a clean stop, and a crash loses only generations
-that never reached their ref.
+This process breeds and scores; a forked writer process (``mindgit.evolve.persist``) stores
+each generation (spelling its new states, hashing, packing, signing the commit, moving the ref)
+while the next one is bred, so the second core does the storage work. A generation counts once
+its ref has moved; stopping (``should_stop``) or an exception waits for the generations already
+handed over, so nothing that was bred is dropped on a clean stop, and a crash loses only
+generations that never reached their ref.
 
 Resuming reads the run's last generation (population, scores) and continues with the stream of
 the next generation number, so a resumed run ends bit-identical to an uninterrupted one.

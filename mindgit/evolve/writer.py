@@ -137,10 +137,11 @@ def write_pack(
     crcs = list(map(zlib.crc32, bodies))
     offsets = list(itertools.accumulate(map(len, bodies), initial=12))[:-1]
     head = b"PACK" + struct.pack(">II", 2, len(bodies))
-    # One copy of the entries, then one hash and one write: cheaper than a call per entry.
-    entries = b"".join(bodies)
+    # Hashed and written entry by entry: a joined copy would hold the batch (several
+    # generations when the writer is behind) in memory once more.
     digest = hashlib.sha1(head)
-    digest.update(entries)
+    for body in bodies:
+        digest.update(body)
     pack_sum = digest.digest()
     order = sorted(range(len(unique)), key=[o[2] for o in unique].__getitem__)
     oids = [unique[i][2] for i in order]
@@ -169,7 +170,7 @@ def write_pack(
     pack_dir = objects_dir / "pack"
     pack_dir.mkdir(parents=True, exist_ok=True)
     base = pack_dir / f"pack-{pack_sum.hex()}"
-    _write_file(pack_dir, base.with_suffix(".pack"), [head, entries, pack_sum], fsync)
+    _write_file(pack_dir, base.with_suffix(".pack"), [head, *bodies, pack_sum], fsync)
     _write_file(pack_dir, base.with_suffix(".idx"), [idx], fsync)
 
 
