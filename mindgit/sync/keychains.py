@@ -5,9 +5,10 @@ next, each signed by the key it retires and carrying the new key's proof. Its sy
 ``refs/keys/<root>`` (see ``refspace``), the root being the key its first rotation replaced.
 
 Before a pull verifies anything, :func:`plan_rotations` works out which rotations this node
-would accept (the same rule as ``apply_rotations``: signed by a trusted node's current key) and
-adds their new keys to a scratch copy of the trust store, so commits a peer signed with a new
-key verify; only when the whole update passed are the rotations applied for real.
+would accept (``apply_rotations``' own rule, ``plan_key_changes``) and makes their changes in a
+scratch copy of the trust store: commits a peer signed with a new key verify, a retired key is
+already bounded to the history its rotation named, and a newcomer's earlier keys are known. Only
+when the whole update passed are the rotations applied for real.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 import pygit2
 
 from mindgit.identity.keys import PublicKey
-from mindgit.identity.rotation import BadRotation, is_retired_name, retired_name
+from mindgit.identity.rotation import BadRotation
 from mindgit.identity.trust import TrustStore
-from mindgit.store.private import ANNOUNCE_REF, read_announcement
+from mindgit.store.private import ANNOUNCE_REF, KeyChanges, plan_key_changes, read_announcement
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.store.verify import Problem
@@ -94,59 +95,45 @@ class RotationPlan:
 
     accepted: Mapping[str, str]  # synced ref -> last acceptable announcement
     skipped: Mapping[str, str]  # synced ref -> why (part of) it was not accepted
-    new_keys: tuple[PublicKey, ...]  # keys the accepted rotations move trust to
+    changes: KeyChanges  # what accepting them does to the trust store (apply_rotations)
 
     def trust_for_verification(self, trust: TrustStore, scratch: Path) -> TrustStore:
-        """``trust`` plus the new keys (a copy under ``scratch``), or ``trust`` if none."""
-        if not self.new_keys:
+        """``trust`` as it will be once the rotations are applied (a copy under ``scratch``),
+        or ``trust`` itself if they change nothing: new keys trusted, retired ones bounded."""
+        if not self.changes.changes:
             return trust
         copy = scratch / "allowed_signers"
         if trust.path.exists():
             shutil.copyfile(trust.path, copy)
         scratch_trust = TrustStore(copy)
-        taken = {n.name for n in trust.nodes()}
-        n = 0
-        for key in self.new_keys:
-            if scratch_trust.find(key) is not None:
-                continue
-            n += 1
-            while f"rotated-{n}" in taken:
-                n += 1
-            scratch_trust.add(key, f"rotated-{n}")
+        self.changes.apply_to(scratch_trust)
         return scratch_trust
 
 
 def plan_rotations(store: Store, chains: Iterable[Chain]) -> RotationPlan:
-    """Which announcements of ``chains`` this node accepts, following ``apply_rotations``' rule.
+    """Which announcements of ``chains`` this node accepts, by ``apply_rotations``' own rule.
 
-    A chain is accepted up to its first rotation signed by a key this node does not trust as a
-    node's current key; nothing after that point is believed.
+    A chain is accepted up to its first rotation that rule refuses; nothing after that point
+    is believed.
     """
-    by_key = {n.key.raw: n.name for n in store.trust.nodes()}
+    chains = list(chains)
+    tips = [chain.tip for chain in chains]
+    verdicts = plan_key_changes(store.repo, store.trust, tips, strict=False).outcomes
+    by_commit = {o.commit: o for o in verdicts}
     accepted: dict[str, str] = {}
     skipped: dict[str, str] = {}
-    new_keys: list[PublicKey] = []
     for chain in chains:
         last_ok: str | None = None
         for commit in chain.commits:
-            record = read_announcement(store, commit)
-            if record.new.raw in by_key:
-                last_ok = commit
-                continue
-            name = by_key.get(record.old.raw)
-            if name is None or is_retired_name(name):
-                why = "not trusted" if name is None else f"retired as {name}"
-                skipped[chain.ref] = (
-                    f"rotation {commit[:12]} is signed by {record.old.did}, {why} here"
-                )
+            outcome = by_commit[commit]
+            if outcome.status == "refused":
+                skipped[chain.ref] = f"rotation {commit[:12]} is refused: {outcome.reason}"
                 break
-            by_key[record.old.raw] = retired_name(name, set(by_key.values()))
-            by_key[record.new.raw] = name
-            new_keys.append(record.new)
             last_ok = commit
         if last_ok is not None:
             accepted[chain.ref] = last_ok
-    return RotationPlan(accepted, skipped, tuple(new_keys))
+    changes = plan_key_changes(store.repo, store.trust, [accepted[r] for r in sorted(accepted)])
+    return RotationPlan(accepted, skipped, changes)
 
 
 def chain_problems(

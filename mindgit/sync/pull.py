@@ -190,7 +190,7 @@ def _verify_and_accept(
     rotations: list[RotationOutcome] = []
     outcomes: list[RefOutcome] = []
     rotate_tips = [plan.accepted[r] for r in sorted(plan.accepted)]
-    if plan.new_keys:
+    if plan.changes.changes:
         rotations = apply_rotations(store, rotate_tips, strict=True)
     for ref, chain in sorted(incoming.items()):
         mine = known.get(ref)

@@ -90,7 +90,7 @@ def test_chains_of_untrusted_nodes_are_skipped_not_fatal(nodes: Nodes) -> None:
     assert gamma.resolve(key_chain_ref(root))
     report = pull(beta, "gamma")
     skipped = next(r for r in report.refs if r.ref == key_chain_ref(root))
-    assert skipped.status == "skipped" and "not trusted" in (skipped.detail or "")
+    assert skipped.status == "skipped" and "does not trust" in (skipped.detail or "")
     assert key_chain_ref(root) not in beta.repo.references
     assert report.rotations == ()
 
@@ -130,3 +130,42 @@ def test_a_second_rotation_of_a_retired_key_is_never_believed(pair: Nodes) -> No
     assert report.rotations == ()
     assert names(beta)["alpha"] == rotation.new.did
     assert other.public.did not in names(beta).values()
+
+
+def test_a_stolen_retired_key_is_bounded_in_the_very_pull_that_retires_it(pair: Nodes) -> None:
+    """A mirror offers alpha's rotation together with a commit signed by alpha's old key after
+    it: beta verifies with the old key already bounded, so the pull is refused whole."""
+    from tests.conftest import git
+
+    alpha, beta = pair["alpha"], pair["beta"]
+    alpha.think("before the rotation")
+    rotation = rotate_key(alpha)
+    thief = init_store(pair.base / "thief", "alpha", key_file=rotation.retired_key)
+    for spec in (f"+{ANNOUNCE_REF}:{ANNOUNCE_REF}", "+refs/heads/main:refs/heads/main"):
+        git("--git-dir", str(thief.path), "fetch", "-q", str(alpha.path), spec)
+    base = thief.resolve("refs/heads/main")
+    evil = thief.write_commit(str(thief.repo[base].tree_id), [base], "evil", when=1)
+    git("--git-dir", str(thief.path), "update-ref", "refs/heads/evil", evil)
+    pair.link("beta", "thief", f"file://{thief.path}")
+    before = beta.trust.export()
+    with pytest.raises(PullRejected) as info:
+        pull(beta, "thief")
+    assert "a retired key, outside the history its rotation named" in str(info.value.problems)
+    assert beta.trust.export() == before
+    assert "refs/heads/evil" not in beta.repo.references
+
+
+def test_a_newcomer_pulls_history_signed_before_a_rotation(nodes: Nodes) -> None:
+    alpha, gamma = nodes.make("alpha"), nodes.make("gamma")
+    alpha.think("signed with the first key")
+    rotation = rotate_key(alpha)
+    alpha.think("signed with the second key")
+    gamma.trust.add(alpha.public_key, "alpha")  # met alpha after it rotated
+    nodes.link("gamma", "alpha")
+    report = pull(gamma, "alpha")
+    assert [(o.status, o.name) for o in report.rotations] == [("earlier", "alpha.retired-1")]
+    retired = gamma.trust.get("alpha.retired-1")
+    assert retired.key == rotation.old and retired.heads is not None
+    # Unrelated to gamma's own main, alpha's is kept as the peer's ref: accepted, verified.
+    assert gamma.resolve("refs/peers/alpha/heads/main") == alpha.head("main")
+    assert gamma.verify(["refs/peers/alpha/heads/main"]).ok
