@@ -50,6 +50,7 @@ SETTINGS: dict[str, tuple[Callable[[str], str | None], str]] = {
     "stack": (_size, "wasm stack of a fitness module"),
     "table": (_count, "table elements of a fitness module"),
     "synctimeout": (_count, "seconds a peer may take to answer"),
+    "maxfetch": (_size, "most one pull may bring (default 1G)"),
     "allowRewind": (_bool, "server hook: accept rewinds"),
     "allowDelete": (_bool, "server hook: accept ref deletions"),
     "maxObjectBytes": (_size, "server hook: largest object accepted"),

@@ -223,12 +223,15 @@ def test_review_fixes_from_the_cli(alpha: Path, mg: Mg, tmp_path: Path) -> None:
     assert mg("config", "set", "fuel", "--", "-5").code == 1
     assert mg("config", "set", "fuel", "lots").code == 1
     assert mg("config", "set", "name", "").code == 1
+    assert mg("config", "set", "maxfetch", "lots").code == 1
     # a pasted private key is never echoed back
     r = mg("trust", "add", "-----BEGIN OPENSSH PRIVATE KEY-----secret", "--name", "x")
     assert r.code == 2 and "secret" not in r.err and "private key" in r.err
     assert snapshot_dir(alpha) == before
     assert mg("config", "set", "fuel", "1000000").code == 0
     assert json.loads(mg("config", "get", "fuel", "--json").out)["value"] == "1000000"
+    assert mg("config", "set", "maxfetch", "2G").code == 0
+    assert json.loads(mg("config", "get", "mindgit.maxfetch", "--json").out)["value"] == "2G"
     assert json.loads(mg("genome", "show", "--json").out)["x"]["max"] == 1
     assert json.loads(mg("switch", "main", "--json").out)["current"] == "main"
     assert mg("fork", "b", "-e", "main", "--no-switch").code == 0
