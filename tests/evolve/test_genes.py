@@ -32,7 +32,7 @@ TRICKY_FLOATS = [
     5e-324,
     123456.789,
 ]
-TEXTS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6)
+TEXTS = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=6)
 
 
 def finite(lo: float = -1e30, hi: float = 1e30) -> st.SearchStrategy[float]:

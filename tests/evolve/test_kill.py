@@ -92,13 +92,17 @@ def evolve_process(
 
 
 def gone(pid: int) -> bool:
-    """True once ``pid`` has exited (reaped or a zombie)."""
+    """True once ``pid`` has exited with all its threads (reaped, or a zombie alone in its
+    thread group): only then are its files closed, and its lock on the run released. (A
+    process's main thread is a zombie as soon as it exits, while its other threads, such as
+    the writer's drain thread, may still be exiting and holding the files.)"""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             with open(f"/proc/{pid}/stat") as f:
-                if f.read().split(") ", 1)[1].startswith("Z"):
-                    return True
+                zombie = f.read().split(") ", 1)[1].startswith("Z")
+            if zombie and len(os.listdir(f"/proc/{pid}/task")) <= 1:
+                return True
         except FileNotFoundError:
             return True
         time.sleep(0.02)
