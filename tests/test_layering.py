@@ -13,7 +13,7 @@ ALLOWED: dict[str, set[str]] = {
     "ipld": {"errors"},
     "identity": {"errors", "ipld"},
     "sandbox": {"errors", "ipld"},
-    "store": {"errors", "ipld", "identity"},
+    "store": {"errors", "ipld", "identity", "sandbox"},
     "evolve": {"errors", "ipld", "identity", "store", "sandbox"},
     "merge": {"errors", "ipld", "identity", "store", "sandbox", "evolve"},
     "sync": {"errors", "ipld", "identity", "store", "sandbox", "evolve", "merge"},

@@ -237,7 +237,10 @@ class Verifier:
         elif FITNESS_FILE in names:
             from mindgit.store.generation_check import check_fitness_tree
 
-            yield from check_fitness_tree(self.repo, tree)
+            problems = list(check_fitness_tree(self.repo, tree))
+            yield from problems
+            if not problems:
+                yield from _module_refusal(self.repo, tree)
         else:
             yield (
                 None,
@@ -525,3 +528,15 @@ def verify_commits(
         if on_result is not None:
             on_result(result)
     return report
+
+
+def _module_refusal(repo: pygit2.Repository, tree: pygit2.Tree) -> Iterator[tuple[str, str]]:
+    """A stored fitness module must load in the sandbox (its imports and exports checked), not
+    just look like wasm: one that asks for WASI is named here, not when a merge first runs it."""
+    from mindgit.sandbox import FitnessModule
+    from mindgit.store.generation import MODULE_FILE
+
+    try:
+        FitnessModule.load(repo[tree[MODULE_FILE].id].read_raw())
+    except MindgitError as e:
+        yield MODULE_FILE, f"the fitness module is refused by the sandbox: {e}"
