@@ -40,7 +40,7 @@ from mindgit.evolve.genes import GenomeCodec, Texts, Values
 from mindgit.evolve.operators import Recipe
 from mindgit.evolve.writer import GenerationWriter, StagedGeneration
 from mindgit.ipld import dagjson
-from mindgit.ipld.cid import CID, _b32
+from mindgit.ipld.cid import CID, base32
 from mindgit.sandbox import FitnessFailure
 from mindgit.store.generation import RunFormatError, best_index
 
@@ -61,7 +61,7 @@ Job = tuple[
 WriterFactory = Callable[[], GenerationWriter]
 # Every manifest's CID is CIDv1 dag-json sha2-256, whose text is this head and the digest in
 # base32 (the prefix is whole 5-byte groups); the tests check the texts against CID.
-_CID_HEAD = str(CID.of(b""))[: -len(_b32(bytes(32)))]
+_CID_HEAD = str(CID.of(b""))[: -len(base32(bytes(32)))]
 
 
 class PersistFailed(MindgitError):
@@ -97,7 +97,7 @@ class RecordMaker:
         # Inlined git_oid and cid_text: this loop runs for every new state of every generation.
         sha1 = hashlib.sha1
         sha256 = hashlib.sha256
-        b32 = _b32
+        b32 = base32
         head = _CID_HEAD
         for ps, data in zip(parents, manifests, strict=True):
             if data is None:

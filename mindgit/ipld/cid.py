@@ -105,8 +105,8 @@ def _spread_steps(groups: int) -> tuple[tuple[int, int], ...]:
     return tuple(steps)
 
 
-def _b32(raw: bytes) -> str:
-    """Lowercase unpadded RFC 4648 base32.
+def base32(raw: bytes) -> str:
+    """Lowercase unpadded RFC 4648 base32 (multibase ``b`` without its prefix).
 
     Each 5-bit group is spread into a byte of its own by a few whole-integer mask-and-shift
     steps, then the bytes are translated to characters: a handful of C-level operations
@@ -126,7 +126,7 @@ def _v1_text_head(codec: int, hash_code: int, length: int) -> str | None:
     """The text of a CIDv1's binary prefix when it is whole 5-byte groups (dag-json over
     sha2-256 is), so that only the digest needs encoding; else None."""
     prefix = _v1_prefix(codec, hash_code, length)
-    return "b" + _b32(prefix) if len(prefix) % 5 == 0 else None
+    return "b" + base32(prefix) if len(prefix) % 5 == 0 else None
 
 
 def _b58encode(raw: bytes) -> str:
@@ -289,7 +289,7 @@ class CID:
             if self.version == 1:
                 digest = self.digest
                 head = _v1_text_head(self.codec, self.hash_code, len(digest))
-                text = head + _b32(digest) if head is not None else "b" + _b32(self.to_bytes())
+                text = head + base32(digest) if head is not None else "b" + base32(self.to_bytes())
             else:
                 text = _b58encode(self.to_bytes())
             object.__setattr__(self, "_text", text)
