@@ -29,7 +29,6 @@ from mindgit.store import private
 from mindgit.store.private import (
     ANNOUNCE_REF,
     PROOF_FILE,
-    RECORD_FILE,
     TRUST_JOURNAL,
     UntrustedRotation,
     apply_rotations,
@@ -39,6 +38,7 @@ from mindgit.store.private import (
     think_private,
 )
 from mindgit.store.repository import Store, init_store, open_store
+from mindgit.store.retired import RECORD_FILE
 from mindgit.store.verify import verify_commits
 from tests.conftest import fsck, git
 from tests.private.conftest import Nodes, fetch
@@ -466,6 +466,6 @@ def test_a_huge_announcement_blob_is_refused_before_it_is_read(tmp_path: Path) -
     tb = store.repo.TreeBuilder()
     tb.insert("rotation.json", store.repo.create_blob(b"0" * (1 << 20)), pygit2.enums.FileMode.BLOB)
     tb.insert("proof.sig", store.repo.create_blob(b"x"), pygit2.enums.FileMode.BLOB)
-    problems = list(check_rotation_tree(store.repo, store.repo[tb.write()]))
+    problems = list(check_rotation_tree(store.repo, store.repo[tb.write()].peel(pygit2.Tree)))
     assert problems and "over" in problems[0][1]
     assert BadRotation is not None

@@ -144,7 +144,7 @@ def test_a_stolen_retired_key_is_bounded_in_the_very_pull_that_retires_it(pair: 
     for spec in (f"+{ANNOUNCE_REF}:{ANNOUNCE_REF}", "+refs/heads/main:refs/heads/main"):
         git("--git-dir", str(thief.path), "fetch", "-q", str(alpha.path), spec)
     base = thief.resolve("refs/heads/main")
-    evil = thief.write_commit(str(thief.repo[base].tree_id), [base], "evil", when=1)
+    evil = thief.write_commit(str(thief.repo[base].peel(pygit2.Tree).id), [base], "evil", when=1)
     git("--git-dir", str(thief.path), "update-ref", "refs/heads/evil", evil)
     pair.link("beta", "thief", f"file://{thief.path}")
     before = beta.trust.export()
