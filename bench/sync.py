@@ -5,14 +5,18 @@ Run: .venv/bin/python bench/sync.py [--generations N] [--population N] [--repeat
 One node evolves a run (rastrigin, 8 genes); for each repetition a fresh node pulls it with
 `mindgit pull` (fetch into quarantine with git's object checks, the gate's verification of
 every commit, ref updates) and another fresh repository fetches the same refs with plain
-`git fetch`. Prints the median times, their ratio (target <= 1.5x), and the gate's verification
-throughput on the same history. Asserts nothing.
+`git fetch`. Prints the median times, their ratio (target <= 1.5x), the gate's verification
+throughput on the same history, and its signature and content checks in one process against
+shared with a forked worker (which a pull does only when a core is idle): wall time, and the
+CPU time of the busier process, which is what the wall time becomes on an otherwise idle
+machine. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,7 +34,8 @@ from mindgit.evolve.run import start_run  # noqa: E402
 from mindgit.store.generation import RunParams  # noqa: E402
 from mindgit.store.genome import Gene  # noqa: E402
 from mindgit.store.repository import Store, init_store  # noqa: E402
-from mindgit.sync.gate import check_commits  # noqa: E402
+from mindgit.store.verify import walk  # noqa: E402
+from mindgit.sync.gate import check_commits, verify_new_commits  # noqa: E402
 from mindgit.sync.peers import add_peer  # noqa: E402
 from mindgit.sync.pull import pull  # noqa: E402
 from mindgit.sync.refspace import SYNCED_PREFIXES  # noqa: E402
@@ -125,6 +130,33 @@ def main() -> None:
             f"gate verification:    {v * 1000:8.1f} ms for {commits} commits, {objects} objects "
             f"({commits / v:,.0f} commits/s, {objects / v:,.0f} objects/s)"
         )
+
+        history = list(walk(source.repo, tips))
+        for workers in (1, 2):
+            walls, busiest = [], []
+            for _ in range(args.repeat):
+                wall, cpu = checks_once(source, history, workers)
+                walls.append(wall)
+                busiest.append(cpu)
+            w, c = statistics.median(walls), statistics.median(busiest)
+            how = "one process " if workers == 1 else "with a worker"
+            print(f"checks, {how}: {w * 1000:8.1f} ms wall, {c * 1000:8.1f} ms CPU of the busier")
+
+
+def checks_once(source: Store, history: list[str], workers: int) -> tuple[float, float]:
+    """One run of the gate's signature and content checks: wall time, and the CPU time of the
+    busier of this process and the worker."""
+
+    def cpu(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
+    me, kids = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    result = verify_new_commits(source.repo, source.trust, history, workers=workers)
+    wall = time.perf_counter() - t0
+    assert not result.problems and result.split == (workers == 2), result
+    return wall, max(cpu(resource.RUSAGE_SELF) - me, cpu(resource.RUSAGE_CHILDREN) - kids)
 
 
 if __name__ == "__main__":
