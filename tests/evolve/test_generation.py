@@ -68,7 +68,9 @@ def test_run_info_round_trips_and_its_id_is_a_hash_of_what_decides_the_run() -> 
     a = info(seed=7)
     data = a.encode()
     assert RunInfo.decode(data) == a
-    assert dagjson.decode(data)["run"] == a.run_id and len(a.run_id) == 12
+    node = dagjson.decode(data)
+    assert isinstance(node, dict)
+    assert node["run"] == a.run_id and len(a.run_id) == 12
     assert info(seed=7).run_id == a.run_id
     assert info(seed=8).run_id != a.run_id
     assert replace(a, start_commit="b" * 40).run_id == a.run_id  # where it ran is not what it is
@@ -113,7 +115,7 @@ def test_best_index() -> None:
 
 
 scores = st.floats(allow_nan=False, allow_infinity=False)
-errors = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+errors = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=20)
 
 
 @st.composite

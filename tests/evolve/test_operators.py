@@ -102,12 +102,21 @@ def test_initial_population_starts_with_the_start_state() -> None:
     assert 0 < INITIAL_RATE < 1
 
 
-def var(**kw: object) -> Variation:
-    base = dict(
-        population=12, mutation_rate=0.2, crossover_rate=0.5, elite=2, tournament=3, minimize=False
+def var(
+    *,
+    mutation_rate: float = 0.2,
+    crossover_rate: float = 0.5,
+    elite: int = 2,
+    minimize: bool = False,
+) -> Variation:
+    return Variation(
+        population=12,
+        mutation_rate=mutation_rate,
+        crossover_rate=crossover_rate,
+        elite=elite,
+        tournament=3,
+        minimize=minimize,
     )
-    base.update(kw)
-    return Variation(**base)  # type: ignore[arg-type]
 
 
 FLOATS = codec(*(Gene.make(f"x{i}", "float", 0.0, min=-10, max=10) for i in range(6)))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pygit2
 
@@ -39,15 +41,15 @@ def test_runs_scored_one_state_at_a_time_and_with_failures_recheck_clean(tmp_pat
     assert recheck(other, r.run_id).ok
 
 
-def forge(store: Store, run_id: str, change: object) -> None:
+def forge(store: Store, run_id: str, change: Callable[[dict[str, Any]], None]) -> None:
     """Rewrite the run's last generation with ``change`` applied to its generation.json."""
     repo = store.repo
     ref = RUNS_PREFIX + run_id
     tip = repo.lookup_reference(ref).target
-    commit = repo[tip]
-    assert isinstance(commit, pygit2.Commit)
+    commit = repo[tip].peel(pygit2.Commit)
     node = dagjson.decode(repo[commit.tree[GENERATION_FILE].id].read_raw())
-    change(node)  # type: ignore[operator]
+    assert isinstance(node, dict)
+    change(node)
     tb = repo.TreeBuilder(commit.tree)
     tb.insert(GENERATION_FILE, repo.create_blob(dagjson.encode(node)), pygit2.enums.FileMode.BLOB)
     forged = store.write_commit(tb.write(), [str(commit.parent_ids[0])], "forged")
@@ -58,7 +60,7 @@ def test_a_forged_score_is_found(tmp_path: Path) -> None:
     store = new_store(tmp_path / "s", float_genes(5))
     r = start_run(store, str(RASTRIGIN), RunParams(population=8, generations=3, seed=4))
 
-    def lower_a_score(node: dict) -> None:  # type: ignore[type-arg]
+    def lower_a_score(node: dict[str, Any]) -> None:
         ind = node["individuals"][-1]
         ind["score"] = ind["score"] - 1.0  # still not the best, so the record stays consistent
 
@@ -71,7 +73,7 @@ def test_forged_parents_are_found(tmp_path: Path) -> None:
     store = new_store(tmp_path / "s", float_genes(5))
     r = start_run(store, str(RASTRIGIN), RunParams(population=8, generations=3, seed=4))
 
-    def other_parent(node: dict) -> None:  # type: ignore[type-arg]
+    def other_parent(node: dict[str, Any]) -> None:
         ind = node["individuals"][-1]
         ind["parents"] = [(ind["parents"][0] + 1) % 8]
 

@@ -45,11 +45,11 @@ def chain(store: Store, run_id: str) -> list[pygit2.Commit]:
     """The run's generation commits, oldest first."""
     tip = read_ref(store.repo, RUNS_PREFIX + run_id)
     assert tip is not None
-    out = []
-    commit = store.repo[tip]
-    while isinstance(commit, pygit2.Commit) and GENERATION_FILE in commit.tree:
+    out: list[pygit2.Commit] = []
+    commit = store.repo[tip].peel(pygit2.Commit)
+    while GENERATION_FILE in commit.tree:
         out.append(commit)
-        commit = store.repo[commit.parent_ids[0]]
+        commit = commit.parents[0]
     return out[::-1]
 
 
@@ -93,7 +93,7 @@ def test_a_run_commits_every_generation_and_the_result(rstore: Store) -> None:
     assert trailer(head.message, "Mindgit-Fitness") == repr(r.best_score)
     assert trailer(head.message, "Mindgit-Module") == str(
         read_run_tip(rstore.repo, r.run_id).info.module
-    )  # type: ignore[union-attr]
+    )
     assert trailer(head.message, "Mindgit-State") == str(r.best_state)
     assert r.start_score is not None and r.best_score is not None and r.best_score >= r.start_score
     assert rstore.state().thoughts == rstore.state(start).thoughts

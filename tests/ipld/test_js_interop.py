@@ -178,6 +178,6 @@ def test_maps_with_slash_and_bytes_keys_are_refused_both_ways() -> None:
 
     for value in ({"/": False, "bytes": False}, {"": None, "/": 1, "bytes": 2}):
         with pytest.raises(dagjson.ReservedForm):
-            dagjson.encode(value)  # type: ignore[arg-type]
+            dagjson.encode(value)
     with pytest.raises(dagjson.DagJsonDecodeError):
         dagjson.decode(b'{"":null,"/":false,"bytes":false}')

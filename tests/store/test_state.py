@@ -46,16 +46,14 @@ def test_memories_and_data_roundtrip_and_verify(store: Store) -> None:
         "thoughts",
     }
     human = state.memory("human")
-    assert (
-        dagjson.decode(layout.read_block(store.repo, snap.tree, human))["value"]
-        == "First name: Ada"
-    )  # type: ignore[index]
+    block = dagjson.decode(layout.read_block(store.repo, snap.tree, human))
+    assert isinstance(block, dict) and block["value"] == "First name: Ada"
     assert verify_commits(store.repo, store.trust, [store.head()]).ok
     # an edit is a new block; the old one leaves the tree
     new = Block.encode({"label": "human", "value": "First name: Grace"})
     store.commit_state(state.with_memories({"human": new.cid}), {new.cid: new.data}, "edit")
     tree = store.snapshot().tree
-    assert sorted(e.name for e in store.repo[tree["blocks"].id]) == sorted(
+    assert sorted(str(e.name) for e in tree["blocks"].peel(pygit2.Tree)) == sorted(
         [str(new.cid), str(state.data[0][1])]
     )
     assert verify_commits(store.repo, store.trust, [store.head()]).ok
@@ -65,8 +63,8 @@ def test_missing_and_extra_blocks_are_named(store: Store) -> None:
     state, blocks = memory_state(store)
     store.commit_state(state, blocks, "memories")
     head = store.head()
-    commit = store.repo[head]
-    sub = store.repo.TreeBuilder(store.repo[commit.tree["blocks"].id])
+    commit = store.repo[head].peel(pygit2.Commit)
+    sub = store.repo.TreeBuilder(commit.tree["blocks"].peel(pygit2.Tree))
     sub.remove(str(state.memory("human")))
     sub.insert(str(CID.of(b"{}")), store.repo.create_blob(b"{}"), pygit2.enums.FileMode.BLOB)
     root = store.repo.TreeBuilder(commit.tree)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from mindgit.ipld import dagjson
@@ -66,8 +67,8 @@ def test_identical_thoughts_are_stored_once(store: Store) -> None:
     store.forget(a)
     _, b = store.think("same", ["t"])
     assert a == b
-    blob_main = store.snapshot("main").tree["thoughts"][str(a)].id
-    blob_other = store.snapshot("other").tree["thoughts"][str(b)].id
+    blob_main = store.snapshot("main").tree[f"thoughts/{a}"].id
+    blob_other = store.snapshot("other").tree[f"thoughts/{b}"].id
     assert blob_main == blob_other
 
 
@@ -241,7 +242,7 @@ def test_trailers_are_read_from_the_last_paragraph_only(store: Store) -> None:
     from mindgit.store.verify import trailer
 
     c = store.set_genes([Gene.make("note", "str", "hi\nMindgit-Run: fakerun\n\nMindgit-X: y")])
-    message = store.repo[c.id].message
+    message = store.repo[c.id].peel(pygit2.Commit).message
     assert message.splitlines()[0].startswith("genome: set note=hi Mindgit-Run: fakerun")
     assert trailer(message, "Mindgit-Run") is None
     assert trailer(message, "Mindgit-State") == str(c.manifest)
