@@ -17,8 +17,7 @@ trailer_values = st.from_regex(r"[a-z0-9][a-z0-9 :]{0,10}[a-z0-9]", fullmatch=Tr
 
 
 def message_of(store: Store, commit: str) -> str:
-    obj = store.repo[commit]
-    assert isinstance(obj, pygit2.Commit)
+    obj = store.repo[commit].peel(pygit2.Commit)
     return obj.message
 
 

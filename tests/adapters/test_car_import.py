@@ -66,8 +66,8 @@ def test_plain_round_trip_keeps_the_manifest_cid(source: Store, target: Store) -
     assert snap.manifest.data == source.snapshot("dreamer").manifest.data
     assert summary.changed and summary.created and not summary.history
     assert (summary.states, summary.commits, summary.blocks, summary.ignored) == (1, 1, 5, 0)
-    commit = target.repo[summary.commit]
-    assert isinstance(commit, pygit2.Commit) and commit.parents == []
+    commit = target.repo[summary.commit].peel(pygit2.Commit)
+    assert commit.parents == []
     assert target.head("dreamer-copy") == summary.commit
     assert_verified(target)
     # Exporting it again gives the same CAR, byte for byte.
@@ -116,8 +116,8 @@ def test_a_merge_keeps_its_parents_in_order(store: Store, target: Store) -> None
     merge = store.write_commit(tree, [ours, theirs], "merge side", manifest.cid)
     car = export_bytes(store, merge, history=True)
     summary = load(target, car, "merged")
-    rebuilt = target.repo[summary.commit]
-    assert isinstance(rebuilt, pygit2.Commit) and len(rebuilt.parents) == 2
+    rebuilt = target.repo[summary.commit].peel(pygit2.Commit)
+    assert len(rebuilt.parents) == 2
     firsts = [target.snapshot(str(p)).manifest.cid for p in rebuilt.parent_ids]
     assert firsts == [store.snapshot(ours).manifest.cid, store.snapshot(theirs).manifest.cid]
     assert export_bytes(target, "merged", history=True) == car
@@ -159,8 +159,7 @@ def test_import_into_an_existing_experiment_commits_on_top(source: Store, target
     head = target.head("main")
     summary = load(target, export_bytes(source, "dreamer"), "main")
     assert summary.changed and not summary.created
-    commit = target.repo[summary.commit]
-    assert isinstance(commit, pygit2.Commit)
+    commit = target.repo[summary.commit].peel(pygit2.Commit)
     assert [str(p) for p in commit.parent_ids] == [head]
     assert target.snapshot("main").manifest.cid == source.snapshot("dreamer").manifest.cid
     assert_verified(target)
@@ -171,11 +170,10 @@ def test_history_into_an_existing_experiment_keeps_both_histories(
 ) -> None:
     head = target.head("main")
     summary = load(target, export_bytes(source, "dreamer", history=True), "main")
-    commit = target.repo[summary.commit]
-    assert isinstance(commit, pygit2.Commit) and len(commit.parents) == 2
+    commit = target.repo[summary.commit].peel(pygit2.Commit)
+    assert len(commit.parents) == 2
     assert str(commit.parent_ids[0]) == head
-    chain = target.repo[commit.parent_ids[1]]
-    assert isinstance(chain, pygit2.Commit)
+    chain = target.repo[commit.parent_ids[1]].peel(pygit2.Commit)
     assert chain.message.startswith("edit memory")
     assert (
         summary.commits

@@ -47,8 +47,7 @@ def test_add_stores_the_wasm_under_its_raw_cid(store: Store) -> None:
     assert entry.cid == CID.of(wasm, RAW) and str(entry.cid).startswith("bafkrei")
     assert read_module(store, entry) == wasm
     assert [e.name for e in list_modules(store)] == ["rastrigin"]
-    commit = store.repo[entry.commit]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[entry.commit].peel(pygit2.Commit)
     assert f"Mindgit-Module: {entry.cid}" in commit.message
     assert list(check_fitness_tree(store.repo, commit.tree)) == []
     report = verify_commits(store.repo, store.trust, [entry.commit])
@@ -61,8 +60,7 @@ def test_adding_again_is_idempotent_and_a_new_version_keeps_the_old(store: Store
     assert add_fitness(store, RASTRIGIN) == first
     second = add_fitness(store, ONEMAX, "rastrigin")
     assert second.cid != first.cid
-    commit = store.repo[second.commit]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[second.commit].peel(pygit2.Commit)
     assert [str(p) for p in commit.parent_ids] == [first.commit]
     assert find_module(store, "rastrigin") == second
     assert find_module(store, str(first.cid)).cid == first.cid
@@ -141,8 +139,7 @@ def test_parse_size_refuses(text: str) -> None:
 def test_fitness_tree_problems_are_named(store: Store) -> None:
     entry = add_fitness(store, RASTRIGIN)
     repo = store.repo
-    commit = repo[entry.commit]
-    assert isinstance(commit, pygit2.Commit)
+    commit = repo[entry.commit].peel(pygit2.Commit)
 
     def tree_with(**files: bytes) -> pygit2.Tree:
         tb = repo.TreeBuilder(commit.tree)

@@ -81,8 +81,7 @@ def test_force_repoints_and_keeps_the_old_version(mg: Mg, store: Store) -> None:
     assert r.code == 0
     new = json.loads(r.out)
     assert new["replaced"] == old["module"] and new["module"] != old["module"]
-    commit = store.repo[new["commit"]]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[new["commit"]].peel(pygit2.Commit)
     assert [str(p) for p in commit.parent_ids] == [old["commit"]]
     r = mg("--store", s, "fitness", "add", str(ONEMAX), "--name", "x", "--force")
     assert r.code == 0 and r.out.strip() == new["module"] and "stored" in r.err

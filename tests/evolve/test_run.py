@@ -86,14 +86,14 @@ def test_a_run_commits_every_generation_and_the_result(rstore: Store) -> None:
         assert trailer(c.message, "Mindgit-Generation") == str(g)
         assert trailer(c.message, "Mindgit-Run") == r.run_id
         assert trailer(c.message, "Mindgit-Experiment") == "main"
-    head = rstore.repo[rstore.head()]
-    assert isinstance(head, pygit2.Commit) and str(head.id) == r.result_commit
+    head = rstore.repo[rstore.head()].peel(pygit2.Commit)
+    assert str(head.id) == r.result_commit
     assert trailer(head.message, "Mindgit-Run") == r.run_id
     assert trailer(head.message, "Mindgit-Generation") == "3"
     assert trailer(head.message, "Mindgit-Fitness") == repr(r.best_score)
-    assert trailer(head.message, "Mindgit-Module") == str(
-        read_run_tip(rstore.repo, r.run_id).info.module
-    )
+    run_tip = read_run_tip(rstore.repo, r.run_id)
+    assert run_tip is not None
+    assert trailer(head.message, "Mindgit-Module") == str(run_tip.info.module)
     assert trailer(head.message, "Mindgit-State") == str(r.best_state)
     assert r.start_score is not None and r.best_score is not None and r.best_score >= r.start_score
     assert rstore.state().thoughts == rstore.state(start).thoughts

@@ -45,8 +45,7 @@ Edit = Callable[[pygit2.Repository, pygit2.TreeBuilder, pygit2.Tree], None]
 
 def edited(store: Store, tip: str, edit: Edit) -> pygit2.Tree:
     repo = store.repo
-    commit = repo[tip]
-    assert isinstance(commit, pygit2.Commit)
+    commit = repo[tip].peel(pygit2.Commit)
     tb = repo.TreeBuilder(commit.tree)
     edit(repo, tb, commit.tree)
     tree = repo[tb.write()]
@@ -56,8 +55,7 @@ def edited(store: Store, tip: str, edit: Edit) -> pygit2.Tree:
 
 def test_a_real_run_verifies(run_store: tuple[Store, str]) -> None:
     store, tip = run_store
-    commit = store.repo[tip]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[tip].peel(pygit2.Commit)
     assert problems(store, commit.tree) == []
     assert verify_commits(store.repo, store.trust, [tip]).ok
 

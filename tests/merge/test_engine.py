@@ -42,8 +42,7 @@ def refs(store: Store) -> dict[str, str]:
 
 
 def message(store: Store, commit: str) -> str:
-    obj = store.repo[commit]
-    assert isinstance(obj, pygit2.Commit)
+    obj = store.repo[commit].peel(pygit2.Commit)
     return str(obj.message)
 
 
@@ -66,8 +65,7 @@ def test_a_conflicting_merge_is_a_signed_commit_recording_each_decision(rastrigi
     out = merge(store, "dreamer", fitness="rastrigin")
 
     assert out.commit == store.head("main")
-    commit = store.repo[out.commit]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[out.commit].peel(pygit2.Commit)
     assert [str(p) for p in commit.parent_ids] == [ours_head, theirs_head]
     merged = store.state("main")
     assert merged.manifest().cid == out.manifest

@@ -43,8 +43,7 @@ def rewrite(repo: pygit2.Repository, commit: str, key: NodeKey | None, parent: s
     message kept; its first parent replaced by ``parent`` if given."""
     payload, _ = split_gpgsig(repo.read(commit)[1])
     if parent is not None:
-        old = repo[commit]
-        assert isinstance(old, pygit2.Commit)
+        old = repo[commit].peel(pygit2.Commit)
         payload = payload.replace(
             f"parent {old.parent_ids[0]}\n".encode(), f"parent {parent}\n".encode(), 1
         )
@@ -58,8 +57,7 @@ def generations(repo: pygit2.Repository, tip: str, start: str) -> list[str]:
     commit_id = tip
     while commit_id != start:
         out.append(commit_id)
-        commit = repo[commit_id]
-        assert isinstance(commit, pygit2.Commit)
+        commit = repo[commit_id].peel(pygit2.Commit)
         commit_id = str(commit.parent_ids[0])
     return out[::-1]
 

@@ -32,8 +32,7 @@ SECRET = "the key is under the third stone"
 
 
 def commit_message(store: Store, oid: str) -> str:
-    commit = store.repo[oid]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[oid].peel(pygit2.Commit)
     return str(commit.message)
 
 
