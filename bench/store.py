@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pygit2
 
+from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.genome import Gene
 from mindgit.store.repository import HEADS, init_store
@@ -29,7 +30,7 @@ from mindgit.store.state import State, make_thought
 from mindgit.store.verify import verify_commits
 
 
-def states(n: int, base_thoughts: int = 20) -> list[tuple[State, dict]]:  # type: ignore[type-arg]
+def states(n: int, base_thoughts: int = 20) -> list[tuple[State, dict[CID, bytes]]]:
     """A typical history: a mind with ~20 thoughts and 8 genes; each commit changes a gene, and
     every tenth adds a thought (as `think` and `genome set` would)."""
     out = []
@@ -50,7 +51,7 @@ def states(n: int, base_thoughts: int = 20) -> list[tuple[State, dict]]:  # type
     return out
 
 
-def raw_commits(plan: list[tuple[State, dict]], path: Path, *, move_ref: bool) -> float:  # type: ignore[type-arg]
+def raw_commits(plan: list[tuple[State, dict[CID, bytes]]], path: Path, *, move_ref: bool) -> float:
     """The same trees committed unsigned with plain pygit2 (parent chain). With ``move_ref`` each
     commit lands on the branch as `git commit` would (libgit2 locks and renames the ref); without,
     only the objects are written and the branch is set once at the end."""

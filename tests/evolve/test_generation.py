@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -30,8 +32,8 @@ MODULE = CID.of(b"\0asm\x01\0\0\0", RAW)
 LIMITS = RunLimits(1000, 1 << 20, 1 << 16, 100)
 
 
-def info(**params: object) -> RunInfo:
-    p = RunParams(**{"mutation_rate": 0.25, **params})  # type: ignore[arg-type]
+def info(*, seed: int = 0, minimize: bool = False) -> RunInfo:
+    p = RunParams(mutation_rate=0.25, seed=seed, minimize=minimize)
     return RunInfo(p, MODULE, "fitness_batch", LIMITS, "a" * 40, STATE)
 
 
@@ -160,12 +162,12 @@ def test_generation_decode_refuses_what_does_not_fit_the_run() -> None:
     ok = GenerationRecord(1, (Individual(STATE, 1.0, (0,)), Individual(STATE, 2.0, (0, 1))), 1)
     assert GenerationRecord.decode(ok.encode(), params) == ok
 
-    def broken(change: object) -> bytes:
+    def broken(change: Callable[[dict[str, Any]], object]) -> bytes:
         node = ok.to_node()
-        change(node)  # type: ignore[operator]
+        change(node)
         return dagjson.encode(node)
 
-    cases = {
+    cases: dict[str, Callable[[dict[str, Any]], object]] = {
         "best": lambda n: n.update(best=0),
         "generation": lambda n: n.update(generation=3),
         "individuals": lambda n: n["individuals"].pop(),

@@ -14,7 +14,7 @@ from mindgit.evolve.operators import Mutator
 from mindgit.evolve.prng import Stream
 from mindgit.ipld.cid import CID
 from mindgit.store.generation_check import ManifestShape
-from mindgit.store.genome import Gene, Genome
+from mindgit.store.genome import Gene, GeneKind, Genome
 from mindgit.store.state import State, make_thought, parse_manifest
 
 TRICKY_FLOATS = [
@@ -42,9 +42,12 @@ def finite(lo: float = -1e30, hi: float = 1e30) -> st.SearchStrategy[float]:
     )
 
 
+KINDS: list[GeneKind] = ["float", "int", "bool", "choice", "floats", "str"]
+
+
 @st.composite
 def genes(draw: st.DrawFn, name: str) -> Gene:
-    kind = draw(st.sampled_from(["float", "int", "bool", "choice", "floats", "str"]))
+    kind = draw(st.sampled_from(KINDS))
     if kind in ("float", "floats"):
         lo = draw(st.one_of(st.none(), finite(-1e6, 0.0)))
         hi = draw(st.one_of(st.none(), finite(0.0, 1e6)))
@@ -55,7 +58,7 @@ def genes(draw: st.DrawFn, name: str) -> Gene:
             value: object = draw(finite(bound_lo, bound_hi))
         else:
             value = draw(st.lists(finite(bound_lo, bound_hi), max_size=4))
-        return Gene.make(name, kind, value, min=lo, max=hi, scale=scale)  # type: ignore[arg-type]
+        return Gene.make(name, kind, value, min=lo, max=hi, scale=scale)
     if kind == "int":
         lo_i = draw(st.one_of(st.none(), st.integers(-1000, 0)))
         hi_i = draw(st.one_of(st.none(), st.integers(0, 1000)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pygit2
 import pytest
@@ -60,7 +61,7 @@ def test_a_real_run_verifies(run_store: tuple[Store, str]) -> None:
     assert verify_commits(store.repo, store.trust, [tip]).ok
 
 
-def _json(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> dict:  # type: ignore[type-arg]
+def _json(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> dict[str, Any]:
     node = dagjson.decode(repo[tree[name].id].read_raw())
     assert isinstance(node, dict)
     return node
@@ -70,7 +71,7 @@ def set_blob(name: str, data: bytes) -> Edit:
     return lambda repo, tb, tree: tb.insert(name, repo.create_blob(data), BLOB)
 
 
-def edit_json(name: str, change: Callable[[dict], None]) -> Edit:  # type: ignore[type-arg]
+def edit_json(name: str, change: Callable[[dict[str, Any]], None]) -> Edit:
     def edit(repo: pygit2.Repository, tb: pygit2.TreeBuilder, tree: pygit2.Tree) -> None:
         node = _json(repo, tree, name)
         change(node)

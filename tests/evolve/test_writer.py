@@ -8,6 +8,7 @@ import pygit2
 import pytest
 
 from mindgit.evolve.writer import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, git_oid, tree_bytes, write_pack
+from mindgit.store.repository import Store
 from tests.conftest import fsck, git
 
 
@@ -67,7 +68,7 @@ def test_parts_are_written_whole_and_in_order(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
-def test_generation_commits_are_the_commits_the_store_would_write(store) -> None:  # type: ignore[no-untyped-def]
+def test_generation_commits_are_the_commits_the_store_would_write(store: Store) -> None:
     from mindgit.evolve.writer import signed_commit
 
     head = store.head()

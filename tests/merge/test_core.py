@@ -46,7 +46,11 @@ def state(
 
 
 def genes_of(s: State) -> dict[str, float]:
-    return {g.name: float(g.value) for g in s.genome.genes}  # type: ignore[arg-type]
+    out: dict[str, float] = {}
+    for g in s.genome.genes:
+        assert not isinstance(g.value, str | tuple)
+        out[g.name] = float(g.value)
+    return out
 
 
 def sphere(target: float = 0.25) -> StateScorer:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pygit2
 import pytest
 from hypothesis import given, settings
@@ -89,9 +91,9 @@ def _middles() -> st.SearchStrategy[bytes]:
     return st.one_of(encoded, edited, more_keys, st.binary(max_size=40))
 
 
-def _outcome(thunk: object) -> object:
+def _outcome(thunk: Callable[[], object]) -> object:
     try:
-        return thunk()  # type: ignore[operator]
+        return thunk()
     except SchemaError:
         return SchemaError
 
