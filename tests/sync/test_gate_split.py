@@ -15,9 +15,13 @@ from mindgit.identity.keys import NodeKey
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Store
 from mindgit.store.verify import walk
+from mindgit.sync import gate
 from mindgit.sync.gate import SPLIT_MIN_COMMITS, check_commits, verify_new_commits
+from mindgit.sync.outcomes import PullRejected, PullReport
+from mindgit.sync.pull import pull
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
 from tests.sync import forge
+from tests.sync.conftest import Nodes
 from tests.sync.test_gate_runs import (
     child,
     drop_thoughts,
@@ -142,3 +146,39 @@ def test_a_shared_check_reads_no_object_before_the_sizes_pass(
     assert all(p.commit == huge for p in problems)
     assert any("over the" in p.reason for p in problems)
     assert isinstance(store.repo[huge], pygit2.Commit)
+
+
+def _pull_with(nodes: Nodes, monkeypatch: pytest.MonkeyPatch, idle: bool) -> PullReport | str:
+    """A fresh node pulls beta with the machine's load pinned: its checks shared with a worker
+    (idle) or not; the report, or the refusal's problems."""
+    monkeypatch.setattr(gate, "_idle_core", lambda: idle)
+    name = f"node{len(nodes.stores)}"
+    node = nodes.make(name)
+    node.trust.add(nodes["beta"].public_key, "beta")
+    nodes.link(name, "beta")
+    try:
+        return pull(node, "beta")
+    except PullRejected as e:
+        return " | ".join(str(p) for p in e.problems)
+
+
+def test_a_pull_shares_its_checks_and_accepts_or_refuses_the_same(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beta = nodes.make("beta")
+    beta.set_genes(float_genes(3))
+    assert GENERATIONS >= SPLIT_MIN_COMMITS  # a pull of the run is large enough to share
+    run = start_run(beta, str(RASTRIGIN), RunParams(population=6, generations=GENERATIONS, seed=2))
+    shared, alone = (_pull_with(nodes, monkeypatch, idle) for idle in (True, False))
+    assert isinstance(shared, PullReport) and isinstance(alone, PullReport)
+    assert [(r.ref, r.status) for r in shared.refs] == [(r.ref, r.status) for r in alone.refs]
+    for node in ("node1", "node2"):
+        assert nodes[node].resolve(f"refs/runs/{run.run_id}") == run.tip
+
+    # A tampered generation on top of the run: refused the same way both times.
+    beta.repo.references[f"refs/runs/{run.run_id}"].set_target(
+        child(beta, run.tip, swap_two_states)
+    )
+    shared, alone = (_pull_with(nodes, monkeypatch, idle) for idle in (True, False))
+    assert isinstance(shared, str) and shared == alone
+    assert "not to their name" in shared
