@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
@@ -77,9 +77,14 @@ integers = st.one_of(
 scalars = st.one_of(st.none(), st.booleans(), integers, floats, text)
 
 
-def as_parsed(value: Any) -> Any:
+_J = TypeVar("_J")
+
+
+def as_parsed(value: _J) -> _J:
     """``value`` as JSON parsing gives it (a surrogate pair in a string becomes one character)."""
-    return json.loads(json.dumps(value))
+    # A JSON round trip keeps the shape (dicts, lists, scalars), so the type is the input's.
+    parsed: _J = json.loads(json.dumps(value))
+    return parsed
 
 
 json_values = st.recursive(
@@ -209,7 +214,7 @@ def agent_file_v2(draw: st.DrawFn) -> dict[str, Any]:
         "metadata": {"revision_id": "f6cd5a1e519d"},
         "created_at": draw(st.one_of(st.none(), text)),
     }
-    return as_parsed(_with(top, draw(extras)))  # type: ignore[no-any-return]
+    return as_parsed(_with(top, draw(extras)))
 
 
 @st.composite
@@ -229,7 +234,7 @@ def agent_file_v1(draw: st.DrawFn) -> dict[str, Any]:
         "llm_config": draw(llm_configs),
         "tool_exec_environment_variables": [{"key": "K", "value": ""}],
     }
-    return as_parsed(_with(agent, draw(extras)))  # type: ignore[no-any-return]
+    return as_parsed(_with(agent, draw(extras)))
 
 
 layers = st.builds(

@@ -47,8 +47,10 @@ def target(tmp_path: Path) -> Store:
     return init_store(tmp_path / "beta", "beta")
 
 
-def load(store: Store, car: bytes, experiment: str = "copy", **kw: object) -> ImportSummary:
-    return import_car(store, io.BytesIO(car), experiment=experiment, **kw)  # type: ignore[arg-type]
+def load(
+    store: Store, car: bytes, experiment: str = "copy", *, spool_dir: Path | None = None
+) -> ImportSummary:
+    return import_car(store, io.BytesIO(car), experiment=experiment, spool_dir=spool_dir)
 
 
 def assert_verified(store: Store) -> None:

@@ -130,9 +130,9 @@ _R = {"heads": [], "name": "a", "new": "x", "old": "y", "type": "key-rotation", 
         ({**_R, "old": A.public.did, "new": B.public.did, "heads": ["0" * 40] * 2}, "distinct"),
     ],
 )
-def test_bad_records_are_refused(node: object, match: str) -> None:
+def test_bad_records_are_refused(node: dagjson.Encodable, match: str) -> None:
     with pytest.raises(BadRotation, match=match):
-        RotationRecord.parse(dagjson.encode(node))  # type: ignore[arg-type]
+        RotationRecord.parse(dagjson.encode(node))
 
 
 def test_record_refuses_same_keys_bad_names_and_non_canonical_bytes() -> None:

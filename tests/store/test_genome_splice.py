@@ -38,7 +38,7 @@ def _no_minus_zero(x: float) -> float:
     return x + 0.0  # -0.0 has no DAG-JSON form at all
 
 
-_gene_nodes = st.one_of(
+_gene_nodes: st.SearchStrategy[dict[str, dagjson.Encodable]] = st.one_of(
     st.fixed_dictionaries(
         {
             "type": st.just("float"),
@@ -65,7 +65,9 @@ _gene_nodes = st.one_of(
         optional={"choices": st.just(["a", "b"]), "min": st.none()},
     ),
 )
-_genomes = st.dictionaries(st.sampled_from(["x", "n", "on", "mode", "", "1x"]), _gene_nodes)
+_genomes: st.SearchStrategy[dict[str, dagjson.Encodable]] = st.dictionaries(
+    st.sampled_from(["x", "n", "on", "mode", "", "1x"]), _gene_nodes
+)
 # Spellings that are valid JSON but not canonical, or not JSON at all.
 _EDITS = [
     (b":", b": "),
@@ -85,7 +87,7 @@ _MEMORIES = b',"memories":{"m":{"/":"' + str(CID.of(b"1")).encode() + b'"}}'
 
 
 def _middles() -> st.SearchStrategy[bytes]:
-    encoded = _genomes.map(lambda g: dagjson.encode(g))  # type: ignore[arg-type]
+    encoded = _genomes.map(dagjson.encode)
     edited = st.tuples(encoded, st.sampled_from(_EDITS)).map(lambda p: p[0].replace(*p[1], 1))
     more_keys = encoded.map(lambda m: m + _MEMORIES)
     return st.one_of(encoded, edited, more_keys, st.binary(max_size=40))
@@ -189,7 +191,7 @@ def _gene_spans() -> list[bytes]:
 
 
 def _replacements() -> st.SearchStrategy[bytes]:
-    encoded = _gene_nodes.map(lambda g: dagjson.encode(g))  # type: ignore[arg-type]
+    encoded = _gene_nodes.map(dagjson.encode)
     edited = st.tuples(
         st.one_of(encoded, st.sampled_from(_gene_spans())), st.sampled_from(_GENE_EDITS)
     ).map(lambda p: p[0].replace(*p[1], 1))

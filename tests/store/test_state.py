@@ -130,7 +130,7 @@ def test_manifest_with_a_null_bound_is_not_canonical() -> None:
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_gene_nodes = st.one_of(
+_gene_nodes: st.SearchStrategy[dict[str, dagjson.Encodable]] = st.one_of(
     st.fixed_dictionaries(
         {"type": st.just("float"), "value": st.floats(-10, 10)},
         optional={"min": st.just(-10.0), "max": st.just(10.0), "scale": st.floats(0.1, 2)},
@@ -149,9 +149,11 @@ _gene_nodes = st.one_of(
 
 
 @given(st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), _gene_nodes, max_size=6))
-def test_any_manifest_that_parses_reencodes_to_the_same_bytes(genome: dict[str, object]) -> None:
+def test_any_manifest_that_parses_reencodes_to_the_same_bytes(
+    genome: dict[str, dict[str, dagjson.Encodable]],
+) -> None:
     try:
-        data = dagjson.encode({"genome": genome, "schema": 1, "thoughts": []})  # type: ignore[dict-item]
+        data = dagjson.encode({"genome": genome, "schema": 1, "thoughts": []})
     except dagjson.DagJsonEncodeError:
         return  # not a DAG-JSON value at all (e.g. -0.0): nothing to parse
     try:
