@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagcbor, dagjson
 from mindgit.ipld.car import (
+    DEFAULT_MAX_BLOCK_SIZE,
     CarBlockTooLarge,
     CarError,
     CarHeaderError,
@@ -38,8 +39,10 @@ def car_bytes(roots: list[CID], blocks: list[tuple[CID, bytes]]) -> bytes:
     return out.getvalue()
 
 
-def read_all(data: bytes, **options: Any) -> tuple[tuple[CID, ...], list[tuple[CID, bytes]]]:
-    reader = CarReader(io.BytesIO(data), **options)
+def read_all(
+    data: bytes, *, max_block_size: int = DEFAULT_MAX_BLOCK_SIZE, verify: bool = True
+) -> tuple[tuple[CID, ...], list[tuple[CID, bytes]]]:
+    reader = CarReader(io.BytesIO(data), max_block_size=max_block_size, verify=verify)
     return reader.roots, list(reader)
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from mindgit.sandbox import FitnessModule, Limits
 
@@ -51,7 +50,7 @@ def es_number(x: float) -> str:
     return ("-" if x < 0 else "") + text
 
 
-def encode(value: Any, number: Any = repr) -> str:
+def encode(value: object, number: Callable[[float], str] = repr) -> str:
     """Canonical DAG-JSON text (sorted keys, no whitespace), floats spelled by ``number``."""
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
@@ -67,7 +66,7 @@ def encode(value: Any, number: Any = repr) -> str:
     raise TypeError(value)
 
 
-def float_genome(values: list[float]) -> dict[str, dict[str, Any]]:
+def float_genome(values: list[float]) -> dict[str, dict[str, float | str]]:
     """A genome of float genes x000, x001... in [-5.12, 5.12] bounds (values may exceed them)."""
     return {
         f"x{i:03d}": {"max": 5.12, "min": -5.12, "type": "float", "value": v}
@@ -75,7 +74,7 @@ def float_genome(values: list[float]) -> dict[str, dict[str, Any]]:
     }
 
 
-def manifest(genome: Mapping[str, Any], number: Any = repr) -> bytes:
+def manifest(genome: Mapping[str, object], number: Callable[[float], str] = repr) -> bytes:
     """A state manifest around ``genome`` as canonical bytes."""
     doc = {
         "genome": genome,

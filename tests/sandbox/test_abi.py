@@ -13,7 +13,7 @@ from tests.sandbox.helpers import load, manifest
 
 
 def test_each_gene_kind() -> None:
-    genome: dict[str, Any] = {
+    genome: dict[str, dict[str, object]] = {
         "f": {"max": 1, "min": 0, "type": "float", "value": 0.25},
         "i": {"max": 9, "min": 0, "type": "int", "value": 7},
         "b": {"type": "bool", "value": True},
@@ -52,7 +52,7 @@ def test_names_sort_by_code_point() -> None:
         {"value": 1.0},
     ],
 )
-def test_non_numeric_genes_make_no_vector(gene: dict[str, Any]) -> None:
+def test_non_numeric_genes_make_no_vector(gene: dict[str, object]) -> None:
     assert genome_vector({"a": {"type": "float", "value": 1.0}, "g": gene}) is None
 
 

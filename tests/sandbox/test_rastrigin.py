@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -76,7 +76,9 @@ def test_batch_bit_identical_across_languages(rows: list[list[float]]) -> None:
 
 @given(vectors, st.sampled_from([repr, es_number]))
 @settings(max_examples=100, deadline=None)
-def test_fitness_bit_identical_across_languages(xs: list[float], spell: Any) -> None:
+def test_fitness_bit_identical_across_languages(
+    xs: list[float], spell: Callable[[float], str]
+) -> None:
     data = manifest(float_genome(xs), spell)
     # The modules parse the spelling in the manifest; the mirror parses the same text.
     parsed = [reference.parse_number(spell(x)) for x in xs]
@@ -96,7 +98,7 @@ def test_entry_points_agree_when_the_decimal_parse_is_exact(eighths: list[int]) 
 
 
 def test_fitness_walks_every_numeric_gene_kind() -> None:
-    genome: dict[str, Any] = {
+    genome: dict[str, dict[str, object]] = {
         "a": {"type": "bool", "value": True},
         "b": {"choices": ["x", 'y"z', "w"], "type": "choice", "value": "w"},
         "c": {"type": "str", "value": "not a number, skipped"},
