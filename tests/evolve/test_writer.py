@@ -72,7 +72,7 @@ def test_generation_commits_are_the_commits_the_store_would_write(store: Store) 
     from mindgit.evolve.writer import signed_commit
 
     head = store.head()
-    tree = str(store.repo[head].tree.id)
+    tree = str(store.repo[head].peel(pygit2.Commit).tree.id)
     trailers = {"Mindgit-Run": "0123456789ab", "Mindgit-Generation": "3"}
     written = store.write_commit(tree, [head], "evolve: a message", None, trailers, when=1700000000)
     made = signed_commit(store, tree, [head], "evolve: a message", trailers, when=1700000000)

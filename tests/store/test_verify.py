@@ -46,7 +46,7 @@ def raw_commit(store: Store, tree: str, parents: list[str], message: str) -> str
 def test_unsigned_commit_is_named(store: Store) -> None:
     populated(store)
     head = store.head()
-    tree = str(store.repo[head].tree.id)
+    tree = str(store.repo[head].peel(pygit2.Commit).tree.id)
     oid = raw_commit(store, tree, [head], "sneaky")
     store.repo.references.create("refs/heads/main", oid, force=True)
     problems = verify_all(store)
@@ -112,7 +112,7 @@ def test_wrong_state_trailer_is_named(store: Store) -> None:
     from mindgit.ipld.cid import CID
 
     fake = CID.of(b"{}")
-    oid = store.write_commit(store.repo[head].tree.id, [head], "lie", fake)
+    oid = store.write_commit(store.repo[head].peel(pygit2.Commit).tree.id, [head], "lie", fake)
     store.repo.references.create("refs/heads/main", oid, force=True)
     assert any("Mindgit-State says" in p for p in verify_all(store))
 
@@ -243,7 +243,11 @@ def test_a_history_verified_in_one_run_gets_the_verdicts_of_fresh_checks(
     stranger_key = stranger.key
     good_key = store.key
     store._key = stranger_key
-    tips.append(store.write_commit(store.repo[store.head()].tree.id, [store.head()], "stranger"))
+    tips.append(
+        store.write_commit(
+            store.repo[store.head()].peel(pygit2.Commit).tree.id, [store.head()], "stranger"
+        )
+    )
     store._key = good_key
     tips.append(store.head())
 
@@ -384,7 +388,7 @@ def test_a_linear_history_is_verified_in_walk_order_from_one_read_each(store: St
 def test_a_history_with_a_merge_is_left_to_libgit2s_walk(store: Store) -> None:
     populated(store)
     head = store.head()
-    tree = str(store.repo[head].tree.id)
+    tree = str(store.repo[head].peel(pygit2.Commit).tree.id)
     side = store.write_commit(tree, [head], "side")
     merge = store.write_commit(tree, [head, side], "merge")
     top = store.write_commit(tree, [merge], "top")
@@ -400,7 +404,7 @@ def test_a_history_with_a_merge_is_left_to_libgit2s_walk(store: Store) -> None:
 
 def test_a_commit_git_would_not_parse_or_a_grafted_store_is_left_to_libgit2(store: Store) -> None:
     head = store.head()
-    tree = str(store.repo[head].tree.id)
+    tree = str(store.repo[head].peel(pygit2.Commit).tree.id)
     odd = _raw_commit(store, tree, [head], extra="parent nothex\n")
     assert Verifier(store.repo, store.trust).linear_history([odd]) is None
     missing = _raw_commit(store, tree, ["0123456789abcdef0123456789abcdef01234567"])
