@@ -24,7 +24,7 @@ cbor_values = st.recursive(
 
 
 @given(cbor_values)
-def test_round_trip(value: Any) -> None:
+def test_round_trip(value: dagcbor.CborValue) -> None:
     data = dagcbor.encode(value)
     assert dagcbor.decode(data) == value
     assert dagcbor.encode(dagcbor.decode(data)) == data
@@ -60,7 +60,7 @@ def test_car_header_bytes() -> None:
         ({"b": 1, "aa": 2}, b"\xa2\x61b\x01\x62aa\x02"),  # length first, then bytes
     ],
 )  # fmt: skip
-def test_known_encodings(value: Any, data: bytes) -> None:
+def test_known_encodings(value: dagcbor.CborValue, data: bytes) -> None:
     assert dagcbor.encode(value) == data
     assert dagcbor.decode(data) == value
 

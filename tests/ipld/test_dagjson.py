@@ -52,7 +52,7 @@ plain_json = st.recursive(
 
 
 @given(plain_json)
-def test_any_json_reader_sees_the_same_value(value: Any) -> None:
+def test_any_json_reader_sees_the_same_value(value: dagjson.Node) -> None:
     data = encodable(value)
     assert json.loads(data) == normalised(value)
 
@@ -278,7 +278,9 @@ def test_maps_in_the_reserved_namespace_are_refused(value: Any) -> None:
         ({"/": [LINK]}, b'{"/":[{"/":"' + str(LINK).encode() + b'"}]}'),
     ],
 )
-def test_maps_with_a_slash_key_outside_the_reserved_forms_are_fine(value: Any, data: bytes) -> None:
+def test_maps_with_a_slash_key_outside_the_reserved_forms_are_fine(
+    value: dagjson.Encodable, data: bytes
+) -> None:
     assert encode(value) == data
     assert decode(data) == value
 
