@@ -18,10 +18,10 @@ Commits already reachable from an accepted ref (``refs/heads|runs|fitness|keys/*
 checked again: the store accepted them before. Refs elsewhere (a fetch's quarantine namespace,
 ``refs/remotes/*``) are never taken as accepted.
 
-Step 4 on a large update is shared with a second process (forked once steps 2 and 3 passed):
-it checks the later commits, this process the earlier ones, and their problems are put back in
-the order one process would have found them. The checks are the same; see
-:func:`verify_new_commits`.
+Step 4 on a large update, when a core is idle, is shared with a second process (forked once
+steps 2 and 3 passed): it checks the later commits, this process the earlier ones, and their
+problems are put back in the order one process would have found them. The checks are the
+same; see :func:`verify_new_commits`.
 """
 
 from __future__ import annotations
