@@ -567,8 +567,8 @@ def _tip_kind_problems(
         yield Problem(new, f"{ref} must point at {description}", ref)
     elif prefix == RUNS:
         yield from _run_ref_problems(repo, ref, new)
-    elif prefix == FITNESS:
-        yield from _module_problems(repo, commit.tree, new)
+    # A fitness module's loading in the sandbox is the verifier's check, made on every new
+    # module commit (store/verify.py); one already in the store passed it when it arrived.
 
 
 def _run_ref_problems(repo: pygit2.Repository, ref: str, new: str) -> Iterator[Problem]:
@@ -582,18 +582,6 @@ def _run_ref_problems(repo: pygit2.Repository, ref: str, new: str) -> Iterator[P
         return
     if ref.removeprefix(RUNS) != run_id:
         yield Problem(new, f"{ref} holds run {run_id}; a run's ref is refs/runs/<its id>", ref)
-
-
-def _module_problems(repo: pygit2.Repository, tree: pygit2.Tree, new: str) -> Iterator[Problem]:
-    """A stored fitness module must pass the sandbox's checks (imports, exports), not just look
-    like wasm: a peer's module that asks for WASI is refused when it arrives, not when used."""
-    from mindgit.sandbox import FitnessModule
-    from mindgit.store.generation import MODULE_FILE
-
-    try:
-        FitnessModule.load(repo[tree[MODULE_FILE].id].read_raw())
-    except MindgitError as e:
-        yield Problem(new, f"the fitness module is refused: {e}", MODULE_FILE)
 
 
 def _announcement_problems(
