@@ -231,7 +231,7 @@ class Verifier:
 
             yield from check_generation_tree(self.repo, tree, self._blob_problem)
         elif ROTATION_FILE in names:
-            from mindgit.store.private import check_rotation_tree
+            from mindgit.store.rotations import check_rotation_tree
 
             yield from check_rotation_tree(self.repo, tree)
         elif FITNESS_FILE in names:

@@ -56,7 +56,7 @@ ACCEPTED_PREFIXES = SYNCED_PREFIXES
 # twice that leaves room and still keeps a hostile push from filling memory.
 DEFAULT_MAX_OBJECT_BYTES = 32 << 20
 ZERO_OID = "0" * 40
-# Key-rotation announcements (mindgit.store.private writes them on refs/keys/announce).
+# Key-rotation announcements (mindgit.store.rotations writes them on refs/keys/announce).
 ROTATION_RECORD = "rotation.json"
 ROTATION_PROOF = "proof.sig"
 

@@ -1,6 +1,6 @@
 """Key-rotation chains between nodes: name them, check them, and trust what they announce.
 
-A chain is a node's announcements (``mindgit.store.private``), each commit the parent of the
+A chain is a node's announcements (``mindgit.store.rotations``), each commit the parent of the
 next, each signed by the key it retires and carrying the new key's proof. Its synced name is
 ``refs/keys/<root>`` (see ``refspace``), the root being the key its first rotation replaced.
 
@@ -24,9 +24,9 @@ import pygit2
 from mindgit.identity.keys import PublicKey
 from mindgit.identity.rotation import BadRotation
 from mindgit.identity.trust import TrustStore
-from mindgit.store.private import ANNOUNCE_REF, KeyChanges, plan_key_changes, read_announcement
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.store.rotations import ANNOUNCE_REF, KeyChanges, plan_key_changes, read_announcement
 from mindgit.store.verify import Problem
 from mindgit.sync import refspace
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mindgit.errors import MindgitError
-from mindgit.store.private import RotationOutcome
+from mindgit.store.rotations import RotationOutcome
 from mindgit.store.verify import Problem
 
 PullStatus = Literal[

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from mindgit.errors import MindgitError
-from mindgit.store.private import RotationOutcome, apply_rotations
 from mindgit.store.refs import RefMoved, read_ref, update_ref
 from mindgit.store.repository import HEADS, Store
+from mindgit.store.rotations import RotationOutcome, apply_rotations
 from mindgit.store.verify import Problem
 from mindgit.sync import keychains, refspace, transport
 from mindgit.sync.ancestry import descends, reflog_identity, same_tree

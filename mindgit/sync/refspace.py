@@ -8,7 +8,7 @@ Synced (pushed and pulled), the same name on every node::
     refs/keys/<root>            a node's key-rotation announcements; <root> is the did:key
                                 (without "did:key:") of the key its first rotation replaced
 
-A node's own announcements live on ``refs/keys/announce`` (``mindgit.store.private``); they are
+A node's own announcements live on ``refs/keys/announce`` (``mindgit.store.rotations``); they are
 pushed as ``refs/keys/<root>`` so that every node's chain has a name of its own everywhere.
 
 Never synced, and hidden from anyone fetching from this store (``transfer.hideRefs``)::
@@ -26,9 +26,9 @@ from mindgit.errors import MindgitError
 from mindgit.identity.keys import DID_PREFIX
 from mindgit.store.fitness_store import FITNESS_PREFIX, check_module_name
 from mindgit.store.generation import RUNS_PREFIX, check_run_id
-from mindgit.store.private import ANNOUNCE_REF
 from mindgit.store.refs import RefError, check_ref_name
 from mindgit.store.repository import HEADS
+from mindgit.store.rotations import ANNOUNCE_REF
 
 KEYS_PREFIX = "refs/keys/"
 QUARANTINE_PREFIX = "refs/quarantine/"

@@ -12,8 +12,9 @@ import subprocess
 import zlib
 from pathlib import Path
 
-from mindgit.store.private import reveal, rotate_key, share, think_private
+from mindgit.store.private import reveal, share, think_private
 from mindgit.store.repository import Store
+from mindgit.store.rotations import rotate_key
 from tests.conftest import fsck, git
 from tests.private.conftest import Nodes, fetch
 

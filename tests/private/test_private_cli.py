@@ -9,8 +9,8 @@ import json
 import pytest
 
 from mindgit.ipld.cid import CID
-from mindgit.store.private import ANNOUNCE_REF
 from mindgit.store.repository import Store
+from mindgit.store.rotations import ANNOUNCE_REF
 from mindgit.store.sealed import decode_envelope, encode_envelope
 from tests.private.conftest import Mg, Nodes, fetch
 

@@ -11,9 +11,9 @@ import pygit2
 import pytest
 
 from mindgit.identity.trust import TrustFileCorrupt, TrustStore
-from mindgit.store.private import ANNOUNCE_REF, apply_rotations, rotate_key, rotation_heads
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import Store, init_store
+from mindgit.store.rotations import ANNOUNCE_REF, apply_rotations, rotate_key, rotation_heads
 from mindgit.store.verify import verify_commits
 from mindgit.sync.gate import check_update
 from tests.conftest import git
@@ -220,8 +220,8 @@ def test_a_stolen_retired_key_cannot_vouch_for_a_key_of_its_own(
     trusted record's heads do not reach that forged announcement, so nothing is trusted."""
     from mindgit.identity.keys import NodeKey
     from mindgit.identity.rotation import RotationRecord, prove
-    from mindgit.store.private import PROOF_FILE
     from mindgit.store.retired import RECORD_FILE
+    from mindgit.store.rotations import PROOF_FILE
 
     (alpha,) = nodes("alpha")
     alpha.think("under the first key")

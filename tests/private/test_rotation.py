@@ -25,20 +25,19 @@ from mindgit.identity.rotation import (
 )
 from mindgit.identity.trust import check_node_name
 from mindgit.ipld import dagjson
-from mindgit.store import private
-from mindgit.store.private import (
+from mindgit.store import rotations
+from mindgit.store.private import reveal, think_private
+from mindgit.store.repository import Store, init_store, open_store
+from mindgit.store.retired import RECORD_FILE
+from mindgit.store.rotations import (
     ANNOUNCE_REF,
     PROOF_FILE,
     TRUST_JOURNAL,
     UntrustedRotation,
     apply_rotations,
     read_announcement,
-    reveal,
     rotate_key,
-    think_private,
 )
-from mindgit.store.repository import Store, init_store, open_store
-from mindgit.store.retired import RECORD_FILE
 from mindgit.store.verify import verify_commits
 from tests.conftest import fsck, git
 from tests.private.conftest import Nodes, fetch
@@ -244,7 +243,7 @@ def test_an_interrupted_rotation_finishes_with_the_same_key(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(private, "_move_trust", crash)
+        m.setattr(rotations, "_move_trust", crash)
         with pytest.raises(KeyboardInterrupt):
             rotate_key(alpha)
     announced = read_announcement(alpha, alpha.resolve(ANNOUNCE_REF))
@@ -407,9 +406,9 @@ def test_a_damaged_journal_is_reported(nodes: Nodes) -> None:
 
 def test_verify_accepts_a_rotation_announcement_and_names_a_forged_one(tmp_path: Path) -> None:
     """The announcement ref is verified like any other: signed by a trusted key, well-formed."""
-    from mindgit.store.private import ANNOUNCE_REF, rotate_key
     from mindgit.store.refs import read_ref
     from mindgit.store.repository import init_store
+    from mindgit.store.rotations import ANNOUNCE_REF, rotate_key
     from mindgit.store.verify import verify_commits
 
     store = init_store(tmp_path / "rot", "rot")
@@ -428,9 +427,9 @@ def test_verify_accepts_a_rotation_announcement_and_names_a_forged_one(tmp_path:
 
 
 def test_untrusting_a_node_drops_the_keys_it_rotated_away_from(tmp_path: Path) -> None:
-    from mindgit.store.private import ANNOUNCE_REF, apply_rotations, rotate_key
     from mindgit.store.refs import read_ref
     from mindgit.store.repository import init_store
+    from mindgit.store.rotations import ANNOUNCE_REF, apply_rotations, rotate_key
 
     alpha = init_store(tmp_path / "a", "alpha")
     beta = init_store(tmp_path / "b", "beta")
@@ -459,8 +458,8 @@ def test_untrusting_a_node_drops_the_keys_it_rotated_away_from(tmp_path: Path) -
 
 def test_a_huge_announcement_blob_is_refused_before_it_is_read(tmp_path: Path) -> None:
     from mindgit.identity.rotation import BadRotation
-    from mindgit.store.private import check_rotation_tree
     from mindgit.store.repository import init_store
+    from mindgit.store.rotations import check_rotation_tree
 
     store = init_store(tmp_path / "h", "h")
     tb = store.repo.TreeBuilder()

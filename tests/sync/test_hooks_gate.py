@@ -19,8 +19,8 @@ from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustStore
 from mindgit.ipld.cid import CID
 from mindgit.store.genome import Gene
-from mindgit.store.private import rotate_key
 from mindgit.store.repository import Store, init_store
+from mindgit.store.rotations import rotate_key
 from mindgit.store.verify import Problem
 from mindgit.sync.gate import (
     DEFAULT_MAX_OBJECT_BYTES,

@@ -20,8 +20,8 @@ from mindgit.identity.keys import NodeKey
 from mindgit.identity.trust import TrustStore
 from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene
-from mindgit.store.private import rotate_key
 from mindgit.store.repository import Store
+from mindgit.store.rotations import rotate_key
 from mindgit.sync.hooks import ServerPolicy, install_server
 from tests.conftest import FIXTURES, fsck, git
 from tests.sync import forge

@@ -8,9 +8,9 @@ import pytest
 from mindgit.identity.keys import NodeKey
 from mindgit.identity.rotation import RotationRecord, prove
 from mindgit.store import layout
-from mindgit.store.private import ANNOUNCE_REF, PROOF_FILE, rotate_key
 from mindgit.store.repository import init_store
 from mindgit.store.retired import RECORD_FILE
+from mindgit.store.rotations import ANNOUNCE_REF, PROOF_FILE, rotate_key
 from mindgit.sync.outcomes import PullRejected
 from mindgit.sync.peers import add_peer
 from mindgit.sync.pull import pull

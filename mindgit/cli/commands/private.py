@@ -60,7 +60,7 @@ def keys_rotate(ctx: click.Context, as_json: bool) -> None:
     The new key is announced on refs/keys/announce in a commit signed by the old key; peers that
     trust the old key accept the new one (`mindgit keys apply`).
     """
-    from mindgit.store.private import rotate_key
+    from mindgit.store.rotations import rotate_key
 
     store = open_store_from(ctx)
     r = rotate_key(store)
@@ -111,7 +111,7 @@ def keys_apply(ctx: click.Context, revs: tuple[str, ...], as_json: bool) -> None
     Only rotations signed by a trusted node's current key are accepted; any other is refused
     and nothing changes.
     """
-    from mindgit.store.private import apply_rotations
+    from mindgit.store.rotations import apply_rotations
 
     store = open_store_from(ctx)
     outcomes = apply_rotations(store, revs)

@@ -1,0 +1,506 @@
+"""Key rotation in a store: this node's own, and the ones peers announce.
+
+Key rotation replaces this node's key. The old key file is kept under ``mindgit/retired/`` (mode
+0600) so thoughts sealed to it stay readable; the change is announced by a commit on
+``refs/keys/announce`` that the old key signs, holding the rotation record and the new key's
+proof (``mindgit.identity.rotation``). Peers that trust the old key accept the new one with
+``apply_rotations``; the old key stays trusted under ``<name>.retired-<n>``, bounded by the heads
+the record names (``mindgit.store.retired``), so the commits it signed before the rotation still
+verify and nothing it signs later does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.identity.fsutil import fsync_dir
+from mindgit.identity.gitsig import split_gpgsig
+from mindgit.identity.keys import DID_PREFIX, NodeKey, PublicKey
+from mindgit.identity.rotation import (
+    BadRotation,
+    RotationRecord,
+    check_proof,
+    is_retired_name,
+    prove,
+    retired_name,
+)
+from mindgit.identity.sshsig import BadSignature, verify
+from mindgit.identity.trust import TrustStore, UnknownNode, check_heads
+from mindgit.ipld import dagjson
+from mindgit.store import layout
+from mindgit.store.refs import read_ref, update_ref
+from mindgit.store.repository import (
+    KEY_FILE,
+    MINDGIT_DIR,
+    SYNCED_PREFIXES,
+    Store,
+)
+from mindgit.store.retired import MAX_ANNOUNCEMENT_BYTES, RECORD_FILE
+from mindgit.store.verify import walk
+
+ANNOUNCE_REF = "refs/keys/announce"
+PROOF_FILE = "proof.sig"
+RETIRED_DIR = "retired"
+PENDING_KEY = "pending.key"
+TRUST_JOURNAL = "rotation-journal.json"
+
+
+class UntrustedRotation(MindgitError):
+    """A key rotation not signed by a key this node trusts as a node's current key."""
+
+    def __init__(self, commit: str, old: PublicKey, reason: str) -> None:
+        self.commit = commit
+        self.old = old
+        self.reason = reason
+        super().__init__(
+            f"refused key rotation {commit[:12]}: {reason}; nothing was changed",
+            hint=f"if you know this node, trust its key first: mindgit trust add {old.did} --name <name>",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """This node's key rotation: the announcement commit, the keys and where the old one went."""
+
+    commit: str
+    old: PublicKey
+    new: PublicKey
+    name: str
+    retired_as: str
+    retired_key: Path
+
+
+@dataclass(frozen=True, slots=True)
+class RotationOutcome:
+    """What ``apply_rotations`` did with one announcement."""
+
+    commit: str
+    old: PublicKey | None
+    new: PublicKey | None
+    name: str | None  # the local name the new key is trusted under
+    # earlier: the old key of a rotation to a key already trusted here, now trusted (bounded)
+    # so that the node's history from before the rotation verifies
+    status: Literal["applied", "already", "earlier", "refused"]
+    reason: str | None = None
+
+
+# -- key rotation -------------------------------------------------------------------------
+
+
+def read_announcement(store: Store, commit: str) -> RotationRecord:
+    """The rotation record of an announcement commit, once both signatures are checked.
+
+    The commit must be signed by the record's old key and hold the new key's proof. Whether the
+    old key is trusted is the caller's question.
+    """
+    return _read_announcement(store.repo, commit)
+
+
+def _read_announcement(repo: pygit2.Repository, commit: str) -> RotationRecord:
+    what = commit[:12]
+    obj = repo.get(commit)
+    if not isinstance(obj, pygit2.Commit):
+        raise BadRotation(what, "not a commit in this store")
+    record = _announced_record(repo, obj.tree, what)
+    payload, armored = split_gpgsig(repo.read(commit)[1])
+    if armored is None:
+        raise BadRotation(what, "the announcement is not signed")
+    try:
+        signer = verify(armored, payload)
+    except BadSignature as e:
+        raise BadRotation(what, f"the commit signature: {e.reason}") from None
+    if signer != record.old:
+        raise BadRotation(what, f"the commit is signed by {signer.did}, not by the old key")
+    return record
+
+
+def _announced_record(repo: pygit2.Repository, tree: pygit2.Tree, what: str) -> RotationRecord:
+    """The record an announcement tree holds, with the new key's proof checked."""
+    names = {str(e.name) for e in tree}
+    if names != {RECORD_FILE, PROOF_FILE}:
+        raise BadRotation(
+            what, f"the tree holds {sorted(names)}, not {RECORD_FILE} and {PROOF_FILE}"
+        )
+    blobs: dict[str, bytes] = {}
+    for name in (RECORD_FILE, PROOF_FILE):
+        entry = tree[name]
+        # Sized from the object header before anything is read: a peer's announcement is not
+        # trusted yet, and a huge blob must not be inflated into memory to find that out.
+        try:
+            _, size = repo.odb.read_header(entry.id)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise BadRotation(what, f"{name} is missing") from None
+        if size > MAX_ANNOUNCEMENT_BYTES:
+            raise BadRotation(what, f"{name} is {size} bytes, over {MAX_ANNOUNCEMENT_BYTES}")
+        blob = repo.get(entry.id)
+        if entry.filemode != layout.BLOB or not isinstance(blob, pygit2.Blob):
+            raise BadRotation(what, f"{name} is not a regular file")
+        blobs[name] = blob.read_raw()
+    record = RotationRecord.parse(blobs[RECORD_FILE], what)
+    check_proof(record, blobs[PROOF_FILE], what)
+    return record
+
+
+def check_rotation_tree(
+    repo: pygit2.Repository, tree: pygit2.Tree
+) -> Iterator[tuple[str | None, str]]:
+    """Problems of a key-rotation announcement tree, for the verifier (same contract as states)."""
+    try:
+        _announced_record(repo, tree, f"tree {tree.id}")
+    except BadRotation as e:
+        yield RECORD_FILE, str(e)
+
+
+def rotate_key(store: Store) -> Rotation:
+    """Give this node a new key, announced on ``refs/keys/announce`` and signed by the old one.
+
+    The old key moves to ``mindgit/retired/`` and stays trusted as ``<name>.retired-<n>``; the
+    new key becomes ``mindgit/node.key`` and is trusted under the node's name. Interrupted, it
+    can be run again and finishes the same rotation.
+    """
+    _finish_trust_journal(store)
+    old = store.key
+    folder = store.path / MINDGIT_DIR
+    # With --key the store's own node.key is unused, so the new key waits there and the switch
+    # is one step (dropping mindgit.keyfile); otherwise it waits beside it and replaces it.
+    external = store.config_get("mindgit.keyfile") is not None
+    pending = folder / (KEY_FILE if external else PENDING_KEY)
+    if pending.exists():
+        new = NodeKey.load(pending)  # an interrupted rotation: finish it with the same key
+    else:
+        new = NodeKey.generate()
+        new.save(pending, comment=store.name)
+    retired_path = _retire_key_file(store, old)
+    record = RotationRecord(old.public, new.public, store.name, rotation_heads(store.repo))
+    commit, record = _announce(store, record, new)
+    own = store.trust.find(old.public)
+    name = own.name if own is not None else store.name
+    retired_as = _move_trust(store, old.public, new.public, name, record.heads)
+    if external:
+        del store.repo.config["mindgit.keyfile"]
+    else:
+        os.replace(pending, folder / KEY_FILE)
+        fsync_dir(folder)
+    # The store caches its loaded key; make it load the new one on next use.
+    store.forget_key()
+    return Rotation(commit, old.public, new.public, name, retired_as, retired_path)
+
+
+def rotation_heads(repo: pygit2.Repository) -> tuple[str, ...]:
+    """The commits a rotation names as the old key's history: the tips of every experiment,
+    run, fitness module and of this node's own key chain, less those below another tip."""
+    tips: set[str] = set()
+    for name in repo.references:
+        if name.startswith(SYNCED_PREFIXES) and (
+            not name.startswith("refs/keys/") or name == ANNOUNCE_REF
+        ):
+            tip = read_ref(repo, name)
+            if tip is not None:
+                tips.add(tip)
+    below: set[str] = set()
+    for oid in walk(repo, tips):
+        commit = repo[oid]
+        assert isinstance(commit, pygit2.Commit)
+        below.update(str(p) for p in commit.parent_ids)
+    return tuple(sorted(tips - below))
+
+
+def apply_rotations(
+    store: Store, commit_ids: Iterable[str], *, strict: bool = True
+) -> list[RotationOutcome]:
+    """Accept peers' key rotations: announcement commits (and their ancestors), oldest first.
+
+    A rotation signed by the current key of a trusted node moves that node's name to the new
+    key and keeps the old key trusted as ``<name>.retired-<n>``, bounded by the record's heads.
+    A rotation to a key already trusted here, from a key unknown here, trusts the old key as
+    retired (``_earlier_keys``). Any other signed by an unknown or a retired key, or malformed,
+    is refused: with ``strict`` the first refusal raises (``UntrustedRotation`` or
+    ``BadRotation``) before anything changes; otherwise it is reported and the rest applied.
+    """
+    _finish_trust_journal(store)
+    plan = plan_key_changes(store.repo, store.trust, [store.resolve(c) for c in commit_ids], strict)
+    for change in plan.changes:
+        if change.new is None:
+            if store.trust.find(change.old) is None:
+                store.trust.add(change.old, change.retired_as, change.heads)
+        else:
+            _move_trust(store, change.old, change.new, change.name, change.heads, change.retired_as)
+    return list(plan.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """One change to the trust store: ``old`` becomes ``retired_as`` (bounded by ``heads``) and,
+    unless ``new`` is None (an earlier key, see ``_earlier_keys``), ``new`` takes ``name``."""
+
+    old: PublicKey
+    new: PublicKey | None
+    name: str
+    retired_as: str
+    heads: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChanges:
+    """What accepting some announcements would do: an outcome for each, and the trust changes."""
+
+    outcomes: tuple[RotationOutcome, ...]
+    changes: tuple[KeyChange, ...]
+
+    def apply_to(self, trust: TrustStore) -> None:
+        """Make the changes in ``trust`` without a journal: for a scratch copy that a pull
+        verifies with, never for the store's own trust file (``apply_rotations`` is for that)."""
+        for change in self.changes:
+            if change.new is None:
+                if trust.find(change.old) is None:
+                    trust.add(change.old, change.retired_as, change.heads)
+            else:
+                _complete_move(
+                    trust, change.old, change.new, change.name, change.retired_as, change.heads
+                )
+
+
+def plan_key_changes(
+    repo: pygit2.Repository, trust: TrustStore, tips: Sequence[str], strict: bool = True
+) -> KeyChanges:
+    """The outcomes and trust changes of accepting the announcements below ``tips``; nothing is
+    changed. With ``strict`` the first refusal raises instead of being reported."""
+    by_key = {n.key.raw: n.name for n in trust.nodes()}
+    taken = set(by_key.values())
+    records: list[tuple[str, RotationRecord | BadRotation]] = []
+    for oid in walk(repo, tips):
+        try:
+            records.append((oid, _read_announcement(repo, oid)))
+        except BadRotation as e:
+            if strict:
+                raise
+            records.append((oid, e))
+    earlier = _earlier_keys(repo, trust, records, by_key, taken)
+    changes: list[KeyChange] = []
+    outcomes: list[RotationOutcome] = []
+    for oid, record in records:
+        if isinstance(record, BadRotation):
+            outcomes.append(RotationOutcome(oid, None, None, None, "refused", record.reason))
+            continue
+        if oid in earlier:
+            name, retired_as = earlier[oid]
+            changes.append(KeyChange(record.old, None, name, retired_as, record.heads))
+            outcomes.append(RotationOutcome(oid, record.old, record.new, retired_as, "earlier"))
+            continue
+        trusted_new = by_key.get(record.new.raw)
+        if trusted_new is not None:
+            outcomes.append(RotationOutcome(oid, record.old, record.new, trusted_new, "already"))
+            continue
+        old_name = by_key.get(record.old.raw)
+        if old_name is None or is_retired_name(old_name):
+            reason = (
+                f"signed by {record.old.did}, which this node does not trust"
+                if old_name is None
+                else f"signed by {record.old.did}, a key already retired as {old_name}"
+            )
+            if strict:
+                raise UntrustedRotation(oid, record.old, reason)
+            outcomes.append(RotationOutcome(oid, record.old, record.new, None, "refused", reason))
+            continue
+        retired_as = retired_name(old_name, taken)
+        taken.add(retired_as)
+        by_key[record.old.raw] = retired_as
+        by_key[record.new.raw] = old_name
+        changes.append(KeyChange(record.old, record.new, old_name, retired_as, record.heads))
+        outcomes.append(RotationOutcome(oid, record.old, record.new, old_name, "applied"))
+    return KeyChanges(tuple(outcomes), tuple(changes))
+
+
+def _earlier_keys(
+    repo: pygit2.Repository,
+    trust: TrustStore,
+    records: Sequence[tuple[str, RotationRecord | BadRotation]],
+    by_key: dict[bytes, str],
+    taken: set[str],
+) -> dict[str, tuple[str, str]]:
+    """Rotations read from the far end: announcement -> (the node's name, the retired name its
+    old key gets).
+
+    A node that came to trust alpha after alpha rotated still needs alpha's earlier keys to
+    accept alpha's older history. The key it trusts vouches for the one before it (its proof
+    signs the record); that earlier key vouches for the one before it only if that announcement
+    lies below the heads it was bounded to, which the newer, trusted record fixed. A key
+    removed from trust on purpose is never brought back this way.
+    """
+    vouching: dict[bytes, tuple[str, tuple[str, ...] | None]] = {
+        raw: (name, None) for raw, name in by_key.items() if not is_retired_name(name)
+    }
+    earlier: dict[str, tuple[str, str]] = {}
+    # Newest first, until nothing changes: chains may arrive in any order, and one key's
+    # voucher may be found only after the key it vouches for was looked at.
+    changed = True
+    while changed:
+        changed = False
+        for oid, record in reversed(records):
+            if isinstance(record, BadRotation) or record.old.raw in by_key:
+                continue
+            voucher = vouching.get(record.new.raw)
+            if voucher is None or trust.is_removed(record.old):
+                continue
+            name, bound = voucher
+            if bound is not None and not _below(repo, oid, bound):
+                continue
+            retired_as = retired_name(name, taken)
+            taken.add(retired_as)
+            by_key[record.old.raw] = retired_as
+            vouching[record.old.raw] = (name, record.heads)
+            earlier[oid] = (name, retired_as)
+            changed = True
+    return earlier
+
+
+def _below(repo: pygit2.Repository, oid: str, heads: tuple[str, ...]) -> bool:
+    """Whether commit ``oid`` is one of ``heads`` or an ancestor of one held here."""
+    if oid in heads:
+        return True
+    target = pygit2.Oid(hex=oid)
+    return any(
+        isinstance(repo.get(h), pygit2.Commit) and repo.descendant_of(pygit2.Oid(hex=h), target)
+        for h in heads
+    )
+
+
+def _retire_key_file(store: Store, old: NodeKey) -> Path:
+    folder = store.path / MINDGIT_DIR / RETIRED_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / (old.public.did.removeprefix(DID_PREFIX) + ".key")
+    if path.exists():
+        kept = NodeKey.load(path)
+        if kept.public != old.public:
+            raise BadRotation("retire", f"{path} holds another key than the one it is named for")
+        return path
+    old.save(path, comment=f"{store.name} (retired)")
+    return path
+
+
+def _announce(store: Store, record: RotationRecord, new: NodeKey) -> tuple[str, RotationRecord]:
+    tip = read_ref(store.repo, ANNOUNCE_REF)
+    if tip is not None:
+        announced = read_announcement(store, tip)
+        if (announced.old, announced.new) == (record.old, record.new):
+            # Announced before an interruption: the heads it named are the ones that count
+            # (the announcement itself is now a tip, so recomputing them would differ).
+            return tip, announced
+    tb = store.repo.TreeBuilder()
+    tb.insert(RECORD_FILE, store.repo.create_blob(record.to_bytes()), layout.BLOB)
+    tb.insert(PROOF_FILE, store.repo.create_blob(prove(record, new).encode()), layout.BLOB)
+    message = f"keys: rotate {record.name}\n\nold: {record.old.did}\nnew: {record.new.did}\n"
+    commit = store.write_commit(tb.write(), [tip] if tip else [], message)
+    update_ref(
+        store.repo,
+        ANNOUNCE_REF,
+        commit,
+        tip,
+        message=f"keys: rotate {record.name}",
+        committer=f"{store.name} <{record.old.did}>",
+    )
+    return commit, record
+
+
+def _move_trust(
+    store: Store,
+    old: PublicKey,
+    new: PublicKey,
+    name: str,
+    heads: tuple[str, ...],
+    retired_as: str | None = None,
+) -> str:
+    """Trust ``new`` as ``name`` and ``old`` as a retired name, surviving a crash halfway.
+
+    The trust file cannot rename in one write, so the intent is journalled first and replayed
+    by the next rotation call; otherwise a crash between "forget old" and "trust old under its
+    retired name" would leave the old key untrusted, and its rotation could never be accepted.
+    """
+    trust = store.trust
+    current = trust.find(new)
+    if current is not None:
+        node = trust.find(old)
+        return node.name if node is not None else current.name
+    if retired_as is None:
+        retired_as = retired_name(name, {n.name for n in trust.nodes()})
+    journal = store.path / MINDGIT_DIR / TRUST_JOURNAL
+    _write_atomic(
+        journal,
+        dagjson.encode(
+            {
+                "heads": list(heads),
+                "name": name,
+                "new": new.did,
+                "old": old.did,
+                "retired": retired_as,
+            }
+        ),
+    )
+    _complete_move(trust, old, new, name, retired_as, heads)
+    journal.unlink()
+    return retired_as
+
+
+def _complete_move(
+    trust: TrustStore,
+    old: PublicKey,
+    new: PublicKey,
+    name: str,
+    retired: str,
+    heads: tuple[str, ...],
+) -> None:
+    try:
+        holder = trust.get(name)
+    except UnknownNode:
+        holder = None
+    if holder is not None and holder.key == old:
+        trust.remove(old.did)
+    if trust.find(old) is None:
+        trust.add(old, retired, heads)
+    if trust.find(new) is None:
+        trust.add(new, name)
+
+
+def _finish_trust_journal(store: Store) -> None:
+    journal = store.path / MINDGIT_DIR / TRUST_JOURNAL
+    try:
+        data = journal.read_bytes()
+    except FileNotFoundError:
+        return
+    try:
+        node = dagjson.decode(data)
+        if not isinstance(node, dict) or set(node) != {"heads", "name", "new", "old", "retired"}:
+            raise ValueError
+        name, retired = str(node["name"]), str(node["retired"])
+        old, new = PublicKey.parse(str(node["old"])), PublicKey.parse(str(node["new"]))
+        listed = node["heads"]
+        if not isinstance(listed, list):
+            raise ValueError
+        heads = check_heads(tuple(str(h) for h in listed))
+    except (MindgitError, ValueError, TypeError):
+        raise BadRotation(
+            "journal", f"{journal} is damaged; check `mindgit trust list`, then delete it"
+        ) from None
+    _complete_move(store.trust, old, new, name, retired, heads)
+    journal.unlink()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
