@@ -322,7 +322,9 @@ def _idle_core() -> bool:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return False
-    return cores > 1 and load <= cores - 1
+    # The load counts this process too (about 1 while it runs): a core is free while the rest
+    # of the machine keeps at least half of one idle.
+    return cores > 1 and load <= cores - 0.5
 
 
 def _verify_share(
