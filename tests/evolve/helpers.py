@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from mindgit.errors import MindgitError
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
+from mindgit.store.state import State, parse_manifest
 
 FITNESS = Path(__file__).resolve().parent.parent.parent / "fixtures" / "fitness"
 HOSTILE = FITNESS / "hostile"
@@ -37,3 +39,13 @@ def new_store(
         store.think(thought, ["test"])
     store.set_genes(genes)
     return store
+
+
+def strictly_valid(raw: bytes, state: State) -> bool:
+    """The exact path's verdict on manifest bytes that claim ``state``'s thoughts: what any
+    faster manifest check must agree with."""
+    try:
+        parsed = parse_manifest(raw)
+    except MindgitError:
+        return False
+    return parsed.manifest().data == raw and parsed.thoughts == state.thoughts

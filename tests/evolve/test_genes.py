@@ -8,14 +8,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mindgit.errors import MindgitError
 from mindgit.evolve.genes import GenomeCodec, GenomeMismatch, NoEvolvableGenes
 from mindgit.evolve.operators import Mutator
 from mindgit.evolve.prng import Stream
 from mindgit.ipld.cid import CID
 from mindgit.store.generation_check import ManifestShape
 from mindgit.store.genome import Gene, GeneKind, Genome
-from mindgit.store.state import State, make_thought, parse_manifest
+from mindgit.store.state import State, make_thought
+from tests.evolve.helpers import strictly_valid
 
 TRICKY_FLOATS = [
     0.0,
@@ -156,11 +156,7 @@ def test_shape_match_agrees_with_the_strict_parser(state: State, data: st.DataOb
     choices = shape.slots[i].choices
     texts[i] = data.draw(st.sampled_from(SPELLINGS + [f'"{c}"' for c in choices]))
     raw = (shape.template % tuple(texts)).encode()
-    try:
-        parsed = parse_manifest(raw)
-        strict = parsed.manifest().data == raw and parsed.thoughts == state.thoughts
-    except MindgitError:
-        strict = False
+    strict = strictly_valid(raw, state)
     assert (shape.match(raw) is not None) == strict
 
 
