@@ -27,6 +27,7 @@ from mindgit.errors import MindgitError
 from mindgit.ipld.car import write_car
 from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256
 from mindgit.store import layout
+from mindgit.store.objects import as_commit
 from mindgit.store.repository import HEADS, Store
 
 
@@ -70,8 +71,8 @@ def export(store: Store, rev: str | None, out: BinaryIO, *, history: bool = Fals
     seen: set[bytes] = set()
     counts = _Counts()
     if not history:
-        obj = repo[commit]
-        assert isinstance(obj, pygit2.Commit)
+        obj = as_commit(repo[commit])
+        assert obj is not None
         tree = obj.tree
         if layout.MANIFEST not in tree:
             raise layout.StateNotFound(f"commit {commit} holds no state (no {layout.MANIFEST})")

@@ -33,6 +33,7 @@ from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.store import layout
+from mindgit.store.objects import as_commit
 from mindgit.store.state import Block
 from mindgit.store.verify import STATE_TRAILER, walk
 
@@ -210,8 +211,8 @@ def state_history(
     manifests: dict[pygit2.Oid, CID] = {}
     history: dict[str, CID | None] = {}
     for oid in walk(repo, tips):
-        commit = repo[oid]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(repo[oid])
+        assert commit is not None
         tree = commit.tree
         parents = [history.get(str(p)) for p in commit.parent_ids]
         if layout.MANIFEST not in tree or any(p is None for p in parents):

@@ -36,6 +36,7 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.car import CarReader
 from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
 from mindgit.store import layout
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import locked_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
 from mindgit.store.state import SchemaError, State, check_thought, parse_manifest
@@ -343,8 +344,8 @@ def _links(node: dagjson.Node) -> Iterator[CID]:
 
 
 def _manifest_cid(repo: pygit2.Repository, commit: str) -> CID | None:
-    obj = repo[commit]
-    assert isinstance(obj, pygit2.Commit)
+    obj = as_commit(repo[commit])
+    assert obj is not None
     if layout.MANIFEST not in obj.tree:
         return None
     return CID.of(repo[obj.tree[layout.MANIFEST].id].read_raw())
@@ -423,8 +424,8 @@ def _present_blobs(repo: pygit2.Repository, commit: str | None) -> set[bytes]:
     """
     if commit is None:
         return set()
-    obj = repo[commit]
-    assert isinstance(obj, pygit2.Commit)
+    obj = as_commit(repo[commit])
+    assert obj is not None
     present: set[bytes] = set()
     for dirname in (layout.THOUGHTS, layout.BLOCKS):
         if dirname in obj.tree:

@@ -62,6 +62,7 @@ from mindgit.store.generation import (
     read_run_tip,
 )
 from mindgit.store.generation_check import read_manifest
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref, update_ref
 from mindgit.store.repository import HEADS, MINDGIT_DIR, NothingChanged, Store
 from mindgit.store.verify import STATE_TRAILER, trailer
@@ -309,8 +310,8 @@ def _result_committed(store: Store, tip: RunTip) -> bool:
         return True
     side = read_ref(store.repo, HEADS + result_experiment(exp, tip.run_id))
     if side is not None:
-        side_commit = store.repo[side]
-        assert isinstance(side_commit, pygit2.Commit)
+        side_commit = as_commit(store.repo[side])
+        assert side_commit is not None
         if trailer(side_commit.message, TRAILER_RUN) == tip.run_id:
             return True
     head = read_ref(store.repo, HEADS + exp)

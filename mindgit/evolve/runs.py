@@ -27,6 +27,7 @@ from mindgit.store.generation import (
     read_generation_commit,
     read_run_tip,
 )
+from mindgit.store.objects import as_commit
 from mindgit.store.repository import Store, UnknownRef
 from mindgit.store.verify import STATE_TRAILER, trailer
 
@@ -110,12 +111,12 @@ class GenerationStats:
 
 def generation_commits(store: Store, tip: str) -> Iterator[pygit2.Commit]:
     """A run's generation commits, newest first (first parents until the start commit)."""
-    commit = store.repo[tip]
-    while isinstance(commit, pygit2.Commit) and GENERATION_FILE in commit.tree:
+    commit = as_commit(store.repo[tip])
+    while commit is not None and GENERATION_FILE in commit.tree:
         yield commit
         if not commit.parent_ids:
             return
-        commit = store.repo[commit.parent_ids[0]]
+        commit = as_commit(store.repo[commit.parent_ids[0]])
 
 
 def history(store: Store, run_id: str) -> list[GenerationStats]:
@@ -197,24 +198,24 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
         commit_id = store.resolve(target)
     except UnknownRef:
         raise NotFromARun(target) from None
-    commit = store.repo[commit_id]
-    assert isinstance(commit, pygit2.Commit)
+    commit = as_commit(store.repo[commit_id])
+    assert commit is not None
     if GENERATION_FILE in commit.tree:
         tip = read_generation_commit(store.repo, commit_id)
         best = tip.record.best
         if best is None:
             raise NotFromARun(f"generation commit {commit_id[:12]} (every individual failed)")
         return tip.record.individuals[best].state, tip, tip.record.generation
-    found = _result_source(store, commit_id)
-    if found is None:
+    source = _result_source(store, commit_id)
+    if source is None:
         raise NotFromARun(f"commit {commit_id[:12]}")
-    return found[2], found[0], found[1]
+    return source[2], source[0], source[1]
 
 
 def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | None:
     """If ``commit_id`` records a run's result: that run, the generation and the state."""
-    commit = store.repo.get(commit_id)
-    if not isinstance(commit, pygit2.Commit):
+    commit = as_commit(store.repo.get(commit_id))
+    if commit is None:
         return None
     run_id = trailer(commit.message, TRAILER_RUN)
     gen = trailer(commit.message, TRAILER_GENERATION)

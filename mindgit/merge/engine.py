@@ -26,6 +26,7 @@ from mindgit.merge.lookup import FitnessChoice, find_fitness, module_cache
 from mindgit.merge.search import ModuleScorer, Scorer, resolve
 from mindgit.store import layout
 from mindgit.store.genome import Gene
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import update_ref
 from mindgit.store.repository import HEADS, Snapshot, Store
 from mindgit.store.state import State
@@ -289,8 +290,8 @@ def merge_bases(repo: pygit2.Repository, a: str | Sequence[str], b: str) -> list
         if cid in ancestors:
             found.add(cid)  # its own ancestors are common too, but never better
             continue
-        commit = repo[cid]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(repo[cid])
+        assert commit is not None
         todo.extend(str(p) for p in commit.parent_ids)
     best = [c for c in found if not any(d != c and repo.descendant_of(d, c) for d in found)]
     return sorted(best, key=lambda c: (_time(repo, c), c))
@@ -319,14 +320,14 @@ def base_state(
 
 
 def _state(repo: pygit2.Repository, commit_id: str) -> State:
-    commit = repo[commit_id]
-    assert isinstance(commit, pygit2.Commit)
+    commit = as_commit(repo[commit_id])
+    assert commit is not None
     return layout.read_state(repo, commit.tree)[0]
 
 
 def _time(repo: pygit2.Repository, commit_id: str) -> int:
-    commit = repo[commit_id]
-    assert isinstance(commit, pygit2.Commit)
+    commit = as_commit(repo[commit_id])
+    assert commit is not None
     return commit.commit_time
 
 

@@ -56,6 +56,7 @@ from mindgit.store.generation import (
     RunTip,
     read_run_tip,
 )
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import Store
 
@@ -159,8 +160,8 @@ def latest_run(repo: pygit2.Repository, experiment: str, own_key: PublicKey) -> 
         tip = read_run_tip(repo, ref.removeprefix(RUNS_PREFIX))
         if tip is None or tip.experiment != experiment:
             continue
-        commit = repo[tip.commit]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(repo[tip.commit])
+        assert commit is not None
         found.append((commit.commit_time, tip.run_id, tip))
     # Newest first, and only as many signature checks as it takes: a peer's run fails at its tip.
     for _, _, tip in sorted(found, key=lambda f: f[:2], reverse=True):
@@ -186,8 +187,8 @@ def signed_by(repo: pygit2.Repository, run: RunTip, key: PublicKey) -> bool:
                 return False
         except BadSignature:
             return False
-        commit = repo[commit_id]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(repo[commit_id])
+        assert commit is not None
         if trailer not in str(commit.message).splitlines():
             return False  # not a generation of this run: its start was skipped
         parents = commit.parent_ids
@@ -265,8 +266,8 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
             for _ in range(_MAX_VERSIONS):
                 if commit_id is None:
                     break
-                commit = repo[commit_id]
-                assert isinstance(commit, pygit2.Commit)
+                commit = as_commit(repo[commit_id])
+                assert commit is not None
                 found = _tree_module(repo, commit.tree, ref)
                 if found is not None and found[0] == cid:
                     return found
@@ -286,8 +287,8 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
     head = read_ref(repo, FITNESS_PREFIX + spec)
     if head is None:
         return None
-    commit = repo[head]
-    assert isinstance(commit, pygit2.Commit)
+    commit = as_commit(repo[head])
+    assert commit is not None
     return _tree_module(repo, commit.tree, FITNESS_PREFIX + spec)
 
 

@@ -31,6 +31,7 @@ from mindgit.store.generation import (
 )
 from mindgit.store.generation_check import Problems, blob_or_problem
 from mindgit.store.layout import BLOB
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref, update_ref
 from mindgit.store.repository import Store
 
@@ -148,8 +149,8 @@ def module_cid(wasm: bytes) -> CID:
 
 
 def _entry(repo: pygit2.Repository, name: str, commit_id: str) -> FitnessEntry:
-    commit = repo[commit_id]
-    assert isinstance(commit, pygit2.Commit)
+    commit = as_commit(repo[commit_id])
+    assert commit is not None
     tree = commit.tree
     node = dagjson.decode(repo[tree[FITNESS_FILE].id].read_raw())
     assert isinstance(node, dict)
@@ -216,8 +217,8 @@ def _versions(repo: pygit2.Repository, name: str, tip: str) -> Iterator[FitnessE
         if commit_id is None:
             return
         yield _entry(repo, name, commit_id)
-        commit = repo[commit_id]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(repo[commit_id])
+        assert commit is not None
         commit_id = str(commit.parent_ids[0]) if commit.parent_ids else None
 
 

@@ -46,6 +46,7 @@ from mindgit.errors import MindgitError, UsageError
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON, RAW
 from mindgit.store import layout
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
 
 RUN_FILE = "run.json"
@@ -533,8 +534,8 @@ def read_run_tip(repo: pygit2.Repository, run_id: str) -> RunTip | None:
 
 def read_generation_commit(repo: pygit2.Repository, commit_id: str) -> RunTip:
     """A generation commit's run, record and tree (strictly parsed)."""
-    commit = repo[commit_id]
-    if not isinstance(commit, pygit2.Commit):
+    commit = as_commit(repo[commit_id])
+    if commit is None:
         raise RunFormatError(commit_id, "is not a commit")
     tree = commit.tree
     for name in (RUN_FILE, GENERATION_FILE):

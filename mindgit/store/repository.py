@@ -24,6 +24,7 @@ from mindgit.errors import MindgitError
 from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
     RefError,
     check_ref_name,
@@ -325,8 +326,8 @@ class Store:
     def snapshot(self, rev: str | None = None) -> Snapshot:
         """The state at ``rev`` (default: the current experiment's head)."""
         oid = self.head() if rev is None else self.resolve(rev)
-        commit = self.repo[oid]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(self.repo[oid])
+        assert commit is not None
         from mindgit.store import layout  # lazy: read commands like `id` never need it
 
         state, manifest = layout.read_state(self.repo, commit.tree)
@@ -372,8 +373,8 @@ class Store:
             head = held.current
             if head is None:
                 raise UnknownRef(exp)
-            base = self.repo[head]
-            assert isinstance(base, pygit2.Commit)
+            base = as_commit(self.repo[head])
+            assert base is not None
             old = self._written.get(base.tree.id)
             if old is None:
                 old, _ = layout.read_state(self.repo, base.tree)

@@ -35,6 +35,7 @@ from mindgit.identity.sshsig import BadSignature, verify
 from mindgit.identity.trust import TrustStore, UnknownNode, check_heads
 from mindgit.ipld import dagjson
 from mindgit.store import layout
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref, update_ref
 from mindgit.store.repository import (
     KEY_FILE,
@@ -105,8 +106,8 @@ def read_announcement(store: Store, commit: str) -> RotationRecord:
 
 def _read_announcement(repo: pygit2.Repository, commit: str) -> RotationRecord:
     what = commit[:12]
-    obj = repo.get(commit)
-    if not isinstance(obj, pygit2.Commit):
+    obj = as_commit(repo.get(commit))
+    if obj is None:
         raise BadRotation(what, "not a commit in this store")
     record = _announced_record(repo, obj.tree, what)
     payload, armored = split_gpgsig(repo.read(commit)[1])
@@ -206,8 +207,8 @@ def rotation_heads(repo: pygit2.Repository) -> tuple[str, ...]:
                 tips.add(tip)
     below: set[str] = set()
     for oid in walk(repo, tips):
-        commit = repo[oid]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(repo[oid])
+        assert commit is not None
         below.update(str(p) for p in commit.parent_ids)
     return tuple(sorted(tips - below))
 

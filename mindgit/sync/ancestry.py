@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pygit2
 
+from mindgit.store.objects import as_commit
 from mindgit.store.repository import Store
 
 
@@ -22,10 +23,8 @@ def descends(repo: pygit2.Repository, new: str, old: str) -> bool:
 
 def same_tree(repo: pygit2.Repository, a: str, b: str) -> bool:
     """Whether two commits hold the same tree: the same state, run generation or module."""
-    ca, cb = repo.get(a), repo.get(b)
-    return (
-        isinstance(ca, pygit2.Commit) and isinstance(cb, pygit2.Commit) and ca.tree_id == cb.tree_id
-    )
+    ca, cb = as_commit(repo.get(a)), as_commit(repo.get(b))
+    return ca is not None and cb is not None and ca.tree_id == cb.tree_id
 
 
 def reflog_identity(store: Store) -> str:

@@ -43,6 +43,7 @@ from mindgit.identity.rotation import BadRotation, RotationRecord
 from mindgit.identity.trust import TrustStore
 from mindgit.store import layout
 from mindgit.store.generation_check import remembering
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefError, check_ref_name
 from mindgit.store.repository import SYNCED_PREFIXES
 from mindgit.store.verify import FITNESS_FILE, GENERATION_FILE, Problem, Verifier, walk
@@ -341,8 +342,8 @@ def _verify_share(
             for oid in commits:
                 result = verifier.check_commit(oid)
                 problems.extend(result.problems)
-                commit = repo[oid]
-                assert isinstance(commit, pygit2.Commit)
+                commit = as_commit(repo[oid])
+                assert commit is not None
                 if result.ok and _kind(commit.tree) == "announcement":
                     problems.extend(_announcement_problems(repo, oid, commit, result.signer))
     except BaseException:
@@ -481,12 +482,12 @@ class _Scanner:
             yield Problem(hexoid, problem)
             return
         try:
-            commit = self.repo[oid]
+            commit = as_commit(self.repo[oid])
         except pygit2.GitError as e:
             self.unsafe = True
             yield Problem(hexoid, f"the commit cannot be parsed ({e})")
             return
-        assert isinstance(commit, pygit2.Commit)
+        assert commit is not None
         for path, reason in self._tree(commit.tree_id, ""):
             yield Problem(hexoid, reason, path or None)
 
@@ -563,8 +564,8 @@ def _tip_kind_problems(
     repo: pygit2.Repository, ref: str, new: str, prefix: str
 ) -> Iterator[Problem]:
     wanted, description = _TIP_KINDS[prefix]
-    commit = repo[new]
-    assert isinstance(commit, pygit2.Commit)
+    commit = as_commit(repo[new])
+    assert commit is not None
     if _kind(commit.tree) != wanted:
         yield Problem(new, f"{ref} must point at {description}", ref)
     elif prefix == RUNS:

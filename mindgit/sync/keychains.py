@@ -24,6 +24,7 @@ import pygit2
 from mindgit.identity.keys import PublicKey
 from mindgit.identity.rotation import BadRotation
 from mindgit.identity.trust import TrustStore
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.store.rotations import ANNOUNCE_REF, KeyChanges, plan_key_changes, read_announcement
@@ -54,8 +55,8 @@ def read_chain(store: Store, tip: str) -> Chain:
     while oid is not None:
         if len(commits) >= MAX_CHAIN:
             raise BadRotation(tip[:12], f"a key chain longer than {MAX_CHAIN} announcements")
-        obj = store.repo.get(oid)
-        if not isinstance(obj, pygit2.Commit):
+        obj = as_commit(store.repo.get(oid))
+        if obj is None:
             raise BadRotation(oid[:12], "not a commit in this store")
         if len(obj.parent_ids) > 1:
             raise BadRotation(oid[:12], "a key chain has no merges")

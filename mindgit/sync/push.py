@@ -18,6 +18,7 @@ import pygit2
 
 from mindgit.errors import MindgitError
 from mindgit.store.generation import RUNS_PREFIX, TRAILER_EXPERIMENT
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, read_ref, update_ref
 from mindgit.store.repository import HEADS, Store, UnknownRef, check_experiment_name
 from mindgit.store.verify import Problem, trailer
@@ -62,8 +63,8 @@ def offers(store: Store, experiments: Iterable[str] = ()) -> list[Offer]:
         if wanted and ref.startswith(HEADS) and ref.removeprefix(HEADS) not in wanted:
             continue
         if wanted and ref.startswith(RUNS_PREFIX):
-            commit = repo[oid]
-            assert isinstance(commit, pygit2.Commit)
+            commit = as_commit(repo[oid])
+            assert commit is not None
             if trailer(commit.message, TRAILER_EXPERIMENT) not in wanted:
                 continue
         out.append(Offer(ref, oid))

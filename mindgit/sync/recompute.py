@@ -52,6 +52,7 @@ from mindgit.store.generation import (
     read_generation_commit,
 )
 from mindgit.store.generation_check import read_manifest
+from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
 from mindgit.store.verify import trailer, walk
 
@@ -171,8 +172,8 @@ def run_tips_of(repo: pygit2.Repository, claims: Iterable[Claim]) -> list[str]:
 def _claims_in(repo: pygit2.Repository, commits: Iterable[str]) -> list[Claim]:
     claims: list[Claim] = []
     for oid in commits:
-        commit = repo[oid]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(repo[oid])
+        assert commit is not None
         message = commit.message
         run_id = trailer(message, TRAILER_RUN)
         if run_id is None or trailer(message, TRAILER_FITNESS) is None:
@@ -322,8 +323,8 @@ class Recomputer:
                 claimed = FitnessFailure(ind.failure.reason, ind.failure.error)
             if not _same(claimed, got):
                 problems.append(_mismatch(claim.commit, i, f"state {ind.state}", claimed, got))
-        commit = self.repo[claim.commit]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(self.repo[claim.commit])
+        assert commit is not None
         text = trailer(commit.message, TRAILER_FITNESS) or ""
         best = tip.record.best
         recorded = individuals[best].score if best is not None else None
@@ -348,8 +349,8 @@ class Recomputer:
         return problems
 
     def _result(self, claim: Claim) -> list[ClaimProblem]:
-        commit = self.repo[claim.commit]
-        assert isinstance(commit, pygit2.Commit)
+        commit = as_commit(self.repo[claim.commit])
+        assert commit is not None
         text = trailer(commit.message, TRAILER_FITNESS) or ""
         claimed = _parse_score(text)
         if claimed is None:
@@ -390,8 +391,8 @@ class Recomputer:
             ]
         oid = tip.commit
         for _ in range(tip.record.generation - wanted):
-            commit = self.repo[oid]
-            assert isinstance(commit, pygit2.Commit)
+            commit = as_commit(self.repo[oid])
+            assert commit is not None
             if not commit.parent_ids:
                 raise _Unverifiable(f"run {claim.run_id} is shorter than its generation numbers")
             oid = str(commit.parent_ids[0])
