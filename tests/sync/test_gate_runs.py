@@ -55,8 +55,7 @@ def run_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str]:
 
 
 def _commit(repo: pygit2.Repository, oid: str) -> pygit2.Commit:
-    commit = repo[oid]
-    assert isinstance(commit, pygit2.Commit)
+    commit = repo[oid].peel(pygit2.Commit)
     return commit
 
 
@@ -75,8 +74,7 @@ def _tree(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Tree:
 def child(store: Store, tip: str, edit: Edit) -> str:
     """A signed commit on top of ``tip`` holding ``tip``'s tree changed by ``edit``."""
     repo = store.repo
-    commit = repo[tip]
-    assert isinstance(commit, pygit2.Commit)
+    commit = repo[tip].peel(pygit2.Commit)
     tb = repo.TreeBuilder(commit.tree)
     edit(repo, tb, commit.tree)
     return store.write_commit(tb.write(), [tip], "tampered")
@@ -234,8 +232,7 @@ def test_a_shared_link_memo_reads_records_as_a_fresh_one_does(
     store, tip = run_store
     repo = store.repo
     cids: dict[str, CID] = {}
-    commit = repo[tip]
-    assert isinstance(commit, pygit2.Commit)
+    commit = repo[tip].peel(pygit2.Commit)
     while True:
         tree = commit.tree
         if GENERATION_FILE not in tree:

@@ -68,8 +68,7 @@ def with_entry(store: Store, name: bytes, *, nested: bool, blob: bytes = b"x") -
     ``nested``). No ref moves: it is what a push would offer."""
     repo = store.repo
     head = store.head()
-    commit = repo[head]
-    assert isinstance(commit, pygit2.Commit)
+    commit = repo[head].peel(pygit2.Commit)
     evil = (BLOB, name, repo.create_blob(blob))
     root = tree_entries(commit.tree)
     if nested:
@@ -298,8 +297,7 @@ def test_the_default_limit_leaves_room_for_the_largest_module() -> None:
 
 def test_a_gitlink_entry_is_refused(store: Store) -> None:
     head = store.head()
-    commit = store.repo[head]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[head].peel(pygit2.Commit)
     entries = [*tree_entries(commit.tree), (b"160000", b"sub", pygit2.Oid(hex=head))]
     oid = store.write_commit(raw_tree(store.repo, sorted(entries, key=lambda e: e[1])), [head], "x")
     problems = check_update(store.repo, store.trust, "refs/heads/main", head, oid)
@@ -325,8 +323,7 @@ def test_a_rotation_signed_by_another_trusted_key_is_refused(store: Store, tmp_p
     # Re-sign the same announcement tree with another key this store trusts.
     other = NodeKey.generate()
     store.trust.add(other.public, "other")
-    commit = store.repo[rotation.commit]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[rotation.commit].peel(pygit2.Commit)
     store._key = other
     forged = store.write_commit(commit.tree_id, [], "keys: rotate alpha")
     problems = check_update(store.repo, store.trust, "refs/keys/announce", None, forged)
@@ -356,8 +353,7 @@ def test_other_store_history_is_checked_in_full(tmp_path: Path) -> None:
 
 
 def _big_blob(store: Store, commit: str) -> pygit2.Oid:
-    head = store.repo[commit]
-    assert isinstance(head, pygit2.Commit)
+    head = store.repo[commit].peel(pygit2.Commit)
     thoughts = store.repo[head.tree["thoughts"].id]
     assert isinstance(thoughts, pygit2.Tree)
     return thoughts["big"].id

@@ -216,8 +216,7 @@ def test_git_itself_refuses_hostile_names_when_it_checks_objects(
     assert push(store, str(server), "main").returncode == 0
     before = refs(server)
     head = store.head()
-    commit = store.repo[head]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[head].peel(pygit2.Commit)
     evil = (b"100644", name, store.repo.create_blob(b"x"))
     root = sorted([*tree_entries(commit.tree), evil], key=lambda e: e[1])
     bad = signed_raw_commit(store, raw_tree(store.repo, root), [head], "evil")
@@ -234,8 +233,7 @@ def test_git_itself_will_not_send_an_empty_entry_name(server: Path, store: Store
     (and libgit2 cannot parse such a tree, which the gate reports if one arrives otherwise)."""
     before = refs(server)
     head = store.head()
-    commit = store.repo[head]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[head].peel(pygit2.Commit)
     root = [(b"100644", b"", store.repo.create_blob(b"x")), *tree_entries(commit.tree)]
     bad = signed_raw_commit(store, raw_tree(store.repo, root), [head], "evil")
     forge.point(store, "main", bad)

@@ -96,8 +96,7 @@ def test_diverged_experiments_are_merged(pair: Nodes) -> None:
     merged = outcome(pull(alpha, "beta"), "refs/heads/shared")
     assert merged.status == "merged" and merged.before == ours
     assert merged.after == alpha.head("shared")
-    commit = alpha.repo[alpha.head("shared")]
-    assert isinstance(commit, pygit2.Commit)
+    commit = alpha.repo[alpha.head("shared")].peel(pygit2.Commit)
     assert [str(p) for p in commit.parent_ids] == [ours, theirs]
     texts = {json.loads(data)["text"] for _, data in alpha.thoughts("shared")}
     assert {"alpha's branch of it", "beta's branch of it", "the root idea"} <= texts

@@ -100,8 +100,7 @@ def verified(store: Store) -> None:
 
 def resign(store: Store, commit_id: str, tree: pygit2.Oid, message: str) -> str:
     """The same commit (parents, message) over ``tree``, signed again by the store's own key."""
-    commit = store.repo[commit_id]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[commit_id].peel(pygit2.Commit)
     return store.write_commit(tree, [str(p) for p in commit.parent_ids], message)
 
 
@@ -115,8 +114,7 @@ def tamper_generation(
     record = change(gen.record)
     tb = store.repo.TreeBuilder(gen.tree)
     tb.insert(GENERATION_FILE, store.repo.create_blob(record.encode()), pygit2.enums.FileMode.BLOB)
-    commit = store.repo[tip]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[tip].peel(pygit2.Commit)
     new = resign(store, tip, tb.write(), commit.message)
     store.repo.references.create(ref, new, force=True)
     return new
@@ -203,8 +201,7 @@ def test_a_result_trailer_one_ulp_off_is_named(evolved: tuple[Store, RunResult])
     store, result = evolved
     head = store.head()
     assert head == result.result_commit
-    commit = store.repo[head]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[head].peel(pygit2.Commit)
     true = result.best_score
     assert true is not None
     lie = math.nextafter(true, math.inf)
@@ -226,8 +223,7 @@ def test_a_generation_trailer_that_disagrees_with_its_record(
     store, result = evolved
     ref = f"refs/runs/{result.run_id}"
     tip = str(store.repo.references[ref].target)
-    commit = store.repo[tip]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[tip].peel(pygit2.Commit)
     lines = [
         f"{TRAILER_FITNESS}: 1e9" if line.startswith(TRAILER_FITNESS) else line
         for line in commit.message.splitlines()
@@ -256,8 +252,7 @@ def test_a_result_that_is_not_the_best_of_its_generation(
     evolved: tuple[Store, RunResult],
 ) -> None:
     store, result = evolved
-    commit = store.repo[store.head()]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[store.head()].peel(pygit2.Commit)
     trailers = {
         line.split(": ", 1)[0]: line.split(": ", 1)[1]
         for line in commit.message.splitlines()
@@ -412,8 +407,7 @@ def replace_in_run_tip(store: Store, run_id: str, path: list[str], data: bytes) 
     """The run's newest generation with the blob at ``path`` replaced, re-signed."""
     ref = f"refs/runs/{run_id}"
     tip = str(store.repo.references[ref].target)
-    commit = store.repo[tip]
-    assert isinstance(commit, pygit2.Commit)
+    commit = store.repo[tip].peel(pygit2.Commit)
 
     def rebuild(tree: pygit2.Tree, rest: list[str]) -> pygit2.Oid:
         tb = store.repo.TreeBuilder(tree)
