@@ -22,7 +22,7 @@ from mindgit.identity.trust import TrustedNode, TrustStore
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.store import layout
-from mindgit.store.retired import RetiredBounds
+from mindgit.store.retired import RECORD_FILE, RetiredBounds
 from mindgit.store.state import GenomeSplice, SchemaError, check_thought
 
 MAX_BLOB_BYTES = 16 << 20
@@ -30,7 +30,6 @@ STATE_TRAILER = "Mindgit-State"
 # Tree kinds other layers write through the store (see store/generation.py).
 GENERATION_FILE = "generation.json"
 FITNESS_FILE = "fitness.json"
-ROTATION_FILE = "rotation.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +229,7 @@ class Verifier:
             from mindgit.store.generation_check import check_generation_tree
 
             yield from check_generation_tree(self.repo, tree, self._blob_problem)
-        elif ROTATION_FILE in names:
+        elif RECORD_FILE in names:
             from mindgit.store.rotations import check_rotation_tree
 
             yield from check_rotation_tree(self.repo, tree)

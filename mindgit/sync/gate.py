@@ -46,6 +46,8 @@ from mindgit.store.generation_check import remembering
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefError, check_ref_name
 from mindgit.store.repository import SYNCED_PREFIXES
+from mindgit.store.retired import RECORD_FILE
+from mindgit.store.rotations import PROOF_FILE
 from mindgit.store.verify import FITNESS_FILE, GENERATION_FILE, Problem, Verifier, walk
 
 HEADS = "refs/heads/"
@@ -58,8 +60,6 @@ ACCEPTED_PREFIXES = SYNCED_PREFIXES
 DEFAULT_MAX_OBJECT_BYTES = 32 << 20
 ZERO_OID = "0" * 40
 # Key-rotation announcements (mindgit.store.rotations writes them on refs/keys/announce).
-ROTATION_RECORD = "rotation.json"
-ROTATION_PROOF = "proof.sig"
 
 _TREE_MODES = {int(pygit2.enums.FileMode.TREE)}
 _GITLINK = int(pygit2.enums.FileMode.COMMIT)
@@ -555,7 +555,7 @@ def _kind(tree: pygit2.Tree) -> str:
         return "generation"
     if FITNESS_FILE in names:
         return "fitness"
-    if names == {ROTATION_RECORD, ROTATION_PROOF}:
+    if names == {RECORD_FILE, PROOF_FILE}:
         return "announcement"
     return "unknown"
 
@@ -592,11 +592,11 @@ def _announcement_problems(
 ) -> Iterator[Problem]:
     """Only the old key may announce its own rotation (the verifier checked record and proof)."""
     try:
-        record = RotationRecord.parse(repo[commit.tree[ROTATION_RECORD].id].read_raw(), oid[:12])
+        record = RotationRecord.parse(repo[commit.tree[RECORD_FILE].id].read_raw(), oid[:12])
     except BadRotation as e:
-        yield Problem(oid, e.reason, ROTATION_RECORD)
+        yield Problem(oid, e.reason, RECORD_FILE)
         return
     if signer is not None and signer != record.old:
         yield Problem(
-            oid, f"the rotation is signed by {signer.did}, not by its old key", ROTATION_RECORD
+            oid, f"the rotation is signed by {signer.did}, not by its old key", RECORD_FILE
         )
