@@ -42,6 +42,8 @@ class Chain:
     ref: str
     commits: tuple[str, ...]
     root: PublicKey
+    # Every key the chain names (each rotation's old key, then the last one's new key).
+    keys: tuple[PublicKey, ...]
 
     @property
     def tip(self) -> str:
@@ -70,7 +72,8 @@ def read_chain(store: Store, tip: str) -> Chain:
                 commit[:12], f"rotates {after.old.did}, not {before.new.did} the chain moved to"
             )
     root = records[0].old
-    return Chain(refspace.key_chain_ref(root.did), tuple(commits), root)
+    keys = (*(r.old for r in records), records[-1].new)
+    return Chain(refspace.key_chain_ref(root.did), tuple(commits), root, keys)
 
 
 def own_chain(store: Store) -> Chain | None:

@@ -142,6 +142,9 @@ def _verify_and_accept(
     own = keychains.own_chain(store)
     # This node's chain is rooted at its first key, or at its current one if it never rotated.
     own_ref = own.ref if own is not None else refspace.key_chain_ref(store.public_key.did)
+    # A chain naming any key this node has held rotates (or claims) this node's key, wherever
+    # it is rooted: a stolen current key would otherwise start a chain of its own.
+    own_keys = {store.public_key.raw, *(k.raw for k in (own.keys if own is not None else ()))}
     incoming: dict[str, keychains.Chain] = {}
     for ref, chain in chains.items():
         last = seen.get(ref)
@@ -149,7 +152,7 @@ def _verify_and_accept(
             problems.append(
                 Problem(chain.tip, f"rewinds {ref}: the last head seen was {last}", ref)
             )
-        elif ref == own_ref:
+        elif ref == own_ref or any(k.raw in own_keys for k in chain.keys):
             # Only this node rotates its own key; anything else was signed with a stolen one.
             if own is None or not descends(repo, own.tip, chain.tip):
                 problems.append(

@@ -169,3 +169,19 @@ def test_a_newcomer_pulls_history_signed_before_a_rotation(nodes: Nodes) -> None
     # Unrelated to gamma's own main, alpha's is kept as the peer's ref: accepted, verified.
     assert gamma.resolve("refs/peers/alpha/heads/main") == alpha.head("main")
     assert gamma.verify(["refs/peers/alpha/heads/main"]).ok
+
+
+def test_a_rotation_of_our_current_key_after_a_rotation_is_refused(pair: Nodes) -> None:
+    alpha = pair["alpha"]
+    rotate_key(alpha)  # alpha's chain is rooted at its first key; its current key is the second
+    # Someone holding a copy of alpha's current key announces a successor for it: a chain
+    # rooted at that key, not at alpha's root.
+    thief = init_store(pair.base / "thief", "alpha", key_file=alpha.key_path)
+    assert thief.public_key == alpha.public_key
+    rotate_key(thief)
+    add_peer(alpha, "thief", f"file://{thief.path}")
+    before = names(alpha)
+    with pytest.raises(PullRejected) as info:
+        pull(alpha, "thief")
+    assert "own key that it never made" in str(info.value)
+    assert names(alpha) == before
