@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import pygit2
 
@@ -113,6 +114,9 @@ class Verifier:
         self._good_blocks: dict[str, set[tuple[bytes, str]]] = {"thought": set(), "block": set()}
         # Commits read while walking (see linear_history), handed to check_commit once each.
         self._read_ahead: dict[str, bytes] = {}
+        # Tree parses by id, per verifier like the rest: a tree another repository holds may be
+        # missing from this one, and must then be named missing here.
+        self._entries: dict[bytes, Entries] = {}
         self._retired = RetiredBounds(repo)
 
     def check_commit(self, oid: str) -> CommitResult:
@@ -278,7 +282,11 @@ class Verifier:
         ):
             # Most states keep their directories, or have none (see _check_cid_dir).
             entry = entries.get(dirname)
-            unchanged = wanted is clean.get((entry[0], what)) if entry else not wanted
+            if entry is None:
+                unchanged = not wanted
+            else:
+                # The memo is keyed by object id: the entry must still file it as a directory.
+                unchanged = entry[1] == layout.TREE and wanted is clean.get((entry[0], what))
             if not unchanged:
                 problems.extend(self._check_cid_dir(entries, dirname, wanted, what))
         return cid
@@ -316,10 +324,10 @@ class Verifier:
             # against the same links needs no second look (both are content-addressed). A key
             # is only ever stored for an id that was read as a tree.
             key = (sub_id, kind)
-            done = self._clean_dirs.get(key)
+            done = self._clean_dirs.get(key) if mode == layout.TREE else None
             if done is not None and (done is wanted_cids or done == wanted_cids):
                 return
-            sub = _read_entries(self._odb, sub_id) if mode == layout.TREE else None
+            sub = self._read_entries(sub_id) if mode == layout.TREE else None
             if sub is None:
                 yield dirname, "is not a directory"
                 return
@@ -365,6 +373,24 @@ class Verifier:
                 yield f"{kind} {name}", problem
         if clean and key is not None:
             self._clean_dirs[key] = wanted_cids
+
+    def _read_entries(self, oid: bytes) -> Entries | None:
+        """A tree's entries by name, or None if ``oid`` is not a well-formed tree here. A
+        thoughts tree is shared by many commits, so its parse is kept (its id fixes its
+        content)."""
+        cached = self._entries.get(oid)
+        if cached is None:
+            try:
+                kind, raw = self._odb.read(pygit2.Oid(raw=oid))
+            except KeyError:
+                return None
+            entries = _tree_entries(raw) if kind == _TREE else None
+            if entries is None:
+                return None
+            if len(self._entries) >= _ENTRY_CACHE_SIZE:
+                self._entries.clear()
+            cached = self._entries[oid] = entries
+        return cached
 
     def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
         key = (oid, cid, opaque)
@@ -419,35 +445,23 @@ def _tree_entries(raw: bytes) -> Entries | None:
     if sum(len(mode) + len(name) for mode, name, _ in found) + 22 * len(found) != len(raw):
         return None
     modes = _MODES
+    parsed = [(name, oid, modes.get(mode) or int(mode, 8)) for mode, name, oid in found]
+    # git keeps one entry per name, sorted with a directory's name compared as if it ended in
+    # "/". libgit2 looks names up by binary search, so in a tree out of that order (or naming
+    # one twice) its readers would find other entries, or none, than those checked here.
+    keys = [name + b"/" if mode & 0o170000 == 0o40000 else name for name, _, mode in parsed]
+    if any(a >= b for a, b in pairwise(keys)):
+        return None
     # A name that is not UTF-8 keeps its bytes visible, and can never equal a CID's text.
-    return {
-        name.decode("utf-8", errors="backslashreplace"): (oid, modes.get(mode) or int(mode, 8))
-        for mode, name, oid in found
+    entries = {
+        name.decode("utf-8", errors="backslashreplace"): (oid, mode) for name, oid, mode in parsed
     }
+    return entries if len(entries) == len(parsed) else None
 
 
 _ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0]*)\0(.{%d})" % _OID_BYTES, re.DOTALL)
 _MODES = {b"100644": 0o100644, b"40000": 0o40000}
 _ENTRY_CACHE_SIZE = 4096
-_entry_cache: dict[bytes, Entries] = {}
-
-
-def _read_entries(odb: pygit2.Odb, oid: bytes) -> Entries | None:
-    """A tree's entries by name, or None if ``oid`` is not a well-formed tree here. A thoughts
-    tree is shared by many commits, so its parse is kept (its id fixes its content)."""
-    cached = _entry_cache.get(oid)
-    if cached is None:
-        try:
-            kind, raw = odb.read(pygit2.Oid(raw=oid))
-        except KeyError:
-            return None
-        entries = _tree_entries(raw) if kind == _TREE else None
-        if entries is None:
-            return None
-        if len(_entry_cache) >= _ENTRY_CACHE_SIZE:
-            _entry_cache.clear()
-        cached = _entry_cache[oid] = entries
-    return cached
 
 
 def _blob_problem(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:

@@ -327,6 +327,7 @@ def test_a_thought_name_that_is_not_utf8_is_named_not_linked(store: Store) -> No
 def _reference_entries(raw: bytes) -> dict[str, tuple[bytes, int]] | None:
     """A tree's entries read one by one, as git's format says: <octal mode> <name>\\0<20 bytes>."""
     entries = {}
+    order: list[tuple[bytes, bool]] = []
     at = 0
     while at < len(raw):
         space = raw.find(b" ", at)
@@ -336,8 +337,25 @@ def _reference_entries(raw: bytes) -> dict[str, tuple[bytes, int]] | None:
             return None
         if any(c not in b"01234567" for c in mode):
             return None
-        name = raw[space + 1 : nul].decode("utf-8", errors="backslashreplace")
-        entries[name] = (raw[nul + 1 : nul + 21], int(mode, 8))
+        name = raw[space + 1 : nul]
+        is_dir = int(mode, 8) & 0o170000 == 0o40000
+        if order:
+            # git's base_name_compare: bytes up to the shorter length, then the next byte, a
+            # directory's name going on with "/" and a file's ending
+            last, last_dir = order[-1]
+            n = min(len(last), len(name))
+            if last[:n] == name[:n]:
+                a = last[n] if len(last) > n else (0x2F if last_dir else 0)
+                b = name[n] if len(name) > n else (0x2F if is_dir else 0)
+                if a >= b:
+                    return None
+            elif last[:n] > name[:n]:
+                return None
+        order.append((name, is_dir))
+        text = name.decode("utf-8", errors="backslashreplace")
+        if text in entries:
+            return None
+        entries[text] = (raw[nul + 1 : nul + 21], int(mode, 8))
         at = nul + 21
     return entries
 

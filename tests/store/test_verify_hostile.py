@@ -1,0 +1,125 @@
+"""Hostile inputs aimed at the verifier's shortcuts: each verdict must be the one a verifier that
+has seen nothing (in a process that has seen nothing) gives."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pygit2
+
+from mindgit.store import verify as verify_module
+from mindgit.store.layout import BLOB, TREE
+from mindgit.store.repository import Store
+from mindgit.store.verify import Verifier, verify_commits
+
+TREE_KIND = pygit2.enums.ObjectType.TREE
+
+
+def _commit(store: Store, oid: str) -> pygit2.Commit:
+    return store.repo[oid].peel(pygit2.Commit)
+
+
+def _fresh(store: Store, oid: str) -> list[str]:
+    """A verdict from nothing remembered."""
+    return [p.reason for p in Verifier(store.repo, store.trust).check_commit(oid).problems]
+
+
+def _entry(mode: bytes, name: bytes, oid: pygit2.Oid) -> bytes:
+    return mode + b" " + name + b"\0" + oid.raw
+
+
+def test_a_thoughts_entry_filed_as_a_file_is_refused_after_the_same_tree_was_checked(
+    store: Store,
+) -> None:
+    """The memo of clean directories is keyed by object id: the entry's mode must still be
+    that of a directory (a blob entry naming a tree object is not one)."""
+    store.think("a thought")
+    head = store.head()
+    commit = _commit(store, head)
+    raw = _state_tree(
+        store,
+        [
+            _entry(b"100644", b"manifest.json", commit.tree["manifest.json"].id),
+            _entry(b"100644", b"thoughts", commit.tree["thoughts"].id),
+        ],
+    )
+    oid = store.write_commit(raw, [head], "thoughts as a file")
+    assert _fresh(store, oid) == ["is not a directory"]
+    report = verify_commits(store.repo, store.trust, [oid])
+    assert len(report.results) == 3
+    assert [p.reason for p in report.problems] == ["is not a directory"]
+
+
+def test_a_tree_missing_from_a_second_repository_is_named_there(
+    store: Store, tmp_path: Path
+) -> None:
+    """Tree parses remembered for one repository must not stand in for objects another lacks."""
+    store.think("a thought")
+    copy = tmp_path / "copy"
+    shutil.copytree(store.path, copy)
+    thoughts = _commit(store, store.head()).tree["thoughts"].id
+    hexid = str(thoughts)
+    assert verify_commits(store.repo, store.trust, [store.head()]).ok
+    (copy / "objects" / hexid[:2] / hexid[2:]).unlink()
+    other = Store(copy)
+    report = verify_commits(other.repo, other.trust, [other.head()])
+    assert not report.ok
+    assert _fresh(other, other.head()) == [p.reason for p in report.results[-1].problems]
+
+
+def _state_tree(store: Store, entries: list[bytes]) -> pygit2.Oid:
+    return store.repo.write(TREE_KIND, b"".join(entries))
+
+
+def test_a_state_tree_naming_its_manifest_twice_is_refused(store: Store) -> None:
+    """git stores one entry per name: a tree naming one twice reads differently to different
+    readers (libgit2 finds one by binary search, a dict keeps the last)."""
+    store.think("a thought")
+    head = store.head()
+    tree = _commit(store, head).tree
+    good = tree["manifest.json"].id
+    junk = store.repo.create_blob(b'{"not":"a manifest"}')
+    raw = _state_tree(
+        store,
+        [
+            _entry(b"100644", b"manifest.json", junk),
+            _entry(b"100644", b"manifest.json", junk),
+            _entry(b"100644", b"manifest.json", good),
+            _entry(b"40000", b"thoughts", tree["thoughts"].id),
+        ],
+    )
+    oid = store.write_commit(raw, [head], "two manifests")
+    problems = _fresh(store, oid)
+    assert problems == [f"tree {raw} is not a well-formed tree"]
+
+
+def test_a_state_tree_out_of_git_order_is_refused(store: Store) -> None:
+    """An entry out of order is one that libgit2's lookups (what every reader uses) miss."""
+    store.think("a thought")
+    head = store.head()
+    tree = _commit(store, head).tree
+    raw = _state_tree(
+        store,
+        [
+            _entry(b"40000", b"thoughts", tree["thoughts"].id),
+            _entry(b"100644", b"manifest.json", tree["manifest.json"].id),
+        ],
+    )
+    assert "thoughts" not in store.repo[raw].peel(pygit2.Tree)
+    oid = store.write_commit(raw, [head], "unsorted")
+    assert _fresh(store, oid) == [f"tree {raw} is not a well-formed tree"]
+
+
+def test_a_directory_sorts_as_if_its_name_ended_in_a_slash(store: Store) -> None:
+    """git's order: "a.b" (a file) sorts before "a" (a tree, compared as "a/")."""
+    blob = store.repo.create_blob(b"x")
+    sub = store.repo.TreeBuilder()
+    sub.insert("f", blob, BLOB)
+    builder = store.repo.TreeBuilder()
+    builder.insert("a", sub.write(), TREE)
+    builder.insert("a.b", blob, BLOB)
+    _, raw = store.repo.odb.read(builder.write())
+    assert raw.index(b"a.b") < raw.index(b"40000 a\0")
+    entries = verify_module._tree_entries(raw)
+    assert entries is not None and sorted(entries) == ["a", "a.b"]
