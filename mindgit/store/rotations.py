@@ -101,10 +101,11 @@ def read_announcement(store: Store, commit: str) -> RotationRecord:
     The commit must be signed by the record's old key and hold the new key's proof. Whether the
     old key is trusted is the caller's question.
     """
-    return _read_announcement(store.repo, commit)
+    return read_announcement_in(store.repo, commit)
 
 
-def _read_announcement(repo: pygit2.Repository, commit: str) -> RotationRecord:
+def read_announcement_in(repo: pygit2.Repository, commit: str) -> RotationRecord:
+    """:func:`read_announcement` in any repository (a server's gate has no :class:`Store`)."""
     what = commit[:12]
     obj = as_commit(repo.get(commit))
     if obj is None:
@@ -278,7 +279,7 @@ def plan_key_changes(
     records: list[tuple[str, RotationRecord | BadRotation]] = []
     for oid in walk(repo, tips):
         try:
-            records.append((oid, _read_announcement(repo, oid)))
+            records.append((oid, read_announcement_in(repo, oid)))
         except BadRotation as e:
             if strict:
                 raise

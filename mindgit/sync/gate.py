@@ -12,7 +12,9 @@ before it is known to be safe to read:
 4. every new commit: a signature by a trusted key, and a mindgit tree (state, run generation,
    fitness module, or key-rotation announcement signed by its old key) whose every block
    matches its CID;
-5. the new tip is the kind of commit its namespace holds (a state on ``refs/heads/*``...).
+5. the new tip is the kind of commit its namespace holds (a state on ``refs/heads/*``...);
+   a ``refs/keys/*`` holds one whole key chain (started by ``<root>`` on ``refs/keys/<root>``),
+   as a pull reads it.
 
 Commits already reachable from an accepted ref (``refs/heads|runs|fitness|keys/*``) are not
 checked again: the store accepted them before. Refs elsewhere (a fetch's quarantine namespace,
@@ -47,8 +49,9 @@ from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefError, check_ref_name
 from mindgit.store.repository import SYNCED_PREFIXES
 from mindgit.store.retired import RECORD_FILE
-from mindgit.store.rotations import PROOF_FILE
+from mindgit.store.rotations import ANNOUNCE_REF, PROOF_FILE
 from mindgit.store.verify import FITNESS_FILE, GENERATION_FILE, Problem, Verifier, walk
+from mindgit.sync import keychains
 
 HEADS = "refs/heads/"
 RUNS = "refs/runs/"
@@ -570,6 +573,8 @@ def _tip_kind_problems(
         yield Problem(new, f"{ref} must point at {description}", ref)
     elif prefix == RUNS:
         yield from _run_ref_problems(repo, ref, new)
+    elif prefix == KEYS:
+        yield from _chain_problems(repo, ref, new)
     # A fitness module's loading in the sandbox is the verifier's check, made on every new
     # module commit (store/verify.py); one already in the store passed it when it arrived.
 
@@ -585,6 +590,19 @@ def _run_ref_problems(repo: pygit2.Repository, ref: str, new: str) -> Iterator[P
         return
     if ref.removeprefix(RUNS) != run_id:
         yield Problem(new, f"{ref} holds run {run_id}; a run's ref is refs/runs/<its id>", ref)
+
+
+def _chain_problems(repo: pygit2.Repository, ref: str, new: str) -> Iterator[Problem]:
+    """A key chain ref holds one whole chain under its root's name, as a pull reads it: a
+    server that took less would make every pull from it refuse."""
+    try:
+        chain = keychains.read_chain_in(repo, new)
+    except BadRotation as e:
+        yield Problem(new, f"{ref}: {e.reason}", e.what)
+        return
+    # A node's own refs/keys/announce, pushed by plain git, is filed by its root when pulled.
+    if ref != ANNOUNCE_REF and chain.ref != ref:
+        yield Problem(new, f"{ref} holds the key chain of {chain.root.did}", ref)
 
 
 def _announcement_problems(

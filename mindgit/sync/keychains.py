@@ -27,7 +27,12 @@ from mindgit.identity.trust import TrustStore
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
-from mindgit.store.rotations import ANNOUNCE_REF, KeyChanges, plan_key_changes, read_announcement
+from mindgit.store.rotations import (
+    ANNOUNCE_REF,
+    KeyChanges,
+    plan_key_changes,
+    read_announcement_in,
+)
 from mindgit.store.verify import Problem
 from mindgit.sync import refspace
 
@@ -52,12 +57,17 @@ class Chain:
 
 def read_chain(store: Store, tip: str) -> Chain:
     """The chain ending at ``tip``, every announcement checked; :class:`BadRotation` if not."""
+    return read_chain_in(store.repo, tip)
+
+
+def read_chain_in(repo: pygit2.Repository, tip: str) -> Chain:
+    """:func:`read_chain` in any repository (a server's gate has no :class:`Store`)."""
     commits: list[str] = []
     oid: str | None = tip
     while oid is not None:
         if len(commits) >= MAX_CHAIN:
             raise BadRotation(tip[:12], f"a key chain longer than {MAX_CHAIN} announcements")
-        obj = as_commit(store.repo.get(oid))
+        obj = as_commit(repo.get(oid))
         if obj is None:
             raise BadRotation(oid[:12], "not a commit in this store")
         if len(obj.parent_ids) > 1:
@@ -65,7 +75,7 @@ def read_chain(store: Store, tip: str) -> Chain:
         commits.append(oid)
         oid = str(obj.parent_ids[0]) if obj.parent_ids else None
     commits.reverse()
-    records = [read_announcement(store, c) for c in commits]
+    records = [read_announcement_in(repo, c) for c in commits]
     for before, after, commit in zip(records, records[1:], commits[1:], strict=False):
         if after.old != before.new:
             raise BadRotation(
