@@ -107,9 +107,11 @@ def read_announcement(store: Store, commit: str) -> RotationRecord:
 def read_announcement_in(repo: pygit2.Repository, commit: str) -> RotationRecord:
     """:func:`read_announcement` in any repository (a server's gate has no :class:`Store`)."""
     what = commit[:12]
+    _check_size(repo, commit, what, "the commit")
     obj = as_commit(repo.get(commit))
     if obj is None:
         raise BadRotation(what, "not a commit in this store")
+    _check_size(repo, str(obj.tree_id), what, "its tree")
     record = _announced_record(repo, obj.tree, what)
     payload, armored = split_gpgsig(repo.read(commit)[1])
     if armored is None:
@@ -121,6 +123,17 @@ def read_announcement_in(repo: pygit2.Repository, commit: str) -> RotationRecord
     if signer != record.old:
         raise BadRotation(what, f"the commit is signed by {signer.did}, not by the old key")
     return record
+
+
+def _check_size(repo: pygit2.Repository, oid: str, what: str, name: str) -> None:
+    """Refuse an object too large for an announcement before it is inflated (a peer's
+    announcements are read before the gate sizes anything)."""
+    try:
+        _, size = repo.odb.read_header(pygit2.Oid(hex=oid))
+    except (KeyError, ValueError, pygit2.GitError):
+        raise BadRotation(what, "not a commit in this store") from None
+    if size > MAX_ANNOUNCEMENT_BYTES:
+        raise BadRotation(what, f"{name} is {size} bytes, over {MAX_ANNOUNCEMENT_BYTES}")
 
 
 def _announced_record(repo: pygit2.Repository, tree: pygit2.Tree, what: str) -> RotationRecord:

@@ -27,6 +27,7 @@ from mindgit.identity.trust import TrustStore
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.store.retired import MAX_ANNOUNCEMENT_BYTES
 from mindgit.store.rotations import (
     ANNOUNCE_REF,
     KeyChanges,
@@ -67,6 +68,14 @@ def read_chain_in(repo: pygit2.Repository, tip: str) -> Chain:
     while oid is not None:
         if len(commits) >= MAX_CHAIN:
             raise BadRotation(tip[:12], f"a key chain longer than {MAX_CHAIN} announcements")
+        # Chains are read before the gate sizes objects: a commit is sized from its header
+        # before it is inflated (an announcement is a record's worth of bytes).
+        try:
+            _, size = repo.odb.read_header(pygit2.Oid(hex=oid))
+        except (KeyError, ValueError, pygit2.GitError):
+            raise BadRotation(oid[:12], "not a commit in this store") from None
+        if size > MAX_ANNOUNCEMENT_BYTES:
+            raise BadRotation(oid[:12], f"{size} bytes, over {MAX_ANNOUNCEMENT_BYTES}")
         obj = as_commit(repo.get(oid))
         if obj is None:
             raise BadRotation(oid[:12], "not a commit in this store")

@@ -185,3 +185,19 @@ def test_a_rotation_of_our_current_key_after_a_rotation_is_refused(pair: Nodes) 
         pull(alpha, "thief")
     assert "own key that it never made" in str(info.value)
     assert names(alpha) == before
+
+
+def test_an_oversized_announcement_commit_is_refused_before_it_is_read(pair: Nodes) -> None:
+    alpha, beta = pair["alpha"], pair["beta"]
+    old_key = alpha.key
+    rotation = rotate_key(alpha)
+    tree = alpha.repo[rotation.commit].peel(pygit2.Commit).tree_id
+    # The same announcement, signed by its old key, with a message no announcement needs: key
+    # chains are read before the gate sizes objects, so they are sized here first.
+    padded = forge.commit_tree(alpha.repo, tree, [], "keys: rotate\n\n" + "x" * (1 << 20), old_key)
+    alpha.repo.references.create(ANNOUNCE_REF, pygit2.Oid(hex=padded), force=True)
+    with pytest.raises(PullRejected) as info:
+        pull(beta, "alpha")
+    assert any("bytes, over" in p.reason for p in info.value.problems)
+    # Not kept: read from disk (this process's repository may still cache what it read).
+    assert pygit2.Oid(hex=padded) not in pygit2.Repository(beta.repo.path).odb
