@@ -219,7 +219,13 @@ def _verify_and_accept(
         emit(on_event, peer.name, "accept", f"{ref}: {outcomes[-1].status}")
 
     now = time.time()
-    marks = {**content, **{ref: c.tip for ref, c in chains.items()}}
+    # A chain is marked as far as it was accepted (or as the peer's side of a divergence,
+    # which the outcome names): a refused chain's commits are not kept on a ref of this store.
+    chain_marks = {
+        ref: c.tip if ref not in incoming or planning[ref] is not c else plan.accepted.get(ref)
+        for ref, c in chains.items()
+    }
+    marks = {**content, **{ref: tip for ref, tip in chain_marks.items() if tip is not None}}
     _mark_seen(store, peer.name, marks, seen)
     state = read_state(store, peer.name).saw(marks, now)
     write_state(store, peer.name, replace(state, last_pull=now))

@@ -93,6 +93,8 @@ def test_chains_of_untrusted_nodes_are_skipped_not_fatal(nodes: Nodes) -> None:
     assert skipped.status == "skipped" and "does not trust" in (skipped.detail or "")
     assert key_chain_ref(root) not in beta.repo.references
     assert report.rotations == ()
+    # Nor is the refused chain kept under the peer's seen marks, where nothing would prune it.
+    assert not [r for r in beta.repo.references if r.startswith("refs/peers/gamma/keys/")]
 
 
 def test_a_rotation_of_our_own_key_made_elsewhere_is_refused(pair: Nodes) -> None:
