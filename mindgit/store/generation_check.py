@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from itertools import pairwise
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -229,7 +230,26 @@ def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> pygit2.Tr
     obj = repo.get(tree[name].id)
     if not isinstance(obj, pygit2.Tree):
         return "is not a directory"
+    if not in_git_order(obj):
+        return NOT_WELL_FORMED
     return obj
+
+
+NOT_WELL_FORMED = "is not a well-formed tree"
+
+
+def in_git_order(tree: pygit2.Tree) -> bool:
+    """Whether ``tree`` names each entry once, in git's order (a directory's name compared as
+    if it ended in "/"). libgit2 finds a name by binary search, so in any other tree its
+    readers (``read_manifest``, say) may find other entries, or none, than those checked."""
+    names = [e.raw_name or b"" for e in tree]
+    # Where no name is a prefix of the next, the "/" a directory's name gains cannot change an
+    # order decided before it; only then are the (slower to read) modes needed.
+    if all(a < b and not b.startswith(a) for a, b in pairwise(names)):
+        return True
+    entries = [(e.raw_name or b"", e.filemode == layout.TREE) for e in tree]
+    keys = [name + b"/" if is_dir else name for name, is_dir in entries]
+    return all(a < b for a, b in pairwise(keys)) and len({n for n, _ in entries}) == len(keys)
 
 
 class _Memo:
@@ -519,6 +539,9 @@ def _linked_dir_problems(
         sub = repo.get(entry.id)
         if not isinstance(sub, pygit2.Tree):
             yield dirname, "is not a directory"
+            return
+        if not in_git_order(sub):
+            yield dirname, NOT_WELL_FORMED
             return
         have = {e.name or "": e for e in sub}
     for name in sorted(set(have) - set(wanted)):

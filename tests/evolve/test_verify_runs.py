@@ -162,3 +162,35 @@ def test_a_non_canonical_state_is_found(run_store: tuple[Store, str]) -> None:
 
     found = problems(store, edited(store, tip, respell))
     assert any("canonical" in reason for _, reason in found), found
+
+
+def _raw_states(order: Callable[[list[bytes]], list[bytes]], junk: bool) -> Edit:
+    """The states directory written as raw entries: ``order`` arranges them; with ``junk``, the
+    first state's name is also filed (first, in place) for other bytes."""
+
+    def edit(repo: pygit2.Repository, tb: pygit2.TreeBuilder, tree: pygit2.Tree) -> None:
+        states = repo[tree[STATES].id].peel(pygit2.Tree)
+        entries = [b"100644 " + (e.raw_name or b"") + b"\0" + e.id.raw for e in states]
+        if junk:
+            first = next(iter(states))
+            other = repo.create_blob(b'{"genome":{},"schema":1,"thoughts":[]}')
+            entries.insert(0, b"100644 " + (first.raw_name or b"") + b"\0" + other.raw)
+        raw = repo.write(pygit2.enums.ObjectType.TREE, b"".join(order(entries)))
+        tb.insert(STATES, raw, TREE)
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("junk", "order"),
+    [(True, lambda es: es), (False, lambda es: es[::-1])],
+    ids=["a state filed twice", "states out of git's order"],
+)
+def test_a_states_directory_readers_would_read_otherwise_is_refused(
+    run_store: tuple[Store, str], junk: bool, order: Callable[[list[bytes]], list[bytes]]
+) -> None:
+    """read_manifest finds a state by libgit2's binary search, which assumes each name once
+    and git's order: in any other directory it may find other bytes than those checked."""
+    store, tip = run_store
+    found = problems(store, edited(store, tip, _raw_states(order, junk)))
+    assert (STATES, "is not a well-formed tree") in found

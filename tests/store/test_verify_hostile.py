@@ -7,8 +7,12 @@ import shutil
 from pathlib import Path
 
 import pygit2
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mindgit.store import verify as verify_module
+from mindgit.store.generation_check import in_git_order
 from mindgit.store.layout import BLOB, TREE
 from mindgit.store.repository import Store
 from mindgit.store.verify import Verifier, verify_commits
@@ -123,3 +127,47 @@ def test_a_directory_sorts_as_if_its_name_ended_in_a_slash(store: Store) -> None
     assert raw.index(b"a.b") < raw.index(b"40000 a\0")
     entries = verify_module._tree_entries(raw)
     assert entries is not None and sorted(entries) == ["a", "a.b"]
+
+
+_names = st.lists(
+    st.tuples(
+        st.text(alphabet="ab.-_", min_size=1, max_size=3).filter(lambda n: n not in (".", "..")),
+        st.booleans(),
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_names)
+def test_a_tree_is_well_formed_exactly_when_it_is_as_git_writes_it(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[tuple[str, bool]]
+) -> None:
+    """Oracle: libgit2's tree builder, which writes each name once in git's order. Both the
+    verifier's raw reader and the run checker's entry check accept a tree exactly when its
+    bytes are what the builder writes for the same entries."""
+    repo = _repo(tmp_path_factory)
+    blob, empty = repo.create_blob(b"x"), repo.TreeBuilder().write()
+    raw = b"".join(
+        (b"40000 " if is_dir else b"100644 ")
+        + name.encode()
+        + b"\0"
+        + (empty if is_dir else blob).raw
+        for name, is_dir in entries
+    )
+    builder = repo.TreeBuilder()
+    for name, is_dir in entries:
+        builder.insert(name, empty if is_dir else blob, TREE if is_dir else BLOB)
+    as_git_writes = repo.odb.read(builder.write())[1] == raw
+    tree = repo[repo.write(TREE_KIND, raw)].peel(pygit2.Tree)
+    assert (verify_module._tree_entries(raw) is not None) == as_git_writes
+    assert in_git_order(tree) == as_git_writes
+
+
+_repos: dict[str, pygit2.Repository] = {}
+
+
+def _repo(factory: pytest.TempPathFactory) -> pygit2.Repository:
+    if "r" not in _repos:
+        _repos["r"] = pygit2.init_repository(str(factory.mktemp("trees") / "r"), bare=True)
+    return _repos["r"]
