@@ -230,26 +230,28 @@ def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> pygit2.Tr
     obj = repo.get(tree[name].id)
     if not isinstance(obj, pygit2.Tree):
         return "is not a directory"
-    if not in_git_order(obj):
-        return NOT_WELL_FORMED
     return obj
 
 
 NOT_WELL_FORMED = "is not a well-formed tree"
 
 
-def in_git_order(tree: pygit2.Tree) -> bool:
-    """Whether ``tree`` names each entry once, in git's order (a directory's name compared as
-    if it ended in "/"). libgit2 finds a name by binary search, so in any other tree its
-    readers (``read_manifest``, say) may find other entries, or none, than those checked."""
-    names = [e.raw_name or b"" for e in tree]
-    # Where no name is a prefix of the next, the "/" a directory's name gains cannot change an
-    # order decided before it; only then are the (slower to read) modes needed.
-    if all(a < b and not b.startswith(a) for a, b in pairwise(names)):
-        return True
-    entries = [(e.raw_name or b"", e.filemode == layout.TREE) for e in tree]
-    keys = [name + b"/" if is_dir else name for name, is_dir in entries]
-    return all(a < b for a, b in pairwise(keys)) and len({n for n, _ in entries}) == len(keys)
+def in_git_order(entries: Sequence[pygit2.Object]) -> bool:
+    """Whether a tree's ``entries`` name each entry once, in git's order (a directory's name
+    compared as if it ended in "/"). libgit2 finds a name by binary search, so in any other
+    tree its readers (``read_manifest``, say) may find other entries, or none, than those
+    checked."""
+    names = [e.raw_name or b"" for e in entries]
+    # Names of one length (a directory of CIDs) are none a prefix of another, so the "/" a
+    # directory's name gains cannot change their order: the (slower to read) modes are needed
+    # only otherwise.
+    if len(set(map(len, names))) <= 1:
+        return names == sorted(names) and len(set(names)) == len(names)
+    keys = [
+        name + b"/" if e.filemode == layout.TREE else name
+        for name, e in zip(names, entries, strict=True)
+    ]
+    return all(a < b for a, b in pairwise(keys)) and len(set(names)) == len(names)
 
 
 class _Memo:
@@ -442,7 +444,10 @@ def check_generation_tree(
     if module_problem is not None:
         yield MODULE_FILE, module_problem
     states = _subtree(repo, tree, STATES)
-    present = {e.name or "": e for e in states} if isinstance(states, pygit2.Tree) else {}
+    listed = list(states) if isinstance(states, pygit2.Tree) else []
+    if isinstance(states, pygit2.Tree) and not in_git_order(listed):
+        states, listed = NOT_WELL_FORMED, []
+    present = {e.name or "": e for e in listed}
     # The states are read before the record, so that each link the record names is known as
     # the CID of bytes already hashed, instead of being parsed from its text again.
     hashed = _hash_states(memo, odb, present)
@@ -540,10 +545,11 @@ def _linked_dir_problems(
         if not isinstance(sub, pygit2.Tree):
             yield dirname, "is not a directory"
             return
-        if not in_git_order(sub):
+        listed = list(sub)
+        if not in_git_order(listed):
             yield dirname, NOT_WELL_FORMED
             return
-        have = {e.name or "": e for e in sub}
+        have = {e.name or "": e for e in listed}
     for name in sorted(set(have) - set(wanted)):
         yield f"{dirname}/{name}", "not linked from any state"
     for name, cid in sorted(wanted.items()):

@@ -445,22 +445,27 @@ def _tree_entries(raw: bytes) -> Entries | None:
     if sum(len(mode) + len(name) for mode, name, _ in found) + 22 * len(found) != len(raw):
         return None
     modes = _MODES
-    parsed = [(name, oid, modes.get(mode) or int(mode, 8)) for mode, name, oid in found]
+    # A name that is not UTF-8 keeps its bytes visible, and can never equal a CID's text.
+    entries = {
+        name.decode("utf-8", errors="backslashreplace"): (oid, modes.get(mode) or int(mode, 8))
+        for mode, name, oid in found
+    }
     # git keeps one entry per name, sorted with a directory's name compared as if it ended in
     # "/". libgit2 looks names up by binary search, so in a tree out of that order (or naming
     # one twice) its readers would find other entries, or none, than those checked here.
-    keys = [name + b"/" if mode & 0o170000 == 0o40000 else name for name, _, mode in parsed]
-    if any(a >= b for a, b in pairwise(keys)):
+    if len(entries) != len(found):
         return None
-    # A name that is not UTF-8 keeps its bytes visible, and can never equal a CID's text.
-    entries = {
-        name.decode("utf-8", errors="backslashreplace"): (oid, mode) for name, oid, mode in parsed
-    }
-    return entries if len(entries) == len(parsed) else None
+    if {mode for mode, _, _ in found} <= _FILE_MODES:
+        keys = [name for _, name, _ in found]  # names unique: in order when sorted alike
+        return entries if keys == sorted(keys) else None
+    keys = [name + b"/" if int(mode, 8) & 0o170000 == 0o40000 else name for mode, name, _ in found]
+    return None if any(a >= b for a, b in pairwise(keys)) else entries
 
 
 _ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0]*)\0(.{%d})" % _OID_BYTES, re.DOTALL)
 _MODES = {b"100644": 0o100644, b"40000": 0o40000}
+# Modes no directory has: a tree of only these is in git's order when its names are in bytes order.
+_FILE_MODES = frozenset({b"100644", b"100755", b"120000"})
 _ENTRY_CACHE_SIZE = 4096
 
 

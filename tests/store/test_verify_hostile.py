@@ -161,7 +161,7 @@ def test_a_tree_is_well_formed_exactly_when_it_is_as_git_writes_it(
     as_git_writes = repo.odb.read(builder.write())[1] == raw
     tree = repo[repo.write(TREE_KIND, raw)].peel(pygit2.Tree)
     assert (verify_module._tree_entries(raw) is not None) == as_git_writes
-    assert in_git_order(tree) == as_git_writes
+    assert in_git_order(list(tree)) == as_git_writes
 
 
 _repos: dict[str, pygit2.Repository] = {}
