@@ -314,12 +314,14 @@ def plan_key_changes(
             outcomes.append(RotationOutcome(oid, record.old, record.new, trusted_new, "already"))
             continue
         old_name = by_key.get(record.old.raw)
-        if old_name is None or is_retired_name(old_name):
-            reason = (
-                f"signed by {record.old.did}, which this node does not trust"
-                if old_name is None
-                else f"signed by {record.old.did}, a key already retired as {old_name}"
-            )
+        if old_name is None or is_retired_name(old_name) or trust.is_removed(record.new):
+            if old_name is None:
+                reason = f"signed by {record.old.did}, which this node does not trust"
+            elif is_retired_name(old_name):
+                reason = f"signed by {record.old.did}, a key already retired as {old_name}"
+            else:
+                # Only `mindgit trust add` trusts a key the user dropped, never a rotation.
+                reason = f"rotates to {record.new.did}, a key removed from trust on purpose"
             if strict:
                 raise UntrustedRotation(oid, record.old, reason)
             outcomes.append(RotationOutcome(oid, record.old, record.new, None, "refused", reason))

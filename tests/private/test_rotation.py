@@ -468,3 +468,23 @@ def test_a_huge_announcement_blob_is_refused_before_it_is_read(tmp_path: Path) -
     problems = list(check_rotation_tree(store.repo, store.repo[tb.write()].peel(pygit2.Tree)))
     assert problems and "over" in problems[0][1]
     assert BadRotation is not None
+
+
+def test_a_rotation_to_a_key_removed_on_purpose_is_refused(nodes: Nodes) -> None:
+    alpha, beta, mallory = nodes("alpha", "beta", "mallory")
+    beta.untrust("mallory")
+    # alpha's trusted key announces mallory's key as its successor (mallory signs the proof).
+    record = RotationRecord(alpha.public_key, mallory.public_key, "alpha", ())
+    tb = alpha.repo.TreeBuilder()
+    tb.insert(RECORD_FILE, alpha.repo.create_blob(record.to_bytes()), 0o100644)
+    tb.insert(PROOF_FILE, alpha.repo.create_blob(prove(record, mallory.key).encode()), 0o100644)
+    commit = alpha.write_commit(tb.write(), [], "keys: rotate alpha")
+    alpha.repo.references.create(ANNOUNCE_REF, pygit2.Oid(hex=commit))
+    fetch(beta, alpha, f"{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    before = beta.trust.export()
+    with pytest.raises(UntrustedRotation, match="removed from trust on purpose"):
+        apply_rotations(beta, ["refs/keys/peers/alpha"])
+    assert beta.trust.export() == before
+    out = apply_rotations(beta, ["refs/keys/peers/alpha"], strict=False)
+    assert [o.status for o in out] == ["refused"]
+    assert beta.trust.find(mallory.public_key) is None
