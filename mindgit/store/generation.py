@@ -439,6 +439,10 @@ class GenerationRecord:
         return record
 
 
+# Integer scores the common path takes: any other goes the full way (one float cannot hold).
+_SAFE = 2**53
+
+
 def _individual(
     index: int, node: object, generation: int, population: int, cids: dict[str, CID]
 ) -> Individual:
@@ -448,7 +452,7 @@ def _individual(
         parents, score, link = node.get("parents"), node.get("score"), node.get("state")
         if (
             type(parents) is list
-            and (type(score) is float or type(score) is int)
+            and (type(score) is float or (type(score) is int and -_SAFE <= score <= _SAFE))
             and type(link) is dict
             and len(link) == 1
         ):
@@ -499,6 +503,10 @@ def _individual_in_full(
     score = node.get("score")
     if score is not None and type(score) is not float and type(score) is not int:
         raise RunFormatError(what, "score must be a number")
+    try:
+        value = None if score is None else float(score)
+    except OverflowError:  # json reads integer literals exactly, of any length
+        raise RunFormatError(what, "score is beyond what a float can hold") from None
     failure = None
     if "failure" in node:
         f = node["failure"]
@@ -509,7 +517,7 @@ def _individual_in_full(
         ):
             raise RunFormatError(what, "failure must be a map of 'error' and 'reason' strings")
         failure = Failure(f["reason"], f["error"])
-    return Individual(state, None if score is None else float(score), tuple(parents), failure)
+    return Individual(state, value, tuple(parents), failure)
 
 
 @dataclass(frozen=True, slots=True)

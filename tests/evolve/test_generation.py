@@ -204,3 +204,16 @@ def test_an_individual_has_a_score_or_a_failure() -> None:
     with pytest.raises(RunFormatError):
         Individual(STATE, math.nan, ())
     assert str(Individual(STATE, -0.0, ()).score) == "0.0"
+
+
+@pytest.mark.parametrize("memo", [False, True], ids=["fresh", "state link known"])
+@pytest.mark.parametrize("score", [b"1" + b"0" * 400, b"-" + b"9" * 309, b"NaN", b"-Infinity"])
+def test_a_score_no_float_can_hold_is_a_format_error(memo: bool, score: bytes) -> None:
+    """json reads a long integer literal exactly; as a score it is refused, not a crash."""
+    params = RunParams(population=2, generations=3, mutation_rate=0.5)
+    ok = GenerationRecord(1, (Individual(STATE, 1.0, (0,)), Individual(STATE, 2.0, (0, 1))), 1)
+    data = ok.encode().replace(b'"score":1,', b'"score":' + score + b",", 1)
+    assert data != ok.encode()
+    cids = {str(STATE): STATE} if memo else None
+    with pytest.raises(RunFormatError, match="score"):
+        GenerationRecord.decode(data, params, cids)
