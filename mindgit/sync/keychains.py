@@ -102,14 +102,23 @@ def own_chain(store: Store) -> Chain | None:
 
 
 def local_chains(store: Store) -> dict[str, str]:
-    """Peers' chains this node keeps: synced ref -> tip (its own chain left out)."""
+    """Peers' chains this node keeps: synced ref -> tip (its own chain left out, and any ref
+    under ``refs/keys/`` not named for a root, which no peer would take)."""
     out = {}
     for ref in store.repo.references:
-        if ref.startswith(refspace.KEYS_PREFIX) and ref != ANNOUNCE_REF:
+        if ref.startswith(refspace.KEYS_PREFIX) and ref != ANNOUNCE_REF and _root_named(ref):
             tip = read_ref(store.repo, ref)
             if tip is not None:
                 out[ref] = tip
     return out
+
+
+def _root_named(ref: str) -> bool:
+    try:
+        refspace.check_synced_ref(ref)
+    except refspace.BadRefName:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

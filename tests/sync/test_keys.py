@@ -203,3 +203,30 @@ def test_an_oversized_announcement_commit_is_refused_before_it_is_read(pair: Nod
     assert any("bytes, over" in p.reason for p in info.value.problems)
     # Not kept: read from disk (this process's repository may still cache what it read).
     assert pygit2.Oid(hex=padded) not in pygit2.Repository(beta.repo.path).odb
+
+
+def test_a_chain_fetched_by_hand_as_privacy_md_says_does_not_break_sync(nodes: Nodes) -> None:
+    import subprocess
+
+    from mindgit.store.rotations import apply_rotations
+
+    for name in ("alpha", "beta", "gamma"):
+        nodes.make(name)
+    nodes.trust_all()
+    nodes.link("gamma", "beta")
+    nodes.link("beta", "gamma")
+    alpha, beta, gamma = nodes["alpha"], nodes["beta"], nodes["gamma"]
+    rotate_key(alpha)
+    # docs/privacy.md, without sync: fetch the announcement by hand and apply it.
+    fetch = ["git", f"--git-dir={beta.path}", "fetch", "-q", str(alpha.path), ANNOUNCE_REF]
+    subprocess.run(fetch, check=True)
+    assert [o.status for o in apply_rotations(beta, ["FETCH_HEAD"])] == ["applied"]
+    beta.think("after")
+    pull(gamma, "beta")
+    assert gamma.head("main") != alpha.head("main")
+    # A ref named by hand under refs/keys/ (as these docs once said) is not pushed: a peer
+    # would refuse the whole push or pull for it.
+    subprocess.run([*fetch[:-1], f"{ANNOUNCE_REF}:refs/keys/peers/alpha"], check=True)
+    report = push(beta, "gamma")
+    assert all(r.ref != "refs/keys/peers/alpha" for r in report.refs)
+    assert "refs/keys/peers/alpha" not in gamma.repo.references
