@@ -415,7 +415,19 @@ _MAX_READ_AHEAD = 50_000
 
 
 def _grafted(gitdir: str) -> bool:
-    return os.path.exists(os.path.join(gitdir, "info", "grafts"))
+    """Whether libgit2 may rewrite parents here: grafts or a shallow list, in this git
+    directory or, for a linked worktree, in the common one (where libgit2 reads them)."""
+    dirs = [gitdir]
+    try:
+        with open(os.path.join(gitdir, "commondir"), encoding="utf-8") as f:
+            dirs.append(os.path.join(gitdir, f.read().strip()))
+    except OSError:
+        pass
+    return any(
+        os.path.exists(os.path.join(d, "info", "grafts"))
+        or os.path.exists(os.path.join(d, "shallow"))
+        for d in dirs
+    )
 
 
 def _commit_parents(raw: bytes) -> list[str] | None:

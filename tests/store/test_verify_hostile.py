@@ -15,7 +15,8 @@ from mindgit.store import verify as verify_module
 from mindgit.store.generation_check import in_git_order
 from mindgit.store.layout import BLOB, TREE
 from mindgit.store.repository import Store
-from mindgit.store.verify import Verifier, verify_commits
+from mindgit.store.verify import Verifier, verify_commits, walk
+from tests.conftest import git
 
 TREE_KIND = pygit2.enums.ObjectType.TREE
 
@@ -171,3 +172,18 @@ def _repo(factory: pytest.TempPathFactory) -> pygit2.Repository:
     if "r" not in _repos:
         _repos["r"] = pygit2.init_repository(str(factory.mktemp("trees") / "r"), bare=True)
     return _repos["r"]
+
+
+def test_a_worktree_of_a_grafted_store_is_left_to_libgit2(store: Store, tmp_path: Path) -> None:
+    """A linked worktree keeps its own git directory; grafts live in the common one, and
+    libgit2 applies them there too, so the single-tip walk must see them from either."""
+    store.think("a thought")
+    head = store.head()
+    git("--git-dir", str(store.path), "worktree", "add", "-q", str(tmp_path / "wt"), head)
+    (store.path / "info").mkdir(exist_ok=True)
+    (store.path / "info" / "grafts").write_text(f"{head}\n")
+    linked = pygit2.Repository(str(tmp_path / "wt"))
+    assert linked.path != str(store.path) + "/" and len(list(walk(linked, [head]))) == 1
+    assert Verifier(linked, store.trust).linear_history([head]) is None
+    report = verify_commits(linked, store.trust, [head])
+    assert [r.commit for r in report.results] == [head]
