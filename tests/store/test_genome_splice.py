@@ -389,3 +389,64 @@ def test_a_chain_of_thoughts_and_genes_follows_one_change_at_a_time(
         assert follow.state == state == parse_manifest(data)
         assert follow == GenomeSplice.parse(data)[1]
         splice = follow
+
+
+# Bases whose suffix holds more than the links (memories), or no links at all.
+_BASES = [
+    BASE,
+    BASE.with_memories({"m": CID.of(b"1")}),
+    BASE.with_thoughts(()),
+    State().with_genome(BASE.genome).with_thoughts(THOUGHTS[:1]),
+]
+
+
+def _two_edits() -> st.SearchStrategy[tuple[int, bytes]]:
+    """A base's manifest with a gene replaced (validly or not) and bytes put in, or taken out,
+    anywhere else: the splice must never vouch for the gene while missing the other edit."""
+
+    def build(base: int, index: int, gene: bytes, at: float, cut: int, junk: bytes) -> bytes:
+        state = _BASES[base]
+        data = state.manifest().data
+        splice = GenomeSplice.parse(data)[1]
+        assert splice is not None
+        start, end = splice.genes[index % len(splice.genes)]
+        g0 = len(splice.prefix)
+        data = data[: g0 + start] + gene + data[g0 + end :]
+        pos = int(at * len(data))
+        return data[:pos] + junk + data[pos + cut :]
+
+    added_link = st.binary(max_size=6).map(lambda b: b'{"/":"' + str(CID.of(b)).encode() + b'"},')
+    junk = st.one_of(
+        st.binary(max_size=6),
+        st.sampled_from([b",", b" ", b'"', b"}", b"{", b'"schema":1,', b'"x":1,']),
+        added_link,
+    )
+    # mostly the splice of the base edited; sometimes another base's (a wholly other state)
+    return st.integers(0, len(_BASES) - 1).flatmap(
+        lambda base: st.tuples(
+            st.one_of(st.just(base), st.just(base), st.integers(0, len(_BASES) - 1)),
+            st.builds(
+                build,
+                st.just(base),
+                st.integers(0, 3),
+                _replacements(),
+                st.floats(0, 1),
+                st.integers(0, 4),
+                junk,
+            ),
+        )
+    )
+
+
+@settings(max_examples=600, deadline=None)
+@given(_two_edits())
+def test_a_gene_change_with_another_edit_anywhere_is_judged_as_parse_manifest_judges_it(
+    case: tuple[int, bytes],
+) -> None:
+    base, data = case
+    splice = GenomeSplice.parse(_BASES[base].manifest().data)[1]
+    assert splice is not None
+    fast = _outcome(lambda: splice.match(data))
+    full = _outcome(lambda: parse_manifest(data))
+    if fast is not None:
+        assert fast == full
