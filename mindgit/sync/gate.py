@@ -141,8 +141,14 @@ def check_updates(
     allow_rewind: bool = False,
     allow_delete: bool = False,
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES,
+    old_accepted: bool = True,
 ) -> list[Problem]:
-    """:func:`check_update` for several refs at once; each new commit is checked once."""
+    """:func:`check_update` for several refs at once; each new commit is checked once.
+
+    With ``old_accepted`` (a hook: ``old`` is the ref's value in this repository) the history
+    of each ``old`` is not checked again; a pull passes False, as its ``old`` is only the head
+    last seen from the peer (a rewind mark), which this store may never have accepted.
+    """
     problems: list[Problem] = []
     tips: list[str] = []
     kinds: list[tuple[RefUpdate, str]] = []
@@ -152,8 +158,9 @@ def check_updates(
             tips.append(u.new)
             if _namespace(u.ref):
                 kinds.append((u, _namespace(u.ref)))
-    hide = [u.old for u in updates if u.old is not None and _exists(repo, u.old)]
-    hide.extend(accepted_heads(repo))
+    hide = accepted_heads(repo)
+    if old_accepted:
+        hide.extend(u.old for u in updates if u.old is not None and _exists(repo, u.old))
     commit_problems = check_commits(repo, trust, tips, hide, max_object_bytes=max_object_bytes)
     problems.extend(commit_problems)
     if not commit_problems:

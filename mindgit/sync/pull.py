@@ -182,7 +182,9 @@ def _verify_and_accept(
     try:
         trust = plan.trust_for_verification(store.trust, scratch)
         emit(on_event, peer.name, "verify", f"verifying {len(updates)} refs")
-        problems.extend(check_updates(repo, trust, updates, allow_rewind=allow_rewind))
+        problems.extend(
+            check_updates(repo, trust, updates, allow_rewind=allow_rewind, old_accepted=False)
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if problems:

@@ -230,3 +230,41 @@ def test_a_chain_fetched_by_hand_as_privacy_md_says_does_not_break_sync(nodes: N
     report = push(beta, "gamma")
     assert all(r.ref != "refs/keys/peers/alpha" for r in report.refs)
     assert "refs/keys/peers/alpha" not in gamma.repo.references
+
+
+def test_a_peer_head_seen_before_a_key_was_untrusted_is_checked_again(pair: Nodes) -> None:
+    from tests.sync.forge import thought_tree
+
+    alpha, beta = pair["alpha"], pair["beta"]
+    mallory = pair.make("mallory")
+    alpha.trust.add(mallory.public_key, "mallory")
+    beta.trust.add(mallory.public_key, "mallory")
+    beta.fork("x")
+    beta.think("beta's x")
+    alpha.fork("x")
+    signed_by_mallory = forge.commit_tree(
+        alpha.repo,
+        thought_tree(alpha, "m", alpha.head("x")),
+        [alpha.head("x")],
+        "think",
+        mallory.key,
+    )
+    alpha.repo.references.create("refs/heads/x", pygit2.Oid(hex=signed_by_mallory), force=True)
+    first = pull(beta, "alpha")  # unrelated histories: beta keeps its x, notes alpha's as seen
+    assert next(o for o in first.refs if o.ref == "refs/heads/x").status == "unrelated"
+    beta.untrust("mallory")
+    # alpha joins beta's x to its own with a merge it signs: a fast-forward for beta, whose
+    # history holds mallory's commit, which beta never accepted and no longer trusts.
+    pull(alpha, "beta")
+    merge = forge.commit_tree(
+        alpha.repo,
+        thought_tree(alpha, "join", signed_by_mallory),
+        [signed_by_mallory, beta.head("x")],
+        "merge",
+        alpha.key,
+    )
+    alpha.repo.references.create("refs/heads/x", pygit2.Oid(hex=merge), force=True)
+    with pytest.raises(PullRejected) as info:
+        pull(beta, "alpha")
+    assert any(p.commit == signed_by_mallory for p in info.value.problems)
+    assert beta.head("x") != merge
