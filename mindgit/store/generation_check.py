@@ -227,7 +227,9 @@ def blob_or_problem(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> by
 def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> pygit2.Tree | str | None:
     if name not in tree:
         return None
-    obj = repo.get(tree[name].id)
+    entry = tree[name]
+    # The mode says what an entry is (as in a state tree): a file's naming a tree is no directory.
+    obj = repo.get(entry.id) if entry.filemode == layout.TREE else None
     if not isinstance(obj, pygit2.Tree):
         return "is not a directory"
     return obj
@@ -268,7 +270,9 @@ class _Memo:
         # Manifest blobs found valid and canonical: their CID and links.
         self.manifests: dict[pygit2.Oid, tuple[CID, frozenset[CID], frozenset[CID]]] = {}
         self.shape: tuple[ManifestShape, frozenset[CID], frozenset[CID]] | None = None
-        self.dirs: dict[tuple[pygit2.Oid | None, str, frozenset[str]], tuple[Problem, ...]] = {}
+        self.dirs: dict[
+            tuple[tuple[pygit2.Oid, int] | None, str, frozenset[str]], tuple[Problem, ...]
+        ] = {}
         self.cids: dict[str, CID] = {}
 
     def trim(self) -> None:
@@ -523,7 +527,7 @@ def _check_linked_dir(
 ) -> Problems:
     wanted = {str(c): c for c in linked}
     entry = entries.get(dirname)
-    key = (None if entry is None else entry.id, dirname, frozenset(wanted))
+    key = (None if entry is None else (entry.id, entry.filemode), dirname, frozenset(wanted))
     cached = memo.dirs.get(key)
     if cached is None:
         cached = tuple(_linked_dir_problems(repo, entry, dirname, kind, wanted, blob_check))
@@ -541,7 +545,7 @@ def _linked_dir_problems(
 ) -> Problems:
     have: dict[str, pygit2.Object] = {}
     if entry is not None:
-        sub = repo.get(entry.id)
+        sub = repo.get(entry.id) if entry.filemode == layout.TREE else None
         if not isinstance(sub, pygit2.Tree):
             yield dirname, "is not a directory"
             return

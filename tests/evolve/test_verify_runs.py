@@ -194,3 +194,28 @@ def test_a_states_directory_readers_would_read_otherwise_is_refused(
     store, tip = run_store
     found = problems(store, edited(store, tip, _raw_states(order, junk)))
     assert (STATES, "is not a well-formed tree") in found
+
+
+@pytest.mark.parametrize("name", [STATES, THOUGHTS])
+def test_a_directory_filed_as_a_file_is_refused_also_after_it_was_checked(
+    run_store: tuple[Store, str], name: str
+) -> None:
+    """As in a state tree: an entry with a file's mode is not a directory, whatever its id
+    names, and a directory checked clean under that id earlier does not make it one."""
+    store, tip = run_store
+    commit = store.repo[tip].peel(pygit2.Commit)
+    raw = b"".join(
+        (b"100644" if e.name == name or e.filemode != TREE else b"40000")
+        + b" "
+        + (e.raw_name or b"")
+        + b"\0"
+        + e.id.raw
+        for e in commit.tree
+    )
+    tree = store.repo[store.repo.write(pygit2.enums.ObjectType.TREE, raw)].peel(pygit2.Tree)
+    bad = store.write_commit(tree.id, [tip], "a directory filed as a file")
+    report = verify_commits(store.repo, store.trust, [bad])
+    assert report.results[-1].commit == bad
+    assert (name, "is not a directory") in [
+        (p.object, p.reason) for p in report.results[-1].problems
+    ]
