@@ -39,6 +39,17 @@ from mindgit.sync import refspace
 
 # A chain is a handful of commits; a longer one is an attack on the time of whoever reads it.
 MAX_CHAIN = 1000
+# Announcements one pull reads in all its chains (each costs ~1 ms of signature checks, and a
+# pull reads them several times): MAX_REFS chains of MAX_CHAIN would take hours.
+MAX_ANNOUNCEMENTS = 4096
+
+
+class ChainTooLong(BadRotation):
+    """A key chain with more announcements than the reader allows (``limit``)."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(what, f"a key chain longer than {limit} announcements")
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +72,14 @@ def read_chain(store: Store, tip: str) -> Chain:
     return read_chain_in(store.repo, tip)
 
 
-def read_chain_in(repo: pygit2.Repository, tip: str) -> Chain:
-    """:func:`read_chain` in any repository (a server's gate has no :class:`Store`)."""
+def read_chain_in(repo: pygit2.Repository, tip: str, limit: int = MAX_CHAIN) -> Chain:
+    """:func:`read_chain` in any repository (a server's gate has no :class:`Store`), of at
+    most ``limit`` announcements (:class:`ChainTooLong`, before any signature is checked)."""
     commits: list[str] = []
     oid: str | None = tip
     while oid is not None:
-        if len(commits) >= MAX_CHAIN:
-            raise BadRotation(tip[:12], f"a key chain longer than {MAX_CHAIN} announcements")
+        if len(commits) >= limit:
+            raise ChainTooLong(tip[:12], limit)
         # Chains are read before the gate sizes objects: a commit is sized from its header
         # before it is inflated (an announcement is a record's worth of bytes).
         try:
@@ -169,21 +181,32 @@ def plan_rotations(store: Store, chains: Iterable[Chain]) -> RotationPlan:
 
 
 def chain_problems(
-    store: Store, offered: Mapping[str, str]
+    store: Store, offered: Mapping[str, str], max_announcements: int = MAX_ANNOUNCEMENTS
 ) -> tuple[dict[str, Chain], list[Problem]]:
-    """Check a peer's offered chains (synced ref -> tip); one chain per root.
+    """Check a peer's offered chains (synced ref -> tip); one chain per root, and at most
+    ``max_announcements`` announcements in all.
 
     The peer's own ``refs/keys/announce`` is filed under its root's name; a ref named for one
     root that holds another root's chain, or two diverged offers of one chain, is a problem.
     """
     chains: dict[str, Chain] = {}
     problems: list[Problem] = []
+    left = max_announcements
     for ref, tip in sorted(offered.items()):
+        over = f"{ref}: the key chains offered hold over {max_announcements} announcements in all"
+        if left <= 0:
+            problems.append(Problem(tip, over))
+            continue
         try:
-            chain = read_chain(store, tip)
+            chain = read_chain_in(store.repo, tip, min(MAX_CHAIN, left))
+        except ChainTooLong as e:
+            problems.append(Problem(tip, over if e.limit < MAX_CHAIN else f"{ref}: {e.reason}"))
+            left = 0
+            continue
         except BadRotation as e:
             problems.append(Problem(tip, f"{ref}: {e.reason}", e.what))
             continue
+        left -= len(chain.commits)
         if ref != ANNOUNCE_REF and ref != chain.ref:
             problems.append(Problem(tip, f"{ref} holds the key chain of {chain.root.did}"))
             continue

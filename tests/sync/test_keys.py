@@ -268,3 +268,30 @@ def test_a_peer_head_seen_before_a_key_was_untrusted_is_checked_again(pair: Node
         pull(beta, "alpha")
     assert any(p.commit == signed_by_mallory for p in info.value.problems)
     assert beta.head("x") != merge
+
+
+def test_key_chains_offered_in_one_pull_are_read_up_to_a_total(nodes: Nodes) -> None:
+    import subprocess
+
+    from mindgit.sync.keychains import MAX_ANNOUNCEMENTS, chain_problems
+
+    reader = nodes.make("reader")
+    offered = {}
+    for name in ("a", "b", "c"):
+        node = nodes.make(name)
+        ref = key_chain_ref(node.public_key.did)
+        rotate_key(node)
+        rotate_key(node)
+        fetch = ["git", f"--git-dir={reader.path}", "fetch", "-q", str(node.path)]
+        subprocess.run([*fetch, f"{ANNOUNCE_REF}:{ref}"], check=True)
+        offered[ref] = node.resolve(ANNOUNCE_REF)
+    chains, problems = chain_problems(reader, offered)
+    assert len(chains) == 3 and problems == [] and MAX_ANNOUNCEMENTS >= 6
+    # Five announcements in all: the third chain is not read past the one left.
+    chains, problems = chain_problems(reader, offered, max_announcements=5)
+    assert len(chains) == 2
+    assert [p.reason.split(": ", 1)[1] for p in problems] == [
+        "the key chains offered hold over 5 announcements in all"
+    ]
+    chains, problems = chain_problems(reader, offered, max_announcements=4)
+    assert len(chains) == 2 and len(problems) == 1
