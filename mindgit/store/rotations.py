@@ -66,6 +66,20 @@ class UntrustedRotation(MindgitError):
         )
 
 
+class RotationTooLarge(MindgitError):
+    """A rotation record that would name more heads than peers read in one announcement."""
+
+    def __init__(self, heads: int, size: int) -> None:
+        self.heads = heads
+        self.size = size
+        super().__init__(
+            f"a key rotation here would name {heads} ref tips ({size} bytes), over the "
+            f"{MAX_ANNOUNCEMENT_BYTES} bytes a peer reads in one announcement; nothing was changed",
+            hint="merge experiments you have finished, or delete runs you no longer need "
+            "(git update-ref -d refs/runs/<id>), then rotate again",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Rotation:
     """This node's key rotation: the announcement commit, the keys and where the old one went."""
@@ -182,6 +196,13 @@ def rotate_key(store: Store) -> Rotation:
     """
     _finish_trust_journal(store)
     old = store.key
+    heads = rotation_heads(store.repo)
+    # Checked before anything is written: a record peers would refuse as too large must not be
+    # announced (a did:key has one length, so any other key stands in for the new one here).
+    stand_in = NodeKey.from_seed(bytes(32)).public
+    size = len(RotationRecord(old.public, stand_in, store.name, heads).to_bytes())
+    if size > MAX_ANNOUNCEMENT_BYTES:
+        raise RotationTooLarge(len(heads), size)
     folder = store.path / MINDGIT_DIR
     # With --key the store's own node.key is unused, so the new key waits there and the switch
     # is one step (dropping mindgit.keyfile); otherwise it waits beside it and replaces it.
@@ -193,7 +214,7 @@ def rotate_key(store: Store) -> Rotation:
         new = NodeKey.generate()
         new.save(pending, comment=store.name)
     retired_path = _retire_key_file(store, old)
-    record = RotationRecord(old.public, new.public, store.name, rotation_heads(store.repo))
+    record = RotationRecord(old.public, new.public, store.name, heads)
     commit, record = _announce(store, record, new)
     own = store.trust.find(old.public)
     name = own.name if own is not None else store.name

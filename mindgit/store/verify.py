@@ -261,8 +261,17 @@ class Verifier:
         if mode != layout.BLOB:
             problems.append((layout.MANIFEST, "the manifest is not a regular file"))
             return None
+        oid = pygit2.Oid(raw=manifest_id)
         try:
-            kind, data = self._odb.read(pygit2.Oid(raw=manifest_id))
+            # Sized from its header first: a tampered store's manifest must not be inflated
+            # whole into memory to find out that it is too large.
+            _, size = self._odb.read_header(oid)
+            if size > MAX_BLOB_BYTES:
+                problems.append(
+                    (layout.MANIFEST, f"{size} bytes is over the {MAX_BLOB_BYTES}-byte limit")
+                )
+                return None
+            kind, data = self._odb.read(oid)
         except KeyError:
             problems.append((layout.MANIFEST, "blob missing"))
             return None

@@ -239,3 +239,24 @@ def test_a_stolen_retired_key_cannot_vouch_for_a_key_of_its_own(
     outcomes = apply_rotations(gamma, ["refs/keys/peers/alpha", "refs/keys/peers/forged"])
     assert {o.commit: o.status for o in outcomes}[first.commit] == "earlier"
     assert gamma.trust.find(thief.public_key) is None
+
+
+def test_a_rotation_peers_would_refuse_as_too_large_is_not_made(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ref tip is a head the record names; past what a peer reads in one announcement
+    the rotation is refused before anything changes (the limit lowered so a few tips pass it)."""
+    from mindgit.store import rotations
+
+    (alpha,) = nodes("alpha")
+    for name in ("a", "b", "c"):
+        alpha.fork(name, start=alpha.head("main"))
+        alpha.think(f"on {name}", experiment=name)
+    monkeypatch.setattr(rotations, "MAX_ANNOUNCEMENT_BYTES", 300)
+    before = (alpha.trust.export(), sorted(p.name for p in (alpha.path / "mindgit").iterdir()))
+    with pytest.raises(rotations.RotationTooLarge, match="would name 3 ref tips"):
+        rotate_key(alpha)
+    after = (alpha.trust.export(), sorted(p.name for p in (alpha.path / "mindgit").iterdir()))
+    assert after == before and read_ref(alpha.repo, ANNOUNCE_REF) is None
+    monkeypatch.undo()
+    assert rotate_key(alpha).old != alpha.public_key

@@ -187,3 +187,19 @@ def test_a_worktree_of_a_grafted_store_is_left_to_libgit2(store: Store, tmp_path
     assert Verifier(linked, store.trust).linear_history([head]) is None
     report = verify_commits(linked, store.trust, [head])
     assert [r.commit for r in report.results] == [head]
+
+
+def test_an_oversized_manifest_is_named_not_read(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest is sized from its object header before it is inflated (limit lowered here so
+    the test need not write 16 MiB)."""
+    store.think("a thought")
+    head = store.head()
+    monkeypatch.setattr(verify_module, "MAX_BLOB_BYTES", 64)
+    problems = Verifier(store.repo, store.trust).check_commit(head).problems
+    assert [(p.object, p.reason.endswith("over the 64-byte limit")) for p in problems] == [
+        ("manifest.json", True)
+    ]
+    monkeypatch.undo()
+    assert _fresh(store, head) == []
