@@ -14,7 +14,6 @@ when the whole update passed are the rotations applied for real.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +221,12 @@ def _descends(repo: pygit2.Repository, new: str, old: str) -> bool:
     return new == old or bool(repo.descendant_of(new, old))
 
 
-def scratch_dir(store: Store) -> Path:
-    """A private scratch directory inside the store's mindgit folder (caller removes it)."""
+def scratch_dir(store: Store, peer: str) -> Path:
+    """A private scratch directory for a pull from ``peer`` (caller removes it). Call it under
+    the peer's lock: one left by a pull that was killed is emptied first, so none piles up."""
     base = store.path / MINDGIT_DIR / "peers"
     base.mkdir(mode=0o700, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".scratch-", dir=base))
+    path = base / f".scratch-{peer}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(mode=0o700)
+    return path

@@ -178,7 +178,7 @@ def _verify_and_accept(
         if tip is not None and ref in planning and planning[ref] is incoming[ref]:
             # Ancestry against the last seen head was checked above, on the whole chain.
             updates.append(RefUpdate(ref, None, tip))
-    scratch = keychains.scratch_dir(store)
+    scratch = keychains.scratch_dir(store, peer.name)
     try:
         trust = plan.trust_for_verification(store.trust, scratch)
         emit(on_event, peer.name, "verify", f"verifying {len(updates)} refs")

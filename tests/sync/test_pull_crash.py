@@ -100,3 +100,17 @@ def test_a_pull_killed_at_any_step_leaves_a_clean_store(pair: Nodes) -> None:
     assert beta.head("lab") == alpha.head("lab")
     assert [o.status for o in report.rotations] in ([], ["already"])
     fsck(beta.path)
+
+
+def test_a_killed_pulls_scratch_directory_is_emptied_by_the_next(pair: Nodes) -> None:
+    """A pull killed while verifying leaves its scratch copy of the trust file behind; the next
+    pull from that peer (holding the same peer lock) clears it instead of adding another."""
+    alpha, beta = pair["alpha"], pair["beta"]
+    alpha.think("something to pull")
+    peers = beta.path / "mindgit" / "peers"
+    stale = peers / ".scratch-alpha"
+    stale.mkdir(parents=True)
+    (stale / "allowed_signers").write_text("left by a killed pull\n")
+    pull(beta, "alpha")
+    assert not stale.exists()
+    assert not [p for p in peers.iterdir() if p.name.startswith(".scratch-")]
