@@ -40,7 +40,7 @@ from mindgit.identity.gitsig import split_gpgsig
 from mindgit.identity.keys import MalformedKey, PublicKey
 from mindgit.identity.sshsig import BadSignature, verify
 from mindgit.ipld import dagjson
-from mindgit.ipld.cid import CID, RAW, InvalidCID
+from mindgit.ipld.cid import CID, RAW
 from mindgit.sandbox import FitnessModule, Limits
 from mindgit.store.fitness_store import (
     FITNESS_FILE,
@@ -48,6 +48,7 @@ from mindgit.store.fitness_store import (
     UnknownFitness,
     check_module_name,
     module_cid,
+    parse_cid,
 )
 from mindgit.store.generation import (
     MODULE_FILE,
@@ -257,7 +258,7 @@ def _module(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes]:
 
 def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
     """A module kept on ``refs/fitness/*`` (by name, or any version by CID) or in a run."""
-    cid = _as_cid(spec)
+    cid = parse_cid(spec)
     if cid is not None:
         if cid.codec != RAW:
             return None
@@ -290,17 +291,6 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
     commit = as_commit(repo[head])
     assert commit is not None
     return _tree_module(repo, commit.tree, FITNESS_PREFIX + spec)
-
-
-def _as_cid(text: str) -> CID | None:
-    # Only what is spelled like a CID (base32 b..., base58 z... or Qm...): a module name such as
-    # "fitness" must not be read as another multibase (f is base16).
-    if not (len(text) > 40 and (text[0] in "bz" or text.startswith("Qm"))):
-        return None
-    try:
-        return CID.parse(text)
-    except InvalidCID:
-        return None
 
 
 def _tree_module(
