@@ -11,8 +11,7 @@ import pytest
 
 from mindgit.store.repository import Store, init_store
 from tests.adapters.test_car_builders import car_sections, export_bytes, rich_store
-from tests.cli.conftest import Mg, mg  # noqa: F401
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Mg
 
 SHIM = "import sys; from mindgit.cli.main import run; sys.exit(run(sys.argv[1:]))"
 
@@ -30,7 +29,7 @@ def run_binary(*args: str, input: bytes | None = None) -> subprocess.CompletedPr
     )
 
 
-def test_export_to_a_file(alpha: Store, mg: Mg, tmp_path: Path) -> None:  # noqa: F811
+def test_export_to_a_file(alpha: Store, mg: Mg, tmp_path: Path) -> None:
     car = tmp_path / "dreamer.car"
     r = mg("export", "dreamer", "--car", str(car))
     assert r.code == 0, r.err
@@ -44,7 +43,7 @@ def test_export_to_a_file(alpha: Store, mg: Mg, tmp_path: Path) -> None:  # noqa
     assert data["bytes"] == car.stat().st_size and data["blocks"] > 5
 
 
-def test_a_failed_export_leaves_no_file(alpha: Store, mg: Mg, tmp_path: Path) -> None:  # noqa: F811
+def test_a_failed_export_leaves_no_file(alpha: Store, mg: Mg, tmp_path: Path) -> None:
     r = mg("export", "nope", "--car", str(tmp_path / "x.car"))
     assert r.code == 1 and r.err.startswith("mindgit: error: unknown experiment or revision")
     assert list(tmp_path.glob("*x.car*")) == []
@@ -63,12 +62,12 @@ def test_export_to_stdout_and_import_from_stdin(alpha: Store, tmp_path: Path) ->
     assert r.stdout.decode().strip() == beta.head("copy")
 
 
-def test_json_cannot_share_stdout_with_the_car(alpha: Store, mg: Mg) -> None:  # noqa: F811
+def test_json_cannot_share_stdout_with_the_car(alpha: Store, mg: Mg) -> None:
     r = mg("export", "--car", "-", "--json")
     assert r.code == 2 and "pick one" in r.err
 
 
-def test_import_then_import_again(alpha: Store, mg: Mg, tmp_path: Path) -> None:  # noqa: F811
+def test_import_then_import_again(alpha: Store, mg: Mg, tmp_path: Path) -> None:
     car = tmp_path / "d.car"
     car.write_bytes(export_bytes(alpha, "dreamer", history=True))
     r = mg("import", str(car), "--as", "copy")
@@ -83,7 +82,7 @@ def test_import_then_import_again(alpha: Store, mg: Mg, tmp_path: Path) -> None:
     assert r.code == 0 and "nothing changed: experiment copy already holds state" in r.err
 
 
-def test_import_of_a_bad_car_is_one_line_and_exit_1(alpha: Store, mg: Mg, tmp_path: Path) -> None:  # noqa: F811
+def test_import_of_a_bad_car_is_one_line_and_exit_1(alpha: Store, mg: Mg, tmp_path: Path) -> None:
     car = tmp_path / "bad.car"
     car.write_bytes(export_bytes(alpha, "dreamer")[:-3])
     r = mg("import", str(car), "--as", "copy")
@@ -96,7 +95,7 @@ def test_import_of_a_bad_car_is_one_line_and_exit_1(alpha: Store, mg: Mg, tmp_pa
     assert r.code == 2  # --as is required
 
 
-def test_cat_prints_blocks_pretty_raw_and_as_json(alpha: Store, mg: Mg) -> None:  # noqa: F811
+def test_cat_prints_blocks_pretty_raw_and_as_json(alpha: Store, mg: Mg) -> None:
     _, sections = car_sections(export_bytes(alpha, "dreamer", history=True))
     for cid, data in sections:
         r = mg("cat", str(cid))
@@ -115,7 +114,7 @@ def test_cat_prints_blocks_pretty_raw_and_as_json(alpha: Store, mg: Mg) -> None:
     }
 
 
-def test_cat_errors(alpha: Store, mg: Mg) -> None:  # noqa: F811
+def test_cat_errors(alpha: Store, mg: Mg) -> None:
     r = mg("cat", "bagaaierasords4njcts6vs7qvdjfcvgnume4hqohf65zsfguprqphs3icwea")
     assert r.code == 1 and "is not in this store" in r.err
     r = mg("cat", "not-a-cid")

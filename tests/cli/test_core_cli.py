@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Mg
-from tests.conftest import fsck
+from tests.conftest import Mg, fsck
 
 
 @pytest.fixture

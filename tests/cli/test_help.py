@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mindgit.cli.main import COMMANDS
-from tests.cli.conftest import Mg
+from tests.conftest import Mg
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -11,15 +11,12 @@ from mindgit.ipld.cid import CID
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Commit, Store
 from mindgit.store.state import Block, State
-from tests.cli.conftest import Mg, Result
 from tests.conftest import FIXTURES
 
 FITNESS = FIXTURES / "fitness"
 RASTRIGIN = FITNESS / "rastrigin.wat"
 ONEMAX = FITNESS / "onemax.wat"
 HOSTILE = FITNESS / "hostile"
-
-__all__ = ["Mg", "Result"]
 
 
 def x(name: str, value: float) -> Gene:
@@ -80,17 +77,3 @@ def rastrigin(store: Store) -> Store:
     """The alpha store with the Rastrigin module stored as ``rastrigin``."""
     add_fitness(store, RASTRIGIN)
     return store
-
-
-@pytest.fixture
-def mg(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Mg:
-    """Run `mindgit ARGS...` in-process; returns exit code, stdout, stderr."""
-    from mindgit.cli.main import run
-
-    def call(*args: str) -> Result:
-        capsys.readouterr()
-        code = run(list(args))
-        cap = capsys.readouterr()
-        return Result(code, cap.out, cap.err)
-
-    return call

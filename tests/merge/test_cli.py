@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from mindgit.store.repository import Store
-from tests.merge.conftest import RASTRIGIN, Mg, diverge, x
+from tests.conftest import Mg
+from tests.merge.conftest import RASTRIGIN, diverge, x
 
 
 def test_merge_prints_what_was_kept_and_why(rastrigin: Store, mg: Mg) -> None:

@@ -26,8 +26,7 @@ from mindgit.merge.gitdriver import (
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Store
 from mindgit.store.state import State
-from tests.cli.conftest import Mg
-from tests.conftest import git
+from tests.conftest import Mg, git
 from tests.merge.conftest import (
     HOSTILE,
     block,

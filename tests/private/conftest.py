@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,27 +32,3 @@ def nodes(tmp_path: Path) -> Nodes:
 def fetch(into: Store, source: Store, refspec: str) -> None:
     """Plain `git fetch` from one store's directory into another (no mindgit involved)."""
     git("--git-dir", str(into.path), "fetch", "--quiet", str(source.path), refspec)
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Mg = Callable[..., Result]
-
-
-@pytest.fixture
-def mg(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Mg:
-    """Run `mindgit ARGS...` in-process; returns exit code, stdout, stderr."""
-    from mindgit.cli import main
-
-    def call(*args: str) -> Result:
-        capsys.readouterr()
-        code = main.run(list(args))
-        cap = capsys.readouterr()
-        return Result(code, cap.out, cap.err)
-
-    return call

@@ -12,7 +12,8 @@ from mindgit.ipld.cid import CID
 from mindgit.store.repository import Store
 from mindgit.store.rotations import ANNOUNCE_REF
 from mindgit.store.sealed import decode_envelope, encode_envelope
-from tests.private.conftest import Mg, Nodes, fetch
+from tests.conftest import Mg
+from tests.private.conftest import Nodes, fetch
 
 SECRET = "the key is under the third stone"
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -71,26 +70,3 @@ def daemon() -> Iterator[Callable[[Path], GitDaemon]]:
     yield start
     for d in started:
         d.stop()
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def mg(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Result]:
-    """Run `mindgit ARGS...` in-process; returns exit code, stdout, stderr."""
-    from mindgit.cli.main import run
-
-    def call(*args: str) -> Result:
-        capsys.readouterr()
-        code = run(list(args))
-        cap = capsys.readouterr()
-        return Result(code, cap.out, cap.err)
-
-    return call

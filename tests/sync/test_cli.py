@@ -6,7 +6,8 @@ import json
 from collections.abc import Callable
 
 from mindgit.store.repository import init_store
-from tests.sync.conftest import Nodes, Result
+from tests.conftest import Result
+from tests.sync.conftest import Nodes
 from tests.sync.daemons import closed_port
 
 Mg = Callable[..., Result]

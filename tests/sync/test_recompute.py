@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
@@ -40,30 +39,10 @@ from mindgit.sync.recompute import (
     select_claims,
     spell,
 )
-from tests.conftest import FIXTURES, git
+from tests.conftest import FIXTURES, Mg, git
 
 RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
 GENERATIONS = 6
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    from mindgit.cli.main import run
-
-    def call(*args: str) -> Result:
-        capsys.readouterr()
-        code = run(list(args))
-        cap = capsys.readouterr()
-        return Result(code, cap.out, cap.err)
-
-    return call
 
 
 def evolve(store: Store, *, text_gene: bool = False) -> RunResult:
@@ -333,28 +312,26 @@ def test_a_result_brings_the_generations_of_its_run(evolved: tuple[Store, RunRes
 # ---- the command ------------------------------------------------------------------------------
 
 
-def test_verify_recompute_command(
-    evolved: tuple[Store, RunResult], cli: Callable[..., Result]
-) -> None:
+def test_verify_recompute_command(evolved: tuple[Store, RunResult], mg: Mg) -> None:
     store, result = evolved
-    ok = cli("--store", str(store.path), "verify", "--all", "--recompute", "all")
+    ok = mg("--store", str(store.path), "verify", "--all", "--recompute", "all")
     assert ok.code == 0, ok.err
     assert f"{GENERATIONS + 1} of {GENERATIONS + 1} fitness claims recomputed, 0 failed" in ok.err
-    some = cli("--store", str(store.path), "verify", "--all", "--recompute", "1", "--json")
+    some = mg("--store", str(store.path), "verify", "--all", "--recompute", "1", "--json")
     out = json.loads(some.out)
     assert out["ok"] and out["recompute"]["claims"] == GENERATIONS + 1
     assert len(out["recompute"]["recomputed"]) == 3  # result, last generation, one spread
     assert result.result_commit is not None
-    since = cli(
+    since = mg(
         "--store", str(store.path), "verify", "--since", result.result_commit, "--recompute", "20"
     )
     assert since.code == 0 and "0 of 0 fitness claims recomputed" in since.err
-    bad = cli("--store", str(store.path), "verify", "--recompute", "many")
+    bad = mg("--store", str(store.path), "verify", "--recompute", "many")
     assert bad.code == 2 and "--recompute 'many'" in bad.err
 
 
 def test_verify_recompute_command_fails_on_a_tampered_claim(
-    evolved: tuple[Store, RunResult], cli: Callable[..., Result]
+    evolved: tuple[Store, RunResult], mg: Mg
 ) -> None:
     store, result = evolved
 
@@ -367,14 +344,14 @@ def test_verify_recompute_command_fails_on_a_tampered_claim(
         )
 
     bad = tamper_generation(store, result.run_id, nudge)
-    res = cli("--store", str(store.path), "verify", "--all", "--recompute", "0")
+    res = mg("--store", str(store.path), "verify", "--all", "--recompute", "0")
     assert res.code == 1
     assert f"FAIL {bad[:12]} individual " in res.out and "the sandbox gives" in res.out
     assert "0 commits failed" not in res.err and "1 failed" in res.err
 
 
 def test_verify_with_a_trust_file_in_a_plain_clone(
-    evolved: tuple[Store, RunResult], cli: Callable[..., Result], tmp_path: Path
+    evolved: tuple[Store, RunResult], mg: Mg, tmp_path: Path
 ) -> None:
     """What CI runs: a checkout (not a store) and the trusted keys from a file."""
     store, _ = evolved
@@ -391,15 +368,15 @@ def test_verify_with_a_trust_file_in_a_plain_clone(
         "+refs/runs/*:refs/runs/*",
         "+refs/fitness/*:refs/fitness/*",
     )
-    res = cli("--store", str(clone), "verify", "--trust", str(trust), "--recompute", "all")
+    res = mg("--store", str(clone), "verify", "--trust", str(trust), "--recompute", "all")
     assert res.code == 0, res.out + res.err
     # The experiment holds one claim, the result; its run's generations come with it, and the
     # run's commits are verified too (3 on the experiment, 6 generations).
     assert f"{GENERATIONS + 1} of {GENERATIONS + 1} fitness claims recomputed, 0 failed" in res.err
     assert f"{3 + GENERATIONS} commits checked, 0 failed" in res.err
-    missing = cli("--store", str(clone), "verify", "--trust", str(tmp_path / "nope"))
+    missing = mg("--store", str(clone), "verify", "--trust", str(tmp_path / "nope"))
     assert missing.code == 2 and "no such file" in missing.err
-    elsewhere = cli("--store", str(tmp_path), "verify", "--trust", str(trust))
+    elsewhere = mg("--store", str(tmp_path), "verify", "--trust", str(trust))
     assert elsewhere.code == 1 and "is not a mindgit store" in elsewhere.err
 
 

@@ -18,8 +18,8 @@ from mindgit.store.verify import verify_commits
 from mindgit.sync.outcomes import Event
 from mindgit.sync.session import sync
 from mindgit.sync.transport import TransportError
-from tests.conftest import fsck
-from tests.sync.conftest import Nodes, Result
+from tests.conftest import Result, fsck
+from tests.sync.conftest import Nodes
 from tests.sync.daemons import GitDaemon
 from tests.sync.test_pull import evolve
 
