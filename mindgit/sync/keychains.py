@@ -161,8 +161,8 @@ def plan_rotations(store: Store, chains: Iterable[Chain]) -> RotationPlan:
     """
     chains = list(chains)
     tips = [chain.tip for chain in chains]
-    verdicts = plan_key_changes(store.repo, store.trust, tips, strict=False).outcomes
-    by_commit = {o.commit: o for o in verdicts}
+    whole = plan_key_changes(store.repo, store.trust, tips, strict=False)
+    by_commit = {o.commit: o for o in whole.outcomes}
     accepted: dict[str, str] = {}
     skipped: dict[str, str] = {}
     for chain in chains:
@@ -175,6 +175,8 @@ def plan_rotations(store: Store, chains: Iterable[Chain]) -> RotationPlan:
             last_ok = commit
         if last_ok is not None:
             accepted[chain.ref] = last_ok
+    if not skipped:  # every chain accepted whole: the plan is the one just made
+        return RotationPlan(accepted, skipped, whole)
     changes = plan_key_changes(store.repo, store.trust, [accepted[r] for r in sorted(accepted)])
     return RotationPlan(accepted, skipped, changes)
 
