@@ -27,7 +27,7 @@ from mindgit.merge.search import ModuleScorer, Scorer, resolve
 from mindgit.store import layout
 from mindgit.store.genome import Gene
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import update_ref
+from mindgit.store.refs import RefMoved, locked_ref, update_ref
 from mindgit.store.repository import HEADS, Snapshot, Store
 from mindgit.store.state import State
 
@@ -195,22 +195,34 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
     who = f"{store.name} <{store.public_key.did}>"  # a bad key fails before anything is written
     if out.fast_forward:
         update_ref(
-            store.repo, ref, out.theirs, out.ours, message="merge: fast-forward", committer=who
+            store.repo,
+            ref,
+            out.theirs,
+            out.ours,
+            message="merge: fast-forward",
+            committer=who,
+            wait=store.lock_wait,
         )
         return _done(out, out.theirs)
     assert plan.ours_tree is not None and plan.theirs_tree is not None
     repo = store.repo
     state = plan.state
-    new: dict[CID, bytes] = {}
-    ours_state, _ = layout.read_state(repo, plan.ours_tree)
-    for cid in state.thoughts - ours_state.thoughts:
-        new[cid] = layout.read_thought(repo, plan.theirs_tree, cid)
-    for cid in state.blocks - ours_state.blocks:
-        new[cid] = layout.read_block(repo, plan.theirs_tree, cid)
-    tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
-    assert manifest.cid == out.manifest
-    commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)
-    update_ref(repo, ref, commit, out.ours, message=plan.message.splitlines()[0], committer=who)
+    _ = store.key  # a bad key file must fail before any object is written
+    # The ref is locked before any object is written: a merge that cannot take the lock, or
+    # finds the ref moved, leaves no unreachable tree or commit behind.
+    with locked_ref(repo, ref, wait=store.lock_wait) as held:
+        if held.current != out.ours:
+            raise RefMoved(ref, out.ours, held.current)
+        new: dict[CID, bytes] = {}
+        ours_state, _ = layout.read_state(repo, plan.ours_tree)
+        for cid in state.thoughts - ours_state.thoughts:
+            new[cid] = layout.read_thought(repo, plan.theirs_tree, cid)
+        for cid in state.blocks - ours_state.blocks:
+            new[cid] = layout.read_block(repo, plan.theirs_tree, cid)
+        tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
+        assert manifest.cid == out.manifest
+        commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)
+        held.set(commit, message=plan.message.splitlines()[0], committer=who)
     return _done(out, commit)
 
 

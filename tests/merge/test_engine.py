@@ -29,7 +29,7 @@ from mindgit.sandbox import FitnessModule
 from mindgit.store.fitness_store import UnknownFitness
 from mindgit.store.generation import RunParams
 from mindgit.store.private import seal_note
-from mindgit.store.refs import RefMoved
+from mindgit.store.refs import RefLocked, RefMoved
 from mindgit.store.repository import Store, UnknownRef, init_store
 from mindgit.store.state import State
 from mindgit.store.verify import verify_commits
@@ -368,3 +368,35 @@ def test_a_dry_run_with_a_module_path_writes_nothing(tmp_path: Path) -> None:
     assert outcome.commit is None and outcome.decisions
     assert sorted(store.repo.references) == refs
     assert sorted(p.name for p in (store.path / "objects").rglob("*")) == objects
+
+
+def objects(store: Store) -> list[str]:
+    """Every object file of the store (loose and packed), to show nothing was written."""
+    return sorted(str(p.relative_to(store.path)) for p in (store.path / "objects").rglob("*"))
+
+
+def test_a_ref_locked_by_another_writer_writes_no_object(rastrigin: Store) -> None:
+    store = rastrigin
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 3.0)])
+    store.think("only on main")  # the merged state is new, so a merge would write objects
+    store.lock_wait = 0.05
+    lock = store.path / "refs" / "heads" / "main.lock"
+    lock.write_text("")  # another writer (git, say) holds main
+    before, stored = refs(store), objects(store)
+    with pytest.raises(RefLocked):
+        merge(store, "dreamer", fitness="rastrigin")
+    assert refs(store) == before and objects(store) == stored
+    lock.unlink()
+    out = merge(store, "dreamer", fitness="rastrigin")
+    assert out.commit == store.head("main")
+
+
+def test_a_ref_that_moved_since_the_plan_writes_no_object(rastrigin: Store) -> None:
+    store = rastrigin
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 3.0)])
+    plan = plan_merge(store, "dreamer", fitness="rastrigin")
+    moved = store.think("meanwhile")[0].id
+    stored = objects(store)
+    with pytest.raises(RefMoved):
+        apply_merge(store, plan)
+    assert objects(store) == stored and store.head("main") == moved
