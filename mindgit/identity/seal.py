@@ -11,6 +11,13 @@ under two keys to two different texts, and wrap a different key for each recipie
 message also carries a key commitment (a keyed BLAKE2b of a constant under the thought key) that
 every opener checks first: all recipients then read the same plaintext or nothing.
 
+The plaintext is padded before it is boxed (an end mark 0x80, then zeros), to at least
+``PAD_MIN`` bytes and then to a Padmé size (Nikitin et al., "Reducing Metadata Leakage from
+Encrypted Files and Communication with PURBs", 2019): at most ~6% more, and a box's size names
+only a range of lengths. Without it the ciphertext told the plaintext's length to the byte, and a
+short answer ("yes" or "no") could be read off its size. Messages written before padding
+(``padded=False``) still open.
+
 This module knows nothing of DAG-JSON or git; ``mindgit.store.sealed`` is the envelope format.
 """
 
@@ -37,6 +44,9 @@ COMMITMENT_BYTES = 32
 WRAPPED_BYTES = 32 + MAC_BYTES + KEY_BYTES
 _COMMITMENT_PERSON = b"mindgit-seal-v1"
 _COMMITMENT_INPUT = b"mindgit sealed thought key commitment"
+# Every plaintext up to this size seals to one size: short texts are the easiest to guess.
+PAD_MIN = 256
+_PAD_MARK = 0x80
 
 
 class SealError(MindgitError):
@@ -97,20 +107,42 @@ class Recipient:
     wrapped: bytes
 
 
+def padded_size(n: int) -> int:
+    """The size a plaintext of ``n`` bytes is padded to (its end mark included).
+
+    At least ``PAD_MIN``; above that, n + 1 rounded up to a multiple of a power of two chosen so
+    that the padding is under 1/16 of the size (Padmé). ``padded_size(5) == 256``,
+    ``padded_size(300) == 304``.
+    """
+    size = max(n + 1, PAD_MIN)
+    exponent = size.bit_length() - 1  # floor(log2(size))
+    mask = (1 << (exponent - exponent.bit_length())) - 1
+    return (size + mask) & ~mask
+
+
 @dataclass(frozen=True, slots=True)
 class Sealed:
-    """A sealed message. ``recipients`` are sorted by did:key, each at most once."""
+    """A sealed message. ``recipients`` are sorted by did:key, each at most once.
+
+    ``padded`` is False only for messages written before padding (envelope version 1).
+    """
 
     nonce: bytes
     box: bytes
     commitment: bytes
     recipients: tuple[Recipient, ...]
+    padded: bool = True
 
     def __post_init__(self) -> None:
         if len(self.nonce) != NONCE_BYTES:
             raise MalformedSealed(f"the nonce is {len(self.nonce)} bytes, not {NONCE_BYTES}")
         if len(self.box) < MAC_BYTES:
             raise MalformedSealed(f"the ciphertext is {len(self.box)} bytes, too short for a box")
+        inside = len(self.box) - MAC_BYTES
+        if self.padded and (inside < PAD_MIN or padded_size(inside - 1) != inside):
+            raise MalformedSealed(
+                f"the ciphertext is {len(self.box)} bytes, not a padded size plus {MAC_BYTES}"
+            )
         if len(self.commitment) != COMMITMENT_BYTES:
             raise MalformedSealed(
                 f"the key commitment is {len(self.commitment)} bytes, not {COMMITMENT_BYTES}"
@@ -149,7 +181,10 @@ def seal(plaintext: bytes, recipients: Iterable[PublicKey]) -> Sealed:
         raise MalformedSealed("there are no recipients")
     thought_key = nacl.utils.random(KEY_BYTES)
     nonce = nacl.utils.random(NONCE_BYTES)
-    box = nacl.secret.SecretBox(thought_key).encrypt(plaintext, nonce).ciphertext
+    padded = (
+        plaintext + bytes([_PAD_MARK]) + bytes(padded_size(len(plaintext)) - len(plaintext) - 1)
+    )
+    box = nacl.secret.SecretBox(thought_key).encrypt(padded, nonce).ciphertext
     wrapped = tuple(_wrap(thought_key, k) for k in sorted(keys.values(), key=lambda k: k.did))
     return Sealed(nonce, box, _commitment(thought_key), wrapped)
 
@@ -175,7 +210,7 @@ def add_recipient(
     if sealed.recipient(new) is not None:
         raise AlreadyRecipient(what, new.did)
     recipients = sorted((*sealed.recipients, _wrap(thought_key, new)), key=lambda r: r.key.did)
-    return Sealed(sealed.nonce, sealed.box, sealed.commitment, tuple(recipients))
+    return Sealed(sealed.nonce, sealed.box, sealed.commitment, tuple(recipients), sealed.padded)
 
 
 def _open(sealed: Sealed, keys: Sequence[NodeKey], what: str) -> tuple[bytes, bytes]:
@@ -184,7 +219,16 @@ def _open(sealed: Sealed, keys: Sequence[NodeKey], what: str) -> tuple[bytes, by
         plaintext: bytes = nacl.secret.SecretBox(thought_key).decrypt(sealed.box, sealed.nonce)
     except nacl.exceptions.CryptoError:
         raise IntegrityError(what, "the ciphertext does not match its authentication tag") from None
-    return thought_key, plaintext
+    return thought_key, (_unpad(plaintext, what) if sealed.padded else plaintext)
+
+
+def _unpad(padded: bytes, what: str) -> bytes:
+    # The box authenticated these bytes, so bad padding is its writer's doing; still, refuse
+    # anything but the one padding seal() writes, so a message has one reading.
+    body = padded.rstrip(b"\0")
+    if not body or body[-1] != _PAD_MARK or padded_size(len(body) - 1) != len(padded):
+        raise IntegrityError(what, "the padding inside the box is not the canonical padding")
+    return body[:-1]
 
 
 def _thought_key(sealed: Sealed, keys: Sequence[NodeKey], what: str) -> bytes:

@@ -1,12 +1,14 @@
 """The sealed-thought envelope: a private thought as a canonical DAG-JSON block.
 
-A private thought is stored only as its envelope (version 1)::
+A private thought is stored only as its envelope (version 2)::
 
     {"box": <bytes>, "cipher": "xsalsa20poly1305", "commitment": <bytes>, "nonce": <bytes>,
      "recipients": [{"key": "did:key:z6Mk...", "wrapped": <bytes>}, ...],
-     "type": "sealed", "v": 1}
+     "type": "sealed", "v": 2}
 
-``box`` is the SecretBox ciphertext of the plaintext note block's exact bytes; ``wrapped`` is the
+``box`` is the SecretBox ciphertext of the plaintext note block's exact bytes, padded (see
+``mindgit.identity.seal``) so that its size does not give the text's length; version 1, written
+before padding, is the same map with an unpadded box and is still read. ``wrapped`` is the
 thought key sealed to one recipient; ``commitment`` binds the thought key (see
 ``mindgit.identity.seal``). Binary fields use DAG-JSON's bytes form
 (``{"/": {"bytes": "<base64>"}}``). Recipients are sorted by did:key, each at most once.
@@ -26,7 +28,9 @@ from mindgit.ipld import dagjson
 from mindgit.store.state import Block, SchemaError
 
 SEALED_TYPE = "sealed"
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2
+# Envelope 1 boxed the note unpadded; old stores and peers hold such envelopes, so they are read.
+_UNPADDED_VERSION = 1
 ENVELOPE_KEYS = frozenset({"box", "cipher", "commitment", "nonce", "recipients", "type", "v"})
 RECIPIENT_KEYS = frozenset({"key", "wrapped"})
 
@@ -43,7 +47,7 @@ def envelope_node(sealed: Sealed) -> dict[str, dagjson.Node]:
         "nonce": sealed.nonce,
         "recipients": recipients,
         "type": SEALED_TYPE,
-        "v": ENVELOPE_VERSION,
+        "v": ENVELOPE_VERSION if sealed.padded else _UNPADDED_VERSION,
     }
 
 
@@ -82,8 +86,10 @@ def sealed_from_node(where: str, node: dict[str, Any]) -> Sealed:
     if node["type"] != SEALED_TYPE:
         raise SchemaError(where, f"type {node['type']!r} is not {SEALED_TYPE!r}")
     version = node["v"]
-    if version != ENVELOPE_VERSION or isinstance(version, bool):
-        raise SchemaError(where, f"envelope version {version!r} is not {ENVELOPE_VERSION}")
+    if type(version) is not int or version not in (ENVELOPE_VERSION, _UNPADDED_VERSION):
+        raise SchemaError(
+            where, f"envelope version {version!r} is not {ENVELOPE_VERSION} (or an older 1)"
+        )
     if node["cipher"] != CIPHER:
         raise SchemaError(where, f"cipher {node['cipher']!r} is not {CIPHER!r}")
     for name in ("box", "commitment", "nonce"):
@@ -94,7 +100,13 @@ def sealed_from_node(where: str, node: dict[str, Any]) -> Sealed:
         raise SchemaError(where, "'recipients' is a non-empty list")
     recipients = tuple(_recipient(where, n, entry) for n, entry in enumerate(entries))
     try:
-        return Sealed(node["nonce"], node["box"], node["commitment"], recipients)
+        return Sealed(
+            node["nonce"],
+            node["box"],
+            node["commitment"],
+            recipients,
+            padded=version == ENVELOPE_VERSION,
+        )
     except MalformedSealed as e:
         raise SchemaError(where, e.reason) from None
 

@@ -45,7 +45,7 @@ def test_envelope_bytes_are_the_documented_form() -> None:
     sealed = seal(b"x", [KEYS[0].public])
     text = json.loads(encode_envelope(sealed).data)
     assert list(text) == ["box", "cipher", "commitment", "nonce", "recipients", "type", "v"]
-    assert text["type"] == "sealed" and text["v"] == 1 and text["cipher"] == "xsalsa20poly1305"
+    assert text["type"] == "sealed" and text["v"] == 2 and text["cipher"] == "xsalsa20poly1305"
     nonce = text["nonce"]["/"]["bytes"]
     assert base64.b64decode(nonce + "=" * (-len(nonce) % 4)) == sealed.nonce
     assert text["recipients"] == [
@@ -83,7 +83,8 @@ def test_missing_or_extra_fields_are_refused() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [
-        ("v", 2, "envelope version 2"),
+        ("v", 3, "envelope version 3"),
+        ("v", 0, "envelope version 0"),
         ("v", True, "envelope version"),
         ("cipher", "aes-256-gcm", "cipher 'aes-256-gcm'"),
         ("nonce", "AAAA", "'nonce' is bytes"),
@@ -91,6 +92,7 @@ def test_missing_or_extra_fields_are_refused() -> None:
         ("commitment", 7, "'commitment' is bytes"),
         ("nonce", bytes(12), "nonce is 12 bytes"),
         ("box", bytes(3), "too short"),
+        ("box", bytes(300), "not a padded size"),
         ("commitment", bytes(16), "commitment is 16 bytes"),
         ("recipients", [], "non-empty list"),
         ("recipients", "did:key:z6Mk", "non-empty list"),
