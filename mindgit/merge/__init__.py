@@ -18,6 +18,7 @@ from mindgit.merge.core import (
     three_way,
 )
 from mindgit.merge.engine import (
+    MergeIntoItself,
     MergeOutcome,
     MergePlan,
     UnrelatedHistories,
@@ -67,6 +68,7 @@ __all__ = [
     "FitnessChoice",
     "FitnessFailedEverywhere",
     "MergeConflict",
+    "MergeIntoItself",
     "MergeOutcome",
     "MergePlan",
     "ModuleCorrupt",

@@ -51,6 +51,17 @@ class UnrelatedHistories(MindgitError):
         self.theirs = theirs
 
 
+class MergeIntoItself(MindgitError):
+    """The experiment to merge is the experiment merged into (a slip: two names were meant)."""
+
+    def __init__(self, experiment: str) -> None:
+        super().__init__(
+            f"cannot merge {experiment} into itself; nothing was changed",
+            hint="name another experiment to merge, or the one to merge into with --into EXP",
+        )
+        self.experiment = experiment
+
+
 @dataclass(frozen=True, slots=True)
 class MergeOutcome:
     """What a merge did (or, for a dry run, would do).
@@ -117,8 +128,10 @@ def plan_merge(
     fitness: str | None = None,
     allow_unrelated: bool = False,
 ) -> MergePlan:
-    """Compute a merge without writing anything (but a module given as a path is stored)."""
+    """Compute a merge without writing anything (a module given as a path is read, not stored)."""
     exp = store.experiment(into)
+    if theirs in (exp, HEADS + exp) or (theirs == "HEAD" and exp == store.current):
+        raise MergeIntoItself(exp)
     ours_id = store.head(exp)
     theirs_id = store.resolve(theirs)
     ours_snap = store.snapshot(ours_id)

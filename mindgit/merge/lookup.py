@@ -251,6 +251,8 @@ def _module(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes]:
         except OSError as e:
             raise FitnessFileError(path, e.strerror or str(e)) from None
         return module_cid(wasm), wasm
+    if path.exists():
+        raise FitnessFileError(path, "not a file")
     if "/" in spec or spec.endswith((".wat", ".wasm")):
         raise FitnessFileError(path, "no such file")
     raise UnknownFitness(spec)

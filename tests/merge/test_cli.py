@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from mindgit.store.repository import Store
-from tests.conftest import Mg
+import pytest
+
+from mindgit.store.repository import Store, init_store
+from tests.conftest import Mg, git
 from tests.merge.conftest import RASTRIGIN, diverge, x
 
 
@@ -78,3 +81,54 @@ def test_merge_errors_are_one_line_and_exit_1(store: Store, mg: Mg) -> None:
     assert r.err.startswith("mindgit: error: both sides changed 1 pattern(s) differently (x0)")
     assert "mindgit config set fitness" in r.err and len(r.err.splitlines()) == 1
     assert store.head("main") == head
+
+
+def disk(store: Store) -> dict[str, bytes]:
+    """Every file of the store but the compiled-module cache (a private, local cache: compiling
+    a module is not a change to the store), with its bytes."""
+    cache = store.path / "mindgit" / "wasm-cache"
+    return {
+        str(p.relative_to(store.path)): p.read_bytes()
+        for p in sorted(store.path.rglob("*"))
+        if p.is_file() and cache not in p.parents
+    }
+
+
+HOSTILE_DIR = RASTRIGIN.parent / "hostile"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["nobody"], "unknown experiment or revision 'nobody'"),
+        (["dreamer", "--into", "nobody"], "unknown experiment or revision 'nobody'"),
+        (["main"], "cannot merge main into itself"),
+        (["dreamer", "--into", "dreamer"], "cannot merge dreamer into itself"),
+        (["beta"], "beta and main share no history"),
+        (["dreamer", "--fitness", "nosuch"], "no fitness module named 'nosuch'"),
+        (["dreamer", "--fitness", "nosuch.wasm"], "cannot read fitness module nosuch.wasm"),
+        (["dreamer", "--fitness", str(HOSTILE_DIR)], "hostile: not a file"),
+        (["dreamer"], "both sides changed 1 pattern(s) differently (x0)"),
+        (["dreamer", "--fitness", str(HOSTILE_DIR / "unreachable.wat")], "failed on all 2"),
+        (["dreamer", "--fitness", str(HOSTILE_DIR / "infinite_loop.wat")], "ran out of fuel"),
+        (["dreamer", "--fitness", str(HOSTILE_DIR / "nan_score.wat")], "not a finite score"),
+        (["dreamer", "--fitness", str(HOSTILE_DIR / "wasi_import.wat")], "imports wasi"),
+    ],
+)
+def test_bad_input_is_one_line_exit_1_and_changes_nothing_on_disk(
+    rastrigin: Store, mg: Mg, tmp_path: Path, args: list[str], says: str
+) -> None:
+    store = rastrigin
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 3.0)])
+    other = init_store(tmp_path / "beta", "beta")
+    other.set_genes([x("x5", 1.0)])
+    git("--git-dir", str(store.path), "fetch", "-q", str(other.path), "main:refs/heads/beta")
+    before = disk(store)
+    for extra in ([], ["--dry-run"]):
+        r = mg("--store", str(store.path), "merge", *args, *extra)
+        assert r.code == 1, r.err
+        assert r.err.startswith("mindgit: error: ") and says in r.err, r.err
+        assert len(r.err.splitlines()) == 1 and r.out == ""
+        r = mg("--store", str(store.path), "merge", *args, *extra, "--json")
+        assert r.code == 1 and says in json.loads(r.out)["error"]
+    assert disk(store) == before

@@ -18,6 +18,7 @@ from mindgit.merge import (
     BadSetting,
     FitnessFailedEverywhere,
     MergeConflict,
+    MergeIntoItself,
     UnrelatedHistories,
     apply_merge,
     merge,
@@ -118,7 +119,24 @@ def test_fast_forward_and_up_to_date_write_no_commit(store: Store) -> None:
     assert again.up_to_date and again.commit == store.head("main")
     back = merge(store, before)  # an ancestor of main
     assert back.up_to_date and store.head("main") == out.commit
-    assert merge(store, "main").up_to_date
+
+
+def test_an_experiment_merged_into_itself_is_refused(store: Store) -> None:
+    store.fork("dreamer", switch=False)
+    before = refs(store)
+    for theirs, into in [
+        ("main", None),
+        ("refs/heads/main", None),
+        ("HEAD", None),
+        ("dreamer", "dreamer"),
+    ]:
+        with pytest.raises(MergeIntoItself) as e:
+            merge(store, theirs, into=into, dry_run=True)
+        assert e.value.experiment == (into or "main")
+    # A commit id (what a pull passes) or an older revision is a revision, not the experiment.
+    assert merge(store, store.head("main")).up_to_date
+    assert merge(store, "main", into="dreamer").up_to_date
+    assert refs(store) == before
 
 
 def test_no_conflicts_merge_without_any_fitness(store: Store) -> None:
@@ -212,9 +230,7 @@ def test_a_module_that_traps_everywhere_changes_nothing(store: Store) -> None:
         merge(store, "dreamer", fitness=str(HOSTILE / "unreachable.wat"))
     assert e.value.count == 2 and e.value.failure is not None
     assert e.value.failure.reason == "trap"
-    after = refs(store)
-    # Only the module given as a path was stored, as `evolve` stores it.
-    assert {k: v for k, v in after.items() if not k.startswith("refs/fitness/")} == before
+    assert refs(store) == before  # a module given as a path is read, not stored
 
 
 def test_unknown_fitness_is_refused(store: Store) -> None:
