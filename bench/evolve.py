@@ -18,6 +18,9 @@ re-evaluates only changed individuals; mindgit scores every individual of every 
 mindgit's modules are byte-compiled before the jobs run, as an installed package's are (pip
 compiles them; DEAP's and every dependency's are): in a checkout with PYTHONDONTWRITEBYTECODE
 set, each job would otherwise compile mindgit from source, ~0.25 s of CPU a start.
+Every mindgit evolve ends with `git gc --auto` (see docs/store.md), which git runs detached when
+the store has more than gc.autoPackLimit packs: the repack is timed after (a), on its own, and
+printed with the store's size before and after it.
 Peak memory is the largest resident set of the job's processes (wait4 ru_maxrss); CPU is the
 user + system time of the job and its children: on a machine busy with other work, the CPU ratio
 says more than the wall-time ratio.
@@ -34,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,10 +109,13 @@ for _ in range(generations):
 """
 
 
-def run(argv: list[str], cwd: Path | None = None) -> tuple[float, int, float]:
+Job = tuple[float, int, float]  # wall seconds, peak RSS in KiB, CPU seconds
+
+
+def run(argv: list[str], env: dict[str, str] | None = None) -> Job:
     """Wall seconds, peak RSS (KiB) and CPU seconds (user + system, with its children)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -143,10 +150,41 @@ def prepare_store(problem: str, where: Path) -> Path:
     return store.path
 
 
-def measure(problem: str, generations: int) -> dict[str, tuple[float, int, float]]:
+def git_config_env(key: str, value: str) -> dict[str, str]:
+    """This environment, with one git setting added on git's command-line level."""
+    env = dict(os.environ)
+    n = int(env.get("GIT_CONFIG_COUNT", "0"))
+    env.update({"GIT_CONFIG_COUNT": str(n + 1), f"GIT_CONFIG_KEY_{n}": key})
+    env[f"GIT_CONFIG_VALUE_{n}"] = value
+    return env
+
+
+def packed(store: Path) -> tuple[int, int]:
+    """Packs in the store, and the bytes its objects take."""
+    names = list((store / "objects").rglob("*"))
+    count = sum(1 for p in names if p.suffix == ".pack")
+    return count, sum(p.stat().st_size for p in names if p.is_file())
+
+
+@dataclass(frozen=True)
+class Collection:
+    """The `git gc --auto` that (a) leaves to the background: its time, and (packs, bytes)
+    before and after it."""
+
+    wall: float
+    cpu: float
+    before: tuple[int, int]
+    after: tuple[int, int]
+
+
+def measure(problem: str, generations: int) -> tuple[dict[str, Job], Collection]:
+    """The three jobs, and the collection after (a)."""
     n = 32 if problem == "rastrigin" else 256
     with tempfile.TemporaryDirectory(prefix="mindgit-bench-") as tmp:
         store = prepare_store(problem, Path(tmp) / "store")
+        # evolve ends with `git gc --auto`, which git runs detached: the command returns before
+        # the repack. It is held back here (gc.auto=0, the check still runs) and then timed on
+        # its own, so that it neither counts in (a)'s wall time nor runs during (b) and (c).
         a = run(
             [
                 sys.executable, "-c", MINDGIT, "--store", str(store), "evolve",
@@ -154,12 +192,17 @@ def measure(problem: str, generations: int) -> dict[str, tuple[float, int, float
                 "--generations", str(generations), "--seed", "1", "--tournament", "3",
                 "--crossover-rate", "0.5", "--mutation-rate", repr(1 / n),
                 "--mutation-scale", "0.1", "-q",
-            ]
+            ],
+            env=git_config_env("gc.auto", "0"),
         )  # fmt: skip
+        before = packed(store)
+        gc_argv = ["git", f"--git-dir={store}", "gc", "--auto", "--quiet"]
+        gc_wall, _, gc_cpu = run(gc_argv, env=git_config_env("gc.autoDetach", "false"))
+        gc = Collection(gc_wall, gc_cpu, before, packed(store))
     b = run([sys.executable, "-c", DEAP, problem, str(generations), str(POPULATION)])
     wat = FITNESS / ("rastrigin.wat" if problem == "rastrigin" else "onemax.wat")
     c = run([sys.executable, "-c", FLOOR, str(wat), str(n), str(generations), str(POPULATION)])
-    return {"a": a, "b": b, "c": c}
+    return {"a": a, "b": b, "c": c}, gc
 
 
 def main() -> None:
@@ -175,7 +218,7 @@ def main() -> None:
         for job in args.jobs.split(","):
             generations = JOBS[job]
             load = os.getloadavg()[0]
-            results = measure(problem, generations)
+            results, gc = measure(problem, generations)
             evals = POPULATION * generations
             print(f"\n{problem}, {job} job ({generations} generations)")
             if load > 0.5 * cores:
@@ -192,6 +235,15 @@ def main() -> None:
             print(
                 f"  time (b)/(a) = {tb / ta:.2f}   (c)/(a) = {tc / ta:.2f}   CPU (b)/(a) = {cb / ca:.2f}"
             )
+            mib = 1 << 20
+            (p0, b0), (p1, b1) = gc.before, gc.after
+            if gc.after == gc.before:
+                print(f"  then git gc --auto: nothing to do ({p0} packs, {b0 / mib:.1f} MiB)")
+            else:
+                print(
+                    f"  then git gc --auto, in the background: {gc.wall:.2f} s wall, "
+                    f"{gc.cpu:.2f} s CPU; {p0} packs, {b0 / mib:.1f} MiB -> {p1}, {b1 / mib:.1f} MiB"
+                )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,11 @@ def hermetic_env(
     monkeypatch.setenv("GIT_COMMITTER_NAME", "mindgit-test")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "test@mindgit.invalid")
     monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    # A `git gc --auto` that a command starts runs to its end in the foreground, not after the
+    # test has removed its directory (git's command-line config; libgit2 does not read it).
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "gc.autoDetach")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "false")
     monkeypatch.delenv("MINDGIT_STORE", raising=False)
     monkeypatch.delenv("GIT_DIR", raising=False)
     yield

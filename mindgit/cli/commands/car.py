@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info
 from mindgit.errors import UsageError
@@ -132,6 +133,8 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
             except OSError as error:
                 raise UsageError(f"cannot read {car_path}: {error.strerror}") from None
         summary = import_car(store, stream, experiment=experiment)
+    if summary.changed:
+        housekeep(store)
     if as_json:
         emit_json(
             {

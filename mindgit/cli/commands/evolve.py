@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.main import exit_with
 from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
@@ -384,6 +385,7 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
 
     result = _run_with_progress(as_json, opts["quiet"], call)
     _report(result, as_json)
+    housekeep(store)
 
 
 # ---- runs, lineage, plot -----------------------------------------------------------------------
@@ -594,6 +596,9 @@ def demo(keep: Path | None, generations: int, seed: int, as_json: bool) -> None:
 
     if keep is not None:
         go(keep)
+        from mindgit.store.repository import open_store
+
+        housekeep(open_store(keep))  # a kept node is a store like any other
         return
     with tempfile.TemporaryDirectory(prefix="mindgit-demo-") as tmp:
         go(Path(tmp) / "demo")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
 
@@ -297,6 +298,7 @@ def pull(
         emit_json(_pull_json(report))
     else:
         _say_pull(report)
+    housekeep(store)
 
 
 def _sync_json(result: PeerSync) -> dict[str, Any]:
