@@ -166,3 +166,44 @@ def test_keys_apply_refuses_an_untrusted_rotation(nodes: Nodes, mg: Mg) -> None:
     r = mg("--store", str(beta.path), "keys", "apply", "refs/keys/peers/gamma")
     assert r.code == 1 and "refused key rotation" in r.err and "does not trust" in r.err
     assert beta.trust.export() == before
+
+
+def _refs(store: Store) -> dict[str, str]:
+    return {r: str(store.repo.references[r].target) for r in store.repo.references}
+
+
+def test_every_refusal_is_one_line_exit_1_and_changes_nothing(
+    nodes: Nodes, mg: Mg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mindgit.store.rotations import rotate_key
+
+    alpha, beta, stranger = nodes("alpha", "beta", "stranger")
+    rotate_key(beta)
+    fetch(alpha, beta, f"{ANNOUNCE_REF}:refs/heads/beta-keys")
+    mg("--store", str(alpha.path), "keys", "apply", "beta-keys")
+    store = ("--store", str(alpha.path))
+    cid = mg(*store, "think", SECRET, "--private", "--to", "beta").out.strip()
+    sealed = decode_envelope(alpha.thought(CID.parse(cid)))
+    bad = encode_envelope(
+        dataclasses.replace(sealed, box=bytes([sealed.box[0] ^ 1]) + sealed.box[1:])
+    )
+    alpha.update(
+        lambda s: (s.with_thoughts(s.thoughts | {bad.cid}), {bad.cid: bad.data}), "tampered"
+    )
+    before = _refs(alpha)
+    cases: list[tuple[tuple[str, ...], str]] = [
+        (("think", SECRET, "--private", "--to", "beta.retired-1"), "is a retired key"),
+        (("think", SECRET, "--private", "--to", "nobody"), "no trusted node named 'nobody'"),
+        (("think", SECRET, "--private", "--tag", " x"), "tags of a private thought are private"),
+        (("think", "-", "--private"), "over the"),  # stdin, below: too big once sealed
+        (("share", cid, "--with", "beta.retired-1"), "is a retired key"),
+        (("share", str(bad.cid), "--with", "stranger"), "integrity check failed"),
+        (("share", cid, "--with", stranger.public_key.did[:-2]), "not an ed25519 public key"),
+    ]
+    for args, message in cases:
+        monkeypatch.setattr("sys.stdin", io.StringIO(SECRET * 40_000))
+        r = mg(*store, *args)
+        assert r.code == 1, (args, r.out, r.err)
+        assert message in r.err and len(r.err.strip().splitlines()) == 1, (args, r.err)
+        assert SECRET not in r.err + r.out and " x" not in r.err
+        assert _refs(alpha) == before, args
