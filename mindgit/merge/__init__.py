@@ -27,7 +27,13 @@ from mindgit.merge.engine import (
     merge_bases,
     plan_merge,
 )
-from mindgit.merge.lookup import BadSetting, FitnessChoice, ModuleCorrupt, find_fitness
+from mindgit.merge.lookup import (
+    BadSetting,
+    FitnessChoice,
+    ModuleCorrupt,
+    ModuleUnreadable,
+    find_fitness,
+)
 from mindgit.merge.search import (
     EXHAUSTIVE_LIMIT,
     MAX_ROUNDS,
@@ -73,6 +79,7 @@ __all__ = [
     "MergePlan",
     "ModuleCorrupt",
     "ModuleScorer",
+    "ModuleUnreadable",
     "Resolution",
     "Scorer",
     "StateScorer",

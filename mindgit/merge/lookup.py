@@ -89,6 +89,19 @@ class ModuleCorrupt(MindgitError):
         self.cid = cid
 
 
+class ModuleUnreadable(MindgitError):
+    """A stored module's file names a git object this repository cannot read (lost, corrupt)."""
+
+    def __init__(self, where: str, name: str, oid: str) -> None:
+        super().__init__(
+            f"{where}: {name} cannot be read (object {oid} is missing or corrupt)",
+            hint="fetch the module again (git fetch), or name another one with --fitness",
+        )
+        self.where = where
+        self.name = name
+        self.oid = oid
+
+
 @dataclass(frozen=True, slots=True)
 class FitnessChoice:
     """The module that decides, its limits, its direction, and where it was found."""
@@ -127,7 +140,7 @@ def find_fitness(
         if configured:
             found = (*_module(repo, configured), f"config {CONFIG_FITNESS}")
         elif run is not None:
-            wasm: bytes = repo[run.tree[MODULE_FILE].id].read_raw()
+            wasm = _read(repo, run.tree, MODULE_FILE, f"run {run.run_id}")
             if module_cid(wasm) != run.info.module:
                 raise ModuleCorrupt(f"run {run.run_id}", run.info.module)
             found = (run.info.module, wasm, f"run {run.run_id}")
@@ -278,7 +291,7 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
         for ref in sorted(r for r in repo.references if r.startswith(RUNS_PREFIX)):
             tip = read_run_tip(repo, ref.removeprefix(RUNS_PREFIX))
             if tip is not None and tip.info.module == cid:
-                wasm: bytes = repo[tip.tree[MODULE_FILE].id].read_raw()
+                wasm = _read(repo, tip.tree, MODULE_FILE, f"run {tip.run_id}")
                 if module_cid(wasm) != cid:
                     raise ModuleCorrupt(f"run {tip.run_id}", cid)
                 return cid, wasm
@@ -300,11 +313,22 @@ def _tree_module(
 ) -> tuple[CID, bytes] | None:
     if FITNESS_FILE not in tree or MODULE_FILE not in tree:
         return None
-    node = dagjson.decode(repo[tree[FITNESS_FILE].id].read_raw())
+    node = dagjson.decode(_read(repo, tree, FITNESS_FILE, where))
     cid = node.get("module") if isinstance(node, dict) else None
     if not isinstance(cid, CID):
         return None
-    wasm: bytes = repo[tree[MODULE_FILE].id].read_raw()
+    wasm = _read(repo, tree, MODULE_FILE, where)
     if module_cid(wasm) != cid:
         raise ModuleCorrupt(where, cid)
     return cid, wasm
+
+
+def _read(repo: pygit2.Repository, tree: pygit2.Tree, name: str, where: str) -> bytes:
+    """The bytes of file ``name`` of ``tree``; a lost or corrupt object is a named error (in a
+    clone the merge driver must fail with a reason git can show, never a traceback)."""
+    oid = tree[name].id
+    try:
+        data: bytes = repo[oid].read_raw()
+    except (KeyError, pygit2.GitError):
+        raise ModuleUnreadable(where, name, str(oid)) from None
+    return data

@@ -360,3 +360,40 @@ def test_git_setup_cli_refuses_a_bad_node(mg: Mg, store: Store, tmp_path: Path) 
     assert git("-C", str(work), "config", "--get", "merge.mindgit.driver", check=False) == ""
     r = mg("git-setup", str(work), "--no-fetch", "--json")
     assert r.code == 0 and f'"node": "{store.public_key.did}"' in r.out
+
+
+def fitness_ref(work: Path, name: str, module: bytes, *, lose_module: bool = False) -> None:
+    """A module stored in the clone as ``refs/fitness/<name>`` under rastrigin's fitness.json
+    (so under rastrigin's CID) but with ``module`` as its bytes; ``lose_module``: its blob is
+    then deleted, as a broken or partial copy would lose it."""
+    w = ("-C", str(work))
+    blob = git(*w, "hash-object", "-w", "--stdin", input=module).strip()
+    meta = git(*w, "rev-parse", "refs/fitness/rastrigin:fitness.json").strip()
+    listing = f"100644 blob {meta}\tfitness.json\n100644 blob {blob}\tmodule.wasm\n"
+    tree = git(*w, "mktree", input=listing.encode()).strip()
+    commit = git(*w, *USER, "commit-tree", "-m", name, tree).strip()
+    git(*w, "update-ref", f"refs/fitness/{name}", commit)
+    if lose_module:
+        (work / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+
+
+@pytest.mark.parametrize(
+    ("module", "says"),
+    [
+        ("nosuch", "no fitness module named 'nosuch'"),
+        ("corrupt", "refs/fitness/corrupt: the module's bytes do not hash to"),
+        ("lost", "refs/fitness/lost: module.wasm cannot be read"),
+        (str(HOSTILE / "infinite_loop.wat"), "ran out of fuel"),
+    ],
+)
+def test_a_module_the_driver_cannot_use_leaves_a_git_conflict(
+    rastrigin: Store, tmp_path: Path, module: str, says: str
+) -> None:
+    work = conflicting_clone(rastrigin, tmp_path)
+    fitness_ref(work, "corrupt", b"(module)")
+    fitness_ref(work, "lost", b"(module (memory 1))", lose_module=True)
+    git("-C", str(work), "config", "mindgit.fitness", module)
+    proc = git_merge(work, "origin/dreamer")
+    assert "mindgit: error: " in proc.stderr and says in proc.stderr, proc.stderr
+    assert "internal error" not in proc.stderr
+    assert_conflict_left_for_git(work, proc)
