@@ -26,7 +26,7 @@ from mindgit.merge.gitdriver import (
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Store
 from mindgit.store.state import State
-from tests.conftest import Mg, git
+from tests.conftest import Mg, fsck, git
 from tests.merge.conftest import (
     HOSTILE,
     block,
@@ -397,3 +397,62 @@ def test_a_module_the_driver_cannot_use_leaves_a_git_conflict(
     assert "mindgit: error: " in proc.stderr and says in proc.stderr, proc.stderr
     assert "internal error" not in proc.stderr
     assert_conflict_left_for_git(work, proc)
+
+
+def test_a_git_merge_in_a_signing_clone_passes_mindgit_verify_and_fsck(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    from tests.merge.conftest import ONEMAX
+
+    set_memories(store, {"human": block("base")})
+    store.fork("dreamer", switch=False)
+    set_memories(store, {"human": block("theirs"), "plan": block("p")}, experiment="dreamer")
+    store.set_genes([x("x0", 2.0)], experiment="dreamer")
+    set_memories(store, {"human": block("ours"), "copy": block("base")})
+    work = clone(store, tmp_path / "work")
+    trust = store.path / "mindgit" / "allowed_signers"
+    w = ("-C", str(work))
+    git(*w, "config", "mindgit.fitness", str(ONEMAX))
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0, proc.stderr
+    # git's own commit is unsigned unless the clone signs: verify says so, it does not pass it.
+    r = mg("--store", str(work), "verify", "--trust", str(trust))
+    assert r.code == 1 and "unsigned commit" in r.out + r.err
+    git(*w, "reset", "-q", "--hard", "ORIG_HEAD")  # as before the merge
+    for key, value in [
+        ("gpg.format", "ssh"),
+        ("user.signingkey", str(store.key_path)),
+        ("commit.gpgsign", "true"),
+        ("user.name", store.name),
+        ("user.email", store.public_key.did),
+    ]:
+        git(*w, "config", key, value)
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0 and "tidied" in proc.stderr, proc.stderr
+    assert len(git(*w, "log", "-1", "--format=%P").split()) == 2
+    r = mg("--store", str(work), "verify", "--trust", str(trust))
+    assert r.code == 0, r.out + r.err
+    fsck(work / ".git")
+    out = merge(store, "dreamer", fitness=str(ONEMAX))
+    assert out.commit is not None
+    assert tree_of(work, "HEAD") == tree_of(store.path, out.commit, bare=True)
+
+
+def test_a_file_that_is_not_a_manifest_is_left_as_a_git_conflict(
+    store: Store, tmp_path: Path
+) -> None:
+    work = clone(store, tmp_path / "work")
+    w = ("-C", str(work))
+    # Someone routes every file through the driver, and both sides change a plain text file.
+    with open(work / ".git" / "info" / "attributes", "a", encoding="utf-8") as f:
+        f.write("* merge=mindgit\n")
+    for branch, text in [("main", "base\n"), ("-b side", "theirs\n"), ("main", "ours\n")]:
+        git(*w, "checkout", "-q", *branch.split())
+        (work / "notes.txt").write_text(text)
+        git(*w, "add", "notes.txt")
+        git(*w, *USER, "commit", "-q", "-m", text.strip())
+    proc = git_merge(work, "side")
+    assert proc.returncode != 0
+    assert git(*w, "diff", "--name-only", "--diff-filter=U").split() == ["notes.txt"]
+    assert "not a valid mindgit manifest" in proc.stderr
+    assert (work / "notes.txt").read_text() == "ours\n"
