@@ -29,6 +29,7 @@ from mindgit.identity.trust import TrustFileUnreadable, TrustStore
 from mindgit.store.verify import Problem
 from mindgit.sync.gate import (
     DEFAULT_MAX_OBJECT_BYTES,
+    ZERO_OID,
     RefUpdate,
     check_commits,
     check_updates,
@@ -43,6 +44,11 @@ MARKER = "# mindgit-hook: "
 CONFIG_MAX_OBJECT = "mindgit.maxObjectBytes"
 CONFIG_REWIND = "mindgit.allowRewind"
 CONFIG_DELETE = "mindgit.allowDelete"
+
+# libgit2 (pygit2, so mindgit itself) reads no ref name longer than this (GIT_REFNAME_MAX, less
+# its NUL); git writes longer ones. One accepted on a server made every later push and pull
+# that lists the server's refs fail, so the hook refuses them before anything else.
+MAX_REF_NAME_BYTES = 1023
 
 _PYTHON_LINE = "MINDGIT_PYTHON="
 _PURPOSE = {
@@ -250,20 +256,44 @@ def server_trust(repo: pygit2.Repository) -> TrustStore:
     path = server_trust_path(repo)
     if not path.is_file():
         raise NoServerTrust(path)
-    return TrustStore(path)
+    trust = TrustStore(path)
+    # Said once, about the file, rather than "untrusted key" about every commit of every push.
+    if not trust.nodes():
+        raise EmptyTrust(path)
+    return trust
 
 
 def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[Problem]:
     """Why a push of ``updates`` must be refused as a whole (empty: accept it)."""
     trust = server_trust(repo)
     policy = read_policy(repo)
-    return check_updates(
+    problems = [p for u in updates if (p := _long_ref_problem(u)) is not None]
+    # A name libgit2 cannot read is not looked up at all (its update is refused already).
+    readable = [u for u in updates if _ref_bytes(u.ref) <= MAX_REF_NAME_BYTES]
+    return problems + check_updates(
         repo,
         trust,
-        updates,
+        readable,
         allow_rewind=policy.allow_rewind,
         allow_delete=policy.allow_delete,
         max_object_bytes=policy.max_object_bytes,
+    )
+
+
+def _ref_bytes(ref: str) -> int:
+    # A name git sent that is not UTF-8 arrives with its bytes kept as surrogates.
+    return len(ref.encode("utf-8", "surrogateescape"))
+
+
+def _long_ref_problem(u: RefUpdate) -> Problem | None:
+    size = _ref_bytes(u.ref)
+    if size <= MAX_REF_NAME_BYTES:
+        return None
+    shown = u.ref[:40].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return Problem(
+        u.new or u.old or ZERO_OID,
+        f"ref name {shown}... is {size} bytes long, "
+        f"over the {MAX_REF_NAME_BYTES} that libgit2 (and so mindgit) reads",
     )
 
 

@@ -62,7 +62,8 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
 
     def call(*args: str, stdin: str | None = None) -> Result:
         if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+            # As git gives it: bytes behind a text stream (the hook reads the bytes).
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
         capsys.readouterr()
         code = run(list(args))
         cap = capsys.readouterr()

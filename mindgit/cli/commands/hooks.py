@@ -152,10 +152,9 @@ def hook(name: str, args: tuple[str, ...]) -> None:
     from mindgit.errors import UsageError
     from mindgit.sync import hooks as lib
 
-    stdin = sys.stdin
     if name == "pre-receive":
         repo = lib.open_repository()
-        problems = lib.pre_receive(repo, lib.parse_ref_updates(name, stdin))
+        problems = lib.pre_receive(repo, lib.parse_ref_updates(name, _input_lines()))
     elif name == "update":
         if len(args) != 3:
             raise UsageError("the update hook takes <ref> <old> <new>")
@@ -170,10 +169,16 @@ def hook(name: str, args: tuple[str, ...]) -> None:
         problems = lib.pre_push(
             store.repo,
             store.trust,
-            lib.parse_pushed_refs(stdin),
+            lib.parse_pushed_refs(_input_lines()),
             max_object_bytes=policy.max_object_bytes,
         )
     for p in problems:
         click.echo(f"mindgit: refused: {lib.format_problem(p)}", err=True)
     if problems:
         exit_with(1)
+
+
+def _input_lines() -> list[str]:
+    # git hands ref names over as bytes, UTF-8 or not: read them so that, whatever the locale
+    # says, a name that is not UTF-8 is refused by name instead of failing the hook.
+    return sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\n")
