@@ -101,8 +101,9 @@ class Quarantine:
     def show_to(self, repo: pygit2.Repository) -> None:
         """Let ``repo`` (this process only) read the quarantined objects, to verify them.
 
-        The directory outlives every pull (emptied, never removed): libgit2 keeps the
-        alternate for the life of ``repo`` and would fail to list objects without it.
+        The directory outlives every pull (emptied, never removed): a ``repo`` given the
+        alternate outside :func:`quarantined` keeps it for its life and would fail to list
+        objects without it.
         """
         repo.odb.add_disk_alternate(str(self.objects.resolve()))
 
@@ -167,3 +168,8 @@ def quarantined(store: Store, peer: str) -> Iterator[Quarantine]:
         yield q
     finally:
         q.reset()
+        # The store's repository still had the quarantine as an alternate, and libgit2 keeps
+        # a deleted pack mapped: this process would go on reading a refused pull's objects
+        # (and could point a ref at one). Freeing drops the object database and its caches;
+        # the next read opens them afresh from disk, where only accepted objects are.
+        store.repo.free()

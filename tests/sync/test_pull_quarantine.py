@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 
+import pygit2
 import pytest
 
+from mindgit.store.repository import UnknownRef
+from mindgit.sync.outcomes import PullRejected
 from mindgit.sync.pull import pull
 from mindgit.sync.quarantine import (
     DEFAULT_MAX_FETCH,
@@ -92,3 +95,21 @@ def test_the_cap_defaults_and_reads_sizes(pair: Nodes) -> None:
     assert max_fetch(alpha) == DEFAULT_MAX_FETCH
     alpha.config_set("mindgit.maxfetch", "2G")
     assert max_fetch(alpha) == 2 << 30
+
+
+def test_a_refused_pull_leaves_nothing_readable_in_this_process(pair: Nodes) -> None:
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("work")
+    beta.think("a thought alpha will refuse", experiment="work")
+    head = beta.head("work")
+    alpha.trust.remove("beta")
+    before = fingerprint(alpha)
+    with pytest.raises(PullRejected):
+        pull(alpha, "beta")
+    # Not on disk, and not in this process's view of the store either.
+    assert pygit2.Oid(hex=head) not in alpha.repo.odb
+    assert alpha.repo.get(head) is None
+    with pytest.raises(UnknownRef):
+        alpha.fork("refused", start=head)
+    assert fingerprint(alpha) == before
+    fsck(alpha.path)
