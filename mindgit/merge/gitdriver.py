@@ -6,6 +6,10 @@ In a plain ``git clone`` of a store, ``mindgit git-setup`` (:func:`git_setup`) r
   ``.gitattributes`` file, so the work tree holds only the state);
 - ``merge.mindgit.name`` and ``merge.mindgit.driver`` (``<python> -m mindgit merge-driver %O %A
   %B %P``, with the interpreter that ran the setup, so it works from a virtualenv);
+- ``merge.mindgit.recursive`` = ``mindgit-bases``, a second driver (the same merge, with
+  ``--virtual-base``) that git uses to merge the merge bases of a criss-cross history. git keeps
+  whatever a failed merge of bases leaves as the base of the real merge, and goes on from it
+  without a word; this driver leaves a mark there instead, which stops the real merge;
 - ``+refs/fitness/*:refs/fitness/*`` and ``+refs/runs/*:refs/runs/*`` in the remote's fetch
   refspecs, then fetches them, so the driver finds fitness modules the way ``mindgit merge``
   does (``mindgit.merge.lookup``; ``mindgit.fitness`` and ``mindgit.minimize`` may be set in
@@ -50,11 +54,18 @@ from mindgit.store.repository import HEADS, Store
 from mindgit.store.state import SchemaError, State, parse_manifest
 
 DRIVER = "mindgit"
+# git merges the merge bases of a criss-cross history with the driver that
+# merge.<driver>.recursive names: this one, the same merge that marks its failure.
+BASES_DRIVER = "mindgit-bases"
 ATTRIBUTE_LINE = f"/{layout.MANIFEST} merge={DRIVER}"
 DRIVER_NAME = "mindgit fitness-guided merge of mind states"
 REFSPECS = (f"+{FITNESS_PREFIX}*:{FITNESS_PREFIX}*", f"+{RUNS_PREFIX}*:{RUNS_PREFIX}*")
 HOOK = "post-merge"
 HOOK_MARK = "# written by mindgit git-setup"
+VIRTUAL_BASE_FLAG = "--virtual-base"
+# What the driver leaves as git's virtual merge base when it cannot merge the merge bases: not a
+# manifest, so the merge that reads it as its base stops instead of going on from a guess.
+UNMERGED_BASES = b"mindgit: unmerged merge bases: "
 
 
 class MalformedManifest(MindgitError):
@@ -68,6 +79,20 @@ class MalformedManifest(MindgitError):
         self.side = side
         self.path = path
         self.problem = problem
+
+
+class UnmergedBases(MindgitError):
+    """git's virtual merge base is the mark the driver left when it could not merge the merge
+    bases of a criss-cross history (see :data:`UNMERGED_BASES`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"the merge bases of this criss-cross history could not be merged into one "
+            f"({reason}); the file was left as it was",
+            hint="set a module that decides (`git config mindgit.fitness NAME`) and merge again, "
+            "or resolve the conflict by hand",
+        )
+        self.reason = reason
 
 
 class NotAClone(MindgitError):
@@ -122,19 +147,40 @@ def current_branch(repo: pygit2.Repository) -> str | None:
 
 
 def merge_files(
-    base: Path, ours: Path, theirs: Path, *, repo_dir: Path | None = None
+    base: Path,
+    ours: Path,
+    theirs: Path,
+    *,
+    repo_dir: Path | None = None,
+    virtual_base: bool = False,
 ) -> DriverResult:
     """Merge three manifest files as the driver does, writing the result over ``ours``.
 
     An empty ``base`` means no common ancestor (``git merge --allow-unrelated-histories``).
-    Nothing is written unless the merge succeeds.
+    Nothing is written unless the merge succeeds; except with ``virtual_base`` (git merging the
+    merge bases of a criss-cross history, ``merge.mindgit.recursive``): git takes whatever is
+    left in ``ours`` as the base of the real merge even when the driver fails, so a failure
+    leaves :data:`UNMERGED_BASES` and the reason there, and the real merge stops on it.
     """
+    try:
+        return _merge_files(base, ours, theirs, repo_dir)
+    except MindgitError as e:
+        if virtual_base:
+            reason = e.reason if isinstance(e, UnmergedBases) else " ".join(str(e).split())
+            ours.write_bytes(UNMERGED_BASES + reason.encode() + b"\n")
+        raise
+
+
+def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) -> DriverResult:
     states: list[State | None] = []
     for side, path in (("base", base), ("ours", ours), ("theirs", theirs)):
         try:
             data = path.read_bytes()
         except OSError as e:
             raise MalformedManifest(side, path, e.strerror or str(e)) from None
+        if data.startswith(UNMERGED_BASES):
+            reason = data[len(UNMERGED_BASES) :].decode(errors="replace").strip()
+            raise UnmergedBases(reason)
         if side == "base" and not data:
             states.append(None)
             continue
@@ -165,10 +211,12 @@ def merge_files(
     )
 
 
-def driver_command(command: str | None = None) -> str:
-    """The ``merge.mindgit.driver`` value: how git calls ``mindgit merge-driver``."""
+def driver_command(command: str | None = None, *, virtual_base: bool = False) -> str:
+    """The ``merge.mindgit.driver`` value: how git calls ``mindgit merge-driver``; with
+    ``virtual_base``, the ``merge.mindgit-bases.driver`` value (git merging merge bases)."""
     prefix = command if command is not None else f"{shlex.quote(sys.executable)} -m mindgit"
-    return f"{prefix} merge-driver %O %A %B %P"
+    flag = f" {VIRTUAL_BASE_FLAG}" if virtual_base else ""
+    return f"{prefix} merge-driver{flag} %O %A %B %P"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +263,9 @@ def git_setup(
     driver = driver_command(command)
     repo.config[f"merge.{DRIVER}.name"] = DRIVER_NAME
     repo.config[f"merge.{DRIVER}.driver"] = driver
+    repo.config[f"merge.{DRIVER}.recursive"] = BASES_DRIVER
+    repo.config[f"merge.{BASES_DRIVER}.name"] = f"{DRIVER_NAME}: merge bases"
+    repo.config[f"merge.{BASES_DRIVER}.driver"] = driver_command(command, virtual_base=True)
     refspecs: tuple[str, ...] = ()
     if remote in repo.remotes.names():
         key = f"remote.{remote}.fetch"

@@ -7,28 +7,36 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.run import start_run
 from mindgit.ipld.cid import CID
-from mindgit.merge import merge
+from mindgit.merge import MergeConflict, merge
 from mindgit.merge.gitdriver import (
     ATTRIBUTE_LINE,
     HOOK_MARK,
     REFSPECS,
+    UNMERGED_BASES,
     MalformedManifest,
     NotAClone,
+    UnmergedBases,
     git_setup,
     merge_files,
 )
+from mindgit.store import layout
 from mindgit.store.generation import RunParams
-from mindgit.store.repository import Store
+from mindgit.store.genome import Gene
+from mindgit.store.refs import update_ref
+from mindgit.store.repository import HEADS, Store
 from mindgit.store.state import State
 from tests.conftest import Mg, fsck, git
 from tests.merge.conftest import (
     HOSTILE,
+    RASTRIGIN,
     block,
     diverge,
     set_data,
@@ -234,6 +242,8 @@ def test_driver_usage_errors(tmp_path: Path, mg: Mg) -> None:
     assert r.code == 2 and "usage: mindgit merge-driver" in r.err
     r = mg("merge-driver", "--tidy", str(tmp_path / "O"))
     assert r.code == 2
+    r = mg("merge-driver", "--tidy", "--virtual-base")
+    assert r.code == 2
 
 
 def test_git_setup_is_idempotent_and_keeps_the_work_tree_clean(
@@ -253,6 +263,13 @@ def test_git_setup_is_idempotent_and_keeps_the_work_tree_clean(
         git("-C", str(work), "config", "merge.mindgit.driver")
         .strip()
         .endswith("merge-driver %O %A %B %P")
+    )
+    # git merges a criss-cross history's merge bases with the driver this one names.
+    assert git("-C", str(work), "config", "merge.mindgit.recursive").strip() == "mindgit-bases"
+    assert (
+        git("-C", str(work), "config", "merge.mindgit-bases.driver")
+        .strip()
+        .endswith("merge-driver --virtual-base %O %A %B %P")
     )
     assert git("-C", str(work), "check-attr", "merge", "manifest.json").strip() == (
         "manifest.json: merge: mindgit"
@@ -456,3 +473,89 @@ def test_a_file_that_is_not_a_manifest_is_left_as_a_git_conflict(
     assert git(*w, "diff", "--name-only", "--diff-filter=U").split() == ["notes.txt"]
     assert "not a valid mindgit manifest" in proc.stderr
     assert (work / "notes.txt").read_text() == "ours\n"
+
+
+def set_at(store: Store, experiment: str, gene: Gene, when: int) -> str:
+    """Commit ``gene`` on ``experiment`` with commit time ``when`` (the order of merge bases
+    git merges into its virtual base goes by commit time)."""
+    head = store.head(experiment)
+    snap = store.snapshot(head)
+    state = snap.state.with_genome(snap.state.genome.with_genes(gene))
+    tree, manifest = layout.write_state(store.repo, state, {}, snap.tree)
+    commit = store.write_commit(tree, [head], f"set {gene.name}", manifest.cid, when=when)
+    update_ref(store.repo, HEADS + experiment, commit, head, message="set", committer="t <t@t>")
+    return commit
+
+
+def criss_cross_with_conflicting_bases(store: Store) -> None:
+    """main and dreamer merge each other's x0 conflict (rastrigin keeps main's 1.0 over
+    dreamer's older 2.0), then main sets x0 back to 2.0 while dreamer sets 3.0. The two merge
+    bases conflict on x0: only fitness merges them into the virtual base (x0 = 1.0), from which
+    both sides changed x0, differently."""
+    add_fitness(store, RASTRIGIN)
+    store.set_genes([x("x0", 0.0), x("x1", 0.0)])
+    store.fork("dreamer", switch=False)
+    now = int(time.time())
+    b = set_at(store, "dreamer", x("x0", 2.0), now - 20)  # the older base: git's first
+    a = set_at(store, "main", x("x0", 1.0), now - 10)
+    merge(store, b, into="main", fitness="rastrigin")
+    merge(store, a, into="dreamer", fitness="rastrigin")
+    store.set_genes([x("x0", 2.0)])
+    store.set_genes([x("x0", 3.0)], experiment="dreamer")
+
+
+def test_merge_bases_git_cannot_merge_are_a_conflict_not_a_guess(
+    store: Store, tmp_path: Path
+) -> None:
+    criss_cross_with_conflicting_bases(store)
+    with pytest.raises(MergeConflict):
+        merge(store, "dreamer", dry_run=True)  # no module decides the merge bases' conflict
+    work = clone(store, tmp_path / "work")
+    proc = git_merge(work, "origin/dreamer")
+    # git merged the bases with the driver; when that fails it must not go on from a guessed
+    # base (one base's manifest, from which main's x0 = 2.0 looked unchanged: x0 = 3.0 won).
+    assert "merge bases" in proc.stderr, proc.stderr
+    assert_conflict_left_for_git(work, proc)
+
+
+def test_merge_bases_with_conflicts_merge_by_fitness_under_git(
+    store: Store, tmp_path: Path
+) -> None:
+    criss_cross_with_conflicting_bases(store)
+    work = clone(store, tmp_path / "work")
+    git("-C", str(work), "config", "mindgit.fitness", "rastrigin")
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0, proc.stderr
+    out = merge(store, "dreamer", fitness="rastrigin")
+    assert len(out.bases) == 2 and out.commit is not None
+    assert manifest_cid(work, "HEAD") == out.manifest
+    assert tree_of(work, "HEAD") == tree_of(store.path, out.commit, bare=True)
+
+
+def test_a_virtual_base_the_driver_could_not_merge_stops_every_merge_that_reads_it(
+    tmp_path: Path,
+) -> None:
+    base = State().with_genome(State().genome.with_genes(x("x0", 0.0)))
+    ours = base.with_genome(base.genome.with_genes(x("x0", 1.0)))
+    theirs = base.with_genome(base.genome.with_genes(x("x0", 2.0)))
+    git("init", "-q", str(tmp_path))  # a repository that configures no module
+    a = write(tmp_path / "A", ours)
+    files = (write(tmp_path / "O", base), a, write(tmp_path / "B", theirs))
+    # Merging merge bases: a failure leaves the mark, with the reason, where git reads the result.
+    with pytest.raises(MergeConflict):
+        merge_files(*files, repo_dir=tmp_path, virtual_base=True)
+    mark = a.read_bytes()
+    assert mark.startswith(UNMERGED_BASES) and b"(x0)" in mark
+    # Any merge that gets the mark as a side or a base stops, and says why; a nested merge of
+    # bases passes it on.
+    for i in range(3):
+        paths = [write(tmp_path / n, s) for n, s in zip("OAB", (base, ours, ours), strict=True)]
+        write(paths[i], mark)
+        before = paths[1].read_bytes()
+        with pytest.raises(UnmergedBases) as e:
+            merge_files(*paths, repo_dir=tmp_path)
+        assert "(x0)" in e.value.reason and paths[1].read_bytes() == before
+        write(paths[i], mark)
+        with pytest.raises(UnmergedBases):
+            merge_files(*paths, repo_dir=tmp_path, virtual_base=True)
+        assert paths[1].read_bytes() == mark

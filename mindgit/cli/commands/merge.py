@@ -131,8 +131,19 @@ def _score(value: float | None) -> str:
     is_flag=True,
     help="After a merge commit, make blocks/ exactly what its manifest links (the post-merge hook).",
 )
+@click.option(
+    "--virtual-base",
+    is_flag=True,
+    help="git is merging the merge bases of a criss-cross history (merge.mindgit.recursive): "
+    "on failure, leave a mark that stops the real merge.",
+)
 def merge_driver(
-    base: Path | None, ours: Path | None, theirs: Path | None, path: str | None, tidy: bool
+    base: Path | None,
+    ours: Path | None,
+    theirs: Path | None,
+    path: str | None,
+    tidy: bool,
+    virtual_base: bool,
 ) -> None:
     """The git merge driver for manifest.json: `mindgit merge-driver %O %A %B %P`.
 
@@ -142,7 +153,7 @@ def merge_driver(
     from mindgit.errors import UsageError
 
     if tidy:
-        if base is not None:
+        if base is not None or virtual_base:
             raise UsageError("--tidy takes no file arguments")
         from mindgit.merge.gitdriver import tidy_blocks
 
@@ -157,7 +168,7 @@ def merge_driver(
         raise UsageError("usage: mindgit merge-driver BASE OURS THEIRS [PATH]  (git's %O %A %B %P)")
     from mindgit.merge.gitdriver import merge_files
 
-    result = merge_files(base, ours, theirs)
+    result = merge_files(base, ours, theirs, virtual_base=virtual_base)
     where = path or "manifest.json"
     for line in decision_lines(result.decisions):
         info(f"mindgit: {where}: {line}")
