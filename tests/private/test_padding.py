@@ -28,6 +28,7 @@ from mindgit.identity.seal import (
 from mindgit.ipld.cid import CID
 from mindgit.store.layout import read_thought
 from mindgit.store.private import reveal, share, think_private
+from mindgit.store.repository import init_store
 from mindgit.store.sealed import decode_envelope, encode_envelope
 from mindgit.store.state import SchemaError, check_thought
 from tests.private.conftest import Nodes, fetch
@@ -144,3 +145,18 @@ def test_share_keeps_the_padded_box(nodes: Nodes) -> None:
     assert new_env.padded and new_env.box == old_env.box
     fetch(gamma, alpha, "+refs/heads/main:refs/remotes/alpha/main")
     assert reveal(gamma, new, "refs/remotes/alpha/main")["text"] == "padded"
+
+
+def test_a_store_holding_an_envelope_1_verifies_and_reveals_it(tmp_path: Path) -> None:
+    KEYS[1].save(tmp_path / "id_ed25519")
+    store = init_store(tmp_path / "old", "old", key_file=tmp_path / "id_ed25519")
+    data = V1.read_bytes()
+    cid = CID.of(data)
+    store.update(lambda s: (s.with_thoughts({cid}), {cid: data}), "an envelope 1")
+    report = store.verify()
+    assert report.ok, report.problems
+    assert reveal(store, cid) == {
+        "tags": ["v1"],
+        "text": "sealed by envelope version 1",
+        "type": "note",
+    }
