@@ -149,7 +149,9 @@ def plan_merge(
     base = base_state(repo, bases, lazy.scorer)
     merge3 = three_way(base, ours_snap.state, theirs_snap.state)
     resolution = resolve(merge3, lazy.scorer() if merge3.conflicts else None)
-    found = lazy.choice if resolution.candidates_scored else None
+    # Looked up only when a conflict needed it, here or in merging the merge bases: a module
+    # that decided only the bases still decided the merged state, so the commit names it.
+    found = lazy.choice
     module = found.cid if found is not None else None
     manifest = resolution.state.manifest()
     outcome = MergeOutcome(
@@ -257,6 +259,7 @@ def merge_message(theirs: str, into: str, outcome: MergeOutcome) -> str:
         )
     if outcome.module is not None:
         lines.append(f"{TRAILER_MODULE}: {outcome.module}")
+    if outcome.entry is not None:
         lines.append(f"{TRAILER_ENTRY}: {outcome.entry}")
     lines.append(f"{TRAILER_STATE}: {outcome.manifest}")
     return "\n".join(lines) + "\n"

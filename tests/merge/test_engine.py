@@ -416,3 +416,22 @@ def test_a_ref_that_moved_since_the_plan_writes_no_object(rastrigin: Store) -> N
     with pytest.raises(RefMoved):
         apply_merge(store, plan)
     assert objects(store) == stored and store.head("main") == moved
+
+
+def test_a_module_that_decided_only_the_merge_bases_is_recorded(rastrigin: Store) -> None:
+    store = rastrigin
+    store.set_genes([x("x0", 0.0), x("x1", 0.0)])
+    store.fork("dreamer", switch=False)
+    store.set_genes([x("x0", 1.0)])
+    store.set_genes([x("x0", 2.0)], experiment="dreamer")
+    a, b = store.head("main"), store.head("dreamer")
+    merge(store, b, into="main", fitness="rastrigin")
+    merge(store, a, into="dreamer", fitness="rastrigin")
+    store.set_genes([x("x1", 1.0)])  # the merge itself has no conflict; its bases do
+    out = merge(store, "dreamer", fitness="rastrigin")
+    assert len(out.bases) == 2 and out.candidates_scored == 0 and out.entry is None
+    assert out.module is not None and out.fitness_source == "--fitness"
+    assert out.commit is not None
+    lines = message(store, out.commit).splitlines()
+    assert f"Mindgit-Module: {out.module}" in lines
+    assert not any(line.startswith("Mindgit-Merge-Entry") for line in lines)

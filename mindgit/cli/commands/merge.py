@@ -83,10 +83,16 @@ def merge(
     )
     if out.module is not None:
         direction = "lower" if out.minimize else "higher"
-        info(
-            f"{out.candidates_scored} candidate(s) scored by {out.module} "
-            f"({out.fitness_source}, {out.entry}, {direction} is fitter)"
-        )
+        if out.entry is None:  # the module decided conflicts between the merge bases only
+            info(
+                f"the merge bases were merged by {out.module} "
+                f"({out.fitness_source}, {direction} is fitter)"
+            )
+        else:
+            info(
+                f"{out.candidates_scored} candidate(s) scored by {out.module} "
+                f"({out.fitness_source}, {out.entry}, {direction} is fitter)"
+            )
     if out.commit is None:
         info(f"dry run: nothing written (the merged state would be {out.manifest})")
     else:
