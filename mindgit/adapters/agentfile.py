@@ -69,10 +69,19 @@ from mindgit.store.repository import (
     check_experiment_name,
 )
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block, State
+from mindgit.store.verify import MAX_BLOB_BYTES
 
 MAX_FILE_BYTES = 64 * 2**20
 """Agent files above this size are refused before they are read."""
+MAX_BLOCK_BYTES = MAX_BLOB_BYTES
+"""The largest block (or manifest) an import writes: ``verify`` refuses larger ones."""
 _SLUG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+_PARTS = {
+    DATA_AGENT: "object (all but its blocks, messages, tools and tool rules), af.agent,",
+    DATA_TOOLS: "tools, af.tools,",
+    DATA_RULES: "tool rules, af.tool_rules,",
+    DATA_MESSAGES: "message order, af.messages,",
+}
 
 
 class FileTooLarge(AgentFileError):
@@ -100,6 +109,26 @@ class MessageTooLarge(AgentFileError):
         self.agent = agent
         self.index = index
         self.size = size
+
+
+class PartTooLarge(AgentFileError):
+    """A part of an agent would be stored as a block larger than a store accepts."""
+
+    def __init__(self, source: str, part: str, size: int, limit: int) -> None:
+        super().__init__(
+            source,
+            f"{part} would be a block of {size} bytes, over the {limit} byte limit of a block",
+            hint="a store (and every peer's verify) refuses larger blocks; trim that part first",
+        )
+        self.part = part
+        self.size = size
+        self.limit = limit
+
+
+def _check_size(block: Block, source: str, part: str) -> None:
+    limit = MAX_BLOCK_BYTES  # read at call time, so that a test can lower it
+    if len(block.data) > limit:
+        raise PartTooLarge(source, part, len(block.data), limit)
 
 
 class BadExperimentName(AgentFileError):
@@ -215,8 +244,10 @@ def _plan(
     labels = [b["label"] for b in parts.blocks]
     names = memory_names(labels)
     memories: dict[str, CID] = {}
+    who = f"agent {parts.display_name}"
     for name, block in zip(names, parts.blocks, strict=True):
         b = memory_block(block)
+        _check_size(b, source, f"{who} memory block {block['label']!r}")
         blocks[b.cid] = b.data
         memories[name] = b.cid
     order: list[dagjson.Node] = []
@@ -238,6 +269,7 @@ def _plan(
         named.append((DATA_MESSAGES, {"order": order}))
     for data_name, node in named:
         b = Block.encode(node)
+        _check_size(b, source, f"{who} {_PARTS[data_name]}")
         blocks[b.cid] = b.data
         data[data_name] = b.cid
     state = (
@@ -248,6 +280,7 @@ def _plan(
         .with_memories(memories)
         .with_data(data)
     )
+    _check_size(state.manifest(), source, f"{who} manifest (its messages, blocks and genes)")
     return _Planned(experiment, parts, state, blocks, tuple(names), tuple(warnings))
 
 
@@ -311,6 +344,7 @@ def import_af(
     names = experiment_names([a.agent.get("name") for a in parts.agents], name)
     _check_names(store, names, label)
     file_node = _file_block(parts, style, value)
+    _check_size(file_node, label, "the file's own part (all but its agents), af.file,")
     plans = []
     for n, (agent, experiment) in enumerate(zip(parts.agents, names, strict=True)):
         warnings = (*parts.warnings, *agent.warnings) if n == 0 else agent.warnings
@@ -370,6 +404,7 @@ __all__ = [
     "ImportedAgent",
     "MessageTooLarge",
     "NotAnImportedAgent",
+    "PartTooLarge",
     "UnknownBlock",
     "describe",
     "export_af",

@@ -8,6 +8,7 @@ name), its messages in ``af.messages`` order (then new ones by CID), and the fil
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -184,13 +185,20 @@ def _messages_in_order(store: Store, loaded: _Loaded) -> list[dict[str, Any]]:
     return out
 
 
-def _agent_out(store: Store, loaded: _Loaded) -> tuple[fmt.AgentOut, str]:
+@dataclass(frozen=True, slots=True)
+class _Out:
+    agent: fmt.AgentOut
+    layout: str
+    grown: list[tuple[dict[str, Any], list[str]]]  # settings maps that gained fields, and which
+
+
+def _agent_out(store: Store, loaded: _Loaded) -> _Out:
     rev = loaded.rev
     agent = _unstore(loaded.agent_node, f"{rev} {DATA_AGENT}")
     if not isinstance(agent, dict):
         raise CorruptAgentState(f"{rev} {DATA_AGENT}", "is not an agent object")
     split = _string_list(loaded.agent_node, "split", rev)
-    apply_genes(agent, loaded.snap.state.genome)
+    grown = apply_genes(agent, loaded.snap.state.genome)
     memories = _memories_in_order(store, loaded)
     tools: list[dict[str, Any]] = []
     if DATA_TOOLS in loaded.data:
@@ -210,10 +218,10 @@ def _agent_out(store: Store, loaded: _Loaded) -> tuple[fmt.AgentOut, str]:
             agent["core_memory"] = memories
         if "tools" in split or tools:
             agent["tools"] = tools
-        return fmt.AgentOut(agent, (), ()), file_layout
+        return _Out(fmt.AgentOut(agent, (), ()), file_layout, grown)
     if "block_ids" in split:
         agent["block_ids"] = []
-    return fmt.AgentOut(agent, tuple(memories), tuple(tools)), file_layout
+    return _Out(fmt.AgentOut(agent, tuple(memories), tuple(tools)), file_layout, grown)
 
 
 def export_af(
@@ -229,22 +237,29 @@ def export_af(
         raise ExportConflict("no agents given")
     loaded = [_load(store, r) for r in revs]
     outs = [_agent_out(store, x) for x in loaded]
-    layouts = {lay for _, lay in outs}
+    layouts = {o.layout for o in outs}
     if len(layouts) > 1:
         raise ExportConflict("some are Letta 0.x agents (one per file) and some are not")
     first = loaded[0].file
     what = f"{loaded[0].rev} {DATA_FILE}"
     style = Style.from_node(first.get("style"), what)
     orders = _orders(first.get("key_orders"), what)
+    for o in outs:
+        for holder, added in o.grown:
+            # A field a gene added goes after the fields as imported, which keep their order.
+            kept = [k for k in holder if k not in added]
+            before = orders.get(tuple(sorted(kept)), sorted(kept))
+            orders.setdefault(tuple(sorted(holder)), [*before, *added])
     value: Json
     warnings: list[str] = []
     if layouts == {"v1"}:
         if len(outs) > 1:
             raise ExportConflict("a Letta 0.x agent file holds one agent; export each on its own")
-        value = outs[0][0].agent
+        value = outs[0].agent.agent
     else:
-        ids = [a.agent.get("id") for a, _ in outs if a.agent.get("id") is not None]
-        if len(set(map(str, ids))) != len(ids):
+        ids = [o.agent.agent.get("id") for o in outs if o.agent.agent.get("id") is not None]
+        # Compared as JSON: the agent ids 5 and "5" are two ids.
+        if len({json.dumps(i, sort_keys=True) for i in ids}) != len(ids):
             raise ExportConflict(
                 "two of them have the same agent id (imported from the same file twice?)"
             )
@@ -254,17 +269,17 @@ def export_af(
         order = first.get("order", {})
         if not isinstance(order, dict):
             raise CorruptAgentState(what, "'order' is not a map")
-        exported = {str(i) for i in ids}
+        exported = {i for i in ids if isinstance(i, str)}
         value, warnings = fmt.assemble_v2(
             envelope,
             _string_list(first, "split", what),
             {k: _string_list(order, k, what) for k in order},
-            [a for a, _ in outs],
+            [o.agent for o in outs],
             absent=[i for i in _string_list(first, "agents", what) if i not in exported],
         )
     data = render_document(ordered(value, orders), style)
     _write(out, data)
-    names = tuple(_name(a.agent) for a, _ in outs)
+    names = tuple(_name(o.agent.agent) for o in outs)
     return Exported(names, len(data), layouts.pop(), tuple(warnings))
 
 

@@ -14,6 +14,7 @@ Nothing here touches the store; ``agentfile`` maps the parts onto states.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -200,8 +201,17 @@ def _split_v2(value: dict[str, Any], source: str) -> FileParts:
             raise NotAnAgentFile(source, f"'{kind}' is not a list")
         pools[kind] = pool
     used: dict[str, set[str]] = {"blocks": set(), "tools": set()}
+    agent_ids: set[str] = set()
     parts = []
     for index, agent in enumerate(agents):
+        if agent.get("id") is not None:
+            # Export writes the agents back by id (and Letta loads them so): one id, one agent.
+            ident = json.dumps(agent["id"], sort_keys=True)
+            if ident in agent_ids:
+                raise DanglingReference(
+                    source, f"agent #{index + 1} repeats the id {agent['id']!r} of an earlier agent"
+                )
+            agent_ids.add(ident)
         agent_warnings = scrub_agent(agent, f"agent #{index + 1}")
         block_ids = _ids(agent.get("block_ids"), source, f"agent #{index + 1} 'block_ids'")
         tool_ids = _ids(agent.get("tool_ids"), source, f"agent #{index + 1} 'tool_ids'")

@@ -111,20 +111,27 @@ def _gene(name: str, spec: Spec, value: object, window: int | None) -> Gene | No
         return None
 
 
-def apply_genes(agent: dict[str, Any], genome: Genome) -> None:
+def apply_genes(agent: dict[str, Any], genome: Genome) -> list[tuple[dict[str, Any], list[str]]]:
     """Write the genes' values back into the agent's settings, in place.
 
     A field whose gene is gone keeps its imported value; genes of other names are mindgit's own.
+    Returns each settings map that gained fields (a gene set where the file had none) with the
+    fields it gained, so that the caller can keep the imported order of the others.
     """
+    grown = []
     for key, prefix in SOURCES:
         holder = agent if key is None else agent.get(key)
         if not isinstance(holder, dict):
             continue
+        keys = set(holder)
         for gene in genome.genes:
             head, _, name = gene.name.partition(".")
             if head != prefix or name not in SPECS or (key is None and name not in AGENT_FIELDS):
                 continue
             holder[name] = json_value(gene, holder.get(name))
+        if len(holder) > len(keys):
+            grown.append((holder, [k for k in holder if k not in keys]))
+    return grown
 
 
 def json_value(gene: Gene, imported: object) -> Any:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +47,7 @@ MAX_DEPTH = 500
 MAX_LAYERS = 3
 """A document may be a JSON string holding JSON this many times, no more."""
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _MIN_INT = dagjson.MIN_INT
 _MAX_INT = dagjson.MAX_INT
 
@@ -262,7 +265,10 @@ def drop_fixes_under(fix: dict[str, Any] | None, prefix: list[str | int]) -> dic
 
 
 def key_orders(value: Json, into: dict[tuple[str, ...], list[str]]) -> None:
-    """Record, for each set of keys not already in sorted order, the order first seen."""
+    """Record, for each set of keys, the order first seen, when that order is not sorted."""
+    # A set first seen sorted is not recorded (export sorts what it has no order for), but it
+    # is seen: a later map with the same keys in another order must not win.
+    seen: set[tuple[str, ...]] = set()
     stack = [value]
     while stack:
         item = stack.pop()
@@ -270,8 +276,9 @@ def key_orders(value: Json, into: dict[tuple[str, ...], list[str]]) -> None:
             keys = list(item)
             if len(keys) > 1:
                 canon = tuple(sorted(keys))
-                if canon not in into and tuple(keys) != canon:
+                if canon not in seen and canon not in into and tuple(keys) != canon:
                     into[canon] = keys
+                seen.add(canon)
             stack.extend(reversed(list(item.values())))
         elif isinstance(item, list):
             stack.extend(reversed(item))
@@ -300,15 +307,20 @@ class Layer:
     key_separator: str = ": "
     ascii: bool = False
     newline: bool = False
+    crlf: bool = False  # every line ends "\r\n" (a file checked out on Windows)
 
     def to_node(self) -> dict[str, Any]:
-        return {
+        node: dict[str, Any] = {
             "ascii": self.ascii,
             "indent": self.indent,
             "item_separator": self.item_separator,
             "key_separator": self.key_separator,
             "newline": self.newline,
         }
+        if self.crlf:
+            # Only when set, so that a file with "\n" lines is stored as it was before.
+            node["crlf"] = True
+        return node
 
     @classmethod
     def from_node(cls, node: object, what: str) -> Layer:
@@ -328,6 +340,7 @@ class Layer:
             str(seps[1]),
             node.get("ascii") is True,
             node.get("newline") is True,
+            node.get("crlf") is True,
         )
 
 
@@ -368,7 +381,11 @@ def _parse(text: str, source: str) -> Json:
     except RecursionError:
         raise NotJson(source, "nested too deeply") from None
     except ValueError as e:  # JSONDecodeError, and integers too long for int()
-        raise NotJson(source, str(e).split("\n")[0]) from None
+        reason = str(e).split("\n")[0]
+        if "integer string conversion" in reason:
+            # Python's own words name a function of its runtime, which a user cannot call.
+            reason = f"an integer has more than {sys.get_int_max_str_digits()} digits"
+        raise NotJson(source, reason) from None
     if _depth(value) > MAX_DEPTH:
         raise NotJson(source, f"nested deeper than {MAX_DEPTH} levels")
     return value
@@ -412,6 +429,11 @@ def _separators(body: str, indented: bool) -> tuple[str, str]:
 
 
 def _layer_of(text: str) -> Layer:
+    # JSON strings cannot hold a raw line break, so every "\r\n" is layout.
+    lines = text.count("\n")
+    crlf = lines > 0 and text.count("\r\n") == lines
+    if crlf:
+        text = text.replace("\r\n", "\n")
     body = text.strip()
     indent: int | str | None = None
     if len(body) > 1 and body[0] in "{[" and body[1] == "\n":
@@ -420,7 +442,7 @@ def _layer_of(text: str) -> Layer:
         lead = line[: len(line) - len(line.lstrip(" \t"))]
         indent = len(lead) if set(lead) <= {" "} else lead
     item_sep, key_sep = _separators(body, indent is not None)
-    return Layer(indent, item_sep, key_sep, text.isascii(), text.endswith("\n"))
+    return Layer(indent, item_sep, key_sep, text.isascii(), text.endswith("\n"), crlf)
 
 
 def parse_document(data: bytes, source: str) -> tuple[Json, Style]:
@@ -462,11 +484,10 @@ def _dumps(value: Json, layer: Layer) -> str:
         ensure_ascii=layer.ascii,
     )
     if not layer.ascii and not _utf8_ok(text):
-        # A lone surrogate can only have come in escaped; write it the same way.
-        text = json.dumps(
-            value,
-            indent=layer.indent,
-            separators=(layer.item_separator, layer.key_separator),
-            ensure_ascii=True,
-        )
-    return text + "\n" if layer.newline else text
+        # A lone surrogate can only have come in escaped; write it the same way, and only it
+        # (the rest of the text keeps its characters unescaped, as it was read).
+        text = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if layer.newline:
+        text += "\n"
+    # json.dumps writes "\n" only between lines (a string holds it escaped).
+    return text.replace("\n", "\r\n") if layer.crlf else text

@@ -96,7 +96,7 @@ json_values = st.recursive(
 _RESERVED_TOP = {"version", "schema_version", "format_version"}
 
 
-def _harmless(key: str) -> bool:
+def harmless(key: str) -> bool:
     """Extra keys a generated file may carry without changing what the file means."""
     norm = key.lower().replace("-", "_")
     return norm not in SECRET_NAMES and key not in AGENT_SECRET_FIELDS and key not in _RESERVED_TOP
@@ -105,13 +105,13 @@ def _harmless(key: str) -> bool:
 def _scrubbed(value: Any) -> Any:
     """``value`` without credential-named keys holding strings (those are dropped on import)."""
     if isinstance(value, dict):
-        return {k: _scrubbed(v) for k, v in value.items() if _harmless(k)}
+        return {k: _scrubbed(v) for k, v in value.items() if harmless(k)}
     if isinstance(value, list):
         return [_scrubbed(v) for v in value]
     return value
 
 
-extras = st.dictionaries(keys.filter(_harmless), json_values, max_size=3).map(_scrubbed)
+extras = st.dictionaries(keys.filter(harmless), json_values, max_size=3).map(_scrubbed)
 
 
 def _with(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def block(draw: st.DrawFn, label: str, ident: str | None) -> dict[str, Any]:
         "value": draw(text),
         "description": draw(st.one_of(st.none(), text)),
         "limit": draw(st.one_of(st.integers(0, 10**6), floats)),
-        "metadata": draw(st.one_of(st.none(), st.dictionaries(keys.filter(_harmless), scalars))),
+        "metadata": draw(st.one_of(st.none(), st.dictionaries(keys.filter(harmless), scalars))),
     }
     if ident is not None:
         b["id"] = ident
@@ -244,6 +244,7 @@ layers = st.builds(
     key_separator=st.sampled_from([":", ": "]),
     ascii=st.booleans(),
     newline=st.booleans(),
+    crlf=st.booleans(),
 )
 styles = st.builds(
     Style,

@@ -20,6 +20,7 @@ from mindgit.adapters.agentfile import (
     restore_block,
     set_block,
 )
+from mindgit.adapters.agentfile_json import parse_document, render_document
 from mindgit.cli import main
 from mindgit.store import history
 from mindgit.store.repository import NothingChanged, Store
@@ -289,3 +290,35 @@ def test_show_lists_tools_and_message_count(
     assert shown["agent"]["tools"] == ["conversation_search", "memory_replace", "memory_insert"]
     assert shown["agent"]["messages"] == 1
     assert shown["memories"]["human"]["description"].startswith("The human block")
+
+
+def test_edits_from_the_command_line_change_only_what_they_name(cli: Cli, tmp_path: Path) -> None:
+    fixture = AGENT_FILES / "memgpt_agent_with_convo.af"
+    value, style = parse_document(fixture.read_bytes(), fixture.name)
+    agent, out = value["agents"][0], tmp_path / "out.af"
+    assert "top_p" not in agent["llm_config"] and len(agent["messages"]) == 1
+    assert cli("import-af", str(fixture), "--as", "m").code == 0
+
+    def exported_is(expected: Any) -> None:
+        assert cli("export-af", "m", "-o", str(out)).code == 0
+        assert out.read_bytes() == render_document(expected, style)
+
+    exported_is(value)
+    assert cli("genome", "set", "llm.temperature=0.9", "-e", "m").code == 0
+    agent["llm_config"]["temperature"] = 0.9
+    exported_is(value)
+    # A gene for a field the file lacks adds it last; the others keep their order.
+    assert cli("genome", "set", "llm.top_p=0.5", "--min", "0", "--max", "1", "-e", "m").code == 0
+    agent["llm_config"]["top_p"] = 0.5
+    exported_is(value)
+    assert cli("think", "a note of mindgit's own", "-e", "m").code == 0
+    exported_is(value)
+    shown = json.loads(cli("show", "-e", "m", "--json").out)
+    [message] = [t["cid"] for t in shown["thoughts"] if t["type"] == "message"]
+    assert cli("forget", message, "-e", "m").code == 0
+    agent["messages"] = []
+    exported_is(value)
+    assert cli("block", "set", "human", "First name: Ada", "-e", "m").code == 0
+    next(b for b in value["blocks"] if b["label"] == "human")["value"] = "First name: Ada"
+    exported_is(value)
+    assert cli("verify", "--all").code == 0

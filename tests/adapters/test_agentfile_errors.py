@@ -9,13 +9,16 @@ from typing import Any
 
 import pytest
 
+from mindgit.adapters import agentfile
 from mindgit.adapters.agentfile import (
+    MAX_BLOCK_BYTES,
     MAX_FILE_BYTES,
     AgentFileError,
     ExportConflict,
     FileTooLarge,
     MessageTooLarge,
     NotAnImportedAgent,
+    PartTooLarge,
     export_af,
     import_af,
 )
@@ -30,7 +33,9 @@ from mindgit.adapters.agentfile_format import (
 from mindgit.adapters.agentfile_json import CorruptAgentState, NotJson
 from mindgit.store.repository import Store
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block
+from mindgit.store.verify import MAX_BLOB_BYTES, verify_commits
 from tests.adapters.test_agentfile_builders import AGENT_FILES, fingerprint
+from tests.conftest import Mg
 
 
 def v2(*agents: dict[str, Any], blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -81,6 +86,13 @@ CASES: list[tuple[str, Any, type[AgentFileError], str]] = [
     ),
     ("dangling block", v2({"block_ids": ["block-9"]}), DanglingReference, "'block-9'"),
     ("repeated block id", v2({}, blocks=[HUMAN, HUMAN]), DanglingReference, "repeated 'id'"),
+    (
+        "repeated agent id",
+        v2({"id": "agent-0", "name": "a"}, {"id": "agent-0", "name": "b"}),
+        DanglingReference,
+        "agent #2 repeats the id 'agent-0'",
+    ),
+    ("repeated agent id, a number", v2({"id": 7}, {"id": 7}), DanglingReference, "the id 7"),
 ]
 
 
@@ -199,3 +211,92 @@ def test_a_tampered_agent_block_is_named(store: Store, tmp_path: Path) -> None:
     store.update(lambda s: (s.with_data(data), {bad.cid: bad.data}), "tamper", experiment="m")
     with pytest.raises(CorruptAgentState, match=r"m af\.agent"):
         export_af(store, "m", tmp_path / "x.af")
+
+
+def test_a_part_larger_than_a_store_takes_is_refused(store: Store, tmp_path: Path) -> None:
+    # verify (here and at every peer) refuses a block over MAX_BLOB_BYTES: an import that wrote
+    # one would make a state no one accepts.
+    assert MAX_BLOCK_BYTES == MAX_BLOB_BYTES
+    big = "x" * (MAX_BLOB_BYTES + 1)
+    before = fingerprint(store)
+    for content, part in [
+        (v2({"block_ids": ["block-0"]}, blocks=[{**HUMAN, "value": big}]), "memory block 'human'"),
+        (v2({"name": "a", "system": big}), "agent 'a' object"),
+        (v2({"tool_ids": ["t"]}) | {"tools": [{"id": "t", "source_code": big}]}, "tools, af.tools"),
+        (v2({}) | {"files": [{"content": big}]}, "the file's own part"),
+    ]:
+        path = tmp_path / "big.af"
+        path.write_text(json.dumps(content))
+        with pytest.raises(PartTooLarge) as caught:
+            import_af(store, path, name="big")
+        assert part in str(caught.value) and "16777216 byte limit" in str(caught.value)
+        assert caught.value.size > MAX_BLOB_BYTES and "\n" not in str(caught.value)
+        assert fingerprint(store) == before
+
+
+def test_a_manifest_larger_than_a_store_takes_is_refused(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At the real limit this takes ~240,000 messages (minutes to plan); the check is the same.
+    messages = [{"role": "user", "n": n} for n in range(300)]
+    path = tmp_path / "many.af"
+    path.write_text(json.dumps(v2({"name": "a", "messages": messages})))
+    import_af(store, path, name="fits")
+    size = len(store.repo.revparse_single("fits:manifest.json").read_raw())
+    monkeypatch.setattr(agentfile, "MAX_BLOCK_BYTES", size - 1)
+    before = fingerprint(store)
+    with pytest.raises(PartTooLarge, match=r"agent 'a' (manifest|message order)") as caught:
+        import_af(store, path, name="x")
+    assert caught.value.limit == size - 1
+    assert fingerprint(store) == before
+
+
+def test_agent_ids_that_differ_as_json_export_together(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "ids.af"
+    path.write_text(json.dumps(v2({"id": 5, "name": "a"}, {"id": "5", "name": "b"})))
+    agents = import_af(store, path, name="ids")
+    out = tmp_path / "out.af"
+    export_af(store, [a.experiment for a in agents], out)
+    assert out.read_bytes() == path.read_bytes()
+
+
+BAD_FOR_CLI: list[tuple[str, bytes, str]] = [
+    ("not json", b"hello", "not JSON"),
+    ("truncated", (AGENT_FILES / "memgpt_agent_with_convo.af").read_bytes()[:5000], "not JSON"),
+    ("a byte-order mark and nothing", b"\xef\xbb\xbf", "not JSON"),
+    ("UTF-16", json.dumps(v2({"name": "a"})).encode("utf-16"), "not UTF-8 at byte 0"),
+    ("invalid UTF-8", b'{"agents": [{"name": "\xc3"}]}', "not UTF-8 at byte 22"),
+    ("not an agent file", b'{"name": "a"}', "not a Letta agent file"),
+    ("ids collide", json.dumps(v2({"id": "a"}, {"id": "a"})).encode(), "repeats the id"),
+    ("block_ids a string", json.dumps(v2({"block_ids": "block-0"})).encode(), "'block_ids'"),
+    ("blocks a map", json.dumps({"agents": [{}], "blocks": {}}).encode(), "'blocks' is not a list"),
+    ("label a number", json.dumps(v2({}, blocks=[{"id": "b", "label": 3}])).encode(), "no label"),
+]
+
+
+@pytest.mark.parametrize(("what", "data", "text"), BAD_FOR_CLI, ids=[c[0] for c in BAD_FOR_CLI])
+def test_the_cli_refuses_bad_files_in_one_line_and_writes_nothing(
+    store: Store, tmp_path: Path, mg: Mg, what: str, data: bytes, text: str
+) -> None:
+    path = tmp_path / "bad.af"
+    path.write_bytes(data)
+    before = fingerprint(store)
+    r = mg("--store", str(store.path), "import-af", str(path), "--as", "x")
+    assert r.code == 1 and r.out == ""
+    assert r.err.startswith(f"mindgit: error: {path}: ") and text in r.err
+    assert r.err.count("\n") == 1 and "Traceback" not in r.err
+    r = mg("--store", str(store.path), "import-af", str(path), "--as", "x", "--json")
+    assert r.code == 1 and r.err.count("\n") == 1
+    error = json.loads(r.out)
+    assert text in error["error"] and "\n" not in error["error"]
+    assert fingerprint(store) == before
+    assert verify_commits(store.repo, store.trust, [store.head("main")]).ok
+
+
+def test_the_cli_export_of_a_state_that_is_no_agent_writes_nothing(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    out = tmp_path / "out.af"
+    r = mg("--store", str(store.path), "export-af", "main", "-o", str(out))
+    assert r.code == 1 and r.err.count("\n") == 1 and "holds no imported agent" in r.err
+    assert not out.exists() and list(tmp_path.glob(".out.af*")) == []

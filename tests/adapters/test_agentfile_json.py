@@ -185,3 +185,45 @@ def test_bad_styles_are_refused(node: Any) -> None:
 
 def test_layer_defaults_are_lettas() -> None:
     assert Layer() == Layer(2, ",", ": ", False, False)
+
+
+def test_the_order_first_seen_wins_even_when_it_is_sorted() -> None:
+    value = {"x": {"a": 1, "b": 2}, "y": {"b": 3, "a": 4}, "z": {"d": 1, "c": 2}}
+    orders: dict[tuple[str, ...], list[str]] = {}
+    key_orders(value, orders)
+    assert orders == {("c", "d"): ["d", "c"]}
+    back = ordered(through_dagjson(value), orders)
+    assert json.dumps(back) == json.dumps({**value, "y": {"a": 4, "b": 3}})
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["plain", "double-encoded"])
+def test_windows_line_ends_are_kept(wrapped: bool) -> None:
+    text = json.dumps({"agents": [{"name": "a", "v": "x\r\ny"}]}, indent=2) + "\n"
+    if wrapped:
+        text = json.dumps(text.replace("\n", "\r\n")) + "\n"
+    data = text.replace("\n", "\r\n").encode()
+    value, style = parse_document(data, "x.af")
+    assert style.layers[-1].crlf and style.layers[-1].indent == 2
+    assert value == {"agents": [{"name": "a", "v": "x\r\ny"}]}
+    assert render_document(value, style) == data
+    assert Style.from_node(dagjson.decode(dagjson.encode(style.to_node())), "x") == style
+
+
+def test_mixed_line_ends_are_not_windows_ones() -> None:
+    data = b'{\n  "a": 1,\r\n  "b": 2\n}'
+    _, style = parse_document(data, "x.af")
+    assert not style.layers[0].crlf and "crlf" not in style.layers[0].to_node()
+
+
+def test_a_lone_surrogate_is_escaped_alone() -> None:
+    data = '{"v": "\\ud800 é \\u00e9 ü"}'.encode()
+    value, style = parse_document(data, "x.af")
+    assert value == {"v": "\ud800 é é ü"} and not style.layers[0].ascii
+    assert render_document(value, style) == '{"v": "\\ud800 é é ü"}'.encode()
+
+
+def test_an_integer_too_long_is_named_in_the_users_words() -> None:
+    with pytest.raises(NotJson) as e:
+        parse_document(b'{"a": ' + b"9" * 5000 + b"}", "bad.af")
+    assert str(e.value).startswith("bad.af: not JSON (an integer has more than 4300 digits)")
+    assert "sys." not in str(e.value)

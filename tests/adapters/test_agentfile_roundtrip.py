@@ -4,6 +4,7 @@ their exact number types."""
 
 from __future__ import annotations
 
+import copy
 import io
 import itertools
 from pathlib import Path
@@ -13,8 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mindgit.adapters.agentfile import describe, export_af, import_af, memory_name
-from mindgit.adapters.agentfile_json import Style
+from mindgit.adapters.agentfile import (
+    AgentFileError,
+    describe,
+    export_af,
+    import_af,
+    memory_name,
+)
+from mindgit.adapters.agentfile_json import Style, parse_document, render_document
 from mindgit.ipld import dagjson
 from mindgit.store import layout
 from mindgit.store.repository import Store, init_store
@@ -24,6 +31,10 @@ from tests.adapters.test_agentfile_builders import (
     REAL_FILES,
     agent_file_v1,
     agent_file_v2,
+    fingerprint,
+    harmless,
+    json_values,
+    keys,
     load_json,
     same,
     styles,
@@ -198,3 +209,95 @@ def test_generated_stores_verify(tmp_path: Path) -> None:
     }
     _roundtrip(store, _COUNTER, value, Style())
     verified(store)
+
+
+@pytest.mark.parametrize(
+    "name", ["memgpt_agent_with_convo.af", "deep_research_agent.af", "evie.af"]
+)
+def test_a_real_file_checked_out_on_windows_comes_back(
+    store: Store, tmp_path: Path, name: str
+) -> None:
+    # git with core.autocrlf=true writes every line end as CRLF.
+    original = (AGENT_FILES / name).read_bytes().replace(b"\n", b"\r\n")
+    assert original.count(b"\r\n") > 100
+    agents = import_af(store, io.BytesIO(original), name="win")
+    out = io.BytesIO()
+    export_af(store, [a.experiment for a in agents], out)
+    assert out.getvalue() == original
+
+
+# -- mutations of the real files -------------------------------------------------------------------
+
+
+def _spots(value: Any) -> list[tuple[Any, Any]]:
+    """Every (container, key or index) of a document, in document order."""
+    out: list[tuple[Any, Any]] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        for k, v in children:
+            out.append((item, k))
+            if isinstance(v, dict | list):
+                stack.append(v)
+    return out
+
+
+@st.composite
+def mutated_real_files(draw: st.DrawFn) -> bytes:
+    """A real agent file with one to three changes anywhere in it (a value replaced, an entry
+    removed, one added, one repeated), written in the file's own style."""
+    path = draw(st.sampled_from(REAL_FILES))
+    value, style = parse_document(path.read_bytes(), path.name)
+    for _ in range(draw(st.integers(1, 3))):
+        holder, key = draw(st.sampled_from(_spots(value)))
+        op = draw(st.sampled_from(["replace", "remove", "add", "repeat"]))
+        if op == "replace":
+            holder[key] = draw(json_values)
+        elif op == "remove":
+            del holder[key]
+        elif op == "add" and isinstance(holder, dict):
+            holder.setdefault(draw(keys.filter(harmless)), draw(json_values))
+        elif op == "add":
+            holder.insert(key, draw(json_values))
+        elif isinstance(holder, list):
+            holder.insert(key, copy.deepcopy(holder[key]))
+        else:
+            holder[key] = [holder[key], copy.deepcopy(holder[key])]
+    return render_document(value, style)
+
+
+def _one_order_per_key_set(value: Any, seen: dict[frozenset[str], list[str]]) -> bool:
+    if isinstance(value, dict):
+        if seen.setdefault(frozenset(value), list(value)) != list(value):
+            return False
+        return all(_one_order_per_key_set(v, seen) for v in value.values())
+    if isinstance(value, list):
+        return all(_one_order_per_key_set(v, seen) for v in value)
+    return True
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_mutated_real_files_come_back_or_are_refused(tmp_path: Path, data: st.DataObject) -> None:
+    store = _generated_store(tmp_path)
+    raw = data.draw(mutated_real_files())
+    before = fingerprint(store)
+    try:
+        agents = import_af(store, io.BytesIO(raw), name=f"mut{next(_COUNTER)}")
+    except AgentFileError as e:
+        assert "\n" not in str(e)
+        assert fingerprint(store) == before
+        return
+    out = io.BytesIO()
+    export_af(store, [a.experiment for a in agents], out)
+    if any(a.warnings for a in agents):
+        return  # a secret was emptied: it cannot come back
+    value = load_json(raw)
+    assert same(load_json(out.getvalue()), value)
+    if _one_order_per_key_set(value, {}):
+        assert out.getvalue() == raw
