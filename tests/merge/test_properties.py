@@ -186,3 +186,27 @@ def test_two_stores_built_alike_merge_to_the_same_tree(tmp_path: Path) -> None:
         trees.append((out.manifest, str(commit.tree_id)))
         fsck(store.path)
     assert trees[0] == trees[1]
+
+
+def test_changes_only_one_side_made_are_kept_unscored_even_when_less_fit(
+    module: FitnessModule, tmp_path: Path
+) -> None:
+    # docs/merge.md, "Limits": fitness decides conflicts only. Each side moved one gene away
+    # from the optimum; the merge keeps both moves, less fit than either parent.
+    store = build(
+        tmp_path / "alpha",
+        (
+            {"x0": 0.0, "x1": 0.0},
+            {"x0": 3.0, "x1": 0.0},
+            {"x0": 0.0, "x1": 3.0},
+            frozenset(),
+            frozenset(),
+        ),
+    )
+    out = merge(store, "dreamer", fitness="rastrigin")
+    assert out.candidates_scored == 0 and [d.reason for d in out.decisions] == [
+        "ours-only",
+        "theirs-only",
+    ]
+    merged, ours, theirs = store.state(), store.state("main~1"), store.state("dreamer")
+    assert score(module, merged) == -18.0 < max(score(module, ours), score(module, theirs)) == -9.0
