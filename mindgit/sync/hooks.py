@@ -26,7 +26,9 @@ import pygit2
 
 from mindgit.errors import MindgitError, UsageError
 from mindgit.identity.trust import TrustFileUnreadable, TrustStore
+from mindgit.store.refs import RefError, check_ref_name
 from mindgit.store.verify import Problem
+from mindgit.sync import refspace
 from mindgit.sync.gate import (
     DEFAULT_MAX_OBJECT_BYTES,
     ZERO_OID,
@@ -267,13 +269,13 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     """Why a push of ``updates`` must be refused as a whole (empty: accept it)."""
     trust = server_trust(repo)
     policy = read_policy(repo)
-    problems = [p for u in updates if (p := _long_ref_problem(u)) is not None]
-    # A name libgit2 cannot read is not looked up at all (its update is refused already).
-    readable = [u for u in updates if _ref_bytes(u.ref) <= MAX_REF_NAME_BYTES]
+    problems = [p for u in updates if (p := _ref_name_problem(u)) is not None]
+    # A refused name is not looked up at all: libgit2 may not even read it.
+    named = [u for u in updates if _ref_name_problem(u) is None]
     return problems + check_updates(
         repo,
         trust,
-        readable,
+        named,
         allow_rewind=policy.allow_rewind,
         allow_delete=policy.allow_delete,
         max_object_bytes=policy.max_object_bytes,
@@ -285,16 +287,30 @@ def _ref_bytes(ref: str) -> int:
     return len(ref.encode("utf-8", "surrogateescape"))
 
 
-def _long_ref_problem(u: RefUpdate) -> Problem | None:
+def _ref_name_problem(u: RefUpdate) -> Problem | None:
+    """What the gate does not see in a name: its length, and the rules a pull reads it by."""
+    at = u.new or u.old or ZERO_OID
     size = _ref_bytes(u.ref)
-    if size <= MAX_REF_NAME_BYTES:
-        return None
-    shown = u.ref[:40].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return Problem(
-        u.new or u.old or ZERO_OID,
-        f"ref name {shown}... is {size} bytes long, "
-        f"over the {MAX_REF_NAME_BYTES} that libgit2 (and so mindgit) reads",
-    )
+    if size > MAX_REF_NAME_BYTES:
+        shown = u.ref[:40].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return Problem(
+            at,
+            f"ref name {shown}... is {size} bytes long, "
+            f"over the {MAX_REF_NAME_BYTES} that libgit2 (and so mindgit) reads",
+        )
+    try:
+        check_ref_name(u.ref)
+    except RefError:
+        return None  # the gate names it
+    if not refspace.is_synced(u.ref):
+        return None  # the gate names it
+    # A pull refuses every ref of a peer whole when one is named against its namespace's
+    # rules (refs/fitness/<one module name>): on a server, such a ref would stop every pull.
+    try:
+        refspace.check_synced_ref(u.ref)
+    except refspace.BadRefName as e:
+        return Problem(at, f"{u.ref}: {e.reason}")
+    return None
 
 
 def update(repo: pygit2.Repository, ref: str, old: str, new: str) -> list[Problem]:

@@ -21,10 +21,12 @@ import pytest
 from mindgit.identity.keys import NodeKey
 from mindgit.store.repository import Store, init_store
 from mindgit.store.rotations import rotate_key
-from tests.conftest import fsck, git
+from tests.conftest import FIXTURES, fsck, git
 from tests.sync import forge
 from tests.sync.test_hooks_gate import populated, raw_tree, signed_raw_commit, tree_entries
 from tests.sync.test_hooks_server import attack, make_server, push, refs, refused_lines
+
+RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
 
 
 @pytest.fixture
@@ -402,3 +404,99 @@ def test_a_new_store_pushed_whole(srv_dir: Path, tmp_path: Path) -> None:
     server = make_server(srv_dir, beta.trust.export())
     proc = push(beta, str(server), "refs/heads/*:refs/heads/*")
     assert proc.returncode == 0, proc.stderr
+
+
+# ---- mindgit trees that are malformed in other ways -------------------------------------------
+
+
+def _with_thought_entry(store: Store, mode: bytes, name: bytes, data: bytes) -> str:
+    """A signed commit on the head whose thoughts tree gains one entry, the manifest unchanged."""
+    repo = store.repo
+    head = store.head()
+    commit = repo[head].peel(pygit2.Commit)
+    thoughts = repo[commit.tree["thoughts"].id]
+    assert isinstance(thoughts, pygit2.Tree)
+    entry = (mode, name, repo.create_blob(data))
+    sub = raw_tree(repo, sorted([*tree_entries(thoughts), entry], key=lambda e: e[1]))
+    root = [(m, n, sub if n == b"thoughts" else o) for m, n, o in tree_entries(commit.tree)]
+    return signed_raw_commit(store, raw_tree(repo, root), [head], "odd entry")
+
+
+def _relinked(store: Store, mode: bytes) -> str:
+    """The head's own first thought filed again under ``mode`` (its name and bytes right)."""
+    repo = store.repo
+    head = store.head()
+    commit = repo[head].peel(pygit2.Commit)
+    thoughts = repo[commit.tree["thoughts"].id]
+    assert isinstance(thoughts, pygit2.Tree)
+    entries = [(mode, n, o) for _, n, o in tree_entries(thoughts)]
+    sub = raw_tree(repo, entries)
+    root = [(m, n, sub if n == b"thoughts" else o) for m, n, o in tree_entries(commit.tree)]
+    return signed_raw_commit(store, raw_tree(repo, root), [head], "odd mode")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        "not-a-cid",
+        "uppercase-cid",
+        "unlisted-cid",
+        "symlink",
+        "executable",
+        "top-level-file",
+    ],
+)
+def test_malformed_state_trees(server: Path, store: Store, build: str) -> None:
+    from mindgit.ipld.cid import CID
+
+    data = b'{"text":"stray","type":"note"}'
+    cid = str(CID.of(data))
+    if build == "not-a-cid":
+        bad = _with_thought_entry(store, b"100644", b"hello", data)
+    elif build == "uppercase-cid":
+        bad = _with_thought_entry(store, b"100644", cid.upper().encode(), data)
+    elif build == "unlisted-cid":
+        bad = _with_thought_entry(store, b"100644", cid.encode(), data)
+    elif build == "symlink":
+        bad = _relinked(store, b"120000")
+    elif build == "executable":
+        bad = _relinked(store, b"100755")
+    else:
+        head = store.head()
+        commit = store.repo[head].peel(pygit2.Commit)
+        extra = (b"100644", b"README", store.repo.create_blob(b"hello"))
+        root = sorted([*tree_entries(commit.tree), extra], key=lambda e: e[1])
+        bad = signed_raw_commit(store, raw_tree(store.repo, root), [head], "readme")
+    lines = attack(store, server, bad)
+    assert all(line.startswith(f"mindgit: refused: {bad}") for line in lines), lines
+
+
+# ---- ref names a pull refuses -----------------------------------------------------------------
+
+
+def test_a_ref_name_every_pull_would_refuse(server: Path, store: Store, tmp_path: Path) -> None:
+    """The server is where nodes pull from: a ref there that a pull refuses by name makes every
+    pull from it refused whole. The hook refuses such names as a pull would."""
+    from mindgit.evolve.fitness import to_wasm
+    from mindgit.store.fitness_store import store_module
+    from mindgit.sync.peers import add_peer
+    from mindgit.sync.pull import pull
+
+    entry = store_module(store, to_wasm(RASTRIGIN.read_bytes()), "rastrigin")
+    # A well-formed git ref name, and a fitness module commit: only the name is wrong.
+    name = "refs/fitness/team/rastrigin"
+    git("--git-dir", str(store.path), "update-ref", name, entry.commit)
+    before = refs(server)
+    proc = push(store, str(server), f"{name}:{name}")
+    assert proc.returncode != 0, proc.stderr
+    assert refused_lines(proc) == [
+        f"mindgit: refused: {entry.commit}: {name}: invalid fitness module name 'team/rastrigin'"
+    ]
+    assert refs(server) == before
+    # And so a node pulling from the server still gets what is there.
+    beta = init_store(tmp_path / "beta", "beta")
+    beta.trust.add(store.public_key, "alpha")
+    add_peer(beta, "shared", f"file://{server}")
+    report = pull(beta, "shared")
+    # (beta's own main is unrelated to alpha's: the pull says so, and refuses nothing.)
+    assert [(r.ref, r.status) for r in report.refs] == [("refs/heads/main", "unrelated")]
