@@ -43,6 +43,7 @@ from mindgit.adapters.agentfile_blocks import (
 )
 from mindgit.adapters.agentfile_export import (
     AgentSummary,
+    CannotWrite,
     ExportConflict,
     Exported,
     NotAnImportedAgent,
@@ -393,10 +394,12 @@ def _create_refs(store: Store, refs: Sequence[tuple[str, str]]) -> None:
 
 
 __all__ = [
+    "MAX_BLOCK_BYTES",
     "MAX_FILE_BYTES",
     "AgentFileError",
     "AgentSummary",
     "BlockTooLong",
+    "CannotWrite",
     "CorruptAgentState",
     "ExportConflict",
     "Exported",

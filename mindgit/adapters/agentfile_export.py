@@ -65,6 +65,18 @@ class ExportConflict(MindgitError):
         self.problem = problem
 
 
+class CannotWrite(MindgitError):
+    """The agent file cannot be written where it was asked for."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(
+            f"cannot write {target} ({reason}); nothing was written",
+            hint="check that its directory exists and can be written to",
+        )
+        self.target = target
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Exported:
     """What ``export_af`` wrote."""
@@ -307,11 +319,17 @@ def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
         out.write(data)
         return
     target = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    except OSError as e:
+        raise CannotWrite(str(target), e.strerror or str(e)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise CannotWrite(str(target), e.strerror or str(e)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

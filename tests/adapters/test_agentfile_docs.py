@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.adapters.agentfile import MAX_FILE_BYTES
+from mindgit.adapters import agentfile, agentfile_format
+from mindgit.adapters.agentfile import MAX_BLOCK_BYTES, MAX_FILE_BYTES
 from mindgit.adapters.agentfile_format import MCP_SECRET_FIELDS, SECRET_NAMES
 from mindgit.adapters.agentfile_genes import SPECS
+from mindgit.errors import MindgitError
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "agent-files.md"
@@ -30,6 +32,20 @@ def test_the_tables_name_what_the_code_does() -> None:
     for name in [*SPECS, *SECRET_NAMES, *MCP_SECRET_FIELDS]:
         assert f"`{name}`" in text, name
     assert MAX_FILE_BYTES == 64 * 2**20 and "64 MiB" in text
+    assert MAX_BLOCK_BYTES == 16 * 2**20 and "over 16 MiB (`MAX_BLOCK_BYTES`" in text
+    # Every error an import or export raises has its row in the table of bad input.
+    limits = text.split("## Limits and bad input")[1].split("\n## ")[0]
+    errors = {
+        name
+        for module in (agentfile, agentfile_format)
+        for name, item in vars(module).items()
+        if isinstance(item, type)
+        and issubclass(item, MindgitError)
+        and item.__module__.startswith("mindgit.adapters.agentfile")
+    } - {"AgentFileError", "MindgitError", "UnknownBlock", "BlockTooLong"}
+    assert len(errors) == 13
+    for name in errors:
+        assert f"| `{name}` |" in limits, name
     # Every command line of the walkthrough is one the CLI module defines.
     shell = "".join(re.findall(r"```sh\n(.*?)```", text, re.S))
     commands = set(re.findall(r"^mindgit ([a-z-]+)", shell, re.M))

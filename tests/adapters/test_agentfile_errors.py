@@ -14,6 +14,7 @@ from mindgit.adapters.agentfile import (
     MAX_BLOCK_BYTES,
     MAX_FILE_BYTES,
     AgentFileError,
+    CannotWrite,
     ExportConflict,
     FileTooLarge,
     MessageTooLarge,
@@ -300,3 +301,20 @@ def test_the_cli_export_of_a_state_that_is_no_agent_writes_nothing(
     r = mg("--store", str(store.path), "export-af", "main", "-o", str(out))
     assert r.code == 1 and r.err.count("\n") == 1 and "holds no imported agent" in r.err
     assert not out.exists() and list(tmp_path.glob(".out.af*")) == []
+
+
+def test_an_export_where_nothing_can_be_written(store: Store, tmp_path: Path, mg: Mg) -> None:
+    import_af(store, AGENT_FILES / "memgpt_agent.af", name="m")
+    target = tmp_path / "missing" / "out.af"
+    with pytest.raises(CannotWrite) as caught:
+        export_af(store, "m", target)
+    assert str(caught.value).startswith(f"cannot write {target} (No such file or directory)")
+    r = mg("--store", str(store.path), "export-af", "m", "-o", str(target))
+    assert r.code == 1 and r.err.count("\n") == 1 and f"cannot write {target}" in r.err
+    (tmp_path / "file").write_text("")
+    with pytest.raises(CannotWrite, match="Not a directory"):
+        export_af(store, "m", tmp_path / "file" / "out.af")
+    assert not target.parent.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "alpha",
+        "file",
+    ]
