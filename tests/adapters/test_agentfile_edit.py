@@ -3,6 +3,8 @@ committed, and the command line of the issue's walkthrough."""
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import subprocess
 from collections.abc import Callable
@@ -11,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mindgit.adapters.agentfile import (
     BlockTooLong,
@@ -23,8 +27,16 @@ from mindgit.adapters.agentfile import (
 from mindgit.adapters.agentfile_json import parse_document, render_document
 from mindgit.cli import main
 from mindgit.store import history
-from mindgit.store.repository import NothingChanged, Store
-from tests.adapters.test_agentfile_builders import AGENT_FILES, load_json, same, write_af
+from mindgit.store.genome import Gene
+from mindgit.store.repository import NothingChanged, Store, init_store
+from tests.adapters.test_agentfile_builders import (
+    AGENT_FILES,
+    REAL_FILES,
+    load_json,
+    same,
+    text,
+    write_af,
+)
 from tests.conftest import ROOT, fsck
 
 
@@ -322,3 +334,96 @@ def test_edits_from_the_command_line_change_only_what_they_name(cli: Cli, tmp_pa
     next(b for b in value["blocks"] if b["label"] == "human")["value"] = "First name: Ada"
     exported_is(value)
     assert cli("verify", "--all").code == 0
+
+
+# -- edits of the real files, generated -------------------------------------------------------------
+
+_STORES: dict[Path, Store] = {}
+_COUNTER = itertools.count()
+_HOLDERS = {"llm": "llm_config", "model": "model_settings"}
+
+
+def _store_for(tmp_path: Path) -> Store:
+    """One store per test (Hypothesis runs the body many times with one tmp_path)."""
+    if tmp_path not in _STORES:
+        _STORES[tmp_path] = init_store(tmp_path / "gen", "gen")
+    return _STORES[tmp_path]
+
+
+def _a_value_for(data: st.DataObject, gene: Gene) -> Any:
+    if gene.kind == "float":
+        assert gene.min is not None and gene.max is not None
+        return data.draw(st.floats(gene.min, gene.max))
+    if gene.kind == "int":
+        assert gene.min is not None and gene.max is not None
+        return data.draw(st.integers(int(gene.min), int(gene.max)))
+    assert gene.choices
+    return data.draw(st.sampled_from(gene.choices))
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_a_gene_set_in_a_real_file_changes_that_field_only(
+    tmp_path: Path, data: st.DataObject
+) -> None:
+    store = _store_for(tmp_path)
+    path = data.draw(st.sampled_from(REAL_FILES))
+    agents = import_af(store, path, name=f"g{next(_COUNTER)}")
+    n = data.draw(st.integers(0, len(agents) - 1))
+    genes = store.state(agents[n].experiment).genome.genes
+    gene = data.draw(st.sampled_from(genes))
+    changed = gene.with_value(_a_value_for(data, gene))
+    if changed.value == gene.value:
+        return
+    store.set_genes([changed], experiment=agents[n].experiment)
+    out = io.BytesIO()
+    export_af(store, [a.experiment for a in agents], out)
+    value, style = parse_document(path.read_bytes(), path.name)
+    agent = value["agents"][n] if "agents" in value else value
+    head, _, field = gene.name.partition(".")
+    holder = agent if head == "agent" else agent[_HOLDERS[head]]
+    # The field keeps its JSON type: an integer field stays an integer while the value is whole.
+    new = changed.value
+    assert isinstance(new, int | float | str)
+    whole = isinstance(new, int | float) and float(new).is_integer()
+    holder[field] = int(new) if type(holder[field]) is int and whole else new
+    assert out.getvalue() == render_document(value, style)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_a_block_set_in_a_real_file_changes_that_value_only(
+    tmp_path: Path, data: st.DataObject
+) -> None:
+    store = _store_for(tmp_path)
+    path = data.draw(st.sampled_from(REAL_FILES))
+    agents = import_af(store, path, name=f"b{next(_COUNTER)}")
+    n = data.draw(st.integers(0, len(agents) - 1))
+    value, style = parse_document(path.read_bytes(), path.name)
+    if "agents" in value:
+        pool = {b["id"]: b for b in value["blocks"]}
+        ids = value["agents"][n]["block_ids"]
+        # A block another agent shares splits when one edits it; that has its own test.
+        others = {i for m, a in enumerate(value["agents"]) if m != n for i in a["block_ids"]}
+        blocks = [pool[i] for i in ids if i not in others]
+    else:
+        blocks = value["core_memory"]
+    if not blocks:
+        return
+    block = data.draw(st.sampled_from(blocks))
+    new = data.draw(text)
+    if new == block["value"]:
+        return
+    set_block(store, block["label"], new, experiment=agents[n].experiment)
+    block["value"] = new
+    out = io.BytesIO()
+    export_af(store, [a.experiment for a in agents], out)
+    assert out.getvalue() == render_document(value, style)

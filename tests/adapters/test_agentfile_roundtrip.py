@@ -293,6 +293,8 @@ def test_mutated_real_files_come_back_or_are_refused(tmp_path: Path, data: st.Da
         assert "\n" not in str(e)
         assert fingerprint(store) == before
         return
+    report = verify_commits(store.repo, store.trust, [a.commit for a in agents])
+    assert report.ok, [str(p) for p in report.problems]
     out = io.BytesIO()
     export_af(store, [a.experiment for a in agents], out)
     if any(a.warnings for a in agents):
