@@ -500,3 +500,75 @@ def test_a_ref_name_every_pull_would_refuse(server: Path, store: Store, tmp_path
     report = pull(beta, "shared")
     # (beta's own main is unrelated to alpha's: the pull says so, and refuses nothing.)
     assert [(r.ref, r.status) for r in report.refs] == [("refs/heads/main", "unrelated")]
+
+
+def _stolen_rotation(srv_dir: Path, store: Store) -> tuple[Path, str, str, NodeKey]:
+    """alpha rotated and its server knows (the old key retired); a thief holding the old key
+    file announces a rotation of it to the thief's own key. Returns the server, the forged
+    announcement, the ref its chain is filed under, and the thief's key."""
+    from mindgit.identity.rotation import RotationRecord, prove
+    from mindgit.store import layout
+    from mindgit.store.retired import RECORD_FILE
+    from mindgit.store.rotations import PROOF_FILE
+
+    populated(store)
+    old = store.key
+    rotate_key(store)
+    server = make_server(srv_dir, store.trust.export())
+    proc = push(store, str(server), "main", "refs/keys/*:refs/keys/*")
+    assert proc.returncode == 0, proc.stderr
+    thief = NodeKey.generate()
+    record = RotationRecord(old.public, thief.public, store.name, ())
+    repo = store.repo
+    tb = repo.TreeBuilder()
+    tb.insert(RECORD_FILE, repo.create_blob(record.to_bytes()), layout.BLOB)
+    tb.insert(PROOF_FILE, repo.create_blob(prove(record, thief).encode()), layout.BLOB)
+    forged = forge.commit_tree(repo, tb.write(), [], "keys: rotate alpha", old)
+    git("--git-dir", str(store.path), "update-ref", "refs/forged", forged)
+    return server, forged, "refs/keys/" + old.public.did.removeprefix("did:key:"), thief
+
+
+def test_a_stolen_retired_key_announces_a_rotation_of_its_own(
+    srv_dir: Path, store: Store, tmp_path: Path
+) -> None:
+    """Accepted, the forged chain reached every node pulling from the server, and one that had
+    not yet seen alpha's real rotation then trusted the thief's key as alpha."""
+    from mindgit.sync.peers import add_peer
+    from mindgit.sync.pull import pull
+
+    beta = init_store(tmp_path / "beta", "beta")
+    beta.trust.add(store.public_key, "alpha")  # before alpha rotates
+    server, forged, chain_ref, thief = _stolen_rotation(srv_dir, store)
+    before = refs(server)
+    proc = push(store, str(server), f"refs/forged:{chain_ref}")
+    assert proc.returncode != 0, proc.stderr
+    (line,) = refused_lines(proc)
+    assert line == (
+        f"mindgit: refused: {forged} rotation.json: alpha.retired-1, a retired key, announces "
+        f"a rotation to {thief.public.did}, a key this server does not trust (only the "
+        "rotation that retired it counts)"
+    )
+    # Elsewhere it was refused already: a rewind of the announcement ref, a chain misfiled.
+    for target in ("refs/keys/announce", "refs/keys/" + thief.public.did[8:]):
+        assert push(store, str(server), f"+refs/forged:{target}").returncode != 0
+    assert refs(server) == before
+    add_peer(beta, "shared", f"file://{server}")
+    pull(beta, "shared")
+    assert beta.trust.find(thief.public) is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="store/retired.py RetiredBounds.allows takes any announcement whose record's old "
+    "key is the retired key as 'its own rotation', whatever key it rotates to; a pull from "
+    "the thief (gate.check_updates) accepts it (fix belongs in store/retired.py)",
+)
+def test_the_gate_refuses_a_stolen_retired_key_s_rotation(srv_dir: Path, store: Store) -> None:
+    """What the hook now refuses, the gate itself (and so a pull from the thief) still takes."""
+    from mindgit.sync.gate import RefUpdate, check_updates
+
+    _, forged, chain_ref, _ = _stolen_rotation(srv_dir, store)
+    problems = check_updates(
+        store.repo, store.trust, [RefUpdate(chain_ref, None, forged)], old_accepted=False
+    )
+    assert problems
