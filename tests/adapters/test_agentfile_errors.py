@@ -86,6 +86,12 @@ CASES: list[tuple[str, Any, type[AgentFileError], str]] = [
         "'human'",
     ),
     ("dangling block", v2({"block_ids": ["block-9"]}), DanglingReference, "'block-9'"),
+    (
+        "one block named twice",
+        v2({"block_ids": ["block-0", "block-0"]}, blocks=[HUMAN]),
+        DanglingReference,
+        "agent #1 names block 'block-0' twice in 'block_ids'",
+    ),
     ("repeated block id", v2({}, blocks=[HUMAN, HUMAN]), DanglingReference, "repeated 'id'"),
     (
         "repeated agent id",
