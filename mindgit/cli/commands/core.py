@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -279,24 +280,14 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
         if g.min is not None or g.max is not None:
             extra.append(f"[{_num(g.min)}, {_num(g.max)}]")
         if g.choices:
-            extra.append("{" + ",".join(g.choices) + "}")
+            extra.append("{" + printable(",".join(g.choices)) + "}")
         click.echo(
-            f"  {g.name} = {g.display()}  ({g.kind}{' ' + ' '.join(extra) if extra else ''})"
+            f"  {g.name} = {printable(g.display())}"
+            f"  ({g.kind}{' ' + ' '.join(extra) if extra else ''})"
         )
     click.echo(f"thoughts   {len(thoughts)}")
     for t in thoughts:
-        tags = f"  [{', '.join(t['tags'])}]" if t.get("tags") else ""
-        if t.get("private"):
-            count = f"{t['recipients']} recipient{'' if t['recipients'] == 1 else 's'}"
-            if "text" in t:
-                click.echo(f"  {t['cid']}  {t['text']}{tags}  (private, {count})")
-            elif "error" in t:
-                click.echo(f"  {t['cid']}  private ({count}): {t['error']}")
-            else:
-                click.echo(f"  {t['cid']}  private ({count})")
-            continue
-        text = printable(str(t.get("text", "(" + str(t.get("type")) + ")")))
-        click.echo(f"  {t['cid']}  {text}{tags}")
+        click.echo(f"  {t['cid']}  {_thought_text(t)}")
     if data["memories"]:
         click.echo(f"memories   {len(data['memories'])}")
         for name, m in data["memories"].items():
@@ -377,6 +368,22 @@ class _Keys:
                 except KeyFileError:
                     self._keys = ()
         return self._keys
+
+
+def _thought_text(t: Mapping[str, Any]) -> str:
+    """A thought (as :func:`_thought_json` gives it) in one terminal-safe line: its text and
+    tags, or what is known of a private one this node cannot read. The text may be a peer's,
+    sealed to this node or not: control codes (say OSC 52, which writes the clipboard) never
+    reach the terminal."""
+    tags = f"  [{printable(', '.join(t['tags']))}]" if t.get("tags") else ""
+    if t.get("private"):
+        count = f"{t['recipients']} recipient{'' if t['recipients'] == 1 else 's'}"
+        if "text" in t:
+            return f"{printable(str(t['text']))}{tags}  (private, {count})"
+        if "error" in t:
+            return f"private ({count}): {printable(str(t['error']))}"
+        return f"private ({count})"
+    return printable(str(t.get("text", "(" + str(t.get("type")) + ")"))) + tags
 
 
 def _thought_json(node: Any, keys: _Keys | None = None, cid: Any = None) -> dict[str, Any]:
@@ -589,16 +596,17 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
     if d.empty:
         info("no differences")
     for c, b in d.thoughts_added:
-        click.echo(f"+ thought {c}  {thought(c, b).get('text', '')}")
+        click.echo(f"+ thought {c}  {_thought_text(thought(c, b))}")
     for c, b in d.thoughts_removed:
-        click.echo(f"- thought {c}  {thought(c, b).get('text', '')}")
+        click.echo(f"- thought {c}  {_thought_text(thought(c, b))}")
     for g in d.genes:
         if g.old is None and g.new is not None:
-            click.echo(f"+ gene {g.name} = {g.new.display()} ({g.new.kind})")
+            click.echo(f"+ gene {g.name} = {printable(g.new.display())} ({g.new.kind})")
         elif g.new is None and g.old is not None:
-            click.echo(f"- gene {g.name} = {g.old.display()} ({g.old.kind})")
+            click.echo(f"- gene {g.name} = {printable(g.old.display())} ({g.old.kind})")
         elif g.old is not None and g.new is not None:
-            click.echo(f"~ gene {g.name}: {g.old.display()} -> {g.new.display()}")
+            old, new = printable(g.old.display()), printable(g.new.display())
+            click.echo(f"~ gene {g.name}: {old} -> {new}")
     for kind, changes in (("memory", d.memories), ("data", d.data)):
         for m in changes:
             mark = "+" if m.old is None else "-" if m.new is None else "~"

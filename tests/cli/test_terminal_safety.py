@@ -1,0 +1,63 @@
+"""A state may be a peer's: its thoughts, tags and gene values never put control codes (OSC 52
+writes the clipboard, CSI sequences repaint the screen) on the terminal of `show` or `diff`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mindgit.store.genome import Gene
+from mindgit.store.repository import Store, init_store
+from tests.conftest import Mg, git
+
+CLIPBOARD = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
+# click drops CSI sequences itself when stdout is not a terminal (as here), but not OSC ones:
+# each value carries both, so that the tests see what a terminal would get.
+RED = "\x1b[31m" + CLIPBOARD
+
+
+def hostile(path: Path) -> Store:
+    store = init_store(path, "alpha")
+    store.fork("peer")
+    store.think(f"quiet{CLIPBOARD} dawn", [f"tag{RED}"], experiment="peer")
+    store.set_genes(
+        [
+            Gene.make("motto", "str", f"be{RED}kind"),
+            Gene.make("mode", "choice", "a", choices=["a", f"b{RED}"]),
+        ],
+        experiment="peer",
+    )
+    return store
+
+
+def test_show_prints_no_control_codes(tmp_path: Path, mg: Mg) -> None:
+    store = hostile(tmp_path / "alpha")
+    r = mg("--store", str(store.path), "show", "-e", "peer")
+    assert r.code == 0, r.err
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "quiet" in r.out and "dawn" in r.out and "be" in r.out
+
+
+@pytest.mark.parametrize("order", [("main", "peer"), ("peer", "main")])
+def test_diff_prints_no_control_codes(tmp_path: Path, mg: Mg, order: tuple[str, str]) -> None:
+    store = hostile(tmp_path / "alpha")
+    r = mg("--store", str(store.path), "diff", *order)
+    assert r.code == 0, r.err
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "thought" in r.out and "gene motto" in r.out
+
+
+def test_diff_names_a_private_thought_it_cannot_read(tmp_path: Path, mg: Mg) -> None:
+    alpha = init_store(tmp_path / "alpha", "alpha")
+    beta = init_store(tmp_path / "beta", "beta")
+    alpha.trust.add(beta.public_key, "beta")
+    base = alpha.head()
+    r = mg("--store", str(alpha.path), "think", "for beta only", "--private", "--to", "beta")
+    assert r.code == 0, r.err
+    # A third node holds alpha's history (plain git) but is not a recipient.
+    carol = init_store(tmp_path / "carol", "carol")
+    git(f"--git-dir={carol.path}", "fetch", "-q", str(alpha.path), "+refs/heads/main:refs/heads/a")
+    r = mg("--store", str(carol.path), "diff", base, "a")
+    assert r.code == 0, r.err
+    assert "private (2 recipients)" in r.out and "for beta only" not in r.out
