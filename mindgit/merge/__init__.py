@@ -18,6 +18,7 @@ from mindgit.merge.core import (
     three_way,
 )
 from mindgit.merge.engine import (
+    MergeBasesConflict,
     MergeIntoItself,
     MergeOutcome,
     MergePlan,
@@ -73,6 +74,7 @@ __all__ = [
     "Decision",
     "FitnessChoice",
     "FitnessFailedEverywhere",
+    "MergeBasesConflict",
     "MergeConflict",
     "MergeIntoItself",
     "MergeOutcome",

@@ -23,7 +23,7 @@ from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import BY_FITNESS, Decision, three_way
 from mindgit.merge.lookup import FitnessChoice, find_fitness, module_cache
-from mindgit.merge.search import ModuleScorer, Scorer, resolve
+from mindgit.merge.search import CHOOSE_A_MODULE, MergeConflict, ModuleScorer, Scorer, resolve
 from mindgit.store import layout
 from mindgit.store.genome import Gene
 from mindgit.store.objects import as_commit
@@ -60,6 +60,24 @@ class MergeIntoItself(MindgitError):
             hint="name another experiment to merge, or the one to merge into with --into EXP",
         )
         self.experiment = experiment
+
+
+class MergeBasesConflict(MergeConflict):
+    """A criss-cross history's merge bases conflict, and no fitness module decides merging
+    them into the virtual base (the two sides themselves may agree on those patterns)."""
+
+    def __init__(
+        self, patterns: Sequence[str], into: str, theirs: str, bases: Sequence[str]
+    ) -> None:
+        MindgitError.__init__(
+            self,
+            f"the merge bases of {into} and {theirs} ({', '.join(b[:12] for b in bases)}) "
+            f"changed {len(patterns)} pattern(s) differently ({', '.join(patterns)}) and no "
+            "fitness module decides; nothing was changed",
+            hint=CHOOSE_A_MODULE,
+        )
+        self.patterns = tuple(patterns)
+        self.bases = tuple(bases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +164,10 @@ def plan_merge(
         raise UnrelatedHistories(exp, theirs)
 
     lazy = _LazyFitness(store, fitness, exp)
-    base = base_state(repo, bases, lazy.scorer)
+    try:
+        base = base_state(repo, bases, lazy.scorer)
+    except MergeConflict as e:
+        raise MergeBasesConflict(e.patterns, exp, theirs, bases) from None
     merge3 = three_way(base, ours_snap.state, theirs_snap.state)
     resolution = resolve(merge3, lazy.scorer() if merge3.conflicts else None)
     # Looked up only when a conflict needed it, here or in merging the merge bases: a module

@@ -43,6 +43,13 @@ ENTRY_FITNESS = "fitness"
 Result = float | FitnessFailure
 
 
+CHOOSE_A_MODULE = (
+    "pass --fitness NAME|CID|PATH, or set a default: `mindgit config set fitness NAME` "
+    "in a store, `git config mindgit.fitness NAME` in a clone (a run picks the module "
+    "only if this node signed it)"
+)
+
+
 class MergeConflict(MindgitError):
     """Both sides changed patterns differently and no fitness module is configured to decide."""
 
@@ -50,9 +57,7 @@ class MergeConflict(MindgitError):
         super().__init__(
             f"both sides changed {len(patterns)} pattern(s) differently "
             f"({', '.join(patterns)}) and no fitness module decides; nothing was changed",
-            hint="pass --fitness NAME|CID|PATH, or set a default: `mindgit config set fitness NAME` "
-            "in a store, `git config mindgit.fitness NAME` in a clone (a run picks the module "
-            "only if this node signed it)",
+            hint=CHOOSE_A_MODULE,
         )
         self.patterns = tuple(patterns)
 

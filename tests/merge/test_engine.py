@@ -435,3 +435,22 @@ def test_a_module_that_decided_only_the_merge_bases_is_recorded(rastrigin: Store
     lines = message(store, out.commit).splitlines()
     assert f"Mindgit-Module: {out.module}" in lines
     assert not any(line.startswith("Mindgit-Merge-Entry") for line in lines)
+
+
+def test_conflicting_merge_bases_without_a_module_say_it_is_the_bases(store: Store) -> None:
+    store.set_genes([x("x0", 0.0), x("x1", 0.0)])
+    store.fork("dreamer", switch=False)
+    store.set_genes([x("x0", 1.0)])
+    store.set_genes([x("x0", 2.0)], experiment="dreamer")
+    a, b = store.head("main"), store.head("dreamer")
+    add_fitness(store, RASTRIGIN)
+    merge(store, b, into="main", fitness="rastrigin")
+    merge(store, a, into="dreamer", fitness="rastrigin")
+    store.set_genes([x("x1", 1.0)])  # main and dreamer agree on x0; their merge bases do not
+    before = refs(store)
+    with pytest.raises(MergeConflict) as e:
+        merge(store, "dreamer")
+    assert e.value.patterns == ("x0",)
+    assert str(e.value).startswith("the merge bases of main and dreamer (")
+    assert "no fitness module decides" in str(e.value)
+    assert refs(store) == before
