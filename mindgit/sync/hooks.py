@@ -28,7 +28,7 @@ from mindgit.errors import MindgitError, UsageError
 from mindgit.identity.rotation import BadRotation, RotationRecord
 from mindgit.identity.trust import TrustFileUnreadable, TrustStore
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import RefError, check_ref_name
+from mindgit.store.refs import RefError, check_ref_name, read_ref
 from mindgit.store.retired import RECORD_FILE
 from mindgit.store.rotations import PROOF_FILE
 from mindgit.store.verify import Problem, walk
@@ -277,6 +277,12 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     problems = [p for u in updates if (p := _ref_name_problem(u)) is not None]
     # A refused name is not looked up at all: libgit2 may not even read it.
     named = [u for u in updates if _ref_name_problem(u) is None]
+    stale = [p for u in named if (p := _claimed_old_problem(repo, u)) is not None]
+    problems += stale
+    if stale:
+        # The gate takes each old value as a head this repository accepted and checks nothing
+        # below it: told a pushed commit instead, it would wave through its whole history.
+        return problems
     problems += check_updates(
         repo,
         trust,
@@ -289,6 +295,25 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
         # Only now are the new objects known to be safe to read.
         problems = _retired_rotation_problems(repo, trust, named)
     return problems
+
+
+def _claimed_old_problem(repo: pygit2.Repository, u: RefUpdate) -> Problem | None:
+    """The old value git hands a hook is the one the client sent, not one git read: git checks
+    it only when it moves that ref, after the hook, and a push of several refs goes on with the
+    others when one fails. A stock git client sends what the server advertised; any other
+    value is refused here (the ref could not have moved anyway)."""
+    try:
+        check_ref_name(u.ref)
+    except RefError:
+        return None  # the gate refuses the name, and with it the whole push
+    current = read_ref(repo, u.ref)
+    if current == u.old:
+        return None
+    return Problem(
+        u.new or u.old or ZERO_OID,
+        f"{u.ref} is at {current or 'no commit'}, not {u.old or 'no commit'} as the push says "
+        "(fetch, then push again)",
+    )
 
 
 def _retired_rotation_problems(

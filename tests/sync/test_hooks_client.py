@@ -375,6 +375,8 @@ def test_hook_command_accepts_and_refuses(
     old = refs(server)["refs/heads/main"]
     monkeypatch.setenv("GIT_DIR", str(server))
     ok = cli("hook", "pre-receive", stdin=f"{old} {new} refs/heads/main\n")
+    # Accepted, git would move the ref; a push back to the old head is then a rewind.
+    git("--git-dir", str(server), "update-ref", "refs/heads/main", new, old)
     rewind = cli("hook", "update", "refs/heads/main", new, old)
     assert (ok.code, ok.err) == (0, "")
     assert rewind.code == 1 and "mindgit: refused:" in rewind.err and "rewinds" in rewind.err

@@ -27,6 +27,7 @@ from tests.sync.test_hooks_gate import populated, raw_tree, signed_raw_commit, t
 from tests.sync.test_hooks_server import attack, make_server, push, refs, refused_lines
 
 RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
+ZERO = "0" * 40
 
 
 @pytest.fixture
@@ -642,3 +643,81 @@ def test_everything_two_nodes_write_is_accepted(srv_dir: Path, tmp_path: Path) -
     }
     assert {r: o for r, o in refs(server).items() if r in local} == local
     fsck(server)
+
+
+# ---- a client that does not say what the server holds -----------------------------------------
+
+
+def _pkt(line: bytes) -> bytes:
+    return b"%04x" % (len(line) + 4) + line
+
+
+def raw_push(
+    client: Path, server: Path, commands: list[tuple[str, str, str]], revs: list[str]
+) -> tuple[str, str]:
+    """Speak git's push protocol to the server's real ``git receive-pack`` by hand: the commands
+    as given (old values included, whatever the server holds), then a pack of ``revs``. A stock
+    ``git push`` always sends the old values the server advertised; a hostile client need not.
+    Returns what receive-pack reported and what it (and its hooks) wrote on stderr."""
+    pack = subprocess.run(
+        ["git", "--git-dir", str(client), "pack-objects", "--stdout", "--revs", "-q"],
+        input="\n".join(revs).encode() + b"\n",
+        capture_output=True,
+        check=True,
+    ).stdout
+    lines = [f"{old} {new} {ref}".encode() for old, new, ref in commands]
+    lines[0] += b"\0report-status"
+    request = b"".join(_pkt(line + b"\n") for line in lines) + b"0000" + pack
+    proc = subprocess.Popen(
+        ["git", "receive-pack", str(server)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = proc.communicate(request)
+    # The advertisement, then the report: only the report's lines matter here.
+    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def test_an_old_value_the_server_does_not_hold_hides_nothing(server: Path, store: Store) -> None:
+    """The hook is told each ref's old value by the client, and git checks it only when it
+    moves that ref, after the hook. Claimed for a ref that then fails to move, a pushed commit
+    as "old" once hid its history from the checks of every other ref of the push."""
+    before = refs(server)
+    main = store.head()
+    bad = forge.unsigned(store, "main")
+    out, err = raw_push(
+        store.path,
+        server,
+        [(bad, bad, "refs/heads/main"), (ZERO, bad, "refs/heads/smuggled")],
+        [bad, f"^{main}"],
+    )
+    assert "ok refs/heads/smuggled" not in out, out + err
+    assert f"mindgit: refused: {bad}: refs/heads/main is at {main}, not {bad}" in err, err
+    assert refs(server) == before
+
+
+def test_the_update_hook_takes_no_claimed_old_value_either(srv_dir: Path, store: Store) -> None:
+    from mindgit.sync.hooks import install_server
+
+    server = srv_dir / "per-ref.git"
+    git("init", "-q", "--bare", str(server))
+    install_server(
+        server, trust_text=store.trust.export(), python=sys.executable, hooks=("update",)
+    )
+    populated(store)
+    assert push(store, str(server), "main").returncode == 0
+    before = refs(server)
+    main = store.head()
+    bad = forge.unsigned(store, "main")
+    good = signed_on(store, bad, "signed on top of an unsigned commit")
+    out, err = raw_push(
+        store.path,
+        server,
+        [(bad, good, "refs/heads/main"), (ZERO, bad, "refs/heads/smuggled")],
+        [good, f"^{main}"],
+    )
+    assert "ok refs/heads/" not in out, out + err
+    assert f"refs/heads/main is at {main}, not {bad}" in err, err
+    assert f"mindgit: refused: {bad}: unsigned commit" in err, err
+    assert refs(server) == before
