@@ -325,6 +325,8 @@ def _retired_rotation_problems(
     real rotation would trust the thief under the node's name. The rotation that retired a key
     is the one to a key this server trusts: any other announced by a retired key is refused.
     (The gate has checked that an announcement is signed by its old key.)"""
+    if all(node.heads is None for node in trust.nodes()):
+        return []  # no retired key: nothing to look for
     tips = [u.new for u in updates if u.new is not None]
     hide = accepted_heads(repo) + [
         u.old for u in updates if u.old is not None and _has(repo, u.old)

@@ -721,3 +721,29 @@ def test_the_update_hook_takes_no_claimed_old_value_either(srv_dir: Path, store:
     assert f"refs/heads/main is at {main}, not {bad}" in err, err
     assert f"mindgit: refused: {bad}: unsigned commit" in err, err
     assert refs(server) == before
+
+
+def test_mindgit_push_passes_the_server_hook(srv_dir: Path, store: Store) -> None:
+    """`mindgit push` to a gated server: experiments, runs, modules and the key chain (filed as
+    refs/keys/<root>, not refs/keys/announce), each ref accepted."""
+    from mindgit.evolve.run import start_run
+    from mindgit.store.generation import RunParams
+    from mindgit.store.genome import Gene
+    from mindgit.sync.peers import add_peer
+    from mindgit.sync.push import push as mindgit_push
+
+    store.set_genes([Gene.make("y", "float", 1.5, min=-5.12, max=5.12)])
+    start_run(store, str(RASTRIGIN), RunParams(population=4, generations=2, seed=2))
+    root = store.key
+    rotate_key(store)
+    store.think("signed by the new key")
+    server = make_server(srv_dir, store.trust.export())
+    add_peer(store, "shared", f"file://{server}")
+    report = mindgit_push(store, "shared")
+    held = refs(server)
+    assert any(r.startswith("refs/runs/") for r in held), held
+    assert any(r.startswith("refs/fitness/") for r in held), held
+    assert [r for r in held if r.startswith("refs/keys/")] == [
+        "refs/keys/" + root.public.did.removeprefix("did:key:")
+    ], report
+    assert held["refs/heads/main"] == store.head()
