@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import pygit2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mindgit.evolve.fitness import add_fitness
 from mindgit.ipld.cid import CID
-from mindgit.merge import MergeIntoItself, merge, plan_merge
+from mindgit.merge import MergeIntoItself, merge, merge_bases, plan_merge
 from mindgit.sandbox import FitnessFailure, FitnessModule
 from mindgit.store.genome import Gene, Genome
 from mindgit.store.objects import as_commit
@@ -210,3 +212,38 @@ def test_changes_only_one_side_made_are_kept_unscored_even_when_less_fit(
     ]
     merged, ours, theirs = store.state(), store.state("main~1"), store.state("dreamer")
     assert score(module, merged) == -18.0 < max(score(module, ours), score(module, theirs)) == -9.0
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[list[int]], int, int]:
+    """A commit graph: commit i's parents are earlier commits (none for a root); two tips."""
+    n = draw(st.integers(2, 14))
+    parents: list[list[int]] = [[]]
+    for i in range(1, n):
+        if draw(st.integers(0, 9)) == 0:
+            parents.append([])  # another root: some pairs share no history
+        else:
+            parents.append(sorted(draw(st.sets(st.integers(0, i - 1), min_size=1, max_size=2))))
+    return parents, draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_merge_bases_are_the_ones_git_finds(drawn: tuple[list[list[int]], int, int]) -> None:
+    parents, a, b = drawn
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = pygit2.init_repository(tmp, bare=True)
+        tree = repo.TreeBuilder().write()
+        ids: list[pygit2.Oid] = []
+        for i, ps in enumerate(parents):
+            who = pygit2.Signature("t", "t@t", 1_700_000_000 + i, 0)
+            ids.append(repo.create_commit(None, who, who, f"c{i}", tree, [ids[p] for p in ps]))
+        ours, theirs = str(ids[a]), str(ids[b])
+        proc = subprocess.run(
+            ["git", "--git-dir", tmp, "merge-base", "--all", ours, theirs],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        expected = set(proc.stdout.split()) if proc.returncode == 0 else set()
+        assert set(merge_bases(repo, ours, theirs)) == expected
