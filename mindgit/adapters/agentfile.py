@@ -238,6 +238,24 @@ class _Planned:
     warnings: tuple[str, ...]
 
 
+def _check_message_count(parts: fmt.AgentParts, sample: CID, source: str) -> None:
+    """Refuse an agent whose message order block would be too large, before encoding messages.
+
+    Every link there has one length (all are CIDv1 of DAG-JSON blocks), so the block's size
+    follows from the count: a file of millions of tiny messages is refused in a moment instead
+    of after minutes of encoding them.
+    """
+    count = len(parts.messages)
+    if count == 0:
+        return
+    one = len(Block.encode({"order": [sample]}).data)
+    size = one + (len(Block.encode({"order": [sample, sample]}).data) - one) * (count - 1)
+    limit = MAX_BLOCK_BYTES
+    if size > limit:
+        part = f"agent {parts.display_name} {_PARTS[DATA_MESSAGES]}"
+        raise PartTooLarge(source, f"{part} ({count} messages)", size, limit)
+
+
 def _plan(
     parts: fmt.AgentParts, file_node: Block, experiment: str, source: str, warnings: Sequence[str]
 ) -> _Planned:
@@ -346,6 +364,8 @@ def import_af(
     _check_names(store, names, label)
     file_node = _file_block(parts, style, value)
     _check_size(file_node, label, "the file's own part (all but its agents), af.file,")
+    for agent in parts.agents:
+        _check_message_count(agent, file_node.cid, label)
     plans = []
     for n, (agent, experiment) in enumerate(zip(parts.agents, names, strict=True)):
         warnings = (*parts.warnings, *agent.warnings) if n == 0 else agent.warnings

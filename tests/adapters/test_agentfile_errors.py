@@ -32,6 +32,7 @@ from mindgit.adapters.agentfile_format import (
     UnknownFormatVersion,
 )
 from mindgit.adapters.agentfile_json import CorruptAgentState, NotJson
+from mindgit.store import layout
 from mindgit.store.repository import Store
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block
 from mindgit.store.verify import MAX_BLOB_BYTES, verify_commits
@@ -324,3 +325,30 @@ def test_an_export_where_nothing_can_be_written(store: Store, tmp_path: Path, mg
         "alpha",
         "file",
     ]
+
+
+def test_a_message_order_too_large_is_refused_from_the_count(store: Store, tmp_path: Path) -> None:
+    # ~250,000 tiny messages: a 3 MB file whose order block would pass 16 MiB. The count says
+    # so before any message is encoded (encoding them all first took ~14 s).
+    count = MAX_BLOB_BYTES // 68 + 1
+    path = tmp_path / "many.af"
+    path.write_text(json.dumps(v2({"name": "a", "messages": [{"n": n} for n in range(count)]})))
+    before = fingerprint(store)
+    with pytest.raises(PartTooLarge, match=rf"message order, af\.messages, \({count} messages\)"):
+        import_af(store, path, name="x")
+    assert fingerprint(store) == before
+
+
+def test_the_order_block_size_is_known_from_the_count(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = [{"role": "user", "n": n} for n in range(300)] + [{"role": "user", "n": 0}]
+    path = tmp_path / "some.af"
+    path.write_text(json.dumps(v2({"name": "a", "messages": messages})))
+    import_af(store, path, name="fits")
+    snap = store.snapshot("fits")
+    size = len(layout.read_block(store.repo, snap.tree, dict(snap.state.data)["af.messages"]))
+    monkeypatch.setattr(agentfile, "MAX_BLOCK_BYTES", size - 1)
+    with pytest.raises(PartTooLarge, match=r"\(301 messages\)") as caught:
+        import_af(store, path, name="x")
+    assert caught.value.size == size
