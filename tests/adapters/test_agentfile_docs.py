@@ -13,6 +13,7 @@ from mindgit.adapters.agentfile import MAX_BLOCK_BYTES, MAX_FILE_BYTES
 from mindgit.adapters.agentfile_format import MCP_SECRET_FIELDS, SECRET_NAMES
 from mindgit.adapters.agentfile_genes import SPECS
 from mindgit.errors import MindgitError
+from mindgit.store.state import Block
 from tests.conftest import ROOT
 
 DOC = ROOT / "docs" / "agent-files.md"
@@ -50,3 +51,13 @@ def test_the_tables_name_what_the_code_does() -> None:
     shell = "".join(re.findall(r"```sh\n(.*?)```", text, re.S))
     commands = set(re.findall(r"^mindgit ([a-z-]+)", shell, re.M))
     assert commands == {"import-af", "show", "af-info", "block", "diff", "restore", "export-af"}
+
+
+def test_the_message_count_named_is_the_largest_order_block_that_fits() -> None:
+    sample = Block.encode({"any": "block"}).cid
+    one = len(Block.encode({"order": [sample]}).data)
+    step = len(Block.encode({"order": [sample, sample]}).data) - one
+    most = (MAX_BLOCK_BYTES - one) // step + 1
+    assert len(Block.encode({"order": [sample] * most}).data) <= MAX_BLOCK_BYTES
+    assert len(Block.encode({"order": [sample] * (most + 1)}).data) > MAX_BLOCK_BYTES
+    assert f"({most:,} messages at most" in DOC.read_text()
