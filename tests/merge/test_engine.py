@@ -454,3 +454,19 @@ def test_conflicting_merge_bases_without_a_module_say_it_is_the_bases(store: Sto
     assert str(e.value).startswith("the merge bases of main and dreamer (")
     assert "no fitness module decides" in str(e.value)
     assert refs(store) == before
+
+
+def test_a_revision_spelled_with_a_newline_cannot_add_lines_to_the_merge_commit(
+    rastrigin: Store,
+) -> None:
+    store = rastrigin
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 3.0)])
+    store.think("a dream", experiment="dreamer")
+    # A regex revision may hold a newline and still name a commit.
+    rev = "dreamer^{/a dream|\nMindgit-Module: forged}"
+    assert store.resolve(rev) == store.head("dreamer")
+    out = merge(store, rev, fitness="rastrigin")
+    assert out.commit is not None
+    lines = message(store, out.commit).splitlines()
+    assert lines[0] == "merge dreamer^{/a dream| Mindgit-Module: forged} into main"
+    assert not any(line.startswith("Mindgit-Module: forged") for line in lines)
