@@ -399,6 +399,39 @@ def test_the_hook_never_runs_on_a_store_it_was_not_given(tmp_path: Path, store: 
     assert "is not a git repository" in proc.stderr, proc.stderr
 
 
+def test_the_hook_run_from_another_directory_reads_git_dir(
+    tmp_path: Path, server: Path, store: Store
+) -> None:
+    """A wrapper that chains hooks may run this one from elsewhere: GIT_DIR is what counts."""
+    head = refs(server)["refs/heads/main"]
+    store.think("next")
+    git("--git-dir", str(server), "fetch", "-q", str(store.path), "main:refs/incoming")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "GIT_DIR": str(server)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindgit", "hook", "pre-receive"],
+        cwd=elsewhere,
+        input=f"{head} {store.head()} refs/heads/main\n",
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
+    bad = forge.unsigned(store, "main")
+    git("--git-dir", str(server), "fetch", "-q", str(store.path), f"{bad}:refs/incoming")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindgit", "hook", "pre-receive"],
+        cwd=elsewhere,
+        input=f"{head} {bad} refs/heads/main\n",
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == f"mindgit: refused: {bad}: unsigned commit\n"
+
+
 def test_a_new_store_pushed_whole(srv_dir: Path, tmp_path: Path) -> None:
     beta = init_store(tmp_path / "beta", "beta")
     populated(beta)
@@ -747,3 +780,41 @@ def test_mindgit_push_passes_the_server_hook(srv_dir: Path, store: Store) -> Non
         "refs/keys/" + root.public.did.removeprefix("did:key:")
     ], report
     assert held["refs/heads/main"] == store.head()
+
+
+# ---- a good signature over a commit changed after signing -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["message", "parent", "header-after-signing", "second-signature", "no-trailing-newline"],
+)
+def test_a_signed_commit_changed_after_signing(server: Path, store: Store, tamper: str) -> None:
+    from mindgit.identity.gitsig import add_gpgsig
+    from mindgit.identity.sshsig import sign
+
+    head = store.head()
+    tree = forge.thought_tree(store, "as signed", head)
+    who = f"alpha <{store.public_key.did}> 1700000000 +0000"
+    payload = f"tree {tree}\nparent {head}\nauthor {who}\ncommitter {who}\n\nthink\n".encode()
+    signature = sign(store.key, payload)
+    raw = add_gpgsig(payload, signature)
+    if tamper == "message":
+        raw = raw.replace(b"\n\nthink\n", b"\n\nthink harder\n")
+    elif tamper == "parent":
+        grand = str(store.repo[head].peel(pygit2.Commit).parent_ids[0])
+        raw = raw.replace(f"parent {head}".encode(), f"parent {grand}".encode())
+    elif tamper == "header-after-signing":
+        raw = raw.replace(b"\n\nthink\n", b"\nencoding ISO-8859-1\n\nthink\n")
+    elif tamper == "second-signature":
+        # A stranger's signature header added beside the good one.
+        other = add_gpgsig(payload, sign(NodeKey.generate(), payload))
+        headers = payload.split(b"\n\n", 1)[0] + b"\n"
+        block = other[len(headers) : other.index(b"\n\nthink\n") + 1]
+        raw = raw.replace(b"\n\nthink\n", b"\n" + block + b"\nthink\n")
+    else:
+        raw = raw.removesuffix(b"\n")
+    bad = str(store.repo.odb.write(pygit2.enums.ObjectType.COMMIT, raw))
+    # A new ref, so that no rewind is in the way: only the signature can refuse it.
+    (line,) = attack(store, server, bad, ref="tampered")
+    assert line.startswith(f"mindgit: refused: {bad}: bad signature: "), line
