@@ -36,6 +36,35 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def first_seen_orders(value: Any, into: dict[frozenset[str], list[str]]) -> None:
+    """The key order each set of keys is first seen in, in document order."""
+    if isinstance(value, dict):
+        into.setdefault(frozenset(value), list(value))
+        for v in value.values():
+            first_seen_orders(v, into)
+    elif isinstance(value, list):
+        for v in value:
+            first_seen_orders(v, into)
+
+
+def in_orders(value: Any, orders: dict[frozenset[str], list[str]]) -> Any:
+    """``value`` with each map's keys in ``orders`` (a map whose set is not there keeps its own)."""
+    if isinstance(value, dict):
+        return {k: in_orders(value[k], orders) for k in orders.get(frozenset(value), list(value))}
+    if isinstance(value, list):
+        return [in_orders(v, orders) for v in value]
+    return value
+
+
+def as_exported(value: Any, style: Style, orders_from: Any = None) -> bytes:
+    """The bytes export promises for ``value`` read in ``style``: the one normalisation is that
+    every map with a set of keys takes the order that set was first seen in (in ``orders_from``,
+    the document as imported, when the value was edited since)."""
+    orders: dict[frozenset[str], list[str]] = {}
+    first_seen_orders(value if orders_from is None else orders_from, orders)
+    return render_document(in_orders(value, orders), style)
+
+
 def load_json(data: bytes) -> Any:
     """An agent file's JSON, unwrapping double encoding."""
     value = json.loads(data)

@@ -3,6 +3,7 @@ committed, and the command line of the issue's walkthrough."""
 
 from __future__ import annotations
 
+import copy
 import io
 import itertools
 import json
@@ -32,6 +33,7 @@ from mindgit.store.repository import NothingChanged, Store, init_store
 from tests.adapters.test_agentfile_builders import (
     AGENT_FILES,
     REAL_FILES,
+    as_exported,
     load_json,
     same,
     text,
@@ -383,6 +385,7 @@ def test_a_gene_set_in_a_real_file_changes_that_field_only(
     out = io.BytesIO()
     export_af(store, [a.experiment for a in agents], out)
     value, style = parse_document(path.read_bytes(), path.name)
+    imported = copy.deepcopy(value)
     agent = value["agents"][n] if "agents" in value else value
     head, _, field = gene.name.partition(".")
     holder = agent if head == "agent" else agent[_HOLDERS[head]]
@@ -391,7 +394,7 @@ def test_a_gene_set_in_a_real_file_changes_that_field_only(
     assert isinstance(new, int | float | str)
     whole = isinstance(new, int | float) and float(new).is_integer()
     holder[field] = int(new) if type(holder[field]) is int and whole else new
-    assert out.getvalue() == render_document(value, style)
+    assert out.getvalue() == as_exported(value, style, imported)
 
 
 @settings(
@@ -408,6 +411,7 @@ def test_a_block_set_in_a_real_file_changes_that_value_only(
     agents = import_af(store, path, name=f"b{next(_COUNTER)}")
     n = data.draw(st.integers(0, len(agents) - 1))
     value, style = parse_document(path.read_bytes(), path.name)
+    imported = copy.deepcopy(value)
     if "agents" in value:
         pool = {b["id"]: b for b in value["blocks"]}
         ids = value["agents"][n]["block_ids"]
@@ -426,4 +430,4 @@ def test_a_block_set_in_a_real_file_changes_that_value_only(
     block["value"] = new
     out = io.BytesIO()
     export_af(store, [a.experiment for a in agents], out)
-    assert out.getvalue() == render_document(value, style)
+    assert out.getvalue() == as_exported(value, style, imported)
