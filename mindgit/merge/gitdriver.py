@@ -358,12 +358,19 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     head = repo.head.peel(pygit2.Commit)
     if len(head.parent_ids) < 2 or layout.MANIFEST not in head.tree:
         return TidyResult((), (), None)
-    # A merge commit that came from elsewhere (a fast-forward onto it) is not ours to rewrite.
+    # A merge commit that came from elsewhere (a fast-forward onto it, from a remote or another
+    # local branch) is not ours to rewrite: the merge that just ran made HEAD only if no other
+    # ref holds it.
+    branch = repo.lookup_reference("HEAD").target
     for ref in repo.references:
-        if ref.startswith("refs/remotes/"):
-            tip = repo.lookup_reference(ref).resolve().target
-            if tip == head.id or repo.descendant_of(tip, head.id):
-                return TidyResult((), (), None)
+        if ref == branch or not ref.startswith(("refs/heads/", "refs/remotes/", "refs/tags/")):
+            continue
+        try:
+            tip = repo.lookup_reference(ref).peel(pygit2.Commit).id
+        except (pygit2.GitError, KeyError, ValueError):
+            continue  # a symbolic ref to nowhere (origin/HEAD in an empty remote), a tag of a tree
+        if tip == head.id or repo.descendant_of(tip, head.id):
+            return TidyResult((), (), None)
     try:
         state, _ = layout.read_state(repo, head.tree)
     except MindgitError:

@@ -559,3 +559,25 @@ def test_a_virtual_base_the_driver_could_not_merge_stops_every_merge_that_reads_
         with pytest.raises(UnmergedBases):
             merge_files(*paths, repo_dir=tmp_path, virtual_base=True)
         assert paths[1].read_bytes() == mark
+
+
+def test_a_fast_forward_to_a_merge_commit_is_not_rewritten(store: Store, tmp_path: Path) -> None:
+    from tests.merge.conftest import ONEMAX
+
+    set_memories(store, {"human": block("base")})
+    store.fork("dreamer", switch=False)
+    set_memories(store, {"human": block("theirs")}, experiment="dreamer")
+    set_memories(store, {"human": block("ours")})
+    work = clone(store, tmp_path / "work")
+    w = ("-C", str(work))
+    git(*w, "config", "mindgit.fitness", str(ONEMAX))
+    # A merge committed by hand (no post-merge hook runs) on a local branch keeps both blocks.
+    git(*w, "checkout", "-q", "-b", "feat")
+    subprocess.run(["git", *w, *USER, "merge", "--no-commit", "origin/dreamer"], check=True)
+    git(*w, *USER, "commit", "-q", "--no-edit")
+    feat = git(*w, "rev-parse", "feat").strip()
+    git(*w, "checkout", "-q", "main")
+    proc = git_merge(work, "feat")
+    assert proc.returncode == 0 and "Fast-forward" in proc.stdout, proc.stdout + proc.stderr
+    assert "tidied" not in proc.stderr
+    assert git(*w, "rev-parse", "HEAD").strip() == feat  # what a fast-forward promises
