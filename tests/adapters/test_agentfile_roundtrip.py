@@ -299,3 +299,25 @@ def test_mutated_real_files_come_back_or_are_refused(tmp_path: Path, data: st.Da
         return  # a secret was emptied: it cannot come back
     assert same(load_json(out.getvalue()), load_json(raw))
     assert out.getvalue() == as_exported(*parse_document(raw, "mutated.af"))
+
+
+def test_odd_settings_come_back_as_written(store: Store, tmp_path: Path) -> None:
+    llm = (
+        '{"model": "m", "context_window": 1e3, "temperature": 1e-07, "top_p": -0.0, '
+        '"max_tokens": 9007199254740993, "top_k": true, "frequency_penalty": null, '
+        '"presence_penalty": 123456789012345678901234567890, "reasoning_effort": "xhigh"}'
+    )
+    raw = ('{"agents": [{"id": "agent-0", "name": "odd", "llm_config": ' + llm + "}]}").encode()
+    [agent] = import_af(store, io.BytesIO(raw))
+    # An integer gene holds at most 2**53 and a bool or null is no number: those make no gene.
+    # A value a gene holds only approximately (the penalty) is written back as imported.
+    assert set(agent.genes) == {
+        "llm.context_window",
+        "llm.temperature",
+        "llm.top_p",
+        "llm.presence_penalty",
+        "llm.reasoning_effort",
+    }
+    out = io.BytesIO()
+    export_af(store, "odd", out)
+    assert out.getvalue() == raw
