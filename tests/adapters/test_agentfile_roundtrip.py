@@ -303,7 +303,7 @@ def test_mutated_real_files_come_back_or_are_refused(tmp_path: Path, data: st.Da
 
 def test_odd_settings_come_back_as_written(store: Store, tmp_path: Path) -> None:
     llm = (
-        '{"model": "m", "context_window": 1e3, "temperature": 1e-07, "top_p": -0.0, '
+        '{"model": "m", "context_window": 1000.0, "temperature": 1e-07, "top_p": -0.0, '
         '"max_tokens": 9007199254740993, "top_k": true, "frequency_penalty": null, '
         '"presence_penalty": 123456789012345678901234567890, "reasoning_effort": "xhigh"}'
     )
