@@ -7,6 +7,10 @@ a commit came before the rotation; ancestry can. A retired key's signature count
 only if the commit is one of those heads or an ancestor of one, or is the key's own rotation
 announcement (signed after the heads were taken, by design). Anything else it signs, say with
 a stolen key file, is refused however it is dated.
+
+The key's own rotation is the one to a key the verifier trusts: a thief holding the retired key
+file could otherwise announce a rotation of it to the thief's own key, and a node that had not
+yet seen the real rotation would learn the thief's key as the node's.
 """
 
 from __future__ import annotations
@@ -14,9 +18,8 @@ from __future__ import annotations
 import pygit2
 
 from mindgit.errors import MindgitError
-from mindgit.identity.keys import PublicKey
 from mindgit.identity.rotation import RotationRecord
-from mindgit.identity.trust import TrustedNode
+from mindgit.identity.trust import TrustedNode, TrustStore
 
 RECORD_FILE = "rotation.json"
 MAX_ANNOUNCEMENT_BYTES = 64 << 10
@@ -25,17 +28,25 @@ MAX_ANNOUNCEMENT_BYTES = 64 << 10
 class RetiredBounds:
     """Answers "may this retired key have signed this commit?", walking each history once."""
 
-    def __init__(self, repo: pygit2.Repository) -> None:
+    def __init__(self, repo: pygit2.Repository, trust: TrustStore) -> None:
         self.repo = repo
+        self.trust = trust
         self._below: dict[tuple[str, ...], frozenset[str]] = {}
 
-    def allows(self, node: TrustedNode, oid: str, tree: pygit2.Tree) -> bool:
-        """Whether ``node``'s signature counts on commit ``oid`` (whose tree is ``tree``)."""
-        if node.heads is None:
-            return True
-        if oid in self._history(node.heads):
-            return True
-        return _announces_own_rotation(self.repo, tree, node.key)
+    def refusal(self, node: TrustedNode, oid: str, tree: pygit2.Tree) -> str | None:
+        """Why ``node``'s signature does not count on commit ``oid`` (whose tree is ``tree``),
+        or None if it does."""
+        if node.heads is None or oid in self._history(node.heads):
+            return None
+        record = _announcement(self.repo, tree)
+        if record is None or record.old != node.key:
+            return f"signed by {node.name}, a retired key, outside the history its rotation named"
+        if self.trust.find(record.new) is None:
+            return (
+                f"{node.name}, a retired key, announces a rotation to {record.new.did}, a key "
+                "not trusted here (only the rotation that retired it counts)"
+            )
+        return None
 
     def _history(self, heads: tuple[str, ...]) -> frozenset[str]:
         history = self._below.get(heads)
@@ -51,19 +62,20 @@ class RetiredBounds:
         return history
 
 
-def _announces_own_rotation(repo: pygit2.Repository, tree: pygit2.Tree, key: PublicKey) -> bool:
+def _announcement(repo: pygit2.Repository, tree: pygit2.Tree) -> RotationRecord | None:
+    """The rotation record a tree announces, or None."""
     try:
         entry = tree[RECORD_FILE]
     except KeyError:
-        return False
+        return None
     try:
         _, size = repo.odb.read_header(entry.id)
     except (KeyError, ValueError, pygit2.GitError):
-        return False
+        return None
     blob = repo.get(entry.id)
     if size > MAX_ANNOUNCEMENT_BYTES or not isinstance(blob, pygit2.Blob):
-        return False
+        return None
     try:
-        return RotationRecord.parse(blob.read_raw()).old == key
+        return RotationRecord.parse(blob.read_raw())
     except MindgitError:
-        return False
+        return None

@@ -117,7 +117,7 @@ class Verifier:
         # Tree parses by id, per verifier like the rest: a tree another repository holds may be
         # missing from this one, and must then be named missing here.
         self._entries: dict[bytes, Entries] = {}
-        self._retired = RetiredBounds(repo)
+        self._retired = RetiredBounds(repo, trust)
 
     def check_commit(self, oid: str) -> CommitResult:
         """Check one commit: its signature, its tree, and its ``Mindgit-State`` trailer."""
@@ -158,14 +158,14 @@ class Verifier:
         # Only a retired key has bounds; every other signer is spared building the tree object.
         if node is not None and node.heads is not None:
             tree = self.repo.get(tree_hex.decode("ascii"))
-            if not isinstance(tree, pygit2.Tree) or not self._retired.allows(node, oid, tree):
+            refusal = (
+                self._retired.refusal(node, oid, tree)
+                if isinstance(tree, pygit2.Tree)
+                else f"signed by {node.name}, a retired key, on a commit whose tree is missing"
+            )
+            if refusal is not None:
                 trusted = None
-                problems.append(
-                    Problem(
-                        oid,
-                        f"signed by {node.name}, a retired key, outside the history its rotation named",
-                    )
-                )
+                problems.append(Problem(oid, refusal))
         tree_problems, manifest = self._check_tree(tree_hex)
         for obj, reason in tree_problems:
             problems.append(Problem(oid, reason, obj))

@@ -178,7 +178,8 @@ def accepted_heads(repo: pygit2.Repository) -> list[str]:
             continue
         try:
             target = repo.references[name].resolve().target
-        except (KeyError, pygit2.GitError):
+        except (KeyError, ValueError, pygit2.GitError):
+            # ValueError: libgit2 will not look up a name over 1023 bytes, which git can write.
             continue
         oid = str(target)
         if _exists(repo, oid):

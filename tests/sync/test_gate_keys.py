@@ -45,6 +45,12 @@ def test_a_chain_that_does_not_follow_its_keys_is_refused(store: Store) -> None:
     forged = _announcement(store, record, other, old, [tip])
     for ref in (key_chain_ref(root), ANNOUNCE_REF):
         problems = check_update(store.repo, store.trust, ref, tip, forged)
+        # A retired key's signature counts only on the rotation to a trusted key...
+        assert problems and "only the rotation that retired it counts" in problems[0].reason
+    store.trust.add(other.public, "other")
+    for ref in (key_chain_ref(root), ANNOUNCE_REF):
+        # ...and a second rotation to a key trusted otherwise still breaks the chain.
+        problems = check_update(store.repo, store.trust, ref, tip, forged)
         assert problems and "the chain moved to" in problems[0].reason
 
 

@@ -256,11 +256,6 @@ def test_a_ref_name_too_long_for_libgit2(server: Path, store: Store) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gate.accepted_heads catches KeyError and GitError, not the ValueError libgit2 "
-    "raises looking up a ref over 1023 bytes that git wrote (fix belongs in gate.py)",
-)
 def test_a_server_already_holding_an_overlong_ref_still_gates(server: Path, store: Store) -> None:
     """A ref written on the server by git itself (an admin, or a push before the hook was
     installed) must not make every later push an internal error."""
@@ -578,9 +573,8 @@ def test_a_stolen_retired_key_announces_a_rotation_of_its_own(
     assert proc.returncode != 0, proc.stderr
     (line,) = refused_lines(proc)
     assert line == (
-        f"mindgit: refused: {forged} rotation.json: alpha.retired-1, a retired key, announces "
-        f"a rotation to {thief.public.did}, a key this server does not trust (only the "
-        "rotation that retired it counts)"
+        f"mindgit: refused: {forged}: alpha.retired-1, a retired key, announces a rotation to "
+        f"{thief.public.did}, a key not trusted here (only the rotation that retired it counts)"
     )
     # Elsewhere it was refused already: a rewind of the announcement ref, a chain misfiled.
     for target in ("refs/keys/announce", "refs/keys/" + thief.public.did[8:]):
@@ -591,21 +585,21 @@ def test_a_stolen_retired_key_announces_a_rotation_of_its_own(
     assert beta.trust.find(thief.public) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/retired.py RetiredBounds.allows takes any announcement whose record's old "
-    "key is the retired key as 'its own rotation', whatever key it rotates to; a pull from "
-    "the thief (gate.check_updates) accepts it (fix belongs in store/retired.py)",
-)
 def test_the_gate_refuses_a_stolen_retired_key_s_rotation(srv_dir: Path, store: Store) -> None:
-    """What the hook now refuses, the gate itself (and so a pull from the thief) still takes."""
+    """The gate itself (and so verify, and a pull from the thief) refuses it too."""
     from mindgit.sync.gate import RefUpdate, check_updates
 
-    _, forged, chain_ref, _ = _stolen_rotation(srv_dir, store)
+    _, forged, chain_ref, thief = _stolen_rotation(srv_dir, store)
     problems = check_updates(
         store.repo, store.trust, [RefUpdate(chain_ref, None, forged)], old_accepted=False
     )
-    assert problems
+    assert [(p.commit, p.reason) for p in problems] == [
+        (
+            forged,
+            f"alpha.retired-1, a retired key, announces a rotation to {thief.public.did}, a key "
+            "not trusted here (only the rotation that retired it counts)",
+        )
+    ]
 
 
 # ---- what mindgit itself writes is accepted ---------------------------------------------------
