@@ -23,7 +23,9 @@ from mindgit.identity.trust import TrustedNode, TrustStore
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.store import layout
+from mindgit.store.objects import as_commit
 from mindgit.store.retired import RECORD_FILE, RetiredBounds
+from mindgit.store.share_check import ENVELOPE_TRAILER, SHARED_WITH_TRAILER, share_problem
 from mindgit.store.state import GenomeSplice, SchemaError, check_thought
 
 MAX_BLOB_BYTES = 16 << 20
@@ -170,12 +172,33 @@ class Verifier:
         for obj, reason in tree_problems:
             problems.append(Problem(oid, reason, obj))
         if not problems and manifest is not None:
-            claimed = trailer(_message(raw), STATE_TRAILER)
+            message = _message(raw)
+            claimed = trailer(message, STATE_TRAILER)
             if claimed is not None and claimed != str(manifest):
                 problems.append(
                     Problem(oid, f"{STATE_TRAILER} says {claimed} but the manifest is {manifest}")
                 )
+            shared_with = trailer(message, SHARED_WITH_TRAILER)
+            if shared_with is not None:
+                problem = self._share_problem(oid, raw, tree_hex, shared_with, message)
+                if problem is not None:
+                    problems.append(Problem(oid, problem))
         return CommitResult(oid, signer, trusted, tuple(problems))
+
+    def _share_problem(
+        self, oid: str, raw: bytes, tree_hex: bytes, shared_with: str, message: str
+    ) -> str | None:
+        """See :mod:`mindgit.store.share_check`; only commits labelled a share pay for it."""
+        tree = self.repo.get(tree_hex.decode("ascii"))
+        if not isinstance(tree, pygit2.Tree):
+            return "a share commit's tree is missing"
+        parents = _commit_parents(raw)
+        if parents is None:  # not laid out as git writes it: as libgit2 reads it
+            commit = as_commit(self.repo.get(oid))
+            parents = [str(p) for p in commit.parent_ids] if commit is not None else []
+        return share_problem(
+            self.repo, tree, parents, shared_with, trailer(message, ENVELOPE_TRAILER)
+        )
 
     def linear_history(self, tips: list[str]) -> list[str] | None:
         """The commits from ``tips`` root first, if they are one chain without merges (the

@@ -1,0 +1,85 @@
+"""What a share commit may change: one envelope, by one recipient more, and nothing else.
+
+``mindgit share`` re-wraps a private thought's key for one more node and writes a commit with
+the trailers ``Mindgit-Shared-With: <did>`` and ``Mindgit-Envelope: <new cid>``. Its reader
+trusts that label: the thought is the one it was, now also readable by that node. A recipient
+holds the thought key, so it could write different text under the same key and wrapped keys
+and label that a share too. Nothing here needs a key: a share commit is checked against its
+parent's state, and refused unless its state is the parent's with exactly one envelope
+replaced by the same message (nonce, ciphertext, commitment, version) whose recipients are the
+old ones, unchanged, plus exactly the named node.
+"""
+
+from __future__ import annotations
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.identity.keys import PublicKey
+from mindgit.identity.seal import Sealed
+from mindgit.ipld.cid import CID
+from mindgit.store import layout
+from mindgit.store.objects import as_commit
+from mindgit.store.sealed import decode_envelope
+
+SHARED_WITH_TRAILER = "Mindgit-Shared-With"
+ENVELOPE_TRAILER = "Mindgit-Envelope"
+
+
+def share_problem(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree,
+    parents: list[str],
+    shared_with: str,
+    envelope: str | None,
+) -> str | None:
+    """Why a commit (its ``tree`` and ``parents``) labelled a share with ``shared_with`` is not
+    one, or None if it is exactly the share it says."""
+    try:
+        target = PublicKey.parse(shared_with)
+    except MindgitError:
+        return f"{SHARED_WITH_TRAILER} {shared_with!r} is not a did:key"
+    if len(parents) != 1:
+        return "a share commit has exactly one parent"
+    parent = as_commit(repo.get(parents[0]))
+    if parent is None:
+        return f"a share commit's parent {parents[0]} is missing"
+    try:
+        old, _ = layout.read_state(repo, parent.tree)
+        new, _ = layout.read_state(repo, tree)
+    except MindgitError as e:
+        return f"a share commit whose states cannot be read: {e}"
+    removed, added = old.thoughts - new.thoughts, new.thoughts - old.thoughts
+    if len(removed) != 1 or len(added) != 1:
+        return "a share commit replaces exactly one thought"
+    (was,), (now,) = removed, added
+    if new != old.with_thoughts(new.thoughts):
+        return "a share commit changes nothing but the shared thought"
+    if envelope is not None and envelope != str(now):
+        return f"{ENVELOPE_TRAILER} says {envelope} but the new envelope is {now}"
+    try:
+        before = _sealed(repo, parent.tree, was)
+        after = _sealed(repo, tree, now)
+    except MindgitError as e:
+        return f"a share commit of something that is not a private thought: {e}"
+    same_message = (before.nonce, before.box, before.commitment, before.padded) == (
+        after.nonce,
+        after.box,
+        after.commitment,
+        after.padded,
+    )
+    if not same_message:
+        return f"the thought shared as {now} is not the message of {was}"
+    gained = set(after.recipients) - set(before.recipients)
+    if (
+        not set(before.recipients) <= set(after.recipients)
+        or len(after.recipients) != len(before.recipients) + 1
+    ):
+        return f"the share of {was} changes its recipients beyond adding one"
+    if [r.key for r in gained] != [target]:
+        return f"the share of {was} adds a recipient other than {target.did}"
+    return None
+
+
+def _sealed(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> Sealed:
+    return decode_envelope(layout.read_thought(repo, tree, cid), f"private thought {cid}")
