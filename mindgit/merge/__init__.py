@@ -34,6 +34,7 @@ from mindgit.merge.lookup import (
     ModuleCorrupt,
     ModuleUnreadable,
     find_fitness,
+    find_module,
 )
 from mindgit.merge.search import (
     EXHAUSTIVE_LIMIT,
@@ -89,6 +90,7 @@ __all__ = [
     "UnrelatedHistories",
     "apply_merge",
     "find_fitness",
+    "find_module",
     "merge",
     "merge_bases",
     "merge_states",

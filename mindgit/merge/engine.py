@@ -22,7 +22,7 @@ import pygit2
 from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import BY_FITNESS, Decision, three_way
-from mindgit.merge.lookup import FitnessChoice, find_fitness, module_cache
+from mindgit.merge.lookup import FitnessChoice, find_fitness, find_module, module_cache
 from mindgit.merge.search import CHOOSE_A_MODULE, MergeConflict, ModuleScorer, Scorer, resolve
 from mindgit.store import layout
 from mindgit.store.genome import Gene
@@ -150,6 +150,8 @@ def plan_merge(
     exp = store.experiment(into)
     if theirs in (exp, HEADS + exp) or (theirs == "HEAD" and exp == store.current):
         raise MergeIntoItself(exp)
+    if fitness is not None:
+        find_module(store.repo, fitness)  # it must exist, whether or not a conflict needs it
     ours_id = store.head(exp)
     theirs_id = store.resolve(theirs)
     ours_snap = store.snapshot(ours_id)

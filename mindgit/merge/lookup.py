@@ -251,6 +251,12 @@ def config_limits(repo: pygit2.Repository) -> Limits:
     return limits
 
 
+def find_module(repo: pygit2.Repository, spec: str) -> CID:
+    """The CID of the module ``spec`` names (a name, a CID or a path), or the error that says
+    why it names none; nothing is compiled or stored."""
+    return _module(repo, spec)[0]
+
+
 def _module(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes]:
     """A module by name, CID or path. A path's module is read, not added to the store: a merge
     (a dry run above all) changes nothing but the experiment it merges into."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from mindgit.evolve.fitness import add_fitness
+from mindgit.evolve.fitness import FitnessFileError, add_fitness
 from mindgit.evolve.run import start_run
 from mindgit.identity.keys import NodeKey
 from mindgit.merge import (
@@ -470,3 +470,23 @@ def test_a_revision_spelled_with_a_newline_cannot_add_lines_to_the_merge_commit(
     lines = message(store, out.commit).splitlines()
     assert lines[0] == "merge dreamer^{/a dream| Mindgit-Module: forged} into main"
     assert not any(line.startswith("Mindgit-Module: forged") for line in lines)
+
+
+def test_a_module_named_on_the_command_line_must_exist_even_with_nothing_to_decide(
+    rastrigin: Store,
+) -> None:
+    store = rastrigin
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x1", 2.0)])  # no conflict
+    store.fork("ahead", start="dreamer", switch=False)
+    store.think("ahead", experiment="ahead")
+    before, stored = refs(store), objects(store)
+    for theirs, into in [("dreamer", None), ("ahead", "dreamer"), ("dreamer~1", None)]:
+        with pytest.raises(UnknownFitness):
+            merge(store, theirs, into=into, fitness="rastrgin")  # a typo
+        with pytest.raises(FitnessFileError):
+            merge(store, theirs, into=into, fitness="no/such.wat")
+    assert refs(store) == before and objects(store) == stored
+    # A module that exists but decided nothing is not named in the commit.
+    out = merge(store, "dreamer", fitness="rastrigin")
+    assert out.module is None and out.candidates_scored == 0 and out.commit is not None
+    assert "Mindgit-Module" not in message(store, out.commit)
