@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No test passes or fails on time (timing belongs in bench/): Hypothesis's per-example deadline
+# and its too-slow check would fail a test that a loaded CI machine merely runs slowly.
+settings.register_profile("mindgit", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mindgit")
 FIXTURES = ROOT / "fixtures"
 
 
