@@ -164,9 +164,14 @@ def merge_files(
     """
     try:
         return _merge_files(base, ours, theirs, repo_dir)
-    except MindgitError as e:
+    except Exception as e:  # any failure at all: git would go on from a guess
         if virtual_base:
-            reason = e.reason if isinstance(e, UnmergedBases) else " ".join(str(e).split())
+            if isinstance(e, UnmergedBases):
+                reason = e.reason
+            elif isinstance(e, MindgitError):
+                reason = " ".join(str(e).split())
+            else:
+                reason = f"{type(e).__name__}: {' '.join(str(e).split())}"
             ours.write_bytes(UNMERGED_BASES + reason.encode() + b"\n")
         raise
 
