@@ -25,19 +25,14 @@ from pathlib import Path
 import pygit2
 
 from mindgit.errors import MindgitError, UsageError
-from mindgit.identity.rotation import BadRotation, RotationRecord
 from mindgit.identity.trust import TrustFileUnreadable, TrustStore
-from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefError, check_ref_name, read_ref
-from mindgit.store.retired import RECORD_FILE
-from mindgit.store.rotations import PROOF_FILE
-from mindgit.store.verify import Problem, walk
+from mindgit.store.verify import Problem
 from mindgit.sync import refspace
 from mindgit.sync.gate import (
     DEFAULT_MAX_OBJECT_BYTES,
     ZERO_OID,
     RefUpdate,
-    accepted_heads,
     check_commits,
     check_updates,
 )
@@ -291,9 +286,6 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
         allow_delete=policy.allow_delete,
         max_object_bytes=policy.max_object_bytes,
     )
-    if not problems:
-        # Only now are the new objects known to be safe to read.
-        problems = _retired_rotation_problems(repo, trust, named)
     return problems
 
 
@@ -314,43 +306,6 @@ def _claimed_old_problem(repo: pygit2.Repository, u: RefUpdate) -> Problem | Non
         f"{u.ref} is at {current or 'no commit'}, not {u.old or 'no commit'} as the push says "
         "(fetch, then push again)",
     )
-
-
-def _retired_rotation_problems(
-    repo: pygit2.Repository, trust: TrustStore, updates: Sequence[RefUpdate]
-) -> list[Problem]:
-    """A retired key may sign its own rotation's announcement outside its bounds, so that the
-    rotation can travel; a thief holding the retired key file could then announce another one,
-    to a key of the thief's, and every node that pulls from this server and has not yet seen the
-    real rotation would trust the thief under the node's name. The rotation that retired a key
-    is the one to a key this server trusts: any other announced by a retired key is refused.
-    (The gate has checked that an announcement is signed by its old key.)"""
-    if all(node.heads is None for node in trust.nodes()):
-        return []  # no retired key: nothing to look for
-    tips = [u.new for u in updates if u.new is not None]
-    hide = accepted_heads(repo) + [
-        u.old for u in updates if u.old is not None and _has(repo, u.old)
-    ]
-    problems = []
-    for oid in walk(repo, tips, hide):
-        commit = as_commit(repo[oid])
-        if commit is None or {e.name for e in commit.tree} != {RECORD_FILE, PROOF_FILE}:
-            continue
-        try:
-            record = RotationRecord.parse(repo[commit.tree[RECORD_FILE].id].read_raw(), oid[:12])
-        except BadRotation:
-            continue  # the gate has refused it already
-        old = trust.find(record.old)
-        if old is not None and old.heads is not None and trust.find(record.new) is None:
-            problems.append(
-                Problem(
-                    oid,
-                    f"{old.name}, a retired key, announces a rotation to {record.new.did}, "
-                    "a key this server does not trust (only the rotation that retired it counts)",
-                    RECORD_FILE,
-                )
-            )
-    return problems
 
 
 def _ref_bytes(ref: str) -> int:
