@@ -442,7 +442,9 @@ def _layer_of(text: str) -> Layer:
         lead = line[: len(line) - len(line.lstrip(" \t"))]
         indent = len(lead) if set(lead) <= {" "} else lead
     item_sep, key_sep = _separators(body, indent is not None)
-    return Layer(indent, item_sep, key_sep, text.isascii(), text.endswith("\n"), crlf)
+    # An ASCII-only writer escapes DEL too (json.dumps does); a raw one means it escapes nothing.
+    ascii_only = text.isascii() and "\x7f" not in text
+    return Layer(indent, item_sep, key_sep, ascii_only, text.endswith("\n"), crlf)
 
 
 def parse_document(data: bytes, source: str) -> tuple[Json, Style]:

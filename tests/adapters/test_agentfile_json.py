@@ -141,6 +141,13 @@ def test_documents_are_written_back_as_they_were_read(value: Any, style: Style) 
     assert Style.from_node(dagjson.decode(dagjson.encode(seen.to_node())), "x") == seen
 
 
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_a_raw_or_escaped_del_comes_back_as_it_was(ascii_only: bool) -> None:
+    data = json.dumps({"\x7f": "a\x7fb"}, ensure_ascii=ascii_only).encode()
+    value, style = parse_document(data, "x.af")
+    assert render_document(value, style) == data
+
+
 def test_double_encoded_documents_are_unwrapped() -> None:
     inner = json.dumps({"agents": [{"name": "a"}]}, indent=2)
     value, style = parse_document(json.dumps(inner).encode(), "x.af")
