@@ -97,8 +97,7 @@ def read_thought(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
     name = str(cid)
     if thoughts is None or name not in thoughts:
         raise StateNotFound(f"thought {cid} is not in tree {tree.id}")
-    data: bytes = repo[thoughts[name].id].read_raw()
-    return data
+    return _blob(repo, thoughts[name].id, f"thought {cid}")
 
 
 def read_block(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
@@ -107,5 +106,16 @@ def read_block(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
     name = str(cid)
     if blocks is None or name not in blocks:
         raise StateNotFound(f"block {cid} is not in tree {tree.id}")
-    data: bytes = repo[blocks[name].id].read_raw()
+    return _blob(repo, blocks[name].id, f"block {cid}")
+
+
+def _blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
+    """A blob the tree names; a lost or unreadable one is named, not a KeyError."""
+    try:
+        data: bytes = repo[oid].read_raw()
+    except (KeyError, pygit2.GitError) as e:
+        detail = "missing" if isinstance(e, KeyError) else f"unreadable: {e}"
+        raise StateNotFound(
+            f"{what}: object {oid} is {detail} (run `git fsck` on the store)"
+        ) from None
     return data

@@ -74,12 +74,29 @@ class RefUpdate:
     new: str
 
 
+class CorruptRef(RefError):
+    """A ref exists but git cannot read it (a damaged loose ref file, a dangling symref)."""
+
+    def __init__(self, ref: str, detail: str) -> None:
+        super().__init__(
+            f"{ref} cannot be read ({detail}); nothing was changed",
+            hint=f"inspect it with `git show-ref`, then repair or delete {ref}",
+        )
+        self.ref = ref
+
+
 def read_ref(repo: pygit2.Repository, ref: str) -> str | None:
-    """The commit id a ref points at, or None; symbolic refs are followed."""
+    """The commit id a ref points at, or None; symbolic refs are followed.
+
+    A ref that exists but cannot be read is :class:`CorruptRef`, never None: a writer would
+    otherwise take the ref for absent and create it over the damaged one.
+    """
     try:
         return str(repo.lookup_reference(ref).resolve().target)
     except (KeyError, pygit2.InvalidSpecError):
         return None
+    except pygit2.GitError as e:
+        raise CorruptRef(ref, str(e).strip() or type(e).__name__) from None
 
 
 class RefLock:

@@ -134,12 +134,6 @@ def test_bad_input_is_one_line_exit_1_and_changes_nothing_on_disk(
     assert disk(store) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.refs.read_ref catches KeyError and InvalidSpecError, not the pygit2.GitError "
-    "libgit2 raises for a corrupted loose ref file, so it leaves the store as an internal error "
-    "(exit 3); the fix belongs in mindgit/store/refs.py",
-)
 def test_a_corrupt_ref_to_merge_into_is_a_one_line_error(rastrigin: Store, mg: Mg) -> None:
     store = rastrigin
     diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 3.0)])
@@ -150,12 +144,6 @@ def test_a_corrupt_ref_to_merge_into_is_a_one_line_error(rastrigin: Store, mg: M
     assert r.code == 1 and "refs/heads/main" in r.err and len(r.err.splitlines()) == 1, r.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.layout.read_thought and read_block index the object database unguarded: a "
-    "lost or corrupt blob is a KeyError, an internal error (exit 3); the fix belongs in "
-    "mindgit/store/layout.py (a MindgitError naming the thought and the object)",
-)
 def test_a_thought_blob_lost_from_the_store_is_a_one_line_error(store: Store, mg: Mg) -> None:
     diverge(store, ours=[x("x0", 1.0)], theirs=[x("x1", 0.0)])
     _, lost = store.think("a dream", experiment="dreamer")
