@@ -46,7 +46,7 @@ from mindgit.identity.trust import TrustStore
 from mindgit.store import layout
 from mindgit.store.generation_check import remembering
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import RefError, check_ref_name
+from mindgit.store.refs import RefError, check_ref_name, read_ref
 from mindgit.store.repository import SYNCED_PREFIXES
 from mindgit.store.retired import RECORD_FILE
 from mindgit.store.rotations import ANNOUNCE_REF, PROOF_FILE
@@ -160,7 +160,13 @@ def check_updates(
                 kinds.append((u, _namespace(u.ref)))
     hide = accepted_heads(repo)
     if old_accepted:
-        hide.extend(u.old for u in updates if u.old is not None and _exists(repo, u.old))
+        # Only an old value that is the ref's value here was accepted: a push states "old"
+        # itself, and git checks it only later, when it moves the ref.
+        hide.extend(
+            u.old
+            for u in updates
+            if u.old is not None and _exists(repo, u.old) and _current(repo, u.ref) == u.old
+        )
     commit_problems = check_commits(repo, trust, tips, hide, max_object_bytes=max_object_bytes)
     problems.extend(commit_problems)
     if not commit_problems:
@@ -185,6 +191,13 @@ def accepted_heads(repo: pygit2.Repository) -> list[str]:
         if _exists(repo, oid):
             out.append(oid)
     return out
+
+
+def _current(repo: pygit2.Repository, ref: str) -> str | None:
+    try:
+        return read_ref(repo, ref)
+    except (RefError, ValueError):  # unreadable here: nothing under it counts as accepted
+        return None
 
 
 def _namespace(ref: str) -> str:
