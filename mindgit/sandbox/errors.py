@@ -88,10 +88,11 @@ class WrongExportType(LoadError):
 class InvalidLimits(SandboxError):
     """A sandbox limit is out of range."""
 
-    def __init__(self, field: str, value: int) -> None:
+    def __init__(self, field: str, value: int, most: int | None = None) -> None:
         self.field = field
         self.value = value
-        super().__init__(f"sandbox limit {field}={value} is out of range; it must be positive")
+        bound = "positive" if most is None else f"at most {most}"
+        super().__init__(f"sandbox limit {field}={value} is out of range; it must be {bound}")
 
 
 class InvalidBatch(SandboxError):

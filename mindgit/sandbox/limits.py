@@ -8,6 +8,10 @@ from mindgit.sandbox.errors import InvalidLimits
 
 # The largest wasm32 linear memory: 65536 pages of 64 KiB.
 MAX_MEMORY_BYTES = 1 << 32
+# wasmtime counts fuel in a u64: a larger budget would wrap, not grow.
+MAX_FUEL = (1 << 64) - 1
+# Table sizes are u32 in wasm.
+MAX_TABLE_ELEMENTS = (1 << 32) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,4 +34,8 @@ class Limits:
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise InvalidLimits(field.name, value)
         if self.memory_bytes > MAX_MEMORY_BYTES:
-            raise InvalidLimits("memory_bytes", self.memory_bytes)
+            raise InvalidLimits("memory_bytes", self.memory_bytes, MAX_MEMORY_BYTES)
+        if self.fuel > MAX_FUEL:
+            raise InvalidLimits("fuel", self.fuel, MAX_FUEL)
+        if self.table_elements > MAX_TABLE_ELEMENTS:
+            raise InvalidLimits("table_elements", self.table_elements, MAX_TABLE_ELEMENTS)

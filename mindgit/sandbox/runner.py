@@ -39,7 +39,7 @@ from mindgit.sandbox.errors import (
     WrongExportType,
     check_score,
 )
-from mindgit.sandbox.limits import MAX_MEMORY_BYTES, Limits
+from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, Limits
 
 T = TypeVar("T")
 
@@ -374,7 +374,8 @@ class Runner:
                 scores.byteswap()
             return scores.tolist()
 
-        return self._run(self._limits.fuel * max(count, 1), abi.BATCH_EXPORT, body)
+        # A batch's budget is per individual; past what wasmtime counts it is simply unlimited.
+        return self._run(min(self._limits.fuel * max(count, 1), MAX_FUEL), abi.BATCH_EXPORT, body)
 
     def batch_checked(
         self, vectors: bytes | array.array[float], count: int, dim: int

@@ -84,6 +84,14 @@ def test_memory_limit_cannot_exceed_wasm32() -> None:
     Limits(memory_bytes=1 << 32)
 
 
+def test_fuel_and_table_stop_where_wasmtime_counts() -> None:
+    for field, most in [("fuel", (1 << 64) - 1), ("table_elements", (1 << 32) - 1)]:
+        with pytest.raises(InvalidLimits, match=f"at most {most}") as info:
+            Limits(**{field: most + 1})
+        assert info.value.field == field
+        Limits(**{field: most})
+
+
 def test_limits_are_immutable_values() -> None:
     limits = Limits(fuel=7)
     with pytest.raises(AttributeError):
