@@ -278,13 +278,14 @@ def _accept(
 def _merge(
     store: Store, peer: Peer, ref: str, ours: str, theirs: str, fitness: str | None, kept: str
 ) -> RefOutcome:
-    from mindgit.merge import MergeConflict, merge
+    from mindgit.merge import MergeBasesConflict, MergeConflict, merge
 
     experiment = ref.removeprefix(HEADS)
     try:
         outcome = merge(store, theirs, into=experiment, fitness=fitness)
     except MergeConflict as e:
-        detail = f"both sides changed {', '.join(e.patterns)} and no fitness decides: {kept}"
+        whose = "their merge bases" if isinstance(e, MergeBasesConflict) else "both sides"
+        detail = f"{whose} changed {', '.join(e.patterns)} and no fitness decides: {kept}"
         return RefOutcome(ref, "conflict", theirs, ours, ours, detail)
     except RefMoved:
         raise
