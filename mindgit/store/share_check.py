@@ -12,15 +12,18 @@ old ones, unchanged, plus exactly the named node.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pygit2
 
 from mindgit.errors import MindgitError
 from mindgit.identity.keys import PublicKey
-from mindgit.identity.seal import Sealed
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
-from mindgit.store.sealed import decode_envelope
+
+if TYPE_CHECKING:
+    from mindgit.identity.seal import Sealed
 
 SHARED_WITH_TRAILER = "Mindgit-Shared-With"
 ENVELOPE_TRAILER = "Mindgit-Envelope"
@@ -82,4 +85,8 @@ def share_problem(
 
 
 def _sealed(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> Sealed:
+    # Imported here: verify imports this module, and the crypto behind envelopes is needed
+    # only for the rare commit labelled a share.
+    from mindgit.store.sealed import decode_envelope
+
     return decode_envelope(layout.read_thought(repo, tree, cid), f"private thought {cid}")
