@@ -70,3 +70,23 @@ def daemon() -> Iterator[Callable[[Path], GitDaemon]]:
     yield start
     for d in started:
         d.stop()
+
+
+@pytest.fixture
+def srv_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "srv"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def server(srv_dir: Path, store: Store) -> Path:
+    """A bare repository gated by pre-receive, trusting alpha; alpha's main already pushed."""
+    from tests.sync.test_hooks_gate import populated
+    from tests.sync.test_hooks_server import make_server, push
+
+    server = make_server(srv_dir, store.trust.export())
+    populated(store)
+    accepted = push(store, str(server), "main")
+    assert accepted.returncode == 0, accepted.stderr
+    return server

@@ -30,23 +30,6 @@ RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
 ZERO = "0" * 40
 
 
-@pytest.fixture
-def srv_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "srv"
-    d.mkdir()
-    return d
-
-
-@pytest.fixture
-def server(srv_dir: Path, store: Store) -> Path:
-    """A bare repository gated by pre-receive, trusting alpha; alpha's main already pushed."""
-    server = make_server(srv_dir, store.trust.export())
-    populated(store)
-    accepted = push(store, str(server), "main")
-    assert accepted.returncode == 0, accepted.stderr
-    return server
-
-
 def has_object(repo: Path, oid: str) -> bool:
     proc = subprocess.run(
         ["git", "--git-dir", str(repo), "cat-file", "-e", oid], capture_output=True

@@ -62,23 +62,6 @@ def refused_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
     ]
 
 
-@pytest.fixture
-def srv_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "srv"
-    d.mkdir()
-    return d
-
-
-@pytest.fixture
-def server(srv_dir: Path, store: Store) -> Path:
-    """A bare repository gated by pre-receive, trusting alpha; alpha's main already pushed."""
-    server = make_server(srv_dir, store.trust.export())
-    populated(store)
-    accepted = push(store, str(server), "main")
-    assert accepted.returncode == 0, accepted.stderr
-    return server
-
-
 def attack(
     store: Store, server: Path, commit: str, *, ref: str = "main", url: str | None = None
 ) -> list[str]:
