@@ -24,6 +24,9 @@ from mindgit.ipld.varint import VarintError, VarintTruncated, encode_uvarint, re
 CAR_VERSION = 1
 DEFAULT_MAX_BLOCK_SIZE = 8 << 20
 _CIDV0_LENGTH = 34
+# A buffered file's read(n) allocates n bytes before it reads one, so a length the stream
+# declares is read in pieces of at most this: memory then follows the bytes that really arrive.
+_READ_CHUNK = 1 << 20
 
 
 class CarError(MindgitError):
@@ -131,7 +134,7 @@ class CarReader:
         chunks: list[bytes] = []
         missing = n
         while missing:
-            chunk = self._stream.read(missing)
+            chunk = self._stream.read(min(missing, _READ_CHUNK))
             if not chunk:
                 got = n - missing
                 raise error(f"stream ends inside {what}: {got} of {n} bytes", offset=self._offset)
@@ -210,6 +213,12 @@ class CarReader:
         if used > section_length:
             raise CarSectionError(
                 f"the CID ({used} bytes) is longer than its section ({section_length} bytes)",
+                offset=section_start,
+            )
+        if digest_length > self.max_block_size:
+            raise CarSectionError(
+                f"the CID's digest is {digest_length} bytes, more than the "
+                f"{self.max_block_size}-byte block limit",
                 offset=section_start,
             )
         digest = self._read_exact(digest_length, "a section's CID")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -292,3 +293,32 @@ def test_mutated_cars_raise_only_mindgit_errors(
         elif action == "delete" and at < len(raw):
             del raw[at : at + data.draw(st.integers(1, 9))]
     consume(bytes(raw), verify)
+
+
+@pytest.mark.parametrize("digest_length", [2**50, DEFAULT_MAX_BLOCK_SIZE + 1])
+def test_a_huge_cid_digest_in_a_real_file_is_refused_before_it_is_read(
+    tmp_path: Path, digest_length: int
+) -> None:
+    # A buffered file's read(n) allocates n bytes up front: a declared 2**50-byte digest was a
+    # MemoryError (exit 3), not a CarError.
+    path = tmp_path / "huge-digest.car"
+    cid_start = b"\x01\x71\x12" + encode_uvarint(digest_length)
+    path.write_bytes(GOOD_HEADER + encode_uvarint(2**62) + cid_start + b"x" * 10)
+    with path.open("rb") as stream, pytest.raises(CarSectionError, match="digest is"):
+        list(CarReader(stream))
+
+
+def test_a_long_declared_length_is_read_in_bounded_pieces() -> None:
+    sizes: list[int] = []
+
+    class Recording(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            assert size is not None
+            sizes.append(size)
+            return super().read(size)
+
+    claimed = len(GOOD_CID) + DEFAULT_MAX_BLOCK_SIZE
+    stream = Recording(GOOD_HEADER + encode_uvarint(claimed) + GOOD_CID + b"x" * 100)
+    with pytest.raises(CarTruncated, match="inside block"):
+        list(CarReader(stream))
+    assert max(sizes) <= 1 << 20
