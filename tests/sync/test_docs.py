@@ -68,3 +68,32 @@ def test_the_shell_example_runs(tmp_path: Path) -> None:
     )
     [beta] = json.loads(listed.stdout)
     assert beta["name"] == "beta" and beta["trusted_as"] == "beta" and beta["last_error"] is None
+
+
+def test_the_python_example_runs(tmp_path: Path) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    assert len(blocks) == 1
+    url = "git://127.0.0.1:9418/beta"
+    assert url in blocks[0]
+    # The page's peer is a git daemon; here beta is served by path, which sync treats alike.
+    code = blocks[0].replace(url, f"file://{tmp_path / 'beta'}")
+    from mindgit.evolve.fitness import add_fitness
+    from mindgit.identity.keys import NodeKey
+    from mindgit.store.repository import init_store
+
+    alpha = init_store(tmp_path / "alpha", "alpha")
+    beta = init_store(tmp_path / "beta", "beta")
+    alpha.trust.add(NodeKey.load(beta.path / "mindgit" / "node.key").public, "beta")
+    beta.trust.add(NodeKey.load(alpha.path / "mindgit" / "node.key").public, "alpha")
+    alpha.fork("dreams")
+    alpha.think("dreams of flight", [])
+    add_fitness(alpha, str(ROOT / "fixtures" / "fitness" / "rastrigin.wat"))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "beta ok"
+    # The push reached beta: its 'dreams' is alpha's.
+    assert beta.repo.references["refs/heads/dreams"].target == (
+        alpha.repo.references["refs/heads/dreams"].target
+    )
