@@ -65,7 +65,9 @@ class CarBlockTooLarge(CarError):
         super().__init__(
             f"{what} is {size} bytes, more than the {limit}-byte limit",
             offset=offset,
-            hint="raise max_block_size if the file is trusted",
+            hint="raise max_block_size if the file is trusted"
+            if cid is not None
+            else "a CAR header holds only the roots; this one names far more than a DAG needs",
         )
 
 
@@ -122,11 +124,14 @@ class CarReader:
         *,
         max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
         verify: bool = True,
+        max_header_size: int | None = None,
     ) -> None:
         self._stream = stream
         self._offset = 0
         self._started = False
         self.max_block_size = max_block_size
+        # A header is only the roots, but it is decoded whole: ~15 times its size in objects.
+        self.max_header_size = max_block_size if max_header_size is None else max_header_size
         self.verify = verify
         self.roots = self._read_header()
 
@@ -162,8 +167,8 @@ class CarReader:
             raise CarTruncated("empty stream: no CAR header", offset=0)
         if length == 0:
             raise CarHeaderError("zero-length header", offset=0)
-        if length > self.max_block_size:
-            raise CarBlockTooLarge(None, length, self.max_block_size, offset=0)
+        if length > self.max_header_size:
+            raise CarBlockTooLarge(None, length, self.max_header_size, offset=0)
         start = self._offset
         raw = self._read_exact(length, "the header")
         try:
@@ -174,8 +179,12 @@ class CarReader:
             raise CarHeaderError("header is not a map", offset=start)
         version = header.get("version")
         if version != CAR_VERSION or type(version) is not int:
-            hint = "mindgit reads CARv1 only; convert CARv2 with `car extract` or similar"
-            raise CarHeaderError(f"CAR version {version!r} is not 1", offset=start, hint=hint)
+            # Kubo reads CARv2 and `ipfs dag export` writes CARv1: the one way round it is sure of.
+            hint = "mindgit reads CARv1 only; `ipfs dag import` the file, then `ipfs dag export`"
+            what = "a CARv2 file" if version == 2 and type(version) is int else "not CARv1"
+            raise CarHeaderError(
+                f"CAR version {version!r} is not 1 ({what})", offset=start, hint=hint
+            )
         extra = sorted(set(header) - {"roots", "version"})
         if extra:
             raise CarHeaderError(f"unknown header keys {extra}", offset=start)
