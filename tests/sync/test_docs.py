@@ -97,3 +97,35 @@ def test_the_python_example_runs(tmp_path: Path) -> None:
     assert beta.repo.references["refs/heads/dreams"].target == (
         alpha.repo.references["refs/heads/dreams"].target
     )
+
+
+def test_what_ci_runs_runs_in_a_clone(tmp_path: Path) -> None:
+    ci = (ROOT / "docs" / "ci.md").read_text()
+    block = re.findall(r"## What CI runs\n.*?```sh\n(.*?)```", ci, re.S)[0]
+    assert "--trust ../allowed_signers" in block
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def sh(line: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", line], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+        )
+
+    # A store whose experiment 'dreamer' carries an evolved result on top of main.
+    store = tmp_path / "minds"
+    rastrigin = ROOT / "fixtures" / "fitness" / "rastrigin.wat"
+    setup = (
+        f"set -e; mindgit init {store} --name alpha; export MINDGIT_STORE={store}\n"
+        "mindgit genome set x0=0.5 x1=-1 --min -5.12 --max 5.12\n"
+        "mindgit fork dreamer\n"
+        f"mindgit evolve --fitness {rastrigin} --generations 4 --population 8 -q\n"
+        f"mindgit trust export > {tmp_path / 'allowed_signers'}\n"
+        f"git clone -q {store} {tmp_path / 'checkout'}\n"
+        f"cd {tmp_path / 'checkout'} && git checkout -q dreamer\n"
+        "git fetch -q --no-tags origin '+refs/runs/*:refs/runs/*' '+refs/fitness/*:refs/fitness/*'\n"
+    )
+    assert sh(setup, tmp_path).returncode == 0
+    proc = sh(block, tmp_path / "checkout")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(
+        r"^[1-9]\d* of [1-9]\d* fitness claims recomputed, 0 failed$", proc.stderr, re.M
+    )
