@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import git
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "sync.md"
 
@@ -129,3 +131,34 @@ def test_what_ci_runs_runs_in_a_clone(tmp_path: Path) -> None:
     assert re.search(
         r"^[1-9]\d* of [1-9]\d* fitness claims recomputed, 0 failed$", proc.stderr, re.M
     )
+
+
+def test_the_pre_push_install_runs_in_a_store(tmp_path: Path) -> None:
+    hooks = (ROOT / "docs" / "hooks.md").read_text()
+    (block,) = re.findall(r"## On a node: pre-push\n\n```sh\n(.*?)```", hooks, re.S)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    store = tmp_path / "alpha"
+    subprocess.run(["mindgit", "init", str(store), "--name", "alpha"], env=env, check=True)
+    installed = subprocess.run(
+        ["bash", "-c", block], capture_output=True, text=True, env=env, cwd=store
+    )
+    assert installed.returncode == 0, installed.stderr
+    remote = tmp_path / "remote.git"
+    git("init", "-q", "--bare", str(remote))
+
+    def push() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "push", "-q", str(remote), "main"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=store,
+        )
+
+    assert push().returncode == 0
+    # `git push` from the store now refuses what mindgit would not accept.
+    tree = git("--git-dir", str(store), "rev-parse", "main^{tree}").strip()
+    forged = git("--git-dir", str(store), "commit-tree", tree, "-p", "main", "-m", "forged")
+    git("--git-dir", str(store), "update-ref", "refs/heads/main", forged.strip())
+    refused = push()
+    assert refused.returncode != 0 and "unsigned commit" in refused.stderr
