@@ -133,12 +133,15 @@ class ImportSummary:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """One state to commit, in parents-first order; ``history`` is None for a plain export."""
+    """One state to commit, in parents-first order; ``history`` is None for a plain export.
+
+    No message: a history block's may be 64 KiB, and held for every commit until the commits
+    are written, memory would follow the CAR's size. It is read back from the spool then.
+    """
 
     history: CID | None
     state: CID
     parents: tuple[CID, ...]
-    message: str
 
 
 def import_car(
@@ -227,7 +230,7 @@ def _check(spool: Spool, root: CID) -> tuple[list[_Step], tuple[int, int]]:
         raise CarRootError(root, "it is neither a state manifest nor a history block")
     # A manifest's links decoded are ~250 bytes a thought; the checks decode it again anyway.
     del node, data
-    steps = _history_steps(spool, root) if kind == "history" else [_Step(None, root, (), "")]
+    steps = _history_steps(spool, root) if kind == "history" else [_Step(None, root, ())]
     checker = _StateChecker(spool)
     for step in steps:
         if step.history is not None:
@@ -238,16 +241,15 @@ def _check(spool: Spool, root: CID) -> tuple[list[_Step], tuple[int, int]]:
 
 def _history_steps(spool: Spool, root: CID) -> list[_Step]:
     """Every history block reachable from ``root``, parents before children (iteratively)."""
-    blocks: dict[CID, HistoryBlock] = {}
+    blocks: dict[CID, _Step] = {}
     done: set[CID] = set()
     order: list[_Step] = []
     stack: list[tuple[CID, CID | None, bool]] = [(root, None, False)]
     while stack:
         cid, child, expanded = stack.pop()
         if expanded:
-            block = blocks[cid]
             done.add(cid)
-            order.append(_Step(cid, block.state, block.parents, block.message))
+            order.append(blocks[cid])
             continue
         if cid in done:
             continue
@@ -259,7 +261,7 @@ def _history_steps(spool: Spool, root: CID) -> list[_Step]:
         if data is None:
             raise _absent(cid, child)
         block = HistoryBlock.decode(cid, data)
-        blocks[cid] = block
+        blocks[cid] = _Step(cid, block.state, block.parents)
         stack.append((cid, child, True))
         for parent in reversed(block.parents):
             stack.append((parent, cid, False))
@@ -415,7 +417,9 @@ def _write(
         rebuilt: dict[CID, str] = {}
         for step in steps if history else ():
             assert step.history is not None
-            body, trailers = split_trailers(step.message)
+            data = spool.get(step.history)
+            assert data is not None  # checked before anything is written
+            body, trailers = split_trailers(HistoryBlock.decode(step.history, data).message)
             parents = [rebuilt[p] for p in step.parents]
             rebuilt[step.history] = store.write_commit(
                 trees[step.state], parents, body, step.state, trailers
