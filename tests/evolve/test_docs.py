@@ -41,7 +41,9 @@ def test_shell_and_python_examples_run_and_breed_the_same_run(tmp_path: Path) ->
     run_id = ""
     for line in shell.splitlines():
         line = line.replace("<run>", run_id)
-        line = line.replace("<state-cid | commit>", "main")
+        if "<state-cid | commit>" in line:
+            head = json.loads(_bash("mindgit show --json", env, ROOT).stdout)
+            line = line.replace("<state-cid | commit>", head["state"])
         line = line.replace("-o fitness.png", f"-o {tmp_path / 'fitness.png'}")
         proc = _bash(line, env, ROOT)
         if "--resume" in line:
@@ -55,6 +57,8 @@ def test_shell_and_python_examples_run_and_breed_the_same_run(tmp_path: Path) ->
             run_id = run["run"]
         if "--check" in line:
             assert "identical" in proc.stdout
+        if line.startswith("mindgit lineage"):
+            assert f"run {run_id} on main" in proc.stdout
     assert run_id and (tmp_path / "fitness.png").read_bytes().startswith(b"\x89PNG")
     shown = json.loads(_bash("mindgit show --json", env, ROOT).stdout)
 
