@@ -136,6 +136,19 @@ def open_repository(start: Path | None = None) -> pygit2.Repository:
     return pygit2.Repository(found)
 
 
+def setup_predates_bases_driver(start: Path | None = None) -> bool:
+    """Whether this clone registered the driver before ``merge.mindgit.recursive`` existed.
+
+    There, git merges a criss-cross history's merge bases with the plain driver and, when that
+    fails, goes on from a guessed base without a word; ``mindgit git-setup`` again fixes it.
+    """
+    try:
+        config = open_repository(start).config
+    except (MindgitError, pygit2.GitError):
+        return False
+    return f"merge.{DRIVER}.driver" in config and f"merge.{DRIVER}.recursive" not in config
+
+
 def current_branch(repo: pygit2.Repository) -> str | None:
     """The branch HEAD names (the experiment being merged into), or None if detached."""
     try:

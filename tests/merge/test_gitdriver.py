@@ -581,3 +581,20 @@ def test_a_fast_forward_to_a_merge_commit_is_not_rewritten(store: Store, tmp_pat
     assert proc.returncode == 0 and "Fast-forward" in proc.stdout, proc.stdout + proc.stderr
     assert "tidied" not in proc.stderr
     assert git(*w, "rev-parse", "HEAD").strip() == feat  # what a fast-forward promises
+
+
+def test_a_clone_set_up_before_the_bases_driver_is_told_to_set_up_again(
+    rastrigin: Store, tmp_path: Path
+) -> None:
+    diverge(rastrigin, ours=[x("x0", 1.0)], theirs=[x("x1", 0.0)])
+    work = clone(rastrigin, tmp_path / "work")
+    warning = "run `mindgit git-setup` again"
+    git("-C", str(work), "config", "--unset", "merge.mindgit.recursive")
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0, proc.stderr
+    assert warning in proc.stderr
+    git("-C", str(work), "reset", "-q", "--hard", "HEAD~1")
+    git_setup(work, command=f"{shlex.quote(sys.executable)} -m mindgit")
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0, proc.stderr
+    assert warning not in proc.stderr

@@ -172,10 +172,16 @@ def merge_driver(
         return
     if base is None or ours is None or theirs is None:
         raise UsageError("usage: mindgit merge-driver BASE OURS THEIRS [PATH]  (git's %O %A %B %P)")
-    from mindgit.merge.gitdriver import merge_files
+    from mindgit.merge.gitdriver import merge_files, setup_predates_bases_driver
 
-    result = merge_files(base, ours, theirs, virtual_base=virtual_base)
     where = path or "manifest.json"
+    if not virtual_base and setup_predates_bases_driver():
+        info(
+            "mindgit: warning: this clone's merge driver setup is older than its merge-bases "
+            "driver; in a criss-cross history git may merge from a guessed base: run "
+            "`mindgit git-setup` again"
+        )
+    result = merge_files(base, ours, theirs, virtual_base=virtual_base)
     for line in decision_lines(result.decisions):
         info(f"mindgit: {where}: {line}")
     if result.module is not None:
