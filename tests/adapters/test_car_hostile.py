@@ -384,3 +384,26 @@ def test_a_history_of_long_messages_is_not_held_in_memory(target: Store) -> None
     # The CAR itself (a BytesIO here) is not traced as new allocations; before the fix every
     # message stayed in memory until the commits were written (peak ~20 MB).
     assert peak < 4 << 20, peak
+
+
+def test_a_history_reads_each_shared_block_once_when_writing(
+    store: Store, target: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mindgit.adapters.car_spool import Spool
+
+    for i in range(12):
+        store.think(f"thought {i}")
+    car = export_bytes(store, history=True)
+    distinct = len(store.snapshot().state.thoughts)
+    reads: list[CID] = []
+    real = Spool.get_with_oid
+
+    def counted(self: Spool, cid: CID) -> tuple[bytes, bytes] | None:
+        reads.append(cid)
+        return real(self, cid)
+
+    monkeypatch.setattr(Spool, "get_with_oid", counted)
+    import_car(target, io.BytesIO(car), experiment="h")
+    # 13 states hold 78 thought links between them; each of the 12 blocks is read once (it was
+    # once per link: quadratic in the length of a history that keeps its thoughts).
+    assert len(reads) == len(set(reads)) == distinct
