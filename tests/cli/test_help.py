@@ -22,3 +22,10 @@ def test_top_level_help_lists_every_command_but_the_hidden_hook(mg: Mg) -> None:
         line.split()[0] for line in r.out.split("Commands:", 1)[1].splitlines() if line.strip()
     }
     assert listed == set(COMMANDS) - {"hook"}
+
+
+def test_config_help_names_every_setting(mg: Mg) -> None:
+    from mindgit.store.settings import SETTINGS
+
+    text = " ".join(mg("config", "--help").out.split())
+    assert [k for k in SETTINGS if k not in text] == []

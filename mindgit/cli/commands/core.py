@@ -652,7 +652,7 @@ def config() -> None:
 
     \b
     Settings: fitness, minimize, fuel, memory, stack, table, synctimeout,
-    allowRewind, allowDelete, maxObjectBytes.
+    maxfetch, allowRewind, allowDelete, maxObjectBytes.
     """
 
 

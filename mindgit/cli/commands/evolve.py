@@ -401,7 +401,7 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
 @json_option
 @click.pass_context
 def runs(ctx: click.Context, check: str | None, as_json: bool) -> None:
-    """Every run: experiment, generations, best fitness, module, seed."""
+    """Every run: run id, experiment, generations, best fitness, module, seed."""
     from mindgit.evolve.runs import list_runs
 
     store = open_store_from(ctx)

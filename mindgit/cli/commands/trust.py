@@ -48,7 +48,8 @@ def trust_remove(ctx: click.Context, node: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def trust_list(ctx: click.Context, as_json: bool) -> None:
-    """Trusted nodes: name, did:key, fingerprint."""
+    """Trusted nodes: name, did:key, fingerprint, and what each may sign (a retired key: only
+    the history below the tips its rotation named)."""
     store = open_store_from(ctx)
     nodes = store.trust.nodes()
     rows = [
