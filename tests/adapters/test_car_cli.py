@@ -121,3 +121,32 @@ def test_cat_errors(alpha: Store, mg: Mg) -> None:
     assert r.code == 1 and "not a CID" in r.err
     r = mg("cat", str(alpha.snapshot().manifest.cid), "--raw", "--json")
     assert r.code == 2
+
+
+def test_hostile_cars_on_stdin_are_exit_1_and_change_nothing(alpha: Store, tmp_path: Path) -> None:
+    from mindgit.ipld.varint import encode_uvarint
+    from tests.adapters.test_car_builders import store_fingerprint
+
+    beta = init_store(tmp_path / "beta", "beta")
+    history = export_bytes(alpha, "dreamer", history=True)
+    header_end = 1 + history[0]
+    cases = {
+        # stdin is a buffered file: a declared 2**50-byte CID digest was a MemoryError, exit 3.
+        "huge digest": history[:header_end]
+        + encode_uvarint(2**62)
+        + b"\x01\xa9\x02\x12"
+        + encode_uvarint(2**50),
+        "cut history": history[:-1],
+        "empty": b"",
+    }
+    before = store_fingerprint(beta)
+    for name, car in cases.items():
+        r = run_binary("--store", str(beta.path), "import", "-", "--as", "copy", input=car)
+        assert r.returncode == 1, (name, r.stderr)
+        assert r.stdout == b"" and r.stderr.decode().count("\n") == 1, (name, r.stderr)
+        assert r.stderr.startswith(b"mindgit: error: bad CAR file"), (name, r.stderr)
+    assert store_fingerprint(beta) == before
+    # And a whole history through a pipe, as `ipfs dag export <root> | mindgit import -` sends it.
+    r = run_binary("--store", str(beta.path), "import", "-", "--as", "copy", input=history)
+    assert r.returncode == 0, r.stderr
+    assert beta.snapshot("copy").manifest.cid == alpha.snapshot("dreamer").manifest.cid
