@@ -407,3 +407,18 @@ def test_a_history_reads_each_shared_block_once_when_writing(
     # 13 states hold 78 thought links between them; each of the 12 blocks is read once (it was
     # once per link: quadratic in the length of a history that keeps its thoughts).
     assert len(reads) == len(set(reads)) == distinct
+
+
+def test_a_history_that_links_in_a_cycle_is_refused(tmp_path: Path) -> None:
+    # SHA-256 makes a real cycle unbuildable, so the spool is handed two blocks under CIDs that
+    # are not their hashes: the walk must end with an error, not loop.
+    from mindgit.adapters.car_import import _history_steps
+    from mindgit.adapters.car_spool import Spool
+
+    state = State().manifest().cid
+    a, b = Block.encode({"a": 1}).cid, Block.encode({"b": 1}).cid
+    with Spool(tmp_path) as spool:
+        spool.add(a, HistoryBlock(state, (b,), "a").encode().data)
+        spool.add(b, HistoryBlock(state, (a,), "b").encode().data)
+        with pytest.raises(CarInvalidState, match="cycle"):
+            _history_steps(spool, a)
