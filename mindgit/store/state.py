@@ -27,7 +27,7 @@ from typing import Any
 
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
-from mindgit.ipld.cid import CID
+from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256
 from mindgit.store.genome import Gene, Genome, GenomeError
 
 SCHEMA_VERSION = 1
@@ -505,6 +505,8 @@ def state_from_node(node: object, where: str = "manifest") -> State:
     links = node["thoughts"]
     if not isinstance(links, list) or not all(isinstance(x, CID) for x in links):
         raise SchemaError(where, "'thoughts' is a list of links")
+    for link in links:
+        _check_block_link(where, "'thoughts'", link)
     names = [str(x) for x in links]
     if names != sorted(set(names)):
         raise SchemaError(where, "'thoughts' links are sorted by CID and unique")
@@ -517,5 +519,13 @@ def state_from_node(node: object, where: str = "manifest") -> State:
             check_block_name(key, name)
             if not isinstance(link, CID):
                 raise SchemaError(where, f"'{key}' entry {name!r} is not a link")
+            _check_block_link(where, f"'{key}' entry {name!r}", link)
         named[key] = tuple(table.items())
     return State(genome, frozenset(links), named["memories"], named["data"])
+
+
+def _check_block_link(where: str, what: str, link: CID) -> None:
+    # A state's blocks are stored under the CID of their bytes as CID.of computes it; a link
+    # of another kind (identity or sha2-512 hash, another codec) names no block a store holds.
+    if (link.version, link.codec, link.hash_code, len(link.digest)) != (1, DAG_JSON, SHA2_256, 32):
+        raise SchemaError(where, f"{what} links {link}, not a CIDv1 dag-json sha2-256 block")

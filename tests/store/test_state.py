@@ -161,3 +161,26 @@ def test_any_manifest_that_parses_reencodes_to_the_same_bytes(
     except SchemaError:
         return
     assert state.manifest().data == data
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        CID(1, 0x0129, 0x00, b"inline"),  # identity hash
+        CID(1, 0x0129, 0x13, bytes(64)),  # sha2-512
+        CID(1, 0x55, 0x12, bytes(32)),  # raw codec
+        CID(1, 0x0129, 0x12, bytes(20)),  # a short "sha2-256"
+    ],
+)
+@pytest.mark.parametrize("where", ["thoughts", "memories", "data"])
+def test_links_name_blocks_a_store_can_hold(link: CID, where: str) -> None:
+    node: dict[str, dagjson.Node] = {"genome": {}, "schema": 1, "thoughts": []}
+    if where == "thoughts":
+        node["thoughts"] = [link]
+    else:
+        node[where] = {"notes": link}
+    with pytest.raises(SchemaError, match="not a CIDv1 dag-json sha2-256 block"):
+        parse_manifest(dagjson.encode(node))
+    good = CID.of(b'{"text":"x","type":"note"}')
+    fine: dict[str, dagjson.Node] = {"genome": {}, "schema": 1, "thoughts": [good]}
+    assert parse_manifest(dagjson.encode(fine)).thoughts == {good}
