@@ -26,12 +26,13 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.repository import (
+    KEY_FILE,
     MINDGIT_DIR,
     Commit,
     Store,
     UnknownThought,
 )
-from mindgit.store.rotations import RETIRED_DIR
+from mindgit.store.rotations import PENDING_KEY, RETIRED_DIR
 from mindgit.store.sealed import encode_envelope, is_sealed, sealed_from_node
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block, SchemaError, State, check_note
 from mindgit.store.state import check_thought as _check_thought
@@ -155,8 +156,22 @@ def think_private(
 
 
 def node_keys(store: Store) -> tuple[NodeKey, ...]:
-    """This node's private keys: the current one first, then every retired one."""
-    return (store.key, *retired_keys(store))
+    """This node's private keys: the current one first, then every retired one, then the key
+    an interrupted rotation was moving to (its announcement may have travelled already, and a
+    peer sealed to it)."""
+    return (store.key, *retired_keys(store), *pending_keys(store))
+
+
+def pending_keys(store: Store) -> list[NodeKey]:
+    """The key a rotation that did not finish was moving to, if it waits in the store."""
+    folder = store.path / MINDGIT_DIR
+    # Without --key it waits as pending.key; with --key, as the store's own unused node.key.
+    external = store.config_get("mindgit.keyfile") is not None
+    path = folder / (KEY_FILE if external else PENDING_KEY)
+    if not path.is_file():
+        return []
+    key = NodeKey.load(path)
+    return [] if key.public == store.key.public else [key]
 
 
 def retired_key_files(store: Store) -> list[Path]:

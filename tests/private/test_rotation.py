@@ -253,6 +253,31 @@ def test_an_interrupted_rotation_finishes_with_the_same_key(
     assert git("--git-dir", str(alpha.path), "rev-list", "--count", ANNOUNCE_REF).strip() == "1"
 
 
+def test_a_thought_sealed_to_the_key_of_an_interrupted_rotation_opens(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alpha, beta = nodes("alpha", "beta")
+
+    def crash(*_: object, **__: object) -> str:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(rotations, "_move_trust", crash)
+        with pytest.raises(KeyboardInterrupt):
+            rotate_key(alpha)
+    # The announcement travelled before alpha finished: beta seals to the new key only.
+    fetch(beta, alpha, f"{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    assert [o.status for o in apply_rotations(beta, ["refs/keys/peers/alpha"])] == ["applied"]
+    _, cid = think_private(beta, "for alpha's next key", (), ["alpha"])
+    fetch(alpha, beta, "main:refs/remotes/beta/main")
+    alpha = open_store(alpha.path)
+    assert reveal(alpha, cid, "refs/remotes/beta/main")["text"] == "for alpha's next key"
+    rotate_key(alpha)  # finished: the key is now the current one, and still opens it
+    assert reveal(open_store(alpha.path), cid, "refs/remotes/beta/main")["text"] == (
+        "for alpha's next key"
+    )
+
+
 # -- peers ----------------------------------------------------------------------------------
 
 
