@@ -26,13 +26,12 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.repository import (
-    KEY_FILE,
     MINDGIT_DIR,
     Commit,
     Store,
     UnknownThought,
 )
-from mindgit.store.rotations import PENDING_KEY, RETIRED_DIR
+from mindgit.store.rotations import RETIRED_DIR, pending_key_path
 from mindgit.store.sealed import encode_envelope, is_sealed, sealed_from_node
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block, SchemaError, State, check_note
 from mindgit.store.state import check_thought as _check_thought
@@ -164,10 +163,7 @@ def node_keys(store: Store) -> tuple[NodeKey, ...]:
 
 def pending_keys(store: Store) -> list[NodeKey]:
     """The key a rotation that did not finish was moving to, if it waits in the store."""
-    folder = store.path / MINDGIT_DIR
-    # Without --key it waits as pending.key; with --key, as the store's own unused node.key.
-    external = store.config_get("mindgit.keyfile") is not None
-    path = folder / (KEY_FILE if external else PENDING_KEY)
+    path = pending_key_path(store)
     if not path.is_file():
         return []
     key = NodeKey.load(path)

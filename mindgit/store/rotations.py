@@ -204,10 +204,8 @@ def rotate_key(store: Store) -> Rotation:
     if size > MAX_ANNOUNCEMENT_BYTES:
         raise RotationTooLarge(len(heads), size)
     folder = store.path / MINDGIT_DIR
-    # With --key the store's own node.key is unused, so the new key waits there and the switch
-    # is one step (dropping mindgit.keyfile); otherwise it waits beside it and replaces it.
     external = store.config_get("mindgit.keyfile") is not None
-    pending = folder / (KEY_FILE if external else PENDING_KEY)
+    pending = pending_key_path(store)
     if pending.exists():
         new = NodeKey.load(pending)  # an interrupted rotation: finish it with the same key
     else:
@@ -227,6 +225,16 @@ def rotate_key(store: Store) -> Rotation:
     # The store caches its loaded key; make it load the new one on next use.
     store.forget_key()
     return Rotation(commit, old.public, new.public, name, retired_as, retired_path)
+
+
+def pending_key_path(store: Store) -> Path:
+    """Where the key a rotation moves to waits until the rotation is done.
+
+    With ``--key`` the store's own node.key is unused, so the new key waits there and the switch
+    is one step (dropping mindgit.keyfile); otherwise it waits beside it and replaces it.
+    """
+    external = store.config_get("mindgit.keyfile") is not None
+    return store.path / MINDGIT_DIR / (KEY_FILE if external else PENDING_KEY)
 
 
 def rotation_heads(repo: pygit2.Repository) -> tuple[str, ...]:

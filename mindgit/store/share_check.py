@@ -73,11 +73,9 @@ def share_problem(
     )
     if not same_message:
         return f"the thought shared as {now} is not the message of {was}"
-    gained = set(after.recipients) - set(before.recipients)
-    if (
-        not set(before.recipients) <= set(after.recipients)
-        or len(after.recipients) != len(before.recipients) + 1
-    ):
+    had, has = set(before.recipients), set(after.recipients)
+    gained = has - had
+    if not had <= has or len(gained) != 1:
         return f"the share of {was} changes its recipients beyond adding one"
     if [r.key for r in gained] != [target]:
         return f"the share of {was} adds a recipient other than {target.did}"

@@ -62,7 +62,6 @@ ACCEPTED_PREFIXES = SYNCED_PREFIXES
 # twice that leaves room and still keeps a hostile push from filling memory.
 DEFAULT_MAX_OBJECT_BYTES = 32 << 20
 ZERO_OID = "0" * 40
-# Key-rotation announcements (mindgit.store.rotations writes them on refs/keys/announce).
 
 _TREE_MODES = {int(pygit2.enums.FileMode.TREE)}
 _GITLINK = int(pygit2.enums.FileMode.COMMIT)

@@ -269,9 +269,10 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     """Why a push of ``updates`` must be refused as a whole (empty: accept it)."""
     trust = server_trust(repo)
     policy = read_policy(repo)
-    problems = [p for u in updates if (p := _ref_name_problem(u)) is not None]
+    judged = [(u, _ref_name_problem(u)) for u in updates]
+    problems = [p for _, p in judged if p is not None]
     # A refused name is not looked up at all: libgit2 may not even read it.
-    named = [u for u in updates if _ref_name_problem(u) is None]
+    named = [u for u, p in judged if p is None]
     stale = [p for u in named if (p := _claimed_old_problem(repo, u)) is not None]
     problems += stale
     if stale:
