@@ -96,6 +96,11 @@ class Mutator:
             gaps.append(-p)
         self._gaps = gaps  # increasing: -(1-r)^1, -(1-r)^2, ...
 
+    @property
+    def gaps(self) -> tuple[float, ...]:
+        """The thresholds a uniform draw is bisected against to find the next mutated slot."""
+        return tuple(self._gaps)
+
     def __call__(
         self, values: Values, stream: Stream, changed: list[tuple[int, str]] | None = None
     ) -> None:

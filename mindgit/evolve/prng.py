@@ -14,8 +14,8 @@ import math
 import struct
 
 _DOMAIN = b"mindgit/evolve/prng/v1\0"
-_BLOCK_WORDS = 1024
-_UNPACK = struct.Struct(f"<{_BLOCK_WORDS}Q").unpack
+BLOCK_WORDS = 1024
+_UNPACK = struct.Struct(f"<{BLOCK_WORDS}Q").unpack
 _TWO_M53 = 2.0**-53
 _TWO_M52 = 2.0**-52
 _MAX_SEED = 2**64 - 1
@@ -71,6 +71,11 @@ def stream_key(seed: int, generation: int) -> bytes:
     ).digest()
 
 
+def block_bytes(key: bytes, index: int) -> bytes:
+    """Block ``index`` of the stream keyed ``key``: ``BLOCK_WORDS`` little-endian 64-bit words."""
+    return hashlib.shake_256(key + index.to_bytes(8, "little")).digest(BLOCK_WORDS * 8)
+
+
 class Stream:
     """A stream of 64-bit words from SHAKE-256(key || block counter), and numbers made of them.
 
@@ -85,7 +90,7 @@ class Stream:
         self._key = bytes(key)
         self._block = 0
         self._buf: tuple[int, ...] = ()
-        self._pos = _BLOCK_WORDS
+        self._pos = BLOCK_WORDS
         self._spare: float | None = None
 
     @classmethod
@@ -93,17 +98,14 @@ class Stream:
         return cls(stream_key(seed, generation))
 
     def _refill(self) -> None:
-        data = hashlib.shake_256(self._key + self._block.to_bytes(8, "little")).digest(
-            _BLOCK_WORDS * 8
-        )
-        self._buf = _UNPACK(data)
+        self._buf = _UNPACK(block_bytes(self._key, self._block))
         self._pos = 0
         self._block += 1
 
     def word(self) -> int:
         """The next 64-bit word."""
         pos = self._pos
-        if pos >= _BLOCK_WORDS:
+        if pos >= BLOCK_WORDS:
             self._refill()
             pos = 0
         self._pos = pos + 1
@@ -113,14 +115,14 @@ class Stream:
         """The next ``n`` words, in order."""
         pos = self._pos
         end = pos + n
-        if pos <= end <= _BLOCK_WORDS:  # the common case: all in the current block
+        if pos <= end <= BLOCK_WORDS:  # the common case: all in the current block
             self._pos = end
             return list(self._buf[pos:end])
         out: list[int] = []
         while n > 0:
-            if self._pos >= _BLOCK_WORDS:
+            if self._pos >= BLOCK_WORDS:
                 self._refill()
-            take = min(n, _BLOCK_WORDS - self._pos)
+            take = min(n, BLOCK_WORDS - self._pos)
             out.extend(self._buf[self._pos : self._pos + take])
             self._pos += take
             n -= take

@@ -30,17 +30,23 @@ except ImportError:  # pragma: no cover - not POSIX: no forked writer, nothing t
     fcntl = None  # type: ignore[assignment]
 
 from mindgit.errors import MindgitError, UsageError
-from mindgit.evolve.fitness import entry_bytes, limits_for, load_fitness, resolve_fitness
+from mindgit.evolve.breeding import Breeding, make_breeding
+from mindgit.evolve.fitness import (
+    cache_dir,
+    entry_bytes,
+    limits_for,
+    load_fitness,
+    resolve_fitness,
+)
 from mindgit.evolve.genes import GenomeCodec, Values
 from mindgit.evolve.operators import (
-    Breeder,
     Recipe,
     Variation,
     default_mutation_rate,
     initial_population,
 )
 from mindgit.evolve.persist import Persister, can_fork, make_persister
-from mindgit.evolve.prng import Stream
+from mindgit.evolve.prng import Stream, stream_key
 from mindgit.evolve.writer import GenerationWriter
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessFailure, FitnessModule, Limits
@@ -455,6 +461,12 @@ class _Scorer:
             return self._module.score_batch(population, self._codec.dim)
         return self._module.score_many(list(map(self._codec.encode, population)))
 
+    def score_bred(self, breeding: Breeding) -> list[float | FitnessFailure]:
+        """Score a breeding's current population (as packed vectors, for a batch)."""
+        if self.entry == ENTRY_BATCH:
+            return self._module.score_batch(breeding.vectors(), self._codec.dim)
+        return self._module.score_many(list(map(self._codec.encode, breeding.population())))
+
 
 def _scores(results: Sequence[float | FitnessFailure]) -> list[float | None]:
     return [None if isinstance(r, FitnessFailure) else r for r in results]
@@ -543,21 +555,22 @@ def _loop(
     params = info.params
     codec = plan.codec
     scorer = _Scorer(plan.module, codec, info.entry)
-    breeder = Breeder(codec, Variation.of(params))
+    breeding = make_breeding(codec, Variation.of(params), cache_dir(store))
     tip_commit = tip.commit if tip is not None else None
     started = time.perf_counter()
     evaluations = 0
     generation: int
-    population: list[Values]
     scores: list[float | None]
     # The writer rebuilds each generation from the last one it was sent and the recipes.
     sent_whole = False
     if tip is not None:
         generation = tip.record.generation
-        population = [
-            codec.values_of_manifest(ind.state, read_manifest(store.repo, tip.tree, ind.state))
-            for ind in tip.record.individuals
-        ]
+        breeding.load(
+            [
+                codec.values_of_manifest(ind.state, read_manifest(store.repo, tip.tree, ind.state))
+                for ind in tip.record.individuals
+            ]
+        )
         scores = [ind.score for ind in tip.record.individuals]
     stopped = False
     try:
@@ -566,7 +579,8 @@ def _loop(
             population, parents = initial_population(
                 codec, params.population, Stream.for_generation(params.seed, 0)
             )
-            results = scorer.score(population)
+            breeding.load(population)
+            results = scorer.score_bred(breeding)
             evaluations += len(population)
             scores = _scores(results)
             persister.submit((0, parents, results, None, population))
@@ -589,16 +603,14 @@ def _loop(
                 break
             generation += 1
             recipes: list[Recipe] = []
-            population, parents = breeder.breed(
-                population, scores, Stream.for_generation(params.seed, generation), recipes
-            )
-            results = scorer.score(population)
-            evaluations += len(population)
+            parents = breeding.breed(scores, stream_key(params.seed, generation), recipes)
+            results = scorer.score_bred(breeding)
+            evaluations += breeding.size
             scores = _scores(results)
             if sent_whole:
                 persister.submit((generation, parents, results, recipes, None))
             else:
-                persister.submit((generation, parents, results, None, population))
+                persister.submit((generation, parents, results, None, breeding.population()))
                 sent_whole = True
             if on_progress is not None:
                 on_progress(
@@ -617,12 +629,11 @@ def _loop(
     done = generation + 1
     best = best_index(scores, params.minimize)
     best_score = scores[best] if best is not None else None
-    best_cid = CID.of(codec.encode(population[best])) if best is not None else None
+    best_values = breeding.individual(best) if best is not None else None
+    best_cid = CID.of(codec.encode(best_values)) if best_values is not None else None
     result_commit = result_exp = None
-    if done == params.generations and best is not None:
-        result_commit, result_exp = _commit_result(
-            store, plan, population[best], best_score, generation
-        )
+    if done == params.generations and best_values is not None:
+        result_commit, result_exp = _commit_result(store, plan, best_values, best_score, generation)
     return RunResult(
         info.run_id,
         plan.experiment,
