@@ -1,15 +1,16 @@
 """Persisting generations, overlapped with breeding on the second core.
 
 Storing a generation (spelling its new manifests, hashing, packing, signing a commit, moving a
-ref) is pure-Python work of the same size as breeding one, so a thread would only take turns with
-the breeding thread for the GIL. On POSIX the writer is a forked child process instead: the
-parent sends each scored generation down a pipe and goes on breeding, the child writes. What is
-sent is small (~11 KB for 200 x 32 genes): the first generation whole, then for each child its
-breeding recipe (parents, crossover mask, the texts of its mutated genes), which the writer
-replays on the last generation's slot texts to spell the manifest. When the child
-falls behind it writes all queued generations as one pack, stored uncompressed (``git gc``
-compresses them later), and moves the run ref once for the batch, so it catches up; when it
-keeps up it deflates and moves the ref for every generation.
+ref) is pure-Python work of the same size as breeding and scoring one, so a thread would only
+take turns with the breeding thread for the GIL. On POSIX the writer is a forked child process
+instead, and the work is split so that each process has about half: the breeding process names
+each generation's new states (a ``Namer`` replays each child's breeding recipe on the last
+generation's slot texts, joins the manifest, and hashes it for its blob id and CID), then sends
+the manifests down a pipe as one raw block beside a small pickle of the rest; the child makes
+the CID texts and ``generation.json`` (``RecordMaker``), packs, signs and moves the ref. When
+the child falls behind it writes all queued generations as one pack, stored uncompressed
+(``git gc`` compresses them later), and moves the run ref once for the batch, so it catches up;
+when it keeps up it deflates and moves the ref for every generation.
 
 Crash safety is the writer's (objects, then commits, then the ref by compare-and-swap). The
 child ignores SIGINT (the parent decides when to stop and then waits for it) and dies with its
@@ -44,11 +45,13 @@ from mindgit.ipld.cid import CID, base32
 from mindgit.sandbox import FitnessFailure
 from mindgit.store.generation import RunFormatError, best_index
 
-_HEADER = struct.Struct(">Q")
+# A message: the lengths of its pickled part and of its raw part, then the two parts. Manifests
+# travel raw: pickling a generation's few hundred KiB of them cost ~0.8 ms each way.
+_HEADER = struct.Struct(">QQ")
 _READ = 1 << 20
 _PR_SET_PDEATHSIG = 1
 _PIPE_BYTES = 1 << 20
-# Generations breeding may run ahead of the writer (each ~11 KB in flight for 200 x 32 genes).
+# Generations breeding may run ahead of the writer (each ~0.3 MB in flight for 200 x 32 genes).
 MAX_BACKLOG = 16
 
 Job = tuple[
@@ -71,80 +74,49 @@ class PersistFailed(MindgitError):
         super().__init__(message, hint=hint)
 
 
-class RecordMaker:
-    """Turns scored generations into what the writer stores, one generation after the other.
+# A generation's states as the writer receives them: for each individual, where its state comes
+# from (``-1 - p``: unchanged from individual p of the last generation; ``j >= 0``: entry j of
+# the new ones); and each new state as (manifest bytes, git blob id, sha2-256 digest).
+Sources = list[int]
+NewStates = list[tuple[bytes, bytes, bytes]]
+Named = tuple[
+    int,  # generation
+    Sequence[tuple[int, ...]],  # parents
+    Sequence[float | FitnessFailure],  # results
+    Sources,
+    NewStates,
+]
 
-    It keeps the last generation's slot texts, so a child's manifest is its recipe replayed
-    on its parents' texts (only mutated genes are spelled anew) and one join; a child that is
-    an unchanged copy of its parent takes the parent's CID and blob id without hashing.
-    ``generation.json`` is spelled directly, as ``GenerationRecord.encode`` spells it (the
-    tests check they agree), without making 200 ``Individual`` values first.
+
+class Namer:
+    """Spells and hashes each generation's new states, in the breeding process.
+
+    It keeps the last generation's slot texts, so a child's manifest is its recipe replayed on
+    its parents' texts (only mutated genes are spelled anew) and one join; a child that is an
+    unchanged copy of its parent is not spelled or hashed at all.
     """
 
-    def __init__(self, codec: GenomeCodec, minimize: bool) -> None:
+    def __init__(self, codec: GenomeCodec) -> None:
         self._codec = codec
-        self._minimize = minimize
         self._texts: list[Texts] = []
-        self._named: list[tuple[str, bytes]] = []  # (CID text, blob id) per individual
-        self._parent_texts: dict[tuple[int, ...], str] = {}
 
-    def __call__(self, job: Job) -> StagedGeneration:
+    def __call__(self, job: Job) -> Named:
         generation, parents, results, recipes, population = job
         texts, manifests = self._spell(recipes, population)
-        prev = self._named
-        named: list[tuple[str, bytes]] = []
-        new: list[tuple[bytes, bytes]] = []
-        # Inlined git_oid and cid_text: this loop runs for every new state of every generation.
+        self._texts = texts
+        sources: Sources = []
+        new: NewStates = []
+        # Inlined git_oid: this loop runs for every new state of every generation.
         sha1 = hashlib.sha1
         sha256 = hashlib.sha256
-        b32 = base32
-        head = _CID_HEAD
         for ps, data in zip(parents, manifests, strict=True):
             if data is None:
-                named.append(prev[ps[0]])
+                sources.append(-1 - ps[0])
             else:
+                sources.append(len(new))
                 oid = sha1(b"blob %d\0%s" % (len(data), data)).digest()
-                named.append((head + b32(sha256(data).digest()), oid))
-                new.append((oid, data))
-        self._texts = texts
-        self._named = named
-        scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
-        best = best_index(scores, self._minimize)
-        head = f'{{"best":{"null" if best is None else best},"generation":{generation},'
-        entries = ",".join(map(self._entry, parents, results, scores, named))
-        record = (head + '"individuals":[' + entries + '],"schema":1}').encode()
-        return StagedGeneration(
-            generation,
-            record,
-            None if best is None else scores[best],
-            dict(named),
-            new,
-        )
-
-    def _entry(
-        self,
-        parents: tuple[int, ...],
-        result: float | FitnessFailure,
-        score: float | None,
-        named: tuple[str, bytes],
-    ) -> str:
-        """One individual's entry in ``generation.json``."""
-        p = self._parent_texts.get(parents)
-        if p is None:
-            p = self._parent_texts[parents] = ",".join(map(str, parents))
-        if score is None:
-            assert isinstance(result, FitnessFailure)
-            return (
-                f'{{"failure":{{"error":{encode_basestring(result.error)},'
-                f'"reason":{encode_basestring(result.reason)}}},'
-                f'"parents":[{p}],"state":{{"/":"{named[0]}"}}}}'
-            )
-        t = float.__repr__(score)
-        if "e" in t or t[-2:] == ".0" or t[-1] > "9":
-            if not isfinite(score):  # as Individual refuses it
-                raise RunFormatError("individual", f"score {score!r} is not finite")
-            t = dagjson.float_text(score)
-        return f'{{"parents":[{p}],"score":{t},"state":{{"/":"{named[0]}"}}}}'
+                new.append((data, oid, sha256(data).digest()))
+        return generation, parents, results, sources, new
 
     def _spell(
         self, recipes: Sequence[Recipe] | None, population: Sequence[Values] | None
@@ -175,6 +147,67 @@ class RecordMaker:
         return out, manifests
 
 
+class RecordMaker:
+    """Turns named generations into what the writer stores, one generation after the other.
+
+    It keeps the last generation's (CID text, blob id) of each individual, for the states that
+    are unchanged copies. ``generation.json`` is spelled directly, as
+    ``GenerationRecord.encode`` spells it (the tests check they agree), without making 200
+    ``Individual`` values first.
+    """
+
+    def __init__(self, minimize: bool) -> None:
+        self._minimize = minimize
+        self._named: list[tuple[str, bytes]] = []  # (CID text, blob id) per individual
+        self._parent_texts: dict[tuple[int, ...], str] = {}
+
+    def __call__(self, named_job: Named) -> StagedGeneration:
+        generation, parents, results, sources, new = named_job
+        prev = self._named
+        b32 = base32
+        head = _CID_HEAD
+        fresh = [(head + b32(digest), oid) for _, oid, digest in new]
+        named = [fresh[s] if s >= 0 else prev[-1 - s] for s in sources]
+        self._named = named
+        scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
+        best = best_index(scores, self._minimize)
+        head = f'{{"best":{"null" if best is None else best},"generation":{generation},'
+        entries = ",".join(map(self._entry, parents, results, scores, named))
+        record = (head + '"individuals":[' + entries + '],"schema":1}').encode()
+        return StagedGeneration(
+            generation,
+            record,
+            None if best is None else scores[best],
+            dict(named),
+            [(oid, data) for data, oid, _ in new],
+        )
+
+    def _entry(
+        self,
+        parents: tuple[int, ...],
+        result: float | FitnessFailure,
+        score: float | None,
+        named: tuple[str, bytes],
+    ) -> str:
+        """One individual's entry in ``generation.json``."""
+        p = self._parent_texts.get(parents)
+        if p is None:
+            p = self._parent_texts[parents] = ",".join(map(str, parents))
+        if score is None:
+            assert isinstance(result, FitnessFailure)
+            return (
+                f'{{"failure":{{"error":{encode_basestring(result.error)},'
+                f'"reason":{encode_basestring(result.reason)}}},'
+                f'"parents":[{p}],"state":{{"/":"{named[0]}"}}}}'
+            )
+        t = float.__repr__(score)
+        if "e" in t or t[-2:] == ".0" or t[-1] > "9":
+            if not isfinite(score):  # as Individual refuses it
+                raise RunFormatError("individual", f"score {score!r} is not finite")
+            t = dagjson.float_text(score)
+        return f'{{"parents":[{p}],"score":{t},"state":{{"/":"{named[0]}"}}}}'
+
+
 class Persister(ABC):
     """Writes submitted generations in order. ``written`` is the last one on the run ref."""
 
@@ -195,10 +228,11 @@ class InlinePersister(Persister):
 
     def __init__(self, writer: GenerationWriter, codec: GenomeCodec, minimize: bool) -> None:
         self._writer = writer
-        self._records = RecordMaker(codec, minimize)
+        self._names = Namer(codec)
+        self._records = RecordMaker(minimize)
 
     def submit(self, job: Job) -> None:
-        self.tip = self._writer.write([self._records(job)])[-1]
+        self.tip = self._writer.write([self._records(self._names(job))])[-1]
         self.written = job[0]
 
     def close(self) -> None:
@@ -212,13 +246,51 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _frame(obj: object) -> bytes:
+def _frame(obj: object, raw: bytes = b"") -> bytes:
     payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(payload)) + payload
+    return b"".join((_HEADER.pack(len(payload), len(raw)), payload, raw))
+
+
+def named_frame(named: Named) -> bytes:
+    """A named generation as a message: the new manifests joined as its raw part
+    (``named_of`` reads it back)."""
+    generation, parents, results, sources, new = named
+    shapes = [(len(data), oid, digest) for data, oid, digest in new]
+    raw = b"".join([data for data, _, _ in new])
+    return _frame((generation, parents, results, sources, shapes), raw)
+
+
+def named_of(message: Message) -> Named:
+    (generation, parents, results, sources, shapes), raw = message
+    new: NewStates = []
+    at = 0
+    for size, oid, digest in shapes:
+        new.append((raw[at : at + size], oid, digest))
+        at += size
+    return generation, parents, results, sources, new
+
+
+# A message read back: its unpickled part and its raw part.
+Message = tuple[Any, bytes]
+
+
+def take_message(buf: bytearray) -> Message | None:
+    """The first whole message in ``buf``, removed from it; None if none is whole yet."""
+    h = _HEADER.size
+    if len(buf) < h:
+        return None
+    n, r = _HEADER.unpack_from(buf)
+    if len(buf) < h + n + r:
+        return None
+    with memoryview(buf) as view:
+        obj = pickle.loads(view[h : h + n])
+        raw = bytes(view[h + n : h + n + r])
+    del buf[: h + n + r]
+    return obj, raw
 
 
 class _Reader:
-    """Length-prefixed pickles from a pipe, with a non-blocking 'what has arrived' mode."""
+    """Messages (see ``_frame``) from a pipe, with a non-blocking 'what has arrived' mode."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -236,17 +308,10 @@ class _Reader:
         else:
             self.eof = True
 
-    def _take(self) -> Any:
-        if len(self.buf) < _HEADER.size:
-            return None
-        (n,) = _HEADER.unpack_from(self.buf)
-        if len(self.buf) < _HEADER.size + n:
-            return None
-        payload = bytes(self.buf[_HEADER.size : _HEADER.size + n])
-        del self.buf[: _HEADER.size + n]
-        return pickle.loads(payload)
+    def _take(self) -> Message | None:
+        return take_message(self.buf)
 
-    def available(self) -> list[Any]:
+    def available(self) -> list[Message]:
         """Every complete message that has arrived, without waiting."""
         out = []
         while True:
@@ -259,7 +324,7 @@ class _Reader:
             if len(self.buf) == before:
                 return out
 
-    def next(self) -> Any | None:
+    def next(self) -> Message | None:
         """The next message, waiting for it; None at the end of the stream."""
         while True:
             msg = self._take()
@@ -320,11 +385,12 @@ class ProcessPersister(Persister):
         if pid == 0:  # pragma: no cover - runs in the child; exercised by the evolve tests
             os.close(jobs_w)
             os.close(status_r)
-            _child(parent, jobs_r, status_w, factory, codec, minimize)
+            _child(parent, jobs_r, status_w, factory, minimize)
         os.close(jobs_r)
         os.close(status_w)
         self._pid = pid
         self._jobs = jobs_w
+        self._names = Namer(codec)
         self._status = _Reader(status_r)
         self._error: PersistFailed | None = None
         self._closed = False
@@ -333,7 +399,7 @@ class ProcessPersister(Persister):
         self._poll(block=False)
         self._raise()
         try:
-            _write_all(self._jobs, _frame(job))
+            _write_all(self._jobs, named_frame(self._names(job)))
         except BrokenPipeError:
             self._poll(block=True)
             self._raise()
@@ -372,12 +438,12 @@ class ProcessPersister(Persister):
                     break
                 messages.append(msg)
         self._handle(messages)
-        ended = any(m[0] in ("done", "error") for m in messages)
+        ended = any(m[0][0] in ("done", "error") for m in messages)
         if block and not ended and self._error is None:
             self._error = PersistFailed("the generation writer died before finishing")
 
-    def _handle(self, messages: list[Any]) -> None:
-        for msg in messages:
+    def _handle(self, messages: list[Message]) -> None:
+        for msg, _ in messages:
             if msg[0] == "ok":
                 self.written = msg[1]
                 self.tip = msg[2]
@@ -414,7 +480,6 @@ def _child(
     jobs_fd: int,
     status_fd: int,
     factory: WriterFactory,
-    codec: GenomeCodec,
     minimize: bool,
 ) -> None:  # pragma: no cover - runs in the child
     code = 0
@@ -422,13 +487,13 @@ def _child(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _die_with_parent(parent)
         writer = factory()
-        records = RecordMaker(codec, minimize)
+        records = RecordMaker(minimize)
         reader = _Drain(jobs_fd)
         while True:
             first = reader.next()
             if first is None:
                 break
-            jobs = [first, *reader.available()]
+            jobs = [named_of(m) for m in (first, *reader.available())]
             # Alone in the queue: there is time to deflate. Behind: store, and catch up.
             backlog = len(jobs) > 1 or bool(reader.buf)
             batch = [records(job) for job in jobs]

@@ -1,10 +1,9 @@
 """The writer's fast paths agree with the definitions: float texts with the DAG-JSON encoder,
-and the generation a ``RecordMaker`` rebuilds from breeding recipes (manifests, CIDs, blob ids,
-``generation.json``) with those of the population itself."""
+and the generation a ``Namer`` and a ``RecordMaker`` rebuild from breeding recipes (manifests,
+CIDs, blob ids, ``generation.json``), sent between them as the writer process receives it, with
+those of the population itself."""
 
 from __future__ import annotations
-
-import pickle
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,9 +11,16 @@ from hypothesis import strategies as st
 
 from mindgit.evolve.genes import GenomeCodec, float_text
 from mindgit.evolve.operators import Breeder, Recipe, Variation, initial_population
-from mindgit.evolve.persist import RecordMaker
+from mindgit.evolve.persist import (
+    Job,
+    Namer,
+    RecordMaker,
+    named_frame,
+    named_of,
+    take_message,
+)
 from mindgit.evolve.prng import Stream
-from mindgit.evolve.writer import OBJ_BLOB, git_oid
+from mindgit.evolve.writer import OBJ_BLOB, StagedGeneration, git_oid
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessFailure
@@ -52,6 +58,20 @@ scores = st.one_of(
         st.text(max_size=12),
     ),
 )
+
+
+class Maker:
+    """Both halves of the writer, with the message between them."""
+
+    def __init__(self, codec: GenomeCodec, minimize: bool) -> None:
+        self.names = Namer(codec)
+        self.records = RecordMaker(minimize)
+
+    def __call__(self, job: Job) -> StagedGeneration:
+        buf = bytearray(named_frame(self.names(job)))
+        message = take_message(buf)
+        assert message is not None and not buf
+        return self.records(named_of(message))
 
 
 def expected_record(
@@ -97,14 +117,14 @@ def test_recipes_rebuild_every_generation_exactly(
     codec = codec_of(state)
     var = Variation(size, mutation_rate, crossover_rate, elite, 2, minimize)
     breeder = Breeder(codec, var)
-    maker = RecordMaker(codec, minimize)
+    maker = Maker(codec, minimize)
     population, parents = initial_population(codec, size, Stream.for_generation(seed, 0))
     recipes: list[Recipe] | None = None
     for generation in range(4):
         results = data.draw(st.lists(scores, min_size=size, max_size=size))
-        # As the run sends it: whole the first time, then as recipes; through a pipe.
+        # As the run submits it: whole the first time, then as recipes.
         job = (generation, parents, results, recipes, None if recipes else population)
-        staged = maker(pickle.loads(pickle.dumps(job)))
+        staged = maker(job)
         record = expected_record(codec, generation, population, parents, results, minimize)
         assert staged.record == record.encode()
         assert staged.generation == generation
@@ -127,7 +147,7 @@ def test_recipes_rebuild_every_generation_exactly(
 def test_unchanged_copies_are_not_hashed_again() -> None:
     genes = [Gene.make(f"x{i}", "float", 0.5, min=-1, max=1) for i in range(4)]
     codec = GenomeCodec(State(Genome(tuple(genes))), 0.1)
-    maker = RecordMaker(codec, False)
+    maker = Maker(codec, False)
     pop = [[0.5, 0.5, 0.5, 0.5], [0.25, 0.5, 0.5, 0.5]]
     first = maker((0, [(), ()], [1.0, 2.0], None, pop))
     assert len(first.new) == 2
@@ -141,4 +161,4 @@ def test_unchanged_copies_are_not_hashed_again() -> None:
 def test_a_score_that_is_not_finite_is_refused() -> None:
     codec = GenomeCodec(State(Genome((Gene.make("x", "float", 0.5),))), 0.1)
     with pytest.raises(RunFormatError):
-        RecordMaker(codec, False)((0, [()], [float("inf")], None, [[0.5]]))
+        Maker(codec, False)((0, [()], [float("inf")], None, [[0.5]]))
