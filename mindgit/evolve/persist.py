@@ -39,7 +39,7 @@ from typing import Any
 from mindgit.errors import MindgitError
 from mindgit.evolve.genes import GenomeCodec, Texts, Values
 from mindgit.evolve.operators import Recipe
-from mindgit.evolve.writer import GenerationWriter, StagedGeneration
+from mindgit.evolve.writer import GenerationWriter, StagedGeneration, write_parts
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, base32
 from mindgit.sandbox import FitnessFailure
@@ -239,25 +239,19 @@ class InlinePersister(Persister):
         pass
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-def _frame(obj: object, raw: bytes = b"") -> bytes:
+def _frame(obj: object, raw: Sequence[bytes] = ()) -> list[bytes]:
+    """A message as the parts to write: header, pickled ``obj``, then ``raw`` joined."""
     payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return b"".join((_HEADER.pack(len(payload), len(raw)), payload, raw))
+    size = sum(map(len, raw))
+    return [_HEADER.pack(len(payload), size), payload, *raw]
 
 
-def named_frame(named: Named) -> bytes:
-    """A named generation as a message: the new manifests joined as its raw part
-    (``named_of`` reads it back)."""
+def named_frame(named: Named) -> list[bytes]:
+    """A named generation as a message: the new manifests as its raw part (``named_of`` reads
+    it back)."""
     generation, parents, results, sources, new = named
     shapes = [(len(data), oid, digest) for data, oid, digest in new]
-    raw = b"".join([data for data, _, _ in new])
-    return _frame((generation, parents, results, sources, shapes), raw)
+    return _frame((generation, parents, results, sources, shapes), [data for data, _, _ in new])
 
 
 def named_of(message: Message) -> Named:
@@ -399,7 +393,7 @@ class ProcessPersister(Persister):
         self._poll(block=False)
         self._raise()
         try:
-            _write_all(self._jobs, named_frame(self._names(job)))
+            write_parts(self._jobs, named_frame(self._names(job)))
         except BrokenPipeError:
             self._poll(block=True)
             self._raise()
@@ -498,14 +492,14 @@ def _child(
             backlog = len(jobs) > 1 or bool(reader.buf)
             batch = [records(job) for job in jobs]
             commits = writer.write(batch, compress=not backlog)
-            _write_all(status_fd, _frame(("ok", jobs[-1][0], commits[-1])))
-        _write_all(status_fd, _frame(("done",)))
+            write_parts(status_fd, _frame(("ok", jobs[-1][0], commits[-1])))
+        write_parts(status_fd, _frame(("done",)))
     except BaseException as e:
         code = 1
         try:
             hint = e.hint if isinstance(e, MindgitError) else None
             text = str(e) if isinstance(e, MindgitError) else f"{type(e).__name__}: {e}"
-            _write_all(status_fd, _frame(("error", text, hint)))
+            write_parts(status_fd, _frame(("error", text, hint)))
         except BaseException:
             pass
     finally:

@@ -174,8 +174,9 @@ def write_pack(
     _write_file(pack_dir, base.with_suffix(".idx"), [idx], fsync)
 
 
-def _write_parts(fd: int, parts: Sequence[bytes]) -> None:
-    # One writev per 512 parts instead of a buffered copy of each: a pack is hundreds of parts.
+def write_parts(fd: int, parts: Sequence[bytes]) -> None:
+    """Write ``parts`` to ``fd`` in order, whole (one writev per 512 parts, no joined copy)."""
+    # A pack is hundreds of parts, a generation's message too: joining them cost a copy each.
     if not hasattr(os, "writev"):
         data = memoryview(b"".join(parts))
         while data:
@@ -198,7 +199,7 @@ def _write_file(directory: Path, final: Path, parts: Sequence[bytes], fsync: boo
     fd, tmp = tempfile.mkstemp(prefix="tmp_pack_", dir=directory)
     try:
         try:
-            _write_parts(fd, parts)
+            write_parts(fd, parts)
             if fsync:
                 os.fsync(fd)
         finally:

@@ -68,7 +68,7 @@ class Maker:
         self.records = RecordMaker(minimize)
 
     def __call__(self, job: Job) -> StagedGeneration:
-        buf = bytearray(named_frame(self.names(job)))
+        buf = bytearray(b"".join(named_frame(self.names(job))))
         message = take_message(buf)
         assert message is not None and not buf
         return self.records(named_of(message))
