@@ -61,6 +61,17 @@ def kernel_wasm() -> bytes:
     return resources.files("mindgit.evolve").joinpath("wasm", _WASM).read_bytes()
 
 
+def _float_texts(values: list[float]) -> list[str]:
+    """``float_text`` of each value, ``repr`` in one C-level pass where that is the spelling."""
+    texts = list(map(float.__repr__, values))
+    # float_text differs from repr only for texts with an exponent, ending in ".0", or not a
+    # number ("inf", "nan"): one search of the joined texts rules all of them out at once.
+    joined = "|".join(texts) + "|"
+    if "e" in joined or ".0|" in joined or "n|" in joined or "f|" in joined:
+        texts = list(map(float_text, values))
+    return texts
+
+
 def _align(n: int) -> int:
     return (n + 7) & ~7
 
@@ -333,10 +344,7 @@ class KernelBreeding:
         counts = self._u32s(self._read("counts", 4 * children))
         slots = self._u32s(self._read("muts", 4 * muts_used))
         values = self._floats(self._read("mut_values", 8 * muts_used))
-        if self._all_float:
-            texts = list(map(float_text, values))
-        else:
-            texts = list(map(self._text, slots, values))
+        texts = _float_texts(values) if self._all_float else list(map(self._text, slots, values))
         pairs_ = list(zip(slots, texts, strict=True))
         changed: list[tuple[tuple[int, str], ...]] = []
         at = 0

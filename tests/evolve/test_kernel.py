@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 
 from mindgit.evolve import kernel
 from mindgit.evolve.breeding import ListBreeding, make_breeding
-from mindgit.evolve.genes import GenomeCodec, Values
-from mindgit.evolve.kernel import KernelBreeding, kernel_wasm
+from mindgit.evolve.genes import GenomeCodec, Values, float_text
+from mindgit.evolve.kernel import KernelBreeding, _float_texts, kernel_wasm
 from mindgit.evolve.operators import Recipe, Variation, initial_population
 from mindgit.evolve.prng import Stream, stream_key
 from mindgit.evolve.run import start_run
+from mindgit.ipld.dagjson import DagJsonError
 from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene, Genome
 from mindgit.store.state import State
@@ -170,3 +171,16 @@ def test_the_shipped_kernel_is_built_from_its_source(tmp_path: Path) -> None:
     shutil.copytree(WASM_DIR, work, ignore=shutil.ignore_patterns("breed.wasm"))
     subprocess.run([str(work / "build")], check=True)
     assert (work / "breed.wasm").read_bytes() == kernel_wasm()
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=20))
+def test_float_texts_spell_as_float_text(values: list[float]) -> None:
+    expected = []
+    for v in values:
+        try:
+            expected.append(float_text(v))
+        except DagJsonError:
+            with pytest.raises(DagJsonError):
+                _float_texts(values)
+            return
+    assert _float_texts(values) == expected
