@@ -35,8 +35,8 @@ def build(path: Path, count: int, text_size: int) -> dict[str, Any]:
     """A store whose ``main`` holds ``count`` thoughts of about ``text_size`` characters."""
     import pygit2
 
-    from mindgit.adapters.car_pack import OBJ_BLOB, OBJ_TREE, PackWriter, tree_bytes
     from mindgit.store import layout
+    from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, tree_bytes
     from mindgit.store.refs import update_ref
     from mindgit.store.repository import HEADS, init_store
     from mindgit.store.state import State, make_thought

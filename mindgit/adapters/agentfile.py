@@ -63,6 +63,7 @@ from mindgit.adapters.agentfile_json import (
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
+from mindgit.store.packs import PackWriter
 from mindgit.store.refs import RefError, read_ref, update_ref
 from mindgit.store.repository import (
     HEADS,
@@ -371,9 +372,13 @@ def import_af(
         warnings = (*parts.warnings, *agent.warnings) if n == 0 else agent.warnings
         plans.append(_plan(agent, file_node, experiment, label, warnings))
     _ = store.key  # a bad key must fail before any object is written
+    # One pack for every block of every agent: an agent's messages are thousands of blocks,
+    # which as loose objects cost a file (and ~1 ms) each.
+    with PackWriter(Path(store.repo.path) / "objects") as pack:
+        trees = [layout.pack_state(pack, plan.state, plan.blocks) for plan in plans]
+        pack.finish()
     commits = []
-    for plan in plans:
-        tree, manifest = layout.write_state(store.repo, plan.state, plan.blocks)
+    for plan, (tree, manifest) in zip(plans, trees, strict=True):
         title = f"import-af: {Path(label).name} agent {plan.parts.display_name}"
         if len(plans) > 1:
             title += f" ({plan.parts.index + 1} of {len(plans)})"

@@ -29,7 +29,6 @@ import pygit2
 
 from mindgit.adapters.car_export import manifest_links
 from mindgit.adapters.car_history import HistoryBlock, is_history_node, split_trailers
-from mindgit.adapters.car_pack import OBJ_BLOB, OBJ_TREE, PackWriter, git_oid, tree_bytes
 from mindgit.adapters.car_spool import Spool
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
@@ -37,6 +36,7 @@ from mindgit.ipld.car import CarReader
 from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
+from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, git_oid, tree_bytes
 from mindgit.store.refs import locked_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
 from mindgit.store.state import SchemaError, State, check_thought, parse_manifest

@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from mindgit.adapters.car_pack import OBJ_BLOB, git_oid
 from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
+from mindgit.store.packs import OBJ_BLOB, git_oid
 
 
 class SpoolError(MindgitError):

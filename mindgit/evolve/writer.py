@@ -8,7 +8,6 @@ only puts it on disk, in the order that makes a crash harmless (see :meth:`Gener
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import os
@@ -16,7 +15,7 @@ import struct
 import tempfile
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,43 +34,9 @@ from mindgit.store.generation import (
     TRAILER_RUN,
     RunInfo,
 )
+from mindgit.store.packs import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, git_oid, object_header, tree_bytes
 from mindgit.store.refs import update_ref
 from mindgit.store.repository import Store
-
-OBJ_COMMIT, OBJ_TREE, OBJ_BLOB = 1, 2, 3
-
-_TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree", OBJ_BLOB: b"blob"}
-_MODE_BLOB = b"100644"
-_MODE_TREE = b"40000"
-
-
-def git_oid(kind: int, data: bytes) -> bytes:
-    """The raw SHA-1 git names an object by."""
-    # One call on a joined copy: cheaper than three hash updates for a few-KiB object.
-    return hashlib.sha1(b"%s %d\0%s" % (_TYPE_NAMES[kind], len(data), data)).digest()
-
-
-def tree_bytes(entries: Iterable[tuple[str, bool, bytes]]) -> bytes:
-    """A git tree of (name, is_tree, raw oid) entries, sorted the way git sorts them."""
-    items = sorted(entries, key=lambda e: e[0] + "/" if e[1] else e[0])
-    return b"".join(
-        (_MODE_TREE if is_tree else _MODE_BLOB) + b" " + name.encode() + b"\0" + oid
-        for name, is_tree, oid in items
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _pack_header(kind: int, size: int) -> bytes:
-    out = bytearray()
-    byte = (kind << 4) | (size & 0x0F)
-    size >>= 4
-    while size:
-        out.append(byte | 0x80)
-        byte = size & 0x7F
-        size >>= 7
-    out.append(byte)
-    return bytes(out)
-
 
 _STORED_HEAD = struct.Struct("<BHH")
 _ADLER = struct.Struct(">I")
@@ -85,14 +50,14 @@ def _stored(kind: int, data: bytes) -> bytes:
     if n < 0xFFFF:  # one block: every manifest
         return b"".join(
             (
-                _pack_header(kind, n),
+                object_header(kind, n),
                 b"\x78\x01",
                 _STORED_HEAD.pack(1, n, n ^ 0xFFFF),
                 data,
                 _ADLER.pack(zlib.adler32(data)),
             )
         )
-    out = [_pack_header(kind, n), b"\x78\x01"]
+    out = [object_header(kind, n), b"\x78\x01"]
     pos = 0
     while True:
         chunk = data[pos : pos + 0xFFFF]
@@ -131,7 +96,7 @@ def write_pack(
     # generation's write costs, so it is kept to a few C-level passes.
     unique = list({oid: (kind, data, oid) for kind, data, oid in objects}.values())
     if compress:
-        bodies = [_pack_header(kind, len(data)) + _deflate(data) for kind, data, _ in unique]
+        bodies = [object_header(kind, len(data)) + _deflate(data) for kind, data, _ in unique]
     else:
         bodies = [_stored(kind, data) for kind, data, _ in unique]
     crcs = list(map(zlib.crc32, bodies))

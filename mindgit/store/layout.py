@@ -18,6 +18,7 @@ import pygit2
 
 from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
+from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, tree_bytes
 from mindgit.store.state import Block, State, parse_manifest
 
 MANIFEST = "manifest.json"
@@ -50,6 +51,31 @@ def write_state(
             sub = _write_cid_dir(repo, dirname, wanted, new_blocks, _subtree(repo, base, dirname))
             root.insert(dirname, sub, TREE)
     return root.write(), manifest
+
+
+def pack_state(
+    pack: PackWriter, state: State, new_blocks: Mapping[CID, bytes]
+) -> tuple[pygit2.Oid, Block]:
+    """Write ``state`` as ``write_state`` would (with no base), into ``pack``.
+
+    For states with many blocks (an agent file's messages): one pack instead of a loose file
+    per blob. The tree can be committed once the pack is finished. Every thought and block of
+    ``state`` must be in ``new_blocks``. Returns the tree id and the manifest block.
+    """
+    manifest = state.manifest()
+    entries = [(MANIFEST, False, pack.add(OBJ_BLOB, manifest.data))]
+    for dirname, wanted in ((THOUGHTS, state.thoughts), (BLOCKS, state.blocks)):
+        if not wanted:
+            continue
+        body = bytearray()
+        # Every entry is a blob named by an ASCII CID: string order is git's tree order.
+        for name, cid in sorted((str(c), c) for c in wanted):
+            data = new_blocks.get(cid)
+            if data is None:
+                raise StateNotFound(f"{dirname} block {cid} is not among the state's blocks")
+            body += b"100644 " + name.encode() + b"\0" + pack.add(OBJ_BLOB, data)
+        entries.append((dirname, True, pack.add(OBJ_TREE, body)))
+    return pygit2.Oid(raw=pack.add(OBJ_TREE, tree_bytes(entries))), manifest
 
 
 def _write_cid_dir(

@@ -10,6 +10,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import pygit2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -321,3 +322,22 @@ def test_odd_settings_come_back_as_written(store: Store, tmp_path: Path) -> None
     out = io.BytesIO()
     export_af(store, "odd", out)
     assert out.getvalue() == raw
+
+
+def loose_objects(store: Store) -> set[str]:
+    objects = Path(store.repo.path) / "objects"
+    return {f"{d.name}{f.name}" for d in objects.glob("[0-9a-f][0-9a-f]") for f in d.iterdir()}
+
+
+def test_an_import_writes_its_blocks_as_one_pack(store: Store) -> None:
+    before = loose_objects(store)
+    packs = set((Path(store.repo.path) / "objects" / "pack").glob("*.pack"))
+    agents = import_af(store, AGENT_FILES / "evie.af")
+    # Only the two commits are loose; every block, manifest and tree is in one new pack.
+    assert loose_objects(store) - before == {a.commit for a in agents}
+    (new_pack,) = set((Path(store.repo.path) / "objects" / "pack").glob("*.pack")) - packs
+    for agent in agents:
+        tree = store.repo[agent.commit].peel(pygit2.Commit).tree
+        assert layout.read_state(store.repo, tree)[1].cid == agent.state
+    assert new_pack.with_suffix(".idx").exists()
+    verified(store)

@@ -20,7 +20,7 @@ from mindgit.evolve.persist import (
     take_message,
 )
 from mindgit.evolve.prng import Stream
-from mindgit.evolve.writer import OBJ_BLOB, StagedGeneration, git_oid
+from mindgit.evolve.writer import StagedGeneration
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessFailure
@@ -32,6 +32,7 @@ from mindgit.store.generation import (
     best_index,
 )
 from mindgit.store.genome import Gene, Genome
+from mindgit.store.packs import OBJ_BLOB, git_oid
 from mindgit.store.state import State
 from tests.evolve.test_genes import codec_of, states
 

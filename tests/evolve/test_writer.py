@@ -7,7 +7,8 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from mindgit.evolve.writer import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, git_oid, tree_bytes, write_pack
+from mindgit.evolve.writer import write_pack
+from mindgit.store.packs import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, git_oid, tree_bytes
 from mindgit.store.repository import Store
 from tests.conftest import fsck, git
 

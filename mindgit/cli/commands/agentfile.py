@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info
 from mindgit.errors import UsageError
@@ -34,6 +35,7 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
     store = open_store_from(ctx)
     source: Any = sys.stdin.buffer if file == "-" else file
     agents = run_import(store, source, name=name)
+    housekeep(store)
     for agent in agents:
         for warning in agent.warnings:
             info(f"warning: {warning}")

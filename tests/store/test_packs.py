@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mindgit.adapters.car_pack import (
+from mindgit.store.packs import (
     OBJ_BLOB,
     OBJ_TREE,
     PackWriteError,

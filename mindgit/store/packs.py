@@ -1,9 +1,11 @@
-"""Writing imported git objects as one pack file, streamed, instead of one loose file each.
+"""Writing many git objects as one pack file, streamed, instead of one loose file each.
 
-pygit2 writes every blob as a loose object (about a thousand a second here), so a CAR with
-100,000 thoughts would take minutes to import that way. This writes the blobs and trees of an
-import into a single pack (v2) with its index (v2), as ``git index-pack`` would, holding only
-20 bytes of object id, a CRC and an offset per object in memory; the bytes go straight to disk.
+pygit2 writes every blob as a loose object (about a thousand a second here), so a CAR or an
+agent file with 100,000 blocks would take minutes to import that way. This writes the blobs and
+trees of an import into a single pack (v2) with its index (v2), as ``git index-pack`` would,
+holding only 20 bytes of object id, a CRC and an offset per object in memory; the bytes go
+straight to disk. (A run's generations are packed by ``mindgit.evolve.writer``, whose whole
+pack is in memory at once and tuned for that.)
 
 The pack becomes visible to git only when its ``.idx`` is renamed into place, after the pack
 itself, so a crash leaves at most a stray ``tmp_pack_*`` file (``git gc`` removes it), never a
@@ -12,6 +14,7 @@ torn pack. Object ids are SHA-1, as in every repository mindgit creates.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import struct
@@ -24,9 +27,10 @@ from typing import BinaryIO
 
 from mindgit.errors import MindgitError
 
+OBJ_COMMIT = 1
 OBJ_TREE = 2
 OBJ_BLOB = 3
-_TYPE_NAMES = {OBJ_TREE: b"tree", OBJ_BLOB: b"blob"}
+_TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree", OBJ_BLOB: b"blob"}
 BLOB_MODE = b"100644"
 TREE_MODE = b"40000"
 _HEADER = struct.Struct(">4sII")
@@ -43,7 +47,7 @@ class PackWriteError(MindgitError):
 
 
 def git_oid(kind: int, data: bytes | bytearray) -> bytes:
-    """The raw SHA-1 object id git gives ``data`` as an object of ``kind`` (blob or tree)."""
+    """The raw SHA-1 object id git gives ``data`` as an object of ``kind``."""
     h = hashlib.sha1(_TYPE_NAMES[kind] + b" %d\0" % len(data))
     h.update(data)
     return h.digest()
@@ -66,7 +70,9 @@ def tree_bytes(entries: Iterable[tuple[str, bool, bytes]]) -> bytes:
     )
 
 
-def _object_header(kind: int, size: int) -> bytes:
+@functools.lru_cache(maxsize=4096)
+def object_header(kind: int, size: int) -> bytes:
+    """A pack entry's header: the object's kind and inflated size."""
     out = bytearray([(kind << 4) | (size & 0x0F)])
     size >>= 4
     while size:
@@ -125,11 +131,11 @@ class PackWriter:
         # window and 64 KiB hash table cost more to set up than to use.
         if len(data) <= _SMALL:
             z = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
-            parts = [_object_header(kind, len(data)) + z.compress(data) + z.flush()]
+            parts = [object_header(kind, len(data)) + z.compress(data) + z.flush()]
         else:
             # Big objects (a state's thoughts tree) go out in pieces, not copied into one buffer.
             z = zlib.compressobj(1)
-            parts = [_object_header(kind, len(data)), z.compress(data), z.flush()]
+            parts = [object_header(kind, len(data)), z.compress(data), z.flush()]
         crc = 0
         size = 0
         for part in parts:
