@@ -371,10 +371,22 @@ def _has(repo: pygit2.Repository, oid: str) -> bool:
         return False
 
 
+# A hook names this many refused commits; a push of thousands would bury its own reason.
+MAX_REPORTED = 20
+
+
 def format_problem(problem: Problem) -> str:
     """One line for a refused commit: its id, the object at fault, the reason."""
     where = f" {problem.object}" if problem.object else ""
     return f"{problem.commit}{where}: {problem.reason}"
+
+
+def report(problems: Sequence[Problem], limit: int = MAX_REPORTED) -> list[str]:
+    """The lines a hook prints for ``problems``: the first ``limit``, then how many more."""
+    lines = [f"mindgit: refused: {format_problem(p)}" for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"mindgit: refused: ... and {len(problems) - limit} more problem(s)")
+    return lines
 
 
 # ---- installing --------------------------------------------------------------------------------

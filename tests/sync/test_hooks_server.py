@@ -22,6 +22,7 @@ from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store
 from mindgit.store.rotations import rotate_key
+from mindgit.sync import hooks
 from mindgit.sync.hooks import ServerPolicy, install_server
 from tests.conftest import FIXTURES, fsck, git
 from tests.sync import forge
@@ -377,3 +378,18 @@ def test_the_shipped_script_runs_mindgit_from_path(srv_dir: Path, store: Store) 
     )
     assert proc.returncode != 0
     assert f"mindgit: refused: {bad}: unsigned commit" in proc.stderr
+
+
+def test_a_push_of_many_bad_commits_is_refused_in_a_few_lines(server: Path, store: Store) -> None:
+    head = store.head()
+    chain = []
+    for i in range(hooks.MAX_REPORTED + 5):
+        head = forge.commit_tree(
+            store.repo, forge.thought_tree(store, f"unsigned {i}", head), [head], "think", None
+        )
+        chain.append(head)
+    lines = attack(store, server, head)
+    assert len(lines) == hooks.MAX_REPORTED + 1
+    assert lines[-1] == "mindgit: refused: ... and 5 more problem(s)"
+    assert all(line.endswith(": unsigned commit") for line in lines[:-1])
+    assert {line.split()[2].rstrip(":") for line in lines[:-1]} <= set(chain)

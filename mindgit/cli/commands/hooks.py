@@ -172,8 +172,8 @@ def hook(name: str, args: tuple[str, ...]) -> None:
             lib.parse_pushed_refs(_input_lines()),
             max_object_bytes=policy.max_object_bytes,
         )
-    for p in problems:
-        click.echo(f"mindgit: refused: {lib.format_problem(p)}", err=True)
+    for line in lib.report(problems):
+        click.echo(line, err=True)
     if problems:
         exit_with(1)
 
