@@ -117,6 +117,34 @@ class NotARepository(MindgitError):
         self.path = path
 
 
+class UnsupportedObjectFormat(MindgitError):
+    """A git repository whose object ids are not SHA-1, which libgit2 (and so mindgit) cannot read."""
+
+    def __init__(self, path: Path, object_format: str) -> None:
+        super().__init__(
+            f"{path} uses {object_format} object ids; mindgit reads SHA-1 repositories only",
+            hint="gate a repository made with plain `git init --bare <path>` (SHA-1)",
+        )
+        self.path = path
+        self.object_format = object_format
+
+
+def _repository(path: Path) -> pygit2.Repository:
+    """The repository at ``path``, or the reason it cannot be one mindgit reads."""
+    try:
+        return pygit2.Repository(str(path))
+    except pygit2.GitError:
+        pass
+    for config in (path / "config", path / ".git" / "config"):
+        try:
+            fmt = pygit2.Config(str(config))["extensions.objectformat"]
+        except (pygit2.GitError, KeyError, OSError):
+            continue
+        if isinstance(fmt, str) and fmt.lower() != "sha1":
+            raise UnsupportedObjectFormat(path, fmt.upper().replace("SHA", "SHA-"))
+    raise NotARepository(path)
+
+
 # ---- what git hands a hook ---------------------------------------------------------------------
 
 
@@ -129,10 +157,7 @@ def open_repository(path: str | Path | None = None) -> pygit2.Repository:
     to the object database here, or the gate would find the pushed commits missing.
     """
     where = Path(path) if path is not None else Path(os.environ.get("GIT_DIR") or ".")
-    try:
-        repo = pygit2.Repository(str(where))
-    except pygit2.GitError:
-        raise NotARepository(where) from None
+    repo = _repository(where)
     extra = []
     objects = os.environ.get("GIT_OBJECT_DIRECTORY")
     if objects:
@@ -477,10 +502,7 @@ def install_server(
     with neither, the repository must already have one. ``policy`` None keeps what is configured.
     """
     target = Path(path)
-    try:
-        repo = pygit2.Repository(str(target))
-    except pygit2.GitError:
-        raise NotARepository(target) from None
+    repo = _repository(target)
     for name in hooks:
         if name not in SERVER_HOOKS:
             raise UsageError(f"{name!r} is not a server hook", hint="use pre-receive or update")

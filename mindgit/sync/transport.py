@@ -98,6 +98,22 @@ class PeerTimeout(TransportError):
         self.timeout = timeout
 
 
+class ObjectFormatMismatch(TransportError):
+    """The peer's repository names objects by another hash (SHA-256) than this store (SHA-1)."""
+
+    def __init__(self, peer: str, url: str, operation: str, detail: str) -> None:
+        super().__init__(
+            peer,
+            url,
+            operation,
+            detail,
+            message=f"{operation} {peer}: {url} uses another object format (hash) than this "
+            f"store: {detail}",
+            hint="mindgit peers are SHA-1 repositories: point the peer at one made with "
+            "`git init --bare <path>`",
+        )
+
+
 class ObjectsRefused(TransportError):
     """git's own object check (fsck) refused something the peer sent; nothing was kept."""
 
@@ -227,6 +243,9 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
     if fsck is not None:
         return ObjectsRefused(peer, url, operation, f"object {fsck.group(1)}: {fsck.group(2)}")
     lowered = result.stderr.lower()
+    if any(m in lowered for m in ("hash algorithm", "object format", "mismatched algorithms")):
+        # git ends these with "the remote end hung up", which would read as "unreachable".
+        return ObjectFormatMismatch(peer, url, operation, detail)
     if any(marker in lowered for marker in _UNREACHABLE):
         return PeerUnreachable(peer, url, operation, detail)
     return TransportError(peer, url, operation, detail)
