@@ -35,7 +35,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field, fields
 from json.encoder import encode_basestring
 from typing import Any
@@ -437,6 +437,90 @@ class GenerationRecord:
         if record.encode() != data:
             raise RunFormatError(GENERATION_FILE, "not in canonical form")
         return record
+
+    @staticmethod
+    def canonical_links(
+        data: bytes, params: RunParams, named: Container[str]
+    ) -> tuple[str, ...] | None:
+        """The state link texts, in order, of a record that :meth:`decode` accepts, read
+        without building it; None on any doubt (then :meth:`decode` says).
+
+        Only a record spelt exactly as :meth:`encode` spells it is read, every individual
+        scored and linking a text of ``named``, which must hold only texts that ``str()`` of
+        a dag-json CIDv1 gives (as a checked state's name is). Its canonical spelling is
+        checked piece by piece instead of by re-encoding it: the gate reads one record per
+        generation, and needs only its links.
+        """
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        head = _CANONICAL_HEAD.match(text)
+        end = len(text) - len(_CANONICAL_TAIL)
+        if head is None or not text.endswith(_CANONICAL_TAIL) or end < head.end():
+            return None
+        if _CANONICAL_SCORED_LIST.fullmatch(text, head.end(), end) is None:
+            return None
+        # The list is exactly such items joined by commas, so these are its items, in order.
+        found = _CANONICAL_SCORED.findall(text, head.end(), end)
+        population = params.population
+        if len(head.group(2)) > _MAX_INDEX_DIGITS:  # int() refuses a text too long
+            return None
+        generation = int(head.group(2))
+        if len(found) != population or generation >= params.generations:
+            return None
+        scores = [s for _, s, _ in found]
+        values = list(map(float, scores))
+        # The score texts encode writes: repr but for integral values (no ".0") and exponent
+        # forms (written as DAG-JSON writes them), checked in bulk when none is either.
+        joined = ",".join(scores) + ","
+        if list(map(float.__repr__, values)) != scores or "e" in joined or ".0," in joined:
+            for value, score in zip(values, scores, strict=True):
+                if not math.isfinite(value):
+                    return None
+                value += 0.0  # as Individual keeps it, and so as encode writes it
+                t = float.__repr__(value)
+                if "e" in t or t[-2:] == ".0":
+                    try:
+                        t = dagjson.float_text(value)
+                    except MindgitError:
+                        return None
+                if t != score:
+                    return None
+        links = tuple(link for _, _, link in found)
+        if not all(link in named for link in links):
+            return None
+        for parents_text in {p for p, _, _ in found}:
+            if not parents_text:  # none: only generation 0's individuals have no parents
+                if generation > 0:
+                    return None
+            elif generation == 0 or any(
+                len(p) > _MAX_INDEX_DIGITS or int(p) >= population for p in parents_text.split(",")
+            ):
+                return None
+        if head.group(1) != str(best_index(values, params.minimize)):
+            return None
+        return links
+
+
+# The canonical spelling of a record of scored individuals (see canonical_links): the parents
+# are none (generation 0) or one or two indices, the score a JSON number (its exact spelling is
+# checked apart), the state link a CID text in base32 (named decides which).
+_CANONICAL_HEAD = re.compile(
+    r'\{"best":(null|0|[1-9][0-9]*),"generation":(0|[1-9][0-9]*),"individuals":\['
+)
+_CANONICAL_TAIL = '],"schema":1}'
+# More digits than any generation or index a run may have (MAX_GENERATIONS, MAX_POPULATION).
+_MAX_INDEX_DIGITS = 9
+_SCORED_TEXT = (
+    r'\{"parents":\[((?:0|[1-9][0-9]*)(?:,(?:0|[1-9][0-9]*))?)?\],'
+    r'"score":(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?),'
+    r'"state":\{"/":"(b[a-z2-7]+)"\}\}'
+)
+_CANONICAL_SCORED = re.compile(_SCORED_TEXT)
+_CANONICAL_SCORED_LIST = re.compile(
+    "(?:{0})(?:,(?:{0}))*".format(re.sub(r"\((?!\?)", "(?:", _SCORED_TEXT))
+)
 
 
 # Integer scores the common path takes: any other goes the full way (one float cannot hold).

@@ -9,6 +9,7 @@ generation be checked by their gene values alone.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -129,43 +130,75 @@ class ManifestShape:
 
     def match(self, data: bytes) -> tuple[str, ...] | None:
         """The slot texts of a manifest of this shape, or None if it is not one (or invalid)."""
+        texts = self._texts(data)
+        if texts is None:
+            return None
+        floats = texts if self._floats_only else [texts[i] for i in self._float_at]
+        if floats and not self._floats_ok(floats):
+            return None
+        return texts if self._others_ok(texts) else None
+
+    def match_many(self, manifests: Sequence[bytes]) -> list[tuple[str, ...] | None]:
+        """:meth:`match` of each manifest, their float values checked together: a generation's
+        manifests share most of their values, and a few hundred new ones checked at once cost
+        about what one manifest's eight checked alone do."""
+        found = list(map(self._texts, manifests))
+        fresh: set[tuple[int, str]] = set()
+        group, float_at = self._float_group, self._float_at
+        for texts in found:
+            if texts is not None:
+                floats = texts if self._floats_only else [texts[i] for i in float_at]
+                fresh.update(zip(group, floats, strict=True))
+        fresh.difference_update(self._good_floats)
+        if fresh and not self._fresh_ok(fresh):
+            # Some value is invalid: which manifests hold one, each checked as match does.
+            found = [
+                t if t is None or self._floats_ok([t[i] for i in float_at]) else None for t in found
+            ]
+        return [t if t is not None and self._others_ok(t) else None for t in found]
+
+    def _texts(self, data: bytes) -> tuple[str, ...] | None:
+        """The slot texts if ``data`` has this shape, none of them checked yet."""
         if self._re is None:
             self._re = re.compile(_VALUE.join(re.escape(p) for p in self._pieces), re.DOTALL)
         try:
             m = self._re.fullmatch(data.decode("utf-8"))
         except UnicodeDecodeError:
             return None
-        if m is None:
-            return None
-        texts: tuple[str, ...] = m.groups()
-        floats = texts if self._floats_only else [texts[i] for i in self._float_at]
-        if floats and not self._floats_ok(floats):
-            return None
+        return None if m is None else m.groups()
+
+    def _others_ok(self, texts: Sequence[str]) -> bool:
+        """Whether every slot text but the floats' is a valid value of its gene."""
         for i in self._other_at:
             slot, t = self.slots[i], texts[i]
             kind = slot.kind
             if kind == INT_SLOT:
-                if not _INT_TEXT.fullmatch(t) or t == "-0":
-                    return None
+                # Over 17 characters is past 2**53 anyway, and int() refuses a text too long.
+                if len(t) > 17 or not _INT_TEXT.fullmatch(t) or t == "-0":
+                    return False
                 v = int(t)
                 if abs(v) > _MAX_SAFE_INT or not slot.lo <= v <= slot.hi:
-                    return None
+                    return False
             elif kind == BOOL_SLOT:
                 if t != "true" and t != "false":
-                    return None
+                    return False
             elif t not in self._choices[i]:
-                return None
-        return texts
+                return False
+        return True
 
     def _floats_ok(self, texts: Sequence[str]) -> bool:
         """Whether every float slot text is a canonical float within its gene's bounds."""
-        good = self._good_floats
-        fresh = set(zip(self._float_group, texts, strict=True)).difference(good)
-        if not fresh:
-            return True
-        ranges = [self._bounds[g] for g, _ in fresh]
-        if not _floats_valid([t for _, t in fresh], ranges):
+        fresh = set(zip(self._float_group, texts, strict=True)).difference(self._good_floats)
+        return not fresh or self._fresh_ok(fresh)
+
+    def _fresh_ok(self, fresh: set[tuple[int, str]]) -> bool:
+        """Whether each (bounds, text) is a canonical float within those bounds; remembered if
+        all are."""
+        pairs = list(fresh)
+        ranges = [self._bounds[g] for g, _ in pairs]
+        if not _floats_valid([t for _, t in pairs], ranges):
             return False
+        good = self._good_floats
         if len(good) > _MAX_GOOD_FLOATS:
             good.clear()
         good |= fresh
@@ -266,22 +299,26 @@ class _Memo:
     def __init__(self) -> None:
         self.runs: dict[pygit2.Oid, RunInfo | str] = {}
         self.modules: dict[tuple[pygit2.Oid, CID], str | None] = {}
-        self.records: dict[tuple[pygit2.Oid, pygit2.Oid], GenerationRecord | str] = {}
-        # Manifest blobs found valid and canonical: their CID and links.
-        self.manifests: dict[pygit2.Oid, tuple[CID, frozenset[CID], frozenset[CID]]] = {}
+        # A record's state link texts (all it is read for here), or its problem.
+        self.records: dict[tuple[pygit2.Oid, pygit2.Oid], tuple[str, ...] | str] = {}
+        # Manifest blobs (by raw id) found valid and canonical: their CID's text and links.
+        self.manifests: dict[bytes, tuple[str, frozenset[CID], frozenset[CID]]] = {}
         self.shape: tuple[ManifestShape, frozenset[CID], frozenset[CID]] | None = None
         self.dirs: dict[
             tuple[tuple[pygit2.Oid, int] | None, str, frozenset[str]], tuple[Problem, ...]
         ] = {}
+        # State links read by the full record decoder, by text.
         self.cids: dict[str, CID] = {}
+        # Texts found to be the CID of a state's bytes: each is str() of a dag-json CIDv1.
+        self.named: set[str] = set()
 
     def trim(self) -> None:
         """Forget what grows with history (a gate may check a run of thousands of
         generations); what a generation shares with the last few is all that pays."""
-        for memo in (self.manifests, self.cids, self.dirs):
+        for memo in (self.manifests, self.cids, self.dirs, self.named):
             if len(memo) > _MEMO_ENTRIES:
                 memo.clear()
-        if len(self.records) > _MEMO_RECORDS:  # each holds a whole population
+        if len(self.records) > _MEMO_RECORDS:
             self.records.clear()
 
 
@@ -372,7 +409,8 @@ def _record(
     entries: Mapping[str, pygit2.Object],
     run: pygit2.Oid,
     info: RunInfo,
-) -> GenerationRecord | str:
+) -> tuple[str, ...] | str:
+    """The state link texts of ``generation.json``, or its problem."""
     entry = entries.get(GENERATION_FILE)
     key = (entry.id, run) if entry is not None and entry.filemode == layout.BLOB else None
     if key is not None and key in memo.records:
@@ -380,47 +418,119 @@ def _record(
     data = _file(odb, entries, GENERATION_FILE)
     if isinstance(data, str):
         return data
-    try:
-        record: GenerationRecord | str = GenerationRecord.decode(data, info.params, memo.cids)
-    except RunFormatError as e:
-        record = e.problem
+    links: tuple[str, ...] | str | None = GenerationRecord.canonical_links(
+        data, info.params, memo.named
+    )
+    if links is None:
+        try:
+            record = GenerationRecord.decode(data, info.params, memo.cids)
+        except RunFormatError as e:
+            links = e.problem
+        else:
+            links = tuple(str(ind.state) for ind in record.individuals)
     if key is not None:
-        memo.records[key] = record
-    return record
+        memo.records[key] = links
+    return links
 
 
-def _hash_state(odb: pygit2.Odb, entry: pygit2.Object) -> tuple[bytes | str, CID | None]:
-    """A state file's bytes and their CID, or why it cannot be a manifest."""
-    data = _read_blob(odb, entry.id)
+# A CIDv1 dag-json sha2-256 as str() spells it: "b" and base32 of these 5 bytes and the digest
+# (37 bytes: 60 characters, the last one's 4 low bits zero).
+_STATE_PREFIX = b"\x01\xa9\x02\x12\x20"
+_STATE_TEXT = re.compile("b[a-z2-7]{60}")
+# int(text, 32) reads the digits 0-9a-v; RFC 4648's base32 alphabet mapped onto them.
+_TO_INT_DIGITS = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyz234567", "0123456789abcdefghijklmnopqrstuv"
+)
+
+
+def names_digest(name: str, digest: bytes) -> bool:
+    """Whether ``name`` is ``str(CID.of(data))`` for the bytes whose sha2-256 is ``digest``.
+
+    Read back from the text (one integer) rather than the digest spelt out: a different
+    text, or no text of a CID at all, reads as a different number or fails the pattern.
+    """
+    if _STATE_TEXT.fullmatch(name) is None:
+        return False
+    spelt = int(name[1:].translate(_TO_INT_DIGITS), 32)
+    return spelt == int.from_bytes(_STATE_PREFIX + digest, "big") << 4
+
+
+def _hash_state(odb: pygit2.Odb, name: str, oid: bytes) -> tuple[bytes | str, bool]:
+    """A state file's bytes and whether ``name`` is their CID's text, or why it cannot be a
+    manifest."""
+    data = _read_blob(odb, pygit2.Oid(raw=oid))
     if isinstance(data, str):
-        return data, None
+        return data, False
     if len(data) > MAX_MANIFEST_BYTES:
-        return f"{len(data)} bytes is over the {MAX_MANIFEST_BYTES}-byte limit", None
-    return data, CID.of(data)
+        return f"{len(data)} bytes is over the {MAX_MANIFEST_BYTES}-byte limit", False
+    return data, names_digest(name, hashlib.sha256(data).digest())
 
 
 def _hash_states(
-    memo: _Memo, odb: pygit2.Odb, present: Mapping[str, pygit2.Object]
-) -> dict[str, tuple[bytes | str, CID | None]]:
+    memo: _Memo, odb: pygit2.Odb, present: Mapping[str, tuple[bytes, int]]
+) -> dict[str, tuple[bytes | str, bool]]:
     """Each state file not yet remembered, read and hashed; every state whose name is its CID
-    goes into ``memo.cids`` (with its text, so the record's canonical spelling costs nothing)."""
-    hashed: dict[str, tuple[bytes | str, CID | None]] = {}
+    goes into ``memo.named``, so that the record's links are known to be canonical."""
+    hashed: dict[str, tuple[bytes | str, bool]] = {}
     budget = _HASHED_BYTES  # bytes kept for the checks to come; past it, those read again
-    for name, entry in present.items():
-        if entry.filemode != layout.BLOB:
+    named = memo.named
+    for name, (oid, mode) in present.items():
+        if mode != layout.BLOB:
             continue
-        known = memo.manifests.get(entry.id)
+        known = memo.manifests.get(oid)
         if known is not None:
-            cid: CID | None = known[0]
-        else:
-            read = _hash_state(odb, entry)
-            cid = read[1]
-            if budget >= len(read[0]):
-                budget -= len(read[0])
-                hashed[name] = read
-        if cid is not None and str(cid) == name:
-            memo.cids[name] = cid
+            if known[0] == name:
+                named.add(name)
+            continue
+        read = _hash_state(odb, name, oid)
+        if budget >= len(read[0]):
+            budget -= len(read[0])
+            hashed[name] = read
+        if read[1]:
+            named.add(name)
     return hashed
+
+
+def states_listing(
+    odb: pygit2.Odb, states: pygit2.Tree | str | None
+) -> tuple[dict[str, tuple[bytes, int]], pygit2.Tree | str | None]:
+    """The states directory's entries (name -> raw id, mode), and ``states`` or the reason it
+    is no directory to read.
+
+    A directory of state files only, as a run writes it, is read from its raw bytes; any
+    other is read through libgit2 and checked to be in git's order."""
+    if not isinstance(states, pygit2.Tree):
+        return {}, states
+    try:
+        _, raw = odb.read(states.id)
+    except KeyError:
+        raw = b""
+    found = _STATE_ENTRY.findall(raw)
+    names = [name for name, _ in found]
+    # Matches cannot overlap: they tile the tree when they add up to all of it. Names of
+    # files only are in git's order when they are in bytes order.
+    if (
+        raw
+        and _STATE_ENTRY_BYTES * len(found) == len(raw)
+        and all(a < b for a, b in pairwise(names))
+    ):
+        return {name.decode("ascii"): (oid, _BLOB_MODE) for name, oid in found}, states
+    return states_listing_in_full(states)
+
+
+def states_listing_in_full(
+    states: pygit2.Tree,
+) -> tuple[dict[str, tuple[bytes, int]], pygit2.Tree | str]:
+    """The states directory's entries as libgit2 reads them, if they are in git's order."""
+    listed = list(states)
+    if not in_git_order(listed):
+        return {}, NOT_WELL_FORMED
+    return {e.name or "": (e.id.raw, int(e.filemode)) for e in listed}, states
+
+
+_STATE_ENTRY = re.compile(rb"100644 (b[a-z2-7]{60})\0(.{20})", re.DOTALL)
+_STATE_ENTRY_BYTES = len(b"100644 ") + 61 + 1 + 20
+_BLOB_MODE = int(layout.BLOB)
 
 
 def check_generation_tree(
@@ -447,73 +557,95 @@ def check_generation_tree(
     module_problem = _module_problem(memo, odb, entries, info)
     if module_problem is not None:
         yield MODULE_FILE, module_problem
-    states = _subtree(repo, tree, STATES)
-    listed = list(states) if isinstance(states, pygit2.Tree) else []
-    if isinstance(states, pygit2.Tree) and not in_git_order(listed):
-        states, listed = NOT_WELL_FORMED, []
-    present = {e.name or "": e for e in listed}
+    present, states = states_listing(odb, _subtree(repo, tree, STATES))
     # The states are read before the record, so that each link the record names is known as
     # the CID of bytes already hashed, instead of being parsed from its text again.
     hashed = _hash_states(memo, odb, present)
-    record = _record(memo, odb, entries, entries[RUN_FILE].id, info)
-    if isinstance(record, str):
-        yield GENERATION_FILE, record
+    links = _record(memo, odb, entries, entries[RUN_FILE].id, info)
+    if isinstance(links, str):
+        yield GENERATION_FILE, links
         return
     if not isinstance(states, pygit2.Tree):
         yield STATES, states or "missing"
         return
-    wanted = {str(ind.state): ind.state for ind in record.individuals}
-    for name in sorted(set(present) - set(wanted)):
+    wanted = set(links)
+    for name in sorted(set(present) - wanted):
         yield f"{STATES}/{name}", "not linked from generation.json"
     thoughts: set[CID] = set()
     blocks: set[CID] = set()
-    for name, cid in sorted(wanted.items()):
+    todo = sorted(wanted)
+    matched: dict[str, tuple[str, ...] | None] | None = None
+    for at, name in enumerate(todo):
         entry = present.get(name)
         where = f"state {name}"
         if entry is None:
             yield where, "linked from generation.json but missing"
             continue
-        if entry.filemode != layout.BLOB:
+        oid, mode = entry
+        if mode != layout.BLOB:
             yield where, "not a regular file"
             continue
-        known = memo.manifests.get(entry.id)
+        known = memo.manifests.get(oid)
         if known is not None:
-            if known[0] != cid:
+            if known[0] != name:
                 yield where, f"bytes hash to {known[0]}, not to their name"
             else:
                 thoughts |= known[1]
                 blocks |= known[2]
             continue
-        data, actual = hashed.get(name) or _hash_state(odb, entry)
+        data, named = hashed.get(name) or _hash_state(odb, name, oid)
         if isinstance(data, str):
             yield where, data
             continue
-        if actual != cid:
-            yield where, f"bytes hash to {actual}, not to their name"
+        # Each link is str() of a CID (the record is canonical): the same text, the same CID.
+        if not named:
+            yield where, f"bytes hash to {CID.of(data)}, not to their name"
             continue
         # The states of a run differ in gene values only: after one full parse, the others
         # are checked against its shape, ~100x faster; anything else gets the full parse.
         shape = memo.shape
-        if shape is not None and shape[0].match(data) is not None:
+        fits = False
+        if shape is not None:
+            if matched is None:
+                # The shape is fixed from now on: the states still to come are matched at once.
+                matched = _match_rest(shape[0], todo[at:], present, hashed)
+            fits = (matched[name] if name in matched else shape[0].match(data)) is not None
+        if shape is not None and fits:
             # The shape's links are literal text in it: a manifest it matches links the same.
-            links = shape[1], shape[2]
+            links_of = shape[1], shape[2]
         else:
             try:
-                state = parse_manifest(data, cid)
+                state = parse_manifest(data, CID.of(data))
             except SchemaError as e:
                 yield where, e.problem
                 continue
             if state.manifest().data != data:
                 yield where, "not in canonical form for its schema"
                 continue
-            links = state.thoughts, state.blocks
+            links_of = state.thoughts, state.blocks
             if shape is None:
-                memo.shape = (ManifestShape(state), *links)
-        memo.manifests[entry.id] = (cid, *links)
-        thoughts |= links[0]
-        blocks |= links[1]
+                memo.shape = (ManifestShape(state), *links_of)
+        memo.manifests[oid] = (name, *links_of)
+        thoughts |= links_of[0]
+        blocks |= links_of[1]
     for dirname, kind, linked in ((THOUGHTS, "thought", thoughts), (BLOCKS, "block", blocks)):
         yield from _check_linked_dir(memo, repo, entries, dirname, kind, linked, blob_check)
+
+
+def _match_rest(
+    shape: ManifestShape,
+    names: Sequence[str],
+    present: Mapping[str, tuple[bytes, int]],
+    hashed: Mapping[str, tuple[bytes | str, bool]],
+) -> dict[str, tuple[str, ...] | None]:
+    """``shape.match`` of each state of ``names`` held in ``hashed``, matched at once."""
+    held = []
+    for name in names:
+        entry = present.get(name)
+        read = hashed.get(name)
+        if entry is not None and read is not None and isinstance(read[0], bytes) and read[1]:
+            held.append((name, read[0]))
+    return dict(zip([n for n, _ in held], shape.match_many([d for _, d in held]), strict=True))
 
 
 def _check_linked_dir(

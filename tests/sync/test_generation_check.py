@@ -133,3 +133,29 @@ def test_a_value_remembered_within_one_genes_bounds_is_not_taken_for_anothers() 
     assert shape.match((shape.template % ("7.5", "1")).encode()) is not None
     assert shape.match((shape.template % ("1", "7.5")).encode()) is None
     assert shape.match((shape.template % ("7.5", "7.5")).encode()) is None
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(float_states(), st.data())
+def test_match_many_answers_what_match_answers_for_each(state: State, data: st.DataObject) -> None:
+    one_by_one, at_once = ManifestShape(state), ManifestShape(state)
+    raws = [state.manifest().data]
+    for _ in range(data.draw(st.integers(0, 6))):
+        texts = tuple(
+            data.draw(SLOT_TEXT) if slot.kind == 0 else data.draw(st.sampled_from(["3", "10"]))
+            for slot in one_by_one.slots
+        )
+        raws.append((one_by_one.template % texts).encode())
+    raws.append(data.draw(st.sampled_from([b"", b"\xff", raws[0] + b" ", raws[0][1:]])))
+    order = data.draw(st.permutations(raws))
+    assert at_once.match_many(order) == [one_by_one.match(raw) for raw in order]
+    assert at_once.match_many(order) == [one_by_one.match(raw) for raw in order]  # remembered
+
+
+def test_an_integer_too_long_to_read_is_no_match_and_no_crash() -> None:
+    shape = ManifestShape(State(Genome((Gene.make("k", "int", 3, min=0, max=9),))))
+    for text in ("1" * 5000, "-" + "1" * 5000, "9" * 17, "-" + "9" * 16):
+        raw = (shape.template % (text,)).encode()
+        assert shape.match(raw) is None
+        assert shape.match_many([raw]) == [None]
+    assert shape.match((shape.template % ("9",)).encode()) == ("9",)
