@@ -3,11 +3,11 @@
 Storing a generation (spelling its new manifests, hashing, packing, signing a commit, moving a
 ref) is pure-Python work of the same size as breeding and scoring one, so a thread would only
 take turns with the breeding thread for the GIL. On POSIX the writer is a forked child process
-instead, and the work is split so that each process has about half: the breeding process names
+instead, and the work is split so that each process has about half: the breeding process spells
 each generation's new states (a ``Namer`` replays each child's breeding recipe on the last
-generation's slot texts, joins the manifest, and hashes it for its blob id and CID), then sends
-the manifests down a pipe as one raw block beside a small pickle of the rest; the child makes
-the CID texts and ``generation.json`` (``RecordMaker``), packs, signs and moves the ref. When
+generation's slot texts and joins the manifest), then sends the manifests down a pipe as one raw
+block beside a small pickle of the rest; the child hashes them for their blob ids and CIDs,
+spells ``generation.json`` (``RecordMaker``), packs, signs and moves the ref. When
 the child falls behind it writes all queued generations as one pack, stored uncompressed
 (``git gc`` compresses them later), and moves the run ref once for the batch, so it catches up;
 when it keeps up it deflates and moves the ref for every generation.
@@ -76,9 +76,9 @@ class PersistFailed(MindgitError):
 
 # A generation's states as the writer receives them: for each individual, where its state comes
 # from (``-1 - p``: unchanged from individual p of the last generation; ``j >= 0``: entry j of
-# the new ones); and each new state as (manifest bytes, git blob id, sha2-256 digest).
+# the new ones); and each new state's manifest bytes.
 Sources = list[int]
-NewStates = list[tuple[bytes, bytes, bytes]]
+NewStates = list[bytes]
 Named = tuple[
     int,  # generation
     Sequence[tuple[int, ...]],  # parents
@@ -89,11 +89,11 @@ Named = tuple[
 
 
 class Namer:
-    """Spells and hashes each generation's new states, in the breeding process.
+    """Spells each generation's new states, in the breeding process.
 
     It keeps the last generation's slot texts, so a child's manifest is its recipe replayed on
     its parents' texts (only mutated genes are spelled anew) and one join; a child that is an
-    unchanged copy of its parent is not spelled or hashed at all.
+    unchanged copy of its parent is not spelled at all (nor hashed, by the writer).
     """
 
     def __init__(self, codec: GenomeCodec) -> None:
@@ -106,16 +106,12 @@ class Namer:
         self._texts = texts
         sources: Sources = []
         new: NewStates = []
-        # Inlined git_oid: this loop runs for every new state of every generation.
-        sha1 = hashlib.sha1
-        sha256 = hashlib.sha256
         for ps, data in zip(parents, manifests, strict=True):
             if data is None:
                 sources.append(-1 - ps[0])
             else:
                 sources.append(len(new))
-                oid = sha1(b"blob %d\0%s" % (len(data), data)).digest()
-                new.append((data, oid, sha256(data).digest()))
+                new.append(data)
         return generation, parents, results, sources, new
 
     def _spell(
@@ -148,7 +144,8 @@ class Namer:
 
 
 class RecordMaker:
-    """Turns named generations into what the writer stores, one generation after the other.
+    """Turns named generations into what the writer stores, one generation after the other:
+    each new state's blob id and CID, and ``generation.json``.
 
     It keeps the last generation's (CID text, blob id) of each individual, for the states that
     are unchanged copies. ``generation.json`` is spelled directly, as
@@ -164,9 +161,13 @@ class RecordMaker:
     def __call__(self, named_job: Named) -> StagedGeneration:
         generation, parents, results, sources, new = named_job
         prev = self._named
+        # Inlined git_oid and CID text: this runs for every new state of every generation.
         b32 = base32
         head = _CID_HEAD
-        fresh = [(head + b32(digest), oid) for _, oid, digest in new]
+        sha1 = hashlib.sha1
+        sha256 = hashlib.sha256
+        oids = [sha1(b"blob %d\0%s" % (len(data), data)).digest() for data in new]
+        fresh = [(head + b32(sha256(d).digest()), o) for d, o in zip(new, oids, strict=True)]
         named = [fresh[s] if s >= 0 else prev[-1 - s] for s in sources]
         self._named = named
         scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
@@ -179,7 +180,7 @@ class RecordMaker:
             record,
             None if best is None else scores[best],
             dict(named),
-            [(oid, data) for data, oid, _ in new],
+            list(zip(oids, new, strict=True)),
         )
 
     def _entry(
@@ -250,16 +251,15 @@ def named_frame(named: Named) -> list[bytes]:
     """A named generation as a message: the new manifests as its raw part (``named_of`` reads
     it back)."""
     generation, parents, results, sources, new = named
-    shapes = [(len(data), oid, digest) for data, oid, digest in new]
-    return _frame((generation, parents, results, sources, shapes), [data for data, _, _ in new])
+    return _frame((generation, parents, results, sources, list(map(len, new))), new)
 
 
 def named_of(message: Message) -> Named:
-    (generation, parents, results, sources, shapes), raw = message
+    (generation, parents, results, sources, sizes), raw = message
     new: NewStates = []
     at = 0
-    for size, oid, digest in shapes:
-        new.append((raw[at : at + size], oid, digest))
+    for size in sizes:
+        new.append(raw[at : at + size])
         at += size
     return generation, parents, results, sources, new
 
