@@ -453,6 +453,9 @@ def _in_worker(
 # separator, NUL or non-ASCII, and a first character that no spelling of ".", ".." or ".git"
 # (nor git~1, which holds a "~") starts with.
 _HARMLESS_NAME = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._+=-]*")
+# A tree entry of a regular file or a directory with such a name, as git writes it.
+_PLAIN_ENTRY = re.compile(rb"(100644|40000) ([A-Za-z0-9][A-Za-z0-9._+=-]*)\0(.{20})", re.DOTALL)
+_TREE_KIND = int(pygit2.enums.ObjectType.TREE)
 
 
 def name_problem(name: bytes) -> str | None:
@@ -484,7 +487,7 @@ class _Scanner:
         self.repo = repo
         self.odb = repo.odb
         self.limit = limit
-        self.seen: set[pygit2.Oid] = set()
+        self.seen: set[bytes] = set()  # raw ids
         # Set when an object is too large or unparseable: the content checks would read it.
         self.unsafe = False
 
@@ -517,14 +520,26 @@ class _Scanner:
     def _tree(self, oid: pygit2.Oid, path: str) -> Iterator[tuple[str, str]]:
         # An explicit stack: a hostile tree may nest deeper than Python recursion goes.
         stack = [(oid, path)]
+        seen = self.seen
         while stack:
             oid, path = stack.pop()
-            if oid in self.seen:
+            if oid.raw in seen:
                 continue
-            self.seen.add(oid)
+            seen.add(oid.raw)
             problem = self._size_problem(oid, "tree")
             if problem is not None:
                 yield path, problem
+                continue
+            plain = self._plain_entries(oid)
+            if plain is not None:
+                for spelt, raw, child in plain:
+                    if spelt == b"40000":
+                        stack.append((pygit2.Oid(raw=child), _where(path, raw)))
+                    elif child not in seen:
+                        seen.add(child)
+                        problem = self._size_problem(pygit2.Oid(raw=child), "blob")
+                        if problem is not None:
+                            yield _where(path, raw), problem
                 continue
             try:
                 tree = self.repo[oid]
@@ -552,11 +567,28 @@ class _Scanner:
                     stack.append((entry.id, _where(path, raw)))
                 else:
                     blob = entry.id
-                    if blob not in self.seen:
-                        self.seen.add(blob)
+                    if blob.raw not in seen:
+                        seen.add(blob.raw)
                         problem = self._size_problem(blob, "blob")
                         if problem is not None:
                             yield _where(path, raw), problem
+
+    def _plain_entries(self, oid: pygit2.Oid) -> list[tuple[bytes, bytes, bytes]] | None:
+        """A tree's entries (mode, name, raw id) if it holds only regular files and
+        directories with harmless names, as every mindgit tree does; None for any other (read
+        then through libgit2, whose parse decides). Such a tree needs no name checked, and its
+        modes are git's own spellings: its bytes say all that libgit2 would."""
+        try:
+            kind, data = self.odb.read(oid)
+        except (KeyError, pygit2.GitError):
+            return None
+        if kind != _TREE_KIND:
+            return None
+        found: list[tuple[bytes, bytes, bytes]] = _PLAIN_ENTRY.findall(data)
+        # Matches cannot overlap: they tile the tree when their lengths add up to all of it.
+        if sum(len(mode) + len(name) for mode, name, _ in found) + 22 * len(found) != len(data):
+            return None
+        return found
 
 
 def _where(path: str, raw: bytes) -> str:
