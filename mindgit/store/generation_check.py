@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import pairwise
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any
 
 import pygit2
@@ -118,43 +119,39 @@ class ManifestShape:
         self._pieces = pieces
         self._re: re.Pattern[str] | None = None  # compiled on first use: only readers need it
         self._choices = [frozenset(encode_basestring(c) for c in s.choices) for s in slots]
-        self._float_at = tuple(i for i, s in enumerate(slots) if s.kind == FLOAT_SLOT)
         self._other_at = tuple(i for i, s in enumerate(slots) if s.kind != FLOAT_SLOT)
-        self._floats_only = not self._other_at
-        bounds = sorted({(slots[i].lo, slots[i].hi) for i in self._float_at})
-        self._bounds = tuple(bounds)
-        self._float_group = tuple(bounds.index((slots[i].lo, slots[i].hi)) for i in self._float_at)
-        # (bounds, text) of float values found valid: a generation's children inherit most of
-        # their values from their parents, so most texts were seen before.
-        self._good_floats: set[tuple[int, str]] = set()
+        # The float slots by their gene's bounds: (lo, hi, the slot texts' getter), and the
+        # texts found valid within each: a generation's children inherit most of their values
+        # from their parents, so most texts were seen before.
+        at: dict[tuple[float, float], list[int]] = {}
+        for i, slot in enumerate(slots):
+            if slot.kind == FLOAT_SLOT:
+                at.setdefault((slot.lo, slot.hi), []).append(i)
+        self._float_groups = tuple((lo, hi, _getter(at[lo, hi])) for lo, hi in sorted(at))
+        self._good_floats: list[set[str]] = [set() for _ in self._float_groups]
 
     def match(self, data: bytes) -> tuple[str, ...] | None:
         """The slot texts of a manifest of this shape, or None if it is not one (or invalid)."""
         texts = self._texts(data)
         if texts is None:
             return None
-        floats = texts if self._floats_only else [texts[i] for i in self._float_at]
-        if floats and not self._floats_ok(floats):
-            return None
-        return texts if self._others_ok(texts) else None
+        return texts if self._floats_ok(texts) and self._others_ok(texts) else None
 
     def match_many(self, manifests: Sequence[bytes]) -> list[tuple[str, ...] | None]:
         """:meth:`match` of each manifest, their float values checked together: a generation's
         manifests share most of their values, and a few hundred new ones checked at once cost
         about what one manifest's eight checked alone do."""
         found = list(map(self._texts, manifests))
-        fresh: set[tuple[int, str]] = set()
-        group, float_at = self._float_group, self._float_at
-        for texts in found:
-            if texts is not None:
-                floats = texts if self._floats_only else [texts[i] for i in float_at]
-                fresh.update(zip(group, floats, strict=True))
-        fresh.difference_update(self._good_floats)
-        if fresh and not self._fresh_ok(fresh):
-            # Some value is invalid: which manifests hold one, each checked as match does.
-            found = [
-                t if t is None or self._floats_ok([t[i] for i in float_at]) else None for t in found
-            ]
+        held = [t for t in found if t is not None]
+        for (lo, hi, texts_of), good in zip(self._float_groups, self._good_floats, strict=True):
+            fresh: set[str] = set()
+            for texts in held:
+                fresh.update(texts_of(texts))
+            fresh.difference_update(good)
+            if fresh and not _fresh_ok(fresh, lo, hi, good):
+                # Some value is invalid: which manifests hold one, each checked as match does.
+                found = [t if t is None or self._floats_ok(t) else None for t in found]
+                break
         return [t if t is not None and self._others_ok(t) else None for t in found]
 
     def _texts(self, data: bytes) -> tuple[str, ...] | None:
@@ -188,25 +185,34 @@ class ManifestShape:
 
     def _floats_ok(self, texts: Sequence[str]) -> bool:
         """Whether every float slot text is a canonical float within its gene's bounds."""
-        fresh = set(zip(self._float_group, texts, strict=True)).difference(self._good_floats)
-        return not fresh or self._fresh_ok(fresh)
-
-    def _fresh_ok(self, fresh: set[tuple[int, str]]) -> bool:
-        """Whether each (bounds, text) is a canonical float within those bounds; remembered if
-        all are."""
-        pairs = list(fresh)
-        ranges = [self._bounds[g] for g, _ in pairs]
-        if not _floats_valid([t for _, t in pairs], ranges):
-            return False
-        good = self._good_floats
-        if len(good) > _MAX_GOOD_FLOATS:
-            good.clear()
-        good |= fresh
+        for (lo, hi, texts_of), good in zip(self._float_groups, self._good_floats, strict=True):
+            fresh = set(texts_of(texts)).difference(good)
+            if fresh and not _fresh_ok(fresh, lo, hi, good):
+                return False
         return True
 
 
-def _floats_valid(texts: Sequence[str], ranges: Sequence[tuple[float, float]]) -> bool:
-    """Whether each text is a canonical float within its (lo, hi) range."""
+def _getter(indices: Sequence[int]) -> Callable[[Sequence[str]], Sequence[str]]:
+    """The texts at ``indices`` of a manifest's slot texts, taken in one call."""
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda texts: (texts[only],)
+    return itemgetter(*indices)
+
+
+def _fresh_ok(fresh: set[str], lo: float, hi: float, good: set[str]) -> bool:
+    """Whether each text is a canonical float within [lo, hi]; remembered in ``good`` if all
+    are."""
+    if not _floats_valid(list(fresh), lo, hi):
+        return False
+    if len(good) > _MAX_GOOD_FLOATS:
+        good.clear()
+    good |= fresh
+    return True
+
+
+def _floats_valid(texts: Sequence[str], lo: float, hi: float) -> bool:
+    """Whether each text (one at least) is a canonical float within [lo, hi]."""
     try:
         xs = list(map(float, texts))
     except ValueError:
@@ -227,7 +233,8 @@ def _floats_valid(texts: Sequence[str], ranges: Sequence[tuple[float, float]]) -
                     return False
             except MindgitError:
                 return False
-    return all(lo <= x <= hi for x, (lo, hi) in zip(xs, ranges, strict=True))
+    # Every value is a number here (float_text refuses nan and inf).
+    return lo <= min(xs) and max(xs) <= hi
 
 
 def read_manifest(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
