@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -103,9 +104,13 @@ class Verifier:
     objects would read and parse each of them again.
     """
 
-    def __init__(self, repo: pygit2.Repository, trust: TrustStore) -> None:
+    def __init__(
+        self, repo: pygit2.Repository, trust: TrustStore, modules: ModuleLoads | None = None
+    ) -> None:
         self.repo = repo
         self.trust = trust
+        # Fitness modules already being loaded (see ModuleLoads); any other loads when checked.
+        self._modules = modules
         self._odb = repo.odb
         self._trees: dict[bytes, TreeResult] = {}
         self._blobs: dict[tuple[pygit2.Oid, CID, bool], str | None] = {}
@@ -266,7 +271,7 @@ class Verifier:
             problems = list(check_fitness_tree(self.repo, tree))
             yield from problems
             if not problems:
-                yield from _module_refusal(self.repo, tree)
+                yield from _module_refusal(self.repo, tree, self._modules)
         else:
             yield (
                 None,
@@ -592,13 +597,91 @@ def verify_commits(
     return report
 
 
-def _module_refusal(repo: pygit2.Repository, tree: pygit2.Tree) -> Iterator[tuple[str, str]]:
+def _module_refusal(
+    repo: pygit2.Repository, tree: pygit2.Tree, modules: ModuleLoads | None = None
+) -> Iterator[tuple[str, str]]:
     """A stored fitness module must load in the sandbox (its imports and exports checked), not
     just look like wasm: one that asks for WASI is named here, not when a merge first runs it."""
-    from mindgit.sandbox import FitnessModule
     from mindgit.store.generation import MODULE_FILE
 
+    blob = tree[MODULE_FILE].id
+    wasm = repo[blob].read_raw()
+    refusal = _load_refusal(wasm) if modules is None else modules.refusal(blob, wasm)
+    if refusal is not None:
+        yield MODULE_FILE, refusal
+
+
+def _load_refusal(wasm: bytes) -> str | None:
+    """Why the sandbox refuses to load ``wasm`` (under the default limits), or None."""
+    from mindgit.sandbox import FitnessModule
+
     try:
-        FitnessModule.load(repo[tree[MODULE_FILE].id].read_raw())
+        FitnessModule.load(wasm)
     except MindgitError as e:
-        yield MODULE_FILE, f"the fitness module is refused by the sandbox: {e}"
+        return f"the fitness module is refused by the sandbox: {e}"
+    return None
+
+
+class ModuleLoads:
+    """Fitness modules loaded in the sandbox ahead of the commits that hold them, one after
+    another on a thread of their own: wasmtime compiles without holding the GIL, so with a core
+    to spare the compiles (~15 ms for a small module) overlap the checks of other commits.
+
+    A load's answer is the one loading the same bytes when its commit is checked gives: the
+    bytes (a blob's id fixes them) and the default limits decide it. Whatever else a load
+    raises is raised where the module is checked, as it would have been.
+    """
+
+    def __init__(self, modules: Sequence[tuple[pygit2.Oid, bytes]] = ()) -> None:
+        self._loads: dict[bytes, _Load] = {}
+        for blob, wasm in modules:
+            self._loads.setdefault(blob.raw, _Load(wasm))
+        self._thread: threading.Thread | None = None
+        if self._loads:
+            # The sandbox makes its engine on first use, unguarded: made here first, no thread
+            # can make a second one (a module compiled by one engine will not run in another).
+            from mindgit.sandbox.engine import engine
+            from mindgit.sandbox.limits import Limits
+
+            engine(Limits().stack_bytes)
+            # A daemon: a check that stops with an error must not wait for a compile to exit.
+            self._thread = threading.Thread(
+                target=self._run, name="mindgit-module-load", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        for load in self._loads.values():
+            load.run()
+
+    def refusal(self, blob: pygit2.Oid, wasm: bytes) -> str | None:
+        """Why the sandbox refuses the module ``blob`` holds (``wasm``), or None."""
+        load = self._loads.get(blob.raw)
+        return _load_refusal(wasm) if load is None else load.result()
+
+    def close(self) -> None:
+        """Wait for the loads (none may outlive the check that wanted them)."""
+        if self._thread is not None:
+            self._thread.join()
+
+
+class _Load:
+    def __init__(self, wasm: bytes) -> None:
+        self._wasm = wasm
+        self._refusal: str | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self._refusal = _load_refusal(self._wasm)
+        except BaseException as e:  # handed to the thread that wants the answer
+            self._error = e
+        finally:
+            self._done.set()
+
+    def result(self) -> str | None:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._refusal

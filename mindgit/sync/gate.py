@@ -50,7 +50,14 @@ from mindgit.store.refs import RefError, check_ref_name, read_ref
 from mindgit.store.repository import SYNCED_PREFIXES
 from mindgit.store.retired import RECORD_FILE
 from mindgit.store.rotations import ANNOUNCE_REF, PROOF_FILE
-from mindgit.store.verify import FITNESS_FILE, GENERATION_FILE, Problem, Verifier, walk
+from mindgit.store.verify import (
+    FITNESS_FILE,
+    GENERATION_FILE,
+    ModuleLoads,
+    Problem,
+    Verifier,
+    walk,
+)
 from mindgit.sync import keychains
 
 HEADS = "refs/heads/"
@@ -357,23 +364,56 @@ def _verify_share(
     commits: Sequence[str],
     worker: _Worker | None = None,
 ) -> list[Problem]:
-    problems: list[Problem] = []
-    verifier = Verifier(repo, trust)
+    found: list[list[Problem]] = [[] for _ in commits]
     try:
+        # A fitness module's sandbox load (a compile) runs on a thread of its own while the
+        # other commits are checked, and its commit is checked last: each commit's problems
+        # depend on its own objects alone, so the order they are found in changes none.
+        ahead = _modules_ahead(repo, commits) if len(commits) > 1 else {}
+        modules = ModuleLoads(list(ahead.values()))
+        verifier = Verifier(repo, trust, modules)
+        order = [i for i in range(len(commits)) if i not in ahead] + sorted(ahead)
         # The generations of a run share their run.json, module, manifest shape and states.
         with remembering(repo):
-            for oid in commits:
+            for i in order:
+                oid = commits[i]
                 result = verifier.check_commit(oid)
-                problems.extend(result.problems)
+                found[i].extend(result.problems)
                 commit = as_commit(repo[oid])
                 assert commit is not None
                 if result.ok and _kind(commit.tree) == "announcement":
-                    problems.extend(_announcement_problems(repo, oid, commit, result.signer))
+                    found[i].extend(_announcement_problems(repo, oid, commit, result.signer))
+        modules.close()
     except BaseException:
         if worker is not None:
             worker.kill()
         raise
-    return problems
+    return [p for problems in found for p in problems]
+
+
+def _modules_ahead(
+    repo: pygit2.Repository, commits: Sequence[str]
+) -> dict[int, tuple[pygit2.Oid, bytes]]:
+    """The module (blob id, bytes) of each fitness module commit whose tree is valid (the
+    only ones the verifier loads), by the commit's index."""
+    from mindgit.store.generation import MODULE_FILE
+    from mindgit.store.generation_check import check_fitness_tree
+
+    ahead = {}
+    for i, oid in enumerate(commits):
+        try:
+            commit = as_commit(repo.get(oid))
+            tree = commit.tree if commit is not None else None
+            # The verifier's own reading of the tree decides; this only guesses ahead of it
+            # (a wrong guess costs a load, never an answer).
+            if tree is None or _kind(tree) != "fitness" or any(check_fitness_tree(repo, tree)):
+                continue
+            blob = repo.get(tree[MODULE_FILE].id)
+        except (KeyError, ValueError, MindgitError, pygit2.GitError):
+            continue
+        if isinstance(blob, pygit2.Blob):
+            ahead[i] = (blob.id, blob.read_raw())
+    return ahead
 
 
 class _Worker:
