@@ -9,7 +9,8 @@ every commit, ref updates) and another fresh repository fetches the same refs wi
 throughput on the same history, and its signature and content checks in one process against
 shared with a forked worker (which a pull does only when a core is idle): wall time, and the
 CPU time of the busier process, which is what the wall time becomes on an otherwise idle
-machine. Asserts nothing.
+machine (the fitness module's sandbox load runs on a thread of its own, so the wall time can
+be the lower). Asserts nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from mindgit.evolve.fitness import add_fitness  # noqa: E402
 from mindgit.evolve.run import start_run  # noqa: E402
 from mindgit.store.generation import RunParams  # noqa: E402
 from mindgit.store.genome import Gene  # noqa: E402
+from mindgit.store.objects import as_commit  # noqa: E402
 from mindgit.store.repository import Store, init_store  # noqa: E402
 from mindgit.store.verify import walk  # noqa: E402
 from mindgit.sync.gate import check_commits, verify_new_commits  # noqa: E402
@@ -132,6 +134,7 @@ def main() -> None:
         )
 
         history = list(walk(source.repo, tips))
+        states = state_count(source.repo, history)
         for workers in (1, 2):
             walls, busiest = [], []
             for _ in range(args.repeat):
@@ -140,7 +143,23 @@ def main() -> None:
                 busiest.append(cpu)
             w, c = statistics.median(walls), statistics.median(busiest)
             how = "one process " if workers == 1 else "with a worker"
-            print(f"checks, {how}: {w * 1000:8.1f} ms wall, {c * 1000:8.1f} ms CPU of the busier")
+            print(
+                f"checks, {how}: {w * 1000:8.1f} ms wall, {c * 1000:8.1f} ms CPU of the busier "
+                f"({c / states * 1e6:.0f} us per state, {states:,} states)"
+            )
+
+
+def state_count(repo: pygit2.Repository, commits: list[str]) -> int:
+    """The distinct state manifests the generations of ``commits`` hold."""
+    seen: set[pygit2.Oid] = set()
+    for oid in commits:
+        commit = as_commit(repo[oid])
+        assert commit is not None
+        if "states" in commit.tree:
+            states = repo[commit.tree["states"].id]
+            assert isinstance(states, pygit2.Tree)
+            seen.update(e.id for e in states)
+    return len(seen)
 
 
 def checks_once(source: Store, history: list[str], workers: int) -> tuple[float, float]:

@@ -465,11 +465,16 @@ def names_digest(name: str, digest: bytes) -> bool:
 def _hash_state(odb: pygit2.Odb, name: str, oid: bytes) -> tuple[bytes | str, bool]:
     """A state file's bytes and whether ``name`` is their CID's text, or why it cannot be a
     manifest."""
-    data = _read_blob(odb, pygit2.Oid(raw=oid))
-    if isinstance(data, str):
-        return data, False
+    # _read_blob's reading, inline: this runs once per state.
+    try:
+        kind, data = odb.read(pygit2.Oid(raw=oid))
+    except KeyError:
+        return "blob missing", False
+    if kind != _BLOB_KIND:
+        return "not a blob", False
     if len(data) > MAX_MANIFEST_BYTES:
         return f"{len(data)} bytes is over the {MAX_MANIFEST_BYTES}-byte limit", False
+    data = bytes(data)
     return data, names_digest(name, hashlib.sha256(data).digest())
 
 
@@ -537,6 +542,7 @@ def states_listing_in_full(
 
 _STATE_ENTRY = re.compile(rb"100644 (b[a-z2-7]{60})\0(.{20})", re.DOTALL)
 _STATE_ENTRY_BYTES = len(b"100644 ") + 61 + 1 + 20
+_BLOB_KIND = int(pygit2.enums.ObjectType.BLOB)
 _BLOB_MODE = int(layout.BLOB)
 
 
