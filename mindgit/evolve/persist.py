@@ -8,9 +8,10 @@ each generation's new states (a ``Namer`` replays each child's breeding recipe o
 generation's slot texts and joins the manifest), then sends the manifests down a pipe as one raw
 block beside a small pickle of the rest; the child hashes them for their blob ids and CIDs,
 spells ``generation.json`` (``RecordMaker``), packs, signs and moves the ref. When
-the child falls behind it writes all queued generations as one pack, stored uncompressed
-(``git gc`` compresses them later), and moves the run ref once for the batch, so it catches up;
-when it keeps up it deflates and moves the ref for every generation.
+the child falls behind it writes all queued generations as one pack and moves the run ref once
+for the batch, so it catches up. Objects are stored uncompressed (``git gc --auto``, which
+``evolve`` ends with, compresses them): deflating cost ~4x as much, and the writer sets a long
+run's pace.
 
 Crash safety is the writer's (objects, then commits, then the ref by compare-and-swap). The
 child ignores SIGINT (the parent decides when to stop and then waits for it) and dies with its
@@ -76,9 +77,9 @@ class PersistFailed(MindgitError):
 
 # A generation's states as the writer receives them: for each individual, where its state comes
 # from (``-1 - p``: unchanged from individual p of the last generation; ``j >= 0``: entry j of
-# the new ones); and each new state's manifest bytes.
+# the new ones); and each new state as (manifest bytes, git blob id, sha2-256 digest: its CID's).
 Sources = list[int]
-NewStates = list[bytes]
+NewStates = list[tuple[bytes, bytes, bytes]]
 Named = tuple[
     int,  # generation
     Sequence[tuple[int, ...]],  # parents
@@ -89,11 +90,12 @@ Named = tuple[
 
 
 class Namer:
-    """Spells each generation's new states, in the breeding process.
+    """Spells each generation's new states and hashes them (git blob id, CID digest), in the
+    breeding process.
 
     It keeps the last generation's slot texts, so a child's manifest is its recipe replayed on
     its parents' texts (only mutated genes are spelled anew) and one join; a child that is an
-    unchanged copy of its parent is not spelled at all (nor hashed, by the writer).
+    unchanged copy of its parent is not spelled or hashed at all.
     """
 
     def __init__(self, codec: GenomeCodec) -> None:
@@ -106,12 +108,16 @@ class Namer:
         self._texts = texts
         sources: Sources = []
         new: NewStates = []
+        # Inlined git_oid: this loop runs for every new state of every generation.
+        sha1 = hashlib.sha1
+        sha256 = hashlib.sha256
         for ps, data in zip(parents, manifests, strict=True):
             if data is None:
                 sources.append(-1 - ps[0])
             else:
                 sources.append(len(new))
-                new.append(data)
+                oid = sha1(b"blob %d\0%s" % (len(data), data)).digest()
+                new.append((data, oid, sha256(data).digest()))
         return generation, parents, results, sources, new
 
     def _spell(
@@ -145,7 +151,7 @@ class Namer:
 
 class RecordMaker:
     """Turns named generations into what the writer stores, one generation after the other:
-    each new state's blob id and CID, and ``generation.json``.
+    each new state's CID text, and ``generation.json``.
 
     It keeps the last generation's (CID text, blob id) of each individual, for the states that
     are unchanged copies. ``generation.json`` is spelled directly, as
@@ -161,13 +167,9 @@ class RecordMaker:
     def __call__(self, named_job: Named) -> StagedGeneration:
         generation, parents, results, sources, new = named_job
         prev = self._named
-        # Inlined git_oid and CID text: this runs for every new state of every generation.
         b32 = base32
         head = _CID_HEAD
-        sha1 = hashlib.sha1
-        sha256 = hashlib.sha256
-        oids = [sha1(b"blob %d\0%s" % (len(data), data)).digest() for data in new]
-        fresh = [(head + b32(sha256(d).digest()), o) for d, o in zip(new, oids, strict=True)]
+        fresh = [(head + b32(digest), oid) for _, oid, digest in new]
         named = [fresh[s] if s >= 0 else prev[-1 - s] for s in sources]
         self._named = named
         scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
@@ -180,7 +182,7 @@ class RecordMaker:
             record,
             None if best is None else scores[best],
             dict(named),
-            list(zip(oids, new, strict=True)),
+            [(oid, data) for data, oid, _ in new],
         )
 
     def _entry(
@@ -251,15 +253,16 @@ def named_frame(named: Named) -> list[bytes]:
     """A named generation as a message: the new manifests as its raw part (``named_of`` reads
     it back)."""
     generation, parents, results, sources, new = named
-    return _frame((generation, parents, results, sources, list(map(len, new))), new)
+    shapes = [(len(data), oid, digest) for data, oid, digest in new]
+    return _frame((generation, parents, results, sources, shapes), [data for data, _, _ in new])
 
 
 def named_of(message: Message) -> Named:
-    (generation, parents, results, sources, sizes), raw = message
+    (generation, parents, results, sources, shapes), raw = message
     new: NewStates = []
     at = 0
-    for size in sizes:
-        new.append(raw[at : at + size])
+    for size, oid, digest in shapes:
+        new.append((raw[at : at + size], oid, digest))
         at += size
     return generation, parents, results, sources, new
 
@@ -487,11 +490,9 @@ def _child(
             first = reader.next()
             if first is None:
                 break
+            # Everything queued is written as one batch: behind, the writer catches up.
             jobs = [named_of(m) for m in (first, *reader.available())]
-            # Alone in the queue: there is time to deflate. Behind: store, and catch up.
-            backlog = len(jobs) > 1 or bool(reader.buf)
-            batch = [records(job) for job in jobs]
-            commits = writer.write(batch, compress=not backlog)
+            commits = writer.write([records(job) for job in jobs])
             write_parts(status_fd, _frame(("ok", jobs[-1][0], commits[-1])))
         write_parts(status_fd, _frame(("done",)))
     except BaseException as e:

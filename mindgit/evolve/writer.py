@@ -72,20 +72,16 @@ def _stored(kind: int, data: bytes) -> bytes:
     return b"".join(out)
 
 
-def _deflate(data: bytes) -> bytes:
-    # A small window keeps zlib's per-stream set-up cheap; manifests are a few KiB.
-    z = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
-    return z.compress(data) + z.flush()
-
-
 def write_pack(
     objects_dir: Path,
     objects: Sequence[tuple[int, bytes, bytes]],
     *,
-    compress: bool = True,
     fsync: bool = False,
 ) -> None:
     """Write ``objects`` (type, content, raw oid) as one pack with its v2 index, pack first.
+
+    Objects are stored, not deflated (``git gc --auto``, which ``evolve`` ends with, compresses
+    them): deflating cost ~4x storing, in the process that sets a long run's pace.
 
     git only looks at a pack once its ``.idx`` exists, so a crash at any moment leaves either a
     complete pack or stray temporary files (which ``git gc`` removes), never a torn pack.
@@ -95,10 +91,7 @@ def write_pack(
     # Written as comprehensions over all objects at once: per-object Python work is what a
     # generation's write costs, so it is kept to a few C-level passes.
     unique = list({oid: (kind, data, oid) for kind, data, oid in objects}.values())
-    if compress:
-        bodies = [object_header(kind, len(data)) + _deflate(data) for kind, data, _ in unique]
-    else:
-        bodies = [_stored(kind, data) for kind, data, _ in unique]
+    bodies = [_stored(kind, data) for kind, data, _ in unique]
     crcs = list(map(zlib.crc32, bodies))
     offsets = list(itertools.accumulate(map(len, bodies), initial=12))[:-1]
     head = b"PACK" + struct.pack(">II", 2, len(bodies))
@@ -221,7 +214,7 @@ class GenerationWriter:
         # Read once: the store's name is a config lookup, which costs as much as a manifest.
         self._who = f"{store.name} <{store.public_key.did}>"
 
-    def write(self, batch: Sequence[StagedGeneration], *, compress: bool = True) -> list[str]:
+    def write(self, batch: Sequence[StagedGeneration]) -> list[str]:
         """Persist consecutive generations: their objects as one pack, then one signed commit
         each, then the run ref moves once, by compare-and-swap (``RefMoved`` if someone else
         moved it). Returns the commit ids."""
@@ -235,7 +228,7 @@ class GenerationWriter:
             objects.append((OBJ_COMMIT, data, oid))
             parent = oid.hex()
             commits.append(parent)
-        write_pack(self._objects, objects, compress=compress, fsync=self._fsync)
+        write_pack(self._objects, objects, fsync=self._fsync)
         if commits:
             update_ref(
                 self._repo,
