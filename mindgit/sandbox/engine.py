@@ -10,11 +10,11 @@ Importing this module imports wasmtime (~80 ms): only ``FitnessModule.load`` doe
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.metadata
 import json
 import platform
+import threading
 
 import wasmtime
 
@@ -62,9 +62,22 @@ def config_key(stack_bytes: int) -> str:
     return f"{wasmtime_version()}-{digest[:16]}"
 
 
-@functools.lru_cache(maxsize=8)
+_ENGINES: dict[int, wasmtime.Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
 def engine(stack_bytes: int) -> wasmtime.Engine:
     """The shared engine for a stack limit (modules and stores must share one engine)."""
+    # Under a lock: two threads making the first engine at once would get two, and a module
+    # compiled in one cannot be instantiated in the other's stores.
+    with _ENGINES_LOCK:
+        made = _ENGINES.get(stack_bytes)
+        if made is None:
+            made = _ENGINES[stack_bytes] = _make_engine(stack_bytes)
+        return made
+
+
+def _make_engine(stack_bytes: int) -> wasmtime.Engine:
     config = wasmtime.Config()
     for name, value in _SETTINGS:
         setattr(config, name, value)
