@@ -72,6 +72,14 @@ def _float_texts(values: list[float]) -> list[str]:
     return texts
 
 
+def _unpack(code: str, data: bytes) -> list[Any]:
+    """The kernel's little-endian array of ``code`` items (``array`` type codes) as a list."""
+    packed = array.array(code, data)
+    if not _LITTLE_ENDIAN:
+        packed.byteswap()
+    return packed.tolist()
+
+
 def _align(n: int) -> int:
     return (n + 7) & ~7
 
@@ -208,10 +216,7 @@ class KernelBreeding:
 
     @staticmethod
     def _floats(data: bytes) -> list[float]:
-        packed = array.array("d", data)
-        if not _LITTLE_ENDIAN:
-            packed.byteswap()
-        return packed.tolist()
+        return _unpack("d", data)
 
     def _typed(self, flat: list[float]) -> Values:
         """f64 vector values as the slot values ``Breeder`` works with."""
@@ -368,10 +373,7 @@ class KernelBreeding:
 
     @staticmethod
     def _u32s(data: bytes) -> list[int]:
-        packed = array.array("I", data)
-        if not _LITTLE_ENDIAN:
-            packed.byteswap()
-        return packed.tolist()
+        return _unpack("I", data)
 
     def _breed_in_python(
         self, scores: Sequence[float | None], key: bytes, recipes: list[Recipe] | None
