@@ -92,10 +92,14 @@ def use_kernel() -> bool:
 
 
 def make_breeding(codec: GenomeCodec, var: Variation, cache_dir: Path | None = None) -> Breeding:
-    """The kernel's breeding, or the reference's where ``use_kernel`` says not to."""
+    """The kernel's breeding; the reference's where ``use_kernel`` says not to, or where a
+    generation would not fit the kernel's 4 GiB memory."""
     if not use_kernel():
         return ListBreeding(codec, var)
     # wasmtime is imported only here, when a run starts (see mindgit.sandbox.engine).
-    from mindgit.evolve.kernel import KernelBreeding
+    from mindgit.evolve.kernel import KernelBreeding, TooLargeForKernel
 
-    return KernelBreeding(codec, var, cache_dir)
+    try:
+        return KernelBreeding(codec, var, cache_dir)
+    except TooLargeForKernel:
+        return ListBreeding(codec, var)

@@ -46,6 +46,8 @@ _PAGE = 65536
 # second run of the generation with twice as many.
 _WORDS_PER_MUTATION = 4
 _SPARE_WORDS = 64
+# A wasm32 memory's largest size: 65,536 pages.
+_MAX_MEMORY = 1 << 32
 _LITTLE_ENDIAN = sys.byteorder == "little"
 
 
@@ -54,6 +56,14 @@ class KernelError(MindgitError):
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"the breeding kernel failed: {problem}")
+
+
+class TooLargeForKernel(KernelError):
+    """The population would not fit a wasm32 memory; the reference ``Breeder`` breeds it."""
+
+    def __init__(self, needed: int) -> None:
+        super().__init__(f"a generation needs {needed:,} bytes, over a wasm32 memory's 4 GiB")
+        self.needed = needed
 
 
 def kernel_wasm() -> bytes:
@@ -148,6 +158,9 @@ class KernelBreeding:
             at = _align(at + size)
         self._at = regions
         self._capacity = n  # individuals each buffer holds
+        needed = at + 8 * self._words_wanted(var)
+        if needed > _MAX_MEMORY:
+            raise TooLargeForKernel(needed)
         self._ensure(at)
         self._write("kinds", bytes(self._kinds))
         self._write("lo", struct.pack(f"<{dim}d", *(s.lo for s in slots)))
@@ -168,7 +181,12 @@ class KernelBreeding:
     def _ensure(self, end: int) -> None:
         have = self._memory.data_len(self._store)
         if end > have:
-            self._memory.grow(self._store, (end - have + _PAGE - 1) // _PAGE)
+            if end > _MAX_MEMORY:
+                raise TooLargeForKernel(end)
+            try:
+                self._memory.grow(self._store, (end - have + _PAGE - 1) // _PAGE)
+            except wasmtime.WasmtimeError as exc:
+                raise KernelError(f"its memory cannot grow to {end:,} bytes ({exc})") from None
         pointer = self._memory.data_ptr(self._store)
         self._address = ctypes.cast(pointer, ctypes.c_void_p).value or 0
 
@@ -188,7 +206,7 @@ class KernelBreeding:
 
     def load(self, population: Sequence[Values]) -> None:
         """Make ``population`` (slot values) the current population."""
-        self._grow(len(population))
+        self._check_fits(len(population))
         packed = array.array("d", [float(v) for values in population for v in values])
         if not _LITTLE_ENDIAN:
             packed.byteswap()
@@ -228,7 +246,7 @@ class KernelBreeding:
                 out[i] = flat[i] != 0.0
         return out
 
-    def _grow(self, count: int) -> None:
+    def _check_fits(self, count: int) -> None:
         if count > self._capacity:
             raise KernelError(f"a population of {count} does not fit buffers for {self._capacity}")
 
@@ -243,8 +261,6 @@ class KernelBreeding:
         n = self._count
         if len(scores) != n:
             raise ValueError(f"{len(scores)} scores for {n} individuals")
-        if var.population > self._capacity:
-            self._grow(var.population)
         neg_inf = float("-inf")
         if var.minimize:
             keys = [neg_inf if s is None else -s for s in scores]
@@ -255,9 +271,7 @@ class KernelBreeding:
         t = var.tournament
         mask_words = (dim + 63) // 64
         per_child = 2 * t + 1 + mask_words
-        mutations = max(1.0, var.mutation_rate * self._n_ev)
-        want = var.population * (per_child + _WORDS_PER_MUTATION * mutations) + _SPARE_WORDS
-        blocks = max(1, -(-int(want) // BLOCK_WORDS))
+        blocks = max(1, -(-self._words_wanted(var) // BLOCK_WORDS))
         target = "pop1" if self._current == "pop0" else "pop0"
         while True:
             self._fill_words(key, blocks)
@@ -276,6 +290,13 @@ class KernelBreeding:
         self._current = target
         self._count = children
         return self._results(children, muts_used, recipes)
+
+    def _words_wanted(self, var: Variation) -> int:
+        """The stream words a generation is first given: every child's fixed draws, and enough
+        for its expected mutations several times over (a shortfall only costs a re-run)."""
+        per_child = 2 * var.tournament + 1 + (self._dim + 63) // 64
+        mutations = max(1.0, var.mutation_rate * self._n_ev)
+        return int(var.population * (per_child + _WORDS_PER_MUTATION * mutations)) + _SPARE_WORDS
 
     def _fill_words(self, key: bytes, blocks: int) -> None:
         self._ensure(self._at["words"] + 8 * BLOCK_WORDS * blocks)

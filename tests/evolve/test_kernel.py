@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from mindgit.evolve import kernel
 from mindgit.evolve.breeding import ListBreeding, make_breeding
 from mindgit.evolve.genes import GenomeCodec, Values, float_text
-from mindgit.evolve.kernel import KernelBreeding, _float_texts, kernel_wasm
+from mindgit.evolve.kernel import (
+    KernelBreeding,
+    KernelError,
+    TooLargeForKernel,
+    _float_texts,
+    kernel_wasm,
+)
 from mindgit.evolve.operators import Recipe, Variation, initial_population
 from mindgit.evolve.prng import Stream, stream_key
 from mindgit.evolve.run import start_run
@@ -184,3 +190,19 @@ def test_float_texts_spell_as_float_text(values: list[float]) -> None:
                 _float_texts(values)
             return
     assert _float_texts(values) == expected
+
+
+def test_a_population_over_the_kernels_memory_is_bred_by_the_reference() -> None:
+    genes = [Gene.make(f"x{i:04d}", "float", 0.0, min=-1, max=1) for i in range(1000)]
+    codec = GenomeCodec(State(Genome(tuple(genes))), 0.1)
+    var = Variation(300_000, 0.001, 0.5, 1, 3, False)  # 2 x 2.4 GB of genome vectors
+    with pytest.raises(TooLargeForKernel, match="over a wasm32 memory's 4 GiB"):
+        KernelBreeding(codec, var)
+    assert isinstance(make_breeding(codec, var), ListBreeding)
+
+
+def test_the_kernel_refuses_more_individuals_than_its_population() -> None:
+    codec = GenomeCodec(State(Genome((Gene.make("x", "float", 0.5),))), 0.1)
+    fast = KernelBreeding(codec, Variation(2, 0.5, 0.5, 1, 2, False))
+    with pytest.raises(KernelError, match="a population of 3 does not fit"):
+        fast.load([[0.1], [0.2], [0.3]])
