@@ -49,6 +49,17 @@ def float_text(value: float) -> str:
     return t
 
 
+def float_texts(values: Sequence[float]) -> list[str]:
+    """``float_text`` of each value, by ``repr`` in one C-level pass where that is the spelling."""
+    texts = list(map(float.__repr__, values))
+    # float_text differs from repr only for texts with an exponent, ending in ".0", or not a
+    # number ("inf", "nan"): one search of the joined texts rules all of them out at once.
+    joined = "|".join(texts) + "|"
+    if "e" in joined or ".0|" in joined or "n|" in joined or "f|" in joined:
+        texts = list(map(float_text, values))
+    return texts
+
+
 def _bool_text(value: Any) -> str:
     return "true" if value else "false"
 

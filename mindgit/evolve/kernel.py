@@ -27,7 +27,16 @@ from typing import Any
 import wasmtime
 
 from mindgit.errors import MindgitError
-from mindgit.evolve.genes import BOOL, CHOICE, FLOAT, INT, GenomeCodec, Values, float_text
+from mindgit.evolve.genes import (
+    BOOL,
+    CHOICE,
+    FLOAT,
+    INT,
+    GenomeCodec,
+    Values,
+    float_text,
+    float_texts,
+)
 from mindgit.evolve.operators import Breeder, Mutator, Recipe, Variation
 from mindgit.evolve.prng import BLOCK_WORDS, Stream, block_bytes
 from mindgit.sandbox import Limits
@@ -69,17 +78,6 @@ class TooLargeForKernel(KernelError):
 def kernel_wasm() -> bytes:
     """The shipped kernel module."""
     return resources.files("mindgit.evolve").joinpath("wasm", _WASM).read_bytes()
-
-
-def _float_texts(values: list[float]) -> list[str]:
-    """``float_text`` of each value, ``repr`` in one C-level pass where that is the spelling."""
-    texts = list(map(float.__repr__, values))
-    # float_text differs from repr only for texts with an exponent, ending in ".0", or not a
-    # number ("inf", "nan"): one search of the joined texts rules all of them out at once.
-    joined = "|".join(texts) + "|"
-    if "e" in joined or ".0|" in joined or "n|" in joined or "f|" in joined:
-        texts = list(map(float_text, values))
-    return texts
 
 
 def _unpack(code: str, data: bytes) -> list[Any]:
@@ -370,7 +368,7 @@ class KernelBreeding:
         counts = self._u32s(self._read("counts", 4 * children))
         slots = self._u32s(self._read("muts", 4 * muts_used))
         values = self._floats(self._read("mut_values", 8 * muts_used))
-        texts = _float_texts(values) if self._all_float else list(map(self._text, slots, values))
+        texts = float_texts(values) if self._all_float else list(map(self._text, slots, values))
         pairs_ = list(zip(slots, texts, strict=True))
         changed: list[tuple[tuple[int, str], ...]] = []
         at = 0

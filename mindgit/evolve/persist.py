@@ -34,11 +34,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
 from math import isfinite
-from operator import getitem
-from typing import Any
+from operator import getitem, itemgetter
+from typing import Any, cast
 
 from mindgit.errors import MindgitError
-from mindgit.evolve.genes import GenomeCodec, Texts, Values
+from mindgit.evolve.genes import GenomeCodec, Texts, Values, float_texts
 from mindgit.evolve.operators import Recipe
 from mindgit.evolve.writer import GenerationWriter, StagedGeneration, write_parts
 from mindgit.ipld import dagjson
@@ -149,6 +149,10 @@ class Namer:
         return out, manifests
 
 
+# A scored individual's entry in generation.json, as GenerationRecord.encode spells it.
+_SCORED = '{"parents":[%s],"score":%s,"state":{"/":"%s"}}'
+
+
 class RecordMaker:
     """Turns named generations into what the writer stores, one generation after the other:
     each new state's CID text, and ``generation.json``.
@@ -175,7 +179,16 @@ class RecordMaker:
         scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
         best = best_index(scores, self._minimize)
         head = f'{{"best":{"null" if best is None else best},"generation":{generation},'
-        entries = ",".join(map(self._entry, parents, results, scores, named))
+        scored = cast(list[float], scores)  # when None is not in it
+        if None in scores or not all(map(isfinite, scored)):
+            entries = ",".join(map(self._entry, parents, results, scores, named))
+        else:
+            # Every individual scored: its entry is one template, filled in C-level passes.
+            cache = self._parent_texts
+            texts = [cache.get(p) or self._parents_text(p) for p in parents]
+            values = float_texts(scored)
+            cids = map(itemgetter(0), named)
+            entries = ",".join(map(_SCORED.__mod__, zip(texts, values, cids, strict=True)))
         record = (head + '"individuals":[' + entries + '],"schema":1}').encode()
         return StagedGeneration(
             generation,
@@ -195,7 +208,7 @@ class RecordMaker:
         """One individual's entry in ``generation.json``."""
         p = self._parent_texts.get(parents)
         if p is None:
-            p = self._parent_texts[parents] = ",".join(map(str, parents))
+            p = self._parents_text(parents)
         if score is None:
             assert isinstance(result, FitnessFailure)
             return (
@@ -208,7 +221,11 @@ class RecordMaker:
             if not isfinite(score):  # as Individual refuses it
                 raise RunFormatError("individual", f"score {score!r} is not finite")
             t = dagjson.float_text(score)
-        return f'{{"parents":[{p}],"score":{t},"state":{{"/":"{named[0]}"}}}}'
+        return _SCORED % (p, t, named[0])
+
+    def _parents_text(self, parents: tuple[int, ...]) -> str:
+        text = self._parent_texts[parents] = ",".join(map(str, parents))
+        return text
 
 
 class Persister(ABC):

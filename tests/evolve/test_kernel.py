@@ -15,12 +15,11 @@ from hypothesis import strategies as st
 
 from mindgit.evolve import kernel
 from mindgit.evolve.breeding import ListBreeding, make_breeding
-from mindgit.evolve.genes import GenomeCodec, Values, float_text
+from mindgit.evolve.genes import GenomeCodec, Values, float_text, float_texts
 from mindgit.evolve.kernel import (
     KernelBreeding,
     KernelError,
     TooLargeForKernel,
-    _float_texts,
     kernel_wasm,
 )
 from mindgit.evolve.operators import Recipe, Variation, initial_population
@@ -187,9 +186,9 @@ def test_float_texts_spell_as_float_text(values: list[float]) -> None:
             expected.append(float_text(v))
         except DagJsonError:
             with pytest.raises(DagJsonError):
-                _float_texts(values)
+                float_texts(values)
             return
-    assert _float_texts(values) == expected
+    assert float_texts(values) == expected
 
 
 def test_a_population_over_the_kernels_memory_is_bred_by_the_reference() -> None:
