@@ -42,7 +42,7 @@ from mindgit.evolve.genes import GenomeCodec, Texts, Values, float_texts
 from mindgit.evolve.operators import Recipe
 from mindgit.evolve.writer import GenerationWriter, StagedGeneration, write_parts
 from mindgit.ipld import dagjson
-from mindgit.ipld.cid import CID, base32
+from mindgit.ipld.cid import CID, base32, base32_digests
 from mindgit.sandbox import FitnessFailure
 from mindgit.store.generation import RunFormatError, best_index
 
@@ -171,9 +171,8 @@ class RecordMaker:
     def __call__(self, named_job: Named) -> StagedGeneration:
         generation, parents, results, sources, new = named_job
         prev = self._named
-        b32 = base32
-        head = _CID_HEAD
-        fresh = [(head + b32(digest), oid) for _, oid, digest in new]
+        cid_texts = map(_CID_HEAD.__add__, base32_digests([digest for _, _, digest in new]))
+        fresh = list(zip(cid_texts, [oid for _, oid, _ in new], strict=True))
         named = [fresh[s] if s >= 0 else prev[-1 - s] for s in sources]
         self._named = named
         scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
@@ -185,10 +184,10 @@ class RecordMaker:
         else:
             # Every individual scored: its entry is one template, filled in C-level passes.
             cache = self._parent_texts
-            texts = [cache.get(p) or self._parents_text(p) for p in parents]
+            lists = [cache.get(p) or self._parents_text(p) for p in parents]
             values = float_texts(scored)
             cids = map(itemgetter(0), named)
-            entries = ",".join(map(_SCORED.__mod__, zip(texts, values, cids, strict=True)))
+            entries = ",".join(map(_SCORED.__mod__, zip(lists, values, cids, strict=True)))
         record = (head + '"individuals":[' + entries + '],"schema":1}').encode()
         return StagedGeneration(
             generation,

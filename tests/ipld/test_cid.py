@@ -23,6 +23,8 @@ from mindgit.ipld.cid import (
     CIDMismatch,
     InvalidCID,
     UnsupportedHash,
+    base32,
+    base32_digests,
 )
 
 from .strategies import CODECS, cids
@@ -220,3 +222,13 @@ def test_importing_the_ipld_layer_does_not_import_multiformats() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), max_size=70))
+def test_base32_digests_is_base32_of_each(digests: list[bytes]) -> None:
+    assert base32_digests(digests) == [base32(d) for d in digests]
+
+
+def test_base32_digests_takes_only_32_byte_digests() -> None:
+    with pytest.raises(ValueError, match="32-byte digests"):
+        base32_digests([bytes(32), bytes(31)])
