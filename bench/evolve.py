@@ -51,7 +51,7 @@ import sys
 from mindgit.cli import main as m
 for name in ("fitness", "evolve", "runs", "lineage", "plot", "demo"):
     m.COMMANDS.setdefault(name, ("evolve", name))
-sys.exit(m.run(sys.argv[1:]))
+m.main(sys.argv[1:])
 """
 
 DEAP = r"""

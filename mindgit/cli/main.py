@@ -10,6 +10,8 @@ head -1``) ends the command quietly with 141, the status git gets from SIGPIPE.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import json
 import os
@@ -101,7 +103,16 @@ def cli(ctx: click.Context, store: str | None, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map every outcome to an exit code."""
-    sys.exit(run(argv))
+    code = run(argv)
+    # Tearing the interpreter down frees every object one by one: ~0.15 s after an evolve run
+    # (a sixth of a 50-generation one) for nothing. The work is done and waited for; what is
+    # left is to flush the standard streams and run any exit handlers, then leave.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 def run(argv: list[str] | None = None) -> int:

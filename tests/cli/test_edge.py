@@ -173,3 +173,29 @@ def test_export_af_to_stdout_with_json_is_refused(store: Store, mg: Mg) -> None:
     r = mg("--store", str(store.path), "export-af", "main", "-o", "-", "--json")
     assert r.code == 2 and one_document(r.out)["type"] == "UsageError"
     assert "pick one" in r.err
+
+
+def test_the_entry_point_leaves_without_teardown_but_with_all_its_output(store: Store) -> None:
+    """main() ends with os._exit: all it wrote must reach the pipe, with its exit code, as when
+    the interpreter is torn down the usual way."""
+    store_with_history(store, 40)
+    usual = "import sys; from mindgit.cli.main import run; sys.exit(run(sys.argv[1:]))"
+    for args in (["log"], ["show", "no-such-rev"]):
+        fast, slow = (
+            subprocess.run(
+                [sys.executable, *how, "--store", str(store.path), *args],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            for how in (["-m", "mindgit"], ["-c", usual])
+        )
+        assert (fast.returncode, fast.stdout, fast.stderr) == (
+            slow.returncode,
+            slow.stdout,
+            slow.stderr,
+        )
+        if args == ["log"]:
+            assert len(fast.stdout.splitlines()) > 40 and fast.returncode == 0
+    assert fast.returncode == 1 and fast.stderr.startswith("mindgit: error:")
+    assert len(slow.stdout) == 0
