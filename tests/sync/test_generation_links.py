@@ -16,9 +16,8 @@ from mindgit.store.generation import (
     RunParams,
     best_index,
 )
+from tests.sync.test_generation_records import PARAMS, STATES
 
-PARAMS = RunParams(population=4, generations=5, mutation_rate=0.1)
-STATES = [CID.of(f'{{"n":{i}}}'.encode()) for i in range(3)]
 NAMED = frozenset(str(c) for c in STATES)
 
 SCORES = [
