@@ -638,8 +638,8 @@ class ModuleLoads:
             self._loads.setdefault(blob.raw, _Load(wasm))
         self._thread: threading.Thread | None = None
         if self._loads:
-            # The sandbox makes its engine on first use, unguarded: made here first, no thread
-            # can make a second one (a module compiled by one engine will not run in another).
+            # Made here, before the thread starts, rather than raced for by it (the sandbox
+            # guards its engines with a lock; a module compiled by one will not run in another).
             from mindgit.sandbox.engine import engine
             from mindgit.sandbox.limits import Limits
 
