@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from mindgit.adapters.agentfile import (
     BlockTooLong,
+    ImportedAgent,
     UnknownBlock,
     export_af,
     import_af,
@@ -352,6 +353,23 @@ def _store_for(tmp_path: Path) -> Store:
     return _STORES[tmp_path]
 
 
+REAL_FILE_EDITS = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def _a_real_import(
+    tmp_path: Path, data: st.DataObject, prefix: str
+) -> tuple[Store, Path, list[ImportedAgent], int]:
+    """A real file imported into the test's store under a fresh name, and one of its agents."""
+    store = _store_for(tmp_path)
+    path = data.draw(st.sampled_from(REAL_FILES))
+    agents = import_af(store, path, name=f"{prefix}{next(_COUNTER)}")
+    return store, path, agents, data.draw(st.integers(0, len(agents) - 1))
+
+
 def _a_value_for(data: st.DataObject, gene: Gene) -> Any:
     if gene.kind == "float":
         assert gene.min is not None and gene.max is not None
@@ -363,19 +381,12 @@ def _a_value_for(data: st.DataObject, gene: Gene) -> Any:
     return data.draw(st.sampled_from(gene.choices))
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@REAL_FILE_EDITS
 @given(data=st.data())
 def test_a_gene_set_in_a_real_file_changes_that_field_only(
     tmp_path: Path, data: st.DataObject
 ) -> None:
-    store = _store_for(tmp_path)
-    path = data.draw(st.sampled_from(REAL_FILES))
-    agents = import_af(store, path, name=f"g{next(_COUNTER)}")
-    n = data.draw(st.integers(0, len(agents) - 1))
+    store, path, agents, n = _a_real_import(tmp_path, data, "g")
     genes = store.state(agents[n].experiment).genome.genes
     gene = data.draw(st.sampled_from(genes))
     changed = gene.with_value(_a_value_for(data, gene))
@@ -397,19 +408,12 @@ def test_a_gene_set_in_a_real_file_changes_that_field_only(
     assert out.getvalue() == as_exported(value, style, imported)
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@REAL_FILE_EDITS
 @given(data=st.data())
 def test_a_block_set_in_a_real_file_changes_that_value_only(
     tmp_path: Path, data: st.DataObject
 ) -> None:
-    store = _store_for(tmp_path)
-    path = data.draw(st.sampled_from(REAL_FILES))
-    agents = import_af(store, path, name=f"b{next(_COUNTER)}")
-    n = data.draw(st.integers(0, len(agents) - 1))
+    store, path, agents, n = _a_real_import(tmp_path, data, "b")
     value, style = parse_document(path.read_bytes(), path.name)
     imported = copy.deepcopy(value)
     if "agents" in value:

@@ -234,10 +234,9 @@ def test_rotate_a_store_using_an_external_key(tmp_path: Path) -> None:
     assert reveal(alpha, cid)["text"] == "before"
 
 
-def test_an_interrupted_rotation_finishes_with_the_same_key(
-    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (alpha,) = nodes("alpha")
+def interrupt_rotation(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start ``rotate_key`` and stop it, as Ctrl-C would, once it has announced the new key and
+    before it has switched to it."""
 
     def crash(*_: object, **__: object) -> str:
         raise KeyboardInterrupt
@@ -245,7 +244,14 @@ def test_an_interrupted_rotation_finishes_with_the_same_key(
     with monkeypatch.context() as m:
         m.setattr(rotations, "_move_trust", crash)
         with pytest.raises(KeyboardInterrupt):
-            rotate_key(alpha)
+            rotate_key(store)
+
+
+def test_an_interrupted_rotation_finishes_with_the_same_key(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (alpha,) = nodes("alpha")
+    interrupt_rotation(alpha, monkeypatch)
     announced = read_announcement(alpha, alpha.resolve(ANNOUNCE_REF))
     assert open_store(alpha.path).public_key == announced.old  # not switched yet
     r = rotate_key(open_store(alpha.path))
@@ -257,14 +263,7 @@ def test_a_thought_sealed_to_the_key_of_an_interrupted_rotation_opens(
     nodes: Nodes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alpha, beta = nodes("alpha", "beta")
-
-    def crash(*_: object, **__: object) -> str:
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as m:
-        m.setattr(rotations, "_move_trust", crash)
-        with pytest.raises(KeyboardInterrupt):
-            rotate_key(alpha)
+    interrupt_rotation(alpha, monkeypatch)
     # The announcement travelled before alpha finished: beta seals to the new key only.
     fetch(beta, alpha, f"{ANNOUNCE_REF}:refs/keys/peers/alpha")
     assert [o.status for o in apply_rotations(beta, ["refs/keys/peers/alpha"])] == ["applied"]

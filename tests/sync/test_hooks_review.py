@@ -345,13 +345,7 @@ def test_a_server_using_alternates(srv_dir: Path, store: Store) -> None:
 
 
 def test_the_update_hook_with_a_non_utf8_ref(srv_dir: Path, store: Store) -> None:
-    from mindgit.sync.hooks import install_server
-
-    server = srv_dir / "per-ref.git"
-    git("init", "-q", "--bare", str(server))
-    install_server(
-        server, trust_text=store.trust.export(), python=sys.executable, hooks=("update",)
-    )
+    server = make_server(srv_dir, store.trust.export(), name="per-ref.git", hooks=("update",))
     populated(store)
     code, err = push_raw_ref(store, server, b"refs/heads/caf\xe9")
     assert code != 0, err
@@ -708,13 +702,7 @@ def test_an_old_value_the_server_does_not_hold_hides_nothing(server: Path, store
 
 
 def test_the_update_hook_takes_no_claimed_old_value_either(srv_dir: Path, store: Store) -> None:
-    from mindgit.sync.hooks import install_server
-
-    server = srv_dir / "per-ref.git"
-    git("init", "-q", "--bare", str(server))
-    install_server(
-        server, trust_text=store.trust.export(), python=sys.executable, hooks=("update",)
-    )
+    server = make_server(srv_dir, store.trust.export(), name="per-ref.git", hooks=("update",))
     populated(store)
     assert push(store, str(server), "main").returncode == 0
     before = refs(server)

@@ -33,11 +33,16 @@ RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
 
 
 def make_server(
-    base: Path, trust: str, *, name: str = "shared.git", policy: ServerPolicy | None = None
+    base: Path,
+    trust: str,
+    *,
+    name: str = "shared.git",
+    policy: ServerPolicy | None = None,
+    hooks: tuple[str, ...] = ("pre-receive",),
 ) -> Path:
     server = base / name
     git("init", "-q", "--bare", str(server))
-    install_server(server, trust_text=trust, python=sys.executable, policy=policy)
+    install_server(server, trust_text=trust, python=sys.executable, policy=policy, hooks=hooks)
     return server
 
 
@@ -322,11 +327,7 @@ def test_the_hook_sees_objects_still_in_quarantine(srv_dir: Path, store: Store) 
 
 
 def test_update_hook_refuses_only_the_bad_ref(srv_dir: Path, store: Store) -> None:
-    server = srv_dir / "per-ref.git"
-    git("init", "-q", "--bare", str(server))
-    install_server(
-        server, trust_text=store.trust.export(), python=sys.executable, hooks=("update",)
-    )
+    server = make_server(srv_dir, store.trust.export(), name="per-ref.git", hooks=("update",))
     store.fork("good", switch=False)
     forge.point(store, "bad", forge.unsigned(store, "main"))
     proc = push(store, str(server), "good", "bad")
