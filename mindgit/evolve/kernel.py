@@ -172,10 +172,6 @@ class KernelBreeding:
 
     # -- memory ---------------------------------------------------------------------------
 
-    def _base(self) -> int:
-        # The kernel never grows its memory, so the base moves only in _ensure.
-        return self._address
-
     def _ensure(self, end: int) -> None:
         have = self._memory.data_len(self._store)
         if end > have:
@@ -185,15 +181,16 @@ class KernelBreeding:
                 self._memory.grow(self._store, (end - have + _PAGE - 1) // _PAGE)
             except wasmtime.WasmtimeError as exc:
                 raise KernelError(f"its memory cannot grow to {end:,} bytes ({exc})") from None
+        # The kernel never grows its memory, so its base moves only here.
         pointer = self._memory.data_ptr(self._store)
         self._address = ctypes.cast(pointer, ctypes.c_void_p).value or 0
 
-    def _write(self, region: str, data: bytes | bytearray | memoryview, offset: int = 0) -> None:
+    def _write(self, region: str, data: bytes) -> None:
         if data:
-            ctypes.memmove(self._base() + self._at[region] + offset, bytes(data), len(data))
+            ctypes.memmove(self._address + self._at[region], data, len(data))
 
     def _read(self, region: str, size: int) -> bytes:
-        return ctypes.string_at(self._base() + self._at[region], size)
+        return ctypes.string_at(self._address + self._at[region], size)
 
     # -- the population -------------------------------------------------------------------
 
@@ -217,7 +214,7 @@ class KernelBreeding:
 
     def population(self) -> list[Values]:
         """Every individual's slot values."""
-        flat = self._floats(self.vectors())
+        flat = _unpack("d", self.vectors())
         dim = self._dim
         return [self._typed(flat[k * dim : (k + 1) * dim]) for k in range(self._count)]
 
@@ -227,12 +224,8 @@ class KernelBreeding:
             raise IndexError(index)
         dim = self._dim
         at = self._at[self._current] + 8 * index * dim
-        flat = self._floats(ctypes.string_at(self._base() + at, 8 * dim))
+        flat = _unpack("d", ctypes.string_at(self._address + at, 8 * dim))
         return self._typed(flat)
-
-    @staticmethod
-    def _floats(data: bytes) -> list[float]:
-        return _unpack("d", data)
 
     def _typed(self, flat: list[float]) -> Values:
         """f64 vector values as the slot values ``Breeder`` works with."""
@@ -265,15 +258,11 @@ class KernelBreeding:
         else:
             keys = [neg_inf if s is None else s for s in scores]
         self._write("keys", struct.pack(f"<{n}d", *keys))
-        dim = self._dim
-        t = var.tournament
-        mask_words = (dim + 63) // 64
-        per_child = 2 * t + 1 + mask_words
         blocks = max(1, -(-self._words_wanted(var) // BLOCK_WORDS))
         target = "pop1" if self._current == "pop0" else "pop0"
         while True:
             self._fill_words(key, blocks)
-            status, job = self._run(n, target, blocks * BLOCK_WORDS, per_child, mask_words)
+            status, job = self._run(n, target, blocks * BLOCK_WORDS)
             if status != _NEED_WORDS:
                 break
             blocks *= 2
@@ -300,19 +289,17 @@ class KernelBreeding:
         self._ensure(self._at["words"] + 8 * BLOCK_WORDS * blocks)
         self._write("words", b"".join(block_bytes(key, b) for b in range(blocks)))
 
-    def _run(
-        self, n: int, target: str, n_words: int, per_child: int, mask_words: int
-    ) -> tuple[int, tuple[Any, ...]]:
+    def _run(self, n: int, target: str, n_words: int) -> tuple[int, tuple[Any, ...]]:
         var = self._var
         at = self._at
         job = (
             n,
             var.population,
             self._dim,
-            len(self._codec.evolvable),
+            self._n_ev,
             var.elite,
             var.tournament,
-            mask_words,
+            (self._dim + 63) // 64,  # crossover mask words
             n_words,
             at["kinds"],
             at["lo"],
@@ -350,7 +337,7 @@ class KernelBreeding:
     def _results(
         self, children: int, muts_used: int, recipes: list[Recipe] | None
     ) -> list[tuple[int, ...]]:
-        pairs = self._u32s(self._read("parents", 8 * children))
+        pairs = _unpack("I", self._read("parents", 8 * children))
         flags = self._read("flags", children)
         firsts = pairs[0::2]
         seconds = pairs[1::2]
@@ -365,9 +352,9 @@ class KernelBreeding:
         masks = [
             take[k * dim : (k + 1) * dim] if f == _CROSS else None for k, f in enumerate(flags)
         ]
-        counts = self._u32s(self._read("counts", 4 * children))
-        slots = self._u32s(self._read("muts", 4 * muts_used))
-        values = self._floats(self._read("mut_values", 8 * muts_used))
+        counts = _unpack("I", self._read("counts", 4 * children))
+        slots = _unpack("I", self._read("muts", 4 * muts_used))
+        values = _unpack("d", self._read("mut_values", 8 * muts_used))
         texts = float_texts(values) if self._all_float else list(map(self._text, slots, values))
         pairs_ = list(zip(slots, texts, strict=True))
         changed: list[tuple[tuple[int, str], ...]] = []
@@ -389,10 +376,6 @@ class KernelBreeding:
         if kind == BOOL:
             return self._codec.spell(slot, value != 0.0)
         return self._codec.spell(slot, int(value))
-
-    @staticmethod
-    def _u32s(data: bytes) -> list[int]:
-        return _unpack("I", data)
 
     def _breed_in_python(
         self, scores: Sequence[float | None], key: bytes, recipes: list[Recipe] | None
