@@ -4,10 +4,10 @@ Storing a generation (spelling its new manifests, hashing, packing, signing a co
 ref) is pure-Python work of the same size as breeding and scoring one, so a thread would only
 take turns with the breeding thread for the GIL. On POSIX the writer is a forked child process
 instead, and the work is split so that each process has about half: the breeding process spells
-each generation's new states (a ``Namer`` replays each child's breeding recipe on the last
-generation's slot texts and joins the manifest), then sends the manifests down a pipe as one raw
-block beside a small pickle of the rest; the child hashes them for their blob ids and CIDs,
-spells ``generation.json`` (``RecordMaker``), packs, signs and moves the ref. When
+and hashes each generation's new states (a ``Namer`` replays each child's breeding recipe on the
+last generation's slot texts, joins the manifest, hashes it for its blob id and CID), then sends
+the manifests down a pipe as one raw block beside a small pickle of the rest; the child spells
+the CID texts and ``generation.json`` (``RecordMaker``), packs, signs and moves the ref. When
 the child falls behind it writes all queued generations as one pack and moves the run ref once
 for the batch, so it catches up. Objects are stored uncompressed (``git gc --auto``, which
 ``evolve`` ends with, compresses them): deflating cost ~4x as much, and the writer sets a long
