@@ -20,7 +20,7 @@ Importing a CAR whose state the experiment already holds at its head writes noth
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -36,7 +36,7 @@ from mindgit.ipld.car import CarReader
 from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
-from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, git_oid, tree_bytes
+from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, blob_tree, git_oid, tree_bytes
 from mindgit.store.refs import locked_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
 from mindgit.store.state import SchemaError, State, check_thought, parse_manifest
@@ -478,9 +478,8 @@ def _write_tree(
     assert data is not None  # checked before anything is written
     blocks, thoughts = manifest_links(data)
     entries = [(layout.MANIFEST, False, _put(repo, pack, OBJ_BLOB, data))]
-    for dirname, names in ((layout.THOUGHTS, thoughts), (layout.BLOCKS, iter(blocks))):
-        # Every entry is a blob named by an ASCII CID string, in str order, which is git's.
-        body = bytearray()
+
+    def packed(names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         for name in names:
             oid = None if known is None else known.get(name)
             if oid is None:
@@ -491,7 +490,11 @@ def _write_tree(
                     pack.add(OBJ_BLOB, block, oid)
                 if known is not None:
                     known[name] = oid
-            body += b"100644 " + name.encode() + b"\0" + oid
+            yield name, oid
+
+    for dirname, names in ((layout.THOUGHTS, thoughts), (layout.BLOCKS, iter(blocks))):
+        # Every entry is a blob named by an ASCII CID string, in str order, which is git's.
+        body = blob_tree(packed(names))
         if body:
             entries.append((dirname, True, _put(repo, pack, OBJ_TREE, body)))
     return pygit2.Oid(raw=_put(repo, pack, OBJ_TREE, tree_bytes(entries)))

@@ -34,7 +34,15 @@ from mindgit.store.generation import (
     TRAILER_RUN,
     RunInfo,
 )
-from mindgit.store.packs import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, git_oid, object_header, tree_bytes
+from mindgit.store.packs import (
+    OBJ_BLOB,
+    OBJ_COMMIT,
+    OBJ_TREE,
+    blob_tree,
+    git_oid,
+    object_header,
+    tree_bytes,
+)
 from mindgit.store.refs import update_ref
 from mindgit.store.repository import Store
 
@@ -245,9 +253,7 @@ class GenerationWriter:
         objects.extend((OBJ_BLOB, data, oid) for oid, data in staged.new)
         states = staged.states
         # CID texts of one kind have one length, so plain string order is git's tree order.
-        states_tree = b"".join(
-            b"100644 " + name.encode() + b"\0" + states[name] for name in sorted(states)
-        )
+        states_tree = blob_tree((name, states[name]) for name in sorted(states))
         gen_blob = staged.record
         gen_oid = git_oid(OBJ_BLOB, gen_blob)
         states_oid = git_oid(OBJ_TREE, states_tree)

@@ -18,7 +18,7 @@ import pygit2
 
 from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
-from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, tree_bytes
+from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, blob_tree, tree_bytes
 from mindgit.store.state import Block, State, parse_manifest
 
 MANIFEST = "manifest.json"
@@ -67,13 +67,12 @@ def pack_state(
     for dirname, wanted in ((THOUGHTS, state.thoughts), (BLOCKS, state.blocks)):
         if not wanted:
             continue
-        body = bytearray()
         # Every entry is a blob named by an ASCII CID: string order is git's tree order.
-        for name, cid in sorted((str(c), c) for c in wanted):
-            data = new_blocks.get(cid)
-            if data is None:
-                raise StateNotFound(f"{dirname} block {cid} is not among the state's blocks")
-            body += b"100644 " + name.encode() + b"\0" + pack.add(OBJ_BLOB, data)
+        named = sorted((str(c), c) for c in wanted)
+        missing = next((c for _, c in named if c not in new_blocks), None)
+        if missing is not None:
+            raise StateNotFound(f"{dirname} block {missing} is not among the state's blocks")
+        body = blob_tree((name, pack.add(OBJ_BLOB, new_blocks[cid])) for name, cid in named)
         entries.append((dirname, True, pack.add(OBJ_TREE, body)))
     return pygit2.Oid(raw=pack.add(OBJ_TREE, tree_bytes(entries))), manifest
 

@@ -70,6 +70,12 @@ def tree_bytes(entries: Iterable[tuple[str, bool, bytes]]) -> bytes:
     )
 
 
+def blob_tree(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """A git tree of blobs (mode 100644) from ``(name, raw oid)`` entries given in git's order,
+    which for blobs alone is name bytes order (a state's CID-named thoughts and blocks)."""
+    return b"".join(BLOB_MODE + b" " + name.encode() + b"\0" + oid for name, oid in entries)
+
+
 @functools.lru_cache(maxsize=4096)
 def object_header(kind: int, size: int) -> bytes:
     """A pack entry's header: the object's kind and inflated size."""
