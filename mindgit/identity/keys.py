@@ -9,6 +9,7 @@ from __future__ import annotations
 import binascii
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import shlex
@@ -154,6 +155,16 @@ class KeyFileUnwritable(KeyFileError):
         )
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def is_valid_point(raw: bytes) -> bool:
+    """Whether ``raw`` is a usable ed25519 public key: on the curve, canonical, not of small order.
+
+    Remembered: the check costs ~70 us (a scalar multiplication), and the same few keys are parsed
+    again and again (each sealed thought names its recipients; each trust line, each rotation).
+    """
+    return bool(nacl.bindings.crypto_core_ed25519_is_valid_point(raw))
+
+
 @dataclass(frozen=True, slots=True)
 class PublicKey:
     """An ed25519 public key: the identity of a node. Equal keys compare and hash equal.
@@ -180,7 +191,7 @@ class PublicKey:
             key = cls._from_openssh(stripped, text)
         # The bytes parse; now make sure they are a usable curve point (not small-order, canonical),
         # so a bad id is refused when it is typed, not when a signature later fails.
-        if not nacl.bindings.crypto_core_ed25519_is_valid_point(key.raw):
+        if not is_valid_point(key.raw):
             raise MalformedKey(text, "the 32 bytes are not a valid ed25519 point")
         return key
 

@@ -32,11 +32,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import nacl.bindings
-
 from mindgit.errors import MindgitError
 from mindgit.identity.fsutil import fsync_dir
-from mindgit.identity.keys import DID_PREFIX, MalformedKey, PublicKey
+from mindgit.identity.keys import DID_PREFIX, MalformedKey, PublicKey, is_valid_point
 
 NAMESPACE = "git"
 # How long after a change the file's timestamps cannot prove it unchanged (see _load).
@@ -574,7 +572,7 @@ def _decode_ed25519(b64: str) -> PublicKey:
         key = PublicKey.from_ssh_blob(blob)
     except MalformedKey as exc:
         raise _LineError(f"bad ssh-ed25519 key: {exc.reason}") from None
-    if not nacl.bindings.crypto_core_ed25519_is_valid_point(key.raw):
+    if not is_valid_point(key.raw):
         raise _LineError("the key is not a valid ed25519 point")
     return key
 

@@ -32,6 +32,7 @@ from mindgit.identity.keys import (
     PublicKey,
     decode_private_key,
     encode_private_key,
+    is_valid_point,
 )
 
 from .tools import ok, run, ssh_keygen_key
@@ -170,6 +171,36 @@ def test_constructor_refuses_wrong_sizes(raw: bytes) -> None:
 def test_box_public_refuses_a_small_order_key() -> None:
     with pytest.raises(MalformedKey):
         PublicKey(SMALL_ORDER).box_public()
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_is_valid_point_is_libsodiums_check(raw: bytes) -> None:
+    expected = bool(nacl.bindings.crypto_core_ed25519_is_valid_point(raw))
+    # Asked twice: the second answer comes from the memo and must be the same.
+    assert is_valid_point(raw) is expected
+    assert is_valid_point(raw) is expected
+
+
+def test_a_key_parsed_again_is_not_checked_again(
+    node_key: NodeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[bytes] = []
+    check = nacl.bindings.crypto_core_ed25519_is_valid_point
+
+    def counting(raw: bytes) -> bool:
+        calls.append(raw)
+        return bool(check(raw))
+
+    monkeypatch.setattr(nacl.bindings, "crypto_core_ed25519_is_valid_point", counting)
+    is_valid_point.cache_clear()
+    did, line = node_key.public.did, node_key.public.openssh
+    assert PublicKey.parse(did) == PublicKey.parse(line) == PublicKey.parse(did)
+    assert calls == [node_key.public.raw]
+    # A refused key stays refused, however often it is asked about.
+    for _ in range(2):
+        with pytest.raises(MalformedKey):
+            PublicKey.parse(_did(b"\xed\x01" + SMALL_ORDER))
+    assert calls == [node_key.public.raw, SMALL_ORDER]
 
 
 # -- NodeKey --------------------------------------------------------------------------------
