@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,24 @@ def test_layout_and_privacy(tmp_path: Path) -> None:
     assert mode(path) & 0o077 == 0
     assert module.cid_digest == hashlib.sha256(RASTRIGIN).digest()
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
+
+
+def test_the_version_in_the_key_is_the_installed_one() -> None:
+    import importlib.metadata
+
+    assert wasmtime_version() == importlib.metadata.version("wasmtime")
+
+
+def test_a_cached_load_does_not_import_importlib_metadata(tmp_path: Path) -> None:
+    # Reading the version through importlib.metadata cost every evolve ~10-20 ms of start-up.
+    code = (
+        "import sys; from pathlib import Path; from mindgit.sandbox import FitnessModule; "
+        f"FitnessModule.load(Path({str(FITNESS / 'rastrigin.wat')!r}).read_bytes(), "
+        f"cache_dir=Path({str(tmp_path)!r})); print('importlib.metadata' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert any(tmp_path.rglob("*.cwasm"))
 
 
 def test_key_changes_with_configuration(tmp_path: Path) -> None:
