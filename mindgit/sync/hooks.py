@@ -384,9 +384,38 @@ def pre_push(
     The commits sent are those reachable from what is pushed and from none of the commits the
     remote already has there (as far as this store holds them).
     """
-    tips = [p.local for p in pushed if p.local is not None]
+    problems: list[Problem] = []
+    tips = []
+    for p in pushed:
+        if p.local is None:
+            continue
+        commit, problem = _pushed_commit(repo, p.local, p.remote_ref)
+        if problem is not None:
+            problems.append(problem)
+        elif commit is not None:
+            tips.append(commit)
     hide = [p.remote for p in pushed if p.remote is not None and _has(repo, p.remote)]
-    return check_commits(repo, trust, tips, hide, max_object_bytes=max_object_bytes)
+    return problems + check_commits(repo, trust, tips, hide, max_object_bytes=max_object_bytes)
+
+
+def _pushed_commit(
+    repo: pygit2.Repository, oid: str, remote_ref: str
+) -> tuple[str | None, Problem | None]:
+    """The commit a pushed object is (or a tag names), or why it is none.
+
+    git pushes a tree or a blob as readily as a commit (``git tag t HEAD^{tree}``); the walk of
+    history would refuse one only as "objects are missing", which they are not.
+    """
+    try:
+        obj = repo[oid]
+        while isinstance(obj, pygit2.Tag):
+            obj = repo[obj.target]
+    except (KeyError, ValueError, pygit2.GitError):
+        return oid, None  # the walk names what is missing
+    if obj.type == pygit2.enums.ObjectType.COMMIT:
+        return str(obj.id), None
+    what = f"is a {obj.type_str}" if str(obj.id) == oid else f"is a tag of a {obj.type_str}"
+    return None, Problem(oid, f"{what}, not a commit (pushed to {remote_ref})")
 
 
 def _has(repo: pygit2.Repository, oid: str) -> bool:
