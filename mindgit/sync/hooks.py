@@ -450,11 +450,31 @@ def hook_script(name: str, python: str | None = None) -> str:
     """The shell script for hook ``name``; it runs ``python -m mindgit`` if given, else ``mindgit``.
 
     ``hooks/<name>`` in the source tree is ``hook_script(name)``: copied by hand it finds
-    ``mindgit`` on the ``PATH``.
+    ``mindgit`` on the ``PATH``. A recorded Python that is gone (its venv moved or deleted)
+    falls back to ``mindgit`` on the ``PATH`` too; with none there, the hook says what happened
+    and how to mend it, where the shell would only say ``mindgit: not found``.
     """
+    return _script(name, python, gone_check=python is not None)
+
+
+def _script(name: str, python: str | None, *, gone_check: bool) -> str:
+    # gone_check False is also the script every hook install wrote before the check existed,
+    # which a new install must still recognise as its own.
     if name not in HOOK_NAMES:
         raise UsageError(f"unknown hook {name!r}", hint=f"one of {', '.join(HOOK_NAMES)}")
     quoted = shlex.quote(python) if python else "''"
+    again = "mindgit hooks install" + (
+        " --server <this repository>" if name in SERVER_HOOKS else ""
+    )
+    gone = (
+        "if ! command -v mindgit >/dev/null 2>&1; then\n"
+        f'    echo "mindgit: {name} hook: $MINDGIT_PYTHON cannot be run and no mindgit is on the PATH;'
+        f' install the hook again with the Python that now runs mindgit: {again}" >&2\n'
+        "    exit 1\n"
+        "fi\n"
+        if gone_check
+        else ""
+    )
     return (
         "#!/bin/sh\n"
         f"{MARKER}{name}\n"
@@ -465,6 +485,7 @@ def hook_script(name: str, python: str | None = None) -> str:
         'if [ -n "$MINDGIT_PYTHON" ] && [ -x "$MINDGIT_PYTHON" ]; then\n'
         f'    exec "$MINDGIT_PYTHON" -m mindgit hook {name} "$@"\n'
         "fi\n"
+        f"{gone}"
         f'exec mindgit hook {name} "$@"\n'
     )
 

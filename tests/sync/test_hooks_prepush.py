@@ -20,7 +20,7 @@ from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
 from mindgit.store.rotations import rotate_key
-from mindgit.sync.hooks import MAX_REPORTED, install_hook
+from mindgit.sync.hooks import MAX_REPORTED, install_hook, install_server
 from tests.conftest import FIXTURES, git
 from tests.sync import forge
 from tests.sync.test_hooks_gate import populated
@@ -371,3 +371,59 @@ def test_the_hook_finds_a_bare_store_however_git_is_pointed_at_it(
     )
     assert refused(proc) == [f"{REFUSED}{bad}: unsigned commit"]
     assert remote_refs(remote) == {"refs/heads/main": pushed}
+
+
+def _wrapper(path: Path) -> Path:
+    # A wrapper, not a symlink: a venv's python finds its venv from the path it is run by.
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
+def test_a_recorded_python_that_is_gone_says_so(
+    guarded: Store, remote: Path, tmp_path: Path
+) -> None:
+    python = _wrapper(tmp_path / "venv python")
+    install(guarded, str(python))
+    bare_path = {**os.environ, "PATH": "/usr/bin:/bin"}
+    assert push(guarded, str(remote), "main", env=bare_path).returncode == 0
+    python.unlink()
+    guarded.think("signed, after the venv moved")
+    proc = push(guarded, str(remote), "main", env=bare_path)
+    assert proc.returncode != 0
+    assert f"{python} cannot be run" in proc.stderr and "mindgit hooks install" in proc.stderr
+    assert "not found" not in proc.stderr
+    assert remote_refs(remote)["refs/heads/main"] != guarded.head()
+
+
+def test_a_recorded_python_that_is_gone_falls_back_to_mindgit_on_the_path(
+    guarded: Store, remote: Path, tmp_path: Path
+) -> None:
+    python = _wrapper(tmp_path / "py")
+    install(guarded, str(python))
+    python.unlink()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _wrapper(bin_dir / "mindgit").write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -m mindgit "$@"\n'
+    )
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    bad = plain_commit(guarded, "refs/heads/main")
+    point(guarded, "refs/heads/main", bad)
+    proc = push(guarded, str(remote), "main", env=env)
+    assert refused(proc) == [f"{REFUSED}{bad}: unsigned commit"]
+
+
+def test_a_server_hook_whose_python_is_gone_says_how_to_reinstall(
+    store: Store, tmp_path: Path
+) -> None:
+    python = _wrapper(tmp_path / "py")
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    install_server(server, trust_text=store.trust.export(), python=str(python))
+    python.unlink()
+    proc = push(store, str(server), "main", env={**os.environ, "PATH": "/usr/bin:/bin"})
+    assert proc.returncode != 0
+    assert f"remote: mindgit: pre-receive hook: {python} cannot be run" in proc.stderr
+    assert "mindgit hooks install --server <this repository>" in proc.stderr
+    assert remote_refs(server) == {}
