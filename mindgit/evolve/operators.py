@@ -166,7 +166,14 @@ def _mutate_slot(kind: int, slot: Slot, values: Values, i: int, stream: Stream) 
         values[i] = x + 0.0
     elif kind == INT:
         z = stream.gaussian()
-        step = round(slot.sigma * z)
+        s = slot.sigma * z
+        if s - s != 0.0:
+            # The step overflowed (a huge --mutation-scale or gene scale): round() cannot take
+            # it. Any finite step this large reflects off both bounds and is clamped to hi,
+            # so hi is also what an infinite one gives.
+            values[i] = int(slot.hi)
+            return
+        step = round(s)
         if step == 0:
             step = 1 if z >= 0.0 else -1
         x = values[i] + step
