@@ -8,11 +8,14 @@ then the caller's explicit values.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mindgit.errors import MindgitError, UsageError
+from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessModule, Limits, NotWasm
 from mindgit.store.fitness_store import (
     FitnessEntry,
@@ -131,18 +134,92 @@ def add_fitness_bytes(
 
 def resolve_fitness(store: Store, spec: str, *, limits: Limits | None = None) -> FitnessEntry:
     """A stored module by name or CID; an existing file path is added first."""
+    source = find_fitness(store, spec)
+    if source.entry is not None:
+        return source.entry
+    assert source.file_name is not None
+    return add_fitness_bytes(store, source.wasm, source.file_name, limits=limits)
+
+
+@dataclass(frozen=True, slots=True)
+class FitnessSource:
+    """The module a ``--fitness`` names, found without writing anything: a stored one
+    (``entry``), or a file's module to be stored under ``file_name`` (``store_source``)."""
+
+    cid: CID
+    wasm: bytes
+    entry: FitnessEntry | None
+    file_name: str | None
+
+
+def find_fitness(store: Store, spec: str) -> FitnessSource:
+    """A stored module by name or CID, or the module in an existing ``.wat``/``.wasm`` file
+    (not stored: a run that is refused must leave the store as it was)."""
     try:
-        return find_module(store, spec)
+        entry = find_module(store, spec)
     except UnknownFitness:
         pass
+    else:
+        return FitnessSource(entry.cid, entry_bytes(store, entry), entry, None)
     path = Path(spec)
     if path.is_file():
-        return add_fitness(store, path, limits=limits)
+        name = check_module_name(path.stem)
+        try:
+            source = path.read_bytes()
+        except OSError as e:
+            raise FitnessFileError(path, e.strerror or str(e)) from None
+        wasm = to_wasm(source)
+        return FitnessSource(module_cid(wasm), wasm, None, name)
     if parse_cid(spec) is not None:
         raise UnknownFitness(spec)
     if "/" in spec or spec.endswith((".wat", ".wasm")):
         raise FitnessFileError(path, "no such file")
     raise UnknownFitness(spec)
+
+
+def fitness_cid(store: Store, spec: str) -> CID | None:
+    """The CID of the module ``spec`` names (as ``find_fitness`` finds it), None if none."""
+    try:
+        return find_fitness(store, spec).cid
+    except (UnknownFitness, FitnessFileError):
+        return None
+
+
+def store_source(store: Store, source: FitnessSource) -> FitnessEntry:
+    """The stored entry of a module ``find_fitness`` found (and the sandbox has loaded): a
+    file's module is stored under the file's name now, repointing it (docs/evolve.md)."""
+    if source.entry is not None:
+        return source.entry
+    assert source.file_name is not None
+    return store_module(store, source.wasm, source.file_name, replace=True)
+
+
+@contextlib.contextmanager
+def cache_undone_on_error(store: Store) -> Iterator[None]:
+    """Compiled modules cached inside the block are removed again if it raises.
+
+    Loading a module to check a run caches its machine code in the store's private
+    directory; a refused run is to leave the store byte for byte as it was.
+    """
+    root = cache_dir(store)
+    before = _cached(root)
+    try:
+        yield
+    except BaseException:
+        # Children sort after their directory: reversed, files go before the directories.
+        for path in sorted(_cached(root) - before, reverse=True):
+            with contextlib.suppress(OSError):
+                if path.suffix == ".cwasm" and not path.name.startswith("."):
+                    path.unlink()
+                elif path.is_dir():
+                    path.rmdir()  # only if empty: another process may be writing into it
+        raise
+
+
+def _cached(root: Path) -> set[Path]:
+    if not root.is_dir():
+        return set()
+    return {root, *root.rglob("*")}
 
 
 def load_fitness(store: Store, wasm: bytes, limits: Limits) -> FitnessModule:

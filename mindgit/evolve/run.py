@@ -33,10 +33,12 @@ from mindgit.errors import MindgitError, UsageError
 from mindgit.evolve.breeding import Breeding, make_breeding
 from mindgit.evolve.fitness import (
     cache_dir,
-    entry_bytes,
+    cache_undone_on_error,
+    find_fitness,
+    fitness_cid,
     limits_for,
     load_fitness,
-    resolve_fitness,
+    store_source,
 )
 from mindgit.evolve.genes import GenomeCodec, Values
 from mindgit.evolve.operators import (
@@ -69,7 +71,7 @@ from mindgit.store.generation import (
 )
 from mindgit.store.generation_check import read_manifest
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import read_ref, update_ref
+from mindgit.store.refs import read_ref
 from mindgit.store.repository import HEADS, MINDGIT_DIR, NothingChanged, Store
 from mindgit.store.verify import STATE_TRAILER, trailer
 
@@ -208,30 +210,10 @@ def plan_run(
     memory: int | None = None,
 ) -> _Plan:
     """Everything a new run needs, checked, before anything is written. A module given as a path
-    is stored, and taken back out if the run is refused (it fails on the start state, say)."""
-    before = _fitness_refs(store)
-    try:
+    is stored only once the run is accepted; a refused run leaves the store as it was, down to
+    the compiled-module cache."""
+    with cache_undone_on_error(store):
         return _checked_plan(store, fitness, params, experiment, fuel, memory)
-    except BaseException:
-        _restore_fitness_refs(store, before)
-        raise
-
-
-def _fitness_refs(store: Store) -> dict[str, str | None]:
-    return {
-        r: read_ref(store.repo, r) for r in store.repo.references if r.startswith("refs/fitness/")
-    }
-
-
-def _restore_fitness_refs(store: Store, before: dict[str, str | None]) -> None:
-    for ref, now in _fitness_refs(store).items():
-        old = before.get(ref)
-        if now == old:
-            continue
-        if old is None:
-            store.repo.references.delete(ref)
-        else:
-            update_ref(store.repo, ref, old, now, message="run refused", committer="mindgit <>")
 
 
 def _checked_plan(
@@ -246,20 +228,21 @@ def _checked_plan(
     snap = store.snapshot(exp)
     codec = GenomeCodec(snap.state, params.mutation_scale)
     limits = limits_for(store, fuel=fuel, memory=memory)
-    entry = resolve_fitness(store, fitness, limits=limits)
-    module = load_fitness(store, entry_bytes(store, entry), limits)
+    source = find_fitness(store, fitness)
+    module = load_fitness(store, source.wasm, limits)
     if params.mutation_rate is None:
         params = replace(params, mutation_rate=default_mutation_rate(codec))
     entry_point = ENTRY_BATCH if module.has_batch and codec.batchable else ENTRY_FITNESS
     info = RunInfo(
-        params, entry.cid, entry_point, _limits_node(limits), snap.commit, snap.manifest.cid
+        params, source.cid, entry_point, _limits_node(limits), snap.commit, snap.manifest.cid
     )
     scorer = _Scorer(module, codec, entry_point)
     start_score = scorer.score([codec.start_values])[0]
     if isinstance(start_score, FitnessFailure):
-        raise StartStateFails(entry.cid, start_score)
+        raise StartStateFails(source.cid, start_score)
     if read_ref(store.repo, info.ref) is not None:
         raise RunExists(info.run_id)
+    entry = store_source(store, source)
     return _Plan(info, exp, codec, module, entry.blob, _shared(snap.tree), snap.tree, start_score)
 
 
@@ -359,25 +342,43 @@ def resume_run(
     ``fitness``, ``fuel``, ``memory``); any that differs from the run's is refused.
     """
     run_id = check_run_id(run) if run is not None else find_resumable(store, experiment)
+    expect = expect or {}
+    # Refused before the run is locked: taking the lock creates its file, and a refused
+    # resume changes nothing on disk. Checked again under the lock, which decides.
+    _resumable_tip(store, run_id, experiment, expect)
     with run_lock(store, run_id):
-        return _resume(store, run_id, expect or {}, on_progress, should_stop)
+        return _resume(store, run_id, experiment, expect, on_progress, should_stop)
+
+
+def _resumable_tip(
+    store: Store, run_id: str, experiment: str | None, expect: Mapping[str, Any]
+) -> RunTip:
+    """The run's last generation, if the run can be resumed as asked; else the reason."""
+    tip = read_run_tip(store.repo, run_id)
+    if tip is None:
+        raise UnknownRun(run_id)
+    _check_expected(store, tip.info, expect)
+    if experiment is not None and tip.experiment is not None:
+        exp = store.experiment(experiment)
+        if exp != tip.experiment:
+            # Its result is committed on its own experiment, never on the one asked for.
+            raise ParametersDiffer(run_id, "experiment", exp, tip.experiment)
+    if tip.record.generation + 1 >= tip.info.params.generations and _result_committed(store, tip):
+        raise NothingToResume(f"run {run_id} is complete and its result is committed")
+    return tip
 
 
 def _resume(
     store: Store,
     run_id: str,
+    experiment: str | None,
     expect: Mapping[str, Any],
     on_progress: ProgressCallback | None,
     should_stop: StopCheck | None,
 ) -> RunResult:
-    tip = read_run_tip(store.repo, run_id)
-    if tip is None:
-        raise UnknownRun(run_id)
+    tip = _resumable_tip(store, run_id, experiment, expect)
     info = tip.info
-    _check_expected(store, info, expect)
     exp = tip.experiment or store.current
-    if tip.record.generation + 1 >= info.params.generations and _result_committed(store, tip):
-        raise NothingToResume(f"run {run_id} is complete and its result is committed")
     snap = store.snapshot(info.start_commit)
     if snap.manifest.cid != info.start_state:
         raise MindgitError(f"run {run_id}: start commit does not hold its start state")
@@ -433,13 +434,8 @@ def _check_expected(store: Store, info: RunInfo, expect: Mapping[str, Any]) -> N
     recorded["memory"] = info.limits.memory
     for name, given in expect.items():
         if name == "fitness":
-            from mindgit.store.fitness_store import UnknownFitness, find_module
-
-            try:
-                cid = find_module(store, str(given)).cid
-            except UnknownFitness:
-                cid = None
-            if cid != info.module:
+            # A name, a CID or a file: the run's module is the one its bytes hash to.
+            if fitness_cid(store, str(given)) != info.module:
                 raise ParametersDiffer(info.run_id, "fitness", given, str(info.module))
             continue
         if name not in recorded:
