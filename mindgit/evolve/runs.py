@@ -197,7 +197,9 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
     try:
         commit_id = store.resolve(target)
     except UnknownRef:
-        raise NotFromARun(target) from None
+        # Quoted as typed: control characters or bytes that are not UTF-8 are escaped, never
+        # written raw to the terminal (or unencodable on a strict stream).
+        raise NotFromARun(repr(target)) from None
     commit = as_commit(store.repo[commit_id])
     assert commit is not None
     if GENERATION_FILE in commit.tree:
