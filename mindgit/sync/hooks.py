@@ -96,14 +96,29 @@ class EmptyTrust(MindgitError):
 
 
 class HookExists(MindgitError):
-    """A hook that mindgit did not write is in the way."""
+    """A hook that mindgit did not write, or wrote and someone then edited, is in the way."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, edited: bool = False) -> None:
+        what = (
+            "is a mindgit hook edited since it was installed"
+            if edited
+            else ("exists and is not a mindgit hook")
+        )
         super().__init__(
-            f"{path} exists and is not a mindgit hook; nothing was changed",
+            f"{path} {what}; nothing was changed",
             hint="move it aside (or chain it from a wrapper), or pass --force to replace it",
         )
         self.path = path
+        self.edited = edited
+
+
+class HookNotWritten(MindgitError):
+    """The hook's file or its directory could not be written."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}; nothing was changed")
+        self.path = path
+        self.reason = reason
 
 
 class NotARepository(MindgitError):
@@ -510,20 +525,45 @@ def install_hook(
     script = hook_script(name, python)
     directory = hooks_dir(repo)
     target = directory / name
-    if target.exists() and not force and not _is_ours(target):
-        raise HookExists(target)
-    directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(target, script.encode(), 0o755)
+    # lexists: a symlink whose target is gone (a hook manager's, say) is still someone's hook.
+    if os.path.lexists(target) and not force:
+        whose = _whose(target, name)
+        if whose != "ours":
+            raise HookExists(target, edited=whose == "edited")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, script.encode(), 0o755)
+    except OSError as e:
+        # The error's own path may be the temporary file beside the hook: name what is wrong.
+        if directory.exists() and not directory.is_dir():
+            raise HookNotWritten(target, f"{directory} is not a directory") from None
+        raise HookNotWritten(target, e.strerror or str(e)) from None
     return target
 
 
-def _is_ours(path: Path) -> bool:
+def _whose(path: Path, name: str) -> str:
+    """ "ours" for a script mindgit writes (or wrote) for hook ``name``, unchanged; "edited" for
+    one that says it is mindgit's and is not; "foreign" for anything else.
+
+    Only an unchanged script is replaced quietly: lines someone added to it (a chained hook, a
+    setting) would otherwise be lost without a word.
+    """
     try:
         with open(path, "rb") as f:
-            head = f.read(512)
-    except OSError:
-        return False
-    return MARKER.encode() in head
+            data = f.read(64 << 10)
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return "foreign"
+    if MARKER not in text:
+        return "foreign"
+    recorded = [line for line in text.split("\n") if line.startswith(_PYTHON_LINE)]
+    try:
+        words = shlex.split(recorded[0].removeprefix(_PYTHON_LINE)) if len(recorded) == 1 else []
+    except ValueError:
+        words = []
+    python = words[0] if len(words) == 1 and words[0] else None
+    written = {_script(name, python, gone_check=check) for check in (True, False)}
+    return "ours" if text in written else "edited"
 
 
 @dataclass(frozen=True, slots=True)

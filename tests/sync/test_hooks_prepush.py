@@ -8,6 +8,7 @@ the whole push when pre-push exits non-zero: a refused push leaves every remote 
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,8 @@ from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
 from mindgit.store.rotations import rotate_key
-from mindgit.sync.hooks import MAX_REPORTED, install_hook, install_server
-from tests.conftest import FIXTURES, git
+from mindgit.sync.hooks import MAX_REPORTED, HookExists, hook_script, install_hook, install_server
+from tests.conftest import FIXTURES, Mg, git
 from tests.sync import forge
 from tests.sync.test_hooks_gate import populated
 
@@ -427,3 +428,91 @@ def test_a_server_hook_whose_python_is_gone_says_how_to_reinstall(
     assert f"remote: mindgit: pre-receive hook: {python} cannot be run" in proc.stderr
     assert "mindgit hooks install --server <this repository>" in proc.stderr
     assert remote_refs(server) == {}
+
+
+# ---- mindgit hooks install on a store ---------------------------------------------------------
+
+
+def test_install_twice_writes_the_same_hook(store: Store, mg: Mg) -> None:
+    first = mg("--store", str(store.path), "hooks", "install")
+    hook = store.path / "hooks" / "pre-push"
+    text = hook.read_bytes()
+    again = mg("--store", str(store.path), "hooks", "install")
+    assert (first.code, again.code) == (0, 0), again.err
+    assert hook.read_bytes() == text == hook_script("pre-push", sys.executable).encode()
+    assert stat.S_IMODE(hook.stat().st_mode) == 0o755
+    # No temporary file is left beside it.
+    assert sorted(p.name for p in hook.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_dangling_symlink_is_a_foreign_hook(store: Store, mg: Mg, tmp_path: Path) -> None:
+    hook = store.path / "hooks" / "pre-push"
+    hook.symlink_to(tmp_path / "hook-manager" / "pre-push")
+    result = mg("--store", str(store.path), "hooks", "install")
+    assert result.code == 1 and "is not a mindgit hook" in result.err
+    assert hook.is_symlink()
+    assert mg("--store", str(store.path), "hooks", "install", "--force").code == 0
+    assert not hook.is_symlink() and hook.read_text() == hook_script("pre-push", sys.executable)
+
+
+def test_an_edited_mindgit_hook_is_kept_unless_forced(store: Store, mg: Mg) -> None:
+    path = install(store)
+    edited = path.read_text().replace("exec mindgit", "echo chained >&2\nexec mindgit")
+    path.write_text(edited)
+    result = mg("--store", str(store.path), "hooks", "install")
+    assert result.code == 1 and "edited" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert path.read_text() == edited
+    with pytest.raises(HookExists):
+        install_hook(store.repo, "pre-push", "/elsewhere/python3")
+    assert mg("--store", str(store.path), "hooks", "install", "--force").code == 0
+    assert path.read_text() == hook_script("pre-push", sys.executable)
+
+
+def test_a_hook_under_another_python_is_still_ours(store: Store) -> None:
+    install(store, "/opt/old venv/bin/python3")
+    path = install(store)
+    assert path.read_text() == hook_script("pre-push", sys.executable)
+
+
+def test_a_directory_in_the_way_is_a_clear_error(store: Store, mg: Mg) -> None:
+    hook = store.path / "hooks" / "pre-push"
+    hook.mkdir()
+    result = mg("--store", str(store.path), "hooks", "install")
+    assert result.code == 1 and "is not a mindgit hook" in result.err
+    forced = mg("--store", str(store.path), "hooks", "install", "--force")
+    assert forced.code == 1
+    # The hook is named, not the temporary file beside it that failed to take its place.
+    assert forced.err.startswith(f"mindgit: error: cannot write {hook}: ")
+    assert len(forced.err.strip().splitlines()) == 1
+    assert hook.is_dir() and [p.name for p in hook.parent.iterdir() if p.name[0] == "."] == []
+
+
+def test_a_hooks_path_that_is_a_file_is_a_clear_error(store: Store, mg: Mg, tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "hooks-file"
+    not_a_dir.write_text("x")
+    store.repo.config["core.hooksPath"] = str(not_a_dir)
+    result = mg("--store", str(store.path), "hooks", "install")
+    assert result.code == 1, result.err
+    assert f"cannot write {not_a_dir / 'pre-push'}: {not_a_dir} is not a directory" in result.err
+    assert not_a_dir.read_text() == "x"
+
+
+@pytest.mark.parametrize("where", ["missing", "file", "plain-repo"])
+def test_install_needs_a_store(mg: Mg, tmp_path: Path, where: str) -> None:
+    path = tmp_path / "somewhere"
+    if where == "file":
+        path.write_text("x")
+    elif where == "plain-repo":
+        git("init", "-q", "--bare", str(path))
+    result = mg("--store", str(path), "hooks", "install")
+    assert result.code != 0 and "internal error" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert not (path / "hooks" / "pre-push").exists()
+
+
+def test_a_hook_installed_before_the_missing_python_check_is_still_ours(store: Store) -> None:
+    hook = store.path / "hooks" / "pre-push"
+    earlier = hook_script("pre-push").replace("MINDGIT_PYTHON=''", "MINDGIT_PYTHON=/old/python3")
+    hook.write_text(earlier)
+    assert install(store).read_text() == hook_script("pre-push", sys.executable)
