@@ -91,8 +91,8 @@ class InvalidLimits(SandboxError):
     def __init__(self, field: str, value: int, most: int | None = None) -> None:
         self.field = field
         self.value = value
-        bound = "positive" if most is None else f"at most {most}"
-        super().__init__(f"sandbox limit {field}={value} is out of range; it must be {bound}")
+        self.bound = "positive" if most is None else f"at most {most}"
+        super().__init__(f"sandbox limit {field}={value} is out of range; it must be {self.bound}")
 
 
 class InvalidBatch(SandboxError):

@@ -38,6 +38,23 @@ def _size(text: str | None, what: str) -> int | None:
     return parse_size(text, what)
 
 
+def _check_limits(fuel: int | None, memory: int | None, memory_text: str | None) -> None:
+    """Refuse --fuel and --memory values the sandbox would refuse, as the usage errors they are."""
+    from mindgit.errors import UsageError
+    from mindgit.sandbox import InvalidLimits, Limits
+
+    for flag, field, value, shown in (
+        ("--fuel", "fuel", fuel, str(fuel)),
+        ("--memory", "memory_bytes", memory, repr(memory_text)),
+    ):
+        if value is None:
+            continue
+        try:
+            Limits(**{field: value})
+        except InvalidLimits as e:
+            raise UsageError(f"{flag} {shown} is out of range; it must be {e.bound}") from None
+
+
 # ---- fitness -----------------------------------------------------------------------------------
 
 
@@ -338,6 +355,7 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
     typed = click.core.ParameterSource.COMMANDLINE
     given = {n: opts[n] for n in names if ctx.get_parameter_source(n) == typed}
     memory = _size(opts["memory"], "--memory")
+    _check_limits(opts["fuel"], memory, opts["memory"])
     if opts["resume"] is not None:
         expect: dict[str, Any] = dict(given)
         if opts["fitness_ref"] is not None:
