@@ -11,6 +11,28 @@ import click
 
 from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
+from mindgit.errors import MindgitError, UsageError
+
+
+class ConfigNotWritten(MindgitError):
+    """The store's git config could not be written (read-only, or locked by another writer)."""
+
+    def __init__(self, store: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot write the settings of {store}: {reason}; nothing was changed",
+            hint=f"check that {store / 'config'} is writable and that no git or mindgit "
+            f"process holds {store / 'config.lock'}",
+        )
+        self.store = store
+        self.reason = reason
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @click.command()
@@ -88,8 +110,6 @@ def think(
     TEXT `-` reads the text from stdin, which keeps a private thought out of shell history and
     the process list.
     """
-    from mindgit.errors import UsageError
-
     if recipients and not private:
         raise UsageError("--to names who may read a private thought; add --private")
     if text == "-":
@@ -176,6 +196,11 @@ def genome_set(
         )
         for a in assignments
     ]
+    names = [g.name for g in genes]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        # `x=1 x=2` would silently keep only the last value (and the last one's type).
+        raise UsageError(f"gene {twice[0]!r} is given twice; give each gene one value")
     commit = store.set_genes(genes, experiment=experiment)
     if as_json:
         emit_json(
@@ -331,8 +356,6 @@ def _block_json(store: Any, snap: Any, cid: Any) -> dict[str, Any]:
 
 
 def _rev_or_experiment(store: Any, rev: str | None, experiment: str | None) -> str:
-    from mindgit.errors import UsageError
-
     if rev is not None and experiment is not None:
         raise UsageError("give a revision or -e/--experiment, not both")
     return rev if rev is not None else str(store.head(experiment))
@@ -511,7 +534,6 @@ def switch(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.pass_context
 def experiments(ctx: click.Context, as_json: bool) -> None:
     """Every experiment: head, signer, size."""
-    from mindgit.errors import MindgitError
     from mindgit.store import history
 
     store = open_store_from(ctx)
@@ -685,10 +707,19 @@ def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
 @click.pass_context
 def config_set(ctx: click.Context, key: str, value: str, as_json: bool) -> None:
     """Set a setting, e.g. `mindgit config set fitness rastrigin`."""
-    from mindgit.store.settings import check_setting
+    import pygit2
+
+    from mindgit.store.settings import BadSetting, check_setting
 
     store = open_store_from(ctx)
     full = check_setting(key, value)
-    store.config_set(full, value)
+    if not _is_utf8(value):
+        # Bytes that are not UTF-8 reach us as lone surrogates, which git's config cannot hold.
+        raise BadSetting(key, f"{value!r} is not UTF-8 text")
+    try:
+        store.config_set(full, value)
+    except pygit2.GitError as e:
+        # libgit2 ends some messages with ": " and no reason after it.
+        raise ConfigNotWritten(store.path, str(e).rstrip(": ")) from None
     if as_json:
         emit_json({"key": full, "value": value})
