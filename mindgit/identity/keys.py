@@ -183,6 +183,10 @@ class PublicKey:
     def parse(cls, text: str) -> PublicKey:
         """Read a did:key or an OpenSSH public key line (``ssh-ed25519 AAAA... [comment]``)."""
         stripped = text.strip()
+        if len(stripped.splitlines()) > 1:
+            # An OpenSSH line's comment would swallow the rest: two pasted keys would quietly
+            # become the first one.
+            raise MalformedKey(text, "give one key on one line; this text has several lines")
         if stripped.startswith(DID_PREFIX):
             key = cls._from_did(stripped, text)
         elif stripped.startswith("did:"):
