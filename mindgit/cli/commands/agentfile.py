@@ -160,6 +160,12 @@ def block_set(
     """Give block LABEL the text VALUE (a new commit; `mindgit diff` shows the change)."""
     from mindgit.adapters.agentfile import set_block
 
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Bytes that are not UTF-8 reach us as lone surrogates. The library keeps those (an
+        # agent file may hold them), but typed in, they are a wrong encoding, not a value.
+        raise UsageError("VALUE is not UTF-8 text; nothing was changed") from None
     store = open_store_from(ctx)
     _report(set_block(store, label, value, experiment=experiment), as_json)
 
