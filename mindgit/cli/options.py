@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,3 +45,36 @@ def open_store_from(ctx: click.Context) -> Any:
         # libgit2 refuses a store whose git config does not parse; that is the store's state,
         # not a bug in mindgit, and every command would otherwise report an internal error.
         raise StoreUnreadable(str(e)) from None
+
+
+class InsideAStore(UsageError):
+    """A file or store a command would write among a store's own files."""
+
+    def __init__(self, what: str, path: Path, store: Path) -> None:
+        super().__init__(
+            f"{what} {path} is inside the store {store}: writing there would change the store; "
+            "nothing was written",
+            hint="give a path outside the store's directory",
+        )
+        self.path = path
+        self.store = store
+
+
+def refuse_inside_store(what: str, path: Path, store: Path) -> None:
+    """Refuse to write ``path`` when it is ``store`` or lies under it: a CAR written over the
+    store's HEAD, or an agent file over its config, leaves a store that no longer opens."""
+    target = path.resolve()
+    root = store.resolve()
+    if target == root or root in target.parents:
+        raise InsideAStore(what, path, store)
+
+
+def enclosing_store(path: Path) -> Path | None:
+    """The store that ``path`` would lie inside, if any (git reads a store made under
+    refs/heads/ as experiments, and fsck reports its files as broken refs)."""
+    from mindgit.store.repository import is_store
+
+    for parent in path.resolve().parents:
+        if is_store(parent):
+            return parent
+    return None

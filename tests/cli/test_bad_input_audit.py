@@ -114,6 +114,8 @@ CASES: list[tuple[str, ...]] = [
     ("init", "@files/plain/sub", "--name", "x"),
     ("init", "@root/new", "--name", "x", "--key", "@files/plain"),
     ("init", "@root/new", "--name", "x", "--key", "@files/none"),
+    ("init", "@store/refs/heads/x", "--name", "x"),
+    ("init", "@store/objects/sub", "--name", "x"),
     # a store that is not there, or not a store
     ("--store", "@root/nowhere", "show"),
     ("--store", "@files/plain", "think", "x"),
@@ -206,6 +208,9 @@ CASES: list[tuple[str, ...]] = [
     ("export", "--car", "@root/nodir/out.car"),
     ("export", "--car", "@root"),
     ("export", "--car", "-", "--json"),
+    ("export", "--car", ""),
+    ("export", "--car", "@store/HEAD"),
+    ("export", "--car", "@store/refs/heads/x.car"),
     ("import", "@files/none", "--as", "x"),
     ("import", "@files", "--as", "x"),
     ("import", "@files/empty", "--as", "x"),
@@ -229,6 +234,7 @@ CASES: list[tuple[str, ...]] = [
     ("import-af", "@af", "--as", "a\nb"),
     ("export-af", "nosuch", "-o", "@root/out.af"),
     ("export-af", "main", "-o", "@root/out.af"),
+    ("export-af", "main", "-o", ""),
     ("af-info", "main"),
     ("block", "set", "human", "v"),
     ("block", "restore", "human", "--from", "nosuch"),
@@ -304,6 +310,25 @@ def test_block_set_refuses_a_value_that_is_not_utf8(node: Node, mg: Mg) -> None:
     assert_one_error_line(r.returncode, r.stderr.decode("utf-8", "replace"))
     assert changes(before, snapshot(node.root)) == []
     assert mg(*store, "block", "set", "human", "café", "-e", "agent").code == 0
+
+
+def test_an_agent_file_is_not_written_over_the_store(
+    node: Node, mg: Mg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `export-af -o STORE/config` wrote the agent file over the store's git config: exit 0, and
+    # every later command failed on a config that no longer parsed.
+    store = ["--store", str(node.store)]
+    assert mg(*store, "import-af", str(AF), "--as", "agent").code == 0
+    before = snapshot(node.root)
+    for output in (node.store / "config", node.store / "mindgit" / "agent.af"):
+        r = mg(*store, "export-af", "agent", "-o", str(output))
+        assert_one_error_line(r.code, r.err)
+        assert "inside the store" in r.err
+    monkeypatch.chdir(node.store)  # the store found from the working directory, a relative -o
+    r = mg("export-af", "agent", "-o", "agent.af")
+    assert r.code == 2 and "inside the store" in r.err
+    assert changes(before, snapshot(node.root)) == []
+    assert mg(*store, "export-af", "agent", "-o", str(node.root / "agent.af")).code == 0
 
 
 def test_a_config_file_git_cannot_parse_is_an_error_not_a_bug(node: Node, mg: Mg) -> None:

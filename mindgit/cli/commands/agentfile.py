@@ -9,7 +9,12 @@ from typing import Any
 import click
 
 from mindgit.cli.housekeeping import housekeep
-from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.options import (
+    experiment_option,
+    json_option,
+    open_store_from,
+    refuse_inside_store,
+)
 from mindgit.cli.output import emit_json, info
 from mindgit.errors import UsageError
 
@@ -86,7 +91,11 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
 
     if output == "-" and as_json:
         raise UsageError("-o - and --json both write to stdout; pick one")
+    if not output:
+        raise UsageError("-o needs a file name ('-' for stdout)")
     store = open_store_from(ctx)
+    if output != "-":
+        refuse_inside_store("-o", Path(output), store.path)
     out: Any = sys.stdout.buffer if output == "-" else Path(output)
     result = run_export(store, list(revs), out)
     if output == "-":

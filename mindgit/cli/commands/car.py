@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 import click
 
 from mindgit.cli.housekeeping import housekeep
-from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.options import json_option, open_store_from, refuse_inside_store
 from mindgit.cli.output import emit_json, info
 from mindgit.errors import UsageError
 
@@ -45,7 +45,11 @@ def export(
 
     if car_path == "-" and as_json:
         raise UsageError("--json prints on stdout, where --car - writes the CAR; pick one")
+    if not car_path:
+        raise UsageError("--car needs a file name ('-' for stdout)")
     store = open_store_from(ctx)
+    if car_path != "-":
+        refuse_inside_store("--car", Path(car_path), store.path)
     if car_path == "-":
         summary = export_car(store, rev, sys.stdout.buffer, history=history)
     else:
