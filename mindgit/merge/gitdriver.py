@@ -269,6 +269,10 @@ def git_setup(
     repo = open_repository(path)
     if repo.is_bare or repo.workdir is None:
         raise NotAClone(path, "is a bare repository (a store); clone it with `git clone` first")
+    has_remote = remote in repo.remotes.names()
+    if fetch and not has_remote:
+        # Checked before anything is written: a refused setup leaves the clone as it was.
+        raise NotAClone(path, f"has no remote {remote!r} to fetch fitness modules and runs from")
     git_dir = Path(repo.path)
     attributes = git_dir / "info" / "attributes"
     attributes.parent.mkdir(parents=True, exist_ok=True)
@@ -285,7 +289,7 @@ def git_setup(
     repo.config[f"merge.{BASES_DRIVER}.name"] = f"{DRIVER_NAME}: merge bases"
     repo.config[f"merge.{BASES_DRIVER}.driver"] = driver_command(command, virtual_base=True)
     refspecs: tuple[str, ...] = ()
-    if remote in repo.remotes.names():
+    if has_remote:
         key = f"remote.{remote}.fetch"
         for spec in REFSPECS:
             # Replace our own earlier line (same source prefix), else add it.
@@ -294,8 +298,6 @@ def git_setup(
         refspecs = REFSPECS
         if node is None:
             node = local_store_key(repo.remotes[remote].url, Path(repo.workdir))
-    elif fetch:
-        raise NotAClone(path, f"has no remote {remote!r} to fetch fitness modules and runs from")
     if node is not None:
         repo.config[CONFIG_NODE] = node.did
     else:

@@ -22,7 +22,7 @@ import pytest
 from mindgit.adapters.car_export import export as export_car
 from mindgit.store.genome import parse_assignment
 from mindgit.store.repository import init_store
-from tests.conftest import FIXTURES, Mg
+from tests.conftest import FIXTURES, Mg, git
 
 AF = FIXTURES / "agent-files" / "memgpt_agent.af"
 MINDGIT = str(Path(sys.executable).with_name("mindgit"))
@@ -329,6 +329,20 @@ def test_an_agent_file_is_not_written_over_the_store(
     assert r.code == 2 and "inside the store" in r.err
     assert changes(before, snapshot(node.root)) == []
     assert mg(*store, "export-af", "agent", "-o", str(node.root / "agent.af")).code == 0
+
+
+def test_git_setup_with_an_unknown_remote_leaves_the_clone_as_it_was(node: Node, mg: Mg) -> None:
+    # It registered the merge driver (.git/config, .git/info/attributes) and only then found
+    # that the remote to fetch from did not exist.
+    clone = node.root / "clone"
+    git("clone", "--quiet", str(node.store), str(clone))
+    before = snapshot(clone)
+    r = mg("git-setup", str(clone), "--remote", "nosuch")
+    assert_one_error_line(r.code, r.err)
+    assert "no remote 'nosuch'" in r.err
+    assert changes(before, snapshot(clone)) == []
+    assert mg("git-setup", str(clone), "--remote", "nosuch", "--no-fetch").code == 0
+    assert changes(before, snapshot(clone)) != []
 
 
 def test_a_config_file_git_cannot_parse_is_an_error_not_a_bug(node: Node, mg: Mg) -> None:
