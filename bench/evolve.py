@@ -1,6 +1,6 @@
 """Evolution benchmark: `mindgit evolve` against DEAP and against a bare wasm loop.
 
-Run: .venv/bin/python bench/evolve.py [--jobs short,long] [--problems rastrigin,onemax]
+Run: .venv/bin/python bench/evolve.py [--jobs short,long] [--problems rastrigin,onemax] [--repeat N]
 
 Each job is a whole process, timed from exec to exit, so start-up counts as a user feels it:
   (a) `mindgit evolve`: sandboxed wasm fitness, every generation committed and signed;
@@ -25,6 +25,10 @@ Peak memory is the largest resident set of the job's processes (wait4 ru_maxrss)
 user + system time of the job and its children: on a machine busy with other work, the CPU ratio
 says more than the wall-time ratio.
 
+With --repeat N each job is measured N times, (a), (b) and (c) in turn each time, and the
+medians are printed, with each repetition's own ratios: on a noisy machine one run's ratio
+can be off by a fifth either way.
+
 Targets (issue 3): short (a) <= 1.25x DEAP's time; long (a) at least as fast as DEAP (aim 2x);
 (a) within 3x of (c). Printed, never asserted.
 """
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -209,7 +214,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", default="short,long", help="short,long")
     parser.add_argument("--problems", default="rastrigin,onemax", help="rastrigin,onemax")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each job this many times, (a), (b), (c) in turn; print medians",
+    )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     names = {"a": "(a) mindgit evolve", "b": "(b) DEAP eaSimple", "c": "(c) bare wasm loop"}
     cores = os.cpu_count() or 1
     subprocess.run([sys.executable, "-m", "compileall", "-q", "mindgit"], cwd=ROOT, check=True)
@@ -218,23 +231,38 @@ def main() -> None:
         for job in args.jobs.split(","):
             generations = JOBS[job]
             load = os.getloadavg()[0]
-            results, gc = measure(problem, generations)
+            runs = [measure(problem, generations) for _ in range(args.repeat)]
             evals = POPULATION * generations
-            print(f"\n{problem}, {job} job ({generations} generations)")
+            how = f", median of {args.repeat}" if args.repeat > 1 else ""
+            print(f"\n{problem}, {job} job ({generations} generations{how})")
             if load > 0.5 * cores:
                 # mindgit needs both cores (breeding and the writer process): wall times taken
                 # while other work runs are not comparable; the CPU column still is, roughly.
                 print(f"  ! load average {load:.1f} on {cores} cores: the machine is busy")
             print(f"  {'':22}{'wall s':>9}{'evals/s':>11}{'peak MiB':>10}{'CPU s':>8}")
-            for key, (wall, rss, cpu) in results.items():
+            medians: dict[str, Job] = {}
+            for key in "abc":
+                jobs = [results[key] for results, _ in runs]
+                wall, rss, cpu = (statistics.median(j[i] for j in jobs) for i in range(3))
+                medians[key] = (wall, int(rss), cpu)
                 print(
                     f"  {names[key]:22}{wall:9.2f}{evals / wall:11,.0f}{rss / 1024:10.1f}{cpu:8.2f}"
                 )
-            ta, tb, tc = (results[k][0] for k in "abc")
-            ca, cb = results["a"][2], results["b"][2]
+            ta, tb, tc = (medians[k][0] for k in "abc")
+            ca, cb = medians["a"][2], medians["b"][2]
             print(
                 f"  time (b)/(a) = {tb / ta:.2f}   (c)/(a) = {tc / ta:.2f}   CPU (b)/(a) = {cb / ca:.2f}"
             )
+            if args.repeat > 1:
+                # Each repetition's own ratios: the spread says how far one run can be trusted.
+                each = [(r["b"][0] / r["a"][0], r["a"][0] / r["c"][0]) for r, _ in runs]
+                print(
+                    "  each run: (b)/(a) "
+                    + " ".join(f"{b:.2f}" for b, _ in each)
+                    + ";  (a)/(c) "
+                    + " ".join(f"{a:.2f}x" for _, a in each)
+                )
+            gc = runs[0][1]
             mib = 1 << 20
             (p0, b0), (p1, b1) = gc.before, gc.after
             if gc.after == gc.before:
