@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,8 @@ from mindgit.identity.trust import TrustedNode, UnknownNode
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.sync import refspace
+from mindgit.sync.outcomes import one_line
+from mindgit.sync.quarantine import QUARANTINE_DIR
 
 PEERS_DIR = "peers"
 NODE_KEY = "mindgitNode"
@@ -46,7 +49,8 @@ class InvalidPeerName(UsageError):
     def __init__(self, name: str) -> None:
         super().__init__(
             f"invalid peer name {name!r}",
-            hint="use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            hint="use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+            "and not ending with '.'",
         )
         self.name = name
 
@@ -110,22 +114,38 @@ class Peer:
 
 def check_peer_name(name: str) -> str:
     """``name`` if it can be a git remote name and one ref path component, else raise."""
-    if not _NAME.fullmatch(name) or name.endswith(".lock") or ".." in name:
+    # It is one component of refs/peers/<name>/..., where git refuses a trailing '.' too.
+    if not _NAME.fullmatch(name) or name.endswith((".lock", ".")) or ".." in name:
         raise InvalidPeerName(name)
     return name
 
 
 def check_url(url: str) -> str:
-    """Refuse what git would read as an option, or transports that run commands."""
+    """Refuse what git would read as an option, transports that run commands, and characters
+    that are not text: the URL is shown in every message about the peer."""
     if not url or url != url.strip():
         raise InvalidURL(url, "empty or surrounded by spaces")
     if url.startswith("-"):
         raise InvalidURL(url, "it would be read as an option")
     if url.startswith("ext::") or url.startswith("fd::"):
         raise InvalidURL(url, "the ext:: and fd:: transports are not allowed")
-    if any(c in url for c in "\n\r\0"):
-        raise InvalidURL(url, "contains a control character")
+    # Not printable: control codes (a terminal would run them), and the lone surrogates a
+    # byte that is not UTF-8 becomes, which the config file cannot hold.
+    if not url.isprintable():
+        raise InvalidURL(url, "contains a control character or a byte that is not UTF-8")
     return url
+
+
+def absolute_url(url: str) -> str:
+    """``url``, with a relative local path made absolute against the current directory.
+
+    git reads a relative path against the directory it runs in, which is wherever each later
+    pull is started: the peer would move with the user's ``cd``. As git tells them apart, a URL
+    is a local path unless it has ``://`` or a ``:`` before any ``/`` (``host:path``, ssh).
+    """
+    if "://" in url or ":" in url.split("/", 1)[0] or os.path.isabs(url):
+        return url
+    return os.path.abspath(url)
 
 
 def _resolve_node(store: Store, node: str) -> str:
@@ -146,7 +166,7 @@ def _resolve_node(store: Store, node: str) -> str:
 def add_peer(store: Store, name: str, url: str, *, node: str | None = None) -> Peer:
     """Add a peer (a git remote); ``node`` is the trusted name or did:key expected there."""
     check_peer_name(name)
-    check_url(url)
+    url = absolute_url(check_url(url))
     existing = _peer_or_none(store, name)
     if existing is not None:
         raise PeerExists(name, existing.url)
@@ -179,6 +199,8 @@ def remove_peer(store: Store, name: str) -> Peer:
         delete_refs(store.repo, refspace.seen_prefix(name))
         delete_refs(store.repo, refspace.quarantine_prefix(name))
         state_path(store, name).unlink(missing_ok=True)
+        # A killed pull's unverified objects would otherwise stay on disk for good.
+        shutil.rmtree(store.path / MINDGIT_DIR / QUARANTINE_DIR / name, ignore_errors=True)
     return peer
 
 
@@ -349,7 +371,7 @@ def write_state(store: Store, peer: str, state: PeerState) -> None:
 def record_error(store: Store, peer: str, operation: str, error: BaseException) -> None:
     """Remember that ``operation`` with ``peer`` failed, and why."""
     state = _readable_state(store, peer)
-    message = " ".join(str(error).split())
+    message = one_line(str(error))
     write_state(store, peer, replace(state, last_error=PeerError(time.time(), operation, message)))
 
 
