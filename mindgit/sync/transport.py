@@ -11,16 +11,19 @@ for: a prompt would hang a sync.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mindgit.errors import MindgitError
+from mindgit.sync.outcomes import one_line
 
 DEFAULT_TIMEOUT = 60.0
 # A link slower than this many bytes/s for this many seconds is dead (http only).
@@ -203,6 +206,7 @@ def run_git(
         stderr=subprocess.PIPE,
         env=env,
         start_new_session=True,
+        preexec_fn=_die_with_parent(),
     )
     deadline = time.monotonic() + timeout
     try:
@@ -225,6 +229,41 @@ def run_git(
     return GitResult(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """What git runs before it starts, so that it dies with the mindgit that started it.
+
+    In a session of its own, git would outlive a mindgit killed with SIGKILL (no timeout left
+    to end it, still writing into the quarantine the next pull empties). Linux kills a process
+    whose parent dies once it asked to be (``PR_SET_PDEATHSIG``); git's helpers see their pipes
+    close and end too. Elsewhere: nothing to do but the timeout.
+    """
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request was made
+            os._exit(1)
+
+    return arm
+
+
+def _load_prctl() -> Callable[[int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PR_SET_PDEATHSIG = 1
+_PRCTL = _load_prctl()
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -238,10 +277,13 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
         for line in result.stderr.splitlines()
         if line.strip() and not line.startswith(("remote: ", "hint: "))
     ]
-    detail = "; ".join(line.removeprefix("fatal: ").removeprefix("error: ") for line in lines[-2:])
+    detail = one_line(
+        "; ".join(line.removeprefix("fatal: ").removeprefix("error: ") for line in lines[-2:])
+    )
     fsck = _FSCK_LINE.search(result.stderr)
     if fsck is not None:
-        return ObjectsRefused(peer, url, operation, f"object {fsck.group(1)}: {fsck.group(2)}")
+        found = one_line(f"object {fsck.group(1)}: {fsck.group(2)}")
+        return ObjectsRefused(peer, url, operation, found)
     lowered = result.stderr.lower()
     if any(m in lowered for m in ("hash algorithm", "object format", "mismatched algorithms")):
         # git ends these with "the remote end hung up", which would read as "unreachable".
