@@ -27,7 +27,7 @@ from mindgit.identity.keys import DID_PREFIX
 from mindgit.store.fitness_store import FITNESS_PREFIX, check_module_name
 from mindgit.store.generation import RUNS_PREFIX, check_run_id
 from mindgit.store.refs import RefError, check_ref_name
-from mindgit.store.repository import HEADS
+from mindgit.store.repository import HEADS, check_experiment_name
 from mindgit.store.rotations import ANNOUNCE_REF
 
 KEYS_PREFIX = "refs/keys/"
@@ -61,8 +61,8 @@ def check_synced_ref(ref: str) -> str:
         raise BadRefName(ref, "not a valid ref name") from None
     try:
         if ref.startswith(HEADS):
-            if ref.removeprefix(HEADS).startswith("-"):
-                raise BadRefName(ref, "an experiment name cannot start with '-'")
+            # The names this store would make itself: not '-x', and not 'HEAD' either.
+            check_experiment_name(ref.removeprefix(HEADS))
         elif ref.startswith(RUNS_PREFIX):
             check_run_id(ref.removeprefix(RUNS_PREFIX))
         elif ref.startswith(FITNESS_PREFIX):
