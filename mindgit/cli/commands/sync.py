@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -55,6 +56,9 @@ def _timeout(store: Store, given: float | None) -> float:
     from mindgit.sync.transport import DEFAULT_TIMEOUT
 
     if given is not None:
+        # FloatRange lets inf and nan through, and neither bounds a wait.
+        if not math.isfinite(given):
+            raise UsageError(f"--timeout must be a finite number of seconds, not {given}")
         return given
     configured = store.config_get(TIMEOUT_KEY)
     if configured is None:
@@ -65,8 +69,10 @@ def _timeout(store: Store, given: float | None) -> float:
         raise UsageError(
             f"config {TIMEOUT_KEY} = {configured!r} is not a number of seconds"
         ) from None
-    if value <= 0:
-        raise UsageError(f"config {TIMEOUT_KEY} must be positive, not {configured}")
+    if not value > 0 or not math.isfinite(value):
+        raise UsageError(
+            f"config {TIMEOUT_KEY} must be a positive, finite number of seconds, not {configured}"
+        )
     return value
 
 
@@ -78,6 +84,13 @@ def _progress(verbose: bool) -> Callable[[Event], None] | None:
         info(f"{event.peer}: {event.message}")
 
     return show
+
+
+def _safe(text: str) -> str:
+    """Text a peer may have written (its messages, git's words about it), fit for a terminal."""
+    from mindgit.sync.outcomes import one_line
+
+    return one_line(text)
 
 
 def _short(oid: str | None) -> str:
@@ -96,7 +109,9 @@ def _ref_json(r: RefOutcome) -> dict[str, Any]:
 
 
 def _ref_rows(refs: Sequence[RefOutcome]) -> list[list[Any]]:
-    return [[r.status, r.ref, _short(r.before), _short(r.after), r.detail or ""] for r in refs]
+    return [
+        [r.status, r.ref, _short(r.before), _short(r.after), _safe(r.detail or "")] for r in refs
+    ]
 
 
 def _pull_json(report: PullReport) -> dict[str, Any]:
@@ -141,7 +156,7 @@ def _say_pull(report: PullReport) -> None:
                 f"{report.peer}: key rotation applied: {o.name} now uses {o.new.did if o.new else '?'}"
             )
     for r in report.attention:
-        info(f"{report.peer}: {r.ref} {r.status}: {r.detail}")
+        info(f"{report.peer}: {r.ref} {r.status}: {_safe(r.detail or '')}")
     info(f"pulled from {report.peer}: {len(report.changed)} refs changed")
 
 
@@ -153,9 +168,9 @@ def _say_push(report: PushReport) -> None:
     )
     if report.remote_messages:
         for line in report.remote_messages.splitlines():
-            info(f"{report.peer}: remote: {line}")
+            info(f"{report.peer}: remote: {_safe(line)}")
     for r in report.failed:
-        info(f"{report.peer}: {r.ref} not pushed ({r.status}): {r.detail}")
+        info(f"{report.peer}: {r.ref} not pushed ({r.status}): {_safe(r.detail or '')}")
     sent = sum(1 for r in report.refs if r.status in ("created", "pushed"))
     info(f"pushed to {report.peer}: {sent} refs updated, {len(report.failed)} not pushed")
 
@@ -189,7 +204,7 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
     if as_json:
         emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
         return
-    info(f"added peer {peer.name}: {peer.url}")
+    info(f"added peer {peer.name}: {_safe(peer.url)}")
     if peer.node is not None and store.trust.find(PublicKey.parse(peer.node)) is None:
         info(
             f"{peer.node} is not trusted yet; to accept what it signs: "
@@ -209,7 +224,7 @@ def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
     else:
-        info(f"removed peer {peer.name} ({peer.url})")
+        info(f"removed peer {peer.name} ({_safe(peer.url)})")
 
 
 @remote.command("list")
@@ -223,7 +238,8 @@ def remote_list(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json([{"name": p.name, "url": p.url, "node": p.node} for p in peers])
     else:
-        table("peers", ["name", "url", "node"], [[p.name, p.url, p.node or ""] for p in peers])
+        rows = [[p.name, _safe(p.url), _safe(p.node or "")] for p in peers]
+        table("peers", ["name", "url", "node"], rows)
 
 
 # -- push, pull, sync ------------------------------------------------------------------------
@@ -355,14 +371,16 @@ def sync(
         table("sync", ["peer", "step", "status", "ref", "before", "after", "detail"], rows)
         for r in results:
             if r.error is not None:
-                hint = f" (hint: {r.error.hint})" if r.error.hint else ""
-                info(f"mindgit: peer {r.peer} failed: {' '.join(str(r.error).split())}{hint}")
+                hint = f" (hint: {_safe(r.error.hint)})" if r.error.hint else ""
+                info(f"mindgit: peer {r.peer} failed: {_safe(str(r.error))}{hint}")
             else:
                 assert r.pull is not None and r.push is not None
                 for ref in r.pull.attention:
-                    info(f"{r.peer}: {ref.ref} {ref.status}: {ref.detail}")
+                    info(f"{r.peer}: {ref.ref} {ref.status}: {_safe(ref.detail or '')}")
                 for ref in r.push.failed:
-                    info(f"{r.peer}: {ref.ref} not pushed ({ref.status}): {ref.detail}")
+                    info(
+                        f"{r.peer}: {ref.ref} not pushed ({ref.status}): {_safe(ref.detail or '')}"
+                    )
         failed = [r.peer for r in results if not r.ok]
         info(
             f"synced with {len(results) - len(failed)} of {len(results)} peers"
@@ -433,10 +451,11 @@ def peers(ctx: click.Context, as_json: bool) -> None:
         err = s["last_error"]
         error = ""
         if err is not None:
-            error = f"{_age(now - err['at'])} ago, {err['operation']}: {err['message']}"
+            # The state file may hold a message recorded before messages were made safe.
+            error = _safe(f"{_age(now - err['at'])} ago, {err['operation']}: {err['message']}")
             if err["at"] < max(s["last_pull"] or 0, s["last_push"] or 0):
                 error = "(since succeeded) " + error
-        rows.append([s["name"], "", s["url"], key, error])
+        rows.append([s["name"], "", _safe(s["url"]), _safe(key), error])
         for seen in s["seen"]:
             age = _age(seen["age_seconds"]) if seen["age_seconds"] is not None else "?"
             rows.append(["", seen["ref"], seen["commit"][:12], age, ""])
