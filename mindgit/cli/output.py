@@ -27,10 +27,18 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    # Cells may hold a peer's words (a last error, a detail): as plain Text, never read as Rich
+    # markup ("[/x]" raised MarkupError, "[link=...]" made a hyperlink), and with every control
+    # character shown as "?", so that no escape sequence reaches the terminal.
+    def cell(value: Any) -> Text:
+        text = "" if value is None else str(value)
+        return Text("".join(c if c.isprintable() else "?" for c in text))
 
     t = Table(title=title, show_edge=False, header_style="bold")
     for col in columns:
         t.add_column(col)
     for row in rows:
-        t.add_row(*("" if c is None else str(c) for c in row))
+        t.add_row(*map(cell, row))
     Console().print(t)

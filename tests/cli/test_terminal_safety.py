@@ -61,3 +61,23 @@ def test_diff_names_a_private_thought_it_cannot_read(tmp_path: Path, mg: Mg) -> 
     r = mg("--store", str(carol.path), "diff", base, "a")
     assert r.code == 0, r.err
     assert "private (2 recipients)" in r.out and "for beta only" not in r.out
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[/x] closes a tag never opened", "[link=https://example.org]click[/link]", f"a{RED}b"],
+)
+def test_a_table_on_a_terminal_shows_cells_as_text(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What a peer says (a last error, say) reaches table cells: on a terminal they were read as
+    # Rich markup (MarkupError, or an injected hyperlink) and printed control codes as they were.
+    from mindgit.cli import output
+
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    output.table("peers", ["name", "last error"], [["beta", value]])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out.replace("\x1b[1m", "").replace("\x1b[0m", "").replace("\x1b[3m", "")
+    assert "\x07" not in out and "\x1b]8;" not in out
+    shown = "".join(c if c.isprintable() else "?" for c in value)
+    assert shown[:12] in out
