@@ -238,9 +238,10 @@ def _quiet_exit() -> int:
 
 
 def _error(message: str, hint: str | None) -> None:
-    line = " ".join(message.split())
-    if hint:
-        line += f" (hint: {hint})"
+    line = message if not hint else f"{message} (hint: {hint})"
+    # One line a terminal shows and never runs: a message may quote a peer's words (a tree entry
+    # name, a remote's error), so every character that is not printable is shown as "?".
+    line = "".join(c if c.isprintable() else "?" for c in " ".join(line.split()))
     click.echo(f"mindgit: error: {line}", err=True)
 
 

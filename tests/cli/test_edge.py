@@ -199,3 +199,17 @@ def test_the_entry_point_leaves_without_teardown_but_with_all_its_output(store: 
             assert len(fast.stdout.splitlines()) > 40 and fast.returncode == 0
     assert fast.returncode == 1 and fast.stderr.startswith("mindgit: error:")
     assert len(slow.stdout) == 0
+
+
+def test_an_error_line_never_carries_control_characters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A message may quote a peer's words (a tree entry name in a refused pull): the CLI edge
+    # prints it as one line with every non-printable character (C0, C1, bidi) as "?".
+    from mindgit.cli.main import _error
+
+    _error("entry 'a\x1b]52;c;ZWNobw==\x07b'\nis odd \u009b2J \u202eevil", "see\tthe\x1b[31m log")
+    err = capsys.readouterr().err
+    assert err == (
+        "mindgit: error: entry 'a?]52;c;ZWNobw==?b' is odd ?2J ?evil (hint: see the?[31m log)\n"
+    )
