@@ -523,13 +523,8 @@ def install_hook(
     A hook mindgit wrote before is replaced; any other file there only with ``force``.
     """
     script = hook_script(name, python)
-    directory = hooks_dir(repo)
-    target = directory / name
-    # lexists: a symlink whose target is gone (a hook manager's, say) is still someone's hook.
-    if os.path.lexists(target) and not force:
-        whose = _whose(target, name)
-        if whose != "ours":
-            raise HookExists(target, edited=whose == "edited")
+    target = check_replaceable(repo, name, force=force)
+    directory = target.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
         _write_atomic(target, script.encode(), 0o755)
@@ -538,6 +533,18 @@ def install_hook(
         if directory.exists() and not directory.is_dir():
             raise HookNotWritten(target, f"{directory} is not a directory") from None
         raise HookNotWritten(target, e.strerror or str(e)) from None
+    return target
+
+
+def check_replaceable(repo: pygit2.Repository, name: str, *, force: bool = False) -> Path:
+    """The path hook ``name`` goes to in ``repo``; ``HookExists`` if a hook mindgit would not
+    replace is there (see :func:`install_hook`)."""
+    target = hooks_dir(repo) / name
+    # lexists: a symlink whose target is gone (a hook manager's, say) is still someone's hook.
+    if os.path.lexists(target) and not force:
+        whose = _whose(target, name)
+        if whose != "ours":
+            raise HookExists(target, edited=whose == "edited")
     return target
 
 
@@ -603,6 +610,8 @@ def install_server(
         _check_trust_text(trust_text, trust_path)
     elif not trust_path.is_file():
         raise NoServerTrust(trust_path)
+    for name in hooks:
+        check_replaceable(repo, name, force=force)
     # Everything that can fail on bad input has been checked: now write.
     if trust_text is not None:
         trust_path.parent.mkdir(parents=True, exist_ok=True)

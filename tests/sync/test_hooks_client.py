@@ -182,6 +182,26 @@ def test_a_foreign_hook_is_kept_unless_forced(store: Store, cli: Cli) -> None:
     assert hook.read_text() == hook_script("pre-push", sys.executable)
 
 
+def test_a_server_with_a_foreign_hook_is_left_exactly_as_it_was(
+    store: Store, cli: Cli, tmp_path: Path
+) -> None:
+    # The trust file and the policy were written first, then the hook refused: "nothing was
+    # changed" was not so.
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    hook = server / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho mine\n")
+    config = (server / "config").read_bytes()
+    result = cli(
+        "--store", str(store.path), "hooks", "install", "--server", str(server),
+        "--allow-delete", "--max-object-bytes", "1M",
+    )  # fmt: skip
+    assert result.code == 1 and "is not a mindgit hook" in result.err
+    assert hook.read_text() == "#!/bin/sh\necho mine\n"
+    assert (server / "config").read_bytes() == config
+    assert not (server / "mindgit").exists()
+
+
 def test_our_own_hook_is_replaced_quietly(store: Store) -> None:
     install_hook(store.repo, "pre-push", None)
     path = install_hook(store.repo, "pre-push", "/opt/py/bin/python3")
