@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mindgit.store.generation import RUNS_PREFIX
-from mindgit.store.repository import open_store
+from mindgit.store.repository import init_store, open_store
 from tests.conftest import Mg, fsck
 from tests.evolve.helpers import HOSTILE, RASTRIGIN
 from tests.evolve.test_kill import DRIVER
@@ -202,6 +202,15 @@ def test_demo_runs_from_the_package(
     store = open_store(tmp_path / "d")
     assert len(store.state().thoughts) == 2 and len(store.state().genome) == 32
     fsck(tmp_path / "d")
+
+
+def test_demo_keep_inside_a_store_is_refused(mg: Mg, tmp_path: Path) -> None:
+    # A node made under refs/heads/ reads as experiments of the outer store, and breaks it.
+    outer = init_store(tmp_path / "outer", "outer")
+    before = sorted(p.relative_to(outer.path) for p in outer.path.rglob("*"))
+    r = mg("demo", "--generations", "2", "--keep", str(outer.path / "refs" / "heads" / "d"))
+    assert r.code == 2 and "is inside the store" in r.err
+    assert sorted(p.relative_to(outer.path) for p in outer.path.rglob("*")) == before
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT")

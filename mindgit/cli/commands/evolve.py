@@ -613,6 +613,11 @@ def demo(keep: Path | None, generations: int, seed: int, as_json: bool) -> None:
         _report(result.result, as_json)
 
     if keep is not None:
+        from mindgit.cli.options import InsideAStore, enclosing_store
+
+        outer = enclosing_store(keep)
+        if outer is not None:
+            raise InsideAStore("--keep", keep, outer)
         go(keep)
         from mindgit.store.repository import open_store
 
