@@ -147,10 +147,11 @@ def run(argv: list[str] | None = None) -> int:
                 "that looks like a private key; give the public key (did:key or ssh-ed25519 line)"
             )
             return _fail(message, None, 2, type(e).__name__, as_json)
-        if as_json:
-            _emit_error(e.format_message(), None, type(e).__name__)
-        e.show()
-        return e.exit_code
+        # One line, as every other error: click's own report is three (usage, a pointer to
+        # --help, the error), which the pointer says in the hint here.
+        where = e.ctx if isinstance(e, click.UsageError) else None
+        hint = f"`{where.command_path} --help`" if where is not None else None
+        return _fail(e.format_message(), hint, e.exit_code, type(e).__name__, as_json)
     except KeyboardInterrupt:
         return _fail("interrupted", None, 130, "KeyboardInterrupt", as_json)
     except OSError as e:

@@ -213,3 +213,23 @@ def test_an_error_line_never_carries_control_characters(
     assert err == (
         "mindgit: error: entry 'a?]52;c;ZWNobw==?b' is odd ?2J ?evil (hint: see the?[31m log)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args, message, hint",
+    [
+        (("evolve", "--population", "abc"), "Invalid value for '--population'", "mindgit evolve"),
+        (("--bogus",), "No such option '--bogus'", "mindgit"),
+        (("nosuchcmd",), "No such command 'nosuchcmd'", "mindgit"),
+        (("trust", "add", "x"), "Missing option '--name'", "mindgit trust add"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_help_to_read(
+    mg: Mg, args: tuple[str, ...], message: str, hint: str
+) -> None:
+    r = mg(*args)
+    assert r.code == 2
+    assert r.err.count("\n") == 1 and r.err.startswith(f"mindgit: error: {message}")
+    assert r.err.rstrip().endswith(f"(hint: `{hint} --help`)")
+    j = mg(*args, "--json")
+    assert j.code == 2 and message in json.loads(j.out)["error"]
