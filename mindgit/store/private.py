@@ -116,10 +116,14 @@ def seal_note(text: str, tags: Iterable[str], recipients: Iterable[PublicKey]) -
     """The envelope block of a note sealed to ``recipients``; errors never quote the text or tags."""
     tag_list = list(tags)
     for tag in tag_list:
-        if not isinstance(tag, str) or not tag or tag != tag.strip() or len(tag) > _MAX_TAG:
+        # The same rules as make_thought's, checked here first so that its error, which quotes
+        # the tag, is never reached.
+        bad = not isinstance(tag, str) or not tag or tag != tag.strip() or len(tag) > _MAX_TAG
+        if bad or not tag.isprintable():
             raise SchemaError(
                 "private thought",
-                f"a tag is empty, has outer spaces or is over {_MAX_TAG} characters"
+                "a tag is empty, has outer spaces or characters that are not printable, or is "
+                f"over {_MAX_TAG} characters"
                 " (not shown: tags of a private thought are private)",
             )
     note = _make_thought(text, tag_list)

@@ -73,8 +73,13 @@ def make_thought(text: str, tags: Iterable[str] = ()) -> Block:
         raise SchemaError("thought", "the text must be a non-empty string")
     tag_names = sorted(set(tags))
     for tag in tag_names:
-        if not tag or tag != tag.strip() or len(tag) > 128:
-            raise SchemaError("thought", f"bad tag {tag!r}: 1-128 characters, no outer spaces")
+        # A tag is a label to show and to match on: a newline or an escape code in one can be
+        # neither shown as itself nor typed back. Only new thoughts are held to this; check_note
+        # reads stored ones as they are, so history written before still verifies.
+        if not tag or tag != tag.strip() or len(tag) > 128 or not tag.isprintable():
+            raise SchemaError(
+                "thought", f"bad tag {tag!r}: 1-128 printable characters, no outer spaces"
+            )
     tag_list: list[dagjson.Node] = list(tag_names)
     block = Block.encode({"tags": tag_list, "text": text, "type": "note"})
     if len(block.data) > MAX_THOUGHT_BYTES:
