@@ -10,8 +10,18 @@ import re
 from collections.abc import Callable
 
 from mindgit.errors import MindgitError
+from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS
 
-_SIZE = re.compile(r"[0-9]+([kKmMgG](i?[bB])?)?")
+_SIZE = re.compile(r"([0-9]+)([kKmMgG](i?[bB])?)?")
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}  # as evolve's parse_size reads them
+# wasmtime refuses a wasm stack larger than its async stack (2 MiB unless configured, and the
+# sandbox does not configure it) by aborting the whole process, not by raising an error.
+MAX_STACK_BYTES = 2 << 20
+# A peer's git runs under a timeout that ends up in poll(), in milliseconds held in a C int:
+# a longer one is an OverflowError when the first push waits on it.
+MAX_SYNC_TIMEOUT = (2**31 - 1) // 1000
+
+Check = Callable[[str], str | None]
 
 
 class BadSetting(MindgitError):
@@ -23,37 +33,61 @@ class BadSetting(MindgitError):
 
 
 def _text(value: str) -> str | None:
-    return None if value.strip() and "\n" not in value else "must be one non-empty line"
+    # A control character (a carriage return, an escape code) is as wrong as a newline: the
+    # value is echoed to terminals and names a module, a CID or a path.
+    if value.strip() and value.isprintable():
+        return None
+    return "must be one non-empty line of printable characters"
 
 
 def _bool(value: str) -> str | None:
     return None if value in ("true", "false") else "must be true or false"
 
 
-def _count(value: str) -> str | None:
-    return (
-        None
-        if value.isascii() and value.isdigit() and int(value) > 0
-        else "must be a positive integer"
-    )
+def _count(most: int) -> Check:
+    def check(value: str) -> str | None:
+        if not (value.isascii() and value.isdigit() and int(value) > 0):
+            return "must be a positive integer"
+        return None if int(value) <= most else f"is over the limit of {most}"
+
+    return check
 
 
-def _size(value: str) -> str | None:
-    return None if _SIZE.fullmatch(value) else "must be a size such as 134217728, 128M or 64k"
+def _size(most: int | None) -> Check:
+    def check(value: str) -> str | None:
+        m = _SIZE.fullmatch(value)
+        if m is None:
+            return "must be a size such as 134217728, 128M or 64k"
+        size = int(m.group(1)) * _UNITS[(m.group(2) or "")[:1].lower()]
+        if size <= 0:
+            return "must be a positive size"
+        if most is not None and size > most:
+            return f"is over the limit of {most} bytes ({_human(most)})"
+        return None
+
+    return check
 
 
-SETTINGS: dict[str, tuple[Callable[[str], str | None], str]] = {
+def _human(size: int) -> str:
+    for unit, factor in (("G", 1 << 30), ("M", 1 << 20), ("k", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+# maxfetch and maxObjectBytes have no upper bound: their consumers only compare sizes to them.
+SETTINGS: dict[str, tuple[Check, str]] = {
     "fitness": (_text, "default fitness module for merge (a name, CID or path)"),
     "minimize": (_bool, "lower scores are fitter (merge, when no run says)"),
-    "fuel": (_count, "fuel per fitness evaluation"),
-    "memory": (_size, "memory cap of a fitness module"),
-    "stack": (_size, "wasm stack of a fitness module"),
-    "table": (_count, "table elements of a fitness module"),
-    "synctimeout": (_count, "seconds a peer may take to answer"),
-    "maxfetch": (_size, "most one pull may bring (default 1G)"),
+    "fuel": (_count(MAX_FUEL), "fuel per fitness evaluation"),
+    "memory": (_size(MAX_MEMORY_BYTES), "memory cap of a fitness module"),
+    "stack": (_size(MAX_STACK_BYTES), "wasm stack of a fitness module"),
+    "table": (_count(MAX_TABLE_ELEMENTS), "table elements of a fitness module"),
+    "synctimeout": (_count(MAX_SYNC_TIMEOUT), "seconds a peer may take to answer"),
+    "maxfetch": (_size(None), "most one pull may bring (default 1G)"),
     "allowRewind": (_bool, "server hook: accept rewinds"),
     "allowDelete": (_bool, "server hook: accept ref deletions"),
-    "maxObjectBytes": (_size, "server hook: largest object accepted"),
+    "maxObjectBytes": (_size(None), "server hook: largest object accepted"),
 }
 _BY_LOWER = {k.lower(): k for k in SETTINGS}
 
@@ -70,6 +104,11 @@ def setting_key(key: str) -> str:
 def check_setting(key: str, value: str) -> str:
     """The config key for ``key``, once ``value`` is checked to suit it."""
     full = setting_key(key)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # Bytes that are not UTF-8 reach Python as lone surrogates, which git's config cannot hold.
+        raise BadSetting(key, f"{value!r} is not UTF-8 text") from None
     problem = SETTINGS[full.removeprefix("mindgit.")][0](value)
     if problem is not None:
         raise BadSetting(key, f"{value!r} {problem}")

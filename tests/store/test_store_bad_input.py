@@ -4,11 +4,18 @@ non-zero exit, the store unchanged; and damaged store files named, not reported 
 
 from __future__ import annotations
 
+import re
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS
 from mindgit.store.repository import Store, init_store
+from mindgit.store.settings import MAX_STACK_BYTES, MAX_SYNC_TIMEOUT, BadSetting, check_setting
 from mindgit.store.state import Block, SchemaError, make_thought
 from tests.cli.test_bad_input_audit import assert_one_error_line, changes, snapshot
 from tests.conftest import Mg
@@ -64,3 +71,95 @@ def test_a_stored_thought_with_a_control_character_in_a_tag_still_reads(
     r = mg("--store", str(alpha.path), "show")
     assert r.code == 0 and "old" in r.out
     assert mg("--store", str(alpha.path), "verify", "--all").code == 0
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("fitness", "a\rb", "printable"),
+        ("fitness", "a\x1b", "printable"),
+        ("fitness", "a\tb", "printable"),
+        ("fitness", "a\nb", "printable"),
+        ("fitness", "a\u2028b", "printable"),
+        ("fitness", "\udcff", "not UTF-8"),
+        ("fuel", "99999999999999999999999999999", f"limit of {MAX_FUEL}"),
+        ("fuel", str(MAX_FUEL + 1), f"limit of {MAX_FUEL}"),
+        ("table", str(MAX_TABLE_ELEMENTS + 1), f"limit of {MAX_TABLE_ELEMENTS}"),
+        ("memory", "4097M", f"limit of {MAX_MEMORY_BYTES} bytes (4G)"),
+        ("memory", "99999G", f"limit of {MAX_MEMORY_BYTES} bytes (4G)"),
+        ("stack", "2049k", f"limit of {MAX_STACK_BYTES} bytes (2M)"),
+        ("synctimeout", str(MAX_SYNC_TIMEOUT + 1), f"limit of {MAX_SYNC_TIMEOUT}"),
+        ("memory", "0", "positive"),
+        ("stack", "0k", "positive"),
+        ("maxfetch", "0", "positive"),
+        ("maxObjectBytes", "0M", "positive"),
+    ],
+)
+def test_config_set_refuses(alpha: Store, mg: Mg, key: str, value: str, problem: str) -> None:
+    with pytest.raises(BadSetting, match=re.escape(problem)):
+        check_setting(key, value)
+    before = snapshot(alpha.path)
+    r = mg("--store", str(alpha.path), "config", "set", key, value)
+    assert_one_error_line(r.code, r.err)
+    assert f"setting {key!r}" in r.err and problem in r.err
+    assert changes(before, snapshot(alpha.path)) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("fitness", "my module.wasm"),
+        ("fitness", "café"),
+        ("fuel", str(MAX_FUEL)),
+        ("table", str(MAX_TABLE_ELEMENTS)),
+        ("memory", "4G"),
+        ("memory", "4096MiB"),
+        ("stack", "2M"),
+        ("stack", "64k"),
+        ("synctimeout", str(MAX_SYNC_TIMEOUT)),
+        ("maxfetch", "99999G"),
+        ("maxObjectBytes", "1"),
+    ],
+)
+def test_config_set_takes_values_up_to_the_limit(
+    alpha: Store, mg: Mg, key: str, value: str
+) -> None:
+    assert mg("--store", str(alpha.path), "config", "set", key, value).code == 0
+    assert alpha.config_get(f"mindgit.{key}") == value
+
+
+def test_the_largest_limits_in_the_config_are_what_the_sandbox_takes(alpha: Store) -> None:
+    from mindgit.evolve.fitness import limits_for
+
+    for key, value in [("fuel", MAX_FUEL), ("memory", "4G"), ("stack", "2M")]:
+        alpha.config_set(check_setting(key, str(value)), str(value))
+    alpha.config_set(check_setting("table", str(MAX_TABLE_ELEMENTS)), str(MAX_TABLE_ELEMENTS))
+    limits = limits_for(alpha)
+    assert (limits.fuel, limits.memory_bytes) == (MAX_FUEL, MAX_MEMORY_BYTES)
+    assert (limits.stack_bytes, limits.table_elements) == (MAX_STACK_BYTES, MAX_TABLE_ELEMENTS)
+
+
+@pytest.mark.parametrize(
+    ("stack", "aborts"), [(MAX_STACK_BYTES, False), (MAX_STACK_BYTES + 1, True)]
+)
+def test_wasmtime_takes_the_stack_limit_and_aborts_past_it(stack: int, aborts: bool) -> None:
+    # Why `stack` is bounded when it is set: past the bound wasmtime does not raise, it kills
+    # the process (a Rust panic, SIGABRT), so it is tried in a child.
+    code = f"from mindgit.sandbox.engine import _make_engine; _make_engine({stack})"
+    no_core = lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # noqa: E731
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=False, preexec_fn=no_core
+    )
+    assert (proc.returncode == -signal.SIGABRT) is aborts, proc.stderr[-500:]
+    assert (proc.returncode == 0) is not aborts
+
+
+def test_a_subprocess_waits_up_to_the_sync_timeout_limit_and_no_longer() -> None:
+    # Why `synctimeout` is bounded: a peer's git runs under it (sync/transport.py), and a longer
+    # timeout is an OverflowError, not a wait.
+    subprocess.run(["true"], capture_output=True, check=True, timeout=MAX_SYNC_TIMEOUT)
+    with pytest.raises(OverflowError):
+        subprocess.run(["true"], capture_output=True, check=True, timeout=MAX_SYNC_TIMEOUT + 1)
