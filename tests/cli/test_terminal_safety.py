@@ -9,6 +9,7 @@ import pytest
 
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
+from mindgit.store.state import Block
 from tests.conftest import Mg, git
 
 CLIPBOARD = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
@@ -20,7 +21,11 @@ RED = "\x1b[31m" + CLIPBOARD
 def hostile(path: Path) -> Store:
     store = init_store(path, "alpha")
     store.fork("peer")
-    store.think(f"quiet{CLIPBOARD} dawn", [f"tag{RED}"], experiment="peer")
+    # Built as a peer's mindgit may have written it: this one refuses such a tag (make_thought).
+    note = Block.encode({"tags": [f"tag{RED}"], "text": f"quiet{CLIPBOARD} dawn", "type": "note"})
+    state = store.state("peer")
+    thoughts = state.with_thoughts(state.thoughts | {note.cid})
+    store.commit_state(thoughts, {note.cid: note.data}, "think", experiment="peer")
     store.set_genes(
         [
             Gene.make("motto", "str", f"be{RED}kind"),
