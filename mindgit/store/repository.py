@@ -90,6 +90,39 @@ class UnknownRef(MindgitError):
         self.rev = rev
 
 
+def _switch_hint(experiments: list[str]) -> str:
+    shown = ", ".join(experiments[:5]) + (", ..." if len(experiments) > 5 else "")
+    return "`mindgit switch <name>` makes an experiment current" + (
+        f"; the experiments are {shown}" if experiments else ""
+    )
+
+
+class HeadUnreadable(MindgitError):
+    """The store's ``HEAD`` file, which names the current experiment, cannot be read."""
+
+    def __init__(self, path: Path, detail: str, experiments: list[str]) -> None:
+        super().__init__(
+            f"the store's current experiment cannot be read: {path / 'HEAD'} is damaged ({detail})",
+            hint=_switch_hint(experiments),
+        )
+        self.path = path
+
+
+class HeadDetached(MindgitError):
+    """``HEAD`` names a commit or another ref, not an experiment (git's "detached HEAD")."""
+
+    def __init__(self, target: str, experiments: list[str], *, symbolic: bool) -> None:
+        if not symbolic:
+            where = f"is detached at commit {target[:12]}"
+        else:
+            where = "points at itself" if target == "HEAD" else f"points at {target!r}"
+        super().__init__(
+            f"HEAD {where}, not at an experiment, so no experiment is current",
+            hint=_switch_hint(experiments),
+        )
+        self.target = target
+
+
 class TrustOwnKey(MindgitError):
     def __init__(self, name: str) -> None:
         super().__init__(
@@ -265,9 +298,25 @@ class Store:
 
     @property
     def current(self) -> str:
-        """The current experiment: the branch HEAD names."""
-        target = self.repo.lookup_reference("HEAD").target
-        return str(target).removeprefix(HEADS)
+        """The current experiment: the branch HEAD names.
+
+        Raises :class:`HeadUnreadable` or :class:`HeadDetached` when HEAD names none (a damaged
+        file, or a commit set there by stock git), rather than taking what it holds for a name.
+        """
+        try:
+            target = self.repo.lookup_reference("HEAD").target
+        except (KeyError, pygit2.GitError, pygit2.InvalidSpecError) as e:
+            raise HeadUnreadable(self.path, str(e).strip(), self.experiments()) from None
+        if not isinstance(target, str) or not target.startswith(HEADS):
+            symbolic = isinstance(target, str)
+            raise HeadDetached(str(target), self.experiments(), symbolic=symbolic)
+        name = target.removeprefix(HEADS)
+        try:
+            return check_experiment_name(name)
+        except RefError:
+            raise HeadUnreadable(
+                self.path, f"it names {target!r}, not a valid experiment", self.experiments()
+            ) from None
 
     def experiment(self, name: str | None) -> str:
         """``name`` checked to exist, or the current experiment."""

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS
-from mindgit.store.repository import Store, init_store
+from mindgit.store.repository import HeadDetached, HeadUnreadable, Store, init_store
 from mindgit.store.settings import MAX_STACK_BYTES, MAX_SYNC_TIMEOUT, BadSetting, check_setting
 from mindgit.store.state import Block, SchemaError, make_thought
 from tests.cli.test_bad_input_audit import assert_one_error_line, changes, snapshot
-from tests.conftest import Mg
+from tests.conftest import Mg, git
 
 CONTROL_TAGS = ["a\nb", "a\x1b", "a\tb", "a\rb", "\x00", "a\x7fb", "a\u0085b", "a\u2028b"]
 
@@ -163,3 +163,60 @@ def test_a_subprocess_waits_up_to_the_sync_timeout_limit_and_no_longer() -> None
     subprocess.run(["true"], capture_output=True, check=True, timeout=MAX_SYNC_TIMEOUT)
     with pytest.raises(OverflowError):
         subprocess.run(["true"], capture_output=True, check=True, timeout=MAX_SYNC_TIMEOUT + 1)
+
+
+# -- HEAD -----------------------------------------------------------------------------------
+
+USES_HEAD = [["show"], ["log"], ["experiments"], ["think", "x"], ["fork", "y"], ["verify"]]
+
+
+@pytest.mark.parametrize(
+    "content", [b"junk\n", b"", b"\xff\xfe\n", b"ref: \n", b"ref: refs/heads/main\nextra\n"]
+)
+def test_a_damaged_head_is_named_not_an_internal_error(
+    alpha: Store, mg: Mg, content: bytes
+) -> None:
+    (alpha.path / "HEAD").write_bytes(content)
+    with pytest.raises(HeadUnreadable):
+        _ = alpha.current
+    before = snapshot(alpha.path)
+    for args in USES_HEAD:
+        r = mg("--store", str(alpha.path), *args)
+        assert_one_error_line(r.code, r.err)
+        assert r.code == 1 and "current experiment cannot be read" in r.err, args
+        assert f"{alpha.path / 'HEAD'} is damaged" in r.err
+        assert "`mindgit switch <name>`" in r.err and "the experiments are main" in r.err
+    assert changes(before, snapshot(alpha.path)) == []
+    assert mg("--store", str(alpha.path), "switch", "main").code == 0
+    assert mg("--store", str(alpha.path), "show").code == 0
+
+
+def test_a_detached_head_says_so(alpha: Store, mg: Mg) -> None:
+    alpha.fork("dreamer", switch=False)
+    commit = alpha.head("main")
+    git("--git-dir", str(alpha.path), "update-ref", "--no-deref", "HEAD", commit)
+    with pytest.raises(HeadDetached):
+        _ = alpha.current
+    before = snapshot(alpha.path)
+    for args in USES_HEAD:
+        r = mg("--store", str(alpha.path), *args)
+        assert_one_error_line(r.code, r.err)
+        assert r.code == 1 and f"HEAD is detached at commit {commit[:12]}" in r.err, args
+        assert "unknown experiment" not in r.err
+        assert "the experiments are dreamer, main" in r.err
+    assert changes(before, snapshot(alpha.path)) == []
+    # What does not need a current experiment still works.
+    assert mg("--store", str(alpha.path), "show", "main").code == 0
+    assert mg("--store", str(alpha.path), "think", "x", "-e", "dreamer").code == 0
+    assert mg("--store", str(alpha.path), "switch", "dreamer").code == 0
+    assert alpha.current == "dreamer"
+
+
+@pytest.mark.parametrize(
+    ("target", "said"), [("refs/tags/v1", "'refs/tags/v1'"), ("HEAD", "itself")]
+)
+def test_a_head_naming_no_experiment_says_so(alpha: Store, mg: Mg, target: str, said: str) -> None:
+    (alpha.path / "HEAD").write_text(f"ref: {target}\n")
+    r = mg("--store", str(alpha.path), "show")
+    assert_one_error_line(r.code, r.err)
+    assert f"HEAD points at {said}, not at an experiment" in r.err
