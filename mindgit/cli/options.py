@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,29 +22,11 @@ experiment_option = click.option(
 )
 
 
-class StoreUnreadable(MindgitError):
-    """A store that git itself cannot open: its config or another of its files is damaged."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(
-            f"cannot open the store: {reason}",
-            hint="repair or restore the file it names; `git fsck` in the store says more",
-        )
-        self.reason = reason
-
-
 def open_store_from(ctx: click.Context) -> Any:
     """The store named by --store / MINDGIT_STORE / the working directory."""
-    import pygit2
-
     from mindgit.store.repository import open_store
 
-    try:
-        return open_store(ctx.find_root().obj.get("store"))
-    except pygit2.GitError as e:
-        # libgit2 refuses a store whose git config does not parse; that is the store's state,
-        # not a bug in mindgit, and every command would otherwise report an internal error.
-        raise StoreUnreadable(str(e)) from None
+    return open_store(ctx.find_root().obj.get("store"))
 
 
 class InsideAStore(UsageError):

@@ -69,6 +69,18 @@ class NotAStore(MindgitError):
         self.path = path
 
 
+class StoreUnreadable(MindgitError):
+    """A store that git itself cannot open: its config or another of its files is damaged."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot open the store: {reason}",
+            hint="repair or restore the file it names; `git fsck` in the store says more",
+        )
+        self.path = path
+        self.reason = reason
+
+
 class StoreLocation(MindgitError):
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(f"cannot create a store at {path}: {problem}; nothing was changed")
@@ -200,7 +212,12 @@ class Store:
         if not is_store(path):
             raise NotAStore(path)
         self.path = path.resolve()
-        self.repo = pygit2.Repository(str(self.path))
+        try:
+            self.repo = pygit2.Repository(str(self.path))
+        except pygit2.GitError as e:
+            # libgit2 refuses a store whose git config does not parse: that is the store's state,
+            # to be named, not a bug in whatever opened it.
+            raise StoreUnreadable(self.path, str(e).strip()) from None
         self._key: NodeKey | None = None
         self._trust: TrustStore | None = None
         self.lock_wait = 10.0  # seconds a writer waits for another's ref lock

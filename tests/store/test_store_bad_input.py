@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS
-from mindgit.store.repository import HeadDetached, HeadUnreadable, Store, init_store
+from mindgit.store.repository import (
+    HeadDetached,
+    HeadUnreadable,
+    Store,
+    StoreUnreadable,
+    init_store,
+    open_store,
+)
 from mindgit.store.settings import MAX_STACK_BYTES, MAX_SYNC_TIMEOUT, BadSetting, check_setting
 from mindgit.store.state import Block, SchemaError, make_thought
 from tests.cli.test_bad_input_audit import assert_one_error_line, changes, snapshot
@@ -220,3 +227,22 @@ def test_a_head_naming_no_experiment_says_so(alpha: Store, mg: Mg, target: str, 
     r = mg("--store", str(alpha.path), "show")
     assert_one_error_line(r.code, r.err)
     assert f"HEAD points at {said}, not at an experiment" in r.err
+
+
+# -- a store git cannot open ----------------------------------------------------------------
+
+
+def test_a_config_that_does_not_parse_is_the_stores_own_error(alpha: Store, mg: Mg) -> None:
+    with open(alpha.path / "config", "a") as config:
+        config.write("[broken\n")
+    for opener in (Store, open_store):
+        with pytest.raises(StoreUnreadable) as caught:
+            opener(alpha.path)
+        assert caught.value.path == alpha.path
+        assert "cannot open the store" in str(caught.value) and "config" in str(caught.value)
+    # The command line says the same, on one line (tests/cli/test_bad_input_audit.py has more).
+    before = snapshot(alpha.path)
+    r = mg("--store", str(alpha.path), "show")
+    assert_one_error_line(r.code, r.err)
+    assert r.code == 1 and f"{alpha.path / 'config'}:" in r.err
+    assert changes(before, snapshot(alpha.path)) == []
