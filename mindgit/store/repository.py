@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from mindgit.ipld.cid import CID
     from mindgit.store.genome import Gene
     from mindgit.store.state import Block, State
-    from mindgit.store.verify import Report
+    from mindgit.store.verify import RefProblem, Report
 
 HEADS = "refs/heads/"
 # Every ref namespace mindgit writes and syncs: experiments, runs, fitness modules, key rotations.
@@ -287,20 +287,19 @@ class Store:
         self, revs: Iterable[str] = (), *, all_refs: bool = False, since: str | None = None
     ) -> Report:
         """Verify the commits of ``revs`` (default: the current experiment), or of every ref
-        mindgit syncs with ``all_refs``, leaving out what ``since`` reaches."""
+        mindgit syncs with ``all_refs``, leaving out what ``since`` reaches. With ``all_refs``, a
+        ref that points at no commit (a damaged file, say) is in the report's ``refs``."""
+        from mindgit.store.verify import ref_tips, verify_commits
+
+        broken: list[RefProblem] = []
         if all_refs:
-            tips = [
-                t
-                for r in self.repo.references
-                if r.startswith(SYNCED_PREFIXES)
-                if (t := read_ref(self.repo, r)) is not None
-            ]
+            tips, broken = ref_tips(self.repo, SYNCED_PREFIXES)
         else:
             tips = [self.resolve(r) for r in revs] or [self.head()]
         hide = [self.resolve(since)] if since else []
-        from mindgit.store.verify import verify_commits
-
-        return verify_commits(self.repo, self.trust, tips, hide)
+        report = verify_commits(self.repo, self.trust, tips, hide)
+        report.refs = broken
+        return report
 
     def config_get(self, key: str) -> str | None:
         try:

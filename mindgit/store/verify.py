@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 
 import pygit2
 
@@ -61,13 +62,27 @@ class CommitResult:
         return not self.problems
 
 
+@dataclass(frozen=True, slots=True)
+class RefProblem:
+    """A ref that should name a commit to verify and names none: nothing under it was checked."""
+
+    ref: str
+    reason: str
+
+    def __str__(self) -> str:
+        # A file under refs/ may be named anything, escape codes included: quoted, it is inert.
+        name = self.ref if self.ref.isprintable() else repr(self.ref)
+        return f"{name}: {self.reason}"
+
+
 @dataclass(slots=True)
 class Report:
     results: list[CommitResult] = field(default_factory=list)
+    refs: list[RefProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.results)
+        return not self.refs and all(r.ok for r in self.results)
 
     @property
     def problems(self) -> list[Problem]:
@@ -574,6 +589,54 @@ def walk(repo: pygit2.Repository, tips: Iterable[str], hide: Iterable[str] = ())
         walker.hide(pygit2.Oid(hex=h))
     for commit in walker:
         yield str(commit.id)
+
+
+def ref_tips(
+    repo: pygit2.Repository, prefixes: tuple[str, ...]
+) -> tuple[list[str], list[RefProblem]]:
+    """The commit each ref under ``prefixes`` points at, and the refs that point at none.
+
+    libgit2 leaves a loose ref it cannot parse out of its listing (git says "ignoring broken
+    ref"), so the ref files are read too: a damaged experiment must fail ``verify --all``, not
+    vanish from it.
+    """
+    gitdir = Path(repo.path)
+    names = {r for r in repo.references if r.startswith(prefixes)}
+    for prefix in prefixes:
+        for folder, _, files in os.walk(gitdir / prefix):
+            # A .lock file is a ref being written by git's protocol, not a ref.
+            names.update(
+                (Path(folder) / f).relative_to(gitdir).as_posix()
+                for f in files
+                if not f.endswith(".lock")
+            )
+    tips: list[str] = []
+    problems: list[RefProblem] = []
+    for ref in sorted(names):
+        try:
+            found = repo.lookup_reference(ref)
+        except ValueError:  # InvalidSpecError, or a file name that is not UTF-8
+            problems.append(RefProblem(ref, "is not a valid ref name"))
+            continue
+        except KeyError:
+            continue  # deleted since it was listed
+        except pygit2.GitError as e:
+            detail = str(e).strip().removeprefix(f"{ref}: ")
+            problems.append(RefProblem(ref, f"cannot be read ({detail})"))
+            continue
+        try:
+            oid = found.resolve().target
+        except (KeyError, pygit2.GitError):
+            problems.append(RefProblem(ref, f"points at {found.target}, which does not exist"))
+            continue
+        obj = repo.get(oid)
+        if obj is None:
+            problems.append(RefProblem(ref, f"points at {oid}, which is not in the store"))
+        elif as_commit(obj) is None:
+            problems.append(RefProblem(ref, f"points at a {obj.type_str}, not a commit"))
+        else:
+            tips.append(str(oid))
+    return tips, problems
 
 
 def verify_commits(

@@ -4,6 +4,7 @@ non-zero exit, the store unchanged; and damaged store files named, not reported 
 
 from __future__ import annotations
 
+import json
 import re
 import resource
 import signal
@@ -246,3 +247,66 @@ def test_a_config_that_does_not_parse_is_the_stores_own_error(alpha: Store, mg: 
     assert_one_error_line(r.code, r.err)
     assert r.code == 1 and f"{alpha.path / 'config'}:" in r.err
     assert changes(before, snapshot(alpha.path)) == []
+
+
+# -- refs that point at no commit -----------------------------------------------------------
+
+
+def test_verify_all_names_every_ref_that_points_at_no_commit(alpha: Store, mg: Mg) -> None:
+    refs = alpha.path / "refs"
+    (refs / "runs").mkdir(exist_ok=True)
+    blob = git("--git-dir", str(alpha.path), "hash-object", "-w", "--stdin", input=b"hi").strip()
+    damage = {
+        "refs/heads/broken": "zzz\n",
+        "refs/runs/r1": "zzz\n",
+        "refs/heads/ghost": "1234567890" * 4 + "\n",
+        "refs/heads/blob": blob + "\n",
+        "refs/heads/dangling": "ref: refs/heads/gone\n",
+        "refs/heads/bad name": alpha.head() + "\n",
+    }
+    for ref, content in damage.items():
+        (alpha.path / ref).write_text(content)
+    (refs / "heads" / "main.lock").write_text("zzz\n")  # a writer's lock: not a ref
+    (alpha.path / "refs" / "tags").mkdir(exist_ok=True)
+    (alpha.path / "refs" / "tags" / "junk").write_text("zzz\n")  # not a namespace mindgit syncs
+
+    report = alpha.verify(all_refs=True)
+    assert not report.ok and report.problems == []
+    assert [p.ref for p in report.refs] == sorted(damage)
+    reasons = {p.ref: p.reason for p in report.refs}
+    assert "corrupted loose reference file" in reasons["refs/heads/broken"]
+    assert reasons["refs/heads/ghost"].endswith("which is not in the store")
+    assert reasons["refs/heads/blob"] == "points at a blob, not a commit"
+    assert reasons["refs/heads/dangling"] == "points at refs/heads/gone, which does not exist"
+    assert reasons["refs/heads/bad name"] == "is not a valid ref name"
+    assert len(report.results) == 2  # main's two commits were still checked
+
+    before = snapshot(alpha.path)
+    r = mg("--store", str(alpha.path), "verify", "--all")
+    assert r.code == 1
+    assert r.out.splitlines() == [f"FAIL {p}" for p in report.refs]
+    assert r.err == "2 commits checked, 0 failed, 6 refs point at no commit\n"
+    r = mg("--store", str(alpha.path), "verify", "--all", "--json")
+    assert r.code == 1 and json.loads(r.out)["refs"] == [
+        {"ref": p.ref, "reason": p.reason} for p in report.refs
+    ]
+    assert json.loads(r.out)["ok"] is False
+    # Without --all only the current experiment is verified: the damage is elsewhere.
+    assert mg("--store", str(alpha.path), "verify").code == 0
+    assert changes(before, snapshot(alpha.path)) == []
+
+    for ref in damage:
+        (alpha.path / ref).unlink()
+    assert alpha.verify(all_refs=True).ok
+    r = mg("--store", str(alpha.path), "verify", "--all", "--json")
+    assert r.code == 0 and json.loads(r.out)["refs"] == []
+
+
+def test_verify_all_with_a_trust_file_checks_the_refs_of_any_repository(
+    alpha: Store, mg: Mg, tmp_path: Path
+) -> None:
+    trust = tmp_path / "allowed_signers"
+    trust.write_text((alpha.path / "mindgit" / "allowed_signers").read_text())
+    (alpha.path / "refs" / "heads" / "broken").write_text("zzz\n")
+    r = mg("--store", str(alpha.path), "verify", "--all", "--trust", str(trust))
+    assert r.code == 1 and r.out.startswith("FAIL refs/heads/broken: cannot be read")

@@ -107,9 +107,10 @@ def verify(
     from mindgit.cli.main import exit_with
     from mindgit.errors import UsageError
     from mindgit.store.repository import SYNCED_PREFIXES
-    from mindgit.store.verify import verify_commits
+    from mindgit.store.verify import RefProblem, ref_tips, verify_commits
 
     count = None
+    broken: list[RefProblem] = []
     if recompute is not None:
         from mindgit.sync.recompute import parse_count
 
@@ -121,11 +122,7 @@ def verify(
             raise UsageError("-e/--experiment goes alone, and only with a store")
         tips = [str(target.store.head(experiment))]
     elif all_refs:
-        tips = [
-            str(repo.references[r].resolve().target)
-            for r in repo.references
-            if r.startswith(SYNCED_PREFIXES)
-        ]
+        tips, broken = ref_tips(repo, SYNCED_PREFIXES)
     elif revs:
         tips = [target.resolve(r) for r in revs]
     else:
@@ -139,6 +136,7 @@ def verify(
         # The runs the results rest on are part of what is verified.
         tips = [*tips, *(t for t in claims.runs if t not in tips)]
     report = verify_commits(repo, target.trust, tips, hide)
+    report.refs = broken
     ok = report.ok and (claims is None or claims.ok)
     if as_json:
         out: dict[str, Any] = {
@@ -155,6 +153,8 @@ def verify(
                 for r in report.results
             ],
         }
+        if all_refs:
+            out["refs"] = [{"ref": p.ref, "reason": p.reason} for p in report.refs]
         if claims is not None:
             out["recompute"] = {
                 "ok": claims.ok,
@@ -183,8 +183,11 @@ def verify(
     else:
         for p in report.problems:
             click.echo(f"FAIL {p}")
+        for r in report.refs:
+            click.echo(f"FAIL {r}")
         bad = len({p.commit for p in report.problems})
-        info(f"{len(report.results)} commits checked, {bad} failed")
+        refs = f", {len(report.refs)} refs point at no commit" if report.refs else ""
+        info(f"{len(report.results)} commits checked, {bad} failed{refs}")
         if claims is not None:
             for c in claims.problems:
                 click.echo(f"FAIL {c}")
