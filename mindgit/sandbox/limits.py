@@ -12,6 +12,9 @@ MAX_MEMORY_BYTES = 1 << 32
 MAX_FUEL = (1 << 64) - 1
 # Table sizes are u32 in wasm.
 MAX_TABLE_ELEMENTS = (1 << 32) - 1
+# wasmtime refuses a wasm stack larger than its async stack (2 MiB unless configured, and the
+# sandbox does not configure it) by aborting the whole process, not by raising an error.
+MAX_STACK_BYTES = 2 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +42,5 @@ class Limits:
             raise InvalidLimits("fuel", self.fuel, MAX_FUEL)
         if self.table_elements > MAX_TABLE_ELEMENTS:
             raise InvalidLimits("table_elements", self.table_elements, MAX_TABLE_ELEMENTS)
+        if self.stack_bytes > MAX_STACK_BYTES:
+            raise InvalidLimits("stack_bytes", self.stack_bytes, MAX_STACK_BYTES)

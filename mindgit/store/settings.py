@@ -10,13 +10,15 @@ import re
 from collections.abc import Callable
 
 from mindgit.errors import MindgitError
-from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS
+from mindgit.sandbox.limits import (
+    MAX_FUEL,
+    MAX_MEMORY_BYTES,
+    MAX_STACK_BYTES,
+    MAX_TABLE_ELEMENTS,
+)
 
 _SIZE = re.compile(r"([0-9]+)([kKmMgG](i?[bB])?)?")
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}  # as evolve's parse_size reads them
-# wasmtime refuses a wasm stack larger than its async stack (2 MiB unless configured, and the
-# sandbox does not configure it) by aborting the whole process, not by raising an error.
-MAX_STACK_BYTES = 2 << 20
 # A peer's git runs under a timeout that ends up in poll(), in milliseconds held in a C int:
 # a longer one is an OverflowError when the first push waits on it.
 MAX_SYNC_TIMEOUT = (2**31 - 1) // 1000
