@@ -490,6 +490,13 @@ def test_a_timeout_that_is_not_a_finite_number_is_a_usage_error(
     assert res.code == 2 and "mindgit.synctimeout" in res.err
 
 
+def test_a_timeout_over_what_poll_can_wait_is_a_usage_error(pair: Nodes, mg: Mg) -> None:
+    # 2,147,484 s is past poll()'s milliseconds in a C int: push raised OverflowError (exit 3).
+    for command in ("pull", "push", "sync"):
+        res = mg(*at(pair, "alpha"), command, "beta", "--timeout", "2147484")
+        assert res.code == 2 and "over the limit of 2147483 seconds" in res.err, (command, res.err)
+
+
 def test_peers_with_a_peer_never_contacted(nodes: Nodes, mg: Mg) -> None:
     nodes.make("alpha")
     beta = nodes.make("beta")

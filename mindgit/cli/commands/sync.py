@@ -12,6 +12,7 @@ import click
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
+from mindgit.store.settings import MAX_SYNC_TIMEOUT
 
 if TYPE_CHECKING:
     from mindgit.store.repository import Store
@@ -59,6 +60,9 @@ def _timeout(store: Store, given: float | None) -> float:
         # FloatRange lets inf and nan through, and neither bounds a wait.
         if not math.isfinite(given):
             raise UsageError(f"--timeout must be a finite number of seconds, not {given}")
+        if given > MAX_SYNC_TIMEOUT:
+            # The wait ends up in poll(), in milliseconds held in a C int.
+            raise UsageError(f"--timeout {given:g} is over the limit of {MAX_SYNC_TIMEOUT} seconds")
         return given
     configured = store.config_get(TIMEOUT_KEY)
     if configured is None:
