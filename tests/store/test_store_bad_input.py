@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS
+from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, MAX_STACK_BYTES, MAX_TABLE_ELEMENTS
 from mindgit.store.repository import (
     HeadDetached,
     HeadUnreadable,
@@ -23,7 +23,7 @@ from mindgit.store.repository import (
     init_store,
     open_store,
 )
-from mindgit.store.settings import MAX_STACK_BYTES, MAX_SYNC_TIMEOUT, BadSetting, check_setting
+from mindgit.store.settings import MAX_SYNC_TIMEOUT, BadSetting, check_setting
 from mindgit.store.state import Block, SchemaError, make_thought
 from tests.cli.test_bad_input_audit import assert_one_error_line, changes, snapshot
 from tests.conftest import Mg, git
@@ -175,7 +175,7 @@ def test_a_subprocess_waits_up_to_the_sync_timeout_limit_and_no_longer() -> None
 
 # -- HEAD -----------------------------------------------------------------------------------
 
-USES_HEAD = [["show"], ["log"], ["experiments"], ["think", "x"], ["fork", "y"], ["verify"]]
+USES_HEAD = [["show"], ["log"], ["think", "x"], ["fork", "y"], ["verify"]]
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,14 @@ def test_a_detached_head_says_so(alpha: Store, mg: Mg) -> None:
         assert "unknown experiment" not in r.err
         assert "the experiments are dreamer, main" in r.err
     assert changes(before, snapshot(alpha.path)) == []
-    # What does not need a current experiment still works.
+    # What does not need a current experiment still works; `experiments` lists the names to
+    # switch to, none marked current, and says why on stderr.
+    r = mg("--store", str(alpha.path), "experiments", "--json")
+    assert r.code == 0 and f"HEAD is detached at commit {commit[:12]}" in r.err
+    assert [(e["name"], e["current"]) for e in json.loads(r.out)] == [
+        ("dreamer", False),
+        ("main", False),
+    ]
     assert mg("--store", str(alpha.path), "show", "main").code == 0
     assert mg("--store", str(alpha.path), "think", "x", "-e", "dreamer").code == 0
     assert mg("--store", str(alpha.path), "switch", "dreamer").code == 0

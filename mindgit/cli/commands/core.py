@@ -539,9 +539,15 @@ def switch(ctx: click.Context, name: str, as_json: bool) -> None:
 def experiments(ctx: click.Context, as_json: bool) -> None:
     """Every experiment: head, signer, size."""
     from mindgit.store import history
+    from mindgit.store.repository import HeadDetached, HeadUnreadable
 
     store = open_store_from(ctx)
-    current = store.current
+    try:
+        current: str | None = store.current
+    except (HeadDetached, HeadUnreadable) as e:
+        # The list is what the user needs to pick one to switch to (git branch lists them too).
+        current = None
+        info(f"mindgit: warning: {e} (hint: {e.hint})")
     rows: list[dict[str, Any]] = []
     for name in store.experiments():
         head = store.head(name)
