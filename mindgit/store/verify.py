@@ -616,27 +616,35 @@ def ref_tips(
         try:
             found = repo.lookup_reference(ref)
         except ValueError:  # InvalidSpecError, or a file name that is not UTF-8
-            problems.append(RefProblem(ref, "is not a valid ref name"))
+            problems.append(RefProblem(_shown(ref), "is not a valid ref name"))
             continue
         except KeyError:
             continue  # deleted since it was listed
         except pygit2.GitError as e:
             detail = str(e).strip().removeprefix(f"{ref}: ")
-            problems.append(RefProblem(ref, f"cannot be read ({detail})"))
+            problems.append(RefProblem(_shown(ref), f"cannot be read ({detail})"))
             continue
         try:
             oid = found.resolve().target
         except (KeyError, pygit2.GitError):
-            problems.append(RefProblem(ref, f"points at {found.target}, which does not exist"))
+            problems.append(
+                RefProblem(_shown(ref), f"points at {found.target}, which does not exist")
+            )
             continue
         obj = repo.get(oid)
         if obj is None:
-            problems.append(RefProblem(ref, f"points at {oid}, which is not in the store"))
+            problems.append(RefProblem(_shown(ref), f"points at {oid}, which is not in the store"))
         elif as_commit(obj) is None:
-            problems.append(RefProblem(ref, f"points at a {obj.type_str}, not a commit"))
+            problems.append(RefProblem(_shown(ref), f"points at a {obj.type_str}, not a commit"))
         else:
             tips.append(str(oid))
     return tips, problems
+
+
+def _shown(ref: str) -> str:
+    """A ref name as text: bytes that are not UTF-8 (held as surrogates by os.walk) escaped, as
+    the name goes into --json output and onto a terminal."""
+    return ref.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def verify_commits(

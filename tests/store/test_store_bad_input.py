@@ -5,6 +5,7 @@ non-zero exit, the store unchanged; and damaged store files named, not reported 
 from __future__ import annotations
 
 import json
+import os
 import re
 import resource
 import signal
@@ -307,6 +308,17 @@ def test_verify_all_names_every_ref_that_points_at_no_commit(alpha: Store, mg: M
     assert alpha.verify(all_refs=True).ok
     r = mg("--store", str(alpha.path), "verify", "--all", "--json")
     assert r.code == 0 and json.loads(r.out)["refs"] == []
+
+
+def test_verify_all_names_a_ref_file_that_is_not_utf8_in_valid_json(alpha: Store, mg: Mg) -> None:
+    # The name came back as surrogates: --json wrote its raw bytes (not UTF-8 JSON).
+    with open(os.path.join(os.fsencode(alpha.path), b"refs", b"heads", b"b\xffd"), "w") as f:
+        f.write("zzz\n")
+    [problem] = alpha.verify(all_refs=True).refs
+    assert problem.ref == "refs/heads/b\\xffd" and "cannot be read" in problem.reason
+    r = mg("--store", str(alpha.path), "verify", "--all", "--json")
+    assert r.code == 1
+    assert json.loads(r.out)["refs"] == [{"ref": "refs/heads/b\\xffd", "reason": problem.reason}]
 
 
 def test_verify_all_with_a_trust_file_checks_the_refs_of_any_repository(
