@@ -46,13 +46,15 @@ class RefMoved(RefError):
 class RefLocked(RefError):
     """Another writer holds the ref's lock for longer than we wait."""
 
-    def __init__(self, ref: str, lock: Path, waited: float) -> None:
+    def __init__(self, ref: str, lock: Path, waited: float, *, then: str | None = None) -> None:
+        hint = f"if no mindgit or git process is running, remove {lock}"
         super().__init__(
             f"{ref} is locked by another writer ({lock} held for over {waited:.0f}s)",
-            hint=f"if no mindgit or git process is running, remove {lock}",
+            hint=hint if then is None else f"{hint}; {then}",
         )
         self.ref = ref
         self.lock = lock
+        self.waited = waited
 
 
 def check_ref_name(ref: str) -> str:

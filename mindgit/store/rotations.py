@@ -36,7 +36,7 @@ from mindgit.identity.trust import TrustStore, UnknownNode, check_heads
 from mindgit.ipld import dagjson
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import read_ref, update_ref
+from mindgit.store.refs import RefLocked, read_ref, update_ref
 from mindgit.store.repository import (
     KEY_FILE,
     MINDGIT_DIR,
@@ -213,7 +213,17 @@ def rotate_key(store: Store) -> Rotation:
         new.save(pending, comment=store.name)
     retired_path = _retire_key_file(store, old)
     record = RotationRecord(old.public, new.public, store.name, heads)
-    commit, record = _announce(store, record, new)
+    try:
+        commit, record = _announce(store, record, new)
+    except RefLocked as e:
+        # The new key is saved (pending) and the old one retired: say that running the
+        # command again, once the lock is gone, finishes this very rotation.
+        raise RefLocked(
+            e.ref,
+            e.lock,
+            e.waited,
+            then="then run `mindgit keys rotate` again: it finishes the rotation it started",
+        ) from None
     own = store.trust.find(old.public)
     name = own.name if own is not None else store.name
     retired_as = _move_trust(store, old.public, new.public, name, record.heads)

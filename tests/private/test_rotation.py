@@ -3,6 +3,7 @@ learn the new key over plain `git fetch`."""
 
 from __future__ import annotations
 
+import functools
 import stat
 import subprocess
 from pathlib import Path
@@ -27,6 +28,7 @@ from mindgit.identity.trust import check_node_name
 from mindgit.ipld import dagjson
 from mindgit.store import rotations
 from mindgit.store.private import reveal, think_private
+from mindgit.store.refs import RefLocked, update_ref
 from mindgit.store.repository import Store, init_store, open_store
 from mindgit.store.retired import RECORD_FILE
 from mindgit.store.rotations import (
@@ -257,6 +259,27 @@ def test_an_interrupted_rotation_finishes_with_the_same_key(
     r = rotate_key(open_store(alpha.path))
     assert (r.old, r.new) == (announced.old, announced.new)
     assert git("--git-dir", str(alpha.path), "rev-list", "--count", ANNOUNCE_REF).strip() == "1"
+
+
+def test_a_rotation_stopped_by_a_held_lock_says_to_run_it_again_and_then_finishes(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The new key was saved and the old one retired before the lock stopped it: the hint only
+    # said to remove the lock, not that running the command again finishes this rotation.
+    (alpha,) = nodes("alpha")
+    old = alpha.public_key
+    monkeypatch.setattr(rotations, "update_ref", functools.partial(update_ref, wait=0.2))
+    lock = alpha.path / "refs" / "keys" / "announce.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("")
+    with pytest.raises(RefLocked) as info:
+        rotate_key(alpha)
+    assert info.value.hint is not None
+    assert "run `mindgit keys rotate` again: it finishes the rotation it started" in info.value.hint
+    pending = NodeKey.load(alpha.path / "mindgit" / "pending.key").public
+    lock.unlink()
+    r = rotate_key(open_store(alpha.path))
+    assert (r.old, r.new) == (old, pending)
 
 
 def test_a_thought_sealed_to_the_key_of_an_interrupted_rotation_opens(
