@@ -497,6 +497,17 @@ def test_a_timeout_over_what_poll_can_wait_is_a_usage_error(pair: Nodes, mg: Mg)
         assert res.code == 2 and "over the limit of 2147483 seconds" in res.err, (command, res.err)
 
 
+def test_a_configured_timeout_over_what_poll_can_wait_is_a_usage_error(pair: Nodes, mg: Mg) -> None:
+    # Bug: config set bounds synctimeout, but git config (or an older mindgit) does not: push
+    # raised OverflowError, and 1e300 a timestamp overflow, both exit 3.
+    for value in ("2147484", "1e300"):
+        pair["alpha"].config_set("mindgit.synctimeout", value)
+        for command in ("pull", "push", "sync"):
+            res = mg(*at(pair, "alpha"), command, "beta")
+            assert res.code == 2, (value, command, res.err)
+            assert "mindgit.synctimeout" in res.err and "over the limit of 2147483" in res.err
+
+
 def test_peers_with_a_peer_never_contacted(nodes: Nodes, mg: Mg) -> None:
     nodes.make("alpha")
     beta = nodes.make("beta")

@@ -77,6 +77,11 @@ def _timeout(store: Store, given: float | None) -> float:
         raise UsageError(
             f"config {TIMEOUT_KEY} must be a positive, finite number of seconds, not {configured}"
         )
+    if value > MAX_SYNC_TIMEOUT:
+        # Set by git config, or by a mindgit that did not bound it: the same poll() limit.
+        raise UsageError(
+            f"config {TIMEOUT_KEY} = {configured!r} is over the limit of {MAX_SYNC_TIMEOUT} seconds"
+        )
     return value
 
 
