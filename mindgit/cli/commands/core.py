@@ -27,14 +27,6 @@ class ConfigNotWritten(MindgitError):
         self.reason = reason
 
 
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", required=True, help="This node's name (letters, digits, . _ -).")
@@ -719,13 +711,11 @@ def config_set(ctx: click.Context, key: str, value: str, as_json: bool) -> None:
     """Set a setting, e.g. `mindgit config set fitness rastrigin`."""
     import pygit2
 
-    from mindgit.store.settings import BadSetting, check_setting
+    from mindgit.store.settings import check_setting
 
     store = open_store_from(ctx)
+    # check_setting refuses a value that is not UTF-8 too (lone surrogates from argv).
     full = check_setting(key, value)
-    if not _is_utf8(value):
-        # Bytes that are not UTF-8 reach us as lone surrogates, which git's config cannot hold.
-        raise BadSetting(key, f"{value!r} is not UTF-8 text")
     try:
         store.config_set(full, value)
     except pygit2.GitError as e:
