@@ -23,6 +23,14 @@ class MindgitError(Exception):
             self.hint = hint
 
 
+def one_line(text: str) -> str:
+    """``text`` (maybe a peer's words) as one line a terminal shows and never runs: whitespace
+    runs become one space, and every other character that is not printable a '?' (as git does
+    to a remote's C0 codes; this also covers C1 codes such as U+009B, CSI, and bidi overrides,
+    which git lets through as UTF-8). The CLI prints every error through it."""
+    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
+
+
 class UsageError(MindgitError):
     """The command line itself is wrong (a flag combination, a missing argument)."""
 

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 import click
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, one_line
 
 # What git exits with when a reader closes its stdout: killed by SIGPIPE (128 + 13).
 EXIT_PIPE_CLOSED = 141
@@ -239,10 +239,8 @@ def _quiet_exit() -> int:
 
 
 def _error(message: str, hint: str | None) -> None:
-    line = message if not hint else f"{message} (hint: {hint})"
-    # One line a terminal shows and never runs: a message may quote a peer's words (a tree entry
-    # name, a remote's error), so every character that is not printable is shown as "?".
-    line = "".join(c if c.isprintable() else "?" for c in " ".join(line.split()))
+    # A message may quote a peer's words (a tree entry name, a remote's error).
+    line = one_line(message if not hint else f"{message} (hint: {hint})")
     click.echo(f"mindgit: error: {line}", err=True)
 
 

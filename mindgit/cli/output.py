@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from mindgit.errors import one_line
+
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
@@ -30,11 +32,10 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     from rich.text import Text
 
     # Cells may hold a peer's words (a last error, a detail): as plain Text, never read as Rich
-    # markup ("[/x]" raised MarkupError, "[link=...]" made a hyperlink), and with every control
-    # character shown as "?", so that no escape sequence reaches the terminal.
+    # markup ("[/x]" raised MarkupError, "[link=...]" made a hyperlink), and one terminal-safe
+    # line each, so that no escape sequence reaches the terminal.
     def cell(value: Any) -> Text:
-        text = "" if value is None else str(value)
-        return Text("".join(c if c.isprintable() else "?" for c in text))
+        return Text("" if value is None else one_line(str(value)))
 
     t = Table(title=title, show_edge=False, header_style="bold")
     for col in columns:

@@ -108,14 +108,6 @@ class Event:
 OnEvent = Callable[[Event], None]
 
 
-def one_line(text: str) -> str:
-    """``text`` (maybe a peer's words) as one line a terminal shows and never runs: whitespace
-    runs become one space, and every other character that is not printable a '?' (as git does
-    to a remote's C0 codes; this also covers C1 codes such as U+009B, CSI, and bidi overrides,
-    which git lets through as UTF-8)."""
-    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
-
-
 def emit(on_event: OnEvent | None, peer: str, step: str, message: str) -> None:
     """Report progress to ``on_event``, if there is one."""
     if on_event is not None:

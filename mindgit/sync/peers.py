@@ -29,13 +29,12 @@ from typing import Any
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, one_line
 from mindgit.identity.keys import DID_PREFIX, PublicKey
 from mindgit.identity.trust import TrustedNode, UnknownNode
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.sync import refspace
-from mindgit.sync.outcomes import one_line
 from mindgit.sync.quarantine import QUARANTINE_DIR
 
 PEERS_DIR = "peers"

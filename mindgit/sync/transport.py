@@ -22,8 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mindgit.errors import MindgitError
-from mindgit.sync.outcomes import one_line
+from mindgit.errors import MindgitError, one_line
 
 DEFAULT_TIMEOUT = 60.0
 # A link slower than this many bytes/s for this many seconds is dead (http only).

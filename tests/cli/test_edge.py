@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mindgit.cli.main import EXIT_PIPE_CLOSED, wants_json
 from mindgit.store.repository import Store
@@ -233,3 +235,16 @@ def test_a_usage_error_is_one_line_naming_the_help_to_read(
     assert r.err.rstrip().endswith(f"(hint: `{hint} --help`)")
     j = mg(*args, "--json")
     assert j.code == 2 and message in json.loads(j.out)["error"]
+
+
+@given(st.text())
+def test_one_line_keeps_every_printable_character_and_nothing_a_terminal_would_run(
+    text: str,
+) -> None:
+    from mindgit.errors import one_line
+
+    line = one_line(text)
+    assert line.isprintable() and line == line.strip() and "  " not in line
+    # Words keep their printable characters, in order; the rest became "?".
+    expected = " ".join("".join(c if c.isprintable() else "?" for c in w) for w in text.split())
+    assert line == expected

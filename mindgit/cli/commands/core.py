@@ -11,7 +11,7 @@ import click
 
 from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, one_line
 
 
 class ConfigNotWritten(MindgitError):
@@ -359,7 +359,7 @@ def _rev_or_experiment(store: Any, rev: str | None, experiment: str | None) -> s
 
 def printable(text: str) -> str:
     """Text from a state (maybe a peer's) made safe for a terminal: one line, no control codes."""
-    return "".join(c if c.isprintable() else " " for c in " ".join(text.split()))
+    return one_line(text)
 
 
 def _num(x: float | None) -> str:

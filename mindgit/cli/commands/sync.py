@@ -97,7 +97,7 @@ def _progress(verbose: bool) -> Callable[[Event], None] | None:
 
 def _safe(text: str) -> str:
     """Text a peer may have written (its messages, git's words about it), fit for a terminal."""
-    from mindgit.sync.outcomes import one_line
+    from mindgit.errors import one_line
 
     return one_line(text)
 
