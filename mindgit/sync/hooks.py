@@ -474,7 +474,9 @@ def hook_script(name: str, python: str | None = None) -> str:
 
 def _script(name: str, python: str | None, *, gone_check: bool) -> str:
     # gone_check False is also the script every hook install wrote before the check existed,
-    # which a new install must still recognise as its own.
+    # which a new install must still recognise as its own. Whoever changes the script keeps
+    # the old spelling recognisable too (see _whose): an installed hook that matches no script
+    # mindgit writes reads as edited, and only --force would replace it.
     if name not in HOOK_NAMES:
         raise UsageError(f"unknown hook {name!r}", hint=f"one of {', '.join(HOOK_NAMES)}")
     quoted = shlex.quote(python) if python else "''"
