@@ -297,9 +297,10 @@ def check_commits(
 
 # Below this many commits a second process costs more than it saves: forking, and each process
 # checking its own copy of what the generations of a run share (run.json, the module, the first
-# manifest in full). Measured as the longer process's CPU time against one process's, on runs
-# of 64 states: 8 generations (12 commits) break even, 16 save a quarter, 50 over 40%.
-SPLIT_MIN_COMMITS = 16
+# manifest in full). Measured as wall time, two processes against one, on runs of 64 states
+# (2026-11-26, after the per-commit checks got faster): 12 commits lose 40%, 16-20 break even,
+# 28 save ~8%, 36 a quarter, 54 ~40%, 104 ~half.
+SPLIT_MIN_COMMITS = 24
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,12 +30,12 @@ from tests.sync.test_gate_runs import (
     swap_two_states,
 )
 
-GENERATIONS = 20
+GENERATIONS = 26
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[str], list[str]]:
-    """A store holding a 20-generation run and hostile commits on top of it and of its
+    """A store holding a 26-generation run and hostile commits on top of it and of its
     experiment: (store, the good commits parents first, the hostile ones)."""
     store = new_store(tmp_path_factory.mktemp("split") / "s", float_genes(4))
     run = start_run(store, str(RASTRIGIN), RunParams(population=8, generations=GENERATIONS, seed=5))
