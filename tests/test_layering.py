@@ -10,13 +10,14 @@ PKG = Path(__file__).resolve().parent.parent / "mindgit"
 # Each layer may import itself and anything listed for it.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "procs": set(),
     "ipld": {"errors"},
     "identity": {"errors", "ipld"},
     "sandbox": {"errors", "ipld"},
     "store": {"errors", "ipld", "identity", "sandbox"},
-    "evolve": {"errors", "ipld", "identity", "store", "sandbox"},
+    "evolve": {"errors", "procs", "ipld", "identity", "store", "sandbox"},
     "merge": {"errors", "ipld", "identity", "store", "sandbox", "evolve"},
-    "sync": {"errors", "ipld", "identity", "store", "sandbox", "evolve", "merge"},
+    "sync": {"errors", "procs", "ipld", "identity", "store", "sandbox", "evolve", "merge"},
     "adapters": {"errors", "ipld", "identity", "store", "sandbox", "evolve", "merge"},
     "demo": {"errors", "ipld", "identity", "store", "sandbox", "evolve"},
 }

@@ -43,6 +43,7 @@ from mindgit.evolve.operators import Recipe
 from mindgit.evolve.writer import GenerationWriter, StagedGeneration, write_parts
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, base32, base32_digests
+from mindgit.procs import die_with_parent
 from mindgit.sandbox import FitnessFailure
 from mindgit.store.generation import RunFormatError, best_index
 
@@ -50,7 +51,6 @@ from mindgit.store.generation import RunFormatError, best_index
 # travel raw: pickling a generation's few hundred KiB of them cost ~0.8 ms each way.
 _HEADER = struct.Struct(">QQ")
 _READ = 1 << 20
-_PR_SET_PDEATHSIG = 1
 _PIPE_BYTES = 1 << 20
 # Generations breeding may run ahead of the writer (each ~0.3 MB in flight for 200 x 32 genes).
 MAX_BACKLOG = 16
@@ -475,19 +475,6 @@ def _widen(fd: int) -> None:
         pass
 
 
-def _die_with_parent(parent: int) -> None:
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
-
-
 def _child(
     parent: int,
     jobs_fd: int,
@@ -498,7 +485,7 @@ def _child(
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        _die_with_parent(parent)
+        die_with_parent(parent)
         writer = factory()
         records = RecordMaker(minimize)
         reader = _Drain(jobs_fd)

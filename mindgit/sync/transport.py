@@ -11,18 +11,17 @@ for: a prompt would hang a sync.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mindgit.errors import MindgitError, one_line
+from mindgit.procs import dying_with_parent
 
 DEFAULT_TIMEOUT = 60.0
 # A link slower than this many bytes/s for this many seconds is dead (http only).
@@ -205,7 +204,9 @@ def run_git(
         stderr=subprocess.PIPE,
         env=env,
         start_new_session=True,
-        preexec_fn=_die_with_parent(),
+        # git runs in a session of its own (a timeout kills its group): without this it would
+        # outlive a mindgit killed with SIGKILL, writing into the quarantine with no timeout.
+        preexec_fn=dying_with_parent(),
     )
     deadline = time.monotonic() + timeout
     try:
@@ -226,41 +227,6 @@ def run_git(
         _kill_group(proc)
         raise
     return GitResult(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """What git runs before it starts, so that it dies with the mindgit that started it.
-
-    In a session of its own, git would outlive a mindgit killed with SIGKILL (no timeout left
-    to end it, still writing into the quarantine the next pull empties). Linux kills a process
-    whose parent dies once it asked to be (``PR_SET_PDEATHSIG``); git's helpers see their pipes
-    close and end too. Elsewhere: nothing to do but the timeout.
-    """
-    prctl = _PRCTL
-    if prctl is None:
-        return None
-    parent = os.getpid()
-
-    def arm() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before the request was made
-            os._exit(1)
-
-    return arm
-
-
-def _load_prctl() -> Callable[[int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl: Callable[[int, int], int] = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return prctl
-
-
-_PR_SET_PDEATHSIG = 1
-_PRCTL = _load_prctl()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
