@@ -22,24 +22,25 @@ def info(message: str) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table on stdout: rich on a terminal, tab-separated otherwise (easy to pipe)."""
+    """A table on stdout: rich on a terminal, tab-separated otherwise (easy to pipe).
+
+    Cells may hold a peer's words (a last error, a detail, a gene value): each is made one
+    terminal-safe line here, for both, so that callers pass them as they are.
+    """
+    cells = [["" if c is None else one_line(str(c)) for c in row] for row in rows]
     if not sys.stdout.isatty():
-        for row in rows:
-            click.echo("\t".join("" if c is None else str(c) for c in row))
+        for row in cells:
+            click.echo("\t".join(row))
         return
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    # Cells may hold a peer's words (a last error, a detail): as plain Text, never read as Rich
-    # markup ("[/x]" raised MarkupError, "[link=...]" made a hyperlink), and one terminal-safe
-    # line each, so that no escape sequence reaches the terminal.
-    def cell(value: Any) -> Text:
-        return Text("" if value is None else one_line(str(value)))
-
     t = Table(title=title, show_edge=False, header_style="bold")
     for col in columns:
         t.add_column(col)
-    for row in rows:
-        t.add_row(*map(cell, row))
+    for row in cells:
+        # Plain Text: never read as Rich markup ("[/x]" raised MarkupError, "[link=...]" made
+        # a hyperlink).
+        t.add_row(*map(Text, row))
     Console().print(t)

@@ -226,7 +226,7 @@ def genome_show(ctx: click.Context, rev: str | None, experiment: str | None, as_
     rows = []
     for g in genome.genes:
         bounds = f"[{_num(g.min)}, {_num(g.max)}]" if g.min is not None or g.max is not None else ""
-        rows.append([g.name, g.kind, printable(g.display()), bounds or ",".join(g.choices or ())])
+        rows.append([g.name, g.kind, g.display(), bounds or ",".join(g.choices or ())])
     table("genome", ["name", "type", "value", "bounds/choices"], rows)
 
 
@@ -294,16 +294,16 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     signer = f"{entry.trusted_as} ({entry.signer})" if entry.trusted_as else entry.signer or "-"
     click.echo(f"signature  {entry.status}: {signer}")
     for problem in entry.problems:
-        info(f"warning: this state does not verify: {printable(problem)}")
+        info(f"warning: this state does not verify: {one_line(problem)}")
     click.echo(f"genome     {len(snap.state.genome)} genes")
     for g in snap.state.genome.genes:
         extra = []
         if g.min is not None or g.max is not None:
             extra.append(f"[{_num(g.min)}, {_num(g.max)}]")
         if g.choices:
-            extra.append("{" + printable(",".join(g.choices)) + "}")
+            extra.append("{" + one_line(",".join(g.choices)) + "}")
         click.echo(
-            f"  {g.name} = {printable(g.display())}"
+            f"  {g.name} = {one_line(g.display())}"
             f"  ({g.kind}{' ' + ' '.join(extra) if extra else ''})"
         )
     click.echo(f"thoughts   {len(thoughts)}")
@@ -312,10 +312,10 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     if data["memories"]:
         click.echo(f"memories   {len(data['memories'])}")
         for name, m in data["memories"].items():
-            preview = printable(str(m.get("value", "")))[:60]
+            preview = one_line(str(m.get("value", "")))[:60]
             click.echo(f"  {name}  {m['cid']}  {preview}")
             if m.get("description"):
-                click.echo(f"      {printable(str(m['description']))[:100]}")
+                click.echo(f"      {one_line(str(m['description']))[:100]}")
     if data["data"]:
         click.echo(f"data       {', '.join(data['data'])}")
     if agent is not None:
@@ -357,11 +357,6 @@ def _rev_or_experiment(store: Any, rev: str | None, experiment: str | None) -> s
     return rev if rev is not None else str(store.head(experiment))
 
 
-def printable(text: str) -> str:
-    """Text from a state (maybe a peer's) made safe for a terminal: one line, no control codes."""
-    return one_line(text)
-
-
 def _num(x: float | None) -> str:
     return "" if x is None else f"{x:g}"
 
@@ -394,15 +389,15 @@ def _thought_text(t: Mapping[str, Any]) -> str:
     tags, or what is known of a private one this node cannot read. The text may be a peer's,
     sealed to this node or not: control codes (say OSC 52, which writes the clipboard) never
     reach the terminal."""
-    tags = f"  [{printable(', '.join(t['tags']))}]" if t.get("tags") else ""
+    tags = f"  [{one_line(', '.join(t['tags']))}]" if t.get("tags") else ""
     if t.get("private"):
         count = f"{t['recipients']} recipient{'' if t['recipients'] == 1 else 's'}"
         if "text" in t:
-            return f"{printable(str(t['text']))}{tags}  (private, {count})"
+            return f"{one_line(str(t['text']))}{tags}  (private, {count})"
         if "error" in t:
-            return f"private ({count}): {printable(str(t['error']))}"
+            return f"private ({count}): {one_line(str(t['error']))}"
         return f"private ({count})"
-    return printable(str(t.get("text", "(" + str(t.get("type")) + ")"))) + tags
+    return one_line(str(t.get("text", "(" + str(t.get("type")) + ")"))) + tags
 
 
 def _thought_json(node: Any, keys: _Keys | None = None, cid: Any = None) -> dict[str, Any]:
@@ -477,9 +472,9 @@ def log(
     for e in entries:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.time))
         who = e.trusted_as or (e.signer[:24] + "…" if e.signer else "-")
-        click.echo(f"{e.commit[:12]}  {when}  {e.status:9}  {who:12}  {printable(e.summary)}")
+        click.echo(f"{e.commit[:12]}  {when}  {e.status:9}  {who:12}  {one_line(e.summary)}")
         for p in e.problems:
-            click.echo(f"    ! {printable(p)}")
+            click.echo(f"    ! {one_line(p)}")
 
 
 @click.command()
@@ -625,11 +620,11 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
         click.echo(f"- thought {c}  {_thought_text(thought(c, b))}")
     for g in d.genes:
         if g.old is None and g.new is not None:
-            click.echo(f"+ gene {g.name} = {printable(g.new.display())} ({g.new.kind})")
+            click.echo(f"+ gene {g.name} = {one_line(g.new.display())} ({g.new.kind})")
         elif g.new is None and g.old is not None:
-            click.echo(f"- gene {g.name} = {printable(g.old.display())} ({g.old.kind})")
+            click.echo(f"- gene {g.name} = {one_line(g.old.display())} ({g.old.kind})")
         elif g.old is not None and g.new is not None:
-            old, new = printable(g.old.display()), printable(g.new.display())
+            old, new = one_line(g.old.display()), one_line(g.new.display())
             click.echo(f"~ gene {g.name}: {old} -> {new}")
     for kind, changes in (("memory", d.memories), ("data", d.data)):
         for m in changes:

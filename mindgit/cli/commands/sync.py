@@ -12,6 +12,7 @@ import click
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
+from mindgit.errors import one_line
 from mindgit.store.settings import MAX_SYNC_TIMEOUT
 
 if TYPE_CHECKING:
@@ -95,13 +96,6 @@ def _progress(verbose: bool) -> Callable[[Event], None] | None:
     return show
 
 
-def _safe(text: str) -> str:
-    """Text a peer may have written (its messages, git's words about it), fit for a terminal."""
-    from mindgit.errors import one_line
-
-    return one_line(text)
-
-
 def _short(oid: str | None) -> str:
     return oid[:12] if oid else "-"
 
@@ -118,9 +112,7 @@ def _ref_json(r: RefOutcome) -> dict[str, Any]:
 
 
 def _ref_rows(refs: Sequence[RefOutcome]) -> list[list[Any]]:
-    return [
-        [r.status, r.ref, _short(r.before), _short(r.after), _safe(r.detail or "")] for r in refs
-    ]
+    return [[r.status, r.ref, _short(r.before), _short(r.after), r.detail or ""] for r in refs]
 
 
 def _pull_json(report: PullReport) -> dict[str, Any]:
@@ -165,7 +157,7 @@ def _say_pull(report: PullReport) -> None:
                 f"{report.peer}: key rotation applied: {o.name} now uses {o.new.did if o.new else '?'}"
             )
     for r in report.attention:
-        info(f"{report.peer}: {r.ref} {r.status}: {_safe(r.detail or '')}")
+        info(f"{report.peer}: {r.ref} {r.status}: {one_line(r.detail or '')}")
     info(f"pulled from {report.peer}: {len(report.changed)} refs changed")
 
 
@@ -177,9 +169,9 @@ def _say_push(report: PushReport) -> None:
     )
     if report.remote_messages:
         for line in report.remote_messages.splitlines():
-            info(f"{report.peer}: remote: {_safe(line)}")
+            info(f"{report.peer}: remote: {one_line(line)}")
     for r in report.failed:
-        info(f"{report.peer}: {r.ref} not pushed ({r.status}): {_safe(r.detail or '')}")
+        info(f"{report.peer}: {r.ref} not pushed ({r.status}): {one_line(r.detail or '')}")
     sent = sum(1 for r in report.refs if r.status in ("created", "pushed"))
     info(f"pushed to {report.peer}: {sent} refs updated, {len(report.failed)} not pushed")
 
@@ -213,7 +205,7 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
     if as_json:
         emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
         return
-    info(f"added peer {peer.name}: {_safe(peer.url)}")
+    info(f"added peer {peer.name}: {one_line(peer.url)}")
     if peer.node is not None and store.trust.find(PublicKey.parse(peer.node)) is None:
         info(
             f"{peer.node} is not trusted yet; to accept what it signs: "
@@ -233,7 +225,7 @@ def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
     else:
-        info(f"removed peer {peer.name} ({_safe(peer.url)})")
+        info(f"removed peer {peer.name} ({one_line(peer.url)})")
 
 
 @remote.command("list")
@@ -247,7 +239,7 @@ def remote_list(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         emit_json([{"name": p.name, "url": p.url, "node": p.node} for p in peers])
     else:
-        rows = [[p.name, _safe(p.url), _safe(p.node or "")] for p in peers]
+        rows = [[p.name, p.url, p.node or ""] for p in peers]
         table("peers", ["name", "url", "node"], rows)
 
 
@@ -380,15 +372,15 @@ def sync(
         table("sync", ["peer", "step", "status", "ref", "before", "after", "detail"], rows)
         for r in results:
             if r.error is not None:
-                hint = f" (hint: {_safe(r.error.hint)})" if r.error.hint else ""
-                info(f"mindgit: peer {r.peer} failed: {_safe(str(r.error))}{hint}")
+                hint = f" (hint: {one_line(r.error.hint)})" if r.error.hint else ""
+                info(f"mindgit: peer {r.peer} failed: {one_line(str(r.error))}{hint}")
             else:
                 assert r.pull is not None and r.push is not None
                 for ref in r.pull.attention:
-                    info(f"{r.peer}: {ref.ref} {ref.status}: {_safe(ref.detail or '')}")
+                    info(f"{r.peer}: {ref.ref} {ref.status}: {one_line(ref.detail or '')}")
                 for ref in r.push.failed:
                     info(
-                        f"{r.peer}: {ref.ref} not pushed ({ref.status}): {_safe(ref.detail or '')}"
+                        f"{r.peer}: {ref.ref} not pushed ({ref.status}): {one_line(ref.detail or '')}"
                     )
         failed = [r.peer for r in results if not r.ok]
         info(
@@ -460,11 +452,10 @@ def peers(ctx: click.Context, as_json: bool) -> None:
         err = s["last_error"]
         error = ""
         if err is not None:
-            # The state file may hold a message recorded before messages were made safe.
-            error = _safe(f"{_age(now - err['at'])} ago, {err['operation']}: {err['message']}")
+            error = f"{_age(now - err['at'])} ago, {err['operation']}: {err['message']}"
             if err["at"] < max(s["last_pull"] or 0, s["last_push"] or 0):
                 error = "(since succeeded) " + error
-        rows.append([s["name"], "", _safe(s["url"]), _safe(key), error])
+        rows.append([s["name"], "", s["url"], key, error])
         for seen in s["seen"]:
             age = _age(seen["age_seconds"]) if seen["age_seconds"] is not None else "?"
             rows.append(["", seen["ref"], seen["commit"][:12], age, ""])
