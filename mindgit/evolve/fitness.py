@@ -9,7 +9,6 @@ then the caller's explicit values.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,10 +27,9 @@ from mindgit.store.fitness_store import (
     store_module,
 )
 from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.store.settings import size_bytes
 
 _WASM_MAGIC = b"\0asm"
-_SIZE = re.compile(r"(\d+)\s*([kmg]i?b?)?", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 CONFIG_KEYS = {
     "fuel": "mindgit.fuel",
     "memory_bytes": "mindgit.memory",
@@ -51,11 +49,9 @@ class FitnessFileError(MindgitError):
 
 def parse_size(text: str, what: str) -> int:
     """``134217728``, ``128M``, ``128MiB``, ``64k`` -> bytes (powers of 1024)."""
-    m = _SIZE.fullmatch(str(text).strip())
-    if m is None:
+    value = size_bytes(str(text))
+    if value is None:
         raise UsageError(f"{what} {text!r} is not a size (e.g. 134217728, 128M, 64k)")
-    unit = (m.group(2) or "")[:1].lower()
-    value = int(m.group(1)) * _UNITS[unit]
     if value <= 0:
         raise UsageError(f"{what} must be positive, not {text!r}")
     return value

@@ -17,8 +17,8 @@ from mindgit.sandbox.limits import (
     MAX_TABLE_ELEMENTS,
 )
 
-_SIZE = re.compile(r"([0-9]+)([kKmMgG](i?[bB])?)?")
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}  # as evolve's parse_size reads them
+_SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b?)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 # A peer's git runs under a timeout that ends up in poll(), in milliseconds held in a C int:
 # a longer one is an OverflowError when the first push waits on it.
 MAX_SYNC_TIMEOUT = (2**31 - 1) // 1000
@@ -55,12 +55,20 @@ def _count(most: int) -> Check:
     return check
 
 
+def size_bytes(text: str) -> int | None:
+    """``134217728``, ``128M``, ``128MiB``, ``64k`` as bytes (powers of 1024); None if ``text``
+    is no size. The one reading of a size: settings checked here read the same where used."""
+    m = _SIZE.fullmatch(text.strip())
+    if m is None:
+        return None
+    return int(m.group(1)) * _UNITS[(m.group(2) or "")[:1].lower()]
+
+
 def _size(most: int | None) -> Check:
     def check(value: str) -> str | None:
-        m = _SIZE.fullmatch(value)
-        if m is None:
+        size = size_bytes(value)
+        if size is None:
             return "must be a size such as 134217728, 128M or 64k"
-        size = int(m.group(1)) * _UNITS[(m.group(2) or "")[:1].lower()]
         if size <= 0:
             return "must be a positive size"
         if most is not None and size > most:
