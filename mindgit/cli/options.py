@@ -51,12 +51,11 @@ def refuse_inside_store(what: str, path: Path, store: Path) -> None:
         raise InsideAStore(what, path, store)
 
 
-def enclosing_store(path: Path) -> Path | None:
-    """The store that ``path`` would lie inside, if any (git reads a store made under
-    refs/heads/ as experiments, and fsck reports its files as broken refs)."""
+def refuse_inside_any_store(what: str, path: Path) -> None:
+    """Refuse to make a store at ``path`` inside another store's directory (git reads a store
+    made under refs/heads/ as experiments, and fsck reports its files as broken refs)."""
     from mindgit.store.repository import is_store
 
     for parent in path.resolve().parents:
         if is_store(parent):
-            return parent
-    return None
+            raise InsideAStore(what, path, parent)

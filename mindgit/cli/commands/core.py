@@ -39,12 +39,10 @@ class ConfigNotWritten(MindgitError):
 @json_option
 def init(path: Path, name: str, key_file: Path | None, as_json: bool) -> None:
     """Create a store at PATH with this node's key; print the node's did:key."""
-    from mindgit.cli.options import InsideAStore, enclosing_store
+    from mindgit.cli.options import refuse_inside_any_store
     from mindgit.store.repository import init_store
 
-    outer = enclosing_store(path)
-    if outer is not None:
-        raise InsideAStore("PATH", path, outer)
+    refuse_inside_any_store("PATH", path)
     store = init_store(path, name, key_file=key_file)
     did = store.public_key.did
     if as_json:

@@ -613,11 +613,9 @@ def demo(keep: Path | None, generations: int, seed: int, as_json: bool) -> None:
         _report(result.result, as_json)
 
     if keep is not None:
-        from mindgit.cli.options import InsideAStore, enclosing_store
+        from mindgit.cli.options import refuse_inside_any_store
 
-        outer = enclosing_store(keep)
-        if outer is not None:
-            raise InsideAStore("--keep", keep, outer)
+        refuse_inside_any_store("--keep", keep)
         go(keep)
         from mindgit.store.repository import open_store
 
