@@ -386,9 +386,12 @@ def as_nobody() -> list[str] | None:
     if os.geteuid() != 0:
         return []
     setpriv = shutil.which("setpriv")
-    return (
-        None if setpriv is None else [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    )
+    if setpriv is None:
+        return None
+    prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # A checkout in a private directory (mktemp -d is 0700) is out of that user's reach.
+    probe = subprocess.run([*prefix, MINDGIT, "--version"], capture_output=True, check=False)
+    return prefix if probe.returncode == 0 else None
 
 
 WRITERS = [
@@ -420,7 +423,10 @@ def shared_dir() -> Iterator[Path]:
 def test_every_writer_on_a_read_only_store(shared_dir: Path) -> None:
     prefix = as_nobody()
     if prefix is None:
-        pytest.skip("running as root without setpriv: nothing can make the store read-only")
+        pytest.skip(
+            "running as root, and no other user can run this checkout's mindgit (no setpriv, "
+            "or a private directory): nothing can make the store read-only"
+        )
     store = init_store(shared_dir / "alpha", "alpha")
     _, thought = store.think("hello")
     store.fork("dreamer", switch=False)
