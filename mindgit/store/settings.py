@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mindgit.errors import MindgitError
+from mindgit.errors import UsageError
 from mindgit.sandbox.limits import (
     MAX_FUEL,
     MAX_MEMORY_BYTES,
@@ -26,7 +26,10 @@ MAX_SYNC_TIMEOUT = (2**31 - 1) // 1000
 Check = Callable[[str], str | None]
 
 
-class BadSetting(MindgitError):
+class BadSetting(UsageError):
+    """A setting named or valued wrongly on the command line (``config get``/``config set``): a
+    usage error, exit 2. A bad value met later in a store's config is its consumer's error."""
+
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(
             f"setting {key!r}: {problem}", hint="`mindgit config --help` lists the settings"

@@ -218,11 +218,12 @@ def test_review_fixes_from_the_cli(alpha: Path, mg: Mg, tmp_path: Path) -> None:
     r = mg("trust", "remove", "alpha")
     assert r.code == 1 and "own key" in r.err
     # unknown or malformed settings
-    assert mg("config", "set", "core.bare", "false").code == 1
-    assert mg("config", "set", "fuel", "--", "-5").code == 1
-    assert mg("config", "set", "fuel", "lots").code == 1
-    assert mg("config", "set", "name", "").code == 1
-    assert mg("config", "set", "maxfetch", "lots").code == 1
+    assert mg("config", "set", "core.bare", "false").code == 2
+    assert mg("config", "set", "fuel", "--", "-5").code == 2
+    assert mg("config", "set", "fuel", "lots").code == 2
+    assert mg("config", "set", "name", "").code == 2
+    assert mg("config", "set", "maxfetch", "lots").code == 2
+    assert mg("config", "get", "nosuch").code == 2
     # a pasted private key is never echoed back
     r = mg("trust", "add", "-----BEGIN OPENSSH PRIVATE KEY-----secret", "--name", "x")
     assert r.code == 2 and "secret" not in r.err and "private key" in r.err

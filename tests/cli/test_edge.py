@@ -50,7 +50,7 @@ def test_merge_dry_run_json_with_conflicts_and_no_fitness(store: Store, mg: Mg) 
         (("log", "--json", "-n", "many"), 2, "BadParameter"),
         (("log", "--json", "--no-such-option"), 2, "NoSuchOption"),
         (("fitness", "add", "--json", "/nonexistent/f.wat"), 1, "FitnessFileError"),
-        (("config", "set", "fuel", "lots", "--json"), 1, "BadSetting"),
+        (("config", "set", "fuel", "lots", "--json"), 2, "BadSetting"),
     ],
 )
 def test_json_errors_are_one_document(

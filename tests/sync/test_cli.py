@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 from mindgit.store.repository import init_store
+from tests.cli.test_bad_input_audit import snapshot
 from tests.conftest import Result
 from tests.sync.conftest import Nodes
 from tests.sync.daemons import closed_port
@@ -47,6 +48,10 @@ def test_bad_input_exit_codes(nodes: Nodes, mg: Mg) -> None:
     assert res.code == 2 and "invalid peer name" in res.err
     res = mg(*at(nodes, "alpha"), "remote", "add", "--", "beta", "-oProxyCommand=x")
     assert res.code == 2 and "invalid peer URL" in res.err
+    before = snapshot(nodes["alpha"].path)
+    res = mg(*at(nodes, "alpha"), "remote", "add", "beta", "/x", "--node", "did:key:zNope")
+    assert res.code == 2 and "--node: not an ed25519 public key" in res.err
+    assert snapshot(nodes["alpha"].path) == before
     res = mg(*at(nodes, "alpha"), "pull", "beta")
     assert res.code == 1 and "no peer named 'beta'" in res.err
     res = mg(*at(nodes, "alpha"), "remote", "remove", "beta")
