@@ -40,15 +40,57 @@ _BLOCK_SIZE = 8
 _MAX_KEYFILE = 64 * 1024
 
 
+# OpenSSH's key types: the first word of a public key line, and the type inside a key file.
+OPENSSH_KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ssh-dss",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "ssh-xmss@openssh.com",
+    }
+)
+# The ciphers and kdf OpenSSH protects a key file with: any other name is damage, not a passphrase.
+_OPENSSH_CIPHERS = frozenset(
+    {
+        b"aes128-ctr",
+        b"aes192-ctr",
+        b"aes256-ctr",
+        b"aes128-cbc",
+        b"aes192-cbc",
+        b"aes256-cbc",
+        b"aes128-gcm@openssh.com",
+        b"aes256-gcm@openssh.com",
+        b"chacha20-poly1305@openssh.com",
+        b"3des-cbc",
+    }
+)
+_OPENSSH_KDF = b"bcrypt"
+
+
+def _shown_key_text(text: str) -> str:
+    """What an error may quote of text given as a public key: a did or a public key line, which
+    are public. Anything else may be a secret pasted by mistake (a PEM private key, the base64
+    body of one, a seed), and an error goes to terminals and CI logs: only its length is told."""
+    words = text.split(None, 1)
+    if text.lstrip().startswith("did:") or (bool(words) and words[0] in OPENSSH_KEY_TYPES):
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        return repr(shown)
+    return f"a text of {len(text)} characters (not shown: it may be a private key)"
+
+
 class MalformedKey(MindgitError):
     """Text that should name an ed25519 public key (did:key or OpenSSH line) but does not."""
 
     def __init__(self, text: str, reason: str) -> None:
         self.text = text
         self.reason = reason
-        shown = text if len(text) <= 80 else text[:77] + "..."
         super().__init__(
-            f"not an ed25519 public key: {shown!r} ({reason})",
+            f"not an ed25519 public key: {_shown_key_text(text)} ({reason})",
             hint="give a did:key (did:key:z6Mk...) or an OpenSSH line (ssh-ed25519 AAAA...)",
         )
 
@@ -224,6 +266,9 @@ class PublicKey:
         if len(parts) < 2:
             raise MalformedKey(original, "expected 'ssh-ed25519 <base64> [comment]' or a did:key")
         key_type, b64 = parts[0], parts[1]
+        if key_type not in OPENSSH_KEY_TYPES:
+            # Not quoted: the first word of arbitrary text may be a secret.
+            raise MalformedKey(original, "expected 'ssh-ed25519 <base64> [comment]' or a did:key")
         if key_type != KEY_TYPE.decode():
             raise MalformedKey(
                 original, f"key type {key_type!r} is not supported; only ssh-ed25519"
@@ -470,8 +515,11 @@ def decode_private_key(data: bytes, path: Path) -> tuple[bytes, str]:
         cipher = reader.string("cipher name")
         kdf = reader.string("kdf name")
         reader.string("kdf options")
+        if cipher in _OPENSSH_CIPHERS and kdf == _OPENSSH_KDF:
+            raise KeyFileEncrypted(path, cipher.decode())
         if cipher != b"none" or kdf != b"none":
-            raise KeyFileEncrypted(path, cipher.decode(errors="replace"))
+            # A damaged byte in "none" is not a passphrase: ssh-keygen -p cannot help, a backup can.
+            raise KeyFileCorrupt(path, "unknown cipher or kdf (a damaged header)")
         count = reader.u32("key count")
         if count != 1:
             raise KeyFileCorrupt(path, f"holds {count} keys; a node key file holds exactly one")
@@ -486,7 +534,10 @@ def decode_private_key(data: bytes, path: Path) -> tuple[bytes, str]:
     except WireError as exc:
         raise KeyFileCorrupt(path, str(exc)) from None
     if type_name != KEY_TYPE:
-        raise KeyFileUnsupported(path, type_name.decode(errors="replace"))
+        if type_name.decode(errors="replace") in OPENSSH_KEY_TYPES:
+            raise KeyFileUnsupported(path, type_name.decode())
+        # A damaged "ssh-ed25519" is not another kind of key: making a new one is a new node id.
+        raise KeyFileCorrupt(path, "unknown key type (a damaged public key)")
     try:
         header_key = PublicKey.from_ssh_blob(public_blob)
     except MalformedKey as exc:

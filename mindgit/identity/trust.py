@@ -71,8 +71,11 @@ class InvalidNodeName(MindgitError):
 
     def __init__(self, name: str) -> None:
         self.name = name
+        # A long "name" is something else pasted by mistake (a key, maybe a private one): an
+        # error goes to terminals and logs, so only its length is told.
+        shown = repr(name) if len(name) <= 64 else f"of {len(name)} characters"
         super().__init__(
-            f"invalid node name {name!r}",
+            f"invalid node name {shown}",
             hint="use 1 to 64 characters from letters, digits, '.', '_' and '-'",
         )
 

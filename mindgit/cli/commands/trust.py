@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
+from mindgit.errors import UsageError
+
+if TYPE_CHECKING:
+    from mindgit.identity.keys import PublicKey
+
+
+def typed_key(text: str) -> PublicKey:
+    """The public key given on the command line; one that cannot be a key is a usage error."""
+    from mindgit.identity.keys import MalformedKey, PublicKey
+
+    try:
+        return PublicKey.parse(text)
+    except MalformedKey as e:
+        raise UsageError(str(e), hint=e.hint) from None
+
+
+def typed_name(name: str) -> str:
+    """The node name given on the command line; one no node can have is a usage error."""
+    from mindgit.identity.trust import InvalidNodeName, check_node_name
+
+    try:
+        return check_node_name(name)
+    except InvalidNodeName as e:
+        raise UsageError(str(e), hint=e.hint) from None
 
 
 @click.group()
@@ -20,10 +46,10 @@ def trust() -> None:
 @click.pass_context
 def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
     """Trust KEY (a did:key or an `ssh-ed25519 AAAA...` line) under NAME."""
-    from mindgit.identity.keys import PublicKey
-
+    public = typed_key(key)
+    typed_name(name)
     store = open_store_from(ctx)
-    node = store.trust.add(PublicKey.parse(key), name)
+    node = store.trust.add(public, name)
     if as_json:
         emit_json({"name": node.name, "did": node.key.did, "fingerprint": node.key.fingerprint})
     else:
@@ -36,6 +62,10 @@ def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
 @click.pass_context
 def trust_remove(ctx: click.Context, node: str, as_json: bool) -> None:
     """Stop trusting NODE (a name or did:key); never this node's own key."""
+    if node.startswith("did:"):
+        typed_key(node)
+    else:
+        typed_name(node)
     store = open_store_from(ctx)
     removed = store.untrust(node)
     if as_json:
