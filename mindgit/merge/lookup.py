@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, UsageError
 from mindgit.evolve.fitness import (
     CONFIG_KEYS,
     FitnessFileError,
@@ -247,7 +247,13 @@ def config_limits(repo: pygit2.Repository) -> Limits:
     for name, key in CONFIG_KEYS.items():
         raw = _config(repo, key)
         if raw is not None:
-            limits = replace(limits, **{name: parse_size(raw, f"config {key}")})
+            try:
+                size = parse_size(raw, f"config {key}")
+            except UsageError:
+                # parse_size speaks for a value typed on the command line (exit 2); read from
+                # the config, it is bad data in a file, and the merge failed on it (exit 1).
+                raise BadSetting(key, raw, "a positive size (e.g. 134217728, 128M, 64k)") from None
+            limits = replace(limits, **{name: size})
     return limits
 
 
