@@ -25,10 +25,12 @@ from mindgit.merge.core import BY_FITNESS, Decision, three_way
 from mindgit.merge.lookup import FitnessChoice, find_fitness, find_module, module_cache
 from mindgit.merge.search import CHOOSE_A_MODULE, MergeConflict, ModuleScorer, Scorer, resolve
 from mindgit.store import layout
+from mindgit.store.fitness_store import FITNESS_FILE
+from mindgit.store.generation import GENERATION_FILE, RUN_FILE
 from mindgit.store.genome import Gene
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, locked_ref, update_ref
-from mindgit.store.repository import HEADS, Snapshot, Store
+from mindgit.store.repository import HEADS, HeadDetached, HeadUnreadable, Snapshot, Store
 from mindgit.store.state import State
 
 TRAILER_PATTERN = "Mindgit-Merge-Pattern"
@@ -60,6 +62,19 @@ class MergeIntoItself(MindgitError):
             hint="name another experiment to merge, or the one to merge into with --into EXP",
         )
         self.experiment = experiment
+
+
+class NotAState(MindgitError):
+    """What was named to merge is a commit that holds no mind state: a generation of an
+    ``evolve`` run, a fitness module's history, or any other commit without a manifest."""
+
+    def __init__(self, rev: str, commit: str, what: str, hint: str) -> None:
+        shown = " ".join(rev.split())
+        super().__init__(
+            f"{shown} ({commit[:12]}) is {what}, not a mind state; nothing was changed", hint=hint
+        )
+        self.rev = rev
+        self.commit = commit
 
 
 class MergeBasesConflict(MergeConflict):
@@ -147,13 +162,20 @@ def plan_merge(
     allow_unrelated: bool = False,
 ) -> MergePlan:
     """Compute a merge without writing anything (a module given as a path is read, not stored)."""
-    exp = store.experiment(into)
-    if theirs in (exp, HEADS + exp) or (theirs == "HEAD" and exp == store.current):
+    try:
+        exp = store.experiment(into)
+    except (HeadDetached, HeadUnreadable) as e:
+        # git would merge into a detached commit; here a merge moves an experiment, and a commit
+        # only HEAD holds is lost at the next switch: name the experiment instead.
+        e.hint = f"name the experiment to merge into with --into EXP; or {e.hint}"
+        raise
+    if theirs in (exp, HEADS + exp) or (theirs == "HEAD" and _current(store) == exp):
         raise MergeIntoItself(exp)
     if fitness is not None:
         find_module(store.repo, fitness)  # it must exist, whether or not a conflict needs it
     ours_id = store.head(exp)
     theirs_id = store.resolve(theirs)
+    _check_state(store.repo, theirs, theirs_id)
     ours_snap = store.snapshot(ours_id)
     theirs_snap = store.snapshot(theirs_id)
     repo = store.repo
@@ -198,6 +220,46 @@ def plan_merge(
     )
     message = merge_message(theirs, exp, outcome)
     return MergePlan(outcome, resolution.state, message, theirs_snap.tree, ours_snap.tree)
+
+
+def _current(store: Store) -> str | None:
+    """The current experiment, or None when HEAD names none (detached, damaged): ``HEAD`` is
+    then a commit to merge like any other, never the experiment merged into."""
+    try:
+        return store.current
+    except (HeadDetached, HeadUnreadable):
+        return None
+
+
+def _check_state(repo: pygit2.Repository, rev: str, commit_id: str) -> None:
+    """Refuse a commit that holds no state, saying what it is: a run's generation or a fitness
+    module's history is named as readily as an experiment (``refs/runs/ID``), and merging one
+    is a slip, not a state whose tree happens to lack a manifest."""
+    commit = as_commit(repo[commit_id])
+    assert commit is not None
+    tree = commit.tree
+    if layout.MANIFEST in tree:
+        return
+    if RUN_FILE in tree and GENERATION_FILE in tree:
+        raise NotAState(
+            rev,
+            commit_id,
+            "a generation of a `mindgit evolve` run",
+            "a run commits its best state to its experiment when it ends: merge that experiment",
+        )
+    if FITNESS_FILE in tree:
+        raise NotAState(
+            rev,
+            commit_id,
+            "a fitness module",
+            "a module decides a merge, it is not merged: pass it with --fitness",
+        )
+    raise NotAState(
+        rev,
+        commit_id,
+        f"a commit whose tree holds no {layout.MANIFEST}",
+        "name an experiment (`mindgit experiments`) or one of its commits",
+    )
 
 
 class _LazyFitness:
