@@ -47,6 +47,7 @@ def merge(
     from mindgit.merge.engine import outcome_json
     from mindgit.merge.search import MergeConflict
 
+    check_merge_arguments(theirs, into, fitness)
     store = open_store_from(ctx)
     try:
         out = run_merge(
@@ -98,6 +99,25 @@ def merge(
     else:
         info(f"merged {theirs} into {out.into}: state {out.manifest}")
         click.echo(out.commit)
+
+
+def check_merge_arguments(theirs: str, into: str | None, fitness: str | None) -> None:
+    """Refuse values no store could make right (exit 2), before the store is opened: an empty
+    revision or module, an experiment name git cannot hold."""
+    from mindgit.errors import UsageError
+    from mindgit.store.refs import RefError
+    from mindgit.store.repository import check_experiment_name
+
+    if not theirs.strip():
+        raise UsageError("THEIRS is empty: name the experiment or commit to merge")
+    if into is not None:
+        try:
+            check_experiment_name(into)
+        except RefError as e:
+            raise UsageError(f"--into {into!r} is not an experiment name ({e})") from None
+    if fitness is not None and not fitness.strip():
+        # An empty path is the working directory: "cannot read fitness module .: not a file".
+        raise UsageError("--fitness is empty: give a module's name, CID or path")
 
 
 def decision_lines(decisions: Sequence[Decision], theirs: str = "theirs") -> list[str]:
