@@ -15,13 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mindgit.errors import MindgitError
-from mindgit.identity.keys import DID_PREFIX, NodeKey, PublicKey
+from mindgit.errors import MindgitError, UsageError
+from mindgit.identity.keys import DID_PREFIX, MalformedKey, NodeKey, PublicKey
 from mindgit.identity.rotation import (
     is_retired_name,
 )
 from mindgit.identity.seal import add_recipient, open_sealed, seal
-from mindgit.identity.trust import TrustedNode, UnknownNode
+from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
@@ -50,6 +50,14 @@ class UnknownRecipient(MindgitError):
             f"no trusted node named {name!r} to seal a private thought to",
             hint="`mindgit trust list` shows the names; add a node with: mindgit trust add <did:key> --name <name>",
         )
+
+
+class MalformedRecipientKey(MalformedKey, UsageError):
+    """A recipient given as a did:key that is no key at all: the caller's mistake (exit 2)."""
+
+
+class InvalidRecipientName(InvalidNodeName, UsageError):
+    """A recipient name that no node can have (empty, spaces, control characters...): exit 2."""
 
 
 class UntrustedRecipient(MindgitError):
@@ -89,11 +97,18 @@ class NotSealed(MindgitError):
 def resolve_recipient(store: Store, who: str) -> TrustedNode:
     """The trusted node a recipient name or did:key stands for (current keys only)."""
     if who.startswith(DID_PREFIX) or who.startswith("did:"):
-        key = PublicKey.parse(who)
+        try:
+            key = PublicKey.parse(who)
+        except MalformedKey as e:
+            raise MalformedRecipientKey(e.text, e.reason) from None
         node = store.trust.find(key)
         if node is None:
             raise UntrustedRecipient(key.did)
     else:
+        try:
+            check_node_name(who)
+        except InvalidNodeName:
+            raise InvalidRecipientName(who) from None
         try:
             node = store.trust.get(who)
         except UnknownNode:
@@ -126,6 +141,16 @@ def seal_note(text: str, tags: Iterable[str], recipients: Iterable[PublicKey]) -
                 f"over {_MAX_TAG} characters"
                 " (not shown: tags of a private thought are private)",
             )
+    if isinstance(text, str):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # The encoder's own error names the offending character: a piece of the text.
+            raise SchemaError(
+                "private thought",
+                "the text is not valid Unicode (bytes that were not UTF-8?)"
+                " (not shown: the text of a private thought is private)",
+            ) from None
     note = _make_thought(text, tag_list)
     block = encode_envelope(seal(note.data, recipients))
     if len(block.data) > MAX_THOUGHT_BYTES:
