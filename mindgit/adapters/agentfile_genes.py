@@ -87,7 +87,9 @@ def genes_of(agent: dict[str, Any]) -> Genome:
 def _gene(name: str, spec: Spec, value: object, window: int | None) -> Gene | None:
     try:
         if spec.kind == "choice":
-            if not isinstance(value, str):
+            if not isinstance(value, str) or not _utf8(value):
+                # A lone surrogate ("\ud800") stays in af.agent as JSON text; a gene holding
+                # it could not be encoded in the manifest, and the import failed there.
                 return None
             choices = spec.choices if value in spec.choices else (*spec.choices, value)
             return Gene.make(name, "choice", value, choices=choices)
@@ -109,6 +111,14 @@ def _gene(name: str, spec: Spec, value: object, window: int | None) -> Gene | No
         return Gene.make(name, spec.kind, value, min=lo, max=hi, scale=spec.scale)
     except GenomeError:
         return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def apply_genes(agent: dict[str, Any], genome: Genome) -> list[tuple[dict[str, Any], list[str]]]:
