@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -319,6 +320,15 @@ def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
         out.write(data)
         return
     target = Path(out)
+    if _special(target):
+        # A device or a pipe (/dev/null, a FIFO, /dev/fd/N from `-o >(gzip)`) is written
+        # through: renamed over, it would be replaced by a file (as root, /dev/null).
+        try:
+            with target.open("wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise CannotWrite(str(target), e.strerror or str(e)) from None
+        return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     except OSError as e:
@@ -333,6 +343,15 @@ def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _special(target: Path) -> bool:
+    """Whether ``target`` exists and is neither a regular file nor a directory."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False  # missing (or unreadable): the atomic path says why it cannot write
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 # -- describing ----------------------------------------------------------------------------------------

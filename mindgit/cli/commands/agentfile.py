@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from mindgit.cli.commands.car import check_new_name, standard_stream
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import (
     experiment_option,
@@ -37,8 +37,10 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
     """
     from mindgit.adapters.agentfile import import_af as run_import
 
+    if name is not None:
+        check_new_name("--as", name)
     store = open_store_from(ctx)
-    source: Any = sys.stdin.buffer if file == "-" else file
+    source: Any = standard_stream("input") if file == "-" else file
     agents = run_import(store, source, name=name)
     housekeep(store)
     for agent in agents:
@@ -96,10 +98,10 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
     store = open_store_from(ctx)
     if output != "-":
         refuse_inside_store("-o", Path(output), store.path)
-    out: Any = sys.stdout.buffer if output == "-" else Path(output)
+    out: Any = standard_stream("output") if output == "-" else Path(output)
     result = run_export(store, list(revs), out)
     if output == "-":
-        sys.stdout.buffer.flush()
+        out.flush()
     for warning in result.warnings:
         info(f"warning: {warning}")
     data = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -14,7 +16,7 @@ import click
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from, refuse_inside_store
 from mindgit.cli.output import emit_json, info
-from mindgit.errors import UsageError
+from mindgit.errors import MindgitError, UsageError
 
 
 @click.command()
@@ -42,6 +44,7 @@ def export(
     Prints the root CID.
     """
     from mindgit.adapters.car_export import export as export_car
+    from mindgit.adapters.car_spool import SpoolError
 
     if car_path == "-" and as_json:
         raise UsageError("--json prints on stdout, where --car - writes the CAR; pick one")
@@ -51,7 +54,17 @@ def export(
     if car_path != "-":
         refuse_inside_store("--car", Path(car_path), store.path)
     if car_path == "-":
-        summary = export_car(store, rev, sys.stdout.buffer, history=history)
+        stdout = standard_stream("output")
+        # The CAR waits in an unnamed temporary file until the export has succeeded: one that
+        # fails partway must not leave the start of a CAR in a pipe (`| ipfs dag import`).
+        with _spool_file() as spool:
+            try:
+                summary = export_car(store, rev, spool, history=history)
+                spool.seek(0)
+            except OSError as error:
+                raise SpoolError(tempfile.gettempdir(), error.strerror or str(error)) from None
+            shutil.copyfileobj(spool, stdout, 1 << 20)
+            stdout.flush()
     else:
         with _atomic_output(Path(car_path)) as out:
             summary = export_car(store, rev, out, history=history)
@@ -76,8 +89,40 @@ def export(
     )
 
 
+def standard_stream(which: str) -> BinaryIO:
+    """Standard input or output as bytes; an error of our own when the caller closed it."""
+    stream = sys.stdin if which == "input" else sys.stdout
+    if stream is None:
+        # `mindgit export --car - >&-`: Python sets a closed standard stream to None.
+        raise UsageError(f"standard {which} is closed", hint=f"give the command a standard {which}")
+    return stream.buffer
+
+
+def _spool_file() -> BinaryIO:
+    from mindgit.adapters.car_spool import SpoolError
+
+    try:
+        return tempfile.TemporaryFile()
+    except OSError as error:
+        raise SpoolError(tempfile.gettempdir(), error.strerror or str(error)) from None
+
+
+def check_new_name(option: str, name: str) -> None:
+    """Refuse an experiment name typed on the command line that no experiment can have."""
+    from mindgit.store.repository import check_experiment_name
+
+    try:
+        check_experiment_name(name)
+    except MindgitError as error:
+        raise UsageError(f"{option} {name!r}: {error}; nothing was imported") from None
+
+
 class _atomic_output:
-    """A file written under a temporary name and renamed into place only on success."""
+    """A file written under a temporary name and renamed into place only on success.
+
+    A target that exists and is neither a file nor a directory (a device, a FIFO, /dev/fd/N)
+    is written through instead: renamed over, it would be replaced (as root, /dev/null).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -85,6 +130,12 @@ class _atomic_output:
         self.file: BinaryIO | None = None
 
     def __enter__(self) -> BinaryIO:
+        if _special(self.path):
+            try:
+                self.file = open(self.path, "wb", buffering=1 << 20)
+            except OSError as error:
+                raise UsageError(f"cannot write {self.path}: {error.strerror}") from None
+            return self.file
         directory = self.path.parent if str(self.path.parent) else Path(".")
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
@@ -95,7 +146,10 @@ class _atomic_output:
         return self.file
 
     def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
-        assert self.file is not None and self.tmp is not None
+        assert self.file is not None
+        if self.tmp is None:
+            self.file.close()
+            return
         try:
             self.file.close()
             if kind is None:
@@ -106,6 +160,14 @@ class _atomic_output:
                     raise UsageError(f"cannot write {self.path}: {failure.strerror}") from None
         finally:
             self.tmp.unlink(missing_ok=True)
+
+
+def _special(path: Path) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 @click.command("import")
@@ -127,10 +189,11 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
     """
     from mindgit.adapters.car_import import import_car
 
+    check_new_name("--as", experiment)
     store = open_store_from(ctx)
     with contextlib.ExitStack() as stack:
         if car_path == "-":
-            stream: BinaryIO = sys.stdin.buffer
+            stream: BinaryIO = standard_stream("input")
         else:
             try:
                 stream = stack.enter_context(open(car_path, "rb", buffering=1 << 20))
@@ -188,7 +251,7 @@ def cat(ctx: click.Context, cid: str, raw: bool, as_json: bool) -> None:
     target = CID.parse(cid)
     data = cat_block(store, target)
     if raw:
-        out = sys.stdout.buffer
+        out = standard_stream("output")
         out.write(data)
         out.flush()
         return
