@@ -172,6 +172,25 @@ def test_a_damaged_head_does_not_stop_a_merge_that_names_its_experiment(
     assert [d.winner for d in out.decisions] == ["theirs"]
 
 
+def test_up_to_date_and_dry_runs_change_no_byte_and_a_fast_forward_only_the_ref(
+    store: Store, mg: Mg
+) -> None:
+    store.fork("dreamer", switch=False)
+    store.think("ahead", experiment="dreamer")
+    before = snapshot(store.path)
+    for args in (["dreamer", "--dry-run"], ["main~0"], [store.head("main")], ["dreamer~1"]):
+        r = mg("--store", str(store.path), "merge", *args)
+        assert r.code == 0, r.err
+        assert changed(before, store.path) == [], args
+    r = mg("--store", str(store.path), "merge", "dreamer")
+    assert r.code == 0 and "fast-forward" in r.err
+    assert changed(before, store.path) == ["logs/refs/heads/main", "refs/heads/main"]
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "merge", "dreamer")
+    assert r.code == 0 and "already up to date" in r.err
+    assert changed(before, store.path) == []
+
+
 def run_of(store: Store) -> str:
     start_run(store, "rastrigin", RunParams(population=4, generations=1, seed=1))
     (run,) = (r for r in store.repo.references if r.startswith("refs/runs/"))
