@@ -427,3 +427,22 @@ def test_a_store_never_writes_a_commit_its_own_verify_refuses_after_a_killed_rot
         assert mg("--store", str(alpha.path), "verify").code == 0
     else:
         assert_one_error_line(r.code, r.err)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="rotations.rotate_key reads the trust file only after saving pending.key, retiring "
+    "the old key and announcing (mindgit/store/rotations.py: not this audit's to fix)",
+)
+def test_keys_rotate_with_a_corrupt_trust_file_changes_nothing(
+    alpha: Store, mg: Mg, tmp_path: Path
+) -> None:
+    # It failed on the trust file only after writing pending.key, the retired key and the
+    # announcement on refs/keys/announce, which a push then carries to every peer.
+    with open(alpha.path / "mindgit" / "allowed_signers", "a") as f:
+        f.write("garbage line here\n")
+    before = snapshot(tmp_path)
+    r = mg("--store", str(alpha.path), "keys", "rotate")
+    assert_one_error_line(r.code, r.err)
+    assert "allowed_signers:2" in r.err
+    assert changes(before, snapshot(tmp_path)) == []
