@@ -319,39 +319,60 @@ def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
     if not isinstance(out, str | os.PathLike):
         out.write(data)
         return
-    target = Path(out)
-    if _special(target):
+    planned = atomic_target(Path(out))
+    if planned is None:
         # A device or a pipe (/dev/null, a FIFO, /dev/fd/N from `-o >(gzip)`) is written
         # through: renamed over, it would be replaced by a file (as root, /dev/null).
         try:
-            with target.open("wb") as f:
+            with Path(out).open("wb") as f:
                 f.write(data)
         except OSError as e:
-            raise CannotWrite(str(target), e.strerror or str(e)) from None
+            raise CannotWrite(str(out), e.strerror or str(e)) from None
         return
+    target, mode = planned
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     except OSError as e:
-        raise CannotWrite(str(target), e.strerror or str(e)) from None
+        raise CannotWrite(str(out), e.strerror or str(e)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise CannotWrite(str(target), e.strerror or str(e)) from None
+        raise CannotWrite(str(out), e.strerror or str(e)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _special(target: Path) -> bool:
-    """Whether ``target`` exists and is neither a regular file nor a directory."""
+def atomic_target(path: Path) -> tuple[Path, int] | None:
+    """The file an atomic write of ``path`` renames its temporary file to, and that file's mode.
+
+    A symbolic link is written through (the file it names is replaced, the link stays); an
+    existing file keeps its mode and a new one gets the umask's, as with a shell's ``>``
+    (mkstemp's 0600 made every exported file private). None when ``path`` is a pipe or a
+    device, which must be written through rather than replaced.
+    """
     try:
-        mode = target.stat().st_mode
+        mode: int | None = path.stat().st_mode
     except OSError:
-        return False  # missing (or unreadable): the atomic path says why it cannot write
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+        mode = None  # missing (or unreadable): mkstemp or the rename says why
+    # A directory goes on to the rename, which refuses it in the system's words.
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return None
+    # Only now: /dev/fd/N links to "pipe:[...]", which no path reaches.
+    real = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if mode is not None and stat.S_ISREG(mode):
+        return real, stat.S_IMODE(mode)
+    return real, _new_file_mode()
+
+
+def _new_file_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 # -- describing ----------------------------------------------------------------------------------------

@@ -307,3 +307,37 @@ def test_an_export_to_stdout_that_fails_partway_writes_nothing(
     assert changes(before, snapshot(agents.path)) == []
     r = run_binary("export", "dreamer", "--car", "-", *(["--history"] if history else []))
     assert r.returncode == 0 and r.stdout == export_bytes(agents, "dreamer", history=history)
+
+
+@pytest.mark.parametrize("command", ["export-af", "export"])
+def test_an_exported_file_gets_the_mode_a_shell_would_give_it(
+    agents: Store, tmp_path: Path, mg: Mg, command: str
+) -> None:
+    # export-af wrote every file 0600 (mkstemp's mode), even over a file that was 0664;
+    # export --car wrote every file 0644 whatever the umask.
+    flag = "-o" if command == "export-af" else "--car"
+    old = os.umask(0o027)
+    try:
+        assert mg(command, "m", flag, str(tmp_path / "new")).code == 0
+        kept = tmp_path / "kept"
+        kept.write_bytes(b"old")
+        kept.chmod(0o664)
+        assert mg(command, "m", flag, str(kept)).code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o640
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o664 and kept.read_bytes() != b"old"
+
+
+@pytest.mark.parametrize("command", ["export-af", "export"])
+def test_a_symbolic_link_is_written_through(
+    agents: Store, tmp_path: Path, mg: Mg, command: str
+) -> None:
+    real = tmp_path / "real"
+    real.write_bytes(b"old")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    flag = "-o" if command == "export-af" else "--car"
+    assert mg(command, "m", flag, str(link)).code == 0
+    assert link.is_symlink() and link.read_bytes() == real.read_bytes() != b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha", "link", "real"]

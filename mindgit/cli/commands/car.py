@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -126,19 +125,25 @@ class _atomic_output:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.target = path
+        self.mode = 0o644
         self.tmp: Path | None = None
         self.file: BinaryIO | None = None
 
     def __enter__(self) -> BinaryIO:
-        if _special(self.path):
+        from mindgit.adapters.agentfile_export import atomic_target
+
+        planned = atomic_target(self.path)
+        if planned is None:
             try:
                 self.file = open(self.path, "wb", buffering=1 << 20)
             except OSError as error:
                 raise UsageError(f"cannot write {self.path}: {error.strerror}") from None
             return self.file
-        directory = self.path.parent if str(self.path.parent) else Path(".")
+        self.target, self.mode = planned
+        directory = self.target.parent if str(self.target.parent) else Path(".")
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=directory)
         except OSError as error:
             raise UsageError(f"cannot write {self.path}: {error.strerror}") from None
         self.tmp = Path(tmp)
@@ -153,21 +158,13 @@ class _atomic_output:
         try:
             self.file.close()
             if kind is None:
-                os.chmod(self.tmp, 0o644)
+                os.chmod(self.tmp, self.mode)
                 try:
-                    os.replace(self.tmp, self.path)
+                    os.replace(self.tmp, self.target)
                 except OSError as failure:
                     raise UsageError(f"cannot write {self.path}: {failure.strerror}") from None
         finally:
             self.tmp.unlink(missing_ok=True)
-
-
-def _special(path: Path) -> bool:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 @click.command("import")
