@@ -28,7 +28,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,13 +286,34 @@ def key_orders(value: Json, into: dict[tuple[str, ...], list[str]]) -> None:
 
 def ordered(value: Json, orders: Mapping[tuple[str, ...], list[str]]) -> Json:
     """``value`` with each map's keys in its recorded order, else sorted."""
-    if isinstance(value, dict):
-        canon = tuple(sorted(value))
-        keys = orders.get(canon, canon)
-        return {k: ordered(value[k], orders) for k in keys}
-    if isinstance(value, list):
-        return [ordered(v, orders) for v in value]
-    return value
+    # Without recursion: import takes documents nested up to MAX_DEPTH, and two Python frames
+    # a level (the call and its comprehension) passed the interpreter's limit near 500 levels,
+    # so an agent that imported could never be exported.
+
+    def start(item: Json) -> tuple[Json, Iterator[tuple[str | int, Json]] | None]:
+        if isinstance(item, dict):
+            canon = tuple(sorted(item))
+            return {}, ((k, item[k]) for k in orders.get(canon, canon))
+        if isinstance(item, list):
+            return [], enumerate(item)
+        return item, None
+
+    root, children = start(value)
+    stack = [] if children is None else [(root, children)]
+    while stack:
+        target, pending = stack[-1]
+        for key, child in pending:
+            built, more = start(child)
+            if isinstance(target, dict):
+                target[key] = built
+            else:
+                target.append(built)
+            if more is not None:
+                stack.append((built, more))
+                break
+        else:
+            stack.pop()
+    return root
 
 
 # -- documents ------------------------------------------------------------------------------------

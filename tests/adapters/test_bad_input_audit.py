@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mindgit.adapters.agentfile import export_af, import_af
+from mindgit.adapters.agentfile_json import MAX_DEPTH
 from mindgit.adapters.car_export import export as export_car
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
@@ -341,3 +342,19 @@ def test_a_symbolic_link_is_written_through(
     assert mg(command, "m", flag, str(link)).code == 0
     assert link.is_symlink() and link.read_bytes() == real.read_bytes() != b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha", "link", "real"]
+
+
+@pytest.mark.parametrize("kind", ["lists", "maps"])
+def test_a_file_nested_as_deep_as_import_takes_exports_again(
+    agents: Store, tmp_path: Path, mg: Mg, kind: str
+) -> None:
+    # Import takes documents nested up to MAX_DEPTH; export put the keys back in order with
+    # two Python frames a level and died of RecursionError (exit 3), so the agent was stuck.
+    n = MAX_DEPTH - 3  # {"agents": [{"metadata": ...}]} is three levels more
+    nested = "[" * n + "]" * n if kind == "lists" else '{"z": 1, "a": ' * n + "1" + "}" * n
+    source = tmp_path / "deep.af"
+    source.write_text('{"agents": [{"name": "a", "metadata": ' + nested + "}]}")
+    assert mg("import-af", str(source), "--as", "deep").code == 0
+    r = mg("export-af", "deep", "-o", str(tmp_path / "out.af"))
+    assert r.code == 0, r.err
+    assert (tmp_path / "out.af").read_bytes() == source.read_bytes()
