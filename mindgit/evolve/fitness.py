@@ -9,7 +9,7 @@ then the caller's explicit values.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from mindgit.store.fitness_store import (
     store_module,
 )
 from mindgit.store.repository import MINDGIT_DIR, Store
-from mindgit.store.settings import size_bytes
+from mindgit.store.settings import read_size, size_bytes
 
 _WASM_MAGIC = b"\0asm"
 CONFIG_KEYS = {
@@ -57,13 +57,20 @@ def parse_size(text: str, what: str) -> int:
     return value
 
 
-def limits_for(store: Store, *, fuel: int | None = None, memory: int | None = None) -> Limits:
-    """The sandbox limits: defaults, then the store's config, then these explicit values."""
+def config_limits(get: Callable[[str], str | None]) -> Limits:
+    """The sandbox limits a config allows (``get`` looks a key up in it): the defaults, then each
+    setting it holds, checked as `mindgit config set` checks it (``BadConfigValue``: exit 1)."""
     limits = Limits()
     for field, key in CONFIG_KEYS.items():
-        raw = store.config_get(key)
-        if raw is not None:
-            limits = replace(limits, **{field: parse_size(raw, f"config {key}")})
+        value = read_size(get, key.removeprefix("mindgit."))
+        if value is not None:
+            limits = replace(limits, **{field: value})
+    return limits
+
+
+def limits_for(store: Store, *, fuel: int | None = None, memory: int | None = None) -> Limits:
+    """The sandbox limits: defaults, then the store's config, then these explicit values."""
+    limits = config_limits(store.config_get)
     if fuel is not None:
         limits = replace(limits, fuel=fuel)
     if memory is not None:

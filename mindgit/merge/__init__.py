@@ -30,7 +30,6 @@ from mindgit.merge.engine import (
     plan_merge,
 )
 from mindgit.merge.lookup import (
-    BadSetting,
     FitnessChoice,
     ModuleCorrupt,
     ModuleUnreadable,
@@ -49,6 +48,7 @@ from mindgit.merge.search import (
     StateScorer,
     resolve,
 )
+from mindgit.store.settings import BadConfigValue
 from mindgit.store.state import State
 
 
@@ -70,7 +70,7 @@ __all__ = [
     "MAX_ROUNDS",
     "OURS_ONLY",
     "THEIRS_ONLY",
-    "BadSetting",
+    "BadConfigValue",
     "Candidates",
     "Conflict",
     "Decision",

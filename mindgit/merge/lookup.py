@@ -23,19 +23,14 @@ store: a merge writes nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError
-from mindgit.evolve.fitness import (
-    CONFIG_KEYS,
-    FitnessFileError,
-    cache_dir,
-    parse_size,
-    to_wasm,
-)
+from mindgit.errors import MindgitError
+from mindgit.evolve.fitness import FitnessFileError, cache_dir, to_wasm
+from mindgit.evolve.fitness import config_limits as fitness_config_limits
 from mindgit.identity.gitsig import split_gpgsig
 from mindgit.identity.keys import MalformedKey, PublicKey
 from mindgit.identity.sshsig import BadSignature, verify
@@ -60,24 +55,13 @@ from mindgit.store.generation import (
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import Store
+from mindgit.store.settings import BadConfigValue
 
 CONFIG_FITNESS = "mindgit.fitness"
 CONFIG_MINIMIZE = "mindgit.minimize"
 CONFIG_NODE = "mindgit.node"
 # How many versions of one module name a CID lookup looks through (as fitness_store does).
 _MAX_VERSIONS = 1000
-
-
-class BadSetting(MindgitError):
-    """A git config value mindgit reads is not what it should be."""
-
-    def __init__(self, key: str, value: str, expected: str) -> None:
-        super().__init__(
-            f"config {key} is {value!r}, not {expected}",
-            hint=f"fix it with `git config {key} VALUE` (or `mindgit config set` in a store)",
-        )
-        self.key = key
-        self.value = value
 
 
 class ModuleCorrupt(MindgitError):
@@ -218,7 +202,9 @@ def node_key(repo: pygit2.Repository) -> PublicKey | None:
     try:
         return PublicKey.parse(raw)
     except MalformedKey:
-        raise BadSetting(CONFIG_NODE, raw, "a did:key or an ssh-ed25519 public key") from None
+        raise BadConfigValue(
+            CONFIG_NODE, raw, "is not a did:key or an ssh-ed25519 public key"
+        ) from None
 
 
 def _config(repo: pygit2.Repository, key: str) -> str | None:
@@ -237,24 +223,12 @@ def _minimize(repo: pygit2.Repository) -> bool | None:
         return True
     if value in ("false", "no", "off", "0"):
         return False
-    raise BadSetting(CONFIG_MINIMIZE, raw, "true or false")
+    raise BadConfigValue(CONFIG_MINIMIZE, raw, "must be true or false")
 
 
 def config_limits(repo: pygit2.Repository) -> Limits:
     """The sandbox limits this node allows: defaults, overridden by the repository's config."""
-    # The same keys and parsing as mindgit.evolve.fitness.limits_for, over any repository.
-    limits = Limits()
-    for name, key in CONFIG_KEYS.items():
-        raw = _config(repo, key)
-        if raw is not None:
-            try:
-                size = parse_size(raw, f"config {key}")
-            except UsageError:
-                # parse_size speaks for a value typed on the command line (exit 2); read from
-                # the config, it is bad data in a file, and the merge failed on it (exit 1).
-                raise BadSetting(key, raw, "a positive size (e.g. 134217728, 128M, 64k)") from None
-            limits = replace(limits, **{name: size})
-    return limits
+    return fitness_config_limits(lambda key: _config(repo, key))
 
 
 def find_module(repo: pygit2.Repository, spec: str) -> CID:

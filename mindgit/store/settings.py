@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mindgit.errors import UsageError
+from mindgit.errors import MindgitError, UsageError
 from mindgit.sandbox.limits import (
     MAX_FUEL,
     MAX_MEMORY_BYTES,
@@ -35,6 +35,19 @@ class BadSetting(UsageError):
             f"setting {key!r}: {problem}", hint="`mindgit config --help` lists the settings"
         )
         self.key = key
+
+
+class BadConfigValue(MindgitError):
+    """A value found in a config is wrong where it is used: bad data in a file (exit 1), unlike
+    the same value typed on the command line (``BadSetting``, exit 2)."""
+
+    def __init__(self, key: str, value: str, problem: str) -> None:
+        super().__init__(
+            f"config {key} = {value!r} {problem}",
+            hint=f"fix it with `git config {key} VALUE`, or remove it: `git config --unset {key}`",
+        )
+        self.key = key
+        self.value = value
 
 
 def _text(value: str) -> str | None:
@@ -126,3 +139,26 @@ def check_setting(key: str, value: str) -> str:
     if problem is not None:
         raise BadSetting(key, f"{value!r} {problem}")
     return full
+
+
+def read_setting(get: Callable[[str], str | None], name: str) -> str | None:
+    """Setting ``name`` as ``get`` (a config lookup by full key) finds it, checked as `config set`
+    checks it (``BadConfigValue`` if it would refuse it), or None if it is not set."""
+    key = f"mindgit.{name}"
+    raw = get(key)
+    if raw is None:
+        return None
+    problem = SETTINGS[name][0](raw)
+    if problem is not None:
+        raise BadConfigValue(key, raw, problem)
+    return raw
+
+
+def read_size(get: Callable[[str], str | None], name: str) -> int | None:
+    """A size setting (``memory``, ``maxfetch``...) in bytes, read as :func:`read_setting` reads it."""
+    raw = read_setting(get, name)
+    if raw is None:
+        return None
+    size = size_bytes(raw)
+    assert size is not None  # the setting's check read it as a size
+    return size

@@ -27,6 +27,7 @@ import pygit2
 from mindgit.errors import MindgitError, UsageError
 from mindgit.identity.trust import TrustFileUnreadable, TrustStore
 from mindgit.store.refs import RefError, check_ref_name, read_ref
+from mindgit.store.settings import BadConfigValue, read_size
 from mindgit.store.verify import Problem
 from mindgit.sync import refspace
 from mindgit.sync.gate import (
@@ -264,16 +265,12 @@ class ServerPolicy:
 
 def read_policy(repo: pygit2.Repository) -> ServerPolicy:
     """The policy in a repository's git config (``mindgit.*`` keys; defaults when absent)."""
-    from mindgit.evolve.fitness import parse_size
-
     config = repo.config
-    limit = DEFAULT_MAX_OBJECT_BYTES
-    if CONFIG_MAX_OBJECT in config:
-        limit = parse_size(str(config[CONFIG_MAX_OBJECT]), f"config {CONFIG_MAX_OBJECT}")
+    limit = read_size(lambda key: str(config[key]) if key in config else None, "maxObjectBytes")
     return ServerPolicy(
         allow_rewind=_config_bool(config, CONFIG_REWIND),
         allow_delete=_config_bool(config, CONFIG_DELETE),
-        max_object_bytes=limit,
+        max_object_bytes=DEFAULT_MAX_OBJECT_BYTES if limit is None else limit,
     )
 
 
@@ -283,9 +280,7 @@ def _config_bool(config: pygit2.Config, key: str) -> bool:
     try:
         return bool(config.get_bool(key))
     except pygit2.GitError:
-        raise UsageError(
-            f"config {key} is {config[key]!r}, not a boolean", hint="use true or false"
-        ) from None
+        raise BadConfigValue(key, str(config[key]), "is not a boolean (true or false)") from None
 
 
 def server_trust_path(repo: pygit2.Repository) -> Path:

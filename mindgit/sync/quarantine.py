@@ -23,12 +23,11 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import UsageError
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.store.settings import read_size
 
 QUARANTINE_DIR = "quarantine"
-CONFIG_MAX_FETCH = "mindgit.maxfetch"
 # The most one pull may bring, as git stores it (packs, compressed): a generous bound on a
 # population's worth of runs that still keeps a hostile peer from filling the disk.
 DEFAULT_MAX_FETCH = 1 << 30
@@ -39,23 +38,8 @@ _CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = tr
 
 def max_fetch(store: Store) -> int:
     """The largest pull this store accepts, in bytes (config ``mindgit.maxfetch``)."""
-    from mindgit.evolve.fitness import parse_size  # imports the sandbox: only when set
-
-    raw = store.config_get(CONFIG_MAX_FETCH)
-    if raw is None:
-        return DEFAULT_MAX_FETCH
-    try:
-        return parse_size(raw, f"config {CONFIG_MAX_FETCH}")
-    except UsageError as e:
-        raise BadMaxFetch(raw, str(e)) from None
-
-
-class BadMaxFetch(UsageError):
-    """``mindgit.maxfetch`` is not a size."""
-
-    def __init__(self, value: str, problem: str) -> None:
-        super().__init__(f"{problem}; set it with `git config {CONFIG_MAX_FETCH} 2G`")
-        self.value = value
+    size = read_size(store.config_get, "maxfetch")
+    return DEFAULT_MAX_FETCH if size is None else size
 
 
 class Quarantine:

@@ -31,6 +31,7 @@ from mindgit.store.fitness_store import (
 )
 from mindgit.store.generation_check import check_fitness_tree
 from mindgit.store.repository import Store
+from mindgit.store.settings import BadConfigValue
 from mindgit.store.verify import verify_commits
 from tests.conftest import fsck
 from tests.evolve.helpers import HOSTILE, ONEMAX, RASTRIGIN
@@ -117,9 +118,13 @@ def test_limits_come_from_config_then_flags(store: Store) -> None:
     limits = limits_for(store)
     assert (limits.fuel, limits.memory_bytes) == (12345, 64 << 20)
     assert limits_for(store, fuel=7, memory=1 << 20).fuel == 7
-    store.config_set("mindgit.memory", "lots")
-    with pytest.raises(UsageError):
-        limits_for(store)
+    for key, value in [("mindgit.memory", "lots"), ("mindgit.fuel", "0"), ("mindgit.stack", "3M")]:
+        store.config_set(key, value)
+        # Bad data in the config (exit 1): `mindgit evolve` exited 2, as for a wrong command line.
+        with pytest.raises(BadConfigValue, match=key.replace(".", r"\.")) as raised:
+            limits_for(store)
+        assert raised.value.exit_code == 1
+        store.config_set(key, "64k" if key != "mindgit.fuel" else "12345")
 
 
 @pytest.mark.parametrize(

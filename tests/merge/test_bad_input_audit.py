@@ -31,7 +31,7 @@ from mindgit.evolve.run import start_run
 from mindgit.identity.keys import NodeKey
 from mindgit.ipld.cid import CID
 from mindgit.merge import (
-    BadSetting,
+    BadConfigValue,
     MergeIntoItself,
     ModuleScorer,
     NotAState,
@@ -243,10 +243,10 @@ def test_a_bad_size_in_the_config_is_bad_data_exit_1(
     before = snapshot(store.path)
     r = mg("--store", str(store.path), "merge", "dreamer", "--fitness", "rastrigin")
     one_error_line(r.code, r.err, 1)
-    assert f"config {key} is {setting!r}" in r.err
+    assert f"config {key} = {setting!r}" in r.err
     r = mg("--store", str(store.path), "merge", "dreamer", "--fitness", "rastrigin", "--json")
-    assert r.code == 1 and json.loads(r.out)["type"] == "BadSetting"
-    with pytest.raises(BadSetting):
+    assert r.code == 1 and json.loads(r.out)["type"] == "BadConfigValue"
+    with pytest.raises(BadConfigValue):
         plan_merge(store, "dreamer", fitness="rastrigin")
     assert changed(before, store.path) == []
 

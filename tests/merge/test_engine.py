@@ -15,7 +15,7 @@ from mindgit.evolve.fitness import FitnessFileError, add_fitness
 from mindgit.evolve.run import start_run
 from mindgit.identity.keys import NodeKey
 from mindgit.merge import (
-    BadSetting,
+    BadConfigValue,
     FitnessFailedEverywhere,
     MergeConflict,
     MergeIntoItself,
@@ -261,7 +261,7 @@ def test_fitness_lookup_config_then_latest_run(rastrigin: Store) -> None:
     found = find_fitness(store.repo, spec="rastrigin", experiment="main")
     assert found is not None and not found.minimize
     store.config_set("mindgit.minimize", "sometimes")
-    with pytest.raises(BadSetting):
+    with pytest.raises(BadConfigValue):
         find_fitness(store.repo, spec="rastrigin", experiment="main")
 
 

@@ -13,9 +13,10 @@ from mindgit.identity.gitsig import add_gpgsig, split_gpgsig
 from mindgit.identity.keys import NodeKey
 from mindgit.identity.sshsig import sign
 from mindgit.merge import MergeConflict, merge
-from mindgit.merge.lookup import BadSetting, find_fitness, latest_run, node_key
+from mindgit.merge.lookup import find_fitness, latest_run, node_key
 from mindgit.store.generation import RUNS_PREFIX, RunParams
 from mindgit.store.repository import Store, init_store
+from mindgit.store.settings import BadConfigValue
 from tests.conftest import git
 from tests.merge.conftest import ONEMAX, x
 
@@ -158,5 +159,5 @@ def test_a_clone_names_its_node_in_config(rastrigin: Store, tmp_path: Path) -> N
     repo.config["mindgit.node"] = rastrigin.public_key.openssh
     assert node_key(repo) == rastrigin.public_key
     repo.config["mindgit.node"] = "did:key:zNotAKey"
-    with pytest.raises(BadSetting):
+    with pytest.raises(BadConfigValue):
         node_key(repo)

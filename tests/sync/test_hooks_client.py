@@ -20,6 +20,7 @@ from mindgit.errors import UsageError
 from mindgit.identity.keys import NodeKey
 from mindgit.identity.trust import TrustFileCorrupt, TrustFileUnreadable
 from mindgit.store.repository import Store
+from mindgit.store.settings import BadConfigValue
 from mindgit.sync.gate import DEFAULT_MAX_OBJECT_BYTES, RefUpdate
 from mindgit.sync.hooks import (
     HOOK_NAMES,
@@ -406,11 +407,13 @@ def test_policy_config_must_parse(tmp_path: Path) -> None:
     repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
     assert read_policy(repo).max_object_bytes == DEFAULT_MAX_OBJECT_BYTES
     repo.config["mindgit.allowRewind"] = "maybe"
-    with pytest.raises(UsageError):
+    # Bad data in the repository's config (exit 1), not a wrong command line (exit 2).
+    with pytest.raises(BadConfigValue, match="allowRewind") as raised:
         read_policy(repo)
+    assert raised.value.exit_code == 1
     repo.config["mindgit.allowRewind"] = "true"
     repo.config["mindgit.maxObjectBytes"] = "lots"
-    with pytest.raises(UsageError):
+    with pytest.raises(BadConfigValue, match="maxObjectBytes"):
         read_policy(repo)
 
 

@@ -10,11 +10,11 @@ import pygit2
 import pytest
 
 from mindgit.store.repository import UnknownRef
+from mindgit.store.settings import BadConfigValue
 from mindgit.sync.outcomes import PullRejected
 from mindgit.sync.pull import pull
 from mindgit.sync.quarantine import (
     DEFAULT_MAX_FETCH,
-    BadMaxFetch,
     Quarantine,
     max_fetch,
 )
@@ -84,9 +84,10 @@ def test_a_second_pull_fetches_only_what_is_new(pair: Nodes) -> None:
 def test_a_bad_cap_is_named(pair: Nodes, value: str) -> None:
     alpha = pair["alpha"]
     alpha.config_set("mindgit.maxfetch", value)
-    with pytest.raises(BadMaxFetch, match=r"mindgit\.maxfetch"):
+    with pytest.raises(BadConfigValue, match=r"mindgit\.maxfetch") as raised:
         max_fetch(alpha)
-    with pytest.raises(BadMaxFetch):
+    assert raised.value.exit_code == 1  # bad data in the config, not a wrong command line
+    with pytest.raises(BadConfigValue):
         pull(alpha, "beta")
 
 

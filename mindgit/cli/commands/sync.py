@@ -13,7 +13,7 @@ from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
 from mindgit.errors import one_line
-from mindgit.store.settings import MAX_SYNC_TIMEOUT
+from mindgit.store.settings import MAX_SYNC_TIMEOUT, read_setting
 
 if TYPE_CHECKING:
     from mindgit.store.repository import Store
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from mindgit.sync.peers import PeerStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-TIMEOUT_KEY = "mindgit.synctimeout"
 
 
 def _timeout_option(f: F) -> F:
@@ -65,25 +63,10 @@ def _timeout(store: Store, given: float | None) -> float:
             # The wait ends up in poll(), in milliseconds held in a C int.
             raise UsageError(f"--timeout {given:g} is over the limit of {MAX_SYNC_TIMEOUT} seconds")
         return given
-    configured = store.config_get(TIMEOUT_KEY)
-    if configured is None:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(configured)
-    except ValueError:
-        raise UsageError(
-            f"config {TIMEOUT_KEY} = {configured!r} is not a number of seconds"
-        ) from None
-    if not value > 0 or not math.isfinite(value):
-        raise UsageError(
-            f"config {TIMEOUT_KEY} must be a positive, finite number of seconds, not {configured}"
-        )
-    if value > MAX_SYNC_TIMEOUT:
-        # Set by git config, or by a mindgit that did not bound it: the same poll() limit.
-        raise UsageError(
-            f"config {TIMEOUT_KEY} = {configured!r} is over the limit of {MAX_SYNC_TIMEOUT} seconds"
-        )
-    return value
+    # Read as `config set` checks it: whole seconds, within what poll() can wait (bad data in
+    # the config is BadConfigValue, exit 1).
+    configured = read_setting(store.config_get, "synctimeout")
+    return DEFAULT_TIMEOUT if configured is None else float(configured)
 
 
 def _progress(verbose: bool) -> Callable[[Event], None] | None:
