@@ -370,7 +370,7 @@ def test_a_trusted_key_is_one_line(node: Node, mg: Mg) -> None:
     # the first one alone, silently.
     two = f"{node.words['@ssh']} first\n{node.words['@ssh']} second"
     r = mg("--store", str(node.store), "trust", "add", two, "--name", "beta")
-    assert r.code == 1 and "one key on one line" in r.err
+    assert r.code == 2 and "one key on one line" in r.err
     line = node.words["@ssh"] + " a comment\n"  # the trailing newline of `cat key.pub`
     assert mg("--store", str(node.store), "trust", "add", line, "--name", "beta").code == 0
 

@@ -191,19 +191,20 @@ def test_every_refusal_is_one_line_exit_1_and_changes_nothing(
         lambda s: (s.with_thoughts(s.thoughts | {bad.cid}), {bad.cid: bad.data}), "tampered"
     )
     before = _refs(alpha)
-    cases: list[tuple[tuple[str, ...], str]] = [
+    cases: list[tuple[tuple[str, ...], str] | tuple[tuple[str, ...], str, int]] = [
         (("think", SECRET, "--private", "--to", "beta.retired-1"), "is a retired key"),
         (("think", SECRET, "--private", "--to", "nobody"), "no trusted node named 'nobody'"),
         (("think", SECRET, "--private", "--tag", " x"), "tags of a private thought are private"),
         (("think", "-", "--private"), "over the"),  # stdin, below: too big once sealed
         (("share", cid, "--with", "beta.retired-1"), "is a retired key"),
         (("share", str(bad.cid), "--with", "stranger"), "integrity check failed"),
-        (("share", cid, "--with", stranger.public_key.did[:-2]), "not an ed25519 public key"),
+        # A malformed key typed on the command line: a usage error.
+        (("share", cid, "--with", stranger.public_key.did[:-2]), "not an ed25519 public key", 2),
     ]
-    for args, message in cases:
+    for args, message, *code in cases:
         monkeypatch.setattr("sys.stdin", io.StringIO(SECRET * 40_000))
         r = mg(*store, *args)
-        assert r.code == 1, (args, r.out, r.err)
+        assert r.code == (code[0] if code else 1), (args, r.out, r.err)
         assert message in r.err and len(r.err.strip().splitlines()) == 1, (args, r.err)
         assert SECRET not in r.err + r.out and " x" not in r.err
         assert _refs(alpha) == before, args
