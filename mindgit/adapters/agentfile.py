@@ -78,6 +78,7 @@ MAX_FILE_BYTES = 64 * 2**20
 MAX_BLOCK_BYTES = MAX_BLOB_BYTES
 """The largest block (or manifest) an import writes: ``verify`` refuses larger ones."""
 _SLUG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+_DOTS = re.compile(r"\.{2,}")
 _PARTS = {
     DATA_AGENT: "object (all but its blocks, messages, tools and tool rules), af.agent,",
     DATA_TOOLS: "tools, af.tools,",
@@ -160,7 +161,14 @@ class ImportedAgent:
 
 def _slug(name: object, fallback: str) -> str:
     text = _SLUG_CHARS.sub("-", name).strip("-.") if isinstance(name, str) else ""
-    return text[:100].rstrip("-.") or fallback
+    # What git refuses in a ref name made of these characters: "..", a ".lock" ending, and
+    # "HEAD" as the whole name. The agents "v1..v2", "x.lock" and "HEAD" failed to import.
+    text = _DOTS.sub(".", text)[:100].rstrip("-.")
+    while text.endswith(".lock"):
+        text = text.removesuffix(".lock").rstrip("-.")
+    if text == "HEAD":
+        text = "HEAD-agent"
+    return text or fallback
 
 
 def experiment_names(agent_names: Sequence[object], name: str | None) -> list[str]:

@@ -358,3 +358,13 @@ def test_a_file_nested_as_deep_as_import_takes_exports_again(
     r = mg("export-af", "deep", "-o", str(tmp_path / "out.af"))
     assert r.code == 0, r.err
     assert (tmp_path / "out.af").read_bytes() == source.read_bytes()
+
+
+def test_an_agent_named_what_git_refuses_still_gets_an_experiment(store: Store) -> None:
+    # Named after the agent without --as: "v1..v2", "x.lock" and "HEAD" are made only of the
+    # characters a name keeps, yet git refuses them as ref names, and the import failed.
+    names = ["v1..v2", "x.lock", "HEAD", "y.lock.lock"]
+    data = json.dumps({"agents": [{"name": n} for n in names]}).encode()
+    imported = import_af(store, io.BytesIO(data))
+    assert [a.experiment for a in imported] == ["v1.v2", "x", "HEAD-agent", "y"]
+    assert [a.agent_name for a in imported] == names
