@@ -12,6 +12,8 @@ import contextlib
 import io
 import json
 import os
+import resource
+import signal
 import stat
 import subprocess
 import sys
@@ -368,3 +370,39 @@ def test_an_agent_named_what_git_refuses_still_gets_an_experiment(store: Store) 
     imported = import_af(store, io.BytesIO(data))
     assert [a.experiment for a in imported] == ["v1.v2", "x", "HEAD-agent", "y"]
     assert [a.agent_name for a in imported] == names
+
+
+def small_files_only() -> None:
+    """In the child: files (not pipes) end at 20,000 bytes, and a write past that fails."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+
+def test_an_export_to_stdout_whose_spool_fills_up_is_one_line(agents: Store) -> None:
+    # The CAR (~26 KB) waits in a temporary file before it goes to stdout. That file's write
+    # failing was a bare "No space left on device": closing the file retried the failed write
+    # and its error replaced the one that names the spool and TMPDIR.
+    before = snapshot(agents.path)
+    r = run_binary("export", "m", "--car", "-", preexec_fn=small_files_only)
+    one_error_line(r.stderr.decode(), r.returncode, 1)
+    assert "cannot spool" in r.stderr.decode() and "TMPDIR" in r.stderr.decode()
+    assert r.stdout == b""
+    assert changes(before, snapshot(agents.path)) == []
+
+
+def test_an_export_to_a_closed_pipe_exits_141_and_changes_nothing(agents: Store) -> None:
+    before = snapshot(agents.path)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the export starts
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", SHIM, "export", "m", "--car", "-"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert r.returncode == 141 and r.stderr == b""  # as git, when a reader closes its pipe
+    assert changes(before, snapshot(agents.path)) == []

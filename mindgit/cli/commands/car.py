@@ -56,7 +56,8 @@ def export(
         stdout = standard_stream("output")
         # The CAR waits in an unnamed temporary file until the export has succeeded: one that
         # fails partway must not leave the start of a CAR in a pipe (`| ipfs dag import`).
-        with _spool_file() as spool:
+        spool = _spool_file()
+        try:
             try:
                 summary = export_car(store, rev, spool, history=history)
                 spool.seek(0)
@@ -64,6 +65,11 @@ def export(
                 raise SpoolError(tempfile.gettempdir(), error.strerror or str(error)) from None
             shutil.copyfileobj(spool, stdout, 1 << 20)
             stdout.flush()
+        finally:
+            # After a full disk, closing would try to write the buffer again and raise a bare
+            # OSError in place of the SpoolError; the file goes away unnamed either way.
+            with contextlib.suppress(OSError):
+                spool.close()
     else:
         with _atomic_output(Path(car_path)) as out:
             summary = export_car(store, rev, out, history=history)
