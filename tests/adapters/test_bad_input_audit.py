@@ -406,3 +406,17 @@ def test_an_export_to_a_closed_pipe_exits_141_and_changes_nothing(agents: Store)
         os.close(write)
     assert r.returncode == 141 and r.stderr == b""  # as git, when a reader closes its pipe
     assert changes(before, snapshot(agents.path)) == []
+
+
+@pytest.mark.parametrize("command", ["export-af", "export"])
+def test_an_export_to_a_file_that_cannot_grow_names_the_file(
+    agents: Store, tmp_path: Path, command: str
+) -> None:
+    # export --car FILE said only "File too large": closing the file after the failed write
+    # tried it again, and that error replaced the one that names the file.
+    target = tmp_path / "out"
+    flag = "-o" if command == "export-af" else "--car"
+    r = run_binary(command, "m", flag, str(target), preexec_fn=small_files_only)
+    one_error_line(r.stderr.decode(), r.returncode, 1)
+    assert f"cannot write {target} (File too large); nothing was written" in r.stderr.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha"]

@@ -157,20 +157,31 @@ class _atomic_output:
         return self.file
 
     def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
+        from mindgit.adapters.agentfile_export import CannotWrite
+
         assert self.file is not None
-        if self.tmp is None:
-            self.file.close()
-            return
         try:
-            self.file.close()
-            if kind is None:
+            if kind is not None:
+                # After a failed write (disk full, file too large) closing retries it and
+                # raises again: that bare OSError hid which file could not be written.
+                with contextlib.suppress(OSError):
+                    self.file.close()
+                if isinstance(error, OSError):
+                    raise CannotWrite(str(self.path), error.strerror or str(error)) from None
+                return
+            try:
+                self.file.close()
+            except OSError as failure:
+                raise CannotWrite(str(self.path), failure.strerror or str(failure)) from None
+            if self.tmp is not None:
                 os.chmod(self.tmp, self.mode)
                 try:
                     os.replace(self.tmp, self.target)
                 except OSError as failure:
                     raise UsageError(f"cannot write {self.path}: {failure.strerror}") from None
         finally:
-            self.tmp.unlink(missing_ok=True)
+            if self.tmp is not None:
+                self.tmp.unlink(missing_ok=True)
 
 
 @click.command("import")
