@@ -225,6 +225,9 @@ def _checked_plan(
     memory: int | None,
 ) -> _Plan:
     exp = store.experiment(experiment)
+    # A key that cannot sign (a bad key file, a rotation stopped halfway) stops the run before
+    # anything is written, not in the writer after generation 0.
+    _ = store.signing_key
     snap = store.snapshot(exp)
     codec = GenomeCodec(snap.state, params.mutation_scale)
     limits = limits_for(store, fuel=fuel, memory=memory)
@@ -377,6 +380,7 @@ def _resume(
     should_stop: StopCheck | None,
 ) -> RunResult:
     tip = _resumable_tip(store, run_id, experiment, expect)
+    _ = store.signing_key  # as for a new run: refused before anything is written
     info = tip.info
     exp = tip.experiment or store.current
     snap = store.snapshot(info.start_commit)

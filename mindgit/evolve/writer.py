@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pygit2
 
+from mindgit.identity.keys import NodeKey
 from mindgit.identity.sshsig import sign
 from mindgit.store.generation import (
     GENERATION_FILE,
@@ -221,6 +222,7 @@ class GenerationWriter:
         self._run_written = tip is not None
         # Read once: the store's name is a config lookup, which costs as much as a manifest.
         self._who = f"{store.name} <{store.public_key.did}>"
+        self._key = store.signing_key
 
     def write(self, batch: Sequence[StagedGeneration]) -> list[str]:
         """Persist consecutive generations: their objects as one pack, then one signed commit
@@ -290,7 +292,9 @@ class GenerationWriter:
             f"evolve {info.run_id}: generation {staged.generation + 1}/"
             f"{info.params.generations}, best {score}"
         )
-        data = signed_commit(self._store, root.hex(), [parent], message, trailers, who=self._who)
+        data = signed_commit(
+            self._store, root.hex(), [parent], message, trailers, who=self._who, key=self._key
+        )
         return git_oid(OBJ_COMMIT, data), data, message
 
 
@@ -303,10 +307,12 @@ def signed_commit(
     *,
     when: int | None = None,
     who: str | None = None,
+    key: NodeKey | None = None,
 ) -> bytes:
     """The bytes of the commit ``Store.write_commit`` would write (same text, same signature),
     made without writing it, so that it can go into a generation's pack with the rest.
-    ``who`` is the store's ``name <did>``, if the caller has it already.
+    ``who`` is the store's ``name <did>`` and ``key`` its ``signing_key``, if the caller has
+    them already.
 
     libgit2 reads every object a commit names before writing the commit; doing that for each
     generation costs as much as the generation itself, and maps every pack into memory.
@@ -320,7 +326,7 @@ def signed_commit(
     head = f"tree {tree}\n" + "".join(f"parent {p}\n" for p in parents)
     headers = f"{head}author {ident}\ncommitter {ident}\n".encode()
     content = headers + b"\n" + body.encode()
-    armored = sign(store.key, content).encode("ascii")
+    armored = sign(key or store.signing_key, content).encode("ascii")
     # As libgit2 writes it: every line of the armour, the last empty one too, after a space.
     gpgsig = b"gpgsig" + b"".join(b" " + line + b"\n" for line in armored.split(b"\n"))
     return headers + gpgsig + b"\n" + body.encode()

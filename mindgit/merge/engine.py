@@ -307,7 +307,7 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
     assert plan.ours_tree is not None and plan.theirs_tree is not None
     repo = store.repo
     state = plan.state
-    _ = store.key  # a bad key file must fail before any object is written
+    _ = store.signing_key  # a bad key file must fail before any object is written
     # The ref is locked before any object is written: a merge that cannot take the lock, or
     # finds the ref moved, leaves no unreachable tree or commit behind.
     with locked_ref(repo, ref, wait=store.lock_wait) as held:

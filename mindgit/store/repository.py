@@ -45,6 +45,8 @@ HEADS = "refs/heads/"
 SYNCED_PREFIXES = ("refs/heads/", "refs/runs/", "refs/fitness/", "refs/keys/")
 MINDGIT_DIR = "mindgit"
 KEY_FILE = "node.key"
+# The key a rotation moves to, beside node.key until the rotation is done (store/rotations.py).
+PENDING_KEY = "pending.key"
 TRUST_FILE = "allowed_signers"
 DEFAULT_EXPERIMENT = "main"
 _CONTROL = dict.fromkeys(range(32), " ")
@@ -118,6 +120,18 @@ class HeadUnreadable(MindgitError):
             hint=_switch_hint(experiments),
         )
         self.path = path
+
+
+class RotationUnfinished(MindgitError):
+    """A key rotation was stopped halfway (its pending key is still there): nothing is signed
+    until it is finished."""
+
+    def __init__(self, pending: Path) -> None:
+        super().__init__(
+            f"a key rotation is unfinished ({pending} is there); nothing is signed until it is",
+            hint="run `mindgit keys rotate` again: it finishes the rotation it started",
+        )
+        self.pending = pending
 
 
 class HeadDetached(MindgitError):
@@ -253,6 +267,30 @@ class Store:
                 )
                 raise
         return self._key
+
+    @property
+    def pending_key_path(self) -> Path:
+        """Where the key a rotation moves to waits until the rotation is done.
+
+        With ``--key`` the store's own node.key is unused, so the new key waits there and the
+        switch is one step (dropping mindgit.keyfile); otherwise it waits beside it and
+        replaces it.
+        """
+        external = self.config_get("mindgit.keyfile") is not None
+        return self.path / MINDGIT_DIR / (KEY_FILE if external else PENDING_KEY)
+
+    @property
+    def signing_key(self) -> NodeKey:
+        """The key new commits are signed with: :attr:`key`, unless a key rotation is unfinished.
+
+        A rotation stopped halfway may already have told the trust file that this key is retired
+        (trusted only below the rotation's heads): a commit signed with it now would be refused
+        by this store's own verify and by every peer, for good (``RotationUnfinished``).
+        """
+        pending = self.pending_key_path
+        if pending.exists():
+            raise RotationUnfinished(pending)
+        return self.key
 
     def forget_key(self) -> None:
         """Drop the cached key, so the next use reads the key file again (after a rotation)."""
@@ -431,7 +469,7 @@ class Store:
         from mindgit.store import layout
 
         exp = self.experiment(experiment)
-        _ = self.key  # a bad key file must fail before any object is written
+        _ = self.signing_key  # a bad key file must fail before any object is written
         # The ref is locked first: a concurrent writer waits its turn (and sees our commit), and a
         # writer that cannot get the lock has written nothing.
         with locked_ref(self.repo, HEADS + exp, wait=self.lock_wait) as held:
@@ -462,8 +500,12 @@ class Store:
         trailers: Mapping[str, str] | None = None,
         *,
         when: int | None = None,
+        key: NodeKey | None = None,
     ) -> str:
-        """Write a commit signed with this node's key (SSHSIG in ``gpgsig``); return its id."""
+        """Write a commit signed with this node's key (SSHSIG in ``gpgsig``); return its id.
+
+        ``key`` signs instead of :attr:`signing_key`: a rotation signs its announcement with the
+        key it retires, while it is unfinished."""
         body = message.rstrip("\n") + "\n"
         lines = dict(trailers or {})
         if manifest is not None:
@@ -475,7 +517,7 @@ class Store:
         content: str = self.repo.create_commit_string(  # type: ignore[assignment]
             who, who, body, tree_id, [pygit2.Oid(hex=p) for p in parents]
         )
-        armored = sign(self.key, content.encode())
+        armored = sign(key or self.signing_key, content.encode())
         return str(self.repo.create_commit_with_signature(content, armored, "gpgsig"))
 
     def commit_state(

@@ -49,7 +49,6 @@ from mindgit.store.verify import walk
 ANNOUNCE_REF = "refs/keys/announce"
 PROOF_FILE = "proof.sig"
 RETIRED_DIR = "retired"
-PENDING_KEY = "pending.key"
 TRUST_JOURNAL = "rotation-journal.json"
 
 
@@ -196,6 +195,12 @@ def rotate_key(store: Store) -> Rotation:
     """
     _finish_trust_journal(store)
     old = store.key
+    # Read before anything is written: a trust file that cannot be read must stop the rotation
+    # before a new key is saved or announced. Finishing a rotation whose trust file moved
+    # already, the old key's entry is its retired name (bounded by heads): the node's name is
+    # the store's.
+    own = store.trust.find(old.public)
+    name = own.name if own is not None and own.heads is None else store.name
     heads = rotation_heads(store.repo)
     # Checked before anything is written: a record peers would refuse as too large must not be
     # announced (a did:key has one length, so any other key stands in for the new one here).
@@ -224,8 +229,6 @@ def rotate_key(store: Store) -> Rotation:
             e.waited,
             then="then run `mindgit keys rotate` again: it finishes the rotation it started",
         ) from None
-    own = store.trust.find(old.public)
-    name = own.name if own is not None else store.name
     retired_as = _move_trust(store, old.public, new.public, name, record.heads)
     if external:
         del store.repo.config["mindgit.keyfile"]
@@ -238,13 +241,9 @@ def rotate_key(store: Store) -> Rotation:
 
 
 def pending_key_path(store: Store) -> Path:
-    """Where the key a rotation moves to waits until the rotation is done.
-
-    With ``--key`` the store's own node.key is unused, so the new key waits there and the switch
-    is one step (dropping mindgit.keyfile); otherwise it waits beside it and replaces it.
-    """
-    external = store.config_get("mindgit.keyfile") is not None
-    return store.path / MINDGIT_DIR / (KEY_FILE if external else PENDING_KEY)
+    """Where the key a rotation moves to waits until the rotation is done (see
+    ``Store.pending_key_path``)."""
+    return store.pending_key_path
 
 
 def rotation_heads(repo: pygit2.Repository) -> tuple[str, ...]:
@@ -453,7 +452,8 @@ def _announce(store: Store, record: RotationRecord, new: NodeKey) -> tuple[str, 
     tb.insert(RECORD_FILE, store.repo.create_blob(record.to_bytes()), layout.BLOB)
     tb.insert(PROOF_FILE, store.repo.create_blob(prove(record, new).encode()), layout.BLOB)
     message = f"keys: rotate {record.name}\n\nold: {record.old.did}\nnew: {record.new.did}\n"
-    commit = store.write_commit(tb.write(), [tip] if tip else [], message)
+    # Signed by the key it retires, which signing_key refuses while the rotation is unfinished.
+    commit = store.write_commit(tb.write(), [tip] if tip else [], message, key=store.key)
     update_ref(
         store.repo,
         ANNOUNCE_REF,

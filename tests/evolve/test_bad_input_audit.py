@@ -22,6 +22,7 @@ from mindgit.evolve.operators import Mutator
 from mindgit.evolve.prng import Stream
 from mindgit.evolve.recheck import recheck
 from mindgit.evolve.run import NothingToResume, ParametersDiffer, resume_run, start_run
+from mindgit.identity.keys import NodeKey
 from mindgit.ipld.cid import CID, RAW
 from mindgit.store.fitness_store import list_modules
 from mindgit.store.generation import RunParams
@@ -371,3 +372,17 @@ def test_reading_commands_refuse_bad_input(
 def test_plot_to_a_directory_is_one_line(node: Store, mg: Mg, tmp_path: Path) -> None:
     run = start_run(node, "rastrigin", SMALL).run_id
     refused(mg, node.path, "plot", run, "-o", str(tmp_path), code=1, words="Is a directory")
+
+
+def test_a_run_or_resume_waits_for_an_unfinished_key_rotation(node: Store, mg: Mg) -> None:
+    # A rotation stopped halfway may have retired this key in the trust file already: a run
+    # signed with it would never verify. Refused before anything is written, resume too.
+    run_id = stopped_run(node)
+    NodeKey.generate().save(node.pending_key_path, comment="alpha")
+    for args in (
+        ("evolve", "--fitness", "rastrigin", "--generations", "2"),
+        ("evolve", "--resume"),
+    ):
+        refused(mg, node.path, *args, code=1, words="key rotation is unfinished")
+    node.pending_key_path.unlink()
+    assert resume_run(node, run_id).complete

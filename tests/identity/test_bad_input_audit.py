@@ -372,21 +372,9 @@ def _trusted(store_path: Path) -> dict[str, str]:
     return {n.name: n.did for n in TrustStore(store_path / "mindgit" / "allowed_signers").nodes()}
 
 
-# Found by this audit, in mindgit/store/rotations.py (not this audit's to fix): run again after
-# the trust file was moved, rotate_key names the node by the old key's entry, now
-# "alpha.retired-1", and reports {"name": "alpha.retired-1"}.
-RENAMED = "rotations.rotate_key takes the retired name for the node's name when finishing"
-
-
-@pytest.mark.parametrize(
-    "point",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=RENAMED))
-        if p in ("trust-half-moved", "trust-moved")
-        else p
-        for p in POINTS
-    ],
-)
+# Run again after the trust file was moved, rotate_key named the node by the old key's entry,
+# by then "alpha.retired-1", and reported {"name": "alpha.retired-1"}.
+@pytest.mark.parametrize("point", POINTS)
 def test_a_rotation_killed_at_any_step_finishes_when_run_again(
     alpha: Store, mg: Mg, tmp_path: Path, point: str
 ) -> None:
@@ -410,30 +398,26 @@ def test_a_rotation_killed_at_any_step_finishes_when_run_again(
     assert mg("--store", str(alpha.path), "keys", "rotate").code == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Store signs with node.key, which the killed rotation left as a key its own trust "
-    "file already retires (mindgit/store/repository.py, rotations.py: not this audit's to fix)",
-)
+@pytest.mark.parametrize("point", ["new-key-saved", "announced", "trust-moved"])
 def test_a_store_never_writes_a_commit_its_own_verify_refuses_after_a_killed_rotation(
-    alpha: Store, mg: Mg, tmp_path: Path
+    alpha: Store, mg: Mg, tmp_path: Path, point: str
 ) -> None:
     # Killed after the trust file moved and before node.key was replaced, the store kept
     # signing with the old key, now trusted only below the rotation's heads: `think` exited 0
     # and wrote a commit that `verify` (and so every peer's pull) refuses, for good.
-    _kill_rotation_at(alpha, "trust-moved", tmp_path)
-    r = mg("--store", str(alpha.path), "think", "between")
-    if r.code == 0:
-        assert mg("--store", str(alpha.path), "verify").code == 0
-    else:
+    # Now nothing is signed until the rotation is finished, at any point it was stopped.
+    _kill_rotation_at(alpha, point, tmp_path)
+    before = snapshot(alpha.path)
+    for args in (("think", "between"), ("genome", "set", "x=1")):
+        r = mg("--store", str(alpha.path), *args)
         assert_one_error_line(r.code, r.err)
+        assert "key rotation is unfinished" in r.err and "mindgit keys rotate" in r.err, r.err
+    assert changes(before, snapshot(alpha.path)) == []
+    assert mg("--store", str(alpha.path), "keys", "rotate").code == 0
+    assert mg("--store", str(alpha.path), "think", "between").code == 0
+    assert mg("--store", str(alpha.path), "verify").code == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rotations.rotate_key reads the trust file only after saving pending.key, retiring "
-    "the old key and announcing (mindgit/store/rotations.py: not this audit's to fix)",
-)
 def test_keys_rotate_with_a_corrupt_trust_file_changes_nothing(
     alpha: Store, mg: Mg, tmp_path: Path
 ) -> None:
