@@ -13,11 +13,30 @@ from mindgit.errors import UsageError
 F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+def experiment_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An experiment name typed on the command line, checked before the store is opened: a name
+    no experiment can have is a usage error (exit 2); an unknown one is the command's (exit 1)."""
+    if value is None:
+        return None
+    from mindgit.store.refs import RefError
+    from mindgit.store.repository import check_experiment_name
+
+    try:
+        return check_experiment_name(value)
+    except RefError as e:
+        raise UsageError(
+            str(e), hint="an experiment name is a git branch name, e.g. dreamer"
+        ) from None
+
+
 experiment_option = click.option(
     "-e",
     "--experiment",
     metavar="NAME",
     default=None,
+    callback=experiment_name,
     help="Target this experiment instead of the current one.",
 )
 

@@ -299,6 +299,50 @@ def test_arguments_that_are_not_utf8(node: Node, args: tuple[str | bytes, ...]) 
     assert changes(before, snapshot(node.root)) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("fork", "a..b"),
+        ("fork", "HEAD"),
+        ("switch", "a..b"),
+        ("switch", ""),
+        ("log", "-e", "a..b"),
+        ("think", "x", "-e", "bad name"),
+        ("genome", "set", "x=1", "-e", "-x"),
+        ("forget", "bafynot"),
+        ("git-setup", "@store", "--node", "did:key:zNope"),
+        ("init", "@root/fresh", "--name", ""),
+        ("init", "@root/fresh", "--name", "a/b"),
+        ("think", ""),
+        ("think", "hi", "--tag", " x"),
+        ("think", "", "--private"),
+        ("genome", "set", "x"),
+        ("genome", "set", "bad name=1"),
+        ("genome", "set", "x=9", "--min", "0", "--max", "1"),
+        ("genome", "set", "m=z", "--choices", "a,b"),
+    ],
+)
+def test_a_value_that_cannot_be_right_on_the_command_line_exits_2(
+    node: Node, mg: Mg, args: tuple[str, ...]
+) -> None:
+    # Each exited 1, as a failed operation does; the README's rule is 2 for a wrong command line.
+    before = snapshot(node.root)
+    r = mg("--store", str(node.store), *fill(args, node.words))
+    assert_one_error_line(r.code, r.err)
+    assert r.code == 2, r.err
+    assert changes(before, snapshot(node.root)) == []
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_a_thought_typed_in_bytes_that_are_not_utf8_exits_2(node: Node, private: bool) -> None:
+    before = snapshot(node.root)
+    r = run_bytes("--store", str(node.store), "think", b"secr\xe9t", *(["--private"] * private))
+    err = r.stderr.decode("utf-8", "replace")
+    assert_one_error_line(r.returncode, err)
+    assert r.returncode == 2 and "secr" not in err
+    assert changes(before, snapshot(node.root)) == []
+
+
 def test_block_set_refuses_a_value_that_is_not_utf8(node: Node, mg: Mg) -> None:
     # The library keeps a lone surrogate from an agent file; from the command line it is bytes
     # in another encoding, and used to be stored as the JSON escape text "\udcff".

@@ -373,7 +373,7 @@ def test_git_setup_cli_refuses_a_bad_node(mg: Mg, store: Store, tmp_path: Path) 
     work = tmp_path / "work"
     git("clone", "-q", str(store.path), str(work))
     r = mg("git-setup", str(work), "--no-fetch", "--node", "did:key:zNope", "--json")
-    assert r.code == 1 and "not an ed25519 public key" in r.err
+    assert r.code == 2 and "not an ed25519 public key" in r.err  # a usage error
     assert git("-C", str(work), "config", "--get", "merge.mindgit.driver", check=False) == ""
     r = mg("git-setup", str(work), "--no-fetch", "--json")
     assert r.code == 0 and f'"node": "{store.public_key.did}"' in r.out

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.options import experiment_name, experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
 from mindgit.errors import MindgitError, UsageError, one_line
 
@@ -39,9 +39,11 @@ class ConfigNotWritten(MindgitError):
 @json_option
 def init(path: Path, name: str, key_file: Path | None, as_json: bool) -> None:
     """Create a store at PATH with this node's key; print the node's did:key."""
+    from mindgit.cli.commands.trust import typed_name
     from mindgit.cli.options import refuse_inside_any_store
     from mindgit.store.repository import init_store
 
+    typed_name(name)
     refuse_inside_any_store("PATH", path)
     store = init_store(path, name, key_file=key_file)
     did = store.public_key.did
@@ -110,6 +112,8 @@ def think(
         import sys
 
         text = sys.stdin.read().rstrip("\n")
+    else:
+        _check_typed_thought(text, tags, private)
     store = open_store_from(ctx)
     if private:
         from mindgit.store.private import think_private
@@ -131,6 +135,29 @@ def think(
         click.echo(str(cid))
 
 
+def _check_typed_thought(text: str, tags: tuple[str, ...], private: bool) -> None:
+    """A thought typed on the command line that no store could take is a usage error (exit 2);
+    one read from stdin is data, refused where it is stored (exit 1)."""
+    from mindgit.store.state import SchemaError, make_thought
+
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # Bytes that are not UTF-8 reach Python as lone surrogates; a thought is text. Not
+            # quoted: the argument may be a private thought.
+            raise UsageError("TEXT is not UTF-8 text") from None
+    if private:
+        # Sealed, a thought has limits of its own (store.private); only emptiness is plain.
+        if not text.strip():
+            raise UsageError("a thought's text must be non-empty")
+        return
+    try:
+        make_thought(text, tags)
+    except SchemaError as e:
+        raise UsageError(str(e)) from None
+
+
 @click.command()
 @click.argument("cid")
 @experiment_option
@@ -138,10 +165,14 @@ def think(
 @click.pass_context
 def forget(ctx: click.Context, cid: str, experiment: str | None, as_json: bool) -> None:
     """Remove a thought (by CID) from the current state."""
-    from mindgit.ipld.cid import CID
+    from mindgit.ipld.cid import CID, InvalidCID
 
+    try:
+        thought = CID.parse(cid)
+    except InvalidCID as e:  # typed on the command line: a usage error
+        raise UsageError(str(e), hint="give a thought's CID as `mindgit show` lists it") from None
     store = open_store_from(ctx)
-    commit = store.forget(CID.parse(cid), experiment=experiment)
+    commit = store.forget(thought, experiment=experiment)
     if as_json:
         emit_json(
             {"commit": commit.id, "experiment": commit.experiment, "state": str(commit.manifest)}
@@ -179,11 +210,19 @@ def genome_set(
     A new gene's type comes from its value (true/false, 3, 0.7, [0.1,0.2], text); an existing gene
     keeps its type. Bounds and choices apply to every gene named in the command.
     """
-    from mindgit.store.genome import parse_assignment
+    from mindgit.store.genome import GenomeError, parse_assignment
 
+    opts = [c for c in choices.split(",")] if choices is not None else None
+    for a in assignments:
+        # Read as a new gene first: what no gene could take (no '=', a bad name, --min over
+        # --max, a value outside the bounds or choices given here) is a wrong command line
+        # (exit 2); what only this store's gene refuses (its type, its bounds) is exit 1 below.
+        try:
+            parse_assignment(a, None, min=lo, max=hi, scale=scale, choices=opts)
+        except GenomeError as e:
+            raise UsageError(str(e)) from None
     store = open_store_from(ctx)
     current = store.state(store.head(experiment)).genome
-    opts = [c for c in choices.split(",")] if choices is not None else None
     genes = [
         parse_assignment(
             a, current.get(a.partition("=")[0].strip()), min=lo, max=hi, scale=scale, choices=opts
@@ -476,7 +515,7 @@ def log(
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", callback=experiment_name)
 @click.option("--from", "start", metavar="REV", help="Start from REV instead of the current head.")
 @click.option("--no-switch", is_flag=True, help="Do not make the new experiment current.")
 @experiment_option
@@ -505,7 +544,7 @@ def fork(
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", callback=experiment_name)
 @json_option
 @click.pass_context
 def switch(ctx: click.Context, name: str, as_json: bool) -> None:
