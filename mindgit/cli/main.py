@@ -107,10 +107,10 @@ def main(argv: list[str] | None = None) -> None:
     # Tearing the interpreter down frees every object one by one: ~0.15 s after an evolve run
     # (a sixth of a 50-generation one) for nothing. The work is done and waited for; what is
     # left is to flush the standard streams and run any exit handlers, then leave.
-    with contextlib.suppress(OSError, ValueError):
-        sys.stdout.flush()
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # None: started with the descriptor closed
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
     atexit._run_exitfuncs()
     os._exit(code)
 
@@ -129,7 +129,7 @@ def run(argv: list[str] | None = None) -> int:
         with cli.make_context("mindgit", args) as ctx:
             rv = cli.invoke(ctx)
         # Buffered output is written here, where a closed pipe can still be told apart.
-        sys.stdout.flush()
+        _flush_stdout()
     except BrokenPipeError as e:
         if _stdout_closed():
             return _quiet_exit()
@@ -200,7 +200,7 @@ def report_error(
 def _fail(message: str, hint: str | None, code: int, kind: str, as_json: bool) -> int:
     try:
         report_error(message, hint, kind, as_json=as_json)
-        sys.stdout.flush()
+        _flush_stdout()
     except BrokenPipeError:
         if _stdout_closed():
             return _quiet_exit()
@@ -213,6 +213,12 @@ def _emit_error(
 ) -> None:
     data = {**error_json(message, hint, kind), **(details or {})}
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _flush_stdout() -> None:
+    # Python sets sys.stdout to None when descriptor 1 was closed before it started.
+    if sys.stdout is not None:
+        sys.stdout.flush()
 
 
 def _stdout_closed() -> bool:

@@ -118,7 +118,7 @@ def test_cat_errors(alpha: Store, mg: Mg) -> None:
     r = mg("cat", "bagaaierasords4njcts6vs7qvdjfcvgnume4hqohf65zsfguprqphs3icwea")
     assert r.code == 1 and "is not in this store" in r.err
     r = mg("cat", "not-a-cid")
-    assert r.code == 1 and "not a CID" in r.err
+    assert r.code == 2 and "not a CID" in r.err  # typed on the command line: a usage error
     r = mg("cat", str(alpha.snapshot().manifest.cid), "--raw", "--json")
     assert r.code == 2
 

@@ -257,12 +257,15 @@ def cat(ctx: click.Context, cid: str, raw: bool, as_json: bool) -> None:
     """Print a block by CID (manifest, thought, memory, data, history), like `ipfs dag get`."""
     from mindgit.adapters.car_export import cat as cat_block
     from mindgit.ipld import dagjson
-    from mindgit.ipld.cid import CID
+    from mindgit.ipld.cid import CID, InvalidCID
 
     if raw and as_json:
         raise UsageError("--raw and --json are two different outputs; pick one")
+    try:
+        target = CID.parse(cid)
+    except InvalidCID as e:  # typed on the command line: a usage error
+        raise UsageError(str(e), hint="give a CID as `mindgit show` lists it") from None
     store = open_store_from(ctx)
-    target = CID.parse(cid)
     data = cat_block(store, target)
     if raw:
         out = standard_stream("output")
