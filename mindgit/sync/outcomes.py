@@ -93,7 +93,9 @@ class PeerSync:
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        """No error, and every ref pushed (a ref ``push`` could not move fails it, as it fails a
+        ``mindgit push``)."""
+        return self.error is None and (self.push is None or self.push.ok)
 
 
 @dataclass(frozen=True, slots=True)

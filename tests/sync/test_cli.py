@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from mindgit.store.genome import Gene
 from mindgit.store.repository import init_store
 from tests.cli.test_bad_input_audit import snapshot
 from tests.conftest import Result
@@ -156,3 +157,21 @@ def test_peers_shows_an_untrusted_expected_key(nodes: Nodes, mg: Mg) -> None:
     [peer] = json.loads(res.out)
     assert peer["node"] == other.public_key.did and peer["trusted_as"] is None
     assert "NOT TRUSTED" in mg(*at(nodes, "alpha"), "peers").out
+
+
+def test_sync_fails_on_a_ref_it_could_not_push_and_collects_garbage(pair: Nodes, mg: Mg) -> None:
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("tune")
+    beta.set_genes([Gene.make("x", "float", 0.0, min=-5.12, max=5.12)])
+    assert mg(*at(pair, "alpha"), "sync").code == 0
+    alpha.set_genes([Gene.make("x", "float", 1.0, min=-5.12, max=5.12)], experiment="tune")
+    beta.set_genes([Gene.make("x", "float", 3.0, min=-5.12, max=5.12)], experiment="tune")
+    # Diverged with no fitness to merge by: the pull keeps ours (a conflict) and the push is
+    # refused. sync exited 0 for it, while `mindgit push` exits 1 for the same ref.
+    alpha.config_set("gc.autoPackLimit", "1")
+    res = mg(*at(pair, "alpha"), "sync")
+    assert res.code == 1, res.err
+    assert "refs/heads/tune not pushed (diverged)" in res.err and "failed: beta" in res.err
+    assert json.loads(mg(*at(pair, "alpha"), "sync", "--json").out)[0]["ok"] is False
+    # sync ends with `git gc --auto`, as pull does: one pack once past the limit.
+    assert len(list((alpha.path / "objects" / "pack").glob("*.pack"))) == 1

@@ -335,7 +335,7 @@ def sync(
     as_json: bool,
 ) -> None:
     """Pull from and push to PEERS (default: every peer). A failing peer is reported and the
-    others go on; exit 1 if any peer failed."""
+    others go on; exit 1 if any peer failed or any ref was not pushed."""
     from mindgit.cli.main import exit_with
     from mindgit.sync.session import sync as sync_all
 
@@ -375,6 +375,8 @@ def sync(
             f"synced with {len(results) - len(failed)} of {len(results)} peers"
             + (f"; failed: {', '.join(failed)}" if failed else "")
         )
+    # As after a pull: what the peers brought may have passed git's pack limits.
+    housekeep(store)
     if any(not r.ok for r in results):
         exit_with(1)
 
