@@ -124,10 +124,10 @@ class TrustFileCorrupt(MindgitError):
 class TrustFileUnreadable(MindgitError):
     """The trust file exists but cannot be read."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path, reason: str, *, hint: str = "check its permissions") -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"cannot read trust file {path}: {reason}", hint="check its permissions")
+        super().__init__(f"cannot read trust file {path}: {reason}", hint=hint)
 
 
 class TrustFileUnwritable(MindgitError):

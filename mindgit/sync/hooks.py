@@ -626,6 +626,13 @@ def _read_trust(path: Path) -> str:
     """An allowed-signers file's text, once the trust store has parsed it without complaint."""
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TrustFileUnreadable(
+            path,
+            "there is no such file",
+            hint="give an allowed-signers file; `mindgit trust export > allowed_signers` "
+            "writes the keys a store trusts",
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise TrustFileUnreadable(path, reason) from None

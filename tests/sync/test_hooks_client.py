@@ -278,8 +278,10 @@ def test_server_install_refusals(store: Store, cli: Cli, tmp_path: Path) -> None
     assert outside.code == 1 and "no trust file at" in outside.err
     with pytest.raises(NoServerTrust):
         install_server(server)
-    with pytest.raises(TrustFileUnreadable):
+    with pytest.raises(TrustFileUnreadable) as missing:
         install_server(server, trust_file=tmp_path / "missing")
+    # Not "check its permissions": there is no file; say how to make one.
+    assert "mindgit trust export" in (missing.value.hint or "")
     empty = tmp_path / "empty"
     empty.write_text("")
     with pytest.raises(EmptyTrust):

@@ -61,7 +61,9 @@ def _timeout(store: Store, given: float | None) -> float:
             raise UsageError(f"--timeout must be a finite number of seconds, not {given}")
         if given > MAX_SYNC_TIMEOUT:
             # The wait ends up in poll(), in milliseconds held in a C int.
-            raise UsageError(f"--timeout {given:g} is over the limit of {MAX_SYNC_TIMEOUT} seconds")
+            raise UsageError(
+                f"--timeout {given:.15g} is over the limit of {MAX_SYNC_TIMEOUT} seconds"
+            )
         return given
     # Read as `config set` checks it: whole seconds, within what poll() can wait (bad data in
     # the config is BadConfigValue, exit 1).
