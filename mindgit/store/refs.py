@@ -43,6 +43,31 @@ class RefMoved(RefError):
         self.actual = actual
 
 
+class RefUnwritable(RefError):
+    """The ref's lock, file or log cannot be written (a read-only store, a full disk)."""
+
+    def __init__(self, ref: str, path: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot write {ref} ({path}: {reason}); nothing was changed",
+            hint="check that the store is writable by this user and the disk has room",
+        )
+        self.ref = ref
+        self.path = path
+
+
+class SymbolicRef(RefError):
+    """The ref is a symbolic link to another ref: mindgit moves refs by name, never through a
+    link (it would turn the link into a plain ref and leave its target where it was)."""
+
+    def __init__(self, ref: str, target: str) -> None:
+        super().__init__(
+            f"{ref} is a symbolic ref to {target}; nothing was changed",
+            hint=f"name {target.removeprefix('refs/heads/')} instead",
+        )
+        self.ref = ref
+        self.target = target
+
+
 class RefLocked(RefError):
     """Another writer holds the ref's lock for longer than we wait."""
 
@@ -117,12 +142,15 @@ class RefLock:
             raise RefError(f"{self.ref} was already updated under this lock")
         # No fsync, like git's default: a killed process loses nothing the page cache holds, and
         # libgit2 does not fsync the objects either, so syncing the ref alone would buy nothing.
-        os.write(self._fd, (new + "\n").encode())
-        os.close(self._fd)
-        self._fd = -1
         gitdir = Path(self.repo.path)
-        _append_reflog(gitdir, self.ref, self.current, new, committer, message)
-        os.replace(self._lock, gitdir / self.ref)
+        try:
+            os.write(self._fd, (new + "\n").encode())
+            os.close(self._fd)
+            self._fd = -1
+            _append_reflog(gitdir, self.ref, self.current, new, committer, message)
+            os.replace(self._lock, gitdir / self.ref)
+        except OSError as e:  # the lock is removed on release: the ref is as it was
+            raise RefUnwritable(self.ref, gitdir / self.ref, e.strerror or str(e)) from None
         self.done = True
         return RefUpdate(self.ref, self.current, new)
 
@@ -148,13 +176,33 @@ def locked_ref(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> Iter
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise RefError(f"{ref} clashes with an existing ref {_clash(repo, ref)}") from None
+    except OSError as e:
+        raise RefUnwritable(ref, path.parent, e.strerror or str(e)) from None
     if path.is_dir():
         raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
     held = RefLock(repo, ref, _acquire(lock, ref, wait), lock)
     try:
+        target = _symbolic_target(path)
+        if target is not None:
+            raise SymbolicRef(ref, target)
         yield held
     finally:
         held.release()
+
+
+def _symbolic_target(path: Path) -> str | None:
+    """The ref a loose ref file links to (``ref: <target>``), if it is a link (packed refs
+    never are)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(5 + 1024)
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    except OSError:
+        return None  # unreadable: read_ref has said so already (CorruptRef)
+    if not head.startswith(b"ref: "):
+        return None
+    return head[5:].strip().decode("utf-8", errors="backslashreplace")
 
 
 def _clash(repo: pygit2.Repository, ref: str) -> str:
@@ -198,6 +246,8 @@ def _acquire(lock: Path, ref: str, wait: float) -> int:
                 raise RefLocked(ref, lock, wait) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
+        except OSError as e:  # a read-only store, no room, no permission
+            raise RefUnwritable(ref, lock, e.strerror or str(e)) from None
 
 
 def _append_reflog(gitdir: Path, ref: str, old: str | None, new: str, who: str, msg: str) -> None:

@@ -329,3 +329,24 @@ def test_verify_all_with_a_trust_file_checks_the_refs_of_any_repository(
     (alpha.path / "refs" / "heads" / "broken").write_text("zzz\n")
     r = mg("--store", str(alpha.path), "verify", "--all", "--trust", str(trust))
     assert r.code == 1 and r.out.startswith("FAIL refs/heads/broken: cannot be read")
+
+
+def test_a_symbolic_experiment_ref_is_not_written_through(alpha: Store, mg: Mg) -> None:
+    # Found by the merge audit: writing through refs/heads/alias (a link to main) turned the
+    # link into a plain ref and left main where it was; git would have moved main.
+    git("--git-dir", str(alpha.path), "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    before = snapshot(alpha.path)
+    for args in (
+        ("think", "through the link", "-e", "alias"),
+        ("genome", "set", "x=1", "-e", "alias"),
+    ):
+        r = mg("--store", str(alpha.path), *args)
+        assert_one_error_line(r.code, r.err)
+        assert r.code == 1 and "refs/heads/alias is a symbolic ref to refs/heads/main" in r.err
+        assert "name main instead" in r.err
+    assert changes(before, snapshot(alpha.path)) == []
+    assert git("--git-dir", str(alpha.path), "symbolic-ref", "refs/heads/alias").strip() == (
+        "refs/heads/main"
+    )
+    # Read through it still works, as git reads it.
+    assert mg("--store", str(alpha.path), "show", "alias").code == 0
