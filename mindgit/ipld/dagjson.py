@@ -553,7 +553,11 @@ def _exact_decode(data: bytes) -> Node:
     except RecursionError:
         raise DagJsonDecodeError("nested too deeply for this Python stack") from None
     except ValueError as error:  # e.g. an integer with more digits than Python will convert
-        raise DagJsonDecodeError(str(error)) from None
+        reason = str(error)
+        if "integer string conversion" in reason:
+            # Python's own words tell the reader to change an interpreter setting.
+            reason = "an integer of thousands of digits, far past the 64-bit range of DAG-JSON"
+        raise DagJsonDecodeError(reason) from None
     # Canonical means: exactly what encode writes for this value, so compare with that.
     try:
         canonical = encode(value)

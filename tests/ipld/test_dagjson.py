@@ -403,3 +403,10 @@ def test_other_float_spellings_of_the_same_value_are_refused(value: float, patte
         return
     with pytest.raises(DagJsonDecodeError):
         decode(text.encode())
+
+
+def test_an_integer_too_long_for_python_is_refused_in_our_words() -> None:
+    # Python's message told the reader to call sys.set_int_max_str_digits().
+    with pytest.raises(DagJsonDecodeError, match="thousands of digits") as info:
+        decode(b"1" * 5000)
+    assert "sys." not in str(info.value)
