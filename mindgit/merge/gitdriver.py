@@ -52,6 +52,7 @@ from mindgit.store.fitness_store import FITNESS_PREFIX
 from mindgit.store.generation import RUNS_PREFIX
 from mindgit.store.repository import HEADS, Store
 from mindgit.store.state import SchemaError, State, parse_manifest
+from mindgit.store.verify import MAX_BLOB_BYTES
 
 DRIVER = "mindgit"
 # git merges the merge bases of a criss-cross history with the driver that
@@ -193,6 +194,13 @@ def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) ->
     states: list[State | None] = []
     for side, path in (("base", base), ("ours", ours), ("theirs", theirs)):
         try:
+            # Sized before it is read: verify refuses a blob this large in any state, and a
+            # file of hundreds of MB took seconds and a GB of memory to find that out.
+            size = path.stat().st_size
+            if size > MAX_BLOB_BYTES:
+                raise MalformedManifest(
+                    side, path, f"{size} bytes is over the {MAX_BLOB_BYTES}-byte limit of a blob"
+                )
             data = path.read_bytes()
         except OSError as e:
             raise MalformedManifest(side, path, e.strerror or str(e)) from None

@@ -39,13 +39,14 @@ from mindgit.merge import (
     merge_states,
     plan_merge,
 )
-from mindgit.merge.gitdriver import merge_files
+from mindgit.merge.gitdriver import MalformedManifest, merge_files
 from mindgit.sandbox import FitnessModule
 from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene, Genome
 from mindgit.store.private import seal_note
 from mindgit.store.repository import HeadDetached, Store
 from mindgit.store.state import Block, State, make_thought
+from mindgit.store.verify import MAX_BLOB_BYTES
 from tests.conftest import Mg, git
 from tests.merge.conftest import HOSTILE, RASTRIGIN, diverge, x
 from tests.merge.test_gitdriver import clone, git_merge
@@ -539,3 +540,20 @@ def test_merging_a_state_with_itself_through_the_driver_changes_no_byte(
     result = merge_files(*files, repo_dir=clone_dir)
     assert files[1].read_bytes() == a.manifest().data and result.decisions == ()
     assert result.module is None  # nothing to decide: no module even looked up
+
+
+@pytest.mark.parametrize("side", ["base", "ours", "theirs"])
+def test_the_driver_refuses_a_file_over_the_blob_limit_before_reading_it(
+    tmp_path: Path, side: str
+) -> None:
+    # A 136 MB manifest took ~13 s and 1 GB of memory before failing; verify refuses any blob
+    # over 16 MiB, so the driver does too, from the file's size (this one is sparse).
+    files = {name: tmp_path / name for name in ("base", "ours", "theirs")}
+    for name, path in files.items():
+        path.write_bytes(good_manifest(1.0 if name == "ours" else 3.0))
+    with open(files[side], "wb") as f:
+        f.truncate(MAX_BLOB_BYTES + 1)
+    before = snapshot(tmp_path)
+    with pytest.raises(MalformedManifest, match=f"over the {MAX_BLOB_BYTES}-byte limit"):
+        merge_files(files["base"], files["ours"], files["theirs"])
+    assert changed(before, tmp_path) == []
