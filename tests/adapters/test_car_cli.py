@@ -90,7 +90,7 @@ def test_import_of_a_bad_car_is_one_line_and_exit_1(alpha: Store, mg: Mg, tmp_pa
     assert r.err.startswith("mindgit: error: bad CAR file at byte") and r.err.count("\n") == 1
     assert "copy" not in alpha.experiments()
     r = mg("import", str(tmp_path / "absent.car"), "--as", "copy")
-    assert r.code == 2 and "cannot read" in r.err
+    assert r.code == 1 and "cannot read" in r.err  # as import-af: a file that is not there
     r = mg("import", str(car))
     assert r.code == 2  # --as is required
 

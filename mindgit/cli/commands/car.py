@@ -18,6 +18,14 @@ from mindgit.cli.output import emit_json, info
 from mindgit.errors import MindgitError, UsageError
 
 
+class CarUnreadable(MindgitError):
+    """The CAR file given to ``import`` cannot be read."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot read {path}: {reason}; nothing was imported")
+        self.path = path
+
+
 @click.command()
 @click.argument("rev", required=False)
 @click.option(
@@ -212,7 +220,9 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
             try:
                 stream = stack.enter_context(open(car_path, "rb", buffering=1 << 20))
             except OSError as error:
-                raise UsageError(f"cannot read {car_path}: {error.strerror}") from None
+                # As import-af and fitness add: a file that cannot be read fails the command
+                # (exit 1); only what no file could fix is a usage error.
+                raise CarUnreadable(car_path, error.strerror or str(error)) from None
         summary = import_car(store, stream, experiment=experiment)
     if summary.changed:
         housekeep(store)
