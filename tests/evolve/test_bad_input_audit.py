@@ -131,7 +131,7 @@ def _spelled(args: tuple[str, ...]) -> tuple[str, ...]:
         (("--memory", "99999999999G"), 2, "--memory '99999999999G' is out of range"),
         (("--memory", "lots"), 2, "not a size"),
         (("-e", "nosuch"), 1, "nosuch"),
-        (("-e", "@non-utf-8"), 1, "invalid ref name"),
+        (("-e", "@non-utf-8"), 2, "invalid ref name"),
     ],
 )
 def test_bad_start_flags_change_nothing(
