@@ -32,6 +32,23 @@ def one_line(text: str) -> str:
 
 
 class UsageError(MindgitError):
-    """The command line itself is wrong (a flag combination, a missing argument)."""
+    """The command line itself is wrong (a flag combination, a missing argument, a value typed
+    there that nothing could take)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None, kind: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        # What --json reports as the error's type: a library error re-raised for a value typed
+        # on the command line (see as_usage) keeps its own name there.
+        self.kind = kind or type(self).__name__
+
+
+def as_usage(error: MindgitError, *, prefix: str = "", hint: str | None = None) -> UsageError:
+    """``error``, raised for a value typed on the command line: a usage error (exit 2) with its
+    message and hint, which ``--json`` still reports under the error's own type name."""
+    return UsageError(
+        prefix + str(error),
+        hint=error.hint if hint is None else hint,
+        kind=getattr(error, "kind", None) or type(error).__name__,
+    )

@@ -135,7 +135,7 @@ def run(argv: list[str] | None = None) -> int:
             return _quiet_exit()
         return _fail(f"{e.strerror or e}", None, 1, "BrokenPipeError", as_json)
     except MindgitError as e:
-        return _fail(str(e), e.hint, e.exit_code, type(e).__name__, as_json)
+        return _fail(str(e), e.hint, e.exit_code, getattr(e, "kind", type(e).__name__), as_json)
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except (click.Abort, EOFError):

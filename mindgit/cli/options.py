@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mindgit.errors import UsageError
+from mindgit.errors import UsageError, as_usage
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,9 +26,7 @@ def experiment_name(ctx: click.Context, param: click.Parameter, value: str | Non
     try:
         return check_experiment_name(value)
     except RefError as e:
-        raise UsageError(
-            str(e), hint="an experiment name is a git branch name, e.g. dreamer"
-        ) from None
+        raise as_usage(e, hint="an experiment name is a git branch name, e.g. dreamer") from None
 
 
 experiment_option = click.option(

@@ -8,6 +8,7 @@ node (``@store``), a second node (``@beta``), and files of good and broken conte
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -505,3 +506,22 @@ def test_every_writer_on_a_read_only_store(shared_dir: Path) -> None:
         assert "ermission denied" in err, (args, err)
         assert "HEAD\n" not in err, "the store must be readable: only writing is refused"
         assert changes(before, snapshot(store.path)) == [], args
+
+
+@pytest.mark.parametrize(
+    ("args", "kind"),
+    [
+        (("trust", "add", "bogus", "--name", "x"), "MalformedKey"),
+        (("forget", "bafynot"), "InvalidCID"),
+        (("fork", "a..b"), "RefError"),
+        (("genome", "set", "novalue"), "GenomeError"),
+        (("think", ""), "SchemaError"),
+    ],
+)
+def test_a_usage_error_keeps_its_own_type_in_json(
+    node: Node, mg: Mg, args: tuple[str, ...], kind: str
+) -> None:
+    # Re-raised as usage errors (exit 2), they all said "type": "UsageError" in --json.
+    r = mg("--store", str(node.store), *args, "--json")
+    assert r.code == 2, r.err
+    assert json.loads(r.out)["type"] == kind

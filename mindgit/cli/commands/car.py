@@ -15,7 +15,7 @@ import click
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from, refuse_inside_store
 from mindgit.cli.output import emit_json, info
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, as_usage
 
 
 class CarUnreadable(MindgitError):
@@ -127,7 +127,9 @@ def check_new_name(option: str, name: str) -> None:
     try:
         check_experiment_name(name)
     except MindgitError as error:
-        raise UsageError(f"{option} {name!r}: {error}; nothing was imported") from None
+        raise UsageError(
+            f"{option} {name!r}: {error}; nothing was imported", kind=type(error).__name__
+        ) from None
 
 
 class _atomic_output:
@@ -274,7 +276,7 @@ def cat(ctx: click.Context, cid: str, raw: bool, as_json: bool) -> None:
     try:
         target = CID.parse(cid)
     except InvalidCID as e:  # typed on the command line: a usage error
-        raise UsageError(str(e), hint="give a CID as `mindgit show` lists it") from None
+        raise as_usage(e, hint="give a CID as `mindgit show` lists it") from None
     store = open_store_from(ctx)
     data = cat_block(store, target)
     if raw:

@@ -11,7 +11,7 @@ import click
 
 from mindgit.cli.options import experiment_name, experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
-from mindgit.errors import MindgitError, UsageError, one_line
+from mindgit.errors import MindgitError, UsageError, as_usage, one_line
 
 
 class ConfigNotWritten(MindgitError):
@@ -155,7 +155,7 @@ def _check_typed_thought(text: str, tags: tuple[str, ...], private: bool) -> Non
     try:
         make_thought(text, tags)
     except SchemaError as e:
-        raise UsageError(str(e)) from None
+        raise as_usage(e) from None
 
 
 @click.command()
@@ -170,7 +170,7 @@ def forget(ctx: click.Context, cid: str, experiment: str | None, as_json: bool) 
     try:
         thought = CID.parse(cid)
     except InvalidCID as e:  # typed on the command line: a usage error
-        raise UsageError(str(e), hint="give a thought's CID as `mindgit show` lists it") from None
+        raise as_usage(e, hint="give a thought's CID as `mindgit show` lists it") from None
     store = open_store_from(ctx)
     commit = store.forget(thought, experiment=experiment)
     if as_json:
@@ -220,7 +220,7 @@ def genome_set(
         try:
             parse_assignment(a, None, min=lo, max=hi, scale=scale, choices=opts)
         except GenomeError as e:
-            raise UsageError(str(e)) from None
+            raise as_usage(e) from None
     store = open_store_from(ctx)
     current = store.state(store.head(experiment)).genome
     genes = [

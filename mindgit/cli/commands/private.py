@@ -25,7 +25,7 @@ def share(ctx: click.Context, cid: str, with_: str, experiment: str | None, as_j
 
     The thought gets a new envelope, and so a new CID, printed on stdout.
     """
-    from mindgit.errors import UsageError
+    from mindgit.errors import as_usage
     from mindgit.ipld.cid import CID, InvalidCID
     from mindgit.store.private import share as share_thought
 
@@ -33,7 +33,7 @@ def share(ctx: click.Context, cid: str, with_: str, experiment: str | None, as_j
         thought = CID.parse(cid)
     except InvalidCID as e:
         # Typed on the command line: text that is no CID at all is a usage error.
-        raise UsageError(str(e), hint=e.hint) from None
+        raise as_usage(e) from None
     store = open_store_from(ctx)
     commit, new = share_thought(store, thought, with_, experiment=experiment)
     if as_json:

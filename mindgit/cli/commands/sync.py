@@ -182,7 +182,7 @@ def remote() -> None:
 @click.pass_context
 def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_json: bool) -> None:
     """Add peer NAME at URL (a path, file://, ssh://, git:// or https:// URL)."""
-    from mindgit.errors import UsageError
+    from mindgit.errors import as_usage
     from mindgit.identity.keys import MalformedKey, PublicKey
     from mindgit.sync.peers import add_peer
 
@@ -191,7 +191,7 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
         peer = add_peer(store, name, url, node=node)
     except MalformedKey as e:
         # Typed on the command line: a usage error (exit 2), as a bad name or URL is.
-        raise UsageError(f"--node: {e}", hint=e.hint) from None
+        raise as_usage(e, prefix="--node: ") from None
     if as_json:
         emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
         return

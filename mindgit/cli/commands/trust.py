@@ -8,7 +8,7 @@ import click
 
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
-from mindgit.errors import UsageError
+from mindgit.errors import as_usage
 
 if TYPE_CHECKING:
     from mindgit.identity.keys import PublicKey
@@ -21,7 +21,7 @@ def typed_key(text: str) -> PublicKey:
     try:
         return PublicKey.parse(text)
     except MalformedKey as e:
-        raise UsageError(str(e), hint=e.hint) from None
+        raise as_usage(e) from None
 
 
 def typed_name(name: str) -> str:
@@ -31,7 +31,7 @@ def typed_name(name: str) -> str:
     try:
         return check_node_name(name)
     except InvalidNodeName as e:
-        raise UsageError(str(e), hint=e.hint) from None
+        raise as_usage(e) from None
 
 
 @click.group()
