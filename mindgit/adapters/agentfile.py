@@ -379,7 +379,7 @@ def import_af(
     for n, (agent, experiment) in enumerate(zip(parts.agents, names, strict=True)):
         warnings = (*parts.warnings, *agent.warnings) if n == 0 else agent.warnings
         plans.append(_plan(agent, file_node, experiment, label, warnings))
-    _ = store.key  # a bad key must fail before any object is written
+    _ = store.signing_key  # a bad key or an unfinished rotation: before any object is written
     # One pack for every block of every agent: an agent's messages are thousands of blocks,
     # which as loose objects cost a file (and ~1 ms) each.
     with PackWriter(Path(store.repo.path) / "objects") as pack:

@@ -165,7 +165,7 @@ def import_car(
             summary = import_car(store, car, experiment="dreamer-copy")
     """
     check_experiment_name(experiment)
-    _ = store.key  # a bad key file must fail before the CAR is read
+    _ = store.signing_key  # a bad key file or an unfinished rotation: before the CAR is read
     with Spool(spool_dir) as spool:
         root = _read(stream, spool, max_block_size)
         steps, counts = _check(spool, root)

@@ -130,6 +130,8 @@ def add_fitness_bytes(
     (a name holding other bytes is repointed only with ``replace``)."""
     check_module_name(name)
     wasm = to_wasm(source)
+    # A key that cannot sign refuses it before anything is written, compiled code included.
+    _ = store.signing_key
     # Refused here (imports, exports, validation) before anything is written.
     FitnessModule.load(wasm, limits=limits or limits_for(store), cache_dir=cache_dir(store))
     return store_module(store, wasm, name, replace=replace)

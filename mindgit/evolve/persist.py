@@ -406,6 +406,7 @@ class ProcessPersister(Persister):
         self._names = Namer(codec)
         self._status = _Reader(status_r)
         self._error: PersistFailed | None = None
+        self._reported = False
         self._closed = False
 
     def submit(self, job: Job) -> None:
@@ -440,6 +441,7 @@ class ProcessPersister(Persister):
     def _raise(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
+            self._reported = True
             raise error
 
     def _poll(self, *, block: bool) -> None:
@@ -452,7 +454,9 @@ class ProcessPersister(Persister):
                 messages.append(msg)
         self._handle(messages)
         ended = any(m[0][0] in ("done", "error") for m in messages)
-        if block and not ended and self._error is None:
+        # A writer that stopped on an error already raised has ended as it said: the close that
+        # follows must not replace that error with "died".
+        if block and not ended and self._error is None and not self._reported:
             self._error = PersistFailed("the generation writer died before finishing")
 
     def _handle(self, messages: list[Message]) -> None:

@@ -45,7 +45,7 @@ from mindgit.store.packs import (
     tree_bytes,
 )
 from mindgit.store.refs import update_ref
-from mindgit.store.repository import Store
+from mindgit.store.repository import RotationUnfinished, Store
 
 _STORED_HEAD = struct.Struct("<BHH")
 _ADLER = struct.Struct(">I")
@@ -223,11 +223,16 @@ class GenerationWriter:
         # Read once: the store's name is a config lookup, which costs as much as a manifest.
         self._who = f"{store.name} <{store.public_key.did}>"
         self._key = store.signing_key
+        # Looked at before each batch (one stat): a rotation started while the run goes on
+        # would retire this key under the generations still to come.
+        self._pending = store.pending_key_path
 
     def write(self, batch: Sequence[StagedGeneration]) -> list[str]:
         """Persist consecutive generations: their objects as one pack, then one signed commit
         each, then the run ref moves once, by compare-and-swap (``RefMoved`` if someone else
         moved it). Returns the commit ids."""
+        if self._pending.exists():
+            raise RotationUnfinished(self._pending)
         objects: list[tuple[int, bytes, bytes]] = []
         commits: list[str] = []
         parent = self.tip if self.tip is not None else self.info.start_commit

@@ -181,6 +181,7 @@ def store_module(store: Store, wasm: bytes, name: str, *, replace: bool = True) 
             return current
         if not replace:
             raise FitnessNameTaken(name, current.cid, cid)
+    _ = store.signing_key  # a bad key or an unfinished rotation: before any object is written
     blob = repo.create_blob(wasm)
     tb = repo.TreeBuilder()
     tb.insert(MODULE_FILE, blob, BLOB)

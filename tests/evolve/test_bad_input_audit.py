@@ -19,14 +19,22 @@ import pytest
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.genes import GenomeCodec
 from mindgit.evolve.operators import Mutator
+from mindgit.evolve.persist import PersistFailed
 from mindgit.evolve.prng import Stream
 from mindgit.evolve.recheck import recheck
-from mindgit.evolve.run import NothingToResume, ParametersDiffer, resume_run, start_run
+from mindgit.evolve.run import (
+    NothingToResume,
+    ParametersDiffer,
+    Progress,
+    resume_run,
+    start_run,
+)
 from mindgit.identity.keys import NodeKey
 from mindgit.ipld.cid import CID, RAW
 from mindgit.store.fitness_store import list_modules
 from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene
+from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from tests.conftest import Mg, fsck
 from tests.evolve.helpers import HOSTILE, ONEMAX, RASTRIGIN, float_genes, new_store
@@ -386,3 +394,30 @@ def test_a_run_or_resume_waits_for_an_unfinished_key_rotation(node: Store, mg: M
         refused(mg, node.path, *args, code=1, words="key rotation is unfinished")
     node.pending_key_path.unlink()
     assert resume_run(node, run_id).complete
+
+
+def test_a_rotation_started_during_a_run_stops_it_before_the_next_generation(node: Store) -> None:
+    # The writer took its key once: generations written after a rotation began would have been
+    # signed with the key being retired. It looks for the rotation's pending key at each batch.
+    pending = node.pending_key_path
+
+    def rotate_once_written(progress: Progress) -> None:
+        if pending.exists():
+            return
+        deadline = time.monotonic() + 30
+        ref = f"refs/runs/{progress.run_id}"
+        while read_ref(node.repo, ref) is None:  # a generation is on the run ref first
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        NodeKey.generate().save(pending, comment="alpha")
+
+    params = RunParams(population=8, generations=40, seed=3)
+    with pytest.raises(PersistFailed, match="key rotation is unfinished"):
+        start_run(node, "rastrigin", params, on_progress=rotate_once_written)
+    pending.unlink()
+    fsck(node.path)
+    runs = [
+        r.removeprefix("refs/runs/") for r in node.repo.references if r.startswith("refs/runs/")
+    ]
+    assert len(runs) == 1
+    assert resume_run(node, runs[0]).complete

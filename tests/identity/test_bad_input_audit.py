@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from tests.cli.test_bad_input_audit import (
     run_bytes,
     snapshot,
 )
-from tests.conftest import Mg, git
+from tests.conftest import FIXTURES, Mg, git
 
 SEED = bytes(range(7, 39))
 STOLEN = NodeKey.from_seed(SEED)
@@ -430,3 +431,23 @@ def test_keys_rotate_with_a_corrupt_trust_file_changes_nothing(
     assert_one_error_line(r.code, r.err)
     assert "allowed_signers:2" in r.err
     assert changes(before, snapshot(tmp_path)) == []
+
+
+def test_no_command_writes_an_object_while_a_rotation_is_unfinished(
+    alpha: Store, mg: Mg, tmp_path: Path
+) -> None:
+    # Review: import, import-af and fitness add checked the key only as they signed, after
+    # writing their objects (exit 1, but objects left behind).
+    car = tmp_path / "main.car"
+    assert mg("--store", str(alpha.path), "export", "--car", str(car)).code == 0
+    shutil.copy(alpha.path / "mindgit" / "node.key", alpha.pending_key_path)
+    before = snapshot(alpha.path)
+    for args in (
+        ("import", str(car), "--as", "copy"),
+        ("import-af", str(FIXTURES / "agent-files" / "memgpt_agent.af")),
+        ("fitness", "add", str(FIXTURES / "fitness" / "rastrigin.wat")),
+    ):
+        r = mg("--store", str(alpha.path), *args)
+        assert_one_error_line(r.code, r.err)
+        assert "key rotation is unfinished" in r.err, (args, r.err)
+    assert changes(before, snapshot(alpha.path)) == []
