@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, BinaryIO, Literal
 
 import click
 
-from mindgit.errors import one_line
+from mindgit.errors import UsageError, one_line
+
+
+def standard_stream(which: Literal["input", "output"]) -> BinaryIO:
+    """Standard input or output as bytes; an error of our own when the caller closed it."""
+    stream = sys.stdin if which == "input" else sys.stdout
+    if stream is None:
+        # `mindgit export --car - >&-`: Python sets a closed standard stream to None.
+        raise UsageError(f"standard {which} is closed", hint=f"give the command a standard {which}")
+    return stream.buffer
 
 
 def emit_json(data: Any) -> None:

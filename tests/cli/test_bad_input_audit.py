@@ -525,3 +525,19 @@ def test_a_usage_error_keeps_its_own_type_in_json(
     r = mg("--store", str(node.store), *args, "--json")
     assert r.code == 2, r.err
     assert json.loads(r.out)["type"] == kind
+
+
+def test_think_from_a_closed_standard_input_is_one_line(node: Node) -> None:
+    # `mindgit think - <&-` was an internal error (exit 3): sys.stdin is None then.
+    before = snapshot(node.root)
+    r = subprocess.run(
+        [MINDGIT, "--store", str(node.store), "think", "-"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        preexec_fn=lambda: os.close(0),
+        check=False,
+    )
+    err = r.stderr.decode()
+    assert_one_error_line(r.returncode, err)
+    assert r.returncode == 2 and "standard input is closed" in err
+    assert changes(before, snapshot(node.root)) == []

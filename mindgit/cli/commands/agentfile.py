@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from mindgit.cli.commands.car import check_new_name, standard_stream
+from mindgit.cli.commands.car import check_new_name
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import (
     experiment_option,
@@ -15,7 +15,7 @@ from mindgit.cli.options import (
     open_store_from,
     refuse_inside_store,
 )
-from mindgit.cli.output import emit_json, info
+from mindgit.cli.output import emit_json, info, standard_stream
 from mindgit.errors import UsageError
 
 

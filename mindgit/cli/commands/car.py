@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -14,7 +13,7 @@ import click
 
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from, refuse_inside_store
-from mindgit.cli.output import emit_json, info
+from mindgit.cli.output import emit_json, info, standard_stream
 from mindgit.errors import MindgitError, UsageError, as_usage
 
 
@@ -102,15 +101,6 @@ def export(
     )
 
 
-def standard_stream(which: str) -> BinaryIO:
-    """Standard input or output as bytes; an error of our own when the caller closed it."""
-    stream = sys.stdin if which == "input" else sys.stdout
-    if stream is None:
-        # `mindgit export --car - >&-`: Python sets a closed standard stream to None.
-        raise UsageError(f"standard {which} is closed", hint=f"give the command a standard {which}")
-    return stream.buffer
-
-
 def _spool_file() -> BinaryIO:
     from mindgit.adapters.car_spool import SpoolError
 
@@ -142,26 +132,30 @@ class _atomic_output:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.target = path
-        self.mode = 0o644
+        self.mode = 0o644  # set with the target in __enter__
         self.tmp: Path | None = None
         self.file: BinaryIO | None = None
 
     def __enter__(self) -> BinaryIO:
-        from mindgit.adapters.agentfile_export import atomic_target
+        # A target that cannot be written fails the export (exit 1), as for export-af -o.
+        from mindgit.adapters.agentfile_export import CannotWrite, atomic_target
 
+        if self.path.is_dir():
+            # As export-af -o DIR (click refuses it): no file could be written there.
+            raise UsageError(f"--car {self.path} is a directory; give a file to write")
         planned = atomic_target(self.path)
         if planned is None:
             try:
                 self.file = open(self.path, "wb", buffering=1 << 20)
             except OSError as error:
-                raise UsageError(f"cannot write {self.path}: {error.strerror}") from None
+                raise CannotWrite(str(self.path), error.strerror or str(error)) from None
             return self.file
         self.target, self.mode = planned
         directory = self.target.parent if str(self.target.parent) else Path(".")
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=directory)
         except OSError as error:
-            raise UsageError(f"cannot write {self.path}: {error.strerror}") from None
+            raise CannotWrite(str(self.path), error.strerror or str(error)) from None
         self.tmp = Path(tmp)
         self.file = os.fdopen(fd, "wb", buffering=1 << 20)
         return self.file
@@ -188,7 +182,7 @@ class _atomic_output:
                 try:
                     os.replace(self.tmp, self.target)
                 except OSError as failure:
-                    raise UsageError(f"cannot write {self.path}: {failure.strerror}") from None
+                    raise CannotWrite(str(self.path), failure.strerror or str(failure)) from None
         finally:
             if self.tmp is not None:
                 self.tmp.unlink(missing_ok=True)
