@@ -71,9 +71,17 @@ class InvalidNodeName(MindgitError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        # A long "name" is something else pasted by mistake (a key, maybe a private one): an
-        # error goes to terminals and logs, so only its length is told.
-        shown = repr(name) if len(name) <= 64 else f"of {len(name)} characters"
+        # Not quoted: what fails here may be something else pasted by mistake (a private key's
+        # base64 body, a seed: 44 characters), and an error goes to terminals and logs. Its
+        # length and its first character out of place say what to fix.
+        if not name:
+            shown = "(empty)"
+        elif len(name) > 64:
+            shown = f"of {len(name)} characters"
+        else:
+            length = f"of {len(name)} character{'s' if len(name) > 1 else ''}"
+            at = next((i for i, c in enumerate(name) if not _NAME.match(c)), None)
+            shown = length if at is None else f"{length} ({name[at]!r} at {at + 1} is not allowed)"
         super().__init__(
             f"invalid node name {shown}",
             hint="use 1 to 64 characters from letters, digits, '.', '_' and '-'",

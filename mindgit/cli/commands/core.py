@@ -109,11 +109,11 @@ def think(
     if recipients and not private:
         raise UsageError("--to names who may read a private thought; add --private")
     if text == "-":
-        from mindgit.cli.output import standard_stream
+        import sys
 
-        # Bytes that are not UTF-8 come through as lone surrogates, refused (unquoted) where
-        # the thought is made: from stdin they are data (exit 1), not a wrong command line.
-        text = standard_stream("input").read().decode("utf-8", "surrogateescape").rstrip("\n")
+        if sys.stdin is None:  # `think - <&-`: Python sets a closed stdin to None
+            raise UsageError("standard input is closed", hint="give the command a standard input")
+        text = sys.stdin.read().rstrip("\n")
     else:
         _check_typed_thought(text, tags, private)
     store = open_store_from(ctx)
