@@ -72,7 +72,7 @@ _OPENSSH_CIPHERS = frozenset(
 _OPENSSH_KDF = b"bcrypt"
 
 
-def _shown_key_text(text: str) -> str:
+def shown_key_text(text: str) -> str:
     """What an error may quote of text given as a public key: a did or a public key line, which
     are public. Anything else may be a secret pasted by mistake (a PEM private key, the base64
     body of one, a seed), and an error goes to terminals and CI logs: only its length is told."""
@@ -90,7 +90,7 @@ class MalformedKey(MindgitError):
         self.text = text
         self.reason = reason
         super().__init__(
-            f"not an ed25519 public key: {_shown_key_text(text)} ({reason})",
+            f"not an ed25519 public key: {shown_key_text(text)} ({reason})",
             hint="give a did:key (did:key:z6Mk...) or an OpenSSH line (ssh-ed25519 AAAA...)",
         )
 

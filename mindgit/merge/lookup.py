@@ -32,7 +32,7 @@ from mindgit.errors import MindgitError
 from mindgit.evolve.fitness import FitnessFileError, cache_dir, to_wasm
 from mindgit.evolve.fitness import config_limits as fitness_config_limits
 from mindgit.identity.gitsig import split_gpgsig
-from mindgit.identity.keys import MalformedKey, PublicKey
+from mindgit.identity.keys import MalformedKey, PublicKey, shown_key_text
 from mindgit.identity.sshsig import BadSignature, verify
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW
@@ -203,7 +203,10 @@ def node_key(repo: pygit2.Repository) -> PublicKey | None:
         return PublicKey.parse(raw)
     except MalformedKey:
         raise BadConfigValue(
-            CONFIG_NODE, raw, "is not a did:key or an ssh-ed25519 public key"
+            CONFIG_NODE,
+            raw,
+            "is not a did:key or an ssh-ed25519 public key",
+            shown=shown_key_text(raw),
         ) from None
 
 

@@ -41,9 +41,10 @@ class BadConfigValue(MindgitError):
     """A value found in a config is wrong where it is used: bad data in a file (exit 1), unlike
     the same value typed on the command line (``BadSetting``, exit 2)."""
 
-    def __init__(self, key: str, value: str, problem: str) -> None:
+    def __init__(self, key: str, value: str, problem: str, *, shown: str | None = None) -> None:
+        # ``shown`` stands for a value that may be a secret pasted by mistake (a key setting).
         super().__init__(
-            f"config {key} = {value!r} {problem}",
+            f"config {key} = {shown or repr(value)} {problem}",
             hint=f"fix it with `git config {key} VALUE`, or remove it: `git config --unset {key}`",
         )
         self.key = key

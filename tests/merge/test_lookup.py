@@ -161,3 +161,9 @@ def test_a_clone_names_its_node_in_config(rastrigin: Store, tmp_path: Path) -> N
     repo.config["mindgit.node"] = "did:key:zNotAKey"
     with pytest.raises(BadConfigValue):
         node_key(repo)
+    # A private key set there by mistake is not echoed into the error.
+    secret = "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA"
+    repo.config["mindgit.node"] = secret
+    with pytest.raises(BadConfigValue) as raised:
+        node_key(repo)
+    assert "b3Blbn" not in str(raised.value) and "not shown" in str(raised.value)
