@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Sequence
@@ -322,9 +323,11 @@ def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
     planned = atomic_target(Path(out))
     if planned is None:
         # A device or a pipe (/dev/null, a FIFO, /dev/fd/N from `-o >(gzip)`) is written
-        # through: renamed over, it would be replaced by a file (as root, /dev/null).
+        # through: renamed over, it would be replaced by a file (as root, /dev/null). Opened
+        # to append, as a device or pipe takes it alike: /dev/stdout reopens the file behind
+        # it, which O_TRUNC would empty under a shell's `>> log`.
         try:
-            with Path(out).open("wb") as f:
+            with Path(out).open("ab") as f:
                 f.write(data)
         except OSError as e:
             raise CannotWrite(str(out), e.strerror or str(e)) from None
@@ -355,6 +358,10 @@ def atomic_target(path: Path) -> tuple[Path, int] | None:
     (mkstemp's 0600 made every exported file private). None when ``path`` is a pipe or a
     device, which must be written through rather than replaced.
     """
+    if _names_a_descriptor(path):
+        # /dev/stdout (`-o /dev/stdout >> log`) resolves to the file behind the descriptor:
+        # replaced, it would lose what the shell asked to append to.
+        return None
     try:
         mode: int | None = path.stat().st_mode
     except OSError:
@@ -369,10 +376,33 @@ def atomic_target(path: Path) -> tuple[Path, int] | None:
     return real, _new_file_mode()
 
 
+def _names_a_descriptor(path: Path) -> bool:
+    """Whether ``path`` names an open descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N)."""
+    text = os.path.abspath(path)
+    return text in ("/dev/stdin", "/dev/stdout", "/dev/stderr") or (
+        _DESCRIPTOR_PATH.match(text) is not None
+    )
+
+
+_DESCRIPTOR_PATH = re.compile(r"/dev/fd/\d+|/proc/(self|thread-self|\d+)/fd/\d+")
+
+
 def _new_file_mode() -> int:
-    mask = os.umask(0o022)
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # Read, not set and set back: os.umask changes it for every thread of a library's caller.
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc: the one way there is
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
 
 
 # -- describing ----------------------------------------------------------------------------------------

@@ -424,3 +424,23 @@ def test_an_export_to_a_file_that_cannot_grow_names_the_file(
     one_error_line(r.stderr.decode(), r.returncode, 1)
     assert f"cannot write {target} (File too large); nothing was written" in r.stderr.decode()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha"]
+
+
+@pytest.mark.parametrize("args", [["export-af", "m", "-o"], ["export", "m", "--car"]])
+def test_dev_stdout_appended_by_the_shell_keeps_what_was_there(
+    agents: Store, tmp_path: Path, args: list[str]
+) -> None:
+    # `-o /dev/stdout >> log` replaced log (the path resolves to it), then truncated it.
+    log = tmp_path / "log"
+    log.write_bytes(b"precious\n")
+    with open(log, "ab") as out:
+        r = subprocess.run(
+            [sys.executable, "-c", SHIM, *args, "/dev/stdout"],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            timeout=120,
+        )
+    assert r.returncode == 0, r.stderr
+    data = log.read_bytes()
+    assert data.startswith(b"precious\n") and len(data) > 100

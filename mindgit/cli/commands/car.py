@@ -146,7 +146,8 @@ class _atomic_output:
         planned = atomic_target(self.path)
         if planned is None:
             try:
-                self.file = open(self.path, "wb", buffering=1 << 20)
+                # Appended to, as export-af -o does (a device or pipe takes it alike; see there).
+                self.file = open(self.path, "ab", buffering=1 << 20)
             except OSError as error:
                 raise CannotWrite(str(self.path), error.strerror or str(error)) from None
             return self.file
