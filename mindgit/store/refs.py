@@ -48,7 +48,7 @@ class RefUnwritable(RefError):
 
     def __init__(self, ref: str, path: Path, reason: str) -> None:
         super().__init__(
-            f"cannot write {ref} ({path}: {reason}); nothing was changed",
+            f"cannot write {ref} ({path}: {reason}); {ref} was not moved",
             hint="check that the store is writable by this user and the disk has room",
         )
         self.ref = ref

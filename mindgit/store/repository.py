@@ -128,7 +128,8 @@ class RotationUnfinished(MindgitError):
 
     def __init__(self, pending: Path) -> None:
         super().__init__(
-            f"a key rotation is unfinished ({pending} is there); nothing is signed until it is",
+            f"a key rotation is unfinished (its new key waits in {pending}); nothing is signed "
+            "until it is finished",
             hint="run `mindgit keys rotate` again: it finishes the rotation it started",
         )
         self.pending = pending

@@ -156,7 +156,8 @@ def read_setting(get: Callable[[str], str | None], name: str) -> str | None:
 
 
 def read_size(get: Callable[[str], str | None], name: str) -> int | None:
-    """A size setting (``memory``, ``maxfetch``...) in bytes, read as :func:`read_setting` reads it."""
+    """A size or count setting (``memory``, ``maxfetch``, ``fuel``...) as a number, read as
+    :func:`read_setting` reads it (a size in bytes; a count's digits read alike)."""
     raw = read_setting(get, name)
     if raw is None:
         return None

@@ -266,7 +266,10 @@ class ServerPolicy:
 def read_policy(repo: pygit2.Repository) -> ServerPolicy:
     """The policy in a repository's git config (``mindgit.*`` keys; defaults when absent)."""
     config = repo.config
-    limit = read_size(lambda key: str(config[key]) if key in config else None, "maxObjectBytes")
+    limit = read_size(
+        lambda key: str(config[key]) if key in config else None,
+        CONFIG_MAX_OBJECT.removeprefix("mindgit."),
+    )
     return ServerPolicy(
         allow_rewind=_config_bool(config, CONFIG_REWIND),
         allow_delete=_config_bool(config, CONFIG_DELETE),
