@@ -331,7 +331,7 @@ def signed_commit(
     head = f"tree {tree}\n" + "".join(f"parent {p}\n" for p in parents)
     headers = f"{head}author {ident}\ncommitter {ident}\n".encode()
     content = headers + b"\n" + body.encode()
-    armored = sign(key or store.signing_key, content).encode("ascii")
+    armored = sign(store.signing_key if key is None else key, content).encode("ascii")
     # As libgit2 writes it: every line of the armour, the last empty one too, after a space.
     gpgsig = b"gpgsig" + b"".join(b" " + line + b"\n" for line in armored.split(b"\n"))
     return headers + gpgsig + b"\n" + body.encode()

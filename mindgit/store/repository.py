@@ -518,7 +518,7 @@ class Store:
         content: str = self.repo.create_commit_string(  # type: ignore[assignment]
             who, who, body, tree_id, [pygit2.Oid(hex=p) for p in parents]
         )
-        armored = sign(key or self.signing_key, content.encode())
+        armored = sign(self.signing_key if key is None else key, content.encode())
         return str(self.repo.create_commit_with_signature(content, armored, "gpgsig"))
 
     def commit_state(
