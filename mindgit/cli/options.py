@@ -8,25 +8,37 @@ from typing import Any, TypeVar
 
 import click
 
-from mindgit.errors import UsageError, as_usage
+from mindgit.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 
 
-def experiment_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """An experiment name typed on the command line, checked before the store is opened: a name
-    no experiment can have is a usage error (exit 2); an unknown one is the command's (exit 1)."""
-    if value is None:
-        return None
+def typed_experiment_name(name: str, flag: str | None = None) -> str:
+    """An experiment name typed on the command line (after ``flag``, if one), checked before
+    the store is opened: a name no experiment can have is a usage error (exit 2); an unknown
+    one is the command's own error (exit 1)."""
     from mindgit.store.refs import RefError
     from mindgit.store.repository import check_experiment_name
 
     try:
-        return check_experiment_name(value)
+        return check_experiment_name(name)
     except RefError as e:
-        raise as_usage(e, hint="an experiment name is a git branch name, e.g. dreamer") from None
+        message = str(e) if flag is None else f"{flag} {name!r} is not an experiment name ({e})"
+        raise UsageError(
+            message,
+            hint="an experiment name is a git branch name, e.g. dreamer",
+            kind=type(e).__name__,
+        ) from None
+
+
+def experiment_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """:func:`typed_experiment_name` as a click callback, for ``-e`` and NAME arguments."""
+    if value is None:
+        return None
+    flag = param.opts[-1] if isinstance(param, click.Option) else None
+    return typed_experiment_name(value, flag)
 
 
 experiment_option = click.option(

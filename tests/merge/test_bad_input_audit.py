@@ -121,7 +121,9 @@ def test_a_command_line_that_cannot_be_right_exits_2_and_changes_nothing(
         one_error_line(r.code, r.err, 2)
         assert says in r.err and r.out == "", r.err
         r = mg("--store", str(store.path), "merge", *args, *extra, "--json")
-        assert r.code == 2 and json.loads(r.out)["type"] == "UsageError"
+        # A name no experiment can have reports its own type, as for fork, switch and -e.
+        kind = "RefError" if "--into" in args else "UsageError"
+        assert r.code == 2 and json.loads(r.out)["type"] == kind
     assert changed(before, store.path) == []
 
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
-from mindgit.cli.commands.car import check_new_name
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import (
     experiment_option,
     json_option,
     open_store_from,
     refuse_inside_store,
+    typed_experiment_name,
 )
 from mindgit.cli.output import emit_json, info, standard_stream
 from mindgit.errors import UsageError
@@ -38,7 +38,7 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
     from mindgit.adapters.agentfile import import_af as run_import
 
     if name is not None:
-        check_new_name("--as", name)
+        typed_experiment_name(name, "--as")
     store = open_store_from(ctx)
     source: Any = standard_stream("input") if file == "-" else file
     agents = run_import(store, source, name=name)

@@ -12,7 +12,12 @@ from typing import Any, BinaryIO
 import click
 
 from mindgit.cli.housekeeping import housekeep
-from mindgit.cli.options import json_option, open_store_from, refuse_inside_store
+from mindgit.cli.options import (
+    json_option,
+    open_store_from,
+    refuse_inside_store,
+    typed_experiment_name,
+)
 from mindgit.cli.output import emit_json, info, standard_stream
 from mindgit.errors import MindgitError, UsageError, as_usage
 
@@ -110,18 +115,6 @@ def _spool_file() -> BinaryIO:
         raise SpoolError(tempfile.gettempdir(), error.strerror or str(error)) from None
 
 
-def check_new_name(option: str, name: str) -> None:
-    """Refuse an experiment name typed on the command line that no experiment can have."""
-    from mindgit.store.repository import check_experiment_name
-
-    try:
-        check_experiment_name(name)
-    except MindgitError as error:
-        raise UsageError(
-            f"{option} {name!r}: {error}; nothing was imported", kind=type(error).__name__
-        ) from None
-
-
 class _atomic_output:
     """A file written under a temporary name and renamed into place only on success.
 
@@ -208,7 +201,7 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
     """
     from mindgit.adapters.car_import import import_car
 
-    check_new_name("--as", experiment)
+    typed_experiment_name(experiment, "--as")
     store = open_store_from(ctx)
     with contextlib.ExitStack() as stack:
         if car_path == "-":

@@ -104,17 +104,13 @@ def merge(
 def check_merge_arguments(theirs: str, into: str | None, fitness: str | None) -> None:
     """Refuse values no store could make right (exit 2), before the store is opened: an empty
     revision or module, an experiment name git cannot hold."""
+    from mindgit.cli.options import typed_experiment_name
     from mindgit.errors import UsageError
-    from mindgit.store.refs import RefError
-    from mindgit.store.repository import check_experiment_name
 
     if not theirs.strip():
         raise UsageError("THEIRS is empty: name the experiment or commit to merge")
     if into is not None:
-        try:
-            check_experiment_name(into)
-        except RefError as e:
-            raise UsageError(f"--into {into!r} is not an experiment name ({e})") from None
+        typed_experiment_name(into, "--into")
     if fitness is not None and not fitness.strip():
         # An empty path is the working directory: "cannot read fitness module .: not a file".
         raise UsageError("--fitness is empty: give a module's name, CID or path")
