@@ -34,7 +34,13 @@ from pathlib import Path
 
 from mindgit.errors import MindgitError
 from mindgit.identity.fsutil import fsync_dir
-from mindgit.identity.keys import DID_PREFIX, MalformedKey, PublicKey, is_valid_point
+from mindgit.identity.keys import (
+    DID_PREFIX,
+    OPENSSH_KEY_TYPES,
+    MalformedKey,
+    PublicKey,
+    is_valid_point,
+)
 
 NAMESPACE = "git"
 # How long after a change the file's timestamps cannot prove it unchanged (see _load).
@@ -46,24 +52,11 @@ _HEADS_WORD = "heads="
 # trusting this key, so a peer's key rotation cannot bring it back (see ``is_removed``).
 _REMOVED = re.compile(r"# mindgit removed (did:key:\S+)\Z")
 # Key types OpenSSH knows; the token after the principals is options unless it is one of these.
-_KEY_TYPES = frozenset(
-    {
-        "ssh-ed25519",
-        "ssh-rsa",
-        "ssh-dss",
-        "ecdsa-sha2-nistp256",
-        "ecdsa-sha2-nistp384",
-        "ecdsa-sha2-nistp521",
-        "sk-ssh-ed25519@openssh.com",
-        "sk-ecdsa-sha2-nistp256@openssh.com",
-        "ssh-xmss@openssh.com",
-    }
-)
 _CERT_SUFFIX = "-cert-v01@openssh.com"
 
 
 def _is_key_type(token: str) -> bool:
-    return token in _KEY_TYPES or token.endswith(_CERT_SUFFIX)
+    return token in OPENSSH_KEY_TYPES or token.endswith(_CERT_SUFFIX)
 
 
 class InvalidNodeName(MindgitError):

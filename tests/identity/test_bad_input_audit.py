@@ -34,6 +34,7 @@ from mindgit.store.repository import Store, init_store
 from tests.cli.test_bad_input_audit import (
     assert_one_error_line,
     changes,
+    fill,
     run_bytes,
     snapshot,
 )
@@ -114,15 +115,6 @@ def _words(alpha: Store, beta: Store) -> dict[str, str]:
     }
 
 
-def _fill(args: tuple[str, ...], words: dict[str, str]) -> list[str]:
-    out = []
-    for arg in args:
-        for word, value in words.items():
-            arg = arg.replace(word, value)
-        out.append(arg)
-    return out
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     USAGE_CASES + FAILED_CASES,
@@ -132,7 +124,7 @@ def test_bad_input_is_refused_with_the_policys_code_and_changes_nothing(
     alpha: Store, beta: Store, mg: Mg, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
     before = snapshot(tmp_path)
-    r = mg("--store", str(alpha.path), *_fill(args, _words(alpha, beta)))
+    r = mg("--store", str(alpha.path), *fill(args, _words(alpha, beta)))
     expected = 2 if (args, message) in USAGE_CASES else 1
     assert r.code == expected, (args, r.err)
     assert_one_error_line(r.code, r.err)
