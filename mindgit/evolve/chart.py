@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 import zlib
 from collections.abc import Sequence
 
@@ -55,14 +56,21 @@ def label(x: float) -> str:
 
 
 def _range(series: Sequence[Series]) -> tuple[float, float] | None:
-    values = [v for s in series for v in s if v is not None]
+    values = [v for s in series for v in s if v is not None and math.isfinite(v)]
     if not values:
         return None
     lo, hi = min(values), max(values)
     if lo == hi:
         pad = abs(lo) * 0.05 or 1.0
-        lo, hi = lo - pad, hi + pad
+        # Kept finite: a score near the largest float padded by 5% would be infinite.
+        lo, hi = max(lo - pad, -sys.float_info.max), min(hi + pad, sys.float_info.max)
     return lo, hi
+
+
+def _fraction(v: float, lo: float, hi: float) -> float:
+    """Where ``v`` lies between ``lo`` and ``hi``, 0..1. Halved first: finite scores far apart
+    (-1e308 and 1e308) have a difference too large for a float, and inf/inf is NaN."""
+    return (v / 2 - lo / 2) / (hi / 2 - lo / 2)
 
 
 def text_chart(best: Series, mean: Series, *, width: int = 60, height: int = 15) -> list[str]:
@@ -76,13 +84,13 @@ def text_chart(best: Series, mean: Series, *, width: int = 60, height: int = 15)
     grid = [[" "] * cols for _ in range(height)]
 
     def row_of(v: float) -> int:
-        return height - 1 - round((v - lo) / (hi - lo) * (height - 1))
+        return height - 1 - round(_fraction(v, lo, hi) * (height - 1))
 
     for series, mark in ((mean, "."), (best, "*")):
         for c in range(cols):
             g = c * (n - 1) // max(cols - 1, 1) if cols > 1 else n - 1
             v = series[g] if g < len(series) else None
-            if v is not None:
+            if v is not None and math.isfinite(v):
                 grid[row_of(v)][c] = mark
     top, bottom = label(hi), label(lo)
     pad = max(len(top), len(bottom))
@@ -92,7 +100,9 @@ def text_chart(best: Series, mean: Series, *, width: int = 60, height: int = 15)
         lines.append(f"{axis:>{pad}} |{''.join(cells)}")
     last = str(n - 1)
     lines.append(" " * pad + " +" + "-" * cols)
-    lines.append(" " * pad + "  0" + last.rjust(max(cols - 1, len(last))))
+    # One generation is one column: its number once, not "00".
+    ticks = "0" + last.rjust(max(cols - 1, len(last))) if n > 1 else "0"
+    lines.append(" " * pad + "  " + ticks)
     lines.append(" " * pad + "  generation   * best   . mean")
     return lines
 
@@ -183,7 +193,7 @@ def png_chart(best: Series, mean: Series, *, width: int = 800, height: int = 400
 
     def point(g: int, v: float) -> tuple[int, int]:
         x = left + (right - left) * g // max(n - 1, 1)
-        y = bottom - round((v - lo) / (hi - lo) * (bottom - top))
+        y = bottom - round(_fraction(v, lo, hi) * (bottom - top))
         return x, y
 
     for series, colour in ((mean, MEAN_COLOUR), (best, BEST_COLOUR)):

@@ -7,7 +7,7 @@ walk goes on into that run.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,10 +18,13 @@ from mindgit.ipld.cid import CID
 from mindgit.store.fitness_store import parse_cid
 from mindgit.store.generation import (
     GENERATION_FILE,
+    RUN_FILE,
     RUNS_PREFIX,
     STATES,
     TRAILER_GENERATION,
     TRAILER_RUN,
+    GenerationRecord,
+    RunFormatError,
     RunInfo,
     RunTip,
     read_generation_commit,
@@ -79,11 +82,32 @@ def _summary(tip: RunTip) -> RunSummary:
     )
 
 
+class RunRefMismatch(MindgitError):
+    """A run ref that names a generation of another run (a peer's or a hand-moved ref)."""
+
+    def __init__(self, ref_id: str, run_id: str) -> None:
+        super().__init__(
+            f"{RUNS_PREFIX}{ref_id} points at a generation of run {run_id}, not of run {ref_id}",
+            hint="the run is corrupt; `mindgit verify` names it",
+        )
+        self.ref_id = ref_id
+        self.run_id = run_id
+
+
+def _read_tip(store: Store, run_id: str) -> RunTip | None:
+    tip = read_run_tip(store.repo, run_id)
+    # The ref's name is the run's identity everywhere it is shown: a ref that points at another
+    # run's commit would list that run twice and plot or check it under the wrong name.
+    if tip is not None and tip.run_id != run_id:
+        raise RunRefMismatch(run_id, tip.run_id)
+    return tip
+
+
 def list_runs(store: Store) -> list[RunSummary]:
     """Every run in the store, newest first."""
     out = []
     for ref in (r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
-        tip = read_run_tip(store.repo, ref.removeprefix(RUNS_PREFIX))
+        tip = _read_tip(store, ref.removeprefix(RUNS_PREFIX))
         if tip is not None:
             out.append(_summary(tip))
     times = {s.run_id: store.repo[s.commit].peel(pygit2.Commit).commit_time for s in out}
@@ -94,7 +118,7 @@ def get_run(store: Store, run_id: str) -> RunTip:
     from mindgit.evolve.run import UnknownRun
     from mindgit.store.generation import check_run_id
 
-    tip = read_run_tip(store.repo, check_run_id(run_id))
+    tip = _read_tip(store, check_run_id(run_id))
     if tip is None:
         raise UnknownRun(run_id)
     return tip
@@ -123,17 +147,52 @@ def history(store: Store, run_id: str) -> list[GenerationStats]:
     """Best and mean fitness of every generation of a run, oldest first."""
     tip = get_run(store, run_id)
     minimize = tip.info.params.minimize
+    run_file = tip.tree[RUN_FILE].id
+    cids: dict[str, CID] = {}
     out = []
+    expected = tip.record.generation
     for commit in generation_commits(store, tip.commit):
-        # Read for display, not verified (that is `mindgit verify`): plain JSON is enough.
-        node = json.loads(store.repo[commit.tree[GENERATION_FILE].id].read_raw())
-        scores = [float(i["score"]) for i in node["individuals"] if "score" in i]
+        where = f"commit {str(commit.id)[:12]} of run {tip.run_id}"
+        # Every record is parsed as strictly as the tip: an older generation a peer sent is
+        # data like any other (a NaN score or a record that is not a map is named, not charted).
+        if RUN_FILE not in commit.tree or commit.tree[RUN_FILE].id != run_file:
+            raise RunFormatError(
+                where, f"holds another {RUN_FILE} than the run's newest generation"
+            )
+        raw = store.repo[commit.tree[GENERATION_FILE].id].read_raw()
+        try:
+            record = GenerationRecord.decode(raw, tip.info.params, cids)
+        except RunFormatError as e:
+            raise RunFormatError(f"{where}: {e.what}", e.problem) from None
+        if record.generation != expected:
+            raise RunFormatError(
+                where, f"is generation {record.generation} where {expected} was expected"
+            )
+        scores = [i.score for i in record.individuals if i.score is not None]
         best = (min(scores) if minimize else max(scores)) if scores else None
-        mean = sum(scores) / len(scores) if scores else None
-        failures = len(node["individuals"]) - len(scores)
-        out.append(GenerationStats(int(node["generation"]), best, mean, failures, str(commit.id)))
+        failures = len(record.individuals) - len(scores)
+        out.append(
+            GenerationStats(record.generation, best, _mean(scores), failures, str(commit.id))
+        )
+        if expected == 0:
+            break
+        expected -= 1
+    if expected != 0:
+        raise RunFormatError(
+            f"run {tip.run_id}", f"its generations end at {expected + 1}, before generation 0"
+        )
     out.reverse()
     return out
+
+
+def _mean(scores: list[float]) -> float | None:
+    if not scores:
+        return None
+    mean = sum(scores) / len(scores)
+    if not math.isfinite(mean):
+        # Finite scores near the largest float overflow when summed; divided first they do not.
+        mean = sum(x / len(scores) for x in scores)
+    return mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +284,7 @@ def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | No
     if run_id is None or gen is None or state is None or not gen.isdigit():
         return None
     try:
-        tip = read_run_tip(store.repo, run_id)
+        tip = _read_tip(store, run_id)
     except MindgitError:
         return None
     if tip is None:

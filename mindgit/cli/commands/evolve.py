@@ -494,6 +494,7 @@ def _check_run(store: Any, run_id: str, as_json: bool) -> None:
 @click.pass_context
 def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> None:
     """The ancestry of a state back to the commit its first run started from."""
+    from mindgit.errors import one_line
     from mindgit.evolve.runs import lineage as find_lineage
     from mindgit.evolve.runs import main_line
 
@@ -531,7 +532,9 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
         return
     click.echo(f"state {lin.state}")
     for r in lin.runs:
-        click.echo(f"run {r.run_id}" + (f" on {r.experiment}" if r.experiment else ""))
+        # The experiment is a trailer of a commit a peer may have written: shown as one line.
+        on = f" on {one_line(r.experiment)}" if r.experiment else ""
+        click.echo(f"run {r.run_id}{on}")
         if show_all:
             for level in r.generations:
                 items = "  ".join(
@@ -568,12 +571,14 @@ def plot(
     from mindgit.evolve.runs import history
 
     store = open_store_from(ctx)
+    if output is not None:
+        _check_png_target(output, store.path)
     stats = history(store, run)
     best = [s.best for s in stats]
     mean = [s.mean for s in stats]
     if output is not None:
         # Written with --json too: the JSON is the data, the file what -o asked for.
-        output.write_bytes(png_chart(best, mean, width=width or 800))
+        _write_png(output, png_chart(best, mean, width=width or 800), as_json)
         info(f"wrote {output}")
     if as_json:
         emit_json(
@@ -587,6 +592,80 @@ def plot(
         return
     for line in text_chart(best, mean, width=width or 60):
         click.echo(line)
+
+
+def _check_png_target(output: Path, store: Path) -> None:
+    """Refuse, before anything is read, a -o that cannot be right."""
+    from mindgit.cli.options import refuse_inside_any_store, refuse_inside_store
+    from mindgit.errors import UsageError
+
+    if not str(output).strip():
+        raise UsageError("-o needs a file name")
+    # A PNG written over HEAD or a ref leaves a store that no longer opens.
+    refuse_inside_store("-o", output, store)
+    refuse_inside_any_store("-o", output)
+    if output.is_dir():
+        raise UsageError(f"-o {output} is a directory; give a file to write")
+
+
+class _PngTarget(Exception):
+    """Why an opened device or pipe must not get the PNG (raised before a byte is written)."""
+
+
+def _write_png(output: Path, data: bytes, as_json: bool) -> None:
+    """A file is replaced whole (a temporary file renamed over it); a device or a pipe
+    (/dev/null, /dev/stdout, /dev/fd/N) is written through, appended to, as export-af -o does."""
+    import contextlib
+    import os
+
+    from mindgit.adapters.agentfile_export import CannotWrite, atomic_target
+    from mindgit.errors import UsageError
+
+    planned = atomic_target(output)
+    if planned is None:
+        try:
+            with output.open("ab") as f:
+                if f.isatty():
+                    # Compressed bytes hold escape sequences a terminal would act on.
+                    raise _PngTarget(f"-o {output} is a terminal; a PNG is not text")
+                if as_json and _same_file(f.fileno(), sys.stdout):
+                    raise _PngTarget(f"-o {output} and --json both write to stdout; pick one")
+                f.write(data)
+        except _PngTarget as e:
+            raise UsageError(str(e)) from None
+        except OSError as e:
+            raise CannotWrite(str(output), e.strerror or str(e)) from None
+        return
+    target, mode = planned
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as e:
+        raise CannotWrite(str(output), e.strerror or str(e)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise CannotWrite(str(output), e.strerror or str(e)) from None
+        raise
+
+
+def _same_file(fd: int, stream: Any) -> bool:
+    """Whether ``fd`` is the file behind ``stream`` (not /dev/null, which mixes nothing)."""
+    import os
+    import stat
+
+    try:
+        here, there = os.fstat(fd), os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not os.path.samestat(here, there):
+        return False
+    return not (stat.S_ISCHR(here.st_mode) and os.path.samestat(here, os.stat(os.devnull)))
 
 
 @click.command()

@@ -105,7 +105,7 @@ def verify(
 ) -> None:
     """Check every commit: trusted signature, schema, CIDs. Exit 1 on any failure."""
     from mindgit.cli.main import exit_with
-    from mindgit.errors import UsageError
+    from mindgit.errors import UsageError, one_line
     from mindgit.store.repository import SYNCED_PREFIXES
     from mindgit.store.verify import RefProblem, ref_tips, verify_commits
 
@@ -181,16 +181,17 @@ def verify(
             }
         emit_json(out)
     else:
+        # A problem may quote a peer's words (a trailer, a ref name): one line, no escape codes.
         for p in report.problems:
-            click.echo(f"FAIL {p}")
+            click.echo(f"FAIL {one_line(str(p))}")
         for r in report.refs:
-            click.echo(f"FAIL {r}")
+            click.echo(f"FAIL {one_line(str(r))}")
         bad = len({p.commit for p in report.problems})
         refs = f", {len(report.refs)} refs point at no commit" if report.refs else ""
         info(f"{len(report.results)} commits checked, {bad} failed{refs}")
         if claims is not None:
             for c in claims.problems:
-                click.echo(f"FAIL {c}")
+                click.echo(f"FAIL {one_line(str(c))}")
             wrong = len({c.commit for c in claims.problems})
             info(
                 f"{len(claims.checked)} of {claims.found} fitness claims recomputed, {wrong} failed"
