@@ -12,16 +12,20 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pygit2
+
 from mindgit.evolve.fitness import load_fitness
 from mindgit.evolve.genes import GenomeCodec, Values
 from mindgit.evolve.operators import Breeder, Variation, initial_population
 from mindgit.evolve.prng import Stream
 from mindgit.evolve.runs import generation_commits, get_run
-from mindgit.ipld.cid import CID
+from mindgit.ipld.cid import CID, RAW
 from mindgit.sandbox import FitnessFailure, Limits
 from mindgit.store.generation import (
     MODULE_FILE,
     GenerationRecord,
+    RunFormatError,
+    RunTip,
     read_generation_commit,
 )
 from mindgit.store.generation_check import read_manifest
@@ -79,7 +83,7 @@ def recheck(
     info = tip.info
     start = store.snapshot(info.start_commit)
     codec = GenomeCodec(start.state, info.params.mutation_scale)
-    wasm: bytes = store.repo[tip.tree[MODULE_FILE].id].read_raw()
+    wasm = _module_bytes(store, tip)
     limits = info.limits
     module = load_fitness(
         store,
@@ -130,6 +134,21 @@ def recheck(
         if on_generation is not None:
             on_generation(g, len(commits))
     return RecheckReport(run_id, len(commits), checked, tuple(found))
+
+
+def _module_bytes(store: Store, tip: RunTip) -> bytes:
+    """The run's own module.wasm, which must be there and be the module run.json names."""
+    where = f"commit {tip.commit[:12]} of run {tip.run_id}"
+    try:
+        blob = store.repo.get(tip.tree[MODULE_FILE].id)
+    except KeyError:
+        blob = None
+    if not isinstance(blob, pygit2.Blob):
+        raise RunFormatError(where, f"holds no {MODULE_FILE} (missing from this store)")
+    wasm = blob.read_raw()
+    if CID.of(wasm, RAW) != tip.info.module:
+        raise RunFormatError(where, f"{MODULE_FILE} is not the module {tip.info.module}")
+    return wasm
 
 
 def _compare_breeding(

@@ -252,3 +252,48 @@ def test_lineage_shows_a_peer_s_experiment_as_one_line(node: tuple[Store, str], 
     assert r.code == 0, r.err
     assert f"run {run_id} on main?]0;pwned?" in r.out
     assert "\x1b" not in r.out and "\x07" not in r.out
+
+
+def test_runs_check_of_a_run_whose_module_blob_is_missing(node: tuple[Store, str], mg: Mg) -> None:
+    # It was an internal error (KeyError on the missing blob).
+    store, run_id = node
+    tip = git(store, "rev-parse", f"refs/runs/{run_id}")
+    missing = "1" * 40
+    listing = git(store, "ls-tree", tip).splitlines()
+    lines = [
+        e.split("\t")[0].rsplit(" ", 1)[0] + f" {missing}\tmodule.wasm"
+        if e.endswith("\tmodule.wasm")
+        else e
+        for e in listing
+    ]
+    tree = git(store, "mktree", "--missing", data=("\n".join(lines) + "\n").encode())
+    message = git(store, "log", "-1", "--format=%B", tip)
+    git(
+        store,
+        "update-ref",
+        f"refs/runs/{run_id}",
+        git(store, "commit-tree", tree, "-p", f"{tip}^", "-m", message),
+    )
+    refused(mg, store, "runs", "--check", run_id, code=1, words="holds no module.wasm")
+
+
+def test_runs_check_of_a_run_whose_module_is_other_bytes(node: tuple[Store, str], mg: Mg) -> None:
+    store, run_id = node
+    tip = git(store, "rev-parse", f"refs/runs/{run_id}")
+    other = git(store, "hash-object", "-w", "--stdin", data=b"\0asm\1\0\0\0")
+    listing = git(store, "ls-tree", tip).splitlines()
+    lines = [
+        e.split("\t")[0].rsplit(" ", 1)[0] + f" {other}\tmodule.wasm"
+        if e.endswith("\tmodule.wasm")
+        else e
+        for e in listing
+    ]
+    tree = git(store, "mktree", data=("\n".join(lines) + "\n").encode())
+    message = git(store, "log", "-1", "--format=%B", tip)
+    git(
+        store,
+        "update-ref",
+        f"refs/runs/{run_id}",
+        git(store, "commit-tree", tree, "-p", f"{tip}^", "-m", message),
+    )
+    refused(mg, store, "runs", "--check", run_id, code=1, words="is not the module")
