@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, UsageError
 from mindgit.ipld.cid import CID
 from mindgit.store.fitness_store import parse_cid
 from mindgit.store.generation import (
@@ -27,6 +27,7 @@ from mindgit.store.generation import (
     RunFormatError,
     RunInfo,
     RunTip,
+    check_run_id,
     read_generation_commit,
     read_run_tip,
 )
@@ -116,7 +117,6 @@ def list_runs(store: Store) -> list[RunSummary]:
 
 def get_run(store: Store, run_id: str) -> RunTip:
     from mindgit.evolve.run import UnknownRun
-    from mindgit.store.generation import check_run_id
 
     tip = _read_tip(store, check_run_id(run_id))
     if tip is None:
@@ -228,9 +228,11 @@ class Lineage:
 
 
 def lineage(store: Store, target: str) -> Lineage:
-    """The ancestry of a state (by CID) or of a commit a run wrote (generation or result).
+    """The ancestry of a state (by CID), of a commit a run wrote (generation or result), or of
+    a run (by id).
 
-    A generation commit stands for its best individual; a result commit for the state it holds.
+    A generation commit stands for its best individual; a result commit for the state it holds;
+    a run for its newest generation.
     """
     state, run_tip, generation = _locate(store, target)
     runs: list[RunLineage] = []
@@ -254,6 +256,15 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
             raise NotFromARun(f"state {cid}")
         return cid, found[0], found[1]
     try:
+        run_id: str | None = check_run_id(target)
+    except UsageError:
+        run_id = None
+    # A run as `mindgit runs` lists it stands for its newest generation (its best). Tried before
+    # commits: twelve hex digits are also an abbreviated commit id, rarely one here.
+    tip = _read_tip(store, run_id) if run_id is not None else None
+    if tip is not None:
+        return _best_of(tip)
+    try:
         commit_id = store.resolve(target)
     except UnknownRef:
         # Quoted as typed: control characters or bytes that are not UTF-8 are escaped, never
@@ -262,15 +273,18 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
     commit = as_commit(store.repo[commit_id])
     assert commit is not None
     if GENERATION_FILE in commit.tree:
-        tip = read_generation_commit(store.repo, commit_id)
-        best = tip.record.best
-        if best is None:
-            raise NotFromARun(f"generation commit {commit_id[:12]} (every individual failed)")
-        return tip.record.individuals[best].state, tip, tip.record.generation
+        return _best_of(read_generation_commit(store.repo, commit_id))
     source = _result_source(store, commit_id)
     if source is None:
         raise NotFromARun(f"commit {commit_id[:12]}")
     return source[2], source[0], source[1]
+
+
+def _best_of(tip: RunTip) -> tuple[CID, RunTip, int]:
+    best = tip.record.best
+    if best is None:
+        raise NotFromARun(f"generation commit {tip.commit[:12]} (every individual failed)")
+    return tip.record.individuals[best].state, tip, tip.record.generation
 
 
 def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | None:

@@ -297,3 +297,20 @@ def test_runs_check_of_a_run_whose_module_is_other_bytes(node: tuple[Store, str]
         git(store, "commit-tree", tree, "-p", f"{tip}^", "-m", message),
     )
     refused(mg, store, "runs", "--check", run_id, code=1, words="is not the module")
+
+
+def test_lineage_of_a_run_id_is_its_newest_best(node: tuple[Store, str], mg: Mg) -> None:
+    # A run id was "not produced by a run in this store".
+    store, run_id = node
+    by_run = mg("--store", str(store.path), "lineage", run_id)
+    assert by_run.code == 0, by_run.err
+    tip = git(store, "rev-parse", f"refs/runs/{run_id}")
+    assert by_run.out == mg("--store", str(store.path), "lineage", tip).out
+    refused(mg, store, "lineage", "c" * 12, code=1, words="was not produced by a run")
+
+
+def test_lineage_of_a_state_in_no_run(node: tuple[Store, str], mg: Mg) -> None:
+    store, _ = node
+    store.think("later", ["test"])
+    state = str(store.snapshot().manifest.cid)
+    refused(mg, store, "lineage", state, code=1, words="was not produced by a run")

@@ -488,7 +488,7 @@ def _check_run(store: Any, run_id: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("target", metavar="STATE_CID|COMMIT")
+@click.argument("target", metavar="STATE_CID|COMMIT|RUN")
 @click.option("--all", "show_all", is_flag=True, help="Every ancestor, not only first parents.")
 @json_option
 @click.pass_context
