@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +27,10 @@ import pygit2
 from mindgit.errors import MindgitError, UsageError
 from mindgit.identity.trust import TrustFileUnreadable, TrustStore
 from mindgit.store.refs import RefError, check_ref_name, read_ref
-from mindgit.store.settings import BadConfigValue, read_size
+from mindgit.store.settings import read_setting, read_size
 from mindgit.store.verify import Problem
 from mindgit.sync import refspace
+from mindgit.sync.config import config_reader
 from mindgit.sync.gate import (
     DEFAULT_MAX_OBJECT_BYTES,
     ZERO_OID,
@@ -264,26 +265,21 @@ class ServerPolicy:
 
 
 def read_policy(repo: pygit2.Repository) -> ServerPolicy:
-    """The policy in a repository's git config (``mindgit.*`` keys; defaults when absent)."""
-    config = repo.config
-    limit = read_size(
-        lambda key: str(config[key]) if key in config else None,
-        CONFIG_MAX_OBJECT.removeprefix("mindgit."),
-    )
+    """The policy in a repository's git config (``mindgit.*`` keys; defaults when absent), each
+    value checked as `mindgit config set` checks it (``BadConfigValue`` otherwise)."""
+    get = config_reader(repo.config)
+    limit = read_size(get, CONFIG_MAX_OBJECT.removeprefix("mindgit."))
     return ServerPolicy(
-        allow_rewind=_config_bool(config, CONFIG_REWIND),
-        allow_delete=_config_bool(config, CONFIG_DELETE),
+        allow_rewind=_config_bool(get, CONFIG_REWIND),
+        allow_delete=_config_bool(get, CONFIG_DELETE),
         max_object_bytes=DEFAULT_MAX_OBJECT_BYTES if limit is None else limit,
     )
 
 
-def _config_bool(config: pygit2.Config, key: str) -> bool:
-    if key not in config:
-        return False
-    try:
-        return bool(config.get_bool(key))
-    except pygit2.GitError:
-        raise BadConfigValue(key, str(config[key]), "is not a boolean (true or false)") from None
+def _config_bool(get: Callable[[str], str | None], key: str) -> bool:
+    # true or false only, as `config set` takes them: git's own reading would open a server to
+    # rewinds or deletions on a 2, a 0x10 or a yes, which `config set` refuses.
+    return read_setting(get, key.removeprefix("mindgit.")) == "true"
 
 
 def server_trust_path(repo: pygit2.Repository) -> Path:

@@ -73,9 +73,12 @@ def pull(
     changed) or a :class:`~mindgit.sync.transport.TransportError`.
     """
     peer = get_peer(store, peer_name)
+    # Read before anything is written: a bad value is this store's config, not the peer's
+    # doing, and was recorded as the peer's last error (shown by `mindgit peers`).
+    limit = max_fetch(store)
     with peer_lock(store, peer.name):
         try:
-            return _pull(store, peer, allow_rewind, fitness, timeout, on_event)
+            return _pull(store, peer, limit, allow_rewind, fitness, timeout, on_event)
         except MindgitError as e:
             record_error(store, peer.name, "pull", e)
             raise
@@ -86,6 +89,7 @@ def pull(
 def _pull(
     store: Store,
     peer: Peer,
+    limit: int,
     allow_rewind: bool,
     fitness: str | None,
     timeout: float,
@@ -94,7 +98,6 @@ def _pull(
     repo = store.repo
     qprefix = refspace.quarantine_prefix(peer.name)
     delete_refs(repo, qprefix)  # left by a pull of an older mindgit, which fetched into the store
-    limit = max_fetch(store)
     with quarantined(store, peer.name) as q:
         emit(on_event, peer.name, "fetch", f"fetching from {peer.url}")
         transport.fetch(

@@ -15,6 +15,7 @@ from mindgit.sync.outcomes import OnEvent, PeerSync, PullReport, PushReport, emi
 from mindgit.sync.peers import get_peer, list_peers
 from mindgit.sync.pull import pull
 from mindgit.sync.push import push
+from mindgit.sync.quarantine import max_fetch
 
 
 def sync(
@@ -32,6 +33,8 @@ def sync(
     next peer goes on; nothing is raised for it.
     """
     chosen = [get_peer(store, p) for p in peers] if peers is not None else list_peers(store)
+    # A bad mindgit.maxfetch fails every pull alike: said once, before any peer is tried.
+    max_fetch(store)
     results = []
     for peer in chosen:
         pulled: PullReport | None = None

@@ -1,0 +1,154 @@
+"""Second adversarial audit of sync, push, pull, peers and the hooks: settings set by hand with
+`git config` to odd values, symbolic refs, read-only and full stores, interrupted and
+concurrent pulls, refused pushes. Each test pins a behaviour checked or a bug found (named in its
+docstring); stores are real, and so are git, its daemon and the hooks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mindgit.store.repository import Store
+from tests.conftest import Mg, git
+from tests.sync.conftest import Nodes
+from tests.sync.test_hooks_server import push as git_push
+from tests.sync.test_hooks_server import refs
+
+Snapshot = dict[str, tuple[object, ...]]
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Every directory and file under ``root``: kind, mode, and a file's content hash."""
+    seen: Snapshot = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            path = Path(dirpath, name)
+            seen[str(path.relative_to(root))] = ("dir", path.lstat().st_mode)
+        for name in filenames:
+            path = Path(dirpath, name)
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            seen[str(path.relative_to(root))] = ("file", path.lstat().st_mode, digest)
+    return seen
+
+
+def changed(before: Snapshot, root: Path) -> list[str]:
+    after = snapshot(root)
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def at(nodes: Nodes, name: str) -> tuple[str, str]:
+    return "--store", str(nodes[name].path)
+
+
+def terminal_safe(text: str) -> bool:
+    return all(c.isprintable() or c in "\n\t" for c in text)
+
+
+def one_line_error(code: int, err: str, expected: int) -> None:
+    assert code == expected, f"exit {code}: {err}"
+    assert err.count("\n") == 1 and err.startswith("mindgit: "), err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert terminal_safe(err), err
+
+
+def set_raw(path: Path, key: str, value: bytes) -> None:
+    """``git config KEY VALUE`` with bytes as a shell passes them (not necessarily UTF-8)."""
+    subprocess.run(
+        [b"git", b"--git-dir", os.fsencode(path), b"config", key.encode(), value], check=True
+    )
+
+
+# -- settings set by hand on the pulling node ---------------------------------------------------
+
+
+ODD = [
+    b"",
+    b" ",
+    b"1e3",
+    b"0x10",
+    b"-0",
+    b"0",
+    b"1.5",
+    b"+5",
+    b"\xff",
+    b"\xd9\xa1\xd9\xa2",
+    b"9" * 40,
+]
+
+
+@pytest.mark.parametrize("value", ODD, ids=repr)
+def test_an_odd_maxfetch_or_synctimeout_is_one_line_exit_1_and_changes_nothing(
+    pair: Nodes, mg: Mg, value: bytes
+) -> None:
+    """Bug: a maxfetch or synctimeout that is not UTF-8 was an internal error, exit 3
+    (UnicodeDecodeError reading the config). Bug: a bad maxfetch was recorded as the peer's
+    last error (the store changed, and `peers` blamed the peer for this store's config)."""
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("ideas")
+    for key in ("mindgit.maxfetch", "mindgit.synctimeout"):
+        if key == "mindgit.maxfetch" and value == b"9" * 40:
+            continue  # a size with no upper bound: it is a valid maxfetch
+        set_raw(alpha.path, key, value)
+        before = snapshot(alpha.path)
+        for command in ("pull", "sync"):
+            res = mg(*at(pair, "alpha"), command, "beta")
+            one_line_error(res.code, res.err, 1)
+            assert f"config {key} = " in res.err, res.err
+            assert changed(before, alpha.path) == [], command
+        res = mg(*at(pair, "alpha"), "peers", "--json")
+        assert res.code == 0 and json.loads(res.out)[0]["last_error"] is None
+        git("--git-dir", str(alpha.path), "config", "--unset", key)
+
+
+# -- settings set by hand on a hooked server ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", [b"2", b"0x10", b"yes", b"on", b"1", b"", b" true", b"\xff"], ids=repr
+)
+def test_a_server_allow_setting_that_is_not_true_or_false_refuses_every_push(
+    server: Path, store: Store, value: bytes
+) -> None:
+    """Bug: the hook read allowRewind and allowDelete as git reads a boolean, so a 2, a 0x10 or
+    a yes (which `config set` refuses) let a rewind or a deletion through; a value that is not
+    UTF-8 was an internal error. Now each is bad data in the server's config: every push is
+    refused, saying which key to fix, and the server's refs stay as they were."""
+    for key in ("mindgit.allowRewind", "mindgit.allowDelete"):
+        set_raw(server, key, value)
+        before = refs(server)
+        for refspec in ("+main~1:refs/heads/main", ":refs/heads/main"):
+            proc = git_push(store, str(server), refspec)
+            assert proc.returncode != 0, (key, refspec, proc.stderr)
+            said = [ln for ln in proc.stderr.splitlines() if ln.startswith("remote: mindgit")]
+            assert len(said) == 1 and f"config {key} = " in said[0], proc.stderr
+            assert "internal error" not in proc.stderr and terminal_safe(proc.stderr)
+        assert refs(server) == before
+        git("--git-dir", str(server), "config", "--unset", key)
+
+
+def test_a_server_max_object_bytes_that_is_not_utf8_refuses_the_push_in_one_line(
+    server: Path, store: Store
+) -> None:
+    """Bug: mindgit.maxObjectBytes with a byte that is not UTF-8 was an internal error
+    (UnicodeDecodeError) relayed to the pusher."""
+    set_raw(server, "mindgit.maxObjectBytes", b"16\xffM")
+    store.think("one more")
+    before = refs(server)
+    proc = git_push(store, str(server), "main")
+    assert proc.returncode != 0
+    said = [ln for ln in proc.stderr.splitlines() if ln.startswith("remote: mindgit")]
+    assert len(said) == 1 and "mindgit.maxObjectBytes" in said[0] and "not UTF-8" in said[0]
+    assert "internal error" not in proc.stderr and terminal_safe(proc.stderr)
+    assert refs(server) == before
+
+
+def test_true_and_false_written_by_hooks_install_still_read(server: Path, store: Store) -> None:
+    git("--git-dir", str(server), "config", "mindgit.allowRewind", "true")
+    git("--git-dir", str(server), "config", "mindgit.allowDelete", "false")
+    assert git_push(store, str(server), "+main~1:refs/heads/main").returncode == 0
+    assert git_push(store, str(server), ":refs/heads/main").returncode != 0
