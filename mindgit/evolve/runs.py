@@ -96,7 +96,12 @@ class RunRefMismatch(MindgitError):
 
 
 def _read_tip(store: Store, run_id: str) -> RunTip | None:
-    tip = read_run_tip(store.repo, run_id)
+    try:
+        tip = read_run_tip(store.repo, run_id)
+    except RunFormatError as e:
+        # Named by its ref: "commit 0809…: holds no run.json" alone left the user to search
+        # every refs/runs/* for the one that breaks `mindgit runs`.
+        raise RunFormatError(f"{RUNS_PREFIX}{run_id}: {e.what}", e.problem) from None
     # The ref's name is the run's identity everywhere it is shown: a ref that points at another
     # run's commit would list that run twice and plot or check it under the wrong name.
     if tip is not None and tip.run_id != run_id:

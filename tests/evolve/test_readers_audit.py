@@ -314,3 +314,16 @@ def test_lineage_of_a_state_in_no_run(node: tuple[Store, str], mg: Mg) -> None:
     store.think("later", ["test"])
     state = str(store.snapshot().manifest.cid)
     refused(mg, store, "lineage", state, code=1, words="was not produced by a run")
+
+
+def test_a_run_ref_at_a_commit_that_is_no_generation_is_named(
+    node: tuple[Store, str], mg: Mg
+) -> None:
+    # The error named only the commit, not which of refs/runs/* broke `mindgit runs`.
+    store, run_id = node
+    other = "a" * 12
+    git(store, "update-ref", f"refs/runs/{other}", store.head())
+    for args in (("runs",), ("plot", other), ("runs", "--check", other), ("lineage", other)):
+        refused(mg, store, *args, code=1, words=f"refs/runs/{other}: commit")
+    assert "not a generation" in refused(mg, store, "runs", code=1, words="holds no")
+    assert mg("--store", str(store.path), "plot", run_id).code == 0
