@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from mindgit.errors import MindgitError
-from mindgit.store.refs import RefMoved, read_ref, update_ref
+from mindgit.store.refs import RefMoved, SymbolicRef, read_ref, update_ref
 from mindgit.store.repository import HEADS, Store
 from mindgit.store.rotations import RotationOutcome, apply_rotations
 from mindgit.store.verify import Problem
@@ -275,6 +275,13 @@ def _accept(
             return _merge(store, peer, ref, ours, theirs, fitness, kept)
         except RefMoved:
             continue  # someone committed here meanwhile: look again
+        except SymbolicRef as e:
+            # A link this node made by hand: kept, as a diverged ref is. Raised, it stopped the
+            # pull halfway (refs before it moved, none marked seen) saying "nothing was
+            # changed", and every later pull stopped at it again.
+            kept = f"kept it; theirs is {refspace.seen_ref(peer.name, ref)}"
+            detail = f"a symbolic ref here (to {e.target}), not moved through: {kept}"
+            return RefOutcome(ref, "conflict", theirs, ours, ours, detail)
     raise RefMoved(ref, ours, read_ref(repo, ref))
 
 

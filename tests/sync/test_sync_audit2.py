@@ -152,3 +152,55 @@ def test_true_and_false_written_by_hooks_install_still_read(server: Path, store:
     git("--git-dir", str(server), "config", "mindgit.allowDelete", "false")
     assert git_push(store, str(server), "+main~1:refs/heads/main").returncode == 0
     assert git_push(store, str(server), ":refs/heads/main").returncode != 0
+
+
+# -- symbolic refs -------------------------------------------------------------------------------
+
+
+def test_a_peers_symbolic_ref_arrives_as_a_plain_experiment(pair: Nodes, mg: Mg) -> None:
+    # git resolves a symbolic ref when it lists refs: the peer's link is an experiment here.
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("ideas")
+    beta.think("one", experiment="ideas")
+    git("--git-dir", str(beta.path), "symbolic-ref", "refs/heads/x", "refs/heads/ideas")
+    res = mg(*at(pair, "alpha"), "pull", "beta", "--json")
+    assert res.code == 0, res.err
+    assert alpha.head("x") == alpha.head("ideas") == beta.head("ideas")
+    assert not (alpha.path / "refs/heads/x").read_text().startswith("ref:")
+
+
+def test_a_local_symbolic_experiment_is_kept_and_the_rest_of_the_pull_goes_on(
+    pair: Nodes, mg: Mg
+) -> None:
+    """Bug: an experiment that is a symbolic ref here (refs/heads/ideas -> refs/heads/x) stopped
+    the pull halfway with "nothing was changed": refs sorted before it had moved, none was
+    marked seen, the peer was blamed in `peers`, and every later pull stopped there again."""
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("aaa")
+    beta.fork("ideas")
+    beta.fork("x")
+    assert mg(*at(pair, "alpha"), "pull", "beta").code == 0
+    for name in ("aaa", "ideas", "x"):
+        beta.think(f"more on {name}", experiment=name)
+    old = alpha.head("ideas")
+    git("--git-dir", str(alpha.path), "update-ref", "refs/heads/old", old)
+    git("--git-dir", str(alpha.path), "update-ref", "-d", "refs/heads/ideas")
+    git("--git-dir", str(alpha.path), "symbolic-ref", "refs/heads/ideas", "refs/heads/old")
+    res = mg(*at(pair, "alpha"), "pull", "beta", "--json")
+    assert res.code == 0, res.err
+    status = {r["ref"]: r for r in json.loads(res.out)["refs"]}
+    assert status["refs/heads/ideas"]["status"] == "conflict"
+    assert "symbolic ref here (to refs/heads/old)" in status["refs/heads/ideas"]["detail"]
+    assert status["refs/heads/aaa"]["status"] == status["refs/heads/x"]["status"] == "fast-forward"
+    # The link is kept, its target not moved through it; the peer's head waits under its name.
+    assert (alpha.path / "refs/heads/ideas").read_text() == "ref: refs/heads/old\n"
+    assert alpha.head("old") == old
+    seen = git("--git-dir", str(alpha.path), "rev-parse", "refs/peers/beta/heads/ideas").strip()
+    assert seen == beta.head("ideas")
+    res = mg(*at(pair, "alpha"), "peers", "--json")
+    peer = json.loads(res.out)[0]
+    assert peer["last_error"] is None
+    assert {s["ref"]: s["commit"] for s in peer["seen"]}["refs/heads/x"] == beta.head("x")
+    res = mg(*at(pair, "alpha"), "pull", "beta")
+    assert res.code == 0 and terminal_safe(res.out + res.err)
+    assert "symbolic ref here" in res.err
