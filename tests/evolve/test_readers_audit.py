@@ -327,3 +327,20 @@ def test_a_run_ref_at_a_commit_that_is_no_generation_is_named(
         refused(mg, store, *args, code=1, words=f"refs/runs/{other}: commit")
     assert "not a generation" in refused(mg, store, "runs", code=1, words="holds no")
     assert mg("--store", str(store.path), "plot", run_id).code == 0
+
+
+def test_verify_all_names_run_refs_that_name_no_generation_of_their_run(
+    node: tuple[Store, str], mg: Mg
+) -> None:
+    # Both verified green while `mindgit runs` refused them.
+    store, run_id = node
+    assert mg("--store", str(store.path), "verify", "--all").code == 0
+    git(store, "update-ref", f"refs/runs/{'a' * 12}", store.head())
+    git(store, "update-ref", f"refs/runs/{'b' * 12}", f"refs/runs/{run_id}")
+    before = tree_of(store.path)
+    r = mg("--store", str(store.path), "verify", "--all")
+    assert r.code == 1
+    assert f"FAIL refs/runs/{'a' * 12}: is not a generation of a run" in r.out
+    assert f"FAIL refs/runs/{'b' * 12}: points at a generation of run {run_id}" in r.out
+    assert "2 run refs name no generation of their run" in r.err
+    assert changed(before, tree_of(store.path)) == []

@@ -111,6 +111,7 @@ def verify(
 
     count = None
     broken: list[RefProblem] = []
+    runs: list[RefProblem] = []
     if recompute is not None:
         from mindgit.sync.recompute import parse_count
 
@@ -123,6 +124,7 @@ def verify(
         tips = [str(target.store.head(experiment))]
     elif all_refs:
         tips, broken = ref_tips(repo, SYNCED_PREFIXES)
+        runs = _run_ref_problems(repo, {p.ref for p in broken})
     elif revs:
         tips = [target.resolve(r) for r in revs]
     else:
@@ -136,7 +138,7 @@ def verify(
         # The runs the results rest on are part of what is verified.
         tips = [*tips, *(t for t in claims.runs if t not in tips)]
     report = verify_commits(repo, target.trust, tips, hide)
-    report.refs = broken
+    report.refs = broken + runs
     ok = report.ok and (claims is None or claims.ok)
     if as_json:
         out: dict[str, Any] = {
@@ -187,7 +189,9 @@ def verify(
         for r in report.refs:
             click.echo(f"FAIL {one_line(str(r))}")
         bad = len({p.commit for p in report.problems})
-        refs = f", {len(report.refs)} refs point at no commit" if report.refs else ""
+        refs = f", {len(broken)} refs point at no commit" if broken else ""
+        if runs:
+            refs += f", {len(runs)} run refs name no generation of their run"
         info(f"{len(report.results)} commits checked, {bad} failed{refs}")
         if claims is not None:
             for c in claims.problems:
@@ -198,3 +202,27 @@ def verify(
             )
     if not ok:
         exit_with(1)
+
+
+def _run_ref_problems(repo: Any, skip: set[str]) -> list[Any]:
+    """Each refs/runs/<id> must name a generation of run <id>: one that names another commit
+    verified as a commit, while `mindgit runs`, `plot` and `--resume` refused it."""
+    import pygit2
+
+    from mindgit.errors import MindgitError
+    from mindgit.store.generation import RUNS_PREFIX, read_run_tip
+    from mindgit.store.verify import RefProblem
+
+    problems = []
+    for ref in sorted(r for r in repo.references if r.startswith(RUNS_PREFIX)):
+        if ref in skip:
+            continue  # already reported: it points at no commit
+        run_id = ref.removeprefix(RUNS_PREFIX)
+        try:
+            tip = read_run_tip(repo, run_id)
+        except (MindgitError, KeyError, ValueError, pygit2.GitError) as e:
+            problems.append(RefProblem(ref, f"is not a generation of a run: {e}"))
+            continue
+        if tip is not None and tip.run_id != run_id:
+            problems.append(RefProblem(ref, f"points at a generation of run {tip.run_id}"))
+    return problems
