@@ -92,11 +92,14 @@ def test_plot_into_the_store_is_refused(node: tuple[Store, str], mg: Mg) -> None
         refused(mg, store, "plot", run_id, "-o", str(target), code=2, words="inside the store")
 
 
-def test_plot_onto_a_directory_is_a_usage_error(
+def test_plot_onto_a_directory_writes_nothing(
     node: tuple[Store, str], mg: Mg, tmp_path: Path
 ) -> None:
     store, run_id = node
-    refused(mg, store, "plot", run_id, "-o", str(tmp_path), code=2, words="is a directory")
+    (tmp_path / "out").mkdir()
+    refused(mg, store, "plot", run_id, "-o", str(tmp_path / "out"), code=1, words="Is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s"]
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_plot_to_stdout_with_json_is_refused(node: tuple[Store, str], mg: Mg) -> None:
