@@ -379,7 +379,7 @@ def test_reading_commands_refuse_bad_input(
 
 def test_plot_to_a_directory_is_one_line(node: Store, mg: Mg, tmp_path: Path) -> None:
     run = start_run(node, "rastrigin", SMALL).run_id
-    refused(mg, node.path, "plot", run, "-o", str(tmp_path), code=1, words="Is a directory")
+    refused(mg, node.path, "plot", run, "-o", str(tmp_path), code=2, words="is a directory")
 
 
 def test_a_run_or_resume_waits_for_an_unfinished_key_rotation(node: Store, mg: Mg) -> None:

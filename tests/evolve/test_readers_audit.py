@@ -97,7 +97,8 @@ def test_plot_onto_a_directory_writes_nothing(
 ) -> None:
     store, run_id = node
     (tmp_path / "out").mkdir()
-    refused(mg, store, "plot", run_id, "-o", str(tmp_path / "out"), code=1, words="Is a directory")
+    # As export-af -o DIR and export --car DIR: a wrong command line (exit 2).
+    refused(mg, store, "plot", run_id, "-o", str(tmp_path / "out"), code=2, words="is a directory")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s"]
     assert list((tmp_path / "out").iterdir()) == []
 

@@ -604,8 +604,9 @@ def _check_png_target(output: Path, store: Path) -> None:
     # A PNG written over HEAD or a ref leaves a store that no longer opens.
     refuse_inside_store("-o", output, store)
     refuse_inside_any_store("-o", output)
-    # A directory is left to the rename, which refuses it in the system's words (exit 1, as
-    # tests/evolve/test_bad_input_audit.py expects).
+    if output.is_dir():
+        # As export-af -o and export --car: no file could be written there (exit 2).
+        raise UsageError(f"-o {output} is a directory; give a file to write")
 
 
 class _PngTarget(Exception):
