@@ -149,6 +149,33 @@ class FetchTooLarge(TransportError):
         self.size = size
 
 
+class LocalWriteFailed(TransportError):
+    """git could not write what the peer sent into this store: a full disk, a file size limit,
+    a read-only file system. This node's problem, not the peer's."""
+
+    def __init__(self, peer: str, url: str, operation: str, detail: str) -> None:
+        super().__init__(
+            peer,
+            url,
+            operation,
+            detail,
+            message=f"{operation} {peer}: this store could not write what {peer} sent "
+            f"({detail}); nothing was changed",
+            hint="free some disk space (or raise the file size limit) and pull again",
+        )
+
+
+# What git says when it cannot write here. index-pack killed by SIGXFSZ (a file size limit)
+# says only "died of signal 25"; a full disk or a read-only one is named by the OS.
+_LOCAL_WRITE = (
+    "no space left on device",
+    "file too large",
+    "disk quota exceeded",
+    "read-only file system",
+    f"died of signal {signal.SIGXFSZ.value}",
+)
+
+
 _FSCK_LINE = re.compile(r"^error: object ([0-9a-f]{40}): (.*)$", re.M)
 
 
@@ -250,6 +277,11 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
         found = one_line(f"object {fsck.group(1)}: {fsck.group(2)}")
         return ObjectsRefused(peer, url, operation, found)
     lowered = result.stderr.lower()
+    if operation == "pull from":
+        # Was reported as the peer's failure, with "check ... that the peer is up".
+        ours = "\n".join(ln for ln in lowered.splitlines() if not ln.startswith("remote: "))
+        if any(marker in ours for marker in _LOCAL_WRITE):
+            return LocalWriteFailed(peer, url, operation, detail)
     if any(m in lowered for m in ("hash algorithm", "object format", "mismatched algorithms")):
         # git ends these with "the remote end hung up", which would read as "unreachable".
         return ObjectFormatMismatch(peer, url, operation, detail)

@@ -8,7 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
+import shlex
+import shutil
 import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -204,3 +210,83 @@ def test_a_local_symbolic_experiment_is_kept_and_the_rest_of_the_pull_goes_on(
     res = mg(*at(pair, "alpha"), "pull", "beta")
     assert res.code == 0 and terminal_safe(res.out + res.err)
     assert "symbolic ref here" in res.err
+
+
+# -- a store that cannot be written ---------------------------------------------------------------
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_full_disk_is_this_stores_problem_not_the_peers(pair: Nodes, mg: Mg) -> None:
+    """Bug: a pull whose pack could not be written here (a full disk; here a file size limit,
+    which kills git's index-pack with SIGXFSZ) said "pull from beta failed: index-pack died of
+    signal 25" and hinted to check that the peer is up."""
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("ideas")
+    for _ in range(4):
+        beta.think(os.urandom(3000).hex(), experiment="ideas")
+    before = snapshot(alpha.path / "objects"), snapshot(alpha.path / "refs")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindgit", "--store", str(alpha.path), "pull", "beta"],
+        capture_output=True,
+        text=True,
+        preexec_fn=_file_size_limit(4000),
+    )
+    one_line_error(proc.returncode, proc.stderr, 1)
+    assert "this store could not write what beta sent" in proc.stderr, proc.stderr
+    assert "peer is up" not in proc.stderr
+    assert changed(before[0], alpha.path / "objects") == []
+    assert changed(before[1], alpha.path / "refs") == []
+    res = mg(*at(pair, "alpha"), "peers", "--json")
+    assert "this store could not write" in json.loads(res.out)[0]["last_error"]["message"]
+    # With room again, the same pull goes through.
+    assert mg(*at(pair, "alpha"), "pull", "beta").code == 0
+    assert alpha.head("ideas") == beta.head("ideas")
+
+
+def _read_only_mount_works() -> bool:
+    """Whether this process may bind-mount a directory read-only in a mount namespace of its
+    own (root, which file modes do not stop, with util-linux unshare)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = tempfile.mkdtemp(prefix="mindgit-ro-probe-")
+    try:
+        script = f"mount --bind -o ro {probe} {probe} && ! touch {probe}/x 2>/dev/null"
+        proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True)
+        return proc.returncode == 0
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+@pytest.mark.skipif(
+    not _read_only_mount_works(),
+    reason="needs root and unshare to mount the store read-only (root ignores file modes)",
+)
+def test_pull_sync_push_into_a_read_only_store_are_one_line_and_change_nothing(
+    pair: Nodes, mg: Mg
+) -> None:
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("ideas")
+    assert mg(*at(pair, "alpha"), "pull", "beta").code == 0
+    beta.think("more", experiment="ideas")
+    before = snapshot(alpha.path)
+    where = shlex.quote(str(alpha.path))
+    mindgit = shlex.join([sys.executable, "-m", "mindgit", "--store", str(alpha.path)])
+    work = pair.base
+    script = f"mount --bind -o ro {where} {where} && " + " ".join(
+        f"{{ {mindgit} {cmd} beta 2> {cmd}.err; echo $? > {cmd}.rc; }};"
+        for cmd in ("pull", "sync", "push")
+    )
+    subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=work, check=True)
+    for cmd in ("pull", "sync", "push"):
+        err = (work / f"{cmd}.err").read_text()
+        one_line_error(int((work / f"{cmd}.rc").read_text()), err, 1)
+        assert "Read-only file system" in err, (cmd, err)
+    assert changed(before, alpha.path) == []
+    res = mg(*at(pair, "alpha"), "peers", "--json")
+    assert res.code == 0 and json.loads(res.out)[0]["last_error"] is None
