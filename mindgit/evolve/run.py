@@ -49,6 +49,7 @@ from mindgit.evolve.operators import (
 )
 from mindgit.evolve.persist import Persister, can_fork, make_persister
 from mindgit.evolve.prng import Stream, stream_key
+from mindgit.evolve.runs import RunRefMismatch
 from mindgit.evolve.writer import GenerationWriter
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessFailure, FitnessModule, Limits
@@ -360,6 +361,9 @@ def _resumable_tip(
     tip = read_run_tip(store.repo, run_id)
     if tip is None:
         raise UnknownRun(run_id)
+    if tip.info.run_id != run_id:
+        # A hand-moved or peer's ref: resuming it would go on with another run under this id.
+        raise RunRefMismatch(run_id, tip.info.run_id)
     _check_expected(store, tip.info, expect)
     if experiment is not None and tip.experiment is not None:
         exp = store.experiment(experiment)

@@ -185,6 +185,8 @@ def test_a_run_ref_naming_another_run_is_refused(node: tuple[Store, str], mg: Mg
     with pytest.raises(RunRefMismatch):
         history(store, other)
     assert [s.generation for s in history(store, run_id)] == [0, 1, 2, 3, 4]
+    # Resuming it went on with the other run under this id.
+    refused(mg, store, "evolve", "--resume", other, code=1, words=f"generation of run {run_id}")
 
 
 # ---- charts -------------------------------------------------------------------------------------
