@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib
-import json
 import os
 import select
 import sys
@@ -22,6 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
+from mindgit.cli.output import emit_json
 from mindgit.errors import MindgitError, one_line
 
 # What git exits with when a reader closes its stdout: killed by SIGPIPE (128 + 13).
@@ -212,7 +212,7 @@ def _emit_error(
     message: str, hint: str | None, kind: str, details: Mapping[str, Any] | None = None
 ) -> None:
     data = {**error_json(message, hint, kind), **(details or {})}
-    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+    emit_json(data)  # terminal-safe: the message may quote a peer's words
 
 
 def _flush_stdout() -> None:

@@ -22,7 +22,26 @@ def standard_stream(which: Literal["input", "output"]) -> BinaryIO:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+    click.echo(terminal_safe_json(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)))
+
+
+def terminal_safe_json(text: str) -> str:
+    """JSON text with every character a terminal would act on written as a ``\\u`` escape.
+
+    json.dumps escapes C0 codes only; a peer's words may hold C1 codes (U+009B is CSI) or bidi
+    overrides, which some terminals obey. Escaped, the document reads back the same.
+    """
+    if text.replace("\n", "").isprintable():
+        return text
+    return "".join(c if c == "\n" or c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(c: str) -> str:
+    n = ord(c)
+    if n <= 0xFFFF:
+        return f"\\u{n:04x}"
+    n -= 0x10000  # JSON spells a character past the BMP as a surrogate pair
+    return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
 
 
 def info(message: str) -> None:

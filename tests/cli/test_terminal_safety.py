@@ -3,10 +3,14 @@ writes the clipboard, CSI sequences repaint the screen) on the terminal of `show
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mindgit.cli.output import emit_json, terminal_safe_json
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
 from mindgit.store.state import Block
@@ -86,3 +90,19 @@ def test_a_table_on_a_terminal_shows_cells_as_text(
     assert "\x07" not in out and "\x1b]8;" not in out
     shown = "".join(c if c.isprintable() else "?" for c in value)
     assert shown[:12] in out
+
+
+@settings(max_examples=300)
+@given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+def test_json_output_reads_back_the_same_and_holds_nothing_a_terminal_obeys(data: object) -> None:
+    # json.dumps escapes C0 codes only: C1 codes (U+009B is CSI) and bidi overrides from a
+    # peer's words reached terminals through --json.
+    text = terminal_safe_json(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+    assert json.loads(text) == data
+    assert text.replace("\n", "").isprintable()
+
+
+def test_emit_json_escapes_a_c1_code(capsys: pytest.CaptureFixture[str]) -> None:
+    emit_json({"experiment": "x\u009b31m", "note": "caf\u00e9"})
+    out = capsys.readouterr().out
+    assert "\u009b" not in out and "\\u009b" in out and "caf\u00e9" in out
