@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, one_line
 from mindgit.store.generation import RUNS_PREFIX, TRAILER_EXPERIMENT
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, read_ref, update_ref
@@ -28,6 +28,7 @@ from mindgit.sync.gate import check_commits
 from mindgit.sync.outcomes import OnEvent, PushReport, RefOutcome, emit
 from mindgit.sync.peers import (
     Peer,
+    PeerError,
     get_peer,
     peer_lock,
     read_state,
@@ -168,10 +169,23 @@ def _push(
     confirmed = {o.ref: o.after for o in outcomes if o.status == "up-to-date" and o.after}
     confirmed.update(pushed)
     _mark_pushed(store, peer.name, pushed)
-    state = read_state(store, peer.name).saw(confirmed, now)
-    write_state(store, peer.name, replace(state, last_push=now))
+    state = replace(read_state(store, peer.name).saw(confirmed, now), last_push=now)
     outcomes.sort(key=lambda o: o.ref)
-    return PushReport(peer.name, peer.url, tuple(outcomes), messages)
+    report = PushReport(peer.name, peer.url, tuple(outcomes), messages)
+    if report.failed:
+        # A push that exits 1 is this peer's last error: `peers` showed none after a server's
+        # hook refused every ref (the push was only recorded as made).
+        state = replace(state, last_error=PeerError(now, "push", _failure(report)))
+    write_state(store, peer.name, state)
+    return report
+
+
+def _failure(report: PushReport) -> str:
+    first = report.failed[0]
+    more = f" (and {len(report.failed) - 1} more)" if len(report.failed) > 1 else ""
+    said = f"{first.ref} not pushed ({first.status}: {first.detail or 'no reason given'}){more}"
+    refused = [ln for ln in report.remote_messages.splitlines() if ln.strip()]
+    return one_line(said + (f"; remote: {refused[0]}" if refused else ""))
 
 
 def _refs_with_problems(

@@ -290,3 +290,42 @@ def test_pull_sync_push_into_a_read_only_store_are_one_line_and_change_nothing(
     assert changed(before, alpha.path) == []
     res = mg(*at(pair, "alpha"), "peers", "--json")
     assert res.code == 0 and json.loads(res.out)[0]["last_error"] is None
+
+
+# -- a peer whose server refuses the push --------------------------------------------------------
+
+HOSTILE = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\u009b2J\u202etxt"
+
+
+def _refusing_server(base: Path, said: str) -> Path:
+    """A bare repository whose pre-receive hook refuses every push, saying ``said``."""
+    server = base / "refusing.git"
+    git("init", "--quiet", "--bare", str(server))
+    hook = server / "hooks" / "pre-receive"
+    hook.write_bytes(b"#!/bin/sh\nprintf '%s\\n' '" + said.encode() + b"' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    return server
+
+
+def test_sync_with_a_server_whose_hook_refuses_says_why_and_peers_shows_it(
+    nodes: Nodes, mg: Mg
+) -> None:
+    """Bug: `sync` printed only git's "pre-receive hook declined", never the hook's reason
+    (`push` prints it); and after the refusal `peers` showed no error for the peer, as if the
+    push had gone through."""
+    nodes.make("alpha")
+    server = _refusing_server(nodes.base, "mindgit: refused: untrusted key " + HOSTILE)
+    assert mg(*at(nodes, "alpha"), "remote", "add", "srv", f"file://{server}").code == 0
+    res = mg(*at(nodes, "alpha"), "sync", "srv")
+    assert res.code == 1
+    assert "srv: remote: mindgit: refused: untrusted key" in res.err, res.err
+    assert terminal_safe(res.out + res.err), repr(res.err)
+    assert git("--git-dir", str(server), "for-each-ref") == ""
+    res = mg(*at(nodes, "alpha"), "peers", "--json")
+    error = json.loads(res.out)[0]["last_error"]
+    assert (
+        error["operation"] == "push" and "refs/heads/main not pushed (rejected" in error["message"]
+    )
+    assert "untrusted key" in error["message"]
+    res = mg(*at(nodes, "alpha"), "peers")
+    assert res.code == 0 and "untrusted key" in res.out and terminal_safe(res.out + res.err)

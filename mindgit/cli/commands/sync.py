@@ -370,6 +370,10 @@ def sync(
                 assert r.pull is not None and r.push is not None
                 for ref in r.pull.attention:
                     info(f"{r.peer}: {ref.ref} {ref.status}: {one_line(ref.detail or '')}")
+                # Why a server refused (its hook's words), as `push` shows it: sync showed
+                # only git's "pre-receive hook declined".
+                for line in r.push.remote_messages.splitlines() if r.push.failed else ():
+                    info(f"{r.peer}: remote: {one_line(line)}")
                 for ref in r.push.failed:
                     info(
                         f"{r.peer}: {ref.ref} not pushed ({ref.status}): {one_line(ref.detail or '')}"
