@@ -13,10 +13,10 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import pygit2
 
@@ -320,23 +320,35 @@ def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
     if not isinstance(out, str | os.PathLike):
         out.write(data)
         return
-    planned = atomic_target(Path(out))
+    write_whole(Path(out), data)
+
+
+def write_whole(
+    path: Path, data: bytes, *, through: Callable[[BinaryIO], None] | None = None
+) -> None:
+    """``data`` into ``path``: a file is replaced whole (a temporary file renamed over it, see
+    :func:`atomic_target`); a device, a pipe or a descriptor is written through, appended to,
+    once ``through`` has looked at the open file (it may refuse it by raising). A write that
+    fails is ``CannotWrite``, with nothing left behind but what a pipe already took."""
+    planned = atomic_target(path)
     if planned is None:
         # A device or a pipe (/dev/null, a FIFO, /dev/fd/N from `-o >(gzip)`) is written
         # through: renamed over, it would be replaced by a file (as root, /dev/null). Opened
         # to append, as a device or pipe takes it alike: /dev/stdout reopens the file behind
         # it, which O_TRUNC would empty under a shell's `>> log`.
         try:
-            with Path(out).open("ab") as f:
+            with path.open("ab") as f:
+                if through is not None:
+                    through(f)
                 f.write(data)
         except OSError as e:
-            raise CannotWrite(str(out), e.strerror or str(e)) from None
+            raise CannotWrite(str(path), e.strerror or str(e)) from None
         return
     target, mode = planned
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     except OSError as e:
-        raise CannotWrite(str(out), e.strerror or str(e)) from None
+        raise CannotWrite(str(path), e.strerror or str(e)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -344,7 +356,7 @@ def _write(out: str | os.PathLike[str] | IO[bytes], data: bytes) -> None:
         os.replace(tmp, target)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise CannotWrite(str(out), e.strerror or str(e)) from None
+        raise CannotWrite(str(path), e.strerror or str(e)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -609,50 +609,20 @@ def _check_png_target(output: Path, store: Path) -> None:
         raise UsageError(f"-o {output} is a directory; give a file to write")
 
 
-class _PngTarget(Exception):
-    """Why an opened device or pipe must not get the PNG (raised before a byte is written)."""
-
-
 def _write_png(output: Path, data: bytes, as_json: bool) -> None:
-    """A file is replaced whole (a temporary file renamed over it); a device or a pipe
-    (/dev/null, /dev/stdout, /dev/fd/N) is written through, appended to, as export-af -o does."""
-    import contextlib
-    import os
-
-    from mindgit.adapters.agentfile_export import CannotWrite, atomic_target
+    """A file is replaced whole; a device or a pipe (/dev/null, /dev/stdout, /dev/fd/N) is
+    written through, appended to, as export-af -o does (adapters.agentfile_export.write_whole)."""
+    from mindgit.adapters.agentfile_export import write_whole
     from mindgit.errors import UsageError
 
-    planned = atomic_target(output)
-    if planned is None:
-        try:
-            with output.open("ab") as f:
-                if f.isatty():
-                    # Compressed bytes hold escape sequences a terminal would act on.
-                    raise _PngTarget(f"-o {output} is a terminal; a PNG is not text")
-                if as_json and _same_file(f.fileno(), sys.stdout):
-                    raise _PngTarget(f"-o {output} and --json both write to stdout; pick one")
-                f.write(data)
-        except _PngTarget as e:
-            raise UsageError(str(e)) from None
-        except OSError as e:
-            raise CannotWrite(str(output), e.strerror or str(e)) from None
-        return
-    target, mode = planned
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as e:
-        raise CannotWrite(str(output), e.strerror or str(e)) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise CannotWrite(str(output), e.strerror or str(e)) from None
-        raise
+    def through(f: BinaryIO) -> None:
+        if f.isatty():
+            # Compressed bytes hold escape sequences a terminal would act on.
+            raise UsageError(f"-o {output} is a terminal; a PNG is not text")
+        if as_json and _same_file(f.fileno(), sys.stdout):
+            raise UsageError(f"-o {output} and --json both write to stdout; pick one")
+
+    write_whole(output, data, through=through)
 
 
 def _same_file(fd: int, stream: Any) -> bool:
