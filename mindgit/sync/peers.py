@@ -31,7 +31,7 @@ import pygit2
 
 from mindgit.errors import MindgitError, UsageError, one_line
 from mindgit.identity.keys import DID_PREFIX, PublicKey
-from mindgit.identity.trust import TrustedNode, UnknownNode
+from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.sync import refspace
@@ -148,16 +148,22 @@ def absolute_url(url: str) -> str:
 
 
 def _resolve_node(store: Store, node: str) -> str:
-    """A did:key from a trusted node's name or a did:key (trusted or not yet)."""
-    if node.startswith(DID_PREFIX):
+    """A did:key from a trusted node's name, a did:key or an OpenSSH line (trusted or not)."""
+    # An OpenSSH line is what MalformedKey's hint offers; a node name never holds a space.
+    if node.startswith((DID_PREFIX, "ssh-ed25519 ")):
         return PublicKey.parse(node).did
     try:
         trusted: TrustedNode = store.trust.get(node)
     except UnknownNode:
+        try:
+            check_node_name(node)
+            how = f"or trust it first: mindgit trust add <did:key> --name {node}"
+        except InvalidNodeName:
+            # The hint offered `trust add --name` with a name it refuses (empty, spaces...).
+            how = "a node's name is 1 to 64 letters, digits, '.', '_' or '-'"
         raise UsageError(
             f"no trusted node named {node!r} to expect at this peer",
-            hint="give its did:key instead, or trust it first: mindgit trust add <did:key> --name "
-            + node,
+            hint=f"give its did:key instead; {how}",
         ) from None
     return trusted.did
 

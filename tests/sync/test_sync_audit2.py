@@ -329,3 +329,42 @@ def test_sync_with_a_server_whose_hook_refuses_says_why_and_peers_shows_it(
     assert "untrusted key" in error["message"]
     res = mg(*at(nodes, "alpha"), "peers")
     assert res.code == 0 and "untrusted key" in res.out and terminal_safe(res.out + res.err)
+
+
+# -- remote add --node ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("node", ["", " ", "ssh key", "a\tb", os.fsdecode(b"\xff")], ids=repr)
+def test_remote_add_node_that_is_no_name_does_not_hint_an_impossible_trust_add(
+    nodes: Nodes, mg: Mg, node: str
+) -> None:
+    """Bug: the hint was `mindgit trust add <did:key> --name ` + the text as typed (empty,
+    with spaces or bytes that are not UTF-8), a command that could only fail."""
+    alpha = nodes.make("alpha")
+    before = snapshot(alpha.path)
+    res = mg(*at(nodes, "alpha"), "remote", "add", "beta", "/srv/beta", "--node", node)
+    one_line_error(res.code, res.err, 2)
+    assert "trust add" not in res.err and "1 to 64 letters" in res.err
+    assert changed(before, alpha.path) == []
+
+
+def test_remote_add_node_takes_the_openssh_line_its_error_hint_offers(nodes: Nodes, mg: Mg) -> None:
+    """Bug: --node took a did:key or a name; a malformed did:key's hint offered "an OpenSSH
+    line (ssh-ed25519 AAAA...)", which was then looked up as a trusted node's name."""
+    nodes.make("alpha")
+    beta = nodes.make("beta")
+    res = mg(
+        *at(nodes, "alpha"),
+        "remote",
+        "add",
+        "beta",
+        "/srv/beta",
+        "--node",
+        beta.public_key.openssh,
+        "--json",
+    )
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["node"] == beta.public_key.did
+    res = mg(*at(nodes, "alpha"), "remote", "add", "b2", "/srv/b", "--node", "ssh-ed25519 AAAA")
+    one_line_error(res.code, res.err, 2)
+    assert "not an ed25519 public key" in res.err

@@ -178,7 +178,8 @@ def remote() -> None:
     "--node",
     metavar="NAME|DID",
     default=None,
-    help="The node expected at this URL: a trusted node's name, or its did:key.",
+    help="The node expected at this URL: a trusted node's name, its did:key, or its OpenSSH "
+    "public key line (ssh-ed25519 AAAA...).",
 )
 @json_option
 @click.pass_context
