@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, ch
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.sync import refspace
+from mindgit.sync.config import config_reader
 from mindgit.sync.quarantine import QUARANTINE_DIR
 
 PEERS_DIR = "peers"
@@ -210,16 +212,12 @@ def remove_peer(store: Store, name: str) -> Peer:
 
 
 def _peer_or_none(store: Store, name: str) -> Peer | None:
-    config = store.repo.config
-    try:
-        url = str(config[f"remote.{name}.url"])
-    except KeyError:
+    # A value set by hand that is not UTF-8 is BadConfigValue (exit 1), not UnicodeDecodeError.
+    get = config_reader(store.repo.config)
+    url = get(f"remote.{name}.url")
+    if url is None:
         return None
-    try:
-        node: str | None = str(config[f"remote.{name}.{NODE_KEY}"])
-    except KeyError:
-        node = None
-    return Peer(name, url, node)
+    return Peer(name, url, get(f"remote.{name}.{NODE_KEY}"))
 
 
 def get_peer(store: Store, name: str) -> Peer:
@@ -232,9 +230,25 @@ def get_peer(store: Store, name: str) -> Peer:
 
 def list_peers(store: Store) -> list[Peer]:
     """Every configured peer, by name."""
+    # git lists the names: pygit2 decodes every config name it iterates over as UTF-8, and a
+    # remote named by hand with other bytes was an internal error in every sync command.
+    listed = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(store.path),
+            "config",
+            "-z",
+            "--name-only",
+            "--get-regexp",
+            r"^remote\..*\.url$",
+        ],
+        capture_output=True,
+        check=False,
+    )
     names = set()
-    for entry in store.repo.config:
-        key = str(entry.name)
+    for raw in listed.stdout.split(b"\0"):
+        key = raw.decode("utf-8", "replace")  # a name that is not UTF-8 is no peer's name
         if key.startswith("remote.") and key.endswith(".url"):
             names.add(key[len("remote.") : -len(".url")])
     peers = [_peer_or_none(store, n) for n in sorted(names) if _NAME.fullmatch(n)]

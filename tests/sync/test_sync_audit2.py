@@ -368,3 +368,36 @@ def test_remote_add_node_takes_the_openssh_line_its_error_hint_offers(nodes: Nod
     res = mg(*at(nodes, "alpha"), "remote", "add", "b2", "/srv/b", "--node", "ssh-ed25519 AAAA")
     one_line_error(res.code, res.err, 2)
     assert "not an ed25519 public key" in res.err
+
+
+# -- a peer's remote set by hand -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["remote.beta.url", "remote.beta.mindgitNode"])
+def test_a_peer_setting_that_is_not_utf8_is_one_line_exit_1(pair: Nodes, mg: Mg, key: str) -> None:
+    """Bug: a remote's URL or expected node set by hand to bytes that are not UTF-8 was an
+    internal error (UnicodeDecodeError, exit 3) in every sync command."""
+    alpha = pair["alpha"]
+    set_raw(alpha.path, key, b"/srv/\xff")
+    before = snapshot(alpha.path)
+    for args in (("peers",), ("peers", "--json"), ("remote", "list"), ("pull", "beta"), ("sync",)):
+        res = mg(*at(pair, "alpha"), *args)
+        one_line_error(res.code, res.err, 1)
+        assert f"config {key} = b'/srv/\\xff' is not UTF-8 text" in res.err, res.err
+    assert changed(before, alpha.path) == []
+
+
+def test_a_remote_named_with_bytes_that_are_not_utf8_is_left_out(pair: Nodes, mg: Mg) -> None:
+    """Bug: `git config remote.<bytes>.url ...` made every sync command an internal error
+    (pygit2 decodes each config name it lists); such a name is no peer's name."""
+    alpha = pair["alpha"]
+    subprocess.run(
+        [b"git", b"--git-dir", os.fsencode(alpha.path), b"config", b"remote.x\xff.url", b"/srv"],
+        check=True,
+    )
+    res = mg(*at(pair, "alpha"), "peers", "--json")
+    assert res.code == 0, res.err
+    assert [p["name"] for p in json.loads(res.out)] == ["beta"]
+    res = mg(*at(pair, "alpha"), "remote", "list")
+    assert res.code == 0 and "beta" in res.out and terminal_safe(res.out)
+    assert mg(*at(pair, "alpha"), "pull", "beta").code == 0
