@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,10 +264,16 @@ class ServerPolicy:
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
 
 
-def read_policy(repo: pygit2.Repository) -> ServerPolicy:
+def read_policy(repo: pygit2.Repository, *, skip: Collection[str] = ()) -> ServerPolicy:
     """The policy in a repository's git config (``mindgit.*`` keys; defaults when absent), each
-    value checked as `mindgit config set` checks it (``BadConfigValue`` otherwise)."""
-    get = config_reader(repo.config)
+    value checked as `mindgit config set` checks it (``BadConfigValue`` otherwise). Keys in
+    ``skip`` (about to be replaced) are not read: a bad one is what replacing it mends."""
+    read = config_reader(repo.config)
+    skipped = {k.lower() for k in skip}
+
+    def get(key: str) -> str | None:
+        return None if key.lower() in skipped else read(key)
+
     limit = read_size(get, CONFIG_MAX_OBJECT.removeprefix("mindgit."))
     return ServerPolicy(
         allow_rewind=_config_bool(get, CONFIG_REWIND),
@@ -608,6 +614,9 @@ def install_server(
         raise NoServerTrust(trust_path)
     for name in hooks:
         check_replaceable(repo, name, force=force)
+    # The policy kept is read before anything is written: a bad value in the config failed the
+    # install after the trust file and the hook were in place (exit 1, half installed).
+    kept = policy if policy is not None else read_policy(repo)
     # Everything that can fail on bad input has been checked: now write.
     if trust_text is not None:
         trust_path.parent.mkdir(parents=True, exist_ok=True)
@@ -618,7 +627,7 @@ def install_server(
         repo.config[CONFIG_MAX_OBJECT] = str(policy.max_object_bytes)
     written = tuple(install_hook(repo, name, python, force=force) for name in hooks)
     trusted = len(TrustStore(trust_path).nodes())
-    return ServerInstall(written, trust_path, trusted, read_policy(repo))
+    return ServerInstall(written, trust_path, trusted, kept)
 
 
 def _read_trust(path: Path) -> str:

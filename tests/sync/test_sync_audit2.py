@@ -401,3 +401,61 @@ def test_a_remote_named_with_bytes_that_are_not_utf8_is_left_out(pair: Nodes, mg
     res = mg(*at(pair, "alpha"), "remote", "list")
     assert res.code == 0 and "beta" in res.out and terminal_safe(res.out)
     assert mg(*at(pair, "alpha"), "pull", "beta").code == 0
+
+
+# -- hooks install --server over a config set by hand ---------------------------------------------
+
+
+def _bare(base: Path, store: Store) -> tuple[Path, Path]:
+    server = base / "gated.git"
+    git("init", "--quiet", "--bare", str(server))
+    trust = base / "allowed_signers"
+    trust.write_text(store.trust.export())
+    return server, trust
+
+
+def test_hooks_install_with_a_bad_policy_value_installs_nothing(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    """Bug: a bad value already in the server's config (here allowDelete = 2) failed the install
+    only after the trust file and the hook were written: exit 1, and half installed."""
+    server, trust = _bare(tmp_path, store)
+    set_raw(server, "mindgit.allowDelete", b"2")
+    before = snapshot(server)
+    res = mg("hooks", "install", "--server", str(server), "--trust", str(trust))
+    one_line_error(res.code, res.err, 1)
+    assert "config mindgit.allowDelete = '2' must be true or false" in res.err
+    assert changed(before, server) == []
+
+
+def test_hooks_install_flag_mends_the_bad_value_it_replaces(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    """Bug: `hooks install --server S --allow-rewind` read the current mindgit.allowRewind first
+    and failed on the very value the flag was given to replace."""
+    server, trust = _bare(tmp_path, store)
+    set_raw(server, "mindgit.allowRewind", b"yes")
+    set_raw(server, "mindgit.maxObjectBytes", b"0x10")
+    res = mg(
+        "hooks",
+        "install",
+        "--server",
+        str(server),
+        "--trust",
+        str(trust),
+        "--allow-rewind",
+        "--max-object-bytes",
+        "16M",
+        "--json",
+    )
+    assert res.code == 0, res.err
+    done = json.loads(res.out)
+    assert done["allow_rewind"] is True and done["allow_delete"] is False
+    assert done["max_object_bytes"] == 16 << 20
+    assert git("--git-dir", str(server), "config", "mindgit.allowRewind").strip() == "true"
+    # A bad value it keeps is still refused, naming it, with nothing written.
+    set_raw(server, "mindgit.allowDelete", b"on")
+    before = snapshot(server)
+    res = mg("hooks", "install", "--server", str(server), "--allow-rewind", "--force")
+    one_line_error(res.code, res.err, 1)
+    assert "mindgit.allowDelete" in res.err and changed(before, server) == []

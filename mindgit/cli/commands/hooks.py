@@ -104,7 +104,18 @@ def hooks_install(
         from mindgit.evolve.fitness import parse_size
 
         try:
-            current = lib.read_policy(pygit2.Repository(str(server)))
+            # Only what is kept is read: `--allow-rewind` mends a bad mindgit.allowRewind
+            # rather than failing on it.
+            replaced = [
+                key
+                for key, given in (
+                    (lib.CONFIG_REWIND, allow_rewind),
+                    (lib.CONFIG_DELETE, allow_delete),
+                    (lib.CONFIG_MAX_OBJECT, max_object_bytes),
+                )
+                if given is not None
+            ]
+            current = lib.read_policy(pygit2.Repository(str(server)), skip=replaced)
         except pygit2.GitError:
             raise lib.NotARepository(server) from None
         policy = replace(
