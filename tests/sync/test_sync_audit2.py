@@ -459,3 +459,20 @@ def test_hooks_install_flag_mends_the_bad_value_it_replaces(
     res = mg("hooks", "install", "--server", str(server), "--allow-rewind", "--force")
     one_line_error(res.code, res.err, 1)
     assert "mindgit.allowDelete" in res.err and changed(before, server) == []
+
+
+def test_a_stores_pre_push_reads_only_its_size_limit(store: Store, tmp_path: Path, mg: Mg) -> None:
+    """A server-only switch set wrongly in a store (allowRewind = yes) does not stop pushes
+    through the store's pre-push hook; a bad size limit, which it applies, does."""
+    assert mg("--store", str(store.path), "hooks", "install").code == 0
+    remote = tmp_path / "remote.git"
+    git("init", "--quiet", "--bare", str(remote))
+    store.think("a thought")
+    set_raw(store.path, "mindgit.allowRewind", b"yes")
+    proc = git_push(store, str(remote), "main")
+    assert proc.returncode == 0, proc.stderr
+    set_raw(store.path, "mindgit.maxObjectBytes", b"1e3")
+    store.think("another")
+    proc = git_push(store, str(remote), "main")
+    assert proc.returncode != 0 and "config mindgit.maxObjectBytes = '1e3'" in proc.stderr
+    assert "internal error" not in proc.stderr
