@@ -24,6 +24,7 @@ from mindgit.errors import MindgitError
 from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
+from mindgit.store.config import config_reader
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
     RefError,
@@ -341,10 +342,9 @@ class Store:
         return report
 
     def config_get(self, key: str) -> str | None:
-        try:
-            return str(self.repo.config[key])
-        except KeyError:
-            return None
+        """A value of the store's git config, or None if unset; bytes that are not UTF-8 are
+        ``BadConfigValue`` (exit 1)."""
+        return config_reader(self.repo.config)(key)
 
     def config_set(self, key: str, value: str) -> None:
         self.repo.config[key] = value

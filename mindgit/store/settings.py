@@ -9,13 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import UsageError
 from mindgit.sandbox.limits import (
     MAX_FUEL,
     MAX_MEMORY_BYTES,
     MAX_STACK_BYTES,
     MAX_TABLE_ELEMENTS,
 )
+
+# Re-exported: the settings' error and reader live in store.config, which imports no sandbox.
+from mindgit.store.config import BadConfigValue as BadConfigValue
+from mindgit.store.config import config_reader as config_reader
 
 _SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b?)?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -35,20 +39,6 @@ class BadSetting(UsageError):
             f"setting {key!r}: {problem}", hint="`mindgit config --help` lists the settings"
         )
         self.key = key
-
-
-class BadConfigValue(MindgitError):
-    """A value found in a config is wrong where it is used: bad data in a file (exit 1), unlike
-    the same value typed on the command line (``BadSetting``, exit 2)."""
-
-    def __init__(self, key: str, value: str, problem: str, *, shown: str | None = None) -> None:
-        # ``shown`` stands for a value that may be a secret pasted by mistake (a key setting).
-        super().__init__(
-            f"config {key} = {shown or repr(value)} {problem}",
-            hint=f"fix it with `git config {key} VALUE`, or remove it: `git config --unset {key}`",
-        )
-        self.key = key
-        self.value = value
 
 
 def _text(value: str) -> str | None:

@@ -27,10 +27,9 @@ import pygit2
 from mindgit.errors import MindgitError, UsageError
 from mindgit.identity.trust import TrustFileUnreadable, TrustStore
 from mindgit.store.refs import RefError, check_ref_name, read_ref
-from mindgit.store.settings import read_setting, read_size
+from mindgit.store.settings import config_reader, read_setting, read_size
 from mindgit.store.verify import Problem
 from mindgit.sync import refspace
-from mindgit.sync.config import config_reader
 from mindgit.sync.gate import (
     DEFAULT_MAX_OBJECT_BYTES,
     ZERO_OID,

@@ -35,8 +35,8 @@ from mindgit.identity.keys import DID_PREFIX, PublicKey
 from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.store.settings import config_reader
 from mindgit.sync import refspace
-from mindgit.sync.config import config_reader
 from mindgit.sync.quarantine import QUARANTINE_DIR
 
 PEERS_DIR = "peers"

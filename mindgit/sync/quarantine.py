@@ -25,8 +25,7 @@ import pygit2
 
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
-from mindgit.store.settings import read_size
-from mindgit.sync.config import config_reader
+from mindgit.store.settings import config_reader, read_size
 
 QUARANTINE_DIR = "quarantine"
 # The most one pull may bring, as git stores it (packs, compressed): a generous bound on a

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, MAX_STACK_BYTES, MAX_TABLE_ELEMENTS
+from mindgit.store.genome import Gene
 from mindgit.store.repository import (
     HeadDetached,
     HeadUnreadable,
@@ -350,3 +351,23 @@ def test_a_symbolic_experiment_ref_is_not_written_through(alpha: Store, mg: Mg) 
     )
     # Read through it still works, as git reads it.
     assert mg("--store", str(alpha.path), "show", "alias").code == 0
+
+
+@pytest.mark.parametrize(
+    "args", [("config", "get", "maxfetch"), ("evolve", "--fitness", "x", "--generations", "1")]
+)
+def test_a_setting_that_is_not_utf8_is_bad_data(
+    alpha: Store, mg: Mg, args: tuple[str, ...]
+) -> None:
+    # Store.config_get let pygit2's UnicodeDecodeError through: exit 3 for bad data in a file.
+    key = "mindgit.maxfetch" if args[0] == "config" else "mindgit.fuel"
+    alpha.set_genes([Gene.make("x0", "float", 0.5, min=-1, max=1)])
+    subprocess.run(["git", "--git-dir", str(alpha.path), "config", key, "\xff"], check=True)
+    with open(alpha.path / "config", "rb") as f:
+        text = f.read()
+    (alpha.path / "config").write_bytes(text.replace("\xff".encode(), b"\xff"))
+    before = snapshot(alpha.path)
+    r = mg("--store", str(alpha.path), *args)
+    assert_one_error_line(r.code, r.err)
+    assert r.code == 1 and f"config {key}" in r.err and "not UTF-8" in r.err, r.err
+    assert changes(before, snapshot(alpha.path)) == []

@@ -67,7 +67,7 @@ def _timeout(store: Store, given: float | None) -> float:
         return given
     # Read as `config set` checks it: whole seconds, within what poll() can wait (bad data in
     # the config is BadConfigValue, exit 1).
-    from mindgit.sync.config import config_reader
+    from mindgit.store.settings import config_reader
 
     configured = read_setting(config_reader(store.repo.config), "synctimeout")
     return DEFAULT_TIMEOUT if configured is None else float(configured)

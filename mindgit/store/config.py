@@ -1,0 +1,46 @@
+"""Reading a git config's values as mindgit's settings are read: bad data in the file is
+``BadConfigValue`` (exit 1). Kept apart from :mod:`mindgit.store.settings` (which knows each
+setting's check and the sandbox's bounds) so that every config lookup can use it cheaply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pygit2
+
+from mindgit.errors import MindgitError
+
+
+class BadConfigValue(MindgitError):
+    """A value found in a config is wrong where it is used: bad data in a file (exit 1), unlike
+    the same value typed on the command line (``BadSetting``, exit 2)."""
+
+    def __init__(self, key: str, value: str, problem: str, *, shown: str | None = None) -> None:
+        # ``shown`` stands for a value that may be a secret pasted by mistake (a key setting).
+        super().__init__(
+            f"config {key} = {shown or repr(value)} {problem}",
+            hint=f"fix it with `git config {key} VALUE`, or remove it: `git config --unset {key}`",
+        )
+        self.key = key
+        self.value = value
+
+
+def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
+    """A lookup by full key in a git config, for :func:`read_setting`: None when unset.
+
+    pygit2 decodes a value as UTF-8 and fails with Python's UnicodeDecodeError on other bytes
+    (``git config`` writes them as given): bad data in a file, ``BadConfigValue`` (exit 1).
+    """
+
+    def get(key: str) -> str | None:
+        if key not in config:
+            return None
+        try:
+            value = config[key]
+        except UnicodeDecodeError:
+            raw = config._get_entry(key).raw_value
+            raise BadConfigValue(key, "", "is not UTF-8 text", shown=repr(raw)) from None
+        # A key written with no `= value` is git's way of saying true (libgit2 gives None).
+        return "true" if value is None else str(value)
+
+    return get
