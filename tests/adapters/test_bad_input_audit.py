@@ -32,8 +32,8 @@ from mindgit.store import layout
 from mindgit.store.objects import as_commit
 from mindgit.store.repository import Store, init_store
 from tests.adapters.test_car_builders import export_bytes, rich_store
-from tests.cli.test_bad_input_audit import changes, snapshot
 from tests.conftest import FIXTURES, ROOT, Mg
+from tests.snapshots import changes, snapshot
 
 AF = FIXTURES / "agent-files" / "memgpt_agent.af"
 SHARED = Path("/work/shared/agent-files")

@@ -7,7 +7,6 @@ node (``@store``), a second node (``@beta``), and files of good and broken conte
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,30 +23,10 @@ from mindgit.adapters.car_export import export as export_car
 from mindgit.store.genome import parse_assignment
 from mindgit.store.repository import init_store
 from tests.conftest import FIXTURES, Mg, git
+from tests.snapshots import changes, snapshot
 
 AF = FIXTURES / "agent-files" / "memgpt_agent.af"
 MINDGIT = str(Path(sys.executable).with_name("mindgit"))
-
-
-def snapshot(root: Path) -> dict[str, tuple[object, ...]]:
-    """Every directory and file under ``root``: kind, mode, and a file's size and content hash."""
-    seen: dict[str, tuple[object, ...]] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames:
-            path = Path(dirpath, name)
-            seen[str(path.relative_to(root))] = ("dir", path.stat().st_mode)
-        for name in filenames:
-            path = Path(dirpath, name)
-            data = path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            seen[str(path.relative_to(root))] = ("file", path.stat().st_mode, len(data), digest)
-    return seen
-
-
-def changes(
-    before: dict[str, tuple[object, ...]], after: dict[str, tuple[object, ...]]
-) -> list[str]:
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 def assert_one_error_line(code: int, err: str) -> None:

@@ -31,14 +31,9 @@ from mindgit.identity.keys import (
 )
 from mindgit.identity.trust import TrustStore
 from mindgit.store.repository import Store, init_store
-from tests.cli.test_bad_input_audit import (
-    assert_one_error_line,
-    changes,
-    fill,
-    run_bytes,
-    snapshot,
-)
+from tests.cli.test_bad_input_audit import assert_one_error_line, fill, run_bytes
 from tests.conftest import FIXTURES, Mg, git
+from tests.snapshots import changes, snapshot
 
 SEED = bytes(range(7, 39))
 STOLEN = NodeKey.from_seed(SEED)

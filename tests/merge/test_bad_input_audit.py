@@ -50,29 +50,9 @@ from mindgit.store.verify import MAX_BLOB_BYTES
 from tests.conftest import Mg, git
 from tests.merge.conftest import HOSTILE, RASTRIGIN, diverge, x
 from tests.merge.test_gitdriver import clone, git_merge
+from tests.snapshots import changed, snapshot
 
 # ---- helpers -----------------------------------------------------------------------------------
-
-Snapshot = dict[str, tuple[object, ...]]
-
-
-def snapshot(root: Path) -> Snapshot:
-    """Every directory and file under ``root``: kind, mode, and a file's content hash."""
-    seen: Snapshot = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames:
-            path = Path(dirpath, name)
-            seen[str(path.relative_to(root))] = ("dir", path.stat().st_mode)
-        for name in filenames:
-            path = Path(dirpath, name)
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            seen[str(path.relative_to(root))] = ("file", path.stat().st_mode, digest)
-    return seen
-
-
-def changed(before: Snapshot, root: Path) -> list[str]:
-    after = snapshot(root)
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 def one_error_line(code: int, err: str, exit_code: int) -> None:

@@ -22,9 +22,10 @@ from mindgit.ipld.cid import CID
 from mindgit.store.private import reveal, think_private
 from mindgit.store.sealed import decode_envelope, encode_envelope
 from mindgit.store.state import Block, SchemaError, State
-from tests.cli.test_bad_input_audit import assert_one_error_line, changes, run_bytes, snapshot
+from tests.cli.test_bad_input_audit import assert_one_error_line, run_bytes
 from tests.conftest import Mg
 from tests.private.conftest import Nodes
+from tests.snapshots import changes, snapshot
 
 SECRET = "the vault code is 4417 and the stone is third 9c2e"
 

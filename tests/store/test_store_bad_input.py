@@ -27,8 +27,9 @@ from mindgit.store.repository import (
 )
 from mindgit.store.settings import MAX_SYNC_TIMEOUT, BadSetting, check_setting
 from mindgit.store.state import Block, SchemaError, make_thought
-from tests.cli.test_bad_input_audit import assert_one_error_line, changes, snapshot
+from tests.cli.test_bad_input_audit import assert_one_error_line
 from tests.conftest import Mg, git
+from tests.snapshots import changes, snapshot
 
 CONTROL_TAGS = ["a\nb", "a\x1b", "a\tb", "a\rb", "\x00", "a\x7fb", "a\u0085b", "a\u2028b"]
 

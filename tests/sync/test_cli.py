@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from mindgit.store.genome import Gene
 from mindgit.store.repository import init_store
-from tests.cli.test_bad_input_audit import snapshot
 from tests.conftest import Result
+from tests.snapshots import snapshot
 from tests.sync.conftest import Nodes
 from tests.sync.daemons import closed_port
 

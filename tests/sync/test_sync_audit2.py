@@ -5,7 +5,6 @@ docstring); stores are real, and so are git, its daemon and the hooks."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import resource
@@ -21,30 +20,10 @@ import pytest
 
 from mindgit.store.repository import Store
 from tests.conftest import Mg, git
+from tests.snapshots import changed, snapshot
 from tests.sync.conftest import Nodes
 from tests.sync.test_hooks_server import push as git_push
 from tests.sync.test_hooks_server import refs
-
-Snapshot = dict[str, tuple[object, ...]]
-
-
-def snapshot(root: Path) -> Snapshot:
-    """Every directory and file under ``root``: kind, mode, and a file's content hash."""
-    seen: Snapshot = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames:
-            path = Path(dirpath, name)
-            seen[str(path.relative_to(root))] = ("dir", path.lstat().st_mode)
-        for name in filenames:
-            path = Path(dirpath, name)
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            seen[str(path.relative_to(root))] = ("file", path.lstat().st_mode, digest)
-    return seen
-
-
-def changed(before: Snapshot, root: Path) -> list[str]:
-    after = snapshot(root)
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 def at(nodes: Nodes, name: str) -> tuple[str, str]:
