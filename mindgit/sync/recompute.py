@@ -195,6 +195,11 @@ def _int_or_none(text: str | None) -> int | None:
     return int(text)
 
 
+def _rank(claim: Claim) -> int:
+    # Generation 0 is a generation: `or -1` ranked it with a claim whose number is unreadable.
+    return -1 if claim.generation is None else claim.generation
+
+
 def select_claims(claims: Sequence[Claim], count: int | None) -> list[Claim]:
     """The claims to re-run: every final claim (each result, and each run's newest generation
     here), plus ``count`` of the others spread evenly over them (None: all). Deterministic."""
@@ -202,7 +207,7 @@ def select_claims(claims: Sequence[Claim], count: int | None) -> list[Claim]:
     for c in claims:
         if c.kind == GENERATION:
             held = newest.get(c.run_id)
-            if held is None or (c.generation or -1) >= (held.generation or -1):
+            if held is None or _rank(c) >= _rank(held):
                 newest[c.run_id] = c
     final = {c.commit for c in claims if c.kind == RESULT} | {c.commit for c in newest.values()}
     others = [c for c in claims if c.commit not in final]

@@ -433,3 +433,11 @@ def test_a_run_whose_limits_exceed_this_node_s_is_not_rerun(store: Store) -> Non
     assert all("exceed this node's" in p.reason for p in report.problems)
     store.config_set("mindgit.fuel", str(10**12))
     assert recompute(store.repo, everything(store), count=None).ok
+
+
+def test_the_newest_generation_of_a_run_is_its_generation_0_over_an_unnumbered_claim() -> None:
+    # `generation or -1` ranked generation 0 with a claim whose number could not be read, so
+    # the later of the two in the list was taken as the run's newest and always re-run.
+    gen0 = Claim("a" * 40, GENERATION, "r" * 12, 0)
+    unnumbered = Claim("b" * 40, GENERATION, "r" * 12, None)
+    assert [c.commit for c in select_claims([gen0, unnumbered], 0)] == [gen0.commit]
