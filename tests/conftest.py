@@ -95,3 +95,23 @@ def mg(capsys: pytest.CaptureFixture[str]) -> Mg:
         return Result(code, cap.out, cap.err)
 
     return call
+
+
+def read_only_mount_works() -> bool:
+    """Whether this process may bind-mount a directory read-only in a mount namespace of its
+    own (root, which file modes do not stop, with util-linux unshare)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = tempfile.mkdtemp(prefix="mindgit-ro-probe-")
+    try:
+        script = f"mount --bind -o ro {probe} {probe} && ! touch {probe}/x 2>/dev/null"
+        proc = subprocess.run(
+            ["unshare", "-m", "sh", "-c", script], capture_output=True, check=False
+        )
+        return proc.returncode == 0
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)

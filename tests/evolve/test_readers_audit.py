@@ -260,17 +260,15 @@ def test_lineage_shows_a_peer_s_experiment_as_one_line(node: tuple[Store, str], 
     assert "\x1b" not in r.out and "\x07" not in r.out
 
 
-def test_runs_check_of_a_run_whose_module_blob_is_missing(node: tuple[Store, str], mg: Mg) -> None:
-    # It was an internal error (KeyError on the missing blob).
-    store, run_id = node
+def _retip_with_module(store: Store, run_id: str, blob: str) -> None:
+    """Point the run at a copy of its last generation whose module.wasm entry is ``blob``
+    (which may be missing from the object database)."""
     tip = git(store, "rev-parse", f"refs/runs/{run_id}")
-    missing = "1" * 40
-    listing = git(store, "ls-tree", tip).splitlines()
     lines = [
-        e.split("\t")[0].rsplit(" ", 1)[0] + f" {missing}\tmodule.wasm"
+        e.split("\t")[0].rsplit(" ", 1)[0] + f" {blob}\tmodule.wasm"
         if e.endswith("\tmodule.wasm")
         else e
-        for e in listing
+        for e in git(store, "ls-tree", tip).splitlines()
     ]
     tree = git(store, "mktree", "--missing", data=("\n".join(lines) + "\n").encode())
     message = git(store, "log", "-1", "--format=%B", tip)
@@ -280,28 +278,19 @@ def test_runs_check_of_a_run_whose_module_blob_is_missing(node: tuple[Store, str
         f"refs/runs/{run_id}",
         git(store, "commit-tree", tree, "-p", f"{tip}^", "-m", message),
     )
+
+
+def test_runs_check_of_a_run_whose_module_blob_is_missing(node: tuple[Store, str], mg: Mg) -> None:
+    # It was an internal error (KeyError on the missing blob).
+    store, run_id = node
+    _retip_with_module(store, run_id, "1" * 40)
     refused(mg, store, "runs", "--check", run_id, code=1, words="holds no module.wasm")
 
 
 def test_runs_check_of_a_run_whose_module_is_other_bytes(node: tuple[Store, str], mg: Mg) -> None:
     store, run_id = node
-    tip = git(store, "rev-parse", f"refs/runs/{run_id}")
     other = git(store, "hash-object", "-w", "--stdin", data=b"\0asm\1\0\0\0")
-    listing = git(store, "ls-tree", tip).splitlines()
-    lines = [
-        e.split("\t")[0].rsplit(" ", 1)[0] + f" {other}\tmodule.wasm"
-        if e.endswith("\tmodule.wasm")
-        else e
-        for e in listing
-    ]
-    tree = git(store, "mktree", data=("\n".join(lines) + "\n").encode())
-    message = git(store, "log", "-1", "--format=%B", tip)
-    git(
-        store,
-        "update-ref",
-        f"refs/runs/{run_id}",
-        git(store, "commit-tree", tree, "-p", f"{tip}^", "-m", message),
-    )
+    _retip_with_module(store, run_id, other)
     refused(mg, store, "runs", "--check", run_id, code=1, words="is not the module")
 
 

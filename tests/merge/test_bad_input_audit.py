@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +44,7 @@ from mindgit.store.private import seal_note
 from mindgit.store.repository import HeadDetached, Store
 from mindgit.store.state import Block, State, make_thought
 from mindgit.store.verify import MAX_BLOB_BYTES
-from tests.conftest import Mg, git
+from tests.conftest import Mg, git, read_only_mount_works
 from tests.merge.conftest import HOSTILE, RASTRIGIN, diverge, x
 from tests.merge.test_gitdriver import clone, git_merge
 from tests.snapshots import changed, snapshot
@@ -319,24 +316,8 @@ def test_a_path_that_is_not_a_store_is_refused_and_left_alone(mg: Mg, tmp_path: 
     assert changed(before, tmp_path) == []
 
 
-def _read_only_mount_works() -> bool:
-    """Whether this process may bind-mount a directory read-only in a mount namespace of its
-    own (root, which file modes do not stop, with util-linux unshare)."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return False
-    probe = tempfile.mkdtemp(prefix="mindgit-ro-probe-")
-    try:
-        script = f"mount --bind -o ro {probe} {probe} && ! touch {probe}/x 2>/dev/null"
-        proc = subprocess.run(
-            ["unshare", "-m", "sh", "-c", script], capture_output=True, check=False
-        )
-        return proc.returncode == 0
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
-
-
 @pytest.mark.skipif(
-    not _read_only_mount_works(),
+    not read_only_mount_works(),
     reason="needs root and unshare to mount the store read-only (root ignores file modes)",
 )
 def test_a_read_only_store_refuses_the_merge_and_still_plans_it(rastrigin: Store) -> None:

@@ -9,17 +9,15 @@ import json
 import os
 import resource
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from mindgit.store.repository import Store
-from tests.conftest import Mg, git
+from tests.conftest import Mg, git, read_only_mount_works
 from tests.snapshots import changed, snapshot
 from tests.sync.conftest import Nodes
 from tests.sync.test_hooks_server import push as git_push
@@ -228,22 +226,8 @@ def test_a_full_disk_is_this_stores_problem_not_the_peers(pair: Nodes, mg: Mg) -
     assert alpha.head("ideas") == beta.head("ideas")
 
 
-def _read_only_mount_works() -> bool:
-    """Whether this process may bind-mount a directory read-only in a mount namespace of its
-    own (root, which file modes do not stop, with util-linux unshare)."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return False
-    probe = tempfile.mkdtemp(prefix="mindgit-ro-probe-")
-    try:
-        script = f"mount --bind -o ro {probe} {probe} && ! touch {probe}/x 2>/dev/null"
-        proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True)
-        return proc.returncode == 0
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
-
-
 @pytest.mark.skipif(
-    not _read_only_mount_works(),
+    not read_only_mount_works(),
     reason="needs root and unshare to mount the store read-only (root ignores file modes)",
 )
 def test_pull_sync_push_into_a_read_only_store_are_one_line_and_change_nothing(
