@@ -35,7 +35,6 @@ from mindgit.identity.keys import DID_PREFIX, PublicKey
 from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
-from mindgit.store.settings import config_reader
 from mindgit.sync import refspace
 from mindgit.sync.quarantine import QUARANTINE_DIR
 
@@ -212,8 +211,8 @@ def remove_peer(store: Store, name: str) -> Peer:
 
 
 def _peer_or_none(store: Store, name: str) -> Peer | None:
-    # A value set by hand that is not UTF-8 is BadConfigValue (exit 1), not UnicodeDecodeError.
-    get = config_reader(store.repo.config)
+    # A value set by hand that is not UTF-8 is BadConfigValue (exit 1) from Store.config_get.
+    get = store.config_get
     url = get(f"remote.{name}.url")
     if url is None:
         return None

@@ -25,7 +25,7 @@ import pygit2
 
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
-from mindgit.store.settings import config_reader, read_size
+from mindgit.store.settings import read_size
 
 QUARANTINE_DIR = "quarantine"
 # The most one pull may bring, as git stores it (packs, compressed): a generous bound on a
@@ -38,7 +38,7 @@ _CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = tr
 
 def max_fetch(store: Store) -> int:
     """The largest pull this store accepts, in bytes (config ``mindgit.maxfetch``)."""
-    size = read_size(config_reader(store.repo.config), "maxfetch")
+    size = read_size(store.config_get, "maxfetch")
     return DEFAULT_MAX_FETCH if size is None else size
 
 

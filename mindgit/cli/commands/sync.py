@@ -67,9 +67,7 @@ def _timeout(store: Store, given: float | None) -> float:
         return given
     # Read as `config set` checks it: whole seconds, within what poll() can wait (bad data in
     # the config is BadConfigValue, exit 1).
-    from mindgit.store.settings import config_reader
-
-    configured = read_setting(config_reader(store.repo.config), "synctimeout")
+    configured = read_setting(store.config_get, "synctimeout")
     return DEFAULT_TIMEOUT if configured is None else float(configured)
 
 
