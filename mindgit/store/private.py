@@ -31,7 +31,7 @@ from mindgit.store.repository import (
     Store,
     UnknownThought,
 )
-from mindgit.store.rotations import RETIRED_DIR, pending_key_path
+from mindgit.store.rotations import RETIRED_DIR
 from mindgit.store.sealed import encode_envelope, is_sealed, sealed_from_node
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block, SchemaError, State, check_note
 from mindgit.store.state import check_thought as _check_thought
@@ -192,7 +192,7 @@ def node_keys(store: Store) -> tuple[NodeKey, ...]:
 
 def pending_keys(store: Store) -> list[NodeKey]:
     """The key a rotation that did not finish was moving to, if it waits in the store."""
-    path = pending_key_path(store)
+    path = store.pending_key_path
     if not path.is_file():
         return []
     key = NodeKey.load(path)

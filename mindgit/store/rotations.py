@@ -210,7 +210,7 @@ def rotate_key(store: Store) -> Rotation:
         raise RotationTooLarge(len(heads), size)
     folder = store.path / MINDGIT_DIR
     external = store.config_get("mindgit.keyfile") is not None
-    pending = pending_key_path(store)
+    pending = store.pending_key_path
     if pending.exists():
         new = NodeKey.load(pending)  # an interrupted rotation: finish it with the same key
     else:
@@ -238,12 +238,6 @@ def rotate_key(store: Store) -> Rotation:
     # The store caches its loaded key; make it load the new one on next use.
     store.forget_key()
     return Rotation(commit, old.public, new.public, name, retired_as, retired_path)
-
-
-def pending_key_path(store: Store) -> Path:
-    """Where the key a rotation moves to waits until the rotation is done (see
-    ``Store.pending_key_path``)."""
-    return store.pending_key_path
 
 
 def rotation_heads(repo: pygit2.Repository) -> tuple[str, ...]:
