@@ -180,7 +180,15 @@ def locked_ref(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> Iter
         raise RefUnwritable(ref, path.parent, e.strerror or str(e)) from None
     if path.is_dir():
         raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
-    held = RefLock(repo, ref, _acquire(lock, ref, wait), lock)
+    fd = _acquire(lock, ref, wait)
+    try:
+        held = RefLock(repo, ref, fd, lock)
+    except BaseException:
+        # A ref that cannot be read fails here, after the lock was taken: left behind, the lock
+        # would block every later writer of this ref once the ref is repaired.
+        os.close(fd)
+        lock.unlink(missing_ok=True)
+        raise
     try:
         target = _symbolic_target(path)
         if target is not None:
@@ -259,20 +267,52 @@ def _append_reflog(gitdir: Path, ref: str, old: str | None, new: str, who: str, 
         f.write(line)
 
 
-def set_head(repo: pygit2.Repository, ref: str) -> None:
-    """Make HEAD a symbolic ref to ``ref``, atomically, as git does."""
-    check_ref_name(ref)
+class HeadLock:
+    """``HEAD`` held under git's lock file: :meth:`point` it at an experiment once."""
+
+    def __init__(self, gitdir: Path, fd: int, lock: Path) -> None:
+        self._gitdir = gitdir
+        self._fd = fd
+        self._lock = lock
+        self.done = False
+
+    def point(self, ref: str) -> None:
+        check_ref_name(ref)
+        if self.done:
+            raise RefError("HEAD was already updated under this lock")
+        try:
+            os.write(self._fd, f"ref: {ref}\n".encode())
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+            os.replace(self._lock, self._gitdir / "HEAD")
+        except OSError as e:  # the lock is removed on release: HEAD is as it was
+            raise RefUnwritable("HEAD", self._gitdir / "HEAD", e.strerror or str(e)) from None
+        self.done = True
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if not self.done:
+            self._lock.unlink(missing_ok=True)
+
+
+@contextmanager
+def locked_head(repo: pygit2.Repository, *, wait: float = 10.0) -> Iterator[HeadLock]:
+    """Hold ``HEAD``'s lock, so that a change that ends by pointing it elsewhere (a fork that
+    switches) can fail on the lock before it has written anything."""
     gitdir = Path(repo.path)
     lock = gitdir / "HEAD.lock"
-    fd = _acquire(lock, "HEAD", 10.0)
+    held = HeadLock(gitdir, _acquire(lock, "HEAD", wait), lock)
     try:
-        os.write(fd, f"ref: {ref}\n".encode())
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(lock, gitdir / "HEAD")
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        lock.unlink(missing_ok=True)
-        raise
+        yield held
+    finally:
+        held.release()
+
+
+def set_head(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> None:
+    """Make HEAD a symbolic ref to ``ref``, atomically, as git does."""
+    check_ref_name(ref)
+    with locked_head(repo, wait=wait) as held:
+        held.point(ref)

@@ -11,6 +11,7 @@ Experiments are ``refs/heads/<name>``; the current one is what ``HEAD`` points a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,6 +30,7 @@ from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
     RefError,
     check_ref_name,
+    locked_head,
     locked_ref,
     read_ref,
     set_head,
@@ -410,20 +412,27 @@ class Store:
         if read_ref(self.repo, HEADS + name) is not None:
             raise ExperimentExists(name)
         commit = self.resolve(start) if start is not None else self.head()
-        update_ref(
-            self.repo,
-            HEADS + name,
-            commit,
-            None,
-            message=f"fork: from {start or self.current}",
-            committer=self._reflog_identity(),
-        )
-        if switch:
-            set_head(self.repo, HEADS + name)
+        with contextlib.ExitStack() as stack:
+            # HEAD is locked before the experiment is created: a fork that cannot switch to it
+            # (HEAD held by another writer) fails having created nothing, and can be run again.
+            head = (
+                stack.enter_context(locked_head(self.repo, wait=self.lock_wait)) if switch else None
+            )
+            update_ref(
+                self.repo,
+                HEADS + name,
+                commit,
+                None,
+                message=f"fork: from {start or self.current}",
+                committer=self._reflog_identity(),
+                wait=self.lock_wait,
+            )
+            if head is not None:
+                head.point(HEADS + name)
         return commit
 
     def switch(self, name: str) -> None:
-        set_head(self.repo, HEADS + self.experiment(name))
+        set_head(self.repo, HEADS + self.experiment(name), wait=self.lock_wait)
 
     # -- reading --------------------------------------------------------------------------
 
