@@ -4,8 +4,10 @@ Subcommands are imported only when run, so a read command pays for nothing it do
 Errors are caught once, here: a ``MindgitError`` is one line on stderr and exit 1 (2 for usage),
 anything else is a bug (exit 3, traceback with ``--debug``), Ctrl-C exits 130. With ``--json``
 an error is also one JSON document on stdout (``{"error": ..., "hint": ..., "type": ...}``), so a
-script always gets exactly one document. A reader that closes stdout early (``mindgit log |
-head -1``) ends the command quietly with 141, the status git gets from SIGPIPE.
+script always gets exactly one document. Standard output is one rule for every command (text,
+JSON or bytes): a reader that closes it early (``mindgit log | head -1``) ends the command
+quietly with 141, the status git gets from SIGPIPE; a write it refuses (closed with ``>&-``,
+``> /dev/full``) is a failed operation, exit 1 with one line naming stdout and the OS's reason.
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ import atexit
 import contextlib
 import importlib
 import os
-import select
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 import click
 
-from mindgit.cli.output import emit_json
+from mindgit.cli.output import (
+    ReaderGone,
+    StdoutError,
+    discard_stdout,
+    emit_json,
+    guarded_stdout,
+)
 from mindgit.errors import MindgitError, one_line
 
 # What git exits with when a reader closes its stdout: killed by SIGPIPE (128 + 13).
@@ -121,19 +128,29 @@ def run(argv: list[str] | None = None) -> int:
     if COMPLETE_VAR in os.environ:
         # Shell completion is click's own business, and it exits by itself.
         cli.main(args=args, prog_name="mindgit", complete_var=COMPLETE_VAR)
-    debug = "--debug" in args
     as_json = wants_json(args)
+    with guarded_stdout():
+        try:
+            code = _run(args, as_json)
+            # Buffered output is written here, where its failure is still reported.
+            _flush_stdout()
+        except ReaderGone:
+            return _quiet_exit()
+        except StdoutError as e:
+            # Not as JSON: stdout is what failed.
+            return _fail(str(e), e.hint, e.exit_code, type(e).__name__, False)
+        return code
+
+
+def _run(args: list[str], as_json: bool) -> int:
+    debug = "--debug" in args
     try:
-        # Not cli.main: it turns a closed stdout into a silent exit 1, and a closed pipe is not
-        # an error here (git exits 141). The rest of what it catches is mapped below.
+        # Not cli.main: it turns a closed stdout into a silent exit 1; what it catches is
+        # mapped below, and a failed write to stdout in run().
         with cli.make_context("mindgit", args) as ctx:
             rv = cli.invoke(ctx)
-        # Buffered output is written here, where a closed pipe can still be told apart.
-        _flush_stdout()
-    except BrokenPipeError as e:
-        if _stdout_closed():
-            return _quiet_exit()
-        return _fail(f"{e.strerror or e}", None, 1, "BrokenPipeError", as_json)
+    except (ReaderGone, StdoutError):
+        raise
     except MindgitError as e:
         return _fail(str(e), e.hint, e.exit_code, getattr(e, "kind", type(e).__name__), as_json)
     except click.exceptions.Exit as e:
@@ -198,13 +215,15 @@ def report_error(
 
 
 def _fail(message: str, hint: str | None, code: int, kind: str, as_json: bool) -> int:
-    try:
-        report_error(message, hint, kind, as_json=as_json)
-        _flush_stdout()
-    except BrokenPipeError:
-        if _stdout_closed():
-            return _quiet_exit()
-        raise
+    # The line on stderr first: it is the report, whatever becomes of stdout. The JSON document
+    # is for a reader that is still there; if stdout fails too, the command has failed already.
+    _error(message, hint)
+    if as_json:
+        try:
+            _emit_error(message, hint, kind)
+            _flush_stdout()
+        except (ReaderGone, StdoutError):
+            discard_stdout()
     return code
 
 
@@ -221,26 +240,8 @@ def _flush_stdout() -> None:
         sys.stdout.flush()
 
 
-def _stdout_closed() -> bool:
-    """Whether stdout's reader has gone (a pipe with no reader polls as an error)."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return True  # not a real file (tests capture it): only a write to it could have failed
-    poller = select.poll()
-    poller.register(fd, select.POLLOUT)
-    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in poller.poll(0))
-
-
 def _quiet_exit() -> int:
-    # Whatever is still buffered would fail again when Python flushes stdout at exit and print
-    # "Exception ignored ... BrokenPipeError": send it nowhere instead.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (AttributeError, OSError, ValueError):
-        pass
+    discard_stdout()
     return EXIT_PIPE_CLOSED
 
 

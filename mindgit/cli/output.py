@@ -2,23 +2,152 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import json
+import os
+import select
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO, Literal
 
 import click
 
-from mindgit.errors import UsageError, one_line
+from mindgit.errors import MindgitError, UsageError, one_line
+
+
+class StdoutError(MindgitError):
+    """Standard output refused a write: it was closed (``>&-``), its device is full
+    (``> /dev/full``), or it failed otherwise. The operation failed: exit 1."""
+
+    def __init__(self, error: OSError) -> None:
+        hint = None
+        if error.errno == errno.EBADF:
+            hint = "standard output is closed; give the command somewhere to write"
+        super().__init__(f"cannot write to stdout: {error.strerror or error}", hint=hint)
+        self.errno = error.errno
+
+
+class ReaderGone(BrokenPipeError):
+    """Standard output's reader went away (``mindgit log | head -1``): not a failure of the
+    command; the CLI ends quietly, as git does."""
+
+
+class _StdoutWriter(io.RawIOBase):
+    """Descriptor 1 as the CLI writes it: every way a write can fail is one of two errors of
+    our own, so that the CLI edge tells "the reader left" from "the write failed" without
+    guessing which of the command's files an OSError came from."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self.discard = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        try:
+            return os.isatty(self._fd)
+        except OSError:
+            return False
+
+    def write(self, data: Any) -> int:
+        if self.discard:
+            return memoryview(data).nbytes
+        while True:
+            try:
+                return os.write(self._fd, data)
+            except BlockingIOError:
+                # A descriptor another program made non-blocking (shared with a terminal or
+                # a pipe): wait until it takes bytes, as a blocking one would.
+                select.select([], [self._fd], [])
+            except BrokenPipeError:
+                raise ReaderGone(errno.EPIPE, os.strerror(errno.EPIPE)) from None
+            except OSError as e:
+                raise StdoutError(e) from None
+
+
+@contextlib.contextmanager
+def guarded_stdout() -> Iterator[None]:
+    """Run the CLI with ``sys.stdout`` writing through :class:`_StdoutWriter`; on leaving, what
+    is still buffered (after a failure) is dropped and the caller's stream is put back.
+
+    Only the process's own stdout is wrapped: one a caller has replaced (pytest's capture) is
+    left as it is. A descriptor 1 that was closed before Python started (``sys.stdout`` is None)
+    gets /dev/null opened read-only, so that no file the command opens becomes descriptor 1 (a
+    child would write into it) and a write to it fails with the OS's own EBADF.
+    """
+    original = sys.stdout
+    if original is not sys.__stdout__:
+        yield
+        return
+    if original is None:
+        fd = 1
+        try:
+            os.fstat(fd)
+        except OSError:
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        else:
+            fd = -1  # descriptor 1 was taken since: writes fail with EBADF, as to a closed one
+        encoding, errors, line_buffering = "utf-8", "strict", False
+    else:
+        try:
+            original.flush()
+            fd = original.fileno()
+        except (OSError, ValueError):
+            yield
+            return
+        encoding, errors = original.encoding, original.errors or "strict"
+        line_buffering = original.line_buffering
+    raw = _StdoutWriter(fd)
+    wrapped = io.TextIOWrapper(
+        io.BufferedWriter(raw), encoding=encoding, errors=errors, line_buffering=line_buffering
+    )
+    sys.stdout = wrapped
+    try:
+        yield
+    finally:
+        raw.discard = True
+        with contextlib.suppress(OSError, ValueError):
+            wrapped.flush()
+        sys.stdout = original
+
+
+def discard_stdout() -> None:
+    """Drop whatever stdout still holds: after a failed write it would only fail again."""
+    raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
+    if isinstance(raw, _StdoutWriter):
+        raw.discard = True
+        return
+    # Not ours (a caller's real stream): send descriptor 1 nowhere, so that Python's own flush
+    # at exit does not print "Exception ignored ... BrokenPipeError".
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def standard_stream(which: Literal["input", "output"]) -> BinaryIO:
     """Standard input or output as bytes; an error of our own when the caller closed it."""
-    stream = sys.stdin if which == "input" else sys.stdout
-    if stream is None:
-        # `mindgit export --car - >&-`: Python sets a closed standard stream to None.
-        raise UsageError(f"standard {which} is closed", hint=f"give the command a standard {which}")
-    return stream.buffer
+    if which == "output":
+        if sys.stdout is None:
+            # Only outside guarded_stdout (a library caller's closed stdout): as inside it.
+            raise StdoutError(OSError(errno.EBADF, os.strerror(errno.EBADF)))
+        return sys.stdout.buffer
+    if sys.stdin is None:
+        # `mindgit import-af - <&-`: Python sets a closed standard stream to None.
+        raise UsageError("standard input is closed", hint="give the command a standard input")
+    return sys.stdin.buffer
 
 
 def emit_json(data: Any) -> None:
