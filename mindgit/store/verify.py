@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -653,19 +653,28 @@ def verify_commits(
     tips: Iterable[str],
     hide: Iterable[str] = (),
     *,
-    on_result: Callable[[CommitResult], None] | None = None,
+    workers: int | None = None,
 ) -> Report:
-    """Verify every commit reachable from ``tips`` but not from ``hide``."""
+    """Verify every commit reachable from ``tips`` but not from ``hide``.
+
+    A long history is checked by two processes when a core is idle (``workers``: see
+    :func:`mindgit.store.split.check_in_halves`); the report is the one a single process makes.
+    """
+    from mindgit.store.generation_check import remembering
+    from mindgit.store.split import check_in_halves
+
     v = Verifier(repo, trust)
-    report = Report()
     tips, hide = list(tips), list(hide)
     history = None if hide else v.linear_history(tips)
-    for oid in walk(repo, tips, hide) if history is None else history:
-        result = v.check_commit(oid)
-        report.results.append(result)
-        if on_result is not None:
-            on_result(result)
-    return report
+    commits = list(walk(repo, tips, hide)) if history is None else history
+
+    def check(share: Sequence[str]) -> list[CommitResult]:
+        # The generations of a run share their run.json, module, manifest shape and states.
+        with remembering(repo):
+            return [v.check_commit(oid) for oid in share]
+
+    results, _ = check_in_halves(commits, check, workers=workers)
+    return Report(results)
 
 
 def _module_refusal(

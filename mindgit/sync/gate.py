@@ -28,12 +28,7 @@ same; see :func:`verify_new_commits`.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pickle
 import re
-import signal
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -50,6 +45,7 @@ from mindgit.store.refs import RefError, check_ref_name, read_ref
 from mindgit.store.repository import SYNCED_PREFIXES
 from mindgit.store.retired import RECORD_FILE
 from mindgit.store.rotations import ANNOUNCE_REF, PROOF_FILE
+from mindgit.store.split import check_in_halves
 from mindgit.store.verify import (
     FITNESS_FILE,
     GENERATION_FILE,
@@ -295,13 +291,6 @@ def check_commits(
 
 # ---- signatures and content, in one process or two --------------------------------------------
 
-# Below this many commits a second process costs more than it saves: forking, and each process
-# checking its own copy of what the generations of a run share (run.json, the module, the first
-# manifest in full). Measured as wall time, two processes against one, on runs of 64 states
-# (2026-11-26, after the per-commit checks got faster): 12 commits lose 40%, 16-20 break even,
-# 28 save ~8%, 36 a quarter, 54 ~40%, 104 ~half.
-SPLIT_MIN_COMMITS = 24
-
 
 @dataclass(frozen=True, slots=True)
 class Verification:
@@ -320,75 +309,38 @@ def verify_new_commits(
 ) -> Verification:
     """Signature and content problems of ``commits`` (parents first), in that order.
 
-    The later half is checked by a forked process while this one checks the earlier half when
-    ``workers`` is 2, or when it is None (the default) and the update is large enough
-    (:data:`SPLIT_MIN_COMMITS`) and a core is idle (a second process on a busy machine only
-    competes with the first). Never with another thread running (a fork copies only the
-    calling thread: a lock another thread holds would never be released in the child) or
-    without ``os.fork``. Each commit's problems depend on that commit's objects alone (what a
-    process remembers between commits only saves work), so the merged list is the one a
-    single process finds. If the worker fails in any way, this process checks its share too.
+    A large update is shared with a forked process when a core is idle (``workers``: see
+    :func:`mindgit.store.split.check_in_halves`); the list is the one a single process finds.
     Call only once every object's size is known to be safe to read.
     """
-    commits = list(commits)
-    if workers is None:
-        workers = 2 if len(commits) >= SPLIT_MIN_COMMITS and _idle_core() else 1
-    if workers > 1 and len(commits) > 1 and hasattr(os, "fork") and threading.active_count() == 1:
-        cut = len(commits) // 2
-        theirs = _in_worker(repo, trust, commits[cut:])
-        mine = _verify_share(repo, trust, commits[:cut], theirs)
-        later = theirs.result() if theirs is not None else None
-        if later is not None:
-            return Verification(tuple(mine + later), True)
-        return Verification(tuple(mine + _verify_share(repo, trust, commits[cut:])), False)
-    return Verification(tuple(_verify_share(repo, trust, commits)), False)
-
-
-def _idle_core() -> bool:
-    """Whether the last minute's load leaves a core free for a second process."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return False
-    # The load counts this process too (about 1 while it runs): a core is free while the rest
-    # of the machine keeps at least half of one idle.
-    return cores > 1 and load <= cores - 0.5
+    problems, split = check_in_halves(
+        list(commits), lambda share: _verify_share(repo, trust, share), workers=workers
+    )
+    return Verification(tuple(problems), split)
 
 
 def _verify_share(
-    repo: pygit2.Repository,
-    trust: TrustStore,
-    commits: Sequence[str],
-    worker: _Worker | None = None,
+    repo: pygit2.Repository, trust: TrustStore, commits: Sequence[str]
 ) -> list[Problem]:
     found: list[list[Problem]] = [[] for _ in commits]
-    try:
-        # A fitness module's sandbox load (a compile) runs on a thread of its own while the
-        # other commits are checked, and its commit is checked last: each commit's problems
-        # depend on its own objects alone, so the order they are found in changes none.
-        ahead = _modules_ahead(repo, commits) if len(commits) > 1 else {}
-        modules = ModuleLoads(list(ahead.values()))
-        verifier = Verifier(repo, trust, modules)
-        order = [i for i in range(len(commits)) if i not in ahead] + sorted(ahead)
-        # The generations of a run share their run.json, module, manifest shape and states.
-        with remembering(repo):
-            for i in order:
-                oid = commits[i]
-                result = verifier.check_commit(oid)
-                found[i].extend(result.problems)
-                commit = as_commit(repo[oid])
-                assert commit is not None
-                if result.ok and _kind(commit.tree) == "announcement":
-                    found[i].extend(_announcement_problems(repo, oid, commit, result.signer))
-        modules.close()
-    except BaseException:
-        if worker is not None:
-            worker.kill()
-        raise
+    # A fitness module's sandbox load (a compile) runs on a thread of its own while the
+    # other commits are checked, and its commit is checked last: each commit's problems
+    # depend on its own objects alone, so the order they are found in changes none.
+    ahead = _modules_ahead(repo, commits) if len(commits) > 1 else {}
+    modules = ModuleLoads(list(ahead.values()))
+    verifier = Verifier(repo, trust, modules)
+    order = [i for i in range(len(commits)) if i not in ahead] + sorted(ahead)
+    # The generations of a run share their run.json, module, manifest shape and states.
+    with remembering(repo):
+        for i in order:
+            oid = commits[i]
+            result = verifier.check_commit(oid)
+            found[i].extend(result.problems)
+            commit = as_commit(repo[oid])
+            assert commit is not None
+            if result.ok and _kind(commit.tree) == "announcement":
+                found[i].extend(_announcement_problems(repo, oid, commit, result.signer))
+    modules.close()
     return [p for problems in found for p in problems]
 
 
@@ -415,76 +367,6 @@ def _modules_ahead(
         if isinstance(blob, pygit2.Blob):
             ahead[i] = (blob.id, blob.read_raw())
     return ahead
-
-
-class _Worker:
-    """A forked process checking a share of the commits; its problems come back pickled."""
-
-    def __init__(self, pid: int, fd: int) -> None:
-        self.pid = pid
-        self.fd: int | None = fd
-
-    def result(self) -> list[Problem] | None:
-        """The worker's problems once it is done; None if it failed in any way."""
-        assert self.fd is not None
-        chunks = []
-        try:
-            while chunk := os.read(self.fd, 1 << 16):
-                chunks.append(chunk)
-        except BaseException:
-            self.kill()
-            raise
-        self._close()
-        _, status = os.waitpid(self.pid, 0)
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-            return None
-        try:
-            # Written by this process's own fork just now, not by anyone else.
-            rows = pickle.loads(b"".join(chunks))
-            return [Problem(commit, reason, obj) for commit, reason, obj in rows]
-        except (pickle.UnpicklingError, EOFError, TypeError, ValueError):
-            return None
-
-    def kill(self) -> None:
-        """Stop the worker (this process is leaving with an error) and reap it."""
-        self._close()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        os.waitpid(self.pid, 0)
-
-    def _close(self) -> None:
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            os.close(fd)
-
-
-def _in_worker(
-    repo: pygit2.Repository, trust: TrustStore, commits: Sequence[str]
-) -> _Worker | None:
-    """Start checking ``commits`` in a forked process; None if no process could be made."""
-    read_fd, write_fd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
-        return None
-    if pid != 0:
-        os.close(write_fd)
-        return _Worker(pid, read_fd)
-    # The worker: it must never return into its caller's frames (they would go on as a second
-    # copy of this pull or hook), so every way out is os._exit.
-    status = 1
-    try:
-        os.close(read_fd)
-        rows = [(p.commit, p.reason, p.object) for p in _verify_share(repo, trust, commits)]
-        data = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_fd, view) :]
-        status = 0
-    finally:
-        os._exit(status)
 
 
 # ---- object sizes and names -------------------------------------------------------------------

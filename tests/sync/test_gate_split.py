@@ -1,6 +1,6 @@
-"""The gate's signature and content checks shared with a forked process must find exactly what
-one process finds, in the same order, and fall back to one process whenever the worker cannot
-help (small updates, other threads, a worker that fails)."""
+"""The gate's signature and content checks, and verify's, shared with a forked process must
+find exactly what one process finds, in the same order, and fall back to one process whenever
+the worker cannot help (small updates, other threads, a worker that fails)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 
 from mindgit.evolve.run import start_run
 from mindgit.identity.keys import NodeKey
+from mindgit.store import split
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Store
-from mindgit.store.verify import walk
-from mindgit.sync import gate
-from mindgit.sync.gate import SPLIT_MIN_COMMITS, check_commits, verify_new_commits
+from mindgit.store.split import SPLIT_MIN_COMMITS
+from mindgit.store.verify import verify_commits, walk
+from mindgit.sync.gate import check_commits, verify_new_commits
 from mindgit.sync.outcomes import PullRejected, PullReport
 from mindgit.sync.pull import pull
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
@@ -99,6 +100,21 @@ def test_check_commits_names_the_same_problems_in_one_or_two_processes(
         assert expected in reasons
 
 
+def test_verify_reports_the_same_from_one_or_two_processes(
+    history: tuple[Store, list[str], list[str]],
+) -> None:
+    store, good, bad = history
+    experiment = store.head(store.current)
+    for tips in ([good[-1], experiment], bad, [experiment]):  # a linear history, read ahead
+        alone = verify_commits(store.repo, store.trust, tips, workers=1)
+        shared = verify_commits(store.repo, store.trust, tips, workers=2)
+        assert shared.results == alone.results
+    assert {p.commit for p in alone.problems} <= set(bad)
+    every = verify_commits(store.repo, store.trust, bad, workers=2)
+    assert {p.commit for p in every.problems} == set(bad)
+    assert len(every.results) == len(set(good) | set(bad))
+
+
 def test_small_updates_stay_in_one_process(history: tuple[Store, list[str], list[str]]) -> None:
     store, good, _ = history
     few = good[: SPLIT_MIN_COMMITS - 1]
@@ -151,7 +167,7 @@ def test_a_shared_check_reads_no_object_before_the_sizes_pass(
 def _pull_with(nodes: Nodes, monkeypatch: pytest.MonkeyPatch, idle: bool) -> PullReport | str:
     """A fresh node pulls beta with the machine's load pinned: its checks shared with a worker
     (idle) or not; the report, or the refusal's problems."""
-    monkeypatch.setattr(gate, "_idle_core", lambda: idle)
+    monkeypatch.setattr(split, "idle_core", lambda: idle)
     name = f"node{len(nodes.stores)}"
     node = nodes.make(name)
     node.trust.add(nodes["beta"].public_key, "beta")

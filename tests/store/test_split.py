@@ -1,0 +1,104 @@
+"""check_in_halves: the later half of a list checked by a forked process must give exactly the
+list one process gives, and fall back to one process whenever the worker cannot help."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from mindgit.store import split
+from mindgit.store.split import SPLIT_MIN_COMMITS, check_in_halves
+
+ITEMS = [f"c{i:02d}" for i in range(40)]
+
+
+def tagged(share: Sequence[str]) -> list[tuple[str, int]]:
+    """Each item with the process that checked it."""
+    return [(item, os.getpid()) for item in share]
+
+
+def test_the_later_half_is_checked_by_another_process() -> None:
+    results, shared = check_in_halves(ITEMS, tagged, workers=2)
+    assert shared
+    assert [item for item, _ in results] == ITEMS
+    me = os.getpid()
+    assert {pid for _, pid in results[:20]} == {me}
+    (other,) = {pid for _, pid in results[20:]}
+    assert other != me
+
+
+def test_one_worker_or_a_short_list_stays_in_this_process() -> None:
+    me = os.getpid()
+    for items, workers in ((ITEMS, 1), (ITEMS[:1], 2), ([], 2)):
+        results, shared = check_in_halves(items, tagged, workers=workers)
+        assert not shared
+        assert results == [(item, me) for item in items]
+
+
+def test_the_default_shares_only_a_long_list_with_an_idle_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(split, "idle_core", lambda: True)
+    assert check_in_halves(ITEMS[:SPLIT_MIN_COMMITS], tagged)[1]
+    assert not check_in_halves(ITEMS[: SPLIT_MIN_COMMITS - 1], tagged)[1]
+    monkeypatch.setattr(split, "idle_core", lambda: False)
+    assert not check_in_halves(ITEMS, tagged)[1]
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        results, shared = check_in_halves(ITEMS, tagged, workers=2)
+    finally:
+        stop.set()
+        other.join()
+    assert not shared
+    assert {pid for _, pid in results} == {os.getpid()}
+
+
+def test_a_failing_worker_leaves_its_share_to_this_process() -> None:
+    me = os.getpid()
+
+    def only_here(share: Sequence[str]) -> list[str]:
+        if os.getpid() != me:
+            raise RuntimeError("the worker fails")
+        return list(share)
+
+    assert check_in_halves(ITEMS, only_here, workers=2) == (ITEMS, False)
+
+
+def test_results_that_do_not_pickle_are_checked_again_here() -> None:
+    me = os.getpid()
+
+    def unpicklable(share: Sequence[str]) -> list[object]:
+        # A lambda does not pickle: the worker's results cannot come back.
+        return [item if os.getpid() == me else (lambda: None) for item in share]
+
+    assert check_in_halves(ITEMS, unpicklable, workers=2) == (ITEMS, False)
+
+
+def test_an_error_in_this_process_stops_the_worker_and_is_raised() -> None:
+    me = os.getpid()
+    started = os.pipe()
+
+    worker: list[int] = []
+
+    def slow_worker(share: Sequence[str]) -> list[str]:
+        if os.getpid() != me:
+            os.write(started[1], os.getpid().to_bytes(4, "big"))
+            threading.Event().wait()  # until killed
+        worker.append(int.from_bytes(os.read(started[0], 4), "big"))  # it is running
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        check_in_halves(ITEMS, slow_worker, workers=2)
+    os.close(started[0])
+    os.close(started[1])
+    # The worker was killed and reaped: not even a zombie is left.
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker[0], 0)
