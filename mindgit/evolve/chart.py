@@ -12,6 +12,8 @@ import sys
 import zlib
 from collections.abc import Sequence
 
+from mindgit.errors import UsageError
+
 Series = Sequence[float | None]
 
 BEST_COLOUR = (31, 119, 180)
@@ -48,6 +50,38 @@ _FONT: dict[str, tuple[str, ...]] = {
     "o": ("...", "###", "#.#", "#.#", "###"),
     " ": ("...", "...", "...", "...", "..."),
 }
+
+
+# The widths `mindgit plot --width` takes. A terminal chart narrower than 20 columns shows too
+# few generations to see a trend in, and wider than 1,000 is wider than any terminal (a 4K screen
+# at a 6-pixel font is ~640 columns). A PNG has 80 px of y labels on its left and a 20 px margin
+# on its right; between them the x axis holds the "generation" label (80 px, centred) and the
+# last generation's number at its right end (up to 7 digits, 56 px): they overlap below 300 px.
+# 10,000 px is 400 rows x 10,000 x 3 bytes = 12 MB of pixels, under half a second to compress;
+# 10**9 would ask for 1.2 TB.
+TEXT_WIDTHS = (20, 1_000)
+PNG_WIDTHS = (300, 10_000)
+
+
+class ChartWidthOutOfRange(UsageError):
+    """A chart width outside what the chart can be drawn in (``--width``)."""
+
+    def __init__(self, width: int, what: str, bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        super().__init__(f"--width {width} is out of range: {what} {lo}..{hi}")
+        self.width = width
+        self.bounds = bounds
+
+
+def check_width(width: int, *, png: bool) -> int:
+    """``width`` if a chart (a PNG's pixels, else a terminal's columns) can be drawn that wide."""
+    if png:
+        bounds, what = PNG_WIDTHS, "a PNG (-o) is in pixels,"
+    else:
+        bounds, what = TEXT_WIDTHS, "a terminal chart is in columns,"
+    if not bounds[0] <= width <= bounds[1]:
+        raise ChartWidthOutOfRange(width, what, bounds)
+    return width
 
 
 def label(x: float) -> str:

@@ -95,13 +95,25 @@ class RunRefMismatch(MindgitError):
         self.run_id = run_id
 
 
-def _read_tip(store: Store, run_id: str) -> RunTip | None:
+def read_run(repo: pygit2.Repository, run_id: str) -> RunTip | None:
+    """The newest generation of run ``run_id`` as ``refs/runs/<run_id>`` names it; None if
+    there is no such ref.
+
+    Every reader that takes a run by its ref goes through here (runs, plot, lineage, merge's
+    fitness lookup, verify --recompute), so a damaged ref is refused the same way everywhere:
+    named by its ref, as a :class:`RunFormatError`, or :class:`RunRefMismatch`.
+    """
+    ref = RUNS_PREFIX + run_id
     try:
-        tip = read_run_tip(store.repo, run_id)
+        tip = read_run_tip(repo, run_id)
     except RunFormatError as e:
         # Named by its ref: "commit 0809…: holds no run.json" alone left the user to search
         # every refs/runs/* for the one that breaks `mindgit runs`.
-        raise RunFormatError(f"{RUNS_PREFIX}{run_id}: {e.what}", e.problem) from None
+        raise RunFormatError(f"{ref}: {e.what}", e.problem) from None
+    except (KeyError, pygit2.GitError) as e:
+        # A ref at an object that was never fetched or was pruned (pygit2 raises KeyError with
+        # the id, GitError for an object it cannot inflate): the store's damage, not a bug.
+        raise RunFormatError(ref, f"names an object this store cannot read ({_why(e)})") from None
     # The ref's name is the run's identity everywhere it is shown: a ref that points at another
     # run's commit would list that run twice and plot or check it under the wrong name.
     if tip is not None and tip.run_id != run_id:
@@ -109,21 +121,58 @@ def _read_tip(store: Store, run_id: str) -> RunTip | None:
     return tip
 
 
-def list_runs(store: Store) -> list[RunSummary]:
-    """Every run in the store, newest first."""
+def _why(e: Exception) -> str:
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    return text.strip() or type(e).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedRun:
+    """A run ref that cannot be read as a run, and why (``mindgit runs`` lists it apart)."""
+
+    ref: str
+    error: MindgitError
+
+
+@dataclass(frozen=True, slots=True)
+class RunListing:
+    """The runs that read (newest first) and the run refs that do not (by ref name)."""
+
+    runs: tuple[RunSummary, ...]
+    damaged: tuple[DamagedRun, ...]
+
+
+def scan_runs(store: Store) -> RunListing:
+    """Every run in the store, as ``git for-each-ref`` lists refs: one damaged run ref is
+    reported beside the others, never in place of them."""
     out = []
-    for ref in (r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
-        tip = _read_tip(store, ref.removeprefix(RUNS_PREFIX))
+    damaged = []
+    for ref in sorted(r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
+        try:
+            tip = read_run(store.repo, ref.removeprefix(RUNS_PREFIX))
+        except MindgitError as e:
+            damaged.append(DamagedRun(ref, e))
+            continue
         if tip is not None:
             out.append(_summary(tip))
     times = {s.run_id: store.repo[s.commit].peel(pygit2.Commit).commit_time for s in out}
-    return sorted(out, key=lambda s: (-times[s.run_id], s.run_id))
+    out.sort(key=lambda s: (-times[s.run_id], s.run_id))
+    return RunListing(tuple(out), tuple(damaged))
+
+
+def list_runs(store: Store) -> list[RunSummary]:
+    """Every run in the store, newest first; the first damaged run ref is raised (see
+    :func:`scan_runs` for a listing that goes on past it)."""
+    listing = scan_runs(store)
+    if listing.damaged:
+        raise listing.damaged[0].error
+    return list(listing.runs)
 
 
 def get_run(store: Store, run_id: str) -> RunTip:
     from mindgit.evolve.run import UnknownRun
 
-    tip = _read_tip(store, check_run_id(run_id))
+    tip = read_run(store.repo, check_run_id(run_id))
     if tip is None:
         raise UnknownRun(run_id)
     return tip
@@ -140,12 +189,16 @@ class GenerationStats:
 
 def generation_commits(store: Store, tip: str) -> Iterator[pygit2.Commit]:
     """A run's generation commits, newest first (first parents until the start commit)."""
-    commit = as_commit(store.repo[tip])
+    commit = as_commit(store.repo.get(tip))
     while commit is not None and GENERATION_FILE in commit.tree:
         yield commit
         if not commit.parent_ids:
             return
-        commit = as_commit(store.repo[commit.parent_ids[0]])
+        parent = commit.parent_ids[0]
+        commit = as_commit(store.repo.get(parent))
+        if commit is None and store.repo.get(parent) is None:
+            # A history cut short (a shallow fetch, a pruned object): named, not a KeyError.
+            raise RunFormatError(f"commit {parent}", "is missing from this store")
 
 
 def history(store: Store, run_id: str) -> list[GenerationStats]:
@@ -164,7 +217,11 @@ def history(store: Store, run_id: str) -> list[GenerationStats]:
             raise RunFormatError(
                 where, f"holds another {RUN_FILE} than the run's newest generation"
             )
-        raw = store.repo[commit.tree[GENERATION_FILE].id].read_raw()
+        try:
+            raw = store.repo[commit.tree[GENERATION_FILE].id].read_raw()
+        except (KeyError, pygit2.GitError) as e:
+            why = f"names an object this store cannot read ({_why(e)})"
+            raise RunFormatError(where, why) from None
         try:
             record = GenerationRecord.decode(raw, tip.info.params, cids)
         except RunFormatError as e:
@@ -266,7 +323,7 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
         run_id = None
     # A run as `mindgit runs` lists it stands for its newest generation (its best). Tried before
     # commits: twelve hex digits are also an abbreviated commit id, rarely one here.
-    tip = _read_tip(store, run_id) if run_id is not None else None
+    tip = read_run(store.repo, run_id) if run_id is not None else None
     if tip is not None:
         return _best_of(tip)
     try:
@@ -303,7 +360,7 @@ def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | No
     if run_id is None or gen is None or state is None or not gen.isdigit():
         return None
     try:
-        tip = _read_tip(store, run_id)
+        tip = read_run(store.repo, run_id)
     except MindgitError:
         return None
     if tip is None:
@@ -317,14 +374,18 @@ def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | No
 def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:
     """The newest generation, of any run, holding the state ``cid``."""
     name = str(cid)
-    for summary in list_runs(store):
+    listing = scan_runs(store)
+    for summary in listing.runs:
         for commit in generation_commits(store, summary.commit):
-            states = store.repo[commit.tree[STATES].id]
-            assert isinstance(states, pygit2.Tree)
-            if name in states:
-                tip = read_run_tip(store.repo, summary.run_id)
+            tree = commit.tree
+            states = store.repo.get(tree[STATES].id) if STATES in tree else None
+            if isinstance(states, pygit2.Tree) and name in states:
+                tip = read_run(store.repo, summary.run_id)
                 assert tip is not None
                 return tip, read_generation_commit(store.repo, str(commit.id)).record.generation
+    if listing.damaged:
+        # The state may be in a run that cannot be read: that is the answer, not "no run".
+        raise listing.damaged[0].error
     return None
 
 

@@ -7,6 +7,9 @@ generations name that experiment and whose every generation commit carries a val
 this node's own key (the newest by its last generation's commit time, then by run id). A run
 pulled from a peer never chooses: its commit times and its module are the peer's to pick. With
 none of these, nothing is chosen and a merge with conflicts stops with ``MergeConflict``.
+Run refs are read as ``mindgit runs`` and ``plot`` read them (``mindgit.evolve.runs.read_run``):
+one that cannot be read, or that names another run's generation (``RunRefMismatch``), is
+refused, never taken for the run it points at.
 
 "This node's own key" is ``Store.public_key`` in a store; in a clone (the git merge driver has
 no store) it is the key named by the clone's config ``mindgit.node`` (a did:key or an
@@ -31,6 +34,7 @@ import pygit2
 from mindgit.errors import MindgitError
 from mindgit.evolve.fitness import FitnessFileError, cache_dir, to_wasm
 from mindgit.evolve.fitness import config_limits as fitness_config_limits
+from mindgit.evolve.runs import read_run
 from mindgit.identity.gitsig import split_gpgsig
 from mindgit.identity.keys import MalformedKey, PublicKey, shown_key_text
 from mindgit.identity.sshsig import BadSignature, verify
@@ -50,7 +54,6 @@ from mindgit.store.generation import (
     RUNS_PREFIX,
     TRAILER_RUN,
     RunTip,
-    read_run_tip,
 )
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
@@ -155,7 +158,7 @@ def latest_run(repo: pygit2.Repository, experiment: str, own_key: PublicKey) -> 
     whose generation commits are all signed by ``own_key``; None if there is no such run."""
     found: list[tuple[int, str, RunTip]] = []
     for ref in sorted(r for r in repo.references if r.startswith(RUNS_PREFIX)):
-        tip = read_run_tip(repo, ref.removeprefix(RUNS_PREFIX))
+        tip = read_run(repo, ref.removeprefix(RUNS_PREFIX))
         if tip is None or tip.experiment != experiment:
             continue
         commit = as_commit(repo[tip.commit])
@@ -278,7 +281,7 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
                     return found
                 commit_id = str(commit.parent_ids[0]) if commit.parent_ids else None
         for ref in sorted(r for r in repo.references if r.startswith(RUNS_PREFIX)):
-            tip = read_run_tip(repo, ref.removeprefix(RUNS_PREFIX))
+            tip = read_run(repo, ref.removeprefix(RUNS_PREFIX))
             if tip is not None and tip.info.module == cid:
                 wasm = _read(repo, tip.tree, MODULE_FILE, f"run {tip.run_id}")
                 if module_cid(wasm) != cid:

@@ -18,6 +18,7 @@ from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.main import exit_with
 from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
+from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
 _DEFAULTS = {
     "population": 64,
@@ -419,45 +420,63 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
 @json_option
 @click.pass_context
 def runs(ctx: click.Context, check: str | None, as_json: bool) -> None:
-    """Every run: run id, experiment, generations, best fitness, module, seed."""
-    from mindgit.evolve.runs import list_runs
+    """Every run: run id, experiment, generations, best fitness, module, seed.
+
+    A run ref that cannot be read is named on stderr, one line each, after the runs that can;
+    the exit code is then 1."""
+    from mindgit.cli.main import error_json, report_error
+    from mindgit.evolve.runs import scan_runs
 
     store = open_store_from(ctx)
     if check is not None:
         _check_run(store, check, as_json)
         return
-    summaries = list_runs(store)
-    if as_json:
-        emit_json(
-            [
-                {
-                    "run": s.run_id,
-                    "experiment": s.experiment,
-                    "generations": s.generation + 1,
-                    "of": s.generations,
-                    "complete": s.complete,
-                    "best": s.best,
-                    "module": str(s.module),
-                    "seed": s.seed,
-                    "commit": s.commit,
-                    "start": s.start_commit,
-                }
-                for s in summaries
-            ]
-        )
-        return
-    rows = [
-        (
-            s.run_id,
-            s.experiment or "",
-            f"{s.generation + 1}/{s.generations}",
-            "-" if s.best is None else repr(s.best),
-            str(s.module),
-            s.seed,
-        )
+    listing = scan_runs(store)
+    summaries = listing.runs
+    listed = [
+        {
+            "run": s.run_id,
+            "experiment": s.experiment,
+            "generations": s.generation + 1,
+            "of": s.generations,
+            "complete": s.complete,
+            "best": s.best,
+            "module": str(s.module),
+            "seed": s.seed,
+            "commit": s.commit,
+            "start": s.start_commit,
+        }
         for s in summaries
     ]
-    table("runs", ["run", "experiment", "generations", "best", "module", "seed"], rows)
+    damaged = listing.damaged
+    if as_json and not damaged:
+        emit_json(listed)
+    elif as_json:
+        # A failed command's one document is an error document (as every --json command's);
+        # the runs that did read ride along in it with the shape they have on success.
+        many = f"{len(damaged)} run refs" if len(damaged) > 1 else f"run ref {damaged[0].ref}"
+        doc = error_json(f"{many} cannot be read as runs", damaged[0].error.hint, "DamagedRuns")
+        doc["runs"] = listed
+        doc["damaged"] = [{"ref": d.ref, "error": str(d.error)} for d in damaged]
+        emit_json(doc)
+    else:
+        rows = [
+            (
+                s.run_id,
+                s.experiment or "",
+                f"{s.generation + 1}/{s.generations}",
+                "-" if s.best is None else repr(s.best),
+                str(s.module),
+                s.seed,
+            )
+            for s in summaries
+        ]
+        table("runs", ["run", "experiment", "generations", "best", "module", "seed"], rows)
+    for d in damaged:
+        # As `git for-each-ref`: every readable run is listed, each damaged ref named once.
+        report_error(str(d.error), d.error.hint, type(d.error).__name__, as_json=False)
+    if damaged:
+        exit_with(1)
 
 
 def _check_run(store: Any, run_id: str, as_json: bool) -> None:
@@ -557,9 +576,10 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write a PNG here.")
 @click.option(
     "--width",
-    type=click.IntRange(min=20, max=10_000),
+    type=int,
     default=None,
-    help="Chart width: columns (default: 60), or pixels for PNG (default: 800).",
+    help=f"Chart width: columns, {TEXT_WIDTHS[0]}-{TEXT_WIDTHS[1]} (default: 60), or pixels "
+    f"for PNG, {PNG_WIDTHS[0]}-{PNG_WIDTHS[1]:,} (default: 800).",
 )
 @json_option
 @click.pass_context
@@ -567,9 +587,12 @@ def plot(
     ctx: click.Context, run: str, output: Path | None, width: int | None, as_json: bool
 ) -> None:
     """Best and mean fitness per generation: a terminal chart, or a PNG with -o."""
-    from mindgit.evolve.chart import png_chart, text_chart
+    from mindgit.evolve.chart import check_width, png_chart, text_chart
     from mindgit.evolve.runs import history
 
+    if width is not None:
+        # Before the store is opened: a width no chart can have is the command line's fault.
+        check_width(width, png=output is not None)
     store = open_store_from(ctx)
     if output is not None:
         _check_png_target(output, store.path)
