@@ -25,6 +25,7 @@ from typing import Any, cast
 import pygit2
 
 from mindgit.errors import MindgitError
+from mindgit.evolve.runs import read_run
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW
 from mindgit.merge.lookup import config_limits
@@ -166,7 +167,9 @@ def run_tips_of(repo: pygit2.Repository, claims: Iterable[Claim]) -> list[str]:
     """The newest generation commit of each run the results among ``claims`` name (if held)."""
     runs = sorted({c.run_id for c in claims if c.kind == RESULT})
     tips = (read_ref(repo, RUNS_PREFIX + run_id) for run_id in runs)
-    return [t for t in tips if t is not None]
+    # A ref at an object this store lacks cannot be walked (it stopped the whole verify with an
+    # internal error); the result that names its run says why it cannot be re-checked.
+    return [t for t in tips if t is not None and as_commit(repo.get(t)) is not None]
 
 
 def _claims_in(repo: pygit2.Repository, commits: Iterable[str]) -> list[Claim]:
@@ -314,6 +317,18 @@ class Recomputer:
 
     def _generation(self, claim: Claim) -> list[ClaimProblem]:
         tip = self._read_generation(claim.commit)
+        problems = []
+        if tip.run_id != claim.run_id:
+            # The trailer is what `select_claims`, `run_tips_of` and a reader of the log go by;
+            # a generation filed under another run's name is a false claim, however it scores.
+            problems.append(
+                ClaimProblem(
+                    claim.commit,
+                    f"{TRAILER_RUN} says run {claim.run_id} but its run.json is run {tip.run_id}",
+                    claimed=claim.run_id,
+                    recomputed=tip.run_id,
+                )
+            )
         module = self._module(tip)
         individuals = tip.record.individuals
         try:
@@ -321,7 +336,6 @@ class Recomputer:
         except (RunFormatError, KeyError) as e:
             raise _Unverifiable(f"a state of the generation is missing ({e})") from None
         results = self._score(module, tip.info.entry, manifests)
-        problems = []
         for i, (ind, got) in enumerate(zip(individuals, results, strict=True)):
             claimed: float | FitnessFailure | None = ind.score
             if ind.failure is not None:
@@ -362,12 +376,13 @@ class Recomputer:
             return [ClaimProblem(claim.commit, f"{TRAILER_FITNESS} {text!r} is not a finite score")]
         data = self.repo[commit.tree[layout.MANIFEST].id].read_raw()
         state = CID.of(data)
-        run_tip = read_ref(self.repo, RUNS_PREFIX + claim.run_id)
-        if run_tip is None:
+        # Read as every reader reads a run by its ref: a ref moved onto another run's generation
+        # is refused here by name (RunRefMismatch), not later as "generation N cannot be found".
+        tip = read_run(self.repo, claim.run_id)
+        if tip is None:
             raise _Unverifiable(
                 f"run {claim.run_id} is not in this store (fetch refs/runs/* to re-check it)"
             )
-        tip = self._read_generation(run_tip)
         problems = []
         module_text = trailer(commit.message, TRAILER_MODULE)
         if module_text != str(tip.info.module):
