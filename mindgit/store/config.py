@@ -11,14 +11,31 @@ import pygit2
 from mindgit.errors import MindgitError
 
 
+class NoValue(str):
+    """What a key written with no ``= value`` reads as (a bare ``fuel`` line under
+    ``[mindgit]``): git's true where a boolean is wanted, and an empty string (what ``git config
+    --get`` prints) anywhere else. A type of its own, so that a setting's reader refuses it
+    (:func:`mindgit.store.settings.read_setting`) rather than take "true" for a name or a size."""
+
+    __slots__ = ()
+
+    def __new__(cls) -> NoValue:
+        return super().__new__(cls, "")
+
+
+NO_VALUE = NoValue()
+
+
 class BadConfigValue(MindgitError):
     """A value found in a config is wrong where it is used: bad data in a file (exit 1), unlike
     the same value typed on the command line (``BadSetting``, exit 2)."""
 
     def __init__(self, key: str, value: str, problem: str, *, shown: str | None = None) -> None:
         # ``shown`` stands for a value that may be a secret pasted by mistake (a key setting).
+        # A key with no value has none to show: "config mindgit.fuel has no value; ...".
+        what = "" if isinstance(value, NoValue) else f" = {shown or repr(value)}"
         super().__init__(
-            f"config {key} = {shown or repr(value)} {problem}",
+            f"config {key}{what} {problem}",
             hint=f"fix it with `git config {key} VALUE`, or remove it: `git config --unset {key}`",
         )
         self.key = key
@@ -26,7 +43,8 @@ class BadConfigValue(MindgitError):
 
 
 def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
-    """A lookup by full key in a git config, for :func:`read_setting`: None when unset.
+    """A lookup by full key in a git config, for :func:`read_setting`: None when unset, and
+    :data:`NO_VALUE` for a key written with no ``= value`` (libgit2 gives None for it too).
 
     pygit2 decodes a value as UTF-8 and fails with Python's UnicodeDecodeError on other bytes
     (``git config`` writes them as given): bad data in a file, ``BadConfigValue`` (exit 1).
@@ -40,7 +58,8 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
         except UnicodeDecodeError:
             raw = config._get_entry(key).raw_value
             raise BadConfigValue(key, "", "is not UTF-8 text", shown=repr(raw)) from None
-        # A key written with no `= value` is git's way of saying true (libgit2 gives None).
-        return "true" if value is None else str(value)
+        # Not "true" here: that is git's reading for a boolean only; a string or a size setting
+        # would silently become "true".
+        return NO_VALUE if value is None else str(value)
 
     return get

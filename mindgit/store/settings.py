@@ -19,6 +19,7 @@ from mindgit.sandbox.limits import (
 
 # Re-exported: the settings' error and reader live in store.config, which imports no sandbox.
 from mindgit.store.config import BadConfigValue as BadConfigValue
+from mindgit.store.config import NoValue as NoValue
 from mindgit.store.config import config_reader as config_reader
 
 _SIZE = re.compile(r"([0-9]+)\s*([kmg]i?b?)?", re.IGNORECASE)
@@ -134,12 +135,19 @@ def check_setting(key: str, value: str) -> str:
 
 def read_setting(get: Callable[[str], str | None], name: str) -> str | None:
     """Setting ``name`` as ``get`` (a config lookup by full key) finds it, checked as `config set`
-    checks it (``BadConfigValue`` if it would refuse it), or None if it is not set."""
+    checks it (``BadConfigValue`` if it would refuse it), or None if it is not set. A key written
+    with no value (:class:`NoValue`) is "true" for a boolean setting, as git reads it, and
+    ``BadConfigValue`` for any other."""
     key = f"mindgit.{name}"
     raw = get(key)
     if raw is None:
         return None
-    problem = SETTINGS[name][0](raw)
+    check = SETTINGS[name][0]
+    if isinstance(raw, NoValue):
+        if check is _bool:
+            return "true"
+        raise BadConfigValue(key, raw, f"has no value; it {check('') or 'needs one'}")
+    problem = check(raw)
     if problem is not None:
         raise BadConfigValue(key, raw, problem)
     return raw

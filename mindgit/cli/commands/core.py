@@ -721,11 +721,14 @@ def config() -> None:
 def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
     """Print a setting; exit 1 when it is not set."""
     from mindgit.cli.main import exit_with
-    from mindgit.store.settings import setting_key
+    from mindgit.store.settings import NoValue, read_setting, setting_key
 
     store = open_store_from(ctx)
     full = setting_key(key)
     value = store.config_get(full)
+    if isinstance(value, NoValue):
+        # As it is read where it is used: true for a boolean, else refused (exit 1).
+        value = read_setting(store.config_get, full.removeprefix("mindgit."))
     if as_json:
         emit_json({"key": full, "value": value})
     elif value is None:
