@@ -180,6 +180,11 @@ def signed_by(repo: pygit2.Repository, run: RunTip, key: PublicKey) -> bool:
     for _ in range(run.info.params.generations + 1):
         if commit_id is None or commit_id == run.info.start_commit:
             return True
+        commit = as_commit(repo.get(commit_id))
+        if commit is None:
+            # A history cut short (a shallow fetch, a pruned object): nothing proves the run
+            # ours, so it does not choose, as a peer's run does not.
+            return False
         payload, armored = split_gpgsig(repo.read(commit_id)[1])
         if armored is None:
             return False
@@ -188,8 +193,6 @@ def signed_by(repo: pygit2.Repository, run: RunTip, key: PublicKey) -> bool:
                 return False
         except BadSignature:
             return False
-        commit = as_commit(repo[commit_id])
-        assert commit is not None
         if trailer not in str(commit.message).splitlines():
             return False  # not a generation of this run: its start was skipped
         parents = commit.parent_ids
@@ -274,8 +277,7 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
             for _ in range(_MAX_VERSIONS):
                 if commit_id is None:
                     break
-                commit = as_commit(repo[commit_id])
-                assert commit is not None
+                commit = _fitness_commit(repo, ref, commit_id)
                 found = _tree_module(repo, commit.tree, ref)
                 if found is not None and found[0] == cid:
                     return found
@@ -295,9 +297,31 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
     head = read_ref(repo, FITNESS_PREFIX + spec)
     if head is None:
         return None
-    commit = as_commit(repo[head])
-    assert commit is not None
+    commit = _fitness_commit(repo, FITNESS_PREFIX + spec, head)
     return _tree_module(repo, commit.tree, FITNESS_PREFIX + spec)
+
+
+class FitnessRefCorrupt(MindgitError):
+    """A ``refs/fitness/*`` ref, or a version under it, that is no commit this repository has."""
+
+    def __init__(self, ref: str, commit_id: str, what: str) -> None:
+        super().__init__(
+            f"{ref}: {commit_id} {what}",
+            hint=f"fetch it again (git fetch), or repair or delete {ref}",
+        )
+        self.ref = ref
+        self.commit_id = commit_id
+
+
+def _fitness_commit(repo: pygit2.Repository, ref: str, commit_id: str) -> pygit2.Commit:
+    """The commit ``commit_id`` of ``ref``'s history; a lost object or a ref moved onto a blob
+    is a named error (it was an AssertionError or KeyError: an internal error, exit 3)."""
+    obj = repo.get(commit_id)
+    commit = as_commit(obj)
+    if commit is None:
+        what = "is missing from this repository" if obj is None else "is not a commit"
+        raise FitnessRefCorrupt(ref, commit_id, what)
+    return commit
 
 
 def _tree_module(

@@ -11,13 +11,14 @@ import struct
 import subprocess
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.run import start_run
 from mindgit.evolve.runs import RunRefMismatch, history, lineage, list_runs, scan_runs
-from mindgit.merge.lookup import find_fitness, find_module
+from mindgit.merge.lookup import FitnessRefCorrupt, find_fitness, find_module, latest_run
 from mindgit.store.generation import GENERATION_FILE, RunFormatError, RunParams
 from mindgit.store.repository import Store, open_store
 from tests.conftest import Mg
@@ -293,3 +294,50 @@ def test_plot_help_shows_the_width_bounds(mg: Mg) -> None:
     text = " ".join(r.out.split())
     assert f"columns, {TEXT_WIDTHS[0]}-{TEXT_WIDTHS[1]}" in text, text
     assert f"pixels for PNG, {PNG_WIDTHS[0]}-{PNG_WIDTHS[1]:,}" in text, text
+
+
+# ---- merge's fitness lookup over damaged refs ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["blob", "missing"])
+def test_lookup_of_a_fitness_ref_that_is_no_commit_is_one_line(
+    node: tuple[Store, str, str], mg: Mg, kind: str
+) -> None:
+    # An AssertionError (a blob) or a KeyError (a lost commit): an internal error, exit 3.
+    store, _, _ = node
+    module = str(list_runs(store)[0].module)
+    if kind == "blob":
+        oid = git(store, "hash-object", "-w", "--stdin", data=b"x\n")
+        git(store, "update-ref", "refs/fitness/aaa", oid)
+        words = f"refs/fitness/aaa: {oid} is not a commit"
+    else:
+        oid = MISSING
+        (store.path / "refs" / "fitness" / "aaa").write_text(MISSING + "\n")
+        words = f"refs/fitness/aaa: {MISSING} is missing from this repository"
+    for spec in ("aaa", module):
+        with pytest.raises(FitnessRefCorrupt, match=words):
+            find_module(store.repo, spec)
+    git(store, "branch", "other", "main")
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "merge", "other", "--fitness", "aaa", "--dry-run")
+    assert r.code == 1, r.err
+    (line,) = one_line_each(r.err, 1)
+    assert words in line, line
+    assert changed(before, store.path) == []
+
+
+def test_lookup_skips_an_own_run_whose_history_is_cut_short(node: tuple[Store, str, str]) -> None:
+    # signed_by read the lost parent with repo.read: a KeyError stopped the merge.
+    store, first, second = node
+    tip = git(store, "rev-parse", f"refs/runs/{first}")
+    older = git(store, "rev-parse", f"{tip}^")
+    message = git(store, "log", "-1", "--format=%B", older)
+    # A loose copy of the older generation, then lost: the newest stays validly signed.
+    lost = git(store, "commit-tree", f"{older}^{{tree}}", "-p", f"{older}^", "-m", message + "\n")
+    tip_commit = store.repo[tip].peel(pygit2.Commit)
+    new_tip = store.write_commit(tip_commit.tree.id, [lost], tip_commit.message)
+    git(store, "update-ref", f"refs/runs/{first}", new_tip)
+    (store.path / "objects" / lost[:2] / lost[2:]).unlink()
+    # A fresh repository: the store's own caches the commit it just wrote over.
+    chosen = latest_run(pygit2.Repository(str(store.path)), "main", store.public_key)
+    assert chosen is not None and chosen.run_id == second
