@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -84,13 +84,21 @@ class PeerExists(MindgitError):
 
 
 class PeerBusy(MindgitError):
-    def __init__(self, name: str, lock: Path) -> None:
+    def __init__(
+        self, name: str, lock: Path, waited: float = 0.0, holder: str | None = None
+    ) -> None:
+        who = f" (pid {holder})" if holder else ""
+        after = f" after {waited:.0f}s" if waited >= 1 else ""
         super().__init__(
-            f"another pull or push with peer {name!r} is running ({lock} is held)",
-            hint=f"wait for it; if no mindgit process is running, remove {lock}",
+            f"another pull or push with peer {name!r} is still running{after}{who}; "
+            f"nothing was changed ({lock} is held)",
+            # The lock is the kernel's (flock): held means a live process holds it, and removing
+            # the file would only let two run at once.
+            hint="run this again when the other has finished",
         )
         self.name = name
         self.lock = lock
+        self.holder = holder
 
 
 class PeerStateCorrupt(MindgitError):
@@ -401,28 +409,56 @@ def _readable_state(store: Store, peer: str) -> PeerState:
 
 
 @contextlib.contextmanager
-def peer_lock(store: Store, peer: str, wait: float = _LOCK_WAIT) -> Iterator[None]:
-    """One pull or push with a peer at a time (they share its quarantine and marks)."""
+def peer_lock(
+    store: Store,
+    peer: str,
+    wait: float = _LOCK_WAIT,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """One pull or push with a peer at a time (they share its quarantine and marks).
+
+    Waits up to ``wait`` seconds for another holder, telling ``on_wait`` once, as soon as it
+    starts waiting, so that a person is not left before a silent pause; then raises
+    :class:`PeerBusy`.
+    """
     folder = store.path / MINDGIT_DIR / PEERS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     lock = folder / f"{peer}.lock"
     # An advisory lock dies with its process: a killed pull never leaves the peer "busy".
-    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o600)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + wait
+        told = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                holder = _holder(fd)
                 if time.monotonic() >= deadline:
-                    raise PeerBusy(peer, lock) from None
+                    raise PeerBusy(peer, lock, wait, holder) from None
+                if not told and on_wait is not None:
+                    who = f" (pid {holder})" if holder else ""
+                    on_wait(
+                        f"waiting for another pull or push with peer {peer!r}{who} to finish "
+                        f"(up to {wait:.0f}s)"
+                    )
+                told = True
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)
+
+
+def _holder(fd: int) -> str | None:
+    """The pid the lock's holder wrote into it, if it has yet."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
+    except OSError:
+        return None
+    return text if text.isdigit() else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ def pull(
     # Read before anything is written: a bad value is this store's config, not the peer's
     # doing, and was recorded as the peer's last error (shown by `mindgit peers`).
     limit = max_fetch(store)
-    with peer_lock(store, peer.name):
+    with peer_lock(store, peer.name, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
         try:
             return _pull(store, peer, limit, allow_rewind, fitness, timeout, on_event)
         except MindgitError as e:

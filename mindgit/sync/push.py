@@ -90,7 +90,7 @@ def push(
     a peer that cannot be reached raises a :class:`~mindgit.sync.transport.TransportError`."""
     peer = get_peer(store, peer_name)
     planned = offers(store, experiments)
-    with peer_lock(store, peer.name):
+    with peer_lock(store, peer.name, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
         try:
             return _push(store, peer, planned, timeout, on_event)
         except MindgitError as e:
