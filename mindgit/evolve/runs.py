@@ -121,6 +121,16 @@ def read_run(repo: pygit2.Repository, run_id: str) -> RunTip | None:
     return tip
 
 
+def _generation_at(store: Store, commit_id: str) -> RunTip:
+    """A generation commit read as strictly as the tip, a lost object in it named (lineage
+    walked into a pruned generation.json and stopped with a KeyError, exit 3)."""
+    try:
+        return read_generation_commit(store.repo, commit_id)
+    except (KeyError, pygit2.GitError) as e:
+        why = f"names an object this store cannot read ({_why(e)})"
+        raise RunFormatError(f"commit {commit_id[:12]}", why) from None
+
+
 def _why(e: Exception) -> str:
     text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
     return text.strip() or type(e).__name__
@@ -335,7 +345,7 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
     commit = as_commit(store.repo[commit_id])
     assert commit is not None
     if GENERATION_FILE in commit.tree:
-        return _best_of(read_generation_commit(store.repo, commit_id))
+        return _best_of(_generation_at(store, commit_id))
     source = _result_source(store, commit_id)
     if source is None:
         raise NotFromARun(f"commit {commit_id[:12]}")
@@ -382,7 +392,7 @@ def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:
             if isinstance(states, pygit2.Tree) and name in states:
                 tip = read_run(store.repo, summary.run_id)
                 assert tip is not None
-                return tip, read_generation_commit(store.repo, str(commit.id)).record.generation
+                return tip, _generation_at(store, str(commit.id)).record.generation
     if listing.damaged:
         # The state may be in a run that cannot be read: that is the answer, not "no run".
         raise listing.damaged[0].error
@@ -393,7 +403,7 @@ def _walk(store: Store, tip: RunTip, generation: int, state: CID) -> RunLineage:
     commits = generation_commits(store, tip.commit)
     record = None
     for commit in commits:
-        gen_tip = read_generation_commit(store.repo, str(commit.id))
+        gen_tip = _generation_at(store, str(commit.id))
         if gen_tip.record.generation == generation:
             record = gen_tip.record
             break
@@ -423,7 +433,7 @@ def _walk(store: Store, tip: RunTip, generation: int, state: CID) -> RunLineage:
         older = next(commits, None)
         if older is None:
             break
-        record = read_generation_commit(store.repo, str(older.id)).record
+        record = _generation_at(store, str(older.id)).record
     info: RunInfo = tip.info
     return RunLineage(
         tip.run_id, tip.experiment, tuple(levels), info.start_commit, info.start_state

@@ -232,6 +232,12 @@ def test_a_run_whose_older_generation_record_is_lost_is_named(
     assert r.code == 1, r.err
     (line,) = one_line_each(r.err, 1)
     assert f"of run {first}: names an object this store cannot read ({MISSING})" in line, line
+    # Lineage walked into it with read_generation_commit: a KeyError, exit 3.
+    for args in (("lineage", first), ("lineage", "--all", first)):
+        r = mg("--store", str(store.path), *args)
+        assert r.code == 1, (args, r.err)
+        (line,) = one_line_each(r.err, 1)
+        assert f"names an object this store cannot read ({MISSING})" in line, line
     assert changed(before, store.path) == []
 
 
