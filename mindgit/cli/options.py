@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mindgit.errors import UsageError
+from mindgit.errors import UsageError, as_usage
+
+if TYPE_CHECKING:
+    from mindgit.identity.keys import PublicKey
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +34,44 @@ def typed_experiment_name(name: str, flag: str | None = None) -> str:
             hint="an experiment name is a git branch name, e.g. dreamer",
             kind=type(e).__name__,
         ) from None
+
+
+def typed_key(text: str, flag: str | None = None) -> PublicKey:
+    """A public key typed on the command line (after ``flag``, if one): text that cannot be a key
+    is a usage error (exit 2), which --json reports as MalformedKey. Every command that takes a
+    key there checks it here, before the store is opened."""
+    from mindgit.identity.keys import MalformedKey, PublicKey
+
+    try:
+        return PublicKey.parse(text)
+    except MalformedKey as e:
+        raise as_usage(e, prefix=_flag_prefix(flag)) from None
+
+
+def typed_node_name(name: str, flag: str | None = None) -> str:
+    """A node name typed on the command line: one no node can have is a usage error (exit 2),
+    which --json reports as InvalidNodeName; an unknown one is the command's own error."""
+    from mindgit.identity.trust import InvalidNodeName, check_node_name
+
+    try:
+        return check_node_name(name)
+    except InvalidNodeName as e:
+        raise as_usage(e, prefix=_flag_prefix(flag)) from None
+
+
+def typed_node(text: str, flag: str | None = None) -> str:
+    """A node typed by did:key, OpenSSH line or name (``--node``, ``--to``, ``--with``), its
+    form checked as :func:`typed_key` or :func:`typed_node_name` checks it; whether such a node
+    is trusted is the command's business. A name never holds a colon or a space."""
+    if text.startswith(("did:", "ssh-ed25519 ")):
+        typed_key(text, flag)
+    else:
+        typed_node_name(text, flag)
+    return text
+
+
+def _flag_prefix(flag: str | None) -> str:
+    return "" if flag is None else f"{flag}: "
 
 
 def experiment_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

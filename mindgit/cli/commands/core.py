@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from mindgit.cli.options import experiment_name, experiment_option, json_option, open_store_from
+from mindgit.cli.options import (
+    experiment_name,
+    experiment_option,
+    json_option,
+    open_store_from,
+    typed_node,
+)
 from mindgit.cli.output import emit_json, info, table
 from mindgit.errors import MindgitError, UsageError, as_usage, one_line
 
@@ -39,11 +45,10 @@ class ConfigNotWritten(MindgitError):
 @json_option
 def init(path: Path, name: str, key_file: Path | None, as_json: bool) -> None:
     """Create a store at PATH with this node's key; print the node's did:key."""
-    from mindgit.cli.commands.trust import typed_name
-    from mindgit.cli.options import refuse_inside_any_store
+    from mindgit.cli.options import refuse_inside_any_store, typed_node_name
     from mindgit.store.repository import init_store
 
-    typed_name(name)
+    typed_node_name(name, "--name")
     refuse_inside_any_store("PATH", path)
     store = init_store(path, name, key_file=key_file)
     did = store.public_key.did
@@ -108,6 +113,8 @@ def think(
     """
     if recipients and not private:
         raise UsageError("--to names who may read a private thought; add --private")
+    for recipient in recipients:
+        typed_node(recipient, "--to")
     if text == "-":
         import sys
 

@@ -228,10 +228,10 @@ def git_setup(
 ) -> None:
     """Register mindgit's merge driver in a `git clone` of a store, so that `git merge` merges
     states as `mindgit merge` does."""
-    from mindgit.cli.commands.trust import typed_key
+    from mindgit.cli.options import typed_key
     from mindgit.merge.gitdriver import git_setup as setup
 
-    key = typed_key(node) if node is not None else None
+    key = typed_key(node, "--node") if node is not None else None
     result = setup(path, remote=remote, fetch=not no_fetch, hook=not no_hook, node=key)
     if as_json:
         emit_json(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.options import experiment_option, json_option, open_store_from, typed_node
 from mindgit.cli.output import emit_json, info, table
 
 
@@ -34,6 +34,7 @@ def share(ctx: click.Context, cid: str, with_: str, experiment: str | None, as_j
     except InvalidCID as e:
         # Typed on the command line: text that is no CID at all is a usage error.
         raise as_usage(e) from None
+    typed_node(with_, "--with")
     store = open_store_from(ctx)
     commit, new = share_thought(store, thought, with_, experiment=experiment)
     if as_json:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mindgit.cli.housekeeping import housekeep
-from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.options import json_option, open_store_from, typed_node
 from mindgit.cli.output import emit_json, info, table
 from mindgit.errors import one_line
 from mindgit.store.settings import MAX_SYNC_TIMEOUT, read_setting
@@ -183,16 +183,13 @@ def remote() -> None:
 @click.pass_context
 def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_json: bool) -> None:
     """Add peer NAME at URL (a path, file://, ssh://, git:// or https:// URL)."""
-    from mindgit.errors import as_usage
-    from mindgit.identity.keys import MalformedKey, PublicKey
+    from mindgit.identity.keys import PublicKey
     from mindgit.sync.peers import add_peer
 
+    if node is not None:
+        typed_node(node, "--node")
     store = open_store_from(ctx)
-    try:
-        peer = add_peer(store, name, url, node=node)
-    except MalformedKey as e:
-        # Typed on the command line: a usage error (exit 2), as a bad name or URL is.
-        raise as_usage(e, prefix="--node: ") from None
+    peer = add_peer(store, name, url, node=node)
     if as_json:
         emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
         return

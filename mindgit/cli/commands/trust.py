@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
-from mindgit.cli.options import json_option, open_store_from
+from mindgit.cli.options import json_option, open_store_from, typed_key, typed_node_name
 from mindgit.cli.output import emit_json, info, table
-from mindgit.errors import as_usage
-
-if TYPE_CHECKING:
-    from mindgit.identity.keys import PublicKey
-
-
-def typed_key(text: str) -> PublicKey:
-    """The public key given on the command line; one that cannot be a key is a usage error."""
-    from mindgit.identity.keys import MalformedKey, PublicKey
-
-    try:
-        return PublicKey.parse(text)
-    except MalformedKey as e:
-        raise as_usage(e) from None
-
-
-def typed_name(name: str) -> str:
-    """The node name given on the command line; one no node can have is a usage error."""
-    from mindgit.identity.trust import InvalidNodeName, check_node_name
-
-    try:
-        return check_node_name(name)
-    except InvalidNodeName as e:
-        raise as_usage(e) from None
 
 
 @click.group()
@@ -47,7 +21,7 @@ def trust() -> None:
 def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
     """Trust KEY (a did:key or an `ssh-ed25519 AAAA...` line) under NAME."""
     public = typed_key(key)
-    typed_name(name)
+    typed_node_name(name, "--name")
     store = open_store_from(ctx)
     node = store.trust.add(public, name)
     if as_json:
@@ -65,7 +39,7 @@ def trust_remove(ctx: click.Context, node: str, as_json: bool) -> None:
     if node.startswith("did:"):
         typed_key(node)
     else:
-        typed_name(node)
+        typed_node_name(node)
     store = open_store_from(ctx)
     removed = store.untrust(node)
     if as_json:
