@@ -374,7 +374,12 @@ class Recomputer:
         claimed = _parse_score(text)
         if claimed is None:
             return [ClaimProblem(claim.commit, f"{TRAILER_FITNESS} {text!r} is not a finite score")]
-        data = self.repo[commit.tree[layout.MANIFEST].id].read_raw()
+        oid = commit.tree[layout.MANIFEST].id
+        try:
+            data = self.repo[oid].read_raw()
+        except (KeyError, pygit2.GitError):
+            # A lost blob stopped the whole verify with a KeyError (exit 3).
+            raise _Unverifiable(f"its {layout.MANIFEST} (object {oid}) cannot be read") from None
         state = CID.of(data)
         # Read as every reader reads a run by its ref: a ref moved onto another run's generation
         # is refused here by name (RunRefMismatch), not later as "generation N cannot be found".

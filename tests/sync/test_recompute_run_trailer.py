@@ -1,8 +1,10 @@
 """`verify --recompute`: a generation commit's Mindgit-Run trailer must name the run its run.json
-is, and a result's run is read by its ref as every reader reads it (a ref moved onto another
-run's generation is named as such)."""
+is, a result's run is read by its ref as every reader reads it (a ref moved onto another run's
+generation is named as such), and a lost object is one claim's failure, not an internal error."""
 
 from __future__ import annotations
+
+import subprocess
 
 import pygit2
 import pytest
@@ -11,12 +13,14 @@ from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.run import RunResult, start_run
 from mindgit.store.generation import TRAILER_RUN, RunParams
 from mindgit.store.genome import Gene
+from mindgit.store.layout import MANIFEST
 from mindgit.store.repository import Store
 from mindgit.sync.recompute import recompute
 from tests.conftest import FIXTURES, Mg
 from tests.snapshots import changed, snapshot
 
 RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
+MISSING = "1" * 40
 
 
 def run(store: Store, seed: int) -> RunResult:
@@ -113,3 +117,35 @@ def test_a_result_whose_run_ref_names_a_missing_object_is_named(
     assert f"FAIL {first.result_commit[:12]}: cannot be re-checked: refs/runs/" in r.out
     assert "internal error" not in r.err and "Traceback" not in r.err
     assert changed(before, store.path) == []
+
+
+def test_a_result_whose_manifest_is_lost_is_one_failure(
+    two_runs: tuple[Store, RunResult, RunResult], mg: Mg
+) -> None:
+    # The manifest was read bare: a KeyError stopped the whole verify (exit 3).
+    store, first, _ = two_runs
+    assert first.result_commit is not None
+    commit = store.repo[first.result_commit].peel(pygit2.Commit)
+    entries = [
+        f"100644 blob {MISSING}\t{e.name}"
+        if e.name == MANIFEST
+        else f"{e.filemode:06o} {e.type_str} {e.id}\t{e.name}"
+        for e in commit.tree
+    ]
+    tree = subprocess.run(
+        ["git", "--git-dir", str(store.path), "mktree", "--missing"],
+        input="\n".join(entries) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    parents = [str(p) for p in commit.parent_ids]
+    forged = store.write_commit(tree, parents, commit.message)
+    report = recompute(store.repo, [forged], count=None)
+    reasons = [p.reason for p in report.problems if p.commit == forged]
+    assert reasons == [f"cannot be re-checked: its {MANIFEST} (object {MISSING}) cannot be read"]
+    store.repo.references.create("refs/heads/forged", forged)
+    r = mg("--store", str(store.path), "verify", "--recompute", "all", forged)
+    assert r.code == 1, r.err
+    assert f"FAIL {forged[:12]}: cannot be re-checked: its {MANIFEST}" in r.out
+    assert "internal error" not in r.err and "Traceback" not in r.err
