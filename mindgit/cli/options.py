@@ -70,6 +70,18 @@ def typed_node(text: str, flag: str | None = None) -> str:
     return text
 
 
+def typed_text(value: str, what: str) -> str:
+    """Text typed on the command line (``what`` names it: TEXT, VALUE): bytes that are not
+    UTF-8 reach Python as lone surrogates, a wrong encoding that no store could take as text, so
+    a usage error (exit 2). Not quoted: the text may be a private thought."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{what} is not UTF-8 text; nothing was changed") from None
+    return value
+
+
 def _flag_prefix(flag: str | None) -> str:
     return "" if flag is None else f"{flag}: "
 

@@ -1,17 +1,21 @@
-"""A node typed on the command line (a did:key, an OpenSSH line or a name) is checked by one
-function for every command that takes one: a key or a name no node could have is a usage error
-(exit 2), one line naming the option, reported by --json under the library error's own type;
-nothing changes on disk."""
+"""What is typed on the command line is checked by one function per kind, for every command.
+A node (a did:key, an OpenSSH line or a name) that no node could be is a usage error (exit 2),
+one line naming the option, reported by --json under the library error's own type; text that is
+not UTF-8 is one too. Nothing changes on disk."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from mindgit.adapters.agentfile import import_af
 from mindgit.store.repository import Store
-from tests.conftest import Mg
+from tests.conftest import FIXTURES, Mg
 from tests.snapshots import changes, snapshot
 
 BAD_KEY = "did:key:z6MkNOTAKEY"
@@ -56,3 +60,25 @@ def test_git_setup_names_its_option_too(mg: Mg, tmp_path: Path) -> None:
     r = mg("git-setup", str(tmp_path), "--node", BAD_KEY, "--json")
     assert r.code == 2 and json.loads(r.out)["type"] == "MalformedKey"
     assert r.err.startswith("mindgit: error: --node: not an ed25519 public key")
+
+
+def test_text_typed_that_is_not_utf8_is_one_usage_error_for_every_command(
+    store: Store, tmp_path: Path
+) -> None:
+    # `think TEXT` and `block set LABEL VALUE` each had their own check and wording.
+    import_af(store, FIXTURES / "agent-files" / "memgpt_agent.af", name="agent")
+    before = snapshot(store.path)
+    for what, args in (
+        ("TEXT", [b"think", b"caf\xe9"]),
+        ("VALUE", [b"block", b"set", b"human", b"caf\xe9", b"-e", b"agent"]),
+    ):
+        r = subprocess.run(
+            [os.fsencode(sys.executable), b"-m", b"mindgit", b"--store", bytes(store.path), *args],
+            capture_output=True,
+            check=False,
+        )
+        assert r.returncode == 2
+        assert (
+            r.stderr == f"mindgit: error: {what} is not UTF-8 text; nothing was changed\n".encode()
+        )
+    assert changes(before, snapshot(store.path)) == []

@@ -14,6 +14,7 @@ from mindgit.cli.options import (
     open_store_from,
     refuse_inside_store,
     typed_experiment_name,
+    typed_text,
 )
 from mindgit.cli.output import emit_json, info, standard_stream
 from mindgit.errors import UsageError
@@ -171,12 +172,9 @@ def block_set(
     """Give block LABEL the text VALUE (a new commit; `mindgit diff` shows the change)."""
     from mindgit.adapters.agentfile import set_block
 
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        # Bytes that are not UTF-8 reach us as lone surrogates. The library keeps those (an
-        # agent file may hold them), but typed in, they are a wrong encoding, not a value.
-        raise UsageError("VALUE is not UTF-8 text; nothing was changed") from None
+    # The library keeps lone surrogates (an agent file may hold them); typed in, they are a
+    # wrong encoding, not a value.
+    typed_text(value, "VALUE")
     store = open_store_from(ctx)
     _report(set_block(store, label, value, experiment=experiment), as_json)
 

@@ -15,6 +15,7 @@ from mindgit.cli.options import (
     json_option,
     open_store_from,
     typed_node,
+    typed_text,
 )
 from mindgit.cli.output import emit_json, info, table
 from mindgit.errors import MindgitError, UsageError, as_usage, one_line
@@ -149,13 +150,7 @@ def _check_typed_thought(text: str, tags: tuple[str, ...], private: bool) -> Non
     one read from stdin is data, refused where it is stored (exit 1)."""
     from mindgit.store.state import SchemaError, make_thought
 
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            # Bytes that are not UTF-8 reach Python as lone surrogates; a thought is text. Not
-            # quoted: the argument may be a private thought.
-            raise UsageError("TEXT is not UTF-8 text") from None
+    typed_text(text, "TEXT")
     if private:
         # Sealed, a thought has limits of its own (store.private); only emptiness is plain.
         if not text.strip():
