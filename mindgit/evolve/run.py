@@ -49,7 +49,7 @@ from mindgit.evolve.operators import (
 )
 from mindgit.evolve.persist import Persister, can_fork, make_persister
 from mindgit.evolve.prng import Stream, stream_key
-from mindgit.evolve.runs import RunRefMismatch
+from mindgit.evolve.runs import read_run
 from mindgit.evolve.writer import GenerationWriter
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessFailure, FitnessModule, Limits
@@ -68,7 +68,6 @@ from mindgit.store.generation import (
     RunTip,
     best_index,
     check_run_id,
-    read_run_tip,
 )
 from mindgit.store.generation_check import read_manifest
 from mindgit.store.objects import as_commit
@@ -276,9 +275,16 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
     """The one unfinished run of an experiment (default: the current one)."""
     exp = store.experiment(experiment)
     unfinished = []
+    # Another experiment's damaged run does not keep this one from resuming; it is the answer
+    # only when nothing else could be resumed (it may be the run that was meant).
+    damaged: MindgitError | None = None
     for ref in sorted(r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
         run_id = ref.removeprefix(RUNS_PREFIX)
-        tip = read_run_tip(store.repo, run_id)
+        try:
+            tip = read_run(store.repo, run_id)
+        except MindgitError as e:
+            damaged = damaged or e
+            continue
         if tip is None or tip.experiment != exp:
             continue
         if tip.record.generation + 1 < tip.info.params.generations or not _result_committed(
@@ -286,6 +292,8 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
         ):
             unfinished.append(run_id)
     if not unfinished:
+        if damaged is not None:
+            raise damaged
         raise NothingToResume(f"experiment {exp!r} has no unfinished run")
     if len(unfinished) > 1:
         raise AmbiguousResume(exp, unfinished)
@@ -358,12 +366,11 @@ def _resumable_tip(
     store: Store, run_id: str, experiment: str | None, expect: Mapping[str, Any]
 ) -> RunTip:
     """The run's last generation, if the run can be resumed as asked; else the reason."""
-    tip = read_run_tip(store.repo, run_id)
+    # read_run refuses a hand-moved or peer's ref naming another run: resuming it would go on
+    # with another run under this id.
+    tip = read_run(store.repo, run_id)
     if tip is None:
         raise UnknownRun(run_id)
-    if tip.info.run_id != run_id:
-        # A hand-moved or peer's ref: resuming it would go on with another run under this id.
-        raise RunRefMismatch(run_id, tip.info.run_id)
     _check_expected(store, tip.info, expect)
     if experiment is not None and tip.experiment is not None:
         exp = store.experiment(experiment)

@@ -30,6 +30,7 @@ from mindgit.store.generation import (
     check_run_id,
     read_generation_commit,
     read_run_tip,
+    unreadable,
 )
 from mindgit.store.objects import as_commit
 from mindgit.store.repository import Store, UnknownRef
@@ -110,30 +111,11 @@ def read_run(repo: pygit2.Repository, run_id: str) -> RunTip | None:
         # Named by its ref: "commit 0809…: holds no run.json" alone left the user to search
         # every refs/runs/* for the one that breaks `mindgit runs`.
         raise RunFormatError(f"{ref}: {e.what}", e.problem) from None
-    except (KeyError, pygit2.GitError) as e:
-        # A ref at an object that was never fetched or was pruned (pygit2 raises KeyError with
-        # the id, GitError for an object it cannot inflate): the store's damage, not a bug.
-        raise RunFormatError(ref, f"names an object this store cannot read ({_why(e)})") from None
     # The ref's name is the run's identity everywhere it is shown: a ref that points at another
     # run's commit would list that run twice and plot or check it under the wrong name.
     if tip is not None and tip.run_id != run_id:
         raise RunRefMismatch(run_id, tip.run_id)
     return tip
-
-
-def _generation_at(store: Store, commit_id: str) -> RunTip:
-    """A generation commit read as strictly as the tip, a lost object in it named (lineage
-    walked into a pruned generation.json and stopped with a KeyError, exit 3)."""
-    try:
-        return read_generation_commit(store.repo, commit_id)
-    except (KeyError, pygit2.GitError) as e:
-        why = f"names an object this store cannot read ({_why(e)})"
-        raise RunFormatError(f"commit {commit_id[:12]}", why) from None
-
-
-def _why(e: Exception) -> str:
-    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-    return text.strip() or type(e).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +212,7 @@ def history(store: Store, run_id: str) -> list[GenerationStats]:
         try:
             raw = store.repo[commit.tree[GENERATION_FILE].id].read_raw()
         except (KeyError, pygit2.GitError) as e:
-            why = f"names an object this store cannot read ({_why(e)})"
-            raise RunFormatError(where, why) from None
+            raise RunFormatError(where, unreadable(e)) from None
         try:
             record = GenerationRecord.decode(raw, tip.info.params, cids)
         except RunFormatError as e:
@@ -345,7 +326,7 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
     commit = as_commit(store.repo[commit_id])
     assert commit is not None
     if GENERATION_FILE in commit.tree:
-        return _best_of(_generation_at(store, commit_id))
+        return _best_of(read_generation_commit(store.repo, commit_id))
     source = _result_source(store, commit_id)
     if source is None:
         raise NotFromARun(f"commit {commit_id[:12]}")
@@ -392,7 +373,7 @@ def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:
             if isinstance(states, pygit2.Tree) and name in states:
                 tip = read_run(store.repo, summary.run_id)
                 assert tip is not None
-                return tip, _generation_at(store, str(commit.id)).record.generation
+                return tip, read_generation_commit(store.repo, str(commit.id)).record.generation
     if listing.damaged:
         # The state may be in a run that cannot be read: that is the answer, not "no run".
         raise listing.damaged[0].error
@@ -403,7 +384,7 @@ def _walk(store: Store, tip: RunTip, generation: int, state: CID) -> RunLineage:
     commits = generation_commits(store, tip.commit)
     record = None
     for commit in commits:
-        gen_tip = _generation_at(store, str(commit.id))
+        gen_tip = read_generation_commit(store.repo, str(commit.id))
         if gen_tip.record.generation == generation:
             record = gen_tip.record
             break
@@ -433,7 +414,7 @@ def _walk(store: Store, tip: RunTip, generation: int, state: CID) -> RunLineage:
         older = next(commits, None)
         if older is None:
             break
-        record = _generation_at(store, str(older.id)).record
+        record = read_generation_commit(store.repo, str(older.id)).record
     info: RunInfo = tip.info
     return RunLineage(
         tip.run_id, tip.experiment, tuple(levels), info.start_commit, info.start_state

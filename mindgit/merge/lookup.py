@@ -46,6 +46,7 @@ from mindgit.store.fitness_store import (
     FITNESS_PREFIX,
     UnknownFitness,
     check_module_name,
+    fitness_commit,
     module_cid,
     parse_cid,
 )
@@ -277,7 +278,7 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
             for _ in range(_MAX_VERSIONS):
                 if commit_id is None:
                     break
-                commit = _fitness_commit(repo, ref, commit_id)
+                commit = fitness_commit(repo, ref, commit_id)
                 found = _tree_module(repo, commit.tree, ref)
                 if found is not None and found[0] == cid:
                     return found
@@ -297,31 +298,8 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
     head = read_ref(repo, FITNESS_PREFIX + spec)
     if head is None:
         return None
-    commit = _fitness_commit(repo, FITNESS_PREFIX + spec, head)
+    commit = fitness_commit(repo, FITNESS_PREFIX + spec, head)
     return _tree_module(repo, commit.tree, FITNESS_PREFIX + spec)
-
-
-class FitnessRefCorrupt(MindgitError):
-    """A ``refs/fitness/*`` ref, or a version under it, that is no commit this repository has."""
-
-    def __init__(self, ref: str, commit_id: str, what: str) -> None:
-        super().__init__(
-            f"{ref}: {commit_id} {what}",
-            hint=f"fetch it again (git fetch), or repair or delete {ref}",
-        )
-        self.ref = ref
-        self.commit_id = commit_id
-
-
-def _fitness_commit(repo: pygit2.Repository, ref: str, commit_id: str) -> pygit2.Commit:
-    """The commit ``commit_id`` of ``ref``'s history; a lost object or a ref moved onto a blob
-    is a named error (it was an AssertionError or KeyError: an internal error, exit 3)."""
-    obj = repo.get(commit_id)
-    commit = as_commit(obj)
-    if commit is None:
-        what = "is missing from this repository" if obj is None else "is not a commit"
-        raise FitnessRefCorrupt(ref, commit_id, what)
-    return commit
 
 
 def _tree_module(

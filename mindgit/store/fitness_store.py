@@ -148,15 +148,49 @@ def module_cid(wasm: bytes) -> CID:
     return CID.of(wasm, RAW)
 
 
+class FitnessRefCorrupt(MindgitError):
+    """A ``refs/fitness/*`` ref, or a version under it, that is no module commit this
+    repository can read."""
+
+    def __init__(self, ref: str, commit_id: str, what: str) -> None:
+        super().__init__(
+            f"{ref}: {commit_id} {what}",
+            hint=f"fetch it again (git fetch), or repair or delete {ref}",
+        )
+        self.ref = ref
+        self.commit_id = commit_id
+
+
+def fitness_commit(repo: pygit2.Repository, ref: str, commit_id: str) -> pygit2.Commit:
+    """The commit ``commit_id`` of ``ref``'s history; a lost object or a ref moved onto a blob
+    is :class:`FitnessRefCorrupt` (a bare KeyError or assertion was an internal error)."""
+    obj = repo.get(commit_id)
+    commit = as_commit(obj)
+    if commit is None:
+        what = "is missing from this repository" if obj is None else "is not a commit"
+        raise FitnessRefCorrupt(ref, commit_id, what)
+    return commit
+
+
 def _entry(repo: pygit2.Repository, name: str, commit_id: str) -> FitnessEntry:
-    commit = as_commit(repo[commit_id])
-    assert commit is not None
-    tree = commit.tree
-    node = dagjson.decode(repo[tree[FITNESS_FILE].id].read_raw())
-    assert isinstance(node, dict)
-    cid = node["module"]
-    assert isinstance(cid, CID)
-    return FitnessEntry(name, cid, commit_id, tree[MODULE_FILE].id)
+    ref = FITNESS_PREFIX + name
+    commit = fitness_commit(repo, ref, commit_id)
+    try:
+        tree = commit.tree
+        meta = repo.get(tree[FITNESS_FILE].id) if FITNESS_FILE in tree else None
+        module = tree[MODULE_FILE].id if MODULE_FILE in tree else None
+    except (KeyError, pygit2.GitError):
+        raise FitnessRefCorrupt(ref, commit_id, "has a tree that is missing") from None
+    if not isinstance(meta, pygit2.Blob) or module is None:
+        raise FitnessRefCorrupt(ref, commit_id, f"holds no {FITNESS_FILE} and {MODULE_FILE}")
+    try:
+        node = dagjson.decode(meta.data)
+    except dagjson.DagJsonDecodeError as e:
+        raise FitnessRefCorrupt(ref, commit_id, f"has an unreadable {FITNESS_FILE} ({e})") from None
+    cid = node.get("module") if isinstance(node, dict) else None
+    if not isinstance(cid, CID):
+        raise FitnessRefCorrupt(ref, commit_id, f"has a {FITNESS_FILE} naming no module CID")
+    return FitnessEntry(name, cid, commit_id, module)
 
 
 def store_module(store: Store, wasm: bytes, name: str, *, replace: bool = True) -> FitnessEntry:
@@ -218,8 +252,7 @@ def _versions(repo: pygit2.Repository, name: str, tip: str) -> Iterator[FitnessE
         if commit_id is None:
             return
         yield _entry(repo, name, commit_id)
-        commit = as_commit(repo[commit_id])
-        assert commit is not None
+        commit = fitness_commit(repo, FITNESS_PREFIX + name, commit_id)
         commit_id = str(commit.parent_ids[0]) if commit.parent_ids else None
 
 
@@ -242,13 +275,21 @@ def find_module(store: Store, ref: str) -> FitnessEntry:
     repo = store.repo
     cid = parse_cid(ref)
     if cid is not None and cid.codec == RAW:
+        # A damaged name's history does not hide the module from the others; it is the answer
+        # only when no readable version holds the CID.
+        damaged: FitnessRefCorrupt | None = None
         for ref_name in sorted(r for r in repo.references if r.startswith(FITNESS_PREFIX)):
             tip = read_ref(repo, ref_name)
             if tip is None:
                 continue
-            for entry in _versions(repo, ref_name.removeprefix(FITNESS_PREFIX), tip):
-                if entry.cid == cid:
-                    return entry
+            try:
+                for entry in _versions(repo, ref_name.removeprefix(FITNESS_PREFIX), tip):
+                    if entry.cid == cid:
+                        return entry
+            except FitnessRefCorrupt as e:
+                damaged = damaged or e
+        if damaged is not None:
+            raise damaged
         raise UnknownFitness(ref)
     try:
         check_module_name(ref)

@@ -625,18 +625,35 @@ def read_run_tip(repo: pygit2.Repository, run_id: str) -> RunTip | None:
 
 
 def read_generation_commit(repo: pygit2.Repository, commit_id: str) -> RunTip:
-    """A generation commit's run, record and tree (strictly parsed)."""
-    commit = as_commit(repo[commit_id])
-    if commit is None:
-        raise RunFormatError(commit_id, "is not a commit")
-    tree = commit.tree
-    for name in (RUN_FILE, GENERATION_FILE):
-        if name not in tree:
-            raise RunFormatError(f"commit {commit_id[:12]}", f"holds no {name}: not a generation")
-    info = RunInfo.decode(repo[tree[RUN_FILE].id].read_raw())
-    record = GenerationRecord.decode(repo[tree[GENERATION_FILE].id].read_raw(), info.params)
+    """A generation commit's run, record and tree (strictly parsed); a commit, tree or file
+    missing from the repository is :class:`RunFormatError` naming the commit and the object."""
+    where = f"commit {commit_id[:12]}"
+    try:
+        obj = repo.get(commit_id)
+        if obj is None:
+            raise KeyError(commit_id)
+        commit = as_commit(obj)
+        if commit is None:
+            raise RunFormatError(commit_id, "is not a commit")
+        tree = commit.tree
+        for name in (RUN_FILE, GENERATION_FILE):
+            if name not in tree:
+                raise RunFormatError(where, f"holds no {name}: not a generation")
+        run_raw = repo[tree[RUN_FILE].id].read_raw()
+        record_raw = repo[tree[GENERATION_FILE].id].read_raw()
+    except (KeyError, pygit2.GitError) as e:
+        raise RunFormatError(where, unreadable(e)) from None
+    info = RunInfo.decode(run_raw)
+    record = GenerationRecord.decode(record_raw, info.params)
     experiment = _trailer(commit.message, TRAILER_EXPERIMENT)
     return RunTip(info.run_id, commit_id, info, record, tree, experiment)
+
+
+def unreadable(e: KeyError | pygit2.GitError) -> str:
+    """Why an object could not be read, as pygit2 said it (KeyError: the id of an object that
+    was never fetched or was pruned; GitError: one it cannot inflate)."""
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    return f"names an object this store cannot read ({text.strip() or type(e).__name__})"
 
 
 def _trailer(message: str, key: str) -> str | None:

@@ -18,7 +18,8 @@ from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.run import start_run
 from mindgit.evolve.runs import RunRefMismatch, history, lineage, list_runs, scan_runs
-from mindgit.merge.lookup import FitnessRefCorrupt, find_fitness, find_module, latest_run
+from mindgit.merge.lookup import find_fitness, find_module, latest_run
+from mindgit.store.fitness_store import FitnessRefCorrupt
 from mindgit.store.generation import GENERATION_FILE, RunFormatError, RunParams
 from mindgit.store.repository import Store, open_store
 from tests.conftest import Mg

@@ -108,8 +108,8 @@ def test_a_result_whose_run_ref_names_a_missing_object_is_named(
     report = recompute(store.repo, [first.result_commit], count=None)
     reasons = [p.reason for p in report.problems if p.commit == first.result_commit]
     assert reasons == [
-        f"cannot be re-checked: refs/runs/{first.run_id}: names an object this store cannot "
-        f"read ({'1' * 40})"
+        f"cannot be re-checked: refs/runs/{first.run_id}: commit {'1' * 12}: names an object "
+        f"this store cannot read ({'1' * 40})"
     ], reasons
     before = snapshot(store.path)
     r = mg("--store", str(store.path), "verify", "--recompute", "all", first.result_commit)
