@@ -64,7 +64,7 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.packs import PackWriter
-from mindgit.store.refs import RefError, read_ref, update_ref
+from mindgit.store.refs import RefError, lock_held, read_ref, update_ref
 from mindgit.store.repository import (
     HEADS,
     Store,
@@ -346,8 +346,7 @@ def _check_names(store: Store, names: Sequence[str], source: str) -> None:
             )
         # git keeps refs as files: "a" and "a/b" cannot both exist.
         clash = [e for e in existing if e.startswith(name + "/") or name.startswith(e + "/")]
-        lock = Path(store.repo.path) / (HEADS + name + ".lock")
-        if clash or lock.exists():
+        if clash or lock_held(store.repo, HEADS + name):
             raise BadExperimentName(
                 source, f"experiment {name!r} clashes with {clash[0] if clash else 'a lock file'}"
             )

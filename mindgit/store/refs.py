@@ -4,15 +4,24 @@ pygit2 has no compare-and-swap, so this follows git's lockfile protocol: create
 ``<ref>.lock`` exclusively, re-read the ref under the lock, write the new id into the lock file
 and rename it over the ref. Stock git (``git update-ref``, ``receive-pack``) takes the same lock,
 so mindgit and git never interleave an update of the same ref.
+
+Until the new id replaces it, the lock file names its holder (``mindgit-lock <pid> <pid
+namespace> <host>``): a lock left by a mindgit process that died (``kill -9``, a crash) is
+removed by the next writer that finds it, so the command run again works. A lock of any other
+kind (git's own, another host's, a live process's) is waited for, then named in
+:class:`RefLocked`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
+import secrets
+import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,11 +153,10 @@ class RefLock:
         # libgit2 does not fsync the objects either, so syncing the ref alone would buy nothing.
         gitdir = Path(self.repo.path)
         try:
-            os.write(self._fd, (new + "\n").encode())
             os.close(self._fd)
             self._fd = -1
             _append_reflog(gitdir, self.ref, self.current, new, committer, message)
-            os.replace(self._lock, gitdir / self.ref)
+            _install(gitdir, self._lock, gitdir / self.ref, (new + "\n").encode(), sync=False)
         except OSError as e:  # the lock is removed on release: the ref is as it was
             raise RefUnwritable(self.ref, gitdir / self.ref, e.strerror or str(e)) from None
         self.done = True
@@ -162,7 +170,7 @@ class RefLock:
             self._lock.unlink(missing_ok=True)
 
 
-@contextmanager
+@contextlib.contextmanager
 def locked_ref(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> Iterator[RefLock]:
     """Hold ``ref``'s lock for a read-compute-write: other writers (git too) wait or fail.
 
@@ -180,7 +188,7 @@ def locked_ref(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> Iter
         raise RefUnwritable(ref, path.parent, e.strerror or str(e)) from None
     if path.is_dir():
         raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
-    fd = _acquire(lock, ref, wait)
+    fd = _acquire(lock, ref, wait, Path(repo.path))
     try:
         held = RefLock(repo, ref, fd, lock)
     except BaseException:
@@ -243,19 +251,165 @@ def update_ref(
         return held.set(new, message=message, committer=committer)
 
 
-def _acquire(lock: Path, ref: str, wait: float) -> int:
+def _acquire(lock: Path, ref: str, wait: float, gitdir: Path) -> int:
     deadline = time.monotonic() + wait
     delay = 0.002
     while True:
         try:
-            return os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
+            if _break_stale(lock, gitdir):
+                continue
             if time.monotonic() >= deadline:
                 raise RefLocked(ref, lock, wait) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
         except OSError as e:  # a read-only store, no room, no permission
             raise RefUnwritable(ref, lock, e.strerror or str(e)) from None
+        else:
+            # Who holds it, until the new value replaces this: a later writer that finds the
+            # lock left by a process killed meanwhile (kill -9, a crash) can tell, and take it.
+            try:
+                os.write(fd, _holder_token())
+            except OSError as e:
+                os.close(fd)
+                lock.unlink(missing_ok=True)
+                raise RefUnwritable(ref, lock, e.strerror or str(e)) from None
+            return fd
+
+
+def _install(gitdir: Path, lock: Path, target: Path, data: bytes, *, sync: bool = True) -> None:
+    """Put ``data`` at ``target`` with one rename, then drop ``lock``.
+
+    In a store the new content goes through a file of its own under ``mindgit/``, so that the
+    lock names its holder to the end: killed at any moment, the process leaves either no lock or
+    one the next writer knows for a dead process's. Elsewhere, as git does: the lock itself,
+    written and renamed into place.
+    """
+    spare = gitdir / "mindgit"
+    if not spare.is_dir():
+        with open(lock, "r+b") as f:
+            f.truncate(0)
+            f.write(data)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+        os.replace(lock, target)
+        return
+    name = spare / f"ref-{os.getpid()}-{secrets.token_hex(6)}.tmp"
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, data)
+        if sync:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(name, target)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        name.unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # in place already; a lock left names this process
+        lock.unlink()
+
+
+_TOKEN = b"mindgit-lock"
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def _holder_token() -> bytes:
+    return b"%s %d %s %s\n" % (
+        _TOKEN,
+        os.getpid(),
+        _pid_namespace().encode(),
+        socket.gethostname().encode(),
+    )
+
+
+def _dead_holder(token: bytes) -> bool:
+    """Whether ``token`` names a process of this machine and pid namespace that has ended.
+
+    Anything else, git's own locks (empty or holding an id), another host's, one whose process
+    still runs or cannot be checked, counts as alive: such a lock is only ever waited for.
+    """
+    parts = token.split()
+    if len(parts) != 4 or parts[0] != _TOKEN or not parts[1].isdigit():
+        return False
+    ns = _pid_namespace()
+    if not ns or parts[2].decode(errors="replace") != ns:
+        return False
+    if parts[3].decode(errors="replace") != socket.gethostname():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, as another user's process
+    try:  # killed but not reaped yet: a zombie holds no files
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b") ", 1)[1].startswith(b"Z")
+    except (OSError, IndexError):
+        return False
+
+
+def lock_held(repo: pygit2.Repository, ref: str) -> bool:
+    """Whether ``ref``'s lock file is there and not one a dead mindgit process left (which the
+    next writer removes: a check made before writing must not refuse over it)."""
+    lock = Path(repo.path) / (ref + ".lock")
+    try:
+        token = lock.read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return not _dead_holder(token)
+
+
+def _break_stale(lock: Path, gitdir: Path) -> bool:
+    """Remove ``lock`` if the process that took it has died; True if it was removed.
+
+    Writers that find the same stale lock break it one at a time, under a flock of the store's,
+    re-reading it there: the file removed is the dead process's, never a live writer's that
+    took the lock just before.
+    """
+    try:
+        token = lock.read_bytes()
+    except OSError:
+        return False
+    if not _dead_holder(token):
+        return False
+    guard = gitdir / "mindgit"
+    if not guard.is_dir():
+        return False  # not a store: no place for the guard, so never broken
+    try:
+        fd = os.open(guard / "stale-locks", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if lock.read_bytes() != token or not _dead_holder(token):
+                return False
+            lock.unlink()
+        except OSError:
+            return False
+        # The new value it was about to rename into place, if it died in between.
+        for spare in guard.glob(f"ref-{int(token.split()[1])}-*.tmp"):
+            spare.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _append_reflog(gitdir: Path, ref: str, old: str | None, new: str, who: str, msg: str) -> None:
@@ -281,11 +435,9 @@ class HeadLock:
         if self.done:
             raise RefError("HEAD was already updated under this lock")
         try:
-            os.write(self._fd, f"ref: {ref}\n".encode())
-            os.fsync(self._fd)
             os.close(self._fd)
             self._fd = -1
-            os.replace(self._lock, self._gitdir / "HEAD")
+            _install(self._gitdir, self._lock, self._gitdir / "HEAD", f"ref: {ref}\n".encode())
         except OSError as e:  # the lock is removed on release: HEAD is as it was
             raise RefUnwritable("HEAD", self._gitdir / "HEAD", e.strerror or str(e)) from None
         self.done = True
@@ -298,13 +450,13 @@ class HeadLock:
             self._lock.unlink(missing_ok=True)
 
 
-@contextmanager
+@contextlib.contextmanager
 def locked_head(repo: pygit2.Repository, *, wait: float = 10.0) -> Iterator[HeadLock]:
     """Hold ``HEAD``'s lock, so that a change that ends by pointing it elsewhere (a fork that
     switches) can fail on the lock before it has written anything."""
     gitdir = Path(repo.path)
     lock = gitdir / "HEAD.lock"
-    held = HeadLock(gitdir, _acquire(lock, "HEAD", wait), lock)
+    held = HeadLock(gitdir, _acquire(lock, "HEAD", wait, gitdir), lock)
     try:
         yield held
     finally:

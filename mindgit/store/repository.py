@@ -171,7 +171,12 @@ class NotACommit(MindgitError):
 
 class ExperimentExists(MindgitError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"experiment {name!r} already exists")
+        # Also what a fork killed between creating the experiment and switching to it says
+        # when run again: the way on is to switch.
+        super().__init__(
+            f"experiment {name!r} already exists",
+            hint=f"`mindgit switch {name}` makes it current; fork under another name for a new one",
+        )
         self.name = name
 
 
