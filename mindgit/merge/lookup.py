@@ -41,6 +41,7 @@ from mindgit.identity.sshsig import BadSignature, verify
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW
 from mindgit.sandbox import FitnessModule, Limits
+from mindgit.store.config import NoValue, config_reader
 from mindgit.store.fitness_store import (
     FITNESS_FILE,
     FITNESS_PREFIX,
@@ -59,10 +60,9 @@ from mindgit.store.generation import (
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import Store
-from mindgit.store.settings import BadConfigValue
+from mindgit.store.settings import BadConfigValue, read_setting
 
 CONFIG_FITNESS = "mindgit.fitness"
-CONFIG_MINIMIZE = "mindgit.minimize"
 CONFIG_NODE = "mindgit.node"
 # How many versions of one module name a CID lookup looks through (as fitness_store does).
 _MAX_VERSIONS = 1000
@@ -124,7 +124,7 @@ def find_fitness(
     if spec is not None:
         found = (*_module(repo, spec), "--fitness")
     else:
-        configured = _config(repo, CONFIG_FITNESS)
+        configured = read_setting(config_reader(repo.config), "fitness")
         if configured:
             found = (*_module(repo, configured), f"config {CONFIG_FITNESS}")
         elif run is not None:
@@ -203,7 +203,9 @@ def signed_by(repo: pygit2.Repository, run: RunTip, key: PublicKey) -> bool:
 
 def node_key(repo: pygit2.Repository) -> PublicKey | None:
     """This node's public key as a clone's config names it (``mindgit.node``), or None."""
-    raw = _config(repo, CONFIG_NODE)
+    raw = config_reader(repo.config)(CONFIG_NODE)
+    if isinstance(raw, NoValue):
+        raise BadConfigValue(CONFIG_NODE, raw, "has no value; it must be a did:key")
     if raw is None or not raw.strip():
         return None
     try:
@@ -217,28 +219,15 @@ def node_key(repo: pygit2.Repository) -> PublicKey | None:
         ) from None
 
 
-def _config(repo: pygit2.Repository, key: str) -> str | None:
-    try:
-        return str(repo.config[key])
-    except KeyError:
-        return None
-
-
 def _minimize(repo: pygit2.Repository) -> bool | None:
-    raw = _config(repo, CONFIG_MINIMIZE)
-    if raw is None:
-        return None
-    value = raw.strip().lower()
-    if value in ("true", "yes", "on", "1"):
-        return True
-    if value in ("false", "no", "off", "0"):
-        return False
-    raise BadConfigValue(CONFIG_MINIMIZE, raw, "must be true or false")
+    # As `config set minimize` takes it: true or false (a bare key is git's true).
+    raw = read_setting(config_reader(repo.config), "minimize")
+    return None if raw is None else raw == "true"
 
 
 def config_limits(repo: pygit2.Repository) -> Limits:
     """The sandbox limits this node allows: defaults, overridden by the repository's config."""
-    return fitness_config_limits(lambda key: _config(repo, key))
+    return fitness_config_limits(config_reader(repo.config))
 
 
 def find_module(repo: pygit2.Repository, spec: str) -> CID:

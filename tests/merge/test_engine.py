@@ -257,7 +257,7 @@ def test_fitness_lookup_config_then_latest_run(rastrigin: Store) -> None:
     assert found.source == "config mindgit.fitness"
     found = find_fitness(store.repo, spec=str(run_module(store)), experiment="main", own_key=own)
     assert found is not None and found.source == "--fitness" and found.minimize
-    store.config_set("mindgit.minimize", "no")
+    store.config_set("mindgit.minimize", "false")
     found = find_fitness(store.repo, spec="rastrigin", experiment="main")
     assert found is not None and not found.minimize
     store.config_set("mindgit.minimize", "sometimes")

@@ -379,7 +379,9 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
     else:
         if opts["fitness_ref"] is None:
             # The store's default, as merge uses it.
-            opts["fitness_ref"] = store.config_get("mindgit.fitness")
+            from mindgit.store.settings import read_setting
+
+            opts["fitness_ref"] = read_setting(store.config_get, "fitness")
         if opts["fitness_ref"] is None:
             raise UsageError(
                 "--fitness is required (a stored name, a module CID or a file)",
