@@ -282,7 +282,15 @@ def _accept(
             kept = f"kept it; theirs is {refspace.seen_ref(peer.name, ref)}"
             detail = f"a symbolic ref here (to {e.target}), not moved through: {kept}"
             return RefOutcome(ref, "conflict", theirs, ours, ours, detail)
-    raise RefMoved(ref, ours, read_ref(repo, ref))
+    # Written here faster than it could be brought in: kept, as a diverged ref is. Raised, it
+    # stopped the pull halfway (refs before it moved, none marked seen) saying "nothing was
+    # changed"; the next pull tries it again.
+    now = read_ref(repo, ref)
+    detail = (
+        f"it moved here {_CAS_ATTEMPTS} times while this pull ran: kept ours; theirs is "
+        f"{refspace.seen_ref(peer.name, ref)}; pull again to bring it in"
+    )
+    return RefOutcome(ref, "conflict", theirs, now, now, detail)
 
 
 def _merge(

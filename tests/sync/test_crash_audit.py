@@ -229,3 +229,45 @@ def test_a_pull_killed_at_random_moments_leaves_a_store_that_pulls_again(
         assert make_thought("b0", ()).cid in state.thoughts, where
         assert make_thought("a0", ()).cid in state.thoughts, where
         assert_sound(beta.path)
+
+
+def test_a_ref_written_here_faster_than_a_pull_can_merge_is_kept_not_raised(
+    pair: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mindgit.merge import engine
+
+    alpha, beta = pair["alpha"], pair["beta"]
+    alpha.fork("shared")
+    alpha.think("a0")
+    pull(beta, "alpha")
+    alpha.think("a1", experiment="shared")
+    beta.think("b0", experiment="shared")  # diverged: the pull merges
+    alpha.fork("later", switch=False)  # a new ref the pull takes before it reaches shared
+    # Another writer of this store, committing to shared each time the merge has been planned
+    # and before it is written: every try of the pull's compare-and-swap loses.
+    writer = open_store(beta.path)
+    planned = engine.plan_merge
+    wrote: list[int] = []
+
+    def plan_then_write(*args: object, **kwargs: object) -> engine.MergePlan:
+        plan = planned(*args, **kwargs)  # type: ignore[arg-type]
+        writer.think(f"written meanwhile {len(wrote)}", experiment="shared")
+        wrote.append(1)
+        return plan
+
+    monkeypatch.setattr(engine, "plan_merge", plan_then_write)
+    report = pull(beta, "alpha")
+    outcome = {r.ref: r for r in report.refs}
+    assert outcome[HEADS + "later"].status == "new"
+    kept = outcome[HEADS + "shared"]
+    assert kept.status == "conflict" and "pull again" in (kept.detail or "")
+    assert kept.after == beta.head("shared")  # every local commit kept
+    monkeypatch.setattr(engine, "plan_merge", planned)
+    again = {r.ref: r for r in pull(beta, "alpha").refs}
+    assert again[HEADS + "shared"].status == "merged"
+    state = open_store(beta.path).state("shared")
+    assert {make_thought(t, ()).cid for t in ("a0", "a1", "b0")} <= state.thoughts
+    assert {make_thought(f"written meanwhile {i}", ()).cid for i in range(len(wrote))} <= (
+        state.thoughts
+    )
+    assert_sound(beta.path)
