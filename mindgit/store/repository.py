@@ -29,6 +29,7 @@ from mindgit.store.config import config_reader
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
     RefError,
+    RefMoved,
     check_ref_name,
     locked_head,
     locked_ref,
@@ -423,15 +424,19 @@ class Store:
             head = (
                 stack.enter_context(locked_head(self.repo, wait=self.lock_wait)) if switch else None
             )
-            update_ref(
-                self.repo,
-                HEADS + name,
-                commit,
-                None,
-                message=f"fork: from {start or self.current}",
-                committer=self._reflog_identity(),
-                wait=self.lock_wait,
-            )
+            try:
+                update_ref(
+                    self.repo,
+                    HEADS + name,
+                    commit,
+                    None,
+                    message=f"fork: from {start or self.current}",
+                    committer=self._reflog_identity(),
+                    wait=self.lock_wait,
+                )
+            except RefMoved:
+                # Another fork of the same name won the race since the check above.
+                raise ExperimentExists(name) from None
             if head is not None:
                 head.point(HEADS + name)
         return commit

@@ -16,7 +16,7 @@ import pygit2
 import pytest
 
 from mindgit.ipld.cid import CID
-from mindgit.store.refs import CorruptRef, RefLocked, locked_ref, update_ref
+from mindgit.store.refs import CorruptRef, RefLocked, locked_ref, read_ref, update_ref
 from mindgit.store.repository import HEADS, Store
 from mindgit.store.state import make_thought
 from tests.conftest import ROOT, fsck, git
@@ -213,3 +213,33 @@ def test_a_stale_ref_lock_is_named_with_the_way_out(store: Store, tmp_path: Path
     lock.unlink()
     store.think("after")
     fsck(store.path)
+
+
+def test_two_forks_of_one_name_at_once_the_loser_says_it_exists(store: Store) -> None:
+    path = str(store.path)
+    results = run_at_once([[["--store", path, "fork", "twin", "--no-switch"]]] * 4)
+    codes = sorted(code for job in results for code, _ in job)
+    assert codes == [0, 1, 1, 1], results
+    for job in results:
+        for code, err in job:
+            if code:
+                assert "experiment 'twin' already exists" in err, err
+    assert store.experiments() == ["main", "twin"]
+    fsck(store.path)
+
+
+def test_a_fork_that_loses_the_race_after_its_check_says_it_exists(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mindgit.store import repository
+    from mindgit.store.repository import ExperimentExists
+
+    store.fork("twin", switch=False)
+    real = read_ref
+    # As the other fork's ref appears between this fork's check and its write.
+    monkeypatch.setattr(
+        repository, "read_ref", lambda repo, ref: None if ref == HEADS + "twin" else real(repo, ref)
+    )
+    with pytest.raises(ExperimentExists):
+        store.fork("twin")
+    assert store.current == "main" and not (store.path / "HEAD.lock").exists()
