@@ -307,7 +307,7 @@ def test_remote_add_node_that_is_no_name_does_not_hint_an_impossible_trust_add(
     before = snapshot(alpha.path)
     res = mg(*at(nodes, "alpha"), "remote", "add", "beta", "/srv/beta", "--node", node)
     one_line_error(res.code, res.err, 2)
-    assert "trust add" not in res.err and "1 to 64 letters" in res.err
+    assert "trust add" not in res.err and "1 to 64 characters" in res.err
     assert changed(before, alpha.path) == []
 
 
