@@ -79,7 +79,8 @@ def test_a_second_pull_says_it_waits_for_the_first(pair: Nodes) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        waiting = mindgit(beta.path, "pull", "alpha", "--verbose")
+        # Without --verbose too: the wait was up to 30 s of silence.
+        waiting = mindgit(beta.path, "pull", "alpha")
         assert waiting.stderr is not None
         # Its first words, while the other still holds the peer: that it waits, for whom.
         line = waiting.stderr.readline()

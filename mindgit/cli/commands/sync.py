@@ -71,12 +71,12 @@ def _timeout(store: Store, given: float | None) -> float:
     return DEFAULT_TIMEOUT if configured is None else float(configured)
 
 
-def _progress(verbose: bool) -> Callable[[Event], None] | None:
-    if not verbose:
-        return None
-
+def _progress(verbose: bool) -> Callable[[Event], None]:
     def show(event: Event) -> None:
-        info(f"{event.peer}: {event.message}")
+        # Waiting for another pull or push with the peer is shown even without -v: up to 30 s
+        # of silence looked like a hang.
+        if verbose or event.step == "wait":
+            info(f"{event.peer}: {event.message}")
 
     return show
 
