@@ -6,16 +6,18 @@ and rename it over the ref. Stock git (``git update-ref``, ``receive-pack``) tak
 so mindgit and git never interleave an update of the same ref.
 
 Until the new id replaces it, the lock file names its holder (``mindgit-lock <pid> <pid
-namespace> <host>``): a lock left by a mindgit process that died (``kill -9``, a crash) is
-removed by the next writer that finds it, so the command run again works. A lock of any other
-kind (git's own, another host's, a live process's) is waited for, then named in
+namespace> <boot id> <host>``): a lock left by a mindgit process that died (``kill -9``, a
+crash) is removed by the next writer that finds it, so the command run again works. A lock of
+any other kind (git's own, another machine's, a live process's) is waited for, then named in
 :class:`RefLocked`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import os
 import re
 import secrets
@@ -283,20 +285,31 @@ def _install(gitdir: Path, lock: Path, target: Path, data: bytes, *, sync: bool 
 
     In a store the new content goes through a file of its own under ``mindgit/``, so that the
     lock names its holder to the end: killed at any moment, the process leaves either no lock or
-    one the next writer knows for a dead process's. Elsewhere, as git does: the lock itself,
+    one the next writer knows for a dead process's. Elsewhere, or where ``mindgit/`` is another
+    filesystem than the refs (a rename across them fails), as git does: the lock itself,
     written and renamed into place.
     """
     spare = gitdir / "mindgit"
-    if not spare.is_dir():
-        with open(lock, "r+b") as f:
-            f.truncate(0)
-            f.write(data)
-            f.flush()
-            if sync:
-                os.fsync(f.fileno())
-        os.replace(lock, target)
-        return
-    name = spare / f"ref-{os.getpid()}-{secrets.token_hex(6)}.tmp"
+    if spare.is_dir():
+        try:
+            _install_through(spare / _spare_name(_holder_token()), target, data, sync)
+        except OSError as e:
+            if e.errno != errno.EXDEV:
+                raise
+        else:
+            with contextlib.suppress(OSError):  # in place already; a lock left names this process
+                lock.unlink()
+            return
+    with open(lock, "r+b") as f:
+        f.truncate(0)
+        f.write(data)
+        f.flush()
+        if sync:
+            os.fsync(f.fileno())
+    os.replace(lock, target)
+
+
+def _install_through(name: Path, target: Path, data: bytes, sync: bool) -> None:
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         os.write(fd, data)
@@ -310,42 +323,58 @@ def _install(gitdir: Path, lock: Path, target: Path, data: bytes, *, sync: bool 
             os.close(fd)
         name.unlink(missing_ok=True)
         raise
-    with contextlib.suppress(OSError):  # in place already; a lock left names this process
-        lock.unlink()
+
+
+def _spare_name(token: bytes) -> str:
+    """The name a holder's new values are written under before their rename: the pid alone
+    would match a live process of another pid namespace sharing the store (another
+    container), whose file the breaker of a dead one's lock would then delete."""
+    pid = token.split()[1].decode()
+    return f"ref-{pid}-{hashlib.sha256(token).hexdigest()[:16]}-{secrets.token_hex(6)}.tmp"
+
+
+def _spare_glob(token: bytes) -> str:
+    return _spare_name(token).rsplit("-", 1)[0] + "-*.tmp"
 
 
 _TOKEN = b"mindgit-lock"
+_UNKNOWN = "-"
 
 
 def _pid_namespace() -> str:
     try:
         return os.readlink("/proc/self/ns/pid")
     except OSError:
-        return ""
+        return _UNKNOWN
+
+
+def _boot_id() -> str:
+    # The machine, not its name: two hosts can share a name, and both run in the initial pid
+    # namespace, whose id is the same on every Linux; a store on a shared filesystem would then
+    # take the other machine's live writer for dead. Containers of one kernel share it.
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or _UNKNOWN
+    except OSError:
+        return _UNKNOWN
 
 
 def _holder_token() -> bytes:
-    return b"%s %d %s %s\n" % (
-        _TOKEN,
-        os.getpid(),
-        _pid_namespace().encode(),
-        socket.gethostname().encode(),
-    )
+    fields = (os.getpid(), _pid_namespace(), _boot_id(), socket.gethostname())
+    return b"%s %s\n" % (_TOKEN, " ".join(map(str, fields)).encode())
 
 
 def _dead_holder(token: bytes) -> bool:
     """Whether ``token`` names a process of this machine and pid namespace that has ended.
 
-    Anything else, git's own locks (empty or holding an id), another host's, one whose process
-    still runs or cannot be checked, counts as alive: such a lock is only ever waited for.
+    Anything else, git's own locks (empty or holding an id), another machine's, one whose
+    process still runs or cannot be checked, counts as alive: such a lock is only ever waited
+    for.
     """
     parts = token.split()
-    if len(parts) != 4 or parts[0] != _TOKEN or not parts[1].isdigit():
+    if len(parts) != 5 or parts[0] != _TOKEN or not parts[1].isdigit():
         return False
-    ns = _pid_namespace()
-    if not ns or parts[2].decode(errors="replace") != ns:
-        return False
-    if parts[3].decode(errors="replace") != socket.gethostname():
+    here = (_pid_namespace(), _boot_id(), socket.gethostname())
+    if _UNKNOWN in here or tuple(p.decode(errors="replace") for p in parts[2:]) != here:
         return False
     pid = int(parts[1])
     if pid == os.getpid():
@@ -405,7 +434,7 @@ def _break_stale(lock: Path, gitdir: Path) -> bool:
         except OSError:
             return False
         # The new value it was about to rename into place, if it died in between.
-        for spare in guard.glob(f"ref-{int(token.split()[1])}-*.tmp"):
+        for spare in guard.glob(_spare_glob(token)):
             spare.unlink(missing_ok=True)
         return True
     finally:

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -230,7 +231,46 @@ def test_a_writer_killed_just_before_its_rename_leaves_a_lock_the_next_takes(sto
     )
     assert done.returncode == 0, done.stderr
     assert not lock.exists()
+    assert _spares(store.path) == []  # the value it was about to rename went with its lock
     fsck(store.path)
+
+
+def _spares(store: Path) -> list[str]:
+    return sorted(p.name for p in (store / "mindgit").glob("ref-*.tmp"))
+
+
+def test_breaking_a_dead_writer_s_lock_spares_a_live_namesake_s_file(store: Store) -> None:
+    # Another container sharing the store can run a writer under the same pid number: the file
+    # it is about to rename into place must outlive the dead writer's lock.
+    lock = die_holding(store, "refs/heads/main", "rename")
+    pid = lock.read_bytes().split()[1].decode()
+    (victims,) = _spares(store.path)
+    namesake = f"ref-{pid}-{'0' * 16}-{'a' * 12}.tmp"
+    (store.path / "mindgit" / namesake).write_text(store.head() + "\n")
+    store.lock_wait = 0.05
+    store.think("after the kill")
+    assert not lock.exists() and _spares(store.path) == [namesake], victims
+
+
+def test_a_store_whose_mindgit_folder_is_another_filesystem_moves_its_refs(
+    store: Store,
+) -> None:
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm")) if Path("/dev/shm").is_dir() else None
+    if elsewhere is None or elsewhere.stat().st_dev == store.path.stat().st_dev:
+        pytest.skip("no second filesystem to put mindgit/ on")
+    try:
+        folder = store.path / "mindgit"
+        shutil.copytree(folder, elsewhere / "mindgit", symlinks=True)
+        shutil.rmtree(folder)
+        folder.symlink_to(elsewhere / "mindgit")
+        head = store.head()
+        store.think("across filesystems")  # a rename from mindgit/ into refs/ is EXDEV
+        assert store.head() != head and _locks(store.path) == [] and _spares(store.path) == []
+        store.fork("side")
+        assert store.current == "side"
+        fsck(store.path)
+    finally:
+        shutil.rmtree(elsewhere)
 
 
 def test_a_switch_after_a_writer_killed_holding_head(store: Store) -> None:
@@ -256,7 +296,11 @@ def test_locks_of_live_processes_of_git_and_of_other_hosts_are_waited_for(store:
 
     lock = store.path / "refs" / "heads" / "main.lock"
     ns = os.readlink("/proc/self/ns/pid").encode()
+    boot = Path("/proc/sys/kernel/random/boot_id").read_bytes().strip()
     host = os.uname().nodename.encode()
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    dead = gone.pid  # ended and reaped: a holder that would be known dead were it ours
     sleeper = subprocess.Popen(
         [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
     )
@@ -264,9 +308,12 @@ def test_locks_of_live_processes_of_git_and_of_other_hosts_are_waited_for(store:
         for content in (
             b"",  # git's own, as it takes it
             b"0" * 40 + b"\n",  # git's, about to be renamed
-            b"mindgit-lock %d %s %s\n" % (sleeper.pid, ns, host),  # alive
-            b"mindgit-lock 999999999 %s %s\n" % (ns, host + b"-elsewhere"),  # another host's
-            b"mindgit-lock 999999999 pid:[1] %s\n" % host,  # another pid namespace's
+            b"mindgit-lock %d %s %s %s\n" % (sleeper.pid, ns, boot, host),  # alive
+            b"mindgit-lock %d %s %s %s\n" % (dead, ns, boot, host + b"-x"),  # another host's
+            b"mindgit-lock %d pid:[1] %s %s\n" % (dead, boot, host),  # another pid namespace's
+            # Another machine of the same name: the initial pid namespace has one id everywhere.
+            b"mindgit-lock %d %s %s-x %s\n" % (dead, ns, boot, host),
+            b"mindgit-lock %d %s %s\n" % (dead, ns, host),  # one that does not say which machine
         ):
             lock.write_bytes(content)
             store.lock_wait = 0.05
