@@ -25,7 +25,7 @@ from mindgit.errors import MindgitError
 from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
-from mindgit.store.config import config_reader
+from mindgit.store.config import BadConfigValue, NoValue, config_reader
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
     RefError,
@@ -249,19 +249,28 @@ class Store:
 
     # -- identity -------------------------------------------------------------------------
 
+    def _identity(self, key: str, needs: str) -> str | None:
+        # Read as settings are: a bare key (no `= value`) reads as None from libgit2, and str()
+        # of it made every commit's author the node "None", or the key file ./None.
+        value = self.config_get(key)
+        if isinstance(value, NoValue):
+            raise BadConfigValue(key, value, f"has no value; it needs {needs}")
+        return value
+
     @property
     def name(self) -> str:
-        try:
-            return str(self.repo.config["mindgit.name"])
-        except KeyError:
-            return self.path.name.removesuffix(".git")
+        name = self._identity("mindgit.name", "this node's name")
+        return self.path.name.removesuffix(".git") if name is None else name
 
     @property
     def key_path(self) -> Path:
-        try:
-            return Path(str(self.repo.config["mindgit.keyfile"]))
-        except KeyError:
-            return self.path / MINDGIT_DIR / KEY_FILE
+        path = self._identity("mindgit.keyfile", "the path of this node's key")
+        return self.path / MINDGIT_DIR / KEY_FILE if path is None else Path(path)
+
+    @property
+    def external_key(self) -> bool:
+        """Whether this node's key is kept outside the store (``init --key``)."""
+        return self._identity("mindgit.keyfile", "the path of this node's key") is not None
 
     @property
     def key(self) -> NodeKey:
@@ -286,8 +295,7 @@ class Store:
         switch is one step (dropping mindgit.keyfile); otherwise it waits beside it and
         replaces it.
         """
-        external = self.config_get("mindgit.keyfile") is not None
-        return self.path / MINDGIT_DIR / (KEY_FILE if external else PENDING_KEY)
+        return self.path / MINDGIT_DIR / (KEY_FILE if self.external_key else PENDING_KEY)
 
     @property
     def signing_key(self) -> NodeKey:

@@ -209,7 +209,7 @@ def rotate_key(store: Store) -> Rotation:
     if size > MAX_ANNOUNCEMENT_BYTES:
         raise RotationTooLarge(len(heads), size)
     folder = store.path / MINDGIT_DIR
-    external = store.config_get("mindgit.keyfile") is not None
+    external = store.external_key
     pending = store.pending_key_path
     if pending.exists():
         new = NodeKey.load(pending)  # an interrupted rotation: finish it with the same key

@@ -107,3 +107,20 @@ def test_config_get_of_a_bare_key(store: Store, mg: Mg) -> None:
     assert r.code == 1 and json.loads(r.out)["type"] == "BadConfigValue"
     r = mg("--store", s, "config", "get", "minimize", "--json")
     assert r.code == 0 and json.loads(r.out) == {"key": "mindgit.minimize", "value": "true"}
+
+
+@pytest.mark.parametrize(
+    ("key", "needs"), [("name", "this node's name"), ("keyfile", "the path of this node's key")]
+)
+def test_a_bare_identity_key_is_refused_not_read_as_none(
+    store: Store, mg: Mg, key: str, needs: str
+) -> None:
+    # libgit2 gives None for it: str() of that named the node "None" in every commit, or looked
+    # for the key in ./None (and took the store's own key file for an unfinished rotation's).
+    head = store.head()
+    bare_keys(store.path / "config", key)
+    r = mg("--store", str(store.path), "think", "hello")
+    assert r.code == 1, r
+    assert f"config mindgit.{key} has no value; it needs {needs}" in r.err
+    assert "None" not in r.err and "rotation" not in r.err
+    assert pygit2.Repository(str(store.path)).head.target == pygit2.Oid(hex=head)
