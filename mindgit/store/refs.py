@@ -137,16 +137,30 @@ def read_ref(repo: pygit2.Repository, ref: str) -> str | None:
         raise CorruptRef(ref, str(e).strip() or type(e).__name__) from None
 
 
-class RefLock:
+class _HeldLock:
+    """A lock file this process created; removed on release unless its new value replaced it."""
+
+    def __init__(self, fd: int, lock: Path) -> None:
+        self._fd = fd
+        self._lock = lock
+        self.done = False
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if not self.done:
+            self._lock.unlink(missing_ok=True)
+
+
+class RefLock(_HeldLock):
     """A ref held under git's lock file: read ``current``, then :meth:`set` it once."""
 
     def __init__(self, repo: pygit2.Repository, ref: str, fd: int, lock: Path) -> None:
         self.repo = repo
         self.ref = ref
         self.current = read_ref(repo, ref)
-        self._fd = fd
-        self._lock = lock
-        self.done = False
+        super().__init__(fd, lock)
 
     def set(self, new: str, *, message: str, committer: str) -> RefUpdate:
         if self.done:
@@ -163,13 +177,6 @@ class RefLock:
             raise RefUnwritable(self.ref, gitdir / self.ref, e.strerror or str(e)) from None
         self.done = True
         return RefUpdate(self.ref, self.current, new)
-
-    def release(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        if not self.done:
-            self._lock.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -450,14 +457,12 @@ def _append_reflog(gitdir: Path, ref: str, old: str | None, new: str, who: str, 
         f.write(line)
 
 
-class HeadLock:
+class HeadLock(_HeldLock):
     """``HEAD`` held under git's lock file: :meth:`point` it at an experiment once."""
 
     def __init__(self, gitdir: Path, fd: int, lock: Path) -> None:
         self._gitdir = gitdir
-        self._fd = fd
-        self._lock = lock
-        self.done = False
+        super().__init__(fd, lock)
 
     def point(self, ref: str) -> None:
         check_ref_name(ref)
@@ -470,13 +475,6 @@ class HeadLock:
         except OSError as e:  # the lock is removed on release: HEAD is as it was
             raise RefUnwritable("HEAD", self._gitdir / "HEAD", e.strerror or str(e)) from None
         self.done = True
-
-    def release(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        if not self.done:
-            self._lock.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
