@@ -721,16 +721,16 @@ def config() -> None:
 @json_option
 @click.pass_context
 def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
-    """Print a setting; exit 1 when it is not set."""
+    """Print a setting; exit 1 when it is not set or its value would be refused where used."""
     from mindgit.cli.main import exit_with
-    from mindgit.store.settings import NoValue, read_setting, setting_key
+    from mindgit.store.settings import read_setting, setting_key
 
     store = open_store_from(ctx)
     full = setting_key(key)
-    value = store.config_get(full)
-    if isinstance(value, NoValue):
-        # As it is read where it is used: true for a boolean, else refused (exit 1).
-        value = read_setting(store.config_get, full.removeprefix("mindgit."))
+    # As it is read where it is used: a value written by hand that evolve, merge or a pull
+    # would refuse (`fuel = lots`, `minimize = yes`) is refused here too (exit 1), and a key
+    # with no value is true for a boolean setting, else refused.
+    value = read_setting(store.config_get, full.removeprefix("mindgit."))
     if as_json:
         emit_json({"key": full, "value": value})
     elif value is None:
@@ -747,7 +747,7 @@ def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def config_set(ctx: click.Context, key: str, value: str, as_json: bool) -> None:
-    """Set a setting, e.g. `mindgit config set fitness rastrigin`."""
+    """Set a setting (`mindgit config set fitness rastrigin`), checked first."""
     import pygit2
 
     from mindgit.store.settings import check_setting
