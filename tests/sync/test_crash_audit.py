@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -60,6 +62,14 @@ def run(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
 
 
+def line_within(stream: IO[str] | None, seconds: float = 60.0) -> str:
+    """The next line a child writes, failing the test (not hanging the suite) if none comes."""
+    assert stream is not None
+    ready, _, _ = select.select([stream], [], [], seconds)
+    assert ready, f"no line from the child within {seconds} s"
+    return stream.readline()
+
+
 def assert_sound(store: Path) -> None:
     fsck(store)
     done = run(store, "verify", "--all")
@@ -78,12 +88,12 @@ def test_a_second_pull_says_it_waits_for_the_first(pair: Nodes) -> None:
         env=_env(),
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert line_within(holder.stdout).strip() == "held"
         # Without --verbose too: the wait was up to 30 s of silence.
         waiting = mindgit(beta.path, "pull", "alpha")
         assert waiting.stderr is not None
         # Its first words, while the other still holds the peer: that it waits, for whom.
-        line = waiting.stderr.readline()
+        line = line_within(waiting.stderr)
         assert "waiting for another pull or push with peer 'alpha'" in line, line
         assert f"(pid {holder.pid})" in line and "up to 30s" in line
         assert holder.stdin is not None
@@ -144,7 +154,7 @@ def test_a_pull_while_the_experiment_is_written_here_loses_no_local_commit(pair:
         for w in range(3)
     ]
     for t in thinkers:
-        assert t.stdout is not None and t.stdout.readline().strip() == "ready"
+        assert line_within(t.stdout).strip() == "ready"
     puller = mindgit(beta.path, "pull", "alpha")
     for t in thinkers:
         assert t.stdin is not None
