@@ -155,10 +155,28 @@ class FitnessRefCorrupt(MindgitError):
     def __init__(self, ref: str, commit_id: str, what: str) -> None:
         super().__init__(
             f"{ref}: {commit_id} {what}",
-            hint=f"fetch it again (git fetch), or repair or delete {ref}",
+            hint=_corrupt_hint(ref, commit_id, what),
         )
         self.ref = ref
         self.commit_id = commit_id
+
+
+_MISSING = "is missing from this repository"
+
+
+def _corrupt_hint(ref: str, commit_id: str, what: str) -> str:
+    # A store has no fetch refspec, so a plain `git fetch` moves nothing mindgit reads; a pull
+    # does bring a lost commit back from a peer that has it (its objects come with the ref).
+    delete = f"`git --git-dir STORE update-ref -d {ref}`"
+    if what == _MISSING:
+        return (
+            f"`mindgit pull PEER` from a peer that has {commit_id} brings it back; "
+            f"or delete the ref with {delete}"
+        )
+    return (
+        f"repair the ref, or delete it with {delete}; a later `mindgit pull PEER` then brings "
+        "a peer's module of that name"
+    )
 
 
 def fitness_commit(repo: pygit2.Repository, ref: str, commit_id: str) -> pygit2.Commit:
@@ -167,7 +185,7 @@ def fitness_commit(repo: pygit2.Repository, ref: str, commit_id: str) -> pygit2.
     obj = repo.get(commit_id)
     commit = as_commit(obj)
     if commit is None:
-        what = "is missing from this repository" if obj is None else "is not a commit"
+        what = _MISSING if obj is None else "is not a commit"
         raise FitnessRefCorrupt(ref, commit_id, what)
     return commit
 
@@ -235,15 +253,46 @@ def stored_under(store: Store, name: str) -> FitnessEntry | None:
     return None if tip is None else _entry(store.repo, name, tip)
 
 
-def list_modules(store: Store) -> list[FitnessEntry]:
-    """The newest version of every stored module, by name."""
+@dataclass(frozen=True, slots=True)
+class DamagedModule:
+    """A ``refs/fitness/*`` ref that holds no module this store can read, and why."""
+
+    ref: str
+    error: FitnessRefCorrupt
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleListing:
+    """The modules that read (by name) and the fitness refs that do not (by ref name)."""
+
+    modules: tuple[FitnessEntry, ...]
+    damaged: tuple[DamagedModule, ...]
+
+
+def scan_modules(store: Store) -> ModuleListing:
+    """The newest version of every stored module, as ``mindgit.evolve.runs.scan_runs`` lists
+    runs: a damaged fitness ref is reported beside the others, never in place of them."""
     repo = store.repo
     out = []
+    damaged = []
     for ref in sorted(r for r in repo.references if r.startswith(FITNESS_PREFIX)):
         commit = read_ref(repo, ref)
-        if commit is not None:
+        if commit is None:
+            continue
+        try:
             out.append(_entry(repo, ref.removeprefix(FITNESS_PREFIX), commit))
-    return out
+        except FitnessRefCorrupt as e:
+            damaged.append(DamagedModule(ref, e))
+    return ModuleListing(tuple(out), tuple(damaged))
+
+
+def list_modules(store: Store) -> list[FitnessEntry]:
+    """The newest version of every stored module, by name; the first damaged fitness ref is
+    raised (see :func:`scan_modules` for a listing that goes on past it)."""
+    listing = scan_modules(store)
+    if listing.damaged:
+        raise listing.damaged[0].error
+    return list(listing.modules)
 
 
 def _versions(repo: pygit2.Repository, name: str, tip: str) -> Iterator[FitnessEntry]:

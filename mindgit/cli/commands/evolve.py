@@ -6,11 +6,11 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import click
 
@@ -18,6 +18,7 @@ from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.main import exit_with
 from mindgit.cli.options import experiment_option, json_option, open_store_from
 from mindgit.cli.output import emit_json, info, table
+from mindgit.errors import MindgitError
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
 _DEFAULTS = {
@@ -109,21 +110,27 @@ def fitness_add(
 @json_option
 @click.pass_context
 def fitness_list(ctx: click.Context, as_json: bool) -> None:
-    """The stored fitness modules."""
-    from mindgit.store.fitness_store import list_modules, read_module
+    """The stored fitness modules.
+
+    A fitness ref that holds no readable module is named on stderr, one line each, after the
+    modules that read; the exit code is then 1 (as `mindgit runs` does with run refs)."""
+    from mindgit.store.fitness_store import read_module, scan_modules
 
     store = open_store_from(ctx)
-    entries = list_modules(store)
+    listing = scan_modules(store)
+    sizes = [len(read_module(store, e)) for e in listing.modules]
     if as_json:
-        emit_json(
-            [
-                {"name": e.name, "module": str(e.cid), "bytes": len(read_module(store, e))}
-                for e in entries
-            ]
+        listed = [
+            {"name": e.name, "module": str(e.cid), "bytes": size}
+            for e, size in zip(listing.modules, sizes, strict=True)
+        ]
+        _emit_listing(
+            listed, listing.damaged, "modules", ("fitness", "fitness modules"), "DamagedModules"
         )
-        return
-    rows = [(e.name, str(e.cid), len(read_module(store, e))) for e in entries]
-    table("fitness modules", ["name", "module", "bytes"], rows)
+    else:
+        rows = [(e.name, str(e.cid), size) for e, size in zip(listing.modules, sizes, strict=True)]
+        table("fitness modules", ["name", "module", "bytes"], rows)
+    _report_damaged(listing.damaged)
 
 
 # ---- evolve ------------------------------------------------------------------------------------
@@ -426,7 +433,6 @@ def runs(ctx: click.Context, check: str | None, as_json: bool) -> None:
 
     A run ref that cannot be read is named on stderr, one line each, after the runs that can;
     the exit code is then 1."""
-    from mindgit.cli.main import error_json, report_error
     from mindgit.evolve.runs import scan_runs
 
     store = open_store_from(ctx)
@@ -451,16 +457,8 @@ def runs(ctx: click.Context, check: str | None, as_json: bool) -> None:
         for s in summaries
     ]
     damaged = listing.damaged
-    if as_json and not damaged:
-        emit_json(listed)
-    elif as_json:
-        # A failed command's one document is an error document (as every --json command's);
-        # the runs that did read ride along in it with the shape they have on success.
-        many = f"{len(damaged)} run refs" if len(damaged) > 1 else f"run ref {damaged[0].ref}"
-        doc = error_json(f"{many} cannot be read as runs", damaged[0].error.hint, "DamagedRuns")
-        doc["runs"] = listed
-        doc["damaged"] = [{"ref": d.ref, "error": str(d.error)} for d in damaged]
-        emit_json(doc)
+    if as_json:
+        _emit_listing(listed, damaged, "runs", ("run", "runs"), "DamagedRuns")
     else:
         rows = [
             (
@@ -474,8 +472,48 @@ def runs(ctx: click.Context, check: str | None, as_json: bool) -> None:
             for s in summaries
         ]
         table("runs", ["run", "experiment", "generations", "best", "module", "seed"], rows)
+    _report_damaged(damaged)
+
+
+class _Damaged(Protocol):
+    """A ref a listing could not read (``DamagedRun``, ``DamagedModule``)."""
+
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def error(self) -> MindgitError: ...
+
+
+def _emit_listing(
+    listed: list[dict[str, Any]],
+    damaged: Sequence[_Damaged],
+    key: str,
+    names: tuple[str, str],
+    kind: str,
+) -> None:
+    """A listing's --json document: the list, or with damaged refs the error document."""
+    if not damaged:
+        emit_json(listed)
+        return
+    from mindgit.cli.main import error_json
+
+    # A failed command's one document is an error document (as every --json command's);
+    # the entries that did read ride along in it with the shape they have on success.
+    ref, plural = names
+    many = f"{len(damaged)} {ref} refs" if len(damaged) > 1 else f"{ref} ref {damaged[0].ref}"
+    doc = error_json(f"{many} cannot be read as {plural}", damaged[0].error.hint, kind)
+    doc[key] = listed
+    doc["damaged"] = [{"ref": d.ref, "error": str(d.error)} for d in damaged]
+    emit_json(doc)
+
+
+def _report_damaged(damaged: Sequence[_Damaged]) -> None:
+    """After the listing: one line on stderr per damaged ref, then exit 1."""
+    from mindgit.cli.main import report_error
+
     for d in damaged:
-        # As `git for-each-ref`: every readable run is listed, each damaged ref named once.
+        # As `git for-each-ref`: every readable entry is listed, each damaged ref named once.
         report_error(str(d.error), d.error.hint, type(d.error).__name__, as_json=False)
     if damaged:
         exit_with(1)
