@@ -426,6 +426,7 @@ def peer_lock(
     lock = folder / f"{peer}.lock"
     # An advisory lock dies with its process: a killed pull never leaves the peer "busy".
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    held = False
     try:
         deadline = time.monotonic() + wait
         told = False
@@ -447,18 +448,35 @@ def peer_lock(
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        held = True
         yield
     finally:
+        if held:
+            # Cleared while still held: a pid left behind would be named by the next waiter
+            # as the holder of a lock some other process (or none) holds.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
         os.close(fd)
 
 
 def _holder(fd: int) -> str | None:
-    """The pid the lock's holder wrote into it, if it has yet."""
+    """The pid the lock's holder wrote into it, if it has yet and that process is alive (a
+    holder killed with the lock leaves its pid behind; a new one writes its own only once it
+    holds the lock, so a waiter can read an old one in between)."""
     try:
         text = os.pread(fd, 32, 0).decode("ascii", errors="replace").strip()
     except OSError:
         return None
-    return text if text.isdigit() else None
+    pid = int(text) if text.isdigit() else 0
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return str(pid)
 
 
 @dataclass(frozen=True, slots=True)
