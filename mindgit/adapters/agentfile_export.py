@@ -8,6 +8,8 @@ name), its messages in ``af.messages`` order (then new ones by CID), and the fil
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import re
@@ -67,16 +69,36 @@ class ExportConflict(MindgitError):
         self.problem = problem
 
 
+_WHERE_HINT = "check that its directory exists and can be written to"
+# What to do about the usual reasons a write fails; "check that its directory exists" told a
+# user whose /dev/full or disk was full to look at a directory that was fine.
+_ERRNO_HINTS = {
+    errno.ENOENT: "check that its directory exists",
+    errno.ENOTDIR: "check that its directory exists",
+    errno.EACCES: "check that it can be written to",
+    errno.EPERM: "check that it can be written to",
+    errno.EROFS: "its file system is read-only; write it elsewhere",
+    errno.ENOSPC: "no room is left there; write it somewhere with room",
+    errno.EDQUOT: "your disk quota is used up; make room or write it elsewhere",
+}
+
+
 class CannotWrite(MindgitError):
     """The agent file cannot be written where it was asked for."""
 
-    def __init__(self, target: str, reason: str) -> None:
-        super().__init__(
-            f"cannot write {target} ({reason}); nothing was written",
-            hint="check that its directory exists and can be written to",
-        )
+    def __init__(
+        self, target: str, reason: str, *, hint: str | None = _WHERE_HINT, error: int | None = None
+    ) -> None:
+        super().__init__(f"cannot write {target} ({reason}); nothing was written", hint=hint)
         self.target = target
         self.reason = reason
+        self.errno = error
+
+    @classmethod
+    def of(cls, target: str, error: OSError) -> CannotWrite:
+        """``error`` writing ``target``, with a hint that fits it (or none)."""
+        hint = _ERRNO_HINTS.get(error.errno or 0)
+        return cls(target, error.strerror or str(error), hint=hint, error=error.errno)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +354,7 @@ def write_whole(
     fails is ``CannotWrite``, with nothing left behind but what a pipe already took."""
     planned = atomic_target(path)
     if planned is None:
+        _check_descriptor(path)
         # A device or a pipe (/dev/null, a FIFO, /dev/fd/N from `-o >(gzip)`) is written
         # through: renamed over, it would be replaced by a file (as root, /dev/null). Opened
         # to append, as a device or pipe takes it alike: /dev/stdout reopens the file behind
@@ -342,13 +365,13 @@ def write_whole(
                     through(f)
                 f.write(data)
         except OSError as e:
-            raise CannotWrite(str(path), e.strerror or str(e)) from None
+            raise CannotWrite.of(str(path), e) from None
         return
     target, mode = planned
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     except OSError as e:
-        raise CannotWrite(str(path), e.strerror or str(e)) from None
+        raise CannotWrite.of(str(path), e) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -356,7 +379,7 @@ def write_whole(
         os.replace(tmp, target)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise CannotWrite(str(path), e.strerror or str(e)) from None
+        raise CannotWrite.of(str(path), e) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -388,6 +411,47 @@ def atomic_target(path: Path) -> tuple[Path, int] | None:
     return real, _new_file_mode()
 
 
+def _check_descriptor(path: Path) -> None:
+    """Refuse a path naming one of our descriptors that is not open for writing.
+
+    On Linux, opening /dev/stdout (or /dev/fd/N) opens anew the file behind the descriptor:
+    with stdout closed (``>&-``) that is the /dev/null the CLI puts on descriptor 1 (read-only,
+    see ``mindgit.cli.output.guarded_stdout``), which took the bytes and said "wrote".
+    """
+    fd = _descriptor_number(path)
+    if fd is None:
+        return
+    try:
+        writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
+    except OSError:
+        writable = False  # closed
+    if writable:
+        return
+    name = {0: "standard input", 1: "standard output", 2: "standard error"}.get(fd)
+    what = f"{name} is" if name else f"descriptor {fd} is"
+    raise CannotWrite(
+        str(path),
+        f"{what} closed or not open for writing",
+        hint=f"give the command {'somewhere' if name else 'a descriptor'} to write",
+        error=errno.EBADF,
+    )
+
+
+def _descriptor_number(path: Path) -> int | None:
+    """The descriptor of this process that ``path`` names, if it names one."""
+    text = os.path.abspath(path)
+    std = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}.get(text)
+    if std is not None:
+        return std
+    match = _DESCRIPTOR_PATH.fullmatch(text)
+    if match is None:
+        return None
+    owner = match.group(1)
+    if owner is not None and owner.isdigit() and int(owner) != os.getpid():
+        return None  # another process's descriptor: not ours to look at
+    return int(match.group(2))
+
+
 def _names_a_descriptor(path: Path) -> bool:
     """Whether ``path`` names an open descriptor (/dev/stdout, /dev/fd/N, /proc/self/fd/N)."""
     text = os.path.abspath(path)
@@ -396,7 +460,7 @@ def _names_a_descriptor(path: Path) -> bool:
     )
 
 
-_DESCRIPTOR_PATH = re.compile(r"/dev/fd/\d+|/proc/(self|thread-self|\d+)/fd/\d+")
+_DESCRIPTOR_PATH = re.compile(r"/(?:dev|proc/(self|thread-self|\d+))/fd/(\d+)")
 
 
 def _new_file_mode() -> int:

@@ -1,0 +1,96 @@
+"""`plot -o` and `export-af -o` (one writer, adapters.agentfile_export.write_whole) fail, as
+`export --car` does, when the descriptor they are told to write through is closed: on Linux,
+/dev/stdout with descriptor 1 closed reopened the /dev/null the CLI puts there, took the PNG and
+said "wrote /dev/stdout", exit 0. A full device's hint fits a full device."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mindgit.adapters.agentfile import import_af
+from mindgit.adapters.agentfile_export import CannotWrite, write_whole
+from mindgit.evolve.fitness import add_fitness
+from mindgit.evolve.run import start_run
+from mindgit.store.generation import RunParams
+from tests.conftest import FIXTURES, ROOT, Mg
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+
+SHIM = "import sys; from mindgit.cli.main import run; sys.exit(run(sys.argv[1:]))"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("plot-stdout") / "s"
+    store = new_store(path, float_genes(3))
+    add_fitness(store, RASTRIGIN)
+    run = start_run(store, "rastrigin", RunParams(population=4, generations=2, seed=3))
+    import_af(store, FIXTURES / "agent-files" / "memgpt_agent.af", name="m")
+    return path, run.run_id
+
+
+def closed_stdout(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-c", SHIM, *args],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        timeout=120,
+        # Descriptor 1 closed in the child before Python starts, as `>&-` does.
+        preexec_fn=lambda: os.close(1),
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reopening /dev/stdout is Linux's")
+@pytest.mark.parametrize("target", ["/dev/stdout", "/dev/fd/1"])
+def test_plot_and_export_af_to_a_closed_stdout_fail(made: tuple[Path, str], target: str) -> None:
+    path, run_id = made
+    for args in (["plot", run_id, "-o", target], ["export-af", "m", "-o", target]):
+        r = closed_stdout("--store", str(path), *args)
+        err = r.stderr.decode()
+        assert r.returncode == 1, err
+        assert err.startswith("mindgit: error: ") and err.count("\n") == 1, err
+        assert f"cannot write {target} (standard output is closed" in err, err
+        assert "wrote" not in err
+
+
+def test_a_descriptor_open_only_for_reading_is_refused(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.write_bytes(b"old")
+    fd = os.open(kept, os.O_RDONLY)
+    try:
+        with pytest.raises(CannotWrite, match=f"descriptor {fd} is closed or not open for writing"):
+            write_whole(Path(f"/dev/fd/{fd}"), b"new")
+    finally:
+        os.close(fd)
+    assert kept.read_bytes() == b"old"
+
+
+def test_an_open_descriptor_is_still_written_through(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        write_whole(Path(f"/dev/fd/{fd}"), b"png")
+    finally:
+        os.close(fd)
+    assert out.read_bytes() == b"png"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_device_is_not_told_to_check_its_directory(made: tuple[Path, str], mg: Mg) -> None:
+    path, run_id = made
+    r = mg("--store", str(path), "plot", run_id, "-o", "/dev/full")
+    assert r.code == 1, r.err
+    assert "cannot write /dev/full (" in r.err and "directory" not in r.err, r.err
+    assert "no room is left there" in r.err, r.err
+
+
+def test_a_missing_directory_is_still_named(made: tuple[Path, str], mg: Mg, tmp_path: Path) -> None:
+    path, run_id = made
+    r = mg("--store", str(path), "plot", run_id, "-o", str(tmp_path / "no" / "x.png"))
+    assert r.code == 1, r.err
+    assert "check that its directory exists" in r.err, r.err
