@@ -354,7 +354,7 @@ def write_whole(
     fails is ``CannotWrite``, with nothing left behind but what a pipe already took."""
     planned = atomic_target(path)
     if planned is None:
-        _check_descriptor(path)
+        check_descriptor(path)
         # A device or a pipe (/dev/null, a FIFO, /dev/fd/N from `-o >(gzip)`) is written
         # through: renamed over, it would be replaced by a file (as root, /dev/null). Opened
         # to append, as a device or pipe takes it alike: /dev/stdout reopens the file behind
@@ -411,7 +411,7 @@ def atomic_target(path: Path) -> tuple[Path, int] | None:
     return real, _new_file_mode()
 
 
-def _check_descriptor(path: Path) -> None:
+def check_descriptor(path: Path) -> None:
     """Refuse a path naming one of our descriptors that is not open for writing.
 
     On Linux, opening /dev/stdout (or /dev/fd/N) opens anew the file behind the descriptor:

@@ -94,3 +94,24 @@ def test_a_missing_directory_is_still_named(made: tuple[Path, str], mg: Mg, tmp_
     r = mg("--store", str(path), "plot", run_id, "-o", str(tmp_path / "no" / "x.png"))
     assert r.code == 1, r.err
     assert "check that its directory exists" in r.err, r.err
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reopening /dev/stdout is Linux's")
+def test_export_car_to_a_closed_stdout_is_refused_before_it_writes(made: tuple[Path, str]) -> None:
+    # It wrote the CAR into the CLI's /dev/null placeholder and failed only on printing the
+    # root CID; now the descriptor is looked at first, as for plot -o and export-af -o.
+    path, _ = made
+    r = closed_stdout("--store", str(path), "export", "m", "--car", "/dev/stdout")
+    err = r.stderr.decode()
+    assert r.returncode == 1, err
+    assert err.startswith("mindgit: error: cannot write /dev/stdout (standard output is closed")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_export_car_to_a_full_device_gets_the_full_device_hint(
+    made: tuple[Path, str], mg: Mg
+) -> None:
+    path, _ = made
+    r = mg("--store", str(path), "export", "m", "--car", "/dev/full")
+    assert r.code == 1, r.err
+    assert "no room is left there" in r.err and "directory" not in r.err, r.err

@@ -131,25 +131,28 @@ class _atomic_output:
 
     def __enter__(self) -> BinaryIO:
         # A target that cannot be written fails the export (exit 1), as for export-af -o.
-        from mindgit.adapters.agentfile_export import CannotWrite, atomic_target
+        from mindgit.adapters.agentfile_export import CannotWrite, atomic_target, check_descriptor
 
         if self.path.is_dir():
             # As export-af -o DIR (click refuses it): no file could be written there.
             raise UsageError(f"--car {self.path} is a directory; give a file to write")
         planned = atomic_target(self.path)
         if planned is None:
+            # /dev/stdout with stdout closed names the CLI's read-only /dev/null: refused here,
+            # not found out only when the root CID's print to stdout fails.
+            check_descriptor(self.path)
             try:
                 # Appended to, as export-af -o does (a device or pipe takes it alike; see there).
                 self.file = open(self.path, "ab", buffering=1 << 20)
             except OSError as error:
-                raise CannotWrite(str(self.path), error.strerror or str(error)) from None
+                raise CannotWrite.of(str(self.path), error) from None
             return self.file
         self.target, self.mode = planned
         directory = self.target.parent if str(self.target.parent) else Path(".")
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=directory)
         except OSError as error:
-            raise CannotWrite(str(self.path), error.strerror or str(error)) from None
+            raise CannotWrite.of(str(self.path), error) from None
         self.tmp = Path(tmp)
         self.file = os.fdopen(fd, "wb", buffering=1 << 20)
         return self.file
@@ -165,18 +168,18 @@ class _atomic_output:
                 with contextlib.suppress(OSError):
                     self.file.close()
                 if isinstance(error, OSError):
-                    raise CannotWrite(str(self.path), error.strerror or str(error)) from None
+                    raise CannotWrite.of(str(self.path), error) from None
                 return
             try:
                 self.file.close()
             except OSError as failure:
-                raise CannotWrite(str(self.path), failure.strerror or str(failure)) from None
+                raise CannotWrite.of(str(self.path), failure) from None
             if self.tmp is not None:
                 os.chmod(self.tmp, self.mode)
                 try:
                     os.replace(self.tmp, self.target)
                 except OSError as failure:
-                    raise CannotWrite(str(self.path), failure.strerror or str(failure)) from None
+                    raise CannotWrite.of(str(self.path), failure) from None
         finally:
             if self.tmp is not None:
                 self.tmp.unlink(missing_ok=True)
