@@ -208,6 +208,10 @@ def _entry(repo: pygit2.Repository, name: str, commit_id: str) -> FitnessEntry:
     cid = node.get("module") if isinstance(node, dict) else None
     if not isinstance(cid, CID):
         raise FitnessRefCorrupt(ref, commit_id, f"has a {FITNESS_FILE} naming no module CID")
+    if module not in repo.odb:
+        # A pruned or never-fetched blob: named here, where listing and lookups read entries,
+        # rather than a KeyError when the module is read.
+        raise FitnessRefCorrupt(ref, commit_id, f"holds a {MODULE_FILE} ({module}) {_MISSING}")
     return FitnessEntry(name, cid, commit_id, module)
 
 
@@ -352,5 +356,9 @@ def find_module(store: Store, ref: str) -> FitnessEntry:
 
 def read_module(store: Store, entry: FitnessEntry) -> bytes:
     """The wasm bytes of a stored module."""
-    data: bytes = store.repo[entry.blob].read_raw()
+    try:
+        data: bytes = store.repo[entry.blob].read_raw()
+    except (KeyError, pygit2.GitError) as e:  # lost or damaged since the entry was read
+        what = f"holds a {MODULE_FILE} ({entry.blob}) this store cannot read ({e})"
+        raise FitnessRefCorrupt(FITNESS_PREFIX + entry.name, entry.commit, what) from None
     return data

@@ -112,3 +112,30 @@ def test_resume_with_only_a_damaged_run_names_it(store: Store) -> None:
     (store.path / "refs" / "runs" / "cccccccccccc").write_text(MISSING + "\n")
     with pytest.raises(RunFormatError, match="refs/runs/cccccccccccc"):
         find_resumable(store)
+
+
+def test_a_module_whose_wasm_is_lost_is_named(store: Store, mg: Mg) -> None:
+    # The entry read fine and reading the module's bytes was a KeyError (exit 3) in
+    # `fitness list` (which sizes every module) and evolve.
+    good = git(store, "rev-parse", "refs/fitness/rastrigin")
+    meta = git(store, "rev-parse", f"{good}:fitness.json")
+    tree = git(
+        store,
+        "mktree",
+        "--missing",
+        data=f"100644 blob {meta}\tfitness.json\n100644 blob {MISSING}\tmodule.wasm\n".encode(),
+    )
+    lost = git(store, "commit-tree", tree, "-m", "fitness: add lost")
+    git(store, "update-ref", "refs/fitness/lost", lost)
+    words = f"refs/fitness/lost: {lost} holds a module.wasm ({MISSING}) is missing"
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "fitness", "list")
+    assert r.code == 1, r.err
+    assert "rastrigin" in r.out  # the readable module is still listed
+    (line,) = one_line_each(r.err, 1)
+    assert words in line, line
+    r = mg("--store", str(store.path), "evolve", "--fitness", "lost", "--generations", "2")
+    assert r.code == 1, r.err
+    (line,) = one_line_each(r.err, 1)
+    assert words in line, line
+    assert changed(before, store.path) == []
