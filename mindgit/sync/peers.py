@@ -83,6 +83,18 @@ class PeerExists(MindgitError):
         self.url = url
 
 
+class UntrustedPeerNode(MindgitError):
+    """``remote add --node NAME`` with no trusted node of that name: a well-formed name this
+    store does not know (exit 1, as ``think --to`` with one), not a malformed command line."""
+
+    def __init__(self, node: str, how: str) -> None:
+        super().__init__(
+            f"no trusted node named {node!r} to expect at this peer; nothing was changed",
+            hint=f"give its did:key instead; {how}",
+        )
+        self.node = node
+
+
 class PeerBusy(MindgitError):
     def __init__(
         self, name: str, lock: Path, waited: float = 0.0, holder: str | None = None
@@ -170,10 +182,7 @@ def _resolve_node(store: Store, node: str) -> str:
         except InvalidNodeName:
             # The hint offered `trust add --name` with a name it refuses (empty, spaces...).
             how = "a node's name is 1 to 64 letters, digits, '.', '_' or '-'"
-        raise UsageError(
-            f"no trusted node named {node!r} to expect at this peer",
-            hint=f"give its did:key instead; {how}",
-        ) from None
+        raise UntrustedPeerNode(node, how) from None
     return trusted.did
 
 

@@ -22,6 +22,7 @@ from mindgit.sync.peers import (
     PeerStateCorrupt,
     Seen,
     UnknownPeer,
+    UntrustedPeerNode,
     add_peer,
     get_peer,
     list_peers,
@@ -33,7 +34,7 @@ from mindgit.sync.peers import (
 )
 from mindgit.sync.pull import pull
 from mindgit.sync.transport import parse_porcelain
-from tests.conftest import git
+from tests.conftest import Mg, git
 from tests.sync.conftest import Nodes
 
 
@@ -93,10 +94,15 @@ def test_bad_urls(store: Store, url: str) -> None:
     assert list_peers(store) == []
 
 
-def test_expected_node_must_be_trusted_by_name(store: Store) -> None:
-    with pytest.raises(UsageError) as info:
+def test_expected_node_must_be_trusted_by_name(store: Store, mg: Mg) -> None:
+    # A well-formed name this store does not trust is exit 1, as `think --to` gives it; it was
+    # a usage error (exit 2), which is for a command line nothing could take.
+    with pytest.raises(UntrustedPeerNode) as info:
         add_peer(store, "beta", "/x", node="beta")
+    assert not isinstance(info.value, UsageError)
     assert "mindgit trust add <did:key> --name beta" in (info.value.hint or "")
+    r = mg("--store", str(store.path), "remote", "add", "beta", "/x", "--node", "nobody")
+    assert r.code == 1 and "no trusted node named 'nobody'" in r.err, r.err
 
 
 def test_unknown_peer_lists_the_known_ones(store: Store) -> None:
