@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,3 +117,17 @@ def read_only_mount_works() -> bool:
         return proc.returncode == 0
     finally:
         shutil.rmtree(probe, ignore_errors=True)
+
+
+def stdout_closed(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """``mindgit ARGS... >&-``: descriptor 1 closed in the child before Python starts, so
+    ``sys.stdout`` is None there; stderr captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "mindgit", *args],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
+        check=False,
+    )

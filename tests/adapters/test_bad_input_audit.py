@@ -32,7 +32,7 @@ from mindgit.store import layout
 from mindgit.store.objects import as_commit
 from mindgit.store.repository import Store, init_store
 from tests.adapters.test_car_builders import export_bytes, rich_store
-from tests.conftest import FIXTURES, ROOT, Mg
+from tests.conftest import FIXTURES, ROOT, Mg, stdout_closed
 from tests.snapshots import changes, snapshot
 
 AF = FIXTURES / "agent-files" / "memgpt_agent.af"
@@ -210,15 +210,7 @@ def test_a_closed_standard_input_is_one_line(agents: Store) -> None:
 
 def test_a_closed_standard_output_is_one_line(agents: Store) -> None:
     for args in (["export-af", "m", "-o", "-"], ["export", "m", "--car", "-"]):
-        r = subprocess.run(
-            [sys.executable, "-c", SHIM, *args],
-            stdin=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            timeout=120,
-            # Descriptor 1 closed in the child before Python starts: sys.stdout is None there.
-            preexec_fn=lambda: os.close(1),
-        )
+        r = stdout_closed(*args)
         # A write stdout refuses is a failed operation, as for every command (cli/output.py).
         one_error_line(r.stderr.decode(), r.returncode, 1)
         assert "cannot write to stdout" in r.stderr.decode(), r.stderr

@@ -16,7 +16,7 @@ import pytest
 from mindgit.adapters.agentfile import import_af
 from mindgit.cli.main import EXIT_PIPE_CLOSED
 from mindgit.store.repository import Store
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, stdout_closed
 from tests.snapshots import changes, snapshot
 
 AF = FIXTURES / "agent-files" / "memgpt_agent.af"
@@ -64,8 +64,7 @@ def mindgit(
 
 
 def closed_stdout(store: Store, args: list[str]) -> subprocess.CompletedProcess[bytes]:
-    # Descriptor 1 closed in the child before Python starts (`mindgit ... >&-`).
-    return mindgit(store, args, None, preexec=lambda: os.close(1))
+    return stdout_closed("--store", str(store.path), *args)
 
 
 def full_stdout(store: Store, args: list[str]) -> subprocess.CompletedProcess[bytes]:

@@ -6,8 +6,6 @@ said "wrote /dev/stdout", exit 0. A full device's hint fits a full device."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,10 +15,8 @@ from mindgit.adapters.agentfile_export import CannotWrite, write_whole
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.run import start_run
 from mindgit.store.generation import RunParams
-from tests.conftest import FIXTURES, ROOT, Mg
+from tests.conftest import FIXTURES, Mg, stdout_closed
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
-
-SHIM = "import sys; from mindgit.cli.main import run; sys.exit(run(sys.argv[1:]))"
 
 
 @pytest.fixture(scope="module")
@@ -33,24 +29,12 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return path, run.run_id
 
 
-def closed_stdout(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-c", SHIM, *args],
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        timeout=120,
-        # Descriptor 1 closed in the child before Python starts, as `>&-` does.
-        preexec_fn=lambda: os.close(1),
-    )
-
-
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reopening /dev/stdout is Linux's")
 @pytest.mark.parametrize("target", ["/dev/stdout", "/dev/fd/1"])
 def test_plot_and_export_af_to_a_closed_stdout_fail(made: tuple[Path, str], target: str) -> None:
     path, run_id = made
     for args in (["plot", run_id, "-o", target], ["export-af", "m", "-o", target]):
-        r = closed_stdout("--store", str(path), *args)
+        r = stdout_closed("--store", str(path), *args)
         err = r.stderr.decode()
         assert r.returncode == 1, err
         assert err.startswith("mindgit: error: ") and err.count("\n") == 1, err
@@ -101,7 +85,7 @@ def test_export_car_to_a_closed_stdout_is_refused_before_it_writes(made: tuple[P
     # It wrote the CAR into the CLI's /dev/null placeholder and failed only on printing the
     # root CID; now the descriptor is looked at first, as for plot -o and export-af -o.
     path, _ = made
-    r = closed_stdout("--store", str(path), "export", "m", "--car", "/dev/stdout")
+    r = stdout_closed("--store", str(path), "export", "m", "--car", "/dev/stdout")
     err = r.stderr.decode()
     assert r.returncode == 1, err
     assert err.startswith("mindgit: error: cannot write /dev/stdout (standard output is closed")
