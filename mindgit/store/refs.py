@@ -265,7 +265,7 @@ def _acquire(lock: Path, ref: str, wait: float, gitdir: Path) -> int:
     delay = 0.002
     while True:
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            return _take(lock, gitdir)
         except FileExistsError:
             if _break_stale(lock, gitdir):
                 continue
@@ -275,16 +275,56 @@ def _acquire(lock: Path, ref: str, wait: float, gitdir: Path) -> int:
             delay = min(delay * 2, 0.05)
         except OSError as e:  # a read-only store, no room, no permission
             raise RefUnwritable(ref, lock, e.strerror or str(e)) from None
-        else:
-            # Who holds it, until the new value replaces this: a later writer that finds the
-            # lock left by a process killed meanwhile (kill -9, a crash) can tell, and take it.
+
+
+# A hard link cannot be made here: another filesystem, or one without hard links.
+_NO_LINKS = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOSYS, errno.EOPNOTSUPP}
+
+
+def _take(lock: Path, gitdir: Path) -> int:
+    """Create ``lock`` exclusively (``FileExistsError`` if it is there), already naming its
+    holder, and open it.
+
+    Who holds it, until the new value replaces it: a later writer that finds a lock left by a
+    process killed meanwhile (kill -9, a crash) can tell, and take it. Created empty and then
+    written, a kill between the two (it happens, under load) left an empty lock, which reads as
+    git's own and was waited for forever. In a store the token goes into a file of its own that
+    is then hard-linked as the lock: a link fails where the lock exists, as O_EXCL does, and
+    the lock never exists without its token. Where no link can be made, create and write.
+    """
+    token = _holder_token()
+    spare = gitdir / "mindgit"
+    if spare.is_dir():
+        name = spare / _spare_name(token)
+        try:
+            _write_new(name, token)
             try:
-                os.write(fd, _holder_token())
-            except OSError as e:
-                os.close(fd)
-                lock.unlink(missing_ok=True)
-                raise RefUnwritable(ref, lock, e.strerror or str(e)) from None
-            return fd
+                os.link(name, lock)
+            finally:
+                name.unlink(missing_ok=True)
+        except FileExistsError:
+            raise
+        except OSError as e:
+            if e.errno not in _NO_LINKS:
+                raise
+        else:
+            return os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, token)
+    except BaseException:
+        os.close(fd)
+        lock.unlink(missing_ok=True)
+        raise
+    return fd
+
+
+def _write_new(name: Path, data: bytes) -> None:
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _install(gitdir: Path, lock: Path, target: Path, data: bytes, *, sync: bool = True) -> None:

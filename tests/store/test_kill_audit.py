@@ -179,12 +179,21 @@ def test_import_of_a_car_killed_at_random_moments(store: Store, tmp_path: Path) 
 
 # Takes the lock of ref argv[2] in store argv[1] and dies with it held (SIGKILL, no cleanup);
 # with argv[3] == "rename", dies instead at the last moment: the new value about to be renamed
-# into place.
+# into place; with "created", at the first: the moment the lock file exists.
 DIE_HOLDING = r"""
 import os, signal, sys
 from mindgit.store.repository import Store
 from mindgit.store.refs import locked_head, locked_ref
 store, ref, when = Store(sys.argv[1]), sys.argv[2], sys.argv[3]
+def dies_once_it_exists(make, at):
+    def made(*a, **k):
+        result = make(*a, **k)
+        if when == "created" and str(a[at]).endswith(ref + ".lock"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    return made
+os.open = dies_once_it_exists(os.open, 0)
+os.link = dies_once_it_exists(os.link, 1)
 real_replace = os.replace
 def replace(src, dst, *a, **k):
     if str(dst).endswith(ref):
@@ -219,6 +228,19 @@ def test_a_lock_left_by_a_killed_writer_is_taken_by_the_next(store: Store) -> No
     store.lock_wait = 0.05  # it must not wait at all: the holder is known dead
     store.think("after the kill")
     assert not lock.exists() and store.state().thoughts and store.head() != head
+    fsck(store.path)
+
+
+def test_a_writer_killed_as_its_lock_appears_leaves_a_lock_the_next_takes(store: Store) -> None:
+    # Created empty, then written: a kill in between (seen under load) left an empty lock,
+    # which reads as git's and was waited for, then refused, forever.
+    head = store.head()
+    lock = die_holding(store, "refs/heads/main", "created")
+    assert lock.read_bytes().startswith(b"mindgit-lock ")
+    store.lock_wait = 0.05  # it must not wait at all: the holder is known dead
+    store.think("after the kill")
+    assert not lock.exists() and store.head() != head
+    assert _spares(store.path) == []
     fsck(store.path)
 
 
