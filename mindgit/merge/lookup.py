@@ -262,23 +262,30 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
     if cid is not None:
         if cid.codec != RAW:
             return None
+        # A damaged ref does not hide the module from the others (as fitness_store.find_module
+        # looks): it is the answer only when no readable version or run holds the CID.
+        damaged: MindgitError | None = None
         for ref in sorted(r for r in repo.references if r.startswith(FITNESS_PREFIX)):
-            commit_id = read_ref(repo, ref)
-            for _ in range(_MAX_VERSIONS):
-                if commit_id is None:
-                    break
-                commit = fitness_commit(repo, ref, commit_id)
-                found = _tree_module(repo, commit.tree, ref)
-                if found is not None and found[0] == cid:
-                    return found
-                commit_id = str(commit.parent_ids[0]) if commit.parent_ids else None
+            try:
+                found = _version_with(repo, ref, cid)
+            except MindgitError as e:
+                damaged = damaged or e
+                continue
+            if found is not None:
+                return found
         for ref in sorted(r for r in repo.references if r.startswith(RUNS_PREFIX)):
-            tip = read_run(repo, ref.removeprefix(RUNS_PREFIX))
+            try:
+                tip = read_run(repo, ref.removeprefix(RUNS_PREFIX))
+            except MindgitError as e:
+                damaged = damaged or e
+                continue
             if tip is not None and tip.info.module == cid:
                 wasm = _read(repo, tip.tree, MODULE_FILE, f"run {tip.run_id}")
                 if module_cid(wasm) != cid:
                     raise ModuleCorrupt(f"run {tip.run_id}", cid)
                 return cid, wasm
+        if damaged is not None:
+            raise damaged
         return None
     try:
         check_module_name(spec)
@@ -289,6 +296,20 @@ def _stored(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes] | None:
         return None
     commit = fitness_commit(repo, FITNESS_PREFIX + spec, head)
     return _tree_module(repo, commit.tree, FITNESS_PREFIX + spec)
+
+
+def _version_with(repo: pygit2.Repository, ref: str, cid: CID) -> tuple[CID, bytes] | None:
+    """The version of fitness ref ``ref`` that holds module ``cid``, if one does."""
+    commit_id = read_ref(repo, ref)
+    for _ in range(_MAX_VERSIONS):
+        if commit_id is None:
+            return None
+        commit = fitness_commit(repo, ref, commit_id)
+        found = _tree_module(repo, commit.tree, ref)
+        if found is not None and found[0] == cid:
+            return found
+        commit_id = str(commit.parent_ids[0]) if commit.parent_ids else None
+    return None
 
 
 def _tree_module(

@@ -255,8 +255,12 @@ def test_lookup_refuses_a_run_ref_that_names_another_run(node: tuple[Store, str,
     git(store, "update-ref", "refs/runs/000000000000", f"refs/runs/{first}")
     with pytest.raises(RunRefMismatch, match=f"generation of run {first}, not of run 000000000000"):
         find_fitness(store.repo, experiment="main", own_key=store.public_key)
+    # By CID the re-tipped ref is looked past (the genuine ref holds the module)...
+    assert str(find_module(store.repo, module)) == module
+    # ...and is the answer when nothing readable holds the CID.
+    unknown = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
     with pytest.raises(RunRefMismatch):
-        find_module(store.repo, module)
+        find_module(store.repo, unknown)
 
 
 # ---- plot --width -------------------------------------------------------------------------------
@@ -321,9 +325,14 @@ def test_lookup_of_a_fitness_ref_that_is_no_commit_is_one_line(
         oid = MISSING
         (store.path / "refs" / "fitness" / "aaa").write_text(MISSING + "\n")
         words = f"refs/fitness/aaa: {MISSING} is missing from this repository"
-    for spec in ("aaa", module):
-        with pytest.raises(FitnessRefCorrupt, match=words):
-            find_module(store.repo, spec)
+    with pytest.raises(FitnessRefCorrupt, match=words):
+        find_module(store.repo, "aaa")
+    # By CID, the damaged name does not hide the module another name holds...
+    assert str(find_module(store.repo, module)) == module
+    # ...and is the answer when no readable version holds the CID.
+    unknown = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+    with pytest.raises(FitnessRefCorrupt, match=words):
+        find_module(store.repo, unknown)
     git(store, "branch", "other", "main")
     before = snapshot(store.path)
     r = mg("--store", str(store.path), "merge", "other", "--fitness", "aaa", "--dry-run")
