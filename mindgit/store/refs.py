@@ -319,12 +319,18 @@ def _take(lock: Path, gitdir: Path) -> int:
     return fd
 
 
-def _write_new(name: Path, data: bytes) -> None:
+def _write_new(name: Path, data: bytes, *, sync: bool = False) -> None:
+    """A new file ``name`` holding ``data`` (removed again if it cannot be written whole)."""
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         os.write(fd, data)
-    finally:
+        if sync:
+            os.fsync(fd)
+    except BaseException:
         os.close(fd)
+        name.unlink(missing_ok=True)
+        raise
+    os.close(fd)
 
 
 def _install(gitdir: Path, lock: Path, target: Path, data: bytes, *, sync: bool = True) -> None:
@@ -357,17 +363,10 @@ def _install(gitdir: Path, lock: Path, target: Path, data: bytes, *, sync: bool 
 
 
 def _install_through(name: Path, target: Path, data: bytes, sync: bool) -> None:
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    _write_new(name, data, sync=sync)
     try:
-        os.write(fd, data)
-        if sync:
-            os.fsync(fd)
-        os.close(fd)
-        fd = -1
         os.replace(name, target)
     except BaseException:
-        if fd >= 0:
-            os.close(fd)
         name.unlink(missing_ok=True)
         raise
 
@@ -405,8 +404,21 @@ def _boot_id() -> str:
         return _UNKNOWN
 
 
+# This process's (pid namespace, boot id, host), read once per pid: every ref update names its
+# holder twice (the lock, the new value's file), and a fork gets a pid of its own.
+_WHERE: dict[int, tuple[str, str, str]] = {}
+
+
+def _here() -> tuple[str, str, str]:
+    pid = os.getpid()
+    where = _WHERE.get(pid)
+    if where is None:
+        where = _WHERE[pid] = (_pid_namespace(), _boot_id(), socket.gethostname())
+    return where
+
+
 def _holder_token() -> bytes:
-    fields = (os.getpid(), _pid_namespace(), _boot_id(), socket.gethostname())
+    fields = (os.getpid(), *_here())
     return b"%s %s\n" % (_TOKEN, " ".join(map(str, fields)).encode())
 
 
@@ -420,7 +432,7 @@ def _dead_holder(token: bytes) -> bool:
     parts = token.split()
     if len(parts) != 5 or parts[0] != _TOKEN or not parts[1].isdigit():
         return False
-    here = (_pid_namespace(), _boot_id(), socket.gethostname())
+    here = _here()
     if _UNKNOWN in here or tuple(p.decode(errors="replace") for p in parts[2:]) != here:
         return False
     pid = int(parts[1])
