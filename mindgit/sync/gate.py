@@ -45,7 +45,7 @@ from mindgit.store.refs import RefError, check_ref_name, read_ref
 from mindgit.store.repository import SYNCED_PREFIXES
 from mindgit.store.retired import RECORD_FILE
 from mindgit.store.rotations import ANNOUNCE_REF, PROOF_FILE
-from mindgit.store.split import check_in_halves
+from mindgit.store.split import check_in_halves, scan_then_check_in_halves
 from mindgit.store.verify import (
     FITNESS_FILE,
     GENERATION_FILE,
@@ -270,8 +270,11 @@ def check_commits(
     workers: int | None = None,
 ) -> list[Problem]:
     """Problems of every commit reachable from ``tips`` and not from ``hide``: object sizes and
-    tree entry names first, then (only if no object is too large) signatures and content,
-    shared with a second process on a large update (``workers``; see :func:`verify_new_commits`)."""
+    tree entry names first, then (only if no object is too large) signatures and content.
+
+    A large update is shared with a second process (``workers``; see :func:`verify_new_commits`),
+    the scan of sizes and names too: no content is read until both halves passed it.
+    """
     tips = list(tips)
     if not tips:
         return []
@@ -279,13 +282,26 @@ def check_commits(
         commits = list(walk(repo, tips, hide))
     except (KeyError, ValueError, pygit2.GitError) as e:
         return [Problem(tips[0], f"history cannot be walked ({e}); objects are missing")]
-    scanner = _Scanner(repo, max_object_bytes)
-    problems: list[Problem] = []
-    for oid in commits:
-        problems.extend(scanner.commit(oid))
-    if scanner.unsafe:
-        return problems
-    problems.extend(verify_new_commits(repo, trust, commits, workers=workers).problems)
+    scanners: list[_Scanner] = []
+
+    def scan(share: Sequence[str]) -> tuple[list[tuple[bytes, Problem]], bool]:
+        scanner = _Scanner(repo, max_object_bytes)
+        scanners.append(scanner)
+        found = [item for oid in share for item in scanner.commit(oid)]
+        return found, not scanner.unsafe
+
+    halves = scan_then_check_in_halves(
+        commits, scan, lambda share: _verify_share(repo, trust, share), workers=workers
+    )
+    problems = [problem for _, problem in halves.scans[0]]
+    if len(halves.scans) > 1:
+        # One process names a bad object under the first commit that reaches it: the later
+        # share's finds are dropped where the earlier share (this process's first scanner)
+        # reached the same object.
+        earlier = scanners[0].seen
+        problems.extend(problem for obj, problem in halves.scans[1] if obj not in earlier)
+    if halves.checks is not None:
+        problems.extend(halves.checks)
     return problems
 
 
@@ -424,23 +440,25 @@ class _Scanner:
             return f"{what} {oid} is {size} bytes, over the {self.limit}-byte limit"
         return None
 
-    def commit(self, hexoid: str) -> Iterator[Problem]:
+    def commit(self, hexoid: str) -> Iterator[tuple[bytes, Problem]]:
+        """The commit's problems, each with the raw id of the object it concerns (a tree's
+        entry names: the tree)."""
         oid = pygit2.Oid(hex=hexoid)
         problem = self._size_problem(oid, "commit")
         if problem is not None:
-            yield Problem(hexoid, problem)
+            yield oid.raw, Problem(hexoid, problem)
             return
         try:
             commit = as_commit(self.repo[oid])
         except pygit2.GitError as e:
             self.unsafe = True
-            yield Problem(hexoid, f"the commit cannot be parsed ({e})")
+            yield oid.raw, Problem(hexoid, f"the commit cannot be parsed ({e})")
             return
         assert commit is not None
-        for path, reason in self._tree(commit.tree_id, ""):
-            yield Problem(hexoid, reason, path or None)
+        for obj, path, reason in self._tree(commit.tree_id, ""):
+            yield obj, Problem(hexoid, reason, path or None)
 
-    def _tree(self, oid: pygit2.Oid, path: str) -> Iterator[tuple[str, str]]:
+    def _tree(self, oid: pygit2.Oid, path: str) -> Iterator[tuple[bytes, str, str]]:
         # An explicit stack: a hostile tree may nest deeper than Python recursion goes.
         stack = [(oid, path)]
         seen = self.seen
@@ -451,7 +469,7 @@ class _Scanner:
             seen.add(oid.raw)
             problem = self._size_problem(oid, "tree")
             if problem is not None:
-                yield path, problem
+                yield oid.raw, path, problem
                 continue
             plain = self._plain_entries(oid)
             if plain is not None:
@@ -462,27 +480,28 @@ class _Scanner:
                         seen.add(child)
                         problem = self._size_problem(pygit2.Oid(raw=child), "blob")
                         if problem is not None:
-                            yield _where(path, raw), problem
+                            yield child, _where(path, raw), problem
                 continue
             try:
                 tree = self.repo[oid]
             except pygit2.GitError as e:
                 # libgit2 refuses to parse some hostile trees (an empty entry name, say).
                 self.unsafe = True
-                yield path, f"tree {oid} cannot be parsed ({e})"
+                yield oid.raw, path, f"tree {oid} cannot be parsed ({e})"
                 continue
             if not isinstance(tree, pygit2.Tree):
-                yield path, f"{oid} is not a tree"
+                yield oid.raw, path, f"{oid} is not a tree"
                 continue
             for entry in tree:
                 raw = entry.raw_name or b""
                 if _HARMLESS_NAME.fullmatch(raw) is None:
                     bad = name_problem(raw)
                     if bad is not None:
-                        yield _where(path, raw), bad
+                        yield oid.raw, _where(path, raw), bad
                 mode = int(entry.filemode)
                 if mode == _GITLINK:
                     yield (
+                        oid.raw,
                         _where(path, raw),
                         "a submodule (gitlink) entry is not part of any mindgit tree",
                     )
@@ -494,7 +513,7 @@ class _Scanner:
                         seen.add(blob.raw)
                         problem = self._size_problem(blob, "blob")
                         if problem is not None:
-                            yield _where(path, raw), problem
+                            yield blob.raw, _where(path, raw), problem
 
     def _plain_entries(self, oid: pygit2.Oid) -> list[tuple[bytes, bytes, bytes]] | None:
         """A tree's entries (mode, name, raw id) if it holds only regular files and

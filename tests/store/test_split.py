@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 from mindgit.store import split
-from mindgit.store.split import SPLIT_MIN_COMMITS, check_in_halves
+from mindgit.store.split import SPLIT_MIN_COMMITS, check_in_halves, scan_then_check_in_halves
 
 ITEMS = [f"c{i:02d}" for i in range(40)]
 
@@ -102,3 +103,54 @@ def test_an_error_in_this_process_stops_the_worker_and_is_raised() -> None:
     # The worker was killed and reaped: not even a zombie is left.
     with pytest.raises(ProcessLookupError):
         os.kill(worker[0], 0)
+
+
+def _scan_tagged(share: Sequence[str]) -> tuple[list[tuple[str, int]], bool]:
+    return tagged(share), True
+
+
+def test_both_halves_are_scanned_then_checked() -> None:
+    halves = scan_then_check_in_halves(ITEMS, _scan_tagged, tagged, workers=2)
+    assert halves.split
+    me = os.getpid()
+    mine, theirs = halves.scans
+    assert mine == [(item, me) for item in ITEMS[:20]]
+    assert [item for item, _ in theirs] == ITEMS[20:]
+    assert {pid for _, pid in theirs} != {me}
+    assert halves.checks is not None
+    assert [item for item, _ in halves.checks] == ITEMS
+
+
+@pytest.mark.parametrize("stopper", [ITEMS[3], ITEMS[33]])
+def test_a_scan_that_stops_in_either_half_stops_every_check(tmp_path: Path, stopper: str) -> None:
+    checked = tmp_path / "checked"
+
+    def scan(share: Sequence[str]) -> tuple[list[str], bool]:
+        return list(share), stopper not in share
+
+    def check(share: Sequence[str]) -> list[str]:
+        with checked.open("a") as f:  # each process that checks anything says so
+            f.write(f"{os.getpid()}\n")
+        return list(share)
+
+    halves = scan_then_check_in_halves(ITEMS, scan, check, workers=2)
+    assert halves.split
+    assert halves.scans == (ITEMS[:20], ITEMS[20:])
+    assert halves.checks is None
+    assert not checked.exists()
+    alone = scan_then_check_in_halves(ITEMS, scan, check, workers=1)
+    assert alone.scans == (ITEMS,) and alone.checks is None and not alone.split
+
+
+def test_a_worker_that_fails_its_scan_leaves_its_share_to_this_process() -> None:
+    me = os.getpid()
+
+    def scan(share: Sequence[str]) -> tuple[list[str], bool]:
+        if os.getpid() != me:
+            raise RuntimeError("the worker fails")
+        return list(share), True
+
+    halves = scan_then_check_in_halves(ITEMS, scan, tagged, workers=2)
+    assert not halves.split
+    assert halves.scans == (ITEMS[:20], ITEMS[20:])
+    assert halves.checks == [(item, me) for item in ITEMS]

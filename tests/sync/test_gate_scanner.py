@@ -75,6 +75,6 @@ def test_a_plain_tree_is_read_from_its_bytes(repo: pygit2.Repository) -> None:
     scanner = _Scanner(repo, LIMIT)
     assert scanner._plain_entries(top) == [(b"40000", b"d", sub.raw)]
     assert list(scanner._tree(top, "")) == [
-        ("d/big", f"blob {blob} is {LIMIT + 1} bytes, over the {LIMIT}-byte limit")
+        (blob.raw, "d/big", f"blob {blob} is {LIMIT + 1} bytes, over the {LIMIT}-byte limit")
     ]
     assert scanner.unsafe

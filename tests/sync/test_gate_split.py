@@ -198,3 +198,42 @@ def test_a_pull_shares_its_checks_and_accepts_or_refuses_the_same(
     shared, alone = (_pull_with(nodes, monkeypatch, idle) for idle in (True, False))
     assert isinstance(shared, str) and shared == alone
     assert "not to their name" in shared
+
+
+def test_a_bad_object_both_halves_reach_is_named_once_as_one_process_names_it(
+    history: tuple[Store, list[str], list[str]],
+) -> None:
+    # The same hostile tree under a commit in each half: one process scans it once, under the
+    # earlier commit; the worker's own scan finds it again, and that second find is dropped.
+    store = history[0]
+    experiment = store.current
+    early = forge.hostile_name(store, experiment, store.key, b"..")
+    tree = store.repo[early].peel(pygit2.Tree).id
+    late = forge.commit_tree(store.repo, tree, [_run_tip(store)], "the same tree again", store.key)
+    tips = [early, late]
+    commits = list(walk(store.repo, tips))
+    assert commits.index(early) < len(commits) // 2 <= commits.index(late)
+    one = check_commits(store.repo, store.trust, tips, workers=1)
+    two = check_commits(store.repo, store.trust, tips, workers=2)
+    assert two == one
+    escapes = [p.commit for p in one if "would escape" in p.reason]
+    assert escapes == [early]
+
+
+def test_a_huge_object_in_the_earlier_half_stops_the_worker_before_it_reads(
+    history: tuple[Store, list[str], list[str]],
+) -> None:
+    store = history[0]
+    experiment = store.current
+    huge = forge.huge_thought(store, experiment, store.key)
+    tips = [huge, _run_tip(store)]
+    commits = list(walk(store.repo, tips))
+    assert commits.index(huge) < len(commits) // 2
+    problems = check_commits(store.repo, store.trust, tips, workers=2)
+    assert problems == check_commits(store.repo, store.trust, tips, workers=1)
+    assert problems and all(p.commit == huge for p in problems)
+
+
+def _run_tip(store: Store) -> str:
+    (ref,) = (r for r in store.repo.references if r.startswith("refs/runs/"))
+    return str(store.repo.references[ref].target)
