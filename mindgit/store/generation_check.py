@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import compress, pairwise
 from json.encoder import encode_basestring
 from operator import itemgetter
 from typing import Any
@@ -444,6 +444,8 @@ def _record(
 # (37 bytes: 60 characters, the last one's 4 low bits zero).
 _STATE_PREFIX = b"\x01\xa9\x02\x12\x20"
 _STATE_TEXT = re.compile("b[a-z2-7]{60}")
+_STATE_TEXT_CHARS = 61
+_STATE_TEXTS = re.compile("(?:b[a-z2-7]{60})*")
 # int(text, 32) reads the digits 0-9a-v; RFC 4648's base32 alphabet mapped onto them.
 _TO_INT_DIGITS = str.maketrans(
     "abcdefghijklmnopqrstuvwxyz234567", "0123456789abcdefghijklmnopqrstuv"
@@ -462,19 +464,45 @@ def names_digest(name: str, digest: bytes) -> bool:
     return spelt == int.from_bytes(_STATE_PREFIX + digest, "big") << 4
 
 
-def _hash_state(odb: pygit2.Odb, name: str, oid: bytes) -> tuple[bytes | str, bool]:
-    """A state file's bytes and whether ``name`` is their CID's text, or why it cannot be a
-    manifest."""
+def names_digests(names: Sequence[str], digests: Sequence[bytes]) -> list[bool]:
+    """:func:`names_digest` of each name and digest, read back as one number when every name
+    is a CID text (as a generation's are): about a tenth of the time of one by one."""
+    if (
+        names
+        and set(map(len, names)) == {_STATE_TEXT_CHARS}
+        and _STATE_TEXTS.fullmatch("".join(names))
+    ):
+        # Every name is 61 characters, else a boundary between two could move unseen (past
+        # an "a", which "aaa" hides). Three zero digits before each name make it 320 bits: 80
+        # hex digits, "00001" (its "b"), the 37 bytes names_digest reads, and the last digit's
+        # 4 spare bits (zero).
+        spelt = int(("aaa" + "aaa".join(names)).translate(_TO_INT_DIGITS), 32)
+        hexes = [(_STATE_PREFIX + digest).hex() for digest in digests]
+        if format(spelt, f"0{80 * len(names)}x") == "00001" + "000001".join(hexes) + "0":
+            return [True] * len(names)
+    return [names_digest(n, d) for n, d in zip(names, digests, strict=True)]
+
+
+def _read_state(odb: pygit2.Odb, oid: bytes) -> bytes | str:
+    """A state file's bytes, or why it cannot be a manifest."""
     # _read_blob's reading, inline: this runs once per state.
     try:
         kind, data = odb.read(pygit2.Oid(raw=oid))
     except KeyError:
-        return "blob missing", False
+        return "blob missing"
     if kind != _BLOB_KIND:
-        return "not a blob", False
+        return "not a blob"
     if len(data) > MAX_MANIFEST_BYTES:
-        return f"{len(data)} bytes is over the {MAX_MANIFEST_BYTES}-byte limit", False
-    data = bytes(data)
+        return f"{len(data)} bytes is over the {MAX_MANIFEST_BYTES}-byte limit"
+    return bytes(data)
+
+
+def _hash_state(odb: pygit2.Odb, name: str, oid: bytes) -> tuple[bytes | str, bool]:
+    """A state file's bytes and whether ``name`` is their CID's text, or why it cannot be a
+    manifest."""
+    data = _read_state(odb, oid)
+    if isinstance(data, str):
+        return data, False
     return data, names_digest(name, hashlib.sha256(data).digest())
 
 
@@ -483,9 +511,11 @@ def _hash_states(
 ) -> dict[str, tuple[bytes | str, bool]]:
     """Each state file not yet remembered, read and hashed; every state whose name is its CID
     goes into ``memo.named``, so that the record's links are known to be canonical."""
-    hashed: dict[str, tuple[bytes | str, bool]] = {}
+    kept: list[tuple[str, bytes | str]] = []
     budget = _HASHED_BYTES  # bytes kept for the checks to come; past it, those read again
     named = memo.named
+    names: list[str] = []
+    digests: list[bytes] = []
     for name, (oid, mode) in present.items():
         if mode != layout.BLOB:
             continue
@@ -494,13 +524,17 @@ def _hash_states(
             if known[0] == name:
                 named.add(name)
             continue
-        read = _hash_state(odb, name, oid)
-        if budget >= len(read[0]):
-            budget -= len(read[0])
-            hashed[name] = read
-        if read[1]:
-            named.add(name)
-    return hashed
+        data = _read_state(odb, oid)
+        if budget >= len(data):
+            budget -= len(data)
+            kept.append((name, data))
+        if isinstance(data, bytes):
+            names.append(name)
+            digests.append(hashlib.sha256(data).digest())
+    # The names are checked against their digests all at once.
+    good = set(compress(names, names_digests(names, digests)))
+    named |= good
+    return {name: (data, name in good) for name, data in kept}
 
 
 def states_listing(
