@@ -174,7 +174,10 @@ def check_updates(
     if not commit_problems:
         for u, prefix in kinds:
             assert u.new is not None
-            problems.extend(_tip_kind_problems(repo, u.ref, u.new, prefix))
+            # The same commit under the same name here was checked when it came (a run's tip
+            # costs a read of its generation): a pull that brings nothing new pays nothing.
+            if _current(repo, u.ref) != u.new:
+                problems.extend(_tip_kind_problems(repo, u.ref, u.new, prefix))
     return problems
 
 

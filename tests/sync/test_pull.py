@@ -10,6 +10,7 @@ import pytest
 
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.run import start_run
+from mindgit.store import generation
 from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store
@@ -137,6 +138,25 @@ def test_runs_and_fitness_modules_are_pulled_and_verified(pair: Nodes) -> None:
     assert verify_commits(alpha.repo, alpha.trust, tips).ok
     assert alpha.head("evolving") == beta.head("evolving")
     fsck(alpha.path)
+
+
+def test_a_pull_that_brings_nothing_new_reads_no_run_again(
+    pair: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run's tip is checked to be a generation of the run its ref names when it arrives; a
+    # later pull offering the same tip under the same name must not read it again (with many
+    # runs, every no-op sync paid a generation.json read per run).
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("evolving")
+    run_id = evolve(beta, "evolving")
+    pull(alpha, "beta")
+
+    def unreadable(*_: object) -> None:
+        raise AssertionError("the run's generation was read again")
+
+    monkeypatch.setattr(generation, "read_generation_commit", unreadable)
+    report = pull(alpha, "beta")
+    assert outcome(report, f"refs/runs/{run_id}").status == "up-to-date"
 
 
 def test_quarantine_is_emptied_and_marks_and_times_recorded(pair: Nodes) -> None:
