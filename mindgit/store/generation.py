@@ -459,15 +459,17 @@ class GenerationRecord:
         end = len(text) - len(_CANONICAL_TAIL)
         if head is None or not text.endswith(_CANONICAL_TAIL) or end < head.end():
             return None
-        if _CANONICAL_SCORED_LIST.fullmatch(text, head.end(), end) is None:
-            return None
-        # The list is exactly such items joined by commas, so these are its items, in order.
         found = _CANONICAL_SCORED.findall(text, head.end(), end)
         population = params.population
         if len(head.group(2)) > _MAX_INDEX_DIGITS:  # int() refuses a text too long
             return None
         generation = int(head.group(2))
         if len(found) != population or generation >= params.generations:
+            return None
+        # The items found, spelt again and joined by commas, are the whole list only when it is
+        # exactly such items joined by commas (each is what its groups spell): one pass over
+        # the text fewer than matching the list as a whole first.
+        if ",".join(map(_SCORED_SPELLING.__mod__, found)) != text[head.end() : end]:
             return None
         scores = [s for _, s, _ in found]
         values = list(map(float, scores))
@@ -490,13 +492,15 @@ class GenerationRecord:
         links = tuple(link for _, _, link in found)
         if not all(link in named for link in links):
             return None
-        for parents_text in {p for p, _, _ in found}:
-            if not parents_text:  # none: only generation 0's individuals have no parents
-                if generation > 0:
-                    return None
-            elif generation == 0 or any(
-                len(p) > _MAX_INDEX_DIGITS or int(p) >= population for p in parents_text.split(",")
-            ):
+        parents = [p for p, _, _ in found]
+        if generation == 0:
+            if any(parents):  # only generation 0's individuals have no parents
+                return None
+        elif not all(parents):
+            return None
+        else:
+            indices = ",".join(parents).split(",")
+            if max(map(len, indices)) > _MAX_INDEX_DIGITS or max(map(int, indices)) >= population:
                 return None
         if head.group(1) != str(best_index(values, params.minimize)):
             return None
@@ -518,9 +522,8 @@ _SCORED_TEXT = (
     r'"state":\{"/":"(b[a-z2-7]+)"\}\}'
 )
 _CANONICAL_SCORED = re.compile(_SCORED_TEXT)
-_CANONICAL_SCORED_LIST = re.compile(
-    "(?:{0})(?:,(?:{0}))*".format(re.sub(r"\((?!\?)", "(?:", _SCORED_TEXT))
-)
+# What _SCORED_TEXT matches, spelt from its groups.
+_SCORED_SPELLING = '{"parents":[%s],"score":%s,"state":{"/":"%s"}}'
 
 
 # Integer scores the common path takes: any other goes the full way (one float cannot hold).
