@@ -325,6 +325,7 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
         allow_rewind=policy.allow_rewind,
         allow_delete=policy.allow_delete,
         max_object_bytes=policy.max_object_bytes,
+        hashed_on_arrival=True,  # by git's receive-pack, into its quarantine, just now
     )
     return problems
 

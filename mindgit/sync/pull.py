@@ -186,7 +186,14 @@ def _verify_and_accept(
         trust = plan.trust_for_verification(store.trust, scratch)
         emit(on_event, peer.name, "verify", f"verifying {len(updates)} refs")
         problems.extend(
-            check_updates(repo, trust, updates, allow_rewind=allow_rewind, old_accepted=False)
+            check_updates(
+                repo,
+                trust,
+                updates,
+                allow_rewind=allow_rewind,
+                old_accepted=False,
+                hashed_on_arrival=True,  # by git's fetch, into the quarantine, just now
+            )
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
