@@ -52,3 +52,64 @@ def as_usage(error: MindgitError, *, prefix: str = "", hint: str | None = None) 
         hint=error.hint if hint is None else hint,
         kind=getattr(error, "kind", None) or type(error).__name__,
     )
+
+
+class DamagedStore(MindgitError):
+    """An object the store holds cannot be read: its bytes on disk no longer inflate, parse or
+    hash to its id. Nothing mindgit does can repair it; git's fsck says what else is hit."""
+
+    def __init__(self, oid: str | None, reason: str, *, store: str | None = None) -> None:
+        what = f"object {oid}" if oid else "an object"
+        where = store or "<store>"
+        super().__init__(
+            f"the store is damaged: {what} cannot be read ({reason})",
+            hint=f"run `git --git-dir {where} fsck` to list the damaged objects",
+        )
+        self.oid = oid
+        self.reason = reason
+
+
+# How libgit2 words a read that failed on the bytes themselves, loose or packed (the pack
+# ones are zlib's own words). Not "object not found" (pygit2 raises KeyError for a missing
+# object, and a missing one is not damage) nor a revision that does not parse (user input).
+_DAMAGE_WORDS = (
+    "hash mismatch",
+    "loose object",
+    "disk object",
+    "inflate",
+    "data check",
+    "header check",
+    "corrupt",
+    "truncated",
+    "packfile",
+    "stored block",
+    "too far back",
+    "invalid code",
+)
+_HEX_OID = "0123456789abcdef"
+
+
+def unreadable_object(message: str) -> tuple[str | None, str] | None:
+    """libgit2's message for an object it failed to read, as (the object's id if named, the
+    reason); None if the message is about something other than damaged object bytes.
+
+    pygit2 puts the id first (``<id>: <reason>``) when one object was asked for; a walk's
+    message has none, but a hash mismatch names the id it expected. The caller checks that
+    ``message`` is a ``pygit2.GitError``'s (this layer does not import pygit2)."""
+    text = " ".join(message.split())
+    oid: str | None = None
+    head, sep, rest = text.partition(": ")
+    if sep and len(head) == 40 and all(c in _HEX_OID for c in head):
+        oid, text = head, rest
+    lowered = text.lower()
+    if "not found" in lowered or "ambiguous" in lowered:
+        return None
+    # With an id, pygit2 was reading that object, and whatever zlib said (it has many ways to
+    # say a stream is bad) is the reason; without one, only damage's own words count.
+    if oid is None and not any(w in lowered for w in _DAMAGE_WORDS):
+        return None
+    if oid is None and (at := lowered.find("expected ")) >= 0:
+        named = lowered[at + 9 : at + 49]
+        if len(named) == 40 and all(c in _HEX_OID for c in named):
+            oid = named
+    return oid, text

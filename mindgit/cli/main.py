@@ -29,7 +29,7 @@ from mindgit.cli.output import (
     emit_json,
     guarded_stdout,
 )
-from mindgit.errors import MindgitError, one_line
+from mindgit.errors import DamagedStore, MindgitError, one_line, unreadable_object
 
 # What git exits with when a reader closes its stdout: killed by SIGPIPE (128 + 13).
 EXIT_PIPE_CLOSED = 141
@@ -144,6 +144,7 @@ def run(argv: list[str] | None = None) -> int:
 
 def _run(args: list[str], as_json: bool) -> int:
     debug = "--debug" in args
+    ctx: click.Context | None = None
     try:
         # Not cli.main: it turns a closed stdout into a silent exit 1; what it catches is
         # mapped below, and a failed write to stdout in run().
@@ -176,11 +177,34 @@ def _run(args: list[str], as_json: bool) -> int:
         text = f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
         return _fail(text, None, 1, type(e).__name__, as_json)
     except Exception as e:
+        damaged = _damaged_store(e, ctx)
+        if damaged is not None:
+            return _fail(str(damaged), damaged.hint, 1, type(damaged).__name__, as_json)
         if debug:
             raise
         hint = "rerun with --debug for a traceback"
         return _fail(f"internal error: {type(e).__name__}: {e}", hint, 3, type(e).__name__, as_json)
     return rv if isinstance(rv, int) else 0
+
+
+def _damaged_store(error: Exception, ctx: click.Context | None) -> DamagedStore | None:
+    """``error`` as a damaged store, if it is libgit2 failing to read an object's bytes.
+
+    Caught here, once: objects are read all over mindgit (through pygit2, which checks each
+    object's hash as it reads it), and no command can go on past one it cannot read."""
+    pygit2 = sys.modules.get("pygit2")  # imported already if it raised
+    if pygit2 is None or not isinstance(error, pygit2.GitError):
+        return None
+    found = unreadable_object(str(error))
+    if found is None:
+        return None
+    where = (ctx.obj or {}).get("store") if ctx is not None else None
+    try:
+        gitdir = pygit2.discover_repository(where or ".")
+    except pygit2.GitError:
+        gitdir = None
+    store = (gitdir or where or "").rstrip("/") or None
+    return DamagedStore(*found, store=store)
 
 
 def wants_json(args: Sequence[str]) -> bool:

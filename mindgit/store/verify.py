@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, one_line, unreadable_object
 from mindgit.identity.gitsig import split_gpgsig
 from mindgit.identity.keys import PublicKey
 from mindgit.identity.sshsig import BadSignature, verify
@@ -142,8 +142,10 @@ class Verifier:
         self._retired = RetiredBounds(repo, trust)
 
     def check_commit(self, oid: str) -> CommitResult:
-        """Check one commit: its signature, its tree, and its ``Mindgit-State`` trailer."""
-        problems: list[Problem] = []
+        """Check one commit: its signature, its tree, and its ``Mindgit-State`` trailer.
+
+        An object of it that cannot be read (damaged on disk) is a problem of this commit, not
+        an error: the other commits are still checked."""
         raw = self._read_ahead.pop(oid, None)
         if raw is not None:
             kind = _COMMIT
@@ -152,6 +154,19 @@ class Verifier:
                 kind, raw = self._odb.read(oid)
             except KeyError:
                 return CommitResult(oid, None, None, (Problem(oid, "object missing"),))
+            except pygit2.GitError as e:
+                return CommitResult(oid, None, None, (Problem(oid, cannot_read(oid, e)),))
+        try:
+            return self._check_raw(oid, kind, raw)
+        except pygit2.GitError as e:
+            # A read this module does not make itself (a run's generation, a rotation, a
+            # share, a retired key's bounds) failed on damaged bytes.
+            if unreadable_object(str(e)) is None:
+                raise
+            return CommitResult(oid, None, None, (Problem(oid, cannot_read(None, e)),))
+
+    def _check_raw(self, oid: str, kind: int, raw: bytes) -> CommitResult:
+        problems: list[Problem] = []
         if kind != _COMMIT:
             return CommitResult(oid, None, None, (Problem(oid, "not a commit"),))
         signer: PublicKey | None = None
@@ -233,7 +248,7 @@ class Verifier:
         while len(chain) < _MAX_READ_AHEAD:
             try:
                 kind, raw = self._odb.read(oid)
-            except (KeyError, ValueError):
+            except (KeyError, ValueError, pygit2.GitError):
                 return None
             parents = _commit_parents(raw) if kind == _COMMIT else None
             if parents is None or len(parents) > 1 or oid in self._read_ahead:
@@ -258,6 +273,8 @@ class Verifier:
             kind, raw = self._odb.read(tree_id)
         except KeyError:
             return ((None, f"tree {tree_id} is missing"),), None
+        except pygit2.GitError as e:
+            return ((None, cannot_read(str(tree_id), e)),), None
         entries = _tree_entries(raw) if kind == _TREE else None
         if entries is None:
             return ((None, f"tree {tree_id} is not a well-formed tree"),), None
@@ -317,6 +334,9 @@ class Verifier:
             kind, data = self._odb.read(oid)
         except KeyError:
             problems.append((layout.MANIFEST, "blob missing"))
+            return None
+        except pygit2.GitError as e:
+            problems.append((layout.MANIFEST, cannot_read(str(oid), e)))
             return None
         if kind != _BLOB:
             problems.append((layout.MANIFEST, "not a blob"))
@@ -379,7 +399,11 @@ class Verifier:
             done = self._clean_dirs.get(key) if mode == layout.TREE else None
             if done is not None and (done is wanted_cids or done == wanted_cids):
                 return
-            sub = self._read_entries(sub_id) if mode == layout.TREE else None
+            try:
+                sub = self._read_entries(sub_id) if mode == layout.TREE else None
+            except pygit2.GitError as e:
+                yield dirname, cannot_read(sub_id.hex(), e)
+                return
             if sub is None:
                 yield dirname, "is not a directory"
                 return
@@ -535,16 +559,19 @@ _ENTRY_CACHE_SIZE = 4096
 
 def _blob_problem(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
     """Why a blob is not the block ``cid`` names; ``opaque`` blocks need no thought schema."""
-    obj = repo.get(oid)
-    if obj is None:
-        return "blob missing"
-    if not isinstance(obj, pygit2.Blob):
-        return "not a blob"
-    if obj.size > MAX_BLOB_BYTES:
-        return f"{obj.size} bytes is over the {MAX_BLOB_BYTES}-byte limit"
-    if cid.codec != DAG_JSON:
-        return f"codec 0x{cid.codec:x} is not dag-json"
-    data = obj.read_raw()
+    try:
+        obj = repo.get(oid)
+        if obj is None:
+            return "blob missing"
+        if not isinstance(obj, pygit2.Blob):
+            return "not a blob"
+        if obj.size > MAX_BLOB_BYTES:
+            return f"{obj.size} bytes is over the {MAX_BLOB_BYTES}-byte limit"
+        if cid.codec != DAG_JSON:
+            return f"codec 0x{cid.codec:x} is not dag-json"
+        data = obj.read_raw()
+    except pygit2.GitError as e:
+        return cannot_read(str(oid), e)
     if CID.of(data, cid.codec) != cid:
         return f"bytes hash to {CID.of(data, cid.codec)}, not to their name"
     if opaque:
@@ -558,6 +585,16 @@ def _blob_problem(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, opaque: bo
         except SchemaError as e:
             return e.problem
     return None
+
+
+def cannot_read(oid: str | None, error: pygit2.GitError) -> str:
+    """A problem's reason for an object libgit2 failed to read (``oid``, else the one its
+    message names): the id git's fsck will name too, and libgit2's reason, as one line."""
+    found = unreadable_object(str(error))
+    named, reason = found if found is not None else (None, one_line(str(error)))
+    oid = oid or named
+    what = f"object {oid}" if oid else "an object"
+    return f"{what} cannot be read: {reason}"
 
 
 def trailer(message: str, key: str) -> str | None:
@@ -631,7 +668,13 @@ def ref_tips(
                 RefProblem(_shown(ref), f"points at {found.target}, which does not exist")
             )
             continue
-        obj = repo.get(oid)
+        try:
+            obj = repo.get(oid)
+        except pygit2.GitError as e:
+            if unreadable_object(str(e)) is None:
+                raise
+            tips.append(str(oid))  # checked as a commit: its check names what cannot be read
+            continue
         if obj is None:
             problems.append(RefProblem(_shown(ref), f"points at {oid}, which is not in the store"))
         elif as_commit(obj) is None:
@@ -666,7 +709,16 @@ def verify_commits(
     v = Verifier(repo, trust)
     tips, hide = list(tips), list(hide)
     history = None if hide else v.linear_history(tips)
-    commits = list(walk(repo, tips, hide)) if history is None else history
+    if history is not None:
+        commits = history
+    else:
+        try:
+            commits = list(walk(repo, tips, hide))
+        except pygit2.GitError as e:
+            # libgit2's walk stops at the first commit it cannot read; verify is what names it.
+            if unreadable_object(str(e)) is None:
+                raise
+            commits = _walk_past_damage(repo, tips, hide)
 
     def check(share: Sequence[str]) -> list[CommitResult]:
         # The generations of a run share their run.json, module, manifest shape and states.
@@ -675,6 +727,53 @@ def verify_commits(
 
     results, _ = check_in_halves(commits, check, workers=workers)
     return Report(results)
+
+
+def _walk_past_damage(repo: pygit2.Repository, tips: list[str], hide: list[str]) -> list[str]:
+    """What :func:`walk` lists, parents before children, in a store where some commits cannot
+    be read: each such commit is listed (its check names it) as if it had no parents, since
+    none can be known. The order among unrelated commits may differ from libgit2's."""
+
+    def parents(oid: str) -> list[str]:
+        try:
+            kind, raw = repo.odb.read(oid)
+        except (KeyError, ValueError, pygit2.GitError):
+            return []
+        if kind != _COMMIT:
+            return []
+        found = _commit_parents(raw)
+        if found is None:  # not laid out as git writes it: as libgit2 reads it
+            try:
+                commit = as_commit(repo.get(oid))
+            except pygit2.GitError:
+                return []
+            found = [str(p) for p in commit.parent_ids] if commit is not None else []
+        return found
+
+    hidden: set[str] = set()
+    todo = list(hide)
+    while todo:
+        oid = todo.pop()
+        if oid not in hidden:
+            hidden.add(oid)
+            todo.extend(parents(oid))
+    order: list[str] = []
+    done = set(hidden)
+    # Depth first, a commit listed once all its parents are: (commit, its parents or None
+    # until read).
+    stack: list[tuple[str, list[str] | None]] = [(t, None) for t in reversed(tips)]
+    while stack:
+        oid, known = stack.pop()
+        if oid in done:
+            continue
+        if known is None:
+            known = [p for p in parents(oid) if p not in done]
+            stack.append((oid, known))
+            stack.extend((p, None) for p in reversed(known))
+            continue
+        done.add(oid)
+        order.append(oid)
+    return order
 
 
 def _module_refusal(
