@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import threading
 import zlib
 from pathlib import Path
@@ -21,7 +23,7 @@ import pytest
 from mindgit.errors import DamagedStore, unreadable_object
 from mindgit.store.repository import Store, init_store, open_store
 from mindgit.store.verify import Report, verify_commits
-from tests.conftest import Mg, git
+from tests.conftest import ROOT, Mg, git
 from tests.snapshots import changed, snapshot
 
 
@@ -270,3 +272,26 @@ def test_a_walk_names_the_commit_it_could_not_read(store: Store) -> None:
     assert found is not None and found[0] == commits[1]
     error = DamagedStore(*found, store=str(store.path))
     assert str(error).startswith(f"the store is damaged: object {commits[1]} cannot be read (")
+
+
+def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
+    doc = (ROOT / "docs" / "store.md").read_text()
+    [block] = [b for b in re.findall(r"```sh\n(.*?)```", doc, re.S) if "/tmp/minds/hurt" in b]
+    script = block.replace("/tmp/minds/", f"{tmp_path}/")
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    lines = script.strip().splitlines()
+    # Every line but the last three (which fail on purpose) succeeds.
+    setup = "set -e\n" + "\n".join(lines[:-3])
+    for line in lines[-3:]:
+        proc = subprocess.run(
+            ["bash", "-c", f"{setup}\n{line}"], capture_output=True, text=True, env=env
+        )
+        # mindgit's failure is exit 1; git fsck's status says what it found (3 here).
+        assert proc.returncode == 1 or line.startswith("git "), (line, proc.stdout, proc.stderr)
+        assert proc.returncode != 0, (line, proc.stdout, proc.stderr)
+        if line.startswith("mindgit verify"):
+            assert "cannot be read: object hash mismatch" in proc.stdout
+        elif line.startswith("mindgit show"):
+            assert "mindgit: error: the store is damaged: object " in proc.stderr
+        shutil.rmtree(tmp_path / "hurt")
