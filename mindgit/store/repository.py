@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import DamagedStore, MindgitError, unreadable_object
 from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
@@ -411,7 +411,13 @@ class Store:
         for cand in candidates:
             try:
                 obj = self.repo.revparse_single(cand)
-            except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            except pygit2.GitError as e:
+                # A name that resolves to an object libgit2 cannot read is no unknown name.
+                damaged = unreadable_object(str(e))
+                if damaged is not None:
+                    raise DamagedStore(*damaged, store=str(self.path)) from None
+                continue
+            except (KeyError, ValueError, pygit2.InvalidSpecError):
                 continue
             try:
                 commit = obj.peel(pygit2.Commit)

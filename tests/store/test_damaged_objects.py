@@ -295,3 +295,17 @@ def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
         elif line.startswith("mindgit show"):
             assert "mindgit: error: the store is damaged: object " in proc.stderr
         shutil.rmtree(tmp_path / "hurt")
+
+
+def test_a_damaged_head_commit_is_named_not_taken_for_an_unknown_name(store: Store, mg: Mg) -> None:
+    head = history(store)[-1]
+    mismatch(store, head)
+    before = snapshot(store.path)
+    for argv in (["show"], ["verify", "HEAD"], ["show", "main"]):
+        r = mg("--store", str(store.path), *argv)
+        assert r.code == 1, (argv, r.err)
+        [line] = r.err.splitlines()
+        assert f"the store is damaged: object {head} cannot be read" in line, (argv, line)
+    with pytest.raises(DamagedStore):
+        store.resolve("main")
+    assert changed(before, store.path) == []
