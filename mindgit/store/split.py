@@ -74,7 +74,7 @@ def check_in_halves(
     Never with another thread running (a fork copies only the calling thread: a lock another
     thread holds would never be released in the child) or without ``os.fork``.
     """
-    halves: Halves[Any, T] = _in_halves(commits, None, check, workers)
+    halves: Halves[Any, T] = scan_then_check_in_halves(commits, None, check, workers=workers)
     assert halves.checks is not None
     return halves.checks, halves.split
 
@@ -96,7 +96,7 @@ class Halves(Generic[S, T]):
 
 def scan_then_check_in_halves(
     commits: Sequence[str],
-    scan: Scan[S],
+    scan: Scan[S] | None,
     check: Check[T],
     *,
     workers: int | None = None,
@@ -105,14 +105,9 @@ def scan_then_check_in_halves(
     or shared with a second (as :func:`check_in_halves` decides).
 
     ``scan`` maps a share to its results and whether checking may go on; with two processes
-    each scans its half, and neither checks unless both halves may go on.
+    each scans its half, and neither checks unless both halves may go on. No ``scan``: check
+    at once (:func:`check_in_halves`).
     """
-    return _in_halves(commits, scan, check, workers)
-
-
-def _in_halves(
-    commits: Sequence[str], scan: Scan[S] | None, check: Check[T], workers: int | None
-) -> Halves[S, T]:
     if workers is None:
         workers = 2 if len(commits) >= SPLIT_MIN_COMMITS and idle_core() else 1
     if workers < 2 or len(commits) < 2 or not hasattr(os, "fork") or threading.active_count() != 1:
