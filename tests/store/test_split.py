@@ -154,3 +154,45 @@ def test_a_worker_that_fails_its_scan_leaves_its_share_to_this_process() -> None
     assert not halves.split
     assert halves.scans == (ITEMS[:20], ITEMS[20:])
     assert halves.checks == [(item, me) for item in ITEMS]
+
+
+@pytest.mark.parametrize(
+    ("text", "running"),
+    [
+        ("0.52 1.60 1.71 1/87 29433\n", 1),
+        ("2.15 2.21 1.90 3/93 30110\n", 3),
+        ("0.00 0.00 0.00 0/10 1\n", None),
+        ("0.00 0.00 0.00\n", None),
+        ("0.00 0.00 0.00 x/10 1\n", None),
+        ("", None),
+    ],
+)
+def test_running_now_reads_the_runnable_count(
+    tmp_path: Path, text: str, running: int | None
+) -> None:
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(text)
+    assert split._running_now(str(loadavg)) == running
+
+
+def test_running_now_of_a_missing_file_is_unknown(tmp_path: Path) -> None:
+    assert split._running_now(str(tmp_path / "absent")) is None
+
+
+def test_a_core_is_idle_by_what_runs_now_not_the_minute_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1})
+    # A busy last minute (the pull's own fetch) does not count once it is over.
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.9, 1.9, 1.9))
+    monkeypatch.setattr(split, "_running_now", lambda: 1)
+    assert split.idle_core()
+    monkeypatch.setattr(split, "_running_now", lambda: 2)
+    assert not split.idle_core()
+    # Without the count (not Linux), the last minute's load decides.
+    monkeypatch.setattr(split, "_running_now", lambda: None)
+    assert not split.idle_core()
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 0.4, 0.4))
+    assert split.idle_core()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0})
+    assert not split.idle_core()
