@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,9 +23,22 @@ class LogEntry:
     summary: str
     signer: str | None  # did:key of the signer, if the signature parses
     trusted_as: str | None  # the trusted node's name
-    status: str  # "good" | "untrusted" | "bad" | "unsigned" | "invalid"
+    status: str  # "good" | "untrusted" | "bad" | "unsigned" | "invalid" | "damaged"
     problems: tuple[str, ...]
     manifest: str | None
+    # Each object the check could not read: (its id if known, libgit2's reason).
+    damaged: tuple[tuple[str | None, str], ...] = ()
+
+
+# A problem verify names for an object damaged on disk (the words of verify.cannot_read).
+_CANNOT_READ = re.compile(r"(?:object ([0-9a-f]{40})|an object) cannot be read: (.*)", re.S)
+
+
+def damage(reason: str) -> tuple[str | None, str] | None:
+    """The object a problem says cannot be read and libgit2's reason, or None if the problem is
+    something else (the commit is then invalid, not damaged)."""
+    found = _CANNOT_READ.fullmatch(reason)
+    return (found[1], found[2]) if found else None
 
 
 def log(store: Store, rev: str | None = None, *, limit: int | None = None) -> Iterator[LogEntry]:
@@ -37,8 +51,12 @@ def log(store: Store, rev: str | None = None, *, limit: int | None = None) -> It
             return
         result = verifier.check_commit(str(commit.id))
         reasons = tuple(str(p.reason) for p in result.problems)
+        damaged = tuple(d for d in map(damage, reasons) if d is not None)
         if result.ok:
             status = "good"
+        elif damaged:
+            # Not a verdict on the commit: what it holds could not be read from this disk.
+            status = "damaged"
         elif any(r == "unsigned commit" for r in reasons):
             status = "unsigned"
         elif any(r.startswith("bad signature") for r in reasons):
@@ -57,6 +75,7 @@ def log(store: Store, rev: str | None = None, *, limit: int | None = None) -> It
             status=status,
             problems=reasons,
             manifest=trailer(commit.message, "Mindgit-State"),
+            damaged=damaged,
         )
 
 

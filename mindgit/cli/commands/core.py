@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from mindgit.cli.options import (
     typed_text,
 )
 from mindgit.cli.output import emit_json, info, table
-from mindgit.errors import MindgitError, UsageError, as_usage, one_line
+from mindgit.errors import DamagedStore, MindgitError, UsageError, as_usage, one_line
 
 
 class ConfigNotWritten(MindgitError):
@@ -327,8 +327,10 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     agent = _agent_summary(store, snap)
     if agent is not None:
         data["agent"] = agent
+    damaged = _damage(store, [entry])
     if as_json:
-        emit_json(data)
+        _emit_or_damaged(data, "shown", damaged)
+        _fail_on_damage(damaged)
         return
     click.echo(f"state      {data['state']}")
     click.echo(f"commit     {snap.commit}")
@@ -363,6 +365,7 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
         click.echo(f"agent      {agent['name'] or '-'} ({agent['model'] or 'no model'})")
         click.echo(f"tools      {len(agent['tools'])}: {', '.join(agent['tools'])}")
         click.echo(f"messages   {agent['messages']}")
+    _fail_on_damage(damaged)
 
 
 def _agent_summary(store: Any, snap: Any) -> dict[str, Any] | None:
@@ -492,8 +495,9 @@ def log(
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
     entries = list(history.log(store, target, limit=max_count))
+    damaged = _damage(store, entries)
     if as_json:
-        emit_json(
+        _emit_or_damaged(
             [
                 {
                     "commit": e.commit,
@@ -507,8 +511,11 @@ def log(
                     "state": e.manifest,
                 }
                 for e in entries
-            ]
+            ],
+            "commits",
+            damaged,
         )
+        _fail_on_damage(damaged)
         return
     for e in entries:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.time))
@@ -516,6 +523,49 @@ def log(
         click.echo(f"{e.commit[:12]}  {when}  {e.status:9}  {who:12}  {one_line(e.summary)}")
         for p in e.problems:
             click.echo(f"    ! {one_line(p)}")
+    # As verify: every commit is listed, then the damage fails the command (git's fsck says
+    # what else is hit).
+    _fail_on_damage(damaged)
+
+
+def _damage(store: Any, entries: Iterable[Any]) -> list[DamagedStore]:
+    """Each object the log entries could not read, once, in the order met."""
+    found = dict.fromkeys(d for e in entries for d in e.damaged)
+    return [DamagedStore(oid, reason, store=str(store.path)) for oid, reason in found]
+
+
+def _emit_or_damaged(listed: Any, key: str, damaged: Sequence[DamagedStore]) -> None:
+    """The --json document: ``listed``, or with damage the error document (a failed command's
+    one document), with ``listed`` under ``key`` as it is on success."""
+    if not damaged:
+        emit_json(listed)
+        return
+    from mindgit.cli.main import error_json
+
+    doc = error_json(str(damaged[0]), damaged[0].hint, type(damaged[0]).__name__)
+    doc[key] = listed
+    doc["damaged"] = [{"object": d.oid, "error": str(d)} for d in damaged]
+    emit_json(doc)
+
+
+def _as_damage(store: Any, error: Exception) -> DamagedStore:
+    """A libgit2 error as the damage it is (re-raised if it is about something else)."""
+    from mindgit.errors import unreadable_object
+
+    found = unreadable_object(str(error))
+    if found is None:
+        raise error
+    return DamagedStore(*found, store=str(store.path))
+
+
+def _fail_on_damage(damaged: Sequence[DamagedStore]) -> None:
+    """After the output: one line on stderr per damaged object, then exit 1."""
+    from mindgit.cli.main import exit_with, report_error
+
+    for d in damaged:
+        report_error(str(d), d.hint, type(d).__name__, as_json=False)
+    if damaged:
+        exit_with(1)
 
 
 @click.command()
@@ -566,6 +616,8 @@ def switch(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.pass_context
 def experiments(ctx: click.Context, as_json: bool) -> None:
     """Every experiment: head, signer, size."""
+    import pygit2
+
     from mindgit.store import history
     from mindgit.store.repository import HeadDetached, HeadUnreadable
 
@@ -577,6 +629,7 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
         current = None
         info(f"mindgit: warning: {e} (hint: {e.hint})")
     rows: list[dict[str, Any]] = []
+    damaged: dict[str | None, DamagedStore] = {}
     for name in store.experiments():
         head = store.head(name)
         row: dict[str, Any] = {"name": name, "current": name == current, "head": head}
@@ -584,6 +637,11 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
         row.update(signer=entry.trusted_as or entry.signer, signature=entry.status)
         try:
             snap = store.snapshot(head)
+        except (DamagedStore, pygit2.GitError) as e:
+            hurt = e if isinstance(e, DamagedStore) else _as_damage(store, e)
+            # Listed as any broken experiment is, and then the command fails, as log does.
+            row.update(state=None, genes=None, thoughts=None, error=str(hurt))
+            damaged.setdefault(hurt.oid, hurt)
         except MindgitError as e:
             # One broken experiment must not hide the others (git branch -v lists them all).
             row.update(state=None, genes=None, thoughts=None, error=str(e))
@@ -593,9 +651,13 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
                 genes=len(snap.state.genome),
                 thoughts=len(snap.state.thoughts),
             )
+        # After the state's own read: the object it names is told in that read's words.
+        for d in _damage(store, [entry]):
+            damaged.setdefault(d.oid, d)
         rows.append(row)
     if as_json:
-        emit_json(rows)
+        _emit_or_damaged(rows, "experiments", list(damaged.values()))
+        _fail_on_damage(list(damaged.values()))
         return
     table(
         "experiments",
@@ -613,6 +675,7 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
             for r in rows
         ],
     )
+    _fail_on_damage(list(damaged.values()))
 
 
 @click.command()
