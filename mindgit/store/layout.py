@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import DamagedStore, MindgitError, one_line, unreadable_object
 from mindgit.ipld.cid import CID
 from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, blob_tree, tree_bytes
 from mindgit.store.state import Block, State, parse_manifest
@@ -135,12 +135,34 @@ def read_block(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
 
 
 def _blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
-    """A blob the tree names; a lost or unreadable one is named, not a KeyError."""
+    """A blob the tree names; a lost one is named, not a KeyError, and an unreadable one is the
+    damage it is (as every other read of a damaged object says it)."""
     try:
         data: bytes = repo[oid].read_raw()
-    except (KeyError, pygit2.GitError) as e:
-        detail = "missing" if isinstance(e, KeyError) else f"unreadable: {e}"
+    except KeyError:
         raise StateNotFound(
-            f"{what}: object {oid} is {detail} (run `git fsck` on the store)"
+            f"{what}: object {oid} is missing (run `git fsck` on the store)"
         ) from None
+    except pygit2.GitError as e:
+        raise damage(repo, oid, e) from None
     return data
+
+
+def commit_tree(repo: pygit2.Repository, commit: pygit2.Commit) -> pygit2.Tree:
+    """``commit``'s tree. pygit2's error for one that cannot be read names no object; this
+    names the tree, whose id the commit holds."""
+    try:
+        tree: pygit2.Tree = commit.tree
+    except pygit2.GitError as e:
+        raise damage(repo, commit.tree_id, e) from None
+    return tree
+
+
+def damage(repo: pygit2.Repository, oid: pygit2.Oid, error: pygit2.GitError) -> MindgitError:
+    """``error``, raised reading ``oid``, as a :class:`DamagedStore` naming ``oid`` (the object
+    this code asked for, which libgit2's message may not name); another failure to read it
+    (not one of damaged bytes) as the state it leaves unreadable."""
+    found = unreadable_object(str(error))
+    if found is None:
+        return StateNotFound(f"object {oid} cannot be read: {one_line(str(error))}")
+    return DamagedStore(str(oid), found[1], store=repo.path.rstrip("/"))

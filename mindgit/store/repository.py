@@ -467,8 +467,9 @@ class Store:
         assert commit is not None
         from mindgit.store import layout  # lazy: read commands like `id` never need it
 
-        state, manifest = layout.read_state(self.repo, commit.tree)
-        return Snapshot(oid, state, manifest, commit.tree)
+        tree = layout.commit_tree(self.repo, commit)
+        state, manifest = layout.read_state(self.repo, tree)
+        return Snapshot(oid, state, manifest, tree)
 
     def state(self, rev: str | None = None) -> State:
         return self.snapshot(rev).state
@@ -512,14 +513,15 @@ class Store:
                 raise UnknownRef(exp)
             base = as_commit(self.repo[head])
             assert base is not None
-            old = self._written.get(base.tree.id)
+            base_tree = layout.commit_tree(self.repo, base)
+            old = self._written.get(base_tree.id)
             if old is None:
-                old, _ = layout.read_state(self.repo, base.tree)
+                old, _ = layout.read_state(self.repo, base_tree)
             new, blocks = change(old)
-            tree, manifest = layout.write_state(self.repo, new, blocks, base.tree)
+            tree, manifest = layout.write_state(self.repo, new, blocks, base_tree)
             # The tree just written is the next update's base: no need to decode it again.
             self._written = {tree: new}
-            if tree == base.tree.id:
+            if tree == base_tree.id:
                 raise NothingChanged(one_line(message))
             oid = self.write_commit(tree, [head], message, manifest.cid, trailers)
             held.set(oid, message=message, committer=self._reflog_identity())

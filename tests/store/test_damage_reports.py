@@ -1,5 +1,6 @@
-"""Every reader of an object damaged on disk says so in the one wording, with exit 1: `log` (and
-`experiments`, and `show` after the state) past a commit whose state holds one.
+"""Every reader of an object damaged on disk says so in the one wording, with exit 1: `show` of a
+state whose thought cannot be read, `log` (and `experiments`) past a commit whose state holds one,
+and a state whose tree pygit2 fails to read through a commit (its message names no object).
 
 Real stores, real corruption of the real object files (loose and packed), as in
 test_damaged_objects.py, whose helpers these reuse.
@@ -16,6 +17,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from mindgit.errors import DamagedStore
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store.repository import Store, init_store, open_store
@@ -80,7 +82,48 @@ def one_line(err: str, store: Store, oid: str) -> str:
     return line
 
 
-# -- 1. log (and experiments) past a state that holds a damaged object -------------------------
+# -- 1. a thought that cannot be read ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["mismatch", "garbled", "packed"])
+def test_show_of_a_damaged_thought_is_the_damage(store: Store, mg: Mg, how: str) -> None:
+    blob, cid = thought_blob(store, history(store)[-1], "second")
+    store = damage(store, blob, how)
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "show")
+    assert r.code == 1, r.err
+    assert r.out == ""
+    line = one_line(r.err, store, blob)
+    if how == "mismatch":
+        assert f"(object hash mismatch - expected {blob} but got " in line
+    elif how == "garbled":
+        assert line == (
+            f"mindgit: error: the store is damaged: object {blob} cannot be read "
+            f"(failed to inflate loose object){hint(store)}"
+        )
+    r = mg("--store", str(store.path), "show", "--json")
+    assert r.code == 1
+    one_line(r.err, store, blob)
+    assert json.loads(r.out)["type"] == "DamagedStore"
+    # From Python too: the damage, naming the blob, not a missing state.
+    with pytest.raises(DamagedStore) as caught:
+        store.thought(CID.parse(cid))
+    assert caught.value.oid == blob
+    assert changed(before, store.path) == []
+
+
+def test_a_missing_thought_is_still_missing(store: Store, mg: Mg) -> None:
+    blob, cid = thought_blob(store, history(store)[-1], "second")
+    (store.path / "objects" / blob[:2] / blob[2:]).unlink()
+    r = mg("--store", str(store.path), "show")
+    assert r.code == 1
+    [line] = r.err.splitlines()
+    assert line == (
+        f"mindgit: error: thought {cid}: object {blob} is missing (run `git fsck` on the store)"
+    )
+
+
+# -- 2. log (and experiments) past a state that holds a damaged object -------------------------
 
 
 @pytest.mark.parametrize("how", ["mismatch", "garbled", "packed"])
@@ -192,3 +235,35 @@ def test_show_fails_after_the_state_on_damage_only_verify_reads(store: Store, mg
     lines = r.err.splitlines()
     assert lines[0].startswith(f"warning: this state does not verify: object {blob} cannot be read")
     one_line("\n".join(lines[1:]), store, blob)
+
+
+# -- 3. a tree pygit2 reads through its commit ------------------------------------------------
+
+
+def root_tree(store: Store, commit: str) -> str:
+    return str(store.repo[commit].peel(pygit2.Commit).tree_id)
+
+
+@pytest.mark.parametrize("how", ["garbled", "packed"])
+@pytest.mark.parametrize(
+    "command", [["show"], ["diff", "HEAD~1", "HEAD"], ["experiments"], ["think", "more"]]
+)
+def test_a_damaged_state_tree_is_named(store: Store, mg: Mg, how: str, command: list[str]) -> None:
+    tree = root_tree(store, history(store)[-1])
+    store = damage(store, tree, how)
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *command)
+    assert r.code == 1, r.err
+    one_line(r.err, store, tree)
+    assert changed(before, store.path) == []
+
+
+def test_snapshot_names_the_tree_it_could_not_read(store: Store) -> None:
+    tree = root_tree(store, history(store)[-1])
+    overwrite(store, tree, GARBLED)
+    with pytest.raises(DamagedStore) as caught:
+        store.snapshot()
+    assert caught.value.oid == tree
+    assert str(caught.value) == (
+        f"the store is damaged: object {tree} cannot be read (failed to inflate loose object)"
+    )

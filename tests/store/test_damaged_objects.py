@@ -281,9 +281,9 @@ def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
     lines = script.strip().splitlines()
-    # Every line but the last three (which fail on purpose) succeeds.
-    setup = "set -e\n" + "\n".join(lines[:-3])
-    for line in lines[-3:]:
+    # Every line but the last four (which fail on purpose) succeeds.
+    setup = "set -e\n" + "\n".join(lines[:-4])
+    for line in lines[-4:]:
         proc = subprocess.run(
             ["bash", "-c", f"{setup}\n{line}"], capture_output=True, text=True, env=env
         )
@@ -294,6 +294,12 @@ def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
             assert "cannot be read: object hash mismatch" in proc.stdout
         elif line.startswith("mindgit show"):
             assert "mindgit: error: the store is damaged: object " in proc.stderr
+        elif line.startswith("mindgit log"):
+            [head] = [x for x in proc.stdout.splitlines() if x.endswith("think: a thought")]
+            assert head.split()[3] == "damaged", proc.stdout
+            # Listed first, then the damage as the command's last word.
+            last = proc.stderr.splitlines()[-1]
+            assert last.startswith("mindgit: error: the store is damaged: object "), last
         shutil.rmtree(tmp_path / "hurt")
 
 
