@@ -73,7 +73,7 @@ def export(store: Store, rev: str | None, out: BinaryIO, *, history: bool = Fals
     if not history:
         obj = as_commit(repo[commit])
         assert obj is not None
-        tree = obj.tree
+        tree = layout.commit_tree(repo, obj)
         if layout.MANIFEST not in tree:
             raise layout.StateNotFound(f"commit {commit} holds no state (no {layout.MANIFEST})")
         data = repo[tree[layout.MANIFEST].id].read_raw()
@@ -229,7 +229,7 @@ def _find_in_states(repo: pygit2.Repository, tips: list[str], cid: CID) -> bytes
     seen_trees: set[pygit2.Oid] = set()
     manifests: set[pygit2.Oid] = set()
     for commit in walker:
-        tree = commit.tree
+        tree = layout.commit_tree(repo, commit)
         if tree.id in seen_trees or layout.MANIFEST not in tree:
             continue
         seen_trees.add(tree.id)

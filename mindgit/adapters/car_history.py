@@ -213,7 +213,7 @@ def state_history(
     for oid in walk(repo, tips):
         commit = as_commit(repo[oid])
         assert commit is not None
-        tree = commit.tree
+        tree = layout.commit_tree(repo, commit)
         parents = [history.get(str(p)) for p in commit.parent_ids]
         if layout.MANIFEST not in tree or any(p is None for p in parents):
             if not skip_non_states:

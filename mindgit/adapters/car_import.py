@@ -366,9 +366,10 @@ def _links(node: dagjson.Node) -> Iterator[CID]:
 def _manifest_cid(repo: pygit2.Repository, commit: str) -> CID | None:
     obj = as_commit(repo[commit])
     assert obj is not None
-    if layout.MANIFEST not in obj.tree:
+    tree = layout.commit_tree(repo, obj)
+    if layout.MANIFEST not in tree:
         return None
-    return CID.of(repo[obj.tree[layout.MANIFEST].id].read_raw())
+    return CID.of(repo[tree[layout.MANIFEST].id].read_raw())
 
 
 def _write(
@@ -452,9 +453,10 @@ def _present_blobs(repo: pygit2.Repository, commit: str | None) -> set[bytes]:
     obj = as_commit(repo[commit])
     assert obj is not None
     present: set[bytes] = set()
+    tree = layout.commit_tree(repo, obj)
     for dirname in (layout.THOUGHTS, layout.BLOCKS):
-        if dirname in obj.tree:
-            sub = repo[obj.tree[dirname].id]
+        if dirname in tree:
+            sub = repo[tree[dirname].id]
             if isinstance(sub, pygit2.Tree):
                 present.update(entry.id.raw for entry in sub)
     return present

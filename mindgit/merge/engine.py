@@ -237,7 +237,7 @@ def _check_state(repo: pygit2.Repository, rev: str, commit_id: str) -> None:
     is a slip, not a state whose tree happens to lack a manifest."""
     commit = as_commit(repo[commit_id])
     assert commit is not None
-    tree = commit.tree
+    tree = layout.commit_tree(repo, commit)
     if layout.MANIFEST in tree:
         return
     if RUN_FILE in tree and GENERATION_FILE in tree:
@@ -438,7 +438,7 @@ def base_state(
 def _state(repo: pygit2.Repository, commit_id: str) -> State:
     commit = as_commit(repo[commit_id])
     assert commit is not None
-    return layout.read_state(repo, commit.tree)[0]
+    return layout.read_state(repo, layout.commit_tree(repo, commit))[0]
 
 
 def _time(repo: pygit2.Repository, commit_id: str) -> int:

@@ -267,3 +267,29 @@ def test_snapshot_names_the_tree_it_could_not_read(store: Store) -> None:
     assert str(caught.value) == (
         f"the store is damaged: object {tree} cannot be read (failed to inflate loose object)"
     )
+
+
+@pytest.mark.parametrize("history_too", [False, True])
+def test_export_names_the_tree_it_could_not_read(
+    store: Store, mg: Mg, tmp_path: Path, history_too: bool
+) -> None:
+    tree = root_tree(store, history(store)[-1])
+    store = damage(store, tree, "garbled")
+    before = snapshot(store.path)
+    car = tmp_path / "out.car"
+    r = mg("--store", str(store.path), "export", "--car", str(car), *(["--history"] * history_too))
+    assert r.code == 1, r.err
+    one_line(r.err, store, tree)
+    assert changed(before, store.path) == []
+
+
+def test_merge_names_the_tree_it_could_not_read(store: Store, mg: Mg) -> None:
+    store.fork("other", start=history(store)[0], switch=False)
+    store.think("elsewhere", experiment="other")
+    tree = root_tree(store, str(store.head("other")))
+    store = damage(store, tree, "garbled")
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "merge", "other")
+    assert r.code == 1, r.err
+    one_line(r.err, store, tree)
+    assert changed(before, store.path) == []
