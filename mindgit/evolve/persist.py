@@ -7,11 +7,12 @@ instead, and the work is split so that each process has about half: the breeding
 and hashes each generation's new states (a ``Namer`` replays each child's breeding recipe on the
 last generation's slot texts, joins the manifest, hashes it for its blob id and CID), then sends
 the manifests down a pipe as one raw block beside a small pickle of the rest; the child spells
-the CID texts and ``generation.json`` (``RecordMaker``), packs, signs and moves the ref. When
-the child falls behind it writes all queued generations as one pack and moves the run ref once
-for the batch, so it catches up. Objects are stored uncompressed (``git gc --auto``, which
-``evolve`` ends with, compresses them): deflating cost ~4x as much, and the writer sets a long
-run's pace.
+the CID texts and ``generation.json`` (``RecordMaker``), packs, signs and moves the ref. It
+writes up to ``WRITE_BATCH`` generations as one pack and moves the run ref once for them,
+waiting at most ``WRITE_WAIT`` after the first for the rest (and taking everything queued when
+it has fallen behind, so it catches up). Objects are stored uncompressed (``git gc --auto``,
+which ``evolve`` ends with, compresses them): deflating cost ~4x as much, and the writer sets a
+long run's pace.
 
 Crash safety is the writer's (objects, then commits, then the ref by compare-and-swap). The
 child ignores SIGINT (the parent decides when to stop and then waits for it) and dies with its
@@ -30,6 +31,7 @@ import signal
 import struct
 import sys
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring
@@ -54,6 +56,15 @@ _READ = 1 << 20
 _PIPE_BYTES = 1 << 20
 # Generations breeding may run ahead of the writer (each ~0.3 MB in flight for 200 x 32 genes).
 MAX_BACKLOG = 16
+# The writer gathers up to this many generations for one write (one pack, one ref move), waiting
+# at most WRITE_WAIT seconds after the first: a write's fixed cost (four new files: the pack, its
+# index, the ref lock's token and the ref's new value, each ~0.5 ms of kernel CPU to create on
+# the development VM's ext4, and the Python around them) is then paid once for several. Writing
+# what happened to be queued made ~1.8 generations a write in the long benchmark job. The wait
+# bounds what a kill -9 can lose beyond the backlog; a slow fitness still gets one write per
+# generation.
+WRITE_BATCH = 8
+WRITE_WAIT = 0.05
 
 Job = tuple[
     int,  # generation
@@ -383,6 +394,24 @@ class _Drain(_Reader):
             if self._done and not self._chunks:
                 self.eof = True
 
+    def gather(self, count: int, wait: float) -> list[Message]:
+        """The next messages (none: the stream has ended): waits for the first, then until
+        ``count`` have arrived, ``wait`` seconds have passed or the stream ends."""
+        first = self.next()
+        if first is None:
+            return []
+        out = [first, *self.available()]
+        deadline = time.monotonic() + wait
+        while len(out) < count and not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            with self._cv:
+                if not self._chunks and not self._done:
+                    self._cv.wait(left)
+            out += self.available()
+        return out
+
 
 class ProcessPersister(Persister):
     """Writes generations in a forked child process (see the module docstring)."""
@@ -494,11 +523,11 @@ def _child(
         records = RecordMaker(minimize)
         reader = _Drain(jobs_fd)
         while True:
-            first = reader.next()
-            if first is None:
-                break
             # Everything queued is written as one batch: behind, the writer catches up.
-            jobs = [named_of(m) for m in (first, *reader.available())]
+            messages = reader.gather(WRITE_BATCH, WRITE_WAIT)
+            if not messages:
+                break
+            jobs = [named_of(m) for m in messages]
             commits = writer.write([records(job) for job in jobs])
             write_parts(status_fd, _frame(("ok", jobs[-1][0], commits[-1])))
         write_parts(status_fd, _frame(("done",)))

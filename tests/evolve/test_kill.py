@@ -28,8 +28,8 @@ ARGS = ["--population", "24", "--generations", "40", "--seed", "11", "--fitness"
 
 # Runs `mindgit evolve` (registering the evolve commands if the CLI does not list them yet),
 # optionally stopping dead inside the writer at a chosen point of its write number PAUSE_AT + 1
-# (a write is one generation, or several when the writer has fallen behind): it writes its pid
-# to a marker file and sleeps, so the test can kill it exactly there.
+# (a write is up to WRITE_BATCH generations, more when the writer has fallen behind): it writes
+# its pid to a marker file and sleeps, so the test can kill it exactly there.
 DRIVER = r"""
 import os, sys, time
 from mindgit.cli import main as cli_main

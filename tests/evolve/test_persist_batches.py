@@ -1,0 +1,115 @@
+"""The writer process gathers generations into one write (one pack, one ref move): what is
+queued at once, more that arrives within its wait, never past the end of its input; and a
+forked run writes fewer packs than generations, with the same generations as an inline one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mindgit.evolve import persist
+from mindgit.evolve.persist import WRITE_BATCH, _Drain, _frame
+from mindgit.evolve.run import start_run
+from mindgit.store.generation import RunParams
+from mindgit.store.repository import Store
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+from tests.evolve.test_run import fingerprint
+
+# Longer than any test may take: a gather that waited for it would fail the run by its timeout.
+FOREVER = 600.0
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[_Drain, int]]:
+    r, w = os.pipe()
+    drain = _Drain(r)
+    try:
+        yield drain, w
+    finally:
+        for fd in (r, w):
+            with contextlib.suppress(OSError):  # a test closed it already
+                os.close(fd)
+
+
+def send(fd: int, *numbers: int) -> None:
+    for n in numbers:
+        for part in _frame(("job", n), [b"x" * n]):
+            os.write(fd, part)
+
+
+def numbers(messages: list[tuple[object, bytes]]) -> list[int]:
+    out = []
+    for obj, raw in messages:
+        assert isinstance(obj, tuple)
+        assert raw == b"x" * obj[1]
+        out.append(obj[1])
+    return out
+
+
+def test_a_batch_waits_for_its_count_and_takes_all_that_is_there(
+    pipe: tuple[_Drain, int],
+) -> None:
+    drain, w = pipe
+    send(w, *range(WRITE_BATCH + 3))
+    first = numbers(drain.gather(WRITE_BATCH, FOREVER))
+    assert len(first) >= WRITE_BATCH
+    got = first
+    while len(got) < WRITE_BATCH + 3:
+        got += numbers(drain.gather(1, 0.0))
+    assert got == list(range(WRITE_BATCH + 3))
+
+
+def test_the_end_of_the_input_ends_the_wait(pipe: tuple[_Drain, int]) -> None:
+    drain, w = pipe
+    send(w, 1, 2, 3)
+    os.close(w)
+    got: list[int] = []
+    while True:
+        batch = drain.gather(WRITE_BATCH, FOREVER)
+        if not batch:
+            break
+        got += numbers(batch)
+    assert got == [1, 2, 3]
+
+
+def test_a_lone_generation_waits_only_its_wait(pipe: tuple[_Drain, int]) -> None:
+    drain, w = pipe
+    send(w, 5)
+    assert numbers(drain.gather(WRITE_BATCH, 0.01)) == [5]
+
+
+def test_generations_arriving_within_the_wait_join_the_batch(pipe: tuple[_Drain, int]) -> None:
+    drain, w = pipe
+    sender = threading.Thread(target=send, args=(w, *range(WRITE_BATCH)))
+    sender.start()
+    try:
+        got = numbers(drain.gather(WRITE_BATCH, FOREVER))
+    finally:
+        sender.join()
+    assert got == list(range(WRITE_BATCH))
+
+
+def packs(store: Store) -> int:
+    return len(list((Path(store.repo.path) / "objects" / "pack").glob("*.pack")))
+
+
+def test_a_forked_run_writes_batches_and_the_same_generations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = RunParams(population=16, generations=40, seed=5)
+    forked = new_store(tmp_path / "forked", float_genes(6))
+    before = packs(forked)
+    # No deadline (the forked writer inherits it): every write is a whole batch, the last one
+    # ended by the end of the input.
+    monkeypatch.setattr(persist, "WRITE_WAIT", FOREVER)
+    r = start_run(forked, str(RASTRIGIN), params)
+    assert packs(forked) - before == -(-params.generations // WRITE_BATCH)
+    monkeypatch.setenv("MINDGIT_EVOLVE_FORK", "0")
+    inline = new_store(tmp_path / "inline", float_genes(6))
+    r_inline = start_run(inline, str(RASTRIGIN), params)
+    assert fingerprint(forked, r.run_id) == fingerprint(inline, r_inline.run_id)
