@@ -10,6 +10,7 @@ from typing import Literal
 from mindgit.errors import MindgitError
 from mindgit.store.rotations import RotationOutcome
 from mindgit.store.verify import Problem
+from mindgit.sync.transport import shown_url
 
 PullStatus = Literal[
     "new",  # the ref did not exist here; created at the peer's head
@@ -113,7 +114,8 @@ OnEvent = Callable[[Event], None]
 def emit(on_event: OnEvent | None, peer: str, step: str, message: str) -> None:
     """Report progress to ``on_event``, if there is one."""
     if on_event is not None:
-        on_event(Event(peer, step, message))
+        # A step names the peer's URL ("fetching from ..."): never with its credentials.
+        on_event(Event(peer, step, shown_url(message)))
 
 
 _UNTRUSTED = re.compile(r"signed by untrusted key (did:key:z[1-9A-HJ-NP-Za-km-z]+)")

@@ -37,6 +37,7 @@ from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.sync import refspace
 from mindgit.sync.quarantine import QUARANTINE_DIR
+from mindgit.sync.transport import shown_url
 
 PEERS_DIR = "peers"
 NODE_KEY = "mindgitNode"
@@ -57,7 +58,7 @@ class InvalidPeerName(UsageError):
 
 class InvalidURL(UsageError):
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"invalid peer URL {url!r}: {reason}")
+        super().__init__(f"invalid peer URL {shown_url(url)!r}: {reason}")
         self.url = url
         self.reason = reason
 
@@ -76,7 +77,7 @@ class UnknownPeer(MindgitError):
 class PeerExists(MindgitError):
     def __init__(self, name: str, url: str) -> None:
         super().__init__(
-            f"peer {name!r} already exists ({url}); nothing was changed",
+            f"peer {name!r} already exists ({shown_url(url)}); nothing was changed",
             hint=f"remove it first with `mindgit remote remove {name}`",
         )
         self.name = name

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from mindgit.errors import MindgitError, one_line
 from mindgit.procs import dying_with_parent
@@ -60,12 +61,18 @@ class TransportError(MindgitError):
         message: str | None = None,
         hint: str = "check the URL with `mindgit remote list`, and that the peer is up",
     ) -> None:
+        # Whatever a subclass put in its message, git's words included, never shows the
+        # URL's credentials (nor is recorded with them as the peer's last error).
+        detail = scrub(detail, url)
         self.peer = peer
-        self.url = url
+        self.url = shown_url(url)
         self.operation = operation
         self.detail = detail
         super().__init__(
-            message or f"{operation} {peer} ({url}) failed: {detail or 'git gave no reason'}",
+            scrub(
+                message or f"{operation} {peer} ({url}) failed: {detail or 'git gave no reason'}",
+                url,
+            ),
             hint=hint,
         )
 
@@ -177,6 +184,42 @@ _LOCAL_WRITE = (
 
 
 _FSCK_LINE = re.compile(r"^error: object ([0-9a-f]{40}): (.*)$", re.M)
+# The userinfo of a URL with a scheme: everything between "://" and the last "@" before the
+# path. It holds a password or a token (https://user:secret@host/, https://TOKEN@host/). The
+# scp-like ssh form (user@host:path) cannot hold one, nor can ssh://user@host/ (ssh never takes
+# a password from the URL): a login name alone is shown.
+_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*(?:@[^/?#@\s]*)*)@"
+)
+_SSH_SCHEMES = ("ssh://", "git+ssh://", "ssh+git://")
+HIDDEN = "***"
+
+
+def _secret(m: re.Match[str]) -> bool:
+    return ":" in m["userinfo"] or not m["scheme"].lower().startswith(_SSH_SCHEMES)
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown or recorded: credentials in it replaced by ``***``.
+
+    A peer's URL is named in every message about it (errors, ``remote list``, ``peers``, the
+    state file, ``--json``), and a terminal or a log is no place for a password.
+    """
+    return _USERINFO.sub(lambda m: f"{m['scheme']}{HIDDEN}@" if _secret(m) else m[0], url)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (ours, or git's words about ``url``) with ``url``'s credentials hidden.
+
+    git names the host of a ``git://`` URL with its userinfo still on (``unable to look up
+    user:secret@host``), without the scheme the pattern keys on: the userinfo of ``url``
+    itself, as typed and percent-decoded, is hidden wherever it stands before an ``@``.
+    """
+    secrets = {m["userinfo"] for m in _USERINFO.finditer(url) if m["userinfo"] and _secret(m)}
+    secrets |= {unquote(s) for s in secrets}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret + "@", HIDDEN + "@")
+    return shown_url(text)
 
 
 @dataclass(frozen=True, slots=True)

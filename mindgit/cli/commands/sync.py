@@ -101,9 +101,11 @@ def _ref_rows(refs: Sequence[RefOutcome]) -> list[list[Any]]:
 
 
 def _pull_json(report: PullReport) -> dict[str, Any]:
+    from mindgit.sync.transport import shown_url
+
     return {
         "peer": report.peer,
-        "url": report.url,
+        "url": shown_url(report.url),
         "verified": report.verified,
         "refs": [_ref_json(r) for r in report.refs],
         "rotations": [
@@ -121,9 +123,11 @@ def _pull_json(report: PullReport) -> dict[str, Any]:
 
 
 def _push_json(report: PushReport) -> dict[str, Any]:
+    from mindgit.sync.transport import shown_url
+
     return {
         "peer": report.peer,
-        "url": report.url,
+        "url": shown_url(report.url),
         "ok": report.ok,
         "refs": [_ref_json(r) for r in report.refs],
         "remote": report.remote_messages,
@@ -185,15 +189,16 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
     """Add peer NAME at URL (a path, file://, ssh://, git:// or https:// URL)."""
     from mindgit.identity.keys import PublicKey
     from mindgit.sync.peers import add_peer
+    from mindgit.sync.transport import shown_url
 
     if node is not None:
         typed_node(node, "--node")
     store = open_store_from(ctx)
     peer = add_peer(store, name, url, node=node)
     if as_json:
-        emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
+        emit_json({"name": peer.name, "url": shown_url(peer.url), "node": peer.node})
         return
-    info(f"added peer {peer.name}: {one_line(peer.url)}")
+    info(f"added peer {peer.name}: {one_line(shown_url(peer.url))}")
     if peer.node is not None and store.trust.find(PublicKey.parse(peer.node)) is None:
         info(
             f"{peer.node} is not trusted yet; to accept what it signs: "
@@ -208,12 +213,13 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
 def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
     """Forget peer NAME: its remote, last-seen heads and recorded state."""
     from mindgit.sync.peers import remove_peer
+    from mindgit.sync.transport import shown_url
 
     peer = remove_peer(open_store_from(ctx), name)
     if as_json:
-        emit_json({"name": peer.name, "url": peer.url, "node": peer.node})
+        emit_json({"name": peer.name, "url": shown_url(peer.url), "node": peer.node})
     else:
-        info(f"removed peer {peer.name} ({one_line(peer.url)})")
+        info(f"removed peer {peer.name} ({one_line(shown_url(peer.url))})")
 
 
 @remote.command("list")
@@ -222,12 +228,13 @@ def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
 def remote_list(ctx: click.Context, as_json: bool) -> None:
     """Peers: name, URL, expected node."""
     from mindgit.sync.peers import list_peers
+    from mindgit.sync.transport import shown_url
 
     peers = list_peers(open_store_from(ctx))
     if as_json:
-        emit_json([{"name": p.name, "url": p.url, "node": p.node} for p in peers])
+        emit_json([{"name": p.name, "url": shown_url(p.url), "node": p.node} for p in peers])
     else:
-        rows = [[p.name, p.url, p.node or ""] for p in peers]
+        rows = [[p.name, shown_url(p.url), p.node or ""] for p in peers]
         table("peers", ["name", "url", "node"], rows)
 
 
@@ -307,9 +314,11 @@ def pull(
 
 
 def _sync_json(result: PeerSync) -> dict[str, Any]:
+    from mindgit.sync.transport import shown_url
+
     return {
         "peer": result.peer,
-        "url": result.url,
+        "url": shown_url(result.url),
         "ok": result.ok,
         "error": None if result.error is None else str(result.error),
         "hint": None if result.error is None else result.error.hint,
@@ -397,6 +406,8 @@ def _age(seconds: float) -> str:
 
 
 def _status_json(s: PeerStatus, now: float) -> dict[str, Any]:
+    from mindgit.sync.transport import scrub, shown_url
+
     seen = []
     for ref, commit in sorted(s.marks.items()):
         times = s.state.seen.get(ref)
@@ -413,14 +424,15 @@ def _status_json(s: PeerStatus, now: float) -> dict[str, Any]:
     err = s.state.last_error
     return {
         "name": s.peer.name,
-        "url": s.peer.url,
+        "url": shown_url(s.peer.url),
         "node": s.peer.node,
         "trusted_as": s.trusted_as,
         "last_pull": s.state.last_pull,
         "last_push": s.state.last_push,
         "last_error": None
         if err is None
-        else {"at": err.at, "operation": err.operation, "message": err.message},
+        # Scrubbed again: a state file written by an older mindgit may hold the credentials.
+        else {"at": err.at, "operation": err.operation, "message": scrub(err.message, s.peer.url)},
         "seen": seen,
     }
 
