@@ -34,9 +34,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from itertools import compress
 from json.encoder import encode_basestring
 from math import isfinite
-from operator import getitem, itemgetter
+from operator import itemgetter
 from typing import Any, cast
 
 from mindgit.errors import MindgitError
@@ -142,6 +143,7 @@ class Namer:
             texts = list(map(codec.texts, population))
             return texts, list(map(join, texts))
         prev = self._texts
+        slot_range = range(self._codec.dim)
         out: list[Texts] = []
         manifests: list[bytes | None] = []
         for a, b, take_a, mutations in recipes:
@@ -152,7 +154,12 @@ class Namer:
                     continue
                 t = prev[a].copy()
             else:
-                t = list(map(getitem, zip(prev[b], prev[a], strict=True), take_a))
+                # b's texts, then a's where the mask takes a: half the genes are assigned, and
+                # no pair is made per gene (twice as fast as picking from zipped pairs).
+                t = prev[b].copy()
+                ta = prev[a]
+                for i in compress(slot_range, take_a):
+                    t[i] = ta[i]
             for i, text in mutations:
                 t[i] = text
             out.append(t)
