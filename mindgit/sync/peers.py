@@ -141,6 +141,16 @@ def check_peer_name(name: str) -> str:
     return name
 
 
+def typed_peer_name(name: str) -> str:
+    """A peer's name typed on the command line (``push NAME``, ``pull NAME``...): one that no
+    peer can have is :class:`InvalidPeerName`, a usage error (exit 2); a well-formed name of no
+    peer is :class:`UnknownPeer` from :func:`get_peer` (exit 1). As lenient as
+    :func:`get_peer`, so that a remote named by hand with ``git config`` is still reached."""
+    if not _NAME.fullmatch(name):
+        raise InvalidPeerName(name)
+    return name
+
+
 def check_url(url: str) -> str:
     """Refuse what git would read as an option, transports that run commands, and characters
     that are not text: the URL is shown in every message about the peer."""

@@ -212,9 +212,10 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
 @click.pass_context
 def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
     """Forget peer NAME: its remote, last-seen heads and recorded state."""
-    from mindgit.sync.peers import remove_peer
+    from mindgit.sync.peers import remove_peer, typed_peer_name
     from mindgit.sync.transport import shown_url
 
+    typed_peer_name(name)
     peer = remove_peer(open_store_from(ctx), name)
     if as_json:
         emit_json({"name": peer.name, "url": shown_url(peer.url), "node": peer.node})
@@ -261,8 +262,14 @@ def push(
     Only fast-forwards; every commit is verified before it is sent. Exit 1 if a ref was not pushed.
     """
     from mindgit.cli.main import exit_with
+    from mindgit.cli.options import typed_experiment_name
+    from mindgit.sync.peers import typed_peer_name
     from mindgit.sync.push import push as push_to
 
+    # Names nothing could be are the command line's fault (exit 2), said before the store opens.
+    typed_peer_name(peer)
+    for experiment in experiments:
+        typed_experiment_name(experiment)
     store = open_store_from(ctx)
     report = push_to(
         store, peer, experiments, timeout=_timeout(store, timeout), on_event=_progress(verbose)
@@ -295,8 +302,10 @@ def pull(
 
     One commit that does not verify refuses the whole update and changes nothing.
     """
+    from mindgit.sync.peers import typed_peer_name
     from mindgit.sync.pull import pull as pull_from
 
+    typed_peer_name(peer)
     store = open_store_from(ctx)
     report = pull_from(
         store,
@@ -346,8 +355,11 @@ def sync(
     """Pull from and push to PEERS (default: every peer). A failing peer is reported and the
     others go on; exit 1 if any peer failed or any ref was not pushed."""
     from mindgit.cli.main import exit_with
+    from mindgit.sync.peers import typed_peer_name
     from mindgit.sync.session import sync as sync_all
 
+    for name in peers:
+        typed_peer_name(name)
     store = open_store_from(ctx)
     results = sync_all(
         store,
