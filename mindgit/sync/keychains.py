@@ -223,12 +223,17 @@ def _descends(repo: pygit2.Repository, new: str, old: str) -> bool:
     return new == old or bool(repo.descendant_of(new, old))
 
 
+def scratch_path(store: Store, peer: str) -> Path:
+    """Where :func:`scratch_dir` makes a pull's scratch directory (one a killed pull left
+    behind goes when the peer is removed)."""
+    return store.path / MINDGIT_DIR / "peers" / f".scratch-{peer}"
+
+
 def scratch_dir(store: Store, peer: str) -> Path:
     """A private scratch directory for a pull from ``peer`` (caller removes it). Call it under
     the peer's lock: one left by a pull that was killed is emptied first, so none piles up."""
-    base = store.path / MINDGIT_DIR / "peers"
-    base.mkdir(mode=0o700, exist_ok=True)
-    path = base / f".scratch-{peer}"
+    path = scratch_path(store, peer)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(mode=0o700)
     return path

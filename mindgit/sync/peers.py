@@ -114,6 +114,16 @@ class PeerBusy(MindgitError):
         self.holder = holder
 
 
+class PeerNotRemoved(MindgitError):
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(
+            f"cannot remove peer {name!r} from the store's config: {detail}",
+            hint=f"its marks and state are gone; `git config --remove-section remote.{name}` "
+            "removes the rest",
+        )
+        self.name = name
+
+
 class PeerStateCorrupt(MindgitError):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(
@@ -226,16 +236,36 @@ def remove_peer(store: Store, name: str) -> Peer:
     """Forget a peer: its remote, its last-seen marks, its state file."""
     peer = get_peer(store, name)
     with peer_lock(store, name):
-        config = store.repo.config
-        for key in ("url", NODE_KEY, "fetch", "pushurl"):
-            with contextlib.suppress(KeyError):
-                del config[f"remote.{name}.{key}"]
         delete_refs(store.repo, refspace.seen_prefix(name))
         delete_refs(store.repo, refspace.quarantine_prefix(name))
         state_path(store, name).unlink(missing_ok=True)
-        # A killed pull's unverified objects would otherwise stay on disk for good.
+        # A killed pull's unverified objects (and its scratch trust) would otherwise stay on
+        # disk for good.
         shutil.rmtree(store.path / MINDGIT_DIR / QUARANTINE_DIR / name, ignore_errors=True)
+        from mindgit.sync.keychains import scratch_path  # only here: it imports the gate's kin
+
+        shutil.rmtree(scratch_path(store, name), ignore_errors=True)
+        # The remote goes last: until it is gone the peer is listed, and removing it again
+        # finishes the job. Its whole section goes, as `git remote remove` takes it: a key
+        # set twice (two `fetch` lines, two `pushurl`s) failed the removal halfway, after the
+        # URL was gone, leaving marks no command could reach that a new peer of that name
+        # then inherited.
+        _remove_remote_section(store, name)
     return peer
+
+
+def _remove_remote_section(store: Store, name: str) -> None:
+    def git_config(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["git", "--git-dir", str(store.path), "config", *args], capture_output=True, check=False
+        )
+
+    removed = git_config("--remove-section", f"remote.{name}")
+    # git says "no such section" (exit 128) when there is nothing to remove, which is no
+    # failure; the peer is removed once no URL is left.
+    if removed.returncode != 0 and git_config("--get-all", f"remote.{name}.url").stdout:
+        detail = one_line(removed.stderr.decode("utf-8", "replace")) or "git config failed"
+        raise PeerNotRemoved(name, detail)
 
 
 def _peer_or_none(store: Store, name: str) -> Peer | None:
