@@ -103,7 +103,11 @@ def _push(
 ) -> PushReport:
     repo = store.repo
     emit(on_event, peer.name, "list", f"listing {peer.url}")
-    remote = transport.ls_remote(store.path, peer.url, peer=peer.name, timeout=timeout)
+    # Its errors say "push to <peer>", as the push's own do: "list <peer>" named a step the
+    # user never asked for.
+    remote = transport.ls_remote(
+        store.path, peer.url, peer=peer.name, timeout=timeout, operation="push to"
+    )
     outcomes: list[RefOutcome] = []
     candidates: list[Offer] = []
     for offer in planned:

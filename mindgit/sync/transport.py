@@ -183,6 +183,13 @@ _LOCAL_WRITE = (
 )
 
 
+_BOILERPLATE = frozenset(
+    {
+        "fatal: could not read from remote repository.",
+        "please make sure you have the correct access rights",
+        "and the repository exists.",
+    }
+)
 _FSCK_LINE = re.compile(r"^error: object ([0-9a-f]{40}): (.*)$", re.M)
 # The userinfo of a URL with a scheme: everything between "://" and the last "@" before the
 # path. It holds a password or a token (https://user:secret@host/, https://TOKEN@host/). The
@@ -312,6 +319,11 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
         for line in result.stderr.splitlines()
         if line.strip() and not line.startswith(("remote: ", "hint: "))
     ]
+    # git ends every failure to reach a repository with the same three lines, which were all
+    # the error showed (the last two): ssh's "Connection refused", "not a git repository"...
+    # said before them were lost.
+    said = [line for line in lines if line.lower() not in _BOILERPLATE]
+    lines = said or lines
     detail = one_line(
         "; ".join(line.removeprefix("fatal: ").removeprefix("error: ") for line in lines[-2:])
     )
@@ -334,19 +346,25 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
 
 
 def ls_remote(
-    gitdir: Path, url: str, *, peer: str, timeout: float = DEFAULT_TIMEOUT
+    gitdir: Path,
+    url: str,
+    *,
+    peer: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    operation: str = "list",
 ) -> dict[str, str]:
-    """The peer's refs (name -> commit id), peeled tags and HEAD left out."""
+    """The peer's refs (name -> commit id), peeled tags and HEAD left out. ``operation`` is
+    what the errors say was being done (a push lists the peer's refs first)."""
     result = run_git(
         gitdir,
         ["ls-remote", "--refs", "--", url],
         peer=peer,
         url=url,
-        operation="list",
+        operation=operation,
         timeout=timeout,
     )
     if result.code != 0:
-        raise failure(peer, url, "list", result)
+        raise failure(peer, url, operation, result)
     refs: dict[str, str] = {}
     for line in result.stdout.splitlines():
         oid, _, name = line.partition("\t")
