@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import itertools
 import os
 import pickle
 import select
@@ -89,9 +90,11 @@ class PersistFailed(MindgitError):
 
 # A generation's states as the writer receives them: for each individual, where its state comes
 # from (``-1 - p``: unchanged from individual p of the last generation; ``j >= 0``: entry j of
-# the new ones); and each new state as (manifest bytes, git blob id, sha2-256 digest: its CID's).
+# the new ones); and the new states as three columns: manifest bytes, git blob ids, sha2-256
+# digests (their CIDs'). Columns, not a tuple per state: they are made, sent and read back by a
+# few C-level passes each.
 Sources = list[int]
-NewStates = list[tuple[bytes, bytes, bytes]]
+NewStates = tuple[list[bytes], list[bytes], list[bytes]]
 Named = tuple[
     int,  # generation
     Sequence[tuple[int, ...]],  # parents
@@ -118,18 +121,22 @@ class Namer:
         generation, parents, results, recipes, population = job
         texts, manifests = self._spell(recipes, population)
         self._texts = texts
-        sources: Sources = []
-        new: NewStates = []
-        # Inlined git_oid: this loop runs for every new state of every generation.
+        data = [m for m in manifests if m is not None]
+        # Inlined git_oid: this runs for every new state of every generation.
         sha1 = hashlib.sha1
         sha256 = hashlib.sha256
-        for ps, data in zip(parents, manifests, strict=True):
-            if data is None:
-                sources.append(-1 - ps[0])
-            else:
-                sources.append(len(new))
-                oid = sha1(b"blob %d\0%s" % (len(data), data)).digest()
-                new.append((data, oid, sha256(data).digest()))
+        oids = [sha1(b"blob %d\0%s" % (len(m), m)).digest() for m in data]
+        digests = [sha256(m).digest() for m in data]
+        sources: Sources
+        if len(data) == len(manifests):
+            sources = list(range(len(data)))
+        else:
+            fresh = itertools.count()
+            sources = [
+                -1 - ps[0] if m is None else next(fresh)
+                for ps, m in zip(parents, manifests, strict=True)
+            ]
+        new: NewStates = (data, oids, digests)
         return generation, parents, results, sources, new
 
     def _spell(
@@ -189,8 +196,9 @@ class RecordMaker:
     def __call__(self, named_job: Named) -> StagedGeneration:
         generation, parents, results, sources, new = named_job
         prev = self._named
-        cid_texts = map(_CID_HEAD.__add__, base32_digests([digest for _, _, digest in new]))
-        fresh = list(zip(cid_texts, [oid for _, oid, _ in new], strict=True))
+        data, oids, digests = new
+        cid_texts = map(_CID_HEAD.__add__, base32_digests(digests))
+        fresh = list(zip(cid_texts, oids, strict=True))
         named = [fresh[s] if s >= 0 else prev[-1 - s] for s in sources]
         self._named = named
         scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
@@ -212,7 +220,7 @@ class RecordMaker:
             record,
             None if best is None else scores[best],
             dict(named),
-            [(oid, data) for data, oid, _ in new],
+            list(zip(oids, data, strict=True)),
         )
 
     def _entry(
@@ -286,18 +294,16 @@ def _frame(obj: object, raw: Sequence[bytes] = ()) -> list[bytes]:
 def named_frame(named: Named) -> list[bytes]:
     """A named generation as a message: the new manifests as its raw part (``named_of`` reads
     it back)."""
-    generation, parents, results, sources, new = named
-    shapes = [(len(data), oid, digest) for data, oid, digest in new]
-    return _frame((generation, parents, results, sources, shapes), [data for data, _, _ in new])
+    generation, parents, results, sources, (data, oids, digests) = named
+    sizes = list(map(len, data))
+    return _frame((generation, parents, results, sources, sizes, oids, digests), data)
 
 
 def named_of(message: Message) -> Named:
-    (generation, parents, results, sources, shapes), raw = message
-    new: NewStates = []
-    at = 0
-    for size, oid, digest in shapes:
-        new.append((raw[at : at + size], oid, digest))
-        at += size
+    (generation, parents, results, sources, sizes, oids, digests), raw = message
+    ends = list(itertools.accumulate(sizes))
+    data = list(map(raw.__getitem__, map(slice, [0, *ends[:-1]], ends)))
+    new: NewStates = (data, oids, digests)
     return generation, parents, results, sources, new
 
 
