@@ -446,12 +446,15 @@ def write_state(store: Store, peer: str, state: PeerState) -> None:
 
 def record_error(store: Store, peer: str, operation: str, error: BaseException) -> None:
     """Remember that ``operation`` with ``peer`` failed, and why."""
-    state = _readable_state(store, peer)
+    state = readable_state(store, peer)
     message = one_line(str(error))
     write_state(store, peer, replace(state, last_error=PeerError(time.time(), operation, message)))
 
 
-def _readable_state(store: Store, peer: str) -> PeerState:
+def readable_state(store: Store, peer: str) -> PeerState:
+    """The peer's recorded state, or an empty one if the file is damaged (a crash between
+    writing it and the disk keeping it leaves it empty): it only held times and errors, and a
+    pull or push that has already moved refs must not fail on it."""
     try:
         return read_state(store, peer)
     except PeerStateCorrupt:
@@ -550,7 +553,7 @@ def peer_statuses(store: Store) -> list[PeerStatus]:
                 trusted_as = found.name if found is not None else None
         out.append(
             PeerStatus(
-                peer, trusted_as, seen_heads(store, peer.name), _readable_state(store, peer.name)
+                peer, trusted_as, seen_heads(store, peer.name), readable_state(store, peer.name)
             )
         )
     return out

@@ -31,7 +31,7 @@ from mindgit.sync.peers import (
     PeerError,
     get_peer,
     peer_lock,
-    read_state,
+    readable_state,
     record_error,
     seen_heads,
     write_state,
@@ -173,7 +173,9 @@ def _push(
     confirmed = {o.ref: o.after for o in outcomes if o.status == "up-to-date" and o.after}
     confirmed.update(pushed)
     _mark_pushed(store, peer.name, pushed)
-    state = replace(read_state(store, peer.name).saw(confirmed, now), last_push=now)
+    # The refs are pushed: a damaged state file is started afresh, not raised (the push said
+    # "cannot read peer state" and exited 1 with nothing reported of what it had pushed).
+    state = replace(readable_state(store, peer.name).saw(confirmed, now), last_push=now)
     outcomes.sort(key=lambda o: o.ref)
     report = PushReport(peer.name, peer.url, tuple(outcomes), messages)
     if report.failed:
