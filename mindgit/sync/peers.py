@@ -236,22 +236,27 @@ def remove_peer(store: Store, name: str) -> Peer:
     """Forget a peer: its remote, its last-seen marks, its state file."""
     peer = get_peer(store, name)
     with peer_lock(store, name):
-        delete_refs(store.repo, refspace.seen_prefix(name))
-        delete_refs(store.repo, refspace.quarantine_prefix(name))
-        state_path(store, name).unlink(missing_ok=True)
-        # A killed pull's unverified objects (and its scratch trust) would otherwise stay on
-        # disk for good.
-        shutil.rmtree(store.path / MINDGIT_DIR / QUARANTINE_DIR / name, ignore_errors=True)
-        from mindgit.sync.keychains import scratch_path  # only here: it imports the gate's kin
-
-        shutil.rmtree(scratch_path(store, name), ignore_errors=True)
-        # The remote goes last: until it is gone the peer is listed, and removing it again
-        # finishes the job. Its whole section goes, as `git remote remove` takes it: a key
-        # set twice (two `fetch` lines, two `pushurl`s) failed the removal halfway, after the
-        # URL was gone, leaving marks no command could reach that a new peer of that name
-        # then inherited.
-        _remove_remote_section(store, name)
+        forget_peer(store, name)
     return peer
+
+
+def forget_peer(store: Store, name: str) -> None:
+    """:func:`remove_peer`'s work, for a caller that holds the peer's lock."""
+    delete_refs(store.repo, refspace.seen_prefix(name))
+    delete_refs(store.repo, refspace.quarantine_prefix(name))
+    state_path(store, name).unlink(missing_ok=True)
+    # A killed pull's unverified objects (and its scratch trust) would otherwise stay on
+    # disk for good.
+    shutil.rmtree(store.path / MINDGIT_DIR / QUARANTINE_DIR / name, ignore_errors=True)
+    from mindgit.sync.keychains import scratch_path  # only here: it imports the gate's kin
+
+    shutil.rmtree(scratch_path(store, name), ignore_errors=True)
+    # The remote goes last: until it is gone the peer is listed, and removing it again
+    # finishes the job. Its whole section goes, as `git remote remove` takes it: a key
+    # set twice (two `fetch` lines, two `pushurl`s) failed the removal halfway, after the
+    # URL was gone, leaving marks no command could reach that a new peer of that name
+    # then inherited.
+    _remove_remote_section(store, name)
 
 
 def _remove_remote_section(store: Store, name: str) -> None:
@@ -472,7 +477,7 @@ def peer_lock(
 
     Waits up to ``wait`` seconds for another holder, telling ``on_wait`` once, as soon as it
     starts waiting, so that a person is not left before a silent pause; then raises
-    :class:`PeerBusy`.
+    :class:`PeerBusy`. A peer removed while this waited is :class:`UnknownPeer`.
     """
     folder = store.path / MINDGIT_DIR / PEERS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
@@ -499,6 +504,11 @@ def peer_lock(
                     )
                 told = True
                 time.sleep(0.05)
+        if told and _peer_or_none(store, peer) is None:
+            # The holder we waited for was `remote remove` (or the peer went while it ran): a
+            # pull or push going on would fetch or push anyway and write marks and a state
+            # file for a peer that no longer exists, which a new peer of that name inherited.
+            raise UnknownPeer(peer, [p.name for p in list_peers(store)])
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         held = True

@@ -91,6 +91,9 @@ def push(
     peer = get_peer(store, peer_name)
     planned = offers(store, experiments)
     with peer_lock(store, peer.name, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
+        # Read again under the lock: a peer removed and added again at another URL while this
+        # waited is pushed to where it is now.
+        peer = get_peer(store, peer_name)
         try:
             return _push(store, peer, planned, timeout, on_event)
         except MindgitError as e:
