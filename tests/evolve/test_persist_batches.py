@@ -104,11 +104,11 @@ def test_a_forked_run_writes_batches_and_the_same_generations(
     params = RunParams(population=16, generations=40, seed=5)
     forked = new_store(tmp_path / "forked", float_genes(6))
     before = packs(forked)
-    # No deadline (the forked writer inherits it): every write is a whole batch, the last one
-    # ended by the end of the input.
+    # No deadline (the forked writer inherits it): every write but the last (ended by the end
+    # of the input) holds WRITE_BATCH generations, or more when the writer has fallen behind.
     monkeypatch.setattr(persist, "WRITE_WAIT", FOREVER)
     r = start_run(forked, str(RASTRIGIN), params)
-    assert packs(forked) - before == -(-params.generations // WRITE_BATCH)
+    assert packs(forked) - before <= -(-params.generations // WRITE_BATCH)
     monkeypatch.setenv("MINDGIT_EVOLVE_FORK", "0")
     inline = new_store(tmp_path / "inline", float_genes(6))
     r_inline = start_run(inline, str(RASTRIGIN), params)
