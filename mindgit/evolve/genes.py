@@ -247,6 +247,13 @@ class GenomeCodec:
         """The DAG-JSON text of one slot's value."""
         return self._spellers[slot](value)
 
+    def parts(self, texts: Sequence[str]) -> Texts:
+        """The manifest's literal text at even positions and ``texts`` between: joined, the
+        manifest (``join``). Slot i's text is part 2i + 1."""
+        parts = self._parts.copy()
+        parts[1::2] = texts
+        return parts
+
     def join(self, texts: Sequence[str]) -> bytes:
         """The canonical manifest bytes of a state whose slot texts are ``texts``.
 

@@ -108,19 +108,20 @@ class Namer:
     """Spells each generation's new states and hashes them (git blob id, CID digest), in the
     breeding process.
 
-    It keeps the last generation's slot texts, so a child's manifest is its recipe replayed on
-    its parents' texts (only mutated genes are spelled anew) and one join; a child that is an
+    It keeps the last generation's manifests as their parts (the template's literal text with
+    the slot texts between, ``GenomeCodec.parts``), so a child's manifest is its recipe replayed
+    on its parents' parts (only mutated genes are spelled anew) and one join; a child that is an
     unchanged copy of its parent is not spelled or hashed at all.
     """
 
     def __init__(self, codec: GenomeCodec) -> None:
         self._codec = codec
-        self._texts: list[Texts] = []
+        self._parts: list[Texts] = []
 
     def __call__(self, job: Job) -> Named:
         generation, parents, results, recipes, population = job
-        texts, manifests = self._spell(recipes, population)
-        self._texts = texts
+        parts, manifests = self._spell(recipes, population)
+        self._parts = parts
         data = [m for m in manifests if m is not None]
         # Inlined git_oid: this runs for every new state of every generation.
         sha1 = hashlib.sha1
@@ -142,15 +143,16 @@ class Namer:
     def _spell(
         self, recipes: Sequence[Recipe] | None, population: Sequence[Values] | None
     ) -> tuple[list[Texts], list[bytes | None]]:
-        """Each individual's slot texts and manifest (None: an unchanged copy of its parent)."""
+        """Each individual's manifest parts and manifest (None: an unchanged copy of its
+        parent)."""
         codec = self._codec
-        join = codec.join
         if recipes is None:
             assert population is not None
-            texts = list(map(codec.texts, population))
-            return texts, list(map(join, texts))
-        prev = self._texts
-        slot_range = range(self._codec.dim)
+            parts = [codec.parts(codec.texts(values)) for values in population]
+            return parts, ["".join(p).encode("utf-8") for p in parts]
+        prev = self._parts
+        # Slot i's text is part 2i + 1.
+        slot_parts = range(1, 2 * codec.dim, 2)
         out: list[Texts] = []
         manifests: list[bytes | None] = []
         for a, b, take_a, mutations in recipes:
@@ -165,12 +167,12 @@ class Namer:
                 # no pair is made per gene (twice as fast as picking from zipped pairs).
                 t = prev[b].copy()
                 ta = prev[a]
-                for i in compress(slot_range, take_a):
+                for i in compress(slot_parts, take_a):
                     t[i] = ta[i]
             for i, text in mutations:
-                t[i] = text
+                t[2 * i + 1] = text
             out.append(t)
-            manifests.append(join(t))
+            manifests.append("".join(t).encode("utf-8"))
         return out, manifests
 
 
