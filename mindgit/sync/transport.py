@@ -236,8 +236,19 @@ class GitResult:
     stderr: str
 
 
-def git_env(base: Mapping[str, str] | None = None, *, timeout: float) -> dict[str, str]:
-    """The environment a transport subprocess runs with: no prompts, bounded stalls."""
+def git_env(
+    base: Mapping[str, str] | None = None,
+    *,
+    timeout: float,
+    settings: Sequence[tuple[str, str]] = (),
+    ssh_configured: bool = False,
+) -> dict[str, str]:
+    """The environment a transport subprocess runs with: no prompts, bounded stalls.
+
+    ``settings`` are git config entries added through ``GIT_CONFIG_COUNT`` (in the environment,
+    which only this user can read, not on the command line: they may hold a token); with
+    ``ssh_configured`` (``core.sshCommand`` is set), the user's ssh command is left to run.
+    """
     env = dict(os.environ if base is None else base)
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_ASKPASS"] = "true"
@@ -246,10 +257,70 @@ def git_env(base: Mapping[str, str] | None = None, *, timeout: float) -> dict[st
     stall = str(max(1, int(timeout)))
     env.setdefault("GIT_HTTP_LOW_SPEED_LIMIT", _LOW_SPEED_LIMIT)
     env.setdefault("GIT_HTTP_LOW_SPEED_TIME", stall)
-    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env:
+    # GIT_SSH_COMMAND takes precedence over core.sshCommand: set over a configured one, it
+    # dropped the user's key or jump host (ssh without a terminal prompts for nothing anyway:
+    # git runs in a session of its own).
+    if "GIT_SSH_COMMAND" not in env and "GIT_SSH" not in env and not ssh_configured:
         connect = min(_CONNECT_TIMEOUT, max(1, int(timeout)))
         env["GIT_SSH_COMMAND"] = f"ssh -o BatchMode=yes -o ConnectTimeout={connect}"
+    if settings:
+        try:
+            count = int(env.get("GIT_CONFIG_COUNT", "0"))
+        except ValueError:
+            count = 0
+        for key, value in settings:
+            env[f"GIT_CONFIG_KEY_{count}"] = key
+            env[f"GIT_CONFIG_VALUE_{count}"] = value
+            count += 1
+        env["GIT_CONFIG_COUNT"] = str(count)
     return env
+
+
+# What of a store's own config says how to reach a peer (its proxy, credential helper, ssh
+# command, URL rewrites, TLS settings, extra headers): a pull's git runs in the quarantine
+# repository, whose config is not the store's, and went without them while push had them.
+_TRANSPORT_SECTIONS = ("url.", "http.", "credential.", "ssh.")
+_TRANSPORT_KEYS = ("core.sshcommand", "core.gitproxy")
+
+
+def transport_settings(gitdir: Path) -> list[tuple[str, str]]:
+    """The store's own transport settings, for a git running in a repository that borrows the
+    store's objects (``objects/info/alternates``: a pull's quarantine); none for any other."""
+    try:
+        first = (gitdir / "objects" / "info" / "alternates").read_text().splitlines()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return []
+    store_config = Path(first.strip()).parent / "config"
+    listed = subprocess.run(
+        ["git", "config", "--file", str(store_config), "--includes", "--null", "--list"],
+        capture_output=True,
+        check=False,
+    )
+    out = []
+    for entry in listed.stdout.split(b"\0"):
+        key, _, value = entry.decode("utf-8", "surrogateescape").partition("\n")
+        lowered = key.lower()
+        if lowered.startswith(_TRANSPORT_SECTIONS) or lowered in _TRANSPORT_KEYS:
+            out.append((key, value))
+    return out
+
+
+def _ssh_command_configured(gitdir: Path, env: Mapping[str, str]) -> bool:
+    """Whether the git about to run in ``gitdir`` with ``env`` has a ``core.sshCommand``."""
+    found = subprocess.run(
+        ["git", f"--git-dir={gitdir}", "config", "--get", "core.sshCommand"],
+        capture_output=True,
+        env=dict(env),
+        check=False,
+    )
+    return found.returncode == 0
+
+
+def _may_be_ssh(url: str) -> bool:
+    # As git tells them apart: ssh://, or host:path (a ':' before any '/') without "://".
+    if "://" in url:
+        return url.lower().startswith(_SSH_SCHEMES)
+    return ":" in url.split("/", 1)[0]
 
 
 def run_git(
@@ -272,7 +343,11 @@ def run_git(
     for item in config:
         cmd += ["-c", item]
     cmd += list(args)
-    env = git_env(timeout=timeout)
+    settings = transport_settings(gitdir)
+    ssh_configured = _may_be_ssh(url) and _ssh_command_configured(
+        gitdir, git_env(timeout=timeout, settings=settings, ssh_configured=True)
+    )
+    env = git_env(timeout=timeout, settings=settings, ssh_configured=ssh_configured)
     # A session of its own, so that a timeout can kill git and every helper it started.
     proc = subprocess.Popen(
         cmd,
