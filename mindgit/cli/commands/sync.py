@@ -331,6 +331,11 @@ def _sync_json(result: PeerSync) -> dict[str, Any]:
         "ok": result.ok,
         "error": None if result.error is None else str(result.error),
         "hint": None if result.error is None else result.error.hint,
+        # Which error, as a failing `pull` or `push --json` names it (PeerTimeout,
+        # PeerUnreachable, PeerNotTrusted...): a script had only the message to go by.
+        "type": None
+        if result.error is None
+        else getattr(result.error, "kind", None) or type(result.error).__name__,
         "pull": _pull_json(result.pull) if result.pull else None,
         "push": _push_json(result.push) if result.push else None,
     }
