@@ -35,7 +35,7 @@ from mindgit.sync.peers import (
     delete_refs,
     get_peer,
     peer_lock,
-    read_state,
+    readable_state,
     record_error,
     seen_heads,
     write_state,
@@ -239,7 +239,7 @@ def _verify_and_accept(
     }
     marks = {**content, **{ref: tip for ref, tip in chain_marks.items() if tip is not None}}
     _mark_seen(store, peer.name, marks, seen)
-    state = read_state(store, peer.name).saw(marks, now)
+    state = readable_state(store, peer.name).saw(marks, now)
     write_state(store, peer.name, replace(state, last_pull=now))
     return PullReport(peer.name, peer.url, tuple(outcomes), tuple(rotations), len(updates))
 

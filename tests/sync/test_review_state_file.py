@@ -37,11 +37,6 @@ def test_a_push_with_a_damaged_state_file_pushes_and_says_so(
     assert state.seen["refs/heads/dreams"].commit == tip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pull.py (the lead's) reads the state with read_state after the refs moved; "
-    "readable_state fixes it (see the report)",
-)
 @pytest.mark.parametrize("damage", [b"", b"{not json"])
 def test_a_pull_with_a_damaged_state_file_pulls_and_says_so(
     pair: Nodes, mg: Mg, damage: bytes
