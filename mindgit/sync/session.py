@@ -32,7 +32,12 @@ def sync(
     A peer whose pull or push raised is reported with its error (``PeerSync.error``) and the
     next peer goes on; nothing is raised for it.
     """
-    chosen = [get_peer(store, p) for p in peers] if peers is not None else list_peers(store)
+    # A peer named twice is synced once (it was pulled and pushed twice, and listed twice).
+    chosen = (
+        [get_peer(store, p) for p in dict.fromkeys(peers)]
+        if peers is not None
+        else list_peers(store)
+    )
     # A bad mindgit.maxfetch fails every pull alike: said once, before any peer is tried.
     max_fetch(store)
     results = []

@@ -33,3 +33,13 @@ def test_sync_json_names_each_failed_peers_error(pair: Nodes, mg: Mg) -> None:
     for peer in ("gone", "stranger"):
         alone = mg(*a, "pull", peer, "--json")
         assert alone.code == 1 and json.loads(alone.out)["type"] == results[peer]["type"]
+
+
+def test_a_peer_named_twice_is_synced_once(pair: Nodes, mg: Mg) -> None:
+    """Bug: `sync beta beta` pulled from and pushed to beta twice, and listed it twice."""
+    alpha = pair["alpha"]
+    res = mg("--store", str(alpha.path), "sync", "beta", "beta", "--json")
+    assert res.code == 0, res
+    assert [r["peer"] for r in json.loads(res.out)] == ["beta"]
+    res = mg("--store", str(alpha.path), "sync", "beta", "beta")
+    assert res.code == 0 and "synced with 1 of 1 peers" in res.err, res
