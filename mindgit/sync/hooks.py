@@ -292,6 +292,16 @@ def server_trust_path(repo: pygit2.Repository) -> Path:
     return Path(repo.path) / TRUST_DIR / TRUST_FILE
 
 
+def has_server_trust(path: Path | str) -> bool:
+    """Whether the repository at ``path`` (its git dir, or the work tree of one that is not
+    bare) has a trust file; False for a path that is no repository mindgit reads."""
+    try:
+        repo = _repository(Path(path))
+    except MindgitError:
+        return False
+    return server_trust_path(repo).is_file()
+
+
 def server_trust(repo: pygit2.Repository) -> TrustStore:
     """A gated repository's trust store; ``NoServerTrust`` if it has none."""
     path = server_trust_path(repo)

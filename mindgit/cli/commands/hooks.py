@@ -91,7 +91,10 @@ def hooks_install(
         return
 
     trust_text = None
-    if trust_file is None and not (server / lib.TRUST_DIR / lib.TRUST_FILE).is_file():
+    # Looked for in the repository's git dir, where the hook reads it: looked for under the
+    # path given, a work tree's (`git init`, not --bare), it was never found there, and
+    # every install replaced the server's trust with this store's.
+    if trust_file is None and not lib.has_server_trust(server):
         # No trust given and none there yet: the server trusts what this store trusts.
         try:
             trust_text = open_store_from(ctx).trust.export()
