@@ -1,6 +1,7 @@
 """The writer process gathers generations into one write (one pack, one ref move): what is
-queued at once, more that arrives within its wait, never past the end of its input; and a
-forked run writes fewer packs than generations, with the same generations as an inline one."""
+queued at once, more that arrives within its wait, never past the end of its input; a forked
+run writes fewer packs than generations, with the same generations as an inline one; and the
+manifests it is sent through shared memory read back as sent, in room never given twice."""
 
 from __future__ import annotations
 
@@ -11,10 +12,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mindgit.evolve import persist
-from mindgit.evolve.persist import WRITE_BATCH, _Drain, _frame
+from mindgit.evolve.persist import (
+    WRITE_BATCH,
+    Named,
+    PersistFailed,
+    SharedManifests,
+    _Drain,
+    _frame,
+    named_frame,
+    named_of,
+    take_message,
+)
 from mindgit.evolve.run import start_run
+from mindgit.sandbox import FitnessFailure
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Store
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
@@ -113,3 +127,58 @@ def test_a_forked_run_writes_batches_and_the_same_generations(
     inline = new_store(tmp_path / "inline", float_genes(6))
     r_inline = start_run(inline, str(RASTRIGIN), params)
     assert fingerprint(forked, r.run_id) == fingerprint(inline, r_inline.run_id)
+
+
+def a_named(generation: int, data: list[bytes]) -> Named:
+    n = len(data)
+    oids = [bytes([k]) * 20 for k in range(n)]
+    digests = [bytes([k]) * 32 for k in range(n)]
+    results: list[float | FitnessFailure] = [float(k) for k in range(n)]
+    return generation, [(k,) for k in range(n)], results, list(range(n)), (data, oids, digests)
+
+
+def sent(named: Named, shared: SharedManifests | None) -> tuple[object, bytes]:
+    buf = bytearray(b"".join(named_frame(named, shared)))
+    message = take_message(buf)
+    assert message is not None and not buf
+    return message
+
+
+def test_manifests_in_shared_memory_are_read_back_as_sent() -> None:
+    shared = SharedManifests(1 << 16)
+    named = a_named(3, [b"first", b"", b"the third manifest"])
+    message = sent(named, shared)
+    assert message[1] == b""  # only where they are went through the pipe
+    assert named_of(message, shared.memory) == named
+    with pytest.raises(PersistFailed):
+        named_of(message)
+
+
+def test_manifests_that_do_not_fit_go_through_the_pipe() -> None:
+    shared = SharedManifests(100)
+    named = a_named(0, [b"x" * 60, b"y" * 60])
+    message = sent(named, shared)
+    assert message[1] == b"x" * 60 + b"y" * 60
+    assert named_of(message) == named
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 70), st.integers(0, 3)), max_size=60))
+def test_shared_room_is_never_given_twice_while_held(steps: list[tuple[int, int]]) -> None:
+    size = 100
+    shared = SharedManifests(size)
+    held: dict[int, tuple[int, int]] = {}
+    written = -1
+    for generation, (n, writes) in enumerate(steps):
+        # The writer has written some of the generations in flight.
+        written = min(written + writes, generation - 1)
+        shared.release(written)
+        held = {g: r for g, r in held.items() if g > written}
+        at = shared.place(generation, n)
+        if at is None:
+            continue
+        assert at >= 0 and at + n <= size
+        for start, end in held.values():
+            assert at + n <= start or end <= at
+        held[generation] = (at, at + n)
+    shared.memory.close()
