@@ -145,6 +145,12 @@ class UnsupportedObjectFormat(MindgitError):
         self.object_format = object_format
 
 
+def server_repository(path: Path) -> pygit2.Repository:
+    """The repository at ``path``, or the reason it cannot be one mindgit reads
+    (:class:`NotARepository`, :class:`UnsupportedObjectFormat`)."""
+    return _repository(path)
+
+
 def _repository(path: Path) -> pygit2.Repository:
     """The repository at ``path``, or the reason it cannot be one mindgit reads."""
     try:

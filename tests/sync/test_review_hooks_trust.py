@@ -55,3 +55,16 @@ def test_a_work_tree_with_no_trust_gets_the_stores(pair: Nodes, mg: Mg, tmp_path
     assert r.code == 0, r
     assert (server / ".git" / "mindgit" / "allowed_signers").read_text() == alpha.trust.export()
     assert not has_server_trust(tmp_path / "nothing-here")
+
+
+@pytest.mark.parametrize("flag", [(), ("--allow-rewind",), ("--max-object-bytes", "1M")])
+def test_a_sha256_server_is_named_so_with_a_policy_flag_too(
+    pair: Nodes, mg: Mg, tmp_path: Path, flag: tuple[str, ...]
+) -> None:
+    """Bug: with a policy flag, a SHA-256 repository was 'not a git repository'."""
+    server = tmp_path / "sha256.git"
+    git("init", "-q", "--bare", "--object-format=sha256", str(server))
+    r = mg("--store", str(pair["alpha"].path), "hooks", "install", "--server", str(server), *flag)
+    assert r.code == 1, r
+    assert "SHA-256 object ids" in r.err, r.err
+    assert not (server / "hooks" / "pre-receive").exists()

@@ -118,7 +118,9 @@ def hooks_install(
                 )
                 if given is not None
             ]
-            current = lib.read_policy(pygit2.Repository(str(server)), skip=replaced)
+            # Opened as install_server opens it: a SHA-256 repository was "not a git
+            # repository" here, and UnsupportedObjectFormat without a policy flag.
+            current = lib.read_policy(lib.server_repository(server), skip=replaced)
         except pygit2.GitError:
             raise lib.NotARepository(server) from None
         policy = replace(
