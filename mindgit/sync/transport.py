@@ -332,18 +332,19 @@ def run_git(
     operation: str,
     timeout: float = DEFAULT_TIMEOUT,
     config: Sequence[str] = (),
+    settings: Sequence[tuple[str, str]] = (),
     watch: Callable[[], MindgitError | None] | None = None,
 ) -> GitResult:
     """Run ``git --git-dir=<gitdir> [-c ...] <args>``; kill it (and its children) on timeout,
     or as soon as ``watch`` (asked every few tenths of a second) returns an error to raise.
 
-    A non-zero exit is returned, not raised: push reports rejected refs that way.
+    A non-zero exit is returned, not raised: push reports rejected refs that way. ``settings``
+    are config entries handed over in the environment (see :func:`git_env`).
     """
     cmd = ["git", f"--git-dir={gitdir}", "-c", "protocol.ext.allow=never"]
     for item in config:
         cmd += ["-c", item]
     cmd += list(args)
-    settings = transport_settings(gitdir)
     ssh_configured = _may_be_ssh(url) and _ssh_command_configured(
         gitdir, git_env(timeout=timeout, settings=settings, ssh_configured=True)
     )
@@ -490,6 +491,9 @@ def fetch(
         # git refuses malformed objects, and tree entries such as "..", ".git" or names with "/",
         # before they reach the object store.
         config=("fetch.fsckObjects=true", "transfer.fsckObjects=true"),
+        # A pull fetches into its quarantine, a repository of its own: the store's way of
+        # reaching peers comes with it.
+        settings=transport_settings(gitdir),
         watch=too_large,
     )
     # Checked again at the end: a fetch may finish between two looks.
