@@ -50,7 +50,12 @@ SECRET_NAMES = frozenset(
 )
 # Fields that hold environment values or credentials as a whole (every string in them).
 AGENT_SECRET_FIELDS = ("tool_exec_environment_variables", "secrets")
-MCP_SECRET_FIELDS = ("token", "custom_headers", "auth_header", "auth_token")
+MCP_SECRET_FIELDS = ("token", "custom_headers", "auth_token")
+# Letta's MCP server configs name the authentication header in ``auth_header`` ("Authorization")
+# and hold its value in ``auth_token``: the name is kept, unless it is no header name at all (a
+# credential typed there, "Bearer sk-...", holds a space; a whole "Name: value" line, a colon).
+MCP_HEADER_NAME_FIELD = "auth_header"
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class NotAnAgentFile(AgentFileError):
@@ -358,6 +363,12 @@ def scrub_file(value: dict[str, Any]) -> list[str]:
             if _holds_secret(server.get(name)):
                 server[name] = _blank(server[name])
                 warnings.append(_dropped(where, name))
+        header = server.get(MCP_HEADER_NAME_FIELD)
+        if _holds_secret(header) and not (
+            isinstance(header, str) and _HEADER_NAME.fullmatch(header)
+        ):
+            server[MCP_HEADER_NAME_FIELD] = _blank(header)
+            warnings.append(_dropped(where, MCP_HEADER_NAME_FIELD))
         stdio = server.get("stdio_config")
         if isinstance(stdio, dict) and _holds_secret(stdio.get("env")):
             stdio["env"] = _blank(stdio["env"])

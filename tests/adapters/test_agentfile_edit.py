@@ -165,6 +165,37 @@ def test_secrets_are_never_committed(store: Store, tmp_path: Path) -> None:
     ] == {"K": ""}
 
 
+def test_an_mcp_servers_auth_header_name_is_kept_its_token_is_not(
+    store: Store, tmp_path: Path
+) -> None:
+    # Letta's MCP configs: auth_header names the header ("Authorization"), auth_token holds its
+    # value. Something that is no header name there is a credential typed in the wrong field.
+    servers = [
+        {"id": "mcp-0", "auth_header": "Authorization", "auth_token": "Bearer SECRET7"},
+        {"id": "mcp-1", "auth_header": "X-Api-Key"},
+        {"id": "mcp-2", "auth_header": "Bearer SECRET8"},
+        {"id": "mcp-3", "auth_header": "X-Api-Key: SECRET9"},
+    ]
+    write_af(
+        tmp_path / "m.af", {"agents": [{"id": "agent-0", "name": "m"}], "mcp_servers": servers}
+    )
+    [agent] = import_af(store, tmp_path / "m.af")
+    assert [w.split(":")[0] for w in agent.warnings] == [
+        "mcp server #1",
+        "mcp server #3",
+        "mcp server #4",
+    ]
+    assert "secret auth_token" in agent.warnings[0] and "secret auth_header" in agent.warnings[1]
+    assert b"SECRET" not in _all_objects(store)
+    out = exported(store, "m", tmp_path)["mcp_servers"]
+    assert [(s.get("auth_header"), s.get("auth_token")) for s in out] == [
+        ("Authorization", ""),
+        ("X-Api-Key", None),
+        ("", None),
+        ("", None),
+    ]
+
+
 def test_v1_environment_values_are_dropped(store: Store, tmp_path: Path) -> None:
     original = load_json((AGENT_FILES / "letta-0.6_memgpt_agent.af").read_bytes())
     original["tool_exec_environment_variables"] = [{"key": "K", "value": "SECRET6"}]
