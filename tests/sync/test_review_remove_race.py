@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mindgit.store.repository import Store
 from mindgit.sync.peers import forget_peer, peer_lock, seen_heads, state_path
 from tests.conftest import git
@@ -90,3 +92,30 @@ def test_a_push_that_waited_goes_where_the_peer_is_now(nodes: Nodes) -> None:
     assert proc.returncode == 0, err
     assert _refs(new.path, "refs/heads/dreams") != ""
     assert _refs(old.path, "refs/heads/dreams") == ""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pull.py (the lead's) reads its peer before the lock only: get_peer again inside "
+    "`with peer_lock(...)` fixes it (see the review's report)",
+)
+def test_a_pull_that_waited_takes_from_where_the_peer_is_now(nodes: Nodes) -> None:
+    """Removed and added again at another URL while the pull waited: pulled from the new one
+    (it fetched from the old URL and marked what it found there as the new peer's)."""
+    alpha, old, new = nodes.make("alpha"), nodes.make("old"), nodes.make("new")
+    nodes.trust_all()
+    nodes.link("alpha", "old")
+    old.fork("dreams")
+    old.think("the old peer's dreams")
+    new.fork("ideas")
+    new.think("the new peer's ideas")
+    with peer_lock(alpha, "old"):
+        proc = _mindgit(alpha, "pull", "old")
+        assert proc.stderr is not None
+        assert "waiting" in proc.stderr.readline()
+        forget_peer(alpha, "old")
+        git(f"--git-dir={alpha.path}", "config", "remote.old.url", str(new.path))
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert _refs(alpha.path, "refs/heads/ideas") != ""
+    assert _refs(alpha.path, "refs/heads/dreams") == ""
