@@ -5,11 +5,11 @@ ref) is pure-Python work of the same size as breeding and scoring one, so a thre
 take turns with the breeding thread for the GIL. On POSIX the writer is a forked child process
 instead, and the work is split so that each process has about half: the breeding process spells
 and hashes each generation's new states (a ``Namer`` replays each child's breeding recipe on the
-last generation's manifest parts, joins the manifest, hashes it for its blob id and CID), then
-puts the manifests in memory shared with the child and sends a small pickle of the rest, and
-where they are, down a pipe (``SharedManifests``; they go down the pipe when they do not fit); the
-child spells the CID texts and ``generation.json`` (``RecordMaker``), packs, signs and moves the
-ref. It writes up to ``WRITE_BATCH`` generations as one pack and moves the run ref once for them,
+last generation's manifest parts, joins the manifest, hashes it for its blob id), then puts the
+manifests in memory shared with the child and sends a small pickle of the rest, and where they
+are, down a pipe (``SharedManifests``; they go down the pipe when they do not fit); the child
+hashes them for their CIDs, spells the CID texts and ``generation.json`` (``RecordMaker``),
+packs, signs and moves the ref. It writes up to ``WRITE_BATCH`` generations as one pack and moves the run ref once for them,
 waiting at most ``WRITE_WAIT`` after the first for the rest (and taking everything queued when
 it has fallen behind, so it catches up). Objects are stored uncompressed (``git gc --auto``,
 which ``evolve`` ends with, compresses them): deflating cost ~4x as much, and the writer sets a
@@ -97,11 +97,12 @@ class PersistFailed(MindgitError):
 
 # A generation's states as the writer receives them: for each individual, where its state comes
 # from (``-1 - p``: unchanged from individual p of the last generation; ``j >= 0``: entry j of
-# the new ones); and the new states as three columns: manifest bytes, git blob ids, sha2-256
-# digests (their CIDs'). Columns, not a tuple per state: they are made, sent and read back by a
-# few C-level passes each.
+# the new ones); and the new states as two columns: manifest bytes and git blob ids. Columns,
+# not a tuple per state: they are made, sent and read back by a few C-level passes each. Their
+# CIDs' digests are the writer's to make (``RecordMaker``): the breeding process, which sets a
+# long run's pace, has the more work of the two.
 Sources = list[int]
-NewStates = tuple[list[bytes], list[bytes], list[bytes]]
+NewStates = tuple[list[bytes], list[bytes]]
 Named = tuple[
     int,  # generation
     Sequence[tuple[int, ...]],  # parents
@@ -112,7 +113,7 @@ Named = tuple[
 
 
 class Namer:
-    """Spells each generation's new states and hashes them (git blob id, CID digest), in the
+    """Spells each generation's new states and hashes them for their git blob ids, in the
     breeding process.
 
     It keeps the last generation's manifests as their parts (the template's literal text with
@@ -132,9 +133,7 @@ class Namer:
         data = [m for m in manifests if m is not None]
         # Inlined git_oid: this runs for every new state of every generation.
         sha1 = hashlib.sha1
-        sha256 = hashlib.sha256
         oids = [sha1(b"blob %d\0%s" % (len(m), m)).digest() for m in data]
-        digests = [sha256(m).digest() for m in data]
         sources: Sources
         if len(data) == len(manifests):
             sources = list(range(len(data)))
@@ -144,7 +143,7 @@ class Namer:
                 -1 - ps[0] if m is None else next(fresh)
                 for ps, m in zip(parents, manifests, strict=True)
             ]
-        new: NewStates = (data, oids, digests)
+        new: NewStates = (data, oids)
         return generation, parents, results, sources, new
 
     def _spell(
@@ -205,7 +204,9 @@ class RecordMaker:
     def __call__(self, named_job: Named) -> StagedGeneration:
         generation, parents, results, sources, new = named_job
         prev = self._named
-        data, oids, digests = new
+        data, oids = new
+        sha256 = hashlib.sha256
+        digests = [sha256(m).digest() for m in data]
         cid_texts = map(_CID_HEAD.__add__, base32_digests(digests))
         fresh = list(zip(cid_texts, oids, strict=True))
         named = [fresh[s] if s >= 0 else prev[-1 - s] for s in sources]
@@ -303,16 +304,16 @@ def _frame(obj: object, raw: Sequence[bytes] = ()) -> list[bytes]:
 def named_frame(named: Named, shared: SharedManifests | None = None) -> list[bytes]:
     """A named generation as a message (``named_of`` reads it back): the new manifests in
     ``shared`` if they fit there, else as the message's raw part."""
-    generation, parents, results, sources, (data, oids, digests) = named
+    generation, parents, results, sources, (data, oids) = named
     sizes = list(map(len, data))
     at = None if shared is None else shared.put(generation, data, sum(sizes))
-    head = (generation, parents, results, sources, sizes, oids, digests, at)
+    head = (generation, parents, results, sources, sizes, oids, at)
     return _frame(head, data if at is None else ())
 
 
 def named_of(message: Message, shared: mmap.mmap | None = None) -> Named:
     """A named generation from its message; its manifests are copied out of ``shared``."""
-    (generation, parents, results, sources, sizes, oids, digests, at), raw = message
+    (generation, parents, results, sources, sizes, oids, at), raw = message
     ends = list(itertools.accumulate(sizes, initial=0 if at is None else at))
     if at is None:
         source: bytes | mmap.mmap = raw
@@ -321,7 +322,7 @@ def named_of(message: Message, shared: mmap.mmap | None = None) -> Named:
     else:
         source = shared
     data = list(map(source.__getitem__, map(slice, ends[:-1], ends[1:])))
-    new: NewStates = (data, oids, digests)
+    new: NewStates = (data, oids)
     return generation, parents, results, sources, new
 
 

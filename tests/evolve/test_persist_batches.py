@@ -132,9 +132,8 @@ def test_a_forked_run_writes_batches_and_the_same_generations(
 def a_named(generation: int, data: list[bytes]) -> Named:
     n = len(data)
     oids = [bytes([k]) * 20 for k in range(n)]
-    digests = [bytes([k]) * 32 for k in range(n)]
     results: list[float | FitnessFailure] = [float(k) for k in range(n)]
-    return generation, [(k,) for k in range(n)], results, list(range(n)), (data, oids, digests)
+    return generation, [(k,) for k in range(n)], results, list(range(n)), (data, oids)
 
 
 def sent(named: Named, shared: SharedManifests | None) -> tuple[object, bytes]:
