@@ -159,10 +159,20 @@ def _push(
             store.path, peer.url, specs, peer=peer.name, timeout=timeout
         )
         by_ref = {r.ref: r for r in results}
+        refused = [o for o in to_send if (r := by_ref.get(o.ref)) is None or not r.ok]
+        there_now = _refs_now(store, peer, timeout) if refused else {}
         for offer in to_send:
             theirs = remote.get(offer.ref)
             result = by_ref.get(offer.ref)
             if result is None or not result.ok:
+                if there_now.get(offer.ref) == offer.commit:
+                    # The peer moved there itself meanwhile (its own pull of ours, crossing
+                    # this push), and git's compare-and-swap refused ours: it holds what was
+                    # sent. Reported as rejected, it failed the push (and the sync, exit 1).
+                    outcomes.append(
+                        RefOutcome(offer.ref, "up-to-date", offer.commit, theirs, offer.commit)
+                    )
+                    continue
                 reason = (result.reason or result.summary) if result is not None else "no answer"
                 outcomes.append(RefOutcome(offer.ref, "rejected", theirs, theirs, theirs, reason))
                 continue
@@ -187,6 +197,16 @@ def _push(
         state = replace(state, last_error=PeerError(now, "push", _failure(report)))
     write_state(store, peer.name, state)
     return report
+
+
+def _refs_now(store: Store, peer: Peer, timeout: float) -> dict[str, str]:
+    """The peer's refs after a push that it refused some of (empty if it cannot say)."""
+    try:
+        return transport.ls_remote(
+            store.path, peer.url, peer=peer.name, timeout=timeout, operation="push to"
+        )
+    except MindgitError:
+        return {}  # the refusal stands as git reported it
 
 
 def _failure(report: PushReport) -> str:
