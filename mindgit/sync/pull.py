@@ -77,6 +77,9 @@ def pull(
     # doing, and was recorded as the peer's last error (shown by `mindgit peers`).
     limit = max_fetch(store)
     with peer_lock(store, peer.name, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
+        # Read again under the lock: a peer removed and added again at another URL while this
+        # pull waited is pulled from where it is now, not from where it was.
+        peer = get_peer(store, peer_name)
         try:
             return _pull(store, peer, limit, allow_rewind, fitness, timeout, on_event)
         except MindgitError as e:

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from mindgit.store.repository import Store
 from mindgit.sync.peers import forget_peer, peer_lock, seen_heads, state_path
 from tests.conftest import git
@@ -94,11 +92,6 @@ def test_a_push_that_waited_goes_where_the_peer_is_now(nodes: Nodes) -> None:
     assert _refs(old.path, "refs/heads/dreams") == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pull.py (the lead's) reads its peer before the lock only: get_peer again inside "
-    "`with peer_lock(...)` fixes it (see the review's report)",
-)
 def test_a_pull_that_waited_takes_from_where_the_peer_is_now(nodes: Nodes) -> None:
     """Removed and added again at another URL while the pull waited: pulled from the new one
     (it fetched from the old URL and marked what it found there as the new peer's)."""
