@@ -63,3 +63,17 @@ def test_a_well_formed_name_of_nothing_is_exit_1(
     assert r.code == 1, r
     assert r.err.count("\n") == 1 and r.err.startswith("mindgit: error: "), r.err
     assert changed(before, alpha.path) == []
+
+
+@pytest.mark.parametrize("command", [("pull", "beta"), ("sync", "beta")])
+@pytest.mark.parametrize("fitness", ["", "  "])
+def test_an_empty_fitness_is_a_usage_error_and_changes_nothing(
+    pair: Nodes, mg: Mg, command: tuple[str, ...], fitness: str
+) -> None:
+    # An empty path is the working directory: a merge the pull needed would have failed on it.
+    alpha = pair["alpha"]
+    before = snapshot(alpha.path)
+    r = mg("--store", str(alpha.path), *command, "--fitness", fitness)
+    assert r.code == 2, r
+    assert r.err == "mindgit: error: --fitness is empty: give a module's name, CID or path\n"
+    assert changed(before, alpha.path) == []

@@ -111,6 +111,13 @@ def check_merge_arguments(theirs: str, into: str | None, fitness: str | None) ->
         raise UsageError("THEIRS is empty: name the experiment or commit to merge")
     if into is not None:
         typed_experiment_name(into, "--into")
+    check_fitness_option(fitness)
+
+
+def check_fitness_option(fitness: str | None) -> None:
+    """Refuse an empty ``--fitness`` (exit 2), before the store is opened."""
+    from mindgit.errors import UsageError
+
     if fitness is not None and not fitness.strip():
         # An empty path is the working directory: "cannot read fitness module .: not a file".
         raise UsageError("--fitness is empty: give a module's name, CID or path")
