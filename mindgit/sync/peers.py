@@ -43,7 +43,9 @@ PEERS_DIR = "peers"
 NODE_KEY = "mindgitNode"
 STATE_VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_LOCK_WAIT = 30.0
+# The longest a pull or push waits for another with the same peer (a --timeout shorter than
+# this bounds the wait too).
+LOCK_WAIT = 30.0
 
 
 class InvalidPeerName(UsageError):
@@ -470,7 +472,7 @@ def readable_state(store: Store, peer: str) -> PeerState:
 def peer_lock(
     store: Store,
     peer: str,
-    wait: float = _LOCK_WAIT,
+    wait: float = LOCK_WAIT,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """One pull or push with a peer at a time (they share its quarantine and marks).

@@ -31,6 +31,7 @@ from mindgit.sync.ancestry import descends, reflog_identity, same_tree
 from mindgit.sync.gate import RefUpdate, check_updates
 from mindgit.sync.outcomes import OnEvent, PullReport, RefOutcome, emit, rejection
 from mindgit.sync.peers import (
+    LOCK_WAIT,
     Peer,
     delete_refs,
     get_peer,
@@ -76,7 +77,8 @@ def pull(
     # Read before anything is written: a bad value is this store's config, not the peer's
     # doing, and was recorded as the peer's last error (shown by `mindgit peers`).
     limit = max_fetch(store)
-    with peer_lock(store, peer.name, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
+    wait = min(LOCK_WAIT, timeout)  # "give up on a peer after this long" bounds the wait too
+    with peer_lock(store, peer.name, wait, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
         # Read again under the lock: a peer removed and added again at another URL while this
         # pull waited is pulled from where it is now, not from where it was.
         peer = get_peer(store, peer_name)

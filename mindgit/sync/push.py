@@ -27,6 +27,7 @@ from mindgit.sync.ancestry import descends, exists, reflog_identity, same_tree
 from mindgit.sync.gate import check_commits
 from mindgit.sync.outcomes import OnEvent, PushReport, RefOutcome, emit
 from mindgit.sync.peers import (
+    LOCK_WAIT,
     Peer,
     PeerError,
     get_peer,
@@ -90,7 +91,8 @@ def push(
     a peer that cannot be reached raises a :class:`~mindgit.sync.transport.TransportError`."""
     peer = get_peer(store, peer_name)
     planned = offers(store, experiments)
-    with peer_lock(store, peer.name, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
+    wait = min(LOCK_WAIT, timeout)  # "give up on a peer after this long" bounds the wait too
+    with peer_lock(store, peer.name, wait, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
         # Read again under the lock: a peer removed and added again at another URL while this
         # waited is pushed to where it is now.
         peer = get_peer(store, peer_name)
