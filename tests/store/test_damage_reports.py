@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,27 +19,29 @@ import pytest
 from mindgit.errors import DamagedStore
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
-from mindgit.store.repository import Store, init_store, open_store
+from mindgit.store.repository import Store, open_store
 from tests.conftest import Mg, git
 from tests.snapshots import changed, snapshot
-from tests.store.test_damaged_objects import history, mismatch, overwrite, thought_blob
+from tests.store.test_damaged_objects import (
+    copy_of,
+    history,
+    mismatch,
+    overwrite,
+    thought_blob,
+    three_thoughts,
+)
 
 GARBLED = b"this is not zlib"
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("damage-reports") / "s"
-    store = init_store(path, "alpha")
-    for text in ("first", "second", "third"):
-        store.think(text)
-    return path
+    return three_thoughts(tmp_path_factory, "damage-reports")
 
 
 @pytest.fixture
 def store(made: Path, tmp_path: Path) -> Store:
-    shutil.copytree(made, tmp_path / "s", symlinks=True)
-    return open_store(tmp_path / "s")
+    return copy_of(made, tmp_path)
 
 
 def hint(store: Store) -> str:

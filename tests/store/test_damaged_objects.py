@@ -27,19 +27,28 @@ from tests.conftest import ROOT, Mg, git
 from tests.snapshots import changed, snapshot
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("damaged-objects") / "s"
+def three_thoughts(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A store of three thought commits, made once for a module's tests to copy."""
+    path = tmp_path_factory.mktemp(name) / "s"
     store = init_store(path, "alpha")
     for text in ("first", "second", "third"):
         store.think(text)
     return path
 
 
-@pytest.fixture
-def store(made: Path, tmp_path: Path) -> Store:
+def copy_of(made: Path, tmp_path: Path) -> Store:
     shutil.copytree(made, tmp_path / "s", symlinks=True)
     return open_store(tmp_path / "s")
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return three_thoughts(tmp_path_factory, "damaged-objects")
+
+
+@pytest.fixture
+def store(made: Path, tmp_path: Path) -> Store:
+    return copy_of(made, tmp_path)
 
 
 def history(store: Store) -> list[str]:
