@@ -15,7 +15,10 @@ In a plain ``git clone`` of a store, ``mindgit git-setup`` (:func:`git_setup`) r
   does (``mindgit.merge.lookup``; ``mindgit.fitness`` and ``mindgit.minimize`` may be set in
   the clone's git config);
 - ``mindgit.node``: this node's public key (given, or read from the store the remote names when
-  it is a store on this machine), the only key whose runs may choose the fitness module.
+  it is a store on this machine), the only key whose runs may choose the fitness module;
+- ``merge.renames`` = ``false`` and ``pull.twohead`` = ``recursive``: files named by their CIDs
+  are never renamed, and git's rename detection made an edit of one memory on both sides a
+  rename/rename conflict (:data:`NO_RENAMES`).
 
 git merges ``thoughts/`` and ``blocks/`` itself (every name is a CID, so two sides never
 conflict there) and calls the driver on ``manifest.json`` when both sides changed it. The
@@ -61,6 +64,8 @@ BASES_DRIVER = "mindgit-bases"
 ATTRIBUTE_LINE = f"/{layout.MANIFEST} merge={DRIVER}"
 DRIVER_NAME = "mindgit fitness-guided merge of mind states"
 REFSPECS = (f"+{FITNESS_PREFIX}*:{FITNESS_PREFIX}*", f"+{RUNS_PREFIX}*:{RUNS_PREFIX}*")
+# What git-setup sets so that git's tree merge never sees a rename (see git_setup).
+NO_RENAMES = (("merge.renames", "false"), ("pull.twohead", "recursive"))
 HOOK = "post-merge"
 HOOK_MARK = "# written by mindgit git-setup"
 VIRTUAL_BASE_FLAG = "--virtual-base"
@@ -296,6 +301,14 @@ def git_setup(
     repo.config[f"merge.{DRIVER}.recursive"] = BASES_DRIVER
     repo.config[f"merge.{BASES_DRIVER}.name"] = f"{DRIVER_NAME}: merge bases"
     repo.config[f"merge.{BASES_DRIVER}.driver"] = driver_command(command, virtual_base=True)
+    # Every file under blocks/ and thoughts/ is named by its CID: an edited memory is one file
+    # removed and a similar one added, which git's merge pairs up as a rename, and the same
+    # memory edited on both sides became a rename/rename conflict that `mindgit merge` decides
+    # by fitness. git's ort strategy heeds merge.renames only from git 2.50; before, only the
+    # recursive strategy does (from 2.50 "recursive" is ort), and pull.twohead is the strategy
+    # both `git merge` and `git pull` use for two heads.
+    for key, value in NO_RENAMES:
+        repo.config[key] = value
     refspecs: tuple[str, ...] = ()
     if has_remote:
         key = f"remote.{remote}.fetch"
