@@ -31,7 +31,7 @@ from mindgit.ipld.cid import CID
 from mindgit.merge.core import KINDS, Conflict, Decision, Side, ThreeWay
 from mindgit.sandbox import FitnessFailure, FitnessModule
 from mindgit.sandbox.abi import gene_values
-from mindgit.sandbox.errors import EvaluationError
+from mindgit.sandbox.errors import EvaluationError, check_score
 from mindgit.store.genome import Gene, Genome
 from mindgit.store.state import State
 
@@ -256,7 +256,8 @@ class ModuleScorer:
 @dataclass(frozen=True)
 class StateScorer:
     """Scores each candidate state with a Python function (tests, and callers with their own
-    fitness); an ``EvaluationError`` it raises disqualifies that candidate."""
+    fitness); an ``EvaluationError`` it raises, or a NaN or infinite score, disqualifies that
+    candidate."""
 
     function: Callable[[State], float]
     minimize: bool = False
@@ -269,7 +270,9 @@ class StateScorer:
         out: list[Result] = []
         for mask in masks:
             try:
-                out.append(float(self.function(candidates.state(mask))))
+                # NaN compares false with everything, so a NaN that came first was never beaten
+                # and won the merge; the sandbox refuses it (and infinities) the same way.
+                out.append(check_score(float(self.function(candidates.state(mask)))))
             except EvaluationError as e:
                 out.append(FitnessFailure.from_error(e))
         return out
