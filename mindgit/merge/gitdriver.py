@@ -139,7 +139,11 @@ def open_repository(start: Path | None = None) -> pygit2.Repository:
     found = str(start / git_dir) if git_dir else pygit2.discover_repository(str(start))
     if not found:
         raise NotAClone(start, "is not inside a git repository")
-    return pygit2.Repository(found)
+    try:
+        return pygit2.Repository(found)
+    except pygit2.GitError as e:
+        # A $GIT_DIR naming no repository: one line and exit 1, not an internal error (exit 3).
+        raise NotAClone(Path(found), f"is not a git repository ({e})") from None
 
 
 def setup_predates_bases_driver(start: Path | None = None) -> bool:
