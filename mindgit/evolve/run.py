@@ -13,6 +13,7 @@ the next generation number, so a resumed run ends bit-identical to an uninterrup
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import time
@@ -72,7 +73,8 @@ from mindgit.store.generation import (
 from mindgit.store.generation_check import read_manifest
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
-from mindgit.store.repository import HEADS, MINDGIT_DIR, NothingChanged, Store
+from mindgit.store.repository import HEADS, MINDGIT_DIR, ExperimentExists, NothingChanged, Store
+from mindgit.store.state import State
 from mindgit.store.verify import STATE_TRAILER, trailer
 
 ENTRY_BATCH = "fitness_batch"
@@ -305,12 +307,26 @@ def result_experiment(experiment: str, run_id: str) -> str:
     return f"{experiment}-{run_id}"
 
 
+# `<experiment>-<run>` may already hold someone's own work (a fork given that name): the result
+# then goes to `<experiment>-<run>-2`, and so on, never over that work.
+_SIDE_NAMES = 100
+
+
+def _side_experiments(experiment: str, run_id: str) -> Iterator[str]:
+    first = result_experiment(experiment, run_id)
+    yield first
+    for n in range(2, _SIDE_NAMES + 1):
+        yield f"{first}-{n}"
+
+
 def _result_committed(store: Store, tip: RunTip) -> bool:
     exp = tip.experiment
     if exp is None:
         return True
-    side = read_ref(store.repo, HEADS + result_experiment(exp, tip.run_id))
-    if side is not None:
+    for name in _side_experiments(exp, tip.run_id):
+        side = read_ref(store.repo, HEADS + name)
+        if side is None:
+            break
         side_commit = as_commit(store.repo[side])
         assert side_commit is not None
         if trailer(side_commit.message, TRAILER_RUN) == tip.run_id:
@@ -674,18 +690,45 @@ def _commit_result(
         TRAILER_MODULE: str(info.module),
     }
     message = f"evolve {info.run_id}: best of {info.params.generations} generations, {score!r}"
-    experiment = plan.experiment
-    if store.head(experiment) != info.start_commit:
-        # The experiment moved during the run (a thought, a gene set by hand): committing the
-        # result over it would silently drop that work. The result goes on an experiment of its
-        # own, forked from the run's start, for the user to merge.
-        experiment = result_experiment(plan.experiment, info.run_id)
-        if read_ref(store.repo, HEADS + experiment) is None:
-            store.fork(experiment, start=info.start_commit, switch=False)
-    try:
-        commit = store.commit_state(
-            state, blocks, message, experiment=experiment, trailers=trailers
-        )
-    except NothingChanged:
-        return None, experiment
-    return commit.id, experiment
+
+    def commit_on(experiment: str) -> tuple[str | None, str] | None:
+        """Commit the result on ``experiment`` if its state is still the run's start state;
+        None if it is not. Checked under the experiment's ref lock, where the commit is made:
+        a thought that lands after a check made outside it would be replaced by the result."""
+
+        def change(old: State) -> tuple[State, Mapping[CID, bytes]]:
+            if old.manifest().cid != info.start_state:
+                raise _Moved
+            return state, blocks
+
+        try:
+            commit = store.update(change, message, experiment=experiment, trailers=trailers)
+        except _Moved:
+            return None
+        except NothingChanged:
+            return None, experiment
+        return commit.id, experiment
+
+    if store.head(plan.experiment) == info.start_commit:
+        done = commit_on(plan.experiment)
+        if done is not None:
+            return done
+    # The experiment moved during the run (a thought, a gene set by hand): committing the
+    # result over it would silently drop that work. The result goes on an experiment of its
+    # own, forked from the run's start, for the user to merge.
+    for side in _side_experiments(plan.experiment, info.run_id):
+        if read_ref(store.repo, HEADS + side) is None:
+            # Made by someone else just now, it is taken only if it is still at the start.
+            with contextlib.suppress(ExperimentExists):
+                store.fork(side, start=info.start_commit, switch=False)
+        done = commit_on(side)
+        if done is not None:
+            return done
+    raise MindgitError(
+        f"run {info.run_id}: {result_experiment(plan.experiment, info.run_id)} and the next"
+        f" {_SIDE_NAMES - 1} names after it all hold other work; nowhere to commit the result"
+    )
+
+
+class _Moved(Exception):
+    """The experiment's state is no longer the run's start state (never leaves this module)."""

@@ -1,0 +1,88 @@
+"""Review: where a run's result is committed must never drop work made meanwhile.
+
+Real stores, the real sandbox and the shipped Rastrigin module; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+from mindgit.evolve.run import NothingToResume, result_experiment, resume_run, start_run
+from mindgit.ipld.cid import CID
+from mindgit.store.generation import RunParams
+from mindgit.store.repository import Commit, Store, open_store
+from mindgit.store.state import State
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+
+PARAMS = RunParams(population=8, generations=4, seed=7)
+
+
+def stop_after(n: int) -> Callable[[], bool]:
+    calls = 0
+
+    def check() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > n
+
+    return check
+
+
+def test_a_result_experiment_holding_the_users_work_is_not_overwritten(tmp_path: Path) -> None:
+    """`main-<run>` already exists with work of its own (a user's fork of that name) and main
+    moved: the result must not replace that experiment's state (it dropped its thought)."""
+    store = new_store(tmp_path / "a", float_genes(6))
+    first = start_run(store, str(RASTRIGIN), PARAMS, should_stop=stop_after(1))
+    assert first.stopped
+    side = result_experiment("main", first.run_id)
+    store.fork(side, switch=False)
+    own, own_cid = store.think("my own work on the side", experiment=side)
+    store.think("written on main while the run was paused")
+    r = resume_run(store)
+    assert r.complete and r.result_commit is not None
+    # The user's experiment is as they left it; the result is on an experiment of its own.
+    assert store.head(side) == own.id
+    assert own_cid in store.state(store.head(side)).thoughts
+    assert r.result_experiment not in (None, "main", side)
+    assert r.result_experiment is not None
+    assert store.head(r.result_experiment) == r.result_commit
+    assert str(store.snapshot(r.result_experiment).manifest.cid) == str(r.best_state)
+    # And the run is finished: nothing left to resume.
+    with pytest.raises(NothingToResume):
+        resume_run(store)
+
+
+class _MovesMainBeforeCommitting(Store):
+    """A store in which another writer adds a thought to the experiment just as the result is
+    committed: the window between a run's 'has the experiment moved?' and its commit."""
+
+    raced: tuple[Commit, CID] | None = None
+
+    def update(
+        self,
+        change: Callable[[State], tuple[State, Mapping[CID, bytes]]],
+        message: str,
+        *,
+        experiment: str | None = None,
+        trailers: Mapping[str, str] | None = None,
+    ) -> Commit:
+        if self.raced is None and message.startswith("evolve "):
+            self.raced = self.think("landed just before the result", experiment=experiment)
+        return super().update(change, message, experiment=experiment, trailers=trailers)
+
+
+def test_a_thought_landing_just_before_the_result_is_not_dropped(tmp_path: Path) -> None:
+    new_store(tmp_path / "a", float_genes(6))
+    plain = open_store(tmp_path / "a")
+    store = _MovesMainBeforeCommitting(plain.path)
+    r = start_run(store, str(RASTRIGIN), PARAMS)
+    assert r.complete and store.raced is not None
+    edit, cid = store.raced
+    # main keeps the thought that landed; the result went beside it, for the user to merge.
+    assert cid in store.state(store.head("main")).thoughts
+    assert store.head("main") == edit.id
+    assert r.result_experiment == result_experiment("main", r.run_id)
+    assert r.result_commit is not None and store.head(r.result_experiment) == r.result_commit
