@@ -18,7 +18,8 @@ In a plain ``git clone`` of a store, ``mindgit git-setup`` (:func:`git_setup`) r
   it is a store on this machine), the only key whose runs may choose the fitness module;
 - ``merge.renames`` = ``false`` and ``pull.twohead`` = ``recursive``: files named by their CIDs
   are never renamed, and git's rename detection made an edit of one memory on both sides a
-  rename/rename conflict (:data:`NO_RENAMES`).
+  rename/rename conflict (:data:`NO_RENAMES`);
+- ``pull.rebase`` = ``false``: ``git pull`` of a diverged experiment merges through the driver.
 
 git merges ``thoughts/`` and ``blocks/`` itself (every name is a CID, so two sides never
 conflict there) and calls the driver on ``manifest.json`` when both sides changed it. The
@@ -66,6 +67,7 @@ DRIVER_NAME = "mindgit fitness-guided merge of mind states"
 REFSPECS = (f"+{FITNESS_PREFIX}*:{FITNESS_PREFIX}*", f"+{RUNS_PREFIX}*:{RUNS_PREFIX}*")
 # What git-setup sets so that git's tree merge never sees a rename (see git_setup).
 NO_RENAMES = (("merge.renames", "false"), ("pull.twohead", "recursive"))
+PULL_REBASE = "pull.rebase"
 HOOK = "post-merge"
 HOOK_MARK = "# written by mindgit git-setup"
 VIRTUAL_BASE_FLAG = "--virtual-base"
@@ -313,6 +315,9 @@ def git_setup(
     # both `git merge` and `git pull` use for two heads.
     for key, value in NO_RENAMES:
         repo.config[key] = value
+    # `git pull` of a diverged experiment refuses ("need to specify how to reconcile divergent
+    # branches") unless told; a rebase replays states without the post-merge hook (docs/merge.md).
+    repo.config[PULL_REBASE] = "false"
     refspecs: tuple[str, ...] = ()
     if has_remote:
         key = f"remote.{remote}.fetch"

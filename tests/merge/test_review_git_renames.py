@@ -89,3 +89,29 @@ def test_a_thought_forgotten_on_both_sides_merges_under_git(store: Store, tmp_pa
 def test_git_setup_turns_rename_detection_off(store: Store, tmp_path: Path) -> None:
     work = clone(store, tmp_path / "work")
     assert git("-C", str(work), "config", "merge.renames").strip() == "false"
+
+
+def test_git_pull_of_a_diverged_experiment_merges_as_mindgit_does(
+    store: Store, tmp_path: Path
+) -> None:
+    # git refuses to pull diverged branches until pull.rebase or pull.ff says how; git-setup
+    # says: merge (a rebase would replay states without the post-merge hook).
+    set_memories(store, {"human": memory(TEXT)})
+    store.fork("dreamer", switch=False)
+    set_memories(store, {"human": memory(TEXT + " Likes tea.")}, experiment="dreamer")
+    set_memories(store, {"human": memory(TEXT + " Likes coffee.")})
+    work = clone(store, tmp_path / "work")
+
+    proc = subprocess.run(
+        ["git", *USER, "pull", "--no-edit", "origin", "dreamer"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = merge(store, "dreamer", fitness=str(ONEMAX))
+    assert out.commit is not None
+    assert tree("-C", str(work), "rev-parse", "HEAD^{tree}") == tree(
+        "--git-dir", str(store.path), "rev-parse", f"{out.commit}^{{tree}}"
+    )
+    assert len(git("-C", str(work), "log", "-1", "--format=%P").split()) == 2
