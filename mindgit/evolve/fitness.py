@@ -178,6 +178,12 @@ def find_fitness(store: Store, spec: str) -> FitnessSource:
     if parse_cid(spec) is not None:
         raise UnknownFitness(spec)
     if "/" in spec or spec.endswith((".wat", ".wasm")):
+        # What is there decides the reason: "no such file" of a directory sends the user
+        # looking for a typo.
+        if path.is_dir():
+            raise FitnessFileError(path, "is a directory")
+        if path.exists():
+            raise FitnessFileError(path, "not a regular file")
         raise FitnessFileError(path, "no such file")
     raise UnknownFitness(spec)
 

@@ -357,6 +357,10 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
     from mindgit.evolve.run import resume_run, start_run
     from mindgit.store.generation import RunParams
 
+    if opts["fitness_ref"] is not None and not opts["fitness_ref"].strip():
+        # As merge, pull and sync: no module has an empty name, and an empty path is the
+        # working directory.
+        raise UsageError("--fitness is empty: give a module's name, CID or path")
     store = open_store_from(ctx)
     as_json = opts["as_json"]
     names = (*_DEFAULTS, "mutation_rate", "minimize")
