@@ -709,13 +709,14 @@ def _commit_result(
             return None, experiment
         return commit.id, experiment
 
-    if store.head(plan.experiment) == info.start_commit:
+    if read_ref(store.repo, HEADS + plan.experiment) == info.start_commit:
         done = commit_on(plan.experiment)
         if done is not None:
             return done
     # The experiment moved during the run (a thought, a gene set by hand): committing the
     # result over it would silently drop that work. The result goes on an experiment of its
-    # own, forked from the run's start, for the user to merge.
+    # own, forked from the run's start, for the user to merge. So it does when the experiment
+    # was deleted meanwhile: the run's generations are kept, and its result with them.
     for side in _side_experiments(plan.experiment, info.run_id):
         if read_ref(store.repo, HEADS + side) is None:
             # Made by someone else just now, it is taken only if it is still at the start.

@@ -15,6 +15,7 @@ from mindgit.ipld.cid import CID
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Commit, Store, open_store
 from mindgit.store.state import State
+from tests.conftest import git
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
 
 PARAMS = RunParams(population=8, generations=4, seed=7)
@@ -86,3 +87,24 @@ def test_a_thought_landing_just_before_the_result_is_not_dropped(tmp_path: Path)
     assert store.head("main") == edit.id
     assert r.result_experiment == result_experiment("main", r.run_id)
     assert r.result_commit is not None and store.head(r.result_experiment) == r.result_commit
+
+
+def test_resuming_a_run_whose_experiment_was_deleted_puts_the_result_beside_it(
+    tmp_path: Path,
+) -> None:
+    """It bred every remaining generation, then failed with "unknown experiment 'main'" (exit
+    1), leaving the run finished and its result nowhere."""
+    store = new_store(tmp_path / "a", float_genes(6))
+    first = start_run(store, str(RASTRIGIN), PARAMS, should_stop=stop_after(1))
+    assert first.stopped
+    start = store.head()
+    store.fork("other")
+    git("--git-dir", str(store.path), "update-ref", "-d", "refs/heads/main")
+    r = resume_run(store, first.run_id)
+    assert r.complete and r.result_commit is not None
+    assert r.result_experiment == result_experiment("main", r.run_id)
+    assert store.head(r.result_experiment) == r.result_commit
+    assert [str(p) for p in store.repo[r.result_commit].parent_ids] == [start]
+    assert str(store.snapshot(r.result_experiment).manifest.cid) == str(r.best_state)
+    with pytest.raises(NothingToResume):
+        resume_run(store, first.run_id)
