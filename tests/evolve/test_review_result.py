@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from mindgit.evolve.run import NothingToResume, result_experiment, resume_run, start_run
@@ -104,7 +105,8 @@ def test_resuming_a_run_whose_experiment_was_deleted_puts_the_result_beside_it(
     assert r.complete and r.result_commit is not None
     assert r.result_experiment == result_experiment("main", r.run_id)
     assert store.head(r.result_experiment) == r.result_commit
-    assert [str(p) for p in store.repo[r.result_commit].parent_ids] == [start]
+    result = store.repo[r.result_commit].peel(pygit2.Commit)
+    assert [str(p) for p in result.parent_ids] == [start]
     assert str(store.snapshot(r.result_experiment).manifest.cid) == str(r.best_state)
     with pytest.raises(NothingToResume):
         resume_run(store, first.run_id)
