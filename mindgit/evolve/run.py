@@ -335,6 +335,10 @@ def _result_committed(store: Store, tip: RunTip) -> bool:
     if head is None:
         return True  # the experiment is gone: there is nowhere to commit a result
     best = tip.record.best
+    if best is None:
+        # Every individual of the last generation failed: there is no result to commit, so
+        # the run is finished (else every --resume would run it again).
+        return True
     # When the best state was already the experiment's state there is no commit to find.
     best_state = str(tip.record.individuals[best].state) if best is not None else None
     walker = store.repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)

@@ -333,10 +333,22 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
     return source[2], source[0], source[1]
 
 
+class NoBestIndividual(MindgitError):
+    """A generation stands for its best individual, and it has none."""
+
+    def __init__(self, run_id: str, generation: int) -> None:
+        super().__init__(
+            f"generation {generation} of run {run_id} has no best individual: every individual"
+            " failed",
+            hint="give lineage one of its states' CIDs, or an earlier generation's commit",
+        )
+
+
 def _best_of(tip: RunTip) -> tuple[CID, RunTip, int]:
     best = tip.record.best
     if best is None:
-        raise NotFromARun(f"generation commit {tip.commit[:12]} (every individual failed)")
+        # The run made it; "not produced by a run" would send the user looking elsewhere.
+        raise NoBestIndividual(tip.run_id, tip.record.generation)
     return tip.record.individuals[best].state, tip, tip.record.generation
 
 

@@ -254,6 +254,8 @@ def _report(r: Any, as_json: bool) -> None:
                     f"{r.experiment} changed during the run, so the result is on {on}; "
                     f"bring it in with `mindgit merge {on} --into {r.experiment}`"
                 )
+        elif r.complete and r.best_state is None:
+            info("every individual of the last generation failed; nothing was committed")
         elif r.complete:
             info("the best state is already the experiment's state; nothing new was committed")
     if r.stopped:
