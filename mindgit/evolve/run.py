@@ -245,6 +245,10 @@ def _checked_plan(
     start_score = scorer.score([codec.start_values])[0]
     if isinstance(start_score, FitnessFailure):
         raise StartStateFails(source.cid, start_score)
+    if entry_point == ENTRY_BATCH and params.population > 1:
+        # The start state went alone; a module whose alloc cannot hold a whole population's
+        # batch breaks the ABI at generation 0, after the run was accepted and its module stored.
+        module.check_batch(params.population, codec.dim)
     if read_ref(store.repo, info.ref) is not None:
         raise RunExists(info.run_id)
     entry = store_source(store, source)

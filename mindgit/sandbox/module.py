@@ -93,6 +93,15 @@ class FitnessModule:
                 results.append(FitnessFailure.from_error(exc))
         return results
 
+    def check_batch(self, count: int, dim: int) -> None:
+        """Raise ``AbiViolation`` if a batch of ``count`` vectors of ``dim`` would break the ABI
+        (``alloc`` answering with a region outside memory) however its vectors score: so a run
+        can be refused before it starts, not at its first generation."""
+        if not self.has_batch:
+            raise MissingExport(abi.BATCH_EXPORT)
+        if count > 0 and not (count > _I32_MAX or count * dim > _I32_MAX // 8):
+            self._runner.check_batch_alloc(count, dim)
+
     def score_batch(
         self, vectors: Sequence[Sequence[float]] | bytes | bytearray | memoryview, dim: int
     ) -> list[float | FitnessFailure]:

@@ -377,6 +377,31 @@ class Runner:
         # A batch's budget is per individual; past what wasmtime counts it is simply unlimited.
         return self._run(min(self._limits.fuel * max(count, 1), MAX_FUEL), abi.BATCH_EXPORT, body)
 
+    def check_batch_alloc(self, count: int, dim: int) -> None:
+        """Raise ``AbiViolation`` if ``alloc`` answers a batch of ``count`` vectors of ``dim``
+        with a region outside memory.
+
+        alloc sees only the size (in a fresh instance), so this is the answer for every batch of
+        that shape. Other failures are left to the batch itself, which then scores its vectors
+        one at a time.
+        """
+        size = count * dim * 8
+
+        def body(
+            store: wasmtime.Store,
+            memory: wasmtime.Memory,
+            alloc: wasmtime.Func,
+            batch: wasmtime.Func,
+        ) -> None:
+            self._put(store, memory, alloc, b"", 0, size + count * 8)
+
+        try:
+            self._run(min(self._limits.fuel * max(count, 1), MAX_FUEL), abi.BATCH_EXPORT, body)
+        except AbiViolation:
+            raise
+        except EvaluationError:
+            pass
+
     def batch_checked(
         self, vectors: bytes | array.array[float], count: int, dim: int
     ) -> list[float | FitnessFailure]:
