@@ -16,7 +16,7 @@ from mindgit.ipld.cid import CID
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Commit, Store, open_store
 from mindgit.store.state import State
-from tests.conftest import git
+from tests.conftest import Mg, git
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
 
 PARAMS = RunParams(population=8, generations=4, seed=7)
@@ -110,3 +110,15 @@ def test_resuming_a_run_whose_experiment_was_deleted_puts_the_result_beside_it(
     assert str(store.snapshot(r.result_experiment).manifest.cid) == str(r.best_state)
     with pytest.raises(NothingToResume):
         resume_run(store, first.run_id)
+
+
+def test_the_cli_does_not_offer_a_merge_into_a_deleted_experiment(tmp_path: Path, mg: Mg) -> None:
+    store = new_store(tmp_path / "a", float_genes(6))
+    first = start_run(store, str(RASTRIGIN), PARAMS, should_stop=stop_after(1))
+    store.fork("other")
+    git("--git-dir", str(store.path), "update-ref", "-d", "refs/heads/main")
+    r = mg(f"--store={store.path}", "evolve", "--resume", first.run_id, "-q")
+    assert r.code == 0, r.err
+    side = result_experiment("main", first.run_id)
+    assert f"(on {side})" in r.out
+    assert "--into main" not in r.err and "main no longer exists" in r.err, r.err

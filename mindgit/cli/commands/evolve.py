@@ -235,7 +235,7 @@ def _result_data(r: Any) -> dict[str, Any]:
     }
 
 
-def _report(r: Any, as_json: bool) -> None:
+def _report(r: Any, as_json: bool, experiment_exists: bool = True) -> None:
     if as_json:
         emit_json(_result_data(r))
     else:
@@ -249,7 +249,10 @@ def _report(r: Any, as_json: bool) -> None:
         if r.result_commit is not None:
             on = r.result_experiment or r.experiment
             click.echo(f"commit      {r.result_commit}  (on {on})")
-            if on != r.experiment:
+            if on != r.experiment and not experiment_exists:
+                # There is nothing to merge it into: a merge --into would fail.
+                info(f"{r.experiment} no longer exists, so the result is on {on}")
+            elif on != r.experiment:
                 info(
                     f"{r.experiment} changed during the run, so the result is on {on}; "
                     f"bring it in with `mindgit merge {on} --into {r.experiment}`"
@@ -418,7 +421,10 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
             )
 
     result = _run_with_progress(as_json, opts["quiet"], call)
-    _report(result, as_json)
+    from mindgit.store.refs import read_ref
+    from mindgit.store.repository import HEADS
+
+    _report(result, as_json, read_ref(store.repo, HEADS + result.experiment) is not None)
     housekeep(store)
 
 
