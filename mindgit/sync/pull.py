@@ -323,11 +323,18 @@ def _merge(
         # A module that fails, say, is this node's problem, not the peer's: keep ours, go on.
         detail = f"merge failed ({' '.join(str(e).split())}): {kept}"
         return RefOutcome(ref, "conflict", theirs, ours, ours, detail)
+    # merge reads the experiment's head again: if it moved since ``ours`` was read, what it
+    # merged into, and what it did, are the outcome's.
+    before = outcome.ours or ours
+    if outcome.up_to_date:
+        return RefOutcome(ref, "ahead", theirs, before, outcome.commit)
+    if outcome.fast_forward:
+        return RefOutcome(ref, "fast-forward", theirs, before, outcome.commit)
     by_fitness = sum(1 for d in outcome.decisions if d.reason == "fitness")
     detail = f"{len(outcome.decisions)} changed pattern(s), {by_fitness} decided by fitness" + (
         f" ({outcome.module})" if outcome.module is not None else ""
     )
-    return RefOutcome(ref, "merged", theirs, ours, outcome.commit, detail)
+    return RefOutcome(ref, "merged", theirs, before, outcome.commit, detail)
 
 
 def _mark_seen(store: Store, peer: str, marks: Mapping[str, str], seen: Mapping[str, str]) -> None:
