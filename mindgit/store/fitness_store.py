@@ -47,10 +47,17 @@ _MODULE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,99}")
 
 def check_module_name(name: str) -> str:
     """A fitness module's name: what ``refs/fitness/<name>`` can hold."""
-    if not isinstance(name, str) or not _MODULE_NAME.fullmatch(name) or name.endswith(".lock"):
+    if (
+        not isinstance(name, str)
+        or not _MODULE_NAME.fullmatch(name)
+        # What git refuses in a ref name besides: it said so only when the module was stored.
+        or name.endswith((".lock", "."))
+        or ".." in name
+    ):
         raise UsageError(
             f"invalid fitness module name {name!r}",
-            hint="use letters, digits and _ . + = @ - (up to 100, not starting with . or -)",
+            hint="use letters, digits and _ . + = @ - (up to 100, not starting with . or -, "
+            "not ending with ., no ..)",
         )
     return name
 

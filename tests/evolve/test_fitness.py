@@ -93,8 +93,9 @@ def test_binary_garbage_and_bad_names_are_refused(store: Store, tmp_path: Path) 
         add_fitness(store, tmp_path / "missing.wat")
     with pytest.raises(UsageError):
         add_fitness(store, RASTRIGIN, "bad/name")
-    with pytest.raises(UsageError):
-        add_fitness_bytes(store, RASTRIGIN.read_bytes(), "x.lock")
+    for name in ("x.lock", "a..b", "a.b.", "a."):
+        with pytest.raises(UsageError):
+            add_fitness_bytes(store, RASTRIGIN.read_bytes(), name)
     with pytest.raises(NotAWasmBinary):
         store_module(store, b"(module)", "text")
 
