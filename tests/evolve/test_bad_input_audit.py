@@ -382,6 +382,13 @@ def test_plot_to_a_directory_is_one_line(node: Store, mg: Mg, tmp_path: Path) ->
     refused(mg, node.path, "plot", run, "-o", str(tmp_path), code=2, words="is a directory")
 
 
+@pytest.mark.parametrize("output", ["", "  "])
+def test_plot_to_no_file_name_is_one_line(node: Store, mg: Mg, output: str) -> None:
+    # Taken as a path, '' was the working directory: "-o . is a directory".
+    run = start_run(node, "rastrigin", SMALL).run_id
+    refused(mg, node.path, "plot", run, "-o", output, code=2, words="-o needs a file name")
+
+
 def test_a_run_or_resume_waits_for_an_unfinished_key_rotation(node: Store, mg: Mg) -> None:
     # A rotation stopped halfway may have retired this key in the trust file already: a run
     # signed with it would never verify. Refused before anything is written, resume too.

@@ -625,7 +625,7 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
 
 @click.command()
 @click.argument("run")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write a PNG here.")
+@click.option("-o", "--output", type=click.Path(), help="Write a PNG here.")
 @click.option(
     "--width",
     type=int,
@@ -636,25 +636,30 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
 @json_option
 @click.pass_context
 def plot(
-    ctx: click.Context, run: str, output: Path | None, width: int | None, as_json: bool
+    ctx: click.Context, run: str, output: str | None, width: int | None, as_json: bool
 ) -> None:
     """Best and mean fitness per generation: a terminal chart, or a PNG with -o."""
+    from mindgit.errors import UsageError
     from mindgit.evolve.chart import check_width, png_chart, text_chart
     from mindgit.evolve.runs import history
 
+    if output is not None and not output.strip():
+        # Taken as a path, '' is the working directory ("-o . is a directory").
+        raise UsageError("-o needs a file name")
+    png = None if output is None else Path(output)
     if width is not None:
         # Before the store is opened: a width no chart can have is the command line's fault.
-        check_width(width, png=output is not None)
+        check_width(width, png=png is not None)
     store = open_store_from(ctx)
-    if output is not None:
-        _check_png_target(output, store.path)
+    if png is not None:
+        _check_png_target(png, store.path)
     stats = history(store, run)
     best = [s.best for s in stats]
     mean = [s.mean for s in stats]
-    if output is not None:
+    if png is not None:
         # Written with --json too: the JSON is the data, the file what -o asked for.
-        _write_png(output, png_chart(best, mean, width=width or 800), as_json)
-        info(f"wrote {output}")
+        _write_png(png, png_chart(best, mean, width=width or 800), as_json)
+        info(f"wrote {png}")
     if as_json:
         emit_json(
             [
@@ -663,7 +668,7 @@ def plot(
             ]
         )
         return
-    if output is not None:
+    if png is not None:
         return
     for line in text_chart(best, mean, width=width or 60):
         click.echo(line)
@@ -674,8 +679,6 @@ def _check_png_target(output: Path, store: Path) -> None:
     from mindgit.cli.options import refuse_inside_any_store, refuse_inside_store
     from mindgit.errors import UsageError
 
-    if not str(output).strip():
-        raise UsageError("-o needs a file name")
     # A PNG written over HEAD or a ref leaves a store that no longer opens.
     refuse_inside_store("-o", output, store)
     refuse_inside_any_store("-o", output)
