@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from mindgit.errors import MindgitError
@@ -49,3 +49,15 @@ def strictly_valid(raw: bytes, state: State) -> bool:
     except MindgitError:
         return False
     return parsed.manifest().data == raw and parsed.thoughts == state.thoughts
+
+
+def stop_after(n: int) -> Callable[[], bool]:
+    """A should_stop that lets ``n`` more generations be bred."""
+    calls = 0
+
+    def check() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > n
+
+    return check

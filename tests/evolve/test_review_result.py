@@ -17,20 +17,9 @@ from mindgit.store.generation import RunParams
 from mindgit.store.repository import Commit, Store, open_store
 from mindgit.store.state import State
 from tests.conftest import Mg, git
-from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store, stop_after
 
 PARAMS = RunParams(population=8, generations=4, seed=7)
-
-
-def stop_after(n: int) -> Callable[[], bool]:
-    calls = 0
-
-    def check() -> bool:
-        nonlocal calls
-        calls += 1
-        return calls > n
-
-    return check
 
 
 def test_a_result_experiment_holding_the_users_work_is_not_overwritten(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
@@ -36,7 +35,7 @@ from mindgit.store.refs import read_ref, update_ref
 from mindgit.store.repository import Store
 from mindgit.store.verify import trailer, verify_commits
 from tests.conftest import fsck, git
-from tests.evolve.helpers import HOSTILE, ONEMAX, RASTRIGIN, float_genes, new_store
+from tests.evolve.helpers import HOSTILE, ONEMAX, RASTRIGIN, float_genes, new_store, stop_after
 
 PARAMS = RunParams(population=8, generations=4, seed=7)
 
@@ -56,18 +55,6 @@ def chain(store: Store, run_id: str) -> list[pygit2.Commit]:
 def fingerprint(store: Store, run_id: str) -> list[tuple[str, str]]:
     """What must be identical between equal runs anywhere: each generation's record and states."""
     return [(str(c.tree[GENERATION_FILE].id), str(c.tree[STATES].id)) for c in chain(store, run_id)]
-
-
-def stop_after(n: int) -> Callable[[], bool]:
-    """A should_stop that lets ``n`` more generations be bred."""
-    calls = 0
-
-    def check() -> bool:
-        nonlocal calls
-        calls += 1
-        return calls > n
-
-    return check
 
 
 @pytest.fixture
