@@ -36,6 +36,13 @@ def typed_experiment_name(name: str, flag: str | None = None) -> str:
         ) from None
 
 
+def check_fitness_option(fitness: str | None) -> None:
+    """Refuse an empty ``--fitness`` (exit 2), before the store is opened: no module has an
+    empty name, and an empty path is the working directory ("cannot read fitness module .")."""
+    if fitness is not None and not fitness.strip():
+        raise UsageError("--fitness is empty: give a module's name, CID or path")
+
+
 def typed_key(text: str, flag: str | None = None) -> PublicKey:
     """A public key typed on the command line (after ``flag``, if one): text that cannot be a key
     is a usage error (exit 2), which --json reports as MalformedKey. Every command that takes a

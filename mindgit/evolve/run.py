@@ -344,7 +344,7 @@ def _result_committed(store: Store, tip: RunTip) -> bool:
         # the run is finished (else every --resume would run it again).
         return True
     # When the best state was already the experiment's state there is no commit to find.
-    best_state = str(tip.record.individuals[best].state) if best is not None else None
+    best_state = str(tip.record.individuals[best].state)
     walker = store.repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)
     walker.simplify_first_parent()
     for n, commit in enumerate(walker):
@@ -352,11 +352,7 @@ def _result_committed(store: Store, tip: RunTip) -> bool:
             return False
         if trailer(commit.message, TRAILER_RUN) == tip.run_id:
             return True
-        if (
-            n == 0
-            and best_state is not None
-            and trailer(commit.message, STATE_TRAILER) == best_state
-        ):
+        if n == 0 and trailer(commit.message, STATE_TRAILER) == best_state:
             return True
         if str(commit.id) == tip.info.start_commit:
             return False

@@ -148,11 +148,6 @@ class UnsupportedObjectFormat(MindgitError):
 def server_repository(path: Path) -> pygit2.Repository:
     """The repository at ``path``, or the reason it cannot be one mindgit reads
     (:class:`NotARepository`, :class:`UnsupportedObjectFormat`)."""
-    return _repository(path)
-
-
-def _repository(path: Path) -> pygit2.Repository:
-    """The repository at ``path``, or the reason it cannot be one mindgit reads."""
     try:
         return pygit2.Repository(str(path))
     except pygit2.GitError:
@@ -179,7 +174,7 @@ def open_repository(path: str | Path | None = None) -> pygit2.Repository:
     to the object database here, or the gate would find the pushed commits missing.
     """
     where = Path(path) if path is not None else Path(os.environ.get("GIT_DIR") or ".")
-    repo = _repository(where)
+    repo = server_repository(where)
     extra = []
     objects = os.environ.get("GIT_OBJECT_DIRECTORY")
     if objects:
@@ -302,7 +297,7 @@ def has_server_trust(path: Path | str) -> bool:
     """Whether the repository at ``path`` (its git dir, or the work tree of one that is not
     bare) has a trust file; False for a path that is no repository mindgit reads."""
     try:
-        repo = _repository(Path(path))
+        repo = server_repository(Path(path))
     except MindgitError:
         return False
     return server_trust_path(repo).is_file()
@@ -617,7 +612,7 @@ def install_server(
     with neither, the repository must already have one. ``policy`` None keeps what is configured.
     """
     target = Path(path)
-    repo = _repository(target)
+    repo = server_repository(target)
     for name in hooks:
         if name not in SERVER_HOOKS:
             raise UsageError(f"{name!r} is not a server hook", hint="use pre-receive or update")

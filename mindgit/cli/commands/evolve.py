@@ -16,7 +16,12 @@ import click
 
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.main import exit_with
-from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.options import (
+    check_fitness_option,
+    experiment_option,
+    json_option,
+    open_store_from,
+)
 from mindgit.cli.output import emit_json, info, table
 from mindgit.errors import MindgitError
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
@@ -362,10 +367,7 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
     from mindgit.evolve.run import resume_run, start_run
     from mindgit.store.generation import RunParams
 
-    if opts["fitness_ref"] is not None and not opts["fitness_ref"].strip():
-        # As merge, pull and sync: no module has an empty name, and an empty path is the
-        # working directory.
-        raise UsageError("--fitness is empty: give a module's name, CID or path")
+    check_fitness_option(opts["fitness_ref"])  # as merge, pull and sync
     store = open_store_from(ctx)
     as_json = opts["as_json"]
     names = (*_DEFAULTS, "mutation_rate", "minimize")

@@ -104,7 +104,7 @@ def merge(
 def check_merge_arguments(theirs: str, into: str | None, fitness: str | None) -> None:
     """Refuse values no store could make right (exit 2), before the store is opened: an empty
     revision or module, an experiment name git cannot hold."""
-    from mindgit.cli.options import typed_experiment_name
+    from mindgit.cli.options import check_fitness_option, typed_experiment_name
     from mindgit.errors import UsageError
 
     if not theirs.strip():
@@ -112,15 +112,6 @@ def check_merge_arguments(theirs: str, into: str | None, fitness: str | None) ->
     if into is not None:
         typed_experiment_name(into, "--into")
     check_fitness_option(fitness)
-
-
-def check_fitness_option(fitness: str | None) -> None:
-    """Refuse an empty ``--fitness`` (exit 2), before the store is opened."""
-    from mindgit.errors import UsageError
-
-    if fitness is not None and not fitness.strip():
-        # An empty path is the working directory: "cannot read fitness module .: not a file".
-        raise UsageError("--fitness is empty: give a module's name, CID or path")
 
 
 def decision_lines(decisions: Sequence[Decision], theirs: str = "theirs") -> list[str]:

@@ -302,7 +302,7 @@ def pull(
 
     One commit that does not verify refuses the whole update and changes nothing.
     """
-    from mindgit.cli.commands.merge import check_fitness_option
+    from mindgit.cli.options import check_fitness_option
     from mindgit.sync.peers import typed_peer_name
     from mindgit.sync.pull import pull as pull_from
 
@@ -361,8 +361,8 @@ def sync(
 ) -> None:
     """Pull from and push to PEERS (default: every peer). A failing peer is reported and the
     others go on; exit 1 if any peer failed or any ref was not pushed."""
-    from mindgit.cli.commands.merge import check_fitness_option
     from mindgit.cli.main import exit_with
+    from mindgit.cli.options import check_fitness_option
     from mindgit.sync.peers import typed_peer_name
     from mindgit.sync.session import sync as sync_all
 
