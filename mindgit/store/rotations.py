@@ -32,7 +32,7 @@ from mindgit.identity.rotation import (
     retired_name,
 )
 from mindgit.identity.sshsig import BadSignature, verify
-from mindgit.identity.trust import TrustStore, UnknownNode, check_heads
+from mindgit.identity.trust import TrustStore, check_heads
 from mindgit.ipld import dagjson
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
@@ -342,10 +342,23 @@ def plan_key_changes(
             outcomes.append(RotationOutcome(oid, record.old, record.new, retired_as, "earlier"))
             continue
         trusted_new = by_key.get(record.new.raw)
-        if trusted_new is not None:
-            outcomes.append(RotationOutcome(oid, record.old, record.new, trusted_new, "already"))
-            continue
         old_name = by_key.get(record.old.raw)
+        if trusted_new is not None:
+            if old_name is None or is_retired_name(old_name) or is_retired_name(trusted_new):
+                outcomes.append(
+                    RotationOutcome(oid, record.old, record.new, trusted_new, "already")
+                )
+                continue
+            # The new key was trusted first (told out of band), under a name of its own, while
+            # the old key is still some node's current key: retire the old key as its holder
+            # asked, under the new key's name, or it could go on signing anything and being
+            # sealed to as if no rotation had happened.
+            retired_as = retired_name(trusted_new, taken)
+            taken.add(retired_as)
+            by_key[record.old.raw] = retired_as
+            changes.append(KeyChange(record.old, record.new, trusted_new, retired_as, record.heads))
+            outcomes.append(RotationOutcome(oid, record.old, record.new, trusted_new, "applied"))
+            continue
         if old_name is None or is_retired_name(old_name) or trust.is_removed(record.new):
             if old_name is None:
                 reason = f"signed by {record.old.did}, which this node does not trust"
@@ -475,8 +488,8 @@ def _move_trust(
     """
     trust = store.trust
     current = trust.find(new)
-    if current is not None:
-        node = trust.find(old)
+    node = trust.find(old)
+    if current is not None and (node is None or is_retired_name(node.name)):
         return node.name if node is not None else current.name
     if retired_as is None:
         retired_as = retired_name(name, {n.name for n in trust.nodes()})
@@ -506,11 +519,10 @@ def _complete_move(
     retired: str,
     heads: tuple[str, ...],
 ) -> None:
-    try:
-        holder = trust.get(name)
-    except UnknownNode:
-        holder = None
-    if holder is not None and holder.key == old:
+    # The old key goes from wherever it is trusted as a current key: under ``name`` when it held
+    # the node's name, or under another name when the new key was trusted before the rotation.
+    holder = trust.find(old)
+    if holder is not None and holder.name != retired and not is_retired_name(holder.name):
         trust.remove(old.did)
     if trust.find(old) is None:
         trust.add(old, retired, heads)

@@ -1,0 +1,68 @@
+"""Key rotation seen by a peer that had already trusted the new key before the announcement came.
+
+A user told of a node's new did:key out of band (`trust add <new did> --name alpha-new`) and then
+pulling the node's rotation must end up where any other peer does: the old key retired, bounded
+by the record's heads, and never sealed to again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mindgit.store.private import think_private
+from mindgit.store.repository import Store
+from mindgit.store.rotations import ANNOUNCE_REF, apply_rotations, rotate_key
+from mindgit.store.verify import verify_commits
+from tests.conftest import Mg
+from tests.private.conftest import Nodes, fetch
+from tests.private.test_retired import RETIRED, _thief
+
+
+def _trusted(store: Store) -> dict[str, tuple[str, tuple[str, ...] | None]]:
+    return {n.name: (n.did, n.heads) for n in store.trust.nodes()}
+
+
+def test_a_rotation_to_a_key_trusted_already_retires_the_old_key(
+    tmp_path: Path, nodes: Nodes, mg: Mg
+) -> None:
+    alpha, beta = nodes("alpha", "beta")
+    alpha.think("signed by the old key")
+    before = alpha.head()
+    old = alpha.public_key
+    r = rotate_key(alpha)
+    # beta heard of the new key first, and trusted it under a name of its own.
+    beta.trust.add(r.new, "alpha-new")
+    fetch(beta, alpha, f"+{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    fetch(beta, alpha, "+refs/heads/main:refs/heads/alpha-main")
+
+    result = mg("--store", str(beta.path), "keys", "apply", "refs/keys/peers/alpha", "--json")
+    assert result.code == 0, result.err
+
+    trusted = _trusted(beta)
+    # The old key is no node's current key any more: it is retired, bounded by the record.
+    assert trusted.get("alpha") is None, trusted
+    assert trusted["alpha-new"] == (r.new.did, None)
+    retired = [name for name, (did, _) in trusted.items() if did == old.did]
+    assert retired == ["alpha-new.retired-1"], trusted
+    assert trusted["alpha-new.retired-1"][1] == (before,)
+
+    # alpha's history from before the rotation still verifies on beta ...
+    assert verify_commits(beta.repo, beta.trust, [beta.resolve("refs/heads/alpha-main")]).ok
+    # ... and what the old key signs now does not.
+    evil = _thief(tmp_path, alpha, r.retired_key)
+    fetch(beta, alpha, "+refs/heads/evil:refs/heads/evil")
+    report = verify_commits(beta.repo, beta.trust, [evil])
+    assert [p.commit for p in report.problems] == [evil]
+    assert RETIRED in report.problems[0].reason
+
+    # Nothing is sealed to the old key again.
+    _, cid = think_private(beta, "for alpha", (), ["alpha-new"])
+    envelope = beta.snapshot().state.thoughts
+    assert cid in envelope
+    refused = mg("--store", str(beta.path), "think", "x", "--private", "--to", old.did)
+    assert refused.code == 1 and "retired key" in refused.err
+
+    # Applying the announcement again changes nothing.
+    again = apply_rotations(beta, ["refs/keys/peers/alpha"])
+    assert [o.status for o in again] == ["already"]
+    assert _trusted(beta) == trusted
