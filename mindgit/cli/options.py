@@ -145,6 +145,12 @@ def refuse_inside_any_store(what: str, path: Path) -> None:
     made under refs/heads/ as experiments, and fsck reports its files as broken refs)."""
     from mindgit.store.repository import is_store
 
-    for parent in path.resolve().parents:
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):
+        # A symlink loop (RuntimeError before Python 3.13): nowhere a store could be made,
+        # which init itself says.
+        return
+    for parent in resolved.parents:
         if is_store(parent):
             raise InsideAStore(what, path, parent)

@@ -260,7 +260,19 @@ class Store:
     @property
     def name(self) -> str:
         name = self._identity("mindgit.name", "this node's name")
-        return self.path.name.removesuffix(".git") if name is None else name
+        if name is None:
+            return self.path.name.removesuffix(".git")
+        from mindgit.identity.trust import InvalidNodeName, check_node_name
+
+        try:
+            return check_node_name(name)
+        except InvalidNodeName as e:
+            # Written by hand: an empty name or one with '<' is no commit author libgit2 takes
+            # (an internal error once the state's tree was written), and a space breaks the
+            # trust file's lines. Bad data in the config, refused before anything is written.
+            raise BadConfigValue(
+                "mindgit.name", name, f"is not a node name ({e}; {e.hint})"
+            ) from None
 
     @property
     def key_path(self) -> Path:
@@ -504,7 +516,8 @@ class Store:
         from mindgit.store import layout
 
         exp = self.experiment(experiment)
-        _ = self.signing_key  # a bad key file must fail before any object is written
+        # A bad key file or node name must fail before any object is written.
+        _ = self.signing_key, self.name
         # The ref is locked first: a concurrent writer waits its turn (and sees our commit), and a
         # writer that cannot get the lock has written nothing.
         with locked_ref(self.repo, HEADS + exp, wait=self.lock_wait) as held:
@@ -654,6 +667,15 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
     blocked = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
     if blocked is not None:
         raise StoreLocation(target, f"{blocked} is a file, not a directory")
+    # A link to nothing (its target gone, or a loop) is neither there nor creatable: libgit2's
+    # mkdir fails on it with an error of its own.
+    dangling = next(
+        (p for p in (target, *target.parents) if p.is_symlink() and not p.exists()), None
+    )
+    if dangling is not None:
+        raise StoreLocation(
+            target, f"{dangling} is a symbolic link to nothing (a missing target, or a loop)"
+        )
     key = NodeKey.load(Path(key_file)) if key_file is not None else NodeKey.generate()
     created = not target.exists()
     try:
