@@ -68,6 +68,15 @@ def _integer(gene: str, raw: object, what: str = "value") -> int:
     return raw
 
 
+def check_gene_name(name: object) -> str:
+    """``name`` if a gene may have it, else :class:`GenomeError`."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise GenomeError(
+            str(name), "a gene name is a letter or _ then up to 127 of [A-Za-z0-9_.-]"
+        )
+    return name
+
+
 @dataclass(frozen=True, slots=True)
 class Gene:
     """One typed gene. Construct with :meth:`make` so the invariants are checked."""
@@ -92,10 +101,7 @@ class Gene:
         scale: float | None = None,
         choices: Iterable[str] | None = None,
     ) -> Gene:
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise GenomeError(
-                str(name), "a gene name is a letter or _ then up to 127 of [A-Za-z0-9_.-]"
-            )
+        check_gene_name(name)
         if kind not in GENE_KINDS:
             raise GenomeError(name, f"unknown type {kind!r} (one of {', '.join(GENE_KINDS)})")
         lo = None if min is None else _number(name, min, "min")
@@ -339,12 +345,11 @@ def parse_assignment(
             scale=current.scale if scale is None else scale,
             choices=(current.choices if opts is None else opts) if kind == "choice" else None,
         )
-    kind, value = _infer(raw)
     if opts is not None:
-        if kind not in ("str", "choice"):
-            value = raw
-        kind = "choice"
-    elif kind == "int" and (_is_fractional(min) or _is_fractional(max)):
+        # A choice is the text as typed, whatever it would read as alone (`["a"]` included).
+        return Gene.make(name, "choice", raw, min=min, max=max, scale=scale, choices=opts)
+    kind, value = _infer(raw, name)
+    if kind == "int" and (_is_fractional(min) or _is_fractional(max)):
         # x=1 --min -5.12 means a float that happens to start whole.
         kind, value = "float", float(value)  # type: ignore[arg-type]
     return Gene.make(name, kind, value, min=min, max=max, scale=scale, choices=opts)
@@ -354,7 +359,7 @@ def _is_fractional(x: float | None) -> bool:
     return x is not None and not float(x).is_integer()
 
 
-def _infer(raw: str) -> tuple[GeneKind, object]:
+def _infer(raw: str, name: str) -> tuple[GeneKind, object]:
     s = raw.strip()
     if s in ("true", "false"):
         return "bool", s == "true"
@@ -375,15 +380,16 @@ def _infer(raw: str) -> tuple[GeneKind, object]:
             return "str", raw
         if isinstance(items, list):
             if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
-                raise GenomeError(raw, "a list gene holds numbers only, e.g. [0.1, 0.2]")
+                raise GenomeError(name, "a list gene holds numbers only, e.g. [0.1, 0.2]")
             return "floats", [float(v) for v in items]
     return "str", raw
 
 
 def _coerce_text(name: str, raw: str, kind: GeneKind) -> object:
-    got, value = _infer(raw)
     if kind in ("str", "choice"):
+        # Before reading it as a number: `[1, "a"]` is no list gene's value but is text.
         return raw
+    got, value = _infer(raw, name)
     if kind == "float" and got in ("int", "float"):
         return float(value)  # type: ignore[arg-type]
     if got == kind:

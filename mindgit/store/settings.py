@@ -112,7 +112,10 @@ _BY_LOWER = {k.lower(): k for k in SETTINGS}
 
 def setting_key(key: str) -> str:
     """The git config key of a setting (``fuel`` or ``mindgit.fuel`` -> ``mindgit.fuel``)."""
-    name = key.removeprefix("mindgit.")
+    # git's section names are case-insensitive as its keys are: MINDGIT.fuel is mindgit.fuel.
+    section, dot, name = key.partition(".")
+    if not dot or section.lower() != "mindgit":
+        name = key
     canonical = _BY_LOWER.get(name.lower())
     if canonical is None:
         raise BadSetting(key, f"unknown; the settings are {', '.join(SETTINGS)}")

@@ -57,3 +57,95 @@ def test_a_node_name_edited_badly_is_bad_config_and_writes_nothing(
         assert "mindgit.name" in r.err and "is not a node name" in r.err
     assert changes(before, snapshot(store.path)) == []
     fsck(store.path)
+
+
+# -- genome set: text genes take any text -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ['[1, "a"]', "1e999", "[NaN]", "99999999999999999999999", "[1, 1e999]"]
+)
+def test_a_text_gene_takes_text_that_reads_as_no_number(store: Store, mg: Mg, value: str) -> None:
+    # Each was refused as a new gene's value would be (exit 2), or as a list of numbers, though
+    # the gene named is text and the value is text.
+    s = ["--store", str(store.path)]
+    assert mg(*s, "genome", "set", "note=hello").code == 0
+    r = mg(*s, "genome", "set", f"note={value}")
+    assert r.code == 0, r.err
+    assert store.state().genome["note"].value == value
+    assert store.state().genome["note"].kind == "str"
+
+
+def test_a_choice_is_the_text_as_typed(store: Store, mg: Mg) -> None:
+    r = mg("--store", str(store.path), "genome", "set", 'm=["a"]', "--choices", '["a"],b')
+    assert r.code == 0, r.err
+    gene = store.state().genome["m"]
+    assert (gene.kind, gene.value, gene.choices) == ("choice", '["a"]', ('["a"]', "b"))
+
+
+@pytest.mark.parametrize("value", ['[1, "a"]', "1e999", "[NaN]", "99999999999999999999999"])
+def test_the_same_values_for_a_new_gene_are_still_a_wrong_command_line(
+    store: Store, mg: Mg, value: str
+) -> None:
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "genome", "set", f"fresh={value}")
+    one_error(r.code, r.err, 2)
+    assert "'fresh'" in r.err
+    assert changes(before, snapshot(store.path)) == []
+
+
+def test_a_number_gene_still_refuses_them_as_this_store_s_gene(store: Store, mg: Mg) -> None:
+    s = ["--store", str(store.path)]
+    assert mg(*s, "genome", "set", "n=1").code == 0
+    before = snapshot(store.path)
+    r = mg(*s, "genome", "set", "n=1e999")
+    one_error(r.code, r.err, 1)
+    assert changes(before, snapshot(store.path)) == []
+
+
+@pytest.mark.parametrize("name", ["bad name", "", "a=b", "-x", "x" * 200])
+def test_genome_unset_of_a_name_no_gene_can_have_exits_2(store: Store, mg: Mg, name: str) -> None:
+    # Was exit 1 ("no such gene"), as for a good name this genome lacks.
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "genome", "unset", "--", name)
+    one_error(r.code, r.err, 2)
+    assert changes(before, snapshot(store.path)) == []
+
+
+# -- config -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args", [("get", "nosuch"), ("set", "nosuch", "1"), ("set", "fuel", "lots")]
+)
+def test_a_wrong_config_command_line_exits_2_outside_a_store_too(
+    tmp_path: Path, mg: Mg, args: tuple[str, ...]
+) -> None:
+    # Was "... is not a mindgit store" (exit 1): the store was opened before the key was read.
+    r = mg("--store", str(tmp_path / "nowhere"), "config", *args)
+    one_error(r.code, r.err, 2)
+    assert "setting" in r.err
+
+
+@pytest.mark.parametrize("key", ["MINDGIT.fuel", "Mindgit.Fuel", "mindgit.FUEL"])
+def test_the_section_of_a_setting_is_case_insensitive_as_in_git(
+    store: Store, mg: Mg, key: str
+) -> None:
+    s = ["--store", str(store.path)]
+    r = mg(*s, "config", "set", key, "123")
+    assert r.code == 0, r.err
+    assert git("--git-dir", str(store.path), "config", "mindgit.fuel").strip() == "123"
+    assert mg(*s, "config", "get", key).out == "123\n"
+
+
+def test_config_set_over_a_setting_written_twice_by_hand(store: Store, mg: Mg) -> None:
+    # Was "cannot write the settings ... entry is not unique" with a hint about file modes and
+    # locks. One value is not UTF-8: counting the entries must not decode them.
+    config = store.path / "config"
+    with open(config, "ab") as f:
+        f.write(b"[mindgit]\n\tfuel = 100\n\tFuel = \xff\n")
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "config", "set", "fuel", "300")
+    one_error(r.code, r.err, 1)
+    assert "mindgit.fuel is set 2 times" in r.err and "--replace-all mindgit.fuel" in r.err
+    assert changes(before, snapshot(store.path)) == []

@@ -34,6 +34,20 @@ class ConfigNotWritten(MindgitError):
         self.reason = reason
 
 
+class SettingSetTwice(MindgitError):
+    """A setting written more than once in the store's config (by hand): which one to replace
+    is the user's choice, as git's own `config` says."""
+
+    def __init__(self, store: Path, key: str, count: int) -> None:
+        super().__init__(
+            f"{key} is set {count} times in {store / 'config'} (edited by hand); nothing was "
+            "changed",
+            hint=f"replace them all: `git --git-dir {store} config --replace-all {key} VALUE`",
+        )
+        self.store = store
+        self.key = key
+
+
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", required=True, help="This node's name (letters, digits, . _ -).")
@@ -214,19 +228,32 @@ def genome_set(
     A new gene's type comes from its value (true/false, 3, 0.7, [0.1,0.2], text); an existing gene
     keeps its type. Bounds and choices apply to every gene named in the command.
     """
-    from mindgit.store.genome import GenomeError, parse_assignment
+    from mindgit.store.genome import Gene, GenomeError, parse_assignment
 
     opts = [c for c in choices.split(",")] if choices is not None else None
+    as_new: dict[str, GenomeError] = {}
     for a in assignments:
         # Read as a new gene first: what no gene could take (no '=', a bad name, --min over
         # --max, a value outside the bounds or choices given here) is a wrong command line
         # (exit 2); what only this store's gene refuses (its type, its bounds) is exit 1 below.
         try:
             parse_assignment(a, None, min=lo, max=hi, scale=scale, choices=opts)
-        except GenomeError as e:
-            raise as_usage(e) from None
+        except GenomeError as refused:
+            name = a.partition("=")[0].strip()
+            try:
+                # Text that reads as no new gene's value (`id=99999999999999999999`, `q=1e999`,
+                # `j=["a"]`) is still a value an existing text gene takes: only the store knows.
+                parse_assignment(
+                    a, Gene.make(name, "str", ""), min=lo, max=hi, scale=scale, choices=opts
+                )
+            except GenomeError:
+                raise as_usage(refused) from None
+            as_new[name] = refused
     store = open_store_from(ctx)
     current = store.state(store.head(experiment)).genome
+    for name, error in as_new.items():
+        if name not in current:
+            raise as_usage(error)
     genes = [
         parse_assignment(
             a, current.get(a.partition("=")[0].strip()), min=lo, max=hi, scale=scale, choices=opts
@@ -280,6 +307,13 @@ def genome_unset(
     ctx: click.Context, names: tuple[str, ...], experiment: str | None, as_json: bool
 ) -> None:
     """Remove genes."""
+    from mindgit.store.genome import GenomeError, check_gene_name
+
+    for name in names:
+        try:
+            check_gene_name(name)
+        except GenomeError as e:  # a name no gene can have: the command line is wrong
+            raise as_usage(e) from None
     store = open_store_from(ctx)
     commit = store.unset_genes(names, experiment=experiment)
     if as_json:
@@ -788,8 +822,10 @@ def config_get(ctx: click.Context, key: str, as_json: bool) -> None:
     from mindgit.cli.main import exit_with
     from mindgit.store.settings import read_setting, setting_key
 
-    store = open_store_from(ctx)
+    # Checked before the store is opened: a key no setting has is a wrong command line (exit
+    # 2) wherever the command runs, not "not a store".
     full = setting_key(key)
+    store = open_store_from(ctx)
     # As it is read where it is used: a value written by hand that evolve, merge or a pull
     # would refuse (`fuel = lots`, `minimize = yes`) is refused here too (exit 1), and a key
     # with no value is true for a boolean setting, else refused.
@@ -815,9 +851,17 @@ def config_set(ctx: click.Context, key: str, value: str, as_json: bool) -> None:
 
     from mindgit.store.settings import check_setting
 
-    store = open_store_from(ctx)
-    # check_setting refuses a value that is not UTF-8 too (lone surrogates from argv).
+    # check_setting refuses a value that is not UTF-8 too (lone surrogates from argv); before
+    # the store is opened, as every value typed on the command line is checked.
     full = check_setting(key, value)
+    store = open_store_from(ctx)
+    # By name only: reading the values would decode them, and one may not be UTF-8.
+    local = pygit2.enums.ConfigLevel.LOCAL
+    found = [e for e in store.repo.config if e.level == local and e.name == full.lower()]
+    if len(found) > 1:
+        # Edited by hand: libgit2 refuses to overwrite several values with one ("entry is not
+        # unique"), which ConfigNotWritten would blame on a lock or the file's mode.
+        raise SettingSetTwice(store.path, full, len(found))
     try:
         store.config_set(full, value)
     except pygit2.GitError as e:
