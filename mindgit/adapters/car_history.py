@@ -117,6 +117,12 @@ class HistoryBlock:
         if not isinstance(parents, list):
             raise HistoryFormatError(cid, "'parents' is not a list")
         checked_state, links, checked_message = _check_fields(cid, state, parents, message)
+        if checked_message.startswith("\n") or checked_message.endswith("\n"):
+            # git drops a message's leading newlines and portable_message its trailing ones: the
+            # commit an import rebuilt would export as another block, with another CID.
+            raise HistoryFormatError(
+                cid, "'message' starts or ends with a newline, which no exported commit has"
+            )
         return cls(checked_state, links, checked_message)
 
 
@@ -172,10 +178,23 @@ def split_trailers(message: str) -> tuple[str, dict[str, str]]:
     tail = lines[start:]
     if not body or not tail:
         return message, {}
+    if message != body + "\n\n" + "\n".join(tail):
+        # Written back, body and trailers are one empty line apart: a paragraph break of blank
+        # spaces or of several lines would come back as another message, and history block.
+        return message, {}
     trailers: dict[str, str] = {}
     for line in tail:
         match = _TRAILER_LINE.fullmatch(line)
-        if match is None or match.group(1) in trailers or match.group(2) != match.group(2).strip():
+        if (
+            match is None
+            or match.group(1) in trailers
+            or match.group(2) != match.group(2).strip()
+            # The commit's own trailer says its state; one carried over would say another.
+            or match.group(1) == STATE_TRAILER
+            # verify's trailer() reads lines as str.splitlines does: a '\r' or U+2028 inside a
+            # value would start a line of its own there, such as a second Mindgit-State.
+            or len(line.splitlines()) != 1
+        ):
             return message, {}
         trailers[match.group(1)] = match.group(2)
     return body, trailers

@@ -1,0 +1,110 @@
+"""A review of CAR import, export and cat: cases found by trying them as a user and an attacker."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from mindgit.adapters.car_history import HistoryBlock, HistoryFormatError
+from mindgit.adapters.car_import import import_car
+from mindgit.store.repository import Store, init_store
+from mindgit.store.state import Block
+from mindgit.store.verify import STATE_TRAILER, trailer
+from tests.adapters.test_car_builders import (
+    car_sections,
+    export_bytes,
+    make_car,
+    rich_store,
+    store_fingerprint,
+)
+
+
+@pytest.fixture
+def source(store: Store) -> Store:
+    return rich_store(store)
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Store:
+    return init_store(tmp_path / "beta", "beta")
+
+
+def with_head_message(source: Store, message: str) -> tuple[bytes, HistoryBlock]:
+    """``dreamer``'s history CAR with the head's history block saying ``message``."""
+    (root,), sections = car_sections(export_bytes(source, "dreamer", history=True))
+    blocks = dict(sections)
+    head = HistoryBlock.decode(root, blocks[root])
+    forged = HistoryBlock(head.state, head.parents, message)
+    block = forged.encode()
+    rest = [(cid, data) for cid, data in sections if cid != root]
+    return make_car([block.cid], [*rest, (block.cid, block.data)]), forged
+
+
+def head_message(store: Store, experiment: str) -> str:
+    commit = store.repo.revparse_single("refs/heads/" + experiment).peel(pygit2.Commit)
+    return commit.message
+
+
+# -- a history block's message cannot give the rebuilt commit a second state trailer ---------
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\r", "\x85", "\x0c"])
+def test_a_line_break_inside_a_trailer_cannot_forge_the_state_trailer(
+    source: Store, target: Store, separator: str
+) -> None:
+    # The message's trailer paragraph was written back as trailers after the real state's;
+    # verify's trailer() splits lines as str.splitlines does, so the last "line" named a state
+    # of the attacker's choice, and the signed import showed as invalid in `mindgit log`.
+    fake = "baguqeerawxkuyopgmzy4s4y3t5dr4wc5qjrm2t2usy7qzeyifwg46m2njr4a"
+    message = f"think: forged\n\n{STATE_TRAILER}: x\nNote: a{separator}{STATE_TRAILER}: {fake}"
+    car, block = with_head_message(source, message)
+    import_car(target, io.BytesIO(car), experiment="copy")
+    rebuilt = head_message(target, "copy")
+    assert trailer(rebuilt, STATE_TRAILER) == str(block.state)
+    # And the history still round-trips: the re-export names the block imported.
+    (root,), _ = car_sections(export_bytes(target, "copy", history=True))
+    assert root == block.encode().cid
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "body\n \nWhy: x",  # a paragraph break of blanks
+        "body\n\n\nWhy: x",  # of two empty lines
+        "body\n\nMindgit-State: bafy",  # a state trailer of its own
+    ],
+)
+def test_an_imported_history_exports_as_the_same_blocks(
+    source: Store, target: Store, message: str
+) -> None:
+    # split_trailers took these for body and trailers, which write_commit puts back one empty
+    # line apart: the re-export's root was another CID than the one imported.
+    car, block = with_head_message(source, message)
+    import_car(target, io.BytesIO(car), experiment="copy")
+    (root,), _ = car_sections(export_bytes(target, "copy", history=True))
+    assert root == block.encode().cid
+
+
+def test_a_message_a_git_commit_cannot_keep_is_refused(source: Store, target: Store) -> None:
+    for message in ("ends with a newline\n", "\nstarts with one", "body\n\nWhy: x\n\n"):
+        car, _ = with_head_message(source, message)
+        before = store_fingerprint(target)
+        with pytest.raises(HistoryFormatError, match="newline"):
+            import_car(target, io.BytesIO(car), experiment="copy")
+        assert store_fingerprint(target) == before
+
+
+def test_a_store_made_history_with_a_blank_paragraph_break_round_trips(
+    store: Store, target: Store
+) -> None:
+    # Not only hostile CARs: a commit written through the API with such a message did too.
+    human = Block.encode({"label": "human", "value": "Ada"})
+    state = store.state().with_memories({"human": human.cid})
+    store.commit_state(state, {human.cid: human.data}, "edit\n \nWhy: she said so")
+    (root,), _ = car_sections(export_bytes(store, None, history=True))
+    import_car(target, io.BytesIO(export_bytes(store, None, history=True)), experiment="copy")
+    (again,), _ = car_sections(export_bytes(target, "copy", history=True))
+    assert again == root
