@@ -28,7 +28,8 @@ from mindgit.ipld.car import write_car
 from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
-from mindgit.store.repository import HEADS, Store
+from mindgit.store.refs import read_ref
+from mindgit.store.repository import HEADS, NotACommit, Store
 
 
 class BlockNotFound(MindgitError):
@@ -204,11 +205,7 @@ def cat(store: Store, cid: CID) -> bytes:
     if cid.codec != DAG_JSON or cid.hash_code != SHA2_256:
         raise BlockNotFound(cid, "mindgit keeps only DAG-JSON blocks named by sha2-256")
     repo = store.repo
-    tips = sorted(
-        str(repo.lookup_reference(r).resolve().target)
-        for r in repo.references
-        if r.startswith(HEADS)
-    )
+    tips = _experiment_tips(repo)
     found = _find_in_states(repo, tips, cid)
     if found is None:
         for item in state_history(repo, tips, skip_non_states=True):
@@ -219,6 +216,25 @@ def cat(store: Store, cid: CID) -> bytes:
         raise BlockNotFound(cid)
     cid.verify(found)
     return found
+
+
+def _experiment_tips(repo: pygit2.Repository) -> list[str]:
+    """The commit of every experiment; a symbolic ref to nothing names no state, so none."""
+    tips = set()
+    for ref in repo.references:
+        if not ref.startswith(HEADS):
+            continue
+        tip = read_ref(repo, ref)
+        if tip is None:
+            continue
+        obj = repo.get(tip)
+        if as_commit(obj) is None:
+            # Walked, a blob or a tree was libgit2's "object is not a committish", shown as an
+            # internal error; `mindgit experiments` names the same damage in these words.
+            kind = "missing object" if obj is None else obj.type_str
+            raise NotACommit(ref.removeprefix(HEADS), kind)
+        tips.add(tip)
+    return sorted(tips)
 
 
 def _find_in_states(repo: pygit2.Repository, tips: list[str], cid: CID) -> bytes | None:

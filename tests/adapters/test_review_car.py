@@ -20,6 +20,7 @@ from tests.adapters.test_car_builders import (
     rich_store,
     store_fingerprint,
 )
+from tests.conftest import Mg, git
 
 
 @pytest.fixture
@@ -108,3 +109,23 @@ def test_a_store_made_history_with_a_blank_paragraph_break_round_trips(
     import_car(target, io.BytesIO(export_bytes(store, None, history=True)), experiment="copy")
     (again,), _ = car_sections(export_bytes(target, "copy", history=True))
     assert again == root
+
+
+# -- cat over a store with odd experiment refs -----------------------------------------------
+
+
+def test_cat_skips_a_symbolic_experiment_ref_to_nothing(source: Store, mg: Mg) -> None:
+    git("--git-dir", str(source.path), "symbolic-ref", "refs/heads/dangling", "refs/heads/gone")
+    thought = next(iter(source.state("dreamer").thoughts))
+    r = mg("--store", str(source.path), "cat", str(thought))
+    assert r.code == 0, r.err
+    assert '"text"' in r.out
+
+
+def test_cat_names_an_experiment_ref_to_a_blob(source: Store, mg: Mg) -> None:
+    blob = str(source.repo.revparse_single("main:manifest.json").id)
+    (Path(source.path) / "refs" / "heads" / "odd").write_text(blob + "\n")
+    thought = next(iter(source.state("dreamer").thoughts))
+    r = mg("--store", str(source.path), "cat", str(thought))
+    assert r.code == 1
+    assert r.err == "mindgit: error: 'odd' names a blob, not a commit (a state is a commit)\n"
