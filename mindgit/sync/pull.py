@@ -64,7 +64,7 @@ def pull(
     *,
     allow_rewind: bool = False,
     fitness: str | None = None,
-    timeout: float = transport.DEFAULT_TIMEOUT,
+    timeout: float | transport.Budget = transport.DEFAULT_TIMEOUT,
     on_event: OnEvent | None = None,
 ) -> PullReport:
     """Fetch, verify and accept everything ``peer_name`` offers; see the module docstring.
@@ -77,13 +77,14 @@ def pull(
     # Read before anything is written: a bad value is this store's config, not the peer's
     # doing, and was recorded as the peer's last error (shown by `mindgit peers`).
     limit = max_fetch(store)
-    wait = min(LOCK_WAIT, timeout)  # "give up on a peer after this long" bounds the wait too
+    budget = transport.Budget.of(timeout)  # every git call with the peer spends from it
+    wait = min(LOCK_WAIT, budget.seconds)  # "give up on a peer after this long" bounds the wait too
     with peer_lock(store, peer.name, wait, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
         # Read again under the lock: a peer removed and added again at another URL while this
         # pull waited is pulled from where it is now, not from where it was.
         peer = get_peer(store, peer_name)
         try:
-            return _pull(store, peer, limit, allow_rewind, fitness, timeout, on_event)
+            return _pull(store, peer, limit, allow_rewind, fitness, budget, on_event)
         except MindgitError as e:
             record_error(store, peer.name, "pull", e)
             raise
@@ -97,7 +98,7 @@ def _pull(
     limit: int,
     allow_rewind: bool,
     fitness: str | None,
-    timeout: float,
+    budget: transport.Budget,
     on_event: OnEvent | None,
 ) -> PullReport:
     repo = store.repo
@@ -110,7 +111,7 @@ def _pull(
             peer.url,
             refspace.fetch_refspecs(peer.name),
             peer=peer.name,
-            timeout=timeout,
+            timeout=budget,
             max_bytes=limit,
             received=q.size,
         )

@@ -84,34 +84,39 @@ def push(
     peer_name: str,
     experiments: Iterable[str] = (),
     *,
-    timeout: float = transport.DEFAULT_TIMEOUT,
+    timeout: float | transport.Budget = transport.DEFAULT_TIMEOUT,
     on_event: OnEvent | None = None,
 ) -> PushReport:
     """Push to ``peer_name``; see the module docstring. Per-ref outcomes are in the report;
     a peer that cannot be reached raises a :class:`~mindgit.sync.transport.TransportError`."""
     peer = get_peer(store, peer_name)
     planned = offers(store, experiments)
-    wait = min(LOCK_WAIT, timeout)  # "give up on a peer after this long" bounds the wait too
+    budget = transport.Budget.of(timeout)  # every git call with the peer spends from it
+    wait = min(LOCK_WAIT, budget.seconds)  # "give up on a peer after this long" bounds the wait too
     with peer_lock(store, peer.name, wait, on_wait=lambda m: emit(on_event, peer.name, "wait", m)):
         # Read again under the lock: a peer removed and added again at another URL while this
         # waited is pushed to where it is now.
         peer = get_peer(store, peer_name)
         try:
-            return _push(store, peer, planned, timeout, on_event)
+            return _push(store, peer, planned, budget, on_event)
         except MindgitError as e:
             record_error(store, peer.name, "push", e)
             raise
 
 
 def _push(
-    store: Store, peer: Peer, planned: list[Offer], timeout: float, on_event: OnEvent | None
+    store: Store,
+    peer: Peer,
+    planned: list[Offer],
+    budget: transport.Budget,
+    on_event: OnEvent | None,
 ) -> PushReport:
     repo = store.repo
     emit(on_event, peer.name, "list", f"listing {peer.url}")
     # Its errors say "push to <peer>", as the push's own do: "list <peer>" named a step the
     # user never asked for.
     remote = transport.ls_remote(
-        store.path, peer.url, peer=peer.name, timeout=timeout, operation="push to"
+        store.path, peer.url, peer=peer.name, timeout=budget, operation="push to"
     )
     outcomes: list[RefOutcome] = []
     candidates: list[Offer] = []
@@ -158,11 +163,11 @@ def _push(
         emit(on_event, peer.name, "push", f"pushing {len(to_send)} refs to {peer.url}")
         specs = [f"{o.commit}:{o.ref}" for o in to_send]
         results, messages = transport.push(
-            store.path, peer.url, specs, peer=peer.name, timeout=timeout
+            store.path, peer.url, specs, peer=peer.name, timeout=budget
         )
         by_ref = {r.ref: r for r in results}
         refused = [o for o in to_send if (r := by_ref.get(o.ref)) is None or not r.ok]
-        there_now = _refs_now(store, peer, timeout) if refused else {}
+        there_now = _refs_now(store, peer, budget) if refused else {}
         for offer in to_send:
             theirs = remote.get(offer.ref)
             result = by_ref.get(offer.ref)
@@ -201,11 +206,11 @@ def _push(
     return report
 
 
-def _refs_now(store: Store, peer: Peer, timeout: float) -> dict[str, str]:
+def _refs_now(store: Store, peer: Peer, budget: transport.Budget) -> dict[str, str]:
     """The peer's refs after a push that it refused some of (empty if it cannot say)."""
     try:
         return transport.ls_remote(
-            store.path, peer.url, peer=peer.name, timeout=timeout, operation="push to"
+            store.path, peer.url, peer=peer.name, timeout=budget, operation="push to"
         )
     except MindgitError:
         return {}  # the refusal stands as git reported it

@@ -29,6 +29,8 @@ def sync(
 ) -> list[PeerSync]:
     """Pull from, then push to, each peer (default: all); every peer is tried.
 
+    ``timeout`` bounds each peer's pull and push together (see :class:`transport.Budget`).
+
     A peer whose pull or push raised is reported with its error (``PeerSync.error``) and the
     next peer goes on; nothing is raised for it.
     """
@@ -45,16 +47,17 @@ def sync(
         pulled: PullReport | None = None
         pushed: PushReport | None = None
         error: MindgitError | None = None
+        budget = transport.Budget(timeout)
         try:
             pulled = pull(
                 store,
                 peer.name,
                 allow_rewind=allow_rewind,
                 fitness=fitness,
-                timeout=timeout,
+                timeout=budget,
                 on_event=on_event,
             )
-            pushed = push(store, peer.name, timeout=timeout, on_event=on_event)
+            pushed = push(store, peer.name, timeout=budget, on_event=on_event)
         except MindgitError as e:
             error = e
             emit(on_event, peer.name, "failed", str(e))

@@ -1,9 +1,10 @@
 """Talking to a peer: stock ``git fetch``, ``git push`` and ``git ls-remote`` in a subprocess.
 
 git already speaks every transport a user may have (a path, file://, ssh://, git://, https://),
-so mindgit never implements one. What it adds is a bound on time: a subprocess that has not
-finished within ``timeout`` seconds is killed with its whole process group (git starts ssh or
-git-remote-https as children), and the low-level knobs make a dead link fail sooner than that
+so mindgit never implements one. What it adds is a bound on time: the git calls of one pull,
+push or sync with a peer share one :class:`Budget` of ``timeout`` seconds, and a subprocess still
+running when what is left of it runs out is killed with its whole process group (git starts ssh
+or git-remote-https as children). The low-level knobs make a dead link fail sooner than that
 (``GIT_HTTP_LOW_SPEED_*`` for http, ``ConnectTimeout`` for ssh). Credentials are never asked
 for: a prompt would hang a sync.
 """
@@ -236,6 +237,29 @@ class GitResult:
     stderr: str
 
 
+class Budget:
+    """The time a peer may take to answer one pull, push or sync (``--timeout``), shared by every
+    git call made with it: a push lists the peer's refs, pushes and may list them again, and a
+    sync pulls then pushes, and each call used to get the whole timeout again. Only the calls
+    spend it; local work between them (verification) and the wait for the peer's lock do not."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._spent = 0.0
+
+    @classmethod
+    def of(cls, timeout: float | Budget) -> Budget:
+        """``timeout`` itself if it is a budget, else a fresh one of that many seconds."""
+        return timeout if isinstance(timeout, Budget) else cls(timeout)
+
+    def left(self) -> float:
+        """Seconds still to spend (zero or less: none)."""
+        return self.seconds - self._spent
+
+    def spend(self, seconds: float) -> None:
+        self._spent += seconds
+
+
 def git_env(
     base: Mapping[str, str] | None = None,
     *,
@@ -330,17 +354,44 @@ def run_git(
     peer: str,
     url: str,
     operation: str,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | Budget = DEFAULT_TIMEOUT,
     config: Sequence[str] = (),
     settings: Sequence[tuple[str, str]] = (),
     watch: Callable[[], MindgitError | None] | None = None,
 ) -> GitResult:
-    """Run ``git --git-dir=<gitdir> [-c ...] <args>``; kill it (and its children) on timeout,
+    """Run ``git --git-dir=<gitdir> [-c ...] <args>``; kill it (and its children) when the
+    ``timeout`` (seconds, or what is left of a :class:`Budget`, which the call spends) runs out,
     or as soon as ``watch`` (asked every few tenths of a second) returns an error to raise.
 
     A non-zero exit is returned, not raised: push reports rejected refs that way. ``settings``
     are config entries handed over in the environment (see :func:`git_env`).
     """
+    budget = Budget.of(timeout)
+    left = budget.left()
+    if left <= 0:
+        raise PeerTimeout(peer, url, operation, budget.seconds)
+    started = time.monotonic()
+    try:
+        return _run_git(
+            gitdir, args, peer, url, operation, budget.seconds, left, config, settings, watch
+        )
+    finally:
+        budget.spend(time.monotonic() - started)
+
+
+def _run_git(
+    gitdir: Path,
+    args: Sequence[str],
+    peer: str,
+    url: str,
+    operation: str,
+    whole: float,
+    timeout: float,
+    config: Sequence[str],
+    settings: Sequence[tuple[str, str]],
+    watch: Callable[[], MindgitError | None] | None,
+) -> GitResult:
+    """:func:`run_git` with ``timeout`` seconds left of ``whole`` (what a timeout reports)."""
     cmd = ["git", f"--git-dir={gitdir}", "-c", "protocol.ext.allow=never"]
     for item in config:
         cmd += ["-c", item]
@@ -372,7 +423,7 @@ def run_git(
                 break
             except subprocess.TimeoutExpired:
                 if time.monotonic() >= deadline:
-                    raise PeerTimeout(peer, url, operation, timeout) from None
+                    raise PeerTimeout(peer, url, operation, whole) from None
                 stop = watch() if watch is not None else None
                 if stop is not None:
                     raise stop from None
@@ -426,7 +477,7 @@ def ls_remote(
     url: str,
     *,
     peer: str,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | Budget = DEFAULT_TIMEOUT,
     operation: str = "list",
 ) -> dict[str, str]:
     """The peer's refs (name -> commit id), peeled tags and HEAD left out. ``operation`` is
@@ -455,7 +506,7 @@ def fetch(
     refspecs: Sequence[str],
     *,
     peer: str,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | Budget = DEFAULT_TIMEOUT,
     max_bytes: int | None = None,
     received: Callable[[], int] | None = None,
 ) -> None:
@@ -524,7 +575,7 @@ def push(
     refspecs: Sequence[str],
     *,
     peer: str,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | Budget = DEFAULT_TIMEOUT,
 ) -> tuple[list[PushedRef], str]:
     """Push ``refspecs`` (never forced); each ref's outcome, and the peer's messages."""
     result = run_git(

@@ -29,7 +29,10 @@ def _timeout_option(f: F) -> F:
         type=click.FloatRange(min=0.1),
         default=None,
         metavar="SECONDS",
-        help="Give up on a peer after this long (default: config mindgit.syncTimeout, else 60).",
+        help=(
+            "Give up on a peer once its answers took this long in all (default: config "
+            "mindgit.syncTimeout, else 60)."
+        ),
     )(f)
 
 
