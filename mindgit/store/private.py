@@ -11,16 +11,16 @@ A node that rotated its key (``mindgit.store.rotations``) keeps its old keys und
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mindgit.errors import MindgitError, UsageError
-from mindgit.identity.keys import DID_PREFIX, MalformedKey, NodeKey, PublicKey
+from mindgit.identity.keys import DID_PREFIX, KeyFileError, MalformedKey, NodeKey, PublicKey
 from mindgit.identity.rotation import (
     is_retired_name,
 )
-from mindgit.identity.seal import add_recipient, open_sealed, seal
+from mindgit.identity.seal import NotARecipient, add_recipient, open_sealed, seal
 from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
@@ -38,6 +38,7 @@ from mindgit.store.state import check_thought as _check_thought
 from mindgit.store.state import make_thought as _make_thought
 
 _MAX_TAG = 128
+_T = TypeVar("_T")
 
 
 class UnknownRecipient(MindgitError):
@@ -186,17 +187,66 @@ def think_private(
 def node_keys(store: Store) -> tuple[NodeKey, ...]:
     """This node's private keys: the current one first, then every retired one, then the key
     an interrupted rotation was moving to (its announcement may have travelled already, and a
-    peer sealed to it)."""
-    return (store.key, *retired_keys(store), *pending_keys(store))
+    peer sealed to it).
+
+    A key file that cannot be used (damaged, or readable by others after a restore) is left
+    out, so that it does not hide the thoughts the other keys open; ``reveal`` and ``share``
+    name it when the thought at hand needs it.
+    """
+    return _usable_keys(store)[0]
+
+
+def _usable_keys(store: Store) -> tuple[tuple[NodeKey, ...], tuple[KeyFileError, ...]]:
+    """This node's keys that load, and the errors of the key files that do not."""
+    keys: list[NodeKey] = []
+    broken: list[KeyFileError] = []
+    try:
+        keys.append(store.key)
+    except KeyFileError as e:
+        broken.append(e)
+    for path in retired_key_files(store):
+        try:
+            keys.append(NodeKey.load(path))
+        except KeyFileError as e:
+            broken.append(e)
+    try:
+        pending = _pending_key(store)
+    except KeyFileError as e:
+        broken.append(e)
+    else:
+        if pending is not None and all(k.public != pending.public for k in keys):
+            keys.append(pending)
+    return tuple(keys), tuple(broken)
+
+
+def _pending_key(store: Store) -> NodeKey | None:
+    path = store.pending_key_path
+    return NodeKey.load(path) if path.is_file() else None
 
 
 def pending_keys(store: Store) -> list[NodeKey]:
     """The key a rotation that did not finish was moving to, if it waits in the store."""
-    path = store.pending_key_path
-    if not path.is_file():
-        return []
-    key = NodeKey.load(path)
-    return [] if key.public == store.key.public else [key]
+    key = _pending_key(store)
+    return [] if key is None or key.public == store.key.public else [key]
+
+
+def _with_node_keys(
+    store: Store, node: Mapping[str, Any], cid: CID, use: Callable[[Sequence[NodeKey]], _T]
+) -> _T:
+    """``use(keys)`` with this node's usable keys; when none is a recipient and a key file that
+    could be one did not load, that file's error, which says how to repair it."""
+    keys, broken = _usable_keys(store)
+    try:
+        return use(keys)
+    except NotARecipient:
+        sealed = sealed_from_node(f"private thought {cid}", dict(node))
+        wanted = {r.key.did.removeprefix(DID_PREFIX) + ".key" for r in sealed.recipients}
+        for error in broken:
+            # A retired key's file is named by its did; the current and pending keys' are not.
+            path = Path(error.path)
+            if path.parent.name != RETIRED_DIR or path.name in wanted:
+                raise error from None
+        raise
 
 
 def retired_key_files(store: Store) -> list[Path]:
@@ -240,7 +290,8 @@ def reveal(store: Store, cid: CID, rev: str | None = None) -> dict[str, Any]:
 
     ``NotARecipient`` for other nodes, ``IntegrityError`` when the envelope was altered.
     """
-    return open_envelope(cid, _envelope(store, cid, rev), node_keys(store))
+    node = _envelope(store, cid, rev)
+    return _with_node_keys(store, node, cid, lambda keys: open_envelope(cid, node, keys))
 
 
 def share(
@@ -256,7 +307,14 @@ def share(
     exp = store.experiment(experiment)
     node = _envelope(store, cid, store.head(exp))
     sealed = sealed_from_node(f"private thought {cid}", node)
-    block = encode_envelope(add_recipient(sealed, node_keys(store), target.key, f"thought {cid}"))
+    block = encode_envelope(
+        _with_node_keys(
+            store,
+            node,
+            cid,
+            lambda keys: add_recipient(sealed, keys, target.key, f"thought {cid}"),
+        )
+    )
 
     def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
         if cid not in state.thoughts:

@@ -7,9 +7,13 @@ by the record's heads, and never sealed to again.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from mindgit.store.private import think_private
+import pytest
+
+from mindgit.identity.keys import KeyFileInsecure
+from mindgit.store.private import reveal, share, think_private
 from mindgit.store.repository import Store
 from mindgit.store.rotations import ANNOUNCE_REF, apply_rotations, rotate_key
 from mindgit.store.verify import verify_commits
@@ -66,3 +70,33 @@ def test_a_rotation_to_a_key_trusted_already_retires_the_old_key(
     again = apply_rotations(beta, ["refs/keys/peers/alpha"])
     assert [o.status for o in again] == ["already"]
     assert _trusted(beta) == trusted
+
+
+def test_one_damaged_retired_key_does_not_hide_what_the_others_open(nodes: Nodes, mg: Mg) -> None:
+    alpha, _ = nodes("alpha", "beta")
+    _, first = think_private(alpha, "sealed to the first key")
+    first_rotation = rotate_key(alpha)
+    _, second = think_private(alpha, "sealed to the second key")
+    second_rotation = rotate_key(alpha)
+    # A backup restored with the wrong mode, say: ssh's rule makes the second key unusable.
+    second_file = second_rotation.retired_key
+    assert second_file != first_rotation.retired_key
+    second_file.chmod(0o644)
+
+    shown = mg("--store", str(alpha.path), "show", "--json")
+    assert shown.code == 0, shown.err
+    thoughts = {t["cid"]: t for t in json.loads(shown.out)["thoughts"]}
+    # The first key is intact: its thought is read as before.
+    assert thoughts[str(first)]["readable"] is True
+    assert thoughts[str(first)]["text"] == "sealed to the first key"
+    assert thoughts[str(second)]["readable"] is False
+
+    # The Python API still names the key file it could not use, for the thought that needs it.
+    assert reveal(alpha, first)["text"] == "sealed to the first key"
+    with pytest.raises(KeyFileInsecure) as caught:
+        reveal(alpha, second)
+    assert caught.value.path == second_file
+    # Sharing needs the thought key, so the same holds for it.
+    share(alpha, first, "beta")
+    with pytest.raises(KeyFileInsecure):
+        share(alpha, second, "beta")
