@@ -129,3 +129,18 @@ def test_cat_names_an_experiment_ref_to_a_blob(source: Store, mg: Mg) -> None:
     r = mg("--store", str(source.path), "cat", str(thought))
     assert r.code == 1
     assert r.err == "mindgit: error: 'odd' names a blob, not a commit (a state is a commit)\n"
+
+
+# -- export --car that names a directory -------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["/", "/."])
+def test_export_to_a_missing_directory_writes_no_file_of_its_name(
+    source: Store, mg: Mg, tmp_path: Path, suffix: str
+) -> None:
+    # pathlib took "out/" for "out": the CAR became a file named like the directory meant.
+    out = tmp_path / "out"
+    r = mg("--store", str(source.path), "export", "--car", str(out) + suffix)
+    assert r.code == 2 and r.out == ""
+    assert r.err == f"mindgit: error: --car {out}{suffix} names a directory; give a file to write\n"
+    assert not out.exists()

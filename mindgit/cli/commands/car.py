@@ -61,6 +61,9 @@ def export(
         raise UsageError("--json prints on stdout, where --car - writes the CAR; pick one")
     if not car_path:
         raise UsageError("--car needs a file name ('-' for stdout)")
+    if car_path != "-" and os.path.basename(car_path) in ("", ".", ".."):
+        # pathlib drops a trailing '/' or '/.': `--car out/` wrote a file named out.
+        raise UsageError(f"--car {car_path} names a directory; give a file to write")
     store = open_store_from(ctx)
     if car_path != "-":
         refuse_inside_store("--car", Path(car_path), store.path)
