@@ -96,8 +96,9 @@ class NotSealed(MindgitError):
 
 
 def resolve_recipient(store: Store, who: str) -> TrustedNode:
-    """The trusted node a recipient name or did:key stands for (current keys only)."""
-    if who.startswith(DID_PREFIX) or who.startswith("did:"):
+    """The trusted node a recipient name, did:key or OpenSSH line stands for (current keys
+    only)."""
+    if who.startswith(("did:", "ssh-ed25519 ")):
         try:
             key = PublicKey.parse(who)
         except MalformedKey as e:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.identity.keys import KeyFileInsecure
+from mindgit.identity.keys import KeyFileInsecure, NodeKey
 from mindgit.store.private import reveal, share, think_private
 from mindgit.store.repository import Store
 from mindgit.store.rotations import ANNOUNCE_REF, apply_rotations, rotate_key
@@ -100,3 +100,26 @@ def test_one_damaged_retired_key_does_not_hide_what_the_others_open(nodes: Nodes
     share(alpha, first, "beta")
     with pytest.raises(KeyFileInsecure):
         share(alpha, second, "beta")
+
+
+def test_a_recipient_given_as_an_openssh_line_is_that_node(nodes: Nodes, mg: Mg) -> None:
+    alpha, beta, gamma = nodes("alpha", "beta", "gamma")
+    # `--to` and `--with` take a node as every other node flag does: name, did:key or the
+    # OpenSSH line `mindgit id` prints (it was refused as "invalid node name", exit 2).
+    to = mg(
+        "--store",
+        str(alpha.path),
+        "think",
+        "for beta",
+        "--private",
+        "--to",
+        beta.public_key.openssh,
+        "--json",
+    )
+    assert to.code == 0, to.err
+    cid = json.loads(to.out)["thought"]
+    shared = mg("--store", str(alpha.path), "share", cid, "--with", gamma.public_key.openssh)
+    assert shared.code == 0, shared.err
+    stranger = NodeKey.generate().public.openssh
+    refused = mg("--store", str(alpha.path), "think", "x", "--private", "--to", stranger)
+    assert refused.code == 1 and "is not a trusted node" in refused.err

@@ -15,7 +15,7 @@ from mindgit.cli.output import emit_json, info, table
     "with_",
     required=True,
     metavar="NODE",
-    help="The trusted node (name or did:key) that may read the thought from now on.",
+    help="The trusted node (name, did:key or OpenSSH line) that may read the thought from now on.",
 )
 @experiment_option
 @json_option
