@@ -14,7 +14,7 @@ import pytest
 
 from mindgit.identity.keys import KeyFileInsecure, NodeKey
 from mindgit.store.private import reveal, share, think_private
-from mindgit.store.repository import Store
+from mindgit.store.repository import Store, init_store
 from mindgit.store.rotations import ANNOUNCE_REF, apply_rotations, rotate_key
 from mindgit.store.verify import verify_commits
 from tests.conftest import Mg
@@ -123,3 +123,25 @@ def test_a_recipient_given_as_an_openssh_line_is_that_node(nodes: Nodes, mg: Mg)
     stranger = NodeKey.generate().public.openssh
     refused = mg("--store", str(alpha.path), "think", "x", "--private", "--to", stranger)
     assert refused.code == 1 and "is not a trusted node" in refused.err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Store.untrust (mindgit/store/repository.py) finds the retired keys by the prefix "
+    "'<name>.retired-', but retired_name cuts a long name to fit 64 characters",
+)
+def test_untrusting_a_node_with_a_long_name_drops_its_retired_keys(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    (alpha,) = nodes("alpha")
+    observer = init_store(tmp_path / "observer", "observer")
+    long_name = "n" * 60
+    observer.trust.add(alpha.public_key, long_name)
+    old = alpha.public_key
+    rotate_key(alpha)
+    fetch(observer, alpha, f"+{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    apply_rotations(observer, ["refs/keys/peers/alpha"])
+    assert observer.trust.find(old) is not None  # retired under a name cut to fit
+    observer.untrust(long_name)
+    # The node is no longer trusted, and neither is any key it rotated away from.
+    assert observer.trust.find(old) is None
