@@ -181,6 +181,21 @@ class ExperimentExists(MindgitError):
         self.name = name
 
 
+class ExperimentAtNoCommit(MindgitError):
+    """An experiment whose ref points at no commit: a tree, a blob or a tag, or an object the
+    store lacks (git refuses to write such a branch; set by hand or by another tool)."""
+
+    def __init__(self, store: Path, name: str, oid: str, what: str) -> None:
+        ref = HEADS + name
+        super().__init__(
+            f"experiment {name!r} points at {what}",
+            hint=f"point it at a commit with `git --git-dir {store} update-ref {ref} <commit>`, "
+            f"or delete it with `git --git-dir {store} update-ref -d {ref}`",
+        )
+        self.name = name
+        self.oid = oid
+
+
 class NothingChanged(MindgitError):
     def __init__(self, what: str) -> None:
         super().__init__(f"nothing changed: {what}")
@@ -412,10 +427,28 @@ class Store:
         return sorted(r.removeprefix(HEADS) for r in self.repo.references if r.startswith(HEADS))
 
     def head(self, experiment: str | None = None) -> str:
+        """The commit at the head of an experiment (default: the current one)."""
         exp = self.experiment(experiment)
         oid = read_ref(self.repo, HEADS + exp)
         assert oid is not None  # experiment() checked it exists
+        self._check_head(exp, oid)
         return oid
+
+    def _check_head(self, experiment: str, oid: str) -> None:
+        """Refuse a head that is no commit (a tree, a blob, a missing object): every reader and
+        writer would otherwise fail on it in its own way (an assertion, a KeyError)."""
+        try:
+            obj = self.repo.get(oid)
+        except pygit2.GitError:
+            return  # a damaged object: the reader that needs it names it (DamagedStore)
+        if obj is None:
+            raise ExperimentAtNoCommit(
+                self.path, experiment, oid, f"{oid}, which is not in the store"
+            )
+        if obj.type != pygit2.enums.ObjectType.COMMIT:
+            raise ExperimentAtNoCommit(
+                self.path, experiment, oid, f"a {obj.type_str} ({oid}), not a commit"
+            )
 
     def resolve(self, rev: str) -> str:
         """The commit id of an experiment name, ``name~N``, a ref or a commit id."""
@@ -468,7 +501,8 @@ class Store:
         return commit
 
     def switch(self, name: str) -> None:
-        set_head(self.repo, HEADS + self.experiment(name), wait=self.lock_wait)
+        self.head(name)  # an experiment at no commit is no state to switch to
+        set_head(self.repo, HEADS + name, wait=self.lock_wait)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -524,6 +558,7 @@ class Store:
             head = held.current
             if head is None:
                 raise UnknownRef(exp)
+            self._check_head(exp, head)
             base = as_commit(self.repo[head])
             assert base is not None
             base_tree = layout.commit_tree(self.repo, base)

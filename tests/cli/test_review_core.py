@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,70 @@ def test_config_set_over_a_setting_written_twice_by_hand(store: Store, mg: Mg) -
     one_error(r.code, r.err, 1)
     assert "mindgit.fuel is set 2 times" in r.err and "--replace-all mindgit.fuel" in r.err
     assert changes(before, snapshot(store.path)) == []
+
+
+# -- an experiment whose ref was set by hand to no commit -------------------------------------
+
+
+def point_at_no_commit(store: Store, kind: str) -> str:
+    """Experiment ``odd`` pointing at a ``kind`` object, written as a file: git's update-ref
+    refuses to put anything but a commit under refs/heads/."""
+    gitdir = ["--git-dir", str(store.path)]
+    oid = {
+        "tree": lambda: git(*gitdir, "rev-parse", "main^{tree}"),
+        "blob": lambda: git(*gitdir, "rev-parse", "main:manifest.json"),
+        "tag": lambda: (
+            git(*gitdir, "tag", "-a", "-m", "t", "t1", "main") + git(*gitdir, "rev-parse", "t1")
+        ),
+        "missing": lambda: "1234567890" * 4,
+    }[kind]().strip()
+    (store.path / "refs" / "heads" / "odd").write_text(oid + "\n")
+    return oid
+
+
+KINDS = ["tree", "blob", "tag", "missing"]
+ON_ODD = [
+    ("think", "x", "-e", "odd"),
+    ("forget", "bafkqaaa", "-e", "odd"),
+    ("genome", "set", "q=1", "-e", "odd"),
+    ("genome", "unset", "q", "-e", "odd"),
+    ("genome", "show", "-e", "odd"),
+    ("show", "-e", "odd"),
+    ("log", "-e", "odd"),
+    ("switch", "odd"),
+    ("fork", "new", "-e", "odd"),
+    ("verify", "-e", "odd"),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("args", ON_ODD, ids=[" ".join(a) for a in ON_ODD])
+def test_an_experiment_at_no_commit_is_one_error_line(
+    store: Store, mg: Mg, kind: str, args: tuple[str, ...]
+) -> None:
+    # think and forget failed on an assertion, verify -e on InvalidSpecError, show on a KeyError
+    # (internal errors, exit 3); switch made it current.
+    oid = point_at_no_commit(store, kind)
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *args)
+    one_error(r.code, r.err, 1)
+    assert "experiment 'odd' points at" in r.err and oid in r.err
+    assert changes(before, snapshot(store.path)) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_experiments_lists_the_others_past_an_experiment_at_no_commit(
+    store: Store, mg: Mg, kind: str
+) -> None:
+    # A blob or tree raised NotACommit and listed nothing; a missing object was a KeyError.
+    store.fork("zeta", switch=False)
+    oid = point_at_no_commit(store, kind)
+    r = mg("--store", str(store.path), "experiments", "--json")
+    assert r.code == 0, r.err
+    rows = {row["name"]: row for row in json.loads(r.out)}
+    assert sorted(rows) == ["main", "odd", "zeta"]
+    assert rows["odd"]["head"] == oid and "points at" in rows["odd"]["error"]
+    assert rows["zeta"]["genes"] == 0
+    r = mg("--store", str(store.path), "experiments")
+    assert r.code == 0 and r.err.startswith("mindgit: warning: odd: experiment 'odd' points at")
+    assert [line.split("\t")[1] for line in r.out.splitlines()] == ["main", "odd", "zeta"]

@@ -653,7 +653,7 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
     import pygit2
 
     from mindgit.store import history
-    from mindgit.store.repository import HeadDetached, HeadUnreadable
+    from mindgit.store.repository import ExperimentAtNoCommit, HeadDetached, HeadUnreadable
 
     store = open_store_from(ctx)
     try:
@@ -664,8 +664,20 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
         info(f"mindgit: warning: {e} (hint: {e.hint})")
     rows: list[dict[str, Any]] = []
     damaged: dict[str | None, DamagedStore] = {}
+    at_no_commit: list[ExperimentAtNoCommit] = []
     for name in store.experiments():
-        head = store.head(name)
+        try:
+            head = store.head(name)
+        except ExperimentAtNoCommit as e:
+            # Listed with what is wrong, as a state that cannot be read is: it hid every
+            # experiment after it (a blob's NotACommit, a missing object's KeyError).
+            at_no_commit.append(e)
+            rows.append(
+                {"name": name, "current": name == current, "head": e.oid}
+                | dict.fromkeys(("signer", "signature", "state", "genes", "thoughts"))
+                | {"error": str(e)}
+            )
+            continue
         row: dict[str, Any] = {"name": name, "current": name == current, "head": head}
         entry = next(history.log(store, head, limit=1))
         row.update(signer=entry.trusted_as or entry.signer, signature=entry.status)
@@ -693,6 +705,8 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
         _emit_or_damaged(rows, "experiments", list(damaged.values()))
         _fail_on_damage(list(damaged.values()))
         return
+    for broken in at_no_commit:
+        info(f"mindgit: warning: {broken.name}: {one_line(str(broken))}")
     table(
         "experiments",
         ["", "name", "head", "signer", "signature", "genes", "thoughts"],
