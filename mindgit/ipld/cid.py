@@ -289,6 +289,12 @@ class CID:
             return cls(0, DAG_PB, SHA2_256, raw[2:])
         try:
             version, pos = decode_uvarint(raw, 0)
+            if version == 0:
+                # "version 0 is not supported (only 0 and 1)" contradicted itself: a CIDv0 is
+                # the bare multihash, never a 0x00 version byte.
+                raise InvalidCID(
+                    raw, "a version byte 0 is no CID (a CIDv0 is a bare 34-byte sha2-256 multihash)"
+                )
             if version != 1:
                 raise InvalidCID(raw, f"CID version {version} is not supported (only 0 and 1)")
             codec, pos = decode_uvarint(raw, pos)

@@ -232,3 +232,13 @@ def test_base32_digests_is_base32_of_each(digests: list[bytes]) -> None:
 def test_base32_digests_takes_only_32_byte_digests() -> None:
     with pytest.raises(ValueError, match="32-byte digests"):
         base32_digests([bytes(32), bytes(31)])
+
+
+def test_a_version_byte_0_is_refused_without_contradicting_itself() -> None:
+    # It said "CID version 0 is not supported (only 0 and 1)".
+    with pytest.raises(InvalidCID) as info:
+        CID.parse(b"\x00\x70\x12\x20" + bytes(32))
+    assert "only 0 and 1" not in str(info.value)
+    assert info.value.reason.startswith("a version byte 0 is no CID")
+    with pytest.raises(InvalidCID, match="version 2 is not supported"):
+        CID.parse(b"\x02\x70\x12\x20" + bytes(32))
