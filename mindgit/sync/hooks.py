@@ -25,7 +25,7 @@ from pathlib import Path
 import pygit2
 
 from mindgit.errors import MindgitError, UsageError
-from mindgit.identity.trust import TrustFileUnreadable, TrustStore
+from mindgit.identity.trust import TrustFileCorrupt, TrustFileUnreadable, TrustStore
 from mindgit.store.refs import RefError, check_ref_name, read_ref
 from mindgit.store.settings import config_reader, read_setting, read_size
 from mindgit.store.verify import Problem
@@ -43,6 +43,9 @@ CLIENT_HOOKS = ("pre-push",)
 HOOK_NAMES = SERVER_HOOKS + CLIENT_HOOKS
 TRUST_DIR = "mindgit"
 TRUST_FILE = "allowed_signers"
+# The trust file as a hook's errors name it: by its place in the repository. git hands those
+# errors to whoever pushes ("remote: ..."), who need not learn where the server keeps it.
+SHOWN_TRUST = Path(TRUST_DIR) / TRUST_FILE
 MARKER = "# mindgit-hook: "
 CONFIG_MAX_OBJECT = "mindgit.maxObjectBytes"
 CONFIG_REWIND = "mindgit.allowRewind"
@@ -304,14 +307,21 @@ def has_server_trust(path: Path | str) -> bool:
 
 
 def server_trust(repo: pygit2.Repository) -> TrustStore:
-    """A gated repository's trust store; ``NoServerTrust`` if it has none."""
+    """A gated repository's trust store; ``NoServerTrust`` if it has none. Its errors name the
+    file as :data:`SHOWN_TRUST` (they reach the pusher)."""
     path = server_trust_path(repo)
     if not path.is_file():
-        raise NoServerTrust(path)
+        raise NoServerTrust(SHOWN_TRUST)
     trust = TrustStore(path)
+    try:
+        nodes = trust.nodes()
+    except TrustFileCorrupt as e:
+        raise TrustFileCorrupt(SHOWN_TRUST, e.line, e.reason) from None
+    except TrustFileUnreadable as e:
+        raise TrustFileUnreadable(SHOWN_TRUST, e.reason) from None
     # Said once, about the file, rather than "untrusted key" about every commit of every push.
-    if not trust.nodes():
-        raise EmptyTrust(path)
+    if not nodes:
+        raise EmptyTrust(SHOWN_TRUST)
     return trust
 
 
