@@ -153,3 +153,10 @@ def retired_name(name: str, taken: set[str]) -> str:
 def is_retired_name(name: str) -> bool:
     """Whether ``name`` is one that ``retired_name`` gives (a key its node has replaced)."""
     return _RETIRED.match(name) is not None
+
+
+def retired_base(name: str) -> str:
+    """The node name a retired name was made from (``alpha`` for ``alpha.retired-2``, as far as
+    ``retired_name`` kept it); any other name as it is."""
+    match = _RETIRED.match(name)
+    return name if match is None else match.group("base")

@@ -29,6 +29,7 @@ from mindgit.identity.rotation import (
     check_proof,
     is_retired_name,
     prove,
+    retired_base,
     retired_name,
 )
 from mindgit.identity.sshsig import BadSignature, verify
@@ -330,6 +331,9 @@ def plan_key_changes(
                 raise
             records.append((oid, e))
     earlier = _earlier_keys(repo, trust, records, by_key, taken)
+    # Earlier keys are trusted first: a rotation to one of them retires its old key beside it,
+    # and must find it trusted already (bounded) rather than trust it anew, unbounded.
+    earlier_changes: list[KeyChange] = []
     changes: list[KeyChange] = []
     outcomes: list[RotationOutcome] = []
     for oid, record in records:
@@ -338,22 +342,22 @@ def plan_key_changes(
             continue
         if oid in earlier:
             name, retired_as = earlier[oid]
-            changes.append(KeyChange(record.old, None, name, retired_as, record.heads))
+            earlier_changes.append(KeyChange(record.old, None, name, retired_as, record.heads))
             outcomes.append(RotationOutcome(oid, record.old, record.new, retired_as, "earlier"))
             continue
         trusted_new = by_key.get(record.new.raw)
         old_name = by_key.get(record.old.raw)
         if trusted_new is not None:
-            if old_name is None or is_retired_name(old_name) or is_retired_name(trusted_new):
+            if old_name is None or is_retired_name(old_name):
                 outcomes.append(
                     RotationOutcome(oid, record.old, record.new, trusted_new, "already")
                 )
                 continue
-            # The new key was trusted first (told out of band), under a name of its own, while
-            # the old key is still some node's current key: retire the old key as its holder
-            # asked, under the new key's name, or it could go on signing anything and being
-            # sealed to as if no rotation had happened.
-            retired_as = retired_name(trusted_new, taken)
+            # The new key was trusted first (told out of band, or retired already by a later
+            # rotation read from the far end), while the old key is still some node's current
+            # key: retire the old key as its holder asked, beside the new key's name, or it
+            # could go on signing anything and being sealed to as if no rotation had happened.
+            retired_as = retired_name(retired_base(trusted_new), taken)
             taken.add(retired_as)
             by_key[record.old.raw] = retired_as
             changes.append(KeyChange(record.old, record.new, trusted_new, retired_as, record.heads))
@@ -377,7 +381,7 @@ def plan_key_changes(
         by_key[record.new.raw] = old_name
         changes.append(KeyChange(record.old, record.new, old_name, retired_as, record.heads))
         outcomes.append(RotationOutcome(oid, record.old, record.new, old_name, "applied"))
-    return KeyChanges(tuple(outcomes), tuple(changes))
+    return KeyChanges(tuple(outcomes), (*earlier_changes, *changes))
 
 
 def _earlier_keys(

@@ -72,6 +72,33 @@ def test_a_rotation_to_a_key_trusted_already_retires_the_old_key(
     assert _trusted(beta) == trusted
 
 
+def test_a_chain_ending_in_a_key_trusted_already_retires_every_old_key(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    (alpha,) = nodes("alpha")
+    alpha.think("signed by the first key")
+    first = alpha.public_key
+    rotate_key(alpha)
+    last = rotate_key(alpha)
+    observer = init_store(tmp_path / "observer", "observer")
+    observer.trust.add(first, "alpha")  # met before the rotations
+    observer.trust.add(last.new, "alpha-new")  # told of the newest key out of band
+    fetch(observer, alpha, f"+{ANNOUNCE_REF}:refs/keys/peers/alpha")
+    apply_rotations(observer, ["refs/keys/peers/alpha"])
+    trusted = _trusted(observer)
+    # No key alpha rotated away from is anyone's current key: each is retired, bounded.
+    current = {did for name, (did, heads) in trusted.items() if heads is None}
+    assert current == {observer.public_key.did, last.new.did}, trusted
+    assert {name for name in trusted if name != "observer"} == {
+        "alpha-new",
+        "alpha-new.retired-1",
+        "alpha-new.retired-2",
+    }, trusted
+    # alpha's history, signed by its first key before the rotations, verifies.
+    fetch(observer, alpha, "+refs/heads/main:refs/heads/alpha-main")
+    assert verify_commits(observer.repo, observer.trust, [observer.resolve("alpha-main")]).ok
+
+
 def test_one_damaged_retired_key_does_not_hide_what_the_others_open(nodes: Nodes, mg: Mg) -> None:
     alpha, _ = nodes("alpha", "beta")
     _, first = think_private(alpha, "sealed to the first key")
