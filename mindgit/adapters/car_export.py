@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import pygit2
 
-from mindgit.adapters.car_history import state_history
+from mindgit.adapters.car_history import read_blob, state_history
 from mindgit.errors import MindgitError
 from mindgit.ipld.car import write_car
 from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256
@@ -77,7 +77,7 @@ def export(store: Store, rev: str | None, out: BinaryIO, *, history: bool = Fals
         tree = layout.commit_tree(repo, obj)
         if layout.MANIFEST not in tree:
             raise layout.StateNotFound(f"commit {commit} holds no state (no {layout.MANIFEST})")
-        data = repo[tree[layout.MANIFEST].id].read_raw()
+        data = read_blob(repo, tree[layout.MANIFEST].id, f"the manifest of commit {commit}")
         root = state = CID.of(data)
         blocks = _state_blocks(repo, tree, state, lambda: data, seen, counts)
     else:
@@ -108,9 +108,8 @@ def _history_blocks(
     for item in state_history(repo, [commit]):
         blob = item.manifest_blob
 
-        def manifest(blob: pygit2.Oid = blob) -> bytes:
-            data: bytes = repo[blob].read_raw()
-            return data
+        def manifest(blob: pygit2.Oid = blob, commit: str = item.commit) -> bytes:
+            return read_blob(repo, blob, f"the manifest of commit {commit}")
 
         yield from _state_blocks(repo, item.tree, item.manifest, manifest, seen, counts)
         key = item.block.cid.to_bytes()
@@ -148,7 +147,7 @@ def _state_blocks(
             raise layout.StateNotFound(
                 f"block {name}, linked from manifest {manifest}, is not in tree {tree.id}"
             )
-        block: bytes = entry.read_raw()
+        block = read_blob(repo, entry.id, f"block {name}")
         cid.verify(block)
         seen.add(key)
         yield cid, block
@@ -252,7 +251,7 @@ def _find_in_states(repo: pygit2.Repository, tips: list[str], cid: CID) -> bytes
         blob = tree[layout.MANIFEST].id
         if blob not in manifests:
             manifests.add(blob)
-            data: bytes = repo[blob].read_raw()
+            data = read_blob(repo, blob, f"the manifest of commit {commit.id}")
             if CID.of(data) == cid:
                 return data
         for dirname in (layout.THOUGHTS, layout.BLOCKS):
@@ -261,6 +260,5 @@ def _find_in_states(repo: pygit2.Repository, tips: list[str], cid: CID) -> bytes
                 continue
             seen_trees.add(sub.id)
             if name in sub:
-                found: bytes = repo[sub[name].id].read_raw()
-                return found
+                return read_blob(repo, sub[name].id, f"block {name}")
     return None

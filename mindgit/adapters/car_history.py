@@ -150,6 +150,21 @@ def _check_fields(
     return state, tuple(links), message
 
 
+def read_blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
+    """The bytes of a blob a state's tree names. One that is gone is named as the state
+    reading says it (libgit2's KeyError was an internal error, exit 3), and one that cannot be
+    read is the damage it is."""
+    try:
+        data: bytes = repo[oid].read_raw()
+    except KeyError:
+        raise layout.StateNotFound(
+            f"{what}: object {oid} is missing (run `git fsck` on the store)"
+        ) from None
+    except pygit2.GitError as error:
+        raise layout.damage(repo, oid, error) from None
+    return data
+
+
 def is_history_node(node: object) -> bool:
     """True for a decoded block that says it is a history block (checked further by decode)."""
     return isinstance(node, dict) and node.get("type") == HISTORY_TYPE
@@ -242,7 +257,7 @@ def state_history(
         entry = tree[layout.MANIFEST]
         manifest = manifests.get(entry.id)
         if manifest is None:
-            manifest = CID.of(repo[entry.id].read_raw())
+            manifest = CID.of(read_blob(repo, entry.id, f"the manifest of commit {oid}"))
             manifests[entry.id] = manifest
         links = tuple(p for p in parents if p is not None)
         block = HistoryBlock(manifest, links, portable_message(commit.message)).encode()

@@ -28,7 +28,12 @@ from typing import BinaryIO
 import pygit2
 
 from mindgit.adapters.car_export import manifest_links
-from mindgit.adapters.car_history import HistoryBlock, is_history_node, split_trailers
+from mindgit.adapters.car_history import (
+    HistoryBlock,
+    is_history_node,
+    read_blob,
+    split_trailers,
+)
 from mindgit.adapters.car_spool import Spool
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
@@ -369,7 +374,7 @@ def _manifest_cid(repo: pygit2.Repository, commit: str) -> CID | None:
     tree = layout.commit_tree(repo, obj)
     if layout.MANIFEST not in tree:
         return None
-    return CID.of(repo[tree[layout.MANIFEST].id].read_raw())
+    return CID.of(read_blob(repo, tree[layout.MANIFEST].id, f"the manifest of commit {commit}"))
 
 
 def _write(

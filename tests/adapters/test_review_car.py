@@ -144,3 +144,48 @@ def test_export_to_a_missing_directory_writes_no_file_of_its_name(
     assert r.code == 2 and r.out == ""
     assert r.err == f"mindgit: error: --car {out}{suffix} names a directory; give a file to write\n"
     assert not out.exists()
+
+
+# -- a store that lost an object -------------------------------------------------------------
+
+
+def lose(store: Store, oid: str) -> None:
+    loose = Path(store.path) / "objects" / oid[:2] / oid[2:]
+    assert loose.is_file()  # written loose by think, not yet packed
+    loose.unlink()
+
+
+@pytest.mark.parametrize("what", ["thought", "manifest"])
+def test_export_and_cat_name_a_missing_object(
+    store: Store, mg: Mg, tmp_path: Path, what: str
+) -> None:
+    # libgit2's KeyError for an object that is gone reached the CLI as an internal error, exit 3.
+    _, thought = store.think("soon lost")
+    path = "manifest.json" if what == "manifest" else f"thoughts/{thought}"
+    oid = str(store.repo.revparse_single(f"main:{path}").id)
+    lose(store, oid)
+    at = ("--store", str(store.path))
+    for args in (
+        ("export", "--car", str(tmp_path / "a.car")),
+        ("export", "--history", "--car", str(tmp_path / "a.car")),
+        ("cat", str(thought)),
+    ):
+        r = mg(*at, *args)
+        assert r.code == 1, (args, r.err)
+        assert f"object {oid} is missing (run `git fsck` on the store)" in r.err
+        assert r.err.count("\n") == 1
+    assert not (tmp_path / "a.car").exists()
+
+
+def test_import_onto_a_head_whose_manifest_is_missing_writes_nothing(
+    source: Store, mg: Mg, tmp_path: Path
+) -> None:
+    car = tmp_path / "dreamer.car"
+    car.write_bytes(export_bytes(source, "dreamer"))
+    beta = init_store(tmp_path / "gamma", "gamma")
+    beta.think("soon lost")
+    lose(beta, str(beta.repo.revparse_single("main:manifest.json").id))
+    before = store_fingerprint(beta)
+    r = mg("--store", str(beta.path), "import", str(car), "--as", "main")
+    assert r.code == 1 and "is missing (run `git fsck` on the store)" in r.err
+    assert store_fingerprint(beta) == before
