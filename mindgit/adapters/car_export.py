@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import pygit2
 
-from mindgit.adapters.car_history import read_blob, state_history
+from mindgit.adapters.car_history import naming_missing, read_blob, read_tree, state_history
 from mindgit.errors import MindgitError
 from mindgit.ipld.car import write_car
 from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256
@@ -190,7 +190,7 @@ def _entry(subtrees: list[pygit2.Tree | None], name: str) -> pygit2.Object | Non
 def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> pygit2.Tree | None:
     if name not in tree:
         return None
-    obj = repo[tree[name].id]
+    obj = read_tree(repo, tree[name].id, f"the {name} tree of tree {tree.id}")
     return obj if isinstance(obj, pygit2.Tree) else None
 
 
@@ -236,14 +236,19 @@ def _experiment_tips(repo: pygit2.Repository) -> list[str]:
     return sorted(tips)
 
 
-def _find_in_states(repo: pygit2.Repository, tips: list[str], cid: CID) -> bytes | None:
-    name = str(cid)
+def _newest_first(repo: pygit2.Repository, tips: list[str]) -> Iterator[pygit2.Commit]:
     walker = repo.walk(None, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME)
     for tip in tips:
         walker.push(pygit2.Oid(hex=tip))
+    # A lost ancestor is found when the walk reaches it, so the walk is what is wrapped.
+    yield from naming_missing(iter(walker))
+
+
+def _find_in_states(repo: pygit2.Repository, tips: list[str], cid: CID) -> bytes | None:
+    name = str(cid)
     seen_trees: set[pygit2.Oid] = set()
     manifests: set[pygit2.Oid] = set()
-    for commit in walker:
+    for commit in _newest_first(repo, tips):
         tree = layout.commit_tree(repo, commit)
         if tree.id in seen_trees or layout.MANIFEST not in tree:
             continue

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pygit2
 
@@ -150,19 +151,43 @@ def _check_fields(
     return state, tuple(links), message
 
 
+def missing(what: str, oid: object) -> layout.StateNotFound:
+    """An object the store should hold and does not, named as layout's state reading names one
+    (libgit2's KeyError for it reached the CLI as an internal error, exit 3)."""
+    return layout.StateNotFound(f"{what}: object {oid} is missing (run `git fsck` on the store)")
+
+
 def read_blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
-    """The bytes of a blob a state's tree names. One that is gone is named as the state
-    reading says it (libgit2's KeyError was an internal error, exit 3), and one that cannot be
-    read is the damage it is."""
+    """The bytes of a blob a state's tree names; one that cannot be read is the damage it is."""
     try:
         data: bytes = repo[oid].read_raw()
-    except KeyError:
-        raise layout.StateNotFound(
-            f"{what}: object {oid} is missing (run `git fsck` on the store)"
-        ) from None
+    except KeyError:  # pygit2's NotFoundError is a KeyError too
+        raise missing(what, oid) from None
     except pygit2.GitError as error:
         raise layout.damage(repo, oid, error) from None
     return data
+
+
+def read_tree(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> pygit2.Object:
+    """The object a state's tree names as a subtree (the caller checks that it is a tree)."""
+    try:
+        return repo[oid]
+    except KeyError:
+        raise missing(what, oid) from None
+
+
+_T = TypeVar("_T")
+_OID = re.compile(r"\b[0-9a-f]{40}\b")
+
+
+def naming_missing(commits: Iterator[_T]) -> Iterator[_T]:
+    """``commits`` (a walk of a history), with a commit it reaches but the store lacks named."""
+    try:
+        yield from commits
+    except KeyError as error:
+        # The revwalk's "object not found - no match for id (<id>)" names the lost commit.
+        found = _OID.search(str(error))
+        raise missing("the history", found.group(0) if found else "(unnamed)") from None
 
 
 def is_history_node(node: object) -> bool:
@@ -244,7 +269,7 @@ def state_history(
     """
     manifests: dict[pygit2.Oid, CID] = {}
     history: dict[str, CID | None] = {}
-    for oid in walk(repo, tips):
+    for oid in naming_missing(walk(repo, tips)):
         commit = as_commit(repo[oid])
         assert commit is not None
         tree = layout.commit_tree(repo, commit)

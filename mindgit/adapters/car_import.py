@@ -32,6 +32,7 @@ from mindgit.adapters.car_history import (
     HistoryBlock,
     is_history_node,
     read_blob,
+    read_tree,
     split_trailers,
 )
 from mindgit.adapters.car_spool import Spool
@@ -461,7 +462,7 @@ def _present_blobs(repo: pygit2.Repository, commit: str | None) -> set[bytes]:
     tree = layout.commit_tree(repo, obj)
     for dirname in (layout.THOUGHTS, layout.BLOCKS):
         if dirname in tree:
-            sub = repo[tree[dirname].id]
+            sub = read_tree(repo, tree[dirname].id, f"the {dirname} tree of tree {tree.id}")
             if isinstance(sub, pygit2.Tree):
                 present.update(entry.id.raw for entry in sub)
     return present

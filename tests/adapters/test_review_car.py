@@ -155,13 +155,13 @@ def lose(store: Store, oid: str) -> None:
     loose.unlink()
 
 
-@pytest.mark.parametrize("what", ["thought", "manifest"])
+@pytest.mark.parametrize("what", ["thought", "manifest", "thoughts tree"])
 def test_export_and_cat_name_a_missing_object(
     store: Store, mg: Mg, tmp_path: Path, what: str
 ) -> None:
     # libgit2's KeyError for an object that is gone reached the CLI as an internal error, exit 3.
     _, thought = store.think("soon lost")
-    path = "manifest.json" if what == "manifest" else f"thoughts/{thought}"
+    path = {"thought": f"thoughts/{thought}", "manifest": "manifest.json"}.get(what, "thoughts")
     oid = str(store.repo.revparse_single(f"main:{path}").id)
     lose(store, oid)
     at = ("--store", str(store.path))
@@ -189,3 +189,22 @@ def test_import_onto_a_head_whose_manifest_is_missing_writes_nothing(
     r = mg("--store", str(beta.path), "import", str(car), "--as", "main")
     assert r.code == 1 and "is missing (run `git fsck` on the store)" in r.err
     assert store_fingerprint(beta) == before
+
+
+def test_export_history_and_cat_name_a_missing_ancestor(
+    store: Store, mg: Mg, tmp_path: Path
+) -> None:
+    _, old = store.think("before the loss")
+    store.think("the lost commit")
+    lost = str(store.repo.revparse_single("main").id)
+    store.think("after it")
+    lose(store, lost)
+    at = ("--store", str(store.path))
+    for args in (("export", "--history", "--car", str(tmp_path / "a.car")), ("cat", str(old))):
+        r = mg(*at, *args)
+        assert r.code == 1, (args, r.err)
+        assert r.err == (
+            f"mindgit: error: the history: object {lost} is missing (run `git fsck` on the store)\n"
+        )
+    # The head's own state does not need the lost commit.
+    assert mg(*at, "export", "--car", str(tmp_path / "a.car")).code == 0
