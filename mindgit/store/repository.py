@@ -712,11 +712,10 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
             target, f"{dangling} is a symbolic link to nothing (a missing target, or a loop)"
         )
     key = NodeKey.load(Path(key_file)) if key_file is not None else NodeKey.generate()
-    created = not target.exists()
+    created = _claim(target)
     try:
         repo = pygit2.init_repository(str(target), bare=True, initial_head=DEFAULT_EXPERIMENT)
         gitdir = Path(repo.path)
-        (gitdir / MINDGIT_DIR).mkdir(mode=0o700)
         trust_path = gitdir / MINDGIT_DIR / TRUST_FILE
         if key_file is None:
             key.save(gitdir / MINDGIT_DIR / KEY_FILE, comment=name)
@@ -746,6 +745,32 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
         _remove_partial(target, created)
         raise
     return store
+
+
+def _claim(target: Path) -> bool:
+    """Make ``target`` (unless it is there, empty) and its mindgit folder, which claims the
+    store for this init; whether ``target`` was made here.
+
+    Each step is one mkdir, which only one process can win: two inits of one path at once
+    each passed the emptiness check, and the loser's clean-up removed the winner's store
+    (both failed on libgit2's config lock or a missing repository, internal errors).
+    """
+    try:
+        target.mkdir(parents=True)
+        created = True
+    except FileExistsError:
+        created = False
+    except OSError as e:
+        raise StoreLocation(target, e.strerror or str(e)) from None
+    try:
+        (target / MINDGIT_DIR).mkdir(mode=0o700)
+    except FileExistsError:
+        raise StoreExists(target) from None
+    except OSError as e:
+        if created:
+            target.rmdir()
+        raise StoreLocation(target, e.strerror or str(e)) from None
+    return created
 
 
 def _remove_partial(target: Path, created: bool) -> None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import shlex
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from mindgit.errors import MindgitError
 from mindgit.store.repository import Store
-from tests.conftest import Mg, fsck, git
+from tests.conftest import Mg, fsck, git, read_only_mount_works
 from tests.snapshots import changes, snapshot
 
 
@@ -217,3 +223,71 @@ def test_experiments_lists_the_others_past_an_experiment_at_no_commit(
     r = mg("--store", str(store.path), "experiments")
     assert r.code == 0 and r.err.startswith("mindgit: warning: odd: experiment 'odd' points at")
     assert [line.split("\t")[1] for line in r.out.splitlines()] == ["main", "odd", "zeta"]
+
+
+# -- two inits of one path at once; init where nothing can be written -------------------------
+
+
+def _init_after(barrier: Any, path: Path, name: str, results: Any) -> None:
+    from mindgit.store.repository import init_store
+
+    barrier.wait()
+    try:
+        init_store(path, name)
+    except MindgitError as e:
+        results.put((name, type(e).__name__))
+    except Exception as e:  # what the test must see: an error of no kind of ours
+        results.put((name, f"bug: {type(e).__name__}: {e}"))
+    else:
+        results.put((name, "ok"))
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "empty-dir"])
+def test_two_inits_of_one_path_at_once_make_one_store(tmp_path: Path, existing: bool) -> None:
+    # Both passed the emptiness check; the loser's clean-up then removed the winner's store,
+    # and both failed on errors of libgit2's (its config lock, a repository not found).
+    ctx = multiprocessing.get_context("spawn")
+    for i in range(8):
+        path = tmp_path / f"s{i}"
+        if existing:
+            path.mkdir()
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [
+            ctx.Process(target=_init_after, args=(barrier, path, n, results))
+            for n in ("one", "two")
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(120)
+        got = dict(results.get(timeout=10) for _ in procs)
+        assert sorted(got.values()) == ["StoreExists", "ok"], got
+        winner = next(n for n, outcome in got.items() if outcome == "ok")
+        store = Store(path)
+        assert store.name == winner and store.verify().ok
+        fsck(path)
+
+
+@pytest.mark.skipif(
+    not read_only_mount_works(),
+    reason="needs root and unshare to mount a directory read-only (root ignores file modes)",
+)
+def test_init_on_a_read_only_file_system_is_one_error_line(tmp_path: Path) -> None:
+    # Was libgit2's GitError "failed to make directory", an internal error (exit 3).
+    ro = tmp_path / "ro"
+    (ro / "empty").mkdir(parents=True)
+    before = snapshot(tmp_path)
+    mindgit = shlex.join([sys.executable, "-m", "mindgit", "init"])
+    where = shlex.quote(str(ro))
+    script = (
+        f"mount --bind -o ro {where} {where} && "
+        f"for t in new empty; do {mindgit} {where}/$t --name a 2> $t.err; echo $? > $t.rc; done"
+    )
+    work = tmp_path / "out"
+    work.mkdir()
+    subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=work, check=True)
+    for t in ("new", "empty"):
+        err = (work / f"{t}.err").read_text()
+        one_error(int((work / f"{t}.rc").read_text()), err, 1)
+        assert "Read-only file system" in err and "nothing was changed" in err
+    assert [c for c in changes(before, snapshot(tmp_path)) if not c.startswith("out")] == []
