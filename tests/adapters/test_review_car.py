@@ -208,3 +208,19 @@ def test_export_history_and_cat_name_a_missing_ancestor(
         )
     # The head's own state does not need the lost commit.
     assert mg(*at, "export", "--car", str(tmp_path / "a.car")).code == 0
+
+
+# -- cat given an IPLD path ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["{root}/thoughts/0", "/ipfs/{root}", "{root}/"])
+def test_cat_of_an_ipld_path_says_so(source: Store, mg: Mg, form: str) -> None:
+    # docs/ipfs.md shows `ipfs dag get <root>/thoughts/0`; the same typed to cat was refused as
+    # "base32 text has an impossible length".
+    root = source.snapshot("dreamer").manifest.cid
+    text = form.format(root=root)
+    r = mg("--store", str(source.path), "cat", text)
+    assert r.code == 2 and r.out == ""
+    assert r.err.startswith(
+        f"mindgit: error: {text!r} is an IPLD path; `mindgit cat` takes one CID"
+    )
