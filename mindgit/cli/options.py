@@ -43,6 +43,15 @@ def check_fitness_option(fitness: str | None) -> None:
         raise UsageError("--fitness is empty: give a module's name, CID or path")
 
 
+def typed_rev(rev: str | None, what: str) -> str | None:
+    """A revision typed on the command line (``what`` names it: REV, OLD, --since): an empty
+    one names nothing, a usage error (exit 2), before the store is opened. ``--since ''`` was
+    read as no --since at all (every commit verified), ``show ''`` as an unknown revision."""
+    if rev is not None and not rev.strip():
+        raise UsageError(f"{what} is empty: name an experiment or a commit")
+    return rev
+
+
 def typed_key(text: str, flag: str | None = None) -> PublicKey:
     """A public key typed on the command line (after ``flag``, if one): text that cannot be a key
     is a usage error (exit 2), which --json reports as MalformedKey. Every command that takes a

@@ -291,3 +291,34 @@ def test_init_on_a_read_only_file_system_is_one_error_line(tmp_path: Path) -> No
         one_error(int((work / f"{t}.rc").read_text()), err, 1)
         assert "Read-only file system" in err and "nothing was changed" in err
     assert [c for c in changes(before, snapshot(tmp_path)) if not c.startswith("out")] == []
+
+
+# -- an empty revision ------------------------------------------------------------------------
+
+EMPTY_REVS = [
+    ("show", "@"),
+    ("log", "@"),
+    ("genome", "show", "@"),
+    ("diff", "@", "main"),
+    ("diff", "main", "@"),
+    ("fork", "new", "--from", "@"),
+    ("verify", "@"),
+    ("verify", "main", "@"),
+    ("verify", "--since", "@"),
+]
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+@pytest.mark.parametrize("args", EMPTY_REVS, ids=[" ".join(a) for a in EMPTY_REVS])
+def test_an_empty_revision_is_a_wrong_command_line(
+    store: Store, mg: Mg, tmp_path: Path, blank: str, args: tuple[str, ...]
+) -> None:
+    # `verify --since ''` verified every commit (the empty string read as no --since, exit 0);
+    # the others looked '' up as a name (exit 1), and outside a store said "not a store".
+    typed = [blank if a == "@" else a for a in args]
+    before = snapshot(store.path)
+    for where in (store.path, tmp_path / "nowhere"):
+        r = mg("--store", str(where), *typed)
+        one_error(r.code, r.err, 2)
+        assert "is empty: name an experiment or a commit" in r.err
+    assert changes(before, snapshot(store.path)) == []

@@ -15,6 +15,7 @@ from mindgit.cli.options import (
     json_option,
     open_store_from,
     typed_node,
+    typed_rev,
     typed_text,
 )
 from mindgit.cli.output import emit_json, info, table
@@ -286,6 +287,7 @@ def genome_set(
 @click.pass_context
 def genome_show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: bool) -> None:
     """The genes of a state: name, type, value, bounds or choices."""
+    typed_rev(rev, "REV")
     store = open_store_from(ctx)
     genome = store.state(_rev_or_experiment(store, rev, experiment)).genome
     if as_json:
@@ -335,6 +337,7 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     from mindgit.store.history import log
     from mindgit.store.layout import read_thought
 
+    typed_rev(rev, "REV")
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
     snap = store.snapshot(target)
@@ -526,6 +529,7 @@ def log(
     """History of an experiment, newest first, with each commit's signature status."""
     from mindgit.store import history
 
+    typed_rev(rev, "REV")
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
     entries = list(history.log(store, target, limit=max_count))
@@ -621,6 +625,7 @@ def fork(
 
     `-e EXP` forks from experiment EXP's head, like `--from EXP`.
     """
+    typed_rev(start, "--from")
     store = open_store_from(ctx)
     if experiment is not None:
         start = _rev_or_experiment(store, start, experiment)
@@ -736,6 +741,8 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
     from mindgit.ipld import dagjson
     from mindgit.store import history
 
+    typed_rev(old, "OLD")
+    typed_rev(new, "NEW")
     store = open_store_from(ctx)
     d = history.diff(store, old, new)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from mindgit.cli.options import experiment_option, json_option, open_store_from
+from mindgit.cli.options import experiment_option, json_option, open_store_from, typed_rev
 from mindgit.cli.output import emit_json, info
 
 
@@ -109,6 +109,9 @@ def verify(
     from mindgit.store.repository import SYNCED_PREFIXES
     from mindgit.store.verify import RefProblem, ref_tips, verify_commits
 
+    for rev in revs:
+        typed_rev(rev, "REV")
+    typed_rev(since, "--since")
     count = None
     broken: list[RefProblem] = []
     runs: list[RefProblem] = []
