@@ -372,7 +372,10 @@ class NodeKey:
         """Read an unencrypted OpenSSH ed25519 private key file, refusing one others can access."""
         path = Path(path)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            # O_NONBLOCK: opening a named pipe (or a device) put where the key belongs would
+            # wait for a writer for ever; opened at once, fstat refuses it below. Reads of a
+            # regular file ignore the flag.
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             raise KeyFileMissing(path) from None
         except OSError as exc:

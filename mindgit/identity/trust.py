@@ -325,14 +325,26 @@ class TrustStore:
     def _load(self) -> _Snapshot:
         now = time.time_ns()
         try:
-            with open(self.path, "rb") as f:
-                st = os.fstat(f.fileno())
-                data = f.read()
+            # O_NONBLOCK: a named pipe in the trust file's place would block the open for ever
+            # (git too reads this file); it is refused below instead.
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             snapshot = _Snapshot(None, b"", [])
         except OSError as exc:
             raise TrustFileUnreadable(self.path, exc.strerror or str(exc)) from None
         else:
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise TrustFileUnreadable(self.path, "not a regular file")
+                chunks = []
+                while chunk := os.read(fd, 1 << 16):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+            except OSError as exc:
+                raise TrustFileUnreadable(self.path, exc.strerror or str(exc)) from None
+            finally:
+                os.close(fd)
             stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             previous = self._snapshot
             if previous is not None and previous.data == data:
