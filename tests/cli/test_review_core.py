@@ -322,3 +322,23 @@ def test_an_empty_revision_is_a_wrong_command_line(
         one_error(r.code, r.err, 2)
         assert "is empty: name an experiment or a commit" in r.err
     assert changes(before, snapshot(store.path)) == []
+
+
+# -- fork --no-switch from a detached HEAD -----------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["detached", "damaged"])
+def test_fork_no_switch_json_from_a_head_naming_no_experiment(
+    store: Store, mg: Mg, how: str
+) -> None:
+    # Made the experiment, then failed reading the current one for its JSON (exit 1, an error
+    # document): a failed command that had changed the store.
+    head = store.head()
+    if how == "detached":
+        git("--git-dir", str(store.path), "update-ref", "--no-deref", "HEAD", head)
+    else:
+        (store.path / "HEAD").write_text("ref: refs/heads/a..b\n")
+    r = mg("--store", str(store.path), "fork", "new", "--from", "main", "--no-switch", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out) == {"experiment": "new", "commit": head, "current": None}
+    assert Store(store.path).head("new") == head

@@ -631,9 +631,20 @@ def fork(
         start = _rev_or_experiment(store, start, experiment)
     commit = store.fork(name, start=start, switch=not no_switch)
     if as_json:
-        emit_json({"experiment": name, "commit": commit, "current": store.current})
+        emit_json({"experiment": name, "commit": commit, "current": _current_or_none(store)})
     else:
         info(f"experiment {name} at {commit[:12]}" + ("" if no_switch else " (now current)"))
+
+
+def _current_or_none(store: Any) -> str | None:
+    """The current experiment, or None when HEAD names none: `fork --no-switch` from a
+    detached HEAD has made its experiment, and must not then fail on reporting it."""
+    from mindgit.store.repository import HeadDetached, HeadUnreadable
+
+    try:
+        return str(store.current)
+    except (HeadDetached, HeadUnreadable):
+        return None
 
 
 @click.command()
