@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pygit2
@@ -20,7 +23,7 @@ from tests.adapters.test_car_builders import (
     rich_store,
     store_fingerprint,
 )
-from tests.conftest import Mg, git
+from tests.conftest import ROOT, Mg, git
 
 
 @pytest.fixture
@@ -224,3 +227,40 @@ def test_cat_of_an_ipld_path_says_so(source: Store, mg: Mg, form: str) -> None:
     assert r.err.startswith(
         f"mindgit: error: {text!r} is an IPLD path; `mindgit cat` takes one CID"
     )
+
+
+# -- export --car /dev/stdout ----------------------------------------------------------------
+
+
+def export_to_stdout(store: Store, tmp_path: Path, *args: str) -> tuple[int, bytes, bytes]:
+    """`mindgit export ARGS` with standard output a real file (capsys has no descriptor)."""
+    out = tmp_path / "stdout"
+    with open(out, "wb") as stdout:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mindgit", "--store", str(store.path), "export", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            timeout=120,
+        )
+    return proc.returncode, out.read_bytes(), proc.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="/dev/fd/N is Linux's")
+@pytest.mark.parametrize("target", ["/dev/stdout", "/dev/fd/1"])
+def test_export_to_dev_stdout_writes_the_car_alone(
+    source: Store, tmp_path: Path, target: str
+) -> None:
+    # The root CID's line followed the CAR on the same stdout: a section that does not parse.
+    code, out, err = export_to_stdout(source, tmp_path, "dreamer", "--car", target)
+    assert code == 0, err
+    assert out == export_bytes(source, "dreamer")
+    assert b"root baguqeera" in err
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="/dev/fd/N is Linux's")
+def test_export_to_dev_stdout_with_json_is_refused(source: Store, tmp_path: Path) -> None:
+    code, out, err = export_to_stdout(source, tmp_path, "--car", "/dev/stdout", "--json")
+    assert code == 2
+    assert b"--car /dev/stdout and --json both write to stdout; pick one" in err
+    assert json.loads(out)["type"] == "UsageError"  # --json's error document, and no CAR

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -86,7 +88,8 @@ def export(
             with contextlib.suppress(OSError):
                 spool.close()
     else:
-        with _atomic_output(Path(car_path)) as out:
+        output = _atomic_output(Path(car_path), as_json=as_json)
+        with output as out:
             summary = export_car(store, rev, out, history=history)
     data = {
         "root": str(summary.root),
@@ -101,7 +104,8 @@ def export(
     if as_json:
         emit_json(data)
         return
-    if car_path != "-":
+    if car_path != "-" and not output.on_stdout:
+        # After the CAR on the same stdout, the root's line was a broken section at its end.
         click.echo(str(summary.root))
     info(
         f"exported {summary.states} state(s), {summary.blocks} blocks, {summary.bytes} bytes "
@@ -118,6 +122,17 @@ def _spool_file() -> BinaryIO:
         raise SpoolError(tempfile.gettempdir(), error.strerror or str(error)) from None
 
 
+def _same_file(fd: int, stream: Any) -> bool:
+    """Whether ``fd`` is the file behind ``stream`` (not /dev/null, which mixes nothing)."""
+    try:
+        here, there = os.fstat(fd), os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not os.path.samestat(here, there):
+        return False
+    return not (stat.S_ISCHR(here.st_mode) and os.path.samestat(here, os.stat(os.devnull)))
+
+
 class _atomic_output:
     """A file written under a temporary name and renamed into place only on success.
 
@@ -125,8 +140,10 @@ class _atomic_output:
     is written through instead: renamed over, it would be replaced (as root, /dev/null).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, as_json: bool = False) -> None:
         self.path = path
+        self.as_json = as_json
+        self.on_stdout = False  # written through to the file that is standard output
         self.target = path
         self.mode = 0o644  # set with the target in __enter__
         self.tmp: Path | None = None
@@ -149,6 +166,10 @@ class _atomic_output:
                 self.file = open(self.path, "ab", buffering=1 << 20)
             except OSError as error:
                 raise CannotWrite.of(str(self.path), error) from None
+            self.on_stdout = _same_file(self.file.fileno(), sys.stdout)
+            if self.on_stdout and self.as_json:
+                self.file.close()
+                raise UsageError(f"--car {self.path} and --json both write to stdout; pick one")
             return self.file
         self.target, self.mode = planned
         directory = self.target.parent if str(self.target.parent) else Path(".")
