@@ -264,3 +264,15 @@ def test_export_to_dev_stdout_with_json_is_refused(source: Store, tmp_path: Path
     assert code == 2
     assert b"--car /dev/stdout and --json both write to stdout; pick one" in err
     assert json.loads(out)["type"] == "UsageError"  # --json's error document, and no CAR
+
+
+def test_export_into_another_store_is_refused(source: Store, mg: Mg, tmp_path: Path) -> None:
+    # Only the exporting store was guarded: `--car ../other/HEAD` left a store that did not open.
+    other = init_store(tmp_path / "other", "other")
+    before = store_fingerprint(other)
+    for name in ("HEAD", "config", "refs/heads/main", "new.car"):
+        r = mg("--store", str(source.path), "export", "--car", str(other.path / name))
+        assert r.code == 2 and "is inside the store" in r.err, r.err
+    assert store_fingerprint(other) == before
+    assert not (other.path / "new.car").exists()
+    assert (other.path / "config").read_text().startswith("[core]")

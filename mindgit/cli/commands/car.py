@@ -17,6 +17,7 @@ from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import (
     json_option,
     open_store_from,
+    refuse_inside_any_store,
     refuse_inside_store,
     typed_experiment_name,
 )
@@ -69,6 +70,8 @@ def export(
     store = open_store_from(ctx)
     if car_path != "-":
         refuse_inside_store("--car", Path(car_path), store.path)
+        # Another store's HEAD or config is as easily clobbered (`--car ../other/HEAD`).
+        refuse_inside_any_store("--car", Path(car_path))
     if car_path == "-":
         stdout = standard_stream("output")
         # The CAR waits in an unnamed temporary file until the export has succeeded: one that
