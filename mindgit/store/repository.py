@@ -28,6 +28,7 @@ from mindgit.identity.trust import TrustedNode, TrustStore
 from mindgit.store.config import BadConfigValue, NoValue, config_reader
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
+    CorruptRef,
     RefError,
     RefMoved,
     check_ref_name,
@@ -420,7 +421,13 @@ class Store:
         """``name`` checked to exist, or the current experiment."""
         exp = self.current if name is None else check_experiment_name(name)
         if read_ref(self.repo, HEADS + exp) is None:
-            raise UnknownRef(exp)
+            try:
+                target = self.repo.lookup_reference(HEADS + exp).target
+            except (KeyError, ValueError, pygit2.GitError):
+                raise UnknownRef(exp) from None
+            # A symbolic ref to nothing (`git symbolic-ref`): listed by experiments(), so no
+            # unknown name; "unknown experiment" failed `mindgit experiments` as a whole.
+            raise CorruptRef(HEADS + exp, f"a symbolic ref to {target}, which does not exist")
         return exp
 
     def experiments(self) -> list[str]:

@@ -342,3 +342,25 @@ def test_fork_no_switch_json_from_a_head_naming_no_experiment(
     assert r.code == 0, r.err
     assert json.loads(r.out) == {"experiment": "new", "commit": head, "current": None}
     assert Store(store.path).head("new") == head
+
+
+def test_experiments_lists_the_others_past_a_symbolic_ref_to_nothing(store: Store, mg: Mg) -> None:
+    # Failed as a whole: "unknown experiment or revision 'dangling'" (exit 1), listing nothing.
+    gitdir = ["--git-dir", str(store.path)]
+    git(*gitdir, "symbolic-ref", "refs/heads/dangling", "refs/heads/nothing")
+    r = mg("--store", str(store.path), "experiments")
+    assert r.code == 0, r.err
+    assert [line.split("\t")[1:3] for line in r.out.splitlines()] == [
+        ["dangling", ""],
+        ["main", store.head()[:12]],
+    ]
+    assert r.err == (
+        "mindgit: warning: dangling: refs/heads/dangling cannot be read (a symbolic ref to "
+        "refs/heads/nothing, which does not exist); nothing was changed\n"
+    )
+    before = snapshot(store.path)
+    for args in (("switch", "dangling"), ("think", "x", "-e", "dangling")):
+        r = mg("--store", str(store.path), *args)
+        one_error(r.code, r.err, 1)
+        assert "a symbolic ref to refs/heads/nothing, which does not exist" in r.err
+    assert changes(before, snapshot(store.path)) == []

@@ -669,6 +669,7 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
     import pygit2
 
     from mindgit.store import history
+    from mindgit.store.refs import CorruptRef
     from mindgit.store.repository import ExperimentAtNoCommit, HeadDetached, HeadUnreadable
 
     store = open_store_from(ctx)
@@ -680,16 +681,17 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
         info(f"mindgit: warning: {e} (hint: {e.hint})")
     rows: list[dict[str, Any]] = []
     damaged: dict[str | None, DamagedStore] = {}
-    at_no_commit: list[ExperimentAtNoCommit] = []
+    at_no_commit: list[tuple[str, MindgitError]] = []
     for name in store.experiments():
         try:
             head = store.head(name)
-        except ExperimentAtNoCommit as e:
+        except (ExperimentAtNoCommit, CorruptRef) as e:
             # Listed with what is wrong, as a state that cannot be read is: it hid every
-            # experiment after it (a blob's NotACommit, a missing object's KeyError).
-            at_no_commit.append(e)
+            # experiment after it (a blob's NotACommit, a missing object's KeyError, a
+            # symbolic ref to nothing's "unknown experiment").
+            at_no_commit.append((name, e))
             rows.append(
-                {"name": name, "current": name == current, "head": e.oid}
+                {"name": name, "current": name == current, "head": getattr(e, "oid", None)}
                 | dict.fromkeys(("signer", "signature", "state", "genes", "thoughts"))
                 | {"error": str(e)}
             )
@@ -721,8 +723,8 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
         _emit_or_damaged(rows, "experiments", list(damaged.values()))
         _fail_on_damage(list(damaged.values()))
         return
-    for broken in at_no_commit:
-        info(f"mindgit: warning: {broken.name}: {one_line(str(broken))}")
+    for name, broken in at_no_commit:
+        info(f"mindgit: warning: {name}: {one_line(str(broken))}")
     table(
         "experiments",
         ["", "name", "head", "signer", "signature", "genes", "thoughts"],
@@ -730,7 +732,7 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
             [
                 "*" if r["current"] else "",
                 r["name"],
-                str(r["head"])[:12],
+                str(r["head"] or "")[:12],
                 r["signer"],
                 r["signature"],
                 r["genes"],
