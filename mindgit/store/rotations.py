@@ -269,18 +269,70 @@ def apply_rotations(
     key and keeps the old key trusted as ``<name>.retired-<n>``, bounded by the record's heads.
     A rotation to a key already trusted here, from a key unknown here, trusts the old key as
     retired (``_earlier_keys``). Any other signed by an unknown or a retired key, or malformed,
-    is refused: with ``strict`` the first refusal raises (``UntrustedRotation`` or
-    ``BadRotation``) before anything changes; otherwise it is reported and the rest applied.
+    is refused: with ``strict`` the first refusal raises (``UntrustedRotation``,
+    ``BadRotation`` or ``ForeignOwnRotation``) before anything changes; otherwise it is
+    reported and the rest applied. A rotation of this node's own key is accepted only from its
+    own ``refs/keys/announce``.
     """
     _finish_trust_journal(store)
-    plan = plan_key_changes(store.repo, store.trust, [store.resolve(c) for c in commit_ids], strict)
+    tips = [store.resolve(c) for c in commit_ids]
+    foreign = _foreign_own_rotations(store, tips)
+    if foreign and strict:
+        raise ForeignOwnRotation(foreign[0][0], foreign[0][1])
+    # Not strict: the rest is applied, so leave out every tip whose chain runs through one.
+    refused = {oid for oid, _ in foreign}
+    kept = [t for t in tips if refused.isdisjoint(walk(store.repo, [t]))]
+    plan = plan_key_changes(store.repo, store.trust, kept, strict)
     for change in plan.changes:
         if change.new is None:
             if store.trust.find(change.old) is None:
                 store.trust.add(change.old, change.retired_as, change.heads)
         else:
             _move_trust(store, change.old, change.new, change.name, change.heads, change.retired_as)
-    return list(plan.outcomes)
+    outcomes = list(plan.outcomes)
+    for oid, reason in foreign:
+        outcomes.append(RotationOutcome(oid, None, None, None, "refused", reason))
+    return outcomes
+
+
+def _foreign_own_rotations(store: Store, tips: Sequence[str]) -> list[tuple[str, str]]:
+    """Announcements below ``tips`` that rotate a key this node holds or held, but that this
+    node never made (they are not in its own ``refs/keys/announce``): (commit, reason).
+
+    Only this node rotates its own key. Another store sharing it (``init --key``) or a thief
+    holding it can sign such an announcement, and accepting it would retire the key this node
+    signs with, so that its own history stops verifying (``pull`` refuses them the same way).
+    """
+    own_tip = read_ref(store.repo, ANNOUNCE_REF)
+    own_commits = set(walk(store.repo, [own_tip])) if own_tip is not None else set()
+    own_keys = {store.public_key.raw}
+    for oid in own_commits:
+        record = read_announcement_in(store.repo, oid)
+        own_keys.update((record.old.raw, record.new.raw))
+    foreign: list[tuple[str, str]] = []
+    for oid in walk(store.repo, tips):
+        if oid in own_commits:
+            continue
+        try:
+            record = read_announcement_in(store.repo, oid)
+        except BadRotation:
+            continue  # refused (or reported) by plan_key_changes, as any malformed one
+        if record.old.raw in own_keys or record.new.raw in own_keys:
+            foreign.append((oid, "a rotation of this node's own key that it never made"))
+    return foreign
+
+
+class ForeignOwnRotation(MindgitError):
+    """An announcement that rotates this node's own key, which this node did not make."""
+
+    def __init__(self, commit: str, reason: str) -> None:
+        self.commit = commit
+        self.reason = reason
+        super().__init__(
+            f"refused key rotation {commit[:12]}: {reason}; nothing was changed",
+            hint="another store sharing this key (init --key) rotated it, or the key was "
+            "stolen: rotate this store with `mindgit keys rotate` instead",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from mindgit.store.verify import verify_commits
 from tests.conftest import Mg
 from tests.private.conftest import Nodes, fetch
 from tests.private.test_retired import RETIRED, _thief
+from tests.snapshots import changes, snapshot
 
 
 def _trusted(store: Store) -> dict[str, tuple[str, tuple[str, ...] | None]]:
@@ -172,3 +173,30 @@ def test_untrusting_a_node_with_a_long_name_drops_its_retired_keys(
     observer.untrust(long_name)
     # The node is no longer trusted, and neither is any key it rotated away from.
     assert observer.trust.find(old) is None
+
+
+def test_keys_apply_refuses_a_rotation_of_this_nodes_own_key_made_elsewhere(
+    tmp_path: Path, mg: Mg
+) -> None:
+    # One identity, several stores (`init --key`): the first store rotates the shared key.
+    key_file = tmp_path / "shared.key"
+    NodeKey.generate().save(key_file)
+    first = init_store(tmp_path / "first", "alpha", key_file=key_file)
+    second = init_store(tmp_path / "second", "alpha", key_file=key_file)
+    second.think("the second store's own work")
+    rotate_key(first)
+    fetch(second, first, f"+{ANNOUNCE_REF}:refs/keys/fetched")
+    before = snapshot(second.path)
+
+    # `pull` refuses that chain ("a rotation of this node's own key that it never made");
+    # `keys apply` retired the key the second store still signs with, and its own history
+    # stopped verifying.
+    result = mg("--store", str(second.path), "keys", "apply", "refs/keys/fetched")
+    assert result.code == 1
+    assert "this node's own key" in result.err and result.err.count("\n") == 1
+    assert changes(before, snapshot(second.path)) == []
+    assert second.verify().ok
+    # Its own rotations are still its own to apply again (nothing changes).
+    rotate_key(second)
+    again = mg("--store", str(second.path), "keys", "apply", ANNOUNCE_REF)
+    assert again.code == 0, again.err
