@@ -31,6 +31,7 @@ from mindgit.store.refs import (
     CorruptRef,
     RefError,
     RefMoved,
+    SymbolicRef,
     check_ref_name,
     locked_head,
     locked_ref,
@@ -509,6 +510,14 @@ class Store:
 
     def switch(self, name: str) -> None:
         self.head(name)  # an experiment at no commit is no state to switch to
+        try:
+            target = self.repo.lookup_reference(HEADS + name).target
+        except (KeyError, ValueError, pygit2.GitError):
+            target = None
+        if isinstance(target, str):
+            # A symbolic ref (`git symbolic-ref refs/heads/alias refs/heads/main`): current, it
+            # made every later write fail ("is a symbolic ref ... name main instead").
+            raise SymbolicRef(HEADS + name, target)
         set_head(self.repo, HEADS + name, wait=self.lock_wait)
 
     # -- reading --------------------------------------------------------------------------

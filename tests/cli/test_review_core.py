@@ -364,3 +364,14 @@ def test_experiments_lists_the_others_past_a_symbolic_ref_to_nothing(store: Stor
         one_error(r.code, r.err, 1)
         assert "a symbolic ref to refs/heads/nothing, which does not exist" in r.err
     assert changes(before, snapshot(store.path)) == []
+
+
+def test_switch_to_a_symbolic_experiment_names_its_target(store: Store, mg: Mg) -> None:
+    # Made it current; then every write failed on it ("is a symbolic ref").
+    git("--git-dir", str(store.path), "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "switch", "alias")
+    one_error(r.code, r.err, 1)
+    assert "refs/heads/alias is a symbolic ref to refs/heads/main" in r.err
+    assert "name main instead" in r.err
+    assert changes(before, snapshot(store.path)) == []
