@@ -69,6 +69,18 @@ class NotAStateCommit(MindgitError):
         )
 
 
+class UnportableCommit(MindgitError):
+    """A commit in the history being exported has a message no history block can carry."""
+
+    def __init__(self, commit: str, problem: str) -> None:
+        self.commit = commit
+        self.problem = problem
+        super().__init__(
+            f"commit {commit} in this history cannot be a history block: {problem}",
+            hint="export without --history: the state itself travels",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryBlock:
     """One commit's history block, as described in the module docstring."""
@@ -263,8 +275,9 @@ def state_history(
 ) -> Iterator[CommitHistory]:
     """Every commit reachable from ``tips``, parents first, each with its history block.
 
-    A commit whose tree holds no manifest raises ``NotAStateCommit``; with ``skip_non_states``
-    it and every commit descending from it are skipped instead (they have no history block).
+    A commit whose tree holds no manifest raises ``NotAStateCommit``, one whose message no
+    history block can carry ``UnportableCommit``; with ``skip_non_states`` it and every commit
+    descending from it are skipped instead (they have no history block).
     Memory grows with the number of commits (one CID each), not with the states' sizes.
     """
     manifests: dict[pygit2.Oid, CID] = {}
@@ -285,6 +298,15 @@ def state_history(
             manifest = CID.of(read_blob(repo, entry.id, f"the manifest of commit {oid}"))
             manifests[entry.id] = manifest
         links = tuple(p for p in parents if p is not None)
-        block = HistoryBlock(manifest, links, portable_message(commit.message)).encode()
+        try:
+            block = HistoryBlock(manifest, links, portable_message(commit.message)).encode()
+        except HistoryFormatError as error:
+            # A message over the size limit, or holding a NUL: the import's checks, which the
+            # HistoryBlock applies, said "the CAR was not written by mindgit export" here.
+            if not skip_non_states:
+                raise UnportableCommit(oid, error.problem) from None
+            # cat: such a commit has no history block, so none is the one asked for.
+            history[oid] = None
+            continue
         history[oid] = block.cid
         yield CommitHistory(oid, tree, manifest, entry.id, block)

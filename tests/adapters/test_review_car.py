@@ -276,3 +276,27 @@ def test_export_into_another_store_is_refused(source: Store, mg: Mg, tmp_path: P
     assert store_fingerprint(other) == before
     assert not (other.path / "new.car").exists()
     assert (other.path / "config").read_text().startswith("[core]")
+
+
+# -- a commit whose message no history block can carry ---------------------------------------
+
+
+def test_a_commit_too_long_for_a_history_block_is_named_and_cat_passes_it(
+    store: Store, mg: Mg, tmp_path: Path
+) -> None:
+    human = Block.encode({"label": "human", "value": "Ada"})
+    state = store.state().with_memories({"human": human.cid})
+    long = store.commit_state(state, {human.cid: human.data}, "edit\n\n" + "y" * 70_000)
+    at = ("--store", str(store.path))
+    # It said "history block: 'message' is ... bytes" with the import's hint, "the CAR was not
+    # written by `mindgit export --history`", though no CAR was read.
+    r = mg(*at, "export", "--history", "--car", str(tmp_path / "a.car"))
+    assert r.code == 1
+    assert r.err.startswith(f"mindgit: error: commit {long.id} in this history cannot be")
+    assert "export without --history" in r.err and "not written by" not in r.err
+    # cat of a block no store holds looked at every history block and failed on this one.
+    absent = "baguqeerawxkuyopgmzy4s4y3t5dr4wc5qjrm2t2usy7qzeyifwg46m2njr4a"
+    r = mg(*at, "cat", absent)
+    assert r.code == 1 and f"block {absent} is not in this store" in r.err
+    assert mg(*at, "cat", str(human.cid)).code == 0
+    assert mg(*at, "export", "--car", str(tmp_path / "a.car")).code == 0
