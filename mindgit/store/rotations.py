@@ -209,6 +209,20 @@ def rotate_key(store: Store) -> Rotation:
     size = len(RotationRecord(old.public, stand_in, store.name, heads).to_bytes())
     if size > MAX_ANNOUNCEMENT_BYTES:
         raise RotationTooLarge(len(heads), size)
+    # The chain the new announcement extends, checked before anything is written: failing
+    # after the new key is saved would leave a pending key that blocks every signature, and a
+    # rotation that running again cannot finish.
+    tip = read_ref(store.repo, ANNOUNCE_REF)
+    if tip is not None:
+        try:
+            read_announcement(store, tip)
+        except BadRotation as e:
+            error = BadRotation(f"{ANNOUNCE_REF} at {tip[:12]}", f"{e.reason}; nothing was changed")
+            error.hint = (
+                f"point {ANNOUNCE_REF} back at this node's last rotation announcement (peers "
+                "hold it as refs/keys/<root>), or delete it if this node never rotated"
+            )
+            raise error from None
     folder = store.path / MINDGIT_DIR
     external = store.external_key
     pending = store.pending_key_path

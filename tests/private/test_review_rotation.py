@@ -17,7 +17,7 @@ from mindgit.store.private import reveal, share, think_private
 from mindgit.store.repository import Store, init_store
 from mindgit.store.rotations import ANNOUNCE_REF, apply_rotations, rotate_key
 from mindgit.store.verify import verify_commits
-from tests.conftest import Mg
+from tests.conftest import Mg, git
 from tests.private.conftest import Nodes, fetch
 from tests.private.test_retired import RETIRED, _thief
 from tests.snapshots import changes, snapshot
@@ -200,3 +200,20 @@ def test_keys_apply_refuses_a_rotation_of_this_nodes_own_key_made_elsewhere(
     rotate_key(second)
     again = mg("--store", str(second.path), "keys", "apply", ANNOUNCE_REF)
     assert again.code == 0, again.err
+
+
+def test_a_damaged_announce_ref_stops_the_rotation_before_anything_is_written(
+    tmp_path: Path, mg: Mg
+) -> None:
+    store = init_store(tmp_path / "alpha", "alpha")
+    store.think("some work")
+    # refs/keys/announce moved onto a commit that is no announcement (a stray update-ref).
+    git("--git-dir", str(store.path), "update-ref", ANNOUNCE_REF, "refs/heads/main")
+    before = snapshot(store.path)
+    result = mg("--store", str(store.path), "keys", "rotate")
+    assert result.code == 1
+    assert ANNOUNCE_REF in result.err and result.err.count("\n") == 1
+    # Nothing written: no pending key (which blocked every signing command, and the rotation
+    # it asked to finish failed the same way for ever), no retired key file.
+    assert changes(before, snapshot(store.path)) == []
+    assert mg("--store", str(store.path), "think", "more work").code == 0
