@@ -256,7 +256,8 @@ def _encode_into(value: Any, out: list[str], depth: int) -> None:
     elif isinstance(value, float):
         out.append(_float_text(float(value)))
     elif isinstance(value, str):
-        out.append(encode_basestring(str(value)))
+        # Its characters, not its str(): a (str, Enum) member's str() is "Colour.RED".
+        out.append(encode_basestring(str.__str__(value)))
     elif isinstance(value, list | tuple):
         _encode_list(value, out, depth)
     else:

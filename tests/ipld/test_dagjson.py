@@ -4,7 +4,7 @@ import json
 import math
 import struct
 from collections import OrderedDict
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import Any
 
 import pytest
@@ -293,6 +293,23 @@ def test_subclasses_and_tuples_encode_as_their_kind() -> None:
     assert encode((1, (2,), True)) == b"[1,[2],true]"
     assert encode(Level.HIGH) == b"3"
     assert encode({"k": Level.HIGH}) == b'{"k":3}'
+
+
+class Colour(str, Enum):  # noqa: UP042 - the mixin, not StrEnum, whose str() is its value
+    RED = "red"
+
+
+class Shouting(str):
+    def __str__(self) -> str:
+        return self.upper()
+
+
+def test_a_str_subclass_encodes_as_its_characters_not_its_str() -> None:
+    # A (str, Enum) member was written as str() spells it, "Colour.RED", as a value (but "red"
+    # as a map key): a string subclass is its characters, as an IntEnum is its number.
+    assert encode(Colour.RED) == b'"red"'
+    assert encode({"k": Colour.RED, Colour.RED: [Colour.RED]}) == b'{"k":"red","red":["red"]}'
+    assert encode(Shouting("quiet")) == b'"quiet"'
 
 
 @pytest.mark.parametrize(
