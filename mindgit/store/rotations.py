@@ -223,6 +223,11 @@ def rotate_key(store: Store) -> Rotation:
                 "hold it as refs/keys/<root>), or delete it if this node never rotated"
             )
             raise error from None
+    retired_folder = store.path / MINDGIT_DIR / RETIRED_DIR
+    if os.path.lexists(retired_folder) and not retired_folder.is_dir():
+        error = BadRotation("retire", f"{retired_folder} is not a directory; nothing was changed")
+        error.hint = "move it away: that is where the keys this node rotates away from are kept"
+        raise error
     folder = store.path / MINDGIT_DIR
     external = store.external_key
     pending = store.pending_key_path

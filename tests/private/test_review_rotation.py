@@ -217,3 +217,19 @@ def test_a_damaged_announce_ref_stops_the_rotation_before_anything_is_written(
     # it asked to finish failed the same way for ever), no retired key file.
     assert changes(before, snapshot(store.path)) == []
     assert mg("--store", str(store.path), "think", "more work").code == 0
+
+
+def test_a_file_where_the_retired_keys_go_stops_the_rotation_before_anything_is_written(
+    tmp_path: Path, mg: Mg
+) -> None:
+    store = init_store(tmp_path / "alpha", "alpha")
+    retired = store.path / "mindgit" / "retired"
+    retired.write_bytes(b"")
+    before = snapshot(store.path)
+    result = mg("--store", str(store.path), "keys", "rotate")
+    assert result.code == 1
+    assert f"{retired} is not a directory" in result.err and result.err.count("\n") == 1
+    # It said only "File exists", after saving the new key as pending.key: every signing
+    # command then refused until a rotation that failed the same way was finished.
+    assert changes(before, snapshot(store.path)) == []
+    assert mg("--store", str(store.path), "think", "more work").code == 0
