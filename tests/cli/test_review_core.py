@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from mindgit.errors import MindgitError
+from mindgit.ipld.cid import CID
 from mindgit.store.repository import Store
+from mindgit.store.state import Block, State
 from tests.conftest import Mg, fsck, git, read_only_mount_works
 from tests.snapshots import changes, snapshot
 
@@ -375,3 +377,28 @@ def test_switch_to_a_symbolic_experiment_names_its_target(store: Store, mg: Mg) 
     assert "refs/heads/alias is a symbolic ref to refs/heads/main" in r.err
     assert "name main instead" in r.err
     assert changes(before, snapshot(store.path)) == []
+
+
+# -- diff of a memory block's value ------------------------------------------------------------
+
+CLIPBOARD = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
+
+
+def test_diff_of_a_memory_value_prints_no_control_codes(store: Store, mg: Mg) -> None:
+    # The value diff's lines were echoed as they are: an OSC 52 in a memory (a peer's, an
+    # imported agent file's) wrote the terminal's clipboard. show already made them one line.
+    values = ["line one\n\tline two", f"line one\n\tline {CLIPBOARD}two"]
+    for value in values:
+        block = Block.encode({"label": "human", "value": value})
+
+        def change(state: State, block: Block = block) -> tuple[State, dict[CID, bytes]]:
+            return state.with_memories({"human": block.cid}), {block.cid: block.data}
+
+        store.update(change, "mem")
+    r = mg("--store", str(store.path), "diff", "main~1", "main")
+    assert r.code == 0, r.err
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert r.out.splitlines()[-2:] == [
+        "    -   line two",
+        "    +   line ?]52;c;ZWNobyBwd25lZA==?two",
+    ]

@@ -803,7 +803,14 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
             mark = "+" if m.old is None else "-" if m.new is None else "~"
             click.echo(f"{mark} {kind} {m.name}")
             for line in _value_diff(m):
-                click.echo(f"    {line}")
+                click.echo(f"    {_diff_line(line)}")
+
+
+def _diff_line(line: str) -> str:
+    """A line of a block's value diff as a terminal shows and never runs: the value may be a
+    peer's or an imported agent file's, and an OSC 52 in it wrote the reader's clipboard. Unlike
+    :func:`one_line`, the line's own spacing (an indented value) is kept."""
+    return "".join(c if c.isprintable() else "?" for c in line.expandtabs(4))
 
 
 def _value_text(side: Any) -> str | None:
