@@ -16,7 +16,7 @@ from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
 from mindgit.store.repository import Store
 from mindgit.store.state import Block, State
-from tests.conftest import Mg, fsck, git, read_only_mount_works
+from tests.conftest import FIXTURES, Mg, fsck, git, read_only_mount_works
 from tests.snapshots import changes, snapshot
 
 
@@ -402,3 +402,23 @@ def test_diff_of_a_memory_value_prints_no_control_codes(store: Store, mg: Mg) ->
         "    -   line two",
         "    +   line ?]52;c;ZWNobyBwd25lZA==?two",
     ]
+
+
+def test_show_of_an_imported_agent_prints_no_control_codes(
+    store: Store, mg: Mg, tmp_path: Path
+) -> None:
+    # The agent's name, model and tool names (an agent file's words) were echoed as they were.
+    af = json.loads(json.loads((FIXTURES / "agent-files" / "memgpt_agent.af").read_text()))
+    agent = af["agents"][0]
+    agent["name"] = f"evil{CLIPBOARD}"
+    agent["llm_config"]["model"] = f"model{CLIPBOARD}"
+    af["tools"][0]["name"] = f"tool{CLIPBOARD}"
+    path = tmp_path / "evil.af"
+    path.write_text(json.dumps(af))
+    s = ["--store", str(store.path)]
+    assert mg(*s, "import-af", str(path), "--as", "ev").code == 0
+    r = mg(*s, "show", "-e", "ev")
+    assert r.code == 0, r.err
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "agent      evil?]52;c;ZWNobyBwd25lZA==? (model?]52;c;ZWNobyBwd25lZA==?)" in r.out
+    assert "tool?]52;c;ZWNobyBwd25lZA==?" in r.out

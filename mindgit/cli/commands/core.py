@@ -399,8 +399,10 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     if data["data"]:
         click.echo(f"data       {', '.join(data['data'])}")
     if agent is not None:
-        click.echo(f"agent      {agent['name'] or '-'} ({agent['model'] or 'no model'})")
-        click.echo(f"tools      {len(agent['tools'])}: {', '.join(agent['tools'])}")
+        # An imported agent file's words: an OSC 52 in its name wrote the terminal's clipboard.
+        name, model = one_line(agent["name"] or "-"), one_line(agent["model"] or "no model")
+        click.echo(f"agent      {name} ({model})")
+        click.echo(f"tools      {len(agent['tools'])}: {one_line(', '.join(agent['tools']))}")
         click.echo(f"messages   {agent['messages']}")
     _fail_on_damage(damaged)
 
