@@ -597,7 +597,8 @@ def _complete_move(
     # The old key goes from wherever it is trusted as a current key: under ``name`` when it held
     # the node's name, or under another name when the new key was trusted before the rotation.
     holder = trust.find(old)
-    if holder is not None and holder.name != retired and not is_retired_name(holder.name):
+    current = holder is not None and (holder.name == name or not is_retired_name(holder.name))
+    if holder is not None and holder.name != retired and current:
         trust.remove(old.did)
     if trust.find(old) is None:
         trust.add(old, retired, heads)

@@ -233,3 +233,15 @@ def test_a_file_where_the_retired_keys_go_stops_the_rotation_before_anything_is_
     # command then refused until a rotation that failed the same way was finished.
     assert changes(before, snapshot(store.path)) == []
     assert mg("--store", str(store.path), "think", "more work").code == 0
+
+
+def test_a_node_whose_own_name_looks_retired_still_rotates(tmp_path: Path) -> None:
+    # Node names are [A-Za-z0-9._-]{1,64}: "build.retired-2" is one (init accepts it).
+    store = init_store(tmp_path / "build", "build.retired-2")
+    old = store.public_key
+    r = rotate_key(store)
+    assert store.trust.get("build.retired-2").key == r.new
+    retired = store.trust.find(old)
+    assert retired is not None and retired.heads is not None
+    store.think("signed by the new key")
+    assert store.verify().ok
