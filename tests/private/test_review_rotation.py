@@ -245,3 +245,21 @@ def test_a_node_whose_own_name_looks_retired_still_rotates(tmp_path: Path) -> No
     assert retired is not None and retired.heads is not None
     store.think("signed by the new key")
     assert store.verify().ok
+
+
+def test_trust_add_refuses_a_name_kept_for_retired_keys(nodes: Nodes, mg: Mg) -> None:
+    alpha, beta = nodes("alpha", "beta", trust=False)
+    before = snapshot(alpha.path)
+    # Trusted under such a name, beta could never be sealed to ("a retired key") and every
+    # rotation it announced would be refused ("a key already retired").
+    for name in ("beta.retired-1", "build.retired-12"):
+        result = mg("--store", str(alpha.path), "trust", "add", beta.public_key.did, "--name", name)
+        assert result.code == 2
+        assert ".retired-<n>" in result.err and result.err.count("\n") == 1
+    assert changes(before, snapshot(alpha.path)) == []
+    for name in ("beta.retired", "beta.retired-0", "retired-1", "beta-retired-1"):
+        assert (
+            mg("--store", str(alpha.path), "trust", "add", beta.public_key.did, "--name", name).code
+            == 0
+        )
+        alpha.trust.remove(name)

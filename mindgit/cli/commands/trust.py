@@ -20,8 +20,18 @@ def trust() -> None:
 @click.pass_context
 def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
     """Trust KEY (a did:key or an `ssh-ed25519 AAAA...` line) under NAME."""
+    from mindgit.errors import UsageError
+    from mindgit.identity.rotation import is_retired_name
+
     public = typed_key(key)
     typed_node_name(name, "--name")
+    if is_retired_name(name):
+        # Such a name marks a key its node rotated away from: a node trusted under it could
+        # never be sealed to, and every key rotation it announced would be refused.
+        raise UsageError(
+            f"--name: {name} has the form <name>.retired-<n>, kept for keys a rotation retired",
+            hint="choose a name that does not end in .retired-<n>",
+        )
     store = open_store_from(ctx)
     node = store.trust.add(public, name)
     if as_json:
