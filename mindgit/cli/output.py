@@ -174,8 +174,16 @@ def _escaped(c: str) -> str:
 
 
 def info(message: str) -> None:
-    """A diagnostic for a person, on stderr."""
-    click.echo(message, err=True)
+    """A diagnostic for a person, on stderr, each of its lines terminal-safe: a message may quote
+    an agent file's or a peer's words (`import-af` named the agent as its file spelled it, an
+    OSC 52 that wrote the reader's clipboard included)."""
+    lines = message.split("\n")
+    click.echo(
+        "\n".join(
+            "".join(c if c.isprintable() or c == "\t" else "?" for c in line) for line in lines
+        ),
+        err=True,
+    )
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

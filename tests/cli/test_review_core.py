@@ -422,3 +422,17 @@ def test_show_of_an_imported_agent_prints_no_control_codes(
     assert "\x1b" not in r.out and "\x07" not in r.out
     assert "agent      evil?]52;c;ZWNobyBwd25lZA==? (model?]52;c;ZWNobyBwd25lZA==?)" in r.out
     assert "tool?]52;c;ZWNobyBwd25lZA==?" in r.out
+
+
+def test_import_af_names_the_agent_in_terminal_safe_words(
+    store: Store, mg: Mg, tmp_path: Path
+) -> None:
+    # "imported agent <name> as ..." went to stderr as the agent file spelled the name.
+    af = json.loads(json.loads((FIXTURES / "agent-files" / "memgpt_agent.af").read_text()))
+    af["agents"][0]["name"] = f"evil{CLIPBOARD}"
+    path = tmp_path / "evil.af"
+    path.write_text(json.dumps(af))
+    r = mg("--store", str(store.path), "import-af", str(path), "--as", "ev")
+    assert r.code == 0, r.err
+    assert "\x1b" not in r.err and "\x07" not in r.err
+    assert "imported agent evil?]52;c;ZWNobyBwd25lZA==? as ev" in r.err
