@@ -111,7 +111,12 @@ def read_state(repo: pygit2.Repository, tree: pygit2.Tree) -> tuple[State, Block
     """The state a tree holds and its manifest block (decoded strictly)."""
     if MANIFEST not in tree:
         raise StateNotFound(f"tree {tree.id} holds no {MANIFEST}")
-    data = repo[tree[MANIFEST].id].read_raw()
+    entry = tree[MANIFEST]
+    if entry.filemode != BLOB:
+        # As verify says it. A symlink's blob was read as the manifest (`diff` of such a tree
+        # said "no differences"), and a tree's or a submodule's bytes as invalid DAG-JSON.
+        raise StateNotFound(f"{MANIFEST} in tree {tree.id} is not a regular file")
+    data = _blob(repo, entry.id, MANIFEST)
     cid = CID.of(data)
     return parse_manifest(data, cid), Block(cid, data)
 

@@ -436,3 +436,45 @@ def test_import_af_names_the_agent_in_terminal_safe_words(
     assert r.code == 0, r.err
     assert "\x1b" not in r.err and "\x07" not in r.err
     assert "imported agent evil?]52;c;ZWNobyBwd25lZA==? as ev" in r.err
+
+
+# -- a manifest.json entry that is no regular file ---------------------------------------------
+
+
+def experiment_with_manifest(store: Store, line: str) -> None:
+    """Experiment ``odd`` at an unsigned commit whose tree holds ``line`` (an ls-tree line)."""
+    gitdir = ["--git-dir", str(store.path)]
+    tree = git(*gitdir, "mktree", "--missing", input=line.encode()).strip()
+    commit = git(*gitdir, "commit-tree", "-m", "odd", tree).strip()
+    git(*gitdir, "update-ref", "refs/heads/odd", commit)
+
+
+@pytest.mark.parametrize("kind", ["symlink", "tree", "gitlink", "executable", "missing"])
+@pytest.mark.parametrize(
+    "args", [("show", "-e", "odd"), ("diff", "main", "odd"), ("think", "x", "-e", "odd")]
+)
+def test_a_manifest_that_is_no_regular_file_is_named(
+    store: Store, mg: Mg, kind: str, args: tuple[str, ...]
+) -> None:
+    # A symlink's blob was read as the manifest (`diff main odd` said "no differences", exit
+    # 0); a tree's or a commit's bytes were "invalid DAG-JSON" of a CID naming nothing; a
+    # missing blob was a KeyError (exit 3).
+    gitdir = ["--git-dir", str(store.path)]
+    manifest = git(*gitdir, "rev-parse", "main:manifest.json").strip()
+    empty = git(*gitdir, "mktree", input=b"").strip()
+    line = {
+        "symlink": f"120000 blob {manifest}\tmanifest.json\n",
+        "tree": f"040000 tree {empty}\tmanifest.json\n",
+        "gitlink": f"160000 commit {store.head()}\tmanifest.json\n",
+        "executable": f"100755 blob {manifest}\tmanifest.json\n",
+        "missing": f"100644 blob {'1234567890' * 4}\tmanifest.json\n",
+    }[kind]
+    experiment_with_manifest(store, line)
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *args)
+    one_error(r.code, r.err, 1)
+    if kind == "missing":
+        assert f"manifest.json: object {'1234567890' * 4} is missing" in r.err
+    else:
+        assert "manifest.json in tree" in r.err and "is not a regular file" in r.err
+    assert changes(before, snapshot(store.path)) == []
