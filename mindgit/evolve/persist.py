@@ -291,7 +291,7 @@ class InlinePersister(Persister):
         self.written = job[0]
 
     def close(self) -> None:
-        pass
+        self._writer.close()
 
 
 def _frame(obj: object, raw: Sequence[bytes] = ()) -> list[bytes]:
@@ -618,6 +618,7 @@ def _child(
             jobs = [named_of(m, shared) for m in messages]
             commits = writer.write([records(job) for job in jobs])
             write_parts(status_fd, _frame(("ok", jobs[-1][0], commits[-1])))
+        writer.close()
         write_parts(status_fd, _frame(("done",)))
     except BaseException as e:
         code = 1
