@@ -478,3 +478,26 @@ def test_a_manifest_that_is_no_regular_file_is_named(
     else:
         assert "manifest.json in tree" in r.err and "is not a regular file" in r.err
     assert changes(before, snapshot(store.path)) == []
+
+
+# -- verify: what the command line alone says is wrong ------------------------------------------
+
+VERIFY_MISUSE = [
+    ("verify", "-e", "main", "--all"),
+    ("verify", "-e", "main", "main"),
+    ("verify", "-e", "main", "--trust", "@trust"),
+    ("verify", "main", "--all"),
+]
+
+
+@pytest.mark.parametrize("args", VERIFY_MISUSE, ids=[" ".join(a) for a in VERIFY_MISUSE])
+def test_verify_misuse_exits_2_inside_a_store_and_out(
+    store: Store, mg: Mg, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # Outside a store these said "not a mindgit store" (exit 1); `verify main --all` verified
+    # every ref and dropped main without a word (exit 0).
+    trust = str(store.path / "mindgit" / "allowed_signers")
+    typed = [trust if a == "@trust" else a for a in args]
+    for where in (store.path, tmp_path / "nowhere"):
+        r = mg("--store", str(where), *typed)
+        one_error(r.code, r.err, 2)

@@ -112,6 +112,12 @@ def verify(
     for rev in revs:
         typed_rev(rev, "REV")
     typed_rev(since, "--since")
+    # All known from the command line: refused before the store is opened (outside one, these
+    # said "not a mindgit store"), and REV with --all was dropped without a word.
+    if experiment is not None and (all_refs or revs or trust_file is not None):
+        raise UsageError("-e/--experiment goes alone, and only with a store")
+    if all_refs and revs:
+        raise UsageError("give revisions or --all, not both")
     count = None
     broken: list[RefProblem] = []
     runs: list[RefProblem] = []
@@ -122,8 +128,7 @@ def verify(
     target = _target(ctx, trust_file, sandbox=recompute is not None)
     repo = target.repo
     if experiment is not None:
-        if all_refs or revs or target.store is None:
-            raise UsageError("-e/--experiment goes alone, and only with a store")
+        assert target.store is not None  # no --trust: checked above
         tips = [str(target.store.head(experiment))]
     elif all_refs:
         tips, broken = ref_tips(repo, SYNCED_PREFIXES)
