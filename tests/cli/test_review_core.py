@@ -501,3 +501,21 @@ def test_verify_misuse_exits_2_inside_a_store_and_out(
     for where in (store.path, tmp_path / "nowhere"):
         r = mg("--store", str(where), *typed)
         one_error(r.code, r.err, 2)
+
+
+BOTH = [
+    ("show", "main", "-e", "main"),
+    ("log", "main", "-e", "main"),
+    ("genome", "show", "main", "-e", "main"),
+    ("fork", "new", "--from", "main", "-e", "main"),
+]
+
+
+@pytest.mark.parametrize("args", BOTH, ids=[" ".join(a) for a in BOTH])
+def test_a_revision_and_an_experiment_exit_2_outside_a_store_too(
+    mg: Mg, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # Checked once the store was open: outside one, "not a mindgit store" (exit 1).
+    r = mg("--store", str(tmp_path / "nowhere"), *args)
+    one_error(r.code, r.err, 2)
+    assert "give a revision or -e/--experiment, not both" in r.err

@@ -287,7 +287,7 @@ def genome_set(
 @click.pass_context
 def genome_show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: bool) -> None:
     """The genes of a state: name, type, value, bounds or choices."""
-    typed_rev(rev, "REV")
+    _typed_rev_or_experiment(rev, experiment)
     store = open_store_from(ctx)
     genome = store.state(_rev_or_experiment(store, rev, experiment)).genome
     if as_json:
@@ -337,7 +337,7 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     from mindgit.store.history import log
     from mindgit.store.layout import read_thought
 
-    typed_rev(rev, "REV")
+    _typed_rev_or_experiment(rev, experiment)
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
     snap = store.snapshot(target)
@@ -434,9 +434,16 @@ def _block_json(store: Any, snap: Any, cid: Any) -> dict[str, Any]:
     return {k: node[k] for k in ("label", "description", "value") if isinstance(node.get(k), str)}
 
 
-def _rev_or_experiment(store: Any, rev: str | None, experiment: str | None) -> str:
+def _typed_rev_or_experiment(rev: str | None, experiment: str | None, what: str = "REV") -> None:
+    """A revision or -e, not both, and no empty revision: checked before the store is opened
+    (outside a store, `show main -e main` said "not a mindgit store")."""
+    typed_rev(rev, what)
     if rev is not None and experiment is not None:
         raise UsageError("give a revision or -e/--experiment, not both")
+
+
+def _rev_or_experiment(store: Any, rev: str | None, experiment: str | None) -> str:
+    _typed_rev_or_experiment(rev, experiment)
     return rev if rev is not None else str(store.head(experiment))
 
 
@@ -531,7 +538,7 @@ def log(
     """History of an experiment, newest first, with each commit's signature status."""
     from mindgit.store import history
 
-    typed_rev(rev, "REV")
+    _typed_rev_or_experiment(rev, experiment)
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
     entries = list(history.log(store, target, limit=max_count))
@@ -627,7 +634,7 @@ def fork(
 
     `-e EXP` forks from experiment EXP's head, like `--from EXP`.
     """
-    typed_rev(start, "--from")
+    _typed_rev_or_experiment(start, experiment, "--from")
     store = open_store_from(ctx)
     if experiment is not None:
         start = _rev_or_experiment(store, start, experiment)
