@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from mindgit.cli.options import (
     experiment_option,
     json_option,
     open_store_from,
+    refuse_inside_any_store,
     refuse_inside_store,
     typed_experiment_name,
     typed_text,
@@ -96,9 +99,17 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
         raise UsageError("-o - and --json both write to stdout; pick one")
     if not output:
         raise UsageError("-o needs a file name ('-' for stdout)")
+    if output != "-" and os.path.basename(output) in ("", ".", ".."):
+        # pathlib drops a trailing '/' or '/.': `-o out/` wrote a file named out.
+        raise UsageError(f"-o {output} names a directory; give a file to write")
+    if as_json and output != "-" and _is_stdout(output):
+        # /dev/stdout (or /dev/fd/1) is written through: the JSON would follow the agent file.
+        raise UsageError(f"-o {output} and --json both write to stdout; pick one")
     store = open_store_from(ctx)
     if output != "-":
         refuse_inside_store("-o", Path(output), store.path)
+        # Another store's HEAD or config is as easily clobbered (`-o ../other/HEAD`).
+        refuse_inside_any_store("-o", Path(output))
     out: Any = standard_stream("output") if output == "-" else Path(output)
     result = run_export(store, list(revs), out)
     if output == "-":
@@ -115,6 +126,22 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
         emit_json(data)
     else:
         info(f"wrote {len(result.agents)} agent(s) to {output} ({result.size} bytes)")
+
+
+def _is_stdout(path: str) -> bool:
+    """Whether writing ``path`` writes through to this process's standard output (not to
+    /dev/null, which mixes nothing): a file that is not replaced whole, as /dev/stdout is not."""
+    from mindgit.adapters.agentfile_export import atomic_target
+
+    if atomic_target(Path(path)) is not None:
+        return False
+    try:
+        there, here = os.stat(path), os.fstat(1)
+    except OSError:
+        return False
+    if not os.path.samestat(there, here):
+        return False
+    return not (stat.S_ISCHR(there.st_mode) and os.path.samestat(there, os.stat(os.devnull)))
 
 
 @click.command("af-info")
