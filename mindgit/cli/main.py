@@ -105,6 +105,12 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, store: str | None, debug: bool) -> None:
     """Version control for the state of AI agents, built on git."""
+    if store == "":
+        # An empty path is the working directory, taken as the store with no search of its
+        # parents: inside a store's refs/ it said "not a mindgit store" (exit 1).
+        from mindgit.errors import UsageError
+
+        raise UsageError("--store is empty: give the path of a store")
     ctx.obj = {"store": store, "debug": debug}
 
 

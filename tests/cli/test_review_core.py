@@ -519,3 +519,11 @@ def test_a_revision_and_an_experiment_exit_2_outside_a_store_too(
     r = mg("--store", str(tmp_path / "nowhere"), *args)
     one_error(r.code, r.err, 2)
     assert "give a revision or -e/--experiment, not both" in r.err
+
+
+def test_an_empty_store_path_is_a_wrong_command_line(store: Store, mg: Mg) -> None:
+    # '' was the working directory, taken as the store with no search of its parents: from
+    # inside a store's refs/ it said "not a mindgit store" (exit 1); from the store, it worked.
+    r = mg("--store", "", "show")
+    one_error(r.code, r.err, 2)
+    assert "--store is empty" in r.err
