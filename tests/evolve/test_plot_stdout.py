@@ -99,3 +99,14 @@ def test_export_car_to_a_full_device_gets_the_full_device_hint(
     r = mg("--store", str(path), "export", "m", "--car", "/dev/full")
     assert r.code == 1, r.err
     assert "no room is left there" in r.err and "directory" not in r.err, r.err
+
+
+@pytest.mark.parametrize("suffix", ["/", "/.", "/.."])
+def test_plot_to_a_directory_spelling_is_refused(
+    made: tuple[Path, str], mg: Mg, tmp_path: Path, suffix: str
+) -> None:
+    # pathlib drops a trailing '/': `plot -o out/` wrote a PNG named out.
+    path, run_id = made
+    r = mg("--store", str(path), "plot", run_id, "-o", f"{tmp_path / 'out'}{suffix}")
+    assert r.code == 2 and "names a directory" in r.err
+    assert not (tmp_path / "out").exists()

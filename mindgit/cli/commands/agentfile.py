@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from mindgit.cli.options import (
     typed_text,
 )
 from mindgit.cli.output import emit_json, info, standard_stream
+from mindgit.cli.targets import refuse_directory_spelling, written_through_to
 from mindgit.errors import UsageError
 
 
@@ -99,10 +99,9 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
         raise UsageError("-o - and --json both write to stdout; pick one")
     if not output:
         raise UsageError("-o needs a file name ('-' for stdout)")
-    if output != "-" and os.path.basename(output) in ("", ".", ".."):
-        # pathlib drops a trailing '/' or '/.': `-o out/` wrote a file named out.
-        raise UsageError(f"-o {output} names a directory; give a file to write")
-    if as_json and output != "-" and _is_stdout(output):
+    if output != "-":
+        refuse_directory_spelling("-o", output)
+    if as_json and output != "-" and written_through_to(output, sys.stdout):
         # /dev/stdout (or /dev/fd/1) is written through: the JSON would follow the agent file.
         raise UsageError(f"-o {output} and --json both write to stdout; pick one")
     store = open_store_from(ctx)
@@ -126,22 +125,6 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
         emit_json(data)
     else:
         info(f"wrote {len(result.agents)} agent(s) to {output} ({result.size} bytes)")
-
-
-def _is_stdout(path: str) -> bool:
-    """Whether writing ``path`` writes through to this process's standard output (not to
-    /dev/null, which mixes nothing): a file that is not replaced whole, as /dev/stdout is not."""
-    from mindgit.adapters.agentfile_export import atomic_target
-
-    if atomic_target(Path(path)) is not None:
-        return False
-    try:
-        there, here = os.stat(path), os.fstat(1)
-    except OSError:
-        return False
-    if not os.path.samestat(there, here):
-        return False
-    return not (stat.S_ISCHR(there.st_mode) and os.path.samestat(there, os.stat(os.devnull)))
 
 
 @click.command("af-info")

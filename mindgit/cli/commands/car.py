@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ from mindgit.cli.options import (
     typed_experiment_name,
 )
 from mindgit.cli.output import emit_json, info, standard_stream
+from mindgit.cli.targets import refuse_directory_spelling, same_file
 from mindgit.errors import MindgitError, UsageError, as_usage
 
 
@@ -64,9 +64,8 @@ def export(
         raise UsageError("--json prints on stdout, where --car - writes the CAR; pick one")
     if not car_path:
         raise UsageError("--car needs a file name ('-' for stdout)")
-    if car_path != "-" and os.path.basename(car_path) in ("", ".", ".."):
-        # pathlib drops a trailing '/' or '/.': `--car out/` wrote a file named out.
-        raise UsageError(f"--car {car_path} names a directory; give a file to write")
+    if car_path != "-":
+        refuse_directory_spelling("--car", car_path)
     store = open_store_from(ctx)
     if car_path != "-":
         refuse_inside_store("--car", Path(car_path), store.path)
@@ -125,17 +124,6 @@ def _spool_file() -> BinaryIO:
         raise SpoolError(tempfile.gettempdir(), error.strerror or str(error)) from None
 
 
-def _same_file(fd: int, stream: Any) -> bool:
-    """Whether ``fd`` is the file behind ``stream`` (not /dev/null, which mixes nothing)."""
-    try:
-        here, there = os.fstat(fd), os.fstat(stream.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False
-    if not os.path.samestat(here, there):
-        return False
-    return not (stat.S_ISCHR(here.st_mode) and os.path.samestat(here, os.stat(os.devnull)))
-
-
 class _atomic_output:
     """A file written under a temporary name and renamed into place only on success.
 
@@ -169,7 +157,7 @@ class _atomic_output:
                 self.file = open(self.path, "ab", buffering=1 << 20)
             except OSError as error:
                 raise CannotWrite.of(str(self.path), error) from None
-            self.on_stdout = _same_file(self.file.fileno(), sys.stdout)
+            self.on_stdout = same_file(self.file.fileno(), sys.stdout)
             if self.on_stdout and self.as_json:
                 self.file.close()
                 raise UsageError(f"--car {self.path} and --json both write to stdout; pick one")

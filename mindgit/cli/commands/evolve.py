@@ -648,6 +648,10 @@ def plot(
     if output is not None and not output.strip():
         # Taken as a path, '' is the working directory ("-o . is a directory").
         raise UsageError("-o needs a file name")
+    if output is not None:
+        from mindgit.cli.targets import refuse_directory_spelling
+
+        refuse_directory_spelling("-o", output)
     png = None if output is None else Path(output)
     if width is not None:
         # Before the store is opened: a width no chart can have is the command line's fault.
@@ -693,30 +697,17 @@ def _write_png(output: Path, data: bytes, as_json: bool) -> None:
     """A file is replaced whole; a device or a pipe (/dev/null, /dev/stdout, /dev/fd/N) is
     written through, appended to, as export-af -o does (adapters.agentfile_export.write_whole)."""
     from mindgit.adapters.agentfile_export import write_whole
+    from mindgit.cli.targets import same_file
     from mindgit.errors import UsageError
 
     def through(f: BinaryIO) -> None:
         if f.isatty():
             # Compressed bytes hold escape sequences a terminal would act on.
             raise UsageError(f"-o {output} is a terminal; a PNG is not text")
-        if as_json and _same_file(f.fileno(), sys.stdout):
+        if as_json and same_file(f.fileno(), sys.stdout):
             raise UsageError(f"-o {output} and --json both write to stdout; pick one")
 
     write_whole(output, data, through=through)
-
-
-def _same_file(fd: int, stream: Any) -> bool:
-    """Whether ``fd`` is the file behind ``stream`` (not /dev/null, which mixes nothing)."""
-    import os
-    import stat
-
-    try:
-        here, there = os.fstat(fd), os.fstat(stream.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False
-    if not os.path.samestat(here, there):
-        return False
-    return not (stat.S_ISCHR(here.st_mode) and os.path.samestat(here, os.stat(os.devnull)))
 
 
 @click.command()
