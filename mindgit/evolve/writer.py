@@ -24,6 +24,7 @@ import pygit2
 
 from mindgit.identity.keys import NodeKey
 from mindgit.identity.sshsig import sign
+from mindgit.procs import dying_with_parent
 from mindgit.store.generation import (
     GENERATION_FILE,
     MODULE_FILE,
@@ -297,12 +298,15 @@ class GenerationWriter:
         self._packs = 0
         try:
             # SIGINT stays ignored in git, as in this writer: Ctrl-C stops the run once its
-            # generations are written, and a merge cut short would only leave temporary files.
+            # generations are written. A kill -9 of the run kills the merge too (a merge cut
+            # short leaves only temporary files), rather than leave it deleting packs under
+            # the --resume that follows.
             self._merging = subprocess.Popen(
                 ["git", f"--git-dir={self._repo.path}", *_MERGE_PACKS],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                preexec_fn=dying_with_parent(),
             )
         except OSError:
             self._can_merge = False

@@ -76,6 +76,23 @@ elif point == "before-ref":
         return real_update_ref(*a, **k)
     writer.update_ref = update_ref
 
+elif point == "merging":
+    # Right after the writer started git merging its packs (every 2 packs here), with the
+    # merge's pid beside the writer's. The "merge" is a git that never ends by itself (a
+    # daemon serving nothing): only dying with the writer can end it.
+    writer.RUN_PACK_LIMIT = 2
+    writer._MERGE_PACKS = ("daemon", "--listen=127.0.0.1", "--port=0", "/nonexistent-dir")
+    real_merge = writer.GenerationWriter._merge_packs
+    def _merge_packs(self):
+        before = self._merging
+        real_merge(self)
+        if self._merging is not None and self._merging is not before:
+            seen["n"] += 1
+            if seen["n"] > pause_at:
+                open(marker + ".git", "w").write(str(self._merging.pid))
+                pause()
+    writer.GenerationWriter._merge_packs = _merge_packs
+
 sys.exit(cli_main.run(sys.argv[1:]))
 """
 
@@ -176,4 +193,30 @@ def test_kill_at_random_moments_then_resume(
         proc.wait()
         fsck(store.path)
         first = read_ref(store.repo, RUNS_PREFIX + reference[1]) is None
+    finish_and_compare(store, reference)
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc; git dies with the writer on Linux"
+)
+def test_kill_while_git_merges_the_run_s_packs(
+    tmp_path: Path, reference: tuple[Store, str, str | None]
+) -> None:
+    store = prepared(tmp_path)
+    marker = tmp_path / "paused"
+    proc = evolve_process(
+        store.path, ARGS, {"PAUSE_POINT": "merging", "PAUSE_MARKER": str(marker), "PAUSE_AT": "0"}
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    writer_pid = int(marker.read_text() or "0")
+    git_pid = int(Path(f"{marker}.git").read_text())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert gone(writer_pid), "the writer outlived its parent"
+    # A real merge left running would go on deleting packs under the resume.
+    assert gone(git_pid), "git's merge outlived the writer"
     finish_and_compare(store, reference)
