@@ -460,6 +460,14 @@ class Store:
 
     def resolve(self, rev: str) -> str:
         """The commit id of an experiment name, ``name~N``, a ref or a commit id."""
+        if not rev.startswith("refs/"):
+            try:
+                head = read_ref(self.repo, HEADS + rev)
+            except (RefError, ValueError, UnicodeError):
+                head = None  # no experiment's name, or an unreadable ref: the lookup below says
+            if head is not None:
+                # An experiment at an object the store lacks was an "unknown experiment".
+                self._check_head(rev, head)
         candidates = [HEADS + rev, rev] if not rev.startswith("refs/") else [rev]
         for cand in candidates:
             try:

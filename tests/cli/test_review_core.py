@@ -527,3 +527,25 @@ def test_an_empty_store_path_is_a_wrong_command_line(store: Store, mg: Mg) -> No
     r = mg("--store", "", "show")
     one_error(r.code, r.err, 2)
     assert "--store is empty" in r.err
+
+
+BY_REV = [
+    ("show", "odd"),
+    ("log", "odd"),
+    ("diff", "main", "odd"),
+    ("verify", "odd"),
+    ("fork", "new", "--from", "odd"),
+]
+
+
+@pytest.mark.parametrize("args", BY_REV, ids=[" ".join(a) for a in BY_REV])
+def test_an_experiment_at_a_missing_object_named_as_a_revision(
+    store: Store, mg: Mg, args: tuple[str, ...]
+) -> None:
+    # Was "unknown experiment or revision 'odd'", of an experiment `experiments` lists.
+    oid = point_at_no_commit(store, "missing")
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *args)
+    one_error(r.code, r.err, 1)
+    assert f"experiment 'odd' points at {oid}, which is not in the store" in r.err
+    assert changes(before, snapshot(store.path)) == []
