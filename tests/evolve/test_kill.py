@@ -78,10 +78,12 @@ elif point == "before-ref":
 
 elif point == "merging":
     # Right after the writer started git merging its packs (every 2 packs here), with the
-    # merge's pid beside the writer's. The "merge" is a git that never ends by itself (a
-    # daemon serving nothing): only dying with the writer can end it.
+    # merge's pid beside the writer's. The "merge" is a git that never ends by itself and
+    # starts no process of its own (hashing a FIFO nobody writes waits in open() for ever):
+    # only dying with the writer can end it.
     writer.RUN_PACK_LIMIT = 2
-    writer._MERGE_PACKS = ("daemon", "--listen=127.0.0.1", "--port=0", "/nonexistent-dir")
+    os.mkfifo(marker + ".fifo")
+    writer._MERGE_PACKS = ("hash-object", marker + ".fifo")
     real_merge = writer.GenerationWriter._merge_packs
     def _merge_packs(self):
         before = self._merging
@@ -217,6 +219,10 @@ def test_kill_while_git_merges_the_run_s_packs(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert gone(writer_pid), "the writer outlived its parent"
-    # A real merge left running would go on deleting packs under the resume.
-    assert gone(git_pid), "git's merge outlived the writer"
+    try:
+        # A real merge left running would go on deleting packs under the resume.
+        assert gone(git_pid), "git's merge outlived the writer"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(git_pid, signal.SIGKILL)
     finish_and_compare(store, reference)
