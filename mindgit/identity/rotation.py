@@ -150,6 +150,16 @@ def retired_name(name: str, taken: set[str]) -> str:
         n += 1
 
 
+def retired_from(name: str, node: str) -> bool:
+    """Whether ``name`` is a name ``retired_name`` gives a key of ``node`` (whose name it may
+    have cut to fit: a prefix test on ``<node>.retired-`` missed every key of a long name)."""
+    match = _RETIRED.match(name)
+    if match is None:
+        return False
+    suffix = name[len(match.group("base")) :]
+    return name == node[: _MAX_NAME - len(suffix)] + suffix
+
+
 def is_retired_name(name: str) -> bool:
     """Whether ``name`` is one that ``retired_name`` gives (a key its node has replaced)."""
     return _RETIRED.match(name) is not None

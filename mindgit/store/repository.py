@@ -23,6 +23,7 @@ import pygit2
 
 from mindgit.errors import DamagedStore, MindgitError, unreadable_object
 from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey
+from mindgit.identity.rotation import retired_from
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
 from mindgit.store.config import BadConfigValue, NoValue, config_reader
@@ -362,9 +363,8 @@ class Store:
             raise TrustOwnKey(found.name)
         # remember: a peer's key rotation must not bring back a key the user chose to drop.
         removed = self.trust.remove(node, remember=True)
-        prefix = removed.name + ".retired-"
         for other in self.trust.nodes():
-            if other.name.startswith(prefix) and other.name[len(prefix) :].isdigit():
+            if retired_from(other.name, removed.name):
                 self.trust.remove(other.name, remember=True)
         return removed
 

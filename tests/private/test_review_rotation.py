@@ -153,11 +153,6 @@ def test_a_recipient_given_as_an_openssh_line_is_that_node(nodes: Nodes, mg: Mg)
     assert refused.code == 1 and "is not a trusted node" in refused.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Store.untrust (mindgit/store/repository.py) finds the retired keys by the prefix "
-    "'<name>.retired-', but retired_name cuts a long name to fit 64 characters",
-)
 def test_untrusting_a_node_with_a_long_name_drops_its_retired_keys(
     nodes: Nodes, tmp_path: Path
 ) -> None:
@@ -263,3 +258,17 @@ def test_trust_add_refuses_a_name_kept_for_retired_keys(nodes: Nodes, mg: Mg) ->
             == 0
         )
         alpha.trust.remove(name)
+
+
+def test_retired_from_knows_the_names_retired_name_gives() -> None:
+    from mindgit.identity.rotation import retired_from, retired_name
+
+    long_name = "n" * 60
+    for node in ("alpha", long_name, "a.retired-1"):
+        first = retired_name(node, set())
+        assert retired_from(first, node)
+        assert retired_from(retired_name(node, {first}), node)
+    assert not retired_from("alphabet.retired-1", "alpha")
+    assert not retired_from("alpha.retired-1", "alphabet")
+    assert not retired_from("alpha.retired-0", "alpha")
+    assert not retired_from("alpha", "alpha")
