@@ -75,6 +75,21 @@ def typed_node_name(name: str, flag: str | None = None) -> str:
         raise as_usage(e, prefix=_flag_prefix(flag)) from None
 
 
+def typed_new_node_name(name: str, flag: str) -> str:
+    """A name a node is given (``init --name``, ``trust add --name``): any node name but one of
+    the form ``<name>.retired-<n>``, which marks a key its node rotated away from. A node under
+    such a name could never be sealed to, and every key rotation it announced would be refused."""
+    from mindgit.identity.rotation import is_retired_name
+
+    typed_node_name(name, flag)
+    if is_retired_name(name):
+        raise UsageError(
+            f"{flag}: {name} has the form <name>.retired-<n>, kept for keys a rotation retired",
+            hint="choose a name that does not end in .retired-<n>",
+        )
+    return name
+
+
 def typed_node(text: str, flag: str | None = None) -> str:
     """A node typed by did:key, OpenSSH line or name (``--node``, ``--to``, ``--with``), its
     form checked as :func:`typed_key` or :func:`typed_node_name` checks it; whether such a node

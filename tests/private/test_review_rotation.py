@@ -272,3 +272,12 @@ def test_retired_from_knows_the_names_retired_name_gives() -> None:
     assert not retired_from("alpha.retired-1", "alphabet")
     assert not retired_from("alpha.retired-0", "alpha")
     assert not retired_from("alpha", "alpha")
+
+
+def test_init_refuses_a_name_kept_for_retired_keys(tmp_path: Path, mg: Mg) -> None:
+    # As trust add does: peers would trust the node under a name marking a retired key.
+    result = mg("init", str(tmp_path / "build"), "--name", "build.retired-2")
+    assert result.code == 2
+    assert ".retired-<n>" in result.err and result.err.count("\n") == 1
+    assert not (tmp_path / "build").exists()
+    assert mg("init", str(tmp_path / "ok"), "--name", "build.retired").code == 0

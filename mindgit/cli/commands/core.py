@@ -61,10 +61,10 @@ class SettingSetTwice(MindgitError):
 @json_option
 def init(path: Path, name: str, key_file: Path | None, as_json: bool) -> None:
     """Create a store at PATH with this node's key; print the node's did:key."""
-    from mindgit.cli.options import refuse_inside_any_store, typed_node_name
+    from mindgit.cli.options import refuse_inside_any_store, typed_new_node_name
     from mindgit.store.repository import init_store
 
-    typed_node_name(name, "--name")
+    typed_new_node_name(name, "--name")
     refuse_inside_any_store("PATH", path)
     store = init_store(path, name, key_file=key_file)
     did = store.public_key.did
@@ -108,7 +108,7 @@ def id_(ctx: click.Context, as_json: bool) -> None:
     "recipients",
     multiple=True,
     metavar="NODE",
-    help="With --private: a trusted node (name or did:key) that may read it (repeatable).",
+    help="With --private: a trusted node (name, did:key or OpenSSH line) that may read it (repeatable).",
 )
 @experiment_option
 @json_option

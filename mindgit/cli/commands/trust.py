@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from mindgit.cli.options import json_option, open_store_from, typed_key, typed_node_name
+from mindgit.cli.options import (
+    json_option,
+    open_store_from,
+    typed_key,
+    typed_new_node_name,
+    typed_node_name,
+)
 from mindgit.cli.output import emit_json, info, table
 
 
@@ -20,18 +26,8 @@ def trust() -> None:
 @click.pass_context
 def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
     """Trust KEY (a did:key or an `ssh-ed25519 AAAA...` line) under NAME."""
-    from mindgit.errors import UsageError
-    from mindgit.identity.rotation import is_retired_name
-
     public = typed_key(key)
-    typed_node_name(name, "--name")
-    if is_retired_name(name):
-        # Such a name marks a key its node rotated away from: a node trusted under it could
-        # never be sealed to, and every key rotation it announced would be refused.
-        raise UsageError(
-            f"--name: {name} has the form <name>.retired-<n>, kept for keys a rotation retired",
-            hint="choose a name that does not end in .retired-<n>",
-        )
+    typed_new_node_name(name, "--name")
     store = open_store_from(ctx)
     node = store.trust.add(public, name)
     if as_json:
