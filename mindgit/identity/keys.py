@@ -150,6 +150,20 @@ class KeyFileCorrupt(KeyFileError):
         )
 
 
+class KeyFilePublic(KeyFileCorrupt):
+    """The file holds a public key (an ``ssh-ed25519 AAAA...`` line): nothing to sign with. A
+    ``KeyFileCorrupt`` (as it was), told apart because its remedy is another file, not a backup."""
+
+    def __init__(self, path: Path) -> None:
+        self.reason = "a public key, not a private one"
+        KeyFileError.__init__(
+            self,
+            path,
+            f"node key {path} is a public key; a node signs with its private key",
+            hint="give the private key file (ssh-keygen writes it beside the .pub, without it)",
+        )
+
+
 class KeyFileEncrypted(KeyFileError):
     """The key is protected by a passphrase, which mindgit does not support."""
 
@@ -384,8 +398,6 @@ class NodeKey:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise KeyFileUnreadable(path, "not a regular file")
-            if st.st_mode & 0o077:
-                raise KeyFileInsecure(path, stat.S_IMODE(st.st_mode))
             if st.st_size > _MAX_KEYFILE:
                 raise KeyFileCorrupt(path, f"{st.st_size} bytes is far too large for a key file")
             chunks = []
@@ -396,6 +408,12 @@ class NodeKey:
             raise KeyFileUnreadable(path, exc.strerror or str(exc)) from None
         finally:
             os.close(fd)
+        # Before the mode: a .pub file is readable by all as it should be, and was refused
+        # with "run: chmod 600" on it.
+        if data.lstrip().startswith(b"ssh-"):
+            raise KeyFilePublic(path)
+        if st.st_mode & 0o077:
+            raise KeyFileInsecure(path, stat.S_IMODE(st.st_mode))
         seed, comment = decode_private_key(data, path)
         return cls(seed, comment=comment)
 
