@@ -14,7 +14,7 @@ import pytest
 
 from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
-from mindgit.store.repository import Store
+from mindgit.store.repository import Store, init_store
 from mindgit.store.state import Block, State
 from tests.conftest import FIXTURES, Mg, fsck, git, read_only_mount_works
 from tests.snapshots import changes, snapshot
@@ -549,3 +549,12 @@ def test_an_experiment_at_a_missing_object_named_as_a_revision(
     one_error(r.code, r.err, 1)
     assert f"experiment 'odd' points at {oid}, which is not in the store" in r.err
     assert changes(before, snapshot(store.path)) == []
+
+
+def test_verify_counts_in_words_that_agree_with_them(tmp_path: Path, mg: Mg) -> None:
+    store = init_store(tmp_path / "one", "one")
+    r = mg("--store", str(store.path), "verify")
+    assert r.code == 0 and r.err == "1 commit checked, 0 failed\n"
+    (store.path / "refs" / "heads" / "broken").write_text("0" * 40 + "\n")
+    r = mg("--store", str(store.path), "verify", "--all")
+    assert r.err.endswith(", 1 ref points at no commit\n"), r.err

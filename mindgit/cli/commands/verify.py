@@ -197,10 +197,12 @@ def verify(
         for r in report.refs:
             click.echo(f"FAIL {one_line(str(r))}")
         bad = len({p.commit for p in report.problems})
-        refs = f", {len(broken)} refs point at no commit" if broken else ""
+        refs = ""
+        if broken:
+            refs = f", {_count(len(broken), 'ref points', 'refs point')} at no commit"
         if runs:
-            refs += f", {len(runs)} run refs name no generation of their run"
-        info(f"{len(report.results)} commits checked, {bad} failed{refs}")
+            refs += f", {_count(len(runs), 'run ref names', 'run refs name')} no generation of their run"
+        info(f"{_count(len(report.results), 'commit', 'commits')} checked, {bad} failed{refs}")
         if claims is not None:
             for c in claims.problems:
                 click.echo(f"FAIL {one_line(str(c))}")
@@ -234,3 +236,7 @@ def _run_ref_problems(repo: Any, skip: set[str]) -> list[Any]:
         if tip is not None and tip.run_id != run_id:
             problems.append(RefProblem(ref, f"points at a generation of run {tip.run_id}"))
     return problems
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
