@@ -98,8 +98,22 @@ class StoreLocation(MindgitError):
 
 class StoreExists(MindgitError):
     def __init__(self, path: Path) -> None:
-        super().__init__(f"{path} already exists and is not empty; nothing was changed")
+        super().__init__(
+            f"{path} already exists and is not empty; nothing was changed", hint=_exists_hint(path)
+        )
         self.path = path
+
+
+def _exists_hint(path: Path) -> str:
+    """What to do about ``path``: a store already, one an init left half made, or anything else."""
+    try:
+        if (path / MINDGIT_DIR).is_dir():
+            if is_store(path) and (path / "refs" / "heads").is_dir() and Store(path).experiments():
+                return "it is a store already: use it with --store or MINDGIT_STORE"
+            return "an init of it did not finish (was it killed?): remove it and run init again"
+    except (MindgitError, OSError, pygit2.GitError):
+        return "an init of it did not finish (was it killed?): remove it and run init again"
+    return "give a new or empty directory"
 
 
 class UnknownRef(MindgitError):

@@ -558,3 +558,22 @@ def test_verify_counts_in_words_that_agree_with_them(tmp_path: Path, mg: Mg) -> 
     (store.path / "refs" / "heads" / "broken").write_text("0" * 40 + "\n")
     r = mg("--store", str(store.path), "verify", "--all")
     assert r.err.endswith(", 1 ref points at no commit\n"), r.err
+
+
+def test_init_over_something_says_what_it_is(tmp_path: Path, mg: Mg) -> None:
+    made = init_store(tmp_path / "made", "made")
+    half = tmp_path / "half"
+    (half / "mindgit").mkdir(parents=True)  # what an init killed just after its claim leaves
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("mine\n")
+    hints = {
+        made.path: "it is a store already",
+        half: "an init of it did not finish",
+        full: "give a new or empty directory",
+    }
+    for path, hint in hints.items():
+        before = snapshot(path)
+        r = mg("init", str(path), "--name", "again")
+        assert r.code == 1 and "already exists" in r.err and hint in r.err, r.err
+        assert changes(before, snapshot(path)) == []
