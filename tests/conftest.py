@@ -131,3 +131,18 @@ def stdout_closed(*args: str) -> subprocess.CompletedProcess[bytes]:
         preexec_fn=lambda: os.close(1),
         check=False,
     )
+
+
+def stdout_to_file(tmp_path: Path, *args: str) -> tuple[int, bytes, bytes]:
+    """``mindgit ARGS... > FILE``: exit code, what went to standard output (a real file, which
+    ``/dev/stdout`` names; capsys has no descriptor), and stderr."""
+    out = tmp_path / "stdout"
+    with open(out, "wb") as stdout:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mindgit", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            timeout=120,
+        )
+    return proc.returncode, out.read_bytes(), proc.stderr

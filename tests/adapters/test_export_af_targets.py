@@ -5,8 +5,6 @@ both on standard output."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from mindgit.adapters.agentfile import import_af
 from mindgit.store.repository import Store, init_store
 from tests.adapters.test_agentfile_builders import AGENT_FILES
-from tests.conftest import ROOT, Mg
+from tests.conftest import Mg, stdout_to_file
 from tests.snapshots import snapshot
 
 EVIE = AGENT_FILES / "evie.af"
@@ -49,17 +47,8 @@ def test_a_directory_spelling_is_refused(
 
 
 def export_to_stdout(store: Store, tmp_path: Path, *args: str) -> tuple[int, bytes, bytes]:
-    """`mindgit export-af ARGS` with standard output a real file (capsys has no descriptor)."""
-    out = tmp_path / "stdout"
-    with open(out, "wb") as stdout:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mindgit", "--store", str(store.path), "export-af", *args],
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            timeout=120,
-        )
-    return proc.returncode, out.read_bytes(), proc.stderr
+    """`mindgit export-af ARGS` with standard output a real file."""
+    return stdout_to_file(tmp_path, "--store", str(store.path), "export-af", *args)
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="/dev/fd/N is Linux's")

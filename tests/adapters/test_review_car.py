@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pygit2
@@ -23,7 +21,7 @@ from tests.adapters.test_car_builders import (
     rich_store,
     store_fingerprint,
 )
-from tests.conftest import ROOT, Mg, git
+from tests.conftest import Mg, git, stdout_to_file
 
 
 @pytest.fixture
@@ -233,17 +231,8 @@ def test_cat_of_an_ipld_path_says_so(source: Store, mg: Mg, form: str) -> None:
 
 
 def export_to_stdout(store: Store, tmp_path: Path, *args: str) -> tuple[int, bytes, bytes]:
-    """`mindgit export ARGS` with standard output a real file (capsys has no descriptor)."""
-    out = tmp_path / "stdout"
-    with open(out, "wb") as stdout:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mindgit", "--store", str(store.path), "export", *args],
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            timeout=120,
-        )
-    return proc.returncode, out.read_bytes(), proc.stderr
+    """`mindgit export ARGS` with standard output a real file."""
+    return stdout_to_file(tmp_path, "--store", str(store.path), "export", *args)
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="/dev/fd/N is Linux's")

@@ -128,6 +128,15 @@ def gone(pid: int) -> bool:
     return False
 
 
+def wait_for_pause(proc: subprocess.Popen[bytes], marker: Path) -> None:
+    """Until the driven process has paused where it was told (its marker file exists)."""
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str, str | None]:
     store = new_store(tmp_path_factory.mktemp("ref") / "s", float_genes(8))
@@ -168,11 +177,7 @@ def test_kill_inside_a_generation_write(
     proc = evolve_process(
         store.path, ARGS, {"PAUSE_POINT": point, "PAUSE_MARKER": str(marker), "PAUSE_AT": "1"}
     )
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for_pause(proc, marker)
     writer_pid = int(marker.read_text() or "0")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -209,11 +214,7 @@ def test_kill_while_git_merges_the_run_s_packs(
     proc = evolve_process(
         store.path, ARGS, {"PAUSE_POINT": "merging", "PAUSE_MARKER": str(marker), "PAUSE_AT": "0"}
     )
-    deadline = time.monotonic() + 60
-    while not marker.exists():
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for_pause(proc, marker)
     writer_pid = int(marker.read_text() or "0")
     git_pid = int(Path(f"{marker}.git").read_text())
     proc.send_signal(signal.SIGKILL)

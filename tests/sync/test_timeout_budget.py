@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mindgit.store.repository import Store
 from mindgit.sync.peers import add_peer
 from mindgit.sync.push import push
 from mindgit.sync.session import sync
@@ -126,14 +127,20 @@ def test_a_push_spends_one_budget_on_its_list_and_its_push(
     assert _refs(beta.path) == before
 
 
-def test_a_sync_spends_one_budget_on_a_peer_s_pull_and_push(
-    pair: Nodes, slow_peer: Callable[[Sequence[float]], SlowProxy]
-) -> None:
+def work_on_both_sides(pair: Nodes) -> tuple[Store, Store]:
+    """alpha and beta, each with an experiment of its own that the other lacks."""
     alpha, beta = pair["alpha"], pair["beta"]
     beta.fork("theirs")
     beta.think("from beta")
     alpha.fork("ideas")
     alpha.think("one")
+    return alpha, beta
+
+
+def test_a_sync_spends_one_budget_on_a_peer_s_pull_and_push(
+    pair: Nodes, slow_peer: Callable[[Sequence[float]], SlowProxy]
+) -> None:
+    alpha, beta = work_on_both_sides(pair)
     proxy = slow_peer([HOLD, HOLD])
     (result,) = sync(alpha, ["slow"], timeout=BUDGET)
     # The pull (one slow fetch) is done and kept; the push's list then outlasted what was left.
@@ -165,11 +172,7 @@ def test_the_same_push_and_sync_pass_through_the_proxy_in_time(
     pair: Nodes, slow_peer: Callable[[Sequence[float]], SlowProxy]
 ) -> None:
     """The control for the tests above: held back less, both finish within the budget."""
-    alpha, beta = pair["alpha"], pair["beta"]
-    beta.fork("theirs")
-    beta.think("from beta")
-    alpha.fork("ideas")
-    alpha.think("one")
+    alpha, beta = work_on_both_sides(pair)
     proxy = slow_peer([HOLD / 4, HOLD / 4, HOLD / 4])
     (result,) = sync(alpha, ["slow"], timeout=BUDGET)
     assert result.error is None, result.error
