@@ -10,7 +10,8 @@ import pygit2
 
 from mindgit.ipld.cid import CID
 from mindgit.store.genome import Gene
-from mindgit.store.layout import read_block, read_thought
+from mindgit.store.layout import read_blocks, read_thoughts
+from mindgit.store.objects import as_commit
 from mindgit.store.repository import Snapshot, Store
 from mindgit.store.verify import Verifier, trailer
 
@@ -45,10 +46,7 @@ def log(store: Store, rev: str | None = None, *, limit: int | None = None) -> It
     """Commits reachable from ``rev`` (default: the current experiment), newest first."""
     start = store.head() if rev is None else store.resolve(rev)
     verifier = Verifier(store.repo, store.trust)
-    walker = store.repo.walk(pygit2.Oid(hex=start), pygit2.enums.SortMode.TOPOLOGICAL)
-    for n, commit in enumerate(walker):
-        if limit is not None and n >= limit:
-            return
+    for commit in _newest_first(store.repo, start, limit):
         result = verifier.check_commit(str(commit.id))
         reasons = tuple(str(p.reason) for p in result.problems)
         damaged = tuple(d for d in map(damage, reasons) if d is not None)
@@ -77,6 +75,48 @@ def log(store: Store, rev: str | None = None, *, limit: int | None = None) -> It
             manifest=trailer(commit.message, "Mindgit-State"),
             damaged=damaged,
         )
+
+
+def _newest_first(
+    repo: pygit2.Repository, start: str, limit: int | None
+) -> Iterator[pygit2.Commit]:
+    """The first ``limit`` commits (all without one) of the topological walk from ``start``.
+
+    libgit2 sorts topologically only once it has read every commit ``start`` reaches, so
+    ``log -n 1``, ``show`` and ``experiments`` (once per experiment) read the whole history to
+    show one commit. Up to the first merge the walk is the chain of single parents from
+    ``start``: no commit it reaches but the next in the chain can come before the rest (each is
+    the next one's ancestor). That chain is followed here; the walk takes over after a merge, or
+    at a commit the chain cannot read (where the walk fails as it always did).
+    """
+    if limit is None:
+        yield from repo.walk(pygit2.Oid(hex=start), pygit2.enums.SortMode.TOPOLOGICAL)
+        return
+    taken = 0
+    oid = pygit2.Oid(hex=start)
+    while taken < limit:
+        try:
+            found = as_commit(repo.get(oid))
+        except pygit2.GitError:
+            break
+        if found is None:
+            break
+        yield found
+        taken += 1
+        parents = found.parent_ids
+        if not parents:
+            return
+        if len(parents) > 1:
+            break
+        oid = parents[0]
+    if taken >= limit:
+        return
+    walker = repo.walk(pygit2.Oid(hex=start), pygit2.enums.SortMode.TOPOLOGICAL)
+    for n, commit in enumerate(walker):
+        if n >= limit:
+            return
+        if n >= taken:
+            yield commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +157,10 @@ def diff(store: Store, old_rev: str, new_rev: str) -> StateDiff:
     a = store.snapshot(old_rev)
     b = store.snapshot(new_rev)
     added = tuple(
-        (c, read_thought(store.repo, b.tree, c))
-        for c in sorted(b.state.thoughts - a.state.thoughts, key=str)
+        read_thoughts(store.repo, b.tree, sorted(b.state.thoughts - a.state.thoughts, key=str))
     )
     removed = tuple(
-        (c, read_thought(store.repo, a.tree, c))
-        for c in sorted(a.state.thoughts - b.state.thoughts, key=str)
+        read_thoughts(store.repo, a.tree, sorted(a.state.thoughts - b.state.thoughts, key=str))
     )
     changes = []
     for name in sorted(set(a.state.genome) | set(b.state.genome)):
@@ -144,16 +182,16 @@ def diff(store: Store, old_rev: str, new_rev: str) -> StateDiff:
 def _named_changes(store: Store, a: Snapshot, b: Snapshot, attr: str) -> tuple[BlockChange, ...]:
     old = dict(getattr(a.state, attr))
     new = dict(getattr(b.state, attr))
-    out = []
-    for name in sorted(set(old) | set(new)):
-        o, n = old.get(name), new.get(name)
-        if o == n:
-            continue
-        out.append(
-            BlockChange(
-                name,
-                None if o is None else (o, read_block(store.repo, a.tree, o)),
-                None if n is None else (n, read_block(store.repo, b.tree, n)),
-            )
+    changed = [(name, old.get(name), new.get(name)) for name in sorted(set(old) | set(new))]
+    changed = [(name, o, n) for name, o, n in changed if o != n]
+    # Each side's blocks tree looked up once for all the changed names (see read_thoughts).
+    olds = read_blocks(store.repo, a.tree, [o for _, o, _ in changed if o is not None])
+    news = read_blocks(store.repo, b.tree, [n for _, _, n in changed if n is not None])
+    return tuple(
+        BlockChange(
+            name,
+            None if o is None else next(olds),
+            None if n is None else next(news),
         )
-    return tuple(out)
+        for name, o, n in changed
+    )

@@ -12,7 +12,7 @@ same path: git's own tree merge unions them without conflict.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import pygit2
 
@@ -123,20 +123,56 @@ def read_state(repo: pygit2.Repository, tree: pygit2.Tree) -> tuple[State, Block
 
 def read_thought(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
     """The bytes of one thought of the state in ``tree``."""
-    thoughts = _subtree(repo, tree, THOUGHTS)
-    name = str(cid)
-    if thoughts is None or name not in thoughts:
-        raise StateNotFound(f"thought {cid} is not in tree {tree.id}")
-    return _blob(repo, thoughts[name].id, f"thought {cid}")
+    return _reader(repo, tree, THOUGHTS, "thought")(cid)
 
 
 def read_block(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> bytes:
     """The bytes of one memory or data block of the state in ``tree``."""
-    blocks = _subtree(repo, tree, BLOCKS)
-    name = str(cid)
-    if blocks is None or name not in blocks:
-        raise StateNotFound(f"block {cid} is not in tree {tree.id}")
-    return _blob(repo, blocks[name].id, f"block {cid}")
+    return _reader(repo, tree, BLOCKS, "block")(cid)
+
+
+def read_thoughts(
+    repo: pygit2.Repository, tree: pygit2.Tree, cids: Iterable[CID]
+) -> Iterator[tuple[CID, bytes]]:
+    """Each of ``cids`` with its bytes, in the order given, as :func:`read_thought` reads it.
+
+    One lookup of the thoughts tree for them all: read_thought looks it up per call, and
+    libgit2 keeps no tree over 4 KiB in its cache, so a state of n thoughts read one by one
+    parsed its n-entry tree n times (`show` of 4,000 thoughts took 19 s, of 1,000 2.6 s).
+    """
+    return _read_each(repo, tree, THOUGHTS, "thought", cids)
+
+
+def read_blocks(
+    repo: pygit2.Repository, tree: pygit2.Tree, cids: Iterable[CID]
+) -> Iterator[tuple[CID, bytes]]:
+    """Each of ``cids`` with its bytes, as :func:`read_block` reads it (see read_thoughts)."""
+    return _read_each(repo, tree, BLOCKS, "block", cids)
+
+
+def _read_each(
+    repo: pygit2.Repository, tree: pygit2.Tree, dirname: str, what: str, cids: Iterable[CID]
+) -> Iterator[tuple[CID, bytes]]:
+    read: Callable[[CID], bytes] | None = None
+    for cid in cids:
+        # Looked up at the first CID, as read_thought would: no CIDs, no read at all.
+        if read is None:
+            read = _reader(repo, tree, dirname, what)
+        yield cid, read(cid)
+
+
+def _reader(
+    repo: pygit2.Repository, tree: pygit2.Tree, dirname: str, what: str
+) -> Callable[[CID], bytes]:
+    sub = _subtree(repo, tree, dirname)
+
+    def read(cid: CID) -> bytes:
+        name = str(cid)
+        if sub is None or name not in sub:
+            raise StateNotFound(f"{what} {cid} is not in tree {tree.id}")
+        return _blob(repo, sub[name].id, f"{what} {cid}")
+
+    return read
 
 
 def _blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:

@@ -567,8 +567,7 @@ class Store:
         from mindgit.store import layout
 
         snap = self.snapshot(rev)
-        for cid in sorted(snap.state.thoughts, key=str):
-            yield cid, layout.read_thought(self.repo, snap.tree, cid)
+        yield from layout.read_thoughts(self.repo, snap.tree, sorted(snap.state.thoughts, key=str))
 
     # -- writing --------------------------------------------------------------------------
 

@@ -335,7 +335,7 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     """The state at REV (default: the current experiment): genome, thoughts, signer, CIDs."""
     from mindgit.ipld import dagjson
     from mindgit.store.history import log
-    from mindgit.store.layout import read_thought
+    from mindgit.store.layout import read_blocks, read_thoughts
 
     _typed_rev_or_experiment(rev, experiment)
     store = open_store_from(ctx)
@@ -344,9 +344,9 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     entry = next(log(store, snap.commit, limit=1))
     thoughts = []
     keys = _Keys(store)
-    for cid in sorted(snap.state.thoughts, key=str):
-        node = dagjson.decode(read_thought(store.repo, snap.tree, cid))
-        thoughts.append({"cid": str(cid), **_thought_json(node, keys, cid)})
+    for cid, raw in read_thoughts(store.repo, snap.tree, sorted(snap.state.thoughts, key=str)):
+        thoughts.append({"cid": str(cid), **_thought_json(dagjson.decode(raw), keys, cid)})
+    memories = read_blocks(store.repo, snap.tree, [c for _, c in snap.state.memories])
     data = {
         "commit": snap.commit,
         "experiment": experiment or (None if rev else store.current),
@@ -357,7 +357,8 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
         "genome": {g.name: g.to_node() for g in snap.state.genome.genes},
         "thoughts": thoughts,
         "memories": {
-            name: {"cid": str(c), **_block_json(store, snap, c)} for name, c in snap.state.memories
+            name: {"cid": str(c), **_block_json(raw)}
+            for (name, _), (c, raw) in zip(snap.state.memories, memories, strict=True)
         },
         "data": {name: str(c) for name, c in snap.state.data},
     }
@@ -423,12 +424,11 @@ def _agent_summary(store: Any, snap: Any) -> dict[str, Any] | None:
     }
 
 
-def _block_json(store: Any, snap: Any, cid: Any) -> dict[str, Any]:
+def _block_json(raw: bytes) -> dict[str, Any]:
     """A memory block's fields for display: its value and description when it has them."""
     from mindgit.ipld import dagjson
-    from mindgit.store.layout import read_block
 
-    node = dagjson.decode(read_block(store.repo, snap.tree, cid))
+    node = dagjson.decode(raw)
     if not isinstance(node, dict):
         return {}
     return {k: node[k] for k in ("label", "description", "value") if isinstance(node.get(k), str)}

@@ -1,0 +1,165 @@
+"""Reads that must not grow faster than what they show: counted, never timed.
+
+A state of n thoughts read one thought at a time looked its thoughts tree up n times (libgit2
+caches no tree over 4 KiB, so each lookup parsed all n entries): `show` of 4,000 thoughts took
+19 s. `log -n 1`, `show` and `experiments` walked the whole history to show one commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pygit2
+import pytest
+
+from mindgit.store import history, layout
+from mindgit.store.repository import Store
+from mindgit.store.state import make_thought
+from tests.conftest import Mg
+
+THOUGHTS = 40
+
+
+def _counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each subtree lookup the state readers make, by directory name."""
+    seen: list[str] = []
+    real: Callable[..., Any] = layout._subtree
+
+    def counting(repo: pygit2.Repository, tree: pygit2.Tree | None, name: str) -> Any:
+        seen.append(name)
+        return real(repo, tree, name)
+
+    monkeypatch.setattr(layout, "_subtree", counting)
+    return seen
+
+
+def _many_thoughts(store: Store, n: int = THOUGHTS) -> list[bytes]:
+    blocks = [make_thought(f"thought {i}", ["scale"]) for i in range(n)]
+    store.update(
+        lambda s: (
+            s.with_thoughts(s.thoughts | {b.cid for b in blocks}),
+            {b.cid: b.data for b in blocks},
+        ),
+        "many thoughts",
+    )
+    return [b.data for b in sorted(blocks, key=lambda b: str(b.cid))]
+
+
+def test_show_looks_the_thoughts_tree_up_once(
+    store: Store, mg: Mg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    datas = _many_thoughts(store)
+    seen = _counted(monkeypatch)
+    r = mg("--store", str(store.path), "show", "--json")
+    assert r.code == 0, r.err
+    shown = json.loads(r.out)["thoughts"]
+    assert [t["text"] for t in shown] == [json.loads(d)["text"] for d in datas]
+    assert seen.count(layout.THOUGHTS) == 1
+
+
+def test_store_thoughts_looks_the_tree_up_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    datas = _many_thoughts(store)
+    seen = _counted(monkeypatch)
+    assert [data for _, data in store.thoughts()] == datas
+    assert seen.count(layout.THOUGHTS) == 1
+
+
+def test_diff_looks_each_side_up_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = store.head()
+    datas = _many_thoughts(store)
+    seen = _counted(monkeypatch)
+    d = history.diff(store, old, store.head())
+    assert [data for _, data in d.thoughts_added] == datas
+    back = history.diff(store, store.head(), old)
+    assert [data for _, data in back.thoughts_removed] == datas
+    assert seen.count(layout.THOUGHTS) == 2
+
+
+def test_read_thoughts_says_what_read_thought_says(store: Store) -> None:
+    snap = store.snapshot()
+    missing = make_thought("never stored").cid
+    with pytest.raises(layout.StateNotFound) as one:
+        layout.read_thought(store.repo, snap.tree, missing)
+    with pytest.raises(layout.StateNotFound) as many:
+        list(layout.read_thoughts(store.repo, snap.tree, [missing]))
+    assert str(many.value) == str(one.value)
+    # No CIDs, no lookup: nothing to fail on.
+    assert list(layout.read_thoughts(store.repo, snap.tree, [])) == []
+
+
+def _long_history(store: Store, n: int = 12, word: str = "step") -> None:
+    for i in range(n):
+        store.think(f"{word} {i}")
+
+
+def _drop_loose(store: Store, oid: str) -> None:
+    os.remove(store.path / "objects" / oid[:2] / oid[2:])
+
+
+def test_the_tip_is_read_without_walking_history(store: Store, mg: Mg) -> None:
+    """An old commit the store lacks cannot be read by a walk of the history: the readers that
+    show one commit must still work (they failed with an internal error, having walked it all)."""
+    _long_history(store)
+    tip = store.head()
+    old = store.resolve("main~8")
+    _drop_loose(store, old)
+    at = ("--store", str(store.path))
+    r = mg(*at, "log", "-n", "1", "--json")
+    assert r.code == 0, r.err
+    assert [e["commit"] for e in json.loads(r.out)] == [tip]
+    r = mg(*at, "log", "-n", "8", "--json")
+    assert r.code == 0, r.err
+    assert len(json.loads(r.out)) == 8
+    r = mg(*at, "show", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["commit"] == tip
+    r = mg(*at, "experiments", "--json")
+    assert r.code == 0, r.err
+    assert [e["head"] for e in json.loads(r.out)] == [tip]
+
+
+def test_log_with_a_limit_counts_the_commits_it_reads(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _long_history(store, 20)
+    walks: list[int] = []
+    real = pygit2.Repository.walk
+
+    def walk(self: pygit2.Repository, *args: Any) -> Any:
+        walks.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(pygit2.Repository, "walk", walk)
+    assert len(list(history.log(store, None, limit=3))) == 3
+    assert walks == []
+
+
+def _merge_history(store: Store) -> None:
+    """main: a chain, a merge of a side branch, more chain, another merge."""
+    _long_history(store, 3)
+    for round_ in range(2):
+        store.fork(f"side{round_}", switch=False)
+        store.think(f"side work {round_}", experiment=f"side{round_}")
+        store.think(f"main work {round_}")
+        ours, theirs = store.head(), store.head(f"side{round_}")
+        tree = store.repo[ours].peel(pygit2.Tree).id
+        merged = store.write_commit(tree, [ours, theirs], f"merge {round_}")
+        store.repo.references.create("refs/heads/main", merged, force=True)
+        _long_history(store, 2, f"after merge {round_}")
+
+
+def test_log_with_any_limit_is_the_full_logs_start(store: Store) -> None:
+    _merge_history(store)
+    full = [e.commit for e in history.log(store)]
+    assert len(full) > 10
+    for k in range(1, len(full) + 2):
+        assert [e.commit for e in history.log(store, None, limit=k)] == full[:k]
+    side = store.resolve("side1")
+    full_side = [e.commit for e in history.log(store, side)]
+    for k in range(1, len(full_side) + 1):
+        assert [e.commit for e in history.log(store, side, limit=k)] == full_side[:k]
