@@ -163,3 +163,28 @@ def test_log_with_any_limit_is_the_full_logs_start(store: Store) -> None:
     full_side = [e.commit for e in history.log(store, side)]
     for k in range(1, len(full_side) + 1):
         assert [e.commit for e in history.log(store, side, limit=k)] == full_side[:k]
+
+
+def test_log_prints_each_commit_before_checking_the_next(
+    store: Store, mg: Mg, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`log | head` of a long history printed nothing until every commit was verified."""
+    _long_history(store, 6)
+    real = history.log
+    printed_before: list[bool] = []
+    shown = ""
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        nonlocal shown
+        previous = None
+        for entry in real(*args, **kwargs):
+            if previous is not None:
+                shown += capsys.readouterr().out
+                printed_before.append(previous.commit[:12] in shown)
+            previous = entry
+            yield entry
+
+    monkeypatch.setattr(history, "log", watched)
+    r = mg("--store", str(store.path), "log")
+    assert r.code == 0, r.err
+    assert len(printed_before) == 6 and all(printed_before)

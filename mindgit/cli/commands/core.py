@@ -541,38 +541,47 @@ def log(
     _typed_rev_or_experiment(rev, experiment)
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
+    if not as_json:
+        _log_lines(store, history.log(store, target, limit=max_count))
+        return
     entries = list(history.log(store, target, limit=max_count))
     damaged = _damage(store, entries)
-    if as_json:
-        _emit_or_damaged(
-            [
-                {
-                    "commit": e.commit,
-                    "parents": list(e.parents),
-                    "time": e.time,
-                    "summary": e.summary,
-                    "signer": e.signer,
-                    "trusted_as": e.trusted_as,
-                    "signature": e.status,
-                    "problems": list(e.problems),
-                    "state": e.manifest,
-                }
-                for e in entries
-            ],
-            "commits",
-            damaged,
-        )
-        _fail_on_damage(damaged)
-        return
+    _emit_or_damaged(
+        [
+            {
+                "commit": e.commit,
+                "parents": list(e.parents),
+                "time": e.time,
+                "summary": e.summary,
+                "signer": e.signer,
+                "trusted_as": e.trusted_as,
+                "signature": e.status,
+                "problems": list(e.problems),
+                "state": e.manifest,
+            }
+            for e in entries
+        ],
+        "commits",
+        damaged,
+    )
+    _fail_on_damage(damaged)
+
+
+def _log_lines(store: Any, entries: Iterable[Any]) -> None:
+    """Each entry as it is checked: `log | head` of a long history ended only once every commit
+    had been verified and held in memory, to print the first lines."""
+    hurt: list[Any] = []
     for e in entries:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.time))
         who = e.trusted_as or (e.signer[:24] + "…" if e.signer else "-")
         click.echo(f"{e.commit[:12]}  {when}  {e.status:9}  {who:12}  {one_line(e.summary)}")
         for p in e.problems:
             click.echo(f"    ! {one_line(p)}")
+        if e.damaged:
+            hurt.append(e)
     # As verify: every commit is listed, then the damage fails the command (git's fsck says
     # what else is hit).
-    _fail_on_damage(damaged)
+    _fail_on_damage(_damage(store, hurt))
 
 
 def _damage(store: Any, entries: Iterable[Any]) -> list[DamagedStore]:
