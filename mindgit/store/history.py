@@ -42,10 +42,21 @@ def damage(reason: str) -> tuple[str | None, str] | None:
     return (found[1], found[2]) if found else None
 
 
-def log(store: Store, rev: str | None = None, *, limit: int | None = None) -> Iterator[LogEntry]:
-    """Commits reachable from ``rev`` (default: the current experiment), newest first."""
+def log(
+    store: Store,
+    rev: str | None = None,
+    *,
+    limit: int | None = None,
+    verifier: Verifier | None = None,
+) -> Iterator[LogEntry]:
+    """Commits reachable from ``rev`` (default: the current experiment), newest first.
+
+    ``verifier`` checks them, if given: one shared by several logs checks a tree or blob they
+    share once (`experiments` of forks of one big state checked every thought per experiment).
+    """
     start = store.head() if rev is None else store.resolve(rev)
-    verifier = Verifier(store.repo, store.trust)
+    if verifier is None:
+        verifier = Verifier(store.repo, store.trust)
     for commit in _newest_first(store.repo, start, limit):
         result = verifier.check_commit(str(commit.id))
         reasons = tuple(str(p.reason) for p in result.problems)

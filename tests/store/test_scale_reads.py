@@ -188,3 +188,40 @@ def test_log_prints_each_commit_before_checking_the_next(
     r = mg("--store", str(store.path), "log")
     assert r.code == 0, r.err
     assert len(printed_before) == 6 and all(printed_before)
+
+
+def test_experiments_checks_and_reads_a_shared_state_once(
+    store: Store, mg: Mg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forks of one state: each experiment's own verifier checked every thought again, and
+    each read and parsed the same manifest again."""
+    from mindgit.store import verify
+
+    _many_thoughts(store, 12)
+    for i in range(4):
+        store.fork(f"fork{i}", switch=False)
+    checked: list[object] = []
+    real_check: Callable[[Any, bytes], Any] = getattr(verify, "check_thought")  # noqa: B009
+
+    def check(cid: Any, data: bytes) -> Any:
+        checked.append(cid)
+        return real_check(cid, data)
+
+    parsed: list[object] = []
+    real_read = layout.read_state
+
+    def read_state(repo: pygit2.Repository, tree: pygit2.Tree) -> Any:
+        parsed.append(tree.id)
+        return real_read(repo, tree)
+
+    monkeypatch.setattr(verify, "check_thought", check)
+    monkeypatch.setattr(layout, "read_state", read_state)
+    r = mg("--store", str(store.path), "experiments", "--json")
+    assert r.code == 0, r.err
+    rows = json.loads(r.out)
+    assert [(e["name"], e["thoughts"], e["signature"]) for e in rows] == [
+        *((f"fork{i}", 12, "good") for i in range(4)),
+        ("main", 12, "good"),
+    ]
+    assert len(checked) == 12
+    assert len(parsed) == 1
