@@ -6,10 +6,12 @@ A command whose cost follows the work shows a ratio near 4 (or near 1 when it re
 tip); one near 16 is quadratic. Measured in-process (no interpreter start-up), best of three.
 Asserts nothing. At --n 500, before the fixes / after (s at n, s at 4n, ratio): show 0.38 / 3.73
 (9.7) then 0.10 / 0.32 (3.1); diff of thoughts 0.24 / 3.58 (15.1) then 0.04 / 0.10 (2.2); diff of
-genes 0.04 / 0.26 (6.7) then 0.03 / 0.05 (2.0). The cliffs these rows watch (tests/store/test_scale_*.py count them):
+genes 0.04 / 0.26 (6.7) then 0.03 / 0.05 (2.0); experiments of 20 forks 0.91 / 3.87 then
+0.06 / 0.19. The cliffs these rows watch (tests/store/test_scale_*.py count them):
 
 - show, diff of many thoughts: the thoughts tree was looked up (and parsed) once per thought;
 - log -n 1 and experiments: a topological walk of the whole history per experiment;
+- experiments of forks: each experiment's own verifier checked every thought of the state;
 - diff of big genomes: a gene looked up by a scan of the genome.
 """
 
@@ -58,6 +60,13 @@ def history_store(path: Path, n: int, experiments: int) -> Store:
     return store
 
 
+def forks_store(path: Path, n: int, forks: int) -> Store:
+    store = thoughts_store(path, n)
+    for i in range(forks):
+        store.fork(f"e{i}", switch=False)
+    return store
+
+
 def genome_store(path: Path, n: int) -> Store:
     store = init_store(path, "bench")
     store.set_genes([Gene.make(f"g{i:05d}", "float", 0.5, min=-5, max=5) for i in range(n)])
@@ -80,7 +89,7 @@ def row(label: str, n: int, build: Callable[[Path, int], Store], *args: str) -> 
     with tempfile.TemporaryDirectory() as tmp:
         small = best(build(Path(tmp) / "small", n), *args)
         big = best(build(Path(tmp) / "big", 4 * n), *args)
-    print(f"{label:34} n={n:<6} {small:8.3f}s  4n {big:8.3f}s  ratio {big / small:5.1f}")
+    print(f"{label:38} n={n:<6} {small:8.3f}s  4n {big:8.3f}s  ratio {big / small:5.1f}")
 
 
 def main() -> None:
@@ -95,6 +104,13 @@ def main() -> None:
         "experiments (50, n commits each)",
         n,
         lambda p, k: history_store(p, k, 50),
+        "experiments",
+        "--json",
+    )
+    row(
+        "experiments (20 forks of n thoughts)",
+        n,
+        lambda p, k: forks_store(p, k, 20),
         "experiments",
         "--json",
     )
