@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import (
     experiment_name,
     experiment_option,
@@ -158,6 +159,10 @@ def think(
         )
     else:
         click.echo(str(cid))
+    # As `git commit` ends: each write of a big state leaves a loose tree and manifest the size
+    # of the state (300 thinks on 4,000 thoughts: 124 MB loose, 1.5 MB once packed), and
+    # nothing else packs a store that only ever thinks.
+    housekeep(store)
 
 
 def _check_typed_thought(text: str, tags: tuple[str, ...], private: bool) -> None:
@@ -198,6 +203,7 @@ def forget(ctx: click.Context, cid: str, experiment: str | None, as_json: bool) 
         )
     else:
         click.echo(commit.id)
+    housekeep(store)
 
 
 @click.group()
@@ -278,6 +284,7 @@ def genome_set(
         )
     else:
         click.echo(commit.id)
+    housekeep(store)
 
 
 @genome.command("show")
@@ -324,6 +331,7 @@ def genome_unset(
         )
     else:
         click.echo(commit.id)
+    housekeep(store)
 
 
 @click.command()
