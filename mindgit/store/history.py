@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pygit2
 
+from mindgit.errors import DamagedStore, MindgitError, unreadable_object
 from mindgit.ipld.cid import CID
 from mindgit.store.genome import Gene
 from mindgit.store.layout import read_blocks, read_thoughts
@@ -101,7 +102,7 @@ def _newest_first(
     at a commit the chain cannot read (where the walk fails as it always did).
     """
     if limit is None:
-        yield from repo.walk(pygit2.Oid(hex=start), pygit2.enums.SortMode.TOPOLOGICAL)
+        yield from _walk(repo, start)
         return
     taken = 0
     oid = pygit2.Oid(hex=start)
@@ -122,12 +123,49 @@ def _newest_first(
         oid = parents[0]
     if taken >= limit:
         return
-    walker = repo.walk(pygit2.Oid(hex=start), pygit2.enums.SortMode.TOPOLOGICAL)
-    for n, commit in enumerate(walker):
+    for n, commit in enumerate(_walk(repo, start)):
         if n >= limit:
             return
         if n >= taken:
             yield commit
+
+
+class HistoryIncomplete(MindgitError):
+    """A commit the history reaches is not in the store (a history cut short: a pruned or lost
+    object, or a copy of the store that missed some)."""
+
+    def __init__(self, store: str, oid: str | None) -> None:
+        what = f"commit {oid}" if oid else "a commit"
+        super().__init__(
+            f"the history is incomplete: {what} is missing from this store",
+            hint=f"`git --git-dir {store} fsck` lists what is missing; `log -n N` shows the "
+            "commits before it",
+        )
+        self.oid = oid
+
+
+_OID = re.compile(r"\b[0-9a-f]{40}\b")
+
+
+def _walk(repo: pygit2.Repository, start: str) -> Iterator[pygit2.Commit]:
+    """The topological walk from ``start``; a commit it cannot read is named (it was an
+    internal error, NotFoundError, exit 3)."""
+    walker = repo.walk(pygit2.Oid(hex=start), pygit2.enums.SortMode.TOPOLOGICAL)
+    while True:
+        try:
+            commit = next(walker)
+        except StopIteration:
+            return
+        except pygit2.GitError as e:
+            store = repo.path.rstrip("/")
+            damaged = unreadable_object(str(e))
+            if damaged is not None:
+                raise DamagedStore(*damaged, store=store) from None
+            if "not found" not in str(e):
+                raise
+            found = _OID.search(str(e))
+            raise HistoryIncomplete(store, found[0] if found else None) from None
+        yield commit
 
 
 @dataclass(frozen=True, slots=True)

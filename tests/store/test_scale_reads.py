@@ -225,3 +225,16 @@ def test_experiments_checks_and_reads_a_shared_state_once(
     ]
     assert len(checked) == 12
     assert len(parsed) == 1
+
+
+def test_a_walk_past_a_lost_commit_names_it(store: Store, mg: Mg) -> None:
+    """A log that must walk past a commit the store lacks says so, exit 1 (it was an internal
+    error, NotFoundError, exit 3)."""
+    _long_history(store, 5)
+    old = store.resolve("main~3")
+    _drop_loose(store, old)
+    for args in (("log",), ("log", "-n", "5"), ("log", "--json")):
+        r = mg("--store", str(store.path), *args)
+        assert r.code == 1, (args, r.err)
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and f"commit {old} is missing from this store" in lines[0]
