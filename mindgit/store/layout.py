@@ -100,11 +100,28 @@ def _write_cid_dir(
     return oid
 
 
+# The last subtree looked up: (repository, state tree id, name, subtree). A caller that reads
+# a state's thoughts one by one with read_thought (evolve's result commit, merge) asks for the
+# same subtree each time, and libgit2 caches no tree over 4 KiB: each lookup parsed all n
+# entries (evolve of a state of 4,000 thoughts spent 15 s there). A tree id names its content,
+# so a hit is the same subtree; keyed by the repository object itself, as a tree handed to
+# another handle's TreeBuilder would be read through a handle that may not see its objects.
+# One entry, so nothing grows.
+_last_subtree: tuple[pygit2.Repository, pygit2.Oid, str, pygit2.Tree] | None = None
+
+
 def _subtree(repo: pygit2.Repository, tree: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
+    global _last_subtree
     if tree is None or name not in tree:
         return None
+    last = _last_subtree
+    if last is not None and last[0] is repo and last[1] == tree.id and last[2] == name:
+        return last[3]
     obj = repo[tree[name].id]
-    return obj if isinstance(obj, pygit2.Tree) else None
+    if not isinstance(obj, pygit2.Tree):
+        return None
+    _last_subtree = (repo, tree.id, name, obj)
+    return obj
 
 
 def read_state(repo: pygit2.Repository, tree: pygit2.Tree) -> tuple[State, Block]:

@@ -238,3 +238,33 @@ def test_a_walk_past_a_lost_commit_names_it(store: Store, mg: Mg) -> None:
         assert r.code == 1, (args, r.err)
         lines = r.err.strip().splitlines()
         assert len(lines) == 1 and f"commit {old} is missing from this store" in lines[0]
+
+
+class _CountingRepo(pygit2.Repository):
+    """The store's repository, counting each object looked up by id."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.looked_up: list[str] = []
+
+    def __getitem__(self, key: Any) -> Any:
+        self.looked_up.append(str(key))
+        return super().__getitem__(key)
+
+
+def test_reading_thoughts_one_by_one_parses_their_tree_once(store: Store) -> None:
+    """read_thought in a loop (evolve's result commit, merge) looked the thoughts tree up per
+    thought: a state of 4,000 thoughts made evolve spend 16 s there."""
+    datas = _many_thoughts(store)
+    repo = _CountingRepo(str(store.path))
+    tree = store.snapshot().tree
+    sub = str(tree[layout.THOUGHTS].id)
+    cids = sorted(store.state().thoughts, key=str)
+    assert [layout.read_thought(repo, tree, c) for c in cids] == datas
+    assert repo.looked_up.count(sub) == 1
+    # Another state's thoughts are their own, and reading the first again still reads its own.
+    store.think("one more")
+    repo = _CountingRepo(str(store.path))  # one opened before the write may not see its pack
+    other = store.snapshot().tree
+    assert len([layout.read_thought(repo, other, c) for c in store.state().thoughts]) == 41
+    assert layout.read_thought(repo, tree, cids[0]) == datas[0]
