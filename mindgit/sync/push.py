@@ -1,7 +1,7 @@
 """``push``: offer a peer this node's experiments, runs, fitness modules and key chains.
 
 Only fast-forwards: a ref the peer holds at a commit that is not an ancestor of ours is not
-pushed (``diverged``: pull first, which merges) or, if this node does not know the peer's commit,
+pushed (``diverged``: pull first, which merges an experiment) or, if this node does not know the peer's commit,
 is left to git, which refuses it. Before anything is sent, every commit the peer does not have
 yet is verified here with the same gate a pull uses; a ref with a commit this node cannot verify
 is not pushed. What is pushed is the commit that was verified, not whatever the ref points at
@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import pygit2
 
 from mindgit.errors import MindgitError, one_line
+from mindgit.store.fitness_store import FITNESS_PREFIX
 from mindgit.store.generation import RUNS_PREFIX, TRAILER_EXPERIMENT
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, read_ref, update_ref
@@ -104,6 +105,24 @@ def push(
             raise
 
 
+def _diverged_detail(ref: str) -> str:
+    """What to do about a ref the peer holds on another line of history than ours."""
+    if ref.startswith(HEADS):
+        return "pull first to merge"
+    # A pull merges experiments only: it keeps ours of any other ref and the peer's aside, so
+    # "pull first to merge" sent the user round a loop that never ended.
+    kind = (
+        "run"
+        if ref.startswith(RUNS_PREFIX)
+        else "fitness module"
+        if ref.startswith(FITNESS_PREFIX)
+        else "key chain"
+    )
+    return (
+        f"the peer has another {kind} of that name; a pull keeps ours: it merges experiments only"
+    )
+
+
 def _push(
     store: Store,
     peer: Peer,
@@ -138,7 +157,7 @@ def _push(
         if status is None:
             candidates.append(offer)
         else:
-            detail = "pull first to merge" if status == "diverged" else None
+            detail = _diverged_detail(offer.ref) if status == "diverged" else None
             outcomes.append(RefOutcome(offer.ref, status, theirs, theirs, theirs, detail))
 
     # Never push what this node could not verify. What the peer has, it has already.
