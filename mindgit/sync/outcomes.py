@@ -171,4 +171,14 @@ def rejection(
         signers.insert(0, expected)
     if signers and all(_UNTRUSTED.search(p.reason) for p in problems):
         return PeerNotTrusted(peer, problems, signers)
+    if problems and all(p.reason.startswith("rewinds ") for p in problems):
+        # A peer restored from a backup offers older heads: its commits verify, so "cannot
+        # verify; ask its owner, or remote remove" sent the user away from the one switch
+        # that takes them.
+        return PullRejected(
+            peer,
+            problems,
+            hint=f"{peer} went back to older heads (restored from a backup?); if that is meant, "
+            "pull again with --allow-rewind",
+        )
     return PullRejected(peer, problems)
