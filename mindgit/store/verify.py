@@ -715,8 +715,9 @@ def verify_commits(
         try:
             commits = list(walk(repo, tips, hide))
         except pygit2.GitError as e:
-            # libgit2's walk stops at the first commit it cannot read; verify is what names it.
-            if unreadable_object(str(e)) is None:
+            # libgit2's walk stops at the first commit it cannot read, or that is missing (a
+            # KeyError too: NotFoundError); verify is what names it.
+            if unreadable_object(str(e)) is None and not isinstance(e, KeyError):
                 raise
             commits = _walk_past_damage(repo, tips, hide)
 
