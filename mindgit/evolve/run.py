@@ -86,7 +86,7 @@ _RESULT_SEARCH = 1000
 class RunExists(MindgitError):
     def __init__(self, run_id: str) -> None:
         super().__init__(
-            f"run {run_id} exists (same start state, module and parameters); nothing was changed",
+            f"run {run_id} exists (same start commit, module and parameters); nothing was changed",
             hint=f"continue it with `mindgit evolve --resume {run_id}`, or change --seed",
         )
         self.run_id = run_id

@@ -36,7 +36,7 @@ import json
 import math
 import re
 from collections.abc import Container, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -198,6 +198,8 @@ class RunInfo:
     start_commit: str
     start_state: CID
     algorithm: int = ALGORITHM
+    # A run made before the start commit went into its id (see _identity); read back only.
+    legacy_id: bool = field(default=False, compare=False)
     run_id: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -211,17 +213,24 @@ class RunInfo:
             raise RunFormatError("run.json", "start.commit must be a 40-digit hex commit id")
         if self.algorithm != ALGORITHM:
             raise RunFormatError("run.json", f"algorithm {self.algorithm!r} is not {ALGORITHM}")
-        identity = dagjson.encode(
-            {
-                "algorithm": self.algorithm,
-                "entry": self.entry,
-                "limits": self.limits.to_node(),
-                "module": self.module,
-                "params": self.params.to_node(),
-                "start": self.start_state,
-            }
-        )
-        object.__setattr__(self, "run_id", hashlib.sha256(identity).hexdigest()[:RUN_ID_LENGTH])
+        object.__setattr__(self, "run_id", self._identity(with_commit=not self.legacy_id))
+
+    def _identity(self, *, with_commit: bool) -> str:
+        """The run id: the hash of everything that decides the run, and of where it started.
+        Two nodes holding one state on commits of their own, evolving it alike, made one run id
+        with two unrelated histories, which no sync could ever reconcile (a run is never
+        merged); runs made before carry the id without the commit, which is still read."""
+        node: dict[str, Any] = {
+            "algorithm": self.algorithm,
+            "entry": self.entry,
+            "limits": self.limits.to_node(),
+            "module": self.module,
+            "params": self.params.to_node(),
+            "start": self.start_state,
+        }
+        if with_commit:
+            node["start"] = {"commit": self.start_commit, "state": self.start_state}
+        return hashlib.sha256(dagjson.encode(node)).hexdigest()[:RUN_ID_LENGTH]
 
     @property
     def ref(self) -> str:
@@ -274,7 +283,11 @@ class RunInfo:
             algorithm,
         )
         if node["run"] != info.run_id:
-            raise RunFormatError(RUN_FILE, f"run id {node['run']!r} is not the hash of its content")
+            if node["run"] != info._identity(with_commit=False):
+                raise RunFormatError(
+                    RUN_FILE, f"run id {node['run']!r} is not the hash of its content"
+                )
+            info = replace(info, legacy_id=True)
         if info.encode() != data:
             raise RunFormatError(RUN_FILE, "not in canonical form")
         return info

@@ -32,7 +32,7 @@ from mindgit.evolve.run import (
 from mindgit.identity.keys import NodeKey
 from mindgit.ipld.cid import CID, RAW
 from mindgit.store.fitness_store import list_modules
-from mindgit.store.generation import RunParams
+from mindgit.store.generation import RUNS_PREFIX, RunParams
 from mindgit.store.genome import Gene
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
@@ -283,8 +283,8 @@ def test_resume_after_the_module_name_moved_uses_the_run_module(tmp_path: Path, 
     add_fitness(store, ONEMAX, "rastrigin")  # the name now holds another module
     refused(mg, store.path, "evolve", "--resume", "--fitness", "rastrigin", code=2, words="fitness")
     done = resume_run(store)
-    assert done.run_id == run == whole.run_id
-    assert fingerprint(store, run) == fingerprint(reference, run)
+    assert done.run_id == run != whole.run_id  # each run's id holds its own start commit
+    assert fingerprint(store, run) == fingerprint(reference, whole.run_id)
     assert done.best_state == whole.best_state
     with pytest.raises(NothingToResume):
         resume_run(store)
@@ -316,11 +316,13 @@ def test_kill_then_resume_twice_with_the_module_name_moved(tmp_path: Path) -> No
     assert gone(writer)
     fsck(store.path)
     add_fitness(store, ONEMAX, "rastrigin")
-    first = resume_run(store, whole.run_id)
+    (ref,) = [r for r in store.repo.references if r.startswith(RUNS_PREFIX)]
+    run = ref.removeprefix(RUNS_PREFIX)
+    first = resume_run(store, run)
     assert first.complete and first.best_state == whole.best_state
     with pytest.raises(NothingToResume):
-        resume_run(store, whole.run_id)
-    assert fingerprint(store, whole.run_id) == fingerprint(reference, whole.run_id)
+        resume_run(store, run)
+    assert fingerprint(store, run) == fingerprint(reference, whole.run_id)
     fsck(store.path)
 
 

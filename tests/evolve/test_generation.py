@@ -75,9 +75,20 @@ def test_run_info_round_trips_and_its_id_is_a_hash_of_what_decides_the_run() -> 
     assert node["run"] == a.run_id and len(a.run_id) == 12
     assert info(seed=7).run_id == a.run_id
     assert info(seed=8).run_id != a.run_id
-    assert replace(a, start_commit="b" * 40).run_id == a.run_id  # where it ran is not what it is
+    # Where it started is part of it: two nodes holding one state on commits of their own made
+    # one run id with two unrelated histories, which no sync could reconcile.
+    assert replace(a, start_commit="b" * 40).run_id != a.run_id
     assert info(seed=7, minimize=True).run_id != a.run_id
     assert RunInfo(a.params, MODULE, "fitness", LIMITS, "a" * 40, STATE).run_id != a.run_id
+
+
+def test_a_run_named_before_its_id_held_the_start_commit_is_still_read() -> None:
+    legacy = replace(info(seed=7), legacy_id=True)
+    assert legacy.run_id != info(seed=7).run_id
+    # Only the start commit differs between the two ids: the same run elsewhere has the same.
+    assert replace(legacy, start_commit="b" * 40).run_id == legacy.run_id
+    read = RunInfo.decode(legacy.encode())
+    assert read.legacy_id and read.run_id == legacy.run_id and read.encode() == legacy.encode()
 
 
 def test_run_info_decode_refuses_tampering() -> None:
