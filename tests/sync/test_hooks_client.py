@@ -451,7 +451,7 @@ def test_docs_hooks_install_commands_run_as_written(store: Store, tmp_path: Path
     text = (ROOT / "docs" / "hooks.md").read_text()
     block = text.split("## On a server: pre-receive\n\n```sh\n", 1)[1].split("```", 1)[0]
     assert block == (
-        "git init --bare /srv/minds.git\n"
+        "git init --bare --initial-branch=main /srv/minds.git\n"
         "mindgit hooks install --server /srv/minds.git --trust allowed_signers\n"
     )
     (tmp_path / "allowed_signers").write_text(store.trust.export())
