@@ -685,8 +685,8 @@ def _commit_result(
 ) -> tuple[str | None, str]:
     info = plan.info
     state = plan.codec.to_state(values)
-    blocks = {cid: layout.read_thought(store.repo, plan.start_tree, cid) for cid in state.thoughts}
-    blocks.update((c, layout.read_block(store.repo, plan.start_tree, c)) for c in state.blocks)
+    blocks = dict(layout.read_thoughts(store.repo, plan.start_tree, state.thoughts))
+    blocks.update(layout.read_blocks(store.repo, plan.start_tree, state.blocks))
     trailers = {
         TRAILER_RUN: info.run_id,
         TRAILER_GENERATION: str(generation),

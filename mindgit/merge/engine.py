@@ -313,12 +313,11 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
     with locked_ref(repo, ref, wait=store.lock_wait) as held:
         if held.current != out.ours:
             raise RefMoved(ref, out.ours, held.current)
-        new: dict[CID, bytes] = {}
         ours_state, _ = layout.read_state(repo, plan.ours_tree)
-        for cid in state.thoughts - ours_state.thoughts:
-            new[cid] = layout.read_thought(repo, plan.theirs_tree, cid)
-        for cid in state.blocks - ours_state.blocks:
-            new[cid] = layout.read_block(repo, plan.theirs_tree, cid)
+        new = dict(
+            layout.read_thoughts(repo, plan.theirs_tree, state.thoughts - ours_state.thoughts)
+        )
+        new.update(layout.read_blocks(repo, plan.theirs_tree, state.blocks - ours_state.blocks))
         tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
         assert manifest.cid == out.manifest
         commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)
