@@ -50,7 +50,7 @@ from mindgit.adapters.agentfile_export import (
     describe,
     export_af,
 )
-from mindgit.adapters.agentfile_genes import genes_of
+from mindgit.adapters.agentfile_genes import GeneDoesNotFit, genes_of
 from mindgit.adapters.agentfile_json import (
     AgentFileError,
     CorruptAgentState,
@@ -436,6 +436,7 @@ __all__ = [
     "ExportConflict",
     "Exported",
     "FileTooLarge",
+    "GeneDoesNotFit",
     "ImportedAgent",
     "MessageTooLarge",
     "NotAnImportedAgent",

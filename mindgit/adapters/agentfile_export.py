@@ -226,6 +226,7 @@ class _Out:
     agent: fmt.AgentOut
     layout: str
     grown: list[tuple[dict[str, Any], list[str]]]  # settings maps that gained fields, and which
+    warnings: list[str]  # genes not written
 
 
 def _agent_out(store: Store, loaded: _Loaded) -> _Out:
@@ -234,7 +235,7 @@ def _agent_out(store: Store, loaded: _Loaded) -> _Out:
     if not isinstance(agent, dict):
         raise CorruptAgentState(f"{rev} {DATA_AGENT}", "is not an agent object")
     split = _string_list(loaded.agent_node, "split", rev)
-    grown = apply_genes(agent, loaded.snap.state.genome)
+    grown, warnings = apply_genes(agent, loaded.snap.state.genome, rev)
     memories = _memories_in_order(store, loaded)
     tools: list[dict[str, Any]] = []
     if DATA_TOOLS in loaded.data:
@@ -254,10 +255,10 @@ def _agent_out(store: Store, loaded: _Loaded) -> _Out:
             agent["core_memory"] = memories
         if "tools" in split or tools:
             agent["tools"] = tools
-        return _Out(fmt.AgentOut(agent, (), ()), file_layout, grown)
+        return _Out(fmt.AgentOut(agent, (), ()), file_layout, grown, warnings)
     if "block_ids" in split:
         agent["block_ids"] = []
-    return _Out(fmt.AgentOut(agent, tuple(memories), tuple(tools)), file_layout, grown)
+    return _Out(fmt.AgentOut(agent, tuple(memories), tuple(tools)), file_layout, grown, warnings)
 
 
 def export_af(
@@ -316,7 +317,8 @@ def export_af(
     data = render_document(ordered(value, orders), style)
     _write(out, data)
     names = tuple(_name(o.agent.agent) for o in outs)
-    return Exported(names, len(data), layouts.pop(), tuple(warnings))
+    unwritten = [w for o in outs for w in o.warnings]
+    return Exported(names, len(data), layouts.pop(), (*unwritten, *warnings))
 
 
 def _name(agent: dict[str, Any]) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mindgit.errors import MindgitError
 from mindgit.store.genome import Gene, GeneKind, Genome, GenomeError
 
 SOURCES: tuple[tuple[str | None, str], ...] = (
@@ -113,6 +114,34 @@ def _gene(name: str, spec: Spec, value: object, window: int | None) -> Gene | No
         return None
 
 
+class GeneDoesNotFit(MindgitError):
+    """A gene whose value the agent file's field cannot hold (text where Letta reads a number)."""
+
+    def __init__(self, rev: str, gene: Gene, field: str, wanted: str) -> None:
+        super().__init__(
+            f"{rev}: gene {gene.name} is {gene.kind} {gene.value!r}, which {field} cannot "
+            f"hold (it is {wanted}); nothing was written",
+            hint=f"`mindgit genome unset {gene.name}` and set it again as {wanted}",
+        )
+        self.rev = rev
+        self.gene = gene.name
+        self.field = field
+
+
+_WANTED = {"int": "a whole number", "float": "a number", "choice": "text"}
+
+
+def _fits(kind: GeneKind, value: object) -> bool:
+    """Whether ``value`` is of the JSON type Letta reads for a field of the gene kind ``kind``."""
+    if isinstance(value, bool):
+        return False
+    if kind == "int":
+        return type(value) is int or (type(value) is float and value.is_integer())
+    if kind == "float":
+        return type(value) in (int, float)
+    return isinstance(value, str)
+
+
 def _utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -121,27 +150,40 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def apply_genes(agent: dict[str, Any], genome: Genome) -> list[tuple[dict[str, Any], list[str]]]:
+def apply_genes(
+    agent: dict[str, Any], genome: Genome, rev: str
+) -> tuple[list[tuple[dict[str, Any], list[str]]], list[str]]:
     """Write the genes' values back into the agent's settings, in place.
 
     A field whose gene is gone keeps its imported value; genes of other names are mindgit's own.
     Returns each settings map that gained fields (a gene set where the file had none) with the
-    fields it gained, so that the caller can keep the imported order of the others.
+    fields it gained, so that the caller can keep the imported order of the others; and a
+    warning for each gene of a settings map the agent does not have (it is not written).
+    A gene whose value the field cannot hold is :class:`GeneDoesNotFit`: a file with
+    ``"temperature": "hello"`` in it is no agent file Letta loads.
     """
     grown = []
+    warnings = []
     for key, prefix in SOURCES:
         holder = agent if key is None else agent.get(key)
-        if not isinstance(holder, dict):
-            continue
-        keys = set(holder)
+        keys = set(holder) if isinstance(holder, dict) else set()
         for gene in genome.genes:
             head, _, name = gene.name.partition(".")
             if head != prefix or name not in SPECS or (key is None and name not in AGENT_FIELDS):
                 continue
-            holder[name] = json_value(gene, holder.get(name))
-        if len(holder) > len(keys):
+            if not isinstance(holder, dict):
+                warnings.append(f"{rev}: gene {gene.name} not written: the agent has no {key}")
+                continue
+            imported = holder.get(name)
+            value = json_value(gene, imported)
+            # An imported value comes back as it was, whatever it is; a new one must fit.
+            if value is not imported and not _fits(SPECS[name].kind, value):
+                field = name if key is None else f"{key}.{name}"
+                raise GeneDoesNotFit(rev, gene, field, _WANTED[SPECS[name].kind])
+            holder[name] = value
+        if isinstance(holder, dict) and len(holder) > len(keys):
             grown.append((holder, [k for k in holder if k not in keys]))
-    return grown
+    return grown, warnings
 
 
 def json_value(gene: Gene, imported: object) -> Any:
