@@ -144,7 +144,10 @@ class FileParts:
 def split_file(value: Json, source: str) -> FileParts:
     """Check an agent file's JSON and split it; secrets are blanked (:func:`scrub_file`)."""
     if not isinstance(value, dict):
-        kind = "a string" if isinstance(value, str) else f"a JSON {type(value).__name__}"
+        # JSON's own words: Python's ("a JSON NoneType", "a JSON int") are not the user's.
+        kind = {str: "a string", list: "a list", bool: "a boolean", type(None): "null"}.get(
+            type(value), "a number"
+        )
         raise NotAnAgentFile(source, f"the document is {kind}, not an object")
     if "agents" in value:
         return _split_v2(value, source)
