@@ -296,10 +296,20 @@ def export_af(
     else:
         ids = [o.agent.agent.get("id") for o in outs if o.agent.agent.get("id") is not None]
         # Compared as JSON: the agent ids 5 and "5" are two ids.
-        if len({json.dumps(i, sort_keys=True) for i in ids}) != len(ids):
-            raise ExportConflict(
-                "two of them have the same agent id (imported from the same file twice?)"
-            )
+        seen: dict[str, str] = {}
+        for x, o in zip(loaded, outs, strict=True):
+            ident = o.agent.agent.get("id")
+            if ident is None:
+                continue
+            key = json.dumps(ident, sort_keys=True)
+            if key in seen:
+                # Letta numbers ids per file ("agent-0"): agents of two files clash as often
+                # as one file imported twice, so the message names both.
+                raise ExportConflict(
+                    f"{seen[key]} and {x.rev} have the same agent id {ident!r} (agents of one "
+                    "file imported twice, or of two files, which Letta numbers alike)"
+                )
+            seen[key] = x.rev
         envelope = _unstore(first, what)
         if not isinstance(envelope, dict):
             raise CorruptAgentState(what, "the file's own part is not an object")

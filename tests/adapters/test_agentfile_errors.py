@@ -204,10 +204,12 @@ def test_exporting_agents_that_do_not_fit_one_file(store: Store, tmp_path: Path)
     import_af(store, AGENT_FILES / "letta-0.6_memgpt_agent.af", name="old")
     import_af(store, AGENT_FILES / "memgpt_agent.af", name="new")
     import_af(store, AGENT_FILES / "memgpt_agent.af", name="new2")
+    import_af(store, AGENT_FILES / "outreach_workflow_agent.af", name="other")
     for revs, text in [
+        (["new", "other"], "new and other have the same agent id 'agent-0' .*of two files"),
         (["old", "new"], "some are Letta 0.x"),
         (["old", "old"], "holds one agent"),
-        (["new", "new2"], "same agent id"),
+        (["new", "new2"], "new and new2 have the same agent id 'agent-0'"),
         ([], "no agents"),
     ]:
         with pytest.raises(ExportConflict, match=text):
