@@ -13,7 +13,9 @@ gives every commit a small canonical DAG-JSON block instead::
 * ``state`` links the commit's state (its manifest), ``parents`` the parents' history blocks in
   the commit's parent order, so IPLD tools walk the whole history and every state from one CID.
 * ``message`` is the commit message without its ``Mindgit-State`` trailer (a function of
-  ``state``), so the history an import rebuilds reads as the original did.
+  ``state``), so the history an import rebuilds reads as the original did. It is never empty:
+  ``Store.write_commit`` refuses such a message, so a commit rebuilt from one could not be
+  written (and one an older mindgit wrote has its trailer read as its message by git).
 * No clock and no node id: the same history has the same CIDs whoever exports it and whenever,
   and a re-export of an imported history gives the very same blocks. Commit times, authors and
   SSH signatures are not carried: a signature covers the git commit's bytes, which an IPFS node
@@ -153,6 +155,10 @@ def _check_fields(
         raise HistoryFormatError(cid, "'parents' names the same parent twice")
     if not isinstance(message, str):
         raise HistoryFormatError(cid, "'message' is not a string")
+    if not message.strip():
+        # Store.write_commit refuses it: the commit an import rebuilt could not have the
+        # message, and under an empty one its Mindgit-State trailer read as the message.
+        raise HistoryFormatError(cid, "'message' is empty, and a commit needs one")
     if "\0" in message:
         raise HistoryFormatError(cid, "'message' holds a NUL character, which git cannot store")
     size = len(message.encode("utf-8", "surrogatepass"))

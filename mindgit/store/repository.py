@@ -218,6 +218,18 @@ class NothingChanged(MindgitError):
         super().__init__(f"nothing changed: {what}")
 
 
+class EmptyCommitMessage(MindgitError):
+    """A commit message with no text: git reads a message from its first non-blank line, so the
+    trailers written under an empty one became its subject, and no reader (``git
+    interpret-trailers`` or ours) saw a ``Mindgit-State`` trailer any more."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a commit message needs some text; nothing was written",
+            hint="give the commit a subject line",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Commit:
     """A commit mindgit wrote: its id, the experiment it moved, and the state's manifest CID."""
@@ -586,6 +598,8 @@ class Store:
         """
         from mindgit.store import layout
 
+        if not message.strip():
+            raise EmptyCommitMessage()  # before the state's objects are written
         exp = self.experiment(experiment)
         # A bad key file or node name must fail before any object is written.
         _ = self.signing_key, self.name
@@ -626,7 +640,12 @@ class Store:
         """Write a commit signed with this node's key (SSHSIG in ``gpgsig``); return its id.
 
         ``key`` signs instead of :attr:`signing_key`: a rotation signs its announcement with the
-        key it retires, while it is unfinished."""
+        key it retires, while it is unfinished.
+
+        A message of nothing but blanks is refused (``EmptyCommitMessage``), as git refuses it.
+        """
+        if not message.strip():
+            raise EmptyCommitMessage()
         body = message.rstrip("\n") + "\n"
         lines = dict(trailers or {})
         if manifest is not None:
