@@ -29,7 +29,7 @@ from mindgit.identity.trust import TrustFileCorrupt, TrustFileUnreadable, TrustS
 from mindgit.store.refs import RefError, check_ref_name, read_ref
 from mindgit.store.settings import config_reader, read_setting, read_size
 from mindgit.store.verify import Problem
-from mindgit.sync import refspace
+from mindgit.sync import keychains, refspace
 from mindgit.sync.gate import (
     DEFAULT_MAX_OBJECT_BYTES,
     ZERO_OID,
@@ -339,16 +339,45 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
         # The gate takes each old value as a head this repository accepted and checks nothing
         # below it: told a pushed commit instead, it would wave through its whole history.
         return problems
-    problems += check_updates(
-        repo,
-        trust,
-        named,
-        allow_rewind=policy.allow_rewind,
-        allow_delete=policy.allow_delete,
-        max_object_bytes=policy.max_object_bytes,
-        hashed_on_arrival=True,  # by git's receive-pack, into its quarantine, just now
-    )
+    with tempfile.TemporaryDirectory(prefix="mindgit-hook-") as scratch:
+        problems += check_updates(
+            repo,
+            rotated_trust(repo, trust, named, Path(scratch)),
+            named,
+            allow_rewind=policy.allow_rewind,
+            allow_delete=policy.allow_delete,
+            max_object_bytes=policy.max_object_bytes,
+            hashed_on_arrival=True,  # by git's receive-pack, into its quarantine, just now
+        )
     return problems
+
+
+def rotated_trust(
+    repo: pygit2.Repository, trust: TrustStore, updates: Sequence[RefUpdate], scratch: Path
+) -> TrustStore:
+    """``trust`` as the key chains this repository would hold after ``updates`` rotate it (a
+    copy under ``scratch``; ``trust`` itself if they change nothing).
+
+    A server follows a trusted node's key rotations as a pull does, by the same rule: its new
+    key signs, its old one only below the heads its rotation named. Nothing is written: the
+    chains it holds are read again at each push, so a rotation counts from the push that
+    brought it (its own new-key work included) and a key removed from the trust file takes
+    its rotations with it. A pushed chain with a problem is left out here and refused by the
+    gate.
+    """
+    # A chain ref unreadable here follows no rotation; its own pushes are the gate's to judge.
+    tips = keychains.held_chains(repo, skip_unreadable=True)
+    for u in updates:
+        if u.ref.startswith(refspace.KEYS_PREFIX):
+            if u.new is None:
+                tips.pop(u.ref, None)
+            else:
+                tips[u.ref] = u.new
+    if not tips:
+        return trust
+    chains, _ = keychains.chain_problems_in(repo, tips)
+    plan = keychains.plan_rotations_in(repo, trust, chains.values())
+    return plan.trust_for_verification(trust, scratch)
 
 
 def _claimed_old_problem(repo: pygit2.Repository, u: RefUpdate) -> Problem | None:

@@ -24,7 +24,7 @@ from mindgit.identity.keys import PublicKey
 from mindgit.identity.rotation import BadRotation
 from mindgit.identity.trust import TrustStore
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import read_ref
+from mindgit.store.refs import RefError, read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.store.retired import MAX_ANNOUNCEMENT_BYTES
 from mindgit.store.rotations import (
@@ -115,10 +115,21 @@ def own_chain(store: Store) -> Chain | None:
 def local_chains(store: Store) -> dict[str, str]:
     """Peers' chains this node keeps: synced ref -> tip (its own chain left out, and any ref
     under ``refs/keys/`` not named for a root, which no peer would take)."""
+    return {r: tip for r, tip in held_chains(store.repo).items() if r != ANNOUNCE_REF}
+
+
+def held_chains(repo: pygit2.Repository, *, skip_unreadable: bool = False) -> dict[str, str]:
+    """Every chain ``repo`` holds: ``refs/keys/announce`` and those named for a root
+    (synced ref -> tip). A ref that cannot be read raises ``RefError``, or is left out."""
     out = {}
-    for ref in store.repo.references:
-        if ref.startswith(refspace.KEYS_PREFIX) and ref != ANNOUNCE_REF and _root_named(ref):
-            tip = read_ref(store.repo, ref)
+    for ref in repo.references:
+        if ref.startswith(refspace.KEYS_PREFIX) and (ref == ANNOUNCE_REF or _root_named(ref)):
+            try:
+                tip = read_ref(repo, ref)
+            except (RefError, ValueError):
+                if not skip_unreadable:
+                    raise
+                continue
             if tip is not None:
                 out[ref] = tip
     return out
@@ -159,9 +170,16 @@ def plan_rotations(store: Store, chains: Iterable[Chain]) -> RotationPlan:
     A chain is accepted up to its first rotation that rule refuses; nothing after that point
     is believed.
     """
+    return plan_rotations_in(store.repo, store.trust, chains)
+
+
+def plan_rotations_in(
+    repo: pygit2.Repository, trust: TrustStore, chains: Iterable[Chain]
+) -> RotationPlan:
+    """:func:`plan_rotations` against any repository and trust file (a server's gate)."""
     chains = list(chains)
     tips = [chain.tip for chain in chains]
-    whole = plan_key_changes(store.repo, store.trust, tips, strict=False)
+    whole = plan_key_changes(repo, trust, tips, strict=False)
     by_commit = {o.commit: o for o in whole.outcomes}
     accepted: dict[str, str] = {}
     skipped: dict[str, str] = {}
@@ -177,7 +195,7 @@ def plan_rotations(store: Store, chains: Iterable[Chain]) -> RotationPlan:
             accepted[chain.ref] = last_ok
     if not skipped:  # every chain accepted whole: the plan is the one just made
         return RotationPlan(accepted, skipped, whole)
-    changes = plan_key_changes(store.repo, store.trust, [accepted[r] for r in sorted(accepted)])
+    changes = plan_key_changes(repo, trust, [accepted[r] for r in sorted(accepted)])
     return RotationPlan(accepted, skipped, changes)
 
 
@@ -190,6 +208,13 @@ def chain_problems(
     The peer's own ``refs/keys/announce`` is filed under its root's name; a ref named for one
     root that holds another root's chain, or two diverged offers of one chain, is a problem.
     """
+    return chain_problems_in(store.repo, offered, max_announcements)
+
+
+def chain_problems_in(
+    repo: pygit2.Repository, offered: Mapping[str, str], max_announcements: int = MAX_ANNOUNCEMENTS
+) -> tuple[dict[str, Chain], list[Problem]]:
+    """:func:`chain_problems` in any repository (a server's gate has no :class:`Store`)."""
     chains: dict[str, Chain] = {}
     problems: list[Problem] = []
     left = max_announcements
@@ -199,7 +224,7 @@ def chain_problems(
             problems.append(Problem(tip, over))
             continue
         try:
-            chain = read_chain_in(store.repo, tip, min(MAX_CHAIN, left))
+            chain = read_chain_in(repo, tip, min(MAX_CHAIN, left))
         except ChainTooLong as e:
             problems.append(Problem(tip, over if e.limit < MAX_CHAIN else f"{ref}: {e.reason}"))
             left = 0
@@ -212,9 +237,9 @@ def chain_problems(
             problems.append(Problem(tip, f"{ref} holds the key chain of {chain.root.did}"))
             continue
         other = chains.get(chain.ref)
-        if other is None or _descends(store.repo, chain.tip, other.tip):
+        if other is None or _descends(repo, chain.tip, other.tip):
             chains[chain.ref] = chain
-        elif not _descends(store.repo, other.tip, chain.tip):
+        elif not _descends(repo, other.tip, chain.tip):
             problems.append(Problem(tip, f"two diverged versions of key chain {chain.ref}"))
     return chains, problems
 
