@@ -51,23 +51,29 @@ class SettingSetTwice(MindgitError):
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+# Paths as typed (str): click's Path('') is '.', so `--key ''` was read as the working
+# directory ("cannot read node key .", exit 1) and `init ''` made a store there.
+@click.argument("path", type=click.Path(path_type=str))
 @click.option("--name", required=True, help="This node's name (letters, digits, . _ -).")
 @click.option(
     "--key",
     "key_file",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=str),
     help="Use this OpenSSH ed25519 key instead of making one (one identity, several stores).",
 )
 @json_option
-def init(path: Path, name: str, key_file: Path | None, as_json: bool) -> None:
+def init(path: str, name: str, key_file: str | None, as_json: bool) -> None:
     """Create a store at PATH with this node's key; print the node's did:key."""
     from mindgit.cli.options import refuse_inside_any_store, typed_new_node_name
     from mindgit.store.repository import init_store
 
+    if not path:
+        raise UsageError("PATH is empty: give the directory to create the store in")
+    if key_file is not None and not key_file:
+        raise UsageError("--key is empty: give the path of an OpenSSH ed25519 private key file")
     typed_new_node_name(name, "--name")
-    refuse_inside_any_store("PATH", path)
-    store = init_store(path, name, key_file=key_file)
+    refuse_inside_any_store("PATH", Path(path))
+    store = init_store(Path(path), name, key_file=None if key_file is None else Path(key_file))
     did = store.public_key.did
     if as_json:
         emit_json({"store": str(store.path), "name": name, "did": did})
