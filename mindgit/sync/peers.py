@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from mindgit.identity.keys import DID_PREFIX, PublicKey
 from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.store.rotations import RotationOutcome
 from mindgit.sync import refspace
 from mindgit.sync.quarantine import QUARANTINE_DIR
 from mindgit.sync.transport import shown_url
@@ -223,6 +224,32 @@ def add_peer(store: Store, name: str, url: str, *, node: str | None = None) -> P
     if did is not None:
         config[f"remote.{name}.{NODE_KEY}"] = did
     return Peer(name, url, did)
+
+
+def follow_rotations(store: Store, outcomes: Iterable[RotationOutcome]) -> list[str]:
+    """Point every peer expected to sign with a key that ``outcomes`` replaced at its new key;
+    the names of the peers changed.
+
+    ``peers`` shows the trust of a peer's expected key, and a rejection names it: left on
+    the old key, a peer that rotated showed as ``<name>.retired-1`` for ever.
+    """
+    moved = {
+        o.old.did: o.new.did
+        for o in outcomes
+        if o.status != "refused" and o.old is not None and o.new is not None
+    }
+    changed = []
+    for peer in list_peers(store) if moved else []:
+        if peer.node is None:
+            continue
+        node, passed = peer.node, set()
+        while node in moved and node not in passed:  # a chain of rotations, followed to its end
+            passed.add(node)
+            node = moved[node]
+        if node != peer.node:
+            store.repo.config[f"remote.{peer.name}.{NODE_KEY}"] = node
+            changed.append(peer.name)
+    return changed
 
 
 def hide_private_refs(store: Store) -> None:

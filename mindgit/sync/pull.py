@@ -34,6 +34,7 @@ from mindgit.sync.peers import (
     LOCK_WAIT,
     Peer,
     delete_refs,
+    follow_rotations,
     get_peer,
     peer_lock,
     readable_state,
@@ -213,6 +214,7 @@ def _verify_and_accept(
     rotate_tips = [plan.accepted[r] for r in sorted(plan.accepted)]
     if plan.changes.changes:
         rotations = apply_rotations(store, rotate_tips, strict=True)
+        follow_rotations(store, rotations)
     for ref, chain in sorted(incoming.items()):
         mine = known.get(ref)
         tip = plan.accepted.get(ref)
