@@ -56,7 +56,7 @@ class NotAnImportedAgent(MindgitError):
     def __init__(self, rev: str) -> None:
         super().__init__(
             f"{rev} holds no imported agent",
-            hint="import one with `mindgit import-af FILE`; only those states can be exported",
+            hint="import one with `mindgit import-af FILE`; only those states are agents to export or describe",
         )
         self.rev = rev
 

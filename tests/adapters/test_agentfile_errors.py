@@ -314,6 +314,10 @@ def test_the_cli_export_of_a_state_that_is_no_agent_writes_nothing(
     r = mg("--store", str(store.path), "export-af", "main", "-o", str(out))
     assert r.code == 1 and r.err.count("\n") == 1 and "holds no imported agent" in r.err
     assert not out.exists() and list(tmp_path.glob(".out.af*")) == []
+    # af-info says the same, with a hint that fits it too (it told of exporting).
+    r = mg("--store", str(store.path), "af-info", "main")
+    assert r.code == 1 and r.err.count("\n") == 1 and "main holds no imported agent" in r.err
+    assert "agents to export or describe" in r.err
 
 
 def test_an_export_where_nothing_can_be_written(store: Store, tmp_path: Path, mg: Mg) -> None:
