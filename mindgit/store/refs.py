@@ -134,7 +134,8 @@ def read_ref(repo: pygit2.Repository, ref: str) -> str | None:
     except (KeyError, pygit2.InvalidSpecError):
         return None
     except pygit2.GitError as e:
-        raise CorruptRef(ref, str(e).strip() or type(e).__name__) from None
+        # libgit2 starts with the ref's name, which CorruptRef says already.
+        raise CorruptRef(ref, str(e).strip().removeprefix(f"{ref}: ") or type(e).__name__) from None
 
 
 class _HeldLock:

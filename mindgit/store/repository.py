@@ -458,7 +458,26 @@ class Store:
         return exp
 
     def experiments(self) -> list[str]:
-        return sorted(r.removeprefix(HEADS) for r in self.repo.references if r.startswith(HEADS))
+        """Every experiment's name, those whose ref cannot be read too.
+
+        libgit2 leaves a loose ref it cannot parse out of its listing (git says "ignoring broken
+        ref"): such an experiment vanished from `mindgit experiments` while `verify --all`
+        failed on it. Read from the ref files too, it is listed, and reading it names what is
+        wrong (``CorruptRef``, or ``RefError`` for a file no ref can be named as).
+        """
+        names = {r.removeprefix(HEADS) for r in self.repo.references if r.startswith(HEADS)}
+        heads = Path(self.repo.path) / HEADS
+        for folder, _, files in os.walk(heads):
+            for file in files:
+                if file.endswith(".lock"):  # a ref being written by git's protocol
+                    continue
+                name = (Path(folder) / file).relative_to(heads).as_posix()
+                # A file name that is not UTF-8 (surrogates from os.walk) shown escaped: it is
+                # no valid ref name either way, and must still print.
+                names.add(
+                    name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                )
+        return sorted(names)
 
     def head(self, experiment: str | None = None) -> str:
         """The commit at the head of an experiment (default: the current one)."""

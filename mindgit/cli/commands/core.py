@@ -701,7 +701,7 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
     import pygit2
 
     from mindgit.store import history
-    from mindgit.store.refs import CorruptRef
+    from mindgit.store.refs import RefError
     from mindgit.store.repository import (
         ExperimentAtNoCommit,
         HeadDetached,
@@ -727,10 +727,11 @@ def experiments(ctx: click.Context, as_json: bool) -> None:
     for name in store.experiments():
         try:
             head = store.head(name)
-        except (ExperimentAtNoCommit, CorruptRef) as e:
+        except (ExperimentAtNoCommit, RefError) as e:
             # Listed with what is wrong, as a state that cannot be read is: it hid every
             # experiment after it (a blob's NotACommit, a missing object's KeyError, a
-            # symbolic ref to nothing's "unknown experiment").
+            # symbolic ref to nothing's "unknown experiment"). A ref file of garbage
+            # (CorruptRef) or under a name no ref can have was left out of the list.
             at_no_commit.append((name, e))
             rows.append(
                 {"name": name, "current": name == current, "head": getattr(e, "oid", None)}
