@@ -18,7 +18,7 @@ from mindgit.evolve.fitness import load_fitness
 from mindgit.evolve.genes import GenomeCodec, Values
 from mindgit.evolve.operators import Breeder, Variation, initial_population
 from mindgit.evolve.prng import Stream
-from mindgit.evolve.runs import generation_commits, get_run
+from mindgit.evolve.runs import get_run, run_generations
 from mindgit.ipld.cid import CID, RAW
 from mindgit.sandbox import FitnessFailure, Limits
 from mindgit.store.generation import (
@@ -26,7 +26,6 @@ from mindgit.store.generation import (
     GenerationRecord,
     RunFormatError,
     RunTip,
-    read_generation_commit,
 )
 from mindgit.store.generation_check import read_manifest
 from mindgit.store.repository import Store
@@ -96,16 +95,17 @@ def recheck(
         ),
     )
     breeder = Breeder(codec, Variation.of(info.params))
-    commits = list(generation_commits(store, tip.commit))[::-1]
+    # The whole history is read and checked first: a generation missing in the middle or
+    # another run's generation spliced in is named, not re-bred from the wrong generation.
+    generations = list(run_generations(store, tip))[::-1]
     found: list[Discrepancy] = []
     previous: tuple[list[Values], list[float | None]] | None = None
     checked = 0
-    for commit in commits:
-        gen = read_generation_commit(store.repo, str(commit.id))
-        record = gen.record
+    for commit, record in generations:
         g = record.generation
+        tree = commit.tree
         population = [
-            codec.values_of_manifest(ind.state, read_manifest(store.repo, gen.tree, ind.state))
+            codec.values_of_manifest(ind.state, read_manifest(store.repo, tree, ind.state))
             for ind in record.individuals
         ]
         stream = Stream.for_generation(info.params.seed, g)
@@ -132,8 +132,8 @@ def recheck(
         previous = (population, [ind.score for ind in record.individuals])
         checked += len(population)
         if on_generation is not None:
-            on_generation(g, len(commits))
-    return RecheckReport(run_id, len(commits), checked, tuple(found))
+            on_generation(g, len(generations))
+    return RecheckReport(run_id, len(generations), checked, tuple(found))
 
 
 def _module_bytes(store: Store, tip: RunTip) -> bytes:

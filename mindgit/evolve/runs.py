@@ -193,18 +193,19 @@ def generation_commits(store: Store, tip: str) -> Iterator[pygit2.Commit]:
             raise RunFormatError(f"commit {parent}", "is missing from this store")
 
 
-def history(store: Store, run_id: str) -> list[GenerationStats]:
-    """Best and mean fitness of every generation of a run, oldest first."""
-    tip = get_run(store, run_id)
-    minimize = tip.info.params.minimize
+def run_generations(store: Store, tip: RunTip) -> Iterator[tuple[pygit2.Commit, GenerationRecord]]:
+    """A run's generations, newest first, each parsed as strictly as ``mindgit verify`` does,
+    each holding the run's own run.json and each the generation before the one above it, down
+    to generation 0. Every reader that walks a run goes through here: a history with a
+    generation missing, another run's generation spliced in, or no generation 0 is named
+    (:class:`RunFormatError`), never read as another generation's parents or scores."""
     run_file = tip.tree[RUN_FILE].id
     cids: dict[str, CID] = {}
-    out = []
     expected = tip.record.generation
     for commit in generation_commits(store, tip.commit):
         where = f"commit {str(commit.id)[:12]} of run {tip.run_id}"
-        # Every record is parsed as strictly as the tip: an older generation a peer sent is
-        # data like any other (a NaN score or a record that is not a map is named, not charted).
+        # An older generation a peer sent is data like any other (a NaN score or a record
+        # that is not a map is named, not charted or walked).
         if RUN_FILE not in commit.tree or commit.tree[RUN_FILE].id != run_file:
             raise RunFormatError(
                 where, f"holds another {RUN_FILE} than the run's newest generation"
@@ -221,18 +222,26 @@ def history(store: Store, run_id: str) -> list[GenerationStats]:
             raise RunFormatError(
                 where, f"is generation {record.generation} where {expected} was expected"
             )
+        yield commit, record
+        if expected == 0:
+            return
+        expected -= 1
+    raise RunFormatError(
+        f"run {tip.run_id}", f"its generations end at {expected + 1}, before generation 0"
+    )
+
+
+def history(store: Store, run_id: str) -> list[GenerationStats]:
+    """Best and mean fitness of every generation of a run, oldest first."""
+    tip = get_run(store, run_id)
+    minimize = tip.info.params.minimize
+    out = []
+    for commit, record in run_generations(store, tip):
         scores = [i.score for i in record.individuals if i.score is not None]
         best = (min(scores) if minimize else max(scores)) if scores else None
         failures = len(record.individuals) - len(scores)
         out.append(
             GenerationStats(record.generation, best, _mean(scores), failures, str(commit.id))
-        )
-        if expected == 0:
-            break
-        expected -= 1
-    if expected != 0:
-        raise RunFormatError(
-            f"run {tip.run_id}", f"its generations end at {expected + 1}, before generation 0"
         )
     out.reverse()
     return out
@@ -393,12 +402,11 @@ def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:
 
 
 def _walk(store: Store, tip: RunTip, generation: int, state: CID) -> RunLineage:
-    commits = generation_commits(store, tip.commit)
+    generations = run_generations(store, tip)
     record = None
-    for commit in commits:
-        gen_tip = read_generation_commit(store.repo, str(commit.id))
-        if gen_tip.record.generation == generation:
-            record = gen_tip.record
+    for _, gen_record in generations:
+        if gen_record.generation == generation:
+            record = gen_record
             break
     if record is None:
         raise NotFromARun(f"generation {generation} of run {tip.run_id}")
@@ -423,10 +431,8 @@ def _walk(store: Store, tip: RunTip, generation: int, state: CID) -> RunLineage:
         current = {p for a in level for p in a.parents}
         if record.generation == 0 or not current:
             break
-        older = next(commits, None)
-        if older is None:
-            break
-        record = read_generation_commit(store.repo, str(older.id)).record
+        # Never None: run_generations names a history that stops before generation 0.
+        record = next(generations)[1]
     info: RunInfo = tip.info
     return RunLineage(
         tip.run_id, tip.experiment, tuple(levels), info.start_commit, info.start_state
