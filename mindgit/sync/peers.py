@@ -219,6 +219,11 @@ def add_peer(store: Store, name: str, url: str, *, node: str | None = None) -> P
         raise PeerExists(name, existing.url)
     did = _resolve_node(store, node) if node is not None else None
     hide_private_refs(store)
+    with peer_lock(store, name, existing=False):
+        # A peer whose remote went by hand (`git remote remove`) left its marks and state: the
+        # new peer of that name, elsewhere, would inherit them (its first pull refused as a
+        # rewind of a peer it never was).
+        _forget_files(store, name)
     config = store.repo.config
     config[f"remote.{name}.url"] = url
     if did is not None:
@@ -271,6 +276,17 @@ def remove_peer(store: Store, name: str) -> Peer:
 
 def forget_peer(store: Store, name: str) -> None:
     """:func:`remove_peer`'s work, for a caller that holds the peer's lock."""
+    _forget_files(store, name)
+    # The remote goes last: until it is gone the peer is listed, and removing it again
+    # finishes the job. Its whole section goes, as `git remote remove` takes it: a key
+    # set twice (two `fetch` lines, two `pushurl`s) failed the removal halfway, after the
+    # URL was gone, leaving marks no command could reach that a new peer of that name
+    # then inherited.
+    _remove_remote_section(store, name)
+
+
+def _forget_files(store: Store, name: str) -> None:
+    """Everything of a peer's but its remote: marks, state, quarantine, scratch trust."""
     delete_refs(store.repo, refspace.seen_prefix(name))
     delete_refs(store.repo, refspace.quarantine_prefix(name))
     state_path(store, name).unlink(missing_ok=True)
@@ -280,12 +296,6 @@ def forget_peer(store: Store, name: str) -> None:
     from mindgit.sync.keychains import scratch_path  # only here: it imports the gate's kin
 
     shutil.rmtree(scratch_path(store, name), ignore_errors=True)
-    # The remote goes last: until it is gone the peer is listed, and removing it again
-    # finishes the job. Its whole section goes, as `git remote remove` takes it: a key
-    # set twice (two `fetch` lines, two `pushurl`s) failed the removal halfway, after the
-    # URL was gone, leaving marks no command could reach that a new peer of that name
-    # then inherited.
-    _remove_remote_section(store, name)
 
 
 def _remove_remote_section(store: Store, name: str) -> None:
@@ -501,12 +511,15 @@ def peer_lock(
     peer: str,
     wait: float = LOCK_WAIT,
     on_wait: Callable[[str], None] | None = None,
+    *,
+    existing: bool = True,
 ) -> Iterator[None]:
     """One pull or push with a peer at a time (they share its quarantine and marks).
 
     Waits up to ``wait`` seconds for another holder, telling ``on_wait`` once, as soon as it
     starts waiting, so that a person is not left before a silent pause; then raises
-    :class:`PeerBusy`. A peer removed while this waited is :class:`UnknownPeer`.
+    :class:`PeerBusy`. A peer removed while this waited is :class:`UnknownPeer` (unless not
+    ``existing``: the caller is adding it).
     """
     folder = store.path / MINDGIT_DIR / PEERS_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
@@ -533,7 +546,7 @@ def peer_lock(
                     )
                 told = True
                 time.sleep(0.05)
-        if told and _peer_or_none(store, peer) is None:
+        if told and existing and _peer_or_none(store, peer) is None:
             # The holder we waited for was `remote remove` (or the peer went while it ran): a
             # pull or push going on would fetch or push anyway and write marks and a state
             # file for a peer that no longer exists, which a new peer of that name inherited.
