@@ -26,6 +26,7 @@ from mindgit.cli.output import emit_json, info, table
 from mindgit.errors import MindgitError
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
+_BARE_RESUME = "\0"
 _DEFAULTS = {
     "population": 64,
     "generations": 50,
@@ -348,7 +349,9 @@ def _run_with_progress(
     "--resume",
     "resume",
     is_flag=False,
-    flag_value="",
+    # A bare --resume gives a value no argument can hold (argv has no NUL), so an empty RUN
+    # typed as `--resume ""` is refused as the run id it is not, not taken as a bare --resume.
+    flag_value=_BARE_RESUME,
     default=None,
     metavar="[RUN]",
     help="Continue the experiment's unfinished run (or RUN) after a crash or Ctrl-C.",
@@ -368,6 +371,11 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
     from mindgit.store.generation import RunParams
 
     check_fitness_option(opts["fitness_ref"])  # as merge, pull and sync
+    run_id = None if opts["resume"] in (None, _BARE_RESUME) else opts["resume"]
+    if run_id is not None:
+        from mindgit.store.generation import check_run_id
+
+        check_run_id(run_id)  # a malformed RUN is the command line's fault, whatever the store
     store = open_store_from(ctx)
     as_json = opts["as_json"]
     names = (*_DEFAULTS, "mutation_rate", "minimize")
@@ -387,7 +395,7 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
         def call(progress: Any, stop: Callable[[], bool]) -> Any:
             return resume_run(
                 store,
-                opts["resume"] or None,
+                run_id,
                 experiment=opts["experiment"],
                 expect=expect,
                 on_progress=progress,
