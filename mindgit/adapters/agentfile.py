@@ -78,6 +78,7 @@ MAX_FILE_BYTES = 64 * 2**20
 MAX_BLOCK_BYTES = MAX_BLOB_BYTES
 """The largest block (or manifest) an import writes: ``verify`` refuses larger ones."""
 _SLUG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+_SLUG_MAX = 100  # the longest component of a ref name mindgit makes (store.refs)
 _DOTS = re.compile(r"\.{2,}")
 _PARTS = {
     DATA_AGENT: "object (all but its blocks, messages, tools and tool rules), af.agent,",
@@ -163,7 +164,7 @@ def _slug(name: object, fallback: str) -> str:
     text = _SLUG_CHARS.sub("-", name).strip("-.") if isinstance(name, str) else ""
     # What git refuses in a ref name made of these characters: "..", a ".lock" ending, and
     # "HEAD" as the whole name. The agents "v1..v2", "x.lock" and "HEAD" failed to import.
-    text = _DOTS.sub(".", text)[:100].rstrip("-.")
+    text = _DOTS.sub(".", text)[:_SLUG_MAX].rstrip("-.")
     while text.endswith(".lock"):
         text = text.removesuffix(".lock").rstrip("-.")
     if text == "HEAD":
@@ -187,7 +188,10 @@ def experiment_names(agent_names: Sequence[object], name: str | None) -> list[st
         candidate, n = base, 1
         while candidate in out:
             n += 1
-            candidate = f"{base}-{n}"
+            # The base is cut to make room: two agents with one long name made "<100 chars>-2",
+            # a name no ref may have, and the whole import was refused.
+            suffix = f"-{n}"
+            candidate = base[: _SLUG_MAX - len(suffix)].rstrip("-.") + suffix
         out.append(candidate)
     return out
 
