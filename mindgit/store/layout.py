@@ -198,7 +198,12 @@ def _reader(
         name = str(cid)
         if sub is None or name not in sub:
             raise StateNotFound(f"{what} {cid} is not in tree {tree.id}")
-        return _blob(repo, sub[name].id, f"{what} {cid}")
+        entry = sub[name]
+        if entry.filemode != BLOB:
+            # As verify says it, and as read_state refuses such a manifest: an executable's or
+            # a symlink's blob was read as the thought, a tree's bytes failed as DAG-JSON.
+            raise StateNotFound(f"{what} {cid} in tree {tree.id} is not a regular file")
+        return _blob(repo, entry.id, f"{what} {cid}")
 
     return read
 

@@ -7,10 +7,12 @@ import subprocess
 import pygit2
 import pytest
 
+from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.repository import EmptyCommitMessage, Store
-from mindgit.store.state import State
+from mindgit.store.state import Block, State
 from mindgit.store.verify import STATE_TRAILER, trailer
+from tests.conftest import Mg
 from tests.snapshots import changed, snapshot
 
 # -- an empty commit message -----------------------------------------------------------------
@@ -54,3 +56,63 @@ def test_every_state_commit_has_a_state_trailer_git_reads_too(store: Store) -> N
     message = store.repo[commit.id].peel(pygit2.Commit).message
     assert trailer(message, STATE_TRAILER) == str(commit.manifest)
     assert git_trailers(message) == f"{STATE_TRAILER}: {commit.manifest}\n"
+
+
+# -- a thought or block that is not a regular file -------------------------------------------
+
+ODD_MODES = {
+    "executable": pygit2.enums.FileMode.BLOB_EXECUTABLE,
+    "symlink": pygit2.enums.FileMode.LINK,
+}
+
+
+def with_entry_mode(store: Store, dirname: str, cid: CID, mode: int) -> pygit2.Tree:
+    """Commit the head's state again with ``cid``'s entry under ``dirname`` given ``mode`` (the
+    same blob): what `git update-index --chmod=+x` or a hand-made tree leaves."""
+    head = store.head()
+    tree = store.repo[head].peel(pygit2.Tree)
+    sub = store.repo[tree[dirname].id].peel(pygit2.Tree)
+    tb = store.repo.TreeBuilder(sub)
+    tb.insert(str(cid), sub[str(cid)].id, mode)
+    root = store.repo.TreeBuilder(tree)
+    root.insert(dirname, tb.write(), layout.TREE)
+    manifest = layout.read_state(store.repo, tree)[1]
+    oid = store.write_commit(root.write(), [head], "think: odd mode", manifest.cid)
+    store.repo.references["refs/heads/main"].set_target(oid)
+    return store.repo[oid].peel(pygit2.Tree)
+
+
+@pytest.mark.parametrize("kind", sorted(ODD_MODES))
+def test_reading_a_thought_that_is_not_a_regular_file_is_refused(
+    store: Store, mg: Mg, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, cid = store.think("the garden is quiet")
+    tree = with_entry_mode(store, layout.THOUGHTS, cid, ODD_MODES[kind])
+    # verify refuses it ("not a regular file"); the readers read its blob as the thought.
+    wording = f"thought {cid} in tree {tree.id} is not a regular file"
+    with pytest.raises(layout.StateNotFound, match=wording):
+        layout.read_thought(store.repo, tree, cid)
+    with pytest.raises(layout.StateNotFound, match=wording):
+        dict(layout.read_thoughts(store.repo, tree, [cid]))
+    with pytest.raises(layout.StateNotFound, match=wording):
+        store.thought(cid)
+    monkeypatch.setenv("MINDGIT_STORE", str(store.path))
+    r = mg("verify")
+    assert r.code == 1 and f"(thought {cid}): not a regular file" in r.out
+    r = mg("show")
+    assert r.code == 1 and r.err == f"mindgit: error: {wording}\n", r.err
+
+
+@pytest.mark.parametrize("kind", sorted(ODD_MODES))
+def test_reading_a_block_that_is_not_a_regular_file_is_refused(store: Store, kind: str) -> None:
+    block = Block.encode({"persona": "a gardener"})
+    store.update(
+        lambda s: (s.with_memories({"persona": block.cid}), {block.cid: block.data}),
+        "memory: persona",
+    )
+    tree = with_entry_mode(store, layout.BLOCKS, block.cid, ODD_MODES[kind])
+    wording = f"block {block.cid} in tree {tree.id} is not a regular file"
+    with pytest.raises(layout.StateNotFound, match=wording):
+        layout.read_block(store.repo, tree, block.cid)
+    with pytest.raises(layout.StateNotFound, match=wording):
+        dict(layout.read_blocks(store.repo, tree, [block.cid]))
