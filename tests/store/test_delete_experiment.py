@@ -1,0 +1,89 @@
+"""Deleting an experiment (mindgit.store.deletion): refused where git branch -d refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from mindgit.errors import MindgitError
+from mindgit.store.deletion import CurrentExperiment, DeleteFailed, NotMerged, delete_experiment
+from mindgit.store.refs import locked_ref
+from mindgit.store.repository import Store, UnknownRef
+from tests.conftest import fsck, git
+from tests.snapshots import snapshot
+
+
+def test_a_merged_experiment_is_deleted(store: Store) -> None:
+    store.fork("lab", switch=False)
+    head = store.head("lab")
+    assert delete_experiment(store, "lab") == head
+    assert "lab" not in store.experiments()
+    assert git("--git-dir", str(store.path), "for-each-ref", "refs/heads/lab") == ""
+    # Its reflog goes with it, as git's own deletion does.
+    assert not (store.path / "logs" / "refs" / "heads" / "lab").exists()
+    fsck(store.path)
+
+
+def test_the_old_head_restores_it(store: Store) -> None:
+    store.fork("lab")
+    store.think("only on lab")
+    store.switch("main")
+    head = delete_experiment(store, "lab", force=True)
+    store.fork("lab", start=head, switch=False)
+    assert store.head("lab") == head
+
+
+def test_a_packed_experiment_is_deleted(store: Store) -> None:
+    store.fork("lab", switch=False)
+    git("--git-dir", str(store.path), "pack-refs", "--all")
+    delete_experiment(store, "lab")
+    assert "lab" not in store.experiments()
+    assert "refs/heads/lab" not in (store.path / "packed-refs").read_text()
+
+
+def test_the_current_experiment_is_refused(store: Store) -> None:
+    store.fork("lab")
+    before = snapshot(store.path)
+    with pytest.raises(CurrentExperiment, match="'lab': it is the current experiment"):
+        delete_experiment(store, "lab")
+    assert snapshot(store.path) == before
+
+
+def test_an_unmerged_experiment_needs_force(store: Store) -> None:
+    store.fork("lab")
+    store.think("only on lab")
+    store.switch("main")
+    before = snapshot(store.path)
+    with pytest.raises(NotMerged, match="which no other experiment holds") as e:
+        delete_experiment(store, "lab")
+    assert e.value.head == store.head("lab")
+    assert "--force" in (e.value.hint or "")
+    assert snapshot(store.path) == before
+    delete_experiment(store, "lab", force=True)
+    assert store.experiments() == ["main"]
+
+
+def test_an_experiment_behind_another_is_merged(store: Store) -> None:
+    store.fork("old", switch=False)
+    store.think("main moves on")
+    delete_experiment(store, "old")
+    assert store.experiments() == ["main"]
+
+
+@pytest.mark.parametrize("name", ["nope", "a..b", "-x", ""])
+def test_unknown_or_malformed_names(store: Store, name: str) -> None:
+    before = snapshot(store.path)
+    with pytest.raises(MindgitError) as e:
+        delete_experiment(store, name)
+    if name == "nope":
+        assert isinstance(e.value, UnknownRef)
+    assert snapshot(store.path) == before
+
+
+def test_an_experiment_being_written_is_not_deleted(store: Store) -> None:
+    """git's own lock on the ref: a writer holding it makes the deletion fail, ref intact."""
+    store.fork("lab", switch=False)
+    head = store.head("lab")
+    store.lock_wait = 0.2
+    with locked_ref(store.repo, "refs/heads/lab"), pytest.raises(DeleteFailed, match="lock"):
+        delete_experiment(store, "lab")
+    assert store.head("lab") == head
