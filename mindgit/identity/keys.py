@@ -9,11 +9,14 @@ from __future__ import annotations
 import binascii
 import contextlib
 import errno
+import fcntl
 import functools
 import hashlib
 import os
+import re
 import shlex
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -38,6 +41,9 @@ _KEYFILE_LABEL = "OPENSSH PRIVATE KEY"
 _BLOCK_SIZE = 8
 # A one-key ed25519 file is ~400 bytes; anything this large is not one.
 _MAX_KEYFILE = 64 * 1024
+# A save's temporary file lives for milliseconds; one this old, that no save holds, was left
+# by a save that was killed (kill -9, a power cut) between writing and removing it.
+STALE_TEMPORARY_SECONDS = 300
 
 
 # OpenSSH's key types: the first word of a public key line, and the type inside a key file.
@@ -427,9 +433,11 @@ class NodeKey:
         data = encode_private_key(self._seed, self.public, comment, int.from_bytes(os.urandom(4)))
         if os.path.lexists(path):
             raise KeyFileExists(path)
+        remove_stale_temporaries(path)
         tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
         try:
-            _write_new_private_file(tmp, data)
+            # Held open, and flocked, until it is gone: remove_stale_temporaries leaves it.
+            held = _write_new_private_file(tmp, data, hold=True)
         except OSError as exc:
             raise KeyFileUnwritable(path, exc.strerror or str(exc)) from None
         try:
@@ -449,6 +457,7 @@ class NodeKey:
                 raise KeyFileUnwritable(path, exc2.strerror or str(exc2)) from None
         finally:
             _unlink_quietly(tmp)
+            os.close(held)
         fsync_dir(path.parent)
 
     def sign(self, data: bytes) -> bytes:
@@ -469,9 +478,55 @@ class NodeKey:
         raise TypeError("a NodeKey is not picklable; save it with NodeKey.save() instead")
 
 
-def _write_new_private_file(path: Path, data: bytes) -> None:
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files that saves of ``path`` killed midway left beside it (each a
+    copy of a private key, mode 0600); return those removed.
+
+    Only this module's own names (``.<name>.<12 hex digits>.tmp``), only regular files of this
+    user, only those older than ``STALE_TEMPORARY_SECONDS``, and only when no process holds
+    the flock a save takes on its file as soon as it has created it and keeps until the file is
+    gone: a save in progress, however slow or stopped, keeps its file.
+    """
+    path = Path(path)
+    own = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp")
+    try:
+        names = [n for n in os.listdir(path.parent) if own.fullmatch(n)]
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for name in names:
+        tmp = path.parent / name
+        try:
+            fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            continue  # gone already, a symbolic link (not ours), or not ours to read
+        try:
+            st = os.fstat(fd)
+            if (
+                not stat.S_ISREG(st.st_mode)
+                or st.st_uid != os.getuid()
+                or time.time() - st.st_mtime < STALE_TEMPORARY_SECONDS
+            ):
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            now = os.lstat(tmp)
+            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+                os.unlink(tmp)
+                removed.append(tmp)
+        except OSError:
+            continue  # a save holds it (EWOULDBLOCK), or it went meanwhile
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _write_new_private_file(path: Path, data: bytes, *, hold: bool = False) -> int:
+    """Create ``path`` (mode 0600) holding ``data``, fsynced; with ``hold`` return its open,
+    flocked descriptor for the caller to close, else -1."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
+        if hold:
+            fcntl.flock(fd, fcntl.LOCK_EX)
         # The umask can only clear bits, but be explicit: owner read/write and nothing else.
         os.fchmod(fd, 0o600)
         view = memoryview(data)
@@ -483,7 +538,10 @@ def _write_new_private_file(path: Path, data: bytes) -> None:
         os.close(fd)
         _unlink_quietly(path)
         raise
+    if hold:
+        return fd
     os.close(fd)
+    return -1
 
 
 def _unlink_quietly(path: Path) -> None:

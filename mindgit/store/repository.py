@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pygit2
 
 from mindgit.errors import DamagedStore, MindgitError, unreadable_object
-from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey
+from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey, remove_stale_temporaries
 from mindgit.identity.rotation import retired_from
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
@@ -332,6 +332,10 @@ class Store:
     def key(self) -> NodeKey:
         """This node's private key, loaded (and checked) on first use."""
         if self._key is None:
+            # A save of this store's key files killed midway left a copy of a private key
+            # (0600) beside them, which nothing else ever removes.
+            for name in (KEY_FILE, PENDING_KEY):
+                remove_stale_temporaries(self.path / MINDGIT_DIR / name)
             try:
                 self._key = NodeKey.load(self.key_path)
             except KeyFileMissing as e:
