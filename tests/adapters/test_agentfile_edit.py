@@ -225,6 +225,13 @@ def test_a_shared_block_edited_in_one_agent_splits(store: Store, tmp_path: Path)
     data = load_json(out.read_bytes())
     assert [a["block_ids"] for a in data["agents"]] == [["block-0"], ["block-1"]]
     assert [b["value"] for b in data["blocks"]] == ["same", "changed"]
+    # Edited in the first agent instead: the first copy still keeps the id (as the docs say).
+    restore_block(store, "shared", "t-1", experiment="t-2")
+    set_block(store, "shared", "changed", experiment="t-1")
+    export_af(store, ["t-1", "t-2"], out)
+    data = load_json(out.read_bytes())
+    assert [a["block_ids"] for a in data["agents"]] == [["block-0"], ["block-1"]]
+    assert [b["value"] for b in data["blocks"]] == ["changed", "same"]
 
 
 def test_messages_follow_the_state(store: Store, tmp_path: Path) -> None:
