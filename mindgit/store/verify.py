@@ -139,6 +139,9 @@ class Verifier:
         # Tree parses by id, per verifier like the rest: a tree another repository holds may be
         # missing from this one, and must then be named missing here.
         self._entries: dict[bytes, Entries] = {}
+        # The directory of each kind last found clean, for the next to be checked against (see
+        # _diff_clean).
+        self._dir_refs: dict[str, _DirRef] = {}
         self._retired = RetiredBounds(repo, trust)
 
     def check_commit(self, oid: str) -> CommitResult:
@@ -399,6 +402,9 @@ class Verifier:
             done = self._clean_dirs.get(key) if mode == layout.TREE else None
             if done is not None and (done is wanted_cids or done == wanted_cids):
                 return
+            if mode == layout.TREE and self._diff_clean(sub_id, wanted_cids, kind):
+                self._clean_dirs[key] = wanted_cids
+                return
             try:
                 sub = self._read_entries(sub_id) if mode == layout.TREE else None
             except pygit2.GitError as e:
@@ -449,6 +455,107 @@ class Verifier:
                 yield f"{kind} {name}", problem
         if clean and key is not None:
             self._clean_dirs[key] = wanted_cids
+            self._remember_dir(key[0], present, wanted_cids, kind)
+
+    def _remember_dir(
+        self, oid: bytes, present: Entries, wanted: frozenset[CID], kind: str
+    ) -> None:
+        """Keep a directory just found clean as the one the next of its kind is checked
+        against, if its entries all have one length (see _diff_clean)."""
+        names = {len(name) for name in present}
+        if len(names) > 1:
+            return
+        try:
+            kind_read, raw = self._odb.read(pygit2.Oid(raw=oid))
+        except (KeyError, pygit2.GitError):
+            return
+        size = _BLOB_ENTRY + names.pop() if names else 0
+        # Names of one length in characters are of one length in bytes only if all are ASCII.
+        if kind_read == _TREE and len(raw) == size * len(present):
+            self._dir_refs[kind] = _DirRef(raw, wanted, size)
+
+    def _diff_clean(self, oid: bytes, wanted: frozenset[CID], kind: str) -> bool:
+        """Whether the directory tree ``oid`` is clean against ``wanted`` (what the full check in
+        _check_cid_dir would find no problem in), shown from the bytes it does not share with
+        the last directory of its kind found clean; False whenever that cannot be shown (the full
+        check then decides, and names what is wrong).
+
+        A state's directory is mostly the last one checked with a block added or taken out: this
+        costs one read of the tree and a comparison of its bytes with the last one's, plus a
+        look at the entries that differ, where the full check looks at every entry.
+
+        The last one, ``old``, is a well-formed tree of blob entries (mode 100644) named by the
+        texts of exactly the CIDs it was checked against, each blob checked, in bytes order,
+        each entry ``size`` bytes long, so its entries start at multiples of ``size``. The
+        longest run of whole entries the new tree starts with and the longest it ends with
+        (not overlapping) are then well-formed, in order and checked as they were. What is left
+        between them must be whole entries of the same size, blobs, in order with each other
+        and with the entries on either side, and their blobs check against their CIDs; and the
+        names must change as the CIDs do: the names gone from the old entries are those of the
+        CIDs gone from ``wanted``, the names that are new are those of the CIDs new in it (the
+        rest of both sides are the same names, linked before). That is the new tree well-formed
+        (an entry can be cut only one way where it starts, and strictly sorted names are
+        unique), named by exactly ``wanted``'s texts, with every blob checked: clean.
+        """
+        ref = self._dir_refs.get(kind)
+        if ref is None:
+            return False
+        try:
+            kind_read, new = self._odb.read(pygit2.Oid(raw=oid))
+        except (KeyError, ValueError, pygit2.GitError):
+            return False
+        if kind_read != _TREE:
+            return False
+        old, size = ref.raw, ref.size
+        if size == 0:  # the last one was empty: nothing to compare with
+            return False
+        head, tail = _shared_entries(old, new, size)
+        cut, stop = head * size, len(new) - tail * size
+        middle = stop - cut
+        if middle % size:
+            return False
+        # The entries either side of the middle: each is in the old tree as it is in the new.
+        gone_at = range(cut, len(old) - tail * size, size)
+        before = _entry_name(old, cut - size) if head else None
+        after = _entry_name(old, len(old) - tail * size) if tail else None
+        added: dict[bytes, bytes] = {}
+        last = before
+        for at in range(cut, stop, size):
+            found = _ENTRY.match(new, at, at + size)
+            if found is None or found.end() != at + size:
+                return False
+            mode, name, blob = found.groups()
+            if int(mode, 8) != layout.BLOB or (last is not None and name <= last):
+                return False
+            added[name] = blob
+            last = name
+        if after is not None and last is not None and last >= after:
+            return False
+        gone = {_entry_name(old, at) for at in gone_at}
+        if wanted is ref.wanted:
+            plus: dict[bytes, CID] = {}
+            minus: set[bytes] = set()
+        else:
+            plus = {str(c).encode(): c for c in wanted - ref.wanted}
+            minus = {str(c).encode() for c in ref.wanted - wanted}
+        if plus.keys() != added.keys() - gone or minus != gone - added.keys():
+            return False
+        good_blocks = self._good_blocks[kind]
+        for name, blob in added.items():
+            text = name.decode("utf-8", errors="backslashreplace")  # as _tree_entries reads it
+            cid = plus.get(name)
+            if cid is None:
+                # Named in both trees, with other bytes: the text of a CID linked before and
+                # still (it is not among those gone), so it parses back to that CID.
+                cid = CID.parse(text)
+            good = (blob, text)
+            if good in good_blocks:
+                continue
+            if self._blob_problem(pygit2.Oid(raw=blob), cid, kind != "thought") is not None:
+                return False
+            good_blocks.add(good)
+        self._dir_refs[kind] = _DirRef(new, wanted, size)
+        return True
 
     def _read_entries(self, oid: bytes) -> Entries | None:
         """A tree's entries by name, or None if ``oid`` is not a well-formed tree here. A
@@ -473,6 +580,51 @@ class Verifier:
         if key not in self._blobs:
             self._blobs[key] = _blob_problem(self.repo, oid, cid, opaque)
         return self._blobs[key]
+
+
+@dataclass(frozen=True, slots=True)
+class _DirRef:
+    """A directory found clean: its tree's bytes, the CIDs it was checked against, and the
+    length of each of its entries (all alike)."""
+
+    raw: bytes
+    wanted: frozenset[CID]
+    size: int
+
+
+# A blob entry's bytes besides its name: "100644 ", the NUL after the name, the raw id.
+_BLOB_ENTRY = 8 + _OID_BYTES
+
+
+def _shared_entries(old: bytes, new: bytes, size: int) -> tuple[int, int]:
+    """How many whole ``size``-byte entries of ``old`` ``new`` starts with, and how many it
+    ends with after those (so they never overlap in either). Each step of the searches compares
+    only bytes not yet known equal, so the whole costs about two passes over the bytes."""
+    view = memoryview(old)
+    n_old = len(old) // size
+    lo, hi = 0, min(n_old, len(new) // size)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if new.startswith(view[lo * size : mid * size], lo * size):
+            lo = mid
+        else:
+            hi = mid - 1
+    head = lo
+    end_old, end_new = len(old), len(new)
+    lo, hi = 0, min(n_old - head, (end_new - head * size) // size)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        piece = view[end_old - mid * size : end_old - lo * size]
+        if new.startswith(piece, end_new - mid * size):
+            lo = mid
+        else:
+            hi = mid - 1
+    return head, lo
+
+
+def _entry_name(raw: bytes, at: int) -> bytes:
+    """The name of the entry starting at ``at`` in a tree known well-formed."""
+    return raw[raw.index(b" ", at) + 1 : raw.index(b"\0", at)]
 
 
 def _commit_tree(raw: bytes) -> bytes | None:
