@@ -200,6 +200,8 @@ def locked_ref(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> Iter
         raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
     fd = _acquire(lock, ref, wait, Path(repo.path))
     try:
+        # What writers killed midway left: removed by the next writer, as their locks are.
+        remove_dead_spares(Path(repo.path))
         held = RefLock(repo, ref, fd, lock)
     except BaseException:
         # A ref that cannot be read fails here, after the lock was taken: left behind, the lock
@@ -382,6 +384,49 @@ def _spare_name(token: bytes) -> str:
 
 def _spare_glob(token: bytes) -> str:
     return _spare_name(token).rsplit("-", 1)[0] + "-*.tmp"
+
+
+_SPARE = re.compile(r"ref-([0-9]{1,10})-([0-9a-f]{16})-[0-9a-f]{12}\.tmp")
+# A new value's file lives for milliseconds. One whose writer this machine cannot check (another
+# host's or pid namespace's, on a shared filesystem) is taken for a killed writer's this late;
+# were that writer only stopped so long, its update fails (RefUnwritable), it writes nothing.
+UNCHECKED_SPARE_SECONDS = 3600
+
+
+def remove_dead_spares(gitdir: Path) -> list[Path]:
+    """Remove the files under ``mindgit/`` holding a ref's new value or a lock's holder that a
+    writer killed midway left (``ref-<pid>-<hash>-<hex>.tmp``); return those removed.
+
+    The breaker of a dead writer's lock removes its files; a writer killed before its lock
+    existed, or after it was gone, left them for good. A file is removed when its name proves
+    that its writer has died (the hash is of the holder token of that pid here, and the process
+    has ended) or, when the hash is another machine's, once ``UNCHECKED_SPARE_SECONDS`` old.
+    """
+    spare = gitdir / "mindgit"
+    try:
+        names = [(n, m) for n in os.listdir(spare) if (m := _SPARE.fullmatch(n)) is not None]
+    except OSError:
+        return []
+    removed: list[Path] = []
+    where = " ".join(_here()).encode()
+    for name, match in names:
+        path = spare / name
+        token = b"%s %s %s\n" % (_TOKEN, match.group(1).encode(), where)
+        if hashlib.sha256(token).hexdigest()[:16] == match.group(2):
+            if not _dead_holder(token):
+                continue
+        else:
+            try:
+                if time.time() - path.lstat().st_mtime < UNCHECKED_SPARE_SECONDS:
+                    continue
+            except OSError:
+                continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
 
 
 _TOKEN = b"mindgit-lock"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
+from pathlib import Path
 
 import pygit2
 import pytest
 
 from mindgit.ipld.cid import CID
-from mindgit.store import layout
+from mindgit.store import layout, refs
 from mindgit.store.repository import EmptyCommitMessage, Store
 from mindgit.store.state import Block, State
 from mindgit.store.verify import STATE_TRAILER, trailer
@@ -116,3 +119,34 @@ def test_reading_a_block_that_is_not_a_regular_file_is_refused(store: Store, kin
         layout.read_block(store.repo, tree, block.cid)
     with pytest.raises(layout.StateNotFound, match=wording):
         dict(layout.read_blocks(store.repo, tree, [block.cid]))
+
+
+# -- what a ref writer killed midway leaves under mindgit/ ------------------------------------
+
+
+def spare_of(store: Store, pid: int, suffix: str = "0123456789ab") -> Path:
+    """The file a writer of pid ``pid`` on this machine names its new value or its lock's holder
+    with (refs._spare_name), made by hand as a kill between write and rename leaves it."""
+    token = b"%s %d %s\n" % (refs._TOKEN, pid, " ".join(refs._here()).encode())
+    name = refs._spare_name(token).rsplit("-", 1)[0] + f"-{suffix}.tmp"
+    path = store.path / "mindgit" / name
+    path.write_bytes(b"0" * 40 + b"\n")
+    return path
+
+
+def test_the_next_ref_update_removes_what_a_killed_writer_left(store: Store) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = spare_of(store, dead.pid)
+    alive = spare_of(store, os.getppid())  # a live process's: its update is under way
+    foreign_new = store.path / "mindgit" / "ref-7-0123456789abcdef-0123456789ab.tmp"
+    foreign_new.write_bytes(b"x")
+    foreign_old = store.path / "mindgit" / "ref-8-0123456789abcdef-0123456789ab.tmp"
+    foreign_old.write_bytes(b"x")
+    old = time.time() - refs.UNCHECKED_SPARE_SECONDS - 60
+    os.utime(foreign_old, (old, old))
+    other = store.path / "mindgit" / "ref-notes.tmp"  # not a name a writer makes
+    other.write_bytes(b"x")
+    store.think("the garden is quiet")
+    assert not left.exists() and not foreign_old.exists()
+    assert alive.exists() and foreign_new.exists() and other.exists()
