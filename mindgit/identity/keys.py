@@ -526,7 +526,9 @@ def _write_new_private_file(path: Path, data: bytes, *, hold: bool = False) -> i
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     try:
         if hold:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            # Where flock is not supported the cleaner cannot take it either, so removes nothing.
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
         # The umask can only clear bits, but be explicit: owner read/write and nothing else.
         os.fchmod(fd, 0o600)
         view = memoryview(data)
