@@ -231,12 +231,14 @@ def _split_v2(value: dict[str, Any], source: str) -> FileParts:
                         f"agent #{index + 1} names {kind[:-1]} {ident!r}, which the file lacks",
                     )
             used[kind].update(ids)
-        twice = [i for n, i in enumerate(block_ids) if i in block_ids[:n]]
-        if twice:
-            # Said so, rather than as two blocks with one label (it is one block).
-            raise DanglingReference(
-                source, f"agent #{index + 1} names block {twice[0]!r} twice in 'block_ids'"
-            )
+        named: set[str] = set()
+        for ident in block_ids:  # a set: a scan of the list before each id was quadratic
+            if ident in named:
+                # Said so, rather than as two blocks with one label (it is one block).
+                raise DanglingReference(
+                    source, f"agent #{index + 1} names block {ident!r} twice in 'block_ids'"
+                )
+            named.add(ident)
         blocks = [pools["blocks"][i] for i in block_ids]
         _check_unique_labels(blocks, source, f"#{index + 1}")
         tools = [pools["tools"][i] for i in tool_ids]
