@@ -9,6 +9,8 @@ then the caller's explicit values.
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -110,12 +112,35 @@ def add_fitness(
 ) -> FitnessEntry:
     """Check a ``.wat``/``.wasm`` file with the sandbox and store it; named after the file."""
     path = Path(path)
-    try:
-        source = path.read_bytes()
-    except OSError as e:
-        raise FitnessFileError(path, e.strerror or str(e)) from None
+    source = read_module_file(path)
     name = check_module_name(name if name is not None else path.stem)
     return add_fitness_bytes(store, source, name, limits=limits, replace=replace)
+
+
+def read_module_file(path: Path) -> bytes:
+    """The bytes of a module file, which must be a regular file: a device such as /dev/zero
+    would be read until memory ran out, and a named pipe would wait for a writer for ever.
+    Opened without blocking, so a pipe is refused rather than waited on; checked on the open
+    descriptor, so nothing can swap the file in between."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise FitnessFileError(path, e.strerror or str(e)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as e:
+        os.close(fd)
+        raise FitnessFileError(path, e.strerror or str(e)) from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise FitnessFileError(
+            path, "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        )
+    with os.fdopen(fd, "rb") as f:
+        try:
+            return f.read()
+        except OSError as e:
+            raise FitnessFileError(path, e.strerror or str(e)) from None
 
 
 def add_fitness_bytes(
@@ -169,11 +194,7 @@ def find_fitness(store: Store, spec: str) -> FitnessSource:
     path = Path(spec)
     if path.is_file():
         name = check_module_name(path.stem)
-        try:
-            source = path.read_bytes()
-        except OSError as e:
-            raise FitnessFileError(path, e.strerror or str(e)) from None
-        wasm = to_wasm(source)
+        wasm = to_wasm(read_module_file(path))
         return FitnessSource(module_cid(wasm), wasm, None, name)
     if parse_cid(spec) is not None:
         raise UnknownFitness(spec)

@@ -32,7 +32,7 @@ from pathlib import Path
 import pygit2
 
 from mindgit.errors import MindgitError
-from mindgit.evolve.fitness import FitnessFileError, cache_dir, to_wasm
+from mindgit.evolve.fitness import FitnessFileError, cache_dir, read_module_file, to_wasm
 from mindgit.evolve.fitness import config_limits as fitness_config_limits
 from mindgit.evolve.runs import read_run
 from mindgit.identity.gitsig import split_gpgsig
@@ -244,10 +244,7 @@ def _module(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes]:
         return stored
     path = Path(spec)
     if path.is_file():
-        try:
-            wasm = to_wasm(path.read_bytes())
-        except OSError as e:
-            raise FitnessFileError(path, e.strerror or str(e)) from None
+        wasm = to_wasm(read_module_file(path))
         return module_cid(wasm), wasm
     if path.exists():
         raise FitnessFileError(path, "not a file")
