@@ -78,7 +78,8 @@ def states(draw: st.DrawFn) -> tuple[State, dict[Any, bytes], str]:
         .with_memories(named["memories"])
         .with_data(named["data"])
     )
-    message = draw(st.text(min_size=1, max_size=40).filter(lambda m: "\0" not in m))
+    # A commit needs some text (Store.write_commit refuses a message of blanks only).
+    message = draw(st.text(min_size=1, max_size=40).filter(lambda m: "\0" not in m and m.strip()))
     return state, blocks, message
 
 
