@@ -13,7 +13,7 @@ import pytest
 from mindgit.ipld.cid import CID
 from mindgit.store import layout, refs
 from mindgit.store.repository import EmptyCommitMessage, Store
-from mindgit.store.state import Block, State
+from mindgit.store.state import Block, State, make_thought
 from mindgit.store.verify import STATE_TRAILER, trailer
 from tests.conftest import Mg
 from tests.snapshots import changed, snapshot
@@ -43,8 +43,6 @@ def test_write_commit_refuses_a_message_with_no_text(store: Store, message: str)
 
 
 def test_update_refuses_an_empty_message_before_writing_anything(store: Store) -> None:
-    from mindgit.store.state import make_thought
-
     block = make_thought("quiet", [])
     before = snapshot(store.path)
     with pytest.raises(EmptyCommitMessage):
@@ -59,6 +57,15 @@ def test_every_state_commit_has_a_state_trailer_git_reads_too(store: Store) -> N
     message = store.repo[commit.id].peel(pygit2.Commit).message
     assert trailer(message, STATE_TRAILER) == str(commit.manifest)
     assert git_trailers(message) == f"{STATE_TRAILER}: {commit.manifest}\n"
+    block = make_thought("and the pond", [])
+    commit = store.update(
+        lambda s: (s.with_thoughts(s.thoughts | {block.cid}), {block.cid: block.data}),
+        "Run: not a trailer, the subject",
+        trailers={"Mindgit-Run": "r1"},
+    )
+    message = store.repo[commit.id].peel(pygit2.Commit).message
+    assert trailer(message, STATE_TRAILER) == str(commit.manifest)
+    assert git_trailers(message) == f"Mindgit-Run: r1\n{STATE_TRAILER}: {commit.manifest}\n"
 
 
 # -- a thought or block that is not a regular file -------------------------------------------
