@@ -81,10 +81,12 @@ def run_demo(
     should_stop: StopCheck | None = None,
 ) -> DemoResult:
     """Make a node at ``path`` (which must not exist or be empty), then evolve the demo state."""
+    # Parameters are checked before the node is made: a refused --generations or --seed left
+    # a half-made store at --keep DIR.
+    params = RunParams(population=population, generations=generations, seed=seed)
     store: Store = init_store(path, "demo")
     state, blocks = demo_state()
     store.commit_state(state, blocks, "demo: the shipped start state")
     entry = add_fitness_bytes(store, demo_module(), "rastrigin")
-    params = RunParams(population=population, generations=generations, seed=seed)
     result = start_run(store, entry.name, params, on_progress=on_progress, should_stop=should_stop)
     return DemoResult(store.path, entry.cid, result)

@@ -719,15 +719,20 @@ def _write_png(output: Path, data: bytes, as_json: bool) -> None:
 
 
 @click.command()
-@click.option(
-    "--keep", type=click.Path(path_type=Path), help="Make the demo node here and keep it."
-)
+@click.option("--keep", "keep_dir", metavar="DIR", help="Make the demo node here and keep it.")
 @click.option("--generations", type=int, default=50, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @json_option
-def demo(keep: Path | None, generations: int, seed: int, as_json: bool) -> None:
+def demo(keep_dir: str | None, generations: int, seed: int, as_json: bool) -> None:
     """A temporary node, a shipped 32-gene state and Rastrigin module, an evolution run."""
     from mindgit.demo import run_demo
+    from mindgit.errors import UsageError
+
+    if keep_dir is not None and not keep_dir.strip():
+        # Taken as a path, '' is the working directory: an unset variable in `--keep "$DIR"`
+        # made the demo node there.
+        raise UsageError("--keep needs a directory")
+    keep = None if keep_dir is None else Path(keep_dir)
 
     def go(path: Path) -> None:
         def call(progress: Any, stop: Callable[[], bool]) -> Any:
