@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mindgit.adapters import agentfile_blocks
+from mindgit.adapters import agentfile, agentfile_blocks
 from mindgit.adapters.agentfile import experiment_names, import_af
 from mindgit.adapters.agentfile_blocks import memory_name, memory_names
 from mindgit.store.repository import Store, check_experiment_name
@@ -79,4 +79,42 @@ def test_naming_many_clashing_labels_tries_each_suffix_once(
     labels = ["x" + chr(0x100 + i) for i in range(3000)]
     names = memory_names(labels)
     assert names[0] == "x_" and names[1] == "x_-2" and names[-1] == "x_-3000"
+    assert len(tried) == 2999
+
+
+def _experiments_as_before(agents: list[str]) -> list[str]:
+    """The naming rule as first written (with the cut): each agent scans from -2 up."""
+    out: list[str] = []
+    for agent in agents:
+        base = experiment_names([agent], None)[0]
+        candidate, n = base, 1
+        while candidate in out:
+            n += 1
+            candidate = base[: 100 - len(f"-{n}")].rstrip("-.") + f"-{n}"
+        out.append(candidate)
+    return out
+
+
+@given(
+    st.lists(st.sampled_from(["a", "a-2", "a 2", "a/2", "", "HEAD", "x" * 120, "x" * 98 + "-2"]))
+)
+def test_experiment_names_are_what_the_rule_gives(agents: list[str]) -> None:
+    assert experiment_names(agents, None) == _experiments_as_before(agents)
+
+
+def test_naming_many_agents_of_one_name_tries_each_suffix_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first rule tried -2, -3... again for every agent: 3,000 agents named alike took
+    # 3 minutes to import, nearly all of it naming them.
+    tried: list[int] = []
+
+    def counted(base: str, n: int) -> str:
+        tried.append(n)
+        return suffixed(base, n)
+
+    suffixed = agentfile._suffixed
+    monkeypatch.setattr(agentfile, "_suffixed", counted)
+    names = experiment_names(["same"] * 3000, None)
+    assert names[:2] == ["same", "same-2"] and names[-1] == "same-3000"
     assert len(tried) == 2999
