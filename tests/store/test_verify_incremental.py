@@ -275,3 +275,63 @@ def test_a_chain_of_thinks_parses_one_thoughts_tree(tmp_path: Path) -> None:
 def _thoughts(store: Store, rev: str | None = None) -> frozenset[CID]:
     tree = store.repo[rev or store.head()].peel(pygit2.Commit).tree
     return layout.read_state(store.repo, tree)[0].thoughts
+
+
+def test_a_chain_of_memory_edits_checks_the_blocks_directory_as_from_nothing(
+    tmp_path: Path,
+) -> None:
+    """Memories and data blocks are opaque (no thought schema): the blocks directory takes the
+    same shortcut, and a hostile edit there is still named as a verifier from nothing names it."""
+    from mindgit.ipld import dagjson
+
+    store = init_store(tmp_path / "s", "alpha")
+    for i in range(8):
+        data = dagjson.encode({"value": f"memory {i}"})
+
+        def change(
+            s: State, name: str = f"m{i % 5}", data: bytes = data
+        ) -> tuple[State, dict[CID, bytes]]:
+            cid = CID.of(data)
+            return s.with_memories({**dict(s.memories), name: cid}), {cid: data}
+
+        store.update(change, f"memory {i}")
+    repo = store.repo
+    head = repo[store.head()].peel(pygit2.Commit)
+    blocks = repo[head.tree[layout.BLOCKS].id]
+    assert isinstance(blocks, pygit2.Tree)
+    entries = sorted((e.raw_name or b"", e.id.raw) for e in blocks)
+    (first, one), (second, two) = entries[0], entries[1]
+    # Each block's bytes under the other's name.
+    swapped = b"".join(
+        BLOB_MODE + b" " + name + b"\0" + {first: two, second: one}.get(name, oid)
+        for name, oid in entries
+    )
+    root = b"".join(
+        (b"40000 " if e.name != "manifest.json" else BLOB_MODE + b" ")
+        + (e.raw_name or b"")
+        + b"\0"
+        + (repo.odb.write(TREE_KIND, swapped).raw if e.name == layout.BLOCKS else e.id.raw)
+        for e in head.tree
+    )
+    hostile = store.write_commit(repo.odb.write(TREE_KIND, root), [str(head.id)], "swapped")
+    commits = [*walk(repo, [store.head()]), hostile]
+    fresh = {c: _fresh_of(store, c) for c in commits}
+    assert fresh[hostile] and not any(fresh[c] for c in commits[:-1])
+    trees = {
+        repo[c].peel(pygit2.Commit).tree[layout.BLOCKS].id.raw
+        for c in commits[:-1]
+        if layout.BLOCKS in repo[c].peel(pygit2.Commit).tree
+    }
+    for order in (commits, commits[::-1]):
+        v = Verifier(repo, store.trust)
+        for c in order:
+            assert [(p.object, p.reason) for p in v.check_commit(c).problems] == fresh[c]
+    v = Verifier(repo, store.trust)
+    assert all(v.check_commit(c).ok for c in commits[:-1])
+    assert len(trees) == 8
+    assert len(trees & v._entries.keys()) == 1
+
+
+def _fresh_of(store: Store, oid: str) -> list[tuple[str | None, str]]:
+    result = Verifier(store.repo, store.trust).check_commit(oid)
+    return [(p.object, p.reason) for p in result.problems]
