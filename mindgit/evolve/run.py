@@ -323,6 +323,14 @@ def _side_experiments(experiment: str, run_id: str) -> Iterator[str]:
         yield f"{first}-{n}"
 
 
+def _name_taken_below(repo: pygit2.Repository, name: str) -> bool:
+    """Whether experiments live under ``name/`` (a fork named ``main-<run>/mine``, loose or
+    packed): no ref can then be named ``name``, so the name holds other work, as an
+    experiment of that name would."""
+    below = HEADS + name + "/"
+    return any(ref.startswith(below) for ref in repo.references)
+
+
 def _result_committed(store: Store, tip: RunTip) -> bool:
     exp = tip.experiment
     if exp is None:
@@ -330,6 +338,8 @@ def _result_committed(store: Store, tip: RunTip) -> bool:
     for name in _side_experiments(exp, tip.run_id):
         side = read_ref(store.repo, HEADS + name)
         if side is None:
+            if _name_taken_below(store.repo, name):
+                continue
             break
         side_commit = as_commit(store.repo[side])
         assert side_commit is not None
@@ -723,6 +733,8 @@ def _commit_result(
     # was deleted meanwhile: the run's generations are kept, and its result with them.
     for side in _side_experiments(plan.experiment, info.run_id):
         if read_ref(store.repo, HEADS + side) is None:
+            if _name_taken_below(store.repo, side):
+                continue
             # Made by someone else just now, it is taken only if it is still at the start.
             with contextlib.suppress(ExperimentExists):
                 store.fork(side, start=info.start_commit, switch=False)

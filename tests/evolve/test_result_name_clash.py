@@ -1,0 +1,38 @@
+"""A run's result goes to `<experiment>-<run>` when the experiment moved; an experiment named
+under that name (`main-<run>/mine`) made that name impossible as a ref, and every `--resume`
+failed with "clashes with existing refs under it" for ever. The name is passed over like one
+holding other work, and the run is then finished."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mindgit.evolve.run import NothingToResume, result_experiment, resume_run, start_run
+from mindgit.store.generation import RunParams
+from tests.conftest import git
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store, stop_after
+
+PARAMS = RunParams(population=8, generations=4, seed=7)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_result_name_taken_by_a_directory_of_experiments(tmp_path: Path, packed: bool) -> None:
+    store = new_store(tmp_path / "a", float_genes(6))
+    first = start_run(store, str(RASTRIGIN), PARAMS, should_stop=stop_after(1))
+    assert first.stopped
+    side = result_experiment("main", first.run_id)
+    store.fork(f"{side}/mine", switch=False)
+    mine = store.head(f"{side}/mine")
+    store.think("written on main while the run was paused")
+    if packed:  # the experiment under the name only in packed-refs, as git gc leaves it
+        git("--git-dir", str(store.path), "pack-refs", "--all")
+    r = resume_run(store)
+    assert r.complete and r.result_commit is not None
+    assert r.result_experiment == f"{side}-2"
+    assert store.head(r.result_experiment) == r.result_commit
+    assert store.head(f"{side}/mine") == mine
+    assert sorted(store.experiments()) == sorted(["main", f"{side}/mine", f"{side}-2"])
+    with pytest.raises(NothingToResume):
+        resume_run(store)
