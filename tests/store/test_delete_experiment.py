@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mindgit.errors import MindgitError
 from mindgit.store.deletion import CurrentExperiment, DeleteFailed, NotMerged, delete_experiment
 from mindgit.store.refs import locked_ref
 from mindgit.store.repository import Store, UnknownRef
-from tests.conftest import fsck, git
+from tests.conftest import Mg, fsck, git
 from tests.snapshots import snapshot
 
 
@@ -87,3 +89,52 @@ def test_an_experiment_being_written_is_not_deleted(store: Store) -> None:
     with locked_ref(store.repo, "refs/heads/lab"), pytest.raises(DeleteFailed, match="lock"):
         delete_experiment(store, "lab")
     assert store.head("lab") == head
+
+
+# ---- the command: mindgit experiments --delete NAME [--force] --------------------------------
+
+
+def test_the_command_deletes_and_tells_how_to_bring_it_back(store: Store, mg: Mg) -> None:
+    store.fork("lab")
+    store.think("only on lab")
+    store.switch("main")
+    head = store.head("lab")
+    at = "--store", str(store.path)
+    refused = mg(*at, "experiments", "--delete", "lab")
+    assert refused.code == 1 and "which no other experiment holds" in refused.err
+    done = mg(*at, "experiments", "--delete", "lab", "--force")
+    assert done.code == 0, done.err
+    assert f"deleted experiment lab (was {head[:12]})" in done.err
+    restore = done.err.split("to bring it back: ", 1)[1].split()
+    assert restore[:2] == ["mindgit", "fork"]
+    back = mg(*at, *restore[1:])
+    assert back.code == 0, back.err
+    assert store.head("lab") == head
+
+
+def test_the_command_as_json(store: Store, mg: Mg) -> None:
+    store.fork("lab", switch=False)
+    done = mg("--store", str(store.path), "experiments", "--delete", "lab", "--json")
+    assert done.code == 0
+    assert json.loads(done.out) == {"deleted": "lab", "head": store.head()}
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (("--delete", "main"), 1, "it is the current experiment"),
+        (("--delete", "nope"), 1, "unknown experiment"),
+        (("--delete", "a..b"), 2, "--delete 'a..b' is not an experiment name"),
+        (("--delete", ""), 2, "is not an experiment name"),
+        (("--force",), 2, "--force goes with --delete NAME"),
+    ],
+)
+def test_the_command_refuses(
+    store: Store, mg: Mg, args: tuple[str, ...], code: int, said: str
+) -> None:
+    store.fork("lab", switch=False)
+    before = snapshot(store.path)
+    out = mg("--store", str(store.path), "experiments", *args)
+    assert out.code == code and said in out.err, out.err
+    assert len(out.err.strip().splitlines()) == 1
+    assert snapshot(store.path) == before

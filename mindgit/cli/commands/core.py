@@ -15,6 +15,7 @@ from mindgit.cli.options import (
     experiment_option,
     json_option,
     open_store_from,
+    typed_experiment_name,
     typed_node,
     typed_rev,
     typed_text,
@@ -679,6 +680,17 @@ def _current_or_none(store: Any) -> str | None:
         return None
 
 
+def _delete_experiment(ctx: click.Context, name: str, force: bool, as_json: bool) -> None:
+    from mindgit.store.deletion import delete_experiment
+
+    head = delete_experiment(open_store_from(ctx), name, force=force)
+    if as_json:
+        emit_json({"deleted": name, "head": head})
+    else:
+        info(f"deleted experiment {name} (was {head[:12]})")
+        info(f"  to bring it back: mindgit fork {name} --from {head} --no-switch")
+
+
 @click.command()
 @click.argument("name", callback=experiment_name)
 @json_option
@@ -694,10 +706,28 @@ def switch(ctx: click.Context, name: str, as_json: bool) -> None:
 
 
 @click.command()
+@click.option(
+    "--delete",
+    "delete",
+    metavar="NAME",
+    default=None,
+    help="Delete experiment NAME instead of listing (not the current one; its history stays "
+    "wherever another experiment or a run reaches it).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --delete: delete it even if no other experiment holds its head.",
+)
 @json_option
 @click.pass_context
-def experiments(ctx: click.Context, as_json: bool) -> None:
-    """Every experiment: head, signer, size."""
+def experiments(ctx: click.Context, delete: str | None, force: bool, as_json: bool) -> None:
+    """Every experiment: head, signer, size. --delete NAME deletes one, as git branch -d does."""
+    if delete is not None:
+        _delete_experiment(ctx, typed_experiment_name(delete, "--delete"), force, as_json)
+        return
+    if force:
+        raise UsageError("--force goes with --delete NAME")
     import pygit2
 
     from mindgit.store import history
