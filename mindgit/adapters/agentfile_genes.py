@@ -158,12 +158,14 @@ def apply_genes(
     A field whose gene is gone keeps its imported value; genes of other names are mindgit's own.
     Returns each settings map that gained fields (a gene set where the file had none) with the
     fields it gained, so that the caller can keep the imported order of the others; and a
-    warning for each gene of a settings map the agent does not have (it is not written).
+    warning for each gene of a settings map the agent does not have (it is not written), and
+    for a thinking budget a gene made no smaller than ``max_tokens``.
     A gene whose value the field cannot hold is :class:`GeneDoesNotFit`: a file with
     ``"temperature": "hello"`` in it is no agent file Letta loads.
     """
     grown = []
-    warnings = []
+    warnings: list[str] = []
+    changed: set[str] = set()  # llm_config fields a gene changed
     for key, prefix in SOURCES:
         holder = agent if key is None else agent.get(key)
         keys = set(holder) if isinstance(holder, dict) else set()
@@ -180,10 +182,30 @@ def apply_genes(
             if value is not imported and not _fits(SPECS[name].kind, value):
                 field = name if key is None else f"{key}.{name}"
                 raise GeneDoesNotFit(rev, gene, field, _WANTED[SPECS[name].kind])
+            if value is not imported and key == "llm_config":
+                changed.add(name)
             holder[name] = value
         if isinstance(holder, dict) and len(holder) > len(keys):
             grown.append((holder, [k for k in holder if k not in keys]))
+    if changed & {"max_tokens", "max_reasoning_tokens"}:
+        warnings.extend(_reasoning_warnings(agent.get("llm_config"), rev))
     return grown, warnings
+
+
+def _reasoning_warnings(llm: object, rev: str) -> list[str]:
+    """What Letta warns of in these settings: genes evolve one by one, and a thinking budget
+    that grew past the answer's (Anthropic refuses such a request) is easily made."""
+    if not isinstance(llm, dict) or not llm.get("enable_reasoner"):
+        return []
+    budget, most = llm.get("max_reasoning_tokens"), llm.get("max_tokens")
+    if isinstance(budget, bool) or isinstance(most, bool):
+        return []
+    if not isinstance(budget, int | float) or not isinstance(most, int | float) or budget < most:
+        return []
+    return [
+        f"{rev}: llm_config.max_reasoning_tokens {budget} is not below max_tokens {most} with "
+        "enable_reasoner set (Letta warns of it, and Anthropic refuses such a request)"
+    ]
 
 
 def json_value(gene: Gene, imported: object) -> Any:

@@ -91,3 +91,28 @@ def test_the_cli_refuses_it_in_one_line_and_writes_nothing(
     assert r.err.startswith("mindgit: error: m: gene llm.temperature is str 'hello', which ")
     assert "`mindgit genome unset llm.temperature` and set it again as a number" in r.err
     assert changed(before, tmp_path) == []
+
+
+def test_a_thinking_budget_evolved_past_max_tokens_is_named(store: Store, tmp_path: Path) -> None:
+    # deep_research_agent: enable_reasoner, max_tokens 8192, max_reasoning_tokens 1024.
+    import_af(store, AGENT_FILES / "deep_research_agent.af", name="d")
+    genome = store.state("d").genome
+    assert export_af(store, "d", tmp_path / "out.af").warnings == ()
+    store.set_genes([genome["llm.max_reasoning_tokens"].with_value(9000)], experiment="d")
+    result = export_af(store, "d", tmp_path / "out.af")
+    assert result.warnings == (
+        "d: llm_config.max_reasoning_tokens 9000 is not below max_tokens 8192 with "
+        "enable_reasoner set (Letta warns of it, and Anthropic refuses such a request)",
+    )
+    llm = load_json((tmp_path / "out.af").read_bytes())["agents"][0]["llm_config"]
+    assert llm["max_reasoning_tokens"] == 9000  # written all the same: Letta loads it
+    store.set_genes([genome["llm.max_tokens"].with_value(9001)], experiment="d")
+    assert export_af(store, "d", tmp_path / "out.af").warnings == ()
+
+
+def test_a_thinking_budget_as_imported_is_not_named(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "as-is.af"
+    llm = {"enable_reasoner": True, "max_tokens": 100, "max_reasoning_tokens": 200}
+    source.write_text(json.dumps({"agents": [{"name": "a", "llm_config": llm}]}))
+    import_af(store, source)
+    assert export_af(store, "a", tmp_path / "out.af").warnings == ()
