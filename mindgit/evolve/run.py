@@ -306,9 +306,20 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
     return unfinished[0]
 
 
+# A part of a ref name is at most this long (mindgit.store.refs), and a result's experiment
+# adds `-<run>` and perhaps `-<n>` (up to -100, _SIDE_NAMES) to the experiment's last part.
+_NAME_PART = 100
+_SIDE_SUFFIX = len("-0123456789ab-100")
+
+
 def result_experiment(experiment: str, run_id: str) -> str:
-    """Where a run's result goes when its experiment moved during the run."""
-    return f"{experiment}-{run_id}"
+    """Where a run's result goes when its experiment moved during the run: `<experiment>-<run>`,
+    the experiment's last part cut short when the whole would be no valid name (a part of a ref
+    name is at most 100 characters: a long experiment's result had nowhere to go)."""
+    head, _, last = experiment.rpartition("/")
+    if len(last) + _SIDE_SUFFIX > _NAME_PART:
+        last = last[: _NAME_PART - _SIDE_SUFFIX]
+    return f"{head}/{last}-{run_id}" if head else f"{last}-{run_id}"
 
 
 # `<experiment>-<run>` may already hold someone's own work (a fork given that name): the result
