@@ -37,7 +37,6 @@ from mindgit.store.refs import (
     locked_head,
     locked_ref,
     read_ref,
-    set_head,
     update_ref,
 )
 
@@ -566,16 +565,19 @@ class Store:
         return commit
 
     def switch(self, name: str) -> None:
-        self.head(name)  # an experiment at no commit is no state to switch to
-        try:
-            target = self.repo.lookup_reference(HEADS + name).target
-        except (KeyError, ValueError, pygit2.GitError):
-            target = None
-        if isinstance(target, str):
-            # A symbolic ref (`git symbolic-ref refs/heads/alias refs/heads/main`): current, it
-            # made every later write fail ("is a symbolic ref ... name main instead").
-            raise SymbolicRef(HEADS + name, target)
-        set_head(self.repo, HEADS + name, wait=self.lock_wait)
+        # Checked under HEAD's lock, which a deletion holds too: HEAD never names an
+        # experiment deleted between the check and the switch.
+        with locked_head(self.repo, wait=self.lock_wait) as held:
+            self.head(name)  # an experiment at no commit is no state to switch to
+            try:
+                target = self.repo.lookup_reference(HEADS + name).target
+            except (KeyError, ValueError, pygit2.GitError):
+                target = None
+            if isinstance(target, str):
+                # A symbolic ref (`git symbolic-ref refs/heads/alias refs/heads/main`): current,
+                # it made every later write fail ("is a symbolic ref ... name main instead").
+                raise SymbolicRef(HEADS + name, target)
+            held.point(HEADS + name)
 
     # -- reading --------------------------------------------------------------------------
 

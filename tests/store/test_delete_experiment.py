@@ -138,3 +138,32 @@ def test_the_command_refuses(
     assert out.code == code and said in out.err, out.err
     assert len(out.err.strip().splitlines()) == 1
     assert snapshot(store.path) == before
+
+
+def test_a_switch_racing_a_deletion_never_leaves_head_on_a_deleted_ref(store: Store) -> None:
+    """A switch checks the experiment under HEAD's lock, which a deletion holds throughout.
+    Checked before taking it, a switch that waited on the lock while the experiment was
+    deleted then pointed HEAD at the deleted ref."""
+    import threading
+
+    from mindgit.store.refs import locked_head
+    from mindgit.store.repository import open_store
+
+    store.fork("lab", switch=False)
+    other = open_store(store.path)
+    failed: list[BaseException] = []
+
+    def switch() -> None:
+        try:
+            other.switch("lab")
+        except BaseException as e:
+            failed.append(e)
+
+    with locked_head(store.repo):  # as delete_experiment holds it
+        racer = threading.Thread(target=switch)
+        racer.start()
+        racer.join(0.3)  # long enough for the switch to reach the lock it waits on
+        git("--git-dir", str(store.path), "update-ref", "-d", "refs/heads/lab")
+    racer.join()
+    assert [type(e) for e in failed] == [UnknownRef]
+    assert open_store(store.path).current == "main"
