@@ -214,6 +214,10 @@ def run_generations(store: Store, tip: RunTip) -> Iterator[tuple[pygit2.Commit, 
             raw = store.repo[commit.tree[GENERATION_FILE].id].read_raw()
         except (KeyError, pygit2.GitError) as e:
             raise RunFormatError(where, unreadable(e)) from None
+        if len(cids) > 4 * tip.info.params.population:
+            # States repeat between neighbouring generations; remembering every one a long run
+            # ever linked cost ~1 GB over 100,000 generations.
+            cids.clear()
         try:
             record = GenerationRecord.decode(raw, tip.info.params, cids)
         except RunFormatError as e:

@@ -14,8 +14,9 @@ import pytest
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.recheck import recheck
 from mindgit.evolve.run import start_run
-from mindgit.evolve.runs import lineage
-from mindgit.store.generation import RunFormatError, RunParams
+from mindgit.evolve.runs import history, lineage
+from mindgit.ipld.cid import CID
+from mindgit.store.generation import GenerationRecord, RunFormatError, RunParams
 from mindgit.store.repository import Store, open_store
 from tests.conftest import Mg
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
@@ -94,3 +95,31 @@ def test_an_intact_history_still_reads(node: tuple[Store, str, str]) -> None:
     assert recheck(store, other).ok
     levels = lineage(store, run_id).runs[0].generations
     assert [level[0].generation for level in levels] == [4, 3, 2, 1, 0]
+
+
+def test_the_state_links_remembered_stay_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every state link a run ever held was remembered while it was read: ~1 GB for plot or
+    # lineage of a 100,000-generation run. Only neighbouring generations share states.
+    store = new_store(tmp_path / "s", float_genes(3))
+    add_fitness(store, RASTRIGIN)
+    params = RunParams(population=3, generations=40, seed=5, mutation_rate=1.0)
+    run_id = start_run(store, "rastrigin", params).run_id
+    sizes: list[int] = []
+    decode = GenerationRecord.decode.__func__  # type: ignore[attr-defined]
+
+    def counting(
+        cls: type[GenerationRecord],
+        data: bytes,
+        p: RunParams,
+        cids: dict[str, CID] | None = None,
+    ) -> GenerationRecord:
+        record: GenerationRecord = decode(cls, data, p, cids)
+        sizes.append(len(cids or {}))
+        return record
+
+    monkeypatch.setattr(GenerationRecord, "decode", classmethod(counting))
+    assert len(history(store, run_id)) == 40
+    assert len(lineage(store, run_id).runs[0].generations) == 40
+    assert max(sizes) <= 5 * params.population, sizes
