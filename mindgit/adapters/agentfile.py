@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -63,6 +63,7 @@ from mindgit.adapters.agentfile_json import (
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
+from mindgit.store.objects import as_commit
 from mindgit.store.packs import PackWriter
 from mindgit.store.refs import RefError, lock_held, read_ref, update_ref
 from mindgit.store.repository import (
@@ -71,7 +72,7 @@ from mindgit.store.repository import (
     check_experiment_name,
 )
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block, State
-from mindgit.store.verify import MAX_BLOB_BYTES
+from mindgit.store.verify import MAX_BLOB_BYTES, STATE_TRAILER, trailer
 
 MAX_FILE_BYTES = 64 * 2**20
 """Agent files above this size are refused before they are read."""
@@ -155,6 +156,8 @@ class ImportedAgent:
     tools: tuple[str, ...]
     genes: tuple[str, ...]
     warnings: tuple[str, ...]  # secrets dropped, said once per agent (file-wide ones: first agent)
+    # Found imported already, by an import of the same file that was cut short (see import_af).
+    earlier: bool = False
 
 
 # -- names -----------------------------------------------------------------------------------------
@@ -345,13 +348,19 @@ def _file_block(parts: fmt.FileParts, style: Style, value: Json) -> Block:
     return Block.encode(node)
 
 
-def _check_names(store: Store, names: Sequence[str], source: str) -> None:
+def _check_names(
+    store: Store, names: Sequence[str], source: str, done: Mapping[str, str] | None = None
+) -> None:
+    """Refuse names no new experiment can take; those in ``done`` (experiments that hold
+    their agent already) are left to the caller."""
     existing = set(store.experiments())
     for name in names:
         try:
             check_experiment_name(name)
         except RefError as e:
             raise BadExperimentName(source, f"experiment name {name!r}: {e}") from None
+        if done is not None and name in done:
+            continue
         if name in existing or read_ref(store.repo, HEADS + name) is not None:
             raise BadExperimentName(
                 source,
@@ -383,7 +392,7 @@ def import_af(
     value, style = parse_document(data, label)
     parts = fmt.split_file(value, label)
     names = experiment_names([a.agent.get("name") for a in parts.agents], name)
-    _check_names(store, names, label)
+    _check_names(store, names, label, _imported_here(store, names))
     file_node = _file_block(parts, style, value)
     _check_size(file_node, label, "the file's own part (all but its agents), af.file,")
     for agent in parts.agents:
@@ -392,34 +401,75 @@ def import_af(
     for n, (agent, experiment) in enumerate(zip(parts.agents, names, strict=True)):
         warnings = (*parts.warnings, *agent.warnings) if n == 0 else agent.warnings
         plans.append(_plan(agent, file_node, experiment, label, warnings))
+    # An import cut short (killed between two agents' refs) is finished by running it again:
+    # the agents it made are kept, the others made. All made already is no import at all.
+    done = _already_imported(store, plans)
+    if len(done) == len(plans):
+        _check_names(store, names, label)  # refused, as importing a file twice is
+    _check_names(store, names, label, done)  # an experiment taken since the first look
+    todo = [plan for plan in plans if plan.experiment not in done]
     _ = store.signing_key  # a bad key or an unfinished rotation: before any object is written
     # One pack for every block of every agent: an agent's messages are thousands of blocks,
     # which as loose objects cost a file (and ~1 ms) each.
     with PackWriter(Path(store.repo.path) / "objects") as pack:
-        trees = [layout.pack_state(pack, plan.state, plan.blocks) for plan in plans]
+        trees = [layout.pack_state(pack, plan.state, plan.blocks) for plan in todo]
         pack.finish()
-    commits = []
-    for plan, (tree, manifest) in zip(plans, trees, strict=True):
+    commits: dict[str, str] = dict(done)
+    for plan, (tree, manifest) in zip(todo, trees, strict=True):
         title = f"import-af: {Path(label).name} agent {plan.parts.display_name}"
         if len(plans) > 1:
             title += f" ({plan.parts.index + 1} of {len(plans)})"
         oid = store.write_commit(tree, [], title, manifest.cid, {"Mindgit-Import": FILE_FORMAT})
-        commits.append((oid, manifest.cid))
-    _create_refs(store, [(p.experiment, c[0]) for p, c in zip(plans, commits, strict=True)])
+        commits[plan.experiment] = oid
+    _create_refs(store, [(p.experiment, commits[p.experiment]) for p in todo])
     return [
         ImportedAgent(
             plan.experiment,
             plan.parts.agent.get("name") if isinstance(plan.parts.agent.get("name"), str) else None,
-            oid,
-            cid,
+            commits[plan.experiment],
+            plan.state.manifest().cid,
             plan.memories,
             len(plan.parts.messages),
             tuple(tool_name(t) for t in plan.parts.tools),
             tuple(plan.state.genome),
             plan.warnings,
+            earlier=plan.experiment in done,
         )
-        for plan, (oid, cid) in zip(plans, commits, strict=True)
+        for plan in plans
     ]
+
+
+def _imported_here(store: Store, names: Sequence[str]) -> dict[str, str]:
+    """The experiments among ``names`` that an import made (a root import commit at their
+    head), by name: the candidates for an import cut short, confirmed by
+    :func:`_already_imported` once the file's states are known."""
+    out = {}
+    for name in names:
+        try:
+            head = read_ref(store.repo, HEADS + check_experiment_name(name))
+        except RefError:
+            continue
+        commit = as_commit(store.repo.get(head)) if head is not None else None
+        imported = commit is not None and trailer(commit.message, "Mindgit-Import") == FILE_FORMAT
+        if commit is not None and imported and not commit.parent_ids:
+            out[name] = str(commit.id)
+    return out
+
+
+def _already_imported(store: Store, plans: Sequence[_Planned]) -> dict[str, str]:
+    """The planned agents whose experiment holds exactly the state this import would give it,
+    as an import's root commit: experiment -> its head."""
+    found = _imported_here(store, [p.experiment for p in plans])
+    out = {}
+    for plan in plans:
+        head = found.get(plan.experiment)
+        if head is None:
+            continue
+        commit = as_commit(store.repo.get(head))
+        assert commit is not None
+        if trailer(commit.message, STATE_TRAILER) == str(plan.state.manifest().cid):
+            out[plan.experiment] = head
+    return out
 
 
 def _create_refs(store: Store, refs: Sequence[tuple[str, str]]) -> None:

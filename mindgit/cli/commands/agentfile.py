@@ -63,6 +63,7 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
                     "tools": list(a.tools),
                     "genes": list(a.genes),
                     "warnings": list(a.warnings),
+                    "earlier": a.earlier,
                 }
                 for a in agents
             ]
@@ -70,6 +71,9 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
         return
     for a in agents:
         click.echo(a.experiment)
+        if a.earlier:
+            info(f"agent {a.agent_name or '(unnamed)'} was imported as {a.experiment} already")
+            continue
         info(
             f"imported agent {a.agent_name or '(unnamed)'} as {a.experiment}: "
             f"{len(a.memories)} blocks, {a.messages} messages, {len(a.tools)} tools, "
