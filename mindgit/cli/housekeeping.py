@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mindgit.cli.output import info
+from mindgit.cli.output import warn
 
 
 def housekeep(store: Any) -> None:
@@ -14,4 +14,4 @@ def housekeep(store: Any) -> None:
     try:
         auto_gc(store)
     except MaintenanceFailed as e:
-        info(f"warning: {e}")
+        warn(str(e))

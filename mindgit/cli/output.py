@@ -173,6 +173,12 @@ def _escaped(c: str) -> str:
     return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
 
 
+def warn(message: str) -> None:
+    """A warning: the command goes on. Spelt as the CLI's errors are (``mindgit: error: ...``),
+    so a script can tell the two apart from anything a command prints."""
+    info(f"mindgit: warning: {message}")
+
+
 def info(message: str) -> None:
     """A diagnostic for a person, on stderr, each of its lines terminal-safe: a message may quote
     an agent file's or a peer's words (`import-af` named the agent as its file spelled it, an

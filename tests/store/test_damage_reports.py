@@ -234,7 +234,9 @@ def test_show_fails_after_the_state_on_damage_only_verify_reads(store: Store, mg
     assert "signature  damaged: alpha" in r.out
     assert "data       notes" in r.out
     lines = r.err.splitlines()
-    assert lines[0].startswith(f"warning: this state does not verify: object {blob} cannot be read")
+    assert lines[0].startswith(
+        f"mindgit: warning: this state does not verify: object {blob} cannot be read"
+    )
     one_line("\n".join(lines[1:]), store, blob)
 
 

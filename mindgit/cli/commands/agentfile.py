@@ -18,7 +18,7 @@ from mindgit.cli.options import (
     typed_experiment_name,
     typed_text,
 )
-from mindgit.cli.output import emit_json, info, standard_stream
+from mindgit.cli.output import emit_json, info, standard_stream, warn
 from mindgit.cli.targets import refuse_directory_spelling, written_through_to
 from mindgit.errors import UsageError
 
@@ -49,7 +49,7 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
     housekeep(store)
     for agent in agents:
         for warning in agent.warnings:
-            info(f"warning: {warning}")
+            warn(warning)
     if as_json:
         emit_json(
             [
@@ -118,7 +118,7 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
     if output == "-":
         out.flush()
     for warning in result.warnings:
-        info(f"warning: {warning}")
+        warn(warning)
     data = {
         "output": output,
         "agents": list(result.agents),

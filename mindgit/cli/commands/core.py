@@ -20,7 +20,7 @@ from mindgit.cli.options import (
     typed_rev,
     typed_text,
 )
-from mindgit.cli.output import emit_json, info, table
+from mindgit.cli.output import emit_json, info, table, warn
 from mindgit.errors import DamagedStore, MindgitError, UsageError, as_usage, one_line
 
 
@@ -390,7 +390,7 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     signer = f"{entry.trusted_as} ({entry.signer})" if entry.trusted_as else entry.signer or "-"
     click.echo(f"signature  {entry.status}: {signer}")
     for problem in entry.problems:
-        info(f"warning: this state does not verify: {one_line(problem)}")
+        warn(f"this state does not verify: {one_line(problem)}")
     click.echo(f"genome     {len(snap.state.genome)} genes")
     for g in snap.state.genome.genes:
         extra = []
@@ -750,7 +750,7 @@ def experiments(ctx: click.Context, delete: str | None, force: bool, as_json: bo
     except (HeadDetached, HeadUnreadable) as e:
         # The list is what the user needs to pick one to switch to (git branch lists them too).
         current = None
-        info(f"mindgit: warning: {e} (hint: {e.hint})")
+        warn(f"{e} (hint: {e.hint})")
     rows: list[dict[str, Any]] = []
     damaged: dict[str | None, DamagedStore] = {}
     at_no_commit: list[tuple[str, MindgitError]] = []
@@ -797,7 +797,7 @@ def experiments(ctx: click.Context, delete: str | None, force: bool, as_json: bo
         _fail_on_damage(list(damaged.values()))
         return
     for name, broken in at_no_commit:
-        info(f"mindgit: warning: {name}: {one_line(str(broken))}")
+        warn(f"{name}: {one_line(str(broken))}")
     table(
         "experiments",
         ["", "name", "head", "signer", "signature", "genes", "thoughts"],
