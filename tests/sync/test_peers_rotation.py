@@ -66,3 +66,14 @@ def test_a_peer_added_again_after_git_remote_remove_starts_afresh(
     assert not state_path(beta, "p").exists()
     report = pull(beta, "p")
     assert {r.ref: r.status for r in report.refs}["refs/heads/main"] == "unrelated"
+
+
+def test_keys_apply_moves_the_peer_s_expected_key_too(store: Store, tmp_path: Path, mg: Mg) -> None:
+    beta = init_store(tmp_path / "beta", "beta")
+    beta.trust.add(store.public_key, "alpha")
+    add_peer(beta, "alpha", f"file://{store.path}", node="alpha")
+    rotate_key(store)
+    git("--git-dir", str(beta.path), "fetch", "-q", str(store.path), "refs/keys/announce")
+    out = mg("--store", str(beta.path), "keys", "apply", "FETCH_HEAD")
+    assert out.code == 0, out.err
+    assert get_peer(beta, "alpha").node == store.public_key.did

@@ -119,9 +119,11 @@ def keys_apply(ctx: click.Context, revs: tuple[str, ...], as_json: bool) -> None
     and nothing changes.
     """
     from mindgit.store.rotations import apply_rotations
+    from mindgit.sync.peers import follow_rotations
 
     store = open_store_from(ctx)
     outcomes = apply_rotations(store, revs)
+    follow_rotations(store, outcomes)  # a peer expected to sign with a replaced key
     if as_json:
         emit_json(
             [
