@@ -14,7 +14,7 @@ import pytest
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.recheck import recheck
 from mindgit.evolve.run import start_run
-from mindgit.evolve.runs import history, lineage
+from mindgit.evolve.runs import history, lineage, main_line
 from mindgit.ipld.cid import CID
 from mindgit.store.generation import GenerationRecord, RunFormatError, RunParams
 from mindgit.store.repository import Store, open_store
@@ -123,3 +123,18 @@ def test_the_state_links_remembered_stay_few(
     assert len(history(store, run_id)) == 40
     assert len(lineage(store, run_id).runs[0].generations) == 40
     assert max(sizes) <= 5 * params.population, sizes
+
+
+def test_the_first_parent_line_alone(node: tuple[Store, str, str], mg: Mg) -> None:
+    # Plain `lineage` shows the first-parent line only, but every ancestor of every generation
+    # was gathered for it (most of every generation: a long run's lineage took gigabytes).
+    store, run_id, _ = node
+    full = lineage(store, run_id).runs[0]
+    line = lineage(store, run_id, everyone=False).runs[0]
+    assert all(len(level) == 1 for level in line.generations)
+    assert [level[0] for level in line.generations] == main_line(full) == main_line(line)
+    assert any(len(level) > 1 for level in full.generations)  # else this test shows nothing
+    r = mg("--store", str(store.path), "lineage", run_id)
+    assert r.code == 0, r.err
+    shown = [ln.split()[1] for ln in r.out.splitlines() if ln.startswith("  g")]
+    assert shown == [f"#{a.index}" for a in main_line(full)]

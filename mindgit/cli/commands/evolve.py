@@ -580,7 +580,7 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
     from mindgit.evolve.runs import main_line
 
     store = open_store_from(ctx)
-    lin = find_lineage(store, target)
+    lin = find_lineage(store, target, everyone=show_all or as_json)
     if as_json:
 
         def anc(a: Any) -> dict[str, Any]:
