@@ -355,8 +355,8 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
 def rotated_trust(
     repo: pygit2.Repository, trust: TrustStore, updates: Sequence[RefUpdate], scratch: Path
 ) -> TrustStore:
-    """``trust`` as the key chains this repository would hold after ``updates`` rotate it (a
-    copy under ``scratch``; ``trust`` itself if they change nothing).
+    """``trust`` as the key chains this repository would hold after ``updates`` rotate it (see
+    :func:`mindgit.sync.keychains.rotated_trust`).
 
     A server follows a trusted node's key rotations as a pull does, by the same rule: its new
     key signs, its old one only below the heads its rotation named. Nothing is written: the
@@ -373,11 +373,7 @@ def rotated_trust(
                 tips.pop(u.ref, None)
             else:
                 tips[u.ref] = u.new
-    if not tips:
-        return trust
-    chains, _ = keychains.chain_problems_in(repo, tips)
-    plan = keychains.plan_rotations_in(repo, trust, chains.values())
-    return plan.trust_for_verification(trust, scratch)
+    return keychains.rotated_trust(repo, trust, tips, scratch)
 
 
 def _claimed_old_problem(repo: pygit2.Repository, u: RefUpdate) -> Problem | None:

@@ -199,6 +199,26 @@ def plan_rotations_in(
     return RotationPlan(accepted, skipped, changes)
 
 
+def rotated_trust(
+    repo: pygit2.Repository, trust: TrustStore, tips: Mapping[str, str], scratch: Path
+) -> TrustStore:
+    """``trust`` as the key chains ending at ``tips`` (synced ref -> tip) rotate it, by
+    ``apply_rotations``' rule: a copy under ``scratch``, or ``trust`` itself if they change
+    nothing. For a repository with no store of its own (a server's gate, a CI checkout), whose
+    trust file stays as written.
+
+    A chain with a problem is left out (a gate names those problems itself): among them one
+    whose announcements are not each signed by the key they retire (``read_chain_in``), which
+    a chain nobody verified may be (put in place before a server's hook was installed, or in a
+    checkout made from anywhere).
+    """
+    if not tips:
+        return trust
+    chains, _ = chain_problems_in(repo, tips)
+    plan = plan_rotations_in(repo, trust, chains.values())
+    return plan.trust_for_verification(trust, scratch)
+
+
 def chain_problems(
     store: Store, offered: Mapping[str, str], max_announcements: int = MAX_ANNOUNCEMENTS
 ) -> tuple[dict[str, Chain], list[Problem]]:

@@ -18,7 +18,7 @@ from mindgit.sync.hooks import install_server
 from mindgit.sync.peers import add_peer
 from mindgit.sync.pull import pull
 from mindgit.sync.push import push as mindgit_push
-from tests.conftest import ROOT, fsck, git
+from tests.conftest import ROOT, Mg, fsck, git
 from tests.sync import forge
 from tests.sync.test_hooks_review import signed_on
 from tests.sync.test_hooks_server import attack, push, refs, refused_lines
@@ -179,3 +179,79 @@ def test_the_docs_rotation_block_runs_as_written(server: Path, store: Store) -> 
     assert refs(server)["refs/heads/main"] == head != before
     # The block rotated the key: the store holds another one than it was opened with.
     assert open_store(store.path).public_key != store.public_key
+
+
+def forged_rotation(store: Store, thief: NodeKey, signer: NodeKey) -> str:
+    """An announcement rotating the store's key to ``thief``'s, its proof by the thief, its
+    commit signed by ``signer`` (the old key's holder alone may)."""
+    from mindgit.identity.rotation import RotationRecord, prove
+    from mindgit.store import layout
+    from mindgit.store.retired import RECORD_FILE
+    from mindgit.store.rotations import PROOF_FILE
+
+    record = RotationRecord(store.key.public, thief.public, store.name, ())
+    repo = store.repo
+    tb = repo.TreeBuilder()
+    tb.insert(RECORD_FILE, repo.create_blob(record.to_bytes()), layout.BLOB)
+    tb.insert(PROOF_FILE, repo.create_blob(prove(record, thief).encode()), layout.BLOB)
+    return forge.commit_tree(repo, tb.write(), [], "keys: rotate alpha", signer)
+
+
+def test_a_chain_no_gate_checked_is_not_followed(server: Path, store: Store) -> None:
+    """A chain put on the server past its hook (there before the hook was installed, say),
+    announced by a thief under alpha's name and signed by the thief: followed, it would hand
+    alpha's name to the thief's key."""
+    thief = NodeKey.generate()
+    forged = forged_rotation(store, thief, thief)
+    store.repo.references.create("refs/forged", forged)
+    git(
+        "--git-dir",
+        str(server),
+        "fetch",
+        "-q",
+        str(store.path),
+        f"refs/forged:{chain_ref(store.key)}",
+    )
+    work = signed_on(store, store.head(), "by the thief", thief)
+    (line,) = attack(store, server, work)
+    assert line == (
+        f"mindgit: refused: {work}: signed by untrusted key {thief.public.did} "
+        f"({thief.public.fingerprint})"
+    )
+
+
+def test_verify_with_a_trust_file_follows_the_chains_a_checkout_holds(
+    server: Path, store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    """A CI checkout of the server, verified with the trust file the server was set up with
+    (alpha's old key): the chain it fetched lets alpha's new-key work verify, as on the
+    server; a forged chain in it does not."""
+    (tmp_path / "allowed_signers").write_text(store.trust.export())
+    rotate_key(store)
+    store.think("after the rotation")
+    assert push(store, str(server), *EVERYTHING).returncode == 0
+    checkout = tmp_path / "checkout"
+    git("clone", "-q", str(server), str(checkout))
+    trust = str(tmp_path / "allowed_signers")
+    at = "--store", str(checkout)
+    without = mg(*at, "verify", "--trust", trust, "origin/main")
+    assert without.code == 1 and "untrusted key" in without.out, without.out + without.err
+    git("-C", str(checkout), "fetch", "-q", "origin", "+refs/keys/*:refs/keys/*")
+    assert mg(*at, "verify", "--trust", trust, "origin/main").code == 0
+    # A chain no key it retires signed, brought in with a thief's work: not followed.
+    thief = NodeKey.generate()
+    forged = forged_rotation(store, thief, thief)
+    work = signed_on(store, store.head(), "by the thief", thief)
+    store.repo.references.create("refs/forged", forged)
+    store.repo.references.create("refs/heads/thief", work)
+    git(
+        "-C",
+        str(checkout),
+        "fetch",
+        "-q",
+        str(store.path),
+        f"refs/forged:{chain_ref(store.key)}",
+        "refs/heads/thief:refs/remotes/x/thief",
+    )
+    refused = mg(*at, "verify", "--trust", trust, "x/thief")
+    assert refused.code == 1 and f"signed by untrusted key {thief.public.did}" in refused.out

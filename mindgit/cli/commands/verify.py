@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     from mindgit.errors import UsageError
     from mindgit.identity.trust import TrustStore
     from mindgit.store.repository import NotAStore
+    from mindgit.sync import keychains
 
     if not trust_file.is_file():
         raise UsageError(f"--trust {trust_file}: no such file")
@@ -62,7 +64,13 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     found = pygit2.discover_repository(str(where))
     if found is None:
         raise NotAStore(where.resolve())
-    return _Target(pygit2.Repository(found), TrustStore(trust_file), None, None)
+    repo = pygit2.Repository(found)
+    # The key chains the checkout holds (refs/keys/*) rotate the file's keys, as a gated
+    # server's and a pull's do: a node's work after it rotated verifies with the file as it was.
+    scratch = Path(ctx.with_resource(tempfile.TemporaryDirectory(prefix="mindgit-verify-")))
+    chains = keychains.held_chains(repo, skip_unreadable=True)
+    trust = keychains.rotated_trust(repo, TrustStore(trust_file), chains, scratch)
+    return _Target(repo, trust, None, None)
 
 
 @click.command()
