@@ -40,6 +40,7 @@ def test_usage_walkthrough_runs_from_a_checkout() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "did:key:z6Mk" in proc.stdout and "+ thought" in proc.stdout
     assert "merged dreamer into main" in proc.stderr
+    assert "deleted experiment dreamer" in proc.stderr
     # `~/minds/alpha` is under the test's HOME; after the merge, main has both sides' work.
     shown = subprocess.run(
         ["mindgit", "--store", str(home / "minds" / "alpha"), "show", "--json"],
