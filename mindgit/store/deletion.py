@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pygit2
+
 from mindgit.errors import MindgitError, one_line
 from mindgit.store.refs import RefMoved, locked_head, read_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
@@ -45,8 +47,8 @@ class NotMerged(MindgitError):
 
 
 class DeleteFailed(MindgitError):
-    def __init__(self, name: str, detail: str) -> None:
-        super().__init__(f"cannot delete experiment {name!r}: {detail}")
+    def __init__(self, name: str, detail: str, hint: str | None = None) -> None:
+        super().__init__(f"cannot delete experiment {name!r}: {detail}", hint=hint)
         self.name = name
 
 
@@ -61,6 +63,15 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
     ref = HEADS + exp
     head = read_ref(store.repo, ref)
     assert head is not None  # store.experiment checked it
+    link = _link_target(store, ref)
+    if link is not None:
+        # git update-ref -d follows the link: the experiment it names would go instead.
+        raise DeleteFailed(
+            exp,
+            f"it is a symbolic ref to {link} (a link made with git, not an experiment); "
+            "nothing was changed",
+            hint=f"remove the link with `git --git-dir {store.path} symbolic-ref --delete {ref}`",
+        )
     # HEAD's lock, held until the ref is gone: a switch to this experiment meanwhile would
     # leave HEAD naming a deleted ref.
     with locked_head(store.repo, wait=store.lock_wait):
@@ -82,25 +93,53 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
     return head
 
 
+def _link_target(store: Store, ref: str) -> str | None:
+    """The ref a symbolic ref names, None for a plain one."""
+    try:
+        target = store.repo.lookup_reference(ref).target
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+    return target if isinstance(target, str) else None
+
+
 def _is_current(store: Store, name: str) -> bool:
-    # HEAD is read as a file: a HEAD that names no experiment (detached, damaged) does not
-    # stop the deletion of one it does not name.
+    # A HEAD that names no experiment (detached, damaged) does not stop the deletion of one
+    # it does not name.
     try:
         target = store.repo.lookup_reference("HEAD").target
     except (KeyError, ValueError):
         return False
+    except pygit2.GitError:
+        # libgit2 refuses some HEADs git reads (`ref:refs/heads/x`, no space): git's reading
+        # decides, since git's commands would follow that HEAD to the deleted ref.
+        read = subprocess.run(
+            ["git", "--git-dir", str(store.path), "symbolic-ref", "--quiet", "HEAD"],
+            capture_output=True,
+            check=False,
+        )
+        if read.returncode not in (0, 1):  # 1: detached; else git takes it for no store
+            raise DeleteFailed(
+                name,
+                f"{store.path / 'HEAD'} is damaged, and git works in no store whose HEAD it "
+                "cannot read; nothing was changed",
+                hint="make an experiment current with `mindgit switch <name>`, then delete",
+            ) from None
+        return read.returncode == 0 and read.stdout.decode("utf-8", "replace").strip() == (
+            HEADS + name
+        )
     return target == HEADS + name
 
 
 def _held_elsewhere(store: Store, name: str, head: str) -> bool:
     repo = store.repo
     for other in store.experiments():
-        if other == name:
+        # A link to this very experiment reads as its head, yet holds nothing once it is gone.
+        if other == name or _link_target(store, HEADS + other) is not None:
             continue
         try:
             tip = read_ref(repo, HEADS + other)
-        except MindgitError:
-            continue  # a damaged ref holds nothing
-        if tip is not None and (tip == head or repo.descendant_of(tip, head)):
-            return True
+            if tip is not None and (tip == head or repo.descendant_of(tip, head)):
+                return True
+        except (MindgitError, pygit2.GitError):
+            continue  # a damaged ref, or one at a commit the store lacks, holds nothing
     return False
