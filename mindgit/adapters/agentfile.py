@@ -72,7 +72,7 @@ from mindgit.store.repository import (
     check_experiment_name,
 )
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block, State
-from mindgit.store.verify import MAX_BLOB_BYTES, STATE_TRAILER, trailer
+from mindgit.store.verify import MAX_BLOB_BYTES, STATE_TRAILER, Verifier, trailer
 
 MAX_FILE_BYTES = 64 * 2**20
 """Agent files above this size are refused before they are read."""
@@ -458,8 +458,15 @@ def _imported_here(store: Store, names: Sequence[str]) -> dict[str, str]:
 
 def _already_imported(store: Store, plans: Sequence[_Planned]) -> dict[str, str]:
     """The planned agents whose experiment holds exactly the state this import would give it,
-    as an import's root commit: experiment -> its head."""
+    as a root commit this node's import made: experiment -> its head.
+
+    The trailers are only what the commit says of itself: anyone can write them over another
+    tree, unsigned. The commit must verify (signed by a trusted key, its tree the state its
+    trailer names) and be signed by this node, whose import alone can have been cut short: a
+    peer's import pulled here is the peer's, and its name is taken as any other's."""
     found = _imported_here(store, [p.experiment for p in plans])
+    verifier = Verifier(store.repo, store.trust)
+    own = store.public_key.did
     out = {}
     for plan in plans:
         head = found.get(plan.experiment)
@@ -467,7 +474,10 @@ def _already_imported(store: Store, plans: Sequence[_Planned]) -> dict[str, str]
             continue
         commit = as_commit(store.repo.get(head))
         assert commit is not None
-        if trailer(commit.message, STATE_TRAILER) == str(plan.state.manifest().cid):
+        if trailer(commit.message, STATE_TRAILER) != str(plan.state.manifest().cid):
+            continue
+        checked = verifier.check_commit(head)
+        if checked.ok and checked.signer is not None and checked.signer.did == own:
             out[plan.experiment] = head
     return out
 
