@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -339,6 +339,11 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
         # The gate takes each old value as a head this repository accepted and checks nothing
         # below it: told a pushed commit instead, it would wave through its whole history.
         return problems
+    held = keychains.held_chains(repo, skip_unreadable=True)
+    lost = chain_losses(repo, held, _chains_after(held, named), named)
+    if lost:
+        # The trust the rest would be verified with is the one these chains would make.
+        return problems + lost
     with tempfile.TemporaryDirectory(prefix="mindgit-hook-") as scratch:
         problems += check_updates(
             repo,
@@ -366,14 +371,84 @@ def rotated_trust(
     gate.
     """
     # A chain ref unreadable here follows no rotation; its own pushes are the gate's to judge.
-    tips = keychains.held_chains(repo, skip_unreadable=True)
+    tips = _chains_after(keychains.held_chains(repo, skip_unreadable=True), updates)
+    return keychains.rotated_trust(repo, trust, tips, scratch)
+
+
+def _chains_after(held: Mapping[str, str], updates: Sequence[RefUpdate]) -> dict[str, str]:
+    """The chain refs (ref -> tip) a repository holding ``held`` holds once ``updates`` moved."""
+    tips = dict(held)
     for u in updates:
         if u.ref.startswith(refspace.KEYS_PREFIX):
             if u.new is None:
                 tips.pop(u.ref, None)
             else:
                 tips[u.ref] = u.new
-    return keychains.rotated_trust(repo, trust, tips, scratch)
+    return tips
+
+
+def chain_losses(
+    repo: pygit2.Repository,
+    held: Mapping[str, str],
+    after: Mapping[str, str],
+    updates: Sequence[RefUpdate],
+) -> list[Problem]:
+    """Why ``updates`` would take a key rotation away from a repository holding the chains
+    ``held`` (ref -> tip), leaving ``after``: a chain only grows, whatever the policy says.
+
+    A rotation bounds the key it retires; the server writes nothing else down. A chain deleted
+    or rewound (``allowDelete``, ``allowRewind`` are about work, not keys) would free its
+    retired keys to sign anything, in that very push. An announcement rotating a key that
+    another announcement held or pushed rotates too is a fork of that node's chain: only a
+    holder of that key could have made it (a thief, or a retired key's leak), and which fork
+    wins would be a matter of ref names.
+    """
+    moved = {u.ref: u for u in updates if u.ref.startswith(refspace.KEYS_PREFIX)}
+    if not moved:
+        return []
+    problems: list[Problem] = []
+    kept = list(after.values())
+    for ref, tip in sorted(held.items()):
+        u = moved.get(ref)
+        if u is not None and not any(_descends(repo, t, tip) for t in kept):
+            problems.append(
+                Problem(
+                    u.new or tip,
+                    f"{ref}: the push would drop key rotation {tip[:12]}, which bounds a "
+                    "retired key; a key chain only grows",
+                )
+            )
+    chains, _ = keychains.read_chains_in(repo, after)
+    rotating: dict[bytes, dict[str, str]] = {}  # a retired key -> its announcements -> a ref
+    for ref, other in sorted(chains.items()):
+        for commit, old in zip(other.commits, other.keys, strict=False):
+            rotating.setdefault(old.raw, {}).setdefault(commit, ref)
+    for ref, u in sorted(moved.items()):
+        chain = chains.get(ref)
+        if u.new is None or chain is None:
+            continue  # a chain the gate refuses has no say here
+        own = set(chain.commits)
+        for commit, old in zip(chain.commits, chain.keys, strict=False):
+            others = sorted({r for c, r in rotating[old.raw].items() if c not in own})
+            if others:
+                problems.append(
+                    Problem(
+                        u.new,
+                        f"{ref} diverges from key chain {others[0]}: both rotate {old.did}, "
+                        f"{commit[:12]} to another key",
+                    )
+                )
+                break
+    return problems
+
+
+def _descends(repo: pygit2.Repository, new: str, old: str) -> bool:
+    if new == old:
+        return True
+    try:
+        return bool(repo.descendant_of(new, old))
+    except (KeyError, ValueError, pygit2.GitError):
+        return False  # a chain not all here keeps nothing it cannot show
 
 
 def _claimed_old_problem(repo: pygit2.Repository, u: RefUpdate) -> Problem | None:

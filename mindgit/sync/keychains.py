@@ -235,6 +235,23 @@ def chain_problems_in(
     repo: pygit2.Repository, offered: Mapping[str, str], max_announcements: int = MAX_ANNOUNCEMENTS
 ) -> tuple[dict[str, Chain], list[Problem]]:
     """:func:`chain_problems` in any repository (a server's gate has no :class:`Store`)."""
+    by_ref, problems = read_chains_in(repo, offered, max_announcements)
+    chains: dict[str, Chain] = {}
+    for chain in by_ref.values():
+        other = chains.get(chain.ref)
+        if other is None or _descends(repo, chain.tip, other.tip):
+            chains[chain.ref] = chain
+        elif not _descends(repo, other.tip, chain.tip):
+            problems.append(Problem(chain.tip, f"two diverged versions of key chain {chain.ref}"))
+    return chains, problems
+
+
+def read_chains_in(
+    repo: pygit2.Repository, offered: Mapping[str, str], max_announcements: int = MAX_ANNOUNCEMENTS
+) -> tuple[dict[str, Chain], list[Problem]]:
+    """The chain each of ``offered`` (ref -> tip) holds, by ref, and the problems of those that
+    hold none: a bad announcement, a ref named for another root than its chain's, more than
+    ``max_announcements`` announcements in all. Two versions of one chain are both kept."""
     chains: dict[str, Chain] = {}
     problems: list[Problem] = []
     left = max_announcements
@@ -256,11 +273,7 @@ def chain_problems_in(
         if ref != ANNOUNCE_REF and ref != chain.ref:
             problems.append(Problem(tip, f"{ref} holds the key chain of {chain.root.did}"))
             continue
-        other = chains.get(chain.ref)
-        if other is None or _descends(repo, chain.tip, other.tip):
-            chains[chain.ref] = chain
-        elif not _descends(repo, other.tip, chain.tip):
-            problems.append(Problem(tip, f"two diverged versions of key chain {chain.ref}"))
+        chains[ref] = chain
     return chains, problems
 
 

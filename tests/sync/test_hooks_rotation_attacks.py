@@ -1,0 +1,161 @@
+"""Attacks on a gated server that follows key rotations: a key chain the server holds only grows.
+
+A chain bounds every key it retires. A push that took a chain away (a deletion, a rewind, or a
+diverged version of it beside the held one) would hand a retired key, or a thief's key, the
+node's name for that very push and every later one; the server's policy on rewinds and
+deletions is about experiments and runs, never about who is trusted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mindgit.identity.keys import NodeKey
+from mindgit.identity.rotation import RotationRecord, prove
+from mindgit.store import layout
+from mindgit.store.repository import Store
+from mindgit.store.retired import RECORD_FILE
+from mindgit.store.rotations import PROOF_FILE, rotate_key
+from mindgit.sync.hooks import ServerPolicy, install_server
+from mindgit.sync.peers import add_peer
+from mindgit.sync.push import push as mindgit_push
+from tests.sync import forge
+from tests.sync.test_hooks_gate import populated
+from tests.sync.test_hooks_review import signed_on
+from tests.sync.test_hooks_rotation import chain_ref
+from tests.sync.test_hooks_server import make_server, push, refs, refused_lines
+
+
+def announce(store: Store, old: NodeKey, new: NodeKey, parents: list[str]) -> str:
+    """A well-formed announcement rotating ``old`` to ``new``, signed by ``old`` as the real
+    ones are: what anyone holding ``old``'s key file can make."""
+    record = RotationRecord(old.public, new.public, store.name, ())
+    repo = store.repo
+    tb = repo.TreeBuilder()
+    tb.insert(RECORD_FILE, repo.create_blob(record.to_bytes()), layout.BLOB)
+    tb.insert(PROOF_FILE, repo.create_blob(prove(record, new).encode()), layout.BLOB)
+    return forge.commit_tree(repo, tb.write(), parents, f"keys: rotate {store.name}", old)
+
+
+def refused(store: Store, server: Path, *pushed: tuple[str, str | None]) -> list[str]:
+    """Push each (ref, commit) pair (None deletes the ref) at once, forced: it must be refused
+    whole with the server unchanged; the hook's lines."""
+    before = refs(server)
+    specs = []
+    for i, (ref, commit) in enumerate(pushed):
+        if commit is None:
+            specs.append(f":{ref}")
+            continue
+        store.repo.references.create(f"refs/attack/{i}", commit, force=True)
+        specs.append(f"+refs/attack/{i}:{ref}")
+    proc = push(store, str(server), *specs)
+    assert proc.returncode != 0, proc.stderr
+    assert refs(server) == before
+    return refused_lines(proc)
+
+
+def rotated_and_pushed(store: Store, server: Path) -> NodeKey:
+    """alpha rotates and pushes it with mindgit (the chain filed by its root); its old key."""
+    old = store.key
+    rotate_key(store)
+    store.think("after the rotation, by the new key")
+    add_peer(store, "shared", f"file://{server}")
+    mindgit_push(store, "shared")
+    assert refs(server)[chain_ref(old)] == str(store.repo.references["refs/keys/announce"].target)
+    return old
+
+
+def test_a_thief_s_chain_beside_the_held_one_is_refused(server: Path, store: Store) -> None:
+    """A thief holding alpha's retired key announces its own rotation of it, pushed as
+    refs/keys/announce beside the refs/keys/<root> the server holds. Read first (by its name),
+    it was followed and the real one dropped as the diverged one: the thief's key signed as
+    alpha, and the thief's chain stayed on the server for every later push."""
+    old = rotated_and_pushed(store, server)
+    thief = NodeKey.generate()
+    chain = announce(store, old, thief, [])
+    work = signed_on(store, store.head(), "by the thief, as alpha", thief)
+    lines = refused(store, server, ("refs/keys/announce", chain), ("refs/heads/main", work))
+    assert any("diverges from key chain" in line for line in lines), lines
+    # The chain alone is refused too: it would stay for every later push.
+    lines = refused(store, server, ("refs/keys/announce", chain))
+    assert any("diverges from key chain" in line for line in lines), lines
+
+
+def test_deleting_a_chain_is_refused_even_where_deletions_are_allowed(
+    srv_dir: Path, store: Store
+) -> None:
+    """On a server that allows deletions, whoever holds alpha's retired key deleted the chain
+    and, in the same push, signed as alpha with the key its rotation had bounded."""
+    server = make_server(srv_dir, store.trust.export(), policy=ServerPolicy(allow_delete=True))
+    populated(store)
+    assert push(store, str(server), "main").returncode == 0
+    old = rotated_and_pushed(store, server)
+    late = signed_on(store, store.head(), "by the retired key", old)
+    lines = refused(store, server, (chain_ref(old), None), ("refs/heads/main", late))
+    assert any("would drop" in line for line in lines), lines
+    lines = refused(store, server, (chain_ref(old), None))
+    assert any("would drop" in line for line in lines), lines
+
+
+def test_rewinding_a_chain_is_refused_even_where_rewinds_are_allowed(
+    srv_dir: Path, store: Store
+) -> None:
+    """alpha rotated twice (its second key leaked, say). On a server that allows rewinds, the
+    chain set back by one rotation made the leaked key alpha's current key again; replaced by
+    a thief's own rotation of the first key, it gave alpha's name to the thief."""
+    server = make_server(srv_dir, store.trust.export(), policy=ServerPolicy(allow_rewind=True))
+    populated(store)
+    assert push(store, str(server), "main").returncode == 0
+    first = store.key
+    rotate_key(store)
+    leaked = store.key
+    once = str(store.repo.references["refs/keys/announce"].target)
+    rotate_key(store)
+    store.think("after both rotations")
+    add_peer(store, "shared", f"file://{server}")
+    mindgit_push(store, "shared")
+    ref = chain_ref(first)
+    late = signed_on(store, store.head(), "by the leaked key", leaked)
+    lines = refused(store, server, (ref, once), ("refs/heads/main", late))
+    assert any("would drop" in line for line in lines), lines
+    thief = NodeKey.generate()
+    chain = announce(store, first, thief, [])
+    work = signed_on(store, store.head(), "by the thief", thief)
+    lines = refused(store, server, (ref, chain), ("refs/heads/main", work))
+    assert any("would drop" in line for line in lines), lines
+
+
+def test_moving_the_announce_copy_to_the_root_named_ref_is_accepted(
+    server: Path, store: Store
+) -> None:
+    """Plain git pushed the chain as refs/keys/announce; mindgit push files it by its root.
+    Deleting the announce copy once the root-named ref holds the same chain drops nothing."""
+    old = store.key
+    rotate_key(store)
+    tip = str(store.repo.references["refs/keys/announce"].target)
+    assert push(store, str(server), "refs/keys/*:refs/keys/*").returncode == 0
+    store.repo.references.create("refs/attack/chain", tip)
+    proc = push(store, str(server), f"refs/attack/chain:{chain_ref(old)}")
+    assert proc.returncode == 0, proc.stderr
+    install_server(server, policy=ServerPolicy(allow_delete=True), python=sys.executable)
+    proc = push(store, str(server), ":refs/keys/announce")
+    assert proc.returncode == 0, proc.stderr
+    assert "refs/keys/announce" not in refs(server)
+
+
+def test_a_leaked_retired_key_s_own_chain_is_refused(server: Path, store: Store) -> None:
+    """alpha rotated twice; a thief holding the key between pushes a chain rooted at it
+    (refs/keys/<that key>, a name no chain the server holds has), rotating it to the thief's
+    key. Both chains rotate that key: which one was followed hung on the order they were read."""
+    rotate_key(store)
+    leaked = store.key
+    rotate_key(store)
+    store.think("after both rotations")
+    add_peer(store, "shared", f"file://{server}")
+    mindgit_push(store, "shared")
+    thief = NodeKey.generate()
+    chain = announce(store, leaked, thief, [])
+    work = signed_on(store, store.head(), "by the thief", thief)
+    lines = refused(store, server, (chain_ref(leaked), chain), ("refs/heads/main", work))
+    assert any("diverges from key chain" in line for line in lines), lines
