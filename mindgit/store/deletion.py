@@ -105,6 +105,7 @@ def _link_target(store: Store, ref: str) -> str | None:
 def _is_current(store: Store, name: str) -> bool:
     # A HEAD that names no experiment (detached, damaged) does not stop the deletion of one
     # it does not name.
+    target: object
     try:
         target = store.repo.lookup_reference("HEAD").target
     except (KeyError, ValueError):
@@ -124,10 +125,16 @@ def _is_current(store: Store, name: str) -> bool:
                 "cannot read; nothing was changed",
                 hint="make an experiment current with `mindgit switch <name>`, then delete",
             ) from None
-        return read.returncode == 0 and read.stdout.decode("utf-8", "replace").strip() == (
-            HEADS + name
-        )
-    return target == HEADS + name
+        target = read.stdout.decode("utf-8", "replace").strip() if read.returncode == 0 else None
+    # HEAD at a link (`git symbolic-ref HEAD refs/heads/alias`) to this experiment: deleted,
+    # HEAD would name nothing. git follows at most five links; so does this.
+    for _ in range(6):
+        if not isinstance(target, str):
+            return False
+        if target == HEADS + name:
+            return True
+        target = _link_target(store, target)
+    return False
 
 
 def _held_elsewhere(store: Store, name: str, head: str) -> bool:

@@ -87,3 +87,15 @@ def test_a_head_git_reads_but_libgit2_does_not_still_names_the_current(store: St
     with pytest.raises(CurrentExperiment):
         delete_experiment(store, "lab")
     assert snapshot(store.path) == before
+
+
+def test_head_at_a_link_to_the_experiment_names_it_current(store: Store) -> None:
+    """HEAD -> alias -> lab: only HEAD's own target was compared, so lab was deleted and HEAD
+    named nothing (every command then failed on the current experiment)."""
+    store.fork("lab", switch=False)
+    _git(store, "symbolic-ref", "refs/heads/alias", "refs/heads/lab")
+    _git(store, "symbolic-ref", "HEAD", "refs/heads/alias")
+    before = snapshot(store.path)
+    with pytest.raises(CurrentExperiment):
+        delete_experiment(store, "lab")
+    assert snapshot(store.path) == before
