@@ -339,15 +339,18 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
         # The gate takes each old value as a head this repository accepted and checks nothing
         # below it: told a pushed commit instead, it would wave through its whole history.
         return problems
+    # A chain ref unreadable here follows no rotation; its own pushes are the gate's to judge.
     held = keychains.held_chains(repo, skip_unreadable=True)
-    lost = chain_losses(repo, held, _chains_after(held, named), named)
+    after = _chains_after(held, named)
+    chains, _ = keychains.read_chains_in(repo, after)
+    lost = chain_losses(repo, held, after, chains, named)
     if lost:
         # The trust the rest would be verified with is the one these chains would make.
         return problems + lost
     with tempfile.TemporaryDirectory(prefix="mindgit-hook-") as scratch:
         problems += check_updates(
             repo,
-            rotated_trust(repo, trust, named, Path(scratch)),
+            keychains.rotated_trust_of(repo, trust, chains, Path(scratch)),
             named,
             allow_rewind=policy.allow_rewind,
             allow_delete=policy.allow_delete,
@@ -355,24 +358,6 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
             hashed_on_arrival=True,  # by git's receive-pack, into its quarantine, just now
         )
     return problems
-
-
-def rotated_trust(
-    repo: pygit2.Repository, trust: TrustStore, updates: Sequence[RefUpdate], scratch: Path
-) -> TrustStore:
-    """``trust`` as the key chains this repository would hold after ``updates`` rotate it (see
-    :func:`mindgit.sync.keychains.rotated_trust`).
-
-    A server follows a trusted node's key rotations as a pull does, by the same rule: its new
-    key signs, its old one only below the heads its rotation named. Nothing is written: the
-    chains it holds are read again at each push, so a rotation counts from the push that
-    brought it (its own new-key work included) and a key removed from the trust file takes
-    its rotations with it. A pushed chain with a problem is left out here and refused by the
-    gate.
-    """
-    # A chain ref unreadable here follows no rotation; its own pushes are the gate's to judge.
-    tips = _chains_after(keychains.held_chains(repo, skip_unreadable=True), updates)
-    return keychains.rotated_trust(repo, trust, tips, scratch)
 
 
 def _chains_after(held: Mapping[str, str], updates: Sequence[RefUpdate]) -> dict[str, str]:
@@ -391,10 +376,12 @@ def chain_losses(
     repo: pygit2.Repository,
     held: Mapping[str, str],
     after: Mapping[str, str],
+    chains: Mapping[str, keychains.Chain],
     updates: Sequence[RefUpdate],
 ) -> list[Problem]:
     """Why ``updates`` would take a key rotation away from a repository holding the chains
-    ``held`` (ref -> tip), leaving ``after``: a chain only grows, whatever the policy says.
+    ``held`` (ref -> tip), leaving ``after`` (whose readable chains are ``chains``): a chain
+    only grows, whatever the policy says.
 
     A rotation bounds the key it retires; the server writes nothing else down. A chain deleted
     or rewound (``allowDelete``, ``allowRewind`` are about work, not keys) would free its
@@ -404,8 +391,6 @@ def chain_losses(
     wins would be a matter of ref names.
     """
     moved = {u.ref: u for u in updates if u.ref.startswith(refspace.KEYS_PREFIX)}
-    if not moved:
-        return []
     problems: list[Problem] = []
     kept = list(after.values())
     for ref, tip in sorted(held.items()):
@@ -418,27 +403,27 @@ def chain_losses(
                     "retired key; a key chain only grows",
                 )
             )
-    chains, _ = keychains.read_chains_in(repo, after)
-    rotating: dict[bytes, dict[str, str]] = {}  # a retired key -> its announcements -> a ref
-    for ref, other in sorted(chains.items()):
-        for commit, old in zip(other.commits, other.keys, strict=False):
-            rotating.setdefault(old.raw, {}).setdefault(commit, ref)
-    for ref, u in sorted(moved.items()):
-        chain = chains.get(ref)
-        if u.new is None or chain is None:
-            continue  # a chain the gate refuses has no say here
-        own = set(chain.commits)
-        for commit, old in zip(chain.commits, chain.keys, strict=False):
-            others = sorted({r for c, r in rotating[old.raw].items() if c not in own})
-            if others:
-                problems.append(
-                    Problem(
-                        u.new,
-                        f"{ref} diverges from key chain {others[0]}: both rotate {old.did}, "
-                        f"{commit[:12]} to another key",
-                    )
+    for fork in keychains.forks(chains):
+        u = moved.get(fork.ref)
+        if u is not None and u.new is not None:
+            problems.append(
+                Problem(
+                    u.new,
+                    f"{fork.ref} diverges from key chain {fork.other}: both rotate "
+                    f"{fork.key.did}, {fork.commit[:12]} to another key",
                 )
-                break
+            )
+        elif fork.other not in moved and fork.ref < fork.other:
+            # Put here past the hook (before it was installed, say): no push can say which
+            # fork is the node's, and following either could hand its name to a thief.
+            problems.append(
+                Problem(
+                    chains[fork.ref].tip,
+                    f"this repository holds key chains {fork.ref} and {fork.other}, both "
+                    f"rotating {fork.key.did} (a fork); the admin must delete the one that is "
+                    "not the node's (git update-ref -d)",
+                )
+            )
     return problems
 
 

@@ -210,13 +210,54 @@ def rotated_trust(
     A chain with a problem is left out (a gate names those problems itself): among them one
     whose announcements are not each signed by the key they retire (``read_chain_in``), which
     a chain nobody verified may be (put in place before a server's hook was installed, or in a
-    checkout made from anywhere).
+    checkout made from anywhere), and every chain of a fork (:func:`forks`).
     """
     if not tips:
         return trust
-    chains, _ = chain_problems_in(repo, tips)
+    by_ref, _ = read_chains_in(repo, tips)
+    return rotated_trust_of(repo, trust, by_ref, scratch)
+
+
+def rotated_trust_of(
+    repo: pygit2.Repository, trust: TrustStore, by_ref: Mapping[str, Chain], scratch: Path
+) -> TrustStore:
+    """:func:`rotated_trust` of chains read already (ref -> chain, :func:`read_chains_in`)."""
+    # Which fork is the node's cannot be told: neither is believed (whoever reads them says
+    # so: a gate refuses the push, verify fails).
+    forked = {f.ref for f in forks(by_ref)}
+    chains, _ = _one_per_root(repo, {r: c for r, c in by_ref.items() if r not in forked})
     plan = plan_rotations_in(repo, trust, chains.values())
     return plan.trust_for_verification(trust, scratch)
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """Chain ``ref`` rotates ``key`` (by announcement ``commit``) as chain ``other`` does not."""
+
+    ref: str
+    other: str
+    key: PublicKey
+    commit: str
+
+
+def forks(chains: Mapping[str, Chain]) -> list[Fork]:
+    """The chains (ref -> chain) holding an announcement that rotates a key another chain's
+    announcement rotates too, by ref: forks of one node's chain. Only a holder of that key can
+    make one (a thief with a retired key file, a leak), and which fork is the node's cannot be
+    told. Two refs holding one chain, or one a longer version of the other, are no fork."""
+    rotating: dict[bytes, dict[str, str]] = {}  # a rotated key -> its announcements -> a ref
+    for ref, chain in sorted(chains.items()):
+        for commit, old in zip(chain.commits, chain.keys, strict=False):
+            rotating.setdefault(old.raw, {}).setdefault(commit, ref)
+    found: list[Fork] = []
+    for ref, chain in sorted(chains.items()):
+        own = set(chain.commits)
+        for commit, old in zip(chain.commits, chain.keys, strict=False):
+            others = sorted({r for c, r in rotating[old.raw].items() if c not in own})
+            if others:
+                found.append(Fork(ref, others[0], old, commit))
+                break
+    return found
 
 
 def chain_problems(
@@ -236,8 +277,17 @@ def chain_problems_in(
 ) -> tuple[dict[str, Chain], list[Problem]]:
     """:func:`chain_problems` in any repository (a server's gate has no :class:`Store`)."""
     by_ref, problems = read_chains_in(repo, offered, max_announcements)
+    chains, diverged = _one_per_root(repo, by_ref)
+    return chains, problems + diverged
+
+
+def _one_per_root(
+    repo: pygit2.Repository, by_ref: Mapping[str, Chain]
+) -> tuple[dict[str, Chain], list[Problem]]:
+    """The longest of each root's chains (by synced ref), and the problem of any two diverged."""
+    problems: list[Problem] = []
     chains: dict[str, Chain] = {}
-    for chain in by_ref.values():
+    for _, chain in sorted(by_ref.items()):
         other = chains.get(chain.ref)
         if other is None or _descends(repo, chain.tip, other.tip):
             chains[chain.ref] = chain

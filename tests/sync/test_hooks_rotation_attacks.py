@@ -8,6 +8,7 @@ deletions is about experiments and runs, never about who is trusted.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from mindgit.store.rotations import PROOF_FILE, rotate_key
 from mindgit.sync.hooks import ServerPolicy, install_server
 from mindgit.sync.peers import add_peer
 from mindgit.sync.push import push as mindgit_push
+from tests.conftest import Mg, git
 from tests.sync import forge
 from tests.sync.test_hooks_gate import populated
 from tests.sync.test_hooks_review import signed_on
@@ -27,10 +29,12 @@ from tests.sync.test_hooks_rotation import chain_ref
 from tests.sync.test_hooks_server import make_server, push, refs, refused_lines
 
 
-def announce(store: Store, old: NodeKey, new: NodeKey, parents: list[str]) -> str:
-    """A well-formed announcement rotating ``old`` to ``new``, signed by ``old`` as the real
-    ones are: what anyone holding ``old``'s key file can make."""
-    record = RotationRecord(old.public, new.public, store.name, ())
+def announce(
+    store: Store, old: NodeKey, new: NodeKey, parents: list[str], heads: tuple[str, ...] = ()
+) -> str:
+    """A well-formed announcement rotating ``old`` to ``new`` (naming ``heads``), signed by
+    ``old`` as the real ones are: what anyone holding ``old``'s key file can make."""
+    record = RotationRecord(old.public, new.public, store.name, heads)
     repo = store.repo
     tb = repo.TreeBuilder()
     tb.insert(RECORD_FILE, repo.create_blob(record.to_bytes()), layout.BLOB)
@@ -159,3 +163,90 @@ def test_a_leaked_retired_key_s_own_chain_is_refused(server: Path, store: Store)
     work = signed_on(store, store.head(), "by the thief", thief)
     lines = refused(store, server, (chain_ref(leaked), chain), ("refs/heads/main", work))
     assert any("diverges from key chain" in line for line in lines), lines
+
+
+def test_verify_with_a_trust_file_fails_on_a_forked_chain(
+    server: Path, store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    """A checkout of a store no hook gates (a GitHub repository CI verifies): a thief holding
+    alpha's retired key pushed its own rotation of it as refs/keys/announce beside the real
+    refs/keys/<root>. verify --trust followed the one read first (by ref name), the thief's, and
+    passed the thief's work as alpha's."""
+    (tmp_path / "allowed_signers").write_text(store.trust.export())
+    before = store.head()
+    old = rotated_and_pushed(store, server)
+    checkout = tmp_path / "checkout"
+    git("clone", "-q", str(server), str(checkout))
+    git("-C", str(checkout), "fetch", "-q", "origin", "+refs/keys/*:refs/keys/*")
+    thief = NodeKey.generate()
+    chain = announce(store, old, thief, [], (before,))
+    work = signed_on(store, before, "by the thief, as alpha", thief)
+    store.repo.references.create("refs/attack/chain", chain)
+    store.repo.references.create("refs/attack/work", work)
+    git(
+        "-C",
+        str(checkout),
+        "fetch",
+        "-q",
+        str(store.path),
+        "refs/attack/chain:refs/keys/announce",
+        "refs/attack/work:refs/remotes/x/thief",
+    )
+    at = "--store", str(checkout)
+    trust = str(tmp_path / "allowed_signers")
+    fork = (
+        f"FAIL refs/keys/announce: forks key chain {chain_ref(old)}: both rotate "
+        f"{old.public.did}, {chain[:12]} to another key; neither is followed"
+    )
+    refused = mg(*at, "verify", "--trust", trust, "x/thief")
+    assert refused.code == 1, refused.out + refused.err
+    assert fork in refused.out.splitlines(), refused.out
+    assert f"signed by untrusted key {thief.public.did}" in refused.out
+    # alpha's own work fails too, on the fork alone: which chain is alpha's cannot be told.
+    own = mg(*at, "verify", "--trust", trust, "--json", "origin/main")
+    assert own.code == 1
+    report = json.loads(own.out)
+    real = str(store.repo.references["refs/keys/announce"].target)
+    assert report["refs"] == [
+        {
+            "ref": "refs/keys/announce",
+            "reason": f"forks key chain {chain_ref(old)}: both rotate {old.public.did}, "
+            f"{chain[:12]} to another key; neither is followed",
+        },
+        {
+            "ref": chain_ref(old),
+            "reason": f"forks key chain refs/keys/announce: both rotate {old.public.did}, "
+            f"{real[:12]} to another key; neither is followed",
+        },
+    ]
+
+
+def test_a_fork_put_on_the_server_past_the_hook_refuses_every_push(
+    server: Path, store: Store
+) -> None:
+    """A thief's rotation of alpha's retired key put beside the real chain past the hook
+    (there before it was installed, say): the one read first, the thief's, was followed."""
+    old = rotated_and_pushed(store, server)
+    thief = NodeKey.generate()
+    chain = announce(store, old, thief, [])
+    store.repo.references.create("refs/attack/chain", chain)
+    git(
+        "--git-dir",
+        str(server),
+        "fetch",
+        "-q",
+        str(store.path),
+        "refs/attack/chain:refs/keys/announce",
+    )
+    work = signed_on(store, store.head(), "by the thief, as alpha", thief)
+    fork = (
+        f"mindgit: refused: {chain}: this repository holds key chains refs/keys/announce and "
+        f"{chain_ref(old)}, both rotating {old.public.did} (a fork); the admin must delete "
+        "the one that is not the node's (git update-ref -d)"
+    )
+    assert refused(store, server, ("refs/heads/main", work)) == [fork]
+    store.think("alpha's own work")
+    assert refused(store, server, ("refs/heads/main", store.head())) == [fork]
+    git("--git-dir", str(server), "update-ref", "-d", "refs/keys/announce")
+    proc = push(store, str(server), "main")
+    assert proc.returncode == 0, proc.stderr

@@ -21,6 +21,8 @@ class _Target:
     trust: Any  # TrustStore
     cache_dir: Path | None
     store: Any | None  # the Store, when verifying one
+    # Refs whose key chains could not be followed (a fork), each a RefProblem: verify fails.
+    chain_refs: tuple[Any, ...] = ()
 
     def resolve(self, rev: str) -> str:
         if self.store is not None:
@@ -68,9 +70,22 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     # The key chains the checkout holds (refs/keys/*) rotate the file's keys, as a gated
     # server's and a pull's do: a node's work after it rotated verifies with the file as it was.
     scratch = Path(ctx.with_resource(tempfile.TemporaryDirectory(prefix="mindgit-verify-")))
-    chains = keychains.held_chains(repo, skip_unreadable=True)
-    trust = keychains.rotated_trust(repo, TrustStore(trust_file), chains, scratch)
-    return _Target(repo, trust, None, None)
+    from mindgit.store.verify import RefProblem
+
+    tips = keychains.held_chains(repo, skip_unreadable=True)
+    chains, _ = keychains.read_chains_in(repo, tips)
+    trust = keychains.rotated_trust_of(repo, TrustStore(trust_file), chains, scratch)
+    # A fork is someone holding a node's key (a thief, a leak) rotating it otherwise: which
+    # chain is the node's cannot be told, neither is followed, and the check fails.
+    forks = tuple(
+        RefProblem(
+            f.ref,
+            f"forks key chain {f.other}: both rotate {f.key.did}, {f.commit[:12]} to another "
+            "key; neither is followed",
+        )
+        for f in keychains.forks(chains)
+    )
+    return _Target(repo, trust, None, None, forks)
 
 
 @click.command()
@@ -154,7 +169,7 @@ def verify(
         # The runs the results rest on are part of what is verified.
         tips = [*tips, *(t for t in claims.runs if t not in tips)]
     report = verify_commits(repo, target.trust, tips, hide)
-    report.refs = broken + runs
+    report.refs = broken + runs + list(target.chain_refs)
     ok = report.ok and (claims is None or claims.ok)
     if as_json:
         out: dict[str, Any] = {
@@ -171,7 +186,7 @@ def verify(
                 for r in report.results
             ],
         }
-        if all_refs:
+        if all_refs or report.refs:
             out["refs"] = [{"ref": p.ref, "reason": p.reason} for p in report.refs]
         if claims is not None:
             out["recompute"] = {
