@@ -278,6 +278,18 @@ def chain_problems_in(
     """:func:`chain_problems` in any repository (a server's gate has no :class:`Store`)."""
     by_ref, problems = read_chains_in(repo, offered, max_announcements)
     chains, diverged = _one_per_root(repo, by_ref)
+    # Chains of one root that diverge are named just above; a fork rooted elsewhere (a leaked
+    # later key's own chain) is one chain per root, and planned with the other, which of its
+    # rotations won would hang on the order they were walked in.
+    for f in forks(by_ref):
+        if by_ref[f.ref].ref != by_ref[f.other].ref and f.ref < f.other:
+            problems.append(
+                Problem(
+                    by_ref[f.ref].tip,
+                    f"key chains {f.ref} and {f.other} both rotate {f.key.did} (a fork): "
+                    "which one is the node's cannot be told",
+                )
+            )
     return chains, problems + diverged
 
 

@@ -12,14 +12,18 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from mindgit.identity.keys import NodeKey
 from mindgit.identity.rotation import RotationRecord, prove
 from mindgit.store import layout
-from mindgit.store.repository import Store
+from mindgit.store.repository import Store, init_store
 from mindgit.store.retired import RECORD_FILE
 from mindgit.store.rotations import PROOF_FILE, rotate_key
 from mindgit.sync.hooks import ServerPolicy, install_server
+from mindgit.sync.outcomes import PullRejected
 from mindgit.sync.peers import add_peer
+from mindgit.sync.pull import pull
 from mindgit.sync.push import push as mindgit_push
 from tests.conftest import Mg, git
 from tests.sync import forge
@@ -250,3 +254,39 @@ def test_a_fork_put_on_the_server_past_the_hook_refuses_every_push(
     git("--git-dir", str(server), "update-ref", "-d", "refs/keys/announce")
     proc = push(store, str(server), "main")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_pull_refuses_a_fork_rooted_at_a_retired_key(store: Store, tmp_path: Path) -> None:
+    """A repository no hook gates offers alpha's real chain (rooted at its first key) and a
+    thief's chain rooted at alpha's second key, which leaked. Each is one chain per root, so
+    neither was a problem; planned together, which rotation of the leaked key won was a matter
+    of the order they were walked in."""
+    first = store.key
+    before = store.head()
+    rotate_key(store)
+    leaked = store.key
+    rotate_key(store)
+    thief = NodeKey.generate()
+    chain = announce(store, leaked, thief, [], (before,))
+    work = signed_on(store, before, "by the thief, as alpha", thief)
+    plain = tmp_path / "plain.git"
+    git("init", "-q", "--bare", str(plain))
+    real = str(store.repo.references["refs/keys/announce"].target)
+    for ref, commit in (
+        (chain_ref(first), real),
+        (chain_ref(leaked), chain),
+        ("refs/heads/main", work),
+    ):
+        git("--git-dir", str(store.path), "push", "-q", str(plain), f"+{commit}:{ref}")
+    beta = init_store(tmp_path / "beta", "beta")
+    beta.trust.add(first.public, "alpha")
+    add_peer(beta, "plain", f"file://{plain}")
+    with pytest.raises(PullRejected) as e:
+        pull(beta, "plain")
+    reasons = [p.reason for p in e.value.problems]
+    one, other = sorted((chain_ref(first), chain_ref(leaked)))
+    assert (
+        f"key chains {one} and {other} both rotate {leaked.public.did} (a fork): "
+        "which one is the node's cannot be told"
+    ) in reasons, reasons
+    assert beta.trust.find(thief.public) is None
