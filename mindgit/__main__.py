@@ -1,3 +1,3 @@
-from mindgit.cli.main import main
+from mindgit.cli.entry import main
 
 main()

@@ -148,6 +148,11 @@ def run(argv: list[str] | None = None) -> int:
         return code
 
 
+def interrupted(args: list[str]) -> int:
+    """Report a Ctrl-C that came before the command ran (see ``mindgit.cli.entry``)."""
+    return _fail("interrupted", None, 130, "KeyboardInterrupt", wants_json(args))
+
+
 def _run(args: list[str], as_json: bool) -> int:
     debug = "--debug" in args
     ctx: click.Context | None = None

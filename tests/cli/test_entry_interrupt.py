@@ -1,0 +1,72 @@
+"""Ctrl-C while the CLI is still being imported (mindgit.cli.entry)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from tests.conftest import ROOT
+
+# Runs the console script's entry point with a Ctrl-C arriving in the middle of importing
+# ``module`` (argv[1]), as a user's does a fraction of a second after pressing enter.
+INTERRUPTED_IMPORT = r"""
+import builtins, os, signal, sys
+module, args = sys.argv[1], sys.argv[2:]
+real = builtins.__import__
+def interrupting(name, *a, **k):
+    if name == module:
+        builtins.__import__ = real
+        os.kill(os.getpid(), signal.SIGINT)
+    return real(name, *a, **k)
+builtins.__import__ = interrupting
+sys.argv = ["mindgit", *args]
+from mindgit.cli.entry import main
+main()
+"""
+
+
+def interrupted(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_IMPORT, module, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("click", ("--version",)),
+        ("mindgit.cli.output", ("id",)),
+        ("mindgit.evolve.chart", ("evolve", "-h")),
+    ],
+)
+def test_a_ctrl_c_during_the_imports_is_one_line_and_130(
+    module: str, args: tuple[str, ...]
+) -> None:
+    done = interrupted(module, *args)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "mindgit: error: interrupted\n"
+    assert done.stdout == ""
+
+
+def test_with_json_the_error_document_too() -> None:
+    done = interrupted("click", "id", "--json")
+    assert done.returncode == 130
+    assert json.loads(done.stdout)["type"] == "KeyboardInterrupt"
+
+
+def test_the_console_script_and_python_m_go_through_it() -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["mindgit"] == "mindgit.cli.entry:main"
+    assert "mindgit.cli.entry" in (ROOT / "mindgit" / "__main__.py").read_text()
+    done = subprocess.run(
+        [sys.executable, "-m", "mindgit", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0 and "version" in done.stdout
