@@ -18,7 +18,7 @@ import subprocess
 import pygit2
 
 from mindgit.errors import MindgitError, one_line
-from mindgit.store.refs import RefMoved, locked_head, read_ref
+from mindgit.store.refs import RefMoved, locked_head, locked_ref, read_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
 
 
@@ -56,8 +56,9 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
     """Delete experiment ``name``; its head before, which restores it (see the module docstring).
 
     Raises :class:`CurrentExperiment`, :class:`NotMerged` (unless ``force``),
-    :class:`~mindgit.store.repository.UnknownRef`, or :class:`~mindgit.store.refs.RefMoved` when
-    the experiment moved while this ran.
+    :class:`~mindgit.store.repository.UnknownRef`, :class:`~mindgit.store.refs.RefMoved` when
+    the experiment moved while this ran, or :class:`~mindgit.store.refs.RefLocked` when a live
+    writer holds it longer than ``store.lock_wait``.
     """
     exp = store.experiment(check_experiment_name(name))
     ref = HEADS + exp
@@ -79,8 +80,16 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
             raise CurrentExperiment(exp)
         if not force and not _held_elsewhere(store, exp, head):
             raise NotMerged(exp, head)
+        # mindgit's lock protocol first, which git's knows nothing of: a lock a killed mindgit
+        # writer left is removed (git would fail on it every time), a live writer's waited for.
+        with locked_ref(store.repo, ref, wait=store.lock_wait) as held:
+            if held.current != head:
+                raise RefMoved(ref, head, held.current)
+        # Another writer may take the lock between the two: git then waits as long, and its
+        # compare with ``head`` keeps a moved experiment.
+        wait = f"core.filesRefLockTimeout={round(store.lock_wait * 1000)}"
         deleted = subprocess.run(
-            ["git", "--git-dir", str(store.path), "update-ref", "-d", ref, head],
+            ["git", "--git-dir", str(store.path), "-c", wait, "update-ref", "-d", ref, head],
             capture_output=True,
             check=False,
         )

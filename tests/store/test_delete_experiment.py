@@ -7,8 +7,8 @@ import json
 import pytest
 
 from mindgit.errors import MindgitError
-from mindgit.store.deletion import CurrentExperiment, DeleteFailed, NotMerged, delete_experiment
-from mindgit.store.refs import locked_ref
+from mindgit.store.deletion import CurrentExperiment, NotMerged, delete_experiment
+from mindgit.store.refs import RefLocked, locked_ref
 from mindgit.store.repository import Store, UnknownRef
 from tests.conftest import Mg, fsck, git
 from tests.snapshots import snapshot
@@ -82,11 +82,12 @@ def test_unknown_or_malformed_names(store: Store, name: str) -> None:
 
 
 def test_an_experiment_being_written_is_not_deleted(store: Store) -> None:
-    """git's own lock on the ref: a writer holding it makes the deletion fail, ref intact."""
+    """The ref's lock: a live writer holding it longer than the store waits makes the deletion
+    fail, ref intact."""
     store.fork("lab", switch=False)
     head = store.head("lab")
     store.lock_wait = 0.2
-    with locked_ref(store.repo, "refs/heads/lab"), pytest.raises(DeleteFailed, match="lock"):
+    with locked_ref(store.repo, "refs/heads/lab"), pytest.raises(RefLocked, match="lock"):
         delete_experiment(store, "lab")
     assert store.head("lab") == head
 

@@ -6,7 +6,7 @@ import pytest
 
 from mindgit.store.deletion import CurrentExperiment, DeleteFailed, NotMerged, delete_experiment
 from mindgit.store.repository import Store
-from tests.conftest import Mg, git
+from tests.conftest import Mg, fsck, git
 from tests.snapshots import snapshot
 
 
@@ -99,3 +99,29 @@ def test_head_at_a_link_to_the_experiment_names_it_current(store: Store) -> None
     with pytest.raises(CurrentExperiment):
         delete_experiment(store, "lab")
     assert snapshot(store.path) == before
+
+
+def test_a_lock_left_by_a_killed_writer_does_not_block_the_deletion(store: Store) -> None:
+    """git update-ref knows nothing of mindgit's lock tokens: a lock a killed `think` left on
+    the experiment made every deletion fail ('Unable to create ... lab.lock: File exists'),
+    where every mindgit writer of that ref takes it (the holder is known dead)."""
+    from tests.store.test_kill_audit import die_holding
+
+    store.fork("lab", switch=False)
+    lock = die_holding(store, "refs/heads/lab")
+    store.lock_wait = 0.05  # it must not wait at all: the holder is known dead
+    delete_experiment(store, "lab")
+    assert "lab" not in store.experiments() and not lock.exists()
+    fsck(store.path)
+
+
+def test_a_packed_experiment_under_a_folder_leaves_no_folder(store: Store) -> None:
+    store.fork("a/b", switch=False)
+    store.fork("a/c", switch=False)
+    _git(store, "pack-refs", "--all")
+    delete_experiment(store, "a/b")
+    delete_experiment(store, "a/c")
+    assert store.experiments() == ["main"]
+    assert not (store.path / "refs" / "heads" / "a").exists()
+    store.fork("a", switch=False)  # the name a/... held is free again
+    fsck(store.path)
