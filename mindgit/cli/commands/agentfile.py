@@ -41,6 +41,9 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
     """
     from mindgit.adapters.agentfile import import_af as run_import
 
+    if not file:
+        # Read as a path, "" is the current directory: "cannot read it", as if a file failed.
+        raise UsageError("import-af needs a file name ('-' for stdin)")
     if name is not None:
         typed_experiment_name(name, "--as")
     store = open_store_from(ctx)
