@@ -1,0 +1,37 @@
+"""The per-ref ``update`` hook follows key rotations too, one ref at a time: it sees the chains
+the server holds and the one ref it judges, never the rest of the push. A rotated node's first
+push lands its chain (refs/keys sorts after refs/heads, so git sends it later) and refuses its
+new-key work; the next push lands the work (docs/hooks.md says so)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mindgit.store.repository import Store
+from mindgit.store.rotations import rotate_key
+from tests.sync.test_hooks_gate import populated
+from tests.sync.test_hooks_rotation import EVERYTHING
+from tests.sync.test_hooks_server import make_server, push, refs, refused_lines
+
+
+def test_the_first_push_after_a_rotation_through_the_update_hook(
+    srv_dir: Path, store: Store
+) -> None:
+    server = make_server(srv_dir, store.trust.export(), hooks=("update",))
+    populated(store)
+    assert push(store, str(server), "main").returncode == 0
+    before = store.head()
+    rotate_key(store)
+    store.think("after the rotation, by the new key")
+    proc = push(store, str(server), *EVERYTHING)
+    assert proc.returncode != 0
+    assert refused_lines(proc) == [
+        f"mindgit: refused: {store.head()}: signed by untrusted key {store.public_key.did} "
+        f"({store.public_key.fingerprint})"
+    ]
+    held = refs(server)
+    assert held["refs/heads/main"] == before
+    assert held["refs/keys/announce"] == str(store.repo.references["refs/keys/announce"].target)
+    proc = push(store, str(server), *EVERYTHING)
+    assert proc.returncode == 0, proc.stderr
+    assert refs(server)["refs/heads/main"] == store.head()
