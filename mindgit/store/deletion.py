@@ -60,19 +60,21 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
     the experiment moved while this ran, or :class:`~mindgit.store.refs.RefLocked` when a live
     writer holds it longer than ``store.lock_wait``.
     """
-    exp = store.experiment(check_experiment_name(name))
-    ref = HEADS + exp
-    head = read_ref(store.repo, ref)
-    assert head is not None  # store.experiment checked it
-    link = _link_target(store, ref)
+    # A link first: one to nothing is no experiment store.experiment would accept.
+    link = _link_target(store, HEADS + check_experiment_name(name))
     if link is not None:
         # git update-ref -d follows the link: the experiment it names would go instead.
         raise DeleteFailed(
-            exp,
+            name,
             f"it is a symbolic ref to {link} (a link made with git, not an experiment); "
             "nothing was changed",
-            hint=f"remove the link with `git --git-dir {store.path} symbolic-ref --delete {ref}`",
+            hint=f"remove the link with `git --git-dir {store.path} symbolic-ref --delete "
+            f"{HEADS + name}`",
         )
+    exp = store.experiment(name)
+    ref = HEADS + exp
+    head = read_ref(store.repo, ref)
+    assert head is not None  # store.experiment checked it
     # HEAD's lock, held until the ref is gone: a switch to this experiment meanwhile would
     # leave HEAD naming a deleted ref.
     with locked_head(store.repo, wait=store.lock_wait):

@@ -125,3 +125,14 @@ def test_a_packed_experiment_under_a_folder_leaves_no_folder(store: Store) -> No
     assert not (store.path / "refs" / "heads" / "a").exists()
     store.fork("a", switch=False)  # the name a/... held is free again
     fsck(store.path)
+
+
+def test_a_link_to_nothing_is_refused_with_the_command_that_removes_it(store: Store) -> None:
+    """A symbolic ref whose target is gone (deleted after the link was made) was refused as
+    unreadable with no way named to remove it; it is a link like any other."""
+    _git(store, "symbolic-ref", "refs/heads/alias", "refs/heads/gone")
+    before = snapshot(store.path)
+    with pytest.raises(DeleteFailed, match="symbolic ref to refs/heads/gone") as e:
+        delete_experiment(store, "alias")
+    assert "symbolic-ref --delete refs/heads/alias" in (e.value.hint or "")
+    assert snapshot(store.path) == before
