@@ -343,12 +343,11 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     held = keychains.held_chains(repo, skip_unreadable=True)
     after = _chains_after(held, named)
     chains, _ = keychains.read_chains_in(repo, after)
-    lost = chain_losses(repo, held, after, chains, named)
-    if lost:
-        # The trust the rest would be verified with is the one these chains would make.
-        return problems + lost
+    standing = standing_forks(chains, named)
+    if standing:
+        return problems + standing
     with tempfile.TemporaryDirectory(prefix="mindgit-hook-") as scratch:
-        problems += check_updates(
+        gated = check_updates(
             repo,
             keychains.rotated_trust_of(repo, trust, chains, Path(scratch)),
             named,
@@ -357,7 +356,9 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
             max_object_bytes=policy.max_object_bytes,
             hashed_on_arrival=True,  # by git's receive-pack, into its quarantine, just now
         )
-    return problems
+    # A push the gate refuses loses nothing; one it passes may still take a rotation away (the
+    # trust it was verified with was the one that loss makes).
+    return problems + (gated or chain_losses(repo, held, after, chains, named))
 
 
 def _chains_after(held: Mapping[str, str], updates: Sequence[RefUpdate]) -> dict[str, str]:
@@ -413,18 +414,27 @@ def chain_losses(
                     f"{fork.key.did}, {fork.commit[:12]} to another key",
                 )
             )
-        elif fork.other not in moved and fork.ref < fork.other:
-            # Put here past the hook (before it was installed, say): no push can say which
-            # fork is the node's, and following either could hand its name to a thief.
-            problems.append(
-                Problem(
-                    chains[fork.ref].tip,
-                    f"this repository holds key chains {fork.ref} and {fork.other}, both "
-                    f"rotating {fork.key.did} (a fork); the admin must delete the one that is "
-                    "not the node's (git update-ref -d)",
-                )
-            )
     return problems
+
+
+def standing_forks(
+    chains: Mapping[str, keychains.Chain], updates: Sequence[RefUpdate]
+) -> list[Problem]:
+    """Forks among ``chains`` (ref -> chain) that no ref of ``updates`` is part of: put in the
+    repository past the hook (before it was installed, say). No push can say which fork is
+    the node's, and following either could hand its name to a thief: every push is refused
+    until the admin deletes one."""
+    moved = {u.ref for u in updates}
+    return [
+        Problem(
+            chains[fork.ref].tip,
+            f"this repository holds key chains {fork.ref} and {fork.other}, both rotating "
+            f"{fork.key.did} (a fork); the admin must delete the one that is not the node's "
+            "(git update-ref -d)",
+        )
+        for fork in keychains.forks(chains)
+        if fork.ref < fork.other and fork.ref not in moved and fork.other not in moved
+    ]
 
 
 def _descends(repo: pygit2.Repository, new: str, old: str) -> bool:

@@ -83,11 +83,18 @@ def test_a_thief_s_chain_beside_the_held_one_is_refused(server: Path, store: Sto
     thief = NodeKey.generate()
     chain = announce(store, old, thief, [])
     work = signed_on(store, store.head(), "by the thief, as alpha", thief)
+    # Neither fork is followed: the thief's key is a stranger's.
     lines = refused(store, server, ("refs/keys/announce", chain), ("refs/heads/main", work))
-    assert any("diverges from key chain" in line for line in lines), lines
+    assert lines == [
+        f"mindgit: refused: {work}: signed by untrusted key {thief.public.did} "
+        f"({thief.public.fingerprint})"
+    ]
     # The chain alone is refused too: it would stay for every later push.
     lines = refused(store, server, ("refs/keys/announce", chain))
-    assert any("diverges from key chain" in line for line in lines), lines
+    assert lines == [
+        f"mindgit: refused: {chain}: refs/keys/announce diverges from key chain "
+        f"{chain_ref(old)}: both rotate {old.public.did}, {chain[:12]} to another key"
+    ]
 
 
 def test_deleting_a_chain_is_refused_even_where_deletions_are_allowed(
@@ -166,7 +173,14 @@ def test_a_leaked_retired_key_s_own_chain_is_refused(server: Path, store: Store)
     chain = announce(store, leaked, thief, [])
     work = signed_on(store, store.head(), "by the thief", thief)
     lines = refused(store, server, (chain_ref(leaked), chain), ("refs/heads/main", work))
-    assert any("diverges from key chain" in line for line in lines), lines
+    assert any(f"signed by untrusted key {thief.public.did}" in line for line in lines), lines
+    # Alone, it forks the chain the server holds: neither is followed, and alpha's first key,
+    # the one the trust file names, never signed it.
+    lines = refused(store, server, (chain_ref(leaked), chain))
+    assert lines == [
+        f"mindgit: refused: {chain}: signed by untrusted key {leaked.public.did} "
+        f"({leaked.public.fingerprint})"
+    ]
 
 
 def test_verify_with_a_trust_file_fails_on_a_forked_chain(
