@@ -73,7 +73,14 @@ from mindgit.store.generation import (
 from mindgit.store.generation_check import read_manifest
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
-from mindgit.store.repository import HEADS, MINDGIT_DIR, ExperimentExists, NothingChanged, Store
+from mindgit.store.repository import (
+    HEADS,
+    MINDGIT_DIR,
+    ExperimentExists,
+    NothingChanged,
+    Store,
+    UnknownRef,
+)
 from mindgit.store.state import State
 from mindgit.store.verify import STATE_TRAILER, trailer
 
@@ -356,14 +363,17 @@ def _result_committed(store: Store, tip: RunTip) -> bool:
         assert side_commit is not None
         if trailer(side_commit.message, TRAILER_RUN) == tip.run_id:
             return True
-    head = read_ref(store.repo, HEADS + exp)
-    if head is None:
-        return True  # the experiment is gone: there is nowhere to commit a result
     best = tip.record.best
     if best is None:
         # Every individual of the last generation failed: there is no result to commit, so
         # the run is finished (else every --resume would run it again).
         return True
+    head = read_ref(store.repo, HEADS + exp)
+    if head is None:
+        # The experiment is gone and no side experiment holds the result (looked at above):
+        # _commit_result puts it on one. Taken for committed, a run killed between its last
+        # generation and its result lost the result for good.
+        return False
     # When the best state was already the experiment's state there is no commit to find.
     best_state = str(tip.record.individuals[best].state)
     walker = store.repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)
@@ -728,7 +738,7 @@ def _commit_result(
 
         try:
             commit = store.update(change, message, experiment=experiment, trailers=trailers)
-        except _Moved:
+        except (_Moved, UnknownRef):  # moved, or deleted since it was looked at
             return None
         except NothingChanged:
             return None, experiment
