@@ -107,8 +107,9 @@ def test_the_command_deletes_and_tells_how_to_bring_it_back(store: Store, mg: Mg
     assert done.code == 0, done.err
     assert f"deleted experiment lab (was {head[:12]})" in done.err
     restore = done.err.split("to bring it back: ", 1)[1].split()
-    assert restore[:2] == ["mindgit", "fork"]
-    back = mg(*at, *restore[1:])
+    # The store named as it was given: run from anywhere, the command restores it there.
+    assert restore[:4] == ["mindgit", "--store", str(store.path), "fork"]
+    back = mg(*restore[1:])
     assert back.code == 0, back.err
     assert store.head("lab") == head
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -683,12 +684,15 @@ def _current_or_none(store: Any) -> str | None:
 def _delete_experiment(ctx: click.Context, name: str, force: bool, as_json: bool) -> None:
     from mindgit.store.deletion import delete_experiment
 
-    head = delete_experiment(open_store_from(ctx), name, force=force)
+    store = open_store_from(ctx)
+    head = delete_experiment(store, name, force=force)
     if as_json:
         emit_json({"deleted": name, "head": head})
     else:
         info(f"deleted experiment {name} (was {head[:12]})")
-        info(f"  to bring it back: mindgit fork {name} --from {head} --no-switch")
+        # Named as it was found: run from elsewhere, the command would find another store.
+        where = f"--store {shlex.quote(str(store.path))} " if ctx.find_root().obj["store"] else ""
+        info(f"  to bring it back: mindgit {where}fork {name} --from {head} --no-switch")
 
 
 @click.command()
