@@ -64,3 +64,13 @@ def test_experiments_names_a_ref_file_of_garbage(
     assert changed(before, store.path) == []
     r = mg("verify", "--all")
     assert r.code == 1 and "refs/heads/x" in r.out + r.err
+
+
+@pytest.mark.parametrize("choices", ["a,", ",a", "a,,b", ""])
+def test_genome_set_choices_with_an_empty_choice_is_a_usage_error(
+    store: Store, mg: Mg, choices: str
+) -> None:
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "genome", "set", "mode=a", "--choices", choices)
+    assert r.code == 2 and "has an empty choice" in r.err, r.err
+    assert snapshot(store.path) == before

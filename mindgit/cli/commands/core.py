@@ -246,6 +246,12 @@ def genome_set(
     from mindgit.store.genome import Gene, GenomeError, parse_assignment
 
     opts = [c for c in choices.split(",")] if choices is not None else None
+    if opts is not None and "" in opts:
+        # `--choices a,` or `a,,b`: a stray comma, not a choice of nothing (which the value
+        # `mode=` would then pick without a word).
+        raise UsageError(
+            f"--choices {choices!r} has an empty choice; separate choices by one comma"
+        )
     as_new: dict[str, GenomeError] = {}
     for a in assignments:
         # Read as a new gene first: what no gene could take (no '=', a bad name, --min over
