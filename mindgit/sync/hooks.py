@@ -326,7 +326,15 @@ def server_trust(repo: pygit2.Repository) -> TrustStore:
 
 
 def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[Problem]:
-    """Why a push of ``updates`` must be refused as a whole (empty: accept it)."""
+    """Why a push of ``updates`` must be refused as a whole (empty: accept it).
+
+    A server follows a trusted node's key rotations as a pull does, by the same rule: its new
+    key signs, its old one only below the heads its rotation named. Nothing is written: the
+    chains it holds are read again at each push (with those pushed), so a rotation counts from
+    the push that brought it (its own new-key work included), and a key removed from the trust
+    file takes its rotations with it. A pushed chain with a problem is left out of the trust
+    and refused by the gate; one that would take a rotation away, by :func:`chain_losses`.
+    """
     trust = server_trust(repo)
     policy = read_policy(repo)
     judged = [(u, _ref_name_problem(u)) for u in updates]
