@@ -15,7 +15,7 @@ from mindgit.adapters.agentfile_export import CannotWrite, write_whole
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.run import start_run
 from mindgit.store.generation import RunParams
-from tests.conftest import FIXTURES, Mg, stdout_closed
+from tests.conftest import FIXTURES, ROOT, Mg, stdout_closed, stdout_to_file
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
 
 
@@ -110,3 +110,18 @@ def test_plot_to_a_directory_spelling_is_refused(
     r = mg("--store", str(path), "plot", run_id, "-o", f"{tmp_path / 'out'}{suffix}")
     assert r.code == 2 and "names a directory" in r.err
     assert not (tmp_path / "out").exists()
+
+
+def test_plot_to_dash_writes_the_png_to_stdout(made: tuple[Path, str], tmp_path: Path) -> None:
+    """`-o -` made a file named '-' in the working directory; it is stdout, as for export-af."""
+    path, run_id = made
+    code, out, err = stdout_to_file(tmp_path, "--store", str(path), "plot", run_id, "-o", "-")
+    assert code == 0, err
+    assert out.startswith(b"\x89PNG\r\n\x1a\n")
+    assert not (ROOT / "-").exists()  # where it runs
+
+
+def test_plot_to_dash_with_json_is_a_usage_error(made: tuple[Path, str], mg: Mg) -> None:
+    path, run_id = made
+    r = mg("--store", str(path), "plot", run_id, "-o", "-", "--json")
+    assert r.code == 2 and "where --json goes too" in r.err

@@ -22,7 +22,7 @@ from mindgit.cli.options import (
     json_option,
     open_store_from,
 )
-from mindgit.cli.output import emit_json, info, table
+from mindgit.cli.output import emit_json, info, standard_stream, table
 from mindgit.errors import MindgitError
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
@@ -635,7 +635,9 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
 
 @click.command()
 @click.argument("run")
-@click.option("-o", "--output", type=click.Path(), help="Write a PNG here.")
+@click.option(
+    "-o", "--output", type=click.Path(allow_dash=True), help="Write a PNG here (- for stdout)."
+)
 @click.option(
     "--width",
     type=int,
@@ -656,20 +658,26 @@ def plot(
     if output is not None and not output.strip():
         # Taken as a path, '' is the working directory ("-o . is a directory").
         raise UsageError("-o needs a file name")
-    if output is not None:
+    to_stdout = output == "-"  # as export-af -o - and export --car -
+    if to_stdout and as_json:
+        raise UsageError("-o - writes the PNG to stdout, where --json goes too; give a file")
+    if output is not None and not to_stdout:
         from mindgit.cli.targets import refuse_directory_spelling
 
         refuse_directory_spelling("-o", output)
-    png = None if output is None else Path(output)
+    png = None if output is None or to_stdout else Path(output)
     if width is not None:
         # Before the store is opened: a width no chart can have is the command line's fault.
-        check_width(width, png=png is not None)
+        check_width(width, png=png is not None or to_stdout)
     store = open_store_from(ctx)
     if png is not None:
         _check_png_target(png, store.path)
     stats = history(store, run)
     best = [s.best for s in stats]
     mean = [s.mean for s in stats]
+    if to_stdout:
+        standard_stream("output").write(png_chart(best, mean, width=width or 800))
+        return
     if png is not None:
         # Written with --json too: the JSON is the data, the file what -o asked for.
         _write_png(png, png_chart(best, mean, width=width or 800), as_json)
