@@ -35,3 +35,37 @@ def test_the_first_push_after_a_rotation_through_the_update_hook(
     proc = push(store, str(server), *EVERYTHING)
     assert proc.returncode == 0, proc.stderr
     assert refs(server)["refs/heads/main"] == store.head()
+
+
+def test_the_update_hook_refuses_a_thief_s_fork_and_a_chain_s_deletion(
+    srv_dir: Path, store: Store
+) -> None:
+    """The update hook judges each chain ref as pre-receive does: a thief's rotation of
+    alpha's retired key beside the held chain, and the held chain deleted on a server that
+    allows deletions, are refused; the work of the same push is judged with the chain held."""
+    from mindgit.identity.keys import NodeKey
+    from mindgit.sync.hooks import ServerPolicy
+    from tests.sync.test_hooks_review import signed_on
+    from tests.sync.test_hooks_rotation import chain_ref
+    from tests.sync.test_hooks_rotation_attacks import announce, rotated_and_pushed
+
+    server = make_server(
+        srv_dir, store.trust.export(), hooks=("update",), policy=ServerPolicy(allow_delete=True)
+    )
+    populated(store)
+    assert push(store, str(server), "main").returncode == 0
+    old = rotated_and_pushed(store, server)
+    before = refs(server)
+    thief = NodeKey.generate()
+    store.repo.references.create("refs/attack/chain", announce(store, old, thief, []))
+    proc = push(store, str(server), "refs/attack/chain:refs/keys/announce")
+    assert proc.returncode != 0
+    assert any("diverges from key chain" in line for line in refused_lines(proc)), proc.stderr
+    late = signed_on(store, store.head(), "by the retired key", old)
+    store.repo.references.create("refs/attack/late", late)
+    proc = push(store, str(server), f":{chain_ref(old)}", "+refs/attack/late:refs/heads/main")
+    assert proc.returncode != 0
+    lines = refused_lines(proc)
+    assert any("would drop key rotation" in line for line in lines), lines
+    assert any("a retired key, outside the history" in line for line in lines), lines
+    assert refs(server) == before
