@@ -116,12 +116,19 @@ def _exists_hint(path: Path) -> str:
 
 
 class UnknownRef(MindgitError):
-    def __init__(self, rev: str) -> None:
+    def __init__(self, rev: str, *, hint: str | None = None) -> None:
         super().__init__(
             f"unknown experiment or revision {rev!r}",
-            hint="`mindgit experiments` lists the experiments",
+            hint=hint or "`mindgit experiments` lists the experiments",
         )
         self.rev = rev
+
+
+def _is_run(repo: pygit2.Repository, rev: str) -> bool:
+    try:
+        return read_ref(repo, "refs/runs/" + rev) is not None
+    except (RefError, ValueError):
+        return False
 
 
 def _switch_hint(experiments: list[str]) -> str:
@@ -533,6 +540,13 @@ class Store:
             except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
                 raise NotACommit(rev, obj.type_str) from None
             return str(commit.id)
+        if not rev.startswith("refs/") and _is_run(self.repo, rev):
+            # A run id where a state was meant (`merge 545068fd8f03`): say what it is.
+            raise UnknownRef(
+                rev,
+                hint=f"{rev} is a run: `mindgit runs` shows the experiment its result went to; "
+                f"refs/runs/{rev} names its last generation",
+            )
         raise UnknownRef(rev)
 
     def fork(self, name: str, *, start: str | None = None, switch: bool = True) -> str:

@@ -45,3 +45,25 @@ def test_the_result_of_a_run_killed_before_it_goes_beside_the_deleted_experiment
     side = result_experiment("main", run.run_id)
     assert r.result_experiment == side
     assert store.head(side) == r.result_commit
+
+
+def test_a_run_id_where_a_state_is_meant_is_named_a_run(tmp_path: Path) -> None:
+    """`merge <run id>` (and show, diff, fork --from...) said only "unknown experiment or
+    revision", pointing at `mindgit experiments`."""
+    import pytest
+
+    from mindgit.evolve.run import start_run
+    from mindgit.store.generation import RunParams
+    from mindgit.store.repository import UnknownRef
+
+    store = new_store(tmp_path / "a", float_genes(4))
+    run = start_run(store, str(RASTRIGIN), RunParams(population=4, generations=2, seed=1))
+    with pytest.raises(UnknownRef) as e:
+        store.resolve(run.run_id)
+    assert e.value.hint == (
+        f"{run.run_id} is a run: `mindgit runs` shows the experiment its result went to; "
+        f"refs/runs/{run.run_id} names its last generation"
+    )
+    with pytest.raises(UnknownRef) as other:
+        store.resolve("nope")
+    assert other.value.hint == "`mindgit experiments` lists the experiments"
