@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import tempfile
@@ -448,15 +449,39 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
     default=None,
     help="Re-score and re-breed every generation of RUN and compare bit for bit (exit 1 if not).",
 )
+@click.option(
+    "--delete",
+    "delete",
+    metavar="RUN",
+    default=None,
+    help="Delete RUN's ref instead of listing (not while it is evolved; one whose result an "
+    "experiment holds only with --force).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --delete: delete it even if an experiment holds its result.",
+)
 @json_option
 @click.pass_context
-def runs(ctx: click.Context, check: str | None, as_json: bool) -> None:
+def runs(
+    ctx: click.Context, check: str | None, delete: str | None, force: bool, as_json: bool
+) -> None:
     """Every run: run id, experiment, generations, best fitness, module, seed.
 
     A run ref that cannot be read is named on stderr, one line each, after the runs that can;
     the exit code is then 1."""
+    from mindgit.errors import UsageError
     from mindgit.evolve.runs import scan_runs
+    from mindgit.store.generation import check_run_id
 
+    if check is not None and delete is not None:
+        raise UsageError("give --check RUN or --delete RUN, not both")
+    if force and delete is None:
+        raise UsageError("--force goes with --delete RUN")
+    if delete is not None:
+        _delete_run(ctx, check_run_id(delete), force, as_json)
+        return
     store = open_store_from(ctx)
     if check is not None:
         _check_run(store, check, as_json)
@@ -539,6 +564,19 @@ def _report_damaged(damaged: Sequence[_Damaged]) -> None:
         report_error(str(d.error), d.error.hint, type(d.error).__name__, as_json=False)
     if damaged:
         exit_with(1)
+
+
+def _delete_run(ctx: click.Context, run_id: str, force: bool, as_json: bool) -> None:
+    from mindgit.evolve.run_deletion import delete_run
+
+    store = open_store_from(ctx)
+    tip = delete_run(store, run_id, force=force)
+    if as_json:
+        emit_json({"deleted": run_id, "commit": tip})
+    else:
+        info(f"deleted run {run_id} (was {tip[:12]})")
+        where = f"--git-dir {shlex.quote(str(store.path))}"
+        info(f"  to bring it back: git {where} update-ref refs/runs/{run_id} {tip}")
 
 
 def _check_run(store: Any, run_id: str, as_json: bool) -> None:

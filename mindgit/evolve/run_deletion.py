@@ -1,0 +1,118 @@
+"""Deleting a run: its ref (``refs/runs/<id>``) goes, with the generations only it reaches.
+
+A run's result, committed on an experiment, rests on the run: ``verify --recompute`` re-scores
+the claim from the run's last generation, and ``lineage`` walks the run. So, as ``git branch
+-d`` keeps unmerged work, a run whose result some experiment holds is deleted only with
+``force``. A run being evolved (its run lock held) is not deleted at all.
+
+The generations stay in the object database until ``git gc`` prunes what nothing reaches, so
+the old tip printed on deletion restores the run (``git update-ref refs/runs/<id> <tip>``).
+Deletion does not travel: a peer that holds the run brings it back at the next pull.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pygit2
+
+from mindgit.errors import MindgitError, one_line
+from mindgit.evolve.run import UnknownRun, run_lock
+from mindgit.store.generation import RUNS_PREFIX, TRAILER_RUN, check_run_id
+from mindgit.store.refs import RefMoved, locked_ref, read_ref
+from mindgit.store.repository import HEADS, Store
+from mindgit.store.verify import trailer
+
+
+class ResultHeld(MindgitError):
+    """The run's result is on an experiment."""
+
+    def __init__(self, run_id: str, experiment: str, commit: str) -> None:
+        super().__init__(
+            f"run {run_id}'s result {commit[:12]} is on experiment {experiment!r}; "
+            "nothing was changed",
+            hint="without the run its fitness claim cannot be re-checked (verify --recompute) "
+            "nor its lineage walked; delete it anyway with --force",
+        )
+        self.run_id = run_id
+        self.experiment = experiment
+        self.commit = commit
+
+
+class RunDeleteFailed(MindgitError):
+    def __init__(self, run_id: str, detail: str) -> None:
+        super().__init__(f"cannot delete run {run_id}: {detail}")
+        self.run_id = run_id
+
+
+def delete_run(store: Store, run_id: str, *, force: bool = False) -> str:
+    """Delete run ``run_id``; its tip before, which restores it (see the module docstring).
+
+    Raises :class:`~mindgit.evolve.run.UnknownRun`, :class:`ResultHeld` (unless ``force``),
+    :class:`~mindgit.evolve.run.RunBusy` while it is evolved, or
+    :class:`~mindgit.store.refs.RefMoved` when it moved meanwhile.
+    """
+    run_id = check_run_id(run_id)
+    ref = RUNS_PREFIX + run_id
+    tip = read_ref(store.repo, ref)
+    if tip is None:
+        raise UnknownRun(run_id)
+    with run_lock(store, run_id):
+        if not force:
+            held = _result_holder(store, run_id)
+            if held is not None:
+                raise ResultHeld(run_id, *held)
+        # mindgit's own lock first: one a killed writer left is removed, a live one waited for.
+        with locked_ref(store.repo, ref, wait=store.lock_wait) as lock:
+            if lock.current != tip:
+                raise RefMoved(ref, tip, lock.current)
+        wait = f"core.filesRefLockTimeout={round(store.lock_wait * 1000)}"
+        # --no-deref: a link made by hand goes itself, not the run it names.
+        git = ["git", "--git-dir", str(store.path), "-c", wait]
+        deleted = subprocess.run(
+            [*git, "update-ref", "--no-deref", "-d", ref, tip],
+            capture_output=True,
+            check=False,
+        )
+    if deleted.returncode != 0:
+        now = read_ref(store.repo, ref)
+        if now != tip:
+            raise RefMoved(ref, tip, now)
+        detail = one_line(deleted.stderr.decode("utf-8", "replace")) or "git update-ref failed"
+        raise RunDeleteFailed(run_id, detail)
+    return tip
+
+
+def _result_holder(store: Store, run_id: str) -> tuple[str, str] | None:
+    """An experiment whose history holds a commit of the run's (its result, merged or not),
+    and that commit."""
+    repo = store.repo
+    heads: dict[str, str] = {}
+    for name in store.experiments():
+        try:
+            head = read_ref(repo, HEADS + name)
+        except MindgitError:
+            continue  # a damaged ref holds nothing
+        if head is not None:
+            heads[name] = head
+    walker = repo.walk(None, pygit2.enums.SortMode.NONE)
+    for head in set(heads.values()):
+        try:
+            walker.push(pygit2.Oid(hex=head))
+        except (KeyError, ValueError, pygit2.GitError):
+            continue  # at an object the store lacks
+    needle = f"{TRAILER_RUN}: {run_id}"
+    try:
+        for commit in walker:
+            # A cheap look at the bytes first: most commits name no run at all.
+            if needle in commit.message and trailer(commit.message, TRAILER_RUN) == run_id:
+                found = str(commit.id)
+                for name, head in sorted(heads.items()):
+                    if head == found or repo.descendant_of(head, found):
+                        return name, found
+    except pygit2.GitError:
+        # A history with a lost commit: what holds the result cannot be told, so it is kept.
+        raise RunDeleteFailed(
+            run_id, "an experiment's history cannot be walked (a commit is missing)"
+        ) from None
+    return None
