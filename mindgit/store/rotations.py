@@ -75,8 +75,9 @@ class RotationTooLarge(MindgitError):
         super().__init__(
             f"a key rotation here would name {heads} ref tips ({size} bytes), over the "
             f"{MAX_ANNOUNCEMENT_BYTES} bytes a peer reads in one announcement; nothing was changed",
-            hint="merge experiments you have finished, or delete runs you no longer need "
-            "(git update-ref -d refs/runs/<id>), then rotate again",
+            hint="merge experiments you have finished, or delete the ones (`mindgit experiments "
+            "--delete NAME`) and runs (`mindgit runs --delete RUN`) you no longer need, then "
+            "rotate again",
         )
 
 
