@@ -350,10 +350,14 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     # A chain ref unreadable here follows no rotation; its own pushes are the gate's to judge.
     held = keychains.held_chains(repo, skip_unreadable=True)
     after = _chains_after(held, named)
-    chains, _ = keychains.read_chains_in(repo, after)
+    budget = keychains.MAX_ANNOUNCEMENTS
+    chains, unread = keychains.read_chains_in(repo, after, budget)
+    # A chain left unread would bound none of the keys it retires: the push that brings the
+    # chains over the limit (a trusted node's own long chains, say) is refused whole.
+    over = [p for p in unread if keychains.OVER_BUDGET.format(budget) in p.reason]
     standing = standing_forks(chains, named)
-    if standing:
-        return problems + standing
+    if over or standing:
+        return problems + over[:1] + standing
     with tempfile.TemporaryDirectory(prefix="mindgit-hook-") as scratch:
         gated = check_updates(
             repo,

@@ -41,6 +41,9 @@ MAX_CHAIN = 1000
 # Announcements one pull reads in all its chains (each costs ~1 ms of signature checks, and a
 # pull reads them several times): MAX_REFS chains of MAX_CHAIN would take hours.
 MAX_ANNOUNCEMENTS = 4096
+# How a chain left unread for that limit is named (read_chains_in): a reader that trusts by the
+# chains it reads must refuse rather than go on without one (it would unbound a retired key).
+OVER_BUDGET = "over {} announcements in all"
 
 
 class ChainTooLong(BadRotation):
@@ -318,7 +321,7 @@ def read_chains_in(
     problems: list[Problem] = []
     left = max_announcements
     for ref, tip in sorted(offered.items()):
-        over = f"{ref}: the key chains offered hold over {max_announcements} announcements in all"
+        over = f"{ref}: the key chains offered hold {OVER_BUDGET.format(max_announcements)}"
         if left <= 0:
             problems.append(Problem(tip, over))
             continue

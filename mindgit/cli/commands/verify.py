@@ -73,8 +73,16 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     from mindgit.store.verify import RefProblem
 
     tips = keychains.held_chains(repo, skip_unreadable=True)
-    chains, _ = keychains.read_chains_in(repo, tips)
+    budget = keychains.MAX_ANNOUNCEMENTS
+    chains, unread = keychains.read_chains_in(repo, tips, budget)
     trust = keychains.rotated_trust_of(repo, TrustStore(trust_file), chains, scratch)
+    # A chain left unread bounds none of the keys it retires: the check fails.
+    limit = keychains.OVER_BUDGET.format(budget)
+    over = tuple(
+        RefProblem(ref, f"not read: the key chains here hold {limit}; not followed")
+        for ref, tip in sorted(tips.items())
+        if ref not in chains and any(p.commit == tip and limit in p.reason for p in unread)
+    )
     # A fork is someone holding a node's key (a thief, a leak) rotating it otherwise: which
     # chain is the node's cannot be told, neither is followed, and the check fails.
     forks = tuple(
@@ -85,7 +93,7 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
         )
         for f in keychains.forks(chains)
     )
-    return _Target(repo, trust, None, None, forks)
+    return _Target(repo, trust, None, None, forks + over)
 
 
 @click.command()
