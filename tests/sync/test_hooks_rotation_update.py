@@ -1,7 +1,8 @@
 """The per-ref ``update`` hook follows key rotations too, one ref at a time: it sees the chains
 the server holds and the one ref it judges, never the rest of the push. A rotated node's first
-push lands its chain (refs/keys sorts after refs/heads, so git sends it later) and refuses its
-new-key work; the next push lands the work (docs/hooks.md says so)."""
+push by plain git lands its chain (refs/keys sorts after refs/heads, so git sends it later) and
+refuses its new-key work; the next push lands the work (docs/hooks.md says so). `mindgit push`
+sends a chain that moved in a push of its own, first: one push lands both."""
 
 from __future__ import annotations
 
@@ -35,6 +36,24 @@ def test_the_first_push_after_a_rotation_through_the_update_hook(
     proc = push(store, str(server), *EVERYTHING)
     assert proc.returncode == 0, proc.stderr
     assert refs(server)["refs/heads/main"] == store.head()
+
+
+def test_mindgit_push_after_a_rotation_through_the_update_hook(srv_dir: Path, store: Store) -> None:
+    from mindgit.sync.peers import add_peer
+    from mindgit.sync.push import push as mindgit_push
+
+    server = make_server(srv_dir, store.trust.export(), hooks=("update",))
+    populated(store)
+    add_peer(store, "shared", f"file://{server}")
+    assert not mindgit_push(store, "shared").failed
+    rotate_key(store)
+    store.think("after the rotation, by the new key")
+    report = mindgit_push(store, "shared")
+    assert not report.failed, report
+    assert refs(server)["refs/heads/main"] == store.head()
+    # Nothing moved on the chain since: the next push is one push.
+    store.think("more")
+    assert not mindgit_push(store, "shared").failed
 
 
 def test_the_update_hook_refuses_a_thief_s_fork_and_a_chain_s_deletion(
