@@ -12,14 +12,12 @@ Deletion does not travel: a peer that holds the run brings it back at the next p
 
 from __future__ import annotations
 
-import subprocess
-
 import pygit2
 
-from mindgit.errors import MindgitError, one_line
+from mindgit.errors import MindgitError
 from mindgit.evolve.run import UnknownRun, run_lock
 from mindgit.store.generation import RUNS_PREFIX, TRAILER_RUN, check_run_id
-from mindgit.store.refs import RefMoved, locked_ref, read_ref
+from mindgit.store.refs import delete_ref, read_ref
 from mindgit.store.repository import HEADS, Store
 from mindgit.store.verify import trailer
 
@@ -62,24 +60,10 @@ def delete_run(store: Store, run_id: str, *, force: bool = False) -> str:
             held = _result_holder(store, run_id)
             if held is not None:
                 raise ResultHeld(run_id, *held)
-        # mindgit's own lock first: one a killed writer left is removed, a live one waited for.
-        with locked_ref(store.repo, ref, wait=store.lock_wait) as lock:
-            if lock.current != tip:
-                raise RefMoved(ref, tip, lock.current)
-        wait = f"core.filesRefLockTimeout={round(store.lock_wait * 1000)}"
-        # --no-deref: a link made by hand goes itself, not the run it names.
-        git = ["git", "--git-dir", str(store.path), "-c", wait]
-        deleted = subprocess.run(
-            [*git, "update-ref", "--no-deref", "-d", ref, tip],
-            capture_output=True,
-            check=False,
-        )
-    if deleted.returncode != 0:
-        now = read_ref(store.repo, ref)
-        if now != tip:
-            raise RefMoved(ref, tip, now)
-        detail = one_line(deleted.stderr.decode("utf-8", "replace")) or "git update-ref failed"
-        raise RunDeleteFailed(run_id, detail)
+        # A link made by hand goes itself, not the run it names.
+        failed = delete_ref(store.repo, ref, tip, wait=store.lock_wait)
+    if failed is not None:
+        raise RunDeleteFailed(run_id, failed)
     return tip
 
 

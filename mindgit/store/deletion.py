@@ -17,8 +17,8 @@ import subprocess
 
 import pygit2
 
-from mindgit.errors import MindgitError, one_line
-from mindgit.store.refs import RefMoved, locked_head, locked_ref, read_ref
+from mindgit.errors import MindgitError
+from mindgit.store.refs import delete_ref, locked_head, read_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
 
 
@@ -82,25 +82,9 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
             raise CurrentExperiment(exp)
         if not force and not _held_elsewhere(store, exp, head):
             raise NotMerged(exp, head)
-        # mindgit's lock protocol first, which git's knows nothing of: a lock a killed mindgit
-        # writer left is removed (git would fail on it every time), a live writer's waited for.
-        with locked_ref(store.repo, ref, wait=store.lock_wait) as held:
-            if held.current != head:
-                raise RefMoved(ref, head, held.current)
-        # Another writer may take the lock between the two: git then waits as long, and its
-        # compare with ``head`` keeps a moved experiment.
-        wait = f"core.filesRefLockTimeout={round(store.lock_wait * 1000)}"
-        deleted = subprocess.run(
-            ["git", "--git-dir", str(store.path), "-c", wait, "update-ref", "-d", ref, head],
-            capture_output=True,
-            check=False,
-        )
-    if deleted.returncode != 0:
-        now = read_ref(store.repo, ref)
-        if now != head:
-            raise RefMoved(ref, head, now)
-        detail = one_line(deleted.stderr.decode("utf-8", "replace")) or "git update-ref failed"
-        raise DeleteFailed(exp, detail)
+        failed = delete_ref(store.repo, ref, head, wait=store.lock_wait)
+    if failed is not None:
+        raise DeleteFailed(exp, failed)
     return head
 
 

@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, one_line
 
 # git check-ref-format rules, reduced to what mindgit ever needs to write.
 _COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,99}")
@@ -593,3 +594,30 @@ def set_head(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> None:
     check_ref_name(ref)
     with locked_head(repo, wait=wait) as held:
         held.point(ref)
+
+
+def delete_ref(repo: pygit2.Repository, ref: str, old: str, *, wait: float = 10.0) -> str | None:
+    """Delete ``ref`` (a link itself, never the ref it names) if it still points at ``old``;
+    None when it is gone, else git's one-line reason. :class:`RefMoved` if it moved.
+
+    git deletes it (``update-ref -d``: the ref's file, its line in ``packed-refs``, its reflog),
+    after mindgit's lock protocol, which git's knows nothing of: a lock a killed mindgit writer
+    left is removed (git would fail on it every time), a live writer's waited for.
+    """
+    with locked_ref(repo, ref, wait=wait) as held:
+        if held.current != old:
+            raise RefMoved(ref, old, held.current)
+    # Another writer may take the lock between the two: git then waits as long, and its
+    # compare with ``old`` keeps a ref that moved.
+    timeout = f"core.filesRefLockTimeout={round(wait * 1000)}"
+    deleted = subprocess.run(
+        ["git", "--git-dir", repo.path, "-c", timeout, "update-ref", "--no-deref", "-d", ref, old],
+        capture_output=True,
+        check=False,
+    )
+    if deleted.returncode == 0:
+        return None
+    now = read_ref(repo, ref)
+    if now != old:
+        raise RefMoved(ref, old, now)
+    return one_line(deleted.stderr.decode("utf-8", "replace")) or "git update-ref failed"
