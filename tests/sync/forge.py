@@ -158,3 +158,27 @@ def huge_thought(store: Store, experiment: str, key: NodeKey, size: int = FAR_OV
 def point(store: Store, experiment: str, commit: str) -> None:
     """Move (or force) the experiment's ref to ``commit``, as a hostile peer may."""
     store.repo.references.create(HEADS + experiment, pygit2.Oid(hex=commit), force=True)
+
+
+def announce(
+    store: Store,
+    old: NodeKey,
+    new: NodeKey,
+    parents: list[str],
+    heads: tuple[str, ...] = (),
+    *,
+    signer: NodeKey | None = None,
+) -> str:
+    """A well-formed announcement rotating ``old`` to ``new`` (naming ``heads``), its proof by
+    ``new``, its commit signed by ``signer`` (default ``old``, as the real ones are: what anyone
+    holding ``old``'s key file can make)."""
+    from mindgit.identity.rotation import RotationRecord, prove
+    from mindgit.store.retired import RECORD_FILE
+    from mindgit.store.rotations import PROOF_FILE
+
+    record = RotationRecord(old.public, new.public, store.name, heads)
+    repo = store.repo
+    tb = repo.TreeBuilder()
+    tb.insert(RECORD_FILE, repo.create_blob(record.to_bytes()), layout.BLOB)
+    tb.insert(PROOF_FILE, repo.create_blob(prove(record, new).encode()), layout.BLOB)
+    return commit_tree(repo, tb.write(), parents, f"keys: rotate {store.name}", signer or old)

@@ -120,21 +120,12 @@ def test_a_forged_rotation_of_a_trusted_key_is_refused_whole(
     """beta, trusted too, announces a rotation of alpha's key to a key of its own: planning
     follows the chain for the checks, but the announcement is not signed by the key it
     retires, so the push (and the work signed by the thief's key with it) is refused."""
-    from mindgit.identity.rotation import RotationRecord, prove
-    from mindgit.store import layout
-    from mindgit.store.retired import RECORD_FILE
-    from mindgit.store.rotations import PROOF_FILE
-
     beta = init_store(tmp_path / "beta", "beta")
     trust = store.trust.export() + beta.trust.export()
     install_server(server, trust_text=trust, python=sys.executable)
     thief = NodeKey.generate()
-    record = RotationRecord(store.key.public, thief.public, store.name, ())
+    forged = forge.announce(store, store.key, thief, [], signer=beta.key)
     repo = store.repo
-    tb = repo.TreeBuilder()
-    tb.insert(RECORD_FILE, repo.create_blob(record.to_bytes()), layout.BLOB)
-    tb.insert(PROOF_FILE, repo.create_blob(prove(record, thief).encode()), layout.BLOB)
-    forged = forge.commit_tree(repo, tb.write(), [], "keys: rotate alpha", beta.key)
     work = signed_on(store, store.head(), "by the thief", thief)
     forge.point(store, "main", work)
     repo.references.create(chain_ref(store.key), forged, force=True)
@@ -181,28 +172,12 @@ def test_the_docs_rotation_block_runs_as_written(server: Path, store: Store) -> 
     assert open_store(store.path).public_key != store.public_key
 
 
-def forged_rotation(store: Store, thief: NodeKey, signer: NodeKey) -> str:
-    """An announcement rotating the store's key to ``thief``'s, its proof by the thief, its
-    commit signed by ``signer`` (the old key's holder alone may)."""
-    from mindgit.identity.rotation import RotationRecord, prove
-    from mindgit.store import layout
-    from mindgit.store.retired import RECORD_FILE
-    from mindgit.store.rotations import PROOF_FILE
-
-    record = RotationRecord(store.key.public, thief.public, store.name, ())
-    repo = store.repo
-    tb = repo.TreeBuilder()
-    tb.insert(RECORD_FILE, repo.create_blob(record.to_bytes()), layout.BLOB)
-    tb.insert(PROOF_FILE, repo.create_blob(prove(record, thief).encode()), layout.BLOB)
-    return forge.commit_tree(repo, tb.write(), [], "keys: rotate alpha", signer)
-
-
 def test_a_chain_no_gate_checked_is_not_followed(server: Path, store: Store) -> None:
     """A chain put on the server past its hook (there before the hook was installed, say),
     announced by a thief under alpha's name and signed by the thief: followed, it would hand
     alpha's name to the thief's key."""
     thief = NodeKey.generate()
-    forged = forged_rotation(store, thief, thief)
+    forged = forge.announce(store, store.key, thief, [], signer=thief)
     store.repo.references.create("refs/forged", forged)
     git(
         "--git-dir",
@@ -240,7 +215,7 @@ def test_verify_with_a_trust_file_follows_the_chains_a_checkout_holds(
     assert mg(*at, "verify", "--trust", trust, "origin/main").code == 0
     # A chain no key it retires signed, brought in with a thief's work: not followed.
     thief = NodeKey.generate()
-    forged = forged_rotation(store, thief, thief)
+    forged = forge.announce(store, store.key, thief, [], signer=thief)
     work = signed_on(store, store.head(), "by the thief", thief)
     store.repo.references.create("refs/forged", forged)
     store.repo.references.create("refs/heads/thief", work)

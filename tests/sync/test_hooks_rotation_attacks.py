@@ -15,11 +15,8 @@ from pathlib import Path
 import pytest
 
 from mindgit.identity.keys import NodeKey
-from mindgit.identity.rotation import RotationRecord, prove
-from mindgit.store import layout
 from mindgit.store.repository import Store, init_store
-from mindgit.store.retired import RECORD_FILE
-from mindgit.store.rotations import PROOF_FILE, rotate_key
+from mindgit.store.rotations import rotate_key
 from mindgit.sync.hooks import ServerPolicy, install_server
 from mindgit.sync.outcomes import PullRejected
 from mindgit.sync.peers import add_peer
@@ -31,19 +28,6 @@ from tests.sync.test_hooks_gate import populated
 from tests.sync.test_hooks_review import signed_on
 from tests.sync.test_hooks_rotation import chain_ref
 from tests.sync.test_hooks_server import make_server, push, refs, refused_lines
-
-
-def announce(
-    store: Store, old: NodeKey, new: NodeKey, parents: list[str], heads: tuple[str, ...] = ()
-) -> str:
-    """A well-formed announcement rotating ``old`` to ``new`` (naming ``heads``), signed by
-    ``old`` as the real ones are: what anyone holding ``old``'s key file can make."""
-    record = RotationRecord(old.public, new.public, store.name, heads)
-    repo = store.repo
-    tb = repo.TreeBuilder()
-    tb.insert(RECORD_FILE, repo.create_blob(record.to_bytes()), layout.BLOB)
-    tb.insert(PROOF_FILE, repo.create_blob(prove(record, new).encode()), layout.BLOB)
-    return forge.commit_tree(repo, tb.write(), parents, f"keys: rotate {store.name}", old)
 
 
 def refused(store: Store, server: Path, *pushed: tuple[str, str | None]) -> list[str]:
@@ -81,7 +65,7 @@ def test_a_thief_s_chain_beside_the_held_one_is_refused(server: Path, store: Sto
     alpha, and the thief's chain stayed on the server for every later push."""
     old = rotated_and_pushed(store, server)
     thief = NodeKey.generate()
-    chain = announce(store, old, thief, [])
+    chain = forge.announce(store, old, thief, [])
     work = signed_on(store, store.head(), "by the thief, as alpha", thief)
     # Neither fork is followed: the thief's key is a stranger's.
     lines = refused(store, server, ("refs/keys/announce", chain), ("refs/heads/main", work))
@@ -135,7 +119,7 @@ def test_rewinding_a_chain_is_refused_even_where_rewinds_are_allowed(
     lines = refused(store, server, (ref, once), ("refs/heads/main", late))
     assert any("would drop" in line for line in lines), lines
     thief = NodeKey.generate()
-    chain = announce(store, first, thief, [])
+    chain = forge.announce(store, first, thief, [])
     work = signed_on(store, store.head(), "by the thief", thief)
     lines = refused(store, server, (ref, chain), ("refs/heads/main", work))
     assert any("would drop" in line for line in lines), lines
@@ -170,7 +154,7 @@ def test_a_leaked_retired_key_s_own_chain_is_refused(server: Path, store: Store)
     add_peer(store, "shared", f"file://{server}")
     mindgit_push(store, "shared")
     thief = NodeKey.generate()
-    chain = announce(store, leaked, thief, [])
+    chain = forge.announce(store, leaked, thief, [])
     work = signed_on(store, store.head(), "by the thief", thief)
     lines = refused(store, server, (chain_ref(leaked), chain), ("refs/heads/main", work))
     assert any(f"signed by untrusted key {thief.public.did}" in line for line in lines), lines
@@ -197,7 +181,7 @@ def test_verify_with_a_trust_file_fails_on_a_forked_chain(
     git("clone", "-q", str(server), str(checkout))
     git("-C", str(checkout), "fetch", "-q", "origin", "+refs/keys/*:refs/keys/*")
     thief = NodeKey.generate()
-    chain = announce(store, old, thief, [], (before,))
+    chain = forge.announce(store, old, thief, [], (before,))
     work = signed_on(store, before, "by the thief, as alpha", thief)
     store.repo.references.create("refs/attack/chain", chain)
     store.repo.references.create("refs/attack/work", work)
@@ -246,7 +230,7 @@ def test_a_fork_put_on_the_server_past_the_hook_refuses_every_push(
     (there before it was installed, say): the one read first, the thief's, was followed."""
     old = rotated_and_pushed(store, server)
     thief = NodeKey.generate()
-    chain = announce(store, old, thief, [])
+    chain = forge.announce(store, old, thief, [])
     store.repo.references.create("refs/attack/chain", chain)
     git(
         "--git-dir",
@@ -281,7 +265,7 @@ def test_a_pull_refuses_a_fork_rooted_at_a_retired_key(store: Store, tmp_path: P
     leaked = store.key
     rotate_key(store)
     thief = NodeKey.generate()
-    chain = announce(store, leaked, thief, [], (before,))
+    chain = forge.announce(store, leaked, thief, [], (before,))
     work = signed_on(store, before, "by the thief, as alpha", thief)
     plain = tmp_path / "plain.git"
     git("init", "-q", "--bare", str(plain))

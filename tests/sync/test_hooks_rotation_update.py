@@ -64,9 +64,10 @@ def test_the_update_hook_refuses_a_thief_s_fork_and_a_chain_s_deletion(
     allows deletions, are refused; the work of the same push is judged with the chain held."""
     from mindgit.identity.keys import NodeKey
     from mindgit.sync.hooks import ServerPolicy
+    from tests.sync.forge import announce
     from tests.sync.test_hooks_review import signed_on
     from tests.sync.test_hooks_rotation import chain_ref
-    from tests.sync.test_hooks_rotation_attacks import announce, rotated_and_pushed
+    from tests.sync.test_hooks_rotation_attacks import rotated_and_pushed
 
     server = make_server(
         srv_dir, store.trust.export(), hooks=("update",), policy=ServerPolicy(allow_delete=True)
