@@ -252,7 +252,12 @@ def follow_rotations(store: Store, outcomes: Iterable[RotationOutcome]) -> list[
             passed.add(node)
             node = moved[node]
         if node != peer.node:
-            store.repo.config[f"remote.{peer.name}.{NODE_KEY}"] = node
+            try:
+                store.repo.config[f"remote.{peer.name}.{NODE_KEY}"] = node
+            except (OSError, pygit2.GitError):
+                # The rotation is applied, which is what counts; `peers` shows the old key
+                # as retired until `remote add --node` is run again.
+                continue
             changed.append(peer.name)
     return changed
 
