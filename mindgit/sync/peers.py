@@ -256,7 +256,7 @@ def follow_rotations(store: Store, outcomes: Iterable[RotationOutcome]) -> list[
                 store.repo.config[f"remote.{peer.name}.{NODE_KEY}"] = node
             except (OSError, pygit2.GitError):
                 # The rotation is applied, which is what counts; `peers` shows the old key
-                # as retired until `remote add --node` is run again.
+                # as retired until `git config remote.<peer>.mindgitNode <did>` sets it.
                 continue
             changed.append(peer.name)
     return changed
