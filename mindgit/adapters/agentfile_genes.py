@@ -158,8 +158,9 @@ def apply_genes(
     A field whose gene is gone keeps its imported value; genes of other names are mindgit's own.
     Returns each settings map that gained fields (a gene set where the file had none) with the
     fields it gained, so that the caller can keep the imported order of the others; and a
-    warning for each gene of a settings map the agent does not have (it is not written), and
-    for a thinking budget a gene made no smaller than ``max_tokens``.
+    warning for each gene of a settings map the agent does not have (it is not written), for a
+    thinking budget a gene made no smaller than ``max_tokens``, and for a ``max_tokens`` a gene
+    made (or left) over ``context_window``.
     A gene whose value the field cannot hold is :class:`GeneDoesNotFit`: a file with
     ``"temperature": "hello"`` in it is no agent file Letta loads.
     """
@@ -189,7 +190,25 @@ def apply_genes(
             grown.append((holder, [k for k in holder if k not in keys]))
     if changed & {"max_tokens", "max_reasoning_tokens"}:
         warnings.extend(_reasoning_warnings(agent.get("llm_config"), rev))
+    if changed & {"max_tokens", "context_window"}:
+        warnings.extend(_window_warnings(agent.get("llm_config"), rev))
     return grown, warnings
+
+
+def _window_warnings(llm: object, rev: str) -> list[str]:
+    """An answer allowed more tokens than the whole context holds: each bound alone is a gene's,
+    and evolution moves them apart."""
+    if not isinstance(llm, dict):
+        return []
+    most, window = llm.get("max_tokens"), llm.get("context_window")
+    if isinstance(most, bool) or isinstance(window, bool):
+        return []
+    if not isinstance(most, int | float) or not isinstance(window, int | float) or most <= window:
+        return []
+    return [
+        f"{rev}: llm_config.max_tokens {most} is over context_window {window} (no answer can be "
+        "longer than the context it is written in)"
+    ]
 
 
 def _reasoning_warnings(llm: object, rev: str) -> list[str]:

@@ -116,3 +116,24 @@ def test_a_thinking_budget_as_imported_is_not_named(store: Store, tmp_path: Path
     source.write_text(json.dumps({"agents": [{"name": "a", "llm_config": llm}]}))
     import_af(store, source)
     assert export_af(store, "a", tmp_path / "out.af").warnings == ()
+
+
+def test_max_tokens_evolved_past_the_context_window_is_named(store: Store, tmp_path: Path) -> None:
+    # deep_research_agent: max_tokens 8192, context_window 100000.
+    import_af(store, AGENT_FILES / "deep_research_agent.af", name="d")
+    genome = store.state("d").genome
+    store.set_genes([genome["llm.context_window"].with_value(4000)], experiment="d")
+    assert export_af(store, "d", tmp_path / "out.af").warnings == (
+        "d: llm_config.max_tokens 8192 is over context_window 4000 (no answer can be longer "
+        "than the context it is written in)",
+    )
+    store.set_genes([genome["llm.max_tokens"].with_value(2000)], experiment="d")
+    assert export_af(store, "d", tmp_path / "out.af").warnings == ()
+
+
+def test_max_tokens_over_the_window_as_imported_is_not_named(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "as-is.af"
+    llm = {"max_tokens": 900, "context_window": 100}
+    source.write_text(json.dumps({"agents": [{"name": "a", "llm_config": llm}]}))
+    import_af(store, source)
+    assert export_af(store, "a", tmp_path / "out.af").warnings == ()
