@@ -40,6 +40,11 @@ CONFIG_KEYS = {
 }
 
 
+# The largest module file read: a wasm module may be 16 MiB (sandbox limits); its text format
+# takes a few times that.
+MAX_SOURCE_BYTES = 64 << 20
+
+
 class FitnessFileError(MindgitError):
     """A fitness module file cannot be read."""
 
@@ -138,9 +143,15 @@ def read_module_file(path: Path) -> bytes:
         )
     with os.fdopen(fd, "rb") as f:
         try:
-            return f.read()
+            # Read one byte past the limit: a file that grows meanwhile is caught too.
+            data = f.read(MAX_SOURCE_BYTES + 1)
         except OSError as e:
             raise FitnessFileError(path, e.strerror or str(e)) from None
+    if len(data) > MAX_SOURCE_BYTES:
+        # A 300 MB text took over 10 s to be refused as no module: nothing that large
+        # compiles to the 16 MiB a module may be.
+        raise FitnessFileError(path, f"over {MAX_SOURCE_BYTES >> 20} MiB, too large for a module")
+    return data
 
 
 def add_fitness_bytes(

@@ -57,3 +57,21 @@ def test_a_device_is_refused_unread(node: Store, mg: Mg) -> None:
 def test_a_directory_is_named(node: Store, tmp_path: Path) -> None:
     with pytest.raises(FitnessFileError, match="is a directory"):
         add_fitness(node, tmp_path)
+
+
+def test_a_file_too_large_for_any_module_is_refused_unread(
+    node: Store, tmp_path: Path, mg: Mg
+) -> None:
+    """A 300 MB text file took over 10 s to be refused as no module; it is refused by its size
+    (a sparse file: nothing that large is written here)."""
+    from mindgit.evolve.fitness import MAX_SOURCE_BYTES
+
+    big = tmp_path / "big.wat"
+    with open(big, "wb") as f:
+        f.truncate(MAX_SOURCE_BYTES + 1)
+    before = snapshot(node.path)
+    r = mg("--store", str(node.path), "fitness", "add", str(big))
+    assert r.code == 1 and f"{big}: over 64 MiB, too large for a module" in r.err, r.err
+    assert changed(before, node.path) == []
+    with pytest.raises(FitnessFileError):
+        add_fitness(node, big)
