@@ -132,25 +132,30 @@ def read_module_file(path: Path) -> bytes:
     except OSError as e:
         raise FitnessFileError(path, e.strerror or str(e)) from None
     try:
-        mode = os.fstat(fd).st_mode
+        found = os.fstat(fd)
     except OSError as e:
         os.close(fd)
         raise FitnessFileError(path, e.strerror or str(e)) from None
+    mode = found.st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
         raise FitnessFileError(
             path, "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
         )
+    too_large = FitnessFileError(path, f"over {MAX_SOURCE_BYTES >> 20} MiB, too large for a module")
+    if found.st_size > MAX_SOURCE_BYTES:
+        # A 300 MB text took over 10 s to be refused as no module: nothing that large
+        # compiles to the 16 MiB a module may be.
+        os.close(fd)
+        raise too_large
     with os.fdopen(fd, "rb") as f:
         try:
-            # Read one byte past the limit: a file that grows meanwhile is caught too.
+            # One byte past the limit: a file that grew since it was sized is caught too.
             data = f.read(MAX_SOURCE_BYTES + 1)
         except OSError as e:
             raise FitnessFileError(path, e.strerror or str(e)) from None
     if len(data) > MAX_SOURCE_BYTES:
-        # A 300 MB text took over 10 s to be refused as no module: nothing that large
-        # compiles to the 16 MiB a module may be.
-        raise FitnessFileError(path, f"over {MAX_SOURCE_BYTES >> 20} MiB, too large for a module")
+        raise too_large
     return data
 
 
