@@ -25,6 +25,12 @@ def main() -> None:
     def hold(signum: int, frame: FrameType | None) -> None:
         interrupted.append(signum)
 
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started with Ctrl-C ignored (a script's background job): it stays ignored.
+        from mindgit.cli.main import main as run
+
+        run()
+        return
     previous = signal.signal(signal.SIGINT, hold)
     try:
         from mindgit.cli.main import COMMANDS
@@ -32,7 +38,10 @@ def main() -> None:
 
         spec = COMMANDS.get(_command_name(sys.argv[1:]) or "")
         if spec is not None:
-            importlib.import_module(f"mindgit.cli.commands.{spec[0]}")
+            # A module that fails to import fails again in run(), which reports it as one
+            # line like every other failure (here it was a traceback).
+            with contextlib.suppress(Exception):
+                importlib.import_module(f"mindgit.cli.commands.{spec[0]}")
     finally:
         signal.signal(signal.SIGINT, previous)
     if interrupted:

@@ -70,3 +70,33 @@ def test_the_console_script_and_python_m_go_through_it() -> None:
         [sys.executable, "-m", "mindgit", "--version"], capture_output=True, text=True, cwd=ROOT
     )
     assert done.returncode == 0 and "version" in done.stdout
+
+
+def test_a_ctrl_c_is_not_taken_when_the_shell_made_mindgit_ignore_it() -> None:
+    # A background job of a script (`mindgit push &`) is started with SIGINT ignored: the
+    # Ctrl-C meant for the script's foreground was held and then ended the command with 130.
+    script = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n" + INTERRUPTED_IMPORT
+    done = subprocess.run(
+        [sys.executable, "-c", script, "click", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "version" in done.stdout
+
+
+def test_a_command_module_that_cannot_be_imported_is_one_line() -> None:
+    # Imported early to hold Ctrl-C, its failure escaped as a traceback; run() maps it.
+    script = "import sys; sys.modules['mindgit.cli.commands.core'] = None\n" + INTERRUPTED_IMPORT
+    done = subprocess.run(
+        [sys.executable, "-c", script, "nothing.imported", "id"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith("mindgit: error: internal error: ModuleNotFoundError")
+    assert len(done.stderr.splitlines()) == 1
