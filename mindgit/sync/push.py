@@ -186,9 +186,21 @@ def _push(
         chains = [o for o in to_send if o.ref.startswith(refspace.KEYS_PREFIX)]
         rest = [o for o in to_send if not o.ref.startswith(refspace.KEYS_PREFIX)]
         results: list[transport.PushedRef] = []
-        for batch in [chains, rest] if chains and rest else [to_send]:
+        unsent: dict[str, str] = {}
+        batches = [chains, rest] if chains and rest else [to_send]
+        for n, batch in enumerate(batches):
             specs = [f"{o.commit}:{o.ref}" for o in batch]
-            said, told = transport.push(store.path, peer.url, specs, peer=peer.name, timeout=budget)
+            try:
+                said, told = transport.push(
+                    store.path, peer.url, specs, peer=peer.name, timeout=budget
+                )
+            except MindgitError as e:
+                if n == 0:
+                    raise  # nothing was sent: the peer cannot be reached
+                # The chains are at the peer: raised, the push said it had sent nothing and
+                # recorded none of them; its refs not sent are what failed.
+                unsent = {o.ref: one_line(str(e)) for o in batch}
+                break
             results += said
             messages = "\n".join(m for m in (messages, told) if m)
         by_ref = {r.ref: r for r in results}
@@ -206,7 +218,11 @@ def _push(
                         RefOutcome(offer.ref, "up-to-date", offer.commit, theirs, offer.commit)
                     )
                     continue
-                reason = (result.reason or result.summary) if result is not None else "no answer"
+                reason = (
+                    (result.reason or result.summary)
+                    if result is not None
+                    else unsent.get(offer.ref, "no answer")
+                )
                 outcomes.append(RefOutcome(offer.ref, "rejected", theirs, theirs, theirs, reason))
                 continue
             status = _PUSHED.get(result.flag, "pushed")
