@@ -29,12 +29,25 @@ class ResultHeld(MindgitError):
         super().__init__(
             f"run {run_id}'s result {commit[:12]} is on experiment {experiment!r}; "
             "nothing was changed",
-            hint="without the run its fitness claim cannot be re-checked (verify --recompute) "
-            "nor its lineage walked; delete it anyway with --force",
+            hint="without the run its fitness claim cannot be re-checked (`verify --recompute` "
+            "then fails on it) nor its lineage walked; delete it anyway with --force",
         )
         self.run_id = run_id
         self.experiment = experiment
         self.commit = commit
+
+
+class RunIsLink(MindgitError):
+    """``refs/runs/<id>`` is a symbolic ref made by hand, not a run."""
+
+    def __init__(self, run_id: str, target: str) -> None:
+        ref = RUNS_PREFIX + run_id
+        super().__init__(
+            f"{ref} is a symbolic ref to {target}, not a run; nothing was changed",
+            hint=f"remove the link itself with `git update-ref --no-deref -d {ref}`",
+        )
+        self.run_id = run_id
+        self.target = target
 
 
 class RunDeleteFailed(MindgitError):
@@ -46,8 +59,8 @@ class RunDeleteFailed(MindgitError):
 def delete_run(store: Store, run_id: str, *, force: bool = False) -> str:
     """Delete run ``run_id``; its tip before, which restores it (see the module docstring).
 
-    Raises :class:`~mindgit.evolve.run.UnknownRun`, :class:`ResultHeld` (unless ``force``),
-    :class:`~mindgit.evolve.run.RunBusy` while it is evolved, or
+    Raises :class:`~mindgit.evolve.run.UnknownRun`, :class:`RunIsLink`, :class:`ResultHeld`
+    (unless ``force``), :class:`~mindgit.evolve.run.RunBusy` while it is evolved, or
     :class:`~mindgit.store.refs.RefMoved` when it moved meanwhile.
     """
     run_id = check_run_id(run_id)
@@ -55,16 +68,28 @@ def delete_run(store: Store, run_id: str, *, force: bool = False) -> str:
     tip = read_ref(store.repo, ref)
     if tip is None:
         raise UnknownRun(run_id)
+    link = _link_target(store.repo, ref)
+    if link is not None:
+        # The ref protocol refuses to move a ref through a link, and its hint named the run
+        # the link points at: following it deleted the wrong run.
+        raise RunIsLink(run_id, link)
     with run_lock(store, run_id):
         if not force:
             held = _result_holder(store, run_id)
             if held is not None:
                 raise ResultHeld(run_id, *held)
-        # A link made by hand goes itself, not the run it names.
         failed = delete_ref(store.repo, ref, tip, wait=store.lock_wait)
     if failed is not None:
         raise RunDeleteFailed(run_id, failed)
     return tip
+
+
+def _link_target(repo: pygit2.Repository, ref: str) -> str | None:
+    """The ref a symbolic ``ref`` names, or None when it is a plain ref."""
+    found = repo.lookup_reference(ref)  # it exists: read_ref just resolved it
+    if found.type == pygit2.enums.ReferenceType.SYMBOLIC:
+        return str(found.target)
+    return None
 
 
 def _result_holder(store: Store, run_id: str) -> tuple[str, str] | None:

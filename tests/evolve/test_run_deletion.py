@@ -102,3 +102,25 @@ def test_the_command_refuses(
     assert out.code == code and said in out.err, out.err
     assert len(out.err.strip().splitlines()) == 1
     assert snapshot(node.path) == before
+
+
+def test_a_link_made_by_hand_is_named_as_such_and_kept(node: Store, mg: Mg) -> None:
+    run = start_run(node, str(RASTRIGIN), PARAMS, should_stop=stop_after(1))
+    link = "fedcba987654"
+    git("--git-dir", str(node.path), "symbolic-ref", f"refs/runs/{link}", f"refs/runs/{run.run_id}")
+    before = snapshot(node.path)
+    out = mg("--store", str(node.path), "runs", "--delete", link, "--force")
+    assert out.code == 1
+    assert out.err.startswith(f"mindgit: error: refs/runs/{link} is a symbolic ref to"), out.err
+    # The hint named the run the link points at: following it deleted the wrong run.
+    assert (
+        "git update-ref --no-deref -d" in out.err and f"name refs/runs/{run.run_id}" not in out.err
+    )
+    assert snapshot(node.path) == before
+
+
+def test_the_refusal_says_verify_recompute_fails_afterwards(node: Store) -> None:
+    run = start_run(node, str(RASTRIGIN), PARAMS)
+    with pytest.raises(ResultHeld) as e:
+        delete_run(node, run.run_id)
+    assert e.value.hint is not None and "verify --recompute` then fails" in e.value.hint
