@@ -47,7 +47,12 @@ def main() -> None:
     if interrupted:
         from mindgit.cli.main import interrupted as report
 
-        code = report(sys.argv[1:])
+        try:
+            code = report(sys.argv[1:])
+        except (OSError, ValueError):
+            # The --json document could not be written (its reader gone, stdout closed): the
+            # line on stderr went first, and the command was interrupted all the same.
+            code = 130
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:  # None: started with the descriptor closed
                 with contextlib.suppress(OSError, ValueError):

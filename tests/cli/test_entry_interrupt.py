@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -100,3 +101,22 @@ def test_a_command_module_that_cannot_be_imported_is_one_line() -> None:
     assert done.returncode == 3, done.stderr
     assert done.stderr.startswith("mindgit: error: internal error: ModuleNotFoundError")
     assert len(done.stderr.splitlines()) == 1
+
+
+def test_with_json_and_the_reader_of_stdout_gone_still_one_line_and_130() -> None:
+    # The error document could not be written: a BrokenPipeError traceback and exit 1.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", INTERRUPTED_IMPORT, "click", "id", "--json"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "mindgit: error: interrupted\n"
