@@ -12,6 +12,8 @@ Deletion does not travel: a peer that holds the run brings it back at the next p
 
 from __future__ import annotations
 
+import contextlib
+
 import pygit2
 
 from mindgit.errors import MindgitError
@@ -23,17 +25,20 @@ from mindgit.store.verify import trailer
 
 
 class ResultHeld(MindgitError):
-    """The run's result is on an experiment."""
+    """The run's result is on an experiment (``experiment``), or where another run started
+    (``run``)."""
 
-    def __init__(self, run_id: str, experiment: str, commit: str) -> None:
+    def __init__(self, run_id: str, holder: str, commit: str) -> None:
+        kind, _, name = holder.partition(" ")
+        where = f"on experiment {name!r}" if kind == "experiment" else f"where run {name} started"
         super().__init__(
-            f"run {run_id}'s result {commit[:12]} is on experiment {experiment!r}; "
-            "nothing was changed",
+            f"run {run_id}'s result {commit[:12]} is {where}; nothing was changed",
             hint="without the run its fitness claim cannot be re-checked (`verify --recompute` "
             "then fails on it) nor its lineage walked; delete it anyway with --force",
         )
         self.run_id = run_id
-        self.experiment = experiment
+        self.experiment = name if kind == "experiment" else None
+        self.run = name if kind == "run" else None
         self.commit = commit
 
 
@@ -51,8 +56,8 @@ class RunIsLink(MindgitError):
 
 
 class RunDeleteFailed(MindgitError):
-    def __init__(self, run_id: str, detail: str) -> None:
-        super().__init__(f"cannot delete run {run_id}: {detail}")
+    def __init__(self, run_id: str, detail: str, hint: str | None = None) -> None:
+        super().__init__(f"cannot delete run {run_id}: {detail}", hint=hint)
         self.run_id = run_id
 
 
@@ -93,17 +98,31 @@ def _link_target(repo: pygit2.Repository, ref: str) -> str | None:
 
 
 def _result_holder(store: Store, run_id: str) -> tuple[str, str] | None:
-    """An experiment whose history holds a commit of the run's (its result, merged or not),
-    and that commit."""
+    """What holds a commit of the run's (its result, merged or not) in its history: an
+    experiment (``"experiment NAME"``) or another run started from it (``"run ID"``); and
+    that commit."""
     repo = store.repo
     heads: dict[str, str] = {}
     for name in store.experiments():
         try:
             head = read_ref(repo, HEADS + name)
         except MindgitError:
-            continue  # a damaged ref holds nothing
+            # Whether it holds the result cannot be told: only --force goes on.
+            raise RunDeleteFailed(
+                run_id,
+                f"experiment {name!r} cannot be read, so whether it holds the run's result "
+                "cannot be told; nothing was changed",
+                hint="repair or delete that experiment, or delete the run anyway with --force",
+            ) from None
         if head is not None:
-            heads[name] = head
+            heads[f"experiment {name}"] = head
+    for ref in repo.references:
+        other = ref.removeprefix(RUNS_PREFIX)
+        if ref.startswith(RUNS_PREFIX) and other != run_id:
+            with contextlib.suppress(MindgitError):  # a damaged run is no run of anyone's
+                tip = read_ref(repo, ref)
+                if tip is not None:
+                    heads[f"run {other}"] = tip
     walker = repo.walk(None, pygit2.enums.SortMode.NONE)
     for head in set(heads.values()):
         try:
@@ -116,9 +135,9 @@ def _result_holder(store: Store, run_id: str) -> tuple[str, str] | None:
             # A cheap look at the bytes first: most commits name no run at all.
             if needle in commit.message and trailer(commit.message, TRAILER_RUN) == run_id:
                 found = str(commit.id)
-                for name, head in sorted(heads.items()):
+                for holder, head in sorted(heads.items()):
                     if head == found or repo.descendant_of(head, found):
-                        return name, found
+                        return holder, found
     except pygit2.GitError:
         # A history with a lost commit: what holds the result cannot be told, so it is kept.
         raise RunDeleteFailed(

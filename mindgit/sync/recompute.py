@@ -386,7 +386,8 @@ class Recomputer:
         tip = read_run(self.repo, claim.run_id)
         if tip is None:
             raise _Unverifiable(
-                f"run {claim.run_id} is not in this store (fetch refs/runs/* to re-check it)"
+                f"run {claim.run_id} is not in this store (fetch refs/runs/*, or restore a run "
+                "deleted here, to re-check it)"
             )
         problems = []
         module_text = trailer(commit.message, TRAILER_MODULE)

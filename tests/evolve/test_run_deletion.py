@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mindgit.evolve.run import RunBusy, UnknownRun, run_lock, start_run
-from mindgit.evolve.run_deletion import ResultHeld, delete_run
+from mindgit.evolve.run_deletion import ResultHeld, RunDeleteFailed, delete_run
 from mindgit.evolve.runs import list_runs
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Store
@@ -124,3 +124,28 @@ def test_the_refusal_says_verify_recompute_fails_afterwards(node: Store) -> None
     with pytest.raises(ResultHeld) as e:
         delete_run(node, run.run_id)
     assert e.value.hint is not None and "verify --recompute` then fails" in e.value.hint
+
+
+def test_a_result_another_run_started_from_counts(node: Store) -> None:
+    """The experiment moved on past both runs (its ref deleted here): the later run's history
+    still starts at the earlier run's result."""
+    before = node.head()
+    first = start_run(node, str(RASTRIGIN), PARAMS)
+    assert first.result_commit is not None
+    second = start_run(node, str(RASTRIGIN), RunParams(population=4, generations=2, seed=9))
+    node.fork("other", start=before)
+    git("--git-dir", str(node.path), "update-ref", "-d", "refs/heads/main")
+    with pytest.raises(ResultHeld) as e:
+        delete_run(node, first.run_id)
+    assert (e.value.run, e.value.experiment) == (second.run_id, None)
+    assert f"is where run {second.run_id} started" in str(e.value)
+
+
+def test_an_experiment_that_cannot_be_read_stops_it_without_force(node: Store) -> None:
+    run = start_run(node, str(RASTRIGIN), PARAMS, should_stop=stop_after(1))
+    (node.path / "refs" / "heads" / "broken").write_text("garbage\n")
+    before = snapshot(node.path)
+    with pytest.raises(RunDeleteFailed, match="experiment 'broken' cannot be read"):
+        delete_run(node, run.run_id)
+    assert snapshot(node.path) == before
+    delete_run(node, run.run_id, force=True)

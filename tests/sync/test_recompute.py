@@ -223,7 +223,7 @@ def test_a_result_whose_run_is_absent_cannot_be_rechecked(
     assert problem.commit == result.result_commit
     assert problem.reason == (
         f"cannot be re-checked: run {result.run_id} is not in this store "
-        "(fetch refs/runs/* to re-check it)"
+        "(fetch refs/runs/*, or restore a run deleted here, to re-check it)"
     )
 
 
