@@ -65,7 +65,7 @@ from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
 from mindgit.store.packs import PackWriter
-from mindgit.store.refs import RefError, lock_held, read_ref, update_ref
+from mindgit.store.refs import RefError, lock_held, read_ref, remove_dead_lock, update_ref
 from mindgit.store.repository import (
     HEADS,
     Store,
@@ -408,6 +408,10 @@ def import_af(
         _check_names(store, names, label)  # refused, as importing a file twice is
     _check_names(store, names, label, done)  # an experiment taken since the first look
     todo = [plan for plan in plans if plan.experiment not in done]
+    for experiment in done:
+        # The import cut short may have died with the ref in place and its lock still there:
+        # nothing writes that ref now to clear it.
+        remove_dead_lock(store.repo, HEADS + experiment)
     _ = store.signing_key  # a bad key or an unfinished rotation: before any object is written
     # One pack for every block of every agent: an agent's messages are thousands of blocks,
     # which as loose objects cost a file (and ~1 ms) each.

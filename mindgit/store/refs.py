@@ -511,6 +511,13 @@ def lock_held(repo: pygit2.Repository, ref: str) -> bool:
     return not _dead_holder(token)
 
 
+def remove_dead_lock(repo: pygit2.Repository, ref: str) -> bool:
+    """Remove ``ref``'s lock file if a mindgit process that has died left it (killed between
+    putting the ref's new value in place and removing its lock); True if it was removed. A live
+    writer's lock, or git's own, is left alone."""
+    return _break_stale(Path(repo.path) / (ref + ".lock"), Path(repo.path))
+
+
 def _break_stale(lock: Path, gitdir: Path) -> bool:
     """Remove ``lock`` if the process that took it has died; True if it was removed.
 

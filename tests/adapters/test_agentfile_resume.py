@@ -81,3 +81,17 @@ def test_json_marks_the_agents_made_before(store: Store, mg: Mg) -> None:
         (first, True),
         (second, False),
     ]
+
+
+def test_a_dead_writer_s_lock_on_an_agent_made_before_is_removed(store: Store) -> None:
+    """Killed with the first agent's ref in place and its lock not yet removed: nothing writes
+    that ref again to clear the lock, so the rerun does (the kill test saw it 1 run in ~10)."""
+    from tests.store.test_kill_audit import die_holding
+
+    first, second = cut_short(store)
+    kept = store.head(first)
+    lock = die_holding(store, f"refs/heads/{first}")
+    again = import_af(store, EVIE)
+    assert [(a.experiment, a.earlier) for a in again] == [(first, True), (second, False)]
+    assert not lock.exists()
+    assert store.head(first) == kept
