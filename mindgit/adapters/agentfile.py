@@ -404,9 +404,9 @@ def import_af(
     # An import cut short (killed between two agents' refs) is finished by running it again:
     # the agents it made are kept, the others made. All made already is no import at all.
     done = _already_imported(store, plans)
-    if len(done) == len(plans):
-        _check_names(store, names, label)  # refused, as importing a file twice is
-    _check_names(store, names, label, done)  # an experiment taken since the first look
+    # Looked at again: one taken since the first look is refused; so is every name when all
+    # are made already, as importing a file twice is.
+    _check_names(store, names, label, done if len(done) < len(plans) else None)
     todo = [plan for plan in plans if plan.experiment not in done]
     for experiment in done:
         # The import cut short may have died with the ref in place and its lock still there:

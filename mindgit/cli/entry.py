@@ -25,13 +25,9 @@ def main() -> None:
     def hold(signum: int, frame: FrameType | None) -> None:
         interrupted.append(signum)
 
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        # Started with Ctrl-C ignored (a script's background job): it stays ignored.
-        from mindgit.cli.main import main as run
-
-        run()
-        return
-    previous = signal.signal(signal.SIGINT, hold)
+    # Started with Ctrl-C ignored (a script's background job), it stays ignored.
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    previous = None if ignored else signal.signal(signal.SIGINT, hold)
     try:
         from mindgit.cli.main import COMMANDS
         from mindgit.cli.main import main as run
@@ -43,7 +39,8 @@ def main() -> None:
             with contextlib.suppress(Exception):
                 importlib.import_module(f"mindgit.cli.commands.{spec[0]}")
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if not ignored:
+            signal.signal(signal.SIGINT, previous)
     if interrupted:
         from mindgit.cli.main import interrupted as report
 

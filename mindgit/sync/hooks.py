@@ -354,14 +354,14 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     chains, unread = keychains.read_chains_in(repo, after, budget)
     # A chain left unread would bound none of the keys it retires: the push that brings the
     # chains over the limit (a trusted node's own long chains, say) is refused whole.
-    over = [p for p in unread if keychains.OVER_BUDGET.format(budget) in p.reason]
+    over = keychains.over_budget(unread, budget)
     standing = standing_forks(chains, named)
     if over or standing:
         return problems + over[:1] + standing
     with tempfile.TemporaryDirectory(prefix="mindgit-hook-") as scratch:
         gated = check_updates(
             repo,
-            keychains.rotated_trust_of(repo, trust, chains, Path(scratch)),
+            keychains.rotated_trust(repo, trust, chains, Path(scratch)),
             named,
             allow_rewind=policy.allow_rewind,
             allow_delete=policy.allow_delete,

@@ -41,8 +41,7 @@ MAX_CHAIN = 1000
 # Announcements one pull reads in all its chains (each costs ~1 ms of signature checks, and a
 # pull reads them several times): MAX_REFS chains of MAX_CHAIN would take hours.
 MAX_ANNOUNCEMENTS = 4096
-# How a chain left unread for that limit is named (read_chains_in): a reader that trusts by the
-# chains it reads must refuse rather than go on without one (it would unbound a retired key).
+# How a chain left unread for that limit is named (read_chains_in; over_budget finds them).
 OVER_BUDGET = "over {} announcements in all"
 
 
@@ -203,28 +202,15 @@ def plan_rotations_in(
 
 
 def rotated_trust(
-    repo: pygit2.Repository, trust: TrustStore, tips: Mapping[str, str], scratch: Path
-) -> TrustStore:
-    """``trust`` as the key chains ending at ``tips`` (synced ref -> tip) rotate it, by
-    ``apply_rotations``' rule: a copy under ``scratch``, or ``trust`` itself if they change
-    nothing. For a repository with no store of its own (a server's gate, a CI checkout), whose
-    trust file stays as written.
-
-    A chain with a problem is left out (a gate names those problems itself): among them one
-    whose announcements are not each signed by the key they retire (``read_chain_in``), which
-    a chain nobody verified may be (put in place before a server's hook was installed, or in a
-    checkout made from anywhere), and every chain of a fork (:func:`forks`).
-    """
-    if not tips:
-        return trust
-    by_ref, _ = read_chains_in(repo, tips)
-    return rotated_trust_of(repo, trust, by_ref, scratch)
-
-
-def rotated_trust_of(
     repo: pygit2.Repository, trust: TrustStore, by_ref: Mapping[str, Chain], scratch: Path
 ) -> TrustStore:
-    """:func:`rotated_trust` of chains read already (ref -> chain, :func:`read_chains_in`)."""
+    """``trust`` as the key chains ``by_ref`` (ref -> chain, :func:`read_chains_in`) rotate it,
+    by ``apply_rotations``' rule: a copy under ``scratch``, or ``trust`` itself if they change
+    nothing. For a repository with no store of its own (a server's gate, a CI checkout), whose
+    trust file stays as written. A chain ``read_chains_in`` could not read is not among them
+    (one whose announcements are not each signed by the key they retire, say), and every
+    chain of a fork (:func:`forks`) is left out.
+    """
     # Which fork is the node's cannot be told: neither is believed (whoever reads them says
     # so: a gate refuses the push, verify fails).
     forked = {f.ref for f in forks(by_ref)}
@@ -261,6 +247,14 @@ def forks(chains: Mapping[str, Chain]) -> list[Fork]:
                 found.append(Fork(ref, others[0], old, commit))
                 break
     return found
+
+
+def over_budget(problems: Iterable[Problem], budget: int = MAX_ANNOUNCEMENTS) -> list[Problem]:
+    """Those of :func:`read_chains_in`'s ``problems`` that are chains left unread for the
+    ``budget``: a reader that trusts by the chains it reads must refuse rather than go on
+    without them (their retired keys would be bounded by nothing)."""
+    limit = OVER_BUDGET.format(budget)
+    return [p for p in problems if limit in p.reason]
 
 
 def chain_problems(

@@ -243,8 +243,10 @@ def follow_rotations(store: Store, outcomes: Iterable[RotationOutcome]) -> list[
         for o in outcomes
         if o.status != "refused" and o.old is not None and o.new is not None
     }
+    if not moved:
+        return []
     changed = []
-    for peer in list_peers(store) if moved else []:
+    for peer in list_peers(store):
         if peer.node is None:
             continue
         node, passed = peer.node, set()

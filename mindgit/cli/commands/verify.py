@@ -75,13 +75,14 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     tips = keychains.held_chains(repo, skip_unreadable=True)
     budget = keychains.MAX_ANNOUNCEMENTS
     chains, unread = keychains.read_chains_in(repo, tips, budget)
-    trust = keychains.rotated_trust_of(repo, TrustStore(trust_file), chains, scratch)
+    trust = keychains.rotated_trust(repo, TrustStore(trust_file), chains, scratch)
     # A chain left unread bounds none of the keys it retires: the check fails.
+    unread_tips = {p.commit for p in keychains.over_budget(unread, budget)}
     limit = keychains.OVER_BUDGET.format(budget)
     over = tuple(
         RefProblem(ref, f"not read: the key chains here hold {limit}; not followed")
         for ref, tip in sorted(tips.items())
-        if ref not in chains and any(p.commit == tip and limit in p.reason for p in unread)
+        if ref not in chains and tip in unread_tips
     )
     # A fork is someone holding a node's key (a thief, a leak) rotating it otherwise: which
     # chain is the node's cannot be told, neither is followed, and the check fails.
