@@ -404,14 +404,14 @@ def import_af(
     # An import cut short (killed between two agents' refs) is finished by running it again:
     # the agents it made are kept, the others made. All made already is no import at all.
     done = _already_imported(store, plans)
+    for experiment in done:
+        # The import cut short may have died with the ref in place and its lock still there
+        # (its last ref too, when all are made): nothing writes that ref now to clear it.
+        remove_dead_lock(store.repo, HEADS + experiment)
     # Looked at again: one taken since the first look is refused; so is every name when all
     # are made already, as importing a file twice is.
     _check_names(store, names, label, done if len(done) < len(plans) else None)
     todo = [plan for plan in plans if plan.experiment not in done]
-    for experiment in done:
-        # The import cut short may have died with the ref in place and its lock still there:
-        # nothing writes that ref now to clear it.
-        remove_dead_lock(store.repo, HEADS + experiment)
     _ = store.signing_key  # a bad key or an unfinished rotation: before any object is written
     # One pack for every block of every agent: an agent's messages are thousands of blocks,
     # which as loose objects cost a file (and ~1 ms) each.

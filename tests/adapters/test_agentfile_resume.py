@@ -95,3 +95,15 @@ def test_a_dead_writer_s_lock_on_an_agent_made_before_is_removed(store: Store) -
     assert [(a.experiment, a.earlier) for a in again] == [(first, True), (second, False)]
     assert not lock.exists()
     assert store.head(first) == kept
+
+
+def test_a_dead_writer_s_lock_goes_when_every_agent_was_made(store: Store) -> None:
+    """Killed after its last ref was in place, before that ref's lock went: the rerun refuses
+    (all were made) and removes the lock all the same (the kill test saw it under load)."""
+    from tests.store.test_kill_audit import die_holding
+
+    _, second = import_af(store, EVIE)
+    lock = die_holding(store, f"refs/heads/{second.experiment}")
+    with pytest.raises(MindgitError, match="already exists"):
+        import_af(store, EVIE)
+    assert not lock.exists()
