@@ -199,19 +199,23 @@ def cat(store: Store, cid: CID) -> bytes:
 
     Manifests, thoughts, memories and data blocks are found by name in the state trees, newest
     commits first; a history block (see ``car_history``) is recomputed from the commits.
-    Raises ``BlockNotFound`` when no experiment holds it.
+    Raises ``BlockNotFound`` when no experiment holds it, and ``StateNotFound`` when states
+    hold it only as something other than a regular file (as ``layout.read_thought`` refuses).
     """
     if cid.codec != DAG_JSON or cid.hash_code != SHA2_256:
         raise BlockNotFound(cid, "mindgit keeps only DAG-JSON blocks named by sha2-256")
     repo = store.repo
     tips = _experiment_tips(repo)
-    found = _find_in_states(repo, tips, cid)
+    found, odd = _find_in_states(repo, tips, cid)
     if found is None:
         for item in state_history(repo, tips, skip_non_states=True):
             if item.block.cid == cid:
                 found = item.block.data
                 break
     if found is None:
+        if odd is not None:
+            # Held only as something other than a regular file: refused as `show` refuses it.
+            raise odd
         raise BlockNotFound(cid)
     cid.verify(found)
     return found
@@ -244,26 +248,55 @@ def _newest_first(repo: pygit2.Repository, tips: list[str]) -> Iterator[pygit2.C
     yield from naming_missing(iter(walker))
 
 
-def _find_in_states(repo: pygit2.Repository, tips: list[str], cid: CID) -> bytes | None:
+def _find_in_states(
+    repo: pygit2.Repository, tips: list[str], cid: CID
+) -> tuple[bytes | None, layout.StateNotFound | None]:
+    """The block's bytes from the newest state holding it as a regular file, else None and why
+    the first state to hold it otherwise cannot serve it (None when no state holds it)."""
     name = str(cid)
     seen_trees: set[pygit2.Oid] = set()
     manifests: set[pygit2.Oid] = set()
+    odd: layout.StateNotFound | None = None
     for commit in _newest_first(repo, tips):
         tree = layout.commit_tree(repo, commit)
         if tree.id in seen_trees or layout.MANIFEST not in tree:
             continue
         seen_trees.add(tree.id)
-        blob = tree[layout.MANIFEST].id
-        if blob not in manifests:
-            manifests.add(blob)
-            data = read_blob(repo, blob, f"the manifest of commit {commit.id}")
+        entry = tree[layout.MANIFEST]
+        if entry.filemode != layout.BLOB:
+            # read_state refuses such a manifest (a symlink's blob was served as the manifest,
+            # a gitlink's commit, absent, failed every cat as a missing object): unread.
+            if odd is None and _blob_is(repo, entry.id, cid):
+                odd = layout.StateNotFound(
+                    f"{layout.MANIFEST} in tree {tree.id} is not a regular file"
+                )
+        elif entry.id not in manifests:
+            manifests.add(entry.id)
+            data = read_blob(repo, entry.id, f"the manifest of commit {commit.id}")
             if CID.of(data) == cid:
-                return data
-        for dirname in (layout.THOUGHTS, layout.BLOCKS):
+                return data, None
+        for dirname, what in ((layout.THOUGHTS, "thought"), (layout.BLOCKS, "block")):
             sub = _subtree(repo, tree, dirname)
             if sub is None or sub.id in seen_trees:
                 continue
             seen_trees.add(sub.id)
-            if name in sub:
-                return read_blob(repo, sub[name].id, f"block {name}")
-    return None
+            if name not in sub:
+                continue
+            found = sub[name]
+            if found.filemode == layout.BLOB:
+                return read_blob(repo, found.id, f"block {name}"), None
+            # As read_thought and read_block refuse it (and verify): an executable's or a
+            # symlink's blob was served as the block, a gitlink's commit was "missing". Another
+            # state may still hold it as a regular file, which is then what is served.
+            if odd is None:
+                odd = layout.StateNotFound(f"{what} {cid} in tree {tree.id} is not a regular file")
+    return None, odd
+
+
+def _blob_is(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID) -> bool:
+    """Whether ``oid`` names a blob present in ``repo`` whose bytes are block ``cid``."""
+    try:
+        obj = repo.get(oid)
+    except pygit2.GitError as error:
+        raise layout.damage(repo, oid, error) from None
+    return isinstance(obj, pygit2.Blob) and CID.of(obj.read_raw()) == cid

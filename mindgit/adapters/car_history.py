@@ -299,6 +299,11 @@ def state_history(
             history[oid] = None
             continue
         entry = tree[layout.MANIFEST]
+        if skip_non_states and entry.filemode != layout.BLOB:
+            # cat: read_state refuses such a manifest, so the commit has no state and no
+            # history block (a gitlink's absent commit failed every cat as a missing object).
+            history[oid] = None
+            continue
         manifest = manifests.get(entry.id)
         if manifest is None:
             manifest = CID.of(read_blob(repo, entry.id, f"the manifest of commit {oid}"))
