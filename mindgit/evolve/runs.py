@@ -285,12 +285,29 @@ class RunLineage:
 
 
 @dataclass(frozen=True, slots=True)
+class LineageStop:
+    """Why a lineage ends at a commit that is itself a run's result: that run (``run_id``)
+    cannot be walked (``reason``, one line)."""
+
+    commit: str
+    run_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Lineage:
-    """Where a state came from: the runs that bred it, newest first, and the origin commit."""
+    """Where a state came from: the runs that bred it, newest first, and the origin commit.
+
+    ``stop`` is None when the origin is where the first run started from something no run
+    made; otherwise the origin is an earlier run's result and ``stop`` says why the walk
+    ended there (the run was deleted or never fetched, its ref is damaged, or the chain
+    is over ``MAX_RUN_CHAIN`` runs long).
+    """
 
     state: CID
     runs: tuple[RunLineage, ...]
     origin: str
+    stop: LineageStop | None = None
 
 
 def lineage(store: Store, target: str, *, everyone: bool = True) -> Lineage:
@@ -306,15 +323,28 @@ def lineage(store: Store, target: str, *, everyone: bool = True) -> Lineage:
     state, run_tip, generation = _locate(store, target)
     runs: list[RunLineage] = []
     origin = run_tip.info.start_commit
-    for _ in range(MAX_RUN_CHAIN):
+    stop: LineageStop | None = None
+    while True:
         rl = _walk(store, run_tip, generation, state, everyone)
         runs.append(rl)
         origin = rl.start_commit
-        nxt = _result_source(store, origin)
-        if nxt is None:
+        result = _result_trailers(store, origin)
+        if result is None:
             break
-        run_tip, generation, state = nxt
-    return Lineage(runs[0].generations[0][0].state, tuple(runs), origin)
+        run_id, generation, state = result
+        # A result whose run cannot be read ended the walk here with no word: the origin then
+        # looked like a commit no run made (after `runs --delete RUN --force`, say).
+        why, tip = _next_run(store, run_id)
+        if tip is not None and len(runs) == MAX_RUN_CHAIN:
+            why = f"which is past the {MAX_RUN_CHAIN} runs lineage follows"
+        if why is not None:
+            if _is_run_id(run_id):
+                why = f"it is the result of run {run_id}, {why}"
+            stop = LineageStop(origin, run_id, why)
+            break
+        assert tip is not None
+        run_tip = tip
+    return Lineage(runs[0].generations[0][0].state, tuple(runs), origin, stop)
 
 
 def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
@@ -369,7 +399,43 @@ def _best_of(tip: RunTip) -> tuple[CID, RunTip, int]:
 
 
 def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | None:
-    """If ``commit_id`` records a run's result: that run, the generation and the state."""
+    """If ``commit_id`` records the result of a run this store can read: that run, the
+    generation and the state."""
+    result = _result_trailers(store, commit_id)
+    if result is None:
+        return None
+    try:
+        tip = read_run(store.repo, result[0])
+    except MindgitError:
+        return None
+    if tip is None:
+        return None
+    return tip, result[1], result[2]
+
+
+def _next_run(store: Store, run_id: str) -> tuple[str | None, RunTip | None]:
+    """The run a result's trailer names, or why it cannot be walked."""
+    if not _is_run_id(run_id):
+        return f"its {TRAILER_RUN} trailer {run_id!r} is not a run id", None
+    try:
+        tip = read_run(store.repo, run_id)
+    except MindgitError as error:
+        return f"which cannot be read: {error}", None
+    if tip is None:
+        return "which is not in this store (deleted, or never fetched)", None
+    return None, tip
+
+
+def _is_run_id(text: str) -> bool:
+    try:
+        return check_run_id(text) == text
+    except UsageError:
+        return False
+
+
+def _result_trailers(store: Store, commit_id: str) -> tuple[str, int, CID] | None:
+    """If ``commit_id``'s message records a run's result: the run id, generation and state it
+    names (the run itself may not be in the store)."""
     commit = as_commit(store.repo.get(commit_id))
     if commit is None:
         return None
@@ -378,16 +444,10 @@ def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | No
     state = trailer(commit.message, STATE_TRAILER)
     if run_id is None or gen is None or state is None or not gen.isdigit():
         return None
-    try:
-        tip = read_run(store.repo, run_id)
-    except MindgitError:
-        return None
-    if tip is None:
-        return None
     cid = parse_cid(state)
     if cid is None:
         return None
-    return tip, int(gen), cid
+    return run_id, int(gen), cid
 
 
 def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:

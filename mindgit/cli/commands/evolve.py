@@ -646,6 +646,13 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
                     }
                     for r in lin.runs
                 ],
+                "stop": None
+                if lin.stop is None
+                else {
+                    "commit": lin.stop.commit,
+                    "run": lin.stop.run_id,
+                    "reason": lin.stop.reason,
+                },
             }
         )
         return
@@ -669,6 +676,9 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
                 prev = str(a.state)
         click.echo(f"  start {r.start_commit}  state {r.start_state}")
     click.echo(f"origin {lin.origin}")
+    if lin.stop is not None:
+        # The origin is a run's result all the same: said, not left to look like a plain start.
+        click.echo(f"stops at {lin.stop.commit}: {one_line(lin.stop.reason)}")
 
 
 @click.command()
