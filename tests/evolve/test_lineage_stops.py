@@ -38,7 +38,7 @@ def two_runs(node: Store) -> tuple[str, str, str]:
 
 
 def test_an_unbroken_chain_has_no_stop(node: Store, mg: Mg) -> None:
-    first, result, second = two_runs(node)
+    first, _, second = two_runs(node)
     lin = lineage(node, second)
     assert [r.run_id for r in lin.runs] == [second, first]
     assert lin.stop is None
@@ -103,10 +103,13 @@ def test_a_result_trailer_that_names_no_run(node: Store, mg: Mg) -> None:
 def test_the_chain_limit_is_where_the_lineage_stops(
     node: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, result, second = two_runs(node)
+    first, _, second = two_runs(node)
     # At the real limit this needs 101 runs; the walk is the same at a lowered one.
     monkeypatch.setattr(evolve_runs, "MAX_RUN_CHAIN", 1)
     lin = lineage(node, second)
     assert [r.run_id for r in lin.runs] == [second]
     assert lin.stop is not None
-    assert lin.stop.reason == f"it is the result of run {first}, which is past the 1 runs lineage follows"
+    assert (
+        lin.stop.reason
+        == f"it is the result of run {first}, which is past the 1 runs lineage follows"
+    )
