@@ -377,6 +377,28 @@ def _check_names(
         raise BadExperimentName(source, "two agents would get the same experiment name")
 
 
+def _check_suffix_room(name: str, names: Sequence[str], source: str) -> None:
+    """Refuse a given ``name`` that fits alone but not with a several-agent file's suffixes.
+
+    How many agents a file holds is known only once it is read, so such a name is the file's
+    error (exit 1); the check_ref_name failure it led to said "invalid ref name" of a name of
+    valid characters, with no word of its length.
+    """
+    over = next((made for made in names if len(made.rsplit("/", 1)[-1]) > _SLUG_MAX), None)
+    if over is None:
+        return
+    room = _SLUG_MAX - len(f"-{len(names)}")
+    part, after = ("its last part is", " after its last '/'") if "/" in name else ("it is", "")
+    length = len(over.rsplit("/", 1)[-1])
+    raise BadExperimentName(
+        source,
+        f"experiment name {over!r} (the name given, suffixed for one of the file's "
+        f"{len(names)} agents): {part} {length} characters long, over the {_SLUG_MAX} mindgit "
+        "allows",
+        hint=f"give --as a name of at most {room} characters{after} for this file",
+    )
+
+
 def import_af(
     store: Store,
     source: str | os.PathLike[str] | IO[bytes],
@@ -392,6 +414,8 @@ def import_af(
     value, style = parse_document(data, label)
     parts = fmt.split_file(value, label)
     names = experiment_names([a.agent.get("name") for a in parts.agents], name)
+    if name is not None and len(names) > 1:
+        _check_suffix_room(name, names, label)
     _check_names(store, names, label, _imported_here(store, names))
     file_node = _file_block(parts, style, value)
     _check_size(file_node, label, "the file's own part (all but its agents), af.file,")
