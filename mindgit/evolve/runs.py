@@ -49,6 +49,18 @@ class NotFromARun(MindgitError):
         self.what = what
 
 
+class ResultRunUnreadable(NotFromARun):
+    """A run's result commit whose run cannot be read (deleted, never fetched, damaged)."""
+
+    def __init__(self, commit: str, why: str) -> None:
+        MindgitError.__init__(
+            self,
+            f"commit {commit[:12]}: {why}",
+            hint="`mindgit runs` lists the runs this store holds",
+        )
+        self.what = f"commit {commit[:12]}"
+
+
 @dataclass(frozen=True, slots=True)
 class RunSummary:
     """One run as ``mindgit runs`` lists it (``generation`` is the last one written, 0-based)."""
@@ -336,10 +348,8 @@ def lineage(store: Store, target: str, *, everyone: bool = True) -> Lineage:
         # looked like a commit no run made (after `runs --delete RUN --force`, say).
         why, tip = _next_run(store, run_id)
         if tip is not None and len(runs) == MAX_RUN_CHAIN:
-            why = f"which is past the {MAX_RUN_CHAIN} runs lineage follows"
+            why = f"it is the result of run {run_id}, past the {MAX_RUN_CHAIN} runs lineage follows"
         if why is not None:
-            if _is_run_id(run_id):
-                why = f"it is the result of run {run_id}, {why}"
             stop = LineageStop(origin, run_id, why)
             break
         assert tip is not None
@@ -375,6 +385,12 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
         return _best_of(read_generation_commit(store.repo, commit_id))
     source = _result_source(store, commit_id)
     if source is None:
+        result = _result_trailers(store, commit_id)
+        why = None if result is None else _next_run(store, result[0])[0]
+        if why is not None:
+            # "not produced by a run" of a result whose run was deleted sent the user looking
+            # for another commit.
+            raise ResultRunUnreadable(commit_id, why)
         raise NotFromARun(f"commit {commit_id[:12]}")
     return source[2], source[0], source[1]
 
@@ -414,15 +430,16 @@ def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | No
 
 
 def _next_run(store: Store, run_id: str) -> tuple[str | None, RunTip | None]:
-    """The run a result's trailer names, or why it cannot be walked."""
+    """The run a result commit's trailer names, or why that commit's lineage cannot go on."""
     if not _is_run_id(run_id):
         return f"its {TRAILER_RUN} trailer {run_id!r} is not a run id", None
     try:
         tip = read_run(store.repo, run_id)
     except MindgitError as error:
-        return f"which cannot be read: {error}", None
+        return f"it is the result of run {run_id}, which cannot be read: {error}", None
     if tip is None:
-        return "which is not in this store (deleted, or never fetched)", None
+        why = f"it is the result of run {run_id}, which is not in this store"
+        return f"{why} (deleted, or never fetched)", None
     return None, tip
 
 

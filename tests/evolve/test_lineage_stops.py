@@ -109,7 +109,19 @@ def test_the_chain_limit_is_where_the_lineage_stops(
     lin = lineage(node, second)
     assert [r.run_id for r in lin.runs] == [second]
     assert lin.stop is not None
-    assert (
-        lin.stop.reason
-        == f"it is the result of run {first}, which is past the 1 runs lineage follows"
+    assert lin.stop.reason == f"it is the result of run {first}, past the 1 runs lineage follows"
+
+
+def test_lineage_of_a_result_whose_run_was_deleted_says_so(node: Store, mg: Mg) -> None:
+    first, result, _ = two_runs(node)
+    delete_run(node, first, force=True)
+    before = snapshot(node.path)
+    r = mg("--store", str(node.path), "lineage", result)
+    # It was "commit ... was not produced by a run in this store".
+    assert (r.code, r.out) == (1, "")
+    assert r.err == (
+        f"mindgit: error: commit {result[:12]}: it is the result of run {first}, which is not"
+        " in this store (deleted, or never fetched) (hint: `mindgit runs` lists the runs this"
+        " store holds)\n"
     )
+    assert not changed(before, node.path)
