@@ -8,13 +8,16 @@ handed over, so nothing that was bred is dropped on a clean stop, and a crash lo
 generations that never reached their ref.
 
 Resuming reads the run's last generation (population, scores) and continues with the stream of
-the next generation number, so a resumed run ends bit-identical to an uninterrupted one.
+the next generation number, so a resumed run ends bit-identical to an uninterrupted one. The
+result is the best individual of any generation (``_Leader``), kept in memory during the run and
+recovered from the stored generations' fitness trailers on resume (``run_best``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -63,12 +66,14 @@ from mindgit.store.generation import (
     TRAILER_GENERATION,
     TRAILER_MODULE,
     TRAILER_RUN,
+    RunFormatError,
     RunInfo,
     RunLimits,
     RunParams,
     RunTip,
     best_index,
     check_run_id,
+    read_generation_commit,
 )
 from mindgit.store.generation_check import read_manifest
 from mindgit.store.objects import as_commit
@@ -172,6 +177,11 @@ class RunResult:
     # The experiment the result was committed on: the run's own, or, when that one moved during
     # the run, result_experiment(experiment, run_id).
     result_experiment: str | None = None
+    # The generation best_state and best_score come from (None when every individual failed).
+    best_generation: int | None = None
+    # The run's start state: when it is best_state, nothing was committed (no state bred in the
+    # run beat it).
+    start_state: CID | None = None
 
     @property
     def complete(self) -> bool:
@@ -300,9 +310,14 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
             continue
         if tip is None or tip.experiment != exp:
             continue
-        if tip.record.generation + 1 < tip.info.params.generations or not _result_committed(
-            store, tip
-        ):
+        try:
+            finished = tip.record.generation + 1 >= tip.info.params.generations and (
+                _result_committed(store, tip)
+            )
+        except MindgitError as e:  # its history cannot be read for its result
+            damaged = damaged or e
+            continue
+        if not finished:
             unfinished.append(run_id)
     if not unfinished:
         if damaged is not None:
@@ -363,31 +378,32 @@ def _result_committed(store: Store, tip: RunTip) -> bool:
         assert side_commit is not None
         if trailer(side_commit.message, TRAILER_RUN) == tip.run_id:
             return True
-    best = tip.record.best
-    if best is None:
-        # Every individual of the last generation failed: there is no result to commit, so
-        # the run is finished (else every --resume would run it again).
-        return True
     head = read_ref(store.repo, HEADS + exp)
+    if head is not None:
+        walker = store.repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)
+        walker.simplify_first_parent()
+        for n, commit in enumerate(walker):
+            if n >= _RESULT_SEARCH or str(commit.id) == tip.info.start_commit:
+                break
+            if trailer(commit.message, TRAILER_RUN) == tip.run_id:
+                return True
+    # No result commit: the run is finished if it has nothing to commit. Only then is its
+    # history read for its best (once, at resume; a finished run's result is found above).
+    best = run_best(store, tip)
+    if best is None or best.state == tip.info.start_state:
+        # Every individual failed, or no state bred in the run beat the start state: there is
+        # no result to commit (else every --resume would run it again).
+        return True
     if head is None:
         # The experiment is gone and no side experiment holds the result (looked at above):
         # _commit_result puts it on one. Taken for committed, a run killed between its last
         # generation and its result lost the result for good.
         return False
     # When the best state was already the experiment's state there is no commit to find.
-    best_state = str(tip.record.individuals[best].state)
-    walker = store.repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)
-    walker.simplify_first_parent()
-    for n, commit in enumerate(walker):
-        if n >= _RESULT_SEARCH:
-            return False
-        if trailer(commit.message, TRAILER_RUN) == tip.run_id:
-            return True
-        if n == 0 and trailer(commit.message, STATE_TRAILER) == best_state:
-            return True
-        if str(commit.id) == tip.info.start_commit:
-            return False
-    return False
+    head_commit = as_commit(store.repo[head])
+    return head_commit is not None and trailer(head_commit.message, STATE_TRAILER) == str(
+        best.state
+    )
 
 
 def resume_run(
@@ -558,6 +574,160 @@ def _progress(
     )
 
 
+class _Leader:
+    """The run's result as it stands: the fittest individual of any generation so far,
+    strictly fitter than every one after it (so the latest generation's among equals; with an
+    elite that is always the last generation's best, as it was before), and within its
+    generation the lowest index among equals (``best_index``, as ``generation.json`` names its
+    best). Kept in memory during a run, one comparison per generation: a generation costs the
+    same at 1,000 as at 1. A resumed run recovers it from the stored generations
+    (:func:`_history_leader`), so it ends as an uninterrupted run does.
+
+    Without it the result was the last generation's best, which with ``--elite 0`` (a
+    population of 1 has no room for an elite) could be worse than the start state."""
+
+    __slots__ = ("generation", "minimize", "score", "values")
+
+    def __init__(self, minimize: bool) -> None:
+        self.minimize = minimize
+        self.generation: int | None = None
+        self.score: float | None = None
+        self.values: Values | None = None
+
+    def offer(
+        self, generation: int, scores: Sequence[float | None], individual: Callable[[int], Values]
+    ) -> None:
+        """Take generation ``generation``'s best unless it is strictly less fit than the one
+        held (``individual(i)``: its values, read only when taken)."""
+        i = best_index(scores, self.minimize)
+        if i is None:
+            return
+        score = scores[i]
+        assert score is not None
+        held = self.score
+        if held is not None and ((score > held) if self.minimize else (score < held)):
+            return
+        self.generation, self.score = generation, score
+        self.values = individual(i)
+
+
+class RunHistoryDamaged(MindgitError):
+    def __init__(self, run_id: str, generation: int, problem: str) -> None:
+        super().__init__(
+            f"run {run_id}: generation {generation} cannot be read ({problem}), so the run's"
+            " best state cannot be told",
+            hint="`mindgit verify` names the damage",
+        )
+        self.run_id = run_id
+        self.generation = generation
+
+
+@dataclass(frozen=True, slots=True)
+class RunBest:
+    """A run's result as its stored generations give it (see :class:`_Leader`): what
+    ``evolve`` commits when the run is complete, unless it is the start state."""
+
+    generation: int
+    index: int
+    score: float
+    state: CID
+    tree: pygit2.Tree  # the generation's, which holds the state
+
+
+def run_best(store: Store, tip: RunTip) -> RunBest | None:
+    """The fittest individual of the run's stored generations up to ``tip``, chosen as
+    :class:`_Leader` chooses during the run; None if every individual failed.
+
+    Read once, when a run resumes or its result is looked for: each generation commit's
+    ``Mindgit-Fitness`` trailer is its best score (``mindgit verify --recompute`` holds it to
+    ``generation.json``), so only commits are read, newest first, and the one generation that
+    wins is read whole for its state, whose best must be the trailer's score."""
+    info = tip.info
+    minimize = info.params.minimize
+    repo = store.repo
+    oid = tip.commit
+    won: str | None = None
+    won_generation = -1
+    won_score = math.nan
+    for generation in range(tip.record.generation, -1, -1):
+        commit = as_commit(repo.get(oid))
+        if commit is None:
+            raise RunHistoryDamaged(info.run_id, generation, f"commit {oid[:12]} is missing")
+        fields = _trailers(commit.message)
+        if (
+            fields.get(TRAILER_RUN) != info.run_id
+            or fields.get(TRAILER_GENERATION) != str(generation)
+            or (generation > 0 and not commit.parent_ids)
+        ):
+            raise RunHistoryDamaged(
+                info.run_id, generation, f"commit {oid[:12]} is not that generation of the run"
+            )
+        text = fields.get(TRAILER_FITNESS)
+        if text != "none":
+            try:
+                score = float(text or "")
+            except ValueError:
+                score = math.nan
+            if not math.isfinite(score):
+                raise RunHistoryDamaged(
+                    info.run_id, generation, f"{TRAILER_FITNESS} {text!r} is not a score"
+                )
+            # Newest first: an older generation takes the lead only by being strictly fitter.
+            if won is None or ((score < won_score) if minimize else (score > won_score)):
+                won, won_generation, won_score = oid, generation, score
+        if generation > 0:
+            oid = str(commit.parent_ids[0])
+    if won is None:
+        return None
+    if won == tip.commit:
+        record, tree = tip.record, tip.tree
+    else:
+        try:
+            held = read_generation_commit(repo, won)
+        except RunFormatError as e:
+            raise RunHistoryDamaged(info.run_id, won_generation, str(e)) from None
+        record, tree = held.record, held.tree
+        if held.run_id != info.run_id:
+            raise RunHistoryDamaged(info.run_id, won_generation, f"it is run {held.run_id}'s")
+    best = record.best
+    if record.generation != won_generation or best is None:
+        raise RunHistoryDamaged(info.run_id, won_generation, "its record has no best")
+    chosen = record.individuals[best]
+    if chosen.score != won_score:
+        raise RunHistoryDamaged(
+            info.run_id,
+            won_generation,
+            f"{TRAILER_FITNESS} {won_score!r} is not its record's best {chosen.score!r}",
+        )
+    return RunBest(won_generation, best, won_score, chosen.state, tree)
+
+
+def _history_leader(store: Store, tip: RunTip, codec: GenomeCodec) -> _Leader:
+    """The :class:`_Leader` the run had in memory after writing ``tip``'s generation."""
+    leader = _Leader(tip.info.params.minimize)
+    best = run_best(store, tip)
+    if best is not None:
+        leader.generation, leader.score = best.generation, best.score
+        leader.values = codec.values_of_manifest(
+            best.state, read_manifest(store.repo, best.tree, best.state)
+        )
+    return leader
+
+
+def _trailers(message: str) -> dict[str, str]:
+    """A commit message's trailers (its last paragraph), the last value of each key (as
+    ``mindgit.store.verify.trailer`` reads them, in one pass)."""
+    paragraphs = message.rstrip("\n").split("\n\n")
+    out: dict[str, str] = {}
+    if len(paragraphs) < 2:
+        return out
+    for line in paragraphs[-1].splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            out[key] = value.strip()
+    return out
+
+
 def _execute(
     store: Store,
     plan: _Plan,
@@ -579,11 +749,17 @@ def _execute(
             shared=plan.shared,
         )
 
+    # Read before the writer starts: a run whose stored history is damaged stops here.
+    leader = (
+        _history_leader(store, tip, plan.codec)
+        if tip is not None
+        else _Leader(info.params.minimize)
+    )
     with _lean_gc():
         persister = make_persister(
             lambda: make_writer(fork), plan.codec, info.params.minimize, fork=fork
         )
-        return _loop(store, plan, tip, persister, on_progress, should_stop)
+        return _loop(store, plan, tip, persister, leader, on_progress, should_stop)
 
 
 @contextmanager
@@ -610,6 +786,7 @@ def _loop(
     plan: _Plan,
     tip: RunTip | None,
     persister: Persister,
+    leader: _Leader,
     on_progress: ProgressCallback | None,
     should_stop: StopCheck | None,
 ) -> RunResult:
@@ -645,6 +822,7 @@ def _loop(
             results = scorer.score_bred(breeding)
             evaluations += len(population)
             scores = _scores(results)
+            leader.offer(0, scores, breeding.individual)
             persister.submit((0, parents, results, None, population))
             sent_whole = True
             if on_progress is not None:
@@ -669,6 +847,7 @@ def _loop(
             results = scorer.score_bred(breeding)
             evaluations += breeding.size
             scores = _scores(results)
+            leader.offer(generation, scores, breeding.individual)
             if sent_whole:
                 persister.submit((generation, parents, results, recipes, None))
             else:
@@ -689,25 +868,30 @@ def _loop(
     finally:
         persister.close()
     done = generation + 1
-    best = best_index(scores, params.minimize)
-    best_score = scores[best] if best is not None else None
-    best_values = breeding.individual(best) if best is not None else None
+    # The best of the whole run so far, not of the last generation: without an elite that one
+    # may be less fit than the start state.
+    best_values = leader.values
     best_cid = CID.of(codec.encode(best_values)) if best_values is not None else None
     result_commit = result_exp = None
-    if done == params.generations and best_values is not None:
-        result_commit, result_exp = _commit_result(store, plan, best_values, best_score, generation)
+    if done == params.generations and best_values is not None and best_cid != info.start_state:
+        assert leader.generation is not None
+        result_commit, result_exp = _commit_result(
+            store, plan, best_values, leader.score, leader.generation
+        )
     return RunResult(
         info.run_id,
         plan.experiment,
         done,
         params.generations,
         stopped,
-        best_score,
+        leader.score,
         best_cid,
         persister.tip or tip_commit or info.start_commit,
         result_commit,
         plan.start_score,
         result_exp,
+        leader.generation,
+        info.start_state,
     )
 
 

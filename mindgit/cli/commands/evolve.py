@@ -239,6 +239,7 @@ def _result_data(r: Any) -> dict[str, Any]:
         "result_experiment": r.result_experiment,
         "run_commit": r.tip,
         "start": r.start_score,
+        "best_generation": r.best_generation,
     }
 
 
@@ -250,7 +251,9 @@ def _report(r: Any, as_json: bool, experiment_exists: bool = True) -> None:
         click.echo(f"generations {r.generations_done}/{r.generations}")
         if r.start_score is not None:
             click.echo(f"start       {r.start_score!r}")
-        click.echo(f"best        {r.best_score!r}")
+        # The best of the whole run, and the generation it is from (not always the last).
+        bred = "" if r.best_generation is None else f"  (generation {r.best_generation})"
+        click.echo(f"best        {r.best_score!r}{bred}")
         if r.best_state is not None:
             click.echo(f"state       {r.best_state}")
         if r.result_commit is not None:
@@ -265,7 +268,9 @@ def _report(r: Any, as_json: bool, experiment_exists: bool = True) -> None:
                     f"bring it in with `mindgit merge {on} --into {r.experiment}`"
                 )
         elif r.complete and r.best_state is None:
-            info("every individual of the last generation failed; nothing was committed")
+            info("every individual of the run failed; nothing was committed")
+        elif r.complete and r.best_state == r.start_state:
+            info("no state bred in the run was fitter than the start state; nothing was committed")
         elif r.complete:
             info("the best state is already the experiment's state; nothing new was committed")
     if r.stopped:
