@@ -9,7 +9,10 @@ every ancestor state goes too, and the root is the head commit's history block (
 Nothing is gathered in memory first: blocks stream from git's object database into the CAR as
 they are read, and what is remembered is a set of the CIDs already written (each block goes out
 once) and, with history, one CID per commit. Export copies what the store holds without judging
-it; ``mindgit verify`` checks a store, and ``import`` checks a CAR.
+it; ``mindgit verify`` checks a store, and ``import`` checks a CAR. A state ``mindgit show``
+refuses to read, as its manifest or a thought or block it links is not a regular file in its tree
+(a symlink, an executable, a gitlink), is refused all the same: the CAR would pass it off as
+sound.
 """
 
 from __future__ import annotations
@@ -77,9 +80,14 @@ def export(store: Store, rev: str | None, out: BinaryIO, *, history: bool = Fals
         tree = layout.commit_tree(repo, obj)
         if layout.MANIFEST not in tree:
             raise layout.StateNotFound(f"commit {commit} holds no state (no {layout.MANIFEST})")
-        data = read_blob(repo, tree[layout.MANIFEST].id, f"the manifest of commit {commit}")
+        entry = tree[layout.MANIFEST]
+        if entry.filemode != layout.BLOB:
+            # As read_state refuses it (`show`, `cat`): a symlink's blob went out as the root,
+            # and a gitlink's commit, absent, was reported as a missing object.
+            raise layout.StateNotFound(f"{layout.MANIFEST} in tree {tree.id} is not a regular file")
+        data = read_blob(repo, entry.id, f"the manifest of commit {commit}")
         root = state = CID.of(data)
-        blocks = _state_blocks(repo, tree, state, lambda: data, seen, counts)
+        blocks = _state_blocks(repo, tree, state, lambda: data, seen, counts, set())
     else:
         # The root goes in the header, before any block, and the head's history block depends
         # on every ancestor's: one pass to name it, a second to write.
@@ -105,13 +113,14 @@ class _Counts:
 def _history_blocks(
     repo: pygit2.Repository, commit: str, seen: set[bytes], counts: _Counts
 ) -> Iterator[tuple[CID, bytes]]:
+    checked: set[pygit2.Oid] = set()
     for item in state_history(repo, [commit]):
         blob = item.manifest_blob
 
         def manifest(blob: pygit2.Oid = blob, commit: str = item.commit) -> bytes:
             return read_blob(repo, blob, f"the manifest of commit {commit}")
 
-        yield from _state_blocks(repo, item.tree, item.manifest, manifest, seen, counts)
+        yield from _state_blocks(repo, item.tree, item.manifest, manifest, seen, counts, checked)
         key = item.block.cid.to_bytes()
         if key not in seen:
             seen.add(key)
@@ -125,32 +134,79 @@ def _state_blocks(
     manifest_data: Callable[[], bytes],
     seen: set[bytes],
     counts: _Counts,
+    checked: set[pygit2.Oid],
 ) -> Iterator[tuple[CID, bytes]]:
-    key = manifest.to_bytes()
-    if key in seen:
-        # The same state again (a revert, a merge of equal states): all of it went out already.
+    """The blocks of the state in ``tree`` not in ``seen`` (which grows), after its manifest.
+
+    Every thought and block the manifest links must be a regular file in ``tree``, as `show`
+    reads them, even one already written from another state: the CAR stands for each state it
+    holds, so a state `show` refuses is refused here too, whichever state the walk meets first.
+    ``checked`` holds the trees done already (a revert, a merge of equal states).
+    """
+    if tree.id in checked:
         return
+    key = manifest.to_bytes()
+    new_state = key not in seen
     data = manifest_data()
     manifest.verify(data)
-    seen.add(key)
-    counts.states += 1
-    yield manifest, data
-    subtrees = [_subtree(repo, tree, name) for name in (layout.THOUGHTS, layout.BLOCKS)]
+    if new_state:
+        seen.add(key)
+        counts.states += 1
+        yield manifest, data
+    subtrees = [
+        (_subtree(repo, tree, name), what)
+        for name, what in ((layout.THOUGHTS, "thought"), (layout.BLOCKS, "block"))
+    ]
     for match in _LINK.finditer(data):
         name = match.group(1).decode()
+        known = _known_key(name)
+        done = known is not None and known in seen
+        found = _entry(subtrees, name)
+        if found is None:
+            if done or CID.parse(name).to_bytes() in seen:
+                # Written from another state; that this one lacks it is for `verify` to say.
+                continue
+            raise layout.StateNotFound(
+                f"block {name}, linked from manifest {manifest}, is not in tree {tree.id}"
+            )
+        entry, what = found
+        if entry.filemode != layout.BLOB:
+            # As read_thought and read_block refuse it: an executable's or a symlink's blob went
+            # out as the block, a gitlink's commit was reported as a missing object.
+            raise layout.StateNotFound(f"{what} {name} in tree {tree.id} is not a regular file")
+        if done:
+            continue
         cid = CID.parse(name)
         key = cid.to_bytes()
         if key in seen:
             continue
-        entry = _entry(subtrees, name)
-        if entry is None:
-            raise layout.StateNotFound(
-                f"block {name}, linked from manifest {manifest}, is not in tree {tree.id}"
-            )
         block = read_blob(repo, entry.id, f"block {name}")
         cid.verify(block)
         seen.add(key)
         yield cid, block
+    checked.add(tree.id)
+
+
+def _known_key(name: str) -> bytes | None:
+    """The binary CID (``CID.parse(name).to_bytes()``) that ``name`` spells in canonical base32,
+    decoded as ``CID.parse`` decodes it but not parsed, else None: only to find it among the CIDs
+    written, as every state of a history links its thoughts again (parsing each of those links
+    took half the time of a history export). A name that is not such text is parsed as before."""
+    if _BASE32.fullmatch(name) is None or len(name) % 8 in (2, 4, 7):
+        # The body's length (the name's less its "b") is one no byte string encodes to.
+        return None
+    body = name[1:]
+    nbytes, spare = divmod(len(body) * 5, 8)
+    n = int(body.translate(_BASE32_DIGITS), 32)
+    if n & ((1 << spare) - 1):
+        return None
+    return (n >> spare).to_bytes(nbytes, "big")
+
+
+_BASE32 = re.compile(r"b[a-z2-7]+")
+_BASE32_DIGITS = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyz234567", "0123456789abcdefghijklmnopqrstuv"
+)
 
 
 # In canonical DAG-JSON a link is exactly {"/":"<cid>"}, and those bytes occur nowhere else:
@@ -177,14 +233,24 @@ def manifest_links(data: bytes) -> tuple[list[str], Iterator[str]]:
     return blocks, (m.group(1).decode() for m in _LINK.finditer(data, cut))
 
 
-def _entry(subtrees: list[pygit2.Tree | None], name: str) -> pygit2.Object | None:
-    for sub in subtrees:
-        if sub is not None:
-            try:
-                return sub[name]
-            except KeyError:
-                continue
-    return None
+def _entry(
+    subtrees: list[tuple[pygit2.Tree | None, str]], name: str
+) -> tuple[pygit2.Object, str] | None:
+    """The entry ``name`` in the first subtree holding it as a regular file, with what that
+    subtree holds ("thought", "block"); else the first holding it otherwise; else None."""
+    odd: tuple[pygit2.Object, str] | None = None
+    for sub, what in subtrees:
+        if sub is None:
+            continue
+        try:
+            entry = sub[name]
+        except KeyError:
+            continue
+        if entry.filemode == layout.BLOB:
+            return entry, what
+        if odd is None:
+            odd = (entry, what)
+    return odd
 
 
 def _subtree(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> pygit2.Tree | None:

@@ -281,8 +281,9 @@ def state_history(
 ) -> Iterator[CommitHistory]:
     """Every commit reachable from ``tips``, parents first, each with its history block.
 
-    A commit whose tree holds no manifest raises ``NotAStateCommit``, one whose message no
-    history block can carry ``UnportableCommit``; with ``skip_non_states`` it and every commit
+    A commit whose tree holds no manifest raises ``NotAStateCommit``, one whose manifest is not
+    a regular file ``StateNotFound`` (as ``layout.read_state``), one whose message no history
+    block can carry ``UnportableCommit``; with ``skip_non_states`` it and every commit
     descending from it are skipped instead (they have no history block).
     Memory grows with the number of commits (one CID each), not with the states' sizes.
     """
@@ -299,9 +300,14 @@ def state_history(
             history[oid] = None
             continue
         entry = tree[layout.MANIFEST]
-        if skip_non_states and entry.filemode != layout.BLOB:
-            # cat: read_state refuses such a manifest, so the commit has no state and no
-            # history block (a gitlink's absent commit failed every cat as a missing object).
+        if entry.filemode != layout.BLOB:
+            # read_state refuses such a manifest, so the commit has no state and no history
+            # block: export refuses it as `show` does (a symlink's blob went out as the state,
+            # a gitlink's absent commit was a missing object), and cat skips it.
+            if not skip_non_states:
+                raise layout.StateNotFound(
+                    f"{layout.MANIFEST} in tree {tree.id} is not a regular file"
+                )
             history[oid] = None
             continue
         manifest = manifests.get(entry.id)

@@ -375,7 +375,13 @@ def _manifest_cid(repo: pygit2.Repository, commit: str) -> CID | None:
     tree = layout.commit_tree(repo, obj)
     if layout.MANIFEST not in tree:
         return None
-    return CID.of(read_blob(repo, tree[layout.MANIFEST].id, f"the manifest of commit {commit}"))
+    entry = tree[layout.MANIFEST]
+    if entry.filemode != layout.BLOB:
+        # No state `show` can read (read_state refuses it): the import goes on top, and the head
+        # is a state again. A symlink's blob made it "nothing changed", a gitlink's absent
+        # commit a missing object.
+        return None
+    return CID.of(read_blob(repo, entry.id, f"the manifest of commit {commit}"))
 
 
 def _write(
@@ -452,7 +458,9 @@ def _present_blobs(repo: pygit2.Repository, commit: str | None) -> set[bytes]:
     """The blob ids of the thoughts and blocks of ``commit``'s state: surely in the store.
 
     Asking libgit2 about a missing object rescans the pack directory (~80 µs), once per blob of
-    an import; an import's blobs mostly either are the experiment's already or are new.
+    an import; an import's blobs mostly either are the experiment's already or are new. Only
+    regular files count: a gitlink names a commit the store need not hold, and one naming a
+    block's blob id left that blob out of the pack, under the import's regular entry.
     """
     if commit is None:
         return set()
@@ -464,7 +472,7 @@ def _present_blobs(repo: pygit2.Repository, commit: str | None) -> set[bytes]:
         if dirname in tree:
             sub = read_tree(repo, tree[dirname].id, f"the {dirname} tree of tree {tree.id}")
             if isinstance(sub, pygit2.Tree):
-                present.update(entry.id.raw for entry in sub)
+                present.update(e.id.raw for e in sub if e.filemode == layout.BLOB)
     return present
 
 
