@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,12 +29,67 @@ def typed_experiment_name(name: str, flag: str | None = None) -> str:
     try:
         return check_experiment_name(name)
     except RefError as e:
-        message = str(e) if flag is None else f"{flag} {name!r} is not an experiment name ({e})"
-        raise UsageError(
-            message,
-            hint="an experiment name is a git branch name, e.g. dreamer",
-            kind=type(e).__name__,
-        ) from None
+        subject = f"{name!r}" if flag is None else f"{flag} {name!r}"
+        hint = "an experiment name is a git branch name, e.g. dreamer"
+        long = _over_long_part(name)
+        if long is not None:
+            # Said as "invalid ref name" of a name of valid characters, with no word of length.
+            index, length = long
+            parts = name.split("/")
+            which = (
+                "it is"
+                if len(parts) == 1
+                else "its last part is"
+                if index == len(parts) - 1
+                else f"its part {index + 1} of {len(parts)} (between '/') is"
+            )
+            message = (
+                f"{subject} is not an experiment name: {which} {length} characters long, "
+                f"over the {NAME_PART_MAX} mindgit allows"
+            )
+            hint = (
+                f"give a name of at most {NAME_PART_MAX} characters"
+                if len(parts) == 1
+                else f"give each part between '/'s at most {NAME_PART_MAX} characters"
+            )
+        elif flag is None:
+            message = str(e)
+        else:
+            message = f"{subject} is not an experiment name ({e})"
+        raise UsageError(message, hint=hint, kind=type(e).__name__) from None
+
+
+# The most characters a part of an experiment name (between '/'s) may have: a ref name's part
+# as store.refs checks it, which says only "invalid ref name" of a longer one.
+NAME_PART_MAX = 100
+_NAME_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]*")
+
+
+def _over_long_part(name: str) -> tuple[int, int] | None:
+    """The index and length of the first part of ``name`` over :data:`NAME_PART_MAX`
+    characters, if their length is all that is wrong with the name's parts; else None.
+
+    A part's other rules (its characters, no "..", no ".lock" or "." at its end) are checked
+    here on the long parts, and on the rest by the name's own check with each long part
+    replaced by a short one.
+    """
+    from mindgit.store.refs import RefError
+    from mindgit.store.repository import check_experiment_name
+
+    parts = name.split("/")
+    long = [i for i, part in enumerate(parts) if len(part) > NAME_PART_MAX]
+    if not long:
+        return None
+    for i in long:
+        part = parts[i]
+        if not _NAME_PART.fullmatch(part) or ".." in part or part.endswith((".lock", ".")):
+            return None
+    short = "/".join("x" if len(part) > NAME_PART_MAX else part for part in parts)
+    try:
+        check_experiment_name(short)
+    except RefError:
+        return None
+    return long[0], len(parts[long[0]])
 
 
 def check_fitness_option(fitness: str | None) -> None:
