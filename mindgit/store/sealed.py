@@ -33,6 +33,15 @@ ENVELOPE_VERSION = 2
 _UNPADDED_VERSION = 1
 ENVELOPE_KEYS = frozenset({"box", "cipher", "commitment", "nonce", "recipients", "type", "v"})
 RECIPIENT_KEYS = frozenset({"key", "wrapped"})
+# Every ed25519 did:key is 56 characters ("did:key:z6Mk" and 44 more): the multicodec prefix
+# 0xed01 fixes the base58 length of the 34 bytes. Longer text is refused unread, since base58
+# decoding is quadratic: a peer's envelope naming one "did" of 900,000 characters held verify,
+# show, a pull and a server's hook for minutes each. (A little longer is let through to the
+# parser, whose messages say more about a near miss.)
+_DID_CHARS = 56
+_MAX_DID_CHARS = 64
+# An envelope's field shown in an error is cut to this many characters (a peer wrote it).
+_SHOWN_CHARS = 40
 
 
 def envelope_node(sealed: Sealed) -> dict[str, dagjson.Node]:
@@ -82,16 +91,17 @@ def sealed_from_node(where: str, node: dict[str, Any]) -> Sealed:
     if set(node) != ENVELOPE_KEYS:
         missing = sorted(ENVELOPE_KEYS - set(node))
         extra = sorted(set(node) - ENVELOPE_KEYS)
-        raise SchemaError(where, f"a sealed thought has missing {missing}, unknown {extra}")
+        unknown = ", ".join(_shown(name) for name in extra[:3]) + (", ..." if extra[3:] else "")
+        raise SchemaError(where, f"a sealed thought has missing {missing}, unknown [{unknown}]")
     if node["type"] != SEALED_TYPE:
-        raise SchemaError(where, f"type {node['type']!r} is not {SEALED_TYPE!r}")
+        raise SchemaError(where, f"type {_shown(node['type'])} is not {SEALED_TYPE!r}")
     version = node["v"]
     if type(version) is not int or version not in (ENVELOPE_VERSION, _UNPADDED_VERSION):
         raise SchemaError(
-            where, f"envelope version {version!r} is not {ENVELOPE_VERSION} (or an older 1)"
+            where, f"envelope version {_shown(version)} is not {ENVELOPE_VERSION} (or an older 1)"
         )
     if node["cipher"] != CIPHER:
-        raise SchemaError(where, f"cipher {node['cipher']!r} is not {CIPHER!r}")
+        raise SchemaError(where, f"cipher {_shown(node['cipher'])} is not {CIPHER!r}")
     for name in ("box", "commitment", "nonce"):
         if not isinstance(node[name], bytes):
             raise SchemaError(where, f"'{name}' is bytes")
@@ -117,6 +127,11 @@ def _recipient(where: str, n: int, entry: object) -> Recipient:
     did, wrapped = entry["key"], entry["wrapped"]
     if not isinstance(did, str) or not did.startswith(DID_PREFIX):
         raise SchemaError(where, f"recipient {n}: 'key' is a did:key string")
+    if len(did) > _MAX_DID_CHARS:
+        raise SchemaError(
+            where,
+            f"recipient {n}: 'key' is {len(did)} characters; an ed25519 did:key is {_DID_CHARS}",
+        )
     if not isinstance(wrapped, bytes):
         raise SchemaError(where, f"recipient {n}: 'wrapped' is bytes")
     try:
@@ -126,3 +141,13 @@ def _recipient(where: str, n: int, entry: object) -> Recipient:
     if key.did != did:
         raise SchemaError(where, f"recipient {n}: {did!r} is not the canonical did:key spelling")
     return Recipient(key, wrapped)
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, cut to a few dozen characters: a field of a peer's envelope, quoted in
+    an error, was printed whole (a "cipher" of a megabyte made `verify` print 7 MB)."""
+    if isinstance(value, list | dict):
+        # Not repr'd: a deeply nested one would overflow the stack there.
+        return "a list" if isinstance(value, list) else "a map"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."

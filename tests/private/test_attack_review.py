@@ -1,0 +1,83 @@
+"""An attacker's review of private thoughts: what a peer's hostile envelope, a relay or a
+careless user can make mindgit do. Each test here failed before the fix it names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from mindgit.identity.keys import NodeKey
+from mindgit.identity.seal import seal
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID
+from mindgit.store.private import resolve_recipients, seal_note
+from mindgit.store.repository import Store
+from mindgit.store.sealed import check_sealed, envelope_node
+from mindgit.store.state import Block, SchemaError, State, check_thought
+from tests.conftest import Mg
+from tests.private.conftest import Nodes
+
+
+def _envelope(store: Store, to: list[str]) -> dict[str, Any]:
+    node = dagjson.decode(seal_note("x", (), resolve_recipients(store, to)).data)
+    assert isinstance(node, dict)
+    return node
+
+
+def _commit_raw(store: Store, node: dict[str, Any]) -> CID:
+    """Commit an envelope as a peer's own mindgit would not write it (signed, so only its
+    content is wrong)."""
+    block = Block.encode(node)
+
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        return state.with_thoughts(state.thoughts | {block.cid}), {block.cid: block.data}
+
+    store.update(change, f"think: private thought {block.cid}")
+    return block.cid
+
+
+def test_a_did_far_too_long_to_be_a_key_is_refused_unparsed(nodes: Nodes) -> None:
+    # base58 decoding is quadratic: one "did" of 900,000 characters in a peer's envelope held
+    # verify, show, pull and a server's hook for minutes (20,000 here keeps the test quick).
+    (alpha,) = nodes("alpha")
+    node = _envelope(alpha, [])
+    node["recipients"][0]["key"] = "did:key:z6Mk" + "x" * 20_000
+    data = dagjson.encode(node)
+    with pytest.raises(SchemaError, match=r"recipient 0: 'key' is 20012 characters"):
+        check_thought(CID.of(data), data)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("cipher", "\x1b]52;c;AAAA\x07" + "x" * 100_000),
+        ("v", "y" * 100_000),
+        ("z" * 100_000, 1),
+        ("type", "w" * 100_000),
+    ],
+)
+def test_a_peers_field_is_quoted_briefly(field: str, value: object) -> None:
+    # Each field was quoted whole: a "cipher" of a megabyte made verify print a 1 MB line per
+    # commit holding it (7 MB for one store).
+    envelope: dict[str, Any] = dict(
+        envelope_node(seal(b"x", [NodeKey.from_seed(bytes(32)).public]))
+    )
+    envelope[field] = value
+    with pytest.raises(SchemaError) as caught:
+        check_sealed("thought T", envelope)
+    assert len(str(caught.value)) < 200, str(caught.value)[:300]
+
+
+def test_verify_and_show_of_hostile_envelopes_say_it_in_short_lines(nodes: Nodes, mg: Mg) -> None:
+    alpha, _beta = nodes("alpha", "beta")
+    for field, value in (("cipher", "x" * 200_000), ("v", "y" * 200_000)):
+        node = _envelope(alpha, ["beta"])
+        node[field] = value
+        _commit_raw(alpha, node)
+    for args in (("verify",), ("verify", "--json"), ("show",), ("show", "--json")):
+        r = mg("--store", str(alpha.path), *args)
+        assert r.code != 0 or "show" in args, (args, r.err[:300])
+        lines = (r.out + r.err).splitlines()
+        assert lines and max(len(line) for line in lines) < 1000, (args, (r.out + r.err)[:300])
