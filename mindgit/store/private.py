@@ -338,7 +338,13 @@ def _envelope(store: Store, cid: CID, rev: str | None) -> dict[str, Any]:
     snap = store.snapshot(rev)
     if cid not in snap.state.thoughts:
         raise UnknownThought(cid)
-    node = _check_thought(cid, layout.read_thought(store.repo, snap.tree, cid))
+    data = layout.read_thought(store.repo, snap.tree, cid)
+    # The tree names a thought by its CID and git does not check that name: a peer's commit can
+    # hold its own envelope under another thought's name. Unchecked, reveal read it as that
+    # thought (whose first commit may be another node's), and share re-wrapped it under a
+    # signature of this node's.
+    cid.verify(data)
+    node = _check_thought(cid, data)
     if not is_sealed(node):
         raise NotSealed(cid)
     return node

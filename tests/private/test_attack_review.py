@@ -6,18 +6,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pygit2
 import pytest
 
 from mindgit.identity.keys import NodeKey
 from mindgit.identity.seal import seal
 from mindgit.ipld import dagjson
-from mindgit.ipld.cid import CID
-from mindgit.store.private import resolve_recipients, seal_note
+from mindgit.ipld.cid import CID, CIDMismatch
+from mindgit.store.objects import as_commit
+from mindgit.store.private import resolve_recipients, reveal, seal_note, share, think_private
 from mindgit.store.repository import Store
 from mindgit.store.sealed import check_sealed, envelope_node
 from mindgit.store.state import Block, SchemaError, State, check_thought
 from tests.conftest import Mg
-from tests.private.conftest import Nodes
+from tests.private.conftest import Nodes, fetch
 
 
 def _envelope(store: Store, to: list[str]) -> dict[str, Any]:
@@ -81,3 +83,53 @@ def test_verify_and_show_of_hostile_envelopes_say_it_in_short_lines(nodes: Nodes
         assert r.code != 0 or "show" in args, (args, r.err[:300])
         lines = (r.out + r.err).splitlines()
         assert lines and max(len(line) for line in lines) < 1000, (args, (r.out + r.err)[:300])
+
+
+def _swapped(nodes: Nodes) -> tuple[Store, CID, str]:
+    """beta seals a thought to alpha; mallory, who relays beta's branch, puts an envelope of her
+    own (sealed to alpha too) under that thought's name and signs the commit. alpha fetches it
+    with plain git. Returns alpha, the thought and the fetched ref."""
+    alpha, beta, mallory, _gamma = nodes("alpha", "beta", "mallory", "gamma")
+    _, cid = think_private(beta, "meet at noon", (), ["alpha"])
+    fetch(mallory, beta, "+refs/heads/main:refs/heads/relay")
+    evil = seal_note("wire the money to mallory", (), resolve_recipients(mallory, ["alpha"]))
+    repo = mallory.repo
+    head = as_commit(repo.revparse_single("relay"))
+    assert head is not None
+    thoughts = repo.TreeBuilder(head.tree["thoughts"].id)
+    thoughts.insert(str(cid), repo.create_blob(evil.data), pygit2.GIT_FILEMODE_BLOB)
+    root = repo.TreeBuilder(head.tree)
+    root.insert("thoughts", thoughts.write(), pygit2.GIT_FILEMODE_TREE)
+    oid = mallory.write_commit(root.write(), [str(head.id)], "relay: tidy up")
+    repo.references.create("refs/heads/relay", pygit2.Oid(hex=oid), force=True)
+    fetch(alpha, mallory, "+refs/heads/relay:refs/heads/relay")
+    return alpha, cid, "refs/heads/relay"
+
+
+def test_reveal_refuses_an_envelope_held_under_another_thoughts_name(nodes: Nodes) -> None:
+    # It returned mallory's text as the thought beta wrote (the CID whose first commit is
+    # beta's, which docs/privacy.md says to trust).
+    alpha, cid, ref = _swapped(nodes)
+    with pytest.raises(CIDMismatch, match=f"does not match its CID {cid}"):
+        reveal(alpha, cid, ref)
+
+
+def test_share_refuses_an_envelope_held_under_another_thoughts_name(nodes: Nodes) -> None:
+    # It re-wrapped mallory's envelope for gamma in a commit signed by alpha.
+    alpha, cid, ref = _swapped(nodes)
+    before = alpha.resolve(ref)
+    with pytest.raises(CIDMismatch):
+        share(alpha, cid, "gamma", experiment="relay")
+    assert alpha.resolve(ref) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mindgit merge (not this helper's file) signs a merged state that holds a thought"
+    " whose bytes do not hash to its name; it should refuse theirs as verify does",
+)
+def test_merge_refuses_a_thought_held_under_another_thoughts_name(nodes: Nodes, mg: Mg) -> None:
+    alpha, _cid, ref = _swapped(nodes)
+    before = alpha.resolve("main")
+    r = mg("--store", str(alpha.path), "merge", ref, "--allow-unrelated")
+    assert r.code == 1 and alpha.resolve("main") == before, r.err
