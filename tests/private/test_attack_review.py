@@ -9,7 +9,7 @@ from typing import Any
 import pygit2
 import pytest
 
-from mindgit.identity.keys import NodeKey
+from mindgit.identity.keys import MalformedKey, NodeKey, PublicKey
 from mindgit.identity.seal import seal
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, CIDMismatch
@@ -18,6 +18,7 @@ from mindgit.store.private import resolve_recipients, reveal, seal_note, share, 
 from mindgit.store.repository import Store
 from mindgit.store.sealed import check_sealed, envelope_node
 from mindgit.store.state import Block, SchemaError, State, check_thought
+from mindgit.store.verify import verify_commits
 from tests.conftest import Mg
 from tests.private.conftest import Nodes, fetch
 
@@ -133,3 +134,37 @@ def test_merge_refuses_a_thought_held_under_another_thoughts_name(nodes: Nodes, 
     before = alpha.resolve("main")
     r = mg("--store", str(alpha.path), "merge", ref, "--allow-unrelated")
     assert r.code == 1 and alpha.resolve("main") == before, r.err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mindgit.identity.keys (not this helper's file) base58-decodes a did:key of any"
+    " length, in time quadratic in it (900,000 characters: minutes); it should refuse one"
+    " far longer than the 56 characters of an ed25519 did:key before decoding it",
+)
+def test_a_did_key_far_too_long_is_refused_by_its_length() -> None:
+    with pytest.raises(MalformedKey, match=r"characters|too long"):
+        PublicKey.parse("did:key:z6Mk" + "x" * 20_000)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mindgit.store.share_check (not this helper's file) parses a share commit's"
+    " Mindgit-Shared-With trailer whole (200,000 characters: 14 s of verify per commit, in a"
+    " server's hook too) and quotes it whole in the problem",
+)
+def test_a_share_trailer_far_too_long_is_refused_briefly(nodes: Nodes) -> None:
+    (alpha,) = nodes("alpha")
+    alpha.think("hello")
+
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        return state.with_thoughts(frozenset()), {}
+
+    commit = alpha.update(
+        change,
+        "share: x with y",
+        trailers={"Mindgit-Shared-With": "did:key:z6Mk" + "x" * 20_000},
+    )
+    report = verify_commits(alpha.repo, alpha.trust, [commit.id])
+    assert [p.commit for p in report.problems] == [commit.id]
+    assert len(report.problems[0].reason) < 300
