@@ -44,12 +44,16 @@ def write_state(
     Returns the tree id and the manifest block.
     """
     manifest = state.manifest()
+    dirs = [
+        (d, wanted) for d, wanted in ((THOUGHTS, state.thoughts), (BLOCKS, state.blocks)) if wanted
+    ]
+    # Checked before anything is written: a refused state leaves no objects behind.
+    kept = {d: _kept_entries(repo, d, wanted, new_blocks, base) for d, wanted in dirs}
     root = repo.TreeBuilder()
     root.insert(MANIFEST, repo.create_blob(manifest.data), BLOB)
-    for dirname, wanted in ((THOUGHTS, state.thoughts), (BLOCKS, state.blocks)):
-        if wanted:
-            sub = _write_cid_dir(repo, dirname, wanted, new_blocks, _subtree(repo, base, dirname))
-            root.insert(dirname, sub, TREE)
+    for dirname, wanted in dirs:
+        sub = _write_cid_dir(repo, wanted, new_blocks, kept[dirname])
+        root.insert(dirname, sub, TREE)
     return root.write(), manifest
 
 
@@ -77,13 +81,42 @@ def pack_state(
     return pygit2.Oid(raw=pack.add(OBJ_TREE, tree_bytes(entries))), manifest
 
 
-def _write_cid_dir(
+def _kept_entries(
     repo: pygit2.Repository,
     dirname: str,
     wanted: frozenset[CID],
     new_blocks: Mapping[CID, bytes],
+    base: pygit2.Tree | None,
+) -> pygit2.Tree | None:
+    """The base state's ``dirname`` subtree, once every block of ``wanted`` that is not new is
+    known to be a regular file in it."""
+    old = _subtree(repo, base, dirname)
+    what = "thought" if dirname == THOUGHTS else "block"
+    for cid in wanted:
+        if cid in new_blocks:
+            continue
+        try:
+            entry = old[str(cid)] if old is not None else None
+        except KeyError:
+            entry = None
+        if entry is None:
+            raise StateNotFound(f"{dirname} block {cid} is neither new nor in the base state")
+        if entry.filemode != BLOB:
+            # Every reader refuses the base's entry (read_thought, show, cat, export): copied
+            # as it was, it went into a new signed state that they refuse too.
+            assert base is not None
+            raise StateNotFound(f"{what} {cid} in tree {base.id} is not a regular file")
+    return old
+
+
+def _write_cid_dir(
+    repo: pygit2.Repository,
+    wanted: frozenset[CID],
+    new_blocks: Mapping[CID, bytes],
     old: pygit2.Tree | None,
 ) -> pygit2.Oid:
+    """The subtree of ``wanted``: the new blocks written, the rest kept from ``old`` (checked
+    by ``_kept_entries``)."""
     tb = repo.TreeBuilder(old) if old is not None else repo.TreeBuilder()
     if old is not None:
         keep = {str(c) for c in wanted}
@@ -91,8 +124,8 @@ def _write_cid_dir(
             if entry.name is not None and entry.name not in keep:
                 tb.remove(entry.name)
     for cid in wanted:
-        name = str(cid)
         if cid in new_blocks:
+            name = str(cid)
             data = new_blocks[cid]
             # Evolve's result passes every thought of the state, nearly all in the base already:
             # writing each again (libgit2 then freshens the file) cost ~0.5 ms a thought. The
@@ -105,8 +138,6 @@ def _write_cid_dir(
                 or have.id not in repo
             ):
                 tb.insert(name, repo.create_blob(data), BLOB)
-        elif tb.get(name) is None:
-            raise StateNotFound(f"{dirname} block {cid} is neither new nor in the base state")
     oid: pygit2.Oid = tb.write()
     return oid
 
