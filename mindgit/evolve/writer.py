@@ -298,9 +298,12 @@ class GenerationWriter:
         self._packs = 0
         try:
             # SIGINT stays ignored in git, as in this writer: Ctrl-C stops the run once its
-            # generations are written. A kill -9 of the run kills the merge too (a merge cut
-            # short leaves only temporary files), rather than leave it deleting packs under
-            # the --resume that follows.
+            # generations are written. A kill -9 of the run kills repack too, rather than leave
+            # it deleting packs under the --resume that follows. The pack-objects repack runs
+            # lives on (the kernel clears a parent-death signal at fork): it finishes, and its
+            # pack stays as objects/pack/.tmp-<pid>-pack-*, a complete copy of the packs it
+            # merged, until a collection drops it, as the one evolve ends with does
+            # (tests/evolve/test_merge_leftovers.py).
             self._merging = subprocess.Popen(
                 ["git", f"--git-dir={self._repo.path}", *_MERGE_PACKS],
                 stdin=subprocess.DEVNULL,
