@@ -31,6 +31,9 @@ from mindgit.identity.fsutil import fsync_dir
 
 KEY_TYPE = b"ssh-ed25519"
 DID_PREFIX = "did:key:"
+# Base58 digits of the longest did:key body: 0xed01 and 32 key bytes, 34 bytes, need at most
+# ceil(34 * log(256) / log(58)) = 47 (none of them a leading zero byte's "1").
+_MAX_DID_DIGITS = 47
 # Multicodec "ed25519-pub" (0xed) as an unsigned varint.
 _ED25519_PUB_CODEC = b"\xed\x01"
 _PUBLIC_BLOB_PREFIX = string(KEY_TYPE) + u32(32)
@@ -266,6 +269,14 @@ class PublicKey:
         multibase = did[len(DID_PREFIX) :]
         if not multibase.startswith("z"):
             raise MalformedKey(original, "did:key must use base58btc multibase (prefix 'z')")
+        if len(multibase) - 1 > _MAX_DID_DIGITS:
+            # Decoding is quadratic in the length: a peer's 900,000-character "did" held a
+            # verify (or a server's hook) for minutes. No longer text can be 34 bytes.
+            raise MalformedKey(
+                original,
+                f"it is {len(did)} characters long; an ed25519 did:key is "
+                f"{len(DID_PREFIX) + 1 + _MAX_DID_DIGITS} at most",
+            )
         try:
             decoded = _base58.decode(multibase[1:])
         except _base58.Base58Error as exc:

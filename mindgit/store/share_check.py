@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pygit2
 
 from mindgit.errors import MindgitError
-from mindgit.identity.keys import PublicKey
+from mindgit.identity.keys import PublicKey, shown_key_text
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
@@ -41,7 +41,8 @@ def share_problem(
     try:
         target = PublicKey.parse(shared_with)
     except MindgitError:
-        return f"{SHARED_WITH_TRAILER} {shared_with!r} is not a did:key"
+        # Quoted cut short: a 200,000-character trailer was quoted whole, in every report.
+        return f"{SHARED_WITH_TRAILER} {shown_key_text(shared_with)} is not a did:key"
     if len(parents) != 1:
         return "a share commit has exactly one parent"
     parent = as_commit(repo.get(parents[0]))

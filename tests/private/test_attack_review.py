@@ -136,23 +136,11 @@ def test_merge_refuses_a_thought_held_under_another_thoughts_name(nodes: Nodes, 
     assert r.code == 1 and alpha.resolve("main") == before, r.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mindgit.identity.keys (not this helper's file) base58-decodes a did:key of any"
-    " length, in time quadratic in it (900,000 characters: minutes); it should refuse one"
-    " far longer than the 56 characters of an ed25519 did:key before decoding it",
-)
 def test_a_did_key_far_too_long_is_refused_by_its_length() -> None:
     with pytest.raises(MalformedKey, match=r"characters|too long"):
         PublicKey.parse("did:key:z6Mk" + "x" * 20_000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mindgit.store.share_check (not this helper's file) parses a share commit's"
-    " Mindgit-Shared-With trailer whole (200,000 characters: 14 s of verify per commit, in a"
-    " server's hook too) and quotes it whole in the problem",
-)
 def test_a_share_trailer_far_too_long_is_refused_briefly(nodes: Nodes) -> None:
     (alpha,) = nodes("alpha")
     alpha.think("hello")
