@@ -318,6 +318,10 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
             layout.read_thoughts(repo, plan.theirs_tree, state.thoughts - ours_state.thoughts)
         )
         new.update(layout.read_blocks(repo, plan.theirs_tree, state.blocks - ours_state.blocks))
+        for cid, data in new.items():
+            # Theirs may be a ref fetched with plain git, never verified: a blob held under
+            # another thought's name went into the merged state this node signs.
+            cid.verify(data)
         tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
         assert manifest.cid == out.manifest
         commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)

@@ -124,11 +124,6 @@ def test_share_refuses_an_envelope_held_under_another_thoughts_name(nodes: Nodes
     assert alpha.resolve(ref) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mindgit merge (not this helper's file) signs a merged state that holds a thought"
-    " whose bytes do not hash to its name; it should refuse theirs as verify does",
-)
 def test_merge_refuses_a_thought_held_under_another_thoughts_name(nodes: Nodes, mg: Mg) -> None:
     alpha, _cid, ref = _swapped(nodes)
     before = alpha.resolve("main")
