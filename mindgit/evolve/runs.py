@@ -1,5 +1,9 @@
 """Reading runs back: the list of runs, a run's fitness per generation, and lineage.
 
+A run's best, as ``mindgit runs`` lists it, is its result as ``mindgit evolve`` defines it
+(:func:`mindgit.evolve.run.run_best`): the fittest individual of any generation, not the last
+generation's best (which without an elite can be less fit than an earlier one).
+
 Lineage follows the parent indices each generation records, back to generation 0, whose origin
 is the commit the run started from; if that commit is itself the result of an earlier run, the
 walk goes on into that run.
@@ -63,13 +67,18 @@ class ResultRunUnreadable(NotFromARun):
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """One run as ``mindgit runs`` lists it (``generation`` is the last one written, 0-based)."""
+    """One run as ``mindgit runs`` lists it (``generation`` is the last one written, 0-based).
+
+    ``best`` is the run's result (so far, for a run not complete) as ``evolve`` defines it:
+    the score of the fittest individual of any generation, from ``best_generation``; both
+    None when every individual of every generation failed."""
 
     run_id: str
     experiment: str | None
     generation: int
     generations: int
     best: float | None
+    best_generation: int | None
     module: CID
     seed: int
     commit: str
@@ -80,15 +89,20 @@ class RunSummary:
         return self.generation + 1 == self.generations
 
 
-def _summary(tip: RunTip) -> RunSummary:
-    rec = tip.record
-    best = rec.individuals[rec.best].score if rec.best is not None else None
+def _summary(store: Store, tip: RunTip) -> RunSummary:
+    """Reads the run's generation commits (their trailers) once: 5-40 us a generation."""
+    from mindgit.evolve.run import run_best
+
+    # The last generation's best was listed: without an elite it can be less fit than an
+    # earlier generation's, which is what `evolve` committed (and less fit than the start).
+    best = run_best(store, tip)
     return RunSummary(
         tip.run_id,
         tip.experiment,
-        rec.generation,
+        tip.record.generation,
         tip.info.params.generations,
-        best,
+        None if best is None else best.score,
+        None if best is None else best.generation,
         tip.info.module,
         tip.info.params.seed,
         tip.commit,
@@ -148,7 +162,23 @@ class RunListing:
 
 def scan_runs(store: Store) -> RunListing:
     """Every run in the store, as ``git for-each-ref`` lists refs: one damaged run ref is
-    reported beside the others, never in place of them."""
+    reported beside the others, never in place of them. A run whose best cannot be told (a
+    generation commit missing, or not the run's, or its fitness trailer not a score:
+    ``RunHistoryDamaged``) is reported as damaged too, under its ref."""
+    tips, damaged = _scan_tips(store)
+    out = []
+    for tip in tips:
+        try:
+            out.append(_summary(store, tip))
+        except MindgitError as e:
+            damaged.append(DamagedRun(RUNS_PREFIX + tip.run_id, e))
+    damaged.sort(key=lambda d: d.ref)
+    return RunListing(tuple(out), tuple(damaged))
+
+
+def _scan_tips(store: Store) -> tuple[list[RunTip], list[DamagedRun]]:
+    """The newest generation of every run that reads, newest first, and the run refs that do
+    not (in ref order); no run's history is read."""
     out = []
     damaged = []
     for ref in sorted(r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
@@ -158,10 +188,10 @@ def scan_runs(store: Store) -> RunListing:
             damaged.append(DamagedRun(ref, e))
             continue
         if tip is not None:
-            out.append(_summary(tip))
-    times = {s.run_id: store.repo[s.commit].peel(pygit2.Commit).commit_time for s in out}
-    out.sort(key=lambda s: (-times[s.run_id], s.run_id))
-    return RunListing(tuple(out), tuple(damaged))
+            out.append(tip)
+    times = {t.run_id: store.repo[t.commit].peel(pygit2.Commit).commit_time for t in out}
+    out.sort(key=lambda t: (-times[t.run_id], t.run_id))
+    return out, damaged
 
 
 def list_runs(store: Store) -> list[RunSummary]:
@@ -470,18 +500,18 @@ def _result_trailers(store: Store, commit_id: str) -> tuple[str, int, CID] | Non
 def _find_state(store: Store, cid: CID) -> tuple[RunTip, int] | None:
     """The newest generation, of any run, holding the state ``cid``."""
     name = str(cid)
-    listing = scan_runs(store)
-    for summary in listing.runs:
-        for commit in generation_commits(store, summary.commit):
+    # The tips alone: the runs' best (what `mindgit runs` reads their histories for) is not
+    # needed here.
+    tips, damaged = _scan_tips(store)
+    for tip in tips:
+        for commit in generation_commits(store, tip.commit):
             tree = commit.tree
             states = store.repo.get(tree[STATES].id) if STATES in tree else None
             if isinstance(states, pygit2.Tree) and name in states:
-                tip = read_run(store.repo, summary.run_id)
-                assert tip is not None
                 return tip, read_generation_commit(store.repo, str(commit.id)).record.generation
-    if listing.damaged:
+    if damaged:
         # The state may be in a run that cannot be read: that is the answer, not "no run".
-        raise listing.damaged[0].error
+        raise damaged[0].error
     return None
 
 

@@ -472,7 +472,12 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
 def runs(
     ctx: click.Context, check: str | None, delete: str | None, force: bool, as_json: bool
 ) -> None:
-    """Every run: run id, experiment, generations, best fitness, module, seed.
+    """Every run: run id, experiment, generations, best fitness and its generation, module,
+    seed.
+
+    The best is the run's result as evolve commits it: the fittest individual of any
+    generation (so far), not the last generation's best; 'best gen' is the generation it is
+    from (0-based).
 
     A run ref that cannot be read is named on stderr, one line each, after the runs that can;
     the exit code is then 1."""
@@ -501,6 +506,7 @@ def runs(
             "of": s.generations,
             "complete": s.complete,
             "best": s.best,
+            "best_generation": s.best_generation,
             "module": str(s.module),
             "seed": s.seed,
             "commit": s.commit,
@@ -518,12 +524,14 @@ def runs(
                 s.experiment or "",
                 f"{s.generation + 1}/{s.generations}",
                 "-" if s.best is None else repr(s.best),
+                "-" if s.best_generation is None else s.best_generation,
                 str(s.module),
                 s.seed,
             )
             for s in summaries
         ]
-        table("runs", ["run", "experiment", "generations", "best", "module", "seed"], rows)
+        columns = ["run", "experiment", "generations", "best", "best gen", "module", "seed"]
+        table("runs", columns, rows)
     _report_damaged(damaged)
 
 
