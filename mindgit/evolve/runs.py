@@ -1,8 +1,9 @@
 """Reading runs back: the list of runs, a run's fitness per generation, and lineage.
 
-A run's best, as ``mindgit runs`` lists it, is its result as ``mindgit evolve`` defines it
-(:func:`mindgit.evolve.run.run_best`): the fittest individual of any generation, not the last
-generation's best (which without an elite can be less fit than an earlier one).
+A run's best, as ``mindgit runs`` lists it and as ``mindgit lineage RUN`` starts from, is its
+result as ``mindgit evolve`` defines it (:func:`mindgit.evolve.run.run_best`): the fittest
+individual of any generation, not the last generation's best (which without an elite can be
+less fit than an earlier one).
 
 Lineage follows the parent indices each generation records, back to generation 0, whose origin
 is the commit the run started from; if that commit is itself the result of an earlier run, the
@@ -357,10 +358,12 @@ def lineage(store: Store, target: str, *, everyone: bool = True) -> Lineage:
     a run (by id).
 
     A generation commit stands for its best individual; a result commit for the state it holds;
-    a run for its newest generation. With ``everyone`` false only the first-parent line is
-    kept (each generation's level holds one ancestor), which is what plain `mindgit lineage`
-    shows: all ancestors of a long run's best are most of every generation (lineage of a
-    96,267-generation run of 50 took 3 GB, with the link cache run_generations now bounds).
+    a run for its result (:func:`mindgit.evolve.run.run_best`: the fittest individual of any
+    generation, which the result commit holds when there is one, so both give one lineage).
+    With ``everyone`` false only the first-parent line is kept (each generation's level holds
+    one ancestor), which is what plain `mindgit lineage` shows: all ancestors of a long run's
+    best are most of every generation (lineage of a 96,267-generation run of 50 took 3 GB, with
+    the link cache run_generations now bounds).
     """
     state, run_tip, generation = _locate(store, target)
     runs: list[RunLineage] = []
@@ -398,11 +401,11 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
         run_id: str | None = check_run_id(target)
     except UsageError:
         run_id = None
-    # A run as `mindgit runs` lists it stands for its newest generation (its best). Tried before
-    # commits: twelve hex digits are also an abbreviated commit id, rarely one here.
+    # A run as `mindgit runs` lists it stands for its result (its best). Tried before commits:
+    # twelve hex digits are also an abbreviated commit id, rarely one here.
     tip = read_run(store.repo, run_id) if run_id is not None else None
     if tip is not None:
-        return _best_of(tip)
+        return _result_of(store, tip)
     try:
         commit_id = store.resolve(target)
     except UnknownRef:
@@ -426,14 +429,38 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
 
 
 class NoBestIndividual(MindgitError):
-    """A generation stands for its best individual, and it has none."""
+    """A generation (or a whole run: ``generation`` None) stands for its best individual, and
+    it has none."""
 
-    def __init__(self, run_id: str, generation: int) -> None:
+    def __init__(self, run_id: str, generation: int | None) -> None:
+        what = f"run {run_id}" if generation is None else f"generation {generation} of run {run_id}"
+        where = " of every generation" if generation is None else ""
         super().__init__(
-            f"generation {generation} of run {run_id} has no best individual: every individual"
-            " failed",
-            hint="give lineage one of its states' CIDs, or an earlier generation's commit",
+            f"{what} has no best individual: every individual{where} failed",
+            hint="give lineage one of its states' CIDs"
+            + ("" if generation is None else ", or an earlier generation's commit"),
         )
+
+
+def _result_of(store: Store, tip: RunTip) -> tuple[CID, RunTip, int]:
+    """A run's result individual (the generation and state ``run_best`` names, as ``evolve``
+    commits it): it was the last generation's best, which without an elite can be another
+    (less fit) individual than the result commit holds."""
+    from mindgit.evolve.run import RunHistoryDamaged, run_best
+
+    try:
+        best = run_best(store, tip)
+    except RunHistoryDamaged:
+        # A history that does not hold together is named in the words every reader that walks
+        # a run uses (plot, runs --check); run_best reads trailers only, and its own words stand
+        # when only those are wrong.
+        for _ in run_generations(store, tip):
+            pass
+        raise
+    if best is None:
+        # The run made it; "not produced by a run" would send the user looking elsewhere.
+        raise NoBestIndividual(tip.run_id, None)
+    return best.state, tip, best.generation
 
 
 def _best_of(tip: RunTip) -> tuple[CID, RunTip, int]:

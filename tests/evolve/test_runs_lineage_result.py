@@ -1,9 +1,10 @@
-"""`mindgit runs` lists the run's result as `evolve` commits it.
+"""`mindgit runs` and `mindgit lineage RUN` agree with the run's result as `evolve` commits it.
 
 Since 4b914f7 a run's result is the fittest individual of any generation (``run_best``), not
-the last generation's best. `runs` still listed the last generation's best score: with
-`--elite 0` or `--population 1` a less fit one than the result committed. With an elite the two
-rules agree, and nothing changes.
+the last generation's best. `runs` still listed the last generation's best score, and `lineage
+RUN` still walked from the last generation's best: with `--elite 0` or `--population 1` both
+named a less fit individual than the one committed, and `lineage RUN` told another story than
+`lineage <the result commit>`. With an elite the two rules agree, and nothing changes.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from pathlib import Path
 import pytest
 
 from mindgit.evolve.fitness import add_fitness
-from mindgit.evolve.run import RunResult, start_run
+from mindgit.evolve.run import RunHistoryDamaged, RunResult, start_run
 from mindgit.evolve.runs import lineage, scan_runs
-from mindgit.store.generation import RunParams
+from mindgit.store.generation import RunParams, read_generation_commit
 from mindgit.store.repository import Store, open_store
 from tests.conftest import Mg
 from tests.evolve.helpers import RASTRIGIN, new_store
 from tests.evolve.test_best_of_run import GENES, NO_ELITE, ONE, UNBEATEN, last_best
 from tests.evolve.test_readers_audit import git, refused
 from tests.evolve.test_readers_s7 import one_line_each
+from tests.evolve.test_review_all_failed import PARAMS as ALL_FAILED_LAST
+from tests.evolve.test_review_all_failed import SELECTIVE
+from tests.evolve.test_review_all_failed import _store as selective_store
 from tests.evolve.test_run import chain
 from tests.snapshots import changed, snapshot
 
@@ -86,6 +90,40 @@ def test_runs_lists_the_run_s_result_not_its_last_generation_s_best(
     assert row[3:5] == [repr(r.best_score), str(r.best_generation)]
 
 
+@pytest.mark.parametrize("case", ["population-1", "elite-0"])
+def test_lineage_of_a_run_starts_at_its_result(
+    node: tuple[Store, dict[str, RunResult]], mg: Mg, case: str
+) -> None:
+    store, done = node
+    r = done[case]
+    assert r.result_commit is not None and r.best_generation is not None
+    lin = lineage(store, r.run_id)
+    first = lin.runs[0].generations[0][0]
+    assert lin.state == r.best_state
+    assert (first.generation, first.state, first.score) == (
+        r.best_generation,
+        r.best_state,
+        r.best_score,
+    )
+    # The index run_best names: the generation's best (lowest index among equals).
+    record = read_generation_commit(
+        store.repo, str(chain(store, r.run_id)[r.best_generation].id)
+    ).record
+    assert first.index == record.best
+    assert [level[0].generation for level in lin.runs[0].generations][-1] == 0
+    # The run and its result commit tell one story, in every form.
+    for extra in ((), ("--all",), ("--json",)):
+        by_run = mg("--store", str(store.path), "lineage", r.run_id, *extra)
+        by_result = mg("--store", str(store.path), "lineage", r.result_commit, *extra)
+        assert by_run.code == by_result.code == 0, by_run.err + by_result.err
+        assert by_run.out == by_result.out
+    assert (
+        mg("--store", str(store.path), "lineage", r.run_id)
+        .out.splitlines()[2]
+        .startswith(f"  g{r.best_generation:<5} #{record.best:<4} {r.best_score!r}")
+    )
+
+
 def test_an_elite_run_lists_and_walks_its_last_generation_as_before(
     node: tuple[Store, dict[str, RunResult]], mg: Mg
 ) -> None:
@@ -116,6 +154,24 @@ def test_a_run_whose_result_is_its_start_state(
     entry = listed(mg, store)[r.run_id]
     assert (entry["best"], entry["best_generation"]) == (r.best_score, r.best_generation)
     assert last_best(store, r.run_id) < (r.best_score or 0)
+    lin = lineage(store, r.run_id)
+    assert lin.state == r.start_state == lin.runs[0].start_state
+    assert lin.runs[0].generations[0][0].generation == r.best_generation
+
+
+def test_lineage_of_a_run_whose_last_generation_failed_whole(tmp_path: Path, mg: Mg) -> None:
+    # It was refused (the last generation has no best); the run's result is generation 0's
+    # start state, and the lineage shows it. The last generation's own commit still has none.
+    store = selective_store(tmp_path / "a")
+    r = start_run(store, str(SELECTIVE), ALL_FAILED_LAST)
+    assert r.result_commit is None and r.best_state == r.start_state
+    by_run = mg("--store", str(store.path), "lineage", r.run_id)
+    assert by_run.code == 0, by_run.err
+    assert by_run.out.splitlines()[0] == f"state {r.start_state}"
+    tip = git(store, "rev-parse", f"refs/runs/{r.run_id}")
+    refused(mg, store, "lineage", tip, code=1, words="every individual failed")
+    entry = listed(mg, store)[r.run_id]
+    assert (entry["best"], entry["best_generation"]) == (r.best_score, r.best_generation)
 
 
 # ---- damaged histories --------------------------------------------------------------------------
@@ -161,6 +217,9 @@ def test_runs_names_a_run_whose_fitness_trailer_is_not_a_score(
     assert doc["type"] == "DamagedRuns"
     assert [d["ref"] for d in doc["damaged"]] == [f"refs/runs/{damaged}"]
     assert len(doc["runs"]) == len(CASES) - 1
+    with pytest.raises(RunHistoryDamaged, match="is not a score"):
+        lineage(store, damaged)
+    refused(mg, store, "lineage", damaged, code=1, words="'high' is not a score")
     assert changed(before, store.path) == []
     # The others still read, and the damaged run can be checked and deleted.
     assert mg("--store", str(store.path), "lineage", done["elite"].run_id).code == 0

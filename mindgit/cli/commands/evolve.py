@@ -625,7 +625,10 @@ def _check_run(store: Any, run_id: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> None:
-    """The ancestry of a state back to the commit its first run started from."""
+    """The ancestry of a state back to the commit its first run started from.
+
+    A run id stands for the run's result (the fittest individual of any generation, which
+    evolve commits); a generation commit for that generation's best."""
     from mindgit.errors import one_line
     from mindgit.evolve.runs import lineage as find_lineage
     from mindgit.evolve.runs import main_line
