@@ -275,7 +275,10 @@ def open_envelope(cid: CID, node: Mapping[str, Any], keys: Sequence[NodeKey]) ->
     problem = "the sealed content is not a canonical note block"
     try:
         note = dagjson.decode(plaintext)
-    except MindgitError:
+    except (MindgitError, ValueError):
+        # ValueError too: the decoder let one escape (bytes in the form {"/": {"bytes": "éé"}}),
+        # and a writer who sealed such a block made every recipient's `show` fail as an
+        # internal error.
         raise SchemaError(where, problem) from None
     if not isinstance(note, dict) or note.get("type") != "note":
         raise SchemaError(where, problem)

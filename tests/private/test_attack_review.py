@@ -22,6 +22,8 @@ from mindgit.store.verify import verify_commits
 from tests.conftest import Mg
 from tests.private.conftest import Nodes, fetch
 
+CANARY = "a public canary thought 31c4be"
+
 
 def _envelope(store: Store, to: list[str]) -> dict[str, Any]:
     node = dagjson.decode(seal_note("x", (), resolve_recipients(store, to)).data)
@@ -151,3 +153,39 @@ def test_a_share_trailer_far_too_long_is_refused_briefly(nodes: Nodes) -> None:
     report = verify_commits(alpha.repo, alpha.trust, [commit.id])
     assert [p.commit for p in report.problems] == [commit.id]
     assert len(report.problems[0].reason) < 300
+
+
+# Bytes in DAG-JSON's form whose text is not ASCII: the decoder raised a bare ValueError.
+_NON_ASCII_BYTES = '{"/":{"bytes":"éé"}}'.encode()
+
+
+def test_a_sealed_block_the_decoder_chokes_on_is_shown_as_damaged(nodes: Nodes, mg: Mg) -> None:
+    # Sealed to its recipients by a hostile writer, it made their `show` an internal error
+    # (exit 3) that hid every other thought of the state.
+    alpha, _beta = nodes("alpha", "beta")
+    alpha.think(CANARY)
+    cid = _commit_raw(alpha, dict(envelope_node(seal(_NON_ASCII_BYTES, [alpha.public_key]))))
+    with pytest.raises(SchemaError, match="not a canonical note block"):
+        reveal(alpha, cid)
+    shown = mg("--store", str(alpha.path), "show")
+    assert shown.code == 0, shown.err
+    assert CANARY in shown.out and "not a canonical note block" in shown.out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="mindgit.ipld.dagjson (not this helper's file) lets a ValueError out of the bytes"
+    " form when its text is not ASCII (catches only binascii.Error): verify, and so pull and a"
+    " server's hook, stop on such a thought as an internal error (exit 3) instead of naming it",
+)
+def test_verify_names_a_thought_the_decoder_chokes_on(nodes: Nodes, mg: Mg) -> None:
+    (alpha,) = nodes("alpha")
+    data = b'{"box":' + _NON_ASCII_BYTES + b"}"
+    cid = CID.of(data)
+
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        return state.with_thoughts(state.thoughts | {cid}), {cid: data}
+
+    alpha.update(change, "think: a hostile thought")
+    r = mg("--store", str(alpha.path), "verify")
+    assert r.code == 1 and str(cid) in r.out, (r.code, r.err)
