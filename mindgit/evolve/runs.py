@@ -91,19 +91,33 @@ class RunSummary:
 
 
 def _summary(store: Store, tip: RunTip) -> RunSummary:
-    """Reads the run's generation commits (their trailers) once: 5-40 us a generation."""
-    from mindgit.evolve.run import run_best
+    """Without an elite, reads the run's generation commits (their trailers) once: 5-40 us a
+    generation."""
+    rec = tip.record
+    score: float | None
+    generation: int | None
+    if tip.info.params.elite >= 1:
+        # Exact without reading the history: the elite is carried unchanged and scored again
+        # (the same score: scoring is deterministic), so no generation is less fit than the one
+        # before, and among equals the result is the latest generation's: the last one's best.
+        # `mindgit runs` of a store of long runs stays as fast as it was.
+        score = rec.individuals[rec.best].score if rec.best is not None else None
+        generation = rec.generation if rec.best is not None else None
+    else:
+        from mindgit.evolve.run import run_best
 
-    # The last generation's best was listed: without an elite it can be less fit than an
-    # earlier generation's, which is what `evolve` committed (and less fit than the start).
-    best = run_best(store, tip)
+        # The last generation's best was listed: without an elite it can be less fit than an
+        # earlier generation's, which is what `evolve` committed (and less fit than the start).
+        best = run_best(store, tip)
+        score = None if best is None else best.score
+        generation = None if best is None else best.generation
     return RunSummary(
         tip.run_id,
         tip.experiment,
-        tip.record.generation,
+        rec.generation,
         tip.info.params.generations,
-        None if best is None else best.score,
-        None if best is None else best.generation,
+        score,
+        generation,
         tip.info.module,
         tip.info.params.seed,
         tip.commit,

@@ -69,7 +69,13 @@ def test_the_cli_says_why_nothing_was_committed(tmp_path: Path, mg: Mg) -> None:
     assert "already the experiment's state" not in r.err
     assert "no state bred in the run was fitter than the start state" in r.err
     run_id = next(line.split()[1] for line in r.out.splitlines() if line.startswith("run "))
+    # The run's result is generation 0's start state: lineage RUN walks from it (57a8471).
     lin = mg(f"--store={store.path}", "lineage", run_id)
+    assert lin.code == 0, lin.err
+    # Its last generation, which has no best, is refused in one line.
+    tip = read_run_tip(store.repo, run_id)
+    assert tip is not None
+    lin = mg(f"--store={store.path}", "lineage", tip.commit)
     assert lin.code == 1
     assert "was not produced by a run" not in lin.err, lin.err
     assert f"run {run_id}" in lin.err and "every individual failed" in lin.err, lin.err
