@@ -25,6 +25,15 @@ def encode(data: bytes) -> str:
     return "1" * zeros + "".join(reversed(digits))
 
 
+def check(text: str) -> None:
+    """Raise ``Base58Error`` naming the first character outside the alphabet, if any: in
+    linear time, where ``decode`` (big-number arithmetic) is quadratic in the length."""
+    index = _INDEX
+    for pos, c in enumerate(text):
+        if c not in index:
+            raise Base58Error(f"character {c!r} at position {pos} is not base58btc")
+
+
 def decode(text: str) -> bytes:
     """Decode base58btc text; raises ``Base58Error`` on any character outside the alphabet."""
     n = 0

@@ -269,6 +269,12 @@ class PublicKey:
         multibase = did[len(DID_PREFIX) :]
         if not multibase.startswith("z"):
             raise MalformedKey(original, "did:key must use base58btc multibase (prefix 'z')")
+        try:
+            # The character first: what is wrong with two pasted dids, or an escape sequence,
+            # is the character, wherever the text ends.
+            _base58.check(multibase[1:])
+        except _base58.Base58Error as exc:
+            raise MalformedKey(original, str(exc)) from None
         if len(multibase) - 1 > _MAX_DID_DIGITS:
             # Decoding is quadratic in the length: a peer's 900,000-character "did" held a
             # verify (or a server's hook) for minutes. No longer text can be 34 bytes.
