@@ -371,7 +371,7 @@ def _decode_base64(text: str) -> bytes:
         raise DagJsonDecodeError(f"bytes {text[:40]!r} are not valid unpadded base64")
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except binascii.Error:
+    except (binascii.Error, ValueError):  # ValueError: text that is not ASCII
         raise DagJsonDecodeError(f"bytes {text[:40]!r} are not valid unpadded base64") from None
 
 

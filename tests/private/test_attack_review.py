@@ -172,12 +172,6 @@ def test_a_sealed_block_the_decoder_chokes_on_is_shown_as_damaged(nodes: Nodes, 
     assert CANARY in shown.out and "not a canonical note block" in shown.out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mindgit.ipld.dagjson (not this helper's file) lets a ValueError out of the bytes"
-    " form when its text is not ASCII (catches only binascii.Error): verify, and so pull and a"
-    " server's hook, stop on such a thought as an internal error (exit 3) instead of naming it",
-)
 def test_verify_names_a_thought_the_decoder_chokes_on(nodes: Nodes, mg: Mg) -> None:
     (alpha,) = nodes("alpha")
     data = b'{"box":' + _NON_ASCII_BYTES + b"}"
