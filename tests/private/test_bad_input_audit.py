@@ -40,7 +40,7 @@ USAGE: list[tuple[tuple[str, ...], str]] = [
     (("think", SECRET, "--private", "--to", "did:key:z6MkNOTAKEY"), "not an ed25519 public key"),
     (("think", SECRET, "--private", "--to", "@x25519"), "multicodec"),
     (("think", SECRET, "--private", "--to", "did:web:example.com"), "did:key method"),
-    (("think", SECRET, "--private", "--to", "@beta_did @beta_did"), "is 56 at most"),
+    (("think", SECRET, "--private", "--to", "@beta_did @beta_did"), "not base58btc"),
     (("think", SECRET, "--private", "--to", ""), "invalid node name"),
     (("think", SECRET, "--private", "--to", "be ta"), "invalid node name"),
     (("think", SECRET, "--private", "--to", "be\x1bta"), "invalid node name"),
