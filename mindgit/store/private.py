@@ -319,6 +319,14 @@ def share(
             lambda keys: add_recipient(sealed, keys, target.key, f"thought {cid}"),
         )
     )
+    if len(block.data) > MAX_THOUGHT_BYTES:
+        # One more wrapped key is ~180 bytes: an envelope just under the limit went over it, in
+        # a commit this node signed and then failed its own verify (and every peer's hook).
+        raise SchemaError(
+            f"private thought {cid}",
+            f"shared with one more node, it would be {len(block.data)} bytes, over the"
+            f" {MAX_THOUGHT_BYTES}-byte limit of a thought; nothing was changed",
+        )
 
     def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
         if cid not in state.thoughts:

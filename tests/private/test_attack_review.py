@@ -16,8 +16,15 @@ from mindgit.ipld.cid import CID, CIDMismatch
 from mindgit.store.objects import as_commit
 from mindgit.store.private import resolve_recipients, reveal, seal_note, share, think_private
 from mindgit.store.repository import Store
-from mindgit.store.sealed import check_sealed, envelope_node
-from mindgit.store.state import Block, SchemaError, State, check_thought
+from mindgit.store.sealed import check_sealed, decode_envelope, encode_envelope, envelope_node
+from mindgit.store.state import (
+    MAX_THOUGHT_BYTES,
+    Block,
+    SchemaError,
+    State,
+    check_thought,
+    make_thought,
+)
 from mindgit.store.verify import verify_commits
 from tests.conftest import Mg
 from tests.private.conftest import Nodes, fetch
@@ -183,3 +190,20 @@ def test_verify_names_a_thought_the_decoder_chokes_on(nodes: Nodes, mg: Mg) -> N
     alpha.update(change, "think: a hostile thought")
     r = mg("--store", str(alpha.path), "verify")
     assert r.code == 1 and str(cid) in r.out, (r.code, r.err)
+
+
+def test_a_share_that_would_take_the_envelope_over_the_limit_is_refused(nodes: Nodes) -> None:
+    # A long note sealed to many nodes, just under the 1 MiB limit of a thought: one more
+    # wrapped key took it over, in a commit alpha signed and its own verify then refused.
+    alpha, _beta = nodes("alpha", "beta")
+    others = [NodeKey.from_seed(bytes([i]) * 32).public for i in range(1, 106)]
+    note = make_thought("x" * 760_000)
+    envelope = encode_envelope(seal(note.data, [alpha.public_key, *others]))
+    assert MAX_THOUGHT_BYTES - 180 < len(envelope.data) <= MAX_THOUGHT_BYTES
+    cid = _commit_raw(alpha, dict(envelope_node(decode_envelope(envelope.data))))
+    assert cid == envelope.cid
+    before = alpha.head()
+    with pytest.raises(SchemaError, match="over the 1048576-byte limit"):
+        share(alpha, cid, "beta")
+    assert alpha.head() == before
+    assert verify_commits(alpha.repo, alpha.trust, [before]).ok
