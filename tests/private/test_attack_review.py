@@ -207,3 +207,24 @@ def test_a_share_that_would_take_the_envelope_over_the_limit_is_refused(nodes: N
         share(alpha, cid, "beta")
     assert alpha.head() == before
     assert verify_commits(alpha.repo, alpha.trust, [before]).ok
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="show (mindgit/cli/commands/core.py, not this helper's file) stops at a thought that"
+    " is not DAG-JSON, exit 1 with a message naming no thought: a peer's one junk block hides"
+    " the whole state; it should name that thought as damaged and show the rest, as it does"
+    " for an envelope that does not open",
+)
+def test_show_names_a_thought_that_does_not_decode_and_shows_the_rest(nodes: Nodes, mg: Mg) -> None:
+    (alpha,) = nodes("alpha")
+    alpha.think(CANARY)
+    data = b'{"type":"sealed","junk":'
+    cid = CID.of(data)
+
+    def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        return state.with_thoughts(state.thoughts | {cid}), {cid: data}
+
+    alpha.update(change, "think: junk")
+    shown = mg("--store", str(alpha.path), "show")
+    assert CANARY in shown.out and str(cid) in shown.out + shown.err, (shown.code, shown.err)
