@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,8 +21,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON o
 def typed_experiment_name(name: str, flag: str | None = None) -> str:
     """An experiment name typed on the command line (after ``flag``, if one), checked before
     the store is opened: a name no experiment can have is a usage error (exit 2); an unknown
-    one is the command's own error (exit 1)."""
-    from mindgit.store.refs import RefError
+    one is the command's own error (exit 1). ``--json`` reports every such name as RefError."""
+    from mindgit.store.refs import NamePartTooLong, RefError
     from mindgit.store.repository import check_experiment_name
 
     try:
@@ -31,65 +30,14 @@ def typed_experiment_name(name: str, flag: str | None = None) -> str:
     except RefError as e:
         subject = f"{name!r}" if flag is None else f"{flag} {name!r}"
         hint = "an experiment name is a git branch name, e.g. dreamer"
-        long = _over_long_part(name)
-        if long is not None:
-            # Said as "invalid ref name" of a name of valid characters, with no word of length.
-            index, length = long
-            parts = name.split("/")
-            which = (
-                "it is"
-                if len(parts) == 1
-                else "its last part is"
-                if index == len(parts) - 1
-                else f"its part {index + 1} of {len(parts)} (between '/') is"
-            )
-            message = (
-                f"{subject} is not an experiment name: {which} {length} characters long, "
-                f"over the {NAME_PART_MAX} mindgit allows"
-            )
-            hint = (
-                f"give a name of at most {NAME_PART_MAX} characters"
-                if len(parts) == 1
-                else f"give each part between '/'s at most {NAME_PART_MAX} characters"
-            )
+        if isinstance(e, NamePartTooLong):
+            # The library's words of the name's length, after the flag it was typed with.
+            message, hint = f"{subject} is not an experiment name: {e.reason}", e.hint or hint
         elif flag is None:
             message = str(e)
         else:
             message = f"{subject} is not an experiment name ({e})"
-        raise UsageError(message, hint=hint, kind=type(e).__name__) from None
-
-
-# The most characters a part of an experiment name (between '/'s) may have: a ref name's part
-# as store.refs checks it, which says only "invalid ref name" of a longer one.
-NAME_PART_MAX = 100
-_NAME_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]*")
-
-
-def _over_long_part(name: str) -> tuple[int, int] | None:
-    """The index and length of the first part of ``name`` over :data:`NAME_PART_MAX`
-    characters, if their length is all that is wrong with the name's parts; else None.
-
-    A part's other rules (its characters, no "..", no ".lock" or "." at its end) are checked
-    here on the long parts, and on the rest by the name's own check with each long part
-    replaced by a short one.
-    """
-    from mindgit.store.refs import RefError
-    from mindgit.store.repository import check_experiment_name
-
-    parts = name.split("/")
-    long = [i for i, part in enumerate(parts) if len(part) > NAME_PART_MAX]
-    if not long:
-        return None
-    for i in long:
-        part = parts[i]
-        if not _NAME_PART.fullmatch(part) or ".." in part or part.endswith((".lock", ".")):
-            return None
-    short = "/".join("x" if len(part) > NAME_PART_MAX else part for part in parts)
-    try:
-        check_experiment_name(short)
-    except RefError:
-        return None
-    return long[0], len(parts[long[0]])
+        raise UsageError(message, hint=hint, kind="RefError") from None
 
 
 def check_fitness_option(fitness: str | None) -> None:

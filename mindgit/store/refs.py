@@ -32,8 +32,10 @@ import pygit2
 
 from mindgit.errors import MindgitError, one_line
 
-# git check-ref-format rules, reduced to what mindgit ever needs to write.
-_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,99}")
+# git check-ref-format rules, reduced to what mindgit ever needs to write, and a part (between
+# '/'s) of at most NAME_PART_MAX characters.
+NAME_PART_MAX = 100
+_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]*")
 _ZERO = "0" * 40
 
 
@@ -94,8 +96,37 @@ class RefLocked(RefError):
         self.waited = waited
 
 
+class NamePartTooLong(RefError):
+    """A ref or experiment name whose only fault is a part (between '/'s) over
+    :data:`NAME_PART_MAX` characters: said by its length, the limit and which part, not as an
+    "invalid ref name" of a name of valid characters."""
+
+    def __init__(self, name: str, what: str, index: int, length: int) -> None:
+        count = name.count("/") + 1
+        which = (
+            "it is"
+            if count == 1
+            else "its last part is"
+            if index == count - 1
+            else f"its part {index + 1} of {count} (between '/') is"
+        )
+        # The words after "is not <what>: ", which the CLI says of a name typed after a flag.
+        self.reason = f"{which} {length} characters long, over the {NAME_PART_MAX} mindgit allows"
+        super().__init__(
+            f"{name!r} is not {what}: {self.reason}",
+            hint=f"give a name of at most {NAME_PART_MAX} characters"
+            if count == 1
+            else f"give each part between '/'s at most {NAME_PART_MAX} characters",
+        )
+        self.name = name
+        self.index = index
+        self.length = length
+
+
 def check_ref_name(ref: str) -> str:
-    """Refuse names git would refuse or that could escape the refs directory."""
+    """Refuse names git would refuse or that could escape the refs directory, and names with a
+    part over :data:`NAME_PART_MAX` characters (:class:`NamePartTooLong` when that is all that
+    is wrong with the name)."""
     parts = ref.split("/")
     if len(parts) < 2 or parts[0] != "refs" or not all(_COMPONENT.fullmatch(p) for p in parts[1:]):
         raise RefError(f"invalid ref name {ref!r}")
@@ -103,6 +134,9 @@ def check_ref_name(ref: str) -> str:
         raise RefError(f"invalid ref name {ref!r}")
     if not pygit2.reference_is_valid_name(ref):
         raise RefError(f"invalid ref name {ref!r}")
+    for index, part in enumerate(parts):
+        if len(part) > NAME_PART_MAX:
+            raise NamePartTooLong(ref, "a valid ref name", index, len(part))
     return ref
 
 

@@ -30,6 +30,7 @@ from mindgit.store.config import BadConfigValue, NoValue, config_reader
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
     CorruptRef,
+    NamePartTooLong,
     RefError,
     RefMoved,
     SymbolicRef,
@@ -259,7 +260,12 @@ def check_experiment_name(name: str) -> str:
     # "HEAD" would make every git command warn that the name is ambiguous.
     if not name or name.startswith("-") or name == "HEAD":
         raise RefError(f"invalid experiment name {name!r}")
-    check_ref_name(HEADS + name)
+    try:
+        check_ref_name(HEADS + name)
+    except NamePartTooLong as e:
+        # Said of the name as given, its parts counted without refs/heads/.
+        index = e.index - HEADS.count("/")
+        raise NamePartTooLong(name, "an experiment name", index, e.length) from None
     return name
 
 
