@@ -209,13 +209,6 @@ def test_a_share_that_would_take_the_envelope_over_the_limit_is_refused(nodes: N
     assert verify_commits(alpha.repo, alpha.trust, [before]).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="show (mindgit/cli/commands/core.py, not this helper's file) stops at a thought that"
-    " is not DAG-JSON, exit 1 with a message naming no thought: a peer's one junk block hides"
-    " the whole state; it should name that thought as damaged and show the rest, as it does"
-    " for an envelope that does not open",
-)
 def test_show_names_a_thought_that_does_not_decode_and_shows_the_rest(nodes: Nodes, mg: Mg) -> None:
     (alpha,) = nodes("alpha")
     alpha.think(CANARY)

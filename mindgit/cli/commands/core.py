@@ -355,7 +355,6 @@ def genome_unset(
 @click.pass_context
 def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: bool) -> None:
     """The state at REV (default: the current experiment): genome, thoughts, signer, CIDs."""
-    from mindgit.ipld import dagjson
     from mindgit.store.history import log
     from mindgit.store.layout import read_blocks, read_thoughts
 
@@ -367,7 +366,7 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     thoughts = []
     keys = _Keys(store)
     for cid, raw in read_thoughts(store.repo, snap.tree, sorted(snap.state.thoughts, key=str)):
-        thoughts.append({"cid": str(cid), **_thought_json(dagjson.decode(raw), keys, cid)})
+        thoughts.append({"cid": str(cid), **_decoded_thought(raw, keys, cid)})
     memories = read_blocks(store.repo, snap.tree, [c for _, c in snap.state.memories])
     data = {
         "commit": snap.commit,
@@ -509,13 +508,32 @@ def _thought_text(t: Mapping[str, Any]) -> str:
         if "error" in t:
             return f"private ({count}): {one_line(str(t['error']))}"
         return f"private ({count})"
+    if "error" in t and "text" not in t:
+        return f"(damaged: {one_line(str(t['error']))})"
     return one_line(str(t.get("text", "(" + str(t.get("type")) + ")"))) + tags
+
+
+def _decoded_thought(raw: bytes, keys: _Keys | None, cid: Any) -> dict[str, Any]:
+    """:func:`_thought_json` of a thought's bytes; bytes that are not DAG-JSON are shown as a
+    damaged thought (named, its error given) beside the others: one junk block in a peer's
+    state stopped `show` and `diff` with an error that named no thought."""
+    from mindgit.ipld import dagjson
+
+    try:
+        node = dagjson.decode(raw)
+    except MindgitError as e:
+        return {"type": None, "error": f"not DAG-JSON ({one_line(str(e))[:200]})"}
+    return _thought_json(node, keys, cid)
 
 
 def _thought_json(node: Any, keys: _Keys | None = None, cid: Any = None) -> dict[str, Any]:
     """A thought for display; a private one shows its text only to a recipient (given ``keys``)."""
     if isinstance(node, dict) and node.get("type") == "note":
-        return {"type": "note", "text": node["text"], "tags": node["tags"]}
+        text, tags = node.get("text"), node.get("tags")
+        if not isinstance(text, str) or not isinstance(tags, list):
+            # A peer's note without its text or tags was a KeyError: an internal error.
+            return {"type": "note", "error": "a note without its text or tags"}
+        return {"type": "note", "text": text, "tags": tags}
     if isinstance(node, dict) and node.get("type") == "sealed":
         return _sealed_json(node, keys, cid)
     return {"type": node.get("type") if isinstance(node, dict) else None}
@@ -834,7 +852,6 @@ def experiments(ctx: click.Context, delete: str | None, force: bool, as_json: bo
 @click.pass_context
 def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
     """What changed from OLD to NEW: thoughts added/removed, genes changed."""
-    from mindgit.ipld import dagjson
     from mindgit.store import history
 
     typed_rev(old, "OLD")
@@ -845,7 +862,7 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool) -> None:
     keys = _Keys(store)
 
     def thought(c: Any, data: bytes) -> dict[str, Any]:
-        return {"cid": str(c), **_thought_json(dagjson.decode(data), keys, c)}
+        return {"cid": str(c), **_decoded_thought(data, keys, c)}
 
     if as_json:
         emit_json(
