@@ -225,12 +225,6 @@ def _pending_key(store: Store) -> NodeKey | None:
     return NodeKey.load(path) if path.is_file() else None
 
 
-def pending_keys(store: Store) -> list[NodeKey]:
-    """The key a rotation that did not finish was moving to, if it waits in the store."""
-    key = _pending_key(store)
-    return [] if key is None or key.public == store.key.public else [key]
-
-
 def _with_node_keys(
     store: Store, node: Mapping[str, Any], cid: CID, use: Callable[[Sequence[NodeKey]], _T]
 ) -> _T:
@@ -256,11 +250,6 @@ def retired_key_files(store: Store) -> list[Path]:
     return sorted(folder.glob("*.key")) if folder.is_dir() else []
 
 
-def retired_keys(store: Store) -> list[NodeKey]:
-    """The keys this node has rotated away from, loaded (each file must be mode 0600)."""
-    return [NodeKey.load(p) for p in retired_key_files(store)]
-
-
 def open_envelope(cid: CID, node: Mapping[str, Any], keys: Sequence[NodeKey]) -> dict[str, Any]:
     """The note inside a decoded envelope, for a holder of a recipient key.
 
@@ -276,9 +265,9 @@ def open_envelope(cid: CID, node: Mapping[str, Any], keys: Sequence[NodeKey]) ->
     try:
         note = dagjson.decode(plaintext)
     except (MindgitError, ValueError):
-        # ValueError too: the decoder let one escape (bytes in the form {"/": {"bytes": "éé"}}),
-        # and a writer who sealed such a block made every recipient's `show` fail as an
-        # internal error.
+        # ValueError too, whatever the decoder lets escape: a writer who sealed a block the
+        # decoder choked on (bytes in the form {"/": {"bytes": "éé"}}) made every recipient's
+        # `show` fail as an internal error.
         raise SchemaError(where, problem) from None
     if not isinstance(note, dict) or note.get("type") != "note":
         raise SchemaError(where, problem)
