@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 
-from mindgit.errors import UsageError, as_usage
+from mindgit.errors import MindgitError, UsageError, as_usage
 
 if TYPE_CHECKING:
     from mindgit.identity.keys import PublicKey
@@ -38,6 +41,67 @@ def typed_experiment_name(name: str, flag: str | None = None) -> str:
         else:
             message = f"{subject} is not an experiment name ({e})"
         raise UsageError(message, hint=hint, kind="RefError") from None
+
+
+class StdinError(MindgitError):
+    """Standard input, which a command was told to read (``-``), cannot be read or holds
+    nothing the command can take. The command line is right, so the operation fails (exit 1),
+    as for a file that cannot be read; nothing is changed."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"{message}; nothing was changed",
+            hint=hint or "give the command a standard input (a pipe or < FILE), or a file's name",
+        )
+
+
+def standard_input() -> BinaryIO:
+    """Standard input as bytes, for an argument ``-``: refused (:class:`StdinError`) when the
+    caller closed it (``<&-``: Python sets ``sys.stdin`` to None) or opened it for writing only
+    (``0>FILE``), which the command's first read would have reported as "Bad file
+    descriptor"."""
+    if sys.stdin is None:
+        raise StdinError("cannot read stdin: it is closed")
+    stream: BinaryIO = sys.stdin.buffer
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # not a file (a caller's own stream): read as it is
+        return stream
+    try:
+        writes_only = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
+    except OSError as e:
+        raise StdinError(f"cannot read stdin: {e.strerror or e}") from None
+    if writes_only:
+        raise StdinError("cannot read stdin: it is open for writing only")
+    return stream
+
+
+def standard_input_text(what: str) -> str:
+    """All of standard input as text, for ``what`` (text for a thought) given as ``-``: empty
+    (or only white space) or not UTF-8 is refused as a :class:`StdinError` (exit 1), never
+    quoted (it may be a private thought). Newlines at its end are dropped, as ``$(...)`` does."""
+    if sys.stdin is not None and not hasattr(sys.stdin, "buffer"):
+        # A text stream a library caller put there (io.StringIO): its text as it is.
+        text = sys.stdin.read()
+    else:
+        stream = standard_input()
+        try:
+            data = stream.read()
+        except OSError as e:
+            raise StdinError(f"cannot read stdin: {e.strerror or e}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise StdinError(
+                f"stdin is not UTF-8 text (at byte {e.start} of {len(data)})",
+                hint=f"give the {what} as UTF-8 text",
+            ) from None
+    if not text.strip():
+        raise StdinError(
+            f"stdin {'holds only white space' if text else 'is empty'}: no {what}",
+            hint=f"write the {what} to the command's standard input",
+        )
+    return text.rstrip("\n")
 
 
 def check_fitness_option(fitness: str | None) -> None:

@@ -507,7 +507,8 @@ def test_a_usage_error_keeps_its_own_type_in_json(
 
 
 def test_think_from_a_closed_standard_input_is_one_line(node: Node) -> None:
-    # `mindgit think - <&-` was an internal error (exit 3): sys.stdin is None then.
+    # `mindgit think - <&-` was an internal error (exit 3): sys.stdin is None then. Its input
+    # failed, not its command line: exit 1 (tests/cli/test_stdin_closed_or_empty.py).
     before = snapshot(node.root)
     r = subprocess.run(
         [MINDGIT, "--store", str(node.store), "think", "-"],
@@ -518,5 +519,5 @@ def test_think_from_a_closed_standard_input_is_one_line(node: Node) -> None:
     )
     err = r.stderr.decode()
     assert_one_error_line(r.returncode, err)
-    assert r.returncode == 2 and "standard input is closed" in err
+    assert r.returncode == 1 and "cannot read stdin: it is closed" in err
     assert changes(before, snapshot(node.root)) == []

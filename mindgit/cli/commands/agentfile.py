@@ -15,6 +15,7 @@ from mindgit.cli.options import (
     open_store_from,
     refuse_inside_any_store,
     refuse_inside_store,
+    standard_input,
     typed_experiment_name,
     typed_text,
 )
@@ -47,7 +48,7 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
     if name is not None:
         typed_experiment_name(name, "--as")
     store = open_store_from(ctx)
-    source: Any = standard_stream("input") if file == "-" else file
+    source: Any = standard_input() if file == "-" else file
     agents = run_import(store, source, name=name)
     housekeep(store)
     for agent in agents:

@@ -18,6 +18,7 @@ from mindgit.cli.options import (
     open_store_from,
     refuse_inside_any_store,
     refuse_inside_store,
+    standard_input,
     typed_experiment_name,
 )
 from mindgit.cli.output import emit_json, info, standard_stream
@@ -223,7 +224,7 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
     store = open_store_from(ctx)
     with contextlib.ExitStack() as stack:
         if car_path == "-":
-            stream: BinaryIO = standard_stream("input")
+            stream: BinaryIO = standard_input()
         else:
             try:
                 stream = stack.enter_context(open(car_path, "rb", buffering=1 << 20))

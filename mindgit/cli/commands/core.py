@@ -16,6 +16,7 @@ from mindgit.cli.options import (
     experiment_option,
     json_option,
     open_store_from,
+    standard_input_text,
     typed_experiment_name,
     typed_node,
     typed_rev,
@@ -141,11 +142,8 @@ def think(
     for recipient in recipients:
         typed_node(recipient, "--to")
     if text == "-":
-        import sys
-
-        if sys.stdin is None:  # `think - <&-`: Python sets a closed stdin to None
-            raise UsageError("standard input is closed", hint="give the command a standard input")
-        text = sys.stdin.read().rstrip("\n")
+        # Closed, empty or not UTF-8, it fails the command (exit 1), as a file would.
+        text = standard_input_text("text for the thought")
     else:
         _check_typed_thought(text, tags, private)
     store = open_store_from(ctx)
