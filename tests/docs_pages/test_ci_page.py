@@ -4,10 +4,8 @@ words the page shows. (The page's workflow is run step by step by tests/sync/tes
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from mindgit.evolve.run import start_run
@@ -15,23 +13,11 @@ from mindgit.store.generation import RunParams
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store, init_store
 from tests.conftest import FIXTURES, ROOT, git
+from tests.docs_pages.shell import sh
 
 PAGE = (ROOT / "docs" / "ci.md").read_text()
 BLOCKS = re.findall(r"```sh\n(.*?)```", PAGE, re.S)
 SHOWN = re.findall(r"```text\n(.*?)```", PAGE, re.S)
-
-
-def sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        ["bash", "-eo", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def evolved(tmp_path: Path) -> Store:

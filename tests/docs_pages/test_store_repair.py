@@ -4,31 +4,17 @@ mirror of the peer's store does, for a damaged object and for one cut short."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 from tests.conftest import ROOT, git
+from tests.docs_pages.shell import sh
 
 PAGE = (ROOT / "docs" / "store.md").read_text()
 [BLOCK] = [b for b in re.findall(r"```sh\n(.*?)```", PAGE, re.S) if "peer-copy" in b]
 NAMED = "a58f08ff71a91d6464edb3c67ae6e470326fecaf"
-
-
-def sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        ["bash", "-eo", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def two_nodes(tmp_path: Path) -> tuple[Path, Path]:

@@ -5,30 +5,16 @@ exit 1 while `pull` and a `push` naming the shared experiment exit 0."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import FIXTURES, ROOT, git
+from tests.docs_pages.shell import sh
 
 PAGE = (ROOT / "docs" / "sync.md").read_text()
 MERGE = re.search(r"`(mindgit merge refs/peers/beta/heads/dreams [^`]*)`", PAGE)
 RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
-
-
-def sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        ["bash", "-eo", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def ok(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
