@@ -10,11 +10,11 @@ import os
 import select
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
 import click
 
-from mindgit.errors import MindgitError, UsageError, one_line
+from mindgit.errors import MindgitError, one_line
 
 
 class StdoutError(MindgitError):
@@ -137,17 +137,13 @@ def discard_stdout() -> None:
         pass
 
 
-def standard_stream(which: Literal["input", "output"]) -> BinaryIO:
-    """Standard input or output as bytes; an error of our own when the caller closed it."""
-    if which == "output":
-        if sys.stdout is None:
-            # Only outside guarded_stdout (a library caller's closed stdout): as inside it.
-            raise StdoutError(OSError(errno.EBADF, os.strerror(errno.EBADF)))
-        return sys.stdout.buffer
-    if sys.stdin is None:
-        # `mindgit import-af - <&-`: Python sets a closed standard stream to None.
-        raise UsageError("standard input is closed", hint="give the command a standard input")
-    return sys.stdin.buffer
+def standard_output() -> BinaryIO:
+    """Standard output as bytes; an error of our own when the caller closed it (standard input
+    is read through ``mindgit.cli.options.standard_input``)."""
+    if sys.stdout is None:
+        # Only outside guarded_stdout (a library caller's closed stdout): as inside it.
+        raise StdoutError(OSError(errno.EBADF, os.strerror(errno.EBADF)))
+    return sys.stdout.buffer
 
 
 def emit_json(data: Any) -> None:

@@ -19,7 +19,7 @@ from mindgit.cli.options import (
     typed_experiment_name,
     typed_text,
 )
-from mindgit.cli.output import emit_json, info, standard_stream, warn
+from mindgit.cli.output import emit_json, info, standard_output, warn
 from mindgit.cli.targets import refuse_directory_spelling, written_through_to
 from mindgit.errors import UsageError
 
@@ -117,7 +117,7 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
         refuse_inside_store("-o", Path(output), store.path)
         # Another store's HEAD or config is as easily clobbered (`-o ../other/HEAD`).
         refuse_inside_any_store("-o", Path(output))
-    out: Any = standard_stream("output") if output == "-" else Path(output)
+    out: Any = standard_output() if output == "-" else Path(output)
     result = run_export(store, list(revs), out)
     if output == "-":
         out.flush()

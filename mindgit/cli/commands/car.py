@@ -21,7 +21,7 @@ from mindgit.cli.options import (
     standard_input,
     typed_experiment_name,
 )
-from mindgit.cli.output import emit_json, info, standard_stream
+from mindgit.cli.output import emit_json, info, standard_output
 from mindgit.cli.targets import refuse_directory_spelling, same_file
 from mindgit.errors import MindgitError, UsageError, as_usage
 
@@ -73,7 +73,7 @@ def export(
         # Another store's HEAD or config is as easily clobbered (`--car ../other/HEAD`).
         refuse_inside_any_store("--car", Path(car_path))
     if car_path == "-":
-        stdout = standard_stream("output")
+        stdout = standard_output()
         # The CAR waits in an unnamed temporary file until the export has succeeded: one that
         # fails partway must not leave the start of a CAR in a pipe (`| ipfs dag import`).
         spool = _spool_file()
@@ -294,7 +294,7 @@ def cat(ctx: click.Context, cid: str, raw: bool, as_json: bool) -> None:
     store = open_store_from(ctx)
     data = cat_block(store, target)
     if raw:
-        out = standard_stream("output")
+        out = standard_output()
         out.write(data)
         out.flush()
         return

@@ -23,7 +23,7 @@ from mindgit.cli.options import (
     json_option,
     open_store_from,
 )
-from mindgit.cli.output import emit_json, info, standard_stream, table
+from mindgit.cli.output import emit_json, info, standard_output, table
 from mindgit.errors import MindgitError
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
@@ -740,7 +740,7 @@ def plot(
     best = [s.best for s in stats]
     mean = [s.mean for s in stats]
     if to_stdout:
-        standard_stream("output").write(png_chart(best, mean, width=width or 800))
+        standard_output().write(png_chart(best, mean, width=width or 800))
         return
     if png is not None:
         # Written with --json too: the JSON is the data, the file what -o asked for.
