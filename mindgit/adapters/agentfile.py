@@ -65,7 +65,14 @@ from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
 from mindgit.store.packs import PackWriter
-from mindgit.store.refs import RefError, lock_held, read_ref, remove_dead_lock, update_ref
+from mindgit.store.refs import (
+    NamePartTooLong,
+    RefError,
+    lock_held,
+    read_ref,
+    remove_dead_lock,
+    update_ref,
+)
 from mindgit.store.repository import (
     HEADS,
     Store,
@@ -357,6 +364,9 @@ def _check_names(
     for name in names:
         try:
             check_experiment_name(name)
+        except NamePartTooLong as e:
+            # Its reason alone: the error's own text quotes the name, which was quoted twice.
+            raise BadExperimentName(source, f"experiment name {name!r}: {e.reason}") from None
         except RefError as e:
             raise BadExperimentName(source, f"experiment name {name!r}: {e}") from None
         if done is not None and name in done:

@@ -69,3 +69,18 @@ def test_a_name_no_file_can_take_is_refused_before_the_file_is_read(
     assert r.code == 2 and r.err.startswith("mindgit: error: --as 'zzz")
     assert r.err.count("\n") == 1 and "is not an experiment name" in r.err
     assert not changed(before, store.path)
+
+
+def test_from_python_a_name_too_long_is_quoted_once(store: Store, tmp_path: Path) -> None:
+    """The CLI refuses it first; from Python the store's reason was quoted with the name in
+    it, so the name came twice ("'zzz…': 'zzz…' is not an experiment name: it is 101 …")."""
+    from mindgit.adapters.agentfile import BadExperimentName, import_af
+
+    one = agent_file(tmp_path / "one.af", 1)
+    name = "z" * 101
+    before = snapshot(store.path)
+    with pytest.raises(BadExperimentName) as caught:
+        import_af(store, one, name=name)
+    text = str(caught.value)
+    assert text.count(name) == 1 and "101 characters long" in text, text
+    assert not changed(before, store.path)
