@@ -42,6 +42,7 @@ from mindgit.sync.peers import (
     seen_heads,
     write_state,
 )
+from mindgit.sync.push import merge_command
 from mindgit.sync.quarantine import Quarantine, max_fetch, quarantined
 
 _CAS_ATTEMPTS = 5
@@ -282,9 +283,12 @@ def _accept(
                 return RefOutcome(ref, "same-content", theirs, ours, ours)
             kept = f"kept ours; theirs is {refspace.seen_ref(peer.name, ref)}"
             if repo.merge_base(ours, theirs) is None:
-                return RefOutcome(
-                    ref, "unrelated", theirs, ours, ours, f"no common history: {kept}"
-                )
+                detail = f"no common history: {kept}"
+                if mergeable:
+                    # The next step, as a push names it: without one the user went round a
+                    # loop (push: pull first; pull: kept ours; push: pull first).
+                    detail += f"; {merge_command(store, peer.name, ref, ours, theirs)}"
+                return RefOutcome(ref, "unrelated", theirs, ours, ours, detail)
             if not mergeable:
                 return RefOutcome(ref, "conflict", theirs, ours, ours, f"diverged: {kept}")
             return _merge(store, peer, ref, ours, theirs, fitness, kept)
@@ -318,13 +322,18 @@ def _merge(
         outcome = merge(store, theirs, into=experiment, fitness=fitness)
     except MergeConflict as e:
         whose = "their merge bases" if isinstance(e, MergeBasesConflict) else "both sides"
-        detail = f"{whose} changed {', '.join(e.patterns)} and no fitness decides: {kept}"
+        step = merge_command(store, peer.name, ref, ours, theirs)
+        detail = (
+            f"{whose} changed {', '.join(e.patterns)} and no fitness decides: {kept}; pull again "
+            f"with --fitness NAME (or after `mindgit config set fitness NAME`), or {step}"
+        )
         return RefOutcome(ref, "conflict", theirs, ours, ours, detail)
     except RefMoved:
         raise
     except MindgitError as e:
         # A module that fails, say, is this node's problem, not the peer's: keep ours, go on.
-        detail = f"merge failed ({' '.join(str(e).split())}): {kept}"
+        step = merge_command(store, peer.name, ref, ours, theirs)
+        detail = f"merge failed ({' '.join(str(e).split())}): {kept}; {step}"
         return RefOutcome(ref, "conflict", theirs, ours, ours, detail)
     # merge reads the experiment's head again: if it moved since ``ours`` was read, what it
     # merged into, and what it did, are the outcome's.

@@ -1,8 +1,9 @@
 """``push``: offer a peer this node's experiments, runs, fitness modules and key chains.
 
 Only fast-forwards: a ref the peer holds at a commit that is not an ancestor of ours is not
-pushed (``diverged``: pull first, which merges an experiment) or, if this node does not know the peer's commit,
-is left to git, which refuses it. Before anything is sent, every commit the peer does not have
+pushed (``diverged``: pull first, which merges an experiment, or, if the last pull kept the
+peer's head apart, merge that by hand: the detail names the command) or, if this node does not
+know the peer's commit, is left to git, which refuses it. Before anything is sent, every commit the peer does not have
 yet is verified here with the same gate a pull uses; a ref with a commit this node cannot verify
 is not pushed. What is pushed is the commit that was verified, not whatever the ref points at
 by the time git runs.
@@ -105,10 +106,16 @@ def push(
             raise
 
 
-def _diverged_detail(ref: str) -> str:
+def _diverged_detail(store: Store, peer: str, ref: str, ours: str, theirs: str) -> str:
     """What to do about a ref the peer holds on another line of history than ours."""
     if ref.startswith(HEADS):
-        return "pull first to merge"
+        kept = refspace.seen_ref(peer, ref)
+        if read_ref(store.repo, kept) != theirs:
+            return "pull first to merge"
+        # The last pull already kept theirs apart (a conflict, unrelated histories): "pull
+        # first to merge" sent the user round a loop (push: pull; pull: kept ours; push: pull).
+        step = merge_command(store, peer, ref, ours, theirs)
+        return f"the last pull kept theirs apart as {kept}: {step}"
     # A pull merges experiments only: it keeps ours of any other ref and the peer's aside, so
     # "pull first to merge" sent the user round a loop that never ended.
     kind = (
@@ -121,6 +128,26 @@ def _diverged_detail(ref: str) -> str:
     return (
         f"the peer has another {kind} of that name; a pull keeps ours: it merges experiments only"
     )
+
+
+def merge_command(store: Store, peer: str, ref: str, ours: str | None, theirs: str) -> str:
+    """The next step for an experiment a pull kept apart: merge the peer's head it kept here
+    by hand (``theirs``, kept at ``refs/peers/<peer>/...``), then push (docs/sync.md), with ``--allow-unrelated`` when the two share no commit
+    and ``--fitness NAME`` when no module would decide a conflict."""
+    from mindgit.merge.lookup import find_fitness
+
+    experiment = ref.removeprefix(HEADS)
+    kept = refspace.seen_ref(peer, ref)
+    flags = ""
+    if ours is not None and store.repo.merge_base(ours, theirs) is None:
+        flags += " --allow-unrelated"
+    try:
+        decides = find_fitness(store.repo, experiment=experiment, own_key=store.public_key)
+    except MindgitError:
+        decides = None  # the module configured is no use: the merge needs one named
+    if decides is None:
+        flags += " --fitness NAME"
+    return f"run `mindgit merge {kept} --into {experiment}{flags}`, then push"
 
 
 def _push(
@@ -157,7 +184,11 @@ def _push(
         if status is None:
             candidates.append(offer)
         else:
-            detail = _diverged_detail(offer.ref) if status == "diverged" else None
+            detail = (
+                _diverged_detail(store, peer.name, offer.ref, offer.commit, theirs)
+                if status == "diverged" and theirs is not None
+                else None
+            )
             outcomes.append(RefOutcome(offer.ref, status, theirs, theirs, theirs, detail))
 
     # Never push what this node could not verify. What the peer has, it has already.

@@ -79,7 +79,9 @@ def test_the_pages_merge_by_hand_then_push_brings_it_in(tmp_path: Path) -> None:
     diverged(tmp_path)
     ok("mindgit --store alpha pull beta", tmp_path)  # conflict: kept apart
     r = sh("mindgit --store alpha push beta dreams", tmp_path)
-    assert r.returncode == 1 and "pull first to merge" in r.stdout + r.stderr
+    # Not "pull first to merge" (the pull just kept it apart): the merge line the page gives.
+    assert r.returncode == 1 and "pull first" not in r.stdout + r.stderr
+    assert MERGE.group(1) in r.stdout + r.stderr
     ok(
         f"mindgit --store alpha {MERGE.group(1)[len('mindgit ') :]}".replace("NAME", "rastrigin"),
         tmp_path,
