@@ -192,7 +192,8 @@ def _verify_and_accept(
     scratch = keychains.scratch_dir(store, peer.name)
     try:
         trust = plan.trust_for_verification(store.trust, scratch)
-        emit(on_event, peer.name, "verify", f"verifying {len(updates)} refs")
+        refs = f"{len(updates)} ref" + ("" if len(updates) == 1 else "s")
+        emit(on_event, peer.name, "verify", f"verifying {refs}")
         problems.extend(
             check_updates(
                 repo,

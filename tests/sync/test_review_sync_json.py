@@ -42,4 +42,4 @@ def test_a_peer_named_twice_is_synced_once(pair: Nodes, mg: Mg) -> None:
     assert res.code == 0, res
     assert [r["peer"] for r in json.loads(res.out)] == ["beta"]
     res = mg("--store", str(alpha.path), "sync", "beta", "beta")
-    assert res.code == 0 and "synced with 1 of 1 peers" in res.err, res
+    assert res.code == 0 and "synced with 1 of 1 peer\n" in res.err, res

@@ -84,6 +84,11 @@ def _progress(verbose: bool) -> Callable[[Event], None]:
     return show
 
 
+def _n(count: int, thing: str) -> str:
+    """``1 ref``, ``2 refs``."""
+    return f"{count} {thing}" if count == 1 else f"{count} {thing}s"
+
+
 def _short(oid: str | None) -> str:
     return oid[:12] if oid else "-"
 
@@ -150,7 +155,7 @@ def _say_pull(report: PullReport) -> None:
             )
     for r in report.attention:
         info(f"{report.peer}: {r.ref} {r.status}: {one_line(r.detail or '')}")
-    info(f"pulled from {report.peer}: {len(report.changed)} refs changed")
+    info(f"pulled from {report.peer}: {_n(len(report.changed), 'ref')} changed")
 
 
 def _say_push(report: PushReport) -> None:
@@ -165,7 +170,7 @@ def _say_push(report: PushReport) -> None:
     for r in report.failed:
         info(f"{report.peer}: {r.ref} not pushed ({r.status}): {one_line(r.detail or '')}")
     sent = sum(1 for r in report.refs if r.status in ("created", "pushed"))
-    info(f"pushed to {report.peer}: {sent} refs updated, {len(report.failed)} not pushed")
+    info(f"pushed to {report.peer}: {_n(sent, 'ref')} updated, {len(report.failed)} not pushed")
 
 
 # -- remote ----------------------------------------------------------------------------------
@@ -407,9 +412,14 @@ def sync(
                     info(
                         f"{r.peer}: {ref.ref} not pushed ({ref.status}): {one_line(ref.detail or '')}"
                     )
-        failed = [r.peer for r in results if not r.ok]
+        # A peer failed when its pull or push stopped with an error; refs its push refused
+        # (a ref kept apart, a hook's refusal) are counted as such: "failed: beta" after
+        # everything else was pulled and pushed sent the user looking for a broken peer.
+        failed = [r.peer for r in results if r.error is not None]
+        unpushed = sum(len(r.push.failed) for r in results if r.push is not None)
         info(
-            f"synced with {len(results) - len(failed)} of {len(results)} peers"
+            f"synced with {len(results) - len(failed)} of {_n(len(results), 'peer')}"
+            + (f"; {_n(unpushed, 'ref')} not pushed (see above)" if unpushed else "")
             + (f"; failed: {', '.join(failed)}" if failed else "")
         )
     # As after a pull: what the peers brought may have passed git's pack limits.
