@@ -26,15 +26,15 @@ def typed_experiment_name(name: str, flag: str | None = None) -> str:
     the store is opened: a name no experiment can have is a usage error (exit 2); an unknown
     one is the command's own error (exit 1). ``--json`` reports every such name as RefError."""
     from mindgit.store.refs import NamePartTooLong, RefError
-    from mindgit.store.repository import check_experiment_name
+    from mindgit.store.repository import NotAnExperimentName, check_experiment_name
 
     try:
         return check_experiment_name(name)
     except RefError as e:
         subject = f"{name!r}" if flag is None else f"{flag} {name!r}"
         hint = "an experiment name is a git branch name, e.g. dreamer"
-        if isinstance(e, NamePartTooLong):
-            # The library's words of the name's length, after the flag it was typed with.
+        if isinstance(e, NamePartTooLong | NotAnExperimentName):
+            # The library's words of what is wrong, after the flag the name was typed with.
             message, hint = f"{subject} is not an experiment name: {e.reason}", e.hint or hint
         elif flag is None:
             message = str(e)

@@ -123,6 +123,31 @@ class NamePartTooLong(RefError):
         self.length = length
 
 
+def name_fault(name: str) -> str:
+    """What :func:`check_ref_name` refuses in ``name``, a ref's name below ``refs/`` (an
+    experiment's, say), in words: the first of its faults, as a user would fix it."""
+    if not name:
+        return "it is empty"
+    parts = name.split("/")
+    if "" in parts:
+        return "it has an empty part (a '/' at its start or end, or '//')"
+    for part in parts:
+        if not _COMPONENT.fullmatch(part):
+            if not _COMPONENT.fullmatch(part[0]):
+                return f"a part starts with {part[0]!r}; each starts with an ASCII letter, a digit or '_'"
+            bad = next(c for c in part if not _COMPONENT.fullmatch("_" + c))
+            return f"{bad!r} is not allowed; a name takes ASCII letters, digits and _ . + = @ -"
+        if ".." in part:
+            return "'..' is not allowed"
+        if part.endswith(".lock"):
+            return f"a part may not end in '.lock' ({part!r})"
+        if part.endswith("."):
+            return f"a part may not end in '.' ({part!r})"
+    if "@{" in name:
+        return "'@{' is not allowed"
+    return "git does not take it as a ref name"
+
+
 def check_ref_name(ref: str) -> str:
     """Refuse names git would refuse or that could escape the refs directory, and names with a
     part over :data:`NAME_PART_MAX` characters (:class:`NamePartTooLong` when that is all that

@@ -37,6 +37,7 @@ from mindgit.store.refs import (
     check_ref_name,
     locked_head,
     locked_ref,
+    name_fault,
     read_ref,
     update_ref,
 )
@@ -256,16 +257,32 @@ class Snapshot:
     tree: pygit2.Tree
 
 
+class NotAnExperimentName(RefError):
+    """A name no experiment can have; ``reason`` says why, in words."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name!r} is not an experiment name: {reason}")
+        self.name = name
+        self.reason = reason
+
+
 def check_experiment_name(name: str) -> str:
-    # "HEAD" would make every git command warn that the name is ambiguous.
-    if not name or name.startswith("-") or name == "HEAD":
-        raise RefError(f"invalid experiment name {name!r}")
+    """``name`` if an experiment may have it, else :class:`NotAnExperimentName` (or
+    :class:`~mindgit.store.refs.NamePartTooLong`) saying why: it said "invalid ref name
+    'refs/heads/a b'" of every fault, naming none."""
+    if name == "HEAD":
+        # Every git command would warn that the name is ambiguous.
+        raise NotAnExperimentName(name, "'HEAD' is git's name for the current branch")
+    if name.startswith("-"):
+        raise NotAnExperimentName(name, "it starts with '-', as an option does")
     try:
         check_ref_name(HEADS + name)
     except NamePartTooLong as e:
         # Said of the name as given, its parts counted without refs/heads/.
         index = e.index - HEADS.count("/")
         raise NamePartTooLong(name, "an experiment name", index, e.length) from None
+    except RefError:
+        raise NotAnExperimentName(name, name_fault(name)) from None
     return name
 
 

@@ -92,7 +92,7 @@ def test_a_long_name_that_is_wrong_otherwise_too_is_refused_as_before(
     """Its length is not all that is wrong: shortened, it would still be refused."""
     r = mg("--store", str(store.path), "fork", name)
     assert r.code == 2 and r.out == ""
-    assert r.err == (
-        f"mindgit: error: invalid ref name 'refs/heads/{name}' (hint: an experiment name is a "
-        "git branch name, e.g. dreamer)\n"
+    assert r.err.startswith(f"mindgit: error: {name!r} is not an experiment name: "), r.err
+    assert "characters long" not in r.err and r.err.endswith(
+        "(hint: an experiment name is a git branch name, e.g. dreamer)\n"
     )

@@ -139,7 +139,7 @@ def _spelled(args: tuple[str, ...]) -> tuple[str, ...]:
         (("--memory", "99999999999G"), 2, "--memory '99999999999G' is out of range"),
         (("--memory", "lots"), 2, "not a size"),
         (("-e", "nosuch"), 1, "nosuch"),
-        (("-e", "@non-utf-8"), 2, "invalid ref name"),
+        (("-e", "@non-utf-8"), 2, "is not an experiment name"),
     ],
 )
 def test_bad_start_flags_change_nothing(
