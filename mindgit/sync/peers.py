@@ -52,11 +52,30 @@ LOCK_WAIT = 30.0
 class InvalidPeerName(UsageError):
     def __init__(self, name: str) -> None:
         super().__init__(
-            f"invalid peer name {name!r}",
-            hint="use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit "
-            "and not ending with '.'",
+            f"invalid peer name {name!r}: {_name_fault(name)}",
+            hint="use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+            "with no '..' and not ending with '.' or '.lock'",
         )
         self.name = name
+
+
+def _name_fault(name: str) -> str:
+    """What is wrong with a peer name (the hint said only the rule, never which part of it a
+    name broke: `x.lock` looked like a valid name)."""
+    if not name:
+        return "it is empty"
+    if len(name) > 64:
+        return f"it is {len(name)} characters long, over 64"
+    if not name[0].isascii() or not name[0].isalnum():
+        return f"it starts with {name[0]!r}"
+    bad = next((c for c in name if not (c.isascii() and (c.isalnum() or c in "_.-"))), None)
+    if bad is not None:
+        return f"{bad!r} is not allowed in one"
+    if ".." in name:
+        return "it holds '..'"
+    if name.endswith(".lock"):
+        return "it ends with '.lock', which git keeps for its lock files"
+    return "it ends with '.'"
 
 
 class InvalidURL(UsageError):
@@ -69,10 +88,17 @@ class InvalidURL(UsageError):
 class UnknownPeer(MindgitError):
     def __init__(self, name: str, known: list[str]) -> None:
         listing = ", ".join(known) if known else "none yet"
-        super().__init__(
-            f"no peer named {name!r} (peers: {listing})",
-            hint="add one with `mindgit remote add NAME URL`",
-        )
+        if not known:
+            hint = "add one with `mindgit remote add NAME URL`"
+        else:
+            import difflib
+
+            # A typo of a peer's name was told to add a peer.
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = "`mindgit remote list` shows the peers"
+            if close:
+                hint = f"did you mean {close[0]!r}? {hint}"
+        super().__init__(f"no peer named {name!r} (peers: {listing})", hint=hint)
         self.name = name
         self.known = known
 
