@@ -90,10 +90,10 @@ class TrustConflict(MindgitError):
         self.existing = existing
         if existing.name == name:
             message = f"node name {name!r} is already trusted with another key ({existing.key.did})"
-            hint = "choose another name, or remove the existing node first"
+            hint = f"choose another name, or run `mindgit trust remove {name}` first"
         else:
             message = f"key {key.did} is already trusted as {existing.name!r}"
-            hint = "remove it first if you mean to rename it"
+            hint = f"to rename it, run `mindgit trust remove {existing.name}`, then add it again"
         super().__init__(message, hint=hint)
 
 
@@ -105,7 +105,7 @@ class UnknownNode(MindgitError):
         self.path = path
         super().__init__(
             f"no trusted node {query!r} in {path}",
-            hint="list the trusted nodes to see their names and ids",
+            hint="`mindgit trust list` shows the trusted nodes' names and ids",
         )
 
 
