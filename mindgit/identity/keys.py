@@ -192,7 +192,7 @@ class KeyFileUnsupported(KeyFileError):
         self.key_type = key_type
         super().__init__(
             path,
-            f"node key {path} is a {key_type} key; mindgit node keys are ed25519",
+            f"node key {path} is a key of type {key_type}; mindgit node keys are ed25519",
             hint="create one with: ssh-keygen -t ed25519 -N '' -f <new path>",
         )
 
@@ -287,9 +287,16 @@ class PublicKey:
             decoded = _base58.decode(multibase[1:])
         except _base58.Base58Error as exc:
             raise MalformedKey(original, str(exc)) from None
+        raw = decoded[len(_ED25519_PUB_CODEC) :]
+        size = len(DID_PREFIX) + 1 + _MAX_DID_DIGITS  # every ed25519 did:key is this long
+        if len(did) != size and (not decoded.startswith(_ED25519_PUB_CODEC) or len(raw) != 32):
+            # A did cut short by a character decodes to other bytes, whose first two are not
+            # the codec's: "not an ed25519-pub multicodec key" hid that it was only short.
+            raise MalformedKey(
+                original, f"it is {len(did)} characters long; an ed25519 did:key is {size}"
+            )
         if not decoded.startswith(_ED25519_PUB_CODEC):
             raise MalformedKey(original, "not an ed25519-pub multicodec key (want prefix 0xed01)")
-        raw = decoded[len(_ED25519_PUB_CODEC) :]
         if len(raw) != 32:
             raise MalformedKey(original, f"key is {len(raw)} bytes, ed25519 needs 32")
         key = cls(raw)

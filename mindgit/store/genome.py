@@ -114,11 +114,11 @@ class Gene:
                 raise GenomeError(name, "scale must be positive")
         bounded = kind in ("float", "int", "floats")
         if not bounded and (lo is not None or hi is not None or scale is not None):
-            raise GenomeError(name, f"a {kind} gene takes no min, max or scale")
+            raise GenomeError(name, f"{_a(kind)} gene takes no min, max or scale")
         opts: tuple[str, ...] | None = None
         if choices is not None:
             if kind != "choice":
-                raise GenomeError(name, f"a {kind} gene takes no choices")
+                raise GenomeError(name, f"{_a(kind)} gene takes no choices")
             opts = tuple(choices)
             if not opts or not all(isinstance(c, str) for c in opts):
                 raise GenomeError(name, "choices must be a non-empty list of strings")
@@ -341,7 +341,7 @@ def parse_assignment(
     if current is not None:
         kind = current.kind
         if opts is not None and kind not in ("str", "choice"):
-            raise GenomeError(name, f"is a {kind} gene; only a text gene can take --choices")
+            raise GenomeError(name, f"is {_a(kind)} gene; only a text gene can take --choices")
         value: object = _coerce_text(name, raw, kind)
         if kind == "str" and opts is not None:
             kind = "choice"
@@ -394,6 +394,15 @@ def _infer(raw: str, name: str) -> tuple[GeneKind, object]:
     return "str", raw
 
 
+# What a value of each kind is, after "is not" ("'2.5' is not an int").
+_VALUE_OF = {"floats": "a list of floats"}
+
+
+def _a(kind: str) -> str:
+    """``kind`` with its article: "a float", "an int" ("a int gene" was printed)."""
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
 def _coerce_text(name: str, raw: str, kind: GeneKind) -> object:
     if kind in ("str", "choice"):
         # Before reading it as a number: `[1, "a"]` is no list gene's value but is text.
@@ -403,4 +412,4 @@ def _coerce_text(name: str, raw: str, kind: GeneKind) -> object:
         return float(value)  # type: ignore[arg-type]
     if got == kind:
         return value
-    raise GenomeError(name, f"is a {kind} gene; {raw!r} is not a {kind}")
+    raise GenomeError(name, f"is {_a(kind)} gene; {raw!r} is not {_VALUE_OF.get(kind, _a(kind))}")

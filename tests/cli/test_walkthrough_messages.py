@@ -34,3 +34,45 @@ def test_trust_hints_name_the_commands(mg: Mg, tmp_path: Path) -> None:
     assert r.code == 1
     assert r.err.endswith("(hint: `mindgit trust list` shows the trusted nodes' names and ids)\n")
     assert changed(before, Path(a)) == []
+
+
+def test_a_did_key_cut_short_is_named_by_its_length(mg: Mg, tmp_path: Path) -> None:
+    a, _, bdid = two_stores(mg, tmp_path)
+    before = snapshot(Path(a))
+    for cut in (bdid[:-1], bdid[:-2], bdid[:30]):
+        r = mg("--store", a, "trust", "add", cut, "--name", "x")
+        assert r.code == 2
+        assert f"(it is {len(cut)} characters long; an ed25519 did:key is 56)" in r.err, r.err
+        assert "multicodec" not in r.err
+    r = mg("--store", a, "trust", "add", bdid + "1", "--name", "x")
+    assert r.code == 2 and "it is 57 characters long; an ed25519 did:key is 56 at most" in r.err
+    assert changed(before, Path(a)) == []
+
+
+def test_a_key_file_of_another_type_is_named_without_a_wrong_article(
+    mg: Mg, tmp_path: Path
+) -> None:
+    import subprocess
+
+    key = tmp_path / "rsa"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "rsa", "-b", "1024", "-N", "", "-f", str(key)], check=True
+    )
+    r = mg("init", str(tmp_path / "s"), "--name", "s", "--key", str(key))
+    assert r.code != 0
+    assert f"node key {key} is a key of type ssh-rsa; mindgit node keys are ed25519" in r.err
+    assert not (tmp_path / "s").exists()
+
+
+def test_gene_kinds_take_their_article(mg: Mg, tmp_path: Path) -> None:
+    a, _, _ = two_stores(mg, tmp_path)
+    assert mg("--store", a, "genome", "set", "n=2", "f=1.5", "v=[1,2]").code == 0
+    before = snapshot(Path(a))
+    for value, said in [
+        ("n=2.5", "gene 'n': is an int gene; '2.5' is not an int"),
+        ("f=abc", "gene 'f': is a float gene; 'abc' is not a float"),
+        ("v=x", "gene 'v': is a floats gene; 'x' is not a list of floats"),
+    ]:
+        r = mg("--store", a, "genome", "set", value)
+        assert r.code != 0 and said in r.err, r.err
+    assert changed(before, Path(a)) == []
