@@ -120,10 +120,19 @@ class Verifier:
     """
 
     def __init__(
-        self, repo: pygit2.Repository, trust: TrustStore, modules: ModuleLoads | None = None
+        self,
+        repo: pygit2.Repository,
+        trust: TrustStore,
+        modules: ModuleLoads | None = None,
+        *,
+        untrusted_content: bool = True,
     ) -> None:
         self.repo = repo
         self.trust = trust
+        # False (a gate): a commit no trusted key signed is refused for that alone, its tree
+        # never read. Anyone who may push chooses those bytes, and their checks cost far more
+        # than the push (a fitness module's compile: ~1 s a MB of wasm that zlib packs 600:1).
+        self._untrusted_content = untrusted_content
         # Fitness modules already being loaded (see ModuleLoads); any other loads when checked.
         self._modules = modules
         self._odb = repo.odb
@@ -191,6 +200,8 @@ class Verifier:
                     )
                 else:
                     trusted = node.name
+        if problems and not self._untrusted_content:
+            return CommitResult(oid, signer, trusted, tuple(problems))
         tree_hex = _commit_tree(raw)
         if tree_hex is None:
             problems.append(Problem(oid, "malformed commit: it does not start with its tree"))
@@ -206,6 +217,8 @@ class Verifier:
             if refusal is not None:
                 trusted = None
                 problems.append(Problem(oid, refusal))
+                if not self._untrusted_content:
+                    return CommitResult(oid, signer, trusted, tuple(problems))
         tree_problems, manifest = self._check_tree(tree_hex)
         for obj, reason in tree_problems:
             problems.append(Problem(oid, reason, obj))
@@ -230,7 +243,7 @@ class Verifier:
         tree = self.repo.get(tree_hex.decode("ascii"))
         if not isinstance(tree, pygit2.Tree):
             return "a share commit's tree is missing"
-        parents = _commit_parents(raw)
+        parents = commit_parents(raw)
         if parents is None:  # not laid out as git writes it: as libgit2 reads it
             commit = as_commit(self.repo.get(oid))
             parents = [str(p) for p in commit.parent_ids] if commit is not None else []
@@ -253,7 +266,7 @@ class Verifier:
                 kind, raw = self._odb.read(oid)
             except (KeyError, ValueError, pygit2.GitError):
                 return None
-            parents = _commit_parents(raw) if kind == _COMMIT else None
+            parents = commit_parents(raw) if kind == _COMMIT else None
             if parents is None or len(parents) > 1 or oid in self._read_ahead:
                 return None
             self._read_ahead[oid] = raw
@@ -627,6 +640,19 @@ def _entry_name(raw: bytes, at: int) -> bytes:
     return raw[raw.index(b" ", at) + 1 : raw.index(b"\0", at)]
 
 
+def trusted_signature(raw: bytes, trust: TrustStore) -> bool:
+    """Whether a raw commit carries a valid signature by a key ``trust`` names (retired ones
+    too: their bounds are the verifier's to check)."""
+    payload, armored = split_gpgsig(raw)
+    if armored is None:
+        return False
+    try:
+        signer = verify(armored, payload)
+    except BadSignature:
+        return False
+    return trust.find(signer) is not None
+
+
 def _commit_tree(raw: bytes) -> bytes | None:
     """The hex id of a raw commit's tree: git writes it first, as ``tree <hex>\n``."""
     end = 5 + 2 * _OID_BYTES
@@ -658,7 +684,7 @@ def _grafted(gitdir: str) -> bool:
     )
 
 
-def _commit_parents(raw: bytes) -> list[str] | None:
+def commit_parents(raw: bytes) -> list[str] | None:
     """The parent ids of a raw commit (``parent <hex>`` lines right after the tree line, where
     git writes them); None if it does not start as git writes a commit."""
     if _commit_tree(raw) is None:
@@ -894,7 +920,7 @@ def _walk_past_damage(repo: pygit2.Repository, tips: list[str], hide: list[str])
             return []
         if kind != _COMMIT:
             return []
-        found = _commit_parents(raw)
+        found = commit_parents(raw)
         if found is None:  # not laid out as git writes it: as libgit2 reads it
             try:
                 commit = as_commit(repo.get(oid))

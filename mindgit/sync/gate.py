@@ -53,6 +53,8 @@ from mindgit.store.verify import (
     ModuleLoads,
     Problem,
     Verifier,
+    commit_parents,
+    trusted_signature,
     walk,
 )
 from mindgit.sync import keychains
@@ -157,12 +159,6 @@ def check_updates(
     problems: list[Problem] = []
     tips: list[str] = []
     kinds: list[tuple[RefUpdate, str]] = []
-    for u in updates:
-        problems.extend(_ref_problems(repo, u, allow_rewind, allow_delete))
-        if u.new is not None and _is_commit(repo, u.new):
-            tips.append(u.new)
-            if _namespace(u.ref):
-                kinds.append((u, _namespace(u.ref)))
     hide = accepted_heads(repo)
     if old_accepted:
         # Only an old value that is the ref's value here was accepted: a push states "old"
@@ -172,6 +168,18 @@ def check_updates(
             for u in updates
             if u.old is not None and _exists(repo, u.old) and _current(repo, u.ref) == u.old
         )
+    news = [u.new for u in updates if u.new is not None and _is_commit(repo, u.new)]
+    # Before libgit2 reads any new commit whole (an ancestry check, the walk): a commit that
+    # zlib packs 1000:1 made a push of 400 KB take 860 MB of the hook's memory.
+    oversized = oversized_commits(repo, news, hide, max_object_bytes)
+    for u in updates:
+        problems.extend(_ref_problems(repo, u, allow_rewind, allow_delete, not oversized))
+        if u.new is not None and _is_commit(repo, u.new):
+            tips.append(u.new)
+            if _namespace(u.ref):
+                kinds.append((u, _namespace(u.ref)))
+    if oversized:
+        return problems + oversized
     commit_problems = check_commits(
         repo,
         trust,
@@ -229,8 +237,50 @@ def _exists(repo: pygit2.Repository, oid: str) -> bool:
         return False
 
 
+def oversized_commits(
+    repo: pygit2.Repository, tips: Iterable[str], hide: Iterable[str], limit: int
+) -> list[Problem]:
+    """The commits reachable from ``tips`` (down to any of ``hide``) over ``limit`` bytes, each
+    sized from its header before it is read: libgit2's walk and its ancestry checks read every
+    commit whole, and git's pack holds a commit of a gigabyte in a megabyte. One too large is
+    not read, so the commits below it are not looked at. Commits missing or not commits are
+    left to the checks that name them."""
+    odb = repo.odb
+    done = set(hide)
+    stack = list(tips)
+    found: list[Problem] = []
+    while stack:
+        oid = stack.pop()
+        if oid in done:
+            continue
+        done.add(oid)
+        try:
+            kind, size = odb.read_header(pygit2.Oid(hex=oid))
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+        if kind != _COMMIT_KIND:
+            continue
+        if size > limit:
+            found.append(Problem(oid, f"commit {oid} is {size} bytes, over the {limit}-byte limit"))
+            continue
+        try:
+            raw = odb.read(oid)[1]
+            parents = commit_parents(raw)
+            if parents is None:  # not laid out as git writes it: as libgit2 reads it
+                commit = as_commit(repo.get(oid))
+                parents = [str(p) for p in commit.parent_ids] if commit is not None else []
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+        stack.extend(parents)
+    return found
+
+
 def _ref_problems(
-    repo: pygit2.Repository, u: RefUpdate, allow_rewind: bool, allow_delete: bool
+    repo: pygit2.Repository,
+    u: RefUpdate,
+    allow_rewind: bool,
+    allow_delete: bool,
+    ancestry: bool = True,
 ) -> Iterator[Problem]:
     at = u.new or u.old or ZERO_OID
     prefix = _namespace(u.ref)
@@ -250,7 +300,7 @@ def _ref_problems(
     if not _is_commit(repo, u.new):
         yield Problem(u.new, f"is not a commit (the new value of {u.ref})")
         return
-    if u.old is None or u.old == u.new or allow_rewind:
+    if u.old is None or u.old == u.new or allow_rewind or not ancestry:
         return
     if not _is_commit(repo, u.old):
         yield Problem(
@@ -389,9 +439,10 @@ def _verify_share(
     # A fitness module's sandbox load (a compile) runs on a thread of its own while the
     # other commits are checked, and its commit is checked last: each commit's problems
     # depend on its own objects alone, so the order they are found in changes none.
-    ahead = _modules_ahead(repo, commits) if len(commits) > 1 else {}
+    ahead = _modules_ahead(repo, trust, commits) if len(commits) > 1 else {}
     modules = ModuleLoads(list(ahead.values()))
-    verifier = Verifier(repo, trust, modules)
+    # A commit no trusted key signed is refused unread: whoever may push chose its bytes.
+    verifier = Verifier(repo, trust, modules, untrusted_content=False)
     order = [i for i in range(len(commits)) if i not in ahead] + sorted(ahead)
     # The generations of a run share their run.json, module, manifest shape and states.
     with remembering(repo):
@@ -408,10 +459,10 @@ def _verify_share(
 
 
 def _modules_ahead(
-    repo: pygit2.Repository, commits: Sequence[str]
+    repo: pygit2.Repository, trust: TrustStore, commits: Sequence[str]
 ) -> dict[int, tuple[pygit2.Oid, bytes]]:
-    """The module (blob id, bytes) of each fitness module commit whose tree is valid (the
-    only ones the verifier loads), by the commit's index."""
+    """The module (blob id, bytes) of each fitness module commit signed by a trusted key
+    whose tree is valid (the only ones the verifier loads), by the commit's index."""
     from mindgit.store.generation import MODULE_FILE
     from mindgit.store.generation_check import check_fitness_tree
 
@@ -422,7 +473,13 @@ def _modules_ahead(
             tree = commit.tree if commit is not None else None
             # The verifier's own reading of the tree decides; this only guesses ahead of it
             # (a wrong guess costs a load, never an answer).
-            if tree is None or _kind(tree) != "fitness" or any(check_fitness_tree(repo, tree)):
+            if commit is None or tree is None or _kind(tree) != "fitness":
+                continue
+            # Anyone may push a module; only a trusted key's is ever loaded (a compile costs
+            # ~1 s a MB of wasm).
+            if not trusted_signature(repo.odb.read(commit.id)[1], trust):
+                continue
+            if any(check_fitness_tree(repo, tree)):
                 continue
             blob = repo.get(tree[MODULE_FILE].id)
         except (KeyError, ValueError, MindgitError, pygit2.GitError):
@@ -442,6 +499,7 @@ _HARMLESS_NAME = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._+=-]*")
 # A tree entry of a regular file or a directory with such a name, as git writes it.
 _PLAIN_ENTRY = re.compile(rb"(100644|40000) ([A-Za-z0-9][A-Za-z0-9._+=-]*)\0(.{20})", re.DOTALL)
 _TREE_KIND = int(pygit2.enums.ObjectType.TREE)
+_COMMIT_KIND = int(pygit2.enums.ObjectType.COMMIT)
 
 
 def name_problem(name: bytes) -> str | None:

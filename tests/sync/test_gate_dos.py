@@ -1,0 +1,199 @@
+"""A push (or a peer's offer) of a few MB must not hold a server's pre-receive hook, or a pull,
+for minutes, nor make it hold far more memory than the push: each test pushes at a real gated
+bare repository, under a subprocess timeout, so a regression fails instead of hanging.
+
+Bounds here are generous (no test compares timings): each attack took many times them before
+its fix.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pygit2
+import wasmtime
+
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID, RAW
+from mindgit.store.fitness_store import fitness_node
+from mindgit.store.repository import Store
+from mindgit.sync.pull import pull
+from tests.sync import forge
+from tests.sync.conftest import Nodes
+from tests.sync.test_hooks_server import refs
+
+# Far above what each attack takes with its fix, far below what it took without.
+BOUND = 60
+
+
+def push_within(store: Store, server: Path, *specs: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "--git-dir", str(store.path), "push", str(server), *specs],
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+    )
+
+
+def hook_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    return [
+        line.removeprefix("remote: ").rstrip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("remote: mindgit: ")
+    ]
+
+
+def refused(store: Store, server: Path, *specs: str) -> list[str]:
+    """Push ``specs``: the hook must refuse in named lines (no internal error), nothing moved."""
+    before = refs(server)
+    proc = push_within(store, server, *specs)
+    assert proc.returncode != 0, proc.stderr
+    assert "pre-receive hook declined" in proc.stderr, proc.stderr
+    assert refs(server) == before
+    lines = hook_lines(proc)
+    assert lines and all(line.startswith("mindgit: refused: ") for line in lines), proc.stderr
+    return lines
+
+
+def module(i: int, instructions: int) -> bytes:
+    """A wasm module whose compile costs ~1 s a MB (a straight line of additions), which zlib
+    packs ~600:1; ``i`` makes each one's bytes its own."""
+    body = f" (local.set $a (i64.add (local.get $a) (i64.const {i})))" * instructions
+    text = f'(module (memory (export "memory") 1) (func (export "f") (local $a i64){body}))'
+    return bytes(wasmtime.wat2wasm(text))
+
+
+def fitness_tree(repo: pygit2.Repository, wasm: bytes) -> pygit2.Oid:
+    tb = repo.TreeBuilder()
+    node = fitness_node(CID.of(wasm, RAW), "m")
+    tb.insert("fitness.json", repo.create_blob(dagjson.encode(node)), pygit2.GIT_FILEMODE_BLOB)
+    tb.insert("module.wasm", repo.create_blob(wasm), pygit2.GIT_FILEMODE_BLOB)
+    tree: pygit2.Oid = tb.write()
+    return tree
+
+
+def module_chain(store: Store, count: int, instructions: int) -> str:
+    parents: list[str] = []
+    for i in range(count):
+        tree = fitness_tree(store.repo, module(i, instructions))
+        parents = [forge.commit_tree(store.repo, tree, parents, "fitness: m", None)]
+    return parents[0]
+
+
+def test_unsigned_modules_are_refused_without_being_compiled(server: Path, store: Store) -> None:
+    # Each module was compiled in the sandbox though no trusted key signed its commit: 40
+    # modules of 700 KB (a 60 KB push) held the hook ~50 s, and a push of a few MB for hours.
+    tip = module_chain(store, 40, 100_000)
+    lines = refused(store, server, f"{tip}:refs/fitness/m")
+    assert lines[0].endswith(": unsigned commit"), lines
+    assert not [line for line in lines if "module.wasm" in line or "sandbox" in line], lines
+
+
+def test_an_unsigned_commits_tree_is_not_read(server: Path, store: Store) -> None:
+    # Its content is whoever pushed it's to choose: only "unsigned" is said of it.
+    head = store.head()
+    bad = forge.commit_tree(store.repo, forge.thought_tree(store, "x", head), [head], "t", None)
+    blob = store.repo.create_blob(b"not a manifest")
+    tb = store.repo.TreeBuilder(store.repo[bad].tree)
+    tb.insert("manifest.json", blob, pygit2.GIT_FILEMODE_BLOB)
+    tip = forge.commit_tree(store.repo, tb.write(), [bad], "t", None)
+    lines = refused(store, server, f"{tip}:refs/heads/main")
+    assert [line.split(": ", 3)[3] for line in lines] == ["unsigned commit"] * 2, lines
+
+
+def huge_commit(store: Store, size: int) -> str:
+    head = store.head()
+    tree = store.repo[head].tree.id
+    body = b"tree %s\nparent %s\nauthor a <a@b> 1 +0000\ncommitter a <a@b> 1 +0000\n\n" % (
+        str(tree).encode(),
+        head.encode(),
+    )
+    return str(store.repo.odb.write(pygit2.enums.ObjectType.COMMIT, body + b"x" * size + b"\n"))
+
+
+# Peak memory of the process that runs it, as Linux counts it for this program alone (ru_maxrss
+# would count what the parent held when it forked).
+PEAK = (
+    "def peak_kb():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            return int(line.split()[1])\n"
+)
+
+
+def run_hook(server: Path, line: str) -> tuple[list[str], int]:
+    """Run the hook's command by hand (its objects already in the server), from a small
+    process of its own: the lines it prints and its peak memory in kB."""
+    code = (
+        "import os, subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-m', 'mindgit', 'hook', 'pre-receive'],"
+        " stdin=subprocess.PIPE)\n"
+        "p.stdin.write(sys.argv[1].encode())\n"
+        "p.stdin.close()\n"
+        "_, _, usage = os.wait4(p.pid, 0)\n"
+        "print(usage.ru_maxrss, file=sys.stderr)\n"
+    )
+    env = dict(os.environ, GIT_DIR=str(server))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, line],
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        env=env,
+        check=True,
+    )
+    *said, peak = proc.stderr.splitlines()
+    return [line for line in proc.stdout.splitlines() + said if line], int(peak)
+
+
+def test_a_commit_far_over_the_limit_is_never_read(server: Path, store: Store) -> None:
+    # libgit2's ancestry check and walk read each new commit whole before the gate sized any:
+    # a 400 MB commit (a 400 KB push) took 860 MB of the hook's memory and 5 s; 200 MB here.
+    big = huge_commit(store, 200 << 20)
+    old = refs(server)["refs/heads/main"]
+    hooks = server / "hooks"
+    os.rename(hooks / "pre-receive", server / "pre-receive.off")
+    try:
+        stored = push_within(store, server, f"{big}:refs/heads/parked")
+        assert stored.returncode == 0, stored.stderr
+    finally:
+        os.rename(server / "pre-receive.off", hooks / "pre-receive")
+    subprocess.run(
+        ["git", "--git-dir", str(server), "update-ref", "-d", "refs/heads/parked"], check=True
+    )
+    lines, peak_kb = run_hook(server, f"{old} {big} refs/heads/main\n")
+    size = store.repo.odb.read_header(pygit2.Oid(hex=big))[1]
+    assert lines == [
+        f"mindgit: refused: {big}: commit {big} is {size} bytes, over the 33554432-byte limit"
+    ], lines
+    assert peak_kb < 150_000, peak_kb
+
+
+def test_a_pull_never_reads_a_commit_far_over_the_limit(pair: Nodes) -> None:
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.think("one")
+    pull(alpha, "beta")
+    forge.point(beta, "main", huge_commit(beta, 200 << 20))
+    code = PEAK + (
+        "import sys\n"
+        "from mindgit.store.repository import open_store\n"
+        "from mindgit.sync.pull import pull\n"
+        "try:\n"
+        "    pull(open_store(sys.argv[1]), 'beta')\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__, e)\n"
+        "print(peak_kb())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(alpha.path)],
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        check=True,
+    )
+    said, peak = proc.stdout.splitlines()
+    assert said.startswith("PullRejected") and "over the 33554432-byte limit" in said, said
+    assert int(peak) < 150_000, (said, peak)
