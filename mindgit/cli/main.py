@@ -164,6 +164,7 @@ def _run(args: list[str], as_json: bool) -> int:
     except (ReaderGone, StdoutError):
         raise
     except MindgitError as e:
+        e = _store_from_env(e, ctx)
         return _fail(str(e), e.hint, e.exit_code, getattr(e, "kind", type(e).__name__), as_json)
     except click.exceptions.Exit as e:
         return int(e.exit_code)
@@ -196,6 +197,20 @@ def _run(args: list[str], as_json: bool) -> int:
         hint = "rerun with --debug for a traceback"
         return _fail(f"internal error: {type(e).__name__}: {e}", hint, 3, type(e).__name__, as_json)
     return rv if isinstance(rv, int) else 0
+
+
+def _store_from_env(error: MindgitError, ctx: click.Context | None) -> MindgitError:
+    """A store path that MINDGIT_STORE gave (click reads it as --store) is said to come from
+    there: "give the path of a store" was no help to a user who had given none."""
+    if ctx is None or "mindgit.store.repository" not in sys.modules:  # imported if it raised
+        return error
+    from mindgit.store.repository import NotAStore
+
+    if not isinstance(error, NotAStore) or error.how != "given":
+        return error
+    if ctx.get_parameter_source("store") is not click.core.ParameterSource.ENVIRONMENT:
+        return error
+    return NotAStore(error.path, "env")
 
 
 def _damaged_store(error: Exception, ctx: click.Context | None) -> DamagedStore | None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pygit2
 
@@ -71,12 +71,31 @@ def one_line(text: str, limit: int = 200) -> str:
 
 
 class NotAStore(MindgitError):
-    def __init__(self, path: Path) -> None:
-        super().__init__(
-            f"{path} is not a mindgit store",
-            hint="create one with `mindgit init PATH`, or point at one with --store or MINDGIT_STORE",
-        )
+    """No store at ``path``. ``how`` it was named: ``given`` (``--store``, a caller's
+    argument), ``env`` (``MINDGIT_STORE``) or ``searched`` (from the working directory up)."""
+
+    def __init__(self, path: Path, how: Literal["given", "env", "searched"] = "given") -> None:
+        # A path that is not there is said to be missing: "is not a mindgit store" and "point at
+        # one with --store" sent the user who had given --store looking for another flag.
+        try:
+            there = path.exists()
+        except (OSError, ValueError):
+            there = True  # unreadable, or a name no file can have: not said to be missing
+        what = "is not a mindgit store" if there else "does not exist"
+        if how == "searched":
+            message = f"{path} is not a mindgit store, nor is any directory above it"
+            hint = (
+                "create one with `mindgit init PATH`, or point at one with --store or MINDGIT_STORE"
+            )
+        elif how == "env":
+            message = f"MINDGIT_STORE names {path}, which {what}"
+            hint = "set MINDGIT_STORE to a store's path (or unset it), or give --store"
+        else:
+            message = f"{path} {what}"
+            hint = "give the path of a store, or create one with `mindgit init PATH`"
+        super().__init__(message, hint=hint)
         self.path = path
+        self.how = how
 
 
 class StoreUnreadable(MindgitError):
@@ -292,7 +311,7 @@ def discover(start: Path) -> Path:
     for d in (start, *start.parents):
         if is_store(d):
             return d
-    raise NotAStore(start)
+    raise NotAStore(start, "searched")
 
 
 def is_store(path: Path) -> bool:
@@ -801,6 +820,8 @@ def open_store(path: Path | str | None = None) -> Store:
         return Store(Path(path))
     env = os.environ.get("MINDGIT_STORE")
     if env:
+        if not is_store(Path(env)):
+            raise NotAStore(Path(env), "env")
         return Store(Path(env))
     return Store(discover(Path.cwd()))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Mg
 from tests.snapshots import changed, snapshot
 
@@ -76,3 +78,34 @@ def test_gene_kinds_take_their_article(mg: Mg, tmp_path: Path) -> None:
         r = mg("--store", a, "genome", "set", value)
         assert r.code != 0 and said in r.err, r.err
     assert changed(before, Path(a)) == []
+
+
+def test_a_store_path_that_does_not_exist_is_said_to_be_missing(
+    mg: Mg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nowhere"
+    r = mg("--store", str(missing), "show")
+    assert r.code == 1
+    # It said "is not a mindgit store" and to point at one with --store, which was given.
+    assert r.err == (
+        f"mindgit: error: {missing} does not exist (hint: give the path of a store, or create "
+        "one with `mindgit init PATH`)\n"
+    )
+    assert not missing.exists()
+    r = mg("--store", str(tmp_path), "show")
+    assert r.code == 1 and r.err.startswith(f"mindgit: error: {tmp_path} is not a mindgit store")
+    assert "--store" not in r.err
+    monkeypatch.setenv("MINDGIT_STORE", str(missing))
+    r = mg("show")
+    assert r.code == 1
+    assert r.err == (
+        f"mindgit: error: MINDGIT_STORE names {missing}, which does not exist (hint: set "
+        "MINDGIT_STORE to a store's path (or unset it), or give --store)\n"
+    )
+    r = mg("show", "--json")
+    assert r.code == 1 and '"type": "NotAStore"' in r.out
+    monkeypatch.delenv("MINDGIT_STORE")
+    monkeypatch.chdir(tmp_path)
+    r = mg("show")
+    assert r.code == 1 and "is not a mindgit store, nor is any directory above it" in r.err
+    assert "point at one with --store or MINDGIT_STORE" in r.err
