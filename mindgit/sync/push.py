@@ -131,9 +131,10 @@ def _diverged_detail(store: Store, peer: str, ref: str, ours: str, theirs: str) 
 
 
 def merge_command(store: Store, peer: str, ref: str, ours: str | None, theirs: str) -> str:
-    """The next step for an experiment a pull kept apart: merge the peer's head it kept here
-    by hand (``theirs``, kept at ``refs/peers/<peer>/...``), then push (docs/sync.md), with ``--allow-unrelated`` when the two share no commit
-    and ``--fitness NAME`` when no module would decide a conflict."""
+    """The next step for an experiment a pull kept apart (docs/sync.md): merge the peer's head
+    by hand (``theirs``, kept at ``refs/peers/<peer>/...``), then push it; with
+    ``--allow-unrelated`` when the two share no commit and ``--fitness NAME`` when no module
+    would decide a conflict."""
     from mindgit.merge.lookup import find_fitness
 
     experiment = ref.removeprefix(HEADS)
@@ -147,7 +148,10 @@ def merge_command(store: Store, peer: str, ref: str, ours: str | None, theirs: s
         decides = None  # the module configured is no use: the merge needs one named
     if decides is None:
         flags += " --fitness NAME"
-    return f"run `mindgit merge {kept} --into {experiment}{flags}`, then push"
+    return (
+        f"run `mindgit merge {kept} --into {experiment}{flags}`, "
+        f"then `mindgit push {peer} {experiment}`"
+    )
 
 
 def _push(

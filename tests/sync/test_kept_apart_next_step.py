@@ -51,7 +51,7 @@ def test_a_conflict_no_fitness_decides_names_both_ways_out(mg: Mg, tmp_path: Pat
     assert line is not None, out
     assert "no fitness decides: kept ours; theirs is refs/peers/beta/heads/dreams" in line[0]
     assert "pull again with --fitness NAME (or after `mindgit config set fitness NAME`)" in line[0]
-    assert f"or run {HAND_MERGE}, then push" in line[0]
+    assert f"or run {HAND_MERGE}, then `mindgit push beta dreams`" in line[0]
 
 
 def test_push_after_a_pull_kept_it_apart_names_the_merge_not_pull(mg: Mg, tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_push_after_a_pull_kept_it_apart_names_the_merge_not_pull(mg: Mg, tmp_pa
     # With a module configured, it decides: no --fitness NAME to add.
     ok(mg, "--store", a, "config", "set", "fitness", "rastrigin")
     r = mg("--store", a, "push", "beta", "dreams")
-    assert "--into dreams`, then push" in r.out, r.out
+    assert "--into dreams`, then `mindgit push beta dreams`" in r.out, r.out
     # The command it names, run as named, resolves it.
     ok(mg, "--store", a, "merge", "refs/peers/beta/heads/dreams", "--into", "dreams")
     ok(mg, "--store", a, "push", "beta", "dreams")
@@ -80,7 +80,7 @@ def test_unrelated_experiment_names_allow_unrelated(mg: Mg, tmp_path: Path) -> N
     out = ok(mg, "--store", a, "pull", "beta")
     step = (
         "run `mindgit merge refs/peers/beta/heads/main --into main --allow-unrelated "
-        "--fitness NAME`, then push"
+        "--fitness NAME`, then `mindgit push beta main`"
     )
     assert re.search(r"^unrelated\trefs/heads/main\t.*" + re.escape(step), out, re.M), out
     r = mg("--store", a, "push", "beta")
