@@ -23,6 +23,7 @@ from mindgit.store.generation import RUNS_PREFIX, TRAILER_EXPERIMENT
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, read_ref, update_ref
 from mindgit.store.repository import HEADS, Store, UnknownRef, check_experiment_name
+from mindgit.store.settings import read_setting
 from mindgit.store.verify import Problem, trailer
 from mindgit.sync import keychains, refspace, transport
 from mindgit.sync.ancestry import descends, exists, reflog_identity, same_tree
@@ -133,20 +134,19 @@ def _diverged_detail(store: Store, peer: str, ref: str, ours: str, theirs: str) 
 def merge_command(store: Store, peer: str, ref: str, ours: str | None, theirs: str) -> str:
     """The next step for an experiment a pull kept apart (docs/sync.md): merge the peer's head
     by hand (``theirs``, kept at ``refs/peers/<peer>/...``), then push it; with
-    ``--allow-unrelated`` when the two share no commit and ``--fitness NAME`` when no module
-    would decide a conflict."""
-    from mindgit.merge.lookup import find_fitness
-
+    ``--allow-unrelated`` when the two share no commit and ``--fitness NAME`` when no module is
+    configured (the merge's search for this node's own runs checks every generation's
+    signature: too dear for a message a push may give on every call)."""
     experiment = ref.removeprefix(HEADS)
     kept = refspace.seen_ref(peer, ref)
     flags = ""
     if ours is not None and store.repo.merge_base(ours, theirs) is None:
         flags += " --allow-unrelated"
     try:
-        decides = find_fitness(store.repo, experiment=experiment, own_key=store.public_key)
+        configured = read_setting(store.config_get, "fitness")
     except MindgitError:
-        decides = None  # the module configured is no use: the merge needs one named
-    if decides is None:
+        configured = None  # a value `config set` would refuse decides nothing
+    if not configured:
         flags += " --fitness NAME"
     return (
         f"run `mindgit merge {kept} --into {experiment}{flags}`, "
