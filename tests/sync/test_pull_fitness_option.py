@@ -79,3 +79,18 @@ def test_help_says_a_path_works(mg: Mg, command: str) -> None:
 def test_pull_help_says_a_ref_kept_apart_exits_0(mg: Mg) -> None:
     text = " ".join(mg("pull", "--help").out.split())
     assert "`conflict` or `unrelated`" in text and "it exits 0" in text
+
+
+def test_from_python_the_same_check(pair: Nodes) -> None:
+    from mindgit.evolve.fitness import add_fitness
+    from mindgit.store.fitness_store import UnknownFitness
+    from mindgit.sync.fitness_check import check_fitness_reachable
+
+    alpha, beta = pair["alpha"], pair["beta"]
+    before = snapshot(alpha.path)
+    with pytest.raises(UnknownFitness):
+        check_fitness_reachable(alpha, "rastrigni", ["beta"], 30.0)
+    check_fitness_reachable(alpha, None, ["beta"], 30.0)  # nothing given: nothing to check
+    add_fitness(beta, RASTRIGIN)
+    check_fitness_reachable(alpha, "rastrigin", ["beta"], 30.0)  # the peer offers it
+    assert not changed(before, alpha.path)

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from mindgit.store.repository import Store
     from mindgit.sync.outcomes import Event, PeerSync, PullReport, PushReport, RefOutcome
     from mindgit.sync.peers import PeerStatus
-    from mindgit.sync.transport import Budget
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,68 +53,6 @@ def _merge_options(f: F) -> F:
         help="Fitness module (a stored module's name or CID, or a .wat/.wasm file) that decides "
         "merges of diverged experiments.",
     )(f)
-
-
-def _check_fitness(
-    store: Store, fitness: str | None, peers: Sequence[str], timeout: float | Budget
-) -> None:
-    """Refuse a ``--fitness`` that names no module, here or at the peers, before anything is
-    fetched: a misspelt one was found only by the merge of a diverged experiment, which kept
-    it apart ("merge failed") while the pull exited 0.
-
-    A stored module's name is looked up here (one ref: ~0.1 ms; a path's file is read once
-    more than the merge reads it, ~1 ms for a .wat), and only if it is not here are the peers
-    listed (one ``ls-remote`` each, ~16 ms for a local peer): a module the peer offers comes in with the pull itself, before any
-    experiment is merged. A CID not stored here may be an older version of a module the peer
-    offers, which no listing shows: it is left to the merge."""
-    if fitness is None:
-        return
-    from mindgit.errors import MindgitError
-    from mindgit.store.fitness_store import (
-        FITNESS_PREFIX,
-        UnknownFitness,
-        check_module_name,
-        parse_cid,
-    )
-    from mindgit.store.refs import read_ref
-    from mindgit.sync import transport
-    from mindgit.sync.peers import get_peer
-
-    try:
-        check_module_name(fitness)
-    except MindgitError:
-        pass
-    else:
-        # The usual case, a stored module's name, without the merge layer's import (~30 ms):
-        # the merge reads the module itself, and says so if it cannot.
-        if read_ref(store.repo, FITNESS_PREFIX + fitness) is not None:
-            return
-    from mindgit.merge.lookup import find_module
-
-    try:
-        find_module(store.repo, fitness)
-        return
-    except UnknownFitness:
-        if parse_cid(fitness) is not None:
-            return
-    for name in dict.fromkeys(peers):
-        peer = get_peer(store, name)
-        try:
-            offered = transport.ls_remote(
-                store.path, peer.url, peer=peer.name, timeout=timeout, operation="pull from"
-            )
-        except MindgitError:
-            return  # cannot tell: the pull that follows says what is wrong with the peer
-        if FITNESS_PREFIX + fitness in offered:
-            return
-    error = UnknownFitness(fitness)
-    named = list(dict.fromkeys(peers))
-    if named:
-        error.hint = (
-            f"{' nor '.join(named)} offers none either; nothing was changed; "
-            "`mindgit fitness list` shows the stored ones"
-        )
-    raise error
 
 
 def _timeout(store: Store, given: float | None) -> float:
@@ -379,6 +316,7 @@ def pull(
     --json, look for those statuses in "refs".
     """
     from mindgit.cli.options import check_fitness_option
+    from mindgit.sync.fitness_check import check_fitness_reachable
     from mindgit.sync.peers import typed_peer_name
     from mindgit.sync.pull import pull as pull_from
     from mindgit.sync.transport import Budget
@@ -388,7 +326,7 @@ def pull(
     store = open_store_from(ctx)
     # The peer's listing, if the module is looked for there, spends from the pull's time.
     budget = Budget.of(_timeout(store, timeout))
-    _check_fitness(store, fitness, [peer], budget)
+    check_fitness_reachable(store, fitness, [peer], budget)
     report = pull_from(
         store,
         peer,
@@ -443,6 +381,7 @@ def sync(
     others go on; exit 1 if any peer failed or any ref was not pushed."""
     from mindgit.cli.main import exit_with
     from mindgit.cli.options import check_fitness_option
+    from mindgit.sync.fitness_check import check_fitness_reachable
     from mindgit.sync.peers import typed_peer_name
     from mindgit.sync.session import sync as sync_all
 
@@ -454,7 +393,9 @@ def sync(
     if fitness is not None:
         from mindgit.sync.peers import list_peers
 
-        _check_fitness(store, fitness, peers or [p.name for p in list_peers(store)], seconds)
+        check_fitness_reachable(
+            store, fitness, peers or [p.name for p in list_peers(store)], seconds
+        )
     results = sync_all(
         store,
         peers or None,
