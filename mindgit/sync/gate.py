@@ -29,6 +29,8 @@ same; see :func:`verify_new_commits`.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -240,39 +242,94 @@ def _exists(repo: pygit2.Repository, oid: str) -> bool:
 def oversized_commits(
     repo: pygit2.Repository, tips: Iterable[str], hide: Iterable[str], limit: int
 ) -> list[Problem]:
-    """The commits reachable from ``tips`` (down to any of ``hide``) over ``limit`` bytes, each
+    """The new commits (reachable from ``tips``, not from ``hide``) over ``limit`` bytes, each
     sized from its header before it is read: libgit2's walk and its ancestry checks read every
     commit whole, and git's pack holds a commit of a gigabyte in a megabyte. One too large is
-    not read, so the commits below it are not looked at. Commits missing or not commits are
-    left to the checks that name them."""
+    not read, so the commits below it are not looked at. Missing objects and objects that are
+    no commit are left to the checks that name them.
+
+    The walk is git's own: newest commit first, the commits reachable from ``hide`` (accepted,
+    each sized when it came) marked as they are met, and it ends when only those are left, so
+    it reads about the commits libgit2's walk will (not the whole accepted history below a
+    fork of an old state, or below a peer's head this store merged).
+    """
     odb = repo.odb
-    done = set(hide)
-    stack = list(tips)
     found: list[Problem] = []
-    while stack:
-        oid = stack.pop()
-        if oid in done:
-            continue
-        done.add(oid)
+    accepted: dict[str, bool] = {}  # each commit met -> reachable from hide (as far as known)
+    parents_of: dict[str, list[str]] = {}
+    queue: list[tuple[int, int, str]] = []  # (-commit time, order met, commit)
+    queued: set[str] = set()
+    order = itertools.count()
+    new_queued = 0
+
+    def accept(oid: str) -> None:
+        # A commit found reachable from hide after all: it and whatever was met below it.
+        nonlocal new_queued
+        stack = [oid]
+        while stack:
+            at = stack.pop()
+            if accepted.get(at) is not False:
+                continue
+            accepted[at] = True
+            if at in queued:
+                new_queued -= 1
+            else:
+                stack.extend(parents_of.get(at, ()))
+
+    def meet(oid: str, old: bool) -> None:
+        nonlocal new_queued
+        known = accepted.get(oid)
+        if known is not None:
+            if old and not known:
+                accept(oid)
+            return
+        if not old:  # an accepted commit was sized when it came
+            try:
+                kind, size = odb.read_header(pygit2.Oid(hex=oid))
+            except (KeyError, ValueError, pygit2.GitError):
+                return
+            if kind != _COMMIT_KIND:
+                return
+            if size > limit:
+                accepted[oid] = old
+                found.append(
+                    Problem(oid, f"commit {oid} is {size} bytes, over the {limit}-byte limit")
+                )
+                return
         try:
-            kind, size = odb.read_header(pygit2.Oid(hex=oid))
-        except (KeyError, ValueError, pygit2.GitError):
-            continue
-        if kind != _COMMIT_KIND:
-            continue
-        if size > limit:
-            found.append(Problem(oid, f"commit {oid} is {size} bytes, over the {limit}-byte limit"))
-            continue
-        try:
-            raw = odb.read(oid)[1]
+            kind, raw = odb.read(oid)
+            if kind != _COMMIT_KIND:
+                return
+            accepted[oid] = old
             parents = commit_parents(raw)
             if parents is None:  # not laid out as git writes it: as libgit2 reads it
                 commit = as_commit(repo.get(oid))
                 parents = [str(p) for p in commit.parent_ids] if commit is not None else []
         except (KeyError, ValueError, pygit2.GitError):
-            continue
-        stack.extend(parents)
+            return
+        parents_of[oid] = parents
+        when = _COMMITTER_TIME.search(raw, 0, max(raw.find(b"\n\n"), 0))
+        heapq.heappush(queue, (-int(when.group(1)) if when else 0, next(order), oid))
+        queued.add(oid)
+        if not old:
+            new_queued += 1
+
+    for oid in hide:
+        meet(oid, True)
+    for oid in tips:
+        meet(oid, False)
+    while queue and new_queued:
+        _, _, oid = heapq.heappop(queue)
+        queued.discard(oid)
+        old = accepted[oid]
+        if not old:
+            new_queued -= 1
+        for parent in parents_of[oid]:
+            meet(parent, old)
     return found
+
+
+_COMMITTER_TIME = re.compile(rb"^committer [^\n]*> ([0-9]{1,15}) [+-][0-9]{4}$", re.MULTILINE)
 
 
 def _ref_problems(

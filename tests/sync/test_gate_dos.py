@@ -20,6 +20,7 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW
 from mindgit.store.fitness_store import fitness_node
 from mindgit.store.repository import Store
+from mindgit.sync.gate import oversized_commits
 from mindgit.sync.pull import pull
 from tests.sync import forge
 from tests.sync.conftest import Nodes
@@ -197,3 +198,29 @@ def test_a_pull_never_reads_a_commit_far_over_the_limit(pair: Nodes) -> None:
     said, peak = proc.stdout.splitlines()
     assert said.startswith("PullRejected") and "over the 33554432-byte limit" in said, said
     assert int(peak) < 150_000, (said, peak)
+
+
+def raw_commit(store: Store, parents: list[str], message: bytes, when: int) -> str:
+    head = store.repo[store.head()]
+    lines = [b"tree %s" % str(head.tree.id).encode()]
+    lines += [b"parent %s" % p.encode() for p in parents]
+    lines += [b"author a <a@b> %d +0000" % when, b"committer a <a@b> %d +0000" % when]
+    data = b"\n".join(lines) + b"\n\n" + message + b"\n"
+    return str(store.repo.odb.write(pygit2.enums.ObjectType.COMMIT, data))
+
+
+def test_new_commits_are_sized_down_to_the_accepted_history(store: Store) -> None:
+    # Sized with a 1000-byte limit: the new commits below a fork of an older state, wherever
+    # their dates put them, and none of the accepted ones (sized when they came).
+    base = store.head()
+    accepted_big = raw_commit(store, [base], b"y" * 2000, 10)
+    head = raw_commit(store, [accepted_big], b"head", 20)
+    small = raw_commit(store, [accepted_big], b"small", 5)
+    big = raw_commit(store, [small], b"x" * 2000, 30)
+    tip = raw_commit(store, [big, head], b"merge", 1)
+    assert [p.commit for p in oversized_commits(store.repo, [tip], [head], 1000)] == [big]
+    assert oversized_commits(store.repo, [head], [head], 1000) == []
+    assert {p.commit for p in oversized_commits(store.repo, [tip], [], 1000)} == {
+        big,
+        accepted_big,
+    }
