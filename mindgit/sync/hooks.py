@@ -341,6 +341,9 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     problems = [p for _, p in judged if p is not None]
     # A refused name is not looked up at all: libgit2 may not even read it.
     named = [u for u, p in judged if p is None]
+    crowded = _too_many_refs(repo, named)
+    if crowded is not None:
+        return [*problems, crowded]
     stale = [p for u in named if (p := _claimed_old_problem(repo, u)) is not None]
     problems += stale
     if stale:
@@ -371,6 +374,29 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     # A push the gate refuses loses nothing; one it passes may still take a rotation away (the
     # trust it was verified with was the one that loss makes).
     return problems + (gated or chain_losses(repo, held, after, chains, named))
+
+
+def _too_many_refs(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> Problem | None:
+    """Why a repository holding its synced refs as ``updates`` leave them would be refused by
+    every pull from it (a pull takes at most ``MAX_REFS`` refs of a peer): anyone who may push
+    could otherwise create thousands of refs to commits the server holds, no key needed."""
+    from mindgit.sync.pull import MAX_REFS
+
+    refs = {r for r in repo.references if refspace.is_synced(r)}
+    before = len(refs)
+    for u in updates:
+        if refspace.is_synced(u.ref):
+            (refs.discard if u.new is None else refs.add)(u.ref)
+    # A repository already over it (refs written past the hook) may still lose some.
+    first = next((u for u in updates if u.new is not None), None)
+    if len(refs) <= max(MAX_REFS, before) or first is None:
+        return None
+    return Problem(
+        first.new or first.old or ZERO_OID,
+        f"the push would leave {len(refs)} refs under {', '.join(refspace.SYNCED_PREFIXES)}, "
+        f"over the {MAX_REFS} a pull takes from one peer (every pull from here would be "
+        "refused); delete some first",
+    )
 
 
 def _chains_after(held: Mapping[str, str], updates: Sequence[RefUpdate]) -> dict[str, str]:

@@ -224,3 +224,18 @@ def test_new_commits_are_sized_down_to_the_accepted_history(store: Store) -> Non
         big,
         accepted_big,
     }
+
+
+def test_a_push_may_not_leave_more_refs_than_a_pull_takes(server: Path, store: Store) -> None:
+    # 2100 new refs to the commit main already holds needed no key, and made every pull from
+    # the server refuse it whole (TooManyRefs: over 2000 refs offered).
+    from mindgit.sync.pull import MAX_REFS
+
+    head = refs(server)["refs/heads/main"]
+    specs = [f"{head}:refs/heads/spam{i}" for i in range(MAX_REFS)]
+    (line,) = refused(store, server, *specs)
+    assert f"would leave {MAX_REFS + 1} refs" in line and f"over the {MAX_REFS}" in line, line
+    # Up to the limit is accepted.
+    accepted = push_within(store, server, *specs[:-1])
+    assert accepted.returncode == 0, accepted.stderr
+    assert len(refs(server)) == MAX_REFS
