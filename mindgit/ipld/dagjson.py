@@ -223,13 +223,20 @@ def _check_reserved(value: object) -> None:
             )
 
 
+def _int_shown(value: int) -> str:
+    # A decoded block may hold an integer of 4,300 digits: quoted whole, it made one refusal
+    # line (a hook's, verify's) that long.
+    text = int.__repr__(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text.lstrip('-'))} digits)"
+
+
 def _encode_into(value: Any, out: list[str], depth: int) -> None:
     kind = type(value)
     if kind is str:
         out.append(encode_basestring(value))
     elif kind is int:
         if not MIN_INT <= value <= MAX_INT:
-            raise _Refused(f"integer {value} is outside -2**64..2**64-1")
+            raise _Refused(f"integer {_int_shown(value)} is outside -2**64..2**64-1")
         out.append(int.__repr__(value))
     elif kind is float:
         out.append(_float_text(value))

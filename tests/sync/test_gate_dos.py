@@ -239,3 +239,15 @@ def test_a_push_may_not_leave_more_refs_than_a_pull_takes(server: Path, store: S
     accepted = push_within(store, server, *specs[:-1])
     assert accepted.returncode == 0, accepted.stderr
     assert len(refs(server)) == MAX_REFS
+
+
+def test_an_integer_of_thousands_of_digits_is_quoted_briefly() -> None:
+    # A block holding one (4,000 digits: Python reads it) was refused in a line quoting it whole.
+    from mindgit.ipld.dagjson import DagJsonDecodeError
+
+    try:
+        dagjson.decode(b"[" + b"9" * 4000 + b"]")
+    except DagJsonDecodeError as e:
+        assert "(4000 digits) is outside" in str(e) and len(str(e)) < 200, str(e)[:300]
+    else:
+        raise AssertionError("decoded")
