@@ -69,6 +69,11 @@ ACCEPTED_PREFIXES = SYNCED_PREFIXES
 # The largest legitimate object is a 16 MiB fitness module or a population's states tree;
 # twice that leaves room and still keeps a hostile push from filling memory.
 DEFAULT_MAX_OBJECT_BYTES = 32 << 20
+# Wall-clock seconds one check of an update may spend compiling its fitness modules (a small
+# one takes ~15 ms, the largest legitimate kind, 16 MiB of straight code, ~20 s); a module not
+# compiled by then is refused. Modules held in memory ahead of their checks, at most.
+MODULE_COMPILE_SECONDS = 60.0
+_MODULES_AHEAD_BYTES = 64 << 20
 ZERO_OID = "0" * 40
 
 _TREE_MODES = {int(pygit2.enums.FileMode.TREE)}
@@ -497,7 +502,7 @@ def _verify_share(
     # other commits are checked, and its commit is checked last: each commit's problems
     # depend on its own objects alone, so the order they are found in changes none.
     ahead = _modules_ahead(repo, trust, commits) if len(commits) > 1 else {}
-    modules = ModuleLoads(list(ahead.values()))
+    modules = ModuleLoads(list(ahead.values()), budget=MODULE_COMPILE_SECONDS)
     # A commit no trusted key signed is refused unread: whoever may push chose its bytes.
     verifier = Verifier(repo, trust, modules, untrusted_content=False)
     order = [i for i in range(len(commits)) if i not in ahead] + sorted(ahead)
@@ -524,7 +529,10 @@ def _modules_ahead(
     from mindgit.store.generation_check import check_fitness_tree
 
     ahead = {}
+    held = 0
     for i, oid in enumerate(commits):
+        if held > _MODULES_AHEAD_BYTES:
+            break  # the others are read when their commits are checked
         try:
             commit = as_commit(repo.get(oid))
             tree = commit.tree if commit is not None else None
@@ -543,6 +551,7 @@ def _modules_ahead(
             continue
         if isinstance(blob, pygit2.Blob):
             ahead[i] = (blob.id, blob.read_raw())
+            held += blob.size
     return ahead
 
 

@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 
 import pygit2
+import pytest
 import wasmtime
 
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW
 from mindgit.store.fitness_store import fitness_node
 from mindgit.store.repository import Store
+from mindgit.sync import gate
 from mindgit.sync.gate import oversized_commits
 from mindgit.sync.pull import pull
 from tests.sync import forge
@@ -251,3 +253,28 @@ def test_an_integer_of_thousands_of_digits_is_quoted_briefly() -> None:
         assert "(4000 digits) is outside" in str(e) and len(str(e)) < 200, str(e)[:300]
     else:
         raise AssertionError("decoded")
+
+
+def nested_loops(depth: int) -> bytes:
+    """A module whose compile time grows with the square of ``depth`` (wasmtime 5,000: ~4 s
+    in 35 KB, which zlib packs into ~130 bytes)."""
+    loops = "(loop (br_if 0 (local.get 0)) " * depth + ")" * depth
+    text = f'(module (memory (export "memory") 1) (func (export "f") (param i32) {loops}))'
+    return bytes(wasmtime.wat2wasm(text))
+
+
+def test_a_module_that_compiles_for_too_long_is_refused_at_the_budget(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trusted key's module of 20,000 nested loops (140 KB, a push of ~200 bytes) held a
+    # hook or a pull ~70 s; 100,000 for hours. The budget is 60 s; 1 s here, on a module
+    # that took ~4 s.
+    monkeypatch.setattr(gate, "MODULE_COMPILE_SECONDS", 1.0)
+    tip = forge.commit_tree(
+        store.repo, fitness_tree(store.repo, nested_loops(5000)), [], "fitness: m", store.key
+    )
+    problems = gate.check_update(store.repo, store.trust, "refs/fitness/m", None, tip)
+    assert [p.reason for p in problems] == [
+        "the fitness module is refused: it did not compile within 1 s, "
+        "the time one update's modules may take"
+    ]
