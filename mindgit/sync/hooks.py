@@ -32,6 +32,7 @@ from mindgit.store.verify import Problem
 from mindgit.sync import keychains, refspace
 from mindgit.sync.gate import (
     DEFAULT_MAX_OBJECT_BYTES,
+    MAX_PROBLEMS,
     ZERO_OID,
     RefUpdate,
     check_commits,
@@ -608,7 +609,9 @@ def report(problems: Sequence[Problem], limit: int = MAX_REPORTED) -> list[str]:
     """The lines a hook prints for ``problems``: the first ``limit``, then how many more."""
     lines = [f"mindgit: refused: {format_problem(p)}" for p in problems[:limit]]
     if len(problems) > limit:
-        lines.append(f"mindgit: refused: ... and {len(problems) - limit} more problem(s)")
+        # The gate stops looking at MAX_PROBLEMS (in each of its two processes).
+        least = "at least " if len(problems) >= MAX_PROBLEMS else ""
+        lines.append(f"mindgit: refused: ... and {least}{len(problems) - limit} more problem(s)")
     return lines
 
 
