@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
 
 import pygit2
@@ -149,6 +149,7 @@ class Verifier:
         # Tree parses by id, per verifier like the rest: a tree another repository holds may be
         # missing from this one, and must then be named missing here.
         self._entries: dict[bytes, Entries] = {}
+        self._entries_held = 0  # the entries of all the trees in _entries
         # The directory of each kind last found clean, for the next to be checked against (see
         # _diff_clean).
         self._dir_refs: dict[str, _DirRef] = {}
@@ -299,7 +300,7 @@ class Verifier:
             problems: list[tuple[str | None, str]] = []
             manifest = self._state_problems(entries, problems)
             return tuple(problems), manifest
-        return tuple(self._tree_problems(tree_id, entries)), None
+        return tuple(islice(self._tree_problems(tree_id, entries), MAX_TREE_PROBLEMS)), None
 
     def _tree_problems(
         self, tree_id: pygit2.Oid, names: Entries
@@ -332,7 +333,7 @@ class Verifier:
     ) -> CID | None:
         """Add a state tree's problems to ``problems``; return its manifest's CID if read."""
         if not entries.keys() <= _STATE_NAMES:
-            for name in sorted(set(entries) - _STATE_NAMES):
+            for name in sorted(set(entries) - _STATE_NAMES)[:MAX_TREE_PROBLEMS]:
                 problems.append((name, "unexpected entry in a state tree"))
         manifest_id, mode = entries[layout.MANIFEST]
         if mode != layout.BLOB:
@@ -377,7 +378,8 @@ class Verifier:
                 # The memo is keyed by object id: the entry must still file it as a directory.
                 unchanged = entry[1] == layout.TREE and wanted is clean.get((entry[0], what))
             if not unchanged:
-                problems.extend(self._check_cid_dir(entries, dirname, wanted, what))
+                room = MAX_TREE_PROBLEMS - len(problems)
+                problems.extend(islice(self._check_cid_dir(entries, dirname, wanted, what), room))
         return cid
 
     def _manifest_links(self, data: bytes, cid: CID) -> ManifestLinks:
@@ -584,9 +586,14 @@ class Verifier:
             entries = _tree_entries(raw) if kind == _TREE else None
             if entries is None:
                 return None
-            if len(self._entries) >= _ENTRY_CACHE_SIZE:
+            if (
+                len(self._entries) >= _ENTRY_CACHE_SIZE
+                or self._entries_held + len(entries) > _ENTRY_CACHE_ENTRIES
+            ):
                 self._entries.clear()
+                self._entries_held = 0
             cached = self._entries[oid] = entries
+            self._entries_held += len(entries)
         return cached
 
     def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
@@ -734,6 +741,13 @@ _MODES = {b"100644": 0o100644, b"40000": 0o40000}
 # Modes no directory has: a tree of only these is in git's order when its names are in bytes order.
 _FILE_MODES = frozenset({b"100644", b"100755", b"120000"})
 _ENTRY_CACHE_SIZE = 4096
+# Entries of all the trees kept parsed, at most (~150 bytes each): a trusted signer's thousand
+# states, each with its own thoughts tree of 250,000 entries (a tree read whole, 40 MB parsed,
+# each a few bytes of a push), were all kept.
+_ENTRY_CACHE_ENTRIES = 1 << 20
+# Problems of one tree named, at most: a thoughts tree of 900,000 entries not linked from its
+# manifest made 900,000 problems of one commit (300 MB, 4.6 s).
+MAX_TREE_PROBLEMS = 1000
 
 
 def _blob_problem(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:

@@ -294,3 +294,20 @@ def test_a_tree_of_countless_bad_names_is_refused_after_the_first_thousand(
     lines = refused(store, server, f"{parents[0]}:refs/heads/main")
     assert len(lines) == 21 and "contains a path separator" in lines[0], lines[:3]
     assert lines[-1] == "mindgit: refused: ... and at least 980 more problem(s)", lines[-1]
+
+
+def test_one_trees_problems_are_named_up_to_a_thousand(store: Store) -> None:
+    # A thoughts tree of 900,000 entries no manifest links made as many problems of one commit
+    # (300 MB of them); verify names the first thousand too.
+    from mindgit.store.verify import MAX_TREE_PROBLEMS, verify_commits
+
+    head = store.head()
+    blob = store.repo.create_blob(b"x")
+    names = b"".join(b"100644 b%07d\0" % i + blob.raw for i in range(3 * MAX_TREE_PROBLEMS))
+    thoughts = store.repo.odb.write(pygit2.enums.ObjectType.TREE, names)
+    tb = store.repo.TreeBuilder(store.repo[head].tree)
+    tb.insert("thoughts", thoughts, pygit2.GIT_FILEMODE_TREE)
+    tip = forge.commit_tree(store.repo, tb.write(), [head], "t", store.key)
+    report = verify_commits(store.repo, store.trust, [tip], [head])
+    assert len(report.problems) == MAX_TREE_PROBLEMS
+    assert report.problems[0].reason == "not linked from the manifest"
