@@ -599,8 +599,16 @@ def name_problem(name: bytes) -> str | None:
     return None
 
 
+# A name or path a problem quotes, at most (characters): a tree may hold one entry of 32 MiB.
+_SHOWN_NAME = 100
+_SHOWN_PATH = 300
+
+
 def _show(name: bytes) -> str:
-    return repr(name.decode("utf-8", errors="backslashreplace"))
+    if len(name) <= _SHOWN_NAME:
+        return repr(name.decode("utf-8", errors="backslashreplace"))
+    cut = name[:_SHOWN_NAME].decode("utf-8", errors="backslashreplace")
+    return f"{cut!r}... ({len(name)} bytes)"
 
 
 class _Scanner:
@@ -718,10 +726,16 @@ class _Scanner:
 
 
 def _where(path: str, raw: bytes) -> str:
-    return f"{path}/{_display(raw)}" if path else _display(raw)
+    # Cut to its last characters: each tree's path is its parent's and one more name, and a
+    # tree nested 100,000 deep (3 MB of push) made paths of up to 200,000 characters, 10^10
+    # in all, or a name of 32 MiB one of that size in each of its problems.
+    where = f"{path}/{_display(raw)}" if path else _display(raw)
+    return where if len(where) <= _SHOWN_PATH else "..." + where[3 - _SHOWN_PATH :]
 
 
 def _display(raw: bytes) -> str:
+    if len(raw) > _SHOWN_NAME:
+        return raw[:_SHOWN_NAME].decode("utf-8", errors="backslashreplace") + "..."
     return raw.decode("utf-8", errors="backslashreplace")
 
 

@@ -311,3 +311,23 @@ def test_one_trees_problems_are_named_up_to_a_thousand(store: Store) -> None:
     report = verify_commits(store.repo, store.trust, [tip], [head])
     assert len(report.problems) == MAX_TREE_PROBLEMS
     assert report.problems[0].reason == "not linked from the manifest"
+
+
+def test_deep_trees_and_long_names_are_named_briefly(store: Store) -> None:
+    # Each tree's path was its parent's and one more name: 100,000 trees nested (3 MB of
+    # push) cost 16 s in building paths of up to 1.1 million characters (4 s now), and a name
+    # of 64 KB (libgit2 reads no longer one) was quoted whole, twice, in its problem.
+    repo = store.repo
+    blob = repo.create_blob(b"x")
+    name = b".git" + b"." * 60_000
+    tree = repo.odb.write(pygit2.enums.ObjectType.TREE, b"100644 " + name + b"\0" + blob.raw)
+    for _ in range(5000):
+        tree = repo.odb.write(
+            pygit2.enums.ObjectType.TREE, b"40000 " + b"d" * 50 + b"\0" + tree.raw
+        )
+    tip = forge.commit_tree(repo, tree, [], "t", None)
+    problems = gate.check_commits(repo, store.trust, [tip], workers=1)
+    (named,) = [p for p in problems if "names a git directory" in p.reason]
+    assert named.object is not None and len(named.object) <= 300, len(named.object or "")
+    assert named.object.startswith("...dddd") and "d/.git...." in named.object
+    assert len(named.reason) < 200 and "(60004 bytes)" in named.reason, named.reason[:300]
