@@ -9,6 +9,7 @@ functions do exactly that, so a commit mindgit signs verifies under ``git verify
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from mindgit.errors import MindgitError
@@ -88,51 +89,36 @@ def split_gpgsig(
     if b"gpgsig" not in head:
         return raw_commit, None  # the common unsigned case, and no header to drop
     header_space = _HEADERS[object_format] + b" "
-    if head.count(b"gpgsig") == 1:
-        # The common signed case, one signature header and ours (verify runs this per commit):
-        # cut the header and its continuation lines out with bytes operations.
-        start = head.find(b"\n" + header_space)
-        if start >= 0:
-            end = head.find(b"\n", start + 1)
-            while end >= 0 and head.startswith(b" ", end + 1):
-                end = head.find(b"\n", end + 1)
-            if end >= 0:
-                block = head[start + 1 + len(header_space) : end + 1]
-                armour = block.replace(b"\n ", b"\n")
-                payload = raw_commit[: start + 1] + raw_commit[end + 1 :]
-                return payload, armour.decode("ascii", errors="surrogateescape")
+    # Each signature header with its continuation lines, cut out with one scan in C: a commit
+    # is whoever wrote it's (a hook verifies a pusher's), and walking its header block line by
+    # line in Python took 2.8 s for 27 MB of continuation lines, in a commit zlib packs small.
     kept: list[bytes] = []
     signature: list[bytes] = []
-    in_signature = False  # inside our signature header: continuation lines belong to it
-    in_other = False  # inside another signature header: dropped from the payload too
-    lines = head.split(b"\n")
-    last = len(lines) - 1
-    for index, text in enumerate(lines):
-        if index == last:
-            if not text:
-                break
-            line = text  # a final header line without a newline (no message at all)
-        else:
-            line = text + b"\n"
-        if in_signature and line.startswith(b" "):
-            signature.append(line[1:])
-        elif line.startswith(header_space):
-            signature.append(line[len(header_space) :])
-            in_signature = True
-            in_other = False
-        else:
-            in_signature = False
-            if line.startswith(b"gpgsig"):
-                in_other = True
-            elif in_other and not line.startswith(b" "):
-                in_other = False
-            if not in_other:
-                kept.append(line)
+    at = 0
+    while (found := _SIGNATURE_HEADER.search(head, at)) is not None:
+        start = found.start()
+        # The block ends where a line starts with anything but a space (or with the head).
+        following = _NEXT_HEADER.search(head, start)
+        end = len(head) if following is None else following.start() + 1
+        kept.append(head[at:start])
+        at = end
+        block = head[start:end]
+        if block.startswith(header_space):
+            # Ours: its value, continuation lines without their leading space. Another
+            # signature header (the other object format's) is dropped from the payload too.
+            signature.append(block[len(header_space) :].replace(b"\n ", b"\n"))
+    kept.append(head[at:])
     kept.append(raw_commit[body_at:])
     payload = b"".join(kept)
     if not signature:
         return payload, None
     return payload, b"".join(signature).decode("ascii", errors="surrogateescape")
+
+
+# A signature header's first line, and the start of the line after its continuation lines
+# (which start with a space).
+_SIGNATURE_HEADER = re.compile(rb"^gpgsig", re.M)
+_NEXT_HEADER = re.compile(rb"\n[^ ]")
 
 
 def _signature_header_name(commit: bytes) -> str:
