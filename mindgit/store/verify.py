@@ -32,6 +32,10 @@ from mindgit.store.share_check import ENVELOPE_TRAILER, SHARED_WITH_TRAILER, sha
 from mindgit.store.state import GenomeSplice, SchemaError, check_thought
 
 MAX_BLOB_BYTES = 16 << 20
+# Wall-clock seconds one check (a verify, a pull's or a push's gate) may wait for fitness modules
+# to compile, in all (a small one takes ~15 ms, the largest legitimate kind, 16 MiB of straight
+# code, ~20 s); a module not compiled by then is refused for that.
+MODULE_COMPILE_SECONDS = 60.0
 STATE_TRAILER = "Mindgit-State"
 # Tree kinds other layers write through the store (see store/generation.py).
 GENERATION_FILE = "generation.json"
@@ -134,8 +138,13 @@ class Verifier:
         # never read. Anyone who may push chooses those bytes, and their checks cost far more
         # than the push (a fitness module's compile: ~1 s a MB of wasm that zlib packs 600:1).
         self._untrusted_content = untrusted_content
-        # Fitness modules already being loaded (see ModuleLoads); any other loads when checked.
-        self._modules = modules
+        # Fitness modules already being loaded (see ModuleLoads); any other loads when checked,
+        # within the same compile budget as the gate's: a stored module's bytes may be anyone's
+        # (a CI job verifies what was pushed), and wasmtime's compile time grows with the
+        # square of a module's nesting.
+        self._modules = (
+            modules if modules is not None else ModuleLoads(budget=MODULE_COMPILE_SECONDS)
+        )
         self._odb = repo.odb
         self._trees: dict[bytes, TreeResult] = {}
         self._blobs: dict[tuple[pygit2.Oid, CID, bool], str | None] = {}
@@ -1016,7 +1025,9 @@ class ModuleLoads:
     ) -> None:
         self._loads: dict[bytes, _Load] = {}
         self._budget = budget
-        self._deadline = None if budget is None else time.monotonic() + budget
+        # Seconds still to spend waiting for compiles: the time waited, not the time since this
+        # began (a verify of a large store would otherwise refuse its last, quick modules).
+        self._left = budget
         for blob, wasm in modules:
             self._loads.setdefault(blob.raw, _Load(wasm))
         self._threads: list[threading.Thread] = []
@@ -1045,25 +1056,31 @@ class ModuleLoads:
         """Why the sandbox refuses the module ``blob`` holds (``wasm``), or None."""
         load = self._loads.get(blob.raw)
         if load is None:
-            if self._deadline is None:
+            if self._left is None:
                 return _load_refusal(wasm)
             load = self._loads[blob.raw] = _Load(wasm)
             self._start([load])
-        if self._deadline is not None and not load.wait(self._deadline - time.monotonic()):
-            return (
-                f"the fitness module is refused: it did not compile within {self._budget:g} s, "
-                "the time one update's modules may take"
-            )
+        if self._left is not None:
+            start = time.monotonic()
+            done = load.wait(self._left)
+            self._left = max(0.0, self._left - (time.monotonic() - start))
+            if not done:
+                return (
+                    f"the fitness module is refused: it did not compile within "
+                    f"{self._budget:g} s, the time one check may spend compiling modules"
+                )
         return load.result()
 
     def close(self) -> None:
         """Wait for the loads (none may outlive the check that wanted them, unless over the
         budget: those are left to end with the process)."""
         for thread in self._threads:
-            if self._deadline is None:
+            if self._left is None:
                 thread.join()
             else:
-                thread.join(max(0.0, self._deadline - time.monotonic()))
+                start = time.monotonic()
+                thread.join(self._left)
+                self._left = max(0.0, self._left - (time.monotonic() - start))
 
 
 class _Load:

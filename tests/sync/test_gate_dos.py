@@ -276,7 +276,7 @@ def test_a_module_that_compiles_for_too_long_is_refused_at_the_budget(
     problems = gate.check_update(store.repo, store.trust, "refs/fitness/m", None, tip)
     assert [p.reason for p in problems] == [
         "the fitness module is refused: it did not compile within 1 s, "
-        "the time one update's modules may take"
+        "the time one check may spend compiling modules"
     ]
 
 
