@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import pygit2
 import pytest
 
 from mindgit.store import verify
@@ -40,7 +41,8 @@ def test_the_budget_is_the_time_waited_not_the_time_since_the_check_began(
     loads = verify.ModuleLoads(budget=0.5)
     time.sleep(0.6)  # the verify's other checks
     small = fitness_tree(store.repo, nested_loops(2))
-    blob = store.repo[small]["module.wasm"].id
+    tree = store.repo[small].peel(pygit2.Tree)
+    blob = tree["module.wasm"].id
     # Refused by the ABI (no alloc export), not for the time: it was compiled.
     refusal = loads.refusal(blob, store.repo[blob].read_raw())
     assert refusal is not None and "did not compile" not in refusal, refusal
