@@ -638,11 +638,23 @@ def run_best(store: Store, tip: RunTip) -> RunBest | None:
     """The fittest individual of the run's stored generations up to ``tip``, chosen as
     :class:`_Leader` chooses during the run; None if every individual failed.
 
-    Read once, when a run resumes or its result is looked for: each generation commit's
+    With an elite that is the last generation's best. Without one it is read once, when a run
+    resumes or its result is looked for: each generation commit's
     ``Mindgit-Fitness`` trailer is its best score (``mindgit verify --recompute`` holds it to
     ``generation.json``), so only commits are read, newest first, and the one generation that
     wins is read whole for its state, whose best must be the trailer's score."""
     info = tip.info
+    if info.params.elite >= 1:
+        # Exact without reading the history: the elite is carried unchanged and scored again
+        # (the same score: scoring is deterministic), so no generation is less fit than the
+        # one before, and among equals the result is the latest generation's: the last one's
+        # best. Listing, resuming and lineage of long runs stay as cheap as they were.
+        last = tip.record.best
+        if last is None:
+            return None
+        chosen = tip.record.individuals[last]
+        assert chosen.score is not None
+        return RunBest(tip.record.generation, last, chosen.score, chosen.state, tip.tree)
     minimize = info.params.minimize
     repo = store.repo
     oid = tip.commit

@@ -92,32 +92,20 @@ class RunSummary:
 
 def _summary(store: Store, tip: RunTip) -> RunSummary:
     """Without an elite, reads the run's generation commits (their trailers) once: 5-40 us a
-    generation."""
-    rec = tip.record
-    score: float | None
-    generation: int | None
-    if tip.info.params.elite >= 1:
-        # Exact without reading the history: the elite is carried unchanged and scored again
-        # (the same score: scoring is deterministic), so no generation is less fit than the one
-        # before, and among equals the result is the latest generation's: the last one's best.
-        # `mindgit runs` of a store of long runs stays as fast as it was.
-        score = rec.individuals[rec.best].score if rec.best is not None else None
-        generation = rec.generation if rec.best is not None else None
-    else:
-        from mindgit.evolve.run import run_best
+    generation (see ``run_best``)."""
+    from mindgit.evolve.run import run_best
 
-        # The last generation's best was listed: without an elite it can be less fit than an
-        # earlier generation's, which is what `evolve` committed (and less fit than the start).
-        best = run_best(store, tip)
-        score = None if best is None else best.score
-        generation = None if best is None else best.generation
+    # The last generation's best was listed: without an elite it can be less fit than an
+    # earlier generation's, which is what `evolve` committed (and less fit than the start).
+    best = run_best(store, tip)
+    rec = tip.record
     return RunSummary(
         tip.run_id,
         tip.experiment,
         rec.generation,
         tip.info.params.generations,
-        score,
-        generation,
+        None if best is None else best.score,
+        None if best is None else best.generation,
         tip.info.module,
         tip.info.params.seed,
         tip.commit,
