@@ -87,7 +87,7 @@ from mindgit.store.repository import (
     UnknownRef,
 )
 from mindgit.store.state import State
-from mindgit.store.verify import STATE_TRAILER, trailer
+from mindgit.store.verify import STATE_TRAILER, trailer, trailers
 
 ENTRY_BATCH = "fitness_batch"
 ENTRY_FITNESS = "fitness"
@@ -665,7 +665,7 @@ def run_best(store: Store, tip: RunTip) -> RunBest | None:
         commit = as_commit(repo.get(oid))
         if commit is None:
             raise RunHistoryDamaged(info.run_id, generation, f"commit {oid[:12]} is missing")
-        fields = _trailers(commit.message)
+        fields = trailers(commit.message)
         if (
             fields.get(TRAILER_RUN) != info.run_id
             or fields.get(TRAILER_GENERATION) != str(generation)
@@ -724,20 +724,6 @@ def _history_leader(store: Store, tip: RunTip, codec: GenomeCodec) -> _Leader:
             best.state, read_manifest(store.repo, best.tree, best.state)
         )
     return leader
-
-
-def _trailers(message: str) -> dict[str, str]:
-    """A commit message's trailers (its last paragraph), the last value of each key (as
-    ``mindgit.store.verify.trailer`` reads them, in one pass)."""
-    paragraphs = message.rstrip("\n").split("\n\n")
-    out: dict[str, str] = {}
-    if len(paragraphs) < 2:
-        return out
-    for line in paragraphs[-1].splitlines():
-        key, sep, value = line.partition(": ")
-        if sep:
-            out[key] = value.strip()
-    return out
 
 
 def _execute(

@@ -804,15 +804,21 @@ def trailer(message: str, key: str) -> str | None:
 
     Lines elsewhere in a message are content, not trailers, even when they look like one.
     """
+    return trailers(message).get(key)
+
+
+def trailers(message: str) -> dict[str, str]:
+    """Every trailer of the message's trailer block (its last paragraph), the last value of each
+    key: :func:`trailer` of every key in one pass."""
     paragraphs = message.rstrip("\n").split("\n\n")
+    out: dict[str, str] = {}
     if len(paragraphs) < 2:
-        return None
-    value = None
-    prefix = key + ": "
+        return out
     for line in paragraphs[-1].splitlines():
-        if line.startswith(prefix):
-            value = line[len(prefix) :].strip()
-    return value
+        key, sep, value = line.partition(": ")
+        if sep:
+            out[key] = value.strip()
+    return out
 
 
 def walk(repo: pygit2.Repository, tips: Iterable[str], hide: Iterable[str] = ()) -> Iterator[str]:
