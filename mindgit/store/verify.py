@@ -1019,8 +1019,9 @@ class ModuleLoads:
     bytes (a blob's id fixes them) and the default limits decide it. Whatever else a load
     raises is raised where the module is checked, as it would have been.
 
-    With ``budget`` (seconds, from now), a module not compiled by then is refused for that,
-    and any other module is loaded on a thread of its own, waited for as long: a compile
+    With ``budget`` (seconds this check may wait for compiles, in all), a module not compiled
+    within what is left of it is refused for that, and any other module is loaded on a thread
+    of its own, waited for as long: a compile
     cannot be stopped, and wasmtime's time grows with the square of a module's nesting (5,000
     nested loops, 35 KB of wasm that zlib packs into 126 bytes, took 4 s; 20,000 ~70 s). A
     refused push or pull ends its process, and with it such a compile.
