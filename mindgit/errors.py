@@ -31,6 +31,11 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the word for that many: ``1 ref``, ``2 refs`` (``many`` when not ``one`` + s)."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 class UsageError(MindgitError):
     """The command line itself is wrong (a flag combination, a missing argument, a value typed
     there that nothing could take)."""

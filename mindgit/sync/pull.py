@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, counted
 from mindgit.store.refs import RefMoved, SymbolicRef, read_ref, update_ref
 from mindgit.store.repository import HEADS, Store
 from mindgit.store.rotations import RotationOutcome, apply_rotations
@@ -192,8 +192,7 @@ def _verify_and_accept(
     scratch = keychains.scratch_dir(store, peer.name)
     try:
         trust = plan.trust_for_verification(store.trust, scratch)
-        refs = f"{len(updates)} ref" + ("" if len(updates) == 1 else "s")
-        emit(on_event, peer.name, "verify", f"verifying {refs}")
+        emit(on_event, peer.name, "verify", f"verifying {counted(len(updates), 'ref')}")
         problems.extend(
             check_updates(
                 repo,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import pygit2
 
-from mindgit.errors import MindgitError, one_line
+from mindgit.errors import MindgitError, counted, one_line
 from mindgit.store.fitness_store import FITNESS_PREFIX
 from mindgit.store.generation import RUNS_PREFIX, TRAILER_EXPERIMENT
 from mindgit.store.objects import as_commit
@@ -199,7 +199,9 @@ def _push(
     hide = [
         c for c in [*remote.values(), *seen_heads(store, peer.name).values()] if exists(repo, c)
     ]
-    emit(on_event, peer.name, "verify", f"verifying {_refs(len(candidates))} before pushing")
+    emit(
+        on_event, peer.name, "verify", f"verifying {counted(len(candidates), 'ref')} before pushing"
+    )
     problems = check_commits(repo, store.trust, [o.commit for o in candidates], hide)
     bad = _refs_with_problems(repo, candidates, problems)
     to_send = []
@@ -214,7 +216,7 @@ def _push(
     messages = ""
     pushed: dict[str, str] = {}
     if to_send:
-        emit(on_event, peer.name, "push", f"pushing {_refs(len(to_send))} to {peer.url}")
+        emit(on_event, peer.name, "push", f"pushing {counted(len(to_send), 'ref')} to {peer.url}")
         # Key chains that moved go in a push of their own, first: a server whose `update` hook
         # judges one ref at a time (docs/hooks.md) then holds the rotation when it judges the
         # work the new key signed; in one push git sends refs/keys/* after refs/heads/*.
@@ -281,10 +283,6 @@ def _push(
         state = replace(state, last_error=PeerError(now, "push", _failure(report)))
     write_state(store, peer.name, state)
     return report
-
-
-def _refs(n: int) -> str:
-    return f"{n} ref" if n == 1 else f"{n} refs"
 
 
 def _refs_now(store: Store, peer: Peer, budget: transport.Budget) -> dict[str, str]:

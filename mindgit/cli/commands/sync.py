@@ -12,7 +12,7 @@ import click
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from, typed_node
 from mindgit.cli.output import emit_json, info, table
-from mindgit.errors import one_line
+from mindgit.errors import counted, one_line
 from mindgit.store.settings import MAX_SYNC_TIMEOUT, read_setting
 
 if TYPE_CHECKING:
@@ -85,11 +85,6 @@ def _progress(verbose: bool) -> Callable[[Event], None]:
     return show
 
 
-def _n(count: int, thing: str) -> str:
-    """``1 ref``, ``2 refs``."""
-    return f"{count} {thing}" if count == 1 else f"{count} {thing}s"
-
-
 def _short(oid: str | None) -> str:
     return oid[:12] if oid else "-"
 
@@ -156,7 +151,7 @@ def _say_pull(report: PullReport) -> None:
             )
     for r in report.attention:
         info(f"{report.peer}: {r.ref} {r.status}: {one_line(r.detail or '')}")
-    info(f"pulled from {report.peer}: {_n(len(report.changed), 'ref')} changed")
+    info(f"pulled from {report.peer}: {counted(len(report.changed), 'ref')} changed")
 
 
 def _say_push(report: PushReport) -> None:
@@ -171,7 +166,9 @@ def _say_push(report: PushReport) -> None:
     for r in report.failed:
         info(f"{report.peer}: {r.ref} not pushed ({r.status}): {one_line(r.detail or '')}")
     sent = sum(1 for r in report.refs if r.status in ("created", "pushed"))
-    info(f"pushed to {report.peer}: {_n(sent, 'ref')} updated, {len(report.failed)} not pushed")
+    info(
+        f"pushed to {report.peer}: {counted(sent, 'ref')} updated, {len(report.failed)} not pushed"
+    )
 
 
 # -- remote ----------------------------------------------------------------------------------
@@ -436,8 +433,8 @@ def sync(
         failed = [r.peer for r in results if r.error is not None]
         unpushed = sum(len(r.push.failed) for r in results if r.push is not None)
         info(
-            f"synced with {len(results) - len(failed)} of {_n(len(results), 'peer')}"
-            + (f"; {_n(unpushed, 'ref')} not pushed (see above)" if unpushed else "")
+            f"synced with {len(results) - len(failed)} of {counted(len(results), 'peer')}"
+            + (f"; {counted(unpushed, 'ref')} not pushed (see above)" if unpushed else "")
             + (f"; failed: {', '.join(failed)}" if failed else "")
         )
     # As after a pull: what the peers brought may have passed git's pack limits.

@@ -11,6 +11,7 @@ import click
 
 from mindgit.cli.options import experiment_option, json_option, open_store_from, typed_rev
 from mindgit.cli.output import emit_json, info
+from mindgit.errors import counted
 
 
 @dataclass(frozen=True)
@@ -231,10 +232,10 @@ def verify(
         bad = len({p.commit for p in report.problems})
         refs = ""
         if broken:
-            refs = f", {_count(len(broken), 'ref points', 'refs point')} at no commit"
+            refs = f", {counted(len(broken), 'ref points', 'refs point')} at no commit"
         if runs:
-            refs += f", {_count(len(runs), 'run ref names', 'run refs name')} no generation of their run"
-        info(f"{_count(len(report.results), 'commit', 'commits')} checked, {bad} failed{refs}")
+            refs += f", {counted(len(runs), 'run ref names', 'run refs name')} no generation of their run"
+        info(f"{counted(len(report.results), 'commit', 'commits')} checked, {bad} failed{refs}")
         if claims is not None:
             for c in claims.problems:
                 click.echo(f"FAIL {one_line(str(c))}")
@@ -268,7 +269,3 @@ def _run_ref_problems(repo: Any, skip: set[str]) -> list[Any]:
         if tip is not None and tip.run_id != run_id:
             problems.append(RefProblem(ref, f"points at a generation of run {tip.run_id}"))
     return problems
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
