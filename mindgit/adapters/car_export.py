@@ -28,7 +28,7 @@ import pygit2
 from mindgit.adapters.car_history import naming_missing, read_blob, read_tree, state_history
 from mindgit.errors import MindgitError
 from mindgit.ipld.car import write_car
-from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256
+from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256, base32_decoded
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
@@ -192,21 +192,9 @@ def _known_key(name: str) -> bytes | None:
     decoded as ``CID.parse`` decodes it but not parsed, else None: only to find it among the CIDs
     written, as every state of a history links its thoughts again (parsing each of those links
     took half the time of a history export). A name that is not such text is parsed as before."""
-    if _BASE32.fullmatch(name) is None or len(name) % 8 in (2, 4, 7):
-        # The body's length (the name's less its "b") is one no byte string encodes to.
+    if not name.startswith("b") or len(name) < 2:
         return None
-    body = name[1:]
-    nbytes, spare = divmod(len(body) * 5, 8)
-    n = int(body.translate(_BASE32_DIGITS), 32)
-    if n & ((1 << spare) - 1):
-        return None
-    return (n >> spare).to_bytes(nbytes, "big")
-
-
-_BASE32 = re.compile(r"b[a-z2-7]+")
-_BASE32_DIGITS = str.maketrans(
-    "abcdefghijklmnopqrstuvwxyz234567", "0123456789abcdefghijklmnopqrstuv"
-)
+    return base32_decoded(name[1:])
 
 
 # In canonical DAG-JSON a link is exactly {"/":"<cid>"}, and those bytes occur nowhere else:

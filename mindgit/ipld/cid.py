@@ -188,12 +188,24 @@ def _b32decode(text: str, body: str) -> bytes:
     # Uppercase letters, padding or stray low bits would be a second spelling of the same CID.
     if _B32_TEXT.fullmatch(body) is None:
         raise InvalidCID(text, "not lowercase unpadded base32 (RFC 4648) after the 'b' prefix")
+    raw = base32_decoded(body)
+    if raw is None:
+        raise InvalidCID(text, "base32 text is not in canonical form (non-zero trailing bits)")
+    return raw
+
+
+def base32_decoded(body: str) -> bytes | None:
+    """The bytes that lowercase unpadded base32 ``body`` (RFC 4648) spells, or None when it is
+    not the one canonical spelling of any (an impossible length, another character, stray low
+    bits): ``CID.parse``'s decoding without its errors, for a caller that only looks a text up."""
+    if len(body) % 8 in (1, 3, 6) or _B32_TEXT.fullmatch(body) is None:
+        return None
     if not body:
         return b""
     nbytes, spare_bits = divmod(len(body) * 5, 8)
     n = int(body.translate(_B32_TO_INT_DIGITS), 32)
     if n & ((1 << spare_bits) - 1):
-        raise InvalidCID(text, "base32 text is not in canonical form (non-zero trailing bits)")
+        return None
     return (n >> spare_bits).to_bytes(nbytes, "big")
 
 
