@@ -176,6 +176,17 @@ def test_sync_fails_on_a_ref_it_could_not_push_and_collects_garbage(pair: Nodes,
     # One ref not pushed is not the peer failing: everything else was pulled and pushed.
     assert "synced with 1 of 1 peer; 1 ref not pushed (see above)\n" in res.err, res.err
     assert "failed: beta" not in res.err
-    assert json.loads(mg(*at(pair, "alpha"), "sync", "--json").out)[0]["ok"] is False
+    # --json counts it as the text does: beta was reached, pulled from and pushed to (its "ok"
+    # was false for the one ref), the ref is listed, and the exit code is the text mode's.
+    res = mg(*at(pair, "alpha"), "sync", "--json")
+    assert res.code == 1, res.err
+    [peer] = json.loads(res.out)
+    assert peer["ok"] is True and peer["error"] is None and peer["push"]["ok"] is False
+    assert [(r["ref"], r["status"]) for r in peer["not_pushed"]] == [
+        ("refs/heads/tune", "diverged")
+    ]
+    assert [(r["ref"], r["status"]) for r in peer["kept_apart"]] == [
+        ("refs/heads/tune", "conflict")
+    ]
     # sync ends with `git gc --auto`, as pull does: one pack once past the limit.
     assert len(list((alpha.path / "objects" / "pack").glob("*.pack"))) == 1

@@ -345,7 +345,12 @@ def _sync_json(result: PeerSync) -> dict[str, Any]:
     return {
         "peer": result.peer,
         "url": shown_url(result.url),
-        "ok": result.ok,
+        # As the text summary counts them: a peer is ok when it was reached and its pull and push
+        # ran; a ref its push could not move, or its pull kept apart, is listed below, not a
+        # failed peer (``PeerSync.ok`` counts a ref not pushed too, as the exit code does).
+        "ok": result.error is None,
+        "not_pushed": [_ref_json(r) for r in result.push.failed] if result.push else [],
+        "kept_apart": [_ref_json(r) for r in result.pull.attention] if result.pull else [],
         "error": None if result.error is None else str(result.error),
         "hint": None if result.error is None else result.error.hint,
         # Which error, as a failing `pull` or `push --json` names it (PeerTimeout,
@@ -375,7 +380,9 @@ def sync(
     as_json: bool,
 ) -> None:
     """Pull from and push to PEERS (default: every peer). A failing peer is reported and the
-    others go on; exit 1 if any peer failed or any ref was not pushed."""
+    others go on; exit 1 if any peer failed or any ref was not pushed. With --json, a peer's
+    "ok" says it was reached, pulled from and pushed to; refs not pushed are in its
+    "not_pushed", refs its pull kept apart in its "kept_apart"."""
     from mindgit.cli.main import exit_with
     from mindgit.cli.options import check_fitness_option
     from mindgit.sync.fitness_check import check_fitness_reachable
