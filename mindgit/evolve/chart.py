@@ -103,8 +103,13 @@ def _range(series: Sequence[Series]) -> tuple[float, float] | None:
 
 def _fraction(v: float, lo: float, hi: float) -> float:
     """Where ``v`` lies between ``lo`` and ``hi``, 0..1. Halved first: finite scores far apart
-    (-1e308 and 1e308) have a difference too large for a float, and inf/inf is NaN."""
-    return (v / 2 - lo / 2) / (hi / 2 - lo / 2)
+    (-1e308 and 1e308) have a difference too large for a float, and inf/inf is NaN. Subnormal
+    scores a few units of the last place apart (1e-322 padded by one, 5e-324 and -5e-324) halve
+    to the same float: their whole difference, far from overflowing, is taken then."""
+    span = hi / 2 - lo / 2
+    if span == 0:
+        return (v - lo) / (hi - lo)
+    return (v / 2 - lo / 2) / span
 
 
 def text_chart(best: Series, mean: Series, *, width: int = 60, height: int = 15) -> list[str]:
