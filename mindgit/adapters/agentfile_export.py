@@ -380,6 +380,7 @@ def write_whole(
             raise CannotWrite.of(str(path), e) from None
         return
     target, mode = planned
+    check_replaceable(target, str(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     except OSError as e:
@@ -421,6 +422,25 @@ def atomic_target(path: Path) -> tuple[Path, int] | None:
     if mode is not None and stat.S_ISREG(mode):
         return real, stat.S_IMODE(mode)
     return real, _new_file_mode()
+
+
+def check_replaceable(target: Path, shown: str) -> None:
+    """Refuse to replace an existing file this process may not write (mode 0444, say).
+
+    Renamed over, a read-only file was replaced as if it were writable: only its directory's
+    permission counted. A shell's ``>`` opens the file, and so is refused; the file is opened
+    for writing here too (not truncated, nothing written), so whatever the system says about
+    it (modes, ACLs, the immutable attribute) is what decides.
+    """
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return  # a new file: mkstemp or the rename says why it cannot be made
+    except OSError as e:
+        if e.errno == errno.EISDIR:
+            return  # the rename refuses a directory in the system's words
+        raise CannotWrite.of(shown, e) from None
+    os.close(fd)
 
 
 def check_descriptor(path: Path) -> None:

@@ -143,7 +143,12 @@ class _atomic_output:
 
     def __enter__(self) -> BinaryIO:
         # A target that cannot be written fails the export (exit 1), as for export-af -o.
-        from mindgit.adapters.agentfile_export import CannotWrite, atomic_target, check_descriptor
+        from mindgit.adapters.agentfile_export import (
+            CannotWrite,
+            atomic_target,
+            check_descriptor,
+            check_replaceable,
+        )
 
         if self.path.is_dir():
             # As export-af -o DIR (click refuses it): no file could be written there.
@@ -164,6 +169,7 @@ class _atomic_output:
                 raise UsageError(f"--car {self.path} and --json both write to stdout; pick one")
             return self.file
         self.target, self.mode = planned
+        check_replaceable(self.target, str(self.path))
         directory = self.target.parent if str(self.target.parent) else Path(".")
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=directory)
