@@ -857,6 +857,7 @@ def ref_tips(
             )
     tips: list[str] = []
     problems: list[RefProblem] = []
+    indexes: dict[Path, bytes] = {}
     for ref in sorted(names):
         try:
             found = repo.lookup_reference(ref)
@@ -884,12 +885,79 @@ def ref_tips(
             tips.append(str(oid))  # checked as a commit: its check names what cannot be read
             continue
         if obj is None:
-            problems.append(RefProblem(_shown(ref), f"points at {oid}, which is not in the store"))
+            problems.append(RefProblem(_shown(ref), _missing_tip(gitdir, oid, indexes)))
         elif as_commit(obj) is None:
             problems.append(RefProblem(_shown(ref), f"points at a {obj.type_str}, not a commit"))
         else:
             tips.append(str(oid))
     return tips, problems
+
+
+_REPAIR = "docs/store.md, 'A store damaged on disk', says how to repair it"
+
+
+def _missing_tip(gitdir: Path, oid: pygit2.Oid | str, indexes: dict[Path, bytes]) -> str:
+    """Why a ref's commit is not in the store, and what to do: libgit2 leaves a pack file it
+    cannot read (one cut short) out whole, with no error, so a ref into it looked like one
+    pointing at a commit never stored, and the damage went unnamed."""
+    pack = _indexed_in(gitdir, bytes.fromhex(str(oid)), indexes)
+    if pack is not None:
+        return (
+            f"points at {oid}, which cannot be read: {pack}, whose index lists it, is damaged "
+            "or cut short (none of its objects can be read); `git fsck` names what is damaged, "
+            f"and {_REPAIR}"
+        )
+    return (
+        f"points at {oid}, which is not in the store: its objects are missing or cannot be "
+        f"read; `git fsck` names what is missing or damaged, and {_REPAIR}"
+    )
+
+
+def _indexed_in(gitdir: Path, raw: bytes, indexes: dict[Path, bytes]) -> str | None:
+    """The pack file (``objects/pack/<name>.pack``) whose index lists the object ``raw``, or
+    None; each index is read once, into ``indexes``."""
+    folder = gitdir / "objects" / "pack"
+    try:
+        found = sorted(folder.glob("*.idx"))
+    except OSError:
+        return None
+    for idx in found:
+        if idx not in indexes:
+            try:
+                indexes[idx] = idx.read_bytes()
+            except OSError:
+                indexes[idx] = b""
+        if _index_lists(indexes[idx], raw):
+            return (Path("objects") / "pack" / idx.with_suffix(".pack").name).as_posix()
+    return None
+
+
+_IDX_V2 = b"\xfftOc\x00\x00\x00\x02"
+
+
+def _index_lists(data: bytes, raw: bytes) -> bool:
+    """Whether a version 2 pack index (git's format since 1.5.2; ``data``) lists the object
+    ``raw`` (a SHA-1): its fan-out table bounds the run of sorted names to search. Anything
+    else, or an index too short for what it claims, lists nothing."""
+    fanout = len(_IDX_V2)
+    names = fanout + 256 * 4
+    if len(raw) != 20 or not data.startswith(_IDX_V2) or len(data) < names:
+        return False
+    first = raw[0]
+    lo = int.from_bytes(data[fanout + 4 * (first - 1) : fanout + 4 * first], "big") if first else 0
+    hi = int.from_bytes(data[fanout + 4 * first : fanout + 4 * first + 4], "big")
+    if lo > hi or names + 20 * hi > len(data):
+        return False
+    while lo < hi:
+        mid = (lo + hi) // 2
+        name = data[names + 20 * mid : names + 20 * mid + 20]
+        if name < raw:
+            lo = mid + 1
+        elif name > raw:
+            hi = mid
+        else:
+            return True
+    return False
 
 
 def _shown(ref: str) -> str:

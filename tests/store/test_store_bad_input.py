@@ -285,7 +285,10 @@ def test_verify_all_names_every_ref_that_points_at_no_commit(alpha: Store, mg: M
     assert [p.ref for p in report.refs] == sorted(damage)
     reasons = {p.ref: p.reason for p in report.refs}
     assert "corrupted loose reference file" in reasons["refs/heads/broken"]
-    assert reasons["refs/heads/ghost"].endswith("which is not in the store")
+    assert (
+        "which is not in the store: its objects are missing or cannot be read"
+        in reasons["refs/heads/ghost"]
+    )
     assert reasons["refs/heads/blob"] == "points at a blob, not a commit"
     assert reasons["refs/heads/dangling"] == "points at refs/heads/gone, which does not exist"
     assert reasons["refs/heads/bad name"] == "is not a valid ref name"
