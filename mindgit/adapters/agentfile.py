@@ -99,10 +99,13 @@ _PARTS = {
 class FileTooLarge(AgentFileError):
     """An agent file larger than :data:`MAX_FILE_BYTES`."""
 
-    def __init__(self, source: str, size: int, limit: int) -> None:
+    def __init__(self, source: str, size: int, limit: int, *, exact: bool = True) -> None:
+        # A path's size is known (stat); a stream is read to one byte past the limit, so its
+        # size is not: "over 67108865 bytes" (or "over" a stat's exact size) said neither.
+        said = f"{size} bytes, over" if exact else "more than"
         super().__init__(
             source,
-            f"{'over ' if size > limit else ''}{size} bytes is above the {limit} byte limit",
+            f"{said} the {limit}-byte limit",
             hint="mindgit refuses agent files above 64 MiB; trim the message history first",
         )
         self.size = size
@@ -238,7 +241,7 @@ def read_limited(
         label = str(getattr(source, "name", "<stream>"))
         data = source.read(limit + 1)
     if len(data) > limit:
-        raise FileTooLarge(label, len(data), limit)
+        raise FileTooLarge(label, len(data), limit, exact=False)
     return data, label
 
 

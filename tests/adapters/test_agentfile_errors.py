@@ -129,7 +129,10 @@ def test_a_huge_file_is_refused_before_it_is_read(store: Store, tmp_path: Path) 
     before = fingerprint(store)
     with pytest.raises(FileTooLarge) as caught:
         import_af(store, path)
-    assert caught.value.size == MAX_FILE_BYTES + 1 and "67108864 byte limit" in str(caught.value)
+    assert caught.value.size == MAX_FILE_BYTES + 1
+    # The size a path's stat gave, exactly (it was "over 67108865 bytes is above the ... limit").
+    said = f"{path}: 67108865 bytes, over the 67108864-byte limit; nothing was imported"
+    assert str(caught.value) == said
     assert fingerprint(store) == before
 
 
@@ -142,8 +145,10 @@ def test_a_huge_stream_is_cut_at_the_limit(store: Store) -> None:
             return super().read(n)
 
     stream = Counting(b"[" + b"0," * 5000 + b"0]")
-    with pytest.raises(FileTooLarge):
+    with pytest.raises(FileTooLarge) as caught:
         import_af(store, stream, limit=1000)
+    # Read no further than the limit and one byte: how much more there was is not known.
+    assert str(caught.value) == "<stream>: more than the 1000-byte limit; nothing was imported"
     assert Counting.asked == 1001  # never more than the limit and one byte
 
 
