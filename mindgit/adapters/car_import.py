@@ -38,7 +38,7 @@ from mindgit.adapters.car_history import (
 from mindgit.adapters.car_spool import Spool
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
-from mindgit.ipld.car import CarReader
+from mindgit.ipld.car import CarBlockTooLarge, CarReader
 from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
@@ -188,12 +188,26 @@ def _read(stream: BinaryIO, spool: Spool, max_block_size: int) -> CID:
     problem = _unsupported(root)
     if problem is not None:
         raise CarRootError(root, problem)
-    for cid, data in reader:
-        problem = _unsupported(cid)
-        if problem is not None:
-            raise UnsupportedBlock(cid, problem)
-        cid.verify(data)
-        spool.add(cid, data)
+    try:
+        for cid, data in reader:
+            problem = _unsupported(cid)
+            if problem is not None:
+                raise UnsupportedBlock(cid, problem)
+            cid.verify(data)
+            spool.add(cid, data)
+    except CarBlockTooLarge as error:
+        if error.cid is None or max_block_size != MAX_BLOB_BYTES:
+            raise
+        # The reader's hint (raise max_block_size) is for a library's caller and names no
+        # option of `mindgit import`: no store may hold such a block, whoever sent it.
+        raise CarBlockTooLarge(
+            error.cid,
+            error.size,
+            error.limit,
+            offset=error.offset or 0,
+            hint="no mindgit store holds a block that large: `mindgit verify` and every peer "
+            "refuse one",
+        ) from None
     return root
 
 

@@ -57,17 +57,21 @@ class CarSectionError(CarError):
 class CarBlockTooLarge(CarError):
     """A block is larger than the reader's limit; it was not read."""
 
-    def __init__(self, cid: CID | None, size: int, limit: int, *, offset: int) -> None:
+    def __init__(
+        self, cid: CID | None, size: int, limit: int, *, offset: int, hint: str | None = None
+    ) -> None:
         self.cid = cid
         self.size = size
         self.limit = limit
         what = "the header" if cid is None else f"block {cid}"
+        if hint is None:
+            hint = (
+                "raise max_block_size if the file is trusted"
+                if cid is not None
+                else "a CAR header holds only the roots; this one names far more than a DAG needs"
+            )
         super().__init__(
-            f"{what} is {size} bytes, more than the {limit}-byte limit",
-            offset=offset,
-            hint="raise max_block_size if the file is trusted"
-            if cid is not None
-            else "a CAR header holds only the roots; this one names far more than a DAG needs",
+            f"{what} is {size} bytes, more than the {limit}-byte limit", offset=offset, hint=hint
         )
 
 

@@ -422,3 +422,19 @@ def test_a_history_that_links_in_a_cycle_is_refused(tmp_path: Path) -> None:
         spool.add(b, HistoryBlock(state, (a,), "b").encode().data)
         with pytest.raises(CarInvalidState, match="cycle"):
             _history_steps(spool, a)
+
+
+def test_a_block_too_large_names_no_option_the_command_lacks(
+    source: Store, target: Store, mg: Mg, tmp_path: Path
+) -> None:
+    # The reader's hint, "raise max_block_size if the file is trusted", named a Python
+    # parameter `mindgit import` has no option for, and no store may hold such a block anyway.
+    path = tmp_path / "huge.car"
+    path.write_bytes(huge_declared_block(source))
+    before = store_fingerprint(target)
+    r = mg("import", str(path), "--as", "copy")
+    assert r.code == 1 and r.err.count("\n") == 1, r.err
+    assert "more than the 16777216-byte limit" in r.err
+    assert "max_block_size" not in r.err
+    assert "(hint: no mindgit store holds a block that large: `mindgit verify` and" in r.err
+    assert store_fingerprint(target) == before
