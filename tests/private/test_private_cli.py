@@ -47,18 +47,28 @@ def test_think_private_and_show_for_a_recipient(nodes: Nodes, mg: Mg) -> None:
 
 
 def test_show_for_a_non_recipient(nodes: Nodes, mg: Mg) -> None:
-    alpha, _beta, delta = nodes("alpha", "beta", "delta")
+    alpha, beta, delta = nodes("alpha", "beta", "delta")
     cid = mg("--store", str(alpha.path), "think", SECRET, "--private", "--to", "beta").out.strip()
     fetch(delta, alpha, "main:refs/remotes/alpha/main")
     shown = mg("--store", str(delta.path), "show", "refs/remotes/alpha/main")
     assert shown.code == 0, shown.err
-    assert f"{cid}  private (2 recipients)" in shown.out
+    assert f"{cid}  private (2 recipients): this node is not a recipient; " in shown.out
     assert SECRET not in shown.out + shown.err
     data = json.loads(
         mg("--store", str(delta.path), "show", "--json", "refs/remotes/alpha/main").out
     )
+    order = sorted([(alpha.public_key.did, "alpha"), (beta.public_key.did, "beta")])
+    names = ", ".join(name for _, name in order)
     assert data["thoughts"] == [
-        {"cid": cid, "type": "sealed", "private": True, "recipients": 2, "readable": False}
+        {
+            "cid": cid,
+            "type": "sealed",
+            "private": True,
+            "recipients": 2,
+            "readable": False,
+            "error": f"this node is not a recipient; {names} can open it",
+            "sealed_to": [{"key": did, "name": name} for did, name in order],
+        }
     ]
 
 

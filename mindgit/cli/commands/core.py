@@ -471,11 +471,16 @@ def _num(x: float | None) -> str:
 
 
 class _Keys:
-    """This node's private keys, loaded only when a private thought is met."""
+    """This node's private keys, loaded only when a private thought is met; and, once a thought
+    does not open, the key files that did not load (to tell a damaged key file from not being a
+    recipient: ``show`` said "private (N recipients)" for both)."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
         self._keys: tuple[Any, ...] | None = None
+        # Each key file that did not load, with the did:key it holds when its name says it (a
+        # retired key's file is named by its did; the current and pending keys' are not).
+        self._broken: list[tuple[Any, str | None]] | None = None
 
     def get(self) -> tuple[Any, ...]:
         if self._keys is None:
@@ -492,6 +497,49 @@ class _Keys:
                     self._keys = ()
         return self._keys
 
+    def unusable_for(self, dids: Iterable[str]) -> Any | None:
+        """The ``KeyFileError`` of a key file that did not load and may hold one of ``dids``
+        (the rule ``reveal`` and ``share`` follow), or None."""
+        if self._broken is None:
+            self._broken = self._unusable()
+        wanted = set(dids)
+        for error, did in self._broken:
+            if did is None or did in wanted:
+                return error
+        return None
+
+    def _unusable(self) -> list[tuple[Any, str | None]]:
+        from mindgit.identity.keys import DID_PREFIX, KeyFileError, NodeKey
+        from mindgit.store.private import retired_key_files
+
+        broken: list[tuple[Any, str | None]] = []
+        try:
+            _ = self.store.key
+        except KeyFileError as e:
+            broken.append((e, None))
+        for path in retired_key_files(self.store):
+            try:
+                NodeKey.load(path)
+            except KeyFileError as e:
+                broken.append((e, DID_PREFIX + path.stem))
+        pending = self.store.pending_key_path
+        if pending.is_file():
+            try:
+                NodeKey.load(pending)
+            except KeyFileError as e:
+                broken.append((e, None))
+        return broken
+
+    def name(self, did: str) -> str | None:
+        """The name this node's trust store gives the did:key, if any."""
+        from mindgit.identity.keys import PublicKey
+
+        try:
+            found = self.store.trust.find(PublicKey.parse(did))
+        except MindgitError:
+            return None
+        return None if found is None else str(found.name)
+
 
 def _thought_text(t: Mapping[str, Any]) -> str:
     """A thought (as :func:`_thought_json` gives it) in one terminal-safe line: its text and
@@ -504,7 +552,8 @@ def _thought_text(t: Mapping[str, Any]) -> str:
         if "text" in t:
             return f"{one_line(str(t['text']))}{tags}  (private, {count})"
         if "error" in t:
-            return f"private ({count}): {one_line(str(t['error']))}"
+            hint = f" (hint: {one_line(str(t['hint']))})" if t.get("hint") else ""
+            return f"private ({count}): {one_line(str(t['error']))}{hint}"
         return f"private ({count})"
     if "error" in t and "text" not in t:
         return f"(damaged: {one_line(str(t['error']))})"
@@ -554,10 +603,39 @@ def _sealed_json(node: dict[str, Any], keys: _Keys | None, cid: Any) -> dict[str
     try:
         note = open_envelope(cid, node, keys.get())
     except NotARecipient:
-        return out
+        return {**out, **_not_opened(node, keys, cid)}
     except (IntegrityError, SchemaError) as e:
         return {**out, "error": str(e)}
     return {**out, "readable": True, "text": note["text"], "tags": note["tags"]}
+
+
+# A thought sealed to many nodes names the first few: the line stays a line.
+_NAMED_READERS = 5
+
+
+def _not_opened(node: dict[str, Any], keys: _Keys, cid: Any) -> dict[str, Any]:
+    """Why a private thought none of this node's keys opened is not readable here: a key file
+    that did not load and may be a recipient's (named, with what is wrong with it), or this node
+    is not a recipient (and who is)."""
+    from mindgit.store.sealed import sealed_from_node
+
+    # It parsed before a key was tried: NotARecipient comes after the envelope's checks.
+    dids = [r.key.did for r in sealed_from_node(f"private thought {cid}", node).recipients]
+    broken = keys.unusable_for(dids)
+    if broken is not None:
+        return {
+            "error": f"not opened: this node's key file is damaged or unusable: {broken}",
+            "hint": broken.hint,
+            "key_file": str(broken.path),
+        }
+    names = [keys.name(did) for did in dids]
+    shown = ", ".join(name or did for did, name in zip(dids[:_NAMED_READERS], names, strict=False))
+    if len(dids) > _NAMED_READERS:
+        shown += f" and {len(dids) - _NAMED_READERS} more"
+    return {
+        "error": f"this node is not a recipient; {shown} can open it",
+        "sealed_to": [{"key": did, "name": name} for did, name in zip(dids, names, strict=True)],
+    }
 
 
 @click.command("log")
