@@ -167,7 +167,7 @@ def bad_inputs(tmp: Path) -> dict[str, tuple[list[str], int]]:
         "af 1e400": (["import-af", str(files / "1e400.af")], 1),
         "af 5000-digit int": (["import-af", str(files / "huge int.af")], 1),
         "af of 500 MB": (["import-af", str(files / "sparse.af")], 1),
-        "af a directory": (["import-af", str(files)], 2),
+        "af a directory": (["import-af", str(files)], 1),
         "af missing": (["import-af", str(files / "absent.af")], 1),
         "af --as with a space": (["import-af", str(AF), "--as", "a b"], 2),
         "af --as HEAD": (["import-af", str(AF), "--as", "HEAD"], 2),

@@ -25,7 +25,9 @@ from mindgit.errors import UsageError
 
 
 @click.command("import-af")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
+# A directory is left to the read, which fails it as any file that cannot be read (exit 1), as
+# `import` and `fitness add` do: click's check made it a usage error (exit 2).
+@click.argument("file", type=click.Path(allow_dash=True, path_type=str))
 @click.option(
     "--as",
     "name",
@@ -91,7 +93,7 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
+    type=click.Path(allow_dash=True, path_type=str),
     help="The .af file to write (- for stdout).",
 )
 @json_option
@@ -109,6 +111,10 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
         raise UsageError("-o needs a file name ('-' for stdout)")
     if output != "-":
         refuse_directory_spelling("-o", output)
+        if Path(output).is_dir():
+            # In the words of export --car and plot -o (click's said "Invalid value for '-o' /
+            # '--output': File 'out' is a directory" and pointed at --help).
+            raise UsageError(f"-o {output} is a directory; give a file to write")
     if as_json and output != "-" and written_through_to(output, sys.stdout):
         # /dev/stdout (or /dev/fd/1) is written through: the JSON would follow the agent file.
         raise UsageError(f"-o {output} and --json both write to stdout; pick one")
