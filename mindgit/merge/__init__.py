@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from mindgit.merge.core import (
     BY_FITNESS,
+    FORGOTTEN,
     OURS_ONLY,
+    SHARED_ON_BOTH_SIDES,
     THEIRS_ONLY,
     Conflict,
     Decision,
+    Envelope,
+    ThoughtDecision,
+    ThoughtMerge,
     ThreeWay,
     merge_thoughts,
+    thought_merge,
     three_way,
 )
 from mindgit.merge.engine import (
@@ -67,13 +73,16 @@ def merge_states(
 __all__ = [
     "BY_FITNESS",
     "EXHAUSTIVE_LIMIT",
+    "FORGOTTEN",
     "MAX_ROUNDS",
     "OURS_ONLY",
+    "SHARED_ON_BOTH_SIDES",
     "THEIRS_ONLY",
     "BadConfigValue",
     "Candidates",
     "Conflict",
     "Decision",
+    "Envelope",
     "FitnessChoice",
     "FitnessFailedEverywhere",
     "MergeBasesConflict",
@@ -88,6 +97,8 @@ __all__ = [
     "Resolution",
     "Scorer",
     "StateScorer",
+    "ThoughtDecision",
+    "ThoughtMerge",
     "ThreeWay",
     "UnrelatedHistories",
     "apply_merge",
@@ -99,5 +110,6 @@ __all__ = [
     "merge_thoughts",
     "plan_merge",
     "resolve",
+    "thought_merge",
     "three_way",
 ]

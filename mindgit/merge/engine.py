@@ -4,9 +4,11 @@
   into's head is an ancestor of theirs.
 - Otherwise a three-way merge of the states from their merge base (``mindgit.merge.core``),
   conflicts decided by fitness (``mindgit.merge.search``), written as a signed commit with both
-  heads as parents, whose trailers record each fitness decision. The experiment's ref moves by
-  compare-and-swap from the head the merge was computed on: if it moved meanwhile, nothing
-  changes (``RefMoved``).
+  heads as parents, whose trailers record each fitness decision. The private thoughts that not
+  all three states hold are read (not opened: ``mindgit.merge.envelopes``) so that a shared
+  one is the same thought; what the merge decided about them is in the message. The
+  experiment's ref moves by compare-and-swap from the head the merge was computed on: if it
+  moved meanwhile, nothing changes (``RefMoved``).
 - Histories with no common commit need ``allow_unrelated`` (the merge then has no base).
   Several merge bases (criss-cross history) are merged into one virtual base first, oldest
   first, as git's ``ort`` strategy does.
@@ -21,7 +23,14 @@ import pygit2
 
 from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
-from mindgit.merge.core import BY_FITNESS, Decision, three_way
+from mindgit.merge.core import (
+    BY_FITNESS,
+    FORGOTTEN,
+    Decision,
+    ThoughtDecision,
+    three_way,
+)
+from mindgit.merge.envelopes import EnvelopeReader
 from mindgit.merge.lookup import FitnessChoice, find_fitness, find_module, module_cache
 from mindgit.merge.search import CHOOSE_A_MODULE, MergeConflict, ModuleScorer, Scorer, resolve
 from mindgit.store import layout
@@ -120,6 +129,7 @@ class MergeOutcome:
     thoughts_added: tuple[CID, ...] = ()
     thoughts_removed: tuple[CID, ...] = ()
     dry_run: bool = False
+    thought_decisions: tuple[ThoughtDecision, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +198,19 @@ def plan_merge(
         raise UnrelatedHistories(exp, theirs)
 
     lazy = _LazyFitness(store, fitness, exp)
+    envelopes = EnvelopeReader(repo)
+    envelopes.add(ours_snap.tree)
+    envelopes.add(theirs_snap.tree)
     try:
-        base = base_state(repo, bases, lazy.scorer)
+        base = base_state(repo, bases, lazy.scorer, envelopes=envelopes)
     except MergeConflict as e:
         raise MergeBasesConflict(e.patterns, exp, theirs, bases) from None
-    merge3 = three_way(base, ours_snap.state, theirs_snap.state)
+    merge3 = three_way(
+        base,
+        ours_snap.state,
+        theirs_snap.state,
+        envelopes.for_merge(base, ours_snap.state, theirs_snap.state),
+    )
     resolution = resolve(merge3, lazy.scorer() if merge3.conflicts else None)
     # Looked up only when a conflict needed it, here or in merging the merge bases: a module
     # that decided only the bases still decided the merged state, so the commit names it.
@@ -217,6 +235,7 @@ def plan_merge(
         thoughts_added=_sorted(resolution.state.thoughts - ours_snap.state.thoughts),
         thoughts_removed=_sorted(ours_snap.state.thoughts - resolution.state.thoughts),
         dry_run=True,
+        thought_decisions=merge3.thought_decisions,
     )
     message = merge_message(theirs, exp, outcome)
     return MergePlan(outcome, resolution.state, message, theirs_snap.tree, ours_snap.tree)
@@ -342,6 +361,7 @@ def merge_message(theirs: str, into: str, outcome: MergeOutcome) -> str:
         f"{len(fitness)} decided by fitness; {len(outcome.thoughts_added)} thought(s) added, "
         f"{len(outcome.thoughts_removed)} removed."
     )
+    lines.extend(thought_decision_line(d) for d in outcome.thought_decisions)
     lines.append("")
     for d in fitness:
         lines.append(
@@ -354,6 +374,29 @@ def merge_message(theirs: str, into: str, outcome: MergeOutcome) -> str:
         lines.append(f"{TRAILER_ENTRY}: {outcome.entry}")
     lines.append(f"{TRAILER_STATE}: {outcome.manifest}")
     return "\n".join(lines) + "\n"
+
+
+def thought_decision_line(d: ThoughtDecision) -> str:
+    """One sentence saying what a merge decided about a private thought both sides changed."""
+    other = "theirs" if d.winner == "ours" else "ours"
+    if d.reason == FORGOTTEN:
+        shared = d.theirs if d.winner == "ours" else d.ours
+        return (
+            f"Private thought {_cids(d.base)} stays forgotten: {d.winner} forgot it, {other} "
+            f"shared it (as {_cids(shared)})."
+        )
+    kept, lost = (d.ours, d.theirs) if d.winner == "ours" else (d.theirs, d.ours)
+    line = (
+        f"Private thought {_cids(d.base or kept)} was shared on both sides: {d.winner}' "
+        f"envelope {_cids(kept)} kept, {other}' {_cids(lost)} not"
+    )
+    if d.dropped:
+        line += f"; no longer shared with {', '.join(d.dropped)}"
+    return line + "."
+
+
+def _cids(cids: tuple[CID, ...]) -> str:
+    return ", ".join(str(c) for c in cids) if cids else "(none)"
 
 
 def _score(value: float | None) -> str:
@@ -421,27 +464,40 @@ def base_state(
     bases: Sequence[str],
     scorer: Callable[[], Scorer | None],
     depth: int = 0,
+    *,
+    envelopes: EnvelopeReader | None = None,
 ) -> State | None:
-    """The merge base's state; several bases are merged into one (oldest first), like git."""
+    """The merge base's state; several bases are merged into one (oldest first), like git.
+
+    ``envelopes`` reads the private thoughts each of those merges needs (and learns the bases'
+    trees); without it every envelope is a thought of its own.
+    """
     if not bases:
         return None
-    merged = _state(repo, bases[0])
+    merged = _state(repo, bases[0], envelopes)
     if depth >= _MAX_DEPTH:
         return merged
     merged_from = [bases[0]]
     for commit in bases[1:]:
         # The virtual base so far descends from every base merged into it.
-        inner = base_state(repo, merge_bases(repo, merged_from, commit), scorer, depth + 1)
-        merge3 = three_way(inner, merged, _state(repo, commit))
+        inner = base_state(
+            repo, merge_bases(repo, merged_from, commit), scorer, depth + 1, envelopes=envelopes
+        )
+        theirs = _state(repo, commit, envelopes)
+        known = envelopes.for_merge(inner, merged, theirs) if envelopes is not None else None
+        merge3 = three_way(inner, merged, theirs, known)
         merged = resolve(merge3, scorer() if merge3.conflicts else None).state
         merged_from.append(commit)
     return merged
 
 
-def _state(repo: pygit2.Repository, commit_id: str) -> State:
+def _state(repo: pygit2.Repository, commit_id: str, envelopes: EnvelopeReader | None) -> State:
     commit = as_commit(repo[commit_id])
     assert commit is not None
-    return layout.read_state(repo, layout.commit_tree(repo, commit))[0]
+    tree = layout.commit_tree(repo, commit)
+    if envelopes is not None:
+        envelopes.add(tree)
+    return layout.read_state(repo, tree)[0]
 
 
 def _time(repo: pygit2.Repository, commit_id: str) -> int:
@@ -494,4 +550,15 @@ def outcome_json(outcome: MergeOutcome) -> Mapping[str, object]:
         "decisions": decisions_json(outcome.decisions),
         "thoughts_added": [str(c) for c in outcome.thoughts_added],
         "thoughts_removed": [str(c) for c in outcome.thoughts_removed],
+        "thought_decisions": [
+            {
+                "base": [str(c) for c in d.base],
+                "ours": [str(c) for c in d.ours],
+                "theirs": [str(c) for c in d.theirs],
+                "winner": d.winner,
+                "reason": d.reason,
+                "dropped": list(d.dropped),
+            }
+            for d in outcome.thought_decisions
+        ],
     }

@@ -25,13 +25,18 @@ git merges ``thoughts/`` and ``blocks/`` itself (every name is a CID, so two sid
 conflict there) and calls the driver on ``manifest.json`` when both sides changed it. The
 driver reads the three manifests, applies the same rule as ``mindgit merge`` and writes the
 merged manifest over ``%A``. On any failure it leaves ``%A`` untouched, so git records a
-conflict and nothing is lost.
+conflict and nothing is lost. The rule needs to know which private thoughts are one thought
+shared (``mindgit.merge.envelopes``): the driver reads the thoughts the three manifests do not
+all list from the commits git is merging (``HEAD``, the ``GITHEAD_<id>`` heads ``git merge``
+names in the environment, ``MERGE_HEAD``, ``CHERRY_PICK_HEAD``, ``REBASE_HEAD``, and their merge
+bases), and fails, leaving a conflict, when one is in none of them.
 
-``blocks/`` needs one more step: git's tree merge keeps the losing side's block of a memory or
-data conflict, and drops a block that one side stopped using even when the merged manifest still
-links it under another name. :func:`tidy_blocks` (run by the ``post-merge`` hook that
-``git-setup`` installs) rewrites ``blocks/`` of the merge commit to exactly the blocks the
-merged manifest links, so the commit holds the same tree as ``mindgit merge`` writes.
+``blocks/`` and ``thoughts/`` need one more step: git's tree merge keeps the losing side's block
+of a memory or data conflict, drops a block that one side stopped using even when the merged
+manifest still links it under another name, and keeps an envelope one side shared of a thought
+the other forgot. :func:`tidy_blocks` (run by the ``post-merge`` hook that ``git-setup``
+installs) rewrites both of the merge commit to exactly what the merged manifest links, so the
+commit holds the same tree as ``mindgit merge`` writes.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +54,15 @@ import pygit2
 from mindgit.errors import MindgitError
 from mindgit.identity.keys import PublicKey
 from mindgit.ipld.cid import CID
-from mindgit.merge.core import Decision, three_way
+from mindgit.merge.core import Decision, Envelope, ThoughtDecision, three_way
+from mindgit.merge.engine import merge_bases
+from mindgit.merge.envelopes import EnvelopeReader
 from mindgit.merge.lookup import CONFIG_NODE, FitnessChoice, find_fitness, node_key
 from mindgit.merge.search import ModuleScorer, Resolution, resolve
 from mindgit.store import layout
 from mindgit.store.fitness_store import FITNESS_PREFIX
 from mindgit.store.generation import RUNS_PREFIX
+from mindgit.store.objects import as_commit
 from mindgit.store.repository import HEADS, Store
 from mindgit.store.state import SchemaError, State, parse_manifest
 from mindgit.store.verify import MAX_BLOB_BYTES
@@ -132,6 +141,7 @@ class DriverResult:
     module: CID | None
     candidates_scored: int
     fitness_source: str | None
+    thought_decisions: tuple[ThoughtDecision, ...] = ()
 
 
 def open_repository(start: Path | None = None) -> pygit2.Repository:
@@ -227,7 +237,8 @@ def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) ->
             raise MalformedManifest(side, path, e.problem) from None
     base_state, ours_state, theirs_state = states
     assert ours_state is not None and theirs_state is not None
-    merge3 = three_way(base_state, ours_state, theirs_state)
+    envelopes = _envelopes(repo_dir, base_state, ours_state, theirs_state)
+    merge3 = three_way(base_state, ours_state, theirs_state, envelopes)
     found: FitnessChoice | None = None
     resolution: Resolution
     if merge3.conflicts:
@@ -245,7 +256,75 @@ def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) ->
         found.cid if found is not None else None,
         resolution.candidates_scored,
         found.source if found is not None else None,
+        merge3.thought_decisions,
     )
+
+
+# The refs git writes for the commits a merge, cherry-pick or rebase brings in.
+_MERGING_REFS = ("MERGE_HEAD", "CHERRY_PICK_HEAD", "REBASE_HEAD")
+# Commits whose trees the driver searches for thoughts, at most.
+_MAX_MERGE_COMMITS = 64
+
+
+def _envelopes(
+    repo_dir: Path | None, base: State | None, ours: State, theirs: State
+) -> Mapping[CID, Envelope]:
+    """The envelopes among the thoughts the three manifests do not all list, read from the
+    commits git is merging; none read (and no repository needed) when they all list the same."""
+    old = base.thoughts if base is not None else frozenset()
+    if old == ours.thoughts == theirs.thoughts:
+        return {}
+    repo = open_repository(repo_dir)
+    reader = EnvelopeReader(repo, strict=True)
+    for commit in _merging_commits(repo):
+        reader.add(layout.commit_tree(repo, commit))
+    return reader.for_merge(base, ours, theirs)
+
+
+def _merging_commits(repo: pygit2.Repository) -> list[pygit2.Commit]:
+    """``HEAD``, the commits git is bringing in, the parents of one picked alone (cherry-pick,
+    rebase: its parent is the base), and the merge bases of them all (of merge bases too, for
+    the virtual base of a criss-cross history)."""
+    heads: list[tuple[str, bool]] = []
+    if not repo.head_is_unborn:
+        heads.append((str(repo.head.target), False))
+    heads.extend(
+        (name.removeprefix("GITHEAD_"), False) for name in os.environ if name.startswith("GITHEAD_")
+    )
+    for ref in _MERGING_REFS:
+        path = Path(repo.path) / ref
+        if path.is_file():
+            picked = ref != "MERGE_HEAD"
+            heads.extend((text, picked) for text in path.read_text(errors="replace").split())
+    commits: dict[pygit2.Oid, pygit2.Commit] = {}
+    for text, picked in heads:
+        try:
+            commit = as_commit(repo.get(text))
+        except (ValueError, pygit2.GitError):
+            continue  # not a commit id: nothing of this merge
+        if commit is None:
+            continue
+        commits.setdefault(commit.id, commit)
+        if picked:
+            for parent in commit.parents:
+                commits.setdefault(parent.id, parent)
+    todo = list(commits)
+    while todo:
+        a = todo.pop()
+        for b in list(commits):
+            if len(commits) >= _MAX_MERGE_COMMITS:
+                return list(commits.values())
+            if b == a:
+                continue
+            one = repo.merge_base(a, b)
+            if one is None or one in (a, b):
+                continue  # unrelated, or one descends from the other: no base to add
+            for oid in merge_bases(repo, str(a), str(b)):
+                base = as_commit(repo.get(oid))
+                if base is not None and base.id not in commits:
+                    commits[base.id] = base
+                    todo.append(base.id)
+    return list(commits.values())
 
 
 def driver_command(command: str | None = None, *, virtual_base: bool = False) -> str:
@@ -386,21 +465,26 @@ def _install_hook(git_dir: Path, command: str | None) -> Path | None:
 
 @dataclass(frozen=True, slots=True)
 class TidyResult:
-    """What :func:`tidy_blocks` changed: the blocks removed and restored, and the new commit."""
+    """What :func:`tidy_blocks` changed: the blocks removed and restored, the new commit, and
+    the thoughts removed and restored."""
 
     removed: tuple[str, ...]
     restored: tuple[str, ...]
     commit: str | None
+    thoughts_removed: tuple[str, ...] = ()
+    thoughts_restored: tuple[str, ...] = ()
 
 
 def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
-    """Make ``blocks/`` of the merge commit at HEAD exactly the blocks its manifest links.
+    """Make ``blocks/`` and ``thoughts/`` of the merge commit at HEAD exactly the blocks and
+    thoughts its manifest links.
 
-    Does nothing unless HEAD is a merge commit holding a state whose ``blocks/`` differs from
-    what its manifest links. Otherwise it removes the unlinked blocks and restores linked ones
-    from the merge's parents, in the index and the work tree, and amends the merge commit
-    with the same parents, author and message (the user's committer identity, and signing if
-    ``commit.gpgsign`` is set).
+    Does nothing unless HEAD is a merge commit holding a state whose ``blocks/`` or
+    ``thoughts/`` differs from what its manifest links. Otherwise it removes the unlinked files
+    (a block that lost a conflict, the envelope one side shared of a thought the other forgot)
+    and restores linked ones from the merge's parents, in the index and the work tree, and
+    amends the merge commit with the same parents, author and message (the user's committer
+    identity, and signing if ``commit.gpgsign`` is set).
     """
     repo = open_repository(repo_dir)
     if repo.is_bare or repo.workdir is None or repo.head_is_unborn:
@@ -425,29 +509,20 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
         state, _ = layout.read_state(repo, head.tree)
     except MindgitError:
         return TidyResult((), (), None)
-    linked = {str(c) for c in state.blocks}
-    present = _names(repo, head.tree)
-    removed = tuple(sorted(present - linked))
-    missing = sorted(linked - present)
-    restored: list[tuple[str, pygit2.Oid]] = []
-    for name in missing:
-        for parent in head.parents:
-            if name in _names(repo, parent.tree):
-                sub = repo[parent.tree[layout.BLOCKS].id]
-                assert isinstance(sub, pygit2.Tree)
-                restored.append((name, sub[name].id))
-                break
-    if not removed and not restored:
+    blocks = _untidy(repo, head, layout.BLOCKS, {str(c) for c in state.blocks})
+    thoughts = _untidy(repo, head, layout.THOUGHTS, {str(c) for c in state.thoughts})
+    if not any((*blocks, *thoughts)):
         return TidyResult((), (), None)
     work = Path(repo.workdir)
-    if removed:
-        _git(work, "rm", "--quiet", "--cached", "--", *(f"{layout.BLOCKS}/{n}" for n in removed))
-        for name in removed:
-            (work / layout.BLOCKS / name).unlink(missing_ok=True)
-    for name, oid in restored:
-        rel = f"{layout.BLOCKS}/{name}"
-        _git(work, "update-index", "--add", "--cacheinfo", f"100644,{oid},{rel}")
-        _git(work, "checkout-index", "--force", "--", rel)
+    for dirname, (removed, restored) in ((layout.BLOCKS, blocks), (layout.THOUGHTS, thoughts)):
+        if removed:
+            _git(work, "rm", "--quiet", "--cached", "--", *(f"{dirname}/{n}" for n in removed))
+            for name in removed:
+                (work / dirname / name).unlink(missing_ok=True)
+        for name, oid in restored:
+            rel = f"{dirname}/{name}"
+            _git(work, "update-index", "--add", "--cacheinfo", f"100644,{oid},{rel}")
+            _git(work, "checkout-index", "--force", "--", rel)
     # `git commit --amend` refuses while MERGE_HEAD exists, which it still does in post-merge:
     # write the replacement commit with the same parents, author and message instead.
     tree = _git(work, "write-tree").strip()
@@ -466,7 +541,31 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     _git(
         work, "update-ref", "-m", "mindgit: tidy blocks/ after merge", "HEAD", commit, str(head.id)
     )
-    return TidyResult(removed, tuple(n for n, _ in restored), commit)
+    return TidyResult(
+        blocks[0],
+        tuple(n for n, _ in blocks[1]),
+        commit,
+        thoughts[0],
+        tuple(n for n, _ in thoughts[1]),
+    )
+
+
+def _untidy(
+    repo: pygit2.Repository, head: pygit2.Commit, dirname: str, linked: set[str]
+) -> tuple[tuple[str, ...], tuple[tuple[str, pygit2.Oid], ...]]:
+    """The files of ``dirname`` in ``head``'s tree that its manifest does not link, and the
+    linked ones it lacks with their blobs in a parent's tree."""
+    present = _names(repo, head.tree, dirname)
+    removed = tuple(sorted(present - linked))
+    restored: list[tuple[str, pygit2.Oid]] = []
+    for name in sorted(linked - present):
+        for parent in head.parents:
+            if name in _names(repo, parent.tree, dirname):
+                sub = repo[parent.tree[dirname].id]
+                assert isinstance(sub, pygit2.Tree)
+                restored.append((name, sub[name].id))
+                break
+    return removed, tuple(restored)
 
 
 def _offset(minutes: int) -> str:
@@ -481,8 +580,8 @@ def _config_true(repo: pygit2.Repository, key: str) -> bool:
         return False
 
 
-def _names(repo: pygit2.Repository, tree: pygit2.Tree) -> set[str]:
-    if layout.BLOCKS not in tree:
+def _names(repo: pygit2.Repository, tree: pygit2.Tree, dirname: str) -> set[str]:
+    if dirname not in tree:
         return set()
-    sub = repo[tree[layout.BLOCKS].id]
+    sub = repo[tree[dirname].id]
     return {str(e.name) for e in sub} if isinstance(sub, pygit2.Tree) else set()

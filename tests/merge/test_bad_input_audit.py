@@ -438,10 +438,21 @@ def states(draw: st.DrawFn) -> State:
 
 @pytest.fixture(scope="module")
 def clone_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A git repository whose config names the Rastrigin module, as a set-up clone's would."""
+    """A git repository whose config names the Rastrigin module, as a set-up clone's would,
+    and whose HEAD holds the notes the states hold (the driver reads a thought the manifests
+    do not all list, to tell a shared private thought from a new one)."""
     path = tmp_path_factory.mktemp("clone")
     repo = pygit2.init_repository(str(path))
     repo.config["mindgit.fitness"] = str(RASTRIGIN)
+    notes = repo.TreeBuilder()
+    for i, cid in enumerate(NOTES):
+        notes.insert(
+            str(cid), repo.create_blob(make_thought(f"note {i}").data), pygit2.GIT_FILEMODE_BLOB
+        )
+    tree = repo.TreeBuilder()
+    tree.insert("thoughts", notes.write(), pygit2.GIT_FILEMODE_TREE)
+    who = pygit2.Signature("Ada", "ada@example.invalid")
+    repo.create_commit("HEAD", who, who, "notes", tree.write(), [])
     yield path
 
 

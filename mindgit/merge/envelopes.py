@@ -1,0 +1,115 @@
+"""What a merge reads of private thoughts: which envelopes hold one message, without a key.
+
+``mindgit share`` replaces a thought's envelope by one with the same nonce, ciphertext and key
+commitment and one more wrapped key (``mindgit.store.private.share``), so the merge rule
+(``mindgit.merge.core.thought_merge``) needs, for each private thought the three states do not
+all hold, its :class:`~mindgit.merge.core.Envelope`: the message it holds and its recipients.
+Only those thoughts are read, each once, from the trees of the commits being merged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+import pygit2
+
+from mindgit.errors import MindgitError
+from mindgit.ipld.cid import CID
+from mindgit.merge.core import Envelope
+from mindgit.store import layout
+from mindgit.store.state import State
+
+# A canonical envelope's first key (DAG-JSON sorts keys): a note never starts so, and is not
+# decoded at all.
+_ENVELOPE_START = b'{"box":'
+
+
+class ThoughtNotFound(MindgitError):
+    """A thought one side of a merge holds is in none of the trees the merge could read."""
+
+    def __init__(self, cid: CID) -> None:
+        super().__init__(
+            f"thought {cid} is in none of the commits being merged, so the merge cannot tell "
+            "whether it is a private thought shared on one side; nothing was changed",
+            hint="merge with `mindgit merge` in the store, which reads every side's tree",
+        )
+        self.cid = cid
+
+
+def envelope_of(cid: CID, data: bytes) -> Envelope | None:
+    """What ``data``, a thought's bytes, says of it as a private thought; None for a note,
+    for bytes that are not an envelope, or for bytes that are not the ones ``cid`` names."""
+    if not data.startswith(_ENVELOPE_START):
+        return None
+    # Imported here: the crypto behind envelopes is needed only when a merge meets one.
+    from mindgit.store.sealed import decode_envelope
+
+    try:
+        cid.verify(data)
+        sealed = decode_envelope(data, f"private thought {cid}")
+    except MindgitError:
+        return None  # verify reports it; for the merge it is a thought of its own
+    digest = hashlib.sha256()
+    for part in (b"v2" if sealed.padded else b"v1", sealed.nonce, sealed.commitment, sealed.box):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return Envelope(digest.digest(), frozenset(r.key.did for r in sealed.recipients))
+
+
+class EnvelopeReader:
+    """Reads the envelopes a merge needs from the trees it is given, each thought once.
+
+    ``strict``: a thought found in none of the trees is :class:`ThoughtNotFound` (the git merge
+    driver, which is handed manifests and must find their thoughts); otherwise it is taken as a
+    thought of its own.
+    """
+
+    def __init__(self, repo: pygit2.Repository, *, strict: bool = False) -> None:
+        self._repo = repo
+        self._strict = strict
+        self._dirs: list[pygit2.Tree] = []
+        self._seen_trees: set[pygit2.Oid] = set()
+        self._known: dict[CID, Envelope | None] = {}
+
+    def add(self, tree: pygit2.Tree) -> None:
+        """Look for thoughts in ``tree`` (a state's tree) too."""
+        if tree.id in self._seen_trees:
+            return
+        self._seen_trees.add(tree.id)
+        if layout.THOUGHTS in tree:
+            sub = self._repo.get(tree[layout.THOUGHTS].id)
+            if isinstance(sub, pygit2.Tree):
+                self._dirs.append(sub)
+
+    def for_merge(self, base: State | None, ours: State, theirs: State) -> Mapping[CID, Envelope]:
+        """The envelopes among the thoughts that not all three states hold."""
+        old = base.thoughts if base is not None else frozenset()
+        changed = (old | ours.thoughts | theirs.thoughts) - (old & ours.thoughts & theirs.thoughts)
+        return self.envelopes(changed)
+
+    def envelopes(self, cids: Iterable[CID]) -> Mapping[CID, Envelope]:
+        found: dict[CID, Envelope] = {}
+        for cid in sorted(cids, key=str):
+            if cid not in self._known:
+                self._known[cid] = self._read(cid)
+            envelope = self._known[cid]
+            if envelope is not None:
+                found[cid] = envelope
+        return found
+
+    def _read(self, cid: CID) -> Envelope | None:
+        name = str(cid)
+        for sub in self._dirs:
+            if name not in sub:
+                continue
+            entry = sub[name]
+            if entry.filemode != pygit2.GIT_FILEMODE_BLOB:
+                continue
+            try:
+                data = self._repo[entry.id].read_raw()
+            except (KeyError, pygit2.GitError):
+                continue  # lost or damaged here: reading the state says so
+            return envelope_of(cid, data)
+        if self._strict:
+            raise ThoughtNotFound(cid)
+        return None
