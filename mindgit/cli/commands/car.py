@@ -21,7 +21,7 @@ from mindgit.cli.options import (
     standard_input,
     typed_experiment_name,
 )
-from mindgit.cli.output import emit_json, info, standard_output
+from mindgit.cli.output import emit_json, info, standard_output, terminal_safe_json
 from mindgit.cli.targets import refuse_directory_spelling, same_file
 from mindgit.errors import MindgitError, UsageError, as_usage
 
@@ -310,7 +310,9 @@ def cat(ctx: click.Context, cid: str, raw: bool, as_json: bool) -> None:
 
         emit_json({"cid": str(target), "size": len(data), "value": json.loads(data)})
         return
-    click.echo(_pretty(node, 0))
+    # A peer's words may hold C1 codes (U+009B is CSI) or bidi overrides, which dagjson writes
+    # raw and some terminals obey: escaped as --json escapes them, the text reads back the same.
+    click.echo(terminal_safe_json(_pretty(node, 0)))
 
 
 def _pretty(node: Any, depth: int) -> str:
