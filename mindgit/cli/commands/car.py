@@ -67,6 +67,13 @@ def export(
         raise UsageError("--car needs a file name ('-' for stdout)")
     if car_path != "-":
         refuse_directory_spelling("--car", car_path)
+    elif standard_output().isatty():
+        # A CAR is binary (varints, CID digests): bytes a terminal may act on, as plot -o and
+        # gzip refuse to write there.
+        raise UsageError(
+            "--car - is a terminal; a CAR is binary",
+            hint="redirect it (> FILE.car) or pipe it (| ipfs dag import)",
+        )
     store = open_store_from(ctx)
     if car_path != "-":
         refuse_inside_store("--car", Path(car_path), store.path)
@@ -163,6 +170,12 @@ class _atomic_output:
                 self.file = open(self.path, "ab", buffering=1 << 20)
             except OSError as error:
                 raise CannotWrite.of(str(self.path), error) from None
+            if self.file.isatty():
+                self.file.close()
+                raise UsageError(
+                    f"--car {self.path} is a terminal; a CAR is binary",
+                    hint="give a file, or pipe it (--car - | ipfs dag import)",
+                )
             self.on_stdout = same_file(self.file.fileno(), sys.stdout)
             if self.on_stdout and self.as_json:
                 self.file.close()
