@@ -6,12 +6,15 @@ before it is known to be safe to read:
 
 1. the ref: only ``refs/heads/*``, ``refs/runs/*``, ``refs/fitness/*`` and ``refs/keys/*``, no
    deletion unless allowed, and no rewind (``old`` must be an ancestor of ``new``) unless allowed;
-2. every object the update brings (commits, trees, blobs reachable from ``new`` and from no ref
-   already accepted): its size from the object database's header, before its content is read;
-3. every tree entry name in those trees (``..``, ``.``, ``.git``, ``/``, ``\\``, empty, NUL);
-4. every new commit: a signature by a trusted key, and a mindgit tree (state, run generation,
-   fitness module, or key-rotation announcement signed by its old key) whose every block
-   matches its CID;
+2. every new commit (reachable from ``new`` and from no ref already accepted): its size from
+   the object database's header, before libgit2 reads it; then its signature, by a trusted key
+   (a check of the commit's own bytes). A commit no trusted key signed is refused for that
+   alone: nothing of its tree is read, so a push anyone can make costs its commits only;
+3. every object of the trees of the commits a trusted key signed: its size from its header,
+   before its content is read, and every tree entry name (``..``, ``.``, ``.git``, ``/``,
+   ``\\``, empty, NUL);
+4. every commit a trusted key signed: a mindgit tree (state, run generation, fitness module,
+   or key-rotation announcement signed by its old key) whose every block matches its CID;
 5. the new tip is the kind of commit its namespace holds (a state on ``refs/heads/*``...);
    a ``refs/keys/*`` holds one whole key chain (started by ``<root>`` on ``refs/keys/<root>``),
    as a pull reads it.
@@ -20,10 +23,11 @@ Commits already reachable from an accepted ref (``refs/heads|runs|fitness|keys/*
 checked again: the store accepted them before. Refs elsewhere (a fetch's quarantine namespace,
 ``refs/remotes/*``) are never taken as accepted.
 
-Step 4 on a large update, when a core is idle, is shared with a second process (forked once
-steps 2 and 3 passed): it checks the later commits, this process the earlier ones, and their
-problems are put back in the order one process would have found them. The checks are the
-same; see :func:`verify_new_commits`.
+Steps 2 to 4 on a large update, when a core is idle, are shared with a second process (forked
+once the commits are sized): it checks the later commits, this process the earlier ones,
+neither goes on to step 4 before both passed step 3, and their problems are put back in the
+order one process would have found them. The checks are the same; see
+:func:`verify_new_commits`.
 """
 
 from __future__ import annotations
@@ -399,11 +403,13 @@ def check_commits(
     workers: int | None = None,
     hashed_on_arrival: bool = False,
 ) -> list[Problem]:
-    """Problems of every commit reachable from ``tips`` and not from ``hide``: object sizes and
-    tree entry names first, then (only if no object is too large) signatures and content.
+    """Problems of every commit reachable from ``tips`` and not from ``hide``: each commit's size
+    and signature first, then the object sizes and tree entry names of the commits a trusted
+    key signed (a commit no trusted key signed is named for that alone, its tree never read),
+    then (only if no object is too large) each commit's signature and its content.
 
     A large update is shared with a second process (``workers``; see :func:`verify_new_commits`),
-    the scan of sizes and names too: no content is read until both halves passed it.
+    the scan of sizes, signatures and names too: no content is read until both halves passed it.
     ``hashed_on_arrival``: every object not yet accepted was hashed by git as it arrived, just
     now (a fetch's or a push's index-pack computes each id from the bytes), so libgit2 need not
     hash each again as it reads it (see :func:`_hashed_reads`).
@@ -448,7 +454,7 @@ def _check_commits(
     scanners: list[_Scanner] = []
 
     def scan(share: Sequence[str]) -> tuple[list[tuple[bytes, Problem]], bool]:
-        scanner = _Scanner(repo, max_object_bytes)
+        scanner = _Scanner(repo, max_object_bytes, trust)
         scanners.append(scanner)
         found = list(
             itertools.islice((item for oid in share for item in scanner.commit(oid)), MAX_PROBLEMS)
@@ -458,9 +464,13 @@ def _check_commits(
             scanner.unsafe = True
         return found, not scanner.unsafe
 
-    halves = scan_then_check_in_halves(
-        commits, scan, lambda share: _verify_share(repo, trust, share), workers=workers
-    )
+    def check(share: Sequence[str]) -> list[Problem]:
+        # The signatures this process's scans judged: a share whose worker failed after its
+        # scan was judged by the worker alone, and its modules are loaded as checked.
+        signed = {oid: ok for scanner in scanners for oid, ok in scanner.signed.items()}
+        return _verify_share(repo, trust, share, signed)
+
+    halves = scan_then_check_in_halves(commits, scan, check, workers=workers)
     problems = [problem for _, problem in halves.scans[0]]
     if len(halves.scans) > 1:
         # One process names a bad object under the first commit that reaches it: the later
@@ -504,13 +514,18 @@ def verify_new_commits(
 
 
 def _verify_share(
-    repo: pygit2.Repository, trust: TrustStore, commits: Sequence[str]
+    repo: pygit2.Repository,
+    trust: TrustStore,
+    commits: Sequence[str],
+    signed: dict[str, bool] | None = None,
 ) -> list[Problem]:
+    """``signed`` (the gate's scan): whether a trusted key signed each commit, where known;
+    None when every object's size was known safe (see :func:`_modules_ahead`)."""
     found: list[list[Problem]] = [[] for _ in commits]
     # A fitness module's sandbox load (a compile) runs on a thread of its own while the
     # other commits are checked, and its commit is checked last: each commit's problems
     # depend on its own objects alone, so the order they are found in changes none.
-    ahead = _modules_ahead(repo, trust, commits) if len(commits) > 1 else {}
+    ahead = _modules_ahead(repo, trust, commits, signed) if len(commits) > 1 else {}
     modules = ModuleLoads(list(ahead.values()), budget=MODULE_COMPILE_SECONDS)
     # A commit no trusted key signed is refused unread: whoever may push chose its bytes.
     verifier = Verifier(repo, trust, modules, untrusted_content=False)
@@ -534,10 +549,18 @@ def _verify_share(
 
 
 def _modules_ahead(
-    repo: pygit2.Repository, trust: TrustStore, commits: Sequence[str]
+    repo: pygit2.Repository,
+    trust: TrustStore,
+    commits: Sequence[str],
+    signed: dict[str, bool] | None,
 ) -> dict[int, tuple[pygit2.Oid, bytes]]:
     """The module (blob id, bytes) of each fitness module commit signed by a trusted key
-    whose tree is valid (the only ones the verifier loads), by the commit's index."""
+    whose tree is valid (the only ones the verifier loads), by the commit's index.
+
+    ``signed``: the gate's verdicts, from its scan, which sized only the trees of commits a
+    trusted key signed: no other commit's tree is read here, nor one whose verdict this process
+    does not hold (its module is loaded when its commit is checked). None: every tree was
+    sized, and only a fitness module commit's signature is checked."""
     from mindgit.store.generation import MODULE_FILE
     from mindgit.store.generation_check import check_fitness_tree
 
@@ -547,6 +570,8 @@ def _modules_ahead(
         if held > _MODULES_AHEAD_BYTES:
             break  # the others are read when their commits are checked
         try:
+            if signed is not None and not signed.get(oid, False):
+                continue
             commit = as_commit(repo.get(oid))
             tree = commit.tree if commit is not None else None
             # The verifier's own reading of the tree decides; this only guesses ahead of it
@@ -555,7 +580,7 @@ def _modules_ahead(
                 continue
             # Anyone may push a module; only a trusted key's is ever loaded (a compile costs
             # ~1 s a MB of wasm).
-            if not trusted_signature(repo.odb.read(commit.id)[1], trust):
+            if signed is None and not trusted_signature(repo.odb.read(commit.id)[1], trust):
                 continue
             if any(check_fitness_tree(repo, tree)):
                 continue
@@ -612,13 +637,17 @@ def _show(name: bytes) -> str:
 
 
 class _Scanner:
-    """Checks the size of every object and the name of every tree entry, each object once."""
+    """Checks the size and signature of every commit, and the size of every object and the name
+    of every tree entry of the commits a key of ``trust`` signed, each object once."""
 
-    def __init__(self, repo: pygit2.Repository, limit: int) -> None:
+    def __init__(self, repo: pygit2.Repository, limit: int, trust: TrustStore) -> None:
         self.repo = repo
         self.odb = repo.odb
         self.limit = limit
+        self.trust = trust
         self.seen: set[bytes] = set()  # raw ids
+        # Each commit judged: whether a trusted key signed it (the content checks reuse this).
+        self.signed: dict[str, bool] = {}
         # Set when an object is too large or unparseable: the content checks would read it.
         self.unsafe = False
 
@@ -634,12 +663,17 @@ class _Scanner:
 
     def commit(self, hexoid: str) -> Iterator[tuple[bytes, Problem]]:
         """The commit's problems, each with the raw id of the object it concerns (a tree's
-        entry names: the tree)."""
+        entry names: the tree). A commit no trusted key signed has none here: the content
+        checks name its signature, and nothing of its tree is read."""
         oid = pygit2.Oid(hex=hexoid)
         problem = self._size_problem(oid, "commit")
         if problem is not None:
             yield oid.raw, Problem(hexoid, problem)
             return
+        with contextlib.suppress(KeyError, pygit2.GitError):  # unreadable: libgit2 names it
+            self.signed[hexoid] = trusted_signature(self.odb.read(oid)[1], self.trust)
+            if not self.signed[hexoid]:
+                return
         try:
             commit = as_commit(self.repo[oid])
         except pygit2.GitError as e:

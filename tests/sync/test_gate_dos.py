@@ -17,6 +17,9 @@ import pygit2
 import pytest
 import wasmtime
 
+from mindgit.identity.gitsig import add_gpgsig
+from mindgit.identity.keys import NodeKey
+from mindgit.identity.sshsig import sign
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW
 from mindgit.store.fitness_store import fitness_node
@@ -285,12 +288,13 @@ def test_a_tree_of_countless_bad_names_is_refused_after_the_first_thousand(
 ) -> None:
     # Every name was refused, each a problem held in memory: ten trees of 200,000 names (a
     # 5 MB push) took 820 MB of the hook's memory and 23 s; 150,000 names in two trees here.
+    # Signed by the trusted key: no other commit's tree is read at all.
     blob = store.repo.create_blob(b"x")
     parents = [store.head()]
     for t in range(2):
         names = (b"100644 a/%07d\0" % i + blob.raw for i in range(t, 75_000 + t))
         tree = store.repo.odb.write(pygit2.enums.ObjectType.TREE, b"".join(names))
-        parents = [forge.commit_tree(store.repo, tree, parents, "t", None)]
+        parents = [forge.commit_tree(store.repo, tree, parents, "t", store.key)]
     lines = refused(store, server, f"{parents[0]}:refs/heads/main")
     assert len(lines) == 21 and "contains a path separator" in lines[0], lines[:3]
     assert lines[-1] == "mindgit: refused: ... and at least 980 more problem(s)", lines[-1]
@@ -316,7 +320,8 @@ def test_one_trees_problems_are_named_up_to_a_thousand(store: Store) -> None:
 def test_deep_trees_and_long_names_are_named_briefly(store: Store) -> None:
     # Each tree's path was its parent's and one more name: 100,000 trees nested (3 MB of
     # push) cost 16 s in building paths of up to 1.1 million characters (4 s now), and a name
-    # of 64 KB (libgit2 reads no longer one) was quoted whole, twice, in its problem.
+    # of 64 KB (libgit2 reads no longer one) was quoted whole, twice, in its problem. Signed
+    # by the trusted key: no other commit's tree is read at all.
     repo = store.repo
     blob = repo.create_blob(b"x")
     name = b".git" + b"." * 60_000
@@ -325,9 +330,110 @@ def test_deep_trees_and_long_names_are_named_briefly(store: Store) -> None:
         tree = repo.odb.write(
             pygit2.enums.ObjectType.TREE, b"40000 " + b"d" * 50 + b"\0" + tree.raw
         )
-    tip = forge.commit_tree(repo, tree, [], "t", None)
+    tip = forge.commit_tree(repo, tree, [], "t", store.key)
     problems = gate.check_commits(repo, store.trust, [tip], workers=1)
     (named,) = [p for p in problems if "names a git directory" in p.reason]
     assert named.object is not None and len(named.object) <= 300, len(named.object or "")
     assert named.object.startswith("...dddd") and "d/.git...." in named.object
     assert len(named.reason) < 200 and "(60004 bytes)" in named.reason, named.reason[:300]
+
+
+def commit_of(
+    repo: pygit2.Repository, tree: str, parents: list[str], key: NodeKey | None, when: int = 1
+) -> str:
+    """A commit of ``tree``, which need not exist nor be readable, unsigned or signed by ``key``."""
+    lines = [b"tree " + tree.encode()] + [b"parent " + p.encode() for p in parents]
+    lines += [b"author a <a@b> %d +0000" % when, b"committer a <a@b> %d +0000" % when]
+    body = b"\n".join(lines) + b"\n\nt\n"
+    if key is not None:
+        body = add_gpgsig(body, sign(key, body))
+    return str(repo.odb.write(pygit2.enums.ObjectType.COMMIT, body))
+
+
+def corrupt_object(repo: pygit2.Repository) -> str:
+    """The id of a loose object whose file holds no zlib stream: any read of it fails."""
+    oid = "2" * 40
+    folder = Path(repo.path) / "objects" / oid[:2]
+    folder.mkdir(exist_ok=True)
+    (folder / oid[2:]).write_bytes(b"not zlib at all")
+    return oid
+
+
+def test_an_untrusted_push_is_refused_without_its_trees_being_read(
+    server: Path, store: Store
+) -> None:
+    # The gate sized every object and read every tree of a push before it looked at one
+    # signature: anyone who could push made the server walk all the trees they sent, and a
+    # tree holding an object over the limit was refused for that, not for its signature. Now
+    # a commit no trusted key signed is named for that alone; the same tree under the trusted
+    # key is read and its problems named.
+    subprocess.run(
+        ["git", "--git-dir", str(server), "config", "mindgit.maxObjectBytes", "64k"], check=True
+    )
+    big = store.repo.create_blob(os.urandom(100_000))
+    tree = store.repo.odb.write(pygit2.enums.ObjectType.TREE, b"100644 ..\0" + big.raw)
+    stranger = NodeKey.generate()
+    for key, said in ((None, "unsigned commit"), (stranger, "signed by untrusted key ")):
+        tip = forge.commit_tree(store.repo, tree, [store.head()], "t", key)
+        lines = refused(store, server, f"{tip}:refs/heads/main")
+        assert len(lines) == 1 and lines[0].startswith(f"mindgit: refused: {tip}: {said}"), lines
+    tip = forge.commit_tree(store.repo, tree, [store.head()], "t", store.key)
+    reasons = [line.split(": ", 3)[3] for line in refused(store, server, f"{tip}:refs/heads/main")]
+    assert reasons == [
+        "tree entry name '..' would escape its directory",
+        f"blob {big} is 100000 bytes, over the 65536-byte limit",
+    ], reasons
+
+
+def test_an_untrusted_commits_tree_is_never_read(store: Store) -> None:
+    # Proved with trees no read could pass unnoticed: one absent, one whose file is no object
+    # at all. Under a commit no trusted key signed, nothing is said of either; under the
+    # trusted key's, each is named.
+    head = store.head()
+    absent, corrupt = "1" * 40, corrupt_object(store.repo)
+    stranger = NodeKey.generate()
+    for tree in (absent, corrupt):
+        for key, said in ((None, "unsigned commit"), (stranger, "signed by untrusted key ")):
+            tip = commit_of(store.repo, tree, [head], key)
+            problems = gate.check_update(store.repo, store.trust, "refs/heads/main", head, tip)
+            assert len(problems) == 1 and problems[0].reason.startswith(said), problems
+            assert problems[0].commit == tip and problems[0].object is None
+        tip = commit_of(store.repo, tree, [head], store.key)
+        problems = gate.check_update(store.repo, store.trust, "refs/heads/main", head, tip)
+        assert problems and all(p.commit == tip for p in problems), problems
+        assert f"tree {tree} is missing" in [p.reason for p in problems], problems
+
+
+def test_untrusted_commits_in_either_half_are_named_alike_in_one_or_two_processes(
+    store: Store,
+) -> None:
+    # Commits no trusted key signed, with trees no read could pass, in the first process's
+    # share and in the worker's, between the trusted key's commits (one with a bad name):
+    # each process leaves those trees unread, and two name what one names.
+    head = store.head()
+    stranger = NodeKey.generate()
+    bad_name = forge.hostile_name(store, store.current, store.key, b"..")
+    trusted_tree = str(store.repo[head].peel(pygit2.Tree).id)
+    plan = [
+        ("1" * 40, None),
+        (trusted_tree, store.key),
+        (corrupt_object(store.repo), stranger),
+        (str(store.repo[bad_name].peel(pygit2.Tree).id), store.key),
+        ("3" * 40, stranger),
+        (trusted_tree, store.key),
+    ]
+    parents = [head]
+    made = []
+    for when, (tree, key) in enumerate(plan, start=2):
+        parents = [commit_of(store.repo, tree, parents, key, when)]
+        made.append(parents[0])
+    one = gate.check_commits(store.repo, store.trust, parents, [head], workers=1)
+    two = gate.check_commits(store.repo, store.trust, parents, [head], workers=2)
+    assert two == one
+    assert [(made.index(p.commit), p.reason.split(" did:")[0]) for p in one] == [
+        (3, "tree entry name '..' would escape its directory"),
+        (0, "unsigned commit"),
+        (2, "signed by untrusted key"),
+        (3, "not linked from the manifest"),
+        (4, "signed by untrusted key"),
+    ], one
