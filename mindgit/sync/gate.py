@@ -377,7 +377,14 @@ def _ref_problems(
             u.new, f"the current {u.ref} ({u.old[:12]}) is missing; cannot check ancestry"
         )
         return
-    if not repo.descendant_of(pygit2.Oid(hex=u.new), pygit2.Oid(hex=u.old)):
+    try:
+        descends = repo.descendant_of(pygit2.Oid(hex=u.new), pygit2.Oid(hex=u.old))
+    except (KeyError, ValueError, pygit2.GitError) as e:
+        # libgit2 parses each commit whole here: one whose author line is malformed (git
+        # stores it unchecked) raised, and the hook or pull ended in an internal error.
+        yield Problem(u.new, f"history cannot be read ({e}); cannot check ancestry")
+        return
+    if not descends:
         yield Problem(
             u.new,
             f"rewinds {u.ref}: its current head {u.old} is not an ancestor of {u.new}",
