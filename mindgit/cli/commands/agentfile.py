@@ -21,7 +21,7 @@ from mindgit.cli.options import (
 )
 from mindgit.cli.output import emit_json, info, standard_output, warn
 from mindgit.cli.targets import refuse_directory_spelling, written_through_to
-from mindgit.errors import UsageError
+from mindgit.errors import UsageError, one_line
 
 
 @click.command("import-af")
@@ -168,12 +168,15 @@ def af_info(ctx: click.Context, rev: str | None, experiment: str | None, as_json
             }
         )
         return
-    click.echo(f"agent      {s.name or '(unnamed)'}  ({s.agent_type or '?'}, {s.layout})")
-    click.echo(f"model      {s.model or '?'}")
+    # Names, model and labels are the agent file's words (anyone's, or a peer's pulled here):
+    # each is one line a terminal shows and never runs, as `show` and the import's line print.
+    agent_type = one_line(s.agent_type or "?")
+    click.echo(f"agent      {one_line(s.name or '(unnamed)')}  ({agent_type}, {s.layout})")
+    click.echo(f"model      {one_line(s.model or '?')}")
     click.echo(f"blocks     {len(s.memories)}")
     for name, label in s.memories:
-        click.echo(f"  {label}" + (f"  (memory {name})" if name != label else ""))
-    click.echo(f"tools      {len(s.tools)}: {', '.join(s.tools)}")
+        click.echo(f"  {one_line(label)}" + (f"  (memory {name})" if name != label else ""))
+    click.echo(f"tools      {len(s.tools)}: {', '.join(one_line(t) for t in s.tools)}")
     click.echo(f"tool rules {s.tool_rules}")
     click.echo(f"messages   {s.messages}")
     click.echo(f"genes      {', '.join(s.genes)}")
