@@ -386,10 +386,12 @@ def thought_decision_line(d: ThoughtDecision) -> str:
             f"shared it (as {_cids(shared)})."
         )
     kept, lost = (d.ours, d.theirs) if d.winner == "ours" else (d.theirs, d.ours)
-    line = (
-        f"Private thought {_cids(d.base or kept)} was shared on both sides: {d.winner}' "
-        f"envelope {_cids(kept)} kept, {other}' {_cids(lost)} not"
+    what = (
+        f"Private thought {_cids(d.base)} was shared on both sides"
+        if d.base
+        else f"Private thought {_cids(kept)} is held as another envelope on each side"
     )
+    line = f"{what}: {d.winner}' envelope {_cids(kept)} kept, {other}' {_cids(lost)} not"
     if d.dropped:
         line += f"; no longer shared with {', '.join(d.dropped)}"
     return line + "."

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
 from mindgit.merge import merge
 from mindgit.merge.core import FORGOTTEN, SHARED_ON_BOTH_SIDES
@@ -27,7 +29,8 @@ from mindgit.store.repository import Store
 from mindgit.store.sealed import decode_envelope
 from mindgit.store.state import State
 from tests.conftest import Mg, git
-from tests.merge.test_gitdriver import clone, git_merge, manifest_cid, tree_of
+from tests.merge.conftest import x
+from tests.merge.test_gitdriver import clone, git_merge, manifest_cid, set_at, tree_of
 from tests.private.conftest import Nodes
 from tests.private.conftest import nodes as private_nodes
 
@@ -261,3 +264,65 @@ def test_a_cherry_pick_of_a_share_onto_a_forget_is_a_conflict(nodes: Nodes, tmp_
     assert "CONFLICT (content): Merge conflict in manifest.json" in proc.stdout
     git("-C", str(work), "cherry-pick", "--abort")
     assert git("-C", str(work), "rev-parse", "HEAD") == head
+
+
+def test_a_criss_cross_of_shares_keeps_one_envelope_under_both(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """Each side shared the thought its own way and merged the other's share: the merge bases
+    disagree, and the virtual base made of them is merged by the same rule, by mindgit and by
+    git (whose tree merge drops the kept envelope: the post-merge hook restores it)."""
+    alpha, _beta, _gamma, c1 = forked(nodes)
+    share(alpha, c1, "beta")
+    share(alpha, c1, "gamma", experiment="other")
+    # Bases a second apart: git takes the older first (by commit time), as mindgit does.
+    now = int(time.time())
+    b = set_at(alpha, "other", x("x1", 1.0), now - 20)
+    a = set_at(alpha, "main", x("x0", 1.0), now - 10)
+    merge(alpha, b, into="main")
+    merge(alpha, a, into="other")
+    alpha.think("more on main")
+    alpha.think("more on other", experiment="other")
+    work = clone(alpha, tmp_path / "work")
+
+    proc = git_merge(work, "origin/other")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = merge(alpha, "other")
+
+    assert len(out.bases) == 2 and out.commit is not None
+    held = [c for c in alpha.state().thoughts if reveal_text(alpha, c) == SECRET]
+    assert len(held) == 1  # the set rule kept both envelopes: one thought twice
+    assert manifest_cid(work, "HEAD") == out.manifest
+    assert tree_of(work, "HEAD") == tree_of(alpha.path, out.commit, bare=True)
+
+
+def reveal_text(store: Store, cid: CID) -> str | None:
+    try:
+        text = reveal(store, cid)["text"]
+    except MindgitError:
+        return None  # a note, not a private thought
+    assert isinstance(text, str)
+    return text
+
+
+def test_unrelated_histories_holding_one_thought_keep_one_envelope(nodes: Nodes) -> None:
+    """A peer's history that holds a thought shared from one of ours (no common commit)."""
+    alpha, beta, _gamma, c1 = forked(nodes)
+    _, c2 = share(alpha, c1, "beta", experiment="other")
+    data = alpha.thought(c2, "other")
+
+    def only_the_share(state: State) -> tuple[State, dict[CID, bytes]]:
+        return State().with_thoughts(frozenset({c2})), {c2: data}
+
+    beta.update(only_the_share, "a peer's state")
+    git("--git-dir", str(alpha.path), "fetch", "-q", str(beta.path), "main:refs/heads/peer")
+
+    out = merge(alpha, "peer", allow_unrelated=True)
+
+    assert c2 in alpha.state().thoughts and c1 not in alpha.state().thoughts
+    (d,) = out.thought_decisions
+    assert (d.base, d.ours, d.theirs, d.winner) == ((), (c1,), (c2,), "theirs")
+    assert out.commit is not None
+    assert f"Private thought {c2} is held as another envelope on each side: theirs' envelope" in (
+        commit_message(alpha, out.commit)
+    )
