@@ -85,8 +85,11 @@ class UnknownFormatVersion(AgentFileError):
 class BlockWithoutLabel(AgentFileError):
     """A memory block with no label (or a label that is not a non-empty string)."""
 
-    def __init__(self, source: str, where: str) -> None:
-        super().__init__(source, f"{where} has no label", hint="give every memory block a label")
+    def __init__(self, source: str, where: str, label: object = None) -> None:
+        # A label of another type (5, a list) is there, just not text: "has no label" sent
+        # the reader looking for a missing key.
+        said = "has no label" if label is None or label == "" else "has a label that is no text"
+        super().__init__(source, f"{where} {said}", hint="give every memory block a label")
         self.where = where
 
 
@@ -175,7 +178,7 @@ def _ids(value: object, source: str, what: str) -> list[str]:
 def _check_label(block: dict[str, Any], source: str, where: str) -> str:
     label = block.get("label")
     if not isinstance(label, str) or not label:
-        raise BlockWithoutLabel(source, where)
+        raise BlockWithoutLabel(source, where, label)
     return label
 
 

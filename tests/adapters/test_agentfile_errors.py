@@ -73,6 +73,12 @@ CASES: list[tuple[str, Any, type[AgentFileError], str]] = [
         "block #1 (id block-0) has no label",
     ),
     (
+        "a label that is a number",
+        v2({"block_ids": ["block-0"]}, blocks=[{"id": "block-0", "label": 5, "value": "x"}]),
+        BlockWithoutLabel,
+        "block #1 (id block-0) has a label that is no text",
+    ),
+    (
         "empty label",
         v1(core_memory=[{"label": "", "value": "x"}]),
         BlockWithoutLabel,
@@ -289,7 +295,11 @@ BAD_FOR_CLI: list[tuple[str, bytes, str]] = [
     ("ids collide", json.dumps(v2({"id": "a"}, {"id": "a"})).encode(), "repeats the id"),
     ("block_ids a string", json.dumps(v2({"block_ids": "block-0"})).encode(), "'block_ids'"),
     ("blocks a map", json.dumps({"agents": [{}], "blocks": {}}).encode(), "'blocks' is not a list"),
-    ("label a number", json.dumps(v2({}, blocks=[{"id": "b", "label": 3}])).encode(), "no label"),
+    (
+        "label a number",
+        json.dumps(v2({}, blocks=[{"id": "b", "label": 3}])).encode(),
+        "has a label that is no text",
+    ),
 ]
 
 
