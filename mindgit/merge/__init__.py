@@ -7,6 +7,9 @@ explains the rule with a worked example.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from mindgit.ipld.cid import CID
 from mindgit.merge.core import (
     BY_FITNESS,
     FORGOTTEN,
@@ -59,14 +62,21 @@ from mindgit.store.state import State
 
 
 def merge_states(
-    base: State | None, ours: State, theirs: State, *, scorer: Scorer | None = None
+    base: State | None,
+    ours: State,
+    theirs: State,
+    *,
+    scorer: Scorer | None = None,
+    envelopes: Mapping[CID, Envelope] | None = None,
 ) -> tuple[State, tuple[Decision, ...]]:
     """Merge two states from their base (None: unrelated) by the three-way rule; conflicts
     are decided by ``scorer`` (``MergeConflict`` if there are any and no scorer).
+    ``envelopes``: the private thoughts among those not all three hold (``mindgit.merge.
+    envelopes.envelope_of`` of each one's bytes), so that a shared one is the same thought.
 
     >>> merged, decisions = merge_states(base, ours, theirs, scorer=StateScorer(f))  # doctest: +SKIP
     """
-    resolution = resolve(three_way(base, ours, theirs), scorer)
+    resolution = resolve(three_way(base, ours, theirs, envelopes), scorer)
     return resolution.state, resolution.decisions
 
 

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mindgit.ipld.cid import CID
+from mindgit.merge import merge_states
 from mindgit.merge.core import (
     FORGOTTEN,
     SHARED_ON_BOTH_SIDES,
@@ -20,6 +21,7 @@ from mindgit.merge.core import (
     merge_thoughts,
     thought_merge,
 )
+from mindgit.store.state import State
 
 NODES = ("did:key:a", "did:key:b", "did:key:c")
 
@@ -128,3 +130,13 @@ def test_a_share_forgotten_elsewhere_is_a_decision() -> None:
     assert (d.base, d.ours, d.theirs, d.winner, d.reason) == ((c1,), (), (c2,), "ours", FORGOTTEN)
     # As a set of CIDs (no envelopes known), the share was a new thought and came back.
     assert merge_thoughts(frozenset({c1}), frozenset(), frozenset({c2})) == {c2}
+
+
+def test_merge_states_takes_the_envelopes() -> None:
+    c1, c2 = CID.of(b"c1"), CID.of(b"c2")
+    envelopes = {c1: Envelope(b"m", frozenset({"a"})), c2: Envelope(b"m", frozenset({"a", "b"}))}
+    base = State().with_thoughts(frozenset({c1}))
+    merged, _ = merge_states(
+        base, State(), State().with_thoughts(frozenset({c2})), envelopes=envelopes
+    )
+    assert merged.thoughts == frozenset()
