@@ -77,6 +77,7 @@ from mindgit.store.repository import (
     HEADS,
     Store,
     check_experiment_name,
+    one_line,
 )
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block, State
 from mindgit.store.verify import MAX_BLOB_BYTES, STATE_TRAILER, Verifier, trailer
@@ -217,6 +218,15 @@ def experiment_names(agent_names: Sequence[object], name: str | None) -> list[st
         taken.add(candidate)
         out.append(candidate)
     return out
+
+
+def _subject_text(file_name: str) -> str:
+    """A file's name fit for a commit's subject line. A name is any bytes but / and NUL: one
+    not UTF-8 (read as surrogate escapes) failed the commit's encoding after the pack was
+    written (an internal error, exit 3), and one with newlines wrote lines of its choosing,
+    a `Mindgit-State:` among them, into the commit message."""
+    text = os.fsencode(file_name).decode("utf-8", "replace")
+    return one_line(text, limit=100)
 
 
 # -- reading files ---------------------------------------------------------------------------------
@@ -457,7 +467,7 @@ def import_af(
         pack.finish()
     commits: dict[str, str] = dict(done)
     for plan, (tree, manifest) in zip(todo, trees, strict=True):
-        title = f"import-af: {Path(label).name} agent {plan.parts.display_name}"
+        title = f"import-af: {_subject_text(Path(label).name)} agent {plan.parts.display_name}"
         if len(plans) > 1:
             title += f" ({plan.parts.index + 1} of {len(plans)})"
         oid = store.write_commit(tree, [], title, manifest.cid, {"Mindgit-Import": FILE_FORMAT})
