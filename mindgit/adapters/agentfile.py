@@ -467,7 +467,9 @@ def import_af(
         pack.finish()
     commits: dict[str, str] = dict(done)
     for plan, (tree, manifest) in zip(todo, trees, strict=True):
-        title = f"import-af: {_subject_text(Path(label).name)} agent {plan.parts.display_name}"
+        # Both cut to fit a subject line: an agent named with 100,000 characters made one.
+        agent = one_line(plan.parts.display_name, limit=100)
+        title = f"import-af: {_subject_text(Path(label).name)} agent {agent}"
         if len(plans) > 1:
             title += f" ({plan.parts.index + 1} of {len(plans)})"
         oid = store.write_commit(tree, [], title, manifest.cid, {"Mindgit-Import": FILE_FORMAT})

@@ -5,6 +5,7 @@ commit message. The name is one line of text there now."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -46,3 +47,15 @@ def test_a_file_name_with_newlines_is_one_line_of_the_subject(tmp_path: Path, mg
     assert lines[1] == "" and lines[2].startswith("Mindgit-Import: ")
     assert not any(line.startswith("Mindgit-State: bafk") for line in lines)
     assert mg("--store", str(store.path), "verify").code == 0
+
+
+def test_a_long_agent_name_is_cut_in_the_subject(tmp_path: Path, mg: Mg) -> None:
+    store = init_store(tmp_path / "s", "s")
+    doc = json.loads(json.loads(AF.read_text()))  # the fixture is double-encoded
+    doc["agents"][0]["name"] = "n" * 100_000
+    source = tmp_path / ("f" * 200 + ".af")
+    source.write_text(json.dumps(doc))
+    r = mg("--store", str(store.path), "import-af", str(source), "--as", "m")
+    assert r.code == 0, r.err
+    subject = message_of(store.path, "m").split("\n")[0]
+    assert subject == f"import-af: {'f' * 99}\u2026 agent '{'n' * 98}\u2026"
