@@ -181,6 +181,18 @@ def test_cli_forget_share_merge_json(nodes: Nodes, mg: Mg) -> None:
     assert r.code == 0, r.out + r.err
 
 
+def test_cli_merge_says_what_it_decided_about_a_private_thought(nodes: Nodes, mg: Mg) -> None:
+    alpha, _beta, _gamma, c1 = forked(nodes)
+    alpha.forget(c1)
+    _, c2 = share(alpha, c1, "beta", experiment="other")
+    r = mg("--store", str(alpha.path), "merge", "other")
+    assert r.code == 0, r.err
+    assert (
+        f"Private thought {c1} stays forgotten: ours forgot it, theirs shared it (as {c2})."
+        in r.out.splitlines()
+    )
+
+
 def test_git_merge_keeps_a_forgotten_thought_forgotten(nodes: Nodes, tmp_path: Path) -> None:
     alpha, _beta, _gamma, c1 = forked(nodes)
     alpha.forget(c1)
@@ -194,7 +206,11 @@ def test_git_merge_keeps_a_forgotten_thought_forgotten(nodes: Nodes, tmp_path: P
 
     assert out.commit is not None
     assert manifest_cid(work, "HEAD") == out.manifest
-    # The post-merge hook took the shared envelope git's tree merge kept out of thoughts/.
+    # The driver says what it decided; the post-merge hook took the shared envelope git's tree
+    # merge kept out of thoughts/, and says so.
+    said = proc.stderr + proc.stdout
+    assert f"Private thought {c1} stays forgotten" in said
+    assert "thoughts/ (1 unlinked removed, 0 restored) tidied after the merge" in said
     assert not (work / "thoughts" / str(c2)).exists()
     assert str(c2) not in git("-C", str(work), "ls-tree", "--name-only", "HEAD:thoughts")
     assert tree_of(work, "HEAD") == tree_of(alpha.path, out.commit, bare=True)

@@ -44,7 +44,7 @@ def merge(
     patterns; print what was kept and why."""
     from mindgit.cli.main import exit_with, report_error
     from mindgit.merge.engine import merge as run_merge
-    from mindgit.merge.engine import outcome_json
+    from mindgit.merge.engine import outcome_json, thought_decision_line
     from mindgit.merge.search import MergeConflict
 
     check_merge_arguments(theirs, into, fitness)
@@ -78,6 +78,8 @@ def merge(
         return
     for line in decision_lines(out.decisions, theirs):
         click.echo(line)
+    for d in out.thought_decisions:
+        click.echo(thought_decision_line(d))
     click.echo(
         f"thoughts: {len(out.thoughts_added)} added from {theirs}, "
         f"{len(out.thoughts_removed)} removed"
@@ -179,9 +181,17 @@ def merge_driver(
 
         tidied = tidy_blocks()
         if tidied.commit is not None:
+            changed = [
+                f"{name} ({len(gone)} unlinked removed, {len(back)} restored)"
+                for name, gone, back in (
+                    ("blocks/", tidied.removed, tidied.restored),
+                    ("thoughts/", tidied.thoughts_removed, tidied.thoughts_restored),
+                )
+                if gone or back
+            ]
             info(
-                f"mindgit: blocks/ tidied after the merge ({len(tidied.removed)} unlinked removed, "
-                f"{len(tidied.restored)} restored); merge commit is now {tidied.commit}"
+                f"mindgit: {' and '.join(changed)} tidied after the merge; merge commit is now "
+                f"{tidied.commit}"
             )
         return
     if base is None or ours is None or theirs is None:
@@ -198,6 +208,11 @@ def merge_driver(
     result = merge_files(base, ours, theirs, virtual_base=virtual_base)
     for line in decision_lines(result.decisions):
         info(f"mindgit: {where}: {line}")
+    if result.thought_decisions:
+        from mindgit.merge.engine import thought_decision_line
+
+        for d in result.thought_decisions:
+            info(f"mindgit: {where}: {thought_decision_line(d)}")
     if result.module is not None:
         info(
             f"mindgit: {result.candidates_scored} candidate(s) scored by {result.module} "
