@@ -60,6 +60,13 @@ _READ = 1 << 20
 _PIPE_BYTES = 1 << 20
 # Generations breeding may run ahead of the writer (each ~0.3 MB in flight for 200 x 32 genes).
 MAX_BACKLOG = 16
+# Further ahead than this, the breeding process spells the new states' CIDs itself (hashing and
+# base32, ~8% of the writer's work), until the writer catches up. Which process sets a run's
+# pace depends on the fitness, the genome and the machine: with the split fixed, the long
+# benchmark job's breeding process waited ~0.4 s for its writer. Below MAX_BACKLOG, so that help
+# starts before breeding would have to wait, and above the WRITE_BATCH a writer that keeps up
+# gathers anyway.
+HELP_BACKLOG = 12
 # The writer gathers up to this many generations for one write (one pack, one ref move), waiting
 # at most WRITE_WAIT seconds after the first: a write's fixed cost (four new files: the pack, its
 # index, the ref lock's token and the ref's new value, each ~0.5 ms of kernel CPU to create on
@@ -97,12 +104,12 @@ class PersistFailed(MindgitError):
 
 # A generation's states as the writer receives them: for each individual, where its state comes
 # from (``-1 - p``: unchanged from individual p of the last generation; ``j >= 0``: entry j of
-# the new ones); and the new states as two columns: manifest bytes and git blob ids. Columns,
-# not a tuple per state: they are made, sent and read back by a few C-level passes each. Their
-# CIDs' digests are the writer's to make (``RecordMaker``): the breeding process, which sets a
-# long run's pace, has the more work of the two.
+# the new ones); and the new states as columns: manifest bytes, git blob ids, and their CIDs'
+# texts or None. Columns, not a tuple per state: they are made, sent and read back by a few
+# C-level passes each. The CIDs are the writer's to spell (``RecordMaker``) unless it has fallen
+# behind (see ``HELP_BACKLOG``): then the breeding process spells them, the same texts.
 Sources = list[int]
-NewStates = tuple[list[bytes], list[bytes]]
+NewStates = tuple[list[bytes], list[bytes], list[str] | None]
 Named = tuple[
     int,  # generation
     Sequence[tuple[int, ...]],  # parents
@@ -126,7 +133,8 @@ class Namer:
         self._codec = codec
         self._parts: list[Texts] = []
 
-    def __call__(self, job: Job) -> Named:
+    def __call__(self, job: Job, *, cids: bool = False) -> Named:
+        """``job`` named; with ``cids``, its new states' CID texts spelt too."""
         generation, parents, results, recipes, population = job
         parts, manifests = self._spell(recipes, population)
         self._parts = parts
@@ -143,7 +151,7 @@ class Namer:
                 -1 - ps[0] if m is None else next(fresh)
                 for ps, m in zip(parents, manifests, strict=True)
             ]
-        new: NewStates = (data, oids)
+        new: NewStates = (data, oids, cid_texts(data) if cids else None)
         return generation, parents, results, sources, new
 
     def _spell(
@@ -182,6 +190,13 @@ class Namer:
         return out, manifests
 
 
+def cid_texts(manifests: Sequence[bytes]) -> list[str]:
+    """``str(CID.of(m))`` of each manifest, in C-level passes."""
+    sha256 = hashlib.sha256
+    digests = [sha256(m).digest() for m in manifests]
+    return list(map(_CID_HEAD.__add__, base32_digests(digests)))
+
+
 # A scored individual's entry in generation.json, as GenerationRecord.encode spells it.
 _SCORED = '{"parents":[%s],"score":%s,"state":{"/":"%s"}}'
 
@@ -204,11 +219,8 @@ class RecordMaker:
     def __call__(self, named_job: Named) -> StagedGeneration:
         generation, parents, results, sources, new = named_job
         prev = self._named
-        data, oids = new
-        sha256 = hashlib.sha256
-        digests = [sha256(m).digest() for m in data]
-        cid_texts = map(_CID_HEAD.__add__, base32_digests(digests))
-        fresh = list(zip(cid_texts, oids, strict=True))
+        data, oids, texts = new
+        fresh = list(zip(cid_texts(data) if texts is None else texts, oids, strict=True))
         named = [fresh[s] if s >= 0 else prev[-1 - s] for s in sources]
         self._named = named
         scores = [None if isinstance(r, FitnessFailure) else float(r) + 0.0 for r in results]
@@ -304,16 +316,16 @@ def _frame(obj: object, raw: Sequence[bytes] = ()) -> list[bytes]:
 def named_frame(named: Named, shared: SharedManifests | None = None) -> list[bytes]:
     """A named generation as a message (``named_of`` reads it back): the new manifests in
     ``shared`` if they fit there, else as the message's raw part."""
-    generation, parents, results, sources, (data, oids) = named
+    generation, parents, results, sources, (data, oids, texts) = named
     sizes = list(map(len, data))
     at = None if shared is None else shared.put(generation, data, sum(sizes))
-    head = (generation, parents, results, sources, sizes, oids, at)
+    head = (generation, parents, results, sources, sizes, oids, texts, at)
     return _frame(head, data if at is None else ())
 
 
 def named_of(message: Message, shared: mmap.mmap | None = None) -> Named:
     """A named generation from its message; its manifests are copied out of ``shared``."""
-    (generation, parents, results, sources, sizes, oids, at), raw = message
+    (generation, parents, results, sources, sizes, oids, texts, at), raw = message
     ends = list(itertools.accumulate(sizes, initial=0 if at is None else at))
     if at is None:
         source: bytes | mmap.mmap = raw
@@ -322,7 +334,7 @@ def named_of(message: Message, shared: mmap.mmap | None = None) -> Named:
     else:
         source = shared
     data = list(map(source.__getitem__, map(slice, ends[:-1], ends[1:])))
-    new: NewStates = (data, oids)
+    new: NewStates = (data, oids, texts)
     return generation, parents, results, sources, new
 
 
@@ -526,7 +538,9 @@ class ProcessPersister(Persister):
         self._raise()
         try:
             self._shared.release(self.written)
-            write_parts(self._jobs, named_frame(self._names(job), self._shared))
+            behind = job[0] - self.written > HELP_BACKLOG
+            named = self._names(job, cids=behind)
+            write_parts(self._jobs, named_frame(named, self._shared))
         except BrokenPipeError:
             self._poll(block=True)
             self._raise()

@@ -129,11 +129,25 @@ def test_a_forked_run_writes_batches_and_the_same_generations(
     assert fingerprint(forked, r.run_id) == fingerprint(inline, r_inline.run_id)
 
 
-def a_named(generation: int, data: list[bytes]) -> Named:
+def test_a_writer_behind_gets_the_cids_spelt_and_writes_the_same_generations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = RunParams(population=16, generations=12, seed=9)
+    helped = new_store(tmp_path / "helped", float_genes(6))
+    # Every generation counts as behind: the breeding process spells every CID.
+    monkeypatch.setattr(persist, "HELP_BACKLOG", -(10**9))
+    r = start_run(helped, str(RASTRIGIN), params)
+    monkeypatch.setenv("MINDGIT_EVOLVE_FORK", "0")
+    inline = new_store(tmp_path / "inline", float_genes(6))
+    r_inline = start_run(inline, str(RASTRIGIN), params)
+    assert fingerprint(helped, r.run_id) == fingerprint(inline, r_inline.run_id)
+
+
+def a_named(generation: int, data: list[bytes], texts: list[str] | None = None) -> Named:
     n = len(data)
     oids = [bytes([k]) * 20 for k in range(n)]
     results: list[float | FitnessFailure] = [float(k) for k in range(n)]
-    return generation, [(k,) for k in range(n)], results, list(range(n)), (data, oids)
+    return generation, [(k,) for k in range(n)], results, list(range(n)), (data, oids, texts)
 
 
 def sent(named: Named, shared: SharedManifests | None) -> tuple[object, bytes]:
@@ -155,7 +169,7 @@ def test_manifests_in_shared_memory_are_read_back_as_sent() -> None:
 
 def test_manifests_that_do_not_fit_go_through_the_pipe() -> None:
     shared = SharedManifests(100)
-    named = a_named(0, [b"x" * 60, b"y" * 60])
+    named = a_named(0, [b"x" * 60, b"y" * 60], ["the first's CID", "the second's"])
     message = sent(named, shared)
     assert message[1] == b"x" * 60 + b"y" * 60
     assert named_of(message) == named
