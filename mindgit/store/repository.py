@@ -227,13 +227,17 @@ class ExperimentExists(MindgitError):
 
 class ExperimentAtNoCommit(MindgitError):
     """An experiment whose ref points at no commit: a tree, a blob or a tag, or an object the
-    store lacks (git refuses to write such a branch; set by hand or by another tool)."""
+    store lacks (git refuses to write such a branch; set by hand or by another tool), or one it
+    holds but cannot read (``hint`` then says what to do: the ref is sound)."""
 
-    def __init__(self, store: Path, name: str, oid: str, what: str) -> None:
+    def __init__(
+        self, store: Path, name: str, oid: str, what: str, *, hint: str | None = None
+    ) -> None:
         ref = HEADS + name
         super().__init__(
             f"experiment {name!r} points at {what}",
-            hint=f"point it at a commit with `git --git-dir {store} update-ref {ref} <commit>`, "
+            hint=hint
+            or f"point it at a commit with `git --git-dir {store} update-ref {ref} <commit>`, "
             f"or delete it with `git --git-dir {store} update-ref -d {ref}`",
         )
         self.name = name
@@ -547,6 +551,19 @@ class Store:
         except pygit2.GitError:
             return  # a damaged object: the reader that needs it names it (DamagedStore)
         if obj is None:
+            # A commit in a pack cut short reads as absent (libgit2 leaves the pack out whole):
+            # the ref is sound and the repair can bring the commit back: no hint to delete it.
+            from mindgit.store.verify import REPAIR, unreadable_cause
+
+            cause = unreadable_cause(self.path, oid)
+            if cause is not None:
+                raise ExperimentAtNoCommit(
+                    self.path,
+                    experiment,
+                    oid,
+                    f"{oid}, which cannot be read: {cause}",
+                    hint=f"`git --git-dir {self.path} fsck` names what is damaged, and {REPAIR}",
+                )
             raise ExperimentAtNoCommit(
                 self.path, experiment, oid, f"{oid}, which is not in the store"
             )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.store.repository import init_store
+from mindgit.store.repository import ExperimentAtNoCommit, init_store, open_store
 from tests.conftest import ROOT, Mg, git
 from tests.docs_pages.shell import sh
 from tests.snapshots import changed, snapshot
@@ -137,3 +137,148 @@ def test_the_pages_repair_of_a_pack_cut_short_runs_as_written(store: Path, tmp_p
     assert (tmp_path / "damaged-pack" / pack.name).is_file()  # set aside, not deleted
     fsck = subprocess.run(["git", "--git-dir", str(store), "fsck"], capture_output=True, text=True)
     assert fsck.returncode == 0, fsck.stderr
+
+
+# verify, log and show of an experiment (not --all) read its head through Store.head: that said
+# "points at <id>, which is not in the store" and offered `git update-ref -d` on the ref, which
+# deletes the experiment where the repair above restores its commit.
+BY_HEAD = [("verify",), ("log",), ("show",), ("verify", "main"), ("log", "main"), ("show", "main")]
+
+HINT = (
+    "`git --git-dir {store} fsck` names what is damaged, and docs/store.md, 'A store damaged "
+    "on disk', says how to repair it"
+)
+
+
+def damaged_head(store: Path, name: str, oid: str, cause: str) -> str:
+    return (
+        f"mindgit: error: experiment {name!r} points at {oid}, which cannot be read: {cause} "
+        f"(hint: {HINT.format(store=store.resolve())})\n"
+    )
+
+
+def pack_cause(pack: Path) -> str:
+    return (
+        f"objects/pack/{pack.name}, whose index lists it, is damaged or cut short (none of its "
+        "objects can be read)"
+    )
+
+
+@pytest.mark.parametrize("args", BY_HEAD, ids=[" ".join(a) for a in BY_HEAD])
+def test_verify_log_show_name_the_pack_cut_short_not_a_ref_to_delete(
+    store: Path, mg: Mg, args: tuple[str, ...]
+) -> None:
+    refs = tips(store)
+    pack = the_pack(store)
+    cut(pack)
+    before = snapshot(store)
+    r = mg("--store", str(store), *args)
+    assert r.code == 1, r
+    name = args[1] if len(args) > 1 else "ideas"  # fork switched to it
+    assert r.err == damaged_head(store, name, refs[f"refs/heads/{name}"], pack_cause(pack))
+    assert "update-ref" not in r.err and r.out == ""
+    assert changed(before, store) == []
+
+
+def test_the_library_names_the_pack_cut_short_not_a_ref_to_delete(store: Path) -> None:
+    refs = tips(store)
+    pack = the_pack(store)
+    cut(pack)
+    before = snapshot(store)
+    opened = open_store(store)
+    for call in (opened.verify, opened.head, lambda: opened.head("main")):
+        with pytest.raises(ExperimentAtNoCommit) as caught:
+            call()
+        e = caught.value
+        assert e.oid == refs[f"refs/heads/{e.name}"]
+        assert str(e) == (
+            f"experiment {e.name!r} points at {e.oid}, which cannot be read: {pack_cause(pack)}"
+        )
+        assert e.hint == HINT.format(store=store.resolve())
+    assert changed(before, store) == []
+
+
+@pytest.mark.parametrize("args", BY_HEAD[:3], ids=[" ".join(a) for a in BY_HEAD[:3]])
+def test_a_commit_no_pack_lists_keeps_the_update_ref_hint(
+    store: Path, mg: Mg, args: tuple[str, ...]
+) -> None:
+    """The pack set aside whole (index too): the commit is gone from the store, and pointing
+    the experiment elsewhere (or deleting it) is what is left to do."""
+    oid = tips(store)["refs/heads/ideas"]
+    pack = the_pack(store)
+    aside = store.parent / "aside"
+    aside.mkdir()
+    for f in pack.parent.glob(pack.stem + ".*"):
+        f.rename(aside / f.name)
+    before = snapshot(store)
+    r = mg("--store", str(store), *args)
+    assert r.code == 1, r
+    at = store.resolve()
+    assert r.err == (
+        f"mindgit: error: experiment 'ideas' points at {oid}, which is not in the store (hint: "
+        f"point it at a commit with `git --git-dir {at} update-ref refs/heads/ideas <commit>`, "
+        f"or delete it with `git --git-dir {at} update-ref -d refs/heads/ideas`)\n"
+    )
+    assert changed(before, store) == []
+
+
+def test_an_index_cut_short_is_no_reason_to_delete_the_ref(store: Path, mg: Mg) -> None:
+    """The index itself cut short: whether its pack holds the commit cannot be told."""
+    refs = tips(store)
+    idx = the_pack(store).with_suffix(".idx")
+    cut(idx)
+    before = snapshot(store)
+    cause = f"objects/pack/{idx.name} cannot be read, and its pack may hold it"
+    r = mg("--store", str(store), "log")
+    assert r.code == 1, r
+    assert r.err == damaged_head(store, "ideas", refs["refs/heads/ideas"], cause)
+    r = mg("--store", str(store), "verify", "--all")
+    assert r.code == 1, r
+    main = refs["refs/heads/main"]
+    assert f"FAIL refs/heads/main: points at {main}, which cannot be read: {cause}; " in r.out
+    assert changed(before, store) == []
+
+
+def test_a_file_at_the_commits_loose_path_git_cannot_read_is_named(store: Path, mg: Mg) -> None:
+    """The pack set aside, and a directory where the commit's loose file would be: libgit2
+    reads no object there, and says nothing of it."""
+    oid = tips(store)["refs/heads/ideas"]
+    pack = the_pack(store)
+    aside = store.parent / "aside"
+    aside.mkdir()
+    for f in pack.parent.glob(pack.stem + ".*"):
+        f.rename(aside / f.name)
+    (store / "objects" / oid[:2] / oid[2:]).mkdir(parents=True)
+    before = snapshot(store)
+    r = mg("--store", str(store), "show")
+    assert r.code == 1, r
+    cause = (
+        f"objects/{oid[:2]}/{oid[2:]}, its loose file, is there but holds no object git can read"
+    )
+    assert r.err == damaged_head(store, "ideas", oid, cause)
+    assert changed(before, store) == []
+
+
+def test_a_version_1_index_is_read_too(store: Path, mg: Mg) -> None:
+    """git wrote version 1 indexes before 1.5.2, and still does when asked."""
+    refs = tips(store)
+    old = the_pack(store)
+    listed = "".join(f"{oid}\n" for oid in refs.values())
+    git(
+        "--git-dir",
+        str(store),
+        "pack-objects",
+        "-q",
+        "--revs",
+        "--index-version=1",
+        str(store / "objects" / "pack" / "pack"),
+        input=listed.encode(),
+    )
+    for f in old.parent.glob(old.stem + ".*"):
+        f.unlink()
+    pack = the_pack(store)
+    assert not pack.with_suffix(".idx").read_bytes().startswith(b"\xfftOc")  # version 1
+    cut(pack)
+    r = mg("--store", str(store), "log", "main")
+    assert r.code == 1, r
+    assert r.err == damaged_head(store, "main", refs["refs/heads/main"], pack_cause(pack))
