@@ -163,6 +163,7 @@ class Verifier:
         # _diff_clean).
         self._dir_refs: dict[str, _DirRef] = {}
         self._retired = RetiredBounds(repo, trust)
+        self._indexes: Indexes = {}  # pack indexes read to name a missing tree's damaged pack
 
     def check_commit(self, oid: str) -> CommitResult:
         """Check one commit: its signature, its tree, and its ``Mindgit-State`` trailer.
@@ -432,6 +433,11 @@ class Verifier:
                 return
             try:
                 sub = self._read_entries(sub_id) if mode == layout.TREE else None
+            except KeyError:
+                # Absent, or in a pack libgit2 cannot read (one cut short: it leaves the pack
+                # out whole, with no error); a partial repair leaves such trees behind.
+                yield dirname, self._missing_tree(sub_id)
+                return
             except pygit2.GitError as e:
                 yield dirname, cannot_read(sub_id.hex(), e)
                 return
@@ -583,15 +589,12 @@ class Verifier:
         return True
 
     def _read_entries(self, oid: bytes) -> Entries | None:
-        """A tree's entries by name, or None if ``oid`` is not a well-formed tree here. A
-        thoughts tree is shared by many commits, so its parse is kept (its id fixes its
-        content)."""
+        """A tree's entries by name, or None if ``oid`` is no well-formed tree; KeyError if the
+        store has no object ``oid`` it can read. A thoughts tree is shared by many commits, so
+        its parse is kept (its id fixes its content)."""
         cached = self._entries.get(oid)
         if cached is None:
-            try:
-                kind, raw = self._odb.read(pygit2.Oid(raw=oid))
-            except KeyError:
-                return None
+            kind, raw = self._odb.read(pygit2.Oid(raw=oid))
             entries = _tree_entries(raw) if kind == _TREE else None
             if entries is None:
                 return None
@@ -604,6 +607,12 @@ class Verifier:
             cached = self._entries[oid] = entries
             self._entries_held += len(entries)
         return cached
+
+    def _missing_tree(self, oid: bytes) -> str:
+        """Why a directory's tree ``oid`` cannot be read, where the store may hold it damaged."""
+        cause = unreadable_cause(Path(self.repo.path), oid.hex(), self._indexes)
+        found = f": {cause}" if cause is not None else ""
+        return f"tree {oid.hex()} is missing or cannot be read{found}"
 
     def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
         key = (oid, cid, opaque)

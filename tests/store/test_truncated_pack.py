@@ -282,3 +282,64 @@ def test_a_version_1_index_is_read_too(store: Path, mg: Mg) -> None:
     r = mg("--store", str(store), "log", "main")
     assert r.code == 1, r
     assert r.err == damaged_head(store, "main", refs["refs/heads/main"], pack_cause(pack))
+
+
+# A partial repair (the pack set aside, what it held before the cut unpacked) can leave a
+# commit that reads whose thoughts directory does not: verify said "(thoughts): is not a
+# directory", as of a file filed where a directory belongs.
+
+
+@pytest.fixture
+def thoughts_packed(tmp_path: Path) -> tuple[Path, str, str]:
+    """A store of loose objects but for the head's thoughts tree, alone in a pack cut short."""
+    path = tmp_path / "loose"
+    store = init_store(path, "alpha")
+    for text in ("first", "second"):
+        store.think(text)
+    head = store.head()
+    tree = git("--git-dir", str(path), "rev-parse", f"{head}^{{tree}}:thoughts").strip()
+    git(
+        "--git-dir",
+        str(path),
+        "pack-objects",
+        "-q",
+        str(path / "objects" / "pack" / "pack"),
+        input=f"{tree}\n".encode(),
+    )
+    (path / "objects" / tree[:2] / tree[2:]).unlink()
+    cut(the_pack(path))
+    return path, head, tree
+
+
+def test_a_thoughts_tree_in_a_pack_cut_short_is_named_unreadable(
+    thoughts_packed: tuple[Path, str, str], mg: Mg
+) -> None:
+    store, head, tree = thoughts_packed
+    pack = the_pack(store)
+    before = snapshot(store)
+    r = mg("--store", str(store), "verify")
+    assert r.code == 1, r
+    assert r.out == (
+        f"FAIL {head[:12]} (thoughts): tree {tree} is missing or cannot be read: "
+        f"{pack_cause(pack)}\n"
+    )
+    assert "is not a directory" not in r.out
+    assert changed(before, store) == []
+
+
+def test_a_thoughts_tree_missing_after_a_partial_repair_is_named_missing(
+    thoughts_packed: tuple[Path, str, str], mg: Mg
+) -> None:
+    store, head, tree = thoughts_packed
+    pack = the_pack(store)
+    aside = store.parent / "aside"
+    aside.mkdir()
+    for f in pack.parent.glob(pack.stem + ".*"):
+        f.rename(aside / f.name)
+    before = snapshot(store)
+    r = mg("--store", str(store), "verify", "--all")
+    assert r.code == 1, r
+    assert r.out == f"FAIL {head[:12]} (thoughts): tree {tree} is missing or cannot be read\n"
+    report = open_store(store).verify(all_refs=True)
+    assert [p.reason for p in report.problems] == [f"tree {tree} is missing or cannot be read"]
+    assert changed(before, store) == []
