@@ -151,6 +151,9 @@ def split_file(value: Json, source: str) -> FileParts:
         kind = {str: "a string", list: "a list", bool: "a boolean", type(None): "null"}.get(
             type(value), "a number"
         )
+        if isinstance(value, str) and value.strip()[:1] in ("{", "[", '"'):
+            # parse_document unwraps a document encoded as a JSON string twice at most.
+            kind = "a JSON string of JSON still, encoded more times than the two mindgit unwraps"
         raise NotAnAgentFile(source, f"the document is {kind}, not an object")
     if "agents" in value:
         return _split_v2(value, source)

@@ -482,7 +482,9 @@ def parse_document(data: bytes, source: str) -> tuple[Json, Style]:
     while isinstance(value, str) and len(layers) < MAX_LAYERS:
         inner = value
         stripped = inner.strip()
-        if not stripped or stripped[0] not in "{[":
+        # A string of JSON again ('"{...}"') is unwrapped too: a file wrapped twice (docs:
+        # "up to twice") stopped at its first string and was "a string, not an object".
+        if not stripped or stripped[0] not in '{["':
             break
         layers.append(_layer_of(inner))
         value = _parse(inner, source)

@@ -59,6 +59,13 @@ CASES: list[tuple[str, Any, type[AgentFileError], str]] = [
     ("a float", 0.5, NotAnAgentFile, "the document is a number, not an object"),
     ("a boolean", True, NotAnAgentFile, "the document is a boolean, not an object"),
     ("a string", json.dumps("just text"), NotAnAgentFile, "a string"),
+    (
+        "encoded four times",
+        json.dumps(json.dumps(json.dumps(json.dumps(v2({"name": "a"}))))),
+        NotAnAgentFile,
+        "the document is a JSON string of JSON still, encoded more times than the two mindgit "
+        "unwraps, not an object",
+    ),
     ("another format", {"name": "x", "model": "y"}, NotAnAgentFile, "no 'agents'"),
     ("no agents", v2(), NotAnAgentFile, "non-empty list"),
     ("agents not objects", {"agents": [1]}, NotAnAgentFile, "list of objects"),
