@@ -13,6 +13,7 @@ same path: git's own tree merge unions them without conflict.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 
 import pygit2
 
@@ -30,6 +31,39 @@ TREE = pygit2.enums.FileMode.TREE
 
 class StateNotFound(MindgitError):
     """A tree or block that should hold state content does not."""
+
+
+class StateUnreadable(StateNotFound):
+    """An object a state names is in the store but cannot be read: a pack index lists it and
+    its pack is damaged or cut short (libgit2 leaves such a pack out whole, with no error, so
+    the object reads as absent), or a file at its loose path holds no object git can read."""
+
+    def __init__(
+        self, repo: pygit2.Repository, what: str, oid: pygit2.Oid, cause: str, kind: str = "object"
+    ) -> None:
+        from mindgit.store.verify import REPAIR  # lazy: verify imports this module
+
+        store = repo.path.rstrip("/")
+        super().__init__(
+            f"{what}: {kind} {oid} cannot be read: {cause}",
+            hint=f"`git --git-dir {store} fsck` names what is damaged, and {REPAIR}",
+        )
+        self.oid = str(oid)
+        self.cause = cause
+
+
+def lost(
+    repo: pygit2.Repository, what: str, oid: pygit2.Oid, kind: str = "object"
+) -> StateNotFound:
+    """The error for ``oid`` (``what`` the state calls it: ``thoughts``, ``manifest.json``,
+    ``thought <cid>``), which libgit2 reads as absent: unreadable, naming the damaged pack
+    or file, when something on disk holds it; else missing."""
+    from mindgit.store.verify import unreadable_cause
+
+    cause = unreadable_cause(Path(repo.path), oid)
+    if cause is not None:
+        return StateUnreadable(repo, what, oid, cause, kind)
+    return StateNotFound(f"{what}: {kind} {oid} is missing (run `git fsck` on the store)")
 
 
 def write_state(
@@ -159,7 +193,15 @@ def _subtree(repo: pygit2.Repository, tree: pygit2.Tree | None, name: str) -> py
     last = _last_subtree
     if last is not None and last[0] is repo and last[1] == tree.id and last[2] == name:
         return last[3]
-    obj = repo[tree[name].id]
+    oid = tree[name].id
+    try:
+        obj = repo[oid]
+    except KeyError:
+        # A thoughts/ or blocks/ tree the store lacks, or holds in a pack cut short: it was
+        # an internal error (KeyError, exit 3) for show, cat and every writer building on it.
+        raise lost(repo, name, oid, "tree") from None
+    except pygit2.GitError as e:
+        raise damage(repo, oid, e) from None
     if not isinstance(obj, pygit2.Tree):
         return None
     _last_subtree = (repo, tree.id, name, obj)
@@ -245,9 +287,7 @@ def _blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
     try:
         data: bytes = repo[oid].read_raw()
     except KeyError:
-        raise StateNotFound(
-            f"{what}: object {oid} is missing (run `git fsck` on the store)"
-        ) from None
+        raise lost(repo, what, oid) from None
     except pygit2.GitError as e:
         raise damage(repo, oid, e) from None
     return data
@@ -259,6 +299,13 @@ def commit_tree(repo: pygit2.Repository, commit: pygit2.Commit) -> pygit2.Tree:
     try:
         tree: pygit2.Tree = commit.tree
     except pygit2.GitError as e:
+        try:
+            absent = commit.tree_id not in repo
+        except pygit2.GitError:
+            absent = False  # there, and damaged: the read's error says how
+        if absent:
+            # libgit2 says only "Unable to read tree": missing, or in a pack cut short.
+            raise lost(repo, f"commit {commit.id}", commit.tree_id, "tree") from None
         raise damage(repo, commit.tree_id, e) from None
     return tree
 
