@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, pairwise
 from pathlib import Path
@@ -131,9 +131,13 @@ class Verifier:
         modules: ModuleLoads | None = None,
         *,
         untrusted_content: bool = True,
+        signers: Mapping[str, PublicKey] | None = None,
     ) -> None:
         self.repo = repo
         self.trust = trust
+        # Commits whose signature was found valid on these very bytes just before (the gate's
+        # scan checks each one before it reads its tree), by their signers: not verified twice.
+        self._signers: Mapping[str, PublicKey] = signers if signers is not None else {}
         # False (a gate): a commit no trusted key signed is refused for that alone, its tree
         # never read. Anyone who may push chooses those bytes, and their checks cost far more
         # than the push (a fitness module's compile: ~1 s a MB of wasm that zlib packs 600:1).
@@ -193,25 +197,26 @@ class Verifier:
         problems: list[Problem] = []
         if kind != _COMMIT:
             return CommitResult(oid, None, None, (Problem(oid, "not a commit"),))
-        signer: PublicKey | None = None
         trusted: str | None = None
         node: TrustedNode | None = None
-        payload, armored = split_gpgsig(raw)
-        if armored is None:
-            problems.append(Problem(oid, "unsigned commit"))
-        else:
-            try:
-                signer = verify(armored, payload)
-            except BadSignature as e:
-                problems.append(Problem(oid, f"bad signature: {e}"))
+        signer = self._signers.get(oid)
+        if signer is None:
+            payload, armored = split_gpgsig(raw)
+            if armored is None:
+                problems.append(Problem(oid, "unsigned commit"))
             else:
-                node = self.trust.find(signer)
-                if node is None:
-                    problems.append(
-                        Problem(oid, f"signed by untrusted key {signer.did} ({signer.fingerprint})")
-                    )
-                else:
-                    trusted = node.name
+                try:
+                    signer = verify(armored, payload)
+                except BadSignature as e:
+                    problems.append(Problem(oid, f"bad signature: {e}"))
+        if signer is not None:
+            node = self.trust.find(signer)
+            if node is None:
+                problems.append(
+                    Problem(oid, f"signed by untrusted key {signer.did} ({signer.fingerprint})")
+                )
+            else:
+                trusted = node.name
         if problems and not self._untrusted_content:
             return CommitResult(oid, signer, trusted, tuple(problems))
         tree_hex = _commit_tree(raw)
@@ -669,14 +674,20 @@ def _entry_name(raw: bytes, at: int) -> bytes:
 def trusted_signature(raw: bytes, trust: TrustStore) -> bool:
     """Whether a raw commit carries a valid signature by a key ``trust`` names (retired ones
     too: their bounds are the verifier's to check)."""
+    return trusted_signer(raw, trust) is not None
+
+
+def trusted_signer(raw: bytes, trust: TrustStore) -> PublicKey | None:
+    """The key ``trust`` names (retired ones too) whose valid signature a raw commit carries,
+    or None."""
     payload, armored = split_gpgsig(raw)
     if armored is None:
-        return False
+        return None
     try:
         signer = verify(armored, payload)
     except BadSignature:
-        return False
-    return trust.find(signer) is not None
+        return None
+    return signer if trust.find(signer) is not None else None
 
 
 def _commit_tree(raw: bytes) -> bytes | None:

@@ -36,7 +36,7 @@ import contextlib
 import heapq
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pygit2
@@ -61,6 +61,7 @@ from mindgit.store.verify import (
     Verifier,
     commit_parents,
     trusted_signature,
+    trusted_signer,
     walk,
 )
 from mindgit.sync import keychains
@@ -474,7 +475,7 @@ def _check_commits(
     def check(share: Sequence[str]) -> list[Problem]:
         # The signatures this process's scans judged: a share whose worker failed after its
         # scan was judged by the worker alone, and its modules are loaded as checked.
-        signed = {oid: ok for scanner in scanners for oid, ok in scanner.signed.items()}
+        signed = {oid: key for scanner in scanners for oid, key in scanner.signed.items()}
         return _verify_share(repo, trust, share, signed)
 
     halves = scan_then_check_in_halves(commits, scan, check, workers=workers)
@@ -524,10 +525,12 @@ def _verify_share(
     repo: pygit2.Repository,
     trust: TrustStore,
     commits: Sequence[str],
-    signed: dict[str, bool] | None = None,
+    signed: Mapping[str, PublicKey | None] | None = None,
 ) -> list[Problem]:
-    """``signed`` (the gate's scan): whether a trusted key signed each commit, where known;
-    None when every object's size was known safe (see :func:`_modules_ahead`)."""
+    """``signed`` (the gate's scan): the trusted key that signed each commit (None: no trusted
+    key did), where known; None when every object's size was known safe (see
+    :func:`_modules_ahead`). The verifier takes those signers as found, and checks no signature
+    twice."""
     found: list[list[Problem]] = [[] for _ in commits]
     # A fitness module's sandbox load (a compile) runs on a thread of its own while the
     # other commits are checked, and its commit is checked last: each commit's problems
@@ -535,7 +538,8 @@ def _verify_share(
     ahead = _modules_ahead(repo, trust, commits, signed) if len(commits) > 1 else {}
     modules = ModuleLoads(list(ahead.values()), budget=MODULE_COMPILE_SECONDS)
     # A commit no trusted key signed is refused unread: whoever may push chose its bytes.
-    verifier = Verifier(repo, trust, modules, untrusted_content=False)
+    signers = {oid: key for oid, key in (signed or {}).items() if key is not None}
+    verifier = Verifier(repo, trust, modules, untrusted_content=False, signers=signers)
     order = [i for i in range(len(commits)) if i not in ahead] + sorted(ahead)
     # The generations of a run share their run.json, module, manifest shape and states.
     count = 0
@@ -559,7 +563,7 @@ def _modules_ahead(
     repo: pygit2.Repository,
     trust: TrustStore,
     commits: Sequence[str],
-    signed: dict[str, bool] | None,
+    signed: Mapping[str, PublicKey | None] | None,
 ) -> dict[int, tuple[pygit2.Oid, bytes]]:
     """The module (blob id, bytes) of each fitness module commit signed by a trusted key
     whose tree is valid (the only ones the verifier loads), by the commit's index.
@@ -577,7 +581,7 @@ def _modules_ahead(
         if held > _MODULES_AHEAD_BYTES:
             break  # the others are read when their commits are checked
         try:
-            if signed is not None and not signed.get(oid, False):
+            if signed is not None and signed.get(oid) is None:
                 continue
             commit = as_commit(repo.get(oid))
             tree = commit.tree if commit is not None else None
@@ -653,8 +657,9 @@ class _Scanner:
         self.limit = limit
         self.trust = trust
         self.seen: set[bytes] = set()  # raw ids
-        # Each commit judged: whether a trusted key signed it (the content checks reuse this).
-        self.signed: dict[str, bool] = {}
+        # Each commit judged: the trusted key that signed it, or None (the content checks take
+        # the signers as found, and the read-ahead of modules the verdicts).
+        self.signed: dict[str, PublicKey | None] = {}
         # Set when an object is too large or unparseable: the content checks would read it.
         self.unsafe = False
 
@@ -678,8 +683,8 @@ class _Scanner:
             yield oid.raw, Problem(hexoid, problem)
             return
         with contextlib.suppress(KeyError, pygit2.GitError):  # unreadable: libgit2 names it
-            self.signed[hexoid] = trusted_signature(self.odb.read(oid)[1], self.trust)
-            if not self.signed[hexoid]:
+            self.signed[hexoid] = trusted_signer(self.odb.read(oid)[1], self.trust)
+            if self.signed[hexoid] is None:
                 return
         try:
             commit = as_commit(self.repo[oid])

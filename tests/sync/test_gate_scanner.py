@@ -124,10 +124,10 @@ def test_only_a_trusted_keys_commits_have_their_trees_read(
             scanner = _Scanner(repo, COMMIT_LIMIT, trust)
             assert list(scanner.commit(commit)) == []
             assert scanner.seen == set() and not scanner.unsafe
-            assert scanner.signed == {commit: False}
+            assert scanner.signed == {commit: None}
         commit = raw_commit(repo, tree, trusted)
         scanner = _Scanner(repo, COMMIT_LIMIT, trust)
         found = [problem.reason for _, problem in scanner.commit(commit)]
         assert len(found) == len(reasons), found
         assert all(f.startswith(r) for f, r in zip(found, reasons, strict=True)), found
-        assert scanner.signed == {commit: True}
+        assert scanner.signed == {commit: trusted.public}
