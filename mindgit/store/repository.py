@@ -12,7 +12,9 @@ Experiments are ``refs/heads/<name>``; the current one is what ``HEAD`` points a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -143,6 +145,38 @@ class UnknownRef(MindgitError):
             hint=hint or "`mindgit experiments` lists the experiments",
         )
         self.rev = rev
+
+
+class CommitUnreadable(MindgitError):
+    """A revision names a commit, or reaches one on its way (``main~3`` through ``main~1``),
+    that the store holds but cannot read: a pack index lists it and its pack is damaged or cut
+    short (libgit2 leaves such a pack out whole, with no error: the commit reads as absent), or
+    a file at its loose path holds no object git can read. Or, on the way, a commit the history
+    names that the store lacks (a history cut short)."""
+
+    def __init__(self, store: Path, rev: str, oid: str, cause: str | None) -> None:
+        from mindgit.store.verify import REPAIR
+
+        named = f"commit {oid}" if rev == oid else f"{rev!r} reaches commit {oid}, which"
+        if cause is not None:
+            super().__init__(
+                f"{named} cannot be read: {cause}",
+                hint=f"`git --git-dir {store} fsck` names what is damaged, and {REPAIR}",
+            )
+        else:
+            super().__init__(
+                f"{named} is not in the store (the history is incomplete)",
+                hint=f"`git --git-dir {store} fsck` lists what is missing, and {REPAIR}",
+            )
+        self.rev = rev
+        self.oid = oid
+        self.cause = cause
+
+
+# A revision whose walk _unreadable_on_the_way follows: a name or id, then ~N and ^N steps.
+_WALK = re.compile(r"([^~^:@{}\s]+)((?:[~^][0-9]*)*)")
+_STEP = re.compile(r"([~^])([0-9]*)")
+_HEX40 = re.compile(r"[0-9a-f]{40}")
 
 
 def _is_run(repo: pygit2.Repository, rev: str) -> bool:
@@ -599,6 +633,11 @@ class Store:
             except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
                 raise NotACommit(rev, obj.type_str) from None
             return str(commit.id)
+        unreadable = self._unreadable_on_the_way(rev)
+        if unreadable is not None:
+            # "unknown experiment or revision" sent the user looking for a typo, where the
+            # commit is there and the store's repair can bring it back.
+            raise CommitUnreadable(self.path, rev, *unreadable)
         if not rev.startswith("refs/") and _is_run(self.repo, rev):
             # A run id where a state was meant (`merge 545068fd8f03`): say what it is.
             raise UnknownRef(
@@ -607,6 +646,57 @@ class Store:
                 f"refs/runs/{rev} names its last generation",
             )
         raise UnknownRef(rev)
+
+    def _unreadable_on_the_way(self, rev: str) -> tuple[str, str | None] | None:
+        """The commit ``rev`` (a full commit id, or a name or id followed by ``~N``/``^N``
+        steps) names or reaches on its way that reads as absent, and why (unreadable_cause),
+        when something on disk holds it, or the commit is a parent a commit names; else None
+        (the revision names nothing: an unknown name, a typo)."""
+        from mindgit.store.verify import unreadable_cause
+
+        found = _WALK.fullmatch(rev)
+        if found is None:
+            return None
+        base, steps = found[1], found[2]
+        oid: str | None = base if _HEX40.fullmatch(base) else None
+        if oid is None:
+            for cand in [base] if base.startswith("refs/") else [HEADS + base, base]:
+                try:
+                    oid = read_ref(self.repo, cand)
+                except (RefError, ValueError, UnicodeError):
+                    oid = None
+                if oid is None:
+                    with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+                        oid = str(self.repo.revparse_single(cand).id)
+                if oid is not None:
+                    break
+            if oid is None:
+                return None
+        # Each step as the parent it takes: ~N is N first parents, ^N the Nth, ^0 the commit.
+        # (A generator: `main~99999999999` is no list of that many steps.)
+        parents = (
+            i
+            for op, count in _STEP.findall(steps)
+            for i in (itertools.repeat(1, int(count or 1)) if op == "~" else [int(count or 1)])
+            if i
+        )
+        at: str = oid
+        obj: pygit2.Object | None = None
+        for i in itertools.chain([0], parents):
+            if i:
+                commit = as_commit(obj)
+                if commit is None or i > len(commit.parent_ids):
+                    return None  # no such parent: the revision names nothing
+                at = str(commit.parent_ids[i - 1])
+            try:
+                obj = self.repo.get(at)
+            except pygit2.GitError:
+                return None  # damaged bytes: the revparse that failed said so already
+            if obj is None:
+                cause = unreadable_cause(self.path, at)
+                # A parent a commit names is no typo, even when nothing on disk holds it.
+                return (at, cause) if cause is not None or i else None
+        return None
 
     def fork(self, name: str, *, start: str | None = None, switch: bool = True) -> str:
         """A new experiment at ``start`` (default: the current experiment's head)."""

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.store.repository import ExperimentAtNoCommit, init_store, open_store
+from mindgit.store.repository import (
+    CommitUnreadable,
+    ExperimentAtNoCommit,
+    init_store,
+    open_store,
+)
 from tests.conftest import ROOT, Mg, git
 from tests.docs_pages.shell import sh
 from tests.snapshots import changed, snapshot
@@ -343,3 +348,108 @@ def test_a_thoughts_tree_missing_after_a_partial_repair_is_named_missing(
     report = open_store(store).verify(all_refs=True)
     assert [p.reason for p in report.problems] == [f"tree {tree} is missing or cannot be read"]
     assert changed(before, store) == []
+
+
+# A revision (a full commit id, or `main~1`) whose commit is in a pack cut short was an
+# "unknown experiment or revision": Store.resolve took the commit it could not read for a name
+# that names nothing, and sent the user looking for a typo.
+
+
+def unreadable_commit(store: Path, rev: str, oid: str, cause: str) -> str:
+    named = f"commit {oid}" if rev == oid else f"{rev!r} reaches commit {oid}, which"
+    return f"mindgit: error: {named} cannot be read: {cause} (hint: {HINT.format(store=store)})\n"
+
+
+@pytest.mark.parametrize("args", [("show",), ("verify",), ("log",), ("log", "-n", "1")])
+def test_a_commit_id_in_a_pack_cut_short_is_named_unreadable(
+    store: Path, mg: Mg, args: tuple[str, ...]
+) -> None:
+    main = tips(store)["refs/heads/main"]
+    pack = the_pack(store)
+    cut(pack)
+    before = snapshot(store)
+    for rev in (main, "main~1", "main^", "refs/heads/main~1"):
+        r = mg("--store", str(store), *args, rev)
+        assert r.code == 1, r
+        assert r.err == unreadable_commit(store.resolve(), rev, main, pack_cause(pack)), rev
+        assert r.out == ""
+    # A short id is looked up by git alone, and an id no index lists names nothing.
+    for rev in (main[:12], "0" * 40, "nosuch~1"):
+        r = mg("--store", str(store), *args, rev)
+        assert r.code == 1, r
+        assert r.err.startswith(f"mindgit: error: unknown experiment or revision {rev!r} ")
+    assert changed(before, store) == []
+
+
+@pytest.fixture
+def parent_packed(tmp_path: Path) -> tuple[Path, str, str]:
+    """A store of loose objects but for the head's parent commit, alone in a pack cut short:
+    (the store, the head, the parent)."""
+    path = tmp_path / "loose"
+    store = init_store(path, "alpha")
+    for text in ("first", "second"):
+        store.think(text)
+    head = store.head()
+    parent = git("--git-dir", str(path), "rev-parse", f"{head}~1").strip()
+    git(
+        "--git-dir",
+        str(path),
+        "pack-objects",
+        "-q",
+        str(path / "objects" / "pack" / "pack"),
+        input=f"{parent}\n".encode(),
+    )
+    (path / "objects" / parent[:2] / parent[2:]).unlink()
+    cut(the_pack(path))
+    return path, head, parent
+
+
+@pytest.mark.parametrize("args", [("show",), ("verify",), ("log",)])
+def test_a_revision_whose_walk_reaches_a_commit_in_a_pack_cut_short(
+    parent_packed: tuple[Path, str, str], mg: Mg, args: tuple[str, ...]
+) -> None:
+    store, head, parent = parent_packed
+    pack = the_pack(store)
+    before = snapshot(store)
+    for rev in (parent, "main~1", "main~2", f"{head}^", f"{head}~1^1"):
+        r = mg("--store", str(store), *args, rev)
+        assert r.code == 1, r
+        assert r.err == unreadable_commit(store.resolve(), rev, parent, pack_cause(pack)), rev
+    # No second parent, no tree syntax: those name nothing (or not a walk this follows).
+    for rev in ("main^2", "main~1^{tree}"):
+        r = mg("--store", str(store), *args, rev)
+        assert r.err.startswith(f"mindgit: error: unknown experiment or revision {rev!r} "), r
+    assert changed(before, store) == []
+
+
+def test_a_parent_gone_after_a_partial_repair_is_named_not_unknown(
+    parent_packed: tuple[Path, str, str], mg: Mg
+) -> None:
+    """The pack set aside whole: the parent is in no index, but the head names it."""
+    store, _, parent = parent_packed
+    pack = the_pack(store)
+    aside = store.parent / "aside"
+    aside.mkdir()
+    for f in pack.parent.glob(pack.stem + ".*"):
+        f.rename(aside / f.name)
+    before = snapshot(store)
+    r = mg("--store", str(store), "show", "main~1")
+    assert r.code == 1, r
+    at = store.resolve()
+    assert r.err == (
+        f"mindgit: error: 'main~1' reaches commit {parent}, which is not in the store (the "
+        f"history is incomplete) (hint: `git --git-dir {at} fsck` lists what is missing, and "
+        "docs/store.md, 'A store damaged on disk', says how to repair it)\n"
+    )
+    # Typed as an id, it is one this store does not hold: nothing says it ever did.
+    r = mg("--store", str(store), "show", parent)
+    assert r.err.startswith(f"mindgit: error: unknown experiment or revision '{parent}' "), r
+    assert changed(before, store) == []
+
+
+def test_the_library_raises_commit_unreadable(parent_packed: tuple[Path, str, str]) -> None:
+    store, _, parent = parent_packed
+    opened = open_store(store)
+    with pytest.raises(CommitUnreadable) as caught:
+        opened.resolve("main~1")
+    assert (caught.value.oid, caught.value.cause) == (parent, pack_cause(the_pack(store)))
