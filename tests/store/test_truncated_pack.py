@@ -453,3 +453,25 @@ def test_the_library_raises_commit_unreadable(parent_packed: tuple[Path, str, st
     with pytest.raises(CommitUnreadable) as caught:
         opened.resolve("main~1")
     assert (caught.value.oid, caught.value.cause) == (parent, pack_cause(the_pack(store)))
+
+
+def test_log_names_the_pack_of_a_commit_its_walk_cannot_read(
+    parent_packed: tuple[Path, str, str], mg: Mg
+) -> None:
+    """log's walk met the parent as absent: "the history is incomplete: commit <id> is missing
+    from this store", where a pack index lists it."""
+    store, head, parent = parent_packed
+    pack = the_pack(store)
+    before = snapshot(store)
+    at = store.resolve()
+    for args in (("log",), ("log", "--json")):
+        r = mg("--store", str(store), *args)
+        assert r.code == 1, r
+        assert r.err == (
+            f"mindgit: error: the store is damaged: object {parent} cannot be read "
+            f"({pack_cause(pack)}) (hint: {HINT.format(store=at)})\n"
+        )
+    # The commits before it still list.
+    r = mg("--store", str(store), "log", "-n", "1")
+    assert r.code == 0 and r.out.startswith(f"{head[:12]} ")
+    assert changed(before, store) == []

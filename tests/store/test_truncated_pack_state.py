@@ -12,6 +12,7 @@ hangs libgit2 1.9, see test_truncated_loose_object.py).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,71 @@ def test_the_library_raises_state_unreadable_for_a_thoughts_tree_in_a_pack_cut_s
         list(opened.thoughts())
     assert isinstance(caught.value, StateNotFound)  # what callers already catch
     assert caught.value.hint == HINT.format(store=store.resolve())
+
+
+# log and experiments listed a commit whose state holds such an object as `invalid` (a verdict
+# on a sound commit: only the disk lost it) and exited 0; a commit whose bytes are damaged was
+# `damaged`, exit 1, naming the object. Both now read as damaged.
+
+REPAIR_HINT = (
+    "`git --git-dir {store} fsck` names what is {what}, and docs/store.md, 'A store damaged on "
+    "disk', says how to repair it"
+)
+MISSING = "missing: no pack index lists it and no loose file holds it"
+
+
+def damage_line(store: Path, oid: str, reason: str) -> str:
+    what = "missing" if reason == MISSING else "damaged"
+    return (
+        f"mindgit: error: the store is damaged: object {oid} cannot be read ({reason}) "
+        f"(hint: {REPAIR_HINT.format(store=store, what=what)})\n"
+    )
+
+
+@pytest.mark.parametrize("gone", [False, True], ids=["cut", "set-aside"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_log_and_experiments_list_the_commit_as_damaged_and_fail(
+    tmp_path: Path, mg: Mg, case: str, gone: bool
+) -> None:
+    store = tmp_path / "s"
+    head, oid, _ = packed_alone(store, case)
+    reason = pack_cause(the_pack(store))
+    if gone:
+        set_aside(store)
+        reason = MISSING
+    before = snapshot(store)
+    line = damage_line(store, oid, reason)
+
+    r = mg("--store", str(store), "log")
+    assert (r.code, r.err) == (1, line), r
+    rows = [row.split()[:4] for row in r.out.splitlines() if not row.startswith(" ")]
+    assert [(row[0], row[3]) for row in rows] == [
+        (head[:12], "damaged"),
+        *[(c[:12], "good") for c in history_below(store, head)],
+    ]
+
+    r = mg("--store", str(store), "log", "--json")
+    assert r.code == 1
+    doc = json.loads(r.out)
+    assert doc["type"] == "DamagedStore"
+    assert doc["error"] == f"the store is damaged: object {oid} cannot be read ({reason})"
+    assert [c["signature"] for c in doc["commits"]] == ["damaged", "good", "good"]
+    assert [d["object"] for d in doc["damaged"]] == [oid]
+
+    r = mg("--store", str(store), "experiments")
+    assert (r.code, r.err) == (1, line), r
+    assert r.out.split()[4] == "damaged"
+    assert changed(before, store) == []
+
+
+def history_below(store: Path, head: str) -> list[str]:
+    return git("--git-dir", str(store), "rev-list", f"{head}~1").split()
+
+
+def test_a_state_whose_objects_all_read_is_not_marked(tmp_path: Path, mg: Mg) -> None:
+    """The older states, which share nothing with the one cut off, list as they did."""
+    store = tmp_path / "s"
+    packed_alone(store, "thoughts")
+    r = mg("--store", str(store), "log", "main~1")
+    assert (r.code, r.err) == (0, "")
+    assert [row.split()[3] for row in r.out.splitlines()] == ["good", "good"]
