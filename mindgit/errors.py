@@ -31,6 +31,26 @@ def one_line(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
 
 
+def quoted(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a message, short enough to read: a text whose repr is longer than
+    ``limit`` characters (its quotes aside) is quoted by as much of its start as fits, and
+    says how long it is (``'aaaa'... (100000 characters)``); any other value's repr is cut
+    the same way. A user may type (or a peer write) 100 KB where a name belongs, and an error
+    that echoes it whole is a 100 KB line."""
+    try:
+        shown = repr(value)
+    except ValueError:  # an int of over 4300 digits, which Python will not spell
+        return f"an integer of {value.bit_length()} bits" if isinstance(value, int) else "?"
+    if len(shown) <= limit + 2:
+        return shown
+    if not isinstance(value, str):
+        return f"{shown[:limit]}... ({len(shown)} characters)"
+    cut = value[:limit]
+    while len(repr(cut)) > limit + 2:  # escapes (\x1b, \u202e) take up to 10 characters each
+        cut = cut[:-1]
+    return f"{cut!r}... ({len(value)} characters)"
+
+
 def counted(n: int, one: str, many: str | None = None) -> str:
     """``n`` and the word for that many: ``1 ref``, ``2 refs`` (``many`` when not ``one`` + s)."""
     return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 
-from mindgit.errors import MindgitError, UsageError, as_usage
+from mindgit.errors import MindgitError, UsageError, as_usage, quoted
 
 if TYPE_CHECKING:
     from mindgit.identity.keys import PublicKey
@@ -31,7 +31,8 @@ def typed_experiment_name(name: str, flag: str | None = None) -> str:
     try:
         return check_experiment_name(name)
     except RefError as e:
-        subject = f"{name!r}" if flag is None else f"{flag} {name!r}"
+        # Cut: a name of 100,000 characters made a 100 KB line.
+        subject = quoted(name) if flag is None else f"{flag} {quoted(name)}"
         hint = "an experiment name is a git branch name, e.g. dreamer"
         if isinstance(e, NamePartTooLong | NotAnExperimentName):
             # The library's words of what is wrong, after the flag the name was typed with.

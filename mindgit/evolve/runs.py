@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, quoted
 from mindgit.ipld.cid import CID
 from mindgit.store.fitness_store import parse_cid
 from mindgit.store.generation import (
@@ -412,8 +412,9 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
         commit_id = store.resolve(target)
     except UnknownRef:
         # Quoted as typed: control characters or bytes that are not UTF-8 are escaped, never
-        # written raw to the terminal (or unencodable on a strict stream).
-        raise NotFromARun(repr(target)) from None
+        # written raw to the terminal (or unencodable on a strict stream), and cut: 100 KB
+        # typed there made a 100 KB line.
+        raise NotFromARun(quoted(target)) from None
     commit = as_commit(store.repo[commit_id])
     assert commit is not None
     if GENERATION_FILE in commit.tree:
@@ -491,7 +492,7 @@ def _result_source(store: Store, commit_id: str) -> tuple[RunTip, int, CID] | No
 def _next_run(store: Store, run_id: str) -> tuple[str | None, RunTip | None]:
     """The run a result commit's trailer names, or why that commit's lineage cannot go on."""
     if not _is_run_id(run_id):
-        return f"its {TRAILER_RUN} trailer {run_id!r} is not a run id", None
+        return f"its {TRAILER_RUN} trailer {quoted(run_id)} is not a run id", None
     try:
         tip = read_run(store.repo, run_id)
     except MindgitError as error:

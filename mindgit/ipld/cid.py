@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
 from mindgit.ipld.varint import MAX_UVARINT, VarintError, decode_uvarint, encode_uvarint
 
 IDENTITY = 0x00
@@ -40,7 +40,7 @@ class InvalidCID(MindgitError):
         self.value = value
         self.reason = reason
         if isinstance(value, str):
-            shown = repr(value) if len(value) <= 80 else repr(value[:77]) + "..."
+            shown = quoted(value)
         else:
             shown = "0x" + value[:40].hex() + ("..." if len(value) > 40 else "")
         super().__init__(

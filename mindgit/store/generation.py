@@ -42,7 +42,7 @@ from typing import Any
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, quoted
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON, RAW
 from mindgit.store import layout
@@ -81,7 +81,7 @@ class InvalidParameter(UsageError):
     """A run parameter is out of range."""
 
     def __init__(self, name: str, value: object, rule: str) -> None:
-        super().__init__(f"--{name.replace('_', '-')} {value!r}: {rule}")
+        super().__init__(f"--{name.replace('_', '-')} {quoted(value)}: {rule}")
         self.name = name
         self.value = value
         self.rule = rule
@@ -160,7 +160,9 @@ class RunParams:
         try:
             return cls(**values)
         except InvalidParameter as e:
-            raise RunFormatError("run.json params", f"{e.name} {e.value!r} {e.rule}") from None
+            raise RunFormatError(
+                "run.json params", f"{e.name} {quoted(e.value)} {e.rule}"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +206,7 @@ class RunInfo:
 
     def __post_init__(self) -> None:
         if self.entry not in ENTRIES:
-            raise RunFormatError("run.json", f"entry {self.entry!r} is not one of {ENTRIES}")
+            raise RunFormatError("run.json", f"entry {quoted(self.entry)} is not one of {ENTRIES}")
         if self.module.codec != RAW or self.module.version != 1:
             raise RunFormatError("run.json", "module must be a CIDv1 with the raw codec")
         if self.start_state.codec != DAG_JSON or self.start_state.version != 1:
@@ -212,7 +214,9 @@ class RunInfo:
         if not re.fullmatch(r"[0-9a-f]{40}", self.start_commit):
             raise RunFormatError("run.json", "start.commit must be a 40-digit hex commit id")
         if self.algorithm != ALGORITHM:
-            raise RunFormatError("run.json", f"algorithm {self.algorithm!r} is not {ALGORITHM}")
+            raise RunFormatError(
+                "run.json", f"algorithm {quoted(self.algorithm)} is not {ALGORITHM}"
+            )
         object.__setattr__(self, "run_id", self._identity(with_commit=not self.legacy_id))
 
     def _identity(self, *, with_commit: bool) -> str:
@@ -262,7 +266,7 @@ class RunInfo:
         if not isinstance(node, dict) or set(node) != keys:
             raise RunFormatError(RUN_FILE, f"must be a map with exactly {sorted(keys)}")
         if node["schema"] != SCHEMA or isinstance(node["schema"], bool):
-            raise RunFormatError(RUN_FILE, f"schema {node['schema']!r} is not {SCHEMA}")
+            raise RunFormatError(RUN_FILE, f"schema {quoted(node['schema'])} is not {SCHEMA}")
         start = node["start"]
         if not isinstance(start, dict) or set(start) != {"commit", "state"}:
             raise RunFormatError(RUN_FILE, "start must be a map with 'commit' and 'state'")
@@ -285,7 +289,7 @@ class RunInfo:
         if node["run"] != info.run_id:
             if node["run"] != info._identity(with_commit=False):
                 raise RunFormatError(
-                    RUN_FILE, f"run id {node['run']!r} is not the hash of its content"
+                    RUN_FILE, f"run id {quoted(node['run'])} is not the hash of its content"
                 )
             info = replace(info, legacy_id=True)
         if info.encode() != data:
@@ -297,7 +301,7 @@ def check_run_id(text: str) -> str:
     """A run id as users type it (``refs/runs/`` may be given too), checked."""
     run_id = text.removeprefix(RUNS_PREFIX)
     if not _RUN_ID.fullmatch(run_id):
-        raise UsageError(f"{text!r} is not a run id (12 hex digits, as `mindgit runs` lists)")
+        raise UsageError(f"{quoted(text)} is not a run id (12 hex digits, as `mindgit runs` lists)")
     return run_id
 
 
@@ -323,7 +327,7 @@ class Individual:
             raise RunFormatError("individual", "has exactly one of a score and a failure")
         if self.score is not None:
             if not math.isfinite(self.score):
-                raise RunFormatError("individual", f"score {self.score!r} is not finite")
+                raise RunFormatError("individual", f"score {quoted(self.score)} is not finite")
             object.__setattr__(self, "score", float(self.score) + 0.0)
 
 
@@ -429,10 +433,12 @@ class GenerationRecord:
         if not isinstance(node, dict) or set(node) != keys:
             raise RunFormatError(GENERATION_FILE, f"must be a map with exactly {sorted(keys)}")
         if node["schema"] != SCHEMA or isinstance(node["schema"], bool):
-            raise RunFormatError(GENERATION_FILE, f"schema {node['schema']!r} is not {SCHEMA}")
+            raise RunFormatError(
+                GENERATION_FILE, f"schema {quoted(node['schema'])} is not {SCHEMA}"
+            )
         gen = node["generation"]
         if isinstance(gen, bool) or not isinstance(gen, int) or not 0 <= gen < params.generations:
-            raise RunFormatError(GENERATION_FILE, f"generation {gen!r} is outside the run")
+            raise RunFormatError(GENERATION_FILE, f"generation {quoted(gen)} is outside the run")
         raw = node["individuals"]
         if not isinstance(raw, list) or len(raw) != params.population:
             raise RunFormatError(
@@ -445,7 +451,9 @@ class GenerationRecord:
         best = node["best"]
         expected = best_index([i.score for i in individuals], params.minimize)
         if best != expected or isinstance(best, bool):
-            raise RunFormatError(GENERATION_FILE, f"best is {best!r} but the fittest is {expected}")
+            raise RunFormatError(
+                GENERATION_FILE, f"best is {quoted(best)} but the fittest is {expected}"
+            )
         record = cls(gen, individuals, expected)
         if record.encode() != data:
             raise RunFormatError(GENERATION_FILE, "not in canonical form")
@@ -577,7 +585,9 @@ def _individual_in_full(
     if not isinstance(node, dict) or "parents" not in node or "state" not in node:
         raise RunFormatError(what, "must be a map with 'parents' and 'state'")
     if not node.keys() <= _INDIVIDUAL_KEYS:
-        raise RunFormatError(what, f"unknown keys {sorted(set(node) - {'parents', 'state'})}")
+        raise RunFormatError(
+            what, f"unknown keys {quoted(sorted(set(node) - {'parents', 'state'}))}"
+        )
     link = node["state"]
     text = link.get("/") if type(link) is dict and len(link) == 1 else None
     state = cids.get(text) if type(text) is str else None

@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from mindgit.errors import quoted
 from mindgit.store.repository import Store
 from tests.conftest import Mg
 from tests.snapshots import changed, snapshot
@@ -53,7 +54,8 @@ def test_a_name_part_over_100_characters_is_refused_by_its_length(
 ) -> None:
     before = snapshot(store.path)
     code, out, err = run(mg, store, command, name)
-    subject = f"{COMMANDS[command][1]}{name!r}"
+    # Quoted cut to 80 characters, with its length (errors.quoted), as every error quotes text.
+    subject = f"{COMMANDS[command][1]}{quoted(name)}"
     assert (code, out) == (2, "")
     assert err.startswith(
         f"mindgit: error: {subject} is not an experiment name: {which} 101 characters long, "
@@ -67,7 +69,7 @@ def test_json_reports_it_alike(store: Store, mg: Mg) -> None:
     r = mg("--store", str(store.path), "fork", "--json", LONG)
     assert r.code == 2
     assert json.loads(r.out) == {
-        "error": f"{LONG!r} is not an experiment name: it is 101 characters long, over the 100 "
+        "error": f"{quoted(LONG)} is not an experiment name: it is 101 characters long, over the 100 "
         "mindgit allows",
         "hint": "give a name of at most 100 characters",
         "type": "RefError",
@@ -92,7 +94,7 @@ def test_a_long_name_that_is_wrong_otherwise_too_is_refused_as_before(
     """Its length is not all that is wrong: shortened, it would still be refused."""
     r = mg("--store", str(store.path), "fork", name)
     assert r.code == 2 and r.out == ""
-    assert r.err.startswith(f"mindgit: error: {name!r} is not an experiment name: "), r.err
+    assert r.err.startswith(f"mindgit: error: {quoted(name)} is not an experiment name: "), r.err
     assert "characters long" not in r.err and r.err.endswith(
         "(hint: an experiment name is a git branch name, e.g. dreamer)\n"
     )

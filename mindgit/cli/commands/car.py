@@ -23,7 +23,7 @@ from mindgit.cli.options import (
 )
 from mindgit.cli.output import emit_json, info, standard_output, terminal_safe_json
 from mindgit.cli.targets import refuse_directory_spelling, same_file
-from mindgit.errors import MindgitError, UsageError, as_usage
+from mindgit.errors import MindgitError, UsageError, as_usage, quoted
 
 
 class CarUnreadable(MindgitError):
@@ -303,7 +303,7 @@ def cat(ctx: click.Context, cid: str, raw: bool, as_json: bool) -> None:
         # `ipfs dag get <root>/thoughts/0` (docs/ipfs.md) reads like this; CID.parse's own
         # reason for such text was "base32 text has an impossible length".
         raise UsageError(
-            f"{cid!r} is an IPLD path; `mindgit cat` takes one CID",
+            f"{quoted(cid)} is an IPLD path; `mindgit cat` takes one CID",
             hint="cat the root, then the CID it links there (`ipfs dag get` follows paths)",
         )
     try:

@@ -24,7 +24,7 @@ from mindgit.cli.options import (
     open_store_from,
 )
 from mindgit.cli.output import emit_json, info, standard_output, table
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
 _BARE_RESUME = "\0"
@@ -54,7 +54,7 @@ def _check_limits(fuel: int | None, memory: int | None, memory_text: str | None)
 
     for flag, field, value, shown in (
         ("--fuel", "fuel", fuel, str(fuel)),
-        ("--memory", "memory_bytes", memory, repr(memory_text)),
+        ("--memory", "memory_bytes", memory, quoted(memory_text)),
     ):
         if value is None:
             continue
