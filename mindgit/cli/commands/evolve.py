@@ -725,6 +725,13 @@ def plot(
     to_stdout = output == "-"  # as export-af -o - and export --car -
     if to_stdout and as_json:
         raise UsageError("-o - writes the PNG to stdout, where --json goes too; give a file")
+    if to_stdout and standard_output().isatty():
+        # Refused as -o /dev/stdout on a terminal is (_write_png) and export --car -: the
+        # compressed bytes hold escape sequences a terminal would act on.
+        raise UsageError(
+            "-o - is a terminal; a PNG is not text",
+            hint="redirect it (> FILE.png) or pipe it (| display)",
+        )
     if output is not None and not to_stdout:
         from mindgit.cli.targets import refuse_directory_spelling
 
@@ -783,7 +790,10 @@ def _write_png(output: Path, data: bytes, as_json: bool) -> None:
     def through(f: BinaryIO) -> None:
         if f.isatty():
             # Compressed bytes hold escape sequences a terminal would act on.
-            raise UsageError(f"-o {output} is a terminal; a PNG is not text")
+            raise UsageError(
+                f"-o {output} is a terminal; a PNG is not text",
+                hint="give a file, or redirect -o - (> FILE.png) or pipe it (| display)",
+            )
         if as_json and same_file(f.fileno(), sys.stdout):
             raise UsageError(f"-o {output} and --json both write to stdout; pick one")
 
