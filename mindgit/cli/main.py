@@ -12,11 +12,14 @@ quietly with 141, the status git gets from SIGPIPE; a write it refuses (closed w
 
 from __future__ import annotations
 
+import ast
 import atexit
 import contextlib
 import importlib
 import os
+import re
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -29,7 +32,7 @@ from mindgit.cli.output import (
     emit_json,
     guarded_stdout,
 )
-from mindgit.errors import DamagedStore, MindgitError, one_line, unreadable_object
+from mindgit.errors import DamagedStore, MindgitError, one_line, quoted, unreadable_object
 
 # What git exits with when a reader closes its stdout: killed by SIGPIPE (128 + 13).
 EXIT_PIPE_CLOSED = 141
@@ -181,12 +184,16 @@ def _run(args: list[str], as_json: bool) -> int:
         # --help, the error), which the pointer says in the hint here.
         where = e.ctx if isinstance(e, click.UsageError) else None
         hint = f"`{where.command_path} --help`" if where is not None else None
-        return _fail(e.format_message(), hint, e.exit_code, type(e).__name__, as_json)
+        return _fail(
+            _cut_click_message(e.format_message()), hint, e.exit_code, type(e).__name__, as_json
+        )
     except KeyboardInterrupt:
         return _fail("interrupted", None, 130, "KeyboardInterrupt", as_json)
     except OSError as e:
         # The world refused (disk full, permission denied): not a bug in mindgit.
-        text = f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
+        text = (
+            f"{e.strerror or e}: {_shown_path(e.filename)}" if e.filename else str(e.strerror or e)
+        )
         return _fail(text, None, 1, type(e).__name__, as_json)
     except Exception as e:
         damaged = _damaged_store(e, ctx)
@@ -197,6 +204,81 @@ def _run(args: list[str], as_json: bool) -> int:
         hint = "rerun with --debug for a traceback"
         return _fail(f"internal error: {type(e).__name__}: {e}", hint, 3, type(e).__name__, as_json)
     return rv if isinstance(rv, int) else 0
+
+
+# A message of click's longer than this is cut: it quotes what was typed whole ("No such command
+# 'aaa…'", "Got unexpected extra argument (aaa…)"), and 100,000 characters typed made a 100 KB
+# line. A shorter one is printed as click wrote it; a cut one is at most this and its length.
+CLICK_MESSAGE_MAX = 200
+# A path an OSError names longer than this is cut ("File name too long: <5,000 characters>").
+PATH_SHOWN_MAX = 160
+# What ends a quote click wrote (a repr: 'x', "it's", with backslash escapes), and what ends
+# the parentheses it puts extra arguments in.
+_QUOTE_END = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]'), "(": re.compile(r"[()]")}
+
+
+def _cut_click_message(message: str) -> str:
+    """``message`` as is if it is short; else each long text it quotes cut by
+    :func:`~mindgit.errors.quoted`, and what is still too long cut with its length.
+
+    One pass, no regular expression over the whole: a quote that never closes, repeated, made
+    one take minutes (each start scanned to the end)."""
+    if len(message) <= CLICK_MESSAGE_MAX:
+        return message
+    parts: list[str] = []
+    done = i = 0
+    unclosed: set[str] = set()  # quote marks with no closing one after the last start tried
+    while i < len(message):
+        end = _quote_end(message, i, unclosed)
+        if end is None:
+            i += 1
+            continue
+        if end - i > 82:
+            parts += [message[done:i], _cut_quote(message[i:end])]
+            done = end
+        i = end
+    shown = "".join([*parts, message[done:]])
+    if len(shown) > CLICK_MESSAGE_MAX:
+        shown = f"{shown[:CLICK_MESSAGE_MAX]}... ({len(message)} characters)"
+    return shown
+
+
+def _quote_end(message: str, i: int, unclosed: set[str]) -> int | None:
+    """Where the quote (or parenthesis) opening at ``i`` ends, past its closing mark; None if
+    none opens there or it never closes (then none of its kind after it does: ``unclosed``)."""
+    mark = message[i]
+    if mark not in _QUOTE_END or mark in unclosed:
+        return None
+    at = i + 1
+    while (found := _QUOTE_END[mark].search(message, at)) is not None:
+        if found.group() == "\\":
+            at = found.end() + 1  # an escaped character
+        elif mark == "(" and found.group() == "(":
+            return None  # parentheses within: not click's list of arguments
+        else:
+            return found.end()
+    unclosed.add(mark)
+    return None
+
+
+def _cut_quote(text: str) -> str:
+    """A long quote of click's message, cut: a repr as :func:`~mindgit.errors.quoted` quotes
+    the text it spells, arguments in parentheses quoted so."""
+    if text[0] == "(":
+        return f"({quoted(text[1:-1])})"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an escape Python would warn of: not a repr after all
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            value = None
+    return quoted(value if isinstance(value, str) else text[1:-1])
+
+
+def _shown_path(name: object) -> str:
+    """A path an OSError names, as typed, or cut by :func:`~mindgit.errors.quoted` when long."""
+    text = os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
+    return text if len(text) <= PATH_SHOWN_MAX else quoted(text, PATH_SHOWN_MAX)
 
 
 def _store_from_env(error: MindgitError, ctx: click.Context | None) -> MindgitError:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, quoted
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessModule, Limits, NotWasm
 from mindgit.store.fitness_store import (
@@ -58,9 +58,9 @@ def parse_size(text: str, what: str) -> int:
     """``134217728``, ``128M``, ``128MiB``, ``64k`` -> bytes (powers of 1024)."""
     value = size_bytes(str(text))
     if value is None:
-        raise UsageError(f"{what} {text!r} is not a size (e.g. 134217728, 128M, 64k)")
+        raise UsageError(f"{what} {quoted(text)} is not a size (e.g. 134217728, 128M, 64k)")
     if value <= 0:
-        raise UsageError(f"{what} must be positive, not {text!r}")
+        raise UsageError(f"{what} must be positive, not {quoted(text)}")
     return value
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, quoted
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW, InvalidCID
 from mindgit.store.generation import (
@@ -55,7 +55,7 @@ def check_module_name(name: str) -> str:
         or ".." in name
     ):
         raise UsageError(
-            f"invalid fitness module name {name!r}",
+            f"invalid fitness module name {quoted(name)}",
             hint="use letters, digits and _ . + = @ - (up to 100, not starting with . or -, "
             "not ending with ., no ..)",
         )

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
 
 GeneKind = Literal["float", "int", "bool", "choice", "floats", "str"]
 GENE_KINDS: tuple[GeneKind, ...] = ("float", "int", "bool", "choice", "floats", "str")
@@ -38,7 +38,7 @@ class GenomeError(MindgitError):
     """A gene is malformed: bad name, value of the wrong type, out of bounds."""
 
     def __init__(self, gene: str, problem: str) -> None:
-        super().__init__(f"gene {gene!r}: {problem}")
+        super().__init__(f"gene {quoted(gene)}: {problem}")
         self.gene = gene
         self.problem = problem
 
@@ -60,10 +60,10 @@ def _integer(gene: str, raw: object, what: str = "value") -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
         if isinstance(raw, float) and raw.is_integer() and abs(raw) <= _MAX_SAFE_INT:
             return int(raw)
-        raise GenomeError(gene, f"{what} must be an integer, not {raw!r}")
+        raise GenomeError(gene, f"{what} must be an integer, not {quoted(raw)}")
     if abs(raw) > _MAX_SAFE_INT:
         raise GenomeError(
-            gene, f"{what} {raw} is beyond ±2**53-1, which JSON tools cannot hold exactly"
+            gene, f"{what} {quoted(raw)} is beyond ±2**53-1, which JSON tools cannot hold exactly"
         )
     return raw
 
@@ -103,7 +103,7 @@ class Gene:
     ) -> Gene:
         check_gene_name(name)
         if kind not in GENE_KINDS:
-            raise GenomeError(name, f"unknown type {kind!r} (one of {', '.join(GENE_KINDS)})")
+            raise GenomeError(name, f"unknown type {quoted(kind)} (one of {', '.join(GENE_KINDS)})")
         lo = None if min is None else _number(name, min, "min")
         hi = None if max is None else _number(name, max, "max")
         if lo is not None and hi is not None and lo > hi:
@@ -134,23 +134,25 @@ class Gene:
             hi = None if hi is None else float(_integer(name, hi, "max"))
         elif kind == "bool":
             if not isinstance(value, bool):
-                raise GenomeError(name, f"value must be true or false, not {value!r}")
+                raise GenomeError(name, f"value must be true or false, not {quoted(value)}")
             val = value
         elif kind == "choice":
             if not isinstance(value, str):
-                raise GenomeError(name, f"value must be a string, not {value!r}")
+                raise GenomeError(name, f"value must be a string, not {quoted(value)}")
             if opts is None:
                 raise GenomeError(name, "a choice gene needs its choices")
             if value not in opts:
-                raise GenomeError(name, f"{value!r} is not one of its choices {list(opts)}")
+                raise GenomeError(
+                    name, f"{quoted(value)} is not one of its choices {quoted(list(opts))}"
+                )
             val = value
         elif kind == "floats":
             if not isinstance(value, list | tuple):
-                raise GenomeError(name, f"value must be a list of numbers, not {value!r}")
+                raise GenomeError(name, f"value must be a list of numbers, not {quoted(value)}")
             val = tuple(_number(name, x, "element") for x in value)
         else:
             if not isinstance(value, str):
-                raise GenomeError(name, f"value must be a string, not {value!r}")
+                raise GenomeError(name, f"value must be a string, not {quoted(value)}")
             val = value
 
         gene = cls(name, kind, val, lo, hi, scale, opts)
@@ -224,12 +226,12 @@ class Gene:
             raise GenomeError(name, "must be a map with a 'type' and a 'value'")
         unknown = set(node) - {"type", "value", "min", "max", "scale", "choices"}
         if unknown:
-            raise GenomeError(name, f"unknown field(s) {sorted(unknown)}")
+            raise GenomeError(name, f"unknown field(s) {quoted(sorted(unknown))}")
         if "type" not in node or "value" not in node:
             raise GenomeError(name, "must have a 'type' and a 'value'")
         kind = node["type"]
         if kind not in GENE_KINDS:
-            raise GenomeError(name, f"unknown type {kind!r}")
+            raise GenomeError(name, f"unknown type {quoted(kind)}")
         choices = node.get("choices")
         if choices is not None and not isinstance(choices, list):
             raise GenomeError(name, "choices must be a list")
@@ -374,7 +376,12 @@ def _infer(raw: str, name: str) -> tuple[GeneKind, object]:
         return "bool", s == "true"
     # ASCII digits only: int() would read "٣" (Arabic-Indic three) as 3.
     if re.fullmatch(r"[+-]?[0-9]+", s):
-        return "int", int(s)
+        digits = s.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > 4300:
+            # int() refuses to read so many (an internal error was printed); the number is
+            # beyond what a float holds too.
+            raise GenomeError(name, f"value {quoted(s)} is beyond any number a gene can hold")
+        return "int", int(s[0] + digits if s[0] in "+-" else digits)
     try:
         x = float(s)
     except ValueError:
@@ -412,4 +419,6 @@ def _coerce_text(name: str, raw: str, kind: GeneKind) -> object:
         return float(value)  # type: ignore[arg-type]
     if got == kind:
         return value
-    raise GenomeError(name, f"is {_a(kind)} gene; {raw!r} is not {_VALUE_OF.get(kind, _a(kind))}")
+    raise GenomeError(
+        name, f"is {_a(kind)} gene; {quoted(raw)} is not {_VALUE_OF.get(kind, _a(kind))}"
+    )

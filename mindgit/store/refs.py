@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError, one_line
+from mindgit.errors import MindgitError, one_line, quoted
 
 # git check-ref-format rules, reduced to what mindgit ever needs to write, and a part (between
 # '/'s) of at most NAME_PART_MAX characters.
@@ -113,7 +113,7 @@ class NamePartTooLong(RefError):
         # The words after "is not <what>: ", which the CLI says of a name typed after a flag.
         self.reason = f"{which} {length} characters long, over the {NAME_PART_MAX} mindgit allows"
         super().__init__(
-            f"{name!r} is not {what}: {self.reason}",
+            f"{quoted(name)} is not {what}: {self.reason}",
             hint=f"give a name of at most {NAME_PART_MAX} characters"
             if count == 1
             else f"give each part between '/'s at most {NAME_PART_MAX} characters",

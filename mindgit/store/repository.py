@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pygit2
 
-from mindgit.errors import DamagedStore, MindgitError, unreadable_object
+from mindgit.errors import DamagedStore, MindgitError, quoted, unreadable_object
 from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey, remove_stale_temporaries
 from mindgit.identity.rotation import retired_from
 from mindgit.identity.sshsig import sign
@@ -141,7 +141,7 @@ def _exists_hint(path: Path) -> str:
 class UnknownRef(MindgitError):
     def __init__(self, rev: str, *, hint: str | None = None) -> None:
         super().__init__(
-            f"unknown experiment or revision {rev!r}",
+            f"unknown experiment or revision {quoted(rev)}",
             hint=hint or "`mindgit experiments` lists the experiments",
         )
         self.rev = rev
@@ -157,7 +157,7 @@ class CommitUnreadable(MindgitError):
     def __init__(self, store: Path, rev: str, oid: str, cause: str | None) -> None:
         from mindgit.store.verify import REPAIR
 
-        named = f"commit {oid}" if rev == oid else f"{rev!r} reaches commit {oid}, which"
+        named = f"commit {oid}" if rev == oid else f"{quoted(rev)} reaches commit {oid}, which"
         if cause is not None:
             super().__init__(
                 f"{named} cannot be read: {cause}",
@@ -318,7 +318,7 @@ class NotAnExperimentName(RefError):
     """A name no experiment can have; ``reason`` says why, in words."""
 
     def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"{name!r} is not an experiment name: {reason}")
+        super().__init__(f"{quoted(name)} is not an experiment name: {reason}")
         self.name = name
         self.reason = reason
 

@@ -2,23 +2,34 @@
 line, and so did lineage, runs --check/--delete, evolve --resume, switch, fork, -e and
 import-af --as. Each now quotes the text cut to 80 characters with its length
 (mindgit.errors.quoted, as `cat` already cut a CID): one short line, the same exit code, nothing
-changed on disk."""
+changed on disk.
+
+So did the rest: a revision no experiment or commit has (show, log, diff, merge, export,
+af-info, export-af, genome show, restore --from, verify), a gene's name or value (genome set,
+genome unset), a fitness module's --name, evolve --memory, a name that is no experiment's or
+ref's, click's own messages (an unknown command or option, extra arguments, a value click
+refuses) and a path an OSError names (File name too long)."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
 from mindgit.errors import quoted
-from mindgit.store.repository import Store
+from mindgit.store.refs import NamePartTooLong, check_ref_name
+from mindgit.store.repository import NotAnExperimentName, Store, check_experiment_name
 from tests.conftest import FIXTURES, Mg
 from tests.snapshots import changed, snapshot
 
 LONG = "a" * 100_000
 SHOWN = f"{'a' * 80!r}... (100000 characters)"
 
-# Each command line with ARG where the long text goes, and the exit code it fails with: 2 for
-# text no run id, experiment name or CID can be; lineage's target is 1, as for any target no
-# run made (docs/evolve.md).
+# Each command line with ARG where the long text goes (OUT: a file it would write), and the exit
+# code it fails with: 2 for text no run id, experiment name, CID, gene, module name or size can
+# be, and for click's own refusals; 1 for a revision or target the store does not have (as for
+# any name of nothing), such as lineage's (docs/evolve.md).
 COMMANDS = {
     "plot ARG": (("plot", "ARG"), 2),
     "runs --check ARG": (("runs", "--check", "ARG"), 2),
@@ -34,19 +45,47 @@ COMMANDS = {
         2,
     ),
     "cat ARG": (("cat", "ARG"), 2),
+    "show ARG": (("show", "ARG"), 1),
+    "log ARG": (("log", "ARG"), 1),
+    "diff ARG main": (("diff", "ARG", "main"), 1),
+    "diff main ARG": (("diff", "main", "ARG"), 1),
+    "merge ARG": (("merge", "ARG"), 1),
+    "export ARG --car OUT": (("export", "ARG", "--car", "OUT"), 1),
+    "af-info ARG": (("af-info", "ARG"), 1),
+    "export-af ARG -o OUT": (("export-af", "ARG", "-o", "OUT"), 1),
+    "genome show ARG": (("genome", "show", "ARG"), 1),
+    "restore LABEL --from ARG": (("restore", "persona", "--from", "ARG"), 1),
+    "verify ARG": (("verify", "ARG"), 1),
+    "genome set ARG": (("genome", "set", "ARG"), 2),
+    "genome set ARG=1": (("genome", "set", "ARG=1"), 2),
+    "genome unset ARG": (("genome", "unset", "ARG"), 2),
+    "fitness add --name ARG F": (
+        ("fitness", "add", "--name", "ARG", str(FIXTURES / "fitness" / "onemax.wat")),
+        2,
+    ),
+    "evolve --memory ARG": (("evolve", "--memory", "ARG"), 2),
+    "ARG (no such command)": (("ARG",), 2),
+    "runs ARG (an extra argument)": (("runs", "ARG"), 2),
+    "evolve --generations ARG": (("evolve", "--generations", "ARG"), 2),
+    "evolve --generations=ARG": (("evolve", "--generations=ARG"), 2),
 }
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_a_100000_character_argument_is_quoted_cut(store: Store, mg: Mg, command: str) -> None:
+def test_a_100000_character_argument_is_quoted_cut(
+    store: Store, mg: Mg, tmp_path: Path, command: str
+) -> None:
     args, code = COMMANDS[command]
+    out = tmp_path / "out"
     before = snapshot(store.path)
-    r = mg("--store", str(store.path), *(LONG if a == "ARG" else a for a in args))
+    typed = (a.replace("ARG", LONG).replace("OUT", str(out)) for a in args)
+    r = mg("--store", str(store.path), *typed)
     assert (r.code, r.out) == (code, ""), r.err[:500]
     assert r.err.startswith("mindgit: error: ") and r.err.count("\n") == 1, r.err[:500]
     assert len(r.err) < 300, r.err[:500]
     assert SHOWN in r.err, r.err
     assert not changed(before, store.path)
+    assert not out.exists()
 
 
 def test_an_ipld_path_given_to_cat_is_quoted_cut(store: Store, mg: Mg) -> None:
@@ -87,3 +126,105 @@ def test_other_values_are_their_repr_cut() -> None:
 
 def test_an_integer_python_will_not_spell_is_named_by_its_size() -> None:
     assert quoted(10**5000) == f"an integer of {(10**5000).bit_length()} bits"
+
+
+def test_a_long_unknown_option_is_quoted_cut(store: Store, mg: Mg) -> None:
+    r = mg("--store", str(store.path), "runs", "--" + LONG)
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"No such option {'--' + 'a' * 78!r}... (100002 characters)." in r.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("runs", "x"), "Got unexpected extra argument (x)"),
+        (("bogus",), "No such command 'bogus'."),
+        (("runs", "--bogus"), "No such option '--bogus'."),
+        (
+            ("evolve", "--generations", "x"),
+            "Invalid value for '--generations': 'x' is not a valid integer.",
+        ),
+    ],
+)
+def test_click_s_short_messages_are_unchanged(
+    store: Store, mg: Mg, args: tuple[str, ...], message: str
+) -> None:
+    r = mg("--store", str(store.path), *args)
+    assert r.code == 2 and r.err.startswith(f"mindgit: error: {message} (hint: "), r.err
+
+
+def test_many_short_extra_arguments_are_cut(store: Store, mg: Mg) -> None:
+    """No one of them is long: what click lists of them is, and is cut as one."""
+    r = mg("--store", str(store.path), "runs", *(["abcde"] * 20_000))
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert "Got unexpected extra arguments ('abcde abcde " in r.err
+    assert "... (119999 characters))" in r.err
+
+
+def test_quotes_that_never_close_are_cut_in_one_pass(store: Store, mg: Mg) -> None:
+    """50,000 quote marks none closes, inside parentheses that do not close either: scanned from
+    each one to the end, as a regular expression would, this took minutes."""
+    r = mg("--store", str(store.path), "runs", "(" + "\\'" * 50_000 + "(")
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert r.err.startswith("mindgit: error: Got unexpected extra argument ((\\'\\'")
+    assert "... (100034 characters)" in r.err, r.err
+
+
+def test_a_long_path_an_oserror_names_is_quoted_cut(store: Store, mg: Mg, tmp_path: Path) -> None:
+    """export --car of a file name over the system's limit: "File name too long: <the path>"
+    printed the path whole."""
+    path = tmp_path / ("b" * 5000 + ".car")
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "export", "--car", str(path))
+    assert (r.code, r.out) == (1, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"mindgit: error: {os.strerror(36)}: {quoted(str(path), 160)}" in r.err, r.err
+    assert f"... ({len(str(path))} characters)" in r.err
+    assert not changed(before, store.path)
+    assert list(tmp_path.iterdir()) == [store.path]
+
+
+def test_a_path_of_up_to_160_characters_is_shown_as_it_was() -> None:
+    """What the CLI prints of the file an OSError names ("<strerror>: <path>"): as it was up to
+    160 characters (commands name the files they cannot read or write in their own words; this
+    is the last resort, for what they do not)."""
+    from mindgit.cli.main import _shown_path
+
+    assert _shown_path("/tmp/x.car") == "/tmp/x.car"
+    assert _shown_path(b"/tmp/x.car") == "/tmp/x.car"
+    assert _shown_path(Path("/" + "c" * 159)) == "/" + "c" * 159
+    assert _shown_path("/" + "c" * 160) == f"{'/' + 'c' * 159!r}... (161 characters)"
+
+
+def test_a_number_too_long_to_read_is_refused_as_a_gene_s_value(store: Store, mg: Mg) -> None:
+    """genome set n=<5,000 digits> was an internal error (exit 3): int() reads at most 4,300."""
+    digits = "9" * 5000
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "genome", "set", f"n={digits}")
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"gene 'n': value {quoted(digits)} is beyond any number a gene can hold" in r.err
+    assert not changed(before, store.path)
+    # Leading zeros are no digits of its size; a text gene takes the digits as text.
+    assert mg("--store", str(store.path), "genome", "set", "z=" + "0" * 5000 + "7").code == 0
+    assert mg("--store", str(store.path), "genome", "set", "t=text").code == 0
+    assert mg("--store", str(store.path), "genome", "set", f"t={digits}").code == 0
+    genome = Store(store.path).state(Store(store.path).head()).genome
+    assert (genome.get("z").value, genome.get("t").value) == (7, digits)  # type: ignore[union-attr]
+
+
+def test_a_name_refused_for_an_experiment_or_ref_is_quoted_cut() -> None:
+    for name, error in [
+        (LONG + "/x", NamePartTooLong),
+        ("-" + LONG, NotAnExperimentName),
+        ("x/" + LONG + "..", NotAnExperimentName),
+    ]:
+        with pytest.raises(error) as raised:
+            check_experiment_name(name)
+        assert len(str(raised.value)) < 250 and quoted(name) in str(raised.value)
+    with pytest.raises(NamePartTooLong) as too_long:
+        check_ref_name("refs/heads/" + LONG)
+    assert quoted("refs/heads/" + LONG) in str(too_long.value) and len(str(too_long.value)) < 250
