@@ -5,8 +5,6 @@ gzip. Refused, exit 2, nothing written; a pipe or a file takes the CAR as before
 from __future__ import annotations
 
 import io
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -17,35 +15,7 @@ from mindgit.ipld.car import CarReader
 from mindgit.store.repository import init_store
 from tests.conftest import ROOT
 from tests.snapshots import changes, snapshot
-
-
-def on_a_terminal(*args: str) -> tuple[int, bytes, str]:
-    """``mindgit ARGS...`` with standard output a terminal: exit code, what the terminal got,
-    and stderr."""
-    leader, follower = pty.openpty()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mindgit", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=follower,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 1 << 16)
-        except OSError:  # EIO: the terminal's other end is closed, all is read
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
-    return proc.returncode, shown, proc.stderr.decode()
+from tests.terminal import on_a_terminal
 
 
 @pytest.mark.parametrize("target", ["-", "/dev/stdout"])

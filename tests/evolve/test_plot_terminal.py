@@ -4,8 +4,6 @@ to redirect or pipe), as `export --car -` refuses a terminal. A pipe still takes
 
 from __future__ import annotations
 
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +16,7 @@ from mindgit.store.generation import RunParams
 from tests.conftest import ROOT
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
 from tests.snapshots import changes, snapshot
+from tests.terminal import on_a_terminal
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -29,35 +28,6 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     add_fitness(store, RASTRIGIN)
     run = start_run(store, "rastrigin", RunParams(population=4, generations=2, seed=3))
     return path, run.run_id
-
-
-def on_a_terminal(*args: str) -> tuple[int, bytes, str]:
-    """``mindgit ARGS...`` with standard output a real terminal (a pty): exit code, what the
-    terminal got, and stderr."""
-    leader, follower = pty.openpty()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mindgit", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=follower,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 1 << 16)
-        except OSError:  # EIO: the terminal's other end is closed, all is read
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
-    return proc.returncode, shown, proc.stderr.decode()
 
 
 @pytest.mark.parametrize("target", ["-", "/dev/stdout"])

@@ -59,6 +59,20 @@ def cut(pack: Path) -> None:
         f.truncate(size // 2)
 
 
+def cut_alone(store: Path, oid: str) -> None:
+    """Move the loose object ``oid`` into a pack of its own, and cut that pack short."""
+    git(
+        "--git-dir",
+        str(store),
+        "pack-objects",
+        "-q",
+        str(store / "objects" / "pack" / "pack"),
+        input=f"{oid}\n".encode(),
+    )
+    (store / "objects" / oid[:2] / oid[2:]).unlink()
+    cut(the_pack(store))
+
+
 @pytest.fixture
 def store(made: Path, tmp_path: Path) -> Path:
     shutil.copytree(made, tmp_path / "s", symlinks=True)
@@ -303,16 +317,7 @@ def thoughts_packed(tmp_path: Path) -> tuple[Path, str, str]:
         store.think(text)
     head = store.head()
     tree = git("--git-dir", str(path), "rev-parse", f"{head}^{{tree}}:thoughts").strip()
-    git(
-        "--git-dir",
-        str(path),
-        "pack-objects",
-        "-q",
-        str(path / "objects" / "pack" / "pack"),
-        input=f"{tree}\n".encode(),
-    )
-    (path / "objects" / tree[:2] / tree[2:]).unlink()
-    cut(the_pack(path))
+    cut_alone(path, tree)
     return path, head, tree
 
 
@@ -391,16 +396,7 @@ def parent_packed(tmp_path: Path) -> tuple[Path, str, str]:
         store.think(text)
     head = store.head()
     parent = git("--git-dir", str(path), "rev-parse", f"{head}~1").strip()
-    git(
-        "--git-dir",
-        str(path),
-        "pack-objects",
-        "-q",
-        str(path / "objects" / "pack" / "pack"),
-        input=f"{parent}\n".encode(),
-    )
-    (path / "objects" / parent[:2] / parent[2:]).unlink()
-    cut(the_pack(path))
+    cut_alone(path, parent)
     return path, head, parent
 
 

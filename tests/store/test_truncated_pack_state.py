@@ -21,7 +21,7 @@ from mindgit.store.layout import StateNotFound, StateUnreadable
 from mindgit.store.repository import init_store, open_store
 from tests.conftest import Mg, git
 from tests.snapshots import changed, snapshot
-from tests.store.test_truncated_pack import HINT, cut, pack_cause, the_pack
+from tests.store.test_truncated_pack import HINT, cut_alone, pack_cause, the_pack
 
 # What each case packs alone (a `git rev-parse` of the head), and what the error calls it.
 CASES = {
@@ -42,16 +42,7 @@ def packed_alone(path: Path, case: str) -> tuple[str, str, str]:
     cid = git("--git-dir", str(path), "ls-tree", "--name-only", f"{head}:thoughts").split()[0]
     spec, what = CASES[case]
     oid = git("--git-dir", str(path), "rev-parse", spec.format(head=head, cid=cid)).strip()
-    git(
-        "--git-dir",
-        str(path),
-        "pack-objects",
-        "-q",
-        str(path / "objects" / "pack" / "pack"),
-        input=f"{oid}\n".encode(),
-    )
-    (path / "objects" / oid[:2] / oid[2:]).unlink()
-    cut(the_pack(path))
+    cut_alone(path, oid)
     return head, oid, what.format(head=head, cid=cid)
 
 
