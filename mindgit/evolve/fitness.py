@@ -49,7 +49,9 @@ class FitnessFileError(MindgitError):
     """A fitness module file cannot be read."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"cannot read fitness module {path}: {problem}")
+        # A path past 160 characters is cut (a 3,000-character one made a line as long).
+        shown = str(path) if len(str(path)) <= 160 else quoted(str(path), 160)
+        super().__init__(f"cannot read fitness module {shown}: {problem}")
         self.path = path
         self.problem = problem
 

@@ -35,6 +35,9 @@ from mindgit.errors import MindgitError, one_line, quoted
 # git check-ref-format rules, reduced to what mindgit ever needs to write, and a part (between
 # '/'s) of at most NAME_PART_MAX characters.
 NAME_PART_MAX = 100
+# The longest ref name libgit2 reads (GIT_REFNAME_MAX, 1024 with its NUL; a name takes ASCII
+# only, so characters are bytes): past it every lookup raised ValueError, an internal error.
+REF_NAME_MAX = 1023
 _COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]*")
 _ZERO = "0" * 40
 
@@ -123,6 +126,15 @@ class NamePartTooLong(RefError):
         self.length = length
 
 
+class RefNameTooLong(RefError):
+    """A ref name of valid parts, over :data:`REF_NAME_MAX` characters in all."""
+
+    def __init__(self, ref: str) -> None:
+        self.reason = f"it is {len(ref)} characters long, over the {REF_NAME_MAX} git allows"
+        super().__init__(f"{quoted(ref)} is not a valid ref name: {self.reason}")
+        self.ref = ref
+
+
 def name_fault(name: str) -> str:
     """What :func:`check_ref_name` refuses in ``name``, a ref's name below ``refs/`` (an
     experiment's, say), in words: the first of its faults, as a user would fix it."""
@@ -151,17 +163,20 @@ def name_fault(name: str) -> str:
 def check_ref_name(ref: str) -> str:
     """Refuse names git would refuse or that could escape the refs directory, and names with a
     part over :data:`NAME_PART_MAX` characters (:class:`NamePartTooLong` when that is all that
-    is wrong with the name)."""
+    is wrong with the name), or over :data:`REF_NAME_MAX` characters in all
+    (:class:`RefNameTooLong`)."""
     parts = ref.split("/")
     if len(parts) < 2 or parts[0] != "refs" or not all(_COMPONENT.fullmatch(p) for p in parts[1:]):
-        raise RefError(f"invalid ref name {ref!r}")
+        raise RefError(f"invalid ref name {quoted(ref)}")
     if any(p.endswith((".lock", ".")) or ".." in p for p in parts):
-        raise RefError(f"invalid ref name {ref!r}")
+        raise RefError(f"invalid ref name {quoted(ref)}")
     if not pygit2.reference_is_valid_name(ref):
-        raise RefError(f"invalid ref name {ref!r}")
+        raise RefError(f"invalid ref name {quoted(ref)}")
     for index, part in enumerate(parts):
         if len(part) > NAME_PART_MAX:
             raise NamePartTooLong(ref, "a valid ref name", index, len(part))
+    if len(ref) > REF_NAME_MAX:
+        raise RefNameTooLong(ref)
     return ref
 
 

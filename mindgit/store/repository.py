@@ -31,10 +31,12 @@ from mindgit.identity.trust import TrustedNode, TrustStore
 from mindgit.store.config import BadConfigValue, NoValue, config_reader
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
+    REF_NAME_MAX,
     CorruptRef,
     NamePartTooLong,
     RefError,
     RefMoved,
+    RefNameTooLong,
     SymbolicRef,
     check_ref_name,
     locked_head,
@@ -243,7 +245,7 @@ class TrustOwnKey(MindgitError):
 
 class NotACommit(MindgitError):
     def __init__(self, rev: str, kind: str) -> None:
-        super().__init__(f"{rev!r} names a {kind}, not a commit (a state is a commit)")
+        super().__init__(f"{quoted(rev)} names a {kind}, not a commit (a state is a commit)")
         self.rev = rev
         self.kind = kind
 
@@ -338,6 +340,12 @@ def check_experiment_name(name: str) -> str:
         # Said of the name as given, its parts counted without refs/heads/.
         index = e.index - HEADS.count("/")
         raise NamePartTooLong(name, "an experiment name", index, e.length) from None
+    except RefNameTooLong:
+        # fork, switch, log -e, import-af --as of such a name were internal errors (exit 3).
+        most = REF_NAME_MAX - len(HEADS)
+        raise NotAnExperimentName(
+            name, f"it is {len(name)} characters long, over the {most} git allows in one"
+        ) from None
     except RefError:
         raise NotAnExperimentName(name, name_fault(name)) from None
     return name

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mindgit.errors import quoted
-from mindgit.store.refs import NamePartTooLong, check_ref_name
+from mindgit.store.refs import NamePartTooLong, RefError, check_ref_name
 from mindgit.store.repository import NotAnExperimentName, Store, check_experiment_name
 from tests.conftest import FIXTURES, Mg
 from tests.snapshots import changed, snapshot
@@ -228,3 +228,73 @@ def test_a_name_refused_for_an_experiment_or_ref_is_quoted_cut() -> None:
     with pytest.raises(NamePartTooLong) as too_long:
         check_ref_name("refs/heads/" + LONG)
     assert quoted("refs/heads/" + LONG) in str(too_long.value) and len(str(too_long.value)) < 250
+
+
+# libgit2 reads no ref name over 1023 characters: refs/heads/ and 1012 more.
+NESTED = "a/" * 600 + "a"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("fork", NESTED),
+        ("switch", NESTED),
+        ("log", "-e", NESTED),
+        ("import-af", str(FIXTURES / "agent-files" / "memgpt_agent.af"), "--as", NESTED),
+    ],
+    ids=["fork", "switch", "log -e", "import-af --as"],
+)
+def test_an_experiment_name_over_1012_characters_is_refused(
+    store: Store, mg: Mg, args: tuple[str, ...]
+) -> None:
+    """Each part short, the name too long for git: every command given it failed with
+    'internal error: ValueError: refs/heads/a/a/...' (exit 3), the name whole."""
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *args)
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert (
+        f"{quoted(NESTED)} is not an experiment name: it is 1201 characters long, over the 1012 git allows in one"
+        in r.err
+    )
+    assert not changed(before, store.path)
+
+
+def test_an_experiment_name_of_1012_characters_is_taken(store: Store, mg: Mg) -> None:
+    name = "x" + "a/" * 505 + "a"
+    assert len("refs/heads/" + name) == 1023
+    assert mg("--store", str(store.path), "fork", name).code == 0
+    assert mg("--store", str(store.path), "switch", "main").code == 0
+    r = mg("--store", str(store.path), "log", "-e", name)
+    assert r.code == 0, r.err
+    assert name in Store(store.path).experiments()
+    with pytest.raises(NotAnExperimentName):
+        check_experiment_name(name + "b")
+
+
+def test_a_long_revision_of_a_tree_is_quoted_cut(store: Store, mg: Mg) -> None:
+    rev = "main" + "^{tree}" * 2000
+    r = mg("--store", str(store.path), "show", rev)
+    assert (r.code, r.out) == (1, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"{quoted(rev)} names a tree, not a commit" in r.err
+
+
+def test_an_invalid_ref_name_is_quoted_cut() -> None:
+    with pytest.raises(RefError) as raised:
+        check_ref_name("refs/heads/" + "a b" * 50_000)
+    assert str(raised.value) == f"invalid ref name {quoted('refs/heads/' + 'a b' * 50_000)}"
+    assert len(str(raised.value)) < 150
+
+
+def test_a_long_path_of_a_fitness_module_is_quoted_cut(
+    store: Store, mg: Mg, tmp_path: Path
+) -> None:
+    path = tmp_path.joinpath(*["c" * 200] * 15, "x.wat")
+    r = mg("--store", str(store.path), "fitness", "add", str(path))
+    assert (r.code, r.out) == (1, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"cannot read fitness module {quoted(str(path), 160)}: " in r.err
+    short = tmp_path / "x.wat"
+    r = mg("--store", str(store.path), "fitness", "add", str(short))
+    assert r.code == 1 and f"cannot read fitness module {short}: " in r.err, r.err

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from mindgit.errors import quoted
 from mindgit.store.refs import NAME_PART_MAX, NamePartTooLong, RefError, check_ref_name
 from mindgit.store.repository import Store, check_experiment_name
 from tests.snapshots import changed, snapshot
@@ -33,7 +34,7 @@ def test_check_experiment_name_says_the_length(name: str, which: str, hint: str)
     e = raised.value
     assert isinstance(e, RefError)
     assert str(e) == (
-        f"{name!r} is not an experiment name: {which} 101 characters long, over the 100 "
+        f"{quoted(name)} is not an experiment name: {which} 101 characters long, over the 100 "
         "mindgit allows"
     )
     assert e.reason == f"{which} 101 characters long, over the 100 mindgit allows"
@@ -60,7 +61,7 @@ def test_check_ref_name_says_the_length_of_a_ref_part() -> None:
     with pytest.raises(NamePartTooLong) as raised:
         check_ref_name(ref)
     assert str(raised.value) == (
-        f"{ref!r} is not a valid ref name: its last part is 101 characters long, over the 100 "
+        f"{quoted(ref)} is not a valid ref name: its last part is 101 characters long, over the 100 "
         "mindgit allows"
     )
     assert raised.value.index == 4
@@ -84,5 +85,5 @@ def test_a_long_name_wrong_otherwise_too_is_refused_for_that(store: Store, name:
             check(name)
         assert not isinstance(raised.value, NamePartTooLong)
         # Refused for its other fault, named (not for its length).
-        assert str(raised.value).startswith(f"{name!r} is not an experiment name: ")
+        assert str(raised.value).startswith(f"{quoted(name)} is not an experiment name: ")
         assert "characters long" not in str(raised.value)
