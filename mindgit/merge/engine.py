@@ -16,12 +16,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, one_line, quoted
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import (
     BY_FITNESS,
@@ -40,7 +41,7 @@ from mindgit.store.genome import Gene
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, locked_ref, update_ref
 from mindgit.store.repository import HEADS, HeadDetached, HeadUnreadable, Snapshot, Store
-from mindgit.store.state import State
+from mindgit.store.state import SchemaError, State, check_thought
 
 TRAILER_PATTERN = "Mindgit-Merge-Pattern"
 TRAILER_MODULE = "Mindgit-Module"
@@ -48,6 +49,10 @@ TRAILER_ENTRY = "Mindgit-Merge-Entry"
 TRAILER_STATE = "Mindgit-State"
 # Criss-cross histories nest virtual bases; git bounds its own recursion similarly.
 _MAX_DEPTH = 32
+# Recipients (or envelopes) a message names for one thought, at most; --json has them all.
+_LISTED = 8
+# What an ed25519 did:key looks like (mindgit.store.sealed refuses more than 64 characters).
+_DID_KEY = re.compile(r"did:key:z[1-9A-HJ-NP-Za-km-z]{1,56}")
 
 
 class UnrelatedHistories(MindgitError):
@@ -102,6 +107,22 @@ class MergeBasesConflict(MergeConflict):
         )
         self.patterns = tuple(patterns)
         self.bases = tuple(bases)
+
+
+class InvalidThought(MindgitError):
+    """A thought the merge takes from theirs is not a valid thought: the merged state, which
+    this node signs, would fail ``mindgit verify``."""
+
+    def __init__(self, theirs: str, cid: CID, problem: str) -> None:
+        super().__init__(
+            f"thought {cid}, which the merge takes from {theirs[:12]}, is not a valid thought "
+            f"({problem}); nothing was changed",
+            hint=f"`mindgit verify {theirs[:12]}` says what is wrong with that history (a ref "
+            "fetched with plain git is never checked); merge a history that passes it",
+        )
+        self.theirs = theirs
+        self.cid = cid
+        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,14 +354,23 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
         if held.current != out.ours:
             raise RefMoved(ref, out.ours, held.current)
         ours_state, _ = layout.read_state(repo, plan.ours_tree)
-        new = dict(
+        thoughts = dict(
             layout.read_thoughts(repo, plan.theirs_tree, state.thoughts - ours_state.thoughts)
         )
-        new.update(layout.read_blocks(repo, plan.theirs_tree, state.blocks - ours_state.blocks))
-        for cid, data in new.items():
+        new = dict(layout.read_blocks(repo, plan.theirs_tree, state.blocks - ours_state.blocks))
+        for cid, data in (*thoughts.items(), *new.items()):
             # Theirs may be a ref fetched with plain git, never verified: a blob held under
             # another thought's name went into the merged state this node signs.
             cid.verify(data)
+        for cid, data in thoughts.items():
+            # And a thought no verify passes (an envelope of 20 MB, a recipient that is no
+            # key), which the merge signed: a peer's copy of a private thought this node forgot
+            # came back so, as a thought of its own the merge could not read as an envelope.
+            try:
+                check_thought(cid, data)
+            except SchemaError as e:
+                raise InvalidThought(out.theirs, cid, e.problem) from None
+        new.update(thoughts)
         tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
         assert manifest.cid == out.manifest
         commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)
@@ -393,12 +423,28 @@ def thought_decision_line(d: ThoughtDecision) -> str:
     )
     line = f"{what}: {d.winner}' envelope {_cids(kept)} kept, {other}' {_cids(lost)} not"
     if d.dropped:
-        line += f"; no longer shared with {', '.join(d.dropped)}"
+        line += f"; no longer shared with {_listed([_did(r) for r in d.dropped])}"
     return line + "."
 
 
 def _cids(cids: tuple[CID, ...]) -> str:
-    return ", ".join(str(c) for c in cids) if cids else "(none)"
+    return _listed([str(c) for c in cids]) if cids else "(none)"
+
+
+def _listed(items: Sequence[str]) -> str:
+    """The first :data:`_LISTED` items, and how many more: a peer's envelope may name
+    thousands of recipients, and each was a did in the merge's message and output."""
+    shown = ", ".join(items[:_LISTED])
+    more = len(items) - _LISTED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _did(text: str) -> str:
+    """A recipient as the message shows it: a did:key as it is, anything else quoted, cut and
+    on one line. The merge reads an envelope's recipients without parsing the keys, and a
+    peer's "did:key:" followed by newlines and a trailer, or a terminal's escape codes, went
+    into the message this node signs and onto the terminal as written."""
+    return text if _DID_KEY.fullmatch(text) else one_line(quoted(text, 40))
 
 
 def _score(value: float | None) -> str:

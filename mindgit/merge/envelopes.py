@@ -21,7 +21,7 @@ from mindgit.ipld.cid import CID
 from mindgit.merge.core import Envelope
 from mindgit.store import layout
 from mindgit.store.sealed import ENVELOPE_KEYS, SEALED_TYPE
-from mindgit.store.state import State
+from mindgit.store.state import MAX_THOUGHT_BYTES, State
 
 # A canonical envelope's first key (DAG-JSON sorts keys): a note never starts so, and is not
 # decoded at all.
@@ -29,12 +29,14 @@ _ENVELOPE_START = b'{"box":'
 
 
 class ThoughtNotFound(MindgitError):
-    """A thought one side of a merge holds is in none of the trees the merge could read."""
+    """A thought one side of a merge holds is in none of the trees the merge could read, or
+    only as bytes that are not it (they do not hash to its name, or no thought is so large)."""
 
     def __init__(self, cid: CID) -> None:
         super().__init__(
-            f"thought {cid} is in none of the commits being merged, so the merge cannot tell "
-            "whether it is a private thought shared on one side; nothing was changed",
+            f"thought {cid} is in none of the commits being merged (as bytes that hash to its "
+            "name, within the size of a thought), so the merge cannot tell whether it is a "
+            "private thought shared on one side; nothing was changed",
             hint="merge with `mindgit merge` in the store, which reads every side's tree",
         )
         self.cid = cid
@@ -122,9 +124,21 @@ class EnvelopeReader:
             if entry.filemode != pygit2.GIT_FILEMODE_BLOB:
                 continue
             try:
+                # Sized from its header first: no thought is over MAX_THOUGHT_BYTES, and a
+                # peer's blob of 20 MB (100,000 recipients) took seconds and a 6 MB merge
+                # message to read as one.
+                _, size = self._repo.odb.read_header(entry.id)
+                if size > MAX_THOUGHT_BYTES:
+                    continue
                 data = self._repo[entry.id].read_raw()
-            except (KeyError, pygit2.GitError):
-                continue  # lost or damaged here: reading the state says so
+                cid.verify(data)
+            except (KeyError, pygit2.GitError, MindgitError):
+                # Lost or damaged here, or bytes that are not this thought: git does not check
+                # a tree's names, and a peer's tree may hold junk under the name of a thought
+                # the base holds, unlinked. Taken as the thought, it hid the base's envelope: a
+                # thought forgotten here and shared there came back. Any other tree's verified
+                # bytes are the same bytes; reading the state says what is wrong with these.
+                continue
             return envelope_of(cid, data)
         if self._strict:
             raise ThoughtNotFound(cid)
