@@ -33,8 +33,9 @@ bases), and fails, leaving a conflict, when one is in none of them.
 
 ``blocks/`` and ``thoughts/`` need one more step: git's tree merge keeps the losing side's block
 of a memory or data conflict, drops a block that one side stopped using even when the merged
-manifest still links it under another name, and keeps an envelope one side shared of a thought
-the other forgot. :func:`tidy_blocks` (run by the ``post-merge`` hook that ``git-setup``
+manifest still links it under another name, keeps an envelope one side shared of a thought the
+other forgot, and takes theirs' file under a name both sides link when only theirs changed it
+(git does not check that it hashes to its name). :func:`tidy_blocks` (run by the ``post-merge`` hook that ``git-setup``
 installs) rewrites both of the merge commit to exactly what the merged manifest links, so the
 commit holds the same tree as ``mindgit merge`` writes.
 """
@@ -482,9 +483,10 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     Does nothing unless HEAD is a merge commit holding a state whose ``blocks/`` or
     ``thoughts/`` differs from what its manifest links. Otherwise it removes the unlinked files
     (a block that lost a conflict, the envelope one side shared of a thought the other forgot)
-    and restores linked ones from the merge's parents, in the index and the work tree, and
-    amends the merge commit with the same parents, author and message (the user's committer
-    identity, and signing if ``commit.gpgsign`` is set).
+    and restores linked ones from the merge's parents (ours' bytes for a file git took from
+    theirs that does not hash to its name), in the index and the work tree, and amends the
+    merge commit with the same parents, author and message (the user's committer identity, and
+    signing if ``commit.gpgsign`` is set).
     """
     repo = open_repository(repo_dir)
     if repo.is_bare or repo.workdir is None or repo.head_is_unborn:
@@ -554,18 +556,45 @@ def _untidy(
     repo: pygit2.Repository, head: pygit2.Commit, dirname: str, linked: set[str]
 ) -> tuple[tuple[str, ...], tuple[tuple[str, pygit2.Oid], ...]]:
     """The files of ``dirname`` in ``head``'s tree that its manifest does not link, and the
-    linked ones it lacks with their blobs in a parent's tree."""
-    present = _names(repo, head.tree, dirname)
-    removed = tuple(sorted(present - linked))
+    linked ones to write back: those it lacks, with their blobs in a parent's tree, and those
+    git's tree merge took from theirs as bytes that are not what the name says, with ours'."""
+    present = _entries(repo, head.tree, dirname)
+    removed = tuple(sorted(set(present) - linked))
     restored: list[tuple[str, pygit2.Oid]] = []
-    for name in sorted(linked - present):
+    for name in sorted(linked - set(present)):
         for parent in head.parents:
             if name in _names(repo, parent.tree, dirname):
                 sub = repo[parent.tree[dirname].id]
                 assert isinstance(sub, pygit2.Tree)
                 restored.append((name, sub[name].id))
                 break
+    # Every name is a CID, and git does not check it: a peer's commit that holds other bytes
+    # under a thought ours holds too, its manifest unchanged, had git's tree merge take them
+    # (only theirs changed that file) into the merge commit, where `mindgit merge` keeps ours'.
+    ours = _entries(repo, head.parents[0].tree, dirname) if head.parents else {}
+    for name in sorted(linked & set(present)):
+        mine = ours.get(name)
+        if mine is None or mine == present[name]:
+            continue
+        if not _holds(repo, present[name], name) and _holds(repo, mine, name):
+            restored.append((name, mine))
     return removed, tuple(restored)
+
+
+def _holds(repo: pygit2.Repository, oid: pygit2.Oid, name: str) -> bool:
+    """Whether blob ``oid`` is the block the CID ``name`` names."""
+    try:
+        cid = CID.parse(name)
+        _, size = repo.odb.read_header(oid)
+        if size > MAX_BLOB_BYTES:
+            return False
+        blob = repo.get(oid)
+        if not isinstance(blob, pygit2.Blob):
+            return False
+        cid.verify(blob.read_raw())
+    except (MindgitError, KeyError, ValueError, pygit2.GitError):
+        return False
+    return True
 
 
 def _offset(minutes: int) -> str:
@@ -585,3 +614,10 @@ def _names(repo: pygit2.Repository, tree: pygit2.Tree, dirname: str) -> set[str]
         return set()
     sub = repo[tree[dirname].id]
     return {str(e.name) for e in sub} if isinstance(sub, pygit2.Tree) else set()
+
+
+def _entries(repo: pygit2.Repository, tree: pygit2.Tree, dirname: str) -> dict[str, pygit2.Oid]:
+    if dirname not in tree:
+        return {}
+    sub = repo[tree[dirname].id]
+    return {str(e.name): e.id for e in sub} if isinstance(sub, pygit2.Tree) else {}

@@ -12,6 +12,7 @@ from typing import Any
 import pygit2
 import pytest
 
+from mindgit.errors import MindgitError
 from mindgit.identity.keys import NodeKey
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
@@ -24,6 +25,9 @@ from mindgit.store.refs import update_ref
 from mindgit.store.repository import HEADS, Store
 from mindgit.store.state import MAX_THOUGHT_BYTES, Block
 from tests.conftest import Mg, git
+from tests.merge.conftest import block as memory
+from tests.merge.conftest import set_memories
+from tests.merge.test_gitdriver import clone, git_merge, tree_of
 from tests.merge.test_private_merge import forked
 from tests.private.conftest import Nodes
 from tests.private.conftest import nodes as private_nodes
@@ -39,17 +43,19 @@ def commit_tree(store: Store, experiment: str, tree: pygit2.Oid, manifest: CID) 
     return commit
 
 
-def plant(store: Store, experiment: str, name: str, data: bytes) -> str:
-    """A commit on ``experiment`` whose ``thoughts/`` also holds ``data`` under ``name``, which
-    its manifest does not link."""
+def plant(
+    store: Store, experiment: str, name: str, data: bytes, dirname: str = layout.THOUGHTS
+) -> str:
+    """A commit on ``experiment`` whose ``dirname`` also holds ``data`` under ``name`` (in place
+    of what it held there), its manifest unchanged."""
     snap = store.snapshot(store.head(experiment))
     repo = store.repo
-    sub = repo[snap.tree[layout.THOUGHTS].id]
+    sub = repo[snap.tree[dirname].id]
     assert isinstance(sub, pygit2.Tree)
-    thoughts = repo.TreeBuilder(sub)
-    thoughts.insert(name, repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB)
+    files = repo.TreeBuilder(sub)
+    files.insert(name, repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB)
     root = repo.TreeBuilder(snap.tree)
-    root.insert(layout.THOUGHTS, thoughts.write(), pygit2.GIT_FILEMODE_TREE)
+    root.insert(dirname, files.write(), pygit2.GIT_FILEMODE_TREE)
     return commit_tree(store, experiment, root.write(), snap.manifest.cid)
 
 
@@ -213,3 +219,58 @@ def test_thousands_of_recipients_lost_are_counted_not_listed(nodes: Nodes, mg: M
     (line,) = [s for s in message.splitlines() if s.startswith("Private thought")]
     assert line.endswith(" and 1992 more.") and len(line) < 1000
     assert line.count("did:key:") == 8
+
+
+@pytest.mark.parametrize("dirname", [layout.THOUGHTS, layout.BLOCKS])
+def test_git_merge_keeps_ours_bytes_where_theirs_swapped_them(
+    nodes: Nodes, tmp_path: Path, dirname: str
+) -> None:
+    """theirs holds junk under the name of a thought (or memory block) both sides link, its
+    manifest unchanged: git's tree merge took theirs' file (only theirs changed it) into the
+    merge commit, bytes that are not what the name says, where `mindgit merge` keeps ours'. The
+    post-merge hook puts ours' back."""
+    (alpha,) = nodes("alpha")
+    _, note = alpha.think("a public note")
+    set_memories(alpha, {"human": memory("likes tea")})
+    alpha.fork("other", switch=False)
+    name = str(note) if dirname == layout.THOUGHTS else str(memory("likes tea").cid)
+    plant(alpha, "other", name, b"junk", dirname)
+    alpha.think("more on main")
+    work = clone(alpha, tmp_path / "work")
+
+    proc = git_merge(work, "origin/other")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = merge(alpha, "other")
+
+    assert out.commit is not None
+    assert f"{dirname}/ (0 unlinked removed, 1 restored) tidied" in proc.stderr + proc.stdout
+    assert (work / dirname / name).read_bytes() != b"junk"
+    assert tree_of(work, "HEAD") == tree_of(alpha.path, out.commit, bare=True)
+    assert git("-C", str(work), "status", "--porcelain") == ""
+
+
+def test_git_merge_of_a_new_thought_that_is_junk_is_a_conflict(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    """theirs links a new thought whose file is junk: `mindgit merge` refuses to sign it, and
+    the driver, which found no bytes that are that thought, stops with a conflict (it took the
+    junk for a thought of its own, and git's tree merge took the junk)."""
+    alpha, _beta, _gamma, _c1 = forked(nodes)
+    alpha.think("more on main")
+    snap = alpha.snapshot(alpha.head("other"))
+    junk = Block(CID.of(b'{"text":"what the name says"}'), b"junk")
+    state = snap.state.with_thoughts(snap.state.thoughts | {junk.cid})
+    tree, manifest = layout.write_state(alpha.repo, state, {junk.cid: junk.data}, snap.tree)
+    commit_tree(alpha, "other", tree, manifest.cid)
+    work = clone(alpha, tmp_path / "work")
+    head = git("-C", str(work), "rev-parse", "HEAD")
+
+    proc = git_merge(work, "origin/other")
+
+    assert proc.returncode != 0
+    assert f"thought {junk.cid} is in none of the commits being merged" in proc.stderr
+    assert "CONFLICT (content): Merge conflict in manifest.json" in proc.stdout
+    git("-C", str(work), "merge", "--abort")
+    assert git("-C", str(work), "rev-parse", "HEAD") == head
+    with pytest.raises(MindgitError, match="does not match its CID"):
+        merge(alpha, "other")
