@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 import pygit2
 
 from mindgit.errors import MindgitError, one_line, quoted
-from mindgit.ipld.cid import CID
+from mindgit.ipld import dagjson
+from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.merge.core import (
     BY_FITNESS,
     FORGOTTEN,
@@ -42,6 +43,7 @@ from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, locked_ref, update_ref
 from mindgit.store.repository import HEADS, HeadDetached, HeadUnreadable, Snapshot, Store
 from mindgit.store.state import SchemaError, State, check_thought
+from mindgit.store.verify import MAX_BLOB_BYTES
 
 TRAILER_PATTERN = "Mindgit-Merge-Pattern"
 TRAILER_MODULE = "Mindgit-Module"
@@ -110,12 +112,12 @@ class MergeBasesConflict(MergeConflict):
 
 
 class InvalidThought(MindgitError):
-    """A thought the merge takes from theirs is not a valid thought: the merged state, which
-    this node signs, would fail ``mindgit verify``."""
+    """A thought (or a memory's or data's block: ``kind`` "block") the merge takes from theirs
+    is not a valid one: the merged state, which this node signs, would fail ``mindgit verify``."""
 
-    def __init__(self, theirs: str, cid: CID, problem: str) -> None:
+    def __init__(self, theirs: str, cid: CID, problem: str, kind: str = "thought") -> None:
         super().__init__(
-            f"thought {cid}, which the merge takes from {theirs[:12]}, is not a valid thought "
+            f"{kind} {cid}, which the merge takes from {theirs[:12]}, is not a valid {kind} "
             f"({problem}); nothing was changed",
             hint=f"`mindgit verify {theirs[:12]}` says what is wrong with that history (a ref "
             "fetched with plain git is never checked); merge a history that passes it",
@@ -123,6 +125,7 @@ class InvalidThought(MindgitError):
         self.theirs = theirs
         self.cid = cid
         self.problem = problem
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,12 +373,31 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
                 check_thought(cid, data)
             except SchemaError as e:
                 raise InvalidThought(out.theirs, cid, e.problem) from None
+        for cid, data in new.items():
+            problem = _block_problem(cid, data)
+            if problem is not None:
+                raise InvalidThought(out.theirs, cid, problem, "block")
         new.update(thoughts)
         tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
         assert manifest.cid == out.manifest
         commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)
         held.set(commit, message=plan.message.splitlines()[0], committer=who)
     return _done(out, commit)
+
+
+def _block_problem(cid: CID, data: bytes) -> str | None:
+    """Why a memory's or data's block fails ``mindgit verify`` (a canonical DAG-JSON block of
+    at most MAX_BLOB_BYTES; it hashes to its name), or None: a peer's block of ``{"a": 1}``,
+    spaced, was signed into the merged state."""
+    if len(data) > MAX_BLOB_BYTES:
+        return f"{len(data)} bytes is over the {MAX_BLOB_BYTES}-byte limit"
+    if cid.codec != DAG_JSON:
+        return f"codec 0x{cid.codec:x} is not dag-json"
+    try:
+        dagjson.decode(data)
+    except MindgitError as e:
+        return f"not canonical DAG-JSON: {e}"
+    return None
 
 
 def merge_message(theirs: str, into: str, outcome: MergeOutcome) -> str:

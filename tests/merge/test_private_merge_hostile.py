@@ -274,3 +274,25 @@ def test_git_merge_of_a_new_thought_that_is_junk_is_a_conflict(
     assert git("-C", str(work), "rev-parse", "HEAD") == head
     with pytest.raises(MindgitError, match="does not match its CID"):
         merge(alpha, "other")
+
+
+def test_a_memory_block_verify_refuses_is_not_signed(nodes: Nodes, mg: Mg) -> None:
+    """theirs links a memory whose block hashes to its name but is not canonical DAG-JSON: the
+    merge signed it, and the merge commit failed the node's own verify."""
+    (alpha,) = nodes("alpha")
+    alpha.think("a public note")
+    alpha.fork("other", switch=False)
+    alpha.think("more on main")
+    spaced = Block(CID.of(b'{"value": 1}'), b'{"value": 1}')
+    snap = alpha.snapshot(alpha.head("other"))
+    state = snap.state.with_memories({"human": spaced.cid})
+    tree, manifest = layout.write_state(alpha.repo, state, {spaced.cid: spaced.data}, snap.tree)
+    commit_tree(alpha, "other", tree, manifest.cid)
+    head = alpha.head("main")
+
+    r = mg("--store", str(alpha.path), "merge", "other")
+
+    assert r.code == 1
+    assert f"block {spaced.cid}, which the merge takes from" in r.err
+    assert "is not a valid block (not canonical DAG-JSON" in r.err
+    assert alpha.head("main") == head
