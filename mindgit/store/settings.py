@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mindgit.errors import UsageError
+from mindgit.errors import UsageError, quoted
 from mindgit.sandbox.limits import (
     MAX_FUEL,
     MAX_MEMORY_BYTES,
@@ -27,6 +27,12 @@ _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 # A peer's git runs under a timeout that ends up in poll(), in milliseconds held in a C int:
 # a longer one is an OverflowError when the first push waits on it.
 MAX_SYNC_TIMEOUT = (2**31 - 1) // 1000
+# The most digits a size may have (leading zeros aside): as many as int() reads.
+SIZE_DIGITS_MAX = 4300
+
+# A key typed is quoted cut past this (twice the longest setting's key, mindgit.maxObjectBytes):
+# an unknown one is followed by the list of the settings, and the line must stay one to read.
+KEY_SHOWN_MAX = 44
 
 Check = Callable[[str], str | None]
 
@@ -37,7 +43,8 @@ class BadSetting(UsageError):
 
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(
-            f"setting {key!r}: {problem}", hint="`mindgit config --help` lists the settings"
+            f"setting {quoted(key, KEY_SHOWN_MAX)}: {problem}",
+            hint="`mindgit config --help` lists the settings",
         )
         self.key = key
 
@@ -56,24 +63,40 @@ def _bool(value: str) -> str | None:
 
 def _count(most: int) -> Check:
     def check(value: str) -> str | None:
-        if not (value.isascii() and value.isdigit() and int(value) > 0):
+        digits = value.lstrip("0")
+        if not (value.isascii() and value.isdigit() and digits):
             return "must be a positive integer"
-        return None if int(value) <= most else f"is over the limit of {most}"
+        # Counted before read: int() refuses over 4,300 digits (an internal error, exit 3).
+        if len(digits) > len(str(most)) or int(digits) > most:
+            return f"is over the limit of {most}"
+        return None
 
     return check
 
 
 def size_bytes(text: str) -> int | None:
     """``134217728``, ``128M``, ``128MiB``, ``64k`` as bytes (powers of 1024); None if ``text``
-    is no size. The one reading of a size: settings checked here read the same where used."""
+    is no size, or one of more digits than :data:`SIZE_DIGITS_MAX` (see :func:`_too_long`).
+    The one reading of a size: settings checked here read the same where used."""
     m = _SIZE.fullmatch(text.strip())
-    if m is None:
+    if m is None or _too_long(text):
         return None
-    return int(m.group(1)) * _UNITS[(m.group(2) or "")[:1].lower()]
+    return int(m.group(1).lstrip("0") or "0") * _UNITS[(m.group(2) or "")[:1].lower()]
+
+
+def _too_long(text: str) -> bool:
+    """A size of more digits (leading zeros aside) than int() reads: it said "Exceeds the limit
+    (4300 digits)", an internal error (exit 3), for `config set memory <5,000 digits>`."""
+    m = _SIZE.fullmatch(text.strip())
+    return m is not None and len(m.group(1).lstrip("0")) > SIZE_DIGITS_MAX
 
 
 def _size(most: int | None) -> Check:
     def check(value: str) -> str | None:
+        if _too_long(value):
+            if most is not None:
+                return f"is over the limit of {most} bytes ({_human(most)})"
+            return f"is over {SIZE_DIGITS_MAX} digits long, more than any size mindgit reads"
         size = size_bytes(value)
         if size is None:
             return "must be a size such as 134217728, 128M or 64k"
@@ -129,10 +152,10 @@ def check_setting(key: str, value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         # Bytes that are not UTF-8 reach Python as lone surrogates, which git's config cannot hold.
-        raise BadSetting(key, f"{value!r} is not UTF-8 text") from None
+        raise BadSetting(key, f"{quoted(value)} is not UTF-8 text") from None
     problem = SETTINGS[full.removeprefix("mindgit.")][0](value)
     if problem is not None:
-        raise BadSetting(key, f"{value!r} {problem}")
+        raise BadSetting(key, f"{quoted(value)} {problem}")
     return full
 
 

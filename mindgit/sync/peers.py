@@ -30,7 +30,7 @@ from typing import Any
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError, one_line
+from mindgit.errors import MindgitError, UsageError, one_line, quoted
 from mindgit.identity.keys import DID_PREFIX, PublicKey
 from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.store.refs import read_ref
@@ -51,8 +51,14 @@ LOCK_WAIT = 30.0
 
 class InvalidPeerName(UsageError):
     def __init__(self, name: str) -> None:
+        shown = quoted(name)
+        fault = _name_fault(name)
+        if len(name) > 64 and shown != repr(name):
+            # The cut quote gives its length and the hint the 64 allowed: said again, they
+            # made the line over 300 characters.
+            fault = "it is too long"
         super().__init__(
-            f"invalid peer name {name!r}: {_name_fault(name)}",
+            f"invalid peer name {shown}: {fault}",
             hint="use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, "
             "with no '..' and not ending with '.' or '.lock'",
         )

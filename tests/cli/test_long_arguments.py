@@ -68,6 +68,7 @@ COMMANDS = {
     "runs ARG (an extra argument)": (("runs", "ARG"), 2),
     "evolve --generations ARG": (("evolve", "--generations", "ARG"), 2),
     "evolve --generations=ARG": (("evolve", "--generations=ARG"), 2),
+    "config set mindgit.memory ARG": (("config", "set", "mindgit.memory", "ARG"), 2),
 }
 
 
@@ -298,3 +299,96 @@ def test_a_long_path_of_a_fitness_module_is_quoted_cut(
     short = tmp_path / "x.wat"
     r = mg("--store", str(store.path), "fitness", "add", str(short))
     assert r.code == 1 and f"cannot read fitness module {short}: " in r.err, r.err
+
+
+def test_an_empty_choice_quotes_the_choices_cut(store: Store, mg: Mg) -> None:
+    """genome set --choices ',<100,000 characters>' repeated the whole --choices value."""
+    choices = "," + LONG
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "genome", "set", "x=a", "--choices", choices)
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"--choices {quoted(choices)} has an empty choice" in r.err
+    assert not changed(before, store.path)
+
+
+@pytest.mark.parametrize("key", ["fuel", "table", "synctimeout", "memory", "stack", "maxfetch"])
+def test_a_setting_of_5000_digits_is_refused(store: Store, mg: Mg, key: str) -> None:
+    """`config set fuel <5,000 digits>` was an internal error (exit 3): int() reads at most
+    4,300. A count or a bounded size is over its limit; an unbounded size (maxfetch) over the
+    digits any size may have. Leading zeros do not count."""
+    digits = "9" * 5000
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "config", "set", key, digits)
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"setting {key!r}: {quoted(digits)} is over " in r.err, r.err
+    assert not changed(before, store.path)
+    assert mg("--store", str(store.path), "config", "set", key, "0" * 5000 + "7").code == 0
+    r = mg("--store", str(store.path), "config", "get", key)
+    assert (r.code, r.out) == (0, "0" * 5000 + "7\n"), r.err[:500]
+
+
+# A path of 15 directories of 200 characters that do not exist: 3,000 characters and more.
+def long_path(tmp_path: Path, name: str) -> Path:
+    return tmp_path.joinpath(*["c" * 200] * 15, name)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("export", "--car", "PATH"), "cannot write {}"),
+        (("import", "PATH", "--as", "x"), "cannot read {}: "),
+        (("import-af", "PATH"), "{}: cannot read it"),
+    ],
+    ids=["export --car", "import", "import-af"],
+)
+def test_a_long_path_that_cannot_be_written_or_read_is_cut(
+    store: Store, mg: Mg, tmp_path: Path, args: tuple[str, ...], words: str
+) -> None:
+    """A path of 3,000 characters a command could not write or read made a line as long: it
+    is cut past 160 characters, as the CLI cuts the path an OSError names. The line is the cut
+    path and the message's own words (with a hint, a little over 300 characters)."""
+    path = str(long_path(tmp_path, "x.car"))
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *(a.replace("PATH", path) for a in args))
+    assert (r.code, r.out) == (1, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 330, r.err[:500]
+    assert words.format(quoted(path, 160)) in r.err, r.err
+    assert f"... ({len(path)} characters)" in r.err
+    assert not changed(before, store.path)
+    assert list(tmp_path.iterdir()) == [store.path]
+
+
+@pytest.mark.parametrize("command", ["set", "get"])
+def test_a_long_setting_key_is_quoted_cut(store: Store, mg: Mg, command: str) -> None:
+    """Cut shorter than other text (44 characters, twice the longest key): the settings are
+    listed after it."""
+    before = snapshot(store.path)
+    r = mg(
+        "--store", str(store.path), "config", command, LONG, *(["1"] if command == "set" else [])
+    )
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"setting {quoted(LONG, 44)}: unknown; the settings are fitness, " in r.err, r.err
+    assert not changed(before, store.path)
+
+
+def test_the_longest_setting_key_is_shown_whole(store: Store, mg: Mg) -> None:
+    r = mg("--store", str(store.path), "config", "set", "mindgit.maxObjectBytes", "x")
+    assert r.code == 2 and "setting 'mindgit.maxObjectBytes': 'x' must be a size" in r.err, r.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("remote", "add", "ARG", "https://example.invalid/s"), ("push", "ARG"), ("pull", "ARG")],
+    ids=["remote add", "push", "pull"],
+)
+def test_a_long_peer_name_is_quoted_cut(store: Store, mg: Mg, args: tuple[str, ...]) -> None:
+    """The cut quote says how long it is, and the rule's hint the 64 characters allowed."""
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *(a.replace("ARG", LONG) for a in args))
+    assert (r.code, r.out) == (2, ""), r.err[:500]
+    assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
+    assert f"invalid peer name {SHOWN}: it is too long (hint: use 1 to 64 " in r.err, r.err
+    assert not changed(before, store.path)

@@ -21,7 +21,7 @@ from mindgit.cli.options import (
 )
 from mindgit.cli.output import emit_json, info, standard_output, warn
 from mindgit.cli.targets import refuse_directory_spelling, written_through_to
-from mindgit.errors import UsageError, one_line
+from mindgit.errors import MindgitError, UsageError, one_line
 
 
 @click.command("import-af")
@@ -51,7 +51,12 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
         typed_experiment_name(name, "--as")
     store = open_store_from(ctx)
     source: Any = standard_input() if file == "-" else file
-    agents = run_import(store, source, name=name)
+    try:
+        agents = run_import(store, source, name=name)
+    except MindgitError as error:
+        if file != "-":
+            _cut_path(error, file)
+        raise
     housekeep(store)
     for agent in agents:
         for warning in agent.warnings:
@@ -85,6 +90,18 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
             f"{len(a.memories)} blocks, {a.messages} messages, {len(a.tools)} tools, "
             f"{len(a.genes)} genes"
         )
+
+
+def _cut_path(error: MindgitError, file: str) -> None:
+    """``error``'s message with the path of ``file`` in it cut past 160 characters, as the CLI
+    cuts a path an OSError names: "<path>: cannot read it" made a 3,000-character path a line as
+    long. The error keeps its type (what --json reports) and hint."""
+    from mindgit.cli.main import _shown_path
+
+    path = str(Path(file))  # as the reader names it ("./x.af" is x.af)
+    shown = _shown_path(path)
+    if shown != path:
+        error.args = tuple(a.replace(path, shown) if isinstance(a, str) else a for a in error.args)
 
 
 @click.command("export-af")

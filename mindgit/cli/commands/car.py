@@ -30,7 +30,10 @@ class CarUnreadable(MindgitError):
     """The CAR file given to ``import`` cannot be read."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"cannot read {path}: {reason}; nothing was imported")
+        from mindgit.cli.main import _shown_path
+
+        # A path past 160 characters is cut (a 3,000-character one made a line as long).
+        super().__init__(f"cannot read {_shown_path(path)}: {reason}; nothing was imported")
         self.path = path
 
 
@@ -140,7 +143,12 @@ class _atomic_output:
     """
 
     def __init__(self, path: Path, *, as_json: bool = False) -> None:
+        from mindgit.cli.main import _shown_path
+
         self.path = path
+        # As the messages name it: cut past 160 characters (a 3,000-character path made
+        # "cannot write <path>" a line as long).
+        self.shown = _shown_path(path)
         self.as_json = as_json
         self.on_stdout = False  # written through to the file that is standard output
         self.target = path
@@ -159,7 +167,7 @@ class _atomic_output:
 
         if self.path.is_dir():
             # As export-af -o DIR (click refuses it): no file could be written there.
-            raise UsageError(f"--car {self.path} is a directory; give a file to write")
+            raise UsageError(f"--car {self.shown} is a directory; give a file to write")
         planned = atomic_target(self.path)
         if planned is None:
             # /dev/stdout with stdout closed names the CLI's read-only /dev/null: refused here,
@@ -169,25 +177,25 @@ class _atomic_output:
                 # Appended to, as export-af -o does (a device or pipe takes it alike; see there).
                 self.file = open(self.path, "ab", buffering=1 << 20)
             except OSError as error:
-                raise CannotWrite.of(str(self.path), error) from None
+                raise CannotWrite.of(self.shown, error) from None
             if self.file.isatty():
                 self.file.close()
                 raise UsageError(
-                    f"--car {self.path} is a terminal; a CAR is binary",
+                    f"--car {self.shown} is a terminal; a CAR is binary",
                     hint="give a file, or pipe it (--car - | ipfs dag import)",
                 )
             self.on_stdout = same_file(self.file.fileno(), sys.stdout)
             if self.on_stdout and self.as_json:
                 self.file.close()
-                raise UsageError(f"--car {self.path} and --json both write to stdout; pick one")
+                raise UsageError(f"--car {self.shown} and --json both write to stdout; pick one")
             return self.file
         self.target, self.mode = planned
-        check_replaceable(self.target, str(self.path))
+        check_replaceable(self.target, self.shown)
         directory = self.target.parent if str(self.target.parent) else Path(".")
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=directory)
         except OSError as error:
-            raise CannotWrite.of(str(self.path), error) from None
+            raise CannotWrite.of(self.shown, error) from None
         self.tmp = Path(tmp)
         self.file = os.fdopen(fd, "wb", buffering=1 << 20)
         return self.file
@@ -203,18 +211,18 @@ class _atomic_output:
                 with contextlib.suppress(OSError):
                     self.file.close()
                 if isinstance(error, OSError):
-                    raise CannotWrite.of(str(self.path), error) from None
+                    raise CannotWrite.of(self.shown, error) from None
                 return
             try:
                 self.file.close()
             except OSError as failure:
-                raise CannotWrite.of(str(self.path), failure) from None
+                raise CannotWrite.of(self.shown, failure) from None
             if self.tmp is not None:
                 os.chmod(self.tmp, self.mode)
                 try:
                     os.replace(self.tmp, self.target)
                 except OSError as failure:
-                    raise CannotWrite.of(str(self.path), failure) from None
+                    raise CannotWrite.of(self.shown, failure) from None
         finally:
             if self.tmp is not None:
                 self.tmp.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from mindgit.cli.options import (
     typed_text,
 )
 from mindgit.cli.output import emit_json, info, table, warn
-from mindgit.errors import DamagedStore, MindgitError, UsageError, as_usage, one_line
+from mindgit.errors import DamagedStore, MindgitError, UsageError, as_usage, one_line, quoted
 
 
 class ConfigNotWritten(MindgitError):
@@ -248,7 +248,7 @@ def genome_set(
         # `--choices a,` or `a,,b`: a stray comma, not a choice of nothing (which the value
         # `mode=` would then pick without a word).
         raise UsageError(
-            f"--choices {choices!r} has an empty choice; separate choices by one comma"
+            f"--choices {quoted(choices)} has an empty choice; separate choices by one comma"
         )
     as_new: dict[str, GenomeError] = {}
     for a in assignments:
