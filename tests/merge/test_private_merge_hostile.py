@@ -23,7 +23,7 @@ from mindgit.store import layout
 from mindgit.store.private import share
 from mindgit.store.refs import update_ref
 from mindgit.store.repository import HEADS, Store
-from mindgit.store.state import MAX_THOUGHT_BYTES, Block
+from mindgit.store.state import MAX_THOUGHT_BYTES, Block, State
 from tests.conftest import Mg, git
 from tests.merge.conftest import block as memory
 from tests.merge.conftest import set_memories
@@ -296,3 +296,36 @@ def test_a_memory_block_verify_refuses_is_not_signed(nodes: Nodes, mg: Mg) -> No
     assert f"block {spaced.cid}, which the merge takes from" in r.err
     assert "is not a valid block (not canonical DAG-JSON" in r.err
     assert alpha.head("main") == head
+
+
+def test_two_envelopes_of_one_message_on_one_side_are_one_thought(nodes: Nodes) -> None:
+    """theirs holds the thought twice (the envelope and a share of it, side by side): forgotten
+    by ours, both stay out; shared by ours too, one side's envelopes are kept whole."""
+    alpha, _beta, gamma, c1 = forked(nodes)
+    original = alpha.thought(c1)
+    _, c2 = share(alpha, c1, "beta", experiment="other")
+
+    def both(state: State) -> tuple[State, dict[CID, bytes]]:
+        return state.with_thoughts(state.thoughts | {c1}), {c1: original}
+
+    alpha.update(both, "hold both envelopes", experiment="other")
+    alpha.fork("forgot", switch=False)  # from main, which still holds c1
+    alpha.forget(c1, experiment="forgot")
+    _, ours = share(alpha, c1, "gamma")
+
+    out = merge(alpha, "other")
+
+    (d,) = out.thought_decisions
+    assert (d.ours, d.theirs, d.winner, d.reason) == (
+        (ours,),
+        tuple(sorted((c1, c2), key=str)),
+        "ours",
+        SHARED_ON_BOTH_SIDES,
+    )
+    assert {c1, c2, ours} & alpha.state().thoughts == {ours}
+    assert gamma.public_key.did not in d.dropped
+
+    out = merge(alpha, "other", into="forgot")
+    (d,) = out.thought_decisions
+    assert (d.winner, d.reason) == ("ours", FORGOTTEN)
+    assert not {c1, c2} & alpha.state("forgot").thoughts
