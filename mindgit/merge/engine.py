@@ -165,6 +165,8 @@ class MergePlan:
     message: str
     theirs_tree: pygit2.Tree | None = field(default=None, compare=False)
     ours_tree: pygit2.Tree | None = field(default=None, compare=False)
+    # What the merged state takes from theirs, read and checked (None: apply_merge reads it).
+    new: Mapping[CID, bytes] | None = field(default=None, compare=False)
 
 
 def merge(
@@ -261,8 +263,10 @@ def plan_merge(
         dry_run=True,
         thought_decisions=merge3.thought_decisions,
     )
+    # Checked here, so that --dry-run says a merge would fail as the merge does.
+    new = new_objects(repo, resolution.state, ours_snap.state, theirs_snap.tree, theirs_id)
     message = merge_message(theirs, exp, outcome)
-    return MergePlan(outcome, resolution.state, message, theirs_snap.tree, ours_snap.tree)
+    return MergePlan(outcome, resolution.state, message, theirs_snap.tree, ours_snap.tree, new)
 
 
 def _current(store: Store) -> str | None:
@@ -356,33 +360,42 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
     with locked_ref(repo, ref, wait=store.lock_wait) as held:
         if held.current != out.ours:
             raise RefMoved(ref, out.ours, held.current)
-        ours_state, _ = layout.read_state(repo, plan.ours_tree)
-        thoughts = dict(
-            layout.read_thoughts(repo, plan.theirs_tree, state.thoughts - ours_state.thoughts)
-        )
-        new = dict(layout.read_blocks(repo, plan.theirs_tree, state.blocks - ours_state.blocks))
-        for cid, data in (*thoughts.items(), *new.items()):
-            # Theirs may be a ref fetched with plain git, never verified: a blob held under
-            # another thought's name went into the merged state this node signs.
-            cid.verify(data)
-        for cid, data in thoughts.items():
-            # And a thought no verify passes (an envelope of 20 MB, a recipient that is no
-            # key), which the merge signed: a peer's copy of a private thought this node forgot
-            # came back so, as a thought of its own the merge could not read as an envelope.
-            try:
-                check_thought(cid, data)
-            except SchemaError as e:
-                raise InvalidThought(out.theirs, cid, e.problem) from None
-        for cid, data in new.items():
-            problem = _block_problem(cid, data)
-            if problem is not None:
-                raise InvalidThought(out.theirs, cid, problem, "block")
-        new.update(thoughts)
+        new = plan.new
+        if new is None:
+            ours_state, _ = layout.read_state(repo, plan.ours_tree)
+            new = new_objects(repo, state, ours_state, plan.theirs_tree, out.theirs)
         tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
         assert manifest.cid == out.manifest
         commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)
         held.set(commit, message=plan.message.splitlines()[0], committer=who)
     return _done(out, commit)
+
+
+def new_objects(
+    repo: pygit2.Repository, merged: State, ours: State, theirs_tree: pygit2.Tree, theirs: str
+) -> Mapping[CID, bytes]:
+    """The thoughts and blocks the merged state takes from theirs (commit ``theirs``), each
+    checked as ``mindgit verify`` checks it: the merged state is signed by this node."""
+    thoughts = dict(layout.read_thoughts(repo, theirs_tree, merged.thoughts - ours.thoughts))
+    new = dict(layout.read_blocks(repo, theirs_tree, merged.blocks - ours.blocks))
+    for cid, data in (*thoughts.items(), *new.items()):
+        # Theirs may be a ref fetched with plain git, never verified: a blob held under
+        # another thought's name went into the merged state this node signs.
+        cid.verify(data)
+    for cid, data in thoughts.items():
+        # And a thought no verify passes (an envelope of 20 MB, a recipient that is no key),
+        # which the merge signed: a peer's copy of a private thought this node forgot came
+        # back so, as a thought of its own the merge could not read as an envelope.
+        try:
+            check_thought(cid, data)
+        except SchemaError as e:
+            raise InvalidThought(theirs, cid, e.problem) from None
+    for cid, data in new.items():
+        problem = _block_problem(cid, data)
+        if problem is not None:
+            raise InvalidThought(theirs, cid, problem, "block")
+    new.update(thoughts)
+    return new
 
 
 def _block_problem(cid: CID, data: bytes) -> str | None:
