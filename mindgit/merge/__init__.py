@@ -27,6 +27,7 @@ from mindgit.merge.core import (
     three_way,
 )
 from mindgit.merge.engine import (
+    InvalidThought,
     MergeBasesConflict,
     MergeIntoItself,
     MergeOutcome,
@@ -95,6 +96,7 @@ __all__ = [
     "Envelope",
     "FitnessChoice",
     "FitnessFailedEverywhere",
+    "InvalidThought",
     "MergeBasesConflict",
     "MergeConflict",
     "MergeIntoItself",
