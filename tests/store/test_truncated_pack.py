@@ -59,6 +59,15 @@ def cut(pack: Path) -> None:
         f.truncate(size // 2)
 
 
+def set_aside(store: Path) -> None:
+    """The pack and its index moved out of the store: its objects are gone, not damaged."""
+    pack = the_pack(store)
+    aside = store.parent / "aside"
+    aside.mkdir()
+    for f in pack.parent.glob(pack.stem + ".*"):
+        f.rename(aside / f.name)
+
+
 def cut_alone(store: Path, oid: str) -> None:
     """Move the loose object ``oid`` into a pack of its own, and cut that pack short."""
     git(
@@ -118,11 +127,7 @@ def test_verify_all_names_the_pack_cut_short_and_the_next_step(store: Path, mg: 
 
 def test_a_commit_no_pack_lists_is_said_to_be_missing_or_unreadable(store: Path, mg: Mg) -> None:
     """The pack set aside whole (index too): nothing lists the commits any more."""
-    pack = the_pack(store)
-    aside = store.parent / "aside"
-    aside.mkdir()
-    for f in pack.parent.glob(pack.stem + ".*"):
-        f.rename(aside / f.name)
+    set_aside(store)
     before = snapshot(store)
     r = mg("--store", str(store), "verify", "--all")
     assert r.code == 1, r
@@ -224,11 +229,7 @@ def test_a_commit_no_pack_lists_keeps_the_update_ref_hint(
     """The pack set aside whole (index too): the commit is gone from the store, and pointing
     the experiment elsewhere (or deleting it) is what is left to do."""
     oid = tips(store)["refs/heads/ideas"]
-    pack = the_pack(store)
-    aside = store.parent / "aside"
-    aside.mkdir()
-    for f in pack.parent.glob(pack.stem + ".*"):
-        f.rename(aside / f.name)
+    set_aside(store)
     before = snapshot(store)
     r = mg("--store", str(store), *args)
     assert r.code == 1, r
@@ -262,11 +263,7 @@ def test_a_file_at_the_commits_loose_path_git_cannot_read_is_named(store: Path, 
     """The pack set aside, and a directory where the commit's loose file would be: libgit2
     reads no object there, and says nothing of it."""
     oid = tips(store)["refs/heads/ideas"]
-    pack = the_pack(store)
-    aside = store.parent / "aside"
-    aside.mkdir()
-    for f in pack.parent.glob(pack.stem + ".*"):
-        f.rename(aside / f.name)
+    set_aside(store)
     (store / "objects" / oid[:2] / oid[2:]).mkdir(parents=True)
     before = snapshot(store)
     r = mg("--store", str(store), "show")
@@ -341,11 +338,7 @@ def test_a_thoughts_tree_missing_after_a_partial_repair_is_named_missing(
     thoughts_packed: tuple[Path, str, str], mg: Mg
 ) -> None:
     store, head, tree = thoughts_packed
-    pack = the_pack(store)
-    aside = store.parent / "aside"
-    aside.mkdir()
-    for f in pack.parent.glob(pack.stem + ".*"):
-        f.rename(aside / f.name)
+    set_aside(store)
     before = snapshot(store)
     r = mg("--store", str(store), "verify", "--all")
     assert r.code == 1, r
@@ -423,11 +416,7 @@ def test_a_parent_gone_after_a_partial_repair_is_named_not_unknown(
 ) -> None:
     """The pack set aside whole: the parent is in no index, but the head names it."""
     store, _, parent = parent_packed
-    pack = the_pack(store)
-    aside = store.parent / "aside"
-    aside.mkdir()
-    for f in pack.parent.glob(pack.stem + ".*"):
-        f.rename(aside / f.name)
+    set_aside(store)
     before = snapshot(store)
     r = mg("--store", str(store), "show", "main~1")
     assert r.code == 1, r

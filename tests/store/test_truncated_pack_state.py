@@ -21,7 +21,7 @@ from mindgit.store.layout import StateNotFound, StateUnreadable
 from mindgit.store.repository import init_store, open_store
 from tests.conftest import Mg, git
 from tests.snapshots import changed, snapshot
-from tests.store.test_truncated_pack import HINT, cut_alone, pack_cause, the_pack
+from tests.store.test_truncated_pack import HINT, cut_alone, pack_cause, set_aside, the_pack
 
 # What each case packs alone (a `git rev-parse` of the head), and what the error calls it.
 CASES = {
@@ -44,15 +44,6 @@ def packed_alone(path: Path, case: str) -> tuple[str, str, str]:
     oid = git("--git-dir", str(path), "rev-parse", spec.format(head=head, cid=cid)).strip()
     cut_alone(path, oid)
     return head, oid, what.format(head=head, cid=cid)
-
-
-def set_aside(store: Path) -> None:
-    """The pack and its index moved out of the store: its objects are gone, not damaged."""
-    pack = the_pack(store)
-    aside = store.parent / "aside"
-    aside.mkdir()
-    for f in pack.parent.glob(pack.stem + ".*"):
-        f.rename(aside / f.name)
 
 
 @pytest.mark.parametrize("case", list(CASES))
