@@ -44,9 +44,31 @@ PEERS_DIR = "peers"
 NODE_KEY = "mindgitNode"
 STATE_VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# The longest URL a peer may have: PATH_MAX, the longest path git (and the system) handles
+# well. The URL is named in every message about the peer; 100 KB made each one 100 KB long.
+URL_MAX = 4096
+# A URL shown in a message is cut past this many characters (its length said).
+URL_SHOWN_MAX = 160
 # The longest a pull or push waits for another with the same peer (a --timeout shorter than
 # this bounds the wait too).
 LOCK_WAIT = 30.0
+
+
+# A scheme and a userinfo that a cut left without its end ('@'): hidden whole.
+_UNFINISHED = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s]*\Z")
+
+
+def _quoted_url(url: str) -> str:
+    """``url`` for a message: credentials hidden (:func:`shown_url`), cut past
+    :data:`URL_SHOWN_MAX` characters as :func:`errors.quoted` cuts. Cut before the credentials
+    are looked for: that search took 20 s on a URL of 100,000 letters; a userinfo the cut leaves
+    unfinished is hidden whole (so is a host cut short, a loss only of what was cut anyway)."""
+    if len(url) <= URL_SHOWN_MAX:
+        return quoted(shown_url(url), URL_SHOWN_MAX)
+    cut = _UNFINISHED.sub(r"\g<scheme>***", shown_url(url[:URL_SHOWN_MAX]))
+    while len(repr(cut)) > URL_SHOWN_MAX + 2:  # escapes take up to 10 characters each
+        cut = cut[:-1]
+    return f"{cut!r}... ({len(url)} characters)"
 
 
 class InvalidPeerName(UsageError):
@@ -86,7 +108,7 @@ def _name_fault(name: str) -> str:
 
 class InvalidURL(UsageError):
     def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"invalid peer URL {shown_url(url)!r}: {reason}")
+        super().__init__(f"invalid peer URL {_quoted_url(url)}: {reason}")
         self.url = url
         self.reason = reason
 
@@ -112,7 +134,7 @@ class UnknownPeer(MindgitError):
 class PeerExists(MindgitError):
     def __init__(self, name: str, url: str) -> None:
         super().__init__(
-            f"peer {name!r} already exists ({shown_url(url)}); nothing was changed",
+            f"peer {name!r} already exists ({_quoted_url(url)}); nothing was changed",
             hint=f"remove it first with `mindgit remote remove {name}`",
         )
         self.name = name
@@ -201,6 +223,8 @@ def check_url(url: str) -> str:
     that are not text: the URL is shown in every message about the peer."""
     if not url or url != url.strip():
         raise InvalidURL(url, "empty or surrounded by spaces")
+    if len(url) > URL_MAX:
+        raise InvalidURL(url, f"it is longer than the {URL_MAX} characters a peer URL may have")
     if url.startswith("-"):
         raise InvalidURL(url, "it would be read as an option")
     if url.startswith("ext::") or url.startswith("fd::"):
@@ -245,7 +269,8 @@ def _resolve_node(store: Store, node: str) -> str:
 def add_peer(store: Store, name: str, url: str, *, node: str | None = None) -> Peer:
     """Add a peer (a git remote); ``node`` is the trusted name or did:key expected there."""
     check_peer_name(name)
-    url = absolute_url(check_url(url))
+    # Checked again made absolute: a relative path grows by the directory it is read in.
+    url = check_url(absolute_url(check_url(url)))
     existing = _peer_or_none(store, name)
     if existing is not None:
         raise PeerExists(name, existing.url)
