@@ -60,6 +60,7 @@ from mindgit.adapters.agentfile_json import (
     parse_document,
     to_node,
 )
+from mindgit.errors import quoted
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
@@ -413,9 +414,11 @@ def _check_suffix_room(name: str, names: Sequence[str], source: str) -> None:
     room = _SLUG_MAX - len(f"-{len(names)}")
     part, after = ("its last part is", " after its last '/'") if "/" in name else ("it is", "")
     length = len(over.rsplit("/", 1)[-1])
+    # Cut past 120 characters: a name of one part (at most 100, a suffix of a few digits more)
+    # is shown whole; one of ten parts (1,012 characters) made a line of over 1,200.
     raise BadExperimentName(
         source,
-        f"experiment name {over!r} (the name given, suffixed for one of the file's "
+        f"experiment name {quoted(over, 120)} (the name given, suffixed for one of the file's "
         f"{len(names)} agents): {part} {length} characters long, over the {_SLUG_MAX} mindgit "
         "allows",
         hint=f"give --as a name of at most {room} characters{after} for this file",
