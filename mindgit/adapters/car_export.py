@@ -299,7 +299,7 @@ def _newest_first(repo: pygit2.Repository, tips: list[str]) -> Iterator[pygit2.C
     for tip in tips:
         walker.push(pygit2.Oid(hex=tip))
     # A lost ancestor is found when the walk reaches it, so the walk is what is wrapped.
-    yield from naming_missing(iter(walker))
+    yield from naming_missing(iter(walker), repo)
 
 
 def _find_in_states(

@@ -25,6 +25,7 @@ gives every commit a small canonical DAG-JSON block instead::
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -169,9 +170,15 @@ def _check_fields(
     return state, tuple(links), message
 
 
-def missing(what: str, oid: object) -> layout.StateNotFound:
+def missing(what: str, oid: object, repo: pygit2.Repository | None = None) -> layout.StateNotFound:
     """An object the store should hold and does not, named as layout's state reading names one
-    (libgit2's KeyError for it reached the CLI as an internal error, exit 3)."""
+    (libgit2's KeyError for it reached the CLI as an internal error, exit 3). Given ``repo``,
+    one a pack index lists (its pack cut short: libgit2 leaves it out whole, so the object
+    reads as absent) is said to be unreadable, the pack named (:func:`layout.lost`): it was
+    said to be missing, with no word of the pack or of the repair."""
+    if repo is not None and isinstance(oid, str | pygit2.Oid):
+        with contextlib.suppress(ValueError):
+            return layout.lost(repo, what, pygit2.Oid(hex=str(oid)))
     return layout.StateNotFound(f"{what}: object {oid} is missing (run `git fsck` on the store)")
 
 
@@ -180,7 +187,7 @@ def read_blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
     try:
         data: bytes = repo[oid].read_raw()
     except KeyError:  # pygit2's NotFoundError is a KeyError too
-        raise missing(what, oid) from None
+        raise missing(what, oid, repo) from None
     except pygit2.GitError as error:
         raise layout.damage(repo, oid, error) from None
     return data
@@ -191,21 +198,22 @@ def read_tree(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> pygit2.Obj
     try:
         return repo[oid]
     except KeyError:
-        raise missing(what, oid) from None
+        raise missing(what, oid, repo) from None
 
 
 _T = TypeVar("_T")
 _OID = re.compile(r"\b[0-9a-f]{40}\b")
 
 
-def naming_missing(commits: Iterator[_T]) -> Iterator[_T]:
-    """``commits`` (a walk of a history), with a commit it reaches but the store lacks named."""
+def naming_missing(commits: Iterator[_T], repo: pygit2.Repository | None = None) -> Iterator[_T]:
+    """``commits`` (a walk of a history), with a commit it reaches but the store lacks named
+    (given ``repo``, as unreadable when a pack cut short holds it: see :func:`missing`)."""
     try:
         yield from commits
     except KeyError as error:
         # The revwalk's "object not found - no match for id (<id>)" names the lost commit.
         found = _OID.search(str(error))
-        raise missing("the history", found.group(0) if found else "(unnamed)") from None
+        raise missing("the history", found.group(0) if found else "(unnamed)", repo) from None
 
 
 def is_history_node(node: object) -> bool:
@@ -289,7 +297,7 @@ def state_history(
     """
     manifests: dict[pygit2.Oid, CID] = {}
     history: dict[str, CID | None] = {}
-    for oid in naming_missing(walk(repo, tips)):
+    for oid in naming_missing(walk(repo, tips), repo):
         commit = as_commit(repo[oid])
         assert commit is not None
         tree = layout.commit_tree(repo, commit)
