@@ -195,9 +195,12 @@ _FSCK_LINE = re.compile(r"^error: object ([0-9a-f]{40}): (.*)$", re.M)
 # The userinfo of a URL with a scheme: everything between "://" and the last "@" before the
 # path. It holds a password or a token (https://user:secret@host/, https://TOKEN@host/). The
 # scp-like ssh form (user@host:path) cannot hold one, nor can ssh://user@host/ (ssh never takes
-# a password from the URL): a login name alone is shown.
+# a password from the URL): a login name alone is shown. A scheme is matched by its last 64
+# characters at most: unbounded, a run of letters with no "://" after it was scanned to its end
+# from each of its letters (a 100,000-letter URL, or git's error quoting a peer's words: minutes).
+# What is hidden is the same: a longer scheme's first characters stay before the match, as is.
 _USERINFO = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@\s]*(?:@[^/?#@\s]*)*)@"
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,63}://)(?P<userinfo>[^/?#@\s]*(?:@[^/?#@\s]*)*)@"
 )
 _SSH_SCHEMES = ("ssh://", "git+ssh://", "ssh+git://")
 HIDDEN = "***"
