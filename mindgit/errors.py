@@ -7,6 +7,8 @@ single line; anything else is a bug and is reported as such.
 
 from __future__ import annotations
 
+import os
+
 
 class MindgitError(Exception):
     """An expected failure: bad input, a refused object, a missing store.
@@ -49,6 +51,17 @@ def quoted(value: object, limit: int = 80) -> str:
     while len(repr(cut)) > limit + 2:  # escapes (\x1b, \u202e) take up to 10 characters each
         cut = cut[:-1]
     return f"{cut!r}... ({len(value)} characters)"
+
+
+# A path a message names longer than this is cut ("File name too long: <5,000 characters>").
+PATH_SHOWN_MAX = 160
+
+
+def shown_path(name: object) -> str:
+    """A path for a message, as typed, or cut by :func:`quoted` when longer than
+    :data:`PATH_SHOWN_MAX` (bytes and path-likes as the file system spells them)."""
+    text = os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
+    return text if len(text) <= PATH_SHOWN_MAX else quoted(text, PATH_SHOWN_MAX)
 
 
 def counted(n: int, one: str, many: str | None = None) -> str:

@@ -32,7 +32,14 @@ from mindgit.cli.output import (
     emit_json,
     guarded_stdout,
 )
-from mindgit.errors import DamagedStore, MindgitError, one_line, quoted, unreadable_object
+from mindgit.errors import (
+    DamagedStore,
+    MindgitError,
+    one_line,
+    quoted,
+    shown_path,
+    unreadable_object,
+)
 
 # What git exits with when a reader closes its stdout: killed by SIGPIPE (128 + 13).
 EXIT_PIPE_CLOSED = 141
@@ -192,7 +199,7 @@ def _run(args: list[str], as_json: bool) -> int:
     except OSError as e:
         # The world refused (disk full, permission denied): not a bug in mindgit.
         text = (
-            f"{e.strerror or e}: {_shown_path(e.filename)}" if e.filename else str(e.strerror or e)
+            f"{e.strerror or e}: {shown_path(e.filename)}" if e.filename else str(e.strerror or e)
         )
         return _fail(text, None, 1, type(e).__name__, as_json)
     except Exception as e:
@@ -210,8 +217,6 @@ def _run(args: list[str], as_json: bool) -> int:
 # 'aaa…'", "Got unexpected extra argument (aaa…)"), and 100,000 characters typed made a 100 KB
 # line. A shorter one is printed as click wrote it; a cut one is at most this and its length.
 CLICK_MESSAGE_MAX = 200
-# A path an OSError names longer than this is cut ("File name too long: <5,000 characters>").
-PATH_SHOWN_MAX = 160
 # What ends a quote click wrote (a repr: 'x', "it's", with backslash escapes), and what ends
 # the parentheses it puts extra arguments in.
 _QUOTE_END = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]'), "(": re.compile(r"[()]")}
@@ -273,12 +278,6 @@ def _cut_quote(text: str) -> str:
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             value = None
     return quoted(value if isinstance(value, str) else text[1:-1])
-
-
-def _shown_path(name: object) -> str:
-    """A path an OSError names, as typed, or cut by :func:`~mindgit.errors.quoted` when long."""
-    text = os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
-    return text if len(text) <= PATH_SHOWN_MAX else quoted(text, PATH_SHOWN_MAX)
 
 
 def _store_from_env(error: MindgitError, ctx: click.Context | None) -> MindgitError:

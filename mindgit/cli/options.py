@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 
-from mindgit.errors import MindgitError, UsageError, as_usage, quoted
+from mindgit.errors import MindgitError, UsageError, as_usage, quoted, shown_path
 
 if TYPE_CHECKING:
     from mindgit.identity.keys import PublicKey
@@ -216,7 +216,8 @@ class InsideAStore(UsageError):
 
     def __init__(self, what: str, path: Path, store: Path) -> None:
         super().__init__(
-            f"{what} {path} is inside the store {store}: writing there would change the store; "
+            f"{what} {shown_path(path)} is inside the store {shown_path(store)}: writing there "
+            "would change the store; "
             "nothing was written",
             hint="give a path outside the store's directory",
         )

@@ -15,9 +15,9 @@ def refuse_directory_spelling(option: str, path: str) -> None:
     """Refuse ``path`` ending in ``/``, ``/.`` or ``/..``: pathlib drops a trailing slash, so
     ``-o out/`` wrote a file named ``out``."""
     if os.path.basename(path) in ("", ".", ".."):
-        from mindgit.cli.main import _shown_path  # cut as the path an OSError names
+        from mindgit.errors import shown_path
 
-        raise UsageError(f"{option} {_shown_path(path)} names a directory; give a file to write")
+        raise UsageError(f"{option} {shown_path(path)} names a directory; give a file to write")
 
 
 def same_file(fd: int, stream: Any) -> bool:

@@ -192,12 +192,12 @@ def test_a_path_of_up_to_160_characters_is_shown_as_it_was() -> None:
     """What the CLI prints of the file an OSError names ("<strerror>: <path>"): as it was up to
     160 characters (commands name the files they cannot read or write in their own words; this
     is the last resort, for what they do not)."""
-    from mindgit.cli.main import _shown_path
+    from mindgit.errors import shown_path
 
-    assert _shown_path("/tmp/x.car") == "/tmp/x.car"
-    assert _shown_path(b"/tmp/x.car") == "/tmp/x.car"
-    assert _shown_path(Path("/" + "c" * 159)) == "/" + "c" * 159
-    assert _shown_path("/" + "c" * 160) == f"{'/' + 'c' * 159!r}... (161 characters)"
+    assert shown_path("/tmp/x.car") == "/tmp/x.car"
+    assert shown_path(b"/tmp/x.car") == "/tmp/x.car"
+    assert shown_path(Path("/" + "c" * 159)) == "/" + "c" * 159
+    assert shown_path("/" + "c" * 160) == f"{'/' + 'c' * 159!r}... (161 characters)"
 
 
 def test_a_number_too_long_to_read_is_refused_as_a_gene_s_value(store: Store, mg: Mg) -> None:
@@ -392,3 +392,15 @@ def test_a_long_peer_name_is_quoted_cut(store: Store, mg: Mg, args: tuple[str, .
     assert r.err.count("\n") == 1 and len(r.err) < 300, r.err[:500]
     assert f"invalid peer name {SHOWN}: it is too long (hint: use 1 to 64 " in r.err, r.err
     assert not changed(before, store.path)
+
+
+def test_a_long_path_inside_the_store_is_cut(store: Store, mg: Mg) -> None:
+    # export --car into the store's own directory is refused; both paths were quoted whole (a
+    # 430-character path made a 599-character line).
+    deep = store.path / ("d" * 200) / ("e" * 200) / "x.car"
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "export", "--car", str(deep))
+    assert r.code == 2, r
+    assert r.err.count("\n") == 1 and "d" * 200 not in r.err, r.err
+    assert "is inside the store" in r.err and "characters) is inside" in r.err
+    assert changed(before, store.path) == []

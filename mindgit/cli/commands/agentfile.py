@@ -96,10 +96,10 @@ def _cut_path(error: MindgitError, file: str) -> None:
     """``error``'s message with the path of ``file`` in it cut past 160 characters, as the CLI
     cuts a path an OSError names: "<path>: cannot read it" made a 3,000-character path a line as
     long. The error keeps its type (what --json reports) and hint."""
-    from mindgit.cli.main import _shown_path
+    from mindgit.errors import shown_path
 
     path = str(Path(file))  # as the reader names it ("./x.af" is x.af)
-    shown = _shown_path(path)
+    shown = shown_path(path)
     if shown != path:
         error.args = tuple(a.replace(path, shown) if isinstance(a, str) else a for a in error.args)
 

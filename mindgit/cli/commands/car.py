@@ -30,10 +30,10 @@ class CarUnreadable(MindgitError):
     """The CAR file given to ``import`` cannot be read."""
 
     def __init__(self, path: str, reason: str) -> None:
-        from mindgit.cli.main import _shown_path
+        from mindgit.errors import shown_path
 
         # A path past 160 characters is cut (a 3,000-character one made a line as long).
-        super().__init__(f"cannot read {_shown_path(path)}: {reason}; nothing was imported")
+        super().__init__(f"cannot read {shown_path(path)}: {reason}; nothing was imported")
         self.path = path
 
 
@@ -143,12 +143,12 @@ class _atomic_output:
     """
 
     def __init__(self, path: Path, *, as_json: bool = False) -> None:
-        from mindgit.cli.main import _shown_path
+        from mindgit.errors import shown_path
 
         self.path = path
         # As the messages name it: cut past 160 characters (a 3,000-character path made
         # "cannot write <path>" a line as long).
-        self.shown = _shown_path(path)
+        self.shown = shown_path(path)
         self.as_json = as_json
         self.on_stdout = False  # written through to the file that is standard output
         self.target = path
