@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mindgit.errors import MindgitError, UsageError, quoted
+from mindgit.errors import MindgitError, UsageError, quoted, shown_path
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessModule, Limits, NotWasm
 from mindgit.store.fitness_store import (
@@ -50,9 +50,8 @@ class FitnessFileError(MindgitError):
     """A fitness module file cannot be read."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        # A path past 160 characters is cut (a 3,000-character one made a line as long).
-        shown = str(path) if len(str(path)) <= 160 else quoted(str(path), 160)
-        super().__init__(f"cannot read fitness module {shown}: {problem}")
+        # A long path is cut (a 3,000-character one made a line as long).
+        super().__init__(f"cannot read fitness module {shown_path(path)}: {problem}")
         self.path = path
         self.problem = problem
 

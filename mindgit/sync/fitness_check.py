@@ -50,7 +50,8 @@ def check_fitness_reachable(
     except UnknownFitness:
         if parse_cid(fitness) is not None:
             return
-    for name in dict.fromkeys(peers):
+    named = list(dict.fromkeys(peers))
+    for name in named:
         peer = get_peer(store, name)
         try:
             offered = transport.ls_remote(
@@ -61,7 +62,6 @@ def check_fitness_reachable(
         if FITNESS_PREFIX + fitness in offered:
             return
     error = UnknownFitness(fitness)
-    named = list(dict.fromkeys(peers))
     if named:
         error.hint = (
             f"{' nor '.join(named)} offers none either; nothing was changed; "

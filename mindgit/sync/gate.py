@@ -414,7 +414,7 @@ def check_commits(
     """Problems of every commit reachable from ``tips`` and not from ``hide``: each commit's size
     and signature first, then the object sizes and tree entry names of the commits a trusted
     key signed (a commit no trusted key signed is named for that alone, its tree never read),
-    then (only if no object is too large) each commit's signature and its content.
+    then (only if no object is too large) the content of each commit a trusted key signed.
 
     A large update is shared with a second process (``workers``; see :func:`verify_new_commits`),
     the scan of sizes, signatures and names too: no content is read until both halves passed it.
