@@ -8,15 +8,13 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from mindgit.errors import UsageError
+from mindgit.errors import UsageError, shown_path
 
 
 def refuse_directory_spelling(option: str, path: str) -> None:
     """Refuse ``path`` ending in ``/``, ``/.`` or ``/..``: pathlib drops a trailing slash, so
     ``-o out/`` wrote a file named ``out``."""
     if os.path.basename(path) in ("", ".", ".."):
-        from mindgit.errors import shown_path
-
         raise UsageError(f"{option} {shown_path(path)} names a directory; give a file to write")
 
 

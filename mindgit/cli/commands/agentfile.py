@@ -21,7 +21,7 @@ from mindgit.cli.options import (
 )
 from mindgit.cli.output import emit_json, info, standard_output, warn
 from mindgit.cli.targets import refuse_directory_spelling, written_through_to
-from mindgit.errors import MindgitError, UsageError, one_line
+from mindgit.errors import MindgitError, UsageError, one_line, shown_path
 
 
 @click.command("import-af")
@@ -96,8 +96,6 @@ def _cut_path(error: MindgitError, file: str) -> None:
     """``error``'s message with the path of ``file`` in it cut past 160 characters, as the CLI
     cuts a path an OSError names: "<path>: cannot read it" made a 3,000-character path a line as
     long. The error keeps its type (what --json reports) and hint."""
-    from mindgit.errors import shown_path
-
     path = str(Path(file))  # as the reader names it ("./x.af" is x.af)
     shown = shown_path(path)
     if shown != path:

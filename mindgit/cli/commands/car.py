@@ -23,15 +23,13 @@ from mindgit.cli.options import (
 )
 from mindgit.cli.output import emit_json, info, standard_output, terminal_safe_json
 from mindgit.cli.targets import refuse_directory_spelling, same_file
-from mindgit.errors import MindgitError, UsageError, as_usage, quoted
+from mindgit.errors import MindgitError, UsageError, as_usage, quoted, shown_path
 
 
 class CarUnreadable(MindgitError):
     """The CAR file given to ``import`` cannot be read."""
 
     def __init__(self, path: str, reason: str) -> None:
-        from mindgit.errors import shown_path
-
         # A path past 160 characters is cut (a 3,000-character one made a line as long).
         super().__init__(f"cannot read {shown_path(path)}: {reason}; nothing was imported")
         self.path = path
@@ -143,8 +141,6 @@ class _atomic_output:
     """
 
     def __init__(self, path: Path, *, as_json: bool = False) -> None:
-        from mindgit.errors import shown_path
-
         self.path = path
         # As the messages name it: cut past 160 characters (a 3,000-character path made
         # "cannot write <path>" a line as long).
