@@ -46,6 +46,20 @@ def nodes(tmp_path: Path) -> Nodes:
     return Nodes(base)
 
 
+def diverge(pair: Nodes) -> None:
+    """alpha and beta each change gene x of experiment ``tune`` their own way, after alpha
+    pulled beta's first version of it: the next pull has diverged histories to merge."""
+    from mindgit.store.genome import Gene
+    from mindgit.sync.pull import pull
+
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("tune")
+    beta.set_genes([Gene.make("x", "float", 0.0, min=-5.12, max=5.12)])
+    pull(alpha, "beta")
+    alpha.set_genes([Gene.make("x", "float", 1.0, min=-5.12, max=5.12)], experiment="tune")
+    beta.set_genes([Gene.make("x", "float", 3.0, min=-5.12, max=5.12)], experiment="tune")
+
+
 @pytest.fixture
 def pair(nodes: Nodes) -> Nodes:
     """alpha and beta, trusting each other, each the other's peer over file://."""

@@ -20,7 +20,7 @@ from mindgit.sync.peers import UnknownPeer, add_peer, peer_lock, read_state, see
 from mindgit.sync.pull import pull
 from mindgit.sync.transport import PeerTimeout, PeerUnreachable
 from tests.conftest import FIXTURES, fsck, git
-from tests.sync.conftest import Nodes
+from tests.sync.conftest import Nodes, diverge
 from tests.sync.daemons import closed_port, silent_server
 
 RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
@@ -108,11 +108,7 @@ def test_diverged_experiments_are_merged(pair: Nodes) -> None:
 
 def test_conflict_without_fitness_keeps_ours_and_records_theirs(pair: Nodes) -> None:
     alpha, beta = pair["alpha"], pair["beta"]
-    beta.fork("tune")
-    beta.set_genes([Gene.make("x", "float", 0.0, min=-5.12, max=5.12)])
-    pull(alpha, "beta")
-    alpha.set_genes([Gene.make("x", "float", 1.0, min=-5.12, max=5.12)], experiment="tune")
-    beta.set_genes([Gene.make("x", "float", 3.0, min=-5.12, max=5.12)], experiment="tune")
+    diverge(pair)
     ours = alpha.head("tune")
     tune = outcome(pull(alpha, "beta"), "refs/heads/tune")
     assert tune.status == "conflict" and tune.after == ours == alpha.head("tune")

@@ -7,24 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from mindgit.store.genome import Gene
 from mindgit.store.refs import read_ref
 from tests.conftest import FIXTURES, Mg
 from tests.snapshots import changed, snapshot
-from tests.sync.conftest import Nodes
+from tests.sync.conftest import Nodes, diverge
 
 RASTRIGIN = FIXTURES / "fitness" / "rastrigin.wat"
-
-
-def diverge(pair: Nodes) -> None:
-    alpha, beta = pair["alpha"], pair["beta"]
-    beta.fork("tune")
-    beta.set_genes([Gene.make("x", "float", 0.0, min=-5.12, max=5.12)])
-    from mindgit.sync.pull import pull
-
-    pull(alpha, "beta")
-    alpha.set_genes([Gene.make("x", "float", 1.0, min=-5.12, max=5.12)], experiment="tune")
-    beta.set_genes([Gene.make("x", "float", 3.0, min=-5.12, max=5.12)], experiment="tune")
 
 
 @pytest.mark.parametrize("command", [("pull", "beta"), ("sync",), ("sync", "beta")])
