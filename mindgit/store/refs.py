@@ -152,9 +152,9 @@ def name_fault(name: str) -> str:
         if ".." in part:
             return "'..' is not allowed"
         if part.endswith(".lock"):
-            return f"a part may not end in '.lock' ({part!r})"
+            return f"a part may not end in '.lock' ({quoted(part)})"
         if part.endswith("."):
-            return f"a part may not end in '.' ({part!r})"
+            return f"a part may not end in '.' ({quoted(part)})"
     if "@{" in name:
         return "'@{' is not allowed"
     return "git does not take it as a ref name"

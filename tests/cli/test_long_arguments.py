@@ -404,3 +404,15 @@ def test_a_long_path_inside_the_store_is_cut(store: Store, mg: Mg) -> None:
     assert r.err.count("\n") == 1 and "d" * 200 not in r.err, r.err
     assert "is inside the store" in r.err and "characters) is inside" in r.err
     assert changed(before, store.path) == []
+
+
+@pytest.mark.parametrize("end", [".lock", "."])
+def test_a_long_part_with_a_bad_end_is_quoted_cut(store: Store, mg: Mg, end: str) -> None:
+    # Refused for its end before its length: the part was quoted whole (a 3,249-character line).
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "fork", "a" * 3000 + end)
+    assert r.code == 2, r
+    assert r.err.count("\n") == 1 and len(r.err) < 400, r.err
+    assert f"... ({3000 + len(end)} characters))" in r.err
+    assert f"may not end in '{end}'" in r.err
+    assert changed(before, store.path) == []
