@@ -11,10 +11,11 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, pairwise
 from pathlib import Path
+from typing import TypeVar
 
 import pygit2
 
@@ -671,12 +672,6 @@ def _entry_name(raw: bytes, at: int) -> bytes:
     return raw[raw.index(b" ", at) + 1 : raw.index(b"\0", at)]
 
 
-def trusted_signature(raw: bytes, trust: TrustStore) -> bool:
-    """Whether a raw commit carries a valid signature by a key ``trust`` names (retired ones
-    too: their bounds are the verifier's to check)."""
-    return trusted_signer(raw, trust) is not None
-
-
 def trusted_signer(raw: bytes, trust: TrustStore) -> PublicKey | None:
     """The key ``trust`` names (retired ones too) whose valid signature a raw commit carries,
     or None."""
@@ -1152,6 +1147,9 @@ def _load_refusal(wasm: bytes) -> str | None:
     return None
 
 
+_W = TypeVar("_W")
+
+
 class ModuleLoads:
     """Fitness modules loaded in the sandbox ahead of the commits that hold them, one after
     another on a thread of their own: wasmtime compiles without holding the GIL, so with a core
@@ -1209,15 +1207,11 @@ class ModuleLoads:
                 return _load_refusal(wasm)
             load = self._loads[blob.raw] = _Load(wasm)
             self._start([load])
-        if self._left is not None:
-            start = time.monotonic()
-            done = load.wait(self._left)
-            self._left = max(0.0, self._left - (time.monotonic() - start))
-            if not done:
-                return (
-                    f"the fitness module is refused: it did not compile within "
-                    f"{self._budget:g} s, the time one check may spend compiling modules"
-                )
+        if self._left is not None and not self._spend(load.wait):
+            return (
+                f"the fitness module is refused: it did not compile within "
+                f"{self._budget:g} s, the time one check may spend compiling modules"
+            )
         return load.result()
 
     def close(self) -> None:
@@ -1227,9 +1221,16 @@ class ModuleLoads:
             if self._left is None:
                 thread.join()
             else:
-                start = time.monotonic()
-                thread.join(self._left)
-                self._left = max(0.0, self._left - (time.monotonic() - start))
+                self._spend(thread.join)
+
+    def _spend(self, wait: Callable[[float], _W]) -> _W:
+        """``wait(seconds left)``, the time it took taken from what is left of the budget."""
+        assert self._left is not None
+        start = time.monotonic()
+        try:
+            return wait(self._left)
+        finally:
+            self._left = max(0.0, self._left - (time.monotonic() - start))
 
 
 class _Load:

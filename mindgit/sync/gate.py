@@ -60,7 +60,6 @@ from mindgit.store.verify import (
     Problem,
     Verifier,
     commit_parents,
-    trusted_signature,
     trusted_signer,
     walk,
 )
@@ -591,7 +590,7 @@ def _modules_ahead(
                 continue
             # Anyone may push a module; only a trusted key's is ever loaded (a compile costs
             # ~1 s a MB of wasm).
-            if signed is None and not trusted_signature(repo.odb.read(commit.id)[1], trust):
+            if signed is None and trusted_signer(repo.odb.read(commit.id)[1], trust) is None:
                 continue
             if any(check_fitness_tree(repo, tree)):
                 continue
