@@ -181,6 +181,11 @@ _STEP = re.compile(r"([~^])([0-9]*)")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 
 
+def _candidates(rev: str) -> list[str]:
+    """The refs a revision may name, in the order they are tried: an experiment's first."""
+    return [rev] if rev.startswith("refs/") else [HEADS + rev, rev]
+
+
 def _is_run(repo: pygit2.Repository, rev: str) -> bool:
     try:
         return read_ref(repo, "refs/runs/" + rev) is not None
@@ -624,8 +629,7 @@ class Store:
             if head is not None:
                 # An experiment at an object the store lacks was an "unknown experiment".
                 self._check_head(rev, head)
-        candidates = [HEADS + rev, rev] if not rev.startswith("refs/") else [rev]
-        for cand in candidates:
+        for cand in _candidates(rev):
             try:
                 obj = self.repo.revparse_single(cand)
             except pygit2.GitError as e:
@@ -668,7 +672,7 @@ class Store:
         base, steps = found[1], found[2]
         oid: str | None = base if _HEX40.fullmatch(base) else None
         if oid is None:
-            for cand in [base] if base.startswith("refs/") else [HEADS + base, base]:
+            for cand in _candidates(base):
                 try:
                     oid = read_ref(self.repo, cand)
                 except (RefError, ValueError, UnicodeError):
@@ -935,9 +939,10 @@ def open_store(path: Path | str | None = None) -> Store:
         return Store(Path(path))
     env = os.environ.get("MINDGIT_STORE")
     if env:
-        if not is_store(Path(env)):
-            raise NotAStore(Path(env), "env")
-        return Store(Path(env))
+        try:
+            return Store(Path(env))
+        except NotAStore:
+            raise NotAStore(Path(env), "env") from None
     return Store(discover(Path.cwd()))
 
 
