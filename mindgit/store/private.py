@@ -38,6 +38,9 @@ from mindgit.store.state import check_thought as _check_thought
 from mindgit.store.state import make_thought as _make_thought
 
 _MAX_TAG = 128
+# A key file that did not load, with the did:key its name gives (None: its name gives none).
+UnusableKey = tuple[KeyFileError, str | None]
+
 _T = TypeVar("_T")
 
 
@@ -194,30 +197,43 @@ def node_keys(store: Store) -> tuple[NodeKey, ...]:
     out, so that it does not hide the thoughts the other keys open; ``reveal`` and ``share``
     name it when the thought at hand needs it.
     """
-    return _usable_keys(store)[0]
+    return usable_keys(store)[0]
 
 
-def _usable_keys(store: Store) -> tuple[tuple[NodeKey, ...], tuple[KeyFileError, ...]]:
-    """This node's keys that load, and the errors of the key files that do not."""
+def usable_keys(store: Store) -> tuple[tuple[NodeKey, ...], tuple[UnusableKey, ...]]:
+    """This node's keys that load, and the key files that do not: each one's error, with the
+    did:key it holds when its name says it (a retired key's file is named by its did; the
+    current and pending keys' are not)."""
     keys: list[NodeKey] = []
-    broken: list[KeyFileError] = []
+    broken: list[UnusableKey] = []
     try:
         keys.append(store.key)
     except KeyFileError as e:
-        broken.append(e)
+        broken.append((e, None))
     for path in retired_key_files(store):
         try:
             keys.append(NodeKey.load(path))
         except KeyFileError as e:
-            broken.append(e)
+            broken.append((e, DID_PREFIX + path.stem))
     try:
         pending = _pending_key(store)
     except KeyFileError as e:
-        broken.append(e)
+        broken.append((e, None))
     else:
         if pending is not None and all(k.public != pending.public for k in keys):
             keys.append(pending)
     return tuple(keys), tuple(broken)
+
+
+def unusable_for(broken: Iterable[UnusableKey], dids: Iterable[str]) -> KeyFileError | None:
+    """The error of a key file in ``broken`` (as :func:`usable_keys` gives it) that may hold
+    one of ``dids``: a retired key named by one of them, or the current or pending key, whose
+    did cannot be known without loading it. None when no unusable key file may be one."""
+    wanted = set(dids)
+    for error, did in broken:
+        if did is None or did in wanted:
+            return error
+    return None
 
 
 def _pending_key(store: Store) -> NodeKey | None:
@@ -230,17 +246,14 @@ def _with_node_keys(
 ) -> _T:
     """``use(keys)`` with this node's usable keys; when none is a recipient and a key file that
     could be one did not load, that file's error, which says how to repair it."""
-    keys, broken = _usable_keys(store)
+    keys, broken = usable_keys(store)
     try:
         return use(keys)
     except NotARecipient:
         sealed = sealed_from_node(f"private thought {cid}", dict(node))
-        wanted = {r.key.did.removeprefix(DID_PREFIX) + ".key" for r in sealed.recipients}
-        for error in broken:
-            # A retired key's file is named by its did; the current and pending keys' are not.
-            path = Path(error.path)
-            if path.parent.name != RETIRED_DIR or path.name in wanted:
-                raise error from None
+        error = unusable_for(broken, (r.key.did for r in sealed.recipients))
+        if error is not None:
+            raise error from None
         raise
 
 

@@ -471,64 +471,30 @@ def _num(x: float | None) -> str:
 
 
 class _Keys:
-    """This node's private keys, loaded only when a private thought is met; and, once a thought
-    does not open, the key files that did not load (to tell a damaged key file from not being a
-    recipient: ``show`` said "private (N recipients)" for both)."""
+    """This node's private keys and the key files that did not load (to tell a damaged key file
+    from not being a recipient: ``show`` said "private (N recipients)" for both), loaded once,
+    when a private thought is met."""
 
     def __init__(self, store: Any) -> None:
         self.store = store
         self._keys: tuple[Any, ...] | None = None
-        # Each key file that did not load, with the did:key it holds when its name says it (a
-        # retired key's file is named by its did; the current and pending keys' are not).
-        self._broken: list[tuple[Any, str | None]] | None = None
+        self._broken: tuple[Any, ...] = ()
 
     def get(self) -> tuple[Any, ...]:
         if self._keys is None:
-            from mindgit.identity.keys import KeyFileError
-            from mindgit.store.private import node_keys
+            from mindgit.store.private import usable_keys
 
             # A store without its key (or with a damaged retired key) still shows what it can.
-            try:
-                self._keys = node_keys(self.store)
-            except KeyFileError:
-                try:
-                    self._keys = (self.store.key,)
-                except KeyFileError:
-                    self._keys = ()
+            self._keys, self._broken = usable_keys(self.store)
         return self._keys
 
     def unusable_for(self, dids: Iterable[str]) -> Any | None:
         """The ``KeyFileError`` of a key file that did not load and may hold one of ``dids``
         (the rule ``reveal`` and ``share`` follow), or None."""
-        if self._broken is None:
-            self._broken = self._unusable()
-        wanted = set(dids)
-        for error, did in self._broken:
-            if did is None or did in wanted:
-                return error
-        return None
+        from mindgit.store.private import unusable_for
 
-    def _unusable(self) -> list[tuple[Any, str | None]]:
-        from mindgit.identity.keys import DID_PREFIX, KeyFileError, NodeKey
-        from mindgit.store.private import retired_key_files
-
-        broken: list[tuple[Any, str | None]] = []
-        try:
-            _ = self.store.key
-        except KeyFileError as e:
-            broken.append((e, None))
-        for path in retired_key_files(self.store):
-            try:
-                NodeKey.load(path)
-            except KeyFileError as e:
-                broken.append((e, DID_PREFIX + path.stem))
-        pending = self.store.pending_key_path
-        if pending.is_file():
-            try:
-                NodeKey.load(pending)
-            except KeyFileError as e:
-                broken.append((e, None))
-        return broken
+        self.get()
+        return unusable_for(self._broken, dids)
 
     def name(self, did: str) -> str | None:
         """The name this node's trust store gives the did:key, if any."""
