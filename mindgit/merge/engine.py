@@ -163,10 +163,10 @@ class MergePlan:
     outcome: MergeOutcome
     state: State
     message: str
-    theirs_tree: pygit2.Tree | None = field(default=None, compare=False)
+    # What the merged state takes from theirs, read and checked (empty when nothing is written
+    # but a ref: up to date or a fast-forward).
+    new: Mapping[CID, bytes] = field(compare=False)
     ours_tree: pygit2.Tree | None = field(default=None, compare=False)
-    # What the merged state takes from theirs, read and checked (None: apply_merge reads it).
-    new: Mapping[CID, bytes] | None = field(default=None, compare=False)
 
 
 def merge(
@@ -266,7 +266,7 @@ def plan_merge(
     # Checked here, so that --dry-run says a merge would fail as the merge does.
     new = new_objects(repo, resolution.state, ours_snap.state, theirs_snap.tree, theirs_id)
     message = merge_message(theirs, exp, outcome)
-    return MergePlan(outcome, resolution.state, message, theirs_snap.tree, ours_snap.tree, new)
+    return MergePlan(outcome, resolution.state, message, new, ours_snap.tree)
 
 
 def _current(store: Store) -> str | None:
@@ -351,7 +351,7 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
             wait=store.lock_wait,
         )
         return _done(out, out.theirs)
-    assert plan.ours_tree is not None and plan.theirs_tree is not None
+    assert plan.ours_tree is not None
     repo = store.repo
     state = plan.state
     _ = store.signing_key  # a bad key file must fail before any object is written
@@ -360,11 +360,7 @@ def apply_merge(store: Store, plan: MergePlan) -> MergeOutcome:
     with locked_ref(repo, ref, wait=store.lock_wait) as held:
         if held.current != out.ours:
             raise RefMoved(ref, out.ours, held.current)
-        new = plan.new
-        if new is None:
-            ours_state, _ = layout.read_state(repo, plan.ours_tree)
-            new = new_objects(repo, state, ours_state, plan.theirs_tree, out.theirs)
-        tree, manifest = layout.write_state(repo, state, new, plan.ours_tree)
+        tree, manifest = layout.write_state(repo, state, plan.new, plan.ours_tree)
         assert manifest.cid == out.manifest
         commit = store.write_commit(tree, [out.ours, out.theirs], plan.message)
         held.set(commit, message=plan.message.splitlines()[0], committer=who)
@@ -511,7 +507,7 @@ def _trivial(exp: str, ours: Snapshot, theirs: Snapshot, *, up_to_date: bool) ->
         thoughts_removed=() if up_to_date else _sorted(ours.state.thoughts - theirs.state.thoughts),
         dry_run=True,
     )
-    return MergePlan(outcome, target.state, "")
+    return MergePlan(outcome, target.state, "", {})
 
 
 def merge_bases(repo: pygit2.Repository, a: str | Sequence[str], b: str) -> list[str]:
