@@ -544,12 +544,12 @@ def base_state(
     scorer: Callable[[], Scorer | None],
     depth: int = 0,
     *,
-    envelopes: EnvelopeReader | None = None,
+    envelopes: EnvelopeReader,
 ) -> State | None:
     """The merge base's state; several bases are merged into one (oldest first), like git.
 
     ``envelopes`` reads the private thoughts each of those merges needs (and learns the bases'
-    trees); without it every envelope is a thought of its own.
+    trees).
     """
     if not bases:
         return None
@@ -563,19 +563,18 @@ def base_state(
             repo, merge_bases(repo, merged_from, commit), scorer, depth + 1, envelopes=envelopes
         )
         theirs = _state(repo, commit, envelopes)
-        known = envelopes.for_merge(inner, merged, theirs) if envelopes is not None else None
+        known = envelopes.for_merge(inner, merged, theirs)
         merge3 = three_way(inner, merged, theirs, known)
         merged = resolve(merge3, scorer() if merge3.conflicts else None).state
         merged_from.append(commit)
     return merged
 
 
-def _state(repo: pygit2.Repository, commit_id: str, envelopes: EnvelopeReader | None) -> State:
+def _state(repo: pygit2.Repository, commit_id: str, envelopes: EnvelopeReader) -> State:
     commit = as_commit(repo[commit_id])
     assert commit is not None
     tree = layout.commit_tree(repo, commit)
-    if envelopes is not None:
-        envelopes.add(tree)
+    envelopes.add(tree)
     return layout.read_state(repo, tree)[0]
 
 
