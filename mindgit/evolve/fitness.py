@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ from mindgit.store.fitness_store import (
     store_module,
 )
 from mindgit.store.repository import MINDGIT_DIR, Store
-from mindgit.store.settings import SIZE_DIGITS_MAX, read_size, size_bytes
+from mindgit.store.settings import SIZE_DIGITS_MAX, read_size, size_bytes, too_long
 
 _WASM_MAGIC = b"\0asm"
 CONFIG_KEYS = {
@@ -61,9 +60,7 @@ def parse_size(text: str, what: str) -> int:
     value = size_bytes(str(text))
     if value is None:
         # size_bytes refuses a size of more digits than int() reads: that one is a size, too big.
-        m = re.fullmatch(r"(\s*)0*([0-9]+)(.*)", str(text), re.DOTALL)
-        too_long = m is not None and len(m.group(2)) > SIZE_DIGITS_MAX
-        if m is not None and too_long and size_bytes(m.group(1) + "1" + m.group(3)) is not None:
+        if too_long(str(text)):
             raise UsageError(
                 f"{what} {quoted(text)} is over {SIZE_DIGITS_MAX} digits long, "
                 "more than any size mindgit takes"

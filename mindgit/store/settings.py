@@ -76,15 +76,15 @@ def _count(most: int) -> Check:
 
 def size_bytes(text: str) -> int | None:
     """``134217728``, ``128M``, ``128MiB``, ``64k`` as bytes (powers of 1024); None if ``text``
-    is no size, or one of more digits than :data:`SIZE_DIGITS_MAX` (see :func:`_too_long`).
+    is no size, or one of more digits than :data:`SIZE_DIGITS_MAX` (see :func:`too_long`).
     The one reading of a size: settings checked here read the same where used."""
     m = _SIZE.fullmatch(text.strip())
-    if m is None or _too_long(text):
+    if m is None or too_long(text):
         return None
     return int(m.group(1).lstrip("0") or "0") * _UNITS[(m.group(2) or "")[:1].lower()]
 
 
-def _too_long(text: str) -> bool:
+def too_long(text: str) -> bool:
     """A size of more digits (leading zeros aside) than int() reads: it said "Exceeds the limit
     (4300 digits)", an internal error (exit 3), for `config set memory <5,000 digits>`."""
     m = _SIZE.fullmatch(text.strip())
@@ -93,7 +93,7 @@ def _too_long(text: str) -> bool:
 
 def _size(most: int | None) -> Check:
     def check(value: str) -> str | None:
-        if _too_long(value):
+        if too_long(value):
             if most is not None:
                 return f"is over the limit of {most} bytes ({_human(most)})"
             return f"is over {SIZE_DIGITS_MAX} digits long, more than any size mindgit reads"
