@@ -42,9 +42,9 @@ class ThoughtNotFound(MindgitError):
         self.cid = cid
 
 
-def envelope_of(cid: CID, data: bytes) -> Envelope | None:
-    """What ``data``, a thought's bytes, says of it as a private thought; None for a note,
-    for bytes that are not an envelope, or for bytes that are not the ones ``cid`` names.
+def envelope_of(data: bytes) -> Envelope | None:
+    """What ``data``, a thought's bytes (the caller has checked they hash to its name), says
+    of it as a private thought; None for a note or for bytes that are not an envelope.
 
     Only what the merge compares is checked (the message's parts are bytes, the recipients are
     did:key strings): the keys are not parsed, which was half the cost of reading an envelope,
@@ -53,7 +53,6 @@ def envelope_of(cid: CID, data: bytes) -> Envelope | None:
     if not data.startswith(_ENVELOPE_START):
         return None
     try:
-        cid.verify(data)
         node = dagjson.decode(data)
     except (MindgitError, ValueError):
         return None  # verify reports it; for the merge it is a thought of its own
@@ -139,7 +138,7 @@ class EnvelopeReader:
                 # thought forgotten here and shared there came back. Any other tree's verified
                 # bytes are the same bytes; reading the state says what is wrong with these.
                 continue
-            return envelope_of(cid, data)
+            return envelope_of(data)
         if self._strict:
             raise ThoughtNotFound(cid)
         return None
