@@ -6,7 +6,7 @@ import shlex
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from mindgit.cli.options import (
 )
 from mindgit.cli.output import emit_json, info, table, warn
 from mindgit.errors import DamagedStore, MindgitError, UsageError, as_usage, one_line, quoted
+
+if TYPE_CHECKING:
+    from mindgit.store.verify import Indexes
 
 
 class ConfigNotWritten(MindgitError):
@@ -700,24 +703,25 @@ def _on_disk(store: Any, entries: Iterable[Any]) -> Iterator[Any]:
     from mindgit.store.history import HistoryIncomplete
     from mindgit.store.verify import unreadable_cause
 
+    indexes: Indexes = {}  # each pack index read once, however many objects are absent
     try:
         for e in entries:
             if e.status != "good" and any("missing" in p for p in e.problems):
-                absent = _absent(store, e.commit)
+                absent = _absent(store, e.commit, indexes)
                 if absent:
                     e = dataclasses.replace(e, status="damaged", damaged=(*e.damaged, *absent))
             yield e
     except HistoryIncomplete as e:
-        cause = unreadable_cause(store.path, e.oid) if e.oid is not None else None
+        cause = unreadable_cause(store.path, e.oid, indexes) if e.oid is not None else None
         if cause is None:
             raise
         raise _damaged(store, e.oid, cause) from None
 
 
-def _absent(store: Any, commit_id: str) -> tuple[tuple[str, str], ...]:
+def _absent(store: Any, commit_id: str, indexes: Indexes) -> tuple[tuple[str, str], ...]:
     """Each object of ``commit_id``'s state that the store reads as absent (its tree, the
     manifest, the thoughts/ and blocks/ trees and their blobs), with why: the damaged pack or
-    file holding it, or _MISSING."""
+    file holding it, or _MISSING. The pack indexes read are kept in ``indexes``."""
     import pygit2
 
     from mindgit.store.objects import as_commit
@@ -732,7 +736,7 @@ def _absent(store: Any, commit_id: str) -> tuple[tuple[str, str], ...]:
         except pygit2.GitError:
             return False  # there, damaged: verify names it in its own words
         if obj is None:
-            found.append((str(oid), unreadable_cause(store.path, oid) or _MISSING))
+            found.append((str(oid), unreadable_cause(store.path, oid, indexes) or _MISSING))
         return obj
 
     commit = as_commit(read(commit_id))
