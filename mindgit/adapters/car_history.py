@@ -25,7 +25,6 @@ gives every commit a small canonical DAG-JSON block instead::
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -170,27 +169,9 @@ def _check_fields(
     return state, tuple(links), message
 
 
-def missing(what: str, oid: object, repo: pygit2.Repository | None = None) -> layout.StateNotFound:
-    """An object the store should hold and does not, named as layout's state reading names one
-    (libgit2's KeyError for it reached the CLI as an internal error, exit 3). Given ``repo``,
-    one a pack index lists (its pack cut short: libgit2 leaves it out whole, so the object
-    reads as absent) is said to be unreadable, the pack named (:func:`layout.lost`): it was
-    said to be missing, with no word of the pack or of the repair."""
-    if repo is not None and isinstance(oid, str | pygit2.Oid):
-        with contextlib.suppress(ValueError):
-            return layout.lost(repo, what, pygit2.Oid(hex=str(oid)))
-    return layout.StateNotFound(f"{what}: object {oid} is missing (run `git fsck` on the store)")
-
-
-def read_blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
-    """The bytes of a blob a state's tree names; one that cannot be read is the damage it is."""
-    try:
-        data: bytes = repo[oid].read_raw()
-    except KeyError:  # pygit2's NotFoundError is a KeyError too
-        raise missing(what, oid, repo) from None
-    except pygit2.GitError as error:
-        raise layout.damage(repo, oid, error) from None
-    return data
+# The bytes of a blob a state's tree names, as layout reads them (car_export and car_import
+# import it from here).
+read_blob = layout.blob
 
 
 def read_tree(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> pygit2.Object:
@@ -198,22 +179,27 @@ def read_tree(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> pygit2.Obj
     try:
         return repo[oid]
     except KeyError:
-        raise missing(what, oid, repo) from None
+        raise layout.lost(repo, what, oid) from None
 
 
 _T = TypeVar("_T")
 _OID = re.compile(r"\b[0-9a-f]{40}\b")
 
 
-def naming_missing(commits: Iterator[_T], repo: pygit2.Repository | None = None) -> Iterator[_T]:
+def naming_missing(commits: Iterator[_T], repo: pygit2.Repository) -> Iterator[_T]:
     """``commits`` (a walk of a history), with a commit it reaches but the store lacks named
-    (given ``repo``, as unreadable when a pack cut short holds it: see :func:`missing`)."""
+    (libgit2's KeyError for it reached the CLI as an internal error, exit 3): as unreadable,
+    the pack named, when a pack cut short holds it (:func:`layout.lost`)."""
     try:
         yield from commits
     except KeyError as error:
         # The revwalk's "object not found - no match for id (<id>)" names the lost commit.
         found = _OID.search(str(error))
-        raise missing("the history", found.group(0) if found else "(unnamed)", repo) from None
+        if found is None:
+            raise layout.StateNotFound(
+                "the history: object (unnamed) is missing (run `git fsck` on the store)"
+            ) from None
+        raise layout.lost(repo, "the history", pygit2.Oid(hex=found.group(0))) from None
 
 
 def is_history_node(node: object) -> bool:

@@ -217,7 +217,7 @@ def read_state(repo: pygit2.Repository, tree: pygit2.Tree) -> tuple[State, Block
         # As verify says it. A symlink's blob was read as the manifest (`diff` of such a tree
         # said "no differences"), and a tree's or a submodule's bytes as invalid DAG-JSON.
         raise StateNotFound(f"{MANIFEST} in tree {tree.id} is not a regular file")
-    data = _blob(repo, entry.id, MANIFEST)
+    data = blob(repo, entry.id, MANIFEST)
     cid = CID.of(data)
     return parse_manifest(data, cid), Block(cid, data)
 
@@ -276,14 +276,15 @@ def _reader(
             # As verify says it, and as read_state refuses such a manifest: an executable's or
             # a symlink's blob was read as the thought, a tree's bytes failed as DAG-JSON.
             raise StateNotFound(f"{what} {cid} in tree {tree.id} is not a regular file")
-        return _blob(repo, entry.id, f"{what} {cid}")
+        return blob(repo, entry.id, f"{what} {cid}")
 
     return read
 
 
-def _blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
-    """A blob the tree names; a lost one is named, not a KeyError, and an unreadable one is the
-    damage it is (as every other read of a damaged object says it)."""
+def blob(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> bytes:
+    """The bytes of a blob a state's tree names (``what`` is what the state calls it); a lost
+    one is named, not a KeyError, and an unreadable one is the damage it is (as every other
+    read of a damaged object says it)."""
     try:
         data: bytes = repo[oid].read_raw()
     except KeyError:
