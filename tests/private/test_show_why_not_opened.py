@@ -8,8 +8,13 @@ stray write) could not tell that from a thought never sealed to it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from mindgit.store.private import think_private
+import pytest
+
+from mindgit.identity.keys import KeyFileError, NodeKey
+from mindgit.store.private import reveal, think_private
+from mindgit.store.repository import Store, init_store
 from mindgit.store.rotations import rotate_key
 from tests.conftest import Mg
 from tests.private.conftest import Nodes, fetch
@@ -95,3 +100,24 @@ def test_a_damaged_retired_key_is_named_only_for_the_thoughts_sealed_to_it(
     [thought] = [t for t in json.loads(shown.out)["thoughts"] if t["cid"] == str(theirs)]
     assert "key_file" not in thought
     assert thought["error"] == "this node is not a recipient; beta can open it"
+
+
+def test_a_damaged_external_key_in_a_folder_named_retired_is_named(tmp_path: Path, mg: Mg) -> None:
+    # `init --key` keeps the key where the user has it, in a folder of any name. reveal told a
+    # retired key's file by its folder's name, and took this node's own key for a retired one
+    # named by no recipient's did: "not a recipient", not the damaged file and its repair.
+    key_file = tmp_path / "retired" / "node.key"
+    key_file.parent.mkdir()
+    NodeKey.generate().save(key_file)
+    alpha = init_store(tmp_path / "alpha", "alpha", key_file=key_file)
+    _, cid = think_private(alpha, SECRET)
+    key_file.chmod(0o644)  # a backup restored with the wrong mode: unusable
+    before = snapshot(alpha.path)
+
+    with pytest.raises(KeyFileError) as refused:
+        reveal(Store(alpha.path), cid)
+    assert refused.value.path == key_file and "is accessible by other users" in str(refused.value)
+    shown = mg("--store", str(alpha.path), "show", "--json")
+    [thought] = json.loads(shown.out)["thoughts"]
+    assert thought["key_file"] == str(key_file)
+    assert changed(before, alpha.path) == []
