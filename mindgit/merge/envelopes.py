@@ -85,18 +85,21 @@ class EnvelopeReader:
         self._repo = repo
         self._strict = strict
         self._dirs: list[pygit2.Tree] = []
-        self._seen_trees: set[pygit2.Oid] = set()
+        self._seen_dirs: set[pygit2.Oid] = set()
         self._known: dict[CID, Envelope | None] = {}
 
     def add(self, tree: pygit2.Tree) -> None:
-        """Look for thoughts in ``tree`` (a state's tree) too."""
-        if tree.id in self._seen_trees:
+        """Look for thoughts in ``tree`` (a state's tree) too: in its thoughts/ tree, unless
+        that tree was added already (states that hold the same thoughts share one)."""
+        if layout.THOUGHTS not in tree:
             return
-        self._seen_trees.add(tree.id)
-        if layout.THOUGHTS in tree:
-            sub = self._repo.get(tree[layout.THOUGHTS].id)
-            if isinstance(sub, pygit2.Tree):
-                self._dirs.append(sub)
+        oid = tree[layout.THOUGHTS].id
+        if oid in self._seen_dirs:
+            return
+        self._seen_dirs.add(oid)
+        sub = self._repo.get(oid)
+        if isinstance(sub, pygit2.Tree):
+            self._dirs.append(sub)
 
     def for_merge(self, base: State | None, ours: State, theirs: State) -> Mapping[CID, Envelope]:
         """The envelopes among the thoughts that not all three states hold."""
