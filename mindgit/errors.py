@@ -8,6 +8,7 @@ single line; anything else is a bug and is reported as such.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 
 class MindgitError(Exception):
@@ -67,6 +68,14 @@ def shown_path(name: object) -> str:
 def counted(n: int, one: str, many: str | None = None) -> str:
     """``n`` and the word for that many: ``1 ref``, ``2 refs`` (``many`` when not ``one`` + s)."""
     return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def listed(items: Sequence[str], limit: int) -> str:
+    """The first ``limit`` items and how many more: ``a, b and 3 more`` (a list a peer or a
+    store may make thousands long stays one line)."""
+    shown = ", ".join(items[:limit])
+    more = len(items) - limit
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 class UsageError(MindgitError):

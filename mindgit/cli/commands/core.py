@@ -23,7 +23,15 @@ from mindgit.cli.options import (
     typed_text,
 )
 from mindgit.cli.output import emit_json, info, table, warn
-from mindgit.errors import DamagedStore, MindgitError, UsageError, as_usage, one_line, quoted
+from mindgit.errors import (
+    DamagedStore,
+    MindgitError,
+    UsageError,
+    as_usage,
+    listed,
+    one_line,
+    quoted,
+)
 
 if TYPE_CHECKING:
     from mindgit.store.verify import Indexes
@@ -598,9 +606,7 @@ def _not_opened(node: dict[str, Any], keys: _Keys, cid: Any) -> dict[str, Any]:
             "key_file": str(broken.path),
         }
     names = [keys.name(did) for did in dids]
-    shown = ", ".join(name or did for did, name in zip(dids[:_NAMED_READERS], names, strict=False))
-    if len(dids) > _NAMED_READERS:
-        shown += f" and {len(dids) - _NAMED_READERS} more"
+    shown = listed([name or did for did, name in zip(dids, names, strict=True)], _NAMED_READERS)
     return {
         "error": f"this node is not a recipient; {shown} can open it",
         "sealed_to": [{"key": did, "name": name} for did, name in zip(dids, names, strict=True)],
