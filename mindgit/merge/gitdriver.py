@@ -559,19 +559,18 @@ def _untidy(
     linked ones to write back: those it lacks, with their blobs in a parent's tree, and those
     git's tree merge took from theirs as bytes that are not what the name says, with ours'."""
     present = _entries(repo, head.tree, dirname)
+    parents = [_entries(repo, p.tree, dirname) for p in head.parents]
     removed = tuple(sorted(set(present) - linked))
     restored: list[tuple[str, pygit2.Oid]] = []
     for name in sorted(linked - set(present)):
-        for parent in head.parents:
-            if name in _names(repo, parent.tree, dirname):
-                sub = repo[parent.tree[dirname].id]
-                assert isinstance(sub, pygit2.Tree)
-                restored.append((name, sub[name].id))
+        for entries in parents:
+            if name in entries:
+                restored.append((name, entries[name]))
                 break
     # Every name is a CID, and git does not check it: a peer's commit that holds other bytes
     # under a thought ours holds too, its manifest unchanged, had git's tree merge take them
     # (only theirs changed that file) into the merge commit, where `mindgit merge` keeps ours'.
-    ours = _entries(repo, head.parents[0].tree, dirname) if head.parents else {}
+    ours = parents[0] if parents else {}
     for name in sorted(linked & set(present)):
         mine = ours.get(name)
         if mine is None or mine == present[name]:
@@ -607,13 +606,6 @@ def _config_true(repo: pygit2.Repository, key: str) -> bool:
         return bool(repo.config.get_bool(key))
     except (KeyError, pygit2.GitError):
         return False
-
-
-def _names(repo: pygit2.Repository, tree: pygit2.Tree, dirname: str) -> set[str]:
-    if dirname not in tree:
-        return set()
-    sub = repo[tree[dirname].id]
-    return {str(e.name) for e in sub} if isinstance(sub, pygit2.Tree) else set()
 
 
 def _entries(repo: pygit2.Repository, tree: pygit2.Tree, dirname: str) -> dict[str, pygit2.Oid]:
