@@ -73,6 +73,24 @@ def envelope_of(data: bytes) -> Envelope | None:
     return Envelope(digest.digest(), frozenset(keys))
 
 
+def verified_blob(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, limit: int) -> bytes | None:
+    """The bytes of blob ``oid`` if they are what ``cid`` names, within ``limit`` bytes; None
+    when they are not, are larger (sized from the header, unread) or cannot be read: git does
+    not check a tree's names, and a peer's tree may hold any bytes under a CID's."""
+    try:
+        _, size = repo.odb.read_header(oid)
+        if size > limit:
+            return None
+        blob = repo.get(oid)
+        if not isinstance(blob, pygit2.Blob):
+            return None
+        data = blob.read_raw()
+        cid.verify(data)
+    except (KeyError, ValueError, pygit2.GitError, MindgitError):
+        return None
+    return data
+
+
 class EnvelopeReader:
     """Reads the envelopes a merge needs from the trees it is given, each thought once.
 
@@ -125,21 +143,15 @@ class EnvelopeReader:
             entry = sub[name]
             if entry.filemode != pygit2.GIT_FILEMODE_BLOB:
                 continue
-            try:
-                # Sized from its header first: no thought is over MAX_THOUGHT_BYTES, and a
-                # peer's blob of 20 MB (100,000 recipients) took seconds and a 6 MB merge
-                # message to read as one.
-                _, size = self._repo.odb.read_header(entry.id)
-                if size > MAX_THOUGHT_BYTES:
-                    continue
-                data = self._repo[entry.id].read_raw()
-                cid.verify(data)
-            except (KeyError, pygit2.GitError, MindgitError):
-                # Lost or damaged here, or bytes that are not this thought: git does not check
-                # a tree's names, and a peer's tree may hold junk under the name of a thought
-                # the base holds, unlinked. Taken as the thought, it hid the base's envelope: a
-                # thought forgotten here and shared there came back. Any other tree's verified
-                # bytes are the same bytes; reading the state says what is wrong with these.
+            # No thought is over MAX_THOUGHT_BYTES, and a peer's blob of 20 MB (100,000
+            # recipients) took seconds and a 6 MB merge message to read as one.
+            data = verified_blob(self._repo, entry.id, cid, MAX_THOUGHT_BYTES)
+            if data is None:
+                # Lost or damaged here, or bytes that are not this thought: a peer's tree may
+                # hold junk under the name of a thought the base holds, unlinked. Taken as the
+                # thought, it hid the base's envelope: a thought forgotten here and shared there
+                # came back. Any other tree's verified bytes are the same bytes; reading the
+                # state says what is wrong with these.
                 continue
             return envelope_of(data)
         if self._strict:

@@ -57,7 +57,7 @@ from mindgit.identity.keys import PublicKey
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import Decision, Envelope, ThoughtDecision, three_way
 from mindgit.merge.engine import merge_bases
-from mindgit.merge.envelopes import EnvelopeReader
+from mindgit.merge.envelopes import EnvelopeReader, verified_blob
 from mindgit.merge.lookup import CONFIG_NODE, FitnessChoice, find_fitness, node_key
 from mindgit.merge.search import ModuleScorer, Resolution, resolve
 from mindgit.store import layout
@@ -584,16 +584,9 @@ def _holds(repo: pygit2.Repository, oid: pygit2.Oid, name: str) -> bool:
     """Whether blob ``oid`` is the block the CID ``name`` names."""
     try:
         cid = CID.parse(name)
-        _, size = repo.odb.read_header(oid)
-        if size > MAX_BLOB_BYTES:
-            return False
-        blob = repo.get(oid)
-        if not isinstance(blob, pygit2.Blob):
-            return False
-        cid.verify(blob.read_raw())
-    except (MindgitError, KeyError, ValueError, pygit2.GitError):
+    except (MindgitError, KeyError, ValueError):
         return False
-    return True
+    return verified_blob(repo, oid, cid, MAX_BLOB_BYTES) is not None
 
 
 def _offset(minutes: int) -> str:
