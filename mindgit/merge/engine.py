@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import pygit2
 
-from mindgit.errors import MindgitError, one_line, quoted
+from mindgit.errors import MindgitError, listed, one_line, quoted
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.merge.core import (
@@ -454,20 +454,12 @@ def thought_decision_line(d: ThoughtDecision) -> str:
     )
     line = f"{what}: {d.winner}' envelope {_cids(kept)} kept, {other}' {_cids(lost)} not"
     if d.dropped:
-        line += f"; no longer shared with {_listed([_did(r) for r in d.dropped])}"
+        line += f"; no longer shared with {listed([_did(r) for r in d.dropped], _LISTED)}"
     return line + "."
 
 
 def _cids(cids: tuple[CID, ...]) -> str:
-    return _listed([str(c) for c in cids]) if cids else "(none)"
-
-
-def _listed(items: Sequence[str]) -> str:
-    """The first :data:`_LISTED` items, and how many more: a peer's envelope may name
-    thousands of recipients, and each was a did in the merge's message and output."""
-    shown = ", ".join(items[:_LISTED])
-    more = len(items) - _LISTED
-    return f"{shown} and {more} more" if more > 0 else shown
+    return listed([str(c) for c in cids], _LISTED) if cids else "(none)"
 
 
 def _did(text: str) -> str:
