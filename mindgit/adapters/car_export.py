@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 import pygit2
 
-from mindgit.adapters.car_history import naming_missing, read_blob, read_tree, state_history
+from mindgit.adapters.car_history import naming_missing, read_tree, state_history
 from mindgit.errors import MindgitError
 from mindgit.ipld.car import write_car
 from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256, base32_decoded
@@ -85,7 +85,7 @@ def export(store: Store, rev: str | None, out: BinaryIO, *, history: bool = Fals
             # As read_state refuses it (`show`, `cat`): a symlink's blob went out as the root,
             # and a gitlink's commit, absent, was reported as a missing object.
             raise layout.StateNotFound(f"{layout.MANIFEST} in tree {tree.id} is not a regular file")
-        data = read_blob(repo, entry.id, f"the manifest of commit {commit}")
+        data = layout.blob(repo, entry.id, f"the manifest of commit {commit}")
         root = state = CID.of(data)
         blocks = _state_blocks(repo, tree, state, lambda: data, seen, counts, set())
     else:
@@ -118,7 +118,7 @@ def _history_blocks(
         blob = item.manifest_blob
 
         def manifest(blob: pygit2.Oid = blob, commit: str = item.commit) -> bytes:
-            return read_blob(repo, blob, f"the manifest of commit {commit}")
+            return layout.blob(repo, blob, f"the manifest of commit {commit}")
 
         yield from _state_blocks(repo, item.tree, item.manifest, manifest, seen, counts, checked)
         key = item.block.cid.to_bytes()
@@ -180,7 +180,7 @@ def _state_blocks(
         key = cid.to_bytes()
         if key in seen:
             continue
-        block = read_blob(repo, entry.id, f"block {name}")
+        block = layout.blob(repo, entry.id, f"block {name}")
         cid.verify(block)
         seen.add(key)
         yield cid, block
@@ -326,7 +326,7 @@ def _find_in_states(
                 )
         elif entry.id not in manifests:
             manifests.add(entry.id)
-            data = read_blob(repo, entry.id, f"the manifest of commit {commit.id}")
+            data = layout.blob(repo, entry.id, f"the manifest of commit {commit.id}")
             if CID.of(data) == cid:
                 return data, None
         for dirname, what in ((layout.THOUGHTS, "thought"), (layout.BLOCKS, "block")):
@@ -338,7 +338,7 @@ def _find_in_states(
                 continue
             found = sub[name]
             if found.filemode == layout.BLOB:
-                return read_blob(repo, found.id, f"block {name}"), None
+                return layout.blob(repo, found.id, f"block {name}"), None
             # As read_thought and read_block refuse it (and verify): an executable's or a
             # symlink's blob was served as the block, a gitlink's commit was "missing". Another
             # state may still hold it as a regular file, which is then what is served.

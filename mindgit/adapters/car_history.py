@@ -169,11 +169,6 @@ def _check_fields(
     return state, tuple(links), message
 
 
-# The bytes of a blob a state's tree names, as layout reads them (car_export and car_import
-# import it from here).
-read_blob = layout.blob
-
-
 def read_tree(repo: pygit2.Repository, oid: pygit2.Oid, what: str) -> pygit2.Object:
     """The object a state's tree names as a subtree (the caller checks that it is a tree)."""
     try:
@@ -306,7 +301,7 @@ def state_history(
             continue
         manifest = manifests.get(entry.id)
         if manifest is None:
-            manifest = CID.of(read_blob(repo, entry.id, f"the manifest of commit {oid}"))
+            manifest = CID.of(layout.blob(repo, entry.id, f"the manifest of commit {oid}"))
             manifests[entry.id] = manifest
         links = tuple(p for p in parents if p is not None)
         try:

@@ -31,7 +31,6 @@ from mindgit.adapters.car_export import manifest_links
 from mindgit.adapters.car_history import (
     HistoryBlock,
     is_history_node,
-    read_blob,
     read_tree,
     split_trailers,
 )
@@ -395,7 +394,7 @@ def _manifest_cid(repo: pygit2.Repository, commit: str) -> CID | None:
         # is a state again. A symlink's blob made it "nothing changed", a gitlink's absent
         # commit a missing object.
         return None
-    return CID.of(read_blob(repo, entry.id, f"the manifest of commit {commit}"))
+    return CID.of(layout.blob(repo, entry.id, f"the manifest of commit {commit}"))
 
 
 def _write(
