@@ -367,7 +367,7 @@ class Verifier:
                 return None
             kind, data = self._odb.read(oid)
         except KeyError:
-            problems.append((layout.MANIFEST, "blob missing"))
+            problems.append((layout.MANIFEST, self._missing_blob(oid)))
             return None
         except pygit2.GitError as e:
             problems.append((layout.MANIFEST, cannot_read(str(oid), e)))
@@ -620,10 +620,13 @@ class Verifier:
         found = f": {cause}" if cause is not None else ""
         return f"tree {oid.hex()} is missing or cannot be read{found}"
 
+    def _missing_blob(self, oid: pygit2.Oid) -> str:
+        return missing_blob(Path(self.repo.path), oid, self._indexes)
+
     def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
         key = (oid, cid, opaque)
         if key not in self._blobs:
-            self._blobs[key] = _blob_problem(self.repo, oid, cid, opaque)
+            self._blobs[key] = _blob_problem(self.repo, oid, cid, opaque, self._indexes)
         return self._blobs[key]
 
 
@@ -774,12 +777,19 @@ _ENTRY_CACHE_ENTRIES = 1 << 20
 MAX_TREE_PROBLEMS = 1000
 
 
-def _blob_problem(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
-    """Why a blob is not the block ``cid`` names; ``opaque`` blocks need no thought schema."""
+def _blob_problem(
+    repo: pygit2.Repository,
+    oid: pygit2.Oid,
+    cid: CID,
+    opaque: bool,
+    indexes: Indexes | None = None,
+) -> str | None:
+    """Why a blob is not the block ``cid`` names; ``opaque`` blocks need no thought schema.
+    Pack indexes read to name a missing blob's damaged pack are kept in ``indexes``."""
     try:
         obj = repo.get(oid)
         if obj is None:
-            return "blob missing"
+            return missing_blob(Path(repo.path), oid, indexes)
         if not isinstance(obj, pygit2.Blob):
             return "not a blob"
         if obj.size > MAX_BLOB_BYTES:
@@ -802,6 +812,20 @@ def _blob_problem(repo: pygit2.Repository, oid: pygit2.Oid, cid: CID, opaque: bo
         except SchemaError as e:
             return e.problem
     return None
+
+
+def missing_blob(gitdir: Path, oid: pygit2.Oid, indexes: Indexes | None = None) -> str:
+    """Why a blob a state names reads as absent, by its id (for `git fsck` and the repair):
+    "blob missing" named neither it nor the pack cut short holding it. Where the store may hold
+    it damaged (:func:`unreadable_cause`: libgit2 leaves a pack cut short out whole, with no
+    error), that is named with the next step, as for a ref's commit (:func:`_missing_tip`)."""
+    cause = unreadable_cause(gitdir, oid, indexes)
+    if cause is None:
+        return f"blob {oid} is missing or cannot be read"
+    return (
+        f"blob {oid} is missing or cannot be read: {cause}; `git fsck` names what is damaged, "
+        f"and {REPAIR}"
+    )
 
 
 def cannot_read(oid: str | None, error: pygit2.GitError) -> str:
