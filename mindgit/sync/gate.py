@@ -425,7 +425,7 @@ def check_commits(
     if not tips:
         return []
     with _hashed_reads(hashed_on_arrival):
-        return _check_commits(repo, trust, tips, hide, max_object_bytes, workers)
+        return _check_commits(repo, trust.pinned(), tips, hide, max_object_bytes, workers)
 
 
 @contextlib.contextmanager

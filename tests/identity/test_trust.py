@@ -444,3 +444,18 @@ def test_a_bounded_key_round_trips_and_bad_heads_are_refused(store: TrustStore) 
         with pytest.raises(InvalidHeads):
             store.add(B, "beta.retired-1", bad)
     assert store.find(B) is None
+
+
+def test_a_pinned_store_keeps_the_trust_it_was_made_with(store: TrustStore) -> None:
+    """One long check sees one trust: neither a later change nor the file's removal reaches a
+    pinned store, and it does not read the file again (the gate looks a key up per commit)."""
+    store.add(A, "alpha")
+    pinned = store.pinned()
+    store.remove("alpha")
+    store.add(B, "beta")
+    assert pinned.find(A) is not None and pinned.find(B) is None
+    assert [n.name for n in pinned.nodes()] == ["alpha"]
+    store.path.unlink()
+    assert pinned.get("alpha").key == A
+    assert store.find(A) is None and store.find(B) is None
+    assert pinned.pinned().find(A) is not None
