@@ -30,7 +30,7 @@ from typing import Any
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError, one_line, quoted
+from mindgit.errors import MindgitError, UsageError, one_line, quoted, shown_path
 from mindgit.identity.keys import DID_PREFIX, PublicKey
 from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.store.refs import read_ref
@@ -38,7 +38,7 @@ from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.store.rotations import RotationOutcome
 from mindgit.sync import refspace
 from mindgit.sync.quarantine import QUARANTINE_DIR
-from mindgit.sync.transport import shown_url
+from mindgit.sync.transport import URL_SHOWN_MAX, cut_url, shown_url
 
 PEERS_DIR = "peers"
 NODE_KEY = "mindgitNode"
@@ -47,28 +47,15 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # The longest URL a peer may have: PATH_MAX, the longest path git (and the system) handles
 # well. The URL is named in every message about the peer; 100 KB made each one 100 KB long.
 URL_MAX = 4096
-# A URL shown in a message is cut past this many characters (its length said).
-URL_SHOWN_MAX = 160
 # The longest a pull or push waits for another with the same peer (a --timeout shorter than
 # this bounds the wait too).
 LOCK_WAIT = 30.0
 
 
-# A scheme and a userinfo that a cut left without its end ('@'): hidden whole.
-_UNFINISHED = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s]*\Z")
-
-
 def _quoted_url(url: str) -> str:
-    """``url`` for a message: credentials hidden (:func:`shown_url`), cut past
-    :data:`URL_SHOWN_MAX` characters as :func:`errors.quoted` cuts. Cut before the credentials
-    are looked for: that search took 20 s on a URL of 100,000 letters; a userinfo the cut leaves
-    unfinished is hidden whole (so is a host cut short, a loss only of what was cut anyway)."""
-    if len(url) <= URL_SHOWN_MAX:
-        return quoted(shown_url(url), URL_SHOWN_MAX)
-    cut = _UNFINISHED.sub(r"\g<scheme>***", shown_url(url[:URL_SHOWN_MAX]))
-    while len(repr(cut)) > URL_SHOWN_MAX + 2:  # escapes take up to 10 characters each
-        cut = cut[:-1]
-    return f"{cut!r}... ({len(url)} characters)"
+    """``url`` for a message, quoted: credentials hidden (:func:`shown_url`), cut past
+    :data:`URL_SHOWN_MAX` characters as :func:`errors.quoted` cuts (:func:`cut_url`)."""
+    return quoted(shown_url(url), URL_SHOWN_MAX) if len(url) <= URL_SHOWN_MAX else cut_url(url)
 
 
 class InvalidPeerName(UsageError):
@@ -161,7 +148,7 @@ class PeerBusy(MindgitError):
         after = f" after {waited:.0f}s" if waited >= 1 else ""
         super().__init__(
             f"another pull or push with peer {name!r} is still running{after}{who}; "
-            f"nothing was changed ({lock} is held)",
+            f"nothing was changed ({shown_path(lock)} is held)",
             # The lock is the kernel's (flock): held means a live process holds it, and removing
             # the file would only let two run at once.
             hint="run this again when the other has finished",

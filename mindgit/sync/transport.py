@@ -47,6 +47,15 @@ _UNREACHABLE = (
     "the remote end hung up unexpectedly",
     "unable to look up",
 )
+# A URL a message names is cut past this many characters (its start quoted, its length said),
+# as errors.shown_path cuts a path: one set by hand in the store's config (`git config
+# remote.x.url`) has no bound, and 100,000 characters made every error about the peer as long.
+URL_SHOWN_MAX = 160
+# git's words in a message: each run of characters with no space longer than WORD_SHOWN_MAX
+# is cut (git quotes the URL, up to 4,096 characters of it, after the message has named it),
+# then the whole past DETAIL_SHOWN_MAX.
+WORD_SHOWN_MAX = 80
+DETAIL_SHOWN_MAX = 300
 
 
 class TransportError(MindgitError):
@@ -63,15 +72,17 @@ class TransportError(MindgitError):
         hint: str = "check the URL with `mindgit remote list`, and that the peer is up",
     ) -> None:
         # Whatever a subclass put in its message, git's words included, never shows the
-        # URL's credentials (nor is recorded with them as the peer's last error).
-        detail = scrub(detail, url)
+        # URL's credentials (nor is recorded with them as the peer's last error). A subclass
+        # names the URL and git's words as message_url and said show them, cut.
+        detail = said(detail, url)
         self.peer = peer
         self.url = shown_url(url)
         self.operation = operation
         self.detail = detail
+        where = message_url(url)
         super().__init__(
             scrub(
-                message or f"{operation} {peer} ({url}) failed: {detail or 'git gave no reason'}",
+                message or f"{operation} {peer} ({where}) failed: {detail or 'git gave no reason'}",
                 url,
             ),
             hint=hint,
@@ -87,7 +98,8 @@ class PeerUnreachable(TransportError):
             url,
             operation,
             detail,
-            message=f"{operation} {peer}: cannot reach {url}: {detail or 'no answer'}",
+            message=f"{operation} {peer}: cannot reach {message_url(url)}: "
+            f"{said(detail, url) or 'no answer'}",
             hint="check that the peer is up and the URL is right (`mindgit remote list`)",
         )
 
@@ -101,7 +113,7 @@ class PeerTimeout(TransportError):
             url,
             operation,
             f"no answer within {timeout:g}s",
-            message=f"{operation} {peer}: {url} did not answer within {timeout:g}s",
+            message=f"{operation} {peer}: {message_url(url)} did not answer within {timeout:g}s",
             hint="the peer may be down or the link slow; raise --timeout if it is only slow",
         )
         self.timeout = timeout
@@ -116,8 +128,8 @@ class ObjectFormatMismatch(TransportError):
             url,
             operation,
             detail,
-            message=f"{operation} {peer}: {url} uses another object format (hash) than this "
-            f"store: {detail}",
+            message=f"{operation} {peer}: {message_url(url)} uses another object format (hash) "
+            f"than this store: {said(detail, url)}",
             hint="mindgit peers are SHA-1 repositories: point the peer at one made with "
             "`git init --bare <path>`",
         )
@@ -132,7 +144,8 @@ class ObjectsRefused(TransportError):
             url,
             operation,
             detail,
-            message=f"{operation} {peer} refused: git found a malformed object: {detail}; "
+            message=f"{operation} {peer} refused: git found a malformed object: "
+            f"{said(detail, url)}; "
             "nothing was changed",
             hint=f"{peer} serves objects no git should accept; tell its owner, or "
             f"`mindgit remote remove {peer}`",
@@ -168,7 +181,7 @@ class LocalWriteFailed(TransportError):
             operation,
             detail,
             message=f"{operation} {peer}: this store could not write what {peer} sent "
-            f"({detail}); nothing was changed",
+            f"({said(detail, url)}); nothing was changed",
             hint="free some disk space (or raise the file size limit) and pull again",
         )
 
@@ -217,6 +230,46 @@ def shown_url(url: str) -> str:
     state file, ``--json``), and a terminal or a log is no place for a password.
     """
     return _USERINFO.sub(lambda m: f"{m['scheme']}{HIDDEN}@" if _secret(m) else m[0], url)
+
+
+# A scheme and a userinfo that a cut left without its end ('@'): hidden whole.
+_UNFINISHED = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s]*\Z")
+
+
+def cut_url(url: str) -> str:
+    """``url`` past :data:`URL_SHOWN_MAX` characters, for a message: its start quoted as
+    :func:`errors.quoted` quotes, its length said, its credentials hidden. Cut before they are
+    looked for (a userinfo the cut leaves unfinished is hidden whole, so is a host cut short: a
+    loss only of what was cut anyway): the search is bounded, but a 100,000-character URL is
+    still searched several times over for each message."""
+    cut = _UNFINISHED.sub(r"\g<scheme>***", shown_url(url[:URL_SHOWN_MAX]))
+    while len(repr(cut)) > URL_SHOWN_MAX + 2:  # escapes take up to 10 characters each
+        cut = cut[:-1]
+    return f"{cut!r}... ({len(url)} characters)"
+
+
+def message_url(url: str) -> str:
+    """``url`` as a one-line message names it: as typed (credentials hidden) up to
+    :data:`URL_SHOWN_MAX` characters, cut past that (:func:`cut_url`), as
+    :func:`errors.shown_path` shows a path."""
+    return shown_url(url) if len(url) <= URL_SHOWN_MAX else cut_url(url)
+
+
+def cut_words(text: str, limit: int = DETAIL_SHOWN_MAX, *, word: int = WORD_SHOWN_MAX) -> str:
+    """``text`` (git's words, a step's) with each run of characters with no space in it
+    longer than ``word`` cut, its length said (git quotes a peer's URL up to 4,096 characters
+    of it: ``unable to access '<url>'``), then the whole cut past ``limit`` characters. Hide
+    credentials first: a cut may leave a userinfo without its '@'."""
+    shown = re.sub(
+        rf"\S{{{word + 1},}}", lambda m: f"{m[0][:word]}... ({len(m[0])} characters)", text
+    )
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(text)} characters)"
+
+
+def said(detail: str, url: str) -> str:
+    """git's words about ``url`` as an error shows them: credentials hidden, then cut
+    (:func:`cut_words`)."""
+    return cut_words(scrub(detail, url))
 
 
 def scrub(text: str, url: str) -> str:

@@ -80,7 +80,11 @@ def _progress(verbose: bool) -> Callable[[Event], None]:
         # Waiting for another pull or push with the peer is shown even without -v: up to 30 s
         # of silence looked like a hang.
         if verbose or event.step == "wait":
-            info(f"{event.peer}: {event.message}")
+            from mindgit.sync.transport import URL_SHOWN_MAX, cut_words
+
+            # A step names the peer's URL ("fetching from <url>"), which no bound keeps short
+            # when set by hand in the store's config: cut as an error's URL is.
+            info(f"{event.peer}: {cut_words(event.message, word=URL_SHOWN_MAX)}")
 
     return show
 
@@ -195,7 +199,7 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
     """Add peer NAME at URL (a path, file://, ssh://, git:// or https:// URL)."""
     from mindgit.identity.keys import PublicKey
     from mindgit.sync.peers import add_peer
-    from mindgit.sync.transport import shown_url
+    from mindgit.sync.transport import message_url, shown_url
 
     if node is not None:
         typed_node(node, "--node")
@@ -204,7 +208,9 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
     if as_json:
         emit_json({"name": peer.name, "url": shown_url(peer.url), "node": peer.node})
         return
-    info(f"added peer {peer.name}: {one_line(shown_url(peer.url))}")
+    # Cut past 160 characters as errors cut it (the 4,096 `remote add` takes made a line as
+    # long); `remote list` shows it whole.
+    info(f"added peer {peer.name}: {one_line(message_url(peer.url))}")
     if peer.node is not None and store.trust.find(PublicKey.parse(peer.node)) is None:
         info(
             f"{peer.node} is not trusted yet; to accept what it signs: "
@@ -219,14 +225,14 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
 def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
     """Forget peer NAME: its remote, last-seen heads and recorded state."""
     from mindgit.sync.peers import remove_peer, typed_peer_name
-    from mindgit.sync.transport import shown_url
+    from mindgit.sync.transport import message_url, shown_url
 
     typed_peer_name(name)
     peer = remove_peer(open_store_from(ctx), name)
     if as_json:
         emit_json({"name": peer.name, "url": shown_url(peer.url), "node": peer.node})
     else:
-        info(f"removed peer {peer.name} ({one_line(shown_url(peer.url))})")
+        info(f"removed peer {peer.name} ({one_line(message_url(peer.url))})")
 
 
 @remote.command("list")
