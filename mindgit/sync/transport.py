@@ -52,9 +52,10 @@ _UNREACHABLE = (
 # remote.x.url`) has no bound, and 100,000 characters made every error about the peer as long.
 URL_SHOWN_MAX = 160
 # git's words in a message: each run of characters with no space longer than WORD_SHOWN_MAX
-# is cut (git quotes the URL, up to 4,096 characters of it, after the message has named it),
-# then the whole past DETAIL_SHOWN_MAX.
-WORD_SHOWN_MAX = 80
+# is cut (git quotes the URL, up to 4,096 characters of it, after the message has named it;
+# a path git names is cut where errors.shown_path cuts one), then the whole past
+# DETAIL_SHOWN_MAX.
+WORD_SHOWN_MAX = URL_SHOWN_MAX
 DETAIL_SHOWN_MAX = 300
 
 
