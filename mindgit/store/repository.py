@@ -159,7 +159,9 @@ class CommitUnreadable(MindgitError):
     def __init__(self, store: Path, rev: str, oid: str, cause: str | None) -> None:
         from mindgit.store.verify import REPAIR
 
-        named = f"commit {oid}" if rev == oid else f"{quoted(rev)} reaches commit {oid}, which"
+        # A revision that is the id, whole or short, names the commit; any other reaches it.
+        whole = rev == oid or (_SHORT_ID.fullmatch(rev) is not None and oid.startswith(rev.lower()))
+        named = f"commit {oid}" if whole else f"{quoted(rev)} reaches commit {oid}, which"
         if cause is not None:
             super().__init__(
                 f"{named} cannot be read: {cause}",
@@ -179,6 +181,8 @@ class CommitUnreadable(MindgitError):
 _WALK = re.compile(r"([^~^:@{}\s]+)((?:[~^][0-9]*)*)")
 _STEP = re.compile(r"([~^])([0-9]*)")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
+# A short id, as git takes one: 4 hex digits or more (libgit2's minimum, GIT_OID_MINPREFIXLEN).
+_SHORT_ID = re.compile(r"[0-9a-fA-F]{4,39}")
 
 
 def _candidates(rev: str) -> list[str]:
@@ -664,7 +668,7 @@ class Store:
         steps) names or reaches on its way that reads as absent, and why (unreadable_cause),
         when something on disk holds it, or the commit is a parent a commit names; else None
         (the revision names nothing: an unknown name, a typo)."""
-        from mindgit.store.verify import unreadable_cause
+        from mindgit.store.verify import listed_by_prefix, unreadable_cause
 
         found = _WALK.fullmatch(rev)
         if found is None:
@@ -682,6 +686,11 @@ class Store:
                         oid = str(self.repo.revparse_single(cand).id)
                 if oid is not None:
                     break
+            if oid is None and _SHORT_ID.fullmatch(base):
+                # libgit2 looks a short id up only among the objects it can read: one in a
+                # pack cut short was an "unknown revision" where its full id was named.
+                listed = listed_by_prefix(self.path, base.lower())
+                oid = listed[0] if len(listed) == 1 else None
             if oid is None:
                 return None
         # Each step as the parent it takes: ~N is N first parents, ^N the Nth, ^0 the commit.

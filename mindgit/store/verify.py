@@ -1007,6 +1007,32 @@ def _pack_listing(gitdir: Path, raw: bytes, indexes: Indexes) -> tuple[str | Non
     return None, unread
 
 
+def listed_by_prefix(gitdir: Path, prefix: str, indexes: Indexes | None = None) -> list[str]:
+    """The ids starting with ``prefix`` (hex, as git abbreviates an id) that the pack indexes
+    list, sorted: libgit2 looks a short id up only among the objects it can read, so one in a
+    pack cut short (which it leaves out whole, with no error) named nothing. Each index is read
+    once into ``indexes``; one that cannot be read lists nothing."""
+    folder = gitdir / "objects" / "pack"
+    try:
+        found = sorted(name for name in os.listdir(folder) if name.endswith(".idx"))
+    except OSError:
+        return []
+    if indexes is None:
+        indexes = {}
+    ids: set[str] = set()
+    for name in found:
+        idx = folder / name
+        if idx not in indexes:
+            try:
+                indexes[idx] = idx.read_bytes()
+            except OSError:
+                indexes[idx] = None
+        data = indexes[idx]
+        if data is not None:
+            ids.update(_index_prefixed(data, prefix))
+    return sorted(ids)
+
+
 _IDX_MAGIC = b"\xfftOc"
 _IDX_V2 = _IDX_MAGIC + b"\x00\x00\x00\x02"
 _FANOUT_BYTES = 256 * 4
@@ -1020,6 +1046,28 @@ def _index_lists(data: bytes, raw: bytes) -> bool | None:
     search."""
     if len(raw) != 20:
         return False
+    read = _index_layout(data)
+    if read is None:
+        return None
+    names, step, fan = read
+    first = raw[0]
+    lo, hi = fan[first - 1] if first else 0, fan[first]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        name = data[names + step * mid : names + step * mid + 20]
+        if name < raw:
+            lo = mid + 1
+        elif name > raw:
+            hi = mid
+        else:
+            return True
+    return False
+
+
+def _index_layout(data: bytes) -> tuple[int, int, list[int]] | None:
+    """Where a pack index's sorted names start, the bytes from one to the next, and its fan-out
+    table (how many names start with a byte up to each); None if ``data`` is no index git
+    writes (version 2 or 1), or one too short for what it claims."""
     if data.startswith(_IDX_V2):
         version, fanout = 2, len(_IDX_V2)
         names, step, per_object = fanout + _FANOUT_BYTES, 20, 20 + 4 + 4  # name, CRC, offset
@@ -1039,18 +1087,36 @@ def _index_lists(data: bytes, raw: bytes) -> bool | None:
         return None
     if any(a > b for a, b in pairwise(fan)):
         return None
-    first = raw[0]
+    return names, step, fan
+
+
+def _index_prefixed(data: bytes, prefix: str) -> list[str]:
+    """The ids a pack index (as :func:`_index_lists` reads it) lists that start with
+    ``prefix`` (2 to 40 hex digits); none if ``data`` is no such index."""
+    read = _index_layout(data)
+    if read is None or not 2 <= len(prefix) <= 40:
+        return []
+    names, step, fan = read
+    try:
+        low = bytes.fromhex(prefix.ljust(40, "0"))
+    except ValueError:
+        return []
+    first = low[0]
     lo, hi = fan[first - 1] if first else 0, fan[first]
-    while lo < hi:
+    end = hi
+    while lo < hi:  # the first name not below ``low``
         mid = (lo + hi) // 2
-        name = data[names + step * mid : names + step * mid + 20]
-        if name < raw:
+        if data[names + step * mid : names + step * mid + 20] < low:
             lo = mid + 1
-        elif name > raw:
-            hi = mid
         else:
-            return True
-    return False
+            hi = mid
+    ids = []
+    for at in range(lo, end):
+        name = data[names + step * at : names + step * at + 20].hex()
+        if not name.startswith(prefix):
+            break
+        ids.append(name)
+    return ids
 
 
 def _shown(ref: str) -> str:
