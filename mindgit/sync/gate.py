@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, one_line, unreadable_object
 from mindgit.identity.keys import PublicKey
 from mindgit.identity.rotation import BadRotation, RotationRecord
 from mindgit.identity.trust import TrustStore
@@ -457,7 +457,7 @@ def _check_commits(
     try:
         commits = list(walk(repo, tips, hide))
     except (KeyError, ValueError, pygit2.GitError) as e:
-        return [Problem(tips[0], f"history cannot be walked ({e}); objects are missing")]
+        return [Problem(tips[0], _unwalkable(e))]
     scanners: list[_Scanner] = []
 
     def scan(share: Sequence[str]) -> tuple[list[tuple[bytes, Problem]], bool]:
@@ -488,6 +488,23 @@ def _check_commits(
     if halves.checks is not None:
         problems.extend(halves.checks)
     return problems
+
+
+def _unwalkable(e: Exception) -> str:
+    """Why libgit2's walk stopped: a commit it reaches is missing (a KeyError naming its id),
+    damaged on disk, or one libgit2 cannot parse (a GitError or ValueError naming no commit:
+    "failed to parse bad commit object", "object is no commit object"). All three were "objects
+    are missing"."""
+    if isinstance(e, KeyError):  # before GitError: libgit2's NotFoundError is both
+        found = _HEX_ID.search(str(e))
+        what = f"commit {found.group()}" if found else "a commit it reaches"
+        return f"history cannot be walked: {what} is missing"
+    if isinstance(e, pygit2.GitError) and unreadable_object(str(e)) is not None:
+        return f"history cannot be walked: {verify.cannot_read(None, e)}"
+    return f"history cannot be walked: a commit it reaches is malformed ({one_line(str(e))})"
+
+
+_HEX_ID = re.compile(r"[0-9a-f]{40}")
 
 
 # ---- signatures and content, in one process or two --------------------------------------------

@@ -357,3 +357,22 @@ def _big_blob(store: Store, commit: str) -> pygit2.Oid:
     thoughts = store.repo[head.tree["thoughts"].id]
     assert isinstance(thoughts, pygit2.Tree)
     return thoughts["big"].id
+
+
+def test_an_unwalkable_history_says_why(store: Store) -> None:
+    """A commit that is not there is named missing; one libgit2 cannot parse, malformed (both
+    were "objects are missing")."""
+    problems = check_commits(store.repo, store.trust, ["2" * 40])
+    assert [p.reason for p in problems] == [
+        f"history cannot be walked: commit {'2' * 40} is missing"
+    ]
+    tree = store.repo[store.head()].peel(pygit2.Commit).tree_id
+    bad = store.repo.odb.write(
+        pygit2.enums.ObjectType.COMMIT, f"tree {tree}\nparent not-an-id\n\nx\n".encode()
+    )
+    problems = check_commits(store.repo, store.trust, [str(bad)])
+    assert len(problems) == 1
+    assert problems[0].reason.startswith(
+        "history cannot be walked: a commit it reaches is malformed ("
+    ), problems[0].reason
+    assert "missing" not in problems[0].reason
