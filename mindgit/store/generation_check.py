@@ -257,7 +257,7 @@ def blob_or_problem(repo: pygit2.Repository, tree: pygit2.Tree, name: str) -> by
         return "not a regular file"
     obj = repo.get(entry.id)
     if obj is None:
-        return "blob missing"
+        return _missing(entry.id)
     if not isinstance(obj, pygit2.Blob):
         return "not a blob"
     data: bytes = obj.read_raw()
@@ -359,10 +359,15 @@ def _read_blob(odb: pygit2.Odb, oid: pygit2.Oid) -> bytes | str:
     try:
         kind, data = odb.read(oid)
     except KeyError:
-        return "blob missing"
+        return _missing(oid)
     if kind != pygit2.enums.ObjectType.BLOB:
         return "not a blob"
     return bytes(data)
+
+
+def _missing(oid: pygit2.Oid) -> str:
+    # Its id, for `git fsck` and the repair docs/store.md gives: as verify names a lost blob.
+    return f"blob {oid} is missing or cannot be read"
 
 
 def _file(odb: pygit2.Odb, entries: Mapping[str, pygit2.Object], name: str) -> bytes | str:
@@ -489,7 +494,7 @@ def _read_state(odb: pygit2.Odb, oid: bytes) -> bytes | str:
     try:
         kind, data = odb.read(pygit2.Oid(raw=oid))
     except KeyError:
-        return "blob missing"
+        return _missing(pygit2.Oid(raw=oid))
     if kind != _BLOB_KIND:
         return "not a blob"
     if len(data) > MAX_MANIFEST_BYTES:
