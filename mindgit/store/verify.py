@@ -616,9 +616,7 @@ class Verifier:
 
     def _missing_tree(self, oid: bytes) -> str:
         """Why a directory's tree ``oid`` cannot be read, where the store may hold it damaged."""
-        cause = unreadable_cause(Path(self.repo.path), oid.hex(), self._indexes)
-        found = f": {cause}" if cause is not None else ""
-        return f"tree {oid.hex()} is missing or cannot be read{found}"
+        return _lost(Path(self.repo.path), "tree", oid.hex(), self._indexes)
 
     def _missing_blob(self, oid: pygit2.Oid) -> str:
         return missing_blob(Path(self.repo.path), oid, self._indexes)
@@ -819,12 +817,18 @@ def missing_blob(gitdir: Path, oid: pygit2.Oid, indexes: Indexes | None = None) 
     "blob missing" named neither it nor the pack cut short holding it. Where the store may hold
     it damaged (:func:`unreadable_cause`: libgit2 leaves a pack cut short out whole, with no
     error), that is named with the next step, as for a ref's commit (:func:`_missing_tip`)."""
+    return _lost(gitdir, "blob", str(oid), indexes)
+
+
+def _lost(gitdir: Path, kind: str, oid: str, indexes: Indexes | None) -> str:
+    """Why the ``kind`` object ``oid`` reads as absent, and, where the store may hold it
+    damaged, the cause and the next step."""
     cause = unreadable_cause(gitdir, oid, indexes)
     if cause is None:
-        return f"blob {oid} is missing or cannot be read"
+        return f"{kind} {oid} is missing or cannot be read"
     return (
-        f"blob {oid} is missing or cannot be read: {cause}; `git fsck` names what is damaged, "
-        f"and {REPAIR}"
+        f"{kind} {oid} is missing or cannot be read: {cause}; `git fsck` names what is "
+        f"damaged, and {REPAIR}"
     )
 
 

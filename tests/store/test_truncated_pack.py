@@ -328,7 +328,8 @@ def test_a_thoughts_tree_in_a_pack_cut_short_is_named_unreadable(
     assert r.code == 1, r
     assert r.out == (
         f"FAIL {head[:12]} (thoughts): tree {tree} is missing or cannot be read: "
-        f"{pack_cause(pack)}\n"
+        f"{pack_cause(pack)}; `git fsck` names what is damaged, and docs/store.md, 'A store "
+        "damaged on disk', says how to repair it\n"
     )
     assert "is not a directory" not in r.out
     assert changed(before, store) == []
