@@ -416,3 +416,15 @@ def test_a_long_part_with_a_bad_end_is_quoted_cut(store: Store, mg: Mg, end: str
     assert f"... ({3000 + len(end)} characters))" in r.err
     assert f"may not end in '{end}'" in r.err
     assert changed(before, store.path) == []
+
+
+def test_a_long_path_a_car_was_exported_to_is_cut(store: Store, mg: Mg, tmp_path: Path) -> None:
+    """The line that says where the CAR went named a path of 3,000 characters whole."""
+    path = tmp_path / "out" / ("d" * 200) / ("e" * 200) / ("f" * 200) / "x.car"
+    path.parent.mkdir(parents=True)
+    r = mg("--store", str(store.path), "export", "--car", str(path))
+    assert r.code == 0, r.err[:500]
+    assert path.stat().st_size > 0
+    line = next(line for line in r.err.splitlines() if line.startswith("exported "))
+    assert f"to {quoted(str(path), 160)}; root " in line
+    assert len(line) < 330, line

@@ -120,7 +120,7 @@ def export(
         click.echo(str(summary.root))
     info(
         f"exported {summary.states} state(s), {summary.blocks} blocks, {summary.bytes} bytes "
-        f"to {'stdout' if car_path == '-' else car_path}; root {summary.root}"
+        f"to {'stdout' if car_path == '-' else shown_path(car_path)}; root {summary.root}"
     )
 
 
