@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
 from mindgit.identity.keys import PublicKey, shown_key_text
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 SHARED_WITH_TRAILER = "Mindgit-Shared-With"
 ENVELOPE_TRAILER = "Mindgit-Envelope"
+# A Mindgit-Envelope trailer longer than this is quoted cut short (a CID of ours is 61).
+_SHOWN_CID = 80
 
 
 def share_problem(
@@ -60,7 +62,10 @@ def share_problem(
     if new != old.with_thoughts(new.thoughts):
         return "a share commit changes nothing but the shared thought"
     if envelope is not None and envelope != str(now):
-        return f"{ENVELOPE_TRAILER} says {envelope} but the new envelope is {now}"
+        # Quoted cut short past a CID's length, as the did above: a peer wrote it, and a
+        # 200,000-character trailer was quoted whole in every verify, pull and hook report.
+        shown = envelope if len(envelope) <= _SHOWN_CID else quoted(envelope, _SHOWN_CID)
+        return f"{ENVELOPE_TRAILER} says {shown} but the new envelope is {now}"
     try:
         before = _sealed(repo, parent.tree, was)
         after = _sealed(repo, tree, now)

@@ -141,6 +141,23 @@ def test_bad_trailers_are_refused(
     assert found.startswith(reason)
 
 
+def test_a_long_envelope_trailer_is_quoted_cut_short(
+    shared: tuple[Store, Store, Store, CID, Sealed], mg: Mg
+) -> None:
+    alpha, _, delta, cid, old = shared
+    with_delta = add_recipient(old, node_keys(alpha), delta.public_key)
+    new = fake_share(
+        alpha, cid, with_delta, delta.public_key.did, **{"Mindgit-Envelope": "b" * 200_000}
+    )
+    (found,) = problems(alpha)
+    assert (
+        found
+        == f"Mindgit-Envelope says {'b' * 80!r}... (200000 characters) but the new envelope is {new}"
+    )
+    r = mg("--store", str(alpha.path), "verify")
+    assert r.code == 1 and len(r.out + r.err) < 1000
+
+
 def test_a_share_label_on_a_plain_commit_is_refused(nodes: Nodes, mg: Mg) -> None:
     (alpha,) = nodes("alpha")
     alpha.update(
