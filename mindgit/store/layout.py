@@ -19,6 +19,7 @@ import pygit2
 
 from mindgit.errors import DamagedStore, MindgitError, one_line, unreadable_object
 from mindgit.ipld.cid import CID
+from mindgit.store.damage import fsck_hint, unreadable_cause
 from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, blob_tree, tree_bytes
 from mindgit.store.state import Block, State, parse_manifest
 
@@ -41,12 +42,9 @@ class StateUnreadable(StateNotFound):
     def __init__(
         self, repo: pygit2.Repository, what: str, oid: pygit2.Oid, cause: str, kind: str = "object"
     ) -> None:
-        from mindgit.store.verify import REPAIR  # lazy: verify imports this module
-
-        store = repo.path.rstrip("/")
         super().__init__(
             f"{what}: {kind} {oid} cannot be read: {cause}",
-            hint=f"`git --git-dir {store} fsck` names what is damaged, and {REPAIR}",
+            hint=fsck_hint(repo.path.rstrip("/")),
         )
         self.oid = str(oid)
         self.cause = cause
@@ -58,8 +56,6 @@ def lost(
     """The error for ``oid`` (``what`` the state calls it: ``thoughts``, ``manifest.json``,
     ``thought <cid>``), which libgit2 reads as absent: unreadable, naming the damaged pack
     or file, when something on disk holds it; else missing."""
-    from mindgit.store.verify import unreadable_cause
-
     cause = unreadable_cause(Path(repo.path), oid)
     if cause is not None:
         return StateUnreadable(repo, what, oid, cause, kind)

@@ -29,6 +29,7 @@ from mindgit.identity.rotation import retired_from
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
 from mindgit.store.config import BadConfigValue, NoValue, config_reader
+from mindgit.store.damage import REPAIR, fsck_hint, listed_by_prefix, unreadable_cause
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import (
     REF_NAME_MAX,
@@ -157,15 +158,13 @@ class CommitUnreadable(MindgitError):
     names that the store lacks (a history cut short)."""
 
     def __init__(self, store: Path, rev: str, oid: str, cause: str | None) -> None:
-        from mindgit.store.verify import REPAIR
-
         # A revision that is the id, whole or short, names the commit; any other reaches it.
         whole = rev == oid or (_SHORT_ID.fullmatch(rev) is not None and oid.startswith(rev.lower()))
         named = f"commit {oid}" if whole else f"{quoted(rev)} reaches commit {oid}, which"
         if cause is not None:
             super().__init__(
                 f"{named} cannot be read: {cause}",
-                hint=f"`git --git-dir {store} fsck` names what is damaged, and {REPAIR}",
+                hint=fsck_hint(store),
             )
         else:
             super().__init__(
@@ -604,8 +603,6 @@ class Store:
         if obj is None:
             # A commit in a pack cut short reads as absent (libgit2 leaves the pack out whole):
             # the ref is sound and the repair can bring the commit back: no hint to delete it.
-            from mindgit.store.verify import REPAIR, unreadable_cause
-
             cause = unreadable_cause(self.path, oid)
             if cause is not None:
                 raise ExperimentAtNoCommit(
@@ -613,7 +610,7 @@ class Store:
                     experiment,
                     oid,
                     f"{oid}, which cannot be read: {cause}",
-                    hint=f"`git --git-dir {self.path} fsck` names what is damaged, and {REPAIR}",
+                    hint=fsck_hint(self.path),
                 )
             raise ExperimentAtNoCommit(
                 self.path, experiment, oid, f"{oid}, which is not in the store"
@@ -668,8 +665,6 @@ class Store:
         steps) names or reaches on its way that reads as absent, and why (unreadable_cause),
         when something on disk holds it, or the commit is a parent a commit names; else None
         (the revision names nothing: an unknown name, a typo)."""
-        from mindgit.store.verify import listed_by_prefix, unreadable_cause
-
         found = _WALK.fullmatch(rev)
         if found is None:
             return None

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mindgit.store.damage import listed_by_prefix
 from mindgit.store.repository import CommitUnreadable, init_store, open_store
-from mindgit.store.verify import listed_by_prefix
 from tests.conftest import Mg, git
 from tests.snapshots import changed, snapshot
 from tests.store.test_truncated_pack import (

@@ -34,7 +34,7 @@ from mindgit.errors import (
 )
 
 if TYPE_CHECKING:
-    from mindgit.store.verify import Indexes
+    from mindgit.store.damage import Indexes
 
 
 class ConfigNotWritten(MindgitError):
@@ -689,12 +689,12 @@ def _damaged(store: Any, oid: str | None, reason: str) -> DamagedStore:
     """The damage line for ``oid``; for one that reads as absent (_absent's reasons: a damaged
     pack or file that verify.unreadable_cause names, or _MISSING), with the repair as the hint
     (git's fsck alone names no pack cut short as the place of the object)."""
-    from mindgit.store.verify import REPAIR
+    from mindgit.store.damage import fsck_hint
 
     damaged = DamagedStore(oid, reason, store=str(store.path))
     if reason == _MISSING or reason.startswith("objects/"):
         what = "missing" if reason == _MISSING else "damaged"
-        damaged.hint = f"`git --git-dir {store.path} fsck` names what is {what}, and {REPAIR}"
+        damaged.hint = fsck_hint(store.path, what)
     return damaged
 
 
@@ -706,8 +706,8 @@ def _on_disk(store: Any, entries: Iterable[Any]) -> Iterator[Any]:
     exit 0. A commit the walk reaches in such a pack is named with its pack, not as missing."""
     import dataclasses
 
+    from mindgit.store.damage import unreadable_cause
     from mindgit.store.history import HistoryIncomplete
-    from mindgit.store.verify import unreadable_cause
 
     indexes: Indexes = {}  # each pack index read once, however many objects are absent
     try:
@@ -730,8 +730,8 @@ def _absent(store: Any, commit_id: str, indexes: Indexes) -> tuple[tuple[str, st
     file holding it, or _MISSING. The pack indexes read are kept in ``indexes``."""
     import pygit2
 
+    from mindgit.store.damage import unreadable_cause
     from mindgit.store.objects import as_commit
-    from mindgit.store.verify import unreadable_cause
 
     repo = store.repo
     found: list[tuple[str, str]] = []
