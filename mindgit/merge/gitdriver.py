@@ -52,7 +52,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
 from mindgit.identity.keys import PublicKey
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import Decision, Envelope, ThoughtDecision, three_way
@@ -116,10 +116,10 @@ class UnmergedBases(MindgitError):
 class NotAClone(MindgitError):
     """git-setup was pointed at something that is not a git work tree."""
 
-    def __init__(self, path: Path, why: str) -> None:
+    def __init__(self, path: Path, why: str, hint: str | None = None) -> None:
         super().__init__(
             f"{path} {why}",
-            hint="run `mindgit git-setup` inside a `git clone` of a store",
+            hint=hint or "run `mindgit git-setup` inside a `git clone` of a store",
         )
         self.path = path
 
@@ -127,8 +127,8 @@ class NotAClone(MindgitError):
 class GitSetupError(MindgitError):
     """A git command that git-setup runs failed."""
 
-    def __init__(self, command: str, detail: str) -> None:
-        super().__init__(f"`{command}` failed: {detail}")
+    def __init__(self, command: str, detail: str, hint: str | None = None) -> None:
+        super().__init__(f"`{command}` failed: {detail}", hint=hint)
         self.command = command
         self.detail = detail
 
@@ -371,7 +371,27 @@ def git_setup(
     has_remote = remote in repo.remotes.names()
     if fetch and not has_remote:
         # Checked before anything is written: a refused setup leaves the clone as it was.
-        raise NotAClone(path, f"has no remote {remote!r} to fetch fitness modules and runs from")
+        raise NotAClone(
+            path,
+            f"has no remote {quoted(remote)} to fetch fitness modules and runs from",
+            hint="`git remote -v` lists the clone's remotes: name one with --remote NAME, or "
+            "set up without fetching: --no-fetch",
+        )
+    if fetch:
+        # Before anything is written too: a fetch that failed (a remote moved, or offline) left
+        # the driver registered without its post-merge hook, under an error, and merges then
+        # kept the envelopes of forgotten thoughts in thoughts/ (docs/merge.md).
+        try:
+            _git(Path(repo.workdir), "fetch", "--quiet", remote, *REFSPECS)
+        except GitSetupError as e:
+            from mindgit.sync.transport import said
+
+            raise GitSetupError(
+                f"git fetch {remote}",
+                said(e.detail, repo.remotes[remote].url or ""),
+                hint="check the remote's URL (`git remote -v`), or set up without fetching: "
+                "mindgit git-setup --no-fetch",
+            ) from None
     git_dir = Path(repo.path)
     attributes = git_dir / "info" / "attributes"
     attributes.parent.mkdir(parents=True, exist_ok=True)
@@ -412,8 +432,6 @@ def git_setup(
         repo.config[CONFIG_NODE] = node.did
     else:
         node = node_key(repo)
-    if fetch:
-        _git(Path(repo.workdir), "fetch", "--quiet", remote)
     hook_path = _install_hook(git_dir, command) if hook else None
     return SetupResult(
         Path(repo.workdir), attributes, driver, refspecs, fetch and bool(refspecs), hook_path, node
@@ -447,9 +465,24 @@ def _git(cwd: Path, *args: str, input: str | None = None, env: dict[str, str] | 
         env={**os.environ, **env} if env else None,
     )
     if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()
-        raise GitSetupError("git " + " ".join(args), detail[-1] if detail else "no output")
+        raise GitSetupError("git " + " ".join(args), _git_said(proc.stderr))
     return proc.stdout
+
+
+def _git_said(stderr: str) -> str:
+    """What a failed git command said, in one line: its first ``fatal:`` or ``error:`` line,
+    else its last. The last alone was often the tail of an advice ("and the repository
+    exists.", of a fetch from a remote that moved)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return _cut_line(line)
+    return _cut_line(lines[-1]) if lines else "no output"
+
+
+def _cut_line(line: str) -> str:
+    """A line of git's, cut past 300 characters (it may quote a long URL or path)."""
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _install_hook(git_dir: Path, command: str | None) -> Path | None:

@@ -302,6 +302,26 @@ def test_git_setup_refuses_what_is_not_a_clone(store: Store, tmp_path: Path) -> 
         git_setup(empty, fetch=False)
 
 
+def test_git_setup_whose_fetch_fails_writes_nothing(store: Store, tmp_path: Path, mg: Mg) -> None:
+    # The fetch ran last: a remote that moved left the driver registered without its post-merge
+    # hook (forgotten thoughts' envelopes then stayed in thoughts/ after merges), under an
+    # error that said only git's last words ("and the repository exists.").
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    git("-C", str(work), "remote", "set-url", "origin", str(tmp_path / "moved"))
+    config = (work / ".git" / "config").read_bytes()
+    r = mg("git-setup", str(work))
+    assert r.code == 1
+    assert "`git fetch origin` failed: fatal: '" in r.err
+    assert "does not appear to be a git repository" in r.err and "--no-fetch" in r.err
+    assert (work / ".git" / "config").read_bytes() == config
+    assert not (work / ".git" / "info" / "attributes").exists()
+    assert not (work / ".git" / "hooks" / "post-merge").exists()
+    r = mg("git-setup", str(work), "--remote", "nope")
+    assert r.code == 1 and "`git remote -v`" in r.err and "--no-fetch" in r.err
+    assert (work / ".git" / "config").read_bytes() == config
+
+
 def test_criss_cross_histories_merge_the_same_under_git(store: Store, tmp_path: Path) -> None:
     store.set_genes([x("x0", 0.0), x("x1", 0.0), x("x2", 0.0)])
     store.fork("dreamer", switch=False)
