@@ -64,6 +64,20 @@ class UnknownBlock(MindgitError):
         self.rev = rev
 
 
+class AmbiguousBlock(MindgitError):
+    """Text that is one memory block's label and another memory's name."""
+
+    def __init__(self, label: str, rev: str, owner: str) -> None:
+        super().__init__(
+            f"{label!r} in {rev} is the label of memory {owner} and the name of memory {label}",
+            hint=f"give the memory's name: {owner} for the block labelled {label!r}, or the "
+            f"label of memory {label} (`mindgit af-info` lists both)",
+        )
+        self.label = label
+        self.rev = rev
+        self.owner = owner
+
+
 class BlockTooLong(MindgitError):
     """A new value longer than the block's character limit."""
 
@@ -132,17 +146,31 @@ def memory_json(node: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def find_memory(store: Store, snap: Snapshot, label: str, rev: str) -> str:
-    """The memory name for ``label``: an exact name, the label's mapped name, or a block's label."""
+    """The memory name for ``label``: the memory whose block has that label, else the memory of
+    that name.
+
+    A block's label comes first: its mapped name may be another block's (labels ``x_y`` and
+    ``x y`` are memories ``x_y`` and ``x_y-2``), and taking the mapped name edited the block
+    labelled ``x_y`` when ``x y`` was asked for. Text that is one block's label and another
+    memory's name (``a:b`` for labels ``a/b`` and ``a:b``) is refused as ambiguous.
+    """
     names = dict(snap.state.memories)
+
+    def labelled(name: str) -> bool:
+        node = dagjson.decode(layout.read_block(store.repo, snap.tree, names[name]))
+        return isinstance(node, dict) and node.get("label") == label
+
+    # Most often the block's memory is its label's mapped name: one block read, not all.
+    mapped = memory_name(label)
+    owner = mapped if mapped in names and labelled(mapped) else None
+    if owner is None:
+        owner = next((name for name in names if name != mapped and labelled(name)), None)
+    if owner is not None and label in names and owner != label:
+        raise AmbiguousBlock(label, rev, owner)
+    if owner is not None:
+        return owner
     if label in names:
         return label
-    mapped = memory_name(label)
-    if mapped in names:
-        return mapped
-    for name, cid in names.items():
-        node = dagjson.decode(layout.read_block(store.repo, snap.tree, cid))
-        if isinstance(node, dict) and node.get("label") == label:
-            return name
     raise UnknownBlock(label, rev, sorted(names))
 
 

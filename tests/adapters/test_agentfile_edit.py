@@ -26,6 +26,7 @@ from mindgit.adapters.agentfile import (
     restore_block,
     set_block,
 )
+from mindgit.adapters.agentfile_blocks import AmbiguousBlock
 from mindgit.adapters.agentfile_json import parse_document, render_document
 from mindgit.cli import main
 from mindgit.store import history
@@ -88,6 +89,44 @@ def test_blocks_are_found_by_label_or_name(store: Store, tmp_path: Path) -> None
     assert e.value.hint == "the blocks there are: system:human"
     with pytest.raises(UnknownBlock):
         restore_block(store, "persona", "a~1", experiment="a")
+
+
+def test_a_label_is_found_before_another_blocks_name(store: Store, tmp_path: Path) -> None:
+    # Labels "x_y" and "x y" are memories x_y and x_y-2: "x y" maps to x_y, the other block's
+    # name, and `block set "x y"` edited the block labelled "x_y".
+    value = {
+        "agents": [{"id": "agent-0", "name": "a", "block_ids": ["b0", "b1", "b2", "b3"]}],
+        "blocks": [
+            {"id": "b0", "label": "x_y", "value": "first"},
+            {"id": "b1", "label": "x y", "value": "second"},
+            {"id": "b2", "label": "a/b", "value": "third"},
+            {"id": "b3", "label": "a:b", "value": "fourth"},
+        ],
+    }
+    write_af(tmp_path / "a.af", value)
+    [agent] = import_af(store, tmp_path / "a.af")
+    assert agent.memories == ("x_y", "x_y-2", "a:b", "a:b-2")
+
+    def values() -> dict[str, str]:
+        return {b["label"]: b["value"] for b in exported(store, "a", tmp_path)["blocks"]}
+
+    set_block(store, "x y", "by label", experiment="a")
+    assert values() == {"x_y": "first", "x y": "by label", "a/b": "third", "a:b": "fourth"}
+    set_block(store, "x_y-2", "by name", experiment="a")
+    assert values()["x y"] == "by name"
+    restore_block(store, "x y", "a~2", experiment="a")
+    assert values() == {"x_y": "first", "x y": "second", "a/b": "third", "a:b": "fourth"}
+    # "a:b" is the label of memory a:b-2 and the name of memory a:b (label "a/b"): refused,
+    # nothing written; each block is still reached by its other spelling.
+    head = store.head("a")
+    with pytest.raises(AmbiguousBlock, match="label of memory a:b-2 and the name of memory a:b"):
+        set_block(store, "a:b", "which?", experiment="a")
+    with pytest.raises(AmbiguousBlock):
+        restore_block(store, "a:b", "a~1", experiment="a")
+    assert store.head("a") == head
+    set_block(store, "a/b", "3", experiment="a")
+    set_block(store, "a:b-2", "4", experiment="a")
+    assert values() == {"x_y": "first", "x y": "second", "a/b": "3", "a:b": "4"}
 
 
 def test_a_value_with_a_lone_surrogate_round_trips(store: Store, tmp_path: Path) -> None:
