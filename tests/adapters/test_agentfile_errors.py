@@ -340,6 +340,10 @@ def test_the_cli_export_of_a_state_that_is_no_agent_writes_nothing(
     r = mg("--store", str(store.path), "af-info", "main")
     assert r.code == 1 and r.err.count("\n") == 1 and "main holds no imported agent" in r.err
     assert "agents to export or describe" in r.err
+    # Without REV, the experiment is named, not its head's commit id.
+    for args in (("-e", "main"), ()):
+        r = mg("--store", str(store.path), "af-info", *args)
+        assert r.code == 1 and "error: experiment main holds no imported agent" in r.err
 
 
 def test_an_export_where_nothing_can_be_written(store: Store, tmp_path: Path, mg: Mg) -> None:

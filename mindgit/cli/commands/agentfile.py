@@ -163,11 +163,18 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
 @click.pass_context
 def af_info(ctx: click.Context, rev: str | None, experiment: str | None, as_json: bool) -> None:
     """An imported agent: model, memory blocks, tools, message count, genes."""
-    from mindgit.adapters.agentfile import describe
+    from mindgit.adapters.agentfile import NotAnImportedAgent, describe
 
     store = open_store_from(ctx)
-    target = rev if rev is not None else store.head(experiment)
-    s = describe(store, target)
+    if rev is not None:
+        s = describe(store, rev)
+    else:
+        try:
+            s = describe(store, store.head(experiment))
+        except NotAnImportedAgent:
+            # Said of the head's commit id: "2a3b81f95d72... holds no imported agent" named
+            # neither the experiment asked for (-e) nor the current one.
+            raise NotAnImportedAgent(f"experiment {store.experiment(experiment)}") from None
     if as_json:
         emit_json(
             {
