@@ -34,7 +34,14 @@ from mindgit.merge.core import (
 )
 from mindgit.merge.envelopes import EnvelopeReader
 from mindgit.merge.lookup import FitnessChoice, find_fitness, find_module, module_cache
-from mindgit.merge.search import CHOOSE_A_MODULE, MergeConflict, ModuleScorer, Scorer, resolve
+from mindgit.merge.search import (
+    CHOOSE_A_MODULE,
+    LISTED_PATTERNS,
+    MergeConflict,
+    ModuleScorer,
+    Scorer,
+    resolve,
+)
 from mindgit.store import layout
 from mindgit.store.fitness_store import FITNESS_FILE
 from mindgit.store.generation import GENERATION_FILE, RUN_FILE
@@ -102,8 +109,9 @@ class MergeBasesConflict(MergeConflict):
     ) -> None:
         MindgitError.__init__(
             self,
-            f"the merge bases of {into} and {theirs} ({', '.join(b[:12] for b in bases)}) "
-            f"changed {len(patterns)} pattern(s) differently ({', '.join(patterns)}) and no "
+            f"the merge bases of {into} and {theirs} ({listed([b[:12] for b in bases], _LISTED)}) "
+            f"changed {len(patterns)} pattern(s) differently "
+            f"({listed(patterns, LISTED_PATTERNS)}) and no "
             "fitness module decides; nothing was changed",
             hint=CHOOSE_A_MODULE,
         )

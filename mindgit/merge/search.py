@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, listed
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import KINDS, Conflict, Decision, Side, ThreeWay
@@ -43,6 +43,9 @@ ENTRY_FITNESS = "fitness"
 Result = float | FitnessFailure
 
 
+# Conflicting patterns an error names, at most (--json's "conflicts" has them all): 3,000
+# conflicting genes made one line of 87 KB.
+LISTED_PATTERNS = 12
 CHOOSE_A_MODULE = (
     "pass --fitness NAME|CID|PATH, or set a default: `mindgit config set fitness NAME` "
     "in a store, `git config mindgit.fitness NAME` in a clone (a run picks the module "
@@ -56,7 +59,8 @@ class MergeConflict(MindgitError):
     def __init__(self, patterns: Sequence[str]) -> None:
         super().__init__(
             f"both sides changed {len(patterns)} pattern(s) differently "
-            f"({', '.join(patterns)}) and no fitness module decides; nothing was changed",
+            f"({listed(patterns, LISTED_PATTERNS)}) and no fitness module decides; nothing was "
+            "changed",
             hint=CHOOSE_A_MODULE,
         )
         self.patterns = tuple(patterns)

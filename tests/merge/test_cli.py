@@ -83,6 +83,24 @@ def test_merge_errors_are_one_line_and_exit_1(store: Store, mg: Mg) -> None:
     assert store.head("main") == head
 
 
+def test_many_conflicts_are_named_in_a_short_line(store: Store, mg: Mg) -> None:
+    # Every conflicting pattern was named: 3,000 conflicting genes made an 87 KB error line.
+    genes = [f"gene_{i:04d}" for i in range(300)]
+    diverge(
+        store,
+        ours=[x(g, 1.0) for g in genes],
+        theirs=[x(g, 2.0) for g in genes],
+        start=[x(g, 0.0) for g in genes],
+    )
+    head = store.head("main")
+    r = mg("--store", str(store.path), "merge", "dreamer")
+    assert r.code == 1 and len(r.err.splitlines()) == 1 and len(r.err) < 600
+    assert f"300 pattern(s) differently ({', '.join(genes[:12])} and 288 more)" in r.err
+    r = mg("--store", str(store.path), "merge", "dreamer", "--json")
+    assert r.code == 1 and json.loads(r.out)["conflicts"] == genes
+    assert store.head("main") == head
+
+
 def disk(store: Store) -> dict[str, bytes]:
     """Every file of the store but the compiled-module cache (a private, local cache: compiling
     a module is not a change to the store), with its bytes."""
