@@ -10,6 +10,7 @@ import pygit2
 
 from mindgit.errors import DamagedStore, MindgitError, unreadable_object
 from mindgit.ipld.cid import CID
+from mindgit.store.damage import Indexes, fsck_hint, unreadable_cause
 from mindgit.store.genome import Gene
 from mindgit.store.layout import read_blocks, read_thoughts
 from mindgit.store.objects import as_commit
@@ -58,35 +59,100 @@ def log(
     start = store.head() if rev is None else store.resolve(rev)
     if verifier is None:
         verifier = Verifier(store.repo, store.trust)
-    for commit in _newest_first(store.repo, start, limit):
-        result = verifier.check_commit(str(commit.id))
-        reasons = tuple(str(p.reason) for p in result.problems)
-        damaged = tuple(d for d in map(damage, reasons) if d is not None)
-        if result.ok:
-            status = "good"
-        elif damaged:
-            # Not a verdict on the commit: what it holds could not be read from this disk.
-            status = "damaged"
-        elif any(r == "unsigned commit" for r in reasons):
-            status = "unsigned"
-        elif any(r.startswith("bad signature") for r in reasons):
-            status = "bad"
-        elif result.signer is not None and result.trusted_as is None:
-            status = "untrusted"
-        else:
-            status = "invalid"
-        yield LogEntry(
-            commit=str(commit.id),
-            parents=tuple(str(p) for p in commit.parent_ids),
-            time=commit.commit_time,
-            summary=commit.message.splitlines()[0] if commit.message else "",
-            signer=result.signer.did if result.signer else None,
-            trusted_as=result.trusted_as,
-            status=status,
-            problems=reasons,
-            manifest=trailer(commit.message, "Mindgit-State"),
-            damaged=damaged,
-        )
+    indexes: Indexes = {}  # each pack index read once, however many objects are absent
+    try:
+        for commit in _newest_first(store.repo, start, limit):
+            yield _entry(store, commit, verifier, indexes)
+    except HistoryIncomplete as e:
+        # A commit the walk reaches in a pack cut short is named with its pack, not as missing.
+        cause = unreadable_cause(store.path, e.oid, indexes) if e.oid is not None else None
+        if cause is None:
+            raise
+        raise damaged_store(store, e.oid, cause) from None
+
+
+def _entry(store: Store, commit: pygit2.Commit, verifier: Verifier, indexes: Indexes) -> LogEntry:
+    result = verifier.check_commit(str(commit.id))
+    reasons = tuple(str(p.reason) for p in result.problems)
+    damaged = tuple(d for d in map(damage, reasons) if d is not None)
+    if not result.ok and any("missing" in r for r in reasons):
+        # An object of the state that reads as absent (in a pack cut short, which libgit2
+        # leaves out whole, or gone after a partial repair) is damage, as bytes that cannot be
+        # read are: the commit was listed "invalid", a verdict on a sound commit.
+        damaged += _absent(store, str(commit.id), indexes)
+    if result.ok:
+        status = "good"
+    elif damaged:
+        # Not a verdict on the commit: what it holds could not be read from this disk.
+        status = "damaged"
+    elif any(r == "unsigned commit" for r in reasons):
+        status = "unsigned"
+    elif any(r.startswith("bad signature") for r in reasons):
+        status = "bad"
+    elif result.signer is not None and result.trusted_as is None:
+        status = "untrusted"
+    else:
+        status = "invalid"
+    return LogEntry(
+        commit=str(commit.id),
+        parents=tuple(str(p) for p in commit.parent_ids),
+        time=commit.commit_time,
+        summary=commit.message.splitlines()[0] if commit.message else "",
+        signer=result.signer.did if result.signer else None,
+        trusted_as=result.trusted_as,
+        status=status,
+        problems=reasons,
+        manifest=trailer(commit.message, "Mindgit-State"),
+        damaged=damaged,
+    )
+
+
+# Why an object a state names is absent when nothing on disk holds it (see _absent).
+MISSING = "missing: no pack index lists it and no loose file holds it"
+
+
+def damaged_store(store: Store, oid: str | None, reason: str) -> DamagedStore:
+    """The error for the object ``oid`` of a log entry's ``damaged``; for one that reads as
+    absent (a damaged pack or file that unreadable_cause names, or MISSING) with the repair as
+    the hint (git's fsck alone names no pack cut short as the place of the object)."""
+    error = DamagedStore(oid, reason, store=str(store.path))
+    if reason == MISSING or reason.startswith("objects/"):
+        error.hint = fsck_hint(store.path, "missing" if reason == MISSING else "damaged")
+    return error
+
+
+def _absent(store: Store, commit_id: str, indexes: Indexes) -> tuple[tuple[str | None, str], ...]:
+    """Each object of ``commit_id``'s state that the store reads as absent (its tree, the
+    manifest, the thoughts/ and blocks/ trees and their blobs), with why: the damaged pack or
+    file holding it, or MISSING. The pack indexes read are kept in ``indexes``."""
+    repo = store.repo
+    found: list[tuple[str | None, str]] = []
+
+    def read(oid: pygit2.Oid | str) -> pygit2.Object | bool | None:
+        try:
+            obj = repo.get(oid)
+        except pygit2.GitError:
+            return False  # there, damaged: verify names it in its own words
+        if obj is None:
+            found.append((str(oid), unreadable_cause(store.path, oid, indexes) or MISSING))
+        return obj
+
+    found_commit = read(commit_id)
+    commit = as_commit(found_commit) if isinstance(found_commit, pygit2.Object) else None
+    if commit is None:
+        return ()
+    root = read(commit.tree_id)
+    for entry in root if isinstance(root, pygit2.Tree) else ():
+        sub = read(entry.id)
+        if entry.name in ("thoughts", "blocks") and isinstance(sub, pygit2.Tree):
+            for leaf in sub:
+                try:
+                    there = leaf.id in repo
+                except pygit2.GitError:
+                    there = True  # damaged, as above
+                if not there:
+                    read(leaf.id)
+    return tuple(found)
 
 
 def _newest_first(

@@ -159,3 +159,26 @@ def test_a_state_whose_objects_all_read_is_not_marked(tmp_path: Path, mg: Mg) ->
     r = mg("--store", str(store), "log", "main~1")
     assert (r.code, r.err) == (0, "")
     assert [row.split()[3] for row in r.out.splitlines()] == ["good", "good"]
+
+
+@pytest.mark.parametrize("gone", [False, True], ids=["cut", "set-aside"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_library_log_marks_the_commit_damaged(tmp_path: Path, case: str, gone: bool) -> None:
+    """What `mindgit log` lists, history.log gives: the marking lived in the CLI, and the
+    library's log called the same commit `invalid`."""
+    from mindgit.store import history
+
+    store = tmp_path / "s"
+    head, oid, _ = packed_alone(store, case)
+    reason = pack_cause(the_pack(store))
+    if gone:
+        set_aside(store)
+        reason = MISSING
+    entries = list(history.log(open_store(store)))
+    assert [(e.commit, e.status) for e in entries] == [
+        (head, "damaged"),
+        *[(c, "good") for c in history_below(store, head)],
+    ]
+    assert (oid, reason) in entries[0].damaged
+    error = history.damaged_store(open_store(store), oid, reason)
+    assert error.hint == REPAIR_HINT.format(store=store, what="missing" if gone else "damaged")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -32,9 +32,6 @@ from mindgit.errors import (
     one_line,
     quoted,
 )
-
-if TYPE_CHECKING:
-    from mindgit.store.damage import Indexes
 
 
 class ConfigNotWritten(MindgitError):
@@ -371,7 +368,7 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
     snap = store.snapshot(target)
-    entry = next(_on_disk(store, log(store, snap.commit, limit=1)))
+    entry = next(log(store, snap.commit, limit=1))
     thoughts = []
     keys = _Keys(store)
     for cid, raw in read_thoughts(store.repo, snap.tree, sorted(snap.state.thoughts, key=str)):
@@ -633,9 +630,9 @@ def log(
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
     if not as_json:
-        _log_lines(store, _on_disk(store, history.log(store, target, limit=max_count)))
+        _log_lines(store, history.log(store, target, limit=max_count))
         return
-    entries = list(_on_disk(store, history.log(store, target, limit=max_count)))
+    entries = list(history.log(store, target, limit=max_count))
     damaged = _damage(store, entries)
     _emit_or_damaged(
         [
@@ -677,89 +674,10 @@ def _log_lines(store: Any, entries: Iterable[Any]) -> None:
 
 def _damage(store: Any, entries: Iterable[Any]) -> list[DamagedStore]:
     """Each object the log entries could not read, once, in the order met."""
+    from mindgit.store.history import damaged_store
+
     found = dict.fromkeys(d for e in entries for d in e.damaged)
-    return [_damaged(store, oid, reason) for oid, reason in found]
-
-
-# Why an object a state names is absent when nothing on disk holds it (see _absent).
-_MISSING = "missing: no pack index lists it and no loose file holds it"
-
-
-def _damaged(store: Any, oid: str | None, reason: str) -> DamagedStore:
-    """The damage line for ``oid``; for one that reads as absent (_absent's reasons: a damaged
-    pack or file that verify.unreadable_cause names, or _MISSING), with the repair as the hint
-    (git's fsck alone names no pack cut short as the place of the object)."""
-    from mindgit.store.damage import fsck_hint
-
-    damaged = DamagedStore(oid, reason, store=str(store.path))
-    if reason == _MISSING or reason.startswith("objects/"):
-        what = "missing" if reason == _MISSING else "damaged"
-        damaged.hint = fsck_hint(store.path, what)
-    return damaged
-
-
-def _on_disk(store: Any, entries: Iterable[Any]) -> Iterator[Any]:
-    """Each log entry, a commit whose state names an object that reads as absent (in a pack cut
-    short, which libgit2 leaves out whole, or gone after a partial repair) marked ``damaged``
-    with those objects, as a commit holding an object whose bytes are damaged is: verify said
-    only "missing", and the commit was listed as ``invalid`` (a verdict on a sound commit) with
-    exit 0. A commit the walk reaches in such a pack is named with its pack, not as missing."""
-    import dataclasses
-
-    from mindgit.store.damage import unreadable_cause
-    from mindgit.store.history import HistoryIncomplete
-
-    indexes: Indexes = {}  # each pack index read once, however many objects are absent
-    try:
-        for e in entries:
-            if e.status != "good" and any("missing" in p for p in e.problems):
-                absent = _absent(store, e.commit, indexes)
-                if absent:
-                    e = dataclasses.replace(e, status="damaged", damaged=(*e.damaged, *absent))
-            yield e
-    except HistoryIncomplete as e:
-        cause = unreadable_cause(store.path, e.oid, indexes) if e.oid is not None else None
-        if cause is None:
-            raise
-        raise _damaged(store, e.oid, cause) from None
-
-
-def _absent(store: Any, commit_id: str, indexes: Indexes) -> tuple[tuple[str, str], ...]:
-    """Each object of ``commit_id``'s state that the store reads as absent (its tree, the
-    manifest, the thoughts/ and blocks/ trees and their blobs), with why: the damaged pack or
-    file holding it, or _MISSING. The pack indexes read are kept in ``indexes``."""
-    import pygit2
-
-    from mindgit.store.damage import unreadable_cause
-    from mindgit.store.objects import as_commit
-
-    repo = store.repo
-    found: list[tuple[str, str]] = []
-
-    def read(oid: Any) -> Any:
-        try:
-            obj = repo.get(oid)
-        except pygit2.GitError:
-            return False  # there, damaged: verify names it in its own words
-        if obj is None:
-            found.append((str(oid), unreadable_cause(store.path, oid, indexes) or _MISSING))
-        return obj
-
-    commit = as_commit(read(commit_id))
-    if not commit:
-        return ()
-    root = read(commit.tree_id)
-    for entry in root if isinstance(root, pygit2.Tree) else ():
-        sub = read(entry.id)
-        if entry.name in ("thoughts", "blocks") and isinstance(sub, pygit2.Tree):
-            for leaf in sub:
-                try:
-                    there = leaf.id in repo
-                except pygit2.GitError:
-                    there = True  # damaged, as above
-                if not there:
-                    read(leaf.id)
-    return tuple(found)
+    return [damaged_store(store, oid, reason) for oid, reason in found]
 
 
 def _emit_or_damaged(listed: Any, key: str, damaged: Sequence[DamagedStore]) -> None:
@@ -930,7 +848,7 @@ def experiments(ctx: click.Context, delete: str | None, force: bool, as_json: bo
             )
             continue
         row: dict[str, Any] = {"name": name, "current": name == current, "head": head}
-        entry = next(_on_disk(store, history.log(store, head, limit=1, verifier=verifier)))
+        entry = next(history.log(store, head, limit=1, verifier=verifier))
         row.update(signer=entry.trusted_as or entry.signer, signature=entry.status)
         try:
             snap = read.get(head) or read.setdefault(head, store.snapshot(head))
