@@ -243,7 +243,11 @@ def _result_data(r: Any) -> dict[str, Any]:
     }
 
 
-def _report(r: Any, as_json: bool, experiment_exists: bool = True) -> None:
+def _report(
+    r: Any, as_json: bool, experiment_exists: bool = True, stopped: str | None = None
+) -> None:
+    """The run's summary; ``stopped`` says what to do after Ctrl-C, where the resume command
+    would not work as printed (the demo's node is elsewhere, or gone)."""
     if as_json:
         emit_json(_result_data(r))
     else:
@@ -274,7 +278,7 @@ def _report(r: Any, as_json: bool, experiment_exists: bool = True) -> None:
         elif r.complete:
             info("the best state is already the experiment's state; nothing new was committed")
     if r.stopped:
-        info(f"stopped; continue with `mindgit evolve --resume {r.run_id}`")
+        info(stopped or f"stopped; continue with `mindgit evolve --resume {r.run_id}`")
         exit_with(130)
 
 
@@ -826,7 +830,18 @@ def demo(keep_dir: str | None, generations: int, seed: int, as_json: bool) -> No
         if not as_json:
             info(f"demo node at {result.store} ({'kept' if keep else 'removed afterwards'})")
             info(f"fitness module rastrigin {result.module} (higher is fitter; best is 0)")
-        _report(result.result, as_json)
+        # `mindgit evolve --resume RUN` alone resumes in the user's store, not the demo's: a
+        # kept node is named with --store, and a temporary one is removed with its run.
+        run_id = result.result.run_id
+        if keep is not None:
+            node = shlex.quote(str(Path(result.store).absolute()))
+            stopped = f"stopped; continue with `mindgit --store {node} evolve --resume {run_id}`"
+        else:
+            stopped = (
+                "stopped; the demo node was temporary and is removed, so its run cannot be "
+                "resumed (`mindgit demo --keep DIR` keeps the node)"
+            )
+        _report(result.result, as_json, stopped=stopped)
 
     if keep is not None:
         from mindgit.cli.options import refuse_inside_any_store
