@@ -211,16 +211,52 @@ def set_block(store: Store, label: str, value: str, *, experiment: str | None = 
 def restore_block(
     store: Store, label: str, from_rev: str, *, experiment: str | None = None
 ) -> Commit:
-    """A new signed commit in which memory block ``label`` is as it was at ``from_rev``."""
+    """A new signed commit in which memory block ``label`` is as it was at ``from_rev``.
+
+    The block replaces the one with its label in the experiment, whatever that one's memory is
+    named (another agent's experiment may name it otherwise: labels ``x_y`` and ``x y`` are
+    memories ``x_y`` and ``x_y-2`` in one agent, ``x y`` alone is ``x_y``); a label the
+    experiment lacks is a memory added, under a name no other memory has.
+    """
     exp = store.experiment(experiment)
     source = store.snapshot(from_rev)
     name = find_memory(store, source, label, from_rev)
     cid = source.state.memory(name)
     data = layout.read_block(store.repo, source.tree, cid)
+    node = dagjson.decode(data)
+    real = node.get("label") if isinstance(node, dict) else None
+    snap = store.snapshot(exp)
 
     def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
         memories = dict(state.memories)
-        memories[name] = cid
+        target = name
+        if isinstance(real, str):
+            here = snap if state.memories == snap.state.memories else store.snapshot(exp)
+            target = _labelled(store, here, real) or _free_name(name, real, memories)
+        memories[target] = cid
         return state.with_memories(memories), {cid: data}
 
     return store.update(change, f"block restore {label} from {from_rev}", experiment=exp)
+
+
+def _labelled(store: Store, snap: Snapshot, label: str) -> str | None:
+    """The memory of ``snap`` whose block has ``label``, its mapped name looked at first."""
+    names = dict(snap.state.memories)
+    mapped = memory_name(label)
+    order = ([mapped] if mapped in names else []) + [n for n in names if n != mapped]
+    for name in order:
+        node = dagjson.decode(layout.read_block(store.repo, snap.tree, names[name]))
+        if isinstance(node, dict) and node.get("label") == label:
+            return name
+    return None
+
+
+def _free_name(name: str, label: str, memories: Mapping[str, CID]) -> str:
+    """``name`` if no memory has it, else the label's name with the first free suffix: the
+    block another memory of that name holds has another label (:func:`_labelled` found none)."""
+    if name not in memories:
+        return name
+    base, n = memory_name(label), 1
+    while (candidate := base if n == 1 else _suffixed(base, n)) in memories:
+        n += 1
+    return check_block_name("memory", candidate)

@@ -129,6 +129,48 @@ def test_a_label_is_found_before_another_blocks_name(store: Store, tmp_path: Pat
     assert values() == {"x_y": "first", "x y": "second", "a/b": "3", "a:b": "4"}
 
 
+def test_a_block_restored_from_another_agent_replaces_the_one_with_its_label(
+    store: Store, tmp_path: Path
+) -> None:
+    # In "a", labels "x_y" and "x y" are memories x_y and x_y-2; in "b", "x y" alone is x_y.
+    # Restoring "x y" from b put it under b's name, over the block labelled "x_y": that block
+    # was lost, and the export held two blocks labelled "x y", which import-af refuses.
+    def agent(name: str, labels: list[str]) -> dict[str, Any]:
+        ids = [f"{name}-{n}" for n in range(len(labels))]
+        return {
+            "agents": [{"id": "agent-0", "name": name, "block_ids": ids}],
+            "blocks": [
+                {"id": i, "label": label, "value": f"{name} {label}"}
+                for i, label in zip(ids, labels, strict=True)
+            ],
+        }
+
+    write_af(tmp_path / "a.af", agent("a", ["x_y", "x y"]))
+    write_af(tmp_path / "b.af", agent("b", ["x y", "x_y-2", "z"]))
+    import_af(store, tmp_path / "a.af")
+    import_af(store, tmp_path / "b.af")
+    assert [n for n, _ in store.state("b").memories] == ["x_y", "x_y-2", "z"]
+
+    def values() -> dict[str, str]:
+        blocks = exported(store, "a", tmp_path)["blocks"]
+        labels = [b["label"] for b in blocks]
+        assert len(set(labels)) == len(labels)
+        return {b["label"]: b["value"] for b in blocks}
+
+    restore_block(store, "x y", "b", experiment="a")
+    assert values() == {"x_y": "a x_y", "x y": "b x y"}
+    assert dict(store.state("a").memories)["x_y-2"] == store.state("b").memory("x_y")
+    # A label "a" lacks is added, under a name no memory of "a" has (b's x_y-2 is taken).
+    restore_block(store, "x_y-2", "b", experiment="a")
+    restore_block(store, "z", "b", experiment="a")
+    assert values() == {"x_y": "a x_y", "x y": "b x y", "x_y-2": "b x_y-2", "z": "b z"}
+    assert {n for n, _ in store.state("a").memories} == {"x_y", "x_y-2", "x_y-2-2", "z"}
+    out = tmp_path / "out.af"
+    export_af(store, "a", out)
+    [back] = import_af(store, out, name="back")
+    assert len(back.memories) == 4
+
+
 def test_a_value_with_a_lone_surrogate_round_trips(store: Store, tmp_path: Path) -> None:
     import_af(store, AGENT_FILES / "memgpt_agent.af", name="m")
     set_block(store, "persona", "odd \ud800 text", experiment="m")
