@@ -176,12 +176,69 @@ class CommitUnreadable(MindgitError):
         self.cause = cause
 
 
-# A revision whose walk _unreadable_on_the_way follows: a name or id, then ~N and ^N steps.
+# A revision whose walk unreadable_on_the_way follows: a name or id, then ~N and ^N steps.
 _WALK = re.compile(r"([^~^:@{}\s]+)((?:[~^][0-9]*)*)")
 _STEP = re.compile(r"([~^])([0-9]*)")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 # A short id, as git takes one: 4 hex digits or more (libgit2's minimum, GIT_OID_MINPREFIXLEN).
 _SHORT_ID = re.compile(r"[0-9a-fA-F]{4,39}")
+
+
+def unreadable_on_the_way(
+    repo: pygit2.Repository, gitdir: Path, rev: str
+) -> tuple[str, str | None] | None:
+    """The commit ``rev`` (a full commit id, or a name or id followed by ``~N``/``^N``
+    steps) names or reaches on its way in ``repo`` (its git directory ``gitdir``) that reads as
+    absent, and why (unreadable_cause), when something on disk holds it, or the commit is a
+    parent a commit names; else None (the revision names nothing: an unknown name, a typo)."""
+    found = _WALK.fullmatch(rev)
+    if found is None:
+        return None
+    base, steps = found[1], found[2]
+    oid: str | None = base if _HEX40.fullmatch(base) else None
+    if oid is None:
+        for cand in _candidates(base):
+            try:
+                oid = read_ref(repo, cand)
+            except (RefError, ValueError, UnicodeError):
+                oid = None
+            if oid is None:
+                with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+                    oid = str(repo.revparse_single(cand).id)
+            if oid is not None:
+                break
+        if oid is None and _SHORT_ID.fullmatch(base):
+            # libgit2 looks a short id up only among the objects it can read: one in a
+            # pack cut short was an "unknown revision" where its full id was named.
+            listed = listed_by_prefix(gitdir, base.lower())
+            oid = listed[0] if len(listed) == 1 else None
+        if oid is None:
+            return None
+    # Each step as the parent it takes: ~N is N first parents, ^N the Nth, ^0 the commit.
+    # (A generator: `main~99999999999` is no list of that many steps.)
+    parents = (
+        i
+        for op, count in _STEP.findall(steps)
+        for i in (itertools.repeat(1, int(count or 1)) if op == "~" else [int(count or 1)])
+        if i
+    )
+    at: str = oid
+    obj: pygit2.Object | None = None
+    for i in itertools.chain([0], parents):
+        if i:
+            commit = as_commit(obj)
+            if commit is None or i > len(commit.parent_ids):
+                return None  # no such parent: the revision names nothing
+            at = str(commit.parent_ids[i - 1])
+        try:
+            obj = repo.get(at)
+        except pygit2.GitError:
+            return None  # damaged bytes: the revparse that failed said so already
+        if obj is None:
+            cause = unreadable_cause(gitdir, at)
+            # A parent a commit names is no typo, even when nothing on disk holds it.
+            return (at, cause) if cause is not None or i else None
+    return None
 
 
 def _candidates(rev: str) -> list[str]:
@@ -646,7 +703,7 @@ class Store:
             except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
                 raise NotACommit(rev, obj.type_str) from None
             return str(commit.id)
-        unreadable = self._unreadable_on_the_way(rev)
+        unreadable = unreadable_on_the_way(self.repo, self.path, rev)
         if unreadable is not None:
             # "unknown experiment or revision" sent the user looking for a typo, where the
             # commit is there and the store's repair can bring it back.
@@ -659,60 +716,6 @@ class Store:
                 f"refs/runs/{rev} names its last generation",
             )
         raise UnknownRef(rev)
-
-    def _unreadable_on_the_way(self, rev: str) -> tuple[str, str | None] | None:
-        """The commit ``rev`` (a full commit id, or a name or id followed by ``~N``/``^N``
-        steps) names or reaches on its way that reads as absent, and why (unreadable_cause),
-        when something on disk holds it, or the commit is a parent a commit names; else None
-        (the revision names nothing: an unknown name, a typo)."""
-        found = _WALK.fullmatch(rev)
-        if found is None:
-            return None
-        base, steps = found[1], found[2]
-        oid: str | None = base if _HEX40.fullmatch(base) else None
-        if oid is None:
-            for cand in _candidates(base):
-                try:
-                    oid = read_ref(self.repo, cand)
-                except (RefError, ValueError, UnicodeError):
-                    oid = None
-                if oid is None:
-                    with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
-                        oid = str(self.repo.revparse_single(cand).id)
-                if oid is not None:
-                    break
-            if oid is None and _SHORT_ID.fullmatch(base):
-                # libgit2 looks a short id up only among the objects it can read: one in a
-                # pack cut short was an "unknown revision" where its full id was named.
-                listed = listed_by_prefix(self.path, base.lower())
-                oid = listed[0] if len(listed) == 1 else None
-            if oid is None:
-                return None
-        # Each step as the parent it takes: ~N is N first parents, ^N the Nth, ^0 the commit.
-        # (A generator: `main~99999999999` is no list of that many steps.)
-        parents = (
-            i
-            for op, count in _STEP.findall(steps)
-            for i in (itertools.repeat(1, int(count or 1)) if op == "~" else [int(count or 1)])
-            if i
-        )
-        at: str = oid
-        obj: pygit2.Object | None = None
-        for i in itertools.chain([0], parents):
-            if i:
-                commit = as_commit(obj)
-                if commit is None or i > len(commit.parent_ids):
-                    return None  # no such parent: the revision names nothing
-                at = str(commit.parent_ids[i - 1])
-            try:
-                obj = self.repo.get(at)
-            except pygit2.GitError:
-                return None  # damaged bytes: the revparse that failed said so already
-            if obj is None:
-                cause = unreadable_cause(self.path, at)
-                # A parent a commit names is no typo, even when nothing on disk holds it.
-                return (at, cause) if cause is not None or i else None
-        return None
 
     def fork(self, name: str, *, start: str | None = None, switch: bool = True) -> str:
         """A new experiment at ``start`` (default: the current experiment's head)."""

@@ -461,3 +461,24 @@ def test_log_names_the_pack_of_a_commit_its_walk_cannot_read(
     r = mg("--store", str(store), "log", "-n", "1")
     assert r.code == 0 and r.out.startswith(f"{head[:12]} ")
     assert changed(before, store) == []
+
+
+def test_verify_with_a_trust_file_names_a_commit_in_a_pack_cut_short(
+    store: Path, mg: Mg, tmp_path: Path
+) -> None:
+    """`verify --trust FILE` (any git repository, a CI checkout) resolved revisions itself and
+    called such a commit an unknown revision; it names it as a store does."""
+    trust = tmp_path / "allowed_signers"
+    trust.write_text(mg("--store", str(store), "trust", "export").out)
+    main = tips(store)["refs/heads/main"]
+    pack = the_pack(store)
+    cut(pack)
+    before = snapshot(store)
+    for rev, named in ((main, main), ("main~1", "main~1"), (main[:10], main)):
+        r = mg("--store", str(store), "verify", "--trust", str(trust), rev)
+        assert r.code == 1, r
+        assert r.err == unreadable_commit(store.resolve(), named, main, pack_cause(pack)), rev
+    r = mg("--store", str(store), "verify", "--trust", str(trust), "0" * 40)
+    assert r.code == 1, r
+    assert r.err.startswith(f"mindgit: error: unknown experiment or revision {'0' * 40!r} ")
+    assert changed(before, store) == []

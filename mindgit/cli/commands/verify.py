@@ -30,11 +30,16 @@ class _Target:
             return str(self.store.resolve(rev))
         import pygit2
 
-        from mindgit.store.repository import UnknownRef
+        from mindgit.store.repository import CommitUnreadable, UnknownRef, unreadable_on_the_way
 
         try:
             commit = self.repo.revparse_single(rev).peel(pygit2.Commit)
         except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            # As a store names it: a commit in a pack cut short is no unknown revision.
+            gitdir = Path(self.repo.path)
+            unreadable = unreadable_on_the_way(self.repo, gitdir, rev)
+            if unreadable is not None:
+                raise CommitUnreadable(gitdir, rev, *unreadable) from None
             raise UnknownRef(rev) from None
         return str(commit.id)
 
