@@ -35,8 +35,9 @@ bases), and fails, leaving a conflict, when one is in none of them.
 of a memory or data conflict, drops a block that one side stopped using even when the merged
 manifest still links it under another name, keeps an envelope one side shared of a thought the
 other forgot, and takes theirs' file under a name both sides link when only theirs changed it
-(git does not check that it hashes to its name). :func:`tidy_blocks` (run by the ``post-merge`` hook that ``git-setup``
-installs) rewrites both of the merge commit to exactly what the merged manifest links, so the
+(git does not check that it hashes to its name). :func:`tidy_blocks` (run by the ``post-merge``
+hook that ``git-setup`` installs, and by its ``post-commit`` hook for a merge concluded by
+``git commit`` after a conflict) rewrites both of the merge commit to exactly what the merged manifest links, so the
 commit holds the same tree as ``mindgit merge`` writes.
 """
 
@@ -79,6 +80,10 @@ REFSPECS = (f"+{FITNESS_PREFIX}*:{FITNESS_PREFIX}*", f"+{RUNS_PREFIX}*:{RUNS_PRE
 NO_RENAMES = (("merge.renames", "false"), ("pull.twohead", "recursive"))
 PULL_REBASE = "pull.rebase"
 HOOK = "post-merge"
+# The same tidy after `git commit`, which concludes a merge that stopped on a conflict (or ran
+# with --no-commit): git runs no post-merge hook then, and the merge commit kept in thoughts/
+# the envelope one side shared of a thought the other forgot.
+COMMIT_HOOK = "post-commit"
 HOOK_MARK = "# written by mindgit git-setup"
 VIRTUAL_BASE_FLAG = "--virtual-base"
 # What the driver leaves as git's virtual merge base when it cannot merge the merge bases: not a
@@ -347,6 +352,7 @@ class SetupResult:
     fetched: bool
     hook: Path | None
     node: PublicKey | None = None
+    commit_hook: Path | None = None
 
 
 def git_setup(
@@ -433,8 +439,16 @@ def git_setup(
     else:
         node = node_key(repo)
     hook_path = _install_hook(git_dir, command) if hook else None
+    commit_hook = _install_hook(git_dir, command, COMMIT_HOOK) if hook else None
     return SetupResult(
-        Path(repo.workdir), attributes, driver, refspecs, fetch and bool(refspecs), hook_path, node
+        Path(repo.workdir),
+        attributes,
+        driver,
+        refspecs,
+        fetch and bool(refspecs),
+        hook_path,
+        node,
+        commit_hook,
     )
 
 
@@ -485,9 +499,9 @@ def _cut_line(line: str) -> str:
     return line if len(line) <= 300 else line[:297] + "..."
 
 
-def _install_hook(git_dir: Path, command: str | None) -> Path | None:
+def _install_hook(git_dir: Path, command: str | None, name: str = HOOK) -> Path | None:
     hooks = git_dir / "hooks"
-    path = hooks / HOOK
+    path = hooks / name
     if path.exists() and HOOK_MARK not in path.read_text(errors="replace"):
         return None
     prefix = command if command is not None else f"{shlex.quote(sys.executable)} -m mindgit"

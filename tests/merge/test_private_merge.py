@@ -217,6 +217,64 @@ def test_git_merge_keeps_a_forgotten_thought_forgotten(nodes: Nodes, tmp_path: P
     assert git("-C", str(work), "status", "--porcelain") == ""
 
 
+def test_a_merge_committed_after_a_conflict_keeps_a_forgotten_thought_forgotten(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    # git runs no post-merge hook for a merge concluded by `git commit` after a conflict: the
+    # envelope the other side shared of the thought this side forgot stayed in thoughts/,
+    # readable by its recipients. git-setup's post-commit hook tidies that commit too.
+    alpha, _beta, _gamma, c1 = forked(nodes)
+    alpha.set_genes([x("x0", 1.0)])
+    alpha.forget(c1)
+    _, c2 = share(alpha, c1, "beta", experiment="other")
+    alpha.set_genes([x("x0", 2.0)], experiment="other")
+    work = clone(alpha, tmp_path / "work")
+    assert (work / ".git" / "hooks" / "post-commit").exists()
+
+    proc = git_merge(work, "origin/other")
+    assert proc.returncode == 1 and "both sides changed 1 pattern(s) differently" in proc.stderr
+    assert (work / "thoughts" / str(c2)).exists()
+    git("-C", str(work), "checkout", "--ours", "manifest.json")
+    git("-C", str(work), "add", "manifest.json")
+    done = subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=Ada",
+            "-c",
+            "user.email=ada@example.invalid",
+            "commit",
+            "-q",
+            "--no-edit",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "thoughts/ (1 unlinked removed, 0 restored) tidied" in done.stderr
+    assert str(c2) not in git("-C", str(work), "ls-tree", "--name-only", "HEAD:thoughts")
+    assert not (work / "thoughts" / str(c2)).exists()
+    assert git("-C", str(work), "rev-list", "--parents", "-n", "1", "HEAD").count(" ") == 2
+    assert git("-C", str(work), "status", "--porcelain") == ""
+    # An ordinary commit after it is left as it is.
+    head = git("-C", str(work), "rev-parse", "HEAD").strip()
+    git(
+        "-C",
+        str(work),
+        "-c",
+        "user.name=Ada",
+        "-c",
+        "user.email=ada@example.invalid",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "plain",
+    )
+    assert git("-C", str(work), "rev-parse", "HEAD~1").strip() == head
+
+
 def test_git_merge_of_shares_on_both_sides_matches_mindgit(nodes: Nodes, tmp_path: Path) -> None:
     alpha, _beta, _gamma, c1 = forked(nodes)
     _, ours = share(alpha, c1, "beta")

@@ -255,6 +255,7 @@ def git_setup(
                 "refspecs": list(result.refspecs),
                 "fetched": result.fetched,
                 "hook": None if result.hook is None else str(result.hook),
+                "commit_hook": None if result.commit_hook is None else str(result.commit_hook),
                 "node": None if result.node is None else result.node.did,
             }
         )
@@ -265,6 +266,11 @@ def git_setup(
         info(f"fetched fitness modules and runs from {remote}")
     if result.hook is None and not no_hook:
         info("a post-merge hook exists already: blocks/ is not tidied after merges")
+    if result.commit_hook is None and not no_hook:
+        info(
+            "a post-commit hook exists already: a merge committed after a conflict is not "
+            "tidied (run `mindgit merge-driver --tidy` after it)"
+        )
     if result.node is None:
         info(
             "no node key known: runs will not pick the fitness module "
