@@ -653,6 +653,25 @@ def read_run_tip(repo: pygit2.Repository, run_id: str) -> RunTip | None:
 def read_generation_commit(repo: pygit2.Repository, commit_id: str) -> RunTip:
     """A generation commit's run, record and tree (strictly parsed); a commit, tree or file
     missing from the repository is :class:`RunFormatError` naming the commit and the object."""
+    commit, (run_raw, record_raw) = _generation_files(repo, commit_id, RUN_FILE, GENERATION_FILE)
+    info = RunInfo.decode(run_raw)
+    record = GenerationRecord.decode(record_raw, info.params)
+    experiment = _trailer(commit.message, TRAILER_EXPERIMENT)
+    return RunTip(info.run_id, commit_id, info, record, commit.tree, experiment)
+
+
+def read_generation_run(repo: pygit2.Repository, commit_id: str) -> RunInfo:
+    """A generation commit's run (``run.json`` alone, strictly parsed), failing as
+    :func:`read_generation_commit` does: what names a run needs no record decoded."""
+    _, (run_raw,) = _generation_files(repo, commit_id, RUN_FILE, GENERATION_FILE, read=1)
+    return RunInfo.decode(run_raw)
+
+
+def _generation_files(
+    repo: pygit2.Repository, commit_id: str, *names: str, read: int | None = None
+) -> tuple[pygit2.Commit, list[bytes]]:
+    """The commit and the bytes of its files ``names`` (the first ``read`` of them; each must
+    be there)."""
     where = f"commit {commit_id[:12]}"
     try:
         obj = repo.get(commit_id)
@@ -662,17 +681,12 @@ def read_generation_commit(repo: pygit2.Repository, commit_id: str) -> RunTip:
         if commit is None:
             raise RunFormatError(commit_id, "is not a commit")
         tree = commit.tree
-        for name in (RUN_FILE, GENERATION_FILE):
+        for name in names:
             if name not in tree:
                 raise RunFormatError(where, f"holds no {name}: not a generation")
-        run_raw = repo[tree[RUN_FILE].id].read_raw()
-        record_raw = repo[tree[GENERATION_FILE].id].read_raw()
+        return commit, [repo[tree[name].id].read_raw() for name in names[:read]]
     except (KeyError, pygit2.GitError) as e:
         raise RunFormatError(where, unreadable(e)) from None
-    info = RunInfo.decode(run_raw)
-    record = GenerationRecord.decode(record_raw, info.params)
-    experiment = _trailer(commit.message, TRAILER_EXPERIMENT)
-    return RunTip(info.run_id, commit_id, info, record, tree, experiment)
 
 
 def unreadable(e: KeyError | pygit2.GitError) -> str:

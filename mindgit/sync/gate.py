@@ -835,10 +835,11 @@ def _tip_kind_problems(
 
 def _run_ref_problems(repo: pygit2.Repository, ref: str, new: str) -> Iterator[Problem]:
     """A run ref is named by its run's id: another name would list one run twice."""
-    from mindgit.store.generation import read_generation_commit
+    from mindgit.store.generation import read_generation_run
 
     try:
-        run_id = read_generation_commit(repo, new).run_id
+        # The tip's record was checked with its tree: only its run is read again here.
+        run_id = read_generation_run(repo, new).run_id
     except MindgitError as e:
         yield Problem(new, f"not a readable run generation: {e}", ref)
         return
