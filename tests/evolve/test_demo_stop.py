@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.evolve.test_kill import DRIVER
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+from tests.evolve.test_kill import DRIVER, evolve_process, wait_for_pause
 
 
 def _demo_stopped(args: list[str], runs: Path, tmp: Path) -> tuple[str, str]:
@@ -64,3 +65,32 @@ def test_a_stopped_kept_demo_names_its_node_in_the_resume_command(tmp_path: Path
     )
     assert found.returncode == 2, found.stderr.decode()
     assert f"run {run} was started with seed 7, not 8" in found.stderr.decode()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT")
+def test_a_second_ctrl_c_names_the_command_that_resumes(tmp_path: Path) -> None:
+    # The second Ctrl-C stops at once; it said "interrupted" and nothing more. The run is
+    # held inside its third write (the writer inline, so in this process) while both come.
+    store = tmp_path / "s"
+    new_store(store, float_genes(4))
+    marker = tmp_path / "paused"
+    env = {"MINDGIT_EVOLVE_FORK": "0", "PAUSE_POINT": "before-ref", "PAUSE_AT": "2"}
+    args = ["--fitness", str(RASTRIGIN), "--generations", "30", "--population", "8", "-q"]
+    proc = evolve_process(store, args, {**env, "PAUSE_MARKER": str(marker)})
+    wait_for_pause(proc, marker)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # two signals at once are one to Python
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    line = err.decode().strip().splitlines()[-1]
+    assert line.startswith("mindgit: error: interrupted (hint: `mindgit evolve --resume "), line
+    run = line.split("--resume ", 1)[1].split("`", 1)[0]
+    # The run it names is the one to resume, and resuming finishes it.
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, "--store", str(store), "evolve", "--resume", run, "-q"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert "generations 30/30" in done.stdout.decode()

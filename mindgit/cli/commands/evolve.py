@@ -159,6 +159,28 @@ class _Stopper:
         info("stopping after this generation is committed (Ctrl-C again to stop at once)")
 
 
+class StoppedAtOnce(MindgitError):
+    """A second Ctrl-C stopped a run at once (as safe as a crash): said with the command that
+    resumes it, as the first Ctrl-C's stop is. The type stays KeyboardInterrupt for --json."""
+
+    exit_code = 130
+    kind = "KeyboardInterrupt"
+
+    def __init__(self, resume: str | None) -> None:
+        hint = None if resume is None else f"`{resume}` continues the run"
+        super().__init__("interrupted", hint=hint)
+
+
+def _resume_command(run_id: str | None, experiment: str | None, store: str | None = None) -> str:
+    """The command that resumes ``run_id`` (or, not known yet, the experiment's run)."""
+    where = "" if store is None else f"--store {shlex.quote(store)} "
+    if run_id is not None:
+        return f"mindgit {where}evolve --resume {run_id}"
+    if experiment is not None:
+        return f"mindgit {where}evolve -e {shlex.quote(experiment)} --resume"
+    return f"mindgit {where}evolve --resume"
+
+
 @contextmanager
 def _interruptible() -> Iterator[_Stopper]:
     stopper = _Stopper()
@@ -177,6 +199,7 @@ class _Progress:
         self._task: Any = None
         self._enabled = enabled
         self._last = 0.0
+        self.run_id: str | None = None  # once a generation is bred
         if enabled and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import (
@@ -210,6 +233,8 @@ class _Progress:
 
     def __call__(self, p: Any) -> None:
         from mindgit.evolve.chart import label
+
+        self.run_id = p.run_id
 
         best = "-" if p.best is None else label(p.best)
         mean = "-" if p.mean is None else label(p.mean)
@@ -283,10 +308,19 @@ def _report(
 
 
 def _run_with_progress(
-    as_json: bool, quiet: bool, call: Callable[[Any, Callable[[], bool]], Any]
+    as_json: bool,
+    quiet: bool,
+    call: Callable[[Any, Callable[[], bool]], Any],
+    resume: Callable[[str | None], str | None],
 ) -> Any:
+    """``call`` under the progress display and Ctrl-C; after a second Ctrl-C, which stops at
+    once, ``resume(run id)`` is the command that resumes it (None if nothing can)."""
     with _interruptible() as stopper, _Progress(not quiet and not as_json) as progress:
-        return call(progress, stopper)
+        try:
+            return call(progress, stopper)
+        except KeyboardInterrupt:
+            # "interrupted" alone left the user to find --resume in the docs.
+            raise StoppedAtOnce(resume(progress.run_id)) from None
 
 
 @click.command()
@@ -440,7 +474,12 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
                 should_stop=stop,
             )
 
-    result = _run_with_progress(as_json, opts["quiet"], call)
+    result = _run_with_progress(
+        as_json,
+        opts["quiet"],
+        call,
+        lambda bred: _resume_command(bred or run_id, opts["experiment"]),
+    )
     from mindgit.store.refs import read_ref
     from mindgit.store.repository import HEADS
 
@@ -826,7 +865,12 @@ def demo(keep_dir: str | None, generations: int, seed: int, as_json: bool) -> No
                 path, generations=generations, seed=seed, on_progress=progress, should_stop=stop
             )
 
-        result = _run_with_progress(as_json, False, call)
+        def resume(bred: str | None) -> str | None:
+            if keep is None:
+                return None  # the node is removed on the way out
+            return _resume_command(bred, None, str(Path(path).absolute()))
+
+        result = _run_with_progress(as_json, False, call, resume)
         if not as_json:
             info(f"demo node at {result.store} ({'kept' if keep else 'removed afterwards'})")
             info(f"fitness module rastrigin {result.module} (higher is fitter; best is 0)")
@@ -834,8 +878,8 @@ def demo(keep_dir: str | None, generations: int, seed: int, as_json: bool) -> No
         # kept node is named with --store, and a temporary one is removed with its run.
         run_id = result.result.run_id
         if keep is not None:
-            node = shlex.quote(str(Path(result.store).absolute()))
-            stopped = f"stopped; continue with `mindgit --store {node} evolve --resume {run_id}`"
+            command = _resume_command(run_id, None, str(Path(result.store).absolute()))
+            stopped = f"stopped; continue with `{command}`"
         else:
             stopped = (
                 "stopped; the demo node was temporary and is removed, so its run cannot be "
