@@ -239,6 +239,10 @@ def find_module(repo: pygit2.Repository, spec: str) -> CID:
 def _module(repo: pygit2.Repository, spec: str) -> tuple[CID, bytes]:
     """A module by name, CID or path. A path's module is read, not added to the store: a merge
     (a dry run above all) changes nothing but the experiment it merges into."""
+    if not spec.strip():
+        # No module has an empty name, and Path("") is the working directory: the library
+        # said "cannot read fitness module .: not a file" (the CLI refuses it before).
+        raise UnknownFitness(spec)
     stored = _stored(repo, spec)
     if stored is not None:
         return stored

@@ -14,6 +14,7 @@ from mindgit.identity.keys import NodeKey
 from mindgit.identity.sshsig import sign
 from mindgit.merge import MergeConflict, merge
 from mindgit.merge.lookup import find_fitness, latest_run, node_key
+from mindgit.store.fitness_store import UnknownFitness
 from mindgit.store.generation import RUNS_PREFIX, RunParams
 from mindgit.store.repository import Store, init_store
 from mindgit.store.settings import BadConfigValue
@@ -167,3 +168,16 @@ def test_a_clone_names_its_node_in_config(rastrigin: Store, tmp_path: Path) -> N
     with pytest.raises(BadConfigValue) as raised:
         node_key(repo)
     assert "b3Blbn" not in str(raised.value) and "not shown" in str(raised.value)
+
+
+@pytest.mark.parametrize("spec", ["", " "])
+def test_an_empty_module_is_unknown_to_the_library_too(store: Store, spec: str) -> None:
+    # Path("") is the working directory: "cannot read fitness module .: not a file".
+    store.set_genes([x("x0", 0.0)])
+    store.fork("dreamer", switch=False)
+    store.set_genes([x("x0", 1.0)])
+    store.set_genes([x("x0", 2.0)], experiment="dreamer")
+    head = store.head("main")
+    with pytest.raises(UnknownFitness, match="no fitness module named"):
+        merge(store, "dreamer", fitness=spec)
+    assert store.head("main") == head
