@@ -218,3 +218,16 @@ def test_every_refusal_is_one_line_exit_1_and_changes_nothing(
         assert message in r.err and len(r.err.strip().splitlines()) == 1, (args, r.err)
         assert SECRET not in r.err + r.out and " x" not in r.err
         assert _refs(alpha) == before, args
+
+
+def test_keys_apply_of_no_key_chain_says_how_to_get_one(nodes: Nodes, mg: Mg) -> None:
+    # An unknown revision's hint named `mindgit experiments`, which lists no key chain; an
+    # empty one was an unknown revision (exit 1), where every other command's is a usage error.
+    (beta,) = nodes("beta")
+    trust = beta.trust.path.read_bytes()
+    r = mg("--store", str(beta.path), "keys", "apply", "nope")
+    assert r.code == 1 and "unknown experiment or revision 'nope'" in r.err
+    assert "git fetch <peer> refs/keys/announce" in r.err and "experiments" not in r.err
+    r = mg("--store", str(beta.path), "keys", "apply", "")
+    assert r.code == 2 and "REVS is empty" in r.err
+    assert beta.trust.path.read_bytes() == trust

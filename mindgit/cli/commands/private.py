@@ -118,11 +118,23 @@ def keys_apply(ctx: click.Context, revs: tuple[str, ...], as_json: bool) -> None
     Only rotations signed by a trusted node's current key are accepted; any other is refused
     and nothing changes.
     """
+    from mindgit.cli.options import typed_rev
+    from mindgit.store.repository import UnknownRef
     from mindgit.store.rotations import apply_rotations
     from mindgit.sync.peers import follow_rotations
 
+    for rev in revs:
+        typed_rev(rev, "REVS")
     store = open_store_from(ctx)
-    outcomes = apply_rotations(store, revs)
+    try:
+        outcomes = apply_rotations(store, revs)
+    except UnknownRef as e:
+        # The hint named `mindgit experiments`, which lists no key chain.
+        raise UnknownRef(
+            e.rev,
+            hint="fetch a node's key chain first: git fetch <peer> refs/keys/announce, then "
+            "mindgit keys apply FETCH_HEAD (pull and sync fetch and apply them)",
+        ) from None
     follow_rotations(store, outcomes)  # a peer expected to sign with a replaced key
     if as_json:
         emit_json(
