@@ -42,6 +42,22 @@ class ThoughtNotFound(MindgitError):
         self.cid = cid
 
 
+class ThoughtUnreadable(MindgitError):
+    """A thought the merge base or the side merged into holds, which ``mindgit merge`` cannot
+    read from the store (its object lost or damaged): taken as a thought of its own, a forgotten
+    thought the other side shared came back."""
+
+    def __init__(self, cid: CID, holder: str) -> None:
+        super().__init__(
+            f"thought {cid}, which {holder} holds, cannot be read from the store (its object is "
+            "missing or damaged), so the merge cannot tell whether it is a private thought "
+            "shared on the other side; nothing was changed",
+            hint="run `git fsck` on the store (docs/store.md says how to repair a damaged store)",
+        )
+        self.cid = cid
+        self.holder = holder
+
+
 def envelope_of(data: bytes) -> Envelope | None:
     """What ``data``, a thought's bytes (the caller has checked they hash to its name), says
     of it as a private thought; None for a note or for bytes that are not an envelope.
@@ -96,7 +112,9 @@ class EnvelopeReader:
 
     ``strict``: a thought found in none of the trees is :class:`ThoughtNotFound` (the git merge
     driver, which is handed manifests and must find their thoughts); otherwise it is taken as a
-    thought of its own.
+    thought of its own when only theirs holds it (the merge then refuses to take it, unread),
+    and is :class:`ThoughtUnreadable` when the base or ours holds it: those trees are this
+    store's own, and a lost envelope there let a thought forgotten on one side come back shared.
     """
 
     def __init__(self, repo: pygit2.Repository, *, strict: bool = False) -> None:
@@ -105,6 +123,8 @@ class EnvelopeReader:
         self._dirs: list[pygit2.Tree] = []
         self._seen_dirs: set[pygit2.Oid] = set()
         self._known: dict[CID, Envelope | None] = {}
+        # Thoughts found in none of the trees (as bytes that hash to their names).
+        self._unread: set[CID] = set()
 
     def add(self, tree: pygit2.Tree) -> None:
         """Look for thoughts in ``tree`` (a state's tree) too: in its thoughts/ tree, unless
@@ -123,7 +143,11 @@ class EnvelopeReader:
         """The envelopes among the thoughts that not all three states hold."""
         old = base.thoughts if base is not None else frozenset()
         changed = (old | ours.thoughts | theirs.thoughts) - (old & ours.thoughts & theirs.thoughts)
-        return self.envelopes(changed)
+        found = self.envelopes(changed)
+        for cid in sorted(changed & self._unread, key=str):
+            if cid in old or cid in ours.thoughts:
+                raise ThoughtUnreadable(cid, "the merge base" if cid in old else "ours")
+        return found
 
     def envelopes(self, cids: Iterable[CID]) -> Mapping[CID, Envelope]:
         found: dict[CID, Envelope] = {}
@@ -156,4 +180,5 @@ class EnvelopeReader:
             return envelope_of(data)
         if self._strict:
             raise ThoughtNotFound(cid)
+        self._unread.add(cid)
         return None

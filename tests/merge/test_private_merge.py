@@ -193,6 +193,27 @@ def test_cli_merge_says_what_it_decided_about_a_private_thought(nodes: Nodes, mg
     )
 
 
+def test_a_lost_envelope_in_the_base_stops_the_merge(nodes: Nodes, mg: Mg) -> None:
+    # The base's envelope of a thought ours forgot was lost from the store: not read, the share
+    # theirs made of it was a new thought, and the forgotten thought came back, shared, with
+    # no word said (the driver, which reads strictly, refused the same merge).
+    alpha, _beta, _gamma, c1 = forked(nodes)
+    alpha.forget(c1)
+    _, c2 = share(alpha, c1, "beta", experiment="other")
+    line = git("--git-dir", str(alpha.path), "ls-tree", "other~1", f"thoughts/{c1}")
+    oid = line.split()[2]
+    loose = alpha.path / "objects" / oid[:2] / oid[2:]
+    assert loose.is_file()
+    loose.unlink()
+    head = alpha.head("main")
+    for extra in ([], ["--dry-run"]):
+        r = mg("--store", str(alpha.path), "merge", "other", *extra)
+        assert r.code == 1 and len(r.err.splitlines()) == 1
+        assert f"thought {c1}, which the merge base holds, cannot be read" in r.err
+        assert "git fsck" in r.err
+    assert alpha.head("main") == head and c2 not in alpha.state().thoughts
+
+
 def test_git_merge_keeps_a_forgotten_thought_forgotten(nodes: Nodes, tmp_path: Path) -> None:
     alpha, _beta, _gamma, c1 = forked(nodes)
     alpha.forget(c1)
