@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mindgit.errors import MindgitError, UsageError, quoted, shown_path
+from mindgit.errors import PATH_SHOWN_MAX, MindgitError, UsageError, quoted, shown_path
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessModule, Limits, NotWasm
 from mindgit.store.fitness_store import (
@@ -125,8 +126,32 @@ def add_fitness(
     """Check a ``.wat``/``.wasm`` file with the sandbox and store it; named after the file."""
     path = Path(path)
     source = read_module_file(path)
-    name = check_module_name(name if name is not None else path.stem)
+    name = check_module_name(name) if name is not None else file_module_name(path)
     return add_fitness_bytes(store, source, name, limits=limits, replace=replace)
+
+
+def file_module_name(path: Path, *, evolving: bool = False) -> str:
+    """The name a module file is stored under when none is given: the file's stem, which
+    must be a module name. A file whose stem is none is refused saying how to name it (the
+    user gave a file, not a name: "invalid fitness module name" left them to work out whose)."""
+    try:
+        return check_module_name(path.stem)
+    except UsageError as e:
+        if evolving:
+            # The path whole, to be run as printed; past PATH_SHOWN_MAX, as every line cuts one,
+            # a placeholder.
+            shown = str(path) if len(str(path)) <= PATH_SHOWN_MAX else "FILE"
+            hint = (
+                f"store it under a name first (`mindgit fitness add {shlex.quote(shown)} "
+                "--name NAME`), then give --fitness NAME"
+            )
+        else:
+            hint = "give one with --name NAME"
+        raise UsageError(
+            f"{quoted(path.stem)}, the name of the file {shown_path(path)}, is not a valid "
+            "fitness module name",
+            hint=f"{hint}; {e.hint}" if e.hint else hint,
+        ) from None
 
 
 def read_module_file(path: Path) -> bytes:
@@ -216,7 +241,7 @@ def find_fitness(store: Store, spec: str) -> FitnessSource:
         return FitnessSource(entry.cid, entry_bytes(store, entry), entry, None)
     path = Path(spec)
     if path.is_file():
-        name = check_module_name(path.stem)
+        name = file_module_name(path, evolving=True)
         wasm = to_wasm(read_module_file(path))
         return FitnessSource(module_cid(wasm), wasm, None, name)
     if parse_cid(spec) is not None:

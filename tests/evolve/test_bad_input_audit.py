@@ -156,7 +156,15 @@ def test_a_file_name_that_is_no_module_name_is_refused_before_it_is_stored(
 ) -> None:
     odd = tmp_path / "ev\x1bil.wat"
     odd.write_bytes(RASTRIGIN.read_bytes())
-    refused(mg, node.path, "evolve", "--fitness", str(odd), code=2, words="invalid fitness module")
+    refused(
+        mg,
+        node.path,
+        "evolve",
+        "--fitness",
+        str(odd),
+        code=2,
+        words="is not a valid fitness module name",
+    )
 
 
 def test_a_module_failing_on_the_start_state_leaves_no_trace(tmp_path: Path, mg: Mg) -> None:

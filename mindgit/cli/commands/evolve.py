@@ -88,11 +88,11 @@ def fitness_add(
     """Check a .wat/.wasm module with the sandbox and store it; print its CID.
 
     A NAME that already holds another module is refused unless --force is given."""
-    from mindgit.evolve.fitness import add_fitness
+    from mindgit.evolve.fitness import add_fitness, file_module_name
     from mindgit.store.fitness_store import check_module_name, stored_under
 
     store = open_store_from(ctx)
-    name = check_module_name(name if name is not None else path.stem)
+    name = check_module_name(name) if name is not None else file_module_name(path)
     previous = stored_under(store, name)
     entry = add_fitness(store, path, name, replace=force)
     replaced = previous is not None and previous.cid != entry.cid
