@@ -124,9 +124,11 @@ def resolve_recipient(store: Store, who: str) -> TrustedNode:
 
 
 def resolve_recipients(store: Store, to: Iterable[str]) -> tuple[PublicKey, ...]:
-    """The keys to seal to: each named node, and always this node (it must read its own thought)."""
+    """The keys to seal to: each named node, and always this node (it must read its own thought).
+
+    A single str is one node: ``to="beta"`` was read as the nodes 'b', 'e', 't' and 'a'."""
     keys = {store.public_key.raw: store.public_key}
-    for who in to:
+    for who in [to] if isinstance(to, str) else to:
         node = resolve_recipient(store, who)
         keys.setdefault(node.key.raw, node.key)
     return tuple(sorted(keys.values(), key=lambda k: k.did))

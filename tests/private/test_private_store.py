@@ -54,6 +54,16 @@ def test_think_private_seals_to_the_named_nodes_and_the_sender(nodes: Nodes) -> 
     assert SECRET not in str(info.value)
 
 
+def test_one_recipient_given_as_a_str_is_one_node(nodes: Nodes) -> None:
+    # to="beta" was iterated as the nodes 'b', 'e', 't', 'a': "no trusted node named 'b'", or a
+    # thought sealed to whichever one-letter nodes this node trusts.
+    alpha, beta = nodes("alpha", "beta")
+    _, cid = think_private(alpha, SECRET, to="beta")
+    assert set(decode_envelope(alpha.thought(cid)).keys) == {alpha.public_key, beta.public_key}
+    _, cid = think_private(alpha, SECRET, to=beta.public_key.did)
+    assert set(decode_envelope(alpha.thought(cid)).keys) == {alpha.public_key, beta.public_key}
+
+
 def test_private_commits_verify_with_mindgit_and_stock_git(nodes: Nodes) -> None:
     alpha, _beta = nodes("alpha", "beta")
     think_private(alpha, SECRET, (), ["beta"])
