@@ -20,6 +20,7 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import Envelope
 from mindgit.store import layout
+from mindgit.store.damage import fsck_hint
 from mindgit.store.sealed import ENVELOPE_KEYS, SEALED_TYPE
 from mindgit.store.state import MAX_THOUGHT_BYTES, State
 
@@ -47,12 +48,12 @@ class ThoughtUnreadable(MindgitError):
     read from the store (its object lost or damaged): taken as a thought of its own, a forgotten
     thought the other side shared came back."""
 
-    def __init__(self, cid: CID, holder: str) -> None:
+    def __init__(self, cid: CID, holder: str, store: str) -> None:
         super().__init__(
             f"thought {cid}, which {holder} holds, cannot be read from the store (its object is "
             "missing or damaged), so the merge cannot tell whether it is a private thought "
             "shared on the other side; nothing was changed",
-            hint="run `git fsck` on the store (docs/store.md says how to repair a damaged store)",
+            hint=fsck_hint(store),
         )
         self.cid = cid
         self.holder = holder
@@ -146,7 +147,8 @@ class EnvelopeReader:
         found = self.envelopes(changed)
         for cid in sorted(changed & self._unread, key=str):
             if cid in old or cid in ours.thoughts:
-                raise ThoughtUnreadable(cid, "the merge base" if cid in old else "ours")
+                holder = "the merge base" if cid in old else "ours"
+                raise ThoughtUnreadable(cid, holder, self._repo.path.rstrip("/"))
         return found
 
     def envelopes(self, cids: Iterable[CID]) -> Mapping[CID, Envelope]:

@@ -210,7 +210,7 @@ def test_a_lost_envelope_in_the_base_stops_the_merge(nodes: Nodes, mg: Mg) -> No
         r = mg("--store", str(alpha.path), "merge", "other", *extra)
         assert r.code == 1 and len(r.err.splitlines()) == 1
         assert f"thought {c1}, which the merge base holds, cannot be read" in r.err
-        assert "git fsck" in r.err
+        assert f"`git --git-dir {alpha.path} fsck` names what is damaged" in r.err
     assert alpha.head("main") == head and c2 not in alpha.state().thoughts
 
 
