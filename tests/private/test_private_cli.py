@@ -231,3 +231,17 @@ def test_keys_apply_of_no_key_chain_says_how_to_get_one(nodes: Nodes, mg: Mg) ->
     r = mg("--store", str(beta.path), "keys", "apply", "")
     assert r.code == 2 and "REVS is empty" in r.err
     assert beta.trust.path.read_bytes() == trust
+
+
+def test_share_json_names_the_thought_as_show_does(nodes: Nodes, mg: Mg) -> None:
+    # "replaces" echoed the CID as typed: in upper case (base32upper) it matched nothing
+    # `show --json` lists.
+    alpha, _beta = nodes("alpha", "beta")
+    cid = mg("--store", str(alpha.path), "think", SECRET, "--private").out.strip()
+    typed = "B" + cid[1:].upper()
+    r = mg("--store", str(alpha.path), "share", typed, "--with", "beta", "--json")
+    assert r.code == 0, r.err
+    shared = json.loads(r.out)
+    assert shared["replaces"] == cid
+    shown = json.loads(mg("--store", str(alpha.path), "show", "--json").out)
+    assert [t["cid"] for t in shown["thoughts"]] == [shared["thought"]]

@@ -41,7 +41,8 @@ def share(ctx: click.Context, cid: str, with_: str, experiment: str | None, as_j
         emit_json(
             {
                 "thought": str(new),
-                "replaces": cid,
+                # The CID as show and log spell it, not as typed (upper case, another base).
+                "replaces": str(thought),
                 "with": with_,
                 "commit": commit.id,
                 "experiment": commit.experiment,
