@@ -177,6 +177,19 @@ def setup_predates_bases_driver(start: Path | None = None) -> bool:
     return f"merge.{DRIVER}.driver" in config and f"merge.{DRIVER}.recursive" not in config
 
 
+def setup_predates_commit_hook(start: Path | None = None) -> bool:
+    """Whether this clone's hooks were installed before the ``post-commit`` one existed (its
+    mindgit ``post-merge`` hook is there, no ``post-commit`` hook at all): a merge committed
+    after a conflict is not tidied there; ``mindgit git-setup`` again fixes it."""
+    try:
+        hooks = Path(open_repository(start).path) / "hooks"
+        merge_hook = hooks / HOOK
+        ours = merge_hook.is_file() and HOOK_MARK in merge_hook.read_text(errors="replace")
+        return ours and not (hooks / COMMIT_HOOK).exists()
+    except (MindgitError, pygit2.GitError, OSError):
+        return False
+
+
 def current_branch(repo: pygit2.Repository) -> str | None:
     """The branch HEAD names (the experiment being merged into), or None if detached."""
     try:

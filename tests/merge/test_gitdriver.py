@@ -173,6 +173,23 @@ def test_conflicts_with_no_fitness_stop_git_with_the_patterns(store: Store, tmp_
     assert_conflict_left_for_git(work, proc)
 
 
+def test_a_clone_set_up_before_the_post_commit_hook_is_told_at_a_conflict(
+    store: Store, tmp_path: Path
+) -> None:
+    # Its merge committed by hand after the conflict is not tidied: thoughts/ may keep the
+    # envelope of a thought that stayed forgotten.
+    work = conflicting_clone(store, tmp_path)
+    proc = git_merge(work, "origin/dreamer")
+    assert "older than its post-commit hook" not in proc.stderr
+    git("-C", str(work), "merge", "--abort")
+    (work / ".git" / "hooks" / "post-commit").unlink()
+    proc = git_merge(work, "origin/dreamer")
+    assert "both sides changed 1 pattern(s) differently (x0)" in proc.stderr
+    assert "older than its post-commit hook" in proc.stderr
+    assert "run `mindgit git-setup` again" in proc.stderr
+    assert_conflict_left_for_git(work, proc)
+
+
 def test_a_module_that_traps_everywhere_stops_git(store: Store, tmp_path: Path) -> None:
     work = conflicting_clone(store, tmp_path)
     git("-C", str(work), "config", "mindgit.fitness", str(HOSTILE / "unreachable.wat"))

@@ -196,7 +196,12 @@ def merge_driver(
         return
     if base is None or ours is None or theirs is None:
         raise UsageError("usage: mindgit merge-driver BASE OURS THEIRS [PATH]  (git's %O %A %B %P)")
-    from mindgit.merge.gitdriver import merge_files, setup_predates_bases_driver
+    from mindgit.errors import MindgitError
+    from mindgit.merge.gitdriver import (
+        merge_files,
+        setup_predates_bases_driver,
+        setup_predates_commit_hook,
+    )
 
     where = path or "manifest.json"
     if not virtual_base and setup_predates_bases_driver():
@@ -205,7 +210,17 @@ def merge_driver(
             "driver; in a criss-cross history git may merge from a guessed base: run "
             "`mindgit git-setup` again"
         )
-    result = merge_files(base, ours, theirs, virtual_base=virtual_base)
+    try:
+        result = merge_files(base, ours, theirs, virtual_base=virtual_base)
+    except MindgitError:
+        if not virtual_base and setup_predates_commit_hook():
+            info(
+                "mindgit: warning: this clone's hooks are older than its post-commit hook: the "
+                "merge you commit after this conflict keeps in thoughts/ and blocks/ what its "
+                "manifest does not link: run `mindgit git-setup` again, or `mindgit "
+                "merge-driver --tidy` after committing"
+            )
+        raise
     for line in decision_lines(result.decisions):
         info(f"mindgit: {where}: {line}")
     if result.thought_decisions:
