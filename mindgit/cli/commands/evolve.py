@@ -199,6 +199,7 @@ class _Progress:
         self._task: Any = None
         self._enabled = enabled
         self._last = 0.0
+        self._first: int | None = None  # the first generation this process bred
         self.run_id: str | None = None  # once a generation is bred
         if enabled and sys.stderr.isatty():
             from rich.console import Console
@@ -235,6 +236,7 @@ class _Progress:
         from mindgit.evolve.chart import label
 
         self.run_id = p.run_id
+        first = self._first = p.generation if self._first is None else self._first
 
         best = "-" if p.best is None else label(p.best)
         mean = "-" if p.mean is None else label(p.mean)
@@ -247,7 +249,19 @@ class _Progress:
             self._bar.update(self._task, completed=p.generation + 1, stats=stats, refresh=True)
         elif self._enabled and time.monotonic() - self._last >= 5.0:
             self._last = time.monotonic()
-            info(f"generation {p.generation + 1}/{p.generations}  {stats}")
+            # The time left, as the terminal's bar shows it (the docs promise it on both),
+            # from this process's pace: a resumed run did not breed its first generations here.
+            done = p.generation - first + 1
+            left = p.elapsed / done * (p.generations - p.generation - 1)
+            info(f"generation {p.generation + 1}/{p.generations}  {stats}  {_clock(left)} left")
+
+
+def _clock(seconds: float) -> str:
+    """``seconds`` as a clock reads: 0:07, 12:30, 3:04:05."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _result_data(r: Any) -> dict[str, Any]:
