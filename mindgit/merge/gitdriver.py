@@ -182,12 +182,25 @@ def setup_predates_commit_hook(start: Path | None = None) -> bool:
     mindgit ``post-merge`` hook is there, no ``post-commit`` hook at all): a merge committed
     after a conflict is not tidied there; ``mindgit git-setup`` again fixes it."""
     try:
-        hooks = Path(open_repository(start).path) / "hooks"
+        hooks = common_dir(open_repository(start)) / "hooks"
         merge_hook = hooks / HOOK
         ours = merge_hook.is_file() and HOOK_MARK in merge_hook.read_text(errors="replace")
         return ours and not (hooks / COMMIT_HOOK).exists()
     except (MindgitError, pygit2.GitError, OSError):
         return False
+
+
+def common_dir(repo: pygit2.Repository) -> Path:
+    """The git directory that holds ``info/attributes`` and ``hooks/``: in a linked worktree
+    (``git worktree add``), the main one its ``commondir`` file names, not its own (git reads
+    neither file there: setup in a worktree reported success and git merged manifest.json as
+    text, without the driver or the hooks)."""
+    own = Path(repo.path)
+    try:
+        named = (own / "commondir").read_text().strip()
+    except OSError:
+        return own
+    return (own / named).resolve() if named else own
 
 
 def current_branch(repo: pygit2.Repository) -> str | None:
@@ -411,7 +424,7 @@ def git_setup(
                 hint="check the remote's URL (`git remote -v`), or set up without fetching: "
                 "mindgit git-setup --no-fetch",
             ) from None
-    git_dir = Path(repo.path)
+    git_dir = common_dir(repo)
     attributes = git_dir / "info" / "attributes"
     attributes.parent.mkdir(parents=True, exist_ok=True)
     lines = attributes.read_text().splitlines() if attributes.exists() else []

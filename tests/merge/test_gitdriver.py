@@ -3,6 +3,7 @@ state as `mindgit merge`, and failures that leave git's conflict state intact.""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -293,6 +294,26 @@ def test_git_setup_is_idempotent_and_keeps_the_work_tree_clean(
     )
     assert git("-C", str(work), "status", "--porcelain") == ""
     assert HOOK_MARK in (work / ".git" / "hooks" / "post-merge").read_text()
+
+
+def test_git_setup_in_a_linked_worktree_registers_where_git_reads(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    # The attributes and hooks went to .git/worktrees/<name>/, which git reads for neither:
+    # setup said it registered the driver, and git merged manifest.json as text.
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    tree = tmp_path / "tree"
+    git("-C", str(work), "worktree", "add", "-q", str(tree), "-b", "other")
+    r = mg("git-setup", str(tree), "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["attributes"] == str(work / ".git" / "info" / "attributes")
+    assert git("-C", str(tree), "check-attr", "merge", "manifest.json").strip() == (
+        "manifest.json: merge: mindgit"
+    )
+    hooks = git("-C", str(tree), "rev-parse", "--git-path", "hooks").strip()
+    assert (Path(tree, hooks) / "post-merge").is_file()
+    assert (Path(tree, hooks) / "post-commit").is_file()
 
 
 def test_git_setup_leaves_a_foreign_hook_alone(store: Store, tmp_path: Path) -> None:
