@@ -379,6 +379,8 @@ class SetupResult:
     hook: Path | None
     node: PublicKey | None = None
     commit_hook: Path | None = None
+    # core.hooksPath, when set: git runs hooks from there, so none was installed.
+    hooks_path: str | None = None
 
 
 def git_setup(
@@ -464,8 +466,12 @@ def git_setup(
         repo.config[CONFIG_NODE] = node.did
     else:
         node = node_key(repo)
-    hook_path = _install_hook(git_dir, command) if hook else None
-    commit_hook = _install_hook(git_dir, command, COMMIT_HOOK) if hook else None
+    # With core.hooksPath set (often globally), git runs no hook from .git/hooks: installed
+    # there, the hooks were reported as installed and never ran. That directory is the user's.
+    hooks_path = _config_str(repo, "core.hooksPath")
+    install = hook and hooks_path is None
+    hook_path = _install_hook(git_dir, command) if install else None
+    commit_hook = _install_hook(git_dir, command, COMMIT_HOOK) if install else None
     return SetupResult(
         Path(repo.workdir),
         attributes,
@@ -475,6 +481,7 @@ def git_setup(
         hook_path,
         node,
         commit_hook,
+        hooks_path,
     )
 
 
@@ -665,6 +672,14 @@ def _holds(repo: pygit2.Repository, oid: pygit2.Oid, name: str) -> bool:
 def _offset(minutes: int) -> str:
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _config_str(repo: pygit2.Repository, key: str) -> str | None:
+    try:
+        value = repo.config[key]
+    except (KeyError, pygit2.GitError, ValueError):
+        return None
+    return str(value) if value else None
 
 
 def _config_true(repo: pygit2.Repository, key: str) -> bool:

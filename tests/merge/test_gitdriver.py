@@ -316,6 +316,25 @@ def test_git_setup_in_a_linked_worktree_registers_where_git_reads(
     assert (Path(tree, hooks) / "post-commit").is_file()
 
 
+def test_git_setup_with_core_hooks_path_says_no_hook_runs(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    # git runs no hook from .git/hooks when core.hooksPath is set: setup installed both there and
+    # reported them installed, and no merge was ever tidied.
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    mine = tmp_path / "my-hooks"
+    git("-C", str(work), "config", "core.hooksPath", str(mine))
+    r = mg("git-setup", str(work), "--no-fetch", "--json")
+    assert r.code == 0, r.err
+    done = json.loads(r.out)
+    assert (done["hook"], done["commit_hook"], done["hooks_path"]) == (None, None, str(mine))
+    assert not (work / ".git" / "hooks" / "post-merge").exists() and not mine.exists()
+    r = mg("git-setup", str(work), "--no-fetch")
+    assert r.code == 0 and f"core.hooksPath is set ({mine})" in r.err
+    assert "merge-driver --tidy" in r.err
+
+
 def test_git_setup_leaves_a_foreign_hook_alone(store: Store, tmp_path: Path) -> None:
     work = tmp_path / "work"
     git("clone", "-q", str(store.path), str(work))

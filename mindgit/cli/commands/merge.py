@@ -271,6 +271,7 @@ def git_setup(
                 "fetched": result.fetched,
                 "hook": None if result.hook is None else str(result.hook),
                 "commit_hook": None if result.commit_hook is None else str(result.commit_hook),
+                "hooks_path": result.hooks_path,
                 "node": None if result.node is None else result.node.did,
             }
         )
@@ -279,9 +280,15 @@ def git_setup(
     info(f"merge driver 'mindgit' registered ({result.attributes})")
     if result.fetched:
         info(f"fetched fitness modules and runs from {remote}")
-    if result.hook is None and not no_hook:
+    if result.hooks_path is not None and not no_hook:
+        info(
+            f"core.hooksPath is set ({result.hooks_path}): git runs hooks from there, so no hook "
+            "was installed and blocks/ and thoughts/ are not tidied after merges: have its "
+            "post-merge and post-commit hooks run `mindgit merge-driver --tidy`"
+        )
+    elif result.hook is None and not no_hook:
         info("a post-merge hook exists already: blocks/ is not tidied after merges")
-    if result.commit_hook is None and not no_hook:
+    if result.commit_hook is None and result.hooks_path is None and not no_hook:
         info(
             "a post-commit hook exists already: a merge committed after a conflict is not "
             "tidied (run `mindgit merge-driver --tidy` after it)"
