@@ -963,7 +963,10 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
 
     target = Path(path)
     check_node_name(name)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if target.exists() and not target.is_dir():
+        # A file, /dev/null: "already exists and is not empty" sent the user to empty it.
+        raise StoreLocation(target, "it is not a directory")
+    if target.exists() and any(target.iterdir()):
         raise StoreExists(target)
     blocked = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
     if blocked is not None:

@@ -17,11 +17,12 @@ from mindgit.store.repository import (
     NothingChanged,
     Store,
     StoreExists,
+    StoreLocation,
     UnknownRef,
     init_store,
     open_store,
 )
-from tests.conftest import fsck, git
+from tests.conftest import Mg, fsck, git
 
 
 def test_init_makes_a_bare_signed_store(store: Store) -> None:
@@ -130,6 +131,23 @@ def test_init_refuses_non_empty_target(tmp_path: Path) -> None:
     with pytest.raises(StoreExists):
         init_store(target, "x")
     assert [p.name for p in target.iterdir()] == ["file"]
+
+
+def test_init_at_a_file_says_it_is_not_a_directory(tmp_path: Path, mg: Mg) -> None:
+    """A file where the store should go was "already exists and is not empty" (empty it?)."""
+    target = tmp_path / "file"
+    target.write_text("keep me")
+    with pytest.raises(StoreLocation, match="it is not a directory"):
+        init_store(target, "x")
+    r = mg("init", str(target), "--name", "x")
+    assert r.code == 1
+    assert r.err == (
+        f"mindgit: error: cannot create a store at {target}: it is not a directory; "
+        "nothing was changed\n"
+    )
+    assert target.read_text() == "keep me"
+    r = mg("init", "/dev/null", "--name", "x")
+    assert (r.code, "it is not a directory" in r.err) == (1, True), r
 
 
 def test_init_with_existing_key(tmp_path: Path) -> None:
