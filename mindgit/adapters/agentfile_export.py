@@ -294,7 +294,6 @@ def export_af(
             raise ExportConflict("a Letta 0.x agent file holds one agent; export each on its own")
         value = outs[0].agent.agent
     else:
-        ids = [o.agent.agent.get("id") for o in outs if o.agent.agent.get("id") is not None]
         # Compared as JSON: the agent ids 5 and "5" are two ids.
         seen: dict[str, str] = {}
         for x, o in zip(loaded, outs, strict=True):
@@ -316,13 +315,30 @@ def export_af(
         order = first.get("order", {})
         if not isinstance(order, dict):
             raise CorruptAgentState(what, "'order' is not a map")
-        exported = {i for i in ids if isinstance(i, str)}
+        # The file's own part (groups among it) is the first agent's file's, whose ids name
+        # that file's agents: another file's "agent-0" is not this file's, and counted as
+        # exported it kept a group whose manager it named, now pointing at the other agent.
+        home = loaded[0].data[DATA_FILE]
+        exported = {
+            i
+            for x, o in zip(loaded, outs, strict=True)
+            if x.data[DATA_FILE] == home
+            for i in [o.agent.agent.get("id")]
+            if isinstance(i, str)
+        }
         value, warnings = fmt.assemble_v2(
             envelope,
             _string_list(first, "split", what),
             {k: _string_list(order, k, what) for k in order},
             [o.agent for o in outs],
             absent=[i for i in _string_list(first, "agents", what) if i not in exported],
+        )
+    others = [x.rev for x in loaded if x.data[DATA_FILE] != loaded[0].data[DATA_FILE]]
+    if others:
+        warnings.append(
+            f"{', '.join(others)} imported from another file than {loaded[0].rev}: the file-level "
+            f"parts written (groups, MCP servers, files, sources, metadata, unused blocks and "
+            f"tools) are {loaded[0].rev}'s file's, not theirs"
         )
     data = render_document(ordered(value, orders), style)
     _write(out, data)

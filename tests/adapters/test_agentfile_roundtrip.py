@@ -138,6 +138,24 @@ def test_several_agents_one_experiment_each(store: Store, tmp_path: Path) -> Non
     verified(store)
 
 
+def test_another_files_agent_is_not_the_agent_a_group_names(store: Store, tmp_path: Path) -> None:
+    # evie's group-0 has Evie ("agent-0") manage agent-1. Exported with another file's
+    # "agent-0" in Evie's place, the group was kept, silently managed by that other agent.
+    import_af(store, AGENT_FILES / "evie.af", name="evie")
+    import_af(store, AGENT_FILES / "memgpt_agent.af", name="m")
+    out = tmp_path / "mixed.af"
+    mixed = export_af(store, ["evie-2", "m"], out)
+    data = load_json(out.read_bytes())
+    assert [a["id"] for a in data["agents"]] == ["agent-1", "agent-0"]
+    assert data["groups"] == []
+    assert any("group 'group-0' left out" in w and "(agent-0)" in w for w in mixed.warnings)
+    assert any("m imported from another file than evie-2" in w for w in mixed.warnings)
+    # Agents of one import say nothing of other files; both of evie's keep the group.
+    both = export_af(store, ["evie-1", "evie-2"], tmp_path / "both.af")
+    assert both.warnings == ()
+    assert load_json((tmp_path / "both.af").read_bytes())["groups"][0]["id"] == "group-0"
+
+
 def test_a_file_and_its_stream_import_alike(store: Store) -> None:
     path = AGENT_FILES / "memgpt_agent.af"
     a = import_af(store, path, name="a")[0]
