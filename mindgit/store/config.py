@@ -36,7 +36,10 @@ class BadConfigValue(MindgitError):
         what = "" if isinstance(value, NoValue) else f" = {shown or repr(value)}"
         super().__init__(
             f"config {key}{what} {problem}",
-            hint=f"fix it with `git config {key} VALUE`, or remove it: `git config --unset {key}`",
+            # Not `git config KEY`: that is the config of the repository git finds from the
+            # current directory, which is the store only when the shell is in it.
+            hint=f"fix it with `git --git-dir <store> config {key} VALUE` (or `mindgit config set` "
+            f"for a setting it lists), or remove it: `git --git-dir <store> config --unset {key}`",
         )
         self.key = key
         self.value = value

@@ -124,3 +124,14 @@ def test_a_bare_identity_key_is_refused_not_read_as_none(
     assert f"config mindgit.{key} has no value; it needs {needs}" in r.err
     assert "None" not in r.err and "rotation" not in r.err
     assert pygit2.Repository(str(store.path)).head.target == pygit2.Oid(hex=head)
+
+
+def test_a_bad_value_s_hint_names_the_store_not_the_current_directory() -> None:
+    """`git config KEY VALUE` acts on the repository git finds from the current directory: the
+    store only when the shell is in it (`--store` or MINDGIT_STORE elsewhere)."""
+    from mindgit.store.config import BadConfigValue
+
+    hint = BadConfigValue("mindgit.memory", "5G", "is too large").hint or ""
+    assert "`git --git-dir <store> config mindgit.memory VALUE`" in hint
+    assert "`git --git-dir <store> config --unset mindgit.memory`" in hint
+    assert "`git config " not in hint
