@@ -37,7 +37,7 @@ from mindgit.adapters.car_history import (
 from mindgit.adapters.car_spool import Spool
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
-from mindgit.ipld.car import CarBlockTooLarge, CarReader
+from mindgit.ipld.car import CarBlockTooLarge, CarHeaderError, CarReader, CarTruncated
 from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
@@ -177,10 +177,53 @@ def import_car(
         return _write(store, spool, root, steps, experiment, counts)
 
 
+class _Head:
+    """A stream that keeps its first bytes, to say what a file that is no CAR looks like."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.head = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        if len(self.head) < _HEAD_BYTES:
+            self.head += data[: _HEAD_BYTES - len(self.head)]
+        return data
+
+
+_HEAD_BYTES = 64
+_JSON_HINT = (
+    "this is JSON, not a CAR; a Letta agent file (.af) is imported with `mindgit import-af FILE`"
+)
+
+
+def _reader(stream: BinaryIO, max_block_size: int) -> CarReader:
+    """The CAR's reader; JSON given for a CAR (an agent file, say) is said to be JSON.
+
+    Read as a CAR, its first character is a length and the text after it a header, and the
+    error was "header is not DAG-CBOR: needs 6660296222284341607 more bytes".
+    """
+    head = _Head(stream)
+    try:
+        return CarReader(
+            head,  # type: ignore[arg-type]  # read() is all CarReader asks of a stream
+            max_block_size=max_block_size,
+            verify=False,
+            max_header_size=MAX_HEADER_BYTES,
+        )
+    except (CarHeaderError, CarTruncated, CarBlockTooLarge) as error:
+        text = head.head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+        if not text[:1] or text[:1] not in b'{["':
+            raise
+        if isinstance(error, CarBlockTooLarge):
+            raise CarBlockTooLarge(
+                error.cid, error.size, error.limit, offset=error.offset or 0, hint=_JSON_HINT
+            ) from None
+        raise type(error)(error.reason, offset=error.offset, hint=_JSON_HINT) from None
+
+
 def _read(stream: BinaryIO, spool: Spool, max_block_size: int) -> CID:
-    reader = CarReader(
-        stream, max_block_size=max_block_size, verify=False, max_header_size=MAX_HEADER_BYTES
-    )
+    reader = _reader(stream, max_block_size)
     if len(reader.roots) != 1:
         raise CarRootError(None, f"it has {len(reader.roots)} roots, a mindgit export has one")
     root = reader.roots[0]
