@@ -64,8 +64,8 @@ class AgentFileError(MindgitError):
 class NotJson(AgentFileError):
     """The bytes are not UTF-8 JSON (or use NaN/Infinity, numbers out of range, deep nesting)."""
 
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(source, f"not JSON ({reason})", hint="is this really a .af file?")
+    def __init__(self, source: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(source, f"not JSON ({reason})", hint=hint or "is this really a .af file?")
         self.reason = reason
 
 
@@ -468,6 +468,10 @@ def _layer_of(text: str) -> Layer:
     return Layer(indent, item_sep, key_sep, ascii_only, text.endswith("\n"), crlf)
 
 
+_CAR_HEADER = b"\xa2eroots"  # DAG-CBOR: a map of two, then the text key "roots"
+_CAR_HINT = "this is a CAR file, not an agent file; `mindgit import FILE --as NAME` imports one"
+
+
 def parse_document(data: bytes, source: str) -> tuple[Json, Style]:
     """The JSON value of an agent file's bytes, unwrapping double encoding, and how it was written."""
     bom = data.startswith(b"\xef\xbb\xbf")
@@ -476,7 +480,12 @@ def parse_document(data: bytes, source: str) -> tuple[Json, Style]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise NotJson(source, f"not UTF-8 at byte {e.start}") from None
+        # A CAR opens with its header's length and the DAG-CBOR map {"roots": ..., ...}: given
+        # for an agent file (a state exported with `export --car`), it is said to be one.
+        car = _CAR_HEADER in data[:12]
+        raise NotJson(
+            source, f"not UTF-8 at byte {e.start}", hint=_CAR_HINT if car else None
+        ) from None
     layers = [_layer_of(text)]
     value = _parse(text, source)
     while isinstance(value, str) and len(layers) < MAX_LAYERS:

@@ -59,3 +59,23 @@ def test_the_command_line_names_import_af(store: Store, mg: Mg) -> None:
     assert r.code == 1 and r.out == "" and r.err.count("\n") == 1
     assert "this is JSON, not a CAR" in r.err and HINT in r.err
     assert fingerprint(store) == before
+
+
+def test_a_car_given_to_import_af_is_said_to_be_a_car(store: Store, tmp_path: Path) -> None:
+    # The other way round: "not JSON (not UTF-8 at byte 1)", hint "is this really a .af file?".
+    from mindgit.adapters.agentfile import import_af
+    from mindgit.adapters.agentfile_json import NotJson
+    from mindgit.adapters.car_export import export
+
+    import_af(store, AGENT_FILES / "memgpt_agent.af", name="m")
+    car = tmp_path / "m.car"
+    with car.open("wb") as out:
+        export(store, "m", out, history=True)
+    before = fingerprint(store)
+    with pytest.raises(NotJson) as caught:
+        import_af(store, car, name="x")
+    assert caught.value.hint is not None and "`mindgit import FILE --as NAME`" in caught.value.hint
+    assert fingerprint(store) == before
+    with pytest.raises(NotJson) as other:
+        import_af(store, io.BytesIO(b"\xff{}"), name="x")
+    assert other.value.hint == "is this really a .af file?"
