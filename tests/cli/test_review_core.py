@@ -577,3 +577,34 @@ def test_init_over_something_says_what_it_is(tmp_path: Path, mg: Mg) -> None:
         r = mg("init", str(path), "--name", "again")
         assert r.code == 1 and "already exists" in r.err and hint in r.err, r.err
         assert changes(before, snapshot(path)) == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "kind"),
+    [
+        (
+            ("mode=explore", "--choices", "explore,exploit"),
+            ("mode=exploit", "--min", "0"),
+            "choice",
+        ),
+        (("flag=true",), ("flag=false", "--max", "3"), "bool"),
+        (("note=hello",), ("note=bye", "--scale", "2"), "str"),
+        ((), ("fresh=abc", "--min", "0"), "str"),
+    ],
+)
+def test_bounds_on_a_gene_that_takes_none_name_its_own_kind(
+    store: Store, mg: Mg, setup: tuple[str, ...], args: tuple[str, ...], kind: str
+) -> None:
+    """--min on an existing choice or bool gene was refused as "a str gene takes no min, max or
+    scale" (the words for a new gene of that text)."""
+    s = ("--store", str(store.path))
+    if setup:
+        assert mg(*s, "genome", "set", *setup).code == 0
+    before = snapshot(store.path)
+    r = mg(*s, "genome", "set", *args)
+    name = args[0].partition("=")[0]
+    assert (r.code, r.err) == (
+        2,
+        f"mindgit: error: gene {name!r}: a {kind} gene takes no min, max or scale\n",
+    ), r
+    assert not changes(before, snapshot(store.path))

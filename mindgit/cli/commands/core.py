@@ -259,6 +259,7 @@ def genome_set(
             f"--choices {quoted(choices)} has an empty choice; separate choices by one comma"
         )
     as_new: dict[str, GenomeError] = {}
+    wrong: list[tuple[str, GenomeError]] = []
     for a in assignments:
         # Read as a new gene first: what no gene could take (no '=', a bad name, --min over
         # --max, a value outside the bounds or choices given here) is a wrong command line
@@ -274,8 +275,11 @@ def genome_set(
                     a, Gene.make(name, "str", ""), min=lo, max=hi, scale=scale, choices=opts
                 )
             except GenomeError:
-                raise as_usage(refused) from None
+                wrong.append((a, refused))
+                continue
             as_new[name] = refused
+    for a, error in wrong:
+        _unless_taken(ctx, experiment, a, error, lo=lo, hi=hi, scale=scale, opts=opts)
     store = open_store_from(ctx)
     current = store.state(store.head(experiment)).genome
     for name, error in as_new.items():
@@ -305,6 +309,36 @@ def genome_set(
     else:
         click.echo(commit.id)
     housekeep(store)
+
+
+def _unless_taken(
+    ctx: click.Context,
+    experiment: str | None,
+    assignment: str,
+    refused: MindgitError,
+    *,
+    lo: float | None,
+    hi: float | None,
+    scale: float | None,
+    opts: list[str] | None,
+) -> None:
+    """A wrong command line (exit 2) unless the gene it names here takes it, told as that gene
+    refuses it: a new gene's words (`a str gene takes no min`) were said of an existing choice
+    or bool gene."""
+    from mindgit.store.genome import GenomeError, parse_assignment
+
+    name = assignment.partition("=")[0].strip()
+    try:
+        store = open_store_from(ctx)
+        gene = store.state(store.head(experiment)).genome.get(name)
+    except MindgitError:
+        gene = None  # no store to ask: the command line's own fault is said
+    if gene is None:
+        raise as_usage(refused)
+    try:
+        parse_assignment(assignment, gene, min=lo, max=hi, scale=scale, choices=opts)
+    except GenomeError as e:
+        raise as_usage(e) from None
 
 
 @genome.command("show")
