@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import pygit2
 
-from mindgit.errors import MindgitError, one_line, unreadable_object
+from mindgit.errors import MindgitError, one_line, quoted, unreadable_object
 from mindgit.identity.gitsig import split_gpgsig
 from mindgit.identity.keys import PublicKey
 from mindgit.identity.sshsig import BadSignature, verify
@@ -246,7 +246,12 @@ class Verifier:
             claimed = trailer(message, STATE_TRAILER)
             if claimed is not None and claimed != str(manifest):
                 problems.append(
-                    Problem(oid, f"{STATE_TRAILER} says {claimed} but the manifest is {manifest}")
+                    # Cut: whoever signed the commit chose the trailer, and a 200,000-character
+                    # one made a line as long.
+                    Problem(
+                        oid,
+                        f"{STATE_TRAILER} says {_claim(claimed)} but the manifest is {manifest}",
+                    )
                 )
             shared_with = trailer(message, SHARED_WITH_TRAILER)
             if shared_with is not None:
@@ -685,6 +690,16 @@ def trusted_signer(raw: bytes, trust: TrustStore) -> PublicKey | None:
     except BadSignature:
         return None
     return signer if trust.find(signer) is not None else None
+
+
+def _claim(text: str) -> str:
+    """A trailer's value as a problem names it: a CID's text as it is, anything longer quoted
+    and cut (errors.quoted)."""
+    return text if len(text) <= _CLAIM_SHOWN else quoted(text, _CLAIM_SHOWN)
+
+
+# A CID text a state names (base32 of a CIDv1 sha2-256: 61 characters), and room to spare.
+_CLAIM_SHOWN = 80
 
 
 def _commit_tree(raw: bytes) -> bytes | None:

@@ -117,6 +117,18 @@ def test_wrong_state_trailer_is_named(store: Store) -> None:
     assert any("Mindgit-State says" in p for p in verify_all(store))
 
 
+def test_a_long_state_trailer_is_quoted_cut(store: Store) -> None:
+    """The signer chose the trailer: a 200,000-character one made a verify line as long."""
+    populated(store)
+    head = store.head()
+    tree = store.repo[head].peel(pygit2.Commit).tree.id
+    oid = store.write_commit(tree, [head], "x\n\nMindgit-State: " + "b" * 200_000)
+    store.repo.references.create("refs/heads/main", oid, force=True)
+    (problem,) = [p for p in verify_all(store) if "Mindgit-State says" in p]
+    assert f"Mindgit-State says {'b' * 80!r}... (200000 characters) but the manifest is " in problem
+    assert len(problem) < 250
+
+
 def test_removed_trust_makes_old_commits_fail(store: Store, tmp_path: Path) -> None:
     other_key = NodeKey.generate()
     store.trust.add(other_key.public, "gamma")
