@@ -32,7 +32,6 @@ from mindgit.merge.engine import (
     MergeIntoItself,
     MergeOutcome,
     MergePlan,
-    NotAState,
     UnrelatedHistories,
     apply_merge,
     merge,
@@ -58,6 +57,7 @@ from mindgit.merge.search import (
     StateScorer,
     resolve,
 )
+from mindgit.store.repository import NotAState
 from mindgit.store.settings import BadConfigValue
 from mindgit.store.state import State
 

@@ -43,12 +43,18 @@ from mindgit.merge.search import (
     resolve,
 )
 from mindgit.store import layout
-from mindgit.store.fitness_store import FITNESS_FILE
-from mindgit.store.generation import GENERATION_FILE, RUN_FILE
 from mindgit.store.genome import Gene
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, locked_ref, update_ref
-from mindgit.store.repository import HEADS, HeadDetached, HeadUnreadable, Snapshot, Store
+from mindgit.store.repository import (
+    HEADS,
+    HeadDetached,
+    HeadUnreadable,
+    NotAState,
+    Snapshot,
+    Store,
+    held_instead,
+)
 from mindgit.store.state import SchemaError, State, check_thought
 from mindgit.store.verify import MAX_BLOB_BYTES
 
@@ -85,19 +91,6 @@ class MergeIntoItself(MindgitError):
             hint="name another experiment to merge, or the one to merge into with --into EXP",
         )
         self.experiment = experiment
-
-
-class NotAState(MindgitError):
-    """What was named to merge is a commit that holds no mind state: a generation of an
-    ``evolve`` run, a fitness module's history, or any other commit without a manifest."""
-
-    def __init__(self, rev: str, commit: str, what: str, hint: str) -> None:
-        shown = " ".join(rev.split())
-        super().__init__(
-            f"{shown} ({commit[:12]}) is {what}, not a mind state; nothing was changed", hint=hint
-        )
-        self.rev = rev
-        self.commit = commit
 
 
 class MergeBasesConflict(MergeConflict):
@@ -287,34 +280,19 @@ def _current(store: Store) -> str | None:
 
 
 def _check_state(repo: pygit2.Repository, rev: str, commit_id: str) -> None:
-    """Refuse a commit that holds no state, saying what it is: a run's generation or a fitness
-    module's history is named as readily as an experiment (``refs/runs/ID``), and merging one
-    is a slip, not a state whose tree happens to lack a manifest."""
-    commit = as_commit(repo[commit_id])
-    assert commit is not None
-    tree = layout.commit_tree(repo, commit)
-    if layout.MANIFEST in tree:
-        return
-    if RUN_FILE in tree and GENERATION_FILE in tree:
-        raise NotAState(
-            rev,
-            commit_id,
-            "a generation of a `mindgit evolve` run",
-            "a run commits its best state to its experiment when it ends: merge that experiment",
-        )
-    if FITNESS_FILE in tree:
-        raise NotAState(
-            rev,
-            commit_id,
-            "a fitness module",
-            "a module decides a merge, it is not merged: pass it with --fitness",
-        )
-    raise NotAState(
-        rev,
-        commit_id,
-        f"a commit whose tree holds no {layout.MANIFEST}",
-        "name an experiment (`mindgit experiments`) or one of its commits",
-    )
+    """Refuse a commit that holds no state, saying what it is (see held_instead)."""
+    instead = held_instead(repo, commit_id)
+    if instead is not None:
+        kind, what = instead
+        raise NotAState(rev, commit_id, what, _MERGE_HINTS[kind])
+
+
+# What to merge instead of a commit that holds no state (held_instead's kinds).
+_MERGE_HINTS = {
+    "run": "a run commits its best state to its experiment when it ends: merge that experiment",
+    "fitness": "a module decides a merge, it is not merged: pass it with --fitness",
+    "other": "name an experiment (`mindgit experiments`) or one of its commits",
+}
 
 
 class _LazyFitness:

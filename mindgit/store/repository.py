@@ -115,6 +115,40 @@ class StoreUnreadable(MindgitError):
         self.reason = reason
 
 
+class NotAState(MindgitError):
+    """What was named is a commit that holds no mind state: a generation of an ``evolve`` run,
+    a fitness module's history, or any other commit without a manifest."""
+
+    def __init__(self, rev: str, commit: str, what: str, hint: str) -> None:
+        shown = " ".join(rev.split())
+        super().__init__(
+            f"{shown} ({commit[:12]}) is {what}, not a mind state; nothing was changed", hint=hint
+        )
+        self.rev = rev
+        self.commit = commit
+
+
+def held_instead(repo: pygit2.Repository, commit_id: str) -> tuple[str, str] | None:
+    """None when the commit holds a mind state; else what it holds: ``("run", ...)`` for a
+    generation of an ``evolve`` run, ``("fitness", ...)`` for a fitness module's commit, or
+    ``("other", ...)``, each with its description. A run's or a module's ref is named as
+    readily as an experiment (``refs/runs/ID``): taking one for a state is a slip."""
+    from mindgit.store.fitness_store import FITNESS_FILE
+    from mindgit.store.generation import GENERATION_FILE, RUN_FILE
+    from mindgit.store.layout import MANIFEST, commit_tree
+
+    commit = as_commit(repo[commit_id])
+    assert commit is not None
+    tree = commit_tree(repo, commit)
+    if MANIFEST in tree:
+        return None
+    if RUN_FILE in tree and GENERATION_FILE in tree:
+        return "run", "a generation of a `mindgit evolve` run"
+    if FITNESS_FILE in tree:
+        return "fitness", "a fitness module"
+    return "other", f"a commit whose tree holds no {MANIFEST}"
+
+
 class StoreLocation(MindgitError):
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(f"cannot create a store at {path}: {problem}; nothing was changed")
@@ -239,6 +273,15 @@ def unreadable_on_the_way(
             # A parent a commit names is no typo, even when nothing on disk holds it.
             return (at, cause) if cause is not None or i else None
     return None
+
+
+# What to fork instead of a commit that holds no state (held_instead's kinds).
+_FORK_HINTS = {
+    "run": "a run commits its best state to its experiment when it ends: fork that experiment",
+    "fitness": "a fitness module scores states, it holds none: fork an experiment "
+    "(`mindgit experiments`)",
+    "other": "name an experiment (`mindgit experiments`) or one of its commits",
+}
 
 
 def _candidates(rev: str) -> list[str]:
@@ -723,6 +766,11 @@ class Store:
         if read_ref(self.repo, HEADS + name) is not None:
             raise ExperimentExists(name)
         commit = self.resolve(start) if start is not None else self.head()
+        if start is not None:
+            instead = held_instead(self.repo, commit)
+            if instead is not None:
+                kind, what = instead
+                raise NotAState(start, commit, what, _FORK_HINTS[kind])
         with contextlib.ExitStack() as stack:
             # HEAD is locked before the experiment is created: a fork that cannot switch to it
             # (HEAD held by another writer) fails having created nothing, and can be run again.

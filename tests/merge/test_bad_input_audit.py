@@ -211,6 +211,35 @@ def test_a_run_a_module_or_a_bare_commit_named_to_merge_is_not_a_state(
     assert changed(before, store.path) == []
 
 
+def test_a_run_a_module_or_a_bare_commit_named_to_fork_is_not_a_state(
+    rastrigin: Store, mg: Mg
+) -> None:
+    """`fork f --from refs/fitness/NAME` made an experiment that held no state (exit 0), and
+    `show f` then failed: "tree ... holds no manifest.json"."""
+    store = conflicting(rastrigin)
+    run = run_of(store)
+    empty_tree = git("--git-dir", str(store.path), "hash-object", "-t", "tree", "-w", "/dev/null")
+    bare = git("--git-dir", str(store.path), "commit-tree", "-m", "x", empty_tree.strip()).strip()
+    before = snapshot(store.path)
+    for rev, says, hint in [
+        (
+            run,
+            "is a generation of a `mindgit evolve` run, not a mind state",
+            "fork that experiment",
+        ),
+        ("refs/fitness/rastrigin", "is a fitness module, not a mind state", "fork an experiment"),
+        (bare, "is a commit whose tree holds no manifest.json", "one of its commits"),
+    ]:
+        for extra in ([], ["--no-switch"]):
+            r = mg("--store", str(store.path), "fork", "f", "--from", rev, *extra)
+            one_error_line(r.code, r.err, 1)
+            assert says in r.err and hint in r.err, r.err
+        with pytest.raises(NotAState):
+            store.fork("f", start=rev)
+    assert changed(before, store.path) == []
+    assert mg("--store", str(store.path), "fork", "f", "--from", "main").code == 0
+
+
 @pytest.mark.parametrize("setting", ["lots", "0", "-5", "12 apples"])
 @pytest.mark.parametrize("key", ["mindgit.fuel", "mindgit.memory"])
 def test_a_bad_size_in_the_config_is_bad_data_exit_1(
