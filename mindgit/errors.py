@@ -8,7 +8,9 @@ single line; anything else is a bug and is reported as such.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from urllib.parse import unquote
 
 
 class MindgitError(Exception):
@@ -160,3 +162,124 @@ def unreadable_object(message: str) -> tuple[str | None, str] | None:
         if len(named) == 40 and all(c in _HEX_OID for c in named):
             oid = named
     return oid, text
+
+
+# ---- URLs in messages: credentials hidden, long ones cut ---------------------------------------
+
+
+# A URL a message names is cut past this many characters (its start quoted, its length said),
+# as errors.shown_path cuts a path: one set by hand in the store's config (`git config
+# remote.x.url`) has no bound, and 100,000 characters made every error about the peer as long.
+URL_SHOWN_MAX = 160
+# git's words in a message: each run of characters with no space longer than WORD_SHOWN_MAX
+# is cut (git quotes the URL, up to 4,096 characters of it, after the message has named it;
+# a path git names is cut where errors.shown_path cuts one), then the whole past
+# DETAIL_SHOWN_MAX.
+WORD_SHOWN_MAX = URL_SHOWN_MAX
+DETAIL_SHOWN_MAX = 300
+
+
+# The userinfo of a URL with a scheme: everything between "://" and the last "@" before the
+# path. It holds a password or a token (https://user:secret@host/, https://TOKEN@host/). The
+# scp-like ssh form (user@host:path) cannot hold one, nor can ssh://user@host/ (ssh never takes
+# a password from the URL): a login name alone is shown. A scheme is matched by its last 64
+# characters at most: unbounded, a run of letters with no "://" after it was scanned to its end
+# from each of its letters (a 100,000-letter URL, or git's error quoting a peer's words: minutes).
+# What is hidden is the same: a longer scheme's first characters stay before the match, as is.
+#
+# Found in two steps, each at most once per "://": a scheme, then in the run after it (up to a
+# "/", "?", "#" or space) its last "@". One pattern for both backtracked through the whole run
+# from each of the 64 places a scheme may start: 0.4 s for a 63-letter scheme and 100,000
+# characters with no "@".
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,63}://")
+_AUTHORITY = re.compile(r"[^/?#\s]*")
+SSH_SCHEMES = ("ssh://", "git+ssh://", "ssh+git://")
+HIDDEN = "***"
+
+
+def _secret(scheme: str, userinfo: str) -> bool:
+    return ":" in userinfo or not scheme.lower().startswith(SSH_SCHEMES)
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown or recorded: credentials in it replaced by ``***``.
+
+    A peer's URL is named in every message about it (errors, ``remote list``, ``peers``, the
+    state file, ``--json``), and a terminal or a log is no place for a password.
+    """
+    shown: list[str] = []
+    done = 0  # what is in ``shown`` already
+    for begin, scheme, userinfo, end in _userinfos(url):
+        if _secret(scheme, userinfo):
+            shown += [url[done:begin], scheme, HIDDEN, "@"]
+            done = end + 1
+    return "".join(shown) + url[done:]
+
+
+def _userinfos(url: str) -> Iterator[tuple[int, str, str, int]]:
+    """Each scheme with a userinfo after it: where the scheme begins, the scheme, the userinfo
+    and where its "@" stands."""
+    at = 0
+    while (scheme := _SCHEME.search(url, at)) is not None:
+        start = scheme.end()
+        run = _AUTHORITY.match(url, start)
+        end = url.rfind("@", start, run.end() if run is not None else start)
+        if end < 0:
+            at = start  # a scheme may begin in the run, but no "://" is in it: none is missed
+            continue
+        yield scheme.start(), scheme[0], url[start:end], end
+        at = end + 1
+
+
+# A scheme and a userinfo that a cut left without its end ('@'): hidden whole.
+_UNFINISHED = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}://)[^/?#\s]*\Z")
+
+
+def cut_url(url: str) -> str:
+    """``url`` past :data:`URL_SHOWN_MAX` characters, for a message: its start quoted as
+    :func:`errors.quoted` quotes, its length said, its credentials hidden. Cut before they are
+    looked for (a userinfo the cut leaves unfinished is hidden whole, so is a host cut short: a
+    loss only of what was cut anyway): the search is bounded, but a 100,000-character URL is
+    still searched several times over for each message."""
+    cut = _UNFINISHED.sub(r"\g<scheme>***", shown_url(url[:URL_SHOWN_MAX]))
+    while len(repr(cut)) > URL_SHOWN_MAX + 2:  # escapes take up to 10 characters each
+        cut = cut[:-1]
+    return f"{cut!r}... ({len(url)} characters)"
+
+
+def message_url(url: str) -> str:
+    """``url`` as a one-line message names it: as typed (credentials hidden) up to
+    :data:`URL_SHOWN_MAX` characters, cut past that (:func:`cut_url`), as
+    :func:`errors.shown_path` shows a path."""
+    return shown_url(url) if len(url) <= URL_SHOWN_MAX else cut_url(url)
+
+
+def cut_words(text: str, limit: int = DETAIL_SHOWN_MAX, *, word: int = WORD_SHOWN_MAX) -> str:
+    """``text`` (git's words, a step's) with each run of characters with no space in it
+    longer than ``word`` cut, its length said (git quotes a peer's URL up to 4,096 characters
+    of it: ``unable to access '<url>'``), then the whole cut past ``limit`` characters. Hide
+    credentials first: a cut may leave a userinfo without its '@'."""
+    shown = re.sub(
+        rf"\S{{{word + 1},}}", lambda m: f"{m[0][:word]}... ({len(m[0])} characters)", text
+    )
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(text)} characters)"
+
+
+def said(detail: str, url: str) -> str:
+    """git's words about ``url`` as an error shows them: credentials hidden, then cut
+    (:func:`cut_words`)."""
+    return cut_words(scrub(detail, url))
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (ours, or git's words about ``url``) with ``url``'s credentials hidden.
+
+    git names the host of a ``git://`` URL with its userinfo still on (``unable to look up
+    user:secret@host``), without the scheme the pattern keys on: the userinfo of ``url``
+    itself, as typed and percent-decoded, is hidden wherever it stands before an ``@``.
+    """
+    secrets = {info for _, scheme, info, _ in _userinfos(url) if info and _secret(scheme, info)}
+    secrets |= {unquote(s) for s in secrets}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret + "@", HIDDEN + "@")
+    return shown_url(text)

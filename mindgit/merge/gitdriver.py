@@ -418,7 +418,7 @@ def git_setup(
         try:
             _git(Path(repo.workdir), "fetch", "--quiet", remote, *REFSPECS)
         except GitSetupError as e:
-            from mindgit.sync.transport import said
+            from mindgit.errors import said
 
             raise GitSetupError(
                 f"git fetch {remote}",

@@ -7,10 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, shown_url
 from mindgit.store.rotations import RotationOutcome
 from mindgit.store.verify import Problem
-from mindgit.sync.transport import shown_url
 
 PullStatus = Literal[
     "new",  # the ref did not exist here; created at the peer's head

@@ -30,7 +30,16 @@ from typing import Any
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError, one_line, quoted, shown_path
+from mindgit.errors import (
+    URL_SHOWN_MAX,
+    MindgitError,
+    UsageError,
+    cut_url,
+    one_line,
+    quoted,
+    shown_path,
+    shown_url,
+)
 from mindgit.identity.keys import DID_PREFIX, PublicKey
 from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.store.refs import read_ref
@@ -38,7 +47,6 @@ from mindgit.store.repository import MINDGIT_DIR, Store
 from mindgit.store.rotations import RotationOutcome
 from mindgit.sync import refspace
 from mindgit.sync.quarantine import QUARANTINE_DIR
-from mindgit.sync.transport import URL_SHOWN_MAX, cut_url, shown_url
 
 PEERS_DIR = "peers"
 NODE_KEY = "mindgitNode"

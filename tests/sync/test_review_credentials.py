@@ -15,8 +15,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from mindgit.errors import scrub, shown_url
 from mindgit.store.repository import Store
-from mindgit.sync.transport import scrub, shown_url
 from tests.conftest import Mg, git
 from tests.sync.conftest import Nodes
 from tests.sync.daemons import closed_port

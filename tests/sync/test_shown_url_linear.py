@@ -1,4 +1,4 @@
-"""transport.shown_url and scrub hide a URL's credentials in any text, git's error lines (which
+"""errors.shown_url and scrub hide a URL's credentials in any text, git's error lines (which
 quote a peer's words) included. Their pattern matched a scheme of any length, so a run of letters
 with no "://" after it was scanned to its end from each of its letters: 40,000 letters took
 2.6 s, a git:// peer's 65 KB error line ~7 s. The scheme is now matched by its last 64
@@ -13,7 +13,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mindgit.sync.transport import _SSH_SCHEMES, HIDDEN, scrub, shown_url
+from mindgit.errors import HIDDEN, SSH_SCHEMES, scrub, shown_url
 
 # The pattern as it was, the reference for what must be hidden.
 _BEFORE = re.compile(
@@ -23,7 +23,7 @@ _BEFORE = re.compile(
 
 def shown_before(url: str) -> str:
     def secret(m: re.Match[str]) -> bool:
-        return ":" in m["userinfo"] or not m["scheme"].lower().startswith(_SSH_SCHEMES)
+        return ":" in m["userinfo"] or not m["scheme"].lower().startswith(SSH_SCHEMES)
 
     return _BEFORE.sub(lambda m: f"{m['scheme']}{HIDDEN}@" if secret(m) else m[0], url)
 

@@ -80,7 +80,7 @@ def _progress(verbose: bool) -> Callable[[Event], None]:
         # Waiting for another pull or push with the peer is shown even without -v: up to 30 s
         # of silence looked like a hang.
         if verbose or event.step == "wait":
-            from mindgit.sync.transport import URL_SHOWN_MAX, cut_words
+            from mindgit.errors import URL_SHOWN_MAX, cut_words
 
             # A step names the peer's URL ("fetching from <url>"), which no bound keeps short
             # when set by hand in the store's config: cut as an error's URL is.
@@ -109,7 +109,7 @@ def _ref_rows(refs: Sequence[RefOutcome]) -> list[list[Any]]:
 
 
 def _pull_json(report: PullReport) -> dict[str, Any]:
-    from mindgit.sync.transport import shown_url
+    from mindgit.errors import shown_url
 
     return {
         "peer": report.peer,
@@ -131,7 +131,7 @@ def _pull_json(report: PullReport) -> dict[str, Any]:
 
 
 def _push_json(report: PushReport) -> dict[str, Any]:
-    from mindgit.sync.transport import shown_url
+    from mindgit.errors import shown_url
 
     return {
         "peer": report.peer,
@@ -197,9 +197,9 @@ def remote() -> None:
 @click.pass_context
 def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_json: bool) -> None:
     """Add peer NAME at URL (a path, file://, ssh://, git:// or https:// URL)."""
+    from mindgit.errors import message_url, shown_url
     from mindgit.identity.keys import PublicKey
     from mindgit.sync.peers import add_peer
-    from mindgit.sync.transport import message_url, shown_url
 
     if node is not None:
         typed_node(node, "--node")
@@ -224,8 +224,8 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
 @click.pass_context
 def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
     """Forget peer NAME: its remote, last-seen heads and recorded state."""
+    from mindgit.errors import message_url, shown_url
     from mindgit.sync.peers import remove_peer, typed_peer_name
-    from mindgit.sync.transport import message_url, shown_url
 
     typed_peer_name(name)
     peer = remove_peer(open_store_from(ctx), name)
@@ -240,8 +240,8 @@ def remote_remove(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.pass_context
 def remote_list(ctx: click.Context, as_json: bool) -> None:
     """Peers: name, URL, expected node."""
+    from mindgit.errors import shown_url
     from mindgit.sync.peers import list_peers
-    from mindgit.sync.transport import shown_url
 
     peers = list_peers(open_store_from(ctx))
     if as_json:
@@ -346,7 +346,7 @@ def pull(
 
 
 def _sync_json(result: PeerSync) -> dict[str, Any]:
-    from mindgit.sync.transport import shown_url
+    from mindgit.errors import shown_url
 
     return {
         "peer": result.peer,
@@ -468,7 +468,7 @@ def _age(seconds: float) -> str:
 
 
 def _status_json(s: PeerStatus, now: float) -> dict[str, Any]:
-    from mindgit.sync.transport import scrub, shown_url
+    from mindgit.errors import scrub, shown_url
 
     seen = []
     for ref, commit in sorted(s.marks.items()):
