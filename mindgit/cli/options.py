@@ -163,7 +163,9 @@ def typed_node(text: str, flag: str | None = None) -> str:
     """A node typed by did:key, OpenSSH line or name (``--node``, ``--to``, ``--with``), its
     form checked as :func:`typed_key` or :func:`typed_node_name` checks it; whether such a node
     is trusted is the command's business. A name never holds a colon or a space."""
-    if text.startswith(("did:", "ssh-ed25519 ")):
+    from mindgit.identity.keys import names_a_key
+
+    if names_a_key(text):
         typed_key(text, flag)
     else:
         typed_node_name(text, flag)

@@ -114,6 +114,22 @@ def test_think_bad_input(nodes: Nodes, mg: Mg) -> None:
     assert len(alpha.state().thoughts) == 0
 
 
+def test_a_key_of_another_type_is_refused_as_a_key_not_as_a_name(nodes: Nodes, mg: Mg) -> None:
+    """`--to "ssh-rsa AAAA..."` was "invalid node name ... ' ' at 8": a key line of any OpenSSH
+    type is a key, one mindgit does not take."""
+    from mindgit.store.private import MalformedRecipientKey, resolve_recipient
+
+    (alpha,) = nodes("alpha")
+    line = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ user@host"
+    r = mg("--store", str(alpha.path), "think", SECRET, "--private", "--to", line)
+    assert r.code == 2, r
+    assert r.err.startswith("mindgit: error: --to: not an ed25519 public key: ")
+    assert "key type 'ssh-rsa' is not supported" in r.err and "node name" not in r.err
+    with pytest.raises(MalformedRecipientKey, match="not an ed25519 public key"):
+        resolve_recipient(alpha, line)
+    assert len(alpha.state().thoughts) == 0
+
+
 def test_share_and_its_refusals(nodes: Nodes, mg: Mg) -> None:
     alpha, _beta, gamma, delta = nodes("alpha", "beta", "gamma", "delta")
     cid = mg("--store", str(alpha.path), "think", SECRET, "--private", "--to", "beta").out.strip()
