@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mindgit.errors import MindgitError, UsageError
-from mindgit.identity.keys import DID_PREFIX, KeyFileError, MalformedKey, NodeKey, PublicKey
+from mindgit.identity.keys import (
+    DID_PREFIX,
+    KeyFileError,
+    MalformedKey,
+    NodeKey,
+    PublicKey,
+    names_a_key,
+)
 from mindgit.identity.rotation import (
     is_retired_name,
 )
@@ -33,7 +40,14 @@ from mindgit.store.repository import (
 )
 from mindgit.store.rotations import RETIRED_DIR
 from mindgit.store.sealed import encode_envelope, is_sealed, sealed_from_node
-from mindgit.store.state import MAX_THOUGHT_BYTES, Block, SchemaError, State, check_note
+from mindgit.store.state import (
+    MAX_THOUGHT_BYTES,
+    Block,
+    SchemaError,
+    State,
+    check_note,
+    one_or_many,
+)
 from mindgit.store.state import check_thought as _check_thought
 from mindgit.store.state import make_thought as _make_thought
 
@@ -101,7 +115,7 @@ class NotSealed(MindgitError):
 def resolve_recipient(store: Store, who: str) -> TrustedNode:
     """The trusted node a recipient name, did:key or OpenSSH line stands for (current keys
     only)."""
-    if who.startswith(("did:", "ssh-ed25519 ")):
+    if names_a_key(who):
         try:
             key = PublicKey.parse(who)
         except MalformedKey as e:
@@ -128,15 +142,16 @@ def resolve_recipients(store: Store, to: Iterable[str]) -> tuple[PublicKey, ...]
 
     A single str is one node: ``to="beta"`` was read as the nodes 'b', 'e', 't' and 'a'."""
     keys = {store.public_key.raw: store.public_key}
-    for who in [to] if isinstance(to, str) else to:
+    for who in one_or_many(to):
         node = resolve_recipient(store, who)
         keys.setdefault(node.key.raw, node.key)
     return tuple(sorted(keys.values(), key=lambda k: k.did))
 
 
 def seal_note(text: str, tags: Iterable[str], recipients: Iterable[PublicKey]) -> Block:
-    """The envelope block of a note sealed to ``recipients``; errors never quote the text or tags."""
-    tag_list = list(tags)
+    """The envelope block of a note sealed to ``recipients``; errors never quote the text or tags.
+    A single str is one tag, as for :func:`~mindgit.store.state.make_thought`."""
+    tag_list = one_or_many(tags)
     for tag in tag_list:
         # The same rules as make_thought's, checked here first so that its error, which quotes
         # the tag, is never reached.

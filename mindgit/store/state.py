@@ -67,11 +67,17 @@ class Block:
         return cls(CID.of(data), data)
 
 
+def one_or_many(texts: Iterable[str]) -> list[str]:
+    """``texts`` as a list, a single str as one text (a str is an iterable of its letters)."""
+    return [texts] if isinstance(texts, str) else list(texts)
+
+
 def make_thought(text: str, tags: Iterable[str] = ()) -> Block:
-    """A note thought. Tags are a set: sorted, without repeats."""
+    """A note thought. Tags are a set: sorted, without repeats. A single str is one tag:
+    ``tags="idea"`` was read as the tags 'a', 'd', 'e' and 'i'."""
     if not isinstance(text, str) or not text.strip():
         raise SchemaError("thought", "the text must be a non-empty string")
-    tag_names = sorted(set(tags))
+    tag_names = sorted(set(one_or_many(tags)))
     for tag in tag_names:
         # A tag is a label to show and to match on: a newline or an escape code in one can be
         # neither shown as itself nor typed back. Only new thoughts are held to this; check_note
