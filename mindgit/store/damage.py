@@ -64,13 +64,7 @@ def _pack_listing(gitdir: Path, raw: bytes, indexes: Indexes) -> tuple[str | Non
         return None, f"{shown.as_posix()} cannot be read, and a pack in it may hold it"
     unread: str | None = None
     for name in found:
-        idx = folder / name
-        if idx not in indexes:
-            try:
-                indexes[idx] = idx.read_bytes()
-            except OSError:
-                indexes[idx] = None
-        data = indexes[idx]
+        data = _read_index(folder / name, indexes)
         lists = None if data is None else _index_lists(data, raw)
         if lists:
             return (shown / name).with_suffix(".pack").as_posix(), None
@@ -93,16 +87,20 @@ def listed_by_prefix(gitdir: Path, prefix: str, indexes: Indexes | None = None) 
         indexes = {}
     ids: set[str] = set()
     for name in found:
-        idx = folder / name
-        if idx not in indexes:
-            try:
-                indexes[idx] = idx.read_bytes()
-            except OSError:
-                indexes[idx] = None
-        data = indexes[idx]
+        data = _read_index(folder / name, indexes)
         if data is not None:
             ids.update(_index_prefixed(data, prefix))
     return sorted(ids)
+
+
+def _read_index(idx: Path, indexes: Indexes) -> bytes | None:
+    """A pack index's bytes, read once into ``indexes``; None if it cannot be read."""
+    if idx not in indexes:
+        try:
+            indexes[idx] = idx.read_bytes()
+        except OSError:
+            indexes[idx] = None
+    return indexes[idx]
 
 
 _IDX_MAGIC = b"\xfftOc"
