@@ -83,16 +83,18 @@ _OPENSSH_KDF = b"bcrypt"
 
 def names_a_key(text: str) -> bool:
     """Whether ``text`` is given as a key, not a node's name: a did, or an OpenSSH public key
-    line of any type (an ssh-rsa line is a key mindgit refuses, not a name with a space)."""
+    line of any type (an ssh-rsa line is a key mindgit refuses, not a name with a space). A key
+    type alone ('ssh-rsa') is a valid node name, and names that node."""
     words = text.split(None, 1)
-    return text.lstrip().startswith("did:") or (bool(words) and words[0] in OPENSSH_KEY_TYPES)
+    key_line = bool(words) and words[0] in OPENSSH_KEY_TYPES and text != words[0]
+    return text.lstrip().startswith("did:") or key_line
 
 
 def shown_key_text(text: str) -> str:
     """What an error may quote of text given as a public key: a did or a public key line, which
     are public. Anything else may be a secret pasted by mistake (a PEM private key, the base64
     body of one, a seed), and an error goes to terminals and CI logs: only its length is told."""
-    if names_a_key(text):
+    if names_a_key(text) or text in OPENSSH_KEY_TYPES:
         shown = text if len(text) <= 80 else text[:77] + "..."
         return repr(shown)
     return f"a text of {len(text)} characters (not shown: it may be a private key)"

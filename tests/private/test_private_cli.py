@@ -261,3 +261,15 @@ def test_share_json_names_the_thought_as_show_does(nodes: Nodes, mg: Mg) -> None
     assert shared["replaces"] == cid
     shown = json.loads(mg("--store", str(alpha.path), "show", "--json").out)
     assert [t["cid"] for t in shown["thoughts"]] == [shared["thought"]]
+
+
+def test_a_node_named_as_a_key_type_is_still_a_name(nodes: Nodes, mg: Mg) -> None:
+    """A node name may be 'ssh-rsa' or 'ssh-ed25519' ([A-Za-z0-9._-]): a key type with no key
+    after it is that name, as before names_a_key (only a key type and more is a key line)."""
+    from mindgit.store.private import resolve_recipient
+
+    alpha, beta = nodes("alpha", "beta", trust=False)
+    alpha.trust.add(beta.public_key, "ssh-rsa")
+    assert resolve_recipient(alpha, "ssh-rsa").key == beta.public_key
+    r = mg("--store", str(alpha.path), "think", SECRET, "--private", "--to", "ssh-rsa")
+    assert r.code == 0, r.err
