@@ -132,10 +132,14 @@ class NotAClone(MindgitError):
 class GitSetupError(MindgitError):
     """A git command that git-setup runs failed."""
 
-    def __init__(self, command: str, detail: str, hint: str | None = None) -> None:
+    def __init__(
+        self, command: str, detail: str, hint: str | None = None, *, whole: str | None = None
+    ) -> None:
         super().__init__(f"`{command}` failed: {detail}", hint=hint)
         self.command = command
         self.detail = detail
+        # git's line uncut, for a caller that hides credentials in it before cutting it.
+        self.whole = detail if whole is None else whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,7 +426,8 @@ def git_setup(
 
             raise GitSetupError(
                 f"git fetch {remote}",
-                said(e.detail, repo.remotes[remote].url or ""),
+                # Hidden before cut: a cut that took a userinfo's '@' left the secret shown.
+                said(e.whole, repo.remotes[remote].url or ""),
                 hint="check the remote's URL (`git remote -v`), or set up without fetching: "
                 "mindgit git-setup --no-fetch",
             ) from None
@@ -512,19 +517,23 @@ def _git(cwd: Path, *args: str, input: str | None = None, env: dict[str, str] | 
         env={**os.environ, **env} if env else None,
     )
     if proc.returncode != 0:
-        raise GitSetupError("git " + " ".join(args), _git_said(proc.stderr))
+        raise GitSetupError(
+            "git " + " ".join(args),
+            _git_said(proc.stderr),
+            whole=_git_said(proc.stderr, cut=False),
+        )
     return proc.stdout
 
 
-def _git_said(stderr: str) -> str:
+def _git_said(stderr: str, *, cut: bool = True) -> str:
     """What a failed git command said, in one line: its first ``fatal:`` or ``error:`` line,
-    else its last. The last alone was often the tail of an advice ("and the repository
-    exists.", of a fetch from a remote that moved)."""
+    else its last (cut past 300 characters unless not ``cut``). The last alone was often the
+    tail of an advice ("and the repository exists.", of a fetch from a remote that moved)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith(("fatal:", "error:")):
-            return _cut_line(line)
-    return _cut_line(lines[-1]) if lines else "no output"
+    found = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
+    if found is None:
+        found = lines[-1] if lines else "no output"
+    return _cut_line(found) if cut else found
 
 
 def _cut_line(line: str) -> str:

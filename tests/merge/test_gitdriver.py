@@ -675,3 +675,21 @@ def test_a_clone_set_up_before_the_bases_driver_is_told_to_set_up_again(
     proc = git_merge(work, "origin/dreamer")
     assert proc.returncode == 0, proc.stderr
     assert warning not in proc.stderr
+
+
+def test_git_setup_whose_fetch_fails_hides_a_long_secret(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    # git names a git:// URL's host with its userinfo on ("unable to look up user:secret@host");
+    # git's line was cut at 300 characters before the credentials were hidden, and a cut that
+    # took the '@' left the secret's start in the error.
+    secret = "s3cr3t" * 70
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    git(
+        "-C", str(work), "remote", "set-url", "origin", f"git://user:{secret}@nonexistent.invalid/x"
+    )
+    r = mg("git-setup", str(work))
+    assert r.code == 1, r.err
+    assert "`git fetch origin` failed" in r.err
+    assert "s3cr3t" not in r.err + r.out
