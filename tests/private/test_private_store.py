@@ -39,12 +39,18 @@ def commit_message(store: Store, oid: str) -> str:
 def test_a_single_tag_given_as_a_str_is_one_tag(nodes: Nodes) -> None:
     """`tags="idea"` was read as the tags 'a', 'd', 'e' and 'i', in think and think_private."""
     (alpha,) = nodes("alpha")
+
+    def tags(cid: CID) -> object:
+        node = dagjson.decode(alpha.thought(cid))
+        assert isinstance(node, dict)
+        return node["tags"]
+
     _, plain = alpha.think("a note", tags="idea")
-    assert dagjson.decode(alpha.thought(plain))["tags"] == ["idea"]
+    assert tags(plain) == ["idea"]
     _, sealed = think_private(alpha, "a secret", tags="idea")
     assert reveal(alpha, sealed)["tags"] == ["idea"]
     _, both = alpha.think("another", tags=["b", "a"])
-    assert dagjson.decode(alpha.thought(both))["tags"] == ["a", "b"]
+    assert tags(both) == ["a", "b"]
 
 
 def test_think_private_seals_to_the_named_nodes_and_the_sender(nodes: Nodes) -> None:
