@@ -108,9 +108,17 @@ class UnknownFitness(MindgitError):
     """No stored module has this name or CID."""
 
     def __init__(self, ref: str) -> None:
+        try:
+            CID.parse(ref)
+        except InvalidCID:
+            what = f"named {quoted(ref)}"
+        else:
+            # A CID is no name: it came from a run or a peer, whose module is not here.
+            what = f"with CID {ref}"
         super().__init__(
-            f"no fitness module named {ref!r} in this store",
-            hint="`mindgit fitness list` shows the stored ones; `mindgit fitness add FILE` adds one",
+            f"no fitness module {what} in this store",
+            hint="`mindgit fitness list` shows the stored ones; `mindgit fitness add FILE` adds one"
+            + ("; `mindgit pull PEER` brings a peer's" if what.startswith("with CID") else ""),
         )
         self.ref = ref
 

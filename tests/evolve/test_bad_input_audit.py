@@ -106,7 +106,7 @@ def _spelled(args: tuple[str, ...]) -> tuple[str, ...]:
     "args, code, words",
     [
         (("--fitness", "nosuch"), 1, "no fitness module named 'nosuch'"),
-        (("--fitness", "@cid"), 1, "no fitness module"),
+        (("--fitness", "@cid"), 1, "no fitness module with CID b"),
         (("--fitness", "missing/x.wat"), 1, "cannot read fitness module"),
         (("--fitness", "ev\x1b[31mil"), 1, "'ev\\x1b[31mil'"),
         (("--fitness", "@non-utf-8"), 1, "no fitness module"),
