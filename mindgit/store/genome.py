@@ -389,6 +389,14 @@ def _infer(raw: str, name: str) -> tuple[GeneKind, object]:
     else:
         if re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", s):
             return "float", x
+        if not math.isfinite(x):
+            # nan, inf, -Infinity: read as text, they made a str gene where 1e400 (as infinite)
+            # was refused; and a float gene called 'inf' "not a float".
+            raise GenomeError(
+                name,
+                f"value must be a finite number, not {quoted(s)} (as text: a choice gene, "
+                "--choices)",
+            )
     if s.startswith("["):
         try:
             items = json.loads(s)

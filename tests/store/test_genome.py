@@ -114,3 +114,16 @@ def test_assignment_quirks_are_refused() -> None:
         parse_assignment("y=[true]", None)
     with pytest.raises(GenomeError, match="--choices"):
         parse_assignment("g=2", Gene.make("g", "int", 1), choices=["a", "b"])
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "+Infinity", "-infinity"])
+def test_a_number_that_is_not_finite_is_refused_as_one(value: str) -> None:
+    """nan and inf made a text gene where 1e400 was refused, and a float gene said "'inf' is not
+    a float": each is a number no gene holds, refused in the same words."""
+    for current in (None, Gene.make("g", "float", 0.5)):
+        with pytest.raises(GenomeError, match="must be a finite number, not"):
+            parse_assignment(f"g={value}", current)
+    # As text, where text is wanted.
+    assert parse_assignment(f"g={value}", Gene.make("g", "str", "x")).value == value
+    assert parse_assignment(f"g={value}", None, choices=[value, "b"]).value == value
+    assert parse_assignment("g=nano", None).kind == "str"
