@@ -332,7 +332,7 @@ def parse_assignment(
     An existing gene keeps its type (a value of another type is refused) and, unless new ones are
     given, its bounds and choices. A new gene's type is read from the value: ``true``/``false`` is
     a bool, ``3`` an int, ``0.7`` a float, ``[0.1, 0.2]`` a list of floats, anything else a string
-    (a choice if ``choices`` is given).
+    (a choice if ``choices`` is given), but for ``nan`` and ``inf``: no gene holds such a number.
     """
     name, sep, raw = text.partition("=")
     name = name.strip()
