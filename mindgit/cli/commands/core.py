@@ -278,8 +278,22 @@ def genome_set(
                 wrong.append((a, refused))
                 continue
             as_new[name] = refused
-    for a, error in wrong:
-        _unless_taken(ctx, experiment, a, error, lo=lo, hi=hi, scale=scale, opts=opts)
+    if wrong:
+        # Said as the gene it names refuses it, where there is one: a new gene's words (`a str
+        # gene takes no min`) were said of an existing choice or bool gene. Still exit 2.
+        try:
+            store = open_store_from(ctx)
+            known = store.state(store.head(experiment)).genome
+        except MindgitError:
+            known = None  # no store to ask: the command line's own fault is said
+        for a, error in wrong:
+            gene = known.get(a.partition("=")[0].strip()) if known is not None else None
+            if gene is None:
+                raise as_usage(error)
+            try:
+                parse_assignment(a, gene, min=lo, max=hi, scale=scale, choices=opts)
+            except GenomeError as e:
+                raise as_usage(e) from None
     store = open_store_from(ctx)
     current = store.state(store.head(experiment)).genome
     for name, error in as_new.items():
@@ -309,36 +323,6 @@ def genome_set(
     else:
         click.echo(commit.id)
     housekeep(store)
-
-
-def _unless_taken(
-    ctx: click.Context,
-    experiment: str | None,
-    assignment: str,
-    refused: MindgitError,
-    *,
-    lo: float | None,
-    hi: float | None,
-    scale: float | None,
-    opts: list[str] | None,
-) -> None:
-    """A wrong command line (exit 2) unless the gene it names here takes it, told as that gene
-    refuses it: a new gene's words (`a str gene takes no min`) were said of an existing choice
-    or bool gene."""
-    from mindgit.store.genome import GenomeError, parse_assignment
-
-    name = assignment.partition("=")[0].strip()
-    try:
-        store = open_store_from(ctx)
-        gene = store.state(store.head(experiment)).genome.get(name)
-    except MindgitError:
-        gene = None  # no store to ask: the command line's own fault is said
-    if gene is None:
-        raise as_usage(refused)
-    try:
-        parse_assignment(assignment, gene, min=lo, max=hi, scale=scale, choices=opts)
-    except GenomeError as e:
-        raise as_usage(e) from None
 
 
 @genome.command("show")
