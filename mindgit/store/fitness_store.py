@@ -110,15 +110,14 @@ class UnknownFitness(MindgitError):
     def __init__(self, ref: str) -> None:
         try:
             CID.parse(ref)
+            by_cid = True  # no name: it came from a run or a peer, whose module is not here
         except InvalidCID:
-            what = f"named {quoted(ref)}"
-        else:
-            # A CID is no name: it came from a run or a peer, whose module is not here.
-            what = f"with CID {ref}"
+            by_cid = False
         super().__init__(
-            f"no fitness module {what} in this store",
+            f"no fitness module {f'with CID {ref}' if by_cid else f'named {quoted(ref)}'} in "
+            "this store",
             hint="`mindgit fitness list` shows the stored ones; `mindgit fitness add FILE` adds one"
-            + ("; `mindgit pull PEER` brings a peer's" if what.startswith("with CID") else ""),
+            + ("; `mindgit pull PEER` brings a peer's" if by_cid else ""),
         )
         self.ref = ref
 
