@@ -50,10 +50,15 @@ def quoted(value: object, limit: int = 80) -> str:
         return shown
     if not isinstance(value, str):
         return f"{shown[:limit]}... ({len(shown)} characters)"
-    cut = value[:limit]
+    return _cut_quote(value[:limit], limit, len(value))
+
+
+def _cut_quote(cut: str, limit: int, length: int) -> str:
+    """The start ``cut`` of a text of ``length`` characters, quoted in at most ``limit``
+    characters (its quotes aside), and the length said."""
     while len(repr(cut)) > limit + 2:  # escapes (\x1b, \u202e) take up to 10 characters each
         cut = cut[:-1]
-    return f"{cut!r}... ({len(value)} characters)"
+    return f"{cut!r}... ({length} characters)"
 
 
 # A path a message names longer than this is cut ("File name too long: <5,000 characters>").
@@ -242,9 +247,7 @@ def cut_url(url: str) -> str:
     loss only of what was cut anyway): the search is bounded, but a 100,000-character URL is
     still searched several times over for each message."""
     cut = _UNFINISHED.sub(r"\g<scheme>***", shown_url(url[:URL_SHOWN_MAX]))
-    while len(repr(cut)) > URL_SHOWN_MAX + 2:  # escapes take up to 10 characters each
-        cut = cut[:-1]
-    return f"{cut!r}... ({len(url)} characters)"
+    return _cut_quote(cut, URL_SHOWN_MAX, len(url))
 
 
 def message_url(url: str) -> str:
