@@ -232,6 +232,11 @@ def _unpad(padded: bytes, what: str) -> bytes:
 
 
 def _thought_key(sealed: Sealed, keys: Sequence[NodeKey], what: str) -> bytes:
+    # Every key of ours that is a recipient is tried: a node that rotated holds several, and
+    # one damaged or forged entry must not hide the thought from a key whose entry is sound.
+    # The commitment decides which thought key is the one, so any entry that passes it opens
+    # the same message; the first failure is reported only if none does.
+    failure: IntegrityError | None = None
     for key in keys:
         entry = sealed.recipient(key.public)
         if entry is None:
@@ -240,10 +245,16 @@ def _thought_key(sealed: Sealed, keys: Sequence[NodeKey], what: str) -> bytes:
         try:
             thought_key: bytes = opener.decrypt(entry.wrapped)
         except nacl.exceptions.CryptoError:
-            raise IntegrityError(what, f"the wrapped key for {key.public.did}") from None
+            failure = failure or IntegrityError(what, f"the wrapped key for {key.public.did}")
+            continue
         if len(thought_key) != KEY_BYTES or _commitment(thought_key) != sealed.commitment:
-            raise IntegrityError(what, f"the key wrapped for {key.public.did} is not the key")
+            failure = failure or IntegrityError(
+                what, f"the key wrapped for {key.public.did} is not the key"
+            )
+            continue
         return thought_key
+    if failure is not None:
+        raise failure
     raise NotARecipient(what, tuple(k.public.did for k in keys), len(sealed.recipients))
 
 

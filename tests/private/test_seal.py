@@ -199,3 +199,38 @@ def test_unsorted_or_repeated_recipients_and_short_wraps_are_refused() -> None:
         Sealed(sealed.nonce, sealed.box, sealed.commitment, (short,))
     with pytest.raises(MalformedSealed):
         seal(b"x", [])
+
+
+@pytest.mark.parametrize("damage", ["junk", "another key"])
+def test_a_sound_entry_opens_past_a_damaged_one_for_another_key_of_ours(damage: str) -> None:
+    # A node that rotated holds its current and retired keys, and a peer may have sealed to
+    # both: a bad entry for one (damaged, or a forged thought key) must not hide the thought
+    # from the other, whichever order the keys are tried in.
+    sealed = seal(b"for either key", [ALPHA.public, BETA.public])
+    if damage == "junk":
+        bad = Recipient(ALPHA.public, bytes(WRAPPED_BYTES))
+    else:
+        other = seal(b"something else", [ALPHA.public]).recipient(ALPHA.public)
+        assert other is not None
+        bad = other
+    mixed = dataclasses.replace(
+        sealed, recipients=tuple(bad if r.key == ALPHA.public else r for r in sealed.recipients)
+    )
+    assert open_sealed(mixed, [ALPHA, BETA]) == b"for either key"
+    assert open_sealed(mixed, [BETA, ALPHA]) == b"for either key"
+    assert add_recipient(mixed, [ALPHA, BETA], GAMMA.public).recipient(GAMMA.public) is not None
+    # Alone, the damaged entry is still refused as altered, not read.
+    with pytest.raises(IntegrityError, match=ALPHA.public.did):
+        open_sealed(mixed, [ALPHA])
+
+
+def test_when_every_entry_of_ours_is_damaged_the_first_is_named() -> None:
+    sealed = seal(b"x", [ALPHA.public, BETA.public])
+    junk = dataclasses.replace(
+        sealed, recipients=tuple(Recipient(r.key, bytes(WRAPPED_BYTES)) for r in sealed.recipients)
+    )
+    with pytest.raises(IntegrityError, match=f"the wrapped key for {BETA.public.did}"):
+        open_sealed(junk, [BETA, ALPHA])
+    # A key of ours that is no recipient changes nothing: still altered, not "not a recipient".
+    with pytest.raises(IntegrityError, match=f"the wrapped key for {ALPHA.public.did}"):
+        open_sealed(junk, [GAMMA, ALPHA])
