@@ -4,50 +4,125 @@ setting's check and the sandbox's bounds) so that every config lookup can use it
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Callable
+from pathlib import Path
 
 import pygit2
 
 from mindgit.errors import MindgitError
 
 
-class NoValue(str):
+class ConfigValue(str):
+    """A value as :func:`config_reader` found it, knowing the file it was read from (``file``;
+    None where libgit2 cannot say): a :class:`BadConfigValue` made of it names that file, or
+    the store whose config it is, in its hint. Otherwise a str like any other."""
+
+    file: Path | None
+
+    def __new__(cls, text: str, file: Path | None = None) -> ConfigValue:
+        value = super().__new__(cls, text)
+        value.file = file
+        return value
+
+    def __getnewargs__(self) -> tuple[str, Path | None]:  # type: ignore[override]
+        # str's gives (text,): a copy or a pickle would forget the file.
+        return (str(self), self.file)
+
+
+class NoValue(ConfigValue):
     """What a key written with no ``= value`` reads as (a bare ``fuel`` line under
     ``[mindgit]``): git's true where a boolean is wanted, and an empty string (what ``git config
     --get`` prints) anywhere else. A type of its own, so that a setting's reader refuses it
     (:func:`mindgit.store.settings.read_setting`) rather than take "true" for a name or a size."""
 
-    __slots__ = ()
-
-    def __new__(cls) -> NoValue:
-        return super().__new__(cls, "")
-
-
-NO_VALUE = NoValue()
+    # ``text`` is what a copy or a pickle passes back (ConfigValue.__getnewargs__): always "".
+    def __new__(cls, text: str = "", file: Path | None = None) -> NoValue:
+        return super().__new__(cls, "", file)  # type: ignore[return-value]
 
 
 class BadConfigValue(MindgitError):
     """A value found in a config is wrong where it is used: bad data in a file (exit 1), unlike
-    the same value typed on the command line (``BadSetting``, exit 2)."""
+    the same value typed on the command line (``BadSetting``, exit 2). ``file`` is the config
+    file it was read from when the value says (a :class:`ConfigValue`, or given), else None."""
 
-    def __init__(self, key: str, value: str, problem: str, *, shown: str | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        value: str,
+        problem: str,
+        *,
+        shown: str | None = None,
+        file: Path | None = None,
+    ) -> None:
         # ``shown`` stands for a value that may be a secret pasted by mistake (a key setting).
         # A key with no value has none to show: "config mindgit.fuel has no value; ...".
         what = "" if isinstance(value, NoValue) else f" = {shown or repr(value)}"
-        super().__init__(
-            f"config {key}{what} {problem}",
-            # Not `git config KEY`: that is the config of the repository git finds from the
-            # current directory, which is the store only when the shell is in it.
-            hint=f"fix it with `git --git-dir <store> config {key} VALUE` (or `mindgit config set` "
-            f"for a setting it lists), or remove it: `git --git-dir <store> config --unset {key}`",
-        )
+        if file is None and isinstance(value, ConfigValue):
+            file = value.file
+        super().__init__(f"config {key}{what} {problem}", hint=_fix(key, file))
         self.key = key
         self.value = value
+        self.file = file
+
+
+def _fix(key: str, file: Path | None) -> str:
+    # Not `git config KEY`: that is the config of the repository git finds from the current
+    # directory, which is the store only when the shell is in it.
+    if file is None:
+        # A lookup that cannot say where its value came from (a plain str given).
+        return (
+            f"fix it with `git --git-dir <store> config {key} VALUE` (or `mindgit config set` "
+            f"for a setting it lists), or remove it: `git --git-dir <store> config --unset {key}`"
+        )
+    if file.name == "config" and (file.parent / "HEAD").is_file():
+        # A repository's own config (the store's, or a server's): named by its git directory.
+        where = f"--git-dir {shlex.quote(str(file.parent))}"
+        return (
+            f"fix it with `git {where} config {key} VALUE` (or `mindgit config set` for a "
+            f"setting it lists), or remove it: `git {where} config --unset {key}`"
+        )
+    # A file the config includes, or the user's global one: the store's `git config` (and
+    # `mindgit config set`) would write elsewhere.
+    where = f"--file {shlex.quote(str(file))}"
+    return (
+        f"fix it in {shlex.quote(str(file))} with `git config {where} {key} VALUE`, or remove "
+        f"it: `git config {where} --unset {key}`"
+    )
+
+
+def _origin(config: pygit2.Config, key: str) -> Path | None:
+    """The file ``config``'s value of ``key`` is read from (libgit2's ``origin_path``, which
+    pygit2 does not pass on: asked through its C binding), or None where it cannot say."""
+    try:
+        from pygit2.ffi import C, ffi
+
+        # pygit2 >= 1.17 names the handle _c_config; earlier ones _config.
+        handle = getattr(config, "_c_config", None) or getattr(config, "_config", None)
+        if handle is None:
+            return None
+        out = ffi.new("git_config_entry **")
+        if C.git_config_get_entry(out, handle, key.encode("utf-8")) < 0:
+            return None
+        try:
+            entry = out[0]
+            if entry.origin_path == ffi.NULL or entry.backend_type == ffi.NULL:
+                return None
+            if ffi.string(entry.backend_type) != b"file":
+                return None
+            return Path(os.fsdecode(ffi.string(entry.origin_path)))
+        finally:
+            C.git_config_entry_free(out[0])
+    except (AttributeError, ImportError, TypeError):
+        # Another pygit2's binding: the hint names no file, as it did before.
+        return None
 
 
 def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
-    """A lookup by full key in a git config, for :func:`read_setting`: None when unset, and
-    :data:`NO_VALUE` for a key written with no ``= value`` (libgit2 gives None for it too).
+    """A lookup by full key in a git config, for :func:`read_setting`: None when unset, a
+    :class:`NoValue` for a key written with no ``= value`` (libgit2 gives None for it too), and
+    else the value as a :class:`ConfigValue` that knows its file.
 
     pygit2 decodes a value as UTF-8 and fails with Python's UnicodeDecodeError on other bytes
     (``git config`` writes them as given): bad data in a file, ``BadConfigValue`` (exit 1).
@@ -60,9 +135,12 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
             value = config[key]
         except UnicodeDecodeError:
             raw = config._get_entry(key).raw_value
-            raise BadConfigValue(key, "", "is not UTF-8 text", shown=repr(raw)) from None
+            raise BadConfigValue(
+                key, "", "is not UTF-8 text", shown=repr(raw), file=_origin(config, key)
+            ) from None
+        file = _origin(config, key)
         # Not "true" here: that is git's reading for a boolean only; a string or a size setting
         # would silently become "true".
-        return NO_VALUE if value is None else str(value)
+        return NoValue(file=file) if value is None else ConfigValue(str(value), file)
 
     return get

@@ -10,7 +10,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from mindgit.store.config import NO_VALUE, NoValue
+from mindgit.store.config import NoValue
 from mindgit.store.repository import Store
 from mindgit.store.settings import (
     SETTINGS,
@@ -48,7 +48,7 @@ def test_a_bare_key_is_distinct_from_unset_and_from_an_empty_value(tmp_path: Pat
     assert git("config", "-f", str(path), "--type=bool", "--get", "mindgit.fuel") == "true\n"
     assert git("config", "-f", str(path), "--get", "mindgit.fuel") == "\n"
     get = config_reader(pygit2.Config(str(path)))
-    assert get("mindgit.fuel") is NO_VALUE and isinstance(get("mindgit.fuel"), NoValue)
+    assert get("mindgit.fuel") == "" and isinstance(get("mindgit.fuel"), NoValue)
     assert get("mindgit.fuel") != "true"  # was "true", which every setting then read
     assert get("mindgit.fitness") == "" and not isinstance(get("mindgit.fitness"), NoValue)
     assert get("mindgit.name") == "alpha" and get("mindgit.memory") is None
