@@ -111,22 +111,41 @@ def _rate(name: str, value: object) -> float:
     return x + 0.0
 
 
+class _EliteByPopulation:
+    """RunParams' default elite, resolved when the parameters are made: 1, except for a
+    population of one, which has no room for an elite (0). The CLI gave that; the library
+    refused ``RunParams(population=1)`` with "--elite 1: must be an integer in 0..0"."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "min(1, population - 1)"
+
+
+# Typed as the int it resolves to, so that ``RunParams.elite`` is an int to every reader.
+_ELITE_BY_POPULATION: Any = _EliteByPopulation()
+
+
 @dataclass(frozen=True, slots=True)
 class RunParams:
-    """Every parameter that decides what a run breeds. ``mutation_rate`` None means 1/genes."""
+    """Every parameter that decides what a run breeds. ``mutation_rate`` None means 1/genes.
+    ``elite`` not given is 1, or 0 for a population of 1; one given is checked as given (an
+    elite of 1 with a population of 1 is refused), and so is the one ``replace`` passes on."""
 
     population: int = 64
     generations: int = 50
     mutation_rate: float | None = None
     mutation_scale: float = 0.1
     crossover_rate: float = 0.5
-    elite: int = 1
+    elite: int = _ELITE_BY_POPULATION
     tournament: int = 3
     seed: int = 0
     minimize: bool = False
 
     def __post_init__(self) -> None:
         _int("population", self.population, 1, MAX_POPULATION)
+        if self.elite is _ELITE_BY_POPULATION:
+            object.__setattr__(self, "elite", min(1, self.population - 1))
         _int("generations", self.generations, 1, MAX_GENERATIONS)
         if self.mutation_rate is not None:
             object.__setattr__(self, "mutation_rate", _rate("mutation_rate", self.mutation_rate))

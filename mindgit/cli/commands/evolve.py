@@ -28,6 +28,8 @@ from mindgit.errors import MindgitError, quoted
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
 _BARE_RESUME = "\0"
+# RunParams' defaults, for --help (RunParams is imported only when a command runs); the run
+# takes them from RunParams itself. tests/evolve/test_params_defaults.py holds the two equal.
 _DEFAULTS = {
     "population": 64,
     "generations": 50,
@@ -379,7 +381,7 @@ def _run_with_progress(
     "--elite",
     type=int,
     default=None,
-    help=f"Fittest kept unchanged.  [default: {_DEFAULTS['elite']}]",
+    help=f"Fittest kept unchanged.  [default: {_DEFAULTS['elite']}, 0 for a population of 1]",
 )
 @click.option(
     "--tournament",
@@ -471,10 +473,8 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
                 "--fitness is required (a stored name, a module CID or a file)",
                 hint="or set a default with `mindgit config set fitness NAME`",
             )
-        settings = {**_DEFAULTS, **given}
-        if "elite" not in given:  # a population of one has no room for an elite
-            settings["elite"] = min(settings["elite"], max(settings["population"] - 1, 0))
-        params = RunParams(**settings)
+        # RunParams' own defaults (what _DEFAULTS shows in --help) for what is not given.
+        params = RunParams(**given)
 
         def call(progress: Any, stop: Callable[[], bool]) -> Any:
             return start_run(
