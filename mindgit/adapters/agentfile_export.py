@@ -266,7 +266,9 @@ def _agent_out(store: Store, loaded: _Loaded) -> _Out:
         return _Out(fmt.AgentOut(agent, (), ()), file_layout, grown, warnings)
     if "block_ids" in split:
         agent["block_ids"] = []
-    return _Out(fmt.AgentOut(agent, tuple(memories), tuple(tools)), file_layout, grown, warnings)
+    origin = str(loaded.data[DATA_FILE])
+    out = fmt.AgentOut(agent, tuple(memories), tuple(tools), origin)
+    return _Out(out, file_layout, grown, warnings)
 
 
 def export_af(

@@ -417,6 +417,9 @@ class AgentOut:
     agent: dict[str, Any]  # complete agent object (v1: the whole file)
     blocks: tuple[dict[str, Any], ...]  # v2: memory blocks, each with its id
     tools: tuple[dict[str, Any], ...]  # v2: tools
+    # The file the agent was imported from (export gives its af.file CID): block ids are
+    # file-local, so "block-1" of two files is two blocks, even when they read the same.
+    origin: str = ""
 
 
 def assemble_v2(
@@ -433,37 +436,76 @@ def assemble_v2(
 
     Ids of blocks and tools stay unique: when two agents carry different content under one id
     (a shared block edited in one experiment), the later one gets a fresh id and its agent's
-    ``block_ids``/``tool_ids`` follow.
+    ``block_ids``/``tool_ids`` follow. Block ids are their file's (``AgentOut.origin``): a
+    block of another file than the first agent's (the envelope's) is another block even when
+    it reads the same, and gets a fresh id when that file's id is taken or named by the
+    envelope's file, whose agents keep theirs (its groups' ``shared_block_ids`` name them).
+    Agents of one file that share a block still share it under its new id.
     """
     top = {k: v for k, v in envelope.items() if k not in ("blocks", "tools")}
     out_agents = [dict(a.agent) for a in agents]
     top["agents"] = out_agents
+    home = agents[0].origin if agents else ""
     for kind, ref in (("blocks", "block_ids"), ("tools", "tool_ids")):
+        # Blocks are the agents' own files', by id; tools are taken as one when they are equal
+        # (a tool of two files is the same tool), as they always were.
+        by_file = kind == "blocks"
         orphans = envelope.get(kind) if kind in split else None
         chosen: dict[str, dict[str, Any]] = {}
         for item in orphans if isinstance(orphans, list) else []:
             chosen.setdefault(str(item.get("id")), item)
-        taken = set(chosen) | {
-            it["id"]
-            for a in agents
-            for it in (a.blocks if kind == "blocks" else a.tools)
-            if isinstance(it.get("id"), str)
+        # The first copy of each (file, id) placed, and the id it was given.
+        first: dict[tuple[str, str], tuple[dict[str, Any], str]] = {
+            (home, ident): (item, ident) for ident, item in chosen.items()
         }
-        for a, agent in zip(agents, out_agents, strict=True):
-            renamed: dict[str, str] = {}
-            final: list[str] = []
+        # The ids the envelope's file knows are its own: its groups' shared_block_ids name them
+        # (another file's "block-1" took the id when its agent came first, and a group of the
+        # first REV's file named that file's block).
+        reserved = set(order.get(kind, [])) if by_file else set()
+        taken = (
+            set(chosen)
+            | reserved
+            | {
+                it["id"]
+                for a in agents
+                for it in (a.blocks if kind == "blocks" else a.tools)
+                if isinstance(it.get("id"), str)
+            }
+        )
+        finals: list[list[str]] = [[] for _ in agents]
+        renames: list[dict[str, str]] = [{} for _ in agents]
+        # The envelope's file's agents place theirs first, so that they keep their ids.
+        turns = sorted(range(len(agents)), key=lambda n: by_file and agents[n].origin != home)
+        for n in turns:
+            a = agents[n]
+            origin = a.origin if by_file else home
             for item in a.blocks if kind == "blocks" else a.tools:
                 ident = item.get("id")
-                if not isinstance(ident, str) or (ident in chosen and chosen[ident] != item):
-                    fresh = _fresh_id(kind[:-1], taken)
-                    if isinstance(ident, str):
-                        renamed[ident] = fresh
-                    item, ident = {**item, "id": fresh}, fresh
-                chosen.setdefault(ident, item)
-                final.append(ident)
-            if kind == "blocks" and (isinstance(agent.get(ref), list) or final):
+                if isinstance(ident, str):
+                    seen = first.get((origin, ident))
+                    if seen is not None and seen[0] == item:
+                        final = seen[1]  # one block, which several agents of its file share
+                    elif (
+                        seen is None
+                        and ident not in chosen
+                        and (origin == home or ident not in reserved)
+                    ):
+                        final = ident
+                    else:
+                        final = _fresh_id(kind[:-1], taken)
+                    first.setdefault((origin, ident), (item, final))
+                    if final != ident:
+                        renames[n][ident] = final
+                else:
+                    final = _fresh_id(kind[:-1], taken)
+                if final != ident:
+                    item = {**item, "id": final}
+                chosen.setdefault(final, item)
+                finals[n].append(final)
+        for agent, ids, renamed in zip(out_agents, finals, renames, strict=True):
+            if kind == "blocks" and (isinstance(agent.get(ref), list) or ids):
                 # An agent's blocks are its memories, in the order the state keeps them.
-                agent[ref] = final
+                agent[ref] = ids
             elif renamed and isinstance(agent.get(ref), list):
                 agent[ref] = [renamed.get(i, i) for i in agent[ref]]
         if kind in split or chosen:
