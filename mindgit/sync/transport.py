@@ -53,7 +53,14 @@ _UNREACHABLE = (
     "no route to host",
     "the remote end hung up unexpectedly",
     "unable to look up",
+    # git daemon: with --informative-errors, then without (it tells no repository from one
+    # it does not export).
+    "no such repository",
+    "access denied or repository not exported",
 )
+# An http(s) server's 404: git says "repository '<url>/' not found", which no fixed words above
+# match ("repository not found" is GitHub's own).
+_NOT_FOUND = re.compile(r"repository '[^\n]*' not found")
 
 
 class TransportError(MindgitError):
@@ -442,7 +449,7 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
     if any(m in lowered for m in ("hash algorithm", "object format", "mismatched algorithms")):
         # git ends these with "the remote end hung up", which would read as "unreachable".
         return ObjectFormatMismatch(peer, url, operation, detail)
-    if any(marker in lowered for marker in _UNREACHABLE):
+    if any(marker in lowered for marker in _UNREACHABLE) or _NOT_FOUND.search(lowered):
         return PeerUnreachable(peer, url, operation, detail)
     return TransportError(peer, url, operation, detail)
 
