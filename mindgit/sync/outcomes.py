@@ -148,14 +148,32 @@ class PullRejected(MindgitError):
 class PeerNotTrusted(PullRejected):
     """Everything refused was signed by keys this node does not trust (yet)."""
 
-    def __init__(self, peer: str, problems: Sequence[Problem], signers: Sequence[str]) -> None:
-        lines = [f"mindgit trust add {signers[0]} --name {peer}"]
-        lines += [f"mindgit trust add {did} --name <name>" for did in signers[1:]]
-        super().__init__(
-            peer,
-            problems,
-            hint="if you trust the node that signed them, run: " + "; ".join(lines),
-        )
+    def __init__(
+        self,
+        peer: str,
+        problems: Sequence[Problem],
+        signers: Sequence[str],
+        *,
+        expected: str | None = None,
+    ) -> None:
+        # The peer's own name goes to the key the peer is expected to sign with, or, when none
+        # is configured, to the first signer. A peer configured to be another node (`remote add
+        # --node`) whose commits that node signed none of was told to trust the key that did
+        # under the peer's name: a stranger's key (a wrong URL, a node passing on another's
+        # work, a machine in the middle) named as the node the user meant to reach.
+        elsewhere = expected is not None and expected not in signers
+        lines = [
+            f"mindgit trust add {did} --name {'<name>' if n or elsewhere else peer}"
+            for n, did in enumerate(signers)
+        ]
+        said = "if you trust the node that signed them, run: " + "; ".join(lines)
+        if elsewhere:
+            said = (
+                f"none of them is signed by {expected}, the node expected at {peer} (is its URL "
+                f"right? `mindgit remote list`); if you trust the node that did sign them, run: "
+                + "; ".join(lines)
+            )
+        super().__init__(peer, problems, hint=said)
         self.signers = tuple(signers)
 
 
@@ -169,7 +187,7 @@ def rejection(
         signers.remove(expected)
         signers.insert(0, expected)
     if signers and all(_UNTRUSTED.search(p.reason) for p in problems):
-        return PeerNotTrusted(peer, problems, signers)
+        return PeerNotTrusted(peer, problems, signers, expected=expected)
     if problems and all(p.reason.startswith("rewinds ") for p in problems):
         # A peer restored from a backup offers older heads: its commits verify, so "cannot
         # verify; ask its owner, or remote remove" sent the user away from the one switch
