@@ -205,17 +205,29 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
         typed_node(node, "--node")
     store = open_store_from(ctx)
     peer = add_peer(store, name, url, node=node)
+    found = None if peer.node is None else store.trust.find(PublicKey.parse(peer.node))
+    # What the text says of a node not trusted yet, and the line to run: --json said neither.
+    trust_add = (
+        None
+        if peer.node is None or found is not None
+        else f"mindgit trust add {peer.node} --name {peer.name}"
+    )
     if as_json:
-        emit_json({"name": peer.name, "url": shown_url(peer.url), "node": peer.node})
+        emit_json(
+            {
+                "name": peer.name,
+                "url": shown_url(peer.url),
+                "node": peer.node,
+                "trusted_as": None if found is None else found.name,
+                "trust_add": trust_add,
+            }
+        )
         return
     # Cut past 160 characters as errors cut it (the 4,096 `remote add` takes made a line as
     # long); `remote list` shows it whole.
     info(f"added peer {peer.name}: {one_line(message_url(peer.url))}")
-    if peer.node is not None and store.trust.find(PublicKey.parse(peer.node)) is None:
-        info(
-            f"{peer.node} is not trusted yet; to accept what it signs: "
-            f"mindgit trust add {peer.node} --name {peer.name}"
-        )
+    if trust_add is not None:
+        info(f"{peer.node} is not trusted yet; to accept what it signs: {trust_add}")
 
 
 @remote.command("remove")
@@ -425,13 +437,15 @@ def sync(
                 rows += [[r.peer, "push", *row] for row in _ref_rows(r.push.refs)]
         table("sync", ["peer", "step", "status", "ref", "before", "after", "detail"], rows)
         for r in results:
+            # What a pull kept apart is said even when the push after it failed: it was in
+            # --json's "kept_apart", and the text named the failure alone.
+            for ref in r.pull.attention if r.pull is not None else ():
+                info(f"{r.peer}: {ref.ref} {ref.status}: {one_line(ref.detail or '')}")
             if r.error is not None:
                 hint = f" (hint: {one_line(r.error.hint)})" if r.error.hint else ""
                 info(f"mindgit: peer {r.peer} failed: {one_line(str(r.error))}{hint}")
             else:
                 assert r.pull is not None and r.push is not None
-                for ref in r.pull.attention:
-                    info(f"{r.peer}: {ref.ref} {ref.status}: {one_line(ref.detail or '')}")
                 # Why a server refused (its hook's words), as `push` shows it: sync showed
                 # only git's "pre-receive hook declined".
                 for line in r.push.remote_messages.splitlines() if r.push.failed else ():
@@ -445,11 +459,15 @@ def sync(
         # everything else was pulled and pushed sent the user looking for a broken peer.
         failed = [r.peer for r in results if r.error is not None]
         unpushed = sum(len(r.push.failed) for r in results if r.push is not None)
-        info(
-            f"synced with {len(results) - len(failed)} of {counted(len(results), 'peer')}"
-            + (f"; {counted(unpushed, 'ref')} not pushed (see above)" if unpushed else "")
-            + (f"; failed: {', '.join(failed)}" if failed else "")
-        )
+        if not results:
+            # "synced with 0 of 0 peers" read as a sync that happened.
+            info("no peers to sync with; add one with `mindgit remote add NAME URL`")
+        else:
+            info(
+                f"synced with {len(results) - len(failed)} of {counted(len(results), 'peer')}"
+                + (f"; {counted(unpushed, 'ref')} not pushed (see above)" if unpushed else "")
+                + (f"; failed: {', '.join(failed)}" if failed else "")
+            )
     # As after a pull: what the peers brought may have passed git's pack limits.
     housekeep(store)
     if any(not r.ok for r in results):

@@ -1,0 +1,91 @@
+"""Review R4: `remote add --json` and `sync` say what they should, in text and --json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from tests.conftest import Result
+from tests.sync.conftest import Nodes
+from tests.sync.test_review_r4_unreachable import read_only_daemon
+
+Mg = Callable[..., Result]
+
+
+def at(nodes: Nodes, name: str) -> tuple[str, str]:
+    return "--store", str(nodes[name].path)
+
+
+# -- remote add --json ----------------------------------------------------------------------
+
+
+def test_remote_add_json_says_what_the_text_says_of_the_node(nodes: Nodes, mg: Mg) -> None:
+    alpha = nodes.make("alpha")
+    beta = nodes.make("beta")
+    gamma = nodes.make("gamma")
+    alpha.trust.add(gamma.public_key, "gamma")
+    did = beta.public_key.did
+    res = mg(*at(nodes, "alpha"), "remote", "add", "beta", str(beta.path), "--node", did, "--json")
+    assert res.code == 0
+    assert json.loads(res.out) == {
+        "name": "beta",
+        "url": str(beta.path),
+        "node": did,
+        "trusted_as": None,
+        "trust_add": f"mindgit trust add {did} --name beta",
+    }
+    assert res.err == ""
+    text = mg(*at(nodes, "alpha"), "remote", "add", "b2", str(beta.path), "--node", did)
+    assert f"to accept what it signs: mindgit trust add {did} --name b2" in text.err
+    res = mg(
+        *at(nodes, "alpha"), "remote", "add", "g", str(gamma.path), "--node", "gamma", "--json"
+    )
+    assert json.loads(res.out)["trusted_as"] == "gamma"
+    assert json.loads(res.out)["trust_add"] is None
+    res = mg(*at(nodes, "alpha"), "remote", "add", "n", str(gamma.path), "--json")
+    assert json.loads(res.out) == {
+        "name": "n",
+        "url": str(gamma.path),
+        "node": None,
+        "trusted_as": None,
+        "trust_add": None,
+    }
+
+
+# -- sync -----------------------------------------------------------------------------------
+
+
+def test_sync_with_no_peers_says_there_are_none(nodes: Nodes, mg: Mg) -> None:
+    nodes.make("alpha")
+    res = mg(*at(nodes, "alpha"), "sync")
+    assert res.code == 0
+    assert "no peers to sync with" in res.err and "mindgit remote add NAME URL" in res.err
+    assert "synced with 0 of 0" not in res.err
+    res = mg(*at(nodes, "alpha"), "sync", "--json")
+    assert res.code == 0 and json.loads(res.out) == []
+
+
+def test_sync_names_what_its_pull_kept_apart_when_the_push_then_failed(
+    nodes: Nodes, mg: Mg
+) -> None:
+    alpha, beta = nodes.make("alpha"), nodes.make("beta")
+    nodes.trust_all()
+    # Both wrote to their own main: a pull keeps beta's apart as unrelated.
+    alpha.think("alpha's own")
+    beta.think("beta's own")
+    alpha.fork("ideas")  # something to push, which the read-only daemon refuses
+    alpha.think("to share", experiment="ideas")
+    with read_only_daemon(nodes.base) as port:
+        url = f"git://127.0.0.1:{port}/beta"
+        assert mg(*at(nodes, "alpha"), "remote", "add", "beta", url).code == 0
+        res = mg(*at(nodes, "alpha"), "sync", "beta")
+        as_json = mg(*at(nodes, "alpha"), "sync", "beta", "--json")
+    assert res.code == 1 and as_json.code == 1
+    peer = json.loads(as_json.out)[0]
+    assert peer["ok"] is False and peer["error"].startswith("push to beta")
+    assert [r["ref"] for r in peer["kept_apart"]] == ["refs/heads/main"]
+    # The text said only the failure; --json listed the ref kept apart.
+    assert "beta: refs/heads/main unrelated: " in res.err
+    assert "mindgit merge refs/peers/beta/heads/main --into main" in res.err
+    assert "mindgit: peer beta failed: push to beta" in res.err
+    assert res.err.rstrip().endswith("synced with 0 of 1 peer; failed: beta")
