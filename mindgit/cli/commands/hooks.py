@@ -81,7 +81,8 @@ def hooks_install(
     if server is None:
         misplaced = [name for name, given in server_only.items() if given]
         if misplaced:
-            raise UsageError(f"{', '.join(misplaced)} only go with --server PATH")
+            # "--trust only go with": "can" fits one option and several.
+            raise UsageError(f"{', '.join(misplaced)} can only go with --server PATH")
         store = open_store_from(ctx)
         path = lib.install_hook(store.repo, "pre-push", sys.executable, force=force)
         if as_json:
