@@ -33,6 +33,7 @@ from mindgit.adapters.agentfile_blocks import (
     FILE_FORMAT,
     MAPPING_VERSION,
     BlockTooLong,
+    NotAnImportedAgent,
     UnknownBlock,
     memory_block,
     memory_name,
@@ -46,7 +47,6 @@ from mindgit.adapters.agentfile_export import (
     CannotWrite,
     ExportConflict,
     Exported,
-    NotAnImportedAgent,
     describe,
     export_af,
 )

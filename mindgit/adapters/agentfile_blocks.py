@@ -52,6 +52,32 @@ def tool_name(tool: object) -> str:
     return "?"
 
 
+class NotAnImportedAgent(MindgitError):
+    """A state that holds no imported agent (no ``af.agent`` data block)."""
+
+    def __init__(
+        self,
+        rev: str,
+        *,
+        hint: str = "import one with `mindgit import-af FILE`; only those states are agents to "
+        "export or describe",
+    ) -> None:
+        super().__init__(f"{rev} holds no imported agent", hint=hint)
+        self.rev = rev
+
+
+def _check_agent(state: State, experiment: str) -> None:
+    """Refuse to edit the blocks of an experiment that holds no imported agent: a block
+    restored there was added to it as a memory (`restore human --from agent -e main` on a
+    plain experiment), which nothing reads as an agent."""
+    if DATA_AGENT not in dict(state.data):
+        raise NotAnImportedAgent(
+            f"experiment {experiment}",
+            hint="block set and restore edit the memory blocks of an agent imported with "
+            "`mindgit import-af FILE`; give its experiment with -e",
+        )
+
+
 class UnknownBlock(MindgitError):
     """No memory of that label (or name) in the state."""
 
@@ -178,9 +204,11 @@ def set_block(store: Store, label: str, value: str, *, experiment: str | None = 
     """A new signed commit in which memory block ``label`` holds ``value``."""
     exp = store.experiment(experiment)
     snap = store.snapshot(exp)
+    _check_agent(snap.state, exp)
     name = find_memory(store, snap, label, exp)
 
     def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        _check_agent(state, exp)
         here = snap if state.memories == snap.state.memories else store.snapshot(exp)
         if name not in dict(state.memories):
             raise UnknownBlock(label, exp, [n for n, _ in state.memories])
@@ -220,14 +248,16 @@ def restore_block(
     """
     exp = store.experiment(experiment)
     source = store.snapshot(from_rev)
+    snap = store.snapshot(exp)
+    _check_agent(snap.state, exp)
     name = find_memory(store, source, label, from_rev)
     cid = source.state.memory(name)
     data = layout.read_block(store.repo, source.tree, cid)
     node = dagjson.decode(data)
     real = node.get("label") if isinstance(node, dict) else None
-    snap = store.snapshot(exp)
 
     def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
+        _check_agent(state, exp)  # the experiment may have moved since
         memories = dict(state.memories)
         target = name
         if isinstance(real, str):

@@ -31,6 +31,7 @@ from mindgit.adapters.agentfile_blocks import (
     DATA_TOOLS,
     FILE_FORMAT,
     MAPPING_VERSION,
+    NotAnImportedAgent,
     memory_json,
     tool_name,
 )
@@ -48,17 +49,6 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.repository import Snapshot, Store
-
-
-class NotAnImportedAgent(MindgitError):
-    """A state that holds no imported agent (no ``af.agent`` data block)."""
-
-    def __init__(self, rev: str) -> None:
-        super().__init__(
-            f"{rev} holds no imported agent",
-            hint="import one with `mindgit import-af FILE`; only those states are agents to export or describe",
-        )
-        self.rev = rev
 
 
 class ExportConflict(MindgitError):

@@ -390,8 +390,9 @@ def test_cli_errors_are_one_line(cli: Cli, tmp_path: Path) -> None:
     r = cli("import-af", str(bad))
     assert r.code == 1 and r.out == ""
     assert r.err.startswith(f"mindgit: error: {bad}: not JSON") and r.err.count("\n") == 1
-    r = cli("block", "set", "human", "x")
-    assert r.code == 1 and "no memory block 'human' in main" in r.err
+    r = cli("block", "set", "human", "x")  # main holds no agent: said so, not "no block human"
+    assert r.code == 1 and "experiment main holds no imported agent" in r.err
+    assert r.err.count("\n") == 1
 
 
 def test_cli_warns_about_secrets_and_reads_stdin(
