@@ -126,6 +126,24 @@ class UnknownPeer(MindgitError):
         self.known = known
 
 
+class UnusablePeerName(MindgitError):
+    """A peer set by hand in the store's config (``git config remote.<name>.url``) under a name
+    ``remote add`` refuses, which cannot be one component of ``refs/peers/<name>/...``: a pull
+    from it failed as "invalid refspec" with a hint to check its URL, or moved the peer's refs
+    and then failed writing its marks. ``remote remove`` still takes it."""
+
+    def __init__(self, store: Store, name: str) -> None:
+        super().__init__(
+            f"peer {name!r} cannot be pulled from or pushed to: its name, set in the store's "
+            f"config by hand, is one `remote add` refuses ({_name_fault(name)}); "
+            "nothing was changed",
+            hint=f"rename it: `git --git-dir {store.path} remote rename {name} NEW`, NEW being 1 "
+            "to 64 letters, digits, '.', '_' or '-', with no '..' and not ending with '.' or "
+            "'.lock'",
+        )
+        self.name = name
+
+
 class PeerExists(MindgitError):
     def __init__(self, name: str, url: str) -> None:
         super().__init__(
@@ -206,8 +224,9 @@ def check_peer_name(name: str) -> str:
 def typed_peer_name(name: str) -> str:
     """A peer's name typed on the command line (``push NAME``, ``pull NAME``...): one that no
     peer can have is :class:`InvalidPeerName`, a usage error (exit 2); a well-formed name of no
-    peer is :class:`UnknownPeer` from :func:`get_peer` (exit 1). As lenient as
-    :func:`get_peer`, so that a remote named by hand with ``git config`` is still reached."""
+    peer is :class:`UnknownPeer` from :func:`get_peer` (exit 1). Lenient, so that a remote
+    named by hand with ``git config`` is still reached: ``remote remove`` takes it, and a pull
+    or push says what is wrong with its name (:class:`UnusablePeerName`, exit 1)."""
     if not _NAME.fullmatch(name):
         raise InvalidPeerName(name)
     return name
@@ -326,8 +345,11 @@ def hide_private_refs(store: Store) -> None:
 
 
 def remove_peer(store: Store, name: str) -> Peer:
-    """Forget a peer: its remote, its last-seen marks, its state file."""
-    peer = get_peer(store, name)
+    """Forget a peer: its remote, its last-seen marks, its state file (a peer named by hand
+    with a name no pull can use too: :class:`UnusablePeerName`)."""
+    peer = _peer_or_none(store, name) if _NAME.fullmatch(name) else None
+    if peer is None:
+        raise UnknownPeer(name, [p.name for p in list_peers(store)])
     with peer_lock(store, name):
         forget_peer(store, name)
     return peer
@@ -381,10 +403,15 @@ def _peer_or_none(store: Store, name: str) -> Peer | None:
 
 
 def get_peer(store: Store, name: str) -> Peer:
-    """The configured peer ``name``, or :class:`UnknownPeer`."""
+    """The configured peer ``name`` to pull from or push to: :class:`UnknownPeer` if there is
+    none, :class:`UnusablePeerName` if its name (set by hand) cannot name its refs."""
     peer = _peer_or_none(store, name) if _NAME.fullmatch(name) else None
     if peer is None:
         raise UnknownPeer(name, [p.name for p in list_peers(store)])
+    try:
+        check_peer_name(name)
+    except InvalidPeerName:
+        raise UnusablePeerName(store, name) from None
     return peer
 
 
