@@ -89,3 +89,26 @@ def test_sync_names_what_its_pull_kept_apart_when_the_push_then_failed(
     assert "mindgit merge refs/peers/beta/heads/main --into main" in res.err
     assert "mindgit: peer beta failed: push to beta" in res.err
     assert res.err.rstrip().endswith("synced with 0 of 1 peer; failed: beta")
+
+
+# -- peers ----------------------------------------------------------------------------------
+
+
+def test_peers_gives_the_trust_add_line_for_a_node_not_trusted_yet(nodes: Nodes, mg: Mg) -> None:
+    alpha, beta, gamma = nodes.make("alpha"), nodes.make("beta"), nodes.make("gamma")
+    alpha.trust.add(gamma.public_key, "gamma")
+    did = beta.public_key.did
+    assert mg(*at(nodes, "alpha"), "remote", "add", "b", str(beta.path), "--node", did).code == 0
+    assert (
+        mg(*at(nodes, "alpha"), "remote", "add", "g", str(gamma.path), "--node", "gamma").code == 0
+    )
+    assert mg(*at(nodes, "alpha"), "remote", "add", "n", str(gamma.path)).code == 0
+    res = mg(*at(nodes, "alpha"), "peers")
+    assert res.code == 0 and "NOT TRUSTED" in res.out
+    assert res.err.splitlines() == [
+        f"b: {did} is not trusted yet; to accept what it signs: mindgit trust add {did} --name b"
+    ]
+    # Doing what it says trusts it.
+    assert mg(*at(nodes, "alpha"), "trust", "add", did, "--name", "b").code == 0
+    res = mg(*at(nodes, "alpha"), "peers")
+    assert res.code == 0 and res.err == "" and "NOT TRUSTED" not in res.out

@@ -546,3 +546,11 @@ def peers(ctx: click.Context, as_json: bool) -> None:
             age = _age(seen["age_seconds"]) if seen["age_seconds"] is not None else "?"
             rows.append(["", seen["ref"], seen["commit"][:12], age, ""])
     table("peers", ["peer", "ref", "url / head", "key / age", "last error"], rows)
+    # "NOT TRUSTED" alone left the user to find the command (`remote add` and a refused pull
+    # give it).
+    for s in statuses:
+        if s["node"] is not None and s["trusted_as"] is None:
+            info(
+                f"{s['name']}: {s['node']} is not trusted yet; to accept what it signs: "
+                f"mindgit trust add {s['node']} --name {s['name']}"
+            )
