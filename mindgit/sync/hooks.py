@@ -740,6 +740,8 @@ class ServerInstall:
     trust_file: Path
     trusted: int
     policy: ServerPolicy
+    # mindgit's server hook of the other kind, installed before and left in place: it runs too.
+    others: tuple[Path, ...] = ()
 
 
 def install_server(
@@ -784,7 +786,19 @@ def install_server(
         repo.config[CONFIG_MAX_OBJECT] = str(policy.max_object_bytes)
     written = tuple(install_hook(repo, name, python, force=force) for name in hooks)
     trusted = len(TrustStore(trust_path).nodes())
-    return ServerInstall(written, trust_path, trusted, kept)
+    return ServerInstall(written, trust_path, trusted, kept, other_server_hooks(repo, hooks))
+
+
+def other_server_hooks(repo: pygit2.Repository, installed: Sequence[str]) -> tuple[Path, ...]:
+    """mindgit's server hooks in ``repo`` other than ``installed`` (edited ones too; another
+    program's are none of ours): `--update-hook` "instead of pre-receive" left a pre-receive
+    installed before in place, which refuses a whole push before the update hook sees a ref."""
+    out = []
+    for name in SERVER_HOOKS:
+        path = hooks_dir(repo) / name
+        if name not in installed and os.path.lexists(path) and _whose(path, name) != "foreign":
+            out.append(path)
+    return tuple(out)
 
 
 def _read_trust(path: Path) -> str:

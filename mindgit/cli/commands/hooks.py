@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from mindgit.cli.options import json_option, open_store_from
-from mindgit.cli.output import emit_json, info
+from mindgit.cli.output import emit_json, info, warn
 
 
 @click.group()
@@ -152,12 +152,26 @@ def hooks_install(
                 "allow_rewind": done.policy.allow_rewind,
                 "allow_delete": done.policy.allow_delete,
                 "max_object_bytes": done.policy.max_object_bytes,
+                "other_hooks": [str(p) for p in done.others],
             }
         )
     else:
         for p in done.hooks:
             info(f"installed {p}")
         info(f"trusting {done.trusted} node(s) from {done.trust_file}")
+    for p in done.others:
+        # Said with --json too (on stderr): `--update-hook` is "instead of pre-receive", and a
+        # pre-receive left in place refuses whole pushes, so the update hook's per-ref
+        # refusals never happen.
+        effect = (
+            "it refuses a whole push before the update hook judges any ref"
+            if p.name == "pre-receive"
+            else "git runs it on each ref pre-receive accepted, a second check of each"
+        )
+        warn(
+            f"{p}, mindgit's {p.name} hook, is still installed and runs too: {effect}; remove it "
+            "if this hook is to be the only one"
+        )
 
 
 @click.command(hidden=True, context_settings={"ignore_unknown_options": True})
