@@ -47,7 +47,7 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +84,12 @@ HOOK = "post-merge"
 # with --no-commit): git runs no post-merge hook then, and the merge commit kept in thoughts/
 # the envelope one side shared of a thought the other forgot.
 COMMIT_HOOK = "post-commit"
+# While `git rebase --rebase-merges` runs, the tidy waits for its end: the sequencer keeps the
+# index it committed in memory, and a merge rewritten under it stopped the rebase at the next
+# pick ("your local changes would be overwritten"). git runs post-rewrite once the rebase is
+# done, with the commits it made: :func:`tidy_rebase` tidies the merges among them then.
+REWRITE_HOOK = "post-rewrite"
+TIDY_REBASE_FLAG = "--tidy-rebase"
 HOOK_MARK = "# written by mindgit git-setup"
 VIRTUAL_BASE_FLAG = "--virtual-base"
 # What the driver leaves as git's virtual merge base when it cannot merge the merge bases: not a
@@ -385,6 +391,7 @@ class SetupResult:
     commit_hook: Path | None = None
     # core.hooksPath, when set: git runs hooks from there, so none was installed.
     hooks_path: str | None = None
+    rewrite_hook: Path | None = None
 
 
 def git_setup(
@@ -477,6 +484,7 @@ def git_setup(
     install = hook and hooks_path is None
     hook_path = _install_hook(git_dir, command) if install else None
     commit_hook = _install_hook(git_dir, command, COMMIT_HOOK) if install else None
+    rewrite_hook = _install_hook(git_dir, command, REWRITE_HOOK) if install else None
     return SetupResult(
         Path(repo.workdir),
         attributes,
@@ -487,6 +495,7 @@ def git_setup(
         node,
         commit_hook,
         hooks_path,
+        rewrite_hook,
     )
 
 
@@ -548,7 +557,12 @@ def _install_hook(git_dir: Path, command: str | None, name: str = HOOK) -> Path 
         return None
     prefix = command if command is not None else f"{shlex.quote(sys.executable)} -m mindgit"
     hooks.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\n{HOOK_MARK}\nexec {prefix} merge-driver --tidy\n")
+    if name == REWRITE_HOOK:
+        # git runs it after `git commit --amend` too ("amend"): no Python start for that.
+        run = f'test "$1" = rebase || exit 0\nexec {prefix} merge-driver {TIDY_REBASE_FLAG}\n'
+    else:
+        run = f"exec {prefix} merge-driver --tidy\n"
+    path.write_text(f"#!/bin/sh\n{HOOK_MARK}\n{run}")
     path.chmod(0o755)
     return path
 
@@ -580,6 +594,8 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     repo = open_repository(repo_dir)
     if repo.is_bare or repo.workdir is None or repo.head_is_unborn:
         return TidyResult((), (), None)
+    if rebase_in_progress(repo) and rewrite_hook_tidies(repo):
+        return TidyResult((), (), None)  # tidy_rebase does it when the rebase is done
     head = repo.head.peel(pygit2.Commit)
     if len(head.parent_ids) < 2 or layout.MANIFEST not in head.tree:
         return TidyResult((), (), None)
@@ -600,8 +616,11 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
         state, _ = layout.read_state(repo, head.tree)
     except MindgitError:
         return TidyResult((), (), None)
-    blocks = _untidy(repo, head, layout.BLOCKS, {str(c) for c in state.blocks})
-    thoughts = _untidy(repo, head, layout.THOUGHTS, {str(c) for c in state.thoughts})
+    parent_trees = [p.tree for p in head.parents]
+    blocks = _untidy(repo, head.tree, parent_trees, layout.BLOCKS, {str(c) for c in state.blocks})
+    thoughts = _untidy(
+        repo, head.tree, parent_trees, layout.THOUGHTS, {str(c) for c in state.thoughts}
+    )
     if not any((*blocks, *thoughts)):
         return TidyResult((), (), None)
     work = Path(repo.workdir)
@@ -617,18 +636,7 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     # `git commit --amend` refuses while MERGE_HEAD exists, which it still does in post-merge:
     # write the replacement commit with the same parents, author and message instead.
     tree = _git(work, "write-tree").strip()
-    author = head.author
-    env = {
-        "GIT_AUTHOR_NAME": author.name,
-        "GIT_AUTHOR_EMAIL": author.email,
-        "GIT_AUTHOR_DATE": f"@{author.time} {_offset(author.offset)}",
-    }
-    args = ["commit-tree", tree]
-    for parent_id in head.parent_ids:
-        args += ["-p", str(parent_id)]
-    if _config_true(repo, "commit.gpgsign"):
-        args.append("-S")
-    commit = _git(work, *args, input=head.message, env=env).strip()
+    commit = _recommit(repo, work, head, tree, list(head.parent_ids))
     _git(
         work, "update-ref", "-m", "mindgit: tidy blocks/ after merge", "HEAD", commit, str(head.id)
     )
@@ -641,14 +649,196 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     )
 
 
+def _recommit(
+    repo: pygit2.Repository, work: Path, like: pygit2.Commit, tree: str, parents: list[pygit2.Oid]
+) -> str:
+    """A commit of ``tree`` on ``parents`` with ``like``'s author and message (the user's
+    committer identity, signed if ``commit.gpgsign`` is set)."""
+    author = like.author
+    env = {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_AUTHOR_DATE": f"@{author.time} {_offset(author.offset)}",
+    }
+    args = ["commit-tree", tree]
+    for parent_id in parents:
+        args += ["-p", str(parent_id)]
+    if _config_true(repo, "commit.gpgsign"):
+        args.append("-S")
+    return _git(work, *args, input=like.message, env=env).strip()
+
+
+def rebase_in_progress(repo: pygit2.Repository) -> bool:
+    """Whether ``git rebase`` (the sequencer: ``--rebase-merges``, ``-i``, the default
+    backend) is under way in this work tree."""
+    return (Path(repo.path) / "rebase-merge").is_dir()
+
+
+def rewrite_hook_tidies(repo: pygit2.Repository) -> bool:
+    """Whether the ``post-rewrite`` hook git runs here calls ``mindgit merge-driver
+    --tidy-rebase`` (git-setup's, or one in ``core.hooksPath``): only then does the tidy wait
+    for the end of a rebase (a clone set up before it tidied, and stopped, as before)."""
+    hooks_path = _config_str(repo, "core.hooksPath")
+    if hooks_path is None:
+        hooks = common_dir(repo) / "hooks"
+    else:
+        hooks = Path(repo.workdir or repo.path) / os.path.expanduser(hooks_path)
+    try:
+        return TIDY_REBASE_FLAG in (hooks / REWRITE_HOOK).read_text(errors="replace")
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class RebaseTidy:
+    """What :func:`tidy_rebase` changed: the merges it tidied (as the rebase made them), how
+    many commits it wrote again (those and the ones after them), and HEAD's new commit."""
+
+    merges: tuple[str, ...]
+    rewritten: int
+    head: str | None
+
+
+def tidy_rebase(rewritten: Iterable[str], repo_dir: Path | None = None) -> RebaseTidy:
+    """Tidy the merge commits a finished ``git rebase`` made (``--rebase-merges``), as
+    :func:`tidy_blocks` tidies one at HEAD, and write the commits after them again on top.
+
+    ``rewritten`` is what git hands the ``post-rewrite`` hook: a line ``OLD NEW`` per commit
+    the rebase rewrote. A merge among the new commits whose ``blocks/`` or ``thoughts/`` is not
+    what its manifest links gets the tree :func:`tidy_blocks` would write; every commit after
+    it (up to HEAD) is written again on the new one, same author, message and changes, its own
+    ``blocks/`` and ``thoughts/`` made what its manifest links (they held what the merge should
+    not have). HEAD (its branch), the index and the work tree move to the new tip, as does any
+    other branch the rebase left on a commit written again (``--update-refs``). Nothing else is
+    touched: the rebase's own commits stay in the reflog.
+    """
+    none = RebaseTidy((), 0, None)
+    repo = open_repository(repo_dir)
+    if repo.is_bare or repo.workdir is None or repo.head_is_unborn:
+        return none
+    made: set[pygit2.Oid] = set()
+    for line in rewritten:
+        words = line.split()
+        if len(words) < 2 or words[0] == words[1]:
+            continue  # a commit the rebase kept as it was (fast-forward) is not its to tidy
+        try:
+            commit = as_commit(repo.get(words[1]))
+        except (ValueError, pygit2.GitError):
+            continue
+        if commit is not None:
+            made.add(commit.id)
+    if not made:
+        return none
+    head = repo.head.peel(pygit2.Commit)
+    walker = repo.walk(head.id, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    for oid in made:
+        for parent_id in repo[oid].peel(pygit2.Commit).parent_ids:
+            if parent_id not in made:
+                walker.hide(parent_id)
+    work = Path(repo.workdir)
+    replaced: dict[pygit2.Oid, pygit2.Oid] = {}
+    merges: list[str] = []
+    for commit in walker:
+        parents = [replaced.get(p, p) for p in commit.parent_ids]
+        moved = parents != list(commit.parent_ids)
+        a_merge = len(parents) >= 2 and commit.id in made
+        if not (moved or a_merge):
+            continue
+        tree = _tidy_tree(repo, commit.tree, [repo[p].peel(pygit2.Tree) for p in parents])
+        if tree == commit.tree_id and not moved:
+            continue
+        replaced[commit.id] = pygit2.Oid(hex=_recommit(repo, work, commit, str(tree), parents))
+        if a_merge and tree != commit.tree_id:
+            merges.append(str(commit.id))
+    if not replaced:
+        return none
+    new_head = replaced.get(head.id)
+    if new_head is not None:
+        # Index and work tree from the rebased tip's tree to the tidied one (refused, leaving
+        # everything as the rebase left it, if a local change is in the way).
+        _git(work, "read-tree", "-m", "-u", str(head.id), str(new_head))
+        _git(work, "update-ref", "-m", REBASE_REFLOG, "HEAD", str(new_head), str(head.id))
+    # `git rebase --update-refs`: git moves the other branches after this hook, to the commits
+    # its update-refs file names (REF, BEFORE, AFTER: three lines a branch), so they go to the
+    # commits written here; a branch already moved to one that was written again follows it.
+    update_refs = Path(repo.path) / "rebase-merge" / "update-refs"
+    try:
+        lines = update_refs.read_text().splitlines()
+    except OSError:
+        lines = []
+    if any(i % 3 == 2 and _replaced(replaced, line) for i, line in enumerate(lines)):
+        for i in range(2, len(lines), 3):
+            lines[i] = _replaced(replaced, lines[i]) or lines[i]
+        temporary = update_refs.with_name("update-refs.mindgit")
+        temporary.write_text("".join(f"{line}\n" for line in lines))
+        os.replace(temporary, update_refs)
+    branch = repo.lookup_reference("HEAD").target
+    for name in repo.references:
+        if name == branch or not name.startswith(HEADS):
+            continue
+        tip = repo.lookup_reference(name).target
+        if isinstance(tip, pygit2.Oid) and tip in replaced:
+            _git(work, "update-ref", "-m", REBASE_REFLOG, name, str(replaced[tip]), str(tip))
+    return RebaseTidy(tuple(merges), len(replaced), None if new_head is None else str(new_head))
+
+
+REBASE_REFLOG = "mindgit: tidy merges after rebase"
+
+
+def _replaced(replaced: Mapping[pygit2.Oid, pygit2.Oid], text: str) -> str | None:
+    """The commit written in place of the one ``text`` names (a full id), if any."""
+    try:
+        oid = pygit2.Oid(hex=text.strip())
+    except (ValueError, pygit2.GitError):
+        return None
+    new = replaced.get(oid) if str(oid) == text.strip() else None
+    return None if new is None else str(new)
+
+
+def _tidy_tree(
+    repo: pygit2.Repository, tree: pygit2.Tree, parent_trees: list[pygit2.Tree]
+) -> pygit2.Oid:
+    """``tree`` with ``blocks/`` and ``thoughts/`` what its manifest links (files restored from
+    ``parent_trees``, as :func:`tidy_blocks` does); ``tree`` itself if it holds no state."""
+    try:
+        state, _ = layout.read_state(repo, tree)
+    except MindgitError:
+        return tree.id
+    new = tree.id
+    for dirname, linked in (
+        (layout.BLOCKS, {str(c) for c in state.blocks}),
+        (layout.THOUGHTS, {str(c) for c in state.thoughts}),
+    ):
+        removed, restored = _untidy(repo, tree, parent_trees, dirname, linked)
+        if not (removed or restored):
+            continue
+        top = repo[new].peel(pygit2.Tree)
+        sub = repo.TreeBuilder(top[dirname].id) if dirname in top else repo.TreeBuilder()
+        for name in removed:
+            sub.remove(name)
+        for name, oid in restored:
+            sub.insert(name, oid, pygit2.enums.FileMode.BLOB)
+        builder = repo.TreeBuilder(top.id)
+        if len(sub):
+            builder.insert(dirname, sub.write(), pygit2.enums.FileMode.TREE)
+        else:
+            builder.remove(dirname)  # git keeps no empty directory
+        new = builder.write()
+    return new
+
+
 def _untidy(
-    repo: pygit2.Repository, head: pygit2.Commit, dirname: str, linked: set[str]
+    repo: pygit2.Repository,
+    tree: pygit2.Tree,
+    parent_trees: list[pygit2.Tree],
+    dirname: str,
+    linked: set[str],
 ) -> tuple[tuple[str, ...], tuple[tuple[str, pygit2.Oid], ...]]:
-    """The files of ``dirname`` in ``head``'s tree that its manifest does not link, and the
-    linked ones to write back: those it lacks, with their blobs in a parent's tree, and those
-    git's tree merge took from theirs as bytes that are not what the name says, with ours'."""
-    present = _entries(repo, head.tree, dirname)
-    parents = [_entries(repo, p.tree, dirname) for p in head.parents]
+    """The files of ``dirname`` in ``tree`` that its manifest does not link, and the linked
+    ones to write back: those it lacks, with their blobs in a parent's tree, and those git's
+    tree merge took from theirs as bytes that are not what the name says, with ours'."""
+    present = _entries(repo, tree, dirname)
+    parents = [_entries(repo, t, dirname) for t in parent_trees]
     removed = tuple(sorted(set(present) - linked))
     restored: list[tuple[str, pygit2.Oid]] = []
     for name in sorted(linked - set(present)):

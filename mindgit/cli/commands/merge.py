@@ -154,6 +154,12 @@ def _score(value: float | None) -> str:
     help="After a merge commit, make blocks/ exactly what its manifest links (the post-merge hook).",
 )
 @click.option(
+    "--tidy-rebase",
+    is_flag=True,
+    help="After `git rebase --rebase-merges`, tidy the merges it made (the post-rewrite hook; "
+    "reads git's OLD NEW lines on stdin).",
+)
+@click.option(
     "--virtual-base",
     is_flag=True,
     help="git is merging the merge bases of a criss-cross history (merge.mindgit.recursive): "
@@ -165,6 +171,7 @@ def merge_driver(
     theirs: Path | None,
     path: str | None,
     tidy: bool,
+    tidy_rebase: bool,
     virtual_base: bool,
 ) -> None:
     """The git merge driver for manifest.json: `mindgit merge-driver %O %A %B %P`.
@@ -174,6 +181,21 @@ def merge_driver(
     """
     from mindgit.errors import UsageError
 
+    if tidy_rebase:
+        if base is not None or virtual_base or tidy:
+            raise UsageError("--tidy-rebase takes no file arguments")
+        import sys
+
+        from mindgit.merge import gitdriver
+
+        done = gitdriver.tidy_rebase(sys.stdin)
+        if done.merges:
+            info(
+                f"mindgit: {len(done.merges)} merge(s) the rebase made tidied (blocks/ and "
+                f"thoughts/ what each manifest links), {done.rewritten} commit(s) written again"
+                + ("" if done.head is None else f"; HEAD is now {done.head}")
+            )
+        return
     if tidy:
         if base is not None or virtual_base:
             raise UsageError("--tidy takes no file arguments")
@@ -242,7 +264,7 @@ def merge_driver(
 )
 @click.option("--remote", default="origin", show_default=True, help="Fetch modules and runs from.")
 @click.option("--no-fetch", is_flag=True, help="Only write the configuration; fetch nothing.")
-@click.option("--no-hook", is_flag=True, help="Do not install the post-merge hook.")
+@click.option("--no-hook", is_flag=True, help="Do not install the hooks that tidy merges.")
 @click.option(
     "--node",
     metavar="DID",
@@ -271,6 +293,7 @@ def git_setup(
                 "fetched": result.fetched,
                 "hook": None if result.hook is None else str(result.hook),
                 "commit_hook": None if result.commit_hook is None else str(result.commit_hook),
+                "rewrite_hook": None if result.rewrite_hook is None else str(result.rewrite_hook),
                 "hooks_path": result.hooks_path,
                 "node": None if result.node is None else result.node.did,
             }
@@ -284,7 +307,8 @@ def git_setup(
         info(
             f"core.hooksPath is set ({result.hooks_path}): git runs hooks from there, so no hook "
             "was installed and blocks/ and thoughts/ are not tidied after merges: have its "
-            "post-merge and post-commit hooks run `mindgit merge-driver --tidy`"
+            "post-merge and post-commit hooks run `mindgit merge-driver --tidy`, and its "
+            "post-rewrite hook `mindgit merge-driver --tidy-rebase` after a rebase"
         )
     elif result.hook is None and not no_hook:
         info("a post-merge hook exists already: blocks/ is not tidied after merges")
@@ -292,6 +316,11 @@ def git_setup(
         info(
             "a post-commit hook exists already: a merge committed after a conflict is not "
             "tidied (run `mindgit merge-driver --tidy` after it)"
+        )
+    if result.rewrite_hook is None and result.hooks_path is None and not no_hook:
+        info(
+            "a post-rewrite hook exists already: merges `git rebase --rebase-merges` makes are "
+            "tidied as it makes them, and a commit after one stops the rebase (docs/merge.md)"
         )
     if result.node is None:
         info(
