@@ -214,12 +214,22 @@ def common_dir(repo: pygit2.Repository) -> Path:
 
 
 def current_branch(repo: pygit2.Repository) -> str | None:
-    """The branch HEAD names (the experiment being merged into), or None if detached."""
+    """The branch HEAD names (the experiment being merged into), or None if detached.
+
+    While ``git rebase`` runs, HEAD is detached and the branch is the one being rebased (its
+    ``head-name``): a merge ``--rebase-merges`` makes again is a merge into it, decided by its
+    runs as ``git merge`` on it decided (without it, no run chose and the rebase stopped).
+    """
     try:
         target = repo.lookup_reference("HEAD").target
     except KeyError:
         return None
     name = str(target)
+    if not name.startswith(HEADS) and rebase_in_progress(repo):
+        try:
+            name = (Path(repo.path) / "rebase-merge" / "head-name").read_text().strip()
+        except OSError:
+            return None
     return name.removeprefix(HEADS) if name.startswith(HEADS) else None
 
 

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from mindgit.evolve.run import start_run
 from mindgit.merge import merge
 from mindgit.merge.gitdriver import HOOK_MARK, tidy_rebase
+from mindgit.store.generation import RunParams
 from mindgit.store.private import share
 from mindgit.store.repository import Store
 from mindgit.store.state import Block
 from tests.conftest import Mg, git
-from tests.merge.conftest import ONEMAX, block, set_memories, x
+from tests.merge.conftest import ONEMAX, block, diverge, set_memories, x
 from tests.merge.test_gitdriver import USER, clone, git_merge, tree_of
 from tests.private.conftest import Nodes
 from tests.private.conftest import nodes as private_nodes
@@ -322,3 +324,27 @@ def test_a_merge_made_by_hand_at_a_rebase_stop_is_tidied_when_it_ends(
     assert parents(work, "feat~1")[1] == rev(work, "origin/dreamer")
     assert tree_of(work, "feat~1") == tree_of(store.path, out.commit, bare=True)
     assert tree_of(work, "feat") == tree_of(work, "feat~1")
+
+
+def test_rebase_merges_decides_by_the_experiments_run(rastrigin: Store, tmp_path: Path) -> None:
+    # No mindgit.fitness: `git merge` on main decides by main's latest run. HEAD is detached
+    # while a rebase recreates the merge; the driver still merges into the branch being rebased.
+    store = rastrigin
+    store.set_genes([x(f"x{i}", 1.5) for i in range(3)])
+    start_run(store, "rastrigin", RunParams(population=4, generations=2, seed=5))
+    diverge(store, ours=[x("x0", 1.0), x("x1", 0.1)], theirs=[x("x0", 0.0), x("x1", 2.0)])
+    set_memories(store, {"human": block("ours")})
+    set_memories(store, {"human": block("theirs")}, experiment="dreamer")
+    work = clone(store, tmp_path / "work")
+    proc = git_merge(work, "origin/dreamer")
+    assert proc.returncode == 0 and "scored by" in proc.stderr, proc.stderr
+    store.set_genes([x("x2", 3.0)])
+    git("-C", str(work), "fetch", "-q", "origin")
+
+    proc = run(work, "rebase", "-r", "origin/main")
+
+    assert_rebased(work, proc, "main")
+    assert "(run " in proc.stderr
+    out = merge(store, "dreamer")
+    assert out.commit is not None and out.module is not None
+    assert tree_of(work, "main") == tree_of(store.path, out.commit, bare=True)
