@@ -191,6 +191,41 @@ class LocalWriteFailed(TransportError):
         )
 
 
+_MORE_PROBLEMS = re.compile(r"\.\.\. and (at least )?(\d+) more problem\(s\)")
+
+
+class PrePushRefused(TransportError):
+    """This store's own pre-push hook (``mindgit hooks install``) refused the push before git
+    sent anything: the peer was never at fault, nor its URL."""
+
+    def __init__(self, peer: str, url: str, said_by_hook: Sequence[str]) -> None:
+        first, *rest = said_by_hook
+        # The hook shows 20 problems, then "... and [at least ]N more problem(s)".
+        counted = _MORE_PROBLEMS.fullmatch(rest[-1]) if rest else None
+        others = len(rest) - 1 + int(counted.group(2)) if counted else len(rest)
+        least = "at least " if counted and counted.group(1) else ""
+        more = f" (and {least}{others} more)" if others else ""
+        hint = (
+            "the hook (`mindgit hooks install`) checks every commit a new ref brings, the part "
+            "the peer already holds too, against this node's trust, and objects against this "
+            "store's mindgit.maxObjectBytes; fix what it names, or remove the hook (`mindgit "
+            "push` checks what it sends itself)"
+        )
+        # The hook's own error ("error: config ... (hint: fix it with ...)") brings its hint.
+        text, cut, own = first.rpartition(" (hint: ")
+        if cut and own.endswith(")") and not more:
+            first, hint = text, own[:-1]
+        super().__init__(
+            peer,
+            url,
+            "push to",
+            first + more,
+            message=f"push to {peer} refused by this store's pre-push hook: "
+            f"{said(first, url)}{more}",
+            hint=hint,
+        )
+
+
 # What git says when it cannot write here. index-pack killed by SIGXFSZ (a file size limit)
 # says only "died of signal 25"; a full disk or a read-only one is named by the OS.
 _LOCAL_WRITE = (
@@ -436,6 +471,17 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
     detail = one_line(
         "; ".join(line.removeprefix("fatal: ").removeprefix("error: ") for line in lines[-2:])
     )
+    if operation == "push to":
+        # The store's own pre-push hook speaks as "mindgit: ..." on git's stderr (a peer's hook
+        # as "remote: mindgit: ..."): it was reported as the peer's failure, "push to <peer>
+        # (<url>) failed: ...", with the hint to check the URL and that the peer is up.
+        hook = [
+            line.removeprefix("mindgit: ").removeprefix("refused: ").removeprefix("error: ")
+            for line in (ln.strip() for ln in result.stderr.splitlines())
+            if line.startswith("mindgit: ")
+        ]
+        if hook:
+            return PrePushRefused(peer, url, [one_line(line) for line in hook])
     fsck = _FSCK_LINE.search(result.stderr)
     if fsck is not None:
         found = one_line(f"object {fsck.group(1)}: {fsck.group(2)}")
