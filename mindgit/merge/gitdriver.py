@@ -90,6 +90,7 @@ COMMIT_HOOK = "post-commit"
 # done, with the commits it made: :func:`tidy_rebase` tidies the merges among them then.
 REWRITE_HOOK = "post-rewrite"
 TIDY_REBASE_FLAG = "--tidy-rebase"
+REBASE_REFLOG = "mindgit: tidy merges after rebase"
 HOOK_MARK = "# written by mindgit git-setup"
 VIRTUAL_BASE_FLAG = "--virtual-base"
 # What the driver leaves as git's virtual merge base when it cannot merge the merge bases: not a
@@ -790,9 +791,6 @@ def tidy_rebase(rewritten: Iterable[str], repo_dir: Path | None = None) -> Rebas
         if isinstance(tip, pygit2.Oid) and tip in replaced:
             _git(work, "update-ref", "-m", REBASE_REFLOG, name, str(replaced[tip]), str(tip))
     return RebaseTidy(tuple(merges), len(replaced), None if new_head is None else str(new_head))
-
-
-REBASE_REFLOG = "mindgit: tidy merges after rebase"
 
 
 def _replaced(replaced: Mapping[pygit2.Oid, pygit2.Oid], text: str) -> str | None:

@@ -21,7 +21,7 @@ from mindgit.store.generation import RunParams
 from mindgit.store.private import share
 from mindgit.store.repository import Store
 from mindgit.store.state import Block
-from tests.conftest import Mg, git
+from tests.conftest import Mg, fsck, git
 from tests.merge.conftest import ONEMAX, block, diverge, set_memories, x
 from tests.merge.test_gitdriver import USER, clone, git_merge, tree_of
 from tests.private.conftest import Nodes
@@ -241,6 +241,7 @@ def test_two_merges_rebased_with_update_refs(store: Store, tmp_path: Path) -> No
     assert tree_of(work, "feat") == tree_of(store.path, second.commit, bare=True)
     assert parents(work, "feat")[1] == rev(work, "origin/sleeper")
     assert parents(work, "mid~1") == [rev(work, "origin/main"), rev(work, "origin/dreamer")]
+    fsck(work / ".git")
 
 
 def test_a_clone_without_the_post_rewrite_hook_tidies_as_before(
