@@ -38,7 +38,10 @@ other forgot, and takes theirs' file under a name both sides link when only thei
 (git does not check that it hashes to its name). :func:`tidy_blocks` (run by the ``post-merge``
 hook that ``git-setup`` installs, and by its ``post-commit`` hook for a merge concluded by
 ``git commit`` after a conflict) rewrites both of the merge commit to exactly what the merged manifest links, so the
-commit holds the same tree as ``mindgit merge`` writes.
+commit holds the same tree as ``mindgit merge`` writes. While ``git rebase`` runs, they leave
+its merges alone (rewriting one there stopped the rebase), and :func:`tidy_rebase`, run by the
+``post-rewrite`` hook git-setup installs too, tidies the merges ``--rebase-merges`` made once
+the rebase is done.
 """
 
 from __future__ import annotations
