@@ -349,3 +349,25 @@ def test_rebase_merges_decides_by_the_experiments_run(rastrigin: Store, tmp_path
     out = merge(store, "dreamer")
     assert out.commit is not None and out.module is not None
     assert tree_of(work, "main") == tree_of(store.path, out.commit, bare=True)
+
+
+def test_git_pull_rebase_merges_keeps_the_merge_tidy(store: Store, tmp_path: Path) -> None:
+    # main holds a merge of origin/dreamer and a note on top; the store's main moved on.
+    set_memories(store, {"human": block("base"), "notes": block("same")})
+    store.fork("dreamer", switch=False)
+    set_memories(store, {"human": block("theirs"), "notes": block("same")}, experiment="dreamer")
+    set_memories(store, {"human": block("ours"), "notes": block("same")})
+    work = clone(store, tmp_path / "work")
+    git("-C", str(work), "config", "mindgit.fitness", str(ONEMAX))
+    assert git_merge(work, "origin/dreamer").returncode == 0
+    run(work, "commit", "-q", "--allow-empty", "-m", "a note on top")
+    store.set_genes([x("x0", 1.0)])
+
+    proc = run(work, "pull", "--rebase=merges")
+
+    assert_rebased(work, proc, "main")
+    out = merge(store, "dreamer", fitness=str(ONEMAX))
+    assert out.commit is not None
+    assert parents(work, "main~1") == [rev(work, "origin/main"), rev(work, "origin/dreamer")]
+    assert tree_of(work, "main~1") == tree_of(store.path, out.commit, bare=True)
+    assert tree_of(work, "main") == tree_of(work, "main~1")
