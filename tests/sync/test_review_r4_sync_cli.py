@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from tests.conftest import Result
@@ -112,3 +113,23 @@ def test_peers_gives_the_trust_add_line_for_a_node_not_trusted_yet(nodes: Nodes,
     assert mg(*at(nodes, "alpha"), "trust", "add", did, "--name", "b").code == 0
     res = mg(*at(nodes, "alpha"), "peers")
     assert res.code == 0 and res.err == "" and "NOT TRUSTED" not in res.out
+
+
+def test_peers_says_when_each_peer_was_last_pulled_from_and_pushed_to(pair: Nodes, mg: Mg) -> None:
+    pair["beta"].fork("ideas")
+
+    def row(peer: str) -> list[str]:
+        res = mg(*at(pair, "alpha"), "peers")
+        assert res.code == 0
+        [line] = [ln for ln in res.out.splitlines() if ln.startswith(peer + "\t")]
+        return line.split("\t")
+
+    assert mg(*at(pair, "alpha"), "remote", "add", "gone", str(pair.base / "gone")).code == 0
+    assert row("beta")[4] == "never pulled or pushed"
+    assert mg(*at(pair, "alpha"), "pull", "beta").code == 0
+    assert re.fullmatch(r"pulled \d+s ago", row("beta")[4])
+    assert mg(*at(pair, "alpha"), "sync").code == 1  # gone fails
+    assert re.fullmatch(r"pulled \d+s ago, pushed \d+s ago", row("beta")[4])
+    # A peer never reached has no head to show an age for: the text showed no time at all.
+    gone = row("gone")
+    assert gone[4] == "never pulled or pushed" and "cannot reach" in gone[5]

@@ -541,11 +541,20 @@ def peers(ctx: click.Context, as_json: bool) -> None:
             error = f"{_age(now - err['at'])} ago, {err['operation']}: {err['message']}"
             if err["at"] < max(s["last_pull"] or 0, s["last_push"] or 0):
                 error = "(since succeeded) " + error
-        rows.append([s["name"], "", s["url"], key, error])
+        # When this node last pulled from and pushed to the peer (--json's last_pull and
+        # last_push): the text showed no time for a peer with no head seen, never reached or
+        # reached and refused every time.
+        done = [
+            f"{what} {_age(now - at)} ago"
+            for what, at in (("pulled", s["last_pull"]), ("pushed", s["last_push"]))
+            if at is not None
+        ]
+        contact = ", ".join(done) if done else "never pulled or pushed"
+        rows.append([s["name"], "", s["url"], key, contact, error])
         for seen in s["seen"]:
             age = _age(seen["age_seconds"]) if seen["age_seconds"] is not None else "?"
-            rows.append(["", seen["ref"], seen["commit"][:12], age, ""])
-    table("peers", ["peer", "ref", "url / head", "key / age", "last error"], rows)
+            rows.append(["", seen["ref"], seen["commit"][:12], age, "", ""])
+    table("peers", ["peer", "ref", "url / head", "key / age", "last sync", "last error"], rows)
     # "NOT TRUSTED" alone left the user to find the command (`remote add` and a refused pull
     # give it).
     for s in statuses:
