@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from mindgit.errors import MindgitError, UsageError
 from mindgit.identity.keys import (
@@ -272,6 +272,32 @@ def _with_node_keys(
         if error is not None:
             raise error from None
         raise
+
+
+class ListedKey(NamedTuple):
+    """One of this node's keys as `keys list` shows it."""
+
+    status: str  # "current" or "retired"
+    public: PublicKey
+    path: Path
+
+
+def listed_keys(store: Store) -> tuple[tuple[ListedKey, ...], tuple[KeyFileError, ...]]:
+    """This node's current key and the retired keys it still reads private thoughts with, each
+    with its file; and the error of each of those files that did not load (each names its file).
+    A damaged key file hides only itself: the listing failed as a whole on one."""
+    listed: list[ListedKey] = []
+    broken: list[KeyFileError] = []
+    try:
+        listed.append(ListedKey("current", store.public_key, store.key_path))
+    except KeyFileError as e:
+        broken.append(e)
+    for path in retired_key_files(store):
+        try:
+            listed.append(ListedKey("retired", NodeKey.load(path).public, path))
+        except KeyFileError as e:
+            broken.append(e)
+    return tuple(listed), tuple(broken)
 
 
 def retired_key_files(store: Store) -> list[Path]:

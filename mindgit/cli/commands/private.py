@@ -93,20 +93,32 @@ def keys_rotate(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def keys_list(ctx: click.Context, as_json: bool) -> None:
-    """This node's current key and the retired keys it still reads private thoughts with."""
-    from mindgit.identity.keys import NodeKey
-    from mindgit.store.private import retired_key_files
+    """This node's current key and the retired keys it still reads private thoughts with.
+
+    A key file that cannot be used is named on stderr after the others are listed (exit 1).
+    """
+    from mindgit.cli.main import error_json, exit_with, report_error
+    from mindgit.store.private import listed_keys
 
     store = open_store_from(ctx)
-    rows = [{"status": "current", "did": store.public_key.did, "path": str(store.key_path)}]
-    rows += [
-        {"status": "retired", "did": NodeKey.load(p).public.did, "path": str(p)}
-        for p in retired_key_files(store)
-    ]
-    if as_json:
+    found, broken = listed_keys(store)
+    rows = [{"status": k.status, "did": k.public.did, "path": str(k.path)} for k in found]
+    if as_json and not broken:
         emit_json(rows)
-    else:
+    elif as_json:
+        # As log and show --json with damage: the failed command's one document, holding what
+        # was listed as it is on success.
+        doc = error_json(str(broken[0]), broken[0].hint, type(broken[0]).__name__)
+        doc["keys"] = rows
+        doc["damaged"] = [{"path": str(e.path), "error": str(e)} for e in broken]
+        emit_json(doc)
+    elif rows:
         table("keys", ["status", "did", "file"], [[r["status"], r["did"], r["path"]] for r in rows])
+    # One damaged retired key failed the whole listing: each is named after the rest, one line.
+    for e in broken:
+        report_error(str(e), e.hint, type(e).__name__, as_json=False)
+    if broken:
+        exit_with(1)
 
 
 @keys.command("apply")
