@@ -129,10 +129,11 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
     """
 
     def get(key: str) -> str | None:
-        if key not in config:
-            return None
+        # One lookup, not `key in config` first: the file's origin below is another.
         try:
             value = config[key]
+        except KeyError:
+            return None
         except UnicodeDecodeError:
             raw = config._get_entry(key).raw_value
             raise BadConfigValue(
