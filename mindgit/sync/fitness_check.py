@@ -3,7 +3,7 @@ the peers, checked before anything is fetched."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mindgit.errors import MindgitError
 from mindgit.store.fitness_store import (
@@ -19,7 +19,12 @@ from mindgit.sync.peers import get_peer
 
 
 def check_fitness_reachable(
-    store: Store, fitness: str | None, peers: Sequence[str], timeout: float | transport.Budget
+    store: Store,
+    fitness: str | None,
+    peers: Sequence[str],
+    timeout: float | transport.Budget,
+    *,
+    budgets: Mapping[str, transport.Budget] | None = None,
 ) -> None:
     """Refuse a ``--fitness`` that names no module, here or at the peers, before anything is
     fetched: a misspelt one was found only by the merge of a diverged experiment, which kept
@@ -30,7 +35,11 @@ def check_fitness_reachable(
     listed (one ``ls-remote`` each, ~16 ms for a local peer, spent from ``timeout``): a module
     the peer offers comes in with the pull itself, before any experiment is merged. A CID not
     stored here may be an older version of a module the peer offers, which no listing shows:
-    it is left to the merge. Raises ``UnknownFitness``."""
+    it is left to the merge. Raises ``UnknownFitness``.
+
+    A peer named in ``budgets`` is listed spending from that budget, the one its pull and push
+    then share (:func:`mindgit.sync.session.sync`): with a whole ``timeout`` of its own, a hung
+    peer cost a sync up to twice ``--timeout``."""
     if fitness is None:
         return
     try:
@@ -53,9 +62,10 @@ def check_fitness_reachable(
     named = list(dict.fromkeys(peers))
     for name in named:
         peer = get_peer(store, name)
+        budget = budgets.get(name, timeout) if budgets is not None else timeout
         try:
             offered = transport.ls_remote(
-                store.path, peer.url, peer=peer.name, timeout=timeout, operation="pull from"
+                store.path, peer.url, peer=peer.name, timeout=budget, operation="pull from"
             )
         except MindgitError:
             return  # cannot tell: the pull that follows says what is wrong with the peer

@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from mindgit.errors import MindgitError
 from mindgit.store.repository import Store
 from mindgit.sync import transport
+from mindgit.sync.fitness_check import check_fitness_reachable
 from mindgit.sync.outcomes import OnEvent, PeerSync, PullReport, PushReport, emit
-from mindgit.sync.peers import get_peer, list_peers
+from mindgit.sync.peers import InvalidPeerName, check_peer_name, get_peer, list_peers
 from mindgit.sync.pull import pull
 from mindgit.sync.push import push
 from mindgit.sync.quarantine import max_fetch
@@ -31,6 +32,10 @@ def sync(
 
     ``timeout`` bounds each peer's pull and push together (see :class:`transport.Budget`).
 
+    A ``fitness`` that names no module here nor at any peer is refused before anything is
+    fetched (``UnknownFitness``, see :func:`check_fitness_reachable`); the peers it asks spend
+    from the budgets their pulls and pushes then share.
+
     A peer whose pull or push raised is reported with its error (``PeerSync.error``) and the
     next peer goes on; nothing is raised for it.
     """
@@ -42,12 +47,19 @@ def sync(
     )
     # A bad mindgit.maxfetch fails every pull alike: said once, before any peer is tried.
     max_fetch(store)
+    budgets = {peer.name: transport.Budget(timeout) for peer in chosen}
+    # A peer set by hand under a name no pull can use (UnusablePeerName) cannot bring the
+    # module: it is not asked (get_peer raised for it, stopping the whole sync), and its pull
+    # below reports it as that peer's failure.
+    check_fitness_reachable(
+        store, fitness, [p.name for p in chosen if _usable(p.name)], timeout, budgets=budgets
+    )
     results = []
     for peer in chosen:
         pulled: PullReport | None = None
         pushed: PushReport | None = None
         error: MindgitError | None = None
-        budget = transport.Budget(timeout)
+        budget = budgets[peer.name]
         try:
             pulled = pull(
                 store,
@@ -63,3 +75,11 @@ def sync(
             emit(on_event, peer.name, "failed", str(e))
         results.append(PeerSync(peer.name, peer.url, pulled, pushed, error))
     return results
+
+
+def _usable(name: str) -> bool:
+    try:
+        check_peer_name(name)
+    except InvalidPeerName:
+        return False
+    return True
