@@ -244,12 +244,21 @@ def restore_block(
     The block replaces the one with its label in the experiment, whatever that one's memory is
     named (another agent's experiment may name it otherwise: labels ``x_y`` and ``x y`` are
     memories ``x_y`` and ``x_y-2`` in one agent, ``x y`` alone is ``x_y``); a label the
-    experiment lacks is a memory added, under a name no other memory has.
+    experiment lacks is a memory added, under a name no other memory has. Both the experiment
+    and ``from_rev`` must hold an imported agent (:class:`NotAnImportedAgent`).
     """
     exp = store.experiment(experiment)
     source = store.snapshot(from_rev)
     snap = store.snapshot(exp)
     _check_agent(snap.state, exp)
+    if DATA_AGENT not in dict(source.state.data):
+        # A plain state's memory of that name was restored into the agent, and export-af
+        # then wrote it as a block with no label and no id.
+        raise NotAnImportedAgent(
+            f"revision {from_rev}",
+            hint="restore takes a block from an agent imported with `mindgit import-af FILE`: "
+            "its experiment, or a commit of it",
+        )
     name = find_memory(store, source, label, from_rev)
     cid = source.state.memory(name)
     data = layout.read_block(store.repo, source.tree, cid)
