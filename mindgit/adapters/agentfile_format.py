@@ -432,7 +432,11 @@ def assemble_v2(
     """The file's JSON from its envelope and its agents, and warnings about what was left out.
 
     ``absent`` names agents of the imported file that are not exported: groups naming one of
-    them are left out (Letta would refuse them).
+    them are left out (Letta would refuse them). A group kept whose ``shared_block_ids`` names a
+    block of the imported file (``order``) that no exported agent holds, and so is not written,
+    loses that id: the file would name a block it lacks, which Letta's import passes over
+    without a word (the shared memory silently lost). Ids the imported file did not hold either
+    are kept as imported.
 
     Ids of blocks and tools stay unique: when two agents carry different content under one id
     (a shared block edited in one experiment), the later one gets a fresh id and its agent's
@@ -446,6 +450,7 @@ def assemble_v2(
     out_agents = [dict(a.agent) for a in agents]
     top["agents"] = out_agents
     home = agents[0].origin if agents else ""
+    written: set[str] = set()  # the ids of the blocks the file holds
     for kind, ref in (("blocks", "block_ids"), ("tools", "tool_ids")):
         # Blocks are the agents' own files', by id; tools are taken as one when they are equal
         # (a tool of two files is the same tool), as they always were.
@@ -508,6 +513,8 @@ def assemble_v2(
                 agent[ref] = ids
             elif renamed and isinstance(agent.get(ref), list):
                 agent[ref] = [renamed.get(i, i) for i in agent[ref]]
+        if kind == "blocks":
+            written = set(chosen)
         if kind in split or chosen:
             rank = {ident: n for n, ident in enumerate(order.get(kind, []))}
             top[kind] = sorted(
@@ -529,7 +536,30 @@ def assemble_v2(
             else:
                 kept.append(group)
         top["groups"] = kept
+    if isinstance(top.get("groups"), list):
+        lost = set(order.get("blocks", [])) - written
+        top["groups"] = [_without_blocks(g, lost, warnings) for g in top["groups"]]
     return top, warnings
+
+
+def _without_blocks(group: object, lost: set[str], warnings: list[str]) -> object:
+    """``group`` without the ids in ``lost`` among its ``shared_block_ids`` (the same object
+    when it names none of them), and a warning naming them."""
+    shared = group.get("shared_block_ids") if isinstance(group, dict) else None
+    if not isinstance(group, dict) or not isinstance(shared, list):
+        return group
+    gone = [i for i in shared if isinstance(i, str) and i in lost]
+    if not gone:
+        return group
+    warnings.append(
+        f"group {group.get('id')!r} no longer shares block(s) {', '.join(gone)}: no agent "
+        "exported holds them, so the file does not either (export the agents that hold them "
+        "too to keep them shared)"
+    )
+    return {
+        **group,
+        "shared_block_ids": [i for i in shared if not (isinstance(i, str) and i in lost)],
+    }
 
 
 def _group_agents(group: object) -> set[str]:
