@@ -724,7 +724,9 @@ def tidy_rebase(rewritten: Iterable[str], repo_dir: Path | None = None) -> Rebas
     ``blocks/`` and ``thoughts/`` made what its manifest links (they held what the merge should
     not have). HEAD (its branch), the index and the work tree move to the new tip, as does any
     other branch the rebase left on a commit written again (``--update-refs``). Nothing else is
-    touched: the rebase's own commits stay in the reflog.
+    touched: the rebase's own commits stay in the reflog, and a commit another branch, a
+    remote-tracking branch or a tag holds (taken at a rebase's stop) is not the rebase's, nor
+    is any before it: it is left as it is, and so is that ref.
     """
     none = RebaseTidy((), 0, None)
     repo = open_repository(repo_dir)
@@ -749,6 +751,18 @@ def tidy_rebase(rewritten: Iterable[str], repo_dir: Path | None = None) -> Rebas
         for parent_id in repo[oid].peel(pygit2.Commit).parent_ids:
             if parent_id not in made:
                 walker.hide(parent_id)
+    # What another ref holds is not the rebase's: git lists as an edited commit's new self
+    # whatever HEAD was when its stop ended, a commit of another branch (or a remote's) after a
+    # fast-forward or a reset there. That commit and those before it are left as they are, and
+    # so is the branch (git moves the --update-refs ones after this hook, from update-refs).
+    branch = repo.lookup_reference("HEAD").target
+    for ref in repo.references:
+        if ref == branch or not ref.startswith(("refs/heads/", "refs/remotes/", "refs/tags/")):
+            continue
+        try:
+            walker.hide(repo.lookup_reference(ref).peel(pygit2.Commit).id)
+        except (pygit2.GitError, KeyError, ValueError):
+            continue  # a symbolic ref to nowhere (origin/HEAD in an empty remote), a tag of a tree
     work = Path(repo.workdir)
     replaced: dict[pygit2.Oid, pygit2.Oid] = {}
     merges: list[str] = []
@@ -774,7 +788,7 @@ def tidy_rebase(rewritten: Iterable[str], repo_dir: Path | None = None) -> Rebas
         _git(work, "update-ref", "-m", REBASE_REFLOG, "HEAD", str(new_head), str(head.id))
     # `git rebase --update-refs`: git moves the other branches after this hook, to the commits
     # its update-refs file names (REF, BEFORE, AFTER: three lines a branch), so they go to the
-    # commits written here; a branch already moved to one that was written again follows it.
+    # commits written here. No other branch is moved: none holds a commit written here.
     update_refs = Path(repo.path) / "rebase-merge" / "update-refs"
     try:
         lines = update_refs.read_text().splitlines()
@@ -786,13 +800,6 @@ def tidy_rebase(rewritten: Iterable[str], repo_dir: Path | None = None) -> Rebas
         temporary = update_refs.with_name("update-refs.mindgit")
         temporary.write_text("".join(f"{line}\n" for line in lines))
         os.replace(temporary, update_refs)
-    branch = repo.lookup_reference("HEAD").target
-    for name in repo.references:
-        if name == branch or not name.startswith(HEADS):
-            continue
-        tip = repo.lookup_reference(name).target
-        if isinstance(tip, pygit2.Oid) and tip in replaced:
-            _git(work, "update-ref", "-m", REBASE_REFLOG, name, str(replaced[tip]), str(tip))
     return RebaseTidy(tuple(merges), len(replaced), None if new_head is None else str(new_head))
 
 
