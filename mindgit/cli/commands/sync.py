@@ -512,6 +512,20 @@ def _status_json(s: PeerStatus, now: float) -> dict[str, Any]:
     }
 
 
+def _a_key(node: str) -> bool:
+    # A node set by hand in the config that is no did:key (remote add refuses one) is no key to
+    # trust: `trust add` of it would be refused too, and the line handed the config's text on
+    # as a command to run.
+    from mindgit.errors import MindgitError
+    from mindgit.identity.keys import PublicKey
+
+    try:
+        PublicKey.parse(node)
+    except MindgitError:
+        return False
+    return True
+
+
 @click.command()
 @json_option
 @click.pass_context
@@ -553,7 +567,7 @@ def peers(ctx: click.Context, as_json: bool) -> None:
     # "NOT TRUSTED" alone left the user to find the command (`remote add` and a refused pull
     # give it).
     for s in statuses:
-        if s["node"] is not None and s["trusted_as"] is None:
+        if s["node"] is not None and s["trusted_as"] is None and _a_key(s["node"]):
             info(
                 f"{s['name']}: {s['node']} is not trusted yet; to accept what it signs: "
                 f"mindgit trust add {s['node']} --name {s['name']}"
