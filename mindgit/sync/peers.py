@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -137,7 +138,8 @@ class UnusablePeerName(MindgitError):
             f"peer {name!r} cannot be pulled from or pushed to: its name, set in the store's "
             f"config by hand, is one `remote add` refuses ({_name_fault(name)}); "
             "nothing was changed",
-            hint=f"rename it: `git --git-dir {store.path} remote rename {name} NEW`, NEW being 1 "
+            hint=f"rename it: `git --git-dir {shlex.quote(str(store.path))} remote rename {name} "
+            "NEW`, NEW being 1 "
             "to 64 letters, digits, '.', '_' or '-', with no '..' and not ending with '.' or "
             "'.lock'",
         )
