@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from tests.conftest import git
+from tests.snapshots import changed, snapshot
 from tests.sync.conftest import Nodes
 from tests.sync.test_review_r4_sync_cli import Mg, at
 
@@ -16,3 +21,22 @@ def test_peers_gives_no_trust_add_line_for_a_hand_set_node_that_is_no_key(
     res = mg(*at(nodes, "alpha"), "peers")
     assert res.code == 0 and "nonsense;x (NOT TRUSTED)" in res.out
     assert "trust add" not in res.err
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_remote_add_with_a_node_and_an_unreadable_trust_file_adds_nothing(
+    nodes: Nodes, mg: Mg, as_json: bool
+) -> None:
+    alpha, beta = nodes.make("alpha"), nodes.make("beta")
+    trust = alpha.path / "mindgit" / "allowed_signers"
+    trust.write_text(trust.read_text() + "garbage line here\n")
+    before = snapshot(alpha.path)
+    json_flag = ("--json",) if as_json else ()
+    did = beta.public_key.did
+    res = mg(*at(nodes, "alpha"), "remote", "add", "b", str(beta.path), "--node", did, *json_flag)
+    assert res.code == 1
+    said = json.loads(res.out)["error"] if as_json else res.err
+    assert "allowed_signers:" in said and "unknown option" in said, said
+    # The peer was added, and the retry refused as PeerExists.
+    assert changed(before, alpha.path) == []
+    assert "remote.b.url" not in git("--git-dir", str(alpha.path), "config", "--list")

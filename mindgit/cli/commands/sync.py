@@ -204,6 +204,11 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
     if node is not None:
         typed_node(node, "--node")
     store = open_store_from(ctx)
+    if node is not None:
+        # The node's trust, said below, is read before the peer is written: a trust file that
+        # cannot be read failed the command (exit 1) only after the peer was added, and its
+        # retry was refused as PeerExists.
+        store.trust.nodes()
     peer = add_peer(store, name, url, node=node)
     found = None if peer.node is None else store.trust.find(PublicKey.parse(peer.node))
     # What the text says of a node not trusted yet, and the line to run: --json said neither.
