@@ -40,3 +40,22 @@ def test_remote_add_with_a_node_and_an_unreadable_trust_file_adds_nothing(
     # The peer was added, and the retry refused as PeerExists.
     assert changed(before, alpha.path) == []
     assert "remote.b.url" not in git("--git-dir", str(alpha.path), "config", "--list")
+
+
+def test_peers_with_an_unreadable_trust_file_says_trust_is_unknown(nodes: Nodes, mg: Mg) -> None:
+    # The node is trusted; the file that says so cannot be read. peers said NOT TRUSTED and
+    # handed on `trust add` for it.
+    alpha, beta = nodes.make("alpha"), nodes.make("beta")
+    alpha.trust.add(beta.public_key, "beta")
+    did = beta.public_key.did
+    assert mg(*at(nodes, "alpha"), "remote", "add", "b", str(beta.path), "--node", did).code == 0
+    trust = alpha.path / "mindgit" / "allowed_signers"
+    trust.write_text(trust.read_text() + "garbage line here\n")
+    res = mg(*at(nodes, "alpha"), "peers")
+    assert res.code == 0
+    assert f"{did} (trust unknown)" in res.out and "NOT TRUSTED" not in res.out
+    assert "trust add" not in res.err
+    assert res.err.startswith("mindgit: warning: no peer's trust is known: ") and (
+        "allowed_signers:" in res.err
+    )
+    assert len(res.err.splitlines()) == 1

@@ -11,8 +11,8 @@ import click
 
 from mindgit.cli.housekeeping import housekeep
 from mindgit.cli.options import json_option, open_store_from, typed_node
-from mindgit.cli.output import emit_json, info, table
-from mindgit.errors import counted, one_line
+from mindgit.cli.output import emit_json, info, table, warn
+from mindgit.errors import MindgitError, counted, one_line
 from mindgit.store.settings import MAX_SYNC_TIMEOUT, read_setting
 
 if TYPE_CHECKING:
@@ -521,7 +521,6 @@ def _a_key(node: str) -> bool:
     # A node set by hand in the config that is no did:key (remote add refuses one) is no key to
     # trust: `trust add` of it would be refused too, and the line handed the config's text on
     # as a command to run.
-    from mindgit.errors import MindgitError
     from mindgit.identity.keys import PublicKey
 
     try:
@@ -539,16 +538,25 @@ def peers(ctx: click.Context, as_json: bool) -> None:
     from mindgit.sync.peers import peer_statuses
 
     now = time.time()
-    statuses = [_status_json(s, now) for s in peer_statuses(open_store_from(ctx))]
+    store = open_store_from(ctx)
+    statuses = [_status_json(s, now) for s in peer_statuses(store)]
     if as_json:
         emit_json(statuses)
         return
+    # peer_statuses finds no node trusted in a trust file it cannot read: "NOT TRUSTED", and the
+    # `trust add` line below, said so of a node the file trusts.
+    unreadable: MindgitError | None = None
+    try:
+        store.trust.nodes()
+    except MindgitError as e:
+        unreadable = e
     rows = []
     for s in statuses:
         if s["node"] is None:
             key = "(no node given)"
         else:
-            key = f"{s['node']} ({s['trusted_as'] or 'NOT TRUSTED'})"
+            unknown = "trust unknown" if unreadable is not None else "NOT TRUSTED"
+            key = f"{s['node']} ({s['trusted_as'] or unknown})"
         err = s["last_error"]
         error = ""
         if err is not None:
@@ -571,6 +579,10 @@ def peers(ctx: click.Context, as_json: bool) -> None:
     table("peers", ["peer", "ref", "url / head", "key / age", "last sync", "last error"], rows)
     # "NOT TRUSTED" alone left the user to find the command (`remote add` and a refused pull
     # give it).
+    if unreadable is not None and any(s["node"] is not None for s in statuses):
+        hint = f" (hint: {one_line(unreadable.hint)})" if unreadable.hint else ""
+        warn(f"no peer's trust is known: {one_line(str(unreadable))}{hint}")
+        return
     for s in statuses:
         if s["node"] is not None and s["trusted_as"] is None and _a_key(s["node"]):
             info(
