@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Iterator, Sequence
 from urllib.parse import unquote
 
@@ -114,7 +115,7 @@ class DamagedStore(MindgitError):
 
     def __init__(self, oid: str | None, reason: str, *, store: str | None = None) -> None:
         what = f"object {oid}" if oid else "an object"
-        where = store or "<store>"
+        where = shlex.quote(store) if store else "<store>"
         super().__init__(
             f"the store is damaged: {what} cannot be read ({reason})",
             hint=f"run `git --git-dir {where} fsck` to list the damaged objects",

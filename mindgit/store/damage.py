@@ -10,6 +10,7 @@ revisions and log all name damage this way.
 from __future__ import annotations
 
 import os
+import shlex
 from itertools import pairwise
 from pathlib import Path
 
@@ -23,7 +24,7 @@ Indexes = dict[Path, bytes | None]
 
 def fsck_hint(store: Path | str, what: str = "damaged") -> str:
     """The next step after naming damage in ``store``: git's fsck, then the repair."""
-    return f"`git --git-dir {store} fsck` names what is {what}, and {REPAIR}"
+    return f"`git --git-dir {shlex.quote(str(store))} fsck` names what is {what}, and {REPAIR}"
 
 
 def unreadable_cause(

@@ -13,6 +13,7 @@ Deletion does not travel: a peer that holds the experiment brings it back at the
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 
 import pygit2
@@ -68,8 +69,8 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
             name,
             f"it is a symbolic ref to {link} (a link made with git, not an experiment); "
             "nothing was changed",
-            hint=f"remove the link with `git --git-dir {store.path} symbolic-ref --delete "
-            f"{HEADS + name}`",
+            hint="remove the link with "
+            f"`git --git-dir {shlex.quote(str(store.path))} symbolic-ref --delete {HEADS + name}`",
         )
     exp = store.experiment(name)
     ref = HEADS + exp

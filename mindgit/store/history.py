@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -204,8 +205,8 @@ class HistoryIncomplete(MindgitError):
         what = f"commit {oid}" if oid else "a commit"
         super().__init__(
             f"the history is incomplete: {what} is missing from this store",
-            hint=f"`git --git-dir {store} fsck` lists what is missing; `log -n N` shows the "
-            "commits before it",
+            hint=f"`git --git-dir {shlex.quote(store)} fsck` lists what is missing; "
+            "`log -n N` shows the commits before it",
         )
         self.oid = oid
 

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import os
 import re
+import shlex
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -203,7 +204,8 @@ class CommitUnreadable(MindgitError):
         else:
             super().__init__(
                 f"{named} is not in the store (the history is incomplete)",
-                hint=f"`git --git-dir {store} fsck` lists what is missing, and {REPAIR}",
+                hint=f"`git --git-dir {shlex.quote(str(store))} fsck` lists what is missing, "
+                f"and {REPAIR}",
             )
         self.rev = rev
         self.oid = oid
@@ -378,11 +380,12 @@ class ExperimentAtNoCommit(MindgitError):
         self, store: Path, name: str, oid: str, what: str, *, hint: str | None = None
     ) -> None:
         ref = HEADS + name
+        at = shlex.quote(str(store))
         super().__init__(
             f"experiment {name!r} points at {what}",
             hint=hint
-            or f"point it at a commit with `git --git-dir {store} update-ref {ref} <commit>`, "
-            f"or delete it with `git --git-dir {store} update-ref -d {ref}`",
+            or f"point it at a commit with `git --git-dir {at} update-ref {ref} <commit>`, "
+            f"or delete it with `git --git-dir {at} update-ref -d {ref}`",
         )
         self.name = name
         self.oid = oid

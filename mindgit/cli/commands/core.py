@@ -55,7 +55,8 @@ class SettingSetTwice(MindgitError):
         super().__init__(
             f"{key} is set {count} times in {store / 'config'} (edited by hand); nothing was "
             "changed",
-            hint=f"replace them all: `git --git-dir {store} config --replace-all {key} VALUE`",
+            hint=f"replace them all: `git --git-dir {shlex.quote(str(store))} config --replace-all "
+            f"{key} VALUE`",
         )
         self.store = store
         self.key = key
