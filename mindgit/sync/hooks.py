@@ -38,6 +38,7 @@ from mindgit.sync.gate import (
     check_commits,
     check_updates,
 )
+from mindgit.sync.transport import PRE_PUSH_CHANNEL
 
 SERVER_HOOKS = ("pre-receive", "update")
 CLIENT_HOOKS = ("pre-push",)
@@ -613,6 +614,26 @@ def report(problems: Sequence[Problem], limit: int = MAX_REPORTED) -> list[str]:
         least = "at least " if len(problems) >= MAX_PROBLEMS else ""
         lines.append(f"mindgit: refused: ... and {least}{len(problems) - limit} more problem(s)")
     return lines
+
+
+def tell_pusher(lines: Sequence[str]) -> None:
+    """Hand what the pre-push hook says (``lines``, as it prints them) to the ``mindgit push``
+    that runs it, through the file ``push()`` made and named in ``MINDGIT_PRE_PUSH_CHANNEL``;
+    nothing when a plain ``git push`` runs it. Only an existing file is written to, never a
+    link: a stale name makes nothing."""
+    path = os.environ.get(PRE_PUSH_CHANNEL)
+    if not path or not lines:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        os.write(fd, "".join(f"{line}\n" for line in lines).encode(errors="replace"))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # ---- installing --------------------------------------------------------------------------------

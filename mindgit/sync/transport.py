@@ -16,9 +16,10 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mindgit.errors import (
@@ -191,6 +192,11 @@ class LocalWriteFailed(TransportError):
         )
 
 
+# The environment variable naming the file this store's pre-push hook writes what it refuses
+# to, when `mindgit push` runs it (see push()), and how much of it is read.
+PRE_PUSH_CHANNEL = "MINDGIT_PRE_PUSH_CHANNEL"
+_CHANNEL_MAX = 64 * 1024
+
 _MORE_PROBLEMS = re.compile(r"\.\.\. and (at least )?(\d+) more problem\(s\)")
 
 
@@ -252,6 +258,8 @@ class GitResult:
     code: int
     stdout: str
     stderr: str
+    # What this store's own pre-push hook told push() through its private channel.
+    hook_said: str = ""
 
 
 class Budget:
@@ -375,6 +383,7 @@ def run_git(
     config: Sequence[str] = (),
     settings: Sequence[tuple[str, str]] = (),
     watch: Callable[[], MindgitError | None] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> GitResult:
     """Run ``git --git-dir=<gitdir> [-c ...] <args>``; kill it (and its children) when the
     ``timeout`` (seconds, or what is left of a :class:`Budget`, which the call spends) runs out,
@@ -390,7 +399,17 @@ def run_git(
     started = time.monotonic()
     try:
         return _run_git(
-            gitdir, args, peer, url, operation, budget.seconds, left, config, settings, watch
+            gitdir,
+            args,
+            peer,
+            url,
+            operation,
+            budget.seconds,
+            left,
+            config,
+            settings,
+            watch,
+            extra_env or {},
         )
     finally:
         budget.spend(time.monotonic() - started)
@@ -407,6 +426,7 @@ def _run_git(
     config: Sequence[str],
     settings: Sequence[tuple[str, str]],
     watch: Callable[[], MindgitError | None] | None,
+    extra_env: Mapping[str, str],
 ) -> GitResult:
     """:func:`run_git` with ``timeout`` seconds left of ``whole`` (what a timeout reports)."""
     cmd = ["git", f"--git-dir={gitdir}", "-c", "protocol.ext.allow=never"]
@@ -417,6 +437,8 @@ def _run_git(
         gitdir, git_env(timeout=timeout, settings=settings, ssh_configured=True)
     )
     env = git_env(timeout=timeout, settings=settings, ssh_configured=ssh_configured)
+    env.pop(PRE_PUSH_CHANNEL, None)  # a channel of some other push's is not this git's
+    env.update(extra_env)
     # A session of its own, so that a timeout can kill git and every helper it started.
     proc = subprocess.Popen(
         cmd,
@@ -472,12 +494,13 @@ def failure(peer: str, url: str, operation: str, result: GitResult) -> Transport
         "; ".join(line.removeprefix("fatal: ").removeprefix("error: ") for line in lines[-2:])
     )
     if operation == "push to":
-        # The store's own pre-push hook speaks as "mindgit: ..." on git's stderr (a peer's hook
-        # as "remote: mindgit: ..."): it was reported as the peer's failure, "push to <peer>
-        # (<url>) failed: ...", with the hint to check the URL and that the peer is up.
+        # The store's own pre-push hook was reported as the peer's failure, "push to <peer>
+        # (<url>) failed: ...", with the hint to check the URL and that the peer is up. What it
+        # said is taken from the channel push() gave it alone: its "mindgit: ..." lines on git's
+        # stderr could be anyone's (an ssh peer's remote command writes there unprefixed).
         hook = [
             line.removeprefix("mindgit: ").removeprefix("refused: ").removeprefix("error: ")
-            for line in (ln.strip() for ln in result.stderr.splitlines())
+            for line in (ln.strip() for ln in result.hook_said.splitlines())
             if line.startswith("mindgit: ")
         ]
         if hook:
@@ -606,14 +629,27 @@ def push(
     timeout: float | Budget = DEFAULT_TIMEOUT,
 ) -> tuple[list[PushedRef], str]:
     """Push ``refspecs`` (never forced); each ref's outcome, and the peer's messages."""
-    result = run_git(
-        gitdir,
-        ["push", "--porcelain", "--no-progress", "--", url, *refspecs],
-        peer=peer,
-        url=url,
-        operation="push to",
-        timeout=timeout,
-    )
+    # This store's own pre-push hook tells its refusal through a file only this process made
+    # (0600, named in the hook's environment, which ssh does not pass to a peer): "mindgit: "
+    # lines on git's stderr alone could be a peer's, which would have its failure blamed on
+    # the hook (with the hint to remove it).
+    fd, channel = tempfile.mkstemp(prefix="mindgit-pre-push-")
+    try:
+        result = run_git(
+            gitdir,
+            ["push", "--porcelain", "--no-progress", "--", url, *refspecs],
+            peer=peer,
+            url=url,
+            operation="push to",
+            timeout=timeout,
+            extra_env={PRE_PUSH_CHANNEL: channel},
+        )
+        hook_said = os.read(fd, _CHANNEL_MAX).decode(errors="replace")
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(channel)
+    result = replace(result, hook_said=hook_said)
     refs = parse_porcelain(result.stdout)
     if result.code != 0 and not refs:
         raise failure(peer, url, "push to", result)

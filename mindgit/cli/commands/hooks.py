@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info, warn
+from mindgit.errors import one_line
+
+if TYPE_CHECKING:
+    from mindgit.store.verify import Problem
 
 
 @click.group()
@@ -191,24 +196,40 @@ def hook(name: str, args: tuple[str, ...]) -> None:
             raise UsageError("the update hook takes <ref> <old> <new>")
         problems = lib.update(lib.open_repository(), *args)
     else:
-        from mindgit.store.repository import Store
+        problems = _pre_push(args)
+    lines = lib.report(problems)
+    for line in lines:
+        click.echo(line, err=True)
+    if name == "pre-push":
+        lib.tell_pusher(lines)
+    if problems:
+        exit_with(1)
 
-        if len(args) != 2:
-            raise UsageError("the pre-push hook takes <remote name> <remote url>")
+
+def _pre_push(args: tuple[str, ...]) -> list[Problem]:
+    from mindgit.errors import MindgitError, UsageError
+    from mindgit.store.repository import Store
+    from mindgit.sync import hooks as lib
+
+    if len(args) != 2:
+        raise UsageError("the pre-push hook takes <remote name> <remote url>")
+    try:
         store = Store(Path(os.environ.get("GIT_DIR") or "."))
         # Only the size limit applies to a push from here: a server-only switch set wrongly in
         # this store must not stop it.
         policy = lib.read_policy(store.repo, skip=(lib.CONFIG_REWIND, lib.CONFIG_DELETE))
-        problems = lib.pre_push(
+        return lib.pre_push(
             store.repo,
             store.trust,
             lib.parse_pushed_refs(_input_lines()),
             max_object_bytes=policy.max_object_bytes,
         )
-    for line in lib.report(problems):
-        click.echo(line, err=True)
-    if problems:
-        exit_with(1)
+    except MindgitError as e:
+        # Said on stderr at the CLI's edge, as ever; the `mindgit push` running the hook is
+        # told too, in the words stderr shows.
+        said = str(e) if not e.hint else f"{e} (hint: {e.hint})"
+        lib.tell_pusher([f"mindgit: error: {one_line(said)}"])
+        raise
 
 
 def _input_lines() -> list[str]:
