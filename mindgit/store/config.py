@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, scrub
 
 
 class ConfigValue(str):
@@ -137,7 +137,11 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
         except UnicodeDecodeError:
             raw = config._get_entry(key).raw_value
             raise BadConfigValue(
-                key, "", "is not UTF-8 text", shown=repr(raw), file=_origin(config, key)
+                key,
+                "",
+                "is not UTF-8 text",
+                shown=_shown_bytes(raw or b""),
+                file=_origin(config, key),
             ) from None
         file = _origin(config, key)
         # Not "true" here: that is git's reading for a boolean only; a string or a size setting
@@ -145,3 +149,24 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
         return NoValue(file=file) if value is None else ConfigValue(str(value), file)
 
     return get
+
+
+# How much of a value that is not UTF-8 an error quotes (its repr, quotes aside).
+_SHOWN_BYTES_MAX = 80
+
+
+def _shown_bytes(raw: bytes) -> str:
+    """A config value that is not UTF-8, as an error may quote it: the bytes' repr, with the
+    credentials of a URL in it hidden (a remote's URL may hold a token: ``https://***@host``)
+    and cut to :data:`_SHOWN_BYTES_MAX` characters with its length. Its whole repr was shown,
+    secrets and all, however long."""
+    text = raw.decode("utf-8", "surrogateescape")
+    data = scrub(text, text).encode("utf-8", "surrogateescape")
+    if len(repr(data)) <= _SHOWN_BYTES_MAX + 3:  # b'' around it
+        return repr(data)
+    # Cut between bytes, not in the middle of an escape such as \xff.
+    size = end = 0
+    while size + len(repr(data[end : end + 1])) - 3 <= _SHOWN_BYTES_MAX:
+        size += len(repr(data[end : end + 1])) - 3
+        end += 1
+    return f"{data[:end]!r}... ({len(raw)} bytes)"
