@@ -79,6 +79,34 @@ class HookInputError(MindgitError):
         self.problem = problem
 
 
+class HookOutsideRepository(MindgitError):
+    """``mindgit hook NAME`` run where git never runs it: outside a git repository (a server
+    hook) or a mindgit store (pre-push), as by hand from a shell. "<path> is not a git
+    repository" with the hint to `git init --bare` told how to make a server, not what the
+    hook is."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        where = Path(os.path.abspath(path))
+        if name in SERVER_HOOKS:
+            message = (
+                f"{where} is not a git repository: the {name} hook runs inside one, as git "
+                "runs it (in a server's bare repository, on each push to it)"
+            )
+            hint = (
+                "install it into the server's repository with `mindgit hooks install --server "
+                "PATH`; git then runs it on every push"
+            )
+        else:
+            message = (
+                f"{where} is not a mindgit store: the {name} hook runs inside one, as git runs "
+                "it (on a `git push` or `mindgit push` from the store)"
+            )
+            hint = "install it into a store with `mindgit hooks install` (or --store PATH)"
+        super().__init__(message, hint=hint)
+        self.name = name
+        self.path = where
+
+
 class NoServerTrust(MindgitError):
     """A gated repository has no trust file, so no push could ever be accepted."""
 

@@ -14,6 +14,8 @@ from mindgit.cli.output import emit_json, info, warn
 from mindgit.errors import one_line
 
 if TYPE_CHECKING:
+    import pygit2
+
     from mindgit.store.verify import Problem
 
 
@@ -189,12 +191,12 @@ def hook(name: str, args: tuple[str, ...]) -> None:
     from mindgit.sync import hooks as lib
 
     if name == "pre-receive":
-        repo = lib.open_repository()
+        repo = _hook_repository(name)
         problems = lib.pre_receive(repo, lib.parse_ref_updates(name, _input_lines()))
     elif name == "update":
         if len(args) != 3:
             raise UsageError("the update hook takes <ref> <old> <new>")
-        problems = lib.update(lib.open_repository(), *args)
+        problems = lib.update(_hook_repository(name), *args)
     else:
         problems = _pre_push(args)
     lines = lib.report(problems)
@@ -208,13 +210,17 @@ def hook(name: str, args: tuple[str, ...]) -> None:
 
 def _pre_push(args: tuple[str, ...]) -> list[Problem]:
     from mindgit.errors import MindgitError, UsageError
-    from mindgit.store.repository import Store
+    from mindgit.store.repository import NotAStore, Store
     from mindgit.sync import hooks as lib
 
     if len(args) != 2:
         raise UsageError("the pre-push hook takes <remote name> <remote url>")
     try:
-        store = Store(Path(os.environ.get("GIT_DIR") or "."))
+        where = Path(os.environ.get("GIT_DIR") or ".")
+        try:
+            store = Store(where)
+        except NotAStore:
+            raise lib.HookOutsideRepository("pre-push", where) from None
         # Only the size limit applies to a push from here: a server-only switch set wrongly in
         # this store must not stop it.
         policy = lib.read_policy(store.repo, skip=(lib.CONFIG_REWIND, lib.CONFIG_DELETE))
@@ -230,6 +236,16 @@ def _pre_push(args: tuple[str, ...]) -> list[Problem]:
         said = str(e) if not e.hint else f"{e} (hint: {e.hint})"
         lib.tell_pusher([f"mindgit: error: {one_line(said)}"])
         raise
+
+
+def _hook_repository(name: str) -> pygit2.Repository:
+    from mindgit.sync import hooks as lib
+
+    try:
+        return lib.open_repository()
+    except lib.NotARepository as e:
+        # Run by hand from a shell: said to be a hook, and how git comes to run it.
+        raise lib.HookOutsideRepository(name, e.path) from None
 
 
 def _input_lines() -> list[str]:
