@@ -64,17 +64,25 @@ def assert_rebased(work: Path, proc: subprocess.CompletedProcess[str], branch: s
     assert git("-C", str(work), "status", "--porcelain") == ""
 
 
-def memory_conflict(store: Store, tmp_path: Path) -> Path:
-    """main and dreamer each change memory human; the clone merges dreamer into feat (git's tree
-    merge keeps the losing block; the post-merge hook drops it), then feat gets a commit on top,
-    and main moves on in the store."""
+def diverged_clone(store: Store, tmp_path: Path, branch: str | None = "feat") -> Path:
+    """main and dreamer each change memory human in the store; a clone set up with git-setup
+    (ONEMAX decides), on a new ``branch`` from main (None: on main)."""
     set_memories(store, {"human": block("base"), "notes": block("same")})
     store.fork("dreamer", switch=False)
     set_memories(store, {"human": block("theirs"), "notes": block("same")}, experiment="dreamer")
     set_memories(store, {"human": block("ours"), "notes": block("same")})
     work = clone(store, tmp_path / "work")
     git("-C", str(work), "config", "mindgit.fitness", str(ONEMAX))
-    git("-C", str(work), "checkout", "-q", "-b", "feat")
+    if branch is not None:
+        git("-C", str(work), "checkout", "-q", "-b", branch)
+    return work
+
+
+def memory_conflict(store: Store, tmp_path: Path) -> Path:
+    """:func:`diverged_clone`, whose feat merges dreamer (git's tree merge keeps the losing
+    block; the post-merge hook drops it), then gets a commit on top; main moves on in the
+    store."""
+    work = diverged_clone(store, tmp_path)
     proc = git_merge(work, "origin/dreamer")
     assert proc.returncode == 0 and "tidied" in proc.stderr, proc.stderr
     done = run(work, "commit", "-q", "--allow-empty", "-m", "a note on top")
@@ -303,14 +311,7 @@ def test_a_merge_made_by_hand_at_a_rebase_stop_is_tidied_when_it_ends(
     # `git merge` at an `edit` stop of `git rebase -i`: the post-merge hook leaves it (a rebase
     # is under way), and git lists it as what the edited commit became, so the post-rewrite
     # hook tidies it, and the commit after it, when the rebase ends.
-    set_memories(store, {"human": block("base"), "notes": block("same")})
-    store.fork("dreamer", switch=False)
-    set_memories(store, {"human": block("theirs"), "notes": block("same")}, experiment="dreamer")
-    set_memories(store, {"human": block("ours"), "notes": block("same")})
-    work = clone(store, tmp_path / "work")
-    w = ("-C", str(work))
-    git(*w, "config", "mindgit.fitness", str(ONEMAX))
-    git(*w, "checkout", "-q", "-b", "feat")
+    work = diverged_clone(store, tmp_path)
     run(work, "commit", "-q", "--allow-empty", "-m", "first")
     run(work, "commit", "-q", "--allow-empty", "-m", "second")
     stop = run(work, "-c", "sequence.editor=sed -i 1s/^pick/edit/", "rebase", "-i", "main")
@@ -353,12 +354,7 @@ def test_rebase_merges_decides_by_the_experiments_run(rastrigin: Store, tmp_path
 
 def test_git_pull_rebase_merges_keeps_the_merge_tidy(store: Store, tmp_path: Path) -> None:
     # main holds a merge of origin/dreamer and a note on top; the store's main moved on.
-    set_memories(store, {"human": block("base"), "notes": block("same")})
-    store.fork("dreamer", switch=False)
-    set_memories(store, {"human": block("theirs"), "notes": block("same")}, experiment="dreamer")
-    set_memories(store, {"human": block("ours"), "notes": block("same")})
-    work = clone(store, tmp_path / "work")
-    git("-C", str(work), "config", "mindgit.fitness", str(ONEMAX))
+    work = diverged_clone(store, tmp_path, branch=None)
     assert git_merge(work, "origin/dreamer").returncode == 0
     run(work, "commit", "-q", "--allow-empty", "-m", "a note on top")
     store.set_genes([x("x0", 1.0)])

@@ -11,22 +11,22 @@ from pathlib import Path
 
 from mindgit.store.repository import Store
 from tests.conftest import git
-from tests.merge.conftest import ONEMAX, block, set_memories
-from tests.merge.test_gitdriver import clone, tree_of
-from tests.merge.test_review_d_rebase_merges import assert_rebased, parents, rev, run
+from tests.merge.conftest import block
+from tests.merge.test_gitdriver import tree_of
+from tests.merge.test_review_d_rebase_merges import (
+    assert_rebased,
+    diverged_clone,
+    parents,
+    rev,
+    run,
+)
 
 
 def test_a_merge_another_branch_holds_is_not_rewritten_nor_its_branch_moved(
     store: Store, tmp_path: Path
 ) -> None:
-    set_memories(store, {"human": block("base"), "notes": block("same")})
-    store.fork("dreamer", switch=False)
-    set_memories(store, {"human": block("theirs"), "notes": block("same")}, experiment="dreamer")
-    set_memories(store, {"human": block("ours"), "notes": block("same")})
-    work = clone(store, tmp_path / "work")
+    work = diverged_clone(store, tmp_path)
     w = ("-C", str(work))
-    git(*w, "config", "mindgit.fitness", str(ONEMAX))
-    git(*w, "checkout", "-q", "-b", "feat")
     run(work, "commit", "-q", "--allow-empty", "-m", "first")
     run(work, "commit", "-q", "--allow-empty", "-m", "second")
     # side: first, then a merge of dreamer made where no hook ran (git's tree merge kept the
