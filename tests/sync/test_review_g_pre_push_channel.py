@@ -9,7 +9,6 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from mindgit.sync.pull import pull
 from tests.conftest import Result
 from tests.sync.conftest import Nodes
 
@@ -58,29 +57,6 @@ def test_a_peer_speaking_as_mindgit_over_ssh_is_not_the_stores_hook(
     assert "mindgit hooks install" not in (err["hint"] or ""), err
     assert err["type"] in ("PeerUnreachable", "TransportError"), err
     assert err["error"].startswith("push to evil"), err
-
-
-def test_the_stores_own_hook_is_still_said_to_refuse(pair: Nodes, mg: Mg, tmp_path: Path) -> None:
-    alpha, beta = pair["alpha"], pair["beta"]
-    store = ("--store", str(alpha.path))
-    assert mg(*store, "hooks", "install").code == 0
-    server = tmp_path / "shared.git"
-    subprocess.run(
-        ["git", "init", "-q", "--bare", "--initial-branch=main", str(server)], check=True
-    )
-    assert mg(*store, "remote", "add", "shared", str(server)).code == 0
-    beta.fork("ideas")
-    beta.think("beta's idea", experiment="ideas")
-    pull(alpha, "beta")
-    assert mg(*store, "push", "shared", "ideas").code == 0
-    alpha.trust.remove("beta")
-    alpha.fork("more", start="ideas")
-    alpha.think("alpha's own", experiment="more")
-    res = mg(*store, "push", "shared", "more", "--json")
-    assert res.code == 1
-    err = json.loads(res.out)
-    assert err["type"] == "PrePushRefused", err
-    assert "signed by untrusted key " + beta.public_key.did in err["error"]
 
 
 def test_a_plain_git_push_runs_the_hook_as_before(pair: Nodes, mg: Mg, tmp_path: Path) -> None:
