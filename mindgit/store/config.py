@@ -140,7 +140,7 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
                 key,
                 "",
                 "is not UTF-8 text",
-                shown=_shown_bytes(raw or b""),
+                shown=_shown_bytes(key, raw or b""),
                 file=_origin(config, key),
             ) from None
         file = _origin(config, key)
@@ -155,11 +155,19 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
 _SHOWN_BYTES_MAX = 80
 
 
-def _shown_bytes(raw: bytes) -> str:
+# Settings that name a node's public key (``mindgit.node``, ``remote.<peer>.mindgitNode``): what
+# is not one may be a private key or seed pasted by mistake, told by its length alone (as
+# :func:`mindgit.identity.keys.shown_key_text` tells such text that is UTF-8).
+_KEY_SETTINGS = frozenset({"node", "mindgitnode"})
+
+
+def _shown_bytes(key: str, raw: bytes) -> str:
     """A config value that is not UTF-8, as an error may quote it: the bytes' repr, with the
     credentials of a URL in it hidden (a remote's URL may hold a token: ``https://***@host``)
-    and cut to :data:`_SHOWN_BYTES_MAX` characters with its length. Its whole repr was shown,
-    secrets and all, however long."""
+    and cut to :data:`_SHOWN_BYTES_MAX` characters with its length; for a setting that names a
+    key, its length alone. Its whole repr was shown, secrets and all, however long."""
+    if key.rpartition(".")[2].lower() in _KEY_SETTINGS:
+        return f"{len(raw)} bytes (not shown: it may be a private key)"
     text = raw.decode("utf-8", "surrogateescape")
     data = scrub(text, text).encode("utf-8", "surrogateescape")
     if len(repr(data)) <= _SHOWN_BYTES_MAX + 3:  # b'' around it

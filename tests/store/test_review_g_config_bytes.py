@@ -58,3 +58,18 @@ def test_the_cli_says_it_in_one_line_without_the_token(store: Store, mg: Mg) -> 
     assert res.code == 1
     assert res.err.count("\n") == 1 and "t0ken" not in res.err, res.err
     assert "b'https://***@example.com/r.git'" in res.err
+
+
+@pytest.mark.parametrize(
+    "key", ["mindgit.node", "remote.beta.mindgitNode", "remote.beta.MINDGITNODE"]
+)
+def test_a_key_setting_that_is_not_utf8_is_told_by_its_length(store: Store, key: str) -> None:
+    # A node's key setting holds a public key; 32 bytes there may be a seed pasted by mistake,
+    # which was shown whole (as the UTF-8 junk in such a setting never was).
+    seed = bytes(range(0x80, 0xA0))
+    set_raw(store.path, key, seed)
+    with pytest.raises(BadConfigValue, match="is not UTF-8 text") as raised:
+        store.config_get(key)
+    message = str(raised.value)
+    assert "\\x80\\x81" not in message and "\\x9f" not in message, message
+    assert "= 32 bytes (not shown: it may be a private key) is not UTF-8 text" in message
