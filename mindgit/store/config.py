@@ -114,8 +114,10 @@ def _origin(config: pygit2.Config, key: str) -> Path | None:
             return Path(os.fsdecode(ffi.string(entry.origin_path)))
         finally:
             C.git_config_entry_free(out[0])
-    except (AttributeError, ImportError, TypeError):
-        # Another pygit2's binding: the hint names no file, as it did before.
+    except Exception:
+        # Another pygit2's binding (pygit2 >= 1.15 is required, with no upper bound): a type it
+        # does not declare is cffi's CDefError, a field it lacks an AttributeError, and so on.
+        # Whatever it is, the value is still read; only the hint names no file, as before.
         return None
 
 

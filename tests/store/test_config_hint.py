@@ -139,3 +139,30 @@ def test_a_lookup_s_values_keep_their_file_and_stay_strs(spaced: Store) -> None:
 def test_a_value_that_says_no_file_keeps_the_generic_hint() -> None:
     hint = BadConfigValue("mindgit.memory", "5G", "is too large").hint or ""
     assert "`git --git-dir <store> config mindgit.memory VALUE`" in hint
+
+
+def test_a_pygit2_whose_binding_lacks_the_entry_type_still_reads_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file a value came from is asked through pygit2's private C binding; a pygit2 that
+    # declares no git_config_entry (cffi's CDefError, not a TypeError) made every config
+    # lookup an internal error. It only loses the file in the hint.
+    import importlib
+
+    import cffi  # type: ignore[import-untyped]
+
+    store = init_store(tmp_path / "store", "alpha")
+    git("--git-dir", str(store.path), "config", "mindgit.fuel", "lots")
+
+    class Undeclared:
+        """pygit2's cffi object as a pygit2 would have it that never declared the type."""
+
+        def new(self, ctype: str) -> object:
+            raise cffi.CDefError(f"cannot parse {ctype!r}")
+
+    # The module, not pygit2.ffi: pygit2 names its cffi object so too, over the module.
+    monkeypatch.setattr(importlib.import_module("pygit2.ffi"), "ffi", Undeclared())
+    assert store.config_get("mindgit.name") == "alpha"
+    with pytest.raises(BadConfigValue) as raised:
+        read_setting(store.config_get, "fuel")
+    assert raised.value.hint is not None and "<store>" in raised.value.hint
