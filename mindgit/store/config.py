@@ -4,6 +4,7 @@ setting's check and the sandbox's bounds) so that every config lookup can use it
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 from collections.abc import Callable
@@ -19,12 +20,24 @@ class ConfigValue(str):
     None where libgit2 cannot say): a :class:`BadConfigValue` made of it names that file, or
     the store whose config it is, in its hint. Otherwise a str like any other."""
 
-    file: Path | None
+    _file: Path | None
+    _find: Callable[[], Path | None] | None
 
-    def __new__(cls, text: str, file: Path | None = None) -> ConfigValue:
+    def __new__(
+        cls, text: str, file: Path | None = None, *, find: Callable[[], Path | None] | None = None
+    ) -> ConfigValue:
         value = super().__new__(cls, text)
-        value.file = file
+        value._file = file
+        value._find = find
         return value
+
+    @property
+    def file(self) -> Path | None:
+        # Asked of libgit2 the first time, by ``find``: only an error that names it needs it,
+        # and a lookup of every setting read paid for it.
+        if self._find is not None:
+            self._file, self._find = self._find(), None
+        return self._file
 
     def __getnewargs__(self) -> tuple[str, Path | None]:  # type: ignore[override]
         # str's gives (text,): a copy or a pickle would forget the file.
@@ -38,8 +51,14 @@ class NoValue(ConfigValue):
     (:func:`mindgit.store.settings.read_setting`) rather than take "true" for a name or a size."""
 
     # ``text`` is what a copy or a pickle passes back (ConfigValue.__getnewargs__): always "".
-    def __new__(cls, text: str = "", file: Path | None = None) -> NoValue:
-        return super().__new__(cls, "", file)  # type: ignore[return-value]
+    def __new__(
+        cls,
+        text: str = "",
+        file: Path | None = None,
+        *,
+        find: Callable[[], Path | None] | None = None,
+    ) -> NoValue:
+        return super().__new__(cls, "", file, find=find)  # type: ignore[return-value]
 
 
 class BadConfigValue(MindgitError):
@@ -131,7 +150,7 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
     """
 
     def get(key: str) -> str | None:
-        # One lookup, not `key in config` first: the file's origin below is another.
+        # One lookup, not `key in config` first; the file it came from is asked only if needed.
         try:
             value = config[key]
         except KeyError:
@@ -145,10 +164,10 @@ def config_reader(config: pygit2.Config) -> Callable[[str], str | None]:
                 shown=_shown_bytes(key, raw or b""),
                 file=_origin(config, key),
             ) from None
-        file = _origin(config, key)
+        find = functools.partial(_origin, config, key)
         # Not "true" here: that is git's reading for a boolean only; a string or a size setting
         # would silently become "true".
-        return NoValue(file=file) if value is None else ConfigValue(str(value), file)
+        return NoValue(find=find) if value is None else ConfigValue(str(value), find=find)
 
     return get
 
