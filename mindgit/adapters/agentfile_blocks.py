@@ -66,16 +66,21 @@ class NotAnImportedAgent(MindgitError):
         self.rev = rev
 
 
-def _check_agent(state: State, experiment: str) -> None:
+_EDITS_AN_AGENT = (
+    "block set and restore edit the memory blocks of an agent imported with `mindgit import-af "
+    "FILE`; give its experiment with -e"
+)
+
+
+def _check_agent(
+    state: State, name: str, *, what: str = "experiment", hint: str = _EDITS_AN_AGENT
+) -> None:
     """Refuse to edit the blocks of an experiment that holds no imported agent: a block
     restored there was added to it as a memory (`restore human --from agent -e main` on a
-    plain experiment), which nothing reads as an agent."""
+    plain experiment), which nothing reads as an agent. ``what`` and ``hint`` name another
+    state that must hold one (a restore's source)."""
     if DATA_AGENT not in dict(state.data):
-        raise NotAnImportedAgent(
-            f"experiment {experiment}",
-            hint="block set and restore edit the memory blocks of an agent imported with "
-            "`mindgit import-af FILE`; give its experiment with -e",
-        )
+        raise NotAnImportedAgent(f"{what} {name}", hint=hint)
 
 
 class UnknownBlock(MindgitError):
@@ -251,14 +256,15 @@ def restore_block(
     source = store.snapshot(from_rev)
     snap = store.snapshot(exp)
     _check_agent(snap.state, exp)
-    if DATA_AGENT not in dict(source.state.data):
-        # A plain state's memory of that name was restored into the agent, and export-af
-        # then wrote it as a block with no label and no id.
-        raise NotAnImportedAgent(
-            f"revision {from_rev}",
-            hint="restore takes a block from an agent imported with `mindgit import-af FILE`: "
-            "its experiment, or a commit of it",
-        )
+    # A plain state's memory of that name was restored into the agent, and export-af then
+    # wrote it as a block with no label and no id.
+    _check_agent(
+        source.state,
+        from_rev,
+        what="revision",
+        hint="restore takes a block from an agent imported with `mindgit import-af FILE`: its "
+        "experiment, or a commit of it",
+    )
     name = find_memory(store, source, label, from_rev)
     cid = source.state.memory(name)
     data = layout.read_block(store.repo, source.tree, cid)
