@@ -551,15 +551,13 @@ def _without_blocks(group: object, lost: set[str], warnings: list[str]) -> objec
     gone = [i for i in shared if isinstance(i, str) and i in lost]
     if not gone:
         return group
+    kept = [i for i in shared if i not in gone]
     warnings.append(
         f"group {group.get('id')!r} no longer shares block(s) {', '.join(gone)}: no agent "
         "exported holds them, so the file does not either (export the agents that hold them "
         "too to keep them shared)"
     )
-    return {
-        **group,
-        "shared_block_ids": [i for i in shared if not (isinstance(i, str) and i in lost)],
-    }
+    return {**group, "shared_block_ids": kept}
 
 
 def _group_agents(group: object) -> set[str]:
