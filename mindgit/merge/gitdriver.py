@@ -50,7 +50,7 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -616,14 +616,7 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     # A merge commit that came from elsewhere (a fast-forward onto it, from a remote or another
     # local branch) is not ours to rewrite: the merge that just ran made HEAD only if no other
     # ref holds it.
-    branch = repo.lookup_reference("HEAD").target
-    for ref in repo.references:
-        if ref == branch or not ref.startswith(("refs/heads/", "refs/remotes/", "refs/tags/")):
-            continue
-        try:
-            tip = repo.lookup_reference(ref).peel(pygit2.Commit).id
-        except (pygit2.GitError, KeyError, ValueError):
-            continue  # a symbolic ref to nowhere (origin/HEAD in an empty remote), a tag of a tree
+    for tip in _other_tips(repo):
         if tip == head.id or repo.descendant_of(tip, head.id):
             return TidyResult((), (), None)
     try:
@@ -661,6 +654,19 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
         thoughts[0],
         tuple(n for n, _ in thoughts[1]),
     )
+
+
+def _other_tips(repo: pygit2.Repository) -> Iterator[pygit2.Oid]:
+    """The commits the branches (but HEAD's), remote-tracking branches and tags hold: what the
+    tidies leave as they are, as not theirs to rewrite."""
+    branch = repo.lookup_reference("HEAD").target
+    for ref in repo.references:
+        if ref == branch or not ref.startswith(("refs/heads/", "refs/remotes/", "refs/tags/")):
+            continue
+        try:
+            yield repo.lookup_reference(ref).peel(pygit2.Commit).id
+        except (pygit2.GitError, KeyError, ValueError):
+            continue  # a symbolic ref to nowhere (origin/HEAD in an empty remote), a tag of a tree
 
 
 def _recommit(
@@ -755,14 +761,8 @@ def tidy_rebase(rewritten: Iterable[str], repo_dir: Path | None = None) -> Rebas
     # whatever HEAD was when its stop ended, a commit of another branch (or a remote's) after a
     # fast-forward or a reset there. That commit and those before it are left as they are, and
     # so is the branch (git moves the --update-refs ones after this hook, from update-refs).
-    branch = repo.lookup_reference("HEAD").target
-    for ref in repo.references:
-        if ref == branch or not ref.startswith(("refs/heads/", "refs/remotes/", "refs/tags/")):
-            continue
-        try:
-            walker.hide(repo.lookup_reference(ref).peel(pygit2.Commit).id)
-        except (pygit2.GitError, KeyError, ValueError):
-            continue  # a symbolic ref to nowhere (origin/HEAD in an empty remote), a tag of a tree
+    for tip in _other_tips(repo):
+        walker.hide(tip)
     work = Path(repo.workdir)
     replaced: dict[pygit2.Oid, pygit2.Oid] = {}
     merges: list[str] = []
