@@ -366,13 +366,27 @@ class TrustStore:
         self._snapshot = snapshot
         return snapshot
 
+    def _target(self) -> Path:
+        """The file writes replace: the trust file's own path, or, when that is a symbolic
+        link (to an allowed-signers file kept elsewhere and shared, with git's own
+        gpg.ssh.allowedSignersFile say), the file it leads to. Replacing the link by a new file
+        cut the store off from it: later changes never reached the shared file, nor it the
+        store's."""
+        return Path(os.path.realpath(self.path))
+
+    def _shown(self, target: Path) -> Path:
+        # An error names the file that could not be written, which a link's is not.
+        return target if self.path.is_symlink() else self.path
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        # Beside the file written, so that writers through every link to it take one lock.
+        target = self._target()
+        lock_path = target.with_name(target.name + ".lock")
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
-            raise TrustFileUnwritable(self.path, exc.strerror or str(exc)) from None
+            raise TrustFileUnwritable(self._shown(target), exc.strerror or str(exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -381,10 +395,11 @@ class TrustStore:
 
     def _write(self, lines: list[_Line]) -> None:
         text = "".join(line.text + "\n" for line in lines).encode("utf-8")
+        target = self._target()
         mode = 0o644
         with contextlib.suppress(OSError):
-            mode = stat.S_IMODE(os.stat(self.path).st_mode)
-        tmp = self.path.with_name(f".{self.path.name}.{os.urandom(6).hex()}.tmp")
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             try:
@@ -395,12 +410,12 @@ class TrustStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, self.path)
+            os.replace(tmp, target)
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            raise TrustFileUnwritable(self.path, exc.strerror or str(exc)) from None
-        fsync_dir(self.path.parent)
+            raise TrustFileUnwritable(self._shown(target), exc.strerror or str(exc)) from None
+        fsync_dir(target.parent)
         self._load()
 
 

@@ -166,6 +166,37 @@ def test_writes_leave_no_temporary_files_and_keep_the_mode(store: TrustStore) ->
     ]
 
 
+def test_a_trust_file_that_is_a_link_is_written_through_it(tmp_path: Path) -> None:
+    # An allowed-signers file kept elsewhere and shared (git's own allowedSignersFile, another
+    # store's) by a link in the store's place: a write replaced the link by a file of its own,
+    # so the shared file never saw the node added, nor the store later changes to it.
+    shared_dir = tmp_path / "shared"
+    shared_dir.mkdir()
+    shared = shared_dir / "allowed_signers"
+    shared.write_text(f'{A.did} namespaces="git" {A.openssh} alpha\n')
+    shared.chmod(0o640)
+    links = []
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        link = tmp_path / name / "allowed_signers"
+        link.symlink_to(os.path.relpath(shared, link.parent))
+        links.append(link)
+    one, two = TrustStore(links[0]), TrustStore(links[1])
+    one.add(B, "beta")
+    assert all(link.is_symlink() for link in links)
+    assert two.find(B) == TrustedNode("beta", B)
+    two.remove("alpha")
+    assert one.find(A) is None
+    assert shared.read_text() == f'{B.did} namespaces="git" {B.openssh} beta\n'
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o640
+    # One lock, beside the file both write; no temporary file left anywhere.
+    assert sorted(p.name for p in shared_dir.iterdir()) == [
+        "allowed_signers",
+        "allowed_signers.lock",
+    ]
+    assert [p.name for p in links[0].parent.iterdir()] == ["allowed_signers"]
+
+
 def test_concurrent_adds_lose_nothing(store: TrustStore) -> None:
     keys = [key(n) for n in range(10, 40)]
 
