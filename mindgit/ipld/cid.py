@@ -29,8 +29,10 @@ _SHA2_256_LENGTH = 32
 _V0_PREFIX = b"\x12\x20"
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
-# base58 decoding is quadratic in the length; no real CID string is anywhere near this long.
-_MAX_B58_TEXT = 2048
+# Decoding base58, and every base multiformats decodes (base16, base36, base64 ...), is quadratic
+# in the length: a 200 KB link text in a block cost 14 s to refuse, 16 MB would take a day. No
+# real CID string is anywhere near this long (a 64-byte digest is ~550 characters in base2).
+_MAX_MULTIBASE_TEXT = 2048
 
 
 class InvalidCID(MindgitError):
@@ -165,8 +167,8 @@ def _b58encode(raw: bytes) -> str:
 
 
 def _b58decode(text: str) -> bytes:
-    if len(text) > _MAX_B58_TEXT:
-        raise InvalidCID(text, f"base58 text longer than {_MAX_B58_TEXT} characters")
+    if len(text) > _MAX_MULTIBASE_TEXT:
+        raise InvalidCID(text, f"base58 text longer than {_MAX_MULTIBASE_TEXT} characters")
     n = 0
     for ch in text:
         digit = _B58_INDEX.get(ch)
@@ -210,6 +212,8 @@ def base32_decoded(body: str) -> bytes | None:
 
 
 def _multibase_decode(text: str) -> bytes:
+    if len(text) > _MAX_MULTIBASE_TEXT:
+        raise InvalidCID(text, f"multibase text longer than {_MAX_MULTIBASE_TEXT} characters")
     from multiformats import multibase  # slow import; only for bases nobody here writes
 
     try:
