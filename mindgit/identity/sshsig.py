@@ -32,6 +32,8 @@ _BLOB_FIELDS = ("public key", "namespace", "reserved", "hash algorithm", "signat
 _SIG_FIELDS = ("signature type", "signature bytes")
 _KEY_PREFIX = string(KEY_TYPE) + u32(32)
 _EMPTY_STRING = string(b"")
+# ssh-keygen takes the armour only when it starts with exactly this line (sshsig_dearmor).
+_BEGIN_LINE = f"-----BEGIN {LABEL}-----\n".encode("ascii")
 _SIGNERS: dict[bytes, PublicKey] = {}
 _SIGNERS_MAX = 4096
 
@@ -121,6 +123,12 @@ def verify(armored: str | bytes, data: bytes, namespace: str = "git") -> PublicK
     if b"\r" in text:
         # ssh-keygen (and so git) refuses CRLF armour; refusing it too keeps the verdicts equal.
         raise MalformedSignature("the armour contains carriage returns")
+    if not text.startswith(_BEGIN_LINE):
+        # Nor anything before the BEGIN line or on it (a commit's "gpgsig  -----BEGIN", two
+        # spaces): ssh-keygen, and so git verify-commit, refuses that, which mindgit took.
+        raise MalformedSignature(
+            f"the armour does not start with the line '{_BEGIN_LINE.decode().rstrip()}'"
+        )
     try:
         blob = dearmour(text, LABEL)
     except WireError as exc:

@@ -179,6 +179,29 @@ def test_tampered_commit_fails(tmp_path: Path, repo: Path, node_key: NodeKey) ->
         sshsig.verify(armored, payload)
 
 
+def test_a_signature_header_with_a_space_too_many_fails_in_both(
+    tmp_path: Path, repo: Path, node_key: NodeKey
+) -> None:
+    # "gpgsig  -----BEGIN": the signature git extracts starts with a space, which ssh-keygen
+    # refuses; mindgit stripped it and called the commit good.
+    store = TrustStore(tmp_path / "allowed_signers")
+    store.add(node_key.public, "alpha")
+    content = make_commit(repo)
+    signed = add_gpgsig(content, sshsig.sign(node_key, content))
+    spaced = signed.replace(b"\ngpgsig -----BEGIN", b"\ngpgsig  -----BEGIN", 1)
+    assert spaced != signed
+    oid = (
+        ok("git", "-C", repo, "hash-object", "-t", "commit", "-w", "--stdin", stdin=spaced)
+        .decode()
+        .strip()
+    )
+    assert verify_commit(repo, store.path, oid)[0] != 0
+    payload, armored = split_gpgsig(spaced)
+    assert payload == content and armored is not None
+    with pytest.raises(sshsig.MalformedSignature):
+        sshsig.verify(armored, payload)
+
+
 def test_signature_for_another_namespace_fails(
     tmp_path: Path, repo: Path, node_key: NodeKey
 ) -> None:

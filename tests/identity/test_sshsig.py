@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,27 @@ def test_both_ignore_the_reserved_field(tmp_path: Path, node_key: NodeKey) -> No
 def test_both_refuse_crlf_armour(tmp_path: Path, node_key: NodeKey) -> None:
     armored = sshsig.sign(node_key, DATA).replace("\n", "\r\n")
     with pytest.raises(MalformedSignature):
+        sshsig.verify(armored, DATA)
+    assert ssh_check(tmp_path, armored, DATA) != 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda a: " " + a,
+        lambda a: "\n" + a,
+        lambda a: a.replace("-----\n", "----- \n", 1),
+        lambda a: a.replace("-----\n", "-----", 1),
+        lambda a: a.replace("-----\n", "-----\t\n", 1),
+    ],
+    ids=["space before", "newline before", "space after BEGIN", "no newline after BEGIN", "tab"],
+)
+def test_both_refuse_anything_before_or_on_the_begin_line(
+    tmp_path: Path, node_key: NodeKey, change: Callable[[str], str]
+) -> None:
+    # mindgit stripped the armour first and took these; ssh-keygen (git verify-commit) does not.
+    armored = change(sshsig.sign(node_key, DATA))
+    with pytest.raises(MalformedSignature, match="does not start with the line"):
         sshsig.verify(armored, DATA)
     assert ssh_check(tmp_path, armored, DATA) != 0
 
