@@ -577,7 +577,8 @@ def _progress(
 class _Leader:
     """The run's result as it stands: the fittest individual of any generation so far,
     strictly fitter than every one after it (so the latest generation's among equals; with an
-    elite that is always the last generation's best, as it was before), and within its
+    elite that is most often the last generation's best, but an elite scored in a batch can
+    fail in a later one: see :func:`run_best`), and within its
     generation the lowest index among equals (``best_index``, as ``generation.json`` names its
     best). Kept in memory during a run, one comparison per generation: a generation costs the
     same at 1,000 as at 1. A resumed run recovers it from the stored generations
@@ -638,17 +639,22 @@ def run_best(store: Store, tip: RunTip) -> RunBest | None:
     """The fittest individual of the run's stored generations up to ``tip``, chosen as
     :class:`_Leader` chooses during the run; None if every individual failed.
 
-    With an elite that is the last generation's best. Without one it is read once, when a run
-    resumes or its result is looked for: each generation commit's
-    ``Mindgit-Fitness`` trailer is its best score (``mindgit verify --recompute`` holds it to
-    ``generation.json``), so only commits are read, newest first, and the one generation that
-    wins is read whole for its state, whose best must be the trailer's score."""
+    With an elite, for a run scored one individual at a time (the ``fitness`` entry point),
+    that is the last generation's best. Otherwise it is read once, when a run resumes or its
+    result is looked for: each generation commit's ``Mindgit-Fitness`` trailer is its best
+    score (``mindgit verify --recompute`` holds it to ``generation.json``), so only commits are
+    read, newest first, and the one generation that wins is read whole for its state, whose
+    best must be the trailer's score."""
     info = tip.info
-    if info.params.elite >= 1:
-        # Exact without reading the history: the elite is carried unchanged and scored again
-        # (the same score: scoring is deterministic), so no generation is less fit than the
-        # one before, and among equals the result is the latest generation's: the last one's
-        # best. Listing, resuming and lineage of long runs stay as cheap as they were.
+    if info.params.elite >= 1 and info.entry == ENTRY_FITNESS:
+        # Exact without reading the history: the elite is carried unchanged and scored again,
+        # alone, in a fresh instance with its own fuel (the same score), so no generation is
+        # less fit than the one before, and among equals the result is the latest
+        # generation's: the last one's best. Not so for a batch (fitness_batch): its
+        # individuals share the batch's fuel, and a batch that fails is scored again one at a
+        # time with an individual's fuel each, so an elite that scored inside one batch can
+        # fail in the next (an expensive best beside a genome that traps), and an earlier
+        # generation's best is then the result, as _Leader keeps it during the run.
         last = tip.record.best
         if last is None:
             return None

@@ -91,8 +91,8 @@ class RunSummary:
 
 
 def _summary(store: Store, tip: RunTip) -> RunSummary:
-    """Without an elite, reads the run's generation commits (their trailers) once: 5-40 us a
-    generation (see ``run_best``)."""
+    """Unless the run has an elite and scores one individual at a time, reads the run's
+    generation commits (their trailers) once: 5-40 us a generation (see ``run_best``)."""
     from mindgit.evolve.run import run_best
 
     # The last generation's best was listed: without an elite it can be less fit than an
