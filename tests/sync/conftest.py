@@ -77,13 +77,13 @@ def daemon() -> Iterator[Callable[[Path], GitDaemon]]:
     started: list[GitDaemon] = []
 
     def start(base: Path) -> GitDaemon:
-        d = GitDaemon(base).start()
+        d = GitDaemon(base)
         started.append(d)
-        return d
+        return d.start()
 
     yield start
     for d in started:
-        d.stop()
+        d.close()
 
 
 @pytest.fixture

@@ -1,9 +1,16 @@
 """Real ``git daemon`` processes on 127.0.0.1 for sync tests (part B's hook tests use them too).
 
 Each daemon serves the stores under one base directory (``--export-all``, pushes allowed with
-``--enable=receive-pack``) on a free port, in a session of its own so that stopping it also
-stops the upload-pack or receive-pack children it forked. Use :func:`serving` (a context
+``--enable=receive-pack``) on a port of its own, in a session of its own so that stopping it
+also stops the upload-pack or receive-pack children it forked. Use :func:`serving` (a context
 manager) or the ``daemon`` fixture in ``conftest.py``; both always stop what they started.
+
+Ports are reserved, not just found free: a port found free and closed again can be taken by
+another test process (pytest-xdist's other worker, a second suite) before the daemon binds it,
+or between a daemon's stop and its restart. A socket bound with SO_REUSEADDR that never listens
+holds the port: servers that also ask for SO_REUSEADDR (git daemon --reuseaddr, Python's
+http.server) can still bind and listen on it, nobody else can bind it, and while nothing
+listens a connection to it is refused.
 """
 
 from __future__ import annotations
@@ -20,25 +27,45 @@ from pathlib import Path
 _START_WAIT = 10.0
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def reserve() -> socket.socket:
+    """A socket holding a port of 127.0.0.1 (see the module docstring); its port is
+    ``getsockname()[1]``. Close it to give the port back."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+@contextlib.contextmanager
+def reserved_port() -> Iterator[int]:
+    """A port for a server started in the block (with SO_REUSEADDR), held until it ends."""
+    with reserve() as s:
+        yield s.getsockname()[1]
+
+
+# Held for the life of the test process: a closed port must stay closed for as long as a test
+# may still connect to it.
+_CLOSED: list[socket.socket] = []
 
 
 def closed_port() -> int:
-    """A port with no listener (connecting to it is refused at once)."""
-    return free_port()
+    """A port with no listener (connecting to it is refused at once), and that none will get."""
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", 0))  # no SO_REUSEADDR: no server can listen on it
+    _CLOSED.append(held)
+    port: int = held.getsockname()[1]
+    return port
 
 
 class GitDaemon:
-    """One ``git daemon`` serving ``base``; ``url(name)`` is a store's git:// URL."""
+    """One ``git daemon`` serving ``base``; ``url(name)`` is a store's git:// URL. Its port is
+    reserved (see the module docstring) until :meth:`close`, so a stopped daemon can start
+    again on the same one."""
 
-    def __init__(self, base: Path, port: int | None = None) -> None:
+    def __init__(self, base: Path) -> None:
         self.base = Path(base)
-        self.port = port if port is not None else free_port()
+        self._reservation: socket.socket | None = reserve()
+        self.port: int = self._reservation.getsockname()[1]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def url(self, name: str) -> str:
@@ -96,15 +123,22 @@ class GitDaemon:
         if proc.stderr is not None:
             proc.stderr.close()
 
+    def close(self) -> None:
+        """Stop, and give the port back."""
+        self.stop()
+        if self._reservation is not None:
+            self._reservation.close()
+            self._reservation = None
+
 
 @contextlib.contextmanager
 def serving(base: Path) -> Iterator[GitDaemon]:
     """A daemon serving ``base`` for the duration of the block."""
-    daemon = GitDaemon(base).start()
+    daemon = GitDaemon(base)
     try:
-        yield daemon
+        yield daemon.start()
     finally:
-        daemon.stop()
+        daemon.close()
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from pathlib import Path
 from tests.conftest import Result
 from tests.snapshots import changed, snapshot
 from tests.sync.conftest import Nodes
-from tests.sync.daemons import GitDaemon, free_port
+from tests.sync.daemons import GitDaemon, reserved_port
 
 Mg = Callable[..., Result]
 
@@ -60,9 +60,11 @@ def serving(args: list[str], port: int) -> Iterator[None]:
 @contextlib.contextmanager
 def read_only_daemon(base: Path) -> Iterator[int]:
     """A `git daemon` serving ``base`` for fetches only (no receive-pack): a push is refused."""
-    port = free_port()
     args = ["git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1"]
-    with serving([*args, f"--port={port}", f"--base-path={base}", str(base)], port):
+    with (
+        reserved_port() as port,
+        serving([*args, f"--port={port}", f"--base-path={base}", str(base)], port),
+    ):
         yield port
 
 
@@ -100,9 +102,8 @@ def test_an_http_404_is_unreachable(nodes: Nodes, mg: Mg, tmp_path: Path) -> Non
     alpha = nodes.make("alpha")
     empty = tmp_path / "www"
     empty.mkdir()
-    port = free_port()
-    web = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
-    with serving([*web, "--directory", str(empty)], port):
+    web = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(empty)]
+    with reserved_port() as port, serving([*web, str(port)], port):
         url = f"http://127.0.0.1:{port}/minds/beta"
         assert mg(*at(nodes, "alpha"), "remote", "add", "web", url).code == 0
         before = snapshot(alpha.path / "objects")
