@@ -9,7 +9,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
+
+# How much of a text the module chose (an import's name, wasmtime's words about the module's
+# bytes, which may quote its names) a message shows. wasm allows names of 100,000 bytes, and an
+# error that echoes one whole is a 100,000-character line.
+_SHOWN_NAME = 80
+_SHOWN_DETAIL = 300
+
+
+def _shown(text: str, limit: int = _SHOWN_NAME) -> str:
+    """``text`` as is when it is short; else its start, quoted, and its length."""
+    return text if len(text) <= limit else quoted(text, limit)
 
 
 class SandboxError(MindgitError):
@@ -29,7 +40,7 @@ class NotWasm(LoadError):
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(
-            f"fitness module is not valid WebAssembly: {detail}",
+            f"fitness module is not valid WebAssembly: {_shown(detail, _SHOWN_DETAIL)}",
             hint="give a .wasm binary or .wat text that a WebAssembly validator accepts",
         )
 
@@ -55,10 +66,10 @@ class ForbiddenImport(LoadError):
         self.module = module
         self.name = name
         self.detail = detail
-        why = f" ({detail})" if detail else ""
+        why = f" ({_shown(detail, _SHOWN_DETAIL)})" if detail else ""
         super().__init__(
-            f"fitness module imports {module}.{name}{why}; the fitness ABI allows no import "
-            "but env.abort(i32, i32, i32, i32)",
+            f"fitness module imports {_shown(module)}.{_shown(name)}{why}; the fitness ABI "
+            "allows no import but env.abort(i32, i32, i32, i32)",
             hint="rebuild the module without WASI, clocks, randomness or other host calls",
         )
 
@@ -82,7 +93,8 @@ class WrongExportType(LoadError):
         self.expected = expected
         self.actual = actual
         super().__init__(
-            f"fitness module exports {name!r} as {actual}, the fitness ABI needs {expected}",
+            f"fitness module exports {name!r} as {_shown(actual, _SHOWN_DETAIL)}, the fitness ABI "
+            f"needs {expected}",
             hint="fix the export's signature (see docs/fitness-abi.md)",
         )
 
