@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import click
 
@@ -255,7 +255,8 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
                 # As import-af and fitness add: a file that cannot be read fails the command
                 # (exit 1); only what no file could fix is a usage error.
                 raise CarUnreadable(car_path, error.strerror or str(error)) from None
-        summary = import_car(store, stream, experiment=experiment)
+        shown = "stdin" if car_path == "-" else car_path
+        summary = import_car(store, cast(BinaryIO, _Reading(stream, shown)), experiment=experiment)
     if summary.changed:
         housekeep(store)
     if as_json:
@@ -288,6 +289,22 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
     )
     if summary.ignored:
         info(f"ignored {summary.ignored} block(s) that nothing in the DAG links to")
+
+
+class _Reading:
+    """The CAR's stream, its read errors said as the file's: an I/O error partway (a failing
+    disk, a network file system) reached the CLI's edge as a bare "Input/output error", naming
+    neither the file nor that nothing was imported."""
+
+    def __init__(self, stream: BinaryIO, path: str) -> None:
+        self.stream = stream
+        self.path = path
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.stream.read(size)
+        except OSError as error:
+            raise CarUnreadable(self.path, error.strerror or str(error)) from None
 
 
 @click.command()
