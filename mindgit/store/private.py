@@ -92,12 +92,12 @@ class UntrustedRecipient(MindgitError):
 class RetiredRecipient(MindgitError):
     """A recipient key its node has replaced: whoever holds it now may not be that node."""
 
-    def __init__(self, node: TrustedNode) -> None:
+    def __init__(self, node: TrustedNode, flag: str = "--to") -> None:
         self.node = node
         base = node.name.rsplit(".retired-", 1)[0]
         super().__init__(
             f"{node.name} ({node.did}) is a retired key; private thoughts are sealed to current keys",
-            hint=f"seal to the node's current key: --to {base}",
+            hint=f"seal to the node's current key: {flag} {base}",
         )
 
 
@@ -112,9 +112,9 @@ class NotSealed(MindgitError):
 # -- private thoughts ---------------------------------------------------------------------
 
 
-def resolve_recipient(store: Store, who: str) -> TrustedNode:
+def resolve_recipient(store: Store, who: str, flag: str = "--to") -> TrustedNode:
     """The trusted node a recipient name, did:key or OpenSSH line stands for (current keys
-    only)."""
+    only). ``flag`` is the option a hint names: ``think --to``, ``share --with``."""
     if names_a_key(who):
         try:
             key = PublicKey.parse(who)
@@ -133,7 +133,7 @@ def resolve_recipient(store: Store, who: str) -> TrustedNode:
         except UnknownNode:
             raise UnknownRecipient(who, store.trust.path) from None
     if is_retired_name(node.name):
-        raise RetiredRecipient(node)
+        raise RetiredRecipient(node, flag)
     return node
 
 
@@ -352,7 +352,7 @@ def share(
     it replaces the old one in the state, in a commit that records the consent:
     ``share: <old cid> with <name>``.
     """
-    target = resolve_recipient(store, with_)
+    target = resolve_recipient(store, with_, "--with")
     exp = store.experiment(experiment)
     node = _envelope(store, cid, store.head(exp))
     sealed = sealed_from_node(f"private thought {cid}", node)

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from mindgit.identity.keys import NodeKey
 from mindgit.ipld.cid import CID
 from mindgit.store.repository import Store
 from mindgit.store.rotations import ANNOUNCE_REF
@@ -148,6 +149,20 @@ def test_share_and_its_refusals(nodes: Nodes, mg: Mg) -> None:
     assert r.code == 1 and "already a recipient" in r.err
     r = mg("--store", str(alpha.path), "share", new, "--with", "nobody")
     assert r.code == 1 and "no trusted node named 'nobody'" in r.err
+
+
+def test_share_with_a_retired_key_hints_at_share_s_own_flag(nodes: Nodes, mg: Mg) -> None:
+    # The hint said "--to beta", an option share does not have.
+    alpha, _beta = nodes("alpha", "beta")
+    alpha.trust.add(NodeKey.from_seed(bytes(32)).public, "beta.retired-1")
+    cid = mg("--store", str(alpha.path), "think", SECRET, "--private").out.strip()
+    before = alpha.head()
+    r = mg("--store", str(alpha.path), "share", cid, "--with", "beta.retired-1")
+    assert r.code == 1 and "is a retired key" in r.err, r.err
+    assert "--with beta)" in r.err and "--to" not in r.err
+    assert alpha.head() == before
+    r = mg("--store", str(alpha.path), "think", SECRET, "--private", "--to", "beta.retired-1")
+    assert r.code == 1 and "--to beta)" in r.err
 
 
 def _trusted(store: Store) -> dict[str, str]:
