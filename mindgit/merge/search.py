@@ -23,7 +23,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, overload
 
 from mindgit.errors import MindgitError, listed
 from mindgit.ipld import dagjson
@@ -254,7 +254,31 @@ class ModuleScorer:
         if self.entry(candidates) == ENTRY_BATCH:
             packed, dim = candidates.vectors(masks)
             return self.fitness.score_batch(packed, dim)
-        return self.fitness.score_many([candidates.manifest(m) for m in masks])
+        return self.fitness.score_many(_Manifests(candidates, masks))
+
+
+class _Manifests(Sequence[bytes]):
+    """The candidates' manifests, each built when the scorer reaches it: a list of all of them
+    held every manifest at once, 4,096 copies of the state's (~1.2 GB for a state of 4,000
+    thoughts, and growing with every thought)."""
+
+    def __init__(self, candidates: Candidates, masks: Sequence[int]) -> None:
+        self._candidates = candidates
+        self._masks = masks
+
+    def __len__(self) -> int:
+        return len(self._masks)
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
+
+    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(index, slice):
+            return _Manifests(self._candidates, self._masks[index])
+        return self._candidates.manifest(self._masks[index])
 
 
 @dataclass(frozen=True)
