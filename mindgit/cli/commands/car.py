@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import sys
 import tempfile
@@ -294,7 +295,11 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
 class _Reading:
     """The CAR's stream, its read errors said as the file's: an I/O error partway (a failing
     disk, a network file system) reached the CLI's edge as a bare "Input/output error", naming
-    neither the file nor that nothing was imported."""
+    neither the file nor that nothing was imported.
+
+    A standard input left non-blocking by another program (node does so to a shared pipe) has
+    its reads return None while the writer has not caught up: waited for here, where None was
+    an internal error (TypeError) or, further on, the end of a CAR cut short."""
 
     def __init__(self, stream: BinaryIO, path: str) -> None:
         self.stream = stream
@@ -302,9 +307,13 @@ class _Reading:
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self.stream.read(size)
+            data: bytes | None = self.stream.read(size)
+            while data is None:
+                select.select([self.stream], [], [])
+                data = self.stream.read(size)
         except OSError as error:
             raise CarUnreadable(self.path, error.strerror or str(error)) from None
+        return data
 
 
 @click.command()
