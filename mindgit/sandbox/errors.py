@@ -129,6 +129,27 @@ class UnsafeCacheDir(SandboxError):
         )
 
 
+class HostStackTooSmall(SandboxError):
+    """This process's own stack cannot hold the wasm stack ``Limits.stack_bytes`` allows.
+
+    wasmtime stops a module's recursion ``stack_bytes`` below where the call began, trusting the
+    thread's stack to go that deep: a smaller one (``ulimit -s``) would end the process with a
+    segmentation fault instead. Not an ``EvaluationError``: no module is at fault, and no
+    evaluation is tried.
+    """
+
+    def __init__(self, stack_bytes: int, available: int, needed: int) -> None:
+        self.stack_bytes = stack_bytes
+        self.available = available
+        self.needed = needed
+        super().__init__(
+            f"this process's stack is {available} bytes (ulimit -s), too small for a fitness "
+            f"module's {stack_bytes}-byte wasm stack: running one needs at least {needed}",
+            hint=f"raise it (ulimit -s {-(-needed // 1024)}) or lower the stack limit "
+            "(mindgit config set stack SIZE)",
+        )
+
+
 # ---- one evaluation failing -----------------------------------------------------------------
 
 

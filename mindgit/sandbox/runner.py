@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import re
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from mindgit.sandbox.errors import (
     FitnessFailure,
     ForbiddenImport,
     FuelExhausted,
+    HostStackTooSmall,
     MemoryLimitExceeded,
     MissingExport,
     ModuleAborted,
@@ -40,6 +42,11 @@ from mindgit.sandbox.errors import (
     check_score,
 )
 from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, Limits
+
+try:
+    import resource
+except ImportError:  # not a Unix: no ulimit -s to check
+    resource = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -182,6 +189,27 @@ def _abort(caller: wasmtime.Caller, message: int, file: int, line: int, column: 
     raise ModuleAborted("", "", line, column)
 
 
+# Native stack a wasm call needs beyond its max_wasm_stack: the host frames above the wasm ones
+# (Python's, wasmtime's entry and trap handling) and a host call (env.abort) made at the deepest
+# point. Measured: ~20 KiB from a short script, so this leaves room for a deep caller.
+_HOST_STACK_RESERVE = 256 << 10
+
+
+def _check_host_stack(stack_bytes: int) -> None:
+    """Refuse to run wasm on a main thread whose stack (``ulimit -s``) is smaller than the wasm
+    stack wasmtime will let a module use: past its end the process dies of SIGSEGV.
+
+    Another thread's stack size cannot be read portably; it is the caller's to give one large
+    enough (docs/fitness-abi.md).
+    """
+    if resource is None or threading.current_thread() is not threading.main_thread():
+        return
+    available = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    needed = stack_bytes + _HOST_STACK_RESERVE
+    if available != resource.RLIM_INFINITY and available < needed:
+        raise HostStackTooSmall(stack_bytes, available, needed)
+
+
 def _i32(value: int) -> int:
     """An unsigned 32-bit address as the signed i32 wasm parameters carry."""
     return value - (1 << 32) if value >= 1 << 31 else value
@@ -233,6 +261,7 @@ class Runner:
 
         Every failure comes out as its ``EvaluationError``.
         """
+        _check_host_stack(self._limits.stack_bytes)
         cap = self._limits.memory_bytes
         outcome = self._attempt(fuel, entry, body, cap)
         if outcome.error is None:

@@ -1,14 +1,20 @@
-"""Review S: hostile modules whose own names or shapes ended up in error messages whole."""
+"""Review S: hostile modules whose own names ended up in error messages whole; a process stack
+smaller than the wasm stack."""
 
 from __future__ import annotations
 
+import os
+import resource
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from mindgit.sandbox import FitnessModule, ForbiddenImport, NotWasm, WrongExportType
 from tests.conftest import Mg
+from tests.sandbox.helpers import HOSTILE
 
 # wasm allows names of up to 100,000 bytes; wasmparser refuses longer ones.
 LONG = 99_000
@@ -70,3 +76,79 @@ def test_fitness_add_of_such_a_module_prints_one_short_line(tmp_path: Path, mg: 
         check=True,
     )
     assert refs.stdout == ""
+
+
+def small_stack(size: int) -> Callable[[], None]:
+    """A ``preexec_fn``: the child's main thread gets a ``size``-byte stack (``ulimit -s``)."""
+
+    def limit() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+        resource.setrlimit(resource.RLIMIT_STACK, (size, hard))
+
+    return limit
+
+
+def test_a_stack_smaller_than_the_wasm_stack_is_refused_not_a_crash() -> None:
+    """wasmtime lets a module recurse stack_bytes deep, trusting the thread's stack to hold that:
+    under `ulimit -s 1024` a 2 MiB wasm stack ended Python with SIGSEGV (and so would a 512 KiB
+    one under `ulimit -s 512`)."""
+    script = (
+        "import sys\n"
+        "from mindgit.sandbox import FitnessModule, HostStackTooSmall, Limits\n"
+        "module = FitnessModule.load(open(sys.argv[1], 'rb').read(), "
+        "limits=Limits(stack_bytes=2 << 20))\n"
+        "try:\n"
+        "    module.score(b'{}')\n"
+        "except HostStackTooSmall as e:\n"
+        "    print(e.available, e.needed, e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(HOSTILE / "recursion.wat")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_stack(1 << 20),
+        check=False,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    available, needed, message = done.stdout.split(" ", 2)
+    assert int(available) == 1 << 20
+    assert int(needed) > 2 << 20
+    assert "ulimit -s" in message
+
+
+def test_evolve_under_a_small_stack_fails_with_one_line_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    node = tmp_path / "node"
+    env = {**os.environ, "HOME": str(tmp_path)}
+    mindgit = [sys.executable, "-m", "mindgit"]
+    made = subprocess.run(
+        [*mindgit, "demo", "--keep", str(node), "--generations", "1"],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    before = sorted(str(p.relative_to(node)) for p in node.rglob("*"))
+    refs = subprocess.run(
+        ["git", "--git-dir", str(node), "for-each-ref"], capture_output=True, check=True
+    ).stdout
+    done = subprocess.run(
+        [*mindgit, "--store", str(node), "evolve", "--fitness", "rastrigin", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=small_stack(512 << 10),
+        check=False,
+    )
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert done.stderr.count("\n") == 1
+    assert "too small for a fitness module's 524288-byte wasm stack" in done.stderr
+    assert sorted(str(p.relative_to(node)) for p in node.rglob("*")) == before
+    assert (
+        subprocess.run(
+            ["git", "--git-dir", str(node), "for-each-ref"], capture_output=True, check=True
+        ).stdout
+        == refs
+    )
