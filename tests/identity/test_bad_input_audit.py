@@ -82,6 +82,7 @@ USAGE_CASES: list[tuple[tuple[str, ...], str]] = [
     (("trust", "remove", "did:web:example.com"), "did:key method"),
     (("trust", "remove", ""), "invalid node name"),
     (("trust", "remove", "be\nta"), "invalid node name"),
+    (("trust", "remove", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"), "ssh-rsa"),
 ]
 
 FAILED_CASES: list[tuple[tuple[str, ...], str]] = [
@@ -94,6 +95,7 @@ FAILED_CASES: list[tuple[tuple[str, ...], str]] = [
     # A key that is not trusted.
     (("trust", "remove", "beta"), "no trusted node 'beta'"),
     (("trust", "remove", "@did"), "no trusted node"),
+    (("trust", "remove", "@openssh"), "no trusted node"),
     (("keys", "apply", "nosuch"), "unknown"),
     (("keys", "apply", "main"), "refused key rotation"),
 ]
@@ -107,6 +109,7 @@ def _words(alpha: Store, beta: Store) -> dict[str, str]:
         "@x25519": _x25519_did(),
         "@did": did,
         "@self": alpha.public_key.did,
+        "@openssh": ssh,
     }
 
 
@@ -125,6 +128,18 @@ def test_bad_input_is_refused_with_the_policys_code_and_changes_nothing(
     assert_one_error_line(r.code, r.err)
     assert message in r.err, r.err
     assert changes(before, snapshot(tmp_path)) == []
+
+
+def test_trust_remove_takes_the_openssh_line_trust_add_takes(
+    alpha: Store, beta: Store, mg: Mg
+) -> None:
+    # It was refused as "invalid node name of 80 characters", exit 2.
+    line = f"{beta.public_key.openssh} beta@host"
+    assert mg("--store", str(alpha.path), "trust", "add", line, "--name", "beta").code == 0
+    r = mg("--store", str(alpha.path), "trust", "remove", line)
+    assert r.code == 0, r.err
+    assert "no longer trusted: beta" in r.err
+    assert alpha.trust.find(beta.public_key) is None
 
 
 def test_a_key_or_name_that_is_not_utf8_is_a_usage_error(alpha: Store, tmp_path: Path) -> None:

@@ -41,9 +41,13 @@ def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def trust_remove(ctx: click.Context, node: str, as_json: bool) -> None:
-    """Stop trusting NODE (a name or did:key); never this node's own key."""
-    if node.startswith("did:"):
-        typed_key(node)
+    """Stop trusting NODE (a name, did:key or `ssh-ed25519 AAAA...` line); never this node's
+    own key."""
+    from mindgit.identity.keys import names_a_key
+
+    if names_a_key(node):
+        # An OpenSSH line, as trust add takes it, was refused as an invalid node name.
+        node = typed_key(node).did
     else:
         typed_node_name(node)
     store = open_store_from(ctx)
