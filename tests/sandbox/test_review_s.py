@@ -152,3 +152,37 @@ def test_evolve_under_a_small_stack_fails_with_one_line_and_writes_nothing(
         ).stdout
         == refs
     )
+
+
+# Each line: an operation whose NaN result the wasm spec leaves to the machine (x86 makes 0/0
+# negative, ARM positive, payloads propagate or not), and the canonical bits it must have here.
+NAN_OPERATIONS = [
+    ("(i64.reinterpret_f64 (f64.div (f64.const 0) (f64.const 0)))", 0x7FF8000000000000),
+    ("(i64.reinterpret_f64 (f64.sqrt (f64.const -1)))", 0x7FF8000000000000),
+    ("(i64.reinterpret_f64 (f64.add (f64.const -nan:0x1234) (f64.const 1)))", 0x7FF8000000000000),
+    ("(i64.reinterpret_f64 (f64.min (f64.const -nan:0x1234) (f64.const 1)))", 0x7FF8000000000000),
+    ("(i64.reinterpret_f64 (f64.promote_f32 (f32.const -nan:0x1234)))", 0x7FF8000000000000),
+    (
+        "(i64.extend_i32_u (i32.reinterpret_f32 (f32.demote_f64 (f64.const -nan:0x1234))))",
+        0x7FC00000,
+    ),
+    (
+        "(i64x2.extract_lane 1 (f64x2.div (f64x2.splat (f64.const 0)) (f64x2.splat (f64.const 0))))",
+        0x7FF8000000000000,
+    ),
+]
+
+
+def test_nan_bits_are_the_same_on_every_machine() -> None:
+    """A module can read a NaN's bits and score them: the engine canonicalises every NaN an
+    operation makes, or a score would depend on the CPU that computed it."""
+    checks = "".join(
+        f"(if (i64.ne {op} (i64.const {bits})) (then (local.set $wrong (f64.add (local.get $wrong)"
+        f" (f64.const {1 << k})))))"
+        for k, (op, bits) in enumerate(NAN_OPERATIONS)
+    )
+    wat = (
+        f'(module {HEAD} (func (export "fitness") (param i32 i32) (result f64) (local $wrong f64)'
+        f" {checks} (local.get $wrong)))"
+    )
+    assert FitnessModule.load(wat.encode()).score(b"{}") == 0.0
