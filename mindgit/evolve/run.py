@@ -364,6 +364,28 @@ def _name_taken_below(repo: pygit2.Repository, name: str) -> bool:
     return any(ref.startswith(below) for ref in repo.references)
 
 
+def _holds_result(repo: pygit2.Repository, head: str, tip: RunTip) -> bool:
+    """Whether the commits ``head`` reaches since the run's start (the newest
+    ``_RESULT_SEARCH`` of them, merged ones too) hold the run's result commit.
+
+    Not only ``head`` itself and its first parents: work goes on on top of a result, on the
+    `<experiment>-<run>` it went to as anywhere, and a merge brings such an experiment in (after
+    which it is often deleted). Looking at a side experiment's head alone took its result for
+    uncommitted once a thought followed it, and `--resume` committed it again on the next name."""
+    walker = repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.NONE)
+    with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+        walker.hide(pygit2.Oid(hex=tip.info.start_commit))
+    needle = f"{TRAILER_RUN}: {tip.run_id}"
+    with contextlib.suppress(pygit2.GitError):  # a lost commit ends the look there
+        for n, commit in enumerate(walker):
+            if n >= _RESULT_SEARCH:
+                break
+            # A cheap look at the bytes first: most commits name no run at all.
+            if needle in commit.message and trailer(commit.message, TRAILER_RUN) == tip.run_id:
+                return True
+    return False
+
+
 def _result_committed(store: Store, tip: RunTip) -> bool:
     exp = tip.experiment
     if exp is None:
@@ -374,19 +396,11 @@ def _result_committed(store: Store, tip: RunTip) -> bool:
             if _name_taken_below(store.repo, name):
                 continue
             break
-        side_commit = as_commit(store.repo[side])
-        assert side_commit is not None
-        if trailer(side_commit.message, TRAILER_RUN) == tip.run_id:
+        if _holds_result(store.repo, side, tip):
             return True
     head = read_ref(store.repo, HEADS + exp)
-    if head is not None:
-        walker = store.repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)
-        walker.simplify_first_parent()
-        for n, commit in enumerate(walker):
-            if n >= _RESULT_SEARCH or str(commit.id) == tip.info.start_commit:
-                break
-            if trailer(commit.message, TRAILER_RUN) == tip.run_id:
-                return True
+    if head is not None and _holds_result(store.repo, head, tip):
+        return True
     # No result commit: the run is finished if it has nothing to commit. Only then is its
     # history read for its best (once, at resume; a finished run's result is found above).
     best = run_best(store, tip)
