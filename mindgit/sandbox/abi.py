@@ -47,7 +47,10 @@ def describe_signature(sig: Signature) -> str:
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int past the largest f64
+        return None
     return number if math.isfinite(number) else None
 
 

@@ -128,12 +128,18 @@ class FitnessModule:
         else:
             count = len(vectors)
             for index, vector in enumerate(vectors):
-                if len(vector) != dim:
-                    raise InvalidBatch(f"vector {index} has {len(vector)} values, not {dim}")
+                try:
+                    size = len(vector)
+                except TypeError:
+                    raise InvalidBatch(f"vector {index} is not a sequence of numbers") from None
+                if size != dim:
+                    raise InvalidBatch(f"vector {index} has {size} values, not {dim}")
             try:
                 packed = array.array("d", itertools.chain.from_iterable(vectors))
             except TypeError as exc:
                 raise InvalidBatch(f"a vector holds a value that is not a number ({exc})") from None
+            except OverflowError:
+                raise InvalidBatch("a vector holds an integer too large for an f64") from None
             if sys.byteorder != "little":
                 packed.byteswap()
         if count == 0:

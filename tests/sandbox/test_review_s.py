@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.sandbox import FitnessModule, ForbiddenImport, NotWasm, WrongExportType
+from mindgit.sandbox import (
+    FitnessModule,
+    ForbiddenImport,
+    InvalidBatch,
+    NotWasm,
+    WrongExportType,
+    genome_vector,
+)
 from tests.conftest import Mg
+from tests.sandbox.helpers import FITNESS as FITNESS_DIR
 from tests.sandbox.helpers import HOSTILE
 
 # wasm allows names of up to 100,000 bytes; wasmparser refuses longer ones.
@@ -186,3 +194,15 @@ def test_nan_bits_are_the_same_on_every_machine() -> None:
         f" {checks} (local.get $wrong)))"
     )
     assert FitnessModule.load(wat.encode()).score(b"{}") == 0.0
+
+
+def test_a_batch_or_genome_with_an_int_past_f64_is_refused_by_name() -> None:
+    """float(10**400) raises OverflowError, which score_batch and genome_vector let out."""
+    module = FitnessModule.load((FITNESS_DIR / "rastrigin.wat").read_bytes())
+    with pytest.raises(InvalidBatch, match="too large for an f64"):
+        module.score_batch([[1.0], [10**400]], 1)
+    with pytest.raises(InvalidBatch, match="vector 0 is not a sequence"):
+        module.score_batch([1.0], 1)  # type: ignore[list-item]
+    assert genome_vector({"a": {"type": "int", "value": 10**400}}) is None
+    assert genome_vector({"a": {"type": "floats", "value": [1, 10**400]}}) is None
+    assert genome_vector({"a": {"type": "int", "value": 2**64 - 1}}) == (float(2**64 - 1),)
