@@ -21,6 +21,7 @@ import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -205,7 +206,9 @@ def _run(args: list[str], as_json: bool) -> int:
     except Exception as e:
         damaged = _damaged_store(e, ctx)
         if damaged is not None:
-            return _fail(str(damaged), damaged.hint, 1, type(damaged).__name__, as_json)
+            return _fail(
+                str(damaged), damaged.hint, damaged.exit_code, type(damaged).__name__, as_json
+            )
         if debug:
             raise
         hint = "rerun with --debug for a traceback"
@@ -294,8 +297,10 @@ def _store_from_env(error: MindgitError, ctx: click.Context | None) -> MindgitEr
     return NotAStore(error.path, "env")
 
 
-def _damaged_store(error: Exception, ctx: click.Context | None) -> DamagedStore | None:
-    """``error`` as a damaged store, if it is libgit2 failing to read an object's bytes.
+def _damaged_store(error: Exception, ctx: click.Context | None) -> MindgitError | None:
+    """``error`` as a damaged store, if it is libgit2 failing to read an object's bytes, or a
+    ref file or ``packed-refs`` (named as such: "an object cannot be read" and `git fsck` for
+    damaged objects sent the user to the wrong place).
 
     Caught here, once: objects are read all over mindgit (through pygit2, which checks each
     object's hash as it reads it), and no command can go on past one it cannot read."""
@@ -311,6 +316,12 @@ def _damaged_store(error: Exception, ctx: click.Context | None) -> DamagedStore 
     except pygit2.GitError:
         gitdir = None
     store = (gitdir or where or "").rstrip("/") or None
+    if store is not None:
+        from mindgit.store.refs import ref_damage
+
+        bad_ref = ref_damage(Path(store), str(error))
+        if bad_ref is not None:
+            return bad_ref
     return DamagedStore(*found, store=store)
 
 

@@ -198,6 +198,80 @@ class CorruptRef(RefError):
         self.ref = ref
 
 
+class PackedRefsDamaged(RefError):
+    """The store's ``packed-refs`` file holds a line git cannot parse (a stray write, an edit).
+
+    libgit2 then lists no ref at all, and a ref whose line it was reads as absent: every
+    listing failed as "the store is damaged: an object cannot be read" with a hint to ``git
+    fsck`` for damaged objects, and the experiment on that line was an "unknown experiment".
+    git refuses the same file (``unexpected line in packed-refs``)."""
+
+    def __init__(self, gitdir: Path, detail: str) -> None:
+        path = gitdir / "packed-refs"
+        super().__init__(
+            f"{path} cannot be read ({detail}); nothing was changed",
+            hint="repair or remove that line (each is '<commit id> <ref>', or '^<id>' under a "
+            "tag's); git refuses the file too. A ref lost with it is named in its reflog, "
+            f"{gitdir / 'logs' / 'refs'}",
+        )
+        self.path = path
+        self.detail = detail
+
+
+_PACKED_LINE = re.compile(rb"[0-9a-f]{40} refs/[^\x00-\x20\x7f]+")
+_PACKED_PEEL = re.compile(rb"\^[0-9a-f]{40}")
+
+
+def packed_refs_fault(gitdir: Path) -> str | None:
+    """What is wrong with ``gitdir``'s ``packed-refs`` (its first line git cannot parse), or
+    None when it parses or is not there. Read only when something already failed."""
+    try:
+        data = (gitdir / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return e.strerror or type(e).__name__
+    if not data:
+        return None
+    lines = data.split(b"\n")
+    if lines[-1]:
+        return f"its last line, line {len(lines)}, has no newline"
+    after_ref = False
+    for number, raw in enumerate(lines[:-1], 1):
+        line = raw.removesuffix(b"\r")
+        if number == 1 and line.startswith(b"# pack-refs with:"):
+            continue
+        if _PACKED_LINE.fullmatch(line):
+            after_ref = True
+            continue
+        if after_ref and _PACKED_PEEL.fullmatch(line):
+            after_ref = False
+            continue
+        text = line.decode("utf-8", "backslashreplace")
+        return f"line {number} is not '<commit id> <ref>': {quoted(text)}"
+    return None
+
+
+def ref_damage(gitdir: Path, message: str) -> RefError | None:
+    """A libgit2 error ``message`` as the damaged ref it is about, if it is one: a loose ref
+    file that does not parse (:class:`CorruptRef`) or a damaged ``packed-refs``
+    (:class:`PackedRefsDamaged`); None for anything else."""
+    text = " ".join(message.split())
+    if "corrupted packed references file" in text:
+        return PackedRefsDamaged(gitdir, packed_refs_fault(gitdir) or text)
+    marker = "corrupted loose reference file"
+    if marker in text:
+        ref = text.partition(marker)[2].removeprefix(":").strip()
+        if not ref:
+            # libgit2 names the file only when an id does not parse (not for "ref: " with no
+            # target): then the name looked up is what the message starts with.
+            # (less the steps of a revision: refs/heads/x~1 is refs/heads/x's).
+            looked_up = re.match(r"[^~^:@{}\s]*", text.partition(marker)[0])
+            ref = looked_up[0] if looked_up and looked_up[0] else "a ref"
+        return CorruptRef(ref, marker)
+    return None
+
+
 def read_ref(repo: pygit2.Repository, ref: str) -> str | None:
     """The commit id a ref points at, or None; symbolic refs are followed.
 

@@ -36,6 +36,7 @@ from mindgit.store.refs import (
     REF_NAME_MAX,
     CorruptRef,
     NamePartTooLong,
+    PackedRefsDamaged,
     RefError,
     RefMoved,
     RefNameTooLong,
@@ -44,7 +45,9 @@ from mindgit.store.refs import (
     locked_head,
     locked_ref,
     name_fault,
+    packed_refs_fault,
     read_ref,
+    ref_damage,
     update_ref,
 )
 
@@ -660,7 +663,7 @@ class Store:
             try:
                 target = self.repo.lookup_reference(HEADS + exp).target
             except (KeyError, ValueError, pygit2.GitError):
-                raise UnknownRef(exp) from None
+                raise self._unknown(exp) from None
             # A symbolic ref to nothing (`git symbolic-ref`): listed by experiments(), so no
             # unknown name; "unknown experiment" failed `mindgit experiments` as a whole.
             raise CorruptRef(HEADS + exp, f"a symbolic ref to {target}, which does not exist")
@@ -674,7 +677,14 @@ class Store:
         failed on it. Read from the ref files too, it is listed, and reading it names what is
         wrong (``CorruptRef``, or ``RefError`` for a file no ref can be named as).
         """
-        names = {r.removeprefix(HEADS) for r in self.repo.references if r.startswith(HEADS)}
+        try:
+            listed = list(self.repo.references)
+        except pygit2.GitError as e:
+            bad_ref = ref_damage(self.path, str(e))  # a packed-refs that does not parse
+            if bad_ref is None:
+                raise
+            raise bad_ref from None
+        names = {r.removeprefix(HEADS) for r in listed if r.startswith(HEADS)}
         heads = Path(self.repo.path) / HEADS
         for folder, _, files in os.walk(heads):
             for file in files:
@@ -728,8 +738,10 @@ class Store:
         if not rev.startswith("refs/"):
             try:
                 head = read_ref(self.repo, HEADS + rev)
+            except CorruptRef:
+                raise  # the experiment's ref file is damaged: not "an object cannot be read"
             except (RefError, ValueError, UnicodeError):
-                head = None  # no experiment's name, or an unreadable ref: the lookup below says
+                head = None  # no experiment's name: the lookup below says
             if head is not None:
                 # An experiment at an object the store lacks was an "unknown experiment".
                 self._check_head(rev, head)
@@ -737,6 +749,10 @@ class Store:
             try:
                 obj = self.repo.revparse_single(cand)
             except pygit2.GitError as e:
+                # A ref file or packed-refs that does not parse is named as such.
+                bad_ref = ref_damage(self.path, str(e))
+                if bad_ref is not None:
+                    raise bad_ref from None
                 # A name that resolves to an object libgit2 cannot read is no unknown name.
                 damaged = unreadable_object(str(e))
                 if damaged is not None:
@@ -761,7 +777,14 @@ class Store:
                 hint=f"{rev} is a run: `mindgit runs` shows the experiment its result went to; "
                 f"refs/runs/{rev} names its last generation",
             )
-        raise UnknownRef(rev)
+        raise self._unknown(rev)
+
+    def _unknown(self, rev: str) -> MindgitError:
+        """What to raise for a name no ref holds: ``UnknownRef``, or ``PackedRefsDamaged``
+        when ``packed-refs`` does not parse (libgit2 reads a ref on a damaged line as absent,
+        and the name may have been on it; git refuses every lookup then)."""
+        fault = packed_refs_fault(self.path)
+        return UnknownRef(rev) if fault is None else PackedRefsDamaged(self.path, fault)
 
     def fork(self, name: str, *, start: str | None = None, switch: bool = True) -> str:
         """A new experiment at ``start`` (default: the current experiment's head)."""
