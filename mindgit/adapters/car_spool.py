@@ -5,7 +5,8 @@ larger than memory, so its blocks wait here: one SQLite file (the standard libra
 ``0700`` temporary directory, keyed by binary CID, with each block's git blob id computed once on
 the way in. SQLite keeps a fixed 16 MiB of pages in memory whatever the size of the file,
 so the spool's memory does not grow with the CAR; the directory is removed on ``close``, even
-after an error.
+after an error. The file is unlinked as soon as it is open, so a process killed outright
+(``kill -9``, or a SIGTERM, which runs no ``finally``) leaves at most the empty directory.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from types import TracebackType
 from mindgit.errors import MindgitError
 from mindgit.ipld.cid import CID
 from mindgit.store.packs import OBJ_BLOB, git_oid
+
+_DB_NAME = "blocks.sqlite"
 
 
 class SpoolError(MindgitError):
@@ -44,22 +47,31 @@ class Spool:
             raise SpoolError(
                 parent or tempfile.gettempdir(), error.strerror or str(error)
             ) from None
+        db: sqlite3.Connection | None = None
         try:
-            self._db = sqlite3.connect(self.path / "blocks.sqlite", isolation_level=None)
+            db = sqlite3.connect(self.path / _DB_NAME, isolation_level=None)
             # A scratch file: no journal, no fsync. One open transaction lets SQLite spill pages
             # to the file as its cache fills instead of committing per row.
-            self._db.execute("PRAGMA journal_mode = OFF")
-            self._db.execute("PRAGMA synchronous = OFF")
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("PRAGMA synchronous = OFF")
             # A fixed 16 MiB page cache holds the CID index of ~200k blocks: random-key inserts and
             # lookups then stay off the file, and memory still does not grow with the CAR.
-            self._db.execute("PRAGMA cache_size = -16384")
-            self._db.execute(
+            db.execute("PRAGMA cache_size = -16384")
+            db.execute(
                 "CREATE TABLE blocks (cid BLOB PRIMARY KEY, oid BLOB NOT NULL, data BLOB NOT NULL)"
             )
-            self._db.execute("BEGIN")
-        except sqlite3.Error as error:
+            db.execute("BEGIN")
+            # Open, the file needs no name (no journal, and SQLite never reopens it): unlinked,
+            # its blocks go with the process however that ends. A `kill -9`, or a SIGTERM (which
+            # runs no `finally`), left the whole CAR's blocks in TMPDIR; now an empty directory.
+            (self.path / _DB_NAME).unlink()
+        except (sqlite3.Error, OSError) as error:
+            if db is not None:
+                db.close()
             shutil.rmtree(self.path, ignore_errors=True)
-            raise SpoolError(self.path, str(error)) from None
+            problem = error.strerror if isinstance(error, OSError) else None
+            raise SpoolError(self.path, problem or str(error)) from None
+        self._db = db
         self.count = 0
         self.size = 0
 
