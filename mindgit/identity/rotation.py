@@ -36,6 +36,8 @@ PROOF_NAMESPACE = "mindgit-key-rotation"
 _RECORD_KEYS = frozenset({"heads", "name", "new", "old", "type", "v"})
 _RETIRED = re.compile(r"(?P<base>.+)\.retired-(?P<n>[1-9][0-9]*)\Z")
 _MAX_NAME = 64
+# A field of a peer's record quoted in an error is cut to this many characters.
+_SHOWN_CHARS = 40
 
 
 class BadRotation(MindgitError):
@@ -91,9 +93,9 @@ class RotationRecord:
         if not isinstance(node, dict) or set(node) != _RECORD_KEYS:
             raise BadRotation(what, f"a record is a map of exactly {sorted(_RECORD_KEYS)}")
         if node["type"] != ROTATION_TYPE:
-            raise BadRotation(what, f"type {node['type']!r} is not {ROTATION_TYPE!r}")
+            raise BadRotation(what, f"type {_shown(node['type'])} is not {ROTATION_TYPE!r}")
         if node["v"] != RECORD_VERSION or isinstance(node["v"], bool):
-            raise BadRotation(what, f"record version {node['v']!r} is not {RECORD_VERSION}")
+            raise BadRotation(what, f"record version {_shown(node['v'])} is not {RECORD_VERSION}")
         fields = {}
         for field in ("old", "new", "name"):
             value = node[field]
@@ -120,6 +122,15 @@ class RotationRecord:
         if record.old.did != fields["old"] or record.new.did != fields["new"]:
             raise BadRotation(what, "keys must be written as canonical did:key strings")
         return record
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` cut to a few dozen characters: a peer's record (up to 64 KiB) whose type
+    was one long string was quoted whole, a line of 64 KB on a pull or a push to a server."""
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "a map"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
 def prove(record: RotationRecord, new_key: NodeKey) -> str:

@@ -136,6 +136,26 @@ def test_bad_records_are_refused(node: dagjson.Encodable, match: str) -> None:
         RotationRecord.parse(dagjson.encode(node))
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("type", "k" * 60_000, "type 'kkkk"),
+        ("v", "2" * 60_000, "version '2222"),
+        ("v", [[[[[]]]]] * 100, "version a list"),
+        ("v", {"x": 1}, "version a map"),
+    ],
+    ids=["long type", "long version", "list version", "map version"],
+)
+def test_a_peers_bad_field_is_quoted_briefly(
+    field: str, value: dagjson.Encodable, shown: str
+) -> None:
+    # A peer's record (read up to 64 KiB) was quoted whole: a 60 KB line on a pull.
+    node = {**_R, "old": A.public.did, "new": B.public.did, field: value}
+    with pytest.raises(BadRotation) as info:
+        RotationRecord.parse(dagjson.encode(node))
+    assert shown in str(info.value) and len(str(info.value)) < 160, str(info.value)[:200]
+
+
 def test_record_refuses_same_keys_bad_names_and_non_canonical_bytes() -> None:
     with pytest.raises(BadRotation, match="same"):
         RotationRecord(A.public, A.public, "alpha", HEADS)
