@@ -191,12 +191,20 @@ class MemoryLimitExceeded(EvaluationError):
 
 
 class TableLimitExceeded(EvaluationError):
-    """The module's tables need more elements than ``Limits.table_elements``."""
+    """The module's tables need more elements than ``Limits.table_elements``, or the module
+    defines more tables than a store holds (``tables``, set then)."""
 
     reason = "table"
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, tables: int | None = None) -> None:
         self.limit = limit
+        self.tables = tables
+        if tables is not None:
+            super().__init__(
+                f"fitness module defines more than {tables} tables, the most a sandbox holds",
+                hint=f"merge the module's tables into {tables} or fewer",
+            )
+            return
         super().__init__(
             f"fitness module needs more than {limit} table elements",
             hint="raise the table limit, or shrink the module's tables",

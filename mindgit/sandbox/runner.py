@@ -339,6 +339,8 @@ class Runner:
             return MemoryLimitExceeded(limits.memory_bytes)
         if "exceeds table limits" in text:
             return TableLimitExceeded(limits.table_elements)
+        if "table count too high" in text:
+            return TableLimitExceeded(limits.table_elements, tables=_MAX_TABLES)
         if isinstance(exc, wasmtime.Trap):
             # Keep what the trap says, not where: "wasm `unreachable` instruction executed".
             text = text.rsplit("wasm trap: ", 1)[-1]

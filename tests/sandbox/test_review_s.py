@@ -17,6 +17,7 @@ from mindgit.sandbox import (
     ForbiddenImport,
     InvalidBatch,
     NotWasm,
+    TableLimitExceeded,
     WrongExportType,
     genome_vector,
 )
@@ -206,3 +207,19 @@ def test_a_batch_or_genome_with_an_int_past_f64_is_refused_by_name() -> None:
     assert genome_vector({"a": {"type": "int", "value": 10**400}}) is None
     assert genome_vector({"a": {"type": "floats", "value": [1, 10**400]}}) is None
     assert genome_vector({"a": {"type": "int", "value": 2**64 - 1}}) == (float(2**64 - 1),)
+
+
+def test_a_module_of_nine_tables_is_over_the_table_limit_not_a_trap() -> None:
+    """A store holds eight tables; a ninth was 'trapped: resource limit exceeded: table count
+    too high at 9', reason 'trap', and retried with twice the memory as a trap is."""
+    tables = "(table 1 funcref)" * 9
+    module = FitnessModule.load(f"(module {HEAD} {tables} {FITNESS})".encode())
+    with pytest.raises(TableLimitExceeded) as info:
+        module.score(b"{}")
+    assert info.value.tables == 8
+    assert info.value.reason == "table"
+    assert str(info.value) == (
+        "fitness module defines more than 8 tables, the most a sandbox holds"
+    )
+    eight = FitnessModule.load(f"(module {HEAD} {'(table 1 funcref)' * 8} {FITNESS})".encode())
+    assert eight.score(b"{}") == 1.0
