@@ -36,6 +36,8 @@ _EMPTY_STRING = string(b"")
 _BEGIN_LINE = f"-----BEGIN {LABEL}-----\n".encode("ascii")
 _SIGNERS: dict[bytes, PublicKey] = {}
 _SIGNERS_MAX = 4096
+# A name from a signature quoted in an error is cut to this many characters.
+_SHOWN_CHARS = 40
 
 
 class BadSignature(MindgitError):
@@ -69,7 +71,7 @@ class WrongNamespace(BadSignature):
     def __init__(self, expected: str, actual: str) -> None:
         self.expected = expected
         self.actual = actual
-        super().__init__(f"signed for namespace {actual!r}, expected {expected!r}")
+        super().__init__(f"signed for namespace {_shown(actual)}, expected {expected!r}")
 
     _hint = "a signature made for one purpose cannot be reused for another"
 
@@ -154,11 +156,11 @@ def verify(armored: str | bytes, data: bytes, namespace: str = "git") -> PublicK
     hasher = _HASHES.get(hash_name)
     if hasher is None:
         raise UnsupportedSignature(
-            f"hash algorithm {hash_name.decode('ascii', errors='replace')!r}; want sha512 or sha256"
+            f"hash algorithm {_shown(hash_name.decode('ascii', errors='replace'))}; want sha512 or sha256"
         )
     if sig_type != KEY_TYPE:
         raise InvalidSignature(
-            f"signature type {sig_type.decode('ascii', errors='replace')!r} does not match the ssh-ed25519 key"
+            f"signature type {_shown(sig_type.decode('ascii', errors='replace'))} does not match the ssh-ed25519 key"
         )
     if len(raw_sig) != 64:
         raise MalformedSignature(f"an ed25519 signature is 64 bytes, not {len(raw_sig)}")
@@ -184,14 +186,23 @@ def _signer(raw_key: bytes) -> PublicKey:
 
 def _bad_key(public_blob: bytes) -> BadSignature:
     if not public_blob.startswith(string(KEY_TYPE)):
-        return UnsupportedSignature(
-            f"signed by a {_key_type_name(public_blob)} key; only ssh-ed25519"
-        )
+        name = _key_type_name(public_blob)
+        # Unquoted as a key type reads (ssh-rsa), unless a peer put control characters there.
+        shown = _shown(name, quoted=not name.isprintable())
+        return UnsupportedSignature(f"signed by a {shown} key; only ssh-ed25519")
     try:
         PublicKey.from_ssh_blob(public_blob)
     except MalformedKey as exc:
         return MalformedSignature(f"public key: {exc.reason}")
     raise AssertionError("a blob with the ed25519 prefix and 32 key bytes was refused")
+
+
+def _shown(text: str, *, quoted: bool = True) -> str:
+    """A name a signature holds (namespace, hash, key type), quoted as an error shows it: cut to
+    a few dozen characters. A peer's commit is whoever wrote it's, and one signed "for" a
+    namespace of 100,000 characters made each verify, pull or hook print all of them."""
+    shown = repr(text) if quoted else text
+    return shown if len(shown) <= _SHOWN_CHARS else shown[: _SHOWN_CHARS - 3] + "..."
 
 
 def _key_type_name(public_blob: bytes) -> str:

@@ -254,6 +254,28 @@ def test_signature_wrong_length(node_key: NodeKey) -> None:
         sshsig.verify(_mutate(node_key, 5, string(b"ssh-ed25519") + string(bytes(63))), DATA)
 
 
+@pytest.mark.parametrize(
+    ("index", "value", "error", "shown"),
+    [
+        (2, b"n" * 100_000, WrongNamespace, "namespace 'nnnn"),
+        (4, b"h" * 100_000, UnsupportedSignature, "hash algorithm 'hhhh"),
+        (5, string(b"s" * 100_000) + string(bytes(64)), InvalidSignature, "type 'ssss"),
+        (1, string(b"k" * 100_000) + string(bytes(32)), UnsupportedSignature, "by a kkkk"),
+        (1, string(b"\x1b[2Jrsa") + string(bytes(32)), UnsupportedSignature, "by a '\\x1b[2Jrsa'"),
+    ],
+    ids=["namespace", "hash", "signature type", "key type", "key type with an escape"],
+)
+def test_a_name_in_a_signature_is_quoted_briefly(
+    node_key: NodeKey, index: int, value: bytes, error: type[BadSignature], shown: str
+) -> None:
+    # A peer's commit signed "for" a namespace of 100,000 characters had verify, pull and the
+    # hooks print all of them, on one line per commit.
+    with pytest.raises(error) as info:
+        sshsig.verify(_mutate(node_key, index, value), DATA)
+    message = str(info.value)
+    assert shown in message and len(message) < 160 and "\x1b" not in message, message[:200]
+
+
 def test_trailing_bytes_after_signature(node_key: NodeKey) -> None:
     blob = dearmour(sshsig.sign(node_key, DATA).encode(), "SSH SIGNATURE")
     with pytest.raises(MalformedSignature, match="unexpected bytes"):
