@@ -42,7 +42,7 @@ from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
 from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, blob_tree, git_oid, tree_bytes
-from mindgit.store.refs import locked_ref
+from mindgit.store.refs import locked_ref, read_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
 from mindgit.store.state import SchemaError, State, check_thought, parse_manifest
 from mindgit.store.verify import MAX_BLOB_BYTES
@@ -171,6 +171,11 @@ def import_car(
     """
     check_experiment_name(experiment)
     _ = store.signing_key  # a bad key file or an unfinished rotation: before the CAR is read
+    if read_ref(store.repo, HEADS + experiment) is not None:
+        # A head that is no commit (a blob, a tree, a tag, an object the store lacks: set by
+        # hand) is refused as every writer refuses it (ExperimentAtNoCommit), before the CAR is
+        # read: it was an internal error (AssertionError, KeyError) once the CAR was checked.
+        store.head(experiment)
     with Spool(spool_dir) as spool:
         root = _read(stream, spool, max_block_size)
         steps, counts = _check(spool, root)
@@ -456,6 +461,8 @@ def _write(
     # this import (or this one for it), and an import that cannot get the lock writes nothing.
     with locked_ref(repo, HEADS + experiment, wait=store.lock_wait) as held:
         head = held.current
+        if head is not None:
+            store.head(experiment)  # as above: it may have moved while the CAR was read
 
         def summary(commit: str, commits: int) -> ImportSummary:
             return ImportSummary(
