@@ -20,6 +20,7 @@ Importing a CAR whose state the experiment already holds at its head writes noth
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,6 +218,11 @@ def _reader(stream: BinaryIO, max_block_size: int) -> CarReader:
             max_header_size=MAX_HEADER_BYTES,
         )
     except (CarHeaderError, CarTruncated, CarBlockTooLarge) as error:
+        if len(head.head) < _HEAD_BYTES:
+            # The header's length may have taken only a byte-order mark and a blank (all the
+            # varint read of '\ufeff\n{...'): what JSON would show comes after them.
+            with contextlib.suppress(OSError, ValueError, MindgitError):
+                head.read(_HEAD_BYTES - len(head.head))
         text = head.head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
         if not text[:1] or text[:1] not in b'{["':
             raise
