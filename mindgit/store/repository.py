@@ -660,13 +660,9 @@ class Store:
         """``name`` checked to exist, or the current experiment."""
         exp = self.current if name is None else check_experiment_name(name)
         if read_ref(self.repo, HEADS + exp) is None:
-            try:
-                target = self.repo.lookup_reference(HEADS + exp).target
-            except (KeyError, ValueError, pygit2.GitError):
-                raise self._unknown(exp) from None
-            # A symbolic ref to nothing (`git symbolic-ref`): listed by experiments(), so no
-            # unknown name; "unknown experiment" failed `mindgit experiments` as a whole.
-            raise CorruptRef(HEADS + exp, f"a symbolic ref to {target}, which does not exist")
+            # A symbolic ref to nothing (`git symbolic-ref`) is listed by experiments(), so no
+            # unknown name (CorruptRef): "unknown experiment" failed `mindgit experiments`.
+            raise self._unknown(exp)
         return exp
 
     def experiments(self) -> list[str]:
@@ -782,9 +778,19 @@ class Store:
     def _unknown(self, rev: str) -> MindgitError:
         """What to raise for a name no ref holds: ``UnknownRef``, or ``PackedRefsDamaged``
         when ``packed-refs`` does not parse (libgit2 reads a ref on a damaged line as absent,
-        and the name may have been on it; git refuses every lookup then)."""
+        and the name may have been on it; git refuses every lookup then), or ``CorruptRef``
+        for a symbolic ref to nothing (`git symbolic-ref`), which ``experiments`` lists."""
         fault = packed_refs_fault(self.path)
-        return UnknownRef(rev) if fault is None else PackedRefsDamaged(self.path, fault)
+        if fault is not None:
+            return PackedRefsDamaged(self.path, fault)
+        ref = rev if rev.startswith("refs/") else HEADS + rev
+        try:
+            target = self.repo.lookup_reference(ref).target
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            target = None
+        if isinstance(target, str):
+            return CorruptRef(ref, f"a symbolic ref to {target}, which does not exist")
+        return UnknownRef(rev)
 
     def fork(self, name: str, *, start: str | None = None, switch: bool = True) -> str:
         """A new experiment at ``start`` (default: the current experiment's head)."""

@@ -151,3 +151,23 @@ def test_packed_refs_fault_agrees_with_libgit2_on_each_case(store: Store) -> Non
         assert packed_refs_fault(store.path) is not None
         with pytest.raises(pygit2.GitError):
             list(pygit2.Repository(str(store.path)).references)
+
+
+@pytest.mark.parametrize(
+    "args", [("show", "dreamer"), ("log", "dreamer"), ("diff", "dreamer", "main")]
+)
+def test_a_symbolic_ref_to_nothing_named_as_a_revision_is_no_unknown_name(
+    store: Store, mg: Mg, args: tuple[str, ...]
+) -> None:
+    """`experiments` lists it, and `-e dreamer` names it; as a revision it was an "unknown
+    experiment or revision"."""
+    _two_experiments(store)
+    git("--git-dir", str(store.path), "symbolic-ref", "refs/heads/dreamer", "refs/heads/gone")
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *args)
+    assert r.code == 1, r.err
+    assert r.err.startswith(
+        "mindgit: error: refs/heads/dreamer cannot be read (a symbolic ref to refs/heads/gone, "
+    ), r.err
+    assert changes(before, snapshot(store.path)) == []
+    assert "unknown" in mg("--store", str(store.path), "show", "gone").err
