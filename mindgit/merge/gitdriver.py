@@ -631,19 +631,18 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     if not any((*blocks, *thoughts)):
         return TidyResult((), (), None)
     work = Path(repo.workdir)
-    for dirname, (removed, restored) in ((layout.BLOCKS, blocks), (layout.THOUGHTS, thoughts)):
-        if removed:
-            _git(work, "rm", "--quiet", "--cached", "--", *(f"{dirname}/{n}" for n in removed))
-            for name in removed:
-                (work / dirname / name).unlink(missing_ok=True)
-        for name, oid in restored:
-            rel = f"{dirname}/{name}"
-            _git(work, "update-index", "--add", "--cacheinfo", f"100644,{oid},{rel}")
-            _git(work, "checkout-index", "--force", "--", rel)
+    # The tidy tree is made from the commit's own tree, not from the index: run by hand (as
+    # docs/merge.md says to, or after `git rm` of a block `mindgit verify` reported), the index
+    # may differ from HEAD, and `git rm --cached` of a file already removed failed, as
+    # `write-tree` would have put whatever else was staged into the rewritten merge.
+    tree = _tidy_tree(repo, head.tree, parent_trees)
     # `git commit --amend` refuses while MERGE_HEAD exists, which it still does in post-merge:
     # write the replacement commit with the same parents, author and message instead.
-    tree = _git(work, "write-tree").strip()
-    commit = _recommit(repo, work, head, tree, list(head.parent_ids))
+    commit = _recommit(repo, work, head, str(tree), list(head.parent_ids))
+    # Index and work tree from the merge's tree to the tidy one, as a checkout moves them:
+    # refused, with nothing changed, if a local change is in the way (a file removed here that
+    # was edited was deleted with the edit); what else is staged or edited stays so.
+    _git(work, "read-tree", "-m", "-u", str(head.tree_id), str(tree))
     _git(
         work, "update-ref", "-m", "mindgit: tidy blocks/ after merge", "HEAD", commit, str(head.id)
     )
