@@ -150,6 +150,25 @@ class HostStackTooSmall(SandboxError):
         )
 
 
+class HostFloatModeChanged(SandboxError):
+    """This thread's floating-point mode is not IEEE 754's default, so wasm computes other bits.
+
+    Compiled wasm runs on the CPU's floating-point unit as the host left it: a library built
+    with -ffast-math sets flush-to-zero when it is loaded, and ``fesetround`` changes rounding,
+    for every later computation of the thread, wasm's included. A score computed so would not
+    match other machines', so no evaluation is tried (not an ``EvaluationError``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this process's floating-point mode is not IEEE 754's default (subnormal numbers "
+            "flushed to zero, or rounding other than to nearest), as a library loaded into it "
+            "left it: fitness scores computed under it would not match other machines'",
+            hint="score in a process that does not load that library (one built with "
+            "-ffast-math changes the mode when it is loaded), or restore the mode first",
+        )
+
+
 # ---- one evaluation failing -----------------------------------------------------------------
 
 

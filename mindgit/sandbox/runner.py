@@ -13,6 +13,7 @@ import array
 import contextlib
 import ctypes
 import re
+import struct
 import sys
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from mindgit.sandbox.errors import (
     FitnessFailure,
     ForbiddenImport,
     FuelExhausted,
+    HostFloatModeChanged,
     HostStackTooSmall,
     MemoryLimitExceeded,
     MissingExport,
@@ -210,6 +212,51 @@ def _check_host_stack(stack_bytes: int) -> None:
         raise HostStackTooSmall(stack_bytes, available, needed)
 
 
+def _f64(bits: int) -> float:
+    """The double of these bits, made without arithmetic (which the mode under test would touch,
+    as it would the parsing of a decimal literal)."""
+    value: float = struct.unpack("<d", bits.to_bytes(8, "little"))[0]
+    return value
+
+
+# Operands and the exact results IEEE 754's default mode gives (round to nearest, subnormals
+# kept), as bits: the smallest normal halved (0 if results are flushed to zero), the smallest
+# subnormal plus zero (0 if operands are), and 1 + 2**-60, -1 - 2**-60, 1 - 2**-60 (each 1 or -1
+# only when rounding to nearest). Compared as bytes: comparing floats is itself subject to the
+# mode (a subnormal equals 0 when operands are flushed).
+_SMALLEST_NORMAL = _f64(0x0010000000000000)
+_HALF = _f64(0x3FE0000000000000)
+_SMALLEST_SUBNORMAL = _f64(0x0000000000000001)
+_ZERO = _f64(0)
+_ONE = _f64(0x3FF0000000000000)
+_TINY = _f64(0x3C30000000000000)  # 2**-60
+_DEFAULT_MODE_RESULTS = b"".join(
+    bits.to_bytes(8, "little")
+    for bits in (
+        0x0008000000000000,
+        0x0000000000000001,
+        0x3FF0000000000000,
+        0xBFF0000000000000,
+        0x3FF0000000000000,
+    )
+)
+_PACK_RESULTS = struct.Struct("<5d").pack
+
+
+def _check_float_mode() -> None:
+    """Refuse to run wasm while this thread's floating-point mode is not the default: compiled
+    wasm inherits it, and would compute bits no other machine does."""
+    results = _PACK_RESULTS(
+        _SMALLEST_NORMAL * _HALF,
+        _SMALLEST_SUBNORMAL + _ZERO,
+        _ONE + _TINY,
+        -_ONE - _TINY,
+        _ONE - _TINY,
+    )
+    if results != _DEFAULT_MODE_RESULTS:
+        raise HostFloatModeChanged()
+
+
 def _i32(value: int) -> int:
     """An unsigned 32-bit address as the signed i32 wasm parameters carry."""
     return value - (1 << 32) if value >= 1 << 31 else value
@@ -262,6 +309,7 @@ class Runner:
         Every failure comes out as its ``EvaluationError``.
         """
         _check_host_stack(self._limits.stack_bytes)
+        _check_float_mode()
         cap = self._limits.memory_bytes
         outcome = self._attempt(fuel, entry, body, cap)
         if outcome.error is None:

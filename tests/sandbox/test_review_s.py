@@ -3,7 +3,9 @@ smaller than the wasm stack."""
 
 from __future__ import annotations
 
+import ctypes.util
 import os
+import platform
 import resource
 import subprocess
 import sys
@@ -223,3 +225,67 @@ def test_a_module_of_nine_tables_is_over_the_table_limit_not_a_trap() -> None:
     )
     eight = FitnessModule.load(f"(module {HEAD} {'(table 1 funcref)' * 8} {FITNESS})".encode())
     assert eight.score(b"{}") == 1.0
+
+
+# x86-64: stmxcsr [rsp-4]; or dword [rsp-4], 0x8040 (flush-to-zero, denormals-are-zero);
+# ldmxcsr [rsp-4]; ret. What a library built with -ffast-math does when it is loaded.
+SET_FLUSH_TO_ZERO = "0FAE5C24FC 814C24FC40800000 0FAE5424FC C3"
+FLOAT_MODE_SCRIPT = """
+import ctypes, ctypes.util, mmap, struct, sys
+from mindgit.sandbox import FitnessModule, HostFloatModeChanged
+# (a * 0.5) * 2**1000 + ((b + 2**-60) - b) * 2**60 + ((b - 2**-60) - b) * 2**60: 2**-23 for
+# a = 2**-1022 and b = 1 in the default mode; 0 with flush-to-zero, 2**-23 + 256 rounding
+# upward, 2**-23 - 128 rounding downward or toward zero.
+wat = '''(module (memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) i32.const 0)
+  (func (export "fitness") (param i32 i32) (result f64) (local $b f64)
+    (local.set $b (f64.load (i32.const 8)))
+    (f64.add (f64.add
+      (f64.mul (f64.mul (f64.load (i32.const 0)) (f64.const 0.5)) (f64.const 0x1p1000))
+      (f64.mul (f64.sub (f64.add (local.get $b) (f64.const 0x1p-60)) (local.get $b)) (f64.const 0x1p60)))
+      (f64.mul (f64.sub (f64.sub (local.get $b) (f64.const 0x1p-60)) (local.get $b)) (f64.const 0x1p60)))))'''
+module = FitnessModule.load(wat.encode())
+smallest_normal = struct.pack("<dd", 2.2250738585072014e-308, 1.0)
+print(module.score(smallest_normal))
+if sys.argv[1] == "flush":
+    buf = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    buf.write(bytes.fromhex(sys.argv[2]))
+    ctypes.CFUNCTYPE(None)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))()
+else:
+    ctypes.CDLL(ctypes.util.find_library("m")).fesetround(int(sys.argv[2]))
+try:
+    print(module.score(smallest_normal))
+except HostFloatModeChanged as e:
+    print(type(e).__name__)
+"""
+
+
+def float_mode_run(*args: str) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", FLOAT_MODE_SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86-64 machine code")
+def test_a_flush_to_zero_mode_left_by_a_library_is_refused() -> None:
+    """Compiled wasm inherits the thread's MXCSR: with flush-to-zero set (by any library the
+    process loaded), (2**-1022 * 0.5) * 2**1000 scored 0.0 instead of 2**-23."""
+    assert float_mode_run("flush", SET_FLUSH_TO_ZERO.replace(" ", "")) == [
+        repr(2.0**-23),
+        "HostFloatModeChanged",
+    ]
+
+
+@pytest.mark.skipif(
+    platform.machine() not in ("x86_64", "AMD64") or ctypes.util.find_library("m") is None,
+    reason="x86-64's FE_UPWARD and FE_TOWARDZERO",
+)
+@pytest.mark.parametrize("mode", ["0x800", "0x400", "0xc00"])  # upward, downward, toward zero
+def test_a_rounding_mode_left_by_a_library_is_refused(mode: str) -> None:
+    """Rounding too: after fesetround the same module scored 2**-23 + 256 or 2**-23 - 128."""
+    assert float_mode_run("round", str(int(mode, 16))) == [repr(2.0**-23), "HostFloatModeChanged"]
