@@ -107,14 +107,25 @@ class NotAStore(MindgitError):
         self.how = how
 
 
+# libgit2's words for a store whose format it does not support (its config parses).
+_FORMAT_WORDS = re.compile(
+    r"unsupported repository version|unsupported extension name|unknown object format"
+)
+
+
 class StoreUnreadable(MindgitError):
     """A store that git itself cannot open: its config or another of its files is damaged."""
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(
-            f"cannot open the store: {reason}",
-            hint="repair or restore the file it names; `git fsck` in the store says more",
-        )
+        hint = "repair or restore the file it names; `git fsck` in the store says more"
+        if _FORMAT_WORDS.match(reason.removeprefix(f"{path}: ")):
+            # libgit2 names no file for these: "repair the file it names" named nothing.
+            hint = (
+                f"{path / 'config'} asks for a repository format libgit2 {pygit2.LIBGIT2_VERSION} "
+                "cannot read (core.repositoryformatversion, the [extensions] section): made "
+                "or converted by a newer git, or edited by hand; mindgit stores use version 0"
+            )
+        super().__init__(f"cannot open the store: {reason}", hint=hint)
         self.path = path
         self.reason = reason
 

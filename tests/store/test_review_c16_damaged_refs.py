@@ -171,3 +171,27 @@ def test_a_symbolic_ref_to_nothing_named_as_a_revision_is_no_unknown_name(
     ), r.err
     assert changes(before, snapshot(store.path)) == []
     assert "unknown" in mg("--store", str(store.path), "show", "gone").err
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("repositoryformatversion = 5", "unsupported repository version 5"),
+        ("repositoryformatversion = 1\n[extensions]\n\tfooBar = baz", "unsupported extension"),
+        ("repositoryformatversion = 1\n[extensions]\n\tobjectFormat = sha256", "extension"),
+    ],
+)
+def test_a_store_of_a_newer_format_says_so(store: Store, mg: Mg, setting: str, said: str) -> None:
+    """The hint was "repair or restore the file it names" where libgit2 names no file."""
+    config = store.path / "config"
+    text = config.read_text()
+    assert "repositoryformatversion = 0" in text
+    config.write_text(text.replace("repositoryformatversion = 0", setting))
+    before = snapshot(store.path)
+    for args in (("show",), ("think", "x"), ("verify", "--all")):
+        r = mg("--store", str(store.path), *args)
+        assert r.code == 1, r.err
+        assert said in r.err
+        assert f"(hint: {config} asks for a repository format libgit2" in r.err
+        assert "the file it names" not in r.err
+    assert changes(before, snapshot(store.path)) == []
