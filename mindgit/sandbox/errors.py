@@ -154,16 +154,28 @@ class HostFloatModeChanged(SandboxError):
     """This thread's floating-point mode is not IEEE 754's default, so wasm computes other bits.
 
     Compiled wasm runs on the CPU's floating-point unit as the host left it: a library built
-    with -ffast-math sets flush-to-zero when it is loaded, and ``fesetround`` changes rounding,
-    for every later computation of the thread, wasm's included. A score computed so would not
-    match other machines', so no evaluation is tried (not an ``EvaluationError``).
+    with -ffast-math sets flush-to-zero when it is loaded, ``fesetround`` changes rounding and
+    ``feenableexcept`` makes an invalid operation (0/0) a signal that ends the process, for every
+    later computation of the thread, wasm's included. No evaluation is tried under such a mode
+    (not an ``EvaluationError``). ``traps`` says which: enabled exceptions, or the rounding and
+    subnormals.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, traps: bool = False) -> None:
+        self.traps = traps
+        if traps:
+            what = (
+                "floating-point exceptions enabled as traps, which would end the process at a "
+                "module's 0/0"
+            )
+        else:
+            what = (
+                "subnormal numbers flushed to zero, or rounding other than to nearest, so fitness "
+                "scores computed under it would not match other machines'"
+            )
         super().__init__(
-            "this process's floating-point mode is not IEEE 754's default (subnormal numbers "
-            "flushed to zero, or rounding other than to nearest), as a library loaded into it "
-            "left it: fitness scores computed under it would not match other machines'",
+            f"this process's floating-point mode is not IEEE 754's default, as a library loaded "
+            f"into it left it: {what}",
             hint="score in a process that does not load that library (one built with "
             "-ffast-math changes the mode when it is loaded), or restore the mode first",
         )

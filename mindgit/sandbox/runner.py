@@ -243,9 +243,25 @@ _DEFAULT_MODE_RESULTS = b"".join(
 _PACK_RESULTS = struct.Struct("<5d").pack
 
 
+def _float_traps_reader() -> Callable[[], int] | None:
+    """C's ``fegetexcept`` (glibc: the exceptions ``feenableexcept`` made traps), if the process
+    has it; it cannot be tested by computing, as a trap would end the process."""
+    try:
+        read: Callable[[], int] = ctypes.CDLL(None).fegetexcept
+    except (AttributeError, OSError, TypeError):  # not glibc; Windows has no CDLL(None)
+        return None
+    return read
+
+
+_ENABLED_FLOAT_TRAPS = _float_traps_reader()
+
+
 def _check_float_mode() -> None:
     """Refuse to run wasm while this thread's floating-point mode is not the default: compiled
-    wasm inherits it, and would compute bits no other machine does."""
+    wasm inherits it, and would compute bits no other machine does, or end the process."""
+    # Traps first: the sums below raise the inexact and underflow exceptions.
+    if _ENABLED_FLOAT_TRAPS is not None and _ENABLED_FLOAT_TRAPS():
+        raise HostFloatModeChanged(traps=True)
     results = _PACK_RESULTS(
         _SMALLEST_NORMAL * _HALF,
         _SMALLEST_SUBNORMAL + _ZERO,
