@@ -464,7 +464,9 @@ def _parse_line(
     number: int,
 ) -> _Line | None:
     """Parse one line; None for blank and comment lines (kept verbatim by the caller)."""
-    rest = text.strip(" \t")
+    # ssh-keygen reads a line as a C string, which ends at a NUL: what follows one is not part
+    # of it (a principal "alice\0" followed by the key is a line without a key).
+    rest = text.split("\0", 1)[0].strip(" \t")
     removed = _REMOVED.match(rest)
     if removed is not None:
         try:
@@ -578,6 +580,9 @@ def _parse_options(text: str) -> list[tuple[str, str | None]]:
                 raise _LineError(f"option {name!r} needs a value")
         else:
             raise _LineError(f"unknown option {name!r}")
+        if name != "cert-authority" and any(seen == name for seen, _ in options):
+            # ssh-keygen refuses the line ("multiple ... clauses"), so git trusts no key on it.
+            raise _LineError(f"option {name!r} is given twice")
         options.append((name, value))
         if i < len(text):
             if text[i] != ",":
@@ -618,6 +623,9 @@ def _decode_ed25519(b64: str) -> PublicKey:
         blob = binascii.a2b_base64(b64.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError):
         raise _LineError("the key is not valid base64") from None
+    if binascii.b2a_base64(blob, newline=False) != b64.encode("ascii"):
+        # Python takes '=' after a whole key ("AAAA...="); ssh-keygen refuses such a line.
+        raise _LineError("the key is not canonical base64")
     try:
         key = PublicKey.from_ssh_blob(blob)
     except MalformedKey as exc:

@@ -406,6 +406,45 @@ def test_corrupt_lines_are_reported_by_number(
         assert reason in info.value.reason
 
 
+def _ssh_keygen_trusts(tmp_path: Path, path: Path) -> bool:
+    """Whether ssh-keygen (as git runs it) finds a principal for A's signature in ``path``."""
+    sig = tmp_path / "a.sig"
+    sig.write_text(sshsig.sign(NodeKey.from_seed(bytes([1]) * 32), b"data"))
+    found = run("ssh-keygen", "-Y", "find-principals", "-f", path, "-s", sig)
+    return found.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (f'alice namespaces="git",namespaces="git" {A.openssh}', "given twice"),
+        (f'alice valid-after="20000101",valid-after="20000101" {A.openssh}', "given twice"),
+        (f"alice {A.openssh}=", "canonical base64"),
+        (f"alice\0 {A.openssh}", "no key"),
+    ],
+    ids=["namespaces twice", "valid-after twice", "padding too many", "NUL in principal"],
+)
+def test_a_line_ssh_keygen_refuses_is_not_trusted(
+    tmp_path: Path, store: TrustStore, line: str, reason: str
+) -> None:
+    # mindgit trusted A on each of these lines; ssh-keygen refuses them, so git did not.
+    write(store, line)
+    assert not _ssh_keygen_trusts(tmp_path, store.path)
+    with pytest.raises(TrustFileCorrupt, match=reason):
+        store.find(A)
+
+
+def test_a_line_is_read_up_to_a_nul_as_ssh_keygen_reads_it(
+    tmp_path: Path, store: TrustStore
+) -> None:
+    write(store, f"alice {A.openssh}\0 anything", f"# a comment\0{B.openssh}")
+    assert _ssh_keygen_trusts(tmp_path, store.path)
+    assert store.find(A) == TrustedNode("alice", A) and store.find(B) is None
+    before = store.path.read_bytes()
+    store.add(C, "gamma")
+    assert store.path.read_bytes().startswith(before)  # kept as written
+
+
 def test_non_utf8_line(store: TrustStore) -> None:
     store.path.write_bytes(b"# fine\n\xff\xfe\n")
     with pytest.raises(TrustFileCorrupt) as info:
