@@ -503,7 +503,7 @@ class Runner:
         """``batch``, with failures as values; a failed call is retried one vector at a time."""
         try:
             scores = self.batch(vectors, count, dim)
-        except (FuelExhausted, StackOverflow, Trap, MemoryLimitExceeded) as exc:
+        except (FuelExhausted, StackOverflow, Trap, MemoryLimitExceeded, TableLimitExceeded) as exc:
             if count == 1:
                 return [FitnessFailure.from_error(exc)]
             return self._one_by_one(vectors, count, dim)

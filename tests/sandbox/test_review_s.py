@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from mindgit.sandbox import (
+    FitnessFailure,
     FitnessModule,
     ForbiddenImport,
     InvalidBatch,
+    Limits,
     NotWasm,
     TableLimitExceeded,
     WrongExportType,
@@ -311,3 +313,23 @@ def test_floating_point_traps_left_by_a_library_are_refused(exception: str) -> N
         "HostFloatModeChanged",
         "True",
     ]
+
+
+@pytest.mark.parametrize(
+    ("tables", "limit"), [("(table 1 funcref)" * 9, 10_000), ("(table 600 funcref)", 500)]
+)
+def test_a_batch_over_the_table_limit_gives_failures_not_an_exception(
+    tables: str, limit: int
+) -> None:
+    """score_batch reports each individual's failure as a value, reason "table" among them; the
+    table limit was raised out of it instead (only fuel, stack, trap and memory were caught)."""
+    batch = '(func (export "fitness_batch") (param i32 i32 i32 i32))'
+    module = FitnessModule.load(
+        f"(module {HEAD} {tables} {FITNESS} {batch})".encode(),
+        limits=Limits(table_elements=limit),
+    )
+    for vectors in ([[1.0]], [[1.0], [2.0], [3.0]]):
+        results = module.score_batch(vectors, 1)
+        assert [r.reason for r in results if isinstance(r, FitnessFailure)] == ["table"] * len(
+            vectors
+        )
