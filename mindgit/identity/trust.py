@@ -343,7 +343,13 @@ class TrustStore:
             try:
                 st = os.fstat(fd)
                 if not stat.S_ISREG(st.st_mode):
-                    raise TrustFileUnreadable(self.path, "not a regular file")
+                    # Its permissions are not what is wrong (the hint said to check them).
+                    raise TrustFileUnreadable(
+                        self.path,
+                        "not a regular file",
+                        hint="the trust file is a regular file (OpenSSH allowed_signers): "
+                        "move this away and put that file back in its place",
+                    )
                 chunks = []
                 while chunk := os.read(fd, 1 << 16):
                     chunks.append(chunk)

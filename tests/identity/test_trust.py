@@ -220,8 +220,12 @@ def test_unwritable_directory(tmp_path: Path) -> None:
 
 def test_unreadable_path(tmp_path: Path) -> None:
     (tmp_path / "dir").mkdir()
-    with pytest.raises(TrustFileUnreadable):
+    with pytest.raises(TrustFileUnreadable) as info:
         TrustStore(tmp_path / "dir").nodes()
+    # Not "check its permissions": a directory's permissions are not what is wrong.
+    assert "not a regular file" in str(info.value)
+    assert "permissions" not in (info.value.hint or "")
+    assert "regular file" in (info.value.hint or "")
 
 
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
