@@ -156,8 +156,8 @@ class HostFloatModeChanged(SandboxError):
     Compiled wasm runs on the CPU's floating-point unit as the host left it: a library built
     with -ffast-math sets flush-to-zero when it is loaded, ``fesetround`` changes rounding and
     ``feenableexcept`` makes an invalid operation (0/0) a signal that ends the process, for every
-    later computation of the thread, wasm's included. No evaluation is tried under such a mode
-    (not an ``EvaluationError``). ``traps`` says which: enabled exceptions, or the rounding and
+    later computation of the thread, wasm's and the compiler's constant folding included. No
+    module is compiled or evaluated under such a mode (not an ``EvaluationError``). ``traps`` says which: enabled exceptions, or the rounding and
     subnormals.
     """
 

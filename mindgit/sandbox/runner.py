@@ -107,6 +107,10 @@ def compile_module(
         if cached is not None:
             return cached
     binary = _to_binary(wasm)
+    # Cranelift folds a module's constant float arithmetic while compiling, in the FPU mode of
+    # the compiling thread: code compiled under flush-to-zero computes 0 where a subnormal is due,
+    # for good, and the cache would hand that code to every later process.
+    _check_float_mode()
     try:
         module = wasmtime.Module(eng, binary)
     except wasmtime.WasmtimeError as exc:

@@ -333,3 +333,52 @@ def test_a_batch_over_the_table_limit_gives_failures_not_an_exception(
         assert [r.reason for r in results if isinstance(r, FitnessFailure)] == ["table"] * len(
             vectors
         )
+
+
+CONSTANT_SUBNORMAL = (
+    '(module (memory (export "memory") 1) (func (export "alloc") (param i32) (result i32) '
+    'i32.const 0) (func (export "fitness") (param i32 i32) (result f64) (f64.mul (f64.mul '
+    "(f64.const 0x1p-1022) (f64.const 0.5)) (f64.const 0x1p1000))))"
+)
+COMPILE_SCRIPT = """
+import ctypes, mmap, sys
+from pathlib import Path
+from mindgit.sandbox import FitnessModule, HostFloatModeChanged
+if sys.argv[1] == "flush":
+    buf = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    buf.write(bytes.fromhex(sys.argv[2]))
+    code = ctypes.c_char.from_buffer(buf)
+    ctypes.CFUNCTYPE(None)(ctypes.addressof(code))()
+try:
+    module = FitnessModule.load(sys.argv[3].encode(), cache_dir=Path(sys.argv[4]))
+except HostFloatModeChanged as e:
+    print(type(e).__name__)
+else:
+    print("loaded")
+    if sys.argv[1] != "flush":
+        print(module.score(b"{}"))
+"""
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86-64 machine code")
+def test_a_module_is_not_compiled_under_flush_to_zero(tmp_path: Path) -> None:
+    """Cranelift folds constant float arithmetic at compile time, in the compiling thread's mode:
+    compiled under flush-to-zero, this module's (2**-1022 * 0.5) * 2**1000 became 0.0, and the
+    cache served that code to the next process, whose own mode was the default."""
+    cache_dir = tmp_path / "cache"
+
+    def run(*args: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", COMPILE_SCRIPT, *args, CONSTANT_SUBNORMAL, str(cache_dir)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert run("flush", SET_FLUSH_TO_ZERO.replace(" ", "")) == ["HostFloatModeChanged"]
+    assert list(cache_dir.rglob("*.cwasm")) == []
+    assert run("default", "") == ["loaded", repr(2.0**-23)]
+    assert len(list(cache_dir.rglob("*.cwasm"))) == 1
