@@ -10,7 +10,7 @@ Only those thoughts are read, each once, from the trees of the commits being mer
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import pygit2
 
@@ -112,15 +112,26 @@ class EnvelopeReader:
     """Reads the envelopes a merge needs from the trees it is given, each thought once.
 
     ``strict``: a thought found in none of the trees is :class:`ThoughtNotFound` (the git merge
-    driver, which is handed manifests and must find their thoughts); otherwise it is taken as a
+    driver, which is handed manifests and must find their thoughts), and so is one that only
+    the trees of ``more`` hold, unless it is a note; otherwise it is taken as a
     thought of its own when only theirs holds it (the merge then refuses to take it, unread),
     and is :class:`ThoughtUnreadable` when the base or ours holds it: those trees are this
     store's own, and a lost envelope there let a thought forgotten on one side come back shared.
     """
 
-    def __init__(self, repo: pygit2.Repository, *, strict: bool = False) -> None:
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        *,
+        strict: bool = False,
+        more: Iterator[pygit2.Tree] | None = None,
+    ) -> None:
         self._repo = repo
         self._strict = strict
+        # More trees to look in, taken one at a time only for a thought none of the others
+        # holds, and only for a note: bytes that hash to its name are its bytes wherever they
+        # are, but a private thought found only there is still not found (see gitdriver).
+        self._more = more
         self._dirs: list[pygit2.Tree] = []
         self._seen_dirs: set[pygit2.Oid] = set()
         self._known: dict[CID, Envelope | None] = {}
@@ -162,8 +173,29 @@ class EnvelopeReader:
         return found
 
     def _read(self, cid: CID) -> Envelope | None:
+        data = self._bytes(cid, self._dirs)
+        if data is not None:
+            return envelope_of(data)
+        while self._more is not None:
+            tree = next(self._more, None)
+            if tree is None:
+                self._more = None
+                break
+            known = len(self._dirs)
+            self.add(tree)
+            data = self._bytes(cid, self._dirs[known:])
+            if data is not None:
+                if envelope_of(data) is None:
+                    return None  # a note
+                break
+        if self._strict:
+            raise ThoughtNotFound(cid)
+        self._unread.add(cid)
+        return None
+
+    def _bytes(self, cid: CID, dirs: Iterable[pygit2.Tree]) -> bytes | None:
         name = str(cid)
-        for sub in self._dirs:
+        for sub in dirs:
             if name not in sub:
                 continue
             entry = sub[name]
@@ -179,8 +211,5 @@ class EnvelopeReader:
                 # came back. Any other tree's verified bytes are the same bytes; reading the
                 # state says what is wrong with these.
                 continue
-            return envelope_of(data)
-        if self._strict:
-            raise ThoughtNotFound(cid)
-        self._unread.add(cid)
+            return data
         return None

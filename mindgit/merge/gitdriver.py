@@ -29,7 +29,8 @@ conflict and nothing is lost. The rule needs to know which private thoughts are 
 shared (``mindgit.merge.envelopes``): the driver reads the thoughts the three manifests do not
 all list from the commits git is merging (``HEAD``, the ``GITHEAD_<id>`` heads ``git merge``
 names in the environment, ``MERGE_HEAD``, ``CHERRY_PICK_HEAD``, ``REBASE_HEAD``, and their merge
-bases), and fails, leaving a conflict, when one is in none of them.
+bases), and fails, leaving a conflict, when one is in none of them (unless it is a note found
+in a few more commits: :func:`_more_trees`, for a rebase, a cherry-pick or a revert).
 
 ``blocks/`` and ``thoughts/`` need one more step: git's tree merge keeps the losing side's block
 of a memory or data conflict, drops a block that one side stopped using even when the merged
@@ -331,10 +332,59 @@ def _envelopes(
     if old == ours.thoughts == theirs.thoughts:
         return {}
     repo = open_repository(repo_dir)
-    reader = EnvelopeReader(repo, strict=True)
+    reader = EnvelopeReader(repo, strict=True, more=_more_trees(repo))
     for commit in _merging_commits(repo):
         reader.add(layout.commit_tree(repo, commit))
     return reader.for_merge(base, ours, theirs)
+
+
+# HEAD's ancestors (first parents) the driver looks through for a thought no commit being
+# merged holds, at most.
+_MAX_ANCESTORS = 256
+
+
+def _more_trees(repo: pygit2.Repository) -> Iterator[pygit2.Tree]:
+    """Where else a note may be, for the driver to look when no commit being merged holds it:
+    git names no commit to the driver in a cherry-pick, a revert or a rebase, and a note the
+    picked commit adds (or the one a reverted forget removed) was in none of them. The commit
+    the sequencer picks and its parents, the tips of the branches, remote-tracking branches and
+    tags (what is picked is mostly on one), then HEAD's ancestors. Any bytes found are checked
+    to hash to the thought's name; a private thought found only here is not taken (reading
+    it, a replay made no conflict where its tree keeps an envelope the merge dropped, which
+    only a merge's hook tidies)."""
+    tips: list[pygit2.Oid] = []
+    picking = _picking(repo)
+    if picking is not None:
+        try:
+            picked = as_commit(repo.get(picking))
+        except (ValueError, pygit2.GitError):
+            picked = None
+        if picked is not None:
+            tips += [picked.id, *picked.parent_ids]
+    for name in ("ORIG_HEAD", *sorted(repo.references)):
+        if name != "ORIG_HEAD" and not name.startswith(
+            ("refs/heads/", "refs/remotes/", "refs/tags/")
+        ):
+            continue
+        try:
+            tips.append(repo.lookup_reference(name).peel(pygit2.Commit).id)
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+    commits: list[pygit2.Oid] = list(dict.fromkeys(tips))
+    if not repo.head_is_unborn:
+        walker = repo.walk(repo.head.target, pygit2.enums.SortMode.NONE)
+        walker.simplify_first_parent()
+        for i, commit in enumerate(walker):
+            if i >= _MAX_ANCESTORS:
+                break
+            commits.append(commit.id)
+    for oid in commits:
+        try:
+            found = as_commit(repo.get(oid))
+            if found is not None:
+                yield layout.commit_tree(repo, found)
+        except (MindgitError, ValueError, pygit2.GitError):
+            continue
 
 
 def _merging_commits(repo: pygit2.Repository) -> list[pygit2.Commit]:
@@ -381,6 +431,37 @@ def _merging_commits(repo: pygit2.Repository) -> list[pygit2.Commit]:
                     commits[base.id] = base
                     todo.append(base.id)
     return list(commits.values())
+
+
+def _picking(repo: pygit2.Repository) -> str | None:
+    """The commit the sequencer is picking (or reverting) now, as its files name it: the last
+    command done of a rebase (``rebase-merge/done``), the first to do of a cherry-pick or revert
+    of several commits (``sequencer/todo``). git writes CHERRY_PICK_HEAD and REBASE_HEAD only
+    after the merge, when it stops, so the driver found the picked commit nowhere, and a rebase
+    of a branch that added a note stopped on a conflict in manifest.json."""
+    git_dir = Path(repo.path)
+    for path, last in (
+        (git_dir / "rebase-merge" / "done", True),
+        (git_dir / "sequencer" / "todo", False),
+    ):
+        try:
+            lines = path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        commands = [line.split() for line in lines if line.strip() and not line.startswith("#")]
+        if not commands:
+            continue
+        words = commands[-1] if last else commands[0]
+        if words[0] not in _PICKS:
+            continue
+        for word in words[1:]:
+            if not word.startswith("-"):
+                return word
+    return None
+
+
+# The sequencer's commands that merge a commit's change through the driver (long and short).
+_PICKS = frozenset({"pick", "p", "revert", "edit", "e", "reword", "r", "fixup", "f", "squash", "s"})
 
 
 def driver_command(command: str | None = None, *, virtual_base: bool = False) -> str:

@@ -1,0 +1,95 @@
+"""Review M: `git rebase`, `git cherry-pick` and `git revert` through the driver find the thoughts
+the replayed commit brings.
+
+git names no commit to the driver there, and writes CHERRY_PICK_HEAD or REBASE_HEAD only after
+the merge (when it stops), so a thought the picked commit adds was in none of the commits the
+driver read: a plain rebase of a branch that added a note onto a diverged main, a cherry-pick of
+a `think` commit, a revert of a `forget`, each stopped with a conflict in manifest.json ("cannot
+tell whether it is a private thought shared on one side").
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from mindgit.store.genome import Gene
+from mindgit.store.repository import Store
+from tests.conftest import git
+from tests.merge.test_gitdriver import USER, clone
+
+
+def run_git(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *USER, *args], cwd=work, capture_output=True, text=True)
+
+
+def manifest(work: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((work / "manifest.json").read_text())
+    return data
+
+
+def thoughts(work: Path) -> set[str]:
+    listed = manifest(work)["thoughts"]
+    assert isinstance(listed, list)
+    return {t["/"] for t in listed}
+
+
+def gene(work: Path, name: str) -> object:
+    genome = manifest(work)["genome"]
+    assert isinstance(genome, dict)
+    return genome[name]["value"]
+
+
+def a(value: float) -> Gene:
+    return Gene.make("a", "float", value)
+
+
+def test_a_rebase_of_notes_onto_a_diverged_main_goes_through(store: Store, tmp_path: Path) -> None:
+    store.set_genes([a(1.0)])
+    store.fork("feat", switch=False)
+    _, one = store.think("idea one", experiment="feat")
+    _, two = store.think("idea two", experiment="feat")
+    store.set_genes([a(2.0)])
+    work = clone(store, tmp_path / "work")
+    git("-C", str(work), "checkout", "-q", "-b", "feat", "origin/feat")
+
+    proc = run_git(work, "rebase", "origin/main")
+
+    assert proc.returncode == 0, proc.stderr
+    assert thoughts(work) == {str(one), str(two)}
+    assert gene(work, "a") == 2
+    assert git("-C", str(work), "status", "--porcelain") == ""
+
+
+def test_cherry_picks_of_think_commits_go_through(store: Store, tmp_path: Path) -> None:
+    store.set_genes([a(1.0)])
+    store.fork("feat", switch=False)
+    first, one = store.think("idea one", experiment="feat")
+    second, two = store.think("idea two", experiment="feat")
+    third, three = store.think("idea three", experiment="feat")
+    store.set_genes([a(2.0)])
+    work = clone(store, tmp_path / "work")
+
+    proc = run_git(work, "cherry-pick", first.id)  # one commit: no sequencer file names it
+    assert proc.returncode == 0, proc.stderr
+    assert thoughts(work) == {str(one)}
+    proc = run_git(work, "cherry-pick", second.id, third.id)  # several: sequencer/todo does
+    assert proc.returncode == 0, proc.stderr
+    assert thoughts(work) == {str(one), str(two), str(three)}
+    assert gene(work, "a") == 2
+
+
+def test_a_revert_of_a_forget_brings_the_thought_back(store: Store, tmp_path: Path) -> None:
+    store.set_genes([a(1.0)])
+    _, note = store.think("note")
+    forget = store.forget(note)
+    store.set_genes([a(2.0)])
+    work = clone(store, tmp_path / "work")
+
+    proc = run_git(work, "revert", "--no-edit", forget.id)
+
+    assert proc.returncode == 0, proc.stderr
+    assert thoughts(work) == {str(note)}
+    assert gene(work, "a") == 2
+    assert (work / "thoughts" / str(note)).is_file()
