@@ -332,7 +332,11 @@ def _envelopes(
     if old == ours.thoughts == theirs.thoughts:
         return {}
     repo = open_repository(repo_dir)
-    reader = EnvelopeReader(repo, strict=True, more=_more_trees(repo))
+    # `git merge` names its heads (GITHEAD_<id>): the commits being merged are known, and a
+    # thought none of them holds is not looked for elsewhere (theirs' junk under its name,
+    # which git's tree merge takes, stops the merge as before).
+    merging = any(name.startswith("GITHEAD_") for name in os.environ)
+    reader = EnvelopeReader(repo, strict=True, more=None if merging else _more_trees(repo))
     for commit in _merging_commits(repo):
         reader.add(layout.commit_tree(repo, commit))
     return reader.for_merge(base, ours, theirs)

@@ -93,3 +93,32 @@ def test_a_revert_of_a_forget_brings_the_thought_back(store: Store, tmp_path: Pa
     assert thoughts(work) == {str(note)}
     assert gene(work, "a") == 2
     assert (work / "thoughts" / str(note)).is_file()
+
+
+def test_git_merge_does_not_look_past_the_commits_it_merges(store: Store, tmp_path: Path) -> None:
+    """`git merge` names its heads: theirs' junk under the name of a note another branch holds
+    as it should be still stops the merge (git's tree merge would take the junk)."""
+    from mindgit.store import layout
+    from mindgit.store.state import make_thought
+    from tests.merge.test_gitdriver import git_merge
+    from tests.merge.test_private_merge_hostile import commit_tree
+
+    store.set_genes([a(1.0)])
+    store.fork("other", switch=False)
+    store.fork("keeper", switch=False)
+    note = make_thought("what the name says")
+    store.think("what the name says", experiment="keeper")  # a good copy on another branch
+    store.set_genes([a(2.0)])
+    snap = store.snapshot(store.head("other"))
+    state = snap.state.with_thoughts(snap.state.thoughts | {note.cid})
+    tree, manifest = layout.write_state(store.repo, state, {note.cid: b"junk"}, snap.tree)
+    commit_tree(store, "other", tree, manifest.cid)
+    work = clone(store, tmp_path / "work")
+    head = git("-C", str(work), "rev-parse", "HEAD")
+
+    proc = git_merge(work, "origin/other")
+
+    assert proc.returncode != 0
+    assert f"thought {note.cid} is in none of the commits being merged" in proc.stderr
+    git("-C", str(work), "merge", "--abort")
+    assert git("-C", str(work), "rev-parse", "HEAD") == head
