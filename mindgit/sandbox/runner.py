@@ -106,11 +106,12 @@ def compile_module(
         cached = cache.load(path, eng)
         if cached is not None:
             return cached
-    binary = _to_binary(wasm)
     # Cranelift folds a module's constant float arithmetic while compiling, in the FPU mode of
     # the compiling thread: code compiled under flush-to-zero computes 0 where a subnormal is due,
-    # for good, and the cache would hand that code to every later process.
+    # for good, and the cache would hand that code to every later process. (WAT's decimal float
+    # literals are read in that mode too.)
     _check_float_mode()
+    binary = _to_binary(wasm)
     try:
         module = wasmtime.Module(eng, binary)
     except wasmtime.WasmtimeError as exc:
