@@ -483,12 +483,12 @@ def _parse_line(
     if not rest or rest.startswith("#"):
         return None
     principals, rest = _take_principals(rest)
-    token = rest.split(None, 1)[0] if rest.split() else ""
+    token = _words(rest, 1)[0] if rest else ""
     options: list[tuple[str, str | None]] = []
     if token and not _is_key_type(token):
         options_text, rest = _take_options(rest)
         options = _parse_options(options_text)
-    fields = rest.split(None, 2)
+    fields = _words(rest, 2)
     if not fields:
         raise _LineError("no key after the principals")
     key_type = fields[0]
@@ -530,21 +530,37 @@ def _parse_line(
     return _Line(text, key.raw, True, TrustedNode(name, key, heads))
 
 
+# The characters ssh-keygen ends a field of the line with: the principals with any of these, the
+# options and the key's parts with a space or a tab only. Python's str.split() also splits on
+# \v, \f, \x1c-\x1f, no-break and other Unicode spaces: a line such as "alice\xa0ssh-ed25519
+# AAAA..." gave mindgit a key on which ssh-keygen, and so git, sees none.
+_PRINCIPALS_END = " \t\r"
+_PRINCIPALS_SEP = re.compile(r"[ \t\r]+")
+_FIELD_SEP = re.compile(r"[ \t]+")
+
+
+def _words(text: str, maxsplit: int) -> list[str]:
+    """``text`` split as ssh-keygen splits a key's fields (on spaces and tabs), at most
+    ``maxsplit`` times; [] for a blank text."""
+    text = text.strip(" \t")
+    return _FIELD_SEP.split(text, maxsplit) if text else []
+
+
 def _take_principals(rest: str) -> tuple[list[str], str]:
     if rest.startswith('"'):
         end = rest.find('"', 1)
         if end < 0:
             raise _LineError("unterminated quote in the principals")
         field, rest = rest[1:end], rest[end + 1 :]
-        if rest and not rest[0].isspace():
+        if rest and rest[0] not in _PRINCIPALS_END:
             raise _LineError("text directly after the quoted principals")
     else:
-        parts = rest.split(None, 1)
+        parts = _PRINCIPALS_SEP.split(rest, 1)
         field, rest = parts[0], (parts[1] if len(parts) > 1 else "")
     principals = field.split(",")
     if not field or any(not p for p in principals):
         raise _LineError("empty principal")
-    return principals, rest.lstrip(" \t")
+    return principals, rest.lstrip(_PRINCIPALS_END)
 
 
 def _take_options(rest: str) -> tuple[str, str]:
@@ -552,7 +568,7 @@ def _take_options(rest: str) -> tuple[str, str]:
     for i, c in enumerate(rest):
         if c == '"':
             quoted = not quoted
-        elif c.isspace() and not quoted:
+        elif c in " \t" and not quoted:
             return rest[:i], rest[i:].lstrip(" \t")
     if quoted:
         raise _LineError("unterminated quote in the options")

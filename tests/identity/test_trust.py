@@ -425,13 +425,29 @@ def _ssh_keygen_trusts(tmp_path: Path, path: Path) -> bool:
         (f'alice valid-after="20000101",valid-after="20000101" {A.openssh}', "given twice"),
         (f"alice {A.openssh}=", "canonical base64"),
         (f"alice\0 {A.openssh}", "no key"),
+        (f"alice\xa0{A.openssh}", None),
+        (f"alice\x0b{A.openssh}", None),
+        (f"alice\u2028{A.openssh}", None),
+        ("alice ssh-ed25519\x0c" + A.openssh.split()[1], None),
+        (f'alice namespaces="git"\x1f{A.openssh}', None),
     ],
-    ids=["namespaces twice", "valid-after twice", "padding too many", "NUL in principal"],
+    ids=[
+        "namespaces twice",
+        "valid-after twice",
+        "padding too many",
+        "NUL in principal",
+        "no-break space after the principal",
+        "vertical tab after the principal",
+        "line separator after the principal",
+        "form feed inside the key",
+        "unit separator after the options",
+    ],
 )
 def test_a_line_ssh_keygen_refuses_is_not_trusted(
-    tmp_path: Path, store: TrustStore, line: str, reason: str
+    tmp_path: Path, store: TrustStore, line: str, reason: str | None
 ) -> None:
-    # mindgit trusted A on each of these lines; ssh-keygen refuses them, so git did not.
+    # mindgit trusted A on each of these lines; ssh-keygen refuses them, so git did not. (It
+    # splits a line on spaces and tabs only, where Python's str.split() splits on any space.)
     write(store, line)
     assert not _ssh_keygen_trusts(tmp_path, store.path)
     with pytest.raises(TrustFileCorrupt, match=reason):
@@ -441,7 +457,7 @@ def test_a_line_ssh_keygen_refuses_is_not_trusted(
 def test_a_line_is_read_up_to_a_nul_as_ssh_keygen_reads_it(
     tmp_path: Path, store: TrustStore
 ) -> None:
-    write(store, f"alice {A.openssh}\0 anything", f"# a comment\0{B.openssh}")
+    write(store, f"alice\r{A.openssh}\0 anything", f"# a comment\0{B.openssh}")
     assert _ssh_keygen_trusts(tmp_path, store.path)
     assert store.find(A) == TrustedNode("alice", A) and store.find(B) is None
     before = store.path.read_bytes()
