@@ -16,6 +16,7 @@ import itertools
 import os
 import re
 import shlex
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -234,6 +235,14 @@ _HEX40 = re.compile(r"[0-9a-f]{40}")
 _SHORT_ID = re.compile(r"[0-9a-fA-F]{4,39}")
 
 
+def _count(digits: str) -> int:
+    """A step's count as typed (``~N``, ``^N``; none is 1), at most sys.maxsize: no history
+    is longer, and no commit has more parents. Past it itertools.repeat raised OverflowError,
+    and int() refuses over 4,300 digits (ValueError): internal errors, exit 3."""
+    digits = digits.lstrip("0") or ("0" if digits else "1")
+    return int(digits) if len(digits) < 19 else sys.maxsize
+
+
 def unreadable_on_the_way(
     repo: pygit2.Repository, gitdir: Path, rev: str
 ) -> tuple[str, str | None] | None:
@@ -269,7 +278,7 @@ def unreadable_on_the_way(
     parents = (
         i
         for op, count in _STEP.findall(steps)
-        for i in (itertools.repeat(1, int(count or 1)) if op == "~" else [int(count or 1)])
+        for i in (itertools.repeat(1, _count(count)) if op == "~" else [_count(count)])
         if i
     )
     at: str = oid
