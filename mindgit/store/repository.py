@@ -380,7 +380,8 @@ class NotACommit(MindgitError):
     def __init__(self, rev: str, kind: str) -> None:
         super().__init__(f"{quoted(rev)} names a {kind}, not a commit (a state is a commit)")
         self.rev = rev
-        self.kind = kind
+        # Not `kind`: the CLI reports an error's `kind` as its type (--json's "type": "blob").
+        self.object_type = kind
 
 
 class ExperimentExists(MindgitError):
