@@ -1,5 +1,6 @@
-"""Review S: hostile modules whose own names ended up in error messages whole; a process stack
-smaller than the wasm stack."""
+"""Review S: a module's own names in error messages; a process stack smaller than the wasm stack;
+NaN bits; ints past f64 in a batch; the table count; the host thread's floating-point mode (flush
+to zero, rounding, traps) at evaluation and at compile time."""
 
 from __future__ import annotations
 
