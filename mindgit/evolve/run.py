@@ -922,6 +922,10 @@ def _commit_result(
     store: Store, plan: _Plan, values: Values, score: float | None, generation: int
 ) -> tuple[str | None, str]:
     info = plan.info
+    # The key is read again: one rotated while the run went on is retired, and a result it
+    # signed would be refused by verify and by every peer (the writer stops on a rotation it
+    # sees; one that ends after the last generation was written is only seen here).
+    store.forget_key()
     state = plan.codec.to_state(values)
     blocks = dict(layout.read_thoughts(store.repo, plan.start_tree, state.thoughts))
     blocks.update(layout.read_blocks(store.repo, plan.start_tree, state.blocks))

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.identity.keys import NodeKey
+from mindgit.errors import MindgitError
+from mindgit.identity.keys import DID_PREFIX, NodeKey
 from mindgit.identity.sshsig import sign
 from mindgit.procs import dying_with_parent
 from mindgit.store.generation import (
@@ -46,9 +47,12 @@ from mindgit.store.packs import (
     object_header,
     tree_bytes,
 )
-from mindgit.store.refs import update_ref
-from mindgit.store.repository import RotationUnfinished, Store
+from mindgit.store.refs import delete_ref, update_ref
+from mindgit.store.repository import MINDGIT_DIR, Store
 
+# Where a key rotation keeps the key it retires (mindgit.store.rotations.RETIRED_DIR, not
+# imported: that module costs ~30 ms to load, on every run's start).
+_RETIRED_DIR = "retired"
 _STORED_HEAD = struct.Struct("<BHH")
 # Each write adds a pack, and packs slow down whoever reads the store, a peer's fetch most: on
 # the development VM a fetch of a run's store took 1.0 s with its 62 packs against 0.24 s once
@@ -192,6 +196,27 @@ def _write_file(directory: Path, final: Path, parts: Sequence[bytes], fsync: boo
         raise
 
 
+class KeyRotatedDuringRun(MindgitError):
+    """A key rotation started while the run was written: nothing more is signed with the key
+    it retires (the rotation names the old key's history when it starts, and peers and
+    ``verify`` refuse that key's signature on anything after it)."""
+
+    def __init__(self, run_id: str, kept: int) -> None:
+        if kept < 0:
+            kept_text, then = "no generation of it is kept", "start it again"
+        else:
+            kept_text = f"generations up to {kept} are kept"
+            then = f"`mindgit evolve --resume {run_id}` continues it"
+        super().__init__(
+            f"a key rotation started while run {run_id} was written; {kept_text}, and nothing "
+            "after them is signed with the retiring key",
+            hint="once the rotation has finished (`mindgit keys rotate` run again finishes one "
+            f"that was interrupted), {then}",
+        )
+        self.run_id = run_id
+        self.kept = kept
+
+
 @dataclass(frozen=True, slots=True)
 class StagedGeneration:
     """One generation, ready to write: its ``generation.json``, the blob id of every state it
@@ -237,9 +262,18 @@ class GenerationWriter:
         # Read once: the store's name is a config lookup, which costs as much as a manifest.
         self._who = f"{store.name} <{store.public_key.did}>"
         self._key = store.signing_key
-        # Looked at before each batch (one stat): a rotation started while the run goes on
-        # would retire this key under the generations still to come.
+        # Looked at before each batch and after its ref moved (a stat or two): a rotation
+        # started while the run goes on retires this key, and a generation it signs after the
+        # rotation named the old key's history fails verify here and at every peer. The
+        # rotation's pending key is there while it runs, the retired copy of this key from
+        # then on.
         self._pending = store.pending_key_path
+        self._retired = (
+            store.path
+            / MINDGIT_DIR
+            / _RETIRED_DIR
+            / (self._key.public.did.removeprefix(DID_PREFIX) + ".key")
+        )
         self._packs = 0  # written since the last merge was started
         self._merging: subprocess.Popen[bytes] | None = None
         self._can_merge = True
@@ -247,9 +281,14 @@ class GenerationWriter:
     def write(self, batch: Sequence[StagedGeneration]) -> list[str]:
         """Persist consecutive generations: their objects as one pack, then one signed commit
         each, then the run ref moves once, by compare-and-swap (``RefMoved`` if someone else
-        moved it). Returns the commit ids."""
-        if self._pending.exists():
-            raise RotationUnfinished(self._pending)
+        moved it). Returns the commit ids.
+
+        A key rotation seen before the batch stops the run there; one seen once the ref has
+        moved moves it back (:class:`KeyRotatedDuringRun`): the rotation may have named the
+        old key's history before those commits, and a resumed run breeds them again, the
+        same, under the new key."""
+        if self._rotating():
+            raise KeyRotatedDuringRun(self.info.run_id, batch[0].generation - 1 if batch else -1)
         objects: list[tuple[int, bytes, bytes]] = []
         commits: list[str] = []
         parent = self.tip if self.tip is not None else self.info.start_commit
@@ -273,8 +312,30 @@ class GenerationWriter:
                 message=message,
                 committer=self._who,
             )
+            if self._rotating():
+                self._move_back(commits[-1])
+                raise KeyRotatedDuringRun(self.info.run_id, batch[0].generation - 1)
             self.tip = commits[-1]
         return commits
+
+    def _rotating(self) -> bool:
+        """Whether a key rotation has started since the run took its key."""
+        return self._pending.exists() or self._retired.exists()
+
+    def _move_back(self, moved_to: str) -> None:
+        """The run ref back where this write found it (gone, for a run's first write)."""
+        ref = self.info.ref
+        if self.tip is None:
+            delete_ref(self._repo, ref, moved_to)
+        else:
+            update_ref(
+                self._repo,
+                ref,
+                self.tip,
+                moved_to,
+                message="evolve: key rotation started, generations signed by the old key undone",
+                committer=self._who,
+            )
 
     def close(self) -> None:
         """Wait for a merge of packs still under way: the collection ``evolve`` ends with must

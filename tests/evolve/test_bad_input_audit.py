@@ -429,7 +429,7 @@ def test_a_rotation_started_during_a_run_stops_it_before_the_next_generation(nod
         NodeKey.generate().save(pending, comment="alpha")
 
     params = RunParams(population=8, generations=40, seed=3)
-    with pytest.raises(PersistFailed, match="key rotation is unfinished"):
+    with pytest.raises(PersistFailed, match="a key rotation started while run"):
         start_run(node, "rastrigin", params, on_progress=rotate_once_written)
     pending.unlink()
     fsck(node.path)
