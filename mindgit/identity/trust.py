@@ -535,7 +535,7 @@ def _parse_line(
 # \v, \f, \x1c-\x1f, no-break and other Unicode spaces: a line such as "alice\xa0ssh-ed25519
 # AAAA..." gave mindgit a key on which ssh-keygen, and so git, sees none.
 _PRINCIPALS_END = " \t\r"
-_PRINCIPALS_SEP = re.compile(r"[ \t\r]+")
+_PRINCIPALS_STOP = re.compile(r'[ \t\r"]')
 _FIELD_SEP = re.compile(r"[ \t]+")
 
 
@@ -547,16 +547,22 @@ def _words(text: str, maxsplit: int) -> list[str]:
 
 
 def _take_principals(rest: str) -> tuple[list[str], str]:
-    if rest.startswith('"'):
-        end = rest.find('"', 1)
+    # As ssh-keygen (strdelimw) reads them: up to the first space, or, if a quote comes first,
+    # up to the next quote, the quote dropped: 'a"b c" KEY' is the principal "ab c", and
+    # 'a"b KEY' has no end (a quote only at the start was looked for: "a\"b" was a principal).
+    found = _PRINCIPALS_STOP.search(rest)
+    if found is None:
+        field, rest = rest, ""
+    elif found.group() == '"':
+        at = found.start()
+        end = rest.find('"', at + 1)
         if end < 0:
             raise _LineError("unterminated quote in the principals")
-        field, rest = rest[1:end], rest[end + 1 :]
+        field, rest = rest[:at] + rest[at + 1 : end], rest[end + 1 :]
         if rest and rest[0] not in _PRINCIPALS_END:
             raise _LineError("text directly after the quoted principals")
     else:
-        parts = _PRINCIPALS_SEP.split(rest, 1)
-        field, rest = parts[0], (parts[1] if len(parts) > 1 else "")
+        field, rest = rest[: found.start()], rest[found.start() :]
     principals = field.split(",")
     if not field or any(not p for p in principals):
         raise _LineError("empty principal")

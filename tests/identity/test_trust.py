@@ -430,6 +430,8 @@ def _ssh_keygen_trusts(tmp_path: Path, path: Path) -> bool:
         (f"alice\u2028{A.openssh}", None),
         ("alice ssh-ed25519\x0c" + A.openssh.split()[1], None),
         (f'alice namespaces="git"\x1f{A.openssh}', None),
+        (f'al"ice {A.openssh}', "unterminated quote"),
+        (f'alice" {A.openssh}', "unterminated quote"),
     ],
     ids=[
         "namespaces twice",
@@ -441,6 +443,8 @@ def _ssh_keygen_trusts(tmp_path: Path, path: Path) -> bool:
         "line separator after the principal",
         "form feed inside the key",
         "unit separator after the options",
+        "quote inside a principal",
+        "quote after a principal",
     ],
 )
 def test_a_line_ssh_keygen_refuses_is_not_trusted(
@@ -452,6 +456,16 @@ def test_a_line_ssh_keygen_refuses_is_not_trusted(
     assert not _ssh_keygen_trusts(tmp_path, store.path)
     with pytest.raises(TrustFileCorrupt, match=reason):
         store.find(A)
+
+
+def test_a_quote_inside_the_principals_is_read_as_ssh_keygen_reads_it(
+    tmp_path: Path, store: TrustStore
+) -> None:
+    # ssh-keygen drops the quote and reads up to the next one: the principal "al ice".
+    write(store, f'al"  ice" {A.openssh}')
+    assert _ssh_keygen_trusts(tmp_path, store.path)
+    assert store.find(A) is not None
+    assert ok("ssh-keygen", "-Y", "match-principals", "-I", "al  ice", "-f", store.path)
 
 
 def test_a_line_is_read_up_to_a_nul_as_ssh_keygen_reads_it(
