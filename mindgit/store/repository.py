@@ -119,7 +119,7 @@ class StoreUnreadable(MindgitError):
 
     def __init__(self, path: Path, reason: str) -> None:
         hint = "repair or restore the file it names; `git fsck` in the store says more"
-        if _FORMAT_WORDS.match(reason.removeprefix(f"{path}: ")):
+        if _FORMAT_WORDS.match(reason.removeprefix(f"{path}: ").removeprefix(f"{path}/: ")):
             # libgit2 names no file for these: "repair the file it names" named nothing.
             hint = (
                 f"{path / 'config'} asks for a repository format libgit2 {pygit2.LIBGIT2_VERSION} "

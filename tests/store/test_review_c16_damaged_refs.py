@@ -10,6 +10,7 @@ line it was an "unknown experiment"."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -194,4 +195,23 @@ def test_a_store_of_a_newer_format_says_so(store: Store, mg: Mg, setting: str, s
         assert said in r.err
         assert f"(hint: {config} asks for a repository format libgit2" in r.err
         assert "the file it names" not in r.err
+    assert changes(before, snapshot(store.path)) == []
+
+
+def test_verify_trust_in_a_repository_of_a_newer_format_is_no_internal_error(
+    store: Store, mg: Mg, tmp_path: Path
+) -> None:
+    """`verify --trust FILE` opens any git repository itself: one libgit2 refused was an
+    internal error (exit 3, GitError)."""
+    trust = tmp_path / "allowed_signers"
+    trust.write_bytes((store.path / "mindgit" / "allowed_signers").read_bytes())
+    config = store.path / "config"
+    text = config.read_text().replace("repositoryformatversion = 0", "repositoryformatversion = 5")
+    config.write_text(text)
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), "verify", "--trust", str(trust), "--json")
+    assert r.code == 1, r.err
+    assert "unsupported repository version 5" in r.err
+    assert f"(hint: {config} asks for a repository format libgit2" in r.err
+    assert json.loads(r.out)["type"] == "StoreUnreadable"
     assert changes(before, snapshot(store.path)) == []

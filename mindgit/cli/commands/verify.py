@@ -63,7 +63,7 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
 
     from mindgit.errors import UsageError
     from mindgit.identity.trust import TrustStore
-    from mindgit.store.repository import NotAStore
+    from mindgit.store.repository import NotAStore, StoreUnreadable
     from mindgit.sync import keychains
 
     if not trust_file.is_file():
@@ -72,7 +72,12 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     found = pygit2.discover_repository(str(where))
     if found is None:
         raise NotAStore(where.resolve())
-    repo = pygit2.Repository(found)
+    try:
+        repo = pygit2.Repository(found)
+    except pygit2.GitError as e:
+        # A repository of a format libgit2 does not read (extensions.*, a newer git's): as a
+        # store's open says it, not an internal error.
+        raise StoreUnreadable(Path(found), str(e).strip()) from None
     # The key chains the checkout holds (refs/keys/*) rotate the file's keys, as a gated
     # server's and a pull's do: a node's work after it rotated verifies with the file as it was.
     scratch = Path(ctx.with_resource(tempfile.TemporaryDirectory(prefix="mindgit-verify-")))
