@@ -130,23 +130,33 @@ class UnsafeCacheDir(SandboxError):
 
 
 class HostStackTooSmall(SandboxError):
-    """This process's own stack cannot hold the wasm stack ``Limits.stack_bytes`` allows.
+    """The calling thread's own stack cannot hold the wasm stack ``Limits.stack_bytes`` allows.
 
     wasmtime stops a module's recursion ``stack_bytes`` below where the call began, trusting the
-    thread's stack to go that deep: a smaller one (``ulimit -s``) would end the process with a
-    segmentation fault instead. Not an ``EvaluationError``: no module is at fault, and no
-    evaluation is tried.
+    thread's stack to go that deep: a smaller one (``ulimit -s`` for the main thread, its own
+    size for another) would end the process with a segmentation fault instead. Not an
+    ``EvaluationError``: no module is at fault, and no evaluation is tried. ``thread`` is True
+    when the stack is another thread's than the main one.
     """
 
-    def __init__(self, stack_bytes: int, available: int, needed: int) -> None:
+    def __init__(
+        self, stack_bytes: int, available: int, needed: int, *, thread: bool = False
+    ) -> None:
         self.stack_bytes = stack_bytes
         self.available = available
         self.needed = needed
+        self.thread = thread
+        whose = "this thread's stack is" if thread else "this process's stack is"
+        where = "" if thread else " (ulimit -s)"
         super().__init__(
-            f"this process's stack is {available} bytes (ulimit -s), too small for a fitness "
-            f"module's {stack_bytes}-byte wasm stack: running one needs at least {needed}",
-            hint=f"raise it (ulimit -s {-(-needed // 1024)}) or lower the stack limit "
-            "(mindgit config set stack SIZE)",
+            f"{whose} {available} bytes{where}, too small for a fitness module's {stack_bytes}-byte "
+            f"wasm stack: running one needs at least {needed}",
+            hint=(
+                "give the thread a larger stack (threading.stack_size) or lower the stack limit"
+                if thread
+                else f"raise it (ulimit -s {-(-needed // 1024)}) or lower the stack limit "
+                "(mindgit config set stack SIZE)"
+            ),
         )
 
 

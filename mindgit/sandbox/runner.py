@@ -45,11 +45,6 @@ from mindgit.sandbox.errors import (
 )
 from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, Limits
 
-try:
-    import resource
-except ImportError:  # not a Unix: no ulimit -s to check
-    resource = None  # type: ignore[assignment]
-
 T = TypeVar("T")
 
 _WASM_MAGIC = b"\0asm"
@@ -202,19 +197,88 @@ def _abort(caller: wasmtime.Caller, message: int, file: int, line: int, column: 
 _HOST_STACK_RESERVE = 256 << 10
 
 
-def _check_host_stack(stack_bytes: int) -> None:
-    """Refuse to run wasm on a main thread whose stack (``ulimit -s``) is smaller than the wasm
-    stack wasmtime will let a module use: past its end the process dies of SIGSEGV.
+def _thread_stack_reader() -> Callable[[], int | None] | None:
+    """A reader of the calling thread's stack size (``pthread_getattr_np``, Linux), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        this_thread = libc.pthread_self
+        get_attributes = libc.pthread_getattr_np
+        get_stack = libc.pthread_attr_getstack
+        destroy = libc.pthread_attr_destroy
+    except (AttributeError, OSError):
+        return None
+    this_thread.argtypes = []
+    this_thread.restype = ctypes.c_void_p  # pthread_t: an unsigned long (glibc), a pointer (musl)
+    get_attributes.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    get_stack.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.POINTER(ctypes.c_size_t),
+    ]
+    destroy.argtypes = [ctypes.c_void_p]
 
-    Another thread's stack size cannot be read portably; it is the caller's to give one large
-    enough (docs/fitness-abi.md).
+    def read() -> int | None:
+        attributes = ctypes.create_string_buffer(256)  # a pthread_attr_t is 56 or 64 bytes
+        if get_attributes(this_thread(), attributes) != 0:
+            return None
+        try:
+            base, size = ctypes.c_void_p(), ctypes.c_size_t()
+            if get_stack(attributes, ctypes.byref(base), ctypes.byref(size)) != 0:
+                return None
+            return size.value
+        finally:
+            destroy(attributes)
+
+    return read
+
+
+def _main_stack_reader() -> Callable[[], int | None] | None:
+    """A reader of the main thread's stack size (``ulimit -s``; None if unlimited), or None on a
+    system without one."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
+
+    def read() -> int | None:
+        soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
+        return None if soft == resource.RLIM_INFINITY else soft
+
+    return read
+
+
+_MAIN_STACK_SIZE = _main_stack_reader()
+_THREAD_STACK_SIZE = _thread_stack_reader()
+# Each thread's stack size, read once (it cannot change).
+_THREAD_STACKS = threading.local()
+
+
+def _check_host_stack(stack_bytes: int) -> None:
+    """Refuse to run wasm on a thread whose stack is smaller than the wasm stack wasmtime will
+    let a module use, and some: past its end the process dies of SIGSEGV.
+
+    The main thread's stack is ``ulimit -s``; another thread's is read where the system tells it
+    (Linux), else left to the caller (docs/fitness-abi.md).
     """
-    if resource is None or threading.current_thread() is not threading.main_thread():
-        return
-    available = resource.getrlimit(resource.RLIMIT_STACK)[0]
     needed = stack_bytes + _HOST_STACK_RESERVE
-    if available != resource.RLIM_INFINITY and available < needed:
-        raise HostStackTooSmall(stack_bytes, available, needed)
+    if threading.current_thread() is threading.main_thread():
+        # Read each time: the limit can be changed (setrlimit), and it bounds the main thread's
+        # growth when it is reached.
+        main = _MAIN_STACK_SIZE() if _MAIN_STACK_SIZE is not None else None
+        if main is not None and main < needed:
+            raise HostStackTooSmall(stack_bytes, main, needed)
+        return
+    if _THREAD_STACK_SIZE is None:
+        return
+    size: int | None
+    try:
+        size = _THREAD_STACKS.size
+    except AttributeError:
+        size = _THREAD_STACKS.size = _THREAD_STACK_SIZE()
+    if size is not None and size < needed:
+        raise HostStackTooSmall(stack_bytes, size, needed, thread=True)
 
 
 def _f64(bits: int) -> float:

@@ -383,3 +383,39 @@ def test_a_module_is_not_compiled_under_flush_to_zero(tmp_path: Path) -> None:
     assert list(cache_dir.rglob("*.cwasm")) == []
     assert run("default", "") == ["loaded", repr(2.0**-23)]
     assert len(list(cache_dir.rglob("*.cwasm"))) == 1
+
+
+THREAD_SCRIPT = """
+import sys, threading
+from mindgit.sandbox import FitnessModule, HostStackTooSmall, StackOverflow
+module = FitnessModule.load(open(sys.argv[1], 'rb').read())
+def score():
+    try:
+        module.score(b'{}')
+    except (HostStackTooSmall, StackOverflow) as e:
+        print(type(e).__name__, getattr(e, 'available', ''), getattr(e, 'thread', ''))
+threading.stack_size(int(sys.argv[2]))
+thread = threading.Thread(target=score)
+thread.start()
+thread.join()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pthread_getattr_np")
+def test_a_thread_whose_stack_is_smaller_than_the_wasm_stack_is_refused_not_a_crash() -> None:
+    """A thread of 256 KiB (or of 520 KiB: the wasm stack's 512 KiB and a little) recursing in
+    hostile/recursion.wat ended Python with SIGSEGV; the main thread's check did not cover it."""
+    for size, expected in [
+        (256 << 10, ["HostStackTooSmall", str(256 << 10), "True"]),
+        (520 << 10, ["HostStackTooSmall"]),
+        (1 << 20, ["StackOverflow"]),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-c", THREAD_SCRIPT, str(HOSTILE / "recursion.wat"), str(size)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (size, done.returncode, done.stderr)
+        assert done.stdout.split()[: len(expected)] == expected
