@@ -1051,7 +1051,23 @@ def open_store(path: Path | str | None = None) -> Store:
             return Store(Path(env))
         except NotAStore:
             raise NotAStore(Path(env), "env") from None
-    return Store(discover(Path.cwd()))
+    try:
+        here = Path.cwd()
+    except FileNotFoundError:
+        # Said as "No such file or directory" alone, naming nothing.
+        raise NoCurrentDirectory() from None
+    return Store(discover(here))
+
+
+class NoCurrentDirectory(MindgitError):
+    """The store is looked for from the current directory, which was removed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the current directory no longer exists (it was removed), so no store can be "
+            "found from it",
+            hint="cd into a store, or point at one with --store or MINDGIT_STORE",
+        )
 
 
 def init_store(path: Path | str, name: str, *, key_file: Path | str | None = None) -> Store:
