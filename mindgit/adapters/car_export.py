@@ -28,7 +28,7 @@ import pygit2
 from mindgit.adapters.car_history import naming_missing, read_tree, state_history
 from mindgit.errors import MindgitError
 from mindgit.ipld.car import write_car
-from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256, base32_decoded
+from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256, base32_decoded, shown_cid
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import read_ref
@@ -43,7 +43,7 @@ class BlockNotFound(MindgitError):
         self.reason = reason
         why = f": {reason}" if reason else ""
         super().__init__(
-            f"block {cid} is not in this store{why}",
+            f"block {shown_cid(cid)} is not in this store{why}",
             hint="`mindgit show --json` lists a state's CIDs; `mindgit import` brings in a CAR",
         )
 

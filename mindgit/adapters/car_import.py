@@ -39,7 +39,7 @@ from mindgit.adapters.car_spool import Spool
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
 from mindgit.ipld.car import CarBlockTooLarge, CarHeaderError, CarReader, CarTruncated
-from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256
+from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256, shown_cid
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
 from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, blob_tree, git_oid, tree_bytes
@@ -71,7 +71,7 @@ class CarRootError(CarImportError):
     def __init__(self, root: CID | None, problem: str) -> None:
         self.root = root
         self.problem = problem
-        what = "the CAR" if root is None else f"the CAR's root {root}"
+        what = "the CAR" if root is None else f"the CAR's root {shown_cid(root)}"
         super().__init__(
             f"{what} is not a mindgit state: {problem}",
             hint="mindgit imports CARs whose root is a state manifest or a history block "
@@ -86,7 +86,7 @@ class UnsupportedBlock(CarImportError):
         self.cid = cid
         self.problem = problem
         super().__init__(
-            f"block {cid}: {problem}",
+            f"block {shown_cid(cid)}: {problem}",
             hint="mindgit states are DAG-JSON blocks named by sha2-256 CIDv1; "
             "this CAR holds other data",
         )
@@ -98,9 +98,9 @@ class CarIncomplete(CarImportError):
     def __init__(self, cid: CID, linked_from: CID | None) -> None:
         self.cid = cid
         self.linked_from = linked_from
-        source = "the header's root" if linked_from is None else f"block {linked_from}"
+        source = "the header's root" if linked_from is None else f"block {shown_cid(linked_from)}"
         super().__init__(
-            f"block {cid}, linked from {source}, is missing from the CAR",
+            f"block {shown_cid(cid)}, linked from {source}, is missing from the CAR",
             hint="export the whole DAG (`ipfs dag export <root>` includes every linked block)",
         )
 
@@ -111,7 +111,7 @@ class CarInvalidState(CarImportError):
     def __init__(self, cid: CID, problem: str) -> None:
         self.cid = cid
         self.problem = problem
-        super().__init__(f"block {cid} is not a valid part of a state: {problem}")
+        super().__init__(f"block {shown_cid(cid)} is not a valid part of a state: {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +283,9 @@ def _absent(cid: CID, linked_from: CID | None) -> CarImportError:
     problem = _unsupported(cid)
     if problem is None or linked_from is None:
         return CarIncomplete(cid, linked_from)
-    return CarInvalidState(linked_from, f"it links {cid}, which mindgit cannot keep: {problem}")
+    return CarInvalidState(
+        linked_from, f"it links {shown_cid(cid)}, which mindgit cannot keep: {problem}"
+    )
 
 
 def _check(spool: Spool, root: CID) -> tuple[list[_Step], tuple[int, int]]:

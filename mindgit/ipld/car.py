@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagcbor
-from mindgit.ipld.cid import CID, DAG_PB, SHA2_256, InvalidCID
+from mindgit.ipld.cid import CID, DAG_PB, SHA2_256, InvalidCID, shown_cid
 from mindgit.ipld.varint import VarintError, VarintTruncated, encode_uvarint, read_uvarint
 
 CAR_VERSION = 1
@@ -63,7 +63,7 @@ class CarBlockTooLarge(CarError):
         self.cid = cid
         self.size = size
         self.limit = limit
-        what = "the header" if cid is None else f"block {cid}"
+        what = "the header" if cid is None else f"block {shown_cid(cid)}"
         if hint is None:
             hint = (
                 "raise max_block_size if the file is trusted"
@@ -259,7 +259,7 @@ class CarReader:
             size = length - len(cid.to_bytes())
             if size > self.max_block_size:
                 raise CarBlockTooLarge(cid, size, self.max_block_size, offset=start)
-            data = self._read_exact(size, f"block {cid}")
+            data = self._read_exact(size, f"block {shown_cid(cid)}")
             if self.verify:
                 cid.verify(data)
             yield cid, data
