@@ -117,7 +117,16 @@ class InvalidBatch(SandboxError):
         super().__init__(f"invalid fitness batch: {detail}")
 
 
-class UnsafeCacheDir(SandboxError):
+class HostUnfit(SandboxError):
+    """This process cannot run or compile fitness modules faithfully; no module is at fault.
+
+    Whoever checks modules (verify, a pull's gate, ``verify --recompute``) lets it through as
+    the command's own error rather than refusing the module, or the claim, it met it on: a
+    peer's commit is not refused, nor a claim called unverifiable, for this machine's state.
+    """
+
+
+class UnsafeCacheDir(HostUnfit):
     """The compiled-module cache directory is not private to this user."""
 
     def __init__(self, path: str, detail: str) -> None:
@@ -129,7 +138,7 @@ class UnsafeCacheDir(SandboxError):
         )
 
 
-class HostStackTooSmall(SandboxError):
+class HostStackTooSmall(HostUnfit):
     """The calling thread's own stack cannot hold the wasm stack ``Limits.stack_bytes`` allows.
 
     wasmtime stops a module's recursion ``stack_bytes`` below where the call began, trusting the
@@ -160,7 +169,7 @@ class HostStackTooSmall(SandboxError):
         )
 
 
-class HostFloatModeChanged(SandboxError):
+class HostFloatModeChanged(HostUnfit):
     """This thread's floating-point mode is not IEEE 754's default, so wasm computes other bits.
 
     Compiled wasm runs on the CPU's floating-point unit as the host left it: a library built

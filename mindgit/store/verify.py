@@ -1077,10 +1077,12 @@ def _module_refusal(
 
 def _load_refusal(wasm: bytes) -> str | None:
     """Why the sandbox refuses to load ``wasm`` (under the default limits), or None."""
-    from mindgit.sandbox import FitnessModule
+    from mindgit.sandbox import FitnessModule, HostUnfit
 
     try:
         FitnessModule.load(wasm)
+    except HostUnfit:
+        raise  # this process's state, not the module's fault: the check fails whole
     except MindgitError as e:
         return f"the fitness module is refused by the sandbox: {e}"
     return None

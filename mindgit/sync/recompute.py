@@ -34,6 +34,7 @@ from mindgit.sandbox import (
     ENTRY_FITNESS,
     FitnessFailure,
     FitnessModule,
+    HostUnfit,
     Limits,
     SandboxError,
     genome_vector,
@@ -253,6 +254,8 @@ class Recomputer:
             return self._result(claim)
         except _Unverifiable as e:
             return [ClaimProblem(claim.commit, f"cannot be re-checked: {e}")]
+        except HostUnfit:
+            raise  # this machine's state (a shared cache, the FPU mode): every claim would say it
         except MindgitError as e:
             # Content the verifier refuses too (a manifest that does not decode, say).
             return [ClaimProblem(claim.commit, f"cannot be re-checked: {e}")]
@@ -282,6 +285,8 @@ class Recomputer:
                 raise _Unverifiable(f"{MODULE_FILE} is not the module {info.module} run.json names")
             try:
                 module = FitnessModule.load(wasm, limits=key[1], cache_dir=self.cache_dir)
+            except HostUnfit:
+                raise
             except SandboxError as e:
                 raise _Unverifiable(f"module {info.module} does not load: {e}") from None
             self._modules[key] = module
