@@ -179,16 +179,54 @@ class StoreExists(MindgitError):
         self.path = path
 
 
+_HALF_MADE = "an init of it did not finish (was it killed?): remove it and run init again"
+# At most what an init killed before its last step (the ref) leaves: the first state's
+# tree and manifest and the first commit. Anything past it is a store's history.
+_INIT_OBJECTS = 3
+
+
 def _exists_hint(path: Path) -> str:
-    """What to do about ``path``: a store already, one an init left half made, or anything else."""
+    """What to do about ``path``: a store already, one an init left half made, a store that
+    cannot be opened as it is, or anything else."""
     try:
-        if (path / MINDGIT_DIR).is_dir():
-            if is_store(path) and (path / "refs" / "heads").is_dir() and Store(path).experiments():
-                return "it is a store already: use it with --store or MINDGIT_STORE"
-            return "an init of it did not finish (was it killed?): remove it and run init again"
+        if not (path / MINDGIT_DIR).is_dir():
+            return "give a new or empty directory"
+        if is_store(path) and (path / "refs" / "heads").is_dir() and Store(path).experiments():
+            return "it is a store already: use it with --store or MINDGIT_STORE"
     except (MindgitError, OSError, pygit2.GitError):
-        return "an init of it did not finish (was it killed?): remove it and run init again"
-    return "give a new or empty directory"
+        pass
+    if not _holds_history(path):
+        return _HALF_MADE
+    # A store whose HEAD, config or packed-refs is damaged was taken for a killed init, and
+    # its user told to remove it: its history and the node's key with it.
+    where = shlex.quote(str(path))
+    return (
+        "it holds a store's refs or history, which cannot be read as it is (a damaged or "
+        "missing HEAD, config or packed-refs?): do not remove it, it holds the node's key "
+        f"and its work; `git --git-dir {where} fsck` says what is wrong"
+    )
+
+
+def _holds_history(path: Path) -> bool:
+    """Whether ``path`` holds a ref, or more objects than a killed init writes (see
+    :func:`_exists_hint`); True when that cannot be told (nothing is to be removed then)."""
+    try:
+        if (path / "packed-refs").is_file() and (path / "packed-refs").stat().st_size:
+            return True
+        if any(files for _, _, files in os.walk(path / "refs")):
+            return True
+        objects = path / "objects"
+        if not objects.is_dir():
+            return False
+        if (objects / "pack").is_dir() and any((objects / "pack").iterdir()):
+            return True
+        loose = 0
+        for folder in objects.iterdir():
+            if len(folder.name) == 2 and folder.is_dir():
+                loose += sum(1 for _ in folder.iterdir())
+        return loose > _INIT_OBJECTS
+    except OSError:
+        return True
 
 
 class UnknownRef(MindgitError):
