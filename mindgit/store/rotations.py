@@ -11,6 +11,8 @@ verify and nothing it signs later does.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ ANNOUNCE_REF = "refs/keys/announce"
 PROOF_FILE = "proof.sig"
 RETIRED_DIR = "retired"
 TRUST_JOURNAL = "rotation-journal.json"
+ROTATE_LOCK = "rotate.lock"
 
 
 class UntrustedRotation(MindgitError):
@@ -64,6 +67,23 @@ class UntrustedRotation(MindgitError):
             f"refused key rotation {commit[:12]}: {reason}; nothing was changed",
             hint=f"if you know this node, trust its key first: mindgit trust add {old.did} --name <name>",
         )
+
+
+class RotationBusy(MindgitError):
+    def __init__(self) -> None:
+        super().__init__(
+            "another `mindgit keys rotate` is running in this store; nothing was changed",
+            hint="wait for it to finish: it gives this node its new key",
+        )
+
+
+class RotationNotStarted(MindgitError):
+    def __init__(self, lock: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot rotate this node's key: cannot open {lock}: {reason}; nothing was changed",
+            hint="a rotation writes into the store: run it as a user who may",
+        )
+        self.lock = lock
 
 
 class RotationTooLarge(MindgitError):
@@ -193,8 +213,36 @@ def rotate_key(store: Store) -> Rotation:
 
     The old key moves to ``mindgit/retired/`` and stays trusted as ``<name>.retired-<n>``; the
     new key becomes ``mindgit/node.key`` and is trusted under the node's name. Interrupted, it
-    can be run again and finishes the same rotation.
+    can be run again and finishes the same rotation. Raises :class:`RotationBusy` while another
+    process rotates this store's key.
     """
+    with _rotating(store):
+        # The key may have been read before another rotation ended: read it again.
+        store.forget_key()
+        return _rotate_key(store)
+
+
+@contextlib.contextmanager
+def _rotating(store: Store) -> Iterator[None]:
+    """Hold this store's rotation (an advisory lock the kernel drops when the process dies):
+    two rotations at once each saved a pending key and announced, leaving a store whose every
+    signature was refused as "a key rotation is unfinished", which no later rotation finished."""
+    path = store.path / MINDGIT_DIR / ROTATE_LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise RotationNotStarted(path, e.strerror or str(e)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RotationBusy() from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _rotate_key(store: Store) -> Rotation:
     _finish_trust_journal(store)
     old = store.key
     # Read before anything is written: a trust file that cannot be read must stop the rotation
