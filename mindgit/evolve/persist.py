@@ -24,6 +24,7 @@ parent (``PR_SET_PDEATHSIG`` on Linux; elsewhere it stops at the end of its inpu
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import itertools
 import mmap
@@ -100,6 +101,17 @@ class PersistFailed(MindgitError):
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
+
+
+def failure_text(e: BaseException) -> tuple[str, str | None]:
+    """What a writer's error says, and its hint: an OSError as the CLI says one ("No space
+    left on device: PATH"), not as its repr ("OSError: [Errno 28] No space left on device")."""
+    if isinstance(e, MindgitError):
+        return str(e), e.hint
+    if isinstance(e, OSError):
+        text = str(e.strerror or e)
+        return (f"{text}: {e.filename}" if e.filename else text), None
+    return f"{type(e).__name__}: {e}", None
 
 
 # A generation's states as the writer receives them: for each individual, where its state comes
@@ -299,7 +311,10 @@ class InlinePersister(Persister):
         self._records = RecordMaker(minimize)
 
     def submit(self, job: Job) -> None:
-        self.tip = self._writer.write([self._records(self._names(job))])[-1]
+        try:
+            self.tip = self._writer.write([self._records(self._names(job))])[-1]
+        except OSError as e:  # the world refused (a full disk): as the writer process says it
+            raise PersistFailed(*failure_text(e)) from None
         self.written = job[0]
 
     def close(self) -> None:
@@ -636,12 +651,8 @@ def _child(
         write_parts(status_fd, _frame(("done",)))
     except BaseException as e:
         code = 1
-        try:
-            hint = e.hint if isinstance(e, MindgitError) else None
-            text = str(e) if isinstance(e, MindgitError) else f"{type(e).__name__}: {e}"
-            write_parts(status_fd, _frame(("error", text, hint)))
-        except BaseException:
-            pass
+        with contextlib.suppress(BaseException):
+            write_parts(status_fd, _frame(("error", *failure_text(e))))
     finally:
         os._exit(code)
 

@@ -51,7 +51,7 @@ from mindgit.evolve.operators import (
     default_mutation_rate,
     initial_population,
 )
-from mindgit.evolve.persist import Persister, can_fork, make_persister
+from mindgit.evolve.persist import Persister, PersistFailed, can_fork, make_persister
 from mindgit.evolve.prng import Stream, stream_key
 from mindgit.evolve.runs import read_run
 from mindgit.evolve.writer import GenerationWriter
@@ -782,7 +782,23 @@ def _execute(
         persister = make_persister(
             lambda: make_writer(fork), plan.codec, info.params.minimize, fork=fork
         )
-        return _loop(store, plan, tip, persister, leader, on_progress, should_stop)
+        try:
+            return _loop(store, plan, tip, persister, leader, on_progress, should_stop)
+        except PersistFailed as e:
+            if e.hint is not None:  # the writer's own error says what to do
+                raise
+            # A full disk said only "OSError: [Errno 28] No space left on device": not which
+            # run, nor that it resumes from what was written.
+            kept = persister.written if persister.written >= 0 else None
+            if kept is None and tip is not None:
+                kept = tip.record.generation
+            raise PersistFailed(
+                f"run {info.run_id}: writing its generations failed: {e}",
+                hint="nothing of the run was written; start it again once that is mended"
+                if kept is None
+                else f"generations up to {kept} are kept; `mindgit evolve --resume "
+                f"{info.run_id}` continues the run once that is mended",
+            ) from None
 
 
 @contextmanager
