@@ -119,10 +119,37 @@ class Candidates:
         if self._vectors is None:
             raise ValueError("these candidates have no genome vectors")
         parts, dim = self._vectors
-        chunks: list[bytes] = []
-        for mask in masks:
-            chunks.extend([t if bit >= 0 and mask >> bit & 1 else o for o, t, bit in parts])
-        return b"".join(chunks), dim
+        if not masks:
+            return b"", dim
+        # The first candidate's vector is built whole; each other one is a copy of it with the
+        # conflicts where the two differ written over (one or two, for the flips of the greedy
+        # ascent). Building each whole, part by part, took 2.8 s a round for 2,000 conflicts.
+        first = masks[0]
+        reference = b"".join(t if bit >= 0 and first >> bit & 1 else o for o, t, bit in parts)
+        slots = self._slots(parts)
+        size = len(reference)
+        out = bytearray(reference * len(masks))
+        for row, mask in enumerate(masks):
+            start = row * size
+            differ = mask ^ first
+            while differ:
+                lowest = differ & -differ
+                at, ours, theirs = slots[lowest.bit_length() - 1]
+                value = theirs if mask & lowest else ours
+                out[start + at : start + at + len(value)] = value
+                differ ^= lowest
+        return bytes(out), dim
+
+    @staticmethod
+    def _slots(parts: Sequence[tuple[bytes, bytes, int]]) -> dict[int, tuple[int, bytes, bytes]]:
+        """Where each conflict's values sit in a vector: index -> (offset, ours, theirs)."""
+        slots: dict[int, tuple[int, bytes, bytes]] = {}
+        at = 0
+        for ours, theirs, bit in parts:
+            if bit >= 0:
+                slots[bit] = (at, ours, theirs)
+            at += len(ours)
+        return slots
 
     def _vector_parts(self) -> tuple[list[tuple[bytes, bytes, int]], int] | None:
         # A genome vector is each gene's values in gene-name order (docs/fitness-abi.md), so a
