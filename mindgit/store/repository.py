@@ -92,6 +92,23 @@ class NotAStore(MindgitError):
         except (OSError, ValueError):
             there = True  # unreadable, or a name no file can have: not said to be missing
         what = "is not a mindgit store" if there else "does not exist"
+        headless = _headless(path)
+        if headless is not None:
+            # A store whose HEAD was lost: "create one with mindgit init" led to init, over
+            # the store's history.
+            what = f"is a mindgit store whose HEAD file {headless}"
+            q = shlex.quote(str(path / "HEAD"))
+            message = f"{path} {what}: neither git nor mindgit can open it"
+            hint = (
+                ("set it aside, then " if headless == "is not a file" else "")
+                + "write it again, naming an experiment (`ls "
+                + f"{shlex.quote(str(path / 'refs'))}/heads`): "
+                + f"printf 'ref: refs/heads/main\\n' > {q}"
+            )
+            super().__init__(message, hint=hint)
+            self.path = path
+            self.how = how
+            return
         if how == "searched":
             message = f"{path} is not a mindgit store, nor is any directory above it"
             hint = (
@@ -112,6 +129,20 @@ class NotAStore(MindgitError):
 _FORMAT_WORDS = re.compile(
     r"unsupported repository version|unsupported extension name|unknown object format"
 )
+
+
+def _headless(path: Path) -> str | None:
+    """What is wrong with the HEAD of ``path`` when it is a store but for its HEAD ("is
+    missing", "is not a file"); None otherwise."""
+    try:
+        if not ((path / MINDGIT_DIR).is_dir() and (path / "objects").is_dir()):
+            return None
+        head = path / "HEAD"
+        if head.is_file():
+            return None
+        return "is not a file" if head.exists() or head.is_symlink() else "is missing"
+    except (OSError, ValueError):
+        return None
 
 
 class StoreUnreadable(MindgitError):
@@ -530,6 +561,8 @@ def discover(start: Path) -> Path:
     for d in (start, *start.parents):
         if is_store(d):
             return d
+        if _headless(d) is not None:
+            raise NotAStore(d, "searched")  # a store but for its HEAD: said so, not passed
     raise NotAStore(start, "searched")
 
 

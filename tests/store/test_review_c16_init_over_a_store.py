@@ -9,6 +9,7 @@ objects than a killed init writes is said to be one now."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,3 +69,30 @@ def test_a_killed_init_is_still_said_to_be_one(tmp_path: Path, mg: Mg) -> None:
         assert "an init of it did not finish (was it killed?): remove it" in r.err
     shutil.rmtree(made)
     assert mg("init", str(made), "--name", "again").code == 0
+
+
+@pytest.mark.parametrize("how", ["store", "env", "searched"])
+def test_a_store_that_lost_its_head_is_named_so(
+    store: Store, mg: Mg, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was "not a mindgit store", with the hint to create one with `mindgit init`."""
+    store.think("work worth keeping")
+    _lose_head(store.path)
+    before = snapshot(store.path)
+    monkeypatch.delenv("MINDGIT_STORE", raising=False)
+    if how == "store":
+        r = mg("--store", str(store.path), "log")
+    elif how == "env":
+        monkeypatch.setenv("MINDGIT_STORE", str(store.path))
+        r = mg("log")
+    else:
+        monkeypatch.chdir(store.path / "refs")
+        r = mg("log")
+    assert r.code == 1, r.err
+    assert "is a mindgit store whose HEAD file is missing" in r.err, r.err
+    assert "mindgit init" not in r.err
+    assert changes(before, snapshot(store.path)) == []
+    # The hint's command brings it back.
+    command = r.err.split("(`ls ")[1].split(": ", 1)[1].rstrip(")\n")
+    subprocess.run(["sh", "-c", command], check=True)
+    assert mg("--store", str(store.path), "log").code == 0
