@@ -727,7 +727,14 @@ def tidy_blocks(repo_dir: Path | None = None) -> TidyResult:
     # Index and work tree from the merge's tree to the tidy one, as a checkout moves them:
     # refused, with nothing changed, if a local change is in the way (a file removed here that
     # was edited was deleted with the edit); what else is staged or edited stays so.
-    _git(work, "read-tree", "-m", "-u", str(head.tree_id), str(tree))
+    try:
+        _git(work, "read-tree", "-m", "-u", str(head.tree_id), str(tree))
+    except GitSetupError as e:
+        e.hint = (
+            "a local change is in the way of the files the tidy removes or writes (`git "
+            "status`): commit or undo it, then run `mindgit merge-driver --tidy`"
+        )
+        raise
     _git(
         work, "update-ref", "-m", "mindgit: tidy blocks/ after merge", "HEAD", commit, str(head.id)
     )

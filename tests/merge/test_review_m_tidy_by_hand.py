@@ -97,6 +97,8 @@ def test_an_edited_file_the_tidy_would_remove_is_refused_untouched(
 
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1
+    assert "not uptodate" in proc.stderr
+    assert "commit or undo it, then run `mindgit merge-driver --tidy`" in proc.stderr
     assert (work / unlinked).read_text() == "an edit\n"
     assert git("-C", str(work), "rev-parse", "HEAD") == head
     assert git("-C", str(work), "status", "--porcelain").splitlines() == [f" M {unlinked}"]
