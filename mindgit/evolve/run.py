@@ -260,9 +260,10 @@ def _checked_plan(
         params, source.cid, entry_point, _limits_node(limits), snap.commit, snap.manifest.cid
     )
     scorer = _Scorer(module, codec, entry_point)
-    start_score = scorer.score([codec.start_values])[0]
-    if isinstance(start_score, FitnessFailure):
-        raise StartStateFails(source.cid, start_score)
+    start = scorer.score([codec.start_values])[0]
+    if isinstance(start, FitnessFailure):
+        raise StartStateFails(source.cid, start)
+    start_score = start + 0.0  # as _scores: -0.0 is 0.0
     if entry_point == ENTRY_BATCH and params.population > 1:
         # The start state went alone; a module whose alloc cannot hold a whole population's
         # batch breaks the ABI at generation 0, after the run was accepted and its module stored.
@@ -566,7 +567,10 @@ class _Scorer:
 
 
 def _scores(results: Sequence[float | FitnessFailure]) -> list[float | None]:
-    return [None if isinstance(r, FitnessFailure) else r for r in results]
+    """The scores as a generation stores them: a module's -0.0 is 0.0 there (DAG-JSON has no
+    -0.0), so it is here too. The run's result kept -0.0: its commit said `Mindgit-Fitness:
+    -0.0` where its generation's says 0.0, and `runs` and a resumed run said 0.0."""
+    return [None if isinstance(r, FitnessFailure) else r + 0.0 for r in results]
 
 
 def _progress(
