@@ -223,7 +223,10 @@ def split_trailers(message: str) -> tuple[str, dict[str, str]]:
     start = _last_paragraph(lines)
     body = "\n".join(lines[:start]).rstrip("\n")
     tail = lines[start:]
-    if not body or not tail:
+    if not body.strip() or not tail:
+        # A body of blanks alone (' \n\nKey: v') is no message Store.write_commit writes: the
+        # import failed on it (EmptyCommitMessage) after its pack was written. Whole, the
+        # message is written as it is and reads back the same.
         return message, {}
     if message != body + "\n\n" + "\n".join(tail):
         # Written back, body and trailers are one empty line apart: a paragraph break of blank
