@@ -250,3 +250,25 @@ def refuse_inside_any_store(what: str, path: Path) -> None:
     for parent in resolved.parents:
         if is_store(parent):
             raise InsideAStore(what, path, parent)
+
+
+def warn_no_trust_file(store: Any) -> None:
+    """A warning when the store's trust file is gone: every commit, this node's own too, then
+    reads as signed by an untrusted key (verify fails them all), with no word of why."""
+    from mindgit.cli.output import warn
+
+    path = store.trust.path
+    try:
+        if os.path.lexists(path):
+            return
+    except (OSError, ValueError):
+        return
+    try:
+        did, name = store.public_key.did, store.name
+    except MindgitError:
+        warn(f"{path} does not exist: no node is trusted, this one neither")
+        return
+    warn(
+        f"{path} does not exist: no node is trusted, this one neither (hint: `mindgit trust add "
+        f"{did} --name {name}` trusts this node again, `mindgit trust add` each peer)"
+    )

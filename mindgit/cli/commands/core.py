@@ -21,6 +21,7 @@ from mindgit.cli.options import (
     typed_node,
     typed_rev,
     typed_text,
+    warn_no_trust_file,
 )
 from mindgit.cli.output import emit_json, info, table, warn
 from mindgit.errors import (
@@ -648,6 +649,7 @@ def log(
     _typed_rev_or_experiment(rev, experiment)
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
+    warn_no_trust_file(store)
     if not as_json:
         _log_lines(store, history.log(store, target, limit=max_count))
         return

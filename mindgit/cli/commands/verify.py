@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from mindgit.cli.options import experiment_option, json_option, open_store_from, typed_rev
+from mindgit.cli.options import (
+    experiment_option,
+    json_option,
+    open_store_from,
+    typed_rev,
+    warn_no_trust_file,
+)
 from mindgit.cli.output import emit_json, info
 from mindgit.errors import counted
 
@@ -188,6 +194,8 @@ def verify(
         claims = rerun(repo, tips, hide, count, cache_dir=target.cache_dir)
         # The runs the results rest on are part of what is verified.
         tips = [*tips, *(t for t in claims.runs if t not in tips)]
+    if target.store is not None:
+        warn_no_trust_file(target.store)
     report = verify_commits(repo, target.trust, tips, hide)
     report.refs = broken + runs + list(target.chain_refs)
     ok = report.ok and (claims is None or claims.ok)
