@@ -78,7 +78,7 @@ from mindgit.store.generation import (
 )
 from mindgit.store.generation_check import read_manifest
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import read_ref
+from mindgit.store.refs import REF_NAME_MAX, read_ref
 from mindgit.store.repository import (
     HEADS,
     MINDGIT_DIR,
@@ -334,15 +334,23 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
 # adds `-<run>` and perhaps `-<n>` (up to -100, _SIDE_NAMES) to the experiment's last part.
 _NAME_PART = 100
 _SIDE_SUFFIX = len("-0123456789ab-100")
+# And a whole ref name at most REF_NAME_MAX characters, refs/heads/ included.
+_NAME_MAX = REF_NAME_MAX - len(HEADS)
 
 
 def result_experiment(experiment: str, run_id: str) -> str:
     """Where a run's result goes when its experiment moved during the run: `<experiment>-<run>`,
     the experiment's last part cut short when the whole would be no valid name (a part of a ref
-    name is at most 100 characters: a long experiment's result had nowhere to go)."""
+    name is at most 100 characters: a long experiment's result had nowhere to go; a whole name
+    at most 1,012, and past that every look at the name was an internal error, for ever). When
+    the path above the last part leaves it no room, the result goes to the top level."""
     head, _, last = experiment.rpartition("/")
-    if len(last) + _SIDE_SUFFIX > _NAME_PART:
-        last = last[: _NAME_PART - _SIDE_SUFFIX]
+    room = _NAME_PART - _SIDE_SUFFIX
+    if head:
+        room = min(room, _NAME_MAX - len(head) - 1 - _SIDE_SUFFIX)
+        if room < 1:
+            head, room = "", _NAME_PART - _SIDE_SUFFIX
+    last = last[:room]
     return f"{head}/{last}-{run_id}" if head else f"{last}-{run_id}"
 
 
