@@ -135,7 +135,11 @@ def _headless(path: Path) -> str | None:
     """What is wrong with the HEAD of ``path`` when it is a store but for its HEAD ("is
     missing", "is not a file"); None otherwise."""
     try:
-        if not ((path / MINDGIT_DIR).is_dir() and (path / "objects").is_dir()):
+        # All of a store's own files but HEAD: a project that merely has a `mindgit` and an
+        # `objects` folder is no store, and the search for one goes on above it.
+        mine = path / MINDGIT_DIR
+        parts = (path / "objects").is_dir() and (path / "refs").is_dir()
+        if not (parts and (path / "config").is_file() and (mine / TRUST_FILE).is_file()):
             return None
         head = path / "HEAD"
         if head.is_file():

@@ -96,3 +96,17 @@ def test_a_store_that_lost_its_head_is_named_so(
     command = r.err.split("(`ls ")[1].split(": ", 1)[1].rstrip(")\n")
     subprocess.run(["sh", "-c", command], check=True)
     assert mg("--store", str(store.path), "log").code == 0
+
+
+def test_a_project_with_mindgit_and_objects_folders_is_no_headless_store(
+    store: Store, mg: Mg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search from the working directory goes on above a directory that only looks like
+    a store that lost its HEAD (a source checkout with a `mindgit` package and `objects`)."""
+    project = store.path / "project"
+    (project / "mindgit").mkdir(parents=True)
+    (project / "objects").mkdir()
+    monkeypatch.delenv("MINDGIT_STORE", raising=False)
+    monkeypatch.chdir(project)
+    r = mg("log")
+    assert r.code == 0, r.err
