@@ -134,6 +134,9 @@ class EnvelopeReader:
         self._more = more
         self._dirs: list[pygit2.Tree] = []
         self._seen_dirs: set[pygit2.Oid] = set()
+        # The thoughts/ trees taken from ``more`` so far: looked in for notes only.
+        self._extra: list[pygit2.Tree] = []
+        self._seen_extra: set[pygit2.Oid] = set()
         self._known: dict[CID, Envelope | None] = {}
         # Thoughts found in none of the trees (as bytes that hash to their names).
         self._unread: set[CID] = set()
@@ -176,22 +179,38 @@ class EnvelopeReader:
         data = self._bytes(cid, self._dirs)
         if data is not None:
             return envelope_of(data)
-        while self._more is not None:
-            tree = next(self._more, None)
-            if tree is None:
-                self._more = None
-                break
-            known = len(self._dirs)
-            self.add(tree)
-            data = self._bytes(cid, self._dirs[known:])
-            if data is not None:
-                if envelope_of(data) is None:
-                    return None  # a note
-                break
+        data = self._bytes(cid, self._extra)
+        while data is None and self._more is not None:
+            sub = self._next_extra()
+            if sub is not None:
+                data = self._bytes(cid, (sub,))
+        if data is not None and envelope_of(data) is None:
+            return None  # a note, found in one of ``more``'s trees
         if self._strict:
             raise ThoughtNotFound(cid)
         self._unread.add(cid)
         return None
+
+    def _next_extra(self) -> pygit2.Tree | None:
+        """The thoughts/ tree of ``more``'s next tree, if it is one not seen yet (kept apart
+        from the trees given to :meth:`add`: a private thought found only there is not taken,
+        even for a thought read after it)."""
+        assert self._more is not None
+        tree = next(self._more, None)
+        if tree is None:
+            self._more = None
+            return None
+        if layout.THOUGHTS not in tree:
+            return None
+        oid = tree[layout.THOUGHTS].id
+        if oid in self._seen_dirs or oid in self._seen_extra:
+            return None
+        self._seen_extra.add(oid)
+        sub = self._repo.get(oid)
+        if not isinstance(sub, pygit2.Tree):
+            return None
+        self._extra.append(sub)
+        return sub
 
     def _bytes(self, cid: CID, dirs: Iterable[pygit2.Tree]) -> bytes | None:
         name = str(cid)

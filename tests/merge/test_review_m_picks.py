@@ -14,6 +14,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pygit2
+
 from mindgit.store.genome import Gene
 from mindgit.store.repository import Store
 from tests.conftest import git
@@ -122,3 +124,27 @@ def test_git_merge_does_not_look_past_the_commits_it_merges(store: Store, tmp_pa
     assert f"thought {note.cid} is in none of the commits being merged" in proc.stderr
     git("-C", str(work), "merge", "--abort")
     assert git("-C", str(work), "rev-parse", "HEAD") == head
+
+
+def test_a_private_thought_in_a_tree_read_for_a_note_is_still_not_taken(store: Store) -> None:
+    """The trees the driver looks in for notes stay apart from the commits being merged: a
+    private thought only they hold is not found, even read after a note found in the same tree
+    (which put that tree among the others)."""
+    import pytest
+
+    from mindgit.merge.envelopes import EnvelopeReader, ThoughtNotFound
+    from mindgit.store import layout
+    from mindgit.store.private import think_private
+
+    _, note = store.think("a note")
+    _, sealed = think_private(store, "a secret")
+    tree = layout.commit_tree(store.repo, store.repo[store.head("main")].peel(pygit2.Commit))
+    reader = EnvelopeReader(store.repo, strict=True, more=iter([tree]))
+
+    assert reader.envelopes([note]) == {}  # a note, found in the extra tree
+    with pytest.raises(ThoughtNotFound):
+        reader.envelopes([sealed])
+    # Given as a commit being merged, the same tree answers for both.
+    reader = EnvelopeReader(store.repo, strict=True)
+    reader.add(tree)
+    assert set(reader.envelopes([note, sealed])) == {sealed}
