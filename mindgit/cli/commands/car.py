@@ -329,16 +329,17 @@ def cat(ctx: click.Context, cid: str, raw: bool, as_json: bool) -> None:
 
     if raw and as_json:
         raise UsageError("--raw and --json are two different outputs; pick one")
-    if "/" in cid:
-        # `ipfs dag get <root>/thoughts/0` (docs/ipfs.md) reads like this; CID.parse's own
-        # reason for such text was "base32 text has an impossible length".
-        raise UsageError(
-            f"{quoted(cid)} is an IPLD path; `mindgit cat` takes one CID",
-            hint="cat the root, then the CID it links there (`ipfs dag get` follows paths)",
-        )
     try:
         target = CID.parse(cid)
     except InvalidCID as e:  # typed on the command line: a usage error
+        if "/" in cid:
+            # `ipfs dag get <root>/thoughts/0` (docs/ipfs.md) reads like this; CID.parse's own
+            # reason for such text was "base32 text has an impossible length". Only text that is
+            # no CID: base64 (multibase 'm') spells half of all CIDs with a '/'.
+            raise UsageError(
+                f"{quoted(cid)} is an IPLD path; `mindgit cat` takes one CID",
+                hint="cat the root, then the CID it links there (`ipfs dag get` follows paths)",
+            ) from None
         raise as_usage(e, hint="give a CID as `mindgit show` lists it") from None
     store = open_store_from(ctx)
     data = cat_block(store, target)
