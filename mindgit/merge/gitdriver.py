@@ -140,6 +140,18 @@ class NotAClone(MindgitError):
         self.path = path
 
 
+class SetupFileError(MindgitError):
+    """git-setup cannot read or write a file of the clone's git directory."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(
+            f"cannot update {path}: {problem}; the merge driver was not registered",
+            hint="check the file's permissions and run `mindgit git-setup` again",
+        )
+        self.path = path
+        self.problem = problem
+
+
 class GitSetupError(MindgitError):
     """A git command that git-setup runs failed."""
 
@@ -539,13 +551,7 @@ def git_setup(
             ) from None
     git_dir = common_dir(repo)
     attributes = git_dir / "info" / "attributes"
-    attributes.parent.mkdir(parents=True, exist_ok=True)
-    lines = attributes.read_text().splitlines() if attributes.exists() else []
-    if ATTRIBUTE_LINE not in lines:
-        with open(attributes, "a", encoding="utf-8") as f:
-            if lines and attributes.read_bytes()[-1:] != b"\n":
-                f.write("\n")
-            f.write(ATTRIBUTE_LINE + "\n")
+    _add_attribute(attributes)
     driver = driver_command(command)
     repo.config[f"merge.{DRIVER}.name"] = DRIVER_NAME
     repo.config[f"merge.{DRIVER}.driver"] = driver
@@ -596,6 +602,22 @@ def git_setup(
         hooks_path,
         rewrite_hook,
     )
+
+
+def _add_attribute(attributes: Path) -> None:
+    """Add :data:`ATTRIBUTE_LINE` to git's attributes file unless it has it. The file is bytes
+    to git (a pattern or a value may be in any encoding): read as UTF-8, a Latin-1 line made
+    the setup an internal error."""
+    line = ATTRIBUTE_LINE.encode()
+    try:
+        attributes.parent.mkdir(parents=True, exist_ok=True)
+        data = attributes.read_bytes() if attributes.exists() else b""
+        if line in data.splitlines():
+            return
+        with open(attributes, "ab") as f:
+            f.write((b"\n" if data and not data.endswith(b"\n") else b"") + line + b"\n")
+    except OSError as e:
+        raise SetupFileError(attributes, e.strerror or str(e)) from None
 
 
 def local_store_key(url: str | None, work: Path) -> PublicKey | None:
