@@ -33,7 +33,7 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: no forked writer, nothing to guard
     fcntl = None  # type: ignore[assignment]
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, quoted
 from mindgit.evolve.breeding import Breeding, make_breeding
 from mindgit.evolve.fitness import (
     cache_dir,
@@ -63,6 +63,7 @@ from mindgit.store.generation import (
     MODULE_FILE,
     RUNS_PREFIX,
     SHARED_DIRS,
+    TRAILER_EXPERIMENT,
     TRAILER_FITNESS,
     TRAILER_GENERATION,
     TRAILER_MODULE,
@@ -86,6 +87,7 @@ from mindgit.store.repository import (
     NothingChanged,
     Store,
     UnknownRef,
+    check_experiment_name,
 )
 from mindgit.store.state import State
 from mindgit.store.verify import STATE_TRAILER, trailer, trailers
@@ -462,6 +464,14 @@ def _resumable_tip(
     tip = read_run(store.repo, run_id)
     if tip is None:
         raise UnknownRun(run_id)
+    if tip.experiment is not None:
+        # Its result goes there, or beside it: a name no experiment can have (a run made by
+        # hand or by a broken peer) was an internal error ("ValueError: refs/heads/...") or a
+        # refusal of "<name>-<run>", a name the user never typed, at every resume.
+        try:
+            check_experiment_name(tip.experiment)
+        except MindgitError as e:
+            raise RunExperimentInvalid(run_id, tip.experiment, e) from None
     _check_expected(store, tip.info, expect)
     if experiment is not None and tip.experiment is not None:
         exp = store.experiment(experiment)
@@ -501,6 +511,19 @@ def _resume(
         snap.tree,
     )
     return _execute(store, plan, tip, on_progress, should_stop)
+
+
+class RunExperimentInvalid(MindgitError):
+    def __init__(self, run_id: str, name: str, error: MindgitError) -> None:
+        reason = getattr(error, "reason", None) or str(error)
+        super().__init__(
+            f"run {run_id}'s generations name experiment {quoted(name)} ({TRAILER_EXPERIMENT}),"
+            f" which no experiment can be named ({reason}); nothing was changed",
+            hint=f"the run cannot be resumed: its result has nowhere to go (`mindgit runs "
+            f"--delete {run_id}` deletes it)",
+        )
+        self.run_id = run_id
+        self.name = name
 
 
 class RunBusy(MindgitError):
