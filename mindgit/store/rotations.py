@@ -53,7 +53,6 @@ ANNOUNCE_REF = "refs/keys/announce"
 PROOF_FILE = "proof.sig"
 RETIRED_DIR = "retired"
 TRUST_JOURNAL = "rotation-journal.json"
-ROTATE_LOCK = "rotate.lock"
 
 
 class UntrustedRotation(MindgitError):
@@ -78,12 +77,12 @@ class RotationBusy(MindgitError):
 
 
 class RotationNotStarted(MindgitError):
-    def __init__(self, lock: Path, reason: str) -> None:
+    def __init__(self, folder: Path, reason: str) -> None:
         super().__init__(
-            f"cannot rotate this node's key: cannot open {lock}: {reason}; nothing was changed",
+            f"cannot rotate this node's key: cannot open {folder}: {reason}; nothing was changed",
             hint="a rotation writes into the store: run it as a user who may",
         )
-        self.lock = lock
+        self.folder = folder
 
 
 class RotationTooLarge(MindgitError):
@@ -224,14 +223,16 @@ def rotate_key(store: Store) -> Rotation:
 
 @contextlib.contextmanager
 def _rotating(store: Store) -> Iterator[None]:
-    """Hold this store's rotation (an advisory lock the kernel drops when the process dies):
-    two rotations at once each saved a pending key and announced, leaving a store whose every
-    signature was refused as "a key rotation is unfinished", which no later rotation finished."""
-    path = store.path / MINDGIT_DIR / ROTATE_LOCK
+    """Hold this store's rotation: an advisory lock on its ``mindgit/`` directory (the kernel
+    drops it when the process dies; a file of its own would be one more thing a refused
+    rotation wrote). Two rotations at once each saved a pending key and announced, leaving a
+    store whose every signature was refused as "a key rotation is unfinished", which no later
+    rotation finished."""
+    folder = store.path / MINDGIT_DIR
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
-        raise RotationNotStarted(path, e.strerror or str(e)) from None
+        raise RotationNotStarted(folder, e.strerror or str(e)) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

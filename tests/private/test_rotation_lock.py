@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store, open_store
-from mindgit.store.rotations import ANNOUNCE_REF, ROTATE_LOCK, rotate_key
+from mindgit.store.rotations import ANNOUNCE_REF, rotate_key
 from mindgit.store.verify import verify_commits
 from tests.conftest import ROOT, Mg
 from tests.snapshots import changed, snapshot
@@ -22,8 +22,8 @@ def test_a_rotation_while_another_holds_the_store_is_refused_and_changes_nothing
     store: Store, mg: Mg
 ) -> None:
     store.think("before")
-    fd = os.open(store.path / MINDGIT_DIR / ROTATE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     before = snapshot(store.path)
+    fd = os.open(store.path / MINDGIT_DIR, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # as a rotating process holds it
         res = mg("--store", str(store.path), "keys", "rotate")
