@@ -488,16 +488,22 @@ def evolve(ctx: click.Context, /, **opts: Any) -> None:
                 should_stop=stop,
             )
 
+    # The store is named as it was found (--store or MINDGIT_STORE), as experiments --delete
+    # names it: `mindgit evolve --resume RUN` run from elsewhere found another store, or none.
+    where = str(store.path) if ctx.find_root().obj["store"] else None
     result = _run_with_progress(
         as_json,
         opts["quiet"],
         call,
-        lambda bred: _resume_command(bred or run_id, opts["experiment"]),
+        lambda bred: _resume_command(bred or run_id, opts["experiment"], where),
     )
     from mindgit.store.refs import read_ref
     from mindgit.store.repository import HEADS
 
-    _report(result, as_json, read_ref(store.repo, HEADS + result.experiment) is not None)
+    stopped = None
+    if where is not None:
+        stopped = f"stopped; continue with `{_resume_command(result.run_id, None, where)}`"
+    _report(result, as_json, read_ref(store.repo, HEADS + result.experiment) is not None, stopped)
     housekeep(store)
 
 
