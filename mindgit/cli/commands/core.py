@@ -896,7 +896,7 @@ def experiments(ctx: click.Context, delete: str | None, force: bool, as_json: bo
         _fail_on_damage(list(damaged.values()))
         return
     for name, broken in at_no_commit:
-        warn(f"{name}: {one_line(str(broken))}")
+        warn(one_line(f"{name}: {broken}"))  # a name on disk may hold a newline
     table(
         "experiments",
         ["", "name", "head", "signer", "signature", "genes", "thoughts"],
