@@ -84,7 +84,9 @@ def test_a_second_ctrl_c_names_the_command_that_resumes(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     line = err.decode().strip().splitlines()[-1]
-    assert line.startswith("mindgit: error: interrupted (hint: `mindgit evolve --resume "), line
+    # The store named as it was given (--store), so that the command works from anywhere.
+    head = f"mindgit: error: interrupted (hint: `mindgit --store {store} evolve --resume "
+    assert line.startswith(head), line
     run = line.split("--resume ", 1)[1].split("`", 1)[0]
     # The run it names is the one to resume, and resuming finishes it.
     done = subprocess.run(
