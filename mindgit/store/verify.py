@@ -29,6 +29,7 @@ from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.store import layout
 from mindgit.store.damage import REPAIR, Indexes, unreadable_cause
 from mindgit.store.objects import as_commit
+from mindgit.store.refs import ref_damage
 from mindgit.store.retired import RECORD_FILE, RetiredBounds
 from mindgit.store.share_check import ENVELOPE_TRAILER, SHARED_WITH_TRAILER, share_problem
 from mindgit.store.state import GenomeSplice, SchemaError, check_thought
@@ -905,7 +906,14 @@ def ref_tips(
     vanish from it.
     """
     gitdir = Path(repo.path)
-    names = {r for r in repo.references if r.startswith(prefixes)}
+    try:
+        listed = list(repo.references)
+    except pygit2.GitError as e:
+        damage = ref_damage(gitdir, str(e))  # a packed-refs that does not parse: no list
+        if damage is None:
+            raise
+        raise damage from None
+    names = {r for r in listed if r.startswith(prefixes)}
     for prefix in prefixes:
         for folder, _, files in os.walk(gitdir / prefix):
             # A .lock file is a ref being written by git's protocol, not a ref.

@@ -215,3 +215,11 @@ def test_verify_trust_in_a_repository_of_a_newer_format_is_no_internal_error(
     assert f"(hint: {config} asks for a repository format libgit2" in r.err
     assert json.loads(r.out)["type"] == "StoreUnreadable"
     assert changes(before, snapshot(store.path)) == []
+
+
+def test_verify_all_from_python_raises_packed_refs_damaged(store: Store) -> None:
+    """Store.verify(all_refs=True) let libgit2's GitError through."""
+    head = _two_experiments(store)
+    _damage_packed_refs(store, head)
+    with pytest.raises(PackedRefsDamaged):
+        store.verify(all_refs=True)
