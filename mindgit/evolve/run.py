@@ -53,7 +53,7 @@ from mindgit.evolve.operators import (
 )
 from mindgit.evolve.persist import Persister, PersistFailed, can_fork, make_persister
 from mindgit.evolve.prng import Stream, stream_key
-from mindgit.evolve.runs import read_run
+from mindgit.evolve.runs import mean_score, read_run
 from mindgit.evolve.writer import GenerationWriter
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessFailure, FitnessModule, Limits
@@ -615,7 +615,8 @@ def _progress(
 ) -> Progress:
     ok = [s for s in scores if s is not None]
     best = (min(ok) if minimize else max(ok)) if ok else None
-    mean = sum(ok) / len(ok) if ok else None
+    # As `runs` and `plot` take it: finite scores near the largest float made a mean of inf.
+    mean = mean_score(ok)
     return Progress(
         run_id,
         generation,

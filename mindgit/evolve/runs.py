@@ -290,13 +290,13 @@ def history(store: Store, run_id: str) -> list[GenerationStats]:
         best = (min(scores) if minimize else max(scores)) if scores else None
         failures = len(record.individuals) - len(scores)
         out.append(
-            GenerationStats(record.generation, best, _mean(scores), failures, str(commit.id))
+            GenerationStats(record.generation, best, mean_score(scores), failures, str(commit.id))
         )
     out.reverse()
     return out
 
 
-def _mean(scores: list[float]) -> float | None:
+def mean_score(scores: list[float]) -> float | None:
     if not scores:
         return None
     mean = sum(scores) / len(scores)

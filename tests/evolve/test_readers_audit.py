@@ -16,7 +16,7 @@ import pytest
 from mindgit.evolve.chart import png_chart, text_chart
 from mindgit.evolve.fitness import add_fitness
 from mindgit.evolve.run import start_run
-from mindgit.evolve.runs import RunRefMismatch, _mean, history
+from mindgit.evolve.runs import RunRefMismatch, history, mean_score
 from mindgit.store.generation import GENERATION_FILE, RunFormatError, RunParams
 from mindgit.store.repository import Store, open_store
 from tests.conftest import Mg
@@ -216,9 +216,9 @@ def test_one_generation_is_labelled_once() -> None:
 
 
 def test_the_mean_of_the_largest_scores_is_finite() -> None:
-    assert _mean([BIGGEST, BIGGEST]) == BIGGEST
-    assert _mean([1.0, 2.0]) == 1.5
-    assert _mean([]) is None
+    assert mean_score([BIGGEST, BIGGEST]) == BIGGEST
+    assert mean_score([1.0, 2.0]) == 1.5
+    assert mean_score([]) is None
 
 
 # ---- a peer's words on the terminal -------------------------------------------------------------
