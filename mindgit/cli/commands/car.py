@@ -256,6 +256,14 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
                 # As import-af and fitness add: a file that cannot be read fails the command
                 # (exit 1); only what no file could fix is a usage error.
                 raise CarUnreadable(car_path, error.strerror or str(error)) from None
+        if _is_terminal(stream):
+            # A CAR is binary: one forgotten `<` left the import waiting for the keyboard, as
+            # export refuses to write a CAR there (gzip -d refuses alike).
+            where = "stdin" if car_path == "-" else quoted(car_path)
+            raise UsageError(
+                f"{where} is a terminal; a CAR is binary",
+                hint="redirect it (< FILE.car) or pipe it (ipfs dag export ROOT | mindgit import -)",
+            )
         shown = "stdin" if car_path == "-" else car_path
         summary = import_car(store, cast(BinaryIO, _Reading(stream, shown)), experiment=experiment)
     if summary.changed:
@@ -290,6 +298,13 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
     )
     if summary.ignored:
         info(f"ignored {summary.ignored} block(s) that nothing in the DAG links to")
+
+
+def _is_terminal(stream: BinaryIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError, AttributeError):  # a caller's own stream: not a terminal
+        return False
 
 
 class _Reading:
