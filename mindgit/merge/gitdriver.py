@@ -143,10 +143,10 @@ class NotAClone(MindgitError):
 class SetupFileError(MindgitError):
     """git-setup cannot read or write a file of the clone's git directory."""
 
-    def __init__(self, path: Path, problem: str) -> None:
+    def __init__(self, path: Path, problem: str, hint: str | None = None) -> None:
         super().__init__(
             f"cannot update {path}: {problem}; the merge driver was not registered",
-            hint="check the file's permissions and run `mindgit git-setup` again",
+            hint=hint or "check the file's permissions and run `mindgit git-setup` again",
         )
         self.path = path
         self.problem = problem
@@ -551,38 +551,52 @@ def git_setup(
             ) from None
     git_dir = common_dir(repo)
     attributes = git_dir / "info" / "attributes"
-    _add_attribute(attributes)
-    driver = driver_command(command)
-    repo.config[f"merge.{DRIVER}.name"] = DRIVER_NAME
-    repo.config[f"merge.{DRIVER}.driver"] = driver
-    repo.config[f"merge.{DRIVER}.recursive"] = BASES_DRIVER
-    repo.config[f"merge.{BASES_DRIVER}.name"] = f"{DRIVER_NAME}: merge bases"
-    repo.config[f"merge.{BASES_DRIVER}.driver"] = driver_command(command, virtual_base=True)
-    # Every file under blocks/ and thoughts/ is named by its CID: an edited memory is one file
-    # removed and a similar one added, which git's merge pairs up as a rename, and the same
-    # memory edited on both sides became a rename/rename conflict that `mindgit merge` decides
-    # by fitness. git's ort strategy heeds merge.renames only from git 2.50; before, only the
-    # recursive strategy does (from 2.50 "recursive" is ort), and pull.twohead is the strategy
-    # both `git merge` and `git pull` use for two heads.
-    for key, value in NO_RENAMES:
-        repo.config[key] = value
-    # `git pull` of a diverged experiment refuses ("need to specify how to reconcile divergent
-    # branches") unless told; a rebase replays states without the post-merge hook (docs/merge.md).
-    repo.config[PULL_REBASE] = "false"
-    refspecs: tuple[str, ...] = ()
-    if has_remote:
-        key = f"remote.{remote}.fetch"
-        for spec in REFSPECS:
-            # Replace our own earlier line (same source prefix), else add it.
-            pattern = "^" + spec.split(":")[0].replace("+", r"\+").replace("*", r"\*") + ":"
-            repo.config.set_multivar(key, pattern, spec)
-        refspecs = REFSPECS
-        if node is None:
-            node = local_store_key(repo.remotes[remote].url, Path(repo.workdir))
-    if node is not None:
-        repo.config[CONFIG_NODE] = node.did
-    else:
-        node = node_key(repo)
+    held = _read_attributes(attributes)
+    # The config before the attributes line: a clone whose config cannot be written (another
+    # git holds config.lock) was an internal error, with that line already added.
+    try:
+        driver = driver_command(command)
+        repo.config[f"merge.{DRIVER}.name"] = DRIVER_NAME
+        repo.config[f"merge.{DRIVER}.driver"] = driver
+        repo.config[f"merge.{DRIVER}.recursive"] = BASES_DRIVER
+        repo.config[f"merge.{BASES_DRIVER}.name"] = f"{DRIVER_NAME}: merge bases"
+        repo.config[f"merge.{BASES_DRIVER}.driver"] = driver_command(command, virtual_base=True)
+        # Every file under blocks/ and thoughts/ is named by its CID: an edited memory is one
+        # file removed and a similar one added, which git's merge pairs up as a rename, and the
+        # same memory edited on both sides became a rename/rename conflict that `mindgit merge`
+        # decides by fitness. git's ort strategy heeds merge.renames only from git 2.50; before,
+        # only the recursive strategy does (from 2.50 "recursive" is ort), and pull.twohead is
+        # the strategy both `git merge` and `git pull` use for two heads.
+        for key, value in NO_RENAMES:
+            repo.config[key] = value
+        # `git pull` of a diverged experiment refuses ("need to specify how to reconcile
+        # divergent branches") unless told; a rebase replays states without the post-merge hook
+        # (docs/merge.md).
+        repo.config[PULL_REBASE] = "false"
+        refspecs: tuple[str, ...] = ()
+        if has_remote:
+            key = f"remote.{remote}.fetch"
+            for spec in REFSPECS:
+                # Replace our own earlier line (same source prefix), else add it.
+                pattern = "^" + spec.split(":")[0].replace("+", r"\+").replace("*", r"\*") + ":"
+                repo.config.set_multivar(key, pattern, spec)
+            refspecs = REFSPECS
+            if node is None:
+                node = local_store_key(repo.remotes[remote].url, Path(repo.workdir))
+        if node is not None:
+            repo.config[CONFIG_NODE] = node.did
+        else:
+            node = node_key(repo)
+    except pygit2.GitError as e:
+        raise SetupFileError(
+            common_dir(repo) / "config",
+            " ".join(str(e).split()).rstrip(":"),
+            hint=f"check that no git process holds {common_dir(repo) / 'config.lock'} (remove "
+            "it if none runs) and that the config is writable, then run `mindgit git-setup` "
+            "again",
+        ) from None
+    if held is not None:
+        _add_attribute(attributes, held)
     # With core.hooksPath set (often globally), git runs no hook from .git/hooks: installed
     # there, the hooks were reported as installed and never ran. That directory is the user's.
     hooks_path = _config_str(repo, "core.hooksPath")
@@ -604,18 +618,24 @@ def git_setup(
     )
 
 
-def _add_attribute(attributes: Path) -> None:
-    """Add :data:`ATTRIBUTE_LINE` to git's attributes file unless it has it. The file is bytes
-    to git (a pattern or a value may be in any encoding): read as UTF-8, a Latin-1 line made
-    the setup an internal error."""
-    line = ATTRIBUTE_LINE.encode()
+def _read_attributes(attributes: Path) -> bytes | None:
+    """git's attributes file as bytes (a pattern or a value may be in any encoding: read as
+    UTF-8, a Latin-1 line made the setup an internal error), or None if it has the driver's
+    line already."""
+    try:
+        data = attributes.read_bytes() if attributes.exists() else b""
+    except OSError as e:
+        raise SetupFileError(attributes, e.strerror or str(e)) from None
+    return None if ATTRIBUTE_LINE.encode() in data.splitlines() else data
+
+
+def _add_attribute(attributes: Path, data: bytes) -> None:
+    """Append :data:`ATTRIBUTE_LINE` to the attributes file that held ``data``."""
     try:
         attributes.parent.mkdir(parents=True, exist_ok=True)
-        data = attributes.read_bytes() if attributes.exists() else b""
-        if line in data.splitlines():
-            return
         with open(attributes, "ab") as f:
-            f.write((b"\n" if data and not data.endswith(b"\n") else b"") + line + b"\n")
+            end = b"\n" if data and not data.endswith(b"\n") else b""
+            f.write(end + ATTRIBUTE_LINE.encode() + b"\n")
     except OSError as e:
         raise SetupFileError(attributes, e.strerror or str(e)) from None
 

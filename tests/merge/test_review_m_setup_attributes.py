@@ -1,8 +1,9 @@
-"""Review M: git-setup and a clone's ``info/attributes`` that is not UTF-8, or not a file.
+"""Review M: git-setup and a clone's ``info/attributes`` that is not UTF-8, or not a file, and a
+clone's config that another git holds locked.
 
-git reads that file as bytes (a pattern or a value may be Latin-1); git-setup read it as UTF-8
-and failed with an internal error (exit 3). A path it cannot read or write is one line, exit 1,
-with nothing registered.
+git reads the attributes file as bytes (a pattern or a value may be Latin-1); git-setup read it
+as UTF-8 and failed with an internal error (exit 3), as it did on a ``config.lock``, after adding
+its attributes line. A file it cannot read or write is one line, exit 1, with nothing registered.
 """
 
 from __future__ import annotations
@@ -43,3 +44,25 @@ def test_an_attributes_path_that_is_no_file_registers_nothing(
     assert "info/attributes" in result.err and "the merge driver was not registered" in result.err
     config = git("-C", str(work), "config", "--list")
     assert "merge.mindgit" not in config
+
+
+def test_a_locked_config_registers_nothing_and_says_which_lock(
+    store: Store, tmp_path: Path, mg: Mg
+) -> None:
+    work = tmp_path / "work"
+    git("clone", "-q", str(store.path), str(work))
+    lock = work / ".git" / "config.lock"
+    lock.touch()
+    attributes = work / ".git" / "info" / "attributes"
+    before = attributes.read_bytes() if attributes.exists() else None
+
+    result = mg("git-setup", str(work), "--no-fetch")
+
+    assert result.code == 1
+    assert len(result.err.strip().splitlines()) == 1
+    assert str(lock) in result.err and "the merge driver was not registered" in result.err
+    assert (attributes.read_bytes() if attributes.exists() else None) == before
+    lock.unlink()
+    assert "merge.mindgit" not in git("-C", str(work), "config", "--list")
+    assert mg("git-setup", str(work), "--no-fetch").code == 0
+    assert "merge.mindgit.driver" in git("-C", str(work), "config", "--list")
