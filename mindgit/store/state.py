@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, DAG_JSON, SHA2_256
 from mindgit.store.genome import Gene, Genome, GenomeError
@@ -84,7 +84,7 @@ def make_thought(text: str, tags: Iterable[str] = ()) -> Block:
         # reads stored ones as they are, so history written before still verifies.
         if not tag or tag != tag.strip() or len(tag) > 128 or not tag.isprintable():
             raise SchemaError(
-                "thought", f"bad tag {tag!r}: 1-128 printable characters, no outer spaces"
+                "thought", f"bad tag {quoted(tag)}: 1-128 printable characters, no outer spaces"
             )
     tag_list: list[dagjson.Node] = list(tag_names)
     block = Block.encode({"tags": tag_list, "text": text, "type": "note"})
@@ -113,7 +113,7 @@ def check_thought(cid: CID, data: bytes) -> dict[str, Any]:
 def _thought_checker(where: str, kind: str) -> Callable[[str, dict[str, Any]], None]:
     spec = THOUGHT_CHECKS.get(kind)
     if spec is None:
-        raise SchemaError(where, f"unknown thought type {kind!r}")
+        raise SchemaError(where, f"unknown thought type {quoted(kind)}")
     module, _, func = spec.partition(":")
     try:
         check: Callable[[str, dict[str, Any]], None] = getattr(
@@ -121,7 +121,7 @@ def _thought_checker(where: str, kind: str) -> Callable[[str, dict[str, Any]], N
         )
     except (ImportError, AttributeError):
         raise SchemaError(
-            where, f"thought type {kind!r} is not supported by this mindgit"
+            where, f"thought type {quoted(kind)} is not supported by this mindgit"
         ) from None
     return check
 
@@ -200,7 +200,8 @@ class State:
 def check_block_name(kind: str, name: str) -> str:
     if not isinstance(name, str) or not _BLOCK_NAME.fullmatch(name):
         raise SchemaError(
-            f"{kind} {name!r}", "a name is 1-128 of [A-Za-z0-9_.:-], not starting with . : or -"
+            f"{kind} {quoted(name)}",
+            "a name is 1-128 of [A-Za-z0-9_.:-], not starting with . : or -",
         )
     return name
 
@@ -509,9 +510,17 @@ def state_from_node(node: object, where: str = "manifest") -> State:
     if not MANIFEST_KEYS <= set(node) <= MANIFEST_KEYS | OPTIONAL_KEYS:
         missing = sorted(MANIFEST_KEYS - set(node))
         extra = sorted(set(node) - MANIFEST_KEYS - OPTIONAL_KEYS)
-        raise SchemaError(where, f"missing {missing}, unknown {extra}")
-    if node["schema"] != SCHEMA_VERSION or isinstance(node["schema"], bool):
-        raise SchemaError(where, f"schema {node['schema']!r} is not {SCHEMA_VERSION}")
+        raise SchemaError(where, f"missing {quoted(missing)}, unknown {quoted(extra)}")
+    schema = node["schema"]
+    if schema != SCHEMA_VERSION or isinstance(schema, bool):
+        # Quoted and cut, as a peer may write anything there (100 KB made a 100 KB line).
+        if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA_VERSION:
+            raise SchemaError(
+                where,
+                f"schema {quoted(schema)} is newer than this mindgit reads ({SCHEMA_VERSION}): "
+                "a newer mindgit wrote it",
+            )
+        raise SchemaError(where, f"schema {quoted(schema)} is not {SCHEMA_VERSION}")
     genome = check_genome_node(node["genome"], where)
     links = node["thoughts"]
     if not isinstance(links, list) or not all(isinstance(x, CID) for x in links):
