@@ -84,10 +84,10 @@ def check_fitness_module_tree(repo: pygit2.Repository, tree: pygit2.Tree) -> Pro
         yield FITNESS_FILE, "must be a map with exactly 'abi', 'module' and 'name'"
         return
     if node["abi"] != FITNESS_ABI or isinstance(node["abi"], bool):
-        yield FITNESS_FILE, f"abi {node['abi']!r} is not {FITNESS_ABI}"
+        yield FITNESS_FILE, f"abi {quoted(node['abi'])} is not {FITNESS_ABI}"  # a peer's: cut
     module_name = node["name"]
     if not isinstance(module_name, str) or not _MODULE_NAME.fullmatch(module_name):
-        yield FITNESS_FILE, f"name {module_name!r} is not a valid module name"
+        yield FITNESS_FILE, f"name {quoted(module_name)} is not a valid module name"
     cid = node["module"]
     if not isinstance(cid, CID) or cid.codec != RAW or cid.version != 1:
         yield FITNESS_FILE, "module must be a link with the raw codec"

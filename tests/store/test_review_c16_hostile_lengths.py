@@ -72,3 +72,24 @@ def test_a_newer_schema_is_said_to_be_newer(store: Store, mg: Mg) -> None:
     assert "schema 2 is newer than this mindgit reads (1): a newer mindgit wrote it" in r.out
     r = mg("--store", str(store.path), "show")
     assert r.code == 1 and "schema 2 is newer than this mindgit reads (1)" in r.err
+
+
+@pytest.mark.parametrize("field", ["abi", "name"])
+def test_a_huge_field_in_a_peers_fitness_module_is_cut(store: Store, mg: Mg, field: str) -> None:
+    """fitness.json's abi and name were quoted whole in verify --all's problem."""
+    from mindgit.store.fitness_store import FITNESS_PREFIX, fitness_node, module_cid
+
+    repo = store.repo
+    wasm = b"\x00asm\x01\x00\x00\x00"
+    node: dict[str, object] = fitness_node(module_cid(wasm), "m")
+    node[field] = BIG
+    tree = repo.TreeBuilder()
+    tree.insert("module.wasm", repo.create_blob(wasm), pygit2.GIT_FILEMODE_BLOB)
+    tree.insert("fitness.json", repo.create_blob(dagjson.encode(node)), pygit2.GIT_FILEMODE_BLOB)
+    commit = store.write_commit(tree.write(), [], "fitness: add m")
+    update_ref(repo, FITNESS_PREFIX + "m", commit, None, message="t", committer="t <t@t> 0 +0000")
+    r = mg("--store", str(store.path), "verify", "--all")
+    assert r.code == 1
+    fails = [line for line in r.out.splitlines() if line.startswith("FAIL")]
+    assert fails and max(len(line) for line in fails) < 1_000
+    assert "(100000 characters)" in r.out
