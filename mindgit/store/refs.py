@@ -268,7 +268,14 @@ def ref_damage(gitdir: Path, message: str) -> RefError | None:
             # (less the steps of a revision: refs/heads/x~1 is refs/heads/x's).
             looked_up = re.match(r"[^~^:@{}\s]*", text.partition(marker)[0])
             ref = looked_up[0] if looked_up and looked_up[0] else "a ref"
-        return CorruptRef(ref, marker)
+        damaged = CorruptRef(ref, marker)
+        if ref == "HEAD":
+            # "repair or delete HEAD": a store without its HEAD opens in neither git nor mindgit.
+            damaged.hint = (
+                "`mindgit switch <name>` writes HEAD again, naming an experiment "
+                "(`mindgit experiments` lists them)"
+            )
+        return damaged
     return None
 
 

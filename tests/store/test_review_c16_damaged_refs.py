@@ -223,3 +223,22 @@ def test_verify_all_from_python_raises_packed_refs_damaged(store: Store) -> None
     _damage_packed_refs(store, head)
     with pytest.raises(PackedRefsDamaged):
         store.verify(all_refs=True)
+
+
+@pytest.mark.parametrize("args", [("show", "HEAD"), ("log", "HEAD~1"), ("diff", "HEAD", "main")])
+def test_a_damaged_head_named_as_a_revision_is_not_to_be_deleted(
+    store: Store, mg: Mg, args: tuple[str, ...]
+) -> None:
+    """Named as a damaged ref, HEAD got CorruptRef's hint, "repair or delete HEAD": a store
+    without HEAD opens in neither git nor mindgit. The hint is the switch that writes it."""
+    store.think("one")
+    (store.path / "HEAD").write_bytes(b"junk\n")
+    before = snapshot(store.path)
+    r = mg("--store", str(store.path), *args)
+    assert r.code == 1, r.err
+    assert r.err.startswith("mindgit: error: HEAD cannot be read ("), r.err
+    assert "delete HEAD" not in r.err
+    assert "`mindgit switch <name>` writes HEAD again" in r.err
+    assert changes(before, snapshot(store.path)) == []
+    assert mg("--store", str(store.path), "switch", "main").code == 0
+    assert mg("--store", str(store.path), *args).code == 0
