@@ -273,6 +273,21 @@ class UnknownRef(MindgitError):
         self.rev = rev
 
 
+class CurrentExperimentMissing(UnknownRef):
+    """HEAD names an experiment whose ref is gone (deleted with git: `git update-ref -d`)."""
+
+    def __init__(self, name: str, experiments: list[str]) -> None:
+        super().__init__(name)
+        MindgitError.__init__(
+            self,
+            f"the current experiment {quoted(name)} (the one HEAD names) does not exist",
+            hint=_switch_hint(experiments)
+            if experiments
+            else f"the store holds no experiment: `mindgit fork {name} --from <commit> "
+            "--no-switch` makes it again",
+        )
+
+
 class CommitUnreadable(MindgitError):
     """A revision names a commit, or reaches one on its way (``main~3`` through ``main~1``),
     that the store holds but cannot read: a pack index lists it and its pack is damaged or cut
@@ -758,7 +773,12 @@ class Store:
         if read_ref(self.repo, HEADS + exp) is None:
             # A symbolic ref to nothing (`git symbolic-ref`) is listed by experiments(), so no
             # unknown name (CorruptRef): "unknown experiment" failed `mindgit experiments`.
-            raise self._unknown(exp)
+            error = self._unknown(exp)
+            if name is None and type(error) is UnknownRef:
+                # "unknown experiment or revision 'main'" of a name the user never typed,
+                # hinting at a list that may be empty.
+                raise CurrentExperimentMissing(exp, self.experiments()) from None
+            raise error
         return exp
 
     def experiments(self) -> list[str]:
