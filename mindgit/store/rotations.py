@@ -286,6 +286,16 @@ def _rotate_key(store: Store) -> Rotation:
     else:
         new = NodeKey.generate()
         new.save(pending, comment=store.name)
+        # Read again now that the pending key is there: a commit the old key signed in the
+        # meantime (an evolve run's generation) belongs in the history the rotation names, and
+        # every write from here on sees the pending key and stops (evolve's writer looks for
+        # it before each write and after its ref moved). The tips read before missed such a
+        # commit, which then failed verify here and at every peer.
+        heads = rotation_heads(store.repo)
+        size = len(RotationRecord(old.public, stand_in, store.name, heads).to_bytes())
+        if size > MAX_ANNOUNCEMENT_BYTES:
+            pending.unlink()  # nothing else was written: as if the check above had refused
+            raise RotationTooLarge(len(heads), size)
     retired_path = _retire_key_file(store, old)
     record = RotationRecord(old.public, new.public, store.name, heads)
     try:

@@ -9,7 +9,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from mindgit.identity.keys import NodeKey
 from mindgit.store.refs import read_ref
 from mindgit.store.repository import MINDGIT_DIR, Store, open_store
 from mindgit.store.rotations import ANNOUNCE_REF, rotate_key
@@ -81,3 +85,25 @@ def test_rotations_started_together_leave_a_store_that_signs_and_verifies(
     tip = read_ref(fresh.repo, ANNOUNCE_REF)
     assert tip is not None
     assert verify_commits(fresh.repo, fresh.trust, [fresh.head(), tip]).ok
+
+
+def test_a_commit_the_old_key_signs_while_the_new_key_is_made_is_in_the_named_history(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotation read the store's tips before it saved its pending key: a commit landing in
+    between (evolve's writer looks for the pending key before each write) was signed by the
+    old key outside the history the rotation named, and failed verify here and at peers."""
+    writer = open_store(store.path)
+    save = NodeKey.save
+
+    def save_while_another_writes(key: NodeKey, path: Path, **kwargs: Any) -> None:
+        if path == store.pending_key_path:
+            writer.think("signed by the old key while the new one was made")
+        save(key, path, **kwargs)
+
+    monkeypatch.setattr(NodeKey, "save", save_while_another_writes)
+    rotation = rotate_key(store)
+    monkeypatch.undo()
+    fresh = open_store(store.path)
+    report = verify_commits(fresh.repo, fresh.trust, [fresh.head(), rotation.commit])
+    assert report.ok, report.problems
