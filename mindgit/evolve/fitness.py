@@ -103,7 +103,7 @@ def to_wasm(source: bytes) -> bytes:
     if source.startswith(_WASM_MAGIC):
         return source
     try:
-        text = source.decode("utf-8")
+        text = source.decode("utf-8-sig")  # a BOM, as some editors save text, is no WAT
     except UnicodeDecodeError:
         raise NotWasm("no \\0asm magic, and not UTF-8 WAT text either") from None
     import wasmtime  # ~80 ms to import: only when WAT is given

@@ -81,7 +81,7 @@ def _to_binary(wasm: bytes) -> bytes:
     if not wasm or wasm[:1] == b"\0":
         raise NotWasm("the bytes start with neither the \\0asm magic nor WAT text")
     try:
-        text = wasm.decode("utf-8")
+        text = wasm.decode("utf-8-sig")  # a leading BOM, as some editors write, dropped
     except UnicodeDecodeError:
         raise NotWasm("no \\0asm magic, and not UTF-8 WAT text either") from None
     try:
