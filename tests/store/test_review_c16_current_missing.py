@@ -43,3 +43,19 @@ def test_with_other_experiments_the_hint_lists_them(store: Store) -> None:
         store.head()
     assert isinstance(caught.value, UnknownRef)  # callers that catch UnknownRef still do
     assert caught.value.hint is not None and "dreamer" in caught.value.hint
+
+
+def test_experiments_says_the_current_one_is_gone(store: Store, mg: Mg) -> None:
+    """It listed the others, none marked current, and said nothing (an empty list, exit 0,
+    when it was the only one)."""
+    store.fork("dreamer", switch=False)
+    git("--git-dir", str(store.path), "update-ref", "-d", "refs/heads/main")
+    r = mg("--store", str(store.path), "experiments")
+    assert r.code == 0
+    assert "dreamer" in r.out and "*" not in r.out
+    assert (
+        "mindgit: warning: the current experiment 'main' (the one HEAD names) does not exist"
+        in r.err
+    )
+    r = mg("--store", str(store.path), "experiments", "--json")
+    assert [row["name"] for row in json.loads(r.out)] == ["dreamer"]

@@ -850,10 +850,14 @@ def experiments(ctx: click.Context, delete: str | None, force: bool, as_json: bo
         # The list is what the user needs to pick one to switch to (git branch lists them too).
         current = None
         warn(f"{e} (hint: {e.hint})")
+    names = store.experiments()
+    if current is not None and current not in names:
+        # Deleted with git: the list (maybe empty) marked none current, and said nothing.
+        warn(f"the current experiment {current!r} (the one HEAD names) does not exist")
     rows: list[dict[str, Any]] = []
     damaged: dict[str | None, DamagedStore] = {}
     at_no_commit: list[tuple[str, MindgitError]] = []
-    for name in store.experiments():
+    for name in names:
         try:
             head = store.head(name)
         except (ExperimentAtNoCommit, RefError) as e:
