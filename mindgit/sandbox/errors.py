@@ -126,6 +126,19 @@ class HostUnfit(SandboxError):
     """
 
 
+class HostResourcesFailed(HostUnfit):
+    """wasmtime could not get from the system what an evaluation needs (the address space it
+    reserves for a module's memory, say): this machine's state at that moment, not what the
+    module does, so it is not recorded as the module's failure."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"the system refused what running a fitness module needs: {detail}",
+            hint="free memory, or raise this process's limits (ulimit -v), and run it again",
+        )
+
+
 class UnsafeCacheDir(HostUnfit):
     """The compiled-module cache directory is not private to this user."""
 

@@ -32,6 +32,7 @@ from mindgit.sandbox.errors import (
     ForbiddenImport,
     FuelExhausted,
     HostFloatModeChanged,
+    HostResourcesFailed,
     HostStackTooSmall,
     MemoryLimitExceeded,
     MissingExport,
@@ -474,9 +475,14 @@ class Runner:
             return TableLimitExceeded(limits.table_elements)
         if "table count too high" in text:
             return TableLimitExceeded(limits.table_elements, tables=_MAX_TABLES)
-        if isinstance(exc, wasmtime.Trap):
-            # Keep what the trap says, not where: "wasm `unreachable` instruction executed".
-            text = text.rsplit("wasm trap: ", 1)[-1]
+        if not isinstance(exc, wasmtime.Trap):
+            # What a module does wrong, at instantiation too (a data segment out of bounds, a
+            # start function that fails), wasmtime says as a trap; its other errors here are
+            # the system's ("mmap failed to reserve ..."), which another machine would not
+            # meet: recorded as the module's trap, they made claims no peer reproduces.
+            raise HostResourcesFailed(text) from exc
+        # Keep what the trap says, not where: "wasm `unreachable` instruction executed".
+        text = text.rsplit("wasm trap: ", 1)[-1]
         return Trap(text, code.name.lower() if code is not None else None)
 
     def _put(

@@ -89,3 +89,34 @@ def test_verify_under_a_changed_float_mode_raises_rather_than_refusing_the_modul
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["HostFloatModeChanged"], done.stdout
+
+
+# A module's instance under an address-space limit its memory reservation does not fit in:
+# wasmtime's "mmap failed to reserve ..." is the system's refusal, which was recorded as the
+# module's trap ("fails on the start state (trap)", a claim no other machine reproduces).
+UNDER_RLIMIT_AS = """
+import resource, sys
+from mindgit.sandbox import FitnessModule, HostResourcesFailed
+module = FitnessModule.load(open(sys.argv[1], "rb").read())
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, resource.RLIM_INFINITY))
+try:
+    print("scored", module.score(b'{"genome":{}}'))
+except HostResourcesFailed as e:
+    print("HostResourcesFailed", "mmap" in e.detail)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="wasmtime's reservation under RLIMIT_AS")
+def test_the_system_refusing_an_instance_its_memory_is_the_host_s_error_not_a_trap() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", UNDER_RLIMIT_AS, str(RASTRIGIN)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    if done.stdout.startswith("scored"):
+        pytest.skip("this wasmtime reserves little enough address space to fit under 3 GiB")
+    assert done.stdout.split() == ["HostResourcesFailed", "True"], done.stdout
