@@ -148,13 +148,10 @@ def resolve_recipients(store: Store, to: Iterable[str]) -> tuple[PublicKey, ...]
     return tuple(sorted(keys.values(), key=lambda k: k.did))
 
 
-def seal_note(text: str, tags: Iterable[str], recipients: Iterable[PublicKey]) -> Block:
-    """The envelope block of a note sealed to ``recipients``; errors never quote the text or tags.
-    A single str is one tag, as for :func:`~mindgit.store.state.make_thought`."""
-    tag_list = one_or_many(tags)
-    for tag in tag_list:
-        # The same rules as make_thought's, checked here first so that its error, which quotes
-        # the tag, is never reached.
+def check_note_tags(tags: Iterable[str]) -> None:
+    """make_thought's rules for tags, checked first for a private thought: its error, which
+    quotes the tag, is never reached (a ``SchemaError`` naming no tag)."""
+    for tag in tags:
         bad = not isinstance(tag, str) or not tag or tag != tag.strip() or len(tag) > _MAX_TAG
         if bad or not tag.isprintable():
             raise SchemaError(
@@ -163,6 +160,13 @@ def seal_note(text: str, tags: Iterable[str], recipients: Iterable[PublicKey]) -
                 f"over {_MAX_TAG} characters"
                 " (not shown: tags of a private thought are private)",
             )
+
+
+def seal_note(text: str, tags: Iterable[str], recipients: Iterable[PublicKey]) -> Block:
+    """The envelope block of a note sealed to ``recipients``; errors never quote the text or tags.
+    A single str is one tag, as for :func:`~mindgit.store.state.make_thought`."""
+    tag_list = one_or_many(tags)
+    check_note_tags(tag_list)
     if isinstance(text, str):
         try:
             text.encode("utf-8")

@@ -235,7 +235,13 @@ def test_every_refusal_is_one_line_exit_1_and_changes_nothing(
     cases: list[tuple[tuple[str, ...], str] | tuple[tuple[str, ...], str, int]] = [
         (("think", SECRET, "--private", "--to", "beta.retired-1"), "is a retired key"),
         (("think", SECRET, "--private", "--to", "nobody"), "no trusted node named 'nobody'"),
-        (("think", SECRET, "--private", "--tag", " x"), "tags of a private thought are private"),
+        # Typed on the command line, a tag no thought can take is a usage error, as it is for
+        # a plain thought (it was exit 1 for a private one alone).
+        (
+            ("think", SECRET, "--private", "--tag", " x"),
+            "tags of a private thought are private",
+            2,
+        ),
         (("think", "-", "--private"), "over the"),  # stdin, below: too big once sealed
         (("share", cid, "--with", "beta.retired-1"), "is a retired key"),
         (("share", str(bad.cid), "--with", "stranger"), "integrity check failed"),

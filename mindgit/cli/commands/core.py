@@ -188,9 +188,15 @@ def _check_typed_thought(text: str, tags: tuple[str, ...], private: bool) -> Non
 
     typed_text(text, "TEXT")
     if private:
+        from mindgit.store.private import check_note_tags
+
         # Sealed, a thought has limits of its own (store.private); only emptiness is plain.
         if not text.strip():
             raise UsageError("a thought's text must be non-empty")
+        try:
+            check_note_tags(tags)
+        except SchemaError as e:
+            raise as_usage(e) from None
         return
     try:
         make_thought(text, tags)
