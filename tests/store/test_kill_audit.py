@@ -28,8 +28,12 @@ from tests.conftest import FIXTURES, ROOT, fsck, git
 EVIE = FIXTURES / "agent-files" / "evie.af"  # two agents: two experiments in one import
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+def _env(store: Path) -> dict[str, str]:
+    """The child's environment: temporary files (an import's spool, which a SIGKILL leaves
+    behind as an empty directory) in the test's own directory, not the system's /tmp."""
+    tmp = store.parent / "tmpdir"
+    tmp.mkdir(exist_ok=True)
+    return {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp)}
 
 
 def _argv(store: Path, args: tuple[str, ...]) -> list[str]:
@@ -76,7 +80,7 @@ def kill_at_random(
     shutil.copytree(store, pristine, symlinks=True)
     before = _refs(store)
     began = time.monotonic()
-    whole = subprocess.run(_argv(store, args), capture_output=True, text=True, env=_env())
+    whole = subprocess.run(_argv(store, args), capture_output=True, text=True, env=_env(store))
     took = time.monotonic() - began
     assert whole.returncode == 0, whole.stderr
     after = _refs(store)
@@ -91,7 +95,7 @@ def kill_at_random(
             _argv(store, args),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=_env(),
+            env=_env(store),
             start_new_session=True,
         )
         time.sleep(rng.uniform(0.4, 1.0) * took)  # a random moment, not an ordering
@@ -109,7 +113,7 @@ def kill_at_random(
                 assert _tree(store, now[ref]) == after_trees[ref], (where, ref)
         fsck(store)
         verify_all(store)
-        again = subprocess.run(_argv(store, args), capture_output=True, text=True, env=_env())
+        again = subprocess.run(_argv(store, args), capture_output=True, text=True, env=_env(store))
         rerun_ok(again)
         # What is left names the victim: the next writer of that ref removes it.
         for lock in _locks(store):
@@ -213,7 +217,7 @@ with locked_ref(store.repo, ref) as held:
 def die_holding(store: Store, ref: str, when: str = "held") -> Path:
     done = subprocess.run(
         [sys.executable, "-c", DIE_HOLDING, str(store.path), ref, when],
-        env=_env(),
+        env=_env(store.path),
         capture_output=True,
     )
     assert done.returncode == -signal.SIGKILL, done.stderr
@@ -249,7 +253,10 @@ def test_a_writer_killed_just_before_its_rename_leaves_a_lock_the_next_takes(sto
     lock = die_holding(store, "refs/heads/main", "rename")
     assert store.head() == head  # not moved: nothing half-written
     done = subprocess.run(
-        _argv(store.path, ("think", "after the kill")), capture_output=True, text=True, env=_env()
+        _argv(store.path, ("think", "after the kill")),
+        capture_output=True,
+        text=True,
+        env=_env(store.path),
     )
     assert done.returncode == 0, done.stderr
     assert not lock.exists()
