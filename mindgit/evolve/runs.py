@@ -38,6 +38,7 @@ from mindgit.store.generation import (
     unreadable,
 )
 from mindgit.store.objects import as_commit
+from mindgit.store.refs import ref_names
 from mindgit.store.repository import Store, UnknownRef
 from mindgit.store.verify import STATE_TRAILER, trailer
 
@@ -184,7 +185,9 @@ def _scan_tips(store: Store) -> tuple[list[RunTip], list[DamagedRun]]:
     not (in ref order); no run's history is read."""
     out = []
     damaged = []
-    for ref in sorted(r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
+    # A run ref libgit2 cannot parse is listed too, as damaged: it vanished from `mindgit runs`
+    # (exit 0) while `verify --all` failed on it.
+    for ref in ref_names(store.repo, (RUNS_PREFIX,)):
         try:
             tip = read_run(store.repo, ref.removeprefix(RUNS_PREFIX))
         except MindgitError as e:

@@ -279,6 +279,35 @@ def ref_damage(gitdir: Path, message: str) -> RefError | None:
     return None
 
 
+def ref_names(repo: pygit2.Repository, prefixes: tuple[str, ...]) -> list[str]:
+    """Every ref under ``prefixes``, sorted, those libgit2 cannot parse too.
+
+    libgit2 leaves a loose ref it cannot parse out of its listing (git says "ignoring broken
+    ref"), so the ref files are read too: a damaged ref is listed, and reading it names what
+    is wrong, rather than vanishing from the listing. A ``packed-refs`` that does not parse
+    (no listing at all) is raised as :class:`PackedRefsDamaged`. A file name that is not
+    UTF-8 comes with surrogates (``os.fsdecode``), and no lookup takes it as a ref.
+    """
+    gitdir = Path(repo.path)
+    try:
+        listed = list(repo.references)
+    except pygit2.GitError as e:
+        damage = ref_damage(gitdir, str(e))
+        if damage is None:
+            raise
+        raise damage from None
+    names = {r for r in listed if r.startswith(prefixes)}
+    for prefix in prefixes:
+        for folder, _, files in os.walk(gitdir / prefix):
+            # A .lock file is a ref being written by git's protocol, not a ref.
+            names.update(
+                (Path(folder) / f).relative_to(gitdir).as_posix()
+                for f in files
+                if not f.endswith(".lock")
+            )
+    return sorted(names)
+
+
 def read_ref(repo: pygit2.Repository, ref: str) -> str | None:
     """The commit id a ref points at, or None; symbolic refs are followed.
 

@@ -29,7 +29,7 @@ from mindgit.ipld.cid import CID, DAG_JSON
 from mindgit.store import layout
 from mindgit.store.damage import REPAIR, Indexes, unreadable_cause
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import ref_damage
+from mindgit.store.refs import ref_names
 from mindgit.store.retired import RECORD_FILE, RetiredBounds
 from mindgit.store.share_check import ENVELOPE_TRAILER, SHARED_WITH_TRAILER, share_problem
 from mindgit.store.state import GenomeSplice, SchemaError, check_thought
@@ -901,31 +901,14 @@ def ref_tips(
 ) -> tuple[list[str], list[RefProblem]]:
     """The commit each ref under ``prefixes`` points at, and the refs that point at none.
 
-    libgit2 leaves a loose ref it cannot parse out of its listing (git says "ignoring broken
-    ref"), so the ref files are read too: a damaged experiment must fail ``verify --all``, not
+    A damaged ref (see :func:`~mindgit.store.refs.ref_names`) must fail ``verify --all``, not
     vanish from it.
     """
     gitdir = Path(repo.path)
-    try:
-        listed = list(repo.references)
-    except pygit2.GitError as e:
-        damage = ref_damage(gitdir, str(e))  # a packed-refs that does not parse: no list
-        if damage is None:
-            raise
-        raise damage from None
-    names = {r for r in listed if r.startswith(prefixes)}
-    for prefix in prefixes:
-        for folder, _, files in os.walk(gitdir / prefix):
-            # A .lock file is a ref being written by git's protocol, not a ref.
-            names.update(
-                (Path(folder) / f).relative_to(gitdir).as_posix()
-                for f in files
-                if not f.endswith(".lock")
-            )
     tips: list[str] = []
     problems: list[RefProblem] = []
     indexes: Indexes = {}
-    for ref in sorted(names):
+    for ref in ref_names(repo, prefixes):
         try:
             found = repo.lookup_reference(ref)
         except ValueError:  # InvalidSpecError, or a file name that is not UTF-8

@@ -65,13 +65,18 @@ def damage(store: Store, kind: str, run_id: str) -> tuple[str, str]:
     if kind == "other-run":
         git(store, "update-ref", "refs/runs/bbbbbbbbbbbb", f"refs/runs/{run_id}")
         return "refs/runs/bbbbbbbbbbbb", f"points at a generation of run {run_id}"
+    if kind == "junk-file":
+        # A ref file libgit2 cannot parse is left out of its listing: the run vanished from
+        # `runs` (exit 0) while `verify --all` failed on it.
+        (store.path / "refs" / "runs" / "dddddddddddd").write_text("junk\n")
+        return "refs/runs/dddddddddddd", "corrupted loose reference file"
     assert kind == "missing"
     # update-ref refuses an object it cannot find: a pruned or never-fetched one, as git leaves it.
     (store.path / "refs" / "runs" / "cccccccccccc").write_text(MISSING + "\n")
     return "refs/runs/cccccccccccc", f"names an object this store cannot read ({MISSING})"
 
 
-KINDS = ["blob", "no-run-json", "other-run", "missing"]
+KINDS = ["blob", "no-run-json", "other-run", "missing", "junk-file"]
 
 
 def one_line_each(err: str, count: int) -> list[str]:
