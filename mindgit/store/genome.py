@@ -58,9 +58,11 @@ def _number(gene: str, raw: object, what: str = "value") -> float:
 
 def _integer(gene: str, raw: object, what: str = "value") -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
-        if isinstance(raw, float) and raw.is_integer() and abs(raw) <= _MAX_SAFE_INT:
-            return int(raw)
-        raise GenomeError(gene, f"{what} must be an integer, not {quoted(raw)}")
+        if not isinstance(raw, float) or not raw.is_integer():
+            raise GenomeError(gene, f"{what} must be an integer, not {quoted(raw)}")
+        # A whole float (a bound read as a number first): "must be an integer, not -9e+18"
+        # said the wrong thing about a bound past what an int gene holds.
+        raw = int(raw)
     if abs(raw) > _MAX_SAFE_INT:
         raise GenomeError(
             gene, f"{what} {quoted(raw)} is beyond ±2**53-1, which JSON tools cannot hold exactly"

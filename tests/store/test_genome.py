@@ -49,6 +49,9 @@ def test_existing_gene_keeps_its_type() -> None:
         ("float", True, {}, "number"),
         ("int", 1.5, {}, "integer"),
         ("int", 2**60, {}, "2\\*\\*53"),
+        # A bound read as a float first: it was "min must be an integer, not -9e+18".
+        ("int", 0, {"min": -9e18}, "min -9000000000000000000 is beyond ±2\\*\\*53-1"),
+        ("int", 0, {"max": 2.0**60}, "max 1152921504606846976 is beyond"),
         ("bool", 1, {}, "true or false"),
         ("choice", "z", {"choices": ["a", "b"]}, "not one of"),
         ("choice", "a", {}, "needs its choices"),
