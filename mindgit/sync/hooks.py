@@ -340,7 +340,14 @@ def server_trust(repo: pygit2.Repository) -> TrustStore:
     """A gated repository's trust store; ``NoServerTrust`` if it has none. Its errors name the
     file as :data:`SHOWN_TRUST` (they reach the pusher)."""
     path = server_trust_path(repo)
-    if not path.is_file():
+    try:
+        present = path.is_file()
+    except OSError as e:
+        # A `mindgit/` directory the hook's user may not search (a umask of 027 where another
+        # user installed it): Python's is_file raises on EACCES, which reached the pusher as
+        # "Permission denied: <where the server keeps the repository>".
+        raise TrustFileUnreadable(SHOWN_TRUST, e.strerror or str(e)) from None
+    if not present:
         raise NoServerTrust(SHOWN_TRUST)
     trust = TrustStore(path)
     try:

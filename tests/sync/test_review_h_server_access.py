@@ -1,0 +1,66 @@
+"""A server's repository as its admin meets it: owned by the user git serves it as, read by a
+hook that user runs.
+
+Bugs: `mindgit hooks install --server PATH` on a repository another user owns (root installing
+into the `git` user's repository) said "PATH is not a git repository" with a hint to `git init
+--bare` it: libgit2 opens no repository another user owns, and its refusal was read as "none".
+And a `mindgit/` directory the hook's user may not search (made under a umask of 027 by another
+user) made every push fail with "remote: mindgit: error: Permission denied: <the server's own
+path to the trust file>", not as a trust file that cannot be read, named by its place in the
+repository as the hook's other errors name it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mindgit.store.repository import Store
+from tests.sync.test_hooks_server import push, refs
+
+DROP = "-dac_override,-dac_read_search,-fowner"
+
+
+def bound_by_modes() -> list[str] | None:
+    """A command prefix under which file modes bind what it runs (None: none can be made)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    prefix = [setpriv, f"--bounding-set={DROP}", f"--inh-caps={DROP}"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    return prefix if probe.returncode == 0 else None
+
+
+def test_a_trust_directory_the_hook_cannot_search(server: Path, store: Store) -> None:
+    prefix = bound_by_modes()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: file modes cannot bind the hook")
+    receive_pack = " ".join([*prefix, shutil.which("git-receive-pack") or "git-receive-pack"])
+    store.think("one more")
+    before = refs(server)
+    trust_dir = server / "mindgit"
+    trust_dir.chmod(0o000)
+    try:
+        argv = ["git", "--git-dir", str(store.path), "push", "--receive-pack", receive_pack]
+        proc = subprocess.run(
+            [*argv, str(server), "main"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        trust_dir.chmod(0o755)
+    assert proc.returncode != 0
+    said = [ln for ln in proc.stderr.splitlines() if ln.startswith("remote: mindgit:")]
+    assert len(said) == 1, proc.stderr
+    assert "cannot read trust file mindgit/allowed_signers: Permission denied" in said[0]
+    assert str(server) not in said[0]
+    assert refs(server) == before
+    # Readable again, the same push lands.
+    assert push(store, str(server), "main").returncode == 0
