@@ -166,6 +166,22 @@ class NotARepository(MindgitError):
         self.path = path
 
 
+class RepositoryNotOwned(MindgitError):
+    """A git repository another user owns, which libgit2 (and so mindgit) will not open unless
+    git's ``safe.directory`` names it: a server's repository owned by the user git serves it
+    as, with the install run by root or an admin."""
+
+    def __init__(self, path: Path, owner: str) -> None:
+        super().__init__(
+            f"{path} is a git repository owned by {owner}, not by this user, and libgit2 "
+            "(so mindgit) opens no repository another user owns; nothing was changed",
+            hint=f"install as its owner (sudo -u {owner} mindgit hooks install --server ...), "
+            "the user git runs the hook as; or add it to git's safe.directory",
+        )
+        self.path = path
+        self.owner = owner
+
+
 class UnsupportedObjectFormat(MindgitError):
     """A git repository whose object ids are not SHA-1, which libgit2 (and so mindgit) cannot read."""
 
@@ -183,8 +199,11 @@ def server_repository(path: Path) -> pygit2.Repository:
     (:class:`NotARepository`, :class:`UnsupportedObjectFormat`)."""
     try:
         return pygit2.Repository(str(path))
-    except pygit2.GitError:
-        pass
+    except pygit2.GitError as e:
+        # libgit2's words for a repository whose owner is not this user (its safe.directory
+        # check): it was "not a git repository", with a hint to `git init --bare` it.
+        if "not owned by current user" in str(e):
+            raise RepositoryNotOwned(path, _owner(path)) from None
     for config in (path / "config", path / ".git" / "config"):
         try:
             fmt = pygit2.Config(str(config))["extensions.objectformat"]
@@ -193,6 +212,22 @@ def server_repository(path: Path) -> pygit2.Repository:
         if isinstance(fmt, str) and fmt.lower() != "sha1":
             raise UnsupportedObjectFormat(path, fmt.upper().replace("SHA", "SHA-"))
     raise NotARepository(path)
+
+
+def _owner(path: Path) -> str:
+    """The user owning the repository at ``path`` (its git dir, or the work tree's)."""
+    import pwd
+
+    for where in (path / ".git", path):
+        try:
+            uid = where.stat().st_uid
+        except OSError:
+            continue
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return f"uid {uid}"
+    return "another user"
 
 
 # ---- what git hands a hook ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mindgit.store.repository import Store
+from tests.conftest import Mg, git
 from tests.sync.test_hooks_server import push, refs
 
 DROP = "-dac_override,-dac_read_search,-fowner"
@@ -64,3 +65,27 @@ def test_a_trust_directory_the_hook_cannot_search(server: Path, store: Store) ->
     assert refs(server) == before
     # Readable again, the same push lands.
     assert push(store, str(server), "main").returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a repository to another user")
+@pytest.mark.parametrize("bare", [True, False])
+def test_install_into_a_repository_another_user_owns(
+    store: Store, mg: Mg, tmp_path: Path, bare: bool
+) -> None:
+    server = tmp_path / "shared.git"
+    git("init", "-q", *(["--bare"] if bare else []), str(server))
+    for root, dirs, files in os.walk(server):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            os.lchown(name, 65534, 65534)
+    listing = sorted(str(p) for p in server.rglob("*"))
+    trust = tmp_path / "allowed_signers"
+    trust.write_text(store.trust.export())
+
+    r = mg("--store", str(store.path), "hooks", "install", "--server", str(server))
+    r2 = mg("hooks", "install", "--server", str(server), "--trust", str(trust), "--allow-rewind")
+    for result in (r, r2):
+        assert result.code == 1, result
+        assert "not a git repository" not in result.err
+        assert "owned by" in result.err and "safe.directory" in result.err, result.err
+        assert len(result.err.strip().splitlines()) == 1
+    assert sorted(str(p) for p in server.rglob("*")) == listing
