@@ -181,6 +181,11 @@ def _run(args: list[str], as_json: bool) -> int:
         return int(e.exit_code)
     except (click.Abort, EOFError):
         return _fail("aborted", None, 130, "Aborted", as_json)
+    except click.exceptions.NoArgsIsHelpError as e:
+        # `mindgit` or `mindgit keys` alone: the help, whole, as click shows it (on stderr,
+        # exit 2). Its text is the message of a usage error, which made it one line cut at
+        # 200 characters: "mindgit: error: Usage: mindgit [OPTIONS] ... (3177 characters)".
+        return _missing_command(e.ctx)
     except click.ClickException as e:
         if "PRIVATE KEY" in e.format_message():
             # Never echo a pasted private key back to the terminal or a CI log.
@@ -374,6 +379,13 @@ def _emit_error(
 ) -> None:
     data = {**error_json(message, hint, kind), **(details or {})}
     emit_json(data)  # terminal-safe: the message may quote a peer's words
+
+
+def _missing_command(ctx: click.Context) -> int:
+    """A group run with no arguments at all: its help on stderr, exit 2. (Not with --json: that
+    is an argument, and a group given one it does not know says so as any usage error does.)"""
+    click.echo(ctx.get_help(), err=True)
+    return 2
 
 
 def _flush_stdout() -> None:
