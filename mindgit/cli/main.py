@@ -195,8 +195,12 @@ def _run(args: list[str], as_json: bool) -> int:
             return _fail(message, None, 2, type(e).__name__, as_json)
         # One line, as every other error: click's own report is three (usage, a pointer to
         # --help, the error), which the pointer says in the hint here.
-        where = e.ctx if isinstance(e, click.UsageError) else None
-        hint = f"`{where.command_path} --help`" if where is not None else None
+        hint = None
+        if isinstance(e, click.UsageError):
+            # click's parser raises some without the command ("Option '-n' requires an
+            # argument.", "Option '--json' does not take a value."): the pointer was missing.
+            path = e.ctx.command_path if e.ctx is not None else _command_path(args)
+            hint = f"`{path} --help`"
         return _fail(
             _cut_click_message(e.format_message()), hint, e.exit_code, type(e).__name__, as_json
         )
@@ -219,6 +223,28 @@ def _run(args: list[str], as_json: bool) -> int:
         hint = "rerun with --debug for a traceback"
         return _fail(f"internal error: {type(e).__name__}: {e}", hint, 3, type(e).__name__, as_json)
     return rv if isinstance(rv, int) else 0
+
+
+def _command_path(args: Sequence[str]) -> str:
+    """The command ``args`` name ("mindgit keys rotate"), read as click reads them: each word
+    past a group's options names one of its commands, as far as one does."""
+    path: list[str] = ["mindgit"]
+    command: click.Command = cli
+    words = iter(args)
+    for word in words:
+        if word == "--" or not isinstance(command, click.Group):
+            break
+        if word.startswith("-"):
+            option = next((p for p in command.params if word in getattr(p, "opts", ())), None)
+            if isinstance(option, click.Option) and not option.is_flag:
+                next(words, None)  # its value
+            continue
+        sub = command.get_command(click.Context(command), word)
+        if sub is None:
+            break
+        path.append(word)
+        command = sub
+    return " ".join(path)
 
 
 # A message of click's longer than this is cut: it quotes what was typed whole ("No such command
