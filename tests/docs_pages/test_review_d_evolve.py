@@ -1,0 +1,41 @@
+"""docs/evolve.md's list of the damaged run refs `mindgit runs` names beside the runs that read
+(review D): a ref file git cannot parse is one of them since 2f351f2, which the page left out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tests.docs_pages.shell import sh
+
+PAGE = " ".join((ROOT / "docs" / "evolve.md").read_text().split())
+
+
+def test_runs_names_a_run_ref_file_git_cannot_parse_and_lists_the_others(tmp_path: Path) -> None:
+    assert (
+        'a ref file git cannot parse, which `git for-each-ref` leaves out with "ignoring broken '
+        'ref") does not hide the others' in PAGE
+    )
+    r = sh(
+        f"""
+        mindgit init s --name s >/dev/null
+        export MINDGIT_STORE="$PWD/s"
+        mindgit genome set x0=3 x1=3 --min -5 --max 5 >/dev/null
+        mindgit evolve --fitness {ROOT}/fixtures/fitness/rastrigin.wat -q --generations 2 \\
+            --population 4 >/dev/null
+        echo junk > s/refs/runs/abcdef123456
+        """,
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    r = sh("mindgit --store s runs", tmp_path)
+    assert r.returncode == 1
+    assert len(r.stdout.splitlines()) == 1
+    assert "refs/runs/abcdef123456 cannot be read" in r.stderr
+    r = sh("mindgit --store s runs --json", tmp_path)
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    assert doc["type"] == "DamagedRuns"
+    assert [d["ref"] for d in doc["damaged"]] == ["refs/runs/abcdef123456"]
+    assert len(doc["runs"]) == 1
