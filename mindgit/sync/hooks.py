@@ -892,10 +892,22 @@ def other_server_hooks(repo: pygit2.Repository, installed: Sequence[str]) -> tup
     return tuple(out)
 
 
+# The most of a --trust file read: an allowed-signers line is about 150 bytes, so this is some
+# hundred thousand nodes. Read whole, `--trust /dev/zero` (or a wrong, huge file) took memory
+# until the process failed (exit 3, MemoryError).
+MAX_TRUST_BYTES = 16 << 20
+
+
 def _read_trust(path: Path) -> str:
-    """An allowed-signers file's text, once the trust store has parsed it without complaint."""
+    """An allowed-signers file's text (newlines as Python reads text), once the trust store has
+    parsed it without complaint.
+
+    Read once, then parsed from a private copy: a pipe (``--trust <(mindgit trust export)``)
+    is read as a file is, where parsing the path again found it empty, or "not a regular file".
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_TRUST_BYTES + 1)
     except FileNotFoundError:
         raise TrustFileUnreadable(
             path,
@@ -903,21 +915,37 @@ def _read_trust(path: Path) -> str:
             hint="give an allowed-signers file; `mindgit trust export > allowed_signers` "
             "writes the keys a store trusts",
         ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise TrustFileUnreadable(path, reason) from None
-    if not TrustStore(path).nodes():
-        raise EmptyTrust(path)
+    except OSError as e:
+        raise TrustFileUnreadable(path, e.strerror or str(e)) from None
+    if len(data) > MAX_TRUST_BYTES:
+        raise TrustFileUnreadable(
+            path,
+            f"it is over {MAX_TRUST_BYTES >> 20} MiB, far more than an allowed-signers file holds",
+            hint="give an allowed-signers file; `mindgit trust export > allowed_signers` "
+            "writes the keys a store trusts",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TrustFileUnreadable(
+            path, str(e), hint="an allowed-signers file is UTF-8 text"
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    _check_trust_text(text, path)
     return text
 
 
 def _check_trust_text(text: str, origin: Path) -> None:
     # Parsed by the trust store itself, from a private copy, so bad text is refused before
-    # anything is written.
+    # anything is written; its errors name ``origin``, not the copy.
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / TRUST_FILE
         copy.write_text(text, encoding="utf-8")
-        if not TrustStore(copy).nodes():
+        try:
+            nodes = TrustStore(copy).nodes()
+        except TrustFileCorrupt as e:
+            raise TrustFileCorrupt(origin, e.line, e.reason) from None
+        if not nodes:
             raise EmptyTrust(origin)
 
 
