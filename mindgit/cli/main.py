@@ -201,9 +201,11 @@ def _run(args: list[str], as_json: bool) -> int:
             # argument.", "Option '--json' does not take a value."): the pointer was missing.
             path = e.ctx.command_path if e.ctx is not None else _command_path(args)
             hint = f"`{path} --help`"
-        return _fail(
-            _cut_click_message(e.format_message()), hint, e.exit_code, type(e).__name__, as_json
-        )
+        message = _cut_click_message(e.format_message())
+        if isinstance(e, click.NoSuchOption) and e.ctx is not None and e.ctx.parent is not None:
+            # `mindgit log --store s1` said "No such option '--store'. Did you mean '--json'?"
+            message, hint = _misplaced_option(e.option_name, e.ctx.command_path, message, hint)
+        return _fail(message, hint, e.exit_code, type(e).__name__, as_json)
     except KeyboardInterrupt:
         return _fail("interrupted", None, 130, "KeyboardInterrupt", as_json)
     except OSError as e:
@@ -223,6 +225,26 @@ def _run(args: list[str], as_json: bool) -> int:
         hint = "rerun with --debug for a traceback"
         return _fail(f"internal error: {type(e).__name__}: {e}", hint, 3, type(e).__name__, as_json)
     return rv if isinstance(rv, int) else 0
+
+
+def _misplaced_option(
+    option: str, path: str, message: str, hint: str | None
+) -> tuple[str, str | None]:
+    """A command's unknown option that is one of mindgit's own (``--store``, ``--debug``,
+    ``--version``): said to go before the command, with the line that does it."""
+    own = next((p for p in cli.params if option in getattr(p, "opts", ())), None)
+    if not isinstance(own, click.Option) or option in ("-h", "--help"):
+        return message, hint
+    command = path.removeprefix("mindgit ")
+    if own.is_eager:  # --version: it runs no command
+        example = f"mindgit {option}"
+    else:
+        value = "" if own.is_flag else f" {own.metavar or own.name.upper()}"
+        example = f"mindgit {option}{value} {command} ..."
+    return (
+        f"{option} is an option of mindgit itself, not of {command}: give it before the command",
+        f"`{example}`",
+    )
 
 
 def _command_path(args: Sequence[str]) -> str:
