@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -39,3 +40,34 @@ def test_runs_names_a_run_ref_file_git_cannot_parse_and_lists_the_others(tmp_pat
     assert doc["type"] == "DamagedRuns"
     assert [d["ref"] for d in doc["damaged"]] == ["refs/runs/abcdef123456"]
     assert len(doc["runs"]) == 1
+
+
+def test_the_python_example_runs_on_the_store_its_preamble_makes(tmp_path: Path) -> None:
+    """The page showed the Python example with no word of the store it opens: its preamble now
+    names it (made as the command line's example makes it), and what it breeds."""
+    text = (ROOT / "docs" / "evolve.md").read_text()
+    preamble = " ".join(text.split("## From Python\n", 1)[1].split("```python", 1)[0].split())
+    [init] = re.findall(r"`(mindgit init /tmp/minds/alpha --name alpha)`", preamble)
+    [shell] = re.findall(r"```sh\n(.*?)```", text, re.S)
+    genome, _, evolve_line = shell.splitlines()[:3]
+    [code] = re.findall(r"```python\n(.*?)```", text, re.S)
+    py, cli = tmp_path / "py", tmp_path / "cli"
+    r = sh(
+        f"""
+        {init.replace("/tmp/minds/alpha", str(py))}
+        MINDGIT_STORE={py} {genome}
+        mindgit init {cli} --name alpha
+        export MINDGIT_STORE={cli}
+        {genome}
+        mindgit fitness add fixtures/fitness/rastrigin.wat
+        {evolve_line.split("#")[0]} -q --json > {tmp_path}/cli.json
+        """,
+        ROOT,
+    )
+    assert r.returncode == 0, r.stderr
+    r = sh(f"python - <<'EOF'\n{code.replace('/tmp/minds/alpha', str(py))}EOF", ROOT)
+    assert r.returncode == 0, r.stderr
+    run_id, best_score, best_state, _ = r.stdout.splitlines()[-2].split()
+    by_cli = json.loads((tmp_path / "cli.json").read_text())
+    assert (best_state, float(best_score)) == (by_cli["state"], by_cli["best"])
+    assert run_id != by_cli["run"]
