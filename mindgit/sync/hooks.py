@@ -182,6 +182,20 @@ class RepositoryNotOwned(MindgitError):
         self.owner = owner
 
 
+class ServerIsAStore(MindgitError):
+    """``--server`` named a node's store, whose trust file is where a gated repository keeps
+    its own: writing the server's trust there replaced the trust of the store, without a word."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path} is a mindgit store: its hook trusts what the store trusts "
+            f"({SHOWN_TRUST}), which --trust would replace; nothing was changed",
+            hint="install without --trust, and change whom the store trusts with "
+            f"`mindgit --store {path} trust add` (or `trust remove`)",
+        )
+        self.path = path
+
+
 class UnsupportedObjectFormat(MindgitError):
     """A git repository whose object ids are not SHA-1, which libgit2 (and so mindgit) cannot read."""
 
@@ -862,6 +876,8 @@ def install_server(
         _check_trust_text(trust_text, trust_path)
     elif not trust_path.is_file():
         raise NoServerTrust(trust_path)
+    if trust_text is not None and _is_store(repo) and not _holds(trust_path, trust_text):
+        raise ServerIsAStore(target)
     for name in hooks:
         check_replaceable(repo, name, force=force)
     # The policy kept is read before anything is written: a bad value in the config failed the
@@ -878,6 +894,20 @@ def install_server(
     written = tuple(install_hook(repo, name, python, force=force) for name in hooks)
     trusted = len(TrustStore(trust_path).nodes())
     return ServerInstall(written, trust_path, trusted, kept, other_server_hooks(repo, hooks))
+
+
+def _is_store(repo: pygit2.Repository) -> bool:
+    """Whether ``repo`` is a node's store (its key beside the trust file), not a bare server."""
+    from mindgit.store.repository import KEY_FILE, MINDGIT_DIR
+
+    return os.path.lexists(Path(repo.path) / MINDGIT_DIR / KEY_FILE)
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def other_server_hooks(repo: pygit2.Repository, installed: Sequence[str]) -> tuple[Path, ...]:
