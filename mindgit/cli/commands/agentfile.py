@@ -82,14 +82,26 @@ def import_af(ctx: click.Context, file: str, name: str | None, as_json: bool) ->
         return
     for a in agents:
         click.echo(a.experiment)
+        who = _shown_name(a.agent_name)
         if a.earlier:
-            info(f"agent {a.agent_name or '(unnamed)'} was imported as {a.experiment} already")
+            info(f"agent {who} was imported as {a.experiment} already")
             continue
         info(
-            f"imported agent {a.agent_name or '(unnamed)'} as {a.experiment}: "
+            f"imported agent {who} as {a.experiment}: "
             f"{len(a.memories)} blocks, {a.messages} messages, {len(a.tools)} tools, "
             f"{len(a.genes)} genes"
         )
+
+
+def _shown_name(name: str | None, limit: int = 100) -> str:
+    """An agent's name as the file spells it, fit for the import's line: one line (info() kept
+    its newlines, and a name holding '\\nmindgit: error: ...' printed that line after an import
+    that succeeded) with no control characters, as af-info prints it, cut past ``limit``
+    characters as the import's commit subject is (a name of 100 KB made a line as long)."""
+    shown = one_line(name or "")
+    if not shown:
+        return "(unnamed)"
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _cut_path(error: MindgitError, file: str) -> None:
