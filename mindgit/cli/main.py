@@ -31,6 +31,7 @@ from mindgit.cli.output import (
     StdoutError,
     discard_stdout,
     emit_json,
+    guarded_stderr,
     guarded_stdout,
 )
 from mindgit.errors import (
@@ -146,7 +147,7 @@ def run(argv: list[str] | None = None) -> int:
         # Shell completion is click's own business, and it exits by itself.
         cli.main(args=args, prog_name="mindgit", complete_var=COMPLETE_VAR)
     as_json = wants_json(args)
-    with guarded_stdout():
+    with guarded_stderr(), guarded_stdout():
         try:
             code = _run(args, as_json)
             # Buffered output is written here, where its failure is still reported.

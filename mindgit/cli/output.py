@@ -121,6 +121,71 @@ def guarded_stdout() -> Iterator[None]:
         sys.stdout = original
 
 
+class _StderrWriter(io.RawIOBase):
+    """Descriptor 2 as the CLI writes it: a write it refuses (``2>/dev/full``, a reader gone)
+    is dropped. What goes there is a report for a person; losing it must not undo or fail a
+    command whose work is done (``init`` made the store, printed its did:key, then failed with
+    exit 1 on the "initialised store" line), nor turn a usage error's 2 into 1."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        try:
+            return os.isatty(self._fd)
+        except OSError:
+            return False
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        while True:
+            try:
+                os.write(self._fd, data)
+                return size  # what a short write left is dropped as a failed one is
+            except BlockingIOError:
+                select.select([], [self._fd], [])
+            except OSError:
+                return size
+
+
+@contextlib.contextmanager
+def guarded_stderr() -> Iterator[None]:
+    """Run the CLI with ``sys.stderr`` writing through :class:`_StderrWriter`, unbuffered as
+    Python's own is; the caller's stream is put back on leaving (a ``--debug`` traceback goes
+    there). Only the process's own stderr is wrapped; a closed one (None) is left as it is:
+    click writes nothing to it."""
+    original = sys.stderr
+    if original is not sys.__stderr__ or original is None:
+        yield
+        return
+    encoding, errors = original.encoding, original.errors or "backslashreplace"
+    try:
+        original.flush()
+        fd = original.fileno()
+    except (OSError, ValueError):
+        yield
+        return
+    sys.stderr = io.TextIOWrapper(
+        _StderrWriter(fd),
+        encoding=encoding,
+        errors=errors,
+        write_through=True,
+    )
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        sys.stderr = original
+
+
 def discard_stdout() -> None:
     """Drop whatever stdout still holds: after a failed write it would only fail again."""
     raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
