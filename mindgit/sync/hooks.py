@@ -146,6 +146,27 @@ class HookExists(MindgitError):
         self.edited = edited
 
 
+class SharedHooksPath(MindgitError):
+    """``core.hooksPath`` comes from git's global or system config: its directory holds the
+    hooks of every repository that config covers, not of this one alone."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        victims = (
+            "every push from a repository that is not a mindgit store"
+            if name in CLIENT_HOOKS
+            else "every push to a repository with no mindgit trust file"
+        )
+        super().__init__(
+            f"core.hooksPath ({directory}) is set in git's global or system config, not this "
+            f"repository's: a {name} hook there runs for every repository it covers and "
+            f"would refuse {victims}; nothing was changed",
+            hint="give this repository hooks of its own (`git config core.hooksPath hooks` in "
+            "it), or pass --force to install into the shared directory anyway",
+        )
+        self.directory = directory
+        self.name = name
+
+
 class HookNotWritten(MindgitError):
     """The hook's file or its directory could not be written."""
 
@@ -779,6 +800,17 @@ def hooks_dir(repo: pygit2.Repository) -> Path:
     return gitdir / "hooks"
 
 
+def _hooks_path_is_shared(repo: pygit2.Repository) -> bool:
+    """Whether ``core.hooksPath`` is set, and not by the repository's own config file."""
+    if "core.hooksPath" not in repo.config:
+        return False
+    try:
+        own = pygit2.Config(str(Path(repo.path) / "config"))
+        return "core.hooksPath" not in own
+    except (pygit2.GitError, OSError):
+        return True
+
+
 def install_hook(
     repo: pygit2.Repository, name: str, python: str | None, *, force: bool = False
 ) -> Path:
@@ -804,6 +836,10 @@ def check_replaceable(repo: pygit2.Repository, name: str, *, force: bool = False
     """The path hook ``name`` goes to in ``repo``; ``HookExists`` if a hook mindgit would not
     replace is there (see :func:`install_hook`)."""
     target = hooks_dir(repo) / name
+    if not force and _hooks_path_is_shared(repo):
+        # A user's `git config --global core.hooksPath ~/.githooks`: a pre-push written there
+        # failed every `git push` of every other repository ("... is not a mindgit store").
+        raise SharedHooksPath(target.parent, name)
     # lexists: a symlink whose target is gone (a hook manager's, say) is still someone's hook.
     if os.path.lexists(target) and not force:
         whose = _whose(target, name)

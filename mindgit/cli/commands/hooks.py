@@ -58,7 +58,12 @@ def hooks() -> None:
     metavar="SIZE",
     help="With --server: the largest object a push may bring (default 32M).",
 )
-@click.option("--force", is_flag=True, help="Replace a hook that mindgit did not write.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a hook that mindgit did not write; install into a core.hooksPath that git's "
+    "global or system config sets for other repositories too.",
+)
 @json_option
 @click.pass_context
 def hooks_install(
