@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mindgit.adapters.agentfile_json import AgentFileError, Json
+from mindgit.errors import quoted
 
 Layout = Literal["v1", "v2"]
 
@@ -389,7 +390,9 @@ def scrub_file(value: dict[str, Any]) -> list[str]:
         item, path = stack.pop()
         if isinstance(item, dict):
             for key, child in item.items():
-                here = f"{path}.{key}" if path else key
+                word = shown_word(key)  # a key not a plain word is quoted: x['a b'].api_key
+                plain = f"{path}.{key}" if path else key
+                here = plain if word == key else f"{path}[{word}]"
                 if key.lower().replace("-", "_") in SECRET_NAMES and _is_secret(child):
                     item[key] = ""
                     warnings.append(_dropped("the file", here))
@@ -398,6 +401,19 @@ def scrub_file(value: dict[str, Any]) -> list[str]:
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
     return warnings
+
+
+_WORD = re.compile(r"[A-Za-z0-9_.:@+-]{1,80}")
+
+
+def shown_word(text: str) -> str:
+    """A key or id of the file for a warning: as it is when it is a plain word (``api_key``,
+    ``agent-0``), else quoted and cut (:func:`quoted`): a key or id
+    holding a newline printed a line of the file's choosing ('mindgit: error: ...') after a
+    command that succeeded, and one of 100 KB a line as long."""
+    if _WORD.fullmatch(text):
+        return text
+    return quoted(text)
 
 
 def _dropped(where: str, what: str) -> str:
@@ -530,8 +546,8 @@ def assemble_v2(
             missing = sorted(_group_agents(group) & set(absent))
             if missing:
                 warnings.append(
-                    f"group {group.get('id')!r} left out: it names agent(s) not exported "
-                    f"({', '.join(missing)})"
+                    f"group {quoted(group.get('id'))} left out: it names agent(s) not exported "
+                    f"({', '.join(map(shown_word, missing))})"
                 )
             else:
                 kept.append(group)
@@ -553,7 +569,8 @@ def _without_blocks(group: object, lost: set[str], warnings: list[str]) -> objec
         return group
     kept = [i for i in shared if i not in gone]
     warnings.append(
-        f"group {group.get('id')!r} no longer shares block(s) {', '.join(gone)}: no agent "
+        f"group {quoted(group.get('id'))} no longer shares block(s) "
+        f"{', '.join(map(shown_word, gone))}: no agent "
         "exported holds them, so the file does not either (export the agents that hold them "
         "too to keep them shared)"
     )
