@@ -353,13 +353,13 @@ def scrub_agent(agent: dict[str, Any], where: str) -> list[str]:
             for key, value in holder.items():
                 if _holds_secret(value):
                     holder[key] = _blank(value)
-                    warnings.append(_dropped(where, f"{name}[{key!r}]"))
+                    warnings.append(_dropped(where, f"{name}[{quoted(key)}]"))
         elif isinstance(holder, list):
             for n, entry in enumerate(holder):
                 if isinstance(entry, dict) and _holds_secret(entry.get("value")):
                     key = entry.get("key", n)
                     entry["value"] = _blank(entry["value"])
-                    warnings.append(_dropped(where, f"{name}[{key!r}]"))
+                    warnings.append(_dropped(where, f"{name}[{quoted(key)}]"))
     return warnings
 
 

@@ -82,3 +82,16 @@ def test_export_names_ids_on_one_line(store: Store, mg: Mg, tmp_path: Path) -> N
     # The library's warnings say the same.
     result = export_af(store, ["e-1"], tmp_path / "p.af")
     assert not any("\n" in w for w in result.warnings), result.warnings
+
+
+def test_a_long_secret_name_of_the_agent_is_cut(store: Store, tmp_path: Path) -> None:
+    """The agent's own secrets were quoted (repr) but not cut: a 100 KB name, a 100 KB line."""
+    doc = load("memgpt_agent.af")
+    doc["agents"][0]["secrets"] = {"k" * 100_000: "v"}
+    doc["agents"][0]["tool_exec_environment_variables"] = [{"key": "e" * 100_000, "value": "v"}]
+    source = tmp_path / "a.af"
+    source.write_text(json.dumps(doc))
+    [agent] = import_af(store, source, name="e")
+    assert len(agent.warnings) == 2
+    assert all(len(w) < 400 for w in agent.warnings), [len(w) for w in agent.warnings]
+    assert "secrets['kkkk" in agent.warnings[1] or "secrets['kkkk" in agent.warnings[0]
