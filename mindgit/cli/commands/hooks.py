@@ -27,15 +27,16 @@ def hooks() -> None:
 @hooks.command("install")
 @click.option(
     "--server",
+    "server_given",
     metavar="PATH",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),
     help="Guard this shared git repository (pre-receive) instead of this store (pre-push).",
 )
 @click.option(
     "--trust",
-    "trust_file",
+    "trust_given",
     metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False),
     help="The allowed-signers file the server trusts (default: this store's trusted nodes).",
 )
 @click.option(
@@ -68,8 +69,8 @@ def hooks() -> None:
 @click.pass_context
 def hooks_install(
     ctx: click.Context,
-    server: Path | None,
-    trust_file: Path | None,
+    server_given: str | None,
+    trust_given: str | None,
     update_hook: bool,
     allow_rewind: bool | None,
     allow_delete: bool | None,
@@ -83,6 +84,14 @@ def hooks_install(
     from mindgit.errors import MindgitError, UsageError
     from mindgit.sync import hooks as lib
 
+    # An empty path is the working directory: `--server "$REPO"` with REPO unset gated
+    # whatever repository the command ran in, and `--trust ""` read the directory ".".
+    if server_given == "":
+        raise UsageError("--server is empty: give the path of the shared git repository")
+    if trust_given == "":
+        raise UsageError("--trust is empty: give an allowed-signers file")
+    server = None if server_given is None else Path(server_given)
+    trust_file = None if trust_given is None else Path(trust_given)
     server_only = {
         "--trust": trust_file is not None,
         "--update-hook": update_hook,
