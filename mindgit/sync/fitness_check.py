@@ -73,8 +73,11 @@ def check_fitness_reachable(
             return
     error = UnknownFitness(fitness)
     if named:
-        error.hint = (
-            f"{' nor '.join(named)} offers none either; nothing was changed; "
-            "`mindgit fitness list` shows the stored ones"
+        # "b2 nor beta offers none either" was the hint for two peers.
+        who = (
+            f"{named[0]} offers none either"
+            if len(named) == 1
+            else f"neither {', '.join(named[:-1])} nor {named[-1]} offers one"
         )
+        error.hint = f"{who}; nothing was changed; `mindgit fitness list` shows the stored ones"
     raise error

@@ -166,3 +166,18 @@ def test_pull_of_a_hand_named_peer_with_fitness_still_names_the_peers_fault(
         assert r.code == 1, (command, r)
         assert json.loads(r.out)["type"] == "UnusablePeerName", (command, r.out)
     assert changed(before, alpha.path) == []
+
+
+def test_the_hint_names_several_peers_in_plain_words(pair: Nodes) -> None:
+    from mindgit.store.fitness_store import UnknownFitness
+    from mindgit.sync.peers import add_peer
+    from mindgit.sync.session import sync
+
+    alpha = pair["alpha"]
+    add_peer(alpha, "b2", f"file://{pair['beta'].path}")
+    with pytest.raises(UnknownFitness) as info:
+        sync(alpha, fitness="rastrigni", timeout=30.0)
+    hint = info.value.hint or ""
+    # It read "b2 nor beta offers none either".
+    assert hint.startswith(("neither b2 nor beta offers one;", "neither beta nor b2 offers one;"))
+    assert "none either" not in hint
