@@ -144,3 +144,27 @@ def test_a_group_alone_shows_its_help_whole(mg: Mg, path: str) -> None:
     assert isinstance(group, click.Group)
     shown = [n for n in group.list_commands(click.Context(group)) if n != "hook"]
     assert names == shown
+
+
+OPENS_A_STORE = sorted(p for p, (_, expected) in BAD.items() if expected == NO_STORE)
+
+
+@pytest.mark.parametrize("given", ["MINDGIT_STORE", "--store"])
+@pytest.mark.parametrize("path", OPENS_A_STORE)
+def test_every_command_takes_its_store_from_the_same_places(
+    mg: Mg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, given: str
+) -> None:
+    """A store named by MINDGIT_STORE or --store that is not there: every command opening one
+    says so of that path (and of the variable, when it named it), not of the directory it ran
+    in."""
+    missing = tmp_path / "no-such-store"
+    monkeypatch.chdir(tmp_path)
+    args, _ = BAD[path]
+    before = ["--store", str(missing)] if given == "--store" else []
+    if given == "MINDGIT_STORE":
+        monkeypatch.setenv("MINDGIT_STORE", str(missing))
+    r = mg(*before, *path.split(), *args, "--json")
+    assert r.code == 1, r.err
+    assert str(missing) in r.err and (given != "MINDGIT_STORE" or given in r.err), r.err
+    assert json.loads(r.out)["error"] in r.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
