@@ -26,6 +26,7 @@ import pygit2
 
 from mindgit.errors import MindgitError, UsageError
 from mindgit.identity.trust import TrustFileCorrupt, TrustFileUnreadable, TrustStore
+from mindgit.store.config import BadConfigValue
 from mindgit.store.refs import RefError, check_ref_name, read_ref
 from mindgit.store.settings import config_reader, read_setting, read_size
 from mindgit.store.verify import Problem
@@ -385,6 +386,20 @@ def read_policy(repo: pygit2.Repository, *, skip: Collection[str] = ()) -> Serve
     )
 
 
+def _server_policy(repo: pygit2.Repository) -> ServerPolicy:
+    """:func:`read_policy`, its errors worded for the pusher, who sees them: the hint named
+    where the server keeps the repository (`git --git-dir /srv/... config ...`), which a hook's
+    words never do (see :data:`SHOWN_TRUST`)."""
+    try:
+        return read_policy(repo)
+    except BadConfigValue as e:
+        e.hint = (
+            f"the server's admin fixes it with `git --git-dir <repository> config {e.key} "
+            f"VALUE`, or removes it: `git --git-dir <repository> config --unset {e.key}`"
+        )
+        raise
+
+
 def _config_bool(get: Callable[[str], str | None], key: str) -> bool:
     # true or false only, as `config set` takes them: git's own reading would open a server to
     # rewinds or deletions on a 2, a 0x10 or a yes, which `config set` refuses.
@@ -443,7 +458,7 @@ def pre_receive(repo: pygit2.Repository, updates: Sequence[RefUpdate]) -> list[P
     and refused by the gate; one that would take a rotation away, by :func:`chain_losses`.
     """
     trust = server_trust(repo)
-    policy = read_policy(repo)
+    policy = _server_policy(repo)
     judged = [(u, _ref_name_problem(u)) for u in updates]
     problems = [p for _, p in judged if p is not None]
     # A refused name is not looked up at all: libgit2 may not even read it.
