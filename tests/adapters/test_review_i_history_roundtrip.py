@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 
+import pygit2
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -99,6 +100,6 @@ def test_an_imported_history_exports_as_itself(
     summary = import_car(store, car, experiment=name)
     if not summary.changed:
         return  # main already held that state: nothing to compare
-    head = store.repo.revparse_single(summary.commit)
+    head = store.repo.revparse_single(summary.commit).peel(pygit2.Commit)
     rebuilt = str(head.parent_ids[1]) if on_top else summary.commit
     assert export(store, rebuilt, io.BytesIO(), history=True).root == root

@@ -111,7 +111,14 @@ def test_any_record_round_trips(old_seed: bytes, new_seed: bytes, name: str) -> 
     assert dagjson.encode(dagjson.decode(data)) == data
 
 
-_R = {"heads": [], "name": "a", "new": "x", "old": "y", "type": "key-rotation", "v": 2}
+_R: dict[str, dagjson.Encodable] = {
+    "heads": [],
+    "name": "a",
+    "new": "x",
+    "old": "y",
+    "type": "key-rotation",
+    "v": 2,
+}
 
 
 @pytest.mark.parametrize(
@@ -150,7 +157,12 @@ def test_a_peers_bad_field_is_quoted_briefly(
     field: str, value: dagjson.Encodable, shown: str
 ) -> None:
     # A peer's record (read up to 64 KiB) was quoted whole: a 60 KB line on a pull.
-    node = {**_R, "old": A.public.did, "new": B.public.did, field: value}
+    node: dict[str, dagjson.Encodable] = {
+        **_R,
+        "old": A.public.did,
+        "new": B.public.did,
+        field: value,
+    }
     with pytest.raises(BadRotation) as info:
         RotationRecord.parse(dagjson.encode(node))
     assert shown in str(info.value) and len(str(info.value)) < 160, str(info.value)[:200]

@@ -19,7 +19,9 @@ from tests.conftest import Mg
 BIG = "x" * 100_000
 
 
-def _commit_state(store: Store, manifest: dict[str, object], thoughts: list[bytes]) -> str:
+def _commit_state(
+    store: Store, manifest: dict[str, dagjson.Encodable], thoughts: list[bytes]
+) -> str:
     repo = store.repo
     data = dagjson.encode(manifest)
     tree = repo.TreeBuilder()
@@ -81,7 +83,7 @@ def test_a_huge_field_in_a_peers_fitness_module_is_cut(store: Store, mg: Mg, fie
 
     repo = store.repo
     wasm = b"\x00asm\x01\x00\x00\x00"
-    node: dict[str, object] = fitness_node(module_cid(wasm), "m")
+    node: dict[str, dagjson.Encodable] = dict(fitness_node(module_cid(wasm), "m"))
     node[field] = BIG
     tree = repo.TreeBuilder()
     tree.insert("module.wasm", repo.create_blob(wasm), pygit2.GIT_FILEMODE_BLOB)
