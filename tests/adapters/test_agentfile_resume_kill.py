@@ -55,7 +55,7 @@ def test_import_af_of_many_agents_killed_between_their_refs(store: Store, tmp_pa
             _argv(store.path, ("import-af", str(af))),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=_env(),
+            env=_env(store.path),
             start_new_session=True,
         )
         # Killed once its refs reach the target count: a place in the import, not a time.
@@ -71,7 +71,7 @@ def test_import_af_of_many_agents_killed_between_their_refs(store: Store, tmp_pa
             _argv(store.path, ("import-af", str(af), "--json")),
             capture_output=True,
             text=True,
-            env=_env(),
+            env=_env(store.path),
         )
         if len(made) == AGENTS:
             assert again.returncode == 1 and "already exists" in again.stderr, (where, again)
