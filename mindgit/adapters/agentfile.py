@@ -313,7 +313,7 @@ def _plan(
     who = f"agent {parts.display_name}"
     for name, block in zip(names, parts.blocks, strict=True):
         b = memory_block(block)
-        _check_size(b, source, f"{who} memory block {block['label']!r}")
+        _check_size(b, source, f"{who} memory block {quoted(block['label'])}")
         blocks[b.cid] = b.data
         memories[name] = b.cid
     order: list[dagjson.Node] = []

@@ -44,7 +44,7 @@ from mindgit.adapters.agentfile_json import (
     ordered,
     render_document,
 )
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
@@ -308,8 +308,8 @@ def export_af(
                 # Letta numbers ids per file ("agent-0"): agents of two files clash as often
                 # as one file imported twice, so the message names both.
                 raise ExportConflict(
-                    f"{seen[key]} and {x.rev} have the same agent id {ident!r} (agents of one "
-                    "file imported twice, or of two files, which Letta numbers alike)"
+                    f"{seen[key]} and {x.rev} have the same agent id {quoted(ident)} (agents of "
+                    "one file imported twice, or of two files, which Letta numbers alike)"
                 )
             seen[key] = x.rev
         envelope = _unstore(first, what)

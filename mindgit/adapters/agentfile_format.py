@@ -77,7 +77,7 @@ class UnknownFormatVersion(AgentFileError):
     def __init__(self, source: str, version: object) -> None:
         super().__init__(
             source,
-            f"unknown agent file format version {version!r}",
+            f"unknown agent file format version {quoted(version)}",
             hint="mindgit reads Letta 0.x agent files and the AgentFileSchema layout (no version)",
         )
         self.version = version
@@ -100,7 +100,7 @@ class DuplicateLabel(AgentFileError):
     def __init__(self, source: str, agent: str, label: str) -> None:
         super().__init__(
             source,
-            f"agent {agent} has two memory blocks labelled {label!r}",
+            f"agent {agent} has two memory blocks labelled {quoted(label)}",
             hint="rename one of them; a label names one block of an agent",
         )
         self.agent = agent
@@ -130,7 +130,7 @@ class AgentParts:
     @property
     def display_name(self) -> str:
         name = self.agent.get("name")
-        return repr(name) if isinstance(name, str) else f"#{self.index + 1}"
+        return quoted(name) if isinstance(name, str) else f"#{self.index + 1}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +224,8 @@ def _split_v2(value: dict[str, Any], source: str) -> FileParts:
             ident = json.dumps(agent["id"], sort_keys=True)
             if ident in agent_ids:
                 raise DanglingReference(
-                    source, f"agent #{index + 1} repeats the id {agent['id']!r} of an earlier agent"
+                    source,
+                    f"agent #{index + 1} repeats the id {quoted(agent['id'])} of an earlier agent",
                 )
             agent_ids.add(ident)
         agent_warnings = scrub_agent(agent, f"agent #{index + 1}")
@@ -235,7 +236,8 @@ def _split_v2(value: dict[str, Any], source: str) -> FileParts:
                 if ident not in pools[kind]:
                     raise DanglingReference(
                         source,
-                        f"agent #{index + 1} names {kind[:-1]} {ident!r}, which the file lacks",
+                        f"agent #{index + 1} names {kind[:-1]} {quoted(ident)}, which the file "
+                        "lacks",
                     )
             used[kind].update(ids)
         named: set[str] = set()
@@ -243,7 +245,7 @@ def _split_v2(value: dict[str, Any], source: str) -> FileParts:
             if ident in named:
                 # Said so, rather than as two blocks with one label (it is one block).
                 raise DanglingReference(
-                    source, f"agent #{index + 1} names block {ident!r} twice in 'block_ids'"
+                    source, f"agent #{index + 1} names block {quoted(ident)} twice in 'block_ids'"
                 )
             named.add(ident)
         blocks = [pools["blocks"][i] for i in block_ids]
