@@ -1192,6 +1192,22 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
         raise StoreLocation(
             target, f"{dangling} is a symbolic link to nothing (a missing target, or a loop)"
         )
+    # git's config holds the store's own trust file path (and --key's), and is UTF-8: a path
+    # that is not (os.fsdecode's surrogates) failed halfway as an internal error.
+    for where in (target, *(() if key_file is None else (Path(key_file),))):
+        try:
+            os.fsencode(os.path.abspath(where)).decode("utf-8")
+        except UnicodeDecodeError:
+            shown = os.fsencode(os.path.abspath(where)).decode("utf-8", "backslashreplace")
+            raise StoreLocation(
+                Path(
+                    str(target)
+                    .encode("utf-8", "surrogateescape")
+                    .decode("utf-8", "backslashreplace")
+                ),
+                f"the path {shown} is not UTF-8, which git's config (where a store records "
+                "its trust file and key) cannot hold",
+            ) from None
     key = NodeKey.load(Path(key_file)) if key_file is not None else NodeKey.generate()
     created = _claim(target)
     try:
