@@ -76,6 +76,7 @@ from mindgit.store.refs import (
 )
 from mindgit.store.repository import (
     HEADS,
+    NotAnExperimentName,
     Store,
     check_experiment_name,
     one_line,
@@ -376,26 +377,28 @@ def _check_names(
     their agent already) are left to the caller."""
     existing = set(store.experiments())
     for name in names:
+        shown = quoted(name, 120)  # up to 1,012 characters (a name of ten parts and more)
         try:
             check_experiment_name(name)
-        except NamePartTooLong as e:
-            # Its reason alone: the error's own text quotes the name, which was quoted twice.
-            raise BadExperimentName(source, f"experiment name {name!r}: {e.reason}") from None
+        except (NamePartTooLong, NotAnExperimentName) as e:
+            # Its reason alone: the error's own text quotes the name, which was quoted twice
+            # (a name of 1,013 characters, whole and then cut: a line of 1,300).
+            raise BadExperimentName(source, f"experiment name {shown}: {e.reason}") from None
         except RefError as e:
-            raise BadExperimentName(source, f"experiment name {name!r}: {e}") from None
+            raise BadExperimentName(source, f"experiment name {shown}: {e}") from None
         if done is not None and name in done:
             continue
         if name in existing or read_ref(store.repo, HEADS + name) is not None:
             raise BadExperimentName(
                 source,
-                f"experiment {name!r} already exists",
+                f"experiment {shown} already exists",
                 hint="choose another name with --as NAME, or remove that experiment first",
             )
         # git keeps refs as files: "a" and "a/b" cannot both exist.
         clash = [e for e in existing if e.startswith(name + "/") or name.startswith(e + "/")]
         if clash or lock_held(store.repo, HEADS + name):
             raise BadExperimentName(
-                source, f"experiment {name!r} clashes with {clash[0] if clash else 'a lock file'}"
+                source, f"experiment {shown} clashes with {clash[0] if clash else 'a lock file'}"
             )
     if len(set(names)) != len(names):
         raise BadExperimentName(source, "two agents would get the same experiment name")

@@ -98,3 +98,22 @@ def test_export_of_two_agents_with_one_long_id(store: Store, tmp_path: Path) -> 
     with pytest.raises(MindgitError) as caught:
         export_af(store, ["a", "b"], tmp_path / "o.af")
     assert len(str(caught.value)) < 600 and SAID in str(caught.value)
+
+
+def test_a_name_too_long_with_its_suffix_is_said_once(store: Store, mg: Mg, tmp_path: Path) -> None:
+    """--as of 1,011 characters (a name may have 1,012) for a file of two agents: 'NAME-1'
+    is 1,013. The error quoted the name whole and then, in the reason, cut: a 1,300 line."""
+    name = "/".join(["a" * 100] * 10) + "/a"
+    before = snapshot(store.path)
+    out = mg(
+        "--store",
+        str(store.path),
+        "import-af",
+        str(FIXTURES / "agent-files" / "evie.af"),
+        "--as",
+        name,
+    )
+    assert out.code == 1 and len(out.err.splitlines()) == 1, out.err
+    assert len(out.err) < 400, out.err
+    assert "(1013 characters): it is 1013 characters long, over the 1012 git allows" in out.err
+    assert snapshot(store.path) == before
