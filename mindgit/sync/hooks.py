@@ -936,7 +936,12 @@ def install_server(
     kept = policy if policy is not None else read_policy(repo)
     # Everything that can fail on bad input has been checked: now write.
     if trust_text is not None:
-        trust_path.parent.mkdir(parents=True, exist_ok=True)
+        if not trust_path.parent.is_dir():
+            trust_path.parent.mkdir(parents=True, exist_ok=True)
+            # As readable as the trust file in it (0644): made under the installer's umask (077,
+            # say), the user git runs the hook as, if another, could not read the file, and
+            # every push was refused.
+            trust_path.parent.chmod(0o755)
         _write_atomic(trust_path, trust_text.encode(), 0o644)
     if policy is not None:
         repo.config[CONFIG_REWIND] = policy.allow_rewind

@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from mindgit.store.repository import Store
+from mindgit.sync.hooks import install_server
 from tests.conftest import Mg, git
 from tests.sync.test_hooks_server import push, refs
 
@@ -89,3 +91,21 @@ def test_install_into_a_repository_another_user_owns(
         assert "owned by" in result.err and "safe.directory" in result.err, result.err
         assert len(result.err.strip().splitlines()) == 1
     assert sorted(str(p) for p in server.rglob("*")) == listing
+
+
+def test_the_trust_directory_is_as_readable_as_the_trust_file(store: Store, tmp_path: Path) -> None:
+    # An admin's umask of 077 made `mindgit/` 0700 around a 0644 trust file: the user git runs
+    # the hook as, if not the installer, could read neither.
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    old = os.umask(0o077)
+    try:
+        install_server(server, trust_text=store.trust.export(), python=sys.executable)
+    finally:
+        os.umask(old)
+    assert (server / "mindgit").stat().st_mode & 0o777 == 0o755
+    assert (server / "mindgit" / "allowed_signers").stat().st_mode & 0o777 == 0o644
+    # One the admin made otherwise is left as it is.
+    (server / "mindgit").chmod(0o750)
+    install_server(server, trust_text=store.trust.export(), python=sys.executable)
+    assert (server / "mindgit").stat().st_mode & 0o777 == 0o750
