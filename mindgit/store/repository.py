@@ -231,6 +231,8 @@ def _exists_hint(path: Path) -> str:
     except (MindgitError, OSError, pygit2.GitError):
         pass
     if not _holds_history(path):
+        if _init_running(path):
+            return "another `mindgit init` of it is writing it right now: wait for it to finish"
         return _HALF_MADE
     # A store whose HEAD, config or packed-refs is damaged was taken for a killed init, and
     # its user told to remove it: its history and the node's key with it.
@@ -1210,6 +1212,9 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
             ) from None
     key = NodeKey.load(Path(key_file)) if key_file is not None else NodeKey.generate()
     created = _claim(target)
+    # Held while this init writes: another init of the path, finding it half made, says one
+    # is running rather than advise removing it (which deleted the new store and its key).
+    writing = _hold(target / MINDGIT_DIR)
     try:
         repo = pygit2.init_repository(str(target), bare=True, initial_head=DEFAULT_EXPERIMENT)
         gitdir = Path(repo.path)
@@ -1241,7 +1246,46 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
     except BaseException:
         _remove_partial(target, created)
         raise
+    finally:
+        if writing is not None:
+            os.close(writing)
     return store
+
+
+def _hold(folder: Path) -> int | None:
+    """An exclusive flock on ``folder`` (dropped by the kernel with the process), or None where
+    there is none to take."""
+    try:
+        import fcntl
+
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except (ImportError, OSError):
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _init_running(path: Path) -> bool:
+    """Whether an init of ``path`` is writing it right now (it holds its mindgit folder)."""
+    try:
+        import fcntl
+
+        fd = os.open(path / MINDGIT_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except (ImportError, OSError):
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing drops a lock taken here too
+    return False
 
 
 def _claim(target: Path) -> bool:
