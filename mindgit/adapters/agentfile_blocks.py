@@ -19,12 +19,13 @@ from mindgit.adapters.agentfile_json import (
     from_node,
     to_node,
 )
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, quoted
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.repository import Commit, Snapshot, Store
 from mindgit.store.state import Block, State, check_block_name
+from mindgit.store.verify import MAX_BLOB_BYTES
 
 MAPPING_VERSION = 1
 FILE_FORMAT = "letta-agent-file"
@@ -119,6 +120,20 @@ class BlockTooLong(MindgitError):
         )
         self.label = label
         self.length = length
+        self.limit = limit
+
+
+class BlockTooLarge(MindgitError):
+    """A new value that makes the memory block larger than a store accepts."""
+
+    def __init__(self, label: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"the new value of block {quoted(label)} would make a block of {size} bytes, over "
+            f"the {limit}-byte limit of a block; nothing changed",
+            hint="a store (and every peer's verify) refuses larger blocks; shorten the value",
+        )
+        self.label = label
+        self.size = size
         self.limit = limit
 
 
@@ -234,6 +249,10 @@ def set_block(store: Store, label: str, value: str, *, experiment: str | None = 
         if fix:
             node[FIX_KEY] = fix
         block = Block.encode(node)
+        # A block with no character limit (or a large one) took any value: one over 16 MiB was
+        # committed, and verify failed the store on it here and at every peer.
+        if len(block.data) > MAX_BLOB_BYTES:
+            raise BlockTooLarge(label, len(block.data), MAX_BLOB_BYTES)
         memories = dict(state.memories)
         memories[name] = block.cid
         return state.with_memories(memories), {block.cid: block.data}

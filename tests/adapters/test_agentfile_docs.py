@@ -44,7 +44,7 @@ def test_the_tables_name_what_the_code_does() -> None:
         and issubclass(item, MindgitError)
         and item.__module__.startswith("mindgit.adapters.agentfile")
     } - {"AgentFileError", "MindgitError", "UnknownBlock", "BlockTooLong"}
-    assert len(errors) == 14
+    assert len(errors) == 15
     for name in errors:
         assert f"| `{name}` |" in limits, name
     # Every command line of the walkthrough is one the CLI module defines.
