@@ -927,6 +927,12 @@ def install_server(
         _check_trust_text(trust_text, trust_path)
     elif not trust_path.is_file():
         raise NoServerTrust(trust_path)
+    elif not TrustStore(trust_path).nodes():
+        # The trust kept is checked as a given one is, before anything is written: one that
+        # did not parse failed the install after the hook and the policy were in place (exit
+        # 1), and one that trusts no key was installed ("trusting 0 node(s)", exit 0) to
+        # refuse every push.
+        raise EmptyTrust(trust_path)
     if trust_text is not None and _is_store(repo) and not _holds(trust_path, trust_text):
         raise ServerIsAStore(target)
     for name in hooks:
