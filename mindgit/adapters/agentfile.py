@@ -475,7 +475,7 @@ def import_af(
     commits: dict[str, str] = dict(done)
     for plan, (tree, manifest) in zip(todo, trees, strict=True):
         # Both cut to fit a subject line: an agent named with 100,000 characters made one.
-        who = one_line(plan.parts.display_name, limit=100)
+        who = one_line(plan.parts.subject_name, limit=100)
         title = f"import-af: {_subject_text(Path(label).name)} agent {who}"
         if len(plans) > 1:
             title += f" ({plan.parts.index + 1} of {len(plans)})"

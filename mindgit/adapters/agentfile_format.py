@@ -129,8 +129,15 @@ class AgentParts:
 
     @property
     def display_name(self) -> str:
+        """The agent for an error: its name quoted and cut (one of 100 KB made a line as long)."""
         name = self.agent.get("name")
         return quoted(name) if isinstance(name, str) else f"#{self.index + 1}"
+
+    @property
+    def subject_name(self) -> str:
+        """The agent for its import's commit subject, which cuts it (at 100 characters)."""
+        name = self.agent.get("name")
+        return repr(name) if isinstance(name, str) else f"#{self.index + 1}"
 
 
 @dataclass(frozen=True, slots=True)
