@@ -809,7 +809,13 @@ def hooks_dir(repo: pygit2.Repository) -> Path:
     """Where git looks for this repository's hooks (``core.hooksPath`` if set)."""
     gitdir = Path(repo.path)
     if "core.hooksPath" in repo.config:
-        configured = Path(os.path.expanduser(str(repo.config["core.hooksPath"])))
+        try:
+            value = str(repo.config["core.hooksPath"])
+        except UnicodeDecodeError:
+            # A path that is not UTF-8, which git takes as the bytes it is (an internal error
+            # here, exit 3): the file system's bytes, as Python names such a path.
+            value = os.fsdecode(repo.config._get_entry("core.hooksPath").raw_value or b"")
+        configured = Path(os.path.expanduser(value))
         base = Path(repo.workdir) if repo.workdir else gitdir
         return configured if configured.is_absolute() else base / configured
     return gitdir / "hooks"
