@@ -38,7 +38,7 @@ from mindgit.store.generation import (
     unreadable,
 )
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import ref_names
+from mindgit.store.refs import read_listed_ref, ref_names
 from mindgit.store.repository import Store, UnknownRef
 from mindgit.store.verify import STATE_TRAILER, trailer
 
@@ -126,6 +126,14 @@ class RunRefMismatch(MindgitError):
         self.run_id = run_id
 
 
+def _is_ref(repo: pygit2.Repository, ref: str) -> bool:
+    try:
+        repo.lookup_reference(ref)
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+    return True
+
+
 def read_run(repo: pygit2.Repository, run_id: str) -> RunTip | None:
     """The newest generation of run ``run_id`` as ``refs/runs/<run_id>`` names it; None if
     there is no such ref.
@@ -141,6 +149,8 @@ def read_run(repo: pygit2.Repository, run_id: str) -> RunTip | None:
         # Named by its ref: "commit 0809…: holds no run.json" alone left the user to search
         # every refs/runs/* for the one that breaks `mindgit runs`.
         raise RunFormatError(f"{ref}: {e.what}", e.problem) from None
+    if tip is None and _is_ref(repo, ref):
+        read_listed_ref(repo, ref)  # a symbolic ref to nothing: CorruptRef, not "no run"
     # The ref's name is the run's identity everywhere it is shown: a ref that points at another
     # run's commit would list that run twice and plot or check it under the wrong name.
     if tip is not None and tip.run_id != run_id:

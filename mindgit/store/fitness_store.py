@@ -32,7 +32,7 @@ from mindgit.store.generation import (
 from mindgit.store.generation_check import Problems, blob_or_problem
 from mindgit.store.layout import BLOB
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import read_ref, update_ref
+from mindgit.store.refs import CorruptRef, read_listed_ref, read_ref, ref_names, update_ref
 from mindgit.store.repository import Store
 
 # How many versions of one name a CID lookup looks through.
@@ -276,7 +276,7 @@ class DamagedModule:
     """A ``refs/fitness/*`` ref that holds no module this store can read, and why."""
 
     ref: str
-    error: FitnessRefCorrupt
+    error: FitnessRefCorrupt | CorruptRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,13 +293,13 @@ def scan_modules(store: Store) -> ModuleListing:
     repo = store.repo
     out = []
     damaged = []
-    for ref in sorted(r for r in repo.references if r.startswith(FITNESS_PREFIX)):
-        commit = read_ref(repo, ref)
-        if commit is None:
-            continue
+    # A ref libgit2 cannot parse, or a symbolic ref to nothing, is damaged, not skipped: both
+    # vanished from `fitness list` (exit 0) while `verify --all` failed on them.
+    for ref in ref_names(repo, (FITNESS_PREFIX,)):
         try:
+            commit = read_listed_ref(repo, ref)
             out.append(_entry(repo, ref.removeprefix(FITNESS_PREFIX), commit))
-        except FitnessRefCorrupt as e:
+        except (FitnessRefCorrupt, CorruptRef) as e:
             damaged.append(DamagedModule(ref, e))
     return ModuleListing(tuple(out), tuple(damaged))
 

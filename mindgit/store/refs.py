@@ -308,6 +308,20 @@ def ref_names(repo: pygit2.Repository, prefixes: tuple[str, ...]) -> list[str]:
     return sorted(names)
 
 
+def read_listed_ref(repo: pygit2.Repository, ref: str) -> str:
+    """The commit id of a ref a listing (:func:`ref_names`) named: :class:`CorruptRef` when it
+    cannot be read, or when it is a symbolic ref to one that does not exist, which a lookup
+    takes for no ref at all (listings skipped it while ``verify --all`` failed on it)."""
+    commit = read_ref(repo, ref)
+    if commit is not None:
+        return commit
+    try:
+        target = repo.lookup_reference(ref).target
+    except (KeyError, ValueError, pygit2.GitError):
+        raise CorruptRef(ref, "it went while it was read, or cannot be looked up") from None
+    raise CorruptRef(ref, f"it points at {target}, which does not exist")
+
+
 def read_ref(repo: pygit2.Repository, ref: str) -> str | None:
     """The commit id a ref points at, or None; symbolic refs are followed.
 

@@ -45,12 +45,20 @@ def damage_fitness(store: Store, kind: str) -> str:
     if kind == "missing":
         ref.write_text(MISSING + "\n")
         return f"refs/fitness/aaa: {MISSING} is missing from this repository"
+    if kind == "junk-file":  # libgit2 lists no such ref: fitness list skipped it (exit 0)
+        ref.write_text("junk\n")
+        return "refs/fitness/aaa cannot be read (corrupted loose reference file"
+    if kind == "dangling":  # a symbolic ref to nothing, which a lookup takes for no ref
+        git(store, "symbolic-ref", "refs/fitness/aaa", "refs/fitness/nothing")
+        return "refs/fitness/aaa cannot be read (it points at refs/fitness/nothing"
     assert kind == "no-module"  # a commit, but no module's
     git(store, "update-ref", "refs/fitness/aaa", store.head())
     return f"refs/fitness/aaa: {store.head()} holds no fitness.json and module.wasm"
 
 
 KINDS = ["blob", "missing", "no-module"]
+# Refs no lookup of a name reads, which only a listing meets.
+LISTED_KINDS = [*KINDS, "junk-file", "dangling"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

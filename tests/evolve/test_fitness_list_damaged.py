@@ -14,7 +14,7 @@ from mindgit.store.fitness_store import FitnessRefCorrupt, scan_modules
 from mindgit.store.repository import Store, open_store
 from tests.conftest import Mg
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
-from tests.evolve.test_damaged_refs import KINDS, damage_fitness
+from tests.evolve.test_damaged_refs import LISTED_KINDS, damage_fitness
 from tests.evolve.test_readers_s7 import MISSING, git, one_line_each
 from tests.snapshots import changed, snapshot
 
@@ -40,7 +40,7 @@ def test_scan_lists_the_good_modules_beside_the_damaged(store: Store) -> None:
     assert words in str(listing.damaged[0].error)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", LISTED_KINDS)
 def test_fitness_list_shows_the_readable_modules(store: Store, mg: Mg, kind: str) -> None:
     # It stopped at the first damaged ref, listing nothing: rastrigin sorts after aaa.
     good = mg("--store", str(store.path), "fitness", "list")
@@ -55,7 +55,7 @@ def test_fitness_list_shows_the_readable_modules(store: Store, mg: Mg, kind: str
     assert changed(before, store.path) == []
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", LISTED_KINDS)
 def test_fitness_list_json_keeps_the_modules_beside_the_damaged(
     store: Store, mg: Mg, kind: str
 ) -> None:

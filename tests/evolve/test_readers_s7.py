@@ -70,13 +70,17 @@ def damage(store: Store, kind: str, run_id: str) -> tuple[str, str]:
         # `runs` (exit 0) while `verify --all` failed on it.
         (store.path / "refs" / "runs" / "dddddddddddd").write_text("junk\n")
         return "refs/runs/dddddddddddd", "corrupted loose reference file"
+    if kind == "dangling":
+        # A symbolic ref to nothing, which a lookup takes for no ref: skipped, exit 0.
+        git(store, "symbolic-ref", "refs/runs/eeeeeeeeeeee", "refs/runs/nothing")
+        return "refs/runs/eeeeeeeeeeee", "it points at refs/runs/nothing, which does not exist"
     assert kind == "missing"
     # update-ref refuses an object it cannot find: a pruned or never-fetched one, as git leaves it.
     (store.path / "refs" / "runs" / "cccccccccccc").write_text(MISSING + "\n")
     return "refs/runs/cccccccccccc", f"names an object this store cannot read ({MISSING})"
 
 
-KINDS = ["blob", "no-run-json", "other-run", "missing", "junk-file"]
+KINDS = ["blob", "no-run-json", "other-run", "missing", "junk-file", "dangling"]
 
 
 def one_line_each(err: str, count: int) -> list[str]:
