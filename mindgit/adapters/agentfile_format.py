@@ -25,7 +25,7 @@ from mindgit.errors import quoted
 
 Layout = Literal["v1", "v2"]
 
-_V1_VERSION = re.compile(r"0\.\d+(\.\d+)*([.+-]?[A-Za-z0-9.+-]*)?")
+_V1_VERSION = re.compile(r"0\.[0-9]+(\.[0-9]+)*([.+-]?[A-Za-z0-9.+-]*)?")
 # Keys whose string value is a credential wherever it appears (compared lower-case, "-" as "_").
 SECRET_NAMES = frozenset(
     {
