@@ -550,6 +550,9 @@ class NotAnExperimentName(RefError):
         self.reason = reason
 
 
+_FULL_ID = re.compile(r"[0-9a-fA-F]{40}")
+
+
 def check_experiment_name(name: str) -> str:
     """``name`` if an experiment may have it, else :class:`NotAnExperimentName` (or
     :class:`~mindgit.store.refs.NamePartTooLong`) saying why: it said "invalid ref name
@@ -559,6 +562,15 @@ def check_experiment_name(name: str) -> str:
         raise NotAnExperimentName(name, "'HEAD' is git's name for the current branch")
     if name.startswith("-"):
         raise NotAnExperimentName(name, "it starts with '-', as an option does")
+    # Both make a branch git itself reads as something else: `fork refs/heads/main` made
+    # refs/heads/refs/heads/main ("refname 'refs/heads/main' is ambiguous" from then on), and
+    # 40 hex digits are a commit id to git wherever a revision is typed.
+    if name.startswith("refs/"):
+        raise NotAnExperimentName(
+            name, "it starts with 'refs/', which git reads as a full ref name"
+        )
+    if _FULL_ID.fullmatch(name):
+        raise NotAnExperimentName(name, "git reads 40 hex digits as a commit id, not a branch")
     try:
         check_ref_name(HEADS + name)
     except NamePartTooLong as e:

@@ -27,6 +27,9 @@ FAULTS = {
     "a.": "may not end in '.'",
     "HEAD": "git's name for the current branch",
     "-x": "starts with '-'",
+    # fork refs/heads/main made refs/heads/refs/heads/main, which git calls ambiguous.
+    "refs/heads/main": "starts with 'refs/'",
+    "0123456789abcdef0123456789ABCDEF01234567": "40 hex digits as a commit id",
     "": "it is empty",
 }
 
@@ -40,7 +43,7 @@ def test_the_library_names_the_fault(name: str) -> None:
     assert FAULTS[name] in raised.value.reason
 
 
-@pytest.mark.parametrize("name", ["a b", "a.lock", ".a"])
+@pytest.mark.parametrize("name", ["a b", "a.lock", ".a", "refs/heads/main"])
 def test_fork_says_it_and_changes_nothing(store: Store, mg: Mg, name: str) -> None:
     before = snapshot(store.path)
     r = mg("--store", str(store.path), "fork", name)
@@ -51,6 +54,9 @@ def test_fork_says_it_and_changes_nothing(store: Store, mg: Mg, name: str) -> No
     assert not changed(before, store.path)
 
 
-@pytest.mark.parametrize("name", ["main", "lab/x-1", "a.b", "a+b=c@d", "_x", "9"])
+@pytest.mark.parametrize(
+    "name",
+    ["main", "lab/x-1", "a.b", "a+b=c@d", "_x", "9", "refsx", "lab/refs/x", "g" * 40, "0" * 39],
+)
 def test_good_names_pass(name: str) -> None:
     assert check_experiment_name(name) == name
