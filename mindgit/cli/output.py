@@ -34,15 +34,13 @@ class ReaderGone(BrokenPipeError):
     command; the CLI ends quietly, as git does."""
 
 
-class _StdoutWriter(io.RawIOBase):
-    """Descriptor 1 as the CLI writes it: every way a write can fail is one of two errors of
-    our own, so that the CLI edge tells "the reader left" from "the write failed" without
-    guessing which of the command's files an OSError came from."""
+class _DescriptorWriter(io.RawIOBase):
+    """A raw stream over a descriptor of the process's own (1 or 2); ``write`` is each
+    subclass's way with failures."""
 
     def __init__(self, fd: int) -> None:
         super().__init__()
         self._fd = fd
-        self.discard = False
 
     def writable(self) -> bool:
         return True
@@ -55,6 +53,16 @@ class _StdoutWriter(io.RawIOBase):
             return os.isatty(self._fd)
         except OSError:
             return False
+
+
+class _StdoutWriter(_DescriptorWriter):
+    """Descriptor 1 as the CLI writes it: every way a write can fail is one of two errors of
+    our own, so that the CLI edge tells "the reader left" from "the write failed" without
+    guessing which of the command's files an OSError came from."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(fd)
+        self.discard = False
 
     def write(self, data: Any) -> int:
         if self.discard:
@@ -121,27 +129,11 @@ def guarded_stdout() -> Iterator[None]:
         sys.stdout = original
 
 
-class _StderrWriter(io.RawIOBase):
+class _StderrWriter(_DescriptorWriter):
     """Descriptor 2 as the CLI writes it: a write it refuses (``2>/dev/full``, a reader gone)
     is dropped. What goes there is a report for a person; losing it must not undo or fail a
     command whose work is done (``init`` made the store, printed its did:key, then failed with
     exit 1 on the "initialised store" line), nor turn a usage error's 2 into 1."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self._fd = fd
-
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def isatty(self) -> bool:
-        try:
-            return os.isatty(self._fd)
-        except OSError:
-            return False
 
     def write(self, data: Any) -> int:
         size = memoryview(data).nbytes
