@@ -928,7 +928,7 @@ def install_server(
             raise UsageError(f"{name!r} is not a server hook", hint="use pre-receive or update")
     trust_path = server_trust_path(repo)
     if trust_file is not None:
-        trust_text = _read_trust(Path(trust_file))
+        trust_text = read_trust_file(Path(trust_file))
     elif trust_text is not None:
         _check_trust_text(trust_text, trust_path)
     elif not trust_path.is_file():
@@ -996,7 +996,7 @@ def other_server_hooks(repo: pygit2.Repository, installed: Sequence[str]) -> tup
 MAX_TRUST_BYTES = 16 << 20
 
 
-def _read_trust(path: Path) -> str:
+def read_trust_file(path: Path) -> str:
     """An allowed-signers file's text (newlines as Python reads text), once the trust store has
     parsed it without complaint.
 

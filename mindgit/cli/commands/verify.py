@@ -72,8 +72,15 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     from mindgit.store.repository import NotAStore, StoreUnreadable
     from mindgit.sync import keychains
 
-    if not trust_file.is_file():
+    if not trust_file.exists():
         raise UsageError(f"--trust {trust_file}: no such file")
+    if trust_file.is_dir():
+        raise UsageError(f"--trust {trust_file}: a directory, not an allowed-signers file")
+    # Read once (at most 16 MiB) and checked, then used from a private copy: a pipe
+    # (`--trust <(mindgit trust export)`) or /dev/zero was "no such file".
+    from mindgit.sync.hooks import read_trust_file
+
+    trust_text = read_trust_file(trust_file)
     where = Path(ctx.find_root().obj.get("store") or ".")
     found = pygit2.discover_repository(str(where))
     if found is None:
@@ -92,7 +99,10 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     tips = keychains.held_chains(repo, skip_unreadable=True)
     budget = keychains.MAX_ANNOUNCEMENTS
     chains, unread = keychains.read_chains_in(repo, tips, budget)
-    trust = keychains.rotated_trust(repo, TrustStore(trust_file), chains, scratch)
+    # Not scratch/allowed_signers: that is where a rotation's copy of it goes.
+    copy = scratch / "given_allowed_signers"
+    copy.write_text(trust_text, encoding="utf-8")
+    trust = keychains.rotated_trust(repo, TrustStore(copy), chains, scratch)
     # A chain left unread bounds none of the keys it retires: the check fails.
     unread_tips = {p.commit for p in keychains.over_budget(unread, budget)}
     limit = keychains.OVER_BUDGET.format(budget)
