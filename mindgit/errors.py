@@ -67,9 +67,13 @@ PATH_SHOWN_MAX = 160
 
 
 def shown_path(name: object) -> str:
-    """A path for a message, as typed, or cut by :func:`quoted` when longer than
-    :data:`PATH_SHOWN_MAX` (bytes and path-likes as the file system spells them)."""
+    """A path for a message, as typed, or by :func:`quoted` when longer than
+    :data:`PATH_SHOWN_MAX`, empty, with outer blanks or with characters that do not print
+    (bytes and path-likes as the file system spells them)."""
     text = os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
+    if text.strip() != text or not text or not text.isprintable():
+        # Quoted where it would not show as itself: `--store " "` read "error:   does not exist".
+        return quoted(text, PATH_SHOWN_MAX)
     return text if len(text) <= PATH_SHOWN_MAX else quoted(text, PATH_SHOWN_MAX)
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pygit2
 
-from mindgit.errors import DamagedStore, MindgitError, quoted, unreadable_object
+from mindgit.errors import DamagedStore, MindgitError, quoted, shown_path, unreadable_object
 from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey, remove_stale_temporaries
 from mindgit.identity.rotation import retired_from
 from mindgit.identity.sshsig import sign
@@ -109,16 +109,17 @@ class NotAStore(MindgitError):
             self.path = path
             self.how = how
             return
+        shown = shown_path(path)
         if how == "searched":
-            message = f"{path} is not a mindgit store, nor is any directory above it"
+            message = f"{shown} is not a mindgit store, nor is any directory above it"
             hint = (
                 "create one with `mindgit init PATH`, or point at one with --store or MINDGIT_STORE"
             )
         elif how == "env":
-            message = f"MINDGIT_STORE names {path}, which {what}"
+            message = f"MINDGIT_STORE names {shown}, which {what}"
             hint = "set MINDGIT_STORE to a store's path (or unset it), or give --store"
         else:
-            message = f"{path} {what}"
+            message = f"{shown} {what}"
             hint = "give the path of a store, or create one with `mindgit init PATH`"
         super().__init__(message, hint=hint)
         self.path = path
