@@ -55,6 +55,20 @@ class NotFromARun(MindgitError):
         self.what = what
 
 
+class UnknownLineageTarget(NotFromARun):
+    """What lineage was given names nothing in this store ("was not produced by a run" said
+    it was there)."""
+
+    def __init__(self, what: str) -> None:
+        MindgitError.__init__(
+            self,
+            f"{what} names no state, commit or run in this store",
+            hint="lineage takes a state CID, a commit `mindgit evolve` wrote, or a run id "
+            "(`mindgit runs` lists them)",
+        )
+        self.what = what
+
+
 class ResultRunUnreadable(NotFromARun):
     """A run's result commit whose run cannot be read (deleted, never fetched, damaged)."""
 
@@ -427,7 +441,7 @@ def _locate(store: Store, target: str) -> tuple[CID, RunTip, int]:
         # Quoted as typed: control characters or bytes that are not UTF-8 are escaped, never
         # written raw to the terminal (or unencodable on a strict stream), and cut: 100 KB
         # typed there made a 100 KB line.
-        raise NotFromARun(quoted(target)) from None
+        raise UnknownLineageTarget(quoted(target)) from None
     commit = as_commit(store.repo[commit_id])
     assert commit is not None
     if GENERATION_FILE in commit.tree:
