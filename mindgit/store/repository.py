@@ -162,6 +162,14 @@ class StoreUnreadable(MindgitError):
                 "cannot read (core.repositoryformatversion, the [extensions] section): made "
                 "or converted by a newer git, or edited by hand; mindgit stores use version 0"
             )
+        elif "not owned by current user" in reason:
+            # libgit2 refuses a repository another user owns (git's safe.directory rule): no
+            # file is damaged, and "repair the file it names" sent the user to fsck.
+            where = shlex.quote(str(path))
+            hint = (
+                "run mindgit as the user who owns it, or, if you trust that user, "
+                f"`git config --global --add safe.directory {where}`"
+            )
         super().__init__(f"cannot open the store: {reason}", hint=hint)
         self.path = path
         self.reason = reason
