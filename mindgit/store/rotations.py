@@ -69,6 +69,8 @@ class UntrustedRotation(MindgitError):
 
 
 class RotationBusy(MindgitError):
+    """Another process holds this store's rotation (see :func:`rotate_key`)."""
+
     def __init__(self) -> None:
         super().__init__(
             "another `mindgit keys rotate` is running in this store; nothing was changed",
@@ -77,6 +79,8 @@ class RotationBusy(MindgitError):
 
 
 class RotationNotStarted(MindgitError):
+    """The store's ``mindgit/`` folder, whose lock a rotation holds, cannot be opened."""
+
     def __init__(self, folder: Path, reason: str) -> None:
         super().__init__(
             f"cannot rotate this node's key: cannot open {folder}: {reason}; nothing was changed",
