@@ -240,8 +240,6 @@ def _exists_hint(path: Path) -> str:
     except (MindgitError, OSError, pygit2.GitError):
         pass
     if not _holds_history(path):
-        if _init_running(path):
-            return "another `mindgit init` of it is writing it right now: wait for it to finish"
         return _HALF_MADE
     # A store whose HEAD, config or packed-refs is damaged was taken for a killed init, and
     # its user told to remove it: its history and the node's key with it.
@@ -1202,6 +1200,10 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
         # A file, /dev/null: "already exists and is not empty" sent the user to empty it.
         raise StoreLocation(target, "it is not a directory")
     if target.exists() and any(target.iterdir()):
+        # An init of it may be writing it: what it is, and the hint, are told once that ends.
+        held = _hold(target)
+        if held is not None:
+            os.close(held)
         raise StoreExists(target)
     blocked = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
     if blocked is not None:
@@ -1232,10 +1234,7 @@ def init_store(path: Path | str, name: str, *, key_file: Path | str | None = Non
                 "its trust file and key) cannot hold",
             ) from None
     key = NodeKey.load(Path(key_file)) if key_file is not None else NodeKey.generate()
-    created = _claim(target)
-    # Held while this init writes: another init of the path, finding it half made, says one
-    # is running rather than advise removing it (which deleted the new store and its key).
-    writing = _hold(target / MINDGIT_DIR)
+    created, writing = _claim(target)
     try:
         repo = pygit2.init_repository(str(target), bare=True, initial_head=DEFAULT_EXPERIMENT)
         gitdir = Path(repo.path)
@@ -1290,32 +1289,17 @@ def _hold(folder: Path) -> int | None:
     return fd
 
 
-def _init_running(path: Path) -> bool:
-    """Whether an init of ``path`` is writing it right now (it holds its mindgit folder)."""
-    try:
-        import fcntl
-
-        fd = os.open(path / MINDGIT_DIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except (ImportError, OSError):
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)  # closing drops a lock taken here too
-    return False
-
-
-def _claim(target: Path) -> bool:
+def _claim(target: Path) -> tuple[bool, int | None]:
     """Make ``target`` (unless it is there, empty) and its mindgit folder, which claims the
-    store for this init; whether ``target`` was made here.
+    store for this init; whether ``target`` was made here, and the lock this init holds on it
+    until it is done (:func:`_hold`).
 
     Each step is one mkdir, which only one process can win: two inits of one path at once
     each passed the emptiness check, and the loser's clean-up removed the winner's store
-    (both failed on libgit2's config lock or a missing repository, internal errors).
+    (both failed on libgit2's config lock or a missing repository, internal errors). The
+    mindgit folder is made under the lock, so another init of the path waits for this one
+    to end before it looks: finding the store half made, it advised removing it (which
+    deleted the new store and its key).
     """
     try:
         target.mkdir(parents=True)
@@ -1324,15 +1308,20 @@ def _claim(target: Path) -> bool:
         created = False
     except OSError as e:
         raise StoreLocation(target, e.strerror or str(e)) from None
+    writing = _hold(target)
     try:
         (target / MINDGIT_DIR).mkdir(mode=0o700)
-    except FileExistsError:
-        raise StoreExists(target) from None
-    except OSError as e:
+    except BaseException as e:
+        if writing is not None:
+            os.close(writing)
+        if isinstance(e, FileExistsError):
+            raise StoreExists(target) from None
+        if not isinstance(e, OSError):
+            raise
         if created:
             target.rmdir()
         raise StoreLocation(target, e.strerror or str(e)) from None
-    return created
+    return created, writing
 
 
 def _remove_partial(target: Path, created: bool) -> None:
