@@ -22,22 +22,9 @@ import pytest
 
 from mindgit.store.repository import Store
 from mindgit.sync.hooks import install_server
+from tests.adapters.test_read_only_target import bound_by_modes
 from tests.conftest import Mg, git
 from tests.sync.test_hooks_server import push, refs
-
-DROP = "-dac_override,-dac_read_search,-fowner"
-
-
-def bound_by_modes() -> list[str] | None:
-    """A command prefix under which file modes bind what it runs (None: none can be made)."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        return None
-    prefix = [setpriv, f"--bounding-set={DROP}", f"--inh-caps={DROP}"]
-    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
-    return prefix if probe.returncode == 0 else None
 
 
 def test_a_trust_directory_the_hook_cannot_search(server: Path, store: Store) -> None:
