@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mindgit.errors import PATH_SHOWN_MAX, MindgitError, UsageError, quoted, shown_path
 from mindgit.ipld.cid import CID
-from mindgit.sandbox import FitnessModule, Limits, NotWasm
+from mindgit.sandbox import FitnessModule, Limits
 from mindgit.store.fitness_store import (
     FitnessEntry,
     UnknownFitness,
@@ -99,20 +99,13 @@ def cache_dir(store: Store) -> Path:
 
 
 def to_wasm(source: bytes) -> bytes:
-    """A wasm binary from wasm bytes or WAT text."""
+    """A wasm binary from wasm bytes or WAT text (``NotWasm`` for anything else)."""
     if source.startswith(_WASM_MAGIC):
         return source
-    try:
-        text = source.decode("utf-8-sig")  # a BOM, as some editors save text, is no WAT
-    except UnicodeDecodeError:
-        raise NotWasm("no \\0asm magic, and not UTF-8 WAT text either") from None
-    import wasmtime  # ~80 ms to import: only when WAT is given
+    # The sandbox's own reading of WAT (wasmtime, ~80 ms to import: only when WAT is given).
+    from mindgit.sandbox.runner import to_binary
 
-    try:
-        return bytes(wasmtime.wat2wasm(text))
-    except wasmtime.WasmtimeError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "invalid"
-        raise NotWasm(f"not valid WAT text: {first}") from None
+    return to_binary(source)
 
 
 def add_fitness(

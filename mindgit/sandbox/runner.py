@@ -75,7 +75,7 @@ def _one_line(text: str) -> str:
     return ": ".join(parts) if parts else text.strip()
 
 
-def _to_binary(wasm: bytes) -> bytes:
+def to_binary(wasm: bytes) -> bytes:
     """The module as a wasm binary; WAT text is assembled. Anything else is ``NotWasm``."""
     if wasm.startswith(_WASM_MAGIC):
         return wasm
@@ -107,7 +107,7 @@ def compile_module(
     # for good, and the cache would hand that code to every later process. (WAT's decimal float
     # literals are read in that mode too.)
     _check_float_mode()
-    binary = _to_binary(wasm)
+    binary = to_binary(wasm)
     try:
         module = wasmtime.Module(eng, binary)
     except wasmtime.WasmtimeError as exc:
