@@ -23,7 +23,7 @@ from pathlib import Path
 import pygit2
 
 from mindgit.errors import MindgitError
-from mindgit.identity.keys import DID_PREFIX, NodeKey
+from mindgit.identity.keys import NodeKey
 from mindgit.identity.sshsig import sign
 from mindgit.procs import dying_with_parent
 from mindgit.store.generation import (
@@ -48,11 +48,8 @@ from mindgit.store.packs import (
     tree_bytes,
 )
 from mindgit.store.refs import delete_ref, update_ref
-from mindgit.store.repository import MINDGIT_DIR, Store
+from mindgit.store.repository import Store
 
-# Where a key rotation keeps the key it retires (mindgit.store.rotations.RETIRED_DIR, not
-# imported: that module costs ~30 ms to load, on every run's start).
-_RETIRED_DIR = "retired"
 _STORED_HEAD = struct.Struct("<BHH")
 # Each write adds a pack, and packs slow down whoever reads the store, a peer's fetch most: on
 # the development VM a fetch of a run's store took 1.0 s with its 62 packs against 0.24 s once
@@ -268,12 +265,7 @@ class GenerationWriter:
         # rotation's pending key is there while it runs, the retired copy of this key from
         # then on.
         self._pending = store.pending_key_path
-        self._retired = (
-            store.path
-            / MINDGIT_DIR
-            / _RETIRED_DIR
-            / (self._key.public.did.removeprefix(DID_PREFIX) + ".key")
-        )
+        self._retired = store.retired_key_path(self._key.public)
         self._packs = 0  # written since the last merge was started
         self._merging: subprocess.Popen[bytes] | None = None
         self._can_merge = True

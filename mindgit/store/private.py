@@ -33,12 +33,10 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
 from mindgit.store.repository import (
-    MINDGIT_DIR,
     Commit,
     Store,
     UnknownThought,
 )
-from mindgit.store.rotations import RETIRED_DIR
 from mindgit.store.sealed import encode_envelope, is_sealed, sealed_from_node
 from mindgit.store.state import (
     MAX_THOUGHT_BYTES,
@@ -306,7 +304,7 @@ def listed_keys(store: Store) -> tuple[tuple[ListedKey, ...], tuple[KeyFileError
 
 def retired_key_files(store: Store) -> list[Path]:
     """The files of the keys this node has rotated away from (``mindgit/retired/*.key``)."""
-    folder = store.path / MINDGIT_DIR / RETIRED_DIR
+    folder = store.retired_keys_dir
     return sorted(folder.glob("*.key")) if folder.is_dir() else []
 
 

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Literal
 import pygit2
 
 from mindgit.errors import DamagedStore, MindgitError, quoted, shown_path, unreadable_object
-from mindgit.identity.keys import KeyFileMissing, NodeKey, PublicKey, remove_stale_temporaries
+from mindgit.identity.keys import (
+    DID_PREFIX,
+    KeyFileMissing,
+    NodeKey,
+    PublicKey,
+    remove_stale_temporaries,
+)
 from mindgit.identity.rotation import retired_from
 from mindgit.identity.sshsig import sign
 from mindgit.identity.trust import TrustedNode, TrustStore
@@ -62,6 +68,7 @@ HEADS = "refs/heads/"
 # Every ref namespace mindgit writes and syncs: experiments, runs, fitness modules, key rotations.
 SYNCED_PREFIXES = ("refs/heads/", "refs/runs/", "refs/fitness/", "refs/keys/")
 MINDGIT_DIR = "mindgit"
+RETIRED_DIR = "retired"  # in MINDGIT_DIR: the keys key rotations retired
 KEY_FILE = "node.key"
 # The key a rotation moves to, beside node.key until the rotation is done (store/rotations.py).
 PENDING_KEY = "pending.key"
@@ -686,6 +693,15 @@ class Store:
                 )
                 raise
         return self._key
+
+    @property
+    def retired_keys_dir(self) -> Path:
+        """Where key rotations keep the keys this node rotated away from."""
+        return self.path / MINDGIT_DIR / RETIRED_DIR
+
+    def retired_key_path(self, key: PublicKey) -> Path:
+        """Where a rotation away from ``key`` keeps it (named for its did:key)."""
+        return self.retired_keys_dir / (key.did.removeprefix(DID_PREFIX) + ".key")
 
     @property
     def pending_key_path(self) -> Path:

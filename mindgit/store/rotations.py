@@ -24,7 +24,7 @@ import pygit2
 from mindgit.errors import MindgitError
 from mindgit.identity.fsutil import fsync_dir
 from mindgit.identity.gitsig import split_gpgsig
-from mindgit.identity.keys import DID_PREFIX, NodeKey, PublicKey
+from mindgit.identity.keys import NodeKey, PublicKey
 from mindgit.identity.rotation import (
     BadRotation,
     RotationRecord,
@@ -51,7 +51,6 @@ from mindgit.store.verify import walk
 
 ANNOUNCE_REF = "refs/keys/announce"
 PROOF_FILE = "proof.sig"
-RETIRED_DIR = "retired"
 TRUST_JOURNAL = "rotation-journal.json"
 
 
@@ -277,7 +276,7 @@ def _rotate_key(store: Store) -> Rotation:
                 "hold it as refs/keys/<root>), or delete it if this node never rotated"
             )
             raise error from None
-    retired_folder = store.path / MINDGIT_DIR / RETIRED_DIR
+    retired_folder = store.retired_keys_dir
     if os.path.lexists(retired_folder) and not retired_folder.is_dir():
         error = BadRotation("retire", f"{retired_folder} is not a directory; nothing was changed")
         error.hint = "move it away: that is where the keys this node rotates away from are kept"
@@ -574,9 +573,8 @@ def _below(repo: pygit2.Repository, oid: str, heads: tuple[str, ...]) -> bool:
 
 
 def _retire_key_file(store: Store, old: NodeKey) -> Path:
-    folder = store.path / MINDGIT_DIR / RETIRED_DIR
-    folder.mkdir(mode=0o700, exist_ok=True)
-    path = folder / (old.public.did.removeprefix(DID_PREFIX) + ".key")
+    store.retired_keys_dir.mkdir(mode=0o700, exist_ok=True)
+    path = store.retired_key_path(old.public)
     if path.exists():
         kept = NodeKey.load(path)
         if kept.public != old.public:
