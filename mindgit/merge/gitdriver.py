@@ -47,6 +47,7 @@ the rebase is done.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -377,15 +378,9 @@ def _more_trees(repo: pygit2.Repository) -> Iterator[pygit2.Tree]:
             picked = None
         if picked is not None:
             tips += [picked.id, *picked.parent_ids]
-    for name in ("ORIG_HEAD", *sorted(repo.references)):
-        if name != "ORIG_HEAD" and not name.startswith(
-            ("refs/heads/", "refs/remotes/", "refs/tags/")
-        ):
-            continue
-        try:
-            tips.append(repo.lookup_reference(name).peel(pygit2.Commit).id)
-        except (KeyError, ValueError, pygit2.GitError):
-            continue
+    with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
+        tips.append(repo.lookup_reference("ORIG_HEAD").peel(pygit2.Commit).id)
+    tips.extend(_other_tips(repo))  # HEAD's own branch is the walk below
     commits: list[pygit2.Oid] = list(dict.fromkeys(tips))
     if not repo.head_is_unborn:
         walker = repo.walk(repo.head.target, pygit2.enums.SortMode.NONE)
