@@ -206,6 +206,17 @@ experiment_option = click.option(
 )
 
 
+def typed_store(ctx: click.Context) -> str | None:
+    """The --store typed on the command line, None when it was not (or came from
+    MINDGIT_STORE): for the commands that open no store (init, git-setup, demo), which say what
+    a typed --store means to them rather than pass over it."""
+    root = ctx.find_root()
+    if root.get_parameter_source("store") is not click.core.ParameterSource.COMMANDLINE:
+        return None
+    store: str | None = root.params.get("store")
+    return store
+
+
 def open_store_from(ctx: click.Context) -> Any:
     """The store named by --store / MINDGIT_STORE / the working directory."""
     from mindgit.store.repository import open_store

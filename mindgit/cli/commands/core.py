@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +33,7 @@ from mindgit.errors import (
     listed,
     one_line,
     quoted,
+    shown_path,
 )
 
 
@@ -66,7 +68,7 @@ class SettingSetTwice(MindgitError):
 @click.command()
 # Paths as typed (str): click's Path('') is '.', so `--key ''` was read as the working
 # directory ("cannot read node key .", exit 1) and `init ''` made a store there.
-@click.argument("path", type=click.Path(path_type=str))
+@click.argument("path", required=False, type=click.Path(path_type=str))
 @click.option("--name", required=True, help="This node's name (letters, digits, . _ -).")
 @click.option(
     "--key",
@@ -75,11 +77,34 @@ class SettingSetTwice(MindgitError):
     help="Use this OpenSSH ed25519 key instead of making one (one identity, several stores).",
 )
 @json_option
-def init(path: str, name: str, key_file: str | None, as_json: bool) -> None:
-    """Create a store at PATH with this node's key; print the node's did:key."""
-    from mindgit.cli.options import refuse_inside_any_store, typed_new_node_name
+@click.pass_context
+def init(
+    ctx: click.Context, path: str | None, name: str, key_file: str | None, as_json: bool
+) -> None:
+    """Create a store at PATH with this node's key; print the node's did:key.
+
+    `mindgit --store PATH init` is the same as `mindgit init PATH`; a --store and a PATH that
+    name two places are refused (MINDGIT_STORE is not read: PATH is where the store is made).
+    """
+    from mindgit.cli.options import refuse_inside_any_store, typed_new_node_name, typed_store
     from mindgit.store.repository import init_store
 
+    store_option = typed_store(ctx)
+    if path is None:
+        if store_option is None:
+            raise UsageError(
+                "PATH is missing: give the directory to create the store in",
+                hint="mindgit init PATH --name NAME",
+            )
+        path = store_option
+    elif store_option is not None and os.path.abspath(store_option) != os.path.abspath(path):
+        # --store was passed over: the store was made at PATH, and the next command, given
+        # the same --store, found none there.
+        raise UsageError(
+            f"--store {shown_path(store_option)} and PATH {shown_path(path)} name two places; "
+            "nothing was created",
+            hint="give the store's path once: `mindgit init PATH` or `mindgit --store PATH init`",
+        )
     if not path:
         raise UsageError("PATH is empty: give the directory to create the store in")
     if key_file is not None and not key_file:

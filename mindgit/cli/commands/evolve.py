@@ -868,11 +868,25 @@ def _write_png(output: Path, data: bytes, as_json: bool) -> None:
 @click.option("--generations", type=int, default=50, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @json_option
-def demo(keep_dir: str | None, generations: int, seed: int, as_json: bool) -> None:
-    """A temporary node, a shipped 32-gene state and Rastrigin module, an evolution run."""
+@click.pass_context
+def demo(
+    ctx: click.Context, keep_dir: str | None, generations: int, seed: int, as_json: bool
+) -> None:
+    """A temporary node, a shipped 32-gene state and Rastrigin module, an evolution run.
+
+    The demo makes a node of its own and uses no store: a --store typed before it is refused
+    (MINDGIT_STORE is not read).
+    """
+    from mindgit.cli.options import typed_store
     from mindgit.demo import run_demo
     from mindgit.errors import UsageError
 
+    if typed_store(ctx) is not None:
+        # Passed over, it read as if the run were made in that store.
+        raise UsageError(
+            "--store does not apply to demo: it makes a node of its own",
+            hint="`mindgit demo --keep DIR` makes the demo node at DIR and keeps it",
+        )
     if keep_dir is not None and not keep_dir.strip():
         # Taken as a path, '' is the working directory: an unset variable in `--keep "$DIR"`
         # made the demo node there.

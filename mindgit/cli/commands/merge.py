@@ -270,18 +270,41 @@ def merge_driver(
     metavar="DID",
     default=None,
     help="This node's did:key (`mindgit id`): only its runs may pick the fitness module "
-    "(default: the key of the remote's store when it is on this machine).",
+    "(default: the key of the store `mindgit --store STORE git-setup` names, else of the "
+    "remote's store when it is on this machine).",
 )
 @json_option
+@click.pass_context
 def git_setup(
-    path: Path, remote: str, no_fetch: bool, no_hook: bool, node: str | None, as_json: bool
+    ctx: click.Context,
+    path: Path,
+    remote: str,
+    no_fetch: bool,
+    no_hook: bool,
+    node: str | None,
+    as_json: bool,
 ) -> None:
     """Register mindgit's merge driver in a `git clone` of a store, so that `git merge` merges
-    states as `mindgit merge` does."""
-    from mindgit.cli.options import typed_key
+    states as `mindgit merge` does.
+
+    PATH is the clone (default: the working directory). A --store typed before git-setup names
+    this node's store, whose key is then the --node (MINDGIT_STORE is not read).
+    """
+    from mindgit.cli.options import typed_key, typed_store
+    from mindgit.errors import UsageError
     from mindgit.merge.gitdriver import git_setup as setup
 
     key = typed_key(node, "--node") if node is not None else None
+    if typed_store(ctx) is not None:
+        # --store was passed over: the node was the remote's store's, whatever store was named.
+        own = open_store_from(ctx).public_key
+        if key is not None and key != own:
+            raise UsageError(
+                "--node and --store name two nodes (--node is not the key of the store --store "
+                "names); nothing was changed",
+                hint="give one of them: --store STORE sets the node to that store's key",
+            )
+        key = own
     result = setup(path, remote=remote, fetch=not no_fetch, hook=not no_hook, node=key)
     if as_json:
         emit_json(

@@ -1,0 +1,79 @@
+"""Command-line edges (review pass 17, H1): a --store the command passed over, empty
+arguments, paths that would print a line of their own, reflog indexes git cannot count to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mindgit.store.repository import init_store, open_store
+from tests.conftest import Mg, git
+
+# --- 1. --store given to the commands that open no store -----------------------------------
+
+
+def test_init_takes_store_as_path(mg: Mg, tmp_path: Path) -> None:
+    r = mg("--store", str(tmp_path / "s"), "init", "--name", "n")
+    assert r.code == 0, r.err
+    assert open_store(tmp_path / "s").name == "n"
+
+
+def test_init_same_store_and_path(mg: Mg, tmp_path: Path) -> None:
+    r = mg("--store", str(tmp_path / "s"), "init", str(tmp_path / "s") + "/", "--name", "n")
+    assert r.code == 0, r.err
+    assert open_store(tmp_path / "s").name == "n"
+
+
+def test_init_refuses_store_and_another_path(mg: Mg, tmp_path: Path) -> None:
+    r = mg("--store", str(tmp_path / "x"), "init", str(tmp_path / "y"), "--name", "n")
+    assert r.code == 2, r.err
+    assert "--store" in r.err and "PATH" in r.err and "nothing was created" in r.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_without_path_or_store(mg: Mg, tmp_path: Path) -> None:
+    r = mg("init", "--name", "n")
+    assert r.code == 2 and "PATH is missing" in r.err, r.err
+
+
+def test_init_reads_no_store_variable(
+    mg: Mg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MINDGIT_STORE", str(tmp_path / "elsewhere"))
+    r = mg("init", str(tmp_path / "s"), "--name", "n")
+    assert r.code == 0, r.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def _clone(tmp_path: Path) -> Path:
+    init_store(tmp_path / "origin", "origin")
+    git("clone", "-q", str(tmp_path / "origin"), str(tmp_path / "work"))
+    return tmp_path / "work"
+
+
+def test_git_setup_takes_the_node_from_store(mg: Mg, tmp_path: Path) -> None:
+    work = _clone(tmp_path)
+    mine = init_store(tmp_path / "mine", "mine")
+    r = mg("--store", str(mine.path), "git-setup", str(work), "--no-fetch", "--json")
+    assert r.code == 0, r.err
+    assert f'"node": "{mine.public_key.did}"' in r.out
+
+
+def test_git_setup_refuses_store_and_another_node(mg: Mg, tmp_path: Path) -> None:
+    work = _clone(tmp_path)
+    mine = init_store(tmp_path / "mine", "mine")
+    other = open_store(tmp_path / "origin").public_key.did
+    before = (work / ".git" / "config").read_bytes()
+    r = mg("--store", str(mine.path), "git-setup", str(work), "--no-fetch", "--node", other)
+    assert r.code == 2 and "--node and --store" in r.err, r.err
+    assert (work / ".git" / "config").read_bytes() == before
+    r = mg("--store", str(tmp_path / "none"), "git-setup", str(work), "--no-fetch")
+    assert r.code == 1 and "does not exist" in r.err, r.err
+    assert (work / ".git" / "config").read_bytes() == before
+
+
+def test_demo_refuses_store(mg: Mg, tmp_path: Path) -> None:
+    r = mg("--store", str(tmp_path), "demo", "--generations", "1")
+    assert r.code == 2 and "--store does not apply to demo" in r.err, r.err
+    assert list(tmp_path.iterdir()) == []
