@@ -119,6 +119,25 @@ class NothingToResume(MindgitError):
         self.what = what
 
 
+class OnlyBusyRuns(NothingToResume):
+    """A bare ``--resume`` found no unfinished run but ones other processes are evolving."""
+
+    def __init__(self, experiment: str, runs: Sequence[tuple[str, int | None]]) -> None:
+        held = "; ".join(
+            f"run {run_id} is being evolved by "
+            + ("another process" if pid is None else f"pid {pid}")
+            for run_id, pid in runs
+        )
+        super().__init__(
+            f"experiment {experiment!r} has no other unfinished run ({held} right now)"
+        )
+        self.hint = (
+            "wait for it to finish, or stop it (Ctrl-C) first; `mindgit runs` lists the runs"
+        )
+        self.experiment = experiment
+        self.runs = tuple(runs)
+
+
 class AmbiguousResume(UsageError):
     def __init__(self, experiment: str, runs: Sequence[str]) -> None:
         super().__init__(
@@ -305,6 +324,9 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
     # Another experiment's damaged run does not keep this one from resuming; it is the answer
     # only when nothing else could be resumed (it may be the run that was meant).
     damaged: MindgitError | None = None
+    # A run another process is evolving right now is not this one's to resume (resuming it was
+    # refused as busy, and next to a killed run, the pair was called ambiguous).
+    busy: list[tuple[str, int | None]] = []
     for ref in sorted(r for r in store.repo.references if r.startswith(RUNS_PREFIX)):
         run_id = ref.removeprefix(RUNS_PREFIX)
         try:
@@ -313,6 +335,10 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
             damaged = damaged or e
             continue
         if tip is None or tip.experiment != exp:
+            continue
+        holder = run_holder(store, run_id)
+        if holder is not False:
+            busy.append((run_id, holder))
             continue
         try:
             finished = tip.record.generation + 1 >= tip.info.params.generations and (
@@ -326,6 +352,8 @@ def find_resumable(store: Store, experiment: str | None = None) -> str:
     if not unfinished:
         if damaged is not None:
             raise damaged
+        if busy:
+            raise OnlyBusyRuns(exp, busy)
         raise NothingToResume(f"experiment {exp!r} has no unfinished run")
     if len(unfinished) > 1:
         raise AmbiguousResume(exp, unfinished)
@@ -535,24 +563,69 @@ class RunBusy(MindgitError):
         self.run_id = run_id
 
 
+# A look at whether a run is held (run_holder) holds its lock for a moment: a process taking
+# the run in that moment tries again for this long before it calls the run busy.
+_LOCK_PATIENCE = 0.5
+
+
+def _run_lock_path(store: Store, run_id: str) -> Path:
+    return store.path / MINDGIT_DIR / "runs" / f"{run_id}.lock"
+
+
 @contextmanager
 def run_lock(store: Store, run_id: str) -> Iterator[None]:
-    """Hold the run for this process (an advisory lock the kernel drops when it dies).
+    """Hold the run for this process (an advisory lock the kernel drops when it dies); the lock
+    file then holds this process's id, for :func:`run_holder` to name.
 
     A ``kill -9`` can leave git's ``refs/runs/<id>.lock`` behind mid-update; while we hold
     the run, no live process can own that file, so it is removed.
     """
-    directory = store.path / MINDGIT_DIR / "runs"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(directory / f"{run_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    path = _run_lock_path(store, run_id)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise RunBusy(run_id) from None
+            deadline = time.monotonic() + _LOCK_PATIENCE
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise RunBusy(run_id) from None
+                    time.sleep(0.01)
+            with contextlib.suppress(OSError):  # only a name for messages
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             (Path(store.repo.path) / f"{RUNS_PREFIX}{run_id}.lock").unlink(missing_ok=True)
         yield
+    finally:
+        os.close(fd)
+
+
+def run_holder(store: Store, run_id: str) -> int | bool | None:
+    """Whether another process holds the run (:func:`run_lock`) right now: False if none does,
+    else its process id, or None when the lock file does not say it. Creates nothing."""
+    try:
+        fd = os.open(_run_lock_path(store, run_id), os.O_RDONLY)
+    except OSError:  # no lock file: never run here, or not by a process that could lock it
+        return False
+    try:
+        held = False  # without fcntl, as in run_lock, nothing is held
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # closing the file releases it
+            except BlockingIOError:
+                held = True
+            except OSError:
+                pass
+        if not held:
+            return False
+        try:
+            text = os.pread(fd, 32, 0).decode("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return int(text) if text.isdigit() and int(text) > 0 else None
     finally:
         os.close(fd)
 
