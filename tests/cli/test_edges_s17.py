@@ -77,3 +77,14 @@ def test_demo_refuses_store(mg: Mg, tmp_path: Path) -> None:
     r = mg("--store", str(tmp_path), "demo", "--generations", "1")
     assert r.code == 2 and "--store does not apply to demo" in r.err, r.err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- 3. a path that would print a line of its own --------------------------------------------
+
+
+def test_init_path_with_newline_is_one_line(mg: Mg, tmp_path: Path) -> None:
+    path = tmp_path / "a\nmindgit: forged"
+    r = mg("init", str(path), "--name", "n")
+    assert r.code == 0, r.err
+    assert "\nmindgit: forged" not in r.err
+    assert "initialised store '" in r.err and "\\nmindgit: forged' for node n" in r.err

@@ -117,7 +117,9 @@ def init(
         emit_json({"store": str(store.path), "name": name, "did": did})
     else:
         click.echo(did)
-        info(f"initialised store {store.path} for node {name}")
+        # Quoted where it would not show as itself: a PATH holding a newline printed a second
+        # line of the path's own making.
+        info(f"initialised store {shown_path(store.path)} for node {name}")
 
 
 @click.command("id")
