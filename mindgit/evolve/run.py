@@ -36,6 +36,7 @@ except ImportError:  # pragma: no cover - not POSIX: no forked writer, nothing t
 from mindgit.errors import MindgitError, UsageError, quoted
 from mindgit.evolve.breeding import Breeding, make_breeding
 from mindgit.evolve.fitness import (
+    FitnessSource,
     cache_dir,
     cache_undone_on_error,
     find_fitness,
@@ -224,6 +225,9 @@ class _Plan:
     shared: dict[str, pygit2.Oid]
     start_tree: pygit2.Tree
     start_score: float | None = None
+    # A new run's module as --fitness found it: stored (a file's under its name) only once the
+    # run holds its lock and no run of its id exists, so a refused run adds no module name.
+    source: FitnessSource | None = None
 
 
 def _limits_node(limits: Limits) -> RunLimits:
@@ -250,9 +254,9 @@ def plan_run(
     fuel: int | None = None,
     memory: int | None = None,
 ) -> _Plan:
-    """Everything a new run needs, checked, before anything is written. A module given as a path
-    is stored only once the run is accepted; a refused run leaves the store as it was, down to
-    the compiled-module cache."""
+    """Everything a new run needs, checked, before anything is written: nothing is stored, not
+    even a module given as a path (:func:`start_run` stores it once it holds the run). A refused
+    run leaves the store as it was, down to the compiled-module cache."""
     with cache_undone_on_error(store):
         return _checked_plan(store, fitness, params, experiment, fuel, memory)
 
@@ -291,8 +295,10 @@ def _checked_plan(
         module.check_batch(params.population, codec.dim)
     if read_ref(store.repo, info.ref) is not None:
         raise RunExists(info.run_id)
-    entry = store_source(store, source)
-    return _Plan(info, exp, codec, module, entry.blob, _shared(snap.tree), snap.tree, start_score)
+    # The blob the module is (or will be, once stored) in: its id, computed, nothing written.
+    blob = pygit2.hash(source.wasm)
+    shared = _shared(snap.tree)
+    return _Plan(info, exp, codec, module, blob, shared, snap.tree, start_score, source)
 
 
 def start_run(
@@ -310,10 +316,17 @@ def start_run(
 
     >>> start_run(store, "rastrigin", RunParams(generations=50, seed=7))  # doctest: +SKIP
     """
-    plan = plan_run(store, fitness, params, experiment=experiment, fuel=fuel, memory=memory)
-    with run_lock(store, plan.info.run_id):
-        if read_ref(store.repo, plan.info.ref) is not None:
-            raise RunExists(plan.info.run_id)
+    with contextlib.ExitStack() as held:
+        # Refused until the module is stored, the cache included (plan_run): a second process
+        # starting the same run at the same moment is refused once it has planned, by the lock
+        # or by the run ref, and stored, it left a module name the user never saw a run under.
+        with cache_undone_on_error(store):
+            plan = _checked_plan(store, fitness, params, experiment, fuel, memory)
+            held.enter_context(run_lock(store, plan.info.run_id))
+            if read_ref(store.repo, plan.info.ref) is not None:
+                raise RunExists(plan.info.run_id)
+            assert plan.source is not None
+            store_source(store, plan.source)  # as the blob plan.module_blob names
         return _execute(store, plan, None, on_progress, should_stop)
 
 
