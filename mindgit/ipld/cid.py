@@ -254,6 +254,15 @@ def _multibase_decode(text: str) -> bytes:
     return bytes(raw)
 
 
+def _multibase_v0_reason(raw: bytes) -> str:
+    if len(raw) == 34 and raw.startswith(_V0_PREFIX):
+        return (
+            "a CIDv0 is never multibase-encoded; it is written only in base58btc with no "
+            f"prefix, as {_b58encode(raw)}"
+        )
+    return "a first byte 0x12 is no CID version (a CIDv0 is never multibase-encoded)"
+
+
 @dataclass(frozen=True, slots=True)
 class CID:
     """A content identifier: CIDv1 (``version=1``) or the legacy CIDv0 (dag-pb, sha2-256)."""
@@ -311,7 +320,8 @@ class CID:
             raise InvalidCID(repr(text), f"expected str or bytes, got {type(text).__name__}")
         if not text:
             raise InvalidCID(text, "empty string")
-        if len(text) == 46 and text.startswith("Qm"):
+        bare_v0 = len(text) == 46 and text.startswith("Qm")
+        if bare_v0:
             raw = _b58decode(text)
             if len(raw) != 34 or not raw.startswith(_V0_PREFIX) or _b58encode(raw) != text:
                 raise InvalidCID(text, "not a base58btc CIDv0")
@@ -321,6 +331,11 @@ class CID:
             raw = _b58decode(text[1:])
         else:
             raw = _multibase_decode(text)
+        if not bare_v0 and raw[:1] == b"\x12":
+            # The CID spec: a CIDv0 is only ever its 46 base58btc characters, no multibase
+            # prefix, and 0x12 (18) is no CID version, so multibase text that decodes to a
+            # sha2-256 multihash is refused ('bciq...' read as a CIDv0 was a second spelling of it).
+            raise InvalidCID(text, _multibase_v0_reason(raw))
         try:
             cid = cls._from_binary(raw)
         except InvalidCID as error:
