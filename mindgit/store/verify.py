@@ -40,6 +40,8 @@ MAX_BLOB_BYTES = 16 << 20
 # code, ~20 s); a module not compiled by then is refused for that.
 MODULE_COMPILE_SECONDS = 60.0
 STATE_TRAILER = "Mindgit-State"
+# As store/generation.py names it (not imported: that module imports this one's readers).
+EXPERIMENT_TRAILER = "Mindgit-Experiment"
 # Tree kinds other layers write through the store (see store/generation.py).
 GENERATION_FILE = "generation.json"
 FITNESS_FILE = "fitness.json"
@@ -171,6 +173,9 @@ class Verifier:
         self._dir_refs: dict[str, _DirRef] = {}
         self._retired = RetiredBounds(repo, trust)
         self._indexes: Indexes = {}  # pack indexes read to name a missing tree's damaged pack
+        # The trees found to be a run's generation (by hex id): their commits' messages carry
+        # the run's experiment, which is checked.
+        self._generation_trees: set[str] = set()
 
     def check_commit(self, oid: str) -> CommitResult:
         """Check one commit: its signature, its tree, and its ``Mindgit-State`` trailer.
@@ -242,6 +247,10 @@ class Verifier:
         tree_problems, manifest = self._check_tree(tree_hex)
         for obj, reason in tree_problems:
             problems.append(Problem(oid, reason, obj))
+        if tree_hex.decode("ascii") in self._generation_trees:
+            experiment = experiment_trailer_problem(_message_bytes(raw))
+            if experiment is not None:
+                problems.append(Problem(oid, experiment))
         if not problems and manifest is not None:
             message = _message(raw)
             claimed = trailer(message, STATE_TRAILER)
@@ -323,6 +332,8 @@ class Verifier:
             problems: list[tuple[str | None, str]] = []
             manifest = self._state_problems(entries, problems)
             return tuple(problems), manifest
+        if GENERATION_FILE in entries:
+            self._generation_trees.add(str(tree_id))
         return tuple(islice(self._tree_problems(tree_id, entries), MAX_TREE_PROBLEMS)), None
 
     def _tree_problems(
@@ -749,8 +760,50 @@ def commit_parents(raw: bytes) -> list[str] | None:
 
 def _message(raw: bytes) -> str:
     """A raw commit's message: everything after the blank line that ends the headers."""
+    return _message_bytes(raw).decode("utf-8", errors="replace")
+
+
+def _message_bytes(raw: bytes) -> bytes:
     blank = raw.find(b"\n\n")
-    return "" if blank < 0 else raw[blank + 2 :].decode("utf-8", errors="replace")
+    return b"" if blank < 0 else raw[blank + 2 :]
+
+
+def experiment_trailer_problem(message: bytes) -> str | None:
+    """What is wrong with a generation commit's ``Mindgit-Experiment:`` trailer, if anything.
+
+    Read as `evolve --resume` reads it (a line of the message anywhere that starts with the
+    key; push reads the trailer block's), the value must be one experiment name as given:
+    resume commits the run's result there and push picks a run by it. No trailer at all is
+    right (a run made before it was written: resume uses the current experiment)."""
+    key = EXPERIMENT_TRAILER + ":"
+    text = message.decode("utf-8", errors="surrogateescape")
+    values = [line[len(key) :] for line in text.splitlines() if line.startswith(key)]
+    if not values:
+        return None
+    if len(values) > 1:
+        return f"{EXPERIMENT_TRAILER} is given {len(values)} times; a run names one experiment"
+    name = values[0].removeprefix(" ")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = quoted(name.encode("utf-8", errors="surrogateescape"))
+        return f"{EXPERIMENT_TRAILER} names {shown}, which is not UTF-8"
+    from mindgit.store.repository import check_experiment_name
+
+    reason: str | None = None
+    if not values[0].startswith(" "):
+        reason = f"no space after '{key}'"
+    else:
+        try:
+            check_experiment_name(name)
+        except MindgitError as e:
+            reason = getattr(e, "reason", None) or one_line(str(e))
+    if reason is None:
+        return None
+    return (
+        f"{EXPERIMENT_TRAILER} names {quoted(values[0].removeprefix(' '))}, which no"
+        f" experiment can be named ({reason})"
+    )
 
 
 def _tree_entries(raw: bytes) -> Entries | None:
