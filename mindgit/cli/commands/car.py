@@ -21,6 +21,7 @@ from mindgit.cli.options import (
     refuse_inside_store,
     standard_input,
     typed_experiment_name,
+    typed_rev,
 )
 from mindgit.cli.output import emit_json, info, standard_output, terminal_safe_json
 from mindgit.cli.targets import refuse_directory_spelling, same_file
@@ -67,6 +68,8 @@ def export(
         raise UsageError("--json prints on stdout, where --car - writes the CAR; pick one")
     if not car_path:
         raise UsageError("--car needs a file name ('-' for stdout)")
+    # `export ''` was 'unknown experiment or revision', exit 1, as if looked up.
+    typed_rev(rev, "REV")
     if car_path != "-":
         refuse_directory_spelling("--car", car_path)
     elif standard_output().isatty():
@@ -244,6 +247,9 @@ def import_(ctx: click.Context, car_path: str, experiment: str, as_json: bool) -
     """
     from mindgit.adapters.car_import import import_car
 
+    # `import ''` was "cannot read '': No such file or directory", exit 1.
+    if not car_path:
+        raise UsageError("FILE is empty: give a CAR file, or - for standard input")
     typed_experiment_name(experiment, "--as")
     store = open_store_from(ctx)
     with contextlib.ExitStack() as stack:
