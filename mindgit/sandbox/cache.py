@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 import wasmtime
@@ -72,10 +74,43 @@ def load(path: Path, engine: wasmtime.Engine) -> wasmtime.Module | None:
         return None
 
 
+# store() writes through a temporary file named as mkstemp names it: prefix, 8 characters of
+# tempfile's alphabet, suffix. A process killed while writing one leaves it behind.
+_TMP_PREFIX, _TMP_SUFFIX = ".tmp-", ".cwasm"
+_TMP_NAME = re.compile(rf"{re.escape(_TMP_PREFIX)}[a-z0-9_]{{8}}{re.escape(_TMP_SUFFIX)}")
+# A temporary file is written in one go once the module is compiled (seconds, for the largest
+# module); one this old belongs to no live writer.
+STALE_TMP_SECONDS = 10 * 60
+
+
+def sweep_stale(directory: Path, *, now: float | None = None) -> None:
+    """Remove temporary files :func:`store` left in ``directory`` (killed while writing): only
+    regular files of its exact name pattern, owned by this user, untouched for
+    ``STALE_TMP_SECONDS``; anything else, and whatever cannot be removed, is left as it is."""
+    now = time.time() if now is None else now
+    uid = os.geteuid()
+    try:
+        names = [e.name for e in os.scandir(directory) if _TMP_NAME.fullmatch(e.name)]
+    except OSError:
+        return
+    for name in names:
+        target = directory / name
+        with contextlib.suppress(OSError):
+            info = target.lstat()
+            if (
+                stat.S_ISREG(info.st_mode)
+                and info.st_uid == uid
+                and now - info.st_mtime > STALE_TMP_SECONDS
+            ):
+                target.unlink()
+
+
 def store(path: Path, module: wasmtime.Module) -> None:
-    """Write ``module``'s compiled code to ``path`` atomically (a reader sees all or nothing)."""
+    """Write ``module``'s compiled code to ``path`` atomically (a reader sees all or nothing),
+    first sweeping the directory of temporary files a killed writer left (:func:`sweep_stale`)."""
     payload = bytes(module.serialize())
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".cwasm", dir=path.parent)
+    sweep_stale(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(_MAGIC)
