@@ -121,6 +121,16 @@ def typed_rev(rev: str | None, what: str) -> str | None:
     return rev
 
 
+def typed_given(value: str, what: str, need: str) -> str:
+    """An argument or option (``what``: PATH, LABEL, --trust) that is empty names nothing: a
+    usage error (exit 2) saying what to ``need`` give, before the store is opened. Taken as a
+    path, '' is the working directory ("the name of the file ." was the word for `fitness add
+    ''`); taken as a name, a run's or a revision's, it was 'not found', exit 1."""
+    if not value:
+        raise UsageError(f"{what} is empty: {need}")
+    return value
+
+
 def typed_key(text: str, flag: str | None = None) -> PublicKey:
     """A public key typed on the command line (after ``flag``, if one): text that cannot be a key
     is a usage error (exit 2), which --json reports as MalformedKey. Every command that takes a

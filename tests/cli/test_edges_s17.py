@@ -88,3 +88,41 @@ def test_init_path_with_newline_is_one_line(mg: Mg, tmp_path: Path) -> None:
     assert r.code == 0, r.err
     assert "\nmindgit: forged" not in r.err
     assert "initialised store '" in r.err and "\\nmindgit: forged' for node n" in r.err
+
+
+# --- 2. an empty argument is a usage error naming it ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["lineage", ""], "STATE_CID|COMMIT|RUN is empty"),
+        (["fitness", "add", ""], "PATH is empty"),
+        (["af-info", ""], "REV is empty"),
+        (["export-af", "", "-o", "out.af"], "REV is empty"),
+        (["block", "set", "", "v"], "LABEL is empty"),
+        (["block", "restore", "", "--from", "main"], "LABEL is empty"),
+        (["block", "restore", "x", "--from", ""], "--from is empty"),
+        (["git-setup", ""], "PATH is empty"),
+        (["git-setup", "--remote", ""], "--remote is empty"),
+        (["verify", "--trust", ""], "--trust is empty"),
+    ],
+)
+def test_empty_argument_is_a_usage_error(
+    mg: Mg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], named: str
+) -> None:
+    store = init_store(tmp_path / "s", "s")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MINDGIT_STORE", str(store.path))
+    refs = git("--git-dir", str(store.path), "for-each-ref")
+    r = mg(*args)
+    assert r.code == 2, r.err
+    assert f"error: {named}" in r.err, r.err
+    assert git("--git-dir", str(store.path), "for-each-ref") == refs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def test_blank_trust_file_is_quoted(mg: Mg, tmp_path: Path) -> None:
+    init_store(tmp_path / "s", "s")
+    r = mg("--store", str(tmp_path / "s"), "verify", "--trust", " ")
+    assert r.code == 2 and "--trust ' ': no such file" in r.err, r.err

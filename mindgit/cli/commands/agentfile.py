@@ -17,6 +17,8 @@ from mindgit.cli.options import (
     refuse_inside_store,
     standard_input,
     typed_experiment_name,
+    typed_given,
+    typed_rev,
     typed_text,
 )
 from mindgit.cli.output import emit_json, info, standard_output, warn
@@ -132,6 +134,8 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
     """
     from mindgit.adapters.agentfile import export_af as run_export
 
+    for rev in revs:
+        typed_rev(rev, "REV")
     if output == "-" and as_json:
         raise UsageError("-o - and --json both write to stdout; pick one")
     if not output:
@@ -177,6 +181,7 @@ def af_info(ctx: click.Context, rev: str | None, experiment: str | None, as_json
     """An imported agent: model, memory blocks, tools, message count, genes."""
     from mindgit.adapters.agentfile import NotAnImportedAgent, describe
 
+    typed_rev(rev, "REV")
     store = open_store_from(ctx)
     if rev is not None:
         s = describe(store, rev)
@@ -233,6 +238,7 @@ def block_set(
     """Give block LABEL the text VALUE (a new commit; `mindgit diff` shows the change)."""
     from mindgit.adapters.agentfile import set_block
 
+    typed_given(label, "LABEL", "name a memory block (`mindgit af-info` lists them)")
     # The library keeps lone surrogates (an agent file may hold them); typed in, they are a
     # wrong encoding, not a value.
     typed_text(value, "VALUE")
@@ -252,6 +258,8 @@ def restore(
     """Roll block LABEL back to what it was at REV, as a new commit."""
     from mindgit.adapters.agentfile import restore_block
 
+    typed_given(label, "LABEL", "name a memory block (`mindgit af-info` lists them)")
+    typed_rev(from_rev, "--from")
     store = open_store_from(ctx)
     _report(restore_block(store, label, from_rev, experiment=experiment), as_json)
 

@@ -75,7 +75,8 @@ def fitness() -> None:
 
 
 @fitness.command("add")
-@click.argument("path", type=click.Path(path_type=Path))
+# As typed (str): click's Path('') is '.', which was named as the module file.
+@click.argument("path", type=click.Path(path_type=str))
 @click.option("--name", default=None, help="Name to store it under (default: the file's stem).")
 @click.option(
     "--force",
@@ -85,18 +86,20 @@ def fitness() -> None:
 @json_option
 @click.pass_context
 def fitness_add(
-    ctx: click.Context, path: Path, name: str | None, force: bool, as_json: bool
+    ctx: click.Context, path: str, name: str | None, force: bool, as_json: bool
 ) -> None:
     """Check a .wat/.wasm module with the sandbox and store it; print its CID.
 
     A NAME that already holds another module is refused unless --force is given."""
+    from mindgit.cli.options import typed_given
     from mindgit.evolve.fitness import add_fitness, file_module_name
     from mindgit.store.fitness_store import check_module_name, stored_under
 
+    module = Path(typed_given(path, "PATH", "give a .wat or .wasm module file"))
     store = open_store_from(ctx)
-    name = check_module_name(name) if name is not None else file_module_name(path)
+    name = check_module_name(name) if name is not None else file_module_name(module)
     previous = stored_under(store, name)
-    entry = add_fitness(store, path, name, replace=force)
+    entry = add_fitness(store, module, name, replace=force)
     replaced = previous is not None and previous.cid != entry.cid
     if as_json:
         emit_json(
@@ -692,10 +695,12 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
 
     A run id stands for the run's result (the fittest individual of any generation, which
     evolve commits); a generation commit for that generation's best."""
+    from mindgit.cli.options import typed_given
     from mindgit.errors import one_line
     from mindgit.evolve.runs import lineage as find_lineage
     from mindgit.evolve.runs import main_line
 
+    typed_given(target, "STATE_CID|COMMIT|RUN", "give a state CID, a commit or a run id")
     store = open_store_from(ctx)
     lin = find_lineage(store, target, everyone=show_all or as_json)
     if as_json:

@@ -259,8 +259,9 @@ def merge_driver(
 
 
 @click.command("git-setup")
+# As typed (str): click's Path('') is '.', so `git-setup ''` set up the working directory's clone.
 @click.argument(
-    "path", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+    "path", required=False, default=".", type=click.Path(file_okay=False, path_type=str)
 )
 @click.option("--remote", default="origin", show_default=True, help="Fetch modules and runs from.")
 @click.option("--no-fetch", is_flag=True, help="Only write the configuration; fetch nothing.")
@@ -277,7 +278,7 @@ def merge_driver(
 @click.pass_context
 def git_setup(
     ctx: click.Context,
-    path: Path,
+    path: str,
     remote: str,
     no_fetch: bool,
     no_hook: bool,
@@ -290,10 +291,12 @@ def git_setup(
     PATH is the clone (default: the working directory). A --store typed before git-setup names
     this node's store, whose key is then the --node (MINDGIT_STORE is not read).
     """
-    from mindgit.cli.options import typed_key, typed_store
+    from mindgit.cli.options import typed_given, typed_key, typed_store
     from mindgit.errors import UsageError
     from mindgit.merge.gitdriver import git_setup as setup
 
+    typed_given(path, "PATH", "give the directory of a `git clone` of a store")
+    typed_given(remote, "--remote", "name the clone's remote to fetch from (`git remote -v`)")
     key = typed_key(node, "--node") if node is not None else None
     if typed_store(ctx) is not None:
         # --store was passed over: the node was the remote's store's, whatever store was named.
@@ -305,7 +308,7 @@ def git_setup(
                 hint="give one of them: --store STORE sets the node to that store's key",
             )
         key = own
-    result = setup(path, remote=remote, fetch=not no_fetch, hook=not no_hook, node=key)
+    result = setup(Path(path), remote=remote, fetch=not no_fetch, hook=not no_hook, node=key)
     if as_json:
         emit_json(
             {

@@ -13,11 +13,12 @@ from mindgit.cli.options import (
     experiment_option,
     json_option,
     open_store_from,
+    typed_given,
     typed_rev,
     warn_no_trust_file,
 )
 from mindgit.cli.output import emit_json, info
-from mindgit.errors import counted
+from mindgit.errors import counted, shown_path
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,11 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
     from mindgit.sync import keychains
 
     if not trust_file.exists():
-        raise UsageError(f"--trust {trust_file}: no such file")
+        raise UsageError(f"--trust {shown_path(trust_file)}: no such file")
     if trust_file.is_dir():
-        raise UsageError(f"--trust {trust_file}: a directory, not an allowed-signers file")
+        raise UsageError(
+            f"--trust {shown_path(trust_file)}: a directory, not an allowed-signers file"
+        )
     # Read once (at most 16 MiB) and checked, then used from a private copy: a pipe
     # (`--trust <(mindgit trust export)`) or /dev/zero was "no such file".
     from mindgit.sync.hooks import read_trust_file
@@ -143,9 +146,10 @@ def _target(ctx: click.Context, trust_file: Path | None, *, sandbox: bool) -> _T
 )
 @click.option(
     "--trust",
-    "trust_file",
+    "typed_trust_file",
     metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
+    # As typed (str): click's Path('') is '.', which was "--trust .: a directory".
+    type=click.Path(dir_okay=False, path_type=str),
     help="Trust the keys of this allowed-signers file; then any git repository can be "
     "verified (a CI checkout), not only a store.",
 )
@@ -158,7 +162,7 @@ def verify(
     all_refs: bool,
     since: str | None,
     recompute: str | None,
-    trust_file: Path | None,
+    typed_trust_file: str | None,
     experiment: str | None,
     as_json: bool,
 ) -> None:
@@ -171,6 +175,9 @@ def verify(
     for rev in revs:
         typed_rev(rev, "REV")
     typed_rev(since, "--since")
+    trust_file = None
+    if typed_trust_file is not None:
+        trust_file = Path(typed_given(typed_trust_file, "--trust", "give an allowed-signers file"))
     # All known from the command line: refused before the store is opened (outside one, these
     # said "not a mindgit store"), and REV with --all was dropped without a word.
     if experiment is not None and (all_refs or revs or trust_file is not None):
