@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -115,10 +116,36 @@ def check_fitness_option(fitness: str | None) -> None:
 def typed_rev(rev: str | None, what: str) -> str | None:
     """A revision typed on the command line (``what`` names it: REV, OLD, --since): an empty
     one names nothing, a usage error (exit 2), before the store is opened. ``--since ''`` was
-    read as no --since at all (every commit verified), ``show ''`` as an unknown revision."""
+    read as no --since at all (every commit verified), ``show ''`` as an unknown revision.
+    A reflog count libgit2 cannot hold is refused too (see :func:`typed_reflog_counts`)."""
     if rev is not None and not rev.strip():
         raise UsageError(f"{what} is empty: name an experiment or a commit")
+    if rev is not None:
+        typed_reflog_counts(rev, what)
     return rev
+
+
+# The count of an @{N} or @{-N} in a revision, as libgit2 reads one (blanks and a sign first).
+_REFLOG_COUNT = re.compile(r"@\{(\s*[-+]?)([0-9]+)\}")
+# libgit2 reads that count as a 32-bit int.
+_REFLOG_COUNT_MAX = 2**31 - 1
+
+
+def typed_reflog_counts(rev: str, what: str) -> None:
+    """Refuse (exit 2) a revision whose ``@{N}`` or ``@{-N}`` counts past what libgit2 reads
+    as a number (2**31 - 1): it then read the digits as a date, and ``show main@{2147483648}``
+    showed the head (``main@{4294967297}`` an older commit) where git says the reflog has not
+    that many entries."""
+    for found in _REFLOG_COUNT.finditer(rev):
+        digits = found[2].lstrip("0")
+        if len(digits) > 10 or int(digits or "0") > _REFLOG_COUNT_MAX:
+            form = "@{-N}" if "-" in found[1] else "@{N}"
+            raise UsageError(
+                f"{what} {quoted(rev)}: the {form} count {quoted(found[2], 20)} is too large "
+                f"(at most {_REFLOG_COUNT_MAX})",
+                hint="@{N} is the Nth entry back in the reflog (`git reflog`), counted from 0; "
+                "git reads an N of 100000000 or more as a time (seconds since 1970)",
+            )
 
 
 def typed_given(value: str, what: str, need: str) -> str:

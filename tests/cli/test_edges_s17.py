@@ -126,3 +126,47 @@ def test_blank_trust_file_is_quoted(mg: Mg, tmp_path: Path) -> None:
     init_store(tmp_path / "s", "s")
     r = mg("--store", str(tmp_path / "s"), "verify", "--trust", " ")
     assert r.code == 2 and "--trust ' ': no such file" in r.err, r.err
+
+
+# --- 4. a reflog count libgit2 cannot hold ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "main@{2147483648}"],
+        ["show", "main@{4294967297}"],
+        ["show", "main@{99999999999999999999}"],
+        ["log", "main@{ +99999999999}"],
+        ["show", "@{-2147483648}"],
+        ["diff", "main", "main@{9999999999}~1"],
+        ["verify", "--since", "main@{2147483648}"],
+        ["merge", "main@{2147483648}"],
+        ["lineage", "main@{2147483648}"],
+        ["fork", "x", "--from", "main@{2147483648}"],
+    ],
+)
+def test_reflog_count_too_large(
+    mg: Mg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    store = init_store(tmp_path / "s", "s")
+    store.think("one")
+    store.think("two")
+    monkeypatch.setenv("MINDGIT_STORE", str(store.path))
+    refs = git("--git-dir", str(store.path), "for-each-ref")
+    r = mg(*args)
+    assert r.code == 2, (r.out, r.err)
+    assert "count" in r.err and "is too large (at most 2147483647)" in r.err, r.err
+    assert r.out == ""
+    assert git("--git-dir", str(store.path), "for-each-ref") == refs
+
+
+def test_reflog_counts_libgit2_holds(mg: Mg, tmp_path: Path) -> None:
+    store = init_store(tmp_path / "s", "s")
+    first = store.think("one")[0].id
+    store.think("two")
+    r = mg("--store", str(store.path), "log", "--json", "main@{0001}")
+    assert r.code == 0, r.err
+    assert first in r.out
+    r = mg("--store", str(store.path), "show", "main@{99}")
+    assert r.code == 1 and "unknown" in r.err, r.err

@@ -695,12 +695,13 @@ def lineage(ctx: click.Context, target: str, show_all: bool, as_json: bool) -> N
 
     A run id stands for the run's result (the fittest individual of any generation, which
     evolve commits); a generation commit for that generation's best."""
-    from mindgit.cli.options import typed_given
+    from mindgit.cli.options import typed_given, typed_reflog_counts
     from mindgit.errors import one_line
     from mindgit.evolve.runs import lineage as find_lineage
     from mindgit.evolve.runs import main_line
 
     typed_given(target, "STATE_CID|COMMIT|RUN", "give a state CID, a commit or a run id")
+    typed_reflog_counts(target, "STATE_CID|COMMIT|RUN")
     store = open_store_from(ctx)
     lin = find_lineage(store, target, everyone=show_all or as_json)
     if as_json:

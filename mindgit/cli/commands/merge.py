@@ -106,11 +106,16 @@ def merge(
 def check_merge_arguments(theirs: str, into: str | None, fitness: str | None) -> None:
     """Refuse values no store could make right (exit 2), before the store is opened: an empty
     revision or module, an experiment name git cannot hold."""
-    from mindgit.cli.options import check_fitness_option, typed_experiment_name
+    from mindgit.cli.options import (
+        check_fitness_option,
+        typed_experiment_name,
+        typed_reflog_counts,
+    )
     from mindgit.errors import UsageError
 
     if not theirs.strip():
         raise UsageError("THEIRS is empty: name the experiment or commit to merge")
+    typed_reflog_counts(theirs, "THEIRS")
     if into is not None:
         typed_experiment_name(into, "--into")
     check_fitness_option(fitness)
