@@ -57,6 +57,7 @@ from mindgit.store.refs import (
     ref_damage,
     update_ref,
 )
+from mindgit.store.relocation import follow_move
 
 if TYPE_CHECKING:
     from mindgit.ipld.cid import CID
@@ -633,6 +634,8 @@ class Store:
             # libgit2 refuses a store whose git config does not parse: that is the store's state,
             # to be named, not a bug in whatever opened it.
             raise StoreUnreadable(self.path, str(e).strip()) from None
+        # A store moved or copied: git's gpg.ssh.allowedSignersFile follows it (said once).
+        follow_move(self.path, self.repo, self.path / MINDGIT_DIR / TRUST_FILE)
         self._key: NodeKey | None = None
         self._trust: TrustStore | None = None
         self.lock_wait = 10.0  # seconds a writer waits for another's ref lock

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mindgit.store.damage import listed_by_prefix
-from mindgit.store.repository import CommitUnreadable, init_store, open_store
+from mindgit.store.repository import CommitUnreadable, Store, init_store, open_store
 from tests.conftest import Mg, git
 from tests.snapshots import changed, snapshot
 from tests.store.test_truncated_pack import (
@@ -43,6 +43,9 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def store(made: Path, tmp_path: Path) -> Path:
     shutil.copytree(made, tmp_path / "s", symlinks=True)
+    # Opened once: a copy's first opening points its git at its own trust file (a config write
+    # each test's "nothing changed" would otherwise count).
+    Store(tmp_path / "s")
     return tmp_path / "s"
 
 

@@ -20,6 +20,7 @@ import pytest
 from mindgit.store.repository import (
     CommitUnreadable,
     ExperimentAtNoCommit,
+    Store,
     init_store,
     open_store,
 )
@@ -85,6 +86,9 @@ def cut_alone(store: Path, oid: str) -> None:
 @pytest.fixture
 def store(made: Path, tmp_path: Path) -> Path:
     shutil.copytree(made, tmp_path / "s", symlinks=True)
+    # Opened once: a copy's first opening points its git at its own trust file (a config write
+    # each test's "nothing changed" would otherwise count).
+    Store(tmp_path / "s")
     return tmp_path / "s"
 
 
