@@ -13,6 +13,7 @@ to it directly. Everything it refuses raises a ``CarError`` subclass, or ``CIDMi
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
@@ -79,6 +80,79 @@ class CarReaderExhausted(CarError):
     """A ``CarReader`` streams its blocks once; iterate it a single time."""
 
 
+class CarStreamUnusable(CarError):
+    """The stream handed to ``CarReader`` gives no bytes to read: it gives text (a file opened
+    without ``'b'``), or it is non-blocking (``read`` returned None) and has no file descriptor
+    to wait on. Not the CAR's fault, so not said as a bad CAR file."""
+
+    def __init__(self, reason: str, *, offset: int | None = None, hint: str | None = None) -> None:
+        self.reason = reason
+        self.offset = offset
+        MindgitError.__init__(
+            self,
+            f"cannot read a CAR from this stream: {reason}",
+            hint=hint or "hand CarReader a binary stream (a file opened 'rb', a BytesIO)",
+        )
+
+
+class BlockingReads:
+    """``stream``'s reads, waiting where a non-blocking stream has nothing yet.
+
+    A non-blocking file or pipe (node leaves a shared standard input so) answers ``read(n)``
+    with None while its writer has not caught up: read as the end of the stream, the CAR
+    seemed to end there (``empty stream: no CAR header``, or its blocks cut short without a
+    word), and code that sliced what was read met a TypeError. Here the read waits (poll) for
+    the descriptor to be readable and is tried again, as a blocking read would have waited.
+    A stream that has no descriptor to wait on, or gives text, is ``CarStreamUnusable``.
+    ``CarReader`` reads through this; a caller that reads the stream before handing it over
+    may wrap it too.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data: bytes | str | None = self.stream.read(size)
+        except BlockingIOError:
+            data = None
+        if type(data) is bytes:  # the common case, once per varint byte: kept short
+            return data
+        while data is None:
+            self._wait()
+            try:
+                data = self.stream.read(size)
+            except BlockingIOError:
+                data = None
+        if isinstance(data, str):
+            raise CarStreamUnusable(
+                "it gives text (str), not bytes",
+                hint="open the file in binary mode ('rb'), or pass sys.stdin.buffer",
+            )
+        return data
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def _wait(self) -> None:
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+            raise CarStreamUnusable(
+                "its read() returned None (a non-blocking stream with nothing to read yet) and "
+                "it has no file descriptor to wait on",
+                hint="hand CarReader a blocking stream, or one whose fileno() can be polled",
+            ) from None
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        # POLLHUP and POLLERR end the wait too: the read then sees the end or the error.
+        for _, events in poller.poll():
+            if events & select.POLLNVAL:
+                raise CarStreamUnusable(
+                    f"its read() returned None and its file descriptor {fd} is not open"
+                )
+
+
 def _header_bytes(roots: Sequence[CID]) -> bytes:
     return dagcbor.encode({"roots": list(roots), "version": CAR_VERSION})
 
@@ -130,7 +204,7 @@ class CarReader:
         verify: bool = True,
         max_header_size: int | None = None,
     ) -> None:
-        self._stream = stream
+        self._stream = BlockingReads(stream)
         self._offset = 0
         self._started = False
         self.max_block_size = max_block_size
@@ -155,7 +229,7 @@ class CarReader:
     def _read_varint(self, what: str, error: type[CarError]) -> int | None:
         start = self._offset
         try:
-            value = read_uvarint(self._stream)
+            value = read_uvarint(self._stream)  # type: ignore[arg-type]  # read() is all it needs
         except VarintTruncated:
             raise CarTruncated(f"stream ends inside {what}", offset=start) from None
         except VarintError as failure:

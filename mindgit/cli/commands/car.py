@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import shutil
 import sys
 import tempfile
@@ -319,22 +318,20 @@ class _Reading:
     neither the file nor that nothing was imported.
 
     A standard input left non-blocking by another program (node does so to a shared pipe) has
-    its reads return None while the writer has not caught up: waited for here, where None was
-    an internal error (TypeError) or, further on, the end of a CAR cut short."""
+    its reads return None while the writer has not caught up: ``BlockingReads`` waits for it,
+    as ``CarReader`` itself does (import_car looks at the first bytes before its reader does)."""
 
     def __init__(self, stream: BinaryIO, path: str) -> None:
-        self.stream = stream
+        from mindgit.ipld.car import BlockingReads
+
+        self.reads = BlockingReads(stream)
         self.path = path
 
     def read(self, size: int = -1) -> bytes:
         try:
-            data: bytes | None = self.stream.read(size)
-            while data is None:
-                select.select([self.stream], [], [])
-                data = self.stream.read(size)
+            return self.reads.read(size)
         except OSError as error:
             raise CarUnreadable(self.path, error.strerror or str(error)) from None
-        return data
 
 
 @click.command()
