@@ -10,6 +10,7 @@ from __future__ import annotations
 from mindgit.sandbox.abi import ABI_VERSION, ENTRY_BATCH, ENTRY_FITNESS, genome_vector
 from mindgit.sandbox.errors import (
     AbiViolation,
+    CompileTooSlow,
     EvaluationError,
     FitnessFailure,
     ForbiddenImport,
@@ -34,14 +35,16 @@ from mindgit.sandbox.errors import (
     UnsafeCacheDir,
     WrongExportType,
 )
-from mindgit.sandbox.limits import Limits
+from mindgit.sandbox.limits import COMPILE_SECONDS, Limits
 from mindgit.sandbox.module import FitnessModule
 
 __all__ = [
     "ABI_VERSION",
+    "COMPILE_SECONDS",
     "ENTRY_BATCH",
     "ENTRY_FITNESS",
     "AbiViolation",
+    "CompileTooSlow",
     "EvaluationError",
     "FitnessFailure",
     "FitnessModule",

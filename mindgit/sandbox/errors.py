@@ -59,6 +59,16 @@ class ModuleTooLarge(LoadError):
         )
 
 
+class CompileTooSlow(LoadError):
+    """The module did not compile within the time the caller waits for a compile."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the module did not compile within {seconds:g} s, the longest a compile is waited for"
+        )
+        self.seconds = seconds
+
+
 class ForbiddenImport(LoadError):
     """The module imports something the fitness ABI does not provide (WASI, a clock, ...)."""
 

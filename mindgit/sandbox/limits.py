@@ -15,6 +15,11 @@ MAX_TABLE_ELEMENTS = (1 << 32) - 1
 # wasmtime refuses a wasm stack larger than its async stack (2 MiB unless configured, and the
 # sandbox does not configure it) by aborting the whole process, not by raising an error.
 MAX_STACK_BYTES = 2 << 20
+# How long a module's compile is waited for (``FitnessModule.load``'s ``compile_seconds``): the
+# gate's budget (mindgit.store.verify.MODULE_COMPILE_SECONDS), so a module that passed a gate
+# compiles within it here too, on a machine alike. wasmtime's compile time grows with the
+# square of a module's nesting (5,000 nested loops, 35 KB: ~4 s; 20,000: ~70 s).
+COMPILE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from mindgit.sandbox.errors import (
     MissingExport,
     ModuleTooLarge,
 )
-from mindgit.sandbox.limits import Limits
+from mindgit.sandbox.limits import COMPILE_SECONDS, Limits
 
 if TYPE_CHECKING:
     from mindgit.sandbox.runner import Runner
@@ -48,13 +48,19 @@ class FitnessModule:
 
     @classmethod
     def load(
-        cls, wasm: bytes, *, limits: Limits = _DEFAULT_LIMITS, cache_dir: Path | None = None
+        cls,
+        wasm: bytes,
+        *,
+        limits: Limits = _DEFAULT_LIMITS,
+        cache_dir: Path | None = None,
+        compile_seconds: float | None = COMPILE_SECONDS,
     ) -> FitnessModule:
         """Check and compile a module given as .wasm bytes or .wat text.
 
         Its imports and exports are checked before any of its code runs. With ``cache_dir``
         the compiled code is cached there (see ``mindgit.sandbox.cache``: local and private,
-        never synced).
+        never synced). A compile is waited for at most ``compile_seconds`` (``CompileTooSlow``;
+        None: no bound); code found in the cache takes no compile.
 
         >>> module = FitnessModule.load(Path("fixtures/fitness/rastrigin.wat").read_bytes())
         >>> module.score_batch([[0.0, 0.0]], 2)
@@ -67,7 +73,7 @@ class FitnessModule:
         from mindgit.sandbox.runner import Runner, compile_module
 
         digest = hashlib.sha256(wasm).digest()
-        module = compile_module(wasm, digest, limits, cache_dir)
+        module = compile_module(wasm, digest, limits, cache_dir, compile_seconds=compile_seconds)
         return cls(Runner(module, limits), digest, limits)
 
     @property

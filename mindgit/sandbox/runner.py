@@ -27,6 +27,7 @@ from mindgit.sandbox import abi, cache
 from mindgit.sandbox.engine import config_key, engine
 from mindgit.sandbox.errors import (
     AbiViolation,
+    CompileTooSlow,
     EvaluationError,
     FitnessFailure,
     ForbiddenImport,
@@ -44,7 +45,7 @@ from mindgit.sandbox.errors import (
     WrongExportType,
     check_score,
 )
-from mindgit.sandbox.limits import MAX_FUEL, MAX_MEMORY_BYTES, Limits
+from mindgit.sandbox.limits import COMPILE_SECONDS, MAX_FUEL, MAX_MEMORY_BYTES, Limits
 
 T = TypeVar("T")
 
@@ -92,9 +93,19 @@ def to_binary(wasm: bytes) -> bytes:
 
 
 def compile_module(
-    wasm: bytes, digest: bytes, limits: Limits, cache_dir: Path | None
+    wasm: bytes,
+    digest: bytes,
+    limits: Limits,
+    cache_dir: Path | None,
+    *,
+    compile_seconds: float | None = COMPILE_SECONDS,
 ) -> wasmtime.Module:
-    """Compile ``wasm`` (binary or WAT), or load its compiled code from the private cache."""
+    """Compile ``wasm`` (binary or WAT), or load its compiled code from the private cache.
+
+    A compile is waited for at most ``compile_seconds`` (``CompileTooSlow``; None: for as long
+    as it takes): wasmtime's compile time grows with the square of a module's nesting, and a
+    module may be a peer's. A compile cannot be stopped: one over the budget goes on, on a
+    daemon thread, until it ends or the process does (the callers refuse and move on)."""
     eng = engine(limits.stack_bytes)
     path = None
     if cache_dir is not None:
@@ -102,6 +113,19 @@ def compile_module(
         cached = cache.load(path, eng)
         if cached is not None:
             return cached
+    if compile_seconds is None:
+        module = _compile(eng, wasm)
+    else:
+        _check_float_mode()  # here too: the error is this thread's, raised before any thread
+        module = _compile_within(eng, wasm, compile_seconds)
+    if path is not None:
+        # The cache only saves time: a full disk must not stop a module from loading.
+        with contextlib.suppress(OSError):
+            cache.store(path, module)
+    return module
+
+
+def _compile(eng: wasmtime.Engine, wasm: bytes) -> wasmtime.Module:
     # Cranelift folds a module's constant float arithmetic while compiling, in the FPU mode of
     # the compiling thread: code compiled under flush-to-zero computes 0 where a subnormal is due,
     # for good, and the cache would hand that code to every later process. (WAT's decimal float
@@ -109,14 +133,35 @@ def compile_module(
     _check_float_mode()
     binary = to_binary(wasm)
     try:
-        module = wasmtime.Module(eng, binary)
+        return wasmtime.Module(eng, binary)
     except wasmtime.WasmtimeError as exc:
         raise NotWasm(_one_line(str(exc))) from exc
-    if path is not None:
-        # The cache only saves time: a full disk must not stop a module from loading.
-        with contextlib.suppress(OSError):
-            cache.store(path, module)
-    return module
+
+
+def _compile_within(eng: wasmtime.Engine, wasm: bytes, seconds: float) -> wasmtime.Module:
+    """:func:`_compile` on a thread of its own (wasmtime compiles without the GIL), waited for
+    at most ``seconds``."""
+    if seconds <= 0:  # no time left to wait: no compile started to run on unwatched
+        raise CompileTooSlow(seconds)
+    done = threading.Event()
+    outcome: list[wasmtime.Module | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(_compile(eng, wasm))
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    # A daemon: a caller that refuses a module over its budget must not wait for it to exit.
+    threading.Thread(target=work, name="mindgit-compile", daemon=True).start()
+    if not done.wait(seconds):
+        raise CompileTooSlow(seconds)
+    found = outcome[0]
+    if isinstance(found, BaseException):
+        raise found
+    return found
 
 
 def _signature(ty: wasmtime.FuncType) -> abi.Signature:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import struct
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,10 @@ from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID, RAW
 from mindgit.merge.lookup import config_limits
 from mindgit.sandbox import (
+    COMPILE_SECONDS,
     ENTRY_BATCH,
     ENTRY_FITNESS,
+    CompileTooSlow,
     FitnessFailure,
     FitnessModule,
     HostUnfit,
@@ -245,6 +248,11 @@ class Recomputer:
         self.repo = repo
         self.cache_dir = cache_dir
         self._modules: dict[tuple[CID, Limits], FitnessModule] = {}
+        self._unloadable: dict[tuple[CID, Limits], str] = {}
+        # Seconds still to wait for compiles, in all (the time waited, as verify's budget): a
+        # claim's module may be anyone's (a CI job re-runs what a pull request brings), and one
+        # that takes minutes to compile held the job, before verify's own budget was reached.
+        self._compile_left = COMPILE_SECONDS
 
     def check(self, claim: Claim) -> list[ClaimProblem]:
         """What does not hold about ``claim`` (empty: every score is re-run bit-identical)."""
@@ -283,14 +291,38 @@ class Recomputer:
             wasm = self.repo[tip.tree[MODULE_FILE].id].read_raw()
             if CID.of(wasm, RAW) != info.module:
                 raise _Unverifiable(f"{MODULE_FILE} is not the module {info.module} run.json names")
-            try:
-                module = FitnessModule.load(wasm, limits=key[1], cache_dir=self.cache_dir)
-            except HostUnfit:
-                raise
-            except SandboxError as e:
-                raise _Unverifiable(f"module {info.module} does not load: {e}") from None
+            refused = self._unloadable.get(key)
+            if refused is None:
+                try:
+                    module = self._load(wasm, key[1])
+                except SandboxError as e:
+                    # Once per module: a claim of the same run does not compile it again.
+                    refused = self._unloadable[key] = self._refusal(info.module, e)
+            if refused is not None:
+                raise _Unverifiable(refused)
+            assert module is not None
             self._modules[key] = module
         return module
+
+    def _load(self, wasm: bytes, limits: Limits) -> FitnessModule:
+        start = time.monotonic()
+        try:
+            return FitnessModule.load(
+                wasm, limits=limits, cache_dir=self.cache_dir, compile_seconds=self._compile_left
+            )
+        finally:
+            self._compile_left = max(0.0, self._compile_left - (time.monotonic() - start))
+
+    @staticmethod
+    def _refusal(module: CID, error: SandboxError) -> str:
+        if isinstance(error, HostUnfit):
+            raise error  # this machine's state, not the module's: every claim would say it
+        if isinstance(error, CompileTooSlow):
+            return (
+                f"module {module} did not compile within {COMPILE_SECONDS:g} s, the time one "
+                "recompute may spend compiling modules"
+            )
+        return f"module {module} does not load: {error}"
 
     def _score(
         self, module: FitnessModule, entry: str, manifests: Sequence[bytes]
