@@ -444,6 +444,20 @@ class HeadUnreadable(MindgitError):
         self.path = path
 
 
+class NoNodeName(MindgitError):
+    """``mindgit.name`` is unset (removed by hand) and the store's folder name, which stands
+    in for it, is no node name."""
+
+    def __init__(self, store: Path, reason: str) -> None:
+        where = shlex.quote(str(store))
+        super().__init__(
+            f"config mindgit.name is not set, and the store's folder name is no node name "
+            f"({reason})",
+            hint=f"name this node: `git --git-dir {where} config mindgit.name NAME`",
+        )
+        self.path = store
+
+
 class RotationUnfinished(MindgitError):
     """A key rotation was stopped halfway (its pending key is still there): nothing is signed
     until it is finished."""
@@ -654,10 +668,16 @@ class Store:
     @property
     def name(self) -> str:
         name = self._identity("mindgit.name", "this node's name")
-        if name is None:
-            return self.path.name.removesuffix(".git")
         from mindgit.identity.trust import InvalidNodeName, check_node_name
 
+        if name is None:
+            # The folder's name stands in, checked as a configured name is: `a<b` (or a
+            # newline) was an internal error from libgit2 once the state's tree was written.
+            folder = self.path.name.removesuffix(".git")
+            try:
+                return check_node_name(folder)
+            except InvalidNodeName as e:
+                raise NoNodeName(self.path, f"{e}; {e.hint}") from None
         try:
             return check_node_name(name)
         except InvalidNodeName as e:
