@@ -57,7 +57,7 @@ from mindgit.store.refs import (
     ref_damage,
     update_ref,
 )
-from mindgit.store.relocation import follow_move
+from mindgit.store.relocation import follow_move as trust_follows_move
 
 if TYPE_CHECKING:
     from mindgit.ipld.cid import CID
@@ -243,7 +243,9 @@ def _exists_hint(path: Path) -> str:
     try:
         if not (path / MINDGIT_DIR).is_dir():
             return "give a new or empty directory"
-        if is_store(path) and (path / "refs" / "heads").is_dir() and Store(path).experiments():
+        # Opened without following a move: a refused init changes nothing in what is there.
+        found = is_store(path) and (path / "refs" / "heads").is_dir()
+        if found and Store(path, follow_move=False).experiments():
             return "it is a store already: use it with --store or MINDGIT_STORE"
     except (MindgitError, OSError, pygit2.GitError):
         pass
@@ -637,7 +639,10 @@ def is_store(path: Path) -> bool:
 class Store:
     """A node's store. Open with :func:`open_store`, create with :func:`init_store`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, follow_move: bool = True) -> None:
+        """Open the store at ``path``. With ``follow_move`` (the default), a store moved or
+        copied has git's ``gpg.ssh.allowedSignersFile`` pointed at its own trust file again
+        (:mod:`mindgit.store.relocation`); without it, opening writes nothing."""
         path = Path(path)
         if not is_store(path):
             raise NotAStore(path)
@@ -649,7 +654,8 @@ class Store:
             # to be named, not a bug in whatever opened it.
             raise StoreUnreadable(self.path, str(e).strip()) from None
         # A store moved or copied: git's gpg.ssh.allowedSignersFile follows it (said once).
-        follow_move(self.path, self.repo, self.path / MINDGIT_DIR / TRUST_FILE)
+        if follow_move:
+            trust_follows_move(self.path, self.repo, self.path / MINDGIT_DIR / TRUST_FILE)
         self._key: NodeKey | None = None
         self._trust: TrustStore | None = None
         self.lock_wait = 10.0  # seconds a writer waits for another's ref lock

@@ -194,3 +194,15 @@ def test_the_pre_push_hook_works_in_a_moved_store(tmp_path: Path) -> None:
     assert NOTICE in proc.stderr
     assert setting(moved) == own(moved)
     assert verify_commit(moved).returncode == 0
+
+
+def test_an_init_refused_over_a_moved_store_changes_nothing(tmp_path: Path, mg: Mg) -> None:
+    # Its hint opens the store to say what it is: that opening writes nothing.
+    first = made(tmp_path)
+    moved = tmp_path / "moved"
+    shutil.move(first, moved)
+    before = snapshot(moved)
+    r = mg("init", str(moved), "--name", "alice")
+    assert r.code == 1 and "it is a store already" in r.err, r.err
+    assert NOTICE not in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    assert changes(before, snapshot(moved)) == []
