@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import re
+import secrets
 import shutil
+import signal
+import stat
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
+from types import FrameType
 from typing import Any, BinaryIO, cast
 
 import click
@@ -136,11 +144,89 @@ def _spool_file() -> BinaryIO:
         raise SpoolError(tempfile.gettempdir(), error.strerror or str(error)) from None
 
 
+# A partial CAR beside its FILE: `.FILE.<12 hex digits>.partial` (the name cut to fit).
+_PARTIAL_SUFFIX = ".partial"
+_PARTIAL_RANDOM = 12
+# An export's partial older than this, and not held by its export's flock, was left by a killed
+# export (kill -9, a power cut) and is removed by the next export to the same FILE.
+STALE_PARTIAL_SECONDS = 600
+# SIGINT raises KeyboardInterrupt, which unwinds through the file's cleanup; these end the
+# process where it is, so they remove the partial first.
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _partial_prefix(target: Path) -> str:
+    """``.NAME.``, NAME cut (by bytes) so that the partial's whole name fits in NAME_MAX."""
+    name = os.fsencode(target.name)
+    try:
+        limit = os.pathconf(target.parent if str(target.parent) else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    room = max(limit, 64) - (2 + _PARTIAL_RANDOM + len(_PARTIAL_SUFFIX))
+    return "." + os.fsdecode(name[:room]) + "."
+
+
+def _partial_pattern(target: Path) -> re.Pattern[str]:
+    return re.compile(
+        re.escape(_partial_prefix(target))
+        + f"[0-9a-f]{{{_PARTIAL_RANDOM}}}"
+        + re.escape(_PARTIAL_SUFFIX)
+    )
+
+
+def remove_stale_partials(target: Path) -> list[Path]:
+    """Remove the partial CARs that exports to ``target`` killed outright left beside it; return
+    those removed.
+
+    Only names of this module's pattern for ``target`` (``.NAME.<12 hex>.partial``), only regular
+    files of this user, only those untouched for ``STALE_PARTIAL_SECONDS``, and only when no
+    export holds the flock it takes on its partial as soon as it has made it: an export still
+    writing, however slow or stopped, keeps its file.
+    """
+    directory = target.parent if str(target.parent) else Path(".")
+    own = _partial_pattern(target)
+    try:
+        names = [n for n in os.listdir(directory) if own.fullmatch(n)]
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for name in names:
+        partial = directory / name
+        try:
+            fd = os.open(partial, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            continue  # gone already, a symbolic link (not ours), or not ours to read
+        try:
+            st = os.fstat(fd)
+            if (
+                not stat.S_ISREG(st.st_mode)
+                or st.st_uid != os.getuid()
+                or time.time() - st.st_mtime < STALE_PARTIAL_SECONDS
+            ):
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            now = os.lstat(partial)
+            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+                os.unlink(partial)
+                removed.append(partial)
+        except OSError:
+            continue  # an export holds it (EWOULDBLOCK), it went meanwhile, or no flock here
+        finally:
+            os.close(fd)
+    return removed
+
+
 class _atomic_output:
     """A file written under a temporary name and renamed into place only on success.
 
     A target that exists and is neither a file nor a directory (a device, a FIFO, /dev/fd/N)
     is written through instead: renamed over, it would be replaced (as root, /dev/null).
+
+    The temporary file (``.NAME.<12 hex>.partial``) goes on failure and on Ctrl-C, and on a
+    SIGTERM or SIGHUP too (`timeout`, a CI job cancelled, a closed terminal), which end the
+    process without unwinding: it is removed, then the signal ends the process as before. A
+    ``kill -9`` cannot be caught: its partial is removed by a later export to the same FILE
+    once it is stale (``remove_stale_partials``).
     """
 
     def __init__(self, path: Path, *, as_json: bool = False) -> None:
@@ -154,6 +240,7 @@ class _atomic_output:
         self.mode = 0o644  # set with the target in __enter__
         self.tmp: Path | None = None
         self.file: BinaryIO | None = None
+        self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> BinaryIO:
         # A target that cannot be written fails the export (exit 1), as for export-af -o.
@@ -190,14 +277,53 @@ class _atomic_output:
             return self.file
         self.target, self.mode = planned
         check_replaceable(self.target, self.shown)
-        directory = self.target.parent if str(self.target.parent) else Path(".")
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", dir=directory)
-        except OSError as error:
-            raise CannotWrite.of(self.shown, error) from None
-        self.tmp = Path(tmp)
+        remove_stale_partials(self.target)
+        fd = self._create_partial()
         self.file = os.fdopen(fd, "wb", buffering=1 << 20)
         return self.file
+
+    def _create_partial(self) -> int:
+        from mindgit.adapters.agentfile_export import CannotWrite
+
+        directory = self.target.parent if str(self.target.parent) else Path(".")
+        prefix = _partial_prefix(self.target)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        while True:
+            tmp = directory / f"{prefix}{secrets.token_hex(_PARTIAL_RANDOM // 2)}{_PARTIAL_SUFFIX}"
+            try:
+                fd = os.open(tmp, flags, 0o600)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise CannotWrite.of(self.shown, error) from None
+            break
+        self.tmp = tmp
+        # Held until the file is renamed or gone: remove_stale_partials leaves it. Where flock
+        # is not supported, the sweep cannot take it either, so it removes nothing.
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        self._catch_ending_signals()
+        return fd
+
+    def _catch_ending_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers (a library caller's thread)
+        for signum in _ENDING_SIGNALS:
+            # An ignored signal (nohup) stays ignored, and a caller's own handler stays theirs.
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                self.previous[signum] = signal.signal(signum, self._ended)
+
+    def _ended(self, signum: int, frame: FrameType | None) -> None:
+        if self.tmp is not None:
+            with contextlib.suppress(OSError):
+                self.tmp.unlink()
+        self._restore_signals()
+        os.kill(os.getpid(), signum)  # ends the process as the signal would have
+
+    def _restore_signals(self) -> None:
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)
+        self.previous.clear()
 
     def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
         from mindgit.adapters.agentfile_export import CannotWrite
@@ -225,6 +351,7 @@ class _atomic_output:
         finally:
             if self.tmp is not None:
                 self.tmp.unlink(missing_ok=True)
+            self._restore_signals()
 
 
 @click.command("import")
