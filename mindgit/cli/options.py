@@ -314,9 +314,10 @@ def warn_no_trust_file(store: Any) -> None:
     try:
         did, name = store.public_key.did, store.name
     except MindgitError:
-        warn(f"{path} does not exist: no node is trusted, this one neither")
+        warn(f"{shown_path(path)} does not exist: no node is trusted, this one neither")
         return
     warn(
-        f"{path} does not exist: no node is trusted, this one neither (hint: `mindgit trust add "
+        f"{shown_path(path)} does not exist: no node is trusted, this one neither (hint: `mindgit "
+        "trust add "
         f"{did} --name {name}` trusts this node again, `mindgit trust add` each peer)"
     )

@@ -228,14 +228,17 @@ def _escaped(c: str) -> str:
 
 def warn(message: str) -> None:
     """A warning: the command goes on. Spelt as the CLI's errors are (``mindgit: error: ...``),
-    so a script can tell the two apart from anything a command prints."""
-    info(f"mindgit: warning: {message}")
+    so a script can tell the two apart from anything a command prints, and one line as they
+    are: a warning may quote a path, a ref or a file's words, and a newline in one printed a
+    line of its making (``mindgit: error: ...`` included)."""
+    info(f"mindgit: warning: {one_line(message)}")
 
 
 def info(message: str) -> None:
     """A diagnostic for a person, on stderr, each of its lines terminal-safe: a message may quote
     an agent file's or a peer's words (`import-af` named the agent as its file spelled it, an
-    OSC 52 that wrote the reader's clipboard included)."""
+    OSC 52 that wrote the reader's clipboard included). Its newlines are kept: a caller passes
+    a path through ``errors.shown_path`` and other words through ``errors.one_line``."""
     lines = message.split("\n")
     click.echo(
         "\n".join(

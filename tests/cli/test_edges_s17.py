@@ -170,3 +170,64 @@ def test_reflog_counts_libgit2_holds(mg: Mg, tmp_path: Path) -> None:
     assert first in r.out
     r = mg("--store", str(store.path), "show", "main@{99}")
     assert r.code == 1 and "unknown" in r.err, r.err
+
+
+# --- 5. diagnostics that quote a path or another's words are one line each ---------------------
+
+FORGED = "\nmindgit: error: forged"
+
+
+def _no_forged_line(err: str) -> None:
+    assert not any(line.startswith("mindgit: error: forged") for line in err.splitlines()), err
+
+
+def test_warn_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from mindgit.cli.output import warn
+
+    warn(f"a ref{FORGED}")
+    err = capsys.readouterr().err
+    assert err == "mindgit: warning: a ref mindgit: error: forged\n"
+
+
+def test_missing_trust_file_warning_quotes_its_path(mg: Mg, tmp_path: Path) -> None:
+    store = init_store(tmp_path / f"s{FORGED}", "s")
+    store.trust.path.unlink()
+    r = mg("--store", str(store.path), "log")
+    assert r.code == 0, r.err
+    _no_forged_line(r.err)
+    assert "\\nmindgit: error: forged/mindgit/allowed_signers' does not exist" in r.err
+
+
+def test_hooks_install_quotes_its_paths(mg: Mg, tmp_path: Path) -> None:
+    store = init_store(tmp_path / "s", "s")
+    server = tmp_path / f"srv{FORGED}"
+    git("init", "-q", "--bare", str(server))
+    trust = tmp_path / "allowed"
+    trust.write_text(store.trust.export())
+    r = mg("hooks", "install", "--server", str(server), "--trust", str(trust))
+    assert r.code == 0, r.err
+    _no_forged_line(r.err)
+    assert "installed '" in r.err and "forged/hooks/pre-receive'" in r.err
+
+
+def test_merge_driver_quotes_git_path(mg: Mg, tmp_path: Path) -> None:
+    from mindgit.store.genome import Gene
+    from mindgit.store.state import State
+
+    def x(name: str, value: float) -> Gene:
+        return Gene.make(name, "float", value, min=-5.12, max=5.12)
+
+    base = State().with_genome(State().genome.with_genes(x("x0", 0.0), x("x1", 0.0)))
+    sides = {
+        "O": base,
+        "A": base.with_genome(base.genome.with_genes(x("x0", 1.0))),
+        "B": base.with_genome(base.genome.with_genes(x("x1", 2.0))),
+    }
+    for name, state in sides.items():
+        (tmp_path / name).write_bytes(state.manifest().data)
+    where = f"dir{FORGED}/manifest.json"
+    files = [str(tmp_path / n) for n in "OAB"]
+    r = mg("merge-driver", *files, where)
+    assert r.code == 0, r.err
+    _no_forged_line(r.err)
+    assert "mindgit: 'dir\\nmindgit: error: forged/manifest.json' merged: state" in r.err

@@ -169,7 +169,7 @@ def export_af(ctx: click.Context, revs: tuple[str, ...], output: str, as_json: b
     if as_json:
         emit_json(data)
     else:
-        info(f"wrote {len(result.agents)} agent(s) to {output} ({result.size} bytes)")
+        info(f"wrote {len(result.agents)} agent(s) to {shown_path(output)} ({result.size} bytes)")
 
 
 @click.command("af-info")

@@ -24,7 +24,7 @@ from mindgit.cli.options import (
     open_store_from,
 )
 from mindgit.cli.output import emit_json, info, standard_output, table
-from mindgit.errors import MindgitError, quoted
+from mindgit.errors import MindgitError, quoted, shown_path
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
 _BARE_RESUME = "\0"
@@ -821,7 +821,7 @@ def plot(
     if png is not None:
         # Written with --json too: the JSON is the data, the file what -o asked for.
         _write_png(png, png_chart(best, mean, width=width or 800), as_json)
-        info(f"wrote {png}")
+        info(f"wrote {shown_path(png)}")
     if as_json:
         emit_json(
             [
@@ -912,7 +912,8 @@ def demo(
 
         result = _run_with_progress(as_json, False, call, resume)
         if not as_json:
-            info(f"demo node at {result.store} ({'kept' if keep else 'removed afterwards'})")
+            kept = "kept" if keep else "removed afterwards"
+            info(f"demo node at {shown_path(result.store)} ({kept})")
             info(f"fitness module rastrigin {result.module} (higher is fitter; best is 0)")
         # `mindgit evolve --resume RUN` alone resumes in the user's store, not the demo's: a
         # kept node is named with --store, and a temporary one is removed with its run.

@@ -11,7 +11,7 @@ import click
 
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info, warn
-from mindgit.errors import one_line
+from mindgit.errors import one_line, shown_path
 
 if TYPE_CHECKING:
     import pygit2
@@ -109,7 +109,7 @@ def hooks_install(
         if as_json:
             emit_json({"hooks": [str(path)]})
         else:
-            info(f"installed {path}")
+            info(f"installed {shown_path(path)}")
         return
 
     trust_text = None
@@ -178,8 +178,8 @@ def hooks_install(
         )
     else:
         for p in done.hooks:
-            info(f"installed {p}")
-        info(f"trusting {done.trusted} node(s) from {done.trust_file}")
+            info(f"installed {shown_path(p)}")
+        info(f"trusting {done.trusted} node(s) from {shown_path(done.trust_file)}")
     for p in done.others:
         # Said with --json too (on stderr): `--update-hook` is "instead of pre-receive", and a
         # pre-receive left in place refuses whole pushes, so the update hook's per-ref

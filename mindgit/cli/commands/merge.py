@@ -10,6 +10,7 @@ import click
 
 from mindgit.cli.options import json_option, open_store_from
 from mindgit.cli.output import emit_json, info
+from mindgit.errors import one_line, shown_path
 
 if TYPE_CHECKING:
     from mindgit.merge.core import Decision
@@ -69,11 +70,12 @@ def merge(
         emit_json(outcome_json(out))
         return
     if out.up_to_date:
-        info(f"{out.into} is already up to date with {theirs}")
+        info(f"{out.into} is already up to date with {one_line(theirs)}")
         click.echo(out.commit or out.ours)
         return
     if out.fast_forward:
-        info(f"fast-forward {out.into} to {theirs} ({len(out.thoughts_added)} thought(s) added)")
+        added = len(out.thoughts_added)
+        info(f"fast-forward {out.into} to {one_line(theirs)} ({added} thought(s) added)")
         click.echo(out.commit or f"(dry run) {out.theirs}")
         return
     for line in decision_lines(out.decisions, theirs):
@@ -99,7 +101,7 @@ def merge(
     if out.commit is None:
         info(f"dry run: nothing written (the merged state would be {out.manifest})")
     else:
-        info(f"merged {theirs} into {out.into}: state {out.manifest}")
+        info(f"merged {one_line(theirs)} into {out.into}: state {out.manifest}")
         click.echo(out.commit)
 
 
@@ -140,7 +142,8 @@ def decision_lines(decisions: Sequence[Decision], theirs: str = "theirs") -> lis
             why = "only ours changed it"
         else:
             why = "only theirs changed it"
-        lines.append(f"kept {side} for {d.pattern}: {why}")
+        # One line: a pattern names a block, whose label is an agent file's words.
+        lines.append(one_line(f"kept {side} for {d.pattern}: {why}"))
     return lines
 
 
@@ -230,7 +233,8 @@ def merge_driver(
         setup_predates_commit_hook,
     )
 
-    where = path or "manifest.json"
+    # git's %P, a path in the clone: a newline in it printed a line of its own.
+    where = shown_path(path or "manifest.json")
     if not virtual_base and setup_predates_bases_driver():
         info(
             "mindgit: warning: this clone's merge driver setup is older than its merge-bases "
@@ -331,12 +335,12 @@ def git_setup(
         )
         return
     click.echo(str(result.repository))
-    info(f"merge driver 'mindgit' registered ({result.attributes})")
+    info(f"merge driver 'mindgit' registered ({shown_path(result.attributes)})")
     if result.fetched:
         info(f"fetched fitness modules and runs from {remote}")
     if result.hooks_path is not None and not no_hook:
         info(
-            f"core.hooksPath is set ({result.hooks_path}): git runs hooks from there, so no hook "
+            f"core.hooksPath is set ({shown_path(result.hooks_path)}): git runs hooks from there, so no hook "
             "was installed and blocks/ and thoughts/ are not tidied after merges: have its "
             "post-merge and post-commit hooks run `mindgit merge-driver --tidy`, and its "
             "post-rewrite hook `mindgit merge-driver --tidy-rebase` after a rebase"

@@ -6,6 +6,7 @@ import click
 
 from mindgit.cli.options import experiment_option, json_option, open_store_from, typed_node
 from mindgit.cli.output import emit_json, info, table
+from mindgit.errors import shown_path
 
 
 @click.command()
@@ -85,7 +86,7 @@ def keys_rotate(ctx: click.Context, as_json: bool) -> None:
         )
     else:
         click.echo(r.new.did)
-        info(f"rotated {r.name}: old key kept as {r.retired_as} ({r.retired_key})")
+        info(f"rotated {r.name}: old key kept as {r.retired_as} ({shown_path(r.retired_key)})")
         info(f"announced in {r.commit[:12]} on refs/keys/announce; push it to your peers")
 
 

@@ -80,11 +80,12 @@ def _progress(verbose: bool) -> Callable[[Event], None]:
         # Waiting for another pull or push with the peer is shown even without -v: up to 30 s
         # of silence looked like a hang.
         if verbose or event.step == "wait":
-            from mindgit.errors import URL_SHOWN_MAX, cut_words
+            from mindgit.errors import URL_SHOWN_MAX, cut_words, one_line
 
             # A step names the peer's URL ("fetching from <url>"), which no bound keeps short
             # when set by hand in the store's config: cut as an error's URL is.
-            info(f"{event.peer}: {cut_words(event.message, word=URL_SHOWN_MAX)}")
+            # One line: a URL set by hand in the config may hold a newline.
+            info(f"{event.peer}: {one_line(cut_words(event.message, word=URL_SHOWN_MAX))}")
 
     return show
 
