@@ -25,6 +25,16 @@ def test_init_same_store_and_path(mg: Mg, tmp_path: Path) -> None:
     assert open_store(tmp_path / "s").name == "n"
 
 
+def test_init_same_store_and_path_through_a_link(mg: Mg, tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    r = mg(
+        "--store", str(tmp_path / "link" / "s"), "init", str(tmp_path / "real" / "s"), "--name", "n"
+    )
+    assert r.code == 0, r.err
+    assert open_store(tmp_path / "real" / "s").name == "n"
+
+
 def test_init_refuses_store_and_another_path(mg: Mg, tmp_path: Path) -> None:
     r = mg("--store", str(tmp_path / "x"), "init", str(tmp_path / "y"), "--name", "n")
     assert r.code == 2, r.err

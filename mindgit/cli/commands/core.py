@@ -97,7 +97,7 @@ def init(
                 hint="mindgit init PATH --name NAME",
             )
         path = store_option
-    elif store_option is not None and os.path.abspath(store_option) != os.path.abspath(path):
+    elif store_option is not None and os.path.realpath(store_option) != os.path.realpath(path):
         # --store was passed over: the store was made at PATH, and the next command, given
         # the same --store, found none there.
         raise UsageError(
