@@ -596,6 +596,7 @@ def run_lock(store: Store, run_id: str) -> Iterator[None]:
     path = _run_lock_path(store, run_id)
     path.parent.mkdir(mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    named = False
     try:
         if fcntl is not None:
             deadline = time.monotonic() + _LOCK_PATIENCE
@@ -608,11 +609,16 @@ def run_lock(store: Store, run_id: str) -> Iterator[None]:
                         raise RunBusy(run_id) from None
                     time.sleep(0.01)
             with contextlib.suppress(OSError):  # only a name for messages
-                os.ftruncate(fd, 0)
                 os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                named = True
             (Path(store.repo.path) / f"{RUNS_PREFIX}{run_id}.lock").unlink(missing_ok=True)
         yield
     finally:
+        if named:
+            # Emptied again, as it was: a command refused while it held the run (a delete of
+            # a run whose result is kept, say) leaves the store as it found it.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
         os.close(fd)
 
 

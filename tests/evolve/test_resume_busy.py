@@ -106,8 +106,10 @@ def test_looking_at_a_run_creates_nothing(node: Store) -> None:
     assert not (locks / f"{run_id}.lock").exists()
 
 
-def test_the_lock_file_names_its_holder(node: Store) -> None:
+def test_the_lock_file_names_its_holder_while_it_holds_it(node: Store) -> None:
     run_id = stopped(node, 1)
+    lock = node.path / MINDGIT_DIR / "runs" / f"{run_id}.lock"
+    assert lock.read_bytes() == b""
     with run_lock(node, run_id):
-        text = (node.path / MINDGIT_DIR / "runs" / f"{run_id}.lock").read_text()
-        assert text == f"{os.getpid()}\n"
+        assert lock.read_text() == f"{os.getpid()}\n"
+    assert lock.read_bytes() == b""  # as it was: a refusal under the lock changes nothing
