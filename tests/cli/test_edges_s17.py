@@ -80,6 +80,9 @@ def test_git_setup_refuses_store_and_another_node(mg: Mg, tmp_path: Path) -> Non
     assert (work / ".git" / "config").read_bytes() == before
     r = mg("--store", str(tmp_path / "none"), "git-setup", str(work), "--no-fetch")
     assert r.code == 1 and "does not exist" in r.err, r.err
+    r = mg("--store", str(work), "git-setup", str(work), "--no-fetch")
+    assert r.code == 1 and "is not a mindgit store" in r.err, r.err
+    assert "git-setup reads --store as this node's store" in r.err
     assert (work / ".git" / "config").read_bytes() == before
 
 

@@ -309,7 +309,18 @@ def git_setup(
     key = typed_key(node, "--node") if node is not None else None
     if typed_store(ctx) is not None:
         # --store was passed over: the node was the remote's store's, whatever store was named.
-        own = open_store_from(ctx).public_key
+        from mindgit.store.repository import NotAStore
+
+        try:
+            own = open_store_from(ctx).public_key
+        except NotAStore as e:
+            # `mindgit --store CLONE git-setup`: "give the path of a store" did not say that
+            # --store is read here as this node's store, not as the clone.
+            e.hint = (
+                "git-setup reads --store as this node's store (its key is the --node); the "
+                "clone is PATH: `mindgit git-setup PATH`"
+            )
+            raise
         if key is not None and key != own:
             raise UsageError(
                 "--node and --store name two nodes (--node is not the key of the store --store "
