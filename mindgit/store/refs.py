@@ -387,34 +387,105 @@ def locked_ref(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> Iter
     behind. Waits up to ``wait`` seconds, then raises :class:`RefLocked`.
     """
     check_ref_name(ref)
-    path = Path(repo.path) / ref
+    gitdir = Path(repo.path)
+    path = gitdir / ref
     lock = path.with_name(path.name + ".lock")
+    _refuse_clash(repo, ref, path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        made = _make_folders(path.parent, gitdir)
     except (FileExistsError, NotADirectoryError):
         raise RefError(f"{ref} clashes with an existing ref {_clash(repo, ref)}") from None
     except OSError as e:
         raise RefUnwritable(ref, path.parent, e.strerror or str(e)) from None
-    if path.is_dir():
-        raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
-    fd = _acquire(lock, ref, wait, Path(repo.path))
+    held: RefLock | None = None
     try:
-        # What writers killed midway left: removed by the next writer, as their locks are.
-        remove_dead_spares(Path(repo.path))
-        held = RefLock(repo, ref, fd, lock)
-    except BaseException:
-        # A ref that cannot be read fails here, after the lock was taken: left behind, the lock
-        # would block every later writer of this ref once the ref is repaired.
-        os.close(fd)
-        lock.unlink(missing_ok=True)
-        raise
-    try:
-        target = _symbolic_target(path)
-        if target is not None:
-            raise SymbolicRef(ref, target)
-        yield held
+        fd = _acquire(lock, ref, wait, gitdir)
+        try:
+            # What writers killed midway left: removed by the next writer, as their locks are.
+            remove_dead_spares(gitdir)
+            held = RefLock(repo, ref, fd, lock)
+        except BaseException:
+            # A ref that cannot be read fails here, after the lock was taken: left behind, the
+            # lock would block every later writer of this ref once the ref is repaired.
+            os.close(fd)
+            lock.unlink(missing_ok=True)
+            raise
+        try:
+            target = _symbolic_target(path)
+            if target is not None:
+                raise SymbolicRef(ref, target)
+            yield held
+        finally:
+            held.release()
     finally:
-        held.release()
+        if held is None or not held.done:
+            # Folders made for a ref that was never written: left, an empty refs/heads/a/ made
+            # every later write of refs/heads/a fail as a clash with refs under it.
+            _remove_empty(made)
+
+
+def _refuse_clash(repo: pygit2.Repository, ref: str, path: Path) -> None:
+    """Refuse a ref git could not hold beside the others: one named as a folder of an existing
+    ref (``a/b`` beside ``a``) or as an existing ref's folder (``a`` beside ``a/b``), loose or
+    packed. Folders with no ref in them (left by a deletion) are no clash: removed, as git does."""
+    if path.is_dir():
+        if _holds_files(path):
+            raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
+        _remove_empty(sorted((Path(d) for d, _, _ in os.walk(path)), reverse=True))
+    if path.is_file() or _exists(repo, ref):
+        return  # the ref itself is there: nothing can clash with it
+    parts = ref.split("/")
+    for i in range(len(parts) - 1, 1, -1):
+        prefix = "/".join(parts[:i])
+        if _exists(repo, prefix):
+            raise RefError(f"{ref} clashes with an existing ref {prefix}")
+    if _packed_under(Path(repo.path), ref):
+        raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
+
+
+def _exists(repo: pygit2.Repository, ref: str) -> bool:
+    """Whether ``ref`` is a ref of the store, loose or packed, whatever it points at."""
+    try:
+        repo.lookup_reference(ref)
+    except (KeyError, pygit2.InvalidSpecError, ValueError):
+        return False
+    except pygit2.GitError:
+        return True  # there, if unreadable: CorruptRef is said where it is read
+    return True
+
+
+def _holds_files(folder: Path) -> bool:
+    return any(files for _, _, files in os.walk(folder))
+
+
+def _packed_under(gitdir: Path, ref: str) -> bool:
+    """Whether ``packed-refs`` holds a ref whose name starts with ``ref/``."""
+    try:
+        data = (gitdir / "packed-refs").read_bytes()
+    except OSError:
+        return False
+    under = re.compile(rb"^[0-9a-f]{40,64} " + re.escape(ref.encode() + b"/"), re.MULTILINE)
+    return under.search(data) is not None
+
+
+def _make_folders(folder: Path, top: Path) -> list[Path]:
+    """``mkdir -p folder`` (below ``top``): the folders it made, deepest first."""
+    missing = []
+    at = folder
+    while at != top and not at.is_dir():
+        missing.append(at)
+        at = at.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is empty; the rest are kept."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (a ref another writer made meanwhile), or gone: so are those above
 
 
 def _symbolic_target(path: Path) -> str | None:
