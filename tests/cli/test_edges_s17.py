@@ -3,12 +3,14 @@ arguments, paths that would print a line of their own, reflog indexes git cannot
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
 
 from mindgit.store.repository import init_store, open_store
-from tests.conftest import Mg, git
+from tests.conftest import ROOT, Mg, git
 
 # --- 1. --store given to the commands that open no store -----------------------------------
 
@@ -244,3 +246,41 @@ def test_merge_driver_quotes_git_path(mg: Mg, tmp_path: Path) -> None:
     assert r.code == 0, r.err
     _no_forged_line(r.err)
     assert "mindgit: 'dir\\nmindgit: error: forged/manifest.json' merged: state" in r.err
+
+
+@pytest.mark.parametrize(
+    "text", ["a b", "a\nb", "it's\n\\x", "\x1b[31m", "a\u202eb\u2028", "x\U0001f600\n", "-n"]
+)
+def test_shell_word_reads_back_in_bash(text: str) -> None:
+    import shutil
+    import subprocess
+
+    from mindgit.cli.output import shell_word
+
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    word = shell_word(text)
+    assert word.isprintable()
+    out = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
+    assert out.stdout.decode() == text
+
+
+def test_delete_experiment_names_the_store_on_one_line(mg: Mg, tmp_path: Path) -> None:
+    import subprocess
+
+    store = init_store(tmp_path / f"s{FORGED}", "s")
+    store.fork("dreamer", switch=False)
+    head = store.head("dreamer")
+    r = mg("--store", str(store.path), "experiments", "--delete", "dreamer")
+    assert r.code == 0, r.err
+    _no_forged_line(r.err)
+    line = next(x for x in r.err.splitlines() if "to bring it back" in x)
+    command = line.split("to bring it back: ", 1)[1]
+    assert "$'" in command and f"--from {head}" in command
+    # The command as printed makes the experiment again in that store.
+    mindgit = f"{shlex.quote(sys.executable)} -m mindgit "
+    proc = subprocess.run(
+        ["bash", "-c", command.replace("mindgit ", mindgit, 1)], capture_output=True, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert open_store(store.path).head("dreamer") == head

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ from mindgit.cli.options import (
     typed_text,
     warn_no_trust_file,
 )
-from mindgit.cli.output import emit_json, info, table, warn
+from mindgit.cli.output import emit_json, info, shell_word, table, warn
 from mindgit.errors import (
     DamagedStore,
     MindgitError,
@@ -58,7 +57,7 @@ class SettingSetTwice(MindgitError):
         super().__init__(
             f"{key} is set {count} times in {store / 'config'} (edited by hand); nothing was "
             "changed",
-            hint=f"replace them all: `git --git-dir {shlex.quote(str(store))} config --replace-all "
+            hint=f"replace them all: `git --git-dir {shell_word(str(store))} config --replace-all "
             f"{key} VALUE`",
         )
         self.store = store
@@ -819,7 +818,7 @@ def _delete_experiment(ctx: click.Context, name: str, force: bool, as_json: bool
     else:
         info(f"deleted experiment {name} (was {head[:12]})")
         # Named as it was found: run from elsewhere, the command would find another store.
-        where = f"--store {shlex.quote(str(store.path))} " if ctx.find_root().obj["store"] else ""
+        where = f"--store {shell_word(str(store.path))} " if ctx.find_root().obj["store"] else ""
         info(f"  to bring it back: mindgit {where}fork {name} --from {head} --no-switch")
 
 

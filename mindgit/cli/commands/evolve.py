@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import signal
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from mindgit.cli.options import (
     json_option,
     open_store_from,
 )
-from mindgit.cli.output import emit_json, info, standard_output, table
+from mindgit.cli.output import emit_json, info, shell_word, standard_output, table
 from mindgit.errors import MindgitError, quoted, shown_path
 from mindgit.evolve.chart import PNG_WIDTHS, TEXT_WIDTHS
 
@@ -178,11 +177,11 @@ class StoppedAtOnce(MindgitError):
 
 def _resume_command(run_id: str | None, experiment: str | None, store: str | None = None) -> str:
     """The command that resumes ``run_id`` (or, not known yet, the experiment's run)."""
-    where = "" if store is None else f"--store {shlex.quote(store)} "
+    where = "" if store is None else f"--store {shell_word(store)} "
     if run_id is not None:
         return f"mindgit {where}evolve --resume {run_id}"
     if experiment is not None:
-        return f"mindgit {where}evolve -e {shlex.quote(experiment)} --resume"
+        return f"mindgit {where}evolve -e {shell_word(experiment)} --resume"
     return f"mindgit {where}evolve --resume"
 
 
@@ -654,7 +653,7 @@ def _delete_run(ctx: click.Context, run_id: str, force: bool, as_json: bool) -> 
         emit_json({"deleted": run_id, "commit": tip})
     else:
         info(f"deleted run {run_id} (was {tip[:12]})")
-        where = f"--git-dir {shlex.quote(str(store.path))}"
+        where = f"--git-dir {shell_word(str(store.path))}"
         info(f"  to bring it back: git {where} update-ref refs/runs/{run_id} {tip}")
 
 
