@@ -219,6 +219,10 @@ def plan_merge(
     if ours_id == theirs_id or repo.descendant_of(ours_id, theirs_id):
         return _trivial(exp, ours_snap, theirs_snap, up_to_date=True)
     if repo.descendant_of(theirs_id, ours_id):
+        # The experiment takes theirs' tree as it is, and this node's next commit on it signs
+        # it: what a merge would take from theirs is checked as a merge checks it (a branch
+        # fetched with plain git was never gated).
+        _check_taken(theirs_id, _changed_files(repo, ours_snap, theirs_snap))
         return _trivial(exp, ours_snap, theirs_snap, up_to_date=False)
     bases = merge_bases(repo, ours_id, theirs_id)
     if not bases and not allow_unrelated:
@@ -360,6 +364,50 @@ def new_objects(
     checked as ``mindgit verify`` checks it: the merged state is signed by this node."""
     thoughts = dict(layout.read_thoughts(repo, theirs_tree, merged.thoughts - ours.thoughts))
     new = dict(layout.read_blocks(repo, theirs_tree, merged.blocks - ours.blocks))
+    _check_taken(theirs, (thoughts, new))
+    new.update(thoughts)
+    return new
+
+
+def _changed_files(
+    repo: pygit2.Repository, ours: Snapshot, theirs: Snapshot
+) -> tuple[dict[CID, bytes], dict[CID, bytes]]:
+    """The thoughts and blocks theirs links whose file ours' tree does not hold the same (by
+    blob id, under the same name), read from theirs' tree: what a fast-forward takes."""
+
+    def changed(dirname: str, cids: frozenset[CID]) -> list[CID]:
+        mine = _entries(repo, ours.tree, dirname)
+        other = _entries(repo, theirs.tree, dirname)
+        return sorted(
+            (c for c in cids if (o := other.get(str(c))) is None or mine.get(str(c)) != o),
+            key=str,
+        )
+
+    thoughts = changed(layout.THOUGHTS, theirs.state.thoughts)
+    blocks = changed(layout.BLOCKS, theirs.state.blocks)
+    return (
+        dict(layout.read_thoughts(repo, theirs.tree, thoughts)),
+        dict(layout.read_blocks(repo, theirs.tree, blocks)),
+    )
+
+
+def _entries(repo: pygit2.Repository, tree: pygit2.Tree, dirname: str) -> dict[str, object]:
+    """A state directory's entries: name -> (blob id, mode); none if the tree has no such
+    directory, or one that cannot be read (read_thoughts then says what is wrong)."""
+    if dirname not in tree:
+        return {}
+    try:
+        sub = repo.get(tree[dirname].id)
+    except (KeyError, pygit2.GitError):
+        return {}
+    if not isinstance(sub, pygit2.Tree):
+        return {}
+    return {e.name: (e.id, e.filemode) for e in sub if e.name is not None}
+
+
+def _check_taken(theirs: str, taken: tuple[Mapping[CID, bytes], Mapping[CID, bytes]]) -> None:
+    """Refuse a thought or block taken from commit ``theirs`` that ``mindgit verify`` would."""
+    thoughts, new = taken
     for cid, data in (*thoughts.items(), *new.items()):
         # Theirs may be a ref fetched with plain git, never verified: a blob held under
         # another thought's name went into the merged state this node signs.
@@ -376,8 +424,6 @@ def new_objects(
         problem = _block_problem(cid, data)
         if problem is not None:
             raise InvalidThought(theirs, cid, problem, "block")
-    new.update(thoughts)
-    return new
 
 
 def _block_problem(cid: CID, data: bytes) -> str | None:
