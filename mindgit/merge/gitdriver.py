@@ -52,6 +52,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,7 +278,32 @@ def merge_files(
                 reason = " ".join(str(e).split())
             else:
                 reason = f"{type(e).__name__}: {' '.join(str(e).split())}"
-            ours.write_bytes(UNMERGED_BASES + reason.encode() + b"\n")
+            write_over(ours, UNMERGED_BASES + reason.encode() + b"\n")
+        raise
+
+
+def write_over(path: Path, data: bytes) -> None:
+    """Replace ``path``'s bytes with ``data`` whole or not at all: written to a file beside it,
+    given its mode, then renamed over it. git reads %A by its name once the driver exits (and
+    unlinks it by name), so the renamed file is the one it reads; written in place, a write
+    that failed midway (a full disk, a size limit, a kill) left it cut short, for git to take
+    as the merge's result. A file that cannot be stat'ed or a folder where no file can be made
+    beside it is written in place, as before."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mindgit", dir=path.parent)
+    except OSError:
+        path.write_bytes(data)
+        return
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
         raise
 
 
@@ -319,7 +345,7 @@ def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) ->
     else:
         resolution = resolve(merge3, None)
     manifest = resolution.state.manifest()
-    ours.write_bytes(manifest.data)
+    write_over(ours, manifest.data)
     return DriverResult(
         manifest.cid,
         resolution.decisions,
