@@ -284,3 +284,10 @@ def test_delete_experiment_names_the_store_on_one_line(mg: Mg, tmp_path: Path) -
     )
     assert proc.returncode == 0, proc.stderr
     assert open_store(store.path).head("dreamer") == head
+
+
+def test_import_af_names_a_blank_path_once(mg: Mg, tmp_path: Path) -> None:
+    init_store(tmp_path / "s", "s")
+    r = mg("--store", str(tmp_path / "s"), "import-af", " ")
+    assert r.code == 1, r.err
+    assert "error: ' ': cannot read it (No such file or directory); nothing was imported" in r.err

@@ -112,8 +112,14 @@ def _cut_path(error: MindgitError, file: str) -> None:
     long. The error keeps its type (what --json reports) and hint."""
     path = str(Path(file))  # as the reader names it ("./x.af" is x.af)
     shown = shown_path(path)
-    if shown != path:
-        error.args = tuple(a.replace(path, shown) if isinstance(a, str) else a for a in error.args)
+    if shown == path:
+        return
+    # Where the message starts with it ("<path>: ..."), not wherever its text occurs: a path of
+    # one space (now quoted, shown_path) turned every space of the message into "' '".
+    error.args = tuple(
+        shown + a[len(path) :] if isinstance(a, str) and a.startswith(f"{path}:") else a
+        for a in error.args
+    )
 
 
 @click.command("export-af")
