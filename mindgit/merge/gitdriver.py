@@ -407,6 +407,10 @@ def _more_trees(repo: pygit2.Repository) -> Iterator[pygit2.Tree]:
     with contextlib.suppress(KeyError, ValueError, pygit2.GitError):
         tips.append(repo.lookup_reference("ORIG_HEAD").peel(pygit2.Commit).id)
     tips.extend(_other_tips(repo))  # HEAD's own branch is the walk below
+    # A single pick leaves no trace of its commit until it stops; one no ref holds is mostly
+    # one fetched by URL (`git cherry-pick FETCH_HEAD`) or on a branch since deleted.
+    tips.extend(_fetched(repo))
+    tips.extend(_visited(repo))
     commits: list[pygit2.Oid] = list(dict.fromkeys(tips))
     if not repo.head_is_unborn:
         walker = repo.walk(repo.head.target, pygit2.enums.SortMode.NONE)
@@ -422,6 +426,35 @@ def _more_trees(repo: pygit2.Repository) -> Iterator[pygit2.Tree]:
                 yield layout.commit_tree(repo, found)
         except (MindgitError, ValueError, pygit2.GitError):
             continue
+
+
+def _fetched(repo: pygit2.Repository) -> list[pygit2.Oid]:
+    """The commits the last fetch named (FETCH_HEAD: ``<id>\t...`` a line), at most
+    _MAX_ANCESTORS."""
+    try:
+        with open(Path(repo.path) / "FETCH_HEAD", "rb") as f:
+            text = f.read(1 << 20)
+    except OSError:
+        return []
+    found: list[pygit2.Oid] = []
+    for line in text.splitlines()[:_MAX_ANCESTORS]:
+        word = line.split(b"\t", 1)[0].strip()
+        with contextlib.suppress(ValueError):
+            found.append(pygit2.Oid(hex=word.decode("ascii")))
+    return found
+
+
+def _visited(repo: pygit2.Repository) -> list[pygit2.Oid]:
+    """The commits HEAD's reflog says it was at lately (newest first), at most _MAX_ANCESTORS."""
+    found: list[pygit2.Oid] = []
+    try:
+        for i, entry in enumerate(repo.lookup_reference("HEAD").log()):
+            if i >= _MAX_ANCESTORS:
+                break
+            found.append(entry.oid_new)
+    except (KeyError, ValueError, pygit2.GitError):
+        pass
+    return found
 
 
 def _merging_commits(repo: pygit2.Repository) -> list[pygit2.Commit]:
