@@ -383,7 +383,10 @@ def write_whole(
     :func:`atomic_target`); a device, a pipe or a descriptor is written through, appended to,
     once ``through`` has looked at the open file (it may refuse it by raising). A write that
     fails is ``CannotWrite``, with nothing left behind but what a pipe already took."""
-    planned = atomic_target(path)
+    try:
+        planned = atomic_target(path)
+    except OSError as e:  # a name too long to look at, a folder that cannot be searched
+        raise CannotWrite.of(str(path), e) from None
     if planned is None:
         check_descriptor(path)
         # A device or a pipe (/dev/null, a FIFO, /dev/fd/N from `-o >(gzip)`) is written
@@ -401,7 +404,7 @@ def write_whole(
     target, mode = planned
     check_replaceable(target, str(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target, _MKSTEMP_RANDOM), dir=target.parent)
     except OSError as e:
         raise CannotWrite.of(str(path), e) from None
     try:
@@ -415,6 +418,23 @@ def write_whole(
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# The random characters mkstemp puts after its prefix.
+_MKSTEMP_RANDOM = 8
+
+
+def temp_prefix(target: Path, extra: int) -> str:
+    """``.NAME.``, the prefix of a temporary file beside ``target``, NAME cut (by bytes) so that
+    the prefix and ``extra`` more bytes fit in a file name: a NAME of 246 to 255 bytes could
+    not be written at all ("File name too long" for the temporary file)."""
+    name = os.fsencode(target.name)
+    try:
+        limit = os.pathconf(target.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    room = max(limit, 64) - (2 + extra)
+    return "." + os.fsdecode(name[:room]) + "."
 
 
 def atomic_target(path: Path) -> tuple[Path, int] | None:

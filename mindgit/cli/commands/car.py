@@ -157,13 +157,9 @@ _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 def _partial_prefix(target: Path) -> str:
     """``.NAME.``, NAME cut (by bytes) so that the partial's whole name fits in NAME_MAX."""
-    name = os.fsencode(target.name)
-    try:
-        limit = os.pathconf(target.parent if str(target.parent) else ".", "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    room = max(limit, 64) - (2 + _PARTIAL_RANDOM + len(_PARTIAL_SUFFIX))
-    return "." + os.fsdecode(name[:room]) + "."
+    from mindgit.adapters.agentfile_export import temp_prefix
+
+    return temp_prefix(target, _PARTIAL_RANDOM + len(_PARTIAL_SUFFIX))
 
 
 def _partial_pattern(target: Path) -> re.Pattern[str]:
