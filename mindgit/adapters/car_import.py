@@ -38,7 +38,13 @@ from mindgit.adapters.car_history import (
 from mindgit.adapters.car_spool import Spool
 from mindgit.errors import MindgitError
 from mindgit.ipld import dagjson
-from mindgit.ipld.car import CarBlockTooLarge, CarHeaderError, CarReader, CarTruncated
+from mindgit.ipld.car import (
+    BlockingReads,
+    CarBlockTooLarge,
+    CarHeaderError,
+    CarReader,
+    CarTruncated,
+)
 from mindgit.ipld.cid import CID, DAG_CBOR, DAG_JSON, DAG_PB, RAW, SHA2_256, shown_cid
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
@@ -209,7 +215,9 @@ def _reader(stream: BinaryIO, max_block_size: int) -> CarReader:
     Read as a CAR, its first character is a length and the text after it a header, and the
     error was "header is not DAG-CBOR: needs 6660296222284341607 more bytes".
     """
-    head = _Head(stream)
+    # The first bytes are kept from reads that waited: a non-blocking stream's None is nothing
+    # to keep.
+    head = _Head(BlockingReads(stream))  # type: ignore[arg-type]  # read() is all _Head asks
     try:
         return CarReader(
             head,  # type: ignore[arg-type]  # read() is all CarReader asks of a stream
