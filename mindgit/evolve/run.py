@@ -33,7 +33,7 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: no forked writer, nothing to guard
     fcntl = None  # type: ignore[assignment]
 
-from mindgit.errors import MindgitError, UsageError, quoted
+from mindgit.errors import MindgitError, UsageError, quoted, shown_path
 from mindgit.evolve.breeding import Breeding, make_breeding
 from mindgit.evolve.fitness import (
     FitnessSource,
@@ -576,6 +576,19 @@ class RunBusy(MindgitError):
         self.run_id = run_id
 
 
+class RunLockUnusable(MindgitError):
+    """The run's lock file cannot be made: ``mindgit/runs`` is a file, or not writable."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        reason = error.strerror or type(error).__name__
+        if isinstance(error, FileExistsError | NotADirectoryError):
+            reason = f"{shown_path(path.parent)} is not a directory"
+        super().__init__(
+            f"cannot take the run's lock {shown_path(path)}: {reason}; nothing was changed",
+            hint=f"{shown_path(path.parent)} must be a directory this user can write",
+        )
+
+
 # A look at whether a run is held (run_holder) holds its lock for a moment: a process taking
 # the run in that moment tries again for this long before it calls the run busy.
 _LOCK_PATIENCE = 0.5
@@ -594,8 +607,11 @@ def run_lock(store: Store, run_id: str) -> Iterator[None]:
     the run, no live process can own that file, so it is removed.
     """
     path = _run_lock_path(store, run_id)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise RunLockUnusable(path, e) from None
     named = False
     try:
         if fcntl is not None:
