@@ -131,3 +131,14 @@ def test_a_state_commit_saying_the_words_in_its_message_is_not_checked(
     )
     r = mg("--store", str(store.path), "verify")
     assert r.code == 0, r.out + r.err
+
+
+def test_the_gate_refuses_it_too(store: Store) -> None:
+    from mindgit.sync.gate import check_commits
+
+    run, tip = stopped_run(store)
+    assert check_commits(store.repo, store.trust, [str(tip.id)]) == []
+    bad = resign(store, run, tip, with_experiment_lines(tip, b"Mindgit-Experiment: a b"))
+    problems = check_commits(store.repo, store.trust, [bad])
+    assert [p.commit for p in problems] == [bad]
+    assert "Mindgit-Experiment" in problems[0].reason
