@@ -77,6 +77,31 @@ def shown_path(name: object) -> str:
     return text if len(text) <= PATH_SHOWN_MAX else quoted(text, PATH_SHOWN_MAX)
 
 
+def shell_word(text: str) -> str:
+    """``text`` as one word of a command a person copies into a shell, on one line:
+    ``shlex.quote``'s, or bash's ``$'...'`` with escapes when it holds a character that does not
+    print (a store path with a newline made the command a diagnostic names two lines, the
+    first of them a command that names another path). Every hint or message that builds a
+    command to run quotes its words (paths above all) with this."""
+    if text.isprintable():
+        return shlex.quote(text)
+    out = []
+    for c in text:
+        if c in "\\'":
+            out.append("\\" + c)
+        elif c.isprintable():
+            out.append(c)
+        elif ord(c) < 0x100:
+            out.append(f"\\x{ord(c):02x}")
+        elif 0xDC80 <= ord(c) <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode keeps it
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        elif ord(c) < 0x10000:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(f"\\U{ord(c):08x}")
+    return "$'" + "".join(out) + "'"
+
+
 def counted(n: int, one: str, many: str | None = None) -> str:
     """``n`` and the word for that many: ``1 ref``, ``2 refs`` (``many`` when not ``one`` + s)."""
     return f"{n} {one if n == 1 else (many or one + 's')}"
@@ -119,7 +144,7 @@ class DamagedStore(MindgitError):
 
     def __init__(self, oid: str | None, reason: str, *, store: str | None = None) -> None:
         what = f"object {oid}" if oid else "an object"
-        where = shlex.quote(store) if store else "<store>"
+        where = shell_word(store) if store else "<store>"
         super().__init__(
             f"the store is damaged: {what} cannot be read ({reason})",
             hint=f"run `git --git-dir {where} fsck` to list the damaged objects",

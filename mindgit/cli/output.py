@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import click
 
 from mindgit.errors import MindgitError, one_line
+from mindgit.errors import shell_word as shell_word  # re-exported: CLI commands import it here
 
 
 class StdoutError(MindgitError):
@@ -246,32 +247,6 @@ def info(message: str) -> None:
         ),
         err=True,
     )
-
-
-def shell_word(text: str) -> str:
-    """``text`` as one word of a command a person copies into a shell, on one line:
-    ``shlex.quote``'s, or bash's ``$'...'`` with escapes when it holds a character that does not
-    print (a store path with a newline made the command a diagnostic names two lines, the
-    first of them a command that names another path)."""
-    import shlex
-
-    if text.isprintable():
-        return shlex.quote(text)
-    out = []
-    for c in text:
-        if c in "\\'":
-            out.append("\\" + c)
-        elif c.isprintable():
-            out.append(c)
-        elif ord(c) < 0x100:
-            out.append(f"\\x{ord(c):02x}")
-        elif 0xDC80 <= ord(c) <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode keeps it
-            out.append(f"\\x{ord(c) - 0xDC00:02x}")
-        elif ord(c) < 0x10000:
-            out.append(f"\\u{ord(c):04x}")
-        else:
-            out.append(f"\\U{ord(c):08x}")
-    return "$'" + "".join(out) + "'"
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

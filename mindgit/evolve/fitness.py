@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mindgit.errors import PATH_SHOWN_MAX, MindgitError, UsageError, quoted, shown_path
+from mindgit.errors import PATH_SHOWN_MAX, MindgitError, UsageError, quoted, shell_word, shown_path
 from mindgit.ipld.cid import CID
 from mindgit.sandbox import FitnessModule, Limits
 from mindgit.store.fitness_store import (
@@ -135,7 +134,7 @@ def file_module_name(path: Path, *, evolving: bool = False) -> str:
             # a placeholder.
             shown = str(path) if len(str(path)) <= PATH_SHOWN_MAX else "FILE"
             hint = (
-                f"store it under a name first (`mindgit fitness add {shlex.quote(shown)} "
+                f"store it under a name first (`mindgit fitness add {shell_word(shown)} "
                 "--name NAME`), then give --fitness NAME"
             )
         else:

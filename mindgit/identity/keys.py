@@ -14,7 +14,6 @@ import functools
 import hashlib
 import os
 import re
-import shlex
 import stat
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import NoReturn
 import nacl.bindings
 import nacl.signing
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, shell_word
 from mindgit.identity import _base58
 from mindgit.identity._wire import Reader, WireError, armour, dearmour, string, u32
 from mindgit.identity.fsutil import fsync_dir
@@ -127,7 +126,7 @@ class KeyFileMissing(KeyFileError):
         super().__init__(
             path,
             f"no node key at {path}",
-            hint=f"check the path, or create a key with: ssh-keygen -t ed25519 -N '' -f {shlex.quote(str(path))}",
+            hint=f"check the path, or create a key with: ssh-keygen -t ed25519 -N '' -f {shell_word(str(path))}",
         )
 
 
@@ -151,7 +150,7 @@ class KeyFileInsecure(KeyFileError):
         super().__init__(
             path,
             f"node key {path} is accessible by other users (mode {mode:04o}); refusing to use it",
-            hint=f"run: chmod 600 {shlex.quote(str(path))}",
+            hint=f"run: chmod 600 {shell_word(str(path))}",
         )
 
 
@@ -189,7 +188,7 @@ class KeyFileEncrypted(KeyFileError):
         super().__init__(
             path,
             f"node key {path} is passphrase-protected ({cipher}); mindgit needs an unencrypted key",
-            hint=f"remove the passphrase with: ssh-keygen -p -N '' -f {shlex.quote(str(path))}",
+            hint=f"remove the passphrase with: ssh-keygen -p -N '' -f {shell_word(str(path))}",
         )
 
 

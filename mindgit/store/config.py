@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import functools
 import os
-import shlex
 from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError, scrub
+from mindgit.errors import MindgitError, scrub, shell_word
 
 
 class ConfigValue(str):
@@ -97,16 +96,16 @@ def _fix(key: str, file: Path | None) -> str:
         )
     if file.name == "config" and (file.parent / "HEAD").is_file():
         # A repository's own config (the store's, or a server's): named by its git directory.
-        where = f"--git-dir {shlex.quote(str(file.parent))}"
+        where = f"--git-dir {shell_word(str(file.parent))}"
         return (
             f"fix it with `git {where} config {key} VALUE` (or `mindgit config set` for a "
             f"setting it lists), or remove it: `git {where} config --unset {key}`"
         )
     # A file the config includes, or the user's global one: the store's `git config` (and
     # `mindgit config set`) would write elsewhere.
-    where = f"--file {shlex.quote(str(file))}"
+    where = f"--file {shell_word(str(file))}"
     return (
-        f"fix it in {shlex.quote(str(file))} with `git config {where} {key} VALUE`, or remove "
+        f"fix it in {shell_word(str(file))} with `git config {where} {key} VALUE`, or remove "
         f"it: `git config {where} --unset {key}`"
     )
 

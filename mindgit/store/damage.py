@@ -10,11 +10,12 @@ revisions and log all name damage this way.
 from __future__ import annotations
 
 import os
-import shlex
 from itertools import pairwise
 from pathlib import Path
 
 import pygit2
+
+from mindgit.errors import shell_word
 
 REPAIR = "docs/store.md, 'A store damaged on disk', says how to repair it"
 
@@ -24,7 +25,7 @@ Indexes = dict[Path, bytes | None]
 
 def fsck_hint(store: Path | str, what: str = "damaged") -> str:
     """The next step after naming damage in ``store``: git's fsck, then the repair."""
-    return f"`git --git-dir {shlex.quote(str(store))} fsck` names what is {what}, and {REPAIR}"
+    return f"`git --git-dir {shell_word(str(store))} fsck` names what is {what}, and {REPAIR}"
 
 
 def unreadable_cause(

@@ -13,12 +13,11 @@ Deletion does not travel: a peer that holds the experiment brings it back at the
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 
 import pygit2
 
-from mindgit.errors import MindgitError
+from mindgit.errors import MindgitError, shell_word
 from mindgit.store.refs import delete_ref, locked_head, read_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
 
@@ -70,7 +69,7 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
             f"it is a symbolic ref to {link} (a link made with git, not an experiment); "
             "nothing was changed",
             hint="remove the link with "
-            f"`git --git-dir {shlex.quote(str(store.path))} symbolic-ref --delete {HEADS + name}`",
+            f"`git --git-dir {shell_word(str(store.path))} symbolic-ref --delete {HEADS + name}`",
         )
     exp = store.experiment(name)
     ref = HEADS + exp

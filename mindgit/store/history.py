@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pygit2
 
-from mindgit.errors import DamagedStore, MindgitError, unreadable_object
+from mindgit.errors import DamagedStore, MindgitError, shell_word, unreadable_object
 from mindgit.ipld.cid import CID
 from mindgit.store.damage import Indexes, fsck_hint, unreadable_cause
 from mindgit.store.genome import Gene
@@ -205,7 +204,7 @@ class HistoryIncomplete(MindgitError):
         what = f"commit {oid}" if oid else "a commit"
         super().__init__(
             f"the history is incomplete: {what} is missing from this store",
-            hint=f"`git --git-dir {shlex.quote(store)} fsck` lists what is missing; "
+            hint=f"`git --git-dir {shell_word(store)} fsck` lists what is missing; "
             "`log -n N` shows the commits before it",
         )
         self.oid = oid

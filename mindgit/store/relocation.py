@@ -26,12 +26,13 @@ trusts the other file and how to point it at the store's own.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 import time
 from pathlib import Path
 
 import pygit2
+
+from mindgit.errors import shell_word
 
 SETTING = "gpg.ssh.allowedSignersFile"
 
@@ -64,12 +65,12 @@ def follow_move(gitdir: Path, repo: pygit2.Repository, own: Path) -> str | None:
         if gitdir in _warned:
             return None
         _warned.add(gitdir)
-        where = shlex.quote(str(gitdir))
+        where = shell_word(str(gitdir))
         return _say(
             f"mindgit: warning: store moved or copied: git's {SETTING} names {value}, not its "
             f"own trust file {own}, and cannot be changed ({_reason(error)}): `git verify-commit` "
             f"there trusts that other file (hint: once the store can be written, "
-            f"`git --git-dir {where} config {SETTING} {shlex.quote(str(own))}`)"
+            f"`git --git-dir {where} config {SETTING} {shell_word(str(own))}`)"
         )
     return _say(
         f"mindgit: store moved or copied: git's {SETTING} now names its own trust file, {own} "

@@ -15,7 +15,6 @@ import contextlib
 import itertools
 import os
 import re
-import shlex
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,7 +24,14 @@ from typing import TYPE_CHECKING, Literal
 
 import pygit2
 
-from mindgit.errors import DamagedStore, MindgitError, quoted, shown_path, unreadable_object
+from mindgit.errors import (
+    DamagedStore,
+    MindgitError,
+    quoted,
+    shell_word,
+    shown_path,
+    unreadable_object,
+)
 from mindgit.identity.keys import (
     DID_PREFIX,
     KeyFileMissing,
@@ -105,12 +111,12 @@ class NotAStore(MindgitError):
             # A store whose HEAD was lost: "create one with mindgit init" led to init, over
             # the store's history.
             what = f"is a mindgit store whose HEAD file {headless}"
-            q = shlex.quote(str(path / "HEAD"))
+            q = shell_word(str(path / "HEAD"))
             message = f"{path} {what}: neither git nor mindgit can open it"
             hint = (
                 ("set it aside, then " if headless == "is not a file" else "")
                 + "write it again, naming an experiment (`ls "
-                + f"{shlex.quote(str(path / 'refs'))}/heads`): "
+                + f"{shell_word(str(path / 'refs'))}/heads`): "
                 + f"printf 'ref: refs/heads/main\\n' > {q}"
             )
             super().__init__(message, hint=hint)
@@ -173,7 +179,7 @@ class StoreUnreadable(MindgitError):
         elif "not owned by current user" in reason:
             # libgit2 refuses a repository another user owns (git's safe.directory rule): no
             # file is damaged, and "repair the file it names" sent the user to fsck.
-            where = shlex.quote(str(path))
+            where = shell_word(str(path))
             hint = (
                 "run mindgit as the user who owns it, or, if you trust that user, "
                 f"`git config --global --add safe.directory {where}`"
@@ -253,7 +259,7 @@ def _exists_hint(path: Path) -> str:
         return _HALF_MADE
     # A store whose HEAD, config or packed-refs is damaged was taken for a killed init, and
     # its user told to remove it: its history and the node's key with it.
-    where = shlex.quote(str(path))
+    where = shell_word(str(path))
     return (
         "it holds a store's refs or history, which cannot be read as it is (a damaged or "
         "missing HEAD, config or packed-refs?): do not remove it, it holds the node's key "
@@ -326,7 +332,7 @@ class CommitUnreadable(MindgitError):
         else:
             super().__init__(
                 f"{named} is not in the store (the history is incomplete)",
-                hint=f"`git --git-dir {shlex.quote(str(store))} fsck` lists what is missing, "
+                hint=f"`git --git-dir {shell_word(str(store))} fsck` lists what is missing, "
                 f"and {REPAIR}",
             )
         self.rev = rev
@@ -451,7 +457,7 @@ class NoNodeName(MindgitError):
     in for it, is no node name."""
 
     def __init__(self, store: Path, reason: str) -> None:
-        where = shlex.quote(str(store))
+        where = shell_word(str(store))
         super().__init__(
             f"config mindgit.name is not set, and the store's folder name is no node name "
             f"({reason})",
@@ -525,7 +531,7 @@ class ExperimentAtNoCommit(MindgitError):
         self, store: Path, name: str, oid: str, what: str, *, hint: str | None = None
     ) -> None:
         ref = HEADS + name
-        at = shlex.quote(str(store))
+        at = shell_word(str(store))
         super().__init__(
             f"experiment {name!r} points at {what}",
             hint=hint

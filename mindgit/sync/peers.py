@@ -20,7 +20,6 @@ import fcntl
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import time
@@ -38,6 +37,7 @@ from mindgit.errors import (
     cut_url,
     one_line,
     quoted,
+    shell_word,
     shown_path,
     shown_url,
 )
@@ -138,7 +138,7 @@ class UnusablePeerName(MindgitError):
             f"peer {name!r} cannot be pulled from or pushed to: its name, set in the store's "
             f"config by hand, is one `remote add` refuses ({_name_fault(name)}); "
             "nothing was changed",
-            hint=f"rename it: `git --git-dir {shlex.quote(str(store.path))} remote rename {name} "
+            hint=f"rename it: `git --git-dir {shell_word(str(store.path))} remote rename {name} "
             "NEW`, NEW being 1 "
             "to 64 letters, digits, '.', '_' or '-', with no '..' and not ending with '.' or "
             "'.lock'",
