@@ -91,14 +91,15 @@ def shell_word(text: str) -> str:
             out.append("\\" + c)
         elif c.isprintable():
             out.append(c)
-        elif ord(c) < 0x100:
-            out.append(f"\\x{ord(c):02x}")
-        elif 0xDC80 <= ord(c) <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode keeps it
-            out.append(f"\\x{ord(c) - 0xDC00:02x}")
-        elif ord(c) < 0x10000:
-            out.append(f"\\u{ord(c):04x}")
         else:
-            out.append(f"\\U{ord(c):08x}")
+            # Its bytes, each as \xHH: bash's $'\x85' is the byte 0x85 (not U+0085's two
+            # bytes) and $'\u2028' is the character only in a UTF-8 locale (in C bash keeps
+            # "\u2028" as typed). A byte that is not UTF-8, which os.fsdecode keeps as a
+            # surrogate, is that byte again.
+            raw = c.encode(
+                "utf-8", "surrogateescape" if 0xDC80 <= ord(c) <= 0xDCFF else "surrogatepass"
+            )
+            out.extend(f"\\x{b:02x}" for b in raw)
     return "$'" + "".join(out) + "'"
 
 

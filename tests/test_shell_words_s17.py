@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mindgit.errors import DamagedStore, MindgitError
+from mindgit.errors import DamagedStore, MindgitError, shell_word
 from mindgit.evolve.fitness import file_module_name
 from mindgit.identity.keys import KeyFileEncrypted, KeyFileInsecure, KeyFileMissing, NodeKey
 from mindgit.store.config import BadConfigValue
@@ -119,3 +119,17 @@ def test_the_chmod_hint_runs_as_printed_on_a_path_that_is_not_utf8(tmp_path: Pat
     subprocess.run(["bash", "-c", command], check=True, capture_output=True)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     NodeKey.load(path)
+
+
+@pytest.mark.parametrize("text", ["a\x85b", "a\u2028b", "\x7f", os.fsdecode(b"\xc3\x28")])
+def test_shell_word_reads_back_in_any_locale(text: str) -> None:
+    # $'\u2028' is the character in a UTF-8 locale only (in C, bash keeps "\u2028" as typed),
+    # and $'\x85' is the byte 0x85, not U+0085's two bytes.
+    word = shell_word(text)
+    assert word.isprintable()
+    for locale in ("C", "C.UTF-8"):
+        env = {**os.environ, "LC_ALL": locale}
+        out = subprocess.run(
+            ["bash", "-c", f"printf %s {word}"], capture_output=True, check=True, env=env
+        )
+        assert out.stdout == os.fsencode(text), (locale, word)
