@@ -28,7 +28,8 @@ from mindgit.store.repository import (
     StoreUnreadable,
     init_store,
 )
-from tests.conftest import git
+from mindgit.sync.hooks import ServerIsAStore
+from tests.conftest import Mg, git
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
 
@@ -133,3 +134,47 @@ def test_shell_word_reads_back_in_any_locale(text: str) -> None:
             ["bash", "-c", f"printf %s {word}"], capture_output=True, check=True, env=env
         )
         assert out.stdout == os.fsencode(text), (locale, word)
+
+
+# --- Paths in library messages, shown as themselves or quoted (errors.shown_path) -------------
+
+
+def test_init_over_a_store_whose_path_holds_a_newline(mg: Mg, tmp_path: Path) -> None:
+    path = tmp_path / "a\nb"
+    init_store(path, "n")
+    r = mg("init", str(path), "--name", "n")
+    assert r.code == 1, r.err
+    assert f"error: {str(path)!r} already exists and is not empty" in r.err, r.err
+
+
+def test_init_with_a_blank_key_path(mg: Mg, tmp_path: Path) -> None:
+    r = mg("init", str(tmp_path / "x"), "--name", "n", "--key", " ")
+    assert r.code == 1, r.err
+    assert "error: no node key at ' ' (hint: " in r.err, r.err
+    assert not (tmp_path / "x").exists()
+
+
+def test_hooks_install_on_a_blank_server_path(
+    mg: Mg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = mg("hooks", "install", "--server", " ")
+    assert r.code == 1, r.err
+    assert "error: ' ' is not a git repository (hint: " in r.err, r.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_key_path_with_a_newline_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "k\ney"
+    NodeKey.generate().save(path)
+    os.chmod(path, 0o644)
+    with pytest.raises(KeyFileInsecure) as info:
+        NodeKey.load(path)
+    assert f"node key {str(path)!r} is accessible by other users" in str(info.value)
+
+
+def test_the_server_is_a_store_hint_names_it_as_one_word(tmp_path: Path) -> None:
+    hint = ServerIsAStore(tmp_path / "a\nb").hint or ""
+    assert hint.isprintable(), hint
+    (command,) = commands(hint, "mindgit")
+    assert words(command, "mindgit")[:2] == [b"--store", os.fsencode(tmp_path / "a\nb")]

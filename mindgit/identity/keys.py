@@ -23,7 +23,7 @@ from typing import NoReturn
 import nacl.bindings
 import nacl.signing
 
-from mindgit.errors import MindgitError, shell_word
+from mindgit.errors import MindgitError, shell_word, shown_path
 from mindgit.identity import _base58
 from mindgit.identity._wire import Reader, WireError, armour, dearmour, string, u32
 from mindgit.identity.fsutil import fsync_dir
@@ -125,7 +125,7 @@ class KeyFileMissing(KeyFileError):
     def __init__(self, path: Path) -> None:
         super().__init__(
             path,
-            f"no node key at {path}",
+            f"no node key at {shown_path(path)}",
             hint=f"check the path, or create a key with: ssh-keygen -t ed25519 -N '' -f {shell_word(str(path))}",
         )
 
@@ -137,7 +137,7 @@ class KeyFileUnreadable(KeyFileError):
         self.reason = reason
         super().__init__(
             path,
-            f"cannot read node key {path}: {reason}",
+            f"cannot read node key {shown_path(path)}: {reason}",
             hint="check that the path is a regular file readable by you",
         )
 
@@ -149,7 +149,8 @@ class KeyFileInsecure(KeyFileError):
         self.mode = mode
         super().__init__(
             path,
-            f"node key {path} is accessible by other users (mode {mode:04o}); refusing to use it",
+            f"node key {shown_path(path)} is accessible by other users (mode {mode:04o}); "
+            "refusing to use it",
             hint=f"run: chmod 600 {shell_word(str(path))}",
         )
 
@@ -161,7 +162,7 @@ class KeyFileCorrupt(KeyFileError):
         self.reason = reason
         super().__init__(
             path,
-            f"node key {path} is corrupt: {reason}",
+            f"node key {shown_path(path)} is corrupt: {reason}",
             hint="restore the key from a backup, or create a new one (a new key is a new node id)",
         )
 
@@ -175,7 +176,7 @@ class KeyFilePublic(KeyFileCorrupt):
         KeyFileError.__init__(
             self,
             path,
-            f"node key {path} is a public key; a node signs with its private key",
+            f"node key {shown_path(path)} is a public key; a node signs with its private key",
             hint="give the private key file (ssh-keygen writes it beside the .pub, without it)",
         )
 
@@ -187,7 +188,8 @@ class KeyFileEncrypted(KeyFileError):
         self.cipher = cipher
         super().__init__(
             path,
-            f"node key {path} is passphrase-protected ({cipher}); mindgit needs an unencrypted key",
+            f"node key {shown_path(path)} is passphrase-protected ({cipher}); mindgit needs an "
+            "unencrypted key",
             hint=f"remove the passphrase with: ssh-keygen -p -N '' -f {shell_word(str(path))}",
         )
 
@@ -199,7 +201,8 @@ class KeyFileUnsupported(KeyFileError):
         self.key_type = key_type
         super().__init__(
             path,
-            f"node key {path} is a key of type {key_type}; mindgit node keys are ed25519",
+            f"node key {shown_path(path)} is a key of type {key_type}; mindgit node keys are "
+            "ed25519",
             hint="create one with: ssh-keygen -t ed25519 -N '' -f <new path>",
         )
 
@@ -210,7 +213,7 @@ class KeyFileExists(KeyFileError):
     def __init__(self, path: Path) -> None:
         super().__init__(
             path,
-            f"a file already exists at {path}; refusing to overwrite a key",
+            f"a file already exists at {shown_path(path)}; refusing to overwrite a key",
             hint="choose another path, or move the old key away first if you mean to replace it",
         )
 
@@ -222,7 +225,7 @@ class KeyFileUnwritable(KeyFileError):
         self.reason = reason
         super().__init__(
             path,
-            f"cannot write node key {path}: {reason}",
+            f"cannot write node key {shown_path(path)}: {reason}",
             hint="check that the directory exists and is writable",
         )
 

@@ -17,7 +17,7 @@ import subprocess
 
 import pygit2
 
-from mindgit.errors import MindgitError, shell_word
+from mindgit.errors import MindgitError, shell_word, shown_path
 from mindgit.store.refs import delete_ref, locked_head, read_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
 
@@ -116,8 +116,8 @@ def _is_current(store: Store, name: str) -> bool:
         if read.returncode not in (0, 1):  # 1: detached; else git takes it for no store
             raise DeleteFailed(
                 name,
-                f"{store.path / 'HEAD'} is damaged, and git works in no store whose HEAD it "
-                "cannot read; nothing was changed",
+                f"{shown_path(store.path / 'HEAD')} is damaged, and git works in no store whose "
+                "HEAD it cannot read; nothing was changed",
                 hint="make an experiment current with `mindgit switch <name>`, then delete",
             ) from None
         target = read.stdout.decode("utf-8", "replace").strip() if read.returncode == 0 else None

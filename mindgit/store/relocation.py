@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import shell_word
+from mindgit.errors import shell_word, shown_path
 
 SETTING = "gpg.ssh.allowedSignersFile"
 
@@ -67,14 +67,15 @@ def follow_move(gitdir: Path, repo: pygit2.Repository, own: Path) -> str | None:
         _warned.add(gitdir)
         where = shell_word(str(gitdir))
         return _say(
-            f"mindgit: warning: store moved or copied: git's {SETTING} names {value}, not its "
-            f"own trust file {own}, and cannot be changed ({_reason(error)}): `git verify-commit` "
-            f"there trusts that other file (hint: once the store can be written, "
+            f"mindgit: warning: store moved or copied: git's {SETTING} names "
+            f"{shown_path(value)}, not its own trust file {shown_path(own)}, and cannot be "
+            f"changed ({_reason(error)}): `git verify-commit` there trusts that other file "
+            "(hint: once the store can be written, "
             f"`git --git-dir {where} config {SETTING} {shell_word(str(own))}`)"
         )
     return _say(
-        f"mindgit: store moved or copied: git's {SETTING} now names its own trust file, {own} "
-        f"(it named {value})"
+        f"mindgit: store moved or copied: git's {SETTING} now names its own trust file, "
+        f"{shown_path(own)} (it named {shown_path(value)})"
     )
 
 

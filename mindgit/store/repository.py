@@ -112,7 +112,7 @@ class NotAStore(MindgitError):
             # the store's history.
             what = f"is a mindgit store whose HEAD file {headless}"
             q = shell_word(str(path / "HEAD"))
-            message = f"{path} {what}: neither git nor mindgit can open it"
+            message = f"{shown_path(path)} {what}: neither git nor mindgit can open it"
             hint = (
                 ("set it aside, then " if headless == "is not a file" else "")
                 + "write it again, naming an experiment (`ls "
@@ -172,8 +172,8 @@ class StoreUnreadable(MindgitError):
         if _FORMAT_WORDS.match(reason.removeprefix(f"{path}: ").removeprefix(f"{path}/: ")):
             # libgit2 names no file for these: "repair the file it names" named nothing.
             hint = (
-                f"{path / 'config'} asks for a repository format libgit2 {pygit2.LIBGIT2_VERSION} "
-                "cannot read (core.repositoryformatversion, the [extensions] section): made "
+                f"{shown_path(path / 'config')} asks for a repository format libgit2 "
+                f"{pygit2.LIBGIT2_VERSION} cannot read (core.repositoryformatversion, the [extensions] section): made "
                 "or converted by a newer git, or edited by hand; mindgit stores use version 0"
             )
         elif "not owned by current user" in reason:
@@ -225,14 +225,17 @@ def held_instead(repo: pygit2.Repository, commit_id: str) -> tuple[str, str] | N
 
 class StoreLocation(MindgitError):
     def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(f"cannot create a store at {path}: {problem}; nothing was changed")
+        super().__init__(
+            f"cannot create a store at {shown_path(path)}: {problem}; nothing was changed"
+        )
         self.path = path
 
 
 class StoreExists(MindgitError):
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"{path} already exists and is not empty; nothing was changed", hint=_exists_hint(path)
+            f"{shown_path(path)} already exists and is not empty; nothing was changed",
+            hint=_exists_hint(path),
         )
         self.path = path
 
@@ -446,7 +449,8 @@ class HeadUnreadable(MindgitError):
 
     def __init__(self, path: Path, detail: str, experiments: list[str]) -> None:
         super().__init__(
-            f"the store's current experiment cannot be read: {path / 'HEAD'} is damaged ({detail})",
+            f"the store's current experiment cannot be read: {shown_path(path / 'HEAD')} is "
+            f"damaged ({detail})",
             hint=_switch_hint(experiments),
         )
         self.path = path
@@ -472,8 +476,8 @@ class RotationUnfinished(MindgitError):
 
     def __init__(self, pending: Path) -> None:
         super().__init__(
-            f"a key rotation is unfinished (its new key waits in {pending}); nothing is signed "
-            "until it is finished",
+            f"a key rotation is unfinished (its new key waits in {shown_path(pending)}); nothing "
+            "is signed until it is finished",
             hint="run `mindgit keys rotate` again: it finishes the rotation it started",
         )
         self.pending = pending

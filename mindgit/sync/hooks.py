@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError, UsageError
+from mindgit.errors import MindgitError, UsageError, shell_word, shown_path
 from mindgit.identity.trust import TrustFileCorrupt, TrustFileUnreadable, TrustStore
 from mindgit.store.config import BadConfigValue
 from mindgit.store.refs import RefError, check_ref_name, read_ref
@@ -90,8 +90,8 @@ class HookOutsideRepository(MindgitError):
         where = Path(os.path.abspath(path))
         if name in SERVER_HOOKS:
             message = (
-                f"{where} is not a git repository: the {name} hook runs inside one, as git "
-                "runs it (in a server's bare repository, on each push to it)"
+                f"{shown_path(where)} is not a git repository: the {name} hook runs inside one, "
+                "as git runs it (in a server's bare repository, on each push to it)"
             )
             hint = (
                 "install it into the server's repository with `mindgit hooks install --server "
@@ -99,8 +99,8 @@ class HookOutsideRepository(MindgitError):
             )
         else:
             message = (
-                f"{where} is not a mindgit store: the {name} hook runs inside one, as git runs "
-                "it (on a `git push` or `mindgit push` from the store)"
+                f"{shown_path(where)} is not a mindgit store: the {name} hook runs inside one, "
+                "as git runs it (on a `git push` or `mindgit push` from the store)"
             )
             hint = "install it into a store with `mindgit hooks install` (or --store PATH)"
         super().__init__(message, hint=hint)
@@ -113,7 +113,7 @@ class NoServerTrust(MindgitError):
 
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"no trust file at {path}; every push is refused",
+            f"no trust file at {shown_path(path)}; every push is refused",
             hint="install one: mindgit hooks install --server <repo> --trust <allowed_signers>",
         )
         self.path = path
@@ -124,7 +124,7 @@ class EmptyTrust(MindgitError):
 
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"{path} trusts no key; a server with it would refuse every push",
+            f"{shown_path(path)} trusts no key; a server with it would refuse every push",
             hint="add nodes first (`mindgit trust add`), or give another --trust file",
         )
         self.path = path
@@ -140,7 +140,7 @@ class HookExists(MindgitError):
             else ("exists and is not a mindgit hook")
         )
         super().__init__(
-            f"{path} {what}; nothing was changed",
+            f"{shown_path(path)} {what}; nothing was changed",
             hint="move it aside (or chain it from a wrapper), or pass --force to replace it",
         )
         self.path = path
@@ -158,8 +158,8 @@ class SharedHooksPath(MindgitError):
             else "every push to a repository with no mindgit trust file"
         )
         super().__init__(
-            f"core.hooksPath ({directory}) is set in git's global or system config, not this "
-            f"repository's: a {name} hook there runs for every repository it covers and "
+            f"core.hooksPath ({shown_path(directory)}) is set in git's global or system config, "
+            f"not this repository's: a {name} hook there runs for every repository it covers and "
             f"would refuse {victims}; nothing was changed",
             hint="give this repository hooks of its own (`git config core.hooksPath hooks` in "
             "it), or pass --force to install into the shared directory anyway",
@@ -172,7 +172,7 @@ class HookNotWritten(MindgitError):
     """The hook's file or its directory could not be written."""
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"cannot write {path}: {reason}; nothing was changed")
+        super().__init__(f"cannot write {shown_path(path)}: {reason}; nothing was changed")
         self.path = path
         self.reason = reason
 
@@ -182,7 +182,7 @@ class NotARepository(MindgitError):
 
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"{path} is not a git repository",
+            f"{shown_path(path)} is not a git repository",
             hint="create the shared repository first: git init --bare <path>",
         )
         self.path = path
@@ -195,8 +195,8 @@ class RepositoryNotOwned(MindgitError):
 
     def __init__(self, path: Path, owner: str) -> None:
         super().__init__(
-            f"{path} is a git repository owned by {owner}, not by this user, and libgit2 "
-            "(so mindgit) opens no repository another user owns; nothing was changed",
+            f"{shown_path(path)} is a git repository owned by {owner}, not by this user, and "
+            "libgit2 (so mindgit) opens no repository another user owns; nothing was changed",
             hint=f"install as its owner (sudo -u {owner} mindgit hooks install --server ...), "
             "the user git runs the hook as; or add it to git's safe.directory",
         )
@@ -210,10 +210,10 @@ class ServerIsAStore(MindgitError):
 
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"{path} is a mindgit store: its hook trusts what the store trusts "
+            f"{shown_path(path)} is a mindgit store: its hook trusts what the store trusts "
             f"({SHOWN_TRUST}), which --trust would replace; nothing was changed",
             hint="install without --trust, and change whom the store trusts with "
-            f"`mindgit --store {path} trust add` (or `trust remove`)",
+            f"`mindgit --store {shell_word(str(path))} trust add` (or `trust remove`)",
         )
         self.path = path
 
@@ -223,7 +223,8 @@ class UnsupportedObjectFormat(MindgitError):
 
     def __init__(self, path: Path, object_format: str) -> None:
         super().__init__(
-            f"{path} uses {object_format} object ids; mindgit reads SHA-1 repositories only",
+            f"{shown_path(path)} uses {object_format} object ids; mindgit reads SHA-1 "
+            "repositories only",
             hint="gate a repository made with plain `git init --bare <path>` (SHA-1)",
         )
         self.path = path
@@ -848,7 +849,7 @@ def install_hook(
     except OSError as e:
         # The error's own path may be the temporary file beside the hook: name what is wrong.
         if directory.exists() and not directory.is_dir():
-            raise HookNotWritten(target, f"{directory} is not a directory") from None
+            raise HookNotWritten(target, f"{shown_path(directory)} is not a directory") from None
         raise HookNotWritten(target, e.strerror or str(e)) from None
     return target
 

@@ -199,7 +199,7 @@ class PeerNotRemoved(MindgitError):
 class PeerStateCorrupt(MindgitError):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(
-            f"cannot read peer state {path}: {reason}",
+            f"cannot read peer state {shown_path(path)}: {reason}",
             hint="delete the file; it only holds times and errors, which the next sync records again",
         )
         self.path = path
