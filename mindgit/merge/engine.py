@@ -445,8 +445,9 @@ def merge_message(theirs: str, into: str, outcome: MergeOutcome) -> str:
     """The merge commit's message: a summary and one trailer block recording the decisions."""
     fitness = [d for d in outcome.decisions if d.reason == BY_FITNESS]
     # A revision may be spelled with a newline (a regex: ``name^{/a|\nb}``): one line, always,
-    # so what was typed can never stand as a line, or a trailer, of the signed message.
-    theirs = " ".join(theirs.split())
+    # so what was typed can never stand as a line, or a trailer, of the signed message; and
+    # with no control codes, which `git log` would hand to every terminal that shows it.
+    theirs = one_line(theirs)
     lines = [f"merge {theirs} into {into}", ""]
     taken = sum(1 for d in outcome.decisions if d.winner == "theirs")
     lines.append(

@@ -78,12 +78,12 @@ def merge(
         info(f"fast-forward {out.into} to {one_line(theirs)} ({added} thought(s) added)")
         click.echo(out.commit or f"(dry run) {out.theirs}")
         return
-    for line in decision_lines(out.decisions, theirs):
+    for line in decision_lines(out.decisions, one_line(theirs)):
         click.echo(line)
     for d in out.thought_decisions:
         click.echo(thought_decision_line(d))
     click.echo(
-        f"thoughts: {len(out.thoughts_added)} added from {theirs}, "
+        f"thoughts: {len(out.thoughts_added)} added from {one_line(theirs)}, "
         f"{len(out.thoughts_removed)} removed"
     )
     if out.module is not None:
