@@ -705,7 +705,8 @@ def local_store_key(url: str | None, work: Path) -> PublicKey | None:
     elif "://" in url or (":" in url.split("/", 1)[0]):
         return None  # ssh, https or scp-style host:path: not a store on this machine
     try:
-        return Store(work / url).public_key
+        # Only read: a store found there that was moved is not rewritten by this merge.
+        return Store(work / url, follow_move=False).public_key
     except (MindgitError, OSError, pygit2.GitError):
         return None
 
