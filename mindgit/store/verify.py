@@ -1119,12 +1119,17 @@ def _module_refusal(
         yield MODULE_FILE, refusal
 
 
-def _load_refusal(wasm: bytes) -> str | None:
-    """Why the sandbox refuses to load ``wasm`` (under the default limits), or None."""
-    from mindgit.sandbox import FitnessModule, HostUnfit
+def _load_refusal(wasm: bytes, *, bounded: bool = True) -> str | None:
+    """Why the sandbox refuses to load ``wasm`` (under the default limits), or None.
+
+    ``bounded``: the compile is given the sandbox's own time (``CompileTooSlow`` past it); a
+    load on :class:`ModuleLoads`' thread is not, as the check's budget bounds the wait for it.
+    """
+    from mindgit.sandbox import COMPILE_SECONDS, FitnessModule, HostUnfit
 
     try:
-        FitnessModule.load(wasm)
+        # Unbounded, the sandbox compiles on this thread: bounded, on a thread of its own.
+        FitnessModule.load(wasm, compile_seconds=COMPILE_SECONDS if bounded else None)
     except HostUnfit:
         raise  # this process's state, not the module's fault: the check fails whole
     except MindgitError as e:
@@ -1227,7 +1232,7 @@ class _Load:
 
     def run(self) -> None:
         try:
-            self._refusal = _load_refusal(self._wasm)
+            self._refusal = _load_refusal(self._wasm, bounded=False)
         except BaseException as e:  # handed to the thread that wants the answer
             self._error = e
         finally:
