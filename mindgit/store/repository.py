@@ -301,6 +301,42 @@ class UnknownRef(MindgitError):
         self.rev = rev
 
 
+# The count of an @{N} or @{-N} in a revision, as libgit2 reads one (blanks and a sign first).
+_REFLOG_COUNT = re.compile(r"@\{(\s*[-+]?)([0-9]+)\}")
+# libgit2 reads that count as a 32-bit int.
+REFLOG_COUNT_MAX = 2**31 - 1
+
+
+class ReflogCountTooLarge(UnknownRef):
+    """A revision whose ``@{N}`` or ``@{-N}`` counts past what libgit2 reads as a number
+    (:data:`REFLOG_COUNT_MAX`): it read the digits as a date instead, and
+    ``main@{2147483648}`` resolved to the head (``main@{4294967297}`` to an older commit) where
+    git says the reflog has not that many entries. An :class:`UnknownRef`: no entry is that far
+    back. The CLI refuses one typed on its command line the same way, as a usage error."""
+
+    def __init__(self, rev: str, form: str, count: str) -> None:
+        super().__init__(rev)
+        MindgitError.__init__(
+            self,
+            f"{quoted(rev)}: the {form} count {quoted(count, 20)} is too large "
+            f"(at most {REFLOG_COUNT_MAX})",
+            hint="@{N} is the Nth entry back in the reflog (`git reflog`), counted from 0; "
+            "git reads an N of 100000000 or more as a time (seconds since 1970)",
+        )
+        self.form = form
+        self.count = count
+
+
+def check_reflog_counts(rev: str) -> None:
+    """Refuse (:class:`ReflogCountTooLarge`) a revision with an ``@{N}`` or ``@{-N}`` whose
+    count libgit2 cannot hold; the one rule for the library's :meth:`Store.resolve` and for a
+    revision typed on the command line."""
+    for found in _REFLOG_COUNT.finditer(rev):
+        digits = found[2].lstrip("0")
+        if len(digits) > 10 or int(digits or "0") > REFLOG_COUNT_MAX:
+            raise ReflogCountTooLarge(rev, "@{-N}" if "-" in found[1] else "@{N}", found[2])
+
+
 class CurrentExperimentMissing(UnknownRef):
     """HEAD names an experiment whose ref is gone (deleted with git: `git update-ref -d`)."""
 
@@ -923,6 +959,7 @@ class Store:
 
     def resolve(self, rev: str) -> str:
         """The commit id of an experiment name, ``name~N``, a ref or a commit id."""
+        check_reflog_counts(rev)
         if not rev.startswith("refs/"):
             try:
                 head = read_ref(self.repo, HEADS + rev)
