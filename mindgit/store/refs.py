@@ -24,7 +24,7 @@ import secrets
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -391,15 +391,22 @@ def locked_ref(repo: pygit2.Repository, ref: str, *, wait: float = 10.0) -> Iter
     path = gitdir / ref
     lock = path.with_name(path.name + ".lock")
     _refuse_clash(repo, ref, path)
-    try:
-        made = _make_folders(path.parent, gitdir)
-    except (FileExistsError, NotADirectoryError):
-        raise RefError(f"{ref} clashes with an existing ref {_clash(repo, ref)}") from None
-    except OSError as e:
-        raise RefUnwritable(ref, path.parent, e.strerror or str(e)) from None
+    made: list[Path] = []
+
+    def make_folders() -> None:
+        try:
+            new = _make_folders(path.parent, gitdir)
+            # Deepest first, made again after git removed them too: removed if not written.
+            made[:] = sorted({*made, *new}, key=lambda p: len(p.parts), reverse=True)
+        except (FileExistsError, NotADirectoryError):
+            raise RefError(f"{ref} clashes with an existing ref {_clash(repo, ref)}") from None
+        except OSError as e:
+            raise RefUnwritable(ref, path.parent, e.strerror or str(e)) from None
+
     held: RefLock | None = None
     try:
-        fd = _acquire(lock, ref, wait, gitdir)
+        make_folders()
+        fd = _acquire(lock, ref, wait, gitdir, remake=make_folders)
         try:
             # What writers killed midway left: removed by the next writer, as their locks are.
             remove_dead_spares(gitdir)
@@ -468,15 +475,40 @@ def _packed_under(gitdir: Path, ref: str) -> bool:
     return under.search(data) is not None
 
 
+# How often a ref's folder may vanish under one writer before it gives up (RefUnwritable): git
+# removes a folder it emptied, and only a loop of such removals (or a folder that cannot stay)
+# would need more.
+_FOLDER_ATTEMPTS = 100
+
+
 def _make_folders(folder: Path, top: Path) -> list[Path]:
-    """``mkdir -p folder`` (below ``top``): the folders it made, deepest first."""
-    missing = []
-    at = folder
-    while at != top and not at.is_dir():
-        missing.append(at)
-        at = at.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    return missing
+    """``mkdir -p folder`` (below ``top``): the folders it made, deepest first.
+
+    git removes a ref's folder once it holds no ref (``pack-refs --prune``, which ``git gc``
+    runs, and ``update-ref -d``), so a folder can vanish between two of these mkdirs: made
+    again, as git's own ref writer does. ``FileExistsError`` (or ``NotADirectoryError``) is a
+    file where a folder is needed: a clash with an existing ref."""
+    made: list[Path] = []
+    for _ in range(_FOLDER_ATTEMPTS):
+        missing = []
+        at = folder
+        while at != top and not at.is_dir():
+            missing.append(at)
+            at = at.parent
+        try:
+            for path in reversed(missing):
+                try:
+                    os.mkdir(path)
+                except FileExistsError:
+                    if os.path.lexists(path) and not path.is_dir():
+                        raise
+                    continue  # made by another writer meanwhile (or made and gone again)
+                made.insert(0, path)
+        except FileNotFoundError:
+            continue  # a folder above went meanwhile
+        if folder.is_dir():
+            return made
+    raise FileNotFoundError(errno.ENOENT, "its folder keeps vanishing", str(folder))
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -533,12 +565,25 @@ def update_ref(
         return held.set(new, message=message, committer=committer)
 
 
-def _acquire(lock: Path, ref: str, wait: float, gitdir: Path) -> int:
+def _acquire(
+    lock: Path, ref: str, wait: float, gitdir: Path, *, remake: Callable[[], None] | None = None
+) -> int:
+    """Take ``lock`` (see :func:`_take`), waiting up to ``wait`` seconds for another holder.
+
+    ``remake`` makes the lock's folders again: git removes a ref folder it emptied (``git gc``'s
+    ``pack-refs --prune``, ``update-ref -d``) between their making and the lock's creation, and
+    a lock in a folder that went is taken once it is made again, as git's own writer does."""
     deadline = time.monotonic() + wait
     delay = 0.002
+    vanished = 0
     while True:
         try:
             return _take(lock, gitdir)
+        except FileNotFoundError as e:
+            vanished += 1
+            if remake is None or vanished >= _FOLDER_ATTEMPTS:
+                raise RefUnwritable(ref, lock, e.strerror or str(e)) from None
+            remake()
         except FileExistsError:
             if _break_stale(lock, gitdir):
                 continue
