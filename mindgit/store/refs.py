@@ -929,10 +929,13 @@ def delete_ref(repo: pygit2.Repository, ref: str, old: str, *, wait: float = 10.
         if held.current != old:
             raise RefMoved(ref, old, held.current)
     # Another writer may take the lock between the two: git then waits as long, and its
-    # compare with ``old`` keeps a ref that moved.
-    timeout = f"core.filesRefLockTimeout={round(wait * 1000)}"
+    # compare with ``old`` keeps a ref that moved. A deletion takes packed-refs.lock too,
+    # which `git gc` holds while it packs the refs: waited for as long (git's own default is
+    # one second, after which the deletion failed while gc ran).
+    ms = round(wait * 1000)
+    timeouts = ("-c", f"core.filesRefLockTimeout={ms}", "-c", f"core.packedRefsTimeout={ms}")
     deleted = subprocess.run(
-        ["git", "--git-dir", repo.path, "-c", timeout, "update-ref", "--no-deref", "-d", ref, old],
+        ["git", "--git-dir", repo.path, *timeouts, "update-ref", "--no-deref", "-d", ref, old],
         capture_output=True,
         check=False,
     )
