@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 import click
 
+from mindgit.cli.options import with_typed_store
 from mindgit.cli.output import (
     ReaderGone,
     StdoutError,
@@ -177,7 +178,9 @@ def _run(args: list[str], as_json: bool) -> int:
         raise
     except MindgitError as e:
         e = _store_from_env(e, ctx)
-        return _fail(str(e), e.hint, e.exit_code, getattr(e, "kind", type(e).__name__), as_json)
+        # A hint's command run as written would miss the store that was typed.
+        hint = with_typed_store(e.hint, ctx)
+        return _fail(str(e), hint, e.exit_code, getattr(e, "kind", type(e).__name__), as_json)
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except (click.Abort, EOFError):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 
-from mindgit.errors import MindgitError, UsageError, as_usage, quoted, shown_path
+from mindgit.errors import MindgitError, UsageError, as_usage, quoted, shell_word, shown_path
 
 if TYPE_CHECKING:
     from mindgit.identity.keys import PublicKey
@@ -254,6 +254,29 @@ def typed_store(ctx: click.Context) -> str | None:
     return store
 
 
+def typed_store_words(ctx: click.Context | None) -> str:
+    """``--store PATH `` when --store was typed, for a command a message tells the user to run:
+    without it the command ran on another store, or on none (from outside every store)."""
+    typed = typed_store(ctx) if ctx is not None else None
+    return "" if typed is None else f"--store {shell_word(typed)} "
+
+
+# A command a message gives to run: in backquotes, or after "run: ". Not the commands that take
+# no --store of this kind (init and git-setup take it as a place, demo refuses it), nor a
+# pointer to --help, which reads no store.
+_COMMAND = re.compile(
+    r"(`|\brun: )mindgit (?!--store\b|(?:init|demo|git-setup|hook)\b|[^`\n]*--help\b)"
+)
+
+
+def with_typed_store(text: str | None, ctx: click.Context | None) -> str | None:
+    """``text`` with each ``mindgit`` command in it given the --store that was typed."""
+    words = typed_store_words(ctx)
+    if not words or not text:
+        return text
+    return _COMMAND.sub(lambda m: f"{m.group(1)}mindgit {words}", text)
+
+
 def open_store_from(ctx: click.Context) -> Any:
     """The store named by --store / MINDGIT_STORE / the working directory."""
     from mindgit.store.repository import open_store
@@ -316,8 +339,9 @@ def warn_no_trust_file(store: Any) -> None:
     except MindgitError:
         warn(f"{shown_path(path)} does not exist: no node is trusted, this one neither")
         return
+    store_words = typed_store_words(click.get_current_context(silent=True))
     warn(
         f"{shown_path(path)} does not exist: no node is trusted, this one neither (hint: `mindgit "
-        "trust add "
-        f"{did} --name {name}` trusts this node again, `mindgit trust add` each peer)"
+        f"{store_words}trust add {did} --name {name}` trusts this node again, `mindgit "
+        f"{store_words}trust add` each peer)"
     )

@@ -24,17 +24,19 @@ def test_trust_hints_name_the_commands(mg: Mg, tmp_path: Path) -> None:
     r = mg("--store", a, "trust", "add", bdid, "--name", "b2")
     assert r.code == 1
     assert r.err.endswith(
-        "(hint: to rename it, run `mindgit trust remove beta`, then add it again)\n"
+        f"(hint: to rename it, run `mindgit --store {a} trust remove beta`, then add it again)\n"
     ), r.err
     other = mg("init", str(tmp_path / "gamma"), "--name", "gamma").out.strip()
     r = mg("--store", a, "trust", "add", other, "--name", "beta")
     assert r.code == 1
     assert r.err.endswith(
-        "(hint: choose another name, or run `mindgit trust remove beta` first)\n"
+        f"(hint: choose another name, or run `mindgit --store {a} trust remove beta` first)\n"
     ), r.err
     r = mg("--store", a, "trust", "remove", "nosuch")
     assert r.code == 1
-    assert r.err.endswith("(hint: `mindgit trust list` shows the trusted nodes' names and ids)\n")
+    assert r.err.endswith(
+        f"(hint: `mindgit --store {a} trust list` shows the trusted nodes' names and ids)\n"
+    )
     assert changed(before, Path(a)) == []
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mindgit.cli.housekeeping import housekeep
-from mindgit.cli.options import json_option, open_store_from, typed_node
+from mindgit.cli.options import json_option, open_store_from, typed_node, typed_store_words
 from mindgit.cli.output import emit_json, info, table, warn
 from mindgit.errors import MindgitError, counted, one_line
 from mindgit.store.settings import MAX_SYNC_TIMEOUT, read_setting
@@ -216,7 +216,7 @@ def remote_add(ctx: click.Context, name: str, url: str, node: str | None, as_jso
     trust_add = (
         None
         if peer.node is None or found is not None
-        else f"mindgit trust add {peer.node} --name {peer.name}"
+        else f"mindgit {typed_store_words(ctx)}trust add {peer.node} --name {peer.name}"
     )
     if as_json:
         emit_json(
@@ -588,5 +588,5 @@ def peers(ctx: click.Context, as_json: bool) -> None:
         if s["node"] is not None and s["trusted_as"] is None and _a_key(s["node"]):
             info(
                 f"{s['name']}: {s['node']} is not trusted yet; to accept what it signs: "
-                f"mindgit trust add {s['node']} --name {s['name']}"
+                f"mindgit {typed_store_words(ctx)}trust add {s['node']} --name {s['name']}"
             )
