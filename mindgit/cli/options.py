@@ -125,27 +125,16 @@ def typed_rev(rev: str | None, what: str) -> str | None:
     return rev
 
 
-# The count of an @{N} or @{-N} in a revision, as libgit2 reads one (blanks and a sign first).
-_REFLOG_COUNT = re.compile(r"@\{(\s*[-+]?)([0-9]+)\}")
-# libgit2 reads that count as a 32-bit int.
-_REFLOG_COUNT_MAX = 2**31 - 1
-
-
 def typed_reflog_counts(rev: str, what: str) -> None:
     """Refuse (exit 2) a revision whose ``@{N}`` or ``@{-N}`` counts past what libgit2 reads
-    as a number (2**31 - 1): it then read the digits as a date, and ``show main@{2147483648}``
-    showed the head (``main@{4294967297}`` an older commit) where git says the reflog has not
-    that many entries."""
-    for found in _REFLOG_COUNT.finditer(rev):
-        digits = found[2].lstrip("0")
-        if len(digits) > 10 or int(digits or "0") > _REFLOG_COUNT_MAX:
-            form = "@{-N}" if "-" in found[1] else "@{N}"
-            raise UsageError(
-                f"{what} {quoted(rev)}: the {form} count {quoted(found[2], 20)} is too large "
-                f"(at most {_REFLOG_COUNT_MAX})",
-                hint="@{N} is the Nth entry back in the reflog (`git reflog`), counted from 0; "
-                "git reads an N of 100000000 or more as a time (seconds since 1970)",
-            )
+    as a number, by the library's rule (:func:`mindgit.store.repository.check_reflog_counts`):
+    typed on the command line, it is a wrong command line."""
+    from mindgit.store.repository import ReflogCountTooLarge, check_reflog_counts
+
+    try:
+        check_reflog_counts(rev)
+    except ReflogCountTooLarge as e:
+        raise UsageError(f"{what} {e}", hint=e.hint) from None
 
 
 def typed_given(value: str, what: str, need: str) -> str:

@@ -59,7 +59,7 @@ from pathlib import Path
 
 import pygit2
 
-from mindgit.errors import MindgitError, quoted
+from mindgit.errors import MindgitError, quoted, shown_path
 from mindgit.identity.keys import PublicKey
 from mindgit.ipld.cid import CID
 from mindgit.merge.core import Decision, Envelope, ThoughtDecision, three_way
@@ -136,7 +136,7 @@ class NotAClone(MindgitError):
 
     def __init__(self, path: Path, why: str, hint: str | None = None) -> None:
         super().__init__(
-            f"{path} {why}",
+            f"{shown_path(path)} {why}",
             hint=hint or "run `mindgit git-setup` inside a `git clone` of a store",
         )
         self.path = path

@@ -45,3 +45,12 @@ def test_reading_a_copied_stores_key_writes_nothing_into_it(store: Store, tmp_pa
     key = local_store_key(str(copy), tmp_path)
     assert key is not None and key.did == store.public_key.did
     assert (copy / "config").read_bytes() == config
+
+
+def test_git_setup_names_a_blank_path_quoted(mg: Mg, tmp_path: Path) -> None:
+    r = mg("git-setup", str(tmp_path / " x"))
+    assert r.code == 1
+    assert f"{tmp_path}/ x is not inside a git repository" in r.err
+    r = mg("git-setup", " ")
+    assert r.code == 1
+    assert "mindgit: error: ' ' is not inside a git repository" in r.err
