@@ -18,8 +18,8 @@ import subprocess
 import pygit2
 
 from mindgit.errors import MindgitError, shell_word, shown_path
-from mindgit.store.refs import delete_ref, locked_head, read_ref
-from mindgit.store.repository import HEADS, Store, check_experiment_name
+from mindgit.store.refs import RefError, delete_ref, locked_head, read_ref
+from mindgit.store.repository import HEADS, Store, UnknownRef, check_experiment_name
 
 
 class CurrentExperiment(MindgitError):
@@ -60,8 +60,9 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
     the experiment moved while this ran, or :class:`~mindgit.store.refs.RefLocked` when a live
     writer holds it longer than ``store.lock_wait``.
     """
+    made_by_git = is_git_only_branch(store, name)
     # A link first: one to nothing is no experiment store.experiment would accept.
-    link = _link_target(store, HEADS + check_experiment_name(name))
+    link = _link_target(store, HEADS + (name if made_by_git else check_experiment_name(name)))
     if link is not None:
         # git update-ref -d follows the link: the experiment it names would go instead.
         raise DeleteFailed(
@@ -71,8 +72,10 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
             hint="remove the link with "
             f"`git --git-dir {shell_word(str(store.path))} symbolic-ref --delete {HEADS + name}`",
         )
-    exp = store.experiment(name)
+    exp = name if made_by_git else store.experiment(name)
     ref = HEADS + exp
+    if made_by_git and read_ref(store.repo, ref) is None:
+        raise UnknownRef(name)
     head = read_ref(store.repo, ref)
     assert head is not None  # store.experiment checked it
     # HEAD's lock, held until the ref is gone: a switch to this experiment meanwhile would
@@ -86,6 +89,26 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
     if failed is not None:
         raise DeleteFailed(exp, failed)
     return head
+
+
+def is_git_only_branch(store: Store, name: str) -> bool:
+    """Whether ``name`` is a branch of the store that git made under a name mindgit gives no
+    experiment (``we!rd``, ``refs/x``): ``mindgit experiments`` lists it, so it can be deleted
+    too, by its name as it is. False for a name mindgit accepts; a name neither accepts, or
+    no branch has, is refused as :func:`check_experiment_name` refuses it."""
+    try:
+        check_experiment_name(name)
+        return False
+    except RefError as refused:
+        error = refused
+    ref = HEADS + name
+    if pygit2.reference_is_valid_name(ref):
+        try:
+            store.repo.lookup_reference(ref)
+            return True
+        except (KeyError, ValueError, pygit2.GitError):
+            pass
+    raise error
 
 
 def _link_target(store: Store, ref: str) -> str | None:

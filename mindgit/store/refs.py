@@ -925,9 +925,17 @@ def delete_ref(repo: pygit2.Repository, ref: str, old: str, *, wait: float = 10.
     after mindgit's lock protocol, which git's knows nothing of: a lock a killed mindgit writer
     left is removed (git would fail on it every time), a live writer's waited for.
     """
-    with locked_ref(repo, ref, wait=wait) as held:
-        if held.current != old:
-            raise RefMoved(ref, old, held.current)
+    try:
+        check_ref_name(ref)
+    except RefError:
+        # A name git made that mindgit writes no ref under (refs/heads/we!rd): no mindgit
+        # writer takes its lock, and git's compare with ``old`` below is the check.
+        if not pygit2.reference_is_valid_name(ref):
+            raise
+    else:
+        with locked_ref(repo, ref, wait=wait) as held:
+            if held.current != old:
+                raise RefMoved(ref, old, held.current)
     # Another writer may take the lock between the two: git then waits as long, and its
     # compare with ``old`` keeps a ref that moved. A deletion takes packed-refs.lock too,
     # which `git gc` holds while it packs the refs: waited for as long (git's own default is

@@ -809,9 +809,10 @@ def _current_or_none(store: Any) -> str | None:
 
 
 def _delete_experiment(ctx: click.Context, name: str, force: bool, as_json: bool) -> None:
-    from mindgit.store.deletion import delete_experiment
+    from mindgit.store.deletion import delete_experiment, is_git_only_branch
 
     store = open_store_from(ctx)
+    made_by_git = is_git_only_branch(store, name)
     head = delete_experiment(store, name, force=force)
     if as_json:
         emit_json({"deleted": name, "head": head})
@@ -819,7 +820,12 @@ def _delete_experiment(ctx: click.Context, name: str, force: bool, as_json: bool
         info(f"deleted experiment {name} (was {head[:12]})")
         # Named as it was found: run from elsewhere, the command would find another store.
         where = f"--store {shell_word(str(store.path))} " if ctx.find_root().obj["store"] else ""
-        info(f"  to bring it back: mindgit {where}fork {name} --from {head} --no-switch")
+        if made_by_git:
+            # fork refuses the name it had; git makes it again.
+            back = f"git --git-dir {shell_word(str(store.path))} branch {shell_word(name)} {head}"
+        else:
+            back = f"mindgit {where}fork {name} --from {head} --no-switch"
+        info(f"  to bring it back: {back}")
 
 
 @click.command()
@@ -855,7 +861,20 @@ def switch(ctx: click.Context, name: str, as_json: bool) -> None:
 def experiments(ctx: click.Context, delete: str | None, force: bool, as_json: bool) -> None:
     """Every experiment: head, signer, size. --delete NAME deletes one, as git branch -d does."""
     if delete is not None:
-        _delete_experiment(ctx, typed_experiment_name(delete, "--delete"), force, as_json)
+        try:
+            name = typed_experiment_name(delete, "--delete")
+        except UsageError as refused:
+            # A branch git made under a name mindgit gives no experiment is listed, and so
+            # can be deleted by its name as it is; any other such name is a wrong command line.
+            from mindgit.store.deletion import is_git_only_branch
+            from mindgit.store.refs import RefError
+
+            try:
+                is_git_only_branch(open_store_from(ctx), delete)
+            except RefError:
+                raise refused from None
+            name = delete
+        _delete_experiment(ctx, name, force, as_json)
         return
     if force:
         raise UsageError("--force goes with --delete NAME")
