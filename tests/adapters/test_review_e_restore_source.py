@@ -46,7 +46,8 @@ def test_restore_from_a_revision_holding_no_agent_is_refused(store: Store, mg: M
         rev = args[args.index("--from") + 1]
         assert r.err == (
             f"mindgit: error: revision {rev} holds no imported agent (hint: restore takes a "
-            "block from an agent imported with `mindgit import-af FILE`: its experiment, or a "
+            f"block from an agent imported with `mindgit --store {store.path} import-af FILE`: "
+            "its experiment, or a "
             "commit of it)\n"
         )
     r = mg(

@@ -121,7 +121,7 @@ def test_lineage_of_a_result_whose_run_was_deleted_says_so(node: Store, mg: Mg) 
     assert (r.code, r.out) == (1, "")
     assert r.err == (
         f"mindgit: error: commit {result[:12]}: it is the result of run {first}, which is not"
-        " in this store (deleted, or never fetched) (hint: `mindgit runs` lists the runs this"
-        " store holds)\n"
+        " in this store (deleted, or never fetched) (hint: `mindgit --store"
+        f" {node.path} runs` lists the runs this store holds)\n"
     )
     assert not changed(before, node.path)

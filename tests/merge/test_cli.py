@@ -79,7 +79,8 @@ def test_merge_errors_are_one_line_and_exit_1(store: Store, mg: Mg) -> None:
     r = mg("--store", str(store.path), "merge", "dreamer")
     assert r.code == 1
     assert r.err.startswith("mindgit: error: both sides changed 1 pattern(s) differently (x0)")
-    assert "mindgit config set fitness" in r.err and len(r.err.splitlines()) == 1
+    assert f"mindgit --store {store.path} config set fitness" in r.err
+    assert len(r.err.splitlines()) == 1
     assert store.head("main") == head
 
 

@@ -29,7 +29,8 @@ def test_the_current_experiment_deleted_with_git_is_named_so(
     assert r.err.startswith(
         "mindgit: error: the current experiment 'main' (the one HEAD names) does not exist"
     ), r.err
-    assert "`mindgit fork main --from <commit> --no-switch` makes it again" in r.err
+    fork = f"`mindgit --store {store.path} fork main --from <commit> --no-switch`"
+    assert f"{fork} makes it again" in r.err
     assert json.loads(r.out)["type"] == "CurrentExperimentMissing"
     assert changes(before, snapshot(store.path)) == []
     assert mg("--store", str(store.path), "fork", "main", "--from", tip, "--no-switch").code == 0

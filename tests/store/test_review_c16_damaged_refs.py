@@ -238,7 +238,7 @@ def test_a_damaged_head_named_as_a_revision_is_not_to_be_deleted(
     assert r.code == 1, r.err
     assert r.err.startswith("mindgit: error: HEAD cannot be read ("), r.err
     assert "delete HEAD" not in r.err
-    assert "`mindgit switch <name>` writes HEAD again" in r.err
+    assert f"`mindgit --store {store.path} switch <name>` writes HEAD again" in r.err
     assert changes(before, snapshot(store.path)) == []
     assert mg("--store", str(store.path), "switch", "main").code == 0
     assert mg("--store", str(store.path), *args).code == 0

@@ -196,7 +196,8 @@ def test_a_damaged_head_is_named_not_an_internal_error(
         assert_one_error_line(r.code, r.err)
         assert r.code == 1 and "current experiment cannot be read" in r.err, args
         assert f"{alpha.path / 'HEAD'} is damaged" in r.err
-        assert "`mindgit switch <name>`" in r.err and "the experiments are main" in r.err
+        assert f"`mindgit --store {alpha.path} switch <name>`" in r.err
+        assert "the experiments are main" in r.err
     assert changes(before, snapshot(alpha.path)) == []
     assert mg("--store", str(alpha.path), "switch", "main").code == 0
     assert mg("--store", str(alpha.path), "show").code == 0

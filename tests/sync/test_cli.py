@@ -32,7 +32,8 @@ def test_remote_add_list_remove(nodes: Nodes, mg: Mg) -> None:
         beta.public_key.did,
     )
     assert res.code == 0
-    assert f"mindgit trust add {beta.public_key.did} --name beta" in res.err
+    alpha = nodes["alpha"].path
+    assert f"mindgit --store {alpha} trust add {beta.public_key.did} --name beta" in res.err
     res = mg(*at(nodes, "alpha"), "remote", "list", "--json")
     assert json.loads(res.out) == [
         {"name": "beta", "url": f"file://{beta.path}", "node": beta.public_key.did}
@@ -68,7 +69,7 @@ def test_pull_from_a_peer_not_trusted_yet_says_what_to_run(nodes: Nodes, mg: Mg)
     nodes.link("alpha", "beta")
     res = mg(*at(nodes, "alpha"), "pull", "beta")
     assert res.code == 1
-    assert f"mindgit trust add {beta.public_key.did} --name beta" in res.err
+    assert f"mindgit --store {alpha.path} trust add {beta.public_key.did} --name beta" in res.err
     assert "nothing was changed" in res.err
     assert "refs/heads/ideas" not in alpha.repo.references
     # Doing what it says makes the same pull work.

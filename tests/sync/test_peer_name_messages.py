@@ -44,13 +44,13 @@ def test_a_typo_of_a_peer_is_pointed_at_the_peer(pair: Nodes, mg: Mg) -> None:
     assert r.code == 1
     assert r.err == (
         "mindgit: error: no peer named 'bta' (peers: beta) "
-        "(hint: did you mean 'beta'? `mindgit remote list` shows the peers)\n"
+        f"(hint: did you mean 'beta'? `mindgit --store {alpha.path} remote list` shows the peers)\n"
     )
     r = mg("--store", str(alpha.path), "push", "zzz")
     assert r.code == 1
     assert r.err == (
         "mindgit: error: no peer named 'zzz' (peers: beta) "
-        "(hint: `mindgit remote list` shows the peers)\n"
+        f"(hint: `mindgit --store {alpha.path} remote list` shows the peers)\n"
     )
 
 
@@ -60,5 +60,5 @@ def test_with_no_peers_it_says_how_to_add_one(nodes: Nodes, mg: Mg) -> None:
     assert r.code == 1
     assert r.err == (
         "mindgit: error: no peer named 'beta' (peers: none yet) "
-        "(hint: add one with `mindgit remote add NAME URL`)\n"
+        f"(hint: add one with `mindgit --store {alpha.path} remote add NAME URL`)\n"
     )

@@ -27,7 +27,8 @@ def test_a_module_nowhere_is_refused_before_the_fetch(
     assert r.out == ""
     assert r.err == (
         "mindgit: error: no fitness module named 'rastrigni' in this store (hint: beta offers "
-        "none either; nothing was changed; `mindgit fitness list` shows the stored ones)\n"
+        f"none either; nothing was changed; `mindgit --store {alpha.path} fitness list` shows "
+        "the stored ones)\n"
     )
     assert changed(before, alpha.path) == []
 

@@ -150,7 +150,8 @@ def test_a_module_nowhere_is_still_refused_whole_beside_a_hand_named_peer(
     # The peer that could not be asked is not said to offer none.
     assert r.err == (
         "mindgit: error: no fitness module named 'rastrigni' in this store (hint: beta offers "
-        "none either; nothing was changed; `mindgit fitness list` shows the stored ones)\n"
+        f"none either; nothing was changed; `mindgit --store {alpha.path} fitness list` shows "
+        "the stored ones)\n"
     )
     assert changed(before, alpha.path) == []
 

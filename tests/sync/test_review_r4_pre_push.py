@@ -54,7 +54,8 @@ def test_a_push_the_stores_pre_push_hook_refuses_is_said_to_be_the_hooks(
     assert err["type"] == "PrePushRefused", err  # was TransportError
     assert err["error"].startswith("push to shared refused by this store's pre-push hook: ")
     assert "signed by untrusted key " + beta.public_key.did in err["error"]
-    assert "check the URL" not in err["hint"] and "mindgit hooks install" in err["hint"]
+    assert "check the URL" not in err["hint"], err["hint"]
+    assert f"mindgit --store {alpha.path} hooks install" in err["hint"], err["hint"]
     assert "refs/heads/more" not in heads(server)
     text = mg(*store, "push", "shared", "more")
     assert text.code == 1 and "refused by this store's pre-push hook" in text.err

@@ -33,11 +33,12 @@ def test_remote_add_json_says_what_the_text_says_of_the_node(nodes: Nodes, mg: M
         "url": str(beta.path),
         "node": did,
         "trusted_as": None,
-        "trust_add": f"mindgit trust add {did} --name beta",
+        "trust_add": f"mindgit --store {alpha.path} trust add {did} --name beta",
     }
     assert res.err == ""
     text = mg(*at(nodes, "alpha"), "remote", "add", "b2", str(beta.path), "--node", did)
-    assert f"to accept what it signs: mindgit trust add {did} --name b2" in text.err
+    trust_add = f"mindgit --store {alpha.path} trust add {did} --name b2"
+    assert f"to accept what it signs: {trust_add}" in text.err
     res = mg(
         *at(nodes, "alpha"), "remote", "add", "g", str(gamma.path), "--node", "gamma", "--json"
     )
@@ -107,7 +108,8 @@ def test_peers_gives_the_trust_add_line_for_a_node_not_trusted_yet(nodes: Nodes,
     res = mg(*at(nodes, "alpha"), "peers")
     assert res.code == 0 and "NOT TRUSTED" in res.out
     assert res.err.splitlines() == [
-        f"b: {did} is not trusted yet; to accept what it signs: mindgit trust add {did} --name b"
+        f"b: {did} is not trusted yet; to accept what it signs: "
+        f"mindgit --store {alpha.path} trust add {did} --name b"
     ]
     # Doing what it says trusts it.
     assert mg(*at(nodes, "alpha"), "trust", "add", did, "--name", "b").code == 0

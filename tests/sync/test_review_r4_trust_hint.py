@@ -40,7 +40,7 @@ def test_a_stranger_signing_at_a_peer_expected_to_be_another_node_is_not_given_i
     # Told to trust gamma's key under beta's name, the user would have handed "beta" to
     # whoever answers at that URL.
     assert "--name beta" not in err["hint"]
-    assert f"mindgit trust add {stranger} --name <name>" in err["hint"]
+    assert f"mindgit --store {alpha.path} trust add {stranger} --name <name>" in err["hint"]
     assert beta.public_key.did in err["hint"] and "expected at beta" in err["hint"]
     assert "refs/heads/ideas" not in alpha.repo.references
     assert changed(before, alpha.path / "objects") == []
@@ -55,6 +55,6 @@ def test_the_expected_node_untrusted_is_still_named_after_the_peer(nodes: Nodes,
     assert mg(*at(nodes, "alpha"), "remote", "add", "beta", str(beta.path), "--node", did).code == 0
     res = mg(*at(nodes, "alpha"), "pull", "beta")
     assert res.code == 1
-    assert f"run: mindgit trust add {did} --name beta)" in res.err
+    assert f"run: mindgit --store {alpha.path} trust add {did} --name beta)" in res.err
     assert "expected at" not in res.err
     assert "refs/heads/ideas" not in alpha.repo.references
