@@ -71,3 +71,9 @@ def test_trust_add_lines_name_the_typed_store(store: Store, tmp_path: Path, mg: 
     store.trust.path.unlink()
     r = mg("--store", s, "log")
     assert f"`mindgit --store {s} trust add {store.public_key.did} --name alpha`" in r.err
+
+
+def test_sync_with_no_peers_names_the_typed_store(store: Store, mg: Mg) -> None:
+    s = str(store.path)
+    r = mg("--store", s, "sync")
+    assert f"add one with `mindgit --store {s} remote add NAME URL`" in r.err

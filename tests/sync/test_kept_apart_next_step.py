@@ -41,7 +41,9 @@ def diverged(mg: Mg, tmp_path: Path) -> tuple[str, str]:
     return a, b
 
 
-HAND_MERGE = "`mindgit merge refs/peers/beta/heads/dreams --into dreams --fitness NAME`"
+def hand_merge(a: str) -> str:
+    """The merge a kept-apart ref names, with the --store the test typed (as the CLI adds it)."""
+    return f"`mindgit --store {a} merge refs/peers/beta/heads/dreams --into dreams --fitness NAME`"
 
 
 def test_a_conflict_no_fitness_decides_names_both_ways_out(mg: Mg, tmp_path: Path) -> None:
@@ -50,8 +52,11 @@ def test_a_conflict_no_fitness_decides_names_both_ways_out(mg: Mg, tmp_path: Pat
     line = re.search(r"^conflict\trefs/heads/dreams\t.*$", out, re.M)
     assert line is not None, out
     assert "no fitness decides: kept ours; theirs is refs/peers/beta/heads/dreams" in line[0]
-    assert "pull again with --fitness NAME (or after `mindgit config set fitness NAME`)" in line[0]
-    assert f"or run {HAND_MERGE}, then `mindgit push beta dreams`" in line[0]
+    assert (
+        f"pull again with --fitness NAME (or after `mindgit --store {a} config set fitness NAME`)"
+        in line[0]
+    )
+    assert f"or run {hand_merge(a)}, then `mindgit --store {a} push beta dreams`" in line[0]
 
 
 def test_push_after_a_pull_kept_it_apart_names_the_merge_not_pull(mg: Mg, tmp_path: Path) -> None:
@@ -60,12 +65,12 @@ def test_push_after_a_pull_kept_it_apart_names_the_merge_not_pull(mg: Mg, tmp_pa
     r = mg("--store", a, "push", "beta", "dreams")
     assert r.code == 1
     assert "pull first" not in r.out + r.err
-    want = f"the last pull kept theirs apart as refs/peers/beta/heads/dreams: run {HAND_MERGE}"
+    want = f"the last pull kept theirs apart as refs/peers/beta/heads/dreams: run {hand_merge(a)}"
     assert want in r.out and want in r.err, r.out + r.err
     # With a module configured, it decides: no --fitness NAME to add.
     ok(mg, "--store", a, "config", "set", "fitness", "rastrigin")
     r = mg("--store", a, "push", "beta", "dreams")
-    assert "--into dreams`, then `mindgit push beta dreams`" in r.out, r.out
+    assert f"--into dreams`, then `mindgit --store {a} push beta dreams`" in r.out, r.out
     # The command it names, run as named, resolves it.
     ok(mg, "--store", a, "merge", "refs/peers/beta/heads/dreams", "--into", "dreams")
     ok(mg, "--store", a, "push", "beta", "dreams")
@@ -79,8 +84,8 @@ def test_unrelated_experiment_names_allow_unrelated(mg: Mg, tmp_path: Path) -> N
     ok(mg, "--store", b, "think", "beta on main")
     out = ok(mg, "--store", a, "pull", "beta")
     step = (
-        "run `mindgit merge refs/peers/beta/heads/main --into main --allow-unrelated "
-        "--fitness NAME`, then `mindgit push beta main`"
+        f"run `mindgit --store {a} merge refs/peers/beta/heads/main --into main --allow-unrelated "
+        f"--fitness NAME`, then `mindgit --store {a} push beta main`"
     )
     assert re.search(r"^unrelated\trefs/heads/main\t.*" + re.escape(step), out, re.M), out
     r = mg("--store", a, "push", "beta")

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mindgit.cli.housekeeping import housekeep
-from mindgit.cli.options import json_option, open_store_from, typed_node, typed_store_words
+from mindgit.cli.options import (
+    json_option,
+    open_store_from,
+    typed_node,
+    typed_store_words,
+    with_typed_store,
+)
 from mindgit.cli.output import emit_json, info, table, warn
 from mindgit.errors import MindgitError, counted, one_line
 from mindgit.store.settings import MAX_SYNC_TIMEOUT, read_setting
@@ -106,7 +112,17 @@ def _ref_json(r: RefOutcome) -> dict[str, Any]:
 
 
 def _ref_rows(refs: Sequence[RefOutcome]) -> list[list[Any]]:
-    return [[r.status, r.ref, _short(r.before), _short(r.after), r.detail or ""] for r in refs]
+    ctx = click.get_current_context(silent=True)
+    return [
+        [r.status, r.ref, _short(r.before), _short(r.after), with_typed_store(r.detail, ctx) or ""]
+        for r in refs
+    ]
+
+
+def _said(detail: str | None) -> str:
+    """A ref's detail as a line says it: one line, the commands in it given the typed --store
+    (run as written they read no store, or another)."""
+    return one_line(with_typed_store(detail, click.get_current_context(silent=True)) or "")
 
 
 def _pull_json(report: PullReport) -> dict[str, Any]:
@@ -155,7 +171,7 @@ def _say_pull(report: PullReport) -> None:
                 f"{report.peer}: key rotation applied: {o.name} now uses {o.new.did if o.new else '?'}"
             )
     for r in report.attention:
-        info(f"{report.peer}: {r.ref} {r.status}: {one_line(r.detail or '')}")
+        info(f"{report.peer}: {r.ref} {r.status}: {_said(r.detail)}")
     info(f"pulled from {report.peer}: {counted(len(report.changed), 'ref')} changed")
 
 
@@ -169,7 +185,7 @@ def _say_push(report: PushReport) -> None:
         for line in report.remote_messages.splitlines():
             info(f"{report.peer}: remote: {one_line(line)}")
     for r in report.failed:
-        info(f"{report.peer}: {r.ref} not pushed ({r.status}): {one_line(r.detail or '')}")
+        info(f"{report.peer}: {r.ref} not pushed ({r.status}): {_said(r.detail)}")
     sent = sum(1 for r in report.refs if r.status in ("created", "pushed"))
     info(
         f"pushed to {report.peer}: {counted(sent, 'ref')} updated, {len(report.failed)} not pushed"
@@ -441,9 +457,9 @@ def sync(
             # What a pull kept apart is said even when the push after it failed: it was in
             # --json's "kept_apart", and the text named the failure alone.
             for ref in r.pull.attention if r.pull is not None else ():
-                info(f"{r.peer}: {ref.ref} {ref.status}: {one_line(ref.detail or '')}")
+                info(f"{r.peer}: {ref.ref} {ref.status}: {_said(ref.detail)}")
             if r.error is not None:
-                hint = f" (hint: {one_line(r.error.hint)})" if r.error.hint else ""
+                hint = f" (hint: {_said(r.error.hint)})" if r.error.hint else ""
                 info(f"mindgit: peer {r.peer} failed: {one_line(str(r.error))}{hint}")
             else:
                 assert r.pull is not None and r.push is not None
@@ -452,9 +468,7 @@ def sync(
                 for line in r.push.remote_messages.splitlines() if r.push.failed else ():
                     info(f"{r.peer}: remote: {one_line(line)}")
                 for ref in r.push.failed:
-                    info(
-                        f"{r.peer}: {ref.ref} not pushed ({ref.status}): {one_line(ref.detail or '')}"
-                    )
+                    info(f"{r.peer}: {ref.ref} not pushed ({ref.status}): {_said(ref.detail)}")
         # A peer failed when its pull or push stopped with an error; refs its push refused
         # (a ref kept apart, a hook's refusal) are counted as such: "failed: beta" after
         # everything else was pulled and pushed sent the user looking for a broken peer.
@@ -462,7 +476,9 @@ def sync(
         unpushed = sum(len(r.push.failed) for r in results if r.push is not None)
         if not results:
             # "synced with 0 of 0 peers" read as a sync that happened.
-            info("no peers to sync with; add one with `mindgit remote add NAME URL`")
+            info(
+                f"no peers to sync with; add one with `mindgit {typed_store_words(ctx)}remote add NAME URL`"
+            )
         else:
             info(
                 f"synced with {len(results) - len(failed)} of {counted(len(results), 'peer')}"
