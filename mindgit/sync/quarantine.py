@@ -133,13 +133,26 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+# How often a loose object's folder may vanish under one move before the move gives up.
+_MOVE_ATTEMPTS = 100
+
+
 def _move(src: Path, dst: Path) -> None:
     # Same name, same content (a pack's name and a loose object's path are hashes of it): an
     # object the store already has is left as it is.
     if dst.exists():
         return
-    dst.parent.mkdir(exist_ok=True)
-    os.replace(src, dst)
+    for attempt in range(_MOVE_ATTEMPTS):
+        try:
+            os.replace(src, dst)
+            return
+        except FileNotFoundError:
+            if not os.path.lexists(src) or attempt == _MOVE_ATTEMPTS - 1:
+                raise
+        # The object's folder (objects/xx) is not there, or went since it was made: git prune,
+        # which git gc runs, removes every empty one. Made (again), as git does when it writes.
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(dst.parent)
 
 
 @contextlib.contextmanager
