@@ -159,6 +159,7 @@ class Verifier:
         self._blobs: dict[tuple[pygit2.Oid, CID, bool], str | None] = {}
         # Per verifier, never global: "clean" depends on which objects this repository holds.
         self._clean_dirs: CleanDirs = {}
+        self._clean_held = 0  # the CIDs of the link sets in _clean_dirs, counted per directory
         self._splice: GenomeSplice | None = None
         self._splice_links: ManifestLinks = (frozenset(), frozenset())
         self._good_blocks: dict[str, set[tuple[bytes, str]]] = {"thought": set(), "block": set()}
@@ -453,7 +454,7 @@ class Verifier:
             if done is not None and (done is wanted_cids or done == wanted_cids):
                 return
             if mode == layout.TREE and self._diff_clean(sub_id, wanted_cids, kind):
-                self._clean_dirs[key] = wanted_cids
+                self._found_clean(key, wanted_cids)
                 return
             try:
                 sub = self._read_entries(sub_id) if mode == layout.TREE else None
@@ -509,8 +510,19 @@ class Verifier:
                 clean = False
                 yield f"{kind} {name}", problem
         if clean and key is not None:
-            self._clean_dirs[key] = wanted_cids
+            self._found_clean(key, wanted_cids)
             self._remember_dir(key[0], present, wanted_cids, kind)
+
+    def _found_clean(self, key: tuple[bytes, str], wanted: frozenset[CID]) -> None:
+        """Remember directory ``key`` clean against ``wanted``, within a bound: each commit that
+        adds a thought has a directory and a link set of its own, all kept (verify and log of
+        200 thinks on 8,000 thoughts held 90 MB, growing with commits x thoughts). Forgetting
+        only costs a directory's check again (or its diff with the last one, _diff_clean)."""
+        if self._clean_held + len(wanted) > _CLEAN_DIRS_CIDS:
+            self._clean_dirs.clear()
+            self._clean_held = 0
+        self._clean_dirs[key] = wanted
+        self._clean_held += len(wanted)
 
     def _remember_dir(
         self, oid: bytes, present: Entries, wanted: frozenset[CID], kind: str
@@ -840,6 +852,8 @@ _ENTRY_CACHE_SIZE = 4096
 # states, each with its own thoughts tree of 250,000 entries (a tree read whole, 40 MB parsed,
 # each a few bytes of a push), were all kept.
 _ENTRY_CACHE_ENTRIES = 1 << 20
+# CIDs of the link sets kept in the clean-directory memo, at most (~35 bytes each: 9 MB).
+_CLEAN_DIRS_CIDS = 1 << 18
 # Problems of one tree named, at most: a thoughts tree of 900,000 entries not linked from its
 # manifest made 900,000 problems of one commit (300 MB, 4.6 s).
 MAX_TREE_PROBLEMS = 1000
