@@ -870,11 +870,19 @@ def _break_stale(lock: Path, gitdir: Path) -> bool:
 
 def _append_reflog(gitdir: Path, ref: str, old: str | None, new: str, who: str, msg: str) -> None:
     log = gitdir / "logs" / ref
-    log.parent.mkdir(parents=True, exist_ok=True)
     stamp = f"{int(time.time())} +0000"
     line = f"{old or _ZERO} {new} {who} {stamp}\t{msg.splitlines()[0] if msg else ''}\n"
-    with open(log, "a", encoding="utf-8") as f:
-        f.write(line)
+    for attempt in range(_FOLDER_ATTEMPTS):
+        try:
+            _make_folders(log.parent, gitdir)
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(line)
+            return
+        except FileNotFoundError:
+            # The folder went after it was made: git removes a reflog folder it emptied (the
+            # deletion of the last other ref under it, update-ref -d). Made again, as the ref's.
+            if attempt == _FOLDER_ATTEMPTS - 1:
+                raise
 
 
 class HeadLock(_HeldLock):
