@@ -1,10 +1,35 @@
-"""Benchmark: read commands on stores that grew, each at n and 4n, and the ratio.
+"""Benchmark: commands on stores that grew, each at n and 4n: time, peak memory, their ratio.
 
-Run: .venv/bin/python bench/scale.py [--n N] [--only WORD]...
+Run: .venv/bin/python bench/scale.py [--n N] [--only WORD]... [--scale F]
 
-A command whose cost follows the work shows a ratio near 4 (or near 1 when it reads only the
-tip); one near 16 is quadratic. Measured in-process (no interpreter start-up), best of three.
-Asserts nothing. At --n 500, before the fixes / after (s at n, s at 4n, ratio): show 0.38 / 3.73
+Each command runs in a fresh interpreter with mindgit imported before the clock starts (no
+start-up counted): wall and CPU seconds (best of two; once for a command that changes the
+store), and the process's peak resident set (VmHWM, MB) with what the command added to the
+imported interpreter's (+MB). On a busy 2-core machine compare the CPU ratio: a command whose
+cost follows the work shows a ratio near 4 (near 1 when it reads only a tip), one near 16 is
+quadratic; a small command's ~0.2 s of lazy imports flattens its ratio. Asserts nothing. The
+rows cover what users run often on big stores: 50,000 thoughts, thousands of experiments,
+runs of 2,000 generations, many runs, modules, peers and key rotations, a 2,000-gene genome,
+a 10 MB agent file, a store after `git gc` (all at 4n with the defaults; --n sets the first
+rows' n, --scale multiplies every row's; the whole table takes ~15 min at --n 500).
+
+Figures before and after fixes (CPU s at n / 4n, ratio):
+- peers, 50 / 200 peers with 5 seen refs each: 0.52 / 4.27 (8.2); each peer's marks are found
+  by a listing of every ref in the store (sync/peers.py: seen_heads, once a peer);
+- experiments, 4,000 experiments at one commit: 3.3 s in-process, 40% of it the same head's
+  signature checked once per experiment (tests/cli/test_scale_listings.py);
+- verify and log of 200 thinks on 8,000 thoughts: peak 105 MB then 59 MB, CPU unchanged; the
+  verifier kept every clean directory's link set, memory growing with commits x thoughts
+  (tests/store/test_verify_clean_memo.py).
+What still grows faster than n: log and verify of a history whose every commit adds a thought
+(log after git gc, 300 / 1,200 commits: 0.40 / 1.62, 4.1; verify --all 0.34 / 1.70, 5.1): each
+commit's manifest lists all its thoughts, so the bytes read, hashed and parsed grow with
+commits x thoughts, by design of the format. show (text and --json) and verify of 50,000
+thoughts are linear but slow (9.2 and 5.8 s at 4n): show checks every thought of the head,
+then reads and decodes each again to print it. log of commits signed by many retired keys
+walks the whole history once per key (store/retired.py: RetiredBounds._history).
+
+Earlier fixes, in-process, best of three, at --n 500 (s at n, s at 4n, ratio): show 0.38 / 3.73
 (9.7) then 0.10 / 0.32 (3.1); diff of thoughts 0.24 / 3.58 (15.1) then 0.04 / 0.10 (2.2); diff of
 genes 0.04 / 0.26 (6.7) then 0.03 / 0.05 (2.0); experiments of 20 forks 0.91 / 3.87 then
 0.06 / 0.19. verify and log of 300 thinks on n thoughts, at n 1000 and 4000, CPU seconds on a
@@ -26,19 +51,29 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
+import os
+import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mindgit.cli.main import run  # noqa: E402
+from mindgit.evolve.fitness import add_fitness, add_fitness_bytes  # noqa: E402
+from mindgit.evolve.run import start_run  # noqa: E402
+from mindgit.evolve.runs import list_runs  # noqa: E402
+from mindgit.store.generation import RunParams  # noqa: E402
 from mindgit.store.genome import Gene  # noqa: E402
 from mindgit.store.repository import Store, init_store  # noqa: E402
+from mindgit.store.rotations import rotate_key  # noqa: E402
 from mindgit.store.state import make_thought  # noqa: E402
+from mindgit.sync.peers import add_peer  # noqa: E402
+from mindgit.sync.pull import pull  # noqa: E402
 
 
 def thoughts_store(path: Path, n: int) -> Store:
@@ -88,28 +123,235 @@ def genome_store(path: Path, n: int) -> Store:
     return store
 
 
-def best(store: Store, *args: str) -> float:
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        # verify reports its count on stderr: kept out of the table.
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = run(["--store", str(store.path), *args])
-        times.append(time.perf_counter() - t0)
-        assert code == 0, args
-    return min(times)
+RASTRIGIN = ROOT / "fixtures" / "fitness" / "rastrigin.wat"
+AGENT_FILE = ROOT / "fixtures" / "agent-files" / "memgpt_agent_with_convo.af"
+
+
+def experiments_store(path: Path, n: int) -> Store:
+    """``n`` experiments at one commit (refs written directly: ``fork`` would take 3 ms each)."""
+    store = init_store(path, "bench")
+    store.think("a")
+    head = store.head()
+    for i in range(n):
+        store.repo.references.create(f"refs/heads/e{i:05d}", head)
+    return store
+
+
+def _rastrigin_store(path: Path) -> Store:
+    store = init_store(path, "bench")
+    store.set_genes([Gene.make(f"x{i}", "float", 1.0, min=-5.12, max=5.12) for i in range(4)])
+    add_fitness(store, RASTRIGIN)
+    return store
+
+
+def runs_store(path: Path, n: int) -> Store:
+    """``n`` runs of one generation of 2."""
+    store = _rastrigin_store(path)
+    for i in range(n):
+        start_run(store, "rastrigin", RunParams(population=2, generations=1, seed=i))
+    return store
+
+
+def generations_store(path: Path, n: int, *, stop: bool = False) -> Store:
+    """One run of ``n`` generations of 4; with ``stop``, one stopped there, 3 short of its end
+    (for ``evolve --resume``)."""
+    store = _rastrigin_store(path)
+    done = [0]
+
+    def should_stop() -> bool:
+        done[0] += 1
+        return stop and done[0] > n
+
+    params = RunParams(population=4, generations=n + 3 if stop else n, seed=1)
+    start_run(store, "rastrigin", params, should_stop=should_stop)
+    return store
+
+
+def first_run(store: Store) -> str:
+    return list_runs(store)[0].run_id
+
+
+def modules_store(path: Path, n: int) -> Store:
+    """``n`` fitness modules (rastrigin, each with another heap start: another CID)."""
+    store = init_store(path, "bench")
+    wat = RASTRIGIN.read_text()
+    for i in range(n):
+        text = wat.replace("(i32.const 1024)", f"(i32.const {1024 + 8 * i})", 1)
+        add_fitness_bytes(store, text.encode(), f"m{i:05d}")
+    return store
+
+
+def peers_store(path: Path, n: int) -> Store:
+    """``n`` peers, each with 5 seen refs (refs/peers/<peer>/heads/*)."""
+    store = init_store(path, "bench")
+    store.think("a")
+    head = store.head()
+    for i in range(n):
+        add_peer(store, f"p{i:05d}", f"/nowhere/{i}")
+        for j in range(5):
+            store.repo.references.create(f"refs/peers/p{i:05d}/heads/e{j}", head)
+    return store
+
+
+def synced_store(path: Path, n: int) -> Store:
+    """A store that pulled ``n`` experiments and n/10 runs from its one peer: nothing new
+    either way."""
+    source = _rastrigin_store(path.with_name(path.name + "-peer"))
+    for i in range(max(n // 10, 1)):
+        start_run(source, "rastrigin", RunParams(population=2, generations=1, seed=i))
+    head = source.head()
+    for i in range(n):
+        source.repo.references.create(f"refs/heads/e{i:05d}", head)
+    store = init_store(path, "bench")
+    store.trust.add(source.public_key, "peer")
+    add_peer(store, "peer", str(source.path), node="peer")
+    pull(store, "peer")
+    store.repo.references["refs/heads/main"].set_target(head)
+    return store
+
+
+def rotations_store(path: Path, n: int) -> Store:
+    """``n`` key rotations, a thought signed by each key."""
+    store = init_store(path, "bench")
+    for i in range(n):
+        store.think(f"t{i}")
+        rotate_key(store)
+    store.think("last")
+    return store
+
+
+def plain_genome_store(path: Path, n: int) -> Store:
+    store = init_store(path, "bench")
+    store.set_genes([Gene.make(f"g{i:05d}", "float", 0.5, min=-5, max=5) for i in range(n)])
+    return store
+
+
+def gc_store(path: Path, n: int) -> Store:
+    """``n`` commits of one thought each, after `git gc`."""
+    store = init_store(path, "bench")
+    for i in range(n):
+        store.think(f"t{i}")
+    subprocess.run(["git", "--git-dir", str(store.path), "gc", "-q"], check=True)
+    return store
+
+
+def agent_file(path: Path, megabytes: float) -> Path:
+    """The fixture's agent with user messages added up to ``megabytes``."""
+    doc = json.loads(AGENT_FILE.read_text())
+    agent = doc["agents"][0]
+    messages = list(agent["messages"])
+    size = 0
+    while size < megabytes * 1_000_000:
+        text = f"message {len(messages)}: " + "lorem ipsum dolor sit amet " * 36
+        messages.append(
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "text", "text": text}],
+                "id": f"message-{len(messages)}",
+            }
+        )
+        size += len(text) + 100
+    agent["messages"] = messages
+    agent["in_context_message_ids"] = [m["id"] for m in messages]
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def agent_store(path: Path, megabytes: float) -> Store:
+    """A store that imported an agent file of ``megabytes`` as experiment 'agent' (current)."""
+    store = init_store(path, "bench")
+    af = agent_file(path.with_suffix(".af"), megabytes)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert run(["--store", str(path), "import-af", str(af), "--as", "agent"]) == 0
+    store.switch("agent")
+    return store
+
+
+def empty_with_agent_file(path: Path, megabytes: float) -> Store:
+    """An empty store, and beside it (``<path>.af``) an agent file of ``megabytes``."""
+    agent_file(path.with_suffix(".af"), megabytes)
+    return init_store(path, "bench")
+
+
+# One command in a fresh interpreter, mindgit imported before the clock starts: prints the
+# command's wall and CPU seconds, and the process's peak resident set (kB) before and after it.
+# The peak is VmHWM, this process's own: getrusage's ru_maxrss survives exec, and a child
+# spawned by this (big) process starts with this process's peak as its own.
+CHILD = r"""
+import contextlib, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from mindgit.cli.main import run
+
+def peak():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+sink = open(os.devnull, "w")
+before = peak()
+t0, c0 = time.perf_counter(), time.process_time()
+with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    code = run(sys.argv[2:])
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(code, wall, cpu, before, peak())
+"""
+
+Arg = str | Callable[[Store], str]
+
+
+@dataclass(frozen=True)
+class Measure:
+    wall: float
+    cpu: float
+    peak_mb: float  # the process's peak resident set
+    grew_mb: float  # how much of it the command added to the imported interpreter's
+
+
+def measure(store: Store, args: Sequence[Arg], repeat: int) -> Measure:
+    """Best wall and CPU time of ``repeat`` runs, and the largest peak (a command that changes
+    the store, think or fork, is run once)."""
+    argv = [a(store) if callable(a) else a for a in args]
+    out = []
+    for _ in range(repeat):
+        line = subprocess.run(
+            [sys.executable, "-c", CHILD, str(ROOT), "--store", str(store.path), *argv],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        code, wall, cpu, before, peak = int(line[0]), *map(float, line[1:])
+        assert code == 0, (argv, code)
+        out.append(Measure(wall, cpu, peak / 1024, (peak - before) / 1024))
+    return Measure(
+        min(m.wall for m in out),
+        min(m.cpu for m in out),
+        max(m.peak_mb for m in out),
+        max(m.grew_mb for m in out),
+    )
 
 
 ONLY: list[str] = []
+SCALE = [1.0]
 
 
-def row(label: str, n: int, build: Callable[[Path, int], Store], *args: str) -> None:
+def row(
+    label: str, n: int, build: Callable[[Path, int], Store], *args: Arg, repeat: int = 2
+) -> None:
+    """``label`` at n and 4n: wall and CPU seconds, peak memory (MB, and what the command
+    added to it), and the ratios 4n / n."""
     if ONLY and not any(word in label for word in ONLY):
         return
+    n = max(1, round(n * SCALE[0]))
     with tempfile.TemporaryDirectory() as tmp:
-        small = best(build(Path(tmp) / "small", n), *args)
-        big = best(build(Path(tmp) / "big", 4 * n), *args)
-    print(f"{label:38} n={n:<6} {small:8.3f}s  4n {big:8.3f}s  ratio {big / small:5.1f}")
+        small = measure(build(Path(tmp) / "small", n), args, repeat)
+        big = measure(build(Path(tmp) / "big", 4 * n), args, repeat)
+    print(
+        f"{label:40} n={n:<6} {small.wall:7.3f}s {small.cpu:7.3f}cpu {small.peak_mb:5.0f}MB"
+        f" (+{small.grew_mb:<4.0f}) | 4n {big.wall:7.3f}s {big.cpu:7.3f}cpu {big.peak_mb:5.0f}MB"
+        f" (+{big.grew_mb:<4.0f}) | ratio cpu {big.cpu / max(small.cpu, 1e-3):5.1f}"
+        f" peak {big.peak_mb / small.peak_mb:4.1f}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -118,9 +360,15 @@ def main() -> None:
     ap.add_argument(
         "--only", action="append", default=[], help="run the rows whose label holds this"
     )
+    ap.add_argument(
+        "--scale", type=float, default=1.0, help="multiply every row's n (0.25: a quick look)"
+    )
     args = ap.parse_args()
     ONLY.extend(args.only)
+    SCALE[0] = args.scale
     n = args.n
+    once = {"repeat": 1}
+    # The reads of big states and long histories (the cliffs the docstring names).
     row("show (n thoughts)", n, thoughts_store, "show", "--json")
     row("diff (n thoughts added)", n, thoughts_store, "diff", "main~2", "main")
     row("log -n 1 (n commits)", n, lambda p, k: history_store(p, k, 0), "log", "-n", "1")
@@ -141,6 +389,62 @@ def main() -> None:
     row("diff (n genes)", n, genome_store, "diff", "main~1", "main")
     row("verify (300 thinks on n thoughts)", n, thinks_store, "verify")
     row("log (300 thinks on n thoughts)", n, thinks_store, "log")
+    # 50,000 thoughts at 4n.
+    row("think (n thoughts)", 12_500, thoughts_store, "think", "x", **once)
+    row("show (n thoughts, text)", 12_500, thoughts_store, "show")
+    row("verify (n thoughts)", 12_500, thoughts_store, "verify")
+    row("export (n thoughts)", 12_500, thoughts_store, "export", "--car", os.devnull)
+    # Thousands of experiments.
+    row("experiments (n experiments)", 1000, experiments_store, "experiments")
+    row("switch (n experiments)", 1000, experiments_store, "switch", "e00001")
+    row("fork (n experiments)", 1000, experiments_store, "fork", "new", **once)
+    row("verify --all (n experiments)", 1000, experiments_store, "verify", "--all")
+    # Runs: many, and one long.
+    row("runs (n runs)", 50, runs_store, "runs")
+    row("verify --all (n runs)", 50, runs_store, "verify", "--all")
+    row("runs (n generations)", 500, generations_store, "runs")
+    row("lineage (n generations)", 500, generations_store, "lineage", first_run)
+    row("plot (n generations)", 500, generations_store, "plot", first_run)
+    row("verify --all (n generations)", 500, generations_store, "verify", "--all")
+    row(
+        "evolve --resume (n generations)",
+        500,
+        lambda p, k: generations_store(p, k, stop=True),
+        "evolve",
+        "--resume",
+        "-q",
+        **once,
+    )
+    # Fitness modules, peers, key rotations.
+    row("fitness list (n modules)", 50, modules_store, "fitness", "list")
+    row("peers (n peers, 5n seen refs)", 50, peers_store, "peers")
+    row("pull, nothing new (n experiments)", 100, synced_store, "pull", "peer")
+    row("push, nothing new (n experiments)", 100, synced_store, "push", "peer")
+    row("verify (n key rotations)", 20, rotations_store, "verify")
+    row("log (n key rotations)", 20, rotations_store, "log")
+    # A genome of 2,000 genes at 4n; a 10 MB agent file at 4n; a store after git gc.
+    row("genome set (n genes)", 500, plain_genome_store, "genome", "set", "g00001=0.7", **once)
+    row("show (n genes)", 500, plain_genome_store, "show")
+    row(
+        "import-af (n/4 MB agent file)",
+        10,
+        lambda p, k: empty_with_agent_file(p, k / 4),
+        "import-af",
+        lambda s: str(s.path.with_suffix(".af")),
+        **once,
+    )
+    row("show (n/4 MB agent)", 10, lambda p, k: agent_store(p, k / 4), "show")
+    row(
+        "export-af (n/4 MB agent)",
+        10,
+        lambda p, k: agent_store(p, k / 4),
+        "export-af",
+        "-o",
+        os.devnull,
+        "agent",
+    )
+    row("log (n commits, after git gc)", 300, gc_store, "log")
+    row("verify --all (n commits, after git gc)", 300, gc_store, "verify", "--all")
 
 
 if __name__ == "__main__":
