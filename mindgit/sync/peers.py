@@ -451,11 +451,12 @@ def delete_refs(repo: pygit2.Repository, prefix: str) -> None:
             repo.references.delete(ref)
 
 
-def seen_heads(store: Store, peer: str) -> dict[str, str]:
-    """The last head seen from ``peer`` of each synced ref (synced name -> commit)."""
+def seen_heads(store: Store, peer: str, refs: Iterable[str] | None = None) -> dict[str, str]:
+    """The last head seen from ``peer`` of each synced ref (synced name -> commit); ``refs``,
+    if given, are the store's refs to look among (listed once for every peer)."""
     prefix = refspace.seen_prefix(peer)
     out = {}
-    for ref in store.repo.references:
+    for ref in store.repo.references if refs is None else refs:
         if ref.startswith(prefix):
             oid = read_ref(store.repo, ref)
             if oid is not None:
@@ -685,7 +686,15 @@ class PeerStatus:
 def peer_statuses(store: Store) -> list[PeerStatus]:
     """Each peer with its expected key's trust, its last-seen heads, times and last error."""
     out = []
-    for peer in list_peers(store):
+    peers = list_peers(store)
+    # The refs are listed once: a listing per peer (~16 ms at 1,200 refs) made `mindgit peers`
+    # grow with peers x refs (200 peers with 5 marks each: 7 s).
+    marks: dict[str, list[str]] = {}
+    for ref in store.repo.references if peers else ():
+        if ref.startswith(refspace.PEERS_PREFIX):
+            name = ref.removeprefix(refspace.PEERS_PREFIX).partition("/")[0]
+            marks.setdefault(name, []).append(ref)
+    for peer in peers:
         trusted_as = None
         if peer.node is not None:
             with contextlib.suppress(MindgitError):
@@ -693,7 +702,10 @@ def peer_statuses(store: Store) -> list[PeerStatus]:
                 trusted_as = found.name if found is not None else None
         out.append(
             PeerStatus(
-                peer, trusted_as, seen_heads(store, peer.name), readable_state(store, peer.name)
+                peer,
+                trusted_as,
+                seen_heads(store, peer.name, marks.get(peer.name, ())),
+                readable_state(store, peer.name),
             )
         )
     return out
