@@ -6,7 +6,9 @@ a pull request brings) with no bound, before verify's own budget was reached: a 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,18 @@ from tests.sync.test_gate_dos import nested_loops
 # machine up to ~30 times faster.
 DEPTH = 3000
 BUDGET = 0.05
+
+
+@pytest.fixture(autouse=True)
+def compiles_end_with_the_test() -> Iterator[None]:
+    """A compile over its budget runs on to its end on a thread of its own: left running, it
+    kept a later test of this process from forking (mindgit.store.split forks with no other
+    thread running), and test_split's worker never started. Each test waits for its own."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "mindgit-compile":
+            thread.join(timeout=300)
+            assert not thread.is_alive(), "a compile this test started is still running"
 
 
 def slow_rastrigin() -> bytes:

@@ -84,6 +84,8 @@ def test_results_that_do_not_pickle_are_checked_again_here() -> None:
 
 
 def test_an_error_in_this_process_stops_the_worker_and_is_raised() -> None:
+    # With another thread running no worker is forked, and the read below would wait forever.
+    assert threading.active_count() == 1, [t.name for t in threading.enumerate()]
     me = os.getpid()
     started = os.pipe()
 
