@@ -799,6 +799,11 @@ class Store:
         pending = self.pending_key_path
         if pending.exists():
             raise RotationUnfinished(pending)
+        if self._key is not None and self.retired_key_path(self._key.public).exists():
+            # A rotation finished since the key was read (a pull, an import or a merge that
+            # ran meanwhile): its old key is retired, and a commit it signed now would be
+            # refused by verify and by every peer. The new one is read.
+            self.forget_key()
         return self.key
 
     def forget_key(self) -> None:

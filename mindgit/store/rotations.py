@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from mindgit.identity.trust import TrustStore, check_heads
 from mindgit.ipld import dagjson
 from mindgit.store import layout
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import RefLocked, read_ref, update_ref
+from mindgit.store.refs import RefLocked, lock_held, read_ref, update_ref
 from mindgit.store.repository import (
     KEY_FILE,
     MINDGIT_DIR,
@@ -289,6 +290,9 @@ def _rotate_key(store: Store) -> Rotation:
     else:
         new = NodeKey.generate()
         new.save(pending, comment=store.name)
+        # A writer that signed with the old key before the pending key was there holds its
+        # ref's lock until the ref is set: its commit must be in the heads read next.
+        _wait_for_signers(store)
         # Read again now that the pending key is there: a commit the old key signed in the
         # meantime (an evolve run's generation) belongs in the history the rotation names, and
         # every write from here on sees the pending key and stops (evolve's writer looks for
@@ -321,6 +325,34 @@ def _rotate_key(store: Store) -> Rotation:
     # The store caches its loaded key; make it load the new one on next use.
     store.forget_key()
     return Rotation(commit, old.public, new.public, name, retired_as, retired_path)
+
+
+def _wait_for_signers(store: Store) -> None:
+    """Wait until no live writer holds the lock of a ref a rotation names (an experiment, run
+    or module, one being created too): each signs under its ref's lock, and one that signed
+    before the pending key appeared sets its ref before letting the lock go. A writer that
+    looks after that finds the pending key and signs nothing (``RotationUnfinished``)."""
+    gitdir = Path(store.repo.path)
+    deadline = time.monotonic() + store.lock_wait
+    while True:
+        held = [
+            lock
+            for prefix in SYNCED_PREFIXES
+            if not prefix.startswith("refs/keys/")
+            for lock in sorted((gitdir / prefix).rglob("*.lock"))
+            if lock_held(store.repo, lock.relative_to(gitdir).as_posix().removesuffix(".lock"))
+        ]
+        if not held:
+            return
+        if time.monotonic() >= deadline:
+            ref = held[0].relative_to(gitdir).as_posix().removesuffix(".lock")
+            raise RefLocked(
+                ref,
+                held[0],
+                store.lock_wait,
+                then="then run `mindgit keys rotate` again: it finishes the rotation it started",
+            )
+        time.sleep(0.01)
 
 
 def rotation_heads(repo: pygit2.Repository) -> tuple[str, ...]:
