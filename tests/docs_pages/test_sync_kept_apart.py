@@ -81,11 +81,10 @@ def test_the_pages_merge_by_hand_then_push_brings_it_in(tmp_path: Path) -> None:
     r = sh("mindgit --store alpha push beta dreams", tmp_path)
     # Not "pull first to merge" (the pull just kept it apart): the merge line the page gives.
     assert r.returncode == 1 and "pull first" not in r.stdout + r.stderr
-    assert MERGE.group(1) in r.stdout + r.stderr
-    ok(
-        f"mindgit --store alpha {MERGE.group(1)[len('mindgit ') :]}".replace("NAME", "rastrigin"),
-        tmp_path,
-    )
+    # The page's line, with the --store typed here (as the CLI gives it).
+    merge = f"mindgit --store alpha {MERGE.group(1)[len('mindgit ') :]}"
+    assert f"`{merge}`" in r.stdout + r.stderr
+    ok(merge.replace("NAME", "rastrigin"), tmp_path)
     r = ok("mindgit --store alpha push beta dreams", tmp_path)
     assert re.search(r"^pushed\trefs/heads/dreams\t", r.stdout, re.M), r.stdout
     a, b = heads(tmp_path, "refs/heads/dreams")

@@ -56,7 +56,7 @@ def test_modules_loaded_ahead_find_what_loading_in_turn_finds(
 def test_an_error_in_a_load_is_raised_as_a_load_in_turn_raises_it(
     store: Store, commits: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(wasm: bytes) -> str | None:
+    def broken(wasm: bytes, *, bounded: bool = True) -> str | None:
         raise RuntimeError("the sandbox broke")
 
     monkeypatch.setattr(verify, "_load_refusal", broken)

@@ -61,7 +61,8 @@ def test_sync_with_no_peers_says_there_are_none(nodes: Nodes, mg: Mg) -> None:
     nodes.make("alpha")
     res = mg(*at(nodes, "alpha"), "sync")
     assert res.code == 0
-    assert "no peers to sync with" in res.err and "mindgit remote add NAME URL" in res.err
+    assert "no peers to sync with" in res.err
+    assert f"`mindgit {' '.join(at(nodes, 'alpha'))} remote add NAME URL`" in res.err, res.err
     assert "synced with 0 of 0" not in res.err
     res = mg(*at(nodes, "alpha"), "sync", "--json")
     assert res.code == 0 and json.loads(res.out) == []
@@ -88,7 +89,10 @@ def test_sync_names_what_its_pull_kept_apart_when_the_push_then_failed(
     assert [r["ref"] for r in peer["kept_apart"]] == ["refs/heads/main"]
     # The text said only the failure; --json listed the ref kept apart.
     assert "beta: refs/heads/main unrelated: " in res.err
-    assert "mindgit merge refs/peers/beta/heads/main --into main" in res.err
+    assert (
+        f"mindgit {' '.join(at(nodes, 'alpha'))} merge refs/peers/beta/heads/main --into main"
+        in res.err
+    )
     assert "mindgit: peer beta failed: push to beta" in res.err
     assert res.err.rstrip().endswith("synced with 0 of 1 peer; failed: beta")
 
