@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-import pygit2
 import pytest
+from pygit2.references import References
 
 from mindgit.store.repository import Store
 from mindgit.sync.peers import add_peer, peer_statuses
@@ -18,13 +18,13 @@ from tests.conftest import Mg
 def _listings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Each listing of a repository's refs (pygit2's, which every ref listing goes through)."""
     count = [0]
-    real = pygit2.repository.References.__iter__
+    real = References.__iter__
 
-    def counting(self: pygit2.repository.References) -> object:
+    def counting(self: References) -> object:
         count[0] += 1
         return real(self)
 
-    monkeypatch.setattr(pygit2.repository.References, "__iter__", counting)
+    monkeypatch.setattr(References, "__iter__", counting)
     return count
 
 
