@@ -11,9 +11,10 @@ PKG = Path(__file__).resolve().parent.parent / "mindgit"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "procs": set(),
+    "leftovers": set(),
     "ipld": {"errors"},
-    "identity": {"errors", "ipld"},
-    "sandbox": {"errors", "ipld"},
+    "identity": {"errors", "ipld", "leftovers"},
+    "sandbox": {"errors", "ipld", "leftovers"},
     "store": {"errors", "ipld", "identity", "sandbox"},
     "evolve": {"errors", "procs", "ipld", "identity", "store", "sandbox"},
     "merge": {"errors", "ipld", "identity", "store", "sandbox", "evolve"},

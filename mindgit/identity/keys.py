@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 import stat
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -27,6 +26,7 @@ from mindgit.errors import MindgitError, shell_word, shown_path
 from mindgit.identity import _base58
 from mindgit.identity._wire import Reader, WireError, armour, dearmour, string, u32
 from mindgit.identity.fsutil import fsync_dir
+from mindgit.leftovers import remove_stale
 
 KEY_TYPE = b"ssh-ed25519"
 DID_PREFIX = "did:key:"
@@ -523,35 +523,7 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
     """
     path = Path(path)
     own = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp")
-    try:
-        names = [n for n in os.listdir(path.parent) if own.fullmatch(n)]
-    except OSError:
-        return []
-    removed: list[Path] = []
-    for name in names:
-        tmp = path.parent / name
-        try:
-            fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError:
-            continue  # gone already, a symbolic link (not ours), or not ours to read
-        try:
-            st = os.fstat(fd)
-            if (
-                not stat.S_ISREG(st.st_mode)
-                or st.st_uid != os.getuid()
-                or time.time() - st.st_mtime < STALE_TEMPORARY_SECONDS
-            ):
-                continue
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            now = os.lstat(tmp)
-            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
-                os.unlink(tmp)
-                removed.append(tmp)
-        except OSError:
-            continue  # a save holds it (EWOULDBLOCK), or it went meanwhile
-        finally:
-            os.close(fd)
-    return removed
+    return remove_stale(path.parent, own, STALE_TEMPORARY_SECONDS)
 
 
 def _write_new_private_file(path: Path, data: bytes, *, hold: bool = False) -> int:

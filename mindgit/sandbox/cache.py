@@ -18,11 +18,11 @@ import os
 import re
 import stat
 import tempfile
-import time
 from pathlib import Path
 
 import wasmtime
 
+from mindgit.leftovers import remove_stale
 from mindgit.sandbox.errors import UnsafeCacheDir
 
 _MAGIC = b"mindgit-cwasm 1\n"
@@ -83,26 +83,11 @@ _TMP_NAME = re.compile(rf"{re.escape(_TMP_PREFIX)}[a-z0-9_]{{8}}{re.escape(_TMP_
 STALE_TMP_SECONDS = 10 * 60
 
 
-def sweep_stale(directory: Path, *, now: float | None = None) -> None:
+def sweep_stale(directory: Path) -> None:
     """Remove temporary files :func:`store` left in ``directory`` (killed while writing): only
     regular files of its exact name pattern, owned by this user, untouched for
     ``STALE_TMP_SECONDS``; anything else, and whatever cannot be removed, is left as it is."""
-    now = time.time() if now is None else now
-    uid = os.geteuid()
-    try:
-        names = [e.name for e in os.scandir(directory) if _TMP_NAME.fullmatch(e.name)]
-    except OSError:
-        return
-    for name in names:
-        target = directory / name
-        with contextlib.suppress(OSError):
-            info = target.lstat()
-            if (
-                stat.S_ISREG(info.st_mode)
-                and info.st_uid == uid
-                and now - info.st_mtime > STALE_TMP_SECONDS
-            ):
-                target.unlink()
+    remove_stale(directory, _TMP_NAME, STALE_TMP_SECONDS)
 
 
 def store(path: Path, module: wasmtime.Module) -> None:

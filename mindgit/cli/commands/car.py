@@ -9,11 +9,9 @@ import re
 import secrets
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO, cast
@@ -179,37 +177,9 @@ def remove_stale_partials(target: Path) -> list[Path]:
     export holds the flock it takes on its partial as soon as it has made it: an export still
     writing, however slow or stopped, keeps its file.
     """
-    directory = target.parent if str(target.parent) else Path(".")
-    own = _partial_pattern(target)
-    try:
-        names = [n for n in os.listdir(directory) if own.fullmatch(n)]
-    except OSError:
-        return []
-    removed: list[Path] = []
-    for name in names:
-        partial = directory / name
-        try:
-            fd = os.open(partial, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError:
-            continue  # gone already, a symbolic link (not ours), or not ours to read
-        try:
-            st = os.fstat(fd)
-            if (
-                not stat.S_ISREG(st.st_mode)
-                or st.st_uid != os.getuid()
-                or time.time() - st.st_mtime < STALE_PARTIAL_SECONDS
-            ):
-                continue
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            now = os.lstat(partial)
-            if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
-                os.unlink(partial)
-                removed.append(partial)
-        except OSError:
-            continue  # an export holds it (EWOULDBLOCK), it went meanwhile, or no flock here
-        finally:
-            os.close(fd)
-    return removed
+    from mindgit.leftovers import remove_stale
+
+    return remove_stale(target.parent, _partial_pattern(target), STALE_PARTIAL_SECONDS)
 
 
 class _atomic_output:
