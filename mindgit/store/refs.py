@@ -441,11 +441,9 @@ def _refuse_clash(repo: pygit2.Repository, ref: str, path: Path) -> None:
         _remove_empty(sorted((Path(d) for d, _, _ in os.walk(path)), reverse=True))
     if path.is_file() or _exists(repo, ref):
         return  # the ref itself is there: nothing can clash with it
-    parts = ref.split("/")
-    for i in range(len(parts) - 1, 1, -1):
-        prefix = "/".join(parts[:i])
-        if _exists(repo, prefix):
-            raise RefError(f"{ref} clashes with an existing ref {prefix}")
+    above = _ref_above(repo, ref)
+    if above is not None:
+        raise RefError(f"{ref} clashes with an existing ref {above}")
     if _packed_under(Path(repo.path), ref):
         raise RefError(f"{ref} clashes with existing refs under it ({ref}/...)")
 
@@ -536,12 +534,17 @@ def _symbolic_target(path: Path) -> str | None:
 
 
 def _clash(repo: pygit2.Repository, ref: str) -> str:
+    return _ref_above(repo, ref) or "(a file where a directory is needed)"
+
+
+def _ref_above(repo: pygit2.Repository, ref: str) -> str | None:
+    """The existing ref whose name is a folder of ``ref``'s (``a`` for ``a/b``), if any."""
     parts = ref.split("/")
     for i in range(len(parts) - 1, 1, -1):
         prefix = "/".join(parts[:i])
-        if read_ref(repo, prefix) is not None:
+        if _exists(repo, prefix):
             return prefix
-    return "(a file where a directory is needed)"
+    return None
 
 
 def update_ref(

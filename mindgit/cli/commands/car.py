@@ -251,7 +251,7 @@ class _atomic_output:
     def _create_partial(self) -> int:
         from mindgit.adapters.agentfile_export import CannotWrite
 
-        directory = self.target.parent if str(self.target.parent) else Path(".")
+        directory = self.target.parent
         prefix = _partial_prefix(self.target)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         while True:
