@@ -19,7 +19,7 @@ import pygit2
 
 from mindgit.errors import MindgitError, shell_word, shown_path
 from mindgit.store.refs import RefError, delete_ref, locked_head, read_ref
-from mindgit.store.repository import HEADS, Store, UnknownRef, check_experiment_name
+from mindgit.store.repository import HEADS, Store, UnknownExperiment, check_experiment_name
 
 
 class CurrentExperiment(MindgitError):
@@ -75,7 +75,7 @@ def delete_experiment(store: Store, name: str, *, force: bool = False) -> str:
     exp = name if made_by_git else store.experiment(name)
     ref = HEADS + exp
     if made_by_git and read_ref(store.repo, ref) is None:
-        raise UnknownRef(name)
+        raise UnknownExperiment(name)
     head = read_ref(store.repo, ref)
     assert head is not None  # store.experiment checked it
     # HEAD's lock, held until the ref is gone: a switch to this experiment meanwhile would

@@ -301,6 +301,20 @@ class UnknownRef(MindgitError):
         self.rev = rev
 
 
+class UnknownExperiment(UnknownRef):
+    """A name no experiment has, where only an experiment is taken (``merge --into``,
+    ``evolve -e``, ``experiments --delete``, ``push``): "or revision" would send the user
+    looking for a commit the command would not take."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        MindgitError.__init__(
+            self,
+            f"unknown experiment {quoted(name)}",
+            hint="`mindgit experiments` lists the experiments",
+        )
+
+
 # The count of an @{N} or @{-N} in a revision, as libgit2 reads one (blanks and a sign first).
 _REFLOG_COUNT = re.compile(r"@\{(\s*[-+]?)([0-9]+)\}")
 # libgit2 reads that count as a 32-bit int.
@@ -891,10 +905,12 @@ class Store:
             # A symbolic ref to nothing (`git symbolic-ref`) is listed by experiments(), so no
             # unknown name (CorruptRef): "unknown experiment" failed `mindgit experiments`.
             error = self._unknown(exp)
-            if name is None and type(error) is UnknownRef:
-                # "unknown experiment or revision 'main'" of a name the user never typed,
-                # hinting at a list that may be empty.
-                raise CurrentExperimentMissing(exp, self.experiments()) from None
+            if type(error) is UnknownRef:
+                if name is None:
+                    # "unknown experiment 'main'" of a name the user never typed, hinting at a
+                    # list that may be empty.
+                    raise CurrentExperimentMissing(exp, self.experiments()) from None
+                raise UnknownExperiment(exp)
             raise error
         return exp
 
@@ -1129,7 +1145,7 @@ class Store:
         with locked_ref(self.repo, HEADS + exp, wait=self.lock_wait) as held:
             head = held.current
             if head is None:
-                raise UnknownRef(exp)
+                raise UnknownExperiment(exp)
             self._check_head(exp, head)
             base = as_commit(self.repo[head])
             assert base is not None

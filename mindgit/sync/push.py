@@ -22,7 +22,7 @@ from mindgit.store.fitness_store import FITNESS_PREFIX
 from mindgit.store.generation import RUNS_PREFIX, TRAILER_EXPERIMENT
 from mindgit.store.objects import as_commit
 from mindgit.store.refs import RefMoved, read_ref, update_ref
-from mindgit.store.repository import HEADS, Store, UnknownRef, check_experiment_name
+from mindgit.store.repository import HEADS, Store, UnknownExperiment, check_experiment_name
 from mindgit.store.settings import read_setting
 from mindgit.store.verify import Problem, trailer
 from mindgit.sync import keychains, refspace, transport
@@ -59,7 +59,7 @@ def offers(store: Store, experiments: Iterable[str] = ()) -> list[Offer]:
     wanted = [check_experiment_name(e) for e in experiments]
     for name in wanted:
         if read_ref(repo, HEADS + name) is None:
-            raise UnknownRef(name)
+            raise UnknownExperiment(name)
     out: list[Offer] = []
     for ref in sorted(repo.references):
         oid = read_ref(repo, ref)

@@ -120,7 +120,7 @@ HOSTILE_DIR = RASTRIGIN.parent / "hostile"
     ("args", "says"),
     [
         (["nobody"], "unknown experiment or revision 'nobody'"),
-        (["dreamer", "--into", "nobody"], "unknown experiment or revision 'nobody'"),
+        (["dreamer", "--into", "nobody"], "unknown experiment 'nobody'"),
         (["main"], "cannot merge main into itself"),
         (["dreamer", "--into", "dreamer"], "cannot merge dreamer into itself"),
         (["beta"], "beta and main share no history"),

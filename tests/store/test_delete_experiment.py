@@ -9,7 +9,7 @@ import pytest
 from mindgit.errors import MindgitError
 from mindgit.store.deletion import CurrentExperiment, NotMerged, delete_experiment
 from mindgit.store.refs import RefLocked, locked_ref
-from mindgit.store.repository import Store, UnknownRef
+from mindgit.store.repository import Store, UnknownExperiment, UnknownRef
 from tests.conftest import Mg, fsck, git
 from tests.snapshots import snapshot
 
@@ -167,5 +167,5 @@ def test_a_switch_racing_a_deletion_never_leaves_head_on_a_deleted_ref(store: St
         racer.join(0.3)  # long enough for the switch to reach the lock it waits on
         git("--git-dir", str(store.path), "update-ref", "-d", "refs/heads/lab")
     racer.join()
-    assert [type(e) for e in failed] == [UnknownRef]
+    assert [type(e) for e in failed] == [UnknownExperiment]
     assert open_store(store.path).current == "main"

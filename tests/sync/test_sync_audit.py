@@ -175,7 +175,7 @@ def test_push_of_an_unknown_experiment_sends_nothing(pair: Nodes, mg: Mg) -> Non
     before = fingerprint(beta)
     res = mg(*at(pair, "alpha"), "push", "beta", "ideas", "nosuch", "--json")
     assert res.code == 1
-    assert json.loads(res.out)["type"] == "UnknownRef" and "nosuch" in res.err
+    assert json.loads(res.out)["type"] == "UnknownExperiment" and "nosuch" in res.err
     assert fingerprint(beta) == before
     res = mg(*at(pair, "alpha"), "push", "beta", "-bad")
     assert res.code != 0 and "Traceback" not in res.err
