@@ -27,10 +27,10 @@ from mindgit.identity.keys import (
 from mindgit.identity.rotation import (
     is_retired_name,
 )
-from mindgit.identity.seal import NotARecipient, add_recipient, open_sealed, seal
+from mindgit.identity.seal import IntegrityError, NotARecipient, add_recipient, open_sealed, seal
 from mindgit.identity.trust import InvalidNodeName, TrustedNode, UnknownNode, check_node_name
 from mindgit.ipld import dagjson
-from mindgit.ipld.cid import CID
+from mindgit.ipld.cid import CID, CIDMismatch
 from mindgit.store import layout
 from mindgit.store.repository import (
     Commit,
@@ -312,10 +312,22 @@ def open_envelope(cid: CID, node: Mapping[str, Any], keys: Sequence[NodeKey]) ->
     """The note inside a decoded envelope, for a holder of a recipient key.
 
     Raises ``NotARecipient``, ``IntegrityError`` (message starting "cannot decrypt: integrity
-    check failed") or ``SchemaError``.
+    check failed"; also when the envelope is not the one ``cid`` names) or ``SchemaError``.
     """
     where = f"private thought {cid}"
     sealed = sealed_from_node(where, dict(node))
+    # git does not check that a thought's bytes are the ones its name says: a relaying peer can
+    # put an envelope of its own under another thought's name. Opened unchecked, `diff` printed
+    # its text as that thought, and `show` did (beside a warning). Decoding is canonical, so
+    # the encoding again is the bytes the envelope was read from.
+    try:
+        cid.verify(dagjson.encode(dict(node)))
+    except CIDMismatch as e:
+        raise IntegrityError(
+            f"thought {cid}", f"the envelope's bytes hash to {e.actual}, not to its CID"
+        ) from None
+    except MindgitError as e:  # a CID naming a hash mindgit cannot check
+        raise IntegrityError(f"thought {cid}", str(e)) from None
     plaintext = open_sealed(sealed, keys, f"thought {cid}")
     # The plaintext was authenticated, so a bad note is its writer's doing; the message stays
     # generic because a decoder's complaint would quote the private bytes.

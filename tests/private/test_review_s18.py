@@ -1,0 +1,42 @@
+"""Review s18 (H5) of private thoughts: what a user and a hostile peer met. Each test here
+failed before the fix it names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mindgit.identity.seal import IntegrityError
+from mindgit.ipld import dagjson
+from mindgit.store.private import node_keys, open_envelope
+from tests.conftest import Mg
+from tests.private.conftest import Nodes
+from tests.private.test_attack_review import _swapped
+
+
+def test_diff_and_show_refuse_to_open_an_envelope_held_under_another_thoughts_name(
+    nodes: Nodes, mg: Mg
+) -> None:
+    # mallory, relaying beta's branch, put an envelope of her own under the name of the thought
+    # beta sealed to alpha. reveal and share refused it, but `diff` printed mallory's text as
+    # that thought (beta's, by its first commit) with no warning at all, and `show` printed it
+    # too, with only a warning on stderr that the state does not verify.
+    alpha, cid, ref = _swapped(nodes)
+    store = ("--store", str(alpha.path))
+    for args in (("diff", f"{ref}~2", ref), ("show", ref)):
+        r = mg(*store, *args)
+        assert "wire the money" not in r.out + r.err, (args, r.out)
+        line = next(line for line in r.out.splitlines() if str(cid) in line)
+        assert "integrity check failed" in line and "not to its CID" in line, (args, line)
+    r = mg(*store, "diff", f"{ref}~2", ref, "--json")
+    [added] = json.loads(r.out)["thoughts_added"]
+    assert "text" not in added and "not to its CID" in added["error"]
+
+
+def test_open_envelope_checks_the_envelope_is_the_thought_it_is_called(nodes: Nodes) -> None:
+    alpha, cid, ref = _swapped(nodes)
+    node = dagjson.decode(alpha.thought(cid, ref))
+    assert isinstance(node, dict)
+    with pytest.raises(IntegrityError, match="not to its CID"):
+        open_envelope(cid, node, node_keys(alpha))
