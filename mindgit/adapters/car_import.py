@@ -597,6 +597,14 @@ def _write_tree(
 
 def _put(repo: pygit2.Repository, pack: PackWriter, kind: int, data: bytes | bytearray) -> bytes:
     oid = git_oid(kind, data)
-    if oid not in pack and not repo.odb.exists(pygit2.Oid(raw=oid)):
+    if oid in pack:
+        return oid
+    if repo.odb.exists(pygit2.Oid(raw=oid)):
+        # Freshened, as git freshens an object it would write again (libgit2's write of an
+        # object it has only touches its file or pack): it may be unreachable and old, and a
+        # `git gc` pruning beside this import would otherwise remove it just before the new
+        # commit reaches it.
+        repo.odb.write(kind, bytes(data))
+    else:
         pack.add(kind, data, oid)
     return oid

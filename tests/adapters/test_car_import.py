@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 from pathlib import Path
 
 import pygit2
@@ -34,7 +36,7 @@ from tests.adapters.test_car_builders import (
     rich_store,
     store_fingerprint,
 )
-from tests.conftest import FIXTURES, fsck
+from tests.conftest import FIXTURES, fsck, git
 
 
 @pytest.fixture
@@ -465,3 +467,21 @@ def test_history_helpers_refuse_what_they_cannot_carry() -> None:
         changed = Block.encode({**node, key: value})
         with pytest.raises(HistoryFormatError):
             HistoryBlock.decode(changed.cid, changed.data)
+
+
+def test_an_old_unreachable_object_an_import_reuses_is_freshened(
+    source: Store, target: Store
+) -> None:
+    # git gc prunes unreachable objects older than gc.pruneExpire by their file's mtime (a
+    # loose object's, or its pack's): an import reusing one must make it recent, as git does.
+    car = export_bytes(source, "dreamer")
+    load(target, car, "first")
+    packs = sorted((Path(target.path) / "objects" / "pack").glob("*.pack"))
+    assert len(packs) == 1
+    long_ago = time.time() - 90 * 24 * 3600
+    os.utime(packs[0], (long_ago, long_ago))
+    git("--git-dir", str(target.path), "update-ref", "-d", f"{HEADS}first")
+    target.repo.free()  # libgit2 remembers when it last freshened a pack
+    load(target, car, "second")
+    assert packs[0].stat().st_mtime > time.time() - 3600
+    assert_verified(target)
