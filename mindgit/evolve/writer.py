@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import shlex
 import struct
 import subprocess
 import tempfile
@@ -47,7 +48,7 @@ from mindgit.store.packs import (
     object_header,
     tree_bytes,
 )
-from mindgit.store.refs import delete_ref, update_ref
+from mindgit.store.refs import RefError, delete_ref, read_ref, update_ref
 from mindgit.store.repository import Store
 
 _STORED_HEAD = struct.Struct("<BHH")
@@ -196,18 +197,26 @@ def _write_file(directory: Path, final: Path, parts: Sequence[bytes], fsync: boo
 class KeyRotatedDuringRun(MindgitError):
     """A key rotation started while the run was written: nothing more is signed with the key
     it retires (the rotation names the old key's history when it starts, and peers and
-    ``verify`` refuse that key's signature on anything after it)."""
+    ``verify`` refuse that key's signature on anything after it).
 
-    def __init__(self, run_id: str, kept: int) -> None:
+    ``kept`` is the last generation the run ref holds (-1: none, or not known). When the generations the
+    retiring key signed could not be undone (:meth:`GenerationWriter.write`), ``message`` and
+    ``hint`` say what the ref holds instead."""
+
+    def __init__(
+        self, run_id: str, kept: int, *, message: str | None = None, hint: str | None = None
+    ) -> None:
         if kept < 0:
             kept_text, then = "no generation of it is kept", "start it again"
         else:
             kept_text = f"generations up to {kept} are kept"
             then = f"`mindgit evolve --resume {run_id}` continues it"
         super().__init__(
-            f"a key rotation started while run {run_id} was written; {kept_text}, and nothing "
-            "after them is signed with the retiring key",
-            hint="once the rotation has finished (`mindgit keys rotate` run again finishes one "
+            message
+            or f"a key rotation started while run {run_id} was written; {kept_text}, and "
+            "nothing after them is signed with the retiring key",
+            hint=hint
+            or "once the rotation has finished (`mindgit keys rotate` run again finishes one "
             f"that was interrupted), {then}",
         )
         self.run_id = run_id
@@ -305,8 +314,7 @@ class GenerationWriter:
                 committer=self._who,
             )
             if self._rotating():
-                self._move_back(commits[-1])
-                raise KeyRotatedDuringRun(self.info.run_id, batch[0].generation - 1)
+                raise self._move_back(commits[-1], batch[0].generation, batch[-1].generation)
             self.tip = commits[-1]
         return commits
 
@@ -314,20 +322,75 @@ class GenerationWriter:
         """Whether a key rotation has started since the run took its key."""
         return self._pending.exists() or self._retired.exists()
 
-    def _move_back(self, moved_to: str) -> None:
-        """The run ref back where this write found it (gone, for a run's first write)."""
-        ref = self.info.ref
-        if self.tip is None:
-            delete_ref(self._repo, ref, moved_to)
-        else:
-            update_ref(
-                self._repo,
-                ref,
-                self.tip,
-                moved_to,
-                message="evolve: key rotation started, generations signed by the old key undone",
-                committer=self._who,
+    def _move_back(self, moved_to: str, first: int, last: int) -> KeyRotatedDuringRun:
+        """The run ref back where this write found it (gone, for a run's first write), which
+        held generation ``first - 1``; ``moved_to`` holds generations ``first`` to ``last``.
+        Returns the error to raise, saying what the ref holds now: the move can fail (the ref
+        moved or was deleted by another process meanwhile, its lock held past the wait, git
+        or the disk refusing), and then the ref is wherever it was left, not where the
+        message "generations up to ``first - 1`` are kept" says."""
+        run_id, ref, found = self.info.run_id, self.info.ref, self.tip
+        try:
+            if found is None:
+                refused = delete_ref(self._repo, ref, moved_to)
+            else:
+                update_ref(
+                    self._repo,
+                    ref,
+                    found,
+                    moved_to,
+                    message="evolve: key rotation started, generations signed by the old key "
+                    "undone",
+                    committer=self._who,
+                )
+                refused = None
+        except RefError as e:
+            refused = str(e)
+        if refused is None:
+            return KeyRotatedDuringRun(run_id, first - 1)
+        try:
+            now: str | None = read_ref(self._repo, ref)
+        except RefError as e:  # damaged meanwhile: said as it is
+            now = f"something that cannot be read ({e})"
+        if now == found:  # put back by someone else meanwhile
+            return KeyRotatedDuringRun(run_id, first - 1)
+        head = f"a key rotation started while run {run_id} was written, and its ref {ref}"
+        rotated = (
+            "once the rotation has finished (`mindgit keys rotate` run again finishes one that "
+            "was interrupted), "
+        )
+        if now == moved_to:
+            signed = f"generation {first}" if first == last else f"generations {first} to {last}"
+            back = (
+                f"`mindgit runs --delete {run_id}` and start it again"
+                if found is None
+                else f"`git --git-dir {shlex.quote(self._repo.path)} update-ref {ref} {found} "
+                f"{moved_to}` "
+                "moves it back"
             )
+            return KeyRotatedDuringRun(
+                run_id,
+                last,
+                message=f"{head} could not be moved back ({refused}): it still holds "
+                f"generations up to {last}, and the retiring key signed {signed}",
+                hint=f"{rotated}`mindgit verify` accepts them if the rotation named them in "
+                f"the old key's history (then `mindgit evolve --resume {run_id}` continues the "
+                f"run); if it refuses them, {back}",
+            )
+        if now is None:
+            return KeyRotatedDuringRun(
+                run_id,
+                -1,
+                message=f"{head} was deleted by another process meanwhile: no generation of "
+                "it is kept",
+                hint=f"{rotated}start it again",
+            )
+        return KeyRotatedDuringRun(
+            run_id,
+            -1,
+            message=f"{head} was moved by another process meanwhile, to {now}",
+            hint=f"{rotated}`mindgit verify` says whether what it holds is sound",
+        )
 
     def close(self) -> None:
         """Wait for a merge of packs still under way: the collection ``evolve`` ends with must

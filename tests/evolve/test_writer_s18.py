@@ -1,0 +1,340 @@
+"""The writer's failure paths after a key rotation (session 18, H1).
+
+A rotation seen once a write has moved the run ref makes the writer move the ref back (the
+old key signed those generations) and say "generations up to G are kept". Moving back can
+fail: git refuses the deletion, or another process moved or deleted the ref between the two
+steps. `_move_back` ignored delete_ref's refusal (a returned reason) and said "no generation
+of it is kept" while the ref still held the generations the retiring key signed; a ref another
+process deleted or moved surfaced as a bare RefMoved ("... nothing was changed; run the
+command again"), not as the rotation it was. Now the message says what the ref holds.
+
+The failures are real: the run ref's lock is held by another thread of the test until the
+rotation's pending key exists (so the rotation starts between the writer's two looks for it),
+and git's own ``reference-transaction`` hook refuses, or moves the ref during, the deletion.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from mindgit.evolve.run import resume_run, start_run
+from mindgit.evolve.runs import read_run
+from mindgit.evolve.writer import GenerationWriter, KeyRotatedDuringRun, StagedGeneration
+from mindgit.identity.keys import NodeKey
+from mindgit.store.generation import (
+    GENERATION_FILE,
+    MODULE_FILE,
+    RUN_FILE,
+    STATES,
+    TRAILER_FITNESS,
+    RunParams,
+)
+from mindgit.store.refs import delete_ref, locked_ref, read_ref, update_ref
+from mindgit.store.repository import Store, open_store
+from mindgit.store.rotations import rotate_key
+from tests.conftest import Mg, fsck
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+
+PARAMS = RunParams(population=6, generations=4, seed=3)
+
+
+@dataclass
+class Write:
+    """A run's generation as its writer had it, the run ref back on the generation before."""
+
+    store: Store
+    writer: GenerationWriter
+    staged: StagedGeneration
+    ref: str
+    run_id: str
+    found: str | None  # where the ref is before the write
+
+
+def staged_write(tmp_path: Path, generation: int = 0) -> Write:
+    """A real run stopped after ``generation``, its ref put back where it was before it: that
+    generation staged as the writer stages it, and a writer for that write."""
+    store = new_store(tmp_path / "s", float_genes(3))
+    bred = iter(range(generation, -1, -1))
+    done = start_run(store, str(RASTRIGIN), PARAMS, should_stop=lambda: next(bred) == 0)
+    tip = read_run(store.repo, done.run_id)
+    assert tip is not None and tip.record.generation == generation
+    tree = tip.tree
+    commit = store.repo[tip.commit].peel(pygit2.Commit)
+    score = next(
+        line.split(": ", 1)[1]
+        for line in commit.message.splitlines()
+        if line.startswith(TRAILER_FITNESS + ": ")
+    )
+    record = store.repo[tree[GENERATION_FILE].id].read_raw()
+    states = {str(e.name): e.id.raw for e in store.repo[tree[STATES].id].peel(pygit2.Tree)}
+    staged = StagedGeneration(
+        generation, record, None if score == "none" else float(score), states, []
+    )
+    shared = {
+        str(e.name): e.id
+        for e in tree
+        if e.name not in (RUN_FILE, GENERATION_FILE, MODULE_FILE, STATES)
+    }
+    assert tip.experiment is not None
+    found = str(commit.parent_ids[0]) if generation else None
+    writer = GenerationWriter(
+        store,
+        tip.info,
+        tip.experiment,
+        tip=found,
+        module_blob=tree[MODULE_FILE].id,
+        shared=shared,
+    )
+    ref = tip.info.ref
+    if found is None:
+        assert delete_ref(store.repo, ref, tip.commit) is None
+    else:
+        update_ref(store.repo, ref, found, tip.commit, message="test", committer="t <t>")
+    return Write(store, writer, staged, ref, done.run_id, found)
+
+
+def packs(store: Store) -> int:
+    return len(list((Path(store.repo.path) / "objects" / "pack").glob("*.idx")))
+
+
+@contextmanager
+def rotation_between_the_looks(store: Store, ref: str) -> Iterator[None]:
+    """Another writer holds ``ref``'s lock until the writer's pack is written (after its first
+    look for a rotation, before its ref moves): then a rotation starts (its pending key, as
+    `mindgit keys rotate` saves it first) and the lock is let go, so the writer moves its ref
+    and then finds the rotation."""
+    held = threading.Event()
+    failed: list[BaseException] = []
+    before = packs(store)
+
+    def hold() -> None:
+        try:
+            with locked_ref(store.repo, ref):
+                held.set()
+                while packs(store) == before:
+                    threading.Event().wait(0.002)
+                NodeKey.generate().save(store.pending_key_path, comment=store.name)
+        except BaseException as e:  # said by the test's thread
+            failed.append(e)
+            held.set()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    try:
+        yield
+    finally:
+        thread.join(30)
+    assert not failed, failed
+
+
+# An audit hook cannot be removed: one for the process, which runs what a test arms.
+_ARMED: list[Callable[[str, tuple[object, ...]], None]] = []
+
+
+def _dispatch(event: str, args: tuple[object, ...]) -> None:
+    if _ARMED and event == "os.link":
+        _ARMED[0](event, args)
+
+
+@contextmanager
+def at_each_lock(store: Store, ref: str, steps: list[Callable[[], None]]) -> Iterator[None]:
+    """Run ``steps[i]`` just before the ``i``-th taking of ``ref``'s lock (the link that
+    creates it), as another process would act at that moment: the first lets the writer's
+    ref move go ahead after a rotation started, the second acts between that move and the
+    move back. What the steps do is done through the library, under its locks."""
+    lock = os.fsdecode(Path(store.repo.path) / ref) + ".lock"
+    taken = 0
+    busy = False
+
+    def step(event: str, args: tuple[object, ...]) -> None:
+        nonlocal taken, busy
+        if busy or os.fsdecode(args[1]) != lock:  # type: ignore[arg-type]
+            return
+        taken += 1
+        if taken <= len(steps):
+            busy = True
+            try:
+                steps[taken - 1]()
+            finally:
+                busy = False
+
+    if not getattr(sys.modules[__name__], "_hooked", False):
+        sys.addaudithook(_dispatch)
+        globals()["_hooked"] = True
+    _ARMED.append(step)
+    try:
+        yield
+    finally:
+        _ARMED.clear()
+    assert taken >= len(steps)
+
+
+def rotation_starts(store: Store) -> Callable[[], None]:
+    return lambda: NodeKey.generate().save(store.pending_key_path, comment=store.name)
+
+
+def hook(store: Store, prepared: str) -> Path:
+    """git's reference-transaction hook in the store, running ``prepared`` (shell) when git
+    has locked the refs of a transaction, then refusing it."""
+    path = Path(store.repo.path) / "hooks" / "reference-transaction"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f'#!/bin/sh\nif [ "$1" = prepared ]; then\n{prepared}\nexit 1\nfi\nexit 0\n')
+    path.chmod(0o755)
+    return path
+
+
+def finish_rotation_and_verify(mg: Mg, store: Store) -> None:
+    rotate_key(open_store(store.path))
+    r = mg("--store", str(store.path), "verify", "--all")
+    assert r.code == 0, r.out + r.err
+    fsck(store.path)
+
+
+def test_a_deletion_git_refuses_leaves_the_generations_and_says_so(tmp_path: Path, mg: Mg) -> None:
+    w = staged_write(tmp_path)
+    hook(w.store, "echo 'disk on fire' >&2")
+    with rotation_between_the_looks(w.store, w.ref), pytest.raises(KeyRotatedDuringRun) as e:
+        w.writer.write([w.staged])
+    said, hint = str(e.value), e.value.hint or ""
+    now = read_ref(w.store.repo, w.ref)
+    assert now is not None and w.store.repo[now].peel(pygit2.Commit).message.startswith(
+        f"evolve {w.run_id}: generation 1/"
+    )
+    # It said "no generation of it is kept", with the ref on the generation the old key signed.
+    assert "no generation" not in said
+    assert f"{w.ref} could not be moved back (" in said
+    assert "it still holds generations up to 0, and the retiring key signed generation 0" in said
+    assert "disk on fire" in said and "\n" not in said
+    assert f"`mindgit runs --delete {w.run_id}` and start it again" in hint
+    assert e.value.kept == 0
+    os.unlink(Path(w.store.repo.path) / "hooks" / "reference-transaction")
+    # The rotation read its heads after the ref moved: it named that generation, so verify
+    # accepts it, as the hint says, and the run resumes from it.
+    finish_rotation_and_verify(mg, w.store)
+    # Either way out the hint gives works: the command it names for verify's refusal ...
+    other = tmp_path / "other"
+    shutil.copytree(w.store.path, other)
+    r = mg("--store", str(other), "runs", "--delete", w.run_id)
+    assert r.code == 0 and read_ref(open_store(other).repo, w.ref) is None, r.out + r.err
+    fsck(other)
+    # ... and the resumed run.
+    done = resume_run(open_store(w.store.path))
+    assert done.complete and done.run_id == w.run_id
+    finish_rotation_and_verify(mg, w.store)
+
+
+def test_a_ref_deleted_meanwhile_is_said_as_deleted(tmp_path: Path, mg: Mg) -> None:
+    w = staged_write(tmp_path)
+    hook(w.store, f"rm '{Path(w.store.repo.path) / w.ref}'")
+    with rotation_between_the_looks(w.store, w.ref), pytest.raises(KeyRotatedDuringRun) as e:
+        w.writer.write([w.staged])
+    said, hint = str(e.value), e.value.hint or ""
+    assert read_ref(w.store.repo, w.ref) is None
+    # It was RefMoved's "refs/runs/… moved while this command ran …; nothing was changed",
+    # hint "run the command again", with no word of the rotation. The ref is where the move
+    # back would have put it (gone): as if it had.
+    assert said.startswith(
+        f"a key rotation started while run {w.run_id} was written; no generation of it is kept"
+    )
+    assert e.value.kept == -1 and hint.endswith("start it again")
+    os.unlink(Path(w.store.repo.path) / "hooks" / "reference-transaction")
+    finish_rotation_and_verify(mg, w.store)
+
+
+def test_a_ref_moved_meanwhile_is_said_with_where_it_went(tmp_path: Path, mg: Mg) -> None:
+    w = staged_write(tmp_path)
+    elsewhere = w.store.head()
+    hook(w.store, f"echo {elsewhere} > '{Path(w.store.repo.path) / w.ref}'")
+    with rotation_between_the_looks(w.store, w.ref), pytest.raises(KeyRotatedDuringRun) as e:
+        w.writer.write([w.staged])
+    assert read_ref(w.store.repo, w.ref) == elsewhere
+    said = str(e.value)
+    assert said.startswith(f"a key rotation started while run {w.run_id} was written, and its")
+    assert f"was moved by another process meanwhile, to {elsewhere}" in said
+    assert "`mindgit verify`" in (e.value.hint or "")
+    os.unlink(Path(w.store.repo.path) / "hooks" / "reference-transaction")
+    # A run ref on a commit that is no generation fails verify (as docs/evolve.md says), which
+    # is what the hint sends the user to; put back where it was, the store verifies.
+    delete_ref(w.store.repo, w.ref, elsewhere)
+    finish_rotation_and_verify(mg, w.store)
+
+
+def test_a_later_write_whose_ref_was_deleted_meanwhile_says_nothing_is_kept(
+    tmp_path: Path, mg: Mg
+) -> None:
+    w = staged_write(tmp_path, 1)
+    moved: list[str] = []
+
+    def delete() -> None:
+        now = read_ref(w.store.repo, w.ref)
+        assert now is not None and now != w.found
+        moved.append(now)
+        assert delete_ref(w.store.repo, w.ref, now) is None
+
+    with (
+        at_each_lock(w.store, w.ref, [rotation_starts(w.store), delete]),
+        pytest.raises(KeyRotatedDuringRun) as e,
+    ):
+        w.writer.write([w.staged])
+    assert read_ref(w.store.repo, w.ref) is None
+    # It was RefMoved's "... moved while this command ran ...; nothing was changed".
+    assert str(e.value) == (
+        f"a key rotation started while run {w.run_id} was written, and its ref {w.ref} was "
+        "deleted by another process meanwhile: no generation of it is kept"
+    )
+    assert (e.value.hint or "").endswith("start it again") and e.value.kept == -1
+    finish_rotation_and_verify(mg, w.store)
+
+
+def test_a_move_back_the_disk_refuses_names_the_command_that_finishes_it(
+    tmp_path: Path, mg: Mg
+) -> None:
+    w = staged_write(tmp_path, 1)
+    log = Path(w.store.repo.path) / "logs" / w.ref
+    aside = log.with_name("aside")
+
+    def unwritable_log() -> None:  # the ref's log cannot be written (as on a full disk)
+        log.rename(aside)
+        log.mkdir()
+
+    with (
+        at_each_lock(w.store, w.ref, [rotation_starts(w.store), unwritable_log]),
+        pytest.raises(KeyRotatedDuringRun) as e,
+    ):
+        w.writer.write([w.staged])
+    said, hint = str(e.value), e.value.hint or ""
+    moved_to = read_ref(w.store.repo, w.ref)
+    assert moved_to is not None and moved_to != w.found
+    # It said "generations up to 0 are kept", the ref on generation 1.
+    assert said.startswith(
+        f"a key rotation started while run {w.run_id} was written, and its ref {w.ref} could "
+        f"not be moved back (cannot write {w.ref} ("
+    )
+    assert said.endswith(
+        "it still holds generations up to 1, and the retiring key signed generation 1"
+    )
+    assert e.value.kept == 1 and "\n" not in said
+    log.rmdir()
+    aside.rename(log)
+    finish_rotation_and_verify(mg, w.store)
+    # The hint's command, as given, puts the ref back on generation 0.
+    command = hint.split("if it refuses them, `", 1)[1].split("`", 1)[0]
+    subprocess.run(shlex.split(command), check=True)
+    assert read_ref(w.store.repo, w.ref) == w.found
+    finish_rotation_and_verify(mg, w.store)
+    done = resume_run(open_store(w.store.path))
+    assert done.complete and done.run_id == w.run_id
+    finish_rotation_and_verify(mg, w.store)
