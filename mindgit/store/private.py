@@ -64,7 +64,9 @@ class UnknownRecipient(MindgitError):
         self.trust_file = trust_file
         super().__init__(
             f"no trusted node named {name!r} to seal a private thought to",
-            hint="`mindgit trust list` shows the names; add a node with: mindgit trust add <did:key> --name <name>",
+            # In backquotes, as every command a hint gives: the CLI adds a typed --store to it.
+            hint="`mindgit trust list` shows the names; add a node with: "
+            "`mindgit trust add <did:key> --name <name>`",
         )
 
 
@@ -83,7 +85,7 @@ class UntrustedRecipient(MindgitError):
         self.did = did
         super().__init__(
             f"recipient {did} is not a trusted node; private thoughts are sealed only to trusted keys",
-            hint=f"if you know this node, trust it first: mindgit trust add {did} --name <name>",
+            hint=f"if you know this node, trust it first: `mindgit trust add {did} --name <name>`",
         )
 
 

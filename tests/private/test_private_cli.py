@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from mindgit.errors import shell_word
 from mindgit.identity.keys import NodeKey
 from mindgit.ipld.cid import CID
 from mindgit.store.repository import Store
@@ -109,7 +110,8 @@ def test_think_bad_input(nodes: Nodes, mg: Mg) -> None:
     assert r.code == 1 and "no trusted node named 'gamma'" in r.err
     did = stranger.public_key.did
     r = mg("--store", store, "think", SECRET, "--private", "--to", did)
-    assert r.code == 1 and f"mindgit trust add {did} --name" in r.err
+    # The command names the --store typed (the hint's command runs as written).
+    assert r.code == 1 and f"`mindgit --store {shell_word(store)} trust add {did} --name" in r.err
     for result in (r,):
         assert SECRET not in result.err and SECRET not in result.out
     assert len(alpha.state().thoughts) == 0

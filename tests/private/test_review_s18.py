@@ -40,3 +40,34 @@ def test_open_envelope_checks_the_envelope_is_the_thought_it_is_called(nodes: No
     assert isinstance(node, dict)
     with pytest.raises(IntegrityError, match="not to its CID"):
         open_envelope(cid, node, node_keys(alpha))
+
+
+def test_the_commands_hints_give_name_the_typed_store(
+    nodes: Nodes, mg: Mg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `mindgit --store S think x --private --to nobody` said "add a node with: mindgit trust add
+    # <did:key> --name <name>", which run as written trusted the node in another store (the one
+    # of the working directory), or in none. The same of an untrusted did:key and of `keys apply`.
+    alpha, _beta = nodes("alpha", "beta")
+    (stranger,) = nodes("stranger", trust=False)
+    monkeypatch.chdir(alpha.path.parent)
+    store = ("--store", "alpha")
+    did = stranger.public_key.did
+    cases = [
+        (
+            ("think", "x", "--private", "--to", "nobody"),
+            "`mindgit --store alpha trust add <did:key>",
+        ),
+        (
+            ("think", "x", "--private", "--to", did),
+            f"`mindgit --store alpha trust add {did} --name",
+        ),
+        (
+            ("share", "bafyreigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "--with", did),
+            f"`mindgit --store alpha trust add {did} --name",
+        ),
+        (("keys", "apply", "nope"), "`mindgit --store alpha keys apply FETCH_HEAD`"),
+    ]
+    for args, hint in cases:
+        r = mg(*store, *args)
+        assert r.code == 1 and hint in r.err, (args, r.err)

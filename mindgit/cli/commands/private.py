@@ -147,7 +147,7 @@ def keys_apply(ctx: click.Context, revs: tuple[str, ...], as_json: bool) -> None
         raise UnknownRef(
             e.rev,
             hint="fetch a node's key chain first: git fetch <peer> refs/keys/announce, then "
-            "mindgit keys apply FETCH_HEAD (pull and sync fetch and apply them)",
+            "`mindgit keys apply FETCH_HEAD` (pull and sync fetch and apply them)",
         ) from None
     follow_rotations(store, outcomes)  # a peer expected to sign with a replaced key
     if as_json:
