@@ -235,7 +235,11 @@ def server_repository(path: Path) -> pygit2.Repository:
     """The repository at ``path``, or the reason it cannot be one mindgit reads
     (:class:`NotARepository`, :class:`UnsupportedObjectFormat`)."""
     try:
-        return pygit2.Repository(str(path))
+        # NO_SEARCH: the repository at ``path`` itself (its work tree's .git too), never one
+        # above it. Searched upwards, `--server /srv/minds.git` before its `git init --bare`
+        # gated whatever repository held /srv (a home directory's dotfiles, say), writing its
+        # hook and trust file there.
+        return pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
     except pygit2.GitError as e:
         # libgit2's words for a repository whose owner is not this user (its safe.directory
         # check): it was "not a git repository", with a hint to `git init --bare` it.
