@@ -810,8 +810,15 @@ def _script(name: str, python: str | None, *, gone_check: bool) -> str:
     )
 
 
-def hooks_dir(repo: pygit2.Repository) -> Path:
-    """Where git looks for this repository's hooks (``core.hooksPath`` if set)."""
+def hooks_dir(repo: pygit2.Repository, name: str | None = None) -> Path:
+    """Where git looks for this repository's hook ``name`` (``core.hooksPath`` if set).
+
+    A relative ``core.hooksPath`` is taken from where git runs the hook: a repository's work
+    tree for its own hooks (pre-push), but its git dir for those a push to it runs
+    (pre-receive, update), work tree or not, since receive-pack runs in the git dir. Taken from
+    the work tree for a server hook too, the hook went where git never looks, and every push
+    to that repository went through unchecked.
+    """
     gitdir = Path(repo.path)
     if "core.hooksPath" in repo.config:
         try:
@@ -821,7 +828,7 @@ def hooks_dir(repo: pygit2.Repository) -> Path:
             # here, exit 3): the file system's bytes, as Python names such a path.
             value = os.fsdecode(repo.config._get_entry("core.hooksPath").raw_value or b"")
         configured = Path(os.path.expanduser(value))
-        base = Path(repo.workdir) if repo.workdir else gitdir
+        base = Path(repo.workdir) if repo.workdir and name not in SERVER_HOOKS else gitdir
         return configured if configured.is_absolute() else base / configured
     return gitdir / "hooks"
 
@@ -861,7 +868,7 @@ def install_hook(
 def check_replaceable(repo: pygit2.Repository, name: str, *, force: bool = False) -> Path:
     """The path hook ``name`` goes to in ``repo``; ``HookExists`` if a hook mindgit would not
     replace is there (see :func:`install_hook`)."""
-    target = hooks_dir(repo) / name
+    target = hooks_dir(repo, name) / name
     if not force and _hooks_path_is_shared(repo):
         # A user's `git config --global core.hooksPath ~/.githooks`: a pre-push written there
         # failed every `git push` of every other repository ("... is not a mindgit store").
@@ -989,7 +996,7 @@ def other_server_hooks(repo: pygit2.Repository, installed: Sequence[str]) -> tup
     installed before in place, which refuses a whole push before the update hook sees a ref."""
     out = []
     for name in SERVER_HOOKS:
-        path = hooks_dir(repo) / name
+        path = hooks_dir(repo, name) / name
         if name not in installed and os.path.lexists(path) and _whose(path, name) != "foreign":
             out.append(path)
     return tuple(out)

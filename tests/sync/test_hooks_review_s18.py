@@ -1,8 +1,11 @@
 """`mindgit hooks install --server` on repositories an admin made by hand (review s18, H6).
 
-Bug: `--server PATH` where PATH was no repository yet, inside one (a home directory's dotfiles
-repository, `/srv` kept in git), gated that enclosing repository, writing its hook and trust
-file, exit 0: libgit2 searched upwards from PATH. Now "PATH is not a git repository", exit 1.
+Bugs: (1) `--server PATH` where PATH was no repository yet, inside one (a home directory's
+dotfiles repository, `/srv` kept in git), gated that enclosing repository, writing its hook and
+trust file, exit 0: libgit2 searched upwards from PATH. (2) A non-bare server whose
+`core.hooksPath` is relative got its pre-receive under the work tree, where git never looks for
+a hook a push runs (receive-pack runs in the git dir): every push went through unchecked, an
+unsigned commit included.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pytest
 
 from mindgit.store.repository import Store, init_store
 from tests.conftest import git
+from tests.sync import forge
 
 
 def mindgit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -76,3 +80,46 @@ def test_a_bare_repository_s_subdirectory_is_not_the_repository(
     assert r.returncode == 1, r
     assert "is not a git repository" in r.stderr
     assert listing(server) == before
+
+
+def test_a_non_bare_server_with_a_relative_hooks_path_is_gated(
+    tmp_path: Path, store: Store, trust: Path
+) -> None:
+    server = tmp_path / "work"
+    git("init", "-q", "--initial-branch=other", str(server))
+    git("-C", str(server), "config", "receive.denyCurrentBranch", "ignore")
+    git("-C", str(server), "config", "core.hooksPath", "myhooks")
+    r = mindgit("hooks", "install", "--server", str(server), "--trust", str(trust))
+    assert r.returncode == 0, r
+    # Where receive-pack looks: relative to the git dir, not the work tree.
+    hook = server / ".git" / "myhooks" / "pre-receive"
+    assert hook.is_file(), r.stderr
+    assert not (server / "myhooks").exists()
+
+    bad = forge.unsigned(store, "main")
+    forge.point(store, "main", bad)
+    pushed = subprocess.run(
+        ["git", "--git-dir", str(store.path), "push", str(server), "main"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pushed.returncode != 0, pushed.stderr
+    assert f"mindgit: refused: {bad}: unsigned commit" in pushed.stderr
+    assert git("-C", str(server), "for-each-ref") == ""
+
+
+def test_a_pre_push_hook_of_a_non_bare_repository_still_goes_under_its_work_tree(
+    tmp_path: Path,
+) -> None:
+    import pygit2
+
+    from mindgit.sync.hooks import hooks_dir
+
+    work = tmp_path / "work"
+    git("init", "-q", str(work))
+    git("-C", str(work), "config", "core.hooksPath", "myhooks")
+    repo = pygit2.Repository(str(work))
+    assert hooks_dir(repo, "pre-push") == work / "myhooks"
+    assert hooks_dir(repo, "pre-receive") == work / ".git" / "myhooks"
+    assert hooks_dir(repo, "update") == work / ".git" / "myhooks"
