@@ -10,8 +10,10 @@ from mindgit.sandbox.errors import InvalidLimits
 MAX_MEMORY_BYTES = 1 << 32
 # wasmtime counts fuel in a u64: a larger budget would wrap, not grow.
 MAX_FUEL = (1 << 64) - 1
-# Table sizes are u32 in wasm.
-MAX_TABLE_ELEMENTS = (1 << 32) - 1
+# wasm allows 2**32-1 elements a table, but wasmtime stores each in 8 bytes as the table grows:
+# 32 GiB a table (of the eight a store may hold) at that limit. 2**26 elements is 512 MiB a
+# table, 4 GiB for eight, what the largest memory takes; no toolchain's tables come near it.
+MAX_TABLE_ELEMENTS = 1 << 26
 # wasmtime refuses a wasm stack larger than its async stack (2 MiB unless configured, and the
 # sandbox does not configure it) by aborting the whole process, not by raising an error.
 MAX_STACK_BYTES = 2 << 20
