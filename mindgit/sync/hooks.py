@@ -15,6 +15,7 @@ A server needs no mindgit store, only its trust file at ``<git dir>/mindgit/allo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import tempfile
@@ -169,7 +170,8 @@ class SharedHooksPath(MindgitError):
 
 
 class HookNotWritten(MindgitError):
-    """The hook's file or its directory could not be written."""
+    """A file of the install (a hook, the trust file, the git config holding the policy) or its
+    directory could not be written."""
 
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"cannot write {shown_path(path)}: {reason}; nothing was changed")
@@ -853,16 +855,52 @@ def install_hook(
     """
     script = hook_script(name, python)
     target = check_replaceable(repo, name, force=force)
+    staged = _stage(target, script.encode(), 0o755)
+    try:
+        _place(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+    return target
+
+
+def _stage(target: Path, data: bytes, mode: int) -> Path:
+    """``data`` written to a new temporary file beside ``target`` (its directory made if
+    missing), to be put in place by :func:`_place`; ``HookNotWritten`` naming ``target``, not
+    the temporary file, if its directory cannot be written."""
     directory = target.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _write_atomic(target, script.encode(), 0o755)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
     except OSError as e:
-        # The error's own path may be the temporary file beside the hook: name what is wrong.
-        if directory.exists() and not directory.is_dir():
-            raise HookNotWritten(target, f"{shown_path(directory)} is not a directory") from None
+        raise HookNotWritten(target, _unwritable(directory, e)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise HookNotWritten(target, e.strerror or str(e)) from None
+        raise
+    return Path(tmp)
+
+
+def _place(staged: Path, target: Path) -> None:
+    try:
+        os.replace(staged, target)
+    except OSError as e:
         raise HookNotWritten(target, e.strerror or str(e)) from None
-    return target
+
+
+def _unwritable(directory: Path, e: OSError) -> str:
+    """Why no file can be made in ``directory``: what is wrong with the path, when the error
+    (``File exists``, say, from making a directory where a dangling link is) would not say."""
+    if os.path.islink(directory) and not directory.exists():
+        link = os.readlink(directory)
+        return f"{shown_path(directory)} is a symbolic link to {link}, which does not exist"
+    if os.path.lexists(directory) and not directory.is_dir():
+        return f"{shown_path(directory)} is not a directory"
+    return e.strerror or str(e)
 
 
 def check_replaceable(repo: pygit2.Repository, name: str, *, force: bool = False) -> Path:
@@ -958,22 +996,58 @@ def install_server(
     # The policy kept is read before anything is written: a bad value in the config failed the
     # install after the trust file and the hook were in place (exit 1, half installed).
     kept = policy if policy is not None else read_policy(repo)
-    # Everything that can fail on bad input has been checked: now write.
-    if trust_text is not None:
-        if not trust_path.parent.is_dir():
-            trust_path.parent.mkdir(parents=True, exist_ok=True)
-            # As readable as the trust file in it (0644): made under the installer's umask (077,
-            # say), the user git runs the hook as, if another, could not read the file, and
-            # every push was refused.
-            trust_path.parent.chmod(0o755)
-        _write_atomic(trust_path, trust_text.encode(), 0o644)
-    if policy is not None:
+    # Everything that can fail on bad input has been checked: now write. Each file is staged
+    # beside its place first, and the policy written, before any is put in place: a hooks
+    # directory that cannot be written (read-only, a dangling link) failed the install after
+    # the trust file and the policy were replaced, "nothing was changed" notwithstanding.
+    staged: list[tuple[Path, Path]] = []
+    made_trust_dir = False
+    try:
+        for name in hooks:
+            target = hooks_dir(repo, name) / name
+            staged.append((_stage(target, hook_script(name, python).encode(), 0o755), target))
+        if trust_text is not None:
+            if not trust_path.parent.is_dir():
+                _make_trust_dir(trust_path)
+                made_trust_dir = True
+            # Put in place before the hooks: a new hook finds the trust it is installed with.
+            staged.insert(0, (_stage(trust_path, trust_text.encode(), 0o644), trust_path))
+        if policy is not None:
+            _write_policy(repo, policy)
+        for tmp, target in staged:
+            _place(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        if made_trust_dir:
+            with contextlib.suppress(OSError):
+                trust_path.parent.rmdir()
+        raise
+    written = tuple(target for _, target in staged if target != trust_path)
+    trusted = len(TrustStore(trust_path).nodes())
+    return ServerInstall(written, trust_path, trusted, kept, other_server_hooks(repo, hooks))
+
+
+def _make_trust_dir(trust_path: Path) -> None:
+    directory = trust_path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        # As readable as the trust file in it (0644): made under the installer's umask (077,
+        # say), the user git runs the hook as, if another, could not read the file, and every
+        # push was refused.
+        directory.chmod(0o755)
+    except OSError as e:
+        raise HookNotWritten(trust_path, _unwritable(directory, e)) from None
+
+
+def _write_policy(repo: pygit2.Repository, policy: ServerPolicy) -> None:
+    try:
         repo.config[CONFIG_REWIND] = policy.allow_rewind
         repo.config[CONFIG_DELETE] = policy.allow_delete
         repo.config[CONFIG_MAX_OBJECT] = str(policy.max_object_bytes)
-    written = tuple(install_hook(repo, name, python, force=force) for name in hooks)
-    trusted = len(TrustStore(trust_path).nodes())
-    return ServerInstall(written, trust_path, trusted, kept, other_server_hooks(repo, hooks))
+    except pygit2.GitError as e:
+        # A git dir the installer may not write (config.lock): an internal error, exit 3.
+        raise HookNotWritten(Path(repo.path) / "config", str(e)) from None
 
 
 def _is_store(repo: pygit2.Repository) -> bool:
@@ -1057,15 +1131,3 @@ def _check_trust_text(text: str, origin: Path) -> None:
             raise TrustFileCorrupt(origin, e.line, e.reason) from None
         if not nodes:
             raise EmptyTrust(origin)
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -5,7 +5,11 @@ dotfiles repository, `/srv` kept in git), gated that enclosing repository, writi
 trust file, exit 0: libgit2 searched upwards from PATH. (2) A non-bare server whose
 `core.hooksPath` is relative got its pre-receive under the work tree, where git never looks for
 a hook a push runs (receive-pack runs in the git dir): every push went through unchecked, an
-unsigned commit included.
+unsigned commit included. (3) A hooks directory that could not be written (read-only, a
+dangling link), a trust directory that could not be made, or a git config that could not be
+locked failed the install after the trust file and the policy had been replaced ("nothing was
+changed", exit 1), or with an internal error (exit 3) for the config; a dangling link's reason
+was "File exists". Each now fails before anything is in place, naming what is wrong.
 """
 
 from __future__ import annotations
@@ -123,3 +127,78 @@ def test_a_pre_push_hook_of_a_non_bare_repository_still_goes_under_its_work_tree
     assert hooks_dir(repo, "pre-push") == work / "myhooks"
     assert hooks_dir(repo, "pre-receive") == work / ".git" / "myhooks"
     assert hooks_dir(repo, "update") == work / ".git" / "myhooks"
+
+
+def _no_install(server: Path, r: subprocess.CompletedProcess[str], before: dict) -> None:
+    assert r.returncode == 1, r
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "nothing was changed" in r.stderr
+    assert listing(server) == before
+
+
+def test_a_dangling_hooks_link_changes_nothing_and_is_named(tmp_path: Path, trust: Path) -> None:
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    git("--git-dir", str(server), "config", "mindgit.allowRewind", "true")
+    gone = tmp_path / "gone" / "hooks"
+    (server / "hooks").rename(tmp_path / "old-hooks")
+    (server / "hooks").symlink_to(gone)
+    before = listing(server)
+    r = mindgit(
+        "hooks", "install", "--server", str(server), "--trust", str(trust), "--no-allow-rewind"
+    )
+    _no_install(server, r, before)
+    assert f"{server / 'hooks'} is a symbolic link to {gone}, which does not exist" in r.stderr
+    assert "File exists" not in r.stderr
+    assert git("--git-dir", str(server), "config", "mindgit.allowRewind").strip() == "true"
+
+
+def test_a_hooks_path_that_is_a_file_changes_nothing(tmp_path: Path, trust: Path) -> None:
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    git("--git-dir", str(server), "config", "core.hooksPath", "not-a-dir")
+    (server / "not-a-dir").write_text("x")
+    before = listing(server)
+    r = mindgit("hooks", "install", "--server", str(server), "--trust", str(trust))
+    _no_install(server, r, before)
+    assert "not-a-dir is not a directory" in r.stderr
+
+
+def test_a_trust_directory_that_cannot_be_made_writes_no_hook(tmp_path: Path, trust: Path) -> None:
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    (server / "mindgit").write_text("a file where the trust directory goes")
+    before = listing(server)
+    r = mindgit("hooks", "install", "--server", str(server), "--trust", str(trust))
+    _no_install(server, r, before)
+    assert f"cannot write {server / 'mindgit' / 'allowed_signers'}" in r.stderr
+    assert "mindgit is not a directory" in r.stderr
+    assert not (server / "hooks" / "pre-receive").exists()
+
+
+def test_a_config_that_cannot_be_locked_writes_no_trust_nor_hook(
+    tmp_path: Path, trust: Path
+) -> None:
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    # Another git holds the config's lock: the policy cannot be written.
+    (server / "config.lock").write_text("")
+    before = listing(server)
+    r = mindgit(
+        "hooks", "install", "--server", str(server), "--trust", str(trust), "--allow-rewind"
+    )
+    _no_install(server, r, before)
+    assert "internal error" not in r.stderr
+    assert f"cannot write {server / 'config'}" in r.stderr
+    assert not (server / "mindgit").exists()
+    assert not (server / "hooks" / "pre-receive").exists()
+
+
+def test_a_dangling_hooks_link_of_a_store_is_named(tmp_path: Path, store: Store) -> None:
+    gone = tmp_path / "gone"
+    (store.path / "hooks").rename(tmp_path / "old-hooks")
+    (store.path / "hooks").symlink_to(gone)
+    r = mindgit("--store", str(store.path), "hooks", "install")
+    assert r.returncode == 1, r
+    assert f"is a symbolic link to {gone}, which does not exist" in r.stderr
+    assert not gone.exists()
