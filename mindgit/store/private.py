@@ -281,15 +281,16 @@ def _with_node_keys(
 class ListedKey(NamedTuple):
     """One of this node's keys as `keys list` shows it."""
 
-    status: str  # "current" or "retired"
+    status: str  # "current", "retired" or "pending" (the key an unfinished rotation moves to)
     public: PublicKey
     path: Path
 
 
 def listed_keys(store: Store) -> tuple[tuple[ListedKey, ...], tuple[KeyFileError, ...]]:
-    """This node's current key and the retired keys it still reads private thoughts with, each
-    with its file; and the error of each of those files that did not load (each names its file).
-    A damaged key file hides only itself: the listing failed as a whole on one."""
+    """This node's current key and the retired keys it still reads private thoughts with, then
+    the key an unfinished rotation moves to (which reads them too), each with its file; and the
+    error of each of those files that did not load (each names its file). A damaged key file
+    hides only itself: the listing failed as a whole on one."""
     listed: list[ListedKey] = []
     broken: list[KeyFileError] = []
     try:
@@ -301,6 +302,17 @@ def listed_keys(store: Store) -> tuple[tuple[ListedKey, ...], tuple[KeyFileError
             listed.append(ListedKey("retired", NodeKey.load(path).public, path))
         except KeyFileError as e:
             broken.append(e)
+    # As usable_keys reads it: a rotation stopped halfway left it, and peers may seal to it
+    # already. It was left out, so the listing named the old key twice (current, and retired
+    # already) and not the new one; and a pending key that could not be used went unsaid here,
+    # while `show` named it beside every thought it could not open.
+    try:
+        pending = _pending_key(store)
+    except KeyFileError as e:
+        broken.append(e)
+    else:
+        if pending is not None and all(k.public != pending.public for k in listed):
+            listed.append(ListedKey("pending", pending.public, store.pending_key_path))
     return tuple(listed), tuple(broken)
 
 

@@ -7,12 +7,14 @@ import json
 
 import pytest
 
+from mindgit.identity.keys import NodeKey
 from mindgit.identity.seal import IntegrityError
 from mindgit.ipld import dagjson
 from mindgit.store.private import node_keys, open_envelope
 from tests.conftest import Mg
 from tests.private.conftest import Nodes
 from tests.private.test_attack_review import _swapped
+from tests.private.test_rotation import interrupt_rotation
 
 
 def test_diff_and_show_refuse_to_open_an_envelope_held_under_another_thoughts_name(
@@ -71,3 +73,25 @@ def test_the_commands_hints_give_name_the_typed_store(
     for args, hint in cases:
         r = mg(*store, *args)
         assert r.code == 1 and hint in r.err, (args, r.err)
+
+
+def test_keys_list_names_the_key_an_unfinished_rotation_moves_to(
+    nodes: Nodes, mg: Mg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stopped halfway, a rotation has copied the old key to retired/ and left the new one in
+    # pending.key, which reveal and show read thoughts with. `keys list` named the old key
+    # twice and the new one not at all; and a pending key readable by others (a restore) went
+    # unsaid there, exit 0, while `show` named it beside every thought it did not open.
+    (alpha,) = nodes("alpha")
+    old = alpha.public_key.did
+    interrupt_rotation(alpha, monkeypatch)
+    pending = alpha.pending_key_path
+    new = NodeKey.load(pending).public.did
+    r = mg("--store", str(alpha.path), "keys", "list", "--json")
+    assert r.code == 0, r.err
+    listed = [(k["status"], k["did"]) for k in json.loads(r.out)]
+    assert listed == [("current", old), ("retired", old), ("pending", new)]
+    pending.chmod(0o644)
+    r = mg("--store", str(alpha.path), "keys", "list")
+    assert r.code == 1 and str(pending) in r.err and "accessible by other users" in r.err
+    assert len(r.err.strip().splitlines()) == 1 and old in r.out

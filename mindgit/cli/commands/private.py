@@ -96,7 +96,8 @@ def keys_rotate(ctx: click.Context, as_json: bool) -> None:
 def keys_list(ctx: click.Context, as_json: bool) -> None:
     """This node's current key and the retired keys it still reads private thoughts with.
 
-    A key file that cannot be used is named on stderr after the others are listed (exit 1).
+    A rotation not finished lists its new key as pending. A key file that cannot be used is
+    named on stderr after the others are listed (exit 1).
     """
     from mindgit.cli.main import error_json, exit_with, report_error
     from mindgit.store.private import listed_keys
