@@ -48,7 +48,7 @@ from mindgit.store.packs import (
     object_header,
     tree_bytes,
 )
-from mindgit.store.refs import RefError, delete_ref, read_ref, update_ref
+from mindgit.store.refs import RefError, RefMoved, delete_ref, read_ref, update_ref
 from mindgit.store.repository import Store
 
 _STORED_HEAD = struct.Struct("<BHH")
@@ -223,6 +223,52 @@ class KeyRotatedDuringRun(MindgitError):
         self.kept = kept
 
 
+class RunRefNotMoved(MindgitError):
+    """The run ref could not be moved onto a write's generations: another process moved or
+    deleted it meanwhile (``RefMoved``), or its lock or file could not be taken or written.
+
+    Said of the run, with what it keeps and how it goes on: the ref's own error said only
+    "refs/runs/<id> moved while this command ran ...; nothing was changed" with the hint "run
+    the command again", which starts a deleted run from scratch, or "cannot write ...", and
+    neither what the run keeps nor ``--resume``."""
+
+    def __init__(self, writer: GenerationWriter, error: RefError, kept: int) -> None:
+        run_id, ref, tip = writer.info.run_id, writer.info.ref, writer.tip
+        resume = f"`mindgit evolve --resume {run_id}`"
+        if isinstance(error, RefMoved) and error.actual is None and tip is not None:
+            restore = f"git --git-dir {shlex.quote(writer.gitdir)} update-ref {ref} {tip}"
+            message = (
+                f"run {run_id}: its ref {ref} was deleted by another process while the run "
+                "was written; nothing more of it is written"
+            )
+            hint = (
+                f"`{restore}` brings back its generations up to {kept}, and then {resume} "
+                "continues the run; or start it again"
+            )
+        elif isinstance(error, RefMoved):
+            message = (
+                f"run {run_id}: its ref {ref} was moved by another process while the run was "
+                f"written, to {error.actual or 'nothing'}; nothing more of it is written"
+            )
+            hint = (
+                f"`mindgit verify` says whether what the ref holds is sound, and {resume} "
+                "continues the run from it"
+            )
+        else:
+            message = f"run {run_id}: writing its generations failed: {error}"
+            hint = (
+                "nothing of the run was written; start it again once that is mended"
+                if kept < 0
+                else f"generations up to {kept} are kept; {resume} continues the run once "
+                "that is mended"
+            )
+            if error.hint:
+                hint = f"{hint} ({error.hint})"
+        super().__init__(message, hint=hint)
+        self.run_id = run_id
+        self.kept = kept
+
+
 @dataclass(frozen=True, slots=True)
 class StagedGeneration:
     """One generation, ready to write: its ``generation.json``, the blob id of every state it
@@ -261,7 +307,8 @@ class GenerationWriter:
         self._module = module_blob.raw
         self._shared = {name: oid.raw for name, oid in shared.items()}
         self._fsync = fsync
-        self._objects = Path(self._repo.path) / "objects"
+        self.gitdir = self._repo.path
+        self._objects = Path(self.gitdir) / "objects"
         self._run_blob = info.encode()
         self._run_oid = git_oid(OBJ_BLOB, self._run_blob)
         self._run_written = tip is not None
@@ -305,14 +352,17 @@ class GenerationWriter:
         if self._packs >= RUN_PACK_LIMIT:
             self._merge_packs()
         if commits:
-            update_ref(
-                self._repo,
-                self.info.ref,
-                commits[-1],
-                self.tip,
-                message=message,
-                committer=self._who,
-            )
+            try:
+                update_ref(
+                    self._repo,
+                    self.info.ref,
+                    commits[-1],
+                    self.tip,
+                    message=message,
+                    committer=self._who,
+                )
+            except RefError as e:
+                raise RunRefNotMoved(self, e, batch[0].generation - 1) from None
             if self._rotating():
                 raise self._move_back(commits[-1], batch[0].generation, batch[-1].generation)
             self.tip = commits[-1]
@@ -364,7 +414,7 @@ class GenerationWriter:
             back = (
                 f"`mindgit runs --delete {run_id}` and start it again"
                 if found is None
-                else f"`git --git-dir {shlex.quote(self._repo.path)} update-ref {ref} {found} "
+                else f"`git --git-dir {shlex.quote(self.gitdir)} update-ref {ref} {found} "
                 f"{moved_to}` "
                 "moves it back"
             )

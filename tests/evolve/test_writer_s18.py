@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +32,12 @@ import pytest
 
 from mindgit.evolve.run import resume_run, start_run
 from mindgit.evolve.runs import read_run
-from mindgit.evolve.writer import GenerationWriter, KeyRotatedDuringRun, StagedGeneration
+from mindgit.evolve.writer import (
+    GenerationWriter,
+    KeyRotatedDuringRun,
+    RunRefNotMoved,
+    StagedGeneration,
+)
 from mindgit.identity.keys import NodeKey
 from mindgit.store.generation import (
     GENERATION_FILE,
@@ -44,7 +50,7 @@ from mindgit.store.generation import (
 from mindgit.store.refs import delete_ref, locked_ref, read_ref, update_ref
 from mindgit.store.repository import Store, open_store
 from mindgit.store.rotations import rotate_key
-from tests.conftest import Mg, fsck
+from tests.conftest import Mg, fsck, git
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
 
 PARAMS = RunParams(population=6, generations=4, seed=3)
@@ -338,3 +344,110 @@ def test_a_move_back_the_disk_refuses_names_the_command_that_finishes_it(
     done = resume_run(open_store(w.store.path))
     assert done.complete and done.run_id == w.run_id
     finish_rotation_and_verify(mg, w.store)
+
+
+# Without a rotation: the ref moved, deleted or unwritable when the writer moves it.
+
+
+def test_a_run_ref_deleted_meanwhile_names_the_run_and_how_to_bring_it_back(
+    tmp_path: Path, mg: Mg
+) -> None:
+    w = staged_write(tmp_path, 1)
+
+    def delete() -> None:
+        assert w.found is not None and delete_ref(w.store.repo, w.ref, w.found) is None
+
+    with at_each_lock(w.store, w.ref, [delete]), pytest.raises(RunRefNotMoved) as e:
+        w.writer.write([w.staged])
+    said, hint = str(e.value), e.value.hint or ""
+    # It was "refs/runs/… moved while this command ran (…); nothing was changed" with the
+    # hint "run the command again", which starts the run from scratch.
+    assert said == (
+        f"run {w.run_id}: its ref {w.ref} was deleted by another process while the run was "
+        "written; nothing more of it is written"
+    )
+    assert read_ref(w.store.repo, w.ref) is None
+    command = hint.split("`", 2)[1]
+    assert "brings back its generations up to 0" in hint
+    subprocess.run(shlex.split(command), check=True)
+    assert read_ref(w.store.repo, w.ref) == w.found
+    r = mg("--store", str(w.store.path), "verify", "--all")
+    assert r.code == 0, r.out + r.err
+    fsck(w.store.path)
+    done = resume_run(open_store(w.store.path))
+    assert done.complete and done.run_id == w.run_id
+
+
+def test_a_run_ref_that_cannot_be_written_says_what_is_kept(tmp_path: Path, mg: Mg) -> None:
+    w = staged_write(tmp_path, 1)
+    log = Path(w.store.repo.path) / "logs" / w.ref
+    aside = log.with_name("aside")
+
+    def unwritable_log() -> None:
+        log.rename(aside)
+        log.mkdir()
+
+    with at_each_lock(w.store, w.ref, [unwritable_log]), pytest.raises(RunRefNotMoved) as e:
+        w.writer.write([w.staged])
+    said, hint = str(e.value), e.value.hint or ""
+    assert said.startswith(
+        f"run {w.run_id}: writing its generations failed: cannot write {w.ref} ("
+    )
+    assert hint.startswith(
+        f"generations up to 0 are kept; `mindgit evolve --resume {w.run_id}` continues the "
+        "run once that is mended (check that"
+    )
+    assert read_ref(w.store.repo, w.ref) == w.found
+    log.rmdir()
+    aside.rename(log)
+    r = mg("--store", str(w.store.path), "verify", "--all")
+    assert r.code == 0, r.out + r.err
+    fsck(w.store.path)
+
+
+def test_evolve_whose_run_ref_another_process_deletes_stops_with_one_line(
+    tmp_path: Path, mg: Mg
+) -> None:
+    store = new_store(tmp_path / "s", float_genes(8))
+    runs = Path(store.repo.path) / "refs" / "runs"
+    evolve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mindgit",
+            "--store",
+            str(store.path),
+            "evolve",
+            "--fitness",
+            str(RASTRIGIN),
+            "--generations",
+            "100000",
+            "--population",
+            "16",
+            "-q",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (runs.is_dir() and [p for p in runs.iterdir() if ".lock" not in p.name]):
+            assert evolve.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        (ref,) = [p for p in runs.iterdir() if ".lock" not in p.name]
+        # git deletes it, as a user or a script would, under git's own lock.
+        git("--git-dir", str(store.repo.path), "update-ref", "-d", f"refs/runs/{ref.name}")
+        out, err = evolve.communicate(timeout=60)
+    finally:
+        if evolve.poll() is None:
+            evolve.kill()
+            evolve.wait()
+    assert evolve.returncode == 1, err
+    lines = err.decode().splitlines()
+    assert len(lines) == 1 and not out, err
+    assert (
+        f"run {ref.name}: its ref refs/runs/{ref.name} was deleted by another process" in lines[0]
+    )
+    r = mg("--store", str(store.path), "verify", "--all")
+    assert r.code == 0, r.out + r.err
+    fsck(store.path)
