@@ -108,6 +108,23 @@ class RunExists(MindgitError):
         self.run_id = run_id
 
 
+class ResultNotCommitted(MindgitError):
+    """Every generation of a run is written, but its result commit failed (a key rotation
+    unfinished, the experiment's ref locked, a full disk): said with the run and that
+    ``--resume`` commits the result, which the commit's own error ("a key rotation is
+    unfinished ...; nothing is signed until it is finished") left out."""
+
+    def __init__(self, run_id: str, generations: int, error: MindgitError) -> None:
+        resume = f"`mindgit evolve --resume {run_id}` commits it"
+        super().__init__(
+            f"run {run_id}: its {generations} generations are written, but its result was not "
+            f"committed: {error}",
+            hint=resume if error.hint is None else f"{error.hint}; then {resume}",
+        )
+        self.run_id = run_id
+        self.error = error
+
+
 class UnknownRun(MindgitError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no run {run_id} in this store", hint="`mindgit runs` lists the runs")
@@ -1058,9 +1075,12 @@ def _loop(
     result_commit = result_exp = None
     if done == params.generations and best_values is not None and best_cid != info.start_state:
         assert leader.generation is not None
-        result_commit, result_exp = _commit_result(
-            store, plan, best_values, leader.score, leader.generation
-        )
+        try:
+            result_commit, result_exp = _commit_result(
+                store, plan, best_values, leader.score, leader.generation
+            )
+        except MindgitError as e:
+            raise ResultNotCommitted(info.run_id, done, e) from None
     return RunResult(
         info.run_id,
         plan.experiment,

@@ -30,7 +30,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from mindgit.evolve.run import resume_run, start_run
+from mindgit.evolve.run import Progress, ResultNotCommitted, resume_run, start_run
 from mindgit.evolve.runs import read_run
 from mindgit.evolve.writer import (
     GenerationWriter,
@@ -451,3 +451,33 @@ def test_evolve_whose_run_ref_another_process_deletes_stops_with_one_line(
     r = mg("--store", str(store.path), "verify", "--all")
     assert r.code == 0, r.out + r.err
     fsck(store.path)
+
+
+def test_a_result_the_rotation_keeps_from_being_signed_says_resume_commits_it(
+    tmp_path: Path, mg: Mg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inline, so that the last generation is written when its progress is reported: the
+    # rotation (interrupted: its pending key stays) then starts before the result commit.
+    monkeypatch.setenv("MINDGIT_EVOLVE_FORK", "0")
+    store = new_store(tmp_path / "s", float_genes(3))
+
+    def rotation_at_the_end(p: Progress) -> None:
+        if p.generation == PARAMS.generations - 1:
+            rotation_starts(store)()
+
+    with pytest.raises(ResultNotCommitted) as e:
+        start_run(store, str(RASTRIGIN), PARAMS, on_progress=rotation_at_the_end)
+    run_id = e.value.run_id
+    # It said only "a key rotation is unfinished (...); nothing is signed until it is
+    # finished", as if the run were lost, and nothing of --resume.
+    assert str(e.value).startswith(
+        f"run {run_id}: its {PARAMS.generations} generations are written, but its result was "
+        "not committed: a key rotation is unfinished ("
+    )
+    assert (e.value.hint or "").endswith(
+        f"finishes the rotation it started; then `mindgit evolve --resume {run_id}` commits it"
+    )
+    finish_rotation_and_verify(mg, store)
+    r = mg("--store", str(store.path), "evolve", "--resume", run_id, "-q")
+    assert r.code == 0, r.out + r.err
+    finish_rotation_and_verify(mg, store)
