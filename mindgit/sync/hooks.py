@@ -134,18 +134,20 @@ class EmptyTrust(MindgitError):
 class HookExists(MindgitError):
     """A hook that mindgit did not write, or wrote and someone then edited, is in the way."""
 
-    def __init__(self, path: Path, *, edited: bool = False) -> None:
-        what = (
-            "is a mindgit hook edited since it was installed"
-            if edited
-            else ("exists and is not a mindgit hook")
-        )
+    def __init__(self, path: Path, *, edited: bool = False, link: str | None = None) -> None:
+        if link is not None:
+            what = f"is a symbolic link to {link}"
+        elif edited:
+            what = "is a mindgit hook edited since it was installed"
+        else:
+            what = "exists and is not a mindgit hook"
         super().__init__(
             f"{shown_path(path)} {what}; nothing was changed",
             hint="move it aside (or chain it from a wrapper), or pass --force to replace it",
         )
         self.path = path
         self.edited = edited
+        self.link = link
 
 
 class SharedHooksPath(MindgitError):
@@ -914,6 +916,11 @@ def check_replaceable(repo: pygit2.Repository, name: str, *, force: bool = False
     # lexists: a symlink whose target is gone (a hook manager's, say) is still someone's hook.
     if os.path.lexists(target) and not force:
         whose = _whose(target, name)
+        if whose == "ours" and os.path.islink(target):
+            # So is a link to a script mindgit wrote (the shipped hooks/pre-receive, one kept
+            # for many repositories): replaced, the link became a file of its own, and the
+            # repository left whatever kept its hooks in step.
+            raise HookExists(target, link=os.readlink(target))
         if whose != "ours":
             raise HookExists(target, edited=whose == "edited")
     return target

@@ -202,3 +202,38 @@ def test_a_dangling_hooks_link_of_a_store_is_named(tmp_path: Path, store: Store)
     assert r.returncode == 1, r
     assert f"is a symbolic link to {gone}, which does not exist" in r.stderr
     assert not gone.exists()
+
+
+# ---- a hook that is a symbolic link ----------------------------------------------------------
+#
+# Bug: docs/hooks.md says a symlink is never replaced without --force, but one to a script
+# mindgit wrote (the shipped hooks/pre-receive, a copy kept for many repositories) read as
+# mindgit's own and was replaced by a file, exit 0: the repository left whatever kept its
+# hooks in step. Now refused as any other hook in the way is, the link named.
+
+SHIPPED = Path(__file__).resolve().parents[2] / "hooks"
+
+
+def test_a_linked_server_hook_is_not_replaced(tmp_path: Path, trust: Path) -> None:
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    hook = server / "hooks" / "pre-receive"
+    hook.symlink_to(SHIPPED / "pre-receive")
+    before = listing(server)
+    r = mindgit("hooks", "install", "--server", str(server), "--trust", str(trust))
+    _no_install(server, r, before)
+    assert f"{hook} is a symbolic link to {SHIPPED / 'pre-receive'}" in r.stderr
+    assert hook.is_symlink()
+
+    r = mindgit("hooks", "install", "--server", str(server), "--trust", str(trust), "--force")
+    assert r.returncode == 0, r
+    assert not hook.is_symlink() and hook.is_file()
+
+
+def test_a_linked_pre_push_hook_is_not_replaced(store: Store) -> None:
+    hook = store.path / "hooks" / "pre-push"
+    hook.symlink_to(SHIPPED / "pre-push")
+    r = mindgit("--store", str(store.path), "hooks", "install")
+    assert r.returncode == 1, r
+    assert f"is a symbolic link to {SHIPPED / 'pre-push'}; nothing was changed" in r.stderr
+    assert hook.is_symlink() and hook.resolve() == SHIPPED / "pre-push"
