@@ -436,7 +436,15 @@ def test_evolve_whose_run_ref_another_process_deletes_stops_with_one_line(
             time.sleep(0.01)
         (ref,) = [p for p in runs.iterdir() if ".lock" not in p.name]
         # git deletes it, as a user or a script would, under git's own lock.
-        git("--git-dir", str(store.repo.path), "update-ref", "-d", f"refs/runs/{ref.name}")
+        git(
+            "--git-dir",
+            str(store.repo.path),
+            "-c",
+            "core.filesRefLockTimeout=10000",  # the writer's lock, held for a moment
+            "update-ref",
+            "-d",
+            f"refs/runs/{ref.name}",
+        )
         out, err = evolve.communicate(timeout=60)
     finally:
         if evolve.poll() is None:
