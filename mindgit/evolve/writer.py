@@ -109,7 +109,9 @@ def write_pack(
     them): deflating cost ~4x storing, in the process that sets a long run's pace.
 
     git only looks at a pack once its ``.idx`` exists, so a crash at any moment leaves either a
-    complete pack or stray temporary files (which ``git gc`` removes), never a torn pack.
+    complete pack or stray temporary files (which ``git gc`` removes), never a torn pack; a
+    kill between the two files leaves a ``.pack`` git never reads (one a failed index write
+    removes).
     """
     if not objects:
         return
@@ -153,8 +155,16 @@ def write_pack(
     pack_dir = objects_dir / "pack"
     pack_dir.mkdir(parents=True, exist_ok=True)
     base = pack_dir / f"pack-{pack_sum.hex()}"
-    _write_file(pack_dir, base.with_suffix(".pack"), [head, *bodies, pack_sum], fsync)
-    _write_file(pack_dir, base.with_suffix(".idx"), [idx], fsync)
+    pack, index = base.with_suffix(".pack"), base.with_suffix(".idx")
+    _write_file(pack_dir, pack, [head, *bodies, pack_sum], fsync)
+    try:
+        _write_file(pack_dir, index, [idx], fsync)
+    except BaseException:
+        # A pack without its index is one git never reads nor removes (`count-objects`
+        # calls it garbage): a full disk here left one batch's pack for good.
+        if not index.is_file():
+            pack.unlink(missing_ok=True)
+        raise
 
 
 def write_parts(fd: int, parts: Sequence[bytes]) -> None:

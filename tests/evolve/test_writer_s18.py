@@ -37,6 +37,7 @@ from mindgit.evolve.writer import (
     KeyRotatedDuringRun,
     RunRefNotMoved,
     StagedGeneration,
+    write_pack,
 )
 from mindgit.identity.keys import NodeKey
 from mindgit.store.generation import (
@@ -47,11 +48,13 @@ from mindgit.store.generation import (
     TRAILER_FITNESS,
     RunParams,
 )
+from mindgit.store.packs import OBJ_BLOB, git_oid
 from mindgit.store.refs import delete_ref, locked_ref, read_ref, update_ref
 from mindgit.store.repository import Store, open_store
 from mindgit.store.rotations import rotate_key
 from tests.conftest import Mg, fsck, git
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+from tests.evolve.test_review_e_write_failed import small_files
 
 PARAMS = RunParams(population=6, generations=4, seed=3)
 
@@ -489,3 +492,20 @@ def test_a_result_the_rotation_keeps_from_being_signed_says_resume_commits_it(
     r = mg("--store", str(store.path), "evolve", "--resume", run_id, "-q")
     assert r.code == 0, r.out + r.err
     finish_rotation_and_verify(mg, store)
+
+
+def test_a_pack_whose_index_cannot_be_written_is_not_left_behind(tmp_path: Path) -> None:
+    blob = b"a generation's manifest\n"
+    objects = [(OBJ_BLOB, blob, git_oid(OBJ_BLOB, blob))]
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    pack_dir = Path(repo.path) / "objects" / "pack"
+    # A file size limit stands in for the full disk (EFBIG): the pack (~70 bytes) fits, its
+    # index (over 1,000 bytes: its fan-out table alone is 1,024) does not.
+    with small_files() as limit:
+        limit()
+        with pytest.raises(OSError):
+            write_pack(Path(repo.path) / "objects", objects)
+    assert list(pack_dir.iterdir()) == []
+    write_pack(Path(repo.path) / "objects", objects)
+    assert len(list(pack_dir.iterdir())) == 2
+    fsck(Path(repo.path))
