@@ -125,6 +125,19 @@ class ResultNotCommitted(MindgitError):
         self.error = error
 
 
+class ResultNowhere(MindgitError):
+    """Every name a run's result could go to holds other work."""
+
+    def __init__(self, run_id: str, first: str) -> None:
+        super().__init__(
+            f"run {run_id}: {first} and the next {_SIDE_NAMES - 1} names after it all hold "
+            "other work; nowhere to commit the result",
+            hint=f"delete one of them (`mindgit experiments --delete NAME`), then `mindgit "
+            f"evolve --resume {run_id}` commits it there",
+        )
+        self.run_id = run_id
+
+
 class UnknownRun(MindgitError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no run {run_id} in this store", hint="`mindgit runs` lists the runs")
@@ -1079,6 +1092,8 @@ def _loop(
             result_commit, result_exp = _commit_result(
                 store, plan, best_values, leader.score, leader.generation
             )
+        except ResultNowhere:
+            raise
         except MindgitError as e:
             raise ResultNotCommitted(info.run_id, done, e) from None
     return RunResult(
@@ -1153,10 +1168,7 @@ def _commit_result(
         done = commit_on(side)
         if done is not None:
             return done
-    raise MindgitError(
-        f"run {info.run_id}: {result_experiment(plan.experiment, info.run_id)} and the next"
-        f" {_SIDE_NAMES - 1} names after it all hold other work; nowhere to commit the result"
-    )
+    raise ResultNowhere(info.run_id, result_experiment(plan.experiment, info.run_id))
 
 
 class _Moved(Exception):

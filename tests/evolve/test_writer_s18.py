@@ -30,7 +30,14 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from mindgit.evolve.run import Progress, ResultNotCommitted, resume_run, start_run
+from mindgit.evolve.run import (
+    Progress,
+    ResultNotCommitted,
+    ResultNowhere,
+    result_experiment,
+    resume_run,
+    start_run,
+)
 from mindgit.evolve.runs import read_run
 from mindgit.evolve.writer import (
     GenerationWriter,
@@ -53,7 +60,7 @@ from mindgit.store.refs import delete_ref, locked_ref, read_ref, update_ref
 from mindgit.store.repository import Store, open_store
 from mindgit.store.rotations import rotate_key
 from tests.conftest import Mg, fsck, git
-from tests.evolve.helpers import RASTRIGIN, float_genes, new_store
+from tests.evolve.helpers import RASTRIGIN, float_genes, new_store, stop_after
 from tests.evolve.test_review_e_write_failed import small_files
 
 PARAMS = RunParams(population=6, generations=4, seed=3)
@@ -509,3 +516,26 @@ def test_a_pack_whose_index_cannot_be_written_is_not_left_behind(tmp_path: Path)
     write_pack(Path(repo.path) / "objects", objects)
     assert len(list(pack_dir.iterdir())) == 2
     fsck(Path(repo.path))
+
+
+def test_a_result_with_nowhere_to_go_says_how_to_make_room(tmp_path: Path) -> None:
+    # "... all hold other work; nowhere to commit the result" came with no hint, and once
+    # every generation is written no other failure of the result is said so plainly.
+    store = new_store(tmp_path / "s", float_genes(3))
+    first = start_run(store, str(RASTRIGIN), PARAMS, should_stop=stop_after(1))
+    store.think("written on main while the run was paused")
+    side = result_experiment("main", first.run_id)
+    names = [side, *(f"{side}-{n}" for n in range(2, 101))]
+    for name in names:
+        store.fork(name, switch=False)
+    with pytest.raises(ResultNowhere) as e:
+        resume_run(store, first.run_id)
+    assert str(e.value) == (
+        f"run {first.run_id}: {side} and the next 99 names after it all hold other work; "
+        "nowhere to commit the result"
+    )
+    hint = e.value.hint or ""
+    assert f"then `mindgit evolve --resume {first.run_id}` commits it there" in hint
+    git("--git-dir", str(store.path), "update-ref", "-d", f"refs/heads/{names[7]}")
+    done = resume_run(store, first.run_id)
+    assert done.complete and done.result_experiment == names[7]
