@@ -209,9 +209,9 @@ class KeyRotatedDuringRun(MindgitError):
     it retires (the rotation names the old key's history when it starts, and peers and
     ``verify`` refuse that key's signature on anything after it).
 
-    ``kept`` is the last generation the run ref holds (-1: none, or not known). When the generations the
-    retiring key signed could not be undone (:meth:`GenerationWriter.write`), ``message`` and
-    ``hint`` say what the ref holds instead."""
+    ``kept`` is the last generation the run ref holds (-1: none, or not known). When the
+    generations the retiring key signed could not be undone (:meth:`GenerationWriter.write`),
+    ``message`` and ``hint`` say what the ref holds instead."""
 
     def __init__(
         self, run_id: str, kept: int, *, message: str | None = None, hint: str | None = None
