@@ -10,7 +10,15 @@ command again"), not as the rotation it was. Now the message says what the ref h
 
 The failures are real: the run ref's lock is held by another thread of the test until the
 rotation's pending key exists (so the rotation starts between the writer's two looks for it),
-and git's own ``reference-transaction`` hook refuses, or moves the ref during, the deletion.
+git's own ``reference-transaction`` hook refuses, or moves the ref during, the deletion, and an
+audit hook acts (through the library, under its locks) just before the writer takes the ref's
+lock, as another process would at that moment.
+
+Then the writer's and run's other failure paths: a run ref deleted, moved or unwritable
+without a rotation (RunRefNotMoved: it was the ref's bare error, naming no run), a real
+`mindgit evolve` whose ref git deletes meanwhile, a result that cannot be committed once every
+generation is written (ResultNotCommitted) or has nowhere to go (ResultNowhere), and a pack
+whose index a full disk refuses (it stayed, garbage, for good).
 """
 
 from __future__ import annotations
