@@ -21,7 +21,7 @@ Importing a CAR whose state the experiment already holds at its head writes noth
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -51,6 +51,12 @@ from mindgit.store.objects import as_commit
 from mindgit.store.packs import OBJ_BLOB, OBJ_TREE, PackWriter, blob_tree, git_oid, tree_bytes
 from mindgit.store.refs import locked_ref, read_ref
 from mindgit.store.repository import HEADS, Store, check_experiment_name
+from mindgit.store.share_check import (
+    ENVELOPE_TRAILER,
+    SHARED_WITH_TRAILER,
+    share_target,
+    state_share_problem,
+)
 from mindgit.store.state import SchemaError, State, check_thought, parse_manifest
 from mindgit.store.verify import MAX_BLOB_BYTES
 
@@ -118,6 +124,18 @@ class CarInvalidState(CarImportError):
         self.cid = cid
         self.problem = problem
         super().__init__(f"block {shown_cid(cid)} is not a valid part of a state: {problem}")
+
+
+class CarInvalidShare(CarImportError):
+    """A history block labelled a share (``Mindgit-Shared-With``) whose states are not one: the
+    commit rebuilt from it, signed by this node, would fail every verify."""
+
+    def __init__(self, cid: CID, problem: str) -> None:
+        self.cid = cid
+        self.problem = problem
+        super().__init__(
+            f"history block {shown_cid(cid)} is labelled a share but is not one: {problem}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +337,53 @@ def _check(spool: Spool, root: CID) -> tuple[list[_Step], tuple[int, int]]:
         if step.history is not None:
             checker.mark(step.history, _HISTORY)
         checker.check(step.state, step.history)
+    _check_shares(spool, steps)
     return steps, (checker.states, len(checker.checked))
+
+
+def _check_shares(spool: Spool, steps: list[_Step]) -> None:
+    """Each history block labelled a share checked as verify checks the commit rebuilt from it
+    (:mod:`mindgit.store.share_check`), before anything is written: this node signs that
+    commit, and one labelled a share that is not one would be refused by its own verify, and by
+    every pull and hook."""
+    states = {step.history: step.state for step in steps if step.history is not None}
+    for step in steps:
+        if step.history is None:
+            continue
+        data = spool.get(step.history)
+        assert data is not None  # decoded by _history_steps
+        _, trailers = split_trailers(HistoryBlock.decode(step.history, data).message)
+        shared_with = trailers.get(SHARED_WITH_TRAILER)
+        if shared_with is None:
+            continue
+        target = share_target(shared_with)
+        if isinstance(target, str):
+            raise CarInvalidShare(step.history, target)
+        if len(step.parents) != 1:
+            raise CarInvalidShare(step.history, "a share commit has exactly one parent")
+        old, new = (
+            _checked_state(spool, states[step.parents[0]]),
+            _checked_state(spool, step.state),
+        )
+        read = _block(spool)
+        problem = state_share_problem(old, new, target, trailers.get(ENVELOPE_TRAILER), read, read)
+        if problem is not None:
+            raise CarInvalidShare(step.history, problem)
+
+
+def _checked_state(spool: Spool, manifest: CID) -> State:
+    data = spool.get(manifest)
+    assert data is not None  # every step's state was checked
+    return parse_manifest(data, manifest)
+
+
+def _block(spool: Spool) -> Callable[[CID], bytes]:
+    def read(cid: CID) -> bytes:
+        data = spool.get(cid)
+        assert data is not None  # every thought of a checked state is in the spool
+        return data
+
+    return read
 
 
 def _history_steps(spool: Spool, root: CID) -> list[_Step]:

@@ -12,6 +12,7 @@ old ones, unchanged, plus exactly the named node.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pygit2
@@ -24,6 +25,7 @@ from mindgit.store.objects import as_commit
 
 if TYPE_CHECKING:
     from mindgit.identity.seal import Sealed
+    from mindgit.store.state import State
 
 SHARED_WITH_TRAILER = "Mindgit-Shared-With"
 ENVELOPE_TRAILER = "Mindgit-Envelope"
@@ -40,11 +42,9 @@ def share_problem(
 ) -> str | None:
     """Why a commit (its ``tree`` and ``parents``) labelled a share with ``shared_with`` is not
     one, or None if it is exactly the share it says."""
-    try:
-        target = PublicKey.parse(shared_with)
-    except MindgitError:
-        # Quoted cut short: a 200,000-character trailer was quoted whole, in every report.
-        return f"{SHARED_WITH_TRAILER} {shown_key_text(shared_with)} is not a did:key"
+    target = share_target(shared_with)
+    if isinstance(target, str):
+        return target
     if len(parents) != 1:
         return "a share commit has exactly one parent"
     parent = as_commit(repo.get(parents[0]))
@@ -55,6 +55,36 @@ def share_problem(
         new, _ = layout.read_state(repo, tree)
     except MindgitError as e:
         return f"a share commit whose states cannot be read: {e}"
+    return state_share_problem(
+        old,
+        new,
+        target,
+        envelope,
+        lambda cid: layout.read_thought(repo, parent.tree, cid),
+        lambda cid: layout.read_thought(repo, tree, cid),
+    )
+
+
+def share_target(shared_with: str) -> PublicKey | str:
+    """The node a ``Mindgit-Shared-With`` value names, or why it names none."""
+    try:
+        return PublicKey.parse(shared_with)
+    except MindgitError:
+        # Quoted cut short: a 200,000-character trailer was quoted whole, in every report.
+        return f"{SHARED_WITH_TRAILER} {shown_key_text(shared_with)} is not a did:key"
+
+
+def state_share_problem(
+    old: State,
+    new: State,
+    target: PublicKey,
+    envelope: str | None,
+    thought_before: Callable[[CID], bytes],
+    thought_after: Callable[[CID], bytes],
+) -> str | None:
+    """:func:`share_problem` of a share's states: ``old`` (its one parent's) and ``new`` (its
+    own), whose thoughts the two readers give (an import checks a history's shares this way,
+    from its blocks, before it writes a commit)."""
     removed, added = old.thoughts - new.thoughts, new.thoughts - old.thoughts
     if len(removed) != 1 or len(added) != 1:
         return "a share commit replaces exactly one thought"
@@ -67,8 +97,8 @@ def share_problem(
         shown = envelope if len(envelope) <= _SHOWN_CID else quoted(envelope, _SHOWN_CID)
         return f"{ENVELOPE_TRAILER} says {shown} but the new envelope is {now}"
     try:
-        before = _sealed(repo, parent.tree, was)
-        after = _sealed(repo, tree, now)
+        before = _sealed(thought_before(was), was)
+        after = _sealed(thought_after(now), now)
     except MindgitError as e:
         return f"a share commit of something that is not a private thought: {e}"
     same_message = (before.nonce, before.box, before.commitment, before.padded) == (
@@ -88,9 +118,9 @@ def share_problem(
     return None
 
 
-def _sealed(repo: pygit2.Repository, tree: pygit2.Tree, cid: CID) -> Sealed:
+def _sealed(data: bytes, cid: CID) -> Sealed:
     # Imported here: verify imports this module, and the crypto behind envelopes is needed
     # only for the rare commit labelled a share.
     from mindgit.store.sealed import decode_envelope
 
-    return decode_envelope(layout.read_thought(repo, tree, cid), f"private thought {cid}")
+    return decode_envelope(data, f"private thought {cid}")
