@@ -110,14 +110,24 @@ class HookOutsideRepository(MindgitError):
 
 
 class NoServerTrust(MindgitError):
-    """A gated repository has no trust file, so no push could ever be accepted."""
+    """A gated repository has no trust file, so no push could ever be accepted; or (``installing``)
+    an install was given none for a repository that has none, and wrote nothing."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, installing: bool = False) -> None:
+        # At an install, "every push is refused" told the admin the server was locked when no
+        # hook had been written at all: pushes to it were as unchecked as before.
+        said = (
+            ", and no --trust given; nothing was changed"
+            if installing
+            else "; every push is refused"
+        )
         super().__init__(
-            f"no trust file at {shown_path(path)}; every push is refused",
-            hint="install one: mindgit hooks install --server <repo> --trust <allowed_signers>",
+            f"no trust file at {shown_path(path)}{said}",
+            hint="install one: mindgit hooks install --server <repo> --trust <allowed_signers> "
+            "(`mindgit trust export > allowed_signers` in a store that trusts the right nodes)",
         )
         self.path = path
+        self.installing = installing
 
 
 class EmptyTrust(MindgitError):
@@ -989,7 +999,7 @@ def install_server(
     elif trust_text is not None:
         _check_trust_text(trust_text, trust_path)
     elif not trust_path.is_file():
-        raise NoServerTrust(trust_path)
+        raise NoServerTrust(trust_path, installing=True)
     elif not TrustStore(trust_path).nodes():
         # The trust kept is checked as a given one is, before anything is written: one that
         # did not parse failed the install after the hook and the policy were in place (exit

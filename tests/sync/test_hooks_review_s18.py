@@ -237,3 +237,33 @@ def test_a_linked_pre_push_hook_is_not_replaced(store: Store) -> None:
     assert r.returncode == 1, r
     assert f"is a symbolic link to {SHIPPED / 'pre-push'}; nothing was changed" in r.stderr
     assert hook.is_symlink() and hook.resolve() == SHIPPED / "pre-push"
+
+
+# ---- an install with no trust ----------------------------------------------------------------
+#
+# Bug: `hooks install --server` outside a store, with no --trust, for a repository with no trust
+# file, failed as "no trust file at PATH; every push is refused": the hook's words, which told
+# the admin the server was locked, when nothing had been written and every push still went
+# through unchecked.
+
+
+def test_an_install_with_no_trust_does_not_say_pushes_are_refused(tmp_path: Path) -> None:
+    server = tmp_path / "shared.git"
+    git("init", "-q", "--bare", str(server))
+    before = listing(server)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    r = mindgit("hooks", "install", "--server", str(server), cwd=outside)
+    assert r.returncode == 1, r
+    trust = server / "mindgit" / "allowed_signers"
+    assert f"no trust file at {trust}, and no --trust given; nothing was changed" in r.stderr
+    assert "every push is refused" not in r.stderr
+    assert "mindgit trust export > allowed_signers" in r.stderr
+    assert listing(server) == before
+
+    # An unsigned push still goes through: nothing gates it, as the message now says.
+    store = init_store(tmp_path / "alpha", "alpha")
+    store.think("hello")
+    bad = forge.unsigned(store, "main")
+    forge.point(store, "main", bad)
+    git("--git-dir", str(store.path), "push", "-q", str(server), "main")
