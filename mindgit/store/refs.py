@@ -374,7 +374,10 @@ class RefLock(_HeldLock):
             _append_reflog(gitdir, self.ref, self.current, new, committer, message)
             _install(gitdir, self._lock, gitdir / self.ref, (new + "\n").encode(), sync=False)
         except OSError as e:  # the lock is removed on release: the ref is as it was
-            raise RefUnwritable(self.ref, gitdir / self.ref, e.strerror or str(e)) from None
+            # The file that failed: the reflog's (logs/<ref>, a directory there, say) was named
+            # as the ref's own, which was fine.
+            failed = Path(os.fsdecode(e.filename)) if e.filename else gitdir / self.ref
+            raise RefUnwritable(self.ref, failed, e.strerror or str(e)) from None
         self.done = True
         return RefUpdate(self.ref, self.current, new)
 
