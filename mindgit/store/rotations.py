@@ -56,15 +56,28 @@ TRUST_JOURNAL = "rotation-journal.json"
 
 
 class UntrustedRotation(MindgitError):
-    """A key rotation not signed by a key this node trusts as a node's current key."""
+    """A key rotation not signed by a key this node trusts as a node's current key, or to a
+    key removed from trust on purpose. ``refused`` is the key the user may trust by hand for it
+    to go through: ``old`` when no node here holds it, else ``new`` (``old`` is retired here, or
+    ``new`` was removed), which ``mindgit trust add`` trusts as a node's key of its own."""
 
-    def __init__(self, commit: str, old: PublicKey, reason: str) -> None:
+    def __init__(
+        self, commit: str, old: PublicKey, reason: str, *, new: PublicKey | None = None
+    ) -> None:
         self.commit = commit
         self.old = old
+        self.new = new
         self.reason = reason
+        # The hint named the old key for every refusal: for a retired one, or a new key the
+        # user removed, that key is trusted already and trusting it again changed nothing.
+        self.refused = old if new is None else new
+        if new is None:
+            hint = "if you know this node, trust its key first: "
+        else:
+            hint = "trust the key it rotates to only if you know it is this node's: "
         super().__init__(
             f"refused key rotation {commit[:12]}: {reason}; nothing was changed",
-            hint=f"if you know this node, trust its key first: mindgit trust add {old.did} --name <name>",
+            hint=f"{hint}`mindgit trust add {self.refused.did} --name <name>`",
         )
 
 
@@ -538,7 +551,11 @@ def plan_key_changes(
                 # Only `mindgit trust add` trusts a key the user dropped, never a rotation.
                 reason = f"rotates to {record.new.did}, a key removed from trust on purpose"
             if strict:
-                raise UntrustedRotation(oid, record.old, reason)
+                # An unknown old key is the one to trust; else the new key is (the old one is
+                # retired here, or the new one was removed), by hand.
+                raise UntrustedRotation(
+                    oid, record.old, reason, new=None if old_name is None else record.new
+                )
             outcomes.append(RotationOutcome(oid, record.old, record.new, None, "refused", reason))
             continue
         retired_as = retired_name(old_name, taken)
