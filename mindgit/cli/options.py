@@ -78,19 +78,36 @@ def standard_input() -> BinaryIO:
     return stream
 
 
+# Read past a thought's limit by this much, so that a text just over it (or under it, with
+# newlines at its end that are dropped) meets the thought's own check, which gives its size.
+_STDIN_SLACK = 4096
+
+
 def standard_input_text(what: str) -> str:
     """All of standard input as text, for ``what`` (text for a thought) given as ``-``: empty
     (or only white space) or not UTF-8 is refused as a :class:`StdinError` (exit 1), never
-    quoted (it may be a private thought). Newlines at its end are dropped, as ``$(...)`` does."""
+    quoted (it may be a private thought). Newlines at its end are dropped, as ``$(...)`` does.
+
+    At most a little more than a thought may hold is read (``MAX_THOUGHT_BYTES``, the largest
+    limit of any text read this way): more is refused as it is, without reading on. Read whole,
+    200 MB piped in took 857 MB of memory before the thought refused it, and ``yes |`` never
+    ended."""
+    from mindgit.store.state import MAX_THOUGHT_BYTES
+
+    limit = MAX_THOUGHT_BYTES + _STDIN_SLACK
     if sys.stdin is not None and not hasattr(sys.stdin, "buffer"):
         # A text stream a library caller put there (io.StringIO): its text as it is.
-        text = sys.stdin.read()
+        text = sys.stdin.read(limit + 1)
+        if len(text) > limit:
+            raise _stdin_too_long(what, limit, MAX_THOUGHT_BYTES)
     else:
         stream = standard_input()
         try:
-            data = stream.read()
+            data = _read_at_most(stream, limit + 1)
         except OSError as e:
             raise StdinError(f"cannot read stdin: {e.strerror or e}") from None
+        if len(data) > limit:
+            raise _stdin_too_long(what, limit, MAX_THOUGHT_BYTES)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -104,6 +121,27 @@ def standard_input_text(what: str) -> str:
             hint=f"write the {what} to the command's standard input",
         )
     return text.rstrip("\n")
+
+
+def _read_at_most(stream: BinaryIO, size: int) -> bytes:
+    """The first ``size`` bytes of ``stream`` (fewer at its end), read without waiting for more:
+    a writer that never closes the pipe does not hold the command once ``size`` are in."""
+    chunks: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _stdin_too_long(what: str, read: int, limit: int) -> StdinError:
+    return StdinError(
+        f"stdin holds more than {read} bytes, over the {limit}-byte limit of a thought",
+        hint=f"give a {what} of at most {limit} bytes",
+    )
 
 
 def check_fitness_option(fitness: str | None) -> None:
