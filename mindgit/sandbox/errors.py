@@ -186,8 +186,9 @@ class HostStackTooSmall(HostUnfit):
             hint=(
                 "give the thread a larger stack (threading.stack_size) or lower the stack limit"
                 if thread
-                else f"raise it (ulimit -s {-(-needed // 1024)}) or lower the stack limit "
-                "(mindgit config set stack SIZE)"
+                # In backquotes, which the CLI gives the typed --store: it set another store's.
+                else f"raise it (`ulimit -s {-(-needed // 1024)}`) or lower the stack limit "
+                "(`mindgit config set stack SIZE`)"
             ),
         )
 

@@ -274,7 +274,9 @@ def _resolve_node(store: Store, node: str) -> str:
     except UnknownNode:
         try:
             check_node_name(node)
-            how = f"or trust it first: mindgit trust add <did:key> --name {node}"
+            # In backquotes: the CLI gives a command there the --store that was typed, without
+            # which it trusted the node in another store.
+            how = f"or trust it first: `mindgit trust add <did:key> --name {node}`"
         except InvalidNodeName:
             # The hint offered `trust add --name` with a name it refuses (empty, spaces...).
             how = "a node's name is 1 to 64 letters, digits, '.', '_' or '-'"
