@@ -97,10 +97,13 @@ _CID_HEAD = str(CID.of(b""))[: -len(base32(bytes(32)))]
 
 
 class PersistFailed(MindgitError):
-    """Writing a generation failed; the message is the writer's error."""
+    """Writing a generation failed; the message is the writer's error, and ``kind`` (what
+    ``--json`` reports as the error's type) its type's name when it was one of ours: the same
+    error as an evolve that writes in its own process raises (``MINDGIT_EVOLVE_FORK=0``)."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, kind: str | None = None) -> None:
         super().__init__(message, hint=hint)
+        self.kind = kind or type(self).__name__
 
 
 def failure_text(e: BaseException) -> tuple[str, str | None]:
@@ -608,7 +611,7 @@ class ProcessPersister(Persister):
                 self.written = msg[1]
                 self.tip = msg[2]
             elif msg[0] == "error" and self._error is None:
-                self._error = PersistFailed(msg[1], msg[2])
+                self._error = PersistFailed(msg[1], msg[2], msg[3])
 
 
 def _widen(fd: int) -> None:
@@ -652,7 +655,8 @@ def _child(
     except BaseException as e:
         code = 1
         with contextlib.suppress(BaseException):
-            write_parts(status_fd, _frame(("error", *failure_text(e))))
+            kind = type(e).__name__ if isinstance(e, MindgitError) else None
+            write_parts(status_fd, _frame(("error", *failure_text(e), kind)))
     finally:
         os._exit(code)
 

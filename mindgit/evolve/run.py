@@ -972,6 +972,7 @@ def _execute(
                 if kept is None
                 else f"generations up to {kept} are kept; `mindgit evolve --resume "
                 f"{info.run_id}` continues the run once that is mended",
+                kind=e.kind,
             ) from None
 
 
