@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, pairwise
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pygit2
 
@@ -137,9 +137,14 @@ class Verifier:
         *,
         untrusted_content: bool = True,
         signers: Mapping[str, PublicKey] | None = None,
+        on_thought: Callable[[CID, dict[str, Any]], None] | None = None,
     ) -> None:
         self.repo = repo
         self.trust = trust
+        # If given, called with each thought found good and its decoded map (the bytes its CID
+        # names, whichever tree holds them), once: `show` prints them from there, where it read
+        # and decoded each thought a second time.
+        self._on_thought = on_thought
         # Commits whose signature was found valid on these very bytes just before (the gate's
         # scan checks each one before it reads its tree), by their signers: not verified twice.
         self._signers: Mapping[str, PublicKey] = signers if signers is not None else {}
@@ -654,7 +659,10 @@ class Verifier:
     def _blob_problem(self, oid: pygit2.Oid, cid: CID, opaque: bool) -> str | None:
         key = (oid, cid, opaque)
         if key not in self._blobs:
-            self._blobs[key] = _blob_problem(self.repo, oid, cid, opaque, self._indexes)
+            keep = None if opaque else self._on_thought
+            self._blobs[key] = _blob_problem(
+                self.repo, oid, cid, opaque, self._indexes, keep, self._odb
+            )
         return self._blobs[key]
 
 
@@ -865,22 +873,25 @@ def _blob_problem(
     cid: CID,
     opaque: bool,
     indexes: Indexes | None = None,
+    keep: Callable[[CID, dict[str, Any]], None] | None = None,
+    odb: pygit2.Odb | None = None,
 ) -> str | None:
     """Why a blob is not the block ``cid`` names; ``opaque`` blocks need no thought schema.
-    Pack indexes read to name a missing blob's damaged pack are kept in ``indexes``."""
+    Pack indexes read to name a missing blob's damaged pack are kept in ``indexes``; a good
+    thought's decoded map is handed to ``keep``, if given."""
     try:
-        obj = repo.get(oid)
-        if obj is None:
-            return missing_blob(Path(repo.path), oid, indexes)
-        if not isinstance(obj, pygit2.Blob):
-            return "not a blob"
-        if obj.size > MAX_BLOB_BYTES:
-            return f"{obj.size} bytes is over the {MAX_BLOB_BYTES}-byte limit"
-        if cid.codec != DAG_JSON:
-            return f"codec 0x{cid.codec:x} is not dag-json"
-        data = obj.read_raw()
+        # Read once: a Blob object's read_raw read it from the object database again.
+        kind, data = (repo.odb if odb is None else odb).read(oid)
+    except KeyError:
+        return missing_blob(Path(repo.path), oid, indexes)
     except pygit2.GitError as e:
         return cannot_read(str(oid), e)
+    if kind != _BLOB:
+        return "not a blob"
+    if len(data) > MAX_BLOB_BYTES:
+        return f"{len(data)} bytes is over the {MAX_BLOB_BYTES}-byte limit"
+    if cid.codec != DAG_JSON:
+        return f"codec 0x{cid.codec:x} is not dag-json"
     if CID.of(data, cid.codec) != cid:
         return f"bytes hash to {CID.of(data, cid.codec)}, not to their name"
     if opaque:
@@ -890,9 +901,11 @@ def _blob_problem(
             return f"not canonical DAG-JSON: {e}"
     else:
         try:
-            check_thought(cid, data)
+            node = check_thought(cid, data)
         except SchemaError as e:
             return e.problem
+        if keep is not None:
+            keep(cid, node)
     return None
 
 

@@ -57,7 +57,8 @@ def test_show_looks_the_thoughts_tree_up_once(
     assert r.code == 0, r.err
     shown = json.loads(r.out)["thoughts"]
     assert [t["text"] for t in shown] == [json.loads(d)["text"] for d in datas]
-    assert seen.count(layout.THOUGHTS) == 1
+    # None at all since its check hands show the thoughts it read (test_thoughts_s18.py).
+    assert seen.count(layout.THOUGHTS) <= 1
 
 
 def test_store_thoughts_looks_the_tree_up_once(

@@ -415,16 +415,39 @@ def show(ctx: click.Context, rev: str | None, experiment: str | None, as_json: b
     """The state at REV (default: the current experiment): genome, thoughts, signer, CIDs."""
     from mindgit.store.history import log
     from mindgit.store.layout import read_blocks, read_thoughts
+    from mindgit.store.verify import Verifier
 
     _typed_rev_or_experiment(rev, experiment)
     store = open_store_from(ctx)
     target = _rev_or_experiment(store, rev, experiment)
     snap = store.snapshot(target)
-    entry = next(log(store, snap.commit, limit=1))
-    thoughts = []
     keys = _Keys(store)
-    for cid, raw in read_thoughts(store.repo, snap.tree, sorted(snap.state.thoughts, key=str)):
-        thoughts.append({"cid": str(cid), **_decoded_thought(raw, keys, cid)})
+    # The check reads and decodes every thought: those it finds good are shown from there,
+    # the rest read as before (50,000 thoughts were read and decoded twice: 9 s). Each is
+    # kept as shown, its decoded map let go; the verifier and its caches go once it is done.
+    checked: dict[Any, dict[str, Any]] = {}
+
+    def found(cid: Any, node: dict[str, Any]) -> None:
+        checked[cid] = {"cid": str(cid), **_thought_json(node, keys, cid)}
+
+    entry = next(
+        log(
+            store,
+            snap.commit,
+            limit=1,
+            verifier=Verifier(store.repo, store.trust, on_thought=found),
+        )
+    )
+    cids = sorted(snap.state.thoughts, key=str)
+    unchecked = read_thoughts(store.repo, snap.tree, [c for c in cids if c not in checked])
+    thoughts = []
+    for cid in cids:
+        shown = checked.pop(cid, None)
+        if shown is None:
+            # Read in the same order as before: the first unreadable one raises as it did.
+            _, raw = next(unchecked)
+            shown = {"cid": str(cid), **_decoded_thought(raw, keys, cid)}
+        thoughts.append(shown)
     memories = read_blocks(store.repo, snap.tree, [c for _, c in snap.state.memories])
     data = {
         "commit": snap.commit,
