@@ -1127,11 +1127,16 @@ class Store:
         *,
         experiment: str | None = None,
         trailers: Mapping[str, str] | None = None,
+        written: Callable[[pygit2.Tree], tuple[pygit2.Oid, Block] | None] | None = None,
     ) -> Commit:
         """Apply ``change`` to the experiment's head state and commit the result, signed.
 
         The ref moves by compare-and-swap. If another writer moved it first, ``change`` is applied
         again to the new head, so concurrent writers never lose each other's commits.
+
+        ``written``, if given, writes what ``change`` and :func:`layout.write_state` would from
+        the head's tree, without decoding its state, and returns its tree and manifest (None
+        when it cannot: then they do).
         """
         from mindgit.store import layout
 
@@ -1151,12 +1156,17 @@ class Store:
             assert base is not None
             base_tree = layout.commit_tree(self.repo, base)
             old = self._written.get(base_tree.id)
-            if old is None:
-                old, _ = layout.read_state(self.repo, base_tree)
-            new, blocks = change(old)
-            tree, manifest = layout.write_state(self.repo, new, blocks, base_tree)
-            # The tree just written is the next update's base: no need to decode it again.
-            self._written = {tree: new}
+            done = written(base_tree) if written is not None else None
+            if done is not None:
+                tree, manifest = done
+                self._written = {} if old is None else {tree: change(old)[0]}
+            else:
+                if old is None:
+                    old, _ = layout.read_state(self.repo, base_tree)
+                new, blocks = change(old)
+                tree, manifest = layout.write_state(self.repo, new, blocks, base_tree)
+                # The tree just written is the next update's base: no need to decode it again.
+                self._written = {tree: new}
             if tree == base_tree.id:
                 raise NothingChanged(one_line(message))
             oid = self.write_commit(tree, [head], message, manifest.cid, trailers)
@@ -1215,6 +1225,7 @@ class Store:
         self, text: str, tags: Iterable[str] = (), *, experiment: str | None = None
     ) -> tuple[Commit, CID]:
         """Add a thought to the experiment's state."""
+        from mindgit.store import layout
         from mindgit.store.state import make_thought
 
         block = make_thought(text, tags)
@@ -1222,7 +1233,11 @@ class Store:
         def change(state: State) -> tuple[State, Mapping[CID, bytes]]:
             return state.with_thoughts(state.thoughts | {block.cid}), {block.cid: block.data}
 
-        return self.update(change, f"think: {one_line(text, 60)}", experiment=experiment), block.cid
+        def added(base: pygit2.Tree) -> tuple[pygit2.Oid, Block] | None:
+            return layout.add_thought(self.repo, base, block)
+
+        message = f"think: {one_line(text, 60)}"
+        return self.update(change, message, experiment=experiment, written=added), block.cid
 
     def forget(self, cid: CID, *, experiment: str | None = None) -> Commit:
         """Remove a thought from the experiment's state."""
