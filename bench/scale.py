@@ -21,13 +21,20 @@ Figures before and after fixes (CPU s at n / 4n, ratio):
 - verify and log of 200 thinks on 8,000 thoughts: peak 105 MB then 59 MB, CPU unchanged; the
   verifier kept every clean directory's link set, memory growing with commits x thoughts
   (tests/store/test_verify_clean_memo.py).
+- show and think on 50,000 thoughts (4n of their rows; median of three runs, wall and CPU s, on
+  a busy 2-core machine): show 13.9 / 9.83 then 5.43 / 5.27, peak 116 then 137 MB; think
+  2.87 / 1.78 then 0.99 / 0.71, peak 83 then 72 MB. show checked every thought of the head, then
+  read and decoded each again to print it: the check now hands over those it found good (held
+  as shown beside the check's caches: the 21 MB) (tests/cli/test_thoughts_s18.py); think parsed
+  every link of the manifest into a CID, encoded them again and looked each up in the thoughts
+  tree: it now writes from the manifest's link texts and the tree's raw entries
+  (layout.add_thought, tests/store/test_thoughts_s18.py).
 What still grows faster than n: log and verify of a history whose every commit adds a thought
 (log after git gc, 300 / 1,200 commits: 0.40 / 1.62, 4.1; verify --all 0.34 / 1.70, 5.1): each
 commit's manifest lists all its thoughts, so the bytes read, hashed and parsed grow with
-commits x thoughts, by design of the format. show (text and --json) and verify of 50,000
-thoughts are linear but slow (9.2 and 5.8 s at 4n): show checks every thought of the head,
-then reads and decodes each again to print it. log of commits signed by many retired keys
-walks the whole history once per key (store/retired.py: RetiredBounds._history).
+commits x thoughts, by design of the format. verify of 50,000 thoughts is linear but slow
+(5.8 s at 4n). log of commits signed by many retired keys walks the whole history once per key
+(store/retired.py: RetiredBounds._history).
 
 Earlier fixes, in-process, best of three, at --n 500 (s at n, s at 4n, ratio): show 0.38 / 3.73
 (9.7) then 0.10 / 0.32 (3.1); diff of thoughts 0.24 / 3.58 (15.1) then 0.04 / 0.10 (2.2); diff of
