@@ -48,7 +48,7 @@ from mindgit.store.packs import (
     object_header,
     tree_bytes,
 )
-from mindgit.store.refs import RefError, RefMoved, delete_ref, read_ref, update_ref
+from mindgit.store.refs import RefError, RefMoved, locked_ref
 from mindgit.store.repository import Store
 
 _STORED_HEAD = struct.Struct("<BHH")
@@ -209,24 +209,19 @@ class KeyRotatedDuringRun(MindgitError):
     it retires (the rotation names the old key's history when it starts, and peers and
     ``verify`` refuse that key's signature on anything after it).
 
-    ``kept`` is the last generation the run ref holds (-1: none, or not known). When the
-    generations the retiring key signed could not be undone (:meth:`GenerationWriter.write`),
-    ``message`` and ``hint`` say what the ref holds instead."""
+    ``kept`` is the last generation the run ref holds (-1: none); the ref is left there
+    (:meth:`GenerationWriter.write`)."""
 
-    def __init__(
-        self, run_id: str, kept: int, *, message: str | None = None, hint: str | None = None
-    ) -> None:
+    def __init__(self, run_id: str, kept: int) -> None:
         if kept < 0:
             kept_text, then = "no generation of it is kept", "start it again"
         else:
             kept_text = f"generations up to {kept} are kept"
             then = f"`mindgit evolve --resume {run_id}` continues it"
         super().__init__(
-            message
-            or f"a key rotation started while run {run_id} was written; {kept_text}, and "
+            f"a key rotation started while run {run_id} was written; {kept_text}, and "
             "nothing after them is signed with the retiring key",
-            hint=hint
-            or "once the rotation has finished (`mindgit keys rotate` run again finishes one "
+            hint="once the rotation has finished (`mindgit keys rotate` run again finishes one "
             f"that was interrupted), {then}",
         )
         self.run_id = run_id
@@ -325,7 +320,7 @@ class GenerationWriter:
         # Read once: the store's name is a config lookup, which costs as much as a manifest.
         self._who = f"{store.name} <{store.public_key.did}>"
         self._key = store.signing_key
-        # Looked at before each batch and after its ref moved (a stat or two): a rotation
+        # Looked at before each batch and under the ref's lock (a stat or two): a rotation
         # started while the run goes on retires this key, and a generation it signs after the
         # rotation named the old key's history fails verify here and at every peer. The
         # rotation's pending key is there while it runs, the retired copy of this key from
@@ -341,10 +336,11 @@ class GenerationWriter:
         each, then the run ref moves once, by compare-and-swap (``RefMoved`` if someone else
         moved it). Returns the commit ids.
 
-        A key rotation seen before the batch stops the run there; one seen once the ref has
-        moved moves it back (:class:`KeyRotatedDuringRun`): the rotation may have named the
-        old key's history before those commits, and a resumed run breeds them again, the
-        same, under the new key."""
+        A key rotation seen before the batch, or under the ref's lock just before the ref is
+        set (:meth:`_set_ref`), stops the run there with the ref unmoved
+        (:class:`KeyRotatedDuringRun`): the rotation may have named the old key's history
+        before those commits, and a resumed run breeds them again, the same, under the new
+        key."""
         if self._rotating():
             raise KeyRotatedDuringRun(self.info.run_id, batch[0].generation - 1 if batch else -1)
         objects: list[tuple[int, bytes, bytes]] = []
@@ -362,95 +358,34 @@ class GenerationWriter:
         if self._packs >= RUN_PACK_LIMIT:
             self._merge_packs()
         if commits:
-            try:
-                update_ref(
-                    self._repo,
-                    self.info.ref,
-                    commits[-1],
-                    self.tip,
-                    message=message,
-                    committer=self._who,
-                )
-            except RefError as e:
-                raise RunRefNotMoved(self, e, batch[0].generation - 1) from None
-            if self._rotating():
-                raise self._move_back(commits[-1], batch[0].generation, batch[-1].generation)
-            self.tip = commits[-1]
+            self._set_ref(commits[-1], message, batch[0].generation - 1)
         return commits
+
+    def _set_ref(self, new: str, message: str, kept: int) -> None:
+        """Move the run ref from :attr:`tip` to ``new``, unless a key rotation has started:
+        looked for under the ref's lock, just before the ref is set. A rotation saves its
+        pending key and then waits for every live ref lock before it reads the tips it names
+        as the old key's history, so a writer that looked before the key was saved is waited
+        for and its generations named, and one that looks after sees the key (or the retired
+        one, once the rotation is over) and leaves the ref where it was, on generation
+        ``kept``. Looking once the ref had moved needed a move back, and a kill -9 between
+        the two (or a move back that failed) left on the ref generations the retiring key
+        signed after the rotation named its history, which ``mindgit verify`` refused for
+        good."""
+        try:
+            with locked_ref(self._repo, self.info.ref) as held:
+                if held.current != self.tip:
+                    raise RefMoved(self.info.ref, self.tip, held.current)
+                if self._rotating():
+                    raise KeyRotatedDuringRun(self.info.run_id, kept)
+                held.set(new, message=message, committer=self._who)
+        except RefError as e:
+            raise RunRefNotMoved(self, e, kept) from None
+        self.tip = new
 
     def _rotating(self) -> bool:
         """Whether a key rotation has started since the run took its key."""
         return self._pending.exists() or self._retired.exists()
-
-    def _move_back(self, moved_to: str, first: int, last: int) -> KeyRotatedDuringRun:
-        """The run ref back where this write found it (gone, for a run's first write), which
-        held generation ``first - 1``; ``moved_to`` holds generations ``first`` to ``last``.
-        Returns the error to raise, saying what the ref holds now: the move can fail (the ref
-        moved or was deleted by another process meanwhile, its lock held past the wait, git
-        or the disk refusing), and then the ref is wherever it was left, not where the
-        message "generations up to ``first - 1`` are kept" says."""
-        run_id, ref, found = self.info.run_id, self.info.ref, self.tip
-        try:
-            if found is None:
-                refused = delete_ref(self._repo, ref, moved_to)
-            else:
-                update_ref(
-                    self._repo,
-                    ref,
-                    found,
-                    moved_to,
-                    message="evolve: key rotation started, generations signed by the old key "
-                    "undone",
-                    committer=self._who,
-                )
-                refused = None
-        except RefError as e:
-            refused = str(e)
-        if refused is None:
-            return KeyRotatedDuringRun(run_id, first - 1)
-        try:
-            now: str | None = read_ref(self._repo, ref)
-        except RefError as e:  # damaged meanwhile: said as it is
-            now = f"something that cannot be read ({e})"
-        if now == found:  # put back by someone else meanwhile
-            return KeyRotatedDuringRun(run_id, first - 1)
-        head = f"a key rotation started while run {run_id} was written, and its ref {ref}"
-        rotated = (
-            "once the rotation has finished (`mindgit keys rotate` run again finishes one that "
-            "was interrupted), "
-        )
-        if now == moved_to:
-            signed = f"generation {first}" if first == last else f"generations {first} to {last}"
-            back = (
-                f"`mindgit runs --delete {run_id}` and start it again"
-                if found is None
-                else f"`git --git-dir {shlex.quote(self.gitdir)} update-ref {ref} {found} "
-                f"{moved_to}` "
-                "moves it back"
-            )
-            return KeyRotatedDuringRun(
-                run_id,
-                last,
-                message=f"{head} could not be moved back ({refused}): it still holds "
-                f"generations up to {last}, and the retiring key signed {signed}",
-                hint=f"{rotated}`mindgit verify` accepts them if the rotation named them in "
-                f"the old key's history (then `mindgit evolve --resume {run_id}` continues the "
-                f"run); if it refuses them, {back}",
-            )
-        if now is None:
-            return KeyRotatedDuringRun(
-                run_id,
-                -1,
-                message=f"{head} was deleted by another process meanwhile: no generation of "
-                "it is kept",
-                hint=f"{rotated}start it again",
-            )
-        return KeyRotatedDuringRun(
-            run_id,
-            -1,
-            message=f"{head} was moved by another process meanwhile, to {now}",
-            hint=f"{rotated}`mindgit verify` says whether what it holds is sound",
-        )
 
     def close(self) -> None:
         """Wait for a merge of packs still under way: the collection ``evolve`` ends with must

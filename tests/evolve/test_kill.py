@@ -66,14 +66,21 @@ elif point == "after-pack":
         if seen["n"] > pause_at:
             pause()
     writer.write_pack = write_pack
-elif point == "before-ref":
-    real_update_ref = writer.update_ref
-    def update_ref(*a, **k):
+elif point in ("before-ref", "ref-locked"):
+    # The writer takes the run ref's lock, looks for a key rotation, then sets the ref:
+    # stopped before the lock is taken, or holding it (the lock a dead holder left).
+    import contextlib
+    real_locked_ref = writer.locked_ref
+    @contextlib.contextmanager
+    def locked_ref(*a, **k):
         seen["n"] += 1
-        if seen["n"] > pause_at:
+        if point == "before-ref" and seen["n"] > pause_at:
             pause()
-        return real_update_ref(*a, **k)
-    writer.update_ref = update_ref
+        with real_locked_ref(*a, **k) as held:
+            if seen["n"] > pause_at:
+                pause()
+            yield held
+    writer.locked_ref = locked_ref
 
 elif point == "merging":
     # Right after the writer started git merging its packs (every 2 packs here), with the
@@ -175,7 +182,7 @@ def finish_and_compare(store: Store, reference: tuple[Store, str, str | None]) -
 @pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads /proc; writer dies with its parent on Linux"
 )
-@pytest.mark.parametrize("point", ["idx-half", "after-pack", "before-ref"])
+@pytest.mark.parametrize("point", ["idx-half", "after-pack", "before-ref", "ref-locked"])
 def test_kill_inside_a_generation_write(
     tmp_path: Path, point: str, reference: tuple[Store, str, str | None]
 ) -> None:

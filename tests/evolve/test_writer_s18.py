@@ -1,18 +1,15 @@
-"""The writer's failure paths after a key rotation (session 18, H1).
+"""The writer's failure paths after a key rotation (session 18, H1 and H8).
 
-A rotation seen once a write has moved the run ref makes the writer move the ref back (the
-old key signed those generations) and say "generations up to G are kept". Moving back can
-fail: git refuses the deletion, or another process moved or deleted the ref between the two
-steps. `_move_back` ignored delete_ref's refusal (a returned reason) and said "no generation
-of it is kept" while the ref still held the generations the retiring key signed; a ref another
-process deleted or moved surfaced as a bare RefMoved ("... nothing was changed; run the
-command again"), not as the rotation it was. Now the message says what the ref holds.
-
-The failures are real: the run ref's lock is held by another thread of the test until the
-rotation's pending key exists (so the rotation starts between the writer's two looks for it),
-git's own ``reference-transaction`` hook refuses, or moves the ref during, the deletion, and an
-audit hook acts (through the library, under its locks) just before the writer takes the ref's
-lock, as another process would at that moment.
+The writer moved the run ref and then looked for a rotation, moving the ref back when it found
+one; a move back that failed (git refusing the deletion, another process moving or deleting the
+ref between the two steps), or a kill -9 between them, left the ref on generations the retiring
+key signed, which verify refused. It now looks under the ref's lock, just before setting it
+(tests/evolve/test_rotation_under_lock.py): a rotation seen there leaves the ref where it was,
+and the run says "generations up to G are kept". The rotations here are real moments: the run
+ref's lock is held by another thread of the test until the writer's pack is written, and the
+rotation's pending key is saved then (so the rotation starts between the writer's two looks for
+it); or an audit hook acts (through the library, under its locks) just before the writer takes
+the ref's lock, as another process would at that moment.
 
 Then the writer's and run's other failure paths: a run ref deleted, moved or unwritable
 without a rotation (RunRefNotMoved: it was the ref's bare error, naming no run), a real
@@ -25,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import threading
@@ -136,9 +132,9 @@ def packs(store: Store) -> int:
 @contextmanager
 def rotation_between_the_looks(store: Store, ref: str) -> Iterator[None]:
     """Another writer holds ``ref``'s lock until the writer's pack is written (after its first
-    look for a rotation, before its ref moves): then a rotation starts (its pending key, as
-    `mindgit keys rotate` saves it first) and the lock is let go, so the writer moves its ref
-    and then finds the rotation."""
+    look for a rotation, before it takes the ref's lock): then a rotation starts (its pending
+    key, as `mindgit keys rotate` saves it first) and the lock is let go, so the writer takes
+    the lock with the rotation under way."""
     held = threading.Event()
     failed: list[BaseException] = []
     before = packs(store)
@@ -176,9 +172,8 @@ def _dispatch(event: str, args: tuple[object, ...]) -> None:
 @contextmanager
 def at_each_lock(store: Store, ref: str, steps: list[Callable[[], None]]) -> Iterator[None]:
     """Run ``steps[i]`` just before the ``i``-th taking of ``ref``'s lock (the link that
-    creates it), as another process would act at that moment: the first lets the writer's
-    ref move go ahead after a rotation started, the second acts between that move and the
-    move back. What the steps do is done through the library, under its locks."""
+    creates it), as another process would act at that moment. What the steps do is done
+    through the library, under its locks."""
     lock = os.fsdecode(Path(store.repo.path) / ref) + ".lock"
     taken = 0
     busy = False
@@ -210,16 +205,6 @@ def rotation_starts(store: Store) -> Callable[[], None]:
     return lambda: NodeKey.generate().save(store.pending_key_path, comment=store.name)
 
 
-def hook(store: Store, prepared: str) -> Path:
-    """git's reference-transaction hook in the store, running ``prepared`` (shell) when git
-    has locked the refs of a transaction, then refusing it."""
-    path = Path(store.repo.path) / "hooks" / "reference-transaction"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(f'#!/bin/sh\nif [ "$1" = prepared ]; then\n{prepared}\nexit 1\nfi\nexit 0\n')
-    path.chmod(0o755)
-    return path
-
-
 def finish_rotation_and_verify(mg: Mg, store: Store) -> None:
     rotate_key(open_store(store.path))
     r = mg("--store", str(store.path), "verify", "--all")
@@ -227,137 +212,70 @@ def finish_rotation_and_verify(mg: Mg, store: Store) -> None:
     fsck(store.path)
 
 
-def test_a_deletion_git_refuses_leaves_the_generations_and_says_so(tmp_path: Path, mg: Mg) -> None:
-    w = staged_write(tmp_path)
-    hook(w.store, "echo 'disk on fire' >&2")
+@pytest.mark.parametrize("generation", [0, 1], ids=["first-write", "later-write"])
+def test_a_rotation_while_the_pack_is_written_leaves_the_ref_where_it_was(
+    tmp_path: Path, mg: Mg, generation: int
+) -> None:
+    w = staged_write(tmp_path, generation)
+    log = Path(w.store.repo.path) / "logs" / w.ref
+    logged = log.read_bytes() if log.exists() else None
     with rotation_between_the_looks(w.store, w.ref), pytest.raises(KeyRotatedDuringRun) as e:
         w.writer.write([w.staged])
     said, hint = str(e.value), e.value.hint or ""
-    now = read_ref(w.store.repo, w.ref)
-    assert now is not None and w.store.repo[now].peel(pygit2.Commit).message.startswith(
-        f"evolve {w.run_id}: generation 1/"
-    )
-    # It said "no generation of it is kept", with the ref on the generation the old key signed.
-    assert "no generation" not in said
-    assert f"{w.ref} could not be moved back (" in said
-    assert "it still holds generations up to 0, and the retiring key signed generation 0" in said
-    assert "disk on fire" in said and "\n" not in said
-    assert f"`mindgit runs --delete {w.run_id}` and start it again" in hint
-    assert e.value.kept == 0
-    os.unlink(Path(w.store.repo.path) / "hooks" / "reference-transaction")
-    # The rotation read its heads after the ref moved: it named that generation, so verify
-    # accepts it, as the hint says, and the run resumes from it.
+    # It moved onto the generation the retiring key signed, then back (both in its reflog),
+    # and a kill between the two left it there: it is not touched now.
+    assert read_ref(w.store.repo, w.ref) == w.found
+    assert (log.read_bytes() if log.exists() else None) == logged
+    assert e.value.kept == generation - 1 and "\n" not in said
+    if generation == 0:
+        assert said == (
+            f"a key rotation started while run {w.run_id} was written; no generation of it is "
+            "kept, and nothing after them is signed with the retiring key"
+        )
+        assert hint.endswith("start it again")
+    else:
+        assert said == (
+            f"a key rotation started while run {w.run_id} was written; generations up to 0 are "
+            "kept, and nothing after them is signed with the retiring key"
+        )
+        assert hint.endswith(f"`mindgit evolve --resume {w.run_id}` continues it")
     finish_rotation_and_verify(mg, w.store)
-    # Either way out the hint gives works: the command it names for verify's refusal ...
-    other = tmp_path / "other"
-    shutil.copytree(w.store.path, other)
-    r = mg("--store", str(other), "runs", "--delete", w.run_id)
-    assert r.code == 0 and read_ref(open_store(other).repo, w.ref) is None, r.out + r.err
-    fsck(other)
-    # ... and the resumed run.
-    done = resume_run(open_store(w.store.path))
+    # The way on the hint gives.
+    if generation == 0:
+        done = start_run(open_store(w.store.path), str(RASTRIGIN), PARAMS)
+    else:
+        done = resume_run(open_store(w.store.path))
     assert done.complete and done.run_id == w.run_id
     finish_rotation_and_verify(mg, w.store)
 
 
-def test_a_ref_deleted_meanwhile_is_said_as_deleted(tmp_path: Path, mg: Mg) -> None:
-    w = staged_write(tmp_path)
-    hook(w.store, f"rm '{Path(w.store.repo.path) / w.ref}'")
-    with rotation_between_the_looks(w.store, w.ref), pytest.raises(KeyRotatedDuringRun) as e:
-        w.writer.write([w.staged])
-    said, hint = str(e.value), e.value.hint or ""
-    assert read_ref(w.store.repo, w.ref) is None
-    # It was RefMoved's "refs/runs/… moved while this command ran …; nothing was changed",
-    # hint "run the command again", with no word of the rotation. The ref is where the move
-    # back would have put it (gone): as if it had.
-    assert said.startswith(
-        f"a key rotation started while run {w.run_id} was written; no generation of it is kept"
-    )
-    assert e.value.kept == -1 and hint.endswith("start it again")
-    os.unlink(Path(w.store.repo.path) / "hooks" / "reference-transaction")
-    finish_rotation_and_verify(mg, w.store)
-
-
-def test_a_ref_moved_meanwhile_is_said_with_where_it_went(tmp_path: Path, mg: Mg) -> None:
-    w = staged_write(tmp_path)
-    elsewhere = w.store.head()
-    hook(w.store, f"echo {elsewhere} > '{Path(w.store.repo.path) / w.ref}'")
-    with rotation_between_the_looks(w.store, w.ref), pytest.raises(KeyRotatedDuringRun) as e:
-        w.writer.write([w.staged])
-    assert read_ref(w.store.repo, w.ref) == elsewhere
-    said = str(e.value)
-    assert said.startswith(f"a key rotation started while run {w.run_id} was written, and its")
-    assert f"was moved by another process meanwhile, to {elsewhere}" in said
-    assert "`mindgit verify`" in (e.value.hint or "")
-    os.unlink(Path(w.store.repo.path) / "hooks" / "reference-transaction")
-    # A run ref on a commit that is no generation fails verify (as docs/evolve.md says), which
-    # is what the hint sends the user to; put back where it was, the store verifies.
-    delete_ref(w.store.repo, w.ref, elsewhere)
-    finish_rotation_and_verify(mg, w.store)
-
-
-def test_a_later_write_whose_ref_was_deleted_meanwhile_says_nothing_is_kept(
-    tmp_path: Path, mg: Mg
-) -> None:
-    w = staged_write(tmp_path, 1)
-    moved: list[str] = []
-
-    def delete() -> None:
-        now = read_ref(w.store.repo, w.ref)
-        assert now is not None and now != w.found
-        moved.append(now)
-        assert delete_ref(w.store.repo, w.ref, now) is None
-
-    with (
-        at_each_lock(w.store, w.ref, [rotation_starts(w.store), delete]),
-        pytest.raises(KeyRotatedDuringRun) as e,
-    ):
-        w.writer.write([w.staged])
-    assert read_ref(w.store.repo, w.ref) is None
-    # It was RefMoved's "... moved while this command ran ...; nothing was changed".
-    assert str(e.value) == (
-        f"a key rotation started while run {w.run_id} was written, and its ref {w.ref} was "
-        "deleted by another process meanwhile: no generation of it is kept"
-    )
-    assert (e.value.hint or "").endswith("start it again") and e.value.kept == -1
-    finish_rotation_and_verify(mg, w.store)
-
-
-def test_a_move_back_the_disk_refuses_names_the_command_that_finishes_it(
+def test_a_rotation_started_as_the_ref_s_lock_is_taken_wins_over_a_disk_that_refuses(
     tmp_path: Path, mg: Mg
 ) -> None:
     w = staged_write(tmp_path, 1)
     log = Path(w.store.repo.path) / "logs" / w.ref
     aside = log.with_name("aside")
 
-    def unwritable_log() -> None:  # the ref's log cannot be written (as on a full disk)
+    def rotation_and_unwritable_log() -> None:  # as on a full disk
+        rotation_starts(w.store)()
         log.rename(aside)
         log.mkdir()
 
     with (
-        at_each_lock(w.store, w.ref, [rotation_starts(w.store), unwritable_log]),
+        at_each_lock(w.store, w.ref, [rotation_and_unwritable_log]),
         pytest.raises(KeyRotatedDuringRun) as e,
     ):
         w.writer.write([w.staged])
-    said, hint = str(e.value), e.value.hint or ""
-    moved_to = read_ref(w.store.repo, w.ref)
-    assert moved_to is not None and moved_to != w.found
-    # It said "generations up to 0 are kept", the ref on generation 1.
-    assert said.startswith(
-        f"a key rotation started while run {w.run_id} was written, and its ref {w.ref} could "
-        f"not be moved back (cannot write {w.ref} ("
+    # It moved the ref, then failed to move it back ("could not be moved back (cannot write
+    # ...): it still holds generations up to 1, and the retiring key signed generation 1"):
+    # now nothing is written, so the disk is not asked.
+    assert str(e.value) == (
+        f"a key rotation started while run {w.run_id} was written; generations up to 0 are "
+        "kept, and nothing after them is signed with the retiring key"
     )
-    assert said.endswith(
-        "it still holds generations up to 1, and the retiring key signed generation 1"
-    )
-    assert e.value.kept == 1 and "\n" not in said
+    assert e.value.kept == 0 and read_ref(w.store.repo, w.ref) == w.found
     log.rmdir()
     aside.rename(log)
-    finish_rotation_and_verify(mg, w.store)
-    # The hint's command, as given, puts the ref back on generation 0.
-    command = hint.split("if it refuses them, `", 1)[1].split("`", 1)[0]
-    subprocess.run(shlex.split(command), check=True)
-    assert read_ref(w.store.repo, w.ref) == w.found
     finish_rotation_and_verify(mg, w.store)
     done = resume_run(open_store(w.store.path))
     assert done.complete and done.run_id == w.run_id
