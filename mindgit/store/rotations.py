@@ -309,7 +309,7 @@ def _rotate_key(store: Store) -> Rotation:
         # Read again now that the pending key is there: a commit the old key signed in the
         # meantime (an evolve run's generation) belongs in the history the rotation names, and
         # every write from here on sees the pending key and stops (evolve's writer looks for
-        # it before each write and after its ref moved). The tips read before missed such a
+        # it under its ref's lock, before the ref moves). The tips read before missed such a
         # commit, which then failed verify here and at every peer.
         heads = rotation_heads(store.repo)
         size = len(RotationRecord(old.public, stand_in, store.name, heads).to_bytes())

@@ -9,8 +9,9 @@ unseen, and the run went on signing with the retired key to its end; one seen mi
 its last generations signed already, and the run stopped saying "a key rotation is unfinished
 ... run `mindgit keys rotate` again", which would rotate a second time. The result commit was
 signed with the key the process loaded at the start too. Now the writer stops on a rotation
-it sees before a write and moves the run ref back when it sees one after, and the run says so
-with the command that resumes it; the resumed run is the same run, signed by the new key.
+it sees before a write, or under the run ref's lock before the ref moves (c821cad: it moved the
+ref, then looked, then moved it back), and the run says so with the command that resumes it;
+the resumed run is the same run, signed by the new key.
 Found by review E.
 """
 
