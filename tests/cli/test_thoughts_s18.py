@@ -67,20 +67,45 @@ def test_show_decodes_each_thought_once(
         assert texts == {str(b.cid): json.loads(b.data)["text"] for b in blocks}
 
 
-def test_show_of_bytes_under_another_cid_shows_them_and_warns(store: Store, mg: Mg) -> None:
-    """Not vouched for by the check: read from the tree and shown as before."""
+def test_show_of_bytes_under_another_cid_names_them_damaged_and_warns(store: Store, mg: Mg) -> None:
+    """Not vouched for by the check: read from the tree, and shown as damaged, never as the
+    thought its name says (they were shown as it, beside the warning)."""
     store.think("first")
     named = make_thought("the name").cid
-    _add(store, named, make_thought("the impostor").data)
+    impostor = make_thought("the impostor")
+    _add(store, named, impostor.data)
     r = mg("--store", str(store.path), "show")
     assert r.code == 0, r.err
-    assert f"  {named}  the impostor" in r.out.splitlines()
-    assert "first" in r.out
+    damaged = f"(damaged: its bytes hash to {impostor.cid}, not to its name)"
+    assert f"  {named}  {damaged}" in r.out.splitlines()
+    assert "the impostor" not in r.out and "first" in r.out
     assert "this state does not verify" in r.err and "not to their name" in r.err
     doc = json.loads(mg("--store", str(store.path), "show", "--json").out)
     assert doc["signature"] == "invalid"
-    assert {"cid": str(named), "type": "note", "text": "the impostor", "tags": []} in doc[
-        "thoughts"
+    error = f"its bytes hash to {impostor.cid}, not to its name"
+    assert {"cid": str(named), "type": None, "error": error} in doc["thoughts"]
+
+
+def test_diff_of_bytes_under_another_cid_names_them_damaged(store: Store, mg: Mg) -> None:
+    """diff checked nothing: a relaying peer's text under another node's thought was printed
+    as that thought, exit 0, with no warning."""
+    store.think("first")
+    before = store.head()
+    named = make_thought("wire the money to alice").cid
+    impostor = make_thought("wire the money to mallory")
+    _add(store, named, impostor.data)
+    r = mg("--store", str(store.path), "diff", before, "main")
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [
+        f"+ thought {named}  (damaged: its bytes hash to {impostor.cid}, not to its name)"
+    ]
+    doc = json.loads(mg("--store", str(store.path), "diff", before, "main", "--json").out)
+    assert doc["thoughts_added"] == [
+        {
+            "cid": str(named),
+            "type": None,
+            "error": f"its bytes hash to {impostor.cid}, not to its name",
+        }
     ]
 
 

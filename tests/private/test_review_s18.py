@@ -30,10 +30,11 @@ def test_diff_and_show_refuse_to_open_an_envelope_held_under_another_thoughts_na
         r = mg(*store, *args)
         assert "wire the money" not in r.out + r.err, (args, r.out)
         line = next(line for line in r.out.splitlines() if str(cid) in line)
-        assert "integrity check failed" in line and "not to its CID" in line, (args, line)
+        # Named damaged before any opening is tried, as a public note would be.
+        assert "(damaged: its bytes hash to " in line and "not to its name" in line, (args, line)
     r = mg(*store, "diff", f"{ref}~2", ref, "--json")
     [added] = json.loads(r.out)["thoughts_added"]
-    assert "text" not in added and "not to its CID" in added["error"]
+    assert "text" not in added and "not to its name" in added["error"]
 
 
 def test_open_envelope_checks_the_envelope_is_the_thought_it_is_called(nodes: Nodes) -> None:

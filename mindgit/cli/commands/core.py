@@ -612,9 +612,16 @@ def _thought_text(t: Mapping[str, Any]) -> str:
 def _decoded_thought(raw: bytes, keys: _Keys | None, cid: Any) -> dict[str, Any]:
     """:func:`_thought_json` of a thought's bytes; bytes that are not DAG-JSON are shown as a
     damaged thought (named, its error given) beside the others: one junk block in a peer's
-    state stopped `show` and `diff` with an error that named no thought."""
-    from mindgit.ipld import dagjson
+    state stopped `show` and `diff` with an error that named no thought. So are bytes that are
+    not the thought ``cid`` names: a relaying peer's text put under another node's thought was
+    printed as that thought (by `diff` with no warning at all)."""
+    import hashlib
 
+    from mindgit.ipld import dagjson
+    from mindgit.ipld.cid import CID
+
+    if isinstance(cid, CID) and hashlib.sha256(raw).digest() != cid.digest:
+        return {"type": None, "error": f"its bytes hash to {CID.of(raw)}, not to its name"}
     try:
         node = dagjson.decode(raw)
     except MindgitError as e:
