@@ -29,6 +29,7 @@ from mindgit.errors import (
     MindgitError,
     UsageError,
     as_usage,
+    counted,
     listed,
     one_line,
     quoted,
@@ -141,7 +142,9 @@ def id_(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"{k + ':':13}{data[k]}")
 
 
-@click.command()
+# Extra words are refused in think's own words: click's error quotes them, and a private
+# thought's text typed unquoted ("think the vault code 4417 --private") reached the terminal.
+@click.command(context_settings={"allow_extra_args": True})
 @click.argument("text")
 @click.option("--tag", "tags", multiple=True, help="A tag for the thought (repeatable).")
 @click.option(
@@ -173,6 +176,12 @@ def think(
     TEXT `-` reads the text from stdin, which keeps a private thought out of shell history and
     the process list.
     """
+    if ctx.args:
+        raise UsageError(
+            f"think takes the thought as one TEXT, and {counted(len(ctx.args), 'more word')} "
+            "followed it (not shown: the text may be private); nothing was changed",
+            hint='quote it: `mindgit think "..."`, or give - to read it from stdin',
+        )
     if recipients and not private:
         raise UsageError("--to names who may read a private thought; add --private")
     for recipient in recipients:
