@@ -271,7 +271,10 @@ def _push(
     # Only heads this node holds and verified are recorded as seen (as a pull records them).
     confirmed = {o.ref: o.after for o in outcomes if o.status == "up-to-date" and o.after}
     confirmed.update(pushed)
-    _mark_pushed(store, peer.name, pushed)
+    # A peer found holding our head (`up-to-date`: it came there by another way, or by its own
+    # pull crossing this push) holds it as surely as one pushed: left on the head seen before,
+    # the mark disagreed with the state's record (`peers` showed the old head, age '?').
+    _mark_pushed(store, peer.name, confirmed)
     # The refs are pushed: a damaged state file is started afresh, not raised (the push said
     # "cannot read peer state" and exited 1 with nothing reported of what it had pushed).
     state = replace(readable_state(store, peer.name).saw(confirmed, now), last_push=now)
