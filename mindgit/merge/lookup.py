@@ -115,31 +115,38 @@ def find_fitness(
 
     Only runs signed by ``own_key`` (this node's key) are considered; without it, none are.
     """
-    run = None
-    if experiment is not None and own_key is not None:
-        run = latest_run(repo, experiment, own_key)
     allowed = config_limits(repo)
+    configured = None if spec is not None else read_setting(config_reader(repo.config), "fitness")
+    named = spec is not None or bool(configured)
+    run = None
+    # The runs are read only when one can count: for the module (none named), or for the
+    # direction (mindgit.minimize not set). A damaged run ref (another run's generation under
+    # its name) stopped every merge with --fitness and minimize set, which no run decides.
+    if (
+        experiment is not None
+        and own_key is not None
+        and not (named and _minimize(repo) is not None)
+    ):
+        run = latest_run(repo, experiment, own_key)
     found: tuple[CID, bytes, str] | None = None
     limits = allowed
     if spec is not None:
         found = (*_module(repo, spec), "--fitness")
-    else:
-        configured = read_setting(config_reader(repo.config), "fitness")
-        if configured:
-            found = (*_module(repo, configured), f"config {CONFIG_FITNESS}")
-        elif run is not None:
-            wasm = _read(repo, run.tree, MODULE_FILE, f"run {run.run_id}")
-            if module_cid(wasm) != run.info.module:
-                raise ModuleCorrupt(f"run {run.run_id}", run.info.module)
-            found = (run.info.module, wasm, f"run {run.run_id}")
-            r = run.info.limits
-            # A run may come from a peer: its limits never exceed this node's own.
-            limits = Limits(
-                fuel=min(r.fuel, allowed.fuel),
-                memory_bytes=min(r.memory, allowed.memory_bytes),
-                stack_bytes=min(r.stack, allowed.stack_bytes),
-                table_elements=min(r.table, allowed.table_elements),
-            )
+    elif configured:
+        found = (*_module(repo, configured), f"config {CONFIG_FITNESS}")
+    elif run is not None:
+        wasm = _read(repo, run.tree, MODULE_FILE, f"run {run.run_id}")
+        if module_cid(wasm) != run.info.module:
+            raise ModuleCorrupt(f"run {run.run_id}", run.info.module)
+        found = (run.info.module, wasm, f"run {run.run_id}")
+        r = run.info.limits
+        # A run may come from a peer: its limits never exceed this node's own.
+        limits = Limits(
+            fuel=min(r.fuel, allowed.fuel),
+            memory_bytes=min(r.memory, allowed.memory_bytes),
+            stack_bytes=min(r.stack, allowed.stack_bytes),
+            table_elements=min(r.table, allowed.table_elements),
+        )
     if found is None:
         return None
     cid, wasm, source = found

@@ -1,0 +1,74 @@
+"""Review R2 (s18): merge in a store and under git.
+
+A damaged run ref (``refs/runs/X`` naming a commit that is no generation of run X: a peer's
+ref, fetched with plain git into a clone by git-setup's ``+refs/runs/*`` refspec) stopped every
+merge with a conflict, even one where no run can count: the module named (``--fitness``, or
+``mindgit.fitness``) and the direction set (``mindgit.minimize``). docs/merge.md says the runs
+are read then only when ``mindgit.minimize`` is not set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mindgit.store.repository import Store
+from tests.conftest import Mg, git
+from tests.merge.conftest import diverge, x
+from tests.merge.test_gitdriver import clone, git_merge
+
+
+def _conflict_and_bogus_run(store: Store) -> None:
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 1.5)])
+    # A run ref naming a commit that holds no run: read_run refuses it.
+    store.repo.references.create("refs/runs/bogus", store.head("main"))
+
+
+@pytest.mark.parametrize("how", ["--fitness", "config"])
+def test_a_damaged_run_ref_does_not_stop_a_merge_no_run_decides(
+    rastrigin: Store, mg: Mg, how: str
+) -> None:
+    store = rastrigin
+    _conflict_and_bogus_run(store)
+    store.config_set("mindgit.minimize", "false")
+    args = ["--fitness", "rastrigin"] if how == "--fitness" else []
+    if how == "config":
+        store.config_set("mindgit.fitness", "rastrigin")
+
+    r = mg("--store", str(store.path), "merge", "dreamer", *args)
+
+    assert r.code == 0, r.err
+    assert "refs/runs/bogus" not in r.err
+    merged = store.state().genome.genes
+    assert [(g.name, g.value) for g in merged] == [("x0", 0.0)]  # rastrigin: 0 beats 1
+
+
+def test_a_damaged_run_ref_still_stops_a_merge_a_run_may_decide(rastrigin: Store, mg: Mg) -> None:
+    # With no minimize set, this node's latest run gives the direction: a run ref that cannot
+    # be read is refused, not passed over, as before (nothing written).
+    store = rastrigin
+    _conflict_and_bogus_run(store)
+    head = store.head("main")
+
+    r = mg("--store", str(store.path), "merge", "dreamer", "--fitness", "rastrigin")
+
+    assert r.code == 1
+    assert "refs/runs/bogus" in r.err
+    assert store.head("main") == head
+
+
+def test_git_merge_in_a_clone_with_a_fetched_damaged_run_ref(
+    rastrigin: Store, tmp_path: Path
+) -> None:
+    store = rastrigin
+    _conflict_and_bogus_run(store)
+    work = clone(store, tmp_path / "work")  # git-setup fetches refs/runs/* as they are
+    assert git("-C", str(work), "rev-parse", "--verify", "-q", "refs/runs/bogus").strip()
+    git("-C", str(work), "config", "mindgit.fitness", "rastrigin")
+    git("-C", str(work), "config", "mindgit.minimize", "false")
+
+    proc = git_merge(work, "origin/dreamer")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '"value":0' in (work / "manifest.json").read_text()
