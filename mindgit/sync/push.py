@@ -172,7 +172,10 @@ def _push(
     candidates: list[Offer] = []
     for offer in planned:
         theirs = remote.get(offer.ref)
-        known = theirs is not None and exists(repo, theirs)
+        # Only a commit here can be asked about ancestry: a peer's ref may name any object
+        # (git lets refs/fitness/* and refs/runs/* hold a tree), and one this store holds as a
+        # tree or blob made the push an internal error. Anything else is left to git.
+        known = theirs is not None and _commit_here(repo, theirs)
         status: str | None = None
         if theirs == offer.commit:
             status = "up-to-date"
@@ -196,8 +199,12 @@ def _push(
             outcomes.append(RefOutcome(offer.ref, status, theirs, theirs, theirs, detail))
 
     # Never push what this node could not verify. What the peer has, it has already.
+    # Commits only: a peer's ref at a tree or blob this store holds, handed to the walk, made
+    # every ref of the push 'unverified', our own commits named as malformed.
     hide = [
-        c for c in [*remote.values(), *seen_heads(store, peer.name).values()] if exists(repo, c)
+        c
+        for c in [*remote.values(), *seen_heads(store, peer.name).values()]
+        if _commit_here(repo, c)
     ]
     emit(
         on_event, peer.name, "verify", f"verifying {counted(len(candidates), 'ref')} before pushing"
@@ -286,6 +293,11 @@ def _push(
         state = replace(state, last_error=PeerError(now, "push", _failure(report)))
     write_state(store, peer.name, state)
     return report
+
+
+def _commit_here(repo: pygit2.Repository, oid: str) -> bool:
+    """Whether ``oid`` names a commit in this store."""
+    return exists(repo, oid) and as_commit(repo.get(oid)) is not None
 
 
 def _refs_now(store: Store, peer: Peer, budget: transport.Budget) -> dict[str, str]:

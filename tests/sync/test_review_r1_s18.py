@@ -7,7 +7,7 @@ import json
 from mindgit.sync.peers import peer_statuses, seen_heads
 from mindgit.sync.pull import pull
 from mindgit.sync.push import push
-from tests.conftest import Mg
+from tests.conftest import Mg, git
 from tests.sync.conftest import Nodes
 
 
@@ -47,3 +47,42 @@ def test_a_push_that_finds_the_peer_up_to_date_moves_its_mark_there(nodes: Nodes
     assert seen["commit"] == new and seen["age_seconds"] is not None
     [beta_status] = [s for s in peer_statuses(alpha) if s.peer.name == "beta"]
     assert beta_status.marks["refs/heads/dreams"] == new
+
+
+def test_a_peer_ref_at_a_tree_this_store_holds_neither_crashes_nor_blames_our_commits(
+    pair: Nodes, mg: Mg
+) -> None:
+    """A peer's refs/fitness/* or refs/runs/* may hold any object (git allows it outside
+    refs/heads/*). One at a tree this store also holds made `push` an internal error (exit 3,
+    'InvalidError: object is no commit object') when we offer that ref, and when we do not,
+    marked every ref 'unverified', our own commits named as malformed."""
+    from pathlib import Path
+
+    alpha, beta = pair["alpha"], pair["beta"]
+    wat = Path(__file__).resolve().parents[2] / "fixtures" / "fitness" / "onemax.wat"
+    assert mg("--store", str(alpha.path), "fitness", "add", str(wat)).code == 0
+    alpha.fork("dreams")
+    tip = alpha.think("dreams of flight")[0].id
+    module = git(f"--git-dir={alpha.path}", "rev-parse", "refs/fitness/onemax").strip()
+    tree = git(f"--git-dir={alpha.path}", "rev-parse", f"{module}^{{tree}}").strip()
+
+    # Not a ref alpha offers: a run ref of beta's at that tree.
+    git(f"--git-dir={alpha.path}", "push", "-q", str(beta.path), f"{module}:refs/fitness/onemax")
+    git(f"--git-dir={beta.path}", "update-ref", "refs/runs/0123456789ab", tree)
+    r = mg("--store", str(alpha.path), "push", "beta", "dreams", "--json")
+    assert r.code == 0, r
+    assert [(x["ref"], x["status"]) for x in json.loads(r.out)["refs"]] == [
+        ("refs/fitness/onemax", "up-to-date"),
+        ("refs/heads/dreams", "created"),
+    ]
+    assert git(f"--git-dir={beta.path}", "rev-parse", "refs/heads/dreams").strip() == tip
+
+    # A ref alpha offers, held by beta at that tree: git refuses it, the rest goes.
+    git(f"--git-dir={beta.path}", "update-ref", "refs/fitness/onemax", tree)
+    alpha.think("more dreams", experiment="dreams")
+    r = mg("--store", str(alpha.path), "push", "beta", "--json")
+    assert r.code == 1, r
+    refs = {x["ref"]: x["status"] for x in json.loads(r.out)["refs"]}
+    assert refs["refs/fitness/onemax"] == "rejected"
+    assert refs["refs/heads/dreams"] == "pushed"
+    assert "internal error" not in r.err
