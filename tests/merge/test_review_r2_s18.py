@@ -72,3 +72,38 @@ def test_git_merge_in_a_clone_with_a_fetched_damaged_run_ref(
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert '"value":0' in (work / "manifest.json").read_text()
+
+
+def test_an_octopus_that_fast_forwards_first_stops_on_a_text_conflict(
+    store: Store, tmp_path: Path
+) -> None:
+    # docs/merge.md said an octopus of two heads that changed the state always stopped with the
+    # clone as it was (exit 2): with HEAD behind the first head, git fast-forwards to it and
+    # leaves the second head's merge of manifest.json as a text conflict (exit 1), which
+    # `git merge --abort` undoes.
+    import subprocess
+
+    from mindgit.store.genome import Gene
+    from tests.merge.test_gitdriver import USER
+
+    store.set_genes([Gene.make("a", "float", 1.0)])
+    store.fork("b", switch=False)
+    store.fork("c", switch=False)
+    store.set_genes([Gene.make("a", "float", 2.0)], experiment="b")
+    store.think("on c", experiment="c")
+    work = clone(store, tmp_path / "work")
+    head = git("-C", str(work), "rev-parse", "HEAD")
+
+    proc = subprocess.run(
+        ["git", *USER, "merge", "--no-edit", "origin/b", "origin/c"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Should not be doing an octopus" not in proc.stdout + proc.stderr
+    assert "<<<<<<<" in (work / "manifest.json").read_text()
+    git("-C", str(work), "merge", "--abort")
+    assert git("-C", str(work), "rev-parse", "HEAD") == head
+    assert git("-C", str(work), "status", "--porcelain") == ""
