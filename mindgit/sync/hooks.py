@@ -789,11 +789,12 @@ def hook_script(name: str, python: str | None = None) -> str:
     return _script(name, python, gone_check=python is not None)
 
 
-def _script(name: str, python: str | None, *, gone_check: bool) -> str:
+def _script(name: str, python: str | None, *, gone_check: bool, safe_path: bool = True) -> str:
     # gone_check False is also the script every hook install wrote before the check existed,
-    # which a new install must still recognise as its own. Whoever changes the script keeps
-    # the old spelling recognisable too (see _whose): an installed hook that matches no script
-    # mindgit writes reads as edited, and only --force would replace it.
+    # which a new install must still recognise as its own; safe_path False the one written
+    # before -P. Whoever changes the script keeps the old spelling recognisable too (see
+    # _whose): an installed hook that matches no script mindgit writes reads as edited, and
+    # only --force would replace it.
     if name not in HOOK_NAMES:
         raise UsageError(f"unknown hook {name!r}", hint=f"one of {', '.join(HOOK_NAMES)}")
     quoted = shlex.quote(python) if python else "''"
@@ -817,7 +818,10 @@ def _script(name: str, python: str | None, *, gone_check: bool) -> str:
         "# `mindgit` on the PATH runs.\n"
         f"{_PYTHON_LINE}{quoted}\n"
         'if [ -n "$MINDGIT_PYTHON" ] && [ -x "$MINDGIT_PYTHON" ]; then\n'
-        f'    exec "$MINDGIT_PYTHON" -m mindgit hook {name} "$@"\n'
+        # -P: git runs the hook in the git dir, whose mindgit/ (the trust file's folder) was
+        # first on sys.path for `-m`: with mindgit installed editable, `import mindgit` found
+        # that folder, and a file there named as one of mindgit's modules ran in its place.
+        f'    exec "$MINDGIT_PYTHON" {"-P " if safe_path else ""}-m mindgit hook {name} "$@"\n'
         "fi\n"
         f"{gone}"
         f'exec mindgit hook {name} "$@"\n'
@@ -957,7 +961,11 @@ def _whose(path: Path, name: str) -> str:
     except ValueError:
         words = []
     python = words[0] if len(words) == 1 and words[0] else None
-    written = {_script(name, python, gone_check=check) for check in (True, False)}
+    written = {
+        _script(name, python, gone_check=check, safe_path=safe)
+        for check in (True, False)
+        for safe in (True, False)
+    }
     return "ours" if text in written else "edited"
 
 
