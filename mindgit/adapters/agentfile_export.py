@@ -48,7 +48,8 @@ from mindgit.errors import MindgitError, quoted
 from mindgit.ipld import dagjson
 from mindgit.ipld.cid import CID
 from mindgit.store import layout
-from mindgit.store.repository import Snapshot, Store
+from mindgit.store.refs import read_ref
+from mindgit.store.repository import HEADS, Snapshot, Store, check_experiment_name
 
 
 class ExportConflict(MindgitError):
@@ -233,7 +234,9 @@ def _agent_out(store: Store, loaded: _Loaded) -> _Out:
     if not isinstance(agent, dict):
         raise CorruptAgentState(f"{rev} {DATA_AGENT}", "is not an agent object")
     split = _string_list(loaded.agent_node, "split", rev)
-    grown, warnings = apply_genes(agent, loaded.snap.state.genome, rev)
+    grown, warnings = apply_genes(
+        agent, loaded.snap.state.genome, rev, experiment=_experiment_named(store, rev)
+    )
     memories = _memories_in_order(store, loaded)
     tools: list[dict[str, Any]] = []
     if DATA_TOOLS in loaded.data:
@@ -259,6 +262,19 @@ def _agent_out(store: Store, loaded: _Loaded) -> _Out:
     origin = str(loaded.data[DATA_FILE])
     out = fmt.AgentOut(agent, tuple(memories), tuple(tools), origin)
     return _Out(out, file_layout, grown, warnings)
+
+
+def _experiment_named(store: Store, rev: str) -> str | None:
+    """The experiment ``rev`` names, as Store.resolve reads it (a name before anything else;
+    ``refs/heads/NAME`` too), or None (a commit id, ``NAME~1``, a tag...)."""
+    name = rev.removeprefix(HEADS) if rev.startswith("refs/") else rev
+    if name == rev and rev.startswith("refs/"):
+        return None
+    try:
+        head = read_ref(store.repo, HEADS + check_experiment_name(name))
+    except (MindgitError, ValueError, UnicodeError):
+        return None
+    return name if head is not None else None
 
 
 def export_af(

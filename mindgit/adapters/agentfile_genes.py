@@ -117,11 +117,24 @@ def _gene(name: str, spec: Spec, value: object, window: int | None) -> Gene | No
 class GeneDoesNotFit(MindgitError):
     """A gene whose value the agent file's field cannot hold (text where Letta reads a number)."""
 
-    def __init__(self, rev: str, gene: Gene, field: str, wanted: str) -> None:
+    def __init__(
+        self, rev: str, gene: Gene, field: str, wanted: str, *, experiment: str | None = None
+    ) -> None:
+        # The hint's command names the experiment: `genome unset` without -e acts on the
+        # current one, and run as written it unset the gene of another agent (or failed).
+        if experiment is not None:
+            hint = (
+                f"`mindgit genome unset {gene.name} -e {experiment}` and set it again as {wanted}"
+            )
+        else:
+            hint = (
+                f"on the experiment that holds this state, `mindgit genome unset {gene.name} "
+                f"-e EXPERIMENT`, set it again as {wanted} and export its head"
+            )
         super().__init__(
             f"{rev}: gene {gene.name} is {gene.kind} {gene.value!r}, which {field} cannot "
             f"hold (it is {wanted}); nothing was written",
-            hint=f"`mindgit genome unset {gene.name}` and set it again as {wanted}",
+            hint=hint,
         )
         self.rev = rev
         self.gene = gene.name
@@ -151,7 +164,7 @@ def _utf8(text: str) -> bool:
 
 
 def apply_genes(
-    agent: dict[str, Any], genome: Genome, rev: str
+    agent: dict[str, Any], genome: Genome, rev: str, *, experiment: str | None = None
 ) -> tuple[list[tuple[dict[str, Any], list[str]]], list[str]]:
     """Write the genes' values back into the agent's settings, in place.
 
@@ -162,7 +175,8 @@ def apply_genes(
     thinking budget a gene made no smaller than ``max_tokens``, and for a ``max_tokens`` a gene
     made (or left) over ``context_window``.
     A gene whose value the field cannot hold is :class:`GeneDoesNotFit`: a file with
-    ``"temperature": "hello"`` in it is no agent file Letta loads.
+    ``"temperature": "hello"`` in it is no agent file Letta loads; ``experiment`` is the
+    experiment ``rev`` names (None when it is a commit, ``name~1``...), for its hint.
     """
     grown = []
     warnings: list[str] = []
@@ -182,7 +196,8 @@ def apply_genes(
             # An imported value comes back as it was, whatever it is; a new one must fit.
             if value is not imported and not _fits(SPECS[name].kind, value):
                 field = name if key is None else f"{key}.{name}"
-                raise GeneDoesNotFit(rev, gene, field, _WANTED[SPECS[name].kind])
+                wanted = _WANTED[SPECS[name].kind]
+                raise GeneDoesNotFit(rev, gene, field, wanted, experiment=experiment)
             if value is not imported and key == "llm_config":
                 changed.add(name)
             holder[name] = value

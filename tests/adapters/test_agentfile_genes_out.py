@@ -90,8 +90,8 @@ def test_the_cli_refuses_it_in_one_line_and_writes_nothing(
     assert r.code == 1 and r.out == "" and r.err.count("\n") == 1
     assert r.err.startswith("mindgit: error: m: gene llm.temperature is str 'hello', which ")
     assert (
-        f"`mindgit --store {store.path} genome unset llm.temperature` and set it again as a number"
-        in r.err
+        f"`mindgit --store {store.path} genome unset llm.temperature -e m` and set it again as "
+        "a number" in r.err
     )
     assert changed(before, tmp_path) == []
 

@@ -1,0 +1,55 @@
+"""Review R3 (session 18) of agent files: import-af, export-af and the edits of an imported agent.
+
+* export-af of a gene its field cannot hold hinted `mindgit genome unset GENE` with no -e: run
+  as written it acted on the current experiment, unsetting another agent's gene (or failing),
+  and the export failed again.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from mindgit.store.genome import Gene
+from mindgit.store.repository import init_store
+from tests.adapters.test_agentfile_builders import AGENT_FILES
+from tests.conftest import Mg
+
+
+def _hint_command(err: str) -> list[str]:
+    start = err.index("`mindgit ") + 1
+    return shlex.split(err[start : err.index("`", start)])[1:]
+
+
+def test_a_gene_that_does_not_fit_hints_unset_on_the_exported_experiment(tmp_path, mg: Mg) -> None:  # type: ignore[no-untyped-def]
+    store = init_store(tmp_path / "alpha", "alpha")
+    at = ("--store", str(store.path))
+    for name, file in (("m", "memgpt_agent.af"), ("c", "customer_service.af")):
+        assert mg(*at, "import-af", str(AGENT_FILES / file), "--as", name).code == 0
+    assert mg(*at, "switch", "c").code == 0  # the current experiment is another agent
+    store.unset_genes(["llm.temperature"], experiment="m")
+    store.set_genes([Gene.make("llm.temperature", "bool", True)], experiment="m")
+    out = tmp_path / "m.af"
+    r = mg(*at, "export-af", "m", "-o", str(out))
+    assert r.code == 1 and not out.exists()
+    assert "-e m`" in r.err, r.err
+    c_genes = store.state("c").genome
+    assert mg(*_hint_command(r.err)).code == 0  # the hint, run as written
+    assert store.state("c").genome == c_genes  # the other agent's genes are untouched
+    assert "llm.temperature" not in store.state("m").genome
+    assert mg(*at, "genome", "set", "llm.temperature=0.5", "-e", "m").code == 0
+    assert mg(*at, "export-af", "m", "-o", str(out)).code == 0
+
+
+def test_a_gene_that_does_not_fit_at_a_commit_hints_an_experiment(tmp_path, mg: Mg) -> None:  # type: ignore[no-untyped-def]
+    store = init_store(tmp_path / "alpha", "alpha")
+    at = ("--store", str(store.path))
+    assert mg(*at, "import-af", str(AGENT_FILES / "memgpt_agent.af"), "--as", "m").code == 0
+    store.unset_genes(["llm.temperature"], experiment="m")
+    store.set_genes([Gene.make("llm.temperature", "str", "hot")], experiment="m")
+    for rev in ("refs/heads/m", store.head("m")):
+        r = mg(*at, "export-af", rev, "-o", str(tmp_path / "m.af"))
+        assert r.code == 1
+        if rev.startswith("refs/"):
+            assert "genome unset llm.temperature -e m`" in r.err, r.err
+        else:
+            assert "-e EXPERIMENT`" in r.err and "export its head" in r.err, r.err
