@@ -10,6 +10,7 @@ label (:func:`memory_name`); the editing functions find it by either.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -102,8 +103,10 @@ class AmbiguousBlock(MindgitError):
     def __init__(self, label: str, rev: str, owner: str) -> None:
         super().__init__(
             f"{label!r} in {rev} is the label of memory {owner} and the name of memory {label}",
+            # af-info of ``rev``: bare, it described the current experiment (main, say: "holds
+            # no imported agent"), not the one the block was asked of.
             hint=f"give the memory's name: {owner} for the block labelled {label!r}, or the "
-            f"label of memory {label} (`mindgit af-info` lists both)",
+            f"label of memory {label} (`mindgit af-info {shlex.quote(rev)}` lists both)",
         )
         self.label = label
         self.rev = rev

@@ -3,10 +3,13 @@
 * export-af of a gene its field cannot hold hinted `mindgit genome unset GENE` with no -e: run
   as written it acted on the current experiment, unsetting another agent's gene (or failing),
   and the export failed again.
+* block set/restore of a label that is one block's label and another memory's name hinted
+  `mindgit af-info`, which describes the current experiment, not the one asked of.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from mindgit.store.genome import Gene
@@ -53,3 +56,17 @@ def test_a_gene_that_does_not_fit_at_a_commit_hints_an_experiment(tmp_path, mg: 
             assert "genome unset llm.temperature -e m`" in r.err, r.err
         else:
             assert "-e EXPERIMENT`" in r.err and "export its head" in r.err, r.err
+
+
+def test_an_ambiguous_block_hints_af_info_of_the_experiment_asked_of(tmp_path, mg: Mg) -> None:  # type: ignore[no-untyped-def]
+    store = init_store(tmp_path / "alpha", "alpha")
+    at = ("--store", str(store.path))
+    value = json.loads(json.loads((AGENT_FILES / "customer_service.af").read_text()))
+    value["blocks"][0]["label"], value["blocks"][1]["label"] = "a/b", "a:b"
+    (tmp_path / "amb.af").write_text(json.dumps(value))
+    assert mg(*at, "import-af", str(tmp_path / "amb.af"), "--as", "amb").code == 0
+    r = mg(*at, "block", "set", "a:b", "new", "-e", "amb")  # the current experiment is main
+    assert r.code == 1 and "is the label of memory a:b-2 and the name of memory a:b" in r.err
+    shown = mg(*_hint_command(r.err))  # the hint, run as written, lists amb's blocks
+    assert shown.code == 0, shown.err
+    assert "  a/b  (memory a:b)\n" in shown.out and "  a:b  (memory a:b-2)\n" in shown.out
