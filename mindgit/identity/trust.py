@@ -91,6 +91,17 @@ class TrustConflict(MindgitError):
         if existing.name == name:
             message = f"node name {name!r} is already trusted with another key ({existing.key.did})"
             hint = f"choose another name, or run `mindgit trust remove {name}` first"
+        elif existing.heads is not None:
+            # The hint was to remove it and add it again: that traded a key trusted only for
+            # the history its rotation named for one trusted to sign anything.
+            message = (
+                f"key {key.did} is already trusted as {existing.name!r}, a key its node "
+                "rotated away from"
+            )
+            hint = (
+                "it may sign only the history its rotation named, and under another name it "
+                "could sign anything: trust the node's current key instead"
+            )
         else:
             message = f"key {key.did} is already trusted as {existing.name!r}"
             hint = f"to rename it, run `mindgit trust remove {existing.name}`, then add it again"

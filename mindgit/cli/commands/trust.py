@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mindgit.cli.options import (
@@ -12,6 +14,10 @@ from mindgit.cli.options import (
     typed_node_name,
 )
 from mindgit.cli.output import emit_json, info, table
+
+if TYPE_CHECKING:
+    from mindgit.identity.trust import TrustConflict
+    from mindgit.store.repository import Store
 
 
 @click.group()
@@ -26,14 +32,37 @@ def trust() -> None:
 @click.pass_context
 def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
     """Trust KEY (a did:key or an `ssh-ed25519 AAAA...` line) under NAME."""
+    from mindgit.identity.trust import TrustConflict
+
     public = typed_key(key)
     typed_new_node_name(name, "--name")
     store = open_store_from(ctx)
-    node = store.trust.add(public, name)
+    try:
+        node = store.trust.add(public, name)
+    except TrustConflict as e:
+        _own_key_hint(store, e)
+        raise
     if as_json:
         emit_json({"name": node.name, "did": node.key.did, "fingerprint": node.key.fingerprint})
     else:
         info(f"trusted {node.name}: {node.key.did}")
+
+
+def _own_key_hint(store: Store, error: TrustConflict) -> None:
+    """A conflict with this node's own key: the hint said to `trust remove` it, which is
+    refused (TrustOwnKey), so the command it gave failed in turn."""
+    from mindgit.errors import MindgitError
+
+    try:
+        own = store.public_key
+    except MindgitError:
+        return  # a key file that cannot be read: the conflict is still the error to report
+    if error.existing.key != own:
+        return
+    if error.existing.name == error.name:
+        error.hint = f"{error.name} is this node's own name: choose another name"
+    else:
+        error.hint = f"it is this node's own key, which it trusts as {error.existing.name} already"
 
 
 @trust.command("remove")

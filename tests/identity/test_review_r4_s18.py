@@ -1,0 +1,73 @@
+"""Review R4 (s18): trust, key rotation and their messages, through the CLI as a user meets them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Mg
+from tests.snapshots import changed, snapshot
+
+
+def _init(mg: Mg, path: Path, name: str) -> str:
+    r = mg("init", str(path), "--name", name)
+    assert r.code == 0, r.err
+    return r.out.strip()
+
+
+# -- trust add: a conflict with this node's own key, or with a retired key ---------------------
+
+
+def test_trust_add_own_name_hint_is_not_a_refused_command(mg: Mg, tmp_path: Path) -> None:
+    """The hint said `mindgit trust remove alpha` first, which is refused (this node's own key)."""
+    a = tmp_path / "alpha"
+    _init(mg, a, "alpha")
+    other = _init(mg, tmp_path / "beta", "beta")
+    before = snapshot(a)
+    r = mg("--store", str(a), "trust", "add", other, "--name", "alpha")
+    assert r.code == 1
+    assert "trust remove" not in r.err, r.err
+    assert r.err.endswith("(hint: alpha is this node's own name: choose another name)\n"), r.err
+    assert changed(before, a) == []
+    # What the old hint said to run fails:
+    assert mg("--store", str(a), "trust", "remove", "alpha").code == 1
+
+
+def test_trust_add_own_key_under_another_name(mg: Mg, tmp_path: Path) -> None:
+    a = tmp_path / "alpha"
+    own = _init(mg, a, "alpha")
+    before = snapshot(a)
+    r = mg("--store", str(a), "trust", "add", own, "--name", "me")
+    assert r.code == 1
+    assert "trust remove" not in r.err, r.err
+    assert "(hint: it is this node's own key, which it trusts as alpha already)" in r.err, r.err
+    assert changed(before, a) == []
+
+
+def test_trust_add_peer_conflicts_keep_their_hints(mg: Mg, tmp_path: Path) -> None:
+    a = tmp_path / "alpha"
+    _init(mg, a, "alpha")
+    beta = _init(mg, tmp_path / "beta", "beta")
+    assert mg("--store", str(a), "trust", "add", beta, "--name", "beta").code == 0
+    r = mg("--store", str(a), "trust", "add", beta, "--name", "b2")
+    assert r.code == 1
+    assert f"run `mindgit --store {a} trust remove beta`, then add it again" in r.err
+
+
+def test_trust_add_retired_key_under_a_new_name(mg: Mg, tmp_path: Path) -> None:
+    """A retired key's hint was to remove it and add it again: trusted for the history its
+    rotation named, it would then have been trusted to sign anything."""
+    a, b = tmp_path / "alpha", tmp_path / "beta"
+    old = _init(mg, a, "alpha")
+    _init(mg, b, "beta")
+    assert mg("--store", str(a), "keys", "rotate").code == 0
+    for store in (a,):  # this node's own retired key
+        before = snapshot(store)
+        r = mg("--store", str(store), "trust", "add", old, "--name", "old")
+        assert r.code == 1
+        assert "already trusted as 'alpha.retired-1', a key its node rotated away from" in r.err
+        assert "trust remove" not in r.err, r.err
+        assert "trust the node's current key instead" in r.err
+        assert changed(before, store) == []
+    listed = json.loads(mg("--store", str(a), "trust", "list", "--json").out)
+    assert [n["name"] for n in listed] == ["alpha.retired-1", "alpha"]
