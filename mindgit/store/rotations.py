@@ -515,6 +515,13 @@ def plan_key_changes(
     earlier_changes: list[KeyChange] = []
     changes: list[KeyChange] = []
     outcomes: list[RotationOutcome] = []
+    # Keys these announcements retire: key -> (the announcement, the key it moved to). A second
+    # rotation of one of them is a fork, which was refused as "a key already retired" though
+    # nothing here had retired it (the first rotation was in the same batch).
+    retired_by: dict[bytes, tuple[str, PublicKey]] = {}
+    for oid, record in records:
+        if oid in earlier and isinstance(record, RotationRecord):
+            retired_by[record.old.raw] = (oid, record.new)
     for oid, record in records:
         if isinstance(record, BadRotation):
             outcomes.append(RotationOutcome(oid, None, None, None, "refused", record.reason))
@@ -539,12 +546,19 @@ def plan_key_changes(
             retired_as = retired_name(retired_base(trusted_new), taken)
             taken.add(retired_as)
             by_key[record.old.raw] = retired_as
+            retired_by[record.old.raw] = (oid, record.new)
             changes.append(KeyChange(record.old, record.new, trusted_new, retired_as, record.heads))
             outcomes.append(RotationOutcome(oid, record.old, record.new, trusted_new, "applied"))
             continue
         if old_name is None or is_retired_name(old_name) or trust.is_removed(record.new):
             if old_name is None:
                 reason = f"signed by {record.old.did}, which this node does not trust"
+            elif record.old.raw in retired_by:
+                first, moved_to = retired_by[record.old.raw]
+                reason = (
+                    f"signed by {record.old.did}, which {first[:12]} rotates to {moved_to.did} "
+                    "already: two rotations of one key (a fork), one of them not its node's"
+                )
             elif is_retired_name(old_name):
                 reason = f"signed by {record.old.did}, a key already retired as {old_name}"
             else:
@@ -562,6 +576,7 @@ def plan_key_changes(
         taken.add(retired_as)
         by_key[record.old.raw] = retired_as
         by_key[record.new.raw] = old_name
+        retired_by[record.old.raw] = (oid, record.new)
         changes.append(KeyChange(record.old, record.new, old_name, retired_as, record.heads))
         outcomes.append(RotationOutcome(oid, record.old, record.new, old_name, "applied"))
     return KeyChanges(tuple(outcomes), (*earlier_changes, *changes))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from tests.conftest import Mg
+from tests.identity.tools import ok
 from tests.snapshots import changed, snapshot
 
 
@@ -71,3 +73,38 @@ def test_trust_add_retired_key_under_a_new_name(mg: Mg, tmp_path: Path) -> None:
         assert changed(before, store) == []
     listed = json.loads(mg("--store", str(a), "trust", "list", "--json").out)
     assert [n["name"] for n in listed] == ["alpha.retired-1", "alpha"]
+
+
+# -- keys apply: a fork of a peer's key chain, both given at once ------------------------------
+
+
+def test_keys_apply_fork_in_one_batch_is_named_a_fork(mg: Mg, tmp_path: Path) -> None:
+    """Two rotations of one key given together: the second was refused as signed by 'a key
+    already retired as xnode.retired-1', though this node had retired nothing (nothing was
+    changed); it is the first rotation of the batch that retires it."""
+    x, x2, y = tmp_path / "x", tmp_path / "x2", tmp_path / "y"
+    old = _init(mg, x, "xnode")
+    shutil.copytree(x, x2, symlinks=True)  # the key stolen, or shared: a second holder
+    tips = []
+    for store in (x, x2):
+        r = mg("--store", str(store), "keys", "rotate", "--json")
+        assert r.code == 0, r.err
+        tips.append(json.loads(r.out)["announcement"])
+    _init(mg, y, "ynode")
+    assert mg("--store", str(y), "trust", "add", old, "--name", "xnode").code == 0
+    for store in (x, x2):
+        ok("git", "-C", y, "fetch", "-q", store, f"refs/keys/announce:refs/tmp/{store.name}")
+    before = snapshot(y)
+    for order in (("x", "x2"), ("x2", "x")):
+        r = mg("--store", str(y), "keys", "apply", *(f"refs/tmp/{n}" for n in order))
+        assert r.code == 1
+        first, second = (tips[0], tips[1]) if order[0] == "x" else (tips[1], tips[0])
+        assert f"refused key rotation {second[:12]}: signed by {old}, which {first[:12]} " in r.err
+        assert "two rotations of one key (a fork)" in r.err, r.err
+        assert "already retired" not in r.err
+        assert changed(before, y) == []
+    # Applied one after the other, the second is refused for a key retired here, as before.
+    assert mg("--store", str(y), "keys", "apply", "refs/tmp/x").code == 0
+    r = mg("--store", str(y), "keys", "apply", "refs/tmp/x2")
+    assert r.code == 1
+    assert f"signed by {old}, a key already retired as xnode.retired-1" in r.err
