@@ -453,6 +453,15 @@ def delete_refs(repo: pygit2.Repository, prefix: str) -> None:
             repo.references.delete(ref)
 
 
+def clashing_refs(repo: pygit2.Repository, ref: str) -> list[str]:
+    """The refs here that git cannot hold beside ``ref``: one named as a folder of it (``a``
+    for ``a/b``), or those under it (``a/b`` for ``a``). Listed only once a write failed."""
+    parts = ref.split("/")
+    above = {"/".join(parts[:i]) for i in range(2, len(parts))}
+    under = ref + "/"
+    return sorted(r for r in repo.references if r in above or r.startswith(under))
+
+
 def seen_heads(store: Store, peer: str, refs: Iterable[str] | None = None) -> dict[str, str]:
     """The last head seen from ``peer`` of each synced ref (synced name -> commit); ``refs``,
     if given, are the store's refs to look among (listed once for every peer)."""

@@ -22,7 +22,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from mindgit.errors import MindgitError, counted
-from mindgit.store.refs import RefMoved, SymbolicRef, read_ref, update_ref
+from mindgit.store.refs import (
+    RefError,
+    RefMoved,
+    SymbolicRef,
+    delete_ref,
+    read_ref,
+    update_ref,
+)
 from mindgit.store.repository import HEADS, Store
 from mindgit.store.rotations import RotationOutcome, apply_rotations
 from mindgit.store.verify import Problem
@@ -33,6 +40,7 @@ from mindgit.sync.outcomes import OnEvent, PullReport, RefOutcome, emit, rejecti
 from mindgit.sync.peers import (
     LOCK_WAIT,
     Peer,
+    clashing_refs,
     delete_refs,
     follow_rotations,
     get_peer,
@@ -263,7 +271,24 @@ def _accept(
         ours = read_ref(repo, ref)
         try:
             if ours is None:
-                update_ref(repo, ref, theirs, None, message=f"pull {peer.name}: new", committer=who)
+                try:
+                    update_ref(
+                        repo, ref, theirs, None, message=f"pull {peer.name}: new", committer=who
+                    )
+                except RefError as e:
+                    clash = (
+                        next(iter(clashing_refs(repo, ref)), None) if type(e) is RefError else None
+                    )
+                    if clash is None:
+                        raise
+                    # `x/y` beside an experiment `x` here (or `x` beside `x/y`): git cannot
+                    # hold both. Raised, it stopped the pull halfway (refs before it moved, no
+                    # mark written) and every later pull stopped at it again.
+                    detail = (
+                        f"not brought in: git cannot hold it beside {clash} here; theirs is "
+                        f"{refspace.seen_ref(peer.name, ref)}"
+                    )
+                    return RefOutcome(ref, "conflict", theirs, None, None, detail)
                 return RefOutcome(ref, "new", theirs, None, theirs)
             if ours == theirs:
                 return RefOutcome(ref, "up-to-date", theirs, ours, ours)
@@ -354,11 +379,25 @@ def _mark_seen(store: Store, peer: str, marks: Mapping[str, str], seen: Mapping[
     for ref, oid in sorted(marks.items()):
         if seen.get(ref) == oid:
             continue
-        update_ref(
-            store.repo,
-            refspace.seen_ref(peer, ref),
-            oid,
-            seen.get(ref),
-            message=f"seen at {peer}",
-            committer=who,
-        )
+        mark = refspace.seen_ref(peer, ref)
+        try:
+            update_ref(
+                store.repo, mark, oid, seen.get(ref), message=f"seen at {peer}", committer=who
+            )
+            continue
+        except RefError as e:
+            stale = [
+                r
+                for r in (clashing_refs(store.repo, mark) if type(e) is RefError else ())
+                if refspace.synced_name(refspace.seen_prefix(peer), r) not in marks
+            ]
+            if not stale or ref in seen:
+                raise
+        # The mark of a ref the peer no longer has (`x`, when it now offers `x/y`): git cannot
+        # hold the two marks together, and the peer cannot hold the two refs. Left, it failed
+        # this pull after its refs moved, and every later one.
+        for r in stale:
+            old = read_ref(store.repo, r)
+            if old is not None:
+                delete_ref(store.repo, r, old)
+        update_ref(store.repo, mark, oid, None, message=f"seen at {peer}", committer=who)

@@ -21,7 +21,7 @@ from mindgit.errors import MindgitError, counted, one_line
 from mindgit.store.fitness_store import FITNESS_PREFIX
 from mindgit.store.generation import RUNS_PREFIX, TRAILER_EXPERIMENT
 from mindgit.store.objects import as_commit
-from mindgit.store.refs import RefMoved, read_ref, update_ref
+from mindgit.store.refs import RefError, RefMoved, delete_ref, read_ref, update_ref
 from mindgit.store.repository import HEADS, Store, UnknownExperiment, check_experiment_name
 from mindgit.store.settings import read_setting
 from mindgit.store.verify import Problem, trailer
@@ -33,6 +33,7 @@ from mindgit.sync.peers import (
     LOCK_WAIT,
     Peer,
     PeerError,
+    clashing_refs,
     get_peer,
     peer_lock,
     readable_state,
@@ -348,3 +349,15 @@ def _mark_pushed(store: Store, peer: str, pushed: dict[str, str]) -> None:
                 break
             except RefMoved:
                 continue
+            except RefError as e:
+                # The mark of a ref the peer had before (`x/y`, now that it holds `x`): git
+                # cannot hold the two marks, and the peer holds the one pushed. Left, it failed
+                # this push after the refs went, and every later one.
+                stale = clashing_refs(store.repo, mark) if type(e) is RefError else []
+                stale = [r for r in stale if r.startswith(refspace.seen_prefix(peer))]
+                if not stale:
+                    raise
+                for r in stale:
+                    held = read_ref(store.repo, r)
+                    if held is not None:
+                        delete_ref(store.repo, r, held)

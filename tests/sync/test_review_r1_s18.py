@@ -86,3 +86,76 @@ def test_a_peer_ref_at_a_tree_this_store_holds_neither_crashes_nor_blames_our_co
     assert refs["refs/fitness/onemax"] == "rejected"
     assert refs["refs/heads/dreams"] == "pushed"
     assert "internal error" not in r.err
+
+
+def _drop(store_path: object, ref: str) -> None:
+    git(f"--git-dir={store_path}", "update-ref", "-d", ref)
+
+
+def test_a_peer_experiment_named_under_one_of_ours_is_kept_apart_not_a_halted_pull(
+    pair: Nodes, mg: Mg
+) -> None:
+    """beta's experiment `x/y` beside alpha's `x`: git cannot hold both. The pull raised 'refs/
+    heads/x/y clashes with an existing ref refs/heads/x' (exit 1) after it had created the refs
+    sorted before it, with no mark written and no line of what it had done, and every later
+    pull of beta stopped there again."""
+    alpha, beta = pair["alpha"], pair["beta"]
+    alpha.fork("x", switch=False)
+    beta.fork("aaa")
+    aaa = beta.think("first")[0].id
+    beta.fork("x/y")
+    xy = beta.think("under x")[0].id
+    for _ in range(2):
+        r = mg("--store", str(alpha.path), "pull", "beta", "--json")
+        assert r.code == 0, r
+        refs = {x["ref"]: x for x in json.loads(r.out)["refs"]}
+        assert refs["refs/heads/aaa"]["after"] == aaa
+        clash = refs["refs/heads/x/y"]
+        assert (clash["status"], clash["after"]) == ("conflict", None)
+        assert "refs/heads/x here" in clash["detail"]
+        assert "refs/peers/beta/heads/x/y" in clash["detail"]
+    assert seen_heads(alpha, "beta")["refs/heads/x/y"] == xy
+    assert "refs/heads/x/y" not in set(alpha.repo.references)
+    r = mg("--store", str(alpha.path), "pull", "beta")
+    assert r.code == 0 and "refs/heads/x/y conflict: not brought in" in r.err, r
+
+
+def test_a_mark_left_by_a_ref_the_peer_renamed_under_itself_is_cleared(pair: Nodes, mg: Mg) -> None:
+    """beta had `x` (alpha's mark refs/peers/beta/heads/x), then dropped it for `x/y`: the new
+    mark could not be written beside the old one, and the pull failed after moving refs, every
+    time. Likewise a push of `x` to a peer that had `x/y` once."""
+    alpha, beta = pair["alpha"], pair["beta"]
+    beta.fork("x")
+    beta.think("x itself")
+    assert mg("--store", str(alpha.path), "pull", "beta").code == 0
+    assert "refs/heads/x" in seen_heads(alpha, "beta")
+    beta.switch("main")
+    _drop(beta.path, "refs/heads/x")
+    beta.fork("x/y")
+    xy = beta.think("under x")[0].id
+    alpha.switch("main")
+    _drop(alpha.path, "refs/heads/x")  # alpha let it go too: no clash among its experiments
+
+    r = mg("--store", str(alpha.path), "pull", "beta", "--json")
+    assert r.code == 0, r
+    assert {x["ref"]: x["status"] for x in json.loads(r.out)["refs"]}["refs/heads/x/y"] == "new"
+    assert seen_heads(alpha, "beta") == {
+        "refs/heads/main": seen_heads(alpha, "beta")["refs/heads/main"],
+        "refs/heads/x/y": xy,
+    }
+
+    # And back: alpha drops x/y for x, beta lets x/y go; alpha's push of x meets the mark.
+    alpha.switch("main")
+    _drop(alpha.path, "refs/heads/x/y")
+    beta.switch("main")
+    _drop(beta.path, "refs/heads/x/y")
+    alpha.fork("x")
+    x = alpha.think("x again")[0].id
+    for status in ("created", "up-to-date"):
+        r = mg("--store", str(alpha.path), "push", "beta", "x", "--json")
+        assert r.code == 0, r
+        assert [(y["ref"], y["status"]) for y in json.loads(r.out)["refs"]] == [
+            ("refs/heads/x", status)
+        ]
+    assert seen_heads(alpha, "beta")["refs/heads/x"] == x
+    assert "refs/heads/x/y" not in seen_heads(alpha, "beta")
