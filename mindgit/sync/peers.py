@@ -295,14 +295,20 @@ def add_peer(store: Store, name: str, url: str, *, node: str | None = None) -> P
     did = _resolve_node(store, node) if node is not None else None
     hide_private_refs(store)
     with peer_lock(store, name, existing=False):
+        # Looked at again under the lock: another `remote add` of this name may have added it
+        # while this one waited, and a pull of it written its marks, which the clearing below
+        # deleted before its URL was overwritten.
+        existing = _peer_or_none(store, name)
+        if existing is not None:
+            raise PeerExists(name, existing.url)
         # A peer whose remote went by hand (`git remote remove`) left its marks and state: the
         # new peer of that name, elsewhere, would inherit them (its first pull refused as a
         # rewind of a peer it never was).
         _forget_files(store, name)
-    config = store.repo.config
-    config[f"remote.{name}.url"] = url
-    if did is not None:
-        config[f"remote.{name}.{NODE_KEY}"] = did
+        config = store.repo.config
+        config[f"remote.{name}.url"] = url
+        if did is not None:
+            config[f"remote.{name}.{NODE_KEY}"] = did
     return Peer(name, url, did)
 
 

@@ -159,3 +159,45 @@ def test_a_mark_left_by_a_ref_the_peer_renamed_under_itself_is_cleared(pair: Nod
         ]
     assert seen_heads(alpha, "beta")["refs/heads/x"] == x
     assert "refs/heads/x/y" not in seen_heads(alpha, "beta")
+
+
+def test_remote_add_that_waited_for_the_peer_lock_looks_again(nodes: Nodes) -> None:
+    """`remote add beta` checked that no peer `beta` existed, then waited for the peer's lock,
+    then cleared the peer's marks and state and wrote its URL: a peer `beta` added meanwhile
+    (and pulled, its marks written) lost its marks and had its URL overwritten, and both adds
+    said 'added'. Looked at again under the lock, the second is PeerExists, nothing changed."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from mindgit.store.repository import MINDGIT_DIR
+
+    alpha = nodes.make("alpha")
+    beta = nodes.make("beta")
+    lock = alpha.path / MINDGIT_DIR / "peers" / "beta.lock"
+    lock.parent.mkdir(exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        args = ["--store", str(alpha.path), "remote", "add", "beta", "/elsewhere/beta"]
+        late = subprocess.Popen(
+            [sys.executable, "-m", "mindgit", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(1.5)  # it has checked, and waits for the lock
+        git(f"--git-dir={alpha.path}", "config", "remote.beta.url", f"file://{beta.path}")
+        mark = git(f"--git-dir={beta.path}", "rev-parse", "refs/heads/main").strip()
+        git(f"--git-dir={alpha.path}", "fetch", "-q", str(beta.path), "refs/heads/main")
+        git(f"--git-dir={alpha.path}", "update-ref", "refs/peers/beta/heads/main", mark)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    out, err = late.communicate(timeout=60)
+    assert late.returncode == 1, (out, err)
+    assert b"already exists" in err
+    url = git(f"--git-dir={alpha.path}", "config", "remote.beta.url").strip()
+    assert url == f"file://{beta.path}"
+    assert seen_heads(alpha, "beta") == {"refs/heads/main": mark}
