@@ -50,6 +50,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import stat
 import subprocess
 import sys
 import tempfile
@@ -311,14 +312,7 @@ def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) ->
     states: list[State | None] = []
     for side, path in (("base", base), ("ours", ours), ("theirs", theirs)):
         try:
-            # Sized before it is read: verify refuses a blob this large in any state, and a
-            # file of hundreds of MB took seconds and a GB of memory to find that out.
-            size = path.stat().st_size
-            if size > MAX_BLOB_BYTES:
-                raise MalformedManifest(
-                    side, path, f"{size} bytes is over the {MAX_BLOB_BYTES}-byte limit of a blob"
-                )
-            data = path.read_bytes()
+            data = _read_manifest(side, path)
         except OSError as e:
             raise MalformedManifest(side, path, e.strerror or str(e)) from None
         if data.startswith(UNMERGED_BASES):
@@ -354,6 +348,35 @@ def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) ->
         found.source if found is not None else None,
         merge3.thought_decisions,
     )
+
+
+def _read_manifest(side: str, path: Path) -> bytes:
+    """The bytes of a manifest file the driver was handed, at most MAX_BLOB_BYTES of them.
+
+    Sized before it is read: verify refuses a blob this large in any state, and a file of
+    hundreds of MB took seconds and a GB of memory to find that out. A file that is no regular
+    file is refused before it is read (ours, which is written over, must be one): a FIFO held
+    the driver until a writer came, and /dev/zero, of size 0, was read until memory ran out.
+    Something git does not hand a driver, but `mindgit merge-driver` is a command too.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        device = stat.S_ISCHR(info.st_mode) and side != "ours"  # /dev/null: no base, say
+        if not stat.S_ISREG(info.st_mode) and not device:
+            raise MalformedManifest(side, path, "not a regular file")
+        if info.st_size > MAX_BLOB_BYTES:
+            raise MalformedManifest(
+                side,
+                path,
+                f"{info.st_size} bytes is over the {MAX_BLOB_BYTES}-byte limit of a blob",
+            )
+        data = f.read(MAX_BLOB_BYTES + 1)
+    if len(data) > MAX_BLOB_BYTES:
+        raise MalformedManifest(
+            side, path, f"more than {MAX_BLOB_BYTES} bytes, over the limit of a blob"
+        )
+    return data
 
 
 # The refs git writes for the commits a merge, cherry-pick or rebase brings in.

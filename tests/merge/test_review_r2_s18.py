@@ -9,6 +9,10 @@ are read then only when ``mindgit.minimize`` is not set.
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,8 +85,6 @@ def test_an_octopus_that_fast_forwards_first_stops_on_a_text_conflict(
     # clone as it was (exit 2): with HEAD behind the first head, git fast-forwards to it and
     # leaves the second head's merge of manifest.json as a text conflict (exit 1), which
     # `git merge --abort` undoes.
-    import subprocess
-
     from mindgit.store.genome import Gene
     from tests.merge.test_gitdriver import USER
 
@@ -107,3 +109,77 @@ def test_an_octopus_that_fast_forwards_first_stops_on_a_text_conflict(
     git("-C", str(work), "merge", "--abort")
     assert git("-C", str(work), "rev-parse", "HEAD") == head
     assert git("-C", str(work), "status", "--porcelain") == ""
+
+
+def _driver(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`mindgit merge-driver ARGS...` in a process of its own, within 4 GiB of address space
+    (a driver that reads /dev/zero whole runs out there, not on the machine)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-m", "mindgit", "merge-driver", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _manifests(store: Store, tmp_path: Path) -> tuple[Path, Path, Path]:
+    store.set_genes([x("x0", 1.5)])
+    work = clone(store, tmp_path / "work")
+    base = tmp_path / "base.json"
+    base.write_bytes((work / "manifest.json").read_bytes())
+    ours = tmp_path / "ours.json"
+    ours.write_bytes(base.read_bytes())
+    return work, base, ours
+
+
+def test_the_driver_refuses_a_fifo_rather_than_wait_for_a_writer(
+    store: Store, tmp_path: Path
+) -> None:
+    work, base, ours = _manifests(store, tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    before = ours.read_bytes()
+
+    proc = _driver(str(base), str(ours), str(fifo), cwd=work, timeout=30)
+
+    assert proc.returncode == 1, proc.stderr
+    assert "not a regular file" in proc.stderr
+    assert ours.read_bytes() == before
+
+
+def test_the_driver_reads_no_more_than_a_blob_of_dev_zero(store: Store, tmp_path: Path) -> None:
+    work, base, ours = _manifests(store, tmp_path)
+    before = ours.read_bytes()
+
+    proc = _driver(str(base), str(ours), "/dev/zero", cwd=work)
+
+    assert proc.returncode == 1, proc.stderr
+    assert "over the limit of a blob" in proc.stderr
+    assert "internal error" not in proc.stderr
+    assert ours.read_bytes() == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod of a character device needs root")
+def test_the_driver_writes_over_no_device_given_as_ours(store: Store, tmp_path: Path) -> None:
+    # A copy of /dev/null (1, 3) as %A: written "beside it and renamed over it", the device
+    # node was replaced by a file (as root, /dev/null itself).
+    work, base, _ = _manifests(store, tmp_path)
+    null = tmp_path / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+
+    proc = _driver(str(base), str(null), str(base), cwd=work)
+
+    assert proc.returncode == 1, proc.stderr
+    assert "not a regular file" in proc.stderr
+    assert stat.S_ISCHR(null.stat().st_mode)
+    assert not list(tmp_path.glob(".null.*"))  # no temporary file left beside it
+    # /dev/null as %O is an empty base (no common ancestor), as before.
+    assert _driver("/dev/null", str(base), str(base), cwd=work).returncode == 0
