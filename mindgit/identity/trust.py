@@ -453,6 +453,7 @@ def _parse_file(path: Path, data: bytes) -> list[_Line]:
     lines: list[_Line] = []
     names: dict[str, tuple[int, bytes]] = {}  # name -> (line number, key)
     keys: dict[bytes, tuple[int, str]] = {}  # key -> (line number, name)
+    unnamed: list[_Unnamed] = []
     chunks = data.split(b"\n")
     if chunks[-1] == b"":
         chunks.pop()  # the empty remainder after a final newline is not a line
@@ -463,11 +464,25 @@ def _parse_file(path: Path, data: bytes) -> list[_Line]:
         except UnicodeDecodeError:
             raise TrustFileCorrupt(path, number, "the line is not UTF-8") from None
         try:
-            line = _parse_line(text, names, keys, number)
+            line = _parse_line(text, names, keys, number, unnamed)
         except _LineError as exc:
             raise TrustFileCorrupt(path, number, str(exc)) from None
         lines.append(line if line is not None else _Line(text, None, False, None))
+    # A line that names no node is named once every name the file gives is known: a name
+    # derived on the way (dev@x.com's dev-x.com) refused a later line "dev-x.com <another key>"
+    # as a second key for one name, a file git reads, and with it every command that trusts.
+    for number, principals, key, heads in unnamed:
+        known = keys.get(key.raw)
+        name = known[1] if known is not None else _derived_name(principals, key, names)
+        names.setdefault(name, (number, key.raw))
+        keys.setdefault(key.raw, (number, name))
+        text = lines[number - 1].text
+        lines[number - 1] = _Line(text, key.raw, True, TrustedNode(name, key, heads))
     return lines
+
+
+# A line whose node name is derived from its principals: (line number, principals, key, heads).
+_Unnamed = tuple[int, list[str], PublicKey, tuple[str, ...] | None]
 
 
 class _LineError(ValueError):
@@ -479,8 +494,10 @@ def _parse_line(
     names: dict[str, tuple[int, bytes]],
     keys: dict[bytes, tuple[int, str]],
     number: int,
+    unnamed: list[_Unnamed],
 ) -> _Line | None:
-    """Parse one line; None for blank and comment lines (kept verbatim by the caller)."""
+    """Parse one line; None for blank and comment lines (kept verbatim by the caller). A line
+    that gives no name is added to ``unnamed`` and named by the caller."""
     # ssh-keygen reads a line as a C string, which ends at a NUL: what follows one is not part
     # of it (a principal "alice\0" followed by the key is a line without a key).
     rest = text.split("\0", 1)[0].strip(" \t")
@@ -522,20 +539,17 @@ def _parse_line(
         # mindgit does not evaluate validity windows: such a key is not trusted by mindgit
         # (git may still accept it within the window); the line is kept as written.
         return _Line(text, key.raw, for_git, None)
-    name = _explicit_name(principals, comment)
-    if name is not None:
-        taken = names.get(name)
-        if taken is not None and taken[1] != key.raw:
-            raise _LineError(
-                f"node name {name!r} is already used for another key on line {taken[0]}"
-            )
-        known = keys.get(key.raw)
-        if known is not None and known[1] != name:
-            raise _LineError(f"this key is already trusted as {known[1]!r} on line {known[0]}")
-    else:
-        known = keys.get(key.raw)
-        name = known[1] if known is not None else _derived_name(principals, key, names)
     heads = _comment_heads(comment)
+    name = _explicit_name(principals, comment)
+    if name is None:
+        unnamed.append((number, principals, key, heads))
+        return _Line(text, key.raw, True, None)  # named by _parse_file
+    taken = names.get(name)
+    if taken is not None and taken[1] != key.raw:
+        raise _LineError(f"node name {name!r} is already used for another key on line {taken[0]}")
+    known = keys.get(key.raw)
+    if known is not None and known[1] != name:
+        raise _LineError(f"this key is already trusted as {known[1]!r} on line {known[0]}")
     names.setdefault(name, (number, key.raw))
     keys.setdefault(key.raw, (number, name))
     return _Line(text, key.raw, True, TrustedNode(name, key, heads))

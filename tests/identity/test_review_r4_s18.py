@@ -6,6 +6,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from mindgit.identity.keys import NodeKey
+from mindgit.identity.trust import TrustFileCorrupt, TrustStore
 from tests.conftest import Mg
 from tests.identity.tools import ok
 from tests.snapshots import changed, snapshot
@@ -108,3 +112,47 @@ def test_keys_apply_fork_in_one_batch_is_named_a_fork(mg: Mg, tmp_path: Path) ->
     r = mg("--store", str(y), "keys", "apply", "refs/tmp/x2")
     assert r.code == 1
     assert f"signed by {old}, a key already retired as xnode.retired-1" in r.err
+
+
+# -- a hand-written trust file whose derived name a later line gives ---------------------------
+
+
+def test_derived_name_given_by_a_later_line(tmp_path: Path) -> None:
+    """'dev@x.com KEY1' is node dev-x.com, derived; a later 'dev-x.com KEY2' (a file ssh-keygen
+    and git read) was refused as a second key for one name: TrustFileCorrupt, so every
+    command that reads trust failed. The name a line gives wins; the derived one steps aside."""
+    a, b = NodeKey.from_seed(bytes(32 * [1])).public, NodeKey.from_seed(bytes(32 * [2])).public
+    path = tmp_path / "allowed_signers"
+    path.write_text(f"dev@x.com {a.openssh}\ndev-x.com {b.openssh}\n")
+    store = TrustStore(path)
+    assert [(n.name, n.key) for n in store.nodes()] == [
+        (f"dev-x.com-{a.did[-8:]}", a),
+        ("dev-x.com", b),
+    ]
+    assert store.get("dev-x.com").key == b
+    # The same key given first with no name and then with one is that one node.
+    path.write_text(f"dev@x.com {a.openssh}\nbob {a.openssh}\n")
+    assert [(n.name, n.key) for n in TrustStore(path).nodes()] == [("bob", a)]
+    # Names the file gives twice are still refused, naming the line.
+    path.write_text(f"bob {a.openssh}\nbob {b.openssh}\n")
+    with pytest.raises(TrustFileCorrupt) as info:
+        TrustStore(path).nodes()
+    assert info.value.line == 2
+
+
+def test_derived_name_clash_through_the_cli(mg: Mg, tmp_path: Path) -> None:
+    a = tmp_path / "alpha"
+    _init(mg, a, "alpha")
+    one, two = (NodeKey.from_seed(bytes(32 * [n])).public for n in (3, 4))
+    with (a / "mindgit" / "allowed_signers").open("a") as f:
+        f.write(f"ops@example.com {one.openssh}\nops-example.com {two.openssh}\n")
+    r = mg("--store", str(a), "trust", "list", "--json")
+    assert r.code == 0, r.err
+    assert [n["name"] for n in json.loads(r.out)] == [
+        "alpha",
+        f"ops-example.com-{one.did[-8:]}",
+        "ops-example.com",
+    ]
+    r = mg("--store", str(a), "trust", "remove", "ops-example.com")
+    assert r.code == 0, r.err
+    assert one.openssh in (a / "mindgit" / "allowed_signers").read_text()
