@@ -183,3 +183,38 @@ def test_the_driver_writes_over_no_device_given_as_ours(store: Store, tmp_path: 
     assert not list(tmp_path.glob(".null.*"))  # no temporary file left beside it
     # /dev/null as %O is an empty base (no common ancestor), as before.
     assert _driver("/dev/null", str(base), str(base), cwd=work).returncode == 0
+
+
+def test_git_am_of_a_note_no_commit_here_holds_stops_on_a_conflict(
+    store: Store, tmp_path: Path
+) -> None:
+    # docs/merge.md: `git am -3` calls the driver with no commit named; a note whose commit
+    # this clone does not hold stops it, and `git am --abort` undoes it.
+    from tests.merge.test_gitdriver import USER
+
+    store.set_genes([x("x0", 1.5)])
+    store.fork("dreamer", switch=False)
+    store.set_genes([x("x1", 2.0)], experiment="dreamer")
+    store.think("only in a mail", experiment="dreamer")
+    store.set_genes([x("x0", 1.0)])
+    patches = tmp_path / "patches"
+    git("--git-dir", str(store.path), "format-patch", "-q", "-1", "dreamer", "-o", str(patches))
+    # The mailed commit is in no ref of the clone: the sender's branch is not there.
+    git("--git-dir", str(store.path), "update-ref", "refs/heads/dreamer", "dreamer~1")
+    git("--git-dir", str(store.path), "reflog", "expire", "--expire=now", "--all")
+    git("--git-dir", str(store.path), "gc", "-q", "--prune=now")
+    work = clone(store, tmp_path / "work")
+    head = git("-C", str(work), "rev-parse", "HEAD")
+
+    proc = subprocess.run(
+        ["git", *USER, "am", "-3", *sorted(str(p) for p in patches.iterdir())],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+
+    assert proc.returncode != 0
+    assert "cannot tell whether it is a private thought" in proc.stderr
+    git("-C", str(work), "am", "--abort")
+    assert git("-C", str(work), "rev-parse", "HEAD") == head
+    assert git("-C", str(work), "status", "--porcelain") == ""
