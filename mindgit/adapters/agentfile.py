@@ -523,7 +523,9 @@ def _already_imported(store: Store, plans: Sequence[_Planned]) -> dict[str, str]
     The trailers are only what the commit says of itself: anyone can write them over another
     tree, unsigned. The commit must verify (signed by a trusted key, its tree the state its
     trailer names) and be signed by this node, whose import alone can have been cut short: a
-    peer's import pulled here is the peer's, and its name is taken as any other's."""
+    peer's import pulled here is the peer's, and its name is taken as any other's. This node's
+    key is the one it signs with now or one a key rotation of its retired (kept in the store):
+    an import cut short before a rotation could not be finished after it ("already exists")."""
     found = _imported_here(store, [p.experiment for p in plans])
     verifier = Verifier(store.repo, store.trust)
     own = store.public_key.did
@@ -537,7 +539,11 @@ def _already_imported(store: Store, plans: Sequence[_Planned]) -> dict[str, str]
         if trailer(commit.message, STATE_TRAILER) != str(plan.state.manifest().cid):
             continue
         checked = verifier.check_commit(head)
-        if checked.ok and checked.signer is not None and checked.signer.did == own:
+        signer = checked.signer
+        mine = signer is not None and (
+            signer.did == own or store.retired_key_path(signer).is_file()
+        )
+        if checked.ok and mine:
             out[plan.experiment] = head
     return out
 

@@ -5,6 +5,8 @@
   and the export failed again.
 * block set/restore of a label that is one block's label and another memory's name hinted
   `mindgit af-info`, which describes the current experiment, not the one asked of.
+* an import cut short and run again after a key rotation refused the agents it had made
+  ("already exists"): their commits were signed by this node's retired key, not its current one.
 """
 
 from __future__ import annotations
@@ -70,3 +72,21 @@ def test_an_ambiguous_block_hints_af_info_of_the_experiment_asked_of(tmp_path, m
     shown = mg(*_hint_command(r.err))  # the hint, run as written, lists amb's blocks
     assert shown.code == 0, shown.err
     assert "  a/b  (memory a:b)\n" in shown.out and "  a:b  (memory a:b-2)\n" in shown.out
+
+
+def test_an_import_cut_short_is_finished_after_a_key_rotation(tmp_path, mg: Mg) -> None:  # type: ignore[no-untyped-def]
+    store = init_store(tmp_path / "alpha", "alpha")
+    at = ("--store", str(store.path))
+    evie = str(AGENT_FILES / "evie.af")
+    assert mg(*at, "import-af", evie, "--as", "ev").code == 0
+    first = store.head("ev-1")
+    store.repo.references.delete("refs/heads/ev-2")  # as if killed between the two refs
+    assert mg(*at, "keys", "rotate").code == 0
+    r = mg(*at, "import-af", evie, "--as", "ev", "--json")
+    assert r.code == 0, r.err
+    done = json.loads(r.out)
+    assert [(a["experiment"], a["earlier"]) for a in done] == [("ev-1", True), ("ev-2", False)]
+    assert store.head("ev-1") == first
+    assert mg(*at, "verify", "--all").code == 0
+    assert mg(*at, "export-af", "ev-1", "ev-2", "-o", str(tmp_path / "e.af")).code == 0
+    assert (tmp_path / "e.af").read_bytes() == (AGENT_FILES / "evie.af").read_bytes()
