@@ -11,7 +11,7 @@ import pytest
 from mindgit.identity.keys import NodeKey
 from mindgit.identity.trust import TrustFileCorrupt, TrustStore
 from tests.conftest import Mg
-from tests.identity.tools import ok
+from tests.identity.tools import ok, ssh_keygen_key
 from tests.snapshots import changed, snapshot
 
 
@@ -156,3 +156,35 @@ def test_derived_name_clash_through_the_cli(mg: Mg, tmp_path: Path) -> None:
     r = mg("--store", str(a), "trust", "remove", "ops-example.com")
     assert r.code == 0, r.err
     assert one.openssh in (a / "mindgit" / "allowed_signers").read_text()
+
+
+# -- trust add given a key file's path ---------------------------------------------------------
+
+
+def test_trust_add_a_key_file_path_says_so(mg: Mg, tmp_path: Path) -> None:
+    """A path was refused as 'a text of N characters (not shown: it may be a private key)',
+    with a hint about did:keys and OpenSSH lines that never said the file was the trouble."""
+    a = tmp_path / "alpha"
+    _init(mg, a, "alpha")
+    private = ssh_keygen_key(tmp_path, "peer")
+    public = tmp_path / "peer.pub"
+    before = snapshot(a)
+    r = mg("--store", str(a), "trust", "add", str(public), "--name", "peer")
+    assert r.code == 2
+    assert f"{str(public)!r} is a file; KEY is the key itself" in r.err, r.err
+    assert f'`mindgit --store {a} trust add "$(cat {public})" --name peer`' in r.err, r.err
+    r = mg("--store", str(a), "trust", "add", str(private), "--name", "peer", "--json")
+    assert r.code == 2
+    error = json.loads(r.out)
+    assert error["type"] == "MalformedKey"
+    assert "is a file" in error["error"]
+    assert "cat" not in error["hint"]  # never a private key on a command line
+    assert f"ssh-keygen -y -f {private}" in error["hint"]
+    # Not a file: as before.
+    r = mg("--store", str(a), "trust", "add", str(tmp_path / "nosuch"), "--name", "peer")
+    assert r.code == 2
+    assert "(not shown: it may be a private key)" in r.err
+    assert changed(before, a) == []
+    # The hint's command, run as written, trusts the key.
+    line = public.read_text().strip()
+    assert mg("--store", str(a), "trust", "add", line, "--name", "peer").code == 0

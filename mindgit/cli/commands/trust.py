@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import TYPE_CHECKING
 
 import click
@@ -16,6 +18,7 @@ from mindgit.cli.options import (
 from mindgit.cli.output import emit_json, info, table
 
 if TYPE_CHECKING:
+    from mindgit.errors import UsageError
     from mindgit.identity.trust import TrustConflict
     from mindgit.store.repository import Store
 
@@ -32,9 +35,13 @@ def trust() -> None:
 @click.pass_context
 def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
     """Trust KEY (a did:key or an `ssh-ed25519 AAAA...` line) under NAME."""
+    from mindgit.errors import UsageError
     from mindgit.identity.trust import TrustConflict
 
-    public = typed_key(key)
+    try:
+        public = typed_key(key)
+    except UsageError as e:
+        raise _key_file_given(key, name, e) from None
     typed_new_node_name(name, "--name")
     store = open_store_from(ctx)
     try:
@@ -46,6 +53,38 @@ def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
         emit_json({"name": node.name, "did": node.key.did, "fingerprint": node.key.fingerprint})
     else:
         info(f"trusted {node.name}: {node.key.did}")
+
+
+def _key_file_given(key: str, name: str, error: UsageError) -> UsageError:
+    """``error`` for a KEY that is not a key, told as a file when it names one: the error said
+    'a text of N characters (not shown: it may be a private key)' of a path, and hinted at a
+    did:key or an OpenSSH line, never at the line the file holds."""
+    from mindgit.errors import UsageError, shell_word
+
+    if not os.path.isfile(key):
+        return error
+    head = b""
+    with contextlib.suppress(OSError):
+        # O_NONBLOCK: a named pipe put there meanwhile is not waited on.
+        fd = os.open(key, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            head = os.read(fd, 64)
+        finally:
+            os.close(fd)
+    path = shell_word(key)
+    if head.lstrip().startswith(b"ssh-"):
+        hint = f'give the line it holds: `mindgit trust add "$(cat {path})" --name {name}`'
+    else:
+        # Never a hint to paste a private key on a command line (ps and shell history see it).
+        hint = (
+            f"give its public key (`ssh-keygen -y -f {path}` prints it for a private key file), "
+            "or the did:key that mindgit id prints on that node"
+        )
+    return UsageError(
+        f"not an ed25519 public key: {key!r} is a file; KEY is the key itself",
+        hint=hint,
+        kind=error.kind,
+    )
 
 
 def _own_key_hint(store: Store, error: TrustConflict) -> None:
