@@ -218,3 +218,43 @@ def test_git_am_of_a_note_no_commit_here_holds_stops_on_a_conflict(
     git("-C", str(work), "am", "--abort")
     assert git("-C", str(work), "rev-parse", "HEAD") == head
     assert git("-C", str(work), "status", "--porcelain") == ""
+
+
+def test_rebase_apply_is_decided_by_config_not_by_the_rebased_branchs_run(
+    rastrigin: Store, tmp_path: Path
+) -> None:
+    # docs/merge.md: `git rebase --apply` detaches HEAD and writes rebase-apply/head-name only
+    # when it stops, so the driver cannot tell which branch's runs choose: a conflict main's
+    # run decides under `git merge` stops it; mindgit.fitness decides it.
+    from mindgit.evolve.run import start_run
+    from mindgit.store.generation import RunParams
+    from tests.merge.test_gitdriver import USER
+
+    store = rastrigin
+    store.set_genes([x(f"x{i}", 1.5) for i in range(3)])
+    start_run(store, "rastrigin", RunParams(population=4, generations=2, seed=5))
+    work = clone(store, tmp_path / "work")
+    store.set_genes([x("x0", 2.0)])  # the store's main moves on
+    git("-C", str(work), "fetch", "-q", "origin")
+    manifest = work / "manifest.json"
+    one_five = '"x0":{"max":5.12,"min":-5.12,"type":"float","value":1.5}'
+    assert one_five in manifest.read_text()
+    manifest.write_text(manifest.read_text().replace(one_five, one_five.replace("1.5", "0")))
+    git("-C", str(work), *USER, "commit", "-q", "-am", "x0=0")
+
+    def rebase(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *USER, "rebase", *args], cwd=work, capture_output=True, text=True
+        )
+
+    stopped = rebase("--apply", "origin/main")
+    assert stopped.returncode != 0
+    assert "no fitness module decides" in stopped.stderr
+    assert rebase("--abort").returncode == 0
+    git("-C", str(work), "config", "mindgit.fitness", "rastrigin")
+
+    proc = rebase("--apply", "origin/main")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "(config mindgit.fitness)" in proc.stderr
+    assert '"x0":{"max":5.12,"min":-5.12,"type":"float","value":0}' in manifest.read_text()
