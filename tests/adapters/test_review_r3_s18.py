@@ -7,6 +7,7 @@
   `mindgit af-info`, which describes the current experiment, not the one asked of.
 * an import cut short and run again after a key rotation refused the agents it had made
   ("already exists"): their commits were signed by this node's retired key, not its current one.
+* af-info REV -e EXP described REV and dropped -e without a word; show refuses both at once.
 """
 
 from __future__ import annotations
@@ -90,3 +91,15 @@ def test_an_import_cut_short_is_finished_after_a_key_rotation(tmp_path, mg: Mg) 
     assert mg(*at, "verify", "--all").code == 0
     assert mg(*at, "export-af", "ev-1", "ev-2", "-o", str(tmp_path / "e.af")).code == 0
     assert (tmp_path / "e.af").read_bytes() == (AGENT_FILES / "evie.af").read_bytes()
+
+
+def test_af_info_refuses_a_revision_and_an_experiment_as_show_does(tmp_path, mg: Mg) -> None:  # type: ignore[no-untyped-def]
+    store = init_store(tmp_path / "alpha", "alpha")
+    at = ("--store", str(store.path))
+    assert mg(*at, "import-af", str(AGENT_FILES / "memgpt_agent.af"), "--as", "m").code == 0
+    for experiment in ("main", "nosuch"):
+        r = mg(*at, "af-info", "m", "-e", experiment)
+        assert (r.code, r.out) == (2, ""), r
+        assert r.err == "mindgit: error: give a revision or -e/--experiment, not both\n"
+    assert mg(*at, "af-info", "m").code == 0
+    assert mg(*at, "af-info", "-e", "m").code == 0

@@ -188,6 +188,10 @@ def af_info(ctx: click.Context, rev: str | None, experiment: str | None, as_json
     from mindgit.adapters.agentfile import NotAnImportedAgent, describe
 
     typed_rev(rev, "REV")
+    if rev is not None and experiment is not None:
+        # As show refuses it: -e was dropped without a word (`af-info memgpt -e evie`
+        # described memgpt; `-e nosuch` was never looked at).
+        raise UsageError("give a revision or -e/--experiment, not both")
     store = open_store_from(ctx)
     if rev is not None:
         s = describe(store, rev)
