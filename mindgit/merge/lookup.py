@@ -127,7 +127,18 @@ def find_fitness(
         and own_key is not None
         and not (named and _minimize(repo) is not None)
     ):
-        run = latest_run(repo, experiment, own_key)
+        try:
+            run = latest_run(repo, experiment, own_key)
+        except MindgitError as e:
+            # A peer's damaged run ref comes back with every fetch (git-setup's refspec), and
+            # `mindgit verify` reads no clone: say how to merge with no run read at all.
+            e.hint = (
+                (f"{e.hint}; " if e.hint else "")
+                + "to merge without reading the runs, name the module (--fitness, "
+                "or the fitness setting) and the direction: `mindgit config set minimize "
+                "false` in a store, `git config mindgit.minimize false` in a clone"
+            )
+            raise
     found: tuple[CID, bytes, str] | None = None
     limits = allowed
     if spec is not None:

@@ -59,6 +59,7 @@ def test_a_damaged_run_ref_still_stops_a_merge_a_run_may_decide(rastrigin: Store
 
     assert r.code == 1
     assert "refs/runs/bogus" in r.err
+    assert "to merge without reading the runs, name the module" in r.err
     assert store.head("main") == head
 
 
