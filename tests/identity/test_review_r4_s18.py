@@ -188,3 +188,36 @@ def test_trust_add_a_key_file_path_says_so(mg: Mg, tmp_path: Path) -> None:
     # The hint's command, run as written, trusts the key.
     line = public.read_text().strip()
     assert mg("--store", str(a), "trust", "add", line, "--name", "peer").code == 0
+
+
+# -- trust add: renaming a node that rotated its key ------------------------------------------
+
+
+def test_rename_hint_of_a_rotated_node_keeps_its_retired_keys(mg: Mg, tmp_path: Path) -> None:
+    """The hint 'to rename it, run `mindgit trust remove pnode`, then add it again', run as
+    written for a node that had rotated, removed pnode.retired-1 with it, for good (a rotation
+    never brings back a key removed on purpose): its history before the rotation stopped
+    verifying."""
+    p, q = tmp_path / "p", tmp_path / "q"
+    pdid = _init(mg, p, "pnode")
+    _init(mg, q, "qnode")
+    assert mg("--store", str(q), "trust", "add", pdid, "--name", "pnode").code == 0
+    assert mg("--store", str(q), "remote", "add", "p", str(p), "--node", "pnode").code == 0
+    assert mg("--store", str(p), "think", "one").code == 0
+    assert mg("--store", str(p), "keys", "rotate").code == 0
+    assert mg("--store", str(q), "pull", "p").code == 0
+    assert mg("--store", str(q), "verify", "refs/peers/p/heads/main").code == 0
+    new = json.loads(mg("--store", str(p), "id", "--json").out)["did"]
+    before = snapshot(q)
+    r = mg("--store", str(q), "trust", "add", new, "--name", "renamed")
+    assert r.code == 1
+    assert "trust remove" not in r.err, r.err
+    assert (
+        "(hint: keep the name pnode: removing it also stops trusting the keys it rotated away "
+        "from (pnode.retired-1), and the history they signed stops verifying)"
+    ) in r.err, r.err
+    assert changed(before, q) == []
+    # What the old hint said to do does lose that history:
+    assert mg("--store", str(q), "trust", "remove", "pnode").code == 0
+    assert mg("--store", str(q), "trust", "add", new, "--name", "renamed").code == 0
+    assert mg("--store", str(q), "verify", "refs/peers/p/heads/main").code == 1

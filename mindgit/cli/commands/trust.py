@@ -47,7 +47,8 @@ def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
     try:
         node = store.trust.add(public, name)
     except TrustConflict as e:
-        _own_key_hint(store, e)
+        _retired_keys_hint(store, e)
+        _own_key_hint(store, e)  # this node's own: said last, it is what the user must know
         raise
     if as_json:
         emit_json({"name": node.name, "did": node.key.did, "fingerprint": node.key.fingerprint})
@@ -84,6 +85,25 @@ def _key_file_given(key: str, name: str, error: UsageError) -> UsageError:
         f"not an ed25519 public key: {key!r} is a file; KEY is the key itself",
         hint=hint,
         kind=error.kind,
+    )
+
+
+def _retired_keys_hint(store: Store, error: TrustConflict) -> None:
+    """A key trusted under another name, whose node rotated keys before: the hint was to rename
+    it by `trust remove` and `trust add`, but the removal takes its retired keys with it, for
+    good (a peer's rotation never brings back a key removed on purpose), and the history they
+    signed stopped verifying."""
+    from mindgit.identity.rotation import retired_from
+
+    name = error.existing.name
+    if error.existing.name == error.name or error.existing.heads is not None:
+        return
+    retired = [n.name for n in store.trust.nodes() if retired_from(n.name, name)]
+    if not retired:
+        return
+    error.hint = (
+        f"keep the name {name}: removing it also stops trusting the keys it rotated away from "
+        f"({', '.join(retired)}), and the history they signed stops verifying"
     )
 
 
