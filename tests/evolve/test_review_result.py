@@ -15,7 +15,7 @@ from mindgit.evolve.run import NothingToResume, result_experiment, resume_run, s
 from mindgit.ipld.cid import CID
 from mindgit.store.generation import RunParams
 from mindgit.store.repository import Commit, Store, open_store
-from mindgit.store.state import State
+from mindgit.store.state import Block, State
 from tests.conftest import Mg, git
 from tests.evolve.helpers import RASTRIGIN, float_genes, new_store, stop_after
 
@@ -59,10 +59,13 @@ class _MovesMainBeforeCommitting(Store):
         *,
         experiment: str | None = None,
         trailers: Mapping[str, str] | None = None,
+        written: Callable[[pygit2.Tree], tuple[pygit2.Oid, Block] | None] | None = None,
     ) -> Commit:
         if self.raced is None and message.startswith("evolve "):
             self.raced = self.think("landed just before the result", experiment=experiment)
-        return super().update(change, message, experiment=experiment, trailers=trailers)
+        return super().update(
+            change, message, experiment=experiment, trailers=trailers, written=written
+        )
 
 
 def test_a_thought_landing_just_before_the_result_is_not_dropped(tmp_path: Path) -> None:

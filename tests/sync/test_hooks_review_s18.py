@@ -129,7 +129,9 @@ def test_a_pre_push_hook_of_a_non_bare_repository_still_goes_under_its_work_tree
     assert hooks_dir(repo, "update") == work / ".git" / "myhooks"
 
 
-def _no_install(server: Path, r: subprocess.CompletedProcess[str], before: dict) -> None:
+def _no_install(
+    server: Path, r: subprocess.CompletedProcess[str], before: dict[str, bytes | None]
+) -> None:
     assert r.returncode == 1, r
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "nothing was changed" in r.stderr
