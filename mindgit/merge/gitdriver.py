@@ -69,7 +69,7 @@ from mindgit.merge.envelopes import EnvelopeReader, verified_blob
 from mindgit.merge.lookup import CONFIG_NODE, FitnessChoice, find_fitness, node_key
 from mindgit.merge.search import ModuleScorer, Resolution, resolve
 from mindgit.store import layout
-from mindgit.store.fitness_store import FITNESS_PREFIX
+from mindgit.store.fitness_store import FITNESS_PREFIX, UnknownFitness
 from mindgit.store.generation import RUNS_PREFIX
 from mindgit.store.objects import as_commit
 from mindgit.store.repository import HEADS, Store
@@ -333,7 +333,17 @@ def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) ->
     resolution: Resolution
     if merge3.conflicts:
         repo = open_repository(repo_dir)
-        found = find_fitness(repo, experiment=current_branch(repo), own_key=node_key(repo))
+        try:
+            found = find_fitness(repo, experiment=current_branch(repo), own_key=node_key(repo))
+        except UnknownFitness as e:
+            # Its words were a store's ("in this store", `mindgit fitness add FILE`), which
+            # no command of this clone can act on.
+            e.args = (str(e).replace("in this store", "in this clone (refs/fitness/*)"),)
+            e.hint = (
+                "fetch the store's modules (`git fetch`, with the refspecs `mindgit git-setup` "
+                "adds), or set `git config mindgit.fitness` to a module's name, CID or file path"
+            )
+            raise
         scorer = None if found is None else ModuleScorer(found.load(), found.cid, found.minimize)
         resolution = resolve(merge3, scorer)
     else:

@@ -259,3 +259,22 @@ def test_rebase_apply_is_decided_by_config_not_by_the_rebased_branchs_run(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "(config mindgit.fitness)" in proc.stderr
     assert '"x0":{"max":5.12,"min":-5.12,"type":"float","value":0}' in manifest.read_text()
+
+
+def test_the_driver_says_a_module_is_missing_from_the_clone(store: Store, tmp_path: Path) -> None:
+    # The store's words ("in this store", `mindgit fitness list`, `mindgit fitness add FILE`)
+    # named commands that read no clone.
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 1.5)])
+    work = clone(store, tmp_path / "work")
+    git("-C", str(work), "config", "mindgit.fitness", "nosuch")
+    head = git("-C", str(work), "rev-parse", "HEAD")
+
+    proc = git_merge(work, "origin/dreamer")
+
+    assert proc.returncode != 0
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("mindgit: error:"))
+    assert "no fitness module named 'nosuch' in this clone (refs/fitness/*)" in line
+    assert "`git fetch`" in line
+    assert "mindgit fitness add" not in line
+    git("-C", str(work), "merge", "--abort")
+    assert git("-C", str(work), "rev-parse", "HEAD") == head
