@@ -213,7 +213,15 @@ def _split_v2(value: dict[str, Any], source: str) -> FileParts:
                 ident = item.get("id")
                 what = f"{kind[:-1]} #{n + 1}"
                 if not isinstance(ident, str) or ident in pool:
-                    raise DanglingReference(source, f"{what} has a missing or repeated 'id'")
+                    # Said as it is: "missing or repeated" of an id 5 sent the reader looking
+                    # for a block with no id, or for another with the same one.
+                    if ident is None:
+                        said = "has no 'id'"
+                    elif not isinstance(ident, str):
+                        said = f"has an 'id' that is no text ({quoted(ident)})"
+                    else:
+                        said = f"repeats the id {quoted(ident)} of an earlier {kind[:-1]}"
+                    raise DanglingReference(source, f"{what} {said}")
                 if kind == "blocks":
                     _check_label(item, source, f"{what} (id {ident})")
                 pool[ident] = item

@@ -110,7 +110,12 @@ CASES: list[tuple[str, Any, type[AgentFileError], str]] = [
         DanglingReference,
         "agent #1 names block 'block-0' twice in 'block_ids'",
     ),
-    ("repeated block id", v2({}, blocks=[HUMAN, HUMAN]), DanglingReference, "repeated 'id'"),
+    (
+        "repeated block id",
+        v2({}, blocks=[HUMAN, HUMAN]),
+        DanglingReference,
+        "block #2 repeats the id 'block-0'",
+    ),
     (
         "repeated agent id",
         v2({"id": "agent-0", "name": "a"}, {"id": "agent-0", "name": "b"}),

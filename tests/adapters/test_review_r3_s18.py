@@ -8,6 +8,8 @@
 * an import cut short and run again after a key rotation refused the agents it had made
   ("already exists"): their commits were signed by this node's retired key, not its current one.
 * af-info REV -e EXP described REV and dropped -e without a word; show refuses both at once.
+* a block or tool of the file's pool with an id 5, or none, or one repeated, was "has a missing
+  or repeated 'id'" alike; each is said as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from __future__ import annotations
 import json
 import shlex
 
+import pytest
+
+from mindgit.adapters.agentfile import import_af
+from mindgit.adapters.agentfile_format import DanglingReference
 from mindgit.store.genome import Gene
 from mindgit.store.repository import init_store
 from tests.adapters.test_agentfile_builders import AGENT_FILES
@@ -103,3 +109,32 @@ def test_af_info_refuses_a_revision_and_an_experiment_as_show_does(tmp_path, mg:
         assert r.err == "mindgit: error: give a revision or -e/--experiment, not both\n"
     assert mg(*at, "af-info", "m").code == 0
     assert mg(*at, "af-info", "-e", "m").code == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "said"),
+    [
+        ("blocks", lambda items: items[0].pop("id"), "block #1 has no 'id'"),
+        ("blocks", lambda items: items[1].update(id=5), "block #2 has an 'id' that is no text (5)"),
+        (
+            "blocks",
+            lambda items: items[1].update(id=items[0]["id"]),
+            "block #2 repeats the id 'block-2' of an earlier block",
+        ),
+        (
+            "tools",
+            lambda items: items[2].update(id=items[0]["id"]),
+            "tool #3 repeats the id 'tool-5' of an earlier tool",
+        ),
+    ],
+)
+def test_a_bad_block_or_tool_id_is_said_as_it_is(tmp_path, kind, change, said) -> None:  # type: ignore[no-untyped-def]
+    store = init_store(tmp_path / "alpha", "alpha")
+    value = json.loads(json.loads((AGENT_FILES / "customer_service.af").read_text()))
+    change(value[kind])
+    (tmp_path / "bad.af").write_text(json.dumps(value))
+    refs = sorted(r for r in store.repo.references)
+    with pytest.raises(DanglingReference) as caught:
+        import_af(store, tmp_path / "bad.af")
+    assert str(caught.value) == f"{tmp_path / 'bad.af'}: {said}; nothing was imported"
+    assert sorted(r for r in store.repo.references) == refs
