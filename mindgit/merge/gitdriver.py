@@ -67,7 +67,7 @@ from mindgit.merge.core import Decision, Envelope, ThoughtDecision, three_way
 from mindgit.merge.engine import merge_bases
 from mindgit.merge.envelopes import EnvelopeReader, verified_blob
 from mindgit.merge.lookup import CONFIG_NODE, FitnessChoice, find_fitness, node_key
-from mindgit.merge.search import ModuleScorer, Resolution, resolve
+from mindgit.merge.search import FitnessFailedEverywhere, ModuleScorer, Resolution, resolve
 from mindgit.store import layout
 from mindgit.store.fitness_store import FITNESS_PREFIX, UnknownFitness
 from mindgit.store.generation import RUNS_PREFIX
@@ -345,7 +345,16 @@ def _merge_files(base: Path, ours: Path, theirs: Path, repo_dir: Path | None) ->
             )
             raise
         scorer = None if found is None else ModuleScorer(found.load(), found.cid, found.minimize)
-        resolution = resolve(merge3, scorer)
+        try:
+            resolution = resolve(merge3, scorer)
+        except FitnessFailedEverywhere as e:
+            # Its hint was a store's (`mindgit config set fuel N`, --fitness): neither is
+            # anything `git merge` in a clone takes.
+            e.hint = (
+                "fix the module, raise its limits (`git config mindgit.fuel N`), or name "
+                "another module: `git config mindgit.fitness NAME|CID|PATH`"
+            )
+            raise
     else:
         resolution = resolve(merge3, None)
     manifest = resolution.state.manifest()

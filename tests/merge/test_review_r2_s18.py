@@ -278,3 +278,24 @@ def test_the_driver_says_a_module_is_missing_from_the_clone(store: Store, tmp_pa
     assert "mindgit fitness add" not in line
     git("-C", str(work), "merge", "--abort")
     assert git("-C", str(work), "rev-parse", "HEAD") == head
+
+
+def test_the_driver_hints_a_clones_settings_when_every_candidate_fails(
+    store: Store, tmp_path: Path
+) -> None:
+    # The hint was a store's: `mindgit config set fuel N` (no store here) and --fitness (which
+    # `git merge` does not take).
+    from tests.merge.conftest import HOSTILE
+
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x0", 0.0)], start=[x("x0", 1.5)])
+    work = clone(store, tmp_path / "work")
+    git("-C", str(work), "config", "mindgit.fitness", str(HOSTILE / "divide_by_zero.wat"))
+
+    proc = git_merge(work, "origin/dreamer")
+
+    assert proc.returncode != 0
+    line = next(ln for ln in proc.stderr.splitlines() if ln.startswith("mindgit: error:"))
+    assert "failed on all 2 candidate merge(s)" in line
+    assert "`git config mindgit.fuel N`" in line
+    assert "`git config mindgit.fitness NAME|CID|PATH`" in line
+    assert "mindgit config set" not in line and "(--fitness)" not in line
