@@ -362,8 +362,11 @@ def new_objects(
 ) -> Mapping[CID, bytes]:
     """The thoughts and blocks the merged state takes from theirs (commit ``theirs``), each
     checked as ``mindgit verify`` checks it: the merged state is signed by this node."""
-    thoughts = dict(layout.read_thoughts(repo, theirs_tree, merged.thoughts - ours.thoughts))
-    new = dict(layout.read_blocks(repo, theirs_tree, merged.blocks - ours.blocks))
+    try:
+        thoughts = dict(layout.read_thoughts(repo, theirs_tree, merged.thoughts - ours.thoughts))
+        new = dict(layout.read_blocks(repo, theirs_tree, merged.blocks - ours.blocks))
+    except layout.StateNotFound as e:
+        raise _named_theirs(e, theirs) from None
     _check_taken(theirs, (thoughts, new))
     new.update(thoughts)
     return new
@@ -385,9 +388,25 @@ def _changed_files(
 
     thoughts = changed(layout.THOUGHTS, theirs.state.thoughts)
     blocks = changed(layout.BLOCKS, theirs.state.blocks)
-    return (
-        dict(layout.read_thoughts(repo, theirs.tree, thoughts)),
-        dict(layout.read_blocks(repo, theirs.tree, blocks)),
+    try:
+        return (
+            dict(layout.read_thoughts(repo, theirs.tree, thoughts)),
+            dict(layout.read_blocks(repo, theirs.tree, blocks)),
+        )
+    except layout.StateNotFound as e:
+        raise _named_theirs(e, theirs.commit) from None
+
+
+def _named_theirs(e: layout.StateNotFound, theirs: str) -> layout.StateNotFound:
+    """A thought or block theirs' manifest links and its tree does not hold (or not as a
+    file): said of the commit it is taken from, with what to do. It read as 'thought X is not
+    in tree T', a tree the user never named, with no hint; a damaged store keeps its own."""
+    if isinstance(e, layout.StateUnreadable) or e.hint is not None:
+        return e
+    return layout.StateNotFound(
+        f"{e}, the tree of {theirs[:12]}, which the merge takes it from; nothing was changed",
+        hint=f"`mindgit verify {theirs[:12]}` says what is wrong with that history (a ref "
+        "fetched with plain git is never checked); merge a history that passes it",
     )
 
 

@@ -299,3 +299,56 @@ def test_the_driver_hints_a_clones_settings_when_every_candidate_fails(
     assert "`git config mindgit.fuel N`" in line
     assert "`git config mindgit.fitness NAME|CID|PATH`" in line
     assert "mindgit config set" not in line and "(--fitness)" not in line
+
+
+def _without_thought_file(store: Store, rev: str, cid: str, name: str) -> str:
+    """A commit on ``rev`` whose manifest still links thought ``cid`` and whose tree does not
+    hold its file (a peer's history, fetched with plain git), as branch ``name``."""
+    where = ("--git-dir", str(store.path))
+    thoughts = git(*where, "rev-parse", f"{rev}^{{tree}}:thoughts").strip()
+    kept = "".join(
+        ln + "\n" for ln in git(*where, "ls-tree", thoughts).splitlines() if cid not in ln
+    )
+    sub = git(*where, "mktree", input=kept.encode()).strip()
+    top = "".join(
+        ln + "\n"
+        for ln in git(*where, "ls-tree", rev).splitlines()
+        if not ln.endswith("\tthoughts")
+    )
+    tree = git(*where, "mktree", input=(top + f"040000 tree {sub}\tthoughts\n").encode()).strip()
+    commit = git(
+        *where,
+        "-c",
+        "user.name=p",
+        "-c",
+        "user.email=p@x",
+        "commit-tree",
+        tree,
+        "-p",
+        rev,
+        "-m",
+        "lost",
+    ).strip()
+    git(*where, "update-ref", f"refs/heads/{name}", commit)
+    return commit
+
+
+@pytest.mark.parametrize("fast_forward", [False, True])
+def test_a_thought_theirs_links_and_does_not_hold_names_the_commit(
+    store: Store, mg: Mg, fast_forward: bool
+) -> None:
+    # It said "thought X is not in tree T", a tree the user never named, with no hint.
+    store.think("shared")
+    store.fork("q", switch=False)
+    lost = str(store.think("to lose", experiment="q")[1])
+    if not fast_forward:
+        store.think("main side")
+    commit = _without_thought_file(store, "q", lost, "q2")
+    head = store.head("main")
+
+    r = mg("--store", str(store.path), "merge", "q2")
+
+    assert r.code == 1
+    assert f"the tree of {commit[:12]}, which the merge takes it from; nothing was changed" in r.err
+    assert f"verify {commit[:12]}`" in r.err
+    assert store.head("main") == head
