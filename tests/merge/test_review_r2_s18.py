@@ -20,7 +20,7 @@ import pytest
 from mindgit.store.repository import Store
 from tests.conftest import Mg, git
 from tests.merge.conftest import diverge, x
-from tests.merge.test_gitdriver import clone, git_merge
+from tests.merge.test_gitdriver import USER, clone, git_merge
 
 
 def _conflict_and_bogus_run(store: Store) -> None:
@@ -87,7 +87,6 @@ def test_an_octopus_that_fast_forwards_first_stops_on_a_text_conflict(
     # leaves the second head's merge of manifest.json as a text conflict (exit 1), which
     # `git merge --abort` undoes.
     from mindgit.store.genome import Gene
-    from tests.merge.test_gitdriver import USER
 
     store.set_genes([Gene.make("a", "float", 1.0)])
     store.fork("b", switch=False)
@@ -191,7 +190,6 @@ def test_git_am_of_a_note_no_commit_here_holds_stops_on_a_conflict(
 ) -> None:
     # docs/merge.md: `git am -3` calls the driver with no commit named; a note whose commit
     # this clone does not hold stops it, and `git am --abort` undoes it.
-    from tests.merge.test_gitdriver import USER
 
     store.set_genes([x("x0", 1.5)])
     store.fork("dreamer", switch=False)
@@ -229,7 +227,6 @@ def test_rebase_apply_is_decided_by_config_not_by_the_rebased_branchs_run(
     # run decides under `git merge` stops it; mindgit.fitness decides it.
     from mindgit.evolve.run import start_run
     from mindgit.store.generation import RunParams
-    from tests.merge.test_gitdriver import USER
 
     store = rastrigin
     store.set_genes([x(f"x{i}", 1.5) for i in range(3)])
@@ -352,3 +349,24 @@ def test_a_thought_theirs_links_and_does_not_hold_names_the_commit(
     assert f"the tree of {commit[:12]}, which the merge takes it from; nothing was changed" in r.err
     assert f"verify {commit[:12]}`" in r.err
     assert store.head("main") == head
+
+
+def test_git_merge_s_resolve_calls_no_driver(store: Store, tmp_path: Path) -> None:
+    # docs/merge.md: the resolve strategy merges manifest.json as text (git-merge-one-file).
+    diverge(store, ours=[x("x0", 1.0)], theirs=[x("x1", 0.0)], start=[x("x0", 1.5), x("x1", 1.5)])
+    work = clone(store, tmp_path / "work")
+    head = git("-C", str(work), "rev-parse", "HEAD")
+
+    proc = subprocess.run(
+        ["git", *USER, "merge", "--no-edit", "-s", "resolve", "origin/dreamer"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "mindgit:" not in proc.stderr  # no driver ran
+    assert "<<<<<<<" in (work / "manifest.json").read_text()
+    git("-C", str(work), "merge", "--abort")
+    assert git("-C", str(work), "rev-parse", "HEAD") == head
+    assert git_merge(work, "origin/dreamer").returncode == 0  # the default strategy merges
