@@ -279,7 +279,13 @@ def merge_files(
                 reason = " ".join(str(e).split())
             else:
                 reason = f"{type(e).__name__}: {' '.join(str(e).split())}"
-            write_over(ours, UNMERGED_BASES + reason.encode() + b"\n")
+            # Not over what is no regular file (a device given by hand): git hands a file.
+            try:
+                regular = stat.S_ISREG(ours.stat().st_mode)
+            except OSError:
+                regular = True  # write_over says what is wrong, as before
+            if regular:
+                write_over(ours, UNMERGED_BASES + reason.encode() + b"\n")
         raise
 
 

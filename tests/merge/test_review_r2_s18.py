@@ -181,6 +181,11 @@ def test_the_driver_writes_over_no_device_given_as_ours(store: Store, tmp_path: 
     assert "not a regular file" in proc.stderr
     assert stat.S_ISCHR(null.stat().st_mode)
     assert not list(tmp_path.glob(".null.*"))  # no temporary file left beside it
+    # Nor when a failed merge of merge bases leaves its mark in %A.
+    proc = _driver("--virtual-base", str(base), str(null), str(base), cwd=work)
+    assert proc.returncode == 1, proc.stderr
+    assert stat.S_ISCHR(null.stat().st_mode)
+    assert not list(tmp_path.glob(".null.*"))
     # /dev/null as %O is an empty base (no common ancestor), as before.
     assert _driver("/dev/null", str(base), str(base), cwd=work).returncode == 0
 
