@@ -133,11 +133,14 @@ class MessageTooLarge(AgentFileError):
 class PartTooLarge(AgentFileError):
     """A part of an agent would be stored as a block larger than a store accepts."""
 
-    def __init__(self, source: str, part: str, size: int, limit: int) -> None:
+    def __init__(
+        self, source: str, part: str, size: int, limit: int, *, hint: str | None = None
+    ) -> None:
         super().__init__(
             source,
             f"{part} would be a block of {size} bytes, over the {limit} byte limit of a block",
-            hint="a store (and every peer's verify) refuses larger blocks; trim that part first",
+            hint=hint
+            or "a store (and every peer's verify) refuses larger blocks; trim that part first",
         )
         self.part = part
         self.size = size
@@ -371,6 +374,35 @@ def _file_block(parts: fmt.FileParts, style: Style, value: Json) -> Block:
     return Block.encode(node)
 
 
+def _check_file_size(file_node: Block, source: str) -> None:
+    """Refuse an ``af.file`` block over the limit, naming what fills it: the key orders it
+    keeps of every map of the file (messages' among them) made a file whose own part is a few
+    bytes "the file's own part (all but its agents)... trim that part first", which the user
+    looked for in vain."""
+    limit = MAX_BLOCK_BYTES
+    if len(file_node.data) <= limit:
+        return
+    node = dagjson.decode(file_node.data)
+    orders = node.get("key_orders") if isinstance(node, dict) else None
+    kept = len(dagjson.encode(orders)) if orders is not None else 0
+    if kept * 2 < len(file_node.data):
+        raise PartTooLarge(
+            source, "the file's own part (all but its agents), af.file,", len(file_node.data), limit
+        )
+    lists = orders.get("json") if isinstance(orders, dict) else None
+    count = len(lists) if isinstance(lists, list) else 0
+    raise PartTooLarge(
+        source,
+        f"the file's own part, af.file, with the key order of each of the {count} sets of keys "
+        f"the file writes unsorted ({kept} bytes of it, so that export writes them back in "
+        "that order),",
+        len(file_node.data),
+        limit,
+        hint="a store (and every peer's verify) refuses larger blocks; write the file with its "
+        "keys sorted (Python: json.dump(..., sort_keys=True)), which leaves no order to keep",
+    )
+
+
 def _check_names(
     store: Store, names: Sequence[str], source: str, done: Mapping[str, str] | None = None
 ) -> None:
@@ -448,7 +480,7 @@ def import_af(
         _check_suffix_room(name, names, label)
     _check_names(store, names, label, _imported_here(store, names))
     file_node = _file_block(parts, style, value)
-    _check_size(file_node, label, "the file's own part (all but its agents), af.file,")
+    _check_file_size(file_node, label)
     for agent in parts.agents:
         _check_message_count(agent, file_node.cid, label)
     plans = []

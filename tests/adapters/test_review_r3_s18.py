@@ -12,11 +12,14 @@
   or repeated 'id'" alike; each is said as it is.
 * af-info and show of an imported agent decoded every message (and rebuilt its JSON) to count
   them: 9 s of af-info's 9.6 on 60,000 messages. Each thought is told by how its bytes end.
+* a file whose maps (messages' among them) write many sets of keys unsorted filled af.file with
+  their key orders, refused as "the file's own part (all but its agents)... trim that part".
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 import pytest
@@ -180,3 +183,48 @@ def test_the_message_count_is_exports_without_decoding_each_message(
     assert cid in store.state("m").thoughts
     assert mg(*at, "forget", str(cid), "-e", "m").code == 0
     assert json.loads(mg(*at, "af-info", "-e", "m", "--json").out)["messages"] == 299
+
+
+def test_an_af_file_filled_by_key_orders_says_so(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import mindgit.adapters.agentfile as agentfile
+
+    store = init_store(tmp_path / "alpha", "alpha")
+    value = json.loads(json.loads((AGENT_FILES / "customer_service.af").read_text()))
+    message = value["agents"][0]["messages"][0]
+    # Each message with a map of keys no other has, written unsorted: an order kept for each.
+    value["agents"][0]["messages"] = [
+        {**message, "id": f"m{n}", "meta": {f"k{n}-{j}": 0 for j in (3, 2, 1)}} for n in range(2000)
+    ]
+    (tmp_path / "orders.af").write_text(json.dumps(value))
+    monkeypatch.setattr(agentfile, "MAX_BLOCK_BYTES", 60_000)
+    refs = sorted(store.repo.references)
+    with pytest.raises(agentfile.PartTooLarge) as caught:
+        import_af(store, tmp_path / "orders.af")
+    said = str(caught.value)
+    found = re.search(r"af\.file, with the key order of each of the (\d+) sets of keys", said)
+    assert found is not None and int(found.group(1)) > 2000, said
+    assert "sort_keys=True" in (caught.value.hint or "")
+    assert sorted(store.repo.references) == refs
+    # Written sorted, the same file has no order to keep, and imports.
+    monkeypatch.undo()
+    (tmp_path / "sorted.af").write_text(json.dumps(value, sort_keys=True))
+    [agent] = import_af(store, tmp_path / "sorted.af", name="s")
+    assert agent.messages == 2000
+
+
+def test_an_af_file_filled_by_its_own_part_says_that_as_before(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import mindgit.adapters.agentfile as agentfile
+
+    store = init_store(tmp_path / "alpha", "alpha")
+    value = json.loads(json.loads((AGENT_FILES / "customer_service.af").read_text()))
+    value["metadata"] = {"notes": "x" * 100_000}
+    (tmp_path / "big.af").write_text(json.dumps(value))
+    monkeypatch.setattr(agentfile, "MAX_BLOCK_BYTES", 60_000)
+    with pytest.raises(agentfile.PartTooLarge) as caught:
+        import_af(store, tmp_path / "big.af")
+    assert "the file's own part (all but its agents), af.file, would be a block of " in str(
+        caught.value
+    )
+    assert "trim that part first" in (caught.value.hint or "")
