@@ -72,7 +72,7 @@ from mindgit.store import layout
 from mindgit.store.fitness_store import FITNESS_PREFIX, UnknownFitness
 from mindgit.store.generation import RUNS_PREFIX
 from mindgit.store.objects import as_commit
-from mindgit.store.repository import HEADS, Store
+from mindgit.store.repository import HEADS, MINDGIT_DIR, TRUST_FILE, Store
 from mindgit.store.state import SchemaError, State, parse_manifest
 from mindgit.store.verify import MAX_BLOB_BYTES
 
@@ -605,6 +605,9 @@ class SetupResult:
     # core.hooksPath, when set: git runs hooks from there, so none was installed.
     hooks_path: str | None = None
     rewrite_hook: Path | None = None
+    # The trust file `git verify-commit` reads in the clone (gpg.ssh.allowedSignersFile), when
+    # git-setup set it: a store's, which makes git trust exactly the nodes that store trusts.
+    signers: Path | None = None
 
 
 def git_setup(
@@ -615,13 +618,17 @@ def git_setup(
     fetch: bool = True,
     hook: bool = True,
     node: PublicKey | None = None,
+    signers: Path | None = None,
 ) -> SetupResult:
     """Register the mindgit merge driver in the clone at ``path`` (see the module docstring).
 
     ``node`` is this node's public key; without it, the key of the store ``remote`` names when
     that is a store on this machine whose key this user can read, else whatever ``mindgit.node``
-    the clone already has. Running it again changes nothing. An existing ``post-merge`` hook not
-    written by mindgit is left alone (and reported as not installed).
+    the clone already has. ``signers`` is this node's trust file, which ``git verify-commit``
+    then reads in the clone; without it, that store's (when found), unless the clone's own
+    config names one already: git refused to verify any commit in a clone, for want of it.
+    Running it again changes nothing. An existing ``post-merge`` hook not written by mindgit is
+    left alone (and reported as not installed).
     """
     repo = open_repository(path)
     if repo.is_bare or repo.workdir is None:
@@ -683,12 +690,19 @@ def git_setup(
                 pattern = "^" + spec.split(":")[0].replace("+", r"\+").replace("*", r"\*") + ":"
                 repo.config.set_multivar(key, pattern, spec)
             refspecs = REFSPECS
-            if node is None:
-                node = local_store_key(repo.remotes[remote].url, Path(repo.workdir))
+            if node is None or signers is None:
+                store = local_store(repo.remotes[remote].url, Path(repo.workdir))
+                if store is not None:
+                    node = node or store.public_key
+                    signers = signers or store.path / MINDGIT_DIR / TRUST_FILE
         if node is not None:
             repo.config[CONFIG_NODE] = node.did
         else:
             node = node_key(repo)
+        if signers is not None and _local_config(repo, SIGNERS_CONFIG) is None:
+            repo.config[SIGNERS_CONFIG] = str(signers)
+        else:
+            signers = None
     except pygit2.GitError as e:
         raise SetupFileError(
             common_dir(repo) / "config",
@@ -717,7 +731,21 @@ def git_setup(
         commit_hook,
         hooks_path,
         rewrite_hook,
+        signers,
     )
+
+
+# Where `git verify-commit` finds the keys it trusts for SSH signatures.
+SIGNERS_CONFIG = "gpg.ssh.allowedSignersFile"
+
+
+def _local_config(repo: pygit2.Repository, key: str) -> str | None:
+    """``key`` as the clone's own config file sets it (not the user's global one)."""
+    try:
+        config = pygit2.Config(str(common_dir(repo) / "config"))
+        return str(config[key]) if key in config else None
+    except (pygit2.GitError, UnicodeDecodeError):
+        return None
 
 
 def _read_attributes(attributes: Path) -> bytes | None:
@@ -742,10 +770,10 @@ def _add_attribute(attributes: Path, data: bytes) -> None:
         raise SetupFileError(attributes, e.strerror or str(e)) from None
 
 
-def local_store_key(url: str | None, work: Path) -> PublicKey | None:
-    """The node key of the store at ``url`` if it is a store on this machine whose key this user
-    can read (it is then this user's own node), else None. A relative path is read from the
-    clone's work tree ``work``, as git reads it when it fetches."""
+def local_store(url: str | None, work: Path) -> Store | None:
+    """The store at ``url`` if it is a store on this machine whose key this user can read (it
+    is then this user's own node), else None. A relative path is read from the clone's work
+    tree ``work``, as git reads it when it fetches."""
     if not url:
         return None
     if url.startswith("file://"):
@@ -754,7 +782,9 @@ def local_store_key(url: str | None, work: Path) -> PublicKey | None:
         return None  # ssh, https or scp-style host:path: not a store on this machine
     try:
         # Only read: a store found there that was moved is not rewritten by this merge.
-        return Store(work / url, follow_move=False).public_key
+        store = Store(work / url, follow_move=False)
+        _ = store.public_key
+        return store
     except (MindgitError, OSError, pygit2.GitError):
         return None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mindgit.merge.gitdriver import local_store_key
+from mindgit.merge.gitdriver import local_store
 from mindgit.store.repository import Store
 from tests.conftest import Mg, git
 
@@ -42,7 +42,8 @@ def test_reading_a_copied_stores_key_writes_nothing_into_it(store: Store, tmp_pa
     shutil.copytree(store.path, copy)
     config = (copy / "config").read_bytes()
     assert str(store.path) in config.decode()  # the copy's trust path still names the original
-    key = local_store_key(str(copy), tmp_path)
+    found = local_store(str(copy), tmp_path)
+    key = found.public_key if found is not None else None
     assert key is not None and key.did == store.public_key.did
     assert (copy / "config").read_bytes() == config
 

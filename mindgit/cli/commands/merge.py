@@ -303,16 +303,19 @@ def git_setup(
     from mindgit.cli.options import typed_given, typed_key, typed_store
     from mindgit.errors import UsageError
     from mindgit.merge.gitdriver import git_setup as setup
+    from mindgit.store.repository import MINDGIT_DIR, TRUST_FILE
 
     typed_given(path, "PATH", "give the directory of a `git clone` of a store")
     typed_given(remote, "--remote", "name the clone's remote to fetch from (`git remote -v`)")
     key = typed_key(node, "--node") if node is not None else None
+    signers = None
     if typed_store(ctx) is not None:
         # --store was passed over: the node was the remote's store's, whatever store was named.
         from mindgit.store.repository import NotAStore
 
         try:
-            own = open_store_from(ctx).public_key
+            mine = open_store_from(ctx)
+            own = mine.public_key
         except NotAStore as e:
             # `mindgit --store CLONE git-setup`: "give the path of a store" did not say that
             # --store is read here as this node's store, not as the clone.
@@ -328,7 +331,10 @@ def git_setup(
                 hint="give one of them: --store STORE sets the node to that store's key",
             )
         key = own
-    result = setup(Path(path), remote=remote, fetch=not no_fetch, hook=not no_hook, node=key)
+        signers = mine.path / MINDGIT_DIR / TRUST_FILE
+    result = setup(
+        Path(path), remote=remote, fetch=not no_fetch, hook=not no_hook, node=key, signers=signers
+    )
     if as_json:
         emit_json(
             {
@@ -342,11 +348,14 @@ def git_setup(
                 "rewrite_hook": None if result.rewrite_hook is None else str(result.rewrite_hook),
                 "hooks_path": result.hooks_path,
                 "node": None if result.node is None else result.node.did,
+                "allowed_signers": None if result.signers is None else str(result.signers),
             }
         )
         return
     click.echo(str(result.repository))
     info(f"merge driver 'mindgit' registered ({shown_path(result.attributes)})")
+    if result.signers is not None:
+        info(f"git verify-commit trusts the nodes {shown_path(result.signers)} trusts")
     if result.fetched:
         info(f"fetched fitness modules and runs from {remote}")
     if result.hooks_path is not None and not no_hook:
