@@ -582,10 +582,28 @@ def _picking(repo: pygit2.Repository) -> str | None:
 _PICKS = frozenset({"pick", "p", "revert", "edit", "e", "reword", "r", "fixup", "f", "squash", "s"})
 
 
+# How the driver and the hooks start mindgit. -P: git runs them in the clone's work tree, which
+# came first on sys.path for -m; with mindgit installed editable, a branch merged in that held a
+# mindgit/ folder (mindgit/errors.py, say) had its code run by the post-merge hook, and by every
+# driver run after it was checked out.
+_RUN_MINDGIT = f"{shlex.quote(sys.executable)} -P -m mindgit"
+
+
+def setup_predates_safe_path(start: Path | None = None) -> bool:
+    """Whether this clone's driver was registered before git-setup started mindgit with ``-P``
+    (``<python> -m mindgit merge-driver ...``): its driver and hooks run mindgit with the work
+    tree first on ``sys.path``; ``mindgit git-setup`` again fixes it."""
+    try:
+        driver = _config_str(open_repository(start), f"merge.{DRIVER}.driver")
+    except (MindgitError, pygit2.GitError, UnicodeDecodeError):
+        return False
+    return driver is not None and " -m mindgit merge-driver" in driver and " -P " not in driver
+
+
 def driver_command(command: str | None = None, *, virtual_base: bool = False) -> str:
     """The ``merge.mindgit.driver`` value: how git calls ``mindgit merge-driver``; with
     ``virtual_base``, the ``merge.mindgit-bases.driver`` value (git merging merge bases)."""
-    prefix = command if command is not None else f"{shlex.quote(sys.executable)} -m mindgit"
+    prefix = command if command is not None else _RUN_MINDGIT
     flag = f" {VIRTUAL_BASE_FLAG}" if virtual_base else ""
     return f"{prefix} merge-driver{flag} %O %A %B %P"
 
@@ -829,7 +847,7 @@ def _install_hook(git_dir: Path, command: str | None, name: str = HOOK) -> Path 
     path = hooks / name
     if path.exists() and HOOK_MARK not in path.read_text(errors="replace"):
         return None
-    prefix = command if command is not None else f"{shlex.quote(sys.executable)} -m mindgit"
+    prefix = command if command is not None else _RUN_MINDGIT
     hooks.mkdir(parents=True, exist_ok=True)
     if name == REWRITE_HOOK:
         # git runs it after `git commit --amend` too ("amend"): no Python start for that.

@@ -50,7 +50,7 @@ USER = ("-c", "user.name=Ada", "-c", "user.email=ada@example.invalid")
 
 def clone(store: Store, to: Path) -> Path:
     git("clone", "-q", str(store.path), str(to))
-    git_setup(to, command=f"{shlex.quote(sys.executable)} -m mindgit")
+    git_setup(to, command=f"{shlex.quote(sys.executable)} -P -m mindgit")
     return to
 
 
@@ -74,7 +74,7 @@ def manifest_cid(path: Path, rev: str, *, bare: bool = False) -> CID:
 
 
 def driver(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    prefix = f"{shlex.quote(sys.executable)} -m mindgit"
+    prefix = f"{shlex.quote(sys.executable)} -P -m mindgit"
     return subprocess.run(
         [*shlex.split(prefix), "merge-driver", *args], cwd=cwd, capture_output=True, text=True
     )
@@ -409,7 +409,7 @@ def test_git_setup_names_this_node_and_only_its_runs_decide(
     start_run(store, "rastrigin", RunParams(population=4, generations=2, seed=5), experiment="main")
     work = tmp_path / "work"
     git("clone", "-q", str(store.path), str(work))
-    command = f"{shlex.quote(sys.executable)} -m mindgit"
+    command = f"{shlex.quote(sys.executable)} -P -m mindgit"
     # The remote is this node's own store on this machine: its key is the clone's node.
     result = git_setup(work, command=command)
     assert result.node == store.public_key
@@ -671,7 +671,7 @@ def test_a_clone_set_up_before_the_bases_driver_is_told_to_set_up_again(
     assert proc.returncode == 0, proc.stderr
     assert warning in proc.stderr
     git("-C", str(work), "reset", "-q", "--hard", "HEAD~1")
-    git_setup(work, command=f"{shlex.quote(sys.executable)} -m mindgit")
+    git_setup(work, command=f"{shlex.quote(sys.executable)} -P -m mindgit")
     proc = git_merge(work, "origin/dreamer")
     assert proc.returncode == 0, proc.stderr
     assert warning not in proc.stderr

@@ -39,7 +39,7 @@ def test_setup_fetches_modules_and_runs_and_git_fetch_still_moves_the_branches(
     store.set_genes([x("x0", 2.0)])
     store.fork("dreamer", switch=False)
 
-    git_setup(work, command=f"{shlex.quote(sys.executable)} -m mindgit")
+    git_setup(work, command=f"{shlex.quote(sys.executable)} -P -m mindgit")
 
     # Modules and runs came; the remote-tracking branches are where the clone left them.
     assert refs(work, "refs/fitness/") == refs(store.path, "refs/fitness/")

@@ -22,7 +22,7 @@ def manifest(path: Path, value: float) -> Path:
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GIT_DIR": str(cwd / "nowhere")}
     return subprocess.run(
-        [*shlex.split(f"{shlex.quote(sys.executable)} -m mindgit"), "merge-driver", *args],
+        [*shlex.split(f"{shlex.quote(sys.executable)} -P -m mindgit"), "merge-driver", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

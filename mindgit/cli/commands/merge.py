@@ -188,6 +188,14 @@ def merge_driver(
     stderr and exits non-zero, so git records a conflict.
     """
     from mindgit.errors import UsageError
+    from mindgit.merge.gitdriver import setup_predates_safe_path
+
+    if setup_predates_safe_path():
+        info(
+            "mindgit: warning: this clone's merge driver and hooks start mindgit with the work "
+            "tree first on Python's path, where a merged branch's mindgit/ folder could run its "
+            "code: run `mindgit git-setup` again"
+        )
 
     if tidy_rebase:
         if base is not None or virtual_base or tidy:
