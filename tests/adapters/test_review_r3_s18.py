@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -146,8 +147,8 @@ def test_a_bad_block_or_tool_id_is_said_as_it_is(tmp_path, kind, change, said) -
 
 
 def test_the_message_count_is_exports_without_decoding_each_message(
-    tmp_path, mg: Mg, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, mg: Mg, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = init_store(tmp_path / "alpha", "alpha")
     at = ("--store", str(store.path))
     value = json.loads(json.loads((AGENT_FILES / "customer_service.af").read_text()))
@@ -159,20 +160,20 @@ def test_the_message_count_is_exports_without_decoding_each_message(
     assert mg(*at, "think", "a note, not a message", "-e", "m").code == 0
     assert mg(*at, "think", "a private note", "--private", "-e", "m").code == 0
 
-    import mindgit.adapters.agentfile_export as export
+    import mindgit.ipld.dagjson as dagjson
 
     decoded = []
-    real = export.dagjson.decode
+    real = dagjson.decode
 
     def counting(data: bytes) -> object:
         decoded.append(len(data))
         return real(data)
 
-    monkeypatch.setattr(export.dagjson, "decode", counting)
+    monkeypatch.setattr(dagjson, "decode", counting)
     r = mg(*at, "af-info", "-e", "m", "--json")
     assert r.code == 0 and json.loads(r.out)["messages"] == 302
     assert len(decoded) < 20  # the state's own blocks and the two notes, no message
-    monkeypatch.setattr(export.dagjson, "decode", real)
+    monkeypatch.setattr(dagjson, "decode", real)
     assert mg(*at, "export-af", "m", "-o", str(tmp_path / "out.af")).code == 0
     out = json.loads((tmp_path / "out.af").read_bytes())
     while isinstance(out, str):
@@ -185,7 +186,9 @@ def test_the_message_count_is_exports_without_decoding_each_message(
     assert json.loads(mg(*at, "af-info", "-e", "m", "--json").out)["messages"] == 299
 
 
-def test_an_af_file_filled_by_key_orders_says_so(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_af_file_filled_by_key_orders_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mindgit.adapters.agentfile as agentfile
 
     store = init_store(tmp_path / "alpha", "alpha")
@@ -213,8 +216,8 @@ def test_an_af_file_filled_by_key_orders_says_so(tmp_path, monkeypatch: pytest.M
 
 
 def test_an_af_file_filled_by_its_own_part_says_that_as_before(
-    tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mindgit.adapters.agentfile as agentfile
 
     store = init_store(tmp_path / "alpha", "alpha")
