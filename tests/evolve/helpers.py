@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mindgit.errors import MindgitError
@@ -61,3 +66,56 @@ def stop_after(n: int) -> Callable[[], bool]:
         return calls > n
 
     return check
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """An evolve run stopped from outside: its run id, exit code and output."""
+
+    run: str
+    code: int
+    out: bytes
+    err: bytes
+
+
+def evolve_whose_run_ref_git_deletes(
+    store: Store, *args: str, env: dict[str, str] | None = None
+) -> Stopped:
+    """Start a long `mindgit evolve` (plus ``args``) and, once its run ref exists, delete that
+    ref with git, as a user or a script would, under git's own lock (waiting out the writer's)."""
+    runs = Path(store.repo.path) / "refs" / "runs"
+    evolve = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "mindgit", "--store", str(store.path), "evolve", *args),
+            *("--fitness", str(RASTRIGIN), "--generations", "100000", "--population", "16"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (runs.is_dir() and [p for p in runs.iterdir() if ".lock" not in p.name]):
+            assert evolve.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        (ref,) = [p for p in runs.iterdir() if ".lock" not in p.name]
+        subprocess.run(
+            [
+                *("git", "--git-dir", str(store.repo.path)),
+                *(
+                    "-c",
+                    "core.filesRefLockTimeout=10000",
+                    "update-ref",
+                    "-d",
+                    f"refs/runs/{ref.name}",
+                ),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        out, err = evolve.communicate(timeout=60)
+    finally:
+        if evolve.poll() is None:
+            evolve.kill()
+            evolve.wait()
+    return Stopped(ref.name, evolve.returncode, out, err)

@@ -25,7 +25,6 @@ import shlex
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,7 +63,13 @@ from mindgit.store.refs import delete_ref, locked_ref, read_ref, update_ref
 from mindgit.store.repository import Store, open_store
 from mindgit.store.rotations import rotate_key
 from tests.conftest import Mg, fsck, git
-from tests.evolve.helpers import RASTRIGIN, float_genes, new_store, stop_after
+from tests.evolve.helpers import (
+    RASTRIGIN,
+    evolve_whose_run_ref_git_deletes,
+    float_genes,
+    new_store,
+    stop_after,
+)
 from tests.evolve.test_review_e_write_failed import small_files
 
 PARAMS = RunParams(population=6, generations=4, seed=3)
@@ -345,53 +350,12 @@ def test_evolve_whose_run_ref_another_process_deletes_stops_with_one_line(
     tmp_path: Path, mg: Mg
 ) -> None:
     store = new_store(tmp_path / "s", float_genes(8))
-    runs = Path(store.repo.path) / "refs" / "runs"
-    evolve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mindgit",
-            "--store",
-            str(store.path),
-            "evolve",
-            "--fitness",
-            str(RASTRIGIN),
-            "--generations",
-            "100000",
-            "--population",
-            "16",
-            "-q",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (runs.is_dir() and [p for p in runs.iterdir() if ".lock" not in p.name]):
-            assert evolve.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
-        (ref,) = [p for p in runs.iterdir() if ".lock" not in p.name]
-        # git deletes it, as a user or a script would, under git's own lock.
-        git(
-            "--git-dir",
-            str(store.repo.path),
-            "-c",
-            "core.filesRefLockTimeout=10000",  # the writer's lock, held for a moment
-            "update-ref",
-            "-d",
-            f"refs/runs/{ref.name}",
-        )
-        out, err = evolve.communicate(timeout=60)
-    finally:
-        if evolve.poll() is None:
-            evolve.kill()
-            evolve.wait()
-    assert evolve.returncode == 1, err
-    lines = err.decode().splitlines()
-    assert len(lines) == 1 and not out, err
-    assert (
-        f"run {ref.name}: its ref refs/runs/{ref.name} was deleted by another process" in lines[0]
-    )
+    stopped = evolve_whose_run_ref_git_deletes(store, "-q")
+    assert stopped.code == 1, stopped.err
+    lines = stopped.err.decode().splitlines()
+    assert len(lines) == 1 and not stopped.out, stopped.err
+    run = stopped.run
+    assert f"run {run}: its ref refs/runs/{run} was deleted by another process" in lines[0]
     r = mg("--store", str(store.path), "verify", "--all")
     assert r.code == 0, r.out + r.err
     fsck(store.path)
