@@ -495,11 +495,12 @@ def sync(
 
 
 def _age(seconds: float) -> str:
+    # Whole units passed, as ages are told: rounded, 3,599 s read "60m" and 86,399 s "24h".
     seconds = max(0.0, seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
 
 
 def _status_json(s: PeerStatus, now: float) -> dict[str, Any]:
@@ -515,7 +516,8 @@ def _status_json(s: PeerStatus, now: float) -> dict[str, Any]:
                 "commit": commit,
                 "first_seen": times.first if known and times else None,
                 "last_seen": times.last if known and times else None,
-                "age_seconds": now - times.last if known and times else None,
+                # Never below 0: a clock set back made a head seen "in the future".
+                "age_seconds": max(0.0, now - times.last) if known and times else None,
             }
         )
     err = s.state.last_error
