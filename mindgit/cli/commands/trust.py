@@ -19,8 +19,6 @@ from mindgit.cli.output import emit_json, info, table
 
 if TYPE_CHECKING:
     from mindgit.errors import UsageError
-    from mindgit.identity.trust import TrustConflict
-    from mindgit.store.repository import Store
 
 
 @click.group()
@@ -36,20 +34,14 @@ def trust() -> None:
 def trust_add(ctx: click.Context, key: str, name: str, as_json: bool) -> None:
     """Trust KEY (a did:key or an `ssh-ed25519 AAAA...` line) under NAME."""
     from mindgit.errors import UsageError
-    from mindgit.identity.trust import TrustConflict
+    from mindgit.store.trusting import trust_node
 
     try:
         public = typed_key(key)
     except UsageError as e:
         raise _key_file_given(key, name, e) from None
     typed_new_node_name(name, "--name")
-    store = open_store_from(ctx)
-    try:
-        node = store.trust.add(public, name)
-    except TrustConflict as e:
-        _retired_keys_hint(store, e)
-        _own_key_hint(store, e)  # this node's own: said last, it is what the user must know
-        raise
+    node = trust_node(open_store_from(ctx), public, name)
     if as_json:
         emit_json({"name": node.name, "did": node.key.did, "fingerprint": node.key.fingerprint})
     else:
@@ -86,42 +78,6 @@ def _key_file_given(key: str, name: str, error: UsageError) -> UsageError:
         hint=hint,
         kind=error.kind,
     )
-
-
-def _retired_keys_hint(store: Store, error: TrustConflict) -> None:
-    """A key trusted under another name, whose node rotated keys before: the hint was to rename
-    it by `trust remove` and `trust add`, but the removal takes its retired keys with it, for
-    good (a peer's rotation never brings back a key removed on purpose), and the history they
-    signed stopped verifying."""
-    from mindgit.identity.rotation import retired_from
-
-    name = error.existing.name
-    if error.existing.name == error.name or error.existing.heads is not None:
-        return
-    retired = [n.name for n in store.trust.nodes() if retired_from(n.name, name)]
-    if not retired:
-        return
-    error.hint = (
-        f"keep the name {name}: removing it also stops trusting the keys it rotated away from "
-        f"({', '.join(retired)}), and the history they signed stops verifying"
-    )
-
-
-def _own_key_hint(store: Store, error: TrustConflict) -> None:
-    """A conflict with this node's own key: the hint said to `trust remove` it, which is
-    refused (TrustOwnKey), so the command it gave failed in turn."""
-    from mindgit.errors import MindgitError
-
-    try:
-        own = store.public_key
-    except MindgitError:
-        return  # a key file that cannot be read: the conflict is still the error to report
-    if error.existing.key != own:
-        return
-    if error.existing.name == error.name:
-        error.hint = f"{error.name} is this node's own name: choose another name"
-    else:
-        error.hint = f"it is this node's own key, which it trusts as {error.existing.name} already"
 
 
 @trust.command("remove")
